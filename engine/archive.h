@@ -1,0 +1,22 @@
+/* archive.h — deterministic zip packages.
+ *
+ * le_archive_zip packs a file or a directory tree into a zip archive in memory:
+ * regular files only, entries sorted bytewise by their '/'-separated relative
+ * path, every timestamp 1980-01-01 00:00, permissions normalised to 0644 or
+ * 0755 (any execute bit), raw deflate at a fixed level. The same tree always
+ * gives the same bytes, so a hash of the archive changes only with content. */
+#ifndef LAMBDAENG_ARCHIVE_H
+#define LAMBDAENG_ARCHIVE_H
+
+#include <stddef.h>
+
+#include "buffer.h"
+#include "error.h"
+
+struct lua_State;
+
+int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_error *err);
+
+int le_open_archive(struct lua_State *L);
+
+#endif

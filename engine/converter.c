@@ -1,0 +1,170 @@
+#include "converter.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#define MAX_DEPTH 200
+
+static json_t *convert(lua_State *L, int idx, int depth, char *path, size_t path_len, le_error *err);
+
+static int is_sequence(lua_State *L, int idx, size_t *len_out) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  if (n == 0) return 0;
+  lua_Integer count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1)) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    lua_Integer k = lua_tointeger(L, -1);
+    if (k < 1 || k > n) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    count++;
+  }
+  *len_out = (size_t)n;
+  return count == n;
+}
+
+static json_t *convert_table(lua_State *L, int idx, int depth, char *path, size_t path_len,
+                             le_error *err) {
+  size_t n = 0;
+  size_t base = strlen(path);
+  if (is_sequence(L, idx, &n)) {
+    json_t *arr = json_array();
+    for (size_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      snprintf(path + base, path_len - base, "[%zu]", i);
+      json_t *v = convert(L, lua_gettop(L), depth + 1, path, path_len, err);
+      lua_pop(L, 1);
+      if (!v) {
+        json_decref(arr);
+        return NULL;
+      }
+      json_array_append_new(arr, v);
+    }
+    path[base] = '\0';
+    return arr;
+  }
+  json_t *obj = json_object();
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      snprintf(path + base, path_len - base, "[%s]", luaL_typename(L, -2));
+      le_error_set(err, "%s: only string keys can be stored (found a %s key)", path,
+                   luaL_typename(L, -2));
+      lua_pop(L, 2);
+      json_decref(obj);
+      return NULL;
+    }
+    const char *key = lua_tostring(L, -2);
+    snprintf(path + base, path_len - base, ".%s", key);
+    json_t *v = convert(L, lua_gettop(L), depth + 1, path, path_len, err);
+    lua_pop(L, 1);
+    if (!v) {
+      lua_pop(L, 1);
+      json_decref(obj);
+      return NULL;
+    }
+    json_object_set_new(obj, key, v);
+  }
+  path[base] = '\0';
+  return obj;
+}
+
+static json_t *convert(lua_State *L, int idx, int depth, char *path, size_t path_len, le_error *err) {
+  if (depth > MAX_DEPTH) {
+    le_error_set(err, "%s: nested too deeply (a table that contains itself?)", path);
+    return NULL;
+  }
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      return json_null();
+    case LUA_TBOOLEAN:
+      return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
+      if (!isfinite(lua_tonumber(L, idx))) {
+        le_error_set(err, "%s: %g cannot be stored in JSON", path, lua_tonumber(L, idx));
+        return NULL;
+      }
+      return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      json_t *v = json_stringn(s, len);
+      if (!v) le_error_set(err, "%s: not valid UTF-8 text (store binary data base64-encoded)", path);
+      return v;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) return json_null();
+      break;
+    case LUA_TTABLE:
+      return convert_table(L, idx, depth, path, path_len, err);
+    default:
+      break;
+  }
+  le_error_set(err, "%s: a %s cannot be stored", path, luaL_typename(L, idx));
+  return NULL;
+}
+
+json_t *le_lua_to_json(lua_State *L, int idx, le_error *err) {
+  char path[512] = "value";
+  luaL_checkstack(L, MAX_DEPTH * 2 + 10, "converting to JSON");
+  return convert(L, lua_absindex(L, idx), 0, path, sizeof path, err);
+}
+
+void le_json_to_lua(lua_State *L, const json_t *v) {
+  luaL_checkstack(L, 4, "converting from JSON");
+  if (!v) {
+    lua_pushnil(L);
+    return;
+  }
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+      const char *key;
+      json_t *item;
+      lua_createtable(L, 0, (int)json_object_size(v));
+      json_object_foreach((json_t *)v, key, item) {
+        le_json_to_lua(L, item);
+        lua_setfield(L, -2, key);
+      }
+      return;
+    }
+    case JSON_ARRAY: {
+      size_t i;
+      json_t *item;
+      lua_createtable(L, (int)json_array_size(v), 0);
+      json_array_foreach((json_t *)v, i, item) {
+        le_json_to_lua(L, item);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
+      return;
+    }
+    case JSON_STRING:
+      lua_pushlstring(L, json_string_value(v), json_string_length(v));
+      return;
+    case JSON_INTEGER:
+      lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+      return;
+    case JSON_REAL:
+      lua_pushnumber(L, json_real_value(v));
+      return;
+    case JSON_TRUE:
+      lua_pushboolean(L, 1);
+      return;
+    case JSON_FALSE:
+      lua_pushboolean(L, 0);
+      return;
+    case JSON_NULL:
+      lua_pushlightuserdata(L, NULL);
+      return;
+  }
+}

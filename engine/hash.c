@@ -1,0 +1,195 @@
+#include "hash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <openssl/evp.h>
+
+size_t le_digest(le_digest_kind kind, const void *data, size_t len, unsigned char out[32]) {
+  unsigned int n = 0;
+  EVP_Digest(data, len, out, &n, kind == LE_SHA1 ? EVP_sha1() : EVP_sha256(), NULL);
+  return n;
+}
+
+static void to_hex(const unsigned char *raw, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[raw[i] >> 4];
+    out[2 * i + 1] = digits[raw[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+void le_digest_hex(le_digest_kind kind, const void *data, size_t len, char out[65]) {
+  unsigned char raw[32];
+  to_hex(raw, le_digest(kind, data, len, raw), out);
+}
+
+char *le_base64_encode(const void *data, size_t len, size_t *out_len) {
+  size_t cap = 4 * ((len + 2) / 3) + 1;
+  char *out = malloc(cap);
+  if (!out) return NULL;
+  /* EVP_EncodeBlock takes an int length; feed it in chunks that keep the output aligned. */
+  const unsigned char *in = data;
+  size_t written = 0;
+  const size_t chunk = 3 * 1024 * 1024;
+  while (len > 0) {
+    size_t n = len < chunk ? len : chunk;
+    written += (size_t)EVP_EncodeBlock((unsigned char *)out + written, in, (int)n);
+    in += n;
+    len -= n;
+  }
+  out[written] = '\0';
+  if (out_len) *out_len = written;
+  return out;
+}
+
+static int b64_value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+unsigned char *le_base64_decode(const char *text, size_t len, size_t *out_len, le_error *err) {
+  unsigned char *out = malloc(len / 4 * 3 + 3);
+  if (!out) {
+    le_error_set(err, "out of memory decoding base64");
+    return NULL;
+  }
+  unsigned int acc = 0;
+  int bits = 0, pad = 0;
+  size_t n = 0, symbols = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      pad++;
+      symbols++;
+      continue;
+    }
+    int v = b64_value(c);
+    if (v < 0 || pad > 0) {
+      free(out);
+      le_error_set(err, "invalid base64: unexpected character '%c' at offset %zu", c, i);
+      return NULL;
+    }
+    symbols++;
+    acc = (acc << 6) | (unsigned int)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (unsigned char)(acc >> bits);
+      acc &= (1u << bits) - 1;
+    }
+  }
+  if (symbols % 4 != 0 || pad > 2) {
+    free(out);
+    le_error_set(err, "invalid base64: length is not a multiple of 4");
+    return NULL;
+  }
+  if (out_len) *out_len = n;
+  return out;
+}
+
+int le_file_base64sha256(const char *path, char out[45], le_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return le_error_errno(err, errno, "cannot open %s", path);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+  unsigned char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) EVP_DigestUpdate(ctx, buf, n);
+  int failed = ferror(f);
+  fclose(f);
+  unsigned char raw[32];
+  EVP_DigestFinal_ex(ctx, raw, NULL);
+  EVP_MD_CTX_free(ctx);
+  if (failed) return le_error_set(err, "cannot read %s", path);
+  EVP_EncodeBlock((unsigned char *)out, raw, 32);
+  return LE_OK;
+}
+
+/* Lua binding: functions take strings and return strings; failures raise. */
+
+static int l_digest(lua_State *L, le_digest_kind kind) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char hex[65];
+  le_digest_hex(kind, s, len, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+static int l_sha1(lua_State *L) { return l_digest(L, LE_SHA1); }
+static int l_sha256(lua_State *L) { return l_digest(L, LE_SHA256); }
+
+static int l_sha256_raw(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  unsigned char raw[32];
+  lua_pushlstring(L, (const char *)raw, le_digest(LE_SHA256, s, len, raw));
+  return 1;
+}
+
+static int l_hmac_sha256(lua_State *L) {
+  size_t klen, dlen;
+  const char *key = luaL_checklstring(L, 1, &klen);
+  const char *data = luaL_checklstring(L, 2, &dlen);
+  unsigned char raw[32];
+  char hex[65];
+  size_t n = 32;
+  EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, klen, (const unsigned char *)data, dlen, raw,
+            sizeof raw, &n);
+  to_hex(raw, n, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int l_base64(lua_State *L) {
+  size_t len, out_len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char *out = le_base64_encode(s, len, &out_len);
+  if (!out) return luaL_error(L, "out of memory");
+  lua_pushlstring(L, out, out_len);
+  free(out);
+  return 1;
+}
+
+static int l_base64decode(lua_State *L) {
+  size_t len, out_len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  le_error err;
+  unsigned char *out = le_base64_decode(s, len, &out_len, &err);
+  if (!out) return luaL_error(L, "%s", err.message);
+  lua_pushlstring(L, (const char *)out, out_len);
+  free(out);
+  return 1;
+}
+
+static int l_filebase64sha256(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char out[45];
+  le_error err;
+  if (le_file_base64sha256(path, out, &err) != LE_OK) return luaL_error(L, "%s", err.message);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+int le_open_hash(lua_State *L) {
+  static const luaL_Reg fns[] = {{"sha1", l_sha1},
+                                 {"sha256", l_sha256},
+                                 {"sha256_raw", l_sha256_raw},
+                                 {"hmac_sha256", l_hmac_sha256},
+                                 {"base64", l_base64},
+                                 {"base64decode", l_base64decode},
+                                 {"filebase64sha256", l_filebase64sha256},
+                                 {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

@@ -1,0 +1,214 @@
+#include "runtime.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "archive.h"
+#include "graph.h"
+#include "hash.h"
+#include "state.h"
+
+#ifndef LAMBDAENG_VERSION
+#define LAMBDAENG_VERSION "0.0.0"
+#endif
+
+static int is_share_dir(const char *dir) {
+  char probe[PATH_MAX + 32];
+  struct stat st;
+  if (snprintf(probe, sizeof probe, "%s/lua/lambdaeng/cli.lua", dir) >= (int)sizeof probe) return 0;
+  return stat(probe, &st) == 0;
+}
+
+int le_find_share_dir(char *out, size_t cap, le_error *err) {
+  const char *home = getenv("LAMBDAENG_HOME");
+  if (home && *home) {
+    if (!is_share_dir(home))
+      return le_error_set(err, "LAMBDAENG_HOME=%s does not hold lambdaeng's lua/ directory", home);
+    snprintf(out, cap, "%s", home);
+    return LE_OK;
+  }
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0) return le_error_errno(err, errno, "cannot find the lambdaeng binary (/proc/self/exe)");
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  /* <prefix>/bin/lambdaeng -> <prefix>/share/lambdaeng (installed and build trees alike) */
+  snprintf(out, cap, "%s/../share/lambdaeng", exe);
+  char resolved[PATH_MAX];
+  if (realpath(out, resolved) && is_share_dir(resolved)) {
+    snprintf(out, cap, "%s", resolved);
+    return LE_OK;
+  }
+  return le_error_set(err, "cannot find lambdaeng's Lua files: looked in %s/../share/lambdaeng", exe);
+}
+
+
+static int le_pcall_traceback_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int le_pcall_traceback(lua_State *L, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, le_pcall_traceback_handler);
+  lua_insert(L, base);
+  int rc = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  return rc;
+}
+
+/* lambdaeng.native.sys: the few OS facts the Lua half needs. */
+
+static int l_realpath(lua_State *L) {
+  char out[PATH_MAX];
+  if (!realpath(luaL_checkstring(L, 1), out)) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int l_kind(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushstring(L, S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : "other");
+  return 1;
+}
+
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static int l_cwd(lua_State *L) {
+  char out[PATH_MAX];
+  if (!getcwd(out, sizeof out)) return luaL_error(L, "getcwd: %s", strerror(errno));
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int l_mkdirs(lua_State *L) {
+  le_error err;
+  /* le_mkdir_parents creates the parents of a file path; give it a path inside the dir. */
+  lua_pushfstring(L, "%s/.", luaL_checkstring(L, 1));
+  if (le_mkdir_parents(lua_tostring(L, -1), &err) != LE_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int l_random_bytes(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n > 0 && n <= 4096, 1, "between 1 and 4096");
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (!f) return luaL_error(L, "/dev/urandom: %s", strerror(errno));
+  char buf[4096];
+  size_t got = fread(buf, 1, (size_t)n, f);
+  fclose(f);
+  if (got != (size_t)n) return luaL_error(L, "/dev/urandom: short read");
+  lua_pushlstring(L, buf, (size_t)n);
+  return 1;
+}
+
+int le_open_sys(lua_State *L) {
+  static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
+                                 {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
+                                 {"random_bytes", l_random_bytes}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  lua_pushstring(L, LAMBDAENG_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
+
+static void preload(lua_State *L, const char *name, lua_CFunction open) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, open);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+lua_State *le_runtime_open(const char *share_dir, le_error *err) {
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    le_error_set(err, "cannot create the Lua state (out of memory)");
+    return NULL;
+  }
+  luaL_openlibs(L);
+  preload(L, "cjson", luaopen_cjson);
+  preload(L, "lambdaeng.native.hash", le_open_hash);
+  preload(L, "lambdaeng.native.archive", le_open_archive);
+  preload(L, "lambdaeng.native.graph", le_open_graph);
+  preload(L, "lambdaeng.native.state", le_open_state);
+  preload(L, "lambdaeng.native.sys", le_open_sys);
+
+  lua_getglobal(L, "package");
+  lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,
+                  share_dir, share_dir, share_dir);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, "");
+  lua_setfield(L, -2, "cpath");
+  lua_pushstring(L, share_dir);
+  lua_setfield(L, -2, "lambdaeng_share");
+  lua_pop(L, 1);
+  return L;
+}
+
+void le_runtime_close(lua_State *L) {
+  if (L) lua_close(L);
+}
+
+int le_runtime_main(lua_State *L, int argc, char **argv) {
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "lambdaeng.cli");
+  if (le_pcall_traceback(L, 1, 1) != LUA_OK) {
+    fprintf(stderr, "lambdaeng: internal error loading the command line: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 0);
+  for (int i = 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  if (le_pcall_traceback(L, 1, 1) != LUA_OK) {
+    fprintf(stderr, "lambdaeng: internal error: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 2);
+    return 1;
+  }
+  int status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 1;
+  lua_pop(L, 2);
+  return status;
+}

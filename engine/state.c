@@ -1,0 +1,500 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <openssl/rand.h>
+
+#include "converter.h"
+
+#ifndef LAMBDAENG_VERSION
+#define LAMBDAENG_VERSION "0.0.0"
+#endif
+
+struct le_state {
+  char *path;
+  json_t *root;
+  char *last_written; /* the serialised content as last read or written, to skip no-op writes */
+};
+
+struct le_lock {
+  char *path;
+};
+
+static const size_t DUMP_FLAGS = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
+
+static void new_lineage(char out[37]) {
+  unsigned char r[16];
+  if (RAND_bytes(r, sizeof r) != 1) {
+    for (size_t i = 0; i < sizeof r; i++) r[i] = (unsigned char)(rand() ^ (int)(time(NULL) >> i));
+  }
+  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
+  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+           r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+int le_mkdir_parents(const char *path, le_error *err) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return le_error_set(err, "path too long: %s", path);
+  char *slash = strrchr(buf, '/');
+  if (!slash || slash == buf) return LE_OK;
+  *slash = '\0';
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
+    *p = '/';
+  }
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
+  return LE_OK;
+}
+
+static int check_shape(const char *path, json_t *root, le_error *err) {
+  if (!json_is_object(root)) return le_error_set(err, "state file %s: not a JSON object", path);
+  json_t *version = json_object_get(root, "version");
+  if (!json_is_integer(version))
+    return le_error_set(err, "state file %s: no integer \"version\"", path);
+  if (json_integer_value(version) > LE_STATE_FORMAT_VERSION)
+    return le_error_set(err, "state file %s: format version %lld is newer than this lambdaeng reads (%d)",
+                        path, (long long)json_integer_value(version), LE_STATE_FORMAT_VERSION);
+  if (!json_is_integer(json_object_get(root, "serial")))
+    return le_error_set(err, "state file %s: no integer \"serial\"", path);
+  if (!json_is_string(json_object_get(root, "lineage")))
+    return le_error_set(err, "state file %s: no string \"lineage\"", path);
+  const char *objects[] = {"resources", "outputs"};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *o = json_object_get(root, objects[i]);
+    if (!o) json_object_set_new(root, objects[i], json_object());
+    else if (!json_is_object(o))
+      return le_error_set(err, "state file %s: \"%s\" is not an object", path, objects[i]);
+  }
+  return LE_OK;
+}
+
+int le_state_open(const char *path, le_state **out, le_error *err) {
+  *out = NULL;
+  le_state *st = calloc(1, sizeof *st);
+  if (!st || !(st->path = strdup(path))) {
+    free(st);
+    return le_error_set(err, "out of memory");
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno != ENOENT) {
+      le_state_free(st);
+      return le_error_errno(err, errno, "cannot read state file %s", path);
+    }
+    char lineage[37];
+    new_lineage(lineage);
+    st->root = json_pack("{s:i, s:i, s:s, s:s, s:{}, s:{}}", "version", LE_STATE_FORMAT_VERSION, "serial",
+                         0, "lineage", lineage, "lambdaeng_version", LAMBDAENG_VERSION, "resources",
+                         "outputs");
+    *out = st;
+    return LE_OK;
+  }
+  json_error_t jerr;
+  st->root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!st->root) {
+    le_error_set(err,
+                 "state file %s does not parse (line %d, column %d: %s); it was left untouched — "
+                 "restore it from %s.backup or fix it by hand",
+                 path, jerr.line, jerr.column, jerr.text, path);
+    le_state_free(st);
+    return LE_FAIL;
+  }
+  if (check_shape(path, st->root, err) != LE_OK) {
+    le_state_free(st);
+    return LE_FAIL;
+  }
+  st->last_written = json_dumps(st->root, DUMP_FLAGS);
+  *out = st;
+  return LE_OK;
+}
+
+void le_state_free(le_state *st) {
+  if (!st) return;
+  json_decref(st->root);
+  free(st->last_written);
+  free(st->path);
+  free(st);
+}
+
+const char *le_state_path(const le_state *st) { return st->path; }
+const char *le_state_lineage(const le_state *st) {
+  return json_string_value(json_object_get(st->root, "lineage"));
+}
+json_int_t le_state_serial(const le_state *st) {
+  return json_integer_value(json_object_get(st->root, "serial"));
+}
+json_t *le_state_resources(le_state *st) { return json_object_get(st->root, "resources"); }
+json_t *le_state_outputs(le_state *st) { return json_object_get(st->root, "outputs"); }
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int fsync_dir_of(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir) slash[1] = '\0';
+  else if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+/* Writes data to path atomically (temp, fsync, rename, fsync dir), mode 0600. */
+static int write_atomically(const char *path, const char *data, size_t len, le_error *err) {
+  if (le_mkdir_parents(path, err) != LE_OK) return LE_FAIL;
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return le_error_set(err, "path too long: %s", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return le_error_errno(err, errno, "cannot write %s", tmp);
+  if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    return le_error_errno(err, e, "cannot write %s", tmp);
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return le_error_errno(err, e, "cannot write %s", tmp);
+  }
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return le_error_errno(err, e, "cannot replace %s", path);
+  }
+  if (fsync_dir_of(path) != 0) return le_error_errno(err, errno, "cannot sync the directory of %s", path);
+  return LE_OK;
+}
+
+/* The previous state stays readable as PATH.backup (a hard link, so it costs no copy). */
+static int keep_backup(const char *path, le_error *err) {
+  char backup[PATH_MAX], tmp[PATH_MAX];
+  snprintf(backup, sizeof backup, "%s.backup", path);
+  snprintf(tmp, sizeof tmp, "%s.backup.tmp.%ld", path, (long)getpid());
+  if (link(path, tmp) != 0) {
+    if (errno == ENOENT) return LE_OK;
+    return le_error_errno(err, errno, "cannot keep a backup of %s", path);
+  }
+  if (rename(tmp, backup) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return le_error_errno(err, e, "cannot keep a backup of %s", path);
+  }
+  return LE_OK;
+}
+
+int le_state_save(le_state *st, le_error *err) {
+  json_t *serial = json_object_get(st->root, "serial");
+  json_int_t old_serial = json_integer_value(serial);
+  /* Compare the content without the serial to decide whether anything changed. */
+  json_integer_set(serial, old_serial);
+  char *current = json_dumps(st->root, DUMP_FLAGS);
+  if (!current) return le_error_set(err, "cannot serialise the state");
+  if (st->last_written && strcmp(current, st->last_written) == 0) {
+    free(current);
+    return LE_OK;
+  }
+  free(current);
+  json_integer_set(serial, old_serial + 1);
+  json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
+  char *text = json_dumps(st->root, DUMP_FLAGS);
+  if (!text) {
+    json_integer_set(serial, old_serial);
+    return le_error_set(err, "cannot serialise the state");
+  }
+  size_t len = strlen(text);
+  text = realloc(text, len + 2);
+  text[len++] = '\n';
+  text[len] = '\0';
+  if (keep_backup(st->path, err) != LE_OK || write_atomically(st->path, text, len, err) != LE_OK) {
+    json_integer_set(serial, old_serial);
+    free(text);
+    return LE_FAIL;
+  }
+  text[len - 1] = '\0';
+  free(st->last_written);
+  st->last_written = text;
+  return LE_OK;
+}
+
+/* Locks */
+
+static int read_small_file(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return 0;
+}
+
+int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err) {
+  *out = NULL;
+  if (le_mkdir_parents(lock_path, err) != LE_OK) return LE_FAIL;
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno != EEXIST) return le_error_errno(err, errno, "cannot create lock %s", lock_path);
+    char text[2048];
+    if (read_small_file(lock_path, text, sizeof text) != 0)
+      return le_error_errno(err, errno, "state is locked (%s) and the lock cannot be read", lock_path);
+    json_t *holder = json_loads(text, 0, NULL);
+    long pid = (long)json_integer_value(json_object_get(holder, "pid"));
+    const char *lock_host = json_string_value(json_object_get(holder, "host"));
+    const char *since = json_string_value(json_object_get(holder, "time"));
+    const char *op = json_string_value(json_object_get(holder, "operation"));
+    int stale = lock_host && strcmp(lock_host, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+                errno == ESRCH;
+    le_error_set(err,
+                 "state is locked by pid %ld on %s since %s (operation: %s)%s; lock file %s — "
+                 "if no other lambdaeng is running, run again with --force-unlock",
+                 pid, lock_host ? lock_host : "?", since ? since : "?", op ? op : "?",
+                 stale ? ", and that process no longer runs: the lock is stale" : "", lock_path);
+    json_decref(holder);
+    return LE_FAIL;
+  }
+  char when[64];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_t *holder = json_pack("{s:I, s:s, s:s, s:s}", "pid", (json_int_t)getpid(), "host", host, "time",
+                             when, "operation", operation ? operation : "?");
+  char *text = json_dumps(holder, JSON_SORT_KEYS);
+  json_decref(holder);
+  int failed = !text || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0;
+  int e = errno;
+  free(text);
+  close(fd);
+  if (failed) {
+    unlink(lock_path);
+    return le_error_errno(err, e, "cannot write lock %s", lock_path);
+  }
+  le_lock *lock = calloc(1, sizeof *lock);
+  if (!lock || !(lock->path = strdup(lock_path))) {
+    free(lock);
+    unlink(lock_path);
+    return le_error_set(err, "out of memory");
+  }
+  *out = lock;
+  return LE_OK;
+}
+
+void le_lock_release(le_lock *lock) {
+  if (!lock) return;
+  unlink(lock->path);
+  free(lock->path);
+  free(lock);
+}
+
+int le_lock_force_unlock(const char *lock_path, le_error *err) {
+  if (unlink(lock_path) != 0 && errno != ENOENT)
+    return le_error_errno(err, errno, "cannot remove lock %s", lock_path);
+  return LE_OK;
+}
+
+/* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message;
+ * state.lock(path, operation) -> lock | nil, message; state.force_unlock(path). */
+
+#define STATE_MT "lambdaeng.state"
+#define LOCK_MT "lambdaeng.lock"
+
+static le_state *check_state(lua_State *L) {
+  le_state **p = luaL_checkudata(L, 1, STATE_MT);
+  if (!*p) luaL_error(L, "state already closed");
+  return *p;
+}
+
+static int push_error(lua_State *L, const le_error *err) {
+  lua_pushnil(L);
+  lua_pushstring(L, err->message);
+  return 2;
+}
+
+static int l_open(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  le_state **p = lua_newuserdatauv(L, sizeof *p, 0);
+  *p = NULL;
+  luaL_setmetatable(L, STATE_MT);
+  le_error err;
+  if (le_state_open(path, p, &err) != LE_OK) return push_error(L, &err);
+  return 1;
+}
+
+static int l_state_gc(lua_State *L) {
+  le_state **p = luaL_checkudata(L, 1, STATE_MT);
+  le_state_free(*p);
+  *p = NULL;
+  return 0;
+}
+
+static void push_sorted_keys(lua_State *L, json_t *obj) {
+  size_t n = json_object_size(obj), i = 0;
+  const char **keys = malloc((n ? n : 1) * sizeof *keys);
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) keys[i++] = key;
+  for (size_t a = 1; a < n; a++) /* insertion sort: states are small and usually sorted */
+    for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+      const char *t = keys[b];
+      keys[b] = keys[b - 1];
+      keys[b - 1] = t;
+    }
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushstring(L, keys[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free(keys);
+}
+
+static int l_addresses(lua_State *L) {
+  push_sorted_keys(L, le_state_resources(check_state(L)));
+  return 1;
+}
+
+static int l_get(lua_State *L) {
+  le_state *st = check_state(L);
+  le_json_to_lua(L, json_object_get(le_state_resources(st), luaL_checkstring(L, 2)));
+  return 1;
+}
+
+static int l_put(lua_State *L) {
+  le_state *st = check_state(L);
+  const char *addr = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  le_error err;
+  json_t *v = le_lua_to_json(L, 3, &err);
+  if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
+  json_object_set_new(le_state_resources(st), addr, v);
+  return 0;
+}
+
+static int l_remove(lua_State *L) {
+  le_state *st = check_state(L);
+  lua_pushboolean(L, json_object_del(le_state_resources(st), luaL_checkstring(L, 2)) == 0);
+  return 1;
+}
+
+static int l_outputs(lua_State *L) {
+  le_json_to_lua(L, le_state_outputs(check_state(L)));
+  return 1;
+}
+
+static int l_set_outputs(lua_State *L) {
+  le_state *st = check_state(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  le_error err;
+  json_t *v = le_lua_to_json(L, 2, &err);
+  if (!v) return luaL_error(L, "outputs: %s", err.message);
+  if (!json_is_object(v)) {
+    json_decref(v);
+    v = json_object();
+  }
+  json_object_set_new(st->root, "outputs", v);
+  return 0;
+}
+
+static int l_save(lua_State *L) {
+  le_error err;
+  if (le_state_save(check_state(L), &err) != LE_OK) return push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_info(lua_State *L) {
+  le_state *st = check_state(L);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, st->path);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, le_state_lineage(st));
+  lua_setfield(L, -2, "lineage");
+  lua_pushinteger(L, (lua_Integer)le_state_serial(st));
+  lua_setfield(L, -2, "serial");
+  return 1;
+}
+
+static int l_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  const char *op = luaL_optstring(L, 2, "?");
+  le_lock **p = lua_newuserdatauv(L, sizeof *p, 0);
+  *p = NULL;
+  luaL_setmetatable(L, LOCK_MT);
+  le_error err;
+  if (le_lock_acquire(path, op, p, &err) != LE_OK) return push_error(L, &err);
+  return 1;
+}
+
+static int l_unlock(lua_State *L) {
+  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
+  le_lock_release(*p);
+  *p = NULL;
+  return 0;
+}
+
+static int l_force_unlock(lua_State *L) {
+  le_error err;
+  if (le_lock_force_unlock(luaL_checkstring(L, 1), &err) != LE_OK) return push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int le_open_state(lua_State *L) {
+  static const luaL_Reg methods[] = {{"addresses", l_addresses}, {"get", l_get},
+                                     {"put", l_put},             {"remove", l_remove},
+                                     {"outputs", l_outputs},     {"set_outputs", l_set_outputs},
+                                     {"save", l_save},           {"info", l_info},
+                                     {NULL, NULL}};
+  if (luaL_newmetatable(L, STATE_MT)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_state_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, LOCK_MT)) {
+    lua_newtable(L);
+    lua_pushcfunction(L, l_unlock);
+    lua_setfield(L, -2, "release");
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_unlock);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  static const luaL_Reg fns[] = {
+      {"open", l_open}, {"lock", l_lock}, {"force_unlock", l_force_unlock}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

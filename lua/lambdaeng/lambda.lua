@@ -1,0 +1,25 @@
+--- lambdaeng.lambda — declare AWS Lambda functions, invocations and actions.
+-- Each call takes a name and an argument table and returns a handle whose
+-- attributes are references (see lambdaeng.ref). The arguments are those of
+-- the reference documents (schema.lua lists them all).
+local stack = require "lambdaeng.stack"
+local schema = require "lambdaeng.schema"
+
+local M = {}
+
+--- A Lambda function (aws_lambda_function).
+function M.func(name, args) local h = stack.current():declare(schema.func, name, args, 2); return h end
+
+--- A stateful invocation (aws_lambda_invocation): CREATE_ONLY or CRUD.
+function M.invocation(name, args) local h = stack.current():declare(schema.invocation, name, args, 2); return h end
+
+--- An invocation made on every plan and run whose result is never stored.
+function M.ephemeral_invocation(name, args)
+  local h = stack.current():declare(schema.ephemeral_invocation, name, args, 2)
+  return h
+end
+
+--- An imperative invoke fired by lifecycle.action_trigger or `run --invoke`.
+function M.action(name, args) local h = stack.current():declare(schema.action, name, args, 2); return h end
+
+return M

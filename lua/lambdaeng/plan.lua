@@ -1,0 +1,527 @@
+-- The plan: declarations (stack.lua) + dependency graph (native graph) + stored
+-- state (native state) -> the list of changes, in dependency order.
+--
+-- compute(session, state, opts) walks the graph in topological order. Each
+-- resource's arguments are resolved against what is known so far (earlier
+-- resources' planned arguments, and their stored attributes when they do not
+-- change), then compared with the stored arguments: create, update, replace
+-- or no-op; stored resources no longer declared are deleted. Which argument
+-- changes replace a resource follows the reference documents (schema.replace).
+local ref = require "lambdaeng.ref"
+local stack = require "lambdaeng.stack"
+local json = require "lambdaeng.json"
+local graphlib = require "lambdaeng.native.graph"
+
+local M = {}
+local UNKNOWN = ref.UNKNOWN
+
+-- Attributes that keep their value through an in-place update.
+local STABLE_ON_UPDATE = {
+  func = { arn = true, invoke_arn = true },
+}
+
+-- Builds the dependency graph of a session; returns graph or nil, message.
+function M.graph(session)
+  local g = graphlib.new()
+  for _, d in ipairs(session.decls) do
+    local ok, err = g:add(d.address, d.site.display)
+    if not ok then return nil, err end
+  end
+  for _, d in ipairs(session.decls) do
+    local deps = {}
+    for addr in pairs(d.deps) do deps[#deps + 1] = addr end
+    table.sort(deps)
+    for _, addr in ipairs(deps) do
+      if addr ~= d.address then
+        local ok, err = g:edge(d.address, addr)
+        if not ok then return nil, d.site.display .. ": " .. err end
+      end
+    end
+  end
+  return g
+end
+
+local function equal(a, b)
+  if a == b then return true end
+  if a == UNKNOWN or b == UNKNOWN then return false end
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if type(a) == "number" and type(b) == "number" then return a == b end
+    return false
+  end
+  for k, v in pairs(a) do if not equal(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+M.equal = equal
+
+local function sorted(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
+  return keys
+end
+
+-- Which arguments force replacement for this resource (its schema, plus the
+-- invocation's CREATE_ONLY rule that any input change re-invokes).
+local function replaces(decl, args, key)
+  local spec = decl.kind.args[key]
+  if spec and spec.replace then return true end
+  if decl.kind.kind == "invocation" and key == "input" and args.lifecycle_scope ~= "CRUD" then return true end
+  return false
+end
+
+-- Dependencies of a set of target addresses (they and everything they need).
+local function closure(g, targets)
+  local keep, stack_ = {}, {}
+  for _, t in ipairs(targets) do stack_[#stack_ + 1] = t end
+  while #stack_ > 0 do
+    local a = table.remove(stack_)
+    if not keep[a] then
+      keep[a] = true
+      for _, d in ipairs(g:dependencies(a)) do stack_[#stack_ + 1] = d end
+    end
+  end
+  return keep
+end
+
+-- opts: replace = {addr=true}, target = {addr,...}, destroy = bool
+function M.compute(session, state, opts)
+  opts = opts or {}
+  local g, err = M.graph(session)
+  if not g then return nil, err end
+  local order
+  order, err = g:order()
+  if not order then return nil, err end
+  for _, t in ipairs(opts.target or {}) do
+    if not session.by_addr[t] then return nil, "--target " .. t .. ": no such resource in the stack" end
+  end
+  for a in pairs(opts.replace or {}) do
+    if not session.by_addr[a] then return nil, "--replace " .. a .. ": no such resource in the stack" end
+  end
+  local keep = opts.target and #opts.target > 0 and closure(g, opts.target) or nil
+
+  local planned = {}
+  local function env(addr, path)
+    local p = planned[addr]
+    if not p then return UNKNOWN end
+    local key = path[1]
+    local v
+    if p.args[key] ~= nil or p.decl.kind.args[key] then
+      v = p.args[key]
+    elseif p.action == "no-op" or (p.action == "update" and (STABLE_ON_UPDATE[p.decl.kind.kind] or {})[key]) then
+      v = p.prior and p.prior.attrs and p.prior.attrs[key]
+      if v == nil then v = UNKNOWN end
+    else
+      v = UNKNOWN
+    end
+    for i = 2, #path do
+      if v == UNKNOWN then return UNKNOWN end
+      if type(v) ~= "table" then return nil end
+      v = v[path[i]]
+    end
+    return v
+  end
+
+  local result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
+                   outputs = {}, graph = g, order = order }
+  local stored = {}
+  for _, addr in ipairs(state:addresses()) do stored[addr] = true end
+
+  for _, addr in ipairs(order) do
+    local d = session.by_addr[addr]
+    local kind = d.kind.kind
+    local args = stack.resolve_args(d, env)
+    local prior = state:get(addr)
+    local sensitive = {}
+    for k, v in pairs(d.args) do
+      if ref.inspect(v).sensitive then sensitive[k] = true end
+    end
+    local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr }
+    planned[addr] = p
+    if opts.destroy then
+      p.action = "no-op"
+    elseif kind == "ephemeral_invocation" then
+      p.action = "read"
+      result.ephemeral[#result.ephemeral + 1] = p
+    elseif kind == "action" then
+      p.action = "action"
+      result.actions[#result.actions + 1] = p
+    elseif keep and not keep[addr] then
+      p.action = prior and "no-op" or "skip"
+    else
+      local ignore = {}
+      local lc = d.meta.lifecycle
+      if type(lc) == "table" and type(lc.ignore_changes) == "table" then
+        for _, name in ipairs(lc.ignore_changes) do ignore[name] = true end
+      end
+      if not prior then
+        p.action = "create"
+      else
+        local before = prior.args or {}
+        if prior.kind and prior.kind ~= kind then
+          p.action = "replace"
+          p.replace_reason = { "kind" }
+        else
+          local changed, force = {}, {}
+          local keys = {}
+          for k in pairs(args) do keys[k] = true end
+          for k in pairs(before) do keys[k] = true end
+          for k in pairs(keys) do
+            if ignore[k] then
+              args[k] = before[k]
+            elseif not equal(before[k], args[k]) then
+              changed[#changed + 1] = k
+              if replaces(d, args, k) then force[#force + 1] = k end
+            end
+          end
+          table.sort(changed)
+          table.sort(force)
+          p.changed = changed
+          if (opts.replace or {})[addr] then
+            p.action = "replace"
+            p.replace_reason = { "--replace" }
+          elseif #force > 0 then
+            p.action = "replace"
+            p.replace_reason = force
+          elseif #changed > 0 then
+            p.action = "update"
+          else
+            p.action = "no-op"
+          end
+        end
+      end
+    end
+    local a = p.action
+    if a == "create" then result.add = result.add + 1
+    elseif a == "update" then result.change = result.change + 1
+    elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
+    if a == "create" or a == "update" or a == "replace" then result.changes[#result.changes + 1] = p end
+  end
+
+  -- Stored resources that are no longer declared (or all of them, for destroy).
+  local deletes = {}
+  for _, addr in ipairs(state:addresses()) do
+    if opts.destroy or not session.by_addr[addr] then
+      if not keep or keep[addr] or opts.destroy then
+        local prior = state:get(addr)
+        deletes[#deletes + 1] = { address = addr, prior = prior, action = "delete", args = {} }
+      end
+    end
+  end
+  for _, p in ipairs(deletes) do
+    result.destroy = result.destroy + 1
+    result.changes[#result.changes + 1] = p
+  end
+
+  -- Outputs
+  local stored_outputs = state:outputs() or {}
+  for _, o in ipairs(session.outputs) do
+    local value = ref.resolve(o.value, env)
+    local before = stored_outputs[o.name]
+    local action
+    if before == nil then action = "create"
+    elseif equal(before.value, value) and (before.sensitive or false) == o.sensitive then action = "no-op"
+    else action = "update" end
+    if opts.destroy then action = "delete" end
+    result.outputs[#result.outputs + 1] = { name = o.name, value = value, sensitive = o.sensitive,
+                                             before = before, action = action }
+  end
+  for _, name in ipairs(sorted(stored_outputs)) do
+    if not session.output_by_name[name] then
+      result.outputs[#result.outputs + 1] = { name = name, before = stored_outputs[name], action = "delete" }
+    end
+  end
+  result.output_changes = 0
+  for _, o in ipairs(result.outputs) do
+    if o.action ~= "no-op" then result.output_changes = result.output_changes + 1 end
+  end
+  result.planned = planned
+  return result
+end
+
+-- Rendering ---------------------------------------------------------------
+
+local function colours(enabled)
+  local function c(code) return function(s) return enabled and ("\27[" .. code .. "m" .. s .. "\27[0m") or s end end
+  return { green = c("32"), yellow = c("33"), red = c("31"), bold = c("1"), dim = c("2"), cyan = c("36") }
+end
+
+local function scalar(v)
+  if v == UNKNOWN then return "(known after apply)" end
+  if v == nil or v == json.null then return "null" end
+  if type(v) == "string" then
+    if v:find("\n") then return json.encode_plain(v) end
+    return json.encode_plain(v)
+  end
+  if type(v) == "number" then return json.encode_plain(v) end
+  return tostring(v)
+end
+
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  local n = #v
+  if n == 0 then return next(v) == nil end
+  for k in pairs(v) do if math.type(k) ~= "integer" then return false end end
+  return true
+end
+
+-- Lines rendering value v at indent, prefix sign (e.g. "+ ").
+local function render_value(v, indent, sign, out, key, width)
+  local pad = string.rep(" ", indent)
+  local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
+  if type(v) ~= "table" or v == UNKNOWN then
+    out[#out + 1] = pad .. sign .. label .. scalar(v)
+    return
+  end
+  if is_list(v) then
+    if #v == 0 then out[#out + 1] = pad .. sign .. label .. "[]" return end
+    out[#out + 1] = pad .. sign .. label .. "["
+    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out) end
+    out[#out + 1] = pad .. "  " .. "]"
+    return
+  end
+  local keys = sorted(v)
+  if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
+  out[#out + 1] = pad .. sign .. label .. "{"
+  local w = 0
+  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
+  for _, k in ipairs(keys) do
+    local name = tostring(k)
+    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    render_value(v[k], indent + 4, sign, out, name, w)
+  end
+  out[#out + 1] = pad .. "  " .. "}"
+end
+
+local function mark(v, sensitive)
+  if sensitive and v ~= UNKNOWN and v ~= nil then return "(sensitive)" end
+  return v
+end
+
+local HEAD = {
+  create = "will be created", update = "will be updated in-place", replace = "must be replaced",
+  delete = "will be destroyed", read = "will be invoked during plan and run (never stored)",
+}
+
+local function kind_of(p)
+  if p.decl then return p.decl.kind.kind end
+  return p.prior and p.prior.kind or "resource"
+end
+
+local function name_of(p)
+  if p.decl then return p.decl.name end
+  return p.prior and p.prior.name or p.address
+end
+
+function M.render(result, session, opts)
+  opts = opts or {}
+  local c = colours(opts.color)
+  local out = {}
+  local function line(s) out[#out + 1] = s end
+  local sym = { create = c.green("+"), update = c.yellow("~"), replace = c.red("-") .. "/" .. c.green("+"),
+                delete = c.red("-"), read = c.cyan("<=") }
+  if opts.target_line then line(opts.target_line) line("") end
+  if #result.changes == 0 and result.output_changes == 0 then
+    line("No changes. Your infrastructure matches the configuration.")
+    if #result.ephemeral > 0 then
+      line("")
+      for _, p in ipairs(result.ephemeral) do
+        line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
+      end
+    end
+    return table.concat(out, "\n") .. "\n"
+  end
+  line("lambdaeng will perform the following actions:")
+  for _, p in ipairs(result.changes) do
+    line("")
+    local where = p.decl and c.dim(" (" .. p.decl.site.display .. ")") or ""
+    line(c.bold(string.format("  # %s %s", p.address, HEAD[p.action])) .. where)
+    if p.action == "replace" and p.replace_reason then
+      line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
+        p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
+    end
+    line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
+    local body = {}
+    local before = p.prior and p.prior.args or {}
+    local after = p.args or {}
+    local keys = {}
+    local seen = {}
+    for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+    for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+    local computed = {}
+    if p.decl and p.action ~= "delete" then
+      for _, k in ipairs(p.decl.kind.computed) do
+        if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
+      end
+    end
+    table.sort(keys)
+    local w = 0
+    for _, k in ipairs(keys) do w = math.max(w, #k) end
+    for _, k in ipairs(keys) do
+      local s = p.sensitive and p.sensitive[k]
+      local old, new = before[k], after[k]
+      if computed[k] then
+        if p.action == "create" or p.action == "replace" then
+          render_value(UNKNOWN, 6, sym.create .. " ", body, k, w)
+        elseif p.action == "update" and not (STABLE_ON_UPDATE[kind_of(p)] or {})[k]
+            and p.prior and p.prior.attrs and p.prior.attrs[k] ~= nil and kind_of(p) ~= "invocation" then
+          body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
+            string.rep(" ", w - #k), scalar(mark(p.prior.attrs[k], false)))
+        end
+      elseif p.action == "create" then
+        render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+      elseif p.action == "delete" then
+        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+      elseif not equal(old, new) then
+        local forces = p.replace_reason and (function()
+          for _, r in ipairs(p.replace_reason) do if r == k then return true end end
+        end)()
+        local suffix = forces and c.red(" # forces replacement") or ""
+        if old == nil then
+          render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+        elseif new == nil then
+          render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+        elseif type(old) ~= "table" and (type(new) ~= "table" or new == UNKNOWN) then
+          body[#body + 1] = string.format("      %s %s%s = %s -> %s%s", sym.update, k, string.rep(" ", w - #k),
+            scalar(mark(old, s)), scalar(mark(new, s)), suffix)
+        else
+          local o1, o2 = {}, {}
+          render_value(mark(old, s), 6, sym.delete .. " ", o1, k, w)
+          render_value(mark(new, s), 6, sym.create .. " ", o2, k, w)
+          o2[#o2] = o2[#o2] .. suffix
+          for _, l in ipairs(o1) do body[#body + 1] = l end
+          for _, l in ipairs(o2) do body[#body + 1] = l end
+        end
+      end
+    end
+    for _, l in ipairs(body) do line(l) end
+    line("    }")
+  end
+  if #result.ephemeral > 0 then
+    line("")
+    for _, p in ipairs(result.ephemeral) do
+      line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
+    end
+  end
+  line("")
+  line(c.bold(string.format("Plan: %d to add, %d to change, %d to destroy.", result.add, result.change, result.destroy)))
+  local oc = {}
+  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  if #oc > 0 then
+    line("")
+    line("Changes to Outputs:")
+    local w = 0
+    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    for _, o in ipairs(oc) do
+      local pad = string.rep(" ", w - #o.name)
+      if o.action == "delete" then
+        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
+          scalar(mark(o.before and o.before.value, o.before and o.before.sensitive))))
+      elseif o.action == "create" then
+        local lines = {}
+        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
+        for _, l in ipairs(lines) do line(l) end
+      else
+        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
+          scalar(mark(o.before.value, o.before.sensitive)), scalar(mark(o.value, o.sensitive))))
+      end
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+-- JSON form: values unknown at plan time are left out of "after" and listed in
+-- "after_unknown"; sensitive values are left out and listed in "after_sensitive".
+local function to_json_value(v, sensitive)
+  if sensitive then return nil end
+  if v == UNKNOWN then return nil end
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      if x ~= UNKNOWN then out[k] = to_json_value(x) end
+    end
+    return out
+  end
+  return v
+end
+
+local function unknown_paths(v)
+  if v == UNKNOWN then return true end
+  if type(v) ~= "table" then return nil end
+  local out
+  for k, x in pairs(v) do
+    local u = unknown_paths(x)
+    if u then out = out or {}; out[k] = u end
+  end
+  return out
+end
+
+function M.to_json(result, session, opts)
+  local changes = {}
+  local all = {}
+  for _, p in ipairs(result.changes) do all[#all + 1] = p end
+  for _, p in ipairs(result.ephemeral) do all[#all + 1] = p end
+  for _, p in ipairs(result.actions) do all[#all + 1] = p end
+  for _, p in ipairs(result.planned and (function()
+    local noops = {}
+    for _, addr in ipairs(result.order) do
+      local q = result.planned[addr]
+      if q.action == "no-op" then noops[#noops + 1] = q end
+    end
+    return noops
+  end)() or {}) do all[#all + 1] = p end
+  for _, p in ipairs(all) do
+    local after, after_unknown, after_sensitive = json.null, {}, {}
+    if p.action ~= "delete" then
+      after = {}
+      for k, v in pairs(p.args) do
+        local s = p.sensitive and p.sensitive[k]
+        if s then after_sensitive[k] = true end
+        after[k] = to_json_value(v, s)
+        local u = unknown_paths(v)
+        if u then after_unknown[k] = u end
+      end
+      if p.decl and (p.action == "create" or p.action == "replace" or p.action == "read" or p.action == "action") then
+        for _, k in ipairs(p.decl.kind.computed) do after_unknown[k] = true end
+      end
+    end
+    local before = json.null
+    if p.prior then
+      before = {}
+      for k, v in pairs(p.prior.args or {}) do
+        if p.prior.sensitive and p.prior.sensitive[k] then before[k] = nil else before[k] = v end
+      end
+      for k, v in pairs(p.prior.attrs or {}) do before[k] = v end
+    end
+    changes[#changes + 1] = {
+      address = p.address,
+      kind = kind_of(p),
+      name = name_of(p),
+      declared_at = p.decl and p.decl.site.display or json.null,
+      action = p.action,
+      replace_paths = p.replace_reason and json.array(p.replace_reason) or nil,
+      before = before,
+      after = after,
+      after_unknown = after_unknown,
+      after_sensitive = after_sensitive,
+    }
+  end
+  local outputs = {}
+  for _, o in ipairs(result.outputs) do
+    outputs[o.name] = {
+      action = o.action,
+      sensitive = o.sensitive or false,
+      after = (o.action ~= "delete") and to_json_value(o.value, o.sensitive) or nil,
+      after_unknown = o.value == UNKNOWN or nil,
+    }
+  end
+  return json.encode_plain {
+    format_version = "1.0",
+    target = opts and opts.target or json.null,
+    resource_changes = json.array(changes),
+    output_changes = outputs,
+    summary = { add = result.add, change = result.change, destroy = result.destroy },
+  }
+end
+
+return M

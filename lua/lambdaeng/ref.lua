@@ -1,0 +1,202 @@
+-- References: values that carry the dependency on the resource they came from.
+--
+-- Reading an attribute of a declaration handle gives a reference. A reference is
+-- *known* when its value is available at plan time (an argument the program set,
+-- or anything computed from known references) and *unknown* otherwise (computed
+-- attributes such as `arn` or `result`). References compose: `ref:map(f)`, `..`
+-- with strings, and every function wrapped with `lift` accept references and
+-- return a reference carrying the union of their inputs' dependencies, known at
+-- once when every input is known. At plan and apply time `resolve` replaces every
+-- reference inside a value with what the environment knows, or UNKNOWN.
+local M = {}
+
+local Ref = { __name = "lambdaeng.reference" }
+local methods = {}
+local S = setmetatable({}, { __name = "lambdaeng.reference.state" }) -- private key of a ref's fields
+
+-- The fields of a reference: deps, known, value, sensitive, resolver, label, addr, path.
+local function fields(r) return rawget(r, S) end
+M.fields = fields
+
+M.UNKNOWN = setmetatable({}, {
+  __name = "lambdaeng.unknown",
+  __tostring = function() return "(known after apply)" end,
+})
+local UNKNOWN = M.UNKNOWN
+
+local function is_ref(v) return getmetatable(v) == Ref end
+M.is_ref = is_ref
+
+local function union(into, deps)
+  for addr in pairs(deps) do into[addr] = true end
+  return into
+end
+
+-- new{deps=set, known=bool, value=any, sensitive=bool, resolver=function(env), label=string}
+local function new(f)
+  f.deps = f.deps or {}
+  return setmetatable({ [S] = f }, Ref)
+end
+M.new = new
+
+-- Walks v (depth-first) and calls visit(ref) for every reference inside it.
+local function each_ref(v, visit, depth)
+  depth = depth or 0
+  if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
+  if is_ref(v) then
+    visit(v)
+  elseif type(v) == "table" and getmetatable(v) == nil then
+    for k, x in pairs(v) do
+      each_ref(k, visit, depth + 1)
+      each_ref(x, visit, depth + 1)
+    end
+  end
+end
+M.each_ref = each_ref
+
+-- Facts about a value: its dependencies, whether it is wholly known, sensitive.
+function M.inspect(v)
+  local deps, known, sensitive, any = {}, true, false, false
+  each_ref(v, function(r)
+    local f = fields(r)
+    any = true
+    union(deps, f.deps)
+    if not f.known then known = false end
+    if f.sensitive then sensitive = true end
+  end)
+  return { deps = deps, known = known, sensitive = sensitive, has_refs = any }
+end
+
+-- Replaces every reference inside v by env's answer (or its known value).
+-- Returns the plain value (UNKNOWN where not yet known) and whether any part
+-- was unknown. env(ref) returns the value of a base reference, or UNKNOWN.
+local function resolve(v, env, depth)
+  depth = depth or 0
+  if is_ref(v) then
+    local f = fields(v)
+    if f.known then return f.value, false end
+    if not env then return UNKNOWN, true end
+    local value = f.resolver(env)
+    return value, value == UNKNOWN
+  elseif type(v) == "table" and getmetatable(v) == nil then
+    if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
+    local out, unknown = {}, false
+    for k, x in pairs(v) do
+      local rv, u = resolve(x, env, depth + 1)
+      out[k] = rv
+      if u or rv == UNKNOWN then unknown = true end
+    end
+    return out, unknown
+  end
+  return v, v == UNKNOWN
+end
+M.resolve = resolve
+
+-- Wraps f so that it accepts references anywhere in its arguments.
+function M.lift(f, label)
+  return function(...)
+    local n = select("#", ...)
+    local args = table.pack(...)
+    local facts = M.inspect(args)
+    if not facts.has_refs then return f(...) end
+    if facts.known then
+      local plain = resolve(args)
+      local value = f(table.unpack(plain, 1, n))
+      if is_ref(value) then
+        local vf = fields(value)
+        union(vf.deps, facts.deps)
+        vf.sensitive = vf.sensitive or facts.sensitive
+        return value
+      end
+      return new { deps = facts.deps, known = true, value = value, sensitive = facts.sensitive,
+                   label = label }
+    end
+    return new {
+      deps = facts.deps, known = false, sensitive = facts.sensitive, label = label,
+      resolver = function(env)
+        local plain, unknown = resolve(args, env)
+        if unknown then return UNKNOWN end
+        local value = f(table.unpack(plain, 1, n))
+        if is_ref(value) then return (resolve(value, env)) end
+        return value
+      end,
+    }
+  end
+end
+
+-- A reference to attribute `path` of the resource at `addr`.
+-- static: the value when the program set it and it is known, else nil.
+function M.attribute(addr, path, opts)
+  opts = opts or {}
+  local label = addr .. "." .. table.concat(path, ".")
+  if opts.known then
+    return new { deps = { [addr] = true }, known = true, value = opts.value,
+                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path }
+  end
+  return new {
+    deps = { [addr] = true }, known = false, sensitive = opts.sensitive or false, label = label,
+    addr = addr, path = path,
+    resolver = function(env) return env(addr, path) end,
+  }
+end
+
+function methods:map(f)
+  if type(f) ~= "function" then error("ref:map expects a function", 2) end
+  local label = fields(self).label
+  return M.lift(f, label and (label .. ":map(...)"))(self)
+end
+
+function methods:is_known() return fields(self).known end
+
+Ref.__index = function(self, key)
+  local m = methods[key]
+  if m then return m end
+  if type(key) ~= "string" and type(key) ~= "number" then return nil end
+  -- Field access on a reference is a reference to the field.
+  local parent = fields(self)
+  local path = {}
+  if parent.path then for i, p in ipairs(parent.path) do path[i] = p end end
+  path[#path + 1] = key
+  if parent.known then
+    local v = type(parent.value) == "table" and parent.value[key] or nil
+    return new { deps = union({}, parent.deps), known = true, value = v, sensitive = parent.sensitive,
+                 label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path }
+  end
+  return new {
+    deps = union({}, parent.deps), known = false, sensitive = parent.sensitive,
+    label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path,
+    resolver = function(env)
+      local v = parent.resolver(env)
+      if v == UNKNOWN then return UNKNOWN end
+      if type(v) ~= "table" then return nil end
+      return v[key]
+    end,
+  }
+end
+
+Ref.__concat = function(a, b)
+  return M.lift(function(x, y)
+    if type(x) ~= "string" and type(x) ~= "number" then
+      error("attempt to concatenate a " .. type(x) .. " value", 0)
+    end
+    if type(y) ~= "string" and type(y) ~= "number" then
+      error("attempt to concatenate a " .. type(y) .. " value", 0)
+    end
+    return x .. y
+  end, "concat")(a, b)
+end
+
+Ref.__tostring = function(self)
+  local f = fields(self)
+  if f.sensitive then return "(sensitive)" end
+  if f.known then
+    local v = f.value
+    if type(v) == "string" then return v end
+    return tostring(v)
+  end
+  return "(known after apply: " .. (f.label or "?") .. ")"
+end
+
+Ref.__newindex = function() error("references are read-only", 2) end
+
+return M

@@ -1,0 +1,186 @@
+-- The arguments of every resource kind, taken argument by argument from the
+-- reference documents (../shared/seeds): type, default, enum, range, size, and
+-- whether a change replaces the resource. validate.lua checks declarations
+-- against these tables; plan.lua uses `replace` and `computed`.
+local M = {}
+
+local function t(kind, o) o = o or {}; o.type = kind; return o end
+local function str(o) return t("string", o) end
+local function int(o) return t("integer", o) end
+local function bool(o) return t("boolean", o) end
+local function list(elem, o) o = o or {}; o.type = "list"; o.elem = elem; return o end
+local function map(elem, o) o = o or {}; o.type = "map"; o.elem = elem; return o end
+local function block(fields, o) o = o or {}; o.type = "block"; o.fields = fields; return o end
+-- A JSON document: a string holding JSON, or a Lua table lambdaeng encodes canonically.
+local function json(o) return t("json", o) end
+
+M.str, M.int, M.bool, M.list, M.map, M.block = str, int, bool, list, map, block
+
+-- Lambda's runtime identifiers (CreateFunction's Runtime enum), current and deprecated.
+M.RUNTIMES = {
+  "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x",
+  "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",
+  "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "python3.10", "python3.11",
+  "python3.12", "python3.13", "python3.14",
+  "java8", "java8.al2", "java11", "java17", "java21", "java25",
+  "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "dotnet10",
+  "go1.x", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4",
+  "provided", "provided.al2", "provided.al2023",
+}
+
+-- Invoke payload limits: 6 MB synchronous; 1 MB for Event (raised from 256 KB in October 2025).
+M.PAYLOAD_LIMIT = { RequestResponse = 6 * 1024 * 1024, DryRun = 6 * 1024 * 1024, Event = 1024 * 1024 }
+M.CLIENT_CONTEXT_LIMIT = 3583
+
+-- A duration such as "10m", "30s", "1h30m".
+local duration = str { duration = true }
+local timeouts = block { create = duration, update = duration, delete = duration }
+
+-- Meta-arguments every resource accepts (SPEC 2).
+M.meta = {
+  depends_on = list(t("any")),
+  lifecycle = block {
+    prevent_destroy = bool { default = false },
+    ignore_changes = list(str()),
+    create_before_destroy = bool { default = false },
+    action_trigger = list(block {
+      events = list(str { enum = { "before_create", "after_create", "before_update", "after_update" } },
+                    { required = true, min = 1 }),
+      actions = list(t("action"), { required = true, min = 1 }),
+    }),
+  },
+  timeouts = timeouts,
+  provider = t("provider"),
+}
+
+M.func = {
+  kind = "func",
+  prefix = "func",
+  reference = "aws_lambda_function (seed 004)",
+  args = {
+    function_name = str { required = true, replace = true, function_name = "func" },
+    role = str { required = true, arn = true },
+    architectures = list(str { enum = { "x86_64", "arm64" } }, { min = 1, max = 1, default = { "x86_64" } }),
+    code_signing_config_arn = str { arn = true },
+    dead_letter_config = block { target_arn = str { required = true, arn = true } },
+    description = str { max = 256 },
+    environment = block { variables = map(str(), { min = 1 }) },
+    ephemeral_storage = block { size = int { required = true, min = 512, max = 10240 } },
+    file_system_config = block {
+      arn = str { required = true, arn = true },
+      local_mount_path = str { required = true, pattern = "^/mnt/[%w%.%-_/]+$",
+                               pattern_text = "a path under /mnt/ (e.g. /mnt/efs)", max = 160 },
+    },
+    filename = str { path = true },
+    source = str { path = true },
+    handler = str { max = 128 },
+    image_config = block { command = list(str()), entry_point = list(str()), working_directory = str() },
+    image_uri = str(),
+    kms_key_arn = str { arn = true },
+    layers = list(str { arn = true }, { max = 5 }),
+    memory_size = int { min = 128, max = 10240, default = 128 },
+    package_type = str { enum = { "Zip", "Image" }, default = "Zip", replace = true },
+    publish = bool { default = false },
+    reserved_concurrent_executions = int { min = -1, default = -1 },
+    replace_security_groups_on_destroy = bool { deprecated = "AWS no longer supports this operation; it has no effect" },
+    replacement_security_group_ids = list(str(), { deprecated = "AWS no longer supports this operation; it has no effect" }),
+    runtime = str { enum = M.RUNTIMES },
+    s3_bucket = str { min = 3, max = 63 },
+    s3_key = str { min = 1, max = 1024 },
+    s3_object_version = str { min = 1, max = 1024 },
+    skip_destroy = bool { default = false },
+    source_code_hash = str(),
+    snap_start = block { apply_on = str { required = true, enum = { "PublishedVersions" } } },
+    tags = map(str { max = 256 }),
+    timeout = int { min = 1, max = 900, default = 3 },
+    tracing_config = block { mode = str { required = true, enum = { "PassThrough", "Active" } } },
+    vpc_config = block {
+      ipv6_allowed_for_dual_stack = bool { default = false },
+      security_group_ids = list(str(), { required = true, max = 5 }),
+      subnet_ids = list(str(), { required = true, max = 16 }),
+    },
+  },
+  -- Attributes Lambda computes, unknown until the function exists.
+  computed = { "arn", "invoke_arn", "qualified_arn", "qualified_invoke_arn", "version", "last_modified",
+               "source_code_size", "code_sha256", "state", "signing_job_arn",
+               "signing_profile_version_arn", "tags_all" },
+  timeouts = { create = "10m", update = "10m", delete = "10m" },
+}
+
+M.invocation = {
+  kind = "invocation",
+  prefix = "invocation",
+  reference = "aws_lambda_invocation (seeds 001, 003)",
+  args = {
+    function_name = str { required = true, replace = true, function_name = "invoke" },
+    input = json { required = true, limit = M.PAYLOAD_LIMIT.RequestResponse },
+    lifecycle_scope = str { enum = { "CREATE_ONLY", "CRUD" }, default = "CREATE_ONLY" },
+    qualifier = str { default = "$LATEST", replace = true, max = 128 },
+    terraform_key = str { default = "tf", min = 1 },
+    triggers = map(str(), { replace = true }),
+  },
+  computed = { "result" },
+  timeouts = { create = "5m", update = "5m", delete = "5m" },
+}
+
+M.ephemeral_invocation = {
+  kind = "ephemeral_invocation",
+  prefix = "ephemeral",
+  reference = "ephemeral aws_lambda_invocation (seed 000)",
+  args = {
+    function_name = str { required = true, function_name = "invoke" },
+    payload = json { required = true, limit = M.PAYLOAD_LIMIT.RequestResponse },
+    client_context = t("client_context"),
+    log_type = str { enum = { "None", "Tail" }, default = "None" },
+    qualifier = str { default = "$LATEST", max = 128 },
+    region = str(),
+  },
+  computed = { "result", "function_error", "log_result", "status_code", "executed_version" },
+  sensitive = true,
+  meta = { depends_on = true, provider = true, timeouts = true },
+}
+
+M.action = {
+  kind = "action",
+  prefix = "action",
+  reference = "aws_lambda_invoke action (seed 002)",
+  args = {
+    function_name = str { required = true, function_name = "invoke" },
+    payload = json { required = true },
+    invocation_type = str { enum = { "RequestResponse", "Event", "DryRun" }, default = "RequestResponse" },
+    log_type = str { enum = { "None", "Tail" }, default = "None" },
+    client_context = t("client_context"),
+    qualifier = str { default = "$LATEST", max = 128 },
+  },
+  computed = { "status_code", "result", "function_error", "log_result", "executed_version" },
+  meta = { depends_on = true, provider = true, timeouts = true },
+}
+
+M.provider = {
+  args = {
+    region = str { pattern = "^[a-z][a-z]%-[a-z%-]+%-%d+$", pattern_text = "a region such as us-east-1" },
+    profile = str(),
+    endpoint = str { pattern = "^https?://", pattern_text = "an http:// or https:// URL" },
+    default_tags = map(str()),
+    max_retries = int { min = 0, max = 20 },
+    alias = str { pattern = "^[%a_][%w_%-]*$", pattern_text = "a name of letters, digits, _ and -" },
+    pacing = t("any"),
+  },
+}
+
+M.var = {
+  args = {
+    default = t("any"),
+    description = str(),
+    sensitive = bool { default = false },
+    validate = t("function"),
+    type = str { enum = { "string", "number", "bool", "json" } },
+  },
+}
+
+M.output = { args = { sensitive = bool { default = false }, description = str() } }
+
+M.kinds = { func = M.func, invocation = M.invocation, ephemeral_invocation = M.ephemeral_invocation,
+            action = M.action }
+
+return M

@@ -1,0 +1,56 @@
+-- Declaration sites: where in which Lua file something was declared, and the
+-- directory that relative paths in that file are resolved against.
+local sys = require "lambdaeng.native.sys"
+
+local M = {}
+
+local cwd = sys.cwd()
+
+local function absolute(path)
+  if path:sub(1, 1) == "/" then return path end
+  return cwd .. "/" .. path
+end
+M.absolute = absolute
+
+local function dirname(path)
+  local d = path:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  if d == "" then return "/" end
+  return d
+end
+M.dirname = dirname
+
+-- A path as the user would write it: relative to the current directory when inside it.
+function M.display(path)
+  if path:sub(1, #cwd + 1) == cwd .. "/" then return path:sub(#cwd + 2) end
+  return path
+end
+
+-- The innermost stack frame that is a Lua file outside lambdaeng's own code:
+-- the user's stack or module that made the call. (Frames are searched from the
+-- caller outwards rather than counted, so tail calls cannot skip past the user.)
+function M.caller()
+  local level = 2
+  local share = package.lambdaeng_share or "\0"
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return { file = "?", line = 0, display = "?", dir = cwd } end
+    local src = info.source
+    if src:sub(1, 1) == "@" then
+      local file = src:sub(2)
+      if file:sub(1, #share) ~= share then
+        return { file = file, line = info.currentline, display = M.display(file) .. ":" .. info.currentline,
+                 dir = dirname(absolute(file)) }
+      end
+    end
+    level = level + 1
+  end
+end
+
+-- Resolves a path written in the file of `site` (relative to that file's directory).
+function M.resolve_path(site, path)
+  if path:sub(1, 1) == "/" then return path end
+  return (site and site.dir or cwd) .. "/" .. path
+end
+
+return M

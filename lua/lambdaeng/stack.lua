@@ -1,0 +1,440 @@
+-- Loading a stack: runs the user's Lua program in a session that records every
+-- declaration (kind, name, address, arguments with their references, the
+-- file:line it came from), variables, outputs and providers; validates each
+-- declaration at once and collects every problem, so one run reports them all.
+local ref = require "lambdaeng.ref"
+local site = require "lambdaeng.site"
+local schema = require "lambdaeng.schema"
+local validate = require "lambdaeng.validate"
+local json = require "lambdaeng.json"
+local archive = require "lambdaeng.native.archive"
+local nhash = require "lambdaeng.native.hash"
+local sys = require "lambdaeng.native.sys"
+
+local M = {}
+local UNKNOWN = ref.UNKNOWN
+
+local Session = {}
+Session.__index = Session
+
+local current -- the session whose stack is being evaluated
+
+local decl_of = setmetatable({}, { __mode = "k" }) -- handle -> declaration
+local provider_of = setmetatable({}, { __mode = "k" })
+
+function M.current()
+  if not current then error("no stack is being loaded: declarations are made while lambdaeng runs a stack", 3) end
+  return current
+end
+
+function M.decl_of(handle) return decl_of[handle] end
+
+local function new_session(opts)
+  return setmetatable({
+    opts = opts or {},
+    decls = {},        -- in declaration order
+    by_addr = {},
+    errors = {},       -- { site=, address=, path=, message= }
+    vars = {},         -- name -> { value=, sensitive=, site= }
+    outputs = {},      -- in order: { name=, value=, sensitive=, site= }
+    output_by_name = {},
+    providers = {},    -- alias ("default" for the unaliased one) -> { config=, site= }
+    packages = {},     -- absolute source path -> { bytes=, hash=, size=, files= }
+    prefix = "",
+  }, Session)
+end
+
+function Session:error(at, address, path, message)
+  self.errors[#self.errors + 1] = { site = at, address = address, path = path, message = message }
+end
+
+-- Formats a collected error the way every lambdaeng error reads:
+-- "file:line: address: argument: message".
+function M.format_error(e)
+  local parts = {}
+  if e.site then parts[#parts + 1] = e.site.display or e.site end
+  if e.address then parts[#parts + 1] = e.address end
+  if e.path and e.path ~= "" then parts[#parts + 1] = e.path end
+  parts[#parts + 1] = e.message
+  return table.concat(parts, ": ")
+end
+
+local NAME_PATTERN = "^[%a_][%w_%-]*$"
+
+local function check_name(what, name, level)
+  if type(name) ~= "string" or not name:match(NAME_PATTERN) then
+    error(string.format("%s name must be a string of letters, digits, _ and - starting with a letter, got %s",
+      what, type(name) == "string" and string.format("%q", name) or type(name)), level + 1)
+  end
+end
+
+-- Fills each argument's documented default into a resolved argument table.
+local function with_defaults(fields, args)
+  local out = {}
+  for k, v in pairs(args) do out[k] = v end
+  for k, spec in pairs(fields) do
+    if out[k] == nil and spec.default ~= nil then
+      local d = spec.default
+      if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
+      out[k] = d
+    elseif spec.type == "block" and type(out[k]) == "table" then
+      out[k] = with_defaults(spec.fields, out[k])
+    end
+  end
+  return out
+end
+M.with_defaults = with_defaults
+
+-- The package of a `source` path, built once per path per run (deterministic zip).
+function Session:package(path)
+  local p = self.packages[path]
+  if p then return p end
+  local ok, bytes, files = pcall(archive.zip, path)
+  if not ok then return nil, tostring(bytes) end
+  p = { path = path, bytes = bytes, files = files, size = #bytes,
+        hash = nhash.base64(nhash.sha256_raw(bytes)) }
+  self.packages[path] = p
+  return p
+end
+
+-- Values lambdaeng derives from the arguments at plan time (the code hash of a package).
+function Session:derive(decl, report)
+  local a = decl.args
+  decl.derived = {}
+  if decl.kind.kind ~= "func" then return end
+  local src = a.source
+  if type(src) == "string" then
+    local abs = site.resolve_path(decl.site, src)
+    if not sys.kind(abs) then
+      report("source", string.format("no such file or directory: %s", abs))
+      return
+    end
+    local p, err = self:package(abs)
+    if not p then return report("source", err) end
+    if p.files == 0 then return report("source", "the directory " .. abs .. " holds no files to package") end
+    decl.package = p
+    decl.derived.source_code_hash = p.hash
+  elseif type(a.filename) == "string" then
+    local abs = site.resolve_path(decl.site, a.filename)
+    if sys.kind(abs) ~= "file" then
+      report("filename", string.format("no such file: %s", abs))
+      return
+    end
+    decl.package = { path = abs }
+    if a.source_code_hash == nil then
+      decl.derived.source_code_hash = nhash.filebase64sha256(abs)
+    end
+  end
+end
+
+-- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
+-- with defaults and derived values, JSON-typed arguments as canonical text.
+function M.resolve_args(decl, env)
+  local resolved = ref.resolve(decl.args, env)
+  local out = with_defaults(decl.kind.args, resolved)
+  for k, v in pairs(decl.derived or {}) do
+    if out[k] == nil then out[k] = v end
+  end
+  for k, spec in pairs(decl.kind.args) do
+    local v = out[k]
+    if spec.type == "json" and type(v) == "table" then
+      local ok, text = pcall(json.encode_plain, v)
+      out[k] = ok and text or UNKNOWN
+    elseif spec.type == "client_context" and type(v) == "table" then
+      local ok, text = pcall(json.encode_plain, v)
+      out[k] = ok and nhash.base64(text) or UNKNOWN
+    end
+  end
+  return out
+end
+
+local meta_names = { "depends_on", "lifecycle", "timeouts", "provider" }
+
+local Handle = { __name = "lambdaeng.handle" }
+
+Handle.__index = function(h, key)
+  local d = decl_of[h]
+  local kind = d.kind
+  if kind.args[key] ~= nil then
+    local v = d.args[key]
+    if v == nil and d.derived then v = d.derived[key] end
+    if v == nil then v = kind.args[key].default end
+    local facts = ref.inspect(v)
+    if facts.known then
+      return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
+                                                  sensitive = facts.sensitive })
+    end
+    return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
+  end
+  for _, c in ipairs(kind.computed) do
+    if c == key then return ref.attribute(d.address, { key }, { sensitive = kind.sensitive }) end
+  end
+  local names = validate.sorted_keys(kind.args)
+  for _, c in ipairs(kind.computed) do names[#names + 1] = c end
+  local hint = type(key) == "string" and validate.suggest(key, names)
+  error(string.format("%s has no attribute %q%s", d.address, tostring(key),
+    hint and string.format("; did you mean %q?", hint) or ""), 2)
+end
+Handle.__newindex = function(h) error(decl_of[h].address .. " is read-only: declare a new resource instead", 2) end
+Handle.__tostring = function(h) return decl_of[h].address end
+
+local function address_of(v)
+  if decl_of[v] then return decl_of[v].address end
+  if ref.is_ref(v) then return nil, ref.fields(v).deps end
+  return nil
+end
+
+-- Declares a resource of kind (a schema.kinds entry); returns its handle.
+function Session:declare(kind, name, args, level)
+  level = (level or 1) + 1
+  local at = site.caller(level)
+  check_name(kind.kind, name, level)
+  if type(args) ~= "table" or getmetatable(args) ~= nil then
+    error(string.format("%s(%q, args): args must be a table, got %s", kind.kind, name, type(args)), level)
+  end
+  local address = self.prefix .. kind.prefix .. "." .. name
+  local meta, plain = {}, {}
+  local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
+  for k, v in pairs(args) do
+    local is_meta = false
+    for _, m in ipairs(meta_names) do if k == m then is_meta = true end end
+    if is_meta and allowed_meta[k] then meta[k] = v
+    elseif is_meta then
+      self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
+    else plain[k] = v end
+  end
+  local decl = { kind = kind, name = name, address = address, site = at, args = plain, meta = meta,
+                 index = #self.decls + 1 }
+  local handle = setmetatable({}, Handle)
+  decl_of[handle] = decl
+  decl.handle = handle
+  local function report(path, message) self:error(at, address, path, message) end
+
+  -- Dependencies: every reference inside the arguments, and depends_on.
+  decl.deps = ref.inspect(plain).deps
+  if meta.depends_on ~= nil then
+    if type(meta.depends_on) ~= "table" or decl_of[meta.depends_on] then
+      report("depends_on", "must be a list of resources, e.g. depends_on = { fn }")
+    else
+      for i, dep in ipairs(meta.depends_on) do
+        local addr, deps = address_of(dep)
+        if addr then decl.deps[addr] = true
+        elseif deps then for a in pairs(deps) do decl.deps[a] = true end
+        else report("depends_on[" .. i .. "]", "must be a resource handle, got " .. type(dep)) end
+      end
+    end
+  end
+  self:check_meta(decl, report)
+  self:derive(decl, report)
+  validate.check(kind, ref.resolve(plain), report)
+
+  self.decls[#self.decls + 1] = decl
+  if not self.by_addr[address] then self.by_addr[address] = decl end
+  return handle
+end
+
+function Session:check_meta(decl, report)
+  local m = decl.meta
+  if m.lifecycle ~= nil then
+    local lc = m.lifecycle
+    validate.check_value(schema.meta.lifecycle, (ref.resolve(lc)), "lifecycle", report)
+    if type(lc) == "table" and type(lc.ignore_changes) == "table" then
+      for i, name in ipairs(lc.ignore_changes) do
+        if type(name) == "string" and not decl.kind.args[name] then
+          validate.unknown_name(report, "lifecycle.ignore_changes[" .. i .. "]", name,
+            validate.sorted_keys(decl.kind.args), "argument")
+        end
+      end
+    end
+    if type(lc) == "table" and type(lc.action_trigger) == "table" then
+      for i, trig in ipairs(lc.action_trigger) do
+        if type(trig) == "table" and type(trig.actions) == "table" then
+          for j, a in ipairs(trig.actions) do
+            local d = decl_of[a]
+            if not d or d.kind.kind ~= "action" then
+              report(string.format("lifecycle.action_trigger[%d].actions[%d]", i, j),
+                "must be an action declared with lambda.action")
+            end
+          end
+        end
+      end
+    end
+  end
+  if m.timeouts ~= nil then validate.check_value(schema.meta.timeouts, m.timeouts, "timeouts", report) end
+  if m.provider ~= nil then
+    local p = provider_of[m.provider] and provider_of[m.provider].alias or m.provider
+    if type(p) ~= "string" then
+      report("provider", "must be a provider returned by provider{ alias = ... } or its alias")
+    elseif not self.providers[p] then
+      local aliases = validate.sorted_keys(self.providers)
+      validate.unknown_name(report, "provider", p, aliases, "provider alias")
+    else
+      decl.provider = p
+    end
+  end
+end
+
+-- var(name, { default=, description=, sensitive=, validate=, type= })
+function Session:var(name, opts, level)
+  level = (level or 1) + 1
+  local at = site.caller(level)
+  check_name("variable", name, level)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("var(name, opts): opts must be a table", level) end
+  local problems = {}
+  validate.check_fields(schema.var.args, opts, "", function(p, m) problems[#problems + 1] = p .. " " .. m end, "option")
+  if #problems > 0 then error("variable " .. name .. ": " .. table.concat(problems, "; "), level) end
+  if self.vars[name] then
+    error(string.format("variable %q is declared twice: at %s and here", name, self.vars[name].site.display), level)
+  end
+  local raw = self.opts.vars and self.opts.vars[name]
+  if raw == nil then raw = os.getenv("LAMBDAENG_VAR_" .. name) end
+  local value
+  if raw ~= nil then
+    local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
+    if want == "number" then
+      value = tonumber(raw)
+      if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level) end
+      value = math.tointeger(value) or value
+    elseif want == "bool" or want == "boolean" then
+      if raw == "true" then value = true elseif raw == "false" then value = false
+      else error(string.format("variable %q must be true or false, got %q", name, raw), level) end
+    elseif want == "json" or want == "table" then
+      local ok, v = pcall(json.decode_plain, raw)
+      if not ok then error(string.format("variable %q must be JSON: %s", name, v), level) end
+      value = v
+    else
+      value = raw
+    end
+  elseif opts.default ~= nil then
+    value = opts.default
+  else
+    error(string.format("variable %q has no value: pass --var %s=VALUE or set LAMBDAENG_VAR_%s%s", name, name,
+      name, opts.description and (" (" .. opts.description .. ")") or ""), level)
+  end
+  if opts.validate then
+    local ok, good, why = pcall(opts.validate, value)
+    if not ok then
+      error(string.format("variable %q is invalid: %s", name, tostring(good)), level)
+    elseif good == false or (good == nil and why ~= nil) then
+      error(string.format("variable %q is invalid: %s", name, why or "rejected by its validate function"), level)
+    end
+  end
+  self.vars[name] = { value = value, sensitive = opts.sensitive == true, site = at }
+  if opts.sensitive then
+    return ref.new { known = true, value = value, sensitive = true, label = "var." .. name }
+  end
+  return value
+end
+
+function Session:output(name, value, opts, level)
+  level = (level or 1) + 1
+  local at = site.caller(level)
+  check_name("output", name, level)
+  opts = opts or {}
+  local problems = {}
+  validate.check_fields(schema.output.args, opts, "", function(p, m) problems[#problems + 1] = p .. " " .. m end, "option")
+  if #problems > 0 then error("output " .. name .. ": " .. table.concat(problems, "; "), level) end
+  if self.output_by_name[name] then
+    error(string.format("output %q is declared twice: at %s and here", name, self.output_by_name[name].site.display), level)
+  end
+  local facts = ref.inspect(value)
+  local o = { name = name, value = value, sensitive = opts.sensitive == true or facts.sensitive, site = at,
+              deps = facts.deps, declared_sensitive = opts.sensitive == true }
+  if facts.sensitive and not opts.sensitive then
+    self:error(at, "output." .. name, "", "derives from a sensitive value; declare it with { sensitive = true }")
+  end
+  self.outputs[#self.outputs + 1] = o
+  self.output_by_name[name] = o
+end
+
+function Session:provider(config, level)
+  level = (level or 1) + 1
+  local at = site.caller(level)
+  if type(config) ~= "table" then error("provider{...} expects a table", level) end
+  validate.check_fields(schema.provider.args, config, "", function(path, message)
+    self:error(at, "provider", path, message)
+  end, "provider setting")
+  local alias = config.alias or "default"
+  if self.providers[alias] then
+    error(string.format("provider %q is configured twice: at %s and here", alias, self.providers[alias].site.display), level)
+  end
+  local handle = setmetatable({}, { __name = "lambdaeng.provider", __tostring = function() return "provider." .. alias end })
+  provider_of[handle] = { alias = alias }
+  self.providers[alias] = { config = config, site = at, handle = handle }
+  return handle
+end
+
+-- The globals a stack sees besides Lua's own.
+local function install_globals(session)
+  local std = require "lambdaeng"
+  -- (no tail calls here: error levels and declaration sites count these frames)
+  _G.var = function(name, opts) local v = session:var(name, opts, 2); return v end
+  _G.output = function(name, value, opts) session:output(name, value, opts, 2) end
+  _G.provider = function(config) local p = session:provider(config, 2); return p end
+  _G.lookup = std.lookup
+  _G.fail = std.fail
+end
+
+local function module_paths(stack_dir)
+  local paths = {
+    stack_dir .. "/?.lua", stack_dir .. "/?/init.lua",
+    "./lua_modules/?.lua", "./lua_modules/?/init.lua",
+    "./lua_modules/share/lua/5.4/?.lua", "./lua_modules/share/lua/5.4/?/init.lua",
+  }
+  local extra = os.getenv("LAMBDAENG_PATH")
+  if extra then
+    for entry in extra:gmatch("[^;]+") do
+      if entry:find("?", 1, true) then paths[#paths + 1] = entry
+      else
+        paths[#paths + 1] = entry .. "/?.lua"
+        paths[#paths + 1] = entry .. "/?/init.lua"
+      end
+    end
+  end
+  local home = os.getenv("HOME")
+  if home then
+    paths[#paths + 1] = home .. "/.luarocks/share/lua/5.4/?.lua"
+    paths[#paths + 1] = home .. "/.luarocks/share/lua/5.4/?/init.lua"
+  end
+  return table.concat(paths, ";")
+end
+
+-- Runs the stack at path. Returns the session; session.fatal holds a message
+-- when the program itself failed (syntax error, runtime error, fail()).
+function M.load(path, opts)
+  opts = opts or {}
+  local session = new_session(opts)
+  local abs = site.absolute(path)
+  session.path = path
+  session.abs_path = abs
+  session.dir = site.dirname(abs)
+  session.name = (abs:match("([^/]+)$") or "stack"):gsub("%.lua$", "")
+  if sys.kind(abs) ~= "file" then
+    session.fatal = string.format("cannot read stack %s: no such file", path)
+    return session
+  end
+  local engine_path = package.path
+  package.path = engine_path .. ";" .. module_paths(session.dir)
+  install_globals(session)
+  local previous = current
+  current = session
+  local chunk, err = loadfile(abs)
+  if not chunk then
+    session.fatal = err
+  else
+    local ok, trace
+    ok, err = xpcall(chunk, function(e)
+      trace = debug.traceback("", 2)
+      return e
+    end)
+    if not ok then
+      session.fatal = tostring(err)
+      session.traceback = trace
+    end
+  end
+  current = previous
+  return session
+end
+
+return M

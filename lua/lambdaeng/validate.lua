@@ -1,0 +1,383 @@
+-- Plan-time validation of declarations against schema.lua, before any API call.
+--
+-- check(schema, args, report) calls report(path, message) for every problem:
+-- unknown argument names (with a "did you mean"), missing required arguments,
+-- wrong types, enums, ranges, sizes, and each kind's cross-argument rules.
+-- Values that are still unknown (references to computed attributes) are
+-- checked when they become known, at apply time.
+local ref = require "lambdaeng.ref"
+local json = require "lambdaeng.json"
+local schema = require "lambdaeng.schema"
+
+local M = {}
+local UNKNOWN = ref.UNKNOWN
+
+local function distance(a, b)
+  local la, lb = #a, #b
+  if math.abs(la - lb) > 3 then return 99 end
+  local prev = {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    local cur = { [0] = i }
+    for j = 1, lb do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[lb]
+end
+
+-- The closest of names to word, if close enough to be a plausible typo.
+function M.suggest(word, names)
+  local best, best_d = nil, math.huge
+  for _, n in ipairs(names) do
+    local d = distance(word:lower(), n:lower())
+    if d < best_d or (d == best_d and best and n < best) then best, best_d = n, d end
+  end
+  if best and best_d <= math.max(2, #word // 3) then return best end
+  -- a prefix or suffix match ("memory" -> "memory_size")
+  for _, n in ipairs(names) do
+    if #word >= 4 and (n:find(word, 1, true) == 1 or n:sub(-#word) == word) then return n end
+  end
+  return nil
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+M.sorted_keys = sorted_keys
+
+local function unknown_name(report, path, name, valid, what)
+  local hint = M.suggest(name, valid)
+  report(path, string.format("unknown %s %q%s", what, name,
+    hint and string.format("; did you mean %q?", hint) or ""))
+end
+M.unknown_name = unknown_name
+
+local function join(path, key)
+  if path == "" then return key end
+  if type(key) == "number" then return path .. "[" .. key .. "]" end
+  return path .. "." .. key
+end
+
+local function enum_text(enum)
+  local parts = {}
+  for i, e in ipairs(enum) do parts[i] = string.format("%q", e) end
+  if #parts > 12 then return "one of " .. table.concat(parts, ", ", 1, 12) .. ", ..." end
+  return "one of " .. table.concat(parts, ", ")
+end
+
+-- Lambda function names: 1..64 of [A-Za-z0-9_-], or an ARN (invoke also takes
+-- a partial ARN and a ":qualifier" suffix).
+function M.function_name_problem(v, mode)
+  local name, qualifier = v, nil
+  if v:sub(1, 4) == "arn:" then
+    local n, q = v:match("^arn:aws[%w%-]*:lambda:[a-z][a-z]%-[a-z%-]+%-%d+:%d%d%d%d%d%d%d%d%d%d%d%d:function:([^:]+):?(.*)$")
+    if not n then
+      return "is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+    end
+    name, qualifier = n, q ~= "" and q or nil
+    if #v > (mode == "func" and 140 or 170) then
+      return string.format("must be at most %d characters as an ARN (got %d)", mode == "func" and 140 or 170, #v)
+    end
+  elseif mode == "invoke" then
+    local n = v:match("^%d%d%d%d%d%d%d%d%d%d%d%d:function:(.+)$") -- partial ARN
+    if n then name = n end
+    local base, q = name:match("^([^:]+):(.+)$")
+    if base then name, qualifier = base, q end
+  end
+  if mode == "func" and qualifier then return "must not include a qualifier for a function resource" end
+  if qualifier and not (qualifier == "$LATEST" or qualifier:match("^[%w_%-]+$")) then
+    return string.format("has an invalid qualifier %q", qualifier)
+  end
+  if #name < 1 or #name > 64 then
+    return string.format("must be 1 to 64 characters (got %d)", #name)
+  end
+  if not name:match("^[%w_%-]+$") then
+    return string.format("%q may contain only letters, digits, hyphens and underscores", name)
+  end
+  return nil
+end
+
+local function is_duration(s)
+  if s == "" then return false end
+  local rest = s
+  while rest ~= "" do
+    local n, unit, tail = rest:match("^(%d+%.?%d*)([hms])(.*)$")
+    if not n then return false end
+    rest = tail
+  end
+  return true
+end
+
+function M.duration_seconds(s)
+  local total = 0
+  for n, unit in s:gmatch("(%d+%.?%d*)([hms])") do
+    total = total + tonumber(n) * ({ h = 3600, m = 60, s = 1 })[unit]
+  end
+  return total
+end
+
+local function is_base64(s)
+  return #s % 4 == 0 and s:match("^[A-Za-z0-9+/]*=?=?$") ~= nil
+end
+
+-- Checks one value against its spec. v is already resolved (UNKNOWN where unknown).
+local function check_value(spec, v, path, report)
+  if v == nil or v == UNKNOWN then return end
+  local ty = spec.type
+  if ty == "any" then return end
+  if ty == "string" then
+    if type(v) ~= "string" then return report(path, "must be a string, got " .. type(v)) end
+    if spec.min and #v < spec.min then
+      return report(path, string.format("must be at least %d characters (got %d)", spec.min, #v))
+    end
+    if spec.max and #v > spec.max then
+      return report(path, string.format("must be at most %d characters (got %d)", spec.max, #v))
+    end
+    if spec.enum then
+      for _, e in ipairs(spec.enum) do if e == v then return end end
+      local hint = M.suggest(v, spec.enum)
+      return report(path, string.format("must be %s; got %q%s", enum_text(spec.enum), v,
+        hint and string.format(" (did you mean %q?)", hint) or ""))
+    end
+    if spec.pattern and not v:match(spec.pattern) then
+      return report(path, string.format("must be %s; got %q", spec.pattern_text or spec.pattern, v))
+    end
+    if spec.arn and v:sub(1, 4) ~= "arn:" then
+      return report(path, string.format("must be an ARN (arn:...); got %q", v))
+    end
+    if spec.duration and not is_duration(v) then
+      return report(path, string.format("must be a duration such as \"30s\", \"10m\" or \"1h\"; got %q", v))
+    end
+    if spec.function_name then
+      local problem = M.function_name_problem(v, spec.function_name)
+      if problem then return report(path, problem) end
+    end
+  elseif ty == "integer" then
+    if type(v) ~= "number" then return report(path, "must be a whole number, got " .. type(v)) end
+    if not math.tointeger(v) then return report(path, "must be a whole number, got " .. tostring(v)) end
+    if (spec.min and v < spec.min) or (spec.max and v > spec.max) then
+      if spec.max then
+        return report(path, string.format("must be between %d and %d (got %s)", spec.min, spec.max, v))
+      end
+      return report(path, string.format("must be at least %d (got %s)", spec.min, v))
+    end
+  elseif ty == "boolean" then
+    if type(v) ~= "boolean" then return report(path, "must be true or false, got " .. type(v)) end
+  elseif ty == "list" then
+    if type(v) ~= "table" then return report(path, "must be a list, got " .. type(v)) end
+    local n = 0
+    for k in pairs(v) do
+      if math.type(k) ~= "integer" or k < 1 then return report(path, "must be a list (keys 1..n), found key " .. tostring(k)) end
+      n = n + 1
+    end
+    if n ~= #v then return report(path, "must be a list without holes") end
+    if spec.min and n < spec.min then return report(path, string.format("must have at least %d item%s", spec.min, spec.min == 1 and "" or "s")) end
+    if spec.max and n > spec.max then return report(path, string.format("must have at most %d items (got %d)", spec.max, n)) end
+    for i = 1, n do check_value(spec.elem, v[i], join(path, i), report) end
+  elseif ty == "map" then
+    if type(v) ~= "table" then return report(path, "must be a table of string keys, got " .. type(v)) end
+    local n = 0
+    for k, x in pairs(v) do
+      if type(k) ~= "string" then return report(path, "keys must be strings, found " .. type(k) .. " key " .. tostring(k)) end
+      n = n + 1
+      check_value(spec.elem, x, join(path, k), report)
+    end
+    if spec.min and n < spec.min then return report(path, "must have at least one entry when set") end
+  elseif ty == "block" then
+    if type(v) ~= "table" then return report(path, "must be a table, got " .. type(v)) end
+    M.check_fields(spec.fields, v, path, report, "argument")
+  elseif ty == "json" then
+    local text = v
+    if type(v) == "table" then
+      local ok, encoded = pcall(json.encode_plain, v)
+      if not ok then return report(path, "cannot be encoded as JSON: " .. tostring(encoded)) end
+      text = encoded
+    elseif type(v) ~= "string" then
+      return report(path, "must be a JSON string or a table, got " .. type(v))
+    else
+      local ok, err = json.valid(v)
+      if not ok then return report(path, "is not valid JSON: " .. err) end
+    end
+    if spec.limit and #text > spec.limit then
+      return report(path, string.format("is %d bytes; the limit is %d bytes", #text, spec.limit))
+    end
+  elseif ty == "client_context" then
+    local text = v
+    if type(v) == "table" then
+      local ok, encoded = pcall(json.encode_plain, v)
+      if not ok then return report(path, "cannot be encoded as JSON: " .. tostring(encoded)) end
+      text = require("lambdaeng.native.hash").base64(encoded)
+    elseif type(v) ~= "string" then
+      return report(path, "must be a base64 string or a table, got " .. type(v))
+    elseif not is_base64(v) then
+      return report(path, "must be base64-encoded (or a table, which lambdaeng encodes)")
+    end
+    if #text > schema.CLIENT_CONTEXT_LIMIT then
+      return report(path, string.format("is %d bytes base64-encoded; the limit is %d bytes", #text,
+        schema.CLIENT_CONTEXT_LIMIT))
+    end
+  elseif ty == "function" then
+    if type(v) ~= "function" then return report(path, "must be a function, got " .. type(v)) end
+  end
+end
+M.check_value = check_value
+
+function M.check_fields(fields, v, path, report, what)
+  local valid = sorted_keys(fields)
+  for _, k in ipairs(sorted_keys(v)) do
+    if type(k) ~= "string" then
+      report(path, "keys must be names, found " .. type(k) .. " key " .. tostring(k))
+    elseif not fields[k] then
+      unknown_name(report, join(path, k), k, valid, what)
+    end
+  end
+  for _, k in ipairs(valid) do
+    local spec = fields[k]
+    if v[k] == nil then
+      if spec.required then report(join(path, k), "is required") end
+    else
+      check_value(spec, v[k], join(path, k), report)
+    end
+  end
+end
+
+-- Cross-argument rules of each kind (the reference documents' prose).
+local rules = {}
+
+local ENV_RESERVED = {
+  "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+  "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+  "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+  "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+  "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+}
+
+function rules.func(a, report)
+  local sources = {}
+  for _, k in ipairs { "source", "filename", "image_uri", "s3_bucket" } do
+    if a[k] ~= nil then sources[#sources + 1] = k end
+  end
+  if #sources == 0 then
+    report("", "needs exactly one code source: source, filename, image_uri or s3_bucket (+ s3_key)")
+  elseif #sources > 1 then
+    report(sources[2], "conflicts with " .. sources[1] .. ": exactly one of source, filename, image_uri or s3_bucket may be set")
+  end
+  if a.s3_bucket ~= nil and a.s3_key == nil then report("s3_key", "is required when s3_bucket is set") end
+  if a.s3_key ~= nil and a.s3_bucket == nil then report("s3_bucket", "is required when s3_key is set") end
+  if a.s3_object_version ~= nil and a.s3_bucket == nil then
+    report("s3_object_version", "requires s3_bucket and s3_key (it conflicts with filename and image_uri)")
+  end
+  local package_type = a.package_type
+  if package_type == UNKNOWN then package_type = nil end
+  if package_type == nil or package_type == "Zip" then
+    if a.image_uri ~= nil then report("image_uri", "requires package_type = \"Image\"") end
+    if a.handler == nil then report("handler", "is required when package_type is Zip") end
+    if a.runtime == nil then report("runtime", "is required when package_type is Zip") end
+    if a.image_config ~= nil then report("image_config", "applies only to package_type = \"Image\"") end
+  elseif package_type == "Image" then
+    if a.image_uri == nil and #sources > 0 then report("image_uri", "is required when package_type is Image") end
+    for _, k in ipairs { "handler", "runtime", "layers" } do
+      if a[k] ~= nil then report(k, "cannot be set when package_type is Image (the image defines it)") end
+    end
+  end
+  if a.source_code_hash ~= nil and a.filename == nil and a.s3_bucket == nil then
+    report("source_code_hash", "applies only to filename or s3_key packages (source is hashed by lambdaeng)")
+  end
+  if a.replacement_security_group_ids ~= nil and a.replace_security_groups_on_destroy ~= true then
+    report("replacement_security_group_ids", "requires replace_security_groups_on_destroy = true")
+  end
+  local vars = type(a.environment) == "table" and a.environment.variables
+  if type(vars) == "table" then
+    local size = 0
+    for k, v in pairs(vars) do
+      if type(k) == "string" then
+        if not k:match("^[%a][%w_]*$") then
+          report("environment.variables." .. k, "is not a valid variable name (a letter, then letters, digits or _)")
+        end
+        for _, r in ipairs(ENV_RESERVED) do
+          if k == r then report("environment.variables." .. k, "is reserved by Lambda and cannot be set") end
+        end
+        if type(v) == "string" then size = size + #k + #v end
+      end
+    end
+    if size > 4096 then
+      report("environment.variables", string.format("total %d bytes; Lambda allows 4 KB of environment variables", size))
+    end
+  end
+end
+
+function rules.invocation(a, report)
+  if a.lifecycle_scope == "CRUD" and a.input ~= nil and a.input ~= UNKNOWN then
+    local decoded = a.input
+    if type(a.input) == "string" then
+      local ok, v = pcall(json.decode_plain, a.input)
+      decoded = ok and v or nil
+    end
+    if decoded ~= nil then
+      local is_object = type(decoded) == "table" and (next(decoded) == nil or #decoded == 0)
+      if not is_object then
+        report("input", "must be a JSON object when lifecycle_scope = \"CRUD\" (the lifecycle key is added to it)")
+      else
+        local key = a.terraform_key or "tf"
+        if key ~= UNKNOWN and decoded[key] ~= nil then
+          report("input", string.format("already has the key %q that CRUD adds; choose another terraform_key", key))
+        end
+      end
+    end
+  end
+end
+
+local function payload_limit(a, report)
+  local itype = a.invocation_type or "RequestResponse"
+  if itype == UNKNOWN or a.payload == nil or a.payload == UNKNOWN then return end
+  local text = a.payload
+  if type(text) == "table" then
+    local ok, encoded = pcall(json.encode_plain, text)
+    if not ok then return end
+    text = encoded
+  end
+  if type(text) ~= "string" then return end
+  local limit = schema.PAYLOAD_LIMIT[itype]
+  if limit and #text > limit then
+    report("payload", string.format("is %d bytes; the limit for %s invocations is %d bytes", #text, itype, limit))
+  end
+end
+
+function rules.action(a, report)
+  payload_limit(a, report)
+  local itype = a.invocation_type or "RequestResponse"
+  if a.log_type == "Tail" and itype ~= "RequestResponse" and itype ~= UNKNOWN then
+    report("log_type", "Tail applies only to RequestResponse invocations (invocation_type is " .. itype .. ")")
+  end
+end
+
+function rules.ephemeral_invocation(a, report)
+  payload_limit(a, report)
+end
+
+-- Validates the arguments of a declaration of kind (a schema.kinds entry).
+-- args are the resolved arguments (UNKNOWN where not yet known); meta names
+-- are the meta-arguments, validated separately by the declaring code.
+function M.check(kind, args, report)
+  local valid = sorted_keys(kind.args)
+  for _, k in ipairs(sorted_keys(args)) do
+    if not kind.args[k] then unknown_name(report, k, k, valid, "argument") end
+  end
+  for _, k in ipairs(valid) do
+    local spec = kind.args[k]
+    if args[k] == nil then
+      if spec.required then report(k, "is required") end
+    else
+      check_value(spec, args[k], k, report)
+    end
+  end
+  if rules[kind.kind] then rules[kind.kind](args, report) end
+end
+
+return M

@@ -1,0 +1,134 @@
+--- lambdaeng.json — JSON with a canonical encoder.
+-- encode(value) gives the same bytes for the same value in every process:
+-- object keys sorted, integers without a fraction, floats in the shortest form
+-- that reads back exactly, no insignificant whitespace. It accepts references
+-- and then returns a reference. decode(text) turns integral numbers back into
+-- Lua integers. `json.null` stands for JSON null in both directions.
+local cjson = require "cjson"
+local ref = require "lambdaeng.ref"
+
+local M = {}
+M.null = cjson.null
+
+local array_mt = { __name = "lambdaeng.json.array" }
+--- Marks t as a JSON array (so an empty table encodes as [] rather than {}).
+function M.array(t) return setmetatable(t or {}, array_mt) end
+
+local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+                  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function encode_string(s, path)
+  if not utf8.len(s) then error(path .. ": string is not valid UTF-8", 0) end
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return escapes[c] or string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function encode_number(x, path)
+  if math.type(x) == "integer" then return string.format("%d", x) end
+  if x ~= x or x == math.huge or x == -math.huge then
+    error(path .. ": " .. tostring(x) .. " has no JSON form", 0)
+  end
+  local i = math.tointeger(x)
+  if i and math.abs(x) < 2^53 then return string.format("%d", i) end
+  for _, fmt in ipairs { "%.15g", "%.16g", "%.17g" } do
+    local s = string.format(fmt, x)
+    if tonumber(s) == x then return s end
+  end
+  return string.format("%.17g", x)
+end
+
+local function is_array(t)
+  if getmetatable(t) == array_mt then return true, #t end
+  local n = #t
+  if n == 0 then return false, 0 end
+  local count = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false, 0 end
+    count = count + 1
+  end
+  return count == n, n
+end
+
+local function encode(v, path, depth, out)
+  local t = type(v)
+  if v == nil or v == cjson.null then
+    out[#out + 1] = "null"
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif t == "number" then
+    out[#out + 1] = encode_number(v, path)
+  elseif t == "string" then
+    out[#out + 1] = encode_string(v, path)
+  elseif t == "table" then
+    if depth > 100 then error(path .. ": nested too deeply (does a table contain itself?)", 0) end
+    local arr, n = is_array(v)
+    if arr then
+      out[#out + 1] = "["
+      for i = 1, n do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], path .. "[" .. i .. "]", depth + 1, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do
+        if type(k) ~= "string" then
+          error(path .. ": object keys must be strings, found a " .. type(k) .. " key (" .. tostring(k) .. ")", 0)
+        end
+        keys[#keys + 1] = k
+      end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = encode_string(k, path)
+        out[#out + 1] = ":"
+        encode(v[k], path .. "." .. k, depth + 1, out)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    error(path .. ": a " .. t .. " cannot be encoded as JSON", 0)
+  end
+end
+
+local function encode_plain(v)
+  local out = {}
+  encode(v, "value", 0, out)
+  return table.concat(out)
+end
+M.encode_plain = encode_plain
+
+--- Canonical JSON text of value (a reference if value holds references).
+M.encode = ref.lift(encode_plain, "json.encode")
+
+local function integers(v)
+  if type(v) == "number" then
+    local i = math.tointeger(v)
+    if i and math.abs(v) < 2^53 then return i end
+    return v
+  elseif type(v) == "table" then
+    for k, x in pairs(v) do v[k] = integers(x) end
+  end
+  return v
+end
+
+local function decode_plain(text)
+  if type(text) ~= "string" then error("json.decode expects a string, got a " .. type(text), 2) end
+  local ok, v = pcall(cjson.decode, text)
+  if not ok then error("invalid JSON: " .. tostring(v):gsub("^Expected", "expected"), 2) end
+  return integers(v)
+end
+M.decode_plain = decode_plain
+
+--- The Lua value of JSON text (a reference if text is one).
+M.decode = ref.lift(decode_plain, "json.decode")
+
+--- true when text is valid JSON, else false and the parser's message.
+function M.valid(text)
+  local ok, err = pcall(cjson.decode, text)
+  if ok then return true end
+  return false, tostring(err)
+end
+
+return M
