@@ -246,8 +246,10 @@ local function colours(enabled)
   return { green = c("32"), yellow = c("33"), red = c("31"), bold = c("1"), dim = c("2"), cyan = c("36") }
 end
 
+local SENSITIVE
 local function scalar(v)
   if v == UNKNOWN then return "(known after apply)" end
+  if v == SENSITIVE then return "(sensitive)" end
   if v == nil or v == json.null then return "null" end
   if type(v) == "string" then
     if v:find("\n") then return json.encode_plain(v) end
@@ -269,7 +271,7 @@ end
 local function render_value(v, indent, sign, out, key, width)
   local pad = string.rep(" ", indent)
   local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
-  if type(v) ~= "table" or v == UNKNOWN then
+  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
   end
@@ -293,8 +295,10 @@ local function render_value(v, indent, sign, out, key, width)
   out[#out + 1] = pad .. "  " .. "}"
 end
 
+SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
+
 local function mark(v, sensitive)
-  if sensitive and v ~= UNKNOWN and v ~= nil then return "(sensitive)" end
+  if sensitive and v ~= nil then return SENSITIVE end
   return v
 end
 
@@ -381,7 +385,7 @@ function M.render(result, session, opts)
           render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
         elseif new == nil then
           render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
-        elseif type(old) ~= "table" and (type(new) ~= "table" or new == UNKNOWN) then
+        elseif (type(old) ~= "table" or old == SENSITIVE) and (type(new) ~= "table" or new == UNKNOWN or new == SENSITIVE) then
           body[#body + 1] = string.format("      %s %s%s = %s -> %s%s", sym.update, k, string.rep(" ", w - #k),
             scalar(mark(old, s)), scalar(mark(new, s)), suffix)
         else

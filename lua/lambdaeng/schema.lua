@@ -129,7 +129,7 @@ M.ephemeral_invocation = {
   reference = "ephemeral aws_lambda_invocation (seed 000)",
   args = {
     function_name = str { required = true, function_name = "invoke" },
-    payload = json { required = true, limit = M.PAYLOAD_LIMIT.RequestResponse },
+    payload = json { required = true }, -- size checked by the kind's rule
     client_context = t("client_context"),
     log_type = str { enum = { "None", "Tail" }, default = "None" },
     qualifier = str { default = "$LATEST", max = 128 },

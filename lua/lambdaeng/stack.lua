@@ -218,7 +218,11 @@ function Session:declare(kind, name, args, level)
     else
       for i, dep in ipairs(meta.depends_on) do
         local addr, deps = address_of(dep)
-        if addr then decl.deps[addr] = true
+        if type(dep) == "string" then
+          -- an address written out ("func.x", "api/func.x"): may name a later declaration
+          if dep:match("^[%w_%-/]*%a[%w_]*%.[%a_][%w_%-]*$") then decl.deps[self.prefix .. dep] = true
+          else report("depends_on[" .. i .. "]", string.format("%q is not a resource address such as \"func.hello\"", dep)) end
+        elseif addr then decl.deps[addr] = true
         elseif deps then for a in pairs(deps) do decl.deps[a] = true end
         else report("depends_on[" .. i .. "]", "must be a resource handle, got " .. type(dep)) end
       end
@@ -419,7 +423,17 @@ function M.load(path, opts)
   install_globals(session)
   local previous = current
   current = session
-  local chunk, err = loadfile(abs)
+  -- The chunk is named by the path as the user sees it (relative to the current
+  -- directory when inside it), so every error reads "stack.lua:12: ...".
+  local chunk, err
+  local f = io.open(abs, "rb")
+  if f then
+    local text = f:read("a")
+    f:close()
+    chunk, err = load(text, "@" .. site.display(abs), "t")
+  else
+    err = "cannot read " .. path
+  end
   if not chunk then
     session.fatal = err
   else

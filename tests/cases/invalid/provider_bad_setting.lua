@@ -1,0 +1,2 @@
+-- expect: provider: regoin: unknown provider setting "regoin"; did you mean "region"?
+provider { regoin = "us-east-1" } -- error here

@@ -1,0 +1,3 @@
+-- expect: unexpected symbol near '='
+local lambda = require "lambdaeng.lambda"
+local x = = 1 -- error here

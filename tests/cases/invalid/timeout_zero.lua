@@ -1,0 +1,4 @@
+-- expect: timeout: must be between 1 and 900 (got 0)
+local lambda = require "lambdaeng.lambda"
+local base = require "base"
+lambda.func("f", base.func { timeout = 0 }) -- error here

@@ -1,0 +1,58 @@
+"""Shared helpers for the integration tests: run the real lambdaeng binary."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+LAMBDAENG = os.environ.get("LAMBDAENG") or os.path.join(os.path.dirname(__file__), "../../build/bin/lambdaeng")
+SOURCE = os.environ.get("LAMBDAENG_SOURCE") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BUILD = os.environ.get("LAMBDAENG_BUILD") or os.path.join(SOURCE, "build")
+
+
+def run(*args, cwd=None, env=None, input=None, timeout=120):
+    """Runs lambdaeng with args; returns the CompletedProcess (text mode)."""
+    full_env = dict(os.environ)
+    full_env["NO_COLOR"] = "1"
+    for k in list(full_env):
+        if k.startswith("AWS_") or k.startswith("LAMBDAENG_VAR_"):
+            del full_env[k]
+    full_env["HOME"] = full_env.get("LAMBDAENG_TEST_HOME", "/nonexistent-home")
+    if env:
+        full_env.update(env)
+    return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class TempDirTest(unittest.TestCase):
+    """A test case with a fresh temporary directory in self.dir."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, rel, text):
+        path = os.path.join(self.dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def copy_example(self, name):
+        """Copies examples/NAME and examples/code into self.dir; returns the example's directory."""
+        shutil.copytree(os.path.join(SOURCE, "examples", name), os.path.join(self.dir, name))
+        if os.path.isdir(os.path.join(SOURCE, "examples", "code")) and not os.path.exists(os.path.join(self.dir, "code")):
+            shutil.copytree(os.path.join(SOURCE, "examples", "code"), os.path.join(self.dir, "code"))
+        return os.path.join(self.dir, name)
+
+    def plan_json(self, *args, **kw):
+        r = run("plan", *args, "--json", **kw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+
+def main():
+    unittest.main(verbosity=2)

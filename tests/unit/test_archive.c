@@ -1,0 +1,158 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "archive.h"
+
+static char root[64];
+
+static void write_file(const char *rel, const char *content, mode_t mode) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs(content, f);
+  fclose(f);
+  chmod(path, mode);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(root, sizeof root, "/tmp/lambdaeng-zip-XXXXXX");
+  if (!mkdtemp(root)) return -1;
+  char sub[128];
+  snprintf(sub, sizeof sub, "%s/lib", root);
+  mkdir(sub, 0755);
+  snprintf(sub, sizeof sub, "%s/lib/deep", root);
+  mkdir(sub, 0755);
+  write_file("index.py", "def handler(e, c):\n    return e\n", 0644);
+  write_file("bootstrap", "#!/bin/sh\necho hi\n", 0755);
+  write_file("lib/util.py", "X = 1\n", 0600);
+  write_file("lib/deep/data.txt", "0123456789012345678901234567890123456789\n", 0644);
+  write_file("Zeta.txt", "", 0644);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+  return system(cmd);
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static unsigned rd16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+
+static void same_tree_same_bytes(void **state) {
+  (void)state;
+  le_buffer a = {0}, b = {0};
+  le_error err;
+  size_t count = 0;
+  assert_int_equal(le_archive_zip(root, &a, &count, &err), LE_OK);
+  assert_int_equal(count, 5);
+  /* new timestamps and a different permission on a non-executable file change nothing */
+  char path[256];
+  snprintf(path, sizeof path, "%s/index.py", root);
+  struct utimbuf t = {.actime = 1700000000, .modtime = 1700000000};
+  utime(path, &t);
+  chmod(path, 0664);
+  assert_int_equal(le_archive_zip(root, &b, &count, &err), LE_OK);
+  assert_int_equal(a.len, b.len);
+  assert_memory_equal(a.data, b.data, a.len);
+  le_buffer_free(&a);
+  le_buffer_free(&b);
+}
+
+static void content_change_changes_bytes(void **state) {
+  (void)state;
+  le_buffer a = {0}, b = {0};
+  le_error err;
+  assert_int_equal(le_archive_zip(root, &a, NULL, &err), LE_OK);
+  write_file("lib/util.py", "X = 2\n", 0600);
+  assert_int_equal(le_archive_zip(root, &b, NULL, &err), LE_OK);
+  assert_false(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  write_file("lib/util.py", "X = 1\n", 0600);
+  le_buffer_free(&a);
+  le_buffer_free(&b);
+}
+
+static void entries_sorted_fixed_time_and_inflatable(void **state) {
+  (void)state;
+  le_buffer z = {0};
+  le_error err;
+  assert_int_equal(le_archive_zip(root, &z, NULL, &err), LE_OK);
+  const unsigned char *end = z.data + z.len - 22;
+  assert_int_equal(rd32(end), 0x06054b50);
+  unsigned entries = rd16(end + 10);
+  assert_int_equal(entries, 5);
+  const unsigned char *cd = z.data + rd32(end + 16);
+  const char *expected[] = {"Zeta.txt", "bootstrap", "index.py", "lib/deep/data.txt", "lib/util.py"};
+  const unsigned expected_mode[] = {0644, 0755, 0644, 0644, 0644};
+  for (unsigned i = 0; i < entries; i++) {
+    assert_int_equal(rd32(cd), 0x02014b50);
+    unsigned name_len = rd16(cd + 28);
+    assert_int_equal(name_len, strlen(expected[i]));
+    assert_memory_equal(cd + 46, expected[i], name_len);
+    assert_int_equal(rd16(cd + 12), 0);      /* time */
+    assert_int_equal(rd16(cd + 14), 0x0021); /* 1980-01-01 */
+    assert_int_equal((rd32(cd + 38) >> 16) & 0777, expected_mode[i]);
+    /* inflate the entry and check its CRC */
+    const unsigned char *local = z.data + rd32(cd + 42);
+    assert_int_equal(rd32(local), 0x04034b50);
+    uint32_t csize = rd32(local + 18), usize = rd32(local + 22);
+    const unsigned char *payload = local + 30 + rd16(local + 26) + rd16(local + 28);
+    unsigned char *plain = malloc(usize + 1);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(inflateInit2(&zs, -15), Z_OK);
+    zs.next_in = (unsigned char *)payload;
+    zs.avail_in = csize;
+    zs.next_out = plain;
+    zs.avail_out = usize + 1;
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(zs.total_out, usize);
+    inflateEnd(&zs);
+    assert_int_equal((uint32_t)crc32(0, plain, usize), rd32(local + 14));
+    free(plain);
+    cd += 46 + name_len;
+  }
+  le_buffer_free(&z);
+}
+
+static void single_file_and_missing_path(void **state) {
+  (void)state;
+  le_buffer z = {0};
+  le_error err;
+  size_t count;
+  char path[256];
+  snprintf(path, sizeof path, "%s/index.py", root);
+  assert_int_equal(le_archive_zip(path, &z, &count, &err), LE_OK);
+  assert_int_equal(count, 1);
+  le_buffer_free(&z);
+  snprintf(path, sizeof path, "%s/nope", root);
+  assert_int_equal(le_archive_zip(path, &z, &count, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "nope"));
+  le_buffer_free(&z);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(same_tree_same_bytes),
+      cmocka_unit_test(content_change_changes_bytes),
+      cmocka_unit_test(entries_sorted_fixed_time_and_inflatable),
+      cmocka_unit_test(single_file_and_missing_path),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

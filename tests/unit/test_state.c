@@ -1,0 +1,163 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "state.h"
+
+static char dir[64];
+static char path[128];
+static char lock_path[128];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof dir, "/tmp/lambdaeng-state-XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  snprintf(path, sizeof path, "%s/.lambdaeng/stack.state.json", dir);
+  snprintf(lock_path, sizeof lock_path, "%s/.lambdaeng/stack.lock", dir);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
+}
+
+static char *slurp(const char *p) {
+  FILE *f = fopen(p, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  size_t got = fread(s, 1, (size_t)n, f);
+  s[got] = '\0';
+  fclose(f);
+  return s;
+}
+
+static void missing_file_is_empty_state(void **state) {
+  (void)state;
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(path, &st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 0);
+  assert_int_equal(strlen(le_state_lineage(st)), 36);
+  assert_int_equal(json_object_size(le_state_resources(st)), 0);
+  le_state_free(st);
+  assert_int_equal(access(path, F_OK), -1); /* opening writes nothing */
+}
+
+static void save_is_private_versioned_and_skips_no_ops(void **state) {
+  (void)state;
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(path, &st, &err), LE_OK);
+  char lineage[37];
+  snprintf(lineage, sizeof lineage, "%s", le_state_lineage(st));
+  json_object_set_new(le_state_resources(st), "func.hello", json_pack("{s:s}", "kind", "func"));
+  assert_int_equal(le_state_save(st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 1);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  assert_int_equal(le_state_save(st, &err), LE_OK); /* nothing changed: no new serial */
+  assert_int_equal(le_state_serial(st), 1);
+  json_object_set_new(le_state_resources(st), "func.other", json_pack("{s:s}", "kind", "func"));
+  assert_int_equal(le_state_save(st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 2);
+  le_state_free(st);
+
+  assert_int_equal(le_state_open(path, &st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 2);
+  assert_string_equal(le_state_lineage(st), lineage);
+  assert_int_equal(json_object_size(le_state_resources(st)), 2);
+  le_state_free(st);
+  /* the previous version is kept as the backup */
+  char backup[160];
+  snprintf(backup, sizeof backup, "%s.backup", path);
+  char *b = slurp(backup);
+  assert_non_null(b);
+  assert_non_null(strstr(b, "\"serial\": 1"));
+  free(b);
+}
+
+static void unparsable_state_is_reported_and_untouched(void **state) {
+  (void)state;
+  char bad[160];
+  snprintf(bad, sizeof bad, "%s/bad.state.json", dir);
+  FILE *f = fopen(bad, "w");
+  fputs("{\"version\": 1, \"serial\": 3, \"lineage\": \"x\", \"resources\": {", f);
+  fclose(f);
+  char *before = slurp(bad);
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(bad, &st, &err), LE_FAIL);
+  assert_null(st);
+  assert_non_null(strstr(err.message, "does not parse"));
+  assert_non_null(strstr(err.message, bad));
+  char *after = slurp(bad);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+
+  f = fopen(bad, "w");
+  fputs("{\"version\": 99, \"serial\": 3, \"lineage\": \"x\"}", f);
+  fclose(f);
+  assert_int_equal(le_state_open(bad, &st, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "newer"));
+}
+
+static void lock_is_exclusive_and_names_holder(void **state) {
+  (void)state;
+  le_lock *a, *b;
+  le_error err;
+  assert_int_equal(le_lock_acquire(lock_path, "plan", &a, &err), LE_OK);
+  assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_FAIL);
+  char pid[32];
+  snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+  assert_non_null(strstr(err.message, pid));
+  assert_non_null(strstr(err.message, "operation: plan"));
+  assert_null(strstr(err.message, "stale"));
+  le_lock_release(a);
+  assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_OK);
+  le_lock_release(b);
+}
+
+static void stale_lock_is_reported_with_way_out(void **state) {
+  (void)state;
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  FILE *f = fopen(lock_path, "w");
+  /* pid 2^22+1 is above the kernel's pid_max default range: no such process */
+  fprintf(f, "{\"host\": \"%s\", \"operation\": \"run\", \"pid\": 4194305, \"time\": \"2026-01-01T00:00:00Z\"}", host);
+  fclose(f);
+  le_lock *l;
+  le_error err;
+  assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "stale"));
+  assert_non_null(strstr(err.message, "--force-unlock"));
+  assert_int_equal(le_lock_force_unlock(lock_path, &err), LE_OK);
+  assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_OK);
+  le_lock_release(l);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(missing_file_is_empty_state),
+      cmocka_unit_test(save_is_private_versioned_and_skips_no_ops),
+      cmocka_unit_test(unparsable_state_is_reported_and_untouched),
+      cmocka_unit_test(lock_is_exclusive_and_names_holder),
+      cmocka_unit_test(stale_lock_is_reported_with_way_out),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
