@@ -1,5 +1,6 @@
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -168,9 +169,39 @@ static int fsync_dir_of(const char *path) {
   return rc;
 }
 
+/* Removes PATH.tmp.<pid> files left by writers that were killed mid-write. */
+static void remove_orphaned_temps(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  size_t base_len = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strncmp(de->d_name, base, base_len) != 0) continue;
+    const char *rest = de->d_name + base_len;
+    if (strncmp(rest, ".tmp.", 5) == 0) rest += 5;
+    else if (strncmp(rest, ".backup.tmp.", 12) == 0) rest += 12;
+    else continue;
+    char *end;
+    long pid = strtol(rest, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char victim[PATH_MAX + 256];
+    snprintf(victim, sizeof victim, "%s/%s", dir, de->d_name);
+    unlink(victim);
+  }
+  closedir(d);
+}
+
 /* Writes data to path atomically (temp, fsync, rename, fsync dir), mode 0600. */
 static int write_atomically(const char *path, const char *data, size_t len, le_error *err) {
   if (le_mkdir_parents(path, err) != LE_OK) return LE_FAIL;
+  remove_orphaned_temps(path);
   char tmp[PATH_MAX];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
     return le_error_set(err, "path too long: %s", path);
@@ -210,6 +241,8 @@ static int keep_backup(const char *path, le_error *err) {
     unlink(tmp);
     return le_error_errno(err, e, "cannot keep a backup of %s", path);
   }
+  /* rename() of two links to one file succeeds and does nothing: drop the link then. */
+  unlink(tmp);
   return LE_OK;
 }
 

@@ -17,7 +17,8 @@ local UNKNOWN = ref.UNKNOWN
 
 -- Attributes that keep their value through an in-place update.
 local STABLE_ON_UPDATE = {
-  func = { arn = true, invoke_arn = true },
+  func = { arn = true, invoke_arn = true, state = true, signing_job_arn = true,
+           signing_profile_version_arn = true },
 }
 
 -- Builds the dependency graph of a session; returns graph or nil, message.
@@ -139,7 +140,7 @@ function M.compute(session, state, opts)
     local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr }
     planned[addr] = p
     if opts.destroy then
-      p.action = "no-op"
+      p.action = "skip" -- listed below with the stored resources, as deletes
     elseif kind == "ephemeral_invocation" then
       p.action = "read"
       result.ephemeral[#result.ephemeral + 1] = p
@@ -200,7 +201,21 @@ function M.compute(session, state, opts)
 
   -- Stored resources that are no longer declared (or all of them, for destroy).
   local deletes = {}
-  for _, addr in ipairs(state:addresses()) do
+  -- Deletes run in reverse dependency order: declared resources by the graph,
+  -- then those only the state knows, by the dependencies stored with them.
+  local rank = {}
+  for i, addr in ipairs(order) do rank[addr] = i end
+  local stored_order = state:addresses()
+  table.sort(stored_order, function(a, b)
+    local ra, rb = rank[a], rank[b]
+    if ra and rb then return ra > rb end
+    if ra or rb then return rb ~= nil end
+    local da, db = state:get(a).dependencies or {}, state:get(b).dependencies or {}
+    for _, d in ipairs(da) do if d == b then return true end end
+    for _, d in ipairs(db) do if d == a then return false end end
+    return a < b
+  end)
+  for _, addr in ipairs(stored_order) do
     if opts.destroy or not session.by_addr[addr] then
       if not keep or keep[addr] or opts.destroy then
         local prior = state:get(addr)
@@ -359,9 +374,22 @@ function M.render(result, session, opts)
       end
     end
     table.sort(keys)
-    local w = 0
-    for _, k in ipairs(keys) do w = math.max(w, #k) end
+    -- Align "=" over the attributes that are shown (an update shows only what changes).
+    local shown = {}
     for _, k in ipairs(keys) do
+      if computed[k] then
+        if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
+        elseif p.action == "update" and not (STABLE_ON_UPDATE[kind_of(p)] or {})[k]
+            and p.prior and p.prior.attrs and p.prior.attrs[k] ~= nil and kind_of(p) ~= "invocation" then
+          shown[#shown + 1] = k
+        end
+      elseif p.action == "create" or p.action == "delete" or not equal(before[k], after[k]) then
+        shown[#shown + 1] = k
+      end
+    end
+    local w = 0
+    for _, k in ipairs(shown) do w = math.max(w, #k) end
+    for _, k in ipairs(shown) do
       local s = p.sensitive and p.sensitive[k]
       local old, new = before[k], after[k]
       if computed[k] then

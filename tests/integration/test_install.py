@@ -1,1 +1,46 @@
-import sys; sys.exit(0)
+"""`cmake --install` puts a working lambdaeng under a prefix: the binary finds its
+Lua half relative to itself, from any working directory, even when invoked
+through a symlink, and the build tree never needs to be the current directory."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, SOURCE, TempDirTest, main  # noqa: E402
+
+
+class Install(TempDirTest):
+    def test_installed_tree_works_from_anywhere(self):
+        prefix = os.path.join(self.dir, "prefix")
+        r = subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        binary = os.path.join(prefix, "bin", "lambdaeng")
+        self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/lua/lambdaeng/cli.lua")))
+        self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/stdlib/lambdaeng/json.lua")))
+        # Move the source and build trees out of reach: the installed binary must not need them.
+        example = shutil.copytree(os.path.join(SOURCE, "examples/hello"), os.path.join(self.dir, "hello"))
+        link = os.path.join(self.dir, "le")
+        os.symlink(binary, link)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "LAMBDAENG_HOME"}
+        env.update(NO_COLOR="1", HOME="/nonexistent-home")
+        for exe in (binary, link):
+            r = subprocess.run([exe, "plan", os.path.join(example, "stack.lua")], cwd="/", env=env,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("Plan: 2 to add, 0 to change, 0 to destroy.", r.stdout)
+        r = subprocess.run([binary, "version"], capture_output=True, text=True, cwd="/")
+        self.assertTrue(r.stdout.startswith("lambdaeng "))
+
+    def test_missing_lua_half_is_a_clear_error(self):
+        lonely = os.path.join(self.dir, "bin", "lambdaeng")
+        os.makedirs(os.path.dirname(lonely))
+        shutil.copy(os.path.join(BUILD, "bin", "lambdaeng"), lonely)
+        env = {k: v for k, v in os.environ.items() if k != "LAMBDAENG_HOME"}
+        r = subprocess.run([lonely, "plan", "x.lua"], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot find lambdaeng's Lua files", r.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,291 @@
-import sys; sys.exit(0)
+"""Plan against stored state: create, no-op, update in place, replace, delete,
+the replace rules of the reference documents, --target, --replace, --json,
+--detailed-exitcode, locks, and a state file that does not parse."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import SOURCE, TempDirTest, main, run  # noqa: E402
+
+
+def applied_state(plan, arn_prefix="arn:aws:lambda:us-east-1:123456789012:function:"):
+    """The state a successful apply of `plan` would leave: each created resource's
+    planned arguments, plus the attributes the API would have returned."""
+    resources = {}
+    for c in plan["resource_changes"]:
+        if c["action"] not in ("create", "update", "replace", "no-op"):
+            continue
+        args = c["after"]
+        attrs = {}
+        if c["kind"] == "func":
+            arn = arn_prefix + args["function_name"]
+            attrs = {"arn": arn, "invoke_arn": "arn:aws:apigateway:us-east-1:lambda:path/" + arn,
+                     "version": "$LATEST", "state": "Active", "last_modified": "2026-11-23T00:00:00.000+0000"}
+        elif c["kind"] == "invocation":
+            attrs = {"result": args.get("input", "{}")}
+        else:
+            continue
+        resources[c["address"]] = {"kind": c["kind"], "name": c["name"], "site": c["declared_at"],
+                                   "args": args, "attrs": attrs}
+    return {"version": 1, "serial": 1, "lineage": "00000000-0000-4000-8000-000000000000",
+            "resources": resources, "outputs": {}}
+
+
+STACK = """
+local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local memory = var("memory", { default = 128 })
+local name = var("name", { default = "plan-test" })
+local input = var("input", { default = "one" })
+local scope = var("scope", { default = "CREATE_ONLY" })
+local trigger = var("trigger", { default = "a" })
+local fn = lambda.func("app", {
+  function_name = name, runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "code", memory_size = memory,
+  lifecycle = { ignore_changes = { "description" } },
+})
+lambda.invocation("seed", {
+  function_name = fn.function_name, input = json.encode({ value = input }),
+  lifecycle_scope = scope, triggers = { t = trigger },
+})
+output("arn", fn.arn)
+output("name", fn.function_name)
+"""
+
+
+class Plan(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.stack = self.write("stack.lua", STACK)
+        self.write("code/index.py", "def handler(e, c):\n    return e\n")
+        self.state = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+
+    def save_state(self, state):
+        os.makedirs(os.path.dirname(self.state), exist_ok=True)
+        with open(self.state, "w") as f:
+            json.dump(state, f)
+
+    def apply_as_planned(self, *args):
+        state = applied_state(self.plan_json(self.stack, *args))
+        self.save_state(state)
+        # outputs as the apply would store them: now that state knows the ARN, they are known
+        plan = self.plan_json(self.stack, *args)
+        state["outputs"] = {name: {"value": o["after"], "sensitive": o["sensitive"]}
+                            for name, o in plan["output_changes"].items()}
+        self.save_state(state)
+
+    def actions(self, *args):
+        plan = self.plan_json(self.stack, *args)
+        return {c["address"]: c["action"] for c in plan["resource_changes"]}, plan
+
+    def test_fresh_stack_creates_everything(self):
+        r = run("plan", self.stack, "--detailed-exitcode")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('+ func "app" {', r.stdout)
+        self.assertIn('+ invocation "seed" {', r.stdout)
+        self.assertIn("+ arn", r.stdout)
+        self.assertIn("(known after apply)", r.stdout)
+        self.assertIn("+ memory_size                    = 128", r.stdout)
+        self.assertIn("Plan: 2 to add, 0 to change, 0 to destroy.", r.stdout)
+        self.assertIn("Target: local", r.stdout)
+        self.assertFalse(os.path.exists(self.state), "plan must not write state")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".lambdaeng", "stack.lock")), "lock released")
+
+    def test_applied_stack_is_a_no_op(self):
+        self.apply_as_planned()
+        r = run("plan", self.stack, "--detailed-exitcode")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("No changes.", r.stdout)
+        # a computed attribute of an unchanged resource is known from state
+        actions, plan = self.actions()
+        self.assertEqual(set(actions.values()), {"no-op"})
+        self.assertEqual(plan["output_changes"]["arn"]["after"],
+                         "arn:aws:lambda:us-east-1:123456789012:function:plan-test")
+
+    def test_memory_change_updates_in_place(self):
+        self.apply_as_planned()
+        r = run("plan", self.stack, "--var", "memory=256")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("# func.app will be updated in-place", r.stdout)
+        self.assertIn("~ memory_size   = 128 -> 256", r.stdout)
+        self.assertNotIn("~ state", r.stdout)  # an update leaves the function Active
+        self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
+        actions, plan = self.actions("--var", "memory=256")
+        self.assertEqual(actions, {"func.app": "update", "invocation.seed": "no-op"})
+        # an in-place update keeps the ARN; the version is unknown again
+        self.assertEqual(plan["output_changes"]["arn"]["action"], "no-op")
+
+    def test_function_name_change_replaces_and_cascades(self):
+        self.apply_as_planned()
+        r = run("plan", self.stack, "--var", "name=plan-test-2")
+        self.assertIn("# func.app must be replaced", r.stdout)
+        self.assertRegex(r.stdout, r'~ function_name +?= "plan-test" -> "plan-test-2" # forces replacement')
+        self.assertIn("-/+", r.stdout)
+        actions, plan = self.actions("--var", "name=plan-test-2")
+        self.assertEqual(actions["func.app"], "replace")
+        self.assertEqual(actions["invocation.seed"], "replace")  # its function_name changed too
+        self.assertEqual(plan["summary"], {"add": 2, "change": 0, "destroy": 2})
+        self.assertEqual(plan["output_changes"]["arn"]["after_unknown"], True)
+
+    def test_code_change_updates_the_hash(self):
+        self.apply_as_planned()
+        self.write("code/index.py", "def handler(e, c):\n    return {'changed': True}\n")
+        actions, plan = self.actions()
+        self.assertEqual(actions["func.app"], "update")
+        r = run("plan", self.stack)
+        self.assertRegex(r.stdout, r'~ source_code_hash = "[^"]+" -> "[^"]+"')
+
+    def test_create_only_input_change_replaces(self):
+        self.apply_as_planned()
+        actions, plan = self.actions("--var", "input=two")
+        self.assertEqual(actions["invocation.seed"], "replace")
+        change = [c for c in plan["resource_changes"] if c["address"] == "invocation.seed"][0]
+        self.assertEqual(change["replace_paths"], ["input"])
+
+    def test_crud_input_change_updates(self):
+        self.apply_as_planned("--var", "scope=CRUD")
+        actions, _ = self.actions("--var", "scope=CRUD", "--var", "input=two")
+        self.assertEqual(actions["invocation.seed"], "update")
+
+    def test_triggers_change_replaces(self):
+        self.apply_as_planned()
+        actions, plan = self.actions("--var", "trigger=b")
+        self.assertEqual(actions["invocation.seed"], "replace")
+        r = run("plan", self.stack, "--var", "trigger=b")
+        self.assertIn("forces replacement", r.stdout)
+
+    def test_ignore_changes(self):
+        state = applied_state(self.plan_json(self.stack))
+        state["resources"]["func.app"]["args"]["description"] = "set outside"
+        self.save_state(state)
+        actions, _ = self.actions()
+        self.assertEqual(actions["func.app"], "no-op")
+
+    def test_removed_resource_is_destroyed(self):
+        state = applied_state(self.plan_json(self.stack))
+        state["resources"]["func.old"] = {"kind": "func", "name": "old", "args": {"function_name": "old-fn"},
+                                          "attrs": {"arn": "arn:aws:lambda:us-east-1:1:function:old-fn"}}
+        self.save_state(state)
+        r = run("plan", self.stack, "--detailed-exitcode")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("# func.old will be destroyed", r.stdout)
+        self.assertIn('- function_name = "old-fn"', r.stdout)
+        self.assertIn("Plan: 0 to add, 0 to change, 1 to destroy.", r.stdout)
+
+    def test_destroy_plan(self):
+        self.apply_as_planned()
+        actions, plan = self.actions("--destroy")
+        self.assertEqual(actions, {"func.app": "delete", "invocation.seed": "delete"})
+        self.assertEqual(plan["summary"]["destroy"], 2)
+
+    def test_replace_option(self):
+        self.apply_as_planned()
+        actions, _ = self.actions("--replace", "func.app")
+        self.assertEqual(actions["func.app"], "replace")
+        r = run("plan", self.stack, "--replace", "func.nope")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--replace func.nope: no such resource", r.stderr)
+
+    def test_target_includes_dependencies_only(self):
+        actions, plan = self.actions("--target", "func.app")
+        self.assertEqual(actions["func.app"], "create")
+        self.assertNotIn("invocation.seed", [a for a, x in actions.items() if x == "create"])
+        actions, _ = self.actions("--target", "invocation.seed")
+        self.assertEqual(actions, {"func.app": "create", "invocation.seed": "create"})
+
+    def test_output_only_change_counts(self):
+        state = applied_state(self.plan_json(self.stack))
+        state["outputs"] = {"name": {"value": "old-name", "sensitive": False}}
+        self.save_state(state)
+        r = run("plan", self.stack, "--detailed-exitcode")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("Changes to Outputs:", r.stdout)
+        self.assertIn('~ name = "old-name" -> "plan-test"', r.stdout)
+
+    def test_held_lock_stops_plan(self):
+        lock = os.path.join(self.dir, ".lambdaeng", "stack.lock")
+        os.makedirs(os.path.dirname(lock), exist_ok=True)
+        with open(lock, "w") as f:
+            json.dump({"pid": os.getpid(), "host": os.uname().nodename, "time": "2026-11-23T00:00:00Z",
+                       "operation": "run"}, f)
+        r = run("plan", self.stack)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"state is locked by pid {os.getpid()}", r.stderr)
+        self.assertNotIn("stale", r.stderr)
+        with open(lock, "w") as f:
+            json.dump({"pid": 4194305, "host": os.uname().nodename, "time": "2026-11-23T00:00:00Z",
+                       "operation": "run"}, f)
+        r = run("plan", self.stack)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the lock is stale", r.stderr)
+        self.assertIn("--force-unlock", r.stderr)
+        r = run("plan", self.stack, "--force-unlock")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(lock))
+
+    def test_unparsable_state_is_reported_and_kept(self):
+        os.makedirs(os.path.dirname(self.state), exist_ok=True)
+        with open(self.state, "w") as f:
+            f.write('{"version": 1, "serial": 4, "resources": {"func.app": ')
+        before = open(self.state).read()
+        r = run("plan", self.stack)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not parse", r.stderr)
+        self.assertIn("stack.state.json", r.stderr)
+        self.assertEqual(open(self.state).read(), before)
+
+    def test_state_path_option_and_any_working_directory(self):
+        other = os.path.join(self.dir, "elsewhere.json")
+        r1 = run("plan", self.stack, "--state", other, "--json")
+        r2 = run("plan", "stack.lua", "--state", other, "--json", cwd=self.dir)
+        r3 = run("plan", os.path.relpath(self.stack, "/"), "--state", other, "--json", cwd="/")
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        p1, p2, p3 = (json.loads(r.stdout)["resource_changes"] for r in (r1, r2, r3))
+        strip = lambda p: [(c["address"], c["after"]) for c in p]  # noqa: E731
+        self.assertEqual(strip(p1), strip(p2))
+        self.assertEqual(strip(p1), strip(p3))
+
+    def test_json_plan_shape(self):
+        plan = self.plan_json(self.stack)
+        self.assertEqual(plan["format_version"], "1.0")
+        fn = [c for c in plan["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["action"], "create")
+        self.assertEqual(fn["declared_at"].split("/")[-1], "stack.lua:9")
+        self.assertEqual(fn["after"]["memory_size"], 128)
+        self.assertEqual(fn["after"]["timeout"], 3)  # the documented default
+        self.assertTrue(fn["after_unknown"]["arn"])
+        self.assertIsNone(fn["before"])
+
+
+class Examples(TempDirTest):
+    def test_every_example_plans(self):
+        stacks = []
+        for root, _, files in os.walk(os.path.join(SOURCE, "examples")):
+            stacks += [os.path.join(root, f) for f in files if f.endswith(".lua")]
+        self.assertGreaterEqual(len(stacks), 14)
+        for s in sorted(stacks):
+            with self.subTest(stack=os.path.relpath(s, SOURCE)):
+                r = run("plan", s, "--state", os.path.join(self.dir, "x.json"))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("Plan: ", r.stdout)
+
+    def test_ephemeral_values_are_sensitive(self):
+        d = self.copy_example("ephemeral-secret")
+        r = run("plan", os.path.join(d, "stack.lua"))
+        self.assertIn("+ environment                    = (sensitive)", r.stdout)
+        self.assertIn("<= ephemeral.secret_generator will be invoked during plan and run", r.stdout)
+        plan = self.plan_json(os.path.join(d, "stack.lua"))
+        api = [c for c in plan["resource_changes"] if c["address"] == "func.api"][0]
+        self.assertNotIn("environment", api["after"])
+        self.assertTrue(api["after_sensitive"]["environment"])
+
+    def test_graph_is_dot(self):
+        r = run("graph", os.path.join(SOURCE, "examples/hello/stack.lua"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("digraph lambdaeng {"))
+        self.assertIn('"invocation.greet" -> "func.hello";', r.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lambdaeng needs to build and test, if any is missing.
+# The list is the one named in CMakeLists.txt and the README.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  liblua5.4-dev lua-cjson-dev libjansson-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libuv1-dev
+  libcmocka-dev python3 unzip
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
