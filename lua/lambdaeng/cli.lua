@@ -229,27 +229,30 @@ function commands.plan(o)
   return 0
 end
 
-function commands.validate(o)
-  local path = need_stack(o, "validate")
-  if not path then return 1 end
+-- Loads the stack named on the command line and builds its graph; nil after
+-- printing the errors when either fails.
+local function load_checked(o, cmd)
+  local path = need_stack(o, cmd)
+  if not path then return nil end
   local session = stack.load(path, { vars = o.vars })
-  if report_load_errors(session, o) then return 1 end
+  if report_load_errors(session, o) then return nil end
   local g, err = plan.graph(session)
   if g then err = select(2, g:order()) end
-  if err then eprint("Error: ", err) return 1 end
-  print(string.format("Success! %s declares %d resource%s and %d output%s.", path, #session.decls,
+  if err then eprint("Error: ", err) return nil end
+  return session, g
+end
+
+function commands.validate(o)
+  local session = load_checked(o, "validate")
+  if not session then return 1 end
+  print(string.format("Success! %s declares %d resource%s and %d output%s.", session.path, #session.decls,
     #session.decls == 1 and "" or "s", #session.outputs, #session.outputs == 1 and "" or "s"))
   return 0
 end
 
 function commands.graph(o)
-  local path = need_stack(o, "graph")
-  if not path then return 1 end
-  local session = stack.load(path, { vars = o.vars })
-  if report_load_errors(session, o) then return 1 end
-  local g, err = plan.graph(session)
-  if g then err = select(2, g:order()) end
-  if err then eprint("Error: ", err) return 1 end
+  local session, g = load_checked(o, "graph")
+  if not session then return 1 end
   io.write(g:dot())
   return 0
 end
