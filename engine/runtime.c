@@ -17,6 +17,7 @@
 #include "archive.h"
 #include "graph.h"
 #include "hash.h"
+#include "sigv4.h"
 #include "state.h"
 
 #ifndef LAMBDAENG_VERSION
@@ -172,6 +173,7 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   preload(L, "lambdaeng.native.graph", le_open_graph);
   preload(L, "lambdaeng.native.state", le_open_state);
   preload(L, "lambdaeng.native.sys", le_open_sys);
+  preload(L, "lambdaeng.native.sigv4", le_open_sigv4);
 
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,

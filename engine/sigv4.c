@@ -1,0 +1,524 @@
+#include "sigv4.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "buffer.h"
+#include "hash.h"
+
+static int append_str(le_buffer *b, const char *s) { return le_buffer_append(b, s, strlen(s)); }
+
+static char *finish(le_buffer *b) {
+  if (le_buffer_append(b, "", 1) != LE_OK) {
+    le_buffer_free(b);
+    return NULL;
+  }
+  char *s = (char *)b->data;
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return s;
+}
+
+static int unreserved(unsigned char c) {
+  return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+char *le_uri_encode(const char *s, size_t len, int keep_slash) {
+  static const char hex[] = "0123456789ABCDEF";
+  char *out = malloc(len * 3 + 1), *p = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (unreserved(c) || (keep_slash && c == '/')) {
+      *p++ = (char)c;
+    } else {
+      *p++ = '%';
+      *p++ = hex[c >> 4];
+      *p++ = hex[c & 15];
+    }
+  }
+  *p = '\0';
+  return out;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes s[0..len) into a new string (invalid escapes are kept as they are). */
+static char *uri_decode(const char *s, size_t len, size_t *out_len) {
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      out[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else {
+      out[n++] = s[i];
+    }
+  }
+  out[n] = '\0';
+  *out_len = n;
+  return out;
+}
+
+/* Removes "." and ".." segments and empty segments; keeps a trailing slash. */
+static char *normalize_path(const char *path) {
+  size_t len = strlen(path);
+  const char **segs = malloc((len + 1) * sizeof *segs);
+  size_t *lens = malloc((len + 1) * sizeof *lens);
+  char *out = malloc(len + 2);
+  if (!segs || !lens || !out) {
+    free(segs);
+    free(lens);
+    free(out);
+    return NULL;
+  }
+  size_t n = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    const char *start = p;
+    while (*p && *p != '/') p++;
+    size_t l = (size_t)(p - start);
+    if (l == 1 && start[0] == '.') continue;
+    if (l == 2 && start[0] == '.' && start[1] == '.') {
+      if (n > 0) n--;
+      continue;
+    }
+    segs[n] = start;
+    lens[n] = l;
+    n++;
+  }
+  char *q = out;
+  *q++ = '/';
+  for (size_t i = 0; i < n; i++) {
+    memcpy(q, segs[i], lens[i]);
+    q += lens[i];
+    if (i + 1 < n) *q++ = '/';
+  }
+  int trailing = len > 0 && path[len - 1] == '/';
+  if (trailing && n > 0) *q++ = '/';
+  *q = '\0';
+  free(segs);
+  free(lens);
+  return out;
+}
+
+typedef struct param {
+  char *key, *value; /* both canonically encoded */
+} param;
+
+static int by_key_then_value(const void *a, const void *b) {
+  const param *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : strcmp(x->value, y->value);
+}
+
+static int push_param(param **params, size_t *n, size_t *cap, char *key, char *value) {
+  if (!key || !value) {
+    free(key);
+    free(value);
+    return LE_FAIL;
+  }
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 16;
+    param *p = realloc(*params, c * sizeof *p);
+    if (!p) {
+      free(key);
+      free(value);
+      return LE_FAIL;
+    }
+    *params = p;
+    *cap = c;
+  }
+  (*params)[*n].key = key;
+  (*params)[*n].value = value;
+  (*n)++;
+  return LE_OK;
+}
+
+/* Canonical encoding of one raw (possibly percent-encoded) query component. */
+static char *canonical_component(const char *s, size_t len) {
+  size_t dlen;
+  char *decoded = uri_decode(s, len, &dlen);
+  if (!decoded) return NULL;
+  char *enc = le_uri_encode(decoded, dlen, 0);
+  free(decoded);
+  return enc;
+}
+
+static int parse_query(const char *query, param **params, size_t *n, size_t *cap) {
+  if (!query) return LE_OK;
+  const char *p = query;
+  while (*p) {
+    const char *amp = strchr(p, '&');
+    size_t l = amp ? (size_t)(amp - p) : strlen(p);
+    if (l > 0) {
+      const char *eq = memchr(p, '=', l);
+      size_t klen = eq ? (size_t)(eq - p) : l;
+      const char *v = eq ? eq + 1 : p + l;
+      size_t vlen = eq ? l - klen - 1 : 0;
+      if (push_param(params, n, cap, canonical_component(p, klen), canonical_component(v, vlen)) != LE_OK)
+        return LE_FAIL;
+    }
+    if (!amp) break;
+    p = amp + 1;
+  }
+  return LE_OK;
+}
+
+typedef struct canon_header {
+  char *name;  /* lower-case */
+  le_buffer value;
+  size_t order; /* first appearance, to keep sort stable */
+} canon_header;
+
+static int by_name(const void *a, const void *b) {
+  const canon_header *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->order < y->order ? -1 : x->order > y->order);
+}
+
+/* Appends value trimmed, with runs of spaces collapsed to one. */
+static int append_trimmed(le_buffer *b, const char *v) {
+  while (*v == ' ' || *v == '\t') v++;
+  const char *end = v + strlen(v);
+  while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+  int space = 0;
+  for (const char *p = v; p < end; p++) {
+    if (*p == ' ' || *p == '\t') {
+      space = 1;
+      continue;
+    }
+    if (space && le_buffer_append(b, " ", 1) != LE_OK) return LE_FAIL;
+    space = 0;
+    if (le_buffer_append(b, p, 1) != LE_OK) return LE_FAIL;
+  }
+  return LE_OK;
+}
+
+static void hmac_sha256(const void *key, size_t klen, const char *data, size_t dlen, unsigned char out[32]) {
+  unsigned int n = 32;
+  HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, dlen, out, &n);
+}
+
+static void to_hex(const unsigned char *raw, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[raw[i] >> 4];
+    out[2 * i + 1] = digits[raw[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+void le_sigv4_output_free(le_sigv4_output *out) {
+  free(out->canonical_request);
+  free(out->string_to_sign);
+  free(out->signed_query);
+  for (size_t i = 0; i < out->add_count; i++) {
+    free(out->add_names[i]);
+    free(out->add_values[i]);
+  }
+  memset(out, 0, sizeof *out);
+}
+
+static int add_header(le_sigv4_output *out, const char *name, const char *value) {
+  out->add_names[out->add_count] = strdup(name);
+  out->add_values[out->add_count] = strdup(value);
+  out->add_count++;
+  return out->add_names[out->add_count - 1] && out->add_values[out->add_count - 1] ? LE_OK : LE_FAIL;
+}
+
+int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = LE_FAIL;
+  char amz_date[17], date[9];
+  struct tm tm;
+  gmtime_r(&in->timestamp, &tm);
+  strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+  strftime(date, sizeof date, "%Y%m%d", &tm);
+
+  char payload_hash[65];
+  le_digest_hex(LE_SHA256, in->body ? (const void *)in->body : "", in->body ? in->body_len : 0, payload_hash);
+
+  char scope[256];
+  snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, in->region, in->service);
+  int token_signed = in->session_token && *in->session_token && !in->omit_session_token;
+
+  /* Headers: the request's own, plus those the signature itself adds. */
+  size_t nh = 0, cap = in->header_count + 3;
+  canon_header *hs = calloc(cap, sizeof *hs);
+  param *params = NULL;
+  size_t np = 0, pcap = 0;
+  le_buffer canon = {0}, signed_names = {0}, sts = {0}, query = {0};
+  char *path = NULL, *encoded_path = NULL;
+  if (!hs) goto oom;
+
+  const le_header *extra_src[3];
+  le_header extra[3];
+  size_t nextra = 0;
+  if (!in->query_signing) {
+    extra[nextra++] = (le_header){"X-Amz-Date", amz_date};
+    if (token_signed) extra[nextra++] = (le_header){"X-Amz-Security-Token", in->session_token};
+    if (in->sign_body) extra[nextra++] = (le_header){"X-Amz-Content-Sha256", payload_hash};
+  }
+  for (size_t i = 0; i < nextra; i++) extra_src[i] = &extra[i];
+  for (size_t i = 0; i < in->header_count + nextra; i++) {
+    const le_header *h = i < in->header_count ? &in->headers[i] : extra_src[i - in->header_count];
+    char *lower = strdup(h->name);
+    if (!lower) goto oom;
+    for (char *c = lower; *c; c++) *c = (char)tolower((unsigned char)*c);
+    if (strcmp(lower, "authorization") == 0 || strcmp(lower, "user-agent") == 0 ||
+        strcmp(lower, "x-amzn-trace-id") == 0 || strcmp(lower, "expect") == 0) {
+      free(lower);
+      continue;
+    }
+    size_t k = 0;
+    while (k < nh && strcmp(hs[k].name, lower) != 0) k++;
+    if (k == nh) {
+      hs[nh].name = lower;
+      hs[nh].order = nh;
+      nh++;
+    } else {
+      free(lower);
+      if (le_buffer_append(&hs[k].value, ",", 1) != LE_OK) goto oom;
+    }
+    if (append_trimmed(&hs[k].value, h->value) != LE_OK) goto oom;
+  }
+  qsort(hs, nh, sizeof *hs, by_name);
+  for (size_t i = 0; i < nh; i++) {
+    if (i && le_buffer_append(&signed_names, ";", 1) != LE_OK) goto oom;
+    if (append_str(&signed_names, hs[i].name) != LE_OK) goto oom;
+  }
+  if (le_buffer_append(&signed_names, "", 1) != LE_OK) goto oom;
+  signed_names.len--;
+
+  /* Query parameters, with the signing ones for query signing. */
+  if (parse_query(in->query, &params, &np, &pcap) != LE_OK) goto oom;
+  if (in->query_signing) {
+    char credential[512], expires[32];
+    snprintf(credential, sizeof credential, "%s/%s", in->access_key_id, scope);
+    snprintf(expires, sizeof expires, "%ld", in->expires > 0 ? in->expires : 3600);
+    const char *kv[][2] = {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+                           {"X-Amz-Credential", credential},
+                           {"X-Amz-Date", amz_date},
+                           {"X-Amz-Expires", expires},
+                           {"X-Amz-SignedHeaders", (const char *)signed_names.data},
+                           {"X-Amz-Security-Token", token_signed ? in->session_token : NULL}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+      if (!kv[i][1]) continue;
+      if (push_param(&params, &np, &pcap, le_uri_encode(kv[i][0], strlen(kv[i][0]), 0),
+                     le_uri_encode(kv[i][1], strlen(kv[i][1]), 0)) != LE_OK)
+        goto oom;
+    }
+  }
+  qsort(params, np, sizeof *params, by_key_then_value);
+
+  /* Canonical request */
+  path = in->normalize_path ? normalize_path(in->path) : strdup(in->path);
+  if (!path) goto oom;
+  encoded_path = le_uri_encode(path, strlen(path), 1);
+  if (!encoded_path) goto oom;
+  if (append_str(&canon, in->method) || append_str(&canon, "\n") || append_str(&canon, encoded_path) ||
+      append_str(&canon, "\n"))
+    goto oom;
+  for (size_t i = 0; i < np; i++) {
+    if (i && append_str(&query, "&")) goto oom;
+    if (append_str(&query, params[i].key) || append_str(&query, "=") || append_str(&query, params[i].value))
+      goto oom;
+  }
+  if (query.len && le_buffer_append(&canon, query.data, query.len)) goto oom;
+  if (append_str(&canon, "\n")) goto oom;
+  for (size_t i = 0; i < nh; i++) {
+    if (append_str(&canon, hs[i].name) || append_str(&canon, ":") ||
+        le_buffer_append(&canon, hs[i].value.data, hs[i].value.len) || append_str(&canon, "\n"))
+      goto oom;
+  }
+  if (append_str(&canon, "\n") || le_buffer_append(&canon, signed_names.data, signed_names.len) ||
+      append_str(&canon, "\n") || append_str(&canon, payload_hash))
+    goto oom;
+  out->canonical_request = finish(&canon);
+  if (!out->canonical_request) goto oom;
+
+  /* String to sign */
+  char canon_hash[65];
+  le_digest_hex(LE_SHA256, out->canonical_request, strlen(out->canonical_request), canon_hash);
+  if (append_str(&sts, "AWS4-HMAC-SHA256\n") || append_str(&sts, amz_date) || append_str(&sts, "\n") ||
+      append_str(&sts, scope) || append_str(&sts, "\n") || append_str(&sts, canon_hash))
+    goto oom;
+  out->string_to_sign = finish(&sts);
+  if (!out->string_to_sign) goto oom;
+
+  /* Signature */
+  {
+    size_t slen = strlen(in->secret_access_key);
+    char *k = malloc(slen + 5);
+    if (!k) goto oom;
+    memcpy(k, "AWS4", 4);
+    memcpy(k + 4, in->secret_access_key, slen + 1);
+    unsigned char k_date[32], k_region[32], k_service[32], k_signing[32], sig[32];
+    hmac_sha256(k, slen + 4, date, strlen(date), k_date);
+    OPENSSL_cleanse(k, slen + 4);
+    free(k);
+    hmac_sha256(k_date, 32, in->region, strlen(in->region), k_region);
+    hmac_sha256(k_region, 32, in->service, strlen(in->service), k_service);
+    hmac_sha256(k_service, 32, "aws4_request", 12, k_signing);
+    hmac_sha256(k_signing, 32, out->string_to_sign, strlen(out->string_to_sign), sig);
+    OPENSSL_cleanse(k_signing, sizeof k_signing);
+    to_hex(sig, 32, out->signature);
+  }
+
+  if (in->query_signing) {
+    if (query.len && append_str(&query, "&")) goto oom;
+    if (append_str(&query, "X-Amz-Signature=") || append_str(&query, out->signature)) goto oom;
+    if (in->session_token && *in->session_token && !token_signed) {
+      char *t = le_uri_encode(in->session_token, strlen(in->session_token), 0);
+      if (!t) goto oom;
+      int bad = append_str(&query, "&X-Amz-Security-Token=") || append_str(&query, t);
+      free(t);
+      if (bad) goto oom;
+    }
+    out->signed_query = finish(&query);
+    if (!out->signed_query) goto oom;
+  } else {
+    char auth[1024];
+    snprintf(auth, sizeof auth, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+             in->access_key_id, scope, (const char *)signed_names.data, out->signature);
+    if (add_header(out, "X-Amz-Date", amz_date)) goto oom;
+    if (in->session_token && *in->session_token && add_header(out, "X-Amz-Security-Token", in->session_token))
+      goto oom;
+    if (in->sign_body && add_header(out, "X-Amz-Content-Sha256", payload_hash)) goto oom;
+    if (add_header(out, "Authorization", auth)) goto oom;
+  }
+  rc = LE_OK;
+  goto done;
+oom:
+  le_error_set(err, "out of memory while signing");
+  le_sigv4_output_free(out);
+done:
+  if (hs) {
+    for (size_t i = 0; i < nh; i++) {
+      free(hs[i].name);
+      le_buffer_free(&hs[i].value);
+    }
+    free(hs);
+  }
+  for (size_t i = 0; i < np; i++) {
+    free(params[i].key);
+    free(params[i].value);
+  }
+  free(params);
+  le_buffer_free(&canon);
+  le_buffer_free(&signed_names);
+  le_buffer_free(&sts);
+  le_buffer_free(&query);
+  free(path);
+  free(encoded_path);
+  return rc;
+}
+
+/* Lua binding: sigv4.sign{ method=, path=, query=, headers={{name, value}...}, body=,
+ * access_key_id=, secret_access_key=, session_token=, region=, service=, time=,
+ * sign_body=, normalize=(default true) } -> { headers = {{name, value}...},
+ * canonical_request=, string_to_sign=, signature= } */
+
+static const char *opt_field(lua_State *L, int idx, const char *name, size_t *len) {
+  lua_getfield(L, idx, name);
+  const char *s = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, len);
+  lua_pop(L, 1); /* the table keeps the string alive */
+  return s;
+}
+
+static int l_sign(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  le_sigv4_input in;
+  memset(&in, 0, sizeof in);
+  size_t len = 0;
+  in.method = opt_field(L, 1, "method", &len);
+  in.path = opt_field(L, 1, "path", &len);
+  in.query = opt_field(L, 1, "query", &len);
+  in.body = (const unsigned char *)opt_field(L, 1, "body", &in.body_len);
+  in.access_key_id = opt_field(L, 1, "access_key_id", &len);
+  in.secret_access_key = opt_field(L, 1, "secret_access_key", &len);
+  in.session_token = opt_field(L, 1, "session_token", &len);
+  in.region = opt_field(L, 1, "region", &len);
+  in.service = opt_field(L, 1, "service", &len);
+  if (!in.method || !in.path || !in.access_key_id || !in.secret_access_key || !in.region || !in.service)
+    return luaL_error(L, "sigv4.sign: method, path, access_key_id, secret_access_key, region and service are required");
+  lua_getfield(L, 1, "time");
+  in.timestamp = (time_t)luaL_optinteger(L, -1, (lua_Integer)time(NULL));
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "sign_body");
+  in.sign_body = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "normalize");
+  in.normalize_path = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+
+  lua_getfield(L, 1, "headers");
+  int hidx = lua_gettop(L);
+  size_t n = lua_istable(L, hidx) ? lua_rawlen(L, hidx) : 0;
+  le_header *headers = lua_newuserdatauv(L, (n ? n : 1) * sizeof *headers, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, hidx, (lua_Integer)i + 1);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    headers[i].name = luaL_checkstring(L, -2);
+    headers[i].value = luaL_checkstring(L, -1);
+    lua_pop(L, 3); /* strings stay referenced by the headers table */
+  }
+  in.headers = headers;
+  in.header_count = n;
+
+  le_sigv4_output out;
+  le_error err;
+  if (le_sigv4_sign(&in, &out, &err) != LE_OK) return luaL_error(L, "%s", err.message);
+  lua_createtable(L, 0, 4);
+  lua_createtable(L, (int)out.add_count, 0);
+  for (size_t i = 0; i < out.add_count; i++) {
+    lua_createtable(L, 2, 0);
+    lua_pushstring(L, out.add_names[i]);
+    lua_rawseti(L, -2, 1);
+    lua_pushstring(L, out.add_values[i]);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "headers");
+  lua_pushstring(L, out.canonical_request);
+  lua_setfield(L, -2, "canonical_request");
+  lua_pushstring(L, out.string_to_sign);
+  lua_setfield(L, -2, "string_to_sign");
+  lua_pushstring(L, out.signature);
+  lua_setfield(L, -2, "signature");
+  le_sigv4_output_free(&out);
+  return 1;
+}
+
+static int l_uri_encode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char *e = le_uri_encode(s, len, lua_toboolean(L, 2));
+  if (!e) return luaL_error(L, "out of memory");
+  lua_pushstring(L, e);
+  free(e);
+  return 1;
+}
+
+int le_open_sigv4(lua_State *L) {
+  static const luaL_Reg fns[] = {{"sign", l_sign}, {"uri_encode", l_uri_encode}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
