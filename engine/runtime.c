@@ -17,6 +17,8 @@
 #include "archive.h"
 #include "graph.h"
 #include "hash.h"
+#include "http.h"
+#include "loop.h"
 #include "sigv4.h"
 #include "state.h"
 
@@ -174,6 +176,8 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   preload(L, "lambdaeng.native.state", le_open_state);
   preload(L, "lambdaeng.native.sys", le_open_sys);
   preload(L, "lambdaeng.native.sigv4", le_open_sigv4);
+  preload(L, "lambdaeng.native.loop", le_open_loop);
+  preload(L, "lambdaeng.native.http", le_open_http);
 
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,

@@ -1,0 +1,402 @@
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "loop.h"
+
+typedef struct socket_ctx {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  int active;
+} socket_ctx;
+
+typedef struct transfer {
+  CURL *easy;
+  struct curl_slist *headers;
+  le_http_response response;
+  le_http_done done;
+  void *userdata;
+  struct transfer *prev, *next; /* in flight */
+  int cancelled;
+} transfer;
+
+static struct {
+  CURLM *multi;
+  uv_timer_t timer;
+  uv_async_t alive; /* referenced exactly while requests are in flight */
+  socket_ctx **sockets; /* indexed by fd */
+  size_t nsockets;
+  transfer *in_flight;
+  size_t count, peak, started;
+  int ready;
+} H;
+
+static socket_ctx *socket_for(curl_socket_t fd, int create) {
+  if ((size_t)fd >= H.nsockets) {
+    if (!create) return NULL;
+    size_t n = H.nsockets ? H.nsockets : 64;
+    while (n <= (size_t)fd) n *= 2;
+    socket_ctx **p = realloc(H.sockets, n * sizeof *p);
+    if (!p) return NULL;
+    memset(p + H.nsockets, 0, (n - H.nsockets) * sizeof *p);
+    H.sockets = p;
+    H.nsockets = n;
+  }
+  if (!H.sockets[fd] && create) {
+    socket_ctx *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->fd = fd;
+    if (uv_poll_init_socket(le_loop(), &s->poll, fd) != 0) {
+      free(s);
+      return NULL;
+    }
+    s->poll.data = s;
+    uv_unref((uv_handle_t *)&s->poll); /* idle kept-alive connections must not hold the loop */
+    H.sockets[fd] = s;
+  }
+  return H.sockets[fd];
+}
+
+static void finish(transfer *t, CURLcode code);
+
+/* Completed transfers are handed to their callbacks only here, after curl returned. */
+static void check_multi_info(void) {
+  CURLMsg *msg;
+  int pending;
+  while ((msg = curl_multi_info_read(H.multi, &pending))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    transfer *t = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    CURLcode code = msg->data.result;
+    curl_multi_remove_handle(H.multi, msg->easy_handle);
+    finish(t, code);
+  }
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events) {
+  socket_ctx *s = p->data;
+  int flags = 0;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  int running;
+  curl_multi_socket_action(H.multi, s->fd, flags, &running);
+  check_multi_info();
+}
+
+static void timer_cb(uv_timer_t *t) {
+  (void)t;
+  int running;
+  curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi_info();
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
+  (void)easy;
+  (void)userp;
+  (void)socketp;
+  socket_ctx *s = socket_for(fd, action != CURL_POLL_REMOVE);
+  if (!s) return action == CURL_POLL_REMOVE ? 0 : -1;
+  if (action == CURL_POLL_REMOVE) {
+    /* REMOVE does not mean closed: stop watching, keep the handle until curl closes the socket. */
+    if (s->active) uv_poll_stop(&s->poll);
+    s->active = 0;
+    return 0;
+  }
+  int events = 0;
+  if (action & CURL_POLL_IN) events |= UV_READABLE;
+  if (action & CURL_POLL_OUT) events |= UV_WRITABLE;
+  uv_poll_start(&s->poll, events, poll_cb);
+  s->active = 1;
+  return 0;
+}
+
+/* curl closes a socket: retire its poll handle first, so a new socket that gets the
+ * same descriptor number starts with a fresh one. */
+static int closesocket_cb(void *clientp, curl_socket_t fd) {
+  (void)clientp;
+  socket_ctx *s = socket_for(fd, 0);
+  if (s) {
+    H.sockets[fd] = NULL;
+    uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
+  }
+  return close(fd);
+}
+
+static int timeout_cb(CURLM *multi, long timeout_ms, void *userp) {
+  (void)multi;
+  (void)userp;
+  if (timeout_ms < 0) uv_timer_stop(&H.timer);
+  else uv_timer_start(&H.timer, timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0); /* 0 means soon */
+  return 0;
+}
+
+static int init(le_error *err) {
+  if (H.ready) return LE_OK;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
+  H.multi = curl_multi_init();
+  if (!H.multi) return le_error_set(err, "libcurl: cannot create a multi handle");
+  curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
+  curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, 512L);
+  uv_timer_init(le_loop(), &H.timer);
+  uv_unref((uv_handle_t *)&H.timer);
+  uv_async_init(le_loop(), &H.alive, NULL);
+  uv_unref((uv_handle_t *)&H.alive);
+  H.ready = 1;
+  return LE_OK;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
+  transfer *t = userp;
+  return le_buffer_append(&t->response.body, data, size * n) == LE_OK ? size * n : 0;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
+  transfer *t = userp;
+  size_t len = size * n;
+  /* A new status line starts a new header block (after 100 Continue). */
+  if (len > 5 && strncmp(data, "HTTP/", 5) == 0) t->response.headers.len = 0;
+  return le_buffer_append(&t->response.headers, data, len) == LE_OK ? len : 0;
+}
+
+static void unlink_transfer(transfer *t) {
+  if (t->prev) t->prev->next = t->next;
+  else H.in_flight = t->next;
+  if (t->next) t->next->prev = t->prev;
+  if (--H.count == 0) uv_unref((uv_handle_t *)&H.alive);
+}
+
+static void finish(transfer *t, CURLcode code) {
+  unlink_transfer(t);
+  le_http_response *r = &t->response;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  if (t->cancelled) {
+    r->error_kind = "cancelled";
+    snprintf(r->error, sizeof r->error, "request cancelled");
+  } else if (code != CURLE_OK) {
+    switch (code) {
+      case CURLE_OPERATION_TIMEDOUT: r->error_kind = "timeout"; break;
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY: r->error_kind = "connect"; break;
+      case CURLE_RECV_ERROR:
+      case CURLE_SEND_ERROR:
+      case CURLE_GOT_NOTHING:
+      case CURLE_PARTIAL_FILE: r->error_kind = "reset"; break;
+      default: r->error_kind = "error"; break;
+    }
+    snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
+  }
+  t->done(r, t->userdata);
+  curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->headers);
+  le_buffer_free(&r->headers);
+  le_buffer_free(&r->body);
+  free(t);
+}
+
+int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err) {
+  if (init(err) != LE_OK) return LE_FAIL;
+  transfer *t = calloc(1, sizeof *t);
+  if (!t) return le_error_set(err, "out of memory");
+  t->easy = curl_easy_init();
+  if (!t->easy) {
+    free(t);
+    return le_error_set(err, "libcurl: cannot create a request");
+  }
+  t->done = done;
+  t->userdata = userdata;
+  CURL *e = t->easy;
+  curl_easy_setopt(e, CURLOPT_URL, spec->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  if (spec->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
+  const char *method = spec->method ? spec->method : "GET";
+  if (strcmp(method, "GET") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+  }
+  if (spec->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
+  }
+  for (size_t i = 0; i < spec->header_count; i++) t->headers = curl_slist_append(t->headers, spec->headers[i]);
+  t->headers = curl_slist_append(t->headers, "Expect:");
+  t->headers = curl_slist_append(t->headers, "Accept:");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
+    curl_easy_cleanup(e);
+    curl_slist_free_all(t->headers);
+    free(t);
+    return le_error_set(err, "libcurl: cannot start the request");
+  }
+  t->next = H.in_flight;
+  if (H.in_flight) H.in_flight->prev = t;
+  H.in_flight = t;
+  if (H.count++ == 0) uv_ref((uv_handle_t *)&H.alive);
+  H.started++;
+  if (H.count > H.peak) H.peak = H.count;
+  return LE_OK;
+}
+
+/* Cancelled transfers complete on the next turn of the loop, like any other. */
+static void cancel_cb(uv_timer_t *timer) {
+  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
+  transfer *t = H.in_flight;
+  while (t) {
+    transfer *next = t->next;
+    if (t->cancelled) {
+      curl_multi_remove_handle(H.multi, t->easy);
+      finish(t, CURLE_ABORTED_BY_CALLBACK);
+    }
+    t = next;
+  }
+}
+
+void le_http_cancel_all(void) {
+  if (!H.ready || !H.in_flight) return;
+  for (transfer *t = H.in_flight; t; t = t->next) t->cancelled = 1;
+  uv_timer_t *timer = malloc(sizeof *timer);
+  if (!timer) return;
+  uv_timer_init(le_loop(), timer);
+  uv_timer_start(timer, cancel_cb, 0, 0);
+}
+
+/* Lua binding */
+
+typedef struct lua_waiter {
+  lua_State *co;
+} lua_waiter;
+
+static void push_headers(lua_State *L, const le_buffer *raw) {
+  lua_newtable(L);
+  const char *p = (const char *)raw->data, *end = p + raw->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl ? nl : end;
+    const char *colon = memchr(p, ':', (size_t)(stop - p));
+    if (colon && strncmp(p, "HTTP/", 5) != 0) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const char *c = p; c < colon; c++) luaL_addchar(&b, (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c));
+      luaL_pushresult(&b);
+      const char *v = colon + 1;
+      while (v < stop && (*v == ' ' || *v == '\t')) v++;
+      const char *ve = stop;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+      lua_pushlstring(L, v, (size_t)(ve - v));
+      lua_settable(L, -3);
+    }
+    if (!nl) break;
+    p = nl + 1;
+  }
+}
+
+static void lua_done(le_http_response *r, void *userdata) {
+  lua_waiter *w = userdata;
+  lua_State *co = w->co;
+  free(w);
+  if (r->error_kind) {
+    lua_pushnil(co);
+    lua_pushstring(co, r->error);
+    lua_pushstring(co, r->error_kind);
+    le_task_resume(co, 3);
+    return;
+  }
+  lua_createtable(co, 0, 3);
+  lua_pushinteger(co, r->status);
+  lua_setfield(co, -2, "status");
+  push_headers(co, &r->headers);
+  lua_setfield(co, -2, "headers");
+  lua_pushlstring(co, r->body.data ? (const char *)r->body.data : "", r->body.len);
+  lua_setfield(co, -2, "body");
+  le_task_resume(co, 1);
+}
+
+static int l_request(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
+  le_http_request_spec spec;
+  memset(&spec, 0, sizeof spec);
+  lua_getfield(L, 1, "method");
+  spec.method = luaL_optstring(L, -1, "GET");
+  lua_getfield(L, 1, "url");
+  spec.url = luaL_checkstring(L, -1);
+  lua_getfield(L, 1, "body");
+  spec.body = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, &spec.body_len);
+  lua_getfield(L, 1, "timeout");
+  spec.timeout_ms = (long)(luaL_optnumber(L, -1, 0) * 1000);
+  lua_getfield(L, 1, "headers");
+  size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+  luaL_checkstack(L, (int)n + 8, "request headers");
+  const char **lines = lua_newuserdatauv(L, (n ? n : 1) * sizeof *lines, 0);
+  int hidx = lua_gettop(L) - 1;
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, hidx, (lua_Integer)i + 1);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    lua_pushfstring(L, "%s: %s", luaL_checkstring(L, -2), luaL_checkstring(L, -1));
+    lines[i] = lua_tostring(L, -1);
+    lua_replace(L, -4); /* keep the line, drop the pair and its parts */
+    lua_pop(L, 2);
+  }
+  spec.headers = lines;
+  spec.header_count = n;
+  lua_waiter *w = malloc(sizeof *w);
+  if (!w) return luaL_error(L, "out of memory");
+  w->co = L;
+  le_error err;
+  if (le_http_start(&spec, lua_done, w, &err) != LE_OK) {
+    free(w);
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    lua_pushstring(L, "error");
+    return 3;
+  }
+  return lua_yield(L, 0);
+}
+
+static int l_stats(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)H.started);
+  lua_setfield(L, -2, "started");
+  lua_pushinteger(L, (lua_Integer)H.count);
+  lua_setfield(L, -2, "in_flight");
+  lua_pushinteger(L, (lua_Integer)H.peak);
+  lua_setfield(L, -2, "peak_in_flight");
+  return 1;
+}
+
+static int l_cancel_all(lua_State *L) {
+  (void)L;
+  le_http_cancel_all();
+  return 0;
+}
+
+int le_open_http(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"request", l_request}, {"stats", l_stats}, {"cancel_all", l_cancel_all}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

@@ -1,0 +1,51 @@
+/* http.h — HTTP requests on the event loop: libcurl's multi socket interface
+ * driven by libuv (one uv_poll_t per socket, one uv_timer_t for curl's timeouts).
+ *
+ * Many requests are in flight at once on one thread; connections are kept alive
+ * and reused by the multi handle; TLS peers are always verified. Each request
+ * has its own timeout, and le_http_cancel_all ends every request in flight with
+ * the kind "cancelled". A completion callback is called exactly once per
+ * request that le_http_start accepted, from the loop, never from inside
+ * le_http_start.
+ *
+ * Lua: lambdaeng.native.http.request{ method=, url=, headers={{name, value}...},
+ * body=, timeout=seconds } from a task: yields, then returns
+ * { status=, headers={lower-case name = value}, body= } or nil, message, kind
+ * where kind is one of "timeout", "connect", "reset", "cancelled", "error".
+ * stats() -> { started=, in_flight=, peak_in_flight= }; cancel_all(). */
+#ifndef LAMBDAENG_HTTP_H
+#define LAMBDAENG_HTTP_H
+
+#include <stddef.h>
+
+#include "buffer.h"
+#include "error.h"
+
+struct lua_State;
+
+typedef struct le_http_response {
+  long status;
+  le_buffer headers; /* raw header block of the final response */
+  le_buffer body;
+  const char *error_kind; /* NULL on success */
+  char error[256];
+} le_http_response;
+
+typedef void (*le_http_done)(le_http_response *response, void *userdata);
+
+typedef struct le_http_request_spec {
+  const char *method;
+  const char *url;
+  const char *const *headers; /* "Name: value" lines */
+  size_t header_count;
+  const void *body;
+  size_t body_len;
+  long timeout_ms;
+} le_http_request_spec;
+
+int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err);
+void le_http_cancel_all(void);
+
+int le_open_http(struct lua_State *L);
+
+#endif

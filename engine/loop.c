@@ -1,0 +1,189 @@
+#include "loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+/* Registry layout: TASKS maps each live task's thread to true (anchoring it). */
+static const char TASKS_KEY = 'T';
+static lua_State *main_state; /* the state the loop belongs to */
+
+uv_loop_t *le_loop(void) { return uv_default_loop(); }
+
+static void anchor(lua_State *L, lua_State *co, int on) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  if (on) lua_pushboolean(L, 1);
+  else lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+int le_task_can_wait(lua_State *L) { return lua_isyieldable(L); }
+
+/* The main task's outcome, kept in the registry until run() returns. */
+static lua_State *main_task;
+static int main_done, main_failed;
+
+void le_task_resume(lua_State *co, int nargs) {
+  lua_State *L = main_state;
+  int nres = 0;
+  int status = lua_resume(co, L, nargs, &nres);
+  if (status == LUA_YIELD) {
+    lua_pop(co, nres);
+    return;
+  }
+  if (status == LUA_OK) {
+    if (co == main_task) {
+      main_done = 1;
+      /* keep the results on co's stack for run() to collect */
+    } else {
+      lua_pop(co, nres);
+    }
+  } else {
+    const char *msg = lua_tostring(co, -1);
+    luaL_traceback(L, co, msg ? msg : "(error object is not a string)", 0);
+    if (co == main_task) {
+      main_done = 1;
+      main_failed = 1;
+      lua_xmove(L, co, 1); /* the message with its traceback, for run() */
+    } else {
+      fprintf(stderr, "lambdaeng: internal error in a task: %s\n", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    if (co == main_task) uv_stop(le_loop());
+  }
+  if (co != main_task) anchor(L, co, 0);
+}
+
+/* Tasks waiting for the next turn of the loop: started by spawn, woken by wake. */
+typedef struct ready {
+  uv_timer_t timer;
+  lua_State *co;
+  int nargs;
+} ready;
+
+static void on_closed_free(uv_handle_t *h) { free(h->data); }
+
+static void ready_cb(uv_timer_t *t) {
+  ready *r = t->data;
+  uv_close((uv_handle_t *)t, on_closed_free);
+  le_task_resume(r->co, r->nargs);
+}
+
+static int schedule(lua_State *L, lua_State *co, int nargs) {
+  ready *r = calloc(1, sizeof *r);
+  if (!r) return luaL_error(L, "out of memory");
+  r->co = co;
+  r->nargs = nargs;
+  uv_timer_init(le_loop(), &r->timer);
+  r->timer.data = r;
+  uv_timer_start(&r->timer, ready_cb, 0, 0);
+  return 0;
+}
+
+static int l_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int n = lua_gettop(L);
+  lua_State *co = lua_newthread(L);
+  anchor(L, co, 1);
+  lua_insert(L, 1); /* keep the thread below the function and its arguments */
+  lua_xmove(L, co, n);
+  schedule(L, co, n - 1);
+  return 1; /* the thread: the task's handle */
+}
+
+static void sleep_cb(uv_timer_t *t) {
+  lua_State *co = t->data;
+  uv_close((uv_handle_t *)t, (uv_close_cb)free);
+  le_task_resume(co, 0);
+}
+
+static int l_sleep(lua_State *L) {
+  lua_Number seconds = luaL_checknumber(L, 1);
+  if (!lua_isyieldable(L)) return luaL_error(L, "sleep() can only be called from a task (loop.run/spawn)");
+  uv_timer_t *t = malloc(sizeof *t);
+  if (!t) return luaL_error(L, "out of memory");
+  uv_timer_init(le_loop(), t);
+  t->data = L;
+  uint64_t ms = seconds <= 0 ? 0 : (uint64_t)(seconds * 1000.0 + 0.5);
+  uv_timer_start(t, sleep_cb, ms, 0);
+  return lua_yield(L, 0);
+}
+
+static int l_suspend(lua_State *L) {
+  if (!lua_isyieldable(L)) return luaL_error(L, "suspend() can only be called from a task");
+  return lua_yield(L, 0);
+}
+
+static int l_wake(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argcheck(L, co != NULL, 1, "a task");
+  if (lua_status(co) != LUA_YIELD) return luaL_error(L, "wake(): that task is not suspended");
+  int n = lua_gettop(L) - 1;
+  luaL_checkstack(co, n, "wake");
+  lua_xmove(L, co, n);
+  return schedule(L, co, n);
+}
+
+static int l_current(lua_State *L) {
+  lua_pushthread(L);
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+  return 1;
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static int l_run(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (main_task) return luaL_error(L, "loop.run() is already running");
+  main_state = L;
+  int n = lua_gettop(L);
+  lua_State *co = lua_newthread(L);
+  anchor(L, co, 1);
+  lua_insert(L, 1);
+  lua_xmove(L, co, n);
+  main_task = co;
+  main_done = main_failed = 0;
+  schedule(L, co, n - 1);
+  uv_run(le_loop(), UV_RUN_DEFAULT);
+  if (!main_done) {
+    main_task = NULL;
+    anchor(L, co, 0);
+    return luaL_error(L, "the main task never finished: it waits for something that will not happen");
+  }
+  main_task = NULL;
+  anchor(L, co, 0);
+  if (main_failed) {
+    lua_xmove(co, L, 1);
+    /* Let pending handles of an aborted run close before raising. */
+    uv_walk(le_loop(), close_walk, NULL);
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+    return lua_error(L);
+  }
+  int nres = lua_gettop(co);
+  lua_xmove(co, L, nres);
+  return nres;
+}
+
+int le_open_loop(lua_State *L) {
+  main_state = L;
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
+  static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
+                                 {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
+                                 {"now", l_now},         {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
