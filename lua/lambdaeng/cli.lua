@@ -21,10 +21,12 @@ Commands:
   validate STACK.lua   check the stack's declarations without reading state
   state list|show ADDR|rm ADDR [STACK.lua]   inspect or edit the stored state
   output STACK.lua [NAME] [--json]           stored outputs
+  invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
+  api OPERATION [JSON]                       call one Lambda API operation, print its response
   version              print the version
 
-Not yet in this build (they need the AWS client and the local target):
-  run, destroy, invoke, repl, import, local
+Not yet in this build (they need the apply engine and the local target):
+  run, destroy, repl, import, local
 
 Common options:
   --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
@@ -64,6 +66,28 @@ Usage: lambdaeng state list [STACK.lua] [--state PATH]
 
 list prints every stored address; show prints one resource; rm forgets resources
 without deleting them in AWS (they keep running; import them again to manage them).
+]],
+  invoke = [[
+Usage: lambdaeng invoke FUNCTION [PAYLOAD|-] [options]
+
+Invokes FUNCTION (a name, ARN or partial ARN, optionally NAME:QUALIFIER) with
+PAYLOAD (JSON; "-" reads it from standard input; default {}) and prints the
+function's response. A function error prints its errorType and errorMessage
+and exits 1.
+Options: --qualifier Q, --type RequestResponse|Event|DryRun, --log (print the
+  decoded log tail), --client-context JSON, --json, --endpoint URL, --region R,
+  --profile P, --debug (log requests and responses, secrets redacted).
+]],
+  api = [[
+Usage: lambdaeng api OPERATION [JSON|-] [--endpoint URL] [--region R] [--profile P] [--debug]
+
+Calls one Lambda API operation with the JSON input the API reference documents
+and prints the response as JSON. Operations: CreateFunction, GetFunction,
+GetFunctionConfiguration, UpdateFunctionCode, UpdateFunctionConfiguration,
+DeleteFunction, PublishVersion, ListVersionsByFunction, PutFunctionConcurrency,
+DeleteFunctionConcurrency, TagResource, UntagResource, ListTags, Invoke,
+WaitActive, WaitUpdated. In CreateFunction and UpdateFunctionCode, a ZipFile of
+"@PATH" packages PATH (a file or directory) as a deterministic zip.
 ]],
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
@@ -362,12 +386,208 @@ function commands.output(o)
   return 0
 end
 
+-- The AWS client for commands that talk to Lambda without a stack.
+local function make_api(o)
+  local awsconfig = require "lambdaeng.aws.config"
+  local client = require "lambdaeng.aws.client"
+  local lambda_api = require "lambdaeng.aws.lambda_api"
+  if not awsconfig.present(o) and not o.region then
+    return nil, "no AWS configuration found (no credentials, profile or endpoint), and the embedded local "
+      .. "target is not in this build yet: pass --endpoint URL with credentials, or configure AWS credentials"
+  end
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+  if not cfg then return nil, err end
+  if o.debug or o.v then
+    cfg.debug = function(line) io.stderr:write("[debug] ", line, "\n") end
+  end
+  local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
+  if retry_base then cfg.retry_base = retry_base end
+  local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")
+  if attempts then cfg.max_attempts = attempts end
+  local pacing_env = os.getenv("LAMBDAENG_PACING") -- "off", "on", or "control=15,read=100"
+  if pacing_env == "off" then cfg.pacing = false
+  elseif pacing_env == "on" then cfg.pacing = true
+  elseif pacing_env and pacing_env ~= "" then
+    cfg.pacing = {}
+    for class, rate in pacing_env:gmatch("(%a+)=([%d%.]+)") do cfg.pacing[class] = tonumber(rate) end
+  end
+  local timeout = tonumber(os.getenv("LAMBDAENG_HTTP_TIMEOUT") or "")
+  if timeout then cfg.timeout = timeout end
+  return lambda_api.new(client.new(cfg)), nil, cfg
+end
+
+local function read_payload(arg)
+  if arg == nil then return "{}" end
+  if arg == "-" then return io.stdin:read("a") end
+  return arg
+end
+
+local AUTH_ERRORS = { SignatureDoesNotMatch = true, InvalidClientTokenId = true, UnrecognizedClientException = true,
+                      InvalidSignatureException = true, ExpiredToken = true, ExpiredTokenException = true }
+
+local function print_api_error(err, cfg)
+  eprint("Error: ", err.type, ": ", err.message, err.attempts and err.attempts > 1
+    and string.format(" (after %d attempts)", err.attempts) or "")
+  if AUTH_ERRORS[err.type] and cfg then
+    eprint(string.format("The credentials were rejected: access key %s from %s, region %s, endpoint %s.",
+      cfg.access_key_id, cfg.source or "?", cfg.region, cfg.endpoint))
+  end
+end
+
+function commands.invoke(o)
+  local name = o.positional[1]
+  if not name then eprint("Error: lambdaeng invoke needs a function name: lambdaeng invoke FUNCTION [PAYLOAD|-]") return 1 end
+  local problem = validate.function_name_problem(name, "invoke")
+  if problem then eprint("Error: function name ", string.format("%q", name), " ", problem) return 1 end
+  local itype = o.type or "RequestResponse"
+  local schema = require "lambdaeng.schema"
+  if not schema.PAYLOAD_LIMIT[itype] then
+    eprint("Error: --type must be RequestResponse, Event or DryRun; got ", itype)
+    return 1
+  end
+  local payload = read_payload(o.positional[2])
+  local ok, why = json.valid(payload)
+  if not ok then eprint("Error: the payload is not valid JSON: ", why) return 1 end
+  if #payload > schema.PAYLOAD_LIMIT[itype] then
+    eprint(string.format("Error: the payload is %d bytes; the limit for %s invocations is %d bytes", #payload, itype,
+      schema.PAYLOAD_LIMIT[itype]))
+    return 1
+  end
+  local context
+  if o["client-context"] then
+    local cok, cwhy = json.valid(o["client-context"])
+    if not cok then eprint("Error: --client-context is not valid JSON: ", cwhy) return 1 end
+    context = require("lambdaeng.native.hash").base64(o["client-context"])
+    if #context > schema.CLIENT_CONTEXT_LIMIT then
+      eprint(string.format("Error: --client-context is %d bytes base64-encoded; the limit is %d bytes", #context,
+        schema.CLIENT_CONTEXT_LIMIT))
+      return 1
+    end
+  end
+  local api, err, cfg = make_api(o)
+  if not api then eprint("Error: ", err) return 1 end
+  local loop = require "lambdaeng.native.loop"
+  local result, ierr = loop.run(function()
+    return api:invoke(name, { payload = payload, invocation_type = itype, log_type = o.log and "Tail" or nil,
+                              client_context = context, qualifier = o.qualifier })
+  end)
+  if not result then print_api_error(ierr, cfg) return 1 end
+  local hash = require "lambdaeng.native.hash"
+  local log
+  if result.log_result then
+    local lok, decoded = pcall(hash.base64decode, result.log_result)
+    log = lok and decoded or nil
+  end
+  if o.json then
+    print(json.encode_plain { status_code = result.status_code, payload = result.payload,
+      function_error = result.function_error, executed_version = result.executed_version, log = log })
+  else
+    if result.payload and #result.payload > 0 then io.write(result.payload, "\n") end
+    if itype ~= "RequestResponse" then eprint(string.format("StatusCode: %d", result.status_code)) end
+    if log then eprint("--- log tail ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---") end
+  end
+  if result.function_error then
+    local dok, doc = pcall(json.decode_plain, result.payload or "")
+    local etype = dok and type(doc) == "table" and doc.errorType or result.function_error
+    local emsg = dok and type(doc) == "table" and doc.errorMessage or result.payload
+    eprint(string.format("Error: the function failed (%s): %s: %s", result.function_error, tostring(etype), tostring(emsg)))
+    return 1
+  end
+  return 0
+end
+
+local API_OPERATIONS = {
+  CreateFunction = function(api, i) return api:create_function(i) end,
+  GetFunction = function(api, i) return api:get_function(i.FunctionName, i.Qualifier) end,
+  GetFunctionConfiguration = function(api, i) return api:get_function_configuration(i.FunctionName, i.Qualifier) end,
+  UpdateFunctionCode = function(api, i)
+    local name = i.FunctionName
+    i.FunctionName = nil
+    return api:update_function_code(name, i)
+  end,
+  UpdateFunctionConfiguration = function(api, i)
+    local name = i.FunctionName
+    i.FunctionName = nil
+    return api:update_function_configuration(name, i)
+  end,
+  DeleteFunction = function(api, i) return api:delete_function(i.FunctionName, i.Qualifier) end,
+  PublishVersion = function(api, i)
+    local name = i.FunctionName
+    i.FunctionName = nil
+    return api:publish_version(name, i)
+  end,
+  ListVersionsByFunction = function(api, i) return api:list_versions_by_function(i.FunctionName) end,
+  PutFunctionConcurrency = function(api, i) return api:put_function_concurrency(i.FunctionName, i.ReservedConcurrentExecutions) end,
+  DeleteFunctionConcurrency = function(api, i) return api:delete_function_concurrency(i.FunctionName) end,
+  TagResource = function(api, i) return api:tag_resource(i.Resource, i.Tags) end,
+  UntagResource = function(api, i) return api:untag_resource(i.Resource, i.TagKeys or {}) end,
+  ListTags = function(api, i) return api:list_tags(i.Resource) end,
+  Invoke = function(api, i)
+    return api:invoke(i.FunctionName, { payload = i.Payload and (type(i.Payload) == "string" and i.Payload
+      or json.encode_plain(i.Payload)) or "{}", invocation_type = i.InvocationType, log_type = i.LogType,
+      client_context = i.ClientContext, qualifier = i.Qualifier })
+  end,
+  WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
+  WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
+}
+
+function commands.api(o)
+  local op = o.positional[1]
+  if not op or not API_OPERATIONS[op] then
+    local names = validate.sorted_keys(API_OPERATIONS)
+    local hint = op and validate.suggest(op, names)
+    eprint("Error: ", op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
+      or "lambdaeng api needs an operation", "\nOperations: ", table.concat(names, ", "))
+    return 1
+  end
+  local text = read_payload(o.positional[2])
+  local ok, input = pcall(json.decode_plain, text)
+  if not ok or type(input) ~= "table" then eprint("Error: the input must be a JSON object") return 1 end
+  local code = op == "CreateFunction" and input.Code or input
+  if type(code) == "table" and type(code.ZipFile) == "string" and code.ZipFile:sub(1, 1) == "@" then
+    local archive = require "lambdaeng.native.archive"
+    local hash = require "lambdaeng.native.hash"
+    local path = code.ZipFile:sub(2)
+    local zok, bytes = pcall(archive.zip, path)
+    if not zok then eprint("Error: ZipFile ", path, ": ", bytes) return 1 end
+    code.ZipFile = hash.base64(bytes)
+  end
+  local api, err, cfg = make_api(o)
+  if not api then eprint("Error: ", err) return 1 end
+  local loop = require "lambdaeng.native.loop"
+  local function one(i) return API_OPERATIONS[op](api, i) end
+  if #input > 0 then
+    -- A JSON array: one call per element, all in flight at once; results in order.
+    local results, failed = loop.run(function()
+      local out, remaining, main, first_err = {}, #input, loop.current(), nil
+      for idx, i in ipairs(input) do
+        loop.spawn(function()
+          local r, e = one(i)
+          out[idx] = r or { Error = { Type = e.type, Message = e.message } }
+          if not r and not first_err then first_err = e end
+          remaining = remaining - 1
+          if remaining == 0 then loop.wake(main) end
+        end)
+      end
+      loop.suspend()
+      return out, first_err
+    end)
+    print(json.encode_plain(json.array(results)))
+    if failed then print_api_error(failed, cfg) return 1 end
+    return 0
+  end
+  local result, cerr = loop.run(function() return one(input) end)
+  if not result then print_api_error(cerr, cfg) return 1 end
+  print(json.encode_plain(result))
+  return 0
+end
+
 function commands.version()
   print("lambdaeng " .. VERSION .. " (" .. _VERSION .. ")")
   return 0
 end
 
-local not_yet = { run = true, destroy = true, invoke = true, repl = true, import = true, ["local"] = true }
+local not_yet = { run = true, destroy = true, repl = true, import = true, ["local"] = true }
 
 function M.main(argv)
   local cmd = argv[1]
@@ -395,7 +615,7 @@ function M.main(argv)
   local f = commands[cmd]
   if not f then
     local names = { "plan", "graph", "validate", "state", "output", "version", "run", "destroy", "invoke",
-                    "repl", "import", "local" }
+                    "repl", "import", "local", "api" }
     local hint = validate.suggest(cmd, names)
     eprint("Error: unknown command ", string.format("%q", cmd), hint and ("; did you mean " .. hint .. "?") or "",
       "\nRun \"lambdaeng --help\" for the list of commands.")

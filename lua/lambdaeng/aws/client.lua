@@ -1,0 +1,200 @@
+-- The AWS client: signs a request with SigV4, sends it on the event loop, parses
+-- errors the way the SDKs do, and retries with the SDKs' standard policy.
+--
+-- Retries: at most max_attempts (default 3) attempts; throttling (429 and the
+-- throttling error codes) and transient failures (500, 502, 503, 504, timeouts,
+-- connection resets) are retried after a full-jitter exponential backoff
+-- (random(0, min(20 s, base * 2^attempt))) or the server's Retry-After; every
+-- retry costs tokens from a shared quota of 500 (5 a retry, 10 after a
+-- timeout), refunded on success, so a failing endpoint is not hammered.
+-- `call` must run inside a task (lambdaeng.native.loop).
+local http = require "lambdaeng.native.http"
+local sigv4 = require "lambdaeng.native.sigv4"
+local loop = require "lambdaeng.native.loop"
+local json = require "lambdaeng.json"
+local pacing = require "lambdaeng.aws.pacing"
+
+local M = {}
+
+local THROTTLING = {
+  Throttling = true, ThrottlingException = true, ThrottledException = true, RequestThrottledException = true,
+  TooManyRequestsException = true, ProvisionedThroughputExceededException = true,
+  TransactionInProgressException = true, RequestLimitExceeded = true, BandwidthLimitExceeded = true,
+  LimitExceededException = true, RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
+  EC2ThrottledException = true,
+}
+local TRANSIENT_CODES = { RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
+                          ServiceException = true, ServiceUnavailable = true }
+local TRANSIENT_STATUS = { [500] = true, [502] = true, [503] = true, [504] = true }
+
+local QUOTA_MAX, RETRY_COST, TIMEOUT_COST, MAX_BACKOFF = 500, 5, 10, 20
+
+local Client = {}
+Client.__index = Client
+
+-- cfg: the result of aws.config.resolve, plus optional max_attempts, timeout
+-- (seconds per attempt), pacing, retry_base (seconds), debug (a function taking
+-- one line), user_agent.
+function M.new(cfg)
+  local self = setmetatable({}, Client)
+  self.cfg = cfg
+  self.endpoint = cfg.endpoint:gsub("/+$", "")
+  self.host = self.endpoint:match("^https?://([^/]+)")
+  self.base_path = self.endpoint:match("^https?://[^/]+(/.*)$") or ""
+  self.max_attempts = cfg.max_attempts or 3
+  self.timeout = cfg.timeout or 60
+  self.retry_base = cfg.retry_base or 1
+  self.quota = QUOTA_MAX
+  self.pacing = pacing.new(cfg.pacing, cfg.custom_endpoint)
+  self.debug = cfg.debug
+  self.stats = { attempts = 0, retries = 0, throttled = 0 }
+  return self
+end
+
+local REDACTED = "(redacted)"
+local SECRET_HEADERS = { authorization = true, ["x-amz-security-token"] = true }
+
+function Client:log(line)
+  if self.debug then
+    -- Nothing secret may reach the log, whatever the caller passed in.
+    local secret = self.cfg.secret_access_key
+    if secret and #secret > 0 then line = line:gsub(secret:gsub("%p", "%%%0"), REDACTED) end
+    local token = self.cfg.session_token
+    if token and #token > 0 then line = line:gsub(token:gsub("%p", "%%%0"), REDACTED) end
+    self.debug(line)
+  end
+end
+
+-- Parses an error response the way the SDKs do: x-amzn-ErrorType up to the
+-- colon, else the body's __type/Type/code; message from message or Message.
+function M.parse_error(status, headers, body)
+  local doc = {}
+  if body and #body > 0 then
+    local ok, v = pcall(json.decode_plain, body)
+    if ok and type(v) == "table" then doc = v end
+  end
+  local xml_code, xml_message
+  if body and body:find("<Code>", 1, true) then -- some endpoints answer auth failures in XML
+    xml_code, xml_message = body:match("<Code>(.-)</Code>"), body:match("<Message>(.-)</Message>")
+  end
+  local code = headers["x-amzn-errortype"] or doc.__type or doc.Type or doc.code or doc.Code or xml_code
+  if code then
+    code = tostring(code):match("^([^:]+)") or code
+    code = code:match("#(.+)$") or code
+  end
+  if not code or code == "" then
+    code = status == 429 and "TooManyRequestsException" or status >= 500 and "ServiceException"
+      or ("HTTP" .. tostring(status))
+  end
+  local message = doc.message or doc.Message or doc.errorMessage or xml_message
+  if not message or message == "" then message = (body and #body > 0 and #body < 300) and body or ("HTTP status " .. status) end
+  return { type = code, message = tostring(message), status = status,
+           request_id = headers["x-amzn-requestid"], retry_after = tonumber(headers["retry-after"]) }
+end
+
+local function format_error(e)
+  return string.format("%s: %s", e.type, e.message)
+end
+M.format_error = format_error
+
+function Client:backoff(attempt, err)
+  if err and err.retry_after then return math.min(err.retry_after, MAX_BACKOFF * 3) end
+  return math.random() * math.min(MAX_BACKOFF, self.retry_base * 2 ^ (attempt - 1))
+end
+
+-- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
+-- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
+-- log_body = bool }. Returns response { status, headers, body, attempts } or nil, err
+-- where err = { type, message, status, retryable, attempts }.
+function Client:call(req)
+  local query_parts = {}
+  for _, kv in ipairs(req.query or {}) do
+    query_parts[#query_parts + 1] = sigv4.uri_encode(kv[1]) .. "=" .. sigv4.uri_encode(tostring(kv[2]))
+  end
+  local query = #query_parts > 0 and table.concat(query_parts, "&") or nil
+  local path = self.base_path .. req.path
+  local url = self.endpoint:match("^(https?://[^/]+)") .. path .. (query and ("?" .. query) or "")
+  local limiter = self.pacing.limiters[req.class or "control"]
+  local last_err
+  local attempt = 0
+  local retry_cost_held = 0
+  while attempt < self.max_attempts do
+    attempt = attempt + 1
+    if limiter then limiter:acquire() end
+    local headers = { { "Host", self.host } }
+    for _, h in ipairs(req.headers or {}) do headers[#headers + 1] = h end
+    if req.body and not req.content_type_set then
+      headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
+    end
+    local signed = sigv4.sign {
+      method = req.method, path = path, query = query, headers = headers, body = req.body or "",
+      access_key_id = self.cfg.access_key_id, secret_access_key = self.cfg.secret_access_key,
+      session_token = self.cfg.session_token, region = self.cfg.region, service = "lambda",
+      time = os.time(),
+    }
+    local send = {}
+    for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host
+    for _, h in ipairs(signed.headers) do send[#send + 1] = h end
+    send[#send + 1] = { "User-Agent", "lambdaeng/" .. require("lambdaeng.native.sys").version }
+    if self.debug then
+      self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
+      for _, h in ipairs(send) do
+        self:log(string.format("   %s: %s", h[1], SECRET_HEADERS[h[1]:lower()] and REDACTED or h[2]))
+      end
+      if req.body then
+        self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
+          or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
+      end
+    end
+    self.stats.attempts = self.stats.attempts + 1
+    local started = loop.now()
+    local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
+                                          timeout = req.timeout or self.timeout }
+    local err
+    if not res then
+      err = { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
+              message = msg .. " (" .. req.method .. " " .. url .. ")", kind = kind,
+              retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
+      self:log(string.format("<- %s after %.3f s", msg, loop.now() - started))
+    else
+      self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
+      if self.debug then
+        for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
+        if res.status >= 400 or req.log_body ~= false then
+          self:log("   body: " .. (#res.body > 2048 and (res.body:sub(1, 2048) .. "...") or res.body))
+        end
+      end
+      if res.status < 300 then
+        if limiter then limiter:on_success() end
+        -- A successful call returns what its retries cost, or earns one token.
+        self.quota = math.min(QUOTA_MAX, self.quota + (retry_cost_held > 0 and retry_cost_held or 1))
+        res.attempts = attempt
+        return res
+      end
+      err = M.parse_error(res.status, res.headers, res.body)
+      err.throttle = THROTTLING[err.type] or res.status == 429
+      err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
+      if err.throttle then
+        self.stats.throttled = self.stats.throttled + 1
+        if limiter then limiter:on_throttle() end
+      end
+    end
+    err.attempts = attempt
+    last_err = err
+    if not err.retryable or attempt >= self.max_attempts then break end
+    local cost = err.is_timeout and TIMEOUT_COST or RETRY_COST
+    if self.quota < cost then
+      err.message = err.message .. " (retry quota exhausted)"
+      break
+    end
+    self.quota = self.quota - cost
+    retry_cost_held = retry_cost_held + cost
+    self.stats.retries = self.stats.retries + 1
+    local delay = self:backoff(attempt, err)
+    self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
+    loop.sleep(delay)
+  end
+  return nil, last_err
+end
+
+return M

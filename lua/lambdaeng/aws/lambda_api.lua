@@ -1,0 +1,185 @@
+-- The Lambda REST API (2015-03-31) operations lambdaeng uses, with their exact
+-- wire format, and the waiters between them. Each operation runs inside a task
+-- and returns the decoded response, or nil and an error { type, message, ... }.
+local sigv4 = require "lambdaeng.native.sigv4"
+local loop = require "lambdaeng.native.loop"
+local json = require "lambdaeng.json"
+local client_lib = require "lambdaeng.aws.client"
+
+local M = {}
+
+local Api = {}
+Api.__index = Api
+
+function M.new(client) return setmetatable({ client = client }, Api) end
+
+local function enc(s) return sigv4.uri_encode(tostring(s)) end
+
+local function decode(res)
+  if res.body == nil or res.body == "" then return {} end
+  local ok, v = pcall(json.decode_plain, res.body)
+  if not ok then return nil, { type = "InvalidResponse", message = "the response is not JSON: " .. res.body:sub(1, 200) } end
+  return v
+end
+
+function Api:json_call(op, method, path, body, opts)
+  opts = opts or {}
+  local res, err = self.client:call {
+    op = op, method = method, path = path, query = opts.query,
+    body = body ~= nil and json.encode_plain(body) or nil, class = opts.class or "control",
+    log_body = opts.log_body,
+  }
+  if not res then return nil, err end
+  local v, derr = decode(res)
+  if not v then return nil, derr end
+  return v, nil, res
+end
+
+local function fn_path(name, suffix) return "/2015-03-31/functions/" .. enc(name) .. (suffix or "") end
+
+local function qualifier_query(q)
+  if q and q ~= "" then return { { "Qualifier", q } } end
+  return nil
+end
+
+-- The request body is logged without environment variable values (they may be secrets).
+local function loggable(input)
+  return not (type(input) == "table" and input.Environment and input.Environment.Variables)
+end
+
+function Api:create_function(input)
+  return self:json_call("CreateFunction", "POST", "/2015-03-31/functions", input,
+    { log_body = loggable(input) and not input.Code.ZipFile })
+end
+
+function Api:get_function(name, qualifier)
+  return self:json_call("GetFunction", "GET", fn_path(name), nil, { query = qualifier_query(qualifier), class = "read" })
+end
+
+function Api:get_function_configuration(name, qualifier)
+  return self:json_call("GetFunctionConfiguration", "GET", fn_path(name, "/configuration"), nil,
+    { query = qualifier_query(qualifier), class = "read" })
+end
+
+function Api:update_function_code(name, input)
+  return self:json_call("UpdateFunctionCode", "PUT", fn_path(name, "/code"), input, { log_body = not input.ZipFile })
+end
+
+function Api:update_function_configuration(name, input)
+  return self:json_call("UpdateFunctionConfiguration", "PUT", fn_path(name, "/configuration"), input,
+    { log_body = loggable(input) })
+end
+
+function Api:delete_function(name, qualifier)
+  return self:json_call("DeleteFunction", "DELETE", fn_path(name), nil, { query = qualifier_query(qualifier) })
+end
+
+function Api:publish_version(name, input)
+  return self:json_call("PublishVersion", "POST", fn_path(name, "/versions"), input or {})
+end
+
+function Api:list_versions_by_function(name)
+  local versions, marker = {}, nil
+  repeat
+    local query = { { "MaxItems", "50" } }
+    if marker then query[#query + 1] = { "Marker", marker } end
+    local page, err = self:json_call("ListVersionsByFunction", "GET", fn_path(name, "/versions"), nil,
+      { query = query, class = "read" })
+    if not page then return nil, err end
+    for _, v in ipairs(page.Versions or {}) do versions[#versions + 1] = v end
+    marker = page.NextMarker
+  until marker == nil or marker == json.null
+  return { Versions = versions }
+end
+
+function Api:put_function_concurrency(name, reserved)
+  return self:json_call("PutFunctionConcurrency", "PUT", "/2017-10-31/functions/" .. enc(name) .. "/concurrency",
+    { ReservedConcurrentExecutions = reserved })
+end
+
+function Api:delete_function_concurrency(name)
+  return self:json_call("DeleteFunctionConcurrency", "DELETE", "/2017-10-31/functions/" .. enc(name) .. "/concurrency")
+end
+
+function Api:tag_resource(arn, tags)
+  return self:json_call("TagResource", "POST", "/2017-03-31/tags/" .. enc(arn), { Tags = tags })
+end
+
+function Api:untag_resource(arn, keys)
+  local query = {}
+  for _, k in ipairs(keys) do query[#query + 1] = { "tagKeys", k } end
+  return self:json_call("UntagResource", "DELETE", "/2017-03-31/tags/" .. enc(arn), nil, { query = query })
+end
+
+function Api:list_tags(arn)
+  return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "read" })
+end
+
+-- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
+-- Returns { status_code, payload, function_error, log_result, executed_version }.
+function Api:invoke(name, opts)
+  opts = opts or {}
+  local headers = {}
+  if opts.invocation_type then headers[#headers + 1] = { "X-Amz-Invocation-Type", opts.invocation_type } end
+  if opts.log_type then headers[#headers + 1] = { "X-Amz-Log-Type", opts.log_type } end
+  if opts.client_context then headers[#headers + 1] = { "X-Amz-Client-Context", opts.client_context } end
+  local res, err = self.client:call {
+    op = "Invoke", method = "POST", path = fn_path(name, "/invocations"), query = qualifier_query(opts.qualifier),
+    headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
+    timeout = opts.timeout,
+  }
+  if not res then return nil, err end
+  return {
+    status_code = res.status,
+    payload = res.body,
+    function_error = res.headers["x-amz-function-error"],
+    log_result = res.headers["x-amz-log-result"],
+    executed_version = res.headers["x-amz-executed-version"],
+  }
+end
+
+-- Waiters --------------------------------------------------------------------
+
+-- Polls GetFunctionConfiguration until done(cfg) is true, failing on failed(cfg)
+-- or after timeout seconds. delay: seconds between polls.
+function Api:wait(name, what, done, failed, timeout, delay)
+  local deadline = loop.now() + (timeout or 600)
+  delay = delay or 1
+  while true do
+    local cfg, err = self:get_function_configuration(name)
+    if not cfg then return nil, err end
+    if done(cfg) then return cfg end
+    local why = failed(cfg)
+    if why then return nil, { type = "WaiterFailed", message = string.format("%s: %s", what, why) } end
+    if loop.now() + delay > deadline then
+      return nil, { type = "WaiterTimeout", message = string.format("%s did not finish within %d s", what, timeout or 600) }
+    end
+    loop.sleep(delay)
+    delay = math.min(delay * 1.5, 5)
+  end
+end
+
+function Api:wait_active(name, timeout, delay)
+  return self:wait(name, "function " .. name .. " becoming Active",
+    function(c) return c.State == nil or c.State == "Active" end,
+    function(c)
+      if c.State == "Failed" or c.State == "Inactive" then
+        return string.format("State is %s (%s: %s)", c.State, tostring(c.StateReasonCode), tostring(c.StateReason))
+      end
+    end, timeout, delay)
+end
+
+function Api:wait_updated(name, timeout, delay)
+  return self:wait(name, "update of function " .. name,
+    function(c) return c.LastUpdateStatus == nil or c.LastUpdateStatus == "Successful" end,
+    function(c)
+      if c.LastUpdateStatus == "Failed" then
+        return string.format("LastUpdateStatus is Failed (%s: %s)", tostring(c.LastUpdateStatusReasonCode),
+          tostring(c.LastUpdateStatusReason))
+      end
+    end, timeout, delay)
+end
+
+M.format_error = client_lib.format_error
+
+return M
