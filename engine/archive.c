@@ -155,7 +155,7 @@ int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_err
     rc = le_error_set(err, "cannot package %s: %zu files is more than a zip without zip64 holds", path, list.len);
     goto fail;
   }
-  qsort(list.items, list.len, sizeof *list.items, by_name);
+  if (list.len > 1) qsort(list.items, list.len, sizeof *list.items, by_name);
 
   for (size_t i = 0; i < list.len; i++) {
     entry *e = &list.items[i];

@@ -325,7 +325,7 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
         goto oom;
     }
   }
-  qsort(params, np, sizeof *params, by_key_then_value);
+  if (np > 1) qsort(params, np, sizeof *params, by_key_then_value);
 
   /* Canonical request */
   path = in->normalize_path ? normalize_path(in->path) : strdup(in->path);

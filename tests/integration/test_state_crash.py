@@ -70,17 +70,27 @@ class StateCrash(TempDirTest):
         outcomes = {"old": 0, "new": 0}
         mid_write = trials = 0
         env = dict(os.environ, NO_COLOR="1")
-        while trials < 12 or (mid_write < 3 and trials < 60):
+        # The kill moment is random around a centre that steers itself towards the
+        # write: later after a kill that left the old state, earlier after one that
+        # came too late (the machine may be busy, so a fixed fraction would miss).
+        centre = 0.75 * duration
+        while trials < 12 or (mid_write < 3 and trials < 80):
             trials += 1
             self.reset()
             proc = subprocess.Popen([LAMBDAENG, "state", "rm", "func.f00000", self.stack], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.5, 1.05) * duration)
+            time.sleep(max(0.0, rng.uniform(0.8, 1.2) * centre))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            if self.temps():
+            landed_mid_write = bool(self.temps())
+            outcome = self.check_whole()
+            outcomes[outcome] += 1
+            if landed_mid_write:
                 mid_write += 1
-            outcomes[self.check_whole()] += 1
+            elif outcome == "new":
+                centre *= 0.85
+            else:
+                centre *= 1.1
         print(f"{trials} kills: {outcomes['old']} left the old state, {outcomes['new']} the new one; "
               f"{mid_write} landed mid-write (a temp file was left behind)")
         self.assertGreaterEqual(mid_write, 1, "no kill landed while the state was being written")

@@ -47,9 +47,30 @@ local function loggable(input)
   return not (type(input) == "table" and input.Environment and input.Environment.Variables)
 end
 
+-- CreateFunction is not idempotent: when an attempt was throttled or lost its
+-- response and a retry then hears "already exists", the function the lost
+-- attempt created is adopted (when its code is ours) instead of reported.
 function Api:create_function(input)
-  return self:json_call("CreateFunction", "POST", "/2015-03-31/functions", input,
-    { log_body = loggable(input) and not input.Code.ZipFile })
+  local out, err, res = self:json_call("CreateFunction", "POST", "/2015-03-31/functions", input,
+    { log_body = loggable(input) and not (input.Code and input.Code.ZipFile) })
+  if out or not err or err.type ~= "ResourceConflictException" or (err.attempts or 1) < 2 then
+    return out, err, res
+  end
+  local existing, gerr = self:get_function(input.FunctionName)
+  if not existing then return nil, err end
+  local cfg = existing.Configuration or {}
+  local zip = input.Code and input.Code.ZipFile
+  if zip then
+    local hash = require "lambdaeng.native.hash"
+    local ok, bytes = pcall(hash.base64decode, zip)
+    if ok and cfg.CodeSha256 and cfg.CodeSha256 ~= hash.base64(hash.sha256_raw(bytes)) then
+      return nil, err -- someone else's function by that name: a real conflict
+    end
+  end
+  self.client:log("   CreateFunction " .. tostring(input.FunctionName) ..
+    ": an earlier attempt's outcome was unknown and the function exists; adopting it")
+  cfg.Adopted = true
+  return cfg, gerr
 end
 
 function Api:get_function(name, qualifier)

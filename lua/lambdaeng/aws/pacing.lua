@@ -1,12 +1,13 @@
 -- Client-side pacing: one rate limiter per class of Lambda API call, so a large
 -- apply stays under AWS's per-account quotas instead of being throttled.
 --
--- A limiter spaces requests at least 1/rate seconds apart (a virtual schedule:
--- every caller gets the next free slot, so concurrent callers queue fairly and
--- no one-second window ever holds more than `rate` requests). On throttling the
--- rate drops multiplicatively (CUBIC, beta 0.7, as the AWS SDKs' adaptive
--- mode); on success it grows back along the CUBIC curve, never above the
--- configured rate.
+-- A limiter lets callers through at most `rate` a second, spaced 1/rate apart
+-- (with a 5 % margin, so no one-second window, however aligned, holds more than
+-- `rate`). Waiting callers queue in order; one dispatcher task releases them
+-- slot by slot at the rate in force at that moment, so a rate lowered by
+-- throttling applies to everyone still waiting. On throttling the rate drops
+-- multiplicatively (CUBIC, beta 0.7, as the AWS SDKs' adaptive mode); on
+-- success it grows back along the CUBIC curve, never above the configured rate.
 local loop = require "lambdaeng.native.loop"
 
 local M = {}
@@ -16,18 +17,42 @@ local BETA, SCALE, MIN_RATE = 0.7, 0.4, 0.5
 local Limiter = {}
 Limiter.__index = Limiter
 
+local MARGIN = 1.05
+
 function M.limiter(rate)
   return setmetatable({ max_rate = rate, rate = rate, next_slot = 0, w_max = rate, last_throttle = nil,
-                        k = 0, throttles = 0 }, Limiter)
+                        k = 0, throttles = 0, queue = {}, head = 1, tail = 0, dispatching = false }, Limiter)
 end
 
--- Waits (from a task) until this caller's slot.
+function Limiter:interval() return MARGIN / self.rate end
+
+function Limiter:dispatch()
+  while self.head <= self.tail do
+    local wait = self.next_slot - loop.now()
+    if wait > 0 then loop.sleep(wait) end
+    local task = self.queue[self.head]
+    self.queue[self.head] = nil
+    self.head = self.head + 1
+    self.next_slot = loop.now() + self:interval()
+    loop.wake(task)
+  end
+  self.queue, self.head, self.tail, self.dispatching = {}, 1, 0, false
+end
+
+-- Waits (from a task) until this caller's turn.
 function Limiter:acquire()
   local now = loop.now()
-  local slot = math.max(now, self.next_slot)
-  self.next_slot = slot + 1 / self.rate
-  local wait = slot - now
-  if wait > 0 then loop.sleep(wait) end
+  if self.head > self.tail and now >= self.next_slot then
+    self.next_slot = now + self:interval()
+    return
+  end
+  self.tail = self.tail + 1
+  self.queue[self.tail] = loop.current()
+  if not self.dispatching then
+    self.dispatching = true
+    loop.spawn(function() self:dispatch() end)
+  end
+  loop.suspend()
 end
 
 function Limiter:on_throttle()

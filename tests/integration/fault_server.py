@@ -1,0 +1,137 @@
+"""A Lambda API endpoint on loopback that misbehaves on purpose, for the retry,
+pacing and reconciliation tests. Scenarios are chosen by the function name in
+the request path; every request's arrival is recorded and served at /__log.
+
+  throttle-N-S   the first N requests: 429 TooManyRequestsException, Retry-After: S
+  unavailable-N  the first N requests: 503
+  reset-N        the first N requests: the connection is reset without a response
+  slow-N-S       the first N requests: answered after S seconds
+  down           always 503
+  denied         always 403 UnrecognizedClientException
+  quota-R        429 when more than R requests arrived in the trailing second
+  fnerror        Invoke answers a function error with a log tail
+  lostcreate     CreateFunction: the first attempt creates the function but its
+                 response is lost (the connection is reset); later attempts get 409
+anything else: 200 with a plausible FunctionConfiguration.
+
+usage: fault_server.py  -> prints {"endpoint": ..., "port": ...} and serves until SIGTERM
+"""
+import base64
+import collections
+import json
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+LOG = collections.defaultdict(list)      # name -> [arrival time]
+ACCEPTED = collections.defaultdict(list)  # name -> [arrival time] of requests not throttled
+COUNT = collections.Counter()
+CREATED = {}
+
+
+def config(name):
+    return {"FunctionName": name, "FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            "State": "Active", "LastUpdateStatus": "Successful", "CodeSha256": "abc=", "Version": "$LATEST"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def reset(self):
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def error(self, status, kind, message, headers=None):
+        h = {"x-amzn-ErrorType": kind + ":http://internal.amazon.com/coral/com.amazonaws.lambda/",
+             "Content-Type": "application/json"}
+        h.update(headers or {})
+        self.reply(status, json.dumps({"message": message, "Type": "User"}).encode(), h)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path == "/__log":
+            with LOCK:
+                data = json.dumps(LOG).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
+        m = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/?]+)", self.path)
+        name = m.group(1) if m else None
+        if self.command == "POST" and self.path.startswith("/2015-03-31/functions") and not m:
+            name = json.loads(body or b"{}").get("FunctionName", "?")
+        now = time.monotonic()
+        with LOCK:
+            LOG[name].append(now)
+            COUNT[name] += 1
+            n = COUNT[name]
+            recent = sum(1 for t in ACCEPTED[name] if now - t < 1.0)
+        params = (name or "").split("-")
+        kind = params[0]
+        if kind == "throttle" and n <= int(params[1]):
+            return self.error(429, "TooManyRequestsException", "Rate exceeded", {"Retry-After": params[2]})
+        if kind == "unavailable" and n <= int(params[1]):
+            return self.error(503, "ServiceException", "Service unavailable")
+        if kind == "reset" and n <= int(params[1]):
+            return self.reset()
+        if kind == "slow" and n <= int(params[1]):
+            time.sleep(float(params[2]))
+        if kind == "denied":
+            return self.error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+        if kind == "down":
+            return self.error(503, "ServiceException", "Service unavailable")
+        if kind == "quota":
+            if recent >= int(params[1]):
+                return self.error(429, "TooManyRequestsException", "Rate exceeded")
+            with LOCK:
+                ACCEPTED[name].append(now)
+        if kind == "lostcreate" and self.command == "POST" and not m:
+            with LOCK:
+                first = name not in CREATED
+                CREATED[name] = True
+            if first:
+                return self.reset()
+            return self.error(409, "ResourceConflictException", f"Function already exist: {name}")
+        if self.path.startswith(f"/2015-03-31/functions/{name}/invocations"):
+            if kind == "fnerror":
+                log = base64.b64encode(b"START RequestId: 1\nTraceback: ValueError: boom\nEND RequestId: 1\n").decode()
+                return self.reply(200, json.dumps({"errorType": "ValueError", "errorMessage": "boom"}).encode(),
+                                  {"X-Amz-Function-Error": "Unhandled", "X-Amz-Log-Result": log,
+                                   "X-Amz-Executed-Version": "$LATEST"})
+            return self.reply(200, body, {"X-Amz-Executed-Version": "$LATEST"})
+        if self.command == "DELETE":
+            return self.reply(204)
+        if name:
+            return self.reply(200, json.dumps({"Configuration": config(name), **config(name)}).encode(),
+                              {"Content-Type": "application/json"})
+        return self.reply(200, b"{}", {"Content-Type": "application/json"})
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print(json.dumps({"endpoint": f"http://127.0.0.1:{server.server_port}", "port": server.server_port}), flush=True)
+    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Credentials, region and endpoint the way the AWS SDKs find them: environment
+variables, AWS_PROFILE and --profile, ~/.aws/credentials, ~/.aws/config with
+credential_process, AWS_ENDPOINT_URL_LAMBDA; and a clear error that lists every
+place it looked. The chosen key is observed through the fault server, which
+rejects every request with an authentication error that lambdaeng explains."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import run  # noqa: E402
+
+SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+
+
+class Config(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
+        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGTERM)
+        cls.proc.wait(timeout=10)
+        cls.proc.stdout.close()
+
+    def setUp(self):
+        self.home = tempfile.TemporaryDirectory()
+        os.makedirs(os.path.join(self.home.name, ".aws"))
+
+    def tearDown(self):
+        self.home.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.home.name, ".aws", name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def denied(self, *args, env=None, endpoint=True):
+        e = {"HOME": self.home.name}
+        e.update(env or {})
+        extra = ("--endpoint", self.endpoint) if endpoint else ()
+        return run("api", "GetFunction", '{"FunctionName": "denied"}', *extra, *args, env=e)
+
+    def test_environment_variables(self):
+        r = self.denied(env={"AWS_ACCESS_KEY_ID": "AKIAENVENVENV", "AWS_SECRET_ACCESS_KEY": "s"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("UnrecognizedClientException", r.stderr)
+        self.assertIn("access key AKIAENVENVENV from environment variables, region us-east-1", r.stderr)
+
+    def test_profiles_from_the_shared_files(self):
+        creds = self.write("credentials", "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n"
+                                          "\n[dev]\naws_access_key_id=AKIADEV\naws_secret_access_key=x\n")
+        self.write("config", "[default]\nregion = eu-west-1\n\n[profile dev]\nregion = ap-southeast-2\n")
+        r = self.denied()
+        self.assertIn(f"access key AKIADEFAULT from {creds} [default], region eu-west-1", r.stderr)
+        r = self.denied(env={"AWS_PROFILE": "dev"})
+        self.assertIn(f"access key AKIADEV from {creds} [dev], region ap-southeast-2", r.stderr)
+        # an explicit --profile wins over environment keys; --region over the profile's
+        r = self.denied("--profile", "dev", "--region", "us-west-2",
+                        env={"AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s"})
+        self.assertIn("access key AKIADEV", r.stderr)
+        self.assertIn("region us-west-2", r.stderr)
+
+    def test_credential_process(self):
+        script = self.write("creds.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESS\", "
+                                        "\"SecretAccessKey\": \"p\", \"SessionToken\": \"tok\"}'\n")
+        os.chmod(script, 0o755)
+        config = self.write("config", f"[profile proc]\nregion = us-east-2\ncredential_process = {script}\n")
+        r = self.denied(env={"AWS_PROFILE": "proc"})
+        self.assertIn(f"access key AKIAPROCESS from {config}, profile [proc] credential_process, region us-east-2",
+                      r.stderr)
+        self.write("config", "[profile broken]\ncredential_process = /bin/false\n")
+        r = self.denied(env={"AWS_PROFILE": "broken"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("credential_process \"/bin/false\" exited with status", r.stderr)
+
+    def test_endpoint_from_environment(self):
+        r = self.denied(env={"AWS_ACCESS_KEY_ID": "AKIAE", "AWS_SECRET_ACCESS_KEY": "s",
+                             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint}, endpoint=False)
+        self.assertIn(f"endpoint {self.endpoint}", r.stderr)
+
+    def test_missing_credentials_lists_where_it_looked(self):
+        r = self.denied(env={"AWS_PROFILE": "nobody"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no AWS credentials found; looked in:", r.stderr)
+        self.assertIn("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", r.stderr)
+        self.assertIn(".aws/credentials, profile [nobody]", r.stderr)
+        self.assertIn(".aws/config, profile [nobody] (keys or credential_process)", r.stderr)
+        r = self.denied(env={"AWS_ACCESS_KEY_ID": "AKIAONLY"})
+        self.assertIn("(AWS_SECRET_ACCESS_KEY is missing)", r.stderr)
+
+    def test_no_configuration_at_all(self):
+        r = run("invoke", "f", env={"HOME": self.home.name})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no AWS configuration found", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

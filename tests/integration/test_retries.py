@@ -1,0 +1,130 @@
+"""The retry policy and pacing, proven against a fault-injecting server on
+loopback (fault_server.py): 429 with Retry-After, 503, connection resets, slow
+responses past the timeout, attempts exhausted, CreateFunction reconciled after
+a lost response, function errors on Invoke, and client-side pacing asserted by
+the server's count of requests per one-second window."""
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import run  # noqa: E402
+
+SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+
+
+class Retries(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
+        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGTERM)
+        cls.proc.wait(timeout=10)
+        cls.proc.stdout.close()
+
+    def le(self, *args, env=None):
+        e = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
+             "LAMBDAENG_RETRY_BASE": "0.05"}
+        e.update(env or {})
+        return run(*args, "--endpoint", self.endpoint, env=e, timeout=120)
+
+    def arrivals(self, name):
+        with urllib.request.urlopen(self.endpoint + "/__log") as r:
+            return json.load(r).get(name, [])
+
+    def get(self, name, **env):
+        return self.le("api", "GetFunctionConfiguration", json.dumps({"FunctionName": name}), env=env)
+
+    def test_429_honours_retry_after(self):
+        r = self.get("throttle-2-1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        times = self.arrivals("throttle-2-1")
+        self.assertEqual(len(times), 3)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        for gap in gaps:
+            self.assertGreaterEqual(gap, 0.95, f"Retry-After: 1 not honoured: gaps {gaps}")
+
+    def test_503_is_retried_with_backoff(self):
+        r = self.get("unavailable-2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.arrivals("unavailable-2")), 3)
+
+    def test_connection_reset_is_retried(self):
+        r = self.get("reset-1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.arrivals("reset-1")), 2)
+
+    def test_response_slower_than_timeout_is_retried(self):
+        r = self.get("slow-1-3", LAMBDAENG_HTTP_TIMEOUT="0.5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        times = self.arrivals("slow-1-3")
+        self.assertEqual(len(times), 2)
+        self.assertLess(times[1] - times[0], 2.5, "the slow attempt was not abandoned at its timeout")
+
+    def test_attempts_are_bounded(self):
+        r = self.get("down")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ServiceException: Service unavailable (after 3 attempts)", r.stderr)
+        self.assertEqual(len(self.arrivals("down")), 3)
+        r = self.get("down", LAMBDAENG_MAX_ATTEMPTS="5")
+        self.assertEqual(len(self.arrivals("down")), 3 + 5)
+
+    def test_non_retryable_errors_are_not_retried(self):
+        r = self.le("api", "CreateFunction", json.dumps({"FunctionName": "lostcreate-plain", "Code": {}}),
+                    env={"LAMBDAENG_MAX_ATTEMPTS": "1"})
+        self.assertEqual(r.returncode, 1)
+        r = self.le("api", "CreateFunction", json.dumps({"FunctionName": "lostcreate-plain", "Code": {}}))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ResourceConflictException: Function already exist", r.stderr)
+        self.assertEqual(len(self.arrivals("lostcreate-plain")), 2)
+
+    def test_create_after_lost_response_adopts_the_function(self):
+        r = self.le("api", "CreateFunction", json.dumps({"FunctionName": "lostcreate-fn", "Code": {}}), )
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["FunctionName"], "lostcreate-fn")
+        self.assertTrue(out["Adopted"])
+
+    def test_function_error_exits_1_with_type_and_message(self):
+        r = self.le("invoke", "fnerror", '{"x": 1}', "--log")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Error: the function failed (Unhandled): ValueError: boom", r.stderr)
+        self.assertIn("Traceback: ValueError: boom", r.stderr)  # the decoded log tail
+        self.assertIn('"errorMessage": "boom"', r.stdout)
+
+    def test_pacing_keeps_every_second_under_the_rate(self):
+        calls = [{"FunctionName": "paced", "ReservedConcurrentExecutions": 1} for _ in range(40)]
+        r = self.le("api", "PutFunctionConcurrency", json.dumps(calls), env={"LAMBDAENG_PACING": "control=10"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        times = self.arrivals("paced")
+        self.assertEqual(len(times), 40)
+        start = times[0]
+        windows = collections.Counter(int(t - start) for t in times)
+        self.assertLessEqual(max(windows.values()), 10, f"requests per second: {dict(windows)}")
+        # without pacing the same calls all go at once
+        r = self.le("api", "PutFunctionConcurrency", json.dumps([{**c, "FunctionName": "unpaced"} for c in calls]))
+        times = self.arrivals("unpaced")
+        windows = collections.Counter(int(t - times[0]) for t in times)
+        self.assertGreater(max(windows.values()), 10)
+
+    def test_adaptive_rate_backs_off_on_throttling(self):
+        calls = [{"FunctionName": "quota-8", "ReservedConcurrentExecutions": 1} for _ in range(30)]
+        r = self.le("api", "PutFunctionConcurrency", json.dumps(calls),
+                    env={"LAMBDAENG_PACING": "control=15", "LAMBDAENG_MAX_ATTEMPTS": "6"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        times = self.arrivals("quota-8")
+        throttled = len(times) - 30
+        print(f"30 calls against an 8 rps quota from a 15 rps start: {throttled} throttled attempts")
+        self.assertLessEqual(throttled, 10, "the client did not slow down after throttling")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
