@@ -1,5 +1,6 @@
 #include "loop.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,43 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* Ctrl-C: the handler registered with on_interrupt runs as a new task. */
+static uv_signal_t sigint_handle;
+static int sigint_ready, interrupt_ref = LUA_NOREF;
+
+static void sigint_cb(uv_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+  lua_State *L = main_state;
+  if (interrupt_ref == LUA_NOREF) return;
+  lua_State *co = lua_newthread(L);
+  anchor(L, co, 1);
+  lua_pop(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, interrupt_ref);
+  lua_xmove(L, co, 1);
+  le_task_resume(co, 0);
+}
+
+static int l_on_interrupt(lua_State *L) {
+  if (lua_isnil(L, 1)) {
+    luaL_unref(L, LUA_REGISTRYINDEX, interrupt_ref);
+    interrupt_ref = LUA_NOREF;
+    if (sigint_ready) uv_signal_stop(&sigint_handle);
+    return 0;
+  }
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_unref(L, LUA_REGISTRYINDEX, interrupt_ref);
+  lua_pushvalue(L, 1);
+  interrupt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (!sigint_ready) {
+    uv_signal_init(le_loop(), &sigint_handle);
+    sigint_ready = 1;
+  }
+  uv_signal_start(&sigint_handle, sigint_cb, SIGINT);
+  uv_unref((uv_handle_t *)&sigint_handle); /* waiting for Ctrl-C keeps no loop alive */
+  return 0;
+}
+
 static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) uv_close(h, NULL);
@@ -183,7 +221,8 @@ int le_open_loop(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
                                  {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
-                                 {"now", l_now},         {NULL, NULL}};
+                                 {"now", l_now},         {"on_interrupt", l_on_interrupt},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

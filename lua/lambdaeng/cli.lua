@@ -467,10 +467,19 @@ function commands.invoke(o)
   local api, err, cfg = make_api(o)
   if not api then eprint("Error: ", err) return 1 end
   local loop = require "lambdaeng.native.loop"
+  local interrupted = false
+  loop.on_interrupt(function()
+    -- Ctrl-C cancels the call in flight; with the handler gone, a second one ends the process.
+    interrupted = true
+    loop.on_interrupt(nil)
+    require("lambdaeng.native.http").cancel_all()
+  end)
   local result, ierr = loop.run(function()
     return api:invoke(name, { payload = payload, invocation_type = itype, log_type = o.log and "Tail" or nil,
                               client_context = context, qualifier = o.qualifier })
   end)
+  loop.on_interrupt(nil)
+  if interrupted then eprint("Error: interrupted; the invocation was cancelled (it may still run in Lambda)") return 130 end
   if not result then print_api_error(ierr, cfg) return 1 end
   local hash = require "lambdaeng.native.hash"
   local log

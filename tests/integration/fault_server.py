@@ -8,6 +8,9 @@ the request path; every request's arrival is recorded and served at /__log.
   slow-N-S       the first N requests: answered after S seconds
   down           always 503
   denied         always 403 UnrecognizedClientException
+  pending-N[-fail]  GetFunctionConfiguration: State Pending N times, then Active (or Failed)
+  inprogress-N   GetFunctionConfiguration: LastUpdateStatus InProgress N times, then Successful
+  hang           answers after 30 seconds
   quota-R        429 when more than R requests arrived in the trailing second
   fnerror        Invoke answers a function error with a log tail
   lostcreate     CreateFunction: the first attempt creates the function but its
@@ -31,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 LOG = collections.defaultdict(list)      # name -> [arrival time]
 ACCEPTED = collections.defaultdict(list)  # name -> [arrival time] of requests not throttled
+PORTS = collections.defaultdict(list)     # name -> [client port], to see connection reuse
 COUNT = collections.Counter()
 CREATED = {}
 
@@ -72,6 +76,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 data = json.dumps(LOG).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__ports":
+            with LOCK:
+                data = json.dumps(PORTS).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
         m = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/?]+)", self.path)
         name = m.group(1) if m else None
         if self.command == "POST" and self.path.startswith("/2015-03-31/functions") and not m:
@@ -79,6 +87,7 @@ class Handler(BaseHTTPRequestHandler):
         now = time.monotonic()
         with LOCK:
             LOG[name].append(now)
+            PORTS[name].append(self.client_address[1])
             COUNT[name] += 1
             n = COUNT[name]
             recent = sum(1 for t in ACCEPTED[name] if now - t < 1.0)
@@ -92,6 +101,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.reset()
         if kind == "slow" and n <= int(params[1]):
             time.sleep(float(params[2]))
+        if kind in ("pending", "inprogress") and self.path.endswith("/configuration") and self.command == "GET":
+            cfg = config(name)
+            if n <= int(params[1]):
+                if kind == "pending":
+                    cfg["State"] = "Pending"
+                else:
+                    cfg["LastUpdateStatus"] = "InProgress"
+            if len(params) > 2 and params[2] == "fail" and n > int(params[1]):
+                cfg["State"] = "Failed"
+                cfg["StateReasonCode"] = "InvalidRuntime"
+                cfg["StateReason"] = "The runtime is not supported"
+            return self.reply(200, json.dumps(cfg).encode(), {"Content-Type": "application/json"})
+        if kind == "hang":
+            time.sleep(30)
         if kind == "denied":
             return self.error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
         if kind == "down":

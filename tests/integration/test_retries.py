@@ -56,6 +56,41 @@ class Retries(unittest.TestCase):
         r = self.get("unavailable-2")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(self.arrivals("unavailable-2")), 3)
+        # the retries went over the same kept-alive connection
+        with urllib.request.urlopen(self.endpoint + "/__ports") as res:
+            ports = json.load(res)["unavailable-2"]
+        self.assertEqual(len(set(ports)), 1, f"client ports {ports}")
+
+    def test_waiters_follow_state_transitions(self):
+        r = self.le("api", "WaitActive", json.dumps({"FunctionName": "pending-2", "Delay": 0.05}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["State"], "Active")
+        self.assertEqual(len(self.arrivals("pending-2")), 3)
+        r = self.le("api", "WaitUpdated", json.dumps({"FunctionName": "inprogress-3", "Delay": 0.05}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.arrivals("inprogress-3")), 4)
+        r = self.le("api", "WaitActive", json.dumps({"FunctionName": "pending-1-fail", "Delay": 0.05}))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("State is Failed (InvalidRuntime: The runtime is not supported)", r.stderr)
+        r = self.le("api", "WaitActive", json.dumps({"FunctionName": "pending-1000", "Delay": 0.05, "Timeout": 1}))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("WaiterTimeout", r.stderr)
+
+    def test_interrupt_cancels_the_request_in_flight(self):
+        e = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", AWS_REGION="us-east-1",
+                 NO_COLOR="1", HOME="/nonexistent-home")
+        from harness import LAMBDAENG
+        proc = subprocess.Popen([LAMBDAENG, "invoke", "hang", "{}", "--endpoint", self.endpoint], env=e,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        import time
+        deadline = time.monotonic() + 10
+        while not self.arrivals("hang") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertIn("interrupted", err)
+        self.assertEqual(len(self.arrivals("hang")), 1, "a cancelled request must not be retried")
 
     def test_connection_reset_is_retried(self):
         r = self.get("reset-1")
