@@ -162,25 +162,26 @@ local function state_paths(o, stack_path)
   return dir .. "/.lambdaeng/" .. name .. ".state.json", dir .. "/.lambdaeng/" .. name .. ".lock"
 end
 
--- Which Lambda endpoint a command would talk to, in the words printed atop a plan.
+-- Which Lambda endpoint a command would talk to, in the words printed atop a plan:
+-- the AWS SDKs' resolution (options, the stack's provider{}, environment, shared
+-- files), or the embedded local target when there is no AWS configuration at all.
 local function target_of(o, session)
+  local awsconfig = require "lambdaeng.aws.config"
   local p = session and session.providers.default and session.providers.default.config or {}
-  local endpoint = o.endpoint or p.endpoint or os.getenv("AWS_ENDPOINT_URL_LAMBDA") or os.getenv("AWS_ENDPOINT_URL")
-  local region = o.region or p.region or os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or "us-east-1"
   if o["local"] then return { kind = "local", text = "local (embedded Lambda target)" } end
-  if endpoint and not o.aws then
-    return { kind = "endpoint", endpoint = endpoint, region = region,
-             text = string.format("endpoint %s (region %s)", endpoint, region) }
+  if not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) then
+    return { kind = "local", text = "local (embedded Lambda target; no AWS configuration found)" }
   end
-  local home = os.getenv("HOME") or ""
-  local configured = os.getenv("AWS_ACCESS_KEY_ID") or os.getenv("AWS_PROFILE") or p.profile or o.profile
-    or sys.kind(home .. "/.aws/credentials") or sys.kind(home .. "/.aws/config")
-  if configured or o.aws then
-    local profile = o.profile or p.profile or os.getenv("AWS_PROFILE")
-    return { kind = "aws", region = region,
-             text = string.format("AWS %s%s", region, profile and (" (profile " .. profile .. ")") or "") }
+  local cfg = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
+                                  need_credentials = false }
+  local region = cfg.region or "us-east-1"
+  if cfg.endpoint then
+    return { kind = "endpoint", endpoint = cfg.endpoint, region = region,
+             text = string.format("endpoint %s (region %s)", cfg.endpoint, region) }
   end
-  return { kind = "local", text = "local (embedded Lambda target; no AWS configuration found)" }
+  local profile = cfg.profile ~= "default" and cfg.profile or nil
+  return { kind = "aws", region = region,
+           text = string.format("AWS %s%s", region, profile and (" (profile " .. profile .. ")") or "") }
 end
 
 local function report_load_errors(session, o)

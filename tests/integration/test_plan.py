@@ -246,6 +246,21 @@ class Plan(TempDirTest):
         self.assertEqual(strip(p1), strip(p2))
         self.assertEqual(strip(p1), strip(p3))
 
+    def test_target_line_follows_the_aws_configuration(self):
+        r = run("plan", self.stack)
+        self.assertIn("Target: local (embedded Lambda target; no AWS configuration found)", r.stdout)
+        r = run("plan", self.stack, env={"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s",
+                                         "AWS_REGION": "eu-central-1"})
+        self.assertIn("Target: AWS eu-central-1", r.stdout)
+        r = run("plan", self.stack, "--endpoint", "http://127.0.0.1:9", "--region", "us-west-2")
+        self.assertIn("Target: endpoint http://127.0.0.1:9 (region us-west-2)", r.stdout)
+        with open(self.stack, "a") as f:
+            f.write('provider { region = "ap-south-1", endpoint = "http://127.0.0.1:8" }\n')
+        r = run("plan", self.stack)
+        self.assertIn("Target: endpoint http://127.0.0.1:8 (region ap-south-1)", r.stdout)
+        r = run("plan", self.stack, "--local")
+        self.assertIn("Target: local (embedded Lambda target)", r.stdout)
+
     def test_json_plan_shape(self):
         plan = self.plan_json(self.stack)
         self.assertEqual(plan["format_version"], "1.0")
