@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +146,36 @@ static int l_random_bytes(lua_State *L) {
   return 1;
 }
 
+/* write_private(path, data) -> true | nil, message: creates path exclusively, mode 0600, synced. */
+static int l_write_private(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot create %s: %s", path, strerror(errno));
+    return 2;
+  }
+  ssize_t n = write(fd, data, len);
+  int ok = n == (ssize_t)len && fsync(fd) == 0;
+  int e = errno;
+  close(fd);
+  if (!ok) {
+    unlink(path);
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 int le_open_sys(lua_State *L) {
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
-                                 {"random_bytes", l_random_bytes}, {NULL, NULL}};
+                                 {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);
   lua_setfield(L, -2, "version");

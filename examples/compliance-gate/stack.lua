@@ -22,8 +22,8 @@ local check = lambda.ephemeral_invocation("validation", {
 
 -- Known only once the check has run; the gate fails the run with its violations.
 local gate = json.decode(check.result):map(function(r)
-  if not r.compliant then
-    fail("Compliance violations: " .. table.concat(r.violations, ", "))
+  if r.compliant == false then
+    fail("Compliance violations: " .. table.concat(r.violations or {}, ", "))
   end
   return "passed"
 end)

@@ -25,8 +25,11 @@ Commands:
   api OPERATION [JSON]                       call one Lambda API operation, print its response
   version              print the version
 
-Not yet in this build (they need the apply engine and the local target):
-  run, destroy, repl, import, local
+  run STACK.lua        plan, confirm (--yes skips), apply
+  destroy STACK.lua    delete everything the stack's state holds
+  import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+
+Not yet in this build: repl, local (the embedded local target)
 
 Common options:
   --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
@@ -66,6 +69,30 @@ Usage: lambdaeng state list [STACK.lua] [--state PATH]
 
 list prints every stored address; show prints one resource; rm forgets resources
 without deleting them in AWS (they keep running; import them again to manage them).
+]],
+  run = [[
+Usage: lambdaeng run STACK.lua [options]
+
+Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and applies:
+independent operations run concurrently, state is written after each one, and a failed
+resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
+twice: cancel it too. State is written either way.
+Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
+  --invoke action.NAME (run that action alone), --refresh/--no-refresh,
+  --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
+]],
+  destroy = [[
+Usage: lambdaeng destroy STACK.lua [options]
+
+Deletes everything the stack's state holds, in reverse dependency order (a CRUD
+invocation is invoked once more with action "delete"; skip_destroy functions stay).
+Options as for run.
+]],
+  import = [[
+Usage: lambdaeng import STACK.lua ADDR FUNCTION_NAME
+
+Reads FUNCTION_NAME from Lambda and records it in the state as ADDR (a func declared
+in the stack); the next plan shows how the stack differs from it.
 ]],
   invoke = [[
 Usage: lambdaeng invoke FUNCTION [PAYLOAD|-] [options]
@@ -230,21 +257,64 @@ local function open_state(o, stack_path, operation)
 end
 
 local commands = {}
+local digest_for, aws_for_stack -- defined with run, used by plan too
 
 function commands.plan(o)
   local path = need_stack(o, "plan")
   if not path then return 1 end
   local session = stack.load(path, { vars = o.vars })
   if report_load_errors(session, o) then return 1 end
+  local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, "plan")
   if not st then return 1 end
-  local result, err = plan.compute(session, st, { replace = o.replace, target = o.target, destroy = o.destroy })
+  local target = target_of(o, session)
+  -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
+  local has_functions, has_ephemeral = false, false
+  for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
+  for _, d in ipairs(session.decls) do if d.kind.kind == "ephemeral_invocation" then has_ephemeral = true end end
+  local online = target.kind ~= "local" and ((has_functions and not o["no-refresh"]) or has_ephemeral)
+  local result, err
+  local f = io.open(state_path .. ".key", "rb")
+  local digest
+  if f then
+    f:close()
+    digest = digest_for(state_path)
+  end
+  if online then
+    local api, aerr, cfg, provider = aws_for_stack(o, session)
+    if not api then lock:release() eprint("Error: ", aerr) return 1 end
+    local apply = require "lambdaeng.apply"
+    local invocation = require "lambdaeng.resources.invocation"
+    local loop = require "lambdaeng.native.loop"
+    local ctx = { api = api, state = st, session = session, region = cfg.region, default_tags = provider.default_tags,
+                  digest = digest, out = function(line) io.stdout:write(line, "\n") end }
+    result, err = loop.run(function()
+      if not o["no-refresh"] then
+        local drifted, rerr = apply.refresh(ctx) -- in memory only: plan never writes state
+        if not drifted then return nil, rerr end
+        for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
+      end
+      local ok, r, e = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+        destroy = o.destroy, digest = digest,
+        ephemeral = function(p)
+          local res, ie = invocation.ephemeral(ctx, p.args)
+          if not res then return nil, ie.type .. ": " .. ie.message end
+          return res
+        end })
+      if not ok then return nil, tostring(r) end
+      return r, e
+    end)
+  else
+    local ok
+    ok, result, err = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+                                                        destroy = o.destroy, digest = digest })
+    if not ok then result, err = nil, tostring(result) end
+  end
   lock:release()
   if not result then
     eprint("Error: ", err)
     return 1
   end
-  local target = target_of(o, session)
   if o.json then
     io.write(plan.to_json(result, session, { target = target.text }), "\n")
   else
@@ -388,16 +458,19 @@ function commands.output(o)
 end
 
 -- The AWS client for commands that talk to Lambda without a stack.
-local function make_api(o)
+local function make_api(o, cfg)
   local awsconfig = require "lambdaeng.aws.config"
   local client = require "lambdaeng.aws.client"
   local lambda_api = require "lambdaeng.aws.lambda_api"
-  if not awsconfig.present(o) and not o.region then
-    return nil, "no AWS configuration found (no credentials, profile or endpoint), and the embedded local "
-      .. "target is not in this build yet: pass --endpoint URL with credentials, or configure AWS credentials"
+  if not cfg then
+    if not awsconfig.present(o) and not o.region then
+      return nil, "no AWS configuration found (no credentials, profile or endpoint), and the embedded local "
+        .. "target is not in this build yet: pass --endpoint URL with credentials, or configure AWS credentials"
+    end
+    local err
+    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+    if not cfg then return nil, err end
   end
-  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
-  if not cfg then return nil, err end
   if o.debug or o.v then
     cfg.debug = function(line) io.stderr:write("[debug] ", line, "\n") end
   end
@@ -592,12 +665,223 @@ function commands.api(o)
   return 0
 end
 
+-- The digest key of a state: sensitive values are stored as HMACs under it. It
+-- lives beside the state file (mode 0600), never inside it.
+function digest_for(state_path)
+  local hash = require "lambdaeng.native.hash"
+  local key_path = state_path .. ".key"
+  local f = io.open(key_path, "rb")
+  local key = f and f:read("a")
+  if f then f:close() end
+  if not key or #key < 32 then
+    local raw = sys.random_bytes(32)
+    key = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+    sys.mkdirs(key_path:match("^(.*)/[^/]*$") or ".")
+    local ok, err = sys.write_private(key_path, key)
+    if not ok then
+      local again = io.open(key_path, "rb") -- another run created it first
+      key = again and again:read("a")
+      if again then again:close() end
+      if not key then return nil, err end
+    end
+  end
+  return function(v)
+    return "hmac-sha256:" .. hash.hmac_sha256(key, type(v) == "string" and v or json.encode_plain(v))
+  end
+end
+
+function aws_for_stack(o, session)
+  local awsconfig = require "lambdaeng.aws.config"
+  local target = target_of(o, session)
+  if target.kind == "local" then
+    return nil, "no AWS configuration found and the embedded local target is not in this build yet: "
+      .. "configure AWS credentials, or pass --endpoint URL (e.g. a moto server) with credentials"
+  end
+  local p = session.providers.default and session.providers.default.config or {}
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+  if not cfg then return nil, err end
+  if p.max_retries then cfg.max_attempts = p.max_retries + 1 end
+  if p.pacing ~= nil then cfg.pacing = p.pacing end
+  local api
+  api, err, cfg = make_api(o, cfg)
+  if not api then return nil, err end
+  return api, nil, cfg, p, target
+end
+
+local function print_outputs(outputs)
+  if #outputs == 0 then return end
+  print("\nOutputs:\n")
+  table.sort(outputs, function(a, b) return a.name < b.name end)
+  for _, o in ipairs(outputs) do
+    local v = o.sensitive and "(sensitive)" or (type(o.value) == "string" and json.encode_plain(o.value)
+      or json.encode_plain(o.value))
+    print(o.name .. " = " .. v)
+  end
+end
+
+local function run_stack(o, destroy)
+  local cmd = destroy and "destroy" or "run"
+  local path = need_stack(o, cmd)
+  if not path then return 1 end
+  local session = stack.load(path, { vars = o.vars })
+  if report_load_errors(session, o) then return 1 end
+  local api, err, cfg, provider, target = aws_for_stack(o, session)
+  if not api then eprint("Error: ", err) return 1 end
+  local state_path = state_paths(o, path)
+  local st, lock = open_state(o, path, cmd)
+  if not st then return 1 end
+  local digest, derr = digest_for(state_path)
+  if not digest then lock:release() eprint("Error: ", derr) return 1 end
+  local apply = require "lambdaeng.apply"
+  local invocation = require "lambdaeng.resources.invocation"
+  local loop = require "lambdaeng.native.loop"
+  local http = require "lambdaeng.native.http"
+  local function out(line)
+    io.stdout:write(line, "\n")
+    io.stdout:flush()
+  end
+  local ctx = { api = api, state = st, session = session, region = cfg.region, out = out,
+                parallelism = tonumber(o.parallelism) or 256, digest = digest,
+                default_tags = provider.default_tags, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }
+  local interrupts = 0
+  loop.on_interrupt(function()
+    interrupts = interrupts + 1
+    if interrupts == 1 then
+      out("\nInterrupt received: operations in flight will finish, nothing new starts. Ctrl-C again cancels them.")
+      if ctx.stop then ctx.stop() end
+    else
+      out("\nSecond interrupt: cancelling the calls in flight.")
+      loop.on_interrupt(nil)
+      http.cancel_all()
+    end
+  end)
+  local status = loop.run(function()
+    if o["no-refresh"] ~= true then
+      local drifted, rerr = apply.refresh(ctx)
+      if not drifted then eprint("Error: ", rerr) return 1 end
+      for _, addr in ipairs(drifted) do out(addr .. ": changed outside lambdaeng (refreshed)") end
+      local ok, serr = st:save()
+      if not ok then eprint("Error: ", serr) return 1 end
+    end
+    local cok, result, perr = pcall(plan.compute, session, st, {
+      replace = o.replace, target = o.target, destroy = destroy, digest = digest,
+      ephemeral = function(p)
+        local r, e = invocation.ephemeral(ctx, p.args)
+        if not r then return nil, e.type .. ": " .. e.message end
+        return r
+      end,
+    })
+    if not cok then result, perr = nil, tostring(result) end
+    if not result then eprint("Error: ", perr) return 1 end
+    ctx.result = result
+    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    local has_changes = #result.changes > 0 or #result.ephemeral > 0
+    if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
+    if has_changes and #result.changes > 0 and not o.yes then
+      if not sys.isatty(0) then
+        eprint("Error: there is no terminal to confirm on; pass --yes to apply without asking")
+        return 1
+      end
+      io.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+      io.stdout:flush()
+      local answer = io.stdin:read("l")
+      if answer ~= "yes" then eprint("\nApply cancelled.") return 1 end
+    end
+    print("")
+    local res = apply.run(ctx)
+    if res.save_failed then eprint("Error: writing the state failed: ", res.save_failed) end
+    local c = res.counts
+    if #res.failures > 0 or res.save_failed then
+      print("")
+      for _, f in ipairs(res.failures) do
+        eprint(string.format("Error: %s%s: %s: %s", f.address, f.site and (" (declared at " .. f.site .. ")") or "",
+          f.err.type or "Error", f.err.message or "?"))
+      end
+      eprint(string.format("\n%s failed: %d error%s. Done before that: %d added, %d changed, %d destroyed; "
+        .. "state holds what was done, so the next run continues from there.", destroy and "Destroy" or "Apply",
+        #res.failures, #res.failures == 1 and "" or "s", c.added, c.changed, c.destroyed))
+      return 1
+    end
+    if interrupts > 0 then
+      print(string.format("\nStopped by interrupt: %d added, %d changed, %d destroyed; the rest was not started.",
+        c.added, c.changed, c.destroyed))
+      return 1
+    end
+    if destroy then
+      print(string.format("\nDestroy complete! Resources: %d destroyed.", c.destroyed))
+    else
+      print(string.format("\nApply complete! Resources: %d added, %d changed, %d destroyed.", c.added, c.changed,
+        c.destroyed))
+      print_outputs(res.outputs)
+    end
+    return 0
+  end)
+  loop.on_interrupt(nil)
+  lock:release()
+  return status
+end
+
+function commands.run(o)
+  if o.invoke then return commands.invoke_action(o) end
+  return run_stack(o, false)
+end
+
+function commands.destroy(o) return run_stack(o, true) end
+
+-- run --invoke action.NAME: that action alone, its arguments resolved from state.
+function commands.invoke_action(o)
+  local path = need_stack(o, "run")
+  if not path then return 1 end
+  local session = stack.load(path, { vars = o.vars })
+  if report_load_errors(session, o) then return 1 end
+  local d = session.by_addr[o.invoke]
+  if not d or d.kind.kind ~= "action" then
+    local actions = {}
+    for _, x in ipairs(session.decls) do if x.kind.kind == "action" then actions[#actions + 1] = x.address end end
+    local hint = validate.suggest(o.invoke, actions)
+    eprint("Error: --invoke ", o.invoke, ": no such action in ", path,
+      hint and ("; did you mean " .. hint .. "?") or (#actions > 0 and ("; actions: " .. table.concat(actions, ", ")) or ""))
+    return 1
+  end
+  local api, err, cfg = aws_for_stack(o, session)
+  if not api then eprint("Error: ", err) return 1 end
+  local st = open_state(o, path, nil)
+  if not st then return 1 end
+  local invocation = require "lambdaeng.resources.invocation"
+  local loop = require "lambdaeng.native.loop"
+  local ref = require "lambdaeng.ref"
+  local function env(addr, p)
+    local entry = st:get(addr)
+    if not entry then return ref.UNKNOWN end
+    local dd = session.by_addr[addr]
+    local v
+    if dd and dd.kind.args[p[1]] then v = (entry.args or {})[p[1]] else v = (entry.attrs or {})[p[1]] end
+    for i = 2, #p do if type(v) ~= "table" then return nil end v = v[p[i]] end
+    return v
+  end
+  local a = stack.resolve_args(d, env)
+  if plan.has_unknown(a) then
+    eprint("Error: ", d.address, " (", d.site.display, ") depends on values that are not in the state yet; run the stack first")
+    return 1
+  end
+  local r, ierr = loop.run(function() return invocation.action({ api = api }, a) end)
+  if not r then
+    if ierr.log then eprint(ierr.log) end
+    print_api_error(ierr, cfg)
+    return 1
+  end
+  print(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
+  if r.log then print(r.log) end
+  if r.result and #r.result > 0 then print(r.result) end
+  return 0
+end
+
 function commands.version()
   print("lambdaeng " .. VERSION .. " (" .. _VERSION .. ")")
   return 0
 end
 
-local not_yet = { run = true, destroy = true, repl = true, import = true, ["local"] = true }
+local not_yet = { repl = true, ["local"] = true }
 
 function M.main(argv)
   local cmd = argv[1]

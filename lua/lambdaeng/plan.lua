@@ -107,7 +107,10 @@ function M.compute(session, state, opts)
     if not p then return UNKNOWN end
     local key = path[1]
     local v
-    if p.args[key] ~= nil or p.decl.kind.args[key] then
+    if p.ephemeral_result and not p.decl.kind.args[key] then
+      v = p.ephemeral_result[key]
+      if key == "result" and v == nil then v = UNKNOWN end
+    elseif p.args[key] ~= nil or p.decl.kind.args[key] then
       v = p.args[key]
     elseif p.action == "no-op" or (p.action == "update" and (STABLE_ON_UPDATE[p.decl.kind.kind] or {})[key]) then
       v = p.prior and p.prior.attrs and p.prior.attrs[key]
@@ -144,6 +147,20 @@ function M.compute(session, state, opts)
     elseif kind == "ephemeral_invocation" then
       p.action = "read"
       result.ephemeral[#result.ephemeral + 1] = p
+      -- Invoked during plan when everything it needs is known and its function is not
+      -- about to be created; otherwise during apply, once it can be.
+      if opts.ephemeral and not M.has_unknown(args) then
+        local waits_for_create = false
+        for dep in pairs(d.deps) do
+          local q = planned[dep]
+          if q and (q.action == "create" or q.action == "replace") then waits_for_create = true end
+        end
+        if not waits_for_create then
+          local r, err = opts.ephemeral(p)
+          if not r then return nil, string.format("%s: %s (%s)", d.site.display, addr, err) end
+          p.ephemeral_result = r
+        end
+      end
     elseif kind == "action" then
       p.action = "action"
       result.actions[#result.actions + 1] = p
@@ -155,6 +172,7 @@ function M.compute(session, state, opts)
       if type(lc) == "table" and type(lc.ignore_changes) == "table" then
         for _, name in ipairs(lc.ignore_changes) do ignore[name] = true end
       end
+      p.stored = M.stored_args(args, sensitive, opts.digest)
       if not prior then
         p.action = "create"
       else
@@ -165,12 +183,14 @@ function M.compute(session, state, opts)
         else
           local changed, force = {}, {}
           local keys = {}
+          local stored = p.stored
           for k in pairs(args) do keys[k] = true end
           for k in pairs(before) do keys[k] = true end
           for k in pairs(keys) do
             if ignore[k] then
               args[k] = before[k]
-            elseif not equal(before[k], args[k]) then
+              stored[k] = before[k]
+            elseif not equal(before[k], stored[k]) then
               changed[#changed + 1] = k
               if replaces(d, args, k) then force[#force + 1] = k end
             end
@@ -254,6 +274,29 @@ function M.compute(session, state, opts)
   return result
 end
 
+function M.has_unknown(v)
+  if v == UNKNOWN then return true end
+  if type(v) == "table" then
+    for _, x in pairs(v) do if M.has_unknown(x) then return true end end
+  end
+  return false
+end
+
+-- The arguments as state stores them: a value derived from something sensitive
+-- (an ephemeral result, a sensitive variable) only as a keyed digest, enough to
+-- see that it changed. digest(value) gives that digest (nil: none can be made).
+function M.stored_args(args, sensitive, digest)
+  local out = {}
+  for k, v in pairs(args) do
+    if sensitive[k] and v ~= UNKNOWN then
+      out[k] = { sensitive_digest = digest and digest(v) or UNKNOWN }
+    else
+      out[k] = v
+    end
+  end
+  return out
+end
+
 -- Rendering ---------------------------------------------------------------
 
 local function colours(enabled)
@@ -314,6 +357,7 @@ SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
 
 local function mark(v, sensitive)
   if sensitive and v ~= nil then return SENSITIVE end
+  if type(v) == "table" and v.sensitive_digest ~= nil then return SENSITIVE end
   return v
 end
 
@@ -362,7 +406,7 @@ function M.render(result, session, opts)
     line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
     local body = {}
     local before = p.prior and p.prior.args or {}
-    local after = p.args or {}
+    local after = p.stored or p.args or {}
     local keys = {}
     local seen = {}
     for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end

@@ -1,0 +1,420 @@
+-- Apply: carries out a plan on the event loop.
+--
+-- Every change is a node; a node starts as soon as the nodes it depends on are
+-- done, so independent operations run concurrently (bounded by --parallelism
+-- and by the client's pacing). Deletes wait for the deletes of what depends on
+-- them. A failed node stops its dependents and nothing else. Each resource's
+-- arguments are resolved again when it starts, against what has really been
+-- applied, so values unknown at plan time are real by then. State is written
+-- after every completed operation; only what the API confirmed is recorded.
+local ref = require "lambdaeng.ref"
+local stack = require "lambdaeng.stack"
+local plan = require "lambdaeng.plan"
+local validate = require "lambdaeng.validate"
+local loop = require "lambdaeng.native.loop"
+local json = require "lambdaeng.json"
+local func = require "lambdaeng.resources.func"
+local invocation = require "lambdaeng.resources.invocation"
+
+local M = {}
+local UNKNOWN = ref.UNKNOWN
+
+local handlers = { func = func, invocation = invocation }
+
+-- A counting semaphore for --parallelism.
+local function semaphore(n)
+  local s = { free = n, queue = {}, head = 1, tail = 0 }
+  function s.acquire()
+    if s.free > 0 then s.free = s.free - 1 return end
+    s.tail = s.tail + 1
+    s.queue[s.tail] = loop.current()
+    loop.suspend()
+  end
+  function s.release()
+    if s.head <= s.tail then
+      local task = s.queue[s.head]
+      s.queue[s.head] = nil
+      s.head = s.head + 1
+      loop.wake(task)
+    else
+      s.free = s.free + 1
+    end
+  end
+  return s
+end
+
+local function elapsed(since)
+  local s = math.floor(loop.now() - since + 0.5)
+  if s < 60 then return s .. "s" end
+  return string.format("%dm%ds", s // 60, s % 60)
+end
+
+local VERB = {
+  create = { "Creating...", "Creation complete", "Still creating..." },
+  update = { "Modifying...", "Modifications complete", "Still modifying..." },
+  replace = { "Replacing...", "Replacement complete", "Still replacing..." },
+  delete = { "Destroying...", "Destruction complete", "Still destroying..." },
+  read = { "Invoking...", "Invocation complete", "Still invoking..." },
+}
+
+-- ctx: { api, state, session, result (plan.compute), region, out (line printer),
+--        parallelism, digest, default_tags, progress_interval }
+function M.run(ctx)
+  local session, state, result = ctx.session, ctx.state, ctx.result
+  local out = ctx.out
+  local live = {}     -- address -> { args, attrs } as applied (or as stored, for no-ops)
+  local ephemeral = {} -- address -> invocation result
+  local failures = {}
+  local counts = { added = 0, changed = 0, destroyed = 0 }
+  local save_failed
+
+  for addr, p in pairs(result.planned) do
+    if p.action == "no-op" and p.prior then live[addr] = { args = p.prior.args or {}, attrs = p.prior.attrs or {} } end
+    if p.ephemeral_result then ephemeral[addr] = p.ephemeral_result end
+  end
+
+  local function env(addr, path)
+    local key = path[1]
+    local v
+    local d = session.by_addr[addr]
+    if ephemeral[addr] and not (d and d.kind.args[key]) then
+      v = ephemeral[addr][key]
+    else
+      local l = live[addr]
+      if not l then return UNKNOWN end
+      if d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
+    end
+    for i = 2, #path do
+      if type(v) ~= "table" then return nil end
+      v = v[path[i]]
+    end
+    return v
+  end
+  ctx.env = env
+
+  local function save()
+    local ok, err = state:save()
+    if not ok then save_failed = err end
+    return ok, err
+  end
+
+  local function entry_for(decl, rec, sensitive)
+    local deps = {}
+    for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
+    table.sort(deps)
+    local sens = nil
+    for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
+    return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
+             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest), attrs = rec.attrs or {},
+             tags_all = rec.tags_all, dependencies = json.array(deps), sensitive = sens,
+             partial = rec.partial or nil, pending = rec.pending }
+  end
+
+  -- Operations record what the API confirmed as soon as it is confirmed.
+  local function recorder(decl, sensitive)
+    return function(addr, rec)
+      state:put(addr, entry_for(decl, rec, sensitive))
+      save()
+    end
+  end
+
+  local nodes, by_addr = {}, {}
+  local function add_node(n)
+    nodes[#nodes + 1] = n
+    by_addr[n.address] = n
+    n.status = "pending"
+    n.waiters = {}
+  end
+  for _, p in ipairs(result.changes) do add_node({ address = p.address, p = p, action = p.action }) end
+  for _, p in ipairs(result.ephemeral) do
+    if not p.ephemeral_result then add_node({ address = p.address, p = p, action = "read" }) end
+  end
+
+  -- Dependencies: a create/update/replace/read waits for the nodes of what it
+  -- references; a delete waits for the deletes of what depended on it.
+  for _, n in ipairs(nodes) do
+    n.deps = {}
+    if n.action == "delete" then
+      for _, m in ipairs(nodes) do
+        if m.action == "delete" and m ~= n then
+          local prior_deps = m.p.prior and m.p.prior.dependencies or {}
+          for _, d in ipairs(prior_deps) do
+            if d == n.address then n.deps[#n.deps + 1] = m end
+          end
+        end
+      end
+    else
+      local decl = session.by_addr[n.address]
+      for dep in pairs(decl.deps) do
+        if by_addr[dep] and dep ~= n.address then n.deps[#n.deps + 1] = by_addr[dep] end
+      end
+    end
+  end
+
+  local sem = semaphore(ctx.parallelism or 256)
+  local running = {}
+  local remaining = #nodes
+  local main = loop.current()
+
+  local function fire_actions(decl, event)
+    local lc = decl.meta.lifecycle
+    if type(lc) ~= "table" or type(lc.action_trigger) ~= "table" then return true end
+    for _, trig in ipairs(lc.action_trigger) do
+      local fires = false
+      for _, e in ipairs(trig.events or {}) do if e == event then fires = true end end
+      if fires then
+        for _, handle in ipairs(trig.actions or {}) do
+          local ad = stack.decl_of(handle)
+          local a = stack.resolve_args(ad, env)
+          if plan.has_unknown(a) then
+            return nil, { type = "ActionNotReady", message = ad.address .. " has arguments that are still unknown" }
+          end
+          out(string.format("%s: Invoking (%s of %s)...", ad.address, event, decl.address))
+          local r, err = invocation.action(ctx, a)
+          if not r then
+            if err.log then out(err.log) end
+            return nil, { type = err.type, message = ad.address .. ": " .. err.message }
+          end
+          out(string.format("%s: Invocation complete [status=%d]", ad.address, r.status_code))
+          if r.log then
+            for line in r.log:gmatch("[^\n]+") do out("  " .. ad.address .. " | " .. line) end
+          end
+        end
+      end
+    end
+    return true
+  end
+
+  local function execute(n)
+    local p, addr = n.p, n.address
+    local decl = session.by_addr[addr]
+    local kind = decl and decl.kind.kind or (p.prior and p.prior.kind)
+    local h = handlers[kind]
+    local logprefix = addr .. ": "
+    local op_ctx = setmetatable({ log = function(line) out(logprefix .. line) end,
+                                  record = decl and recorder(decl, p.sensitive) or nil }, { __index = ctx })
+    if n.action == "delete" then
+      if not h then return true end
+      local lc = p.prior and p.prior.args and p.prior.args.lifecycle
+      local ok, err = h.delete(op_ctx, decl, p.prior)
+      if not ok then return nil, err end
+      state:remove(addr)
+      save()
+      counts.destroyed = counts.destroyed + 1
+      return true, lc
+    end
+    local a = stack.resolve_args(decl, env)
+    if plan.has_unknown(a) then
+      return nil, { type = "UnknownValue", message = "an argument is still unknown when it should be known" }
+    end
+    -- Values unknown at plan time are known now: check them too.
+    local problems = {}
+    local given = ref.resolve(decl.args, env) -- the program's own arguments, without defaults
+    validate.check(decl.kind, given, function(path, message) problems[#problems + 1] = path .. ": " .. message end)
+    if #problems > 0 then
+      return nil, { type = "InvalidArgument", message = table.concat(problems, "; ") }
+    end
+    if n.action == "read" then
+      local r, err = invocation.ephemeral(op_ctx, a)
+      if not r then return nil, err end
+      ephemeral[addr] = r
+      return true
+    end
+    local event = (n.action == "update") and "update" or "create"
+    local ok, aerr = fire_actions(decl, "before_" .. event)
+    if not ok then return nil, aerr end
+    if n.action == "replace" then
+      local dok, derr = h.delete(op_ctx, decl, p.prior)
+      if not dok then return nil, derr end
+      state:remove(addr)
+      save()
+      counts.destroyed = counts.destroyed + 1
+    end
+    local rec, err
+    if n.action == "update" then rec, err = h.update(op_ctx, decl, a, p.prior)
+    else rec, err = h.create(op_ctx, decl, a) end
+    if not rec then return nil, err end
+    state:put(addr, entry_for(decl, rec, p.sensitive))
+    save()
+    live[addr] = { args = a, attrs = rec.attrs or {} }
+    if n.action == "update" then counts.changed = counts.changed + 1 else counts.added = counts.added + 1 end
+    ok, aerr = fire_actions(decl, "after_" .. event)
+    if not ok then return nil, aerr end
+    return true
+  end
+
+  local function finish(n, status)
+    n.status = status
+    running[n] = nil
+    remaining = remaining - 1
+    for _, w in ipairs(n.waiters) do loop.wake(w) end
+    n.waiters = {}
+    if remaining == 0 then loop.wake(main) end
+  end
+
+  local stopping = false
+  ctx.stop = function() stopping = true end
+
+  for _, n in ipairs(nodes) do
+    loop.spawn(function()
+      for _, d in ipairs(n.deps) do
+        while d.status == "pending" or d.status == "running" do
+          d.waiters[#d.waiters + 1] = loop.current()
+          loop.suspend()
+        end
+        if d.status ~= "done" then
+          out(string.format("%s: not attempted because %s %s", n.address, d.address,
+            d.status == "failed" and "failed" or "was not attempted"))
+          return finish(n, "skipped")
+        end
+      end
+      sem.acquire()
+      if stopping or save_failed then
+        sem.release()
+        out(string.format("%s: not started (the run is stopping)", n.address))
+        return finish(n, "skipped")
+      end
+      n.status = "running"
+      n.started = loop.now()
+      running[n] = true
+      local verbs = VERB[n.action] or VERB.create
+      out(string.format("%s: %s", n.address, verbs[1]))
+      -- Stack code runs here too (deferred map functions, fail()): its errors fail
+      -- this resource, never the task that has to report it.
+      local pok, ok, err = xpcall(execute, function(e) return e end, n)
+      if not pok then ok, err = nil, { type = "StackError", message = tostring(ok) } end
+      sem.release()
+      if ok then
+        local id = n.p.args and n.p.args.function_name
+        out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
+          id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
+        finish(n, "done")
+      else
+        local decl = session.by_addr[n.address]
+        failures[#failures + 1] = { address = n.address, err = err, site = decl and decl.site.display,
+                                    action = n.action }
+        out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
+          err.type or "Error", err.message or "?"))
+        finish(n, "failed")
+      end
+    end)
+  end
+
+  -- "Still creating..." for operations that take a while.
+  local interval = ctx.progress_interval or 10
+  if #nodes > 0 then
+    loop.spawn(function()
+      local last = loop.now()
+      while remaining > 0 do
+        loop.sleep(0.2) -- short naps, so the loop can end as soon as the work does
+        if remaining > 0 and loop.now() - last >= interval then
+          last = loop.now()
+          for n in pairs(running) do
+            local verbs = VERB[n.action] or VERB.create
+            out(string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
+          end
+        end
+      end
+    end)
+    loop.suspend()
+  end
+
+  -- Outputs, from what was really applied.
+  local outputs = {}
+  local output_values = {}
+  for _, o in ipairs(session.outputs) do
+    local value = ref.resolve(o.value, env)
+    if not plan.has_unknown(value) then
+      outputs[o.name] = { value = value, sensitive = o.sensitive }
+      output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
+    end
+  end
+  if #failures == 0 then
+    state:set_outputs(outputs)
+    save()
+  end
+  return { counts = counts, failures = failures, outputs = output_values, save_failed = save_failed }
+end
+
+-- Refresh: reads every stored function back and folds what changed outside
+-- lambdaeng into the stored arguments, so the plan shows it as an update that
+-- puts it back. A function that is gone leaves the state (the plan re-creates
+-- it); one whose create was cut short is adopted when it exists.
+local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
+                   "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
+                   "tracing_config", "tags", "reserved_concurrent_executions" }
+local LAMBDA_DEFAULTS = { ephemeral_storage = { size = 512 }, architectures = { "x86_64" },
+                          reserved_concurrent_executions = -1, package_type = "Zip" }
+
+function M.refresh(ctx)
+  local state = ctx.state
+  local drifted, errors = {}, {}
+  local tasks, main, remaining = {}, loop.current(), 0
+  for _, addr in ipairs(state:addresses()) do
+    local entry = state:get(addr)
+    if entry.kind == "func" and entry.args and entry.args.function_name
+        and type(entry.args.function_name) == "string" then
+      tasks[#tasks + 1] = { addr = addr, entry = entry }
+    end
+  end
+  remaining = #tasks
+  if remaining == 0 then return drifted end
+  for _, t in ipairs(tasks) do
+    loop.spawn(function()
+      local entry = t.entry
+      local args, attrs, tags = func.read(ctx, entry.args.function_name)
+      if args then
+        local merged = {}
+        for k, v in pairs(entry.args) do merged[k] = v end
+        for _, k in ipairs(READABLE) do
+          local stored, actual = entry.args[k], args[k]
+          if type(stored) == "table" and stored.sensitive_digest then
+            -- a sensitive stored value can only be compared through its digest
+            if actual ~= nil and ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
+              merged[k] = { sensitive_digest = ctx.digest(actual) }
+            end
+          elseif stored ~= nil or (actual ~= nil and not plan.equal(actual, LAMBDA_DEFAULTS[k])) then
+            if k == "tags" and entry.tags_all then
+              -- tags that came from default_tags are not the stack's own
+              local own = {}
+              for tk, tv in pairs(actual or {}) do
+                if (entry.args.tags or {})[tk] ~= nil or (ctx.default_tags or {})[tk] == nil then own[tk] = tv end
+              end
+              actual = next(own) and own or nil
+            end
+            merged[k] = actual
+          end
+        end
+        if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
+            and attrs.code_sha256 ~= entry.attrs.code_sha256 then
+          merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
+        end
+        local changed = not plan.equal(merged, entry.args) or entry.partial or entry.pending
+        if changed then
+          drifted[#drifted + 1] = t.addr
+          entry.args = merged
+          entry.partial, entry.pending = nil, nil
+        end
+        entry.attrs = attrs
+        entry.tags_all = tags
+        state:put(t.addr, entry)
+      elseif attrs ~= nil then -- the read failed: attrs holds the error
+        errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
+          entry.args.function_name, tostring(attrs.type), tostring(attrs.message))
+      else
+        ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
+          entry.args.function_name))
+        state:remove(t.addr)
+        drifted[#drifted + 1] = t.addr
+      end
+      remaining = remaining - 1
+      if remaining == 0 then loop.wake(main) end
+    end)
+  end
+  loop.suspend()
+  table.sort(drifted)
+  if #errors > 0 then return nil, table.concat(errors, "\n") end
+  return drifted
+end
+
+return M

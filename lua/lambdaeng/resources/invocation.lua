@@ -1,0 +1,92 @@
+-- lambda.invocation, lambda.ephemeral_invocation and lambda.action on the Invoke
+-- API, with the CRUD lifecycle payloads of the reference documents (seeds 001, 003).
+local json = require "lambdaeng.json"
+local nhash = require "lambdaeng.native.hash"
+
+local M = {}
+
+-- The CRUD payload: the input object with the lifecycle key added, e.g.
+-- {"key1":"value1","key2":"value2","tf":{"action":"create","prev_input":null}}.
+function M.crud_payload(input, key, action, prev_input)
+  local obj = json.decode_plain(input)
+  local prev = json.null
+  if prev_input ~= nil then prev = json.decode_plain(prev_input) end
+  obj[key or "tf"] = { action = action, prev_input = prev }
+  return json.encode_plain(obj)
+end
+
+-- Invokes and turns a function error into a resource failure with the function's message.
+local function invoke_checked(ctx, name, opts)
+  local r, err = ctx.api:invoke(name, opts)
+  if not r then return nil, err end
+  if r.function_error then
+    local ok, doc = pcall(json.decode_plain, r.payload or "")
+    local etype = ok and type(doc) == "table" and doc.errorType or r.function_error
+    local emsg = ok and type(doc) == "table" and doc.errorMessage or r.payload
+    return nil, { type = "FunctionError", message = string.format("%s (%s): %s", tostring(etype),
+      r.function_error, tostring(emsg)) }
+  end
+  return r
+end
+M.invoke_checked = invoke_checked
+
+local function run_invocation(ctx, a, action, prev_input)
+  local payload = a.input
+  if a.lifecycle_scope == "CRUD" then payload = M.crud_payload(a.input, a.terraform_key, action, prev_input) end
+  local r, err = invoke_checked(ctx, a.function_name, { payload = payload, invocation_type = "RequestResponse",
+                                                        qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
+  if not r then return nil, err end
+  return { args = a, attrs = { result = r.payload } }
+end
+
+function M.create(ctx, decl, a) return run_invocation(ctx, a, "create", nil) end
+
+function M.update(ctx, decl, a, prior)
+  if a.lifecycle_scope ~= "CRUD" then
+    return { args = a, attrs = prior.attrs or {} } -- nothing to invoke: only stored arguments changed
+  end
+  return run_invocation(ctx, a, "update", prior.args and prior.args.input)
+end
+
+-- On removal a CRUD invocation is invoked once more with action "delete".
+function M.delete(ctx, decl, prior)
+  local a = prior.args or {}
+  if a.lifecycle_scope ~= "CRUD" then return true end
+  local r, err = run_invocation(ctx, a, "delete", a.input)
+  if not r then return nil, err end
+  return true
+end
+
+-- An ephemeral invocation: the result is returned, never stored; a function
+-- error does not fail it (the program decides).
+function M.ephemeral(ctx, a)
+  local r, err = ctx.api:invoke(a.function_name, {
+    payload = a.payload, invocation_type = "RequestResponse", log_type = a.log_type ~= "None" and a.log_type or nil,
+    client_context = a.client_context, qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
+  if not r then return nil, err end
+  return { result = r.payload, function_error = r.function_error, log_result = r.log_result,
+           status_code = r.status_code, executed_version = r.executed_version }
+end
+
+-- An action: one invoke of the given type; reports status and, for Tail, the decoded log.
+function M.action(ctx, a)
+  local r, err = ctx.api:invoke(a.function_name, {
+    payload = a.payload, invocation_type = a.invocation_type,
+    log_type = a.log_type ~= "None" and a.log_type or nil, client_context = a.client_context,
+    qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
+  if not r then return nil, err end
+  local log
+  if r.log_result then
+    local ok, decoded = pcall(nhash.base64decode, r.log_result)
+    if ok then log = decoded end
+  end
+  if r.function_error then
+    local ok, doc = pcall(json.decode_plain, r.payload or "")
+    return nil, { type = "FunctionError", message = string.format("%s: %s",
+      ok and type(doc) == "table" and tostring(doc.errorType) or r.function_error,
+      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload)), log = log }
+  end
+  return { status_code = r.status_code, log = log, result = r.payload, executed_version = r.executed_version }
+end
+
+return M
