@@ -19,4 +19,7 @@ local example = lambda.ephemeral_invocation("example", {
   log_type = "Tail",
 })
 
-output("execution_logs", hash.base64decode(example.log_result), { sensitive = true })
+output("execution_logs", example.log_result:map(function(log)
+  if log == nil then return "(the endpoint returned no log)" end
+  return hash.base64decode(log)
+end), { sensitive = true })

@@ -192,7 +192,10 @@ function M.run(ctx)
     local h = handlers[kind]
     local logprefix = addr .. ": "
     local op_ctx = setmetatable({ log = function(line) out(logprefix .. line) end,
-                                  record = decl and recorder(decl, p.sensitive) or nil }, { __index = ctx })
+                                  record = decl and recorder(decl, p.sensitive) or nil,
+                                  forget = function(a) state:remove(a) save() end,
+                                  adopt_on_conflict = p.pending_prior ~= nil },
+                                { __index = ctx })
     if n.action == "delete" then
       if not h then return true end
       local lc = p.prior and p.prior.args and p.prior.args.lifecycle
@@ -255,8 +258,19 @@ function M.run(ctx)
   local stopping = false
   ctx.stop = function() stopping = true end
 
+  local node_task -- forward: the body of a node's task
   for _, n in ipairs(nodes) do
     loop.spawn(function()
+      -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
+      local ok, err = xpcall(node_task, debug.traceback, n)
+      if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
+        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = tostring(err) } }
+        if n.status == "running" then sem.release() end
+        finish(n, "failed")
+      end
+    end)
+  end
+  function node_task(n)
       for _, d in ipairs(n.deps) do
         while d.status == "pending" or d.status == "running" do
           d.waiters[#d.waiters + 1] = loop.current()
@@ -297,7 +311,6 @@ function M.run(ctx)
           err.type or "Error", err.message or "?"))
         finish(n, "failed")
       end
-    end)
   end
 
   -- "Still creating..." for operations that take a while.
@@ -323,8 +336,11 @@ function M.run(ctx)
   local outputs = {}
   local output_values = {}
   for _, o in ipairs(session.outputs) do
-    local value = ref.resolve(o.value, env)
-    if not plan.has_unknown(value) then
+    local ok, value = pcall(ref.resolve, o.value, env)
+    if not ok then
+      failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
+                                  err = { type = "StackError", message = tostring(value) } }
+    elseif not plan.has_unknown(value) then
       outputs[o.name] = { value = value, sensitive = o.sensitive }
       output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
     end
@@ -343,6 +359,9 @@ end
 local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
                    "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
                    "tracing_config", "tags", "reserved_concurrent_executions" }
+-- Settings GetFunction leaves out when they are unset (the rest it always reports).
+local ABSENT_MEANS_UNSET = { description = true, environment = true, layers = true, tags = true,
+                             tracing_config = true, kms_key_arn = true }
 local LAMBDA_DEFAULTS = { ephemeral_storage = { size = 512 }, architectures = { "x86_64" },
                           reserved_concurrent_executions = -1, package_type = "Zip" }
 
@@ -359,10 +378,13 @@ function M.refresh(ctx)
   end
   remaining = #tasks
   if remaining == 0 then return drifted end
+  local sem = semaphore(ctx.parallelism or 256)
   for _, t in ipairs(tasks) do
     loop.spawn(function()
       local entry = t.entry
+      sem.acquire()
       local args, attrs, tags = func.read(ctx, entry.args.function_name)
+      sem.release()
       if args then
         local merged = {}
         for k, v in pairs(entry.args) do merged[k] = v end
@@ -373,6 +395,8 @@ function M.refresh(ctx)
             if actual ~= nil and ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
               merged[k] = { sensitive_digest = ctx.digest(actual) }
             end
+          elseif actual == nil and not ABSENT_MEANS_UNSET[k] then
+            -- not reported at all: nothing to learn about it
           elseif stored ~= nil or (actual ~= nil and not plan.equal(actual, LAMBDA_DEFAULTS[k])) then
             if k == "tags" and entry.tags_all then
               -- tags that came from default_tags are not the stack's own

@@ -287,6 +287,7 @@ function commands.plan(o)
     local invocation = require "lambdaeng.resources.invocation"
     local loop = require "lambdaeng.native.loop"
     local ctx = { api = api, state = st, session = session, region = cfg.region, default_tags = provider.default_tags,
+                  parallelism = tonumber(o.parallelism) or 256,
                   digest = digest, out = function(line) io.stdout:write(line, "\n") end }
     result, err = loop.run(function()
       if not o["no-refresh"] then

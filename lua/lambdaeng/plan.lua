@@ -131,16 +131,24 @@ function M.compute(session, state, opts)
   local stored = {}
   for _, addr in ipairs(state:addresses()) do stored[addr] = true end
 
+  local p_pending = false
   for _, addr in ipairs(order) do
     local d = session.by_addr[addr]
     local kind = d.kind.kind
     local args = stack.resolve_args(d, env)
     local prior = state:get(addr)
+    if prior and prior.pending == "create" then
+      -- a create that was cut off before its outcome was known: create (adopting it if it exists)
+      prior = nil
+      p_pending = true
+    end
     local sensitive = {}
     for k, v in pairs(d.args) do
       if ref.inspect(v).sensitive then sensitive[k] = true end
     end
-    local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr }
+    local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr,
+                pending_prior = p_pending and state:get(addr) or nil }
+    p_pending = false
     planned[addr] = p
     if opts.destroy then
       p.action = "skip" -- listed below with the stored resources, as deletes

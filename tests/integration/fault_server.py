@@ -11,6 +11,8 @@ the request path; every request's arrival is recorded and served at /__log.
   pending-N[-fail]  GetFunctionConfiguration: State Pending N times, then Active (or Failed)
   inprogress-N   GetFunctionConfiguration: LastUpdateStatus InProgress N times, then Successful
   hang           answers after 30 seconds
+  st-*           a stateful Lambda (create/get/update/delete/invoke), listed at /__functions
+  lat-*          every request answered after 0.25 s (for concurrency tests; see /__stats)
   quota-R        429 when more than R requests arrived in the trailing second
   fnerror        Invoke answers a function error with a log tail
   lostcreate     CreateFunction: the first attempt creates the function but its
@@ -37,6 +39,8 @@ ACCEPTED = collections.defaultdict(list)  # name -> [arrival time] of requests n
 PORTS = collections.defaultdict(list)     # name -> [client port], to see connection reuse
 COUNT = collections.Counter()
 CREATED = {}
+IN_FLIGHT = {"now": 0, "peak": 0}
+STORE = {}  # the stateful "st-*" functions: name -> configuration
 
 
 def config(name):
@@ -76,6 +80,14 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 data = json.dumps(LOG).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__stats":
+            with LOCK:
+                data = json.dumps({"peak_in_flight": IN_FLIGHT["peak"], "requests": sum(COUNT.values())}).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__functions":
+            with LOCK:
+                data = json.dumps(sorted(STORE)).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path == "/__ports":
             with LOCK:
                 data = json.dumps(PORTS).encode()
@@ -113,6 +125,10 @@ class Handler(BaseHTTPRequestHandler):
                 cfg["StateReasonCode"] = "InvalidRuntime"
                 cfg["StateReason"] = "The runtime is not supported"
             return self.reply(200, json.dumps(cfg).encode(), {"Content-Type": "application/json"})
+        if kind == "st":
+            return self.stateful(name, body, m is not None)
+        if kind == "lat":
+            time.sleep(0.25)
         if kind == "hang":
             time.sleep(30)
         if kind == "denied":
@@ -145,11 +161,52 @@ class Handler(BaseHTTPRequestHandler):
                               {"Content-Type": "application/json"})
         return self.reply(200, b"{}", {"Content-Type": "application/json"})
 
-    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+    def stateful(self, name, body, by_path):
+        """A small Lambda that keeps its functions, for crash tests (moto hangs on a
+        function whose CreateFunction client was killed, for boto3 too)."""
+        time.sleep(0.02)
+        with LOCK:
+            exists = name in STORE
+            if self.command == "POST" and not by_path:
+                if exists:
+                    return self.error(409, "ResourceConflictException", f"Function already exist: {name}")
+                cfg = config(name)
+                cfg.update({k: v for k, v in json.loads(body or b"{}").items() if k in ("MemorySize", "Timeout", "Runtime",
+                                                                                      "Handler", "Role")})
+                STORE[name] = cfg
+                return self.reply(201, json.dumps(cfg).encode(), {"Content-Type": "application/json"})
+            if not exists:
+                return self.error(404, "ResourceNotFoundException", f"Function not found: {name}")
+            if self.command == "DELETE":
+                del STORE[name]
+                return self.reply(204)
+            if self.command == "PUT" and self.path.endswith("/configuration"):
+                STORE[name].update({k: v for k, v in json.loads(body or b"{}").items() if k in ("MemorySize", "Timeout")})
+            cfg = STORE[name]
+        if "/invocations" in self.path:
+            return self.reply(200, body)
+        data = {"Configuration": cfg, **cfg} if not self.path.endswith("/configuration") else cfg
+        return self.reply(200, json.dumps(data).encode(), {"Content-Type": "application/json"})
+
+    def handle_counted(self):
+        with LOCK:
+            IN_FLIGHT["now"] += 1
+            IN_FLIGHT["peak"] = max(IN_FLIGHT["peak"], IN_FLIGHT["now"])
+        try:
+            self.handle_any()
+        finally:
+            with LOCK:
+                IN_FLIGHT["now"] -= 1
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_counted
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # hundreds of clients connect at once in the concurrency tests
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(json.dumps({"endpoint": f"http://127.0.0.1:{server.server_port}", "port": server.server_port}), flush=True)
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())

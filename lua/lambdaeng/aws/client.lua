@@ -54,6 +54,31 @@ end
 local REDACTED = "(redacted)"
 local SECRET_HEADERS = { authorization = true, ["x-amz-security-token"] = true }
 
+-- A response body for the debug log: environment variable values are left out
+-- (they may hold secrets), and long bodies are cut.
+local function loggable_body(body)
+  if body:find('"Variables"', 1, true) then
+    local ok, doc = pcall(json.decode_plain, body)
+    if ok and type(doc) == "table" then
+      local function scrub(t, depth)
+        if depth > 20 or type(t) ~= "table" then return end
+        for k, v in pairs(t) do
+          if k == "Variables" and type(v) == "table" then
+            for vk in pairs(v) do v[vk] = REDACTED end
+          else
+            scrub(v, depth + 1)
+          end
+        end
+      end
+      scrub(doc, 0)
+      body = json.encode_plain(doc)
+    else
+      body = "(" .. #body .. " bytes with environment variables, not logged)"
+    end
+  end
+  return #body > 2048 and (body:sub(1, 2048) .. "...") or body
+end
+
 function Client:log(line)
   if self.debug then
     -- Nothing secret may reach the log, whatever the caller passed in.
@@ -161,7 +186,7 @@ function Client:call(req)
       if self.debug then
         for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
         if res.status >= 400 or req.log_body ~= false then
-          self:log("   body: " .. (#res.body > 2048 and (res.body:sub(1, 2048) .. "...") or res.body))
+          self:log("   body: " .. loggable_body(res.body))
         end
       end
       if res.status < 300 then

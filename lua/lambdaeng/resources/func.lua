@@ -146,8 +146,22 @@ function M.create(ctx, decl, a)
   input.CodeSigningConfigArn = a.code_signing_config_arn
   local tags = tags_with_defaults(ctx, a)
   if next(tags) then input.Tags = tags end
+  -- Write-ahead: the state knows a create was started before it is sent, so a run
+  -- killed before the answer is recorded leaves no function that state forgot.
+  ctx.record(decl.address, { args = a, attrs = {}, pending = "create" })
   local cfg, err = with_resource_retries(ctx, deadline, function() return api:create_function(input) end)
-  if not cfg then return nil, explain(err) end
+  if not cfg and err and err.type == "ResourceConflictException" and ctx.adopt_on_conflict then
+    -- An earlier run started this create and was cut off: the function is ours.
+    local got = api:get_function(a.function_name)
+    if got and got.Configuration then
+      ctx.log("adopting the function an interrupted run created")
+      cfg, err = got.Configuration, nil
+    end
+  end
+  if not cfg then
+    ctx.forget(decl.address)
+    return nil, explain(err)
+  end
   -- The function exists from here on: record it at once, so a failure below cannot orphan it.
   ctx.record(decl.address, { args = a, attrs = attrs_from(cfg, ctx.region), partial = true })
   local active, werr = api:wait_active(a.function_name, deadline - loop.now(), ctx.waiter_delay)

@@ -1,0 +1,114 @@
+"""Apply at scale: a 200-function stack goes out with many requests in flight
+at once (the peak the server saw is asserted, not a time); and a 100-function
+stack survives SIGKILL at random moments: after every kill the state parses,
+every function moto holds is in the state, and the next run converges."""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LAMBDAENG, run  # noqa: E402
+
+SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+
+
+def write_stack(d, prefix, n):
+    os.makedirs(os.path.join(d, "code"), exist_ok=True)
+    with open(os.path.join(d, "code", "index.py"), "w") as f:
+        f.write("def handler(e, c):\n    return e\n")
+    with open(os.path.join(d, "stack.lua"), "w") as f:
+        f.write(f"""
+local lambda = require "lambdaeng.lambda"
+local role = var("role_arn", {{ default = "arn:aws:iam::123456789012:role/lambda-exec" }})
+for i = 1, {n} do
+  lambda.func("f" .. i, {{
+    function_name = "{prefix}" .. i, runtime = "python3.12", handler = "index.handler",
+    role = role, source = "code", memory_size = 128 + i,
+  }})
+end
+""")
+    return os.path.join(d, "stack.lua")
+
+
+class Scale(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-scale-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_200_functions_go_out_concurrently(self):
+        proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(), proc.stdout.close()))
+        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        stack = write_stack(self.dir, "lat-", 200)
+        env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
+               "LAMBDAENG_WAITER_DELAY": "0.05"}
+        r = run("run", stack, "--yes", "--endpoint", endpoint, env=env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertIn("Apply complete! Resources: 200 added", r.stdout)
+        with urllib.request.urlopen(endpoint + "/__stats") as res:
+            stats = json.load(res)
+        print(f"peak requests in flight at the server: {stats['peak_in_flight']} ({stats['requests']} requests)")
+        self.assertGreaterEqual(stats["peak_in_flight"], 50)
+
+    def test_sigkill_at_random_moments_then_converge(self):
+        # The fault server's stateful Lambda ("st-*"): moto 5.2.1 hangs for good on
+        # GetFunction of a function whose CreateFunction client was killed (boto3
+        # times out on it too), so it cannot serve as the peer of a kill test.
+        proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(), proc.stdout.close()))
+        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        stack = write_stack(self.dir, "st-", 100)
+        state_path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        menv = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
+                "LAMBDAENG_WAITER_DELAY": "0.01"}
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **menv)
+        args = ["--endpoint", endpoint, "--yes", "--parallelism", "16"]
+
+        def held():
+            with urllib.request.urlopen(endpoint + "/__functions") as res:
+                return set(json.load(res))
+
+        rng = random.Random(1123)
+        started = time.monotonic()
+        full = run("run", stack, *args, env=menv, timeout=300)
+        duration = time.monotonic() - started
+        self.assertEqual(full.returncode, 0, full.stderr)
+        self.assertEqual(run("destroy", stack, *args, env=menv, timeout=300).returncode, 0)
+        kills = 0
+        for trial in range(12):
+            command = "destroy" if trial % 3 == 2 else "run"
+            p = subprocess.Popen([LAMBDAENG, command, stack, *args], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.05, 0.75) * duration)
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                kills += 1
+            p.wait()
+            with open(state_path) as f:
+                state = json.load(f)  # parses
+            recorded = {e["args"]["function_name"] for e in state["resources"].values() if e["kind"] == "func"}
+            self.assertEqual(held() - recorded, set(), f"trial {trial}: functions the server holds that state forgot")
+            r = run("run", stack, *args, "--force-unlock", env=menv, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
+            r = run("plan", stack, "--detailed-exitcode", "--endpoint", endpoint, env=menv, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
+            self.assertEqual(len(held()), 100)
+            if trial % 2 == 1:
+                self.assertEqual(run("destroy", stack, *args, env=menv, timeout=300).returncode, 0)
+                self.assertEqual(held(), set())
+        print(f"12 trials, {kills} killed mid-run")
+        self.assertGreaterEqual(kills, 6)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
