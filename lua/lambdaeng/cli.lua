@@ -133,6 +133,8 @@ local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--re
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
   ["--help"] = true, ["-h"] = true, ["--log"] = true }
 
+local function ref_unknown() return require("lambdaeng.ref").UNKNOWN end
+
 local function eprint(...)
   io.stderr:write(table.concat({ ... }, ""), "\n")
 end
@@ -883,6 +885,64 @@ function commands.version()
 end
 
 local not_yet = { repl = true, ["local"] = true }
+
+-- import STACK.lua ADDR FUNCTION_NAME
+function commands.import(o)
+  local path, addr, name = o.positional[1], o.positional[2], o.positional[3]
+  if not (path and addr and name) then
+    eprint("Error: usage: lambdaeng import STACK.lua ADDR FUNCTION_NAME")
+    return 1
+  end
+  local session = stack.load(path, { vars = o.vars })
+  if report_load_errors(session, o) then return 1 end
+  local d = session.by_addr[addr]
+  if not d or d.kind.kind ~= "func" then
+    local funcs = {}
+    for _, x in ipairs(session.decls) do if x.kind.kind == "func" then funcs[#funcs + 1] = x.address end end
+    local hint = validate.suggest(addr, funcs)
+    eprint("Error: ", addr, " is not declared as a func in ", path, hint and ("; did you mean " .. hint .. "?") or "")
+    return 1
+  end
+  local api, err, cfg, provider = aws_for_stack(o, session)
+  if not api then eprint("Error: ", err) return 1 end
+  local st, lock = open_state(o, path, "import")
+  if not st then return 1 end
+  if st:get(addr) then
+    lock:release()
+    eprint("Error: ", addr, " is already in the state; `lambdaeng state rm ", addr, "` first to import it again")
+    return 1
+  end
+  local func = require "lambdaeng.resources.func"
+  local loop = require "lambdaeng.native.loop"
+  local args, attrs, tags = loop.run(function()
+    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name)
+  end)
+  if not args then
+    lock:release()
+    if attrs then print_api_error(attrs, cfg) else
+      eprint("Error: ResourceNotFoundException: no function ", name, " at ", cfg.endpoint)
+    end
+    return 1
+  end
+  -- The code is the stack's own when its package hash matches what Lambda runs.
+  local declared = stack.resolve_args(d, nil)
+  for _, k in ipairs { "source", "filename", "source_code_hash", "s3_bucket", "s3_key", "image_uri", "publish",
+                       "skip_destroy" } do
+    if declared[k] ~= nil and declared[k] ~= ref_unknown() then
+      if k ~= "source_code_hash" or declared[k] == attrs.code_sha256 then args[k] = declared[k] end
+    end
+  end
+  if args.source_code_hash == nil and attrs.code_sha256 then args.source_code_hash = attrs.code_sha256 end
+  local deps = {}
+  st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = args, attrs = attrs, tags_all = tags,
+                 dependencies = json.array(deps) })
+  local ok, serr = st:save()
+  lock:release()
+  if not ok then eprint("Error: ", serr) return 1 end
+  print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
+    name, addr, path))
+  return 0
+end
 
 function M.main(argv)
   local cmd = argv[1]

@@ -22,6 +22,7 @@ anything else: 200 with a plausible FunctionConfiguration.
 usage: fault_server.py  -> prints {"endpoint": ..., "port": ...} and serves until SIGTERM
 """
 import base64
+import os
 import collections
 import json
 import re
@@ -164,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
     def stateful(self, name, body, by_path):
         """A small Lambda that keeps its functions, for crash tests (moto hangs on a
         function whose CreateFunction client was killed, for boto3 too)."""
-        time.sleep(0.02)
+        time.sleep(float(os.environ.get("FAULT_STATEFUL_DELAY", "0.02")))
         with LOCK:
             exists = name in STORE
             if self.command == "POST" and not by_path:
@@ -181,9 +182,16 @@ class Handler(BaseHTTPRequestHandler):
                 del STORE[name]
                 return self.reply(204)
             if self.command == "PUT" and self.path.endswith("/configuration"):
-                STORE[name].update({k: v for k, v in json.loads(body or b"{}").items() if k in ("MemorySize", "Timeout")})
+                update = json.loads(body or b"{}")
+                if update.get("MemorySize", 0) > 3008:
+                    return self.error(400, "InvalidParameterValueException",
+                                      "MemorySize above 3008 is not allowed in this account")
+                STORE[name].update({k: v for k, v in update.items() if k in ("MemorySize", "Timeout")})
             cfg = STORE[name]
         if "/invocations" in self.path:
+            if b'"fail":true' in body.replace(b" ", b""):
+                return self.reply(200, json.dumps({"errorType": "RuntimeError", "errorMessage": "asked to fail"}).encode(),
+                                  {"X-Amz-Function-Error": "Unhandled"})
             return self.reply(200, body)
         data = {"Configuration": cfg, **cfg} if not self.path.endswith("/configuration") else cfg
         return self.reply(200, json.dumps(data).encode(), {"Content-Type": "application/json"})
