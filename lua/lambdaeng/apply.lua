@@ -104,7 +104,9 @@ function M.run(ctx)
     table.sort(deps)
     local sens = nil
     for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
+    local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
     return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
+             prevent_destroy = lc.prevent_destroy == true or nil,
              args = plan.stored_args(rec.args, sensitive or {}, ctx.digest), attrs = rec.attrs or {},
              tags_all = rec.tags_all, dependencies = json.array(deps), sensitive = sens,
              partial = rec.partial or nil, pending = rec.pending }
@@ -226,17 +228,38 @@ function M.run(ctx)
     local event = (n.action == "update") and "update" or "create"
     local ok, aerr = fire_actions(decl, "before_" .. event)
     if not ok then return nil, aerr end
-    if n.action == "replace" then
+    -- A replacement deletes the old resource first, unless create_before_destroy asks
+    -- otherwise and the new one does not need the old one's function name.
+    local lcm = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
+    local create_first = n.action == "replace" and lcm.create_before_destroy == true
+    if create_first and kind == "func" and p.prior and p.prior.args
+        and p.prior.args.function_name == a.function_name then
+      op_ctx.log("create_before_destroy: the new function has the same name, so the old one goes first")
+      create_first = false
+    end
+    local function delete_old()
       local dok, derr = h.delete(op_ctx, decl, p.prior)
       if not dok then return nil, derr end
-      state:remove(addr)
-      save()
+      if not create_first then state:remove(addr) save() end
       counts.destroyed = counts.destroyed + 1
+      return true
+    end
+    if n.action == "replace" and not create_first then
+      local dok, derr = delete_old()
+      if not dok then return nil, derr end
     end
     local rec, err
     if n.action == "update" then rec, err = h.update(op_ctx, decl, a, p.prior)
     else rec, err = h.create(op_ctx, decl, a) end
     if not rec then return nil, err end
+    if create_first then
+      local dok, derr = delete_old()
+      if not dok then
+        state:put(addr, entry_for(decl, rec, p.sensitive))
+        save()
+        return nil, derr
+      end
+    end
     state:put(addr, entry_for(decl, rec, p.sensitive))
     save()
     live[addr] = { args = a, attrs = rec.attrs or {} }

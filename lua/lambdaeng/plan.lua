@@ -247,13 +247,29 @@ function M.compute(session, state, opts)
     if opts.destroy or not session.by_addr[addr] then
       if not keep or keep[addr] or opts.destroy then
         local prior = state:get(addr)
-        deletes[#deletes + 1] = { address = addr, prior = prior, action = "delete", args = {} }
+        deletes[#deletes + 1] = { address = addr, prior = prior, action = "delete", args = {},
+                                  decl = opts.destroy and session.by_addr[addr] or nil }
       end
     end
   end
   for _, p in ipairs(deletes) do
     result.destroy = result.destroy + 1
     result.changes[#result.changes + 1] = p
+  end
+
+  -- lifecycle.prevent_destroy: a plan that would destroy such a resource is an error.
+  for _, p in ipairs(result.changes) do
+    if p.action == "delete" or p.action == "replace" then
+      local lc = p.decl and p.decl.meta.lifecycle
+      local protected = (type(lc) == "table" and lc.prevent_destroy == true)
+        or (p.action == "delete" and p.prior and p.prior.prevent_destroy == true)
+      if protected then
+        return nil, string.format("%s%s has lifecycle.prevent_destroy = true, but this plan would %s it%s; "
+          .. "remove prevent_destroy first if that is what you want",
+          p.decl and (p.decl.site.display .. ": ") or "", p.address, p.action == "delete" and "destroy" or "replace",
+          p.replace_reason and (" (" .. table.concat(p.replace_reason, ", ") .. " changed)") or "")
+      end
+    end
   end
 
   -- Outputs

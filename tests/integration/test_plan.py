@@ -246,6 +246,22 @@ class Plan(TempDirTest):
         self.assertEqual(strip(p1), strip(p2))
         self.assertEqual(strip(p1), strip(p3))
 
+    def test_prevent_destroy(self):
+        with open(self.stack) as f:
+            text = f.read()
+        self.write("stack.lua", text.replace('lifecycle = { ignore_changes = { "description" } },',
+                                             'lifecycle = { ignore_changes = { "description" }, prevent_destroy = true },'))
+        self.apply_as_planned()
+        r = run("plan", self.stack, "--var", "name=renamed")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("func.app has lifecycle.prevent_destroy = true, but this plan would replace it "
+                      "(function_name changed)", r.stderr)
+        self.assertIn("stack.lua:9", r.stderr)
+        r = run("plan", self.stack, "--destroy")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("would destroy it", r.stderr)
+        self.assertEqual(run("plan", self.stack, "--var", "memory=512").returncode, 0)
+
     def test_target_line_follows_the_aws_configuration(self):
         r = run("plan", self.stack)
         self.assertIn("Target: local (embedded Lambda target; no AWS configuration found)", r.stdout)
