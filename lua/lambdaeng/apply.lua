@@ -343,6 +343,11 @@ function M.run(ctx)
       local last = loop.now()
       while remaining > 0 do
         loop.sleep(0.2) -- short naps, so the loop can end as soon as the work does
+        if ctx.tick and remaining > 0 then
+          local n_running = 0
+          for _ in pairs(running) do n_running = n_running + 1 end
+          ctx.tick(#nodes - remaining, #nodes, n_running)
+        end
         if remaining > 0 and loop.now() - last >= interval then
           last = loop.now()
           for n in pairs(running) do

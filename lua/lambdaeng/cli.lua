@@ -739,11 +739,24 @@ local function run_stack(o, destroy)
   local invocation = require "lambdaeng.resources.invocation"
   local loop = require "lambdaeng.native.loop"
   local http = require "lambdaeng.native.http"
+  -- On a terminal a status line at the bottom shows progress live; lines print above it.
+  local live = sys.isatty(1) and os.getenv("TERM") ~= "dumb"
+  local status_line
+  local run_started = require("lambdaeng.native.loop").now()
   local function out(line)
+    if live and status_line then io.stdout:write("\r\27[K") end
     io.stdout:write(line, "\n")
+    if live and status_line then io.stdout:write(status_line) end
     io.stdout:flush()
   end
-  local ctx = { api = api, state = st, session = session, region = cfg.region, out = out,
+  local function tick(done, total, running)
+    if not live then return end
+    status_line = string.format("  [%d/%d done, %d in progress, %ds]", done, total, running,
+      math.floor(require("lambdaeng.native.loop").now() - run_started))
+    io.stdout:write("\r\27[K", status_line)
+    io.stdout:flush()
+  end
+  local ctx = { api = api, state = st, session = session, region = cfg.region, out = out, tick = tick,
                 parallelism = tonumber(o.parallelism) or 256, digest = digest,
                 default_tags = provider.default_tags, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }
   local interrupts = 0
@@ -792,6 +805,7 @@ local function run_stack(o, destroy)
     end
     print("")
     local res = apply.run(ctx)
+    if live and status_line then io.stdout:write("\r\27[K") status_line = nil end
     if res.save_failed then eprint("Error: writing the state failed: ", res.save_failed) end
     local c = res.counts
     if #res.failures > 0 or res.save_failed then

@@ -199,6 +199,21 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"Resources: {60 - len(done)} added", r.stdout)
 
+    def test_terminal_gets_a_live_progress_line(self):
+        stack = write_stack(self.dir, "st-tty", 20)
+        cmd = f"{LAMBDAENG} run {stack} --yes --parallelism 2 --endpoint {self.endpoint}"
+        env = dict(os.environ, TERM="xterm", HOME="/nonexistent-home", **self.env)
+        env.pop("NO_COLOR", None)
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], env=env, capture_output=True, timeout=120)
+        text = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, text[-1000:])
+        self.assertIn("\r\x1b[K  [", text, "no status line redrawn in place")
+        self.assertRegex(text, r"\[\d+/20 done, \d+ in progress, \d+s\]")
+        self.assertIn("Apply complete! Resources: 20 added", text)
+        # without a terminal: plain lines only
+        r = self.le("run", stack, "--yes")
+        self.assertNotIn("\x1b[K", r.stdout)
+
     def test_import_adopts_an_existing_function(self):
         stack = self.write(128, False)
         self.assertEqual(self.le("run", stack, "--yes").returncode, 0)
