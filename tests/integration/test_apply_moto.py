@@ -216,6 +216,48 @@ lambda.invocation("after_bad", { function_name = bad.function_name, input = "{}"
         self.assertIn("Resources: 2 added, 0 changed, 0 destroyed", r.stdout)
         self.assertEqual(self.le("destroy", os.path.join(d, "stack.lua"), "--yes").returncode, 0)
 
+    def test_publish_concurrency_tags_and_skip_destroy(self):
+        d = os.path.join(self.tmp, "settings")
+        os.makedirs(os.path.join(d, "code"), exist_ok=True)
+        with open(os.path.join(d, "code", "index.py"), "w") as f:
+            f.write("def handler(e, c):\n    return e\n")
+        stack = os.path.join(d, "stack.lua")
+
+        def write(concurrency, tags, timeout):
+            with open(stack, "w") as f:
+                f.write(f"""
+local lambda = require "lambdaeng.lambda"
+provider {{ default_tags = {{ managed_by = "lambdaeng" }} }}
+lambda.func("app", {{ function_name = "settings-app", runtime = "python3.12", handler = "index.handler",
+  role = var("role_arn"), source = "code", publish = true, reserved_concurrent_executions = {concurrency},
+  tags = {tags}, timeout = {timeout}, skip_destroy = true }})
+""")
+        write(5, '{ team = "a", env = "dev" }', 3)
+        r = self.le("run", stack, "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = self.boto.get_function(FunctionName="settings-app")
+        self.assertEqual(got["Concurrency"]["ReservedConcurrentExecutions"], 5)
+        self.assertEqual(got["Tags"], {"team": "a", "env": "dev", "managed_by": "lambdaeng"})
+        versions = [v["Version"] for v in self.boto.list_versions_by_function(FunctionName="settings-app")["Versions"]]
+        self.assertIn("1", versions)
+        write(-1, '{ team = "b" }', 10)
+        r = self.le("run", stack, "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = self.boto.get_function(FunctionName="settings-app")
+        self.assertNotIn("ReservedConcurrentExecutions", got.get("Concurrency", {}))
+        self.assertEqual(got["Tags"], {"team": "b", "managed_by": "lambdaeng"})
+        self.assertEqual(got["Configuration"]["Timeout"], 10)
+        versions = [v["Version"] for v in self.boto.list_versions_by_function(FunctionName="settings-app")["Versions"]]
+        self.assertIn("2", versions)  # publish = true publishes the change
+        self.assertEqual(self.le("plan", stack, "--detailed-exitcode").returncode, 0)
+        r = self.le("destroy", stack, "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("skip_destroy is set", r.stdout)
+        self.assertIn("settings-app", self.functions())  # still in Lambda
+        with open(os.path.join(d, ".lambdaeng", "stack.state.json")) as f:
+            self.assertEqual(json.load(f)["resources"], {})
+        self.boto.delete_function(FunctionName="settings-app")
+
     def test_run_invoke_action_alone(self):
         rel = "invoke-actions/stack.lua"
         r = self.le("run", self.stack(rel), "--yes")
