@@ -45,7 +45,8 @@ local function new_session(opts)
 end
 
 function Session:error(at, address, path, message)
-  self.errors[#self.errors + 1] = { site = at, address = address, path = path, message = message }
+  self.errors[#self.errors + 1] = { site = at, address = address, path = path, message = message,
+                                    instance = self.current_instance }
 end
 
 -- Formats a collected error the way every lambdaeng error reads:
@@ -56,7 +57,11 @@ function M.format_error(e)
   if e.address then parts[#parts + 1] = e.address end
   if e.path and e.path ~= "" then parts[#parts + 1] = e.path end
   parts[#parts + 1] = e.message
-  return table.concat(parts, ": ")
+  local text = table.concat(parts, ": ")
+  if e.instance then
+    text = text .. string.format(" (in module instance %s, created at %s)", e.instance.name, e.instance.site.display)
+  end
+  return text
 end
 
 local NAME_PATTERN = "^[%a_][%w_%-]*$"
@@ -204,7 +209,7 @@ function Session:declare(kind, name, args, level)
     else plain[k] = v end
   end
   local decl = { kind = kind, name = name, address = address, site = at, args = plain, meta = meta,
-                 index = #self.decls + 1 }
+                 index = #self.decls + 1, instance = self.current_instance }
   local handle = setmetatable({}, Handle)
   decl_of[handle] = decl
   decl.handle = handle
@@ -352,6 +357,25 @@ function Session:output(name, value, opts, level)
   self.output_by_name[name] = o
 end
 
+-- Runs a module body with declarations under "<prefix><name>/".
+function Session:instance(name, body, opts, level)
+  level = (level or 1) + 1
+  check_name("module instance", name, level)
+  local at = site.caller()
+  local saved_prefix, saved_instance = self.prefix, self.current_instance
+  self.prefix = saved_prefix .. name .. "/"
+  self.current_instance = { name = saved_prefix .. name, site = at, parent = saved_instance }
+  local results = table.pack(xpcall(body, function(e)
+    if type(e) == "string" and not e:find("(in module instance", 1, true) then
+      return e .. string.format(" (in module instance %s, created at %s)", saved_prefix .. name, at.display)
+    end
+    return e
+  end, opts or {}))
+  self.prefix, self.current_instance = saved_prefix, saved_instance
+  if not results[1] then error(results[2], 0) end
+  return table.unpack(results, 2, results.n)
+end
+
 function Session:provider(config, level)
   level = (level or 1) + 1
   local at = site.caller(level)
@@ -384,6 +408,7 @@ local function module_paths(stack_dir)
   local paths = {
     stack_dir .. "/?.lua", stack_dir .. "/?/init.lua",
     "./lua_modules/?.lua", "./lua_modules/?/init.lua",
+    stack_dir .. "/lua_modules/?.lua", stack_dir .. "/lua_modules/?/init.lua",
     "./lua_modules/share/lua/5.4/?.lua", "./lua_modules/share/lua/5.4/?/init.lua",
   }
   local extra = os.getenv("LAMBDAENG_PATH")

@@ -38,6 +38,19 @@ function M.fail(message)
   error(tostring(message), 2)
 end
 
+--- Makes a reusable module: module(function(opts) ... end) returns a function
+-- instance(name, opts) that runs the body with every declaration addressed under
+-- "name/" (nested instances nest: "api/auth/func.check"), and returns what the
+-- body returns. Two instances of one module coexist under different names.
+function M.module(body)
+  if type(body) ~= "function" then error("lambdaeng.module expects a function", 2) end
+  return function(name, opts)
+    local stack = require "lambdaeng.stack"
+    local results = table.pack(stack.current():instance(name, body, opts, 2))
+    return table.unpack(results, 1, results.n)
+  end
+end
+
 --- string.format that accepts references.
 M.format = ref.lift(string.format, "format")
 

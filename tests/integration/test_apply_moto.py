@@ -43,6 +43,7 @@ class ApplyAgainstMoto(unittest.TestCase):
     def le(self, *args, env=None):
         e = self.moto.env()
         e["LAMBDAENG_WAITER_DELAY"] = "0.1"
+        e["LAMBDAENG_PATH"] = os.path.join(self.tmp, "examples", "modules", "shared")
         e.update(env or {})
         return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, env=e,
                    timeout=300)
@@ -88,6 +89,8 @@ class ApplyAgainstMoto(unittest.TestCase):
         for root, _, files in os.walk(os.path.join(self.tmp, "examples")):
             if "/code" in root or os.path.basename(root) == "code":
                 continue
+            if "lua_modules" in root or "/shared" in root:
+                continue  # modules, not stacks
             stacks += [os.path.relpath(os.path.join(root, f), os.path.join(self.tmp, "examples"))
                        for f in files if f.endswith(".lua")]
         self.assertGreaterEqual(len(stacks), 14)

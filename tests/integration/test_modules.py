@@ -1,0 +1,59 @@
+"""Reusable modules: two instances of a module from lua_modules and one from
+LAMBDAENG_PATH coexist under their instance prefixes, in the plan, the graph and
+the state; an error inside a module names the module's file:line and the
+instance's creation site."""
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import SOURCE, TempDirTest, main, run  # noqa: E402
+
+
+class Modules(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"))
+        self.stack = os.path.join(self.dir, "examples", "modules", "stack.lua")
+        self.env = {"LAMBDAENG_PATH": os.path.join(self.dir, "examples", "modules", "shared")}
+
+    def test_instances_are_prefixed(self):
+        for cwd in (self.dir, os.path.dirname(self.stack), "/"):
+            r = run("plan", self.stack, "--json", env=self.env, cwd=cwd)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            plan = json.loads(r.stdout)
+            addrs = sorted(c["address"] for c in plan["resource_changes"])
+            self.assertEqual(addrs, ["admin/func.handler", "admin/invocation.warmup", "api/func.handler",
+                                     "api/invocation.warmup", "audit/func.audit"])
+            self.assertEqual(plan["output_changes"]["audit_function"]["after"], "audit-acme-api-dev")
+        r = run("graph", self.stack, env=self.env)
+        self.assertIn('"api/invocation.warmup" -> "api/func.handler";', r.stdout)
+        self.assertIn('"audit/func.audit" -> "api/func.handler";', r.stdout)
+
+    def test_missing_module_path(self):
+        r = run("plan", self.stack)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("module 'team.audit' not found", r.stderr)
+
+    def test_error_inside_a_module_names_both_sites(self):
+        with open(self.stack) as f:
+            text = f.read()
+        with open(self.stack, "w") as f:
+            f.write(text.replace('memory = 256', 'memory = 64'))
+        r = run("plan", self.stack, env=self.env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("lua_modules/acme/api.lua:9: api/func.handler: memory_size: must be between 128 and 10240 "
+                      "(got 64) (in module instance api, created at", r.stderr)
+        self.assertIn("stack.lua:6)", r.stderr)
+
+    def test_duplicate_instance_names_collide(self):
+        with open(self.stack, "a") as f:
+            f.write('acme("api", { stage = "prod", role = role })\n')
+        r = run("plan", self.stack, env=self.env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("duplicate address api/func.handler", r.stderr)
+
+
+if __name__ == "__main__":
+    main()
