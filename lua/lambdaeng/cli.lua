@@ -29,7 +29,9 @@ Commands:
   destroy STACK.lua    delete everything the stack's state holds
   import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
 
-Not yet in this build: repl, local (the embedded local target)
+  repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
+
+Not yet in this build: local (the embedded local target)
 
 Common options:
   --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
@@ -104,6 +106,13 @@ and exits 1.
 Options: --qualifier Q, --type RequestResponse|Event|DryRun, --log (print the
   decoded log tail), --client-context JSON, --json, --endpoint URL, --region R,
   --profile P, --debug (log requests and responses, secrets redacted).
+]],
+  repl = [[
+Usage: lambdaeng repl [STACK.lua] [--endpoint URL] [--region R] [--profile P] [--var NAME=VALUE]
+
+A Lua 5.4 prompt with the stack's declarations and state loaded: invoke(),
+invoke_many(), plan(), state(), functions(), resources, help(). Line editing,
+history in ~/.lambdaeng_history, multi-line input, Tab completion.
 ]],
   api = [[
 Usage: lambdaeng api OPERATION [JSON|-] [--endpoint URL] [--region R] [--profile P] [--debug]
@@ -898,7 +907,37 @@ function commands.version()
   return 0
 end
 
-local not_yet = { repl = true, ["local"] = true }
+local not_yet = { ["local"] = true }
+
+function commands.repl(o)
+  local path = o.positional[1]
+  local ctx = {}
+  if path then
+    local session = stack.load(path, { vars = o.vars })
+    if report_load_errors(session, o) then return 1 end
+    ctx.session = session
+    ctx.state = open_state(o, path, nil)
+    if not ctx.state then return 1 end
+    local target = target_of(o, session)
+    if target.kind ~= "local" then
+      local api, err, cfg = aws_for_stack(o, session)
+      if not api then eprint("Error: ", err) return 1 end
+      ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
+    end
+  else
+    local awsconfig = require "lambdaeng.aws.config"
+    if awsconfig.present(o) then
+      local api, err, cfg = make_api(o)
+      if not api then eprint("Error: ", err) return 1 end
+      ctx.api, ctx.cfg = api, cfg
+    end
+  end
+  if not sys.isatty(0) then
+    eprint("Error: lambdaeng repl needs a terminal on standard input")
+    return 1
+  end
+  return require("lambdaeng.repl").run(o, ctx)
+end
 
 -- import STACK.lua ADDR FUNCTION_NAME
 function commands.import(o)

@@ -1,0 +1,135 @@
+#include "lineedit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <editline/readline.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+static lua_State *completer_state;
+static int completer_ref = LUA_NOREF;
+static volatile sig_atomic_t interrupted;
+
+static char **candidates;
+static size_t ncandidates, next_candidate;
+
+static void free_candidates(void) {
+  for (size_t i = next_candidate; i < ncandidates; i++) free(candidates[i]);
+  free(candidates);
+  candidates = NULL;
+  ncandidates = next_candidate = 0;
+}
+
+static char *generator(const char *text, int state) {
+  (void)text;
+  (void)state;
+  if (next_candidate < ncandidates) return candidates[next_candidate++]; /* readline frees it */
+  return NULL;
+}
+
+/* Asks the Lua completer for the completions of the word being typed. */
+static char **complete(const char *text, int start, int end) {
+  (void)start;
+  (void)end;
+  free_candidates();
+  lua_State *L = completer_state;
+  if (!L || completer_ref == LUA_NOREF) return NULL;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, completer_ref);
+  lua_pushstring(L, text);
+  lua_pushstring(L, rl_line_buffer ? rl_line_buffer : "");
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  size_t n = lua_rawlen(L, -1);
+  candidates = calloc(n ? n : 1, sizeof *candidates);
+  for (size_t i = 0; candidates && i < n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    const char *s = lua_tostring(L, -1);
+    if (s) candidates[ncandidates++] = strdup(s);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  rl_attempted_completion_over = 1; /* never fall back to file names */
+  rl_completion_append_character = '\0'; /* "invoke" then "(": no space between */
+  if (ncandidates == 0) return NULL;
+  return rl_completion_matches(text, generator);
+}
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static int l_readline(lua_State *L) {
+  const char *prompt = luaL_optstring(L, 1, "> ");
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint; /* no SA_RESTART: Ctrl-C ends the read */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  interrupted = 0;
+  char *line = readline(prompt);
+  sigaction(SIGINT, &old, NULL);
+  if (interrupted) {
+    free(line);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (!line) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushstring(L, line);
+  free(line);
+  return 1;
+}
+
+static int l_add_history(lua_State *L) {
+  add_history(luaL_checkstring(L, 1));
+  return 0;
+}
+
+static int l_read_history(lua_State *L) {
+  lua_pushboolean(L, read_history(luaL_checkstring(L, 1)) == 0);
+  return 1;
+}
+
+static int l_write_history(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int rc = write_history(path);
+  if (rc == 0) history_truncate_file(path, 1000);
+  lua_pushboolean(L, rc == 0);
+  return 1;
+}
+
+static int l_set_completer(lua_State *L) {
+  luaL_unref(L, LUA_REGISTRYINDEX, completer_ref);
+  completer_ref = LUA_NOREF;
+  if (!lua_isnil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    completer_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_pushthread(L);
+  completer_state = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
+  return 0;
+}
+
+int le_open_lineedit(lua_State *L) {
+  rl_catch_signals = 0;
+  rl_readline_name = "lambdaeng";
+  using_history();
+  static const luaL_Reg fns[] = {{"readline", l_readline},         {"add_history", l_add_history},
+                                 {"read_history", l_read_history}, {"write_history", l_write_history},
+                                 {"set_completer", l_set_completer}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

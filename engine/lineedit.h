@@ -1,0 +1,15 @@
+/* lineedit.h — line editing for the REPL, on libedit (BSD licensed).
+ *
+ * Lua: lambdaeng.native.lineedit.readline(prompt) -> line, or nil at end of input
+ * (Ctrl-D), or false when Ctrl-C interrupted the line; add_history(line);
+ * read_history(path); write_history(path); set_completer(fn), where fn(word, line)
+ * returns the list of completions of word. The completer runs protected; an error
+ * in it completes nothing. */
+#ifndef LAMBDAENG_LINEEDIT_H
+#define LAMBDAENG_LINEEDIT_H
+
+struct lua_State;
+
+int le_open_lineedit(struct lua_State *L);
+
+#endif

@@ -1,0 +1,320 @@
+-- The REPL: a Lua 5.4 prompt with the stack's declarations and state loaded and
+-- invoke() at hand. Line editing, history (~/.lambdaeng_history) and completion
+-- come from libedit (lineedit.c); an incomplete chunk continues on the next
+-- line, as in the `lua` interpreter; expression results are printed, tables
+-- pretty-printed and references shown as known or unknown. Ctrl-C cancels the
+-- invocation in flight or the line being typed; Ctrl-D leaves.
+local lineedit = require "lambdaeng.native.lineedit"
+local loop = require "lambdaeng.native.loop"
+local http = require "lambdaeng.native.http"
+local hash = require "lambdaeng.native.hash"
+local json = require "lambdaeng.json"
+local ref = require "lambdaeng.ref"
+local stack = require "lambdaeng.stack"
+local validate = require "lambdaeng.validate"
+
+local M = {}
+
+local function is_identifier(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") end
+
+-- Pretty-prints a value: nested tables indented, keys sorted, references tagged.
+function M.show(v, indent, seen)
+  indent = indent or ""
+  seen = seen or {}
+  if ref.is_ref(v) then
+    local f = ref.fields(v)
+    if f.sensitive then return "<reference " .. (f.label or "?") .. ": (sensitive)>" end
+    if f.known then return "<reference " .. (f.label or "?") .. " = " .. M.show(f.value, indent, seen) .. ">" end
+    return "<reference " .. (f.label or "?") .. ": (known after apply)>"
+  end
+  if stack.decl_of(v) then return "<" .. stack.decl_of(v).address .. ">" end
+  if v == json.null then return "null" end
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  if seen[v] then return "<cycle>" end
+  seen[v] = true
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  if #keys == 0 then return "{}" end
+  local n = #v
+  table.sort(keys, function(a, b)
+    if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end
+    return type(a) < type(b)
+  end)
+  local inner = indent .. "  "
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local key
+    if math.type(k) == "integer" and k >= 1 and k <= n then key = ""
+    elseif is_identifier(k) then key = k .. " = "
+    else key = "[" .. M.show(k, inner, seen) .. "] = " end
+    parts[#parts + 1] = inner .. key .. M.show(v[k], inner, seen)
+  end
+  seen[v] = nil
+  return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
+end
+
+local HELP = [[
+lambdaeng REPL — Lua 5.4 with your stack loaded.
+  invoke(fn, payload, opts)   invoke a function (a handle, an address like "func.hello", or a
+                              function name); payload is a table or a JSON string; returns the
+                              decoded result. Prints a function error's type and message and
+                              the decoded log tail. opts: { qualifier=, type="Event"|"DryRun",
+                              client_context=table, raw=true (return the string) }
+  invoke_many(list)           invocations in flight at once: { {fn, payload, opts}, ... };
+                              returns the results in order
+  plan()                      the stack's plan against its state
+  state()                     what the state holds
+  functions()                 the stack's functions and their names in Lambda
+  resources                   the stack's handles by address, e.g. resources["func.hello"]
+  help()                      this text
+Ctrl-C cancels an invocation in flight (or the line being typed); Ctrl-D leaves.]]
+
+function M.run(o, env_ctx)
+  local session, st, api, cfg = env_ctx.session, env_ctx.state, env_ctx.api, env_ctx.cfg
+  local out = io.stdout
+  local G = setmetatable({}, { __index = _G })
+
+  local function function_name_of(target)
+    local d = stack.decl_of(target)
+    if type(target) == "string" and session and session.by_addr[target] then d = session.by_addr[target] end
+    if d then
+      if d.kind.kind ~= "func" then error(d.address .. " is not a function", 3) end
+      local entry = st and st:get(d.address)
+      local name = entry and entry.args and entry.args.function_name
+      if not name then
+        local v = ref.resolve(d.args.function_name)
+        if v == ref.UNKNOWN then error(d.address .. ": its function name is not known yet", 3) end
+        name = v
+      end
+      return name
+    end
+    if type(target) ~= "string" then error("invoke: expected a function handle, address or name", 3) end
+    return target
+  end
+
+  local function need_api()
+    if not api then
+      error("no Lambda endpoint: start the REPL with AWS credentials, or --endpoint URL", 3)
+    end
+  end
+
+  local function prepare(target, payload, opts)
+    opts = opts or {}
+    local name = function_name_of(target)
+    if payload == nil then payload = "{}" end
+    if type(payload) == "table" then payload = json.encode_plain(payload) end
+    if type(payload) ~= "string" then error("invoke: payload must be a table or a JSON string", 3) end
+    local ok, why = json.valid(payload)
+    if not ok then error("invoke: the payload is not valid JSON: " .. why, 3) end
+    local context = opts.client_context
+    if type(context) == "table" then context = hash.base64(json.encode_plain(context)) end
+    local itype = opts.type or "RequestResponse"
+    return name, { payload = payload, invocation_type = itype, client_context = context,
+                   qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil }, opts
+  end
+
+  local function report(name, r, opts)
+    if r.log_result then
+      local ok, log = pcall(hash.base64decode, r.log_result)
+      if ok and #log > 0 then out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n") end
+    end
+    local value = r.payload
+    local dok, decoded = pcall(json.decode_plain, r.payload or "")
+    if r.function_error then
+      local etype = dok and type(decoded) == "table" and decoded.errorType or r.function_error
+      local emsg = dok and type(decoded) == "table" and decoded.errorMessage or r.payload
+      out:write(string.format("function error (%s): %s: %s\n", r.function_error, tostring(etype), tostring(emsg)))
+    end
+    if r.status_code ~= 200 then out:write(string.format("status %d\n", r.status_code)) end
+    if opts.raw then return value end
+    if dok then return decoded end
+    return value
+  end
+
+  -- Runs fn on the loop with Ctrl-C cancelling what is in flight.
+  local function on_loop(fn)
+    local cancelled = false
+    loop.on_interrupt(function()
+      cancelled = true
+      http.cancel_all()
+    end)
+    local ok, a, b = pcall(loop.run, fn)
+    loop.on_interrupt(nil)
+    if cancelled then error("interrupted: the invocation was cancelled", 0) end
+    if not ok then error(a, 0) end
+    return a, b
+  end
+
+  function G.invoke(target, payload, opts)
+    need_api()
+    local name, req, o2 = prepare(target, payload, opts)
+    local r, err = on_loop(function() return api:invoke(name, req) end)
+    if not r then error(err.type .. ": " .. err.message, 0) end
+    return report(name, r, o2)
+  end
+
+  function G.invoke_many(list)
+    need_api()
+    if type(list) ~= "table" then error("invoke_many expects a list of { fn, payload, opts }", 2) end
+    local prepared = {}
+    for i, item in ipairs(list) do
+      local name, req, o2 = prepare(item[1] or item.fn, item[2] or item.payload, item[3] or item.opts)
+      prepared[i] = { name = name, req = req, opts = o2 }
+    end
+    local results = on_loop(function()
+      local res, remaining, main = {}, #prepared, loop.current()
+      if remaining == 0 then return res end
+      for i, p in ipairs(prepared) do
+        loop.spawn(function()
+          local r, err = api:invoke(p.name, p.req)
+          res[i] = { r = r, err = err }
+          remaining = remaining - 1
+          if remaining == 0 then loop.wake(main) end
+        end)
+      end
+      loop.suspend()
+      return res
+    end)
+    local out_values = {}
+    for i, p in ipairs(prepared) do
+      local x = results[i]
+      if x.r then out_values[i] = report(p.name, x.r, p.opts)
+      else out:write(string.format("%s: %s: %s\n", p.name, x.err.type, x.err.message)) out_values[i] = json.null end
+    end
+    return out_values
+  end
+
+  function G.help() out:write(HELP, "\n") end
+
+  function G.plan()
+    if not session then error("no stack loaded: start with lambdaeng repl STACK.lua", 2) end
+    local plan = require "lambdaeng.plan"
+    local result, err = plan.compute(session, st, {})
+    if not result then error(err, 0) end
+    out:write(plan.render(result, session, { color = false }))
+  end
+
+  function G.state()
+    if not st then error("no stack loaded", 2) end
+    local list = {}
+    for _, addr in ipairs(st:addresses()) do
+      local e = st:get(addr)
+      list[#list + 1] = { address = addr, kind = e.kind, function_name = e.args and e.args.function_name,
+                          arn = e.attrs and e.attrs.arn }
+    end
+    return list
+  end
+
+  function G.functions()
+    if not session then error("no stack loaded", 2) end
+    local list = {}
+    for _, d in ipairs(session.decls) do
+      if d.kind.kind == "func" then
+        local entry = st and st:get(d.address)
+        local name = entry and entry.args.function_name or ref.resolve(d.args.function_name)
+        list[#list + 1] = { address = d.address, function_name = name ~= ref.UNKNOWN and name or "(known after apply)",
+                            deployed = entry ~= nil }
+      end
+    end
+    return list
+  end
+
+  G.resources = {}
+  if session then
+    for _, d in ipairs(session.decls) do G.resources[d.address] = d.handle end
+  end
+
+  -- Completion: globals, fields of a table path (a.b.c), the stack's addresses.
+  lineedit.set_completer(function(word, line)
+    local results = {}
+    local base, sep, partial = word:match("^(.-)([%.:])([%w_]*)$")
+    local function add_keys(t, prefix, want)
+      local seen = {}
+      while type(t) == "table" and not seen[t] do
+        seen[t] = true
+        for k in pairs(t) do
+          if type(k) == "string" and k:sub(1, #want) == want and is_identifier(k) then results[#results + 1] = prefix .. k end
+        end
+        local mt = getmetatable(t)
+        t = mt and type(mt.__index) == "table" and mt.__index or nil
+      end
+    end
+    if base and base ~= "" then
+      local t = G
+      for part in base:gmatch("[^%.:]+") do
+        if type(t) ~= "table" then t = nil break end
+        t = t[part]
+      end
+      add_keys(t, base .. sep, partial)
+    else
+      add_keys(G, "", word)
+      for _, kw in ipairs { "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
+                            "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while" } do
+        if kw:sub(1, #word) == word then results[#results + 1] = kw end
+      end
+    end
+    -- inside a string: the stack's addresses and function names
+    local quote = line:match("[\"']([^\"']*)$")
+    if quote ~= nil and session then
+      for _, d in ipairs(session.decls) do
+        if d.address:sub(1, #word) == word then results[#results + 1] = d.address end
+        local name = ref.resolve(d.args.function_name)
+        if type(name) == "string" and name:sub(1, #word) == word then results[#results + 1] = name end
+      end
+    end
+    table.sort(results)
+    local uniq, last = {}, nil
+    for _, r in ipairs(results) do if r ~= last then uniq[#uniq + 1] = r end last = r end
+    return uniq
+  end)
+
+  local history = (os.getenv("HOME") or ".") .. "/.lambdaeng_history"
+  lineedit.read_history(history)
+
+  out:write(string.format("lambdaeng %s REPL (%s)%s — help() for help, Ctrl-D to leave\n",
+    require("lambdaeng.native.sys").version, _VERSION,
+    session and (", stack " .. session.path .. " loaded") or ""))
+  if cfg then out:write("target: ", env_ctx.target or cfg.endpoint, "\n") end
+
+  local buffer = nil
+  while true do
+    out:flush()
+    local line = lineedit.readline(buffer and ">> " or "lambdaeng> ")
+    if line == nil then out:write("\n") break end
+    if line == false then
+      out:write("^C\n")
+      buffer = nil
+    else
+      local chunk = buffer and (buffer .. "\n" .. line) or line
+      local fn, err = load("return " .. chunk, "=repl", "t", G)
+      if not fn then fn, err = load(chunk, "=repl", "t", G) end
+      if not fn and err and err:match("<eof>$") then
+        buffer = chunk -- incomplete: continue on the next line
+      else
+        buffer = nil
+        if chunk:match("%S") then
+          lineedit.add_history(chunk)
+          lineedit.write_history(history)
+        end
+        if not fn then
+          out:write("error: ", err, "\n")
+        else
+          local results = table.pack(xpcall(fn, function(e)
+            if type(e) == "string" then return e end
+            return tostring(e)
+          end))
+          if not results[1] then
+            out:write("error: ", tostring(results[2]), "\n")
+          else
+            for i = 2, results.n do out:write(M.show(results[i]), "\n") end
+          end
+        end
+      end
+    end
+  end
+  lineedit.write_history(history)
+  return 0
+end
+
+return M

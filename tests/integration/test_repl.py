@@ -1,0 +1,139 @@
+"""The REPL driven through a real terminal (tmux): multi-line input, Tab
+completion, invoke() with a result and a decoded log tail, a function error,
+Ctrl-C during a slow invocation leaving the prompt usable, and history kept
+across sessions. The Lambda peer is the fault server (it echoes invocations,
+answers "fnerror" with a function error and a log, and holds "hang")."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LAMBDAENG, run  # noqa: E402
+
+SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+
+
+class Repl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("tmux"):
+            raise RuntimeError("tmux is required (scripts/deps.sh installs it)")
+        cls.dir = tempfile.mkdtemp(prefix="lambdaeng-repl-")
+        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
+        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
+        os.makedirs(os.path.join(cls.dir, "code"))
+        with open(os.path.join(cls.dir, "code", "index.py"), "w") as f:
+            f.write("x = 1\n")
+        cls.stack = os.path.join(cls.dir, "stack.lua")
+        with open(cls.stack, "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'greeter = lambda.func("echo", { function_name = "st-echo", runtime = "python3.12", '
+                    'handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n')
+        cls.env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
+                   "HOME": cls.dir}
+        r = run("run", cls.stack, "--yes", "--endpoint", cls.endpoint, env=cls.env)
+        assert r.returncode == 0, r.stderr
+        cls.session = "lambdaeng-repl-%d" % os.getpid()
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["tmux", "kill-session", "-t", cls.session], capture_output=True)
+        cls.proc.send_signal(signal.SIGTERM)
+        cls.proc.wait()
+        cls.proc.stdout.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def start(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+        env_args = []
+        for k, v in self.env.items():
+            env_args += ["-e", f"{k}={v}"]
+        # (the shell keeps the pane open after an exit, so a failure to start can be read)
+        cmd = f"{LAMBDAENG} repl {self.stack} --endpoint {self.endpoint}; echo EXITED $?; sleep 60"
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "160", "-y", "50", *env_args, cmd],
+                       check=True)
+        self.wait_for("lambdaeng>")
+
+    def screen(self):
+        return subprocess.run(["tmux", "capture-pane", "-t", self.session, "-p", "-S", "-200"],
+                              capture_output=True, text=True).stdout
+
+    def wait_for(self, text, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.1)
+        self.fail(f"{text!r} never appeared on the screen:\n{self.screen()}")
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+
+    def line(self, text, expect=None):
+        before = self.screen().count("lambdaeng>") + self.screen().count(">>")
+        self.keys("-l", text)
+        self.keys("Enter")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # the next prompt shows the line was read
+            s = self.screen()
+            if s.count("lambdaeng>") + s.count(">>") > before:
+                break
+            time.sleep(0.05)
+        if expect:
+            return self.wait_for(expect)
+        return self.screen()
+
+    def test_session(self):
+        self.start()
+        self.line('x = invoke(greeter, { a = 1, msg = "hi" })')
+        self.line("x.a + 41", "\n42\n")
+        self.line('invoke("func.echo", "[1, 2, 3]")[3]', "\n3\n")
+        # multi-line input continues until the chunk is complete
+        self.line("for i = 1, 2 do")
+        self.line('  print("line " .. i)')
+        self.line("end", "line 2")
+        s = self.screen()
+        self.assertIn(">>   print", s)
+        # a function error: its type, message and decoded log
+        self.line('invoke("fnerror", {})', "function error (Unhandled): ValueError: boom")
+        self.assertIn("Traceback: ValueError: boom", self.screen())
+        # Tab completes globals
+        self.keys("-l", "invoke_ma")
+        self.keys("Tab")
+        time.sleep(0.3)
+        self.keys("-l", '({ { greeter, { n = 1 } }, { "st-echo", { n = 2 } } })')
+        self.keys("Enter")
+        self.wait_for("    n = 2\n")
+        self.assertIn("invoke_many({ { greeter", self.screen())
+        # Ctrl-C cancels a slow invocation and the prompt stays usable
+        self.line('invoke("hang", {})')
+        time.sleep(1.0)
+        self.keys("C-c")
+        self.wait_for("interrupted: the invocation was cancelled")
+        self.line("6 * 7", "\n42\n")
+        self.line("functions()", 'function_name = "st-echo"')
+        self.keys("C-d")
+        time.sleep(0.5)
+        with open(os.path.join(self.dir, ".lambdaeng_history")) as f:
+            history = f.read()
+        import re
+        history = re.sub(r"\\(\d{3})", lambda m: chr(int(m.group(1), 8)), history)  # libedit's encoding
+        self.assertIn("6 * 7", history)
+        # history survives into the next session
+        self.start()
+        self.keys("Up")
+        self.wait_for("lambdaeng> functions()")
+        self.keys("C-u")
+        self.line("help()", "invoke_many(list)")
+        self.keys("C-d")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
