@@ -409,6 +409,7 @@ local function module_paths(stack_dir)
     stack_dir .. "/?.lua", stack_dir .. "/?/init.lua",
     "./lua_modules/?.lua", "./lua_modules/?/init.lua",
     stack_dir .. "/lua_modules/?.lua", stack_dir .. "/lua_modules/?/init.lua",
+    stack_dir .. "/lua_modules/share/lua/5.4/?.lua", stack_dir .. "/lua_modules/share/lua/5.4/?/init.lua",
     "./lua_modules/share/lua/5.4/?.lua", "./lua_modules/share/lua/5.4/?/init.lua",
   }
   local extra = os.getenv("LAMBDAENG_PATH")

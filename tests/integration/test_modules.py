@@ -31,6 +31,44 @@ class Modules(TempDirTest):
         self.assertIn('"api/invocation.warmup" -> "api/func.handler";', r.stdout)
         self.assertIn('"audit/func.audit" -> "api/func.handler";', r.stdout)
 
+    def test_applied_state_holds_prefixed_addresses(self):
+        import signal
+        import subprocess
+        server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "fault_server.py")],
+                                  stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (server.send_signal(signal.SIGTERM), server.wait(), server.stdout.close()))
+        endpoint = json.loads(server.stdout.readline())["endpoint"]
+        env = dict(self.env, AWS_ACCESS_KEY_ID="AKID", AWS_SECRET_ACCESS_KEY="s", AWS_REGION="us-east-1",
+                   LAMBDAENG_WAITER_DELAY="0.01")
+        r = run("run", self.stack, "--yes", "--endpoint", endpoint, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
+        self.assertIn("api/func.handler: Creation complete", r.stdout)
+        with open(os.path.join(os.path.dirname(self.stack), ".lambdaeng", "stack.state.json")) as f:
+            state = json.load(f)
+        self.assertEqual(sorted(state["resources"]), ["admin/func.handler", "admin/invocation.warmup",
+                                                      "api/func.handler", "api/invocation.warmup", "audit/func.audit"])
+        self.assertEqual(state["resources"]["audit/func.audit"]["dependencies"], ["api/func.handler"])
+        r = run("state", "list", self.stack)
+        self.assertIn("admin/invocation.warmup", r.stdout)
+
+    def test_luarocks_tree_and_templates(self):
+        d = os.path.join(self.dir, "rocks")
+        rock = os.path.join(d, "lua_modules", "share", "lua", "5.4", "rocky")
+        os.makedirs(rock)
+        with open(os.path.join(rock, "init.lua"), "w") as f:
+            f.write('return { answer = 42 }\n')
+        tmpl = os.path.join(self.dir, "templated")
+        os.makedirs(tmpl)
+        with open(os.path.join(tmpl, "viatemplate.lua"), "w") as f:
+            f.write('return { via = "template" }\n')
+        with open(os.path.join(d, "stack.lua"), "w") as f:
+            f.write('output("answer", require("rocky").answer)\noutput("via", require("viatemplate").via)\n')
+        r = run("plan", os.path.join(d, "stack.lua"), "--json", cwd="/",
+                env={"LAMBDAENG_PATH": os.path.join(tmpl, "?.lua")})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)["output_changes"]
+        self.assertEqual((out["answer"]["after"], out["via"]["after"]), (42, "template"))
+
     def test_missing_module_path(self):
         r = run("plan", self.stack)
         self.assertEqual(r.returncode, 1)
