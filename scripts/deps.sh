@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev libjansson-dev libssl-dev zlib1g-dev
-  libcurl4-openssl-dev libuv1-dev libedit-dev
+  libcurl4-openssl-dev libuv1-dev libedit-dev libhttp-parser-dev
   libcmocka-dev python3 unzip tmux
 )
 

@@ -31,7 +31,7 @@ Commands:
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
 
-Not yet in this build: local (the embedded local target)
+  local [--port N]     serve the local Lambda target (control plane; code execution comes next)
 
 Common options:
   --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
@@ -136,7 +136,7 @@ unless NAME is given.
 local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = true, ["--replace"] = true,
   ["--parallelism"] = true, ["--region"] = true, ["--profile"] = true, ["--endpoint"] = true,
   ["--invoke"] = true, ["--qualifier"] = true, ["--type"] = true, ["--client-context"] = true,
-  ["--port"] = true }
+  ["--port"] = true, ["--listen"] = true, ["--dir"] = true }
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
@@ -907,7 +907,34 @@ function commands.version()
   return 0
 end
 
-local not_yet = { ["local"] = true }
+local not_yet = {}
+
+-- local [--port N] [--listen ADDR] [--dir PATH]: the local target, standalone.
+commands["local"] = function(o)
+  local target = require "lambdaeng.localtarget"
+  local loop = require "lambdaeng.native.loop"
+  local host = o.listen or "127.0.0.1"
+  local port = tonumber(o.port or "0")
+  if not port or port < 0 or port > 65535 then eprint("Error: --port must be a port number") return 1 end
+  local dir = o.dir or (sys.cwd() .. "/.lambdaeng/local")
+  local t = target.new { dir = dir, region = o.region or os.getenv("AWS_REGION") or "us-east-1",
+                         log = (o.debug or o.v) and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
+  return loop.run(function()
+    local server, p = t:listen(host, port)
+    if not server then eprint("Error: ", p) return 1 end
+    print(string.format("lambdaeng local target listening on http://%s:%d (functions in %s)", host, p, dir))
+    io.stdout:flush()
+    local main = loop.current()
+    loop.on_interrupt(function()
+      server:close()
+      loop.on_interrupt(nil)
+      loop.wake(main)
+    end)
+    loop.suspend()
+    print("stopped")
+    return 0
+  end)
+end
 
 function commands.repl(o)
   local path = o.positional[1]
