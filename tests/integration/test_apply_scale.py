@@ -214,6 +214,30 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         r = self.le("run", stack, "--yes")
         self.assertNotIn("\x1b[K", r.stdout)
 
+    def test_second_interrupt_cancels_calls_in_flight(self):
+        slow = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, FAULT_STATEFUL_DELAY="4"))
+        self.addCleanup(lambda: (slow.send_signal(signal.SIGTERM), slow.wait(), slow.stdout.close()))
+        endpoint = json.loads(slow.stdout.readline())["endpoint"]
+        stack = write_stack(self.dir, "st-slow", 6)
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env)
+        p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--endpoint", endpoint], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        self.assertLess(time.monotonic() - started, 3.0, "the second Ctrl-C did not cut the 4 s calls short")
+        self.assertEqual(p.returncode, 1, out[-1500:] + err)
+        self.assertIn("Second interrupt: cancelling the calls in flight.", out)
+        self.assertIn("request cancelled", out + err)
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            json.load(f)  # state was written and parses
+        r = run("run", stack, "--yes", "--endpoint", endpoint, env=self.env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-1500:] + r.stderr)
+
     def test_import_adopts_an_existing_function(self):
         stack = self.write(128, False)
         self.assertEqual(self.le("run", stack, "--yes").returncode, 0)

@@ -159,7 +159,9 @@ function M.create(ctx, decl, a)
     end
   end
   if not cfg then
-    ctx.forget(decl.address)
+    -- Forget the write-ahead record only when Lambda answered no; when the outcome is
+    -- unknown (cancelled, timed out, connection lost) the next run finds out and adopts.
+    if err and err.status and err.status < 500 then ctx.forget(decl.address) end
     return nil, explain(err)
   end
   -- The function exists from here on: record it at once, so a failure below cannot orphan it.
