@@ -64,3 +64,19 @@ class Moto:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+
+
+class FaultServer:
+    """tests/integration/fault_server.py on loopback: .endpoint; stop() ends it."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_server.py")
+
+    def __init__(self, env=None):
+        self.proc = subprocess.Popen([sys.executable, self.SCRIPT], stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **(env or {})))
+        self.endpoint = json.loads(self.proc.stdout.readline())["endpoint"]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()

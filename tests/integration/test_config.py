@@ -13,21 +13,18 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
-
-SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+from peers import FaultServer  # noqa: E402
 
 
 class Config(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
+        cls.server = FaultServer()
+        cls.endpoint = cls.server.endpoint
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        cls.proc.wait(timeout=10)
-        cls.proc.stdout.close()
+        cls.server.stop()
 
     def setUp(self):
         self.home = tempfile.TemporaryDirectory()

@@ -14,21 +14,18 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
-
-SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+from peers import FaultServer  # noqa: E402
 
 
 class Retries(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
+        cls.server = FaultServer()
+        cls.endpoint = cls.server.endpoint
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        cls.proc.wait(timeout=10)
-        cls.proc.stdout.close()
+        cls.server.stop()
 
     def le(self, *args, env=None):
         e = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
