@@ -15,7 +15,7 @@ size_t le_digest(le_digest_kind kind, const void *data, size_t len, unsigned cha
   return n;
 }
 
-static void to_hex(const unsigned char *raw, size_t n, char *out) {
+void le_hex(const unsigned char *raw, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     out[2 * i] = digits[raw[i] >> 4];
@@ -26,7 +26,7 @@ static void to_hex(const unsigned char *raw, size_t n, char *out) {
 
 void le_digest_hex(le_digest_kind kind, const void *data, size_t len, char out[65]) {
   unsigned char raw[32];
-  to_hex(raw, le_digest(kind, data, len, raw), out);
+  le_hex(raw, le_digest(kind, data, len, raw), out);
 }
 
 char *le_base64_encode(const void *data, size_t len, size_t *out_len) {
@@ -146,7 +146,7 @@ static int l_hmac_sha256(lua_State *L) {
   size_t n = 32;
   EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, klen, (const unsigned char *)data, dlen, raw,
             sizeof raw, &n);
-  to_hex(raw, n, hex);
+  le_hex(raw, n, hex);
   lua_pushstring(L, hex);
   return 1;
 }

@@ -215,14 +215,6 @@ static void hmac_sha256(const void *key, size_t klen, const char *data, size_t d
   HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, dlen, out, &n);
 }
 
-static void to_hex(const unsigned char *raw, size_t n, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[raw[i] >> 4];
-    out[2 * i + 1] = digits[raw[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
 
 void le_sigv4_output_free(le_sigv4_output *out) {
   free(out->canonical_request);
@@ -378,7 +370,7 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
     hmac_sha256(k_service, 32, "aws4_request", 12, k_signing);
     hmac_sha256(k_signing, 32, out->string_to_sign, strlen(out->string_to_sign), sig);
     OPENSSL_cleanse(k_signing, sizeof k_signing);
-    to_hex(sig, 32, out->signature);
+    le_hex(sig, 32, out->signature);
   }
 
   if (in->query_signing) {

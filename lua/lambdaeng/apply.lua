@@ -200,13 +200,12 @@ function M.run(ctx)
                                 { __index = ctx })
     if n.action == "delete" then
       if not h then return true end
-      local lc = p.prior and p.prior.args and p.prior.args.lifecycle
       local ok, err = h.delete(op_ctx, decl, p.prior)
       if not ok then return nil, err end
       state:remove(addr)
       save()
       counts.destroyed = counts.destroyed + 1
-      return true, lc
+      return true
     end
     local a = stack.resolve_args(decl, env)
     if plan.has_unknown(a) then

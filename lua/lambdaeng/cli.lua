@@ -591,26 +591,23 @@ function commands.invoke(o)
   return 0
 end
 
+-- An operation whose input is FunctionName plus a request body (the rest of the input).
+local function named(method)
+  return function(api, i)
+    local name = i.FunctionName
+    i.FunctionName = nil
+    return api[method](api, name, i)
+  end
+end
+
 local API_OPERATIONS = {
   CreateFunction = function(api, i) return api:create_function(i) end,
   GetFunction = function(api, i) return api:get_function(i.FunctionName, i.Qualifier) end,
   GetFunctionConfiguration = function(api, i) return api:get_function_configuration(i.FunctionName, i.Qualifier) end,
-  UpdateFunctionCode = function(api, i)
-    local name = i.FunctionName
-    i.FunctionName = nil
-    return api:update_function_code(name, i)
-  end,
-  UpdateFunctionConfiguration = function(api, i)
-    local name = i.FunctionName
-    i.FunctionName = nil
-    return api:update_function_configuration(name, i)
-  end,
+  UpdateFunctionCode = named("update_function_code"),
+  UpdateFunctionConfiguration = named("update_function_configuration"),
   DeleteFunction = function(api, i) return api:delete_function(i.FunctionName, i.Qualifier) end,
-  PublishVersion = function(api, i)
-    local name = i.FunctionName
-    i.FunctionName = nil
-    return api:publish_version(name, i)
-  end,
+  PublishVersion = named("publish_version"),
   ListVersionsByFunction = function(api, i) return api:list_versions_by_function(i.FunctionName) end,
   PutFunctionConcurrency = function(api, i) return api:put_function_concurrency(i.FunctionName, i.ReservedConcurrentExecutions) end,
   DeleteFunctionConcurrency = function(api, i) return api:delete_function_concurrency(i.FunctionName) end,

@@ -192,17 +192,18 @@ function M.update(ctx, decl, a, prior)
   local before = prior.args or {}
   local name = a.function_name
   local cfg
-  local published = false
+  -- One update call (retried as the reference tool retries), then the wait for it to finish.
+  local function update_and_wait(call)
+    local out, err = with_resource_retries(ctx, deadline, call)
+    if not out then return nil, explain(err) end
+    return api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
+  end
   if changed(before, a, CODE_ARGS) then
     local c, cerr = code(decl, a)
     if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
     c.Architectures = a.architectures and json.array(a.architectures) or nil
-    local out, err = with_resource_retries(ctx, deadline, function()
-      return api:update_function_code(name, c)
-    end)
-    if not out then return nil, explain(err) end
-    local done, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
-    if not done then return nil, werr end
+    local done, err = update_and_wait(function() return api:update_function_code(name, c) end)
+    if not done then return nil, err end
     cfg = done
   end
   if changed(before, a, CONFIG_ARGS) then
@@ -211,22 +212,19 @@ function M.update(ctx, decl, a, prior)
     if before.environment and not a.environment then input.Environment = { Variables = {} } end
     if before.layers and not a.layers then input.Layers = json.array {} end
     if before.description and not a.description then input.Description = "" end
-    local out, err = with_resource_retries(ctx, deadline, function()
+    local done, err = update_and_wait(function()
       -- Code and configuration changing together: wait out the code update (terraform#29604).
       local ready, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
       if not ready then return nil, werr end
       return api:update_function_configuration(name, input)
     end)
-    if not out then return nil, explain(err) end
-    local done, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
-    if not done then return nil, werr end
+    if not done then return nil, err end
     cfg = done
   end
   if a.publish and cfg then
     local v, perr = api:publish_version(name, {})
     if not v then return nil, perr end
     cfg = v
-    published = true
   end
   if (before.reserved_concurrent_executions or -1) ~= (a.reserved_concurrent_executions or -1) then
     local _, err
@@ -257,9 +255,7 @@ function M.update(ctx, decl, a, prior)
     if not got then return nil, gerr end
     cfg = got
   end
-  local attrs = attrs_from(cfg, ctx.region)
-  if not published and prior.attrs and prior.attrs.version and not a.publish then attrs.version = attrs.version end
-  return { args = a, attrs = attrs, tags_all = new_tags }
+  return { args = a, attrs = attrs_from(cfg, ctx.region), tags_all = new_tags }
 end
 
 function M.delete(ctx, decl_or_nil, prior)
