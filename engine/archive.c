@@ -2,14 +2,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <zip.h>
 #include <zlib.h>
 
 #define DOS_DATE_1980_01_01 0x0021
@@ -241,8 +245,123 @@ static int l_zip(lua_State *L) {
   return 2;
 }
 
+/* Whether a '/'-separated entry name stays inside the directory it unpacks into. */
+static int name_is_contained(const char *name) {
+  if (name[0] == '/' || name[0] == '\\' || name[0] == '\0') return 0;
+  const char *p = name;
+  while (*p) {
+    const char *end = strchr(p, '/');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
+    if (!end) break;
+    p = end + 1;
+  }
+  return 1;
+}
+
+static int make_parents(char *path, le_error *err) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int rc = mkdir(path, 0755);
+    *p = '/';
+    if (rc != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", path);
+  }
+  return LE_OK;
+}
+
+int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err) {
+  int zerr = 0;
+  zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+  if (!za) {
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, zerr);
+    le_error_set(err, "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return LE_FAIL;
+  }
+  int rc = LE_OK;
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  char path[PATH_MAX], buf[65536];
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    rc = le_error_errno(err, errno, "cannot create %s", dir);
+    goto done;
+  }
+  for (zip_int64_t i = 0; i < n && rc == LE_OK; i++) {
+    const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
+    if (!name || !name_is_contained(name)) {
+      rc = le_error_set(err, "%s: entry \"%s\" would unpack outside the package directory", zip_path,
+                        name ? name : "?");
+      break;
+    }
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+      rc = le_error_set(err, "%s: entry name too long: %s", zip_path, name);
+      break;
+    }
+    zip_uint8_t os = 0;
+    zip_uint32_t attr = 0;
+    zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &os, &attr);
+    unsigned mode = os == ZIP_OPSYS_UNIX ? (attr >> 16) : 0;
+    size_t len = strlen(name);
+    if ((rc = make_parents(path, err)) != LE_OK) break;
+    if (len > 0 && name[len - 1] == '/') {
+      if (mkdir(path, 0755) != 0 && errno != EEXIST) rc = le_error_errno(err, errno, "cannot create %s", path);
+      continue;
+    }
+    zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
+    if (!zf) {
+      rc = le_error_set(err, "%s: cannot read %s: %s", zip_path, name, zip_strerror(za));
+      break;
+    }
+    if ((mode & 0170000) == 0120000) { /* a symbolic link: its target is the content */
+      zip_int64_t got = zip_fread(zf, buf, sizeof buf - 1);
+      buf[got > 0 ? got : 0] = '\0';
+      if (got <= 0 || buf[0] == '/' || !name_is_contained(buf)) {
+        rc = le_error_set(err, "%s: link %s points outside the package", zip_path, name);
+      } else {
+        unlink(path);
+        if (symlink(buf, path) != 0) rc = le_error_errno(err, errno, "cannot create link %s", path);
+      }
+      zip_fclose(zf);
+      continue;
+    }
+    unlink(path); /* never write through a link an earlier entry made */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, (mode & 0111) ? 0755 : 0644);
+    if (fd < 0) {
+      rc = le_error_errno(err, errno, "cannot create %s", path);
+      zip_fclose(zf);
+      break;
+    }
+    zip_int64_t got;
+    while ((got = zip_fread(zf, buf, sizeof buf)) > 0) {
+      if (write(fd, buf, (size_t)got) != got) {
+        rc = le_error_errno(err, errno, "cannot write %s", path);
+        break;
+      }
+    }
+    if (got < 0 && rc == LE_OK) rc = le_error_set(err, "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
+    close(fd);
+    zip_fclose(zf);
+  }
+  if (entry_count) *entry_count = (size_t)n;
+done:
+  zip_discard(za);
+  return rc;
+}
+
+/* archive.extract(zip_path, dir) -> entry_count; raises with the reason on failure. */
+static int l_extract(lua_State *L) {
+  const char *zip_path = luaL_checkstring(L, 1);
+  const char *dir = luaL_checkstring(L, 2);
+  size_t count = 0;
+  le_error err;
+  if (le_archive_extract(zip_path, dir, &count, &err) != LE_OK) return luaL_error(L, "%s", err.message);
+  lua_pushinteger(L, (lua_Integer)count);
+  return 1;
+}
+
 int le_open_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {{"zip", l_zip}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"zip", l_zip}, {"extract", l_extract}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -4,7 +4,8 @@
  * regular files only, entries sorted bytewise by their '/'-separated relative
  * path, every timestamp 1980-01-01 00:00, permissions normalised to 0644 or
  * 0755 (any execute bit), raw deflate at a fixed level. The same tree always
- * gives the same bytes, so a hash of the archive changes only with content. */
+ * gives the same bytes, so a hash of the archive changes only with content.
+ */
 #ifndef LAMBDAENG_ARCHIVE_H
 #define LAMBDAENG_ARCHIVE_H
 
@@ -16,6 +17,11 @@
 struct lua_State;
 
 int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_error *err);
+
+/* Unpacks the zip at zip_path into dir (created if missing), with libzip: entries
+ * that would land outside dir (absolute, "..", links pointing out) are refused,
+ * execute bits are kept, links stay inside. Blocking; used once per package. */
+int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err);
 
 int le_open_archive(struct lua_State *L);
 

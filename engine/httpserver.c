@@ -17,6 +17,7 @@ typedef struct server {
   lua_State *L;
   int dispatch_ref;
   int closed;
+  int unrefd; /* neither the server nor its connections keep the loop alive */
 } server;
 
 typedef struct conn {
@@ -230,30 +231,37 @@ static int l_respond(lua_State *L) {
   const char *body = luaL_optlstring(L, 4, "", &blen);
   conn *c = find_conn(id);
   if (!c || c->closing || !c->busy) return 0;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "HTTP/1.1 %d %s\r\n", status, reason(status));
-  luaL_addvalue(&b);
+  /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
+  le_buffer out = {0};
+  char line[160];
+  snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason(status));
+  int bad = le_buffer_append(&out, line, strlen(line));
   if (lua_istable(L, 3)) {
     lua_pushnil(L);
     while (lua_next(L, 3)) {
-      lua_pushfstring(L, "%s: %s\r\n", luaL_checkstring(L, -2), luaL_checkstring(L, -1));
-      luaL_addvalue(&b);
+      size_t nl = 0, vl = 0;
+      /* never lua_tolstring a non-string key: it would confuse lua_next */
+      const char *n = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &nl) : NULL;
+      const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
+      if (n && v) {
+        bad |= le_buffer_append(&out, n, nl) | le_buffer_append(&out, ": ", 2) | le_buffer_append(&out, v, vl) |
+               le_buffer_append(&out, "\r\n", 2);
+      }
       lua_pop(L, 1);
     }
   }
-  lua_pushfstring(L, "Content-Length: %d\r\nConnection: %s\r\n\r\n", (int)blen, c->keep_alive ? "keep-alive" : "close");
-  luaL_addvalue(&b);
-  luaL_addlstring(&b, body, blen);
-  luaL_pushresult(&b);
-  size_t len;
-  const char *text = lua_tolstring(L, -1, &len);
+  snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", blen,
+           c->keep_alive ? "keep-alive" : "close");
+  bad |= le_buffer_append(&out, line, strlen(line)) | le_buffer_append(&out, body, blen);
+  if (bad) {
+    le_buffer_free(&out);
+    return luaL_error(L, "out of memory writing a response");
+  }
   write_req *w = calloc(1, sizeof *w);
-  w->data = malloc(len);
-  memcpy(w->data, text, len);
+  w->data = (char *)out.data; /* handed over to the write */
   w->c = c;
   w->close_after = !c->keep_alive;
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)out.len);
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb) != 0) {
     free(w->data);
     free(w);
@@ -286,6 +294,7 @@ static void on_connection(uv_stream_t *s, int status) {
   c->parser.data = c;
   c->next = conns;
   conns = c;
+  if (srv->unrefd) uv_unref((uv_handle_t *)&c->tcp);
   if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
     close_conn(c);
 }
@@ -304,7 +313,7 @@ static int l_listen(lua_State *L) {
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   server *srv = calloc(1, sizeof *srv);
-  srv->L = L;
+  srv->L = le_main_thread(L);
   lua_pushvalue(L, 3);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   uv_tcp_init(le_loop(), &srv->tcp);
@@ -345,19 +354,52 @@ static int l_close(lua_State *L) {
     srv->closed = 1;
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
     uv_close((uv_handle_t *)&srv->tcp, (uv_close_cb)free);
-    for (conn *c = conns; c; c = c->next) close_conn(c);
+    for (conn *c = conns; c; c = c->next)
+      if (c->srv == srv) close_conn(c);
   }
   return 0;
 }
 
+/* server:unref(): the server and its connections no longer keep the loop alive
+ * (an in-process target lives exactly as long as its client has work). */
+static int l_unref(lua_State *L) {
+  server **ud = luaL_checkudata(L, 1, SERVER_MT);
+  server *srv = *ud;
+  if (srv && !srv->closed) {
+    srv->unrefd = 1;
+    uv_unref((uv_handle_t *)&srv->tcp);
+    for (conn *c = conns; c; c = c->next)
+      if (c->srv == srv) uv_unref((uv_handle_t *)&c->tcp);
+  }
+  return 0;
+}
+
+/* abort(id): drops the connection of request id with a TCP reset (fault injection). */
+static int l_abort(lua_State *L) {
+  conn *c = find_conn((long)luaL_checkinteger(L, 1));
+  if (c && !c->closing) {
+    c->closing = 1;
+    if (uv_tcp_close_reset(&c->tcp, free_conn) != 0) uv_close((uv_handle_t *)&c->tcp, free_conn);
+  }
+  return 0;
+}
+
+/* connected(id): whether the client of request id is still there. */
+static int l_connected(lua_State *L) {
+  conn *c = find_conn((long)luaL_checkinteger(L, 1));
+  lua_pushboolean(L, c && !c->closing);
+  return 1;
+}
+
 int le_open_httpserver(lua_State *L) {
   if (luaL_newmetatable(L, SERVER_MT)) {
-    static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref}, {NULL, NULL}};
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);
-  static const luaL_Reg fns[] = {{"listen", l_listen}, {"respond", l_respond}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"listen", l_listen}, {"respond", l_respond}, {"abort", l_abort},
+                                 {"connected", l_connected}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -24,6 +24,13 @@ static void anchor(lua_State *L, lua_State *co, int on) {
   lua_pop(L, 1);
 }
 
+lua_State *le_main_thread(lua_State *L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return main;
+}
+
 int le_task_can_wait(lua_State *L) { return lua_isyieldable(L); }
 
 /* The main task's outcome, kept in the registry until run() returns. */
@@ -141,8 +148,81 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* loop.timer(seconds, fn): runs fn as a new task after seconds unless cancelled.
+ * A timer that has not fired keeps the loop alive unless unref'd: the local target's
+ * timeouts must not hold a finished run open. */
+#define TIMER_MT "lambdaeng.timer"
+typedef struct timer_box {
+  uv_timer_t timer;
+  int fn_ref;
+  int active;
+} timer_box;
+
+static void timer_fire(uv_timer_t *t) {
+  timer_box *b = t->data;
+  lua_State *L = main_state;
+  b->active = 0;
+  lua_State *co = lua_newthread(L);
+  anchor(L, co, 1);
+  lua_pop(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->fn_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
+  b->fn_ref = LUA_NOREF;
+  lua_xmove(L, co, 1);
+  le_task_resume(co, 0);
+}
+
+static int l_timer(lua_State *L) {
+  lua_Number seconds = luaL_checknumber(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  timer_box **ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = NULL;
+  luaL_setmetatable(L, TIMER_MT);
+  timer_box *b = calloc(1, sizeof *b);
+  if (!b) return luaL_error(L, "out of memory");
+  lua_pushvalue(L, 2);
+  b->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  uv_timer_init(le_loop(), &b->timer);
+  b->timer.data = b;
+  b->active = 1;
+  uv_timer_start(&b->timer, timer_fire, seconds <= 0 ? 0 : (uint64_t)(seconds * 1000.0 + 0.5), 0);
+  *ud = b;
+  return 1;
+}
+
+static int l_timer_cancel(lua_State *L) {
+  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
+  timer_box *b = *ud;
+  if (b && b->active) {
+    uv_timer_stop(&b->timer);
+    b->active = 0;
+    luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
+    b->fn_ref = LUA_NOREF;
+  }
+  return 0;
+}
+
+static int l_timer_unref(lua_State *L) {
+  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
+  if (*ud) uv_unref((uv_handle_t *)&(*ud)->timer);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_timer_gc(lua_State *L) {
+  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
+  timer_box *b = *ud;
+  if (!b) return 0;
+  *ud = NULL;
+  if (b->fn_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
+  /* The function is gone with the handle: a collected timer never fires. */
+  uv_timer_stop(&b->timer);
+  uv_close((uv_handle_t *)&b->timer, (uv_close_cb)free);
+  return 0;
+}
+
 /* Ctrl-C: the handler registered with on_interrupt runs as a new task. */
-static uv_signal_t sigint_handle;
+static uv_signal_t sigint_handle, sigterm_handle; /* SIGTERM asks what Ctrl-C asks */
 static int sigint_ready, interrupt_ref = LUA_NOREF;
 
 static void sigint_cb(uv_signal_t *h, int signum) {
@@ -162,7 +242,10 @@ static int l_on_interrupt(lua_State *L) {
   if (lua_isnil(L, 1)) {
     luaL_unref(L, LUA_REGISTRYINDEX, interrupt_ref);
     interrupt_ref = LUA_NOREF;
-    if (sigint_ready) uv_signal_stop(&sigint_handle);
+    if (sigint_ready) {
+      uv_signal_stop(&sigint_handle);
+      uv_signal_stop(&sigterm_handle);
+    }
     return 0;
   }
   luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -171,10 +254,13 @@ static int l_on_interrupt(lua_State *L) {
   interrupt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (!sigint_ready) {
     uv_signal_init(le_loop(), &sigint_handle);
+    uv_signal_init(le_loop(), &sigterm_handle);
     sigint_ready = 1;
   }
   uv_signal_start(&sigint_handle, sigint_cb, SIGINT);
+  uv_signal_start(&sigterm_handle, sigint_cb, SIGTERM);
   uv_unref((uv_handle_t *)&sigint_handle); /* waiting for Ctrl-C keeps no loop alive */
+  uv_unref((uv_handle_t *)&sigterm_handle);
   return 0;
 }
 
@@ -219,9 +305,18 @@ int le_open_loop(lua_State *L) {
   main_state = L;
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
+  if (luaL_newmetatable(L, TIMER_MT)) {
+    static const luaL_Reg methods[] = {{"cancel", l_timer_cancel}, {"unref", l_timer_unref}, {NULL, NULL}};
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_timer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
                                  {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
                                  {"now", l_now},         {"on_interrupt", l_on_interrupt},
+                                 {"timer", l_timer},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

@@ -11,7 +11,9 @@
  * spawn(fn, ...) starts another task on the next turn of the loop;
  * sleep(seconds) suspends the calling task; suspend() suspends it until another
  * task calls wake(task, ...), whose arguments suspend() returns; current(),
- * now() (monotonic seconds). */
+ * now() (monotonic seconds); timer(seconds, fn) runs fn as a task later and returns
+ * a handle with cancel() and unref() (an unref'd timer does not keep the loop alive;
+ * a timer whose handle is collected never fires, so keep it while it matters). */
 #ifndef LAMBDAENG_LOOP_H
 #define LAMBDAENG_LOOP_H
 
@@ -20,6 +22,10 @@
 struct lua_State;
 
 uv_loop_t *le_loop(void);
+
+/* The state's main thread: C callbacks from the loop call into Lua there, never on
+ * the task that created the handle (it may be suspended, or gone). */
+struct lua_State *le_main_thread(struct lua_State *L);
 
 /* Resumes task co with the nargs values on top of co's stack. */
 void le_task_resume(struct lua_State *co, int nargs);

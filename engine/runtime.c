@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "http.h"
 #include "httpserver.h"
+#include "process.h"
 #include "lineedit.h"
 #include "loop.h"
 #include "sigv4.h"
@@ -209,6 +210,7 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   preload(L, "lambdaeng.native.http", le_open_http);
   preload(L, "lambdaeng.native.lineedit", le_open_lineedit);
   preload(L, "lambdaeng.native.httpserver", le_open_httpserver);
+  preload(L, "lambdaeng.native.process", le_open_process);
 
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,

@@ -31,7 +31,8 @@ Commands:
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
 
-  local [--port N]     serve the local Lambda target (control plane; code execution comes next)
+  local [--port N]     serve the local Lambda target standalone (the AWS CLI and SDKs use it
+                       with --endpoint-url); see "lambdaeng local --help"
 
 Common options:
   --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
@@ -136,11 +137,12 @@ unless NAME is given.
 local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = true, ["--replace"] = true,
   ["--parallelism"] = true, ["--region"] = true, ["--profile"] = true, ["--endpoint"] = true,
   ["--invoke"] = true, ["--qualifier"] = true, ["--type"] = true, ["--client-context"] = true,
-  ["--port"] = true, ["--listen"] = true, ["--dir"] = true }
+  ["--port"] = true, ["--listen"] = true, ["--dir"] = true, ["--latency"] = true, ["--quota"] = true,
+  ["--fail-rate"] = true, ["--verify"] = true, ["--concurrency"] = true }
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
-  ["--help"] = true, ["-h"] = true, ["--log"] = true }
+  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true }
 
 local function ref_unknown() return require("lambdaeng.ref").UNKNOWN end
 
@@ -283,7 +285,7 @@ function commands.plan(o)
   local has_functions, has_ephemeral = false, false
   for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
   for _, d in ipairs(session.decls) do if d.kind.kind == "ephemeral_invocation" then has_ephemeral = true end end
-  local online = target.kind ~= "local" and ((has_functions and not o["no-refresh"]) or has_ephemeral)
+  local online = (has_functions and not o["no-refresh"]) or has_ephemeral
   local result, err
   local f = io.open(state_path .. ".key", "rb")
   local digest
@@ -470,17 +472,43 @@ function commands.output(o)
 end
 
 -- The AWS client for commands that talk to Lambda without a stack.
+-- The embedded local target: served in this process on an ephemeral loopback port
+-- for as long as the command's client has work (it never keeps the loop alive
+-- itself). The client signs with a key made for this process and the target
+-- checks it, so the path is the one AWS requests take. Functions live in
+-- <base>/.lambdaeng/local (--dir overrides).
+local embedded_target
+local function embedded(o, base)
+  if not embedded_target then
+    local localtarget = require "lambdaeng.localtarget"
+    local raw = sys.random_bytes(20)
+    local secret = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+    local dir = o.dir or ((base or sys.cwd()) .. "/.lambdaeng/local")
+    if dir:sub(1, 1) ~= "/" then dir = sys.cwd() .. "/" .. dir end
+    local t = localtarget.new { dir = dir, region = o.region or "us-east-1", unref = true,
+                                verify = { access_key_id = "LAMBDAENGLOCAL", secret_access_key = secret } }
+    local server, port = t:listen("127.0.0.1", 0)
+    if not server then return nil, port end
+    embedded_target = { target = t, dir = dir, cfg = {
+      endpoint = "http://127.0.0.1:" .. port, region = t.region, access_key_id = "LAMBDAENGLOCAL",
+      secret_access_key = secret, custom_endpoint = true, pacing = false, profile = "local" } }
+  end
+  local cfg = {}
+  for k, v in pairs(embedded_target.cfg) do cfg[k] = v end
+  return cfg
+end
+
 local function make_api(o, cfg)
   local awsconfig = require "lambdaeng.aws.config"
   local client = require "lambdaeng.aws.client"
   local lambda_api = require "lambdaeng.aws.lambda_api"
   if not cfg then
-    if not awsconfig.present(o) and not o.region then
-      return nil, "no AWS configuration found (no credentials, profile or endpoint), and the embedded local "
-        .. "target is not in this build yet: pass --endpoint URL with credentials, or configure AWS credentials"
-    end
     local err
-    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+    if o["local"] or not (o.aws or awsconfig.present(o)) then
+      cfg, err = embedded(o, nil)
+    else
+      cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+    end
     if not cfg then return nil, err end
   end
   if o.debug or o.v then
@@ -702,12 +730,14 @@ end
 function aws_for_stack(o, session)
   local awsconfig = require "lambdaeng.aws.config"
   local target = target_of(o, session)
-  if target.kind == "local" then
-    return nil, "no AWS configuration found and the embedded local target is not in this build yet: "
-      .. "configure AWS credentials, or pass --endpoint URL (e.g. a moto server) with credentials"
-  end
   local p = session.providers.default and session.providers.default.config or {}
-  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+  local cfg, err
+  if target.kind == "local" then
+    local abs = session.path:sub(1, 1) == "/" and session.path or (sys.cwd() .. "/" .. session.path)
+    cfg, err = embedded(o, abs:match("^(.*)/[^/]*$") or ".")
+  else
+    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+  end
   if not cfg then return nil, err end
   if p.max_retries then cfg.max_attempts = p.max_retries + 1 end
   if p.pacing ~= nil then cfg.pacing = p.pacing end
@@ -912,9 +942,41 @@ commands["local"] = function(o)
   local loop = require "lambdaeng.native.loop"
   local host = o.listen or "127.0.0.1"
   local port = tonumber(o.port or "0")
-  if not port or port < 0 or port > 65535 then eprint("Error: --port must be a port number") return 1 end
+  if not port or port < 0 or port > 65535 or port % 1 ~= 0 then eprint("Error: --port must be a port number") return 1 end
   local dir = o.dir or (sys.cwd() .. "/.lambdaeng/local")
+  if dir:sub(1, 1) ~= "/" then dir = sys.cwd() .. "/" .. dir end
+  local latency = o.latency and tonumber(o.latency)
+  if o.latency and (not latency or latency < 0) then eprint("Error: --latency must be milliseconds >= 0") return 1 end
+  local quota = {}
+  if o.quota then
+    for item in o.quota:gmatch("[^,]+") do
+      local class, rate = item:match("^%s*(%a+)=([%d%.]+)%s*$")
+      if not class or (class ~= "control" and class ~= "invoke") or not tonumber(rate) or tonumber(rate) <= 0 then
+        eprint("Error: --quota takes control=RPS,invoke=RPS (requests per second > 0); got ", string.format("%q", item))
+        return 1
+      end
+      quota[class] = tonumber(rate)
+    end
+  end
+  local fail_rate = tonumber(o["fail-rate"] or "0")
+  if not fail_rate or fail_rate < 0 or fail_rate > 1 then eprint("Error: --fail-rate must be between 0 and 1") return 1 end
+  local verify
+  if o.verify then
+    local akid, secret = o.verify:match("^([^:]+):(.+)$")
+    if not akid then eprint("Error: --verify takes ACCESS_KEY_ID:SECRET_ACCESS_KEY") return 1 end
+    verify = { access_key_id = akid, secret_access_key = secret }
+  end
+  local concurrency = tonumber(o.concurrency or "1000")
+  if not concurrency or concurrency < 1 then eprint("Error: --concurrency must be a whole number >= 1") return 1 end
+  local echo
+  if not o.quiet then
+    echo = function(name, chunk)
+      for line in chunk:gmatch("[^\n]+") do io.stderr:write("[", name, "] ", line, "\n") end
+    end
+  end
   local t = target.new { dir = dir, region = o.region or os.getenv("AWS_REGION") or "us-east-1",
+                         latency = latency and latency / 1000, quota = quota, fail_rate = fail_rate, verify = verify,
+                         account_concurrency = math.floor(concurrency), echo = echo,
                          log = (o.debug or o.v) and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
   return loop.run(function()
     local server, p = t:listen(host, port)
@@ -923,12 +985,13 @@ commands["local"] = function(o)
     io.stdout:flush()
     local main = loop.current()
     loop.on_interrupt(function()
-      server:close()
+      t:close()
       loop.on_interrupt(nil)
       loop.wake(main)
     end)
     loop.suspend()
-    print("stopped")
+    print(string.format("stopped (%d requests, %d throttled, %d failed by injection)", t.stats.requests,
+      t.stats.throttled, t.stats.failed))
     return 0
   end)
 end
@@ -943,18 +1006,13 @@ function commands.repl(o)
     ctx.state = open_state(o, path, nil)
     if not ctx.state then return 1 end
     local target = target_of(o, session)
-    if target.kind ~= "local" then
-      local api, err, cfg = aws_for_stack(o, session)
-      if not api then eprint("Error: ", err) return 1 end
-      ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
-    end
+    local api, err, cfg = aws_for_stack(o, session)
+    if not api then eprint("Error: ", err) return 1 end
+    ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
   else
-    local awsconfig = require "lambdaeng.aws.config"
-    if awsconfig.present(o) then
-      local api, err, cfg = make_api(o)
-      if not api then eprint("Error: ", err) return 1 end
-      ctx.api, ctx.cfg = api, cfg
-    end
+    local api, err, cfg = make_api(o)
+    if not api then eprint("Error: ", err) return 1 end
+    ctx.api, ctx.cfg = api, cfg
   end
   if not sys.isatty(0) then
     eprint("Error: lambdaeng repl needs a terminal on standard input")

@@ -4,13 +4,18 @@
 -- and tags, with the states a real function goes through (Pending -> Active after
 -- create, LastUpdateStatus InProgress -> Successful after updates, short but real)
 -- and the errors the SDKs expect. Functions persist under DIR (default
--- .lambdaeng/local): functions.json and code/<sha256>.zip.
--- Running code (Invoke through the Runtime API) is the next part.
+-- .lambdaeng/local): functions.json, code/<sha256>.zip and run/<sha256>/ (the
+-- unpacked package). Invoke runs the code for real (lambdaeng.localexec).
+-- Injection for tests and benchmarks: latency per request, request-rate quotas
+-- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
+-- of failures (500, 503, connection reset). Optionally verifies SigV4.
 local server_lib = require "lambdaeng.native.httpserver"
 local loop = require "lambdaeng.native.loop"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
+local localexec = require "lambdaeng.localexec"
+local sigv4 = require "lambdaeng.native.sigv4"
 
 local M = {}
 
@@ -54,9 +59,17 @@ end
 local Target = {}
 Target.__index = Target
 
+-- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
+-- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
+-- quota = { control = rps, invoke = rps }, fail_rate (0..1), verify = { access_key_id,
+-- secret_access_key }, account_concurrency.
 function M.new(opts)
   local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {},
-                              log = opts.log or function() end }, Target)
+                              log = opts.log or function() end, unref = opts.unref, latency = opts.latency,
+                              quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
+                              buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
+  self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
+                                    account_concurrency = opts.account_concurrency })
   self:load()
   return self
 end
@@ -130,6 +143,7 @@ function Target:settle(name, field, value)
     local fn = self.functions[name]
     if fn then
       fn.latest[field] = value
+      if field == "LastUpdateStatus" then self.exec:drop(name, "") end -- idle environments of the old version
       if field == "State" then fn.latest.StateReason, fn.latest.StateReasonCode = nil, nil end
       self:save()
     end
@@ -254,6 +268,67 @@ function Target:get_function(name, qualifier)
   return ok(200, doc)
 end
 
+-- Invoke: RequestResponse runs the code and answers its result; Event queues it
+-- (202) and runs it in the background, waiting out throttling as Lambda's async
+-- queue does; DryRun only checks (204).
+function Target:invoke(name, qualifier, req)
+  local cfg = self:config_of(name, qualifier)
+  if not cfg then return not_found(self, name, qualifier) end
+  local fn = self.functions[name]
+  local h = req.headers
+  local itype = h["x-amz-invocation-type"] or "RequestResponse"
+  if itype ~= "RequestResponse" and itype ~= "Event" and itype ~= "DryRun" then
+    return err(400, "InvalidParameterValueException", "InvocationType must be RequestResponse, Event or DryRun")
+  end
+  if cfg.State ~= "Active" then
+    return err(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+      .. "The function is currently in the following state: " .. tostring(cfg.State))
+  end
+  local limit = itype == "Event" and localexec.MAX_ASYNC_PAYLOAD or localexec.MAX_SYNC_PAYLOAD
+  if #req.body > limit then
+    return err(413, "RequestTooLargeException", string.format("Request must be smaller than %d bytes for the %s "
+      .. "invocation type", limit, itype == "Event" and "InvokeAsync" or "InvokeFunction"))
+  end
+  if itype == "DryRun" then return 204, {}, "" end
+  local client_context
+  if h["x-amz-client-context"] then
+    local okd, text = pcall(nhash.base64decode, h["x-amz-client-context"])
+    if not okd or not pcall(json.decode_plain, text) then
+      return err(400, "InvalidParameterValueException", "Client context must be base64-encoded JSON")
+    end
+    client_context = text
+  end
+  local payload = req.body ~= "" and req.body or "{}"
+  local opts = { request_id = uuid(), client_context = client_context,
+                 arn = self:arn(name) .. (qualifier and (":" .. qualifier) or "") }
+  if itype == "Event" then
+    loop.spawn(function()
+      while self.functions[name] == fn do
+        local result = self.exec:run(name, fn, cfg, payload, opts)
+        if result then
+          self.log(string.format("Invoke %s (Event) %s%s", name, opts.request_id,
+            result.function_error and (": " .. result.payload) or ""))
+          return
+        end
+        loop.sleep(0.2) -- throttled: Lambda's queue retries
+      end
+    end)
+    return 202, { ["x-amzn-RequestId"] = opts.request_id }, ""
+  end
+  local result, status, kind, message, reason = self.exec:run(name, fn, cfg, payload, opts)
+  if not result then
+    return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json", ["Retry-After"] = "1" },
+      json.encode_plain { Type = "User", message = message, Reason = reason }
+  end
+  self.log(string.format("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
+    result.function_error and " (function error)" or ""))
+  local headers = { ["Content-Type"] = "application/json", ["X-Amz-Executed-Version"] = cfg.Version,
+                    ["x-amzn-RequestId"] = opts.request_id }
+  if result.function_error then headers["X-Amz-Function-Error"] = result.function_error end
+  if h["x-amz-log-type"] == "Tail" then headers["X-Amz-Log-Result"] = nhash.base64(result.log:sub(-localexec.TAIL)) end
+  return 200, headers, result.payload
+end
+
 function Target:route(req)
   local path, method = req.path, req.method
   local q = parse_query(req.query)
@@ -278,6 +353,7 @@ function Target:route(req)
         fn.versions[qualifier] = nil
       else
         self.functions[name] = nil
+        self.exec:drop(name)
       end
       self:save()
       self.log(string.format("DeleteFunction %s", name))
@@ -324,9 +400,7 @@ function Target:route(req)
     if rest == "/concurrency" and method == "GET" then
       return ok(200, fn.concurrency and { ReservedConcurrentExecutions = fn.concurrency } or {})
     end
-    if rest == "/invocations" and method == "POST" then
-      return err(501, "ServiceException", "the local target does not run function code yet")
-    end
+    if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
   end
   local tag_arn = path:match("^/2017%-03%-31/tags/(.+)$")
   if tag_arn then
@@ -351,21 +425,112 @@ function Target:route(req)
   return err(404, "UnknownOperationException", "no such operation: " .. method .. " " .. path)
 end
 
--- Serves until stopped; returns the server and its port.
+-- A request-rate quota: a token bucket refilled at rate per second, holding one
+-- second's worth. Returns nil when a token was taken, or the seconds to wait.
+function Target:take(class)
+  local rate = self.quota[class]
+  if not rate then return nil end
+  local b = self.buckets[class]
+  local t = loop.now()
+  if not b then b = { tokens = rate, at = t } self.buckets[class] = b end
+  b.tokens = math.min(rate, b.tokens + (t - b.at) * rate)
+  b.at = t
+  if b.tokens >= 1 then b.tokens = b.tokens - 1 return nil end
+  return (1 - b.tokens) / rate
+end
+
+-- UTC "20150830T123600Z" -> seconds since the epoch.
+local function amz_time(s)
+  local y, mo, d, hh, mm, ss = (s or ""):match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo <= 2 then y, mo = y - 1, mo + 12 end
+  local days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * (mo - 3) + 2) // 5 + d - 719469
+  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+-- Checks a request's SigV4 signature against the configured key pair, as Lambda would.
+function Target:check_signature(req)
+  local auth = req.headers.authorization or ""
+  local akid, date, region, service, signed, signature = auth:match(
+    "^AWS4%-HMAC%-SHA256 Credential=([^/]+)/(%d+)/([^/]+)/([^/]+)/aws4_request,%s*SignedHeaders=([^,]+),%s*Signature=(%x+)")
+  if not akid then return err(403, "MissingAuthenticationTokenException", "Missing Authentication Token") end
+  if akid ~= self.verify.access_key_id then
+    return err(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+  end
+  local headers, sign_body = {}, false
+  for name in signed:gmatch("[^;]+") do
+    if name == "x-amz-content-sha256" then sign_body = true
+    elseif name ~= "x-amz-date" and name ~= "x-amz-security-token" then
+      headers[#headers + 1] = { name, req.headers[name] or "" }
+    end
+  end
+  local t = amz_time(req.headers["x-amz-date"])
+  local okd, out = pcall(sigv4.sign, {
+    method = req.method, path = req.path, query = req.query ~= "" and req.query or nil, headers = headers,
+    body = req.body, access_key_id = akid, secret_access_key = self.verify.secret_access_key,
+    session_token = req.headers["x-amz-security-token"], region = region, service = service, time = t,
+    sign_body = sign_body })
+  if not t or not okd or out.signature ~= signature or date ~= req.headers["x-amz-date"]:sub(1, 8) then
+    return err(403, "InvalidSignatureException", "The request signature we calculated does not match the "
+      .. "signature you provided. Check your AWS Secret Access Key and signing method. Consult the service "
+      .. "documentation for details.")
+  end
+  if math.abs(t - os.time()) > 300 then
+    return err(403, "InvalidSignatureException", "Signature expired: " .. req.headers["x-amz-date"]
+      .. " is now earlier or later than 5 minutes from the current time.")
+  end
+end
+
+-- One API request through the injected behaviour, then the route.
+function Target:handle(req, id)
+  self.stats.requests = self.stats.requests + 1
+  if self.verify then
+    local c1, h1, b1 = self:check_signature(req)
+    if c1 then return c1, h1, b1 end
+  end
+  local class = req.path:match("/invocations$") and "invoke" or "control"
+  local wait = self:take(class)
+  if wait then
+    self.stats.throttled = self.stats.throttled + 1
+    local status, headers, body = err(429, "TooManyRequestsException", "Rate exceeded")
+    headers["Retry-After"] = tostring(math.max(1, math.ceil(wait)))
+    return status, headers, body
+  end
+  if self.latency and self.latency > 0 then loop.sleep(self.latency) end
+  if self.fail_rate > 0 and sys.random_bytes(1):byte() + sys.random_bytes(1):byte() * 256 < self.fail_rate * 65536 then
+    self.stats.failed = self.stats.failed + 1
+    local pick = sys.random_bytes(1):byte() % 3
+    if pick == 0 then return "reset" end
+    if pick == 1 then return err(500, "ServiceException", "injected failure") end
+    return err(503, "ServiceUnavailableException", "injected failure")
+  end
+  return self:route(req, id)
+end
+
+-- Serves until closed; returns the server and its port.
 function Target:listen(host, port)
   local server, lerr
   server, lerr = server_lib.listen(host, port, function(req, id)
     loop.spawn(function()
-      local okr, status, headers, body = pcall(self.route, self, req)
+      local okr, status, headers, body = pcall(self.handle, self, req, id)
       if not okr then status, headers, body = err(500, "ServiceException", tostring(status)) end
+      if status == "reset" then return server_lib.abort(id) end
       headers = headers or {}
-      headers["x-amzn-RequestId"] = uuid()
+      headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or uuid()
       server_lib.respond(id, status, headers, body)
     end)
   end)
   if not server then return nil, lerr end
+  if self.unref then server:unref() end
   self.server = server
   return server, server:port()
+end
+
+-- Stops serving and ends every execution environment.
+function Target:close()
+  if self.server then self.server:close() self.server = nil end
+  self.exec:shutdown()
 end
 
 return M

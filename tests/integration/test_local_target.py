@@ -1,9 +1,15 @@
-"""The local target's control plane, standalone (`lambdaeng local --port 0`),
-driven by the AWS CLI as an independent client, and by lambdaeng's own run /
-plan / destroy: create-function from a zip, get-function, code and configuration
-updates with their state transitions, versions, tags, concurrency, delete, the
-not-found and conflict errors as the CLI prints them, and persistence across a
-restart. (Invoke answers a clear error until code execution lands.)"""
+"""The local target standalone (`lambdaeng local --port 0`), driven by the AWS CLI
+and boto3 as independent clients, and by lambdaeng's own run / plan / destroy:
+the control plane (create-function from a zip, get-function, code and
+configuration updates with their state transitions, versions, tags, concurrency,
+delete, the not-found and conflict errors as the CLI prints them, persistence
+across a restart), and code execution through the Runtime API for python, node
+and a `provided` shell bootstrap: results, raised errors, timeouts, crashes, logs
+(Tail), warm reuse, separate processes for concurrent calls, reserved concurrency
+(429), Event (202, runs in the background), DryRun (204), the client context, the
+injection flags and SigV4 verification."""
+import base64
+import concurrent.futures
 import json
 import os
 import shutil
@@ -32,9 +38,10 @@ class LocalTarget(unittest.TestCase):
         with zipfile.ZipFile(self.zip, "w") as z:
             z.write(os.path.join(SOURCE, "examples", "code", "echo", "index.py"), "index.py")
 
-    def start(self):
-        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--dir", os.path.join(self.dir, "store")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def start(self, *extra):
+        self.console = open(os.path.join(self.dir, "console.txt"), "a")
+        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--dir", os.path.join(self.dir, "store"),
+                                      *extra], stdout=subprocess.PIPE, stderr=self.console, text=True)
         line = self.proc.stdout.readline()
         self.assertIn("listening on http://127.0.0.1:", line)
         self.endpoint = line.split(" on ")[1].split()[0]
@@ -42,6 +49,7 @@ class LocalTarget(unittest.TestCase):
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
         self.proc.communicate(timeout=10)
+        self.console.close()
 
     def tearDown(self):
         if self.proc.poll() is None:
@@ -125,12 +133,6 @@ class LocalTarget(unittest.TestCase):
         r = self.aws("get-function", "--function-name", "f1", ok=False)
         self.assertIn("ResourceNotFoundException", r.stderr)
 
-    def test_invoke_says_it_is_not_there_yet(self):
-        r = subprocess.run(["aws", "lambda", "invoke", "--function-name", "nothing", "--endpoint-url", self.endpoint,
-                            os.path.join(self.dir, "out.json")], env=dict(os.environ, **AWS_ENV),
-                           capture_output=True, text=True)
-        self.assertNotEqual(r.returncode, 0)
-
     def test_lambdaeng_applies_a_stack_to_it(self):
         shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"))
         stack = os.path.join(self.dir, "examples", "functions", "logging.lua")
@@ -144,6 +146,409 @@ class LocalTarget(unittest.TestCase):
         r = run("destroy", stack, "--yes", "--endpoint", self.endpoint, env=env)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.aws("list-functions")["Functions"], [])
+
+    def test_the_aws_cli_deploys_invokes_updates_and_deletes_real_code(self):
+        """The issue's list, with the AWS CLI as the client."""
+        self.aws("create-function", "--function-name", "greeter", "--runtime", "python3.12", "--handler",
+                 "app.handler", "--role", ROLE, "--zip-file", "fileb://" + make_zip(self.dir, "g1", {"app.py": GREETER_V1}),
+                 "--environment", "Variables={GREETING=hello}")
+        self.wait_state("greeter", "State", "Active")
+        got = self.aws("get-function", "--function-name", "greeter")
+        self.assertEqual(got["Configuration"]["Handler"], "app.handler")
+        out, meta = self.invoke_cli("greeter", {"name": "ada"}, "--log-type", "Tail")
+        self.assertEqual(out, {"message": "hello, ada", "version": "$LATEST"})
+        log = base64.b64decode(meta["LogResult"]).decode()
+        self.assertRegex(log, r"^START RequestId: [0-9a-f-]{36} Version: \$LATEST\n")
+        self.assertIn("greeting ada\n", log)
+        self.assertRegex(log, r"END RequestId: [0-9a-f-]{36}\nREPORT RequestId: [0-9a-f-]{36}\tDuration: [0-9.]+ ms\t"
+                              r"Billed Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\t")
+        self.assertEqual(meta["ExecutedVersion"], "$LATEST")
+
+        self.aws("update-function-code", "--function-name", "greeter", "--zip-file",
+                 "fileb://" + make_zip(self.dir, "g2", {"app.py": GREETER_V2}))
+        self.wait_state("greeter", "LastUpdateStatus", "Successful")
+        self.assertEqual(self.invoke_cli("greeter", {"name": "ada"})[0]["message"], "HELLO, ADA")
+        self.aws("update-function-configuration", "--function-name", "greeter", "--environment",
+                 "Variables={GREETING=hi}")
+        self.wait_state("greeter", "LastUpdateStatus", "Successful")
+        self.assertEqual(self.invoke_cli("greeter", {"name": "ada"})[0]["message"], "HI, ADA")
+
+        v = self.aws("publish-version", "--function-name", "greeter")
+        self.assertEqual(v["Version"], "1")
+        self.aws("update-function-configuration", "--function-name", "greeter", "--environment",
+                 "Variables={GREETING=yo}")
+        self.wait_state("greeter", "LastUpdateStatus", "Successful")
+        out, meta = self.invoke_cli("greeter", {"name": "ada"}, "--qualifier", "1")
+        self.assertEqual(out, {"message": "HI, ADA", "version": "1"})  # the version keeps its configuration
+        self.assertEqual(meta["ExecutedVersion"], "1")
+        self.assertEqual(self.invoke_cli("greeter", {"name": "ada"})[0]["message"], "YO, ADA")
+
+        r = self.aws("invoke", "--function-name", "greeter", "--qualifier", "7", os.path.join(self.dir, "o.json"), ok=False)
+        self.assertIn("(ResourceNotFoundException) when calling the Invoke operation: Function not found: "
+                      "arn:aws:lambda:us-east-1:000000000000:function:greeter:7", r.stderr)
+        self.aws("delete-function", "--function-name", "greeter")
+        r = self.aws("invoke", "--function-name", "greeter", os.path.join(self.dir, "o.json"), ok=False)
+        self.assertIn("(ResourceNotFoundException) when calling the Invoke operation", r.stderr)
+
+    def invoke_cli(self, name, payload, *args):
+        outfile = os.path.join(self.dir, "out.json")
+        meta = self.aws("invoke", "--function-name", name, "--payload",
+                        json.dumps(payload), *args, outfile)
+        with open(outfile) as f:
+            return json.load(f), meta
+
+
+ROLE = "arn:aws:iam::123456789012:role/lambda-exec"
+
+GREETER_V1 = """
+import os
+def handler(event, context):
+    print("greeting", event["name"])
+    return {"message": os.environ.get("GREETING", "hello") + ", " + event["name"], "version": context.function_version}
+"""
+GREETER_V2 = GREETER_V1.replace('"message": ', '"message": str.upper(').replace('event["name"], "version"',
+                                                                              'event["name"]), "version"')
+
+PYTHON = """
+import json, os, time
+BOOTED = time.time()
+def ok(event, context):
+    print("log line from python", event.get("n"))
+    return {"pid": os.getpid(), "event": event, "fn": context.function_name, "arn": context.invoked_function_arn,
+            "remaining": context.get_remaining_time_in_millis(), "cc": context.client_context,
+            "env": {k: os.environ.get(k) for k in ENV_KEYS}, "cwd": os.getcwd()}
+ENV_KEYS = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_REGION",
+            "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_RUNTIME_API", "MY_SETTING"]
+def boom(event, context):
+    raise ValueError("bad input: " + str(event.get("n")))
+def slow(event, context):
+    print("going to sleep", flush=True)
+    time.sleep(event.get("sleep", 30))
+    return "late"
+def crash(event, context):
+    print("about to crash", flush=True)
+    os._exit(3)
+def record(event, context):
+    with open(event["path"], "w") as f:
+        json.dump({"pid": os.getpid(), "event": event}, f)
+def pause(event, context):
+    time.sleep(event.get("sleep", 0.8))
+    return {"pid": os.getpid()}
+"""
+
+NODE = """
+exports.ok = async (event, context) => {
+  console.log("log line from node", event.n);
+  return { pid: process.pid, fn: context.functionName, event, remaining: context.getRemainingTimeInMillis() };
+};
+exports.boom = async () => { throw new TypeError("node says no"); };
+exports.slow = async () => { await new Promise((r) => setTimeout(r, 30000)); return "late"; };
+exports.callback = (event, context, callback) => { callback(null, { viaCallback: true, n: event.n }); };
+exports.pause = async () => { await new Promise((r) => setTimeout(r, 800)); return { pid: process.pid }; };
+"""
+
+# A custom runtime in shell: the Runtime API by hand, with curl.
+BOOTSTRAP = r"""#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+HEADERS="$(mktemp)"
+while true; do
+  EVENT="$(curl -sS -D "$HEADERS" "$API/invocation/next")"
+  ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)"
+  echo "shell got $EVENT"
+  case "$EVENT" in
+    *fail*) curl -sS -X POST "$API/invocation/$ID/error" -H 'Lambda-Runtime-Function-Error-Type: Unhandled' \
+              -d '{"errorType":"ShellError","errorMessage":"asked to fail"}' >/dev/null ;;
+    *sleep*) sleep 30 ;;
+    *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":$$,\"handler\":\"$_HANDLER\",\"echo\":$EVENT}" >/dev/null ;;
+  esac
+done
+"""
+
+
+def make_zip(base, name, files, modes=None):
+    path = os.path.join(base, name + ".zip")
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, text in files.items():
+            info = zipfile.ZipInfo(rel)
+            info.external_attr = ((modes or {}).get(rel, 0o644) | 0o100000) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
+    return path
+
+
+class Execution(unittest.TestCase):
+    """Function code running for real, checked with boto3."""
+
+    @classmethod
+    def setUpClass(cls):
+        import boto3
+        from botocore.config import Config
+        if not shutil.which("node"):
+            raise RuntimeError("Node.js (node) is required for the nodejs runtime tests")
+        if not shutil.which("curl"):
+            raise RuntimeError("curl is required for the provided-runtime test")
+        cls.dir = tempfile.mkdtemp(prefix="lambdaeng-exec-")
+        cls.console_path = os.path.join(cls.dir, "console.txt")
+        cls.console = open(cls.console_path, "w")
+        cls.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--dir", os.path.join(cls.dir, "store")],
+                                    stdout=subprocess.PIPE, stderr=cls.console, text=True)
+        line = cls.proc.stdout.readline()
+        cls.endpoint = line.split(" on ")[1].split()[0]
+        cls.boto = boto3.client("lambda", endpoint_url=cls.endpoint, region_name="us-east-1",
+                                aws_access_key_id="local", aws_secret_access_key="local",
+                                config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                              max_pool_connections=20, read_timeout=60))
+        cls.py = make_zip(cls.dir, "py", {"handlers.py": PYTHON})
+        cls.node = make_zip(cls.dir, "node", {"index.js": NODE})
+        cls.shell = make_zip(cls.dir, "shell", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGINT)
+        cls.proc.communicate(timeout=15)
+        cls.console.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def create(self, name, runtime, handler, zip_path, **extra):
+        with open(zip_path, "rb") as f:
+            code = f.read()
+        self.boto.create_function(FunctionName=name, Runtime=runtime, Handler=handler, Role=ROLE,
+                                  Code={"ZipFile": code}, **extra)
+        self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+
+    def invoke(self, name, payload=None, **kw):
+        r = self.boto.invoke(FunctionName=name, Payload=json.dumps(payload or {}), **kw)
+        body = r["Payload"].read()
+        r["Body"] = json.loads(body) if body else None
+        if "LogResult" in r:
+            r["Log"] = base64.b64decode(r["LogResult"]).decode()
+        return r
+
+    def test_python_result_context_environment_and_log(self):
+        self.create("py-ok", "python3.12", "handlers.ok", self.py, MemorySize=256, Timeout=7,
+                    Environment={"Variables": {"MY_SETTING": "on"}})
+        cc = base64.b64encode(json.dumps({"custom": {"who": "test"}}).encode()).decode()
+        r = self.invoke("py-ok", {"n": 1}, LogType="Tail", ClientContext=cc)
+        self.assertEqual(r["StatusCode"], 200)
+        self.assertNotIn("FunctionError", r)
+        b = r["Body"]
+        self.assertEqual(b["event"], {"n": 1})
+        self.assertEqual(b["fn"], "py-ok")
+        self.assertEqual(b["arn"], "arn:aws:lambda:us-east-1:000000000000:function:py-ok")
+        self.assertTrue(5000 < b["remaining"] <= 7000, b["remaining"])
+        self.assertEqual(b["cc"], {"custom": {"who": "test"}})
+        env = b["env"]
+        self.assertEqual(env["AWS_LAMBDA_FUNCTION_NAME"], "py-ok")
+        self.assertEqual(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256")
+        self.assertEqual(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST")
+        self.assertEqual(env["AWS_REGION"], "us-east-1")
+        self.assertEqual(env["_HANDLER"], "handlers.ok")
+        self.assertEqual(env["MY_SETTING"], "on")
+        self.assertEqual(env["LAMBDA_TASK_ROOT"], b["cwd"])
+        self.assertTrue(b["cwd"].startswith(os.path.join(self.dir, "store", "run")), b["cwd"])
+        self.assertRegex(env["AWS_LAMBDA_RUNTIME_API"], r"^127\.0\.0\.1:\d+$")
+        self.assertIn("log line from python 1\n", r["Log"])
+        self.assertIn("Init Duration:", r["Log"])  # a cold start
+        # warm: the same process answers the next call, and its log has only its own lines
+        r2 = self.invoke("py-ok", {"n": 2}, LogType="Tail")
+        self.assertEqual(r2["Body"]["pid"], b["pid"])
+        self.assertIn("log line from python 2\n", r2["Log"])
+        self.assertNotIn("log line from python 1", r2["Log"])
+        self.assertNotIn("Init Duration:", r2["Log"])
+        # the standalone console shows what functions print
+        self.assertIn("[py-ok] log line from python 1", open(self.console_path).read())
+
+    def test_python_error_timeout_and_crash(self):
+        self.create("py-boom", "python3.12", "handlers.boom", self.py)
+        r = self.invoke("py-boom", {"n": 5}, LogType="Tail")
+        self.assertEqual(r["StatusCode"], 200)
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(r["Body"]["errorType"], "ValueError")
+        self.assertEqual(r["Body"]["errorMessage"], "bad input: 5")
+        self.assertTrue(any("raise ValueError" in line for line in r["Body"]["stackTrace"]), r["Body"])
+        self.assertIn("[ERROR] ValueError: bad input: 5", r["Log"])
+
+        self.create("py-slow", "python3.12", "handlers.slow", self.py, Timeout=1)
+        started = time.monotonic()
+        r = self.invoke("py-slow", {"sleep": 30}, LogType="Tail")
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(r["Body"]["errorType"], "Sandbox.Timedout")
+        self.assertRegex(r["Body"]["errorMessage"], r"^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$")
+        self.assertIn("going to sleep", r["Log"])
+        self.assertIn("Task timed out after 1.00 seconds", r["Log"])
+        # the timed-out process is gone: the next call starts a new one
+        r = self.invoke("py-slow", {"sleep": 0}, LogType="Tail")
+        self.assertEqual(r["Body"], "late")
+        self.assertIn("Init Duration:", r["Log"])
+
+        self.create("py-crash", "python3.12", "handlers.crash", self.py)
+        r = self.invoke("py-crash", {}, LogType="Tail")
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(r["Body"]["errorType"], "Runtime.ExitError")
+        self.assertRegex(r["Body"]["errorMessage"], r"Error: Runtime exited with error: exit status 3$")
+        self.assertIn("about to crash", r["Log"])
+
+        self.create("py-missing", "python3.12", "nothere.handler", self.py)
+        r = self.invoke("py-missing", {})
+        self.assertEqual(r["Body"]["errorType"], "Runtime.ImportModuleError")
+        self.assertIn("Unable to import module 'nothere'", r["Body"]["errorMessage"])
+
+    def test_node_result_error_timeout_and_callback(self):
+        self.create("node-ok", "nodejs20.x", "index.ok", self.node)
+        r = self.invoke("node-ok", {"n": 3}, LogType="Tail")
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(r["Body"]["fn"], "node-ok")
+        self.assertEqual(r["Body"]["event"], {"n": 3})
+        self.assertGreater(r["Body"]["remaining"], 1000)
+        self.assertIn("log line from node 3", r["Log"])
+        self.create("node-cb", "nodejs20.x", "index.callback", self.node)
+        self.assertEqual(self.invoke("node-cb", {"n": 4})["Body"], {"viaCallback": True, "n": 4})
+        self.create("node-boom", "nodejs20.x", "index.boom", self.node)
+        r = self.invoke("node-boom", {})
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(r["Body"]["errorType"], "TypeError")
+        self.assertEqual(r["Body"]["errorMessage"], "node says no")
+        self.create("node-slow", "nodejs20.x", "index.slow", self.node, Timeout=1)
+        r = self.invoke("node-slow", {})
+        self.assertEqual(r["Body"]["errorType"], "Sandbox.Timedout")
+        self.assertIn("Task timed out after 1.00 seconds", r["Body"]["errorMessage"])
+
+    def test_provided_shell_bootstrap(self):
+        self.create("shell", "provided.al2023", "my.handler", self.shell, Timeout=1)
+        r = self.invoke("shell", {"n": 9}, LogType="Tail")
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(r["Body"]["echo"], {"n": 9})
+        self.assertEqual(r["Body"]["handler"], "my.handler")
+        self.assertIn('shell got {"n": 9}', r["Log"])
+        r = self.invoke("shell", {"fail": True})
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(r["Body"], {"errorType": "ShellError", "errorMessage": "asked to fail"})
+        r = self.invoke("shell", {"sleep": True})
+        self.assertEqual(r["Body"]["errorType"], "Sandbox.Timedout")
+        # the kill reached the whole process group: no `sleep 30` is left behind
+        time.sleep(0.3)
+        left = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(left, [])
+
+    def test_concurrent_invocations_get_their_own_processes(self):
+        for name, runtime, zip_path in (("py-par", "python3.12", self.py), ("node-par", "nodejs20.x", self.node)):
+            self.create(name, runtime, "handlers.pause" if runtime.startswith("python") else "index.pause", zip_path)
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                results = list(pool.map(lambda _: self.invoke(name, {"sleep": 0.8}), range(4)))
+            pids = {r["Body"]["pid"] for r in results}
+            self.assertEqual(len(pids), 4, f"{name}: four concurrent calls, four processes: {pids}")
+            # warm reuse afterwards: a sequential call lands on one of them
+            self.assertIn(self.invoke(name, {"sleep": 0})["Body"]["pid"], pids)
+
+    def test_reserved_concurrency_throttles_beyond_it(self):
+        self.create("py-limited", "python3.12", "handlers.pause", self.py)
+        self.boto.put_function_concurrency(FunctionName="py-limited", ReservedConcurrentExecutions=2)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(self.invoke, "py-limited", {"sleep": 1.5}) for _ in range(2)]
+            time.sleep(0.5)
+            with self.assertRaises(self.boto.exceptions.TooManyRequestsException) as cm:
+                self.invoke("py-limited", {"sleep": 0})
+            self.assertEqual(cm.exception.response["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded")
+            self.assertEqual(len({f.result()["Body"]["pid"] for f in futures}), 2)
+        self.boto.put_function_concurrency(FunctionName="py-limited", ReservedConcurrentExecutions=0)
+        with self.assertRaises(self.boto.exceptions.TooManyRequestsException):
+            self.invoke("py-limited", {})
+
+    def test_event_runs_in_the_background_and_dry_run_only_checks(self):
+        with open(self.py, "rb") as f:
+            self.boto.create_function(FunctionName="py-record", Runtime="python3.12", Handler="handlers.record",
+                                      Role=ROLE, Code={"ZipFile": f.read()})
+        with self.assertRaises(self.boto.exceptions.ResourceConflictException) as cm:  # still Pending
+            self.boto.invoke(FunctionName="py-record", Payload=b"{}")
+        self.assertIn("The function is currently in the following state: Pending", str(cm.exception))
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-record", WaiterConfig={"Delay": 1})
+        target = os.path.join(self.dir, "event-ran.json")
+        r = self.boto.invoke(FunctionName="py-record", InvocationType="Event",
+                             Payload=json.dumps({"path": target, "kind": "event"}))
+        self.assertEqual(r["StatusCode"], 202)
+        self.assertEqual(r["Payload"].read(), b"")
+        for _ in range(100):
+            if os.path.exists(target) and os.path.getsize(target) > 0:
+                break
+            time.sleep(0.05)
+        with open(target) as f:
+            self.assertEqual(json.load(f)["event"]["kind"], "event")
+        dry = os.path.join(self.dir, "dry-ran.json")
+        r = self.boto.invoke(FunctionName="py-record", InvocationType="DryRun", Payload=json.dumps({"path": dry}))
+        self.assertEqual(r["StatusCode"], 204)
+        time.sleep(0.3)
+        self.assertFalse(os.path.exists(dry))
+        with self.assertRaises(self.boto.exceptions.RequestTooLargeException):
+            self.boto.invoke(FunctionName="py-record", InvocationType="Event", Payload=json.dumps({"x": "a" * 300000}))
+
+
+class Injection(unittest.TestCase):
+    """--latency, --quota, --fail-rate and --verify, seen from boto3 and the AWS CLI."""
+
+    def serve(self, *extra):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-inject-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--quiet", "--dir", os.path.join(self.dir, "s"),
+                                 *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: (proc.send_signal(signal.SIGINT), proc.communicate(timeout=10)))
+        return proc.stdout.readline().split(" on ")[1].split()[0]
+
+    def client(self, endpoint, secret="local"):
+        import boto3
+        from botocore.config import Config
+        return boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                            aws_secret_access_key=secret, config=Config(retries={"total_max_attempts": 1}))
+
+    def test_latency_and_quota(self):
+        c = self.client(self.serve("--latency", "200"))
+        started = time.monotonic()
+        c.list_functions()
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        c = self.client(self.serve("--quota", "control=5"))
+        throttled = None
+        for _ in range(10):
+            try:
+                c.list_functions()
+            except Exception as e:  # noqa: BLE001 — ListFunctions models no 429, so botocore gives a ClientError
+                self.assertIn("TooManyRequestsException", str(e))
+                throttled = e
+                break
+        self.assertIsNotNone(throttled, "ten calls at once against 5 rps with a burst of 5")
+        self.assertGreaterEqual(int(throttled.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]), 1)
+
+    def test_fail_rate_gives_500_503_and_resets(self):
+        endpoint = self.serve("--fail-rate", "1")
+        import urllib.error
+        import urllib.request
+        seen = set()
+        for _ in range(30):
+            try:
+                urllib.request.urlopen(endpoint + "/2015-03-31/functions/", timeout=5)
+            except urllib.error.HTTPError as e:
+                seen.add(e.code)
+            except (ConnectionError, urllib.error.URLError, OSError):
+                seen.add("reset")
+        self.assertEqual(seen, {500, 503, "reset"})
+
+    def test_verify_checks_signatures(self):
+        endpoint = self.serve("--verify", "local:right-secret")
+        self.assertEqual(self.client(endpoint, "right-secret").list_functions()["Functions"], [])
+        c = self.client(endpoint, "wrong-secret")
+        with self.assertRaises(Exception) as cm:
+            c.list_functions()
+        self.assertIn("InvalidSignatureException", str(cm.exception))
+        env = dict(os.environ, **AWS_ENV)
+        env["AWS_SECRET_ACCESS_KEY"] = "right-secret"
+        r = subprocess.run(["aws", "lambda", "list-functions", "--endpoint-url", endpoint], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env["AWS_SECRET_ACCESS_KEY"] = "nope"
+        r = subprocess.run(["aws", "lambda", "list-functions", "--endpoint-url", endpoint], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn("(InvalidSignatureException) when calling the ListFunctions operation: The request signature "
+                      "we calculated does not match", r.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <utime.h>
 
 #include <cmocka.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include "archive.h"
@@ -147,12 +148,86 @@ static void single_file_and_missing_path(void **state) {
   le_buffer_free(&z);
 }
 
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* What le_archive_zip packs, le_archive_extract unpacks: same bytes, same execute bits. */
+static void extract_round_trip(void **state) {
+  (void)state;
+  le_buffer z = {0};
+  le_error err;
+  size_t count, out_count;
+  assert_int_equal(le_archive_zip(root, &z, &count, &err), LE_OK);
+  char zip_path[256], dir[256], path[320];
+  snprintf(zip_path, sizeof zip_path, "%s.zip", root);
+  FILE *f = fopen(zip_path, "wb");
+  fwrite(z.data, 1, z.len, f);
+  fclose(f);
+  le_buffer_free(&z);
+  snprintf(dir, sizeof dir, "%s.out", root);
+  assert_int_equal(le_archive_extract(zip_path, dir, &out_count, &err), LE_OK);
+  assert_int_equal(out_count, count);
+  snprintf(path, sizeof path, "%s/lib/util.py", dir);
+  assert_string_equal(slurp(path), "X = 1\n");
+  struct stat st;
+  snprintf(path, sizeof path, "%s/bootstrap", dir);
+  assert_int_equal(stat(path, &st), 0);
+  assert_true(st.st_mode & S_IXUSR);
+  snprintf(path, sizeof path, "%s/index.py", dir);
+  assert_int_equal(stat(path, &st), 0);
+  assert_false(st.st_mode & S_IXUSR);
+  unlink(zip_path);
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  assert_int_equal(system(path), 0);
+}
+
+/* A package whose entry or link points outside its directory is refused, with its name. */
+static void extract_refuses_escapes(void **state) {
+  (void)state;
+  static const struct { const char *name, *content; int link; } cases[] = {
+      {"../escaped.txt", "x", 0}, {"/abs.txt", "x", 0}, {"ok/../../up.txt", "x", 0}, {"evil", "../../etc", 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char zip_path[256], dir[256];
+    snprintf(zip_path, sizeof zip_path, "%s-bad%zu.zip", root, i);
+    snprintf(dir, sizeof dir, "%s-bad%zu", root, i);
+    int zerr;
+    zip_t *za = zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    assert_non_null(za);
+    zip_source_t *src = zip_source_buffer(za, cases[i].content, strlen(cases[i].content), 0);
+    zip_int64_t idx = zip_file_add(za, cases[i].name, src, ZIP_FL_ENC_UTF_8);
+    assert_true(idx >= 0);
+    if (cases[i].link)
+      zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, (zip_uint32_t)0120777 << 16);
+    assert_int_equal(zip_close(za), 0);
+    le_error err;
+    assert_int_equal(le_archive_extract(zip_path, dir, NULL, &err), LE_FAIL);
+    assert_non_null(strstr(err.message, "outside"));
+    assert_non_null(strstr(err.message, cases[i].name));
+    unlink(zip_path);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+  }
+  le_error err;
+  assert_int_equal(le_archive_extract("/nonexistent/p.zip", "/tmp/x", NULL, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "/nonexistent/p.zip"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_tree_same_bytes),
       cmocka_unit_test(content_change_changes_bytes),
       cmocka_unit_test(entries_sorted_fixed_time_and_inflatable),
       cmocka_unit_test(single_file_and_missing_path),
+      cmocka_unit_test(extract_round_trip),
+      cmocka_unit_test(extract_refuses_escapes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

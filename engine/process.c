@@ -1,0 +1,265 @@
+#include "process.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "loop.h"
+#include "runtime.h"
+
+#define PROCESS_MT "lambdaeng.process"
+
+typedef struct child {
+  uv_process_t proc;
+  uv_pipe_t out, err;
+  uv_timer_t grace; /* after exit, how long to wait for the pipes' last bytes */
+  lua_State *L;
+  int output_ref, exit_ref;
+  int pid;
+  int exited, open_pipes, open_handles, finished;
+  int64_t exit_status;
+  int term_signal;
+  struct child **box; /* the Lua handle's pointer to us, cleared when we are freed */
+  struct child *next;
+} child;
+
+static child *children; /* live ones, killed at exit */
+static int atexit_registered;
+
+static void kill_all_at_exit(void) {
+  for (child *c = children; c; c = c->next)
+    if (!c->exited && c->pid > 0) kill(-c->pid, SIGKILL);
+}
+
+static void unlink_child(child *c) {
+  for (child **p = &children; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      return;
+    }
+}
+
+static void release(child *c) {
+  lua_State *L = c->L;
+  luaL_unref(L, LUA_REGISTRYINDEX, c->output_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->exit_ref);
+  if (c->box) *c->box = NULL;
+  free(c);
+}
+
+static void handle_closed(uv_handle_t *h) {
+  child *c = h->data;
+  if (--c->open_handles == 0) release(c);
+}
+
+static void call_exit(child *c) {
+  if (c->finished) return;
+  c->finished = 1;
+  unlink_child(c);
+  uv_timer_stop(&c->grace);
+  lua_State *L = c->L;
+  if (c->exit_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->exit_ref);
+    lua_pushinteger(L, (lua_Integer)c->exit_status);
+    lua_pushinteger(L, c->term_signal);
+    if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
+      fprintf(stderr, "lambdaeng: process exit handler: %s\n", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  uv_close((uv_handle_t *)&c->proc, handle_closed);
+  uv_close((uv_handle_t *)&c->grace, handle_closed);
+  if (!uv_is_closing((uv_handle_t *)&c->out)) uv_close((uv_handle_t *)&c->out, handle_closed);
+  if (!uv_is_closing((uv_handle_t *)&c->err)) uv_close((uv_handle_t *)&c->err, handle_closed);
+}
+
+static void grace_cb(uv_timer_t *t) { call_exit(t->data); }
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int signal) {
+  child *c = p->data;
+  c->exited = 1;
+  c->exit_status = status;
+  c->term_signal = signal;
+  if (c->pid > 0) kill(-c->pid, SIGKILL); /* what the process left behind in its group */
+  if (c->open_pipes == 0) call_exit(c);
+  else uv_timer_start(&c->grace, grace_cb, 100, 0); /* a grandchild may hold the pipes open */
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  buf->base = malloc(suggested);
+  buf->len = buf->base ? suggested : 0;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  child *c = s->data;
+  if (nread > 0 && c->output_ref != LUA_NOREF && !c->finished) {
+    lua_State *L = c->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->output_ref);
+    lua_pushlstring(L, buf->base, (size_t)nread);
+    lua_pushstring(L, s == (uv_stream_t *)&c->out ? "stdout" : "stderr");
+    if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
+      fprintf(stderr, "lambdaeng: process output handler: %s\n", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  free(buf->base);
+  if (nread < 0) {
+    uv_read_stop(s);
+    c->open_pipes--;
+    if (c->exited && c->open_pipes == 0) call_exit(c);
+  }
+}
+
+/* Reads a list of strings at index idx into a NULL-terminated array (on the heap). */
+static char **string_list(lua_State *L, int idx, const char *first) {
+  size_t n = idx ? lua_rawlen(L, idx) : 0;
+  char **out = calloc(n + 2, sizeof *out);
+  size_t k = 0;
+  if (first) out[k++] = (char *)first;
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, (lua_Integer)i);
+    out[k++] = (char *)lua_tostring(L, -1); /* kept alive by the table */
+    lua_pop(L, 1);
+  }
+  return out;
+}
+
+/* spawn{ file, args = {...}, env = {"K=V", ...}, cwd, on_output = fn(chunk, stream),
+ *        on_exit = fn(status, signal), unref = bool } -> process | nil, message */
+static int l_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "file");
+  const char *file = luaL_checkstring(L, -1);
+  lua_getfield(L, 1, "args");
+  int args_idx = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  lua_getfield(L, 1, "env");
+  int env_idx = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  lua_getfield(L, 1, "cwd");
+  const char *cwd = lua_tostring(L, -1);
+  lua_getfield(L, 1, "unref");
+  int unref = lua_toboolean(L, -1);
+
+  child *c = calloc(1, sizeof *c);
+  if (!c) return luaL_error(L, "out of memory");
+  c->L = le_main_thread(L);
+  c->output_ref = c->exit_ref = LUA_NOREF;
+  lua_getfield(L, 1, "on_output");
+  c->output_ref = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
+  lua_getfield(L, 1, "on_exit");
+  c->exit_ref = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
+
+  uv_pipe_init(le_loop(), &c->out, 0);
+  uv_pipe_init(le_loop(), &c->err, 0);
+  uv_timer_init(le_loop(), &c->grace);
+  c->out.data = c->err.data = c->grace.data = c->proc.data = c;
+  char **argv = string_list(L, args_idx, file);
+  char **envp = env_idx ? string_list(L, env_idx, NULL) : NULL;
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&c->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&c->err;
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = file;
+  opts.args = argv;
+  opts.env = envp;
+  opts.cwd = cwd;
+  opts.exit_cb = on_exit_cb;
+  /* Its own process group, so a kill reaches what a bootstrap script started. */
+  opts.flags = UV_PROCESS_DETACHED;
+  opts.stdio_count = 3;
+  opts.stdio = stdio;
+  int rc = uv_spawn(le_loop(), &c->proc, &opts);
+  free(argv);
+  free(envp);
+  if (rc != 0) {
+    c->open_handles = 3;
+    c->finished = 1;
+    uv_close((uv_handle_t *)&c->out, handle_closed);
+    uv_close((uv_handle_t *)&c->err, handle_closed);
+    uv_close((uv_handle_t *)&c->grace, handle_closed);
+    /* uv_spawn failed: the process handle still has to be closed */
+    c->open_handles++;
+    uv_close((uv_handle_t *)&c->proc, handle_closed);
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot start %s: %s", file, uv_strerror(rc));
+    return 2;
+  }
+  c->pid = c->proc.pid;
+  c->open_handles = 4;
+  c->open_pipes = 2;
+  uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
+  uv_read_start((uv_stream_t *)&c->err, alloc_cb, read_cb);
+  if (unref) {
+    uv_unref((uv_handle_t *)&c->proc);
+    uv_unref((uv_handle_t *)&c->out);
+    uv_unref((uv_handle_t *)&c->err);
+    uv_unref((uv_handle_t *)&c->grace);
+  }
+  c->next = children;
+  children = c;
+  if (!atexit_registered) {
+    atexit(kill_all_at_exit);
+    atexit_registered = 1;
+  }
+  child **ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = c;
+  c->box = ud;
+  luaL_setmetatable(L, PROCESS_MT);
+  return 1;
+}
+
+static child *check_child(lua_State *L) {
+  child **ud = luaL_checkudata(L, 1, PROCESS_MT);
+  return *ud;
+}
+
+/* process:kill([signal]) — SIGKILL to the whole process group by default. */
+static int l_kill(lua_State *L) {
+  child *c = check_child(L);
+  int sig = (int)luaL_optinteger(L, 2, SIGKILL);
+  if (c && !c->exited && c->pid > 0) kill(-c->pid, sig);
+  return 0;
+}
+
+static int l_pid(lua_State *L) {
+  child *c = check_child(L);
+  if (c) lua_pushinteger(L, c->pid);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_running(lua_State *L) {
+  child *c = check_child(L);
+  lua_pushboolean(L, c && !c->exited);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  child **ud = luaL_checkudata(L, 1, PROCESS_MT);
+  if (*ud) (*ud)->box = NULL;
+  *ud = NULL;
+  return 0;
+}
+
+int le_open_process(lua_State *L) {
+  if (luaL_newmetatable(L, PROCESS_MT)) {
+    static const luaL_Reg methods[] = {{"kill", l_kill}, {"pid", l_pid}, {"running", l_running}, {NULL, NULL}};
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  static const luaL_Reg fns[] = {{"spawn", l_spawn}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

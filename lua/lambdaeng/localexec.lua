@@ -1,0 +1,371 @@
+-- Running function code for the local target, through the Lambda Runtime API.
+--
+-- An execution environment is one process started from the function's unpacked
+-- package with its own Runtime API endpoint (a small HTTP server on 127.0.0.1,
+-- named by AWS_LAMBDA_RUNTIME_API), so every request tells us which process sent
+-- it. python3.* and nodejs* run the bootstrap shipped in <share>/runtimes;
+-- provided.* runs the package's own `bootstrap`. An environment serves one
+-- invocation at a time and is kept warm for the next one of the same function
+-- version and configuration; a concurrent invocation starts another, up to the
+-- function's reserved concurrency (or the target's account limit), beyond which
+-- the caller gets a 429. The function's timeout kills the process group; a
+-- process that dies answers Runtime.ExitError. Each invocation's output is
+-- framed as CloudWatch would show it (START / END / REPORT) and its last 4 KB
+-- answer LogType=Tail.
+local server_lib = require "lambdaeng.native.httpserver"
+local process = require "lambdaeng.native.process"
+local archive = require "lambdaeng.native.archive"
+local loop = require "lambdaeng.native.loop"
+local nhash = require "lambdaeng.native.hash"
+local sys = require "lambdaeng.native.sys"
+local json = require "lambdaeng.json"
+
+local M = {}
+
+local INIT_TIMEOUT = 10          -- seconds a new environment has to ask for its first event
+local LOG_KEEP = 64 * 1024       -- bytes of an invocation's output kept (Tail needs the last 4 KB)
+local TAIL = 4096
+local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = 6 * 1024 * 1024, 256 * 1024
+local RUNTIME_PREFIX = "/2018-06-01/runtime"
+
+local Exec = {}
+Exec.__index = Exec
+
+-- target: the localtarget instance (dir, region, arn(), uuid(), log());
+-- opts.unref: environments do not keep the loop alive (in-process target);
+-- opts.echo: fn(line) receives every line functions print (standalone console);
+-- opts.account_concurrency: the limit on environments across functions.
+function M.new(target, opts)
+  return setmetatable({
+    target = target, envs = {}, running = 0, unref = opts.unref, echo = opts.echo,
+    account_concurrency = opts.account_concurrency or 1000,
+    runtimes = (package.lambdaeng_share or ".") .. "/runtimes",
+    next_env = 1,
+  }, Exec)
+end
+
+local function now_ms() return math.floor(sys.now() * 1000) end
+
+-- The command that starts an environment for a runtime, or nil and why not.
+function Exec:command(cfg, task_root)
+  local rt = cfg.Runtime or ""
+  if cfg.PackageType == "Image" then
+    return nil, "Runtime.InvalidEntrypoint", "container images are not run by the local target; use a Zip package"
+  end
+  if rt:match("^python3") then return { file = "python3", args = { self.runtimes .. "/python/bootstrap.py" } } end
+  if rt:match("^nodejs") then return { file = "node", args = { self.runtimes .. "/node/bootstrap.js" } } end
+  if rt:match("^provided") then
+    local boot = task_root .. "/bootstrap"
+    if sys.kind(boot) ~= "file" then
+      return nil, "Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" .. boot .. "]"
+    end
+    return { file = boot, args = {} }
+  end
+  return nil, "Runtime.InvalidRuntime", "the local target runs python3.*, nodejs* and provided.* functions, not " .. rt
+end
+
+-- The package unpacked once per code hash under <dir>/run/<sha256>; the directory
+-- appears whole (unpacked beside it, then renamed) or not at all.
+function Exec:task_root(fn)
+  local file = fn.code and fn.code.file
+  if not file then return nil, "the function has no code package" end
+  local root = self.target.dir .. "/run/" .. file
+  if sys.kind(root) == "directory" then return root end
+  sys.mkdirs(self.target.dir .. "/run")
+  local tmp = root .. ".tmp" .. nhash.sha256(sys.random_bytes(8)):sub(1, 8)
+  local ok, err = pcall(archive.extract, self.target.dir .. "/code/" .. file .. ".zip", tmp)
+  if not ok then
+    os.execute("rm -rf '" .. tmp .. "'")
+    return nil, err
+  end
+  if not os.rename(tmp, root) then os.execute("rm -rf '" .. tmp .. "'") end -- another one won
+  return root
+end
+
+local function log_append(buf, chunk)
+  buf[#buf + 1] = chunk
+  buf.size = (buf.size or 0) + #chunk
+  if buf.size > LOG_KEEP * 2 then
+    local s = table.concat(buf):sub(-LOG_KEEP)
+    for i = #buf, 1, -1 do buf[i] = nil end
+    buf[1], buf.size = s, #s
+  end
+end
+
+local function max_memory_mb(pid)
+  local f = pid and io.open("/proc/" .. pid .. "/status", "r")
+  if not f then return 0 end
+  local text = f:read("a")
+  f:close()
+  local kb = tonumber(text:match("VmHWM:%s*(%d+)") or "0")
+  return math.ceil(kb / 1024)
+end
+
+-- Environments serving an invocation: of one function, and in all.
+function Exec:busy(name)
+  local mine, all = 0, 0
+  for _, env in pairs(self.envs) do
+    if env.inv then
+      all = all + 1
+      if env.fn_name == name then mine = mine + 1 end
+    end
+  end
+  return mine, all
+end
+
+-- Makes room for a new environment under the account limit: ends the idle one
+-- unused for longest. False when every environment is busy.
+function Exec:evict_idle()
+  local oldest
+  for _, env in pairs(self.envs) do
+    if not env.inv and (not oldest or (env.idle_since or 0) < (oldest.idle_since or 0)) then oldest = env end
+  end
+  if not oldest then return false end
+  self:retire(oldest)
+  return true
+end
+
+-- Ends an environment: kills its process, closes its endpoint, forgets it. An
+-- invocation still running there ends with Runtime.ExitError (why says how).
+function Exec:retire(env, why)
+  if env.dead then return end
+  local inv = env.inv
+  if inv and not inv.done then
+    self:finish(inv, { function_error = "Unhandled", payload = M.error_payload("Runtime.ExitError",
+      string.format("RequestId: %s Error: Runtime exited with error: %s", inv.id, why or "the environment was stopped")) })
+  end
+  env.dead = true
+  self.envs[env.id] = nil
+  self.running = self.running - 1
+  if env.proc then env.proc:kill() end
+  if env.server then env.server:close() end
+end
+
+-- Kills the idle environments of a function (all of them when key is nil, or
+-- those built from another configuration than key): updates and deletes.
+function Exec:drop(name, keep_key)
+  for _, env in pairs(self.envs) do
+    if env.fn_name == name and env.key ~= keep_key and (not env.inv or keep_key == nil) then
+      self:retire(env, "the function was deleted")
+    end
+  end
+end
+
+function Exec:shutdown()
+  for _, env in pairs(self.envs) do self:retire(env) end
+end
+
+-- Finishes an invocation once: result = { payload, error_type, function_error }.
+function Exec:finish(inv, result)
+  if inv.done then return end
+  inv.done = true
+  if inv.timer then inv.timer:cancel() end
+  local env = inv.env
+  if env and not inv.delivered_at then inv.prelude, env.pending_log = env.pending_log, {} end
+  result.duration = inv.delivered_at and (loop.now() - inv.delivered_at) * 1000 or 0
+  result.max_memory = env and env.proc and max_memory_mb(env.proc:pid()) or 0
+  if env then
+    env.inv = nil
+    if not env.dead then env.idle_since = loop.now() end
+  end
+  loop.wake(inv.task, result)
+end
+
+function M.error_payload(kind, message)
+  return json.encode_plain { errorType = kind, errorMessage = message }
+end
+local error_payload = M.error_payload
+
+-- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
+function Exec:deliver(env)
+  local inv = env.inv
+  if not inv or inv.delivered_at or not env.next_req then return end
+  local req = env.next_req
+  env.next_req = nil
+  inv.delivered_at = loop.now()
+  inv.prelude, env.pending_log = env.pending_log, {}
+  inv.cold, env.served = not env.served, true
+  local deadline = now_ms() + math.floor(env.cfg.Timeout * 1000)
+  local headers = {
+    ["Lambda-Runtime-Aws-Request-Id"] = inv.id,
+    ["Lambda-Runtime-Deadline-Ms"] = tostring(deadline),
+    ["Lambda-Runtime-Invoked-Function-Arn"] = inv.arn,
+    ["Lambda-Runtime-Trace-Id"] = "Root=1-" .. string.format("%08x", math.floor(sys.now())) .. "-" .. inv.id:gsub("-", ""):sub(1, 24),
+    ["Content-Type"] = "application/json",
+  }
+  if inv.client_context then headers["Lambda-Runtime-Client-Context"] = inv.client_context end
+  server_lib.respond(req, 200, headers, inv.payload)
+  local timeout = env.cfg.Timeout
+  inv.timer = loop.timer(timeout, function()
+    if inv.done then return end
+    log_append(inv.log, string.format("%s %s Task timed out after %.2f seconds\n",
+      os.date("!%Y-%m-%dT%H:%M:%S"), inv.id, timeout))
+    self:finish(inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
+      string.format("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, timeout)) })
+    self:retire(env)
+  end)
+  if self.unref then inv.timer:unref() end
+end
+
+-- The Runtime API of one environment.
+function Exec:runtime_request(env, req, id)
+  local path, method = req.path, req.method
+  local function reply(status, doc)
+    server_lib.respond(id, status, { ["Content-Type"] = "application/json" }, json.encode_plain(doc))
+  end
+  if path == RUNTIME_PREFIX .. "/invocation/next" and method == "GET" then
+    if env.init_timer then
+      env.init_timer:cancel()
+      env.init_timer = nil
+      env.init_duration = (loop.now() - env.started) * 1000
+    end
+    env.next_req = id
+    return self:deliver(env)
+  end
+  local rid, what = path:match("^" .. RUNTIME_PREFIX:gsub("%-", "%%-") .. "/invocation/([^/]+)/(%a+)$")
+  if rid and method == "POST" and (what == "response" or what == "error") then
+    local inv = env.inv
+    if not inv or inv.id ~= rid or inv.done then
+      return reply(400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
+    end
+    reply(202, { status = "OK" })
+    if what == "response" then
+      if #req.body > MAX_SYNC_PAYLOAD then
+        return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
+          string.format("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).",
+            #req.body, MAX_SYNC_PAYLOAD)) })
+      end
+      return self:finish(inv, { payload = req.body })
+    end
+    return self:finish(inv, { function_error = "Unhandled", payload = req.body })
+  end
+  if path == RUNTIME_PREFIX .. "/init/error" and method == "POST" then
+    reply(202, { status = "OK" })
+    env.init_failed = req.body
+    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end
+    self:retire(env)
+    return
+  end
+  reply(404, { errorType = "InvalidRequest", errorMessage = "unknown Runtime API request " .. method .. " " .. path })
+end
+
+-- Starts an environment for fn (configuration cfg) with inv already assigned.
+function Exec:start(name, fn, cfg, key, inv)
+  local root, rerr = self:task_root(fn)
+  if not root then return nil, "Runtime.InvalidEntrypoint", "cannot unpack the package: " .. tostring(rerr) end
+  local cmd, kind, msg = self:command(cfg, root)
+  if not cmd then return nil, kind, msg end
+  local env = { id = self.next_env, fn_name = name, key = key, cfg = cfg, inv = inv, started = loop.now(),
+                pending_log = {} }
+  self.next_env = self.next_env + 1
+  inv.env = env
+  local server, port = server_lib.listen("127.0.0.1", 0, function(req, id)
+    loop.spawn(function() self:runtime_request(env, req, id) end)
+  end)
+  if not server then return nil, "Runtime.Unknown", port end
+  port = server:port()
+  if self.unref then server:unref() end
+  env.server = server
+  local vars = {}
+  local function set(k, v) if v ~= nil then vars[k] = tostring(v) end end
+  for k, v in pairs(cfg.Environment and cfg.Environment.Variables or {}) do set(k, v) end
+  set("PATH", os.getenv("PATH") or "/usr/local/bin:/usr/bin:/bin")
+  set("LANG", "en_US.UTF-8")
+  set("TZ", ":UTC")
+  set("HOME", os.getenv("HOME"))
+  set("PYTHONUNBUFFERED", "1")
+  set("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" .. port)
+  set("_HANDLER", cfg.Handler)
+  set("LAMBDA_TASK_ROOT", root)
+  set("LAMBDA_RUNTIME_DIR", self.runtimes)
+  set("AWS_LAMBDA_FUNCTION_NAME", name)
+  set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.MemorySize)
+  set("AWS_LAMBDA_FUNCTION_VERSION", cfg.Version)
+  set("AWS_REGION", self.target.region)
+  set("AWS_DEFAULT_REGION", self.target.region)
+  set("AWS_EXECUTION_ENV", "AWS_Lambda_" .. tostring(cfg.Runtime))
+  set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" .. name)
+  set("AWS_LAMBDA_LOG_STREAM_NAME", os.date("!%Y/%m/%d") .. "/[" .. cfg.Version .. "]" .. string.format("%032x", env.id))
+  set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+  local envlist = {}
+  for k, v in pairs(vars) do envlist[#envlist + 1] = k .. "=" .. v end
+  table.sort(envlist)
+  local proc, perr = process.spawn {
+    file = cmd.file, args = cmd.args, env = envlist, cwd = root, unref = self.unref,
+    on_output = function(chunk)
+      local target = env.inv and env.inv.delivered_at and env.inv.log or env.pending_log
+      log_append(target, chunk)
+      if self.echo then self.echo(name, chunk) end
+    end,
+    on_exit = function(status, signal)
+      self:retire(env, signal ~= 0 and ("signal: " .. (signal == 9 and "killed" or tostring(signal)))
+        or ("exit status " .. status))
+    end,
+  }
+  if not proc then
+    server:close()
+    return nil, "Runtime.InvalidEntrypoint", perr .. (cmd.file == "node" and " (install Node.js to run nodejs functions)"
+      or cmd.file == "python3" and " (install Python 3 to run python functions)" or "")
+  end
+  env.proc = proc
+  self.envs[env.id] = env
+  self.running = self.running + 1
+  env.init_timer = loop.timer(INIT_TIMEOUT, function()
+    env.init_timer = nil
+    if env.inv then
+      self:finish(env.inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
+        string.format("RequestId: %s Error: the runtime did not start within %d seconds", env.inv.id, INIT_TIMEOUT)) })
+    end
+    self:retire(env)
+  end)
+  if self.unref then env.init_timer:unref() end
+  return env
+end
+
+-- Runs one invocation to its end. Returns the result table, or nil, status,
+-- error type, message when it could not start (throttled, bad package).
+function Exec:run(name, fn, cfg, payload, opts)
+  local key = table.concat({ name, cfg.Version, cfg.RevisionId or "", cfg.CodeSha256 or "" }, "\0")
+  self:drop(name, key) -- idle environments of an older configuration
+  local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
+                arn = opts.arn, task = loop.current(), log = {} }
+  local mine, all = self:busy(name)
+  if (fn.concurrency and mine >= fn.concurrency) or all >= self.account_concurrency then
+    return nil, 429, "TooManyRequestsException", "Rate Exceeded.",
+      fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded"
+  end
+  local env
+  -- the most recently used idle environment of this configuration: warm reuse
+  for _, e in pairs(self.envs) do
+    if e.key == key and not e.inv and not e.dead and (not env or (e.idle_since or 0) > (env.idle_since or 0)) then
+      env = e
+    end
+  end
+  if env then
+    env.inv, inv.env = inv, env
+  else
+    if self.running >= self.account_concurrency then self:evict_idle() end
+    local kind, msg
+    env, kind, msg = self:start(name, fn, cfg, key, inv)
+    if not env then
+      return { function_error = "Unhandled", payload = error_payload(kind, msg), duration = 0, max_memory = 0,
+               log = msg .. "\n" }
+    end
+  end
+  self:deliver(env)
+  local result = loop.suspend()
+  -- what the environment printed while starting (or idle) belongs to this invocation's log
+  result.init_duration = inv.cold and env.init_duration or nil
+  local out = table.concat(inv.prelude or {}) .. table.concat(inv.log)
+  local duration = result.duration or 0
+  local report = string.format("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t"
+    .. "Max Memory Used: %d MB\t%s\n", inv.id, duration, math.ceil(duration), cfg.MemorySize or 128,
+    result.max_memory or 0, result.init_duration and string.format("Init Duration: %.2f ms\t", result.init_duration) or "")
+  result.log = string.format("START RequestId: %s Version: %s\n", inv.id, cfg.Version) .. out
+    .. string.format("END RequestId: %s\n", inv.id) .. report
+  return result
+end
+
+M.TAIL, M.MAX_SYNC_PAYLOAD, M.MAX_ASYNC_PAYLOAD = TAIL, MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD
+
+return M
