@@ -1,8 +1,9 @@
 """The REPL driven through a real terminal (tmux): multi-line input, Tab
 completion, invoke() with a result and a decoded log tail, a function error,
 Ctrl-C during a slow invocation leaving the prompt usable, and history kept
-across sessions. The Lambda peer is the fault server (it echoes invocations,
-answers "fnerror" with a function error and a log, and holds "hang")."""
+across sessions. The Lambda peer is the embedded local target (chosen because no
+AWS configuration is set), running real Python handlers: one echoes its event,
+"fnerror" prints and raises, "hang" sleeps for a minute."""
 import json
 import os
 import shutil
@@ -16,7 +17,16 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG, run  # noqa: E402
 
-SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+HANDLERS = """
+import time
+def echo(event, context):
+    return event
+def fnerror(event, context):
+    print("about to fail")
+    raise ValueError("boom")
+def hang(event, context):
+    time.sleep(60)
+"""
 
 
 class Repl(unittest.TestCase):
@@ -25,28 +35,28 @@ class Repl(unittest.TestCase):
         if not shutil.which("tmux"):
             raise RuntimeError("tmux is required (scripts/deps.sh installs it)")
         cls.dir = tempfile.mkdtemp(prefix="lambdaeng-repl-")
-        cls.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        cls.endpoint = json.loads(cls.proc.stdout.readline())["endpoint"]
         os.makedirs(os.path.join(cls.dir, "code"))
         with open(os.path.join(cls.dir, "code", "index.py"), "w") as f:
-            f.write("x = 1\n")
+            f.write(HANDLERS)
         cls.stack = os.path.join(cls.dir, "stack.lua")
         with open(cls.stack, "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
-                    'greeter = lambda.func("echo", { function_name = "st-echo", runtime = "python3.12", '
-                    'handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n')
-        cls.env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
-                   "HOME": cls.dir}
-        r = run("run", cls.stack, "--yes", "--endpoint", cls.endpoint, env=cls.env)
-        assert r.returncode == 0, r.stderr
+                    'local function fn(addr, name, handler, timeout)\n'
+                    '  return lambda.func(addr, { function_name = name, runtime = "python3.12", timeout = timeout,\n'
+                    '    handler = "index." .. handler, role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
+                    'end\n'
+                    'greeter = fn("echo", "st-echo", "echo", 3)\n'
+                    'fn("fnerror", "fnerror", "fnerror", 3)\n'
+                    'fn("hang", "hang", "hang", 120)\n')
+        cls.env = {"HOME": cls.dir, "LAMBDAENG_WAITER_DELAY": "0.05"}  # and no AWS variables: the local target
+        r = run("run", cls.stack, "--yes", env=cls.env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Target: local" in r.stdout, r.stdout
         cls.session = "lambdaeng-repl-%d" % os.getpid()
 
     @classmethod
     def tearDownClass(cls):
         subprocess.run(["tmux", "kill-session", "-t", cls.session], capture_output=True)
-        cls.proc.send_signal(signal.SIGTERM)
-        cls.proc.wait()
-        cls.proc.stdout.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def start(self):
@@ -54,8 +64,11 @@ class Repl(unittest.TestCase):
         env_args = []
         for k, v in self.env.items():
             env_args += ["-e", f"{k}={v}"]
+        for k in os.environ:  # tmux's server may carry AWS settings from elsewhere: none here
+            if k.startswith("AWS_"):
+                env_args += ["-e", f"{k}="]
         # (the shell keeps the pane open after an exit, so a failure to start can be read)
-        cmd = f"{LAMBDAENG} repl {self.stack} --endpoint {self.endpoint}; echo EXITED $?; sleep 60"
+        cmd = f"{LAMBDAENG} repl {self.stack}; echo EXITED $?; sleep 60"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "160", "-y", "50", *env_args, cmd],
                        check=True)
         self.wait_for("lambdaeng>")
@@ -103,7 +116,9 @@ class Repl(unittest.TestCase):
         self.assertIn(">>   print", s)
         # a function error: its type, message and decoded log
         self.line('invoke("fnerror", {})', "function error (Unhandled): ValueError: boom")
-        self.assertIn("Traceback: ValueError: boom", self.screen())
+        self.wait_for("[ERROR] ValueError: boom")  # the decoded log tail
+        self.assertIn("about to fail", self.screen())
+        self.assertIn("Traceback (most recent call last)", self.screen())
         # Tab completes globals
         self.keys("-l", "invoke_ma")
         self.keys("Tab")
