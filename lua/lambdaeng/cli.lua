@@ -55,6 +55,24 @@ Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target A
 Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
 --detailed-exitcode), 1 error.
 ]],
+  ["local"] = [[
+Usage: lambdaeng local [--port N] [options]
+
+Serves the local Lambda target standalone on 127.0.0.1:N (0 picks a free port): the
+Lambda REST API for lambdaeng, the AWS CLI and the SDKs (--endpoint-url), running
+function code for real (python3.*, nodejs*, provided.*). Ctrl-C stops it.
+Options:
+  --listen ADDR        listen on ADDR instead of 127.0.0.1
+  --dir PATH           where functions are kept (default ./.lambdaeng/local)
+  --region R           the region in ARNs (default $AWS_REGION or us-east-1)
+  --latency MS         add MS milliseconds to every API response
+  --quota control=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these rates
+  --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset
+  --concurrency N      execution environments in all (default 1000)
+  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
+  --quiet              do not echo what functions print
+  -v                   log every API call
+]],
   graph = [[
 Usage: lambdaeng graph STACK.lua [--var NAME=VALUE]
 
@@ -542,6 +560,10 @@ local AUTH_ERRORS = { SignatureDoesNotMatch = true, InvalidClientTokenId = true,
 local function print_api_error(err, cfg)
   eprint("Error: ", err.type, ": ", err.message, err.attempts and err.attempts > 1
     and string.format(" (after %d attempts)", err.attempts) or "")
+  if err.type == "ResourceNotFoundException" and cfg and cfg.profile == "local" and embedded_target then
+    eprint("(the embedded local target, with functions in ", embedded_target.dir, ", answered: no AWS ",
+      "configuration was found; --dir picks another directory, --endpoint or AWS credentials another target)")
+  end
   if AUTH_ERRORS[err.type] and cfg then
     eprint(string.format("The credentials were rejected: access key %s from %s, region %s, endpoint %s.",
       cfg.access_key_id, cfg.source or "?", cfg.region, cfg.endpoint))

@@ -94,9 +94,13 @@ class Config(unittest.TestCase):
         self.assertIn("(AWS_SECRET_ACCESS_KEY is missing)", r.stderr)
 
     def test_no_configuration_at_all(self):
-        r = run("invoke", "f", env={"HOME": self.home.name})
+        """No configuration anywhere: the embedded local target answers, and says so."""
+        r = run("invoke", "f", env={"HOME": self.home.name}, cwd=self.home.name)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("no AWS configuration found", r.stderr)
+        self.assertIn("Error: ResourceNotFoundException: Function not found: "
+                      "arn:aws:lambda:us-east-1:000000000000:function:f", r.stderr)
+        self.assertIn("the embedded local target, with functions in " + os.path.realpath(self.home.name), r.stderr)
+        self.assertIn("no AWS configuration was found", r.stderr)
 
 
 if __name__ == "__main__":
