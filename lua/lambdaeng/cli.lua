@@ -66,7 +66,8 @@ Options:
   --dir PATH           where functions are kept (default ./.lambdaeng/local)
   --region R           the region in ARNs (default $AWS_REGION or us-east-1)
   --latency MS         add MS milliseconds to every API response
-  --quota control=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these rates
+  --quota control=RPS,read=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these
+                       rates; read is GetFunction, control every other API call but Invoke
   --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset
   --concurrency N      execution environments in all (default 1000)
   --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
@@ -973,8 +974,10 @@ commands["local"] = function(o)
   if o.quota then
     for item in o.quota:gmatch("[^,]+") do
       local class, rate = item:match("^%s*(%a+)=([%d%.]+)%s*$")
-      if not class or (class ~= "control" and class ~= "invoke") or not tonumber(rate) or tonumber(rate) <= 0 then
-        eprint("Error: --quota takes control=RPS,invoke=RPS (requests per second > 0); got ", string.format("%q", item))
+      if not class or (class ~= "control" and class ~= "read" and class ~= "invoke") or not tonumber(rate)
+         or tonumber(rate) <= 0 then
+        eprint("Error: --quota takes control=RPS,read=RPS,invoke=RPS (requests per second > 0); got ",
+          string.format("%q", item))
         return 1
       end
       quota[class] = tonumber(rate)

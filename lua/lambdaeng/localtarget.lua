@@ -489,7 +489,9 @@ function Target:handle(req, id)
     local c1, h1, b1 = self:check_signature(req)
     if c1 then return c1, h1, b1 end
   end
-  local class = req.path:match("/invocations$") and "invoke" or "control"
+  -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
+  local class = req.path:match("/invocations$") and "invoke"
+    or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
   local wait = self:take(class)
   if wait then
     self.stats.throttled = self.stats.throttled + 1

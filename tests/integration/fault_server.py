@@ -114,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reset()
         if kind == "slow" and n <= int(params[1]):
             time.sleep(float(params[2]))
-        if kind in ("pending", "inprogress") and self.path.endswith("/configuration") and self.command == "GET":
+        if kind in ("pending", "inprogress") and self.command == "GET":  # GetFunction or GetFunctionConfiguration
             cfg = config(name)
             if n <= int(params[1]):
                 if kind == "pending":
@@ -125,7 +125,8 @@ class Handler(BaseHTTPRequestHandler):
                 cfg["State"] = "Failed"
                 cfg["StateReasonCode"] = "InvalidRuntime"
                 cfg["StateReason"] = "The runtime is not supported"
-            return self.reply(200, json.dumps(cfg).encode(), {"Content-Type": "application/json"})
+            doc = cfg if self.path.split("?")[0].endswith("/configuration") else {"Configuration": cfg}
+            return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
         if kind == "st":
             return self.stateful(name, body, m is not None)
         if kind == "lat":

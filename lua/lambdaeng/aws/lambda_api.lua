@@ -78,8 +78,9 @@ function Api:get_function(name, qualifier)
 end
 
 function Api:get_function_configuration(name, qualifier)
+  -- On AWS only GetFunction (and GetPolicy) escape the 15 rps control-plane quota.
   return self:json_call("GetFunctionConfiguration", "GET", fn_path(name, "/configuration"), nil,
-    { query = qualifier_query(qualifier), class = "read" })
+    { query = qualifier_query(qualifier), class = "control" })
 end
 
 function Api:update_function_code(name, input)
@@ -105,7 +106,7 @@ function Api:list_versions_by_function(name)
     local query = { { "MaxItems", "50" } }
     if marker then query[#query + 1] = { "Marker", marker } end
     local page, err = self:json_call("ListVersionsByFunction", "GET", fn_path(name, "/versions"), nil,
-      { query = query, class = "read" })
+      { query = query, class = "control" })
     if not page then return nil, err end
     for _, v in ipairs(page.Versions or {}) do versions[#versions + 1] = v end
     marker = page.NextMarker
@@ -133,7 +134,7 @@ function Api:untag_resource(arn, keys)
 end
 
 function Api:list_tags(arn)
-  return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "read" })
+  return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "control" })
 end
 
 -- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
@@ -161,14 +162,16 @@ end
 
 -- Waiters --------------------------------------------------------------------
 
--- Polls GetFunctionConfiguration until done(cfg) is true, failing on failed(cfg)
--- or after timeout seconds. delay: seconds between polls.
+-- Polls GetFunction (its own 100 rps quota on AWS, not the control plane's 15)
+-- until done(cfg) is true, failing on failed(cfg) or after timeout seconds.
+-- delay: seconds between the first polls, growing by half each time up to 5.
 function Api:wait(name, what, done, failed, timeout, delay)
   local deadline = loop.now() + (timeout or 600)
-  delay = delay or 1
+  delay = delay or 0.25
   while true do
-    local cfg, err = self:get_function_configuration(name)
-    if not cfg then return nil, err end
+    local doc, err = self:get_function(name)
+    if not doc then return nil, err end
+    local cfg = doc.Configuration or {}
     if done(cfg) then return cfg end
     local why = failed(cfg)
     if why then return nil, { type = "WaiterFailed", message = string.format("%s: %s", what, why) } end
