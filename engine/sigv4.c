@@ -215,6 +215,51 @@ static void hmac_sha256(const void *key, size_t klen, const char *data, size_t d
   HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, dlen, out, &n);
 }
 
+/* The signing key depends only on the secret, the date, the region and the
+ * service, so it is derived once per day and scope, as the AWS SDKs do: the last
+ * one is kept, recognised by a digest of the secret (the secret itself is not kept). */
+static struct {
+  int valid;
+  unsigned char secret_digest[32];
+  char date[16], region[64], service[64];
+  unsigned char key[32];
+} signing_cache;
+
+static int signing_key(const char *secret, const char *date, const char *region, const char *service,
+                       unsigned char out[32]) {
+  size_t slen = strlen(secret);
+  unsigned char digest[32];
+  unsigned int dn = 0;
+  EVP_Digest(secret, slen, digest, &dn, EVP_sha256(), NULL);
+  if (signing_cache.valid && memcmp(digest, signing_cache.secret_digest, 32) == 0 &&
+      strcmp(date, signing_cache.date) == 0 && strcmp(region, signing_cache.region) == 0 &&
+      strcmp(service, signing_cache.service) == 0) {
+    memcpy(out, signing_cache.key, 32);
+    return LE_OK;
+  }
+  char *k = malloc(slen + 5);
+  if (!k) return LE_FAIL;
+  memcpy(k, "AWS4", 4);
+  memcpy(k + 4, secret, slen + 1);
+  unsigned char k_date[32], k_region[32], k_service[32];
+  hmac_sha256(k, slen + 4, date, strlen(date), k_date);
+  OPENSSL_cleanse(k, slen + 4);
+  free(k);
+  hmac_sha256(k_date, 32, region, strlen(region), k_region);
+  hmac_sha256(k_region, 32, service, strlen(service), k_service);
+  hmac_sha256(k_service, 32, "aws4_request", 12, out);
+  if (strlen(date) < sizeof signing_cache.date && strlen(region) < sizeof signing_cache.region &&
+      strlen(service) < sizeof signing_cache.service) {
+    memcpy(signing_cache.secret_digest, digest, 32);
+    strcpy(signing_cache.date, date);
+    strcpy(signing_cache.region, region);
+    strcpy(signing_cache.service, service);
+    memcpy(signing_cache.key, out, 32);
+    signing_cache.valid = 1;
+  }
+  return LE_OK;
+}
+
 
 void le_sigv4_output_free(le_sigv4_output *out) {
   free(out->canonical_request);
@@ -356,18 +401,8 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
 
   /* Signature */
   {
-    size_t slen = strlen(in->secret_access_key);
-    char *k = malloc(slen + 5);
-    if (!k) goto oom;
-    memcpy(k, "AWS4", 4);
-    memcpy(k + 4, in->secret_access_key, slen + 1);
-    unsigned char k_date[32], k_region[32], k_service[32], k_signing[32], sig[32];
-    hmac_sha256(k, slen + 4, date, strlen(date), k_date);
-    OPENSSL_cleanse(k, slen + 4);
-    free(k);
-    hmac_sha256(k_date, 32, in->region, strlen(in->region), k_region);
-    hmac_sha256(k_region, 32, in->service, strlen(in->service), k_service);
-    hmac_sha256(k_service, 32, "aws4_request", 12, k_signing);
+    unsigned char k_signing[32], sig[32];
+    if (signing_key(in->secret_access_key, date, in->region, in->service, k_signing) != LE_OK) goto oom;
     hmac_sha256(k_signing, 32, out->string_to_sign, strlen(out->string_to_sign), sig);
     OPENSSL_cleanse(k_signing, sizeof k_signing);
     le_hex(sig, 32, out->signature);

@@ -196,6 +196,28 @@ int main(int argc, char **argv) {
     }
     free(names[i]);
   }
+  /* The signing key is cached per secret, date, region and service: interleaved
+   * secrets and dates must each get their own signature. */
+  {
+    const char *secrets[] = {"secret-a", "secret-b", "secret-a"};
+    time_t times[] = {1440938160, 1440938160, 1441024560};
+    char sig[3][65], again[65];
+    for (int k = 0; k < 4; k++) {
+      le_header h[] = {{"Host", "example.amazonaws.com"}};
+      le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
+                           .secret_access_key = secrets[k % 3], .region = "us-east-1", .service = "service",
+                           .timestamp = k == 3 ? times[0] : times[k % 3], .normalize_path = 1};
+      le_sigv4_output out;
+      le_error err;
+      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
+      snprintf(k == 3 ? again : sig[k], 65, "%s", out.signature);
+      le_sigv4_output_free(&out);
+    }
+    int ok = strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[0], again) == 0;
+    printf("%s signing-key cache: other secret or date, other signature; same inputs, same signature\n",
+           ok ? "PASS" : "FAIL");
+    ok ? passed++ : failed++;
+  }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -143,7 +143,10 @@ GetFunctionConfiguration, UpdateFunctionCode, UpdateFunctionConfiguration,
 DeleteFunction, PublishVersion, ListVersionsByFunction, PutFunctionConcurrency,
 DeleteFunctionConcurrency, TagResource, UntagResource, ListTags, Invoke,
 WaitActive, WaitUpdated. In CreateFunction and UpdateFunctionCode, a ZipFile of
-"@PATH" packages PATH (a file or directory) as a deterministic zip.
+"@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
+as a deterministic zip. A JSON
+array makes one call per element, all in flight at once, or at most N at a time
+with --parallelism N.
 ]],
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
@@ -691,8 +694,14 @@ function commands.api(o)
     local archive = require "lambdaeng.native.archive"
     local hash = require "lambdaeng.native.hash"
     local path = code.ZipFile:sub(2)
-    local zok, bytes = pcall(archive.zip, path)
-    if not zok then eprint("Error: ZipFile ", path, ": ", bytes) return 1 end
+    local f = sys.kind(path) == "file" and io.open(path, "rb")
+    local bytes = f and f:read("a")
+    if f then f:close() end
+    if not (bytes and bytes:sub(1, 4) == "PK\3\4") then -- a zip is sent as it is; anything else is packaged
+      local zok
+      zok, bytes = pcall(archive.zip, path)
+      if not zok then eprint("Error: ZipFile ", path, ": ", bytes) return 1 end
+    end
     code.ZipFile = hash.base64(bytes)
   end
   local api, err, cfg = make_api(o)
@@ -700,16 +709,22 @@ function commands.api(o)
   local loop = require "lambdaeng.native.loop"
   local function one(i) return API_OPERATIONS[op](api, i) end
   if #input > 0 then
-    -- A JSON array: one call per element, all in flight at once; results in order.
+    -- A JSON array: one call per element, all in flight at once (or --parallelism N
+    -- at a time, each worker taking the next element); results in order.
+    local width = math.min(#input, math.max(1, math.floor(tonumber(o.parallelism or "") or #input)))
     local results, failed = loop.run(function()
-      local out, remaining, main, first_err = {}, #input, loop.current(), nil
-      for idx, i in ipairs(input) do
+      local out, next_idx, workers, main, first_err = {}, 1, width, loop.current(), nil
+      for _ = 1, width do
         loop.spawn(function()
-          local r, e = one(i)
-          out[idx] = r or { Error = { Type = e.type, Message = e.message } }
-          if not r and not first_err then first_err = e end
-          remaining = remaining - 1
-          if remaining == 0 then loop.wake(main) end
+          while next_idx <= #input do
+            local idx = next_idx
+            next_idx = next_idx + 1
+            local r, e = one(input[idx])
+            out[idx] = r or { Error = { Type = e.type, Message = e.message } }
+            if not r and not first_err then first_err = e end
+          end
+          workers = workers - 1
+          if workers == 0 then loop.wake(main) end
         end)
       end
       loop.suspend()

@@ -38,6 +38,12 @@ Exec.__index = Exec
 function M.new(target, opts)
   return setmetatable({
     target = target, envs = {}, running = 0, unref = opts.unref, echo = opts.echo,
+    -- indexes, so an invocation costs the same with 1 or 1,000 environments:
+    idle = {},           -- configuration key -> stack of idle environments (most recent on top)
+    by_fn = {},          -- function name -> set of its environments
+    busy_fn = {},        -- function name -> environments serving an invocation
+    busy_all = 0,
+    current = {},        -- function name .. version -> the configuration key in force
     account_concurrency = opts.account_concurrency or 1000,
     runtimes = (package.lambdaeng_share or ".") .. "/runtimes",
     next_env = 1,
@@ -101,16 +107,33 @@ local function max_memory_mb(pid)
   return math.ceil(kb / 1024)
 end
 
--- Environments serving an invocation: of one function, and in all.
-function Exec:busy(name)
-  local mine, all = 0, 0
-  for _, env in pairs(self.envs) do
-    if env.inv then
-      all = all + 1
-      if env.fn_name == name then mine = mine + 1 end
-    end
+-- An environment takes an invocation / gives it back.
+function Exec:mark_busy(env)
+  self.busy_fn[env.fn_name] = (self.busy_fn[env.fn_name] or 0) + 1
+  self.busy_all = self.busy_all + 1
+end
+
+function Exec:mark_idle(env)
+  self.busy_fn[env.fn_name] = self.busy_fn[env.fn_name] - 1
+  self.busy_all = self.busy_all - 1
+  if not env.dead then
+    env.idle_since = loop.now()
+    local stack = self.idle[env.key]
+    if not stack then stack = {} self.idle[env.key] = stack end
+    stack[#stack + 1] = env
   end
-  return mine, all
+end
+
+-- The most recently used idle environment of a configuration (dead ones are
+-- dropped from the stack as they are met).
+function Exec:take_idle(key)
+  local stack = self.idle[key]
+  while stack and #stack > 0 do
+    local env = stack[#stack]
+    stack[#stack] = nil
+    if not env.dead and not env.inv then return env end
+  end
+  if stack then self.idle[key] = nil end
 end
 
 -- Makes room for a new environment under the account limit: ends the idle one
@@ -136,6 +159,7 @@ function Exec:retire(env, why)
   end
   env.dead = true
   self.envs[env.id] = nil
+  if self.by_fn[env.fn_name] then self.by_fn[env.fn_name][env] = nil end
   self.running = self.running - 1
   if env.proc then env.proc:kill() end
   if env.server then env.server:close() end
@@ -144,15 +168,18 @@ end
 -- Kills the idle environments of a function (all of them when key is nil, or
 -- those built from another configuration than key): updates and deletes.
 function Exec:drop(name, keep_key)
-  for _, env in pairs(self.envs) do
-    if env.fn_name == name and env.key ~= keep_key and (not env.inv or keep_key == nil) then
-      self:retire(env, "the function was deleted")
-    end
+  local list = {}
+  for env in pairs(self.by_fn[name] or {}) do list[#list + 1] = env end
+  for _, env in ipairs(list) do
+    if env.key ~= keep_key and (not env.inv or keep_key == nil) then self:retire(env, "the function was deleted") end
   end
+  if keep_key == nil then self.by_fn[name] = nil end
 end
 
 function Exec:shutdown()
-  for _, env in pairs(self.envs) do self:retire(env) end
+  local list = {}
+  for _, env in pairs(self.envs) do list[#list + 1] = env end
+  for _, env in ipairs(list) do self:retire(env) end
 end
 
 -- Finishes an invocation once: result = { payload, error_type, function_error }.
@@ -163,10 +190,10 @@ function Exec:finish(inv, result)
   local env = inv.env
   if env and not inv.delivered_at then inv.prelude, env.pending_log = env.pending_log, {} end
   result.duration = inv.delivered_at and (loop.now() - inv.delivered_at) * 1000 or 0
-  result.max_memory = env and env.proc and max_memory_mb(env.proc:pid()) or 0
-  if env then
+  result.max_memory = inv.want_log and env and env.proc and max_memory_mb(env.proc:pid()) or 0
+  if env and env.inv == inv then
     env.inv = nil
-    if not env.dead then env.idle_since = loop.now() end
+    self:mark_idle(env)
   end
   loop.wake(inv.task, result)
 end
@@ -309,7 +336,10 @@ function Exec:start(name, fn, cfg, key, inv)
   end
   env.proc = proc
   self.envs[env.id] = env
+  self.by_fn[name] = self.by_fn[name] or {}
+  self.by_fn[name][env] = true
   self.running = self.running + 1
+  self:mark_busy(env)
   env.init_timer = loop.timer(INIT_TIMEOUT, function()
     env.init_timer = nil
     if env.inv then
@@ -326,23 +356,21 @@ end
 -- error type, message when it could not start (throttled, bad package).
 function Exec:run(name, fn, cfg, payload, opts)
   local key = table.concat({ name, cfg.Version, cfg.RevisionId or "", cfg.CodeSha256 or "" }, "\0")
-  self:drop(name, key) -- idle environments of an older configuration
+  local version_key = name .. "\0" .. cfg.Version
+  if self.current[version_key] ~= key then
+    if self.current[version_key] then self:drop(name, key) end -- idle environments of an older configuration
+    self.current[version_key] = key
+  end
   local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
-                arn = opts.arn, task = loop.current(), log = {} }
-  local mine, all = self:busy(name)
-  if (fn.concurrency and mine >= fn.concurrency) or all >= self.account_concurrency then
+                arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log }
+  if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
     return nil, 429, "TooManyRequestsException", "Rate Exceeded.",
       fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded"
   end
-  local env
-  -- the most recently used idle environment of this configuration: warm reuse
-  for _, e in pairs(self.envs) do
-    if e.key == key and not e.inv and not e.dead and (not env or (e.idle_since or 0) > (env.idle_since or 0)) then
-      env = e
-    end
-  end
+  local env = self:take_idle(key) -- warm reuse
   if env then
     env.inv, inv.env = inv, env
+    self:mark_busy(env)
   else
     if self.running >= self.account_concurrency then self:evict_idle() end
     local kind, msg
@@ -354,6 +382,7 @@ function Exec:run(name, fn, cfg, payload, opts)
   end
   self:deliver(env)
   local result = loop.suspend()
+  if not inv.want_log then return result end
   -- what the environment printed while starting (or idle) belongs to this invocation's log
   result.init_duration = inv.cold and env.init_duration or nil
   local out = table.concat(inv.prelude or {}) .. table.concat(inv.log)

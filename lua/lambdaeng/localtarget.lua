@@ -299,7 +299,7 @@ function Target:invoke(name, qualifier, req)
     client_context = text
   end
   local payload = req.body ~= "" and req.body or "{}"
-  local opts = { request_id = uuid(), client_context = client_context,
+  local opts = { request_id = uuid(), client_context = client_context, want_log = h["x-amz-log-type"] == "Tail",
                  arn = self:arn(name) .. (qualifier and (":" .. qualifier) or "") }
   if itype == "Event" then
     loop.spawn(function()
@@ -317,6 +317,7 @@ function Target:invoke(name, qualifier, req)
   end
   local result, status, kind, message, reason = self.exec:run(name, fn, cfg, payload, opts)
   if not result then
+    self.stats.throttled = self.stats.throttled + 1
     return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json", ["Retry-After"] = "1" },
       json.encode_plain { Type = "User", message = message, Reason = reason }
   end

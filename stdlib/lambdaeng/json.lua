@@ -16,17 +16,29 @@ function M.array(t) return setmetatable(t or {}, array_mt) end
 
 local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
                   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-local function encode_string(s, path)
-  if not utf8.len(s) then error(path .. ": string is not valid UTF-8", 0) end
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
+local function escape(c) return escapes[c] or string.format("\\u%04x", c:byte()) end
+
+-- Where the encoder is, for error messages only: a stack of keys, turned into
+-- "value.a[2].b" when something cannot be encoded (never built otherwise).
+local function where(stack, n)
+  local parts = { "value" }
+  for i = 1, n do
+    local k = stack[i]
+    parts[#parts + 1] = math.type(k) == "integer" and ("[" .. k .. "]") or ("." .. k)
+  end
+  return table.concat(parts)
 end
 
-local function encode_number(x, path)
+local function encode_string(s, stack, n)
+  if not utf8.len(s) then error(where(stack, n) .. ": string is not valid UTF-8", 0) end
+  if not s:find('[%c"\\]') then return '"' .. s .. '"' end
+  return '"' .. s:gsub('[%c"\\]', escape) .. '"'
+end
+
+local function encode_number(x, stack, n)
   if math.type(x) == "integer" then return string.format("%d", x) end
   if x ~= x or x == math.huge or x == -math.huge then
-    error(path .. ": " .. tostring(x) .. " has no JSON form", 0)
+    error(where(stack, n) .. ": " .. tostring(x) .. " has no JSON form", 0)
   end
   local i = math.tointeger(x)
   if i and math.abs(x) < 2^53 then return string.format("%d", i) end
@@ -37,64 +49,66 @@ local function encode_number(x, path)
   return string.format("%.17g", x)
 end
 
-local function is_array(t)
-  if getmetatable(t) == array_mt then return true, #t end
-  local n = #t
-  if n == 0 then return false, 0 end
-  local count = 0
-  for k in pairs(t) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then return false, 0 end
-    count = count + 1
-  end
-  return count == n, n
-end
-
-local function encode(v, path, depth, out)
+local function encode(v, stack, depth, out)
   local t = type(v)
-  if v == nil or v == cjson.null then
-    out[#out + 1] = "null"
+  if t == "string" then
+    out[#out + 1] = encode_string(v, stack, depth)
+  elseif t == "number" then
+    out[#out + 1] = encode_number(v, stack, depth)
   elseif t == "boolean" then
     out[#out + 1] = v and "true" or "false"
-  elseif t == "number" then
-    out[#out + 1] = encode_number(v, path)
-  elseif t == "string" then
-    out[#out + 1] = encode_string(v, path)
+  elseif v == nil or v == cjson.null then
+    out[#out + 1] = "null"
   elseif t == "table" then
-    if depth > 100 then error(path .. ": nested too deeply (does a table contain itself?)", 0) end
-    local arr, n = is_array(v)
-    if arr then
+    if depth > 100 then error(where(stack, depth) .. ": nested too deeply (does a table contain itself?)", 0) end
+    -- one pass tells an array (keys 1..#v, or marked) from an object (string keys)
+    local n, keys, ints = #v, {}, 0
+    for k in pairs(v) do
+      if type(k) == "string" then
+        keys[#keys + 1] = k
+      elseif math.type(k) == "integer" and k >= 1 and k <= n then
+        ints = ints + 1
+      else
+        keys = nil
+        break
+      end
+    end
+    if keys and #keys == 0 and (ints > 0 or getmetatable(v) == array_mt) and ints == n then
       out[#out + 1] = "["
       for i = 1, n do
         if i > 1 then out[#out + 1] = "," end
-        encode(v[i], path .. "[" .. i .. "]", depth + 1, out)
+        stack[depth + 1] = i
+        encode(v[i], stack, depth + 1, out)
       end
       out[#out + 1] = "]"
     else
-      local keys = {}
-      for k in pairs(v) do
-        if type(k) ~= "string" then
-          error(path .. ": object keys must be strings, found a " .. type(k) .. " key (" .. tostring(k) .. ")", 0)
+      if not keys or ints > 0 then
+        for k in pairs(v) do
+          if type(k) ~= "string" then
+            error(where(stack, depth) .. ": object keys must be strings, found a " .. type(k) .. " key ("
+              .. tostring(k) .. ")", 0)
+          end
         end
-        keys[#keys + 1] = k
       end
       table.sort(keys)
       out[#out + 1] = "{"
       for i, k in ipairs(keys) do
         if i > 1 then out[#out + 1] = "," end
-        out[#out + 1] = encode_string(k, path)
+        stack[depth + 1] = k
+        out[#out + 1] = encode_string(k, stack, depth + 1)
         out[#out + 1] = ":"
-        encode(v[k], path .. "." .. k, depth + 1, out)
+        encode(v[k], stack, depth + 1, out)
       end
       out[#out + 1] = "}"
     end
   else
-    error(path .. ": a " .. t .. " cannot be encoded as JSON", 0)
+    error(where(stack, depth) .. ": a " .. t .. " cannot be encoded as JSON", 0)
   end
 end
 
 local function encode_plain(v)
   local out = {}
-  encode(v, "value", 0, out)
+  encode(v, {}, 0, out)
   return table.concat(out)
 end
 M.encode_plain = encode_plain

@@ -52,6 +52,7 @@ function M.new(cfg)
 end
 
 local REDACTED = "(redacted)"
+local USER_AGENT = "lambdaeng/" .. require("lambdaeng.native.sys").version
 local SECRET_HEADERS = { authorization = true, ["x-amz-security-token"] = true }
 
 -- A response body for the debug log: environment variable values are left out
@@ -160,7 +161,7 @@ function Client:call(req)
     local send = {}
     for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host
     for _, h in ipairs(signed.headers) do send[#send + 1] = h end
-    send[#send + 1] = { "User-Agent", "lambdaeng/" .. require("lambdaeng.native.sys").version }
+    send[#send + 1] = { "User-Agent", USER_AGENT }
     if self.debug then
       self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
       for _, h in ipairs(send) do
@@ -180,10 +181,10 @@ function Client:call(req)
       err = { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
               message = msg .. " (" .. req.method .. " " .. url .. ")", kind = kind,
               retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
-      self:log(string.format("<- %s after %.3f s", msg, loop.now() - started))
+      if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     else
-      self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
       if self.debug then
+        self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
         for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
         if res.status >= 400 or req.log_body ~= false then
           self:log("   body: " .. loggable_body(res.body))

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The benchmarks, in one command: installs what is missing (the build's Debian
+# packages, valgrind, Node.js/npm, the AWS SDK for JavaScript v3 into bench/,
+# boto3 and the AWS CLI), builds lambdaeng and the C helpers, and runs every
+# workload against lambdaeng and its peers, printing the table and writing
+# bench/RESULTS.md. BENCH_RUNS, BENCH_BUDGET and BENCH_ONLY=W1,W4 tune it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+need=()
+for p in valgrind nodejs libcurl4-openssl-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+command -v npm >/dev/null || need+=(npm)  # (NodeSource's nodejs package carries its own npm)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+python3 -c "import boto3" 2>/dev/null || python3 -m pip install --quiet boto3
+command -v aws >/dev/null || python3 -m pip install --quiet awscli
+[ -d bench/node_modules/@aws-sdk/client-lambda ] || npm install --silent --no-audit --no-fund --prefix bench
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+mkdir -p bench/bin
+cc -O2 -Wall -Wextra -Werror -o bench/bin/echo_bootstrap bench/c/echo_bootstrap.c
+cc -O2 -static -o bench/bin/static_true bench/c/static_true.c
+cc -O2 -Wall -Wextra -Werror -o bench/bin/bare_curl_loop bench/c/bare_curl_loop.c -lcurl
+cc -O2 -Wall -Wextra -Werror -o bench/bin/measure bench/c/measure.c
+exec python3 bench/bench.py
