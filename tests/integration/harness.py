@@ -43,9 +43,11 @@ class TempDirTest(unittest.TestCase):
 
     def copy_example(self, name):
         """Copies examples/NAME and examples/code into self.dir; returns the example's directory."""
-        shutil.copytree(os.path.join(SOURCE, "examples", name), os.path.join(self.dir, name))
+        shutil.copytree(os.path.join(SOURCE, "examples", name), os.path.join(self.dir, name),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
         if os.path.isdir(os.path.join(SOURCE, "examples", "code")) and not os.path.exists(os.path.join(self.dir, "code")):
-            shutil.copytree(os.path.join(SOURCE, "examples", "code"), os.path.join(self.dir, "code"))
+            shutil.copytree(os.path.join(SOURCE, "examples", "code"), os.path.join(self.dir, "code"),
+                            ignore=shutil.ignore_patterns(".lambdaeng"))
         return os.path.join(self.dir, name)
 
     def plan_json(self, *args, **kw):

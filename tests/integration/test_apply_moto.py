@@ -33,7 +33,8 @@ class ApplyAgainstMoto(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="lambdaeng-apply-")
         cls.moto = Moto(signed=True, record=os.path.join(cls.tmp, "requests.jsonl"))
         cls.boto = cls.moto.boto3()
-        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(cls.tmp, "examples"))
+        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(cls.tmp, "examples"),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
 
     @classmethod
     def tearDownClass(cls):

@@ -29,7 +29,8 @@ class ExamplesOnTheLocalTarget(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="lambdaeng-examples-local-")
-        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(cls.tmp, "examples"))
+        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(cls.tmp, "examples"),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
 
     @classmethod
     def tearDownClass(cls):

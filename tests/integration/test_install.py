@@ -19,7 +19,8 @@ class Install(TempDirTest):
         self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/lua/lambdaeng/cli.lua")))
         self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/stdlib/lambdaeng/json.lua")))
         # Move the source and build trees out of reach: the installed binary must not need them.
-        example = shutil.copytree(os.path.join(SOURCE, "examples/hello"), os.path.join(self.dir, "hello"))
+        example = shutil.copytree(os.path.join(SOURCE, "examples/hello"), os.path.join(self.dir, "hello"),
+                                  ignore=shutil.ignore_patterns(".lambdaeng"))
         link = os.path.join(self.dir, "le")
         os.symlink(binary, link)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "LAMBDAENG_HOME"}

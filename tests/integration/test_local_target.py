@@ -134,7 +134,8 @@ class LocalTarget(unittest.TestCase):
         self.assertIn("ResourceNotFoundException", r.stderr)
 
     def test_lambdaeng_applies_a_stack_to_it(self):
-        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"))
+        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
         stack = os.path.join(self.dir, "examples", "functions", "logging.lua")
         env = dict(AWS_ENV, LAMBDAENG_WAITER_DELAY="0.05")
         r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=env)

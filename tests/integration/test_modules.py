@@ -14,7 +14,8 @@ from harness import SOURCE, TempDirTest, main, run  # noqa: E402
 class Modules(TempDirTest):
     def setUp(self):
         super().setUp()
-        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"))
+        shutil.copytree(os.path.join(SOURCE, "examples"), os.path.join(self.dir, "examples"),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
         self.stack = os.path.join(self.dir, "examples", "modules", "stack.lua")
         self.env = {"LAMBDAENG_PATH": os.path.join(self.dir, "examples", "modules", "shared")}
 
