@@ -370,7 +370,7 @@ def render(results, info):
         base = dict(w["rows"])[base_name]["wall"]
         for name, r in w["rows"]:
             vs_le = f"{r['wall'] / base:.2f}x"
-            vs_limit = f"{r['wall'] / w['limit']:.1f}x" if w.get("limit") else "—"
+            vs_limit = f"{r['wall'] / w['limit']:.2f}x" if w.get("limit") else "—"
             out.append(f"| {name} | {fmt_s(r['wall'])} | {r['runs']} | {r['rss']:.1f} MB | {r['failed']:g} | "
                        f"{r['throttled']:g} | {vs_le} | {vs_limit} |")
         if w.get("note"):
