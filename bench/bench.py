@@ -30,6 +30,7 @@ BIN = os.path.join(HERE, "bin")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 BUDGET = float(os.environ.get("BENCH_BUDGET", "40"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))  # e.g. BENCH_ONLY=W4,W6
+# the failed and 429 columns are means over the runs, rounded
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
          "AWS_DEFAULT_REGION": "us-east-1"}
 ROLE = "arn:aws:iam::123456789012:role/bench"
@@ -169,7 +170,9 @@ def w1(tmp):
         return wall, rss, failed, ep.stop()
 
     rows.append(("lambdaeng", repeat(lambdaeng_once)))
-    for name, cmd in peers(["deploy", str(n), zip_path]):
+    cli = [("aws CLI (process per call, 10 at a time)",
+            [sys.executable, os.path.join(HERE, "peers", "cli_peer.py"), "deploy", "{url}", "10", str(n), zip_path])]
+    for name, cmd in peers(["deploy", str(n), zip_path]) + (cli if not TOOLS or "cli" in TOOLS else []):
         def once(cmd=cmd):
             d, ep = fresh()
             wall, rss, out, _ = measure([c.replace("{url}", ep.url) for c in cmd], env_with())
@@ -371,8 +374,8 @@ def render(results, info):
         for name, r in w["rows"]:
             vs_le = f"{r['wall'] / base:.2f}x"
             vs_limit = f"{r['wall'] / w['limit']:.2f}x" if w.get("limit") else "—"
-            out.append(f"| {name} | {fmt_s(r['wall'])} | {r['runs']} | {r['rss']:.1f} MB | {r['failed']:g} | "
-                       f"{r['throttled']:g} | {vs_le} | {vs_limit} |")
+            out.append(f"| {name} | {fmt_s(r['wall'])} | {r['runs']} | {r['rss']:.1f} MB | {r['failed']:.0f} | "
+                       f"{r['throttled']:.0f} | {vs_le} | {vs_limit} |")
         if w.get("note"):
             out.append("")
             out.append(f"Note: {w['note']}.")
