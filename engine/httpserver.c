@@ -148,12 +148,6 @@ static int on_message_complete(http_parser *p) {
 
 static void feed(conn *c, const char *data, size_t len);
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  (void)h;
-  buf->base = malloc(suggested);
-  buf->len = buf->base ? suggested : 0;
-}
-
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
   if (nread < 0) {
@@ -295,7 +289,7 @@ static void on_connection(uv_stream_t *s, int status) {
   c->next = conns;
   conns = c;
   if (srv->unrefd) uv_unref((uv_handle_t *)&c->tcp);
-  if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+  if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) != 0)
     close_conn(c);
 }
 

@@ -31,6 +31,12 @@ lua_State *le_main_thread(lua_State *L) {
   return main;
 }
 
+void le_alloc_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  buf->base = malloc(suggested);
+  buf->len = buf->base ? suggested : 0;
+}
+
 int le_task_can_wait(lua_State *L) { return lua_isyieldable(L); }
 
 /* The main task's outcome, kept in the registry until run() returns. */

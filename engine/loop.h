@@ -27,6 +27,9 @@ uv_loop_t *le_loop(void);
  * the task that created the handle (it may be suspended, or gone). */
 struct lua_State *le_main_thread(struct lua_State *L);
 
+/* The allocation callback every uv_read_start here uses (the read callback frees it). */
+void le_alloc_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
 /* Resumes task co with the nargs values on top of co's stack. */
 void le_task_resume(struct lua_State *co, int nargs);
 

@@ -90,12 +90,6 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int signal) {
   else uv_timer_start(&c->grace, grace_cb, 100, 0); /* a grandchild may hold the pipes open */
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  (void)h;
-  buf->base = malloc(suggested);
-  buf->len = buf->base ? suggested : 0;
-}
-
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   child *c = s->data;
   if (nread > 0 && c->output_ref != LUA_NOREF && !c->finished) {
@@ -196,8 +190,8 @@ static int l_spawn(lua_State *L) {
   c->pid = c->proc.pid;
   c->open_handles = 4;
   c->open_pipes = 2;
-  uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
-  uv_read_start((uv_stream_t *)&c->err, alloc_cb, read_cb);
+  uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb);
+  uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb);
   if (unref) {
     uv_unref((uv_handle_t *)&c->proc);
     uv_unref((uv_handle_t *)&c->out);

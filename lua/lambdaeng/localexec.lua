@@ -322,9 +322,19 @@ function Exec:start(name, fn, cfg, key, inv)
     on_output = function(chunk)
       local target = env.inv and env.inv.delivered_at and env.inv.log or env.pending_log
       log_append(target, chunk)
-      if self.echo then self.echo(name, chunk) end
+      if self.echo then -- whole lines only: a runtime may write a line in pieces
+        local text = (env.echo_rest or "") .. chunk
+        local cut = text:match("^.*()\n")
+        if cut then
+          self.echo(name, text:sub(1, cut))
+          env.echo_rest = text:sub(cut + 1)
+        else
+          env.echo_rest = text
+        end
+      end
     end,
     on_exit = function(status, signal)
+      if self.echo and env.echo_rest and env.echo_rest ~= "" then self.echo(name, env.echo_rest .. "\n") end
       self:retire(env, signal ~= 0 and ("signal: " .. (signal == 9 and "killed" or tostring(signal)))
         or ("exit status " .. status))
     end,
