@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,11 +175,59 @@ static int l_write_private(lua_State *L) {
   return 1;
 }
 
+/* sys.try_lock(path) -> lock | nil, "busy" | nil, message: an exclusive flock(2) on
+ * path (created if missing), held until lock:release() or the process ends, however
+ * it ends, so a killed holder never leaves a stale lock behind. */
+#define FLOCK_MT "lambdaeng.flock"
+
+static int l_try_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+    return 2;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    lua_pushnil(L);
+    lua_pushstring(L, e == EWOULDBLOCK ? "busy" : strerror(e));
+    return 2;
+  }
+  int *ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = fd;
+  luaL_setmetatable(L, FLOCK_MT);
+  return 1;
+}
+
+static int l_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+static int l_lock_release(lua_State *L) {
+  int *ud = luaL_checkudata(L, 1, FLOCK_MT);
+  if (*ud >= 0) {
+    close(*ud); /* closing the descriptor drops the lock */
+    *ud = -1;
+  }
+  return 0;
+}
+
 int le_open_sys(lua_State *L) {
+  if (luaL_newmetatable(L, FLOCK_MT)) {
+    static const luaL_Reg methods[] = {{"release", l_lock_release}, {NULL, NULL}};
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_lock_release);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
-                                 {NULL, NULL}};
+                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);
   lua_setfield(L, -2, "version");

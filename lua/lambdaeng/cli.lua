@@ -224,15 +224,36 @@ local function state_paths(o, stack_path)
   return dir .. "/.lambdaeng/" .. name .. ".state.json", dir .. "/.lambdaeng/" .. name .. ".lock"
 end
 
+-- Where the local target keeps functions: <base>/.lambdaeng/local, base being the
+-- stack's directory (or the working directory); --dir overrides.
+local function local_dir(o, base)
+  local dir = o.dir or ((base or sys.cwd()) .. "/.lambdaeng/local")
+  if dir:sub(1, 1) ~= "/" then dir = sys.cwd() .. "/" .. dir end
+  return dir
+end
+
 -- Which Lambda endpoint a command would talk to, in the words printed atop a plan:
 -- the AWS SDKs' resolution (options, the stack's provider{}, environment, shared
 -- files), or the embedded local target when there is no AWS configuration at all.
 local function target_of(o, session)
   local awsconfig = require "lambdaeng.aws.config"
   local p = session and session.providers.default and session.providers.default.config or {}
-  if o["local"] then return { kind = "local", text = "local (embedded Lambda target)" } end
-  if not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) then
-    return { kind = "local", text = "local (embedded Lambda target; no AWS configuration found)" }
+  local why_local = o["local"] and "" or
+    (not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) and "; no AWS configuration found")
+  if why_local then
+    local base
+    if session then
+      local abs = session.path:sub(1, 1) == "/" and session.path or (sys.cwd() .. "/" .. session.path)
+      base = abs:match("^(.*)/[^/]*$") or "."
+    end
+    local f = io.open(local_dir(o, base) .. "/server.json", "rb")
+    local okd, serving = false, nil
+    if f then okd, serving = pcall(json.decode_plain, f:read("a")) f:close() end
+    if okd and type(serving) == "table" and serving.endpoint then
+      return { kind = "local", text = string.format("local (lambdaeng local at %s, pid %s%s)", serving.endpoint,
+        tostring(serving.pid), why_local) }
+    end
+    return { kind = "local", text = "local (embedded Lambda target" .. why_local .. ")" }
   end
   local cfg = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
                                   need_credentials = false }
@@ -500,20 +521,34 @@ end
 -- checks it, so the path is the one AWS requests take. Functions live in
 -- <base>/.lambdaeng/local (--dir overrides).
 local embedded_target
+
 local function embedded(o, base)
   if not embedded_target then
     local localtarget = require "lambdaeng.localtarget"
-    local raw = sys.random_bytes(20)
-    local secret = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
-    local dir = o.dir or ((base or sys.cwd()) .. "/.lambdaeng/local")
-    if dir:sub(1, 1) ~= "/" then dir = sys.cwd() .. "/" .. dir end
-    local t = localtarget.new { dir = dir, region = o.region or "us-east-1", unref = true,
-                                verify = { access_key_id = "LAMBDAENGLOCAL", secret_access_key = secret } }
-    local server, port = t:listen("127.0.0.1", 0)
-    if not server then return nil, port end
-    embedded_target = { target = t, dir = dir, cfg = {
-      endpoint = "http://127.0.0.1:" .. port, region = t.region, access_key_id = "LAMBDAENGLOCAL",
-      secret_access_key = secret, custom_endpoint = true, pacing = false, profile = "local" } }
+    local dir = local_dir(o, base)
+    local lock, serving, why = localtarget.claim(dir)
+    if serving then
+      -- `lambdaeng local` serves this directory already: use it rather than a second target
+      if serving.verify then
+        return nil, string.format("%s is served by lambdaeng local at %s (pid %s) with --verify: pass --endpoint %s "
+          .. "with the credentials it verifies", dir, serving.endpoint, tostring(serving.pid), serving.endpoint)
+      end
+      embedded_target = { dir = dir, serving = serving, cfg = {
+        endpoint = serving.endpoint, region = serving.region or "us-east-1", access_key_id = "LAMBDAENGLOCAL",
+        secret_access_key = "local", custom_endpoint = true, pacing = false, profile = "local" } }
+    elseif not lock then
+      return nil, why
+    else
+      local raw = sys.random_bytes(20)
+      local secret = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+      local t = localtarget.new { dir = dir, region = o.region or "us-east-1", unref = true,
+                                  verify = { access_key_id = "LAMBDAENGLOCAL", secret_access_key = secret } }
+      local server, port = t:listen("127.0.0.1", 0)
+      if not server then return nil, port end
+      embedded_target = { target = t, dir = dir, lock = lock, cfg = {
+        endpoint = "http://127.0.0.1:" .. port, region = t.region, access_key_id = "LAMBDAENGLOCAL",
+        secret_access_key = secret, custom_endpoint = true, pacing = false, profile = "local" } }
+    end
   end
   local cfg = {}
   for k, v in pairs(embedded_target.cfg) do cfg[k] = v end
@@ -1018,9 +1053,18 @@ commands["local"] = function(o)
                          latency = latency and latency / 1000, quota = quota, fail_rate = fail_rate, verify = verify,
                          account_concurrency = math.floor(concurrency), echo = echo,
                          log = (o.debug or o.v) and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
+  local lock, serving, why = target.claim(dir)
+  if not lock then
+    eprint("Error: ", serving and string.format("%s is served already by lambdaeng local at %s (pid %s)", dir,
+      serving.endpoint, tostring(serving.pid)) or why)
+    return 1
+  end
   return loop.run(function()
     local server, p = t:listen(host, port)
     if not server then eprint("Error: ", p) return 1 end
+    local shown = host == "0.0.0.0" and "127.0.0.1" or host
+    target.advertise(dir, { endpoint = string.format("http://%s:%d", shown:find(":") and ("[" .. shown .. "]") or shown,
+      p), pid = sys.pid(), region = t.region, verify = verify and true or nil })
     print(string.format("lambdaeng local target listening on http://%s:%d (functions in %s)", host, p, dir))
     io.stdout:flush()
     local main = loop.current()
@@ -1030,6 +1074,8 @@ commands["local"] = function(o)
       loop.wake(main)
     end)
     loop.suspend()
+    os.remove(dir .. "/server.json")
+    lock:release()
     print(string.format("stopped (%d requests, %d throttled, %d failed by injection)", t.stats.requests,
       t.stats.throttled, t.stats.failed))
     return 0

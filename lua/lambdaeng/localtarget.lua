@@ -59,6 +59,36 @@ end
 local Target = {}
 Target.__index = Target
 
+-- One target per directory at a time, so two never overwrite each other's
+-- functions.json: claim(dir) returns a lock held until the process ends; or nil and
+-- what server.json says of the standalone target serving dir (endpoint, pid,
+-- verify); or nil, nil and why.
+function M.claim(dir)
+  sys.mkdirs(dir)
+  local lock, err = sys.try_lock(dir .. "/lock")
+  if lock then
+    os.remove(dir .. "/server.json") -- left by a server that was killed
+    return lock
+  end
+  if err ~= "busy" then return nil, nil, err end
+  local f = io.open(dir .. "/server.json", "rb")
+  local okd, info = false, nil
+  if f then okd, info = pcall(json.decode_plain, f:read("a")) f:close() end
+  if okd and type(info) == "table" and info.endpoint then return nil, info end
+  return nil, nil, dir .. " is in use by another lambdaeng command running the local target there; "
+    .. "wait for it to finish, pick another directory with --dir, or serve it to every command at once with "
+    .. "`lambdaeng local --dir " .. dir .. "`"
+end
+
+-- Tells other lambdaeng commands where this standalone target serves dir.
+function M.advertise(dir, info)
+  local tmp = dir .. "/server.json.tmp"
+  local f = assert(io.open(tmp, "wb"))
+  f:write(json.encode_plain(info))
+  f:close()
+  assert(os.rename(tmp, dir .. "/server.json"))
+end
+
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
 -- quota = { control = rps, invoke = rps }, fail_rate (0..1), verify = { access_key_id,

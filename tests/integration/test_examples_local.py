@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -117,6 +118,73 @@ class ExamplesOnTheLocalTarget(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Target: local (embedded Lambda target)", r.stdout)
         self.assertEqual(self.le("destroy", path, "--yes", "--local", env=env).returncode, 0)
+
+
+class OneTargetPerDirectory(unittest.TestCase):
+    """Two targets never share a directory (they would overwrite each other's
+    functions): a standalone `lambdaeng local` is found and used by the commands that
+    would have started an embedded one; a second server, or a second embedded target
+    while one runs, is refused with the reason."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lambdaeng-onedir-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.hello = shutil.copytree(os.path.join(SOURCE, "examples", "hello"), os.path.join(self.tmp, "hello"),
+                                     ignore=shutil.ignore_patterns(".lambdaeng"))
+        self.store = os.path.join(self.hello, ".lambdaeng", "local")
+
+    def le(self, *args, **kw):
+        return run(*args, env={"LAMBDAENG_WAITER_DELAY": "0.05"}, **kw)
+
+    def test_commands_use_the_server_that_holds_the_directory(self):
+        proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--quiet", "--dir", self.store],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: proc.poll() is None and (proc.send_signal(signal.SIGINT), proc.communicate(timeout=10)))
+        endpoint = proc.stdout.readline().split(" on ")[1].split()[0]
+        r = self.le("local", "--port", "0", "--dir", self.store)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"is served already by lambdaeng local at {endpoint} (pid {proc.pid})", r.stderr)
+        r = self.le("run", os.path.join(self.hello, "stack.lua"), "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"Target: local (lambdaeng local at {endpoint}, pid {proc.pid}; no AWS configuration found)",
+                      r.stdout)
+        self.assertIn('greeting = "hello, lambdaeng"', r.stdout)
+        import boto3
+        boto = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x",
+                            aws_secret_access_key="x")
+        self.assertEqual([f["FunctionName"] for f in boto.list_functions()["Functions"]], ["hello-dev"])
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+        # the server is gone: the next command runs the target itself, on the same functions
+        r = self.le("plan", os.path.join(self.hello, "stack.lua"), "--detailed-exitcode")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Target: local (embedded Lambda target; no AWS configuration found)", r.stdout)
+
+    def test_a_second_embedded_target_is_refused_while_one_runs(self):
+        code = os.path.join(self.tmp, "slow")
+        os.makedirs(code)
+        with open(os.path.join(code, "index.py"), "w") as f:
+            f.write("import time\ndef handler(event, context):\n    open(event['marker'], 'w').close()\n"
+                    "    time.sleep(4)\n    return 'done'\n")
+        marker = os.path.join(self.tmp, "started")
+        zip_arg = json.dumps({"FunctionName": "slow", "Runtime": "python3.12", "Handler": "index.handler",
+                              "Role": "arn:aws:iam::123456789012:role/r", "Timeout": 10, "Code": {"ZipFile": "@" + code}})
+        self.assertEqual(self.le("api", "CreateFunction", zip_arg, "--dir", self.store).returncode, 0)
+        first = subprocess.Popen([LAMBDAENG, "invoke", "slow", json.dumps({"marker": marker}), "--dir", self.store],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True,
+                                 env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
+        self.addCleanup(lambda: first.poll() is None and first.kill())
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:  # the first one is running the code
+            time.sleep(0.02)
+        r = self.le("invoke", "slow", json.dumps({"marker": marker}), "--dir", self.store)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is in use by another lambdaeng command running the local target there", r.stderr)
+        self.assertIn("lambdaeng local --dir " + self.store, r.stderr)
+        out, _ = first.communicate(timeout=30)
+        self.assertEqual(first.returncode, 0)
+        self.assertEqual(json.loads(out), "done")
 
 
 if __name__ == "__main__":
