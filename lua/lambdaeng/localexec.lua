@@ -72,8 +72,9 @@ end
 
 -- The package unpacked once per code hash under <dir>/run/<sha256>; the directory
 -- appears whole (unpacked beside it, then renamed) or not at all.
-function Exec:task_root(fn)
-  local file = fn.code and fn.code.file
+function Exec:task_root(fn, version)
+  local file = version and version ~= "$LATEST" and fn.version_code and fn.version_code[version]
+    or (fn.code and fn.code.file)
   if not file then return nil, "the function has no code package" end
   local root = self.target.dir .. "/run/" .. file
   if sys.kind(root) == "directory" then return root end
@@ -278,7 +279,7 @@ end
 
 -- Starts an environment for fn (configuration cfg) with inv already assigned.
 function Exec:start(name, fn, cfg, key, inv)
-  local root, rerr = self:task_root(fn)
+  local root, rerr = self:task_root(fn, cfg.Version)
   if not root then return nil, "Runtime.InvalidEntrypoint", "cannot unpack the package: " .. tostring(rerr) end
   local cmd, kind, msg = self:command(cfg, root)
   if not cmd then return nil, kind, msg end

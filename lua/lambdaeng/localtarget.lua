@@ -229,6 +229,9 @@ function Target:publish(name, input)
   snapshot.Description = input.Description or snapshot.Description
   snapshot.State, snapshot.LastUpdateStatus = "Active", "Successful"
   fn.versions[v] = snapshot
+  -- a version runs the code it was published with, whatever $LATEST becomes
+  fn.version_code = fn.version_code or {}
+  fn.version_code[v] = fn.code.file
   return snapshot
 end
 

@@ -179,10 +179,13 @@ class LocalTarget(unittest.TestCase):
         self.aws("update-function-configuration", "--function-name", "greeter", "--environment",
                  "Variables={GREETING=yo}")
         self.wait_state("greeter", "LastUpdateStatus", "Successful")
+        self.aws("update-function-code", "--function-name", "greeter", "--zip-file",
+                 "fileb://" + make_zip(self.dir, "g1b", {"app.py": GREETER_V1}))
+        self.wait_state("greeter", "LastUpdateStatus", "Successful")
         out, meta = self.invoke_cli("greeter", {"name": "ada"}, "--qualifier", "1")
-        self.assertEqual(out, {"message": "HI, ADA", "version": "1"})  # the version keeps its configuration
+        self.assertEqual(out, {"message": "HI, ADA", "version": "1"})  # the version keeps its code and configuration
         self.assertEqual(meta["ExecutedVersion"], "1")
-        self.assertEqual(self.invoke_cli("greeter", {"name": "ada"})[0]["message"], "YO, ADA")
+        self.assertEqual(self.invoke_cli("greeter", {"name": "ada"})[0]["message"], "yo, ada")
 
         r = self.aws("invoke", "--function-name", "greeter", "--qualifier", "7", os.path.join(self.dir, "o.json"), ok=False)
         self.assertIn("(ResourceNotFoundException) when calling the Invoke operation: Function not found: "
