@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -201,6 +202,27 @@ static int l_try_lock(lua_State *L) {
   return 1;
 }
 
+/* sys.list(dir) -> { names... } (without . and ..), or nil, message. */
+static int l_list(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot list %s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  lua_Integer n = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    lua_pushstring(L, de->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  return 1;
+}
+
 static int l_pid(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)getpid());
   return 1;
@@ -227,7 +249,8 @@ int le_open_sys(lua_State *L) {
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
-                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {NULL, NULL}};
+                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {"list", l_list},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);
   lua_setfield(L, -2, "version");

@@ -291,6 +291,25 @@ function Target:update_configuration(name, body)
   return ok(200, fn.latest)
 end
 
+-- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any
+-- more: after a delete, the directory holds only what it still serves.
+function Target:collect()
+  if not self.dir then return end
+  local used = {}
+  for _, fn in pairs(self.functions) do
+    if fn.code and fn.code.file then used[fn.code.file] = true end
+    for _, file in pairs(fn.version_code or {}) do used[file] = true end
+  end
+  for _, name in ipairs(sys.list(self.dir .. "/code") or {}) do
+    local sha = name:match("^(%x+)%.zip$")
+    if sha and not used[sha] then os.remove(self.dir .. "/code/" .. name) end
+  end
+  for _, name in ipairs(sys.list(self.dir .. "/run") or {}) do
+    local sha = name:match("^(%x+)$")
+    if sha and #sha == 64 and not used[sha] then os.execute("rm -rf '" .. self.dir .. "/run/" .. sha .. "'") end
+  end
+end
+
 function Target:get_function(name, qualifier)
   local cfg = self:config_of(name, qualifier)
   if not cfg then return not_found(self, name, qualifier) end
@@ -385,11 +404,13 @@ function Target:route(req)
     if rest == "" and method == "DELETE" then
       if qualifier and qualifier ~= "$LATEST" then
         fn.versions[qualifier] = nil
+        if fn.version_code then fn.version_code[qualifier] = nil end
       else
         self.functions[name] = nil
         self.exec:drop(name)
       end
       self:save()
+      self:collect()
       self.log(string.format("DeleteFunction %s", name))
       return ok(204)
     end

@@ -190,9 +190,16 @@ class LocalTarget(unittest.TestCase):
         r = self.aws("invoke", "--function-name", "greeter", "--qualifier", "7", os.path.join(self.dir, "o.json"), ok=False)
         self.assertIn("(ResourceNotFoundException) when calling the Invoke operation: Function not found: "
                       "arn:aws:lambda:us-east-1:000000000000:function:greeter:7", r.stderr)
+        store = os.path.join(self.dir, "store")
+        # unpacked: the v1 package ($LATEST again now: the same zip, the same hash) and v2 (version 1's)
+        self.assertEqual(len(os.listdir(os.path.join(store, "run"))), 2)
+        self.aws("delete-function", "--function-name", "greeter", "--qualifier", "1")
+        self.assertEqual(len(os.listdir(os.path.join(store, "run"))), 1)  # v2's package went with version 1
         self.aws("delete-function", "--function-name", "greeter")
         r = self.aws("invoke", "--function-name", "greeter", os.path.join(self.dir, "o.json"), ok=False)
         self.assertIn("(ResourceNotFoundException) when calling the Invoke operation", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(store, "code")), [])  # nothing left that no function uses
+        self.assertEqual(os.listdir(os.path.join(store, "run")), [])
 
     def invoke_cli(self, name, payload, *args):
         outfile = os.path.join(self.dir, "out.json")
