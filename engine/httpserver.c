@@ -30,24 +30,33 @@ typedef struct conn {
   size_t nheaders;
   int last_was_value;
   int busy, keep_alive, closing;
-  struct conn *next;
+  struct conn *next, *prev; /* every live connection, for closing a server's */
+  struct conn *hnext;       /* the chain of its bucket in the id table */
 } conn;
 
 static conn *conns;
 static long next_id = 1;
 static http_parser_settings settings;
 
+/* Connections by request id: respond() finds its connection without a walk through
+ * thousands of them (a thousand warm runtimes each keep one open). */
+#define ID_BUCKETS 4096
+static conn *by_id[ID_BUCKETS];
+
 static conn *find_conn(long id) {
-  for (conn *c = conns; c; c = c->next)
+  for (conn *c = by_id[(unsigned long)id % ID_BUCKETS]; c; c = c->hnext)
     if (c->id == id) return c;
   return NULL;
 }
 
 static void free_conn(uv_handle_t *h) {
   conn *c = h->data;
-  for (conn **p = &conns; *p; p = &(*p)->next)
+  if (c->prev) c->prev->next = c->next;
+  else conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  for (conn **p = &by_id[(unsigned long)c->id % ID_BUCKETS]; *p; p = &(*p)->hnext)
     if (*p == c) {
-      *p = c->next;
+      *p = c->hnext;
       break;
     }
   le_buffer_free(&c->url);
@@ -287,7 +296,10 @@ static void on_connection(uv_stream_t *s, int status) {
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->next = conns;
+  if (conns) conns->prev = c;
   conns = c;
+  c->hnext = by_id[(unsigned long)c->id % ID_BUCKETS];
+  by_id[(unsigned long)c->id % ID_BUCKETS] = c;
   if (srv->unrefd) uv_unref((uv_handle_t *)&c->tcp);
   if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) != 0)
     close_conn(c);
