@@ -271,6 +271,8 @@ while true; do
     *fail*) curl -sS -X POST "$API/invocation/$ID/error" -H 'Lambda-Runtime-Function-Error-Type: Unhandled' \
               -d '{"errorType":"ShellError","errorMessage":"asked to fail"}' >/dev/null ;;
     *sleep*) sleep 30 ;;
+    *pause*) sleep 0.8
+             curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":$$}" >/dev/null ;;
     *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":$$,\"handler\":\"$_HANDLER\",\"echo\":$EVENT}" >/dev/null ;;
   esac
 done
@@ -444,14 +446,17 @@ class Execution(unittest.TestCase):
         self.assertEqual(left, [])
 
     def test_concurrent_invocations_get_their_own_processes(self):
-        for name, runtime, zip_path in (("py-par", "python3.12", self.py), ("node-par", "nodejs20.x", self.node)):
-            self.create(name, runtime, "handlers.pause" if runtime.startswith("python") else "index.pause", zip_path)
+        for name, runtime, handler, zip_path, event in (
+                ("py-par", "python3.12", "handlers.pause", self.py, {"sleep": 0.8}),
+                ("node-par", "nodejs20.x", "index.pause", self.node, {}),
+                ("shell-par", "provided.al2023", "x", self.shell, {"pause": True})):
+            self.create(name, runtime, handler, zip_path)
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                results = list(pool.map(lambda _: self.invoke(name, {"sleep": 0.8}), range(4)))
+                results = list(pool.map(lambda _: self.invoke(name, event), range(4)))
             pids = {r["Body"]["pid"] for r in results}
             self.assertEqual(len(pids), 4, f"{name}: four concurrent calls, four processes: {pids}")
             # warm reuse afterwards: a sequential call lands on one of them
-            self.assertIn(self.invoke(name, {"sleep": 0})["Body"]["pid"], pids)
+            self.assertIn(self.invoke(name, event)["Body"]["pid"], pids)
 
     def test_reserved_concurrency_throttles_beyond_it(self):
         self.create("py-limited", "python3.12", "handlers.pause", self.py)
