@@ -137,6 +137,17 @@ static int l_sha256_raw(lua_State *L) {
   return 1;
 }
 
+/* hash.hex(bytes) -> lower-case hex text. */
+static int l_hex(lua_State *L) {
+  size_t n;
+  const unsigned char *raw = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, 2 * n + 1);
+  le_hex(raw, n, out);
+  luaL_pushresultsize(&b, 2 * n);
+  return 1;
+}
+
 static int l_hmac_sha256(lua_State *L) {
   size_t klen, dlen;
   const char *key = luaL_checklstring(L, 1, &klen);
@@ -186,6 +197,7 @@ int le_open_hash(lua_State *L) {
                                  {"sha256", l_sha256},
                                  {"sha256_raw", l_sha256_raw},
                                  {"hmac_sha256", l_hmac_sha256},
+                                 {"hex", l_hex},
                                  {"base64", l_base64},
                                  {"base64decode", l_base64decode},
                                  {"filebase64sha256", l_filebase64sha256},

@@ -215,11 +215,16 @@ local function use_color(o)
   return not o["no-color"] and os.getenv("NO_COLOR") == nil and sys.isatty(1)
 end
 
+-- The absolute directory of a stack file, and the file's absolute path.
+local function stack_dir(stack_path)
+  local abs = stack_path:sub(1, 1) == "/" and stack_path or (sys.cwd() .. "/" .. stack_path)
+  return abs:match("^(.*)/[^/]*$") or ".", abs
+end
+
 -- The state and lock paths of a stack (or --state).
 local function state_paths(o, stack_path)
   if o.state then return o.state, o.state .. ".lock" end
-  local abs = stack_path:sub(1, 1) == "/" and stack_path or (sys.cwd() .. "/" .. stack_path)
-  local dir = abs:match("^(.*)/[^/]*$") or "."
+  local dir, abs = stack_dir(stack_path)
   local name = (abs:match("([^/]+)$") or "stack"):gsub("%.lua$", "")
   return dir .. "/.lambdaeng/" .. name .. ".state.json", dir .. "/.lambdaeng/" .. name .. ".lock"
 end
@@ -241,15 +246,8 @@ local function target_of(o, session)
   local why_local = o["local"] and "" or
     (not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) and "; no AWS configuration found")
   if why_local then
-    local base
-    if session then
-      local abs = session.path:sub(1, 1) == "/" and session.path or (sys.cwd() .. "/" .. session.path)
-      base = abs:match("^(.*)/[^/]*$") or "."
-    end
-    local f = io.open(local_dir(o, base) .. "/server.json", "rb")
-    local okd, serving = false, nil
-    if f then okd, serving = pcall(json.decode_plain, f:read("a")) f:close() end
-    if okd and type(serving) == "table" and serving.endpoint then
+    local serving = require("lambdaeng.localtarget").serving(local_dir(o, session and stack_dir(session.path)))
+    if serving then
       return { kind = "local", text = string.format("local (lambdaeng local at %s, pid %s%s)", serving.endpoint,
         tostring(serving.pid), why_local) }
     end
@@ -540,7 +538,7 @@ local function embedded(o, base)
       return nil, why
     else
       local raw = sys.random_bytes(20)
-      local secret = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+      local secret = require("lambdaeng.native.hash").hex(raw)
       local t = localtarget.new { dir = dir, region = o.region or "us-east-1", unref = true,
                                   verify = { access_key_id = "LAMBDAENGLOCAL", secret_access_key = secret } }
       local server, port = t:listen("127.0.0.1", 0)
@@ -785,7 +783,7 @@ function digest_for(state_path)
   if f then f:close() end
   if not key or #key < 32 then
     local raw = sys.random_bytes(32)
-    key = (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+    key = hash.hex(raw)
     sys.mkdirs(key_path:match("^(.*)/[^/]*$") or ".")
     local ok, err = sys.write_private(key_path, key)
     if not ok then
@@ -806,8 +804,7 @@ function aws_for_stack(o, session)
   local p = session.providers.default and session.providers.default.config or {}
   local cfg, err
   if target.kind == "local" then
-    local abs = session.path:sub(1, 1) == "/" and session.path or (sys.cwd() .. "/" .. session.path)
-    cfg, err = embedded(o, abs:match("^(.*)/[^/]*$") or ".")
+    cfg, err = embedded(o, (stack_dir(session.path)))
   else
     cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
   end

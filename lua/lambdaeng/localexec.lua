@@ -26,7 +26,9 @@ local INIT_TIMEOUT = 10          -- seconds a new environment has to ask for its
 local LOG_KEEP = 64 * 1024       -- bytes of an invocation's output kept (Tail needs the last 4 KB)
 local TAIL = 4096
 local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = 6 * 1024 * 1024, 256 * 1024
-local RUNTIME_PREFIX = "/2018-06-01/runtime"
+local RUNTIME_NEXT = "/2018-06-01/runtime/invocation/next"
+local RUNTIME_INIT_ERROR = "/2018-06-01/runtime/init/error"
+local RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
 
 local Exec = {}
 Exec.__index = Exec
@@ -48,6 +50,11 @@ function M.new(target, opts)
     runtimes = (package.lambdaeng_share or ".") .. "/runtimes",
     next_env = 1,
   }, Exec)
+end
+
+-- The body of an error a runtime did not report itself (timeouts, crashes, bad packages).
+local function error_payload(kind, message)
+  return json.encode_plain { errorType = kind, errorMessage = message }
 end
 
 local function now_ms() return math.floor(sys.now() * 1000) end
@@ -155,7 +162,7 @@ function Exec:retire(env, why)
   if env.dead then return end
   local inv = env.inv
   if inv and not inv.done then
-    self:finish(inv, { function_error = "Unhandled", payload = M.error_payload("Runtime.ExitError",
+    self:finish(inv, { function_error = "Unhandled", payload = error_payload("Runtime.ExitError",
       string.format("RequestId: %s Error: Runtime exited with error: %s", inv.id, why or "the environment was stopped")) })
   end
   env.dead = true
@@ -199,10 +206,6 @@ function Exec:finish(inv, result)
   loop.wake(inv.task, result)
 end
 
-function M.error_payload(kind, message)
-  return json.encode_plain { errorType = kind, errorMessage = message }
-end
-local error_payload = M.error_payload
 
 -- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
 function Exec:deliver(env)
@@ -241,7 +244,7 @@ function Exec:runtime_request(env, req, id)
   local function reply(status, doc)
     server_lib.respond(id, status, { ["Content-Type"] = "application/json" }, json.encode_plain(doc))
   end
-  if path == RUNTIME_PREFIX .. "/invocation/next" and method == "GET" then
+  if path == RUNTIME_NEXT and method == "GET" then
     if env.init_timer then
       env.init_timer:cancel()
       env.init_timer = nil
@@ -250,7 +253,7 @@ function Exec:runtime_request(env, req, id)
     env.next_req = id
     return self:deliver(env)
   end
-  local rid, what = path:match("^" .. RUNTIME_PREFIX:gsub("%-", "%%-") .. "/invocation/([^/]+)/(%a+)$")
+  local rid, what = path:match(RUNTIME_RESULT)
   if rid and method == "POST" and (what == "response" or what == "error") then
     local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then
@@ -267,7 +270,7 @@ function Exec:runtime_request(env, req, id)
     end
     return self:finish(inv, { function_error = "Unhandled", payload = req.body })
   end
-  if path == RUNTIME_PREFIX .. "/init/error" and method == "POST" then
+  if path == RUNTIME_INIT_ERROR and method == "POST" then
     reply(202, { status = "OK" })
     env.init_failed = req.body
     if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end

@@ -32,7 +32,7 @@ local function uuid()
   if pool_at + 16 > #pool + 1 then pool, pool_at = sys.random_bytes(4096), 1 end
   local b = pool:sub(pool_at, pool_at + 15)
   pool_at = pool_at + 16
-  local h = b:gsub(".", function(c) return string.format("%02x", c:byte()) end)
+  local h = nhash.hex(b)
   return string.format("%s-%s-4%s-a%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), h:sub(18, 20), h:sub(21, 32))
 end
 
@@ -75,13 +75,20 @@ function M.claim(dir)
     return lock
   end
   if err ~= "busy" then return nil, nil, err end
-  local f = io.open(dir .. "/server.json", "rb")
-  local okd, info = false, nil
-  if f then okd, info = pcall(json.decode_plain, f:read("a")) f:close() end
-  if okd and type(info) == "table" and info.endpoint then return nil, info end
+  local info = M.serving(dir)
+  if info then return nil, info end
   return nil, nil, dir .. " is in use by another lambdaeng command running the local target there; "
     .. "wait for it to finish, pick another directory with --dir, or serve it to every command at once with "
     .. "`lambdaeng local --dir " .. dir .. "`"
+end
+
+-- What server.json says of the standalone target serving dir, if anything.
+function M.serving(dir)
+  local f = io.open(dir .. "/server.json", "rb")
+  if not f then return nil end
+  local okd, info = pcall(json.decode_plain, f:read("a"))
+  f:close()
+  if okd and type(info) == "table" and info.endpoint then return info end
 end
 
 -- Tells other lambdaeng commands where this standalone target serves dir.
@@ -99,13 +106,18 @@ end
 -- secret_access_key }, account_concurrency.
 function M.new(opts)
   local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {},
-                              log = opts.log or function() end, unref = opts.unref, latency = opts.latency,
+                              log = opts.log, unref = opts.unref, latency = opts.latency,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
   self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
                                     account_concurrency = opts.account_concurrency })
   self:load()
   return self
+end
+
+-- A line for the -v log; formatted only when someone reads it (invocations are a hot path).
+function Target:note(fmt, ...)
+  if self.log then self.log(string.format(fmt, ...)) end
 end
 
 function Target:arn(name) return string.format("arn:aws:lambda:%s:%s:function:%s", self.region, ACCOUNT, name) end
@@ -218,7 +230,7 @@ function Target:create(body)
   self:settle(name, "State", "Active")
   if input.Publish then self:publish(name, {}) end
   self:save()
-  self.log(string.format("CreateFunction %s", name))
+  self:note("CreateFunction %s", name)
   return ok(201, cfg)
 end
 
@@ -362,8 +374,8 @@ function Target:invoke(name, qualifier, req)
       while self.functions[name] == fn do
         local result = self.exec:run(name, fn, cfg, payload, opts)
         if result then
-          self.log(string.format("Invoke %s (Event) %s%s", name, opts.request_id,
-            result.function_error and (": " .. result.payload) or ""))
+          self:note("Invoke %s (Event) %s%s", name, opts.request_id,
+            result.function_error and (": " .. result.payload) or "")
           return
         end
         loop.sleep(0.2) -- throttled: Lambda's queue retries
@@ -377,8 +389,8 @@ function Target:invoke(name, qualifier, req)
     return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json", ["Retry-After"] = "1" },
       json.encode_plain { Type = "User", message = message, Reason = reason }
   end
-  self.log(string.format("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
-    result.function_error and " (function error)" or ""))
+  self:note("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
+    result.function_error and " (function error)" or "")
   local headers = { ["Content-Type"] = "application/json", ["X-Amz-Executed-Version"] = cfg.Version,
                     ["x-amzn-RequestId"] = opts.request_id }
   if result.function_error then headers["X-Amz-Function-Error"] = result.function_error end
@@ -415,7 +427,7 @@ function Target:route(req)
       end
       self:save()
       self:collect()
-      self.log(string.format("DeleteFunction %s", name))
+      self:note("DeleteFunction %s", name)
       return ok(204)
     end
     if rest == "/configuration" and method == "GET" then
