@@ -216,7 +216,7 @@ def w2(tmp):
         wall, rss, out, _ = measure([LAMBDAENG, "api", "Invoke", "-", "--parallelism", "1000", "--endpoint", ep.url],
                                     env_with(), stdin_text=batch)
         try:
-            failed = sum(1 for r in json.loads(out) if "Error" in r or r.get("FunctionError"))
+            failed = sum(1 for r in json.loads(out) if "Error" in r or r.get("function_error"))
         except ValueError:
             failed = n
         return wall, rss, failed, 0

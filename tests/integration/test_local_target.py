@@ -10,6 +10,7 @@ and a `provided` shell bootstrap: results, raised errors, timeouts, crashes, log
 injection flags and SigV4 verification."""
 import base64
 import concurrent.futures
+import hashlib
 import json
 import os
 import shutil
@@ -245,6 +246,12 @@ def record(event, context):
 def pause(event, context):
     time.sleep(event.get("sleep", 0.8))
     return {"pid": os.getpid()}
+def pieces(event, context):
+    import sys
+    sys.stdout.write("first half, ")
+    sys.stdout.flush()
+    time.sleep(0.2)
+    print("second half")
 """
 
 NODE = """
@@ -371,6 +378,37 @@ class Execution(unittest.TestCase):
         self.assertNotIn("Init Duration:", r2["Log"])
         # the standalone console shows what functions print
         self.assertIn("[py-ok] log line from python 1", open(self.console_path).read())
+
+    def test_the_console_shows_whole_lines(self):
+        """A line written in two pieces, 0.2 s apart, is echoed as one line."""
+        self.create("py-pieces", "python3.12", "handlers.pieces", self.py)
+        self.invoke("py-pieces", {})
+        self.console.flush()
+        deadline = time.monotonic() + 5
+        while "second half" not in open(self.console_path).read() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("[py-pieces] first half, second half\n", open(self.console_path).read())
+
+    def test_api_command_runs_arrays_with_bounded_parallelism_and_sends_zips_as_they_are(self):
+        env = dict(os.environ, **AWS_ENV)
+        zip_path = make_zip(self.dir, "api", {"handlers.py": PYTHON})
+        r = subprocess.run([LAMBDAENG, "api", "CreateFunction", json.dumps(
+            {"FunctionName": "py-api", "Runtime": "python3.12", "Handler": "handlers.pause", "Role": ROLE,
+             "Code": {"ZipFile": "@" + zip_path}}), "--endpoint", self.endpoint], env=env, capture_output=True,
+            text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(zip_path, "rb") as f:  # the zip itself, not a zip of it
+            self.assertEqual(json.loads(r.stdout)["CodeSha256"], base64.b64encode(hashlib.sha256(f.read()).digest()).decode())
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-api", WaiterConfig={"Delay": 1})
+
+        def invoke_all(*extra):
+            batch = json.dumps([{"FunctionName": "py-api", "Payload": {"sleep": 0.3, "i": i}} for i in range(4)])
+            r = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--endpoint", self.endpoint, *extra], input=batch,
+                               env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return {json.loads(x["payload"])["pid"] for x in json.loads(r.stdout)}
+        self.assertEqual(len(invoke_all("--parallelism", "1")), 1)  # one at a time: one warm process serves all
+        self.assertEqual(len(invoke_all()), 4)  # all at once: a process each
 
     def test_python_error_timeout_and_crash(self):
         self.create("py-boom", "python3.12", "handlers.boom", self.py)
