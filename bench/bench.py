@@ -208,7 +208,7 @@ def w2(tmp):
         warm = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--parallelism", "1000", "--endpoint", ep.url],
                               input=json.dumps([{"FunctionName": "echo", "Payload": {"w": i}} for i in range(1000)]),
                               env=env_with(), text=True, capture_output=True)
-        if warm.returncode != 0 or "FunctionError" in warm.stdout:
+        if warm.returncode != 0 or "function_error" in warm.stdout:
             raise RuntimeError("W2 warm-up failed: " + warm.stdout[:500] + warm.stderr[:500])
         return ep
 
