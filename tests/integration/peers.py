@@ -80,3 +80,85 @@ class FaultServer:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
+
+
+TERRAFORM_ENV_SCRIPT = os.path.abspath(os.path.join(SOURCE, "..", "shared", "peers", "terraform_env.sh"))
+
+
+class Terraform:
+    """Terraform 1.11 with the HashiCorp AWS provider, offline, in its own working directory.
+
+    Terraform(workdir, endpoint, access_key, secret_key, region) writes provider.tf pointing the
+    provider's lambda/s3/sts/iam endpoints at `endpoint`; .write(name, hcl) adds configuration;
+    .init(), .apply(), .plan_exitcode(), .destroy() run the real CLI with TF_LOG=DEBUG into
+    .log_path. A missing terraform or provider mirror raises (a missing peer fails the test)."""
+
+    def __init__(self, workdir, endpoint, access_key="testing", secret_key="testing", region="us-east-1"):
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.log_path = os.path.join(workdir, "terraform-debug.log")
+        r = subprocess.run(["bash", TERRAFORM_ENV_SCRIPT, os.path.join(workdir, ".terraformrc")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"terraform peer unavailable: {r.stderr.strip()}")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("TF_")}
+        for line in r.stdout.splitlines():
+            if line.startswith("export "):
+                for assignment in line[len("export "):].split():
+                    key, _, value = assignment.partition("=")
+                    self.env[key] = value.strip("'")
+        self.env.update({"TF_LOG": "DEBUG", "TF_LOG_PATH": self.log_path, "HOME": workdir,
+                         "AWS_EC2_METADATA_DISABLED": "true"})
+        self.write("provider.tf", f'''
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws" }}
+  }}
+}}
+provider "aws" {{
+  region                      = "{region}"
+  access_key                  = "{access_key}"
+  secret_key                  = "{secret_key}"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {{
+    lambda = "{endpoint}"
+    s3     = "{endpoint}"
+    sts    = "{endpoint}"
+    iam    = "{endpoint}"
+  }}
+}}
+''')
+
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def run(self, *args, timeout=600):
+        return subprocess.run(["terraform", *args], cwd=self.dir, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def _checked(self, *args, timeout=600):
+        r = self.run(*args, timeout=timeout)
+        if r.returncode != 0:
+            raise AssertionError(f"terraform {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def init(self):
+        return self._checked("init", "-input=false", "-no-color")
+
+    def apply(self, *extra):
+        return self._checked("apply", "-auto-approve", "-input=false", "-no-color", *extra)
+
+    def destroy(self, *extra):
+        return self._checked("destroy", "-auto-approve", "-input=false", "-no-color", *extra)
+
+    def plan_exitcode(self, *extra):
+        """`terraform plan -detailed-exitcode`: returns (exit code, output); 0 means no changes."""
+        r = self.run("plan", "-detailed-exitcode", "-input=false", "-no-color", *extra)
+        return r.returncode, r.stdout + r.stderr
+
+    def output(self):
+        return json.loads(self._checked("output", "-json").stdout)
