@@ -166,7 +166,7 @@ function M.create(ctx, decl, a)
   end
   -- The function exists from here on: record it at once, so a failure below cannot orphan it.
   ctx.record(decl.address, { args = a, attrs = attrs_from(cfg, ctx.region), partial = true })
-  local active, werr = api:wait_active(a.function_name, deadline - loop.now(), ctx.waiter_delay)
+  local active, werr = api:wait_active(a.function_name, deadline - loop.now(), ctx.waiter_delay, t.create)
   if not active then return nil, werr end
   cfg = active
   if a.reserved_concurrent_executions and a.reserved_concurrent_executions >= 0 then
@@ -196,7 +196,7 @@ function M.update(ctx, decl, a, prior)
   local function update_and_wait(call)
     local out, err = with_resource_retries(ctx, deadline, call)
     if not out then return nil, explain(err) end
-    return api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
+    return api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay, t.update)
   end
   if changed(before, a, CODE_ARGS) then
     local c, cerr = code(decl, a)
@@ -214,7 +214,7 @@ function M.update(ctx, decl, a, prior)
     if before.description and not a.description then input.Description = "" end
     local done, err = update_and_wait(function()
       -- Code and configuration changing together: wait out the code update (terraform#29604).
-      local ready, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
+      local ready, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay, t.update)
       if not ready then return nil, werr end
       return api:update_function_configuration(name, input)
     end)
