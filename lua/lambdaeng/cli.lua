@@ -6,6 +6,7 @@ local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
+local site = require "lambdaeng.site"
 
 local M = {}
 
@@ -373,21 +374,21 @@ function commands.plan(o)
         if not drifted then return nil, rerr end
         for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
       end
-      local ok, r, e = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+      local ok, r, e = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace, target = o.target,
         destroy = o.destroy, digest = digest,
         ephemeral = function(p)
           local res, ie = invocation.ephemeral(ctx, p.args)
           if not res then return nil, ie.type .. ": " .. ie.message end
           return res
         end })
-      if not ok then return nil, tostring(r) end
+      if not ok then return nil, r end
       return r, e
     end)
   else
     local ok
-    ok, result, err = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
-                                                        destroy = o.destroy, digest = digest })
-    if not ok then result, err = nil, tostring(result) end
+    ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace,
+      target = o.target, destroy = o.destroy, digest = digest })
+    if not ok then result, err = nil, result end
   end
   lock:release()
   if not result then
@@ -909,7 +910,7 @@ local function run_stack(o, destroy)
       local ok, serr = st:save()
       if not ok then eprint("Error: ", serr) return 1 end
     end
-    local cok, result, perr = pcall(plan.compute, session, st, {
+    local cok, result, perr = xpcall(plan.compute, site.error_text, session, st, {
       replace = o.replace, target = o.target, destroy = destroy, digest = digest,
       ephemeral = function(p)
         local r, e = invocation.ephemeral(ctx, p.args)
@@ -917,7 +918,7 @@ local function run_stack(o, destroy)
         return r
       end,
     })
-    if not cok then result, perr = nil, tostring(result) end
+    if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
     io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
