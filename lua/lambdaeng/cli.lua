@@ -24,6 +24,7 @@ Commands:
   output STACK.lua [NAME] [--json]           stored outputs
   invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
   api OPERATION [JSON]                       call one Lambda API operation, print its response
+  whoami               where the AWS credentials, region and endpoint come from (no secret)
   version              print the version
 
   run STACK.lua        plan, confirm (--yes skips), apply
@@ -158,6 +159,14 @@ Removes the state lock if its lock id is LOCK_ID (the id a "state is locked" err
 names), even while its holder still runs: use it only when you know that run is stuck.
 A run whose lock was taken keeps writing its own changes, merged with the new holder's.
 ]],
+  whoami = [[
+Usage: lambdaeng whoami [--profile P] [--region R] [--endpoint URL] [--json] [--debug]
+
+Resolves credentials, region and Lambda endpoint as every other command does
+(fetching temporary credentials if the source gives them) and prints where each
+came from: the source, the access key id, when the keys expire, the region and
+the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
+]],
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
@@ -266,8 +275,9 @@ local function target_of(o, session)
     end
     return { kind = "local", text = "local (embedded Lambda target" .. why_local .. ")" }
   end
-  local cfg = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
-                                  need_credentials = false }
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
+                                       need_credentials = false }
+  if not cfg then return nil, err end
   local region = cfg.region or "us-east-1"
   if cfg.endpoint then
     return { kind = "endpoint", endpoint = cfg.endpoint, region = region,
@@ -346,7 +356,8 @@ function commands.plan(o)
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, "plan")
   if not st then return 1 end
-  local target = target_of(o, session)
+  local target, terr = target_of(o, session)
+  if not target then lock:release() eprint("Error: ", terr) return 1 end
   -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
   local has_functions, has_ephemeral = false, false
   for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
@@ -578,6 +589,20 @@ local function embedded(o, base)
   return cfg
 end
 
+local function debug_log(o)
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", line, "\n") end end
+end
+
+-- The AWS configuration for a command (aws/config.lua), its credentials fetched
+-- now so that a missing or failing source is reported before anything starts.
+local function resolve_aws(o, provider)
+  local awsconfig = require "lambdaeng.aws.config"
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint,
+                                       provider = provider, debug = debug_log(o) }
+  if not cfg then return nil, err end
+  return awsconfig.load_credentials(cfg)
+end
+
 local function make_api(o, cfg)
   local awsconfig = require "lambdaeng.aws.config"
   local client = require "lambdaeng.aws.client"
@@ -587,13 +612,11 @@ local function make_api(o, cfg)
     if o["local"] or not (o.aws or awsconfig.present(o)) then
       cfg, err = embedded(o, nil)
     else
-      cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+      cfg, err = resolve_aws(o, nil)
     end
     if not cfg then return nil, err end
   end
-  if o.debug or o.v then
-    cfg.debug = function(line) io.stderr:write("[debug] ", line, "\n") end
-  end
+  cfg.debug = debug_log(o)
   local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
   if retry_base then cfg.retry_base = retry_base end
   local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")
@@ -627,8 +650,9 @@ local function print_api_error(err, cfg)
       "configuration was found; --dir picks another directory, --endpoint or AWS credentials another target)")
   end
   if AUTH_ERRORS[err.type] and cfg then
+    local keys = cfg.credentials and cfg.credentials.current or cfg
     eprint(string.format("The credentials were rejected: access key %s from %s, region %s, endpoint %s.",
-      cfg.access_key_id, cfg.source or "?", cfg.region, cfg.endpoint))
+      keys.access_key_id, cfg.credentials and cfg.credentials.source or cfg.source or "?", cfg.region, cfg.endpoint))
   end
 end
 
@@ -824,14 +848,14 @@ function digest_for(state_path)
 end
 
 function aws_for_stack(o, session)
-  local awsconfig = require "lambdaeng.aws.config"
-  local target = target_of(o, session)
+  local target, terr = target_of(o, session)
+  if not target then return nil, terr end
   local p = session.providers.default and session.providers.default.config or {}
   local cfg, err
   if target.kind == "local" then
     cfg, err = embedded(o, (stack_dir(session.path)))
   else
-    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+    cfg, err = resolve_aws(o, p)
   end
   if not cfg then return nil, err end
   if p.max_retries then cfg.max_attempts = p.max_retries + 1 end
@@ -1024,6 +1048,24 @@ function commands.invoke_action(o)
   return 0
 end
 
+function commands.whoami(o)
+  local awsconfig = require "lambdaeng.aws.config"
+  if o["local"] or not (o.aws or awsconfig.present(o)) then
+    eprint("Error: no AWS configuration was found, so commands use the embedded local target; "
+      .. "pass --aws (or configure credentials) to resolve AWS credentials")
+    return 1
+  end
+  local cfg, err = resolve_aws(o, nil)
+  if not cfg then eprint("Error: ", err) return 1 end
+  local d = awsconfig.describe(cfg)
+  if o.json then print(json.encode_plain(d)) return 0 end
+  for _, k in ipairs { "source", "profile", "access_key_id", "expiration", "account_id", "region", "endpoint",
+                       "endpoint_source" } do
+    if d[k] ~= nil then print(string.format("%-16s %s", k:gsub("_", " ") .. ":", tostring(d[k]))) end
+  end
+  return 0
+end
+
 function commands.version()
   print("lambdaeng " .. VERSION .. " (" .. _VERSION .. ")")
   return 0
@@ -1113,8 +1155,7 @@ function commands.repl(o)
     ctx.session = session
     ctx.state = open_state(o, path, nil)
     if not ctx.state then return 1 end
-    local target = target_of(o, session)
-    local api, err, cfg = aws_for_stack(o, session)
+    local api, err, cfg, _, target = aws_for_stack(o, session)
     if not api then eprint("Error: ", err) return 1 end
     ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
   else
@@ -1229,7 +1270,7 @@ function M.main(argv)
   local f = commands[cmd]
   if not f then
     local names = { "plan", "graph", "validate", "state", "output", "version", "run", "destroy", "invoke",
-                    "repl", "import", "local", "api", "force-unlock" }
+                    "repl", "import", "local", "api", "whoami", "force-unlock" }
     local hint = validate.suggest(cmd, names)
     eprint("Error: unknown command ", string.format("%q", cmd), hint and ("; did you mean " .. hint .. "?") or "",
       "\nRun \"lambdaeng --help\" for the list of commands.")

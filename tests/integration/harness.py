@@ -19,8 +19,12 @@ def run(*args, cwd=None, env=None, input=None, timeout=120):
         if k.startswith("AWS_") or k.startswith("LAMBDAENG_VAR_"):
             del full_env[k]
     full_env["HOME"] = full_env.get("LAMBDAENG_TEST_HOME", "/nonexistent-home")
+    # Tests never ask the machine's own instance metadata service for credentials.
+    full_env["AWS_EC2_METADATA_DISABLED"] = "true"
     if env:
         full_env.update(env)
+    for k in [k for k, v in full_env.items() if v is None]:  # env={"NAME": None} removes NAME
+        del full_env[k]
     return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
                           text=True, timeout=timeout)
 

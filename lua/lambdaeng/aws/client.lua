@@ -83,9 +83,10 @@ end
 function Client:log(line)
   if self.debug then
     -- Nothing secret may reach the log, whatever the caller passed in.
-    local secret = self.cfg.secret_access_key
+    local keys = self.cfg.credentials and self.cfg.credentials.current or self.cfg
+    local secret = keys.secret_access_key
     if secret and #secret > 0 then line = line:gsub(secret:gsub("%p", "%%%0"), REDACTED) end
-    local token = self.cfg.session_token
+    local token = keys.session_token
     if token and #token > 0 then line = line:gsub(token:gsub("%p", "%%%0"), REDACTED) end
     self.debug(line)
   end
@@ -152,10 +153,17 @@ function Client:call(req)
     if req.body and not req.content_type_set then
       headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
     end
+    -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
+    local keys, kerr = self.cfg, nil
+    if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
+    if not keys then
+      last_err = { type = "CredentialsError", message = kerr, retryable = false, attempts = attempt }
+      break
+    end
     local signed = sigv4.sign {
       method = req.method, path = path, query = query, headers = headers, body = req.body or "",
-      access_key_id = self.cfg.access_key_id, secret_access_key = self.cfg.secret_access_key,
-      session_token = self.cfg.session_token, region = self.cfg.region, service = "lambda",
+      access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
+      session_token = keys.session_token, region = self.cfg.region, service = "lambda",
       time = os.time(),
     }
     local send = {}
