@@ -11,6 +11,7 @@ local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
+local site = require "lambdaeng.site"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local func = require "lambdaeng.resources.func"
@@ -299,9 +300,9 @@ function M.run(ctx)
   for _, n in ipairs(nodes) do
     loop.spawn(function()
       -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
-      local ok, err = xpcall(node_task, debug.traceback, n)
+      local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, n)
       if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
-        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = tostring(err) } }
+        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = err } }
         if n.status == "running" then sem.release() end
         finish(n, "failed")
       end
@@ -332,8 +333,8 @@ function M.run(ctx)
       out(string.format("%s: %s", n.address, verbs[1]))
       -- Stack code runs here too (deferred map functions, fail()): its errors fail
       -- this resource, never the task that has to report it.
-      local pok, ok, err = xpcall(execute, function(e) return e end, n)
-      if not pok then ok, err = nil, { type = "StackError", message = tostring(ok) } end
+      local pok, ok, err = xpcall(execute, site.error_text, n)
+      if not pok then ok, err = nil, { type = "StackError", message = ok } end
       sem.release()
       if ok then
         local id = n.p.args and n.p.args.function_name
@@ -378,10 +379,10 @@ function M.run(ctx)
   local outputs = {}
   local output_values = {}
   for _, o in ipairs(session.outputs) do
-    local ok, value = pcall(ref.resolve, o.value, env)
+    local ok, value = xpcall(ref.resolve, site.error_text, o.value, env)
     if not ok then
       failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
-                                  err = { type = "StackError", message = tostring(value) } }
+                                  err = { type = "StackError", message = value } }
     elseif not plan.has_unknown(value) then
       outputs[o.name] = { value = value, sensitive = o.sensitive }
       output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
