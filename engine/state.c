@@ -62,17 +62,109 @@ int le_mkdir_parents(const char *path, le_error *err) {
   return LE_OK;
 }
 
+/* The kinds of resource a state entry may hold (the kinds lambdaeng stores). */
+static const char *const STORED_KINDS[] = {"func", "invocation"};
+
+static const char *json_type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "an object";
+  case JSON_ARRAY: return "an array";
+  case JSON_STRING: return "a string";
+  case JSON_INTEGER:
+  case JSON_REAL: return "a number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "a boolean";
+  default: return "null";
+  }
+}
+
+#define ENTRY_ERROR(fmt, ...)                                                                        \
+  le_error_set(err, "state file %s: resource \"%s\": " fmt "; nothing was changed (fix the entry or restore %s.backup)", \
+               path, addr, __VA_ARGS__, path)
+
+/* Checks an optional field: absent, or of the JSON type that test accepts. */
+static int field_ok(json_t *entry, const char *name, int (*test)(const json_t *)) {
+  json_t *v = json_object_get(entry, name);
+  return !v || test(v);
+}
+static int is_object(const json_t *v) { return json_is_object(v); }
+static int is_string(const json_t *v) { return json_is_string(v); }
+static int is_bool(const json_t *v) { return json_is_boolean(v); }
+/* An empty list may have been written as {} by older versions. */
+static int is_list(const json_t *v) { return json_is_array(v) || (json_is_object(v) && json_object_size(v) == 0); }
+
+static int check_entry(const char *path, const char *addr, json_t *entry, le_error *err) {
+  if (!json_is_object(entry))
+    return ENTRY_ERROR("the entry is %s, expected an object with \"kind\" and \"args\"", json_type_name(entry));
+  json_t *kind = json_object_get(entry, "kind");
+  if (!json_is_string(kind))
+    return ENTRY_ERROR("\"kind\" is %s, expected one of \"func\", \"invocation\"",
+                       kind ? json_type_name(kind) : "missing");
+  int known = 0;
+  for (size_t i = 0; i < sizeof STORED_KINDS / sizeof *STORED_KINDS; i++)
+    if (strcmp(json_string_value(kind), STORED_KINDS[i]) == 0) known = 1;
+  if (!known)
+    return ENTRY_ERROR("unknown kind \"%s\", expected one of \"func\", \"invocation\"", json_string_value(kind));
+  json_t *args = json_object_get(entry, "args");
+  if (!json_is_object(args))
+    return ENTRY_ERROR("\"args\" is %s, expected an object", args ? json_type_name(args) : "missing");
+  json_t *name = json_object_get(args, "function_name");
+  if (!json_is_string(name) || json_string_length(name) == 0)
+    return ENTRY_ERROR("args.function_name is %s, expected a function name (a non-empty string)",
+                       name ? json_type_name(name) : "missing");
+  static const struct {
+    const char *name;
+    int (*test)(const json_t *);
+    const char *want;
+  } fields[] = {{"attrs", is_object, "an object"},      {"sensitive", is_object, "an object"},
+                {"tags_all", is_object, "an object"},   {"dependencies", is_list, "a list of addresses"},
+                {"name", is_string, "a string"},        {"site", is_string, "a string"},
+                {"pending", is_string, "a string"},     {"partial", is_bool, "a boolean"},
+                {"prevent_destroy", is_bool, "a boolean"}};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (!field_ok(entry, fields[i].name, fields[i].test))
+      return ENTRY_ERROR("\"%s\" is %s, expected %s", fields[i].name,
+                         json_type_name(json_object_get(entry, fields[i].name)), fields[i].want);
+  json_t *deps = json_object_get(entry, "dependencies");
+  size_t i;
+  json_t *d;
+  if (json_is_array(deps))
+    json_array_foreach(deps, i, d) if (!json_is_string(d))
+        return ENTRY_ERROR("dependencies[%zu] is %s, expected an address", i, json_type_name(d));
+  return LE_OK;
+}
+
+static int check_output(const char *path, const char *name, json_t *out, le_error *err) {
+  const char *why = NULL;
+  if (!json_is_object(out)) why = "is not an object";
+  else if (!field_ok(out, "sensitive", is_bool)) why = "has a \"sensitive\" that is not a boolean";
+  else if (!field_ok(out, "value_digest", is_string)) why = "has a \"value_digest\" that is not a string";
+  if (why)
+    return le_error_set(err, "state file %s: output \"%s\" %s; nothing was changed (fix it or restore %s.backup)",
+                        path, name, why, path);
+  return LE_OK;
+}
+
+/* Validates the whole document, so nothing is acted on from a malformed state. */
 static int check_shape(const char *path, json_t *root, le_error *err) {
   if (!json_is_object(root)) return le_error_set(err, "state file %s: not a JSON object", path);
   json_t *version = json_object_get(root, "version");
-  if (!json_is_integer(version))
-    return le_error_set(err, "state file %s: no integer \"version\"", path);
+  if (!json_is_integer(version) || json_integer_value(version) < 1)
+    return le_error_set(err, "state file %s: no \"version\" (a positive integer)", path);
   if (json_integer_value(version) > LE_STATE_FORMAT_VERSION)
     return le_error_set(err, "state file %s: format version %lld is newer than this lambdaeng reads (%d)",
                         path, (long long)json_integer_value(version), LE_STATE_FORMAT_VERSION);
-  if (!json_is_integer(json_object_get(root, "serial")))
+  json_t *serial = json_object_get(root, "serial");
+  if (!json_is_integer(serial))
     return le_error_set(err, "state file %s: no integer \"serial\"", path);
-  if (!json_is_string(json_object_get(root, "lineage")))
+  /* The serial goes up by one on each write: it must stay below the largest integer. */
+  if (json_integer_value(serial) < 0 || json_integer_value(serial) >= LE_STATE_SERIAL_MAX)
+    return le_error_set(err,
+                        "state file %s: \"serial\" %lld is out of range (0 to %lld); nothing was changed "
+                        "(fix it or restore %s.backup)",
+                        path, (long long)json_integer_value(serial), (long long)LE_STATE_SERIAL_MAX - 1, path);
+  json_t *lineage = json_object_get(root, "lineage");
+  if (!json_is_string(lineage) || json_string_length(lineage) == 0)
     return le_error_set(err, "state file %s: no string \"lineage\"", path);
   const char *objects[] = {"resources", "outputs"};
   for (size_t i = 0; i < 2; i++) {
@@ -80,6 +172,14 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
     if (!o) json_object_set_new(root, objects[i], json_object());
     else if (!json_is_object(o))
       return le_error_set(err, "state file %s: \"%s\" is not an object", path, objects[i]);
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(json_object_get(root, "resources"), key, v) {
+    if (check_entry(path, key, v, err) != LE_OK) return LE_FAIL;
+  }
+  json_object_foreach(json_object_get(root, "outputs"), key, v) {
+    if (check_output(path, key, v, err) != LE_OK) return LE_FAIL;
   }
   return LE_OK;
 }
@@ -258,6 +358,9 @@ int le_state_save(le_state *st, le_error *err) {
     return LE_OK;
   }
   free(current);
+  if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
+    return le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path,
+                        (long long)old_serial);
   json_integer_set(serial, old_serial + 1);
   json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
   char *text = json_dumps(st->root, DUMP_FLAGS);

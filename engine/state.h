@@ -1,9 +1,11 @@
 /* state.h — the stored state of a stack, and its lock.
  *
  * A state file is JSON: {"version", "serial", "lineage", "lambdaeng_version",
- * "resources": {address: {...}}, "outputs": {name: {"value", "sensitive"}}}.
- * le_state_open reads it (a missing file is an empty state with a new lineage;
- * a file that does not parse is an error and is never overwritten).
+ * "resources": {address: {"kind", "args", "attrs", ...}}, "outputs": {name:
+ * {"value" | "value_digest", "sensitive"}}}. le_state_open reads it and
+ * validates the whole document (a missing file is an empty state with a new
+ * lineage; a file that does not parse, a serial out of range or a malformed
+ * entry is an error naming the file and the entry, and is never overwritten).
  * le_state_save writes it atomically: a temporary file in the same directory,
  * fsync, rename over the old file, fsync of the directory; mode 0600; the
  * serial goes up by one on every write that changes the content. A crash at
@@ -17,6 +19,7 @@
 #define LAMBDAENG_STATE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -25,6 +28,8 @@ typedef struct le_state le_state;
 typedef struct le_lock le_lock;
 
 #define LE_STATE_FORMAT_VERSION 1
+/* A serial read from a file must be below this (it goes up by one per write). */
+#define LE_STATE_SERIAL_MAX ((json_int_t)INT64_MAX)
 
 int le_state_open(const char *path, le_state **out, le_error *err);
 void le_state_free(le_state *st);

@@ -64,7 +64,7 @@ static void save_is_private_versioned_and_skips_no_ops(void **state) {
   assert_int_equal(le_state_open(path, &st, &err), LE_OK);
   char lineage[37];
   snprintf(lineage, sizeof lineage, "%s", le_state_lineage(st));
-  json_object_set_new(le_state_resources(st), "func.hello", json_pack("{s:s}", "kind", "func"));
+  json_object_set_new(le_state_resources(st), "func.hello", json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", "hello"));
   assert_int_equal(le_state_save(st, &err), LE_OK);
   assert_int_equal(le_state_serial(st), 1);
   struct stat sb;
@@ -72,7 +72,8 @@ static void save_is_private_versioned_and_skips_no_ops(void **state) {
   assert_int_equal(sb.st_mode & 0777, 0600);
   assert_int_equal(le_state_save(st, &err), LE_OK); /* nothing changed: no new serial */
   assert_int_equal(le_state_serial(st), 1);
-  json_object_set_new(le_state_resources(st), "func.other", json_pack("{s:s}", "kind", "func"));
+  json_object_set_new(le_state_resources(st), "func.other",
+                      json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", "other"));
   assert_int_equal(le_state_save(st, &err), LE_OK);
   assert_int_equal(le_state_serial(st), 2);
   le_state_free(st);
@@ -117,6 +118,53 @@ static void unparsable_state_is_reported_and_untouched(void **state) {
   assert_non_null(strstr(err.message, "newer"));
 }
 
+static void write_file(const char *p, const char *text) {
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Hostile documents: each is an error naming the file and what is wrong. */
+static void malformed_state_is_refused_naming_the_entry(void **state) {
+  (void)state;
+  static const struct {
+    const char *resources;
+    const char *serial;
+    const char *expect;
+  } cases[] = {
+      {"{}", "9223372036854775807", "\"serial\" 9223372036854775807 is out of range"},
+      {"{}", "-1", "\"serial\" -1 is out of range"},
+      {"{\"func.a\": 5}", "1", "resource \"func.a\": the entry is a number"},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": \"x\"}}", "1", "resource \"func.a\": \"args\" is a string"},
+      {"{\"func.a\": {\"kind\": \"func\"}}", "1", "resource \"func.a\": \"args\" is missing"},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": {\"function_name\": 5}}}", "1",
+       "resource \"func.a\": args.function_name is a number"},
+      {"{\"func.a\": {\"kind\": \"bucket\", \"args\": {\"function_name\": \"a\"}}}", "1",
+       "resource \"func.a\": unknown kind \"bucket\""},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": {\"function_name\": \"a\"}, \"attrs\": []}}", "1",
+       "resource \"func.a\": \"attrs\" is an array"},
+  };
+  char bad[160];
+  snprintf(bad, sizeof bad, "%s/hostile.state.json", dir);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "{\"version\": 1, \"serial\": %s, \"lineage\": \"x\", \"resources\": %s}",
+             cases[i].serial, cases[i].resources);
+    write_file(bad, text);
+    le_state *st = NULL;
+    le_error err;
+    assert_int_equal(le_state_open(bad, &st, &err), LE_FAIL);
+    assert_null(st);
+    if (!strstr(err.message, cases[i].expect) || !strstr(err.message, bad)) fail_msg("case %zu: %s", i, err.message);
+  }
+  write_file(bad, "{\"version\": 1, \"serial\": 9223372036854775806, \"lineage\": \"x\"}");
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(bad, &st, &err), LE_OK);
+  le_state_free(st);
+}
+
 static void lock_is_exclusive_and_names_holder(void **state) {
   (void)state;
   le_lock *a, *b;
@@ -156,6 +204,7 @@ int main(void) {
       cmocka_unit_test(missing_file_is_empty_state),
       cmocka_unit_test(save_is_private_versioned_and_skips_no_ops),
       cmocka_unit_test(unparsable_state_is_reported_and_untouched),
+      cmocka_unit_test(malformed_state_is_refused_naming_the_entry),
       cmocka_unit_test(lock_is_exclusive_and_names_holder),
       cmocka_unit_test(stale_lock_is_reported_with_way_out),
   };
