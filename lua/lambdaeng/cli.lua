@@ -6,6 +6,7 @@ local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
+local site = require "lambdaeng.site"
 
 local M = {}
 
@@ -23,11 +24,13 @@ Commands:
   output STACK.lua [NAME] [--json]           stored outputs
   invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
   api OPERATION [JSON]                       call one Lambda API operation, print its response
+  whoami               where the AWS credentials, region and endpoint come from (no secret)
   version              print the version
 
   run STACK.lua        plan, confirm (--yes skips), apply
   destroy STACK.lua    delete everything the stack's state holds
   import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+  force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
 
@@ -41,7 +44,8 @@ Common options:
   --target ADDR        only that resource and what it depends on
   --replace ADDR       plan to re-create ADDR
   --no-color           no colour (also NO_COLOR)
-  --force-unlock       remove a stale state lock first
+  --force-unlock       remove a stale state lock first (its holder no longer runs)
+  --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
   --debug, -v          show tracebacks for errors in stack code
 Run "lambdaeng COMMAND --help" for a command's options.
 ]],
@@ -148,6 +152,21 @@ as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
 with --parallelism N.
 ]],
+  ["force-unlock"] = [[
+Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
+
+Removes the state lock if its lock id is LOCK_ID (the id a "state is locked" error
+names), even while its holder still runs: use it only when you know that run is stuck.
+A run whose lock was taken keeps writing its own changes, merged with the new holder's.
+]],
+  whoami = [[
+Usage: lambdaeng whoami [--profile P] [--region R] [--endpoint URL] [--json] [--debug]
+
+Resolves credentials, region and Lambda endpoint as every other command does
+(fetching temporary credentials if the source gives them) and prints where each
+came from: the source, the access key id, when the keys expire, the region and
+the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
+]],
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
@@ -194,8 +213,11 @@ local function parse(argv)
       elseif a == "--replace" then o.replace[v] = true; o.replace_list[#o.replace_list + 1] = v
       else o[a:sub(3)] = v end
     elseif flag_options[a] then
-      if inline then return nil, a .. " takes no value" end
-      o[a:gsub("^%-+", "")] = true
+      if inline and a == "--force-unlock" then
+        if not inline:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
+        o["force-unlock"] = inline
+      elseif inline then return nil, a .. " takes no value"
+      else o[a:gsub("^%-+", "")] = true end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       local names = {}
       for k in pairs(value_options) do names[#names + 1] = k end
@@ -253,8 +275,9 @@ local function target_of(o, session)
     end
     return { kind = "local", text = "local (embedded Lambda target" .. why_local .. ")" }
   end
-  local cfg = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
-                                  need_credentials = false }
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
+                                       need_credentials = false }
+  if not cfg then return nil, err end
   local region = cfg.region or "us-east-1"
   if cfg.endpoint then
     return { kind = "endpoint", endpoint = cfg.endpoint, region = region,
@@ -289,16 +312,28 @@ local function need_stack(o, cmd)
   return path
 end
 
+-- Opens the state of a stack, locked for operation (unless nil). --force-unlock
+-- removes a lock whose holder no longer runs; --force-unlock=LOCK_ID any lock with
+-- that id. The lock returned deletes the lock file on release only while it is
+-- still this run's (another run may have forced it away), warning otherwise.
 local function open_state(o, stack_path, operation)
   local state_path, lock_path = state_paths(o, stack_path)
-  if o["force-unlock"] then
-    local ok, err = statelib.force_unlock(lock_path)
+  local force = o["force-unlock"]
+  if force then
+    local ok, err = statelib.force_unlock(lock_path, force ~= true and force or nil)
     if not ok then eprint("Error: ", err) return nil end
   end
   local lock, err
   if operation then
-    lock, err = statelib.lock(lock_path, operation)
-    if not lock then eprint("Error: ", err) return nil end
+    local held
+    held, err = statelib.lock(lock_path, operation)
+    if not held then eprint("Error: ", err) return nil end
+    lock = { id = held:id(), release = function()
+      local ok, why = held:release()
+      if not ok then
+        eprint("Warning: ", why, "; this run's changes were merged into the state file with the other run's")
+      end
+    end }
   end
   local st
   st, err = statelib.open(state_path)
@@ -321,7 +356,8 @@ function commands.plan(o)
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, "plan")
   if not st then return 1 end
-  local target = target_of(o, session)
+  local target, terr = target_of(o, session)
+  if not target then lock:release() eprint("Error: ", terr) return 1 end
   -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
   local has_functions, has_ephemeral = false, false
   for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
@@ -349,21 +385,21 @@ function commands.plan(o)
         if not drifted then return nil, rerr end
         for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
       end
-      local ok, r, e = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+      local ok, r, e = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace, target = o.target,
         destroy = o.destroy, digest = digest,
         ephemeral = function(p)
           local res, ie = invocation.ephemeral(ctx, p.args)
           if not res then return nil, ie.type .. ": " .. ie.message end
           return res
         end })
-      if not ok then return nil, tostring(r) end
+      if not ok then return nil, r end
       return r, e
     end)
   else
     local ok
-    ok, result, err = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
-                                                        destroy = o.destroy, digest = digest })
-    if not ok then result, err = nil, tostring(result) end
+    ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace,
+      target = o.target, destroy = o.destroy, digest = digest })
+    if not ok then result, err = nil, result end
   end
   lock:release()
   if not result then
@@ -553,6 +589,20 @@ local function embedded(o, base)
   return cfg
 end
 
+local function debug_log(o)
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", line, "\n") end end
+end
+
+-- The AWS configuration for a command (aws/config.lua), its credentials fetched
+-- now so that a missing or failing source is reported before anything starts.
+local function resolve_aws(o, provider)
+  local awsconfig = require "lambdaeng.aws.config"
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint,
+                                       provider = provider, debug = debug_log(o) }
+  if not cfg then return nil, err end
+  return awsconfig.load_credentials(cfg)
+end
+
 local function make_api(o, cfg)
   local awsconfig = require "lambdaeng.aws.config"
   local client = require "lambdaeng.aws.client"
@@ -562,13 +612,11 @@ local function make_api(o, cfg)
     if o["local"] or not (o.aws or awsconfig.present(o)) then
       cfg, err = embedded(o, nil)
     else
-      cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+      cfg, err = resolve_aws(o, nil)
     end
     if not cfg then return nil, err end
   end
-  if o.debug or o.v then
-    cfg.debug = function(line) io.stderr:write("[debug] ", line, "\n") end
-  end
+  cfg.debug = debug_log(o)
   local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
   if retry_base then cfg.retry_base = retry_base end
   local max_backoff = tonumber(os.getenv("LAMBDAENG_MAX_BACKOFF") or "")
@@ -609,8 +657,9 @@ local function print_api_error(err, cfg)
       "configuration was found; --dir picks another directory, --endpoint or AWS credentials another target)")
   end
   if AUTH_ERRORS[err.type] and cfg then
+    local keys = cfg.credentials and cfg.credentials.current or cfg
     eprint(string.format("The credentials were rejected: access key %s from %s, region %s, endpoint %s.",
-      cfg.access_key_id, cfg.source or "?", cfg.region, cfg.endpoint))
+      keys.access_key_id, cfg.credentials and cfg.credentials.source or cfg.source or "?", cfg.region, cfg.endpoint))
   end
 end
 
@@ -812,14 +861,14 @@ end
 local STACK_MAX_ATTEMPTS = 10
 
 function aws_for_stack(o, session)
-  local awsconfig = require "lambdaeng.aws.config"
-  local target = target_of(o, session)
+  local target, terr = target_of(o, session)
+  if not target then return nil, terr end
   local p = session.providers.default and session.providers.default.config or {}
   local cfg, err
   if target.kind == "local" then
     cfg, err = embedded(o, (stack_dir(session.path)))
   else
-    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+    cfg, err = resolve_aws(o, p)
   end
   if not cfg then return nil, err end
   -- A stack's calls get the retry budget of a deployment (retries are what lets it
@@ -901,7 +950,7 @@ local function run_stack(o, destroy)
       local ok, serr = st:save()
       if not ok then eprint("Error: ", serr) return 1 end
     end
-    local cok, result, perr = pcall(plan.compute, session, st, {
+    local cok, result, perr = xpcall(plan.compute, site.error_text, session, st, {
       replace = o.replace, target = o.target, destroy = destroy, digest = digest,
       ephemeral = function(p)
         local r, e = invocation.ephemeral(ctx, p.args)
@@ -909,7 +958,7 @@ local function run_stack(o, destroy)
         return r
       end,
     })
-    if not cok then result, perr = nil, tostring(result) end
+    if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
     io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
@@ -1015,6 +1064,24 @@ function commands.invoke_action(o)
   return 0
 end
 
+function commands.whoami(o)
+  local awsconfig = require "lambdaeng.aws.config"
+  if o["local"] or not (o.aws or awsconfig.present(o)) then
+    eprint("Error: no AWS configuration was found, so commands use the embedded local target; "
+      .. "pass --aws (or configure credentials) to resolve AWS credentials")
+    return 1
+  end
+  local cfg, err = resolve_aws(o, nil)
+  if not cfg then eprint("Error: ", err) return 1 end
+  local d = awsconfig.describe(cfg)
+  if o.json then print(json.encode_plain(d)) return 0 end
+  for _, k in ipairs { "source", "profile", "access_key_id", "expiration", "account_id", "region", "endpoint",
+                       "endpoint_source" } do
+    if d[k] ~= nil then print(string.format("%-16s %s", k:gsub("_", " ") .. ":", tostring(d[k]))) end
+  end
+  return 0
+end
+
 function commands.version()
   print("lambdaeng " .. VERSION .. " (" .. _VERSION .. ")")
   return 0
@@ -1104,8 +1171,7 @@ function commands.repl(o)
     ctx.session = session
     ctx.state = open_state(o, path, nil)
     if not ctx.state then return 1 end
-    local target = target_of(o, session)
-    local api, err, cfg = aws_for_stack(o, session)
+    local api, err, cfg, _, target = aws_for_stack(o, session)
     if not api then eprint("Error: ", err) return 1 end
     ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
   else
@@ -1149,7 +1215,9 @@ function commands.import(o)
   local func = require "lambdaeng.resources.func"
   local loop = require "lambdaeng.native.loop"
   local args, attrs, tags = loop.run(function()
-    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name)
+    -- as the reference provider reads an imported function: its latest version and code signing too
+    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name,
+      { versions = true, code_signing = true })
   end)
   if not args then
     lock:release()
@@ -1167,6 +1235,14 @@ function commands.import(o)
     end
   end
   if args.source_code_hash == nil and attrs.code_sha256 then args.source_code_hash = attrs.code_sha256 end
+  -- tags that came from the provider's default_tags are not the stack's own
+  if args.tags and provider.default_tags then
+    local declared_tags = type(declared.tags) == "table" and declared.tags or {}
+    for k in pairs(provider.default_tags) do
+      if declared_tags[k] == nil then args.tags[k] = nil end
+    end
+    if next(args.tags) == nil then args.tags = nil end
+  end
   local deps = {}
   st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = args, attrs = attrs, tags_all = tags,
                  dependencies = json.array(deps) })
@@ -1175,6 +1251,22 @@ function commands.import(o)
   if not ok then eprint("Error: ", serr) return 1 end
   print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
     name, addr, path))
+  return 0
+end
+
+-- force-unlock LOCK_ID [STACK.lua]: Terraform's command of that name.
+commands["force-unlock"] = function(o)
+  local id = table.remove(o.positional, 1)
+  if not id or id:match("%.lua$") then
+    eprint("Error: lambdaeng force-unlock needs the lock id the lock error names: lambdaeng force-unlock LOCK_ID [STACK.lua]")
+    return 1
+  end
+  local stack_path = find_stack_arg(o, 1)
+  if not stack_path then eprint("Error: lambdaeng force-unlock needs the stack file or --state PATH") return 1 end
+  local _, lock_path = state_paths(o, stack_path)
+  local ok, err = statelib.force_unlock(lock_path, id)
+  if not ok then eprint("Error: ", err) return 1 end
+  print("The state lock " .. lock_path .. " has been released.")
   return 0
 end
 
@@ -1204,7 +1296,7 @@ function M.main(argv)
   local f = commands[cmd]
   if not f then
     local names = { "plan", "graph", "validate", "state", "output", "version", "run", "destroy", "invoke",
-                    "repl", "import", "local", "api" }
+                    "repl", "import", "local", "api", "whoami", "force-unlock" }
     local hint = validate.suggest(cmd, names)
     eprint("Error: unknown command ", string.format("%q", cmd), hint and ("; did you mean " .. hint .. "?") or "",
       "\nRun \"lambdaeng --help\" for the list of commands.")

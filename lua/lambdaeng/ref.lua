@@ -131,7 +131,8 @@ function M.attribute(addr, path, opts)
   local label = addr .. "." .. table.concat(path, ".")
   if opts.known then
     return new { deps = { [addr] = true }, known = true, value = opts.value,
-                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path }
+                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path,
+                 computed_keys = opts.computed_keys }
   end
   return new {
     deps = { [addr] = true }, known = false, sensitive = opts.sensitive or false, label = label,
@@ -157,6 +158,10 @@ Ref.__index = function(self, key)
   local path = {}
   if parent.path then for i, p in ipairs(parent.path) do path[i] = p end end
   path[#path + 1] = key
+  if parent.known and parent.computed_keys and parent.computed_keys[key] and #path == 2 then
+    -- a computed field of a known block: the environment tells its value
+    return M.attribute(parent.addr, path, { sensitive = parent.sensitive })
+  end
   if parent.known then
     local v = type(parent.value) == "table" and parent.value[key] or nil
     return new { deps = union({}, parent.deps), known = true, value = v, sensitive = parent.sensitive,
@@ -174,16 +179,43 @@ Ref.__index = function(self, key)
   }
 end
 
+-- What can be concatenated: strings, numbers and references (checked when they resolve).
+local function concatenable(v) return type(v) == "string" or type(v) == "number" or is_ref(v) end
+
+local function describe(v)
+  if is_ref(v) then return "reference " .. (fields(v).label or "?") end
+  return "a " .. type(v) .. " value"
+end
+
+-- `..` with a reference: a reference to the concatenation. Operands that can never
+-- be concatenated are an error at once, at the user's line; a reference whose value
+-- turns out not to be a string or number fails where it resolves, naming this line.
 Ref.__concat = function(a, b)
-  return M.lift(function(x, y)
-    if type(x) ~= "string" and type(x) ~= "number" then
-      error("attempt to concatenate a " .. type(x) .. " value", 0)
+  if not concatenable(a) or not concatenable(b) then
+    error(string.format("cannot concatenate %s with %s", describe(a), describe(b)), 2)
+  end
+  local info = debug.getinfo(2, "Sl")
+  local where = info and info.currentline and info.currentline > 0
+    and (info.short_src .. ":" .. info.currentline .. ": ") or ""
+  local function check(v, operand)
+    if type(v) ~= "string" and type(v) ~= "number" then
+      error(string.format("%scannot concatenate %s: it is %s", where, describe(operand), describe(v)), 0)
     end
-    if type(y) ~= "string" and type(y) ~= "number" then
-      error("attempt to concatenate a " .. type(y) .. " value", 0)
-    end
+  end
+  local ok, r = pcall(M.lift(function(x, y)
+    check(x, a)
+    check(y, b)
     return x .. y
-  end, "concat")(a, b)
+  end, "concat"), a, b)
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- `#ref` would silently be 0 (a reference is a table): the length of what a
+-- reference holds is known only when it resolves.
+Ref.__len = function(self)
+  error(string.format("cannot take the length of %s with # (it would be 0): use "
+    .. "ref:map(function(v) return #v end), which gives a reference to the length", describe(self)), 2)
 end
 
 Ref.__tostring = function(self)

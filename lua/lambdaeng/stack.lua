@@ -165,9 +165,11 @@ Handle.__index = function(h, key)
     if v == nil and d.derived then v = d.derived[key] end
     if v == nil then v = kind.args[key].default end
     local facts = ref.inspect(v)
-    if facts.known then
+    -- computed fields inside the block (vpc_config.vpc_id) stay unknown until applied
+    local computed_keys = kind.nested_computed and kind.nested_computed[key]
+    if facts.known and not (v == nil and kind.args[key].computed) then
       return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
-                                                  sensitive = facts.sensitive })
+                                                  sensitive = facts.sensitive, computed_keys = computed_keys })
     end
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
   end
@@ -366,7 +368,8 @@ function Session:instance(name, body, opts, level)
   self.prefix = saved_prefix .. name .. "/"
   self.current_instance = { name = saved_prefix .. name, site = at, parent = saved_instance }
   local results = table.pack(xpcall(body, function(e)
-    if type(e) == "string" and not e:find("(in module instance", 1, true) then
+    e = site.error_text(e)
+    if not e:find("(in module instance", 1, true) then
       return e .. string.format(" (in module instance %s, created at %s)", saved_prefix .. name, at.display)
     end
     return e
@@ -466,10 +469,10 @@ function M.load(path, opts)
     local ok, trace
     ok, err = xpcall(chunk, function(e)
       trace = debug.traceback("", 2)
-      return e
+      return site.error_text(e)
     end)
     if not ok then
-      session.fatal = tostring(err)
+      session.fatal = err
       session.traceback = trace
     end
   end

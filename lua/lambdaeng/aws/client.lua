@@ -136,9 +136,10 @@ function Client:log(line)
   if self.debug then
     line = printable(line, 4096)
     -- Nothing secret may reach the log, whatever the caller passed in.
-    local secret = self.cfg.secret_access_key
+    local keys = self.cfg.credentials and self.cfg.credentials.current or self.cfg
+    local secret = keys.secret_access_key
     if secret and #secret > 0 then line = line:gsub(secret:gsub("%p", "%%%0"), REDACTED) end
-    local token = self.cfg.session_token
+    local token = keys.session_token
     if token and #token > 0 then line = line:gsub(token:gsub("%p", "%%%0"), REDACTED) end
     self.debug(line)
   end
@@ -198,8 +199,9 @@ end
 
 -- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
 -- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
--- log_body = bool, max_body = bytes }. Returns response { status, headers, body,
--- attempts } or nil, err where err = { type, message, status, retryable, attempts }.
+-- log_body = bool, max_body = bytes, deadline = loop time by which the call and its
+-- retries end }. Returns response { status, headers, body, attempts } or nil, err
+-- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   local query_parts = {}
   for _, kv in ipairs(req.query or {}) do
@@ -231,6 +233,11 @@ function Client:call(req)
       attempt = attempt - 1
       self.stats.resent = self.stats.resent + 1
       if self.debug then self:log(string.format("   %s throttled; sent again at the pacer's new pace", req.op or "")) end
+      if req.deadline and loop.now() >= req.deadline then -- the operation's time is up
+        err.attempts = attempt
+        last_err = err
+        break
+      end
     else
       err.attempts = attempt
       last_err = err
@@ -245,6 +252,7 @@ function Client:call(req)
       retry_cost_held = retry_cost_held + cost
       self.stats.retries = self.stats.retries + 1
       local delay = self:backoff(attempt, err)
+      if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
       self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
       loop.sleep(delay)
     end
@@ -260,10 +268,14 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if req.body and not req.content_type_set then
     headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
   end
+  -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
+  local keys, kerr = self.cfg, nil
+  if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
+  if not keys then return nil, { type = "CredentialsError", message = kerr, retryable = false } end
   local signed = sigv4.sign {
     method = req.method, path = path, query = query, headers = headers, body = req.body or "",
-    access_key_id = self.cfg.access_key_id, secret_access_key = self.cfg.secret_access_key,
-    session_token = self.cfg.session_token, region = self.cfg.region, service = "lambda",
+    access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
+    session_token = keys.session_token, region = self.cfg.region, service = "lambda",
     time = os.time(),
   }
   local send = {}
@@ -282,8 +294,10 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   end
   self.stats.attempts = self.stats.attempts + 1
   local started = loop.now()
+  local timeout = req.timeout or self.timeout
+  if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
   local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
-                                        timeout = req.timeout or self.timeout, max_body = max_body }
+                                        timeout = timeout, max_body = max_body }
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     if kind == "too_large" then

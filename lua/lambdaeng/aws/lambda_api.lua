@@ -14,6 +14,23 @@ Api.__index = Api
 
 function M.new(client) return setmetatable({ client = client }, Api) end
 
+-- The same API whose calls, retries and waits all end by `deadline` (loop time):
+-- a resource's `timeouts` bound its whole operation. `what` names it in the error.
+function Api:until_deadline(deadline, what)
+  return setmetatable({ client = self.client, deadline = deadline, what = what, total = deadline - loop.now() },
+    Api)
+end
+
+function Api:time_left()
+  if not self.deadline then return nil end
+  return self.deadline - loop.now()
+end
+
+function Api:timeout_error()
+  return { type = "OperationTimeout", message = string.format("the %s did not finish within its timeout",
+    self.what or "operation") }
+end
+
 local function enc(s) return sigv4.uri_encode(tostring(s)) end
 
 -- The response's JSON, checked against the operation's shape (aws/shape.lua).
@@ -29,12 +46,20 @@ end
 
 function Api:json_call(op, method, path, body, opts)
   opts = opts or {}
+  if self.deadline and loop.now() >= self.deadline then return nil, self:timeout_error() end
   local res, err = self.client:call {
     op = op, method = method, path = path, query = opts.query,
     body = body ~= nil and json.encode_plain(body) or nil, class = opts.class or "control",
-    log_body = opts.log_body,
+    log_body = opts.log_body, deadline = self.deadline,
   }
-  if not res then return nil, err end
+  if not res then
+    if self.deadline and loop.now() >= self.deadline - 0.001 then
+      local t = self:timeout_error()
+      t.message = t.message .. " (" .. op .. ": " .. tostring(err.type) .. ": " .. tostring(err.message) .. ")"
+      return nil, t
+    end
+    return nil, err
+  end
   local v, derr = decode(op, res)
   if not v then return nil, derr end
   return v, nil, res
@@ -119,6 +144,21 @@ function Api:list_versions_by_function(name)
   return { Versions = versions }
 end
 
+function Api:put_function_code_signing_config(name, arn)
+  return self:json_call("PutFunctionCodeSigningConfig", "PUT", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config", { CodeSigningConfigArn = arn })
+end
+
+function Api:delete_function_code_signing_config(name)
+  return self:json_call("DeleteFunctionCodeSigningConfig", "DELETE", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config")
+end
+
+function Api:get_function_code_signing_config(name)
+  return self:json_call("GetFunctionCodeSigningConfig", "GET", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config", nil, { class = "control" })
+end
+
 function Api:put_function_concurrency(name, reserved)
   return self:json_call("PutFunctionConcurrency", "PUT", "/2017-10-31/functions/" .. enc(name) .. "/concurrency",
     { ReservedConcurrentExecutions = reserved })
@@ -190,10 +230,11 @@ M.duration_text = duration_text
 -- until done(cfg) is true, failing on failed(cfg) or after timeout seconds.
 -- what: the condition waited for ("State Active"); status(cfg): what it is now.
 -- delay: seconds between the first polls, growing by half each time up to 5.
--- total: the timeout the message names (a resource's whole timeout, of which
--- `timeout` is what is left), default timeout.
-function Api:wait(name, what, done, failed, status, timeout, delay, total)
-  timeout = tonumber(timeout) or 600
+-- A wait inside an operation bounded by until_deadline ends with it, and names
+-- the operation's whole timeout.
+function Api:wait(name, what, done, failed, status, timeout, delay)
+  local left = self:time_left()
+  timeout = math.min(tonumber(timeout) or left or 600, left or math.huge)
   delay = math.max(tonumber(delay) or 0.25, 0.01)
   local deadline = loop.now() + timeout
   while true do
@@ -204,15 +245,20 @@ function Api:wait(name, what, done, failed, status, timeout, delay, total)
     local why = failed(cfg)
     if why then return nil, { type = "WaiterFailed", message = string.format("function %s: %s", name, why) } end
     if loop.now() + delay > deadline then
-      return nil, { type = "WaiterTimeout", message = string.format(
-        "timed out waiting for %s after %s (function %s: %s)", what, duration_text(tonumber(total) or timeout), name, status(cfg)) }
+      local bounded = self.deadline and deadline >= self.deadline
+      local message = string.format("timed out waiting for %s after %s (function %s: %s)", what,
+        duration_text(bounded and self.total or timeout), name, status(cfg))
+      if bounded then
+        return nil, { type = "OperationTimeout", message = message .. "; " .. self:timeout_error().message }
+      end
+      return nil, { type = "WaiterTimeout", message = message }
     end
     loop.sleep(delay)
     delay = math.min(delay * 1.5, 5)
   end
 end
 
-function Api:wait_active(name, timeout, delay, total)
+function Api:wait_active(name, timeout, delay)
   return self:wait(name, "State Active",
     function(c) return c.State == nil or c.State == "Active" end,
     function(c)
@@ -220,10 +266,10 @@ function Api:wait_active(name, timeout, delay, total)
         return string.format("State is %s (%s: %s)", c.State, tostring(c.StateReasonCode), tostring(c.StateReason))
       end
     end,
-    function(c) return "State is " .. tostring(c.State) end, timeout, delay, total)
+    function(c) return "State is " .. tostring(c.State) end, timeout, delay)
 end
 
-function Api:wait_updated(name, timeout, delay, total)
+function Api:wait_updated(name, timeout, delay)
   return self:wait(name, "LastUpdateStatus Successful",
     function(c) return c.LastUpdateStatus == nil or c.LastUpdateStatus == "Successful" end,
     function(c)
@@ -232,7 +278,7 @@ function Api:wait_updated(name, timeout, delay, total)
           tostring(c.LastUpdateStatusReason))
       end
     end,
-    function(c) return "LastUpdateStatus is " .. tostring(c.LastUpdateStatus) end, timeout, delay, total)
+    function(c) return "LastUpdateStatus is " .. tostring(c.LastUpdateStatus) end, timeout, delay)
 end
 
 M.format_error = client_lib.format_error

@@ -63,7 +63,7 @@ end
 -- rate it went, for the throttling rules above.
 function Limiter:ticket(at)
   self.released = self.released + 1
-  local t = { sent = at, epoch = self.epoch }
+  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.rate }
   self.outstanding[t] = true
   if self.schedule then
     self.schedule[#self.schedule + 1] = { at = at, rate = self.rate }
@@ -177,6 +177,10 @@ function Limiter:complete(ticket, throttled)
     return false
   end
   self.throttles = self.throttles + 1
+  if self.log then
+    self:note("slot %d throttled (released %s)", ticket.slot,
+      ticket.rate and string.format("at %.2f a second", ticket.rate) or "before the rate was known")
+  end
   if ticket.epoch == self.epoch and not self.holding then
     if not self.rate then
       -- Unlimited until now: hold everything until the answers are in.

@@ -63,6 +63,8 @@ M.OUTPUT = {
   ListVersionsByFunction = object { Versions = array(FUNCTION_CONFIGURATION), NextMarker = STRING },
   ListTags = object { Tags = map(STRING) },
   PutFunctionConcurrency = object { ReservedConcurrentExecutions = INTEGER },
+  GetFunctionCodeSigningConfig = object { CodeSigningConfigArn = STRING, FunctionName = STRING },
+  PutFunctionCodeSigningConfig = object { CodeSigningConfigArn = STRING, FunctionName = STRING },
 }
 
 local function describe(v)
