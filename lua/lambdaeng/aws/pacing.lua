@@ -32,6 +32,7 @@ local BETA, SCALE, MIN_RATE = 0.7, 0.4, 0.5
 local MARGIN = 1.02 -- 1.3 ms at 15 rps: more than the loop's millisecond timers can drift
 local WINDOW = 1.0 -- quotas are per second
 local HOLD_MAX = 2.0 -- the longest the first measurement waits for answers
+local GROWTH_OVER_DELIVERED = 1.1 -- growth probes at most this far above what is answered
 
 M.MARGIN = MARGIN
 
@@ -48,7 +49,7 @@ function M.limiter(rate, ceiling, opts)
     rate = rate, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
     epoch = 0, throttles = 0, decisions = 0,
     queue = {}, head = 1, tail = 0, dispatching = false, holding = nil,
-    outstanding = {}, accepted = {}, accepted_head = 1,
+    outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
     name = opts.name or "?", log = opts.log, schedule = opts.record and {} or nil, released = 0,
   }, Limiter)
 end
@@ -85,20 +86,29 @@ function Limiter:dispatch()
       local task = self.queue[self.head]
       self.queue[self.head] = nil
       self.head = self.head + 1
-      local at = math.max(loop.now(), self.next_slot)
-      self.next_slot = at + self:interval()
+      local at = self:slot(loop.now())
       loop.wake(task, self:ticket(at))
     end
   end
   self.queue, self.head, self.tail, self.dispatching = {}, 1, 0, false
 end
 
+-- The slot of a release made at `now` (at or after next_slot). A release the
+-- loop made late by less than an interval keeps its slot, so one late timer
+-- does not push every later slot back on a loaded machine; later than that, the
+-- schedule starts again from now. Slots are always an interval apart.
+function Limiter:slot(now)
+  local at = self.next_slot
+  if now - at >= self:interval() then at = now end
+  self.next_slot = at + self:interval()
+  return at
+end
+
 -- Waits (from a task) until this caller's turn; returns its ticket.
 function Limiter:acquire()
   local now = loop.now()
   if self.head > self.tail and not self.holding and now >= self.next_slot then
-    self.next_slot = now + self:interval()
-    return self:ticket(now)
+    return self:ticket(self:slot(now))
   end
   self.tail = self.tail + 1
   self.queue[self.tail] = loop.current()
@@ -109,29 +119,42 @@ function Limiter:acquire()
   return loop.suspend()
 end
 
--- Accepted calls (not throttled) by the time they were released, for the last
--- few windows.
+-- Accepted calls (not throttled): when each was released and answered, in the
+-- order of their answers, for the last few windows.
 function Limiter:remember_accepted(sent)
+  local now = loop.now()
   local a = self.accepted
-  a[#a + 1] = sent
-  if #a > 4096 then -- forget what is older than the measuring needs
-    local keep, cut = {}, loop.now() - 4 * WINDOW
-    for _, s in ipairs(a) do if s >= cut then keep[#keep + 1] = s end end
-    self.accepted = keep
+  self.accepted_tail = self.accepted_tail + 1
+  a[self.accepted_tail] = { sent = sent, at = now }
+  local recent = math.max(self.recent_head, self.accepted_head)
+  while recent <= self.accepted_tail and a[recent].at <= now - WINDOW do recent = recent + 1 end
+  self.recent_head = recent -- a[recent..tail]: the answers of the last second
+  local head = self.accepted_head
+  while head <= self.accepted_tail and a[head].at < now - 4 * WINDOW do -- answers come in time order
+    a[head] = nil
+    head = head + 1
   end
+  self.accepted_head = head
 end
 
 -- How many calls released in (s - WINDOW, s] the endpoint accepted, counting
--- those still unanswered as accepted (a 429 comes back quickly).
+-- those still unanswered as accepted (a 429 comes back quickly); and the span
+-- of time over which the accepted ones were answered.
 function Limiter:accepted_before(s)
-  local n = 0
-  for _, sent in ipairs(self.accepted) do
-    if sent > s - WINDOW and sent <= s then n = n + 1 end
+  local n, first, last = 0, math.huge, -math.huge
+  local a = self.accepted
+  for i = self.accepted_head, self.accepted_tail do
+    local e = a[i]
+    if e.sent > s - WINDOW and e.sent <= s then
+      n = n + 1
+      if e.at < first then first = e.at end
+      if e.at > last then last = e.at end
+    end
   end
   for t in pairs(self.outstanding) do
     if t.sent > s - WINDOW and t.sent <= s then n = n + 1 end
   end
-  return n
+  return n, (last > first) and (last - first) or 0
 end
 
 local function unresolved_before(self, s)
@@ -145,7 +168,10 @@ function Limiter:measure()
   local s, started = self.holding, loop.now()
   while unresolved_before(self, s) and loop.now() - started < HOLD_MAX do loop.sleep(0.005) end
   self.holding = nil
-  local rate = math.max(MIN_RATE, self:accepted_before(s) / WINDOW)
+  -- A slow endpoint answers a burst over more than a second: its refills of that
+  -- time are in the count, so the count is spread over the time it took.
+  local accepted, span = self:accepted_before(s)
+  local rate = math.max(MIN_RATE, accepted / math.max(WINDOW, span))
   if self.ceiling then rate = math.min(rate, self.ceiling) end
   self:set_rate(rate, "learned from the endpoint's first 429")
 end
@@ -195,8 +221,11 @@ function Limiter:complete(ticket, throttled)
       -- refilling from before it: send again, and judge the rate on a whole second.
       return true
     else
+      -- What the endpoint accepted in the second before, but never a cut deeper than
+      -- CUBIC's: on a loaded machine a stalled endpoint takes in a burst what was
+      -- sent spaced out, and a count of a second with little sent says nothing.
       local accepted = self:accepted_before(ticket.sent) / WINDOW
-      local rate = accepted < self.rate and accepted or self.rate * BETA
+      local rate = accepted < self.rate and math.max(accepted, self.rate * BETA) or self.rate * BETA
       rate = math.max(MIN_RATE, rate)
       if rate < self.rate then
         self:set_rate(rate, string.format("a 429 after %d accepted in a second", math.floor(accepted + 0.5)))
@@ -207,13 +236,18 @@ function Limiter:complete(ticket, throttled)
 end
 
 -- Growth after a throttle: the CUBIC curve back to (and past) the rate it was
--- throttled at, never above the ceiling.
+-- throttled at, never above the ceiling, and never more than a tenth above what
+-- the endpoint answered in the last second: growth follows what is delivered, so
+-- a slow endpoint whose 429s come late does not let the rate run away, and a
+-- rate nobody uses does not grow.
 function Limiter:grow()
   if not self.last_throttle or not self.rate then return end
   if self.ceiling and self.rate >= self.ceiling then return end
   local t = loop.now() - self.last_throttle
   local rate = math.max(self.floor_rate or MIN_RATE, SCALE * (t - self.k) ^ 3 + self.w_max)
   if self.ceiling then rate = math.min(self.ceiling, rate) end
+  local delivered = (self.accepted_tail - self.recent_head + 1) / WINDOW
+  rate = math.min(rate, math.max(self.rate, delivered * GROWTH_OVER_DELIVERED))
   if rate > self.rate then self.rate = rate end
 end
 
