@@ -80,15 +80,22 @@ function M.run(ctx)
     local key = path[1]
     local v
     local d = session.by_addr[addr]
+    local first = 2
     if ephemeral[addr] and not (d and d.kind.args[key]) then
       v = ephemeral[addr][key]
     else
       local l = live[addr]
       if not l then return UNKNOWN end
-      if d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
+      local nested = d and d.kind.nested_computed and d.kind.nested_computed[key]
+      if nested and path[2] and nested[path[2]] then
+        -- a computed field inside an argument block (vpc_config.vpc_id)
+        if l.args[key] == nil then return nil end
+        v = type(l.attrs[key]) == "table" and l.attrs[key][path[2]] or nil
+        first = 3
+      elseif d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
     end
     if type(v) == "table" and v.sensitive_digest ~= nil then return ref.WITHHELD end
-    for i = 2, #path do
+    for i = first, #path do
       if type(v) ~= "table" then return nil end
       v = v[path[i]]
     end
@@ -225,6 +232,13 @@ function M.run(ctx)
       return true
     end
     local a = stack.resolve_args(decl, env)
+    local logic = plan.LOGIC[kind]
+    if logic and p.prior and n.action == "update" then
+      -- Optional + Computed arguments the stack leaves out keep what the resource has (as planned)
+      for k in pairs(logic.KEEP_WHEN_ABSENT) do
+        if a[k] == nil and (p.prior.args or {})[k] ~= nil then a[k] = p.prior.args[k] end
+      end
+    end
     if plan.has_unknown(a) then
       return nil, { type = "UnknownValue", message = "an argument is still unknown when it should be known" }
     end
@@ -265,7 +279,8 @@ function M.run(ctx)
       if not dok then return nil, derr end
     end
     local rec, err
-    if n.action == "update" then rec, err = h.update(op_ctx, decl, a, p.prior)
+    if n.action == "update" then
+      rec, err = h.update(op_ctx, decl, a, p.prior, plan.stored_args(a, p.sensitive or {}, ctx.digest))
     else rec, err = h.create(op_ctx, decl, a) end
     if not rec then return nil, err end
     if create_first then
@@ -407,93 +422,7 @@ function M.run(ctx)
   return { counts = counts, failures = failures, outputs = output_values, save_failed = save_failed }
 end
 
--- Refresh: reads every stored function back and folds what changed outside
--- lambdaeng into the stored arguments, so the plan shows it as an update that
--- puts it back. A function that is gone leaves the state (the plan re-creates
--- it); one whose create was cut short is adopted when it exists.
-local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
-                   "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
-                   "tracing_config", "tags", "reserved_concurrent_executions" }
--- Settings GetFunction leaves out when they are unset (the rest it always reports).
-local ABSENT_MEANS_UNSET = { description = true, environment = true, layers = true, tags = true,
-                             tracing_config = true, kms_key_arn = true }
-local LAMBDA_DEFAULTS = { ephemeral_storage = { size = 512 }, architectures = { "x86_64" },
-                          reserved_concurrent_executions = -1, package_type = "Zip" }
-
-function M.refresh(ctx)
-  local state = ctx.state
-  local drifted, errors = {}, {}
-  local tasks, main, remaining = {}, loop.current(), 0
-  for _, addr in ipairs(state:addresses()) do
-    local entry = state:get(addr)
-    if entry.kind == "func" and entry.args and entry.args.function_name
-        and type(entry.args.function_name) == "string" then
-      tasks[#tasks + 1] = { addr = addr, entry = entry }
-    end
-  end
-  remaining = #tasks
-  if remaining == 0 then return drifted end
-  local sem = semaphore(ctx.parallelism or 256)
-  for _, t in ipairs(tasks) do
-    loop.spawn(function()
-      local entry = t.entry
-      sem.acquire()
-      local args, attrs, tags = func.read(ctx, entry.args.function_name)
-      sem.release()
-      if args then
-        local merged = {}
-        for k, v in pairs(entry.args) do merged[k] = v end
-        for _, k in ipairs(READABLE) do
-          local stored, actual = entry.args[k], args[k]
-          if type(stored) == "table" and stored.sensitive_digest then
-            -- a sensitive stored value can only be compared through its digest
-            if actual ~= nil and ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-              merged[k] = { sensitive_digest = ctx.digest(actual) }
-            end
-          elseif actual == nil and not ABSENT_MEANS_UNSET[k] then
-            -- not reported at all: nothing to learn about it
-          elseif stored ~= nil or (actual ~= nil and not plan.equal(actual, LAMBDA_DEFAULTS[k])) then
-            if k == "tags" and entry.tags_all then
-              -- tags that came from default_tags are not the stack's own
-              local own = {}
-              for tk, tv in pairs(actual or {}) do
-                if (entry.args.tags or {})[tk] ~= nil or (ctx.default_tags or {})[tk] == nil then own[tk] = tv end
-              end
-              actual = next(own) and own or nil
-            end
-            merged[k] = actual
-          end
-        end
-        if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
-            and attrs.code_sha256 ~= entry.attrs.code_sha256 then
-          merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
-        end
-        local changed = not plan.equal(merged, entry.args) or entry.partial or entry.pending
-        if changed then
-          drifted[#drifted + 1] = t.addr
-          entry.args = merged
-          entry.partial, entry.pending = nil, nil
-        end
-        entry.attrs = attrs
-        entry.tags_all = tags
-        state:put(t.addr, entry)
-      elseif attrs ~= nil then -- the read failed: attrs holds the error
-        errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
-          entry.args.function_name, tostring(attrs.type), tostring(attrs.message))
-      else
-        ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
-          entry.args.function_name))
-        state:remove(t.addr)
-        drifted[#drifted + 1] = t.addr
-      end
-      remaining = remaining - 1
-      if remaining == 0 then loop.wake(main) end
-    end)
-  end
-  loop.suspend()
-  table.sort(drifted)
-  if #errors > 0 then return nil, table.concat(errors, "\n") end
-  return drifted
-end
+-- Refresh: reads every stored function back (refresh.lua).
+M.refresh = function(ctx) return require("lambdaeng.refresh").run(ctx) end
 
 return M

@@ -1213,7 +1213,9 @@ function commands.import(o)
   local func = require "lambdaeng.resources.func"
   local loop = require "lambdaeng.native.loop"
   local args, attrs, tags = loop.run(function()
-    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name)
+    -- as the reference provider reads an imported function: its latest version and code signing too
+    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name,
+      { versions = true, code_signing = true })
   end)
   if not args then
     lock:release()
@@ -1231,6 +1233,14 @@ function commands.import(o)
     end
   end
   if args.source_code_hash == nil and attrs.code_sha256 then args.source_code_hash = attrs.code_sha256 end
+  -- tags that came from the provider's default_tags are not the stack's own
+  if args.tags and provider.default_tags then
+    local declared_tags = type(declared.tags) == "table" and declared.tags or {}
+    for k in pairs(provider.default_tags) do
+      if declared_tags[k] == nil then args.tags[k] = nil end
+    end
+    if next(args.tags) == nil then args.tags = nil end
+  end
   local deps = {}
   st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = args, attrs = attrs, tags_all = tags,
                  dependencies = json.array(deps) })

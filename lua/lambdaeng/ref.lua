@@ -154,7 +154,8 @@ function M.attribute(addr, path, opts)
   local label = addr .. "." .. table.concat(path, ".")
   if opts.known then
     return new { deps = { [addr] = true }, known = true, value = opts.value,
-                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path }
+                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path,
+                 computed_keys = opts.computed_keys }
   end
   return new {
     deps = { [addr] = true }, known = false, sensitive = opts.sensitive or false, label = label,
@@ -180,6 +181,10 @@ Ref.__index = function(self, key)
   local path = {}
   if parent.path then for i, p in ipairs(parent.path) do path[i] = p end end
   path[#path + 1] = key
+  if parent.known and parent.computed_keys and parent.computed_keys[key] and #path == 2 then
+    -- a computed field of a known block: the environment tells its value
+    return M.attribute(parent.addr, path, { sensitive = parent.sensitive })
+  end
   if parent.known then
     local v = type(parent.value) == "table" and parent.value[key] or nil
     return new { deps = union({}, parent.deps), known = true, value = v, sensitive = parent.sensitive,

@@ -166,9 +166,11 @@ Handle.__index = function(h, key)
     if v == nil and d.derived then v = d.derived[key] end
     if v == nil then v = kind.args[key].default end
     local facts = ref.inspect(v)
-    if facts.known then
+    -- computed fields inside the block (vpc_config.vpc_id) stay unknown until applied
+    local computed_keys = kind.nested_computed and kind.nested_computed[key]
+    if facts.known and not (v == nil and kind.args[key].computed) then
       return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
-                                                  sensitive = facts.sensitive })
+                                                  sensitive = facts.sensitive, computed_keys = computed_keys })
     end
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
   end
