@@ -7,6 +7,7 @@ local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
 local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -173,8 +174,9 @@ the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
-Prints the outputs stored by the last run. Sensitive outputs show as (sensitive)
-unless NAME is given.
+Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
+state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
+an error and --json lists it without a value.
 ]],
 }
 
@@ -196,8 +198,9 @@ local function ref_resolve_static(v)
   return r
 end
 
+-- Every message passes through secrets.redact: a known secret never reaches the terminal.
 local function eprint(...)
-  io.stderr:write(table.concat({ ... }, ""), "\n")
+  io.stderr:write(secrets.redact(table.concat({ ... }, "")), "\n")
 end
 
 local function parse(argv)
@@ -418,9 +421,10 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(plan.to_json(result, session, { target = target.text }), "\n")
+    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
   else
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
   return 0
@@ -487,10 +491,12 @@ function commands.state(o)
       eprint("Error: no resource ", addr, " in state", hint and ("; did you mean " .. hint .. "?") or "")
       return 1
     end
-    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = r.attrs or {} }
+    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
+    local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
     for k, v in pairs(r.args or {}) do
-      shown.args[k] = (r.sensitive and r.sensitive[k]) and "(sensitive)" or v
+      shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
     end
+    for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
     if o.json then print(json.encode_plain(shown)) return 0 end
     print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
     local function show(t, indent)
@@ -541,6 +547,13 @@ function commands.output(o)
   if name then
     local out = outputs[name]
     if not out then eprint("Error: no output named ", name, " in the state") return 1 end
+    if out.sensitive then
+      -- Unlike Terraform, which keeps sensitive outputs in clear in its state.
+      eprint("Error: output ", name, " is sensitive: lambdaeng stores only a keyed digest of it, never its ",
+        "value, so it cannot be shown; pass the value where it is needed within the stack, or read it ",
+        "from where it comes from")
+      return 1
+    end
     if o.json then print(json.encode_plain(out.value)) else
       print(type(out.value) == "string" and out.value or json.encode_plain(out.value))
     end
@@ -601,7 +614,7 @@ local function embedded(o, base)
 end
 
 local function debug_log(o)
-  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", line, "\n") end end
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", secrets.redact(line), "\n") end end
 end
 
 -- The AWS configuration for a command (aws/config.lua), its credentials fetched
@@ -965,9 +978,8 @@ local function print_outputs(outputs)
   print("\nOutputs:\n")
   table.sort(outputs, function(a, b) return a.name < b.name end)
   for _, o in ipairs(outputs) do
-    local v = o.sensitive and "(sensitive)" or (type(o.value) == "string" and json.encode_plain(o.value)
-      or json.encode_plain(o.value))
-    print(o.name .. " = " .. v)
+    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    print(secrets.redact(o.name .. " = " .. v))
   end
 end
 
@@ -997,6 +1009,7 @@ local function run_stack(o, destroy)
   local status_line
   local run_started = require("lambdaeng.native.loop").now()
   local function out(line)
+    line = secrets.redact(line)
     if live and status_line then io.stdout:write("\r\27[K") end
     io.stdout:write(line, "\n")
     if live and status_line then io.stdout:write(status_line) end
@@ -1044,7 +1057,8 @@ local function run_stack(o, destroy)
     if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
     if has_changes and #result.changes > 0 and not o.yes then
