@@ -187,7 +187,7 @@ function Api:invoke(name, opts)
   local res, err = self.client:call {
     op = "Invoke", method = "POST", path = fn_path(name, "/invocations"), query = qualifier_query(opts.qualifier),
     headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
-    timeout = opts.timeout,
+    timeout = opts.timeout, deadline = self.deadline,
   }
   if not res then return nil, err end
   return {
