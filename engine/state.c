@@ -125,7 +125,7 @@ static int check_entry(const char *path, const char *addr, json_t *entry, le_err
                 {"tags_all", is_object, "an object"},   {"dependencies", is_list, "a list of addresses"},
                 {"name", is_string, "a string"},        {"site", is_string, "a string"},
                 {"pending", is_string, "a string"},     {"partial", is_bool, "a boolean"},
-                {"prevent_destroy", is_bool, "a boolean"}};
+                {"prevent_destroy", is_bool, "a boolean"}, {"target", is_object, "an object"}};
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
     if (!field_ok(entry, fields[i].name, fields[i].test))
       return ENTRY_ERROR("\"%s\" is %s, expected %s", fields[i].name,

@@ -120,6 +120,9 @@ function M.run(ctx)
     local sens = nil
     for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
     local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
+    -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
+    local view = ctx.for_resource and ctx.for_resource(decl) or ctx
+    local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
     local attrs = {}
     for k, v in pairs(rec.attrs or {}) do
       if sens and (decl.kind.sensitive_from_args or {})[k] and v ~= nil then
@@ -133,7 +136,7 @@ function M.run(ctx)
              args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
              attrs = secrets.scrub(attrs, ctx.digest),
              tags_all = secrets.scrub(rec.tags_all, ctx.digest), dependencies = json.array(deps), sensitive = sens,
-             partial = rec.partial or nil, pending = rec.pending }
+             partial = rec.partial or nil, pending = rec.pending, target = target }
   end
 
   -- Operations record what the API confirmed as soon as it is confirmed.
@@ -221,7 +224,7 @@ function M.run(ctx)
                                   record = decl and recorder(decl, p.sensitive) or nil,
                                   forget = function(a) state:remove(a) save() end,
                                   adopt_on_conflict = p.pending_prior ~= nil },
-                                { __index = ctx })
+                                { __index = ctx.for_resource and ctx.for_resource(decl, p.prior) or ctx })
     if n.action == "delete" then
       if not h then return true end
       local ok, err = h.delete(op_ctx, decl, p.prior)

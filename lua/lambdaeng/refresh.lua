@@ -110,6 +110,8 @@ function M.run(ctx)
         end
         entry.attrs = attrs
         entry.tags_all = tags
+        -- read where it is now: with --retarget that is the new target
+        if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
         state:put(t.addr, entry)
       elseif attrs ~= nil then -- the read failed: attrs holds the error
         errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,

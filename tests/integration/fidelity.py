@@ -93,8 +93,10 @@ class FidelityCase(unittest.TestCase):
                     'local role = var("role_arn")\n' + body)
 
     def env(self):
+        # AWS_ENDPOINT_URL too: a provider alias without an endpoint of its own stays on the peer
         return {"AWS_ACCESS_KEY_ID": self.server.access_key_id, "AWS_SECRET_ACCESS_KEY": self.server.secret_access_key,
-                "AWS_REGION": self.server.region, "LAMBDAENG_WAITER_DELAY": "0.1"}
+                "AWS_REGION": self.server.region, "LAMBDAENG_WAITER_DELAY": "0.1",
+                "AWS_ENDPOINT_URL": self.server.endpoint}
 
     def le(self, *args, ok=True, env=None):
         e = self.env()

@@ -61,6 +61,8 @@ end
 -- An ephemeral invocation: the result is returned, never stored; a function
 -- error does not fail it (the program decides).
 function M.ephemeral(ctx, a)
+  -- its own `region` chooses the endpoint it calls
+  if a.region and ctx.for_region then ctx = ctx.for_region(a.region) end
   local r, err = ctx.api:invoke(a.function_name, {
     payload = a.payload, invocation_type = "RequestResponse", log_type = a.log_type ~= "None" and a.log_type or nil,
     client_context = a.client_context, qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
