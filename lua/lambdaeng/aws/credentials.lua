@@ -1,8 +1,11 @@
 -- Credentials that refresh themselves, and the chain that finds them.
 --
 -- A Credentials object wraps one source: new{ source = "words for messages",
--- fetch = function() -> creds | nil, err, refreshable = false (MFA-backed roles),
--- prepare = function() -> true | nil, err (runs before the loop: prompts) }.
+-- fetch = function() -> creds | nil, err, refreshable = false (keys that cannot
+-- be renewed: MFA-backed roles, environment keys with an expiry), renew_hint =
+-- what to do then, prepare = function() -> true | nil, err (runs before the
+-- loop: prompts), debug = function(line) }. static(source, creds, renew_hint)
+-- wraps keys known at once.
 -- creds = { access_key_id, secret_access_key, session_token, expiration (epoch
 -- seconds or nil), account_id }. get() (in a task) returns the current creds:
 -- the first call fetches; credentials that expire are refreshed before they do,
