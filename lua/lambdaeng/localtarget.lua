@@ -15,6 +15,7 @@ local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
 local localexec = require "lambdaeng.localexec"
+local localconfig = require "lambdaeng.localconfig"
 local sigv4 = require "lambdaeng.native.sigv4"
 
 local M = {}
@@ -151,10 +152,6 @@ local function ok(status, doc)
   return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
 end
 
-local CONFIG_KEYS = { Role = true, Handler = true, Runtime = true, Description = true, Timeout = true, MemorySize = true,
-                      Environment = true, TracingConfig = true, KMSKeyArn = true, Layers = true, VpcConfig = true,
-                      DeadLetterConfig = true, FileSystemConfigs = true, ImageConfig = true,
-                      EphemeralStorage = true, SnapStart = true }
 
 -- Stores the code of a request (ZipFile, base64) and returns its sha, size.
 function Target:store_code(code)
@@ -174,13 +171,6 @@ function Target:store_code(code)
     f:close()
   end
   return { sha = sha, size = #bytes, file = nhash.sha256(bytes) }
-end
-
-local function layers(list)
-  if type(list) ~= "table" then return nil end
-  local out = {}
-  for i, arn in ipairs(list) do out[i] = { Arn = arn, CodeSize = 0 } end
-  return json.array(out)
 end
 
 function Target:settle(name, field, value)
@@ -214,24 +204,26 @@ function Target:create(body)
   local code, cerr = self:store_code(input.Code)
   if not code then return err(400, "InvalidParameterValueException", cerr) end
   local cfg = {
-    FunctionName = name, FunctionArn = self:arn(name), Runtime = input.Runtime, Role = input.Role,
-    Handler = input.Handler, CodeSize = code.size, CodeSha256 = code.sha, Description = input.Description or "",
-    Timeout = input.Timeout or 3, MemorySize = input.MemorySize or 128, LastModified = now_iso(),
-    Version = "$LATEST", PackageType = package_type, Architectures = input.Architectures or json.array { "x86_64" },
-    EphemeralStorage = input.EphemeralStorage or { Size = 512 }, TracingConfig = input.TracingConfig or { Mode = "PassThrough" },
-    Environment = input.Environment, KMSKeyArn = input.KMSKeyArn, Layers = layers(input.Layers),
-    VpcConfig = input.VpcConfig, DeadLetterConfig = input.DeadLetterConfig, FileSystemConfigs = input.FileSystemConfigs,
-    ImageConfig = input.ImageConfig, SnapStart = input.SnapStart,
+    FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
+    Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
     RevisionId = uuid(), State = "Pending", StateReason = "The function is being created.",
     StateReasonCode = "Creating", LastUpdateStatus = "Successful",
   }
-  local fn = { latest = cfg, code = code, versions = {}, next_version = 1, tags = input.Tags or {}, concurrency = nil }
+  local bad = localconfig.apply(cfg, input)
+  if bad then return err(400, "InvalidParameterValueException", bad) end
+  localconfig.defaults(cfg)
+  if input.CodeSigningConfigArn ~= nil and (type(input.CodeSigningConfigArn) ~= "string"
+      or not input.CodeSigningConfigArn:match("^arn:")) then
+    return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be an ARN")
+  end
+  local fn = { latest = cfg, code = code, versions = {}, next_version = 1, tags = input.Tags or {}, concurrency = nil,
+               code_signing_config_arn = input.CodeSigningConfigArn }
   self.functions[name] = fn
   self:settle(name, "State", "Active")
   if input.Publish then self:publish(name, {}) end
   self:save()
   self:note("CreateFunction %s", name)
-  return ok(201, cfg)
+  return ok(201, localconfig.document(cfg))
 end
 
 function Target:publish(name, input)
@@ -244,11 +236,33 @@ function Target:publish(name, input)
   snapshot.FunctionArn = self:arn(name) .. ":" .. v
   snapshot.Description = input.Description or snapshot.Description
   snapshot.State, snapshot.LastUpdateStatus = "Active", "Successful"
+  localconfig.published(snapshot)
   fn.versions[v] = snapshot
   -- a version runs the code it was published with, whatever $LATEST becomes
   fn.version_code = fn.version_code or {}
   fn.version_code[v] = fn.code.file
   return snapshot
+end
+
+-- Put/Get/DeleteFunctionCodeSigningConfig (the ARN is kept; signatures are not checked locally).
+function Target:code_signing(fn, name, method, body)
+  if method == "GET" then
+    return ok(200, { FunctionName = name, CodeSigningConfigArn = fn.code_signing_config_arn or "" })
+  elseif method == "PUT" then
+    local okd, input = pcall(json.decode_plain, body or "")
+    local arn = okd and type(input) == "table" and input.CodeSigningConfigArn
+    if type(arn) ~= "string" or not arn:match("^arn:[^:]*:lambda:[^:]*:%d*:code%-signing%-config:csc%-[%w]+$") then
+      return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be a code signing configuration ARN")
+    end
+    fn.code_signing_config_arn = arn
+    self:save()
+    return ok(200, { FunctionName = name, CodeSigningConfigArn = arn })
+  elseif method == "DELETE" then
+    fn.code_signing_config_arn = nil
+    self:save()
+    return ok(204)
+  end
+  return err(405, "UnknownOperationException", "no such operation: " .. method .. " code-signing-config")
 end
 
 function Target:config_of(name, qualifier)
@@ -280,13 +294,16 @@ function Target:update_code(name, body)
   local fn = self.functions[name]
   fn.code = code
   fn.latest.CodeSha256, fn.latest.CodeSize = code.sha, code.size
-  if input.Architectures then fn.latest.Architectures = input.Architectures end
+  if input.Architectures ~= nil then
+    local bad = localconfig.apply(fn.latest, { Architectures = input.Architectures })
+    if bad then return err(400, "InvalidParameterValueException", bad) end
+  end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   local out = fn.latest
   if input.Publish then out = self:publish(name, {}) end
   self:save()
-  return ok(200, out)
+  return ok(200, localconfig.document(out))
 end
 
 function Target:update_configuration(name, body)
@@ -295,16 +312,12 @@ function Target:update_configuration(name, body)
   local ok_, input = pcall(json.decode_plain, body)
   if not ok_ or type(input) ~= "table" then return err(400, "InvalidParameterValueException", "The request body is not JSON") end
   local fn = self.functions[name]
-  for k, v in pairs(input) do
-    if CONFIG_KEYS[k] then fn.latest[k] = (k == "Layers") and layers(v) or v end
-  end
-  if input.MemorySize and (input.MemorySize < 128 or input.MemorySize > 10240) then
-    return err(400, "InvalidParameterValueException", "MemorySize must be between 128 and 10240")
-  end
+  local bad = localconfig.apply(fn.latest, input)
+  if bad then return err(400, "InvalidParameterValueException", bad) end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   self:save()
-  return ok(200, fn.latest)
+  return ok(200, localconfig.document(fn.latest))
 end
 
 -- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any
@@ -330,7 +343,7 @@ function Target:get_function(name, qualifier)
   local cfg = self:config_of(name, qualifier)
   if not cfg then return not_found(self, name, qualifier) end
   local fn = self.functions[name]
-  local doc = { Configuration = cfg, Code = { RepositoryType = "S3", Location = "file://" .. (self.dir or "") .. "/code/" ..
+  local doc = { Configuration = localconfig.document(cfg), Code = { RepositoryType = "S3", Location = "file://" .. (self.dir or "") .. "/code/" ..
     (fn.code.file or "") .. ".zip" }, Tags = next(fn.tags) and fn.tags or nil }
   if fn.concurrency then doc.Concurrency = { ReservedConcurrentExecutions = fn.concurrency } end
   return ok(200, doc)
@@ -406,7 +419,7 @@ function Target:route(req)
     if method == "POST" then return self:create(req.body) end
     if method == "GET" then
       local list = {}
-      for _, fn in pairs(self.functions) do list[#list + 1] = fn.latest end
+      for _, fn in pairs(self.functions) do list[#list + 1] = localconfig.document(fn.latest) end
       table.sort(list, function(a, b) return a.FunctionName < b.FunctionName end)
       return ok(200, { Functions = json.array(list) })
     end
@@ -433,7 +446,7 @@ function Target:route(req)
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)
       if not cfg then return not_found(self, name, qualifier) end
-      return ok(200, cfg)
+      return ok(200, localconfig.document(cfg))
     end
     if rest == "/configuration" and method == "PUT" then return self:update_configuration(name, req.body) end
     if rest == "/code" and method == "PUT" then return self:update_code(name, req.body) end
@@ -443,14 +456,17 @@ function Target:route(req)
       local okd, input = pcall(json.decode_plain, req.body ~= "" and req.body or "{}")
       local v = self:publish(name, okd and input or {})
       self:save()
-      return ok(201, v)
+      return ok(201, localconfig.document(v))
     end
     if rest == "/versions" and method == "GET" then
-      local list = { fn.latest }
+      -- $LATEST is listed with its qualified ARN, as Lambda lists it
+      local latest = localconfig.document(fn.latest)
+      latest.FunctionArn = self:arn(name) .. ":$LATEST"
+      local list = { latest }
       local keys = {}
       for v in pairs(fn.versions) do keys[#keys + 1] = tonumber(v) end
       table.sort(keys)
-      for _, v in ipairs(keys) do list[#list + 1] = fn.versions[tostring(v)] end
+      for _, v in ipairs(keys) do list[#list + 1] = localconfig.document(fn.versions[tostring(v)]) end
       return ok(200, { Versions = json.array(list) })
     end
     if rest == "/concurrency" and method == "PUT" then
@@ -472,6 +488,7 @@ function Target:route(req)
       return ok(200, fn.concurrency and { ReservedConcurrentExecutions = fn.concurrency } or {})
     end
     if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
+    if rest == "/code-signing-config" then return self:code_signing(fn, name, method, req.body) end
   end
   local tag_arn = path:match("^/2017%-03%-31/tags/(.+)$")
   if tag_arn then

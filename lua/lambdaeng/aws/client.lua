@@ -131,7 +131,8 @@ end
 
 -- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
 -- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
--- log_body = bool }. Returns response { status, headers, body, attempts } or nil, err
+-- log_body = bool, deadline = loop time by which the call and its retries end }.
+-- Returns response { status, headers, body, attempts } or nil, err
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   local query_parts = {}
@@ -182,8 +183,10 @@ function Client:call(req)
     end
     self.stats.attempts = self.stats.attempts + 1
     local started = loop.now()
+    local timeout = req.timeout or self.timeout
+    if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
     local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
-                                          timeout = req.timeout or self.timeout }
+                                          timeout = timeout }
     local err
     if not res then
       err = { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
@@ -225,6 +228,7 @@ function Client:call(req)
     retry_cost_held = retry_cost_held + cost
     self.stats.retries = self.stats.retries + 1
     local delay = self:backoff(attempt, err)
+    if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
     self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
     loop.sleep(delay)
   end
