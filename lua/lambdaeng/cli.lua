@@ -7,6 +7,7 @@ local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
 local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -46,6 +47,7 @@ Common options:
   --no-color           no colour (also NO_COLOR)
   --force-unlock       remove a stale state lock first (its holder no longer runs)
   --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
+  --retarget           plan/apply against another target than the one the state was applied to
   --debug, -v          show tracebacks for errors in stack code
 Run "lambdaeng COMMAND --help" for a command's options.
 ]],
@@ -55,7 +57,9 @@ Usage: lambdaeng plan STACK.lua [options]
 Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
 Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
   --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh,
-  --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock.
+  --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
+  --retarget (the state records the target each resource was applied to; a plan against
+  another one stops with both named unless this is given).
 Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
 --detailed-exitcode), 1 error.
 ]],
@@ -170,8 +174,9 @@ the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
-Prints the outputs stored by the last run. Sensitive outputs show as (sensitive)
-unless NAME is given.
+Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
+state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
+an error and --json lists it without a value.
 ]],
 }
 
@@ -183,12 +188,19 @@ local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = tru
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
-  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true }
+  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true, ["--retarget"] = true }
 
 local function ref_unknown() return require("lambdaeng.ref").UNKNOWN end
+-- The value of an argument known at plan time (nil when it is not).
+local function ref_resolve_static(v)
+  local r = require("lambdaeng.ref").resolve(v)
+  if r == ref_unknown() then return nil end
+  return r
+end
 
+-- Every message passes through secrets.redact: a known secret never reaches the terminal.
 local function eprint(...)
-  io.stderr:write(table.concat({ ... }, ""), "\n")
+  io.stderr:write(secrets.redact(table.concat({ ... }, "")), "\n")
 end
 
 local function parse(argv)
@@ -262,9 +274,9 @@ end
 -- Which Lambda endpoint a command would talk to, in the words printed atop a plan:
 -- the AWS SDKs' resolution (options, the stack's provider{}, environment, shared
 -- files), or the embedded local target when there is no AWS configuration at all.
-local function target_of(o, session)
+local function target_of(o, session, provider)
   local awsconfig = require "lambdaeng.aws.config"
-  local p = session and session.providers.default and session.providers.default.config or {}
+  local p = provider or (session and session.providers.default and session.providers.default.config) or {}
   local why_local = o["local"] and "" or
     (not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) and "; no AWS configuration found")
   if why_local then
@@ -346,7 +358,7 @@ local function open_state(o, stack_path, operation)
 end
 
 local commands = {}
-local digest_for, aws_for_stack -- defined with run, used by plan too
+local digest_for, aws_for_stack, stack_targets, with_targets -- defined with run, used by plan too
 
 function commands.plan(o)
   local path = need_stack(o, "plan")
@@ -356,8 +368,10 @@ function commands.plan(o)
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, "plan")
   if not st then return 1 end
-  local target, terr = target_of(o, session)
-  if not target then lock:release() eprint("Error: ", terr) return 1 end
+  local targets = stack_targets(o, session)
+  local target, terr = targets.target()
+  if target then terr = targets.check(st) end
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
   -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
   local has_functions, has_ephemeral = false, false
   for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
@@ -376,9 +390,9 @@ function commands.plan(o)
     local apply = require "lambdaeng.apply"
     local invocation = require "lambdaeng.resources.invocation"
     local loop = require "lambdaeng.native.loop"
-    local ctx = { api = api, state = st, session = session, region = cfg.region, default_tags = provider.default_tags,
-                  parallelism = tonumber(o.parallelism) or 256,
-                  digest = digest, out = function(line) io.stdout:write(line, "\n") end }
+    local ctx = with_targets({ api = api, state = st, session = session, region = cfg.region,
+                  default_tags = provider.default_tags, parallelism = tonumber(o.parallelism) or 256,
+                  digest = digest, out = function(line) io.stdout:write(line, "\n") end }, targets)
     result, err = loop.run(function()
       if not o["no-refresh"] then
         local drifted, rerr = apply.refresh(ctx) -- in memory only: plan never writes state
@@ -388,7 +402,7 @@ function commands.plan(o)
       local ok, r, e = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace, target = o.target,
         destroy = o.destroy, digest = digest,
         ephemeral = function(p)
-          local res, ie = invocation.ephemeral(ctx, p.args)
+          local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
           if not res then return nil, ie.type .. ": " .. ie.message end
           return res
         end })
@@ -407,9 +421,10 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(plan.to_json(result, session, { target = target.text }), "\n")
+    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
   else
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
   return 0
@@ -476,10 +491,12 @@ function commands.state(o)
       eprint("Error: no resource ", addr, " in state", hint and ("; did you mean " .. hint .. "?") or "")
       return 1
     end
-    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = r.attrs or {} }
+    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
+    local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
     for k, v in pairs(r.args or {}) do
-      shown.args[k] = (r.sensitive and r.sensitive[k]) and "(sensitive)" or v
+      shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
     end
+    for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
     if o.json then print(json.encode_plain(shown)) return 0 end
     print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
     local function show(t, indent)
@@ -530,6 +547,13 @@ function commands.output(o)
   if name then
     local out = outputs[name]
     if not out then eprint("Error: no output named ", name, " in the state") return 1 end
+    if out.sensitive then
+      -- Unlike Terraform, which keeps sensitive outputs in clear in its state.
+      eprint("Error: output ", name, " is sensitive: lambdaeng stores only a keyed digest of it, never its ",
+        "value, so it cannot be shown; pass the value where it is needed within the stack, or read it ",
+        "from where it comes from")
+      return 1
+    end
     if o.json then print(json.encode_plain(out.value)) else
       print(type(out.value) == "string" and out.value or json.encode_plain(out.value))
     end
@@ -590,7 +614,7 @@ local function embedded(o, base)
 end
 
 local function debug_log(o)
-  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", line, "\n") end end
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", secrets.redact(line), "\n") end end
 end
 
 -- The AWS configuration for a command (aws/config.lua), its credentials fetched
@@ -860,10 +884,11 @@ end
 
 local STACK_MAX_ATTEMPTS = 10
 
-function aws_for_stack(o, session)
-  local target, terr = target_of(o, session)
+-- The client of one provider of the stack (p: its provider{} table; the default one when nil).
+function aws_for_stack(o, session, p)
+  p = p or (session.providers.default and session.providers.default.config) or {}
+  local target, terr = target_of(o, session, p)
   if not target then return nil, terr end
-  local p = session.providers.default and session.providers.default.config or {}
   local cfg, err
   if target.kind == "local" then
     cfg, err = embedded(o, (stack_dir(session.path)))
@@ -882,14 +907,95 @@ function aws_for_stack(o, session)
   return api, nil, cfg, p, target
 end
 
+-- The endpoints of a stack, one per provider alias (and per region, for an
+-- ephemeral invocation's `region`), each with its own client, made when first
+-- needed. ctx_for(alias, region) -> { api, cfg, provider, target, alias } or nil, err.
+function stack_targets(o, session)
+  local cache, T = {}, {}
+  local function provider_of(alias, region)
+    local prov = session.providers[alias or "default"]
+    local p = {}
+    for k, v in pairs(prov and prov.config or {}) do p[k] = v end
+    if region then p.region = region end
+    return p
+  end
+  -- --endpoint, --region and --profile configure the default provider; an alias has its own
+  local OWN = { endpoint = true, region = true, profile = true }
+  local function options(alias, region)
+    if (alias or "default") == "default" and not region then return o end
+    return setmetatable({ region = region }, { __index = function(_, k)
+      if OWN[k] and alias ~= "default" then return nil end
+      return o[k]
+    end })
+  end
+  function T.target(alias)
+    return target_of(options(alias), session, provider_of(alias))
+  end
+  function T.ctx_for(alias, region)
+    alias = alias or "default"
+    local key = alias .. "|" .. (region or "")
+    if cache[key] then return cache[key] end
+    local opts = options(alias, region) -- an invocation's region beats --region
+    local p = provider_of(alias, region)
+    local api, err, cfg, _, target = aws_for_stack(opts, session, p)
+    if not api then return nil, err end
+    cache[key] = { api = api, cfg = cfg, provider = p, target = target, alias = alias }
+    return cache[key]
+  end
+  -- Stops with both targets named when state was applied elsewhere (unless --retarget).
+  function T.check(st)
+    return require("lambdaeng.targets").check(st, session, T.target, o.retarget)
+  end
+  return T
+end
+
+-- Gives ctx the per-resource views apply, refresh and invocations use:
+-- ctx.for_resource(decl, entry) (the resource's provider: api, region,
+-- default_tags, target_record) and ctx.for_region(region) (an ephemeral
+-- invocation's `region`). Errors resolving a provider surface on first use.
+function with_targets(ctx, T)
+  local targets = require "lambdaeng.targets"
+  local views = {}
+  local function view(alias, region)
+    local key = (alias or "default") .. "|" .. (region or "")
+    if views[key] then return views[key] end
+    local t, err = T.ctx_for(alias, region)
+    if not t then error("provider " .. (alias or "default") .. ": " .. tostring(err), 0) end
+    local v = setmetatable({ api = t.api, region = t.cfg.region, default_tags = t.provider.default_tags,
+                             target = t.target }, { __index = ctx })
+    v.target_record = function(arn) return targets.record(t.target, t.alias, arn) end
+    views[key] = v
+    return v
+  end
+  ctx.for_resource = function(decl, entry)
+    local alias = decl and decl.provider or (entry and type(entry.target) == "table" and entry.target.provider)
+    return view(alias)
+  end
+  ctx.for_region = function(region) return view(nil, region) end
+  ctx.target_record = view().target_record
+  -- Clients are made before the loop runs (credentials are loaded outside it): every
+  -- provider the stack or the state names, and every ephemeral invocation's `region`.
+  for _, d in ipairs(ctx.session.decls) do
+    if d.provider then view(d.provider) end
+    local region = d.kind.kind == "ephemeral_invocation" and ref_resolve_static(d.args.region)
+    if type(region) == "string" then view(nil, region) end
+  end
+  if ctx.state then
+    for _, addr in ipairs(ctx.state:addresses()) do
+      local rec = ctx.state:get(addr).target
+      if type(rec) == "table" and rec.provider and ctx.session.providers[rec.provider] then view(rec.provider) end
+    end
+  end
+  return ctx
+end
+
 local function print_outputs(outputs)
   if #outputs == 0 then return end
   print("\nOutputs:\n")
   table.sort(outputs, function(a, b) return a.name < b.name end)
   for _, o in ipairs(outputs) do
-    local v = o.sensitive and "(sensitive)" or (type(o.value) == "string" and json.encode_plain(o.value)
-      or json.encode_plain(o.value))
-    print(o.name .. " = " .. v)
+    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    print(secrets.redact(o.name .. " = " .. v))
   end
 end
 
@@ -899,11 +1005,15 @@ local function run_stack(o, destroy)
   if not path then return 1 end
   local session = stack.load(path, { vars = o.vars })
   if report_load_errors(session, o) then return 1 end
-  local api, err, cfg, provider, target = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, cmd)
   if not st then return 1 end
+  -- the state's resources were applied to a target: this run must use the same one
+  local targets = stack_targets(o, session)
+  local terr = targets.check(st)
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
+  local api, err, cfg, provider, target = aws_for_stack(o, session)
+  if not api then lock:release() eprint("Error: ", err) return 1 end
   local digest, derr = digest_for(state_path)
   if not digest then lock:release() eprint("Error: ", derr) return 1 end
   local apply = require "lambdaeng.apply"
@@ -915,6 +1025,7 @@ local function run_stack(o, destroy)
   local status_line
   local run_started = require("lambdaeng.native.loop").now()
   local function out(line)
+    line = secrets.redact(line)
     if live and status_line then io.stdout:write("\r\27[K") end
     io.stdout:write(line, "\n")
     if live and status_line then io.stdout:write(status_line) end
@@ -927,9 +1038,10 @@ local function run_stack(o, destroy)
     io.stdout:write("\r\27[K", status_line)
     io.stdout:flush()
   end
-  local ctx = { api = api, state = st, session = session, region = cfg.region, out = out, tick = tick,
-                parallelism = tonumber(o.parallelism) or 256, digest = digest,
-                default_tags = provider.default_tags, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }
+  local ctx = with_targets({ api = api, state = st, session = session, region = cfg.region, out = out, tick = tick,
+                parallelism = tonumber(o.parallelism) or 256, digest = digest, retarget = o.retarget,
+                default_tags = provider.default_tags,
+                waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }, targets)
   local interrupts = 0
   loop.on_interrupt(function()
     interrupts = interrupts + 1
@@ -953,7 +1065,7 @@ local function run_stack(o, destroy)
     local cok, result, perr = xpcall(plan.compute, site.error_text, session, st, {
       replace = o.replace, target = o.target, destroy = destroy, digest = digest,
       ephemeral = function(p)
-        local r, e = invocation.ephemeral(ctx, p.args)
+        local r, e = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
         if not r then return nil, e.type .. ": " .. e.message end
         return r
       end,
@@ -961,7 +1073,8 @@ local function run_stack(o, destroy)
     if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
     if has_changes and #result.changes > 0 and not o.yes then
@@ -1203,10 +1316,14 @@ function commands.import(o)
     eprint("Error: ", addr, " is not declared as a func in ", path, hint and ("; did you mean " .. hint .. "?") or "")
     return 1
   end
-  local api, err, cfg, provider = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
   local st, lock = open_state(o, path, "import")
   if not st then return 1 end
+  local targets = stack_targets(o, session)
+  local terr = targets.check(st)
+  local t
+  if not terr then t, terr = targets.ctx_for(d.provider) end
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
+  local api, cfg, provider = t.api, t.cfg, t.provider
   if st:get(addr) then
     lock:release()
     eprint("Error: ", addr, " is already in the state; `lambdaeng state rm ", addr, "` first to import it again")
@@ -1245,7 +1362,8 @@ function commands.import(o)
   end
   local deps = {}
   st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = args, attrs = attrs, tags_all = tags,
-                 dependencies = json.array(deps) })
+                 dependencies = json.array(deps),
+                 target = require("lambdaeng.targets").record(t.target, t.alias, attrs.arn) })
   local ok, serr = st:save()
   lock:release()
   if not ok then eprint("Error: ", serr) return 1 end

@@ -24,6 +24,27 @@ M.UNKNOWN = setmetatable({}, {
 })
 local UNKNOWN = M.UNKNOWN
 
+-- A sensitive value that exists but that this process does not have: state keeps
+-- only its keyed digest (e.g. the result of an invocation whose input is sensitive,
+-- on a run that does not invoke it again). It propagates like UNKNOWN; plan decides
+-- whether what depends on it can stay as it is.
+M.WITHHELD = setmetatable({}, {
+  __name = "lambdaeng.withheld",
+  __tostring = function() return "(sensitive)" end,
+})
+local WITHHELD = M.WITHHELD
+
+-- Whether v is, or holds, WITHHELD.
+local function withheld(v, depth)
+  if v == WITHHELD then return true end
+  if type(v) ~= "table" or getmetatable(v) ~= nil or (depth or 0) > 100 then return false end
+  for _, x in pairs(v) do if withheld(x, (depth or 0) + 1) then return true end end
+  return false
+end
+M.has_withheld = withheld
+
+local secrets = require "lambdaeng.secrets"
+
 local function is_ref(v) return getmetatable(v) == Ref end
 M.is_ref = is_ref
 
@@ -77,18 +98,19 @@ local function resolve(v, env, depth)
     if f.known then return f.value, false end
     if not env then return UNKNOWN, true end
     local value = f.resolver(env)
-    return value, value == UNKNOWN
+    if f.sensitive then secrets.add(value) end
+    return value, value == UNKNOWN or value == WITHHELD
   elseif type(v) == "table" and getmetatable(v) == nil then
     if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
     local out, unknown = {}, false
     for k, x in pairs(v) do
       local rv, u = resolve(x, env, depth + 1)
       out[k] = rv
-      if u or rv == UNKNOWN then unknown = true end
+      if u or rv == UNKNOWN or rv == WITHHELD then unknown = true end
     end
     return out, unknown
   end
-  return v, v == UNKNOWN
+  return v, v == UNKNOWN or v == WITHHELD
 end
 M.resolve = resolve
 
@@ -102,6 +124,7 @@ function M.lift(f, label)
     if facts.known then
       local plain = resolve(args)
       local value = f(table.unpack(plain, 1, n))
+      if facts.sensitive then secrets.add(value) end
       if is_ref(value) then
         local vf = fields(value)
         union(vf.deps, facts.deps)
@@ -115,7 +138,7 @@ function M.lift(f, label)
       deps = facts.deps, known = false, sensitive = facts.sensitive, label = label,
       resolver = function(env)
         local plain, unknown = resolve(args, env)
-        if unknown then return UNKNOWN end
+        if unknown then return withheld(plain) and WITHHELD or UNKNOWN end
         local value = f(table.unpack(plain, 1, n))
         if is_ref(value) then return (resolve(value, env)) end
         return value
@@ -172,7 +195,7 @@ Ref.__index = function(self, key)
     label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path,
     resolver = function(env)
       local v = parent.resolver(env)
-      if v == UNKNOWN then return UNKNOWN end
+      if v == UNKNOWN or v == WITHHELD then return v end
       if type(v) ~= "table" then return nil end
       return v[key]
     end,

@@ -52,6 +52,7 @@ end
 local function merge(ctx, entry, args, opts)
   local merged = {}
   for k, v in pairs(entry.args) do merged[k] = v end
+  local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
   local keys = table.move(READABLE, 1, #READABLE, 1, {})
   if opts.code_signing then keys[#keys + 1] = "code_signing_config_arn" end
   for _, k in ipairs(keys) do
@@ -66,7 +67,7 @@ local function merge(ctx, entry, args, opts)
       end
     elseif actual == nil and ALWAYS_REPORTED[k] then
       -- the endpoint did not say: nothing to learn about it
-    elseif not doc.same(k, stored, actual) then
+    elseif not doc.same(k, kept[k], actual) then
       merged[k] = actual
     end
   end
@@ -110,6 +111,8 @@ function M.run(ctx)
         end
         entry.attrs = attrs
         entry.tags_all = tags
+        -- read where it is now: with --retarget that is the new target
+        if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
         state:put(t.addr, entry)
       elseif attrs ~= nil then -- the read failed: attrs holds the error
         errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,

@@ -10,6 +10,7 @@ local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -144,10 +145,10 @@ function M.resolve_args(decl, env)
     local v = out[k]
     if spec.type == "json" and type(v) == "table" then
       local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and text or UNKNOWN
+      out[k] = ok and text or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     elseif spec.type == "client_context" and type(v) == "table" then
       local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and nhash.base64(text) or UNKNOWN
+      out[k] = ok and nhash.base64(text) or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     end
   end
   return out
@@ -174,7 +175,10 @@ Handle.__index = function(h, key)
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
   end
   for _, c in ipairs(kind.computed) do
-    if c == key then return ref.attribute(d.address, { key }, { sensitive = kind.sensitive }) end
+    if c == key then
+      local sensitive = kind.sensitive or ((kind.sensitive_from_args or {})[key] and ref.inspect(d.args).sensitive)
+      return ref.attribute(d.address, { key }, { sensitive = sensitive or false })
+    end
   end
   local names = validate.sorted_keys(kind.args)
   for _, c in ipairs(kind.computed) do names[#names + 1] = c end
@@ -333,6 +337,7 @@ function Session:var(name, opts, level)
   end
   self.vars[name] = { value = value, sensitive = opts.sensitive == true, site = at }
   if opts.sensitive then
+    secrets.add(value)
     return ref.new { known = true, value = value, sensitive = true, label = "var." .. name }
   end
   return value

@@ -196,7 +196,7 @@ function Api:invoke(name, opts)
   local res, err = self.client:call {
     op = "Invoke", method = "POST", path = fn_path(name, "/invocations"), query = qualifier_query(opts.qualifier),
     headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
-    timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE,
+    timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
   local function header(name, max)

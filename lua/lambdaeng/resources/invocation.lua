@@ -3,6 +3,7 @@
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -31,7 +32,12 @@ local function invoke_checked(ctx, name, opts)
 end
 M.invoke_checked = invoke_checked
 
-local function run_invocation(ctx, a, action, prev_input)
+local function run_invocation(ctx, a, action, prev_input, timeout)
+  -- the resource's timeouts bound the invocation as a whole
+  if timeout then
+    local loop = require "lambdaeng.native.loop"
+    ctx = setmetatable({ api = ctx.api:until_deadline(loop.now() + timeout, "invocation") }, { __index = ctx })
+  end
   local payload = a.input
   if a.lifecycle_scope == "CRUD" then payload = M.crud_payload(a.input, a.terraform_key, action, prev_input) end
   local r, err = invoke_checked(ctx, a.function_name, { payload = payload, invocation_type = "RequestResponse",
@@ -40,20 +46,27 @@ local function run_invocation(ctx, a, action, prev_input)
   return { args = a, attrs = { result = r.payload } }
 end
 
-function M.create(ctx, decl, a) return run_invocation(ctx, a, "create", nil) end
+-- The seconds of a declaration's timeouts entry (create, update or delete; 5 minutes by default).
+local function timeout_of(decl, which)
+  local validate = require "lambdaeng.validate"
+  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
+  return validate.duration_seconds(t or "5m")
+end
+
+function M.create(ctx, decl, a) return run_invocation(ctx, a, "create", nil, timeout_of(decl, "create")) end
 
 function M.update(ctx, decl, a, prior)
   if a.lifecycle_scope ~= "CRUD" then
     return { args = a, attrs = prior.attrs or {} } -- nothing to invoke: only stored arguments changed
   end
-  return run_invocation(ctx, a, "update", prior.args and prior.args.input)
+  return run_invocation(ctx, a, "update", prior.args and prior.args.input, timeout_of(decl, "update"))
 end
 
 -- On removal a CRUD invocation is invoked once more with action "delete".
 function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if a.lifecycle_scope ~= "CRUD" then return true end
-  local r, err = run_invocation(ctx, a, "delete", a.input)
+  local r, err = run_invocation(ctx, a, "delete", a.input, timeout_of(decl, "delete"))
   if not r then return nil, err end
   return true
 end
@@ -61,10 +74,19 @@ end
 -- An ephemeral invocation: the result is returned, never stored; a function
 -- error does not fail it (the program decides).
 function M.ephemeral(ctx, a)
+  -- its own `region` chooses the endpoint it calls
+  if a.region and ctx.for_region then ctx = ctx.for_region(a.region) end
   local r, err = ctx.api:invoke(a.function_name, {
     payload = a.payload, invocation_type = "RequestResponse", log_type = a.log_type ~= "None" and a.log_type or nil,
     client_context = a.client_context, qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
   if not r then return nil, err end
+  -- Everything an ephemeral invocation returns is sensitive: never printed or stored in clear.
+  secrets.add(r.payload)
+  if r.log_result then
+    secrets.add(r.log_result)
+    local ok, log = pcall(nhash.base64decode, r.log_result)
+    if ok then secrets.add(log) end
+  end
   return { result = r.payload, function_error = r.function_error, log_result = r.log_result,
            status_code = r.status_code, executed_version = r.executed_version }
 end
