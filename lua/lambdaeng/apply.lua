@@ -11,6 +11,8 @@ local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
+local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local func = require "lambdaeng.resources.func"
@@ -69,7 +71,8 @@ function M.run(ctx)
   local save_failed
 
   for addr, p in pairs(result.planned) do
-    if p.action == "no-op" and p.prior then live[addr] = { args = p.prior.args or {}, attrs = p.prior.attrs or {} } end
+    -- (the planned arguments: the stored ones hold digests where values are sensitive)
+    if p.action == "no-op" and p.prior then live[addr] = { args = p.args or p.prior.args or {}, attrs = p.prior.attrs or {} } end
     if p.ephemeral_result then ephemeral[addr] = p.ephemeral_result end
   end
 
@@ -91,6 +94,7 @@ function M.run(ctx)
         first = 3
       elseif d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
     end
+    if type(v) == "table" and v.sensitive_digest ~= nil then return ref.WITHHELD end
     for i = first, #path do
       if type(v) ~= "table" then return nil end
       v = v[path[i]]
@@ -105,6 +109,10 @@ function M.run(ctx)
     return ok, err
   end
 
+  -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
+  -- arguments, and the attributes that follow them (an invocation's result when its
+  -- input is sensitive), as keyed digests; any attribute string that holds a known
+  -- secret as well (arguments are tracked exactly, through references).
   local function entry_for(decl, rec, sensitive)
     local deps = {}
     for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
@@ -115,10 +123,19 @@ function M.run(ctx)
     -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
     local view = ctx.for_resource and ctx.for_resource(decl) or ctx
     local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
+    local attrs = {}
+    for k, v in pairs(rec.attrs or {}) do
+      if sens and (decl.kind.sensitive_from_args or {})[k] and v ~= nil then
+        secrets.add(v)
+        v = { sensitive_digest = ctx.digest(v) }
+      end
+      attrs[k] = v
+    end
     return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
              prevent_destroy = lc.prevent_destroy == true or nil,
-             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest), attrs = rec.attrs or {},
-             tags_all = rec.tags_all, dependencies = json.array(deps), sensitive = sens,
+             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
+             attrs = secrets.scrub(attrs, ctx.digest),
+             tags_all = secrets.scrub(rec.tags_all, ctx.digest), dependencies = json.array(deps), sensitive = sens,
              partial = rec.partial or nil, pending = rec.pending, target = target }
   end
 
@@ -302,9 +319,9 @@ function M.run(ctx)
   for _, n in ipairs(nodes) do
     loop.spawn(function()
       -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
-      local ok, err = xpcall(node_task, debug.traceback, n)
+      local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, n)
       if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
-        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = tostring(err) } }
+        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = err } }
         if n.status == "running" then sem.release() end
         finish(n, "failed")
       end
@@ -335,8 +352,8 @@ function M.run(ctx)
       out(string.format("%s: %s", n.address, verbs[1]))
       -- Stack code runs here too (deferred map functions, fail()): its errors fail
       -- this resource, never the task that has to report it.
-      local pok, ok, err = xpcall(execute, function(e) return e end, n)
-      if not pok then ok, err = nil, { type = "StackError", message = tostring(ok) } end
+      local pok, ok, err = xpcall(execute, site.error_text, n)
+      if not pok then ok, err = nil, { type = "StackError", message = ok } end
       sem.release()
       if ok then
         local id = n.p.args and n.p.args.function_name
@@ -380,13 +397,24 @@ function M.run(ctx)
   -- Outputs, from what was really applied.
   local outputs = {}
   local output_values = {}
+  local stored_outputs = state:outputs() or {}
   for _, o in ipairs(session.outputs) do
-    local ok, value = pcall(ref.resolve, o.value, env)
+    local ok, value = xpcall(ref.resolve, site.error_text, o.value, env)
     if not ok then
       failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
-                                  err = { type = "StackError", message = tostring(value) } }
+                                  err = { type = "StackError", message = value } }
+    elseif o.sensitive and ref.has_withheld(value) then
+      -- made from a value this run did not produce again: what is stored stays
+      outputs[o.name] = stored_outputs[o.name]
+      output_values[#output_values + 1] = { name = o.name, sensitive = true }
     elseif not plan.has_unknown(value) then
-      outputs[o.name] = { value = value, sensitive = o.sensitive }
+      -- a sensitive output is stored only as a keyed digest (enough to see it change)
+      if o.sensitive then
+        secrets.add(value)
+        outputs[o.name] = { sensitive = true, value_digest = ctx.digest(value) }
+      else
+        outputs[o.name] = { value = secrets.scrub(value, ctx.digest), sensitive = false }
+      end
       output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
     end
   end

@@ -6,6 +6,8 @@ local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
+local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -29,6 +31,7 @@ Commands:
   run STACK.lua        plan, confirm (--yes skips), apply
   destroy STACK.lua    delete everything the stack's state holds
   import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+  force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
 
@@ -42,7 +45,8 @@ Common options:
   --target ADDR        only that resource and what it depends on
   --replace ADDR       plan to re-create ADDR
   --no-color           no colour (also NO_COLOR)
-  --force-unlock       remove a stale state lock first
+  --force-unlock       remove a stale state lock first (its holder no longer runs)
+  --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
   --retarget           plan/apply against another target than the one the state was applied to
   --debug, -v          show tracebacks for errors in stack code
 Run "lambdaeng COMMAND --help" for a command's options.
@@ -152,6 +156,13 @@ as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
 with --parallelism N.
 ]],
+  ["force-unlock"] = [[
+Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
+
+Removes the state lock if its lock id is LOCK_ID (the id a "state is locked" error
+names), even while its holder still runs: use it only when you know that run is stuck.
+A run whose lock was taken keeps writing its own changes, merged with the new holder's.
+]],
   whoami = [[
 Usage: lambdaeng whoami [--profile P] [--region R] [--endpoint URL] [--json] [--debug]
 
@@ -163,8 +174,9 @@ the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
-Prints the outputs stored by the last run. Sensitive outputs show as (sensitive)
-unless NAME is given.
+Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
+state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
+an error and --json lists it without a value.
 ]],
 }
 
@@ -186,8 +198,9 @@ local function ref_resolve_static(v)
   return r
 end
 
+-- Every message passes through secrets.redact: a known secret never reaches the terminal.
 local function eprint(...)
-  io.stderr:write(table.concat({ ... }, ""), "\n")
+  io.stderr:write(secrets.redact(table.concat({ ... }, "")), "\n")
 end
 
 local function parse(argv)
@@ -212,8 +225,11 @@ local function parse(argv)
       elseif a == "--replace" then o.replace[v] = true; o.replace_list[#o.replace_list + 1] = v
       else o[a:sub(3)] = v end
     elseif flag_options[a] then
-      if inline then return nil, a .. " takes no value" end
-      o[a:gsub("^%-+", "")] = true
+      if inline and a == "--force-unlock" then
+        if not inline:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
+        o["force-unlock"] = inline
+      elseif inline then return nil, a .. " takes no value"
+      else o[a:gsub("^%-+", "")] = true end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       local names = {}
       for k in pairs(value_options) do names[#names + 1] = k end
@@ -308,16 +324,28 @@ local function need_stack(o, cmd)
   return path
 end
 
+-- Opens the state of a stack, locked for operation (unless nil). --force-unlock
+-- removes a lock whose holder no longer runs; --force-unlock=LOCK_ID any lock with
+-- that id. The lock returned deletes the lock file on release only while it is
+-- still this run's (another run may have forced it away), warning otherwise.
 local function open_state(o, stack_path, operation)
   local state_path, lock_path = state_paths(o, stack_path)
-  if o["force-unlock"] then
-    local ok, err = statelib.force_unlock(lock_path)
+  local force = o["force-unlock"]
+  if force then
+    local ok, err = statelib.force_unlock(lock_path, force ~= true and force or nil)
     if not ok then eprint("Error: ", err) return nil end
   end
   local lock, err
   if operation then
-    lock, err = statelib.lock(lock_path, operation)
-    if not lock then eprint("Error: ", err) return nil end
+    local held
+    held, err = statelib.lock(lock_path, operation)
+    if not held then eprint("Error: ", err) return nil end
+    lock = { id = held:id(), release = function()
+      local ok, why = held:release()
+      if not ok then
+        eprint("Warning: ", why, "; this run's changes were merged into the state file with the other run's")
+      end
+    end }
   end
   local st
   st, err = statelib.open(state_path)
@@ -371,21 +399,21 @@ function commands.plan(o)
         if not drifted then return nil, rerr end
         for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
       end
-      local ok, r, e = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+      local ok, r, e = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace, target = o.target,
         destroy = o.destroy, digest = digest,
         ephemeral = function(p)
           local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
           if not res then return nil, ie.type .. ": " .. ie.message end
           return res
         end })
-      if not ok then return nil, tostring(r) end
+      if not ok then return nil, r end
       return r, e
     end)
   else
     local ok
-    ok, result, err = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
-                                                        destroy = o.destroy, digest = digest })
-    if not ok then result, err = nil, tostring(result) end
+    ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace,
+      target = o.target, destroy = o.destroy, digest = digest })
+    if not ok then result, err = nil, result end
   end
   lock:release()
   if not result then
@@ -393,9 +421,10 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(plan.to_json(result, session, { target = target.text }), "\n")
+    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
   else
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
   return 0
@@ -462,10 +491,12 @@ function commands.state(o)
       eprint("Error: no resource ", addr, " in state", hint and ("; did you mean " .. hint .. "?") or "")
       return 1
     end
-    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = r.attrs or {} }
+    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
+    local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
     for k, v in pairs(r.args or {}) do
-      shown.args[k] = (r.sensitive and r.sensitive[k]) and "(sensitive)" or v
+      shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
     end
+    for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
     if o.json then print(json.encode_plain(shown)) return 0 end
     print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
     local function show(t, indent)
@@ -516,6 +547,13 @@ function commands.output(o)
   if name then
     local out = outputs[name]
     if not out then eprint("Error: no output named ", name, " in the state") return 1 end
+    if out.sensitive then
+      -- Unlike Terraform, which keeps sensitive outputs in clear in its state.
+      eprint("Error: output ", name, " is sensitive: lambdaeng stores only a keyed digest of it, never its ",
+        "value, so it cannot be shown; pass the value where it is needed within the stack, or read it ",
+        "from where it comes from")
+      return 1
+    end
     if o.json then print(json.encode_plain(out.value)) else
       print(type(out.value) == "string" and out.value or json.encode_plain(out.value))
     end
@@ -576,7 +614,7 @@ local function embedded(o, base)
 end
 
 local function debug_log(o)
-  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", line, "\n") end end
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", secrets.redact(line), "\n") end end
 end
 
 -- The AWS configuration for a command (aws/config.lua), its credentials fetched
@@ -940,9 +978,8 @@ local function print_outputs(outputs)
   print("\nOutputs:\n")
   table.sort(outputs, function(a, b) return a.name < b.name end)
   for _, o in ipairs(outputs) do
-    local v = o.sensitive and "(sensitive)" or (type(o.value) == "string" and json.encode_plain(o.value)
-      or json.encode_plain(o.value))
-    print(o.name .. " = " .. v)
+    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    print(secrets.redact(o.name .. " = " .. v))
   end
 end
 
@@ -972,6 +1009,7 @@ local function run_stack(o, destroy)
   local status_line
   local run_started = require("lambdaeng.native.loop").now()
   local function out(line)
+    line = secrets.redact(line)
     if live and status_line then io.stdout:write("\r\27[K") end
     io.stdout:write(line, "\n")
     if live and status_line then io.stdout:write(status_line) end
@@ -1008,7 +1046,7 @@ local function run_stack(o, destroy)
       local ok, serr = st:save()
       if not ok then eprint("Error: ", serr) return 1 end
     end
-    local cok, result, perr = pcall(plan.compute, session, st, {
+    local cok, result, perr = xpcall(plan.compute, site.error_text, session, st, {
       replace = o.replace, target = o.target, destroy = destroy, digest = digest,
       ephemeral = function(p)
         local r, e = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
@@ -1016,10 +1054,11 @@ local function run_stack(o, destroy)
         return r
       end,
     })
-    if not cok then result, perr = nil, tostring(result) end
+    if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
     if has_changes and #result.changes > 0 and not o.yes then
@@ -1318,6 +1357,22 @@ function commands.import(o)
   return 0
 end
 
+-- force-unlock LOCK_ID [STACK.lua]: Terraform's command of that name.
+commands["force-unlock"] = function(o)
+  local id = table.remove(o.positional, 1)
+  if not id or id:match("%.lua$") then
+    eprint("Error: lambdaeng force-unlock needs the lock id the lock error names: lambdaeng force-unlock LOCK_ID [STACK.lua]")
+    return 1
+  end
+  local stack_path = find_stack_arg(o, 1)
+  if not stack_path then eprint("Error: lambdaeng force-unlock needs the stack file or --state PATH") return 1 end
+  local _, lock_path = state_paths(o, stack_path)
+  local ok, err = statelib.force_unlock(lock_path, id)
+  if not ok then eprint("Error: ", err) return 1 end
+  print("The state lock " .. lock_path .. " has been released.")
+  return 0
+end
+
 function M.main(argv)
   local cmd = argv[1]
   if cmd == nil or cmd == "--help" or cmd == "-h" or cmd == "help" then
@@ -1344,7 +1399,7 @@ function M.main(argv)
   local f = commands[cmd]
   if not f then
     local names = { "plan", "graph", "validate", "state", "output", "version", "run", "destroy", "invoke",
-                    "repl", "import", "local", "api", "whoami" }
+                    "repl", "import", "local", "api", "whoami", "force-unlock" }
     local hint = validate.suggest(cmd, names)
     eprint("Error: unknown command ", string.format("%q", cmd), hint and ("; did you mean " .. hint .. "?") or "",
       "\nRun \"lambdaeng --help\" for the list of commands.")

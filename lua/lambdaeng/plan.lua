@@ -14,6 +14,10 @@ local graphlib = require "lambdaeng.native.graph"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
+local WITHHELD = ref.WITHHELD
+
+-- A value state keeps only as a keyed digest.
+local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
 
 -- What a kind knows about its own arguments beyond the schema (func_doc.lua):
 -- same(key, a, b) (equality up to API defaults), KEEP_WHEN_ABSENT (Optional +
@@ -150,15 +154,35 @@ function M.compute(session, state, opts)
     elseif p.action == "no-op" or (p.action == "update" and not changing(p, key)) then
       v = p.prior and p.prior.attrs and p.prior.attrs[key]
       if v == nil then v = UNKNOWN end
+      if is_digest(v) then return WITHHELD end
     else
       v = UNKNOWN
     end
     for i = first, #path do
-      if v == UNKNOWN then return UNKNOWN end
+      if v == UNKNOWN or v == WITHHELD then return v end
       if type(v) ~= "table" then return nil end
       v = v[path[i]]
     end
     return v
+  end
+
+  -- What to say when a change needs a sensitive value that state keeps only as a digest.
+  local function withheld_error(d, keys, verb)
+    local sources = {}
+    for dep in pairs(d.deps) do
+      local q = planned[dep]
+      if q and q.action == "no-op" and q.prior then
+        for _, v in pairs(q.prior.attrs or {}) do
+          if is_digest(v) then sources[#sources + 1] = dep break end
+        end
+      end
+    end
+    table.sort(sources)
+    table.sort(keys)
+    return string.format("%s: %s cannot %s: its %s derive%s from a sensitive value that lambdaeng keeps only "
+      .. "as a keyed digest (%s); produce it again in the same run: %s", d.site.display, d.address, verb,
+      table.concat(keys, ", "), #keys == 1 and "s" or "", #sources > 0 and table.concat(sources, ", ") or "?",
+      #sources > 0 and ("--replace " .. table.concat(sources, " --replace ")) or "--replace the resource that makes it")
   end
 
   local result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
@@ -192,6 +216,9 @@ function M.compute(session, state, opts)
       result.ephemeral[#result.ephemeral + 1] = p
       -- Invoked during plan when everything it needs is known and its function is not
       -- about to be created; otherwise during apply, once it can be.
+      local held = {}
+      for k, v in pairs(args) do if ref.has_withheld(v) then held[#held + 1] = k end end
+      if #held > 0 then return nil, withheld_error(d, held, "be invoked") end
       if opts.ephemeral and not M.has_unknown(args) then
         local waits_for_create = false
         for dep in pairs(d.deps) do
@@ -224,6 +251,11 @@ function M.compute(session, state, opts)
       end
       p.stored = M.stored_args(args, sensitive, opts.digest)
       if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(session, d)) end
+      -- Arguments made from a value state keeps only as a digest: unchanged if what
+      -- was stored for them is that kind of digest too; any change needs the value.
+      for k, v in pairs(args) do
+        if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
+      end
       if not prior then
         p.action = "create"
       else
@@ -268,6 +300,11 @@ function M.compute(session, state, opts)
       end
     end
     local a = p.action
+    if p.stored and (a == "create" or a == "update" or a == "replace") then
+      local held = {}
+      for k, v in pairs(args) do if ref.has_withheld(v) then held[#held + 1] = k end end
+      if #held > 0 then return nil, withheld_error(d, held, "be " .. a .. "d") end
+    end
     if a == "create" then result.add = result.add + 1
     elseif a == "update" then result.change = result.change + 1
     elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
@@ -324,9 +361,19 @@ function M.compute(session, state, opts)
   for _, o in ipairs(session.outputs) do
     local value = ref.resolve(o.value, env)
     local before = stored_outputs[o.name]
-    local action
+    local action, same
+    if before == nil then
+      same = false
+    elseif o.sensitive then
+      -- state keeps a sensitive output only as a keyed digest of its value
+      if ref.has_withheld(value) then same = before.value_digest ~= nil
+      elseif M.has_unknown(value) or not opts.digest then same = false
+      else same = before.value_digest == opts.digest(value) end
+    else
+      same = before.value_digest == nil and equal(before.value, value)
+    end
     if before == nil then action = "create"
-    elseif equal(before.value, value) and (before.sensitive or false) == o.sensitive then action = "no-op"
+    elseif same and (before.sensitive or false) == o.sensitive then action = "no-op"
     else action = "update" end
     if opts.destroy then action = "delete" end
     result.outputs[#result.outputs + 1] = { name = o.name, value = value, sensitive = o.sensitive,
@@ -352,7 +399,7 @@ function M.default_tags(session, decl)
 end
 
 function M.has_unknown(v)
-  if v == UNKNOWN then return true end
+  if v == UNKNOWN or v == WITHHELD then return true end
   if type(v) == "table" then
     for _, x in pairs(v) do if M.has_unknown(x) then return true end end
   end
@@ -365,7 +412,9 @@ end
 function M.stored_args(args, sensitive, digest)
   local out = {}
   for k, v in pairs(args) do
-    if sensitive[k] and v ~= UNKNOWN then
+    if ref.has_withheld(v) then
+      out[k] = WITHHELD
+    elseif sensitive[k] and v ~= UNKNOWN then
       out[k] = { sensitive_digest = digest and digest(v) or UNKNOWN }
     else
       out[k] = v
@@ -384,7 +433,7 @@ end
 local SENSITIVE
 local function scalar(v)
   if v == UNKNOWN then return "(known after apply)" end
-  if v == SENSITIVE then return "(sensitive)" end
+  if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
   if v == nil or v == json.null then return "null" end
   if type(v) == "string" then
     if v:find("\n") then return json.encode_plain(v) end
@@ -406,7 +455,7 @@ end
 local function render_value(v, indent, sign, out, key, width)
   local pad = string.rep(" ", indent)
   local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
-  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE then
+  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
   end
@@ -641,14 +690,14 @@ function M.render(result, session, opts)
       local pad = string.rep(" ", w - #o.name)
       if o.action == "delete" then
         line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
-          scalar(mark(o.before and o.before.value, o.before and o.before.sensitive))))
+          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
       elseif o.action == "create" then
         local lines = {}
         render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
         for _, l in ipairs(lines) do line(l) end
       else
         line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
-          scalar(mark(o.before.value, o.before.sensitive)), scalar(mark(o.value, o.sensitive))))
+          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
       end
     end
   end
@@ -659,7 +708,7 @@ end
 -- "after_unknown"; sensitive values are left out and listed in "after_sensitive".
 local function to_json_value(v, sensitive)
   if sensitive then return nil end
-  if v == UNKNOWN then return nil end
+  if v == UNKNOWN or v == WITHHELD then return nil end
   if type(v) == "table" then
     local out = {}
     for k, x in pairs(v) do

@@ -123,6 +123,9 @@ M.invocation = {
     triggers = map(str(), { replace = true }),
   },
   computed = { "result" },
+  -- The function may return what it was given: with a sensitive argument, its
+  -- result is sensitive too (stored as a keyed digest, shown as (sensitive)).
+  sensitive_from_args = { result = true },
   timeouts = { create = "5m", update = "5m", delete = "5m" },
 }
 

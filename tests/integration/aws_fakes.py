@@ -318,3 +318,51 @@ class Fakes:
                 self.reply(status, body, headers)
 
         return Handler
+
+
+class RecordingProxy:
+    """An HTTP proxy on loopback that connects nowhere: it records the CONNECT targets (https) and
+    the absolute URIs (http) clients ask for and refuses them, so a test can see which AWS endpoint
+    a client chose without any request leaving the machine. .seen is the list of (method, target)."""
+
+    def __init__(self):
+        self.seen = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def refuse(self):
+                with proxy.lock:
+                    proxy.seen.append((self.command, self.path))
+                n = int(self.headers.get("Content-Length") or 0)
+                if n and self.command != "CONNECT":
+                    self.rfile.read(n)
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+
+            do_CONNECT = do_GET = do_PUT = do_POST = refuse
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self):
+        return {"https_proxy": self.url, "HTTPS_PROXY": self.url, "http_proxy": self.url, "HTTP_PROXY": self.url,
+                "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
+
+    def targets(self):
+        with self.lock:
+            return list(self.seen)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

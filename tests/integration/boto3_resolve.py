@@ -19,6 +19,8 @@ try:
         resolver = session._session.get_component("credential_provider")
         resolver.get_provider("assume-role")._prompter = lambda prompt: args.mfa_code
     creds = session.get_credentials()
+    if creds is None:
+        raise RuntimeError("botocore found no credentials")
     frozen = creds.get_frozen_credentials() if creds else None
     region = session.region_name
     client = session.client("lambda", region_name=region or "us-east-1")

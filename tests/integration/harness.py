@@ -11,8 +11,9 @@ SOURCE = os.environ.get("LAMBDAENG_SOURCE") or os.path.abspath(os.path.join(os.p
 BUILD = os.environ.get("LAMBDAENG_BUILD") or os.path.join(SOURCE, "build")
 
 
-def run(*args, cwd=None, env=None, input=None, timeout=120):
-    """Runs lambdaeng with args; returns the CompletedProcess (text mode)."""
+def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
+    """Runs lambdaeng with args; returns the CompletedProcess (text mode). Extra keyword
+    arguments go to subprocess.run (start_new_session=True: no controlling terminal)."""
     full_env = dict(os.environ)
     full_env["NO_COLOR"] = "1"
     for k in list(full_env):
@@ -26,7 +27,7 @@ def run(*args, cwd=None, env=None, input=None, timeout=120):
     for k in [k for k, v in full_env.items() if v is None]:  # env={"NAME": None} removes NAME
         del full_env[k]
     return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, **popen)
 
 
 class TempDirTest(unittest.TestCase):

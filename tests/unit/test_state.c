@@ -176,9 +176,81 @@ static void lock_is_exclusive_and_names_holder(void **state) {
   assert_non_null(strstr(err.message, pid));
   assert_non_null(strstr(err.message, "operation: plan"));
   assert_null(strstr(err.message, "stale"));
-  le_lock_release(a);
+  assert_non_null(strstr(err.message, le_lock_id(a)));
+  assert_int_equal(le_lock_release(a, &err), LE_OK);
   assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_OK);
-  le_lock_release(b);
+  assert_int_equal(le_lock_release(b, &err), LE_OK);
+}
+
+/* A forces B's lock away with B's id; B's release must not delete A's lock. */
+static void release_deletes_only_its_own_lock(void **state) {
+  (void)state;
+  le_lock *a, *b;
+  le_error err;
+  assert_int_equal(le_lock_acquire(lock_path, "run", &a, &err), LE_OK);
+  /* holder alive on this host: refused without the id, and with a wrong one */
+  assert_int_equal(le_lock_force_unlock(lock_path, NULL, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "still running"));
+  assert_non_null(strstr(err.message, le_lock_id(a)));
+  assert_int_equal(le_lock_force_unlock(lock_path, "not-the-id", &err), LE_FAIL);
+  assert_int_equal(access(lock_path, F_OK), 0);
+  assert_int_equal(le_lock_force_unlock(lock_path, le_lock_id(a), &err), LE_OK);
+  assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_OK);
+  char b_id[37];
+  snprintf(b_id, sizeof b_id, "%s", le_lock_id(b));
+  assert_int_equal(le_lock_release(a, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "taken over"));
+  char *text = slurp(lock_path);
+  assert_non_null(text);
+  assert_non_null(strstr(text, b_id));
+  free(text);
+  assert_int_equal(le_lock_release(b, &err), LE_OK);
+  assert_int_equal(access(lock_path, F_OK), -1);
+}
+
+static le_state *open_ok(void) {
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(path, &st, &err), LE_OK);
+  return st;
+}
+
+static void put(le_state *st, const char *addr, const char *fn) {
+  json_object_set_new(le_state_resources(st), addr, json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", fn));
+}
+
+/* Two writers of one state file: neither drops what the other added or removed. */
+static void save_merges_what_another_writer_wrote(void **state) {
+  (void)state;
+  le_error err;
+  unlink(path);
+  le_state *first = open_ok();
+  put(first, "func.shared", "shared");
+  put(first, "func.gone", "gone");
+  assert_int_equal(le_state_save(first, &err), LE_OK);
+  le_state *a = open_ok(), *b = open_ok();
+  put(a, "func.a1", "a1");
+  json_object_del(le_state_resources(a), "func.gone");
+  assert_int_equal(le_state_save(a, &err), LE_OK);
+  put(b, "func.b1", "b1");
+  put(b, "func.shared", "shared-by-b");
+  assert_int_equal(le_state_save(b, &err), LE_OK);
+  put(a, "func.a2", "a2");
+  assert_int_equal(le_state_save(a, &err), LE_OK);
+  le_state *after = open_ok();
+  json_t *r = le_state_resources(after);
+  assert_non_null(json_object_get(r, "func.a1"));
+  assert_non_null(json_object_get(r, "func.a2"));
+  assert_non_null(json_object_get(r, "func.b1"));
+  assert_null(json_object_get(r, "func.gone"));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(r, "func.shared"), "args"),
+                                                        "function_name")),
+                      "shared-by-b");
+  assert_int_equal(le_state_serial(after), 4);
+  le_state_free(after);
+  le_state_free(first);
+  le_state_free(a);
+  le_state_free(b);
 }
 
 static void stale_lock_is_reported_with_way_out(void **state) {
@@ -194,9 +266,9 @@ static void stale_lock_is_reported_with_way_out(void **state) {
   assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_FAIL);
   assert_non_null(strstr(err.message, "stale"));
   assert_non_null(strstr(err.message, "--force-unlock"));
-  assert_int_equal(le_lock_force_unlock(lock_path, &err), LE_OK);
+  assert_int_equal(le_lock_force_unlock(lock_path, NULL, &err), LE_OK);
   assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_OK);
-  le_lock_release(l);
+  assert_int_equal(le_lock_release(l, &err), LE_OK);
 }
 
 int main(void) {
@@ -207,6 +279,8 @@ int main(void) {
       cmocka_unit_test(malformed_state_is_refused_naming_the_entry),
       cmocka_unit_test(lock_is_exclusive_and_names_holder),
       cmocka_unit_test(stale_lock_is_reported_with_way_out),
+      cmocka_unit_test(release_deletes_only_its_own_lock),
+      cmocka_unit_test(save_merges_what_another_writer_wrote),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -40,7 +40,7 @@ local function call(session, op, params, sign_with)
   local body = request.form(form)
   session:log(string.format("credentials: STS %s of %s at %s", op, params[1][2], url))
   local res, err = request.send {
-    what = "STS " .. op, method = "POST", url = url, body = body, timeout = 15,
+    what = string.format("STS %s of %s", op, params[1][2]), method = "POST", url = url, body = body, timeout = 15,
     headers = { { "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" } },
     sign = sign_with and { creds = sign_with, service = "sts", region = signing_region },
   }
