@@ -8,6 +8,7 @@ PACKAGES=(
   liblua5.4-dev lua-cjson-dev libjansson-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libuv1-dev libedit-dev libhttp-parser-dev libzip-dev
   libbsd-dev libcmocka-dev python3 nodejs curl unzip tmux strace
+  clang libclang-rt-dev
 )
 
 missing=()
