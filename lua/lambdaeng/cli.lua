@@ -1144,8 +1144,9 @@ function commands.invoke_action(o)
       hint and ("; did you mean " .. hint .. "?") or (#actions > 0 and ("; actions: " .. table.concat(actions, ", ")) or ""))
     return 1
   end
-  local api, err, cfg = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
+  local t, err = stack_targets(o, session).ctx_for(d.provider) -- the action's own provider
+  if not t then eprint("Error: ", err) return 1 end
+  local api, cfg = t.api, t.cfg
   local st = open_state(o, path, nil)
   if not st then return 1 end
   local invocation = require "lambdaeng.resources.invocation"

@@ -218,6 +218,11 @@ function M.configuration_changes(before, after)
       any = true
     end
   end
+  -- A new KMS key re-encrypts the variables: they go with it, unchanged (as the reference provider
+  -- sends them), so the key never applies to a request without the variables it encrypts.
+  if input.KMSKeyArn ~= nil and input.Environment == nil then
+    input.Environment = select(2, CONFIG.environment(after.environment))
+  end
   return any and input or nil
 end
 
