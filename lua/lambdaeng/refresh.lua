@@ -129,7 +129,12 @@ function M.run(ctx)
   end
   loop.suspend()
   table.sort(drifted)
-  if #errors > 0 then return nil, table.concat(errors, "\n") end
+  if #errors > 0 then
+    table.sort(errors)
+    return nil, table.concat(errors, "\n") .. string.format("\n%d of %d functions could not be read back "
+      .. "after their retries; nothing was planned (run again, or --no-refresh to plan on the stored state)",
+      #errors, #tasks)
+  end
   return drifted
 end
 

@@ -2,6 +2,7 @@
 -- API, with the CRUD lifecycle payloads of the reference documents (seeds 001, 003).
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
+local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
 local secrets = require "lambdaeng.secrets"
 
 local M = {}
@@ -24,8 +25,8 @@ local function invoke_checked(ctx, name, opts)
     local ok, doc = pcall(json.decode_plain, r.payload or "")
     local etype = ok and type(doc) == "table" and doc.errorType or r.function_error
     local emsg = ok and type(doc) == "table" and doc.errorMessage or r.payload
-    return nil, { type = "FunctionError", message = string.format("%s (%s): %s", tostring(etype),
-      r.function_error, tostring(emsg)) }
+    return nil, { type = "FunctionError", message = printable(string.format("%s (%s): %s", tostring(etype),
+      r.function_error, tostring(emsg))) }
   end
   return r
 end
@@ -100,13 +101,13 @@ function M.action(ctx, a)
   local log
   if r.log_result then
     local ok, decoded = pcall(nhash.base64decode, r.log_result)
-    if ok then log = decoded end
+    if ok then log = printable(decoded, 8192, true) end
   end
   if r.function_error then
     local ok, doc = pcall(json.decode_plain, r.payload or "")
-    return nil, { type = "FunctionError", message = string.format("%s: %s",
+    return nil, { type = "FunctionError", message = printable(string.format("%s: %s",
       ok and type(doc) == "table" and tostring(doc.errorType) or r.function_error,
-      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload)), log = log }
+      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload))), log = log }
   end
   return { status_code = r.status_code, log = log, result = r.payload, executed_version = r.executed_version }
 end
