@@ -458,6 +458,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     close_conn(c);
     return;
   }
+  if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
+    free(buf->base);
+    return;
+  }
   if (c->refused) { /* reading only to drop a refused body */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;

@@ -420,6 +420,9 @@ function Target:invoke(name, qualifier, req)
     return err(413, "RequestTooLargeException", string.format("Request must be smaller than %d bytes for the %s "
       .. "invocation type", limit, itype == "Event" and "InvokeAsync" or "InvokeFunction"))
   end
+  if req.body ~= "" and not json.valid(req.body) then
+    return err(400, "InvalidRequestContentException", "Could not parse request body into json: the payload is not JSON")
+  end
   if itype == "DryRun" then return 204, {}, "" end
   local client_context
   if h["x-amz-client-context"] then
