@@ -78,7 +78,7 @@
 
 -- aws_lambda_function (seed 004)
 ---@class lambdaeng.FuncArgs
----@field architectures? ("x86_64"|"arm64")[] Instruction set architecture for your Lambda function. Default ["x86_64"].
+---@field architectures? ("x86_64"|"arm64")[] Instruction set architecture for your Lambda function.
 ---@field code_signing_config_arn? string To enable code signing for this function, specify the ARN of a code-signing configuration.
 ---@field dead_letter_config? lambdaeng.FuncArgs.DeadLetterConfig Configuration block.
 ---@field depends_on? any[]

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "httpserver.h"
 #include "process.h"
+#include "prompt.h"
 #include "lineedit.h"
 #include "loop.h"
 #include "sigv4.h"
@@ -283,6 +284,7 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   preload(L, "lambdaeng.native.lineedit", le_open_lineedit);
   preload(L, "lambdaeng.native.httpserver", le_open_httpserver);
   preload(L, "lambdaeng.native.process", le_open_process);
+  preload(L, "lambdaeng.native.prompt", le_open_prompt);
 
   lua_getglobal(L, "package");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,11 +26,14 @@
 struct le_state {
   char *path;
   json_t *root;
-  char *last_written; /* the serialised content as last read or written, to skip no-op writes */
+  json_t *base;      /* the document as last read or written: what this process changed is root - base */
+  dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
+  ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
 };
 
 struct le_lock {
   char *path;
+  char id[37];
 };
 
 static const size_t DUMP_FLAGS = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
@@ -62,17 +66,109 @@ int le_mkdir_parents(const char *path, le_error *err) {
   return LE_OK;
 }
 
+/* The kinds of resource a state entry may hold (the kinds lambdaeng stores). */
+static const char *const STORED_KINDS[] = {"func", "invocation"};
+
+static const char *json_type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "an object";
+  case JSON_ARRAY: return "an array";
+  case JSON_STRING: return "a string";
+  case JSON_INTEGER:
+  case JSON_REAL: return "a number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "a boolean";
+  default: return "null";
+  }
+}
+
+#define ENTRY_ERROR(fmt, ...)                                                                        \
+  le_error_set(err, "state file %s: resource \"%s\": " fmt "; nothing was changed (fix the entry or restore %s.backup)", \
+               path, addr, __VA_ARGS__, path)
+
+/* Checks an optional field: absent, or of the JSON type that test accepts. */
+static int field_ok(json_t *entry, const char *name, int (*test)(const json_t *)) {
+  json_t *v = json_object_get(entry, name);
+  return !v || test(v);
+}
+static int is_object(const json_t *v) { return json_is_object(v); }
+static int is_string(const json_t *v) { return json_is_string(v); }
+static int is_bool(const json_t *v) { return json_is_boolean(v); }
+/* An empty list may have been written as {} by older versions. */
+static int is_list(const json_t *v) { return json_is_array(v) || (json_is_object(v) && json_object_size(v) == 0); }
+
+static int check_entry(const char *path, const char *addr, json_t *entry, le_error *err) {
+  if (!json_is_object(entry))
+    return ENTRY_ERROR("the entry is %s, expected an object with \"kind\" and \"args\"", json_type_name(entry));
+  json_t *kind = json_object_get(entry, "kind");
+  if (!json_is_string(kind))
+    return ENTRY_ERROR("\"kind\" is %s, expected one of \"func\", \"invocation\"",
+                       kind ? json_type_name(kind) : "missing");
+  int known = 0;
+  for (size_t i = 0; i < sizeof STORED_KINDS / sizeof *STORED_KINDS; i++)
+    if (strcmp(json_string_value(kind), STORED_KINDS[i]) == 0) known = 1;
+  if (!known)
+    return ENTRY_ERROR("unknown kind \"%s\", expected one of \"func\", \"invocation\"", json_string_value(kind));
+  json_t *args = json_object_get(entry, "args");
+  if (!json_is_object(args))
+    return ENTRY_ERROR("\"args\" is %s, expected an object", args ? json_type_name(args) : "missing");
+  json_t *name = json_object_get(args, "function_name");
+  if (!json_is_string(name) || json_string_length(name) == 0)
+    return ENTRY_ERROR("args.function_name is %s, expected a function name (a non-empty string)",
+                       name ? json_type_name(name) : "missing");
+  static const struct {
+    const char *name;
+    int (*test)(const json_t *);
+    const char *want;
+  } fields[] = {{"attrs", is_object, "an object"},      {"sensitive", is_object, "an object"},
+                {"tags_all", is_object, "an object"},   {"dependencies", is_list, "a list of addresses"},
+                {"name", is_string, "a string"},        {"site", is_string, "a string"},
+                {"pending", is_string, "a string"},     {"partial", is_bool, "a boolean"},
+                {"prevent_destroy", is_bool, "a boolean"}, {"target", is_object, "an object"}};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (!field_ok(entry, fields[i].name, fields[i].test))
+      return ENTRY_ERROR("\"%s\" is %s, expected %s", fields[i].name,
+                         json_type_name(json_object_get(entry, fields[i].name)), fields[i].want);
+  json_t *deps = json_object_get(entry, "dependencies");
+  size_t i;
+  json_t *d;
+  if (json_is_array(deps))
+    json_array_foreach(deps, i, d) if (!json_is_string(d))
+        return ENTRY_ERROR("dependencies[%zu] is %s, expected an address", i, json_type_name(d));
+  return LE_OK;
+}
+
+static int check_output(const char *path, const char *name, json_t *out, le_error *err) {
+  const char *why = NULL;
+  if (!json_is_object(out)) why = "is not an object";
+  else if (!field_ok(out, "sensitive", is_bool)) why = "has a \"sensitive\" that is not a boolean";
+  else if (!field_ok(out, "value_digest", is_string)) why = "has a \"value_digest\" that is not a string";
+  if (why)
+    return le_error_set(err, "state file %s: output \"%s\" %s; nothing was changed (fix it or restore %s.backup)",
+                        path, name, why, path);
+  return LE_OK;
+}
+
+/* Validates the whole document, so nothing is acted on from a malformed state. */
 static int check_shape(const char *path, json_t *root, le_error *err) {
   if (!json_is_object(root)) return le_error_set(err, "state file %s: not a JSON object", path);
   json_t *version = json_object_get(root, "version");
-  if (!json_is_integer(version))
-    return le_error_set(err, "state file %s: no integer \"version\"", path);
+  if (!json_is_integer(version) || json_integer_value(version) < 1)
+    return le_error_set(err, "state file %s: no \"version\" (a positive integer)", path);
   if (json_integer_value(version) > LE_STATE_FORMAT_VERSION)
     return le_error_set(err, "state file %s: format version %lld is newer than this lambdaeng reads (%d)",
                         path, (long long)json_integer_value(version), LE_STATE_FORMAT_VERSION);
-  if (!json_is_integer(json_object_get(root, "serial")))
+  json_t *serial = json_object_get(root, "serial");
+  if (!json_is_integer(serial))
     return le_error_set(err, "state file %s: no integer \"serial\"", path);
-  if (!json_is_string(json_object_get(root, "lineage")))
+  /* The serial goes up by one on each write: it must stay below the largest integer. */
+  if (json_integer_value(serial) < 0 || json_integer_value(serial) >= LE_STATE_SERIAL_MAX)
+    return le_error_set(err,
+                        "state file %s: \"serial\" %lld is out of range (0 to %lld); nothing was changed "
+                        "(fix it or restore %s.backup)",
+                        path, (long long)json_integer_value(serial), (long long)LE_STATE_SERIAL_MAX - 1, path);
+  json_t *lineage = json_object_get(root, "lineage");
+  if (!json_is_string(lineage) || json_string_length(lineage) == 0)
     return le_error_set(err, "state file %s: no string \"lineage\"", path);
   const char *objects[] = {"resources", "outputs"};
   for (size_t i = 0; i < 2; i++) {
@@ -80,6 +176,14 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
     if (!o) json_object_set_new(root, objects[i], json_object());
     else if (!json_is_object(o))
       return le_error_set(err, "state file %s: \"%s\" is not an object", path, objects[i]);
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(json_object_get(root, "resources"), key, v) {
+    if (check_entry(path, key, v, err) != LE_OK) return LE_FAIL;
+  }
+  json_object_foreach(json_object_get(root, "outputs"), key, v) {
+    if (check_output(path, key, v, err) != LE_OK) return LE_FAIL;
   }
   return LE_OK;
 }
@@ -102,6 +206,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     st->root = json_pack("{s:i, s:i, s:s, s:s, s:{}, s:{}}", "version", LE_STATE_FORMAT_VERSION, "serial",
                          0, "lineage", lineage, "lambdaeng_version", LAMBDAENG_VERSION, "resources",
                          "outputs");
+    st->base = json_deep_copy(st->root);
     *out = st;
     return LE_OK;
   }
@@ -119,7 +224,9 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  st->last_written = json_dumps(st->root, DUMP_FLAGS);
+  st->base = json_deep_copy(st->root);
+  st->file_dev = sb.st_dev;
+  st->file_ino = sb.st_ino;
   *out = st;
   return LE_OK;
 }
@@ -127,7 +234,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
 void le_state_free(le_state *st) {
   if (!st) return;
   json_decref(st->root);
-  free(st->last_written);
+  json_decref(st->base);
   free(st->path);
   free(st);
 }
@@ -246,38 +353,136 @@ static int keep_backup(const char *path, le_error *err) {
   return LE_OK;
 }
 
-int le_state_save(le_state *st, le_error *err) {
+/* Serialises writers of one state file: an flock on PATH.guard, which the kernel
+ * releases however its holder ends. Returns the descriptor, or -1 with err set. */
+static int guard_acquire(const char *path, le_error *err) {
+  char guard[PATH_MAX];
+  if (snprintf(guard, sizeof guard, "%s.guard", path) >= (int)sizeof guard) {
+    le_error_set(err, "path too long: %s", path);
+    return -1;
+  }
+  if (le_mkdir_parents(guard, err) != LE_OK) return -1;
+  int fd = open(guard, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    le_error_errno(err, errno, "cannot open %s", guard);
+    return -1;
+  }
+  while (flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    le_error_errno(err, errno, "cannot lock %s", guard);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void guard_release(int fd) {
+  if (fd >= 0) close(fd); /* closing drops the flock */
+}
+
+/* Another process wrote the file since this one last read or wrote it: fold its
+ * document into root, keeping every entry this process changed (added, updated or
+ * removed since base) and taking the other writer's version of everything else.
+ * Afterwards base is the other writer's document. */
+static int merge_from_disk(le_state *st, le_error *err) {
+  json_error_t jerr;
+  json_t *disk = json_load_file(st->path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!disk)
+    return le_error_set(err,
+                        "state file %s was changed by another run and no longer parses (line %d: %s); "
+                        "not overwriting it",
+                        st->path, jerr.line, jerr.text);
+  if (check_shape(st->path, disk, err) != LE_OK) {
+    json_decref(disk);
+    return LE_FAIL;
+  }
+  const char *theirs = json_string_value(json_object_get(disk, "lineage"));
+  if (strcmp(theirs, le_state_lineage(st)) != 0) {
+    le_error_set(err,
+                 "state file %s was replaced by another state (lineage %s, this run read %s) while this run "
+                 "held it; not overwriting it",
+                 st->path, theirs, le_state_lineage(st));
+    json_decref(disk);
+    return LE_FAIL;
+  }
+  json_t *cur = le_state_resources(st), *base = json_object_get(st->base, "resources");
+  json_t *other = json_object_get(disk, "resources");
+  const char *addr;
+  json_t *v;
+  void *tmp;
+  /* Entries this process did not touch take the other writer's version, or go
+   * when the other writer removed them. */
+  json_object_foreach_safe(cur, tmp, addr, v) {
+    if (!json_equal(v, json_object_get(base, addr))) continue; /* ours */
+    json_t *o = json_object_get(other, addr);
+    if (o) json_object_set(cur, addr, o);
+    else json_object_del(cur, addr);
+  }
+  json_object_foreach(other, addr, v) {
+    if (json_object_get(cur, addr)) continue;
+    if (json_object_get(base, addr)) continue; /* this process removed it */
+    json_object_set(cur, addr, v);
+  }
+  if (json_equal(le_state_outputs(st), json_object_get(st->base, "outputs")))
+    json_object_set(st->root, "outputs", json_object_get(disk, "outputs"));
+  json_object_set(st->root, "serial", json_object_get(disk, "serial"));
+  json_decref(st->base);
+  st->base = disk;
+  return LE_OK;
+}
+
+static int save_guarded(le_state *st, le_error *err) {
+  struct stat sb;
+  int exists = stat(st->path, &sb) == 0;
+  if (!exists && errno != ENOENT) return le_error_errno(err, errno, "cannot read state file %s", st->path);
+  if (exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev)) {
+    if (merge_from_disk(st, err) != LE_OK) return LE_FAIL;
+    st->file_dev = sb.st_dev;
+    st->file_ino = sb.st_ino;
+  }
+  if (json_equal(st->root, st->base)) return LE_OK; /* nothing changed: no new serial */
   json_t *serial = json_object_get(st->root, "serial");
   json_int_t old_serial = json_integer_value(serial);
-  /* Compare the content without the serial to decide whether anything changed. */
-  json_integer_set(serial, old_serial);
-  char *current = json_dumps(st->root, DUMP_FLAGS);
-  if (!current) return le_error_set(err, "cannot serialise the state");
-  if (st->last_written && strcmp(current, st->last_written) == 0) {
-    free(current);
-    return LE_OK;
-  }
-  free(current);
-  json_integer_set(serial, old_serial + 1);
+  if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
+    return le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path,
+                        (long long)old_serial);
+  json_object_set_new(st->root, "serial", json_integer(old_serial + 1));
   json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
   char *text = json_dumps(st->root, DUMP_FLAGS);
   if (!text) {
-    json_integer_set(serial, old_serial);
+    json_object_set_new(st->root, "serial", json_integer(old_serial));
     return le_error_set(err, "cannot serialise the state");
   }
   size_t len = strlen(text);
-  text = realloc(text, len + 2);
-  text[len++] = '\n';
-  text[len] = '\0';
-  if (keep_backup(st->path, err) != LE_OK || write_atomically(st->path, text, len, err) != LE_OK) {
-    json_integer_set(serial, old_serial);
+  char *lined = realloc(text, len + 2);
+  if (!lined) {
     free(text);
+    json_object_set_new(st->root, "serial", json_integer(old_serial));
+    return le_error_set(err, "out of memory");
+  }
+  lined[len++] = '\n';
+  lined[len] = '\0';
+  int rc = keep_backup(st->path, err) == LE_OK ? write_atomically(st->path, lined, len, err) : LE_FAIL;
+  free(lined);
+  if (rc != LE_OK) {
+    json_object_set_new(st->root, "serial", json_integer(old_serial));
     return LE_FAIL;
   }
-  text[len - 1] = '\0';
-  free(st->last_written);
-  st->last_written = text;
+  if (stat(st->path, &sb) == 0) {
+    st->file_dev = sb.st_dev;
+    st->file_ino = sb.st_ino;
+  }
+  json_decref(st->base);
+  st->base = json_deep_copy(st->root);
   return LE_OK;
+}
+
+int le_state_save(le_state *st, le_error *err) {
+  int guard = guard_acquire(st->path, err);
+  if (guard < 0) return LE_FAIL;
+  int rc = save_guarded(st, err);
+  guard_release(guard);
+  return rc;
 }
 
 /* Locks */
@@ -286,45 +491,101 @@ static int read_small_file(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   ssize_t n = read(fd, buf, cap - 1);
+  int e = errno;
   close(fd);
-  if (n < 0) return -1;
+  if (n < 0) {
+    errno = e;
+    return -1;
+  }
   buf[n] = '\0';
   return 0;
 }
 
+/* What a lock file says about its holder. */
+typedef struct {
+  json_t *doc;
+  const char *id, *host, *since, *operation;
+  long pid;
+  int on_this_host, alive; /* alive: on this host and the process exists (or may) */
+} lock_holder;
+
+/* Reads the lock at lock_path: 1 when it exists (holder filled), 0 when there is
+ * none, -1 with err set when it cannot be read. */
+static int read_holder(const char *lock_path, lock_holder *h, le_error *err) {
+  memset(h, 0, sizeof *h);
+  char text[4096];
+  if (read_small_file(lock_path, text, sizeof text) != 0) {
+    if (errno == ENOENT) return 0;
+    le_error_errno(err, errno, "state is locked (%s) and the lock cannot be read", lock_path);
+    return -1;
+  }
+  h->doc = json_loads(text, 0, NULL);
+  h->id = json_string_value(json_object_get(h->doc, "id"));
+  h->host = json_string_value(json_object_get(h->doc, "host"));
+  h->since = json_string_value(json_object_get(h->doc, "time"));
+  h->operation = json_string_value(json_object_get(h->doc, "operation"));
+  json_t *pid = json_object_get(h->doc, "pid");
+  h->pid = json_is_integer(pid) && json_integer_value(pid) > 0 && json_integer_value(pid) <= INT_MAX
+               ? (long)json_integer_value(pid)
+               : 0;
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  h->on_this_host = h->host && strcmp(h->host, host) == 0;
+  h->alive = h->on_this_host && h->pid > 0 && (kill((pid_t)h->pid, 0) == 0 || errno != ESRCH);
+  return 1;
+}
+
+static void holder_free(lock_holder *h) { json_decref(h->doc); }
+
+/* "pid N on HOST since T (operation: OP, lock id ID)" */
+static void describe_holder(const lock_holder *h, char *out, size_t cap) {
+  snprintf(out, cap, "pid %ld on %s since %s (operation: %s, lock id %s)", h->pid, h->host ? h->host : "?",
+           h->since ? h->since : "?", h->operation ? h->operation : "?", h->id ? h->id : "none");
+}
+
 int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err) {
   *out = NULL;
-  if (le_mkdir_parents(lock_path, err) != LE_OK) return LE_FAIL;
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
+  int guard = guard_acquire(lock_path, err);
+  if (guard < 0) return LE_FAIL;
   int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno != EEXIST) return le_error_errno(err, errno, "cannot create lock %s", lock_path);
-    char text[2048];
-    if (read_small_file(lock_path, text, sizeof text) != 0)
-      return le_error_errno(err, errno, "state is locked (%s) and the lock cannot be read", lock_path);
-    json_t *holder = json_loads(text, 0, NULL);
-    long pid = (long)json_integer_value(json_object_get(holder, "pid"));
-    const char *lock_host = json_string_value(json_object_get(holder, "host"));
-    const char *since = json_string_value(json_object_get(holder, "time"));
-    const char *op = json_string_value(json_object_get(holder, "operation"));
-    int stale = lock_host && strcmp(lock_host, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
-                errno == ESRCH;
-    le_error_set(err,
-                 "state is locked by pid %ld on %s since %s (operation: %s)%s; lock file %s — "
-                 "if no other lambdaeng is running, run again with --force-unlock",
-                 pid, lock_host ? lock_host : "?", since ? since : "?", op ? op : "?",
-                 stale ? ", and that process no longer runs: the lock is stale" : "", lock_path);
-    json_decref(holder);
+    int e = errno;
+    if (e != EEXIST) {
+      guard_release(guard);
+      return le_error_errno(err, e, "cannot create lock %s", lock_path);
+    }
+    lock_holder h;
+    int found = read_holder(lock_path, &h, err);
+    guard_release(guard);
+    if (found < 0) return LE_FAIL;
+    char who[1024];
+    describe_holder(&h, who, sizeof who);
+    const char *way_out;
+    if (h.alive) way_out = "; it is still running: wait for it to finish, or stop it";
+    else if (h.on_this_host) way_out = ", and that process no longer runs: the lock is stale; run again with --force-unlock";
+    else way_out = "; if no lambdaeng runs there any more, run again with --force-unlock=LOCK_ID";
+    le_error_set(err, "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
+    holder_free(&h);
     return LE_FAIL;
   }
+  le_lock *lock = calloc(1, sizeof *lock);
+  if (!lock || !(lock->path = strdup(lock_path))) {
+    free(lock);
+    close(fd);
+    unlink(lock_path);
+    guard_release(guard);
+    return le_error_set(err, "out of memory");
+  }
+  new_lineage(lock->id); /* a random id: release deletes the lock only while it still holds it */
   char when[64];
   time_t now = time(NULL);
   struct tm tm;
   gmtime_r(&now, &tm);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  json_t *holder = json_pack("{s:I, s:s, s:s, s:s}", "pid", (json_int_t)getpid(), "host", host, "time",
-                             when, "operation", operation ? operation : "?");
+  json_t *holder = json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", lock->id, "pid", (json_int_t)getpid(), "host",
+                             host, "time", when, "operation", operation ? operation : "?");
   char *text = json_dumps(holder, JSON_SORT_KEYS);
   json_decref(holder);
   int failed = !text || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0;
@@ -333,29 +594,73 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
   close(fd);
   if (failed) {
     unlink(lock_path);
+    guard_release(guard);
+    free(lock->path);
+    free(lock);
     return le_error_errno(err, e, "cannot write lock %s", lock_path);
   }
-  le_lock *lock = calloc(1, sizeof *lock);
-  if (!lock || !(lock->path = strdup(lock_path))) {
-    free(lock);
-    unlink(lock_path);
-    return le_error_set(err, "out of memory");
-  }
+  guard_release(guard);
   *out = lock;
   return LE_OK;
 }
 
-void le_lock_release(le_lock *lock) {
-  if (!lock) return;
-  unlink(lock->path);
+const char *le_lock_id(const le_lock *lock) { return lock->id; }
+
+int le_lock_release(le_lock *lock, le_error *err) {
+  if (!lock) return LE_OK;
+  int rc = LE_OK;
+  int guard = guard_acquire(lock->path, err);
+  if (guard < 0) {
+    rc = LE_FAIL;
+  } else {
+    lock_holder h;
+    int found = read_holder(lock->path, &h, err);
+    if (found < 0) rc = LE_FAIL;
+    else if (found == 1 && h.id && strcmp(h.id, lock->id) == 0) unlink(lock->path);
+    else {
+      /* Someone removed this lock (--force-unlock) and maybe took their own: leave it. */
+      char who[1024] = "nobody";
+      if (found == 1) describe_holder(&h, who, sizeof who);
+      rc = le_error_set(err, "the state lock %s (lock id %s) was taken over while this run held it; it is now "
+                        "held by %s, and was left in place",
+                        lock->path, lock->id, who);
+    }
+    if (found == 1) holder_free(&h);
+    guard_release(guard);
+  }
   free(lock->path);
   free(lock);
+  return rc;
 }
 
-int le_lock_force_unlock(const char *lock_path, le_error *err) {
-  if (unlink(lock_path) != 0 && errno != ENOENT)
-    return le_error_errno(err, errno, "cannot remove lock %s", lock_path);
-  return LE_OK;
+int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
+  int guard = guard_acquire(lock_path, err);
+  if (guard < 0) return LE_FAIL;
+  lock_holder h;
+  int found = read_holder(lock_path, &h, err);
+  int rc = LE_OK;
+  char who[1024];
+  if (found == 1) describe_holder(&h, who, sizeof who);
+  if (found < 0) rc = LE_FAIL;
+  else if (found == 0) rc = LE_OK; /* nothing to remove */
+  else if (id && *id) {
+    if (!h.id || strcmp(h.id, id) != 0)
+      rc = le_error_set(err, "--force-unlock=%s: the state lock %s has lock id %s, not %s; it was left in place",
+                        id, lock_path, h.id ? h.id : "none", id);
+  } else if (h.alive) {
+    rc = le_error_set(err, "--force-unlock: the state is locked by %s, which is still running on this host; "
+                      "to take the lock from it anyway, give its id: --force-unlock=%s",
+                      who, h.id ? h.id : "LOCK_ID");
+  } else if (!h.on_this_host) {
+    rc = le_error_set(err, "--force-unlock: the state is locked by %s, on another host, where lambdaeng cannot "
+                      "tell whether it still runs; if it does not, give the lock id: --force-unlock=%s",
+                      who, h.id ? h.id : "LOCK_ID");
+  }
+  if (rc == LE_OK && found == 1 && unlink(lock_path) != 0 && errno != ENOENT)
+    rc = le_error_errno(err, errno, "cannot remove lock %s", lock_path);
+  if (found == 1) holder_free(&h);
+  guard_release(guard);
+  return rc;
 }
 
 /* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message;
@@ -490,16 +795,37 @@ static int l_lock(lua_State *L) {
   return 1;
 }
 
+/* lock:release() -> true | nil, message (the lock was no longer this run's: left in place) */
 static int l_unlock(lua_State *L) {
   le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
-  le_lock_release(*p);
+  le_error err;
+  int rc = le_lock_release(*p, &err);
+  *p = NULL;
+  if (rc != LE_OK) return push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_lock_gc(lua_State *L) {
+  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
+  le_error err;
+  le_lock_release(*p, &err);
   *p = NULL;
   return 0;
 }
 
+static int l_lock_id(lua_State *L) {
+  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
+  if (!*p) return luaL_error(L, "lock already released");
+  lua_pushstring(L, le_lock_id(*p));
+  return 1;
+}
+
+/* force_unlock(path [, id]) -> true | nil, message */
 static int l_force_unlock(lua_State *L) {
   le_error err;
-  if (le_lock_force_unlock(luaL_checkstring(L, 1), &err) != LE_OK) return push_error(L, &err);
+  if (le_lock_force_unlock(luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), &err) != LE_OK)
+    return push_error(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -521,8 +847,10 @@ int le_open_state(lua_State *L) {
     lua_newtable(L);
     lua_pushcfunction(L, l_unlock);
     lua_setfield(L, -2, "release");
+    lua_pushcfunction(L, l_lock_id);
+    lua_setfield(L, -2, "id");
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_unlock);
+    lua_pushcfunction(L, l_lock_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);

@@ -1,22 +1,31 @@
 /* state.h — the stored state of a stack, and its lock.
  *
  * A state file is JSON: {"version", "serial", "lineage", "lambdaeng_version",
- * "resources": {address: {...}}, "outputs": {name: {"value", "sensitive"}}}.
- * le_state_open reads it (a missing file is an empty state with a new lineage;
- * a file that does not parse is an error and is never overwritten).
+ * "resources": {address: {"kind", "args", "attrs", ...}}, "outputs": {name:
+ * {"value" | "value_digest", "sensitive"}}}. le_state_open reads it and
+ * validates the whole document (a missing file is an empty state with a new
+ * lineage; a file that does not parse, a serial out of range or a malformed
+ * entry is an error naming the file and the entry, and is never overwritten).
  * le_state_save writes it atomically: a temporary file in the same directory,
  * fsync, rename over the old file, fsync of the directory; mode 0600; the
  * serial goes up by one on every write that changes the content. A crash at
  * any moment leaves either the previous or the new state, whole.
  *
- * le_lock_acquire creates the lock file exclusively and records the holder's
- * pid, host, time and operation; a held lock fails naming its holder, and a
- * lock whose process is gone is reported as stale with the way out
- * (--force-unlock). */
+ * Two processes that write one state file (a run whose lock was forced away, and
+ * the run that forced it) never drop each other's entries: le_state_save holds an
+ * flock on PATH.guard, re-reads the file when another process wrote it since, and
+ * merges: what this process added, changed or removed wins, everything else is
+ * the other writer's. A file replaced by another lineage is refused.
+ *
+ * le_lock_acquire creates the lock file exclusively and records a random lock
+ * id and the holder's pid, host, time and operation; a held lock fails naming
+ * its holder and id, and a lock whose process is gone is reported as stale with
+ * the way out (--force-unlock). Release deletes only the lock with its own id. */
 #ifndef LAMBDAENG_STATE_H
 #define LAMBDAENG_STATE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -25,6 +34,8 @@ typedef struct le_state le_state;
 typedef struct le_lock le_lock;
 
 #define LE_STATE_FORMAT_VERSION 1
+/* A serial read from a file must be below this (it goes up by one per write). */
+#define LE_STATE_SERIAL_MAX ((json_int_t)INT64_MAX)
 
 int le_state_open(const char *path, le_state **out, le_error *err);
 void le_state_free(le_state *st);
@@ -41,8 +52,14 @@ json_t *le_state_outputs(le_state *st);
 int le_mkdir_parents(const char *path, le_error *err);
 
 int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err);
-void le_lock_release(le_lock *lock);
-int le_lock_force_unlock(const char *lock_path, le_error *err);
+/* The random id written into the lock file by le_lock_acquire. */
+const char *le_lock_id(const le_lock *lock);
+/* Deletes the lock file only if it is still this lock (same id), and frees lock
+ * either way; LE_FAIL (err says who holds it now) when it was taken over. */
+int le_lock_release(le_lock *lock, le_error *err);
+/* Removes the lock file: with id, only if the lock has that id; without, only if
+ * its holder is on this host and no longer runs. */
+int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err);
 
 int le_open_state(struct lua_State *L);
 

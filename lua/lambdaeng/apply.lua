@@ -11,6 +11,8 @@ local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
+local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local func = require "lambdaeng.resources.func"
@@ -69,7 +71,8 @@ function M.run(ctx)
   local save_failed
 
   for addr, p in pairs(result.planned) do
-    if p.action == "no-op" and p.prior then live[addr] = { args = p.prior.args or {}, attrs = p.prior.attrs or {} } end
+    -- (the planned arguments: the stored ones hold digests where values are sensitive)
+    if p.action == "no-op" and p.prior then live[addr] = { args = p.args or p.prior.args or {}, attrs = p.prior.attrs or {} } end
     if p.ephemeral_result then ephemeral[addr] = p.ephemeral_result end
   end
 
@@ -77,14 +80,22 @@ function M.run(ctx)
     local key = path[1]
     local v
     local d = session.by_addr[addr]
+    local first = 2
     if ephemeral[addr] and not (d and d.kind.args[key]) then
       v = ephemeral[addr][key]
     else
       local l = live[addr]
       if not l then return UNKNOWN end
-      if d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
+      local nested = d and d.kind.nested_computed and d.kind.nested_computed[key]
+      if nested and path[2] and nested[path[2]] then
+        -- a computed field inside an argument block (vpc_config.vpc_id)
+        if l.args[key] == nil then return nil end
+        v = type(l.attrs[key]) == "table" and l.attrs[key][path[2]] or nil
+        first = 3
+      elseif d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
     end
-    for i = 2, #path do
+    if type(v) == "table" and v.sensitive_digest ~= nil then return ref.WITHHELD end
+    for i = first, #path do
       if type(v) ~= "table" then return nil end
       v = v[path[i]]
     end
@@ -98,6 +109,10 @@ function M.run(ctx)
     return ok, err
   end
 
+  -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
+  -- arguments, and the attributes that follow them (an invocation's result when its
+  -- input is sensitive), as keyed digests; any attribute string that holds a known
+  -- secret as well (arguments are tracked exactly, through references).
   local function entry_for(decl, rec, sensitive)
     local deps = {}
     for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
@@ -105,11 +120,23 @@ function M.run(ctx)
     local sens = nil
     for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
     local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
+    -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
+    local view = ctx.for_resource and ctx.for_resource(decl) or ctx
+    local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
+    local attrs = {}
+    for k, v in pairs(rec.attrs or {}) do
+      if sens and (decl.kind.sensitive_from_args or {})[k] and v ~= nil then
+        secrets.add(v)
+        v = { sensitive_digest = ctx.digest(v) }
+      end
+      attrs[k] = v
+    end
     return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
              prevent_destroy = lc.prevent_destroy == true or nil,
-             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest), attrs = rec.attrs or {},
-             tags_all = rec.tags_all, dependencies = json.array(deps), sensitive = sens,
-             partial = rec.partial or nil, pending = rec.pending }
+             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
+             attrs = secrets.scrub(attrs, ctx.digest),
+             tags_all = secrets.scrub(rec.tags_all, ctx.digest), dependencies = json.array(deps), sensitive = sens,
+             partial = rec.partial or nil, pending = rec.pending, target = target }
   end
 
   -- Operations record what the API confirmed as soon as it is confirmed.
@@ -197,7 +224,7 @@ function M.run(ctx)
                                   record = decl and recorder(decl, p.sensitive) or nil,
                                   forget = function(a) state:remove(a) save() end,
                                   adopt_on_conflict = p.pending_prior ~= nil },
-                                { __index = ctx })
+                                { __index = ctx.for_resource and ctx.for_resource(decl, p.prior) or ctx })
     if n.action == "delete" then
       if not h then return true end
       local ok, err = h.delete(op_ctx, decl, p.prior)
@@ -208,6 +235,13 @@ function M.run(ctx)
       return true
     end
     local a = stack.resolve_args(decl, env)
+    local logic = plan.LOGIC[kind]
+    if logic and p.prior and n.action == "update" then
+      -- Optional + Computed arguments the stack leaves out keep what the resource has (as planned)
+      for k in pairs(logic.KEEP_WHEN_ABSENT) do
+        if a[k] == nil and (p.prior.args or {})[k] ~= nil then a[k] = p.prior.args[k] end
+      end
+    end
     if plan.has_unknown(a) then
       return nil, { type = "UnknownValue", message = "an argument is still unknown when it should be known" }
     end
@@ -248,7 +282,8 @@ function M.run(ctx)
       if not dok then return nil, derr end
     end
     local rec, err
-    if n.action == "update" then rec, err = h.update(op_ctx, decl, a, p.prior)
+    if n.action == "update" then
+      rec, err = h.update(op_ctx, decl, a, p.prior, plan.stored_args(a, p.sensitive or {}, ctx.digest))
     else rec, err = h.create(op_ctx, decl, a) end
     if not rec then return nil, err end
     if create_first then
@@ -284,9 +319,9 @@ function M.run(ctx)
   for _, n in ipairs(nodes) do
     loop.spawn(function()
       -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
-      local ok, err = xpcall(node_task, debug.traceback, n)
+      local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, n)
       if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
-        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = tostring(err) } }
+        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = err } }
         if n.status == "running" then sem.release() end
         finish(n, "failed")
       end
@@ -317,8 +352,8 @@ function M.run(ctx)
       out(string.format("%s: %s", n.address, verbs[1]))
       -- Stack code runs here too (deferred map functions, fail()): its errors fail
       -- this resource, never the task that has to report it.
-      local pok, ok, err = xpcall(execute, function(e) return e end, n)
-      if not pok then ok, err = nil, { type = "StackError", message = tostring(ok) } end
+      local pok, ok, err = xpcall(execute, site.error_text, n)
+      if not pok then ok, err = nil, { type = "StackError", message = ok } end
       sem.release()
       if ok then
         local id = n.p.args and n.p.args.function_name
@@ -362,13 +397,24 @@ function M.run(ctx)
   -- Outputs, from what was really applied.
   local outputs = {}
   local output_values = {}
+  local stored_outputs = state:outputs() or {}
   for _, o in ipairs(session.outputs) do
-    local ok, value = pcall(ref.resolve, o.value, env)
+    local ok, value = xpcall(ref.resolve, site.error_text, o.value, env)
     if not ok then
       failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
-                                  err = { type = "StackError", message = tostring(value) } }
+                                  err = { type = "StackError", message = value } }
+    elseif o.sensitive and ref.has_withheld(value) then
+      -- made from a value this run did not produce again: what is stored stays
+      outputs[o.name] = stored_outputs[o.name]
+      output_values[#output_values + 1] = { name = o.name, sensitive = true }
     elseif not plan.has_unknown(value) then
-      outputs[o.name] = { value = value, sensitive = o.sensitive }
+      -- a sensitive output is stored only as a keyed digest (enough to see it change)
+      if o.sensitive then
+        secrets.add(value)
+        outputs[o.name] = { sensitive = true, value_digest = ctx.digest(value) }
+      else
+        outputs[o.name] = { value = secrets.scrub(value, ctx.digest), sensitive = false }
+      end
       output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
     end
   end
@@ -379,93 +425,7 @@ function M.run(ctx)
   return { counts = counts, failures = failures, outputs = output_values, save_failed = save_failed }
 end
 
--- Refresh: reads every stored function back and folds what changed outside
--- lambdaeng into the stored arguments, so the plan shows it as an update that
--- puts it back. A function that is gone leaves the state (the plan re-creates
--- it); one whose create was cut short is adopted when it exists.
-local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
-                   "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
-                   "tracing_config", "tags", "reserved_concurrent_executions" }
--- Settings GetFunction leaves out when they are unset (the rest it always reports).
-local ABSENT_MEANS_UNSET = { description = true, environment = true, layers = true, tags = true,
-                             tracing_config = true, kms_key_arn = true }
-local LAMBDA_DEFAULTS = { ephemeral_storage = { size = 512 }, architectures = { "x86_64" },
-                          reserved_concurrent_executions = -1, package_type = "Zip" }
-
-function M.refresh(ctx)
-  local state = ctx.state
-  local drifted, errors = {}, {}
-  local tasks, main, remaining = {}, loop.current(), 0
-  for _, addr in ipairs(state:addresses()) do
-    local entry = state:get(addr)
-    if entry.kind == "func" and entry.args and entry.args.function_name
-        and type(entry.args.function_name) == "string" then
-      tasks[#tasks + 1] = { addr = addr, entry = entry }
-    end
-  end
-  remaining = #tasks
-  if remaining == 0 then return drifted end
-  local sem = semaphore(ctx.parallelism or 256)
-  for _, t in ipairs(tasks) do
-    loop.spawn(function()
-      local entry = t.entry
-      sem.acquire()
-      local args, attrs, tags = func.read(ctx, entry.args.function_name)
-      sem.release()
-      if args then
-        local merged = {}
-        for k, v in pairs(entry.args) do merged[k] = v end
-        for _, k in ipairs(READABLE) do
-          local stored, actual = entry.args[k], args[k]
-          if type(stored) == "table" and stored.sensitive_digest then
-            -- a sensitive stored value can only be compared through its digest
-            if actual ~= nil and ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-              merged[k] = { sensitive_digest = ctx.digest(actual) }
-            end
-          elseif actual == nil and not ABSENT_MEANS_UNSET[k] then
-            -- not reported at all: nothing to learn about it
-          elseif stored ~= nil or (actual ~= nil and not plan.equal(actual, LAMBDA_DEFAULTS[k])) then
-            if k == "tags" and entry.tags_all then
-              -- tags that came from default_tags are not the stack's own
-              local own = {}
-              for tk, tv in pairs(actual or {}) do
-                if (entry.args.tags or {})[tk] ~= nil or (ctx.default_tags or {})[tk] == nil then own[tk] = tv end
-              end
-              actual = next(own) and own or nil
-            end
-            merged[k] = actual
-          end
-        end
-        if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
-            and attrs.code_sha256 ~= entry.attrs.code_sha256 then
-          merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
-        end
-        local changed = not plan.equal(merged, entry.args) or entry.partial or entry.pending
-        if changed then
-          drifted[#drifted + 1] = t.addr
-          entry.args = merged
-          entry.partial, entry.pending = nil, nil
-        end
-        entry.attrs = attrs
-        entry.tags_all = tags
-        state:put(t.addr, entry)
-      elseif attrs ~= nil then -- the read failed: attrs holds the error
-        errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
-          entry.args.function_name, tostring(attrs.type), tostring(attrs.message))
-      else
-        ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
-          entry.args.function_name))
-        state:remove(t.addr)
-        drifted[#drifted + 1] = t.addr
-      end
-      remaining = remaining - 1
-      if remaining == 0 then loop.wake(main) end
-    end)
-  end
-  loop.suspend()
-  table.sort(drifted)
-  if #errors > 0 then return nil, table.concat(errors, "\n") end
-  return drifted
-end
+-- Refresh: reads every stored function back (refresh.lua).
+M.refresh = function(ctx) return require("lambdaeng.refresh").run(ctx) end
 
 return M

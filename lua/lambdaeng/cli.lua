@@ -6,6 +6,8 @@ local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
+local site = require "lambdaeng.site"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -23,11 +25,13 @@ Commands:
   output STACK.lua [NAME] [--json]           stored outputs
   invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
   api OPERATION [JSON]                       call one Lambda API operation, print its response
+  whoami               where the AWS credentials, region and endpoint come from (no secret)
   version              print the version
 
   run STACK.lua        plan, confirm (--yes skips), apply
   destroy STACK.lua    delete everything the stack's state holds
   import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+  force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
 
@@ -41,7 +45,9 @@ Common options:
   --target ADDR        only that resource and what it depends on
   --replace ADDR       plan to re-create ADDR
   --no-color           no colour (also NO_COLOR)
-  --force-unlock       remove a stale state lock first
+  --force-unlock       remove a stale state lock first (its holder no longer runs)
+  --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
+  --retarget           plan/apply against another target than the one the state was applied to
   --debug, -v          show tracebacks for errors in stack code
 Run "lambdaeng COMMAND --help" for a command's options.
 ]],
@@ -51,7 +57,9 @@ Usage: lambdaeng plan STACK.lua [options]
 Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
 Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
   --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh,
-  --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock.
+  --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
+  --retarget (the state records the target each resource was applied to; a plan against
+  another one stops with both named unless this is given).
 Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
 --detailed-exitcode), 1 error.
 ]],
@@ -161,11 +169,27 @@ as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
 with --parallelism N.
 ]],
+  ["force-unlock"] = [[
+Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
+
+Removes the state lock if its lock id is LOCK_ID (the id a "state is locked" error
+names), even while its holder still runs: use it only when you know that run is stuck.
+A run whose lock was taken keeps writing its own changes, merged with the new holder's.
+]],
+  whoami = [[
+Usage: lambdaeng whoami [--profile P] [--region R] [--endpoint URL] [--json] [--debug]
+
+Resolves credentials, region and Lambda endpoint as every other command does
+(fetching temporary credentials if the source gives them) and prints where each
+came from: the source, the access key id, when the keys expire, the region and
+the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
+]],
   output = [[
 Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
 
-Prints the outputs stored by the last run. Sensitive outputs show as (sensitive)
-unless NAME is given.
+Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
+state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
+an error and --json lists it without a value.
 ]],
 }
 
@@ -178,12 +202,19 @@ local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = tru
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
-  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true }
+  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true, ["--retarget"] = true }
 
 local function ref_unknown() return require("lambdaeng.ref").UNKNOWN end
+-- The value of an argument known at plan time (nil when it is not).
+local function ref_resolve_static(v)
+  local r = require("lambdaeng.ref").resolve(v)
+  if r == ref_unknown() then return nil end
+  return r
+end
 
+-- Every message passes through secrets.redact: a known secret never reaches the terminal.
 local function eprint(...)
-  io.stderr:write(table.concat({ ... }, ""), "\n")
+  io.stderr:write(secrets.redact(table.concat({ ... }, "")), "\n")
 end
 
 local function parse(argv)
@@ -208,8 +239,11 @@ local function parse(argv)
       elseif a == "--replace" then o.replace[v] = true; o.replace_list[#o.replace_list + 1] = v
       else o[a:sub(3)] = v end
     elseif flag_options[a] then
-      if inline then return nil, a .. " takes no value" end
-      o[a:gsub("^%-+", "")] = true
+      if inline and a == "--force-unlock" then
+        if not inline:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
+        o["force-unlock"] = inline
+      elseif inline then return nil, a .. " takes no value"
+      else o[a:gsub("^%-+", "")] = true end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       local names = {}
       for k in pairs(value_options) do names[#names + 1] = k end
@@ -254,9 +288,9 @@ end
 -- Which Lambda endpoint a command would talk to, in the words printed atop a plan:
 -- the AWS SDKs' resolution (options, the stack's provider{}, environment, shared
 -- files), or the embedded local target when there is no AWS configuration at all.
-local function target_of(o, session)
+local function target_of(o, session, provider)
   local awsconfig = require "lambdaeng.aws.config"
-  local p = session and session.providers.default and session.providers.default.config or {}
+  local p = provider or (session and session.providers.default and session.providers.default.config) or {}
   local why_local = o["local"] and "" or
     (not (o.aws or awsconfig.present(o) or p.endpoint or p.profile or p.region) and "; no AWS configuration found")
   if why_local then
@@ -267,8 +301,9 @@ local function target_of(o, session)
     end
     return { kind = "local", text = "local (embedded Lambda target" .. why_local .. ")" }
   end
-  local cfg = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
-                                  need_credentials = false }
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p,
+                                       need_credentials = false }
+  if not cfg then return nil, err end
   local region = cfg.region or "us-east-1"
   if cfg.endpoint then
     return { kind = "endpoint", endpoint = cfg.endpoint, region = region,
@@ -303,16 +338,28 @@ local function need_stack(o, cmd)
   return path
 end
 
+-- Opens the state of a stack, locked for operation (unless nil). --force-unlock
+-- removes a lock whose holder no longer runs; --force-unlock=LOCK_ID any lock with
+-- that id. The lock returned deletes the lock file on release only while it is
+-- still this run's (another run may have forced it away), warning otherwise.
 local function open_state(o, stack_path, operation)
   local state_path, lock_path = state_paths(o, stack_path)
-  if o["force-unlock"] then
-    local ok, err = statelib.force_unlock(lock_path)
+  local force = o["force-unlock"]
+  if force then
+    local ok, err = statelib.force_unlock(lock_path, force ~= true and force or nil)
     if not ok then eprint("Error: ", err) return nil end
   end
   local lock, err
   if operation then
-    lock, err = statelib.lock(lock_path, operation)
-    if not lock then eprint("Error: ", err) return nil end
+    local held
+    held, err = statelib.lock(lock_path, operation)
+    if not held then eprint("Error: ", err) return nil end
+    lock = { id = held:id(), release = function()
+      local ok, why = held:release()
+      if not ok then
+        eprint("Warning: ", why, "; this run's changes were merged into the state file with the other run's")
+      end
+    end }
   end
   local st
   st, err = statelib.open(state_path)
@@ -325,7 +372,7 @@ local function open_state(o, stack_path, operation)
 end
 
 local commands = {}
-local digest_for, aws_for_stack -- defined with run, used by plan too
+local digest_for, aws_for_stack, stack_targets, with_targets -- defined with run, used by plan too
 
 function commands.plan(o)
   local path = need_stack(o, "plan")
@@ -335,7 +382,10 @@ function commands.plan(o)
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, "plan")
   if not st then return 1 end
-  local target = target_of(o, session)
+  local targets = stack_targets(o, session)
+  local target, terr = targets.target()
+  if target then terr = targets.check(st) end
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
   -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
   local has_functions, has_ephemeral = false, false
   for _, addr in ipairs(st:addresses()) do if st:get(addr).kind == "func" then has_functions = true end end
@@ -354,30 +404,30 @@ function commands.plan(o)
     local apply = require "lambdaeng.apply"
     local invocation = require "lambdaeng.resources.invocation"
     local loop = require "lambdaeng.native.loop"
-    local ctx = { api = api, state = st, session = session, region = cfg.region, default_tags = provider.default_tags,
-                  parallelism = tonumber(o.parallelism) or 256,
-                  digest = digest, out = function(line) io.stdout:write(line, "\n") end }
+    local ctx = with_targets({ api = api, state = st, session = session, region = cfg.region,
+                  default_tags = provider.default_tags, parallelism = tonumber(o.parallelism) or 256,
+                  digest = digest, out = function(line) io.stdout:write(line, "\n") end }, targets)
     result, err = loop.run(function()
       if not o["no-refresh"] then
         local drifted, rerr = apply.refresh(ctx) -- in memory only: plan never writes state
         if not drifted then return nil, rerr end
         for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
       end
-      local ok, r, e = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
+      local ok, r, e = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace, target = o.target,
         destroy = o.destroy, digest = digest,
         ephemeral = function(p)
-          local res, ie = invocation.ephemeral(ctx, p.args)
+          local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
           if not res then return nil, ie.type .. ": " .. ie.message end
           return res
         end })
-      if not ok then return nil, tostring(r) end
+      if not ok then return nil, r end
       return r, e
     end)
   else
     local ok
-    ok, result, err = pcall(plan.compute, session, st, { replace = o.replace, target = o.target,
-                                                        destroy = o.destroy, digest = digest })
-    if not ok then result, err = nil, tostring(result) end
+    ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = o.replace,
+      target = o.target, destroy = o.destroy, digest = digest })
+    if not ok then result, err = nil, result end
   end
   lock:release()
   if not result then
@@ -385,9 +435,10 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(plan.to_json(result, session, { target = target.text }), "\n")
+    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
   else
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
   return 0
@@ -454,10 +505,12 @@ function commands.state(o)
       eprint("Error: no resource ", addr, " in state", hint and ("; did you mean " .. hint .. "?") or "")
       return 1
     end
-    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = r.attrs or {} }
+    local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
+    local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
     for k, v in pairs(r.args or {}) do
-      shown.args[k] = (r.sensitive and r.sensitive[k]) and "(sensitive)" or v
+      shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
     end
+    for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
     if o.json then print(json.encode_plain(shown)) return 0 end
     print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
     local function show(t, indent)
@@ -508,6 +561,13 @@ function commands.output(o)
   if name then
     local out = outputs[name]
     if not out then eprint("Error: no output named ", name, " in the state") return 1 end
+    if out.sensitive then
+      -- Unlike Terraform, which keeps sensitive outputs in clear in its state.
+      eprint("Error: output ", name, " is sensitive: lambdaeng stores only a keyed digest of it, never its ",
+        "value, so it cannot be shown; pass the value where it is needed within the stack, or read it ",
+        "from where it comes from")
+      return 1
+    end
     if o.json then print(json.encode_plain(out.value)) else
       print(type(out.value) == "string" and out.value or json.encode_plain(out.value))
     end
@@ -567,6 +627,20 @@ local function embedded(o, base)
   return cfg
 end
 
+local function debug_log(o)
+  if o.debug or o.v then return function(line) io.stderr:write("[debug] ", secrets.redact(line), "\n") end end
+end
+
+-- The AWS configuration for a command (aws/config.lua), its credentials fetched
+-- now so that a missing or failing source is reported before anything starts.
+local function resolve_aws(o, provider)
+  local awsconfig = require "lambdaeng.aws.config"
+  local cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint,
+                                       provider = provider, debug = debug_log(o) }
+  if not cfg then return nil, err end
+  return awsconfig.load_credentials(cfg)
+end
+
 local function make_api(o, cfg)
   local awsconfig = require "lambdaeng.aws.config"
   local client = require "lambdaeng.aws.client"
@@ -576,13 +650,11 @@ local function make_api(o, cfg)
     if o["local"] or not (o.aws or awsconfig.present(o)) then
       cfg, err = embedded(o, nil)
     else
-      cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint }
+      cfg, err = resolve_aws(o, nil)
     end
     if not cfg then return nil, err end
   end
-  if o.debug or o.v then
-    cfg.debug = function(line) io.stderr:write("[debug] ", line, "\n") end
-  end
+  cfg.debug = debug_log(o)
   local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
   if retry_base then cfg.retry_base = retry_base end
   local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")
@@ -616,8 +688,9 @@ local function print_api_error(err, cfg)
       "configuration was found; --dir picks another directory, --endpoint or AWS credentials another target)")
   end
   if AUTH_ERRORS[err.type] and cfg then
+    local keys = cfg.credentials and cfg.credentials.current or cfg
     eprint(string.format("The credentials were rejected: access key %s from %s, region %s, endpoint %s.",
-      cfg.access_key_id, cfg.source or "?", cfg.region, cfg.endpoint))
+      keys.access_key_id, cfg.credentials and cfg.credentials.source or cfg.source or "?", cfg.region, cfg.endpoint))
   end
 end
 
@@ -812,15 +885,16 @@ function digest_for(state_path)
   end
 end
 
-function aws_for_stack(o, session)
-  local awsconfig = require "lambdaeng.aws.config"
-  local target = target_of(o, session)
-  local p = session.providers.default and session.providers.default.config or {}
+-- The client of one provider of the stack (p: its provider{} table; the default one when nil).
+function aws_for_stack(o, session, p)
+  p = p or (session.providers.default and session.providers.default.config) or {}
+  local target, terr = target_of(o, session, p)
+  if not target then return nil, terr end
   local cfg, err
   if target.kind == "local" then
     cfg, err = embedded(o, (stack_dir(session.path)))
   else
-    cfg, err = awsconfig.resolve { profile = o.profile, region = o.region, endpoint = o.endpoint, provider = p }
+    cfg, err = resolve_aws(o, p)
   end
   if not cfg then return nil, err end
   if p.max_retries then cfg.max_attempts = p.max_retries + 1 end
@@ -831,14 +905,95 @@ function aws_for_stack(o, session)
   return api, nil, cfg, p, target
 end
 
+-- The endpoints of a stack, one per provider alias (and per region, for an
+-- ephemeral invocation's `region`), each with its own client, made when first
+-- needed. ctx_for(alias, region) -> { api, cfg, provider, target, alias } or nil, err.
+function stack_targets(o, session)
+  local cache, T = {}, {}
+  local function provider_of(alias, region)
+    local prov = session.providers[alias or "default"]
+    local p = {}
+    for k, v in pairs(prov and prov.config or {}) do p[k] = v end
+    if region then p.region = region end
+    return p
+  end
+  -- --endpoint, --region and --profile configure the default provider; an alias has its own
+  local OWN = { endpoint = true, region = true, profile = true }
+  local function options(alias, region)
+    if (alias or "default") == "default" and not region then return o end
+    return setmetatable({ region = region }, { __index = function(_, k)
+      if OWN[k] and alias ~= "default" then return nil end
+      return o[k]
+    end })
+  end
+  function T.target(alias)
+    return target_of(options(alias), session, provider_of(alias))
+  end
+  function T.ctx_for(alias, region)
+    alias = alias or "default"
+    local key = alias .. "|" .. (region or "")
+    if cache[key] then return cache[key] end
+    local opts = options(alias, region) -- an invocation's region beats --region
+    local p = provider_of(alias, region)
+    local api, err, cfg, _, target = aws_for_stack(opts, session, p)
+    if not api then return nil, err end
+    cache[key] = { api = api, cfg = cfg, provider = p, target = target, alias = alias }
+    return cache[key]
+  end
+  -- Stops with both targets named when state was applied elsewhere (unless --retarget).
+  function T.check(st)
+    return require("lambdaeng.targets").check(st, session, T.target, o.retarget)
+  end
+  return T
+end
+
+-- Gives ctx the per-resource views apply, refresh and invocations use:
+-- ctx.for_resource(decl, entry) (the resource's provider: api, region,
+-- default_tags, target_record) and ctx.for_region(region) (an ephemeral
+-- invocation's `region`). Errors resolving a provider surface on first use.
+function with_targets(ctx, T)
+  local targets = require "lambdaeng.targets"
+  local views = {}
+  local function view(alias, region)
+    local key = (alias or "default") .. "|" .. (region or "")
+    if views[key] then return views[key] end
+    local t, err = T.ctx_for(alias, region)
+    if not t then error("provider " .. (alias or "default") .. ": " .. tostring(err), 0) end
+    local v = setmetatable({ api = t.api, region = t.cfg.region, default_tags = t.provider.default_tags,
+                             target = t.target }, { __index = ctx })
+    v.target_record = function(arn) return targets.record(t.target, t.alias, arn) end
+    views[key] = v
+    return v
+  end
+  ctx.for_resource = function(decl, entry)
+    local alias = decl and decl.provider or (entry and type(entry.target) == "table" and entry.target.provider)
+    return view(alias)
+  end
+  ctx.for_region = function(region) return view(nil, region) end
+  ctx.target_record = view().target_record
+  -- Clients are made before the loop runs (credentials are loaded outside it): every
+  -- provider the stack or the state names, and every ephemeral invocation's `region`.
+  for _, d in ipairs(ctx.session.decls) do
+    if d.provider then view(d.provider) end
+    local region = d.kind.kind == "ephemeral_invocation" and ref_resolve_static(d.args.region)
+    if type(region) == "string" then view(nil, region) end
+  end
+  if ctx.state then
+    for _, addr in ipairs(ctx.state:addresses()) do
+      local rec = ctx.state:get(addr).target
+      if type(rec) == "table" and rec.provider and ctx.session.providers[rec.provider] then view(rec.provider) end
+    end
+  end
+  return ctx
+end
+
 local function print_outputs(outputs)
   if #outputs == 0 then return end
   print("\nOutputs:\n")
   table.sort(outputs, function(a, b) return a.name < b.name end)
   for _, o in ipairs(outputs) do
-    local v = o.sensitive and "(sensitive)" or (type(o.value) == "string" and json.encode_plain(o.value)
-      or json.encode_plain(o.value))
-    print(o.name .. " = " .. v)
+    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    print(secrets.redact(o.name .. " = " .. v))
   end
 end
 
@@ -848,11 +1003,15 @@ local function run_stack(o, destroy)
   if not path then return 1 end
   local session = stack.load(path, { vars = o.vars })
   if report_load_errors(session, o) then return 1 end
-  local api, err, cfg, provider, target = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
   local state_path = state_paths(o, path)
   local st, lock = open_state(o, path, cmd)
   if not st then return 1 end
+  -- the state's resources were applied to a target: this run must use the same one
+  local targets = stack_targets(o, session)
+  local terr = targets.check(st)
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
+  local api, err, cfg, provider, target = aws_for_stack(o, session)
+  if not api then lock:release() eprint("Error: ", err) return 1 end
   local digest, derr = digest_for(state_path)
   if not digest then lock:release() eprint("Error: ", derr) return 1 end
   local apply = require "lambdaeng.apply"
@@ -864,6 +1023,7 @@ local function run_stack(o, destroy)
   local status_line
   local run_started = require("lambdaeng.native.loop").now()
   local function out(line)
+    line = secrets.redact(line)
     if live and status_line then io.stdout:write("\r\27[K") end
     io.stdout:write(line, "\n")
     if live and status_line then io.stdout:write(status_line) end
@@ -876,9 +1036,10 @@ local function run_stack(o, destroy)
     io.stdout:write("\r\27[K", status_line)
     io.stdout:flush()
   end
-  local ctx = { api = api, state = st, session = session, region = cfg.region, out = out, tick = tick,
-                parallelism = tonumber(o.parallelism) or 256, digest = digest,
-                default_tags = provider.default_tags, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }
+  local ctx = with_targets({ api = api, state = st, session = session, region = cfg.region, out = out, tick = tick,
+                parallelism = tonumber(o.parallelism) or 256, digest = digest, retarget = o.retarget,
+                default_tags = provider.default_tags,
+                waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }, targets)
   local interrupts = 0
   loop.on_interrupt(function()
     interrupts = interrupts + 1
@@ -899,18 +1060,19 @@ local function run_stack(o, destroy)
       local ok, serr = st:save()
       if not ok then eprint("Error: ", serr) return 1 end
     end
-    local cok, result, perr = pcall(plan.compute, session, st, {
+    local cok, result, perr = xpcall(plan.compute, site.error_text, session, st, {
       replace = o.replace, target = o.target, destroy = destroy, digest = digest,
       ephemeral = function(p)
-        local r, e = invocation.ephemeral(ctx, p.args)
+        local r, e = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
         if not r then return nil, e.type .. ": " .. e.message end
         return r
       end,
     })
-    if not cok then result, perr = nil, tostring(result) end
+    if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(plan.render(result, session, { color = use_color(o), target_line = "Target: " .. target.text }))
+    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+      target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
     if has_changes and #result.changes > 0 and not o.yes then
@@ -1010,6 +1172,24 @@ function commands.invoke_action(o)
   print(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
   if r.log then print(r.log) end
   if r.result and #r.result > 0 then print(r.result) end
+  return 0
+end
+
+function commands.whoami(o)
+  local awsconfig = require "lambdaeng.aws.config"
+  if o["local"] or not (o.aws or awsconfig.present(o)) then
+    eprint("Error: no AWS configuration was found, so commands use the embedded local target; "
+      .. "pass --aws (or configure credentials) to resolve AWS credentials")
+    return 1
+  end
+  local cfg, err = resolve_aws(o, nil)
+  if not cfg then eprint("Error: ", err) return 1 end
+  local d = awsconfig.describe(cfg)
+  if o.json then print(json.encode_plain(d)) return 0 end
+  for _, k in ipairs { "source", "profile", "access_key_id", "expiration", "account_id", "region", "endpoint",
+                       "endpoint_source" } do
+    if d[k] ~= nil then print(string.format("%-16s %s", k:gsub("_", " ") .. ":", tostring(d[k]))) end
+  end
   return 0
 end
 
@@ -1118,8 +1298,7 @@ function commands.repl(o)
     ctx.session = session
     ctx.state = open_state(o, path, nil)
     if not ctx.state then return 1 end
-    local target = target_of(o, session)
-    local api, err, cfg = aws_for_stack(o, session)
+    local api, err, cfg, _, target = aws_for_stack(o, session)
     if not api then eprint("Error: ", err) return 1 end
     ctx.api, ctx.cfg, ctx.target = api, cfg, target.text
   else
@@ -1151,10 +1330,14 @@ function commands.import(o)
     eprint("Error: ", addr, " is not declared as a func in ", path, hint and ("; did you mean " .. hint .. "?") or "")
     return 1
   end
-  local api, err, cfg, provider = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
   local st, lock = open_state(o, path, "import")
   if not st then return 1 end
+  local targets = stack_targets(o, session)
+  local terr = targets.check(st)
+  local t
+  if not terr then t, terr = targets.ctx_for(d.provider) end
+  if terr then lock:release() eprint("Error: ", terr) return 1 end
+  local api, cfg, provider = t.api, t.cfg, t.provider
   if st:get(addr) then
     lock:release()
     eprint("Error: ", addr, " is already in the state; `lambdaeng state rm ", addr, "` first to import it again")
@@ -1163,7 +1346,9 @@ function commands.import(o)
   local func = require "lambdaeng.resources.func"
   local loop = require "lambdaeng.native.loop"
   local args, attrs, tags = loop.run(function()
-    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name)
+    -- as the reference provider reads an imported function: its latest version and code signing too
+    return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name,
+      { versions = true, code_signing = true })
   end)
   if not args then
     lock:release()
@@ -1181,14 +1366,39 @@ function commands.import(o)
     end
   end
   if args.source_code_hash == nil and attrs.code_sha256 then args.source_code_hash = attrs.code_sha256 end
+  -- tags that came from the provider's default_tags are not the stack's own
+  if args.tags and provider.default_tags then
+    local declared_tags = type(declared.tags) == "table" and declared.tags or {}
+    for k in pairs(provider.default_tags) do
+      if declared_tags[k] == nil then args.tags[k] = nil end
+    end
+    if next(args.tags) == nil then args.tags = nil end
+  end
   local deps = {}
   st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = args, attrs = attrs, tags_all = tags,
-                 dependencies = json.array(deps) })
+                 dependencies = json.array(deps),
+                 target = require("lambdaeng.targets").record(t.target, t.alias, attrs.arn) })
   local ok, serr = st:save()
   lock:release()
   if not ok then eprint("Error: ", serr) return 1 end
   print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
     name, addr, path))
+  return 0
+end
+
+-- force-unlock LOCK_ID [STACK.lua]: Terraform's command of that name.
+commands["force-unlock"] = function(o)
+  local id = table.remove(o.positional, 1)
+  if not id or id:match("%.lua$") then
+    eprint("Error: lambdaeng force-unlock needs the lock id the lock error names: lambdaeng force-unlock LOCK_ID [STACK.lua]")
+    return 1
+  end
+  local stack_path = find_stack_arg(o, 1)
+  if not stack_path then eprint("Error: lambdaeng force-unlock needs the stack file or --state PATH") return 1 end
+  local _, lock_path = state_paths(o, stack_path)
+  local ok, err = statelib.force_unlock(lock_path, id)
+  if not ok then eprint("Error: ", err) return 1 end
+  print("The state lock " .. lock_path .. " has been released.")
   return 0
 end
 
@@ -1218,7 +1428,7 @@ function M.main(argv)
   local f = commands[cmd]
   if not f then
     local names = { "plan", "graph", "validate", "state", "output", "version", "run", "destroy", "invoke",
-                    "repl", "import", "local", "api" }
+                    "repl", "import", "local", "api", "whoami", "force-unlock" }
     local hint = validate.suggest(cmd, names)
     eprint("Error: unknown command ", string.format("%q", cmd), hint and ("; did you mean " .. hint .. "?") or "",
       "\nRun \"lambdaeng --help\" for the list of commands.")

@@ -9,6 +9,7 @@
 -- /<date>/functions/NAME<rest>.
 local json = require "lambdaeng.json"
 local localinput = require "lambdaeng.localinput"
+local localconfig = require "lambdaeng.localconfig"
 
 local M = {}
 
@@ -44,7 +45,7 @@ local function publish_version(t, ctx)
   end
   local v = t:publish(ctx.name, input)
   t:save()
-  return ok(201, v)
+  return ok(201, localconfig.document(v))
 end
 
 -- $LATEST first, then the versions in order; MaxItems (1..10000, default 50) a page,
@@ -59,11 +60,14 @@ local function list_versions(t, ctx)
         .. "failed to satisfy constraint: Member must have value between 1 and 10000", tostring(query.MaxItems)))
     end
   end
-  local list = { fn.latest }
+  -- $LATEST is listed with its qualified ARN, as Lambda lists it
+  local latest = localconfig.document(fn.latest)
+  latest.FunctionArn = t:arn(ctx.name) .. ":$LATEST"
+  local list = { latest }
   local keys = {}
   for v in pairs(fn.versions) do keys[#keys + 1] = tonumber(v) end
   table.sort(keys)
-  for _, v in ipairs(keys) do list[#list + 1] = fn.versions[tostring(v)] end
+  for _, v in ipairs(keys) do list[#list + 1] = localconfig.document(fn.versions[tostring(v)]) end
   local first = 1
   if query.Marker then
     first = math.tointeger(tonumber(query.Marker))

@@ -98,7 +98,8 @@ M.OPERATIONS = {
                             PublishTo = str(nil, nil, { enum = enum("LATEST_PUBLISHED") }) },
   PutFunctionConcurrency = struct({ ReservedConcurrentExecutions = int(0, nil) }, { "ReservedConcurrentExecutions" }),
   TagResource = struct({ Tags = map(STRING, STRING) }, { "Tags" }),
-  PutFunctionCodeSigningConfig = struct({ CodeSigningConfigArn = str(0, 200, { pattern = "^arn:" }) },
+  PutFunctionCodeSigningConfig = struct({ CodeSigningConfigArn = str(0, 200, {
+    pattern = "^arn:[%w%-]*:lambda:[%w%-]+:%d+:code%-signing%-config:csc%-%w+$" }) },
     { "CodeSigningConfigArn" }),
 }
 M.SHAPES = SHAPES

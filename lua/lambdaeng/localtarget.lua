@@ -19,6 +19,7 @@ local localexec = require "lambdaeng.localexec"
 local localguard = require "lambdaeng.localguard"
 local localinput = require "lambdaeng.localinput"
 local localapi = require "lambdaeng.localapi"
+local localconfig = require "lambdaeng.localconfig"
 
 local M = {}
 
@@ -162,10 +163,6 @@ local function ok(status, doc)
   return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
 end
 
-local CONFIG_KEYS = { Role = true, Handler = true, Runtime = true, Description = true, Timeout = true, MemorySize = true,
-                      Environment = true, TracingConfig = true, KMSKeyArn = true, Layers = true, VpcConfig = true,
-                      DeadLetterConfig = true, FileSystemConfigs = true, ImageConfig = true,
-                      EphemeralStorage = true, SnapStart = true }
 
 local MAX_ZIP, MAX_UNZIPPED = 50 * 1024 * 1024, 262144000 -- AWS's deployment package quotas
 
@@ -230,13 +227,6 @@ local function revision_mismatch(cfg, input)
   end
 end
 
-local function layers(list)
-  if type(list) ~= "table" then return nil end
-  local out = {}
-  for i, arn in ipairs(list) do out[i] = { Arn = arn, CodeSize = 0 } end
-  return json.array(out)
-end
-
 function Target:settle(name, field, value)
   loop.spawn(function()
     loop.sleep(SETTLE)
@@ -268,24 +258,26 @@ function Target:create(body)
   local code, cerr, ckind, cstatus = self:store_code(input.Code)
   if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
   local cfg = {
-    FunctionName = name, FunctionArn = self:arn(name), Runtime = input.Runtime, Role = input.Role,
-    Handler = input.Handler, CodeSize = code.size, CodeSha256 = code.sha, Description = input.Description or "",
-    Timeout = input.Timeout or 3, MemorySize = input.MemorySize or 128, LastModified = now_iso(),
-    Version = "$LATEST", PackageType = package_type, Architectures = input.Architectures or json.array { "x86_64" },
-    EphemeralStorage = input.EphemeralStorage or { Size = 512 }, TracingConfig = input.TracingConfig or { Mode = "PassThrough" },
-    Environment = input.Environment, KMSKeyArn = input.KMSKeyArn, Layers = layers(input.Layers),
-    VpcConfig = input.VpcConfig, DeadLetterConfig = input.DeadLetterConfig, FileSystemConfigs = input.FileSystemConfigs,
-    ImageConfig = input.ImageConfig, SnapStart = input.SnapStart,
+    FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
+    Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
     RevisionId = uuid(), State = "Pending", StateReason = "The function is being created.",
     StateReasonCode = "Creating", LastUpdateStatus = "Successful",
   }
-  local fn = { latest = cfg, code = code, versions = {}, next_version = 1, tags = input.Tags or {}, concurrency = nil }
+  local bad = localconfig.apply(cfg, input)
+  if bad then return err(400, "InvalidParameterValueException", bad) end
+  localconfig.defaults(cfg)
+  if input.CodeSigningConfigArn ~= nil and (type(input.CodeSigningConfigArn) ~= "string"
+      or not input.CodeSigningConfigArn:match("^arn:")) then
+    return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be an ARN")
+  end
+  local fn = { latest = cfg, code = code, versions = {}, next_version = 1, tags = input.Tags or {}, concurrency = nil,
+               code_signing_config_arn = input.CodeSigningConfigArn }
   self.functions[name] = fn
   self:settle(name, "State", "Active")
   if input.Publish then self:publish(name, {}) end
   self:save()
   self:note("CreateFunction %s", name)
-  return ok(201, cfg)
+  return ok(201, localconfig.document(cfg))
 end
 
 function Target:publish(name, input)
@@ -298,6 +290,7 @@ function Target:publish(name, input)
   snapshot.FunctionArn = self:arn(name) .. ":" .. v
   snapshot.Description = input.Description or snapshot.Description
   snapshot.State, snapshot.LastUpdateStatus = "Active", "Successful"
+  localconfig.published(snapshot)
   fn.versions[v] = snapshot
   -- a version runs the code it was published with, whatever $LATEST becomes
   fn.version_code = fn.version_code or {}
@@ -340,17 +333,20 @@ function Target:update_code(name, body)
     for k, v in pairs(fn.latest) do preview[k] = v end
     preview.CodeSha256, preview.CodeSize = code.sha, code.size
     if not self:uses(code.file) then self:collect() end
-    return ok(200, preview)
+    return ok(200, localconfig.document(preview))
   end
   fn.code = code
   fn.latest.CodeSha256, fn.latest.CodeSize = code.sha, code.size
-  if input.Architectures then fn.latest.Architectures = input.Architectures end
+  if input.Architectures ~= nil then
+    local bad = localconfig.apply(fn.latest, { Architectures = input.Architectures })
+    if bad then return err(400, "InvalidParameterValueException", bad) end
+  end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   local out = fn.latest
   if input.Publish then out = self:publish(name, {}) end
   self:save()
-  return ok(200, out)
+  return ok(200, localconfig.document(out))
 end
 
 function Target:update_configuration(name, body)
@@ -361,13 +357,12 @@ function Target:update_configuration(name, body)
   local fn = self.functions[name]
   local s3, h3, b3 = revision_mismatch(fn.latest, input)
   if s3 then return s3, h3, b3 end
-  for k, v in pairs(input) do
-    if CONFIG_KEYS[k] then fn.latest[k] = (k == "Layers") and layers(v) or v end
-  end
+  local bad = localconfig.apply(fn.latest, input)
+  if bad then return err(400, "InvalidParameterValueException", bad) end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   self:save()
-  return ok(200, fn.latest)
+  return ok(200, localconfig.document(fn.latest))
 end
 
 -- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any
@@ -393,7 +388,7 @@ function Target:get_function(name, qualifier)
   local cfg = self:config_of(name, qualifier)
   if not cfg then return not_found(self, name, qualifier) end
   local fn = self.functions[name]
-  local doc = { Configuration = cfg, Code = { RepositoryType = "S3", Location = "file://" .. (self.dir or "") .. "/code/" ..
+  local doc = { Configuration = localconfig.document(cfg), Code = { RepositoryType = "S3", Location = "file://" .. (self.dir or "") .. "/code/" ..
     (fn.code.file or "") .. ".zip" }, Tags = next(fn.tags) and fn.tags or nil }
   if fn.concurrency then doc.Concurrency = { ReservedConcurrentExecutions = fn.concurrency } end
   return ok(200, doc)
@@ -472,7 +467,7 @@ function Target:route(req)
     if method == "POST" then return self:create(req.body) end
     if method == "GET" then
       local list = {}
-      for _, fn in pairs(self.functions) do list[#list + 1] = fn.latest end
+      for _, fn in pairs(self.functions) do list[#list + 1] = localconfig.document(fn.latest) end
       table.sort(list, function(a, b) return a.FunctionName < b.FunctionName end)
       return ok(200, { Functions = json.array(list) })
     end
@@ -488,7 +483,7 @@ function Target:route(req)
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)
       if not cfg then return not_found(self, name, qualifier) end
-      return ok(200, cfg)
+      return ok(200, localconfig.document(cfg))
     end
     if rest == "/configuration" and method == "PUT" then return self:update_configuration(name, req.body) end
     if rest == "/code" and method == "PUT" then return self:update_code(name, req.body) end

@@ -14,12 +14,23 @@ local graphlib = require "lambdaeng.native.graph"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
+local WITHHELD = ref.WITHHELD
 
--- Attributes that keep their value through an in-place update.
-local STABLE_ON_UPDATE = {
-  func = { arn = true, invoke_arn = true, state = true, signing_job_arn = true,
-           signing_profile_version_arn = true },
-}
+-- A value state keeps only as a keyed digest.
+local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+
+-- What a kind knows about its own arguments beyond the schema (func_doc.lua):
+-- same(key, a, b) (equality up to API defaults), KEEP_WHEN_ABSENT (Optional +
+-- Computed arguments), changing_attrs(before, after) (the computed attributes the
+-- planned calls can change). Kinds without it compare plainly.
+local LOGIC = { func = require "lambdaeng.resources.func_doc" }
+M.LOGIC = LOGIC
+
+-- Kinds without changing_attrs: every computed attribute may change on update.
+local function changing(p, key)
+  if p.changing then return p.changing[key] == true end
+  return true
+end
 
 -- Builds the dependency graph of a session; returns graph or nil, message.
 function M.graph(session)
@@ -42,7 +53,17 @@ function M.graph(session)
   return g
 end
 
-local function equal(a, b)
+local equal
+
+-- Whether argument key is the same before and after, for this kind.
+local function same(kind, key, a, b)
+  local l = LOGIC[kind]
+  if l then return l.same(key, a, b) end
+  return equal(a, b)
+end
+M.same = same
+
+function equal(a, b)
   if a == b then return true end
   if a == UNKNOWN or b == UNKNOWN then return false end
   if type(a) ~= "table" or type(b) ~= "table" then
@@ -107,23 +128,61 @@ function M.compute(session, state, opts)
     if not p then return UNKNOWN end
     local key = path[1]
     local v
+    local nested = p.decl.kind.nested_computed and p.decl.kind.nested_computed[key]
+    local first = 2
     if p.ephemeral_result and not p.decl.kind.args[key] then
       v = p.ephemeral_result[key]
       if key == "result" and v == nil then v = UNKNOWN end
+    elseif nested and path[2] and nested[path[2]] then
+      -- a computed field inside an argument block (vpc_config.vpc_id): nil without the block
+      if p.args[key] == nil then return nil end
+      if p.args[key] == UNKNOWN then return UNKNOWN end
+      local name = key .. "." .. path[2]
+      if p.action == "no-op" or (p.action == "update" and not changing(p, name)) then
+        v = p.prior and p.prior.attrs and p.prior.attrs[key]
+        v = type(v) == "table" and v[path[2]]
+        if v == nil or v == false then v = UNKNOWN end
+      else
+        v = UNKNOWN
+      end
+      first = 3
     elseif p.args[key] ~= nil or p.decl.kind.args[key] then
       v = p.args[key]
-    elseif p.action == "no-op" or (p.action == "update" and (STABLE_ON_UPDATE[p.decl.kind.kind] or {})[key]) then
+      if v == nil and p.decl.kind.args[key].computed and p.action == "create" then v = UNKNOWN end
+    elseif p.known_attrs and p.known_attrs[key] ~= nil then
+      v = p.known_attrs[key]
+    elseif p.action == "no-op" or (p.action == "update" and not changing(p, key)) then
       v = p.prior and p.prior.attrs and p.prior.attrs[key]
       if v == nil then v = UNKNOWN end
+      if is_digest(v) then return WITHHELD end
     else
       v = UNKNOWN
     end
-    for i = 2, #path do
-      if v == UNKNOWN then return UNKNOWN end
+    for i = first, #path do
+      if v == UNKNOWN or v == WITHHELD then return v end
       if type(v) ~= "table" then return nil end
       v = v[path[i]]
     end
     return v
+  end
+
+  -- What to say when a change needs a sensitive value that state keeps only as a digest.
+  local function withheld_error(d, keys, verb)
+    local sources = {}
+    for dep in pairs(d.deps) do
+      local q = planned[dep]
+      if q and q.action == "no-op" and q.prior then
+        for _, v in pairs(q.prior.attrs or {}) do
+          if is_digest(v) then sources[#sources + 1] = dep break end
+        end
+      end
+    end
+    table.sort(sources)
+    table.sort(keys)
+    return string.format("%s: %s cannot %s: its %s derive%s from a sensitive value that lambdaeng keeps only "
+      .. "as a keyed digest (%s); produce it again in the same run: %s", d.site.display, d.address, verb,
+      table.concat(keys, ", "), #keys == 1 and "s" or "", #sources > 0 and table.concat(sources, ", ") or "?",
+      #sources > 0 and ("--replace " .. table.concat(sources, " --replace ")) or "--replace the resource that makes it")
   end
 
   local result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
@@ -157,6 +216,9 @@ function M.compute(session, state, opts)
       result.ephemeral[#result.ephemeral + 1] = p
       -- Invoked during plan when everything it needs is known and its function is not
       -- about to be created; otherwise during apply, once it can be.
+      local held = {}
+      for k, v in pairs(args) do if ref.has_withheld(v) then held[#held + 1] = k end end
+      if #held > 0 then return nil, withheld_error(d, held, "be invoked") end
       if opts.ephemeral and not M.has_unknown(args) then
         local waits_for_create = false
         for dep in pairs(d.deps) do
@@ -180,7 +242,20 @@ function M.compute(session, state, opts)
       if type(lc) == "table" and type(lc.ignore_changes) == "table" then
         for _, name in ipairs(lc.ignore_changes) do ignore[name] = true end
       end
+      local logic = LOGIC[kind]
+      if prior and logic then
+        -- Optional + Computed arguments the stack leaves out keep what the resource has
+        for k in pairs(logic.KEEP_WHEN_ABSENT) do
+          if args[k] == nil and (prior.args or {})[k] ~= nil then args[k] = prior.args[k] end
+        end
+      end
       p.stored = M.stored_args(args, sensitive, opts.digest)
+      if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(session, d)) end
+      -- Arguments made from a value state keeps only as a digest: unchanged if what
+      -- was stored for them is that kind of digest too; any change needs the value.
+      for k, v in pairs(args) do
+        if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
+      end
       if not prior then
         p.action = "create"
       else
@@ -198,7 +273,7 @@ function M.compute(session, state, opts)
             if ignore[k] then
               args[k] = before[k]
               stored[k] = before[k]
-            elseif not equal(before[k], stored[k]) then
+            elseif not same(kind, k, before[k], stored[k]) then
               changed[#changed + 1] = k
               if replaces(d, args, k) then force[#force + 1] = k end
             end
@@ -214,6 +289,7 @@ function M.compute(session, state, opts)
             p.replace_reason = force
           elseif #changed > 0 then
             p.action = "update"
+            if logic then p.changing = logic.changing_attrs(before, stored) end
           else
             p.action = "no-op"
           end
@@ -221,6 +297,11 @@ function M.compute(session, state, opts)
       end
     end
     local a = p.action
+    if p.stored and (a == "create" or a == "update" or a == "replace") then
+      local held = {}
+      for k, v in pairs(args) do if ref.has_withheld(v) then held[#held + 1] = k end end
+      if #held > 0 then return nil, withheld_error(d, held, "be " .. a .. "d") end
+    end
     if a == "create" then result.add = result.add + 1
     elseif a == "update" then result.change = result.change + 1
     elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
@@ -277,9 +358,19 @@ function M.compute(session, state, opts)
   for _, o in ipairs(session.outputs) do
     local value = ref.resolve(o.value, env)
     local before = stored_outputs[o.name]
-    local action
+    local action, same
+    if before == nil then
+      same = false
+    elseif o.sensitive then
+      -- state keeps a sensitive output only as a keyed digest of its value
+      if ref.has_withheld(value) then same = before.value_digest ~= nil
+      elseif M.has_unknown(value) or not opts.digest then same = false
+      else same = before.value_digest == opts.digest(value) end
+    else
+      same = before.value_digest == nil and equal(before.value, value)
+    end
     if before == nil then action = "create"
-    elseif equal(before.value, value) and (before.sensitive or false) == o.sensitive then action = "no-op"
+    elseif same and (before.sensitive or false) == o.sensitive then action = "no-op"
     else action = "update" end
     if opts.destroy then action = "delete" end
     result.outputs[#result.outputs + 1] = { name = o.name, value = value, sensitive = o.sensitive,
@@ -298,8 +389,14 @@ function M.compute(session, state, opts)
   return result
 end
 
+-- The provider's default_tags for a declaration (its `provider = alias`, or the default one).
+function M.default_tags(session, decl)
+  local prov = session.providers[decl.provider or "default"]
+  return prov and prov.config and prov.config.default_tags or nil
+end
+
 function M.has_unknown(v)
-  if v == UNKNOWN then return true end
+  if v == UNKNOWN or v == WITHHELD then return true end
   if type(v) == "table" then
     for _, x in pairs(v) do if M.has_unknown(x) then return true end end
   end
@@ -312,7 +409,9 @@ end
 function M.stored_args(args, sensitive, digest)
   local out = {}
   for k, v in pairs(args) do
-    if sensitive[k] and v ~= UNKNOWN then
+    if ref.has_withheld(v) then
+      out[k] = WITHHELD
+    elseif sensitive[k] and v ~= UNKNOWN then
       out[k] = { sensitive_digest = digest and digest(v) or UNKNOWN }
     else
       out[k] = v
@@ -331,7 +430,7 @@ end
 local SENSITIVE
 local function scalar(v)
   if v == UNKNOWN then return "(known after apply)" end
-  if v == SENSITIVE then return "(sensitive)" end
+  if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
   if v == nil or v == json.null then return "null" end
   if type(v) == "string" then
     if v:find("\n") then return json.encode_plain(v) end
@@ -353,7 +452,7 @@ end
 local function render_value(v, indent, sign, out, key, width)
   local pad = string.rep(" ", indent)
   local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
-  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE then
+  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
   end
@@ -378,6 +477,7 @@ local function render_value(v, indent, sign, out, key, width)
 end
 
 SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
+local change_body -- forward: the attribute lines of one change
 
 local function mark(v, sensitive)
   if sensitive and v ~= nil then return SENSITIVE end
@@ -398,6 +498,139 @@ end
 local function name_of(p)
   if p.decl then return p.decl.name end
   return p.prior and p.prior.name or p.address
+end
+
+-- A diff of two values rendered in place at indent under key: maps and blocks
+-- recurse (only what changes is shown, the rest counted), lists show the items
+-- that leave and arrive, scalars "old -> new".
+local function render_diff(old, new, indent, key, w, out, sym, suffix)
+  local pad = string.rep(" ", indent)
+  local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
+  suffix = suffix or ""
+  local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
+  local new_table = type(new) == "table" and new ~= UNKNOWN and new ~= SENSITIVE
+  if not (old_table and new_table) then
+    local o, n = {}, {}
+    if old_table or new_table then
+      render_value(old, indent, sym.delete .. " ", o, key, w)
+      render_value(new, indent, sym.create .. " ", n, key, w)
+      n[#n] = n[#n] .. suffix
+      for _, l in ipairs(o) do out[#out + 1] = l end
+      for _, l in ipairs(n) do out[#out + 1] = l end
+    else
+      out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix)
+    end
+    return
+  end
+  local inner = string.rep(" ", indent + 4)
+  if is_list(old) and is_list(new) then
+    out[#out + 1] = pad .. sym.update .. " " .. label .. "["
+    local kept = 0
+    local function has(list, x) for _, y in ipairs(list) do if equal(x, y) then return true end end end
+    for _, x in ipairs(old) do
+      if has(new, x) then kept = kept + 1 else render_value(x, indent + 4, sym.delete .. " ", out) end
+    end
+    for _, x in ipairs(new) do
+      if not has(old, x) then render_value(x, indent + 4, sym.create .. " ", out) end
+    end
+    if kept > 0 then out[#out + 1] = string.format("%s  # (%d unchanged element%s hidden)", inner, kept, kept == 1 and "" or "s") end
+    out[#out + 1] = pad .. "  ]" .. suffix
+    return
+  end
+  out[#out + 1] = pad .. sym.update .. " " .. label .. "{"
+  local keys, seen = {}, {}
+  for k in pairs(old) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local shown, kept = {}, 0
+  for _, k in ipairs(keys) do
+    if equal(old[k], new[k]) then kept = kept + 1 else shown[#shown + 1] = k end
+  end
+  local iw = 0
+  for _, k in ipairs(shown) do iw = math.max(iw, #tostring(k)) end
+  for _, k in ipairs(shown) do
+    local name = tostring(k)
+    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw)
+    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw)
+    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym) end
+  end
+  if kept > 0 then
+    out[#out + 1] = string.format("%s  # (%d unchanged attribute%s hidden)", inner, kept, kept == 1 and "" or "s")
+  end
+  out[#out + 1] = pad .. "  }" .. suffix
+end
+
+local function forces(p, k)
+  for _, r in ipairs(p.replace_reason or {}) do if r == k then return true end end
+  return false
+end
+
+-- The attribute lines of one change.
+function change_body(p, c, sym)
+  local body = {}
+  local kind = kind_of(p)
+  local before = p.prior and p.prior.args or {}
+  local after = p.stored or p.args or {}
+  local keys, seen, computed = {}, {}, {}
+  for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  if p.decl and p.action ~= "delete" then
+    for _, k in ipairs(p.decl.kind.computed) do
+      if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
+    end
+  end
+  table.sort(keys)
+  local known = p.known_attrs or {}
+  local old_attrs = p.prior and p.prior.attrs or {}
+  -- An update shows only what changes: arguments that differ, and the computed
+  -- attributes its calls can change.
+  local shown = {}
+  for _, k in ipairs(keys) do
+    if computed[k] then
+      if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
+      elseif p.action == "update" and kind ~= "invocation" then
+        if known[k] ~= nil then
+          if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end
+        elseif changing(p, k) and old_attrs[k] ~= nil then
+          shown[#shown + 1] = k
+        end
+      end
+    elseif p.action == "create" or p.action == "delete" or not same(kind, k, before[k], after[k]) then
+      shown[#shown + 1] = k
+    end
+  end
+  local w = 0
+  for _, k in ipairs(shown) do w = math.max(w, #k) end
+  for _, k in ipairs(shown) do
+    local s = p.sensitive and p.sensitive[k]
+    local old, new = before[k], after[k]
+    if computed[k] then
+      if p.action == "create" or p.action == "replace" then
+        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, sym.create .. " ", body, k, w)
+      elseif known[k] ~= nil then
+        render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
+      else
+        body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
+          string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
+      end
+    elseif p.action == "create" then
+      render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+    elseif p.action == "delete" then
+      render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+    else
+      local suffix = forces(p, k) and c.red(" # forces replacement") or ""
+      if old == nil then
+        render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+        body[#body] = body[#body] .. suffix
+      elseif new == nil then
+        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+      else
+        render_diff(mark(old, s), mark(new, s), 6, k, w, body, sym, suffix)
+      end
+    end
+  end
+  return body
 end
 
 function M.render(result, session, opts)
@@ -428,72 +661,7 @@ function M.render(result, session, opts)
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
     end
     line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
-    local body = {}
-    local before = p.prior and p.prior.args or {}
-    local after = p.stored or p.args or {}
-    local keys = {}
-    local seen = {}
-    for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-    for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-    local computed = {}
-    if p.decl and p.action ~= "delete" then
-      for _, k in ipairs(p.decl.kind.computed) do
-        if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
-      end
-    end
-    table.sort(keys)
-    -- Align "=" over the attributes that are shown (an update shows only what changes).
-    local shown = {}
-    for _, k in ipairs(keys) do
-      if computed[k] then
-        if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
-        elseif p.action == "update" and not (STABLE_ON_UPDATE[kind_of(p)] or {})[k]
-            and p.prior and p.prior.attrs and p.prior.attrs[k] ~= nil and kind_of(p) ~= "invocation" then
-          shown[#shown + 1] = k
-        end
-      elseif p.action == "create" or p.action == "delete" or not equal(before[k], after[k]) then
-        shown[#shown + 1] = k
-      end
-    end
-    local w = 0
-    for _, k in ipairs(shown) do w = math.max(w, #k) end
-    for _, k in ipairs(shown) do
-      local s = p.sensitive and p.sensitive[k]
-      local old, new = before[k], after[k]
-      if computed[k] then
-        if p.action == "create" or p.action == "replace" then
-          render_value(UNKNOWN, 6, sym.create .. " ", body, k, w)
-        elseif p.action == "update" and not (STABLE_ON_UPDATE[kind_of(p)] or {})[k]
-            and p.prior and p.prior.attrs and p.prior.attrs[k] ~= nil and kind_of(p) ~= "invocation" then
-          body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
-            string.rep(" ", w - #k), scalar(mark(p.prior.attrs[k], false)))
-        end
-      elseif p.action == "create" then
-        render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
-      elseif p.action == "delete" then
-        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
-      elseif not equal(old, new) then
-        local forces = p.replace_reason and (function()
-          for _, r in ipairs(p.replace_reason) do if r == k then return true end end
-        end)()
-        local suffix = forces and c.red(" # forces replacement") or ""
-        if old == nil then
-          render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
-        elseif new == nil then
-          render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
-        elseif (type(old) ~= "table" or old == SENSITIVE) and (type(new) ~= "table" or new == UNKNOWN or new == SENSITIVE) then
-          body[#body + 1] = string.format("      %s %s%s = %s -> %s%s", sym.update, k, string.rep(" ", w - #k),
-            scalar(mark(old, s)), scalar(mark(new, s)), suffix)
-        else
-          local o1, o2 = {}, {}
-          render_value(mark(old, s), 6, sym.delete .. " ", o1, k, w)
-          render_value(mark(new, s), 6, sym.create .. " ", o2, k, w)
-          o2[#o2] = o2[#o2] .. suffix
-          for _, l in ipairs(o1) do body[#body + 1] = l end
-          for _, l in ipairs(o2) do body[#body + 1] = l end
-        end
-      end
-    end
+    local body = change_body(p, c, sym)
     for _, l in ipairs(body) do line(l) end
     line("    }")
   end
@@ -516,14 +684,14 @@ function M.render(result, session, opts)
       local pad = string.rep(" ", w - #o.name)
       if o.action == "delete" then
         line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
-          scalar(mark(o.before and o.before.value, o.before and o.before.sensitive))))
+          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
       elseif o.action == "create" then
         local lines = {}
         render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
         for _, l in ipairs(lines) do line(l) end
       else
         line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
-          scalar(mark(o.before.value, o.before.sensitive)), scalar(mark(o.value, o.sensitive))))
+          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
       end
     end
   end
@@ -534,7 +702,7 @@ end
 -- "after_unknown"; sensitive values are left out and listed in "after_sensitive".
 local function to_json_value(v, sensitive)
   if sensitive then return nil end
-  if v == UNKNOWN then return nil end
+  if v == UNKNOWN or v == WITHHELD then return nil end
   if type(v) == "table" then
     local out = {}
     for k, x in pairs(v) do
@@ -581,8 +749,21 @@ function M.to_json(result, session, opts)
         local u = unknown_paths(v)
         if u then after_unknown[k] = u end
       end
+      local known = p.known_attrs or {}
+      for k, v in pairs(known) do after[k] = v end
       if p.decl and (p.action == "create" or p.action == "replace" or p.action == "read" or p.action == "action") then
-        for _, k in ipairs(p.decl.kind.computed) do after_unknown[k] = true end
+        for _, k in ipairs(p.decl.kind.computed) do if known[k] == nil then after_unknown[k] = true end end
+      elseif p.action == "update" and p.decl then
+        for _, k in ipairs(p.decl.kind.computed) do
+          if known[k] == nil and changing(p, k) then after_unknown[k] = true end
+        end
+        for name in pairs(p.changing or {}) do
+          local block, field = name:match("^([%w_]+)%.([%w_]+)$")
+          if block then
+            after_unknown[block] = type(after_unknown[block]) == "table" and after_unknown[block] or {}
+            after_unknown[block][field] = true
+          end
+        end
       end
     end
     local before = json.null

@@ -24,6 +24,27 @@ M.UNKNOWN = setmetatable({}, {
 })
 local UNKNOWN = M.UNKNOWN
 
+-- A sensitive value that exists but that this process does not have: state keeps
+-- only its keyed digest (e.g. the result of an invocation whose input is sensitive,
+-- on a run that does not invoke it again). It propagates like UNKNOWN; plan decides
+-- whether what depends on it can stay as it is.
+M.WITHHELD = setmetatable({}, {
+  __name = "lambdaeng.withheld",
+  __tostring = function() return "(sensitive)" end,
+})
+local WITHHELD = M.WITHHELD
+
+-- Whether v is, or holds, WITHHELD.
+local function withheld(v, depth)
+  if v == WITHHELD then return true end
+  if type(v) ~= "table" or getmetatable(v) ~= nil or (depth or 0) > 100 then return false end
+  for _, x in pairs(v) do if withheld(x, (depth or 0) + 1) then return true end end
+  return false
+end
+M.has_withheld = withheld
+
+local secrets = require "lambdaeng.secrets"
+
 local function is_ref(v) return getmetatable(v) == Ref end
 M.is_ref = is_ref
 
@@ -77,18 +98,19 @@ local function resolve(v, env, depth)
     if f.known then return f.value, false end
     if not env then return UNKNOWN, true end
     local value = f.resolver(env)
-    return value, value == UNKNOWN
+    if f.sensitive then secrets.add(value) end
+    return value, value == UNKNOWN or value == WITHHELD
   elseif type(v) == "table" and getmetatable(v) == nil then
     if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
     local out, unknown = {}, false
     for k, x in pairs(v) do
       local rv, u = resolve(x, env, depth + 1)
       out[k] = rv
-      if u or rv == UNKNOWN then unknown = true end
+      if u or rv == UNKNOWN or rv == WITHHELD then unknown = true end
     end
     return out, unknown
   end
-  return v, v == UNKNOWN
+  return v, v == UNKNOWN or v == WITHHELD
 end
 M.resolve = resolve
 
@@ -102,6 +124,7 @@ function M.lift(f, label)
     if facts.known then
       local plain = resolve(args)
       local value = f(table.unpack(plain, 1, n))
+      if facts.sensitive then secrets.add(value) end
       if is_ref(value) then
         local vf = fields(value)
         union(vf.deps, facts.deps)
@@ -115,7 +138,7 @@ function M.lift(f, label)
       deps = facts.deps, known = false, sensitive = facts.sensitive, label = label,
       resolver = function(env)
         local plain, unknown = resolve(args, env)
-        if unknown then return UNKNOWN end
+        if unknown then return withheld(plain) and WITHHELD or UNKNOWN end
         local value = f(table.unpack(plain, 1, n))
         if is_ref(value) then return (resolve(value, env)) end
         return value
@@ -131,7 +154,8 @@ function M.attribute(addr, path, opts)
   local label = addr .. "." .. table.concat(path, ".")
   if opts.known then
     return new { deps = { [addr] = true }, known = true, value = opts.value,
-                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path }
+                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path,
+                 computed_keys = opts.computed_keys }
   end
   return new {
     deps = { [addr] = true }, known = false, sensitive = opts.sensitive or false, label = label,
@@ -157,6 +181,10 @@ Ref.__index = function(self, key)
   local path = {}
   if parent.path then for i, p in ipairs(parent.path) do path[i] = p end end
   path[#path + 1] = key
+  if parent.known and parent.computed_keys and parent.computed_keys[key] and #path == 2 then
+    -- a computed field of a known block: the environment tells its value
+    return M.attribute(parent.addr, path, { sensitive = parent.sensitive })
+  end
   if parent.known then
     local v = type(parent.value) == "table" and parent.value[key] or nil
     return new { deps = union({}, parent.deps), known = true, value = v, sensitive = parent.sensitive,
@@ -167,23 +195,50 @@ Ref.__index = function(self, key)
     label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path,
     resolver = function(env)
       local v = parent.resolver(env)
-      if v == UNKNOWN then return UNKNOWN end
+      if v == UNKNOWN or v == WITHHELD then return v end
       if type(v) ~= "table" then return nil end
       return v[key]
     end,
   }
 end
 
+-- What can be concatenated: strings, numbers and references (checked when they resolve).
+local function concatenable(v) return type(v) == "string" or type(v) == "number" or is_ref(v) end
+
+local function describe(v)
+  if is_ref(v) then return "reference " .. (fields(v).label or "?") end
+  return "a " .. type(v) .. " value"
+end
+
+-- `..` with a reference: a reference to the concatenation. Operands that can never
+-- be concatenated are an error at once, at the user's line; a reference whose value
+-- turns out not to be a string or number fails where it resolves, naming this line.
 Ref.__concat = function(a, b)
-  return M.lift(function(x, y)
-    if type(x) ~= "string" and type(x) ~= "number" then
-      error("attempt to concatenate a " .. type(x) .. " value", 0)
+  if not concatenable(a) or not concatenable(b) then
+    error(string.format("cannot concatenate %s with %s", describe(a), describe(b)), 2)
+  end
+  local info = debug.getinfo(2, "Sl")
+  local where = info and info.currentline and info.currentline > 0
+    and (info.short_src .. ":" .. info.currentline .. ": ") or ""
+  local function check(v, operand)
+    if type(v) ~= "string" and type(v) ~= "number" then
+      error(string.format("%scannot concatenate %s: it is %s", where, describe(operand), describe(v)), 0)
     end
-    if type(y) ~= "string" and type(y) ~= "number" then
-      error("attempt to concatenate a " .. type(y) .. " value", 0)
-    end
+  end
+  local ok, r = pcall(M.lift(function(x, y)
+    check(x, a)
+    check(y, b)
     return x .. y
-  end, "concat")(a, b)
+  end, "concat"), a, b)
+  if not ok then error(r, 0) end
+  return r
+end
+
+-- `#ref` would silently be 0 (a reference is a table): the length of what a
+-- reference holds is known only when it resolves.
+Ref.__len = function(self)
+  error(string.format("cannot take the length of %s with # (it would be 0): use "
+    .. "ref:map(function(v) return #v end), which gives a reference to the length", describe(self)), 2)
 end
 
 Ref.__tostring = function(self)

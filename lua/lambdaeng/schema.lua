@@ -60,7 +60,8 @@ M.func = {
   args = {
     function_name = str { required = true, replace = true, function_name = "func" },
     role = str { required = true, arn = true },
-    architectures = list(str { enum = { "x86_64", "arm64" } }, { min = 1, max = 1, default = { "x86_64" } }),
+    -- Optional + Computed: Lambda's default is x86_64, and leaving it out keeps what the function has
+    architectures = list(str { enum = { "x86_64", "arm64" } }, { min = 1, max = 1, computed = true }),
     code_signing_config_arn = str { arn = true },
     dead_letter_config = block { target_arn = str { required = true, arn = true } },
     description = str { max = 256 },
@@ -104,6 +105,8 @@ M.func = {
   computed = { "arn", "invoke_arn", "qualified_arn", "qualified_invoke_arn", "version", "last_modified",
                "source_code_size", "code_sha256", "state", "signing_job_arn",
                "signing_profile_version_arn", "tags_all" },
+  -- Computed fields inside argument blocks (seed 004: vpc_config.vpc_id, snap_start.optimization_status).
+  nested_computed = { vpc_config = { vpc_id = true }, snap_start = { optimization_status = true } },
   timeouts = { create = "10m", update = "10m", delete = "10m" },
 }
 
@@ -120,6 +123,9 @@ M.invocation = {
     triggers = map(str(), { replace = true }),
   },
   computed = { "result" },
+  -- The function may return what it was given: with a sensitive argument, its
+  -- result is sensitive too (stored as a keyed digest, shown as (sensitive)).
+  sensitive_from_args = { result = true },
   timeouts = { create = "5m", update = "5m", delete = "5m" },
 }
 

@@ -47,6 +47,20 @@ function M.caller()
   end
 end
 
+-- The text of an error raised by stack code, for a message handler (xpcall): a
+-- string as it is (Lua put its file:line there); any other value through its
+-- __tostring, protected (a __tostring that raises must not turn a user's error
+-- into an internal one), prefixed with the innermost user frame's file:line.
+function M.error_text(e)
+  if type(e) == "string" then return e end
+  local at = M.caller()
+  local where = at.line > 0 and (at.display .. ": ") or ""
+  local ok, text = pcall(tostring, e)
+  if ok and type(text) == "string" then return where .. text end
+  local why = type(text) == "string" and text or ("a " .. type(text) .. " value")
+  return string.format("%serror raised with a %s value whose __tostring failed (%s)", where, type(e), why)
+end
+
 -- Resolves a path written in the file of `site` (relative to that file's directory).
 function M.resolve_path(site, path)
   if path:sub(1, 1) == "/" then return path end

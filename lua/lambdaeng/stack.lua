@@ -10,6 +10,7 @@ local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -144,10 +145,10 @@ function M.resolve_args(decl, env)
     local v = out[k]
     if spec.type == "json" and type(v) == "table" then
       local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and text or UNKNOWN
+      out[k] = ok and text or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     elseif spec.type == "client_context" and type(v) == "table" then
       local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and nhash.base64(text) or UNKNOWN
+      out[k] = ok and nhash.base64(text) or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     end
   end
   return out
@@ -165,14 +166,19 @@ Handle.__index = function(h, key)
     if v == nil and d.derived then v = d.derived[key] end
     if v == nil then v = kind.args[key].default end
     local facts = ref.inspect(v)
-    if facts.known then
+    -- computed fields inside the block (vpc_config.vpc_id) stay unknown until applied
+    local computed_keys = kind.nested_computed and kind.nested_computed[key]
+    if facts.known and not (v == nil and kind.args[key].computed) then
       return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
-                                                  sensitive = facts.sensitive })
+                                                  sensitive = facts.sensitive, computed_keys = computed_keys })
     end
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
   end
   for _, c in ipairs(kind.computed) do
-    if c == key then return ref.attribute(d.address, { key }, { sensitive = kind.sensitive }) end
+    if c == key then
+      local sensitive = kind.sensitive or ((kind.sensitive_from_args or {})[key] and ref.inspect(d.args).sensitive)
+      return ref.attribute(d.address, { key }, { sensitive = sensitive or false })
+    end
   end
   local names = validate.sorted_keys(kind.args)
   for _, c in ipairs(kind.computed) do names[#names + 1] = c end
@@ -331,6 +337,7 @@ function Session:var(name, opts, level)
   end
   self.vars[name] = { value = value, sensitive = opts.sensitive == true, site = at }
   if opts.sensitive then
+    secrets.add(value)
     return ref.new { known = true, value = value, sensitive = true, label = "var." .. name }
   end
   return value
@@ -366,7 +373,8 @@ function Session:instance(name, body, opts, level)
   self.prefix = saved_prefix .. name .. "/"
   self.current_instance = { name = saved_prefix .. name, site = at, parent = saved_instance }
   local results = table.pack(xpcall(body, function(e)
-    if type(e) == "string" and not e:find("(in module instance", 1, true) then
+    e = site.error_text(e)
+    if not e:find("(in module instance", 1, true) then
       return e .. string.format(" (in module instance %s, created at %s)", saved_prefix .. name, at.display)
     end
     return e
@@ -466,10 +474,10 @@ function M.load(path, opts)
     local ok, trace
     ok, err = xpcall(chunk, function(e)
       trace = debug.traceback("", 2)
-      return e
+      return site.error_text(e)
     end)
     if not ok then
-      session.fatal = tostring(err)
+      session.fatal = err
       session.traceback = trace
     end
   end

@@ -11,18 +11,23 @@ SOURCE = os.environ.get("LAMBDAENG_SOURCE") or os.path.abspath(os.path.join(os.p
 BUILD = os.environ.get("LAMBDAENG_BUILD") or os.path.join(SOURCE, "build")
 
 
-def run(*args, cwd=None, env=None, input=None, timeout=120):
-    """Runs lambdaeng with args; returns the CompletedProcess (text mode)."""
+def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
+    """Runs lambdaeng with args; returns the CompletedProcess (text mode). Extra keyword
+    arguments go to subprocess.run (start_new_session=True: no controlling terminal)."""
     full_env = dict(os.environ)
     full_env["NO_COLOR"] = "1"
     for k in list(full_env):
         if k.startswith("AWS_") or k.startswith("LAMBDAENG_VAR_"):
             del full_env[k]
     full_env["HOME"] = full_env.get("LAMBDAENG_TEST_HOME", "/nonexistent-home")
+    # Tests never ask the machine's own instance metadata service for credentials.
+    full_env["AWS_EC2_METADATA_DISABLED"] = "true"
     if env:
         full_env.update(env)
+    for k in [k for k, v in full_env.items() if v is None]:  # env={"NAME": None} removes NAME
+        del full_env[k]
     return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, **popen)
 
 
 class TempDirTest(unittest.TestCase):

@@ -109,7 +109,12 @@ class ApplyAgainstMoto(unittest.TestCase):
                          if x["kind"] == "func"]
                 for name in names:
                     self.assertIn(name, self.functions())
-                r = self.le("plan", self.stack(rel), "--detailed-exitcode", *extra)
+                # moto 5.2.1 drops FileSystemConfigs (and DeadLetterConfig, KMSKeyArn) from every answer,
+                # which on AWS means "unset": a refresh would see the file system removed outside. The
+                # re-plan of that example is checked against the state (the local target checks it with
+                # the refresh, test_examples_local).
+                no_refresh = ("--no-refresh",) if "file_system" in rel else ()
+                r = self.le("plan", self.stack(rel), "--detailed-exitcode", *extra, *no_refresh)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 r = self.le("destroy", self.stack(rel), "--yes", *extra)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)

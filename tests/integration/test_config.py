@@ -71,12 +71,13 @@ class Config(unittest.TestCase):
         os.chmod(script, 0o755)
         config = self.write("config", f"[profile proc]\nregion = us-east-2\ncredential_process = {script}\n")
         r = self.denied(env={"AWS_PROFILE": "proc"})
-        self.assertIn(f"access key AKIAPROCESS from {config}, profile [proc] credential_process, region us-east-2",
-                      r.stderr)
+        self.assertIn(f"access key AKIAPROCESS from credential_process of profile [proc] in {config}, "
+                      "region us-east-2", r.stderr)
         self.write("config", "[profile broken]\ncredential_process = /bin/false\n")
         r = self.denied(env={"AWS_PROFILE": "broken"})
         self.assertEqual(r.returncode, 1)
-        self.assertIn("credential_process \"/bin/false\" exited with status", r.stderr)
+        self.assertIn("credential_process \"/bin/false\" of profile [broken]", r.stderr)
+        self.assertIn("exited with status 1 (it wrote nothing to stderr)", r.stderr)
 
     def test_endpoint_from_environment(self):
         r = self.denied(env={"AWS_ACCESS_KEY_ID": "AKIAE", "AWS_SECRET_ACCESS_KEY": "s",
@@ -84,14 +85,32 @@ class Config(unittest.TestCase):
         self.assertIn(f"endpoint {self.endpoint}", r.stderr)
 
     def test_missing_credentials_lists_where_it_looked(self):
+        self.write("config", "[profile nobody]\nregion = eu-west-1\n")
         r = self.denied(env={"AWS_PROFILE": "nobody"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("no AWS credentials found; looked in:", r.stderr)
-        self.assertIn("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", r.stderr)
-        self.assertIn(".aws/credentials, profile [nobody]", r.stderr)
-        self.assertIn(".aws/config, profile [nobody] (keys or credential_process)", r.stderr)
+        for place in ("environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)",
+                      "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, or web_identity_token_file of profile [nobody])",
+                      "IAM Identity Center (sso_account_id, sso_role_name of profile [nobody])",
+                      ".aws/credentials [nobody]", "credential_process of profile [nobody] in ",
+                      ".aws/config [profile nobody]", "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                      "instance metadata (disabled by AWS_EC2_METADATA_DISABLED=true)"):
+            self.assertIn(place, r.stderr)
+        # in the SDKs' order
+        self.assertLess(r.stderr.index("environment variables"), r.stderr.index("web identity"))
+        self.assertLess(r.stderr.index("IAM Identity Center"), r.stderr.index(".aws/credentials [nobody]"))
+        self.assertLess(r.stderr.index("container credentials"), r.stderr.index("instance metadata"))
         r = self.denied(env={"AWS_ACCESS_KEY_ID": "AKIAONLY"})
-        self.assertIn("(AWS_SECRET_ACCESS_KEY is missing)", r.stderr)
+        self.assertIn("partial credentials in environment variables: AWS_ACCESS_KEY_ID is set, "
+                      "AWS_SECRET_ACCESS_KEY is missing", r.stderr)
+
+    def test_a_profile_that_does_not_exist_says_so(self):
+        self.write("credentials", "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n")
+        for args, env, how in ((("--profile", "nobody"), {}, "--profile"), ((), {"AWS_PROFILE": "nobody"}, "AWS_PROFILE")):
+            r = self.denied(*args, env=env)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f'the profile "nobody" (from {how}) does not exist: there is no [profile nobody] in ', r.stderr)
+            self.assertNotIn("no AWS credentials found", r.stderr)
 
     def test_no_configuration_at_all(self):
         """No configuration anywhere: the embedded local target answers, and says so."""

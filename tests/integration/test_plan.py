@@ -30,7 +30,8 @@ def applied_state(plan, arn_prefix="arn:aws:lambda:us-east-1:123456789012:functi
     for c in plan["resource_changes"]:
         if c["action"] not in ("create", "update", "replace", "no-op"):
             continue
-        args = c["after"]
+        # "after" holds the attributes known at plan time too (tags_all): not arguments
+        args = {k: v for k, v in c["after"].items() if k != "tags_all"}
         attrs = {}
         if c["kind"] == "func":
             arn = arn_prefix + args["function_name"]

@@ -64,7 +64,7 @@ static void save_is_private_versioned_and_skips_no_ops(void **state) {
   assert_int_equal(le_state_open(path, &st, &err), LE_OK);
   char lineage[37];
   snprintf(lineage, sizeof lineage, "%s", le_state_lineage(st));
-  json_object_set_new(le_state_resources(st), "func.hello", json_pack("{s:s}", "kind", "func"));
+  json_object_set_new(le_state_resources(st), "func.hello", json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", "hello"));
   assert_int_equal(le_state_save(st, &err), LE_OK);
   assert_int_equal(le_state_serial(st), 1);
   struct stat sb;
@@ -72,7 +72,8 @@ static void save_is_private_versioned_and_skips_no_ops(void **state) {
   assert_int_equal(sb.st_mode & 0777, 0600);
   assert_int_equal(le_state_save(st, &err), LE_OK); /* nothing changed: no new serial */
   assert_int_equal(le_state_serial(st), 1);
-  json_object_set_new(le_state_resources(st), "func.other", json_pack("{s:s}", "kind", "func"));
+  json_object_set_new(le_state_resources(st), "func.other",
+                      json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", "other"));
   assert_int_equal(le_state_save(st, &err), LE_OK);
   assert_int_equal(le_state_serial(st), 2);
   le_state_free(st);
@@ -117,6 +118,53 @@ static void unparsable_state_is_reported_and_untouched(void **state) {
   assert_non_null(strstr(err.message, "newer"));
 }
 
+static void write_file(const char *p, const char *text) {
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Hostile documents: each is an error naming the file and what is wrong. */
+static void malformed_state_is_refused_naming_the_entry(void **state) {
+  (void)state;
+  static const struct {
+    const char *resources;
+    const char *serial;
+    const char *expect;
+  } cases[] = {
+      {"{}", "9223372036854775807", "\"serial\" 9223372036854775807 is out of range"},
+      {"{}", "-1", "\"serial\" -1 is out of range"},
+      {"{\"func.a\": 5}", "1", "resource \"func.a\": the entry is a number"},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": \"x\"}}", "1", "resource \"func.a\": \"args\" is a string"},
+      {"{\"func.a\": {\"kind\": \"func\"}}", "1", "resource \"func.a\": \"args\" is missing"},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": {\"function_name\": 5}}}", "1",
+       "resource \"func.a\": args.function_name is a number"},
+      {"{\"func.a\": {\"kind\": \"bucket\", \"args\": {\"function_name\": \"a\"}}}", "1",
+       "resource \"func.a\": unknown kind \"bucket\""},
+      {"{\"func.a\": {\"kind\": \"func\", \"args\": {\"function_name\": \"a\"}, \"attrs\": []}}", "1",
+       "resource \"func.a\": \"attrs\" is an array"},
+  };
+  char bad[160];
+  snprintf(bad, sizeof bad, "%s/hostile.state.json", dir);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "{\"version\": 1, \"serial\": %s, \"lineage\": \"x\", \"resources\": %s}",
+             cases[i].serial, cases[i].resources);
+    write_file(bad, text);
+    le_state *st = NULL;
+    le_error err;
+    assert_int_equal(le_state_open(bad, &st, &err), LE_FAIL);
+    assert_null(st);
+    if (!strstr(err.message, cases[i].expect) || !strstr(err.message, bad)) fail_msg("case %zu: %s", i, err.message);
+  }
+  write_file(bad, "{\"version\": 1, \"serial\": 9223372036854775806, \"lineage\": \"x\"}");
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(bad, &st, &err), LE_OK);
+  le_state_free(st);
+}
+
 static void lock_is_exclusive_and_names_holder(void **state) {
   (void)state;
   le_lock *a, *b;
@@ -128,9 +176,81 @@ static void lock_is_exclusive_and_names_holder(void **state) {
   assert_non_null(strstr(err.message, pid));
   assert_non_null(strstr(err.message, "operation: plan"));
   assert_null(strstr(err.message, "stale"));
-  le_lock_release(a);
+  assert_non_null(strstr(err.message, le_lock_id(a)));
+  assert_int_equal(le_lock_release(a, &err), LE_OK);
   assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_OK);
-  le_lock_release(b);
+  assert_int_equal(le_lock_release(b, &err), LE_OK);
+}
+
+/* A forces B's lock away with B's id; B's release must not delete A's lock. */
+static void release_deletes_only_its_own_lock(void **state) {
+  (void)state;
+  le_lock *a, *b;
+  le_error err;
+  assert_int_equal(le_lock_acquire(lock_path, "run", &a, &err), LE_OK);
+  /* holder alive on this host: refused without the id, and with a wrong one */
+  assert_int_equal(le_lock_force_unlock(lock_path, NULL, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "still running"));
+  assert_non_null(strstr(err.message, le_lock_id(a)));
+  assert_int_equal(le_lock_force_unlock(lock_path, "not-the-id", &err), LE_FAIL);
+  assert_int_equal(access(lock_path, F_OK), 0);
+  assert_int_equal(le_lock_force_unlock(lock_path, le_lock_id(a), &err), LE_OK);
+  assert_int_equal(le_lock_acquire(lock_path, "run", &b, &err), LE_OK);
+  char b_id[37];
+  snprintf(b_id, sizeof b_id, "%s", le_lock_id(b));
+  assert_int_equal(le_lock_release(a, &err), LE_FAIL);
+  assert_non_null(strstr(err.message, "taken over"));
+  char *text = slurp(lock_path);
+  assert_non_null(text);
+  assert_non_null(strstr(text, b_id));
+  free(text);
+  assert_int_equal(le_lock_release(b, &err), LE_OK);
+  assert_int_equal(access(lock_path, F_OK), -1);
+}
+
+static le_state *open_ok(void) {
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(path, &st, &err), LE_OK);
+  return st;
+}
+
+static void put(le_state *st, const char *addr, const char *fn) {
+  json_object_set_new(le_state_resources(st), addr, json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", fn));
+}
+
+/* Two writers of one state file: neither drops what the other added or removed. */
+static void save_merges_what_another_writer_wrote(void **state) {
+  (void)state;
+  le_error err;
+  unlink(path);
+  le_state *first = open_ok();
+  put(first, "func.shared", "shared");
+  put(first, "func.gone", "gone");
+  assert_int_equal(le_state_save(first, &err), LE_OK);
+  le_state *a = open_ok(), *b = open_ok();
+  put(a, "func.a1", "a1");
+  json_object_del(le_state_resources(a), "func.gone");
+  assert_int_equal(le_state_save(a, &err), LE_OK);
+  put(b, "func.b1", "b1");
+  put(b, "func.shared", "shared-by-b");
+  assert_int_equal(le_state_save(b, &err), LE_OK);
+  put(a, "func.a2", "a2");
+  assert_int_equal(le_state_save(a, &err), LE_OK);
+  le_state *after = open_ok();
+  json_t *r = le_state_resources(after);
+  assert_non_null(json_object_get(r, "func.a1"));
+  assert_non_null(json_object_get(r, "func.a2"));
+  assert_non_null(json_object_get(r, "func.b1"));
+  assert_null(json_object_get(r, "func.gone"));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(r, "func.shared"), "args"),
+                                                        "function_name")),
+                      "shared-by-b");
+  assert_int_equal(le_state_serial(after), 4);
+  le_state_free(after);
+  le_state_free(first);
+  le_state_free(a);
+  le_state_free(b);
 }
 
 static void stale_lock_is_reported_with_way_out(void **state) {
@@ -146,9 +266,9 @@ static void stale_lock_is_reported_with_way_out(void **state) {
   assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_FAIL);
   assert_non_null(strstr(err.message, "stale"));
   assert_non_null(strstr(err.message, "--force-unlock"));
-  assert_int_equal(le_lock_force_unlock(lock_path, &err), LE_OK);
+  assert_int_equal(le_lock_force_unlock(lock_path, NULL, &err), LE_OK);
   assert_int_equal(le_lock_acquire(lock_path, "plan", &l, &err), LE_OK);
-  le_lock_release(l);
+  assert_int_equal(le_lock_release(l, &err), LE_OK);
 }
 
 int main(void) {
@@ -156,8 +276,11 @@ int main(void) {
       cmocka_unit_test(missing_file_is_empty_state),
       cmocka_unit_test(save_is_private_versioned_and_skips_no_ops),
       cmocka_unit_test(unparsable_state_is_reported_and_untouched),
+      cmocka_unit_test(malformed_state_is_refused_naming_the_entry),
       cmocka_unit_test(lock_is_exclusive_and_names_holder),
       cmocka_unit_test(stale_lock_is_reported_with_way_out),
+      cmocka_unit_test(release_deletes_only_its_own_lock),
+      cmocka_unit_test(save_merges_what_another_writer_wrote),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

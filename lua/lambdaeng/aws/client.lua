@@ -83,9 +83,10 @@ end
 function Client:log(line)
   if self.debug then
     -- Nothing secret may reach the log, whatever the caller passed in.
-    local secret = self.cfg.secret_access_key
+    local keys = self.cfg.credentials and self.cfg.credentials.current or self.cfg
+    local secret = keys.secret_access_key
     if secret and #secret > 0 then line = line:gsub(secret:gsub("%p", "%%%0"), REDACTED) end
-    local token = self.cfg.session_token
+    local token = keys.session_token
     if token and #token > 0 then line = line:gsub(token:gsub("%p", "%%%0"), REDACTED) end
     self.debug(line)
   end
@@ -130,7 +131,8 @@ end
 
 -- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
 -- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
--- log_body = bool }. Returns response { status, headers, body, attempts } or nil, err
+-- log_body = bool, deadline = loop time by which the call and its retries end }.
+-- Returns response { status, headers, body, attempts } or nil, err
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   local query_parts = {}
@@ -152,10 +154,17 @@ function Client:call(req)
     if req.body and not req.content_type_set then
       headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
     end
+    -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
+    local keys, kerr = self.cfg, nil
+    if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
+    if not keys then
+      last_err = { type = "CredentialsError", message = kerr, retryable = false, attempts = attempt }
+      break
+    end
     local signed = sigv4.sign {
       method = req.method, path = path, query = query, headers = headers, body = req.body or "",
-      access_key_id = self.cfg.access_key_id, secret_access_key = self.cfg.secret_access_key,
-      session_token = self.cfg.session_token, region = self.cfg.region, service = "lambda",
+      access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
+      session_token = keys.session_token, region = self.cfg.region, service = "lambda",
       time = os.time(),
     }
     local send = {}
@@ -174,8 +183,10 @@ function Client:call(req)
     end
     self.stats.attempts = self.stats.attempts + 1
     local started = loop.now()
+    local timeout = req.timeout or self.timeout
+    if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
     local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
-                                          timeout = req.timeout or self.timeout }
+                                          timeout = timeout }
     local err
     if not res then
       err = { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
@@ -217,6 +228,7 @@ function Client:call(req)
     retry_cost_held = retry_cost_held + cost
     self.stats.retries = self.stats.retries + 1
     local delay = self:backoff(attempt, err)
+    if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
     self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
     loop.sleep(delay)
   end

@@ -1,159 +1,191 @@
--- AWS configuration the way the AWS SDKs read it: credentials, region and
--- endpoint from options, the stack's provider{}, environment variables, and the
--- shared files ~/.aws/credentials and ~/.aws/config (profiles, region,
--- credential_process, endpoint_url).
+-- AWS configuration the way the AWS SDKs resolve it: the profile, the region,
+-- each service's endpoint, and the credentials chain, from options, the
+-- stack's provider{}, environment variables and the shared files.
 --
--- resolve(opts) returns { access_key_id, secret_access_key, session_token,
--- region, endpoint, source, profile } or nil and an error naming every place it
--- looked. opts: profile, region, endpoint (command line), provider (the stack's
--- provider{} table), need_credentials (default true).
-local json = require "lambdaeng.json"
+-- resolve(opts) -> cfg or nil, err. opts: profile, region, endpoint (command
+-- line), provider (the stack's provider{} table), need_credentials (default
+-- true), debug (a function taking one line). cfg: { profile, region, endpoint,
+-- custom_endpoint, endpoint_source, session, credentials } where credentials is
+-- an aws/credentials.lua object (resolved on the loop by load_credentials or
+-- the client's first call). Nothing here touches the network.
+-- load_credentials(cfg) (outside any task) prompts for what must be asked
+-- first (an MFA code), fetches the credentials on the loop, and sets
+-- cfg.access_key_id and cfg.source; it returns cfg or nil and an error naming
+-- the source it tried.
+local shared_files = require "lambdaeng.aws.shared_files"
 
 local M = {}
 
--- Parses an INI file into { section = { key = value } }; nil when unreadable.
-function M.read_ini(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local sections, current = {}, nil
-  local n = 0
-  for line in f:lines() do
-    n = n + 1
-    local s = line:gsub("^%s+", ""):gsub("%s+$", "")
-    if s == "" or s:sub(1, 1) == "#" or s:sub(1, 1) == ";" then
-      -- comment or blank
-    elseif s:match("^%[.*%]$") then
-      local name = s:sub(2, -2):gsub("^%s+", ""):gsub("%s+$", "")
-      current = sections[name] or {}
-      sections[name] = current
-    else
-      local k, v = s:match("^([^=]-)%s*=%s*(.*)$")
-      if k and current then
-        current[k:lower()] = v
-      end
+local function nonempty(v) if v ~= nil and v ~= "" then return v end end
+local function env(name) return nonempty(os.getenv(name)) end
+
+-- Regions whose STS endpoint is the global one when sts_regional_endpoints = legacy.
+local LEGACY_GLOBAL_STS = {}
+for r in ("ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 aws-global ca-central-1 eu-central-1 "
+          .. "eu-north-1 eu-west-1 eu-west-2 eu-west-3 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2"):gmatch("%S+") do
+  LEGACY_GLOBAL_STS[r] = true
+end
+
+local function dns_suffix(region)
+  return region and region:match("^cn%-") and "amazonaws.com.cn" or "amazonaws.com"
+end
+
+local Session = {}
+Session.__index = Session
+
+-- A setting from its environment variable, else the profile's key.
+function Session:setting(env_name, key)
+  local v = env_name and env(env_name)
+  if v then return v, env_name end
+  v = self.profile_config[key]
+  if type(v) == "string" then return v, string.format("%s (%s)", key, self.where) end
+end
+
+local function truthy(v) return v ~= nil and v:lower() == "true" end
+
+-- The endpoint configured for a service (SDK service id in snake case: lambda,
+-- sts, sso, sso_oidc), in the SDKs' order: AWS_ENDPOINT_URL_<ID>,
+-- AWS_ENDPOINT_URL, the profile's services section, the profile's endpoint_url.
+-- Returns url, where-it-came-from; nil when none is (or all are ignored).
+function Session:configured_endpoint(service_id)
+  if self.ignore_configured then return nil end
+  local name = "AWS_ENDPOINT_URL_" .. service_id:upper()
+  if env(name) then return env(name), name end
+  if env("AWS_ENDPOINT_URL") then return env("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL" end
+  local section = self.profile_config.services
+  if section then
+    local services = self.files.services[section]
+    if not services then
+      return nil, nil, string.format("%s says services = %s, but there is no [services %s] section in %s",
+        self.where, section, section, self.files.config_path)
+    end
+    local s = services[service_id]
+    if type(s) == "table" and nonempty(s.endpoint_url) then
+      return s.endpoint_url, string.format("[services %s] %s endpoint_url in %s", section, service_id,
+        self.files.config_path)
     end
   end
-  f:close()
-  return sections
+  if nonempty(self.profile_config.endpoint_url) then
+    return self.profile_config.endpoint_url, string.format("endpoint_url (%s)", self.where)
+  end
 end
 
-local function home() return os.getenv("HOME") or "" end
-
-local function files()
-  return os.getenv("AWS_SHARED_CREDENTIALS_FILE") or (home() .. "/.aws/credentials"),
-         os.getenv("AWS_CONFIG_FILE") or (home() .. "/.aws/config")
+-- STS: the configured endpoint, else regional (or global for legacy regions
+-- under sts_regional_endpoints = legacy, and without a region). Returns url,
+-- signing region, or nil and an error.
+function Session:sts_endpoint()
+  local url, _, err = self:configured_endpoint("sts")
+  if err then return nil, err end
+  if url then return url, self.region or "us-east-1" end
+  local mode = self:setting("AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints") or "regional"
+  if mode ~= "regional" and mode ~= "legacy" then
+    return nil, string.format("sts_regional_endpoints must be regional or legacy; got %q", mode)
+  end
+  if not self.region or self.region == "aws-global" or (mode == "legacy" and LEGACY_GLOBAL_STS[self.region]) then
+    return "https://sts.amazonaws.com", "us-east-1"
+  end
+  return string.format("https://sts.%s.%s", self.region, dns_suffix(self.region)), self.region
 end
 
-local function nonempty(v) if v ~= nil and v ~= "" then return v end end
+-- IAM Identity Center: the portal (sso) and OIDC (sso_oidc) endpoints of a region.
+function Session:sso_endpoint(service_id, sso_region)
+  local url, _, err = self:configured_endpoint(service_id)
+  if err then return nil, err end
+  if url then return url end
+  local host = service_id == "sso" and "portal.sso" or "oidc"
+  return string.format("https://%s.%s.%s", host, sso_region, dns_suffix(sso_region))
+end
 
--- Runs a profile's credential_process (before the loop starts: it is configuration).
-local function credential_process(command, where)
-  local p = io.popen(command .. " 2>/dev/null", "r")
-  if not p then return nil, where .. ": cannot run credential_process " .. command end
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  if not ok then
-    return nil, string.format("%s: credential_process %q exited with status %s", where, command, tostring(code))
+function Session:log(line) if self.debug then self.debug(line) end end
+
+-- The session for opts: files, profile, region. nil and an error when a file
+-- does not parse or the profile does not exist.
+function M.session(opts)
+  opts = opts or {}
+  local provider = opts.provider or {}
+  local files, err = shared_files.load()
+  if not files then return nil, err end
+  local explicit = nonempty(opts.profile) or nonempty(provider.profile)
+  local profile = explicit or env("AWS_PROFILE") or env("AWS_DEFAULT_PROFILE") or "default"
+  if profile ~= "default" and not files.profiles[profile] then
+    local how = explicit and (nonempty(opts.profile) and "--profile" or "provider{ profile }")
+      or (env("AWS_PROFILE") and "AWS_PROFILE" or "AWS_DEFAULT_PROFILE")
+    return nil, string.format("the profile %q (from %s) does not exist: there is no [profile %s] in %s and no [%s] in %s",
+      profile, how, profile, files.config_path, profile, files.credentials_path)
   end
-  local parsed_ok, doc = pcall(json.decode_plain, out)
-  if not parsed_ok or type(doc) ~= "table" then
-    return nil, string.format("%s: credential_process %q did not print JSON", where, command)
-  end
-  if doc.Version ~= 1 or not doc.AccessKeyId or not doc.SecretAccessKey then
-    return nil, string.format("%s: credential_process %q must print Version 1 with AccessKeyId and SecretAccessKey", where, command)
-  end
-  return { access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
-           session_token = doc.SessionToken, expiration = doc.Expiration }
+  local s = setmetatable({ files = files, profile = profile, explicit = explicit ~= nil, debug = opts.debug,
+                           profile_config = files.profiles[profile] or {},
+                           where = shared_files.describe(files, profile), env = env }, Session)
+  s.region = nonempty(opts.region) or nonempty(provider.region) or env("AWS_REGION") or env("AWS_DEFAULT_REGION")
+    or nonempty(s.profile_config.region)
+  local ignore = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or s.profile_config.ignore_configured_endpoint_urls
+  s.ignore_configured = type(ignore) == "string" and truthy(ignore)
+  return s
 end
 
 function M.resolve(opts)
   opts = opts or {}
   local provider = opts.provider or {}
-  local creds_file, config_file = files()
-  local explicit_profile = nonempty(opts.profile) or nonempty(provider.profile)
-  local profile = explicit_profile or nonempty(os.getenv("AWS_PROFILE")) or nonempty(os.getenv("AWS_DEFAULT_PROFILE")) or "default"
-  local creds_ini = M.read_ini(creds_file) or {}
-  local config_ini = M.read_ini(config_file) or {}
-  local config_section = config_ini[profile == "default" and "default" or ("profile " .. profile)]
-    or config_ini[profile] or {}
-  local creds_section = creds_ini[profile] or {}
-
-  local result = { profile = profile }
-  result.region = nonempty(opts.region) or nonempty(provider.region) or nonempty(os.getenv("AWS_REGION"))
-    or nonempty(os.getenv("AWS_DEFAULT_REGION")) or nonempty(config_section.region)
-  result.endpoint = nonempty(opts.endpoint) or nonempty(provider.endpoint)
-    or nonempty(os.getenv("AWS_ENDPOINT_URL_LAMBDA")) or nonempty(os.getenv("AWS_ENDPOINT_URL"))
-    or nonempty(config_section.endpoint_url)
-  result.custom_endpoint = result.endpoint ~= nil
-  if not result.region then
-    if result.endpoint then result.region = "us-east-1" end
+  local session, err = M.session(opts)
+  if not session then return nil, err end
+  local result = { profile = session.profile, session = session, region = session.region }
+  local explicit = nonempty(opts.endpoint) or nonempty(provider.endpoint)
+  if explicit then
+    result.endpoint, result.endpoint_source = explicit, nonempty(opts.endpoint) and "--endpoint" or "provider{ endpoint }"
+  else
+    local url, how, eerr = session:configured_endpoint("lambda")
+    if eerr then return nil, eerr end
+    result.endpoint, result.endpoint_source = url, how
   end
-
+  result.custom_endpoint = result.endpoint ~= nil
+  if not result.region and result.endpoint then result.region = "us-east-1" end
   if opts.need_credentials == false then return result end
 
-  local looked = {}
-  -- 1. Environment variables (unless a profile was chosen explicitly).
-  local env_key, env_secret = nonempty(os.getenv("AWS_ACCESS_KEY_ID")), nonempty(os.getenv("AWS_SECRET_ACCESS_KEY"))
-  if not explicit_profile then
-    if env_key and env_secret then
-      result.access_key_id, result.secret_access_key = env_key, env_secret
-      result.session_token = nonempty(os.getenv("AWS_SESSION_TOKEN"))
-      result.source = "environment variables"
-    end
-    looked[#looked + 1] = "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-      .. ((env_key and not env_secret) and " (AWS_SECRET_ACCESS_KEY is missing)" or
-          (env_secret and not env_key) and " (AWS_ACCESS_KEY_ID is missing)" or "")
-  end
-  -- 2. The shared credentials file.
-  if not result.source then
-    if creds_section.aws_access_key_id and creds_section.aws_secret_access_key then
-      result.access_key_id = creds_section.aws_access_key_id
-      result.secret_access_key = creds_section.aws_secret_access_key
-      result.session_token = nonempty(creds_section.aws_session_token)
-      result.source = string.format("%s [%s]", creds_file, profile)
-    end
-    looked[#looked + 1] = string.format("%s, profile [%s]", creds_file, profile)
-  end
-  -- 3. The config file: static keys, then credential_process.
-  if not result.source then
-    local where = string.format("%s, profile [%s]", config_file, profile)
-    if config_section.aws_access_key_id and config_section.aws_secret_access_key then
-      result.access_key_id = config_section.aws_access_key_id
-      result.secret_access_key = config_section.aws_secret_access_key
-      result.session_token = nonempty(config_section.aws_session_token)
-      result.source = where
-    else
-      local process = creds_section.credential_process or config_section.credential_process
-      if process then
-        local c, err = credential_process(process, where)
-        if not c then return nil, err end
-        for k, v in pairs(c) do result[k] = v end
-        result.source = where .. " credential_process"
-      end
-    end
-    looked[#looked + 1] = where .. " (keys or credential_process)"
-  end
-  if not result.source then
-    return nil, "no AWS credentials found; looked in:\n  - " .. table.concat(looked, "\n  - ")
-      .. "\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a profile that has keys or a credential_process."
-  end
+  local creds
+  creds, err = require("lambdaeng.aws.credentials").chain(session)
+  if not creds then return nil, err end
+  result.credentials = creds
   if not result.region then
     return nil, string.format("no AWS region: pass --region, set provider{ region = ... }, AWS_REGION, or region in %s [%s]",
-      config_file, profile)
+      session.files.config_path, session.profile)
   end
   if not result.endpoint then
-    result.endpoint = string.format("https://lambda.%s.amazonaws.com", result.region)
+    result.endpoint = string.format("https://lambda.%s.%s", result.region, dns_suffix(result.region))
+    result.endpoint_source = "the region's public endpoint"
   end
   return result
+end
+
+function M.load_credentials(cfg)
+  local ok, err = cfg.credentials:prepare()
+  if not ok then return nil, err end
+  local loop = require "lambdaeng.native.loop"
+  local creds, cerr = loop.run(function() return cfg.credentials:get() end)
+  if not creds then return nil, cerr end
+  cfg.access_key_id, cfg.source = creds.access_key_id, cfg.credentials.source
+  return cfg
+end
+
+-- What a resolved configuration is, for `lambdaeng whoami`: never a secret.
+function M.describe(cfg)
+  local current = cfg.credentials and cfg.credentials.current or {}
+  local credentials = require "lambdaeng.aws.credentials"
+  return { source = cfg.credentials and cfg.credentials.source, profile = cfg.profile,
+           access_key_id = current.access_key_id, account_id = current.account_id,
+           expiration = current.expiration and credentials.format_time(current.expiration) or nil,
+           region = cfg.region, endpoint = cfg.endpoint, endpoint_source = cfg.endpoint_source }
 end
 
 -- True when any AWS configuration is present (used to choose the default target).
 function M.present(opts)
   opts = opts or {}
-  local creds_file, config_file = files()
-  return nonempty(opts.profile) or nonempty(opts.endpoint) or nonempty(os.getenv("AWS_ACCESS_KEY_ID"))
-    or nonempty(os.getenv("AWS_PROFILE")) or nonempty(os.getenv("AWS_ENDPOINT_URL"))
-    or nonempty(os.getenv("AWS_ENDPOINT_URL_LAMBDA"))
+  local config_file, creds_file = shared_files.paths()
+  for _, name in ipairs { "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL",
+                          "AWS_ENDPOINT_URL_LAMBDA", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI" } do
+    if env(name) then return true end
+  end
+  return nonempty(opts.profile) or nonempty(opts.endpoint)
     or (io.open(creds_file) and true) or (io.open(config_file) and true) or false
 end
 

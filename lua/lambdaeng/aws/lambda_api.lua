@@ -13,6 +13,22 @@ Api.__index = Api
 
 function M.new(client) return setmetatable({ client = client }, Api) end
 
+-- The same API whose calls, retries and waits all end by `deadline` (loop time):
+-- a resource's `timeouts` bound its whole operation. `what` names it in the error.
+function Api:until_deadline(deadline, what)
+  return setmetatable({ client = self.client, deadline = deadline, what = what }, Api)
+end
+
+function Api:time_left()
+  if not self.deadline then return nil end
+  return self.deadline - loop.now()
+end
+
+function Api:timeout_error()
+  return { type = "OperationTimeout", message = string.format("the %s did not finish within its timeout",
+    self.what or "operation") }
+end
+
 local function enc(s) return sigv4.uri_encode(tostring(s)) end
 
 local function decode(res)
@@ -24,12 +40,20 @@ end
 
 function Api:json_call(op, method, path, body, opts)
   opts = opts or {}
+  if self.deadline and loop.now() >= self.deadline then return nil, self:timeout_error() end
   local res, err = self.client:call {
     op = op, method = method, path = path, query = opts.query,
     body = body ~= nil and json.encode_plain(body) or nil, class = opts.class or "control",
-    log_body = opts.log_body,
+    log_body = opts.log_body, deadline = self.deadline,
   }
-  if not res then return nil, err end
+  if not res then
+    if self.deadline and loop.now() >= self.deadline - 0.001 then
+      local t = self:timeout_error()
+      t.message = t.message .. " (" .. op .. ": " .. tostring(err.type) .. ": " .. tostring(err.message) .. ")"
+      return nil, t
+    end
+    return nil, err
+  end
   local v, derr = decode(res)
   if not v then return nil, derr end
   return v, nil, res
@@ -114,6 +138,21 @@ function Api:list_versions_by_function(name)
   return { Versions = versions }
 end
 
+function Api:put_function_code_signing_config(name, arn)
+  return self:json_call("PutFunctionCodeSigningConfig", "PUT", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config", { CodeSigningConfigArn = arn })
+end
+
+function Api:delete_function_code_signing_config(name)
+  return self:json_call("DeleteFunctionCodeSigningConfig", "DELETE", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config")
+end
+
+function Api:get_function_code_signing_config(name)
+  return self:json_call("GetFunctionCodeSigningConfig", "GET", "/2020-06-30/functions/" .. enc(name) ..
+    "/code-signing-config", nil, { class = "control" })
+end
+
 function Api:put_function_concurrency(name, reserved)
   return self:json_call("PutFunctionConcurrency", "PUT", "/2017-10-31/functions/" .. enc(name) .. "/concurrency",
     { ReservedConcurrentExecutions = reserved })
@@ -166,7 +205,9 @@ end
 -- until done(cfg) is true, failing on failed(cfg) or after timeout seconds.
 -- delay: seconds between the first polls, growing by half each time up to 5.
 function Api:wait(name, what, done, failed, timeout, delay)
-  local deadline = loop.now() + (timeout or 600)
+  local left = self:time_left()
+  timeout = math.min(timeout or left or 600, left or math.huge)
+  local deadline = loop.now() + timeout
   delay = delay or 0.25
   while true do
     local doc, err = self:get_function(name)
@@ -176,7 +217,8 @@ function Api:wait(name, what, done, failed, timeout, delay)
     local why = failed(cfg)
     if why then return nil, { type = "WaiterFailed", message = string.format("%s: %s", what, why) } end
     if loop.now() + delay > deadline then
-      return nil, { type = "WaiterTimeout", message = string.format("%s did not finish within %d s", what, timeout or 600) }
+      if self.deadline and deadline >= self.deadline then return nil, self:timeout_error() end
+      return nil, { type = "WaiterTimeout", message = string.format("%s did not finish within %d s", what, timeout) }
     end
     loop.sleep(delay)
     delay = math.min(delay * 1.5, 5)

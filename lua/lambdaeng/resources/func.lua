@@ -1,45 +1,16 @@
 -- lambda.func on the Lambda API: create, update, delete, read back (refresh,
--- import), following the reference document (seed 004) argument by argument.
+-- import), following the reference document (seed 004) argument by argument and
+-- the reference provider's order of calls. What each argument is on the wire lives
+-- in func_doc.lua; this file makes the calls, waits, and records what the API
+-- confirmed. Every operation is bounded as a whole by its `timeouts` entry.
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
 local validate = require "lambdaeng.validate"
+local doc = require "lambdaeng.resources.func_doc"
 
 local M = {}
-
-local function nonempty_table(t) return type(t) == "table" and next(t) ~= nil end
-
--- The configuration part of CreateFunction / UpdateFunctionConfiguration.
-local function configuration(a)
-  local c = {
-    Role = a.role, Handler = a.handler, Runtime = a.runtime, Description = a.description,
-    Timeout = a.timeout, MemorySize = a.memory_size, KMSKeyArn = a.kms_key_arn,
-    Layers = a.layers and json.array(a.layers) or nil,
-  }
-  if a.environment then
-    c.Environment = { Variables = nonempty_table(a.environment.variables) and a.environment.variables or {} }
-  end
-  if a.vpc_config then
-    c.VpcConfig = { SubnetIds = json.array(a.vpc_config.subnet_ids or {}),
-                    SecurityGroupIds = json.array(a.vpc_config.security_group_ids or {}),
-                    Ipv6AllowedForDualStack = a.vpc_config.ipv6_allowed_for_dual_stack }
-  end
-  if a.dead_letter_config then c.DeadLetterConfig = { TargetArn = a.dead_letter_config.target_arn } end
-  if a.tracing_config then c.TracingConfig = { Mode = a.tracing_config.mode } end
-  if a.file_system_config then
-    c.FileSystemConfigs = json.array { { Arn = a.file_system_config.arn,
-                                         LocalMountPath = a.file_system_config.local_mount_path } }
-  end
-  if a.image_config then
-    c.ImageConfig = { Command = a.image_config.command and json.array(a.image_config.command),
-                      EntryPoint = a.image_config.entry_point and json.array(a.image_config.entry_point),
-                      WorkingDirectory = a.image_config.working_directory }
-  end
-  if a.ephemeral_storage then c.EphemeralStorage = { Size = a.ephemeral_storage.size } end
-  if a.snap_start then c.SnapStart = { ApplyOn = a.snap_start.apply_on } end
-  return c
-end
 
 -- The code part: ZipFile (from the package built at plan time or `filename`), S3, or image.
 local function code(decl, a)
@@ -58,27 +29,33 @@ local function code(decl, a)
   return nil, "no code source"
 end
 
-local CODE_ARGS = { source = true, filename = true, source_code_hash = true, s3_bucket = true, s3_key = true,
-                    s3_object_version = true, image_uri = true, architectures = true }
-local CONFIG_ARGS = { role = true, handler = true, runtime = true, description = true, timeout = true,
-                      memory_size = true, kms_key_arn = true, layers = true, environment = true,
-                      vpc_config = true, dead_letter_config = true, tracing_config = true,
-                      file_system_config = true, image_config = true, ephemeral_storage = true,
-                      snap_start = true }
+local function invoke_arn(region, arn)
+  return arn and string.format("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, arn)
+end
 
-local function attrs_from(cfg, region)
-  local arn = cfg.FunctionArn
-  local qualified = arn and cfg.Version and cfg.Version ~= "$LATEST" and (arn .. ":" .. cfg.Version) or arn
-  local function invoke_arn(a)
-    return a and string.format("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, a)
-  end
-  return {
-    arn = arn, invoke_arn = invoke_arn(arn), qualified_arn = qualified, qualified_invoke_arn = invoke_arn(qualified),
-    version = cfg.Version, last_modified = cfg.LastModified, source_code_size = cfg.CodeSize,
-    code_sha256 = cfg.CodeSha256, state = cfg.State or "Active",
-    signing_job_arn = cfg.SigningJobArn ~= json.null and cfg.SigningJobArn or nil,
-    signing_profile_version_arn = cfg.SigningProfileVersionArn ~= json.null and cfg.SigningProfileVersionArn or nil,
+-- The function's unqualified ARN (a version's configuration carries its qualifier).
+local function base_arn(arn)
+  if type(arn) ~= "string" then return nil end
+  return arn:match("^(arn:[^:]*:lambda:[^:]*:[^:]*:function:[^:]+)") or arn
+end
+
+-- Attributes from a configuration ($LATEST's), the latest published version
+-- ("$LATEST" when none), the function's tags and the nested computed values.
+local function attrs_from(cfg, region, version, tags_all, nested)
+  local arn = base_arn(cfg.FunctionArn)
+  version = version or "$LATEST"
+  local qualified = arn and (arn .. ":" .. version)
+  local function s(x) if x == nil or x == json.null then return "" end return x end
+  local attrs = {
+    arn = arn, invoke_arn = invoke_arn(region, arn), qualified_arn = qualified,
+    qualified_invoke_arn = invoke_arn(region, qualified),
+    version = version, last_modified = cfg.LastModified, source_code_size = cfg.CodeSize,
+    code_sha256 = cfg.CodeSha256, state = cfg.State ~= json.null and cfg.State or "Active",
+    signing_job_arn = s(cfg.SigningJobArn), signing_profile_version_arn = s(cfg.SigningProfileVersionArn),
+    tags_all = tags_all or {},
   }
+  for k, v in pairs(nested or {}) do attrs[k] = v end
+  return attrs
 end
 M.attrs_from = attrs_from
 
@@ -103,12 +80,12 @@ local function retryable_for_resource(err)
   return false
 end
 
-local function with_resource_retries(ctx, deadline, fn)
+local function with_resource_retries(ctx, api, fn)
   local delay = ctx.resource_retry_delay or 2
   while true do
     local out, err = fn()
     if out then return out end
-    if not retryable_for_resource(err) or loop.now() + delay > deadline then return nil, err end
+    if not retryable_for_resource(err) or loop.now() + delay > api.deadline then return nil, err end
     ctx.log(string.format("retrying after %s: %s", err.type, err.message))
     loop.sleep(delay)
     delay = math.min(delay * 2, 20)
@@ -129,27 +106,43 @@ local function tags_with_defaults(ctx, a)
   for k, v in pairs(a.tags or {}) do tags[k] = v end
   return tags
 end
+M.tags_with_defaults = tags_with_defaults
+
+-- The latest published version ("$LATEST" when none), as the reference provider
+-- reads it: the highest version ListVersionsByFunction lists.
+local function latest_version(api, name)
+  local list, err = api:list_versions_by_function(name)
+  if not list then return nil, err end
+  local best
+  for _, v in ipairs(list.Versions or {}) do
+    local n = tonumber(v.Version)
+    if n and (not best or n > best) then best = n end
+  end
+  return best and tostring(math.tointeger(best) or best) or "$LATEST"
+end
+
+-- An API view whose calls all end by the operation's deadline.
+local function bounded(ctx, seconds_left, what)
+  return ctx.api:until_deadline(loop.now() + seconds_left, what)
+end
 
 -- Creates the function; returns the state record { args, attrs } or nil, err.
 function M.create(ctx, decl, a)
-  local api = ctx.api
-  local t = timeouts(decl)
-  local deadline = loop.now() + t.create
+  local api = bounded(ctx, timeouts(decl).create, "create")
   local c, cerr = code(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
-  local input = configuration(a)
+  local input = doc.create_input(a)
   input.FunctionName = a.function_name
   input.Code = c
   input.PackageType = a.package_type
   input.Publish = a.publish
-  input.Architectures = a.architectures and json.array(a.architectures) or nil
   input.CodeSigningConfigArn = a.code_signing_config_arn
   local tags = tags_with_defaults(ctx, a)
   if next(tags) then input.Tags = tags end
   -- Write-ahead: the state knows a create was started before it is sent, so a run
   -- killed before the answer is recorded leaves no function that state forgot.
   ctx.record(decl.address, { args = a, attrs = {}, pending = "create" })
-  local cfg, err = with_resource_retries(ctx, deadline, function() return api:create_function(input) end)
+  local cfg, err = with_resource_retries(ctx, api, function() return api:create_function(input) end)
   if not cfg and err and err.type == "ResourceConflictException" and ctx.adopt_on_conflict then
     -- An earlier run started this create and was cut off: the function is ours.
     local got = api:get_function(a.function_name)
@@ -165,68 +158,77 @@ function M.create(ctx, decl, a)
     return nil, explain(err)
   end
   -- The function exists from here on: record it at once, so a failure below cannot orphan it.
-  ctx.record(decl.address, { args = a, attrs = attrs_from(cfg, ctx.region), partial = true })
-  local active, werr = api:wait_active(a.function_name, deadline - loop.now(), ctx.waiter_delay)
+  ctx.record(decl.address, { args = a, attrs = attrs_from(cfg, ctx.region, nil, tags), partial = true })
+  local active, werr = api:wait_active(a.function_name, nil, ctx.waiter_delay)
   if not active then return nil, werr end
-  cfg = active
   if a.reserved_concurrent_executions and a.reserved_concurrent_executions >= 0 then
     local _, perr = api:put_function_concurrency(a.function_name, a.reserved_concurrent_executions)
     if perr then return nil, perr end
   end
-  return { args = a, attrs = attrs_from(cfg, ctx.region), tags_all = tags }
-end
-
-local function changed(before, after, keys)
-  local plan = require "lambdaeng.plan"
-  for k in pairs(keys) do
-    if not plan.equal(before[k], after[k]) then return true end
+  local version = "$LATEST"
+  if a.publish then
+    local verr
+    version, verr = latest_version(api, a.function_name)
+    if not version then return nil, verr end
   end
-  return false
+  local _, nested = doc.from_api(active, {})
+  return { args = a, attrs = attrs_from(active, ctx.region, version, tags, nested), tags_all = tags }
 end
 
--- Updates in place; records only what the API confirmed: on failure nothing.
-function M.update(ctx, decl, a, prior)
-  local api = ctx.api
-  local t = timeouts(decl)
-  local deadline = loop.now() + t.update
+-- Updates in place with the calls the change needs, in the reference provider's
+-- order (code signing, configuration, code, concurrency, publish, tags), waiting
+-- for each update to finish. `stored` is a as the state stores it (sensitive
+-- values as digests), so a change is judged exactly as the plan judged it.
+-- Records only what the API confirmed: on failure nothing.
+function M.update(ctx, decl, a, prior, stored)
+  local api = bounded(ctx, timeouts(decl).update, "update")
   local before = prior.args or {}
+  local calls = doc.calls(before, stored or a)
   local name = a.function_name
   local cfg
-  -- One update call (retried as the reference tool retries), then the wait for it to finish.
   local function update_and_wait(call)
-    local out, err = with_resource_retries(ctx, deadline, call)
+    local out, err = with_resource_retries(ctx, api, call)
     if not out then return nil, explain(err) end
-    return api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
+    return api:wait_updated(name, nil, ctx.waiter_delay)
   end
-  if changed(before, a, CODE_ARGS) then
-    local c, cerr = code(decl, a)
-    if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
-    c.Architectures = a.architectures and json.array(a.architectures) or nil
-    local done, err = update_and_wait(function() return api:update_function_code(name, c) end)
-    if not done then return nil, err end
-    cfg = done
+  if calls.code_signing then
+    local _, err
+    if a.code_signing_config_arn and a.code_signing_config_arn ~= "" then
+      _, err = api:put_function_code_signing_config(name, a.code_signing_config_arn)
+    else
+      _, err = api:delete_function_code_signing_config(name)
+    end
+    if err then return nil, err end
   end
-  if changed(before, a, CONFIG_ARGS) then
-    local input = configuration(a)
-    -- An argument removed from the stack goes back to Lambda's default.
-    if before.environment and not a.environment then input.Environment = { Variables = {} } end
-    if before.layers and not a.layers then input.Layers = json.array {} end
-    if before.description and not a.description then input.Description = "" end
+  if calls.config then
+    local input = doc.configuration_changes(before, stored or a)
+    -- the body carries the real values (stored ones may be digests of sensitive values)
+    local real = doc.configuration_changes({}, a)
+    for k in pairs(input) do if real[k] ~= nil then input[k] = real[k] end end
     local done, err = update_and_wait(function()
-      -- Code and configuration changing together: wait out the code update (terraform#29604).
-      local ready, werr = api:wait_updated(name, deadline - loop.now(), ctx.waiter_delay)
+      -- an update still settling from an earlier run: wait it out (terraform#29604)
+      local ready, werr = api:wait_updated(name, nil, ctx.waiter_delay)
       if not ready then return nil, werr end
       return api:update_function_configuration(name, input)
     end)
     if not done then return nil, err end
     cfg = done
   end
-  if a.publish and cfg then
-    local v, perr = api:publish_version(name, {})
-    if not v then return nil, perr end
-    cfg = v
+  if calls.code then
+    local c, cerr = code(decl, a)
+    if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
+    if not doc.same("architectures", before.architectures, a.architectures) and a.architectures then
+      c.Architectures = json.array(table.move(a.architectures, 1, #a.architectures, 1, {}))
+    end
+    local done, err = update_and_wait(function()
+      local ready, werr = api:wait_updated(name, nil, ctx.waiter_delay)
+      if not ready then return nil, werr end
+      return api:update_function_code(name, c)
+    end)
+    if not done then return nil, err end
+    cfg = done
   end
-  if (before.reserved_concurrent_executions or -1) ~= (a.reserved_concurrent_executions or -1) then
+  if calls.concurrency then
     local _, err
     if (a.reserved_concurrent_executions or -1) >= 0 then
       _, err = api:put_function_concurrency(name, a.reserved_concurrent_executions)
@@ -235,27 +237,40 @@ function M.update(ctx, decl, a, prior)
     end
     if err then return nil, err end
   end
-  local arn = prior.attrs and prior.attrs.arn
-  local old_tags = prior.tags_all or before.tags or {}
+  local attrs = {}
+  for k, v in pairs(prior.attrs or {}) do attrs[k] = v end
+  if calls.publish then
+    local v, perr = with_resource_retries(ctx, api, function() return api:publish_version(name, {}) end)
+    if not v then return nil, perr end
+    attrs.version = v.Version
+  end
+  local old_tags = (prior.attrs or {}).tags_all or prior.tags_all or before.tags or {}
   local new_tags = tags_with_defaults(ctx, a)
   local add, remove = {}, {}
   for k, v in pairs(new_tags) do if old_tags[k] ~= v then add[k] = v end end
   for k in pairs(old_tags) do if new_tags[k] == nil then remove[#remove + 1] = k end end
-  if arn and next(add) then
-    local _, err = api:tag_resource(arn, add)
-    if err then return nil, err end
-  end
+  local arn = attrs.arn
   if arn and #remove > 0 then
     table.sort(remove)
     local _, err = api:untag_resource(arn, remove)
     if err then return nil, err end
   end
-  if not cfg then
-    local got, gerr = api:get_function_configuration(name)
-    if not got then return nil, gerr end
-    cfg = got
+  if arn and next(add) then
+    local _, err = api:tag_resource(arn, add)
+    if err then return nil, err end
   end
-  return { args = a, attrs = attrs_from(cfg, ctx.region), tags_all = new_tags }
+  if cfg then
+    local _, nested = doc.from_api(cfg, {})
+    for k in pairs(doc.NESTED_ATTRS) do attrs[k] = nil end
+    local fresh = attrs_from(cfg, ctx.region, attrs.version, new_tags, nested)
+    for k, v in pairs(fresh) do attrs[k] = v end
+  else
+    attrs.version = attrs.version or "$LATEST"
+    attrs.qualified_arn = attrs.arn and (attrs.arn .. ":" .. attrs.version)
+    attrs.qualified_invoke_arn = invoke_arn(ctx.region, attrs.qualified_arn)
+  end
+  attrs.tags_all = new_tags
+  return { args = a, attrs = attrs, tags_all = new_tags }
 end
 
 function M.delete(ctx, decl_or_nil, prior)
@@ -266,10 +281,9 @@ function M.delete(ctx, decl_or_nil, prior)
   end
   local name = a.function_name or (prior.attrs and prior.attrs.arn)
   if not name then return true end
-  local t = decl_or_nil and timeouts(decl_or_nil) or { delete = 600 }
-  local deadline = loop.now() + t.delete
-  local _, err = with_resource_retries(ctx, deadline, function()
-    local out, e = ctx.api:delete_function(name)
+  local api = bounded(ctx, decl_or_nil and timeouts(decl_or_nil).delete or 600, "delete")
+  local _, err = with_resource_retries(ctx, api, function()
+    local out, e = api:delete_function(name)
     if not out and e and e.type == "ResourceNotFoundException" then return true end
     return out, e
   end)
@@ -278,40 +292,33 @@ function M.delete(ctx, decl_or_nil, prior)
 end
 
 -- Reads a function back as lambdaeng arguments (refresh and import).
+-- opts.versions: find the latest published version (ListVersionsByFunction);
+-- opts.code_signing: read the code-signing configuration.
 -- Returns args, attrs, tags; or nil when it does not exist; or nil, err.
-function M.read(ctx, name)
-  local got, err = ctx.api:get_function(name)
+function M.read(ctx, name, opts)
+  opts = opts or {}
+  local api = ctx.api
+  local got, err = api:get_function(name)
   if not got then
     if err and err.type == "ResourceNotFoundException" then return nil end
     return nil, err
   end
   local c = got.Configuration or {}
-  local function v(x) if x == json.null then return nil end return x end
-  local args = {
-    function_name = v(c.FunctionName), role = v(c.Role), handler = v(c.Handler), runtime = v(c.Runtime),
-    description = v(c.Description), timeout = v(c.Timeout), memory_size = v(c.MemorySize),
-    package_type = v(c.PackageType) or "Zip", kms_key_arn = v(c.KMSKeyArn),
-    architectures = v(c.Architectures),
-  }
-  if args.description == "" then args.description = nil end
-  local env = v(c.Environment)
-  if type(env) == "table" and nonempty_table(v(env.Variables)) then args.environment = { variables = env.Variables } end
-  local layers = v(c.Layers)
-  if nonempty_table(layers) then
-    args.layers = {}
-    for i, l in ipairs(layers) do args.layers[i] = type(l) == "table" and l.Arn or l end
+  local args, nested = doc.from_api(c, got)
+  local version = "$LATEST"
+  if opts.versions then
+    local verr
+    version, verr = latest_version(api, name)
+    if not version then return nil, verr end
   end
-  local eph = v(c.EphemeralStorage)
-  if type(eph) == "table" and eph.Size then args.ephemeral_storage = { size = eph.Size } end
-  local tracing = v(c.TracingConfig)
-  if type(tracing) == "table" and tracing.Mode and tracing.Mode ~= "PassThrough" then
-    args.tracing_config = { mode = tracing.Mode }
+  if opts.code_signing then
+    local csc, cerr = api:get_function_code_signing_config(name)
+    if not csc then return nil, cerr end
+    local arn = csc.CodeSigningConfigArn
+    if arn ~= nil and arn ~= json.null and arn ~= "" then args.code_signing_config_arn = arn end
   end
-  local tags = v(got.Tags)
-  if nonempty_table(tags) then args.tags = tags end
-  local conc = v(got.Concurrency)
-  args.reserved_concurrent_executions = type(conc) == "table" and v(conc.ReservedConcurrentExecutions) or -1
-  return args, attrs_from(c, ctx.region), tags or {}
+  local tags = args.tags or {}
+  return args, attrs_from(c, ctx.region, version, tags, nested), tags
 end
 
 return M

@@ -2,6 +2,7 @@
 -- API, with the CRUD lifecycle payloads of the reference documents (seeds 001, 003).
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 
@@ -60,10 +61,19 @@ end
 -- An ephemeral invocation: the result is returned, never stored; a function
 -- error does not fail it (the program decides).
 function M.ephemeral(ctx, a)
+  -- its own `region` chooses the endpoint it calls
+  if a.region and ctx.for_region then ctx = ctx.for_region(a.region) end
   local r, err = ctx.api:invoke(a.function_name, {
     payload = a.payload, invocation_type = "RequestResponse", log_type = a.log_type ~= "None" and a.log_type or nil,
     client_context = a.client_context, qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
   if not r then return nil, err end
+  -- Everything an ephemeral invocation returns is sensitive: never printed or stored in clear.
+  secrets.add(r.payload)
+  if r.log_result then
+    secrets.add(r.log_result)
+    local ok, log = pcall(nhash.base64decode, r.log_result)
+    if ok then secrets.add(log) end
+  end
   return { result = r.payload, function_error = r.function_error, log_result = r.log_result,
            status_code = r.status_code, executed_version = r.executed_version }
 end

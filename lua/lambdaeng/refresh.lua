@@ -1,0 +1,135 @@
+-- Refresh: reads every stored function back and folds what changed outside
+-- lambdaeng into the stored arguments, so the plan shows it as an update that
+-- puts it back. A function that is gone leaves the state (the plan re-creates
+-- it); one whose create was cut short is adopted when it exists.
+--
+-- Settings are compared as Lambda means them (func_doc.same): a value at the
+-- API's default equals its absence, subnet and security group ids are sets. A
+-- setting the API leaves out of its answer is unset, except the few every
+-- answer carries (an endpoint that leaves those out tells nothing about them).
+-- The version is read back (ListVersionsByFunction) when the function publishes,
+-- and the code-signing configuration when the stack or state names one.
+local loop = require "lambdaeng.native.loop"
+local plan = require "lambdaeng.plan"
+local stack = require "lambdaeng.stack"
+local ref = require "lambdaeng.ref"
+local func = require "lambdaeng.resources.func"
+local doc = require "lambdaeng.resources.func_doc"
+
+local M = {}
+
+local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
+                   "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
+                   "tracing_config", "vpc_config", "dead_letter_config", "file_system_config", "snap_start",
+                   "image_config", "tags", "reserved_concurrent_executions" }
+-- Reported in every GetFunction answer: when missing, nothing is learnt about them.
+local ALWAYS_REPORTED = { function_name = true, role = true, handler = true, runtime = true, timeout = true,
+                          memory_size = true, architectures = true, package_type = true }
+
+local function truthy(v) return v ~= nil and v ~= false and v ~= "" end
+
+-- What to read besides GetFunction for a stored function (and its declaration, if any).
+function M.read_options(entry, decl)
+  local declared = decl and stack.resolve_args(decl, nil) or {}
+  local attrs = entry.attrs or {}
+  return {
+    versions = entry.args.publish == true or declared.publish == true or declared.publish == ref.UNKNOWN
+      or (attrs.version ~= nil and attrs.version ~= "$LATEST"),
+    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(declared.code_signing_config_arn),
+  }
+end
+
+-- The stack's own tags: those that came from default_tags are not the stack's.
+local function own_tags(actual, stored_tags, default_tags)
+  local own = {}
+  for k, v in pairs(actual or {}) do
+    if (stored_tags or {})[k] ~= nil or (default_tags or {})[k] == nil then own[k] = v end
+  end
+  return next(own) and own or nil
+end
+
+-- Folds what was read (args) into the stored arguments; returns the merged table.
+local function merge(ctx, entry, args, opts)
+  local merged = {}
+  for k, v in pairs(entry.args) do merged[k] = v end
+  local keys = table.move(READABLE, 1, #READABLE, 1, {})
+  if opts.code_signing then keys[#keys + 1] = "code_signing_config_arn" end
+  for _, k in ipairs(keys) do
+    local stored, actual = entry.args[k], args[k]
+    if k == "tags" then actual = own_tags(actual, entry.args.tags, ctx.default_tags) end
+    if type(stored) == "table" and stored.sensitive_digest then
+      -- a sensitive stored value can only be compared through its digest
+      local now = doc.canonical(k, actual)
+      if now == nil then merged[k] = nil
+      elseif ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
+        merged[k] = { sensitive_digest = ctx.digest(actual) }
+      end
+    elseif actual == nil and ALWAYS_REPORTED[k] then
+      -- the endpoint did not say: nothing to learn about it
+    elseif not doc.same(k, stored, actual) then
+      merged[k] = actual
+    end
+  end
+  return merged
+end
+
+function M.run(ctx)
+  local state = ctx.state
+  local drifted, errors = {}, {}
+  local tasks, main = {}, loop.current()
+  for _, addr in ipairs(state:addresses()) do
+    local entry = state:get(addr)
+    if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
+      tasks[#tasks + 1] = { addr = addr, entry = entry }
+    end
+  end
+  local remaining = #tasks
+  if remaining == 0 then return drifted end
+  local slots, waiting = ctx.parallelism or 256, {}
+  for _, t in ipairs(tasks) do
+    loop.spawn(function()
+      local entry = t.entry
+      while slots == 0 do waiting[#waiting + 1] = loop.current() loop.suspend() end
+      slots = slots - 1
+      local decl = ctx.session and ctx.session.by_addr[t.addr]
+      local opts = M.read_options(entry, decl)
+      local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
+      local args, attrs, tags = func.read(rctx, entry.args.function_name, opts)
+      slots = slots + 1
+      if #waiting > 0 then loop.wake(table.remove(waiting, 1)) end
+      if args then
+        local merged = merge(rctx, entry, args, opts)
+        if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
+            and attrs.code_sha256 ~= entry.attrs.code_sha256 then
+          merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
+        end
+        if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
+          drifted[#drifted + 1] = t.addr
+          entry.args = merged
+          entry.partial, entry.pending = nil, nil
+        end
+        entry.attrs = attrs
+        entry.tags_all = tags
+        -- read where it is now: with --retarget that is the new target
+        if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
+        state:put(t.addr, entry)
+      elseif attrs ~= nil then -- the read failed: attrs holds the error
+        errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
+          entry.args.function_name, tostring(attrs.type), tostring(attrs.message))
+      else
+        ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
+          entry.args.function_name))
+        state:remove(t.addr)
+        drifted[#drifted + 1] = t.addr
+      end
+      remaining = remaining - 1
+      if remaining == 0 then loop.wake(main) end
+    end)
+  end
+  loop.suspend()
+  table.sort(drifted)
+  if #errors > 0 then return nil, table.concat(errors, "\n") end
+  return drifted
+end
+
+return M

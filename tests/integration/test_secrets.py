@@ -1,0 +1,194 @@
+"""Secrets are never stored or printed in clear (issue 12, item 10).
+
+A sensitive variable reaches an output marked sensitive and an invocation's input
+(the function echoes it, so its result holds it too); an ephemeral invocation's
+result reaches a sensitive output; examples/log-capture turns the decoded log tail
+into a sensitive output. After run, plan, output, state show and destroy, all with
+--debug where they take it, no file under .lambdaeng/ (state, .backup, key, the
+local target's store) and no line of output holds a secret's bytes or its base64;
+where a value cannot be printed it shows as (sensitive). State keeps keyed digests,
+enough to see a change: the same secret plans no change, another one an update.
+A value stored only as a digest (the echoed result) still lets what depends on it
+stay unchanged, and a change that needs it asks for --replace of its source.
+`lambdaeng output NAME` of a sensitive output is an error that says why."""
+import base64
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import SOURCE, TempDirTest, main, run  # noqa: E402
+
+import hashlib  # noqa: E402
+
+PW = "TopSecret-4b9c77e1"
+# What the generator function returns for seed "s1": known to the test, never written in the stack.
+EPH = "Gen-" + hashlib.sha256(b"s1").hexdigest()[:20]
+GENERATOR = ("import hashlib\n\ndef handler(event, context):\n"
+             "    return {'token': 'Gen-' + hashlib.sha256(event['seed'].encode()).hexdigest()[:20]}\n")
+
+STACK = """local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local pw = var("pw", { sensitive = true })
+local fn = lambda.func("echo", { function_name = "sec-echo", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "code" })
+local inv = lambda.invocation("inv", { function_name = fn.function_name, input = json.encode({ pw = pw }) })
+local gen = lambda.func("gen", { function_name = "sec-gen", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "gen" })
+local e = lambda.ephemeral_invocation("e", { function_name = gen.function_name,
+  payload = json.encode({ seed = "s1" }) })
+output("pw", pw, { sensitive = true })
+output("raw", e.result, { sensitive = true })
+output("res", inv.result, { sensitive = true })
+output("plain", "nothing secret here")
+"""
+
+DOWNSTREAM = """local mem = var("mem", { default = 128 })
+lambda.func("down", { function_name = "sec-down", runtime = "python3.12", handler = "index.handler",
+  memory_size = mem, role = "arn:aws:iam::123456789012:role/r", source = "code",
+  environment = { variables = { RESULT = inv.result:map(function(r) return json.decode(r).pw end) } } })
+"""
+
+FAILING = """local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local pw = var("pw", { sensitive = true })
+local fn = lambda.func("boom", { function_name = "sec-boom", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "boom" })
+lambda.invocation("inv", { function_name = fn.function_name, input = json.encode({ pw = pw }) })
+"""
+
+ENV = {"LAMBDAENG_WAITER_DELAY": "0.05"}
+
+
+def forms(secret):
+    raw = secret.encode()
+    return [raw, base64.b64encode(raw), base64.b64encode(raw).rstrip(b"=")]
+
+
+class Secrets(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.write("code/index.py", "def handler(event, context):\n    return event\n")
+        self.write("gen/index.py", GENERATOR)
+        self.write("boom/index.py", "import json\n\ndef handler(event, context):\n"
+                                    "    raise ValueError('rejected input ' + json.dumps(event))\n")
+        self.outputs = []
+
+    def le(self, *args, **kw):
+        r = run(*args, env=ENV, timeout=300, **kw)
+        self.outputs.append(r.stdout + r.stderr)
+        return r
+
+    def assert_nowhere(self, secrets, root, skip=()):
+        """No file under root and no output seen so far holds any form of a secret."""
+        checked = 0
+        for d, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(d, name)
+                if any(path.startswith(s) for s in skip):
+                    continue
+                with open(path, "rb") as f:
+                    data = f.read()
+                checked += 1
+                for secret in secrets:
+                    for form in forms(secret):
+                        self.assertNotIn(form, data, "%s holds %r" % (path, form))
+        for text in self.outputs:
+            for secret in secrets:
+                for form in forms(secret):
+                    self.assertNotIn(form.decode(), text)
+        return checked
+
+    def state(self, stack_dir=None):
+        with open(os.path.join(stack_dir or self.dir, ".lambdaeng", "stack.state.json")) as f:
+            return json.load(f)
+
+    def test_sensitive_and_ephemeral_values_are_never_in_clear(self):
+        stack = self.write("stack.lua", STACK)
+        r = self.le("run", stack, "--yes", "--debug", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for name in ("pw", "raw", "res"):
+            self.assertIn(name + " = (sensitive)", r.stdout)
+        self.assertIn('plain = "nothing secret here"', r.stdout)
+        st = self.state()
+        for name in ("pw", "raw", "res"):
+            self.assertEqual(set(st["outputs"][name]), {"sensitive", "value_digest"})
+            self.assertTrue(st["outputs"][name]["value_digest"].startswith("hmac-sha256:"))
+        self.assertEqual(st["outputs"]["plain"]["value"], "nothing secret here")
+        self.assertIn("sensitive_digest", st["resources"]["invocation.inv"]["attrs"]["result"])
+        self.assertIn("sensitive_digest", st["resources"]["invocation.inv"]["args"]["input"])
+
+        r = self.le("plan", stack, "--detailed-exitcode", "--debug", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # same secrets: the digests match
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=Another-5ecret-value")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"~ pw +=  ?\(sensitive\) -> \(sensitive\)")
+        self.assertIn("input  = (sensitive)", r.stdout)
+        self.outputs.append(self.le("plan", stack, "--json", "--var", "pw=" + PW).stdout)
+
+        r = self.le("output", stack)
+        self.assertIn("pw = (sensitive)", r.stdout)
+        r = self.le("output", stack, "pw")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("output pw is sensitive: lambdaeng stores only a keyed digest of it", r.stderr)
+        shown = json.loads(self.le("output", stack, "--json").stdout)
+        self.assertEqual(shown["pw"], {"sensitive": True})
+        r = self.le("state", "show", "invocation.inv", stack)
+        self.assertIn('result = "(sensitive)"', r.stdout)
+        self.assertIn('input = "(sensitive)"', r.stdout)
+        self.le("state", "show", "invocation.inv", stack, "--json")
+
+        r = self.le("destroy", stack, "--yes", "--debug", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, ".lambdaeng", "stack.state.json.backup")))
+        checked = self.assert_nowhere([PW, EPH], os.path.join(self.dir, ".lambdaeng"))
+        print("files checked under .lambdaeng: %d, outputs checked: %d" % (checked, len(self.outputs)))
+
+    def test_a_value_kept_only_as_a_digest_leaves_its_dependents_alone(self):
+        stack = self.write("stack.lua", STACK + DOWNSTREAM)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("plan", stack, "--var", "pw=" + PW, "--var", "mem=256")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("stack.lua:16: func.down cannot be updated: its environment derives from a sensitive value "
+                      "that lambdaeng keeps only as a keyed digest (invocation.inv); produce it again in the same "
+                      "run: --replace invocation.inv", r.stderr)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW, "--var", "mem=256", "--replace", "invocation.inv")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = self.state()
+        self.assertEqual(st["resources"]["func.down"]["args"]["memory_size"], 256)
+        self.assertIn("sensitive_digest", st["resources"]["func.down"]["args"]["environment"])
+        # The secret is the function's environment, on the target (as AWS keeps it), nowhere else.
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
+    def test_a_function_error_does_not_print_its_sensitive_input(self):
+        stack = self.write("stack.lua", FAILING)
+        r = self.le("run", stack, "--yes", "--debug", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("rejected input", r.stderr)
+        self.assertIn("(sensitive)", r.stderr)
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"))
+
+    def test_log_capture_keeps_the_decoded_log_out_of_state(self):
+        shutil.copytree(os.path.join(SOURCE, "examples", "log-capture"), os.path.join(self.dir, "log-capture"),
+                        ignore=shutil.ignore_patterns(".lambdaeng"))
+        shutil.copytree(os.path.join(SOURCE, "examples", "code"), os.path.join(self.dir, "code"),
+                        dirs_exist_ok=True)
+        stack = os.path.join(self.dir, "log-capture", "stack.lua")
+        r = self.le("run", stack, "--yes", "--debug")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("execution_logs = (sensitive)", r.stdout)
+        self.assertEqual(set(self.state(os.path.dirname(stack))["outputs"]["execution_logs"]),
+                         {"sensitive", "value_digest"})
+        self.le("plan", stack, "--debug")
+        self.le("output", stack, "--json")
+        # what the logger printed, as the decoded tail holds it
+        self.assert_nowhere(["processing {'step': 'log-capture'}"], os.path.join(os.path.dirname(stack), ".lambdaeng"))
+
+
+if __name__ == "__main__":
+    main()
