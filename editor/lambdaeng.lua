@@ -190,6 +190,7 @@
 ---@field alias? string
 ---@field default_tags? table<string, string>
 ---@field endpoint? string
+---@field max_connections? integer 1..10000.
 ---@field max_retries? integer 0..20.
 ---@field pacing? any
 ---@field profile? string

@@ -64,8 +64,15 @@ static json_t *convert_table(lua_State *L, int idx, int depth, char *path, size_
       json_decref(obj);
       return NULL;
     }
-    const char *key = lua_tostring(L, -2);
+    size_t key_len;
+    const char *key = lua_tolstring(L, -2, &key_len);
     snprintf(path + base, path_len - base, ".%s", key);
+    if (memchr(key, '\0', key_len)) {
+      le_error_set(err, "%s: a key with a NUL byte cannot be stored", path);
+      lua_pop(L, 2);
+      json_decref(obj);
+      return NULL;
+    }
     json_t *v = convert(L, lua_gettop(L), depth + 1, path, path_len, err);
     lua_pop(L, 1);
     if (!v) {
@@ -73,7 +80,13 @@ static json_t *convert_table(lua_State *L, int idx, int depth, char *path, size_
       json_decref(obj);
       return NULL;
     }
-    json_object_set_new(obj, key, v);
+    /* jansson refuses a key that is not UTF-8: an error, never an entry silently left out */
+    if (json_object_set_new(obj, key, v) != 0) {
+      le_error_set(err, "%s: a key that is not valid UTF-8 text cannot be stored", path);
+      lua_pop(L, 1);
+      json_decref(obj);
+      return NULL;
+    }
   }
   path[base] = '\0';
   return obj;

@@ -2,7 +2,8 @@
  *
  * Lua tables that are sequences 1..n (n > 0) become arrays, other tables
  * objects; integers stay integers, floats reals; cjson's null (a NULL light
- * userdata) is JSON null both ways. Functions, userdata and non-string keys
+ * userdata) is JSON null both ways. Functions, userdata, non-string keys, keys
+ * and strings that are not UTF-8, keys with NUL bytes and non-finite numbers
  * cannot be stored and fail with the path to the offending value. */
 #ifndef LAMBDAENG_CONVERTER_H
 #define LAMBDAENG_CONVERTER_H

@@ -1,8 +1,11 @@
 #include "http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -17,15 +20,32 @@ typedef struct socket_ctx {
   int active;
 } socket_ctx;
 
+typedef struct host_slot host_slot;
+
 typedef struct transfer {
   CURL *easy;
   struct curl_slist *headers;
   le_http_response response;
   le_http_done done;
   void *userdata;
-  struct transfer *prev, *next; /* in flight */
-  int cancelled;
+  struct transfer *prev, *next; /* in flight (queued or started) */
+  struct transfer *queue_next;  /* waiting for a connection to its host */
+  host_slot *host;
+  size_t max_body;
+  size_t header_bytes;
+  int cancelled, started, too_large;
 } transfer;
+
+/* The transfers to one scheme://host:port: at most H.max_host of them are in
+ * libcurl at once (so at most that many connections), the rest wait in order. */
+struct host_slot {
+  char *key;
+  size_t active;
+  transfer *queue_head, *queue_tail;
+  host_slot *next;
+};
+
+#define LE_HTTP_MAX_HEADER_BYTES (64 * 1024)
 
 static struct {
   CURLM *multi;
@@ -34,9 +54,12 @@ static struct {
   socket_ctx **sockets; /* indexed by fd */
   size_t nsockets;
   transfer *in_flight;
-  size_t count, peak, started;
+  host_slot *hosts;
+  long max_host; /* connections per host */
+  size_t count, peak, started, queued_peak;
+  size_t sockets_open, sockets_peak, sockets_opened;
   int ready;
-} H;
+} H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
 
 static socket_ctx *socket_for(curl_socket_t fd, int create) {
   if ((size_t)fd >= H.nsockets) {
@@ -118,6 +141,18 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   return 0;
 }
 
+/* curl opens a socket: counted, so the bound on connections can be observed. */
+static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address) {
+  (void)clientp;
+  (void)purpose;
+  curl_socket_t fd = socket(address->family, address->socktype, address->protocol);
+  if (fd != CURL_SOCKET_BAD) {
+    H.sockets_opened++;
+    if (++H.sockets_open > H.sockets_peak) H.sockets_peak = H.sockets_open;
+  }
+  return fd;
+}
+
 /* curl closes a socket: retire its poll handle first, so a new socket that gets the
  * same descriptor number starts with a fresh one. */
 static int closesocket_cb(void *clientp, curl_socket_t fd) {
@@ -127,6 +162,7 @@ static int closesocket_cb(void *clientp, curl_socket_t fd) {
     H.sockets[fd] = NULL;
     uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
   }
+  if (H.sockets_open > 0) H.sockets_open--;
   return close(fd);
 }
 
@@ -145,8 +181,9 @@ static int init(le_error *err) {
   if (!H.multi) return le_error_set(err, "libcurl: cannot create a multi handle");
   curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
   curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
-  curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-  curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, 512L);
+  /* Our own queue keeps each host within H.max_host; curl's limit is the backstop. */
+  curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, H.max_host);
+  curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, H.max_host > 32 ? H.max_host * 2 : 64L);
   uv_timer_init(le_loop(), &H.timer);
   uv_unref((uv_handle_t *)&H.timer);
   uv_async_init(le_loop(), &H.alive, NULL);
@@ -155,17 +192,89 @@ static int init(le_error *err) {
   return LE_OK;
 }
 
+/* Bodies beyond the request's max_body end the transfer (nothing more is read). */
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   transfer *t = userp;
+  if (t->max_body && t->response.body.len + size * n > t->max_body) {
+    t->too_large = 1;
+    return 0;
+  }
   return le_buffer_append(&t->response.body, data, size * n) == LE_OK ? size * n : 0;
+}
+
+/* A declared Content-Length beyond max_body ends the transfer before its body. */
+static int declared_too_large(const transfer *t, const char *data, size_t len) {
+  static const char name[] = "content-length:";
+  if (!t->max_body || len < sizeof name - 1 || strncasecmp(data, name, sizeof name - 1) != 0) return 0;
+  size_t value = 0;
+  for (size_t i = sizeof name - 1; i < len; i++) {
+    char c = data[i];
+    if (c == ' ' || c == '\t') continue;
+    if (c < '0' || c > '9') break;
+    if (value > (SIZE_MAX - 9) / 10) return 1;
+    value = value * 10 + (size_t)(c - '0');
+  }
+  return value > t->max_body;
 }
 
 static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   transfer *t = userp;
   size_t len = size * n;
+  t->header_bytes += len;
+  if (t->header_bytes > LE_HTTP_MAX_HEADER_BYTES || declared_too_large(t, data, len)) {
+    t->too_large = 1;
+    return 0;
+  }
   /* A new status line starts a new header block (after 100 Continue). */
   if (len > 5 && strncmp(data, "HTTP/", 5) == 0) t->response.headers.len = 0;
   return le_buffer_append(&t->response.headers, data, len) == LE_OK ? len : 0;
+}
+
+/* The host a URL names, as scheme://host:port (NULL when it does not parse). */
+static char *host_key(const char *url) {
+  CURLU *u = curl_url();
+  if (!u) return NULL;
+  char *scheme = NULL, *host = NULL, *port = NULL, *key = NULL;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
+    key = malloc(n);
+    if (key) snprintf(key, n, "%s://%s:%s", scheme, host, port);
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return key;
+}
+
+static host_slot *host_for(const char *url) {
+  char *key = host_key(url);
+  if (!key) return NULL;
+  for (host_slot *h = H.hosts; h; h = h->next) {
+    if (strcmp(h->key, key) == 0) {
+      free(key);
+      return h;
+    }
+  }
+  host_slot *h = calloc(1, sizeof *h);
+  if (!h) {
+    free(key);
+    return NULL;
+  }
+  h->key = key;
+  h->next = H.hosts;
+  H.hosts = h;
+  return h;
+}
+
+static size_t queued_count(void) {
+  size_t n = 0;
+  for (host_slot *h = H.hosts; h; h = h->next)
+    for (transfer *t = h->queue_head; t; t = t->queue_next) n++;
+  return n;
 }
 
 static void unlink_transfer(transfer *t) {
@@ -175,13 +284,41 @@ static void unlink_transfer(transfer *t) {
   if (--H.count == 0) uv_unref((uv_handle_t *)&H.alive);
 }
 
+static void start_queued(host_slot *h);
+
+/* Takes t out of its host's queue (it has not started). */
+static void dequeue(transfer *t) {
+  host_slot *h = t->host;
+  transfer **p = &h->queue_head, *prev = NULL;
+  while (*p && *p != t) {
+    prev = *p;
+    p = &(*p)->queue_next;
+  }
+  if (!*p) return;
+  *p = t->queue_next;
+  if (h->queue_tail == t) h->queue_tail = prev;
+  t->queue_next = NULL;
+}
+
 static void finish(transfer *t, CURLcode code) {
   unlink_transfer(t);
+  if (t->started) {
+    t->host->active--;
+    start_queued(t->host);
+  } else {
+    dequeue(t);
+  }
   le_http_response *r = &t->response;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
   if (t->cancelled) {
     r->error_kind = "cancelled";
     snprintf(r->error, sizeof r->error, "request cancelled");
+  } else if (t->too_large) {
+    r->error_kind = "too_large";
+    if (t->header_bytes > LE_HTTP_MAX_HEADER_BYTES)
+      snprintf(r->error, sizeof r->error, "the response headers exceed %d bytes", LE_HTTP_MAX_HEADER_BYTES);
+    else
+      snprintf(r->error, sizeof r->error, "the response body exceeds %zu bytes", t->max_body);
   } else if (code != CURLE_OK) {
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT: r->error_kind = "timeout"; break;
@@ -215,6 +352,13 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   }
   t->done = done;
   t->userdata = userdata;
+  t->max_body = spec->max_body;
+  t->host = host_for(spec->url);
+  if (!t->host) {
+    curl_easy_cleanup(t->easy);
+    free(t);
+    return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
+  }
   CURL *e = t->easy;
   curl_easy_setopt(e, CURLOPT_URL, spec->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
@@ -223,6 +367,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -245,11 +390,23 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   t->headers = curl_slist_append(t->headers, "Expect:");
   t->headers = curl_slist_append(t->headers, "Accept:");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
-    curl_easy_cleanup(e);
-    curl_slist_free_all(t->headers);
-    free(t);
-    return le_error_set(err, "libcurl: cannot start the request");
+  host_slot *h = t->host;
+  if (h->active < (size_t)H.max_host) {
+    if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
+      curl_easy_cleanup(e);
+      curl_slist_free_all(t->headers);
+      free(t);
+      return le_error_set(err, "libcurl: cannot start the request");
+    }
+    t->started = 1;
+    h->active++;
+  } else {
+    /* Its timeout starts when it leaves the queue, as it is added to libcurl. */
+    if (h->queue_tail) h->queue_tail->queue_next = t;
+    else h->queue_head = t;
+    h->queue_tail = t;
+    size_t q = queued_count();
+    if (q > H.queued_peak) H.queued_peak = q;
   }
   t->next = H.in_flight;
   if (H.in_flight) H.in_flight->prev = t;
@@ -260,17 +417,45 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   return LE_OK;
 }
 
+/* Hands waiting transfers to libcurl while their host has room. A transfer
+ * libcurl refuses completes with an error, like any other. */
+static void start_queued(host_slot *h) {
+  while (h->queue_head && h->active < (size_t)H.max_host) {
+    transfer *t = h->queue_head;
+    h->queue_head = t->queue_next;
+    if (!h->queue_head) h->queue_tail = NULL;
+    t->queue_next = NULL;
+    if (t->cancelled || curl_multi_add_handle(H.multi, t->easy) != CURLM_OK) {
+      finish(t, CURLE_FAILED_INIT);
+      continue;
+    }
+    t->started = 1;
+    h->active++;
+  }
+}
+
+int le_http_set_max_host_connections(long n, le_error *err) {
+  if (n < 1 || n > 100000) return le_error_set(err, "the connections per host must be 1 to 100000, got %ld", n);
+  H.max_host = n;
+  if (H.ready) {
+    curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+    curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, n > 32 ? n * 2 : 64L);
+    for (host_slot *h = H.hosts; h; h = h->next) start_queued(h);
+  }
+  return LE_OK;
+}
+
 /* Cancelled transfers complete on the next turn of the loop, like any other. */
 static void cancel_cb(uv_timer_t *timer) {
   uv_close((uv_handle_t *)timer, (uv_close_cb)free);
-  transfer *t = H.in_flight;
-  while (t) {
-    transfer *next = t->next;
-    if (t->cancelled) {
-      curl_multi_remove_handle(H.multi, t->easy);
-      finish(t, CURLE_ABORTED_BY_CALLBACK);
-    }
-    t = next;
+  /* Finishing one transfer can finish others (its callback, a queue moving on):
+   * look for the next cancelled one from the start each time. */
+  for (;;) {
+    transfer *t = H.in_flight;
+    while (t && !t->cancelled) t = t->next;
+    if (!t) break;
+    if (t->started) curl_multi_remove_handle(H.multi, t->easy);
+    finish(t, CURLE_ABORTED_BY_CALLBACK);
   }
 }
 
@@ -347,6 +532,10 @@ static int l_request(lua_State *L) {
   spec.body = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, &spec.body_len);
   lua_getfield(L, 1, "timeout");
   spec.timeout_ms = (long)(luaL_optnumber(L, -1, 0) * 1000);
+  lua_getfield(L, 1, "max_body");
+  lua_Integer max_body = luaL_optinteger(L, -1, 0);
+  if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
+  spec.max_body = (size_t)max_body;
   lua_getfield(L, 1, "headers");
   size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
   luaL_checkstack(L, (int)n + 8, "request headers");
@@ -378,7 +567,17 @@ static int l_request(lua_State *L) {
 }
 
 static int l_stats(lua_State *L) {
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, (lua_Integer)H.sockets_open);
+  lua_setfield(L, -2, "sockets_open");
+  lua_pushinteger(L, (lua_Integer)H.sockets_peak);
+  lua_setfield(L, -2, "sockets_peak");
+  lua_pushinteger(L, (lua_Integer)H.sockets_opened);
+  lua_setfield(L, -2, "sockets_opened");
+  lua_pushinteger(L, (lua_Integer)H.queued_peak);
+  lua_setfield(L, -2, "queued_peak");
+  lua_pushinteger(L, (lua_Integer)H.max_host);
+  lua_setfield(L, -2, "max_host_connections");
   lua_pushinteger(L, (lua_Integer)H.started);
   lua_setfield(L, -2, "started");
   lua_pushinteger(L, (lua_Integer)H.count);
@@ -386,6 +585,18 @@ static int l_stats(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)H.peak);
   lua_setfield(L, -2, "peak_in_flight");
   return 1;
+}
+
+/* configure{ max_host_connections = N } */
+static int l_configure(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "max_host_connections");
+  if (!lua_isnil(L, -1)) {
+    le_error err;
+    if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
+      return luaL_argerror(L, 1, err.message);
+  }
+  return 0;
 }
 
 static int l_cancel_all(lua_State *L) {
@@ -396,7 +607,8 @@ static int l_cancel_all(lua_State *L) {
 
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"request", l_request}, {"stats", l_stats}, {"cancel_all", l_cancel_all}, {NULL, NULL}};
+      {"request", l_request}, {"stats", l_stats}, {"configure", l_configure},
+      {"cancel_all", l_cancel_all}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

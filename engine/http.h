@@ -2,17 +2,24 @@
  * driven by libuv (one uv_poll_t per socket, one uv_timer_t for curl's timeouts).
  *
  * Many requests are in flight at once on one thread; connections are kept alive
- * and reused by the multi handle; TLS peers are always verified. Each request
- * has its own timeout, and le_http_cancel_all ends every request in flight with
- * the kind "cancelled". A completion callback is called exactly once per
- * request that le_http_start accepted, from the loop, never from inside
- * le_http_start.
+ * and reused by the multi handle; TLS peers are always verified. At most
+ * max_host_connections requests (default 64) are in libcurl per
+ * scheme://host:port, so at most that many connections to a host are open; the
+ * rest wait in order, and a request's timeout starts when it leaves the queue.
+ * A response whose body would exceed the request's max_body (or whose headers
+ * exceed 64 KiB) ends at that point with the kind "too_large": nothing beyond
+ * the cap is buffered. Each request has its own timeout, and
+ * le_http_cancel_all ends every request in flight or queued with the kind
+ * "cancelled". A completion callback is called exactly once per request that
+ * le_http_start accepted, from the loop, never from inside le_http_start.
  *
  * Lua: lambdaeng.native.http.request{ method=, url=, headers={{name, value}...},
- * body=, timeout=seconds } from a task: yields, then returns
+ * body=, timeout=seconds, max_body=bytes } from a task: yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
- * where kind is one of "timeout", "connect", "reset", "cancelled", "error".
- * stats() -> { started=, in_flight=, peak_in_flight= }; cancel_all(). */
+ * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
+ * "error". configure{ max_host_connections = N }; stats() -> { started=,
+ * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
+ * queued_peak=, max_host_connections= }; cancel_all(). */
 #ifndef LAMBDAENG_HTTP_H
 #define LAMBDAENG_HTTP_H
 
@@ -41,10 +48,15 @@ typedef struct le_http_request_spec {
   const void *body;
   size_t body_len;
   long timeout_ms;
+  size_t max_body; /* 0: no cap */
 } le_http_request_spec;
+
+#define LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS 64L
 
 int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err);
 void le_http_cancel_all(void);
+/* At most n (1..100000) requests in libcurl per host from now on. */
+int le_http_set_max_host_connections(long n, le_error *err);
 
 int le_open_http(struct lua_State *L);
 

@@ -26,7 +26,8 @@
 struct le_state {
   char *path;
   json_t *root;
-  json_t *base;      /* the document as last read or written: what this process changed is root - base */
+  char *last_written; /* the document as last read or written, serialised (what this process changed is
+                       * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
 };
@@ -206,7 +207,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     st->root = json_pack("{s:i, s:i, s:s, s:s, s:{}, s:{}}", "version", LE_STATE_FORMAT_VERSION, "serial",
                          0, "lineage", lineage, "lambdaeng_version", LAMBDAENG_VERSION, "resources",
                          "outputs");
-    st->base = json_deep_copy(st->root);
+    st->last_written = json_dumps(st->root, DUMP_FLAGS);
     *out = st;
     return LE_OK;
   }
@@ -224,7 +225,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  st->base = json_deep_copy(st->root);
+  st->last_written = json_dumps(st->root, DUMP_FLAGS);
   st->file_dev = sb.st_dev;
   st->file_ino = sb.st_ino;
   *out = st;
@@ -234,7 +235,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
 void le_state_free(le_state *st) {
   if (!st) return;
   json_decref(st->root);
-  json_decref(st->base);
+  free(st->last_written);
   free(st->path);
   free(st);
 }
@@ -382,8 +383,8 @@ static void guard_release(int fd) {
 
 /* Another process wrote the file since this one last read or wrote it: fold its
  * document into root, keeping every entry this process changed (added, updated or
- * removed since base) and taking the other writer's version of everything else.
- * Afterwards base is the other writer's document. */
+ * removed since it last read or wrote the file) and taking the other writer's
+ * version of everything else. Afterwards last_written is the other writer's document. */
 static int merge_from_disk(le_state *st, le_error *err) {
   json_error_t jerr;
   json_t *disk = json_load_file(st->path, JSON_REJECT_DUPLICATES, &jerr);
@@ -405,7 +406,12 @@ static int merge_from_disk(le_state *st, le_error *err) {
     json_decref(disk);
     return LE_FAIL;
   }
-  json_t *cur = le_state_resources(st), *base = json_object_get(st->base, "resources");
+  json_t *base_doc = st->last_written ? json_loads(st->last_written, 0, NULL) : NULL;
+  if (!base_doc) {
+    json_decref(disk);
+    return le_error_set(err, "state file %s: cannot merge with another run's write (out of memory)", st->path);
+  }
+  json_t *cur = le_state_resources(st), *base = json_object_get(base_doc, "resources");
   json_t *other = json_object_get(disk, "resources");
   const char *addr;
   json_t *v;
@@ -423,11 +429,15 @@ static int merge_from_disk(le_state *st, le_error *err) {
     if (json_object_get(base, addr)) continue; /* this process removed it */
     json_object_set(cur, addr, v);
   }
-  if (json_equal(le_state_outputs(st), json_object_get(st->base, "outputs")))
+  if (json_equal(le_state_outputs(st), json_object_get(base_doc, "outputs")))
     json_object_set(st->root, "outputs", json_object_get(disk, "outputs"));
   json_object_set(st->root, "serial", json_object_get(disk, "serial"));
-  json_decref(st->base);
-  st->base = disk;
+  json_decref(base_doc);
+  char *text = json_dumps(disk, DUMP_FLAGS);
+  json_decref(disk);
+  if (!text) return le_error_set(err, "cannot serialise the state");
+  free(st->last_written);
+  st->last_written = text;
   return LE_OK;
 }
 
@@ -440,7 +450,11 @@ static int save_guarded(le_state *st, le_error *err) {
     st->file_dev = sb.st_dev;
     st->file_ino = sb.st_ino;
   }
-  if (json_equal(st->root, st->base)) return LE_OK; /* nothing changed: no new serial */
+  char *current = json_dumps(st->root, DUMP_FLAGS);
+  if (!current) return le_error_set(err, "cannot serialise the state");
+  int unchanged = st->last_written && strcmp(current, st->last_written) == 0;
+  free(current);
+  if (unchanged) return LE_OK; /* nothing changed: no new serial */
   json_t *serial = json_object_get(st->root, "serial");
   json_int_t old_serial = json_integer_value(serial);
   if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
@@ -463,8 +477,8 @@ static int save_guarded(le_state *st, le_error *err) {
   lined[len++] = '\n';
   lined[len] = '\0';
   int rc = keep_backup(st->path, err) == LE_OK ? write_atomically(st->path, lined, len, err) : LE_FAIL;
-  free(lined);
   if (rc != LE_OK) {
+    free(lined);
     json_object_set_new(st->root, "serial", json_integer(old_serial));
     return LE_FAIL;
   }
@@ -472,8 +486,9 @@ static int save_guarded(le_state *st, le_error *err) {
     st->file_dev = sb.st_dev;
     st->file_ino = sb.st_ino;
   }
-  json_decref(st->base);
-  st->base = json_deep_copy(st->root);
+  lined[len - 1] = '\0'; /* as json_dumps gives it, for the comparison above */
+  free(st->last_written);
+  st->last_written = lined;
   return LE_OK;
 }
 

@@ -199,7 +199,7 @@ function M.run(ctx)
             return nil, { type = "ActionNotReady", message = ad.address .. " has arguments that are still unknown" }
           end
           out(string.format("%s: Invoking (%s of %s)...", ad.address, event, decl.address))
-          local r, err = invocation.action(ctx, a)
+          local r, err = invocation.action(ctx.for_resource and ctx.for_resource(ad) or ctx, a)
           if not r then
             if err.log then out(err.log) end
             return nil, { type = err.type, message = ad.address .. ": " .. err.message }

@@ -607,7 +607,7 @@ local function embedded(o, base)
       end
       embedded_target = { dir = dir, serving = serving, cfg = {
         endpoint = serving.endpoint, region = serving.region or "us-east-1", access_key_id = "LAMBDAENGLOCAL",
-        secret_access_key = "local", custom_endpoint = true, pacing = false, profile = "local" } }
+        secret_access_key = "local", custom_endpoint = true, profile = "local" } }
     elseif not lock then
       return nil, why
     else
@@ -619,7 +619,7 @@ local function embedded(o, base)
       if not server then return nil, port end
       embedded_target = { target = t, dir = dir, lock = lock, cfg = {
         endpoint = "http://127.0.0.1:" .. port, region = t.region, access_key_id = "LAMBDAENGLOCAL",
-        secret_access_key = secret, custom_endpoint = true, pacing = false, profile = "local" } }
+        secret_access_key = secret, custom_endpoint = true, profile = "local" } }
     end
   end
   local cfg = {}
@@ -657,6 +657,13 @@ local function make_api(o, cfg)
   cfg.debug = debug_log(o)
   local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
   if retry_base then cfg.retry_base = retry_base end
+  local max_backoff = tonumber(os.getenv("LAMBDAENG_MAX_BACKOFF") or "")
+  if max_backoff then cfg.max_backoff = max_backoff end
+  local connections = math.tointeger(tonumber(os.getenv("LAMBDAENG_MAX_CONNECTIONS") or "") or cfg.max_connections)
+  if connections then
+    local ok, cerr = pcall(require("lambdaeng.native.http").configure, { max_host_connections = connections })
+    if not ok then return nil, "LAMBDAENG_MAX_CONNECTIONS: " .. tostring(cerr):gsub("^.-: ", "") end
+  end
   local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")
   if attempts then cfg.max_attempts = attempts end
   local pacing_env = os.getenv("LAMBDAENG_PACING") -- "off", "on", or "control=15,read=100"
@@ -753,13 +760,17 @@ function commands.invoke(o)
   else
     if result.payload and #result.payload > 0 then io.write(result.payload, "\n") end
     if itype ~= "RequestResponse" then eprint(string.format("StatusCode: %d", result.status_code)) end
-    if log then eprint("--- log tail ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---") end
+    if log then
+      local shown = require("lambdaeng.aws.client").printable(log, 8192, true)
+      eprint("--- log tail ---\n", shown, shown:sub(-1) == "\n" and "" or "\n", "---")
+    end
   end
   if result.function_error then
     local dok, doc = pcall(json.decode_plain, result.payload or "")
     local etype = dok and type(doc) == "table" and doc.errorType or result.function_error
     local emsg = dok and type(doc) == "table" and doc.errorMessage or result.payload
-    eprint(string.format("Error: the function failed (%s): %s: %s", result.function_error, tostring(etype), tostring(emsg)))
+    eprint(require("lambdaeng.aws.client").printable(string.format("Error: the function failed (%s): %s: %s",
+      result.function_error, tostring(etype), tostring(emsg))))
     return 1
   end
   return 0
@@ -885,6 +896,8 @@ function digest_for(state_path)
   end
 end
 
+local STACK_MAX_ATTEMPTS = 10
+
 -- The client of one provider of the stack (p: its provider{} table; the default one when nil).
 function aws_for_stack(o, session, p)
   p = p or (session.providers.default and session.providers.default.config) or {}
@@ -897,8 +910,11 @@ function aws_for_stack(o, session, p)
     cfg, err = resolve_aws(o, p)
   end
   if not cfg then return nil, err end
-  if p.max_retries then cfg.max_attempts = p.max_retries + 1 end
+  -- A stack's calls get the retry budget of a deployment (retries are what lets it
+  -- converge in one run), one-off commands the SDKs' 3 attempts.
+  cfg.max_attempts = p.max_retries and (p.max_retries + 1) or STACK_MAX_ATTEMPTS
   if p.pacing ~= nil then cfg.pacing = p.pacing end
+  cfg.max_connections = p.max_connections
   local api
   api, err, cfg = make_api(o, cfg)
   if not api then return nil, err end
@@ -1142,8 +1158,9 @@ function commands.invoke_action(o)
       hint and ("; did you mean " .. hint .. "?") or (#actions > 0 and ("; actions: " .. table.concat(actions, ", ")) or ""))
     return 1
   end
-  local api, err, cfg = aws_for_stack(o, session)
-  if not api then eprint("Error: ", err) return 1 end
+  local t, err = stack_targets(o, session).ctx_for(d.provider) -- the action's own provider
+  if not t then eprint("Error: ", err) return 1 end
+  local api, cfg = t.api, t.cfg
   local st = open_state(o, path, nil)
   if not st then return 1 end
   local invocation = require "lambdaeng.resources.invocation"

@@ -267,13 +267,16 @@ function M.compute(session, state, opts)
           local changed, force = {}, {}
           local keys = {}
           local stored = p.stored
+          -- compared as the API keeps them (a KMS key without variables is not kept)
+          local eb = logic and logic.effective(before) or before
+          local es = logic and logic.effective(stored) or stored
           for k in pairs(args) do keys[k] = true end
           for k in pairs(before) do keys[k] = true end
           for k in pairs(keys) do
             if ignore[k] then
               args[k] = before[k]
               stored[k] = before[k]
-            elseif not same(kind, k, before[k], stored[k]) then
+            elseif not same(kind, k, eb[k], es[k]) then
               changed[#changed + 1] = k
               if replaces(d, args, k) then force[#force + 1] = k end
             end
@@ -583,6 +586,9 @@ function change_body(p, c, sym)
   table.sort(keys)
   local known = p.known_attrs or {}
   local old_attrs = p.prior and p.prior.attrs or {}
+  local logic = LOGIC[kind]
+  local eff_before = logic and logic.effective(before) or before
+  local eff_after = logic and logic.effective(after) or after
   -- An update shows only what changes: arguments that differ, and the computed
   -- attributes its calls can change.
   local shown = {}
@@ -596,7 +602,7 @@ function change_body(p, c, sym)
           shown[#shown + 1] = k
         end
       end
-    elseif p.action == "create" or p.action == "delete" or not same(kind, k, before[k], after[k]) then
+    elseif p.action == "create" or p.action == "delete" or not same(kind, k, eff_before[k], eff_after[k]) then
       shown[#shown + 1] = k
     end
   end

@@ -52,6 +52,7 @@ end
 local function merge(ctx, entry, args, opts)
   local merged = {}
   for k, v in pairs(entry.args) do merged[k] = v end
+  local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
   local keys = table.move(READABLE, 1, #READABLE, 1, {})
   if opts.code_signing then keys[#keys + 1] = "code_signing_config_arn" end
   for _, k in ipairs(keys) do
@@ -66,7 +67,7 @@ local function merge(ctx, entry, args, opts)
       end
     elseif actual == nil and ALWAYS_REPORTED[k] then
       -- the endpoint did not say: nothing to learn about it
-    elseif not doc.same(k, stored, actual) then
+    elseif not doc.same(k, kept[k], actual) then
       merged[k] = actual
     end
   end
@@ -128,7 +129,12 @@ function M.run(ctx)
   end
   loop.suspend()
   table.sort(drifted)
-  if #errors > 0 then return nil, table.concat(errors, "\n") end
+  if #errors > 0 then
+    table.sort(errors)
+    return nil, table.concat(errors, "\n") .. string.format("\n%d of %d functions could not be read back "
+      .. "after their retries; nothing was planned (run again, or --no-refresh to plan on the stored state)",
+      #errors, #tasks)
+  end
   return drifted
 end
 

@@ -12,6 +12,7 @@ local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
+local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
 
 local M = {}
 
@@ -117,14 +118,18 @@ function M.run(o, env_ctx)
   local function report(name, r, opts)
     if r.log_result then
       local ok, log = pcall(hash.base64decode, r.log_result)
-      if ok and #log > 0 then out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n") end
+      if ok and #log > 0 then
+        log = printable(log, 8192, true)
+        out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
+      end
     end
     local value = r.payload
     local dok, decoded = pcall(json.decode_plain, r.payload or "")
     if r.function_error then
       local etype = dok and type(decoded) == "table" and decoded.errorType or r.function_error
       local emsg = dok and type(decoded) == "table" and decoded.errorMessage or r.payload
-      out:write(string.format("function error (%s): %s: %s\n", r.function_error, tostring(etype), tostring(emsg)))
+      out:write(printable(string.format("function error (%s): %s: %s", r.function_error, tostring(etype),
+        tostring(emsg))), "\n")
     end
     if r.status_code ~= 200 then out:write(string.format("status %d\n", r.status_code)) end
     if opts.raw then return value end

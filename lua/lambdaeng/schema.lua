@@ -171,6 +171,7 @@ M.provider = {
     max_retries = int { min = 0, max = 20 },
     alias = str { pattern = "^[%a_][%w_%-]*$", pattern_text = "a name of letters, digits, _ and -" },
     pacing = t("any"),
+    max_connections = int { min = 1, max = 10000 },
   },
 }
 

@@ -39,6 +39,39 @@ def error_body(exc, kind=None):
     }
 
 
+class Client:
+    """The mobile client of a client context, as AWS's runtime gives it (attributes)."""
+    __slots__ = ["installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name"]
+
+
+class ClientContext:
+    """context.client_context on AWS: an object with .client, .custom and .env."""
+    __slots__ = ["custom", "env", "client"]
+
+
+class CognitoIdentity:
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+
+def object_from(cls, doc):
+    """An instance of cls with each of its fields taken from the dict doc (None when absent)."""
+    if not isinstance(doc, dict):
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, doc.get(field))
+    return obj
+
+
+def client_context_from(header):
+    if not header:
+        return None
+    cc = object_from(ClientContext, json.loads(header))
+    if cc is not None and cc.client is not None:
+        cc.client = object_from(Client, cc.client)
+    return cc
+
+
 class Context:
     def __init__(self, headers):
         self.aws_request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
@@ -49,10 +82,9 @@ class Context:
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        cc = headers.get("Lambda-Runtime-Client-Context")
-        self.client_context = json.loads(cc) if cc else None
+        self.client_context = client_context_from(headers.get("Lambda-Runtime-Client-Context"))
         ci = headers.get("Lambda-Runtime-Cognito-Identity")
-        self.identity = json.loads(ci) if ci else None
+        self.identity = object_from(CognitoIdentity, json.loads(ci)) if ci else None
 
     def get_remaining_time_in_millis(self):
         return max(0, self._deadline_ms - int(time.time() * 1000))

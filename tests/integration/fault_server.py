@@ -17,7 +17,18 @@ the request path; every request's arrival is recorded and served at /__log.
   fnerror        Invoke answers a function error with a log tail
   lostcreate     CreateFunction: the first attempt creates the function but its
                  response is lost (the connection is reset); later attempts get 409
+  hostile-MODE   GetFunction answers a malformed document: MODE null ({"Configuration": null}),
+                 str ("Configuration": "str"), num ("FunctionName": 5), list (a JSON array),
+                 text (not JSON)
+  huge-len       200 with Content-Length: 300 MB and that many bytes, streamed
+  huge-chunked   200 with a 300 MB chunked body, streamed
+  ctrl           400 whose x-amzn-ErrorType and message hold terminal escapes and control bytes
+  retryafter-N   the first N requests: 503 with Retry-After: 1e308 (not the delay-seconds
+                 form), then 99999999999999999999 (that form, 3 trillion years)
 anything else: 200 with a plausible FunctionConfiguration.
+POST /__break/NAME?MODE makes every later GetFunction of NAME answer as hostile-MODE
+(or 503 for MODE unavailable; flakyK: 503 for the next K only), for functions created
+first (st-*).
 
 usage: fault_server.py  -> prints {"endpoint": ..., "port": ...} and serves until SIGTERM
 """
@@ -42,6 +53,8 @@ COUNT = collections.Counter()
 CREATED = {}
 IN_FLIGHT = {"now": 0, "peak": 0}
 STORE = {}  # the stateful "st-*" functions: name -> configuration
+BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
+HUGE = 300 * 1024 * 1024
 
 
 def config(name):
@@ -93,6 +106,11 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 data = json.dumps(PORTS).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path.startswith("/__break/"):
+            target, _, mode = self.path[len("/__break/"):].partition("?")
+            with LOCK:
+                BROKEN[target] = mode
+            return self.reply(204)
         m = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/?]+)", self.path)
         name = m.group(1) if m else None
         if self.command == "POST" and self.path.startswith("/2015-03-31/functions") and not m:
@@ -106,6 +124,28 @@ class Handler(BaseHTTPRequestHandler):
             recent = sum(1 for t in ACCEPTED[name] if now - t < 1.0)
         params = (name or "").split("-")
         kind = params[0]
+        getting = self.command == "GET" and m is not None and self.path.split("?")[0].count("/") == 3
+        if getting and name in BROKEN:
+            mode = BROKEN[name]
+            if mode.startswith("flaky"):  # flakyK: the next K reads fail, then it is healthy again
+                left = int(mode[5:])
+                with LOCK:
+                    BROKEN[name] = f"flaky{left - 1}" if left > 1 else None
+                    if BROKEN[name] is None:
+                        del BROKEN[name]
+                return self.error(503, "ServiceException", "Service unavailable")
+            if mode == "unavailable":
+                return self.error(503, "ServiceException", "Service unavailable")
+            return self.hostile(name, mode)
+        if kind == "hostile" and getting:
+            return self.hostile(name, params[1])
+        if kind == "huge":
+            return self.huge(params[1])
+        if kind == "ctrl":
+            return self.error(400, "Evil\x1b[31mException\x07", "bad \x1b]0;owned\x07 \x1b[2J\x00\x08 value\u009b6n")
+        if kind == "retryafter" and n <= int(params[1]):
+            value = "1e308" if n % 2 else "99999999999999999999"
+            return self.error(503, "ServiceException", "Service unavailable", {"Retry-After": value})
         if kind == "throttle" and n <= int(params[1]):
             return self.error(429, "TooManyRequestsException", "Rate exceeded", {"Retry-After": params[2]})
         if kind == "unavailable" and n <= int(params[1]):
@@ -162,6 +202,42 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"Configuration": config(name), **config(name)}).encode(),
                               {"Content-Type": "application/json"})
         return self.reply(200, b"{}", {"Content-Type": "application/json"})
+
+    def hostile(self, name, mode):
+        cfg = config(name)
+        if mode == "null":
+            doc = {"Configuration": None}
+        elif mode == "str":
+            doc = {"Configuration": "str"}
+        elif mode == "num":
+            doc = {"Configuration": dict(cfg, FunctionName=5)}
+        elif mode == "list":
+            doc = [cfg]
+        else:
+            return self.reply(200, b"<html>\x1b[2Jnot json</html>", {"Content-Type": "text/html"})
+        return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+
+    def huge(self, how):
+        """300 MB, streamed a megabyte at a time, until the client hangs up."""
+        chunk = b"x" * (1024 * 1024)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if how == "len":
+            self.send_header("Content-Length", str(HUGE))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for _ in range(HUGE // len(chunk)):
+                if how == "len":
+                    self.wfile.write(chunk)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            if how != "len":
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        self.close_connection = True
 
     def stateful(self, name, body, by_path):
         """A small Lambda that keeps its functions, for crash tests (moto hangs on a

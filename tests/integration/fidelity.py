@@ -141,3 +141,56 @@ class FidelityCase(unittest.TestCase):
     def config(self, name):
         doc = self.boto.get_function(FunctionName=name)
         return doc["Configuration"]
+
+
+class SlowProxy:
+    """A loopback TCP proxy in front of an endpoint that holds every response back
+    `delay` seconds (settable while it runs): a slow endpoint for timeout tests."""
+
+    def __init__(self, upstream, delay=0.0):
+        import socket
+        import threading
+        self.delay = delay
+        host, port = upstream.split("://")[1].split(":")
+        self.upstream = (host, int(port.rstrip("/")))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pipe, args=(client, server, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, 1), daemon=True).start()
+
+    def _pipe(self, src, dst, slow):
+        import time
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if slow and self.delay:
+                    time.sleep(self.delay)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.closed = True
+        self.sock.close()

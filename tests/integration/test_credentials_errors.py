@@ -213,6 +213,16 @@ class Errors(unittest.TestCase):
                               "AWS_DEFAULT_REGION": "us-east-1", "AWS_PROFILE": "nobody"})
         self.assertIn('the profile "nobody" (from AWS_PROFILE) does not exist', err)
 
+    def test_expired_environment_keys_are_refused_before_any_call(self):
+        err = self.fails(env={"AWS_ACCESS_KEY_ID": "ASIAEXPIREDKEY", "AWS_SECRET_ACCESS_KEY": SECRET,
+                              "AWS_SESSION_TOKEN": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                              "AWS_CREDENTIAL_EXPIRATION": "2020-01-01T00:00:00Z"})
+        self.assertIn("the credentials from environment variables expired at 2020-01-01T00:00:00Z and cannot be "
+                      "refreshed; set new ones", err)
+        err = self.fails(env={"AWS_ACCESS_KEY_ID": "ASIAEXPIREDKEY", "AWS_SECRET_ACCESS_KEY": SECRET,
+                              "AWS_DEFAULT_REGION": "us-east-1", "AWS_CREDENTIAL_EXPIRATION": "soon"})
+        self.assertIn('AWS_CREDENTIAL_EXPIRATION "soon" is not an ISO 8601 time', err)
+
     # --- mfa_serial ----------------------------------------------------------------------------
 
     def mfa_profile(self):
@@ -241,17 +251,32 @@ class Errors(unittest.TestCase):
         for k in os.environ:
             if k.startswith("AWS_") and k not in env:
                 args += ["-e", f"{k}="]
-        cmd = f"{LAMBDAENG} whoami --profile mfa --json > {out}; echo EXITED $?; sleep 60"
+        called = os.path.join(self.home, "getfunction.json")
+        import boto3
+        boto3.client("lambda", endpoint_url=self.moto.endpoint, region_name="us-west-2",
+                     aws_access_key_id=self.moto.access_key_id,
+                     aws_secret_access_key=self.moto.secret_access_key).create_function(
+            FunctionName="mfa-probe", Runtime="python3.12", Role=self.moto.role_arn, Handler="index.handler",
+            Code={"ZipFile": _zip()})
+        # two commands, each asking for its code: whoami, then a signed call to moto's Lambda
+        cmd = (f"{LAMBDAENG} whoami --profile mfa --json > {out}; echo WHOAMI $?; "
+               f"{LAMBDAENG} api GetFunction '{{\"FunctionName\": \"mfa-probe\"}}' --profile mfa > {called}; "
+               "echo EXITED $?; sleep 60")
         subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "20", *args, cmd], check=True)
+        prompt = "Enter MFA code for arn:aws:iam::123456789012:mfa/alice:"
         try:
-            self.wait_for(session, "Enter MFA code for arn:aws:iam::123456789012:mfa/alice:")
-            subprocess.run(["tmux", "send-keys", "-t", session, "-l", "123456"], check=True)
-            subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+            for n in (1, 2):
+                self.wait_for(session, prompt, count=n)
+                subprocess.run(["tmux", "send-keys", "-t", session, "-l", "123456"], check=True)
+                subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
             screen = self.wait_for(session, "EXITED")
+            self.assertIn("WHOAMI 0", screen)
             self.assertIn("EXITED 0", screen)
             self.assertNotRegex(screen, r"123456(?!789012)")  # the code is not echoed
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        with open(called) as f:
+            self.assertEqual(json.load(f)["Configuration"]["FunctionName"], "mfa-probe")
         with open(out) as f:
             mine = json.load(f)
         call = [c for c in self.fakes.calls_of("sts") if c["agent"].startswith("lambdaeng/")][-1]
@@ -266,16 +291,25 @@ class Errors(unittest.TestCase):
         self.assertEqual((mine["access_key_id"], mine["region"], mine["endpoint"]),
                          (theirs["access_key_id"], theirs["region"], theirs["endpoint"]))
 
-    def wait_for(self, session, text, timeout=30):
+    def wait_for(self, session, text, timeout=30, count=1):
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True,
                                     text=True).stdout
-            if text in screen:
+            if screen.count(text) >= count:
                 return screen
             time.sleep(0.1)
         self.fail(f"{text!r} never appeared:\n{screen}")
+
+
+def _zip():
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Every credentials source of the SDKs' default chain, each resolved by lambdaeng and by boto3
 from the same files and environment: the same access key, region and Lambda endpoint
 (`lambdaeng whoami --json` against tests/integration/boto3_resolve.py), and lambdaeng's signed
-call with those credentials succeeds against moto (--signed verifies every signature).
+call with those credentials succeeds against moto (--signed verifies every signature). For a
+selection, the aws CLI's `configure list` shows the same key (its last four characters) and region.
 
 Temporary credentials come from moto's STS (AssumeRole, signed with the source credentials),
 through tests/integration/aws_fakes.py, which also plays instance metadata, the container
@@ -35,7 +36,6 @@ def zip_bytes():
 
 
 class Sources(unittest.TestCase):
-    compared = 0
 
     @classmethod
     def setUpClass(cls):
@@ -94,8 +94,23 @@ class Sources(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return json.loads(r.stdout)
 
-    def compare(self, extra, profile=None, signed_call=True):
-        """lambdaeng and boto3 resolve the same key, region and endpoint; lambdaeng's call succeeds."""
+    def aws_cli(self, extra, profile=None):
+        """The aws CLI's `configure list`: (the key's last four characters, the region)."""
+        if not shutil.which("aws"):
+            raise RuntimeError("the aws CLI is required")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.update(self.env(extra))
+        args = ["aws", "configure", "list"] + (["--profile", profile] if profile else [])
+        r = subprocess.run(args, env={k: v for k, v in env.items() if v is not None}, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = {line.split()[0]: line.split()[1] for line in r.stdout.splitlines()[2:] if line.split()}
+        return rows["access_key"][-4:], rows["region"]
+
+    def compare(self, extra, profile=None, signed_call=True, cli=False):
+        """lambdaeng and boto3 resolve the same key, region and endpoint; lambdaeng's call succeeds.
+        With cli, the aws CLI's `configure list` shows the same key (its last four) and region."""
         args = ["--profile", profile] if profile else []
         r = run("whoami", "--json", *args, env=self.env(extra))
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -105,7 +120,8 @@ class Sources(unittest.TestCase):
         self.assertEqual(mine["region"], theirs["region"])
         self.assertEqual(mine["endpoint"].rstrip("/"), theirs["endpoint"].rstrip("/"))
         self.assertNotIn("secret", r.stdout.lower())
-        type(self).compared += 1
+        if cli:
+            self.assertEqual(self.aws_cli(extra, profile), (mine["access_key_id"][-4:], mine["region"]))
         if signed_call:
             r = run("api", "GetFunction", '{"FunctionName": "probe"}', *args, env=self.env(extra))
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -121,7 +137,8 @@ class Sources(unittest.TestCase):
     def test_environment_variables(self):
         mine, theirs = self.compare({"AWS_ACCESS_KEY_ID": self.moto.access_key_id,
                                      "AWS_SECRET_ACCESS_KEY": self.moto.secret_access_key,
-                                     "AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
+                                     "AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint},
+                                    cli=True)
         self.assertEqual(mine["source"], "environment variables")
         self.assertEqual(theirs["method"], "env")
 
@@ -138,7 +155,7 @@ class Sources(unittest.TestCase):
         self.write(".aws/config", "[profile dev]\nregion = ap-southeast-2\nservices = local-moto\n\n"
                                   "[services local-moto]\n; lambda goes to moto\nlambda =\n"
                                   f"  endpoint_url = {self.moto.endpoint}\ns3 =\n  endpoint_url = http://unused\n")
-        mine, _ = self.compare({"AWS_PROFILE": "dev"})
+        mine, _ = self.compare({"AWS_PROFILE": "dev"}, cli=True)
         self.assertEqual(mine["endpoint"], self.moto.endpoint)
         self.assertIn("[services local-moto] lambda endpoint_url", mine["endpoint_source"])
 
@@ -168,6 +185,20 @@ class Sources(unittest.TestCase):
         self.assertIn("credential_process of profile [proc]", mine["source"])
         self.assertIsNotNone(mine["expiration"])
 
+    def test_config_file_syntax_as_botocore_reads_it(self):
+        # quoted profile names, upper-case keys, ':' separators, comment lines inside a section,
+        # continuation lines, [profile default], sections that are not profiles
+        self.write(".aws/config", "[preview]\ncloudfront = true\n\n"
+                                  "[profile   \"team a\"]\nREGION = eu-west-1\n# a comment\n"
+                                  f"aws_access_key_id: {self.moto.access_key_id}\n"
+                                  f"aws_secret_access_key = {self.moto.secret_access_key}\n"
+                                  "services=dev\ndescription = first line\n  second line\n\n"
+                                  "[services dev]\n; indented block\nlambda =\n"
+                                  f"    endpoint_url = {self.moto.endpoint}\n\n"
+                                  "[profile default]\nregion = us-west-2\n")
+        mine, _ = self.compare({}, profile="team a", cli=True)
+        self.assertEqual((mine["region"], mine["endpoint"]), ("eu-west-1", self.moto.endpoint))
+
     # --- assume role ---------------------------------------------------------------------------
 
     def test_assume_role_with_source_profile(self):
@@ -177,7 +208,7 @@ class Sources(unittest.TestCase):
                                   "services = here\n\n[services here]\nlambda =\n"
                                   f"  endpoint_url = {self.moto.endpoint}\nsts =\n  endpoint_url = {self.fakes.endpoint}\n")
         since = len(self.fakes.calls_of("sts"))
-        mine, theirs = self.compare({"AWS_PROFILE": "dev"})
+        mine, theirs = self.compare({"AWS_PROFILE": "dev"}, cli=True)
         self.assertEqual(theirs["method"], "assume-role")
         self.assertTrue(mine["access_key_id"].startswith("ASIA"))
         call = self.lambdaeng_sts(since)[0]
@@ -280,7 +311,7 @@ class Sources(unittest.TestCase):
         self.write(".aws/config", self.sso_config())
         self.sso_cache("corp", {"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1",
                                 "accessToken": "sso-access-1", "expiresAt": iso(time.time() + 3600)})
-        mine, theirs = self.compare(self.sso_env())
+        mine, theirs = self.compare(self.sso_env(), cli=True)
         self.assertEqual(theirs["method"], "sso")
         self.assertIn("IAM Identity Center: role Admin in account 123456789012", mine["source"])
         portal = [c for c in self.fakes.calls_of("sso-portal") if c["agent"].startswith("lambdaeng/")][-1]
@@ -337,7 +368,7 @@ class Sources(unittest.TestCase):
         mine, theirs = self.compare({"AWS_EC2_METADATA_DISABLED": None,
                                      "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.fakes.endpoint,
                                      "AWS_DEFAULT_REGION": "ap-southeast-2",
-                                     "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
+                                     "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint}, cli=True)
         self.assertEqual(theirs["method"], "iam-role")
         mine_calls = [c for c in self.fakes.calls[since:] if (c.get("agent") or "").startswith("lambdaeng/")]
         self.assertEqual(mine_calls[0]["kind"], "imds-token")

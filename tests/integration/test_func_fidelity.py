@@ -43,7 +43,9 @@ output("vpc_id", fn.vpc_config.vpc_id)
 RESETS = {"VpcConfig": {"SubnetIds": [], "SecurityGroupIds": [], "Ipv6AllowedForDualStack": False},
           "DeadLetterConfig": {"TargetArn": ""}, "TracingConfig": {"Mode": "PassThrough"},
           "FileSystemConfigs": [], "EphemeralStorage": {"Size": 512}, "SnapStart": {"ApplyOn": "None"},
-          "KMSKeyArn": ""}
+          "KMSKeyArn": "",
+          # the variables go with every KMS key change, unchanged (as the reference provider sends them)
+          "Environment": {"Variables": {"STAGE": "dev"}}}
 
 
 class Fidelity(FidelityCase):

@@ -230,7 +230,8 @@ ME = uuid.uuid4().hex
 def ok(event, context):
     print("log line from python", event.get("n"))
     return {"pid": ME, "event": event, "fn": context.function_name, "arn": context.invoked_function_arn,
-            "remaining": context.get_remaining_time_in_millis(), "cc": context.client_context,
+            "remaining": context.get_remaining_time_in_millis(),
+            "cc": context.client_context and {"custom": context.client_context.custom, "env": context.client_context.env},
             "env": {k: os.environ.get(k) for k in ENV_KEYS}, "cwd": os.getcwd()}
 ENV_KEYS = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_REGION",
             "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_RUNTIME_API", "MY_SETTING"]
@@ -361,7 +362,7 @@ class Execution(unittest.TestCase):
         self.assertEqual(b["fn"], "py-ok")
         self.assertEqual(b["arn"], "arn:aws:lambda:us-east-1:000000000000:function:py-ok")
         self.assertTrue(5000 < b["remaining"] <= 7000, b["remaining"])
-        self.assertEqual(b["cc"], {"custom": {"who": "test"}})
+        self.assertEqual(b["cc"], {"custom": {"who": "test"}, "env": None})  # an object, as on AWS
         env = b["env"]
         self.assertEqual(env["AWS_LAMBDA_FUNCTION_NAME"], "py-ok")
         self.assertEqual(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256")

@@ -52,6 +52,12 @@ static void rejects_what_json_cannot_hold(void **state) {
   assert_null(from_lua(L, "{ x = 0/0 }", &err));
   assert_null(from_lua(L, "{ s = '\\xff\\xfe' }", &err));
   assert_non_null(strstr(err.message, "UTF-8"));
+  /* Keys too (found by fuzz_state): they were silently dropped or cut at the NUL. */
+  assert_null(from_lua(L, "{ env = { ['A\\xff'] = 'x' } }", &err));
+  assert_non_null(strstr(err.message, "value.env"));
+  assert_non_null(strstr(err.message, "not valid UTF-8"));
+  assert_null(from_lua(L, "{ ['a\\0b'] = 1, a = 2 }", &err));
+  assert_non_null(strstr(err.message, "NUL"));
   assert_int_equal(luaL_dostring(L, "local t = {}; t.self = t; return t"), LUA_OK);
   assert_null(le_lua_to_json(L, -1, &err));
   assert_non_null(strstr(err.message, "nested too deeply"));

@@ -4,9 +4,18 @@
 -- Retries: at most max_attempts (default 3) attempts; throttling (429 and the
 -- throttling error codes) and transient failures (500, 502, 503, 504, timeouts,
 -- connection resets) are retried after a full-jitter exponential backoff
--- (random(0, min(20 s, base * 2^attempt))) or the server's Retry-After; every
--- retry costs tokens from a shared quota of 500 (5 a retry, 10 after a
--- timeout), refunded on success, so a failing endpoint is not hammered.
+-- (random(0, min(max_backoff, base * 2^attempt)), max_backoff 20 s) or the
+-- server's Retry-After (a number of seconds, clamped to [0, max_backoff]); a
+-- connection that cannot be made at all gets at most 3 attempts. Every retry
+-- costs tokens from a shared quota of 500 (5 a retry, 10 after a timeout),
+-- refunded on success, so a failing endpoint is not hammered. Every call goes
+-- through the pacer (aws/pacing.lua); a throttled call the pacer had released
+-- too early goes through it again without counting as an attempt.
+--
+-- Hostile endpoints: each response is capped (max_body per call, 2 MiB unless
+-- the operation says otherwise; headers 64 KiB) and nothing beyond the cap is
+-- read; error types and messages are cut to printable text (control bytes,
+-- terminal escapes and invalid UTF-8 removed) before anyone prints them.
 -- `call` must run inside a task (lambdaeng.native.loop).
 local http = require "lambdaeng.native.http"
 local sigv4 = require "lambdaeng.native.sigv4"
@@ -28,6 +37,47 @@ local TRANSIENT_CODES = { RequestTimeout = true, RequestTimeoutException = true,
 local TRANSIENT_STATUS = { [500] = true, [502] = true, [503] = true, [504] = true }
 
 local QUOTA_MAX, RETRY_COST, TIMEOUT_COST, MAX_BACKOFF = 500, 5, 10, 20
+local CONNECT_ATTEMPTS = 3 -- an endpoint that cannot be reached is reported, not waited for
+local MAX_FREE_RESENDS = 25 -- sends again of calls the pacer released too early, per call
+local DEFAULT_MAX_BODY = 2 * 1024 * 1024
+M.DEFAULT_MAX_BODY = DEFAULT_MAX_BODY
+
+-- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
+-- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
+-- newlines and tabs), cut to max bytes (default 2000).
+function M.printable(text, max, multiline)
+  text = tostring(text)
+  if multiline then
+    text = text:gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", "")
+  else
+    text = text:gsub("[\t\n\r]+", " "):gsub("[%z\1-\31\127]", "")
+  end
+  text = text:gsub("\194[\128-\159]", "") -- C1 controls (CSI among them) in UTF-8
+  if not utf8.len(text) then
+    local out, i = {}, 1
+    while i <= #text do
+      local ok, len = pcall(utf8.len, text, i, i)
+      if ok and len == 1 then
+        local cp = utf8.codepoint(text, i)
+        local n = #utf8.char(cp)
+        out[#out + 1] = text:sub(i, i + n - 1)
+        i = i + n
+      else
+        out[#out + 1] = "?"
+        i = i + 1
+      end
+    end
+    text = table.concat(out)
+  end
+  max = max or 2000
+  if #text > max then
+    local cut = max
+    while cut > 0 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
+    text = text:sub(1, cut) .. "..."
+  end
+  return text
+end
+local printable = M.printable
 
 local Client = {}
 Client.__index = Client
@@ -44,10 +94,12 @@ function M.new(cfg)
   self.max_attempts = cfg.max_attempts or 3
   self.timeout = cfg.timeout or 60
   self.retry_base = cfg.retry_base or 1
+  self.max_backoff = cfg.max_backoff or MAX_BACKOFF
   self.quota = QUOTA_MAX
-  self.pacing = pacing.new(cfg.pacing, cfg.custom_endpoint)
   self.debug = cfg.debug
-  self.stats = { attempts = 0, retries = 0, throttled = 0 }
+  self.pacing = pacing.new(cfg.pacing, { custom_endpoint = cfg.custom_endpoint, record = cfg.record_pacing,
+                                         log = cfg.debug and function(line) self:log(line) end })
+  self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   return self
 end
 
@@ -82,6 +134,7 @@ end
 
 function Client:log(line)
   if self.debug then
+    line = printable(line, 4096)
     -- Nothing secret may reach the log, whatever the caller passed in.
     local keys = self.cfg.credentials and self.cfg.credentials.current or self.cfg
     local secret = keys.secret_access_key
@@ -105,18 +158,33 @@ function M.parse_error(status, headers, body)
     xml_code, xml_message = body:match("<Code>(.-)</Code>"), body:match("<Message>(.-)</Message>")
   end
   local code = headers["x-amzn-errortype"] or doc.__type or doc.Type or doc.code or doc.Code or xml_code
-  if code then
-    code = tostring(code):match("^([^:]+)") or code
+  if type(code) == "string" then
+    code = code:match("^([^:]+)") or code
     code = code:match("#(.+)$") or code
+    code = printable(code, 128)
+  else
+    code = nil
   end
   if not code or code == "" then
     code = status == 429 and "TooManyRequestsException" or status >= 500 and "ServiceException"
       or ("HTTP" .. tostring(status))
   end
   local message = doc.message or doc.Message or doc.errorMessage or xml_message
-  if not message or message == "" then message = (body and #body > 0 and #body < 300) and body or ("HTTP status " .. status) end
-  return { type = code, message = tostring(message), status = status,
-           request_id = headers["x-amzn-requestid"], retry_after = tonumber(headers["retry-after"]) }
+  if type(message) ~= "string" or message == "" then
+    message = (body and #body > 0 and #body < 300) and body or ("HTTP status " .. status)
+  end
+  return { type = code, message = printable(message), status = status,
+           request_id = headers["x-amzn-requestid"] and printable(headers["x-amzn-requestid"], 128),
+           retry_after = M.retry_after(headers["retry-after"]) }
+end
+
+-- Retry-After as seconds (only the delay-seconds form; an HTTP date is ignored),
+-- clamped by the caller; nil when absent or not a plain number.
+function M.retry_after(value)
+  local digits = type(value) == "string" and value:match("^%s*(%d+%.?%d*)%s*$")
+  local n = digits and tonumber(digits)
+  if not n or n ~= n or n == math.huge then return nil end
+  return n
 end
 
 local function format_error(e)
@@ -125,14 +193,14 @@ end
 M.format_error = format_error
 
 function Client:backoff(attempt, err)
-  if err and err.retry_after then return math.min(err.retry_after, MAX_BACKOFF * 3) end
-  return math.random() * math.min(MAX_BACKOFF, self.retry_base * 2 ^ (attempt - 1))
+  if err and err.retry_after then return math.max(0, math.min(err.retry_after, self.max_backoff)) end
+  return math.random() * math.min(self.max_backoff, self.retry_base * 2 ^ (attempt - 1))
 end
 
 -- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
 -- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
--- log_body = bool, deadline = loop time by which the call and its retries end }.
--- Returns response { status, headers, body, attempts } or nil, err
+-- log_body = bool, max_body = bytes, deadline = loop time by which the call and its
+-- retries end }. Returns response { status, headers, body, attempts } or nil, err
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   local query_parts = {}
@@ -143,96 +211,115 @@ function Client:call(req)
   local path = self.base_path .. req.path
   local url = self.endpoint:match("^(https?://[^/]+)") .. path .. (query and ("?" .. query) or "")
   local limiter = self.pacing.limiters[req.class or "control"]
+  local max_body = req.max_body or DEFAULT_MAX_BODY
   local last_err
-  local attempt = 0
+  local attempt, resent = 0, 0
   local retry_cost_held = 0
-  while attempt < self.max_attempts do
+  while true do
     attempt = attempt + 1
-    if limiter then limiter:acquire() end
-    local headers = { { "Host", self.host } }
-    for _, h in ipairs(req.headers or {}) do headers[#headers + 1] = h end
-    if req.body and not req.content_type_set then
-      headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
+    local ticket = limiter and limiter:acquire()
+    local res, err = self:attempt(req, url, path, query, attempt, max_body)
+    if res then
+      if limiter then limiter:complete(ticket, false) end
+      -- A successful call returns what its retries cost, or earns one token.
+      self.quota = math.min(QUOTA_MAX, self.quota + (retry_cost_held > 0 and retry_cost_held or 1))
+      res.attempts = attempt
+      return res
     end
-    -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
-    local keys, kerr = self.cfg, nil
-    if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
-    if not keys then
-      last_err = { type = "CredentialsError", message = kerr, retryable = false, attempts = attempt }
-      break
-    end
-    local signed = sigv4.sign {
-      method = req.method, path = path, query = query, headers = headers, body = req.body or "",
-      access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
-      session_token = keys.session_token, region = self.cfg.region, service = "lambda",
-      time = os.time(),
-    }
-    local send = {}
-    for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host
-    for _, h in ipairs(signed.headers) do send[#send + 1] = h end
-    send[#send + 1] = { "User-Agent", USER_AGENT }
-    if self.debug then
-      self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
-      for _, h in ipairs(send) do
-        self:log(string.format("   %s: %s", h[1], SECRET_HEADERS[h[1]:lower()] and REDACTED or h[2]))
+    if err.throttle then self.stats.throttled = self.stats.throttled + 1 end
+    if limiter and limiter:complete(ticket, err.throttle or false) and resent < MAX_FREE_RESENDS then
+      -- The pacer released this call before it learned the endpoint's rate: not an attempt.
+      resent = resent + 1
+      attempt = attempt - 1
+      self.stats.resent = self.stats.resent + 1
+      if self.debug then self:log(string.format("   %s throttled; sent again at the pacer's new pace", req.op or "")) end
+      if req.deadline and loop.now() >= req.deadline then -- the operation's time is up
+        err.attempts = attempt
+        last_err = err
+        break
       end
-      if req.body then
-        self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
-          or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
-      end
-    end
-    self.stats.attempts = self.stats.attempts + 1
-    local started = loop.now()
-    local timeout = req.timeout or self.timeout
-    if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
-    local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
-                                          timeout = timeout }
-    local err
-    if not res then
-      err = { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
-              message = msg .. " (" .. req.method .. " " .. url .. ")", kind = kind,
-              retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
-      if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     else
-      if self.debug then
-        self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
-        for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
-        if res.status >= 400 or req.log_body ~= false then
-          self:log("   body: " .. loggable_body(res.body))
-        end
+      err.attempts = attempt
+      last_err = err
+      local max = err.kind == "connect" and math.min(CONNECT_ATTEMPTS, self.max_attempts) or self.max_attempts
+      if not err.retryable or attempt >= max then break end
+      local cost = err.is_timeout and TIMEOUT_COST or RETRY_COST
+      if self.quota < cost then
+        err.message = err.message .. " (retry quota exhausted)"
+        break
       end
-      if res.status < 300 then
-        if limiter then limiter:on_success() end
-        -- A successful call returns what its retries cost, or earns one token.
-        self.quota = math.min(QUOTA_MAX, self.quota + (retry_cost_held > 0 and retry_cost_held or 1))
-        res.attempts = attempt
-        return res
-      end
-      err = M.parse_error(res.status, res.headers, res.body)
-      err.throttle = THROTTLING[err.type] or res.status == 429
-      err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
-      if err.throttle then
-        self.stats.throttled = self.stats.throttled + 1
-        if limiter then limiter:on_throttle() end
-      end
+      self.quota = self.quota - cost
+      retry_cost_held = retry_cost_held + cost
+      self.stats.retries = self.stats.retries + 1
+      local delay = self:backoff(attempt, err)
+      if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
+      self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
+      loop.sleep(delay)
     end
-    err.attempts = attempt
-    last_err = err
-    if not err.retryable or attempt >= self.max_attempts then break end
-    local cost = err.is_timeout and TIMEOUT_COST or RETRY_COST
-    if self.quota < cost then
-      err.message = err.message .. " (retry quota exhausted)"
-      break
-    end
-    self.quota = self.quota - cost
-    retry_cost_held = retry_cost_held + cost
-    self.stats.retries = self.stats.retries + 1
-    local delay = self:backoff(attempt, err)
-    if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
-    self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
-    loop.sleep(delay)
   end
   return nil, last_err
+end
+
+-- One attempt of a call: sign, send, classify. Returns the response (status
+-- below 300), or nil and the error.
+function Client:attempt(req, url, path, query, attempt, max_body)
+  local headers = { { "Host", self.host } }
+  for _, h in ipairs(req.headers or {}) do headers[#headers + 1] = h end
+  if req.body and not req.content_type_set then
+    headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
+  end
+  -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
+  local keys, kerr = self.cfg, nil
+  if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
+  if not keys then return nil, { type = "CredentialsError", message = kerr, retryable = false } end
+  local signed = sigv4.sign {
+    method = req.method, path = path, query = query, headers = headers, body = req.body or "",
+    access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
+    session_token = keys.session_token, region = self.cfg.region, service = "lambda",
+    time = os.time(),
+  }
+  local send = {}
+  for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host
+  for _, h in ipairs(signed.headers) do send[#send + 1] = h end
+  send[#send + 1] = { "User-Agent", USER_AGENT }
+  if self.debug then
+    self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
+    for _, h in ipairs(send) do
+      self:log(string.format("   %s: %s", h[1], SECRET_HEADERS[h[1]:lower()] and REDACTED or h[2]))
+    end
+    if req.body then
+      self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
+        or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
+    end
+  end
+  self.stats.attempts = self.stats.attempts + 1
+  local started = loop.now()
+  local timeout = req.timeout or self.timeout
+  if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
+  local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
+                                        timeout = timeout, max_body = max_body }
+  if not res then
+    if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
+    if kind == "too_large" then
+      return nil, { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
+        "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method, url) }
+    end
+    return nil, { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
+                  message = msg .. " (" .. req.method .. " " .. url .. ")", kind = kind,
+                  retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
+  end
+  if self.debug then
+    self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
+    for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
+    if res.status >= 400 or req.log_body ~= false then
+      self:log("   body: " .. loggable_body(res.body))
+    end
+  end
+  if res.status < 300 then return res end
+  local err = M.parse_error(res.status, res.headers, res.body)
+  err.throttle = THROTTLING[err.type] or res.status == 429
+  err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
+  return nil, err
 end
 
 return M

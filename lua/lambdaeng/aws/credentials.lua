@@ -1,8 +1,11 @@
 -- Credentials that refresh themselves, and the chain that finds them.
 --
 -- A Credentials object wraps one source: new{ source = "words for messages",
--- fetch = function() -> creds | nil, err, refreshable = false (MFA-backed roles),
--- prepare = function() -> true | nil, err (runs before the loop: prompts) }.
+-- fetch = function() -> creds | nil, err, refreshable = false (keys that cannot
+-- be renewed: MFA-backed roles, environment keys with an expiry), renew_hint =
+-- what to do then, prepare = function() -> true | nil, err (runs before the
+-- loop: prompts), debug = function(line) }. static(source, creds, renew_hint)
+-- wraps keys known at once.
 -- creds = { access_key_id, secret_access_key, session_token, expiration (epoch
 -- seconds or nil), account_id }. get() (in a task) returns the current creds:
 -- the first call fetches; credentials that expire are refreshed before they do,
@@ -29,13 +32,21 @@ Credentials.__index = Credentials
 
 function M.new(spec)
   return setmetatable({ source = spec.source, fetch = spec.fetch, prepare_fn = spec.prepare,
-                        refreshable = spec.refreshable ~= false, debug = spec.debug }, Credentials)
+                        refreshable = spec.refreshable ~= false, renew_hint = spec.renew_hint,
+                        debug = spec.debug }, Credentials)
 end
 
--- Static keys known at once.
-function M.static(source, creds)
-  local c = M.new { source = source, fetch = function() return creds end }
+local function windows(lifetime)
+  return math.min(ADVISORY, lifetime / 2), math.min(MANDATORY, lifetime / 4)
+end
+
+-- Keys known at once (environment, profile keys); with an expiration they
+-- cannot be renewed: renew_hint says what the person should do.
+function M.static(source, creds, renew_hint)
+  local c = M.new { source = source, fetch = function() return creds end, refreshable = creds.expiration == nil,
+                    renew_hint = renew_hint }
   c.current = creds
+  if creds.expiration then c.advisory, c.mandatory = windows(creds.expiration - sys.now()) end
   return c
 end
 
@@ -49,18 +60,15 @@ function Credentials:prepare()
   return true
 end
 
-local function windows(lifetime)
-  return math.min(ADVISORY, lifetime / 2), math.min(MANDATORY, lifetime / 4)
-end
-
 function Credentials:refresh(kind)
   local waiters = self.refreshing or {} -- a background refresh claimed its table before it ran
   self.refreshing = waiters
   local now = sys.now()
   local creds, err
   if self.current and not self.refreshable then
-    err = string.format("the credentials from %s expire at %s and cannot be refreshed without a new MFA code; "
-      .. "run lambdaeng again to enter one", self.source, M.format_time(self.current.expiration))
+    err = string.format("the credentials from %s expire%s at %s and cannot be refreshed%s", self.source,
+      self.current.expiration > sys.now() and "" or "d", M.format_time(self.current.expiration),
+      self.renew_hint and ("; " .. self.renew_hint) or "")
   else
     self:log(string.format("credentials: %s from %s", self.current and ("refreshing (" .. kind .. ")") or "fetching",
       self.source))

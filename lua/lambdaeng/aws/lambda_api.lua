@@ -5,6 +5,7 @@ local sigv4 = require "lambdaeng.native.sigv4"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local client_lib = require "lambdaeng.aws.client"
+local shape = require "lambdaeng.aws.shape"
 
 local M = {}
 
@@ -16,7 +17,8 @@ function M.new(client) return setmetatable({ client = client }, Api) end
 -- The same API whose calls, retries and waits all end by `deadline` (loop time):
 -- a resource's `timeouts` bound its whole operation. `what` names it in the error.
 function Api:until_deadline(deadline, what)
-  return setmetatable({ client = self.client, deadline = deadline, what = what }, Api)
+  return setmetatable({ client = self.client, deadline = deadline, what = what, total = deadline - loop.now() },
+    Api)
 end
 
 function Api:time_left()
@@ -31,11 +33,15 @@ end
 
 local function enc(s) return sigv4.uri_encode(tostring(s)) end
 
-local function decode(res)
-  if res.body == nil or res.body == "" then return {} end
+-- The response's JSON, checked against the operation's shape (aws/shape.lua).
+local function decode(op, res)
+  if res.body == nil or res.body == "" then return shape.validate(op, {}) end
   local ok, v = pcall(json.decode_plain, res.body)
-  if not ok then return nil, { type = "InvalidResponse", message = "the response is not JSON: " .. res.body:sub(1, 200) } end
-  return v
+  if not ok then
+    return nil, { type = "InvalidResponse", message = string.format("%s: the response is not JSON (%d bytes: %s)", op,
+      #res.body, client_lib.printable(res.body:sub(1, 120))) }
+  end
+  return shape.validate(op, v)
 end
 
 function Api:json_call(op, method, path, body, opts)
@@ -54,7 +60,7 @@ function Api:json_call(op, method, path, body, opts)
     end
     return nil, err
   end
-  local v, derr = decode(res)
+  local v, derr = decode(op, res)
   if not v then return nil, derr end
   return v, nil, res
 end
@@ -176,6 +182,9 @@ function Api:list_tags(arn)
   return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "control" })
 end
 
+-- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
+M.INVOKE_MAX_RESPONSE = 6 * 1024 * 1024 + 1024
+
 -- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
 -- Returns { status_code, payload, function_error, log_result, executed_version }.
 function Api:invoke(name, opts)
@@ -187,38 +196,62 @@ function Api:invoke(name, opts)
   local res, err = self.client:call {
     op = "Invoke", method = "POST", path = fn_path(name, "/invocations"), query = qualifier_query(opts.qualifier),
     headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
-    timeout = opts.timeout,
+    timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
+  local function header(name, max)
+    local v = res.headers[name]
+    return v and client_lib.printable(v, max) or nil
+  end
   return {
     status_code = res.status,
     payload = res.body,
-    function_error = res.headers["x-amz-function-error"],
+    function_error = header("x-amz-function-error", 128),
     log_result = res.headers["x-amz-log-result"],
-    executed_version = res.headers["x-amz-executed-version"],
+    executed_version = header("x-amz-executed-version", 128),
   }
 end
 
 -- Waiters --------------------------------------------------------------------
 
+-- "1.5s", "45s", "10m", "2m30s", "1h5m": how long a waiter waited, for messages.
+local function duration_text(seconds)
+  if seconds < 60 then
+    return (string.format("%.1f", seconds):gsub("%.0$", "")) .. "s"
+  end
+  local s = math.floor(seconds + 0.5)
+  local h, m, r = s // 3600, s % 3600 // 60, s % 60
+  local text = (h > 0 and (h .. "h") or "") .. (m > 0 and (m .. "m") or "") .. (r > 0 and (r .. "s") or "")
+  return text
+end
+M.duration_text = duration_text
+
 -- Polls GetFunction (its own 100 rps quota on AWS, not the control plane's 15)
 -- until done(cfg) is true, failing on failed(cfg) or after timeout seconds.
+-- what: the condition waited for ("State Active"); status(cfg): what it is now.
 -- delay: seconds between the first polls, growing by half each time up to 5.
-function Api:wait(name, what, done, failed, timeout, delay)
+-- A wait inside an operation bounded by until_deadline ends with it, and names
+-- the operation's whole timeout.
+function Api:wait(name, what, done, failed, status, timeout, delay)
   local left = self:time_left()
-  timeout = math.min(timeout or left or 600, left or math.huge)
+  timeout = math.min(tonumber(timeout) or left or 600, left or math.huge)
+  delay = math.max(tonumber(delay) or 0.25, 0.01)
   local deadline = loop.now() + timeout
-  delay = delay or 0.25
   while true do
     local doc, err = self:get_function(name)
     if not doc then return nil, err end
-    local cfg = doc.Configuration or {}
+    local cfg = doc.Configuration -- an object: the response was checked
     if done(cfg) then return cfg end
     local why = failed(cfg)
-    if why then return nil, { type = "WaiterFailed", message = string.format("%s: %s", what, why) } end
+    if why then return nil, { type = "WaiterFailed", message = string.format("function %s: %s", name, why) } end
     if loop.now() + delay > deadline then
-      if self.deadline and deadline >= self.deadline then return nil, self:timeout_error() end
-      return nil, { type = "WaiterTimeout", message = string.format("%s did not finish within %d s", what, timeout) }
+      local bounded = self.deadline and deadline >= self.deadline
+      local message = string.format("timed out waiting for %s after %s (function %s: %s)", what,
+        duration_text(bounded and self.total or timeout), name, status(cfg))
+      if bounded then
+        return nil, { type = "OperationTimeout", message = message .. "; " .. self:timeout_error().message }
+      end
+      return nil, { type = "WaiterTimeout", message = message }
     end
     loop.sleep(delay)
     delay = math.min(delay * 1.5, 5)
@@ -226,24 +259,26 @@ function Api:wait(name, what, done, failed, timeout, delay)
 end
 
 function Api:wait_active(name, timeout, delay)
-  return self:wait(name, "function " .. name .. " becoming Active",
+  return self:wait(name, "State Active",
     function(c) return c.State == nil or c.State == "Active" end,
     function(c)
       if c.State == "Failed" or c.State == "Inactive" then
         return string.format("State is %s (%s: %s)", c.State, tostring(c.StateReasonCode), tostring(c.StateReason))
       end
-    end, timeout, delay)
+    end,
+    function(c) return "State is " .. tostring(c.State) end, timeout, delay)
 end
 
 function Api:wait_updated(name, timeout, delay)
-  return self:wait(name, "update of function " .. name,
+  return self:wait(name, "LastUpdateStatus Successful",
     function(c) return c.LastUpdateStatus == nil or c.LastUpdateStatus == "Successful" end,
     function(c)
       if c.LastUpdateStatus == "Failed" then
         return string.format("LastUpdateStatus is Failed (%s: %s)", tostring(c.LastUpdateStatusReasonCode),
           tostring(c.LastUpdateStatusReason))
       end
-    end, timeout, delay)
+    end,
+    function(c) return "LastUpdateStatus is " .. tostring(c.LastUpdateStatus) end, timeout, delay)
 end
 
 M.format_error = client_lib.format_error

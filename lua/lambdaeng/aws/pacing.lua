@@ -1,50 +1,114 @@
--- Client-side pacing: one rate limiter per class of Lambda API call, so a large
--- apply stays under AWS's per-account quotas instead of being throttled.
+-- Client-side pacing: a limiter per class of Lambda API call, adaptive and on
+-- for every endpoint, so a large apply converges under the endpoint's quotas in
+-- one run instead of failing calls on throttling.
 --
--- A limiter lets callers through at most `rate` a second, spaced 1/rate apart
--- (with a 2 % margin, so no one-second window, however aligned, holds more than
--- `rate`). Waiting callers queue in order; one dispatcher task releases them
--- slot by slot at the rate in force at that moment, so a rate lowered by
--- throttling applies to everyone still waiting. On throttling the rate drops
--- multiplicatively (CUBIC, beta 0.7, as the AWS SDKs' adaptive mode); on
--- success it grows back along the CUBIC curve, never above the configured rate.
+-- Rate classes ("control", "read"): a limiter releases callers at most `rate` a
+-- second, spaced MARGIN/rate apart (no one-second window, however aligned, holds
+-- more than `rate`), in order, by one dispatcher task, so a lowered rate applies
+-- to everyone still waiting. Against AWS it starts at Lambda's quota for the
+-- class and never exceeds it; against any other endpoint it starts unlimited
+-- and learns the rate from the endpoint's first 429: it holds its queue until
+-- the answers to what it already sent are in, and continues at the rate the
+-- endpoint accepted in the second before the throttled call. Every later 429
+-- of a call released at the rate in force lowers the rate to what the endpoint
+-- accepted in the second before it (or by CUBIC's beta 0.7 when it accepted
+-- as much as was sent); success grows it back along the CUBIC curve, never
+-- above a known quota.
+--
+-- The "invoke" class is bounded by concurrency, not rate: an invocation turned
+-- away (429) while others of ours are running waits for one of them to finish
+-- and goes again, so the number in flight settles at what the endpoint runs.
+--
+-- A throttled call that the limiter released before it learned the rate it now
+-- uses (its "epoch" is older) is sent again through the limiter without
+-- counting as an attempt (`complete` returns true): the pacer, not the
+-- endpoint, was wrong. Each limiter can record its decisions (`schedule`) so
+-- tests check what the pacer decided rather than when the machine ran it.
 local loop = require "lambdaeng.native.loop"
 
 local M = {}
 
 local BETA, SCALE, MIN_RATE = 0.7, 0.4, 0.5
+local MARGIN = 1.02 -- 1.3 ms at 15 rps: more than the loop's millisecond timers can drift
+local WINDOW = 1.0 -- quotas are per second
+local HOLD_MAX = 2.0 -- the longest the first measurement waits for answers
+local GROWTH_OVER_DELIVERED = 1.1 -- growth probes at most this far above what is answered
+
+M.MARGIN = MARGIN
+
+-- Rate limiter ---------------------------------------------------------------
 
 local Limiter = {}
 Limiter.__index = Limiter
 
-local MARGIN = 1.02 -- 1.3 ms at 15 rps: more than the loop's millisecond timers can drift
-
-function M.limiter(rate)
-  return setmetatable({ max_rate = rate, rate = rate, next_slot = 0, w_max = rate, last_throttle = nil,
-                        k = 0, throttles = 0, queue = {}, head = 1, tail = 0, dispatching = false }, Limiter)
+-- rate: requests a second to start with (nil: unlimited until the first 429);
+-- ceiling: never above it (a known quota). record: keep the schedule.
+function M.limiter(rate, ceiling, opts)
+  opts = opts or {}
+  return setmetatable({
+    rate = rate, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
+    epoch = 0, throttles = 0, decisions = 0,
+    queue = {}, head = 1, tail = 0, dispatching = false, holding = nil,
+    outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
+    name = opts.name or "?", log = opts.log, schedule = opts.record and {} or nil, released = 0,
+  }, Limiter)
 end
 
-function Limiter:interval() return MARGIN / self.rate end
+function Limiter:interval() return self.rate and (MARGIN / self.rate) or 0 end
+
+function Limiter:note(fmt, ...)
+  if self.log then self.log(string.format("   pacing %s: " .. fmt, self.name, ...)) end
+end
+
+-- Releases one caller at slot time `at`: a ticket remembers when and under which
+-- rate it went, for the throttling rules above.
+function Limiter:ticket(at)
+  self.released = self.released + 1
+  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.rate }
+  self.outstanding[t] = true
+  if self.schedule then
+    self.schedule[#self.schedule + 1] = { at = at, rate = self.rate }
+  end
+  if self.log then
+    self.first_at = self.first_at or at
+    self:note("slot %d at +%.4f s", self.released, at - self.first_at)
+  end
+  return t
+end
 
 function Limiter:dispatch()
-  while self.head <= self.tail do
+  while self.head <= self.tail or self.holding do
+    if self.holding then self:measure() end
+    if self.head > self.tail then break end
     local wait = self.next_slot - loop.now()
     if wait > 0 then loop.sleep(wait) end
-    local task = self.queue[self.head]
-    self.queue[self.head] = nil
-    self.head = self.head + 1
-    self.next_slot = loop.now() + self:interval()
-    loop.wake(task)
+    if not self.holding then
+      local task = self.queue[self.head]
+      self.queue[self.head] = nil
+      self.head = self.head + 1
+      local at = self:slot(loop.now())
+      loop.wake(task, self:ticket(at))
+    end
   end
   self.queue, self.head, self.tail, self.dispatching = {}, 1, 0, false
 end
 
--- Waits (from a task) until this caller's turn.
+-- The slot of a release made at `now` (at or after next_slot). A release the
+-- loop made late by less than an interval keeps its slot, so one late timer
+-- does not push every later slot back on a loaded machine; later than that, the
+-- schedule starts again from now. Slots are always an interval apart.
+function Limiter:slot(now)
+  local at = self.next_slot
+  if now - at >= self:interval() then at = now end
+  self.next_slot = at + self:interval()
+  return at
+end
+
+-- Waits (from a task) until this caller's turn; returns its ticket.
 function Limiter:acquire()
   local now = loop.now()
-  if self.head > self.tail and now >= self.next_slot then
-    self.next_slot = now + self:interval()
-    return
+  if self.head > self.tail and not self.holding and now >= self.next_slot then
+    return self:ticket(self:slot(now))
   end
   self.tail = self.tail + 1
   self.queue[self.tail] = loop.current()
@@ -52,42 +116,224 @@ function Limiter:acquire()
     self.dispatching = true
     loop.spawn(function() self:dispatch() end)
   end
-  loop.suspend()
+  return loop.suspend()
 end
 
-function Limiter:on_throttle()
+-- Accepted calls (not throttled): when each was released and answered, in the
+-- order of their answers, for the last few windows.
+function Limiter:remember_accepted(sent)
   local now = loop.now()
+  local a = self.accepted
+  self.accepted_tail = self.accepted_tail + 1
+  a[self.accepted_tail] = { sent = sent, at = now }
+  local recent = math.max(self.recent_head, self.accepted_head)
+  while recent <= self.accepted_tail and a[recent].at <= now - WINDOW do recent = recent + 1 end
+  self.recent_head = recent -- a[recent..tail]: the answers of the last second
+  local head = self.accepted_head
+  while head <= self.accepted_tail and a[head].at < now - 4 * WINDOW do -- answers come in time order
+    a[head] = nil
+    head = head + 1
+  end
+  self.accepted_head = head
+end
+
+-- How many calls released in (s - WINDOW, s] the endpoint accepted, counting
+-- those still unanswered as accepted (a 429 comes back quickly); and the span
+-- of time over which the accepted ones were answered.
+function Limiter:accepted_before(s)
+  local n, first, last = 0, math.huge, -math.huge
+  local a = self.accepted
+  for i = self.accepted_head, self.accepted_tail do
+    local e = a[i]
+    if e.sent > s - WINDOW and e.sent <= s then
+      n = n + 1
+      if e.at < first then first = e.at end
+      if e.at > last then last = e.at end
+    end
+  end
+  for t in pairs(self.outstanding) do
+    if t.sent > s - WINDOW and t.sent <= s then n = n + 1 end
+  end
+  return n, (last > first) and (last - first) or 0
+end
+
+local function unresolved_before(self, s)
+  for t in pairs(self.outstanding) do if t.sent <= s then return true end end
+  return false
+end
+
+-- The first 429 of an unlimited limiter: wait for the answers to what went
+-- before it, then continue at the rate the endpoint accepted.
+function Limiter:measure()
+  local s, started = self.holding, loop.now()
+  while unresolved_before(self, s) and loop.now() - started < HOLD_MAX do loop.sleep(0.005) end
+  self.holding = nil
+  -- A slow endpoint answers a burst over more than a second: its refills of that
+  -- time are in the count, so the count is spread over the time it took.
+  local accepted, span = self:accepted_before(s)
+  local rate = math.max(MIN_RATE, accepted / math.max(WINDOW, span))
+  if self.ceiling then rate = math.min(rate, self.ceiling) end
+  self:set_rate(rate, "learned from the endpoint's first 429")
+end
+
+function Limiter:set_rate(rate, why)
+  -- CUBIC from here: back up to the rate it was throttled at over K seconds, then
+  -- beyond; a rate learned from nothing first holds for as long as a 0.7 cut would.
+  local before = self.rate or rate
+  self.w_max = math.max(before, rate)
+  self.rate = rate
+  self.floor_rate = rate
+  self.epoch = self.epoch + 1
+  self.decisions = self.decisions + 1
+  self.last_throttle = loop.now()
+  local drop = self.w_max > rate and (self.w_max - rate) or rate * (1 - BETA)
+  self.k = (drop / SCALE) ^ (1 / 3)
+  self.next_slot = math.max(self.next_slot, loop.now() + self:interval())
+  self:note("%.2f requests a second (%s)", rate, why)
+end
+
+-- Reports the end of a ticket's call. throttled: the endpoint answered 429.
+-- Returns true when a throttled call is to be sent again without counting as
+-- an attempt (the limiter had released it at a rate it has since lowered).
+function Limiter:complete(ticket, throttled)
+  self.outstanding[ticket] = nil
+  if not throttled then
+    self:remember_accepted(ticket.sent)
+    self:grow()
+    return false
+  end
   self.throttles = self.throttles + 1
-  self.w_max = self.rate
-  self.rate = math.max(MIN_RATE, self.rate * BETA)
-  self.last_throttle = now
-  self.k = ((self.w_max * (1 - BETA)) / SCALE) ^ (1 / 3)
+  if self.log then
+    self:note("slot %d throttled (released %s)", ticket.slot,
+      ticket.rate and string.format("at %.2f a second", ticket.rate) or "before the rate was known")
+  end
+  if ticket.epoch == self.epoch and not self.holding then
+    if not self.rate then
+      -- Unlimited until now: hold everything until the answers are in.
+      self.holding = ticket.sent
+      self.epoch = self.epoch + 1
+      if not self.dispatching then
+        self.dispatching = true
+        loop.spawn(function() self:dispatch() end)
+      end
+    elseif self.last_throttle and loop.now() - self.last_throttle < WINDOW then
+      -- Within a second of the last decision the endpoint's bucket may still be
+      -- refilling from before it: send again, and judge the rate on a whole second.
+      return true
+    else
+      -- What the endpoint accepted in the second before, but never a cut deeper than
+      -- CUBIC's: on a loaded machine a stalled endpoint takes in a burst what was
+      -- sent spaced out, and a count of a second with little sent says nothing.
+      local accepted = self:accepted_before(ticket.sent) / WINDOW
+      local rate = accepted < self.rate and math.max(accepted, self.rate * BETA) or self.rate * BETA
+      rate = math.max(MIN_RATE, rate)
+      if rate < self.rate then
+        self:set_rate(rate, string.format("a 429 after %d accepted in a second", math.floor(accepted + 0.5)))
+      end
+    end
+  end
+  return ticket.epoch < self.epoch
 end
 
-function Limiter:on_success()
-  if not self.last_throttle or self.rate >= self.max_rate then return end
+-- Growth after a throttle: the CUBIC curve back to (and past) the rate it was
+-- throttled at, never above the ceiling, and never more than a tenth above what
+-- the endpoint answered in the last second: growth follows what is delivered, so
+-- a slow endpoint whose 429s come late does not let the rate run away, and a
+-- rate nobody uses does not grow.
+function Limiter:grow()
+  if not self.last_throttle or not self.rate then return end
+  if self.ceiling and self.rate >= self.ceiling then return end
   local t = loop.now() - self.last_throttle
-  local rate = SCALE * (t - self.k) ^ 3 + self.w_max
-  self.rate = math.max(MIN_RATE, math.min(self.max_rate, rate))
+  local rate = math.max(self.floor_rate or MIN_RATE, SCALE * (t - self.k) ^ 3 + self.w_max)
+  if self.ceiling then rate = math.min(self.ceiling, rate) end
+  local delivered = (self.accepted_tail - self.recent_head + 1) / WINDOW
+  rate = math.min(rate, math.max(self.rate, delivered * GROWTH_OVER_DELIVERED))
+  if rate > self.rate then self.rate = rate end
 end
 
--- The classes of calls and their default quotas (requests per second).
+-- Concurrency limiter (Invoke) -------------------------------------------------
+
+local Concurrency = {}
+Concurrency.__index = Concurrency
+
+function M.concurrency(opts)
+  opts = opts or {}
+  return setmetatable({ in_flight = 0, peak = 0, epoch = 0, full = false, queue = {}, head = 1, tail = 0,
+                        throttles = 0, name = opts.name or "invoke", log = opts.log }, Concurrency)
+end
+
+function Concurrency:acquire()
+  if self.full or self.head <= self.tail then
+    self.tail = self.tail + 1
+    self.queue[self.tail] = loop.current()
+    return loop.suspend()
+  end
+  self.in_flight = self.in_flight + 1
+  if self.in_flight > self.peak then self.peak = self.in_flight end
+  return { epoch = self.epoch }
+end
+
+-- A finished call hands its place to the longest waiting one.
+function Concurrency:release_slot()
+  if self.head <= self.tail then
+    local task = self.queue[self.head]
+    self.queue[self.head] = nil
+    self.head = self.head + 1
+    self.in_flight = self.in_flight + 1
+    loop.wake(task, { epoch = self.epoch })
+  else
+    self.full = false
+    self.queue, self.head, self.tail = {}, 1, 0
+  end
+end
+
+-- Returns true when a throttled call is to wait for a place and go again
+-- without counting as an attempt: others of ours are running, so the endpoint
+-- is full of our own calls and one of them will make room.
+function Concurrency:complete(ticket, throttled)
+  self.in_flight = self.in_flight - 1
+  if not throttled then
+    self:release_slot()
+    return false
+  end
+  self.throttles = self.throttles + 1
+  if self.in_flight > 0 then
+    if not self.full and self.log then
+      self.log(string.format("   pacing %s: the endpoint is full at %d invocations in flight; the rest wait for a place",
+        self.name, self.in_flight))
+    end
+    self.full = true
+    return true
+  end
+  -- Nothing of ours is running: someone else fills the endpoint; retry as usual.
+  if self.head <= self.tail then self:release_slot() end
+  return false
+end
+
+-- The pacer of a client -------------------------------------------------------
+
+-- The classes of calls and Lambda's quotas for them (requests a second).
 M.DEFAULTS = { control = 15, read = 100 }
 
--- pacing_config: nil (defaults on for AWS, off for a custom endpoint), false (off),
--- true (defaults), or { control = RPS, read = RPS }.
-function M.new(pacing_config, custom_endpoint)
-  local limits = {}
-  if pacing_config == nil then
-    if custom_endpoint then return { limiters = {} } end
-    pacing_config = true
+-- pacing_config: nil (adaptive: AWS's quotas against AWS, unlimited until the
+-- first 429 elsewhere), false (off), true (adaptive from AWS's quotas whatever
+-- the endpoint), or { control = RPS, read = RPS } (adaptive under those).
+-- opts: { custom_endpoint = bool, log = function(line), record = bool }.
+function M.new(pacing_config, opts)
+  opts = opts or {}
+  local limiters = {}
+  if pacing_config == false then return { limiters = limiters } end
+  for class, quota in pairs(M.DEFAULTS) do
+    local known
+    if type(pacing_config) == "table" and pacing_config[class] ~= nil then known = pacing_config[class]
+    elseif pacing_config == true or not opts.custom_endpoint then known = quota end
+    if known ~= false then
+      known = tonumber(known)
+      limiters[class] = M.limiter(known, known, { name = class, log = opts.log, record = opts.record })
+    end
   end
-  if pacing_config == false then return { limiters = {} } end
-  for class, rate in pairs(M.DEFAULTS) do
-    local r = type(pacing_config) == "table" and pacing_config[class] or rate
-    if r and r ~= false then limits[class] = M.limiter(r) end
-  end
-  return { limiters = limits }
+  limiters.invoke = M.concurrency { name = "invoke", log = opts.log }
+  return { limiters = limiters }
 end
 
 return M

@@ -135,7 +135,7 @@ function M.create(ctx, decl, a)
   input.FunctionName = a.function_name
   input.Code = c
   input.PackageType = a.package_type
-  input.Publish = a.publish
+  input.Publish = a.publish or nil -- false is the API's default (and what the reference leaves out)
   input.CodeSigningConfigArn = a.code_signing_config_arn
   local tags = tags_with_defaults(ctx, a)
   if next(tags) then input.Tags = tags end
@@ -176,7 +176,7 @@ function M.create(ctx, decl, a)
 end
 
 -- Updates in place with the calls the change needs, in the reference provider's
--- order (code signing, configuration, code, concurrency, publish, tags), waiting
+-- order (tags, code signing, configuration, code, concurrency, publish), waiting
 -- for each update to finish. `stored` is a as the state stores it (sensitive
 -- values as digests), so a change is judged exactly as the plan judged it.
 -- Records only what the API confirmed: on failure nothing.
@@ -190,6 +190,22 @@ function M.update(ctx, decl, a, prior, stored)
     local out, err = with_resource_retries(ctx, api, call)
     if not out then return nil, explain(err) end
     return api:wait_updated(name, nil, ctx.waiter_delay)
+  end
+  -- tags first: the reference provider updates them before the function (its tagging interceptor)
+  local old_tags = (prior.attrs or {}).tags_all or prior.tags_all or before.tags or {}
+  local new_tags = tags_with_defaults(ctx, a)
+  local add, remove = {}, {}
+  for k, v in pairs(new_tags) do if old_tags[k] ~= v then add[k] = v end end
+  for k in pairs(old_tags) do if new_tags[k] == nil then remove[#remove + 1] = k end end
+  local arn = (prior.attrs or {}).arn
+  if arn and #remove > 0 then
+    table.sort(remove)
+    local _, err = api:untag_resource(arn, remove)
+    if err then return nil, err end
+  end
+  if arn and next(add) then
+    local _, err = api:tag_resource(arn, add)
+    if err then return nil, err end
   end
   if calls.code_signing then
     local _, err
@@ -243,21 +259,6 @@ function M.update(ctx, decl, a, prior, stored)
     local v, perr = with_resource_retries(ctx, api, function() return api:publish_version(name, {}) end)
     if not v then return nil, perr end
     attrs.version = v.Version
-  end
-  local old_tags = (prior.attrs or {}).tags_all or prior.tags_all or before.tags or {}
-  local new_tags = tags_with_defaults(ctx, a)
-  local add, remove = {}, {}
-  for k, v in pairs(new_tags) do if old_tags[k] ~= v then add[k] = v end end
-  for k in pairs(old_tags) do if new_tags[k] == nil then remove[#remove + 1] = k end end
-  local arn = attrs.arn
-  if arn and #remove > 0 then
-    table.sort(remove)
-    local _, err = api:untag_resource(arn, remove)
-    if err then return nil, err end
-  end
-  if arn and next(add) then
-    local _, err = api:tag_resource(arn, add)
-    if err then return nil, err end
   end
   if cfg then
     local _, nested = doc.from_api(cfg, {})

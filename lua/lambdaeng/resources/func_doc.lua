@@ -114,6 +114,18 @@ function M.same(key, x, y)
   return deep_equal(M.canonical(key, x), M.canonical(key, y))
 end
 
+-- The arguments as Lambda keeps them: a KMS key only encrypts environment variables,
+-- so without variables the API does not save it (seed 004) and it is no difference.
+function M.effective(args)
+  if args and args.kms_key_arn ~= nil and M.canonical("environment", args.environment) == nil then
+    local out = {}
+    for k, v in pairs(args) do out[k] = v end
+    out.kms_key_arn = nil
+    return out
+  end
+  return args
+end
+
 -- Arguments the provider treats as Optional + Computed: left out of the stack, the
 -- function keeps what it has ("Removing this attribute, function's architecture stay
 -- the same", seed 004).
@@ -194,6 +206,7 @@ end
 
 -- The UpdateFunctionConfiguration body for the change before -> after, or nil.
 function M.configuration_changes(before, after)
+  before, after = M.effective(before), M.effective(after)
   local input, any = {}, false
   local keys = {}
   for k in pairs(CONFIG) do keys[#keys + 1] = k end
@@ -205,11 +218,17 @@ function M.configuration_changes(before, after)
       any = true
     end
   end
+  -- A new KMS key re-encrypts the variables: they go with it, unchanged (as the reference provider
+  -- sends them), so the key never applies to a request without the variables it encrypts.
+  if input.KMSKeyArn ~= nil and input.Environment == nil then
+    input.Environment = select(2, CONFIG.environment(after.environment))
+  end
   return any and input or nil
 end
 
 -- Which calls the change before -> after needs, in the order they are made.
 function M.calls(before, after)
+  before, after = M.effective(before), M.effective(after)
   local c = {
     code_signing = not M.same("code_signing_config_arn", before.code_signing_config_arn,
                               after.code_signing_config_arn),

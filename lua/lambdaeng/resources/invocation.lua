@@ -2,6 +2,7 @@
 -- API, with the CRUD lifecycle payloads of the reference documents (seeds 001, 003).
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
+local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
 local secrets = require "lambdaeng.secrets"
 
 local M = {}
@@ -24,14 +25,19 @@ local function invoke_checked(ctx, name, opts)
     local ok, doc = pcall(json.decode_plain, r.payload or "")
     local etype = ok and type(doc) == "table" and doc.errorType or r.function_error
     local emsg = ok and type(doc) == "table" and doc.errorMessage or r.payload
-    return nil, { type = "FunctionError", message = string.format("%s (%s): %s", tostring(etype),
-      r.function_error, tostring(emsg)) }
+    return nil, { type = "FunctionError", message = printable(string.format("%s (%s): %s", tostring(etype),
+      r.function_error, tostring(emsg))) }
   end
   return r
 end
 M.invoke_checked = invoke_checked
 
-local function run_invocation(ctx, a, action, prev_input)
+local function run_invocation(ctx, a, action, prev_input, timeout)
+  -- the resource's timeouts bound the invocation as a whole
+  if timeout then
+    local loop = require "lambdaeng.native.loop"
+    ctx = setmetatable({ api = ctx.api:until_deadline(loop.now() + timeout, "invocation") }, { __index = ctx })
+  end
   local payload = a.input
   if a.lifecycle_scope == "CRUD" then payload = M.crud_payload(a.input, a.terraform_key, action, prev_input) end
   local r, err = invoke_checked(ctx, a.function_name, { payload = payload, invocation_type = "RequestResponse",
@@ -40,20 +46,27 @@ local function run_invocation(ctx, a, action, prev_input)
   return { args = a, attrs = { result = r.payload } }
 end
 
-function M.create(ctx, decl, a) return run_invocation(ctx, a, "create", nil) end
+-- The seconds of a declaration's timeouts entry (create, update or delete; 5 minutes by default).
+local function timeout_of(decl, which)
+  local validate = require "lambdaeng.validate"
+  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
+  return validate.duration_seconds(t or "5m")
+end
+
+function M.create(ctx, decl, a) return run_invocation(ctx, a, "create", nil, timeout_of(decl, "create")) end
 
 function M.update(ctx, decl, a, prior)
   if a.lifecycle_scope ~= "CRUD" then
     return { args = a, attrs = prior.attrs or {} } -- nothing to invoke: only stored arguments changed
   end
-  return run_invocation(ctx, a, "update", prior.args and prior.args.input)
+  return run_invocation(ctx, a, "update", prior.args and prior.args.input, timeout_of(decl, "update"))
 end
 
 -- On removal a CRUD invocation is invoked once more with action "delete".
 function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if a.lifecycle_scope ~= "CRUD" then return true end
-  local r, err = run_invocation(ctx, a, "delete", a.input)
+  local r, err = run_invocation(ctx, a, "delete", a.input, timeout_of(decl, "delete"))
   if not r then return nil, err end
   return true
 end
@@ -88,13 +101,13 @@ function M.action(ctx, a)
   local log
   if r.log_result then
     local ok, decoded = pcall(nhash.base64decode, r.log_result)
-    if ok then log = decoded end
+    if ok then log = printable(decoded, 8192, true) end
   end
   if r.function_error then
     local ok, doc = pcall(json.decode_plain, r.payload or "")
-    return nil, { type = "FunctionError", message = string.format("%s: %s",
+    return nil, { type = "FunctionError", message = printable(string.format("%s: %s",
       ok and type(doc) == "table" and tostring(doc.errorType) or r.function_error,
-      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload)), log = log }
+      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload))), log = log }
   end
   return { status_code = r.status_code, log = log, result = r.payload, executed_version = r.executed_version }
 end

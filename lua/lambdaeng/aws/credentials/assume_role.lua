@@ -92,6 +92,7 @@ function M.detect(session, name, visited)
   local mfa_code
   return credentials.new {
     source = label, debug = session.debug, refreshable = p.mfa_serial == nil,
+    renew_hint = "a new MFA code is needed: run lambdaeng again to enter one",
     prepare = function()
       local ok, perr = source:prepare()
       if not ok then return nil, perr end

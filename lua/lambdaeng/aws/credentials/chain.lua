@@ -44,11 +44,6 @@ function M.profile_sources(session, name, disable_env, looked)
   return first(sources_for_profile(session, name, disable_env), looked or {})
 end
 
-local function with_debug(creds, session)
-  if creds then creds.debug = session.debug end
-  return creds
-end
-
 function M.build(session)
   local looked = {}
   local detectors = {}
@@ -61,10 +56,10 @@ function M.build(session)
   for _, d in ipairs(sources_for_profile(session, session.profile, session.explicit)) do detectors[#detectors + 1] = d end
   detectors[#detectors + 1] = function() return require("lambdaeng.aws.credentials.container").detect(session) end
   local creds, err = first(detectors, looked)
-  if creds or err then return with_debug(creds, session), err end
+  if creds or err then return creds, err end
   -- Instance metadata is the last resort: when it has nothing, nothing was found.
   local imds, note = require("lambdaeng.aws.credentials.imds").detect(session, looked)
-  if imds then return with_debug(imds, session) end
+  if imds then return imds end
   looked[#looked + 1] = note
   return nil, M.nothing_found(looked)
 end

@@ -27,8 +27,8 @@ function M.detect(session)
       return nil, string.format("environment variables: AWS_CREDENTIAL_EXPIRATION %q is not an ISO 8601 time", expiration)
     end
   end
-  local c = credentials.static(M.SOURCE, creds)
-  c.refreshable, c.debug = false, session.debug
+  local c = credentials.static(M.SOURCE, creds, "set new ones (AWS_CREDENTIAL_EXPIRATION says when they end)")
+  c.debug = session.debug
   return c
 end
 

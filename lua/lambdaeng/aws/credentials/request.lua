@@ -54,7 +54,7 @@ function M.send(spec)
       msg = string.format("%s (%s %s): %s", spec.what, spec.method, spec.url, msg)
     end
     if not again or attempt == attempts then break end
-    loop.sleep(spec.fixed_delay and delay or (math.random() * delay * 2 ^ (attempt - 1)))
+    loop.sleep(math.random() * delay * 2 ^ (attempt - 1))
   end
   if res then return res end
   return nil, msg, kind

@@ -1,0 +1,158 @@
+-- The shapes of the Lambda API responses lambdaeng reads, and their check.
+--
+-- Nothing the endpoint sends is trusted: before an operation's decoded response
+-- reaches the engine, every field the engine reads is checked against the API
+-- reference's type (string, integer, boolean, object, array, map of strings).
+-- A wrong type, a missing required field or a response that is not a JSON
+-- object is an error naming the operation and the field
+-- (`GetFunction: Configuration.FunctionName is a number; expected a string`),
+-- so a malformed answer can never turn into a plan. JSON null in an optional
+-- field means the field is absent: it is removed, so no reader meets json.null.
+-- Fields the engine does not read are left as they are.
+local json = require "lambdaeng.json"
+
+local M = {}
+
+local STRING, INTEGER, BOOLEAN = { kind = "string" }, { kind = "integer" }, { kind = "boolean" }
+local function object(fields, required) return { kind = "object", fields = fields, required = required or {} } end
+local function array(item) return { kind = "array", item = item } end
+local function map(value) return { kind = "map", value = value } end
+
+local ERROR_DETAIL = object { ErrorCode = STRING, Message = STRING }
+
+local FUNCTION_CONFIGURATION = object({
+  FunctionName = STRING, FunctionArn = STRING, Runtime = STRING, Role = STRING, Handler = STRING,
+  CodeSize = INTEGER, Description = STRING, Timeout = INTEGER, MemorySize = INTEGER, LastModified = STRING,
+  CodeSha256 = STRING, Version = STRING, MasterArn = STRING, RevisionId = STRING, KMSKeyArn = STRING,
+  VpcConfig = object { SubnetIds = array(STRING), SecurityGroupIds = array(STRING), VpcId = STRING,
+                       Ipv6AllowedForDualStack = BOOLEAN },
+  DeadLetterConfig = object { TargetArn = STRING },
+  Environment = object { Variables = map(STRING), Error = ERROR_DETAIL },
+  TracingConfig = object { Mode = STRING },
+  Layers = array(object { Arn = STRING, CodeSize = INTEGER, SigningProfileVersionArn = STRING,
+                          SigningJobArn = STRING }),
+  State = STRING, StateReason = STRING, StateReasonCode = STRING,
+  LastUpdateStatus = STRING, LastUpdateStatusReason = STRING, LastUpdateStatusReasonCode = STRING,
+  FileSystemConfigs = array(object { Arn = STRING, LocalMountPath = STRING }),
+  PackageType = STRING,
+  ImageConfig = object { EntryPoint = array(STRING), Command = array(STRING), WorkingDirectory = STRING },
+  ImageConfigResponse = object { Error = ERROR_DETAIL, ImageConfig = object {
+    EntryPoint = array(STRING), Command = array(STRING), WorkingDirectory = STRING } },
+  SigningProfileVersionArn = STRING, SigningJobArn = STRING,
+  Architectures = array(STRING),
+  EphemeralStorage = object { Size = INTEGER },
+  SnapStart = object { ApplyOn = STRING, OptimizationStatus = STRING },
+  RuntimeVersionConfig = object { RuntimeVersionArn = STRING, Error = ERROR_DETAIL },
+  LoggingConfig = object { LogFormat = STRING, ApplicationLogLevel = STRING, SystemLogLevel = STRING,
+                           LogGroup = STRING },
+}, { "FunctionName", "FunctionArn" })
+
+-- Each operation's response, as the engine reads it.
+M.OUTPUT = {
+  GetFunction = object({
+    Configuration = FUNCTION_CONFIGURATION,
+    Code = object { RepositoryType = STRING, Location = STRING, ImageUri = STRING, ResolvedImageUri = STRING },
+    Tags = map(STRING), TagsError = ERROR_DETAIL,
+    Concurrency = object { ReservedConcurrentExecutions = INTEGER },
+  }, { "Configuration" }),
+  GetFunctionConfiguration = FUNCTION_CONFIGURATION,
+  CreateFunction = FUNCTION_CONFIGURATION,
+  UpdateFunctionCode = FUNCTION_CONFIGURATION,
+  UpdateFunctionConfiguration = FUNCTION_CONFIGURATION,
+  PublishVersion = FUNCTION_CONFIGURATION,
+  ListVersionsByFunction = object { Versions = array(FUNCTION_CONFIGURATION), NextMarker = STRING },
+  ListTags = object { Tags = map(STRING) },
+  PutFunctionConcurrency = object { ReservedConcurrentExecutions = INTEGER },
+  GetFunctionCodeSigningConfig = object { CodeSigningConfigArn = STRING, FunctionName = STRING },
+  PutFunctionCodeSigningConfig = object { CodeSigningConfigArn = STRING, FunctionName = STRING },
+}
+
+local function describe(v)
+  if v == json.null then return "null" end
+  local t = math.type(v) == "float" and "a fractional number" or type(v)
+  if t == "table" then return next(v) == nil and "empty" or (rawget(v, 1) ~= nil and "an array" or "an object") end
+  if t == "number" then return "a number" end
+  if t == "string" then return "a string" end
+  if t == "boolean" then return "a boolean" end
+  return t
+end
+
+local EXPECTED = { string = "a string", integer = "an integer", boolean = "a boolean", object = "an object",
+                   array = "an array", map = "an object of strings" }
+
+local function is_array(t)
+  local n = #t
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+  end
+  return true
+end
+
+local function is_object(t)
+  for k in pairs(t) do if type(k) ~= "string" then return false end end
+  return true
+end
+
+local check
+
+-- Checks v against spec at path; returns nothing, or the problem's text.
+function check(spec, v, path)
+  local kind = spec.kind
+  local ok
+  if kind == "string" then ok = type(v) == "string"
+  elseif kind == "integer" then ok = math.type(v) == "integer"
+  elseif kind == "boolean" then ok = type(v) == "boolean"
+  elseif kind == "array" then ok = type(v) == "table" and is_array(v)
+  else ok = type(v) == "table" and is_object(v) end
+  if not ok then
+    return string.format("%s is %s; expected %s", path, describe(v), EXPECTED[kind])
+  end
+  if kind == "array" then
+    for i, item in ipairs(v) do
+      local problem = check(spec.item, item, string.format("%s[%d]", path, i - 1))
+      if problem then return problem end
+    end
+  elseif kind == "map" then
+    for k, item in pairs(v) do
+      local key = k:match("^[%w_%-%.:/@]+$") and ("." .. k) or string.format("[%q]", k):gsub("\\\n", "\\n")
+      local problem = check(spec.value, item, path .. key)
+      if problem then return problem end
+    end
+  elseif kind == "object" then
+    for _, name in ipairs(spec.required) do
+      if v[name] == nil or v[name] == json.null then
+        return string.format("%s.%s is %s; expected %s", path, name, v[name] == nil and "missing" or "null",
+          EXPECTED[spec.fields[name].kind])
+      end
+    end
+    for name, field in pairs(spec.fields) do
+      local value = v[name]
+      if value == json.null then
+        v[name] = nil -- optional: null means absent
+      elseif value ~= nil then
+        local problem = check(field, value, path .. "." .. name)
+        if problem then return problem end
+      end
+    end
+  end
+end
+
+-- Checks (and cleans of nulls) an operation's decoded response. Returns the
+-- response, or nil and an error { type = "InvalidResponse", message } that names
+-- the operation and the field. Operations without a known shape pass as they are.
+function M.validate(op, v)
+  local spec = M.OUTPUT[op]
+  if not spec then return v end
+  if type(v) ~= "table" or not is_object(v) then
+    return nil, { type = "InvalidResponse",
+                  message = string.format("%s: the response is %s; expected a JSON object", op, describe(v)) }
+  end
+  local problem = check(spec, v, "response")
+  if problem then
+    problem = problem:gsub("^response%.", "")
+    return nil, { type = "InvalidResponse", message = op .. ": " .. problem }
+  end
+  return v
+end
+
+return M
