@@ -271,6 +271,11 @@ static int make_parents(char *path, le_error *err) {
 }
 
 int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err) {
+  return le_archive_extract_bounded(zip_path, dir, SIZE_MAX, entry_count, err);
+}
+
+int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max_bytes, size_t *entry_count,
+                               le_error *err) {
   int zerr = 0;
   zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
   if (!za) {
@@ -283,7 +288,21 @@ int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_coun
   int rc = LE_OK;
   zip_int64_t n = zip_get_num_entries(za, 0);
   char path[PATH_MAX], buf[65536];
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+  size_t written = 0;
+  /* what the entries declare first (refused before a byte is written), then what they really inflate to */
+  zip_uint64_t declared = 0;
+  int too_large = 0;
+  for (zip_int64_t i = 0; i < n && !too_large; i++) {
+    zip_stat_t st;
+    if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) continue;
+    if (st.size > (zip_uint64_t)max_bytes - declared) too_large = 1; /* declared <= max_bytes throughout */
+    else declared += st.size;
+  }
+  if (too_large) {
+    rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+    goto done;
+  }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     rc = le_error_errno(err, errno, "cannot create %s", dir);
     goto done;
   }
@@ -305,7 +324,7 @@ int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_coun
     size_t len = strlen(name);
     if ((rc = make_parents(path, err)) != LE_OK) break;
     if (len > 0 && name[len - 1] == '/') {
-      if (mkdir(path, 0755) != 0 && errno != EEXIST) rc = le_error_errno(err, errno, "cannot create %s", path);
+      if (mkdir(path, 0700) != 0 && errno != EEXIST) rc = le_error_errno(err, errno, "cannot create %s", path);
       continue;
     }
     zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
@@ -326,7 +345,8 @@ int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_coun
       continue;
     }
     unlink(path); /* never write through a link an earlier entry made */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, (mode & 0111) ? 0755 : 0644);
+    /* the owner's alone: the package may hold secrets; execute bits are kept */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, (mode & 0111) ? 0700 : 0600);
     if (fd < 0) {
       rc = le_error_errno(err, errno, "cannot create %s", path);
       zip_fclose(zf);
@@ -334,6 +354,11 @@ int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_coun
     }
     zip_int64_t got;
     while ((got = zip_fread(zf, buf, sizeof buf)) > 0) {
+      written += (size_t)got;
+      if (written > max_bytes) { /* the entry lied about its size: a zip bomb */
+        rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+        break;
+      }
       if (write(fd, buf, (size_t)got) != got) {
         rc = le_error_errno(err, errno, "cannot write %s", path);
         break;
@@ -349,13 +374,15 @@ done:
   return rc;
 }
 
-/* archive.extract(zip_path, dir) -> entry_count; raises with the reason on failure. */
+/* archive.extract(zip_path, dir[, max_bytes]) -> entry_count; raises with the reason on failure. */
 static int l_extract(lua_State *L) {
   const char *zip_path = luaL_checkstring(L, 1);
   const char *dir = luaL_checkstring(L, 2);
+  lua_Integer max_bytes = luaL_optinteger(L, 3, 0);
   size_t count = 0;
   le_error err;
-  if (le_archive_extract(zip_path, dir, &count, &err) != LE_OK) return luaL_error(L, "%s", err.message);
+  if (le_archive_extract_bounded(zip_path, dir, max_bytes > 0 ? (size_t)max_bytes : SIZE_MAX, &count, &err) != LE_OK)
+    return luaL_error(L, "%s", err.message);
   lua_pushinteger(L, (lua_Integer)count);
   return 1;
 }

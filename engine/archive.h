@@ -23,6 +23,13 @@ int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_err
  * execute bits are kept, links stay inside. Blocking; used once per package. */
 int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err);
 
+/* The same, refusing a package that inflates to more than max_bytes in all: from the
+ * sizes its entries declare before anything is written, and while inflating (an entry
+ * that lies is stopped as soon as the total passes max_bytes). Files are created
+ * 0600 (0700 with an execute bit), directories 0700. */
+int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max_bytes, size_t *entry_count,
+                               le_error *err);
+
 int le_open_archive(struct lua_State *L);
 
 #endif

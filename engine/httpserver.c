@@ -1,5 +1,6 @@
 #include "httpserver.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +13,44 @@
 #include "loop.h"
 #include "runtime.h"
 
+#define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
+#define MAX_HEADER_FIELDS 128
+#define MAX_PENDING (1024 * 1024)  /* bytes read ahead while a request is answered */
+#define MIN_BODY_RATE 100000.0     /* bytes per second a body must arrive at, at least */
+#define DEFAULT_MAX_BODY (6 * 1024 * 1024)
+#define DEFAULT_MAX_CONNECTIONS 1024
+/* A refused request's body up to this size is read and dropped before the connection
+ * closes, so a client that sends its whole body before reading gets the answer rather
+ * than a reset; a larger one (a Content-Length of 10^18) is cut off at once. */
+#define MAX_DRAIN (128 * 1024 * 1024)
+
 typedef struct server {
   uv_tcp_t tcp;
   lua_State *L;
-  int dispatch_ref;
+  int dispatch_ref, check_ref;
   int closed;
   int unrefd; /* neither the server nor its connections keep the loop alive */
+  int refs;   /* the listening handle and each connection: freed at zero */
+  int nconns, max_connections;
+  size_t max_body;
+  double timeout; /* seconds; 0: none */
 } server;
 
 typedef struct conn {
   uv_tcp_t tcp;
+  uv_timer_t timer; /* the deadline of the request being read, or of an idle connection */
+  int open_handles;
   http_parser parser;
   server *srv;
   long id;
   le_buffer url, body, pending;
   le_buffer names, values; /* NUL-separated header names and values */
-  size_t nheaders;
+  size_t nheaders, head_bytes, body_limit;
+  int req_ref; /* the request table built when its headers were complete */
   int last_was_value;
-  int busy, keep_alive, closing;
+  int busy, keep_alive, closing, refused, reading, in_message;
+  int writing, want_close; /* writes in flight; close once they are done (and the drain) */
+  uint64_t drain;           /* bytes of a refused request's body still to read and drop */
   struct conn *next, *prev; /* every live connection, for closing a server's */
   struct conn *hnext;       /* the chain of its bucket in the id table */
 } conn;
@@ -49,8 +70,13 @@ static conn *find_conn(long id) {
   return NULL;
 }
 
+static void server_release(server *srv) {
+  if (--srv->refs == 0) free(srv);
+}
+
 static void free_conn(uv_handle_t *h) {
   conn *c = h->data;
+  if (--c->open_handles > 0) return;
   if (c->prev) c->prev->next = c->next;
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -59,36 +85,213 @@ static void free_conn(uv_handle_t *h) {
       *p = c->hnext;
       break;
     }
+  if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
   le_buffer_free(&c->url);
   le_buffer_free(&c->body);
   le_buffer_free(&c->pending);
   le_buffer_free(&c->names);
   le_buffer_free(&c->values);
+  c->srv->nconns--;
+  server_release(c->srv);
   free(c);
 }
 
 static void close_conn(conn *c) {
   if (c->closing) return;
   c->closing = 1;
+  uv_close((uv_handle_t *)&c->timer, free_conn);
   uv_close((uv_handle_t *)&c->tcp, free_conn);
+}
+
+static void timer_cb(uv_timer_t *t);
+
+/* Arms the connection's deadline (seconds from now); a server without a timeout has none. */
+static void arm(conn *c, double seconds) {
+  if (c->srv->timeout <= 0 || c->closing) return;
+  if (seconds > 86400.0 * 365) seconds = 86400.0 * 365;
+  uv_timer_start(&c->timer, timer_cb, (uint64_t)(seconds * 1000.0), 0);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void start_reading(conn *c) {
+  if (c->reading || c->closing) return;
+  if (uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) == 0) c->reading = 1;
+}
+
+static void stop_reading(conn *c) {
+  if (!c->reading) return;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = 0;
+}
+
+typedef struct write_req {
+  uv_write_t req;
+  char *data;
+  conn *c;
+  int close_after;
+} write_req;
+
+static void maybe_close(conn *c) {
+  if (c->want_close && c->writing == 0 && c->drain == 0) close_conn(c);
+}
+
+static void write_cb(uv_write_t *req, int status) {
+  write_req *w = (write_req *)req;
+  conn *c = w->c;
+  free(w->data);
+  c->writing--;
+  if (status < 0) close_conn(c);
+  else if (w->close_after) {
+    c->want_close = 1;
+    maybe_close(c);
+  }
+  free(w);
+}
+
+/* Queues out (taken over) on c's socket; closes the connection afterwards when asked. */
+static int send_buffer(conn *c, le_buffer *out, int close_after) {
+  write_req *w = calloc(1, sizeof *w);
+  if (!w) {
+    le_buffer_free(out);
+    close_conn(c);
+    return -1;
+  }
+  w->data = (char *)out->data;
+  w->c = c;
+  w->close_after = close_after;
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)out->len);
+  *out = (le_buffer){0};
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb) != 0) {
+    free(w->data);
+    free(w);
+    close_conn(c);
+    return -1;
+  }
+  c->writing++;
+  return 0;
+}
+
+/* After a refusal: the body the client announced is read and dropped (up to MAX_DRAIN),
+ * within the time a body may take; anything else stops reading at once. */
+static void start_drain(conn *c, int body_follows) {
+  uint64_t len = c->parser.content_length;
+  int known = body_follows && !(c->parser.flags & F_CHUNKED) && len != ULLONG_MAX;
+  if (known && len > 0 && len <= MAX_DRAIN) {
+    c->drain = len;
+    arm(c, c->srv->timeout + (double)len / MIN_BODY_RATE);
+  } else {
+    c->drain = 0;
+    stop_reading(c);
+    uv_timer_stop(&c->timer);
+  }
+}
+
+static const char *reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+/* The server's own refusals (limits, timeouts, malformed requests), shaped as Lambda's
+ * errors so that SDKs show the reason; the connection closes after it. */
+static void refuse_with_body(conn *c, int status, const char *type, const char *message, int body_follows) {
+  if (c->closing || c->refused) return;
+  c->refused = 1;
+  start_drain(c, body_follows);
+  char body[512], head[256];
+  int bl = snprintf(body, sizeof body, "{\"Type\":\"User\",\"message\":\"%s\"}", message);
+  if (bl < 0 || (size_t)bl >= sizeof body) bl = 0;
+  int hl = snprintf(head, sizeof head,
+                    "HTTP/1.1 %d %s\r\nx-amzn-ErrorType: %s\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: close\r\n\r\n",
+                    status, reason(status), type, bl);
+  le_buffer out = {0};
+  if (hl < 0 || le_buffer_append(&out, head, (size_t)hl) || le_buffer_append(&out, body, (size_t)bl)) {
+    le_buffer_free(&out);
+    close_conn(c);
+    return;
+  }
+  send_buffer(c, &out, 1);
+}
+
+static void refuse(conn *c, int status, const char *type, const char *message) {
+  refuse_with_body(c, status, type, message, 0);
+}
+
+static void timer_cb(uv_timer_t *t) {
+  conn *c = t->data;
+  if (c->closing) return;
+  if (c->refused) { /* the body of a refused request never came whole */
+    c->drain = 0;
+    c->want_close = 1;
+    if (c->writing == 0) close_conn(c);
+    else stop_reading(c);
+    return;
+  }
+  if (c->busy) return;
+  if (c->in_message || c->pending.len > 0)
+    refuse(c, 408, "RequestTimeoutException", "the request did not arrive in time");
+  else
+    close_conn(c); /* an idle keep-alive connection */
 }
 
 static void reset_request(conn *c) {
   c->url.len = c->body.len = c->names.len = c->values.len = 0;
-  c->nheaders = 0;
+  c->nheaders = c->head_bytes = 0;
   c->last_was_value = 0;
+  c->body_limit = c->srv->max_body;
+  if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
+  c->req_ref = LUA_NOREF;
+}
+
+static int head_grows(conn *c, size_t len) {
+  c->head_bytes += len;
+  if (c->head_bytes > MAX_HEAD_BYTES) {
+    refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request line and headers exceed 65536 bytes");
+    return -1;
+  }
+  return 0;
 }
 
 static int on_message_begin(http_parser *p) {
-  reset_request(p->data);
+  conn *c = p->data;
+  reset_request(c);
+  c->in_message = 1;
   return 0;
 }
 static int on_url(http_parser *p, const char *at, size_t len) {
-  return le_buffer_append(&((conn *)p->data)->url, at, len);
+  conn *c = p->data;
+  if (head_grows(c, len)) return -1;
+  return le_buffer_append(&c->url, at, len);
 }
 static int on_header_field(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
+  if (head_grows(c, len)) return -1;
   if (c->last_was_value || c->nheaders == 0) {
+    if (c->nheaders >= MAX_HEADER_FIELDS) {
+      refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request has more than 128 header fields");
+      return -1;
+    }
     if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
     c->nheaders++;
     c->last_was_value = 0;
@@ -97,20 +300,17 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
 }
 static int on_header_value(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
+  if (head_grows(c, len)) return -1;
   if (!c->last_was_value) {
     if (le_buffer_append(&c->names, "", 1)) return -1;
     c->last_was_value = 1;
   }
   return le_buffer_append(&c->values, at, len);
 }
-static int on_body(http_parser *p, const char *at, size_t len) {
-  return le_buffer_append(&((conn *)p->data)->body, at, len);
-}
 
-static void dispatch(conn *c) {
-  lua_State *L = c->srv->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->srv->dispatch_ref);
-  lua_createtable(L, 0, 6);
+/* Pushes the request table (without its body) for c's current request. */
+static void push_request(lua_State *L, conn *c) {
+  lua_createtable(L, 0, 8);
   lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
   lua_setfield(L, -2, "method");
   lua_pushlstring(L, (const char *)c->url.data, c->url.len);
@@ -135,8 +335,103 @@ static void dispatch(conn *c) {
     v += vl + 1;
   }
   lua_setfield(L, -2, "headers");
+  if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX) {
+    /* as a float when it does not fit an integer: the check compares it with a limit */
+    if (c->parser.content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->parser.content_length);
+    else lua_pushnumber(L, (lua_Number)c->parser.content_length);
+    lua_setfield(L, -2, "content_length");
+  }
+}
+
+static int build_response(lua_State *L, conn *c, int status, int headers_idx, const char *body, size_t blen,
+                          int close_after, le_buffer *out);
+
+/* Answers c with the check's status, headers, body at base..base+2, then closes it. */
+static void answer_and_close(lua_State *L, conn *c, int base) {
+  int status = (int)lua_tointeger(L, base);
+  size_t blen = 0;
+  const char *body = lua_type(L, base + 2) == LUA_TSTRING ? lua_tolstring(L, base + 2, &blen) : "";
+  le_buffer out = {0};
+  int bad = build_response(L, c, status, lua_istable(L, base + 1) ? base + 1 : 0, body, blen, 1, &out);
+  c->refused = 1;
+  start_drain(c, 1);
+  if (bad) {
+    le_buffer_free(&out);
+    close_conn(c);
+  } else {
+    send_buffer(c, &out, 1);
+  }
+}
+
+/* Runs the server's check on a request whose headers are complete: 0 to read its body
+ * (c->body_limit set, the request table kept in c->req_ref), -1 when it was answered. */
+static int run_check(conn *c) {
+  server *srv = c->srv;
+  lua_State *L = srv->L;
+  int top = lua_gettop(L);
+  push_request(L, c);
+  if (srv->check_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->check_ref);
+    lua_pushvalue(L, top + 1);
+    if (le_pcall_traceback(L, 1, 3) != LUA_OK) {
+      fprintf(stderr, "lambdaeng: local target: %s\n", lua_tostring(L, -1));
+      lua_settop(L, top);
+      refuse(c, 500, "ServiceException", "internal error");
+      return -1;
+    }
+    if (lua_isinteger(L, top + 2)) {
+      answer_and_close(L, c, top + 2);
+      lua_settop(L, top);
+      return -1;
+    }
+    if (lua_isnumber(L, top + 3)) {
+      lua_Number limit = lua_tonumber(L, top + 3);
+      if (limit >= 0 && limit < (lua_Number)c->body_limit) c->body_limit = (size_t)limit;
+    }
+    lua_settop(L, top + 1);
+  }
+  c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  conn *c = p->data;
+  if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
+  if (c->nheaders > 0 && !c->last_was_value && le_buffer_append(&c->names, "", 1)) return -1;
+  c->last_was_value = 1; /* the lists are closed */
+  if (run_check(c) < 0) return -1;
+  int chunked = (p->flags & F_CHUNKED) != 0;
+  if (!chunked && p->content_length != ULLONG_MAX && p->content_length > c->body_limit) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "Request must be smaller than %zu bytes for this operation", c->body_limit + 1);
+    refuse_with_body(c, 413, "RequestEntityTooLargeException", msg, 1);
+    return -1;
+  }
+  double expected = chunked ? (double)c->body_limit : (p->content_length == ULLONG_MAX ? 0.0 : (double)p->content_length);
+  arm(c, c->srv->timeout + expected / MIN_BODY_RATE);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  conn *c = p->data;
+  if (c->body.len + len > c->body_limit) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "Request must be smaller than %zu bytes for this operation", c->body_limit + 1);
+    refuse(c, 413, "RequestEntityTooLargeException", msg);
+    return -1;
+  }
+  return le_buffer_append(&c->body, at, len);
+}
+
+static void dispatch(conn *c) {
+  lua_State *L = c->srv->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->srv->dispatch_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->req_ref);
+  c->req_ref = LUA_NOREF;
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
   lua_setfield(L, -2, "body");
+  le_buffer_free(&c->body); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
   if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
     fprintf(stderr, "lambdaeng: local target: %s\n", lua_tostring(L, -1));
@@ -146,11 +441,10 @@ static void dispatch(conn *c) {
 
 static int on_message_complete(http_parser *p) {
   conn *c = p->data;
-  /* close the header lists */
-  if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
-  if (c->nheaders > 0 && !c->last_was_value && le_buffer_append(&c->names, "", 1)) return -1;
   c->keep_alive = http_should_keep_alive(p);
   c->busy = 1;
+  c->in_message = 0;
+  uv_timer_stop(&c->timer);
   http_parser_pause(p, 1); /* one request at a time per connection */
   return 0;
 }
@@ -164,8 +458,23 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     close_conn(c);
     return;
   }
+  if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
+    free(buf->base);
+    return;
+  }
+  if (c->refused) { /* reading only to drop a refused body */
+    uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
+    c->drain -= n;
+    free(buf->base);
+    if (c->drain == 0) {
+      stop_reading(c);
+      maybe_close(c);
+    }
+    return;
+  }
   if (c->busy) {
-    le_buffer_append(&c->pending, buf->base, (size_t)nread);
+    if (le_buffer_append(&c->pending, buf->base, (size_t)nread)) close_conn(c);
+    else if (c->pending.len > MAX_PENDING) stop_reading(c); /* resumed when the answer is out */
   } else {
     feed(c, buf->base, (size_t)nread);
   }
@@ -176,55 +485,57 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 static void feed(conn *c, const char *data, size_t len) {
   size_t used = http_parser_execute(&c->parser, &settings, data, len);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  if (c->closing) return;
+  if (c->refused) { /* answered already: what followed the headers is body to drop */
+    size_t rest = used < len ? len - used - 1 : 0; /* the parser stopped on the headers' last byte */
+    c->drain = rest < c->drain ? c->drain - rest : 0;
+    if (c->drain == 0) {
+      stop_reading(c);
+      maybe_close(c);
+    }
+    return;
+  }
   if (e == HPE_PAUSED) {
-    if (used < len) le_buffer_append(&c->pending, data + used, len - used);
+    if (used < len && le_buffer_append(&c->pending, data + used, len - used)) {
+      close_conn(c);
+      return;
+    }
     dispatch(c);
     return;
   }
-  if (e != HPE_OK || used != len) {
-    static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    uv_buf_t b = uv_buf_init((char *)bad, sizeof bad - 1);
-    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    close_conn(c);
+  if (e == HPE_HEADER_OVERFLOW) {
+    refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request line and headers are too large");
+  } else if (e != HPE_OK || used != len) {
+    refuse(c, 400, "BadRequestException", "the request is not valid HTTP/1.1");
   }
 }
 
-typedef struct write_req {
-  uv_write_t req;
-  char *data;
-  conn *c;
-  int close_after;
-} write_req;
-
-static void write_cb(uv_write_t *req, int status) {
-  write_req *w = (write_req *)req;
-  conn *c = w->c;
-  free(w->data);
-  if (status < 0 || w->close_after) {
-    if (!c->closing) close_conn(c);
-    free(w);
-    return;
+/* The response: status line, the headers of the table at headers_idx (0: none), the body. */
+static int build_response(lua_State *L, conn *c, int status, int headers_idx, const char *body, size_t blen,
+                          int close_after, le_buffer *out) {
+  (void)c;
+  char line[160];
+  snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason(status));
+  int bad = le_buffer_append(out, line, strlen(line));
+  if (headers_idx) {
+    lua_pushnil(L);
+    while (lua_next(L, headers_idx)) {
+      size_t nl = 0, vl = 0;
+      /* never lua_tolstring a non-string key: it would confuse lua_next */
+      const char *n = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &nl) : NULL;
+      const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
+      /* a header with CR or LF would split the response */
+      if (n && v && !memchr(n, '\r', nl) && !memchr(n, '\n', nl) && !memchr(v, '\r', vl) && !memchr(v, '\n', vl)) {
+        bad |= le_buffer_append(out, n, nl) | le_buffer_append(out, ": ", 2) | le_buffer_append(out, v, vl) |
+               le_buffer_append(out, "\r\n", 2);
+      }
+      lua_pop(L, 1);
+    }
   }
-  free(w);
-}
-
-static const char *reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
+  snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", blen,
+           close_after ? "close" : "keep-alive");
+  bad |= le_buffer_append(out, line, strlen(line)) | le_buffer_append(out, body, blen);
+  return bad;
 }
 
 static int l_respond(lua_State *L) {
@@ -236,44 +547,16 @@ static int l_respond(lua_State *L) {
   if (!c || c->closing || !c->busy) return 0;
   /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
   le_buffer out = {0};
-  char line[160];
-  snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason(status));
-  int bad = le_buffer_append(&out, line, strlen(line));
-  if (lua_istable(L, 3)) {
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-      size_t nl = 0, vl = 0;
-      /* never lua_tolstring a non-string key: it would confuse lua_next */
-      const char *n = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &nl) : NULL;
-      const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
-      if (n && v) {
-        bad |= le_buffer_append(&out, n, nl) | le_buffer_append(&out, ": ", 2) | le_buffer_append(&out, v, vl) |
-               le_buffer_append(&out, "\r\n", 2);
-      }
-      lua_pop(L, 1);
-    }
-  }
-  snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", blen,
-           c->keep_alive ? "keep-alive" : "close");
-  bad |= le_buffer_append(&out, line, strlen(line)) | le_buffer_append(&out, body, blen);
-  if (bad) {
+  if (build_response(L, c, status, lua_istable(L, 3) ? 3 : 0, body, blen, !c->keep_alive, &out)) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  write_req *w = calloc(1, sizeof *w);
-  w->data = (char *)out.data; /* handed over to the write */
-  w->c = c;
-  w->close_after = !c->keep_alive;
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)out.len);
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb) != 0) {
-    free(w->data);
-    free(w);
-    close_conn(c);
-    return 0;
-  }
+  if (send_buffer(c, &out, !c->keep_alive) != 0) return 0;
   c->busy = 0;
   if (c->keep_alive) {
+    arm(c, c->srv->timeout); /* the next request's headers, or idle */
     http_parser_pause(&c->parser, 0);
+    start_reading(c);
     if (c->pending.len > 0) { /* requests that arrived meanwhile */
       le_buffer rest = c->pending;
       c->pending = (le_buffer){0};
@@ -290,9 +573,15 @@ static void on_connection(uv_stream_t *s, int status) {
   conn *c = calloc(1, sizeof *c);
   if (!c) return;
   uv_tcp_init(le_loop(), &c->tcp);
-  c->tcp.data = c;
+  uv_timer_init(le_loop(), &c->timer);
+  c->open_handles = 2;
+  c->tcp.data = c->timer.data = c;
   c->srv = srv;
+  srv->refs++;
+  srv->nconns++;
   c->id = next_id++;
+  c->req_ref = LUA_NOREF;
+  c->body_limit = srv->max_body;
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->next = conns;
@@ -300,53 +589,115 @@ static void on_connection(uv_stream_t *s, int status) {
   conns = c;
   c->hnext = by_id[(unsigned long)c->id % ID_BUCKETS];
   by_id[(unsigned long)c->id % ID_BUCKETS] = c;
-  if (srv->unrefd) uv_unref((uv_handle_t *)&c->tcp);
-  if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) != 0)
+  if (srv->unrefd) {
+    uv_unref((uv_handle_t *)&c->tcp);
+    uv_unref((uv_handle_t *)&c->timer);
+  }
+  if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0) {
     close_conn(c);
+    return;
+  }
+  if (srv->nconns > srv->max_connections) {
+    refuse(c, 503, "ServiceUnavailableException", "too many connections");
+    return;
+  }
+  start_reading(c);
+  if (!c->reading) close_conn(c);
+  else arm(c, srv->timeout);
 }
 
 #define SERVER_MT "lambdaeng.httpserver"
 
-static int l_listen(lua_State *L) {
-  const char *host = luaL_checkstring(L, 1);
-  int port = (int)luaL_checkinteger(L, 2);
-  luaL_checktype(L, 3, LUA_TFUNCTION);
+static void init_settings(void) {
   http_parser_settings_init(&settings);
   settings.on_message_begin = on_message_begin;
   settings.on_url = on_url;
   settings.on_header_field = on_header_field;
   settings.on_header_value = on_header_value;
+  settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
+}
+
+/* A server from dispatch (index 2 of the caller's arguments after the address) and opts. */
+static server *new_server(lua_State *L, int dispatch_idx, int opts_idx) {
+  luaL_checktype(L, dispatch_idx, LUA_TFUNCTION);
+  init_settings();
   server *srv = calloc(1, sizeof *srv);
+  if (!srv) luaL_error(L, "out of memory");
   srv->L = le_main_thread(L);
-  lua_pushvalue(L, 3);
+  srv->refs = 1;
+  srv->max_body = DEFAULT_MAX_BODY;
+  srv->max_connections = DEFAULT_MAX_CONNECTIONS;
+  srv->check_ref = LUA_NOREF;
+  if (lua_istable(L, opts_idx)) {
+    lua_getfield(L, opts_idx, "max_body");
+    if (lua_isnumber(L, -1) && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) < 4e9)
+      srv->max_body = (size_t)lua_tonumber(L, -1);
+    lua_getfield(L, opts_idx, "max_connections");
+    if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0 && lua_tointeger(L, -1) < INT_MAX)
+      srv->max_connections = (int)lua_tointeger(L, -1);
+    lua_getfield(L, opts_idx, "timeout");
+    if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0) srv->timeout = lua_tonumber(L, -1);
+    lua_pop(L, 3);
+    lua_getfield(L, opts_idx, "check");
+    if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_pop(L, 1);
+  }
+  lua_pushvalue(L, dispatch_idx);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   uv_tcp_init(le_loop(), &srv->tcp);
   srv->tcp.data = srv;
-  struct sockaddr_storage addr;
-  int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
-  if (rc != 0) rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
-  if (rc == 0) rc = uv_tcp_bind(&srv->tcp, (const struct sockaddr *)&addr, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 1024, on_connection);
-  if (rc != 0) {
-    luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
-    uv_close((uv_handle_t *)&srv->tcp, (uv_close_cb)free);
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
-    return 2;
-  }
+  return srv;
+}
+
+static void server_closed(uv_handle_t *h) { server_release(h->data); }
+
+static int failed(lua_State *L, server *srv, const char *what, int rc) {
+  luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
+  if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+  uv_close((uv_handle_t *)&srv->tcp, server_closed);
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", what, uv_strerror(rc));
+  return 2;
+}
+
+static int push_server(lua_State *L, server *srv) {
   server **ud = lua_newuserdatauv(L, sizeof *ud, 0);
   *ud = srv;
   luaL_setmetatable(L, SERVER_MT);
   return 1;
 }
 
+static int l_listen(lua_State *L) {
+  const char *host = luaL_checkstring(L, 1);
+  int port = (int)luaL_checkinteger(L, 2);
+  server *srv = new_server(L, 3, 4);
+  struct sockaddr_storage addr;
+  int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  if (rc != 0) rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+  if (rc == 0) rc = uv_tcp_bind(&srv->tcp, (const struct sockaddr *)&addr, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 1024, on_connection);
+  if (rc != 0) return failed(L, srv, lua_pushfstring(L, "cannot listen on %s:%d", host, port), rc);
+  return push_server(L, srv);
+}
+
+/* adopt(fd, dispatch[, opts]): serves a listening TCP socket made elsewhere (the fd is ours now). */
+static int l_adopt(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, fd >= 0 && fd < INT_MAX, 1, "a file descriptor");
+  server *srv = new_server(L, 2, 3);
+  int rc = uv_tcp_open(&srv->tcp, (uv_os_sock_t)fd);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 128, on_connection);
+  if (rc != 0) return failed(L, srv, "cannot serve the socket", rc);
+  return push_server(L, srv);
+}
+
 static int l_port(lua_State *L) {
   server **ud = luaL_checkudata(L, 1, SERVER_MT);
   struct sockaddr_storage addr;
   int len = sizeof addr;
-  uv_tcp_getsockname(&(*ud)->tcp, (struct sockaddr *)&addr, &len);
+  if (!*ud || uv_tcp_getsockname(&(*ud)->tcp, (struct sockaddr *)&addr, &len) != 0) return 0;
   int port = addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
                                         : ntohs(((struct sockaddr_in *)&addr)->sin_port);
   lua_pushinteger(L, port);
@@ -358,10 +709,13 @@ static int l_close(lua_State *L) {
   server *srv = *ud;
   if (srv && !srv->closed) {
     srv->closed = 1;
+    *ud = NULL;
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
-    uv_close((uv_handle_t *)&srv->tcp, (uv_close_cb)free);
+    if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+    srv->check_ref = LUA_NOREF;
     for (conn *c = conns; c; c = c->next)
       if (c->srv == srv) close_conn(c);
+    uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   return 0;
 }
@@ -375,7 +729,10 @@ static int l_unref(lua_State *L) {
     srv->unrefd = 1;
     uv_unref((uv_handle_t *)&srv->tcp);
     for (conn *c = conns; c; c = c->next)
-      if (c->srv == srv) uv_unref((uv_handle_t *)&c->tcp);
+      if (c->srv == srv) {
+        uv_unref((uv_handle_t *)&c->tcp);
+        uv_unref((uv_handle_t *)&c->timer);
+      }
   }
   return 0;
 }
@@ -385,6 +742,7 @@ static int l_abort(lua_State *L) {
   conn *c = find_conn((long)luaL_checkinteger(L, 1));
   if (c && !c->closing) {
     c->closing = 1;
+    uv_close((uv_handle_t *)&c->timer, free_conn);
     if (uv_tcp_close_reset(&c->tcp, free_conn) != 0) uv_close((uv_handle_t *)&c->tcp, free_conn);
   }
   return 0;
@@ -404,8 +762,8 @@ int le_open_httpserver(lua_State *L) {
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);
-  static const luaL_Reg fns[] = {{"listen", l_listen}, {"respond", l_respond}, {"abort", l_abort},
-                                 {"connected", l_connected}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"listen", l_listen}, {"adopt", l_adopt}, {"respond", l_respond},
+                                 {"abort", l_abort}, {"connected", l_connected}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -1,14 +1,28 @@
 /* httpserver.h — an HTTP/1.1 server on the event loop (libuv TCP + http-parser).
  *
- * Lua: lambdaeng.native.httpserver.listen(host, port, dispatch) -> server | nil, message.
+ * Lua: lambdaeng.native.httpserver.listen(host, port, dispatch[, opts]) -> server | nil, message;
+ * adopt(fd, dispatch[, opts]) serves an already listening TCP socket (one received from a
+ * sandbox, which lives in the sandbox's network namespace) the same way.
  * For every complete request, dispatch(request, id) is called (protected) with
- * request = { method, target, path, query, headers = {lower-case name = value}, body };
- * it must not wait: it starts a task that later calls respond(id, status, headers, body).
- * Requests on one connection are answered in order (keep-alive; the parser pauses
- * while one is in flight). server:port(), server:close(). respond() on a
- * connection that has gone away does nothing. server:unref() lets the loop end
- * while the server is open; abort(id) resets a request's connection;
- * connected(id) says whether its client is still there. */
+ * request = { method, target, path, query, headers = {lower-case name = value}, body,
+ * content_length }; it must not wait: it starts a task that later calls
+ * respond(id, status, headers, body). Requests on one connection are answered in order
+ * (keep-alive; the parser pauses while one is in flight, and reading stops while more
+ * than a small amount of what follows is waiting).
+ *
+ * Bounded against hostile clients (opts, all optional):
+ *   check = fn(request_without_body) called when a request's headers are complete: it
+ *     returns nothing to read the body, nil and a byte limit for this request's body, or
+ *     status, headers, body to answer at once (the body is never read, the connection
+ *     closes). A Content-Length over the limit is refused before any of the body is read.
+ *   max_body (bytes, default 6 MiB), max_connections (default 1024; beyond, new ones
+ *   get 503 and are closed), timeout (seconds, default none): a connection must send a
+ *   request's headers within timeout of connecting or of its previous response, and its
+ *   body at 100 KB/s at least (plus timeout); otherwise 408 and closed.
+ *   Always: request line and headers at most 64 KiB, at most 128 header fields.
+ * server:port(), server:close(). respond() on a connection that has gone away does
+ * nothing. server:unref() lets the loop end while the server is open; abort(id)
+ * resets a request's connection; connected(id) says whether its client is still there. */
 #ifndef LAMBDAENG_HTTPSERVER_H
 #define LAMBDAENG_HTTPSERVER_H
 

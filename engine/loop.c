@@ -111,6 +111,14 @@ static int l_spawn(lua_State *L) {
   return 1; /* the thread: the task's handle */
 }
 
+/* Seconds as timer milliseconds: NaN and negatives are 0, and anything beyond a
+ * century is a century (a double that does not fit uint64_t is undefined behaviour). */
+static uint64_t seconds_to_ms(lua_Number seconds) {
+  if (!(seconds > 0)) return 0;
+  if (seconds > 3.2e9) return (uint64_t)3.2e12;
+  return (uint64_t)(seconds * 1000.0 + 0.5);
+}
+
 static void sleep_cb(uv_timer_t *t) {
   lua_State *co = t->data;
   uv_close((uv_handle_t *)t, (uv_close_cb)free);
@@ -124,8 +132,7 @@ static int l_sleep(lua_State *L) {
   if (!t) return luaL_error(L, "out of memory");
   uv_timer_init(le_loop(), t);
   t->data = L;
-  uint64_t ms = seconds <= 0 ? 0 : (uint64_t)(seconds * 1000.0 + 0.5);
-  uv_timer_start(t, sleep_cb, ms, 0);
+  uv_timer_start(t, sleep_cb, seconds_to_ms(seconds), 0);
   return lua_yield(L, 0);
 }
 
@@ -191,7 +198,7 @@ static int l_timer(lua_State *L) {
   uv_timer_init(le_loop(), &b->timer);
   b->timer.data = b;
   b->active = 1;
-  uv_timer_start(&b->timer, timer_fire, seconds <= 0 ? 0 : (uint64_t)(seconds * 1000.0 + 0.5), 0);
+  uv_timer_start(&b->timer, timer_fire, seconds_to_ms(seconds), 0);
   *ud = b;
   return 1;
 }

@@ -6,6 +6,7 @@
 #include <lua.h>
 
 #include "runtime.h"
+#include "sandbox_init.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -17,6 +18,8 @@ int main(int argc, char **argv) {
     printf("lambdaeng %s (%s)\n", LAMBDAENG_VERSION, LUA_RELEASE);
     return 0;
   }
+  /* An execution environment's first program (the local target starts it): no Lua either. */
+  if (argc > 1 && strcmp(argv[1], "__runtime-init") == 0) return le_sandbox_init_main(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   char share[4096];
   le_error err;

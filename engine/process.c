@@ -1,9 +1,11 @@
 #include "process.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -18,8 +20,10 @@ typedef struct child {
   uv_process_t proc;
   uv_pipe_t out, err;
   uv_timer_t grace; /* after exit, how long to wait for the pipes' last bytes */
+  uv_poll_t channel; /* our end of the child's fd 3, when asked for: a socket it sends us */
+  int channel_fd, channel_open;
   lua_State *L;
-  int output_ref, exit_ref;
+  int output_ref, exit_ref, socket_ref;
   int pid;
   int exited, open_pipes, open_handles, finished;
   int64_t exit_status;
@@ -48,6 +52,7 @@ static void release(child *c) {
   lua_State *L = c->L;
   luaL_unref(L, LUA_REGISTRYINDEX, c->output_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, c->exit_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->socket_ref);
   if (c->box) *c->box = NULL;
   free(c);
 }
@@ -55,6 +60,52 @@ static void release(child *c) {
 static void handle_closed(uv_handle_t *h) {
   child *c = h->data;
   if (--c->open_handles == 0) release(c);
+}
+
+static void close_channel(child *c) {
+  if (!c->channel_open) return;
+  c->channel_open = 0;
+  uv_poll_stop(&c->channel);
+  uv_close((uv_handle_t *)&c->channel, handle_closed);
+  close(c->channel_fd);
+}
+
+/* The child sent a descriptor (or closed its end): hand it to on_socket(fd), once. */
+static void channel_cb(uv_poll_t *p, int status, int events) {
+  child *c = p->data;
+  (void)events;
+  int fd = -1;
+  if (status == 0) {
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n = recvmsg(c->channel_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+      memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  }
+  close_channel(c);
+  if (fd < 0) return;
+  if (c->socket_ref == LUA_NOREF || c->finished) {
+    close(fd);
+    return;
+  }
+  lua_State *L = c->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->socket_ref);
+  lua_pushinteger(L, fd);
+  if (le_pcall_traceback(L, 1, 0) != LUA_OK) {
+    fprintf(stderr, "lambdaeng: process socket handler: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
 }
 
 static void call_exit(child *c) {
@@ -72,6 +123,7 @@ static void call_exit(child *c) {
       lua_pop(L, 1);
     }
   }
+  close_channel(c);
   uv_close((uv_handle_t *)&c->proc, handle_closed);
   uv_close((uv_handle_t *)&c->grace, handle_closed);
   if (!uv_is_closing((uv_handle_t *)&c->out)) uv_close((uv_handle_t *)&c->out, handle_closed);
@@ -125,7 +177,9 @@ static char **string_list(lua_State *L, int idx, const char *first) {
 }
 
 /* spawn{ file, args = {...}, env = {"K=V", ...}, cwd, on_output = fn(chunk, stream),
- *        on_exit = fn(status, signal), unref = bool } -> process | nil, message */
+ *        on_exit = fn(status, signal), unref = bool, on_socket = fn(fd) } -> process | nil, message
+ * With on_socket, the child's fd 3 is a unix socket over which it may send one
+ * descriptor (SCM_RIGHTS); on_socket receives it (ours to close from then on). */
 static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "file");
@@ -142,11 +196,21 @@ static int l_spawn(lua_State *L) {
   child *c = calloc(1, sizeof *c);
   if (!c) return luaL_error(L, "out of memory");
   c->L = le_main_thread(L);
-  c->output_ref = c->exit_ref = LUA_NOREF;
+  c->output_ref = c->exit_ref = c->socket_ref = LUA_NOREF;
   lua_getfield(L, 1, "on_output");
   c->output_ref = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
   lua_getfield(L, 1, "on_exit");
   c->exit_ref = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
+  lua_getfield(L, 1, "on_socket");
+  c->socket_ref = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
+  int pair[2] = {-1, -1};
+  if (c->socket_ref != LUA_NOREF && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    int e = errno;
+    release(c);
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot start %s: socketpair: %s", file, strerror(e));
+    return 2;
+  }
 
   uv_pipe_init(le_loop(), &c->out, 0);
   uv_pipe_init(le_loop(), &c->err, 0);
@@ -154,7 +218,7 @@ static int l_spawn(lua_State *L) {
   c->out.data = c->err.data = c->grace.data = c->proc.data = c;
   char **argv = string_list(L, args_idx, file);
   char **envp = env_idx ? string_list(L, env_idx, NULL) : NULL;
-  uv_stdio_container_t stdio[3];
+  uv_stdio_container_t stdio[4];
   stdio[0].flags = UV_IGNORE;
   stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[1].data.stream = (uv_stream_t *)&c->out;
@@ -171,9 +235,16 @@ static int l_spawn(lua_State *L) {
   opts.flags = UV_PROCESS_DETACHED;
   opts.stdio_count = 3;
   opts.stdio = stdio;
+  if (pair[1] >= 0) {
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = pair[1];
+    opts.stdio_count = 4;
+  }
   int rc = uv_spawn(le_loop(), &c->proc, &opts);
   free(argv);
   free(envp);
+  if (pair[1] >= 0) close(pair[1]);
+  if (rc != 0 && pair[0] >= 0) close(pair[0]);
   if (rc != 0) {
     c->open_handles = 3;
     c->finished = 1;
@@ -192,6 +263,18 @@ static int l_spawn(lua_State *L) {
   c->open_pipes = 2;
   uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb);
   uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb);
+  if (pair[0] >= 0) {
+    c->channel_fd = pair[0];
+    if (uv_poll_init(le_loop(), &c->channel, pair[0]) == 0) {
+      c->channel.data = c;
+      c->channel_open = 1;
+      c->open_handles++;
+      uv_poll_start(&c->channel, UV_READABLE | UV_DISCONNECT, channel_cb);
+      if (unref) uv_unref((uv_handle_t *)&c->channel);
+    } else {
+      close(pair[0]);
+    }
+  }
   if (unref) {
     uv_unref((uv_handle_t *)&c->proc);
     uv_unref((uv_handle_t *)&c->out);

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev libjansson-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libuv1-dev libedit-dev libhttp-parser-dev libzip-dev
-  libbsd-dev libcmocka-dev python3 nodejs curl unzip tmux strace
+  libbsd-dev libcmocka-dev python3 nodejs curl unzip tmux strace bubblewrap
   clang libclang-rt-dev
 )
 

@@ -67,18 +67,31 @@ Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only w
 Usage: lambdaeng local [--port N] [options]
 
 Serves the local Lambda target standalone on 127.0.0.1:N (0 picks a free port): the
-Lambda REST API for lambdaeng, the AWS CLI and the SDKs (--endpoint-url), running
-function code for real (python3.*, nodejs*, provided.*). Ctrl-C stops it.
+Lambda REST API for lambdaeng, the AWS CLI, the SDKs and Terraform's AWS provider
+(--endpoint-url, endpoints { lambda = ... }), running function code for real
+(python3.*, nodejs*, provided.*). Ctrl-C stops it.
+
+Safe by default: it answers only requests signed with AWS Signature Version 4 (any key
+pair, unless --verify pins one; dummy credentials do), whose Host is the address it
+serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
+a form's Content-Type). Bodies beyond AWS's limits are refused before they are read.
+Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
+network namespaces, the package read-only at /var/task, nothing of the directory's
+state or of this process's environment visible, and a Runtime API only it can reach.
 Options:
-  --listen ADDR        listen on ADDR instead of 127.0.0.1
+  --listen ADDR        listen on the IP address ADDR instead of 127.0.0.1; an address
+                       other than loopback needs --verify
+  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
   --dir PATH           where functions are kept (default ./.lambdaeng/local)
   --region R           the region in ARNs (default $AWS_REGION or us-east-1)
+  --client-timeout S   a client must send a request's headers within S seconds (and its
+                       body at 100 KB/s at least); default 30
+  --max-connections N  client connections at once (default 1024; beyond, 503)
   --latency MS         add MS milliseconds to every API response
   --quota control=RPS,read=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these
                        rates; read is GetFunction, control every other API call but Invoke
   --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset
   --concurrency N      execution environments in all (default 1000)
-  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
   --quiet              do not echo what functions print
   -v                   log every API call
 ]],
@@ -184,7 +197,8 @@ local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = tru
   ["--parallelism"] = true, ["--region"] = true, ["--profile"] = true, ["--endpoint"] = true,
   ["--invoke"] = true, ["--qualifier"] = true, ["--type"] = true, ["--client-context"] = true,
   ["--port"] = true, ["--listen"] = true, ["--dir"] = true, ["--latency"] = true, ["--quota"] = true,
-  ["--fail-rate"] = true, ["--verify"] = true, ["--concurrency"] = true }
+  ["--fail-rate"] = true, ["--verify"] = true, ["--concurrency"] = true, ["--client-timeout"] = true,
+  ["--max-connections"] = true }
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
@@ -1235,6 +1249,21 @@ commands["local"] = function(o)
     if not akid then eprint("Error: --verify takes ACCESS_KEY_ID:SECRET_ACCESS_KEY") return 1 end
     verify = { access_key_id = akid, secret_access_key = secret }
   end
+  if not verify and not (host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$")) then
+    eprint("Error: --listen ", host, " would serve every machine that can reach it: give --verify KEY:SECRET as well, ",
+      "so that only requests signed with that key pair are answered")
+    return 1
+  end
+  local client_timeout = tonumber(o["client-timeout"] or "30")
+  if not client_timeout or client_timeout <= 0 or client_timeout > 3600 then
+    eprint("Error: --client-timeout must be seconds between 0 and 3600")
+    return 1
+  end
+  local max_connections = math.tointeger(tonumber(o["max-connections"] or "1024"))
+  if not max_connections or max_connections < 1 or max_connections > 100000 then
+    eprint("Error: --max-connections must be a whole number between 1 and 100000")
+    return 1
+  end
   local concurrency = tonumber(o.concurrency or "1000")
   if not concurrency or concurrency < 1 then eprint("Error: --concurrency must be a whole number >= 1") return 1 end
   local echo
@@ -1245,7 +1274,8 @@ commands["local"] = function(o)
   end
   local t = target.new { dir = dir, region = o.region or os.getenv("AWS_REGION") or "us-east-1",
                          latency = latency and latency / 1000, quota = quota, fail_rate = fail_rate, verify = verify,
-                         account_concurrency = math.floor(concurrency), echo = echo,
+                         account_concurrency = math.floor(concurrency), echo = echo, client_timeout = client_timeout,
+                         max_connections = max_connections,
                          log = (o.debug or o.v) and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
   local lock, serving, why = target.claim(dir)
   if not lock then

@@ -19,13 +19,16 @@ local loop = require "lambdaeng.native.loop"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
+local localguard = require "lambdaeng.localguard"
+local sandbox = require "lambdaeng.sandbox"
 
 local M = {}
 
 local INIT_TIMEOUT = 10          -- seconds a new environment has to ask for its first event
 local LOG_KEEP = 64 * 1024       -- bytes of an invocation's output kept (Tail needs the last 4 KB)
 local TAIL = 4096
-local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = 6 * 1024 * 1024, 256 * 1024
+local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = localguard.MAX_SYNC_PAYLOAD, localguard.MAX_ASYNC_PAYLOAD
+local RUNTIME_MAX_BODY = MAX_SYNC_PAYLOAD + 1024 * 1024 -- a response over 6 MB is still told apart
 local RUNTIME_NEXT = "/2018-06-01/runtime/invocation/next"
 local RUNTIME_INIT_ERROR = "/2018-06-01/runtime/init/error"
 local RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
@@ -48,6 +51,7 @@ function M.new(target, opts)
     current = {},        -- function name .. version -> the configuration key in force
     account_concurrency = opts.account_concurrency or 1000,
     runtimes = (package.lambdaeng_share or ".") .. "/runtimes",
+    init = sys.realpath("/proc/self/exe"), -- this binary: `lambdaeng __runtime-init` starts environments
     next_env = 1,
   }, Exec)
 end
@@ -59,41 +63,83 @@ end
 
 local function now_ms() return math.floor(sys.now() * 1000) end
 
--- The command that starts an environment for a runtime, or nil and why not.
-function Exec:command(cfg, task_root)
+-- The program that starts an environment for a runtime: { file, args, runtime_dir,
+-- extra_ro }, with the paths it has inside a sandbox (sandboxed) or on the host;
+-- or nil, error type and why not.
+function Exec:command(cfg, task_root, sandboxed)
   local rt = cfg.Runtime or ""
   if cfg.PackageType == "Image" then
     return nil, "Runtime.InvalidEntrypoint", "container images are not run by the local target; use a Zip package"
   end
-  if rt:match("^python3") then return { file = "python3", args = { self.runtimes .. "/python/bootstrap.py" } } end
-  if rt:match("^nodejs") then return { file = "node", args = { self.runtimes .. "/node/bootstrap.js" } } end
+  local function interpreted(program, dir, script, hint)
+    if not sandboxed then return { file = program, args = { self.runtimes .. "/" .. dir .. "/" .. script } } end
+    local path, prefix = sandbox.interpreter(program)
+    if not path then return nil, "Runtime.InvalidEntrypoint", program .. " is not installed (" .. hint .. ")" end
+    return { file = path, args = { "/var/runtime/" .. script }, runtime_dir = self.runtimes .. "/" .. dir,
+             extra_ro = prefix and { prefix } or nil }
+  end
+  if rt:match("^python3") then return interpreted("python3", "python", "bootstrap.py", "install Python 3") end
+  if rt:match("^nodejs") then return interpreted("node", "node", "bootstrap.js", "install Node.js") end
   if rt:match("^provided") then
-    local boot = task_root .. "/bootstrap"
-    if sys.kind(boot) ~= "file" then
-      return nil, "Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" .. boot .. "]"
+    if sys.kind(task_root .. "/bootstrap") ~= "file" then
+      return nil, "Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap]"
     end
-    return { file = boot, args = {} }
+    return { file = sandboxed and "/var/task/bootstrap" or (task_root .. "/bootstrap"), args = {} }
   end
   return nil, "Runtime.InvalidRuntime", "the local target runs python3.*, nodejs* and provided.* functions, not " .. rt
 end
 
--- The package unpacked once per code hash under <dir>/run/<sha256>; the directory
--- appears whole (unpacked beside it, then renamed) or not at all.
-function Exec:task_root(fn, version)
-  local file = version and version ~= "$LATEST" and fn.version_code and fn.version_code[version]
-    or (fn.code and fn.code.file)
-  if not file then return nil, "the function has no code package" end
+-- The environment variables of an environment: Lambda's and the function's own,
+-- nothing of this process's (no credentials, no HOME).
+function Exec:variables(name, cfg, env, task_root, sandboxed)
+  local vars = {}
+  local function set(k, v) if v ~= nil then vars[k] = tostring(v) end end
+  for k, v in pairs(cfg.Environment and cfg.Environment.Variables or {}) do set(k, v) end
+  set("PATH", sandboxed and "/usr/local/bin:/usr/bin/:/bin:/opt/bin" or os.getenv("PATH") or "/usr/bin:/bin")
+  set("LANG", "en_US.UTF-8")
+  set("TZ", ":UTC")
+  set("PYTHONUNBUFFERED", "1")
+  set("_HANDLER", cfg.Handler)
+  set("LAMBDA_TASK_ROOT", sandboxed and "/var/task" or task_root)
+  set("LAMBDA_RUNTIME_DIR", sandboxed and "/var/runtime" or self.runtimes)
+  set("AWS_LAMBDA_FUNCTION_NAME", name)
+  set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.MemorySize)
+  set("AWS_LAMBDA_FUNCTION_VERSION", cfg.Version)
+  set("AWS_REGION", self.target.region)
+  set("AWS_DEFAULT_REGION", self.target.region)
+  set("AWS_EXECUTION_ENV", "AWS_Lambda_" .. tostring(cfg.Runtime))
+  set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" .. name)
+  set("AWS_LAMBDA_LOG_STREAM_NAME", os.date("!%Y/%m/%d") .. "/[" .. cfg.Version .. "]" .. string.format("%032x", env.id))
+  set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+  -- AWS_LAMBDA_RUNTIME_API is set by `lambdaeng __runtime-init`, which opens the endpoint
+  local list = {}
+  for k, v in pairs(vars) do list[#list + 1] = k .. "=" .. v end
+  table.sort(list)
+  return list
+end
+
+-- The package (code/<sha256>.zip) unpacked once under <dir>/run/<sha256>, at most
+-- max_bytes in all; the directory appears whole (unpacked beside it, then renamed)
+-- or not at all. Returns its path, or nil and why.
+function Exec:unpack(file, max_bytes)
   local root = self.target.dir .. "/run/" .. file
   if sys.kind(root) == "directory" then return root end
   sys.mkdirs(self.target.dir .. "/run")
   local tmp = root .. ".tmp" .. nhash.sha256(sys.random_bytes(8)):sub(1, 8)
-  local ok, err = pcall(archive.extract, self.target.dir .. "/code/" .. file .. ".zip", tmp)
+  local ok, err = pcall(archive.extract, self.target.dir .. "/code/" .. file .. ".zip", tmp, max_bytes)
   if not ok then
     os.execute("rm -rf '" .. tmp .. "'")
     return nil, err
   end
   if not os.rename(tmp, root) then os.execute("rm -rf '" .. tmp .. "'") end -- another one won
   return root
+end
+
+function Exec:task_root(fn, version)
+  local file = version and version ~= "$LATEST" and fn.version_code and fn.version_code[version]
+    or (fn.code and fn.code.file)
+  if not file then return nil, "the function has no code package" end
+  return self:unpack(file, 262144000)
 end
 
 local function log_append(buf, chunk)
@@ -106,13 +152,26 @@ local function log_append(buf, chunk)
   end
 end
 
+-- The peak resident memory of pid and what it started (the runtime runs below
+-- bubblewrap's processes), in MB: the largest VmHWM among them.
 local function max_memory_mb(pid)
-  local f = pid and io.open("/proc/" .. pid .. "/status", "r")
-  if not f then return 0 end
-  local text = f:read("a")
-  f:close()
-  local kb = tonumber(text:match("VmHWM:%s*(%d+)") or "0")
-  return math.ceil(kb / 1024)
+  local peak, seen = 0, 0
+  local function visit(p)
+    seen = seen + 1
+    if seen > 64 then return end
+    local f = io.open("/proc/" .. p .. "/status", "r")
+    if not f then return end
+    local kb = tonumber(f:read("a"):match("VmHWM:%s*(%d+)") or "0")
+    f:close()
+    if kb > peak then peak = kb end
+    local c = io.open("/proc/" .. p .. "/task/" .. p .. "/children", "r")
+    if not c then return end
+    local children = c:read("a")
+    c:close()
+    for child in children:gmatch("%d+") do visit(child) end
+  end
+  if pid then visit(pid) end
+  return math.ceil(peak / 1024)
 end
 
 -- An environment takes an invocation / gives it back.
@@ -280,49 +339,63 @@ function Exec:runtime_request(env, req, id)
   reply(404, { errorType = "InvalidRequest", errorMessage = "unknown Runtime API request " .. method .. " " .. path })
 end
 
+-- The environment's Runtime API: the listening socket `lambdaeng __runtime-init`
+-- opened (inside the sandbox's network namespace) and handed over; served here.
+function Exec:serve_runtime_api(env, fd)
+  local check
+  local server, serr = server_lib.adopt(fd, function(req, id)
+    loop.spawn(function() self:runtime_request(env, req, id) end)
+  end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end })
+  if not server then
+    io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
+    return self:retire(env, "its Runtime API could not be served")
+  end
+  if env.dead then return server:close() end
+  check = localguard.runtime_check("127.0.0.1:" .. server:port(), RUNTIME_MAX_BODY)
+  if self.unref then server:unref() end
+  env.server = server
+end
+
+-- The bubblewrap to run environments with, or nil (then once: a warning, and
+-- functions run unsandboxed, as the user).
+function Exec:sandbox()
+  local bwrap, why = sandbox.available()
+  if not bwrap and not self.warned then
+    self.warned = true
+    io.stderr:write("lambdaeng local: warning: function code runs without a sandbox, with your user's access (",
+      tostring(why), "; install bubblewrap)\n")
+  end
+  return bwrap
+end
+
 -- Starts an environment for fn (configuration cfg) with inv already assigned.
 function Exec:start(name, fn, cfg, key, inv)
   local root, rerr = self:task_root(fn, cfg.Version)
-  if not root then return nil, "Runtime.InvalidEntrypoint", "cannot unpack the package: " .. tostring(rerr) end
-  local cmd, kind, msg = self:command(cfg, root)
+  if not root then
+    io.stderr:write("lambdaeng local: cannot unpack the package of ", name, ": ", tostring(rerr), "\n")
+    return nil, "Runtime.InvalidEntrypoint", "cannot unpack the function's package"
+  end
+  local bwrap = self:sandbox()
+  local cmd, kind, msg = self:command(cfg, root, bwrap ~= nil)
   if not cmd then return nil, kind, msg end
   local env = { id = self.next_env, fn_name = name, key = key, cfg = cfg, inv = inv, started = loop.now(),
                 pending_log = {} }
   self.next_env = self.next_env + 1
   inv.env = env
-  local server, port = server_lib.listen("127.0.0.1", 0, function(req, id)
-    loop.spawn(function() self:runtime_request(env, req, id) end)
-  end)
-  if not server then return nil, "Runtime.Unknown", port end
-  port = server:port()
-  if self.unref then server:unref() end
-  env.server = server
-  local vars = {}
-  local function set(k, v) if v ~= nil then vars[k] = tostring(v) end end
-  for k, v in pairs(cfg.Environment and cfg.Environment.Variables or {}) do set(k, v) end
-  set("PATH", os.getenv("PATH") or "/usr/local/bin:/usr/bin:/bin")
-  set("LANG", "en_US.UTF-8")
-  set("TZ", ":UTC")
-  set("HOME", os.getenv("HOME"))
-  set("PYTHONUNBUFFERED", "1")
-  set("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" .. port)
-  set("_HANDLER", cfg.Handler)
-  set("LAMBDA_TASK_ROOT", root)
-  set("LAMBDA_RUNTIME_DIR", self.runtimes)
-  set("AWS_LAMBDA_FUNCTION_NAME", name)
-  set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.MemorySize)
-  set("AWS_LAMBDA_FUNCTION_VERSION", cfg.Version)
-  set("AWS_REGION", self.target.region)
-  set("AWS_DEFAULT_REGION", self.target.region)
-  set("AWS_EXECUTION_ENV", "AWS_Lambda_" .. tostring(cfg.Runtime))
-  set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" .. name)
-  set("AWS_LAMBDA_LOG_STREAM_NAME", os.date("!%Y/%m/%d") .. "/[" .. cfg.Version .. "]" .. string.format("%032x", env.id))
-  set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-  local envlist = {}
-  for k, v in pairs(vars) do envlist[#envlist + 1] = k .. "=" .. v end
-  table.sort(envlist)
+  local file, args
+  local argv = { cmd.file }
+  for _, a in ipairs(cmd.args) do argv[#argv + 1] = a end
+  if bwrap then
+    file, args = sandbox.command(bwrap, { task_root = root, runtime_dir = cmd.runtime_dir, init = self.init,
+      extra_ro = cmd.extra_ro, tmp_mb = cfg.EphemeralStorage and cfg.EphemeralStorage.Size or 512, command = argv })
+  else
+    file, args = self.init, { "__runtime-init", "0", "3", "--" }
+    for _, a in ipairs(argv) do args[#args + 1] = a end
+  end
+  local envlist = self:variables(name, cfg, env, root, bwrap ~= nil)
   local proc, perr = process.spawn {
-    file = cmd.file, args = cmd.args, env = envlist, cwd = root, unref = self.unref,
+    file = file, args = args, env = envlist, cwd = root, unref = self.unref,
+    on_socket = function(fd) self:serve_runtime_api(env, fd) end,
     on_output = function(chunk)
       local target = env.inv and env.inv.delivered_at and env.inv.log or env.pending_log
       log_append(target, chunk)
@@ -344,8 +417,9 @@ function Exec:start(name, fn, cfg, key, inv)
     end,
   }
   if not proc then
-    server:close()
-    return nil, "Runtime.InvalidEntrypoint", perr .. (cmd.file == "node" and " (install Node.js to run nodejs functions)"
+    io.stderr:write("lambdaeng local: cannot start an environment for ", name, ": ", tostring(perr), "\n")
+    return nil, "Runtime.InvalidEntrypoint", "the runtime could not be started"
+      .. (cmd.file == "node" and " (install Node.js to run nodejs functions)"
       or cmd.file == "python3" and " (install Python 3 to run python functions)" or "")
   end
   env.proc = proc

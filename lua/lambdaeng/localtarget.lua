@@ -8,15 +8,19 @@
 -- unpacked package). Invoke runs the code for real (lambdaeng.localexec).
 -- Injection for tests and benchmarks: latency per request, request-rate quotas
 -- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
--- of failures (500, 503, connection reset). Optionally verifies SigV4.
+-- of failures (500, 503, connection reset). Every request first passes the guard
+-- (lambdaeng.localguard: Host, no browser, SigV4, size limits).
 local server_lib = require "lambdaeng.native.httpserver"
 local loop = require "lambdaeng.native.loop"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
 local localexec = require "lambdaeng.localexec"
+local localguard = require "lambdaeng.localguard"
+local localinput = require "lambdaeng.localinput"
+local localapi = require "lambdaeng.localapi"
 local localconfig = require "lambdaeng.localconfig"
-local sigv4 = require "lambdaeng.native.sigv4"
+local localstore = require "lambdaeng.localstore"
 
 local M = {}
 
@@ -92,23 +96,25 @@ function M.serving(dir)
   if okd and type(info) == "table" and info.endpoint then return info end
 end
 
+local write_private = localstore.write_private
+M.write_private = write_private
+Target.store_code, Target.uses, Target.collect = localstore.store_code, localstore.uses, localstore.collect
+
 -- Tells other lambdaeng commands where this standalone target serves dir.
 function M.advertise(dir, info)
-  local tmp = dir .. "/server.json.tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(json.encode_plain(info))
-  f:close()
-  assert(os.rename(tmp, dir .. "/server.json"))
+  assert(write_private(dir .. "/server.json", json.encode_plain(info)))
 end
 
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
 -- quota = { control = rps, invoke = rps }, fail_rate (0..1), verify = { access_key_id,
--- secret_access_key }, account_concurrency.
+-- secret_access_key }, account_concurrency, client_timeout (seconds, default 30),
+-- max_connections (default 1024).
 function M.new(opts)
   local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {},
                               log = opts.log, unref = opts.unref, latency = opts.latency,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
+                              client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
                               buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
   self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
                                     account_concurrency = opts.account_concurrency })
@@ -135,12 +141,7 @@ end
 function Target:save()
   if not self.dir then return end
   sys.mkdirs(self.dir)
-  local path = self.dir .. "/functions.json"
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(json.encode_plain { functions = self.functions })
-  f:close()
-  assert(os.rename(tmp, path))
+  assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions }))
 end
 
 local function err(status, kind, message)
@@ -153,24 +154,19 @@ local function ok(status, doc)
 end
 
 
--- Stores the code of a request (ZipFile, base64) and returns its sha, size.
-function Target:store_code(code)
-  if type(code) ~= "table" then return nil, "Code is required" end
-  if code.ImageUri then return { image = code.ImageUri, sha = nhash.base64(nhash.sha256_raw(code.ImageUri)), size = 0 } end
-  if code.S3Bucket then return nil, "S3 code locations are not available on the local target; use ZipFile" end
-  if type(code.ZipFile) ~= "string" then return nil, "Code.ZipFile is required" end
-  local okd, bytes = pcall(nhash.base64decode, code.ZipFile)
-  if not okd then return nil, "Code.ZipFile is not valid base64" end
-  if bytes:sub(1, 2) ~= "PK" then return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." end
-  local sha = nhash.base64(nhash.sha256_raw(bytes))
-  if self.dir then
-    sys.mkdirs(self.dir .. "/code")
-    local name = self.dir .. "/code/" .. nhash.sha256(bytes) .. ".zip"
-    local f = assert(io.open(name, "wb"))
-    f:write(bytes)
-    f:close()
+-- A request's body checked against the operation's input shape, or nil and the error response.
+local function input_of(operation, body)
+  local input, kind, message = localinput.check(operation, body)
+  if not input then return nil, err(400, kind, message) end
+  return input
+end
+
+-- The RevisionId precondition of an update: nothing when it holds (or none was given).
+local function revision_mismatch(cfg, input)
+  if input.RevisionId and input.RevisionId ~= cfg.RevisionId then
+    return err(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+      .. "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
   end
-  return { sha = sha, size = #bytes, file = nhash.sha256(bytes) }
 end
 
 function Target:settle(name, field, value)
@@ -187,8 +183,8 @@ function Target:settle(name, field, value)
 end
 
 function Target:create(body)
-  local ok_, input = pcall(json.decode_plain, body)
-  if not ok_ or type(input) ~= "table" then return err(400, "InvalidParameterValueException", "The request body is not JSON") end
+  local input, s1, h1, b1 = input_of("CreateFunction", body)
+  if not input then return s1, h1, b1 end
   local name = input.FunctionName
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") or #name > 64 then
     return err(400, "InvalidParameterValueException", "FunctionName must be 1 to 64 letters, digits, - or _")
@@ -201,8 +197,8 @@ function Target:create(body)
   if package_type == "Zip" and (not input.Runtime or not input.Handler) then
     return err(400, "InvalidParameterValueException", "Runtime and Handler are required for a Zip package")
   end
-  local code, cerr = self:store_code(input.Code)
-  if not code then return err(400, "InvalidParameterValueException", cerr) end
+  local code, cerr, ckind, cstatus = self:store_code(input.Code)
+  if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
   local cfg = {
     FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
     Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
@@ -244,27 +240,6 @@ function Target:publish(name, input)
   return snapshot
 end
 
--- Put/Get/DeleteFunctionCodeSigningConfig (the ARN is kept; signatures are not checked locally).
-function Target:code_signing(fn, name, method, body)
-  if method == "GET" then
-    return ok(200, { FunctionName = name, CodeSigningConfigArn = fn.code_signing_config_arn or "" })
-  elseif method == "PUT" then
-    local okd, input = pcall(json.decode_plain, body or "")
-    local arn = okd and type(input) == "table" and input.CodeSigningConfigArn
-    if type(arn) ~= "string" or not arn:match("^arn:[^:]*:lambda:[^:]*:%d*:code%-signing%-config:csc%-[%w]+$") then
-      return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be a code signing configuration ARN")
-    end
-    fn.code_signing_config_arn = arn
-    self:save()
-    return ok(200, { FunctionName = name, CodeSigningConfigArn = arn })
-  elseif method == "DELETE" then
-    fn.code_signing_config_arn = nil
-    self:save()
-    return ok(204)
-  end
-  return err(405, "UnknownOperationException", "no such operation: " .. method .. " code-signing-config")
-end
-
 function Target:config_of(name, qualifier)
   local fn = self.functions[name]
   if not fn then return nil end
@@ -275,6 +250,7 @@ end
 local function not_found(self, name, qualifier)
   return err(404, "ResourceNotFoundException", "Function not found: " .. self:arn(name) .. (qualifier and (":" .. qualifier) or ""))
 end
+Target.not_found = not_found
 
 function Target:in_progress(name)
   local fn = self.functions[name]
@@ -287,11 +263,20 @@ end
 function Target:update_code(name, body)
   local c1, h1, b1 = self:in_progress(name)
   if c1 then return c1, h1, b1 end
-  local ok_, input = pcall(json.decode_plain, body)
-  if not ok_ or type(input) ~= "table" then return err(400, "InvalidParameterValueException", "The request body is not JSON") end
-  local code, cerr = self:store_code(input)
-  if not code then return err(400, "InvalidParameterValueException", cerr) end
+  local input, s2, h2, b2 = input_of("UpdateFunctionCode", body)
+  if not input then return s2, h2, b2 end
   local fn = self.functions[name]
+  local s3, h3, b3 = revision_mismatch(fn.latest, input)
+  if s3 then return s3, h3, b3 end
+  local code, cerr, ckind, cstatus = self:store_code(input)
+  if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
+  if input.DryRun then -- checked, not applied
+    local preview = {}
+    for k, v in pairs(fn.latest) do preview[k] = v end
+    preview.CodeSha256, preview.CodeSize = code.sha, code.size
+    if not self:uses(code.file) then self:collect() end
+    return ok(200, localconfig.document(preview))
+  end
   fn.code = code
   fn.latest.CodeSha256, fn.latest.CodeSize = code.sha, code.size
   if input.Architectures ~= nil then
@@ -309,34 +294,17 @@ end
 function Target:update_configuration(name, body)
   local c1, h1, b1 = self:in_progress(name)
   if c1 then return c1, h1, b1 end
-  local ok_, input = pcall(json.decode_plain, body)
-  if not ok_ or type(input) ~= "table" then return err(400, "InvalidParameterValueException", "The request body is not JSON") end
+  local input, s2, h2, b2 = input_of("UpdateFunctionConfiguration", body)
+  if not input then return s2, h2, b2 end
   local fn = self.functions[name]
+  local s3, h3, b3 = revision_mismatch(fn.latest, input)
+  if s3 then return s3, h3, b3 end
   local bad = localconfig.apply(fn.latest, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   self:save()
   return ok(200, localconfig.document(fn.latest))
-end
-
--- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any
--- more: after a delete, the directory holds only what it still serves.
-function Target:collect()
-  if not self.dir then return end
-  local used = {}
-  for _, fn in pairs(self.functions) do
-    if fn.code and fn.code.file then used[fn.code.file] = true end
-    for _, file in pairs(fn.version_code or {}) do used[file] = true end
-  end
-  for _, name in ipairs(sys.list(self.dir .. "/code") or {}) do
-    local sha = name:match("^(%x+)%.zip$")
-    if sha and not used[sha] then os.remove(self.dir .. "/code/" .. name) end
-  end
-  for _, name in ipairs(sys.list(self.dir .. "/run") or {}) do
-    local sha = name:match("^(%x+)$")
-    if sha and #sha == 64 and not used[sha] then os.execute("rm -rf '" .. self.dir .. "/run/" .. sha .. "'") end
-  end
 end
 
 function Target:get_function(name, qualifier)
@@ -366,9 +334,12 @@ function Target:invoke(name, qualifier, req)
       .. "The function is currently in the following state: " .. tostring(cfg.State))
   end
   local limit = itype == "Event" and localexec.MAX_ASYNC_PAYLOAD or localexec.MAX_SYNC_PAYLOAD
-  if #req.body > limit then
+  if #req.body >= limit then
     return err(413, "RequestTooLargeException", string.format("Request must be smaller than %d bytes for the %s "
       .. "invocation type", limit, itype == "Event" and "InvokeAsync" or "InvokeFunction"))
+  end
+  if req.body ~= "" and not json.valid(req.body) then
+    return err(400, "InvalidRequestContentException", "Could not parse request body into json: the payload is not JSON")
   end
   if itype == "DryRun" then return 204, {}, "" end
   local client_context
@@ -430,19 +401,8 @@ function Target:route(req)
     local fn = self.functions[name]
     if not fn then return not_found(self, name, qualifier) end
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
-    if rest == "" and method == "DELETE" then
-      if qualifier and qualifier ~= "$LATEST" then
-        fn.versions[qualifier] = nil
-        if fn.version_code then fn.version_code[qualifier] = nil end
-      else
-        self.functions[name] = nil
-        self.exec:drop(name)
-      end
-      self:save()
-      self:collect()
-      self:note("DeleteFunction %s", name)
-      return ok(204)
-    end
+    local handler = localapi.route(rest, method)
+    if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)
       if not cfg then return not_found(self, name, qualifier) end
@@ -450,65 +410,15 @@ function Target:route(req)
     end
     if rest == "/configuration" and method == "PUT" then return self:update_configuration(name, req.body) end
     if rest == "/code" and method == "PUT" then return self:update_code(name, req.body) end
-    if rest == "/versions" and method == "POST" then
-      local c1, h1, b1 = self:in_progress(name)
-      if c1 then return c1, h1, b1 end
-      local okd, input = pcall(json.decode_plain, req.body ~= "" and req.body or "{}")
-      local v = self:publish(name, okd and input or {})
-      self:save()
-      return ok(201, localconfig.document(v))
-    end
-    if rest == "/versions" and method == "GET" then
-      -- $LATEST is listed with its qualified ARN, as Lambda lists it
-      local latest = localconfig.document(fn.latest)
-      latest.FunctionArn = self:arn(name) .. ":$LATEST"
-      local list = { latest }
-      local keys = {}
-      for v in pairs(fn.versions) do keys[#keys + 1] = tonumber(v) end
-      table.sort(keys)
-      for _, v in ipairs(keys) do list[#list + 1] = localconfig.document(fn.versions[tostring(v)]) end
-      return ok(200, { Versions = json.array(list) })
-    end
-    if rest == "/concurrency" and method == "PUT" then
-      local okd, input = pcall(json.decode_plain, req.body)
-      local n = okd and type(input) == "table" and input.ReservedConcurrentExecutions
-      if math.type(n) ~= "integer" or n < 0 then
-        return err(400, "InvalidParameterValueException", "ReservedConcurrentExecutions must be a whole number >= 0")
-      end
-      fn.concurrency = n
-      self:save()
-      return ok(200, { ReservedConcurrentExecutions = n })
-    end
-    if rest == "/concurrency" and method == "DELETE" then
-      fn.concurrency = nil
-      self:save()
-      return ok(204)
-    end
-    if rest == "/concurrency" and method == "GET" then
-      return ok(200, fn.concurrency and { ReservedConcurrentExecutions = fn.concurrency } or {})
-    end
     if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
-    if rest == "/code-signing-config" then return self:code_signing(fn, name, method, req.body) end
   end
   local tag_arn = path:match("^/2017%-03%-31/tags/(.+)$")
   if tag_arn then
     local name = split_name(tag_arn)
     local fn = self.functions[name]
     if not fn then return not_found(self, name) end
-    if method == "GET" then return ok(200, { Tags = fn.tags }) end
-    if method == "POST" then
-      local okd, input = pcall(json.decode_plain, req.body)
-      for k, v in pairs(okd and input.Tags or {}) do fn.tags[k] = v end
-      self:save()
-      return ok(204)
-    end
-    if method == "DELETE" then
-      local keys = q.tagKeys
-      if type(keys) == "string" then keys = { keys } end
-      for _, k in ipairs(keys or {}) do fn.tags[k] = nil end
-      self:save()
-      return ok(204)
-    end
+    local s1, h1, b1 = localapi.tags(self, fn, req, q)
+    if s1 then return s1, h1, b1 end
   end
   return err(404, "UnknownOperationException", "no such operation: " .. method .. " " .. path)
 end
@@ -527,56 +437,11 @@ function Target:take(class)
   return (1 - b.tokens) / rate
 end
 
--- UTC "20150830T123600Z" -> seconds since the epoch.
-local function amz_time(s)
-  local y, mo, d, hh, mm, ss = (s or ""):match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
-  if not y then return nil end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then y, mo = y - 1, mo + 12 end
-  local days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * (mo - 3) + 2) // 5 + d - 719469
-  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
-end
-
--- Checks a request's SigV4 signature against the configured key pair, as Lambda would.
-function Target:check_signature(req)
-  local auth = req.headers.authorization or ""
-  local akid, date, region, service, signed, signature = auth:match(
-    "^AWS4%-HMAC%-SHA256 Credential=([^/]+)/(%d+)/([^/]+)/([^/]+)/aws4_request,%s*SignedHeaders=([^,]+),%s*Signature=(%x+)")
-  if not akid then return err(403, "MissingAuthenticationTokenException", "Missing Authentication Token") end
-  if akid ~= self.verify.access_key_id then
-    return err(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-  end
-  local headers, sign_body = {}, false
-  for name in signed:gmatch("[^;]+") do
-    if name == "x-amz-content-sha256" then sign_body = true
-    elseif name ~= "x-amz-date" and name ~= "x-amz-security-token" then
-      headers[#headers + 1] = { name, req.headers[name] or "" }
-    end
-  end
-  local t = amz_time(req.headers["x-amz-date"])
-  local okd, out = pcall(sigv4.sign, {
-    method = req.method, path = req.path, query = req.query ~= "" and req.query or nil, headers = headers,
-    body = req.body, access_key_id = akid, secret_access_key = self.verify.secret_access_key,
-    session_token = req.headers["x-amz-security-token"], region = region, service = service, time = t,
-    sign_body = sign_body })
-  if not t or not okd or out.signature ~= signature or date ~= req.headers["x-amz-date"]:sub(1, 8) then
-    return err(403, "InvalidSignatureException", "The request signature we calculated does not match the "
-      .. "signature you provided. Check your AWS Secret Access Key and signing method. Consult the service "
-      .. "documentation for details.")
-  end
-  if math.abs(t - os.time()) > 300 then
-    return err(403, "InvalidSignatureException", "Signature expired: " .. req.headers["x-amz-date"]
-      .. " is now earlier or later than 5 minutes from the current time.")
-  end
-end
-
 -- One API request through the injected behaviour, then the route.
 function Target:handle(req, id)
   self.stats.requests = self.stats.requests + 1
-  if self.verify then
-    local c1, h1, b1 = self:check_signature(req)
-    if c1 then return c1, h1, b1 end
-  end
+  local c1, h1, b1 = self.guard:verify_signature(req)
+  if c1 then return c1, h1, b1 end
   -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
   local class = req.path:match("/invocations$") and "invoke"
     or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
@@ -598,23 +463,35 @@ function Target:handle(req, id)
   return self:route(req, id)
 end
 
--- Serves until closed; returns the server and its port.
+-- Serves until closed; returns the server and its port. Every request passes the
+-- guard (lambdaeng.localguard) before its body is read; a client must send its
+-- headers within client_timeout seconds and its body at a reasonable rate.
 function Target:listen(host, port)
+  local guard = localguard.new { host = host, port = port, verify = self.verify }
+  self.guard = guard
   local server, lerr
   server, lerr = server_lib.listen(host, port, function(req, id)
     loop.spawn(function()
       local okr, status, headers, body = pcall(self.handle, self, req, id)
-      if not okr then status, headers, body = err(500, "ServiceException", tostring(status)) end
+      if not okr then
+        -- the details go to the console, never to the client (they name our files)
+        local rid = uuid()
+        io.stderr:write("lambdaeng local: internal error (request ", rid, "): ", tostring(status), "\n")
+        status, headers, body = err(500, "ServiceException", "internal error (request " .. rid .. ")")
+        headers["x-amzn-RequestId"] = rid
+      end
       if status == "reset" then return server_lib.abort(id) end
       headers = headers or {}
       headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or uuid()
       server_lib.respond(id, status, headers, body)
     end)
-  end)
+  end, { check = function(req) return guard:check(req) end, max_body = localguard.MAX_CODE_REQUEST,
+         timeout = self.client_timeout, max_connections = self.max_connections })
   if not server then return nil, lerr end
+  guard.port = server:port()
   if self.unref then server:unref() end
   self.server = server
-  return server, server:port()
+  return server, guard.port
 end
 
 -- Stops serving and ends every execution environment.

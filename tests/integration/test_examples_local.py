@@ -160,25 +160,34 @@ class OneTargetPerDirectory(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Target: local (embedded Lambda target; no AWS configuration found)", r.stdout)
 
+    def holds_lock(self, pid):
+        lock = os.path.join(self.store, "lock")
+        if not os.path.exists(lock):
+            return False
+        inode = os.stat(lock).st_ino
+        with open("/proc/locks") as f:
+            return any(line.split()[4] == str(pid) and line.split()[5].endswith(f":{inode}") for line in f
+                       if "FLOCK" in line)
+
     def test_a_second_embedded_target_is_refused_while_one_runs(self):
         code = os.path.join(self.tmp, "slow")
         os.makedirs(code)
         with open(os.path.join(code, "index.py"), "w") as f:
-            f.write("import time\ndef handler(event, context):\n    open(event['marker'], 'w').close()\n"
-                    "    time.sleep(4)\n    return 'done'\n")
-        marker = os.path.join(self.tmp, "started")
+            f.write("import time\ndef handler(event, context):\n    time.sleep(4)\n    return 'done'\n")
         zip_arg = json.dumps({"FunctionName": "slow", "Runtime": "python3.12", "Handler": "index.handler",
                               "Role": "arn:aws:iam::123456789012:role/r", "Timeout": 10, "Code": {"ZipFile": "@" + code}})
         self.assertEqual(self.le("api", "CreateFunction", zip_arg, "--dir", self.store).returncode, 0)
-        first = subprocess.Popen([LAMBDAENG, "invoke", "slow", json.dumps({"marker": marker}), "--dir", self.store],
+        first = subprocess.Popen([LAMBDAENG, "invoke", "slow", "{}", "--dir", self.store],
                                  stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True,
                                  env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
         self.addCleanup(lambda: first.poll() is None and first.kill())
+        # the first one holds the directory (its flock, seen in /proc/locks; the function runs sandboxed
+        # and cannot leave a mark outside)
         deadline = time.monotonic() + 10
-        while not os.path.exists(marker) and time.monotonic() < deadline:  # the first one is running the code
+        while not self.holds_lock(first.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
-        r = self.le("invoke", "slow", json.dumps({"marker": marker}), "--dir", self.store)
+        r = self.le("invoke", "slow", "{}", "--dir", self.store)
         self.assertEqual(r.returncode, 1)
         self.assertIn("is in use by another lambdaeng command running the local target there", r.stderr)
         self.assertIn("lambdaeng local --dir " + self.store, r.stderr)

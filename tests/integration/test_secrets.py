@@ -47,7 +47,7 @@ output("plain", "nothing secret here")
 DOWNSTREAM = """local mem = var("mem", { default = 128 })
 lambda.func("down", { function_name = "sec-down", runtime = "python3.12", handler = "index.handler",
   memory_size = mem, role = "arn:aws:iam::123456789012:role/r", source = "code",
-  environment = { variables = { R = inv.result:map(function(r) return json.decode(r).pw end) } } })
+  environment = { variables = { RESULT = inv.result:map(function(r) return json.decode(r).pw end) } } })
 """
 
 FAILING = """local lambda = require "lambdaeng.lambda"

@@ -1,0 +1,167 @@
+-- The local target's operations on a function's sub-resources, as the Lambda API
+-- model (2015-03-31) shapes them: versions (PublishVersion with its CodeSha256 and
+-- RevisionId preconditions, ListVersionsByFunction paged by Marker / MaxItems),
+-- reserved concurrency (Put / Get / Delete), tags (Tag / Untag / List), the code
+-- signing configuration (Get / Put / Delete: recorded, not enforced) and
+-- DeleteFunction of a function or of one version. Each handler is
+-- handler(target, ctx) with ctx = { name, fn, qualifier, req, query } and returns
+-- status, headers, body. M.route(rest, method) finds the handler of a request on
+-- /<date>/functions/NAME<rest>.
+local json = require "lambdaeng.json"
+local localinput = require "lambdaeng.localinput"
+local localconfig = require "lambdaeng.localconfig"
+
+local M = {}
+
+local function err(status, kind, message)
+  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
+    json.encode_plain { Type = "User", message = message }
+end
+
+local function ok(status, doc)
+  return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
+end
+
+local function input_of(operation, body)
+  local input, kind, message = localinput.check(operation, body)
+  if not input then return nil, err(400, kind, message) end
+  return input
+end
+
+local function publish_version(t, ctx)
+  local s1, h1, b1 = t:in_progress(ctx.name)
+  if s1 then return s1, h1, b1 end
+  local input, s2, h2, b2 = input_of("PublishVersion", ctx.req.body)
+  if not input then return s2, h2, b2 end
+  local latest = ctx.fn.latest
+  if input.CodeSha256 and input.CodeSha256 ~= latest.CodeSha256 then
+    return err(400, "InvalidParameterValueException", string.format("CodeSHA256 (%s) is different from current "
+      .. "CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", input.CodeSha256,
+      tostring(latest.CodeSha256)))
+  end
+  if input.RevisionId and input.RevisionId ~= latest.RevisionId then
+    return err(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+      .. "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+  end
+  local v = t:publish(ctx.name, input)
+  t:save()
+  return ok(201, localconfig.document(v))
+end
+
+-- $LATEST first, then the versions in order; MaxItems (1..10000, default 50) a page,
+-- Marker where the previous page stopped (NextMarker, present while more follow).
+local function list_versions(t, ctx)
+  local fn, query = ctx.fn, ctx.query
+  local max_items = 50
+  if query.MaxItems then
+    max_items = math.tointeger(tonumber(query.MaxItems))
+    if not max_items or max_items < 1 or max_items > 10000 then
+      return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at 'maxItems' "
+        .. "failed to satisfy constraint: Member must have value between 1 and 10000", tostring(query.MaxItems)))
+    end
+  end
+  -- $LATEST is listed with its qualified ARN, as Lambda lists it
+  local latest = localconfig.document(fn.latest)
+  latest.FunctionArn = t:arn(ctx.name) .. ":$LATEST"
+  local list = { latest }
+  local keys = {}
+  for v in pairs(fn.versions) do keys[#keys + 1] = tonumber(v) end
+  table.sort(keys)
+  for _, v in ipairs(keys) do list[#list + 1] = localconfig.document(fn.versions[tostring(v)]) end
+  local first = 1
+  if query.Marker then
+    first = math.tointeger(tonumber(query.Marker))
+    if not first or first < 1 or first > #list + 1 then
+      return err(400, "InvalidParameterValueException", "Marker is not one this function's versions gave")
+    end
+  end
+  local page = {}
+  for i = first, math.min(#list, first + max_items - 1) do page[#page + 1] = list[i] end
+  local doc = { Versions = json.array(page) }
+  if first + max_items <= #list then doc.NextMarker = tostring(first + max_items) end
+  return ok(200, doc)
+end
+
+local function put_concurrency(t, ctx)
+  local input, s1, h1, b1 = input_of("PutFunctionConcurrency", ctx.req.body)
+  if not input then return s1, h1, b1 end
+  ctx.fn.concurrency = input.ReservedConcurrentExecutions
+  t:save()
+  return ok(200, { ReservedConcurrentExecutions = ctx.fn.concurrency })
+end
+
+local function delete_concurrency(t, ctx)
+  ctx.fn.concurrency = nil
+  t:save()
+  return ok(204)
+end
+
+local function get_concurrency(_, ctx)
+  return ok(200, ctx.fn.concurrency and { ReservedConcurrentExecutions = ctx.fn.concurrency } or {})
+end
+
+local function get_code_signing(_, ctx)
+  return ok(200, { CodeSigningConfigArn = ctx.fn.code_signing_config_arn or "", FunctionName = ctx.name })
+end
+
+local function put_code_signing(t, ctx)
+  local input, s1, h1, b1 = input_of("PutFunctionCodeSigningConfig", ctx.req.body)
+  if not input then return s1, h1, b1 end
+  ctx.fn.code_signing_config_arn = input.CodeSigningConfigArn
+  t:save()
+  return ok(200, { CodeSigningConfigArn = input.CodeSigningConfigArn, FunctionName = ctx.name })
+end
+
+local function delete_code_signing(t, ctx)
+  ctx.fn.code_signing_config_arn = nil
+  t:save()
+  return ok(204)
+end
+
+local function delete_function(t, ctx)
+  local name, fn, qualifier = ctx.name, ctx.fn, ctx.qualifier
+  if qualifier and qualifier ~= "$LATEST" then
+    if not fn.versions[qualifier] then return t:not_found(name, qualifier) end
+    fn.versions[qualifier] = nil
+    if fn.version_code then fn.version_code[qualifier] = nil end
+  else
+    t.functions[name] = nil
+    t.exec:drop(name)
+  end
+  t:save()
+  t:collect()
+  t:note("DeleteFunction %s", name)
+  return ok(204)
+end
+
+local ROUTES = {
+  ["/versions POST"] = publish_version, ["/versions GET"] = list_versions,
+  ["/concurrency PUT"] = put_concurrency, ["/concurrency DELETE"] = delete_concurrency,
+  ["/concurrency GET"] = get_concurrency,
+  ["/code-signing-config GET"] = get_code_signing, ["/code-signing-config PUT"] = put_code_signing,
+  ["/code-signing-config DELETE"] = delete_code_signing,
+  [" DELETE"] = delete_function,
+}
+
+function M.route(rest, method) return ROUTES[rest .. " " .. method] end
+
+-- Tags of the function named by a tags/ARN request: List (GET), Tag (POST), Untag (DELETE).
+function M.tags(t, fn, req, query)
+  if req.method == "GET" then return ok(200, { Tags = fn.tags }) end
+  if req.method == "POST" then
+    local input, s1, h1, b1 = input_of("TagResource", req.body)
+    if not input then return s1, h1, b1 end
+    for k, v in pairs(input.Tags) do fn.tags[k] = v end
+    t:save()
+    return ok(204)
+  end
+  if req.method == "DELETE" then
+    local keys = query.tagKeys
+    if type(keys) == "string" then keys = { keys } end
+    for _, k in ipairs(keys or {}) do fn.tags[k] = nil end
+    t:save()
+    return ok(204)
+  end
+end
+
+return M

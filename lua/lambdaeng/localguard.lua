@@ -1,0 +1,220 @@
+-- The local target's front door: what a request must be before the target reads its
+-- body, and the SigV4 check after. Safe by default against a hostile neighbour:
+--  * Host must name the address served (an IP literal, or localhost on loopback):
+--    a DNS-rebinding page sends its own host name and is refused.
+--  * No browser: a request with an Origin, a cross-site Sec-Fetch-Site, an OPTIONS
+--    preflight or a body type an HTML form can send (text/plain, form encodings) is
+--    refused, so no web page can reach the API, simple request or not.
+--  * Authorization must be a well-formed, fresh SigV4 header scoped to lambda (query
+--    string signatures are refused: a page could put one in a link). Any key pair
+--    does, unless verify = { access_key_id, secret_access_key } pins one, whose
+--    signature is then checked against the body as Lambda checks it.
+--  * Bodies as large as AWS allows per operation and no larger, refused from
+--    Content-Length before any of them is read.
+-- new{ host, port, verify } -> guard; guard:check(req) is the server's check hook
+-- (nil, body limit | status, headers, body); guard:verify_signature(req) after the body.
+local sigv4 = require "lambdaeng.native.sigv4"
+local json = require "lambdaeng.json"
+
+local M = {}
+
+-- AWS's request limits: a body must be smaller than these many bytes (a 50 MB zip is
+-- 69,905,067 bytes of base64 in JSON).
+M.MAX_CODE_REQUEST = 69905067
+M.MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+M.MAX_ASYNC_PAYLOAD = 1024 * 1024
+M.MAX_OTHER_REQUEST = 256 * 1024
+M.CLOCK_SKEW = 300 -- seconds a signature's date may be off, as AWS allows
+
+local Guard = {}
+Guard.__index = Guard
+
+local function refusal(status, kind, message)
+  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
+    json.encode_plain { Type = "User", message = message }
+end
+M.refusal = refusal
+
+local function is_loopback(host)
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+local function is_wildcard(host) return host == "0.0.0.0" or host == "::" end
+
+local function is_ip_literal(host)
+  return host:match("^%d+%.%d+%.%d+%.%d+$") ~= nil or host:find(":", 1, true) ~= nil
+end
+
+-- opts.host: the listen address (an IP literal); opts.port (may be set later, once
+-- bound); opts.verify: the pinned key pair, or nil for any.
+function M.new(opts)
+  return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify }, Guard)
+end
+
+-- "name:port" / "[v6]:port" / "name" -> host (brackets off), port number or nil.
+local function split_host(value)
+  local v6, p6 = value:match("^%[([^%]]+)%]:?(%d*)$")
+  if v6 then return v6:lower(), tonumber(p6) end
+  local h, p = value:match("^([^:]+):?(%d*)$")
+  if h then return h:lower(), tonumber(p) end
+end
+
+-- Whether the Host header names this target: the port served, and the address
+-- listened on, or a loopback name when listening on loopback or every address.
+function Guard:host_ok(value)
+  local host, port = split_host(value or "")
+  if not host then return false end
+  if (port or 80) ~= self.port then return false end
+  if host == self.host then return true end
+  if is_loopback(host) and (is_loopback(self.host) or is_wildcard(self.host)) then return true end
+  return is_wildcard(self.host) and is_ip_literal(host)
+end
+
+function Guard:served_hosts()
+  local h = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
+  if is_wildcard(self.host) then return "an IP address of this machine, port " .. self.port end
+  if is_loopback(self.host) then return string.format("%s:%d or localhost:%d", h, self.port, self.port) end
+  return string.format("%s:%d", h, self.port)
+end
+
+local FORM_TYPES = { ["text/plain"] = true, ["application/x-www-form-urlencoded"] = true, ["multipart/form-data"] = true }
+
+-- The body limit of an operation, its name for errors, and the error type AWS uses.
+local function body_limit(req)
+  local path, method = req.path, req.method
+  if method == "POST" and path:match("^/2015%-03%-31/functions/?$") then
+    return M.MAX_CODE_REQUEST, "CreateFunction", "RequestEntityTooLargeException"
+  end
+  if method == "PUT" and path:match("^/2015%-03%-31/functions/[^/]+/code$") then
+    return M.MAX_CODE_REQUEST, "UpdateFunctionCode", "RequestEntityTooLargeException"
+  end
+  if method == "POST" and path:match("^/2015%-03%-31/functions/[^/]+/invocations$") then
+    if (req.headers["x-amz-invocation-type"] or "") == "Event" then
+      return M.MAX_ASYNC_PAYLOAD, "InvokeAsync", "RequestTooLargeException"
+    end
+    return M.MAX_SYNC_PAYLOAD, "InvokeFunction", "RequestTooLargeException"
+  end
+  return M.MAX_OTHER_REQUEST, "this", "RequestEntityTooLargeException"
+end
+
+-- UTC "20150830T123600Z" -> seconds since the epoch.
+local function amz_time(s)
+  local y, mo, d, hh, mm, ss = (s or ""):match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo <= 2 then y, mo = y - 1, mo + 12 end
+  local days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * (mo - 3) + 2) // 5 + d - 719469
+  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+local AUTH_PATTERN = "^AWS4%-HMAC%-SHA256 Credential=([^/,]+)/(%d%d%d%d%d%d%d%d)/([^/,]+)/([^/,]+)/aws4_request,%s*"
+  .. "SignedHeaders=([%l%d%-;]+),%s*Signature=(%x+)$"
+
+-- The parts of a well-formed SigV4 Authorization header, or nil and why not.
+local function parse_auth(req)
+  local auth = req.headers.authorization
+  if not auth then return nil, "MissingAuthenticationTokenException", "Missing Authentication Token: the local target "
+    .. "accepts only requests signed with AWS Signature Version 4 (the AWS CLI and SDKs sign with any credentials)" end
+  local akid, date, region, service, signed, signature = auth:match(AUTH_PATTERN)
+  if not akid or #signature ~= 64 then
+    return nil, "IncompleteSignatureException", "Authorization is not an AWS Signature Version 4 header"
+  end
+  if service ~= "lambda" then
+    return nil, "InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'."
+  end
+  local names = {}
+  for name in signed:gmatch("[^;]+") do names[name] = true end
+  if not names.host then
+    return nil, "IncompleteSignatureException", "the signed headers must include host"
+  end
+  local t = amz_time(req.headers["x-amz-date"])
+  if not t or not names["x-amz-date"] then
+    return nil, "IncompleteSignatureException", "the request must carry a signed X-Amz-Date header"
+  end
+  if date ~= req.headers["x-amz-date"]:sub(1, 8) then
+    return nil, "InvalidSignatureException", "the credential's date does not match X-Amz-Date"
+  end
+  if math.abs(t - os.time()) > M.CLOCK_SKEW then
+    return nil, "InvalidSignatureException", "Signature expired: " .. req.headers["x-amz-date"]
+      .. " is now earlier or later than 5 minutes from the current time."
+  end
+  return { akid = akid, region = region, service = service, signed = signed, signature = signature, time = t }
+end
+
+-- The server's check: called with a request whose headers are complete.
+function Guard:check(req)
+  local h = req.headers
+  if not self:host_ok(h.host) then
+    return refusal(403, "AccessDeniedException", string.format("Host %q is not an address this target serves "
+      .. "(%s): refused, as a DNS-rebinding web page would send it", tostring(h.host or ""), self:served_hosts()))
+  end
+  if h.origin or (h["sec-fetch-site"] and h["sec-fetch-site"] ~= "none") or req.method == "OPTIONS" then
+    return refusal(403, "AccessDeniedException", "cross-origin browser requests are refused (Origin: "
+      .. tostring(h.origin or h["sec-fetch-site"] or "preflight") .. ")")
+  end
+  local ctype = (h["content-type"] or ""):match("^%s*([^;%s]+)")
+  if ctype and FORM_TYPES[ctype:lower()] then
+    return refusal(415, "UnsupportedMediaTypeException", "Content-Type " .. ctype
+      .. " is refused: it is what an HTML form or a browser's simple request sends")
+  end
+  if req.query:find("X-Amz-Signature=", 1, true) or req.query:find("X-Amz-Credential=", 1, true) then
+    return refusal(403, "AccessDeniedException", "query string signatures are refused: sign the Authorization header")
+  end
+  local auth, kind, why = parse_auth(req)
+  if not auth then return refusal(403, kind, why) end
+  if self.verify and auth.akid ~= self.verify.access_key_id then
+    return refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+  end
+  local limit, operation, too_large = body_limit(req)
+  if req.content_length and req.content_length >= limit then
+    return refusal(413, too_large, string.format("Request must be smaller than %d bytes for the %s operation",
+      limit, operation))
+  end
+  req.auth = auth
+  return nil, limit - 1
+end
+
+-- With a pinned key pair: the signature, recomputed over the whole request, must match.
+-- Returns nothing when it does, or status, headers, body.
+function Guard:verify_signature(req)
+  if not self.verify then return end
+  local auth = parse_auth(req)
+  if not auth then return refusal(403, "IncompleteSignatureException", "Authorization is not valid") end
+  local headers, sign_body = {}, false
+  for name in auth.signed:gmatch("[^;]+") do
+    if name == "x-amz-content-sha256" then sign_body = true
+    elseif name ~= "x-amz-date" and name ~= "x-amz-security-token" then
+      headers[#headers + 1] = { name, req.headers[name] or "" }
+    end
+  end
+  local okd, out = pcall(sigv4.sign, {
+    method = req.method, path = req.path, query = req.query ~= "" and req.query or nil, headers = headers,
+    body = req.body, access_key_id = auth.akid, secret_access_key = self.verify.secret_access_key,
+    session_token = req.headers["x-amz-security-token"], region = auth.region, service = auth.service,
+    time = auth.time, sign_body = sign_body })
+  if not okd or out.signature ~= auth.signature then
+    return refusal(403, "InvalidSignatureException", "The request signature we calculated does not match the "
+      .. "signature you provided. Check your AWS Secret Access Key and signing method. Consult the service "
+      .. "documentation for details.")
+  end
+end
+
+-- The Runtime API's check: only the runtime, which names the endpoint it was given.
+-- expected_host: the AWS_LAMBDA_RUNTIME_API value. Bodies up to max_body.
+function M.runtime_check(expected_host, max_body)
+  return function(req)
+    local h = req.headers
+    if h.host ~= expected_host then
+      return refusal(403, "AccessDeniedException", "this Runtime API serves " .. expected_host)
+    end
+    if h.origin or h["sec-fetch-site"] or req.method == "OPTIONS" then
+      return refusal(403, "AccessDeniedException", "browser requests are refused")
+    end
+    if req.content_length and req.content_length > max_body then
+      return refusal(413, "RequestEntityTooLargeException", "the body exceeds " .. max_body .. " bytes")
+    end
+    return nil, max_body
+  end
+end
+
+return M

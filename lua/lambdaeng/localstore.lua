@@ -1,0 +1,95 @@
+-- The local target's packages on disk: code/<sha256>.zip as uploaded and run/<sha256>/
+-- unpacked (at once, bounded by AWS's quotas: 50 MB zipped, 250 MB unzipped, a zip
+-- bomb refused while it inflates), collected when no function or version uses them
+-- any more; and the private writes every file of the target goes through (0600,
+-- whole or not at all). The functions are the Target's methods store_code(code),
+-- uses(file), collect() (self: the target, with dir, functions, exec).
+local nhash = require "lambdaeng.native.hash"
+local sys = require "lambdaeng.native.sys"
+
+local M = {}
+
+-- Writes path whole or not at all, readable by its owner alone (0600): a temporary
+-- file created exclusively beside it, then renamed over it.
+local function write_private(path, data)
+  local tmp = path .. ".tmp" .. nhash.hex(sys.random_bytes(6))
+  local okw, werr = sys.write_private(tmp, data)
+  if not okw then return nil, werr end
+  local okr, rerr = os.rename(tmp, path)
+  if not okr then
+    os.remove(tmp)
+    return nil, rerr
+  end
+  return true
+end
+M.write_private = write_private
+
+local MAX_ZIP, MAX_UNZIPPED = 50 * 1024 * 1024, 262144000 -- AWS's deployment package quotas
+
+-- Stores the code of a request (ZipFile, base64) and returns its sha, size; or nil,
+-- message[, error type, status]. The package is unpacked at once (bounded: a zip
+-- bomb is refused while it inflates), so a bad one fails here as on AWS, not at
+-- its first invocation.
+function M.store_code(self, code)
+  if type(code) ~= "table" then return nil, "Code is required" end
+  if code.ImageUri then return { image = code.ImageUri, sha = nhash.base64(nhash.sha256_raw(code.ImageUri)), size = 0 } end
+  if code.S3Bucket then return nil, "S3 code locations are not available on the local target; use ZipFile" end
+  if type(code.ZipFile) ~= "string" then return nil, "Code.ZipFile is required" end
+  local okd, bytes = pcall(nhash.base64decode, code.ZipFile)
+  if not okd then return nil, "Code.ZipFile is not valid base64" end
+  if #bytes > MAX_ZIP then
+    return nil, string.format("Zipped size must be smaller than %d bytes", MAX_ZIP + 1), "RequestEntityTooLargeException",
+      413
+  end
+  if bytes:sub(1, 2) ~= "PK" then return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." end
+  local sha = nhash.base64(nhash.sha256_raw(bytes))
+  local file = nhash.sha256(bytes)
+  if self.dir then
+    sys.mkdirs(self.dir .. "/code")
+    local name = self.dir .. "/code/" .. file .. ".zip"
+    if sys.kind(name) ~= "file" then assert(write_private(name, bytes)) end
+    local root, uerr = self.exec:unpack(file, MAX_UNZIPPED)
+    if not root then
+      if not M.uses(self, file) then os.remove(name) end
+      if tostring(uerr):find("Unzipped size", 1, true) then
+        return nil, string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1)
+      end
+      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again."
+        .. (tostring(uerr):find("outside the package", 1, true) and " (an entry would unpack outside the package)" or "")
+    end
+  end
+  return { sha = sha, size = #bytes, file = file }
+end
+
+-- Whether a function or version uses the package file (its sha256).
+function M.uses(self, file)
+  for _, fn in pairs(self.functions) do
+    if fn.code and fn.code.file == file then return true end
+    for _, f in pairs(fn.version_code or {}) do
+      if f == file then return true end
+    end
+  end
+  return false
+end
+
+-- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any
+-- more: after a delete, the directory holds only what it still serves.
+function M.collect(self)
+  if not self.dir then return end
+  local used = {}
+  for _, fn in pairs(self.functions) do
+    if fn.code and fn.code.file then used[fn.code.file] = true end
+    for _, file in pairs(fn.version_code or {}) do used[file] = true end
+  end
+  for _, name in ipairs(sys.list(self.dir .. "/code") or {}) do
+    local sha = name:match("^(%x+)%.zip$")
+    if sha and not used[sha] then os.remove(self.dir .. "/code/" .. name) end
+  end
+  for _, name in ipairs(sys.list(self.dir .. "/run") or {}) do
+    local sha = name:match("^(%x+)$")
+    if sha and #sha == 64 and not used[sha] then os.execute("rm -rf '" .. self.dir .. "/run/" .. sha .. "'") end
+  end
+end
+
+
+return M
