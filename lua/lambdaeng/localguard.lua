@@ -64,16 +64,18 @@ end
 function Guard:host_ok(value)
   local host, port = split_host(value or "")
   if not host then return false end
+  -- A loopback name is never a rebinding page's (a browser sends the page's own
+  -- name), whatever the port: tunnels and proxies (ssh -L, a port forward) keep it.
+  if is_loopback(host) and (is_loopback(self.host) or is_wildcard(self.host)) then return true end
   if (port or 80) ~= self.port then return false end
   if host == self.host then return true end
-  if is_loopback(host) and (is_loopback(self.host) or is_wildcard(self.host)) then return true end
   return is_wildcard(self.host) and is_ip_literal(host)
 end
 
 function Guard:served_hosts()
   local h = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
   if is_wildcard(self.host) then return "an IP address of this machine, port " .. self.port end
-  if is_loopback(self.host) then return string.format("%s:%d or localhost:%d", h, self.port, self.port) end
+  if is_loopback(self.host) then return "a loopback address (127.0.0.1, localhost, [::1]) on any port" end
   return string.format("%s:%d", h, self.port)
 end
 
