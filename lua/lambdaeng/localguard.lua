@@ -1,7 +1,9 @@
 -- The local target's front door: what a request must be before the target reads its
 -- body, and the SigV4 check after. Safe by default against a hostile neighbour:
---  * Host must name the address served (an IP literal, or localhost on loopback):
---    a DNS-rebinding page sends its own host name and is refused.
+--  * Host must name the address served (an IP literal, or localhost on loopback; any
+--    port, so tunnels and proxies on this machine work): a DNS-rebinding page sends
+--    its own host name and is refused. With a pinned key pair (verify) any Host
+--    does: a page cannot sign.
 --  * No browser: a request with an Origin, a cross-site Sec-Fetch-Site, an OPTIONS
 --    preflight or a body type an HTML form can send (text/plain, form encodings) is
 --    refused, so no web page can reach the API, simple request or not.
@@ -51,7 +53,7 @@ function M.new(opts)
   return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify }, Guard)
 end
 
--- "name:port" / "[v6]:port" / "name" -> host (brackets off), port number or nil.
+-- "name:port" / "[v6]:port" / "name" -> host (brackets off, lower case), port number or nil.
 local function split_host(value)
   local v6, p6 = value:match("^%[([^%]]+)%]:?(%d*)$")
   if v6 then return v6:lower(), tonumber(p6) end
@@ -59,12 +61,13 @@ local function split_host(value)
   if h then return h:lower(), tonumber(p) end
 end
 
--- Whether the Host header names this target: the port served, and the address
--- listened on, or a loopback name when listening on loopback or every address.
+-- Whether the Host header names this target: the address listened on, or a loopback
+-- name when listening on loopback or every address (a port forwarded by a tunnel or
+-- a proxy may differ from ours: only a name can be rebound, not the port).
 function Guard:host_ok(value)
-  local host, port = split_host(value or "")
+  if self.verify then return true end
+  local host = split_host(value or "")
   if not host then return false end
-  if (port or 80) ~= self.port then return false end
   if host == self.host then return true end
   if is_loopback(host) and (is_loopback(self.host) or is_wildcard(self.host)) then return true end
   return is_wildcard(self.host) and is_ip_literal(host)
@@ -72,9 +75,9 @@ end
 
 function Guard:served_hosts()
   local h = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
-  if is_wildcard(self.host) then return "an IP address of this machine, port " .. self.port end
-  if is_loopback(self.host) then return string.format("%s:%d or localhost:%d", h, self.port, self.port) end
-  return string.format("%s:%d", h, self.port)
+  if is_wildcard(self.host) then return "an IP address of this machine" end
+  if is_loopback(self.host) then return h .. " or localhost" end
+  return h
 end
 
 local FORM_TYPES = { ["text/plain"] = true, ["application/x-www-form-urlencoded"] = true, ["multipart/form-data"] = true }
