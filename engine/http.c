@@ -58,6 +58,7 @@ static struct {
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
+  unsigned long cancellations; /* how many times le_http_cancel_all was called */
   int ready;
 } H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
 
@@ -460,6 +461,7 @@ static void cancel_cb(uv_timer_t *timer) {
 }
 
 void le_http_cancel_all(void) {
+  H.cancellations++;
   if (!H.ready || !H.in_flight) return;
   for (transfer *t = H.in_flight; t; t = t->next) t->cancelled = 1;
   uv_timer_t *timer = malloc(sizeof *timer);
@@ -599,6 +601,13 @@ static int l_configure(lua_State *L) {
   return 0;
 }
 
+/* cancellations() -> n: a caller that saw n before waiting (a pacer's queue, a
+ * backoff) knows a cancel_all happened meanwhile when n has changed. */
+static int l_cancellations(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)H.cancellations);
+  return 1;
+}
+
 static int l_cancel_all(lua_State *L) {
   (void)L;
   le_http_cancel_all();
@@ -608,7 +617,7 @@ static int l_cancel_all(lua_State *L) {
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"request", l_request}, {"stats", l_stats}, {"configure", l_configure},
-      {"cancel_all", l_cancel_all}, {NULL, NULL}};
+      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -19,7 +19,8 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections= }; cancel_all(). */
+ * queued_peak=, max_host_connections= }; cancel_all(); cancellations() -> how many
+ * times cancel_all was called (so a caller that waited elsewhere can tell). */
 #ifndef LAMBDAENG_HTTP_H
 #define LAMBDAENG_HTTP_H
 

@@ -1,9 +1,9 @@
 -- The local target's front door: what a request must be before the target reads its
 -- body, and the SigV4 check after. Safe by default against a hostile neighbour:
---  * Host must name the address served (an IP literal, or localhost on loopback; any
---    port, so tunnels and proxies on this machine work): a DNS-rebinding page sends
---    its own host name and is refused. With a pinned key pair (verify) any Host
---    does: a page cannot sign.
+--  * Host must name the address served (its IP and port, or a loopback name on any
+--    port when listening on loopback: tunnels and port forwards keep it): a
+--    DNS-rebinding page sends its own host name and is refused. With a pinned key
+--    pair (verify) any Host does: a page cannot sign.
 --  * No browser: a request with an Origin, a cross-site Sec-Fetch-Site, an OPTIONS
 --    preflight or a body type an HTML form can send (text/plain, form encodings) is
 --    refused, so no web page can reach the API, simple request or not.
@@ -66,18 +66,21 @@ end
 -- a proxy may differ from ours: only a name can be rebound, not the port).
 function Guard:host_ok(value)
   if self.verify then return true end
-  local host = split_host(value or "")
+  local host, port = split_host(value or "")
   if not host then return false end
-  if host == self.host then return true end
+  -- A loopback name is never a rebinding page's (a browser sends the page's own
+  -- name), whatever the port: tunnels and proxies (ssh -L, a port forward) keep it.
   if is_loopback(host) and (is_loopback(self.host) or is_wildcard(self.host)) then return true end
+  if (port or 80) ~= self.port then return false end
+  if host == self.host then return true end
   return is_wildcard(self.host) and is_ip_literal(host)
 end
 
 function Guard:served_hosts()
   local h = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
-  if is_wildcard(self.host) then return "an IP address of this machine" end
-  if is_loopback(self.host) then return h .. " or localhost" end
-  return h
+  if is_wildcard(self.host) then return "an IP address of this machine, port " .. self.port end
+  if is_loopback(self.host) then return "a loopback address (127.0.0.1, localhost, [::1]) on any port" end
+  return string.format("%s:%d", h, self.port)
 end
 
 local FORM_TYPES = { ["text/plain"] = true, ["application/x-www-form-urlencoded"] = true, ["multipart/form-data"] = true }

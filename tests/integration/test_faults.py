@@ -274,6 +274,37 @@ class Hostile(unittest.TestCase):
             log = json.load(res)
         self.assertEqual(len(log["st-refresh-3"]) - len(log["st-refresh-1"]), 2, "3 attempts for the failing read")
 
+    def test_second_interrupt_cancels_calls_waiting_for_the_pacer(self):
+        # 30 creates paced at 1 a second: after the second Ctrl-C nothing more is sent
+        # (before, the calls queued in the pacer went on being released one a second).
+        stack = write_stack(self.dir, "st-int-", 30)
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", LAMBDAENG_PACING="control=1", **CREDS)
+        p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--endpoint", self.endpoint], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def sent():
+            with urllib.request.urlopen(self.endpoint + "/__log") as res:
+                log = json.load(res)
+            return sorted(t for name, times in log.items() if name.startswith("st-int-") for t in times)
+
+        deadline = time.monotonic() + 60
+        while len(sent()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        cancelled_at = time.monotonic()
+        out, err = p.communicate(timeout=120)
+        ended = time.monotonic() - cancelled_at
+        after = [t for t in sent() if t > cancelled_at + 0.5]
+        print(f"\nrequests sent more than 0.5 s after the second interrupt: {len(after)} "
+              f"(of {len(sent())}); the run ended {ended:.1f} s after it")
+        self.assertNotEqual(p.returncode, 0, out[-2000:])
+        self.assertIn("Second interrupt", out)
+        self.assertEqual(after, [])
+        # The 28 calls waiting in the pacer were let go at once, not one a second.
+        self.assertLess(ended, 14)
+
     def peak_rss(self, *args, env=None):
         """Runs lambdaeng; returns (returncode, stderr, peak RSS in MB) of that process alone."""
         e = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", LAMBDAENG_RETRY_BASE="0.05", **CREDS)

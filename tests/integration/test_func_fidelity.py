@@ -73,14 +73,16 @@ class Fidelity(FidelityCase):
                                                                               "SecurityGroupIds": ["sg-1"]})
         if not self.moto:
             self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
-            self.boto.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": ""})
+            self.boto.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": ""},
+                                                    FileSystemConfigs=[], SnapStart={"ApplyOn": "None"})
             self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
         r = self.le("plan", self.stack, "--detailed-exitcode", ok=False)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("func.f: changed outside lambdaeng (refreshed)", r.stdout)
         self.assertIn('- "subnet-z"', r.stdout)
         if not self.moto:
-            self.assertIn("+ dead_letter_config", r.stdout)
+            for block in ("dead_letter_config", "file_system_config", "snap_start"):
+                self.assertIn("+ " + block, r.stdout)
         self.apply()
         self.assert_clean(*self.refresh_args())
         # remove every block: the plan shows the removals and the API gets an explicit reset for each

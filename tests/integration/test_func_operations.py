@@ -79,7 +79,7 @@ lambda.func("f", {{
         self.write_stack(f"""
 lambda.func("f", {{
   function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, source = "code",
-  environment = {{ variables = {{ VER = var("v", {{ default = "1" }}) }} }},
+  environment = {{ variables = {{ VERSION = var("v", {{ default = "1" }}) }} }},
   timeouts = {{ create = "1s", update = "1s" }},
 }})
 """)
@@ -104,12 +104,12 @@ lambda.func("f", {{
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertNotIn("Modifications complete", r.stdout)
         self.assertIn("OperationTimeout: the update did not finish within its timeout", r.stdout + r.stderr)
-        self.assertEqual(self.state()["resources"]["func.f"]["args"]["environment"], {"variables": {"VER": "1"}})
+        self.assertEqual(self.state()["resources"]["func.f"]["args"]["environment"], {"variables": {"VERSION": "1"}})
         proxy.delay = 0
         r = le_slow("run", self.stack, "--yes", "--var", "v=2")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
-        self.assertEqual(self.config(name)["Environment"]["Variables"], {"VER": "2"})
+        self.assertEqual(self.config(name)["Environment"]["Variables"], {"VERSION": "2"})
         r = le_slow("plan", self.stack, "--var", "v=2", "--detailed-exitcode")  # applied through the proxy
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 

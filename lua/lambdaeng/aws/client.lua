@@ -97,7 +97,7 @@ function M.new(cfg)
   self.max_backoff = cfg.max_backoff or MAX_BACKOFF
   self.quota = QUOTA_MAX
   self.debug = cfg.debug
-  self.pacing = pacing.new(cfg.pacing, { custom_endpoint = cfg.custom_endpoint, record = cfg.record_pacing,
+  self.pacing = pacing.new(cfg.pacing, { custom_endpoint = cfg.custom_endpoint,
                                          log = cfg.debug and function(line) self:log(line) end })
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   return self
@@ -215,10 +215,18 @@ function Client:call(req)
   local last_err
   local attempt, resent = 0, 0
   local retry_cost_held = 0
+  local cancellations = http.cancellations()
   while true do
     attempt = attempt + 1
     local ticket = limiter and limiter:acquire()
-    local res, err = self:attempt(req, url, path, query, attempt, max_body)
+    local res, err
+    if http.cancellations() ~= cancellations then
+      -- Cancelled (Ctrl-C) while it waited for the pacer or a backoff: never sent.
+      res, err = nil, { type = "ConnectionError", kind = "cancelled", retryable = false,
+                        message = "request cancelled (" .. req.method .. " " .. url .. ")" }
+    else
+      res, err = self:attempt(req, url, path, query, attempt, max_body)
+    end
     if res then
       if limiter then limiter:complete(ticket, false) end
       -- A successful call returns what its retries cost, or earns one token.
@@ -254,7 +262,10 @@ function Client:call(req)
       local delay = self:backoff(attempt, err)
       if req.deadline and loop.now() + delay >= req.deadline then break end -- the operation's time is up
       self:log(string.format("   retrying %s in %.3f s (%s)", req.op or "", delay, format_error(err)))
-      loop.sleep(delay)
+      local wake = loop.now() + delay
+      while loop.now() < wake and http.cancellations() == cancellations do -- Ctrl-C ends the wait
+        loop.sleep(math.min(wake - loop.now(), 0.25))
+      end
     end
   end
   return nil, last_err

@@ -22,9 +22,12 @@
 -- A throttled call that the limiter released before it learned the rate it now
 -- uses (its "epoch" is older) is sent again through the limiter without
 -- counting as an attempt (`complete` returns true): the pacer, not the
--- endpoint, was wrong. Each limiter can record its decisions (`schedule`) so
--- tests check what the pacer decided rather than when the machine ran it.
+-- endpoint, was wrong. With a log (--debug) each limiter writes its decisions
+-- and the slot of every release, so tests check what the pacer decided rather
+-- than when the machine ran it. A Ctrl-C (http.cancel_all) lets everyone
+-- waiting go at once, to find its call cancelled.
 local loop = require "lambdaeng.native.loop"
+local http = require "lambdaeng.native.http"
 
 local M = {}
 
@@ -42,7 +45,7 @@ local Limiter = {}
 Limiter.__index = Limiter
 
 -- rate: requests a second to start with (nil: unlimited until the first 429);
--- ceiling: never above it (a known quota). record: keep the schedule.
+-- ceiling: never above it (a known quota). opts: { name, log = function(line) }.
 function M.limiter(rate, ceiling, opts)
   opts = opts or {}
   return setmetatable({
@@ -50,7 +53,7 @@ function M.limiter(rate, ceiling, opts)
     epoch = 0, throttles = 0, decisions = 0,
     queue = {}, head = 1, tail = 0, dispatching = false, holding = nil,
     outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
-    name = opts.name or "?", log = opts.log, schedule = opts.record and {} or nil, released = 0,
+    name = opts.name or "?", log = opts.log, released = 0,
   }, Limiter)
 end
 
@@ -66,9 +69,6 @@ function Limiter:ticket(at)
   self.released = self.released + 1
   local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.rate }
   self.outstanding[t] = true
-  if self.schedule then
-    self.schedule[#self.schedule + 1] = { at = at, rate = self.rate }
-  end
   if self.log then
     self.first_at = self.first_at or at
     self:note("slot %d at +%.4f s", self.released, at - self.first_at)
@@ -77,12 +77,26 @@ function Limiter:ticket(at)
 end
 
 function Limiter:dispatch()
+  local cancels = http.cancellations()
   while self.head <= self.tail or self.holding do
     if self.holding then self:measure() end
     if self.head > self.tail then break end
     local wait = self.next_slot - loop.now()
-    if wait > 0 then loop.sleep(wait) end
-    if not self.holding then
+    while wait > 0 and http.cancellations() == cancels do
+      loop.sleep(math.min(wait, 0.1))
+      wait = self.next_slot - loop.now()
+    end
+    if http.cancellations() ~= cancels then
+      -- Ctrl-C cancelled the calls: everyone waiting goes now, finds its call
+      -- cancelled and sends nothing.
+      cancels = http.cancellations()
+      while self.head <= self.tail do
+        local task = self.queue[self.head]
+        self.queue[self.head] = nil
+        self.head = self.head + 1
+        loop.wake(task, self:ticket(loop.now()))
+      end
+    elseif not self.holding then
       local task = self.queue[self.head]
       self.queue[self.head] = nil
       self.head = self.head + 1
@@ -318,7 +332,7 @@ M.DEFAULTS = { control = 15, read = 100 }
 -- pacing_config: nil (adaptive: AWS's quotas against AWS, unlimited until the
 -- first 429 elsewhere), false (off), true (adaptive from AWS's quotas whatever
 -- the endpoint), or { control = RPS, read = RPS } (adaptive under those).
--- opts: { custom_endpoint = bool, log = function(line), record = bool }.
+-- opts: { custom_endpoint = bool, log = function(line) }.
 function M.new(pacing_config, opts)
   opts = opts or {}
   local limiters = {}
@@ -329,7 +343,7 @@ function M.new(pacing_config, opts)
     elseif pacing_config == true or not opts.custom_endpoint then known = quota end
     if known ~= false then
       known = tonumber(known)
-      limiters[class] = M.limiter(known, known, { name = class, log = opts.log, record = opts.record })
+      limiters[class] = M.limiter(known, known, { name = class, log = opts.log })
     end
   end
   limiters.invoke = M.concurrency { name = "invoke", log = opts.log }
