@@ -72,8 +72,8 @@ Lambda REST API for lambdaeng, the AWS CLI, the SDKs and Terraform's AWS provide
 (python3.*, nodejs*, provided.*). Ctrl-C stops it.
 
 Safe by default: it answers only requests signed with AWS Signature Version 4 (any key
-pair, unless --verify pins one; dummy credentials do), whose Host is the address it
-serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
+pair, unless --verify pins one; dummy credentials do), whose Host names the address
+it serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
 a form's Content-Type). Bodies beyond AWS's limits are refused before they are read.
 Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
 network namespaces, the package read-only at /var/task, nothing of the directory's
