@@ -229,6 +229,11 @@ static int l_pid(lua_State *L) {
   return 1;
 }
 
+static int l_uid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)geteuid());
+  return 1;
+}
+
 static int l_lock_release(lua_State *L) {
   int *ud = luaL_checkudata(L, 1, FLOCK_MT);
   if (*ud >= 0) {
@@ -250,7 +255,7 @@ int le_open_sys(lua_State *L) {
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
-                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {"list", l_list},
+                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {"uid", l_uid}, {"list", l_list},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);

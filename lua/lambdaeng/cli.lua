@@ -71,17 +71,22 @@ Lambda REST API for lambdaeng, the AWS CLI, the SDKs and Terraform's AWS provide
 (--endpoint-url, endpoints { lambda = ... }), running function code for real
 (python3.*, nodejs*, provided.*). Ctrl-C stops it.
 
-Safe by default: it answers only requests signed with AWS Signature Version 4 (any key
-pair, unless --verify pins one; dummy credentials do), whose Host names the address
-it serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
-a form's Content-Type). Bodies beyond AWS's limits are refused before they are read.
+Safe by default: it answers only your own user's processes (another local user is
+refused, whatever keys it signs with, unless --verify or --allow-other-users), only
+requests signed with AWS Signature Version 4 (any key pair, unless --verify pins one;
+dummy credentials do), whose Host names the address it serves (no DNS rebinding), and
+refuses every browser request (an Origin, a preflight, a form's Content-Type).
+Bodies beyond AWS's limits are refused before they are read.
 Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
 network namespaces, the package read-only at /var/task, nothing of the directory's
 state or of this process's environment visible, and a Runtime API only it can reach.
 Options:
   --listen ADDR        listen on the IP address ADDR instead of 127.0.0.1; an address
                        other than loopback needs --verify
-  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
+  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair, from
+                       any user (the key pair is the authority)
+  --allow-other-users  without --verify: serve every local user's processes, not only
+                       yours (any of them can then read and replace your functions)
   --dir PATH           where functions are kept (default ./.lambdaeng/local)
   --region R           the region in ARNs (default $AWS_REGION or us-east-1)
   --client-timeout S   a client must send a request's headers within S seconds (and its
@@ -202,7 +207,8 @@ local value_options = { ["--var"] = true, ["--state"] = true, ["--target"] = tru
 local flag_options = { ["--json"] = true, ["--detailed-exitcode"] = true, ["--refresh"] = true,
   ["--no-refresh"] = true, ["--local"] = true, ["--aws"] = true, ["-v"] = true, ["--debug"] = true,
   ["--no-color"] = true, ["--yes"] = true, ["--destroy"] = true, ["--force-unlock"] = true,
-  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true, ["--retarget"] = true }
+  ["--help"] = true, ["-h"] = true, ["--log"] = true, ["--quiet"] = true, ["--retarget"] = true,
+  ["--allow-other-users"] = true }
 
 local function ref_unknown() return require("lambdaeng.ref").UNKNOWN end
 -- The value of an argument known at plan time (nil when it is not).
@@ -1278,7 +1284,7 @@ commands["local"] = function(o)
   local t = target.new { dir = dir, region = o.region or os.getenv("AWS_REGION") or "us-east-1",
                          latency = latency and latency / 1000, quota = quota, fail_rate = fail_rate, verify = verify,
                          account_concurrency = math.floor(concurrency), echo = echo, client_timeout = client_timeout,
-                         max_connections = max_connections,
+                         max_connections = max_connections, allow_other_users = o["allow-other-users"],
                          log = (o.debug or o.v) and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
   local lock, serving, why = target.claim(dir)
   if not lock then

@@ -54,8 +54,10 @@ function M.store_code(self, code)
       if tostring(uerr):find("Unzipped size", 1, true) then
         return nil, string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1)
       end
-      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again."
-        .. (tostring(uerr):find("outside the package", 1, true) and " (an entry would unpack outside the package)" or "")
+      local why = tostring(uerr):find("outside the package", 1, true) and " (an entry would unpack outside the package)"
+        or tostring(uerr):find("through the link", 1, true) and " (an entry would be written through a link of the package)"
+        or ""
+      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." .. why
     end
   end
   return { sha = sha, size = #bytes, file = file }
