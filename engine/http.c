@@ -436,7 +436,7 @@ static void start_queued(host_slot *h) {
 }
 
 int le_http_set_max_host_connections(long n, le_error *err) {
-  if (n < 1 || n > 100000) return le_error_set(err, "the connections per host must be 1 to 100000, got %ld", n);
+  if (n < 1 || n > 100000) return le_error_code(err, "EINVAL", "the connections per host must be 1 to 100000, got %ld", n);
   H.max_host = n;
   if (H.ready) {
     curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
@@ -589,16 +589,17 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N } */
+/* configure{ max_host_connections = N } -> true | nil, message, code */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "max_host_connections");
   if (!lua_isnil(L, -1)) {
     le_error err;
     if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
-      return luaL_argerror(L, 1, err.message);
+      return le_push_error(L, &err);
   }
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* cancellations() -> n: a caller that saw n before waiting (a pacer's queue, a

@@ -581,7 +581,7 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
     if (h.alive) way_out = "; it is still running: wait for it to finish, or stop it";
     else if (h.on_this_host) way_out = ", and that process no longer runs: the lock is stale; run again with --force-unlock";
     else way_out = "; if no lambdaeng runs there any more, run again with --force-unlock=LOCK_ID";
-    le_error_set(err, "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
+    le_error_code(err, "EBUSY", "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
     holder_free(&h);
     return LE_FAIL;
   }
@@ -678,8 +678,9 @@ int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
   return rc;
 }
 
-/* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message;
- * state.lock(path, operation) -> lock | nil, message; state.force_unlock(path). */
+/* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message, code;
+ * state.lock(path, operation) -> lock | nil, message, code (EBUSY: held by another
+ * run); state.force_unlock(path[, id]) -> true | nil, message, code. */
 
 #define STATE_MT "lambdaeng.state"
 #define LOCK_MT "lambdaeng.lock"
@@ -690,11 +691,7 @@ static le_state *check_state(lua_State *L) {
   return *p;
 }
 
-static int push_error(lua_State *L, const le_error *err) {
-  lua_pushnil(L);
-  lua_pushstring(L, err->message);
-  return 2;
-}
+static int push_error(lua_State *L, const le_error *err) { return le_push_error(L, err); }
 
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);

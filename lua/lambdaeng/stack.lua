@@ -95,8 +95,8 @@ M.with_defaults = with_defaults
 function Session:package(path)
   local p = self.packages[path]
   if p then return p end
-  local ok, bytes, files = pcall(archive.zip, path)
-  if not ok then return nil, tostring(bytes) end
+  local bytes, files = archive.zip(path)
+  if not bytes then return nil, files end
   p = { path = path, bytes = bytes, files = files, size = #bytes,
         hash = nhash.base64(nhash.sha256_raw(bytes)) }
   self.packages[path] = p
@@ -128,7 +128,9 @@ function Session:derive(decl, report)
     end
     decl.package = { path = abs }
     if a.source_code_hash == nil then
-      decl.derived.source_code_hash = nhash.filebase64sha256(abs)
+      local hash, herr = nhash.filebase64sha256(abs)
+      if not hash then return report("filename", herr) end
+      decl.derived.source_code_hash = hash
     end
   end
 end
