@@ -437,9 +437,9 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
+    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, session, { target = target.text })), "\n")
   else
-    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = use_color(o),
       target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
@@ -1028,6 +1028,12 @@ local function run_stack(o, destroy)
     if live and status_line then io.stdout:write(status_line) end
     io.stdout:flush()
   end
+  -- Errors from the loop's callbacks are reported between lines, never across the status line.
+  loop.on_error(function(message)
+    if live and status_line then io.stdout:write("\r\27[K") io.stdout:flush() end
+    io.stderr:write(secrets.redact("lambdaeng: " .. message), "\n")
+    if live and status_line then io.stdout:write(status_line) io.stdout:flush() end
+  end)
   local function tick(done, total, running)
     if not live then return end
     status_line = string.format("  [%d/%d done, %d in progress, %ds]", done, total, running,
@@ -1070,7 +1076,7 @@ local function run_stack(o, destroy)
     if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = use_color(o),
       target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
@@ -1402,8 +1408,23 @@ commands["force-unlock"] = function(o)
   return 0
 end
 
+-- lua FILE [ARG...] (not in the help): runs a Lua file with the engine at hand, as
+-- `lua FILE` does (arg, ...), for lambdaeng's own tests and tools. Its status is
+-- what the file returns (an integer), 0 otherwise, 1 when it raised.
+local function run_lua(argv)
+  local file = argv[2]
+  if not file then eprint("Error: lambdaeng lua needs a file: lambdaeng lua FILE [ARG...]") return 1 end
+  local chunk, err = loadfile(file, "t")
+  if not chunk then eprint("Error: ", err) return 1 end
+  _G.arg = table.move(argv, 2, #argv, 0, {})
+  local results = table.pack(xpcall(chunk, debug.traceback, table.unpack(argv, 3)))
+  if not results[1] then eprint("Error: ", results[2]) return 1 end
+  return math.tointeger(results[2]) or 0
+end
+
 function M.main(argv)
   local cmd = argv[1]
+  if cmd == "lua" then return run_lua(argv) end
   if cmd == nil or cmd == "--help" or cmd == "-h" or cmd == "help" then
     local topic = argv[2]
     io.write(HELP[topic] or HELP.main)

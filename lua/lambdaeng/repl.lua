@@ -73,7 +73,8 @@ Ctrl-C cancels an invocation in flight (or the line being typed); Ctrl-D leaves.
 function M.run(o, env_ctx)
   local session, st, api, cfg = env_ctx.session, env_ctx.state, env_ctx.api, env_ctx.cfg
   local out = io.stdout
-  local G = setmetatable({}, { __index = _G })
+  -- the stack's own globals (what it declared) when one is loaded
+  local G = setmetatable({}, { __index = session and session.env or _G })
 
   local function function_name_of(target)
     local d = stack.decl_of(target)
@@ -179,7 +180,7 @@ function M.run(o, env_ctx)
     local plan = require "lambdaeng.plan"
     local result, err = plan.compute(session, st, {})
     if not result then error(err, 0) end
-    out:write(plan.render(result, session, { color = false }))
+    out:write(require("lambdaeng.plan.text").render(result, session, { color = false }))
   end
 
   function G.state()
@@ -268,6 +269,7 @@ function M.run(o, env_ctx)
   while true do
     out:flush()
     local line = lineedit.readline(buffer and ">> " or "lambdaeng> ")
+    require("lambdaeng.native.loop").report_errors() -- a completion's error, after its line
     if line == nil then out:write("\n") break end
     if line == false then
       out:write("^C\n")
