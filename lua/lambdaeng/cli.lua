@@ -72,8 +72,8 @@ Lambda REST API for lambdaeng, the AWS CLI, the SDKs and Terraform's AWS provide
 (python3.*, nodejs*, provided.*). Ctrl-C stops it.
 
 Safe by default: it answers only requests signed with AWS Signature Version 4 (any key
-pair, unless --verify pins one; dummy credentials do), whose Host is the address it
-serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
+pair, unless --verify pins one; dummy credentials do), whose Host names the address
+it serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
 a form's Content-Type). Bodies beyond AWS's limits are refused before they are read.
 Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
 network namespaces, the package read-only at /var/task, nothing of the directory's
@@ -401,8 +401,9 @@ function commands.plan(o)
     digest = digest_for(state_path)
   end
   if online then
-    local api, aerr, cfg, provider = aws_for_stack(o, session)
-    if not api then lock:release() eprint("Error: ", aerr) return 1 end
+    local default, aerr = targets.ctx_for() -- made once: the same client for every default-provider call
+    if not default then lock:release() eprint("Error: ", aerr) return 1 end
+    local api, cfg, provider = default.api, default.cfg, default.provider
     local refresh = require "lambdaeng.refresh"
     local invocation = require "lambdaeng.resources.invocation"
     local loop = require "lambdaeng.native.loop"
@@ -1008,8 +1009,10 @@ local function run_stack(o, destroy)
   local targets = stack_targets(o, session)
   local terr = targets.check(st)
   if terr then lock:release() eprint("Error: ", terr) return 1 end
-  local api, err, cfg, provider, target = aws_for_stack(o, session)
-  if not api then lock:release() eprint("Error: ", err) return 1 end
+  -- the default provider's client, made once (its credentials are fetched once too)
+  local default, err = targets.ctx_for()
+  if not default then lock:release() eprint("Error: ", err) return 1 end
+  local api, cfg, provider, target = default.api, default.cfg, default.provider, default.target
   local digest, derr = digest_for(state_path)
   if not digest then lock:release() eprint("Error: ", derr) return 1 end
   local apply = require "lambdaeng.apply"

@@ -1,7 +1,9 @@
 -- The local target's front door: what a request must be before the target reads its
 -- body, and the SigV4 check after. Safe by default against a hostile neighbour:
---  * Host must name the address served (an IP literal, or localhost on loopback):
---    a DNS-rebinding page sends its own host name and is refused.
+--  * Host must name the address served (its IP and port, or a loopback name on any
+--    port when listening on loopback: tunnels and port forwards keep it): a
+--    DNS-rebinding page sends its own host name and is refused. With a pinned key
+--    pair (verify) any Host does: a page cannot sign.
 --  * No browser: a request with an Origin, a cross-site Sec-Fetch-Site, an OPTIONS
 --    preflight or a body type an HTML form can send (text/plain, form encodings) is
 --    refused, so no web page can reach the API, simple request or not.
@@ -51,7 +53,7 @@ function M.new(opts)
   return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify }, Guard)
 end
 
--- "name:port" / "[v6]:port" / "name" -> host (brackets off), port number or nil.
+-- "name:port" / "[v6]:port" / "name" -> host (brackets off, lower case), port number or nil.
 local function split_host(value)
   local v6, p6 = value:match("^%[([^%]]+)%]:?(%d*)$")
   if v6 then return v6:lower(), tonumber(p6) end
@@ -59,9 +61,11 @@ local function split_host(value)
   if h then return h:lower(), tonumber(p) end
 end
 
--- Whether the Host header names this target: the port served, and the address
--- listened on, or a loopback name when listening on loopback or every address.
+-- Whether the Host header names this target: the address listened on, or a loopback
+-- name when listening on loopback or every address (a port forwarded by a tunnel or
+-- a proxy may differ from ours: only a name can be rebound, not the port).
 function Guard:host_ok(value)
+  if self.verify then return true end
   local host, port = split_host(value or "")
   if not host then return false end
   -- A loopback name is never a rebinding page's (a browser sends the page's own

@@ -298,8 +298,10 @@ function rules.func(a, report)
     local size = 0
     for k, v in pairs(vars) do
       if type(k) == "string" then
-        if not k:match("^[%a][%w_]*$") then
-          report("environment.variables." .. k, "is not a valid variable name (a letter, then letters, digits or _)")
+        -- Lambda's pattern [a-zA-Z]([a-zA-Z0-9_])+: at least two characters
+        if not k:match("^[%a][%w_]+$") then
+          report("environment.variables." .. k,
+            "is not a valid variable name (a letter, then at least one letter, digit or _)")
         end
         for _, r in ipairs(ENV_RESERVED) do
           if k == r then report("environment.variables." .. k, "is reserved by Lambda and cannot be set") end

@@ -166,7 +166,8 @@ class Fakes:
                     return self.reply(200, json.dumps(doc))
                 if path == "/container/creds":
                     auth = self.headers.get("Authorization")
-                    fakes.record("container", authorization=auth, accept=self.headers.get("Accept"), agent=agent)
+                    fakes.record("container", authorization=auth, accept=self.headers.get("Accept"), agent=agent,
+                                 at=time.time())
                     if fakes.container_token is not None and auth != fakes.container_token:
                         return self.reply(403, json.dumps({"message": "bad token"}))
                     with fakes.lock:
@@ -177,6 +178,7 @@ class Fakes:
                             fakes.container_creds = creds
                     doc = {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")}
                     doc["RoleArn"] = fakes.role_arn
+                    fakes.record("container-issued", expiry=creds["expiry"], at=time.time())
                     return self.reply(200, json.dumps(doc))
                 if path == "/federation/credentials":
                     q = urllib.parse.parse_qs(query)

@@ -147,8 +147,10 @@ class SafeByDefault(Served):
         self.assertIn("is not an address this target serves", doc["message"])
         status, _, _ = self.signed("GET", "/2015-03-31/functions/", host=f"rebind.example:{self.port + 1}")
         self.assertEqual(status, 403)
+        status, _, _ = self.signed("GET", "/2015-03-31/functions/", host="192.0.2.7")
+        self.assertEqual(status, 403)  # an address this target does not listen on
         # a loopback name on another port is a tunnel or a port forward, not a web page
-        for host in (f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"127.0.0.1:{self.port + 1}"):
+        for host in (f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"127.0.0.1:{self.port + 1}", "localhost"):
             status, _, doc = self.signed("GET", "/2015-03-31/functions/", host=host)
             self.assertEqual(status, 200, (host, doc))
 
@@ -184,6 +186,19 @@ class Listen(unittest.TestCase):
         try:
             line = proc.stdout.readline()
             self.assertIn("listening on http://0.0.0.0:", line)
+            # with a pinned key pair any Host does (a rebinding page cannot sign); a wrong key does not
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+            port = int(line.split("0.0.0.0:")[1].split()[0])
+            for secret, expected in (("s", 200), ("wrong", 403)):
+                req = AWSRequest(method="GET", url=f"http://devbox.example:{port}/2015-03-31/functions/")
+                SigV4Auth(Credentials("k", secret), "lambda", "us-east-1").add_auth(req)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/2015-03-31/functions/", headers=dict(req.headers.items(),
+                                                                           Host=f"devbox.example:{port}"))
+                self.assertEqual(conn.getresponse().status, expected, secret)
+                conn.close()
         finally:
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=15)

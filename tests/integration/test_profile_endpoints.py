@@ -62,7 +62,7 @@ class ProfileEndpoints(unittest.TestCase):
                            f'  handler = "index.handler", role = "{self.moto.role_arn}", source = "code" }})\n'
                            'lambda.func("b", { function_name = "svc-b", runtime = "python3.12",\n'
                            f'  handler = "index.handler", role = "{self.moto.role_arn}", source = "code",\n'
-                           '  environment = { variables = { A = fn.function_name } } })\n'
+                           '  environment = { variables = { TARGET = fn.function_name } } })\n'
                            'lambda.invocation("hello", { function_name = fn.function_name,\n'
                            '  input = json.encode({ hi = 1 }) })\n')
         # Any request to AWS itself would reach the recording proxy instead of the network.

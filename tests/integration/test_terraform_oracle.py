@@ -42,7 +42,7 @@ def hcl(step, role):
     v = 2 if change else 1
     lines = [f'function_name = "oracle"', f'role = "{role}"', 'runtime = "python3.12"',
              'handler = "index.handler"', f'filename = "v{v}.zip"', f'source_code_hash = filebase64sha256("v{v}.zip")',
-             f'environment {{\n    variables = {{ A = "{2 if change else 1}" }}\n  }}',
+             f'environment {{\n    variables = {{ STEP = "{2 if change else 1}" }}\n  }}',
              'tags = { owner = "c" }' if change else 'tags = { team = "a" }']
     if not change:
         lines.append('architectures = ["arm64"]')
@@ -66,7 +66,7 @@ local blocks, change = step == "blocks", step == "change"
 lambda.func("f", {{
   function_name = "oracle", role = role, runtime = "python3.12", handler = "index.handler",
   filename = change and "v2.zip" or "v1.zip",
-  environment = {{ variables = {{ A = change and "2" or "1" }} }},
+  environment = {{ variables = {{ STEP = change and "2" or "1" }} }},
   tags = change and {{ owner = "c" }} or {{ team = "a" }},
   architectures = (not change) and {{ "arm64" }} or nil,
   memory_size = change and 256 or nil,
