@@ -229,7 +229,7 @@ done:
   return rc;
 }
 
-/* archive.zip(path) -> bytes, entry_count; raises with the reason on failure. */
+/* archive.zip(path) -> bytes, entry_count | nil, message, code. */
 static int l_zip(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   le_buffer out = {0};
@@ -237,7 +237,7 @@ static int l_zip(lua_State *L) {
   le_error err;
   if (le_archive_zip(path, &out, &count, &err) != LE_OK) {
     le_buffer_free(&out);
-    return luaL_error(L, "%s", err.message);
+    return le_push_error(L, &err);
   }
   lua_pushlstring(L, (const char *)out.data, out.len);
   lua_pushinteger(L, (lua_Integer)count);
@@ -285,7 +285,7 @@ static int open_parent(int root, const char *zip_path, char *name, char **base, 
         int e = errno;
         struct stat st;
         if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-          le_error_set(err, "%s: entry \"%s/%s\" would be written through the link %s", zip_path, name,
+          le_error_code(err, "EPERM", "%s: entry \"%s/%s\" would be written through the link %s", zip_path, name,
                        slash + 1, name);
         else
           le_error_errno(err, e, "%s: cannot create directory %s", zip_path, name);
@@ -315,9 +315,9 @@ static int extract_link(zip_t *za, zip_uint64_t i, int dir, const char *base, co
   zip_int64_t got = zip_fread(zf, target, sizeof target);
   zip_fclose(zf);
   if (got <= 0 || got >= (zip_int64_t)sizeof target || memchr(target, '\0', (size_t)got))
-    return le_error_set(err, "%s: link %s has no valid target", zip_path, name);
+    return le_error_code(err, "EINVAL", "%s: link %s has no valid target", zip_path, name);
   target[got] = '\0';
-  if (!*base || strcmp(base, ".") == 0) return le_error_set(err, "%s: link %s has no name", zip_path, name);
+  if (!*base || strcmp(base, ".") == 0) return le_error_code(err, "EINVAL", "%s: link %s has no name", zip_path, name);
   /* it resolves inside the sandbox's own file system (as on Lambda: /opt is where layers
    * are); nothing here ever follows it */
   if (unlinkat(dir, base, 0) != 0 && errno != ENOENT)
@@ -337,7 +337,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   if (!za) {
     zip_error_t ze;
     zip_error_init_with_code(&ze, zerr);
-    le_error_set(err, "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
+    le_error_code(err, "EINVAL", "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
     return LE_FAIL;
   }
@@ -356,7 +356,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     else declared += st.size;
   }
   if (too_large) {
-    rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+    rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
     goto done;
   }
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -371,7 +371,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   for (zip_int64_t i = 0; i < n && rc == LE_OK; i++) {
     const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
     if (!name || !name_is_contained(name)) {
-      rc = le_error_set(err, "%s: entry \"%s\" would unpack outside the package directory", zip_path,
+      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would unpack outside the package directory", zip_path,
                         name ? name : "?");
       break;
     }
@@ -399,7 +399,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
       continue;
     }
     if (is_link(parent, base)) {
-      rc = le_error_set(err, "%s: entry \"%s\" would be written through the link %s", zip_path, name, name);
+      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would be written through the link %s", zip_path, name, name);
       close(parent);
       break;
     }
@@ -422,7 +422,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     while ((got = zip_fread(zf, buf, sizeof buf)) > 0) {
       written += (size_t)got;
       if (written > max_bytes) { /* the entry lied about its size: a zip bomb */
-        rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+        rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
         break;
       }
       if (write(fd, buf, (size_t)got) != got) {
@@ -430,7 +430,8 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
         break;
       }
     }
-    if (got < 0 && rc == LE_OK) rc = le_error_set(err, "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
+    if (got < 0 && rc == LE_OK)
+      rc = le_error_code(err, "EINVAL", "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
     close(fd);
     zip_fclose(zf);
   }
@@ -441,7 +442,10 @@ done:
   return rc;
 }
 
-/* archive.extract(zip_path, dir[, max_bytes]) -> entry_count; raises with the reason on failure. */
+/* archive.extract(zip_path, dir[, max_bytes]) -> entry_count | nil, message, code (EFBIG:
+ * the entries inflate past max_bytes; EPERM: an entry would land outside dir or be
+ * written through a link;
+ * EINVAL: not a zip, or a corrupt one). */
 static int l_extract(lua_State *L) {
   const char *zip_path = luaL_checkstring(L, 1);
   const char *dir = luaL_checkstring(L, 2);
@@ -449,7 +453,7 @@ static int l_extract(lua_State *L) {
   size_t count = 0;
   le_error err;
   if (le_archive_extract_bounded(zip_path, dir, max_bytes > 0 ? (size_t)max_bytes : SIZE_MAX, &count, &err) != LE_OK)
-    return luaL_error(L, "%s", err.message);
+    return le_push_error(L, &err);
   lua_pushinteger(L, (lua_Integer)count);
   return 1;
 }

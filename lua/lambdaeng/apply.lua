@@ -6,44 +6,25 @@
 -- them. A failed node stops its dependents and nothing else. Each resource's
 -- arguments are resolved again when it starts, against what has really been
 -- applied, so values unknown at plan time are real by then. State is written
--- after every completed operation; only what the API confirmed is recorded.
+-- after every completed operation; only what the API confirmed is recorded
+-- (apply/operation.lua does one node's work).
+--
+-- run(ctx) -> { counts = { added, changed, destroyed }, failures = { { address,
+-- err, site, action } }, outputs = { { name, value, sensitive } }, save_failed }.
+-- ctx: { api, state, session, result (plan.compute), region, out (line printer),
+--        tick(done, total, running) (progress), parallelism, digest, default_tags,
+--        progress_interval, for_resource (targets) }; run sets ctx.stop(), which
+-- lets what is in flight finish and starts nothing new.
 local ref = require "lambdaeng.ref"
-local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
-local validate = require "lambdaeng.validate"
 local site = require "lambdaeng.site"
 local secrets = require "lambdaeng.secrets"
 local loop = require "lambdaeng.native.loop"
-local json = require "lambdaeng.json"
-local func = require "lambdaeng.resources.func"
-local invocation = require "lambdaeng.resources.invocation"
+local task = require "lambdaeng.task"
+local resolver = require "lambdaeng.resolver"
+local operation = require "lambdaeng.apply.operation"
 
 local M = {}
-local UNKNOWN = ref.UNKNOWN
-
-local handlers = { func = func, invocation = invocation }
-
--- A counting semaphore for --parallelism.
-local function semaphore(n)
-  local s = { free = n, queue = {}, head = 1, tail = 0 }
-  function s.acquire()
-    if s.free > 0 then s.free = s.free - 1 return end
-    s.tail = s.tail + 1
-    s.queue[s.tail] = loop.current()
-    loop.suspend()
-  end
-  function s.release()
-    if s.head <= s.tail then
-      local task = s.queue[s.head]
-      s.queue[s.head] = nil
-      s.head = s.head + 1
-      loop.wake(task)
-    else
-      s.free = s.free + 1
-    end
-  end
-  return s
-end
 
 local function elapsed(since)
   local s = math.floor(loop.now() - since + 0.5)
@@ -59,354 +40,159 @@ local VERB = {
   read = { "Invoking...", "Invocation complete", "Still invoking..." },
 }
 
--- ctx: { api, state, session, result (plan.compute), region, out (line printer),
---        parallelism, digest, default_tags, progress_interval }
-function M.run(ctx)
-  local session, state, result = ctx.session, ctx.state, ctx.result
-  local out = ctx.out
-  local live = {}     -- address -> { args, attrs } as applied (or as stored, for no-ops)
-  local ephemeral = {} -- address -> invocation result
-  local failures = {}
-  local counts = { added = 0, changed = 0, destroyed = 0 }
-  local save_failed
-
-  for addr, p in pairs(result.planned) do
+-- The apply in progress: what was applied so far (live records, ephemeral
+-- results), what failed, the counts, and the resolver over them.
+local function new_run(ctx)
+  local run = { ctx = ctx, state = ctx.state, session = ctx.session, live = {}, ephemeral = {}, failures = {},
+                counts = { added = 0, changed = 0, destroyed = 0 }, stopping = false }
+  for addr, p in pairs(ctx.result.planned) do
     -- (the planned arguments: the stored ones hold digests where values are sensitive)
-    if p.action == "no-op" and p.prior then live[addr] = { args = p.args or p.prior.args or {}, attrs = p.prior.attrs or {} } end
-    if p.ephemeral_result then ephemeral[addr] = p.ephemeral_result end
-  end
-
-  local function env(addr, path)
-    local key = path[1]
-    local v
-    local d = session.by_addr[addr]
-    local first = 2
-    if ephemeral[addr] and not (d and d.kind.args[key]) then
-      v = ephemeral[addr][key]
-    else
-      local l = live[addr]
-      if not l then return UNKNOWN end
-      local nested = d and d.kind.nested_computed and d.kind.nested_computed[key]
-      if nested and path[2] and nested[path[2]] then
-        -- a computed field inside an argument block (vpc_config.vpc_id)
-        if l.args[key] == nil then return nil end
-        v = type(l.attrs[key]) == "table" and l.attrs[key][path[2]] or nil
-        first = 3
-      elseif d and d.kind.args[key] then v = l.args[key] else v = l.attrs[key] end
+    if p.action == "no-op" and p.prior then
+      run.live[addr] = { args = p.args or p.prior.args or {}, attrs = p.prior.attrs or {} }
     end
-    if type(v) == "table" and v.sensitive_digest ~= nil then return ref.WITHHELD end
-    for i = first, #path do
-      if type(v) ~= "table" then return nil end
-      v = v[path[i]]
-    end
-    return v
+    if p.ephemeral_result then run.ephemeral[addr] = p.ephemeral_result end
   end
-  ctx.env = env
-
-  local function save()
-    local ok, err = state:save()
-    if not ok then save_failed = err end
+  run.env = resolver.records(run.session, function(addr)
+    if run.ephemeral[addr] then return { attrs = run.ephemeral[addr] } end
+    return run.live[addr]
+  end)
+  function run.save()
+    local ok, err = run.state:save()
+    if not ok then run.save_failed = err end
     return ok, err
   end
+  return run
+end
 
-  -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
-  -- arguments, and the attributes that follow them (an invocation's result when its
-  -- input is sensitive), as keyed digests; any attribute string that holds a known
-  -- secret as well (arguments are tracked exactly, through references).
-  local function entry_for(decl, rec, sensitive)
-    local deps = {}
-    for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
-    table.sort(deps)
-    local sens = nil
-    for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
-    local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
-    -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
-    local view = ctx.for_resource and ctx.for_resource(decl) or ctx
-    local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
-    local attrs = {}
-    for k, v in pairs(rec.attrs or {}) do
-      if sens and (decl.kind.sensitive_from_args or {})[k] and v ~= nil then
-        secrets.add(v)
-        v = { sensitive_digest = ctx.digest(v) }
-      end
-      attrs[k] = v
-    end
-    return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
-             prevent_destroy = lc.prevent_destroy == true or nil,
-             args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
-             attrs = secrets.scrub(attrs, ctx.digest),
-             tags_all = secrets.scrub(rec.tags_all, ctx.digest), dependencies = json.array(deps), sensitive = sens,
-             partial = rec.partial or nil, pending = rec.pending, target = target }
-  end
-
-  -- Operations record what the API confirmed as soon as it is confirmed.
-  local function recorder(decl, sensitive)
-    return function(addr, rec)
-      state:put(addr, entry_for(decl, rec, sensitive))
-      save()
-    end
-  end
-
+-- The nodes of a plan, and what each waits for: a create/update/replace/read
+-- waits for the nodes of what it references; a delete for the deletes of what
+-- depended on it.
+local function build_nodes(result, session)
   local nodes, by_addr = {}, {}
-  local function add_node(n)
+  local function add(n)
+    n.status, n.done = "pending", task.waitlist()
     nodes[#nodes + 1] = n
     by_addr[n.address] = n
-    n.status = "pending"
-    n.waiters = {}
   end
-  for _, p in ipairs(result.changes) do add_node({ address = p.address, p = p, action = p.action }) end
+  for _, p in ipairs(result.changes) do add({ address = p.address, p = p, action = p.action }) end
   for _, p in ipairs(result.ephemeral) do
-    if not p.ephemeral_result then add_node({ address = p.address, p = p, action = "read" }) end
+    if not p.ephemeral_result then add({ address = p.address, p = p, action = "read" }) end
   end
-
-  -- Dependencies: a create/update/replace/read waits for the nodes of what it
-  -- references; a delete waits for the deletes of what depended on it.
   for _, n in ipairs(nodes) do
     n.deps = {}
     if n.action == "delete" then
       for _, m in ipairs(nodes) do
         if m.action == "delete" and m ~= n then
-          local prior_deps = m.p.prior and m.p.prior.dependencies or {}
-          for _, d in ipairs(prior_deps) do
+          for _, d in ipairs(m.p.prior and m.p.prior.dependencies or {}) do
             if d == n.address then n.deps[#n.deps + 1] = m end
           end
         end
       end
     else
-      local decl = session.by_addr[n.address]
-      for dep in pairs(decl.deps) do
+      for dep in pairs(session.by_addr[n.address].deps) do
         if by_addr[dep] and dep ~= n.address then n.deps[#n.deps + 1] = by_addr[dep] end
       end
     end
   end
+  return nodes
+end
 
-  local sem = semaphore(ctx.parallelism or 256)
-  local running = {}
-  local remaining = #nodes
-  local main = loop.current()
+local function finish(run, n, status)
+  n.status = status
+  run.running[n] = nil
+  run.remaining = run.remaining - 1
+  n.done:wake_all()
+end
 
-  local function fire_actions(decl, event)
-    local lc = decl.meta.lifecycle
-    if type(lc) ~= "table" or type(lc.action_trigger) ~= "table" then return true end
-    for _, trig in ipairs(lc.action_trigger) do
-      local fires = false
-      for _, e in ipairs(trig.events or {}) do if e == event then fires = true end end
-      if fires then
-        for _, handle in ipairs(trig.actions or {}) do
-          local ad = stack.decl_of(handle)
-          local a = stack.resolve_args(ad, env)
-          if plan.has_unknown(a) then
-            return nil, { type = "ActionNotReady", message = ad.address .. " has arguments that are still unknown" }
-          end
-          out(string.format("%s: Invoking (%s of %s)...", ad.address, event, decl.address))
-          local r, err = invocation.action(ctx.for_resource and ctx.for_resource(ad) or ctx, a)
-          if not r then
-            if err.log then out(err.log) end
-            return nil, { type = err.type, message = ad.address .. ": " .. err.message }
-          end
-          out(string.format("%s: Invocation complete [status=%d]", ad.address, r.status_code))
-          if r.log then
-            for line in r.log:gmatch("[^\n]+") do out("  " .. ad.address .. " | " .. line) end
-          end
-        end
-      end
+local function fail(run, n, err, action)
+  local decl = run.session.by_addr[n.address]
+  run.failures[#run.failures + 1] = { address = n.address, err = err, site = decl and decl.site.display,
+                                      action = action }
+end
+
+-- A node's task: wait for its dependencies, take a slot, carry it out, report.
+local function node_task(run, n)
+  local out = run.ctx.out
+  for _, d in ipairs(n.deps) do
+    while d.status == "pending" or d.status == "running" do d.done:wait() end
+    if d.status ~= "done" then
+      out(string.format("%s: not attempted because %s %s", n.address, d.address,
+        d.status == "failed" and "failed" or "was not attempted"))
+      return finish(run, n, "skipped")
     end
-    return true
   end
-
-  local function execute(n)
-    local p, addr = n.p, n.address
-    local decl = session.by_addr[addr]
-    local kind = decl and decl.kind.kind or (p.prior and p.prior.kind)
-    local h = handlers[kind]
-    local logprefix = addr .. ": "
-    local op_ctx = setmetatable({ log = function(line) out(logprefix .. line) end,
-                                  record = decl and recorder(decl, p.sensitive) or nil,
-                                  forget = function(a) state:remove(a) save() end,
-                                  adopt_on_conflict = p.pending_prior ~= nil },
-                                { __index = ctx.for_resource and ctx.for_resource(decl, p.prior) or ctx })
-    if n.action == "delete" then
-      if not h then return true end
-      local ok, err = h.delete(op_ctx, decl, p.prior)
-      if not ok then return nil, err end
-      state:remove(addr)
-      save()
-      counts.destroyed = counts.destroyed + 1
-      return true
-    end
-    local a = stack.resolve_args(decl, env)
-    local logic = plan.LOGIC[kind]
-    if logic and p.prior and n.action == "update" then
-      -- Optional + Computed arguments the stack leaves out keep what the resource has (as planned)
-      for k in pairs(logic.KEEP_WHEN_ABSENT) do
-        if a[k] == nil and (p.prior.args or {})[k] ~= nil then a[k] = p.prior.args[k] end
-      end
-    end
-    if plan.has_unknown(a) then
-      return nil, { type = "UnknownValue", message = "an argument is still unknown when it should be known" }
-    end
-    -- Values unknown at plan time are known now: check them too.
-    local problems = {}
-    local given = ref.resolve(decl.args, env) -- the program's own arguments, without defaults
-    validate.check(decl.kind, given, function(path, message) problems[#problems + 1] = path .. ": " .. message end)
-    if #problems > 0 then
-      return nil, { type = "InvalidArgument", message = table.concat(problems, "; ") }
-    end
-    if n.action == "read" then
-      local r, err = invocation.ephemeral(op_ctx, a)
-      if not r then return nil, err end
-      ephemeral[addr] = r
-      return true
-    end
-    local event = (n.action == "update") and "update" or "create"
-    local ok, aerr = fire_actions(decl, "before_" .. event)
-    if not ok then return nil, aerr end
-    -- A replacement deletes the old resource first, unless create_before_destroy asks
-    -- otherwise and the new one does not need the old one's function name.
-    local lcm = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
-    local create_first = n.action == "replace" and lcm.create_before_destroy == true
-    if create_first and kind == "func" and p.prior and p.prior.args
-        and p.prior.args.function_name == a.function_name then
-      op_ctx.log("create_before_destroy: the new function has the same name, so the old one goes first")
-      create_first = false
-    end
-    local function delete_old()
-      local dok, derr = h.delete(op_ctx, decl, p.prior)
-      if not dok then return nil, derr end
-      if not create_first then state:remove(addr) save() end
-      counts.destroyed = counts.destroyed + 1
-      return true
-    end
-    if n.action == "replace" and not create_first then
-      local dok, derr = delete_old()
-      if not dok then return nil, derr end
-    end
-    local rec, err
-    if n.action == "update" then
-      rec, err = h.update(op_ctx, decl, a, p.prior, plan.stored_args(a, p.sensitive or {}, ctx.digest))
-    else rec, err = h.create(op_ctx, decl, a) end
-    if not rec then return nil, err end
-    if create_first then
-      local dok, derr = delete_old()
-      if not dok then
-        state:put(addr, entry_for(decl, rec, p.sensitive))
-        save()
-        return nil, derr
-      end
-    end
-    state:put(addr, entry_for(decl, rec, p.sensitive))
-    save()
-    live[addr] = { args = a, attrs = rec.attrs or {} }
-    if n.action == "update" then counts.changed = counts.changed + 1 else counts.added = counts.added + 1 end
-    ok, aerr = fire_actions(decl, "after_" .. event)
-    if not ok then return nil, aerr end
-    return true
+  run.slots:acquire()
+  if run.stopping or run.save_failed then
+    run.slots:release()
+    out(string.format("%s: not started (the run is stopping)", n.address))
+    return finish(run, n, "skipped")
   end
-
-  local function finish(n, status)
-    n.status = status
-    running[n] = nil
-    remaining = remaining - 1
-    for _, w in ipairs(n.waiters) do loop.wake(w) end
-    n.waiters = {}
-    if remaining == 0 then loop.wake(main) end
+  n.status, n.started = "running", loop.now()
+  run.running[n] = true
+  local verbs = VERB[n.action] or VERB.create
+  out(string.format("%s: %s", n.address, verbs[1]))
+  -- Stack code runs here too (deferred map functions, fail()): its errors fail
+  -- this resource, never the task that has to report it.
+  local pok, ok, err = xpcall(operation.execute, site.error_text, run, n)
+  if not pok then ok, err = nil, { type = "StackError", message = ok } end
+  run.slots:release()
+  if ok then
+    local id = n.p.args and n.p.args.function_name
+    out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
+      id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
+    return finish(run, n, "done")
   end
+  fail(run, n, err, n.action)
+  out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
+    err.type or "Error", err.message or "?"))
+  finish(run, n, "failed")
+end
 
-  local stopping = false
-  ctx.stop = function() stopping = true end
-
-  local node_task -- forward: the body of a node's task
-  for _, n in ipairs(nodes) do
-    loop.spawn(function()
-      -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
-      local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, n)
-      if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
-        failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = err } }
-        if n.status == "running" then sem.release() end
-        finish(n, "failed")
-      end
-    end)
+-- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
+local function guarded(run, n)
+  return function()
+    local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, run, n)
+    if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
+      fail(run, n, { type = "InternalError", message = err })
+      if n.status == "running" then run.slots:release() end
+      finish(run, n, "failed")
+    end
   end
-  function node_task(n)
-      for _, d in ipairs(n.deps) do
-        while d.status == "pending" or d.status == "running" do
-          d.waiters[#d.waiters + 1] = loop.current()
-          loop.suspend()
-        end
-        if d.status ~= "done" then
-          out(string.format("%s: not attempted because %s %s", n.address, d.address,
-            d.status == "failed" and "failed" or "was not attempted"))
-          return finish(n, "skipped")
-        end
-      end
-      sem.acquire()
-      if stopping or save_failed then
-        sem.release()
-        out(string.format("%s: not started (the run is stopping)", n.address))
-        return finish(n, "skipped")
-      end
-      n.status = "running"
-      n.started = loop.now()
-      running[n] = true
-      local verbs = VERB[n.action] or VERB.create
-      out(string.format("%s: %s", n.address, verbs[1]))
-      -- Stack code runs here too (deferred map functions, fail()): its errors fail
-      -- this resource, never the task that has to report it.
-      local pok, ok, err = xpcall(execute, site.error_text, n)
-      if not pok then ok, err = nil, { type = "StackError", message = ok } end
-      sem.release()
-      if ok then
-        local id = n.p.args and n.p.args.function_name
-        out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
-          id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
-        finish(n, "done")
-      else
-        local decl = session.by_addr[n.address]
-        failures[#failures + 1] = { address = n.address, err = err, site = decl and decl.site.display,
-                                    action = n.action }
-        out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
-          err.type or "Error", err.message or "?"))
-        finish(n, "failed")
-      end
-  end
+end
 
-  -- "Still creating..." for operations that take a while.
-  local interval = ctx.progress_interval or 10
-  if #nodes > 0 then
-    loop.spawn(function()
-      local last = loop.now()
-      while remaining > 0 do
-        loop.sleep(0.2) -- short naps, so the loop can end as soon as the work does
-        if ctx.tick and remaining > 0 then
-          local n_running = 0
-          for _ in pairs(running) do n_running = n_running + 1 end
-          ctx.tick(#nodes - remaining, #nodes, n_running)
-        end
-        if remaining > 0 and loop.now() - last >= interval then
-          last = loop.now()
-          for n in pairs(running) do
-            local verbs = VERB[n.action] or VERB.create
-            out(string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
-          end
-        end
+-- "Still creating..." for operations that take a while, and the live progress line.
+local function progress(run, total)
+  local ctx, interval, last = run.ctx, run.ctx.progress_interval or 10, loop.now()
+  while run.remaining > 0 do
+    loop.sleep(0.2) -- short naps, so the loop can end as soon as the work does
+    if ctx.tick and run.remaining > 0 then
+      local n_running = 0
+      for _ in pairs(run.running) do n_running = n_running + 1 end
+      ctx.tick(total - run.remaining, total, n_running)
+    end
+    if run.remaining > 0 and loop.now() - last >= interval then
+      last = loop.now()
+      for n in pairs(run.running) do
+        local verbs = VERB[n.action] or VERB.create
+        ctx.out(string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
       end
-    end)
-    loop.suspend()
+    end
   end
+end
 
-  -- Outputs, from what was really applied.
-  local outputs = {}
-  local output_values = {}
-  local stored_outputs = state:outputs() or {}
-  for _, o in ipairs(session.outputs) do
-    local ok, value = xpcall(ref.resolve, site.error_text, o.value, env)
+-- Outputs, from what was really applied; stored when nothing failed.
+local function apply_outputs(run)
+  local ctx, outputs, values = run.ctx, {}, {}
+  local stored = run.state:outputs() or {}
+  for _, o in ipairs(run.session.outputs) do
+    local ok, value = xpcall(ref.resolve, site.error_text, o.value, run.env)
     if not ok then
-      failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
-                                  err = { type = "StackError", message = value } }
+      run.failures[#run.failures + 1] = { address = "output." .. o.name, site = o.site.display,
+                                          err = { type = "StackError", message = value } }
     elseif o.sensitive and ref.has_withheld(value) then
       -- made from a value this run did not produce again: what is stored stays
-      outputs[o.name] = stored_outputs[o.name]
-      output_values[#output_values + 1] = { name = o.name, sensitive = true }
+      outputs[o.name] = stored[o.name]
+      values[#values + 1] = { name = o.name, sensitive = true }
     elseif not plan.has_unknown(value) then
       -- a sensitive output is stored only as a keyed digest (enough to see it change)
       if o.sensitive then
@@ -415,17 +201,30 @@ function M.run(ctx)
       else
         outputs[o.name] = { value = secrets.scrub(value, ctx.digest), sensitive = false }
       end
-      output_values[#output_values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
+      values[#values + 1] = { name = o.name, value = value, sensitive = o.sensitive }
     end
   end
-  if #failures == 0 then
-    state:set_outputs(outputs)
-    save()
+  if #run.failures == 0 then
+    run.state:set_outputs(outputs)
+    run.save()
   end
-  return { counts = counts, failures = failures, outputs = output_values, save_failed = save_failed }
+  return values
 end
 
--- Refresh: reads every stored function back (refresh.lua).
-M.refresh = function(ctx) return require("lambdaeng.refresh").run(ctx) end
+function M.run(ctx)
+  local run = new_run(ctx)
+  local nodes = build_nodes(ctx.result, ctx.session)
+  run.slots = task.semaphore(ctx.parallelism or 256)
+  run.running, run.remaining = {}, #nodes
+  ctx.stop = function() run.stopping = true end
+  if #nodes > 0 then
+    local work = {}
+    for i, n in ipairs(nodes) do work[i] = guarded(run, n) end
+    loop.spawn(progress, run, #nodes)
+    task.all(work)
+  end
+  local outputs = apply_outputs(run)
+  return { counts = run.counts, failures = run.failures, outputs = outputs, save_failed = run.save_failed }
+end
 
 return M

@@ -92,8 +92,8 @@ function Api:create_function(input)
   local zip = input.Code and input.Code.ZipFile
   if zip then
     local hash = require "lambdaeng.native.hash"
-    local ok, bytes = pcall(hash.base64decode, zip)
-    if ok and cfg.CodeSha256 and cfg.CodeSha256 ~= hash.base64(hash.sha256_raw(bytes)) then
+    local bytes = hash.base64decode(zip)
+    if bytes and cfg.CodeSha256 and cfg.CodeSha256 ~= hash.base64(hash.sha256_raw(bytes)) then
       return nil, err -- someone else's function by that name: a real conflict
     end
   end
@@ -210,6 +210,23 @@ function Api:invoke(name, opts)
     log_result = res.headers["x-amz-log-result"],
     executed_version = header("x-amz-executed-version", 128),
   }
+end
+
+-- What an Invoke answer says of a function error (result.function_error set): the
+-- errorType and errorMessage the runtime wrote in its payload, or the header's kind
+-- and the raw payload when the payload is not such an object. Nil when the function
+-- did not fail. Text from the endpoint: make it printable before showing it.
+function M.function_error(result)
+  if not result.function_error then return nil end
+  local ok, doc = pcall(json.decode_plain, result.payload or "")
+  local object = ok and type(doc) == "table"
+  return tostring(object and doc.errorType or result.function_error),
+    tostring(object and doc.errorMessage or result.payload)
+end
+
+-- The log tail of an Invoke made with LogType Tail, decoded (nil without one).
+function M.log_tail(result)
+  return result.log_result and require("lambdaeng.native.hash").base64decode(result.log_result) or nil
 end
 
 -- Waiters --------------------------------------------------------------------
