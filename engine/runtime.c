@@ -106,13 +106,21 @@ static int l_realpath(lua_State *L) {
   return 1;
 }
 
+/* sys.kind(path[, "nofollow"]) -> "directory" | "file" | "other" | nil (missing); with
+ * "nofollow" a link is "link", never followed (a package's link names a place inside
+ * the sandbox, not on the host). */
 static int l_kind(lua_State *L) {
   struct stat st;
-  if (stat(luaL_checkstring(L, 1), &st) != 0) {
+  const char *path = luaL_checkstring(L, 1);
+  int nofollow = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "nofollow") == 0;
+  if ((nofollow ? lstat(path, &st) : stat(path, &st)) != 0) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushstring(L, S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : "other");
+  lua_pushstring(L, S_ISLNK(st.st_mode)   ? "link"
+                    : S_ISDIR(st.st_mode) ? "directory"
+                    : S_ISREG(st.st_mode) ? "file"
+                                          : "other");
   return 1;
 }
 

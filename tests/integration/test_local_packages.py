@@ -31,16 +31,31 @@ def handler(event, context):
 '''
 
 
+# A custom runtime's bootstrap in shell (the Runtime API by hand, with curl), reached
+# through `bootstrap -> /var/task/bin/run`: a path that exists only inside the sandbox.
+RUN = r"""#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+HEADERS="$(mktemp)"
+while true; do
+  EVENT="$(curl -sS -D "$HEADERS" "$API/invocation/next")"
+  ID="$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)"
+  curl -sS -X POST "$API/invocation/$ID/response" -d "{\"started_as\":\"$0\"}" >/dev/null
+done
+"""
+
+
 def package(entries):
-    """A zip of (name, content, is_link) entries; the same name may come twice."""
+    """A zip of (name, content, kind) entries, kind True for a link, "x" for an
+    executable file, False for a plain one; the same name may come twice."""
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a duplicate name is what a hostile zip holds
         with zipfile.ZipFile(buf, "w") as z:
-            for name, content, link in entries:
+            for name, content, kind in entries:
                 info = zipfile.ZipInfo(name)
                 info.create_system = 3  # Unix: the mode is in the high bits
-                info.external_attr = (0o120777 if link else 0o100644) << 16
+                info.external_attr = (0o120777 if kind is True else 0o100755 if kind == "x" else 0o100644) << 16
                 z.writestr(info, content)
     return buf.getvalue()
 
@@ -83,6 +98,18 @@ class Packages(unittest.TestCase):
         self.assertFalse(body["host_passwd_seen"])  # the sandbox's /etc, not the host's
         self.assertTrue(body["bin_is_a_directory"])
         self.assertEqual(body["task_listing"], ["bin", "etc", "index.py", "l", "up"])
+
+    def test_a_bootstrap_linked_to_a_path_inside_the_sandbox_runs(self):
+        self.boto.create_function(FunctionName="linked-bootstrap", Runtime="provided.al2023", Handler="x",
+                                  Role=ROLE, Timeout=30,
+                                  Code={"ZipFile": package([("bin/run", RUN, "x"),
+                                                            ("bootstrap", "/var/task/bin/run", True)])})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="linked-bootstrap", WaiterConfig={"Delay": 1})
+        self.assertFalse(os.path.exists("/var/task/bin/run"))  # the host has no such file
+        r = self.boto.invoke(FunctionName="linked-bootstrap", Payload=b"{}")
+        body = r["Payload"].read()
+        self.assertNotIn("FunctionError", r, body)
+        self.assertEqual(json.loads(body), {"started_as": "/var/task/bootstrap"})
 
     def test_nothing_is_written_through_a_link(self):
         outside = os.path.join(self.dir, "outside")
