@@ -5,7 +5,8 @@ working. The server finds which user owns the client's socket (/proc/net/tcp, as
 does). `--verify KEY:SECRET` makes the key pair the authority instead (any user who has
 it), `--allow-other-users` opts out. The other user is `nobody`, through setpriv (this
 test runs as root, as CI does); its client is curl with --aws-sigv4, a SigV4 client
-independent of ours."""
+independent of ours. The other way round too: a target run by nobody refuses our
+(root's) boto3 and aws CLI."""
 import io
 import json
 import os
@@ -33,7 +34,30 @@ def package(text):
     return buf.getvalue()
 
 
-class Users(unittest.TestCase):
+class Target(unittest.TestCase):
+    """A lambdaeng local started in setUp (self.proc, self.console, self.endpoint)."""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.communicate(timeout=15)
+        self.console.close()
+
+    def curl(self, method, path, body=None, user=None, keys="AKIDANY:anysecret"):
+        """A SigV4-signed request by curl, as `user` (a uid) or as ourselves: status, body."""
+        cmd = ["curl", "-s", "-X", method, "--aws-sigv4", "aws:amz:us-east-1:lambda", "--user", keys,
+               "-H", "Content-Type: application/json", "-w", "\n%{http_code}", self.endpoint + path]
+        if body is not None:
+            cmd[1:1] = ["--data-binary", body]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text, _, status = r.stdout.rpartition("\n")
+        return int(status), text
+
+
+class Users(Target):
     options = ()
 
     def setUp(self):
@@ -60,30 +84,11 @@ class Users(unittest.TestCase):
                  "--environment", json.dumps({"Variables": {"DB_PASSWORD": SECRET}}))
         self.sha = self.aws("get-function-configuration", "--function-name", "app")["CodeSha256"]
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        self.proc.communicate(timeout=15)
-        self.console.close()
-
     def aws(self, *args):
         r = subprocess.run(["aws", "lambda", *args, "--endpoint-url", self.endpoint, "--output", "json"],
                            env=dict(os.environ, **AWS_ENV), capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout) if r.stdout.strip() else None
-
-    def curl(self, method, path, body=None, user=None, keys="AKIDANY:anysecret"):
-        """A SigV4-signed request by curl, as `user` (a uid) or as ourselves: status, body."""
-        cmd = ["curl", "-s", "-X", method, "--aws-sigv4", "aws:amz:us-east-1:lambda", "--user", keys,
-               "-H", "Content-Type: application/json", "-w", "\n%{http_code}", self.endpoint + path]
-        if body is not None:
-            cmd[1:1] = ["--data-binary", body]
-        if user is not None:
-            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *cmd]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        text, _, status = r.stdout.rpartition("\n")
-        return int(status), text
 
     def developer_still_served(self):
         self.assertEqual(self.aws("get-function-configuration", "--function-name", "app")["Environment"],
@@ -144,6 +149,52 @@ class VerifiedKeys(Users):
         status, text = self.curl("GET", "/2015-03-31/functions/app/configuration", user=NOBODY)
         self.assertEqual(status, 403, text)
         self.assertNotIn(SECRET, text)
+
+
+class TargetOfAnotherUser(Target):
+    """The other way round: the target runs as nobody, and our boto3 and aws CLI (root's)
+    are the other user: refused, root included (it is not the user served)."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            raise RuntimeError("this test runs the target as another user (nobody): it needs root")
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-users-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        os.chown(self.dir, NOBODY, NOBODY)
+        self.console = open(os.path.join(self.dir, "console.txt"), "w")
+        self.proc = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+                                      "env", "HOME=" + self.dir, LAMBDAENG, "local", "--port", "0",
+                                      "--dir", os.path.join(self.dir, "store")],
+                                     stdout=subprocess.PIPE, stderr=self.console, text=True, cwd="/")
+        self.addCleanup(self.stop)
+        line = self.proc.stdout.readline()
+        self.assertIn("listening on http://127.0.0.1:", line)
+        self.endpoint = line.split(" on ")[1].split()[0]
+
+    def test_boto3_and_the_aws_cli_of_another_user_are_refused(self):
+        import boto3
+        import botocore.exceptions
+        boto = boto3.client("lambda", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="dummy", aws_secret_access_key="dummy")
+        for call in (lambda: boto.list_functions(),
+                     lambda: boto.get_function(FunctionName="app"),
+                     lambda: boto.create_function(FunctionName="app", Runtime="python3.12", Handler="index.handler",
+                                                  Role=ROLE, Code={"ZipFile": package("x = 1\n")})):
+            with self.assertRaises(botocore.exceptions.ClientError) as caught:
+                call()
+            err = caught.exception.response
+            self.assertEqual(err["Error"]["Code"], "AccessDeniedException")
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 403)
+            self.assertIn(f"comes from a process of uid 0: the local target serves only the user who started it "
+                          f"(uid {NOBODY})", err["Error"]["Message"])
+        r = subprocess.run(["aws", "lambda", "list-functions", "--endpoint-url", self.endpoint],
+                           env=dict(os.environ, **AWS_ENV), capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("AccessDeniedException", r.stderr)
+        # its own user is served (nothing was created by the refused calls)
+        status, text = self.curl("GET", "/2015-03-31/functions", user=NOBODY)
+        self.assertEqual(status, 200, text)
+        self.assertEqual(json.loads(text)["Functions"], [])
 
 
 if __name__ == "__main__":
