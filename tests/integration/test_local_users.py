@@ -129,6 +129,9 @@ class AllowOtherUsers(Users):
         status, text = self.curl("GET", "/2015-03-31/functions/app/configuration", user=NOBODY)
         self.assertEqual(status, 200, text)
         self.developer_still_served()
+        with open(self.console.name) as f:
+            self.assertIn("warning: --allow-other-users: every user of this machine can read, replace and run "
+                          "your functions here", f.read())
 
 
 class VerifiedKeys(Users):

@@ -137,6 +137,10 @@ function M.command(args)
     local shown = o.host == "0.0.0.0" and "127.0.0.1" or o.host
     target.advertise(dir, { endpoint = string.format("http://%s:%d", shown:find(":") and ("[" .. shown .. "]") or shown,
       p), pid = sys.pid(), region = t.region, verify = o.verify and true or nil })
+    if args.allow_other_users and not o.verify then
+      io.stderr:write("lambdaeng local: warning: --allow-other-users: every user of this machine can read, replace ",
+        "and run your functions here\n")
+    end
     print(string.format("lambdaeng local target listening on http://%s:%d (functions in %s)", o.host, p, dir))
     io.stdout:flush()
     stopped:wait()
