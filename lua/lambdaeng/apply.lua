@@ -2,8 +2,9 @@
 --
 -- Every change is a node; a node starts as soon as the nodes it depends on are
 -- done, so independent operations run concurrently (bounded by --parallelism
--- and by the client's pacing). Deletes wait for the deletes of what depends on
--- them. A failed node stops its dependents and nothing else. Each resource's
+-- and by the client's pacing); schedule.lua orders the steps (a replace destroys
+-- and creates in two steps; a destroy waits for the destroys of what depended on it
+-- in the state). A failed node stops its dependents and nothing else. Each resource's
 -- arguments are resolved again when it starts, against what has really been
 -- applied, so values unknown at plan time are real by then. State is written
 -- after every completed operation; only what the API confirmed is recorded.
@@ -17,6 +18,7 @@ local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local func = require "lambdaeng.resources.func"
 local invocation = require "lambdaeng.resources.invocation"
+local schedule = require "lambdaeng.schedule"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -159,25 +161,22 @@ function M.run(ctx)
     if not p.ephemeral_result then add_node({ address = p.address, p = p, action = "read" }) end
   end
 
-  -- Dependencies: a create/update/replace/read waits for the nodes of what it
-  -- references; a delete waits for the deletes of what depended on it.
-  for _, n in ipairs(nodes) do
-    n.deps = {}
-    if n.action == "delete" then
-      for _, m in ipairs(nodes) do
-        if m.action == "delete" and m ~= n then
-          local prior_deps = m.p.prior and m.p.prior.dependencies or {}
-          for _, d in ipairs(prior_deps) do
-            if d == n.address then n.deps[#n.deps + 1] = m end
-          end
-        end
-      end
-    else
-      local decl = session.by_addr[n.address]
-      for dep in pairs(decl.deps) do
-        if by_addr[dep] and dep ~= n.address then n.deps[#n.deps + 1] = by_addr[dep] end
-      end
+  -- The steps of each change and what each waits for (schedule.lua): a destroy waits
+  -- for the destroys of what depended on it in the stored state, creates wait for
+  -- the creates of what they reference, create_before_destroy as Terraform orders it.
+  local function can_create_first(n)
+    -- a function cannot exist twice under one name: the old one goes first
+    local p = n.p
+    if p.decl.kind.kind == "func" and not (type(p.args.function_name) == "string"
+        and p.prior and p.prior.args and p.args.function_name ~= p.prior.args.function_name) then
+      return false, "the new function has the same name"
     end
+    return true
+  end
+  local scheduled, schedule_err = schedule.build(nodes, can_create_first)
+  if not scheduled then
+    failures[#failures + 1] = { address = "apply", err = { type = "OrderError", message = schedule_err } }
+    return { counts = counts, failures = failures, outputs = {} }
   end
 
   local sem = semaphore(ctx.parallelism or 256)
@@ -214,26 +213,50 @@ function M.run(ctx)
     return true
   end
 
-  local function execute(n)
+  -- The context of a node's operations (its resource's API view, its log prefix, recording).
+  local function op_context(n)
+    if n.op_ctx then return n.op_ctx end
     local p, addr = n.p, n.address
     local decl = session.by_addr[addr]
-    local kind = decl and decl.kind.kind or (p.prior and p.prior.kind)
+    local base_record = decl and recorder(decl, p.sensitive) or nil
+    n.op_ctx = setmetatable({ log = function(line) out(addr .. ": " .. line) end, address = addr,
+                              record = base_record and function(a, rec) n.recorded = true base_record(a, rec) end,
+                              forget = function(a) state:remove(a) save() end,
+                              adopt_on_conflict = p.pending_prior ~= nil },
+                            { __index = ctx.for_resource and ctx.for_resource(decl, p.prior) or ctx })
+    return n.op_ctx
+  end
+
+  -- Where the old object of a create_before_destroy replacement waits for its destroy
+  -- step (Terraform's "deposed" object): kept in state, so that if its destroy cannot
+  -- run now, the next run destroys it instead of forgetting it.
+  local function deposed_address(addr)
+    local a, i = addr .. " (deposed)", 1
+    while state:get(a) do i = i + 1; a = string.format("%s (deposed %d)", addr, i) end
+    return a
+  end
+
+  -- The destroy step: the whole of a delete, the old object's half of a replace.
+  local function destroy_step(n)
+    local p, addr = n.p, n.address
+    local kind = p.decl and p.decl.kind.kind or (p.prior and p.prior.kind)
     local h = handlers[kind]
-    local logprefix = addr .. ": "
-    local op_ctx = setmetatable({ log = function(line) out(logprefix .. line) end,
-                                  record = decl and recorder(decl, p.sensitive) or nil,
-                                  forget = function(a) state:remove(a) save() end,
-                                  adopt_on_conflict = p.pending_prior ~= nil },
-                                { __index = ctx.for_resource and ctx.for_resource(decl, p.prior) or ctx })
-    if n.action == "delete" then
-      if not h then return true end
-      local ok, err = h.delete(op_ctx, decl, p.prior)
-      if not ok then return nil, err end
-      state:remove(addr)
-      save()
-      counts.destroyed = counts.destroyed + 1
-      return true
-    end
+    if not h then return true end
+    local ok, err = h.delete(op_context(n), session.by_addr[addr], p.prior)
+    if not ok then return nil, err end
+    state:remove(n.deposed or addr)
+    save()
+    counts.destroyed = counts.destroyed + 1
+    return true
+  end
+
+  -- The create step: a create, update or read, or the new object's half of a replace.
+  local function create_step(n)
+    local p, addr = n.p, n.address
+    local decl = session.by_addr[addr]
+    local kind = decl.kind.kind
+    local h = handlers[kind]
+    local op_ctx = op_context(n)
     local a = stack.resolve_args(decl, env)
     local logic = plan.LOGIC[kind]
     if logic and p.prior and n.action == "update" then
@@ -261,38 +284,25 @@ function M.run(ctx)
     local event = (n.action == "update") and "update" or "create"
     local ok, aerr = fire_actions(decl, "before_" .. event)
     if not ok then return nil, aerr end
-    -- A replacement deletes the old resource first, unless create_before_destroy asks
-    -- otherwise and the new one does not need the old one's function name.
-    local lcm = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
-    local create_first = n.action == "replace" and lcm.create_before_destroy == true
-    if create_first and kind == "func" and p.prior and p.prior.args
-        and p.prior.args.function_name == a.function_name then
-      op_ctx.log("create_before_destroy: the new function has the same name, so the old one goes first")
-      create_first = false
-    end
-    local function delete_old()
-      local dok, derr = h.delete(op_ctx, decl, p.prior)
-      if not dok then return nil, derr end
-      if not create_first then state:remove(addr) save() end
-      counts.destroyed = counts.destroyed + 1
-      return true
-    end
-    if n.action == "replace" and not create_first then
-      local dok, derr = delete_old()
-      if not dok then return nil, derr end
+    if n.action == "replace" and n.create_first then
+      -- the old object keeps a state entry of its own until its destroy step
+      n.deposed = deposed_address(addr)
+      state:put(n.deposed, p.prior)
+      save()
     end
     local rec, err
     if n.action == "update" then
       rec, err = h.update(op_ctx, decl, a, p.prior, plan.stored_args(a, p.sensitive or {}, ctx.digest))
     else rec, err = h.create(op_ctx, decl, a) end
-    if not rec then return nil, err end
-    if create_first then
-      local dok, derr = delete_old()
-      if not dok then
-        state:put(addr, entry_for(decl, rec, p.sensitive))
+    if not rec then
+      if n.deposed and (not n.recorded or not state:get(addr)) then
+        -- nothing new exists: the old object is the resource again (as Terraform restores it)
+        state:put(addr, p.prior)
+        state:remove(n.deposed)
+        n.deposed = nil
         save()
-        return nil, derr
       end
+      return nil, err
     end
     state:put(addr, entry_for(decl, rec, p.sensitive))
     save()
@@ -303,71 +313,115 @@ function M.run(ctx)
     return true
   end
 
+  local function execute(n, half)
+    if half == "destroy" then return destroy_step(n) end
+    return create_step(n)
+  end
+
+  local function wake_waiters(n)
+    for _, w in ipairs(n.waiters) do loop.wake(w) end
+    n.waiters = {}
+  end
+
+  -- A node ends: its steps not yet done end with it, so that whoever waits for them hears.
   local function finish(n, status)
     n.status = status
     running[n] = nil
+    for _, step in ipairs(n.steps or {}) do
+      if not n.step_status[step.half] or n.step_status[step.half] == "running" then
+        n.step_status[step.half] = status == "done" and "done" or "skipped"
+      end
+    end
     remaining = remaining - 1
-    for _, w in ipairs(n.waiters) do loop.wake(w) end
-    n.waiters = {}
+    wake_waiters(n)
     if remaining == 0 then loop.wake(main) end
   end
 
   local stopping = false
   ctx.stop = function() stopping = true end
 
+  -- Why a step was not taken, said as what it means for the resource.
+  local function not_taken(n, step, m, why)
+    local what, after = "not attempted", ""
+    if n.action == "replace" and step.half == "destroy" and n.create_first then
+      what = "the old object was not destroyed"
+      after = string.format("; it stays in state as %s and the next run destroys it", n.deposed or (n.address .. " (deposed)"))
+    elseif n.action == "replace" and step.half == "create" and n.step_status.destroy == "done" then
+      what, after = "the new object was not created", " (the old one was destroyed; the next run creates it)"
+    end
+    if m then why = m.address .. (m.status == "failed" and " failed" or " was not attempted") end
+    out(string.format("%s: %s because %s%s", n.address, what, why, after))
+  end
+
   local node_task -- forward: the body of a node's task
   for _, n in ipairs(nodes) do
+    n.step_status = {}
     loop.spawn(function()
       -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
       local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, n)
       if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
         failures[#failures + 1] = { address = n.address, err = { type = "InternalError", message = err } }
-        if n.status == "running" then sem.release() end
+        if n.holds_slot then sem.release() end
         finish(n, "failed")
       end
     end)
   end
   function node_task(n)
-      for _, d in ipairs(n.deps) do
-        while d.status == "pending" or d.status == "running" do
-          d.waiters[#d.waiters + 1] = loop.current()
+    local verbs = VERB[n.action] or VERB.create
+    for i, step in ipairs(n.steps) do
+      for _, w in ipairs(step.after) do
+        local m, half = w.node, w.half
+        while m.step_status[half] == nil or m.step_status[half] == "running" do
+          m.waiters[#m.waiters + 1] = loop.current()
           loop.suspend()
         end
-        if d.status ~= "done" then
-          out(string.format("%s: not attempted because %s %s", n.address, d.address,
-            d.status == "failed" and "failed" or "was not attempted"))
+        if m.step_status[half] ~= "done" then
+          not_taken(n, step, m)
           return finish(n, "skipped")
         end
       end
       sem.acquire()
+      n.holds_slot = true
       if stopping or save_failed then
         sem.release()
-        out(string.format("%s: not started (the run is stopping)", n.address))
+        n.holds_slot = false
+        not_taken(n, step, nil, "the run is stopping")
         return finish(n, "skipped")
       end
       n.status = "running"
-      n.started = loop.now()
+      n.step_status[step.half] = "running"
       running[n] = true
-      local verbs = VERB[n.action] or VERB.create
-      out(string.format("%s: %s", n.address, verbs[1]))
+      if i == 1 then
+        n.started = loop.now()
+        out(string.format("%s: %s", n.address, verbs[1]))
+        if n.cbd_note and n.action == "replace" then
+          out(string.format("%s: create_before_destroy: %s, so %s", n.address, n.cbd_note,
+            n.create_first and "the new object is created first" or "the old one goes first"))
+        end
+      end
       -- Stack code runs here too (deferred map functions, fail()): its errors fail
       -- this resource, never the task that has to report it.
-      local pok, ok, err = xpcall(execute, site.error_text, n)
+      local pok, ok, err = xpcall(execute, site.error_text, n, step.half)
       if not pok then ok, err = nil, { type = "StackError", message = ok } end
       sem.release()
-      if ok then
-        local id = n.p.args and n.p.args.function_name
-        out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
-          id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
-        finish(n, "done")
-      else
+      n.holds_slot = false
+      running[n] = nil
+      if not ok then
         local decl = session.by_addr[n.address]
         failures[#failures + 1] = { address = n.address, err = err, site = decl and decl.site.display,
                                     action = n.action }
         out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
           err.type or "Error", err.message or "?"))
-        finish(n, "failed")
+        n.step_status[step.half] = "failed"
+        return finish(n, "failed")
       end
+      n.step_status[step.half] = "done"
+      wake_waiters(n)
+    end
+    local id = n.p.args and n.p.args.function_name
+    out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
+      id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
+    finish(n, "done")
   end
 
   -- "Still creating..." for operations that take a while.
@@ -400,7 +454,12 @@ function M.run(ctx)
   local stored_outputs = state:outputs() or {}
   for _, o in ipairs(session.outputs) do
     local ok, value = xpcall(ref.resolve, site.error_text, o.value, env)
-    if not ok then
+    local bad, why
+    if ok then bad, why = validate.output_problem(value) end
+    if bad then
+      failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
+                                  err = { type = "InvalidOutput", message = (bad ~= "" and (bad .. ": ") or "") .. why } }
+    elseif not ok then
       failures[#failures + 1] = { address = "output." .. o.name, site = o.site.display,
                                   err = { type = "StackError", message = value } }
     elseif o.sensitive and ref.has_withheld(value) then

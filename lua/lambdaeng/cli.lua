@@ -56,7 +56,7 @@ Usage: lambdaeng plan STACK.lua [options]
 
 Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
 Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
-  --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh,
+  --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh (or --refresh=false),
   --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
   --retarget (the state records the target each resource was applied to; a plan against
   another one stops with both named unless this is given).
@@ -121,7 +121,7 @@ independent operations run concurrently, state is written after each one, and a 
 resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
 twice: cancel it too. State is written either way.
 Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
-  --invoke action.NAME (run that action alone), --refresh/--no-refresh,
+  --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
   --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
 ]],
   destroy = [[
@@ -242,7 +242,11 @@ local function parse(argv)
       if inline and a == "--force-unlock" then
         if not inline:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
         o["force-unlock"] = inline
-      elseif inline then return nil, a .. " takes no value"
+      elseif (inline == "true" or inline == "false") and (a == "--refresh" or a == "--no-refresh") then
+        -- Terraform's -refresh=false
+        local on = (inline == "true") == (a == "--refresh")
+        o.refresh, o["no-refresh"] = on or nil, (not on) or nil
+      elseif inline then return nil, a .. " takes no value" .. (a == "--refresh" and " but true or false" or "")
       else o[a:gsub("^%-+", "")] = true end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       local names = {}
@@ -702,6 +706,26 @@ local function print_api_error(err, cfg)
   end
 end
 
+-- Text safe for a terminal, nothing dropped: control bytes (but newline and tab), C1
+-- controls and bytes that are not UTF-8 shown as \xNN.
+local function terminal_text(s)
+  local out, i = {}, 1
+  while i <= #s do
+    local b = s:byte(i)
+    local n = b < 0x80 and 1 or b >= 0xF0 and 4 or b >= 0xE0 and 3 or b >= 0xC0 and 2 or 0
+    local ch = n > 0 and s:sub(i, i + n - 1) or nil
+    if n == 0 or #ch < n or not utf8.len(ch) or (n == 2 and b == 0xC2 and ch:byte(2) < 0xA0)
+        or (n == 1 and (b < 0x20 or b == 0x7F) and b ~= 10 and b ~= 9) then
+      out[#out + 1] = string.format("\\x%02x", b)
+      i = i + 1
+    else
+      out[#out + 1] = ch
+      i = i + n
+    end
+  end
+  return table.concat(out)
+end
+
 function commands.invoke(o)
   local name = o.positional[1]
   if not name then eprint("Error: lambdaeng invoke needs a function name: lambdaeng invoke FUNCTION [PAYLOAD|-]") return 1 end
@@ -755,11 +779,17 @@ function commands.invoke(o)
     local lok, decoded = pcall(hash.base64decode, result.log_result)
     log = lok and decoded or nil
   end
+  local text = result.payload == nil or utf8.len(result.payload) ~= nil
   if o.json then
-    print(json.encode_plain { status_code = result.status_code, payload = result.payload,
+    -- JSON carries text: a payload that is not UTF-8 is given base64-encoded, and said so
+    print(json.encode_plain { status_code = result.status_code, payload = text and result.payload or nil,
+      payload_base64 = not text and hash.base64(result.payload) or nil,
       function_error = result.function_error, executed_version = result.executed_version, log = log })
   else
-    if result.payload and #result.payload > 0 then io.write(result.payload, "\n") end
+    -- the payload exactly, except on a terminal, which gets no raw control bytes
+    if result.payload and #result.payload > 0 then
+      io.write(sys.isatty(1) and terminal_text(result.payload) or result.payload, "\n")
+    end
     if itype ~= "RequestResponse" then eprint(string.format("StatusCode: %d", result.status_code)) end
     if log then
       local shown = require("lambdaeng.aws.client").printable(log, 8192, true)
