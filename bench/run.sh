@@ -6,18 +6,7 @@
 # bench/RESULTS.md. BENCH_RUNS, BENCH_BUDGET and BENCH_ONLY=W1,W4 tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-need=()
-for p in valgrind nodejs libcurl4-openssl-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-command -v npm >/dev/null || need+=(npm)  # (NodeSource's nodejs package carries its own npm)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+bash scripts/deps.sh --bench
 python3 -c "import boto3" 2>/dev/null || python3 -m pip install --quiet boto3
 command -v aws >/dev/null || python3 -m pip install --quiet awscli
 [ -d bench/node_modules/@aws-sdk/client-lambda ] || npm install --silent --no-audit --no-fund --prefix bench

@@ -229,7 +229,7 @@ done:
   return rc;
 }
 
-/* archive.zip(path) -> bytes, entry_count; raises with the reason on failure. */
+/* archive.zip(path) -> bytes, entry_count | nil, message, code. */
 static int l_zip(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   le_buffer out = {0};
@@ -237,7 +237,7 @@ static int l_zip(lua_State *L) {
   le_error err;
   if (le_archive_zip(path, &out, &count, &err) != LE_OK) {
     le_buffer_free(&out);
-    return luaL_error(L, "%s", err.message);
+    return le_push_error(L, &err);
   }
   lua_pushlstring(L, (const char *)out.data, out.len);
   lua_pushinteger(L, (lua_Integer)count);
@@ -281,7 +281,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   if (!za) {
     zip_error_t ze;
     zip_error_init_with_code(&ze, zerr);
-    le_error_set(err, "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
+    le_error_code(err, "EINVAL", "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
     return LE_FAIL;
   }
@@ -299,7 +299,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     else declared += st.size;
   }
   if (too_large) {
-    rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+    rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
     goto done;
   }
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -309,7 +309,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   for (zip_int64_t i = 0; i < n && rc == LE_OK; i++) {
     const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
     if (!name || !name_is_contained(name)) {
-      rc = le_error_set(err, "%s: entry \"%s\" would unpack outside the package directory", zip_path,
+      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would unpack outside the package directory", zip_path,
                         name ? name : "?");
       break;
     }
@@ -336,7 +336,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
       zip_int64_t got = zip_fread(zf, buf, sizeof buf - 1);
       buf[got > 0 ? got : 0] = '\0';
       if (got <= 0 || buf[0] == '/' || !name_is_contained(buf)) {
-        rc = le_error_set(err, "%s: link %s points outside the package", zip_path, name);
+        rc = le_error_code(err, "EPERM", "%s: link %s points outside the package", zip_path, name);
       } else {
         unlink(path);
         if (symlink(buf, path) != 0) rc = le_error_errno(err, errno, "cannot create link %s", path);
@@ -356,7 +356,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     while ((got = zip_fread(zf, buf, sizeof buf)) > 0) {
       written += (size_t)got;
       if (written > max_bytes) { /* the entry lied about its size: a zip bomb */
-        rc = le_error_set(err, "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
+        rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
         break;
       }
       if (write(fd, buf, (size_t)got) != got) {
@@ -364,7 +364,8 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
         break;
       }
     }
-    if (got < 0 && rc == LE_OK) rc = le_error_set(err, "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
+    if (got < 0 && rc == LE_OK)
+      rc = le_error_code(err, "EINVAL", "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
     close(fd);
     zip_fclose(zf);
   }
@@ -374,7 +375,9 @@ done:
   return rc;
 }
 
-/* archive.extract(zip_path, dir[, max_bytes]) -> entry_count; raises with the reason on failure. */
+/* archive.extract(zip_path, dir[, max_bytes]) -> entry_count | nil, message, code (EFBIG:
+ * the entries inflate past max_bytes; EPERM: an entry or link would land outside dir;
+ * EINVAL: not a zip, or a corrupt one). */
 static int l_extract(lua_State *L) {
   const char *zip_path = luaL_checkstring(L, 1);
   const char *dir = luaL_checkstring(L, 2);
@@ -382,7 +385,7 @@ static int l_extract(lua_State *L) {
   size_t count = 0;
   le_error err;
   if (le_archive_extract_bounded(zip_path, dir, max_bytes > 0 ? (size_t)max_bytes : SIZE_MAX, &count, &err) != LE_OK)
-    return luaL_error(L, "%s", err.message);
+    return le_push_error(L, &err);
   lua_pushinteger(L, (lua_Integer)count);
   return 1;
 }

@@ -149,6 +149,7 @@ static int report_cycle(const le_graph *g, const unsigned char *done, le_error *
         if (colour[w] == 1) {
           size_t first = 0;
           while (path[first] != w) first++;
+          err->code = "EINVAL";
           int n = snprintf(err->message, sizeof err->message, "dependency cycle between %zu resources: ",
                            depth - first);
           for (size_t i = first; i < depth && n > 0 && (size_t)n < sizeof err->message; i++)
@@ -263,11 +264,7 @@ static le_graph *check_graph(lua_State *L) {
   return *p;
 }
 
-static int fail_value(lua_State *L, const le_error *err) {
-  lua_pushnil(L);
-  lua_pushstring(L, err->message);
-  return 2;
-}
+static int fail_value(lua_State *L, const le_error *err) { return le_push_error(L, err); }
 
 static int l_new(lua_State *L) {
   le_graph **p = lua_newuserdatauv(L, sizeof *p, 0);

@@ -77,7 +77,7 @@ unsigned char *le_base64_decode(const char *text, size_t len, size_t *out_len, l
     int v = b64_value(c);
     if (v < 0 || pad > 0) {
       free(out);
-      le_error_set(err, "invalid base64: unexpected character '%c' at offset %zu", c, i);
+      le_error_code(err, "EINVAL", "invalid base64: unexpected character '%c' at offset %zu", c, i);
       return NULL;
     }
     symbols++;
@@ -91,7 +91,7 @@ unsigned char *le_base64_decode(const char *text, size_t len, size_t *out_len, l
   }
   if (symbols % 4 != 0 || pad > 2) {
     free(out);
-    le_error_set(err, "invalid base64: length is not a multiple of 4");
+    le_error_code(err, "EINVAL", "invalid base64: length is not a multiple of 4");
     return NULL;
   }
   if (out_len) *out_len = n;
@@ -116,7 +116,8 @@ int le_file_base64sha256(const char *path, char out[45], le_error *err) {
   return LE_OK;
 }
 
-/* Lua binding: functions take strings and return strings; failures raise. */
+/* Lua binding: functions take strings and return strings; a runtime failure (text
+ * that is not base64, a file that cannot be read) is nil, message, code. */
 
 static int l_digest(lua_State *L, le_digest_kind kind) {
   size_t len;
@@ -177,7 +178,7 @@ static int l_base64decode(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   le_error err;
   unsigned char *out = le_base64_decode(s, len, &out_len, &err);
-  if (!out) return luaL_error(L, "%s", err.message);
+  if (!out) return le_push_error(L, &err);
   lua_pushlstring(L, (const char *)out, out_len);
   free(out);
   return 1;
@@ -187,7 +188,7 @@ static int l_filebase64sha256(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char out[45];
   le_error err;
-  if (le_file_base64sha256(path, out, &err) != LE_OK) return luaL_error(L, "%s", err.message);
+  if (le_file_base64sha256(path, out, &err) != LE_OK) return le_push_error(L, &err);
   lua_pushstring(L, out);
   return 1;
 }

@@ -185,12 +185,45 @@ static int init(le_error *err) {
   /* Our own queue keeps each host within H.max_host; curl's limit is the backstop. */
   curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, H.max_host);
   curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, H.max_host > 32 ? H.max_host * 2 : 64L);
-  uv_timer_init(le_loop(), &H.timer);
+  int rc = uv_timer_init(le_loop(), &H.timer);
+  if (rc != 0) return le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc));
+  rc = uv_async_init(le_loop(), &H.alive, NULL);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)&H.timer, NULL);
+    return le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc));
+  }
   uv_unref((uv_handle_t *)&H.timer);
-  uv_async_init(le_loop(), &H.alive, NULL);
   uv_unref((uv_handle_t *)&H.alive);
   H.ready = 1;
   return LE_OK;
+}
+
+size_t le_http_close(void) {
+  if (!H.ready) return 0;
+  if (H.count > 0) return H.count;
+  curl_multi_cleanup(H.multi); /* closes the kept-alive connections (closesocket_cb retires their polls) */
+  H.multi = NULL;
+  for (size_t fd = 0; fd < H.nsockets; fd++) {
+    socket_ctx *s = H.sockets[fd];
+    if (s) {
+      H.sockets[fd] = NULL;
+      uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
+    }
+  }
+  uv_close((uv_handle_t *)&H.timer, NULL);
+  uv_close((uv_handle_t *)&H.alive, NULL);
+  while (H.hosts) {
+    host_slot *h = H.hosts;
+    H.hosts = h->next;
+    free(h->key);
+    free(h);
+  }
+  free(H.sockets);
+  H.sockets = NULL;
+  H.nsockets = 0;
+  curl_global_cleanup();
+  H.ready = 0;
+  return 0;
 }
 
 /* Bodies beyond the request's max_body end the transfer (nothing more is read). */
@@ -436,7 +469,7 @@ static void start_queued(host_slot *h) {
 }
 
 int le_http_set_max_host_connections(long n, le_error *err) {
-  if (n < 1 || n > 100000) return le_error_set(err, "the connections per host must be 1 to 100000, got %ld", n);
+  if (n < 1 || n > 100000) return le_error_code(err, "EINVAL", "the connections per host must be 1 to 100000, got %ld", n);
   H.max_host = n;
   if (H.ready) {
     curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
@@ -589,16 +622,17 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N } */
+/* configure{ max_host_connections = N } -> true | nil, message, code */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "max_host_connections");
   if (!lua_isnil(L, -1)) {
     le_error err;
     if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
-      return luaL_argerror(L, 1, err.message);
+      return le_push_error(L, &err);
   }
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* cancellations() -> n: a caller that saw n before waiting (a pacer's queue, a

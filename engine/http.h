@@ -56,6 +56,10 @@ typedef struct le_http_request_spec {
 
 int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err);
 void le_http_cancel_all(void);
+/* Ends the client when nothing is in flight: closes the kept-alive connections and
+ * the loop handles (le_loop_close). Returns how many transfers are still in flight
+ * (then nothing is closed). */
+size_t le_http_close(void);
 /* At most n (1..100000) requests in libcurl per host from now on. */
 int le_http_set_max_host_connections(long n, le_error *err);
 

@@ -11,7 +11,6 @@
 
 #include "buffer.h"
 #include "loop.h"
-#include "runtime.h"
 
 #define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
 #define MAX_HEADER_FIELDS 128
@@ -373,8 +372,7 @@ static int run_check(conn *c) {
   if (srv->check_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, srv->check_ref);
     lua_pushvalue(L, top + 1);
-    if (le_pcall_traceback(L, 1, 3) != LUA_OK) {
-      fprintf(stderr, "lambdaeng: local target: %s\n", lua_tostring(L, -1));
+    if (le_callback_call(L, 1, 3, "local target") != LUA_OK) {
       lua_settop(L, top);
       refuse(c, 500, "ServiceException", "internal error");
       return -1;
@@ -433,10 +431,7 @@ static void dispatch(conn *c) {
   lua_setfield(L, -2, "body");
   le_buffer_free(&c->body); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
-  if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
-    fprintf(stderr, "lambdaeng: local target: %s\n", lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
+  le_callback_call(L, 2, 0, "local target");
 }
 
 static int on_message_complete(http_parser *p) {
@@ -659,7 +654,8 @@ static int failed(lua_State *L, server *srv, const char *what, int rc) {
   uv_close((uv_handle_t *)&srv->tcp, server_closed);
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", what, uv_strerror(rc));
-  return 2;
+  lua_pushstring(L, uv_err_name(rc));
+  return 3;
 }
 
 static int push_server(lua_State *L, server *srv) {

@@ -1,9 +1,10 @@
 /* httpserver.h — an HTTP/1.1 server on the event loop (libuv TCP + http-parser).
  *
- * Lua: lambdaeng.native.httpserver.listen(host, port, dispatch[, opts]) -> server | nil, message;
+ * Lua: lambdaeng.native.httpserver.listen(host, port, dispatch[, opts]) -> server | nil, message,
+ * code;
  * adopt(fd, dispatch[, opts]) serves an already listening TCP socket (one received from a
  * sandbox, which lives in the sandbox's network namespace) the same way.
- * For every complete request, dispatch(request, id) is called (protected) with
+ * For every complete request, dispatch(request, id) is called (le_callback_call) with
  * request = { method, target, path, query, headers = {lower-case name = value}, body,
  * content_length }; it must not wait: it starts a task that later calls
  * respond(id, status, headers, body). Requests on one connection are answered in order

@@ -10,6 +10,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "loop.h"
+
 static lua_State *completer_state;
 static int completer_ref = LUA_NOREF;
 static volatile sig_atomic_t interrupted;
@@ -41,7 +43,8 @@ static char **complete(const char *text, int start, int end) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, completer_ref);
   lua_pushstring(L, text);
   lua_pushstring(L, rl_line_buffer ? rl_line_buffer : "");
-  if (lua_pcall(L, 2, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+  if (le_callback_call(L, 2, 1, "completion") != LUA_OK) return NULL; /* reported after the line */
+  if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
     return NULL;
   }
@@ -115,9 +118,7 @@ static int l_set_completer(lua_State *L) {
     lua_pushvalue(L, 1);
     completer_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  lua_pushthread(L);
-  completer_state = lua_tothread(L, -1);
-  lua_pop(L, 1);
+  completer_state = le_main_thread(L);
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
   return 0;

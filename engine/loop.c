@@ -8,8 +8,13 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-/* Registry layout: TASKS maps each live task's thread to true (anchoring it). */
+#include "http.h"
+#include "runtime.h"
+
+/* Registry layout: TASKS maps each live task's thread to true (anchoring it);
+ * ERRORS is the list of error messages waiting to be reported. */
 static const char TASKS_KEY = 'T';
+static const char ERRORS_KEY = 'E';
 static lua_State *main_state; /* the state the loop belongs to */
 
 uv_loop_t *le_loop(void) { return uv_default_loop(); }
@@ -66,12 +71,75 @@ void le_task_resume(lua_State *co, int nargs) {
       main_failed = 1;
       lua_xmove(L, co, 1); /* the message with its traceback, for run() */
     } else {
-      fprintf(stderr, "lambdaeng: internal error in a task: %s\n", lua_tostring(L, -1));
+      le_report_error(L, "internal error in a task", lua_tostring(L, -1));
       lua_pop(L, 1);
     }
     if (co == main_task) uv_stop(le_loop());
   }
   if (co != main_task) anchor(L, co, 0);
+}
+
+/* Errors from tasks and callbacks wait in ERRORS until the loop's next turn, when
+ * report_cb hands each to the Lua handler set with on_error, or to stderr. */
+static uv_timer_t report_timer;
+static int report_ready, error_handler_ref = LUA_NOREF;
+
+static void report_errors(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  lua_newtable(L); /* the queue starts again empty: a handler may queue more */
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    const char *msg = lua_tostring(L, -1);
+    if (error_handler_ref != LUA_NOREF) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, error_handler_ref);
+      lua_pushvalue(L, -2);
+      if (le_pcall_traceback(L, 1, 0) != LUA_OK) { /* the reporter itself failed: the last resort */
+        fprintf(stderr, "lambdaeng: %s\nlambdaeng: reporting it failed: %s\n", msg, lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    } else {
+      fprintf(stderr, "lambdaeng: %s\n", msg);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void report_cb(uv_timer_t *t) {
+  (void)t;
+  report_errors(main_state);
+}
+
+void le_report_error(lua_State *L, const char *what, const char *message) {
+  L = main_state ? main_state : L;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
+  }
+  lua_pushfstring(L, "%s: %s", what, message ? message : "(error object is not a string)");
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+  if (!report_ready && uv_timer_init(le_loop(), &report_timer) == 0) report_ready = 1;
+  /* Without a timer (it cannot fail on Linux) the errors wait for run() or report_errors(). */
+  if (report_ready) uv_timer_start(&report_timer, report_cb, 0, 0);
+}
+
+int le_callback_call(lua_State *L, int nargs, int nresults, const char *what) {
+  int rc = le_pcall_traceback(L, nargs, nresults);
+  if (rc != LUA_OK) {
+    le_report_error(L, what, lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  return rc;
 }
 
 /* Tasks waiting for the next turn of the loop: started by spawn, woken by wake. */
@@ -94,9 +162,17 @@ static int schedule(lua_State *L, lua_State *co, int nargs) {
   if (!r) return luaL_error(L, "out of memory");
   r->co = co;
   r->nargs = nargs;
-  uv_timer_init(le_loop(), &r->timer);
+  int rc = uv_timer_init(le_loop(), &r->timer);
+  if (rc != 0) {
+    free(r);
+    return luaL_error(L, "cannot schedule a task: %s", uv_strerror(rc));
+  }
   r->timer.data = r;
-  uv_timer_start(&r->timer, ready_cb, 0, 0);
+  rc = uv_timer_start(&r->timer, ready_cb, 0, 0);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)&r->timer, on_closed_free);
+    return luaL_error(L, "cannot schedule a task: %s", uv_strerror(rc));
+  }
   return 0;
 }
 
@@ -130,9 +206,17 @@ static int l_sleep(lua_State *L) {
   if (!lua_isyieldable(L)) return luaL_error(L, "sleep() can only be called from a task (loop.run/spawn)");
   uv_timer_t *t = malloc(sizeof *t);
   if (!t) return luaL_error(L, "out of memory");
-  uv_timer_init(le_loop(), t);
+  int rc = uv_timer_init(le_loop(), t);
+  if (rc != 0) {
+    free(t);
+    return luaL_error(L, "sleep(): %s", uv_strerror(rc));
+  }
   t->data = L;
-  uv_timer_start(t, sleep_cb, seconds_to_ms(seconds), 0);
+  rc = uv_timer_start(t, sleep_cb, seconds_to_ms(seconds), 0);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    return luaL_error(L, "sleep(): %s", uv_strerror(rc));
+  }
   return lua_yield(L, 0);
 }
 
@@ -193,13 +277,18 @@ static int l_timer(lua_State *L) {
   luaL_setmetatable(L, TIMER_MT);
   timer_box *b = calloc(1, sizeof *b);
   if (!b) return luaL_error(L, "out of memory");
+  int rc = uv_timer_init(le_loop(), &b->timer);
+  if (rc != 0) {
+    free(b);
+    return luaL_error(L, "timer(): %s", uv_strerror(rc));
+  }
   lua_pushvalue(L, 2);
   b->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  uv_timer_init(le_loop(), &b->timer);
   b->timer.data = b;
   b->active = 1;
-  uv_timer_start(&b->timer, timer_fire, seconds_to_ms(seconds), 0);
-  *ud = b;
+  *ud = b; /* from here on the handle's __gc closes it */
+  rc = uv_timer_start(&b->timer, timer_fire, seconds_to_ms(seconds), 0);
+  if (rc != 0) return luaL_error(L, "timer(): %s", uv_strerror(rc));
   return 1;
 }
 
@@ -266,20 +355,18 @@ static int l_on_interrupt(lua_State *L) {
   lua_pushvalue(L, 1);
   interrupt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (!sigint_ready) {
-    uv_signal_init(le_loop(), &sigint_handle);
-    uv_signal_init(le_loop(), &sigterm_handle);
+    int rc = uv_signal_init(le_loop(), &sigint_handle);
+    if (rc == 0 && (rc = uv_signal_init(le_loop(), &sigterm_handle)) != 0)
+      uv_close((uv_handle_t *)&sigint_handle, NULL);
+    if (rc != 0) return luaL_error(L, "on_interrupt(): %s", uv_strerror(rc));
     sigint_ready = 1;
   }
-  uv_signal_start(&sigint_handle, sigint_cb, SIGINT);
-  uv_signal_start(&sigterm_handle, sigint_cb, SIGTERM);
+  int rc = uv_signal_start(&sigint_handle, sigint_cb, SIGINT);
+  if (rc == 0) rc = uv_signal_start(&sigterm_handle, sigint_cb, SIGTERM);
+  if (rc != 0) return luaL_error(L, "on_interrupt(): %s", uv_strerror(rc));
   uv_unref((uv_handle_t *)&sigint_handle); /* waiting for Ctrl-C keeps no loop alive */
   uv_unref((uv_handle_t *)&sigterm_handle);
   return 0;
-}
-
-static void close_walk(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 static int l_run(lua_State *L) {
@@ -295,6 +382,7 @@ static int l_run(lua_State *L) {
   main_done = main_failed = 0;
   schedule(L, co, n - 1);
   uv_run(le_loop(), UV_RUN_DEFAULT);
+  report_errors(L); /* what the last turn queued, before anything is printed after run() */
   if (!main_done) {
     main_task = NULL;
     anchor(L, co, 0);
@@ -304,9 +392,8 @@ static int l_run(lua_State *L) {
   anchor(L, co, 0);
   if (main_failed) {
     lua_xmove(co, L, 1);
-    /* Let pending handles of an aborted run close before raising. */
-    uv_walk(le_loop(), close_walk, NULL);
-    uv_run(le_loop(), UV_RUN_NOWAIT);
+    /* What the other tasks still wait for stays with the loop (its handles belong to
+     * their owners): it goes on at the next run, or ends with the process. */
     return lua_error(L);
   }
   int nres = lua_gettop(co);
@@ -314,10 +401,55 @@ static int l_run(lua_State *L) {
   return nres;
 }
 
+/* on_error(fn | nil): the reporter of queued errors. */
+static int l_on_error(lua_State *L) {
+  if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_unref(L, LUA_REGISTRYINDEX, error_handler_ref);
+  error_handler_ref = LUA_NOREF;
+  if (!lua_isnil(L, 1)) {
+    lua_pushvalue(L, 1);
+    error_handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  return 0;
+}
+
+static int l_report_errors(lua_State *L) {
+  report_errors(le_main_thread(L));
+  return 0;
+}
+
+static void close_if_open(uv_handle_t *h) {
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void count_open(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h)) ++*(int *)arg;
+}
+
+int le_loop_close(void) {
+  if (sigint_ready) {
+    close_if_open((uv_handle_t *)&sigint_handle);
+    close_if_open((uv_handle_t *)&sigterm_handle);
+    sigint_ready = 0;
+  }
+  if (report_ready) {
+    close_if_open((uv_handle_t *)&report_timer);
+    report_ready = 0;
+  }
+  if (le_http_close() > 0) return UV_EBUSY;
+  uv_run(le_loop(), UV_RUN_NOWAIT); /* close callbacks */
+  int open = 0;
+  uv_walk(le_loop(), count_open, &open);
+  if (open > 0) return UV_EBUSY;
+  return uv_loop_close(le_loop());
+}
+
 int le_open_loop(lua_State *L) {
   main_state = L;
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
+  lua_newtable(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
   if (luaL_newmetatable(L, TIMER_MT)) {
     static const luaL_Reg methods[] = {{"cancel", l_timer_cancel}, {"unref", l_timer_unref}, {NULL, NULL}};
     luaL_newlib(L, methods);
@@ -329,7 +461,8 @@ int le_open_loop(lua_State *L) {
   static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
                                  {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
                                  {"now", l_now},         {"on_interrupt", l_on_interrupt},
-                                 {"timer", l_timer},
+                                 {"timer", l_timer},     {"on_error", l_on_error},
+                                 {"report_errors", l_report_errors},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

@@ -3,8 +3,14 @@
  * One libuv loop per process owns all I/O. Lua code that waits runs as a task
  * (a coroutine anchored in the registry); a C function that must wait arms a
  * timer or a request and yields; the event's callback resumes the task through
- * le_task_resume, the one place tasks are resumed. A task that fails is reported
- * with its traceback and ends; it never takes the process down.
+ * le_task_resume, the one place tasks are resumed. A callback that calls a Lua
+ * function (a process's output, a server's request) does so through
+ * le_callback_call, the one place functions are called from the loop. Both run
+ * on the main thread, protected, with a traceback; an error in either (a task
+ * that fails, a callback that raises) never takes the process down and is never
+ * printed in the middle of the callback: it is queued and reported from the loop
+ * on its next turn, through the handler set with on_error (the command line's,
+ * which keeps its live progress line whole) or, without one, on stderr.
  *
  * Lua: lambdaeng.native.loop.run(fn, ...) runs fn as the main task and the loop
  * until nothing is left to do, returning fn's results (or raising its error);
@@ -13,7 +19,9 @@
  * task calls wake(task, ...), whose arguments suspend() returns; current(),
  * now() (monotonic seconds); timer(seconds, fn) runs fn as a task later and returns
  * a handle with cancel() and unref() (an unref'd timer does not keep the loop alive;
- * a timer whose handle is collected never fires, so keep it while it matters). */
+ * a timer whose handle is collected never fires, so keep it while it matters);
+ * on_error(fn) sets the reporter of queued errors (fn(message); nil: stderr);
+ * report_errors() reports what is queued now (outside the loop: the REPL). */
 #ifndef LAMBDAENG_LOOP_H
 #define LAMBDAENG_LOOP_H
 
@@ -32,6 +40,22 @@ void le_alloc_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* Resumes task co with the nargs values on top of co's stack. */
 void le_task_resume(struct lua_State *co, int nargs);
+
+/* Calls the function below the nargs arguments on top of L's stack (L: the main
+ * thread) protected, with a traceback. Returns LUA_OK with nresults values on the
+ * stack; on failure the error, prefixed with "what: ", is queued for reporting
+ * (le_report_error), nothing is left on the stack, and the lua_pcall status is
+ * returned. */
+int le_callback_call(struct lua_State *L, int nargs, int nresults, const char *what);
+
+/* Queues "what: message" to be reported from the loop on its next turn. */
+void le_report_error(struct lua_State *L, const char *what, const char *message);
+
+/* Closes the loop's own handles (the interrupt watchers, the error reporter) and
+ * every handle of http.c, runs the loop until their close callbacks are done and
+ * closes it. Returns 0, or UV_EBUSY when a handle is still open (a leak); for
+ * tests, which assert that a loop ends with nothing left. */
+int le_loop_close(void);
 
 /* True when L is a task that may yield (called from C functions before yielding). */
 int le_task_can_wait(struct lua_State *L);

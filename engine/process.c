@@ -12,7 +12,6 @@
 #include <lua.h>
 
 #include "loop.h"
-#include "runtime.h"
 
 #define PROCESS_MT "lambdaeng.process"
 
@@ -102,10 +101,7 @@ static void channel_cb(uv_poll_t *p, int status, int events) {
   lua_State *L = c->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->socket_ref);
   lua_pushinteger(L, fd);
-  if (le_pcall_traceback(L, 1, 0) != LUA_OK) {
-    fprintf(stderr, "lambdaeng: process socket handler: %s\n", lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
+  le_callback_call(L, 1, 0, "process socket handler");
 }
 
 static void call_exit(child *c) {
@@ -118,10 +114,7 @@ static void call_exit(child *c) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->exit_ref);
     lua_pushinteger(L, (lua_Integer)c->exit_status);
     lua_pushinteger(L, c->term_signal);
-    if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
-      fprintf(stderr, "lambdaeng: process exit handler: %s\n", lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
+    le_callback_call(L, 2, 0, "process exit handler");
   }
   close_channel(c);
   uv_close((uv_handle_t *)&c->proc, handle_closed);
@@ -149,10 +142,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->output_ref);
     lua_pushlstring(L, buf->base, (size_t)nread);
     lua_pushstring(L, s == (uv_stream_t *)&c->out ? "stdout" : "stderr");
-    if (le_pcall_traceback(L, 2, 0) != LUA_OK) {
-      fprintf(stderr, "lambdaeng: process output handler: %s\n", lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
+    le_callback_call(L, 2, 0, "process output handler");
   }
   free(buf->base);
   if (nread < 0) {
@@ -209,7 +199,8 @@ static int l_spawn(lua_State *L) {
     release(c);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot start %s: socketpair: %s", file, strerror(e));
-    return 2;
+    lua_pushstring(L, strerrorname_np(e));
+    return 3;
   }
 
   uv_pipe_init(le_loop(), &c->out, 0);
@@ -256,7 +247,8 @@ static int l_spawn(lua_State *L) {
     uv_close((uv_handle_t *)&c->proc, handle_closed);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot start %s: %s", file, uv_strerror(rc));
-    return 2;
+    lua_pushstring(L, uv_err_name(rc));
+    return 3;
   }
   c->pid = c->proc.pid;
   c->open_handles = 4;

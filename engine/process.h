@@ -5,7 +5,8 @@
  * stderr read on the loop: on_output(chunk, "stdout"|"stderr") for each chunk,
  * then on_exit(status, signal) once, after the process ended and its pipes
  * drained (or 100 ms later, if something it started holds them). Both are called
- * protected. process:kill([signal]) signals the whole group (SIGKILL by default);
+ * through le_callback_call. spawn returns nil, message, code when the process
+ * cannot start. process:kill([signal]) signals the whole group (SIGKILL by default);
  * process:pid(), process:running(). Every child still running when lambdaeng
  * exits is killed, so no runtime process outlives the target that started it. */
 #ifndef LAMBDAENG_PROCESS_H

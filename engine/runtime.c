@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,15 +86,19 @@ int le_pcall_traceback(lua_State *L, int nargs, int nresults) {
   return rc;
 }
 
-/* lambdaeng.native.sys: the few OS facts the Lua half needs. */
+/* lambdaeng.native.sys: the few OS facts the Lua half needs. Every function
+ * returns its value or nil, message, code (error.h). */
+
+static int push_errno(lua_State *L, int e, const char *what, const char *path) {
+  le_error err;
+  le_error_errno(&err, e, "%s %s", what, path);
+  return le_push_error(L, &err);
+}
 
 static int l_realpath(lua_State *L) {
   char out[PATH_MAX];
-  if (!realpath(luaL_checkstring(L, 1), out)) {
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(errno));
-    return 2;
-  }
+  const char *path = luaL_checkstring(L, 1);
+  if (!realpath(path, out)) return push_errno(L, errno, "cannot resolve", path);
   lua_pushstring(L, out);
   return 1;
 }
@@ -114,7 +120,7 @@ static int l_isatty(lua_State *L) {
 
 static int l_cwd(lua_State *L) {
   char out[PATH_MAX];
-  if (!getcwd(out, sizeof out)) return luaL_error(L, "getcwd: %s", strerror(errno));
+  if (!getcwd(out, sizeof out)) return push_errno(L, errno, "cannot find", "the current directory");
   lua_pushstring(L, out);
   return 1;
 }
@@ -123,11 +129,7 @@ static int l_mkdirs(lua_State *L) {
   le_error err;
   /* le_mkdir_parents creates the parents of a file path; give it a path inside the dir. */
   lua_pushfstring(L, "%s/.", luaL_checkstring(L, 1));
-  if (le_mkdir_parents(lua_tostring(L, -1), &err) != LE_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    return 2;
-  }
+  if (le_mkdir_parents(lua_tostring(L, -1), &err) != LE_OK) return le_push_error(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -139,63 +141,60 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* random_bytes(n) -> n bytes from the kernel's generator (getrandom(2), no file to open). */
 static int l_random_bytes(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n > 0 && n <= 4096, 1, "between 1 and 4096");
-  FILE *f = fopen("/dev/urandom", "rb");
-  if (!f) return luaL_error(L, "/dev/urandom: %s", strerror(errno));
   char buf[4096];
-  size_t got = fread(buf, 1, (size_t)n, f);
-  fclose(f);
-  if (got != (size_t)n) return luaL_error(L, "/dev/urandom: short read");
+  size_t got = 0;
+  while (got < (size_t)n) {
+    ssize_t r = getrandom(buf + got, (size_t)n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return push_errno(L, errno, "cannot read", "random bytes (getrandom)");
+    got += (size_t)r;
+  }
   lua_pushlstring(L, buf, (size_t)n);
   return 1;
 }
 
-/* write_private(path, data) -> true | nil, message: creates path exclusively, mode 0600, synced. */
+/* write_private(path, data) -> true | nil, message, code: creates path exclusively, mode
+ * 0600, synced. */
 static int l_write_private(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot create %s: %s", path, strerror(errno));
-    return 2;
-  }
+  if (fd < 0) return push_errno(L, errno, "cannot create", path);
   ssize_t n = write(fd, data, len);
   int ok = n == (ssize_t)len && fsync(fd) == 0;
-  int e = errno;
+  int e = ok ? 0 : (n >= 0 && n != (ssize_t)len ? EIO : errno);
   close(fd);
   if (!ok) {
     unlink(path);
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
-    return 2;
+    return push_errno(L, e, "cannot write", path);
   }
   lua_pushboolean(L, 1);
   return 1;
 }
 
-/* sys.try_lock(path) -> lock | nil, "busy" | nil, message: an exclusive flock(2) on
- * path (created if missing), held until lock:release() or the process ends, however
- * it ends, so a killed holder never leaves a stale lock behind. */
+/* sys.try_lock(path) -> lock | nil, message, code (EBUSY: another process holds it): an
+ * exclusive flock(2) on path (created if missing), held until lock:release() or the
+ * process ends, however it ends, so a killed holder never leaves a stale lock behind. */
 #define FLOCK_MT "lambdaeng.flock"
 
 static int l_try_lock(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
-    return 2;
-  }
+  if (fd < 0) return push_errno(L, errno, "cannot open", path);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     close(fd);
-    lua_pushnil(L);
-    lua_pushstring(L, e == EWOULDBLOCK ? "busy" : strerror(e));
-    return 2;
+    if (e == EWOULDBLOCK) {
+      le_error err;
+      le_error_code(&err, "EBUSY", "%s is locked by another process", path);
+      return le_push_error(L, &err);
+    }
+    return push_errno(L, e, "cannot lock", path);
   }
   int *ud = lua_newuserdatauv(L, sizeof *ud, 0);
   *ud = fd;
@@ -203,15 +202,11 @@ static int l_try_lock(lua_State *L) {
   return 1;
 }
 
-/* sys.list(dir) -> { names... } (without . and ..), or nil, message. */
+/* sys.list(dir) -> { names... } (without . and ..), or nil, message, code. */
 static int l_list(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   DIR *d = opendir(path);
-  if (!d) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot list %s: %s", path, strerror(errno));
-    return 2;
-  }
+  if (!d) return push_errno(L, errno, "cannot list", path);
   lua_newtable(L);
   lua_Integer n = 0;
   struct dirent *de;
@@ -221,6 +216,24 @@ static int l_list(lua_State *L) {
     lua_rawseti(L, -2, ++n);
   }
   closedir(d);
+  return 1;
+}
+
+/* remove_tree(path) -> true | nil, message, code: removes a file, or a directory and
+ * everything below it (links are removed, never followed). A path that does not
+ * exist is already removed. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  int rc = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+  return rc != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int l_remove_tree(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+    return push_errno(L, errno, "cannot remove", path);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -251,6 +264,7 @@ int le_open_sys(lua_State *L) {
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
                                  {"try_lock", l_try_lock}, {"pid", l_pid}, {"list", l_list},
+                                 {"remove_tree", l_remove_tree},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);

@@ -512,6 +512,7 @@ static int l_sign(lua_State *L) {
 
   le_sigv4_output out;
   le_error err;
+  /* Signing fails only when memory runs out, which raises as Lua's own allocations do. */
   if (le_sigv4_sign(&in, &out, &err) != LE_OK) return luaL_error(L, "%s", err.message);
   lua_createtable(L, 0, 4);
   lua_createtable(L, (int)out.add_count, 0);

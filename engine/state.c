@@ -30,6 +30,8 @@ struct le_state {
                        * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
+  int file_fd;       /* held open on that file: while it lives, its inode number cannot be
+                      * given to another writer's file (ext4 reuses a freed one at once) */
 };
 
 struct le_lock {
@@ -189,6 +191,37 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
   return LE_OK;
 }
 
+/* Parses the file open on fd, leaving fd open. Through a stdio stream on a duplicate:
+ * json_loadfd reads one byte per read(2), which is ruinous for a large state. */
+static json_t *load_fd(int fd, json_error_t *jerr) {
+  int copy = dup(fd);
+  FILE *f = copy >= 0 ? fdopen(copy, "r") : NULL;
+  if (!f) {
+    if (copy >= 0) close(copy);
+    json_error_t none = {.line = 0, .column = 0};
+    snprintf(none.text, sizeof none.text, "%s", strerror(errno));
+    *jerr = none;
+    return NULL;
+  }
+  json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, jerr);
+  fclose(f);
+  return root;
+}
+
+/* Remembers fd's file as the one last read or written (takes fd; -1 forgets). */
+static void hold_file(le_state *st, int fd) {
+  struct stat sb;
+  if (st->file_fd >= 0) close(st->file_fd);
+  st->file_fd = fd;
+  if (fd >= 0 && fstat(fd, &sb) == 0) {
+    st->file_dev = sb.st_dev;
+    st->file_ino = sb.st_ino;
+  } else {
+    st->file_dev = 0;
+    st->file_ino = 0;
+  }
+}
+
 int le_state_open(const char *path, le_state **out, le_error *err) {
   *out = NULL;
   le_state *st = calloc(1, sizeof *st);
@@ -196,8 +229,9 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     free(st);
     return le_error_set(err, "out of memory");
   }
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
+  st->file_fd = -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno != ENOENT) {
       le_state_free(st);
       return le_error_errno(err, errno, "cannot read state file %s", path);
@@ -212,7 +246,8 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     return LE_OK;
   }
   json_error_t jerr;
-  st->root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  st->root = load_fd(fd, &jerr); /* the very file whose inode is held */
+  hold_file(st, fd);
   if (!st->root) {
     le_error_set(err,
                  "state file %s does not parse (line %d, column %d: %s); it was left untouched — "
@@ -226,8 +261,6 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     return LE_FAIL;
   }
   st->last_written = json_dumps(st->root, DUMP_FLAGS);
-  st->file_dev = sb.st_dev;
-  st->file_ino = sb.st_ino;
   *out = st;
   return LE_OK;
 }
@@ -235,6 +268,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
 void le_state_free(le_state *st) {
   if (!st) return;
   json_decref(st->root);
+  if (st->file_fd >= 0) close(st->file_fd);
   free(st->last_written);
   free(st->path);
   free(st);
@@ -387,7 +421,11 @@ static void guard_release(int fd) {
  * version of everything else. Afterwards last_written is the other writer's document. */
 static int merge_from_disk(le_state *st, le_error *err) {
   json_error_t jerr;
-  json_t *disk = json_load_file(st->path, JSON_REJECT_DUPLICATES, &jerr);
+  int fd = open(st->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return le_error_errno(err, errno, "cannot read state file %s", st->path);
+  json_t *disk = load_fd(fd, &jerr);
+  if (disk) hold_file(st, fd); /* what is merged is what the next save compares with */
+  else close(fd);
   if (!disk)
     return le_error_set(err,
                         "state file %s was changed by another run and no longer parses (line %d: %s); "
@@ -447,8 +485,6 @@ static int save_guarded(le_state *st, le_error *err) {
   if (!exists && errno != ENOENT) return le_error_errno(err, errno, "cannot read state file %s", st->path);
   if (exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev)) {
     if (merge_from_disk(st, err) != LE_OK) return LE_FAIL;
-    st->file_dev = sb.st_dev;
-    st->file_ino = sb.st_ino;
   }
   char *current = json_dumps(st->root, DUMP_FLAGS);
   if (!current) return le_error_set(err, "cannot serialise the state");
@@ -482,10 +518,7 @@ static int save_guarded(le_state *st, le_error *err) {
     json_object_set_new(st->root, "serial", json_integer(old_serial));
     return LE_FAIL;
   }
-  if (stat(st->path, &sb) == 0) {
-    st->file_dev = sb.st_dev;
-    st->file_ino = sb.st_ino;
-  }
+  hold_file(st, open(st->path, O_RDONLY | O_CLOEXEC)); /* ours: nobody writes while the guard is held */
   lined[len - 1] = '\0'; /* as json_dumps gives it, for the comparison above */
   free(st->last_written);
   st->last_written = lined;
@@ -581,7 +614,7 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
     if (h.alive) way_out = "; it is still running: wait for it to finish, or stop it";
     else if (h.on_this_host) way_out = ", and that process no longer runs: the lock is stale; run again with --force-unlock";
     else way_out = "; if no lambdaeng runs there any more, run again with --force-unlock=LOCK_ID";
-    le_error_set(err, "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
+    le_error_code(err, "EBUSY", "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
     holder_free(&h);
     return LE_FAIL;
   }
@@ -678,8 +711,9 @@ int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
   return rc;
 }
 
-/* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message;
- * state.lock(path, operation) -> lock | nil, message; state.force_unlock(path). */
+/* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message, code;
+ * state.lock(path, operation) -> lock | nil, message, code (EBUSY: held by another
+ * run); state.force_unlock(path[, id]) -> true | nil, message, code. */
 
 #define STATE_MT "lambdaeng.state"
 #define LOCK_MT "lambdaeng.lock"
@@ -690,11 +724,7 @@ static le_state *check_state(lua_State *L) {
   return *p;
 }
 
-static int push_error(lua_State *L, const le_error *err) {
-  lua_pushnil(L);
-  lua_pushstring(L, err->message);
-  return 2;
-}
+static int push_error(lua_State *L, const le_error *err) { return le_push_error(L, err); }
 
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lambdaeng needs to build and test, if any is missing.
-# The list is the one named in CMakeLists.txt and the README.
+# This is the one list: CMakeLists.txt, the README, CI (scripts/test.sh) and the
+# benchmarks (bench/run.sh, with --bench) refer to it.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  liblua5.4-dev lua-cjson-dev libjansson-dev libssl-dev zlib1g-dev
+  liblua5.4-dev lua-cjson-dev lua-argparse libjansson-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libuv1-dev libedit-dev libhttp-parser-dev libzip-dev
   libbsd-dev libcmocka-dev python3 nodejs curl unzip tmux strace bubblewrap
   clang libclang-rt-dev
 )
+
+# --bench: what bench/run.sh needs besides (valgrind; npm, unless NodeSource's nodejs carries it).
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(valgrind)
+  command -v npm >/dev/null || PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -214,7 +214,9 @@ end
 
 -- Every message passes through secrets.redact: a known secret never reaches the terminal.
 local function eprint(...)
-  io.stderr:write(secrets.redact(table.concat({ ... }, "")), "\n")
+  local parts = table.pack(...)
+  for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+  io.stderr:write(secrets.redact(table.concat(parts, "", 1, parts.n)), "\n")
 end
 
 local function parse(argv)
@@ -406,7 +408,7 @@ function commands.plan(o)
     local default, aerr = targets.ctx_for() -- made once: the same client for every default-provider call
     if not default then lock:release() eprint("Error: ", aerr) return 1 end
     local api, cfg, provider = default.api, default.cfg, default.provider
-    local apply = require "lambdaeng.apply"
+    local refresh = require "lambdaeng.refresh"
     local invocation = require "lambdaeng.resources.invocation"
     local loop = require "lambdaeng.native.loop"
     local ctx = with_targets({ api = api, state = st, session = session, region = cfg.region,
@@ -414,7 +416,7 @@ function commands.plan(o)
                   digest = digest, out = function(line) io.stdout:write(line, "\n") end }, targets)
     result, err = loop.run(function()
       if not o["no-refresh"] then
-        local drifted, rerr = apply.refresh(ctx) -- in memory only: plan never writes state
+        local drifted, rerr = refresh.run(ctx) -- in memory only: plan never writes state
         if not drifted then return nil, rerr end
         for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
       end
@@ -440,9 +442,9 @@ function commands.plan(o)
     return 1
   end
   if o.json then
-    io.write(secrets.redact(plan.to_json(result, session, { target = target.text })), "\n")
+    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, session, { target = target.text })), "\n")
   else
-    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = use_color(o),
       target_line = "Target: " .. target.text })))
   end
   if o["detailed-exitcode"] and (#result.changes > 0 or result.output_changes > 0) then return 2 end
@@ -666,8 +668,8 @@ local function make_api(o, cfg)
   if max_backoff then cfg.max_backoff = max_backoff end
   local connections = math.tointeger(tonumber(os.getenv("LAMBDAENG_MAX_CONNECTIONS") or "") or cfg.max_connections)
   if connections then
-    local ok, cerr = pcall(require("lambdaeng.native.http").configure, { max_host_connections = connections })
-    if not ok then return nil, "LAMBDAENG_MAX_CONNECTIONS: " .. tostring(cerr):gsub("^.-: ", "") end
+    local ok, cerr = require("lambdaeng.native.http").configure { max_host_connections = connections }
+    if not ok then return nil, "LAMBDAENG_MAX_CONNECTIONS: " .. cerr end
   end
   local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")
   if attempts then cfg.max_attempts = attempts end
@@ -758,27 +760,15 @@ function commands.invoke(o)
   end
   local api, err, cfg = make_api(o)
   if not api then eprint("Error: ", err) return 1 end
-  local loop = require "lambdaeng.native.loop"
-  local interrupted = false
-  loop.on_interrupt(function()
-    -- Ctrl-C cancels the call in flight; with the handler gone, a second one ends the process.
-    interrupted = true
-    loop.on_interrupt(nil)
-    require("lambdaeng.native.http").cancel_all()
-  end)
-  local result, ierr = loop.run(function()
+  -- Ctrl-C cancels the call in flight; a second one ends the process.
+  local interrupted, result, ierr = require("lambdaeng.task").with_interrupt(function()
     return api:invoke(name, { payload = payload, invocation_type = itype, log_type = o.log and "Tail" or nil,
                               client_context = context, qualifier = o.qualifier })
   end)
-  loop.on_interrupt(nil)
-  if interrupted then eprint("Error: interrupted; the invocation was cancelled (it may still run in Lambda)") return 130 end
+  if interrupted > 0 then eprint("Error: interrupted; the invocation was cancelled (it may still run in Lambda)") return 130 end
   if not result then print_api_error(ierr, cfg) return 1 end
   local hash = require "lambdaeng.native.hash"
-  local log
-  if result.log_result then
-    local lok, decoded = pcall(hash.base64decode, result.log_result)
-    log = lok and decoded or nil
-  end
+  local log = result.log_result and hash.base64decode(result.log_result) or nil
   local text = result.payload == nil or utf8.len(result.payload) ~= nil
   if o.json then
     -- JSON carries text: a payload that is not UTF-8 is given base64-encoded, and said so
@@ -860,9 +850,9 @@ function commands.api(o)
     local bytes = f and f:read("a")
     if f then f:close() end
     if not (bytes and bytes:sub(1, 4) == "PK\3\4") then -- a zip is sent as it is; anything else is packaged
-      local zok
-      zok, bytes = pcall(archive.zip, path)
-      if not zok then eprint("Error: ZipFile ", path, ": ", bytes) return 1 end
+      local zerr
+      bytes, zerr = archive.zip(path)
+      if not bytes then eprint("Error: ZipFile ", path, ": ", zerr) return 1 end
     end
     code.ZipFile = hash.base64(bytes)
   end
@@ -873,23 +863,15 @@ function commands.api(o)
   if #input > 0 then
     -- A JSON array: one call per element, all in flight at once (or --parallelism N
     -- at a time, each worker taking the next element); results in order.
-    local width = math.min(#input, math.max(1, math.floor(tonumber(o.parallelism or "") or #input)))
+    local task = require "lambdaeng.task"
+    local calls = {}
+    for i, item in ipairs(input) do calls[i] = function() return one(item) end end
     local results, failed = loop.run(function()
-      local out, next_idx, workers, main, first_err = {}, 1, width, loop.current(), nil
-      for _ = 1, width do
-        loop.spawn(function()
-          while next_idx <= #input do
-            local idx = next_idx
-            next_idx = next_idx + 1
-            local r, e = one(input[idx])
-            out[idx] = r or { Error = { Type = e.type, Message = e.message } }
-            if not r and not first_err then first_err = e end
-          end
-          workers = workers - 1
-          if workers == 0 then loop.wake(main) end
-        end)
+      local out, first_err = {}, nil
+      for i, r in ipairs(task.all(calls, tonumber(o.parallelism or ""))) do
+        out[i] = r[1] or { Error = { Type = r[2].type, Message = r[2].message } }
+        if not r[1] and not first_err then first_err = r[2] end
       end
-      loop.suspend()
       return out, first_err
     end)
     print(json.encode_plain(json.array(results)))
@@ -1064,6 +1046,7 @@ local function run_stack(o, destroy)
   local digest, derr = digest_for(state_path)
   if not digest then lock:release() eprint("Error: ", derr) return 1 end
   local apply = require "lambdaeng.apply"
+  local refresh = require "lambdaeng.refresh"
   local invocation = require "lambdaeng.resources.invocation"
   local loop = require "lambdaeng.native.loop"
   local http = require "lambdaeng.native.http"
@@ -1078,6 +1061,12 @@ local function run_stack(o, destroy)
     if live and status_line then io.stdout:write(status_line) end
     io.stdout:flush()
   end
+  -- Errors from the loop's callbacks are reported between lines, never across the status line.
+  loop.on_error(function(message)
+    if live and status_line then io.stdout:write("\r\27[K") io.stdout:flush() end
+    io.stderr:write(secrets.redact("lambdaeng: " .. message), "\n")
+    if live and status_line then io.stdout:write(status_line) io.stdout:flush() end
+  end)
   local function tick(done, total, running)
     if not live then return end
     status_line = string.format("  [%d/%d done, %d in progress, %ds]", done, total, running,
@@ -1090,9 +1079,9 @@ local function run_stack(o, destroy)
                 default_tags = provider.default_tags,
                 waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") }, targets)
   local interrupts = 0
-  loop.on_interrupt(function()
-    interrupts = interrupts + 1
-    if interrupts == 1 then
+  local function on_interrupt(count)
+    interrupts = count
+    if count == 1 then
       out("\nInterrupt received: operations in flight will finish, nothing new starts. Ctrl-C again cancels them.")
       if ctx.stop then ctx.stop() end
     else
@@ -1100,10 +1089,10 @@ local function run_stack(o, destroy)
       loop.on_interrupt(nil)
       http.cancel_all()
     end
-  end)
-  local status = loop.run(function()
+  end
+  local _, status = require("lambdaeng.task").with_interrupt(function()
     if o["no-refresh"] ~= true then
-      local drifted, rerr = apply.refresh(ctx)
+      local drifted, rerr = refresh.run(ctx)
       if not drifted then eprint("Error: ", rerr) return 1 end
       for _, addr in ipairs(drifted) do out(addr .. ": changed outside lambdaeng (refreshed)") end
       local ok, serr = st:save()
@@ -1120,7 +1109,7 @@ local function run_stack(o, destroy)
     if not cok then result, perr = nil, result end
     if not result then eprint("Error: ", perr) return 1 end
     ctx.result = result
-    io.write(secrets.redact(plan.render(result, session, { color = use_color(o),
+    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = use_color(o),
       target_line = "Target: " .. target.text })))
     local has_changes = #result.changes > 0 or #result.ephemeral > 0
     if interrupts > 0 then eprint("Interrupted before applying; nothing was changed.") return 1 end
@@ -1163,8 +1152,7 @@ local function run_stack(o, destroy)
       print_outputs(res.outputs)
     end
     return 0
-  end)
-  loop.on_interrupt(nil)
+  end, { on_interrupt = on_interrupt })
   lock:release()
   return status
 end
@@ -1316,7 +1304,8 @@ commands["local"] = function(o)
       serving.endpoint, tostring(serving.pid)) or why)
     return 1
   end
-  return loop.run(function()
+  local stopped = require("lambdaeng.task").waitlist()
+  local _, status = require("lambdaeng.task").with_interrupt(function()
     local server, p = t:listen(host, port)
     if not server then eprint("Error: ", p) return 1 end
     local shown = host == "0.0.0.0" and "127.0.0.1" or host
@@ -1324,19 +1313,18 @@ commands["local"] = function(o)
       p), pid = sys.pid(), region = t.region, verify = verify and true or nil })
     print(string.format("lambdaeng local target listening on http://%s:%d (functions in %s)", host, p, dir))
     io.stdout:flush()
-    local main = loop.current()
-    loop.on_interrupt(function()
-      t:close()
-      loop.on_interrupt(nil)
-      loop.wake(main)
-    end)
-    loop.suspend()
+    stopped:wait()
     os.remove(dir .. "/server.json")
     lock:release()
     print(string.format("stopped (%d requests, %d throttled, %d failed by injection)", t.stats.requests,
       t.stats.throttled, t.stats.failed))
     return 0
-  end)
+  end, { on_interrupt = function()
+    t:close()
+    loop.on_interrupt(nil)
+    stopped:wake_all()
+  end })
+  return status
 end
 
 function commands.repl(o)
@@ -1395,18 +1383,19 @@ function commands.import(o)
   end
   local func = require "lambdaeng.resources.func"
   local loop = require "lambdaeng.native.loop"
-  local args, attrs, tags = loop.run(function()
+  local read, rerr = loop.run(function()
     -- as the reference provider reads an imported function: its latest version and code signing too
     return func.read({ api = api, region = cfg.region, default_tags = provider.default_tags }, name,
       { versions = true, code_signing = true })
   end)
-  if not args then
+  if not read then
     lock:release()
-    if attrs then print_api_error(attrs, cfg) else
+    if rerr.type ~= "ResourceNotFoundException" then print_api_error(rerr, cfg) else
       eprint("Error: ResourceNotFoundException: no function ", name, " at ", cfg.endpoint)
     end
     return 1
   end
+  local args, attrs, tags = read.args, read.attrs, read.tags
   -- The code is the stack's own when its package hash matches what Lambda runs.
   local declared = stack.resolve_args(d, nil)
   for _, k in ipairs { "source", "filename", "source_code_hash", "s3_bucket", "s3_key", "image_uri", "publish",
@@ -1452,8 +1441,23 @@ commands["force-unlock"] = function(o)
   return 0
 end
 
+-- lua FILE [ARG...] (not in the help): runs a Lua file with the engine at hand, as
+-- `lua FILE` does (arg, ...), for lambdaeng's own tests and tools. Its status is
+-- what the file returns (an integer), 0 otherwise, 1 when it raised.
+local function run_lua(argv)
+  local file = argv[2]
+  if not file then eprint("Error: lambdaeng lua needs a file: lambdaeng lua FILE [ARG...]") return 1 end
+  local chunk, err = loadfile(file, "t")
+  if not chunk then eprint("Error: ", err) return 1 end
+  _G.arg = table.move(argv, 2, #argv, 0, {})
+  local results = table.pack(xpcall(chunk, debug.traceback, table.unpack(argv, 3)))
+  if not results[1] then eprint("Error: ", results[2]) return 1 end
+  return math.tointeger(results[2]) or 0
+end
+
 function M.main(argv)
   local cmd = argv[1]
+  if cmd == "lua" then return run_lua(argv) end
   if cmd == nil or cmd == "--help" or cmd == "-h" or cmd == "help" then
     local topic = argv[2]
     io.write(HELP[topic] or HELP.main)

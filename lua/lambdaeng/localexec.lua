@@ -120,18 +120,18 @@ end
 
 -- The package (code/<sha256>.zip) unpacked once under <dir>/run/<sha256>, at most
 -- max_bytes in all; the directory appears whole (unpacked beside it, then renamed)
--- or not at all. Returns its path, or nil and why.
+-- or not at all. Returns its path, or nil, why and archive.extract's code.
 function Exec:unpack(file, max_bytes)
   local root = self.target.dir .. "/run/" .. file
   if sys.kind(root) == "directory" then return root end
   sys.mkdirs(self.target.dir .. "/run")
   local tmp = root .. ".tmp" .. nhash.sha256(sys.random_bytes(8)):sub(1, 8)
-  local ok, err = pcall(archive.extract, self.target.dir .. "/code/" .. file .. ".zip", tmp, max_bytes)
+  local ok, err, code = archive.extract(self.target.dir .. "/code/" .. file .. ".zip", tmp, max_bytes)
   if not ok then
-    os.execute("rm -rf '" .. tmp .. "'")
-    return nil, err
+    sys.remove_tree(tmp)
+    return nil, err, code
   end
-  if not os.rename(tmp, root) then os.execute("rm -rf '" .. tmp .. "'") end -- another one won
+  if not os.rename(tmp, root) then sys.remove_tree(tmp) end -- another one won
   return root
 end
 

@@ -35,8 +35,8 @@ function M.store_code(self, code)
   if code.ImageUri then return { image = code.ImageUri, sha = nhash.base64(nhash.sha256_raw(code.ImageUri)), size = 0 } end
   if code.S3Bucket then return nil, "S3 code locations are not available on the local target; use ZipFile" end
   if type(code.ZipFile) ~= "string" then return nil, "Code.ZipFile is required" end
-  local okd, bytes = pcall(nhash.base64decode, code.ZipFile)
-  if not okd then return nil, "Code.ZipFile is not valid base64" end
+  local bytes = nhash.base64decode(code.ZipFile)
+  if not bytes then return nil, "Code.ZipFile is not valid base64" end
   if #bytes > MAX_ZIP then
     return nil, string.format("Zipped size must be smaller than %d bytes", MAX_ZIP + 1), "RequestEntityTooLargeException",
       413
@@ -48,14 +48,14 @@ function M.store_code(self, code)
     sys.mkdirs(self.dir .. "/code")
     local name = self.dir .. "/code/" .. file .. ".zip"
     if sys.kind(name) ~= "file" then assert(write_private(name, bytes)) end
-    local root, uerr = self.exec:unpack(file, MAX_UNZIPPED)
+    local root, _, ucode = self.exec:unpack(file, MAX_UNZIPPED)
     if not root then
       if not M.uses(self, file) then os.remove(name) end
-      if tostring(uerr):find("Unzipped size", 1, true) then
+      if ucode == "EFBIG" then
         return nil, string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1)
       end
       return nil, "Could not unzip uploaded file. Please check your file, then try to upload again."
-        .. (tostring(uerr):find("outside the package", 1, true) and " (an entry would unpack outside the package)" or "")
+        .. (ucode == "EPERM" and " (an entry would unpack outside the package)" or "")
     end
   end
   return { sha = sha, size = #bytes, file = file }
@@ -87,7 +87,7 @@ function M.collect(self)
   end
   for _, name in ipairs(sys.list(self.dir .. "/run") or {}) do
     local sha = name:match("^(%x+)$")
-    if sha and #sha == 64 and not used[sha] then os.execute("rm -rf '" .. self.dir .. "/run/" .. sha .. "'") end
+    if sha and #sha == 64 and not used[sha] then sys.remove_tree(self.dir .. "/run/" .. sha) end
   end
 end
 

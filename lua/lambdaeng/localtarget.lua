@@ -74,12 +74,12 @@ Target.__index = Target
 -- verify); or nil, nil and why.
 function M.claim(dir)
   sys.mkdirs(dir)
-  local lock, err = sys.try_lock(dir .. "/lock")
+  local lock, err, code = sys.try_lock(dir .. "/lock")
   if lock then
     os.remove(dir .. "/server.json") -- left by a server that was killed
     return lock
   end
-  if err ~= "busy" then return nil, nil, err end
+  if code ~= "EBUSY" then return nil, nil, err end
   local info = M.serving(dir)
   if info then return nil, info end
   return nil, nil, dir .. " is in use by another lambdaeng command running the local target there; "
@@ -344,8 +344,8 @@ function Target:invoke(name, qualifier, req)
   if itype == "DryRun" then return 204, {}, "" end
   local client_context
   if h["x-amz-client-context"] then
-    local okd, text = pcall(nhash.base64decode, h["x-amz-client-context"])
-    if not okd or not pcall(json.decode_plain, text) then
+    local text = nhash.base64decode(h["x-amz-client-context"])
+    if not text or not json.valid(text) then
       return err(400, "InvalidParameterValueException", "Client context must be base64-encoded JSON")
     end
     client_context = text

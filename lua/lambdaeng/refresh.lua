@@ -9,7 +9,8 @@
 -- answer carries (an endpoint that leaves those out tells nothing about them).
 -- The version is read back (ListVersionsByFunction) when the function publishes,
 -- and the code-signing configuration when the stack or state names one.
-local loop = require "lambdaeng.native.loop"
+local task = require "lambdaeng.task"
+local errs = require "lambdaeng.errors"
 local plan = require "lambdaeng.plan"
 local stack = require "lambdaeng.stack"
 local ref = require "lambdaeng.ref"
@@ -74,66 +75,61 @@ local function merge(ctx, entry, args, opts)
   return merged
 end
 
+-- Reads one stored function back and folds the answer into its entry.
+local function refresh_one(ctx, t, drifted, errors)
+  local state, entry = ctx.state, t.entry
+  local decl = ctx.session and ctx.session.by_addr[t.addr]
+  local opts = M.read_options(entry, decl)
+  local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
+  local read, err = func.read(rctx, entry.args.function_name, opts)
+  if read then
+    local attrs = read.attrs
+    local merged = merge(rctx, entry, read.args, opts)
+    if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
+        and attrs.code_sha256 ~= entry.attrs.code_sha256 then
+      merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
+    end
+    if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
+      drifted[#drifted + 1] = t.addr
+      entry.args = merged
+      entry.partial, entry.pending = nil, nil
+    end
+    entry.attrs = attrs
+    entry.tags_all = read.tags
+    -- read where it is now: with --retarget that is the new target
+    if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
+    state:put(t.addr, entry)
+  elseif err.type ~= "ResourceNotFoundException" then
+    errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
+      entry.args.function_name, tostring(err.type), tostring(err.message))
+  else
+    ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
+      entry.args.function_name))
+    state:remove(t.addr)
+    drifted[#drifted + 1] = t.addr
+  end
+end
+
+-- Returns the addresses that drifted (sorted), or nil and an error { type, message }
+-- when a function could not be read back.
 function M.run(ctx)
   local state = ctx.state
-  local drifted, errors = {}, {}
-  local tasks, main = {}, loop.current()
+  local drifted, errors, work = {}, {}, {}
   for _, addr in ipairs(state:addresses()) do
     local entry = state:get(addr)
     if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
-      tasks[#tasks + 1] = { addr = addr, entry = entry }
+      local t = { addr = addr, entry = entry }
+      work[#work + 1] = function() refresh_one(ctx, t, drifted, errors) end
     end
   end
-  local remaining = #tasks
-  if remaining == 0 then return drifted end
-  local slots, waiting = ctx.parallelism or 256, {}
-  for _, t in ipairs(tasks) do
-    loop.spawn(function()
-      local entry = t.entry
-      while slots == 0 do waiting[#waiting + 1] = loop.current() loop.suspend() end
-      slots = slots - 1
-      local decl = ctx.session and ctx.session.by_addr[t.addr]
-      local opts = M.read_options(entry, decl)
-      local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
-      local args, attrs, tags = func.read(rctx, entry.args.function_name, opts)
-      slots = slots + 1
-      if #waiting > 0 then loop.wake(table.remove(waiting, 1)) end
-      if args then
-        local merged = merge(rctx, entry, args, opts)
-        if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
-            and attrs.code_sha256 ~= entry.attrs.code_sha256 then
-          merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
-        end
-        if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
-          drifted[#drifted + 1] = t.addr
-          entry.args = merged
-          entry.partial, entry.pending = nil, nil
-        end
-        entry.attrs = attrs
-        entry.tags_all = tags
-        -- read where it is now: with --retarget that is the new target
-        if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
-        state:put(t.addr, entry)
-      elseif attrs ~= nil then -- the read failed: attrs holds the error
-        errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
-          entry.args.function_name, tostring(attrs.type), tostring(attrs.message))
-      else
-        ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
-          entry.args.function_name))
-        state:remove(t.addr)
-        drifted[#drifted + 1] = t.addr
-      end
-      remaining = remaining - 1
-      if remaining == 0 then loop.wake(main) end
-    end)
-  end
-  loop.suspend()
+  if #work == 0 then return drifted end
+  task.all(work, ctx.parallelism or 256)
   table.sort(drifted)
   if #errors > 0 then
     table.sort(errors)
-    return nil, table.concat(errors, "\n") .. string.format("\n%d of %d functions could not be read back "
-      .. "after their retries; nothing was planned (run again, or --no-refresh to plan on the stored state)",
-      #errors, #tasks)
+    return nil, errs.new("RefreshFailed", table.concat(errors, "\n") .. string.format("\n%d of %d functions "
+      .. "could not be read back after their retries; nothing was planned (run again, or --no-refresh to plan on "
+      .. "the stored state)", #errors, #work))
   end
   return drifted
 end

@@ -5,8 +5,7 @@
 -- pretty-printed and references shown as known or unknown. Ctrl-C cancels the
 -- invocation in flight or the line being typed; Ctrl-D leaves.
 local lineedit = require "lambdaeng.native.lineedit"
-local loop = require "lambdaeng.native.loop"
-local http = require "lambdaeng.native.http"
+local task = require "lambdaeng.task"
 local hash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
@@ -74,7 +73,8 @@ Ctrl-C cancels an invocation in flight (or the line being typed); Ctrl-D leaves.
 function M.run(o, env_ctx)
   local session, st, api, cfg = env_ctx.session, env_ctx.state, env_ctx.api, env_ctx.cfg
   local out = io.stdout
-  local G = setmetatable({}, { __index = _G })
+  -- the stack's own globals (what it declared) when one is loaded
+  local G = setmetatable({}, { __index = session and session.env or _G })
 
   local function function_name_of(target)
     local d = stack.decl_of(target)
@@ -117,8 +117,8 @@ function M.run(o, env_ctx)
 
   local function report(name, r, opts)
     if r.log_result then
-      local ok, log = pcall(hash.base64decode, r.log_result)
-      if ok and #log > 0 then
+      local log = hash.base64decode(r.log_result)
+      if log and #log > 0 then
         log = printable(log, 8192, true)
         out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
       end
@@ -139,16 +139,10 @@ function M.run(o, env_ctx)
 
   -- Runs fn on the loop with Ctrl-C cancelling what is in flight.
   local function on_loop(fn)
-    local cancelled = false
-    loop.on_interrupt(function()
-      cancelled = true
-      http.cancel_all()
-    end)
-    local ok, a, b = pcall(loop.run, fn)
-    loop.on_interrupt(nil)
-    if cancelled then error("interrupted: the invocation was cancelled", 0) end
-    if not ok then error(a, 0) end
-    return a, b
+    local results = table.pack(pcall(task.with_interrupt, fn, { every = true }))
+    if results[1] and results[2] > 0 then error("interrupted: the invocation was cancelled", 0) end
+    if not results[1] then error(results[2], 0) end
+    return results[3], results[4]
   end
 
   function G.invoke(target, payload, opts)
@@ -167,25 +161,14 @@ function M.run(o, env_ctx)
       local name, req, o2 = prepare(item[1] or item.fn, item[2] or item.payload, item[3] or item.opts)
       prepared[i] = { name = name, req = req, opts = o2 }
     end
-    local results = on_loop(function()
-      local res, remaining, main = {}, #prepared, loop.current()
-      if remaining == 0 then return res end
-      for i, p in ipairs(prepared) do
-        loop.spawn(function()
-          local r, err = api:invoke(p.name, p.req)
-          res[i] = { r = r, err = err }
-          remaining = remaining - 1
-          if remaining == 0 then loop.wake(main) end
-        end)
-      end
-      loop.suspend()
-      return res
-    end)
+    local calls = {}
+    for i, p in ipairs(prepared) do calls[i] = function() return api:invoke(p.name, p.req) end end
+    local results = on_loop(function() return task.all(calls) end)
     local out_values = {}
     for i, p in ipairs(prepared) do
-      local x = results[i]
-      if x.r then out_values[i] = report(p.name, x.r, p.opts)
-      else out:write(string.format("%s: %s: %s\n", p.name, x.err.type, x.err.message)) out_values[i] = json.null end
+      local r, err = results[i][1], results[i][2]
+      if r then out_values[i] = report(p.name, r, p.opts)
+      else out:write(string.format("%s: %s: %s\n", p.name, err.type, err.message)) out_values[i] = json.null end
     end
     return out_values
   end
@@ -197,7 +180,7 @@ function M.run(o, env_ctx)
     local plan = require "lambdaeng.plan"
     local result, err = plan.compute(session, st, {})
     if not result then error(err, 0) end
-    out:write(plan.render(result, session, { color = false }))
+    out:write(require("lambdaeng.plan.text").render(result, session, { color = false }))
   end
 
   function G.state()
@@ -286,6 +269,7 @@ function M.run(o, env_ctx)
   while true do
     out:flush()
     local line = lineedit.readline(buffer and ">> " or "lambdaeng> ")
+    require("lambdaeng.native.loop").report_errors() -- a completion's error, after its line
     if line == nil then out:write("\n") break end
     if line == false then
       out:write("^C\n")

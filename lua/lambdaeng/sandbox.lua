@@ -14,6 +14,7 @@
 -- warning. command(opts) -> file, args for one environment.
 local process = require "lambdaeng.native.process"
 local loop = require "lambdaeng.native.loop"
+local task = require "lambdaeng.task"
 local sys = require "lambdaeng.native.sys"
 
 local M = {}
@@ -101,11 +102,10 @@ local probed, probe_waiters, bwrap_path, why_not
 function M.available()
   if probed then return bwrap_path, why_not end
   if probe_waiters then -- a probe is running: wait for it
-    probe_waiters[#probe_waiters + 1] = loop.current()
-    loop.suspend()
+    probe_waiters:wait()
     return bwrap_path, why_not
   end
-  probe_waiters = {}
+  probe_waiters = task.waitlist()
   local bwrap = which(os.getenv("LAMBDAENG_BWRAP") or "bwrap")
   if not bwrap then
     why_not = "bubblewrap (bwrap) is not installed"
@@ -133,7 +133,7 @@ function M.available()
   probed = true
   local waiters = probe_waiters
   probe_waiters = nil
-  for _, task in ipairs(waiters) do loop.wake(task) end
+  waiters:wake_all()
   return bwrap_path, why_not
 end
 

@@ -2,6 +2,8 @@
 -- declaration (kind, name, address, arguments with their references, the
 -- file:line it came from), variables, outputs and providers; validates each
 -- declaration at once and collects every problem, so one run reports them all.
+-- The program runs in an environment of its own (stackenv.lua): its globals and
+-- its require never reach the engine's.
 local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
@@ -95,8 +97,8 @@ M.with_defaults = with_defaults
 function Session:package(path)
   local p = self.packages[path]
   if p then return p end
-  local ok, bytes, files = pcall(archive.zip, path)
-  if not ok then return nil, tostring(bytes) end
+  local bytes, files = archive.zip(path)
+  if not bytes then return nil, files end
   p = { path = path, bytes = bytes, files = files, size = #bytes,
         hash = nhash.base64(nhash.sha256_raw(bytes)) }
   self.packages[path] = p
@@ -128,7 +130,9 @@ function Session:derive(decl, report)
     end
     decl.package = { path = abs }
     if a.source_code_hash == nil then
-      decl.derived.source_code_hash = nhash.filebase64sha256(abs)
+      local hash, herr = nhash.filebase64sha256(abs)
+      if not hash then return report("filename", herr) end
+      decl.derived.source_code_hash = hash
     end
   end
 end
@@ -437,43 +441,6 @@ function Session:provider(config, level)
   return handle
 end
 
--- The globals a stack sees besides Lua's own.
-local function install_globals(session)
-  local std = require "lambdaeng"
-  -- (no tail calls here: error levels and declaration sites count these frames)
-  _G.var = function(name, opts) local v = session:var(name, opts, 2); return v end
-  _G.output = function(name, value, opts) session:output(name, value, opts, 2) end
-  _G.provider = function(config) local p = session:provider(config, 2); return p end
-  _G.lookup = std.lookup
-  _G.fail = std.fail
-end
-
-local function module_paths(stack_dir)
-  local paths = {
-    stack_dir .. "/?.lua", stack_dir .. "/?/init.lua",
-    "./lua_modules/?.lua", "./lua_modules/?/init.lua",
-    stack_dir .. "/lua_modules/?.lua", stack_dir .. "/lua_modules/?/init.lua",
-    stack_dir .. "/lua_modules/share/lua/5.4/?.lua", stack_dir .. "/lua_modules/share/lua/5.4/?/init.lua",
-    "./lua_modules/share/lua/5.4/?.lua", "./lua_modules/share/lua/5.4/?/init.lua",
-  }
-  local extra = os.getenv("LAMBDAENG_PATH")
-  if extra then
-    for entry in extra:gmatch("[^;]+") do
-      if entry:find("?", 1, true) then paths[#paths + 1] = entry
-      else
-        paths[#paths + 1] = entry .. "/?.lua"
-        paths[#paths + 1] = entry .. "/?/init.lua"
-      end
-    end
-  end
-  local home = os.getenv("HOME")
-  if home then
-    paths[#paths + 1] = home .. "/.luarocks/share/lua/5.4/?.lua"
-    paths[#paths + 1] = home .. "/.luarocks/share/lua/5.4/?/init.lua"
-  end
-  return table.concat(paths, ";")
-end
-
 -- Runs the stack at path. Returns the session; session.fatal holds a message
 -- when the program itself failed (syntax error, runtime error, fail()).
 function M.load(path, opts)
@@ -488,13 +455,7 @@ function M.load(path, opts)
     session.fatal = string.format("cannot read stack %s: no such file", path)
     return session
   end
-  local engine_path = package.path
-  package.path = engine_path .. ";" .. module_paths(session.dir)
-  if package.cpath == "" then
-    -- no native modules can be loaded: their searchers would only list "no file ''"
-    for i = #package.searchers, 3, -1 do table.remove(package.searchers, i) end
-  end
-  install_globals(session)
+  session.env = require("lambdaeng.stackenv").new(session)
   local previous = current
   current = session
   -- The chunk is named by the path as the user sees it (relative to the current
@@ -504,7 +465,7 @@ function M.load(path, opts)
   if f then
     local text = f:read("a")
     f:close()
-    chunk, err = load(text, "@" .. site.display(abs), "t")
+    chunk, err = load(text, "@" .. site.display(abs), "t", session.env)
   else
     err = "cannot read " .. path
   end

@@ -43,10 +43,11 @@ function M.suggest(word, names)
   return nil
 end
 
+-- The keys of t in order (by their text, so a table with keys of mixed types sorts too).
 local function sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
+  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
   return keys
 end
 M.sorted_keys = sorted_keys

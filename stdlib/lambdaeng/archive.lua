@@ -10,15 +10,22 @@ local site = require "lambdaeng.site"
 
 local M = {}
 
+-- The package of path; its failure is the stack's error, raised where it called.
+local function zip(path, level)
+  local bytes, files = native.zip(path)
+  if not bytes then error("archive.zip: " .. tostring(files), level + 1) end
+  return bytes, files
+end
+
 function M.zip(path)
   if type(path) ~= "string" then error("archive.zip expects a path, got a " .. type(path), 2) end
-  return native.zip(site.resolve_path(site.caller(2), path))
+  return zip(site.resolve_path(site.caller(2), path), 2)
 end
 
 function M.write(path, out)
   if type(path) ~= "string" or type(out) ~= "string" then error("archive.write expects two paths", 2) end
   local from = site.caller(2)
-  local bytes = native.zip(site.resolve_path(from, path))
+  local bytes = zip(site.resolve_path(from, path), 2)
   local f = assert(io.open(site.resolve_path(from, out), "wb"))
   f:write(bytes)
   f:close()

@@ -7,10 +7,13 @@ local site = require "lambdaeng.site"
 
 local M = {}
 
+-- f's failure (nil, message) is the stack's error, raised where it called.
 local function need_string(name, f)
   return function(s)
     if type(s) ~= "string" then error("hash." .. name .. " expects a string, got a " .. type(s), 2) end
-    return f(s)
+    local v, err = f(s)
+    if v == nil then error("hash." .. name .. ": " .. tostring(err), 2) end
+    return v
   end
 end
 
@@ -27,7 +30,9 @@ function M.filebase64sha256(path)
   local from = site.caller(2)
   return ref.lift(function(p)
     if type(p) ~= "string" then error("hash.filebase64sha256 expects a path", 2) end
-    return native.filebase64sha256(site.resolve_path(from, p))
+    local v, err = native.filebase64sha256(site.resolve_path(from, p))
+    if v == nil then error("hash.filebase64sha256: " .. tostring(err), 2) end
+    return v
   end, "hash.filebase64sha256")(path)
 end
 

@@ -70,6 +70,30 @@ class Modules(TempDirTest):
         out = json.loads(r.stdout)["output_changes"]
         self.assertEqual((out["answer"]["after"], out["via"]["after"]), (42, "template"))
 
+    def test_engine_internals_are_not_requireable(self):
+        d = os.path.join(self.dir, "closed")
+        os.makedirs(d)
+        for name in ("lambdaeng.native.state", "lambdaeng.cli", "lambdaeng.stack"):
+            with open(os.path.join(d, "stack.lua"), "w") as f:
+                f.write(f'local x = require("{name}")\n')
+            r = run("plan", os.path.join(d, "stack.lua"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"stack.lua:1: module '{name}' is part of lambdaeng's engine, not for stacks", r.stderr)
+        # nothing of the engine through package.loaded, load() or the globals table either
+        with open(os.path.join(d, "helper.lua"), "w") as f:
+            f.write('output("from_module", type(var))\nreturn { ok = true }\n')
+        with open(os.path.join(d, "stack.lua"), "w") as f:
+            f.write('output("loaded", tostring(package.loaded["lambdaeng.cli"]))\n'
+                    'output("via_load", tostring(load("return package.loaded[\'lambdaeng.stack\']")()))\n'
+                    'output("registry", tostring(debug.getregistry))\n'
+                    'output("json", require("lambdaeng.json").encode({ a = 1 }))\n'
+                    'output("helper", require("helper").ok)\n')
+        r = run("plan", os.path.join(d, "stack.lua"), "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = {k: v["after"] for k, v in json.loads(r.stdout)["output_changes"].items()}
+        self.assertEqual(out, {"loaded": "nil", "via_load": "nil", "registry": "nil", "json": '{"a":1}',
+                               "helper": True, "from_module": "function"})
+
     def test_missing_module_path(self):
         r = run("plan", self.stack)
         self.assertEqual(r.returncode, 1)

@@ -253,6 +253,39 @@ static void save_merges_what_another_writer_wrote(void **state) {
   le_state_free(b);
 }
 
+/* Another writer saving twice frees the inode this process last wrote (its backup
+ * link goes too), and the file system may give that number to the new file: the
+ * change must still be seen. Several rounds make a reuse all but certain. */
+static void save_sees_another_writer_even_when_inode_numbers_are_reused(void **state) {
+  (void)state;
+  le_error err;
+  for (int round = 0; round < 20; round++) {
+    unlink(path);
+    le_state *a = open_ok();
+    put(a, "func.a", "a");
+    assert_int_equal(le_state_save(a, &err), LE_OK);
+    le_state *b = open_ok();
+    char name[32];
+    int saves = 1 + round % 4; /* the reuse lands on an even count of saves on ext4 */
+    for (int i = 0; i < saves; i++) {
+      snprintf(name, sizeof name, "func.b%d", i);
+      put(b, name, name);
+      assert_int_equal(le_state_save(b, &err), LE_OK);
+    }
+    put(a, "func.a2", "a2");
+    assert_int_equal(le_state_save(a, &err), LE_OK);
+    le_state *after = open_ok();
+    for (int i = 0; i < saves; i++) {
+      snprintf(name, sizeof name, "func.b%d", i);
+      assert_non_null(json_object_get(le_state_resources(after), name));
+    }
+    assert_non_null(json_object_get(le_state_resources(after), "func.a2"));
+    le_state_free(after);
+    le_state_free(a);
+    le_state_free(b);
+  }
+}
+
 static void stale_lock_is_reported_with_way_out(void **state) {
   (void)state;
   char host[256] = "";
@@ -281,6 +314,7 @@ int main(void) {
       cmocka_unit_test(stale_lock_is_reported_with_way_out),
       cmocka_unit_test(release_deletes_only_its_own_lock),
       cmocka_unit_test(save_merges_what_another_writer_wrote),
+      cmocka_unit_test(save_sees_another_writer_even_when_inode_numbers_are_reused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

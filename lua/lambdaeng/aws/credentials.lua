@@ -21,6 +21,7 @@
 -- README's "Credentials" section for the order) and returns a Credentials
 -- object or nil and an error; session is what aws/config.lua resolved.
 local loop = require "lambdaeng.native.loop"
+local task = require "lambdaeng.task"
 local sys = require "lambdaeng.native.sys"
 
 local M = {}
@@ -61,7 +62,7 @@ function Credentials:prepare()
 end
 
 function Credentials:refresh(kind)
-  local waiters = self.refreshing or {} -- a background refresh claimed its table before it ran
+  local waiters = self.refreshing or task.waitlist() -- a background refresh claimed it before it ran
   self.refreshing = waiters
   local now = sys.now()
   local creds, err
@@ -92,7 +93,7 @@ function Credentials:refresh(kind)
     self.next_advisory = sys.now() + math.max(1, (self.advisory or 60) / 4)
     self:log("credentials: the advisory refresh failed; using the current keys: " .. tostring(err))
   end
-  for _, task in ipairs(waiters) do loop.wake(task, creds, err) end
+  waiters:wake_all(creds, err)
   return creds, err
 end
 
@@ -105,17 +106,13 @@ function Credentials:get()
     if remaining > self.advisory or (not self.refreshable and remaining > 0) then return cur end
     if remaining > self.mandatory and self.refreshable then
       if not self.refreshing and sys.now() >= (self.next_advisory or 0) then
-        self.refreshing = {} -- claimed now, so only one background refresh starts
+        self.refreshing = task.waitlist() -- claimed now, so only one background refresh starts
         loop.spawn(function() self:refresh("advisory") end)
       end
       return cur
     end
   end
-  if self.refreshing then
-    local waiters = self.refreshing
-    waiters[#waiters + 1] = loop.current()
-    return loop.suspend()
-  end
+  if self.refreshing then return self.refreshing:wait() end
   return self:refresh("mandatory")
 end
 

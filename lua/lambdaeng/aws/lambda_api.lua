@@ -92,8 +92,8 @@ function Api:create_function(input)
   local zip = input.Code and input.Code.ZipFile
   if zip then
     local hash = require "lambdaeng.native.hash"
-    local ok, bytes = pcall(hash.base64decode, zip)
-    if ok and cfg.CodeSha256 and cfg.CodeSha256 ~= hash.base64(hash.sha256_raw(bytes)) then
+    local bytes = hash.base64decode(zip)
+    if bytes and cfg.CodeSha256 and cfg.CodeSha256 ~= hash.base64(hash.sha256_raw(bytes)) then
       return nil, err -- someone else's function by that name: a real conflict
     end
   end

@@ -28,6 +28,7 @@
 -- waiting go at once, to find its call cancelled.
 local loop = require "lambdaeng.native.loop"
 local http = require "lambdaeng.native.http"
+local task = require "lambdaeng.task"
 
 local M = {}
 
@@ -51,7 +52,7 @@ function M.limiter(rate, ceiling, opts)
   return setmetatable({
     rate = rate, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
     epoch = 0, throttles = 0, decisions = 0,
-    queue = {}, head = 1, tail = 0, dispatching = false, holding = nil,
+    waiting = task.waitlist(), dispatching = false, holding = nil,
     outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
     name = opts.name or "?", log = opts.log, released = 0,
   }, Limiter)
@@ -78,9 +79,9 @@ end
 
 function Limiter:dispatch()
   local cancels = http.cancellations()
-  while self.head <= self.tail or self.holding do
+  while self.waiting:len() > 0 or self.holding do
     if self.holding then self:measure() end
-    if self.head > self.tail then break end
+    if self.waiting:len() == 0 then break end
     local wait = self.next_slot - loop.now()
     while wait > 0 and http.cancellations() == cancels do
       loop.sleep(math.min(wait, 0.1))
@@ -90,21 +91,12 @@ function Limiter:dispatch()
       -- Ctrl-C cancelled the calls: everyone waiting goes now, finds its call
       -- cancelled and sends nothing.
       cancels = http.cancellations()
-      while self.head <= self.tail do
-        local task = self.queue[self.head]
-        self.queue[self.head] = nil
-        self.head = self.head + 1
-        loop.wake(task, self:ticket(loop.now()))
-      end
+      while self.waiting:len() > 0 do self.waiting:wake_one(self:ticket(loop.now())) end
     elseif not self.holding then
-      local task = self.queue[self.head]
-      self.queue[self.head] = nil
-      self.head = self.head + 1
-      local at = self:slot(loop.now())
-      loop.wake(task, self:ticket(at))
+      self.waiting:wake_one(self:ticket(self:slot(loop.now())))
     end
   end
-  self.queue, self.head, self.tail, self.dispatching = {}, 1, 0, false
+  self.dispatching = false
 end
 
 -- The slot of a release made at `now` (at or after next_slot). A release the
@@ -121,16 +113,14 @@ end
 -- Waits (from a task) until this caller's turn; returns its ticket.
 function Limiter:acquire()
   local now = loop.now()
-  if self.head > self.tail and not self.holding and now >= self.next_slot then
+  if self.waiting:len() == 0 and not self.holding and now >= self.next_slot then
     return self:ticket(self:slot(now))
   end
-  self.tail = self.tail + 1
-  self.queue[self.tail] = loop.current()
   if not self.dispatching then
     self.dispatching = true
     loop.spawn(function() self:dispatch() end)
   end
-  return loop.suspend()
+  return self.waiting:wait()
 end
 
 -- Accepted calls (not throttled): when each was released and answered, in the
@@ -272,16 +262,12 @@ Concurrency.__index = Concurrency
 
 function M.concurrency(opts)
   opts = opts or {}
-  return setmetatable({ in_flight = 0, peak = 0, epoch = 0, full = false, queue = {}, head = 1, tail = 0,
+  return setmetatable({ in_flight = 0, peak = 0, epoch = 0, full = false, waiting = task.waitlist(),
                         throttles = 0, name = opts.name or "invoke", log = opts.log }, Concurrency)
 end
 
 function Concurrency:acquire()
-  if self.full or self.head <= self.tail then
-    self.tail = self.tail + 1
-    self.queue[self.tail] = loop.current()
-    return loop.suspend()
-  end
+  if self.full or self.waiting:len() > 0 then return self.waiting:wait() end
   self.in_flight = self.in_flight + 1
   if self.in_flight > self.peak then self.peak = self.in_flight end
   return { epoch = self.epoch }
@@ -289,15 +275,11 @@ end
 
 -- A finished call hands its place to the longest waiting one.
 function Concurrency:release_slot()
-  if self.head <= self.tail then
-    local task = self.queue[self.head]
-    self.queue[self.head] = nil
-    self.head = self.head + 1
+  if self.waiting:len() > 0 then
     self.in_flight = self.in_flight + 1
-    loop.wake(task, { epoch = self.epoch })
+    self.waiting:wake_one({ epoch = self.epoch })
   else
     self.full = false
-    self.queue, self.head, self.tail = {}, 1, 0
   end
 end
 
@@ -320,7 +302,7 @@ function Concurrency:complete(ticket, throttled)
     return true
   end
   -- Nothing of ours is running: someone else fills the endpoint; retry as usual.
-  if self.head <= self.tail then self:release_slot() end
+  if self.waiting:len() > 0 then self:release_slot() end
   return false
 end
 

@@ -295,15 +295,13 @@ end
 -- Reads a function back as lambdaeng arguments (refresh and import).
 -- opts.versions: find the latest published version (ListVersionsByFunction);
 -- opts.code_signing: read the code-signing configuration.
--- Returns args, attrs, tags; or nil when it does not exist; or nil, err.
+-- Returns { args, attrs, tags }, or nil and the error (of type
+-- ResourceNotFoundException when the function does not exist).
 function M.read(ctx, name, opts)
   opts = opts or {}
   local api = ctx.api
   local got, err = api:get_function(name)
-  if not got then
-    if err and err.type == "ResourceNotFoundException" then return nil end
-    return nil, err
-  end
+  if not got then return nil, err end
   local c = got.Configuration or {}
   local args, nested = doc.from_api(c, got)
   local version = "$LATEST"
@@ -319,7 +317,7 @@ function M.read(ctx, name, opts)
     if arn ~= nil and arn ~= json.null and arn ~= "" then args.code_signing_config_arn = arn end
   end
   local tags = args.tags or {}
-  return args, attrs_from(c, ctx.region, version, tags, nested), tags
+  return { args = args, attrs = attrs_from(c, ctx.region, version, tags, nested), tags = tags }
 end
 
 return M

@@ -59,7 +59,8 @@ local function run_invocation(ctx, a, action, prev_input, timeout)
   local r, err = invoke_checked(ctx, a.function_name, { payload = payload, invocation_type = "RequestResponse",
                                                         qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
   if not r then return nil, err end
-  local problem = M.result_problem(r.payload)
+  -- a delete keeps nothing, so whatever its result holds is no reason to fail it
+  local problem = action ~= "delete" and M.result_problem(r.payload)
   if problem then
     return nil, { type = "InvalidResult", message = string.format("function %s %s", tostring(a.function_name), problem) }
   end
@@ -117,8 +118,8 @@ function M.ephemeral(ctx, a)
   secrets.add(r.payload)
   if r.log_result then
     secrets.add(r.log_result)
-    local ok, log = pcall(nhash.base64decode, r.log_result)
-    if ok then secrets.add(log) end
+    local log = nhash.base64decode(r.log_result)
+    if log then secrets.add(log) end
   end
   return { result = r.payload, function_error = r.function_error, log_result = r.log_result,
            status_code = r.status_code, executed_version = r.executed_version }
@@ -133,8 +134,8 @@ function M.action(ctx, a)
   if not r then return nil, err end
   local log
   if r.log_result then
-    local ok, decoded = pcall(nhash.base64decode, r.log_result)
-    if ok then log = printable(decoded, 8192, true) end
+    local decoded = nhash.base64decode(r.log_result)
+    if decoded then log = printable(decoded, 8192, true) end
   end
   if r.function_error then
     local ok, doc = pcall(json.decode_plain, r.payload or "")

@@ -1,0 +1,304 @@
+-- The plan as text (`plan`, `run`), in Terraform's form: each change with the
+-- attributes it sets or changes (+ create, ~ update in place, -/+ replace,
+-- - destroy, <= invoked during plan), nested values diffed in place, the
+-- summary line and the changes to outputs. Values unknown at plan time read
+-- "(known after apply)", sensitive ones "(sensitive)".
+-- render(result, session, opts) -> text; opts.color, opts.target_line.
+local ref = require "lambdaeng.ref"
+local json = require "lambdaeng.json"
+local plan = require "lambdaeng.plan"
+local schema = require "lambdaeng.schema"
+local sorted = require("lambdaeng.validate").sorted_keys
+
+local M = {}
+local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
+local equal, same, changing, LOGIC = plan.equal, plan.same, plan.changing, plan.LOGIC
+local kind_of, name_of = plan.kind_of, plan.name_of
+
+local function colours(enabled)
+  local function c(code) return function(s) return enabled and ("\27[" .. code .. "m" .. s .. "\27[0m") or s end end
+  return { green = c("32"), yellow = c("33"), red = c("31"), bold = c("1"), dim = c("2"), cyan = c("36") }
+end
+
+local SENSITIVE
+local function scalar(v)
+  if v == UNKNOWN then return "(known after apply)" end
+  if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
+  if v == nil or v == json.null then return "null" end
+  if type(v) == "string" then
+    if v:find("\n") then return json.encode_plain(v) end
+    return json.encode_plain(v)
+  end
+  if type(v) == "number" then return json.encode_plain(v) end
+  return tostring(v)
+end
+
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  local n = #v
+  if n == 0 then return next(v) == nil end
+  for k in pairs(v) do if math.type(k) ~= "integer" then return false end end
+  return true
+end
+
+-- The schema spec of key k of a change (an argument, or a computed map such as tags_all),
+-- so that an empty map renders as {} and an empty list as [].
+local MAP_ATTRS = { tags_all = { type = "map" } }
+local function spec_of(p, k)
+  local kind = p.decl and p.decl.kind or schema.kinds[p.prior and p.prior.kind or ""]
+  return kind and kind.args[k] or MAP_ATTRS[k]
+end
+local function inner_spec(spec, k)
+  if not spec then return nil end
+  if spec.type == "block" then return spec.fields and spec.fields[k] end
+  return spec.elem
+end
+
+-- Lines rendering value v at indent, prefix sign (e.g. "+ "); spec (optional) its schema.
+local function render_value(v, indent, sign, out, key, width, spec)
+  local pad = string.rep(" ", indent)
+  local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
+  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
+    out[#out + 1] = pad .. sign .. label .. scalar(v)
+    return
+  end
+  if is_list(v) then
+    if #v == 0 then
+      local empty = spec and (spec.type == "map" or spec.type == "block") and "{}" or "[]"
+      out[#out + 1] = pad .. sign .. label .. empty
+      return
+    end
+    out[#out + 1] = pad .. sign .. label .. "["
+    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1)) end
+    out[#out + 1] = pad .. "  " .. "]"
+    return
+  end
+  local keys = sorted(v)
+  if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
+  out[#out + 1] = pad .. sign .. label .. "{"
+  local w = 0
+  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
+  for _, k in ipairs(keys) do
+    local name = tostring(k)
+    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
+  end
+  out[#out + 1] = pad .. "  " .. "}"
+end
+
+SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
+local change_body -- forward: the attribute lines of one change
+
+local function mark(v, sensitive)
+  if sensitive and v ~= nil then return SENSITIVE end
+  if type(v) == "table" and v.sensitive_digest ~= nil then return SENSITIVE end
+  return v
+end
+
+local HEAD = {
+  create = "will be created", update = "will be updated in-place", replace = "must be replaced",
+  delete = "will be destroyed", read = "will be invoked during plan and run (never stored)",
+}
+
+-- A diff of two values rendered in place at indent under key: maps and blocks
+-- recurse (only what changes is shown, the rest counted), lists show the items
+-- that leave and arrive, scalars "old -> new".
+local function render_diff(old, new, indent, key, w, out, sym, suffix)
+  local pad = string.rep(" ", indent)
+  local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
+  suffix = suffix or ""
+  local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
+  local new_table = type(new) == "table" and new ~= UNKNOWN and new ~= SENSITIVE
+  if not (old_table and new_table) then
+    local o, n = {}, {}
+    if old_table or new_table then
+      render_value(old, indent, sym.delete .. " ", o, key, w)
+      render_value(new, indent, sym.create .. " ", n, key, w)
+      n[#n] = n[#n] .. suffix
+      for _, l in ipairs(o) do out[#out + 1] = l end
+      for _, l in ipairs(n) do out[#out + 1] = l end
+    else
+      out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix)
+    end
+    return
+  end
+  local inner = string.rep(" ", indent + 4)
+  if is_list(old) and is_list(new) then
+    out[#out + 1] = pad .. sym.update .. " " .. label .. "["
+    local kept = 0
+    local function has(list, x) for _, y in ipairs(list) do if equal(x, y) then return true end end end
+    for _, x in ipairs(old) do
+      if has(new, x) then kept = kept + 1 else render_value(x, indent + 4, sym.delete .. " ", out) end
+    end
+    for _, x in ipairs(new) do
+      if not has(old, x) then render_value(x, indent + 4, sym.create .. " ", out) end
+    end
+    if kept > 0 then out[#out + 1] = string.format("%s  # (%d unchanged element%s hidden)", inner, kept, kept == 1 and "" or "s") end
+    out[#out + 1] = pad .. "  ]" .. suffix
+    return
+  end
+  out[#out + 1] = pad .. sym.update .. " " .. label .. "{"
+  local keys, seen = {}, {}
+  for k in pairs(old) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local shown, kept = {}, 0
+  for _, k in ipairs(keys) do
+    if equal(old[k], new[k]) then kept = kept + 1 else shown[#shown + 1] = k end
+  end
+  local iw = 0
+  for _, k in ipairs(shown) do iw = math.max(iw, #tostring(k)) end
+  for _, k in ipairs(shown) do
+    local name = tostring(k)
+    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw)
+    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw)
+    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym) end
+  end
+  if kept > 0 then
+    out[#out + 1] = string.format("%s  # (%d unchanged attribute%s hidden)", inner, kept, kept == 1 and "" or "s")
+  end
+  out[#out + 1] = pad .. "  }" .. suffix
+end
+
+local function forces(p, k)
+  for _, r in ipairs(p.replace_reason or {}) do if r == k then return true end end
+  return false
+end
+
+-- The attribute lines of one change.
+function change_body(p, c, sym)
+  local body = {}
+  local kind = kind_of(p)
+  local before = p.prior and p.prior.args or {}
+  local after = p.stored or p.args or {}
+  local keys, seen, computed = {}, {}, {}
+  for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
+  if p.decl and p.action ~= "delete" then
+    for _, k in ipairs(p.decl.kind.computed) do
+      if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
+    end
+  end
+  table.sort(keys)
+  local known = p.known_attrs or {}
+  local old_attrs = p.prior and p.prior.attrs or {}
+  local logic = LOGIC[kind]
+  local eff_before = logic and logic.effective(before) or before
+  local eff_after = logic and logic.effective(after) or after
+  -- An update shows only what changes: arguments that differ, and the computed
+  -- attributes its calls can change.
+  local shown = {}
+  for _, k in ipairs(keys) do
+    if computed[k] then
+      if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
+      elseif p.action == "update" and kind ~= "invocation" then
+        if known[k] ~= nil then
+          if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end
+        elseif changing(p, k) and old_attrs[k] ~= nil then
+          shown[#shown + 1] = k
+        end
+      end
+    elseif p.action == "create" or p.action == "delete" or not same(kind, k, eff_before[k], eff_after[k]) then
+      shown[#shown + 1] = k
+    end
+  end
+  local w = 0
+  for _, k in ipairs(shown) do w = math.max(w, #k) end
+  for _, k in ipairs(shown) do
+    local s = p.sensitive and p.sensitive[k]
+    local old, new = before[k], after[k]
+    if computed[k] then
+      if p.action == "create" or p.action == "replace" then
+        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, sym.create .. " ", body, k, w, spec_of(p, k))
+      elseif known[k] ~= nil then
+        render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
+      else
+        body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
+          string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
+      end
+    elseif p.action == "create" then
+      render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
+    elseif p.action == "delete" then
+      render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
+    else
+      local suffix = forces(p, k) and c.red(" # forces replacement") or ""
+      if old == nil then
+        render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
+        body[#body] = body[#body] .. suffix
+      elseif new == nil then
+        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
+      else
+        render_diff(mark(old, s), mark(new, s), 6, k, w, body, sym, suffix)
+      end
+    end
+  end
+  return body
+end
+
+function M.render(result, session, opts)
+  opts = opts or {}
+  local c = colours(opts.color)
+  local out = {}
+  local function line(s) out[#out + 1] = s end
+  local sym = { create = c.green("+"), update = c.yellow("~"), replace = c.red("-") .. "/" .. c.green("+"),
+                delete = c.red("-"), read = c.cyan("<=") }
+  if opts.target_line then line(opts.target_line) line("") end
+  if #result.changes == 0 and result.output_changes == 0 then
+    line("No changes. Your infrastructure matches the configuration.")
+    if #result.ephemeral > 0 then
+      line("")
+      for _, p in ipairs(result.ephemeral) do
+        line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
+      end
+    end
+    return table.concat(out, "\n") .. "\n"
+  end
+  line("lambdaeng will perform the following actions:")
+  for _, p in ipairs(result.changes) do
+    line("")
+    local where = p.decl and c.dim(" (" .. p.decl.site.display .. ")") or ""
+    line(c.bold(string.format("  # %s %s", p.address, HEAD[p.action])) .. where)
+    if p.action == "replace" and p.replace_reason then
+      line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
+        p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
+    end
+    line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
+    local body = change_body(p, c, sym)
+    for _, l in ipairs(body) do line(l) end
+    line("    }")
+  end
+  if #result.ephemeral > 0 then
+    line("")
+    for _, p in ipairs(result.ephemeral) do
+      line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
+    end
+  end
+  line("")
+  line(c.bold(string.format("Plan: %d to add, %d to change, %d to destroy.", result.add, result.change, result.destroy)))
+  local oc = {}
+  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  if #oc > 0 then
+    line("")
+    line("Changes to Outputs:")
+    local w = 0
+    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    for _, o in ipairs(oc) do
+      local pad = string.rep(" ", w - #o.name)
+      if o.action == "delete" then
+        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
+          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
+      elseif o.action == "create" then
+        local lines = {}
+        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
+        for _, l in ipairs(lines) do line(l) end
+      else
+        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
+          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
+      end
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+return M

@@ -1,0 +1,163 @@
+-- Tasks working together on the event loop (lambdaeng.native.loop): the few ways
+-- the engine's concurrent parts wait for each other, written once.
+--
+--   fifo()                  a first-in first-out queue of values
+--   waitlist()              tasks waiting for an event, woken in the order they came
+--   semaphore(n)            at most n holders at a time, the others served in order
+--   all(fns, width)         runs every function as a task, at most width at once, and
+--                           returns their results in order (a raised error is raised
+--                           again in the caller once all have ended)
+--   with_interrupt(fn, opts) runs fn as the loop's main task with Ctrl-C bound
+--
+-- Everything here except with_interrupt is called from a task.
+local loop = require "lambdaeng.native.loop"
+
+local M = {}
+
+-- FIFO --------------------------------------------------------------------------
+
+local Fifo = {}
+Fifo.__index = Fifo
+
+---@return table a queue with push(v), pop() -> v|nil, peek() -> v|nil, len()
+function M.fifo() return setmetatable({ head = 1, tail = 0, items = {} }, Fifo) end
+
+function Fifo:push(v)
+  self.tail = self.tail + 1
+  self.items[self.tail] = v
+end
+
+function Fifo:pop()
+  if self.head > self.tail then return nil end
+  local v = self.items[self.head]
+  self.items[self.head] = nil
+  self.head = self.head + 1
+  if self.head > self.tail then self.head, self.tail = 1, 0 end
+  return v
+end
+
+function Fifo:peek()
+  if self.head > self.tail then return nil end
+  return self.items[self.head]
+end
+
+function Fifo:len() return self.tail - self.head + 1 end
+
+-- Wait list ----------------------------------------------------------------------
+
+local Waitlist = {}
+Waitlist.__index = Waitlist
+
+---@return table tasks waiting: wait() suspends the calling task until a wake_one or
+--- wake_all, and returns the values it was woken with
+function M.waitlist() return setmetatable({ tasks = M.fifo() }, Waitlist) end
+
+function Waitlist:wait()
+  self.tasks:push(loop.current())
+  return loop.suspend()
+end
+
+-- Wakes the longest waiting task with ...; false when none waits.
+function Waitlist:wake_one(...)
+  local t = self.tasks:pop()
+  if not t then return false end
+  loop.wake(t, ...)
+  return true
+end
+
+-- Wakes every waiting task with ...
+function Waitlist:wake_all(...)
+  local t = self.tasks:pop()
+  while t do
+    loop.wake(t, ...)
+    t = self.tasks:pop()
+  end
+end
+
+function Waitlist:len() return self.tasks:len() end
+
+-- Semaphore ----------------------------------------------------------------------
+
+local Semaphore = {}
+Semaphore.__index = Semaphore
+
+---@param n integer how many may hold it at once
+function M.semaphore(n) return setmetatable({ free = n, waiting = M.waitlist() }, Semaphore) end
+
+function Semaphore:acquire()
+  if self.free > 0 then
+    self.free = self.free - 1
+    return
+  end
+  self.waiting:wait()
+end
+
+-- Hands the place to the longest waiting task, or frees it.
+function Semaphore:release()
+  if not self.waiting:wake_one() then self.free = self.free + 1 end
+end
+
+-- Joining ------------------------------------------------------------------------
+
+---Runs each function of fns as a task, at most width (default: all) at once, each
+---taking the next function as it finishes one. Returns results with results[i] =
+---{ fns[i]() } (packed, .n set). When a function raised, the first such error (in
+---the order of fns) is raised again once every task has ended.
+---@param fns function[]
+---@param width integer|nil
+function M.all(fns, width)
+  local n = #fns
+  local results, errors = {}, {}
+  if n == 0 then return results end
+  width = math.max(1, math.min(n, math.floor(width or n)))
+  local next_index, workers, main = 1, width, loop.current()
+  local function traceback(e) return debug.traceback(tostring(e), 2) end
+  for _ = 1, width do
+    loop.spawn(function()
+      while next_index <= n do
+        local i = next_index
+        next_index = next_index + 1
+        local r = table.pack(xpcall(fns[i], traceback))
+        if r[1] then
+          results[i] = table.pack(table.unpack(r, 2, r.n))
+        else
+          errors[i], results[i] = r[2], { n = 0 }
+        end
+      end
+      workers = workers - 1
+      if workers == 0 then loop.wake(main) end
+    end)
+  end
+  loop.suspend()
+  for i = 1, n do
+    if errors[i] then error(errors[i], 0) end
+  end
+  return results
+end
+
+-- Ctrl-C ---------------------------------------------------------------------------
+
+---Runs fn(...) as the loop's main task (loop.run) with Ctrl-C (and SIGTERM) bound,
+---and unbinds it when fn ends, however it ends. Returns the number of interrupts
+---seen, then fn's results.
+---opts.on_interrupt(count): what an interrupt does; by default the first one
+---cancels every request in flight or waiting (http.cancel_all) and unbinds, so a
+---second one ends the process. opts.every: the default handler stays bound and
+---cancels at every interrupt (an interactive prompt outlives its commands).
+function M.with_interrupt(fn, opts, ...)
+  opts = opts or {}
+  local count = 0
+  local handler = opts.on_interrupt
+  loop.on_interrupt(function()
+    count = count + 1
+    if handler then return handler(count) end
+    if not opts.every then loop.on_interrupt(nil) end
+    require("lambdaeng.native.http").cancel_all()
+  end)
+  local results = table.pack(pcall(loop.run, fn, ...))
+  loop.on_interrupt(nil)
+  if not results[1] then error(results[2], 0) end
+  return count, table.unpack(results, 2, results.n)
+end
+
+return M

@@ -1,0 +1,82 @@
+-- The client's pacer (aws/pacing.lua): what it decides, not when the machine ran it.
+local pacing = require "lambdaeng.aws.pacing"
+local loop = require "lambdaeng.native.loop"
+
+describe("a rate limiter", function()
+  it("without a known rate releases at once", function()
+    local l = pacing.limiter(nil, nil, { name = "control" })
+    local t0 = loop.now()
+    for _ = 1, 5 do l:complete(l:acquire(), false) end
+    assert.equal(0, l:interval())
+    assert.truthy(loop.now() - t0 < 5)
+    assert.equal(5, l.released)
+  end)
+
+  it("never releases two callers closer than its interval, and in the order they came", function()
+    local l = pacing.limiter(20, 20, { name = "control" })
+    local tickets, order, main = {}, {}, loop.current()
+    for i = 1, 4 do
+      loop.spawn(function()
+        tickets[i] = l:acquire()
+        order[#order + 1] = i
+        if #order == 4 then loop.wake(main) end
+      end)
+    end
+    loop.suspend()
+    assert.same({ 1, 2, 3, 4 }, order)
+    for i = 2, 4 do
+      assert.truthy(tickets[i].sent - tickets[i - 1].sent >= l:interval() - 1e-9)
+      assert.equal(tickets[i - 1].slot + 1, tickets[i].slot)
+    end
+    assert.equal(pacing.MARGIN / 20, l:interval())
+  end)
+
+  it("cuts its rate on a 429 no deeper than CUBIC's beta", function()
+    local l = pacing.limiter(10, 10, { name = "control" })
+    local t = l:acquire()
+    assert.truthy(l:complete(t, true)) -- it goes again at the new rate
+    assert.truthy(math.abs(l.rate - 7) < 1e-9)
+    assert.equal(1, l.decisions)
+  end)
+
+  it("sends again, without counting an attempt, a throttled call released under an older rate", function()
+    local l = pacing.limiter(10, 10, { name = "control" })
+    local t = l:acquire()
+    l:set_rate(5, "a test")
+    assert.truthy(l:complete(t, true))
+  end)
+
+  it("learns the endpoint's rate from its first 429 when it had none", function()
+    local l = pacing.limiter(nil, nil, { name = "control" })
+    local t = l:acquire()
+    assert.truthy(l:complete(t, true)) -- the pacer, not the endpoint, was wrong
+    while l.holding or l.dispatching do loop.sleep(0.01) end
+    assert.truthy(l.rate ~= nil and l.rate > 0)
+    assert.equal(1, l.decisions)
+  end)
+end)
+
+describe("the invoke limiter", function()
+  it("holds invocations back once the endpoint turned one away while others of ours run", function()
+    local c = pacing.concurrency { name = "invoke" }
+    local a, b = c:acquire(), c:acquire()
+    assert.equal(2, c.in_flight)
+    assert.truthy(c:complete(b, true)) -- turned away while a runs: wait for a place
+    assert.truthy(c.full)
+    local third
+    loop.spawn(function() third = c:acquire() end)
+    loop.sleep(0.01)
+    assert.is_nil(third)
+    c:complete(a, false) -- a finished: its place goes to the waiting one
+    loop.sleep(0.01)
+    assert.truthy(third ~= nil)
+  end)
+end)
+
+describe("a client's pacer", function()
+  it("starts at AWS's quotas against AWS and unlimited against another endpoint", function()
+    assert.equal(15, pacing.new(nil, { custom_endpoint = false }).limiters.control.rate)
+    assert.is_nil(pacing.new(nil, { custom_endpoint = true }).limiters.control.rate)
+    assert.same({}, pacing.new(false, {}).limiters)
+  end)
+end)

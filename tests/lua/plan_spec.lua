@@ -1,0 +1,152 @@
+-- The plan (lambdaeng.plan) and its two renderings (plan/text.lua, plan/json.lua),
+-- over a real stack file and a real state file in a temporary directory.
+local plan = require "lambdaeng.plan"
+local text = require "lambdaeng.plan.text"
+local plan_json = require "lambdaeng.plan.json"
+local stack = require "lambdaeng.stack"
+local statelib = require "lambdaeng.native.state"
+local sys = require "lambdaeng.native.sys"
+local hash = require "lambdaeng.native.hash"
+local json = require "lambdaeng.json"
+
+local dir
+
+local function write(name, content)
+  local f = assert(io.open(dir .. "/" .. name, "wb"))
+  f:write(content)
+  f:close()
+end
+
+-- A stack of one function (memory given), and optionally a second one.
+local function load_stack(memory, with_second, extra)
+  write("stack.lua", string.format([[
+local lambda = require "lambdaeng.lambda"
+local fn = lambda.func("hello", { function_name = "hello", role = "arn:aws:iam::123456789012:role/r",
+  handler = "index.handler", runtime = "python3.12", filename = "code.zip", source_code_hash = "abc",
+  memory_size = %d %s })
+%s
+output("name", fn.function_name)
+]], memory, extra or "", with_second and [[
+lambda.func("second", { function_name = fn.arn:map(function(a) return "second" end),
+  role = "arn:aws:iam::123456789012:role/r", handler = "index.handler", runtime = "python3.12",
+  filename = "code.zip", source_code_hash = "abc" })]] or ""))
+  local session = stack.load(dir .. "/stack.lua")
+  assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+  return session
+end
+
+local function open_state() return assert(statelib.open(dir .. "/state.json")) end
+
+-- Records what a plan would create as applied (no API: the planned arguments as stored).
+local function applied(state, result)
+  for _, p in ipairs(result.changes) do
+    state:put(p.address, { kind = p.decl.kind.kind, name = p.decl.name, site = p.decl.site.display, args = p.stored,
+                           attrs = { arn = "arn:aws:lambda:us-east-1:123456789012:function:" .. p.decl.name },
+                           dependencies = json.array {} })
+  end
+  local outputs = {}
+  for _, o in ipairs(result.outputs) do outputs[o.name] = { value = o.value, sensitive = false } end
+  state:set_outputs(outputs)
+end
+
+local function actions(result)
+  local out = {}
+  for _, p in ipairs(result.changes) do out[#out + 1] = p.address .. "=" .. p.action end
+  return table.concat(out, ",")
+end
+
+before_each(function()
+  dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-plan-spec-" .. hash.hex(sys.random_bytes(6))
+  assert(sys.mkdirs(dir))
+  write("code.zip", "PK\3\4 not really a zip")
+end)
+
+after_each(function() sys.remove_tree(dir) end)
+
+describe("compute", function()
+  it("creates what the state does not hold, in dependency order", function()
+    local result = assert(plan.compute(load_stack(128, true), open_state()))
+    assert.equal("func.hello=create,func.second=create", actions(result))
+    assert.equal(2, result.add)
+    assert.equal(1, result.output_changes)
+  end)
+
+  it("changes nothing when the stack matches the state", function()
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128), state)))
+    local result = assert(plan.compute(load_stack(128), state))
+    assert.equal("", actions(result))
+    assert.equal("no-op", result.planned["func.hello"].action)
+  end)
+
+  it("updates in place what changed, and replaces what a forcing argument changes", function()
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128), state)))
+    local result = assert(plan.compute(load_stack(256), state))
+    assert.equal("func.hello=update", actions(result))
+    assert.same({ "memory_size" }, result.planned["func.hello"].changed)
+    result = assert(plan.compute(load_stack(128), state, { replace = { ["func.hello"] = true } }))
+    assert.equal("func.hello=replace", actions(result))
+    assert.same({ "--replace" }, result.planned["func.hello"].replace_reason)
+  end)
+
+  it("deletes what the stack no longer declares, and everything for destroy", function()
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128, true), state)))
+    assert.equal("func.second=delete", actions(assert(plan.compute(load_stack(128), state))))
+    assert.equal("func.second=delete,func.hello=delete",
+      actions(assert(plan.compute(load_stack(128, true), state, { destroy = true }))))
+  end)
+
+  it("keeps only the targets and what they depend on", function()
+    local result = assert(plan.compute(load_stack(128, true), open_state(), { target = { "func.hello" } }))
+    assert.equal("func.hello=create", actions(result))
+    local _, err = plan.compute(load_stack(128), open_state(), { target = { "func.nope" } })
+    assert.equal("PlanError", err.type)
+    assert.matches("--target func.nope: no such resource", err.message, true)
+  end)
+
+  it("refuses to destroy what lifecycle.prevent_destroy protects", function()
+    local state = open_state()
+    local session = load_stack(128, false, ", lifecycle = { prevent_destroy = true }")
+    applied(state, assert(plan.compute(session, state)))
+    local _, err = plan.compute(load_stack(128, false, ", lifecycle = { prevent_destroy = true }"), state,
+      { destroy = true })
+    assert.matches("has lifecycle.prevent_destroy = true, but this plan would destroy it", err.message, true)
+  end)
+
+  it("leaves what is computed by the API unknown for what references it", function()
+    local result = assert(plan.compute(load_stack(128, true), open_state()))
+    assert.truthy(plan.has_unknown(result.planned["func.second"].args.function_name))
+  end)
+end)
+
+describe("rendering", function()
+  it("shows each change in Terraform's text form", function()
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128), state)))
+    local out = text.render(assert(plan.compute(load_stack(256), state)), nil, { color = false })
+    assert.matches("# func.hello will be updated in-place", out, true)
+    assert.matches("~ memory_size = 128 -> 256", out, true)
+    assert.matches("Plan: 0 to add, 1 to change, 0 to destroy.", out, true)
+  end)
+
+  it("says so when nothing changes", function()
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128), state)))
+    local out = text.render(assert(plan.compute(load_stack(128), state)), nil, {})
+    assert.matches("No changes. Your infrastructure matches the configuration.", out, true)
+  end)
+
+  it("gives JSON with unknown values listed apart", function()
+    local doc = json.decode_plain(plan_json.encode(assert(plan.compute(load_stack(128, true), open_state())), nil,
+      { target = "local" }))
+    assert.equal("local", doc.target)
+    assert.same({ add = 2, change = 0, destroy = 0 }, doc.summary)
+    local second = doc.resource_changes[2]
+    assert.equal("func.second", second.address)
+    assert.equal(true, second.after_unknown.function_name)
+    assert.is_nil(second.after.function_name)
+    assert.equal(true, second.after_unknown.arn)
+  end)
+end)

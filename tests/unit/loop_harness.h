@@ -1,0 +1,60 @@
+/* loop_harness.h — what the tests of the loop's modules (loop.c, http.c,
+ * httpserver.c, process.c) share: a Lua state with the engine's native modules,
+ * a scenario written in Lua and run to its end, and the check each test ends
+ * with, as libuv's own tests do: the loop closes with no handle left. */
+#ifndef LAMBDAENG_LOOP_HARNESS_H
+#define LAMBDAENG_LOOP_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <uv.h>
+
+#include "loop.h"
+#include "runtime.h"
+
+static lua_State *harness_open(void) {
+  le_error err;
+  lua_State *L = le_runtime_open(LAMBDAENG_TEST_SHARE, &err);
+  if (!L) fail_msg("cannot open the Lua state: %s", err.message);
+  return L;
+}
+
+/* Runs the Lua chunk (which runs the loop itself, through loop.run) and leaves its
+ * nresults results on the stack; a raised error fails the test with its traceback. */
+static void harness_run(lua_State *L, const char *chunk, int nresults) {
+  if (luaL_loadstring(L, chunk) != LUA_OK) fail_msg("the scenario does not compile: %s", lua_tostring(L, -1));
+  if (le_pcall_traceback(L, 0, nresults) != LUA_OK) fail_msg("the scenario failed: %s", lua_tostring(L, -1));
+}
+
+/* The string result at index idx (a failed scenario's description otherwise). */
+static const char *harness_string(lua_State *L, int idx) {
+  const char *s = lua_tostring(L, idx);
+  return s ? s : "(not a string)";
+}
+
+static void print_open_handle(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    print_error("open handle: %s%s\n", uv_handle_type_name(uv_handle_get_type(h)), uv_has_ref(h) ? "" : " (unref'd)");
+}
+
+/* Closes the Lua state (its collected handles close) and then the loop, which must
+ * close: nothing of the scenario may be left open. */
+static void harness_close(lua_State *L) {
+  lua_close(L);
+  uv_run(le_loop(), UV_RUN_NOWAIT); /* close callbacks of what the collector closed */
+  int rc = le_loop_close();
+  if (rc != 0) uv_walk(le_loop(), print_open_handle, NULL);
+  assert_int_equal(rc, 0);
+}
+
+#endif
