@@ -392,7 +392,8 @@ function M.value_problem(v, path, seen, depth)
       if name == "lambdaeng.handle" then
         return path, "is a resource handle; use one of its attributes (such as .arn or .function_name)"
       end
-      return path, string.format("is a table with a metatable (%s), which cannot be stored", tostring(name or "?"))
+      return path, string.format("is a table with a metatable%s, which cannot be stored (state keeps plain "
+        .. "lists and maps)", type(name) == "string" and (" (" .. name .. ")") or "")
     end
     seen = seen or {}
     if seen[v] or depth > 100 then return path, "is a table that contains itself" end
