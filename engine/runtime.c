@@ -34,11 +34,14 @@
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
 #endif
+#ifndef LAMBDAENG_LUA_LIBRARIES
+#define LAMBDAENG_LUA_LIBRARIES "/usr/share/lua/5.4"
+#endif
 
 static int is_share_dir(const char *dir) {
   char probe[PATH_MAX + 32];
   struct stat st;
-  if (snprintf(probe, sizeof probe, "%s/lua/lambdaeng/cli.lua", dir) >= (int)sizeof probe) return 0;
+  if (snprintf(probe, sizeof probe, "%s/lua/lambdaeng/cli/init.lua", dir) >= (int)sizeof probe) return 0;
   return stat(probe, &st) == 0;
 }
 
@@ -258,6 +261,8 @@ int le_open_sys(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_lock_release);
     lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_lock_release); /* local lock <close> = sys.try_lock(path) */
+    lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
@@ -300,9 +305,10 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   preload(L, "lambdaeng.native.process", le_open_process);
   preload(L, "lambdaeng.native.prompt", le_open_prompt);
 
+  /* The engine's Lua half, then the Debian Lua libraries it uses (lua-argparse). */
   lua_getglobal(L, "package");
-  lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua", share_dir,
-                  share_dir, share_dir, share_dir);
+  lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/stdlib/?.lua;%s/stdlib/?/init.lua;%s/?.lua", share_dir,
+                  share_dir, share_dir, share_dir, LAMBDAENG_LUA_LIBRARIES);
   lua_setfield(L, -2, "path");
   lua_pushstring(L, "");
   lua_setfield(L, -2, "cpath");

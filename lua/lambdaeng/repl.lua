@@ -12,6 +12,7 @@ local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
 local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
+local lambda_api = require "lambdaeng.aws.lambda_api"
 
 local M = {}
 
@@ -117,7 +118,7 @@ function M.run(o, env_ctx)
 
   local function report(name, r, opts)
     if r.log_result then
-      local log = hash.base64decode(r.log_result)
+      local log = lambda_api.log_tail(r)
       if log and #log > 0 then
         log = printable(log, 8192, true)
         out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
@@ -125,11 +126,9 @@ function M.run(o, env_ctx)
     end
     local value = r.payload
     local dok, decoded = pcall(json.decode_plain, r.payload or "")
-    if r.function_error then
-      local etype = dok and type(decoded) == "table" and decoded.errorType or r.function_error
-      local emsg = dok and type(decoded) == "table" and decoded.errorMessage or r.payload
-      out:write(printable(string.format("function error (%s): %s: %s", r.function_error, tostring(etype),
-        tostring(emsg))), "\n")
+    local etype, emsg = lambda_api.function_error(r)
+    if etype then
+      out:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
     end
     if r.status_code ~= 200 then out:write(string.format("status %d\n", r.status_code)) end
     if opts.raw then return value end

@@ -8,6 +8,10 @@
 -- provider alias. check(state, session, target_for, allow) compares every stored
 -- entry's record with the target its provider resolves to now; a difference is an
 -- error naming both, unless allow (--retarget) asks for the switch.
+-- views(ctx, clients) gives a context the per-resource views apply, refresh and
+-- invocations use (clients: endpoint.stack_clients).
+local ref = require "lambdaeng.ref"
+
 local M = {}
 
 local function account_of(arn)
@@ -67,6 +71,52 @@ function M.check(state, session, target_for, allow)
     end
   end
   return nil
+end
+
+-- The value of an argument known at plan time (nil when it is not).
+local function static(v)
+  local r = ref.resolve(v)
+  if r == ref.UNKNOWN then return nil end
+  return r
+end
+
+-- Gives ctx the per-resource views apply, refresh and invocations use:
+-- ctx.for_resource(decl, entry) (the resource's provider: api, region,
+-- default_tags, target_record) and ctx.for_region(region) (an ephemeral
+-- invocation's `region`). Errors resolving a provider surface on first use.
+-- Clients are made now, before the loop runs (credentials are loaded outside it):
+-- every provider the stack or the state names, and every ephemeral invocation's region.
+function M.views(ctx, clients)
+  local views = {}
+  local function view(alias, region)
+    local key = (alias or "default") .. "|" .. (region or "")
+    if views[key] then return views[key] end
+    local t, err = clients.ctx_for(alias, region)
+    if not t then error("provider " .. (alias or "default") .. ": " .. tostring(err), 0) end
+    local v = setmetatable({ api = t.api, region = t.cfg.region, default_tags = t.provider.default_tags,
+                             target = t.target }, { __index = ctx })
+    v.target_record = function(arn) return M.record(t.target, t.alias, arn) end
+    views[key] = v
+    return v
+  end
+  ctx.for_resource = function(decl, entry)
+    local alias = decl and decl.provider or (entry and type(entry.target) == "table" and entry.target.provider)
+    return view(alias)
+  end
+  ctx.for_region = function(region) return view(nil, region) end
+  ctx.target_record = view().target_record
+  for _, d in ipairs(ctx.session.decls) do
+    if d.provider then view(d.provider) end
+    local region = d.kind.kind == "ephemeral_invocation" and static(d.args.region)
+    if type(region) == "string" then view(nil, region) end
+  end
+  if ctx.state then
+    for _, addr in ipairs(ctx.state:addresses()) do
+      local rec = ctx.state:get(addr).target
+      if type(rec) == "table" and rec.provider and ctx.session.providers[rec.provider] then view(rec.provider) end
+    end
+  end
+  return ctx
 end
 
 return M

@@ -16,7 +16,7 @@ class Install(TempDirTest):
         r = subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         binary = os.path.join(prefix, "bin", "lambdaeng")
-        self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/lua/lambdaeng/cli.lua")))
+        self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/lua/lambdaeng/cli/init.lua")))
         self.assertTrue(os.path.isfile(os.path.join(prefix, "share/lambdaeng/stdlib/lambdaeng/json.lua")))
         # Move the source and build trees out of reach: the installed binary must not need them.
         example = shutil.copytree(os.path.join(SOURCE, "examples/hello"), os.path.join(self.dir, "hello"),

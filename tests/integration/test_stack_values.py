@@ -138,7 +138,7 @@ class StackValues(TempDirTest):
             self.assertEqual(r.returncode, 0, flag + ": " + r.stdout + r.stderr)
         r = self.le("plan", "stack.lua", "--local", "--refresh=maybe")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("--refresh takes no value but true or false", r.stderr)
+        self.assertIn("--refresh takes true or false (or no value), got \"maybe\"", r.stderr)
         self.le("destroy", "stack.lua", "--yes", "--local")
 
     # F5

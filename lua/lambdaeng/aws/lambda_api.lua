@@ -212,6 +212,23 @@ function Api:invoke(name, opts)
   }
 end
 
+-- What an Invoke answer says of a function error (result.function_error set): the
+-- errorType and errorMessage the runtime wrote in its payload, or the header's kind
+-- and the raw payload when the payload is not such an object. Nil when the function
+-- did not fail. Text from the endpoint: make it printable before showing it.
+function M.function_error(result)
+  if not result.function_error then return nil end
+  local ok, doc = pcall(json.decode_plain, result.payload or "")
+  local object = ok and type(doc) == "table"
+  return tostring(object and doc.errorType or result.function_error),
+    tostring(object and doc.errorMessage or result.payload)
+end
+
+-- The log tail of an Invoke made with LogType Tail, decoded (nil without one).
+function M.log_tail(result)
+  return result.log_result and require("lambdaeng.native.hash").base64decode(result.log_result) or nil
+end
+
 -- Waiters --------------------------------------------------------------------
 
 -- "1.5s", "45s", "10m", "2m30s", "1h5m": how long a waiter waited, for messages.

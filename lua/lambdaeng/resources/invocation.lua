@@ -1,9 +1,10 @@
 -- lambda.invocation, lambda.ephemeral_invocation and lambda.action on the Invoke
 -- API, with the CRUD lifecycle payloads of the reference documents (seeds 001, 003).
 local json = require "lambdaeng.json"
-local nhash = require "lambdaeng.native.hash"
 local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
+local lambda_api = require "lambdaeng.aws.lambda_api"
 local secrets = require "lambdaeng.secrets"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -37,12 +38,9 @@ end
 local function invoke_checked(ctx, name, opts)
   local r, err = ctx.api:invoke(name, opts)
   if not r then return nil, err end
-  if r.function_error then
-    local ok, doc = pcall(json.decode_plain, r.payload or "")
-    local etype = ok and type(doc) == "table" and doc.errorType or r.function_error
-    local emsg = ok and type(doc) == "table" and doc.errorMessage or r.payload
-    return nil, { type = "FunctionError", message = printable(string.format("%s (%s): %s", tostring(etype),
-      r.function_error, tostring(emsg))) }
+  local etype, emsg = lambda_api.function_error(r)
+  if etype then
+    return nil, errors.new("FunctionError", printable(string.format("%s (%s): %s", etype, r.function_error, emsg)))
   end
   return r
 end
@@ -118,7 +116,7 @@ function M.ephemeral(ctx, a)
   secrets.add(r.payload)
   if r.log_result then
     secrets.add(r.log_result)
-    local log = nhash.base64decode(r.log_result)
+    local log = lambda_api.log_tail(r)
     if log then secrets.add(log) end
   end
   return { result = r.payload, function_error = r.function_error, log_result = r.log_result,
@@ -132,16 +130,11 @@ function M.action(ctx, a)
     log_type = a.log_type ~= "None" and a.log_type or nil, client_context = a.client_context,
     qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
   if not r then return nil, err end
-  local log
-  if r.log_result then
-    local decoded = nhash.base64decode(r.log_result)
-    if decoded then log = printable(decoded, 8192, true) end
-  end
-  if r.function_error then
-    local ok, doc = pcall(json.decode_plain, r.payload or "")
-    return nil, { type = "FunctionError", message = printable(string.format("%s: %s",
-      ok and type(doc) == "table" and tostring(doc.errorType) or r.function_error,
-      ok and type(doc) == "table" and tostring(doc.errorMessage) or tostring(r.payload))), log = log }
+  local decoded = lambda_api.log_tail(r)
+  local log = decoded and printable(decoded, 8192, true) or nil
+  local etype, emsg = lambda_api.function_error(r)
+  if etype then
+    return nil, errors.new("FunctionError", printable(string.format("%s: %s", etype, emsg)), { log = log })
   end
   return { status_code = r.status_code, log = log, result = r.payload, executed_version = r.executed_version }
 end

@@ -1,0 +1,128 @@
+-- api OPERATION [JSON|-]: one Lambda API operation (or one per element of a JSON
+-- array), its response printed as JSON.
+local json = require "lambdaeng.json"
+local validate = require "lambdaeng.validate"
+local task = require "lambdaeng.task"
+local endpoint = require "lambdaeng.endpoint"
+local loop = require "lambdaeng.native.loop"
+local sys = require "lambdaeng.native.sys"
+local errors = require "lambdaeng.errors"
+local common = require "lambdaeng.cli.common"
+
+local M = {}
+
+M.help = { api = [[
+Usage: lambdaeng api OPERATION [JSON|-] [--endpoint URL] [--region R] [--profile P] [--debug]
+
+Calls one Lambda API operation with the JSON input the API reference documents
+and prints the response as JSON. Operations: CreateFunction, GetFunction,
+GetFunctionConfiguration, UpdateFunctionCode, UpdateFunctionConfiguration,
+DeleteFunction, PublishVersion, ListVersionsByFunction, PutFunctionConcurrency,
+DeleteFunctionConcurrency, TagResource, UntagResource, ListTags, Invoke,
+WaitActive, WaitUpdated. In CreateFunction and UpdateFunctionCode, a ZipFile of
+"@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
+as a deterministic zip. A JSON
+array makes one call per element, all in flight at once, or at most N at a time
+with --parallelism N.
+]] }
+
+function M.add_to_parser(parser)
+  local cmd = common.command(parser, "api")
+  cmd:argument("operation"):args("?")
+  cmd:argument("input"):args("?")
+end
+
+-- An operation whose input is FunctionName plus a request body (the rest of the input).
+local function named(method)
+  return function(api, i)
+    local name = i.FunctionName
+    i.FunctionName = nil
+    return api[method](api, name, i)
+  end
+end
+
+local OPERATIONS = {
+  CreateFunction = function(api, i) return api:create_function(i) end,
+  GetFunction = function(api, i) return api:get_function(i.FunctionName, i.Qualifier) end,
+  GetFunctionConfiguration = function(api, i) return api:get_function_configuration(i.FunctionName, i.Qualifier) end,
+  UpdateFunctionCode = named("update_function_code"),
+  UpdateFunctionConfiguration = named("update_function_configuration"),
+  DeleteFunction = function(api, i) return api:delete_function(i.FunctionName, i.Qualifier) end,
+  PublishVersion = named("publish_version"),
+  ListVersionsByFunction = function(api, i) return api:list_versions_by_function(i.FunctionName) end,
+  PutFunctionConcurrency = function(api, i) return api:put_function_concurrency(i.FunctionName, i.ReservedConcurrentExecutions) end,
+  DeleteFunctionConcurrency = function(api, i) return api:delete_function_concurrency(i.FunctionName) end,
+  TagResource = function(api, i) return api:tag_resource(i.Resource, i.Tags) end,
+  UntagResource = function(api, i) return api:untag_resource(i.Resource, i.TagKeys or {}) end,
+  ListTags = function(api, i) return api:list_tags(i.Resource) end,
+  Invoke = function(api, i)
+    return api:invoke(i.FunctionName, { payload = i.Payload and (type(i.Payload) == "string" and i.Payload
+      or json.encode_plain(i.Payload)) or "{}", invocation_type = i.InvocationType, log_type = i.LogType,
+      client_context = i.ClientContext, qualifier = i.Qualifier })
+  end,
+  WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
+  WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
+}
+
+-- A ZipFile of "@PATH": the zip file PATH as it is, or PATH packaged.
+local function zip_file(input, op)
+  local code = op == "CreateFunction" and input.Code or input
+  if not (type(code) == "table" and type(code.ZipFile) == "string" and code.ZipFile:sub(1, 1) == "@") then
+    return true
+  end
+  local path = code.ZipFile:sub(2)
+  local f = sys.kind(path) == "file" and io.open(path, "rb")
+  local bytes = f and f:read("a")
+  if f then f:close() end
+  if not (bytes and bytes:sub(1, 4) == "PK\3\4") then -- a zip is sent as it is; anything else is packaged
+    local zerr
+    bytes, zerr = require("lambdaeng.native.archive").zip(path)
+    if not bytes then return nil, "ZipFile " .. path .. ": " .. zerr end
+  end
+  code.ZipFile = require("lambdaeng.native.hash").base64(bytes)
+  return true
+end
+
+-- A JSON array: one call per element, all in flight at once (or --parallelism N at a
+-- time); the results in order, each failure as { Error = { Type, Message } }.
+local function many(one, input, args)
+  local calls = {}
+  for i, item in ipairs(input) do calls[i] = function() return one(item) end end
+  return loop.run(function()
+    local out, first_err = {}, nil
+    for i, r in ipairs(task.all(calls, tonumber(args.parallelism or ""))) do
+      out[i] = r[1] or { Error = { Type = r[2].type, Message = r[2].message } }
+      if not r[1] and not first_err then first_err = r[2] end
+    end
+    return out, first_err
+  end)
+end
+
+function M.command(args)
+  local op = args.operation
+  if not op or not OPERATIONS[op] then
+    local names = validate.sorted_keys(OPERATIONS)
+    local hint = op and validate.suggest(op, names)
+    return nil, (op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
+      or "lambdaeng api needs an operation") .. "\nOperations: " .. table.concat(names, ", ")
+  end
+  local ok, input = pcall(json.decode_plain, require("lambdaeng.cli.invoke").read_payload(args.input))
+  if not ok or type(input) ~= "table" then return nil, "the input must be a JSON object" end
+  local zok, zerr = zip_file(input, op)
+  if not zok then return nil, zerr end
+  local api, cfg = endpoint.client(args)
+  if not api then return nil, cfg end
+  local function one(i) return OPERATIONS[op](api, i) end
+  if #input > 0 then
+    local results, failed = many(one, input, args)
+    print(json.encode_plain(json.array(results)))
+    if failed then return nil, endpoint.api_error(failed, cfg) end
+    return true
+  end
+  local result, cerr = loop.run(function() return one(input) end)
+  if not result then return nil, endpoint.api_error(errors.from(cerr), cfg) end
+  print(json.encode_plain(result))
+  return true
+end
+
+return M

@@ -1,0 +1,226 @@
+-- The command line: one file per command (or group of commands) in this folder,
+-- as LuaRocks' cmd/*.lua. Each command module exports
+--   help = { name = text }      the help of each of its commands (`COMMAND --help`)
+--   add_to_parser(parser)       its commands, arguments and options (lua-argparse)
+--   command(args)               runs the command args.command names; returns
+--                                 true[, status]     success (status: a non-error exit
+--                                                    status, as plan's --detailed-exitcode 2)
+--                                 nil, err[, status] failure (status default 1): err a message
+--                                                    or an error (errors.lua) with optional
+--                                                    .lines (several errors), .notes (lines
+--                                                    printed after, as they are) and .detail
+--                                                    (a traceback, --debug); nil when the
+--                                                    command said everything already
+-- This dispatcher alone prints "Error: ..." (every line redacted of known secrets)
+-- and decides the exit status. Options common to every command are declared here.
+local argparse = require "argparse"
+local validate = require "lambdaeng.validate"
+local ui = require "lambdaeng.cli.ui"
+
+local M = {}
+
+local MODULES = { "plan", "check", "run", "import", "state", "output", "invoke", "api", "serve", "repl", "info",
+                  "lua" }
+
+local MAIN_HELP = [[
+Usage: lambdaeng COMMAND [options]
+
+Commands:
+  plan STACK.lua       show what run would do (--detailed-exitcode: 0 none, 2 changes, 1 error)
+  graph STACK.lua      print the dependency graph as Graphviz DOT
+  validate STACK.lua   check the stack's declarations without reading state
+  state list|show ADDR|rm ADDR [STACK.lua]   inspect or edit the stored state
+  output STACK.lua [NAME] [--json]           stored outputs
+  invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
+  api OPERATION [JSON]                       call one Lambda API operation, print its response
+  whoami               where the AWS credentials, region and endpoint come from (no secret)
+  version              print the version
+
+  run STACK.lua        plan, confirm (--yes skips), apply
+  destroy STACK.lua    delete everything the stack's state holds
+  import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+  force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
+
+  repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()
+
+  local [--port N]     serve the local Lambda target standalone (the AWS CLI and SDKs use it
+                       with --endpoint-url); see "lambdaeng local --help"
+
+Common options:
+  --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
+  --state PATH         state file (default: .lambdaeng/<stack>.state.json beside the stack)
+  --json               machine-readable output
+  --target ADDR        only that resource and what it depends on
+  --replace ADDR       plan to re-create ADDR
+  --no-color           no colour (also NO_COLOR)
+  --force-unlock       remove a stale state lock first (its holder no longer runs)
+  --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
+  --retarget           plan/apply against another target than the one the state was applied to
+  --debug, -v          show tracebacks for errors in stack code
+Run "lambdaeng COMMAND --help" for a command's options.
+]]
+
+-- --var NAME=VALUE, checked as it is parsed.
+local function var_pair(v)
+  local k, val = v:match("^([%a_][%w_%-]*)=(.*)$")
+  if not k then return nil, "--var expects NAME=VALUE, got " .. string.format("%q", v) end
+  return { k, val }
+end
+
+-- The options every command accepts.
+local function add_common(parser)
+  parser:flag("-h --help")
+  parser:option("--var"):count("*"):convert(var_pair)
+  parser:option("--state")
+  parser:flag("--json")
+  parser:option("--target"):count("*")
+  parser:option("--replace"):count("*")
+  parser:flag("--no-color")
+  parser:flag("--force-unlock")
+  parser:option("--force-unlock-id"):hidden(true) -- --force-unlock=ID, rewritten before parsing
+  parser:flag("--retarget")
+  parser:flag("-v --debug")
+  parser:option("--endpoint")
+  parser:option("--region")
+  parser:option("--profile")
+  parser:flag("--local")
+  parser:flag("--aws")
+  parser:option("--dir")
+  parser:option("--parallelism")
+  parser:flag("--refresh")
+  parser:flag("--no-refresh")
+end
+
+-- The options of a parser or command: alias -> takes a value. (argparse keeps its
+-- elements in _options, _aliases and _maxargs; lua-argparse 0.7.)
+local function options_of(p)
+  local out = {}
+  for _, o in ipairs(p._options or {}) do
+    for _, alias in ipairs(o._aliases or {}) do out[alias] = (o._maxargs or 0) > 0 end
+  end
+  return out
+end
+
+-- As before the commands had parsers of their own, every command accepts every
+-- command's options (scripts pass one set to plan and run); those it does not
+-- declare are hidden and mean nothing to it.
+local function accept_all(parser)
+  local all = {}
+  for _, c in ipairs(parser._commands or {}) do
+    for alias, takes_value in pairs(options_of(c)) do all[alias] = takes_value end
+  end
+  for _, c in ipairs(parser._commands or {}) do
+    local own = options_of(c)
+    for alias, takes_value in pairs(all) do
+      if own[alias] == nil then (takes_value and c:option(alias) or c:flag(alias)):hidden(true) end
+    end
+  end
+end
+
+-- The parser of every command, and which module runs each.
+local function build()
+  local parser = argparse("lambdaeng"):add_help(false):command_target("command")
+  add_common(parser)
+  local owner, help = {}, {}
+  for _, name in ipairs(MODULES) do
+    local mod = require("lambdaeng.cli." .. name)
+    mod.add_to_parser(parser)
+    for command, text in pairs(mod.help) do owner[command], help[command] = mod, text end
+  end
+  accept_all(parser)
+  return parser, owner, help
+end
+
+-- Every option name a command accepts (for "did you mean").
+local function option_names(parser, command)
+  local names = {}
+  local function collect(p)
+    for alias in pairs(options_of(p)) do
+      if alias:sub(1, 2) == "--" and alias ~= "--force-unlock-id" then names[#names + 1] = alias end
+    end
+  end
+  collect(parser)
+  for _, c in ipairs(parser._commands or {}) do if c._name == command then collect(c) end end
+  table.sort(names)
+  return names
+end
+
+-- argparse's messages in lambdaeng's words.
+local function parse_error(message, parser, command)
+  local bad = message:match("^unknown option '(.-)'")
+  if bad then
+    local hint = validate.suggest(bad, option_names(parser, command))
+    return string.format("unknown option %s%s", bad, hint and ("; did you mean " .. hint .. "?") or "")
+  end
+  local name = message:match("^option '(.-)' does not take arguments")
+  if name then return name .. " takes no value" end
+  name = message:match("^option '(.-)' requires an argument")
+  if name then return name .. " needs a value" end
+  return (message:gsub("\n", "; "))
+end
+
+-- --force-unlock=ID becomes the hidden --force-unlock-id ID (a bare --force-unlock is a flag:
+-- it never takes the next word, which may be the stack); --refresh=false (as a Terraform
+-- user types it) and --refresh=true become --no-refresh and --refresh.
+local function rewrite(argv)
+  local out = {}
+  for _, a in ipairs(argv) do
+    local id = a:match("^%-%-force%-unlock=(.*)$")
+    local flag, value = a:match("^(%-%-n?o?%-?refresh)=(.*)$")
+    if flag == "--refresh" or flag == "--no-refresh" then
+      if value ~= "true" and value ~= "false" then
+        return nil, string.format("%s takes true or false (or no value), got %q", flag, value)
+      end
+      out[#out + 1] = ((value == "true") == (flag == "--refresh")) and "--refresh" or "--no-refresh"
+    elseif id then
+      if not id:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
+      out[#out + 1], out[#out + 2] = "--force-unlock-id", id
+    elseif a:match("^%-%-force%-unlock%-id") then
+      return nil, "unknown option " .. a
+    else
+      out[#out + 1] = a
+    end
+  end
+  return out
+end
+
+local function run(command, argv)
+  local parser, owner, help = build()
+  if not owner[command] then
+    local names = {}
+    for name in pairs(owner) do if name ~= "lua" then names[#names + 1] = name end end
+    table.sort(names)
+    local hint = validate.suggest(command, names)
+    return nil, string.format("unknown command %q%s\nRun \"lambdaeng --help\" for the list of commands.", command,
+      hint and ("; did you mean " .. hint .. "?") or "")
+  end
+  if command == "lua" then return owner.lua.command { command = "lua", argv = argv } end
+  local words, rerr = rewrite(argv)
+  if not words then return nil, rerr end
+  local ok, args = parser:pparse(words)
+  if not ok then return nil, parse_error(args, parser, command) end
+  if args.help then
+    io.write(help[command] or MAIN_HELP)
+    return true
+  end
+  args.vars = {}
+  for _, pair in ipairs(args.var or {}) do args.vars[pair[1]] = pair[2] end
+  local replace = {}
+  for _, addr in ipairs(args.replace or {}) do replace[addr] = true end
+  args.replace = replace
+  return owner[command].command(args)
+end
+
+function M.main(argv)
+  local command = argv[1]
+  if command == nil or command == "--help" or command == "-h" or command == "help" then
+    local _, _, help = build()
+    io.write(help[argv[2]] or MAIN_HELP)
+    return command == nil and 1 or 0
+  end
+  if command == "--version" then command = "version" end
+  local results = table.pack(run(command, argv))
+  return ui.finish(table.unpack(results, 1, results.n))
+end
+
+return M

@@ -1,0 +1,82 @@
+-- plan STACK.lua: the changes run would make, as text or JSON.
+local secrets = require "lambdaeng.secrets"
+local loop = require "lambdaeng.native.loop"
+local plan = require "lambdaeng.plan"
+local site = require "lambdaeng.site"
+local errors = require "lambdaeng.errors"
+local common = require "lambdaeng.cli.common"
+local ui = require "lambdaeng.cli.ui"
+
+local M = {}
+
+M.help = { plan = [[
+Usage: lambdaeng plan STACK.lua [options]
+
+Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
+Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
+  --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh (or --refresh=false),
+  --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
+  --retarget (the state records the target each resource was applied to; a plan against
+  another one stops with both named unless this is given).
+Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
+--detailed-exitcode), 1 error.
+]] }
+
+function M.add_to_parser(parser)
+  local cmd = common.command(parser, "plan")
+  cmd:argument("stack"):args("?")
+  cmd:flag("--detailed-exitcode")
+  cmd:flag("--destroy")
+end
+
+-- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
+local function online(session, st, args)
+  for _, addr in ipairs(st:addresses()) do
+    if st:get(addr).kind == "func" and not args.no_refresh then return true end
+  end
+  for _, d in ipairs(session.decls) do if d.kind.kind == "ephemeral_invocation" then return true end end
+  return false
+end
+
+-- The plan, under the state's lock (plan never writes state: refresh is in memory).
+local function compute(ws, session, args)
+  local st, held = ws:lock_state("plan")
+  if not st then return nil, held end
+  local lock <close> = held
+  local clients = ws:clients(session)
+  local target, terr = clients.target()
+  if target then terr = clients.check(st) end
+  if terr then return nil, terr end
+  local digest = ws:digest(false)
+  if not online(session, st, args) then
+    local ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = args.replace,
+      target = args.target, destroy = args.destroy, digest = digest })
+    if not ok then return nil, errors.new("StackError", result) end
+    return result, err, target
+  end
+  local default, aerr = clients.ctx_for() -- made once: the same client for every default-provider call
+  if not default then return nil, aerr end
+  local ctx = common.context(session, st, clients, default, args, { digest = digest,
+    out = function(line) io.stdout:write(line, "\n") end })
+  local result, err = loop.run(function()
+    return common.refreshed_plan(ctx, args, { refresh = not args.no_refresh, destroy = args.destroy, ephemeral = true })
+  end)
+  return result, err, target
+end
+
+function M.command(args)
+  local ws, session = common.stack_workspace(args, "plan")
+  if not ws then return nil, session end
+  local result, err, target = compute(ws, session, args)
+  if not result then return nil, err end
+  if args.json then
+    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, session, { target = target.text })), "\n")
+  else
+    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = ui.color(args),
+      target_line = "Target: " .. target.text })))
+  end
+  if args.detailed_exitcode and (#result.changes > 0 or result.output_changes > 0) then return true, 2 end
+  return true
+end
+
+return M

@@ -1,0 +1,47 @@
+-- repl [STACK.lua]: the interactive prompt (lambdaeng/repl.lua) with the stack,
+-- its state and a client at hand.
+local endpoint = require "lambdaeng.endpoint"
+local sys = require "lambdaeng.native.sys"
+local common = require "lambdaeng.cli.common"
+
+local M = {}
+
+M.help = { repl = [[
+Usage: lambdaeng repl [STACK.lua] [--endpoint URL] [--region R] [--profile P] [--var NAME=VALUE]
+
+A Lua 5.4 prompt with the stack's declarations and state loaded: invoke(),
+invoke_many(), plan(), state(), functions(), resources, help(). Line editing,
+history in ~/.lambdaeng_history, multi-line input, Tab completion.
+]] }
+
+function M.add_to_parser(parser)
+  common.command(parser, "repl"):argument("stack"):args("?")
+end
+
+-- What the prompt works with: the stack, its state, its default provider's client.
+local function context(args)
+  local ctx = {}
+  if not args.stack then
+    local api, cfg = endpoint.client(args)
+    if not api then return nil, cfg end
+    ctx.api, ctx.cfg = api, cfg
+    return ctx
+  end
+  local ws, session = common.stack_workspace(args, "repl")
+  if not ws then return nil, session end
+  local st, err = ws:open_state()
+  if not st then return nil, err end
+  local t, terr = ws:clients(session).ctx_for()
+  if not t then return nil, terr end
+  ctx.session, ctx.state, ctx.api, ctx.cfg, ctx.target = session, st, t.api, t.cfg, t.target.text
+  return ctx
+end
+
+function M.command(args)
+  local ctx, err = context(args)
+  if not ctx then return nil, err end
+  if not sys.isatty(0) then return nil, "lambdaeng repl needs a terminal on standard input" end
+  return true, require("lambdaeng.repl").run(args, ctx)
+end
+
+return M

@@ -1,0 +1,184 @@
+-- run STACK.lua and destroy STACK.lua: refresh, plan, confirm, apply, under the
+-- state's lock; run --invoke action.NAME: that action alone.
+local secrets = require "lambdaeng.secrets"
+local validate = require "lambdaeng.validate"
+local stack = require "lambdaeng.stack"
+local plan = require "lambdaeng.plan"
+local resolver = require "lambdaeng.resolver"
+local task = require "lambdaeng.task"
+local endpoint = require "lambdaeng.endpoint"
+local loop = require "lambdaeng.native.loop"
+local http = require "lambdaeng.native.http"
+local sys = require "lambdaeng.native.sys"
+local common = require "lambdaeng.cli.common"
+local ui = require "lambdaeng.cli.ui"
+
+local M = {}
+
+M.help = {
+  run = [[
+Usage: lambdaeng run STACK.lua [options]
+
+Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and applies:
+independent operations run concurrently, state is written after each one, and a failed
+resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
+twice: cancel it too. State is written either way.
+Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
+  --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
+  --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
+]],
+  destroy = [[
+Usage: lambdaeng destroy STACK.lua [options]
+
+Deletes everything the stack's state holds, in reverse dependency order (a CRUD
+invocation is invoked once more with action "delete"; skip_destroy functions stay).
+Options as for run.
+]],
+}
+
+function M.add_to_parser(parser)
+  for name in pairs(M.help) do
+    local cmd = common.command(parser, name)
+    cmd:argument("stack"):args("?")
+    cmd:flag("--yes")
+    cmd:option("--invoke")
+  end
+end
+
+-- Asks on a terminal whether to apply (--yes: no question); nil, err when not.
+local function confirm(result, args)
+  if #result.changes == 0 or args.yes then return true end
+  if not sys.isatty(0) then return nil, "there is no terminal to confirm on; pass --yes to apply without asking" end
+  io.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+  io.stdout:flush()
+  if io.stdin:read("l") ~= "yes" then return nil, { notes = { "\nApply cancelled." } } end
+  return true
+end
+
+-- The outcome of an apply, as the run ends.
+local function report(res, destroy, interrupted)
+  local c = res.counts
+  if #res.failures > 0 or res.save_failed then
+    print("")
+    local lines = {}
+    if res.save_failed then lines[1] = "writing the state failed: " .. tostring(res.save_failed) end
+    for _, f in ipairs(res.failures) do
+      lines[#lines + 1] = string.format("%s%s: %s: %s", f.address, f.site and (" (declared at " .. f.site .. ")") or "",
+        f.err.type or "Error", f.err.message or "?")
+    end
+    return nil, { lines = lines, notes = { string.format("\n%s failed: %d error%s. Done before that: %d added, "
+      .. "%d changed, %d destroyed; state holds what was done, so the next run continues from there.",
+      destroy and "Destroy" or "Apply", #res.failures, #res.failures == 1 and "" or "s", c.added, c.changed,
+      c.destroyed) } }
+  end
+  if interrupted then
+    print(string.format("\nStopped by interrupt: %d added, %d changed, %d destroyed; the rest was not started.",
+      c.added, c.changed, c.destroyed))
+    return nil, nil
+  end
+  if destroy then
+    print(string.format("\nDestroy complete! Resources: %d destroyed.", c.destroyed))
+  else
+    print(string.format("\nApply complete! Resources: %d added, %d changed, %d destroyed.", c.added, c.changed,
+      c.destroyed))
+    ui.print_outputs(res.outputs)
+  end
+  return true
+end
+
+-- Plan (after refresh, written to state), show, confirm, apply: the main task of a run.
+local function plan_and_apply(ctx, args, destroy, target, interrupts)
+  local result, err = common.refreshed_plan(ctx, args, { refresh = not args.no_refresh, save = true,
+                                                         destroy = destroy, ephemeral = true })
+  if not result then return nil, err end
+  ctx.result = result
+  io.write(secrets.redact(require("lambdaeng.plan.text").render(result, ctx.session, { color = ui.color(args),
+    target_line = "Target: " .. target.text })))
+  if interrupts() > 0 then return nil, { notes = { "Interrupted before applying; nothing was changed." } } end
+  local ok, cerr = confirm(result, args)
+  if not ok then return nil, cerr end
+  print("")
+  local res = require("lambdaeng.apply").run(ctx)
+  ctx.progress.clear()
+  return report(res, destroy, interrupts() > 0)
+end
+
+local function run_stack(args, destroy)
+  local ws, session = common.stack_workspace(args, args.command)
+  if not ws then return nil, session end
+  local st, held = ws:lock_state(args.command)
+  if not st then return nil, held end
+  local lock <close> = held
+  -- the state's resources were applied to a target: this run must use the same one
+  local clients = ws:clients(session)
+  local terr = clients.check(st)
+  if terr then return nil, terr end
+  -- the default provider's client, made once (its credentials are fetched once too)
+  local default, err = clients.ctx_for()
+  if not default then return nil, err end
+  local digest, derr = ws:digest(true)
+  if not digest then return nil, derr end
+  -- On a terminal a status line at the bottom shows progress live; lines print above it.
+  local progress = ui.progress()
+  local ctx = common.context(session, st, clients, default, args, { out = progress.out, tick = progress.tick,
+    progress = progress, digest = digest, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") })
+  local count = 0
+  local _, ok, rerr = task.with_interrupt(function()
+    return plan_and_apply(ctx, args, destroy, default.target, function() return count end)
+  end, { on_interrupt = function(n)
+    count = n
+    if n == 1 then
+      progress.out("\nInterrupt received: operations in flight will finish, nothing new starts. Ctrl-C again "
+        .. "cancels them.")
+      if ctx.stop then ctx.stop() end
+    else
+      progress.out("\nSecond interrupt: cancelling the calls in flight.")
+      loop.on_interrupt(nil)
+      http.cancel_all()
+    end
+  end })
+  loop.on_error(nil)
+  return ok, rerr
+end
+
+-- run --invoke action.NAME: that action alone, its arguments resolved from state.
+local function invoke_action(args)
+  local ws, session = common.stack_workspace(args, "run")
+  if not ws then return nil, session end
+  local d = session.by_addr[args.invoke]
+  if not d or d.kind.kind ~= "action" then
+    local actions = {}
+    for _, x in ipairs(session.decls) do if x.kind.kind == "action" then actions[#actions + 1] = x.address end end
+    local hint = validate.suggest(args.invoke, actions)
+    return nil, "--invoke " .. args.invoke .. ": no such action in " .. args.stack .. (hint and ("; did you mean "
+      .. hint .. "?") or (#actions > 0 and ("; actions: " .. table.concat(actions, ", ")) or ""))
+  end
+  local t, err = ws:clients(session).ctx_for(d.provider) -- the action's own provider
+  if not t then return nil, err end
+  local st, serr = ws:open_state()
+  if not st then return nil, serr end
+  local a = stack.resolve_args(d, resolver.records(session, function(addr)
+    local entry = st:get(addr)
+    return entry and { args = entry.args or {}, attrs = entry.attrs } or nil
+  end))
+  if plan.has_unknown(a) then
+    return nil, d.address .. " (" .. d.site.display .. ") depends on values that are not in the state yet; run the "
+      .. "stack first"
+  end
+  local r, ierr = loop.run(function() return require("lambdaeng.resources.invocation").action({ api = t.api }, a) end)
+  if not r then
+    if ierr.log then ui.eprint(ierr.log) end
+    return nil, endpoint.api_error(ierr, t.cfg)
+  end
+  print(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
+  if r.log then print(r.log) end
+  if r.result and #r.result > 0 then print(r.result) end
+  return true
+end
+
+function M.command(args)
+  if args.command == "run" and args.invoke then return invoke_action(args) end
+  return run_stack(args, args.command == "destroy")
+end
+
+return M

@@ -1,0 +1,127 @@
+-- state list|show|rm and force-unlock: the stored state, read and edited by hand.
+local json = require "lambdaeng.json"
+local validate = require "lambdaeng.validate"
+local workspace = require "lambdaeng.workspace"
+local sys = require "lambdaeng.native.sys"
+local ui = require "lambdaeng.cli.ui"
+local common = require "lambdaeng.cli.common"
+
+local M = {}
+
+M.help = {
+  state = [[
+Usage: lambdaeng state list [STACK.lua] [--state PATH]
+       lambdaeng state show ADDR [STACK.lua] [--state PATH] [--json]
+       lambdaeng state rm ADDR... [STACK.lua] [--state PATH]
+
+list prints every stored address; show prints one resource; rm forgets resources
+without deleting them in AWS (they keep running; import them again to manage them).
+]],
+  ["force-unlock"] = [[
+Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
+
+Removes the state lock if its lock id is LOCK_ID (the id a "state is locked" error
+names), even while its holder still runs: use it only when you know that run is stuck.
+A run whose lock was taken keeps writing its own changes, merged with the new holder's.
+]],
+}
+
+function M.add_to_parser(parser)
+  for name in pairs(M.help) do common.command(parser, name):argument("words"):args("*") end
+end
+
+-- The workspace of the stack named among words (the first *.lua), of --state, or of
+-- ./stack.lua; nil when there is none.
+local function state_workspace(args, words)
+  local stack_path
+  for i, w in ipairs(words) do
+    if w:match("%.lua$") then stack_path = table.remove(words, i) break end
+  end
+  if not stack_path and (args.state or sys.kind("stack.lua") == "file") then stack_path = "stack.lua" end
+  if not stack_path then return nil end
+  args.stack = stack_path
+  local ws = workspace.new(args)
+  ws.warn = function(text) ui.eprint(text) end
+  return ws
+end
+
+local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+
+local function show(st, addr, args)
+  local r = st:get(addr)
+  if not r then
+    local hint = validate.suggest(addr, st:addresses())
+    return nil, "no resource " .. addr .. " in state" .. (hint and ("; did you mean " .. hint .. "?") or "")
+  end
+  local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
+  for k, v in pairs(r.args or {}) do
+    shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
+  end
+  for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
+  if args.json then print(json.encode_plain(shown)) return true end
+  print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
+  for _, t in ipairs { shown.args, shown.attrs } do
+    for _, k in ipairs(validate.sorted_keys(t)) do
+      local v = t[k]
+      print("  " .. k .. " = " .. ((type(v) == "table" or type(v) == "string") and json.encode_plain(v) or tostring(v)))
+    end
+  end
+  return true
+end
+
+local function remove(ws, addrs)
+  if #addrs == 0 then return nil, "lambdaeng state rm needs at least one address" end
+  local st, held = ws:lock_state("state rm")
+  if not st then return nil, held end
+  local lock <close> = held
+  local missing = {}
+  for _, addr in ipairs(addrs) do
+    if not st:get(addr) then missing[#missing + 1] = addr end
+  end
+  if #missing > 0 then return nil, "not in state: " .. table.concat(missing, ", ") .. "; nothing was removed" end
+  for _, addr in ipairs(addrs) do st:remove(addr) end
+  local ok, err = st:save()
+  if not ok then return nil, err end
+  lock:release()
+  for _, addr in ipairs(addrs) do print("Removed " .. addr) end
+  print(string.format("Successfully removed %d resource instance(s).", #addrs))
+  return true
+end
+
+local function state_command(args)
+  local words = args.words
+  local sub = table.remove(words, 1)
+  if sub == nil then return nil, { notes = { M.help.state } } end
+  local ws = state_workspace(args, words)
+  if not ws then return nil, "lambdaeng state " .. sub .. " needs the stack file or --state PATH" end
+  if sub == "rm" then return remove(ws, words) end
+  if sub ~= "list" and sub ~= "show" then return nil, "unknown state command " .. sub .. " (list, show, rm)" end
+  if sub == "show" and not words[1] then return nil, "lambdaeng state show needs an address, e.g. func.hello" end
+  local st, err = ws:open_state()
+  if not st then return nil, err end
+  if sub == "show" then return show(st, words[1], args) end
+  for _, addr in ipairs(st:addresses()) do print(addr) end
+  return true
+end
+
+-- force-unlock LOCK_ID [STACK.lua]: Terraform's command of that name.
+local function force_unlock(args)
+  local words = args.words
+  local id = table.remove(words, 1)
+  if not id or id:match("%.lua$") then
+    return nil, "lambdaeng force-unlock needs the lock id the lock error names: lambdaeng force-unlock LOCK_ID [STACK.lua]"
+  end
+  local ws = state_workspace(args, words)
+  if not ws then return nil, "lambdaeng force-unlock needs the stack file or --state PATH" end
+  local ok, err = ws:force_unlock(id)
+  if not ok then return nil, err end
+  print("The state lock " .. ws.paths.lock .. " has been released.")
+  return true
+end
+
+function M.command(args)
+  if args.command == "force-unlock" then return force_unlock(args) end
+  return state_command(args)
+end
+
+return M

@@ -1,0 +1,89 @@
+-- What the command line prints, and how: every line that may hold a value passes
+-- through secrets.redact, so a known secret never reaches the terminal.
+--
+--   eprint(...)              a line on stderr
+--   color(args)              whether to colour (a terminal, no --no-color or NO_COLOR)
+--   progress(args)           the live progress of an apply: out(line) prints above a
+--                            status line kept at the bottom of a terminal, tick(done,
+--                            total, running) redraws it, clear() removes it; errors the
+--                            loop reports (loop.on_error) print between lines too
+--   print_outputs(outputs)   the "Outputs:" block after an apply
+--   finish(ok, err, status)  the dispatcher's end: prints a failure ("Error: ..." for
+--                            each of its lines, then its notes and detail) and returns
+--                            the exit status
+local secrets = require "lambdaeng.secrets"
+local json = require "lambdaeng.json"
+local errors = require "lambdaeng.errors"
+local sys = require "lambdaeng.native.sys"
+local loop = require "lambdaeng.native.loop"
+
+local M = {}
+
+function M.eprint(...)
+  local parts = table.pack(...)
+  for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+  io.stderr:write(secrets.redact(table.concat(parts, "", 1, parts.n)), "\n")
+end
+
+function M.color(args)
+  return not args.no_color and os.getenv("NO_COLOR") == nil and sys.isatty(1)
+end
+
+function M.progress()
+  local live = sys.isatty(1) and os.getenv("TERM") ~= "dumb"
+  local p, status_line, started = {}, nil, loop.now()
+  local function around(write)
+    if live and status_line then io.stdout:write("\r\27[K") io.stdout:flush() end
+    write()
+    if live and status_line then io.stdout:write(status_line) end
+    io.stdout:flush()
+  end
+  function p.out(line)
+    line = secrets.redact(line)
+    around(function() io.stdout:write(line, "\n") end)
+  end
+  function p.tick(done, total, running)
+    if not live then return end
+    status_line = string.format("  [%d/%d done, %d in progress, %ds]", done, total, running,
+      math.floor(loop.now() - started))
+    io.stdout:write("\r\27[K", status_line)
+    io.stdout:flush()
+  end
+  function p.clear()
+    if live and status_line then io.stdout:write("\r\27[K") end
+    status_line = nil
+  end
+  -- Errors from the loop's callbacks are reported between lines, never across the status line.
+  loop.on_error(function(message)
+    around(function() io.stderr:write(secrets.redact("lambdaeng: " .. message), "\n") io.stderr:flush() end)
+  end)
+  return p
+end
+
+function M.print_outputs(outputs)
+  if #outputs == 0 then return end
+  print("\nOutputs:\n")
+  table.sort(outputs, function(a, b) return a.name < b.name end)
+  for _, o in ipairs(outputs) do
+    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    print(secrets.redact(o.name .. " = " .. v))
+  end
+end
+
+function M.finish(ok, err, status)
+  if ok then return math.tointeger(err) or 0 end
+  if err ~= nil then
+    if type(err) == "table" and err.lines then
+      for _, line in ipairs(err.lines) do M.eprint("Error: ", line) end
+    elseif type(err) ~= "table" or err.message ~= nil then
+      M.eprint("Error: ", errors.text(err))
+    end
+    if type(err) == "table" then
+      for _, note in ipairs(err.notes or {}) do M.eprint(note) end
+      if err.detail then M.eprint(err.detail) end
+    end
+  end
+  return status or 1
+end
+
+return M

@@ -1,0 +1,144 @@
+-- A workspace: one stack on disk and what lambdaeng keeps for it. It knows
+-- where things are (the stack file and its directory, the state, its lock and
+-- digest key, the local target's directory), loads the stack, opens the state
+-- through its backend (state/local.lua; a remote backend is another file with
+-- the same methods), takes the lock as an object that releases itself when it
+-- goes out of scope (`local lock <close> = ...`), makes the digest of sensitive
+-- values, and gives the Lambda clients of the stack's providers (endpoint.lua).
+--
+--   ws = workspace.new(args)   args: the command line's values (stack, state,
+--                              dir, var, profile, region, endpoint, local, aws,
+--                              debug, retarget, force_unlock, force_unlock_id)
+--   ws:load()                  -> session | nil, err (err.lines: every problem)
+--   ws:open_state()            -> state | nil, err (read only)
+--   ws:lock_state(operation)   -> state, lock | nil, err
+--   ws:force_unlock(id)        -> true | nil, err
+--   ws:digest(create)          -> digest(value) | nil (no key yet, create false) | nil, err
+--   ws:clients(session)        -> endpoint.stack_clients for the stack's providers
+-- ws.warn(text) reports what is worth knowing but not an error (set by the caller).
+local stack = require "lambdaeng.stack"
+local site = require "lambdaeng.site"
+local errors = require "lambdaeng.errors"
+local json = require "lambdaeng.json"
+local hash = require "lambdaeng.native.hash"
+local sys = require "lambdaeng.native.sys"
+local backends = { ["local"] = require "lambdaeng.state.local" }
+
+local M = {}
+
+local Workspace = {}
+Workspace.__index = Workspace
+
+-- The state's paths: beside the stack, or --state PATH.
+local function state_paths(args, stack_dir, name)
+  if args.state then return { state = args.state, lock = args.state .. ".lock", key = args.state .. ".key" } end
+  local base = stack_dir .. "/.lambdaeng/" .. name
+  return { state = base .. ".state.json", lock = base .. ".lock", key = base .. ".state.json.key" }
+end
+
+---@param args table the parsed command line (see the top of this file)
+function M.new(args)
+  local self = setmetatable({ args = args, warn = function() end }, Workspace)
+  if args.stack then
+    local abs = site.absolute(args.stack)
+    self.stack_path, self.stack_abs, self.stack_dir = args.stack, abs, site.dirname(abs)
+    self.name = (abs:match("([^/]+)$") or "stack"):gsub("%.lua$", "")
+  end
+  local base = self.stack_dir or sys.cwd()
+  self.local_dir = args.dir and site.absolute(args.dir) or (base .. "/.lambdaeng/local")
+  if self.stack_dir or args.state then
+    self.paths = state_paths(args, self.stack_dir or sys.cwd(), self.name or "stack")
+    self.backend = backends["local"].new(self.paths)
+  end
+  return self
+end
+
+-- Loads the stack; every problem is in err.lines, err.notes says nothing changed.
+function Workspace:load()
+  local session = stack.load(self.stack_path, { vars = self.args.vars })
+  if session.fatal then
+    return nil, errors.new("StackError", session.fatal,
+      { detail = self.args.debug and session.traceback or nil })
+  end
+  if #session.errors > 0 then
+    local lines = {}
+    for i, e in ipairs(session.errors) do lines[i] = stack.format_error(e) end
+    return nil, errors.new("StackError", lines[1], { lines = lines, notes = { string.format(
+      "\n%d error%s in %s; nothing was changed.", #lines, #lines == 1 and "" or "s", session.path) } })
+  end
+  return session
+end
+
+-- A lock that releases itself once: lock:release(), or the end of a `<close>` scope.
+-- Released after another run forced it away, it says so (this run's writes were
+-- merged with the other run's).
+local Lock = {}
+Lock.__index = Lock
+
+function Lock:release()
+  if self.released then return end
+  self.released = true
+  local ok, why = self.held:release()
+  if not ok then self.warn("Warning: " .. why .. "; this run's changes were merged into the state file with the "
+    .. "other run's") end
+end
+
+Lock.__close = Lock.release
+
+function Lock:id() return self.id_ end
+
+function Workspace:force_unlock(id) return self.backend:force_unlock(id) end
+
+-- --force-unlock removes a lock whose holder no longer runs; --force-unlock=LOCK_ID
+-- any lock with that id.
+function Workspace:forced_unlock()
+  local args = self.args
+  if args.force_unlock_id then return self.backend:force_unlock(args.force_unlock_id) end
+  if args.force_unlock then return self.backend:force_unlock(nil) end
+  return true
+end
+
+function Workspace:open_state()
+  local ok, err = self:forced_unlock()
+  if not ok then return nil, err end
+  return self.backend:open()
+end
+
+-- The state, locked for `operation` (a word for the lock's holder: "plan", "run").
+function Workspace:lock_state(operation)
+  local ok, err = self:forced_unlock()
+  if not ok then return nil, err end
+  local held
+  held, err = self.backend:lock(operation)
+  if not held then return nil, err end
+  local lock = setmetatable({ held = held, id_ = held:id(), warn = self.warn }, Lock)
+  local st
+  st, err = self.backend:open()
+  if not st then
+    lock:release()
+    return nil, err
+  end
+  return st, lock
+end
+
+-- The digest of sensitive values: an HMAC under the state's own key, which is
+-- made on first need (create) and kept beside the state, never inside it.
+function Workspace:digest(create)
+  local key = self.backend:read_key()
+  if not key then
+    if not create then return nil end
+    local err
+    key, err = self.backend:write_key(hash.hex(sys.random_bytes(32)))
+    if not key then return nil, err end
+  end
+  return function(v)
+    return "hmac-sha256:" .. hash.hmac_sha256(key, type(v) == "string" and v or json.encode_plain(v))
+  end
+end
+
+-- The Lambda clients of the stack's providers (endpoint.lua), made when first needed.
+function Workspace:clients(session)
+  return require("lambdaeng.endpoint").stack_clients(self, session)
+end
+
+return M
