@@ -16,7 +16,7 @@
  * enter Lua through loop.h (le_task_resume, le_callback_call), never from here.
  *
  * le_open_sys is the lambdaeng.native.sys module: realpath, kind, isatty, cwd,
- * mkdirs, now, random_bytes, write_private, try_lock, pid, list, remove_tree,
+ * mkdirs, now, random_bytes, write_private, try_lock, pid, uid, list, remove_tree,
  * read_file, and the version string. */
 #ifndef LAMBDAENG_RUNTIME_H
 #define LAMBDAENG_RUNTIME_H
