@@ -8,6 +8,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "runtime.h"
+
 typedef struct node {
   char *address;
   char *site;
@@ -353,13 +355,7 @@ int le_open_graph(lua_State *L) {
                                      {"order", l_order}, {"dependencies", l_dependencies},
                                      {"dot", l_dot},     {"count", l_count},
                                      {NULL, NULL}};
-  if (luaL_newmetatable(L, GRAPH_MT)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  le_new_class(L, GRAPH_MT, methods, l_gc);
   lua_newtable(L);
   lua_pushcfunction(L, l_new);
   lua_setfield(L, -2, "new");

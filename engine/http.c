@@ -62,6 +62,11 @@ static struct {
   int ready;
 } H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
 
+/* A libcurl multi call that failed inside a callback, where no caller can be answered. */
+static void report_multi(CURLMcode rc, const char *what) {
+  if (rc != CURLM_OK) le_report_failure(what, curl_multi_strerror(rc));
+}
+
 static socket_ctx *socket_for(curl_socket_t fd, int create) {
   if ((size_t)fd >= H.nsockets) {
     if (!create) return NULL;
@@ -97,9 +102,13 @@ static void check_multi_info(void) {
   while ((msg = curl_multi_info_read(H.multi, &pending))) {
     if (msg->msg != CURLMSG_DONE) continue;
     transfer *t = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    CURL *easy = msg->easy_handle; /* msg is libcurl's, gone once the handle is removed */
     CURLcode code = msg->data.result;
-    curl_multi_remove_handle(H.multi, msg->easy_handle);
+    report_multi(curl_multi_remove_handle(H.multi, easy), "libcurl: removing a finished request");
+    if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || !t) {
+      le_report_failure("libcurl", "a finished request without its transfer");
+      continue;
+    }
     finish(t, code);
   }
 }
@@ -111,14 +120,14 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   int running;
-  curl_multi_socket_action(H.multi, s->fd, flags, &running);
+  report_multi(curl_multi_socket_action(H.multi, s->fd, flags, &running), "libcurl: socket action");
   check_multi_info();
 }
 
 static void timer_cb(uv_timer_t *t) {
   (void)t;
   int running;
-  curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  report_multi(curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running), "libcurl: timeout action");
   check_multi_info();
 }
 
@@ -130,14 +139,15 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   if (!s) return action == CURL_POLL_REMOVE ? 0 : -1;
   if (action == CURL_POLL_REMOVE) {
     /* REMOVE does not mean closed: stop watching, keep the handle until curl closes the socket. */
-    if (s->active) uv_poll_stop(&s->poll);
+    int rc = s->active ? le_uv_check(uv_poll_stop(&s->poll), "libcurl: unwatching a socket") : 0;
     s->active = 0;
-    return 0;
+    return rc < 0 ? -1 : 0;
   }
   int events = 0;
   if (action & CURL_POLL_IN) events |= UV_READABLE;
   if (action & CURL_POLL_OUT) events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, poll_cb);
+  /* -1 tells libcurl, which fails the transfers on that socket instead of waiting forever. */
+  if (le_uv_check(uv_poll_start(&s->poll, events, poll_cb), "libcurl: watching a socket") < 0) return -1;
   s->active = 1;
   return 0;
 }
@@ -171,9 +181,17 @@ static int closesocket_cb(void *clientp, curl_socket_t fd) {
 static int timeout_cb(CURLM *multi, long timeout_ms, void *userp) {
   (void)multi;
   (void)userp;
-  if (timeout_ms < 0) uv_timer_stop(&H.timer);
-  else uv_timer_start(&H.timer, timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0); /* 0 means soon */
-  return 0;
+  int rc = timeout_ms < 0 ? uv_timer_stop(&H.timer)
+                          : uv_timer_start(&H.timer, timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms,
+                                           0); /* 0 means soon */
+  return le_uv_check(rc, "libcurl: its timer") < 0 ? -1 : 0;
+}
+
+/* Our own queue keeps each host within max_host; curl's limits are the backstop. */
+static CURLMcode set_connection_limits(long max_host) {
+  CURLMcode mc = curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, max_host > 32 ? max_host * 2 : 64L);
+  return mc;
 }
 
 static int init(le_error *err) {
@@ -181,17 +199,19 @@ static int init(le_error *err) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
   H.multi = curl_multi_init();
   if (!H.multi) return le_error_set(err, "libcurl: cannot create a multi handle");
-  curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
-  /* Our own queue keeps each host within H.max_host; curl's limit is the backstop. */
-  curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, H.max_host);
-  curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, H.max_host > 32 ? H.max_host * 2 : 64L);
-  int rc = uv_timer_init(le_loop(), &H.timer);
-  if (rc != 0) return le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc));
-  rc = uv_async_init(le_loop(), &H.alive, NULL);
-  if (rc != 0) {
-    uv_close((uv_handle_t *)&H.timer, NULL);
-    return le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc));
+  CURLMcode mc = curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
+  if (mc == CURLM_OK) mc = set_connection_limits(H.max_host);
+  int rc = mc == CURLM_OK ? uv_timer_init(le_loop(), &H.timer) : 0;
+  if (mc == CURLM_OK && rc == 0) {
+    rc = uv_async_init(le_loop(), &H.alive, NULL);
+    if (rc != 0) uv_close((uv_handle_t *)&H.timer, NULL);
+  }
+  if (mc != CURLM_OK || rc != 0) {
+    report_multi(curl_multi_cleanup(H.multi), "libcurl: cleanup");
+    H.multi = NULL;
+    curl_global_cleanup();
+    return le_error_set(err, "libcurl on the loop: %s", mc != CURLM_OK ? curl_multi_strerror(mc) : uv_strerror(rc));
   }
   uv_unref((uv_handle_t *)&H.timer);
   uv_unref((uv_handle_t *)&H.alive);
@@ -202,7 +222,8 @@ static int init(le_error *err) {
 size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
-  curl_multi_cleanup(H.multi); /* closes the kept-alive connections (closesocket_cb retires their polls) */
+  /* closes the kept-alive connections (closesocket_cb retires their polls) */
+  report_multi(curl_multi_cleanup(H.multi), "libcurl: cleanup");
   H.multi = NULL;
   for (size_t fd = 0; fd < H.nsockets; fd++) {
     socket_ctx *s = H.sockets[fd];
@@ -344,7 +365,7 @@ static void finish(transfer *t, CURLcode code) {
     dequeue(t);
   }
   le_http_response *r = &t->response;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) r->status = 0;
   if (t->cancelled) {
     r->error_kind = "cancelled";
     snprintf(r->error, sizeof r->error, "request cancelled");
@@ -376,6 +397,20 @@ static void finish(transfer *t, CURLcode code) {
   free(t);
 }
 
+/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none). */
+#define SETOPT(rc, e, opt, val)                             \
+  do {                                                      \
+    if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
+  } while (0)
+
+/* Appends a header line to t's list; 0 when libcurl cannot (out of memory). */
+static int append_header(transfer *t, const char *line) {
+  struct curl_slist *l = curl_slist_append(t->headers, line);
+  if (!l) return 0;
+  t->headers = l;
+  return 1;
+}
+
 int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err) {
   if (init(err) != LE_OK) return LE_FAIL;
   transfer *t = calloc(1, sizeof *t);
@@ -395,36 +430,44 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
     return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
   }
   CURL *e = t->easy;
-  curl_easy_setopt(e, CURLOPT_URL, spec->url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  if (spec->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
+  CURLcode so = CURLE_OK; /* the first option libcurl refused */
+  SETOPT(so, e, CURLOPT_URL, spec->url);
+  SETOPT(so, e, CURLOPT_PRIVATE, t);
+  SETOPT(so, e, CURLOPT_NOSIGNAL, 1L);
+  SETOPT(so, e, CURLOPT_WRITEFUNCTION, write_cb);
+  SETOPT(so, e, CURLOPT_WRITEDATA, t);
+  SETOPT(so, e, CURLOPT_HEADERFUNCTION, header_cb);
+  SETOPT(so, e, CURLOPT_HEADERDATA, t);
+  SETOPT(so, e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+  SETOPT(so, e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+  SETOPT(so, e, CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT(so, e, CURLOPT_SSL_VERIFYHOST, 2L);
+  SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(so, e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  if (spec->timeout_ms > 0) SETOPT(so, e, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
   const char *method = spec->method ? spec->method : "GET";
   if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    SETOPT(so, e, CURLOPT_HTTPGET, 1L);
   } else if (strcmp(method, "HEAD") == 0) {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    SETOPT(so, e, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    SETOPT(so, e, CURLOPT_CUSTOMREQUEST, method);
   }
   if (spec->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
-    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
+    SETOPT(so, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
+    SETOPT(so, e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
   }
-  for (size_t i = 0; i < spec->header_count; i++) t->headers = curl_slist_append(t->headers, spec->headers[i]);
-  t->headers = curl_slist_append(t->headers, "Expect:");
-  t->headers = curl_slist_append(t->headers, "Accept:");
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  int listed = 1;
+  for (size_t i = 0; listed && i < spec->header_count; i++) listed = append_header(t, spec->headers[i]);
+  if (listed) listed = append_header(t, "Expect:") && append_header(t, "Accept:");
+  SETOPT(so, e, CURLOPT_HTTPHEADER, t->headers);
+  if (so != CURLE_OK || !listed) {
+    curl_easy_cleanup(e);
+    curl_slist_free_all(t->headers);
+    free(t);
+    return le_error_set(err, "libcurl: cannot set up the request: %s",
+                        listed ? curl_easy_strerror(so) : "out of memory");
+  }
   host_slot *h = t->host;
   if (h->active < (size_t)H.max_host) {
     if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
@@ -471,10 +514,12 @@ static void start_queued(host_slot *h) {
 
 int le_http_set_max_host_connections(long n, le_error *err) {
   if (n < 1 || n > 100000) return le_error_code(err, "EINVAL", "the connections per host must be 1 to 100000, got %ld", n);
+  if (H.ready) {
+    CURLMcode mc = set_connection_limits(n);
+    if (mc != CURLM_OK) return le_error_code(err, "EINVAL", "libcurl: %s", curl_multi_strerror(mc));
+  }
   H.max_host = n;
   if (H.ready) {
-    curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
-    curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, n > 32 ? n * 2 : 64L);
     for (host_slot *h = H.hosts; h; h = h->next) start_queued(h);
   }
   return LE_OK;
@@ -489,7 +534,7 @@ static void cancel_cb(uv_timer_t *timer) {
     transfer *t = H.in_flight;
     while (t && !t->cancelled) t = t->next;
     if (!t) break;
-    if (t->started) curl_multi_remove_handle(H.multi, t->easy);
+    if (t->started) report_multi(curl_multi_remove_handle(H.multi, t->easy), "libcurl: cancelling a request");
     finish(t, CURLE_ABORTED_BY_CALLBACK);
   }
 }
@@ -498,10 +543,16 @@ void le_http_cancel_all(void) {
   H.cancellations++;
   if (!H.ready || !H.in_flight) return;
   for (transfer *t = H.in_flight; t; t = t->next) t->cancelled = 1;
+  /* Without the timer the transfers marked cancelled end as libcurl finishes them,
+   * each reported as cancelled. */
   uv_timer_t *timer = malloc(sizeof *timer);
-  if (!timer) return;
-  uv_timer_init(le_loop(), timer);
-  uv_timer_start(timer, cancel_cb, 0, 0);
+  if (!timer) {
+    le_report_failure("cancelling requests", "out of memory");
+  } else if (le_uv_check(uv_timer_init(le_loop(), timer), "cancelling requests") < 0) {
+    free(timer);
+  } else if (le_uv_check(uv_timer_start(timer, cancel_cb, 0, 0), "cancelling requests") < 0) {
+    uv_close((uv_handle_t *)timer, (uv_close_cb)free);
+  }
 }
 
 /* Lua binding */
@@ -603,23 +654,19 @@ static int l_request(lua_State *L) {
 }
 
 static int l_stats(lua_State *L) {
-  lua_createtable(L, 0, 8);
-  lua_pushinteger(L, (lua_Integer)H.sockets_open);
-  lua_setfield(L, -2, "sockets_open");
-  lua_pushinteger(L, (lua_Integer)H.sockets_peak);
-  lua_setfield(L, -2, "sockets_peak");
-  lua_pushinteger(L, (lua_Integer)H.sockets_opened);
-  lua_setfield(L, -2, "sockets_opened");
-  lua_pushinteger(L, (lua_Integer)H.queued_peak);
-  lua_setfield(L, -2, "queued_peak");
-  lua_pushinteger(L, (lua_Integer)H.max_host);
-  lua_setfield(L, -2, "max_host_connections");
-  lua_pushinteger(L, (lua_Integer)H.started);
-  lua_setfield(L, -2, "started");
-  lua_pushinteger(L, (lua_Integer)H.count);
-  lua_setfield(L, -2, "in_flight");
-  lua_pushinteger(L, (lua_Integer)H.peak);
-  lua_setfield(L, -2, "peak_in_flight");
+  const struct {
+    const char *name;
+    size_t value;
+  } stats[] = {
+      {"sockets_open", H.sockets_open}, {"sockets_peak", H.sockets_peak},   {"sockets_opened", H.sockets_opened},
+      {"queued_peak", H.queued_peak},   {"max_host_connections", (size_t)H.max_host},
+      {"started", H.started},           {"in_flight", H.count},             {"peak_in_flight", H.peak},
+  };
+  lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
+  for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
+    lua_pushinteger(L, (lua_Integer)stats[i].value);
+    lua_setfield(L, -2, stats[i].name);
+  }
   return 1;
 }
 

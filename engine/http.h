@@ -12,6 +12,10 @@
  * le_http_cancel_all ends every request in flight or queued with the kind
  * "cancelled". A completion callback is called exactly once per request that
  * le_http_start accepted, from the loop, never from inside le_http_start.
+ * Every libcurl and libuv result is checked: a request libcurl refuses to set up
+ * fails in le_http_start; a failure inside a callback, where no caller can be
+ * answered, fails the transfers it concerns where libcurl allows (a socket or
+ * timer callback returning -1) and is reported from the loop (le_report_failure).
  *
  * Lua: lambdaeng.native.http.request{ method=, url=, headers={{name, value}...},
  * body=, timeout=seconds, max_body=bytes } from a task: yields, then returns

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 #include <lauxlib.h>
@@ -13,6 +14,7 @@
 #include "buffer.h"
 #include "loop.h"
 #include "peeruid.h"
+#include "runtime.h"
 
 #define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
 #define MAX_HEADER_FIELDS 128
@@ -100,6 +102,8 @@ static void free_conn(uv_handle_t *h) {
   free(c);
 }
 
+static void free_data(uv_handle_t *h) { free(h->data); }
+
 static void close_conn(conn *c) {
   if (c->closing) return;
   c->closing = 1;
@@ -113,7 +117,9 @@ static void timer_cb(uv_timer_t *t);
 static void arm(conn *c, double seconds) {
   if (c->srv->timeout <= 0 || c->closing) return;
   if (seconds > 86400.0 * 365) seconds = 86400.0 * 365;
-  uv_timer_start(&c->timer, timer_cb, (uint64_t)(seconds * 1000.0), 0);
+  /* A connection whose deadline cannot be armed is not served without one. */
+  if (le_uv_check(uv_timer_start(&c->timer, timer_cb, (uint64_t)(seconds * 1000.0), 0), "a connection's deadline") < 0)
+    close_conn(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -125,7 +131,7 @@ static void start_reading(conn *c) {
 
 static void stop_reading(conn *c) {
   if (!c->reading) return;
-  uv_read_stop((uv_stream_t *)&c->tcp);
+  le_uv_check(uv_read_stop((uv_stream_t *)&c->tcp), "a connection");
   c->reading = 0;
 }
 
@@ -187,7 +193,7 @@ static void start_drain(conn *c, int body_follows) {
   } else {
     c->drain = 0;
     stop_reading(c);
-    uv_timer_stop(&c->timer);
+    le_uv_check(uv_timer_stop(&c->timer), "a connection's deadline");
   }
 }
 
@@ -451,7 +457,7 @@ static int on_message_complete(http_parser *p) {
   c->keep_alive = http_should_keep_alive(p);
   c->busy = 1;
   c->in_message = 0;
-  uv_timer_stop(&c->timer);
+  le_uv_check(uv_timer_stop(&c->timer), "a connection's deadline");
   http_parser_pause(p, 1); /* one request at a time per connection */
   return 0;
 }
@@ -579,8 +585,14 @@ static void on_connection(uv_stream_t *s, int status) {
   if (status < 0) return;
   conn *c = calloc(1, sizeof *c);
   if (!c) return;
-  uv_tcp_init(le_loop(), &c->tcp);
-  uv_timer_init(le_loop(), &c->timer);
+  int rc = uv_timer_init(le_loop(), &c->timer);
+  if (rc != 0) {
+    free(c);
+  } else if ((rc = uv_tcp_init(le_loop(), &c->tcp)) != 0) {
+    c->timer.data = c;
+    uv_close((uv_handle_t *)&c->timer, free_data);
+  }
+  if (le_uv_check(rc, "accepting a connection") < 0) return;
   c->open_handles = 2;
   c->tcp.data = c->timer.data = c;
   c->srv = srv;
@@ -634,8 +646,9 @@ static void init_settings(void) {
   settings.on_message_complete = on_message_complete;
 }
 
-/* A server from dispatch (index 2 of the caller's arguments after the address) and opts. */
-static server *new_server(lua_State *L, int dispatch_idx, int opts_idx) {
+/* A server from dispatch (index 2 of the caller's arguments after the address) and
+ * opts; NULL with *rc set when libuv cannot make its handle. */
+static server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *rc) {
   luaL_checktype(L, dispatch_idx, LUA_TFUNCTION);
   init_settings();
   server *srv = calloc(1, sizeof *srv);
@@ -661,19 +674,27 @@ static server *new_server(lua_State *L, int dispatch_idx, int opts_idx) {
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);
   }
+  *rc = uv_tcp_init(le_loop(), &srv->tcp);
+  if (*rc != 0) {
+    if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+    free(srv);
+    return NULL;
+  }
   lua_pushvalue(L, dispatch_idx);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  uv_tcp_init(le_loop(), &srv->tcp);
   srv->tcp.data = srv;
   return srv;
 }
 
 static void server_closed(uv_handle_t *h) { server_release(h->data); }
 
+/* nil, "what: why", code; srv (NULL when it was never made) is closed. */
 static int failed(lua_State *L, server *srv, const char *what, int rc) {
-  luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
-  if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
-  uv_close((uv_handle_t *)&srv->tcp, server_closed);
+  if (srv) {
+    luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
+    if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+    uv_close((uv_handle_t *)&srv->tcp, server_closed);
+  }
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", what, uv_strerror(rc));
   lua_pushstring(L, uv_err_name(rc));
@@ -690,9 +711,11 @@ static int push_server(lua_State *L, server *srv) {
 static int l_listen(lua_State *L) {
   const char *host = luaL_checkstring(L, 1);
   int port = (int)luaL_checkinteger(L, 2);
-  server *srv = new_server(L, 3, 4);
+  int rc;
+  server *srv = new_server(L, 3, 4, &rc);
+  if (!srv) return failed(L, NULL, lua_pushfstring(L, "cannot listen on %s:%d", host, port), rc);
   struct sockaddr_storage addr;
-  int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
   if (rc != 0) rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
   if (rc == 0) rc = uv_tcp_bind(&srv->tcp, (const struct sockaddr *)&addr, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 1024, on_connection);
@@ -704,8 +727,13 @@ static int l_listen(lua_State *L) {
 static int l_adopt(lua_State *L) {
   lua_Integer fd = luaL_checkinteger(L, 1);
   luaL_argcheck(L, fd >= 0 && fd < INT_MAX, 1, "a file descriptor");
-  server *srv = new_server(L, 2, 3);
-  int rc = uv_tcp_open(&srv->tcp, (uv_os_sock_t)fd);
+  int rc;
+  server *srv = new_server(L, 2, 3, &rc);
+  if (!srv) {
+    close((int)fd);
+    return failed(L, NULL, "cannot serve the socket", rc);
+  }
+  rc = uv_tcp_open(&srv->tcp, (uv_os_sock_t)fd);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 128, on_connection);
   if (rc != 0) return failed(L, srv, "cannot serve the socket", rc);
   return push_server(L, srv);
@@ -774,12 +802,8 @@ static int l_connected(lua_State *L) {
 }
 
 int le_open_httpserver(lua_State *L) {
-  if (luaL_newmetatable(L, SERVER_MT)) {
-    static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref}, {NULL, NULL}};
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref}, {NULL, NULL}};
+  le_new_class(L, SERVER_MT, methods, NULL);
   static const luaL_Reg fns[] = {{"listen", l_listen}, {"adopt", l_adopt}, {"respond", l_respond},
                                  {"abort", l_abort}, {"connected", l_connected}, {NULL, NULL}};
   luaL_newlib(L, fns);

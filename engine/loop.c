@@ -128,9 +128,24 @@ void le_report_error(lua_State *L, const char *what, const char *message) {
   lua_pushfstring(L, "%s: %s", what, message ? message : "(error object is not a string)");
   lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
   lua_pop(L, 1);
-  if (!report_ready && uv_timer_init(le_loop(), &report_timer) == 0) report_ready = 1;
-  /* Without a timer (it cannot fail on Linux) the errors wait for run() or report_errors(). */
-  if (report_ready) uv_timer_start(&report_timer, report_cb, 0, 0);
+  int rc = report_ready ? 0 : uv_timer_init(le_loop(), &report_timer);
+  if (rc == 0) {
+    report_ready = 1;
+    rc = uv_timer_start(&report_timer, report_cb, 0, 0);
+  }
+  /* Without the timer (it cannot fail on Linux) the errors wait for run(), which
+   * reports what is queued when the loop stops, or for report_errors(). */
+  if (rc != 0) return;
+}
+
+void le_report_failure(const char *what, const char *message) {
+  if (main_state) le_report_error(main_state, what, message);
+  else fprintf(stderr, "lambdaeng: %s: %s\n", what, message);
+}
+
+int le_uv_check(int rc, const char *what) {
+  if (rc < 0) le_report_failure(what, uv_strerror(rc));
+  return rc;
 }
 
 int le_callback_call(lua_State *L, int nargs, int nresults, const char *what) {
@@ -296,7 +311,7 @@ static int l_timer_cancel(lua_State *L) {
   timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
   timer_box *b = *ud;
   if (b && b->active) {
-    uv_timer_stop(&b->timer);
+    le_uv_check(uv_timer_stop(&b->timer), "cancelling a timer");
     b->active = 0;
     luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
     b->fn_ref = LUA_NOREF;
@@ -318,7 +333,7 @@ static int l_timer_gc(lua_State *L) {
   *ud = NULL;
   if (b->fn_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
   /* The function is gone with the handle: a collected timer never fires. */
-  uv_timer_stop(&b->timer);
+  le_uv_check(uv_timer_stop(&b->timer), "stopping a collected timer");
   uv_close((uv_handle_t *)&b->timer, (uv_close_cb)free);
   return 0;
 }
@@ -345,8 +360,8 @@ static int l_on_interrupt(lua_State *L) {
     luaL_unref(L, LUA_REGISTRYINDEX, interrupt_ref);
     interrupt_ref = LUA_NOREF;
     if (sigint_ready) {
-      uv_signal_stop(&sigint_handle);
-      uv_signal_stop(&sigterm_handle);
+      le_uv_check(uv_signal_stop(&sigint_handle), "on_interrupt(nil)");
+      le_uv_check(uv_signal_stop(&sigterm_handle), "on_interrupt(nil)");
     }
     return 0;
   }
@@ -381,7 +396,9 @@ static int l_run(lua_State *L) {
   main_task = co;
   main_done = main_failed = 0;
   schedule(L, co, n - 1);
-  uv_run(le_loop(), UV_RUN_DEFAULT);
+  /* Non-zero: handles still active after uv_stop (the main task ended first); they
+   * stay with the loop, as said below. Not an error. */
+  (void)uv_run(le_loop(), UV_RUN_DEFAULT);
   report_errors(L); /* what the last turn queued, before anything is printed after run() */
   if (!main_done) {
     main_task = NULL;
@@ -437,7 +454,7 @@ int le_loop_close(void) {
     report_ready = 0;
   }
   if (le_http_close() > 0) return UV_EBUSY;
-  uv_run(le_loop(), UV_RUN_NOWAIT); /* close callbacks */
+  (void)uv_run(le_loop(), UV_RUN_NOWAIT); /* close callbacks; what stays open is counted next */
   int open = 0;
   uv_walk(le_loop(), count_open, &open);
   if (open > 0) return UV_EBUSY;
@@ -450,14 +467,8 @@ int le_open_loop(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
-  if (luaL_newmetatable(L, TIMER_MT)) {
-    static const luaL_Reg methods[] = {{"cancel", l_timer_cancel}, {"unref", l_timer_unref}, {NULL, NULL}};
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_timer_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {{"cancel", l_timer_cancel}, {"unref", l_timer_unref}, {NULL, NULL}};
+  le_new_class(L, TIMER_MT, methods, l_timer_gc);
   static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
                                  {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
                                  {"now", l_now},         {"on_interrupt", l_on_interrupt},

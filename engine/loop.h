@@ -51,6 +51,15 @@ int le_callback_call(struct lua_State *L, int nargs, int nresults, const char *w
 /* Queues "what: message" to be reported from the loop on its next turn. */
 void le_report_error(struct lua_State *L, const char *what, const char *message);
 
+/* The same where no Lua state is at hand (a libcurl or libuv callback); before the
+ * loop module is opened the message goes to stderr. */
+void le_report_failure(const char *what, const char *message);
+
+/* Checks a libuv return code where no caller can be answered (a callback, a stop or
+ * a close path): a failure (rc < 0) is reported as "what: uv_strerror(rc)". Returns
+ * rc, so the call site can still react: if (le_uv_check(uv_x(...), "what") < 0) ... */
+int le_uv_check(int rc, const char *what);
+
 /* Closes the loop's own handles (the interrupt watchers, the error reporter) and
  * every handle of http.c, runs the loop until their close callbacks are done and
  * closes it. Returns 0, or UV_EBUSY when a handle is still open (a leak); for

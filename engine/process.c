@@ -14,6 +14,7 @@
 #include <lua.h>
 
 #include "loop.h"
+#include "runtime.h"
 
 #define PROCESS_MT "lambdaeng.process"
 
@@ -63,10 +64,29 @@ static void handle_closed(uv_handle_t *h) {
   if (--c->open_handles == 0) release(c);
 }
 
+/* A child that never started: closes the first n of its handles out, err, grace,
+ * proc (those initialised); it is released once they are closed. */
+static void abandon(child *c, int n) {
+  uv_handle_t *handles[] = {(uv_handle_t *)&c->out, (uv_handle_t *)&c->err, (uv_handle_t *)&c->grace,
+                            (uv_handle_t *)&c->proc};
+  c->finished = 1;
+  c->open_handles = n;
+  if (n == 0) release(c);
+  for (int i = 0; i < n; i++) uv_close(handles[i], handle_closed);
+}
+
+/* nil, "cannot start FILE: why", code: a spawn that failed at a libuv call. */
+static int push_failure(lua_State *L, const char *file, int rc) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "cannot start %s: %s", file, uv_strerror(rc));
+  lua_pushstring(L, uv_err_name(rc));
+  return 3;
+}
+
 static void close_channel(child *c) {
   if (!c->channel_open) return;
   c->channel_open = 0;
-  uv_poll_stop(&c->channel);
+  le_uv_check(uv_poll_stop(&c->channel), "a process's socket channel");
   uv_close((uv_handle_t *)&c->channel, handle_closed);
   close(c->channel_fd);
 }
@@ -110,7 +130,7 @@ static void call_exit(child *c) {
   if (c->finished) return;
   c->finished = 1;
   unlink_child(c);
-  uv_timer_stop(&c->grace);
+  le_uv_check(uv_timer_stop(&c->grace), "a process's grace timer");
   lua_State *L = c->L;
   if (c->exit_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->exit_ref);
@@ -133,8 +153,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int signal) {
   c->exit_status = status;
   c->term_signal = signal;
   if (c->pid > 0) kill(-c->pid, SIGKILL); /* what the process left behind in its group */
-  if (c->open_pipes == 0) call_exit(c);
-  else uv_timer_start(&c->grace, grace_cb, 100, 0); /* a grandchild may hold the pipes open */
+  /* a grandchild may hold the pipes open: their last bytes get a moment, no more */
+  if (c->open_pipes == 0 || le_uv_check(uv_timer_start(&c->grace, grace_cb, 100, 0), "a process's grace timer") < 0)
+    call_exit(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -148,7 +169,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   free(buf->base);
   if (nread < 0) {
-    uv_read_stop(s);
+    le_uv_check(uv_read_stop(s), "a process's output");
     c->open_pipes--;
     if (c->exited && c->open_pipes == 0) call_exit(c);
   }
@@ -232,10 +253,24 @@ static int l_spawn(lua_State *L) {
     return 3;
   }
 
-  uv_pipe_init(le_loop(), &c->out, 0);
-  uv_pipe_init(le_loop(), &c->err, 0);
-  uv_timer_init(le_loop(), &c->grace);
+  int handles = 0; /* of out, err, grace: how many are initialised */
+  int rc = uv_pipe_init(le_loop(), &c->out, 0);
+  if (rc == 0) {
+    handles = 1;
+    rc = uv_pipe_init(le_loop(), &c->err, 0);
+  }
+  if (rc == 0) {
+    handles = 2;
+    rc = uv_timer_init(le_loop(), &c->grace);
+  }
+  if (rc == 0) handles = 3;
   c->out.data = c->err.data = c->grace.data = c->proc.data = c;
+  if (rc != 0) {
+    if (pair[0] >= 0) close(pair[0]);
+    if (pair[1] >= 0) close(pair[1]);
+    abandon(c, handles);
+    return push_failure(L, file, rc);
+  }
   char **argv = string_list(L, args_idx, file);
   char **envp = env_idx ? string_list(L, env_idx, NULL) : NULL;
   uv_stdio_container_t stdio[4];
@@ -261,38 +296,33 @@ static int l_spawn(lua_State *L) {
     opts.stdio_count = 4;
   }
   close_on_exec_all();
-  int rc = uv_spawn(le_loop(), &c->proc, &opts);
+  rc = uv_spawn(le_loop(), &c->proc, &opts);
   free(argv);
   free(envp);
   if (pair[1] >= 0) close(pair[1]);
   if (rc != 0 && pair[0] >= 0) close(pair[0]);
   if (rc != 0) {
-    c->open_handles = 3;
-    c->finished = 1;
-    uv_close((uv_handle_t *)&c->out, handle_closed);
-    uv_close((uv_handle_t *)&c->err, handle_closed);
-    uv_close((uv_handle_t *)&c->grace, handle_closed);
-    /* uv_spawn failed: the process handle still has to be closed */
-    c->open_handles++;
-    uv_close((uv_handle_t *)&c->proc, handle_closed);
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot start %s: %s", file, uv_strerror(rc));
-    lua_pushstring(L, uv_err_name(rc));
-    return 3;
+    abandon(c, 4); /* uv_spawn failed: the process handle still has to be closed */
+    return push_failure(L, file, rc);
   }
   c->pid = c->proc.pid;
   c->open_handles = 4;
   c->open_pipes = 2;
-  uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb);
-  uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb);
+  /* A pipe that cannot be read counts as closed, so the exit is still reported. */
+  if (le_uv_check(uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb), "a process's stdout") < 0)
+    c->open_pipes--;
+  if (le_uv_check(uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb), "a process's stderr") < 0)
+    c->open_pipes--;
   if (pair[0] >= 0) {
     c->channel_fd = pair[0];
     if (uv_poll_init(le_loop(), &c->channel, pair[0]) == 0) {
       c->channel.data = c;
       c->channel_open = 1;
       c->open_handles++;
-      uv_poll_start(&c->channel, UV_READABLE | UV_DISCONNECT, channel_cb);
-      if (unref) uv_unref((uv_handle_t *)&c->channel);
+      if (le_uv_check(uv_poll_start(&c->channel, UV_READABLE | UV_DISCONNECT, channel_cb), "a process's socket channel") < 0)
+        close_channel(c);
+      else if (unref)
+        uv_unref((uv_handle_t *)&c->channel);
     } else {
       close(pair[0]);
     }
@@ -350,14 +380,8 @@ static int l_gc(lua_State *L) {
 }
 
 int le_open_process(lua_State *L) {
-  if (luaL_newmetatable(L, PROCESS_MT)) {
-    static const luaL_Reg methods[] = {{"kill", l_kill}, {"pid", l_pid}, {"running", l_running}, {NULL, NULL}};
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {{"kill", l_kill}, {"pid", l_pid}, {"running", l_running}, {NULL, NULL}};
+  le_new_class(L, PROCESS_MT, methods, l_gc);
   static const luaL_Reg fns[] = {{"spawn", l_spawn}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

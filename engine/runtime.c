@@ -230,6 +230,27 @@ static int l_list(lua_State *L) {
   return 1;
 }
 
+/* read_file(path) -> its bytes | nil, message, code (ENOENT when it does not exist). */
+static int l_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = fopen(path, "rb");
+  if (!f) return push_errno(L, errno, "cannot open", path);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  size_t n;
+  do {
+    char *p = luaL_prepbuffer(&b);
+    n = fread(p, 1, LUAL_BUFFERSIZE, f);
+    luaL_addsize(&b, n);
+  } while (n == LUAL_BUFFERSIZE);
+  int failed = ferror(f);
+  int e = errno;
+  fclose(f);
+  if (failed) return push_errno(L, e, "cannot read", path);
+  luaL_pushresult(&b);
+  return 1;
+}
+
 /* remove_tree(path) -> true | nil, message, code: removes a file, or a directory and
  * everything below it (links are removed, never followed). A path that does not
  * exist is already removed. */
@@ -282,7 +303,7 @@ int le_open_sys(lua_State *L) {
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
                                  {"try_lock", l_try_lock}, {"pid", l_pid}, {"uid", l_uid}, {"list", l_list},
-                                 {"remove_tree", l_remove_tree},
+                                 {"remove_tree", l_remove_tree}, {"read_file", l_read_file},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);
@@ -290,12 +311,37 @@ int le_open_sys(lua_State *L) {
   return 1;
 }
 
-static void preload(lua_State *L, const char *name, lua_CFunction open) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, open);
-  lua_setfield(L, -2, name);
+void le_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
+  if (luaL_newmetatable(L, name)) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    if (gc) {
+      lua_pushcfunction(L, gc);
+      lua_setfield(L, -2, "__gc");
+    }
+  }
   lua_pop(L, 1);
 }
+
+/* The native modules, as runtime.h lists them: package.preload entries, so each is
+ * opened when first required. */
+static const luaL_Reg NATIVE_MODULES[] = {
+    {"cjson", luaopen_cjson},
+    {"lambdaeng.native.hash", le_open_hash},
+    {"lambdaeng.native.archive", le_open_archive},
+    {"lambdaeng.native.graph", le_open_graph},
+    {"lambdaeng.native.state", le_open_state},
+    {"lambdaeng.native.sys", le_open_sys},
+    {"lambdaeng.native.sigv4", le_open_sigv4},
+    {"lambdaeng.native.loop", le_open_loop},
+    {"lambdaeng.native.http", le_open_http},
+    {"lambdaeng.native.lineedit", le_open_lineedit},
+    {"lambdaeng.native.httpserver", le_open_httpserver},
+    {"lambdaeng.native.process", le_open_process},
+    {"lambdaeng.native.prompt", le_open_prompt},
+    {NULL, NULL},
+};
 
 lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   lua_State *L = luaL_newstate();
@@ -304,19 +350,9 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
     return NULL;
   }
   luaL_openlibs(L);
-  preload(L, "cjson", luaopen_cjson);
-  preload(L, "lambdaeng.native.hash", le_open_hash);
-  preload(L, "lambdaeng.native.archive", le_open_archive);
-  preload(L, "lambdaeng.native.graph", le_open_graph);
-  preload(L, "lambdaeng.native.state", le_open_state);
-  preload(L, "lambdaeng.native.sys", le_open_sys);
-  preload(L, "lambdaeng.native.sigv4", le_open_sigv4);
-  preload(L, "lambdaeng.native.loop", le_open_loop);
-  preload(L, "lambdaeng.native.http", le_open_http);
-  preload(L, "lambdaeng.native.lineedit", le_open_lineedit);
-  preload(L, "lambdaeng.native.httpserver", le_open_httpserver);
-  preload(L, "lambdaeng.native.process", le_open_process);
-  preload(L, "lambdaeng.native.prompt", le_open_prompt);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  luaL_setfuncs(L, NATIVE_MODULES, 0);
+  lua_pop(L, 1);
 
   /* The engine's Lua half, then the Debian Lua libraries it uses (lua-argparse). */
   lua_getglobal(L, "package");

@@ -6,27 +6,33 @@
 -- DeleteFunction of a function or of one version. Each handler is
 -- handler(target, ctx) with ctx = { name, fn, qualifier, req, query } and returns
 -- status, headers, body. M.route(rest, method) finds the handler of a request on
--- /<date>/functions/NAME<rest>.
+-- /<date>/functions/NAME<rest>. Its response helpers serve localtarget.lua too:
+-- error_response(status, type, message), ok(status, doc), input_of(operation, body).
 local json = require "lambdaeng.json"
 local localinput = require "lambdaeng.localinput"
 local localconfig = require "lambdaeng.localconfig"
 
 local M = {}
 
+-- An error answer as Lambda gives it: the type in x-amzn-ErrorType, the message in the body.
 local function err(status, kind, message)
   return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
     json.encode_plain { Type = "User", message = message }
 end
+M.error_response = err
 
 local function ok(status, doc)
   return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
 end
+M.ok = ok
 
+-- A request's body checked against the operation's input shape, or nil and the error response.
 local function input_of(operation, body)
-  local input, kind, message = localinput.check(operation, body)
-  if not input then return nil, err(400, kind, message) end
+  local input, ierr = localinput.check(operation, body)
+  if not input then return nil, err(400, ierr.type, ierr.message) end
   return input
 end
+M.input_of = input_of
 
 local function publish_version(t, ctx)
   local s1, h1, b1 = t:in_progress(ctx.name)
@@ -82,19 +88,30 @@ local function list_versions(t, ctx)
   return ok(200, doc)
 end
 
-local function put_concurrency(t, ctx)
-  local input, s1, h1, b1 = input_of("PutFunctionConcurrency", ctx.req.body)
-  if not input then return s1, h1, b1 end
-  ctx.fn.concurrency = input.ReservedConcurrentExecutions
-  t:save()
-  return ok(200, { ReservedConcurrentExecutions = ctx.fn.concurrency })
+-- A Put operation of a setting kept in the function's record: the body checked,
+-- its member stored in field, 200 with answer(ctx).
+local function setter(operation, member, field, answer)
+  return function(t, ctx)
+    local input, s1, h1, b1 = input_of(operation, ctx.req.body)
+    if not input then return s1, h1, b1 end
+    ctx.fn[field] = input[member]
+    t:save()
+    return ok(200, answer(ctx))
+  end
 end
 
-local function delete_concurrency(t, ctx)
-  ctx.fn.concurrency = nil
-  t:save()
-  return ok(204)
+local put_concurrency = setter("PutFunctionConcurrency", "ReservedConcurrentExecutions", "concurrency",
+  function(ctx) return { ReservedConcurrentExecutions = ctx.fn.concurrency } end)
+
+-- A Delete operation of a setting kept in the function's record: cleared, 204.
+local function clearer(field)
+  return function(t, ctx)
+    ctx.fn[field] = nil
+    t:save()
+    return ok(204)
+  end
 end
+local delete_concurrency = clearer("concurrency")
 
 local function get_concurrency(_, ctx)
   return ok(200, ctx.fn.concurrency and { ReservedConcurrentExecutions = ctx.fn.concurrency } or {})
@@ -104,19 +121,10 @@ local function get_code_signing(_, ctx)
   return ok(200, { CodeSigningConfigArn = ctx.fn.code_signing_config_arn or "", FunctionName = ctx.name })
 end
 
-local function put_code_signing(t, ctx)
-  local input, s1, h1, b1 = input_of("PutFunctionCodeSigningConfig", ctx.req.body)
-  if not input then return s1, h1, b1 end
-  ctx.fn.code_signing_config_arn = input.CodeSigningConfigArn
-  t:save()
-  return ok(200, { CodeSigningConfigArn = input.CodeSigningConfigArn, FunctionName = ctx.name })
-end
+local put_code_signing = setter("PutFunctionCodeSigningConfig", "CodeSigningConfigArn", "code_signing_config_arn",
+  function(ctx) return { CodeSigningConfigArn = ctx.fn.code_signing_config_arn, FunctionName = ctx.name } end)
 
-local function delete_code_signing(t, ctx)
-  ctx.fn.code_signing_config_arn = nil
-  t:save()
-  return ok(204)
-end
+local delete_code_signing = clearer("code_signing_config_arn")
 
 local function delete_function(t, ctx)
   local name, fn, qualifier = ctx.name, ctx.fn, ctx.qualifier

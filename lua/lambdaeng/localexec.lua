@@ -21,6 +21,7 @@ local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
 local localguard = require "lambdaeng.localguard"
 local sandbox = require "lambdaeng.sandbox"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -443,8 +444,8 @@ function Exec:start(name, fn, cfg, key, inv)
   return env
 end
 
--- Runs one invocation to its end. Returns the result table, or nil, status,
--- error type, message when it could not start (throttled, bad package).
+-- Runs one invocation to its end. Returns the result table, or nil and an error
+-- { type, message, status, reason } when it could not start (throttled).
 function Exec:run(name, fn, cfg, payload, opts)
   local key = table.concat({ name, cfg.Version, cfg.RevisionId or "", cfg.CodeSha256 or "" }, "\0")
   local version_key = name .. "\0" .. cfg.Version
@@ -455,8 +456,8 @@ function Exec:run(name, fn, cfg, payload, opts)
   local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
                 arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log }
   if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
-    return nil, 429, "TooManyRequestsException", "Rate Exceeded.",
-      fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded"
+    return nil, errors.new("TooManyRequestsException", "Rate Exceeded.", { status = 429,
+      reason = fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded" })
   end
   local env = self:take_idle(key) -- warm reuse
   if env then

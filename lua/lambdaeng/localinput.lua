@@ -9,6 +9,7 @@
 -- ignored, as the service does. tests/integration/test_local_limits.py compares
 -- these shapes with botocore's copy of the model.
 local json = require "lambdaeng.json"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -233,19 +234,20 @@ local function environment_size(input)
   return true
 end
 
--- Decodes and checks the body of operation: the input table, or nil, error type, message.
+-- Decodes and checks the body of operation: the input table, or nil and an error
+-- { type, message } (the API's answer, a 400).
 function M.check(operation, body)
   local shape = M.OPERATIONS[operation]
   if body == nil or body == "" then body = "{}" end
   local okd, input = pcall(json.decode_plain, body)
   if not okd or type(input) ~= "table" then
-    return nil, "InvalidRequestContentException", "Could not parse request body into json: the body of "
-      .. operation .. " must be a JSON object"
+    return nil, errors.new("InvalidRequestContentException", "Could not parse request body into json: the body of "
+      .. operation .. " must be a JSON object")
   end
   local fixed, kind, message = check(shape, input, "")
-  if fixed == nil then return nil, kind, message end
+  if fixed == nil then return nil, errors.new(kind, message) end
   local oke, ekind, emessage = environment_size(fixed)
-  if not oke then return nil, ekind, emessage end
+  if not oke then return nil, errors.new(ekind, emessage) end
   return fixed
 end
 

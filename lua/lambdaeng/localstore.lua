@@ -6,6 +6,7 @@
 -- uses(file), collect() (self: the target, with dir, functions, exec).
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -26,22 +27,24 @@ M.write_private = write_private
 
 local MAX_ZIP, MAX_UNZIPPED = 50 * 1024 * 1024, 262144000 -- AWS's deployment package quotas
 
--- Stores the code of a request (ZipFile, base64) and returns its sha, size; or nil,
--- message[, error type, status]. The package is unpacked at once (bounded: a zip
--- bomb is refused while it inflates), so a bad one fails here as on AWS, not at
--- its first invocation.
+local function invalid(message) return errors.new("InvalidParameterValueException", message, { status = 400 }) end
+
+-- Stores the code of a request (ZipFile, base64) and returns its sha, size; or nil
+-- and an error { type, message, status } (the API's answer). The package is
+-- unpacked at once (bounded: a zip bomb is refused while it inflates), so a bad
+-- one fails here as on AWS, not at its first invocation.
 function M.store_code(self, code)
-  if type(code) ~= "table" then return nil, "Code is required" end
+  if type(code) ~= "table" then return nil, invalid("Code is required") end
   if code.ImageUri then return { image = code.ImageUri, sha = nhash.base64(nhash.sha256_raw(code.ImageUri)), size = 0 } end
-  if code.S3Bucket then return nil, "S3 code locations are not available on the local target; use ZipFile" end
-  if type(code.ZipFile) ~= "string" then return nil, "Code.ZipFile is required" end
+  if code.S3Bucket then return nil, invalid("S3 code locations are not available on the local target; use ZipFile") end
+  if type(code.ZipFile) ~= "string" then return nil, invalid("Code.ZipFile is required") end
   local bytes = nhash.base64decode(code.ZipFile)
-  if not bytes then return nil, "Code.ZipFile is not valid base64" end
+  if not bytes then return nil, invalid("Code.ZipFile is not valid base64") end
   if #bytes > MAX_ZIP then
-    return nil, string.format("Zipped size must be smaller than %d bytes", MAX_ZIP + 1), "RequestEntityTooLargeException",
-      413
+    return nil, errors.new("RequestEntityTooLargeException", string.format("Zipped size must be smaller than %d bytes",
+      MAX_ZIP + 1), { status = 413 })
   end
-  if bytes:sub(1, 2) ~= "PK" then return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." end
+  if bytes:sub(1, 2) ~= "PK" then return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again.") end
   local sha = nhash.base64(nhash.sha256_raw(bytes))
   local file = nhash.sha256(bytes)
   if self.dir then
@@ -52,14 +55,14 @@ function M.store_code(self, code)
     if not root then
       if not M.uses(self, file) then os.remove(name) end
       if ucode == "EFBIG" then
-        return nil, string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1)
+        return nil, invalid(string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1))
       end
       local why = ""
       if ucode == "EPERM" then
         why = tostring(uerr):find("through the link", 1, true) and " (an entry would be written through a link of the package)"
           or " (an entry would unpack outside the package)"
       end
-      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." .. why
+      return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again." .. why)
     end
   end
   return { sha = sha, size = #bytes, file = file }

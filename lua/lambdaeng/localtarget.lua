@@ -17,10 +17,10 @@ local sys = require "lambdaeng.native.sys"
 local json = require "lambdaeng.json"
 local localexec = require "lambdaeng.localexec"
 local localguard = require "lambdaeng.localguard"
-local localinput = require "lambdaeng.localinput"
 local localapi = require "lambdaeng.localapi"
 local localconfig = require "lambdaeng.localconfig"
 local localstore = require "lambdaeng.localstore"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -89,10 +89,9 @@ end
 
 -- What server.json says of the standalone target serving dir, if anything.
 function M.serving(dir)
-  local f = io.open(dir .. "/server.json", "rb")
-  if not f then return nil end
-  local okd, info = pcall(json.decode_plain, f:read("a"))
-  f:close()
+  local text = sys.read_file(dir .. "/server.json")
+  if not text then return nil end
+  local okd, info = pcall(json.decode_plain, text)
   if okd and type(info) == "table" and info.endpoint then return info end
 end
 
@@ -133,10 +132,9 @@ function Target:arn(name) return string.format("arn:aws:lambda:%s:%s:function:%s
 
 function Target:load()
   if not self.dir then return end
-  local f = io.open(self.dir .. "/functions.json", "rb")
-  if not f then return end
-  local ok, doc = pcall(json.decode_plain, f:read("a"))
-  f:close()
+  local text = sys.read_file(self.dir .. "/functions.json")
+  if not text then return end
+  local ok, doc = pcall(json.decode_plain, text)
   if ok and type(doc) == "table" then self.functions = doc.functions or {} end
 end
 
@@ -146,22 +144,7 @@ function Target:save()
   assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions }))
 end
 
-local function err(status, kind, message)
-  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
-    json.encode_plain { Type = "User", message = message }
-end
-
-local function ok(status, doc)
-  return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
-end
-
-
--- A request's body checked against the operation's input shape, or nil and the error response.
-local function input_of(operation, body)
-  local input, kind, message = localinput.check(operation, body)
-  if not input then return nil, err(400, kind, message) end
-  return input
-end
+local err, ok, input_of = localapi.error_response, localapi.ok, localapi.input_of
 
 -- The RevisionId precondition of an update: nothing when it holds (or none was given).
 local function revision_mismatch(cfg, input)
@@ -199,8 +182,8 @@ function Target:create(body)
   if package_type == "Zip" and (not input.Runtime or not input.Handler) then
     return err(400, "InvalidParameterValueException", "Runtime and Handler are required for a Zip package")
   end
-  local code, cerr, ckind, cstatus = self:store_code(input.Code)
-  if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
+  local code, cerr = self:store_code(input.Code)
+  if not code then return err(cerr.status, cerr.type, cerr.message) end
   local cfg = {
     FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
     Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
@@ -262,16 +245,24 @@ function Target:in_progress(name)
   end
 end
 
-function Target:update_code(name, body)
+-- The input of an update of name: nothing in progress, a valid body, its RevisionId
+-- precondition holding. Returns the input, or nil and the error response.
+function Target:update_input(name, operation, body)
   local c1, h1, b1 = self:in_progress(name)
-  if c1 then return c1, h1, b1 end
-  local input, s2, h2, b2 = input_of("UpdateFunctionCode", body)
-  if not input then return s2, h2, b2 end
+  if c1 then return nil, c1, h1, b1 end
+  local input, s2, h2, b2 = input_of(operation, body)
+  if not input then return nil, s2, h2, b2 end
+  local s3, h3, b3 = revision_mismatch(self.functions[name].latest, input)
+  if s3 then return nil, s3, h3, b3 end
+  return input
+end
+
+function Target:update_code(name, body)
+  local input, s1, h1, b1 = self:update_input(name, "UpdateFunctionCode", body)
+  if not input then return s1, h1, b1 end
   local fn = self.functions[name]
-  local s3, h3, b3 = revision_mismatch(fn.latest, input)
-  if s3 then return s3, h3, b3 end
-  local code, cerr, ckind, cstatus = self:store_code(input)
-  if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
+  local code, cerr = self:store_code(input)
+  if not code then return err(cerr.status, cerr.type, cerr.message) end
   if input.DryRun then -- checked, not applied
     local preview = {}
     for k, v in pairs(fn.latest) do preview[k] = v end
@@ -294,13 +285,9 @@ function Target:update_code(name, body)
 end
 
 function Target:update_configuration(name, body)
-  local c1, h1, b1 = self:in_progress(name)
-  if c1 then return c1, h1, b1 end
-  local input, s2, h2, b2 = input_of("UpdateFunctionConfiguration", body)
-  if not input then return s2, h2, b2 end
+  local input, s1, h1, b1 = self:update_input(name, "UpdateFunctionConfiguration", body)
+  if not input then return s1, h1, b1 end
   local fn = self.functions[name]
-  local s3, h3, b3 = revision_mismatch(fn.latest, input)
-  if s3 then return s3, h3, b3 end
   local bad = localconfig.apply(fn.latest, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
@@ -369,11 +356,11 @@ function Target:invoke(name, qualifier, req)
     end)
     return 202, { ["x-amzn-RequestId"] = opts.request_id }, ""
   end
-  local result, status, kind, message, reason = self.exec:run(name, fn, cfg, payload, opts)
-  if not result then
+  local result, rerr = self.exec:run(name, fn, cfg, payload, opts)
+  if not result then -- throttled: { type, message, status, reason }
     self.stats.throttled = self.stats.throttled + 1
-    return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json", ["Retry-After"] = "1" },
-      json.encode_plain { Type = "User", message = message, Reason = reason }
+    return rerr.status, { ["x-amzn-ErrorType"] = rerr.type, ["Content-Type"] = "application/json",
+      ["Retry-After"] = "1" }, json.encode_plain { Type = "User", message = rerr.message, Reason = rerr.reason }
   end
   self:note("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
     result.function_error and " (function error)" or "")
@@ -439,7 +426,8 @@ function Target:take(class)
   return (1 - b.tokens) / rate
 end
 
--- One API request through the injected behaviour, then the route.
+-- One API request through the injected behaviour, then the route: status, headers,
+-- body; or nil and an error when the connection is to be reset instead.
 function Target:handle(req, id)
   self.stats.requests = self.stats.requests + 1
   local c1, h1, b1 = self.guard:verify_signature(req)
@@ -458,7 +446,7 @@ function Target:handle(req, id)
   if self.fail_rate > 0 and sys.random_bytes(1):byte() + sys.random_bytes(1):byte() * 256 < self.fail_rate * 65536 then
     self.stats.failed = self.stats.failed + 1
     local pick = sys.random_bytes(1):byte() % 3
-    if pick == 0 then return "reset" end
+    if pick == 0 then return nil, errors.new("ConnectionReset", "injected failure") end
     if pick == 1 then return err(500, "ServiceException", "injected failure") end
     return err(503, "ServiceUnavailableException", "injected failure")
   end
@@ -483,7 +471,7 @@ function Target:listen(host, port)
         status, headers, body = err(500, "ServiceException", "internal error (request " .. rid .. ")")
         headers["x-amzn-RequestId"] = rid
       end
-      if status == "reset" then return server_lib.abort(id) end
+      if status == nil then return server_lib.abort(id) end -- an injected reset
       headers = headers or {}
       headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or uuid()
       server_lib.respond(id, status, headers, body)

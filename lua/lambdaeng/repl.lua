@@ -71,122 +71,123 @@ lambdaeng REPL — Lua 5.4 with your stack loaded.
   help()                      this text
 Ctrl-C cancels an invocation in flight (or the line being typed); Ctrl-D leaves.]]
 
-function M.run(o, env_ctx)
-  local session, st, api, cfg = env_ctx.session, env_ctx.state, env_ctx.api, env_ctx.cfg
-  local out = io.stdout
+-- The REPL's state: r = { session, st, api, cfg, out, G (the prompt's globals) }.
+
+local function function_name_of(r, target)
+  local d = stack.decl_of(target)
+  if type(target) == "string" and r.session and r.session.by_addr[target] then d = r.session.by_addr[target] end
+  if d then
+    if d.kind.kind ~= "func" then error(d.address .. " is not a function", 3) end
+    local entry = r.st and r.st:get(d.address)
+    local name = entry and entry.args and entry.args.function_name
+    if not name then
+      local v = ref.resolve(d.args.function_name)
+      if v == ref.UNKNOWN then error(d.address .. ": its function name is not known yet", 3) end
+      name = v
+    end
+    return name
+  end
+  if type(target) ~= "string" then error("invoke: expected a function handle, address or name", 3) end
+  return target
+end
+
+local function need_api(r)
+  if not r.api then
+    error("no Lambda endpoint: start the REPL with AWS credentials, or --endpoint URL", 3)
+  end
+end
+
+local function prepare(r, target, payload, opts)
+  opts = opts or {}
+  local name = function_name_of(r, target)
+  if payload == nil then payload = "{}" end
+  if type(payload) == "table" then payload = json.encode_plain(payload) end
+  if type(payload) ~= "string" then error("invoke: payload must be a table or a JSON string", 3) end
+  local ok, why = json.valid(payload)
+  if not ok then error("invoke: the payload is not valid JSON: " .. why, 3) end
+  local context = opts.client_context
+  if type(context) == "table" then context = hash.base64(json.encode_plain(context)) end
+  local itype = opts.type or "RequestResponse"
+  return name, { payload = payload, invocation_type = itype, client_context = context,
+                 qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil }, opts
+end
+
+local function report(repl, name, r, opts)
+  if r.log_result then
+    local log = lambda_api.log_tail(r)
+    if log and #log > 0 then
+      log = printable(log, 8192, true)
+      repl.out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
+    end
+  end
+  local value = r.payload
+  local dok, decoded = pcall(json.decode_plain, r.payload or "")
+  local etype, emsg = lambda_api.function_error(r)
+  if etype then
+    repl.out:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
+  end
+  if r.status_code ~= 200 then repl.out:write(string.format("status %d\n", r.status_code)) end
+  if opts.raw then return value end
+  if dok then return decoded end
+  return value
+end
+
+-- Runs fn on the loop with Ctrl-C cancelling what is in flight.
+local function on_loop(fn)
+  local results = table.pack(pcall(task.with_interrupt, fn, { every = true }))
+  if results[1] and results[2] > 0 then error("interrupted: the invocation was cancelled", 0) end
+  if not results[1] then error(results[2], 0) end
+  return results[3], results[4]
+end
+
+-- The globals of the prompt: Lua's (or the stack's), invoke and the helpers.
+local function globals(r)
   -- the stack's own globals (what it declared) when one is loaded
-  local G = setmetatable({}, { __index = session and session.env or _G })
-
-  local function function_name_of(target)
-    local d = stack.decl_of(target)
-    if type(target) == "string" and session and session.by_addr[target] then d = session.by_addr[target] end
-    if d then
-      if d.kind.kind ~= "func" then error(d.address .. " is not a function", 3) end
-      local entry = st and st:get(d.address)
-      local name = entry and entry.args and entry.args.function_name
-      if not name then
-        local v = ref.resolve(d.args.function_name)
-        if v == ref.UNKNOWN then error(d.address .. ": its function name is not known yet", 3) end
-        name = v
-      end
-      return name
-    end
-    if type(target) ~= "string" then error("invoke: expected a function handle, address or name", 3) end
-    return target
-  end
-
-  local function need_api()
-    if not api then
-      error("no Lambda endpoint: start the REPL with AWS credentials, or --endpoint URL", 3)
-    end
-  end
-
-  local function prepare(target, payload, opts)
-    opts = opts or {}
-    local name = function_name_of(target)
-    if payload == nil then payload = "{}" end
-    if type(payload) == "table" then payload = json.encode_plain(payload) end
-    if type(payload) ~= "string" then error("invoke: payload must be a table or a JSON string", 3) end
-    local ok, why = json.valid(payload)
-    if not ok then error("invoke: the payload is not valid JSON: " .. why, 3) end
-    local context = opts.client_context
-    if type(context) == "table" then context = hash.base64(json.encode_plain(context)) end
-    local itype = opts.type or "RequestResponse"
-    return name, { payload = payload, invocation_type = itype, client_context = context,
-                   qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil }, opts
-  end
-
-  local function report(name, r, opts)
-    if r.log_result then
-      local log = lambda_api.log_tail(r)
-      if log and #log > 0 then
-        log = printable(log, 8192, true)
-        out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
-      end
-    end
-    local value = r.payload
-    local dok, decoded = pcall(json.decode_plain, r.payload or "")
-    local etype, emsg = lambda_api.function_error(r)
-    if etype then
-      out:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
-    end
-    if r.status_code ~= 200 then out:write(string.format("status %d\n", r.status_code)) end
-    if opts.raw then return value end
-    if dok then return decoded end
-    return value
-  end
-
-  -- Runs fn on the loop with Ctrl-C cancelling what is in flight.
-  local function on_loop(fn)
-    local results = table.pack(pcall(task.with_interrupt, fn, { every = true }))
-    if results[1] and results[2] > 0 then error("interrupted: the invocation was cancelled", 0) end
-    if not results[1] then error(results[2], 0) end
-    return results[3], results[4]
-  end
+  local G = setmetatable({}, { __index = r.session and r.session.env or _G })
 
   function G.invoke(target, payload, opts)
-    need_api()
-    local name, req, o2 = prepare(target, payload, opts)
-    local r, err = on_loop(function() return api:invoke(name, req) end)
-    if not r then error(err.type .. ": " .. err.message, 0) end
-    return report(name, r, o2)
+    need_api(r)
+    local name, req, o2 = prepare(r, target, payload, opts)
+    local res, err = on_loop(function() return r.api:invoke(name, req) end)
+    if not res then error(err.type .. ": " .. err.message, 0) end
+    return report(r, name, res, o2)
   end
 
   function G.invoke_many(list)
-    need_api()
+    need_api(r)
     if type(list) ~= "table" then error("invoke_many expects a list of { fn, payload, opts }", 2) end
     local prepared = {}
     for i, item in ipairs(list) do
-      local name, req, o2 = prepare(item[1] or item.fn, item[2] or item.payload, item[3] or item.opts)
+      local name, req, o2 = prepare(r, item[1] or item.fn, item[2] or item.payload, item[3] or item.opts)
       prepared[i] = { name = name, req = req, opts = o2 }
     end
     local calls = {}
-    for i, p in ipairs(prepared) do calls[i] = function() return api:invoke(p.name, p.req) end end
+    for i, p in ipairs(prepared) do calls[i] = function() return r.api:invoke(p.name, p.req) end end
     local results = on_loop(function() return task.all(calls) end)
     local out_values = {}
     for i, p in ipairs(prepared) do
-      local r, err = results[i][1], results[i][2]
-      if r then out_values[i] = report(p.name, r, p.opts)
-      else out:write(string.format("%s: %s: %s\n", p.name, err.type, err.message)) out_values[i] = json.null end
+      local res, err = results[i][1], results[i][2]
+      if res then out_values[i] = report(r, p.name, res, p.opts)
+      else r.out:write(string.format("%s: %s: %s\n", p.name, err.type, err.message)) out_values[i] = json.null end
     end
     return out_values
   end
 
-  function G.help() out:write(HELP, "\n") end
+  function G.help() r.out:write(HELP, "\n") end
 
   function G.plan()
-    if not session then error("no stack loaded: start with lambdaeng repl STACK.lua", 2) end
+    if not r.session then error("no stack loaded: start with lambdaeng repl STACK.lua", 2) end
     local plan = require "lambdaeng.plan"
-    local result, err = plan.compute(session, st, {})
+    local result, err = plan.compute(r.session, r.st, {})
     if not result then error(err, 0) end
-    out:write(require("lambdaeng.plan.text").render(result, session, { color = false }))
+    r.out:write(require("lambdaeng.plan.text").render(result, r.session, { color = false }))
   end
 
   function G.state()
-    if not st then error("no stack loaded", 2) end
+    if not r.st then error("no stack loaded", 2) end
     local list = {}
-    for _, addr in ipairs(st:addresses()) do
-      local e = st:get(addr)
+    for _, addr in ipairs(r.st:addresses()) do
+      local e = r.st:get(addr)
       list[#list + 1] = { address = addr, kind = e.kind, function_name = e.args and e.args.function_name,
                           arn = e.attrs and e.attrs.arn }
     end
@@ -194,11 +195,11 @@ function M.run(o, env_ctx)
   end
 
   function G.functions()
-    if not session then error("no stack loaded", 2) end
+    if not r.session then error("no stack loaded", 2) end
     local list = {}
-    for _, d in ipairs(session.decls) do
+    for _, d in ipairs(r.session.decls) do
       if d.kind.kind == "func" then
-        local entry = st and st:get(d.address)
+        local entry = r.st and r.st:get(d.address)
         local name = entry and entry.args.function_name or ref.resolve(d.args.function_name)
         list[#list + 1] = { address = d.address, function_name = name ~= ref.UNKNOWN and name or "(known after apply)",
                             deployed = entry ~= nil }
@@ -208,12 +209,15 @@ function M.run(o, env_ctx)
   end
 
   G.resources = {}
-  if session then
-    for _, d in ipairs(session.decls) do G.resources[d.address] = d.handle end
+  if r.session then
+    for _, d in ipairs(r.session.decls) do G.resources[d.address] = d.handle end
   end
+  return G
+end
 
-  -- Completion: globals, fields of a table path (a.b.c), the stack's addresses.
-  lineedit.set_completer(function(word, line)
+-- Completion: globals, fields of a table path (a.b.c), the stack's addresses.
+local function completer(r)
+  return function(word, line)
     local results = {}
     local base, sep, partial = word:match("^(.-)([%.:])([%w_]*)$")
     local function add_keys(t, prefix, want)
@@ -228,14 +232,14 @@ function M.run(o, env_ctx)
       end
     end
     if base and base ~= "" then
-      local t = G
+      local t = r.G
       for part in base:gmatch("[^%.:]+") do
         if type(t) ~= "table" then t = nil break end
         t = t[part]
       end
       add_keys(t, base .. sep, partial)
     else
-      add_keys(G, "", word)
+      add_keys(r.G, "", word)
       for _, kw in ipairs { "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
                             "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while" } do
         if kw:sub(1, #word) == word then results[#results + 1] = kw end
@@ -243,8 +247,8 @@ function M.run(o, env_ctx)
     end
     -- inside a string: the stack's addresses and function names
     local quote = line:match("[\"']([^\"']*)$")
-    if quote ~= nil and session then
-      for _, d in ipairs(session.decls) do
+    if quote ~= nil and r.session then
+      for _, d in ipairs(r.session.decls) do
         if d.address:sub(1, #word) == word then results[#results + 1] = d.address end
         local name = ref.resolve(d.args.function_name)
         if type(name) == "string" and name:sub(1, #word) == word then results[#results + 1] = name end
@@ -252,31 +256,39 @@ function M.run(o, env_ctx)
     end
     table.sort(results)
     local uniq, last = {}, nil
-    for _, r in ipairs(results) do if r ~= last then uniq[#uniq + 1] = r end last = r end
+    for _, x in ipairs(results) do if x ~= last then uniq[#uniq + 1] = x end last = x end
     return uniq
-  end)
+  end
+end
 
-  local history = (os.getenv("HOME") or ".") .. "/.lambdaeng_history"
-  lineedit.read_history(history)
+-- Runs one chunk typed at the prompt and prints its results (or its error).
+local function evaluate(r, fn)
+  local results = table.pack(xpcall(fn, function(e)
+    if type(e) == "string" then return e end
+    return tostring(e)
+  end))
+  if not results[1] then
+    r.out:write("error: ", tostring(results[2]), "\n")
+  else
+    for i = 2, results.n do r.out:write(M.show(results[i]), "\n") end
+  end
+end
 
-  out:write(string.format("lambdaeng %s REPL (%s)%s — help() for help, Ctrl-D to leave\n",
-    require("lambdaeng.native.sys").version, _VERSION,
-    session and (", stack " .. session.path .. " loaded") or ""))
-  if cfg then out:write("target: ", env_ctx.target or cfg.endpoint, "\n") end
-
+-- Reads, evaluates, prints until Ctrl-D: a chunk continues while it is incomplete.
+local function loop_lines(r, history)
   local buffer = nil
   while true do
-    out:flush()
+    r.out:flush()
     local line = lineedit.readline(buffer and ">> " or "lambdaeng> ")
     require("lambdaeng.native.loop").report_errors() -- a completion's error, after its line
-    if line == nil then out:write("\n") break end
+    if line == nil then r.out:write("\n") break end
     if line == false then
-      out:write("^C\n")
+      r.out:write("^C\n")
       buffer = nil
     else
       local chunk = buffer and (buffer .. "\n" .. line) or line
-      local fn, err = load("return " .. chunk, "=repl", "t", G)
-      if not fn then fn, err = load(chunk, "=repl", "t", G) end
+      local fn, err = load("return " .. chunk, "=repl", "t", r.G)
+      if not fn then fn, err = load(chunk, "=repl", "t", r.G) end
       if not fn and err and err:match("<eof>$") then
         buffer = chunk -- incomplete: continue on the next line
       else
@@ -285,22 +297,24 @@ function M.run(o, env_ctx)
           lineedit.add_history(chunk)
           lineedit.write_history(history)
         end
-        if not fn then
-          out:write("error: ", err, "\n")
-        else
-          local results = table.pack(xpcall(fn, function(e)
-            if type(e) == "string" then return e end
-            return tostring(e)
-          end))
-          if not results[1] then
-            out:write("error: ", tostring(results[2]), "\n")
-          else
-            for i = 2, results.n do out:write(M.show(results[i]), "\n") end
-          end
-        end
+        if fn then evaluate(r, fn) else r.out:write("error: ", err, "\n") end
       end
     end
   end
+end
+
+-- ctx: { session, state, api, cfg, target } (the command line's, cli/repl.lua).
+function M.run(_, ctx)
+  local r = { session = ctx.session, st = ctx.state, api = ctx.api, cfg = ctx.cfg, out = io.stdout }
+  r.G = globals(r)
+  lineedit.set_completer(completer(r))
+  local history = (os.getenv("HOME") or ".") .. "/.lambdaeng_history"
+  lineedit.read_history(history)
+  r.out:write(string.format("lambdaeng %s REPL (%s)%s — help() for help, Ctrl-D to leave\n",
+    require("lambdaeng.native.sys").version, _VERSION,
+    r.session and (", stack " .. r.session.path .. " loaded") or ""))
+  if r.cfg then r.out:write("target: ", ctx.target or r.cfg.endpoint, "\n") end
+  loop_lines(r, history)
   lineedit.write_history(history)
   return 0
 end

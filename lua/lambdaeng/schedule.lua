@@ -80,6 +80,27 @@ end
 
 local function vertex(n, half) return n.address .. " (" .. half .. ")" end
 
+-- No cycle among the steps, or nothing starts: true, or nil and a message.
+local function check_order(nodes)
+  local g = graphlib.new()
+  for _, n in ipairs(nodes) do
+    for _, step in ipairs(n.steps) do
+      local site = n.p.decl and n.p.decl.site.display or "state"
+      local ok, err = g:add(vertex(n, step.half), site)
+      if not ok then return nil, err end
+    end
+  end
+  for _, n in ipairs(nodes) do
+    for i, step in ipairs(n.steps) do
+      if i > 1 then g:edge(vertex(n, step.half), vertex(n, n.steps[i - 1].half)) end
+      for _, w in ipairs(step.after) do g:edge(vertex(n, step.half), vertex(w.node, w.half)) end
+    end
+  end
+  local order, err = g:order()
+  if not order then return nil, "these changes cannot be ordered: " .. err end
+  return true
+end
+
 -- nodes: { address, action, p = planned change (p.decl, p.prior) }.
 -- can_create_first(n) -> true, or false and why.
 -- Sets n.steps = { { half = "create"|"destroy", after = { { node, half }, ... } }, ... },
@@ -146,24 +167,7 @@ function M.build(nodes, can_create_first)
     end
   end
 
-  -- No cycle, or nothing starts.
-  local g = graphlib.new()
-  for _, n in ipairs(nodes) do
-    for _, step in ipairs(n.steps) do
-      local site = n.p.decl and n.p.decl.site.display or "state"
-      local ok, err = g:add(vertex(n, step.half), site)
-      if not ok then return nil, err end
-    end
-  end
-  for _, n in ipairs(nodes) do
-    for i, step in ipairs(n.steps) do
-      if i > 1 then g:edge(vertex(n, step.half), vertex(n, n.steps[i - 1].half)) end
-      for _, w in ipairs(step.after) do g:edge(vertex(n, step.half), vertex(w.node, w.half)) end
-    end
-  end
-  local order, err = g:order()
-  if not order then return nil, "these changes cannot be ordered: " .. err end
-  return true
+  return check_order(nodes)
 end
 
 return M

@@ -322,6 +322,31 @@ local function raised_text(e)
   return "its validate function raised a " .. type(e) .. " value instead of a message"
 end
 
+-- Raises at the declaration's line when opts holds options fields do not know or refuse.
+local function check_options(fields, opts, what, name, level)
+  local problems = {}
+  validate.check_fields(fields, opts, "", function(p, m) problems[#problems + 1] = p .. " " .. m end, "option")
+  if #problems > 0 then error(what .. " " .. name .. ": " .. table.concat(problems, "; "), level + 1) end
+end
+
+-- A variable's value given as text (--var, LAMBDAENG_VAR_*), as the type it is declared with.
+local function parse_var(name, raw, opts, level)
+  local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
+  if want == "number" then
+    local value = tonumber(raw)
+    if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
+    return math.tointeger(value) or value
+  elseif want == "bool" or want == "boolean" then
+    if raw == "true" then return true elseif raw == "false" then return false end
+    error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
+  elseif want == "json" or want == "table" then
+    local ok, v = pcall(json.decode_plain, raw)
+    if not ok then error(string.format("variable %q must be JSON: %s", name, v), level + 1) end
+    return v
+  end
+  return raw
+end
+
 -- var(name, { default=, description=, sensitive=, validate=, type= })
 function Session:var(name, opts, level)
   level = (level or 1) + 1
@@ -329,9 +354,7 @@ function Session:var(name, opts, level)
   check_name("variable", name, level)
   opts = opts or {}
   if type(opts) ~= "table" then error("var(name, opts): opts must be a table", level) end
-  local problems = {}
-  validate.check_fields(schema.var.args, opts, "", function(p, m) problems[#problems + 1] = p .. " " .. m end, "option")
-  if #problems > 0 then error("variable " .. name .. ": " .. table.concat(problems, "; "), level) end
+  check_options(schema.var.args, opts, "variable", name, level)
   if self.vars[name] then
     error(string.format("variable %q is declared twice: at %s and here", name, self.vars[name].site.display), level)
   end
@@ -343,21 +366,7 @@ function Session:var(name, opts, level)
   if raw == nil then raw = os.getenv("LAMBDAENG_VAR_" .. name) end
   local value
   if raw ~= nil then
-    local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
-    if want == "number" then
-      value = tonumber(raw)
-      if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level) end
-      value = math.tointeger(value) or value
-    elseif want == "bool" or want == "boolean" then
-      if raw == "true" then value = true elseif raw == "false" then value = false
-      else error(string.format("variable %q must be true or false, got %q", name, raw), level) end
-    elseif want == "json" or want == "table" then
-      local ok, v = pcall(json.decode_plain, raw)
-      if not ok then error(string.format("variable %q must be JSON: %s", name, v), level) end
-      value = v
-    else
-      value = raw
-    end
+    value = parse_var(name, raw, opts, level)
   elseif opts.default ~= nil then
     value = opts.default
   else
@@ -385,9 +394,7 @@ function Session:output(name, value, opts, level)
   local at = site.caller(level)
   check_name("output", name, level)
   opts = opts or {}
-  local problems = {}
-  validate.check_fields(schema.output.args, opts, "", function(p, m) problems[#problems + 1] = p .. " " .. m end, "option")
-  if #problems > 0 then error("output " .. name .. ": " .. table.concat(problems, "; "), level) end
+  check_options(schema.output.args, opts, "output", name, level)
   if self.output_by_name[name] then
     error(string.format("output %q is declared twice: at %s and here", name, self.output_by_name[name].site.display), level)
   end
@@ -461,10 +468,8 @@ function M.load(path, opts)
   -- The chunk is named by the path as the user sees it (relative to the current
   -- directory when inside it), so every error reads "stack.lua:12: ...".
   local chunk, err
-  local f = io.open(abs, "rb")
-  if f then
-    local text = f:read("a")
-    f:close()
+  local text = sys.read_file(abs)
+  if text then
     chunk, err = load(text, "@" .. site.display(abs), "t", session.env)
   else
     err = "cannot read " .. path

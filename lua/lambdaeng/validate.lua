@@ -127,109 +127,137 @@ local function is_base64(s)
   return #s % 4 == 0 and s:match("^[A-Za-z0-9+/]*=?=?$") ~= nil
 end
 
--- Checks one value against its spec. v is already resolved (UNKNOWN where unknown).
-local function check_value(spec, v, path, report)
-  if v == nil or v == UNKNOWN then return end
-  local ty = spec.type
-  if ty == "any" then return end
-  if ty == "string" then
-    if type(v) ~= "string" then return report(path, "must be a string, got " .. type(v)) end
-    if not utf8.len(v) then
-      local _, bad = utf8.len(v)
-      return report(path, string.format("must be UTF-8 text (byte %d is not)", bad))
-    end
-    if spec.min and #v < spec.min then
-      return report(path, string.format("must be at least %d characters (got %d)", spec.min, #v))
-    end
-    if spec.max and #v > spec.max then
-      return report(path, string.format("must be at most %d characters (got %d)", spec.max, #v))
-    end
-    if spec.enum then
-      for _, e in ipairs(spec.enum) do if e == v then return end end
-      local hint = M.suggest(v, spec.enum)
-      return report(path, string.format("must be %s; got %q%s", enum_text(spec.enum), v,
-        hint and string.format(" (did you mean %q?)", hint) or ""))
-    end
-    if spec.pattern and not v:match(spec.pattern) then
-      return report(path, string.format("must be %s; got %q", spec.pattern_text or spec.pattern, v))
-    end
-    if spec.arn and v:sub(1, 4) ~= "arn:" then
-      return report(path, string.format("must be an ARN (arn:...); got %q", v))
-    end
-    if spec.duration and not is_duration(v) then
-      return report(path, string.format("must be a duration such as \"30s\", \"10m\" or \"1h\"; got %q", v))
-    end
-    if spec.function_name then
-      local problem = M.function_name_problem(v, spec.function_name)
-      if problem then return report(path, problem) end
-    end
-  elseif ty == "integer" then
-    if type(v) ~= "number" then return report(path, "must be a whole number, got " .. type(v)) end
-    if not math.tointeger(v) then return report(path, "must be a whole number, got " .. tostring(v)) end
-    if (spec.min and v < spec.min) or (spec.max and v > spec.max) then
-      if spec.max then
-        return report(path, string.format("must be between %d and %d (got %s)", spec.min, spec.max, v))
-      end
-      return report(path, string.format("must be at least %d (got %s)", spec.min, v))
-    end
-  elseif ty == "boolean" then
-    if type(v) ~= "boolean" then return report(path, "must be true or false, got " .. type(v)) end
-  elseif ty == "list" then
-    if type(v) ~= "table" then return report(path, "must be a list, got " .. type(v)) end
-    local n = 0
-    for k in pairs(v) do
-      if math.type(k) ~= "integer" or k < 1 then return report(path, "must be a list (keys 1..n), found key " .. tostring(k)) end
-      n = n + 1
-    end
-    if n ~= #v then return report(path, "must be a list without holes") end
-    if spec.min and n < spec.min then return report(path, string.format("must have at least %d item%s", spec.min, spec.min == 1 and "" or "s")) end
-    if spec.max and n > spec.max then return report(path, string.format("must have at most %d items (got %d)", spec.max, n)) end
-    for i = 1, n do check_value(spec.elem, v[i], join(path, i), report) end
-  elseif ty == "map" then
-    if type(v) ~= "table" then return report(path, "must be a table of string keys, got " .. type(v)) end
-    local n = 0
-    for k, x in pairs(v) do
-      if type(k) ~= "string" then return report(path, "keys must be strings, found " .. type(k) .. " key " .. tostring(k)) end
-      n = n + 1
-      check_value(spec.elem, x, join(path, k), report)
-    end
-    if spec.min and n < spec.min then return report(path, "must have at least one entry when set") end
-  elseif ty == "block" then
-    if type(v) ~= "table" then return report(path, "must be a table, got " .. type(v)) end
-    M.check_fields(spec.fields, v, path, report, "argument")
-  elseif ty == "json" then
-    local text = v
-    if type(v) == "table" then
-      local ok, encoded = pcall(json.encode_plain, v)
-      if not ok then return report(path, "cannot be encoded as JSON: " .. tostring(encoded)) end
-      text = encoded
-    elseif type(v) ~= "string" then
-      return report(path, "must be a JSON string or a table, got " .. type(v))
-    else
-      local ok, err = json.valid(v)
-      if not ok then return report(path, "is not valid JSON: " .. err) end
-    end
-    if spec.limit and #text > spec.limit then
-      return report(path, string.format("is %d bytes; the limit is %d bytes", #text, spec.limit))
-    end
-  elseif ty == "client_context" then
-    local text = v
-    if type(v) == "table" then
-      local ok, encoded = pcall(json.encode_plain, v)
-      if not ok then return report(path, "cannot be encoded as JSON: " .. tostring(encoded)) end
-      text = require("lambdaeng.native.hash").base64(encoded)
-    elseif type(v) ~= "string" then
-      return report(path, "must be a base64 string or a table, got " .. type(v))
-    elseif not is_base64(v) then
-      return report(path, "must be base64-encoded (or a table, which lambdaeng encodes)")
-    end
-    if #text > schema.CLIENT_CONTEXT_LIMIT then
-      return report(path, string.format("is %d bytes base64-encoded; the limit is %d bytes", #text,
-        schema.CLIENT_CONTEXT_LIMIT))
-    end
-  elseif ty == "function" then
-    if type(v) ~= "function" then return report(path, "must be a function, got " .. type(v)) end
+local check_value
+
+-- The check of each type of value: check(spec, v, path, report), v not nil nor unknown.
+local CHECKS = {}
+
+function CHECKS.string(spec, v, path, report)
+  if type(v) ~= "string" then return report(path, "must be a string, got " .. type(v)) end
+  if not utf8.len(v) then
+    local _, bad = utf8.len(v)
+    return report(path, string.format("must be UTF-8 text (byte %d is not)", bad))
   end
+  if spec.min and #v < spec.min then
+    return report(path, string.format("must be at least %d characters (got %d)", spec.min, #v))
+  end
+  if spec.max and #v > spec.max then
+    return report(path, string.format("must be at most %d characters (got %d)", spec.max, #v))
+  end
+  if spec.enum then
+    for _, e in ipairs(spec.enum) do if e == v then return end end
+    local hint = M.suggest(v, spec.enum)
+    return report(path, string.format("must be %s; got %q%s", enum_text(spec.enum), v,
+      hint and string.format(" (did you mean %q?)", hint) or ""))
+  end
+  if spec.pattern and not v:match(spec.pattern) then
+    return report(path, string.format("must be %s; got %q", spec.pattern_text or spec.pattern, v))
+  end
+  if spec.arn and v:sub(1, 4) ~= "arn:" then
+    return report(path, string.format("must be an ARN (arn:...); got %q", v))
+  end
+  if spec.duration and not is_duration(v) then
+    return report(path, string.format("must be a duration such as \"30s\", \"10m\" or \"1h\"; got %q", v))
+  end
+  if spec.function_name then
+    local problem = M.function_name_problem(v, spec.function_name)
+    if problem then return report(path, problem) end
+  end
+end
+
+function CHECKS.integer(spec, v, path, report)
+  if type(v) ~= "number" then return report(path, "must be a whole number, got " .. type(v)) end
+  if not math.tointeger(v) then return report(path, "must be a whole number, got " .. tostring(v)) end
+  if (spec.min and v < spec.min) or (spec.max and v > spec.max) then
+    if spec.max then
+      return report(path, string.format("must be between %d and %d (got %s)", spec.min, spec.max, v))
+    end
+    return report(path, string.format("must be at least %d (got %s)", spec.min, v))
+  end
+end
+
+function CHECKS.boolean(_, v, path, report)
+  if type(v) ~= "boolean" then return report(path, "must be true or false, got " .. type(v)) end
+end
+
+function CHECKS.list(spec, v, path, report)
+  if type(v) ~= "table" then return report(path, "must be a list, got " .. type(v)) end
+  local n = 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 then return report(path, "must be a list (keys 1..n), found key " .. tostring(k)) end
+    n = n + 1
+  end
+  if n ~= #v then return report(path, "must be a list without holes") end
+  if spec.min and n < spec.min then return report(path, string.format("must have at least %d item%s", spec.min, spec.min == 1 and "" or "s")) end
+  if spec.max and n > spec.max then return report(path, string.format("must have at most %d items (got %d)", spec.max, n)) end
+  for i = 1, n do check_value(spec.elem, v[i], join(path, i), report) end
+end
+
+function CHECKS.map(spec, v, path, report)
+  if type(v) ~= "table" then return report(path, "must be a table of string keys, got " .. type(v)) end
+  local n = 0
+  for k, x in pairs(v) do
+    if type(k) ~= "string" then return report(path, "keys must be strings, found " .. type(k) .. " key " .. tostring(k)) end
+    n = n + 1
+    check_value(spec.elem, x, join(path, k), report)
+  end
+  if spec.min and n < spec.min then return report(path, "must have at least one entry when set") end
+end
+
+function CHECKS.block(spec, v, path, report)
+  if type(v) ~= "table" then return report(path, "must be a table, got " .. type(v)) end
+  M.check_fields(spec.fields, v, path, report, "argument")
+end
+
+-- A table's JSON text; nil after reporting it when it cannot be encoded.
+local function json_text(v, path, report)
+  local ok, encoded = pcall(json.encode_plain, v)
+  if not ok then return report(path, "cannot be encoded as JSON: " .. tostring(encoded)) end
+  return encoded
+end
+
+function CHECKS.json(spec, v, path, report)
+  local text = v
+  if type(v) == "table" then
+    text = json_text(v, path, report)
+    if not text then return end
+  elseif type(v) ~= "string" then
+    return report(path, "must be a JSON string or a table, got " .. type(v))
+  else
+    local ok, err = json.valid(v)
+    if not ok then return report(path, "is not valid JSON: " .. err) end
+  end
+  if spec.limit and #text > spec.limit then
+    return report(path, string.format("is %d bytes; the limit is %d bytes", #text, spec.limit))
+  end
+end
+
+function CHECKS.client_context(_, v, path, report)
+  local text = v
+  if type(v) == "table" then
+    local encoded = json_text(v, path, report)
+    if not encoded then return end
+    text = require("lambdaeng.native.hash").base64(encoded)
+  elseif type(v) ~= "string" then
+    return report(path, "must be a base64 string or a table, got " .. type(v))
+  elseif not is_base64(v) then
+    return report(path, "must be base64-encoded (or a table, which lambdaeng encodes)")
+  end
+  if #text > schema.CLIENT_CONTEXT_LIMIT then
+    return report(path, string.format("is %d bytes base64-encoded; the limit is %d bytes", #text,
+      schema.CLIENT_CONTEXT_LIMIT))
+  end
+end
+
+CHECKS["function"] = function(_, v, path, report)
+  if type(v) ~= "function" then return report(path, "must be a function, got " .. type(v)) end
+end
+
+-- Checks one value against its spec. v is already resolved (UNKNOWN where unknown).
+function check_value(spec, v, path, report)
+  if v == nil or v == UNKNOWN then return end
+  local check = CHECKS[spec.type]
+  if check then return check(spec, v, path, report) end
 end
 M.check_value = check_value
 

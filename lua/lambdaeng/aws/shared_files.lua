@@ -59,10 +59,8 @@ end
 -- key from its value, indented lines continue the previous value. Returns {}
 -- when the file does not exist, nil and an error when it cannot be parsed.
 function M.parse(path)
-  local f = io.open(path, "r")
-  if not f then return {} end
-  local text = f:read("a")
-  f:close()
+  local text = require("lambdaeng.native.sys").read_file(path)
+  if not text then return {} end
   local sections, current, key, value_lines, key_indent = {}, nil, nil, nil, 0
   local key_line = 0
   local function finish()

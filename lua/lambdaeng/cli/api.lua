@@ -71,9 +71,7 @@ local function zip_file(input, op)
     return true
   end
   local path = code.ZipFile:sub(2)
-  local f = sys.kind(path) == "file" and io.open(path, "rb")
-  local bytes = f and f:read("a")
-  if f then f:close() end
+  local bytes = sys.kind(path) == "file" and sys.read_file(path) or nil
   if not (bytes and bytes:sub(1, 4) == "PK\3\4") then -- a zip is sent as it is; anything else is packaged
     local zerr
     bytes, zerr = require("lambdaeng.native.archive").zip(path)

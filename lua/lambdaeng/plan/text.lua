@@ -243,15 +243,15 @@ function M.render(result, session, opts)
   local function line(s) out[#out + 1] = s end
   local sym = { create = c.green("+"), update = c.yellow("~"), replace = c.red("-") .. "/" .. c.green("+"),
                 delete = c.red("-"), read = c.cyan("<=") }
+  local function ephemeral_lines()
+    if #result.ephemeral == 0 then return end
+    line("")
+    for _, p in ipairs(result.ephemeral) do line(string.format("  %s %s %s", sym.read, p.address, HEAD.read)) end
+  end
   if opts.target_line then line(opts.target_line) line("") end
   if #result.changes == 0 and result.output_changes == 0 then
     line("No changes. Your infrastructure matches the configuration.")
-    if #result.ephemeral > 0 then
-      line("")
-      for _, p in ipairs(result.ephemeral) do
-        line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
-      end
-    end
+    ephemeral_lines()
     return table.concat(out, "\n") .. "\n"
   end
   line("lambdaeng will perform the following actions:")
@@ -268,12 +268,7 @@ function M.render(result, session, opts)
     for _, l in ipairs(body) do line(l) end
     line("    }")
   end
-  if #result.ephemeral > 0 then
-    line("")
-    for _, p in ipairs(result.ephemeral) do
-      line(string.format("  %s %s %s", sym.read, p.address, HEAD.read))
-    end
-  end
+  ephemeral_lines()
   line("")
   line(c.bold(string.format("Plan: %d to add, %d to change, %d to destroy.", result.add, result.change, result.destroy)))
   local oc = {}

@@ -20,10 +20,8 @@ local function code(decl, a)
   if pkg and pkg.bytes then return { ZipFile = nhash.base64(pkg.bytes) } end
   if a.filename then
     local path = site.resolve_path(decl.site, a.filename)
-    local f = io.open(path, "rb")
-    if not f then return nil, "cannot read filename " .. path end
-    local bytes = f:read("a")
-    f:close()
+    local bytes = require("lambdaeng.native.sys").read_file(path)
+    if not bytes then return nil, "cannot read filename " .. path end
     return { ZipFile = nhash.base64(bytes) }
   end
   return nil, "no code source"
@@ -175,23 +173,10 @@ function M.create(ctx, decl, a)
   return { args = a, attrs = attrs_from(active, ctx.region, version, tags, nested), tags_all = tags }
 end
 
--- Updates in place with the calls the change needs, in the reference provider's
--- order (tags, code signing, configuration, code, concurrency, publish), waiting
--- for each update to finish. `stored` is a as the state stores it (sensitive
--- values as digests), so a change is judged exactly as the plan judged it.
--- Records only what the API confirmed: on failure nothing.
-function M.update(ctx, decl, a, prior, stored)
-  local api = bounded(ctx, timeouts(decl).update, "update")
+-- Tags first: the reference provider updates them before the function (its tagging
+-- interceptor). Returns the tags the function has now, or nil, err.
+local function update_tags(ctx, api, a, prior)
   local before = prior.args or {}
-  local calls = doc.calls(before, stored or a)
-  local name = a.function_name
-  local cfg
-  local function update_and_wait(call)
-    local out, err = with_resource_retries(ctx, api, call)
-    if not out then return nil, explain(err) end
-    return api:wait_updated(name, nil, ctx.waiter_delay)
-  end
-  -- tags first: the reference provider updates them before the function (its tagging interceptor)
   local old_tags = (prior.attrs or {}).tags_all or prior.tags_all or before.tags or {}
   local new_tags = tags_with_defaults(ctx, a)
   local add, remove = {}, {}
@@ -207,8 +192,26 @@ function M.update(ctx, decl, a, prior, stored)
     local _, err = api:tag_resource(arn, add)
     if err then return nil, err end
   end
+  return new_tags
+end
+
+-- An update call, once what an earlier run left settling is done (terraform#29604),
+-- retried as the reference provider retries, then waited for.
+local function update_and_wait(ctx, api, name, call)
+  local out, err = with_resource_retries(ctx, api, function()
+    local ready, werr = api:wait_updated(name, nil, ctx.waiter_delay)
+    if not ready then return nil, werr end
+    return call()
+  end)
+  if not out then return nil, explain(err) end
+  return api:wait_updated(name, nil, ctx.waiter_delay)
+end
+
+-- The calls on the function itself: code signing, configuration, code, concurrency.
+-- Returns the last configuration an update answered (nil when none ran), or nil, err.
+local function update_function(ctx, api, decl, a, before, stored, calls)
+  local name, cfg, err, _ = a.function_name, nil, nil, nil
   if calls.code_signing then
-    local _, err
     if a.code_signing_config_arn and a.code_signing_config_arn ~= "" then
       _, err = api:put_function_code_signing_config(name, a.code_signing_config_arn)
     else
@@ -221,14 +224,8 @@ function M.update(ctx, decl, a, prior, stored)
     -- the body carries the real values (stored ones may be digests of sensitive values)
     local real = doc.configuration_changes({}, a)
     for k in pairs(input) do if real[k] ~= nil then input[k] = real[k] end end
-    local done, err = update_and_wait(function()
-      -- an update still settling from an earlier run: wait it out (terraform#29604)
-      local ready, werr = api:wait_updated(name, nil, ctx.waiter_delay)
-      if not ready then return nil, werr end
-      return api:update_function_configuration(name, input)
-    end)
-    if not done then return nil, err end
-    cfg = done
+    cfg, err = update_and_wait(ctx, api, name, function() return api:update_function_configuration(name, input) end)
+    if not cfg then return nil, err end
   end
   if calls.code then
     local c, cerr = code(decl, a)
@@ -236,16 +233,10 @@ function M.update(ctx, decl, a, prior, stored)
     if not doc.same("architectures", before.architectures, a.architectures) and a.architectures then
       c.Architectures = json.array(table.move(a.architectures, 1, #a.architectures, 1, {}))
     end
-    local done, err = update_and_wait(function()
-      local ready, werr = api:wait_updated(name, nil, ctx.waiter_delay)
-      if not ready then return nil, werr end
-      return api:update_function_code(name, c)
-    end)
-    if not done then return nil, err end
-    cfg = done
+    cfg, err = update_and_wait(ctx, api, name, function() return api:update_function_code(name, c) end)
+    if not cfg then return nil, err end
   end
   if calls.concurrency then
-    local _, err
     if (a.reserved_concurrent_executions or -1) >= 0 then
       _, err = api:put_function_concurrency(name, a.reserved_concurrent_executions)
     else
@@ -253,10 +244,27 @@ function M.update(ctx, decl, a, prior, stored)
     end
     if err then return nil, err end
   end
+  return cfg or false
+end
+
+-- Updates in place with the calls the change needs, in the reference provider's
+-- order (tags, code signing, configuration, code, concurrency, publish), waiting
+-- for each update to finish. `stored` is a as the state stores it (sensitive
+-- values as digests), so a change is judged exactly as the plan judged it.
+-- Records only what the API confirmed: on failure nothing.
+function M.update(ctx, decl, a, prior, stored)
+  local api = bounded(ctx, timeouts(decl).update, "update")
+  local before = prior.args or {}
+  local calls = doc.calls(before, stored or a)
+  local new_tags, err = update_tags(ctx, api, a, prior)
+  if not new_tags then return nil, err end
+  local cfg
+  cfg, err = update_function(ctx, api, decl, a, before, stored, calls)
+  if cfg == nil then return nil, err end
   local attrs = {}
   for k, v in pairs(prior.attrs or {}) do attrs[k] = v end
   if calls.publish then
-    local v, perr = with_resource_retries(ctx, api, function() return api:publish_version(name, {}) end)
+    local v, perr = with_resource_retries(ctx, api, function() return api:publish_version(a.function_name, {}) end)
     if not v then return nil, perr end
     attrs.version = v.Version
   end

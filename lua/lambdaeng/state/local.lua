@@ -47,17 +47,9 @@ function Backend:force_unlock(id)
   return true
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
 -- The key lives beside the state file, readable by its owner alone, never inside it.
 function Backend:read_key()
-  local key = read_file(self.paths.key)
+  local key = sys.read_file(self.paths.key)
   if key and #key >= 32 then return key end
   return nil
 end
@@ -67,7 +59,7 @@ function Backend:write_key(key)
   sys.mkdirs(path:match("^(.*)/[^/]*$") or ".")
   local ok, err, code = sys.write_private(path, key)
   if ok then return key end
-  local theirs = read_file(path) -- another run created it first
+  local theirs = sys.read_file(path) -- another run created it first
   if theirs then return theirs end
   return nil, errors.new("StateError", err, { code = code })
 end

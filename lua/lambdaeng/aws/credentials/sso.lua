@@ -54,10 +54,8 @@ local function cache_path(key)
 end
 
 local function read_token(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
+  local text = require("lambdaeng.native.sys").read_file(path)
+  if not text then return nil end
   local ok, doc = pcall(json.decode_plain, text)
   if ok and type(doc) == "table" then return doc end
   return false

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Structural rules of the source tree that no compiler checks (issue 15).
+
+- The Debian package list lives in one place, scripts/deps.sh: no other file of the
+  tree names two or more of its -dev packages (a second list drifts from the first).
+- Every libuv and libcurl call in engine/ has its result looked at: a statement that
+  starts with a uv_* or curl_* call discards what it returns, which is allowed only
+  for the functions that return nothing.
+
+The tree is $LAMBDAENG_SOURCE (as ctest sets it), else the one this file is in.
+"""
+import os
+import re
+import subprocess
+import unittest
+
+SOURCE = os.path.abspath(os.environ.get("LAMBDAENG_SOURCE") or os.path.join(os.path.dirname(__file__), ".."))
+
+# libuv and libcurl functions declared void: nothing to check.
+VOID_CALLS = {
+    "uv_close", "uv_ref", "uv_unref", "uv_walk", "uv_stop", "uv_update_time", "uv_library_shutdown",
+    "curl_free", "curl_easy_cleanup", "curl_slist_free_all", "curl_url_cleanup", "curl_global_cleanup",
+    "curl_easy_reset",
+}
+
+
+def tracked_files():
+    """The files git tracks; outside a checkout, every file but build trees'."""
+    try:
+        out = subprocess.run(["git", "-C", SOURCE, "ls-files", "-z"], capture_output=True, check=True).stdout
+        return [name for name in out.decode().split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        names = []
+        for root, dirs, files in os.walk(SOURCE):
+            dirs[:] = [d for d in dirs if not d.startswith((".git", "build"))]
+            names += [os.path.relpath(os.path.join(root, f), SOURCE) for f in files]
+        return names
+
+
+def deps_packages():
+    with open(os.path.join(SOURCE, "scripts", "deps.sh"), encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"^PACKAGES=\((.*?)^\)", text, re.S | re.M)
+    assert block, "scripts/deps.sh has no PACKAGES=( ... ) list"
+    return set(block.group(1).split())
+
+
+def discarded_calls(text):
+    """(line, function) of each statement that starts with a uv_*/curl_* call."""
+    found, previous = [], ";"
+    for number, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"\s*((?:uv|curl)_[a-z_0-9]+)\s*\(", line)  # a (void) cast is a decision, said so
+        continues = previous.endswith(("&&", "||", ",", "(", "=", "?", "+", "-", "|"))  # inside an expression
+        if m and not continues:
+            found.append((number, m.group(1)))
+        if line.strip():
+            previous = line.strip()
+    return found
+
+
+class Structure(unittest.TestCase):
+    def test_package_list_only_in_deps_sh(self):
+        dev = {p for p in deps_packages() if p.endswith("-dev")}
+        self.assertGreater(len(dev), 5, "scripts/deps.sh should list the -dev packages")
+        offenders = []
+        for name in tracked_files():
+            if name == "scripts/deps.sh" or not os.path.isfile(os.path.join(SOURCE, name)):
+                continue
+            try:
+                with open(os.path.join(SOURCE, name), encoding="utf-8") as f:
+                    words = set(re.findall(r"[a-z0-9][a-z0-9.+-]*-dev\b", f.read()))
+            except (UnicodeDecodeError, OSError):
+                continue
+            named = sorted(words & dev)
+            if len(named) >= 2:
+                offenders.append(f"{name}: {', '.join(named)}")
+        self.assertEqual(offenders, [], "a second Debian package list (scripts/deps.sh is the one list)")
+
+    def test_every_uv_and_curl_result_is_looked_at(self):
+        engine = os.path.join(SOURCE, "engine")
+        offenders = []
+        for name in sorted(os.listdir(engine)):
+            if not name.endswith(".c"):
+                continue
+            with open(os.path.join(engine, name), encoding="utf-8") as f:
+                for line, fn in discarded_calls(f.read()):
+                    if fn not in VOID_CALLS:
+                        offenders.append(f"engine/{name}:{line}: {fn}() result discarded")
+        self.assertEqual(offenders, [], "check the return code (le_uv_check in callbacks)")
+
+
+if __name__ == "__main__":
+    unittest.main()
