@@ -220,6 +220,14 @@ function output(name, value, opts) end
 ---@return table
 function provider(config) end
 
+---Where the state lives: local files (the default) or an S3 object with a conditional-write lock.
+---@param config { type: "local"|"s3", bucket?: string, key?: string, region?: string, endpoint?: string, profile?: string, encrypt?: boolean, kms_key_id?: string, workspace_key_prefix?: string }
+function backend(config) end
+
+---The workspace in use ("default" unless `lambdaeng workspace select` or LAMBDAENG_WORKSPACE chose another).
+---@type string
+workspace = "default"
+
 ---@param t table|lambdaeng.Reference
 ---@param path any[]
 ---@param default? any
