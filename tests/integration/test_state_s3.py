@@ -102,6 +102,8 @@ class S3State(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-s3state-")
         self.key = f"{self._testMethodName}/state.json"
+        self.tmp = os.path.join(self.dir, "tmp")
+        os.makedirs(self.tmp)
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -110,10 +112,11 @@ class S3State(unittest.TestCase):
 
     def env(self):
         e = self.moto.env()
+        e["TMPDIR"] = self.tmp  # where runs keep their working copies of the state
         e["LAMBDAENG_WAITER_DELAY"] = "0.01"
         return e
 
-    def stack(self, sub, funcs, backend=True, extra=""):
+    def stack(self, sub, funcs, backend=True, extra="", kms=None):
         """A stack in self.dir/sub declaring funcs: {decl_name: function_name}."""
         d = os.path.join(self.dir, sub)
         os.makedirs(os.path.join(d, "code"), exist_ok=True)
@@ -122,7 +125,8 @@ class S3State(unittest.TestCase):
         lines = ['local lambda = require "lambdaeng.lambda"']
         if backend:
             lines.append(f'backend {{ type = "s3", bucket = "{BUCKET}", key = "{self.key}", region = "us-east-1", '
-                         f'endpoint = "{self.moto.endpoint}", encrypt = true }}')
+                         f'endpoint = "{self.moto.endpoint}", encrypt = true'
+                         + (f', kms_key_id = "{kms}"' if kms else "") + ' }')
         for decl, name in funcs.items():
             lines.append(f'lambda.func("{decl}", {{ function_name = {name}, runtime = "python3.12", '
                          f'handler = "index.handler", role = "arn:aws:iam::123456789012:role/lambda-exec", '
@@ -245,6 +249,33 @@ class S3State(unittest.TestCase):
         self.assertEqual(self.names(self.s3_state()), {"st-lost-1"})
         self.assertIsNone(self.lock_object())  # released with the ETag read back
         self.assert_no_changes(st)
+
+    def test_kms_encryption_of_state_lock_and_digest_key(self):
+        kms = self.moto.boto3("kms").create_key()["KeyMetadata"]["KeyId"]
+        st = self.stack("e", {"one": '"st-kms-1"'}, kms=kms)
+        proc, master, _, _ = self.waiting_run(st)
+        for key in (self.key + ".lock",):
+            head = self.s3.head_object(Bucket=BUCKET, Key=key)
+            self.assertEqual((head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")), ("aws:kms", kms), key)
+        os.write(master, b"yes\n")
+        self.assertEqual(proc.wait(timeout=300), 0)
+        for key in (self.key, self.key + ".key"):
+            head = self.s3.head_object(Bucket=BUCKET, Key=key)
+            self.assertEqual((head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")), ("aws:kms", kms), key)
+
+    def test_local_workspaces(self):
+        st = self.stack("lw", {"one": '"st-lw-" .. workspace'}, backend=False)
+        self.apply(st)
+        r = self.le("workspace", "new", "dev", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.apply(st)
+        base = os.path.join(self.dir, "lw", ".lambdaeng")
+        with open(os.path.join(base, "workspaces", "dev", "stack.state.json")) as f:
+            self.assertEqual(self.names(json.load(f)), {"st-lw-dev"})
+        with open(os.path.join(base, "stack.state.json")) as f:
+            self.assertEqual(self.names(json.load(f)), {"st-lw-default"})
+        self.assertEqual(self.le("workspace", "list", st).stdout, "  default\n* dev\n")
+        self.assert_no_changes(st, env={"LAMBDAENG_WORKSPACE": "default"})
 
     def test_backend_declaration_errors_name_file_and_line(self):
         d = os.path.join(self.dir, "v")
@@ -444,6 +475,8 @@ class S3State(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
             self.assert_no_changes(st)
             self.assertEqual(len({h for h in self.held() if h.startswith("st-kill-")}), n)
+            # the killed run's working copy was removed by the next one, which removed its own
+            self.assertEqual([d for d in os.listdir(self.tmp) if d.startswith("lambdaeng-s3-")], [])
 
 
 if __name__ == "__main__":

@@ -66,8 +66,16 @@ State.__index = function(self, name)
   return function(_, ...) return method(native, ...) end
 end
 
+-- A private directory for this process's working copy; those of processes that no
+-- longer run (killed: nothing removed them) are removed on the way.
 local function working_dir()
   local base = os.getenv("TMPDIR") or "/tmp"
+  for _, name in ipairs(sys.list(base) or {}) do
+    local pid = name:match("^lambdaeng%-s3%-(%d+)%-%x+$")
+    if pid and tonumber(pid) ~= sys.pid() and not sys.kind("/proc/" .. pid) then
+      sys.remove_tree(base .. "/" .. name)
+    end
+  end
   local dir = string.format("%s/lambdaeng-s3-%d-%s", base, sys.pid(), hash.hex(sys.random_bytes(6)))
   local ok, err = sys.mkdirs(dir)
   if not ok then return nil, err end
@@ -213,7 +221,7 @@ end
 
 function Backend:lock(operation)
   local info = { id = hash.hex(sys.random_bytes(16)), operation = operation or "?", host = hostname(),
-                 pid = sys.pid(), who = (os.getenv("USER") or "?") .. "@" .. hostname(),
+                 pid = sys.pid(), who = (os.getenv("USER") or os.getenv("LOGNAME") or "unknown") .. "@" .. hostname(),
                  created = os.date("!%Y-%m-%dT%H:%M:%SZ"), version = sys.version, path = self:where() }
   local res, err = self.bucket:put(self.lock_key, json.encode_plain(info), { if_none_match = true, sse = self.sse })
   if res then return setmetatable({ backend = self, info = info, etag = res.etag }, Lock) end
