@@ -196,6 +196,17 @@
 ---@field profile? string
 ---@field region? string Region where this resource will be [managed](https://docs.aws.amazon.com/general/latest/gr/rande.html#regional-endpoints).
 
+---@class lambdaeng.BackendArgs
+---@field bucket? string
+---@field encrypt? boolean Default false.
+---@field endpoint? string
+---@field key? string
+---@field kms_key_id? string
+---@field profile? string
+---@field region? string Region where this resource will be [managed](https://docs.aws.amazon.com/general/latest/gr/rande.html#regional-endpoints).
+---@field type "local"|"s3"
+---@field workspace_key_prefix? string
+
 ---@class lambdaeng.Reference
 ---@field map fun(self: lambdaeng.Reference, f: fun(value: any): any): lambdaeng.Reference
 ---@field is_known fun(self: lambdaeng.Reference): boolean
@@ -219,6 +230,14 @@ function output(name, value, opts) end
 ---@param config lambdaeng.ProviderArgs
 ---@return table
 function provider(config) end
+
+---Where the state lives: local files (the default) or an S3 object (README: Working as a team).
+---@param config lambdaeng.BackendArgs
+function backend(config) end
+
+---The workspace in use (lambdaeng workspace select, or LAMBDAENG_WORKSPACE).
+---@type string
+workspace = "default"
 
 ---@param t table|lambdaeng.Reference
 ---@param path any[]

@@ -367,7 +367,7 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
   /* Canonical request */
   path = in->normalize_path ? normalize_path(in->path) : strdup(in->path);
   if (!path) goto oom;
-  encoded_path = le_uri_encode(path, strlen(path), 1);
+  encoded_path = in->single_encode ? strdup(path) : le_uri_encode(path, strlen(path), 1);
   if (!encoded_path) goto oom;
   if (append_str(&canon, in->method) || append_str(&canon, "\n") || append_str(&canon, encoded_path) ||
       append_str(&canon, "\n"))
@@ -459,7 +459,7 @@ done:
 
 /* Lua binding: sigv4.sign{ method=, path=, query=, headers={{name, value}...}, body=,
  * access_key_id=, secret_access_key=, session_token=, region=, service=, time=,
- * sign_body=, normalize=(default true) } -> { headers = {{name, value}...},
+ * sign_body=, normalize=(default true), single_encode= (S3: the path signed as sent) } -> { headers = {{name, value}...},
  * canonical_request=, string_to_sign=, signature= } */
 
 static const char *opt_field(lua_State *L, int idx, const char *name, size_t *len) {
@@ -493,6 +493,9 @@ static int l_sign(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 1, "normalize");
   in.normalize_path = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "single_encode");
+  in.single_encode = lua_toboolean(L, -1);
   lua_pop(L, 1);
 
   lua_getfield(L, 1, "headers");

@@ -7,7 +7,7 @@
  * string for query signing. The path is as on the wire (already URI-encoded);
  * with normalize_path (every service but S3) dot segments and repeated slashes
  * are removed, and the canonical path is URI-encoded once more, as the AWS SDKs
- * do. Header names are compared case-insensitively; values are trimmed, inner
+ * do; with single_encode (S3) the canonical path is the path as sent. Header names are compared case-insensitively; values are trimmed, inner
  * runs of spaces collapsed, and repeated headers joined with commas in order. */
 #ifndef LAMBDAENG_SIGV4_H
 #define LAMBDAENG_SIGV4_H
@@ -39,6 +39,7 @@ typedef struct le_sigv4_input {
   const char *service;
   time_t timestamp;
   int normalize_path;
+  int single_encode;      /* S3: the canonical path is the path as sent, not encoded once more */
   int sign_body;          /* add and sign x-amz-content-sha256 (header signing) */
   int omit_session_token; /* add the token after signing, unsigned */
   int query_signing;      /* presigned URL instead of an Authorization header */

@@ -38,6 +38,9 @@ out.__meta = meta
 local provider = {}
 for k, v in pairs(schema.provider.args) do provider[k] = spec(v) end
 out.__provider = provider
+local backend = {}
+for k, v in pairs(schema.backend.args) do backend[k] = spec(v) end
+out.__backend = backend
 io.write(json.encode(out))
 """
 
@@ -126,6 +129,7 @@ def main():
         main_blocks += [f"---@class lambdaeng.{cls}"] + [
             f"---@field {c} lambdaeng.Reference computed by Lambda (known after apply)" for c in data[kind]["computed"]] + [""]
     main_blocks += block("lambdaeng.ProviderArgs", data["__provider"])
+    main_blocks += block("lambdaeng.BackendArgs", data["__backend"])
     lines += lines_sub + main_blocks
     lines += [
         "---@class lambdaeng.Reference",
@@ -151,6 +155,14 @@ def main():
         "---@param config lambdaeng.ProviderArgs",
         "---@return table",
         "function provider(config) end",
+        "",
+        "---Where the state lives: local files (the default) or an S3 object (README: Working as a team).",
+        "---@param config lambdaeng.BackendArgs",
+        "function backend(config) end",
+        "",
+        "---The workspace in use (lambdaeng workspace select, or LAMBDAENG_WORKSPACE).",
+        "---@type string",
+        "workspace = \"default\"",
         "",
         "---@param t table|lambdaeng.Reference",
         "---@param path any[]",

@@ -175,6 +175,21 @@ M.provider = {
   },
 }
 
+-- Where the state lives (SPEC 7b): local files (the default) or an S3 object.
+M.backend = {
+  args = {
+    type = str { required = true, enum = { "local", "s3" } },
+    bucket = str { pattern = "^[a-z0-9][a-z0-9.%-]+[a-z0-9]$", pattern_text = "an S3 bucket name" },
+    key = str { pattern = "^[^/].*[^/]$", pattern_text = "an object key not starting or ending with /" },
+    region = str { pattern = "^[a-z][a-z]%-[a-z%-]+%-%d+$", pattern_text = "a region such as us-east-1" },
+    endpoint = str { pattern = "^https?://", pattern_text = "an http:// or https:// URL" },
+    profile = str(),
+    encrypt = bool { default = false },
+    kms_key_id = str(),
+    workspace_key_prefix = str { pattern = "^[^/].*[^/]$", pattern_text = "a key prefix not starting or ending with /" },
+  },
+}
+
 M.var = {
   args = {
     default = t("any"),

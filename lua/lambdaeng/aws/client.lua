@@ -286,8 +286,10 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local signed = sigv4.sign {
     method = req.method, path = path, query = query, headers = headers, body = req.body or "",
     access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
-    session_token = keys.session_token, region = self.cfg.region, service = "lambda",
+    session_token = keys.session_token, region = self.cfg.region, service = self.cfg.service or "lambda",
     time = os.time(),
+    -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
+    sign_body = self.cfg.s3 or nil, normalize = not self.cfg.s3, single_encode = self.cfg.s3 or nil,
   }
   local send = {}
   for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host

@@ -20,7 +20,7 @@ local ui = require "lambdaeng.cli.ui"
 local M = {}
 
 local MODULES = { "plan", "check", "run", "import", "state", "output", "invoke", "api", "serve", "repl", "info",
-                  "lua" }
+                  "workspace", "lua" }
 
 local MAIN_HELP = [[
 Usage: lambdaeng COMMAND [options]
@@ -30,6 +30,8 @@ Commands:
   graph STACK.lua      print the dependency graph as Graphviz DOT
   validate STACK.lua   check the stack's declarations without reading state
   state list|show ADDR|rm ADDR [STACK.lua]   inspect or edit the stored state
+  state mv|pull|push|migrate|history|restore  move, copy and restore whole states
+  workspace list|new|select|delete [STACK.lua] named states of one stack
   output STACK.lua [NAME] [--json]           stored outputs
   invoke FUNCTION [PAYLOAD|-]                invoke a function and print its result
   api OPERATION [JSON]                       call one Lambda API operation, print its response
@@ -55,6 +57,7 @@ Common options:
   --no-color           no colour (also NO_COLOR)
   --force-unlock       remove a stale state lock first (its holder no longer runs)
   --force-unlock=ID    remove the state lock with that lock id, even if its holder runs
+  --lock-timeout 60s   wait that long for the state lock another run holds
   --retarget           plan/apply against another target than the one the state was applied to
   --debug, -v          show tracebacks for errors in stack code
 Run "lambdaeng COMMAND --help" for a command's options.
@@ -77,6 +80,7 @@ local function add_common(parser)
   parser:option("--replace"):count("*")
   parser:flag("--no-color")
   parser:flag("--force-unlock")
+  parser:option("--lock-timeout")
   parser:option("--force-unlock-id"):hidden(true) -- --force-unlock=ID, rewritten before parsing
   parser:flag("--retarget")
   parser:flag("-v --debug")

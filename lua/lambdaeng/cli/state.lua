@@ -13,9 +13,20 @@ M.help = {
 Usage: lambdaeng state list [STACK.lua] [--state PATH]
        lambdaeng state show ADDR [STACK.lua] [--state PATH] [--json]
        lambdaeng state rm ADDR... [STACK.lua] [--state PATH]
+       lambdaeng state mv SRC DST [STACK.lua]
+       lambdaeng state pull [STACK.lua]
+       lambdaeng state push FILE [STACK.lua] [--force]
+       lambdaeng state migrate [STACK.lua] [--to s3|local] [--force]
+       lambdaeng state history [STACK.lua]
+       lambdaeng state restore VERSION [STACK.lua] [--force]
 
 list prints every stored address; show prints one resource; rm forgets resources
-without deleting them in AWS (they keep running; import them again to manage them).
+without deleting them in AWS (they keep running; import them again to manage them);
+mv gives a resource another address without touching it. pull prints the state
+document; push replaces it with FILE (refused when FILE is of another lineage or
+older than the stored state, unless --force). migrate copies the local state to the
+S3 backend the stack declares (--to local: back), under both locks. history lists
+the state's versions (S3 bucket versioning); restore makes one of them current.
 ]],
   ["force-unlock"] = [[
 Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
@@ -27,12 +38,17 @@ A run whose lock was taken keeps writing its own changes, merged with the new ho
 }
 
 function M.add_to_parser(parser)
-  for name in pairs(M.help) do common.command(parser, name):argument("words"):args("*") end
+  for name in pairs(M.help) do
+    local cmd = common.command(parser, name)
+    cmd:argument("words"):args("*")
+    cmd:flag("--force")
+    cmd:option("--to")
+  end
 end
 
 -- The workspace of the stack named among words (the first *.lua), of --state, or of
 -- ./stack.lua; nil when there is none.
-local function state_workspace(args, words)
+function M.workspace_of(args, words)
   local stack_path
   for i, w in ipairs(words) do
     if w:match("%.lua$") then stack_path = table.remove(words, i) break end
@@ -88,14 +104,20 @@ local function remove(ws, addrs)
   return true
 end
 
+local TRANSFER = { mv = true, pull = true, push = true, migrate = true, history = true, restore = true }
+
 local function state_command(args)
   local words = args.words
   local sub = table.remove(words, 1)
   if sub == nil then return nil, { notes = { M.help.state } } end
-  local ws = state_workspace(args, words)
+  local ws = M.workspace_of(args, words)
   if not ws then return nil, "lambdaeng state " .. sub .. " needs the stack file or --state PATH" end
   if sub == "rm" then return remove(ws, words) end
-  if sub ~= "list" and sub ~= "show" then return nil, "unknown state command " .. sub .. " (list, show, rm)" end
+  local transfer = require "lambdaeng.cli.state_transfer"
+  if TRANSFER[sub] then return transfer[sub](ws, words, args) end
+  if sub ~= "list" and sub ~= "show" then
+    return nil, "unknown state command " .. sub .. " (list, show, rm, mv, pull, push, migrate, history, restore)"
+  end
   if sub == "show" and not words[1] then return nil, "lambdaeng state show needs an address, e.g. func.hello" end
   local st, err = ws:open_state()
   if not st then return nil, err end
@@ -111,11 +133,12 @@ local function force_unlock(args)
   if not id or id:match("%.lua$") then
     return nil, "lambdaeng force-unlock needs the lock id the lock error names: lambdaeng force-unlock LOCK_ID [STACK.lua]"
   end
-  local ws = state_workspace(args, words)
+  local ws = M.workspace_of(args, words)
   if not ws then return nil, "lambdaeng force-unlock needs the stack file or --state PATH" end
   local ok, err = ws:force_unlock(id)
   if not ok then return nil, err end
-  print("The state lock " .. ws.paths.lock .. " has been released.")
+  local b = ws.backend
+  print("The state lock " .. (b.lock_key and b.bucket:where(b.lock_key) or ws.paths.lock) .. " has been released.")
   return true
 end
 

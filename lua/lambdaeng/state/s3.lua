@@ -1,0 +1,319 @@
+-- The S3 state backend: a stack's state in one S3 object, with the same methods
+-- as state/local.lua (see there) plus read_raw/write_raw for the state commands.
+--
+-- Lock: the object <key>.lock, created with If-None-Match: * (S3's conditional
+-- write: only one creator wins, 412 for the others), holding { id, who, host,
+-- pid, operation, created, version }. A 412 whose lock holds our own id is our
+-- first attempt's lost response: the lock is ours. Release deletes it with
+-- If-Match on its ETag, so it never removes a lock that is no longer ours.
+--
+-- State: read once when opened into a private working copy that
+-- engine/state.c's state object edits and saves as for local state; every save
+-- that changed it is then written to S3 compare-and-swap: If-Match on the ETag
+-- last read or written (If-None-Match: * for a new state). Saves made while a
+-- write is in flight are written together after it, and each save returns once
+-- S3 holds it (what the engine saves before a call is in S3 before the call).
+-- A write that fails (another writer changed the object, S3 unreachable) keeps
+-- the state in a local errored file and says how to push it: nothing is lost.
+-- The digest key lives in <key>.key beside the state (with the state's
+-- encryption), shared by everyone who uses this state.
+local statelib = require "lambdaeng.native.state"
+local sys = require "lambdaeng.native.sys"
+local hash = require "lambdaeng.native.hash"
+local json = require "lambdaeng.json"
+local errors = require "lambdaeng.errors"
+local files = require "lambdaeng.state.files"
+local s3 = require "lambdaeng.aws.s3"
+local task = require "lambdaeng.task"
+
+local M = {}
+
+local Backend = {}
+Backend.__index = Backend
+
+-- cfg: { bucket = aws/s3.lua bucket, key, sse (true | { kms_key_id } | nil),
+--        errored = local path for a state that could not be written,
+--        push_hint = the command that pushes the errored file }
+function M.new(cfg)
+  return setmetatable({ bucket = cfg.bucket, key = cfg.key, lock_key = cfg.key .. ".lock",
+                        digest_key = cfg.key .. ".key", sse = cfg.sse, errored = cfg.errored,
+                        push_hint = cfg.push_hint, stack_path = cfg.stack_path or "STACK.lua" }, Backend)
+end
+
+function Backend:where() return self.bucket:where(self.key) end
+
+local function s3_error(what, err)
+  return errors.new("StateError", string.format("%s: %s%s", what, err.type or "Error",
+    err.message and (": " .. err.message) or ""), { code = err.type, status = err.status })
+end
+
+local function hostname()
+  local host = files.read("/proc/sys/kernel/hostname")
+  return host and host:gsub("%s+$", "") or "unknown"
+end
+
+-- The state object ------------------------------------------------------------
+
+local State = {}
+
+-- Every method of the native state object, on the working copy.
+State.__index = function(self, name)
+  local own = State[name]
+  if own then return own end
+  local native = rawget(self, "native")
+  local method = native[name]
+  if type(method) ~= "function" then return method end
+  return function(_, ...) return method(native, ...) end
+end
+
+-- A private directory for this process's working copy; those of processes that no
+-- longer run (killed: nothing removed them) are removed on the way.
+local function working_dir()
+  local base = os.getenv("TMPDIR") or "/tmp"
+  for _, name in ipairs(sys.list(base) or {}) do
+    local pid = name:match("^lambdaeng%-s3%-(%d+)%-%x+$")
+    if pid and tonumber(pid) ~= sys.pid() and not sys.kind("/proc/" .. pid) then
+      sys.remove_tree(base .. "/" .. name)
+    end
+  end
+  local dir = string.format("%s/lambdaeng-s3-%d-%s", base, sys.pid(), hash.hex(sys.random_bytes(6)))
+  local ok, err = sys.mkdirs(dir)
+  if not ok then return nil, err end
+  return dir
+end
+
+local function close_state(self)
+  if self.dir then sys.remove_tree(self.dir) self.dir = nil end
+end
+State.__gc = close_state
+State.__close = close_state
+State.close = close_state
+
+-- The object as read now: { body, etag } or {} when there is none.
+function Backend:read_raw()
+  local obj, err = self.bucket:get(self.key)
+  if obj then return obj end
+  if err.status == 404 then return {} end
+  return nil, s3_error("reading the state " .. self:where(), err)
+end
+
+function Backend:open()
+  local obj, err = self:read_raw()
+  if not obj then return nil, err end
+  local dir, derr = working_dir()
+  if not dir then return nil, errors.new("StateError", derr) end
+  local path = dir .. "/state.json"
+  if obj.body then
+    local ok, werr = files.replace(path, obj.body)
+    if not ok then sys.remove_tree(dir) return nil, errors.new("StateError", werr) end
+  end
+  local native, oerr = statelib.open(path)
+  if not native then
+    sys.remove_tree(dir)
+    return nil, errors.new("StateError", (oerr:gsub(path:gsub("%p", "%%%0"), self:where())))
+  end
+  return setmetatable({ native = native, backend = self, dir = dir, path = path, etag = obj.etag,
+                        gen = 0, written_gen = 0, waiters = task.waitlist() }, State)
+end
+
+-- A state that could not be written to S3: kept locally, and the way to push it.
+function State:keep(reason)
+  local bytes = files.read(self.path) or ""
+  local b = self.backend
+  local ok, werr = files.replace(b.errored, bytes)
+  if not ok then
+    return string.format("%s; keeping it locally failed too (%s): the state is still in %s until this run ends",
+      reason, werr, self.path)
+  end
+  return string.format("%s. This run's state was kept in %s: nothing is lost. Check what the other run did, then "
+    .. "write it back with: %s", reason, b.errored, b.push_hint(b.errored))
+end
+
+-- Writes the working copy to S3 compare-and-swap. true | nil, message.
+function State:write_once()
+  local b = self.backend
+  local bytes = files.read(self.path)
+  if not bytes then return nil, "the working copy " .. self.path .. " is gone" end
+  local res, err = b.bucket:put(b.key, bytes, { if_match = self.etag, if_none_match = not self.etag, sse = b.sse })
+  if res then self.etag = res.etag return true end
+  if err.status ~= 412 then
+    return nil, string.format("writing the state to %s failed (%s: %s)", b:where(), err.type, err.message)
+  end
+  local now = b.bucket:get(b.key)
+  if now and now.body == bytes then self.etag = now.etag return true end -- our write's lost response
+  local serial, lineage = "?", "?"
+  local doc = now and select(2, pcall(json.decode_plain, now.body))
+  if type(doc) == "table" then serial, lineage = tostring(doc.serial), tostring(doc.lineage) end
+  return nil, string.format("the state in %s was changed by another writer since this run read it (it now has "
+    .. "serial %s, lineage %s); this run did not overwrite it", b:where(), serial, lineage)
+end
+
+-- Saves the working copy and writes it to S3 (see the top of this file).
+function State:save()
+  if self.failed then
+    self.native:save()
+    return nil, self:keep(self.failed)
+  end
+  local before = self.native:info().serial
+  local ok, err = self.native:save()
+  if not ok then return nil, err end
+  if self.native:info().serial == before then return true end -- nothing changed
+  self.gen = self.gen + 1
+  local mine = self.gen
+  if self.writing then -- the writer in flight writes this save too
+    while self.written_gen < mine and not self.failed do self.waiters:wait() end
+  else
+    self.writing = true
+    s3.on_loop(function()
+      while self.written_gen < self.gen and not self.failed do
+        local gen = self.gen
+        local wrote, why = self:write_once()
+        if wrote then self.written_gen = gen else self.failed = why end
+      end
+    end)
+    self.writing = false
+    self.waiters:wake_all()
+  end
+  if self.failed then return nil, self:keep(self.failed) end
+  return true
+end
+
+-- The lock ----------------------------------------------------------------------
+
+local Lock = {}
+Lock.__index = Lock
+-- (what the run's writes did after that: they were compare-and-swap)
+Lock.after_forced = "; each write of this run after that was refused if the other run had written first"
+
+function Lock:id() return self.info.id end
+
+function Lock:release()
+  if self.released then return true end
+  self.released = true
+  local b = self.backend
+  local ok, err = b.bucket:delete(b.lock_key, self.etag)
+  if ok then return true end
+  if err.status == 412 or err.status == 404 then
+    return nil, string.format("the lock %s (id %s) was no longer this run's: another run forced it away",
+      b.bucket:where(b.lock_key), self.info.id)
+  end
+  return nil, string.format("releasing the lock %s failed (%s: %s); remove it with: lambdaeng force-unlock %s",
+    b.bucket:where(b.lock_key), err.type, err.message, self.info.id)
+end
+
+-- The lock object as it is now: holder, etag | nil (none) | false, err.
+function Backend:holder()
+  local obj, err = self.bucket:get(self.lock_key)
+  if not obj then
+    if err.status == 404 then return nil end
+    return false, s3_error("reading the lock " .. self.bucket:where(self.lock_key), err)
+  end
+  local ok, doc = pcall(json.decode_plain, obj.body)
+  if not ok or type(doc) ~= "table" then doc = {} end
+  return doc, obj.etag
+end
+
+local function describe(h)
+  return string.format("%s (pid %s on %s) since %s (operation: %s, lock id %s)", tostring(h.who or "?"),
+    tostring(h.pid or "?"), tostring(h.host or "?"), tostring(h.created or "?"), tostring(h.operation or "?"),
+    tostring(h.id or "none"))
+end
+
+function Backend:lock(operation)
+  local info = { id = hash.hex(sys.random_bytes(16)), operation = operation or "?", host = hostname(),
+                 pid = sys.pid(), who = (os.getenv("USER") or os.getenv("LOGNAME") or "unknown") .. "@" .. hostname(),
+                 created = os.date("!%Y-%m-%dT%H:%M:%SZ"), version = sys.version, path = self:where() }
+  local res, err = self.bucket:put(self.lock_key, json.encode_plain(info), { if_none_match = true, sse = self.sse })
+  if res then return setmetatable({ backend = self, info = info, etag = res.etag }, Lock) end
+  local where = self.bucket:where(self.lock_key)
+  if err.status ~= 412 then return nil, s3_error("taking the lock " .. where, err) end
+  local h, etag = self:holder()
+  if h == false then return nil, etag end
+  if h and h.id == info.id then -- our first attempt created it; its response was lost
+    return setmetatable({ backend = self, info = info, etag = etag }, Lock)
+  end
+  if not h then
+    return nil, errors.new("StateLocked", "the lock " .. where .. " was held a moment ago and is gone now; try again")
+  end
+  return nil, errors.new("StateLocked", string.format("state is locked by %s (lock object %s); wait for it to "
+    .. "finish (--lock-timeout 60s waits for it), or, if it no longer runs, remove the lock: lambdaeng force-unlock %s %s",
+    describe(h), where, tostring(h.id or "LOCK_ID"), self.stack_path), { holder = h })
+end
+
+-- Removes the lock if its id is id. The id is required: a lock in S3 may be held
+-- from any machine (CI runners often share one host name), so whether its holder
+-- still runs cannot be told from here.
+function Backend:force_unlock(id)
+  local where = self.bucket:where(self.lock_key)
+  local h, etag = self:holder()
+  if h == false then return nil, etag end
+  if not h then
+    if id then return nil, errors.new("StateError", "there is no lock " .. where .. " (lock id " .. id .. ")") end
+    return true
+  end
+  if not id then
+    return nil, errors.new("StateError", string.format("--force-unlock: the state is locked by %s; lambdaeng cannot "
+      .. "tell whether a run holding a lock in S3 has stopped. If it has, give its lock id: --force-unlock=%s or "
+      .. "lambdaeng force-unlock %s %s", describe(h), tostring(h.id or "LOCK_ID"), tostring(h.id or "LOCK_ID"),
+      self.stack_path))
+  elseif h.id ~= id then
+    return nil, errors.new("StateError", string.format("the lock %s has id %s, not %s; nothing was removed "
+      .. "(it is held by %s)", where, tostring(h.id), id, describe(h)))
+  end
+  local ok, err = self.bucket:delete(self.lock_key, etag)
+  if not ok then return nil, s3_error("removing the lock " .. where, err) end
+  return true
+end
+
+-- Writes a whole state document (state push, migrate, restore), under the lock:
+-- If-Match on etag (the object as the caller read it), or If-None-Match: *.
+function Backend:write_raw(bytes, etag)
+  local res, err = self.bucket:put(self.key, bytes, { if_match = etag, if_none_match = not etag, sse = self.sse })
+  if not res then
+    if err.status == 412 then
+      return nil, errors.new("StateError", "the state in " .. self:where() .. " changed while this command ran; "
+        .. "nothing was written")
+    end
+    return nil, s3_error("writing the state " .. self:where(), err)
+  end
+  return true
+end
+
+function Backend:versions()
+  local list, err = self.bucket:versions(self.key)
+  if not list then return nil, s3_error("listing the versions of " .. self:where(), err) end
+  return list
+end
+
+function Backend:read_version(version_id)
+  local obj, err = self.bucket:get(self.key, version_id)
+  if not obj then return nil, s3_error("reading version " .. version_id .. " of " .. self:where(), err) end
+  return obj
+end
+
+-- Removes the state object (workspace delete), under the lock.
+function Backend:delete_state(etag)
+  local ok, err = self.bucket:delete(self.key, etag)
+  if not ok and err.status ~= 404 then return nil, s3_error("deleting " .. self:where(), err) end
+  self.bucket:delete(self.digest_key)
+  return true
+end
+
+-- The digest key ----------------------------------------------------------------
+
+function Backend:read_key()
+  local obj = self.bucket:get(self.digest_key)
+  if obj and #obj.body >= 32 then return obj.body end
+  return nil
+end
+
+function Backend:write_key(key)
+  local res, err = self.bucket:put(self.digest_key, key, { if_none_match = true, sse = self.sse })
+  if res then return key end
+  local theirs = self:read_key() -- another run created it first
+  if theirs then return theirs end
+  return nil, s3_error("writing the digest key " .. self.bucket:where(self.digest_key), err)
+end
+
+M.hostname = hostname
+return M

@@ -1,0 +1,483 @@
+"""The S3 state backend against moto's S3 with every signature checked (moto_server.py
+--signed), cross-checked with boto3; Lambda is the fault server's stateful "st-*" Lambda
+(moto hangs for good on a function whose creator was killed). A run that must hold the
+lock while another command runs waits at its confirmation prompt on a pseudo-terminal,
+so nothing here depends on timing: two state directories sharing one key (the second
+refused, naming the first); a killed holder's lock (reported with its id, removed only
+by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
+nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
+restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply."""
+import json
+import os
+import pty
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LAMBDAENG, run  # noqa: E402
+from peers import Moto  # noqa: E402
+
+FAULT_SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+BUCKET = "team-state"
+
+
+class LosingProxy:
+    """A proxy to moto that forwards every request but loses the response of the first PUT
+    of each key suffix in `lose` (the connection is reset once moto has acted on it)."""
+
+    def __init__(self, target, lose):
+        import http.client
+        import socket
+        import struct
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        host, port = target.split("//")[1].split(":")
+        proxy = self
+        self.lost = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_any(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("expect", "connection")}
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                conn.request(self.command, self.path, body=body, headers=headers)
+                res = conn.getresponse()
+                data = res.read()
+                conn.close()
+                path = self.path.split("?")[0]
+                for suffix in lose:
+                    if self.command == "PUT" and path.endswith(suffix) and suffix not in proxy.lost:
+                        proxy.lost.append(suffix)
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.close_connection = True
+                        return
+                self.send_response(res.status)
+                for k, v in res.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_DELETE = do_HEAD = do_POST = handle_any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class S3State(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = Moto(signed=True)
+        cls.s3 = cls.moto.boto3("s3")
+        cls.s3.create_bucket(Bucket=BUCKET)
+        cls.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        cls.lam = subprocess.Popen([sys.executable, FAULT_SERVER], stdout=subprocess.PIPE, text=True,
+                                   stderr=subprocess.DEVNULL)  # (a killed client's broken pipes)
+        cls.lambda_endpoint = json.loads(cls.lam.stdout.readline())["endpoint"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+        cls.lam.send_signal(signal.SIGTERM)
+        cls.lam.wait()
+        cls.lam.stdout.close()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-s3state-")
+        self.key = f"{self._testMethodName}/state.json"
+        self.tmp = os.path.join(self.dir, "tmp")
+        os.makedirs(self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # helpers ---------------------------------------------------------------------
+
+    def env(self):
+        e = self.moto.env()
+        e["TMPDIR"] = self.tmp  # where runs keep their working copies of the state
+        e["LAMBDAENG_WAITER_DELAY"] = "0.01"
+        return e
+
+    def stack(self, sub, funcs, backend=True, extra="", kms=None):
+        """A stack in self.dir/sub declaring funcs: {decl_name: function_name}."""
+        d = os.path.join(self.dir, sub)
+        os.makedirs(os.path.join(d, "code"), exist_ok=True)
+        with open(os.path.join(d, "code", "index.py"), "w") as f:
+            f.write("def handler(e, c):\n    return e\n")
+        lines = ['local lambda = require "lambdaeng.lambda"']
+        if backend:
+            lines.append(f'backend {{ type = "s3", bucket = "{BUCKET}", key = "{self.key}", region = "us-east-1", '
+                         f'endpoint = "{self.moto.endpoint}", encrypt = true'
+                         + (f', kms_key_id = "{kms}"' if kms else "") + ' }')
+        for decl, name in funcs.items():
+            lines.append(f'lambda.func("{decl}", {{ function_name = {name}, runtime = "python3.12", '
+                         f'handler = "index.handler", role = "arn:aws:iam::123456789012:role/lambda-exec", '
+                         f'source = "code", memory_size = 128 }})')
+        lines.append(extra)
+        path = os.path.join(d, "stack.lua")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def le(self, *args, env=None, timeout=300):
+        e = self.env()
+        e.update(env or {})
+        return run(*args, env=e, timeout=timeout)
+
+    def apply(self, stack, *extra, env=None):
+        r = self.le("run", stack, "--yes", "--endpoint", self.lambda_endpoint, *extra, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        return r
+
+    def assert_no_changes(self, stack, env=None):
+        r = self.le("plan", stack, "--detailed-exitcode", "--endpoint", self.lambda_endpoint, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+
+    def s3_state(self, key=None):
+        body = self.s3.get_object(Bucket=BUCKET, Key=key or self.key)["Body"].read()
+        return json.loads(body)
+
+    def lock_object(self):
+        try:
+            return json.loads(self.s3.get_object(Bucket=BUCKET, Key=self.key + ".lock")["Body"].read())
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def held(self):
+        with urllib.request.urlopen(self.lambda_endpoint + "/__functions") as res:
+            return set(json.load(res))
+
+    def names(self, state):
+        return {e["args"]["function_name"] for e in state["resources"].values() if e["kind"] == "func"}
+
+    def waiting_run(self, stack):
+        """A run waiting at its confirmation prompt on a pseudo-terminal, holding the lock."""
+        master, slave = pty.openpty()
+        e = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
+        for k in [k for k in e if k.startswith("AWS_") and k not in self.env()]:
+            del e[k]
+        proc = subprocess.Popen([LAMBDAENG, "run", stack, "--endpoint", self.lambda_endpoint], stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+        os.close(slave)
+        seen = []
+
+        def reader():
+            while True:
+                chunk = proc.stdout.read1(4096)
+                if not chunk:
+                    return
+                seen.append(chunk)
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        waited = threading.Event()
+        for _ in range(3000):  # until the prompt (or the process ends); no time is asserted
+            if b"Enter a value" in b"".join(seen) or proc.poll() is not None:
+                break
+            waited.wait(0.02)
+        self.assertIn(b"Enter a value", b"".join(seen), proc.stderr.read().decode() if proc.poll() is not None else "")
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait(), os.close(master),
+                                 proc.stdout.close(), proc.stderr.close()))
+        return proc, master, seen, t
+
+    # tests -----------------------------------------------------------------------
+
+    def test_lock_second_directory_refused_naming_first_then_killed_holder_needs_its_id(self):
+        a = self.stack("a", {"one": '"st-lock-1"'})
+        b = self.stack("b", {"one": '"st-lock-1"'})
+        proc, _, _, _ = self.waiting_run(a)
+        holder = self.lock_object()
+        self.assertIsNotNone(holder, "the waiting run holds no lock object")
+        self.assertEqual(holder["pid"], proc.pid)
+        self.assertEqual(holder["operation"], "run")
+        head = self.s3.head_object(Bucket=BUCKET, Key=self.key + ".lock")
+        self.assertEqual(head.get("ServerSideEncryption"), "AES256")
+        r = self.le("run", b, "--yes", "--endpoint", self.lambda_endpoint)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("state is locked by", r.stderr)
+        self.assertIn(f"lock id {holder['id']}", r.stderr)
+        self.assertIn(f"pid {proc.pid}", r.stderr)
+        # the holder dies: its lock stays, reported with its id
+        proc.kill()
+        proc.wait()
+        r = self.le("run", b, "--yes", "--endpoint", self.lambda_endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"lambdaeng force-unlock {holder['id']}", r.stderr)
+        r = self.le("run", b, "--yes", "--force-unlock", "--endpoint", self.lambda_endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("give its lock id", r.stderr)
+        r = self.le("force-unlock", "not-the-id", b)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"has id {holder['id']}, not not-the-id", r.stderr)
+        self.assertEqual(self.lock_object(), holder)
+        r = self.le("force-unlock", holder["id"], b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(self.lock_object())
+        self.apply(b)
+        self.assertIsNone(self.lock_object(), "the run left its lock behind")
+        self.assertEqual(self.names(self.s3_state()), {"st-lock-1"})
+        self.assert_no_changes(a)  # the other directory sees the same state
+
+    def test_lost_responses_of_our_own_lock_and_state_writes_count_as_done(self):
+        proxy = LosingProxy(self.moto.endpoint, [".json.lock", "/state.json"])
+        self.addCleanup(proxy.stop)
+        st = self.stack("l", {"one": '"st-lost-1"'})
+        with open(st) as f:
+            text = f.read()
+        with open(st, "w") as f:
+            f.write(text.replace(self.moto.endpoint, proxy.endpoint))
+        r = self.apply(st)
+        self.assertEqual(sorted(proxy.lost), [".json.lock", "/state.json"])  # both were lost once
+        self.assertNotIn("changed by another writer", r.stdout + r.stderr)
+        self.assertEqual(self.names(self.s3_state()), {"st-lost-1"})
+        self.assertIsNone(self.lock_object())  # released with the ETag read back
+        self.assert_no_changes(st)
+
+    def test_kms_encryption_of_state_lock_and_digest_key(self):
+        kms = self.moto.boto3("kms").create_key()["KeyMetadata"]["KeyId"]
+        st = self.stack("e", {"one": '"st-kms-1"'}, kms=kms)
+        proc, master, _, _ = self.waiting_run(st)
+        for key in (self.key + ".lock",):
+            head = self.s3.head_object(Bucket=BUCKET, Key=key)
+            self.assertEqual((head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")), ("aws:kms", kms), key)
+        os.write(master, b"yes\n")
+        self.assertEqual(proc.wait(timeout=300), 0)
+        for key in (self.key, self.key + ".key"):
+            head = self.s3.head_object(Bucket=BUCKET, Key=key)
+            self.assertEqual((head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")), ("aws:kms", kms), key)
+
+    def test_local_workspaces(self):
+        st = self.stack("lw", {"one": '"st-lw-" .. workspace'}, backend=False)
+        self.apply(st)
+        r = self.le("workspace", "new", "dev", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.apply(st)
+        base = os.path.join(self.dir, "lw", ".lambdaeng")
+        with open(os.path.join(base, "workspaces", "dev", "stack.state.json")) as f:
+            self.assertEqual(self.names(json.load(f)), {"st-lw-dev"})
+        with open(os.path.join(base, "stack.state.json")) as f:
+            self.assertEqual(self.names(json.load(f)), {"st-lw-default"})
+        self.assertEqual(self.le("workspace", "list", st).stdout, "  default\n* dev\n")
+        self.assert_no_changes(st, env={"LAMBDAENG_WORKSPACE": "default"})
+
+    def test_backend_declaration_errors_name_file_and_line(self):
+        d = os.path.join(self.dir, "v")
+        os.makedirs(d)
+        path = os.path.join(d, "stack.lua")
+        with open(path, "w") as f:
+            f.write('local x = 1\nbackend { type = "s3", key = "k/s.json", encrypt = "yes", kms = "a" }\n')
+        r = self.le("plan", path, "--endpoint", self.lambda_endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stack.lua:2: backend: bucket: is required for an s3 backend", r.stderr)
+        self.assertIn("stack.lua:2: backend: encrypt:", r.stderr)
+        self.assertIn("stack.lua:2: backend: kms", r.stderr)
+
+    def test_lock_timeout_waits_for_the_holder(self):
+        a = self.stack("a", {"one": '"st-wait-1"'})
+        b = self.stack("b", {"one": '"st-wait-1"'})
+        proc, master, _, _ = self.waiting_run(a)
+        waiter = subprocess.Popen([LAMBDAENG, "run", b, "--yes", "--lock-timeout", "5m", "--endpoint",
+                                   self.lambda_endpoint], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
+        os.write(master, b"yes\n")
+        self.assertEqual(proc.wait(timeout=300), 0)
+        out, err = waiter.communicate(timeout=300)
+        self.assertEqual(waiter.returncode, 0, out + err)
+        self.assertIn("0 added", out)  # it ran after the first, on its state
+        self.assertIsNone(self.lock_object())
+
+    def test_concurrent_writer_makes_our_write_fail_and_nothing_is_lost(self):
+        a = self.stack("a", {f"f{i}": f'"st-cas-a{i}"' for i in range(3)})
+        b = self.stack("b", {"other": '"st-cas-b"'})
+        proc, master, seen, reader = self.waiting_run(a)
+        holder = self.lock_object()
+        # another run takes the lock away (it was told the id) and writes its own state
+        self.apply(b, f"--force-unlock={holder['id']}")
+        theirs = self.s3_state()
+        self.assertEqual(self.names(theirs), {"st-cas-b"})
+        os.write(master, b"yes\n")
+        self.assertEqual(proc.wait(timeout=300), 1)
+        reader.join(timeout=60)
+        out = b"".join(seen).decode() + proc.stderr.read().decode()
+        errored = os.path.join(self.dir, "a", ".lambdaeng", "stack.errored.state.json")
+        self.assertIn("was changed by another writer since this run read it", out)
+        self.assertIn(f"kept in {errored}", out)
+        self.assertIn(f"lambdaeng state push {errored}", out)
+        # nothing lost: S3 still holds the other writer's state, the errored file ours
+        self.assertEqual(self.s3_state(), theirs)
+        with open(errored) as f:
+            ours = json.load(f)
+        self.assertEqual(self.names(ours), {"st-cas-a0", "st-cas-a1", "st-cas-a2"})
+        self.assertEqual(self.held() & self.names(ours), self.names(ours))
+        # pushing ours is refused while S3 holds a state of another lineage
+        r = self.le("state", "push", errored, a)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("holds another state", r.stderr)
+        self.assertEqual(self.s3_state(), theirs)
+
+    def test_migrate_local_to_s3_and_back_byte_identical(self):
+        local = self.stack("m", {"one": '"st-mig-1"', "two": '"st-mig-2"'}, backend=False)
+        self.apply(local)
+        state_file = os.path.join(self.dir, "m", ".lambdaeng", "stack.state.json")
+        with open(state_file, "rb") as f:
+            original = f.read()
+        s3stack = self.stack("m", {"one": '"st-mig-1"', "two": '"st-mig-2"'})
+        r = self.le("state", "migrate", s3stack)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=self.key)["Body"].read(), original)
+        self.assertFalse(os.path.exists(state_file))
+        self.assert_no_changes(s3stack)
+        with open(state_file + ".migrated", "rb") as f:
+            self.assertEqual(f.read(), original)  # the local copy moved aside
+        os.rename(state_file + ".migrated", state_file)
+        r = self.le("state", "migrate", s3stack)  # S3 holds a state now: refused
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already holds a state", r.stderr)
+        os.remove(state_file)
+        r = self.le("state", "migrate", s3stack, "--to", "local")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(state_file, "rb") as f:
+            self.assertEqual(f.read(), original)
+        self.assertIsNone(self.lock_object())
+
+    def test_workspaces_are_isolated(self):
+        st = self.stack("w", {"one": '"st-ws-" .. workspace'},
+                        extra='output("where", workspace)')
+        self.apply(st)
+        r = self.le("workspace", "new", "dev", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.apply(st)
+        r = self.le("workspace", "list", st)
+        self.assertEqual(r.stdout.split("\n")[:2], ["  default", "* dev"])
+        self.assertEqual(self.names(self.s3_state()), {"st-ws-default"})
+        dev = self.s3_state(f"env:/dev/{self.key}")
+        self.assertEqual(self.names(dev), {"st-ws-dev"})
+        self.assertEqual(dev["lineage"] != self.s3_state()["lineage"], True)
+        self.assert_no_changes(st, env={"LAMBDAENG_WORKSPACE": "default"})
+        r = self.le("workspace", "select", "default", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.le("workspace", "delete", "dev", st)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("still manages 1 resource", r.stderr)
+        r = self.le("destroy", st, "--yes", "--endpoint", self.lambda_endpoint, env={"LAMBDAENG_WORKSPACE": "dev"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("st-ws-dev", self.held())
+        self.assertIn("st-ws-default", self.held())
+        r = self.le("workspace", "delete", "dev", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"env:/dev/{self.key}"))
+        r = self.le("workspace", "list", st)
+        self.assertEqual(r.stdout, "* default\n")
+
+    def test_history_and_restore(self):
+        st = self.stack("h", {"one": '"st-hist-1"'})
+        self.apply(st)
+        first = self.s3_state()
+        st = self.stack("h", {"one": '"st-hist-1"', "two": '"st-hist-2"'})
+        self.apply(st)
+        r = self.le("state", "history", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listed = [line.split()[0] for line in r.stdout.splitlines()]
+        versions = self.s3.list_object_versions(Bucket=BUCKET, Prefix=self.key)["Versions"]
+        self.assertEqual(set(listed), {v["VersionId"] for v in versions if v["Key"] == self.key})
+        self.assertIn("(current)", r.stdout.splitlines()[0])
+        old = next(v["VersionId"] for v in versions if v["Key"] == self.key and json.loads(self.s3.get_object(
+            Bucket=BUCKET, Key=self.key, VersionId=v["VersionId"])["Body"].read()) == first)
+        before = self.s3_state()["serial"]
+        r = self.le("state", "restore", old, st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        now = self.s3_state()
+        self.assertEqual(now["resources"], first["resources"])
+        self.assertEqual(now["lineage"], first["lineage"])
+        self.assertGreater(now["serial"], before)
+        r = self.le("plan", st, "--endpoint", self.lambda_endpoint)
+        self.assertIn("func.two", r.stdout)  # forgotten by the restore: planned again
+
+    def test_state_mv_then_no_op_plan(self):
+        st = self.stack("mv", {"old": '"st-mv-1"'})
+        self.apply(st)
+        st = self.stack("mv", {"new": '"st-mv-1"'})
+        r = self.le("plan", st, "--endpoint", self.lambda_endpoint)
+        self.assertIn("func.old", r.stdout)  # without the move: destroy old, create new
+        r = self.le("state", "mv", "func.old", "func.new", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(set(self.s3_state()["resources"]), {"func.new"})
+        self.assert_no_changes(st)
+        self.assertIn("st-mv-1", self.held())
+
+    def test_push_checks_lineage_and_serial(self):
+        st = self.stack("p", {"one": '"st-push-1"'})
+        self.apply(st)
+        r = self.le("state", "pull", st)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pulled = json.loads(r.stdout)
+        self.assertEqual(pulled, self.s3_state())
+        older = dict(pulled, serial=pulled["serial"] - 1)
+        path = os.path.join(self.dir, "older.json")
+        with open(path, "w") as f:
+            json.dump(older, f)
+        r = self.le("state", "push", path, st)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is newer", r.stderr)
+        other = dict(pulled, lineage="00000000-0000-4000-8000-000000000000", serial=pulled["serial"] + 5)
+        with open(path, "w") as f:
+            json.dump(other, f)
+        r = self.le("state", "push", path, st)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("holds another state", r.stderr)
+        self.assertEqual(self.s3_state(), pulled)
+        r = self.le("state", "push", path, st, "--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.s3_state()["lineage"], other["lineage"])
+
+    def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
+        if shutil.which("strace") is None:
+            self.fail("strace is missing (scripts/deps.sh installs it)")
+        n = 30
+        st = self.stack("k", {f"f{i}": f'"st-kill-{i}"' for i in range(n)})
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        args = ["--endpoint", self.lambda_endpoint, "--yes", "--parallelism", "8"]
+        rng = random.Random(16)
+        for trial in range(3):
+            if trial:  # each trial starts with all its work ahead of it
+                r = self.le("destroy", st, *args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            k = rng.randint(20, 4 * n)
+            r = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", "trace=sendto", "-e",
+                                f"inject=sendto:signal=KILL:when={k}", LAMBDAENG, "run", st, *args],
+                               env=env, capture_output=True, text=True, timeout=300)
+            self.assertIn(r.returncode, (-signal.SIGKILL, 128 + signal.SIGKILL),
+                          f"trial {trial}: not killed at sendto #{k}: {r.stderr[-1000:]}")
+            state = self.s3_state()  # parses
+            mine = {h for h in self.held() if h.startswith("st-kill-")}
+            self.assertEqual(mine - self.names(state), set(), f"trial {trial}: functions the state forgot")
+            holder = self.lock_object()
+            self.assertIsNotNone(holder, "a killed run leaves its lock")
+            r = self.le("run", st, *args, f"--force-unlock={holder['id']}")
+            self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
+            self.assert_no_changes(st)
+            self.assertEqual(len({h for h in self.held() if h.startswith("st-kill-")}), n)
+            # the killed run's working copy was removed by the next one, which removed its own
+            self.assertEqual([d for d in os.listdir(self.tmp) if d.startswith("lambdaeng-s3-")], [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
