@@ -21,6 +21,10 @@ local localinput = require "lambdaeng.localinput"
 local localapi = require "lambdaeng.localapi"
 local localconfig = require "lambdaeng.localconfig"
 local localstore = require "lambdaeng.localstore"
+local locallayers = require "lambdaeng.locallayers"
+local localaliases = require "lambdaeng.localaliases"
+local localpolicy = require "lambdaeng.localpolicy"
+local localurls = require "lambdaeng.localurls"
 
 local M = {}
 
@@ -111,7 +115,8 @@ end
 -- secret_access_key }, account_concurrency, client_timeout (seconds, default 30),
 -- max_connections (default 1024).
 function M.new(opts)
-  local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {},
+  local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {}, layers = {},
+                              routed = {}, url_servers = {},
                               log = opts.log, unref = opts.unref, latency = opts.latency,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
@@ -135,13 +140,14 @@ function Target:load()
   if not f then return end
   local ok, doc = pcall(json.decode_plain, f:read("a"))
   f:close()
-  if ok and type(doc) == "table" then self.functions = doc.functions or {} end
+  if ok and type(doc) == "table" then self.functions, self.layers = doc.functions or {}, doc.layers or {} end
 end
 
 function Target:save()
   if not self.dir then return end
   sys.mkdirs(self.dir)
-  assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions }))
+  assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions,
+    layers = self.layers }))
 end
 
 local function err(status, kind, message)
@@ -199,6 +205,11 @@ function Target:create(body)
   end
   local code, cerr, ckind, cstatus = self:store_code(input.Code)
   if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
+  local ls, lh, lb = locallayers.check(self, input.Layers, code.file)
+  if ls then
+    if not self:uses(code.file) then self:collect() end
+    return ls, lh, lb
+  end
   local cfg = {
     FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
     Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
@@ -208,6 +219,7 @@ function Target:create(body)
   local bad = localconfig.apply(cfg, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
   localconfig.defaults(cfg)
+  locallayers.fill(self, cfg)
   if input.CodeSigningConfigArn ~= nil and (type(input.CodeSigningConfigArn) ~= "string"
       or not input.CodeSigningConfigArn:match("^arn:")) then
     return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be an ARN")
@@ -243,6 +255,8 @@ end
 function Target:config_of(name, qualifier)
   local fn = self.functions[name]
   if not fn then return nil end
+  local alias = localaliases.alias(fn, qualifier)
+  if alias then qualifier = alias.FunctionVersion end -- its primary version
   if not qualifier or qualifier == "$LATEST" then return fn.latest end
   return fn.versions[qualifier]
 end
@@ -270,6 +284,11 @@ function Target:update_code(name, body)
   if s3 then return s3, h3, b3 end
   local code, cerr, ckind, cstatus = self:store_code(input)
   if not code then return err(cstatus or 400, ckind or "InvalidParameterValueException", cerr) end
+  local ls, lh, lb = locallayers.check_code(self, fn.latest, code.file)
+  if ls then
+    if not self:uses(code.file) then self:collect() end
+    return ls, lh, lb
+  end
   if input.DryRun then -- checked, not applied
     local preview = {}
     for k, v in pairs(fn.latest) do preview[k] = v end
@@ -299,8 +318,16 @@ function Target:update_configuration(name, body)
   local fn = self.functions[name]
   local s3, h3, b3 = revision_mismatch(fn.latest, input)
   if s3 then return s3, h3, b3 end
+  local ls, lh, lb = locallayers.check(self, input.Layers, fn.code.file)
+  if ls then return ls, lh, lb end
   local bad = localconfig.apply(fn.latest, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
+  locallayers.fill(self, fn.latest)
+  if input.Layers ~= nil then -- a deleted layer version this function alone kept may go now
+    locallayers.prune(self)
+    self:save()
+    self:collect()
+  end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   self:save()
@@ -321,9 +348,10 @@ end
 -- (202) and runs it in the background, waiting out throttling as Lambda's async
 -- queue does; DryRun only checks (204).
 function Target:invoke(name, qualifier, req)
-  local cfg = self:config_of(name, qualifier)
-  if not cfg then return not_found(self, name, qualifier) end
   local fn = self.functions[name]
+  -- an alias runs its version, or its additional version for that version's share
+  local cfg = self:config_of(name, localaliases.version(self, name, fn, qualifier))
+  if not cfg then return not_found(self, name, qualifier) end
   local h = req.headers
   local itype = h["x-amz-invocation-type"] or "RequestResponse"
   if itype ~= "RequestResponse" and itype ~= "Event" and itype ~= "DryRun" then
@@ -385,6 +413,8 @@ end
 function Target:route(req)
   local path, method = req.path, req.method
   local q = parse_query(req.query)
+  local ls, lh, lb = locallayers.route(self, req, q)
+  if ls then return ls, lh, lb end
   local raw, rest = path:match("^/20%d%d%-%d%d%-%d%d/functions/([^/]+)(.*)$")
   if path:match("^/2015%-03%-31/functions/?$") then
     if method == "POST" then return self:create(req.body) end
@@ -401,7 +431,8 @@ function Target:route(req)
     local fn = self.functions[name]
     if not fn then return not_found(self, name, qualifier) end
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
-    local handler = localapi.route(rest, method)
+    local handler = localaliases.route(rest, method) or localpolicy.route(rest, method)
+      or localurls.route(rest, method) or localapi.route(rest, method)
     if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)
@@ -491,12 +522,15 @@ function Target:listen(host, port)
   guard.port = server:port()
   if self.unref then server:unref() end
   self.server = server
+  localurls.start_all(self) -- the function URLs this directory holds, each on its own port
   return server, guard.port
 end
 
 -- Stops serving and ends every execution environment.
 function Target:close()
   if self.server then self.server:close() self.server = nil end
+  for _, srv in pairs(self.url_servers) do srv:close() end
+  self.url_servers = {}
   self.exec:shutdown()
 end
 

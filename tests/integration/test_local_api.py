@@ -90,8 +90,15 @@ class Api(Served):
         return doc
 
     def test_responses_have_the_models_shapes(self):
+        layer, _ = self.call("PublishLayerVersion", "/2018-10-31/layers/l/versions", "POST",
+                             {"Content": {"ZipFile": base64.b64encode(small_zip()).decode()},
+                              "CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["x86_64"]}, 201)
         self.create("shapes", Environment={"Variables": {"A1": "x"}}, Tags={"t": "v"}, Timeout=9,
-                    Layers=["arn:aws:lambda:us-east-1:123456789012:layer:l:1"])
+                    Layers=[layer["LayerVersionArn"]])
+        self.call("GetLayerVersion", "/2018-10-31/layers/l/versions/1")
+        self.call("GetLayerVersionByArn", "/2018-10-31/layers?find=LayerVersion&Arn=" + layer["LayerVersionArn"])
+        self.call("ListLayerVersions", "/2018-10-31/layers/l/versions")
+        self.call("ListLayers", "/2018-10-31/layers")
         base = "/2015-03-31/functions/shapes"
         self.call("GetFunction", base)
         self.call("GetFunctionConfiguration", base + "/configuration")
