@@ -108,6 +108,11 @@ local function refresh_one(ctx, t, drifted, errors)
     -- read where it is now: with --retarget that is the new target
     if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
     state:put(t.addr, entry)
+  elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
+    -- A create whose outcome is unknown may still land (the endpoint can finish it after
+    -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
+    ctx.out(string.format("%s: the function %s is not there yet; an interrupted create is retried", t.addr,
+      entry.args.function_name))
   elseif err.type ~= "ResourceNotFoundException" then
     errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
       entry.args.function_name, tostring(err.type), tostring(err.message))

@@ -169,18 +169,27 @@ class SlowProxy:
             except OSError:
                 return
             server = socket.create_connection(self.upstream)
-            threading.Thread(target=self._pipe, args=(client, server, 0), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, 1), daemon=True).start()
+            exchange = {"request": b""}  # the last request's first bytes on this connection
+            threading.Thread(target=self._pipe, args=(client, server, 0, exchange), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, 1, exchange), daemon=True).start()
 
-    def _pipe(self, src, dst, slow):
+    # before_response(request_line): called (when set) before a response is passed on
+    before_response = None
+
+    def _pipe(self, src, dst, slow, exchange):
         import time
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if not slow and data[:1].isalpha():
+                    exchange["request"] = data.split(b"\r\n", 1)[0].decode(errors="replace")
                 if slow and self.delay:
                     time.sleep(self.delay)
+                if slow and self.before_response and exchange["request"]:
+                    self.before_response(exchange["request"])
+                    exchange["request"] = ""
                 dst.sendall(data)
         except OSError:
             pass

@@ -11,10 +11,12 @@ right calls were sent and that the failed update recorded nothing; the local tar
 checks the whole round trip. moto runs no code, so the client context object is
 checked on the local target (moto: the header sent)."""
 import base64
+import io
 import json
 import os
 import sys
 import unittest
+import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fidelity import FidelityCase, SlowProxy  # noqa: E402
@@ -80,7 +82,7 @@ lambda.func("f", {{
 lambda.func("f", {{
   function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, source = "code",
   environment = {{ variables = {{ VERSION = var("v", {{ default = "1" }}) }} }},
-  timeouts = {{ create = "1s", update = "1s" }},
+  timeouts = {{ create = "1s", update = "1s", delete = "1s" }},
 }})
 """)
 
@@ -111,6 +113,65 @@ lambda.func("f", {{
         self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
         self.assertEqual(self.config(name)["Environment"]["Variables"], {"VERSION": "2"})
         r = le_slow("plan", self.stack, "--var", "v=2", "--detailed-exitcode")  # applied through the proxy
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # a destroy against the slow endpoint fails by the delete timeout; state keeps the function
+        proxy.delay = 2.5
+        r = le_slow("destroy", self.stack, "--yes", "--no-refresh", "--var", "v=2")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertNotIn("Destruction complete", r.stdout)
+        self.assertIn("OperationTimeout: the delete did not finish within its timeout", r.stdout + r.stderr)
+        self.assertIn("func.f", self.state()["resources"])
+        proxy.delay = 0
+        r = le_slow("destroy", self.stack, "--yes", "--var", "v=2")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn(name, [f["FunctionName"] for f in self.boto.list_functions()["Functions"]])
+        self.assertNotIn("func.f", self.state()["resources"])
+
+    def test_a_create_of_unknown_outcome_that_lands_late_is_adopted(self):
+        # The state holds a write-ahead create whose outcome was never learnt; the refresh
+        # finds no function, and the create lands at the endpoint just after (the endpoint
+        # finished it after the client gave up): the run adopts it instead of failing.
+        name = f"late-{self.target}"
+        self.write_stack(f"""
+lambda.func("f", {{
+  function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, source = "code",
+}})
+""")
+        proxy = SlowProxy(self.server.endpoint)  # the stack's endpoint from the start (state records it)
+        self.addCleanup(proxy.stop)
+
+        def le_proxied(*args):
+            e = dict(self.env(), AWS_ENDPOINT_URL=proxy.endpoint)
+            return run(*args, "--endpoint", proxy.endpoint, "--var", "role_arn=" + self.server.role_arn, env=e,
+                       timeout=300)
+        r = le_proxied("run", self.stack, "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        with open(path) as f:
+            doc = json.load(f)
+        entry = doc["resources"]["func.f"]
+        entry["pending"], entry["attrs"] = "create", {}
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        self.boto.delete_function(FunctionName=name)
+        landed = []
+
+        def land_late(request_line):
+            if request_line.startswith(f"GET /2015-03-31/functions/{name} ") and not landed:
+                landed.append(request_line)
+                package = io.BytesIO()
+                with zipfile.ZipFile(package, "w") as z:
+                    z.write(os.path.join(self.dir, "code", "index.py"), "index.py")
+                self.boto.create_function(FunctionName=name, Runtime="python3.12", Handler="index.handler",
+                                          Role=self.server.role_arn, Code={"ZipFile": package.getvalue()})
+        proxy.before_response = land_late
+        r = le_proxied("run", self.stack, "--yes")
+        self.assertTrue(landed, "the refresh never read the function")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("adopting the function an interrupted run created", r.stdout)
+        self.assertEqual([f["FunctionName"] for f in self.boto.list_functions()["Functions"]].count(name), 1)
+        self.assertNotIn("pending", self.state()["resources"]["func.f"])
+        r = le_proxied("plan", self.stack, "--detailed-exitcode")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_defect11_kms_key_without_variables_is_not_kept(self):

@@ -104,6 +104,25 @@ class Api(Served):
         self.call("GetFunctionConfiguration", base + "/configuration")
         self.call("UpdateFunctionConfiguration", base + "/configuration", "PUT", {"MemorySize": 256})
         self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        # Lists emptied by an update stay JSON arrays on the wire ("SubnetIds": {} once came
+        # back; botocore would hide it by reading {} as [], so the raw body is checked).
+        vpc = {"SubnetIds": ["subnet-0123456789abcdef0"], "SecurityGroupIds": ["sg-0123456789abcdef0"]}
+        self.call("UpdateFunctionConfiguration", base + "/configuration", "PUT",
+                  {"VpcConfig": vpc, "FileSystemConfigs": [
+                      {"Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                       "LocalMountPath": "/mnt/efs"}]})
+        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        doc, _ = self.call("UpdateFunctionConfiguration", base + "/configuration", "PUT",
+                           {"VpcConfig": {"SubnetIds": [], "SecurityGroupIds": []}, "FileSystemConfigs": [],
+                            "Layers": []})
+        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        for answer in (doc, self.call("GetFunctionConfiguration", base + "/configuration")[0]):
+            for key in ("SubnetIds", "SecurityGroupIds"):
+                self.assertEqual(answer.get("VpcConfig", {}).get(key, []), [], answer)
+                self.assertIsInstance(answer.get("VpcConfig", {}).get(key, []), list, answer)
+            self.assertIsInstance(answer.get("FileSystemConfigs", []), list, answer)
+            self.assertEqual(answer.get("FileSystemConfigs", []), [], answer)
+            self.assertIsInstance(answer.get("Layers", []), list, answer)
         self.call("UpdateFunctionCode", base + "/code", "PUT", {"ZipFile": base64.b64encode(small_zip()).decode()})
         self.boto().get_waiter("function_updated").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
         self.call("PublishVersion", base + "/versions", "POST", {}, 201)

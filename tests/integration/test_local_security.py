@@ -42,6 +42,7 @@ class Served(unittest.TestCase):
     """`lambdaeng local` on a free loopback port for each test."""
 
     extra = ()
+    wrapper = ()  # a command the server runs under (e.g. prlimit)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-sec-")
@@ -49,7 +50,7 @@ class Served(unittest.TestCase):
         # Under AddressSanitizer, freed buffers wait in a quarantine (256 MB by default) and count in
         # the RSS the limits tests measure: keep it small, so that RSS shows what the server holds.
         env = dict(os.environ, ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":"))
-        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--quiet", "--dir",
+        self.proc = subprocess.Popen([*self.wrapper, LAMBDAENG, "local", "--port", "0", "--quiet", "--dir",
                                       os.path.join(self.dir, "store"), *self.extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.addCleanup(self.stop)
