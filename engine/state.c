@@ -78,8 +78,9 @@ static const struct {
                     {"layer_version", "layer_name", "a layer name"},
                     {"alias", "function_name", "a function name"},
                     {"permission", "function_name", "a function name"},
-                    {"function_url", "function_name", "a function name"}};
-#define STORED_KIND_LIST "\"func\", \"invocation\", \"layer_version\", \"alias\", \"permission\", \"function_url\""
+                    {"function_url", "function_name", "a function name"},
+                    {"event_invoke_config", "function_name", "a function name"}};
+#define STORED_KIND_LIST "\"func\", \"invocation\", \"layer_version\", \"alias\", \"permission\", \"function_url\", \"event_invoke_config\""
 
 static const char *json_type_name(const json_t *v) {
   switch (json_typeof(v)) {

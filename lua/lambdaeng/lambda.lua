@@ -40,4 +40,10 @@ function M.function_url(name, args)
   return h
 end
 
+--- Retries and destinations of asynchronous invocations (aws_lambda_function_event_invoke_config).
+function M.event_invoke_config(name, args)
+  local h = stack.current():declare(schema.event_invoke_config, name, args, 2)
+  return h
+end
+
 return M

@@ -25,6 +25,7 @@ local locallayers = require "lambdaeng.locallayers"
 local localaliases = require "lambdaeng.localaliases"
 local localpolicy = require "lambdaeng.localpolicy"
 local localurls = require "lambdaeng.localurls"
+local localasync = require "lambdaeng.localasync"
 
 local M = {}
 
@@ -121,6 +122,7 @@ function M.new(opts)
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
                               buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
+  self.new_request_id = uuid
   self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
                                     account_concurrency = opts.account_concurrency })
   self:load()
@@ -382,17 +384,8 @@ function Target:invoke(name, qualifier, req)
   local opts = { request_id = uuid(), client_context = client_context, want_log = h["x-amz-log-type"] == "Tail",
                  arn = self:arn(name) .. (qualifier and (":" .. qualifier) or "") }
   if itype == "Event" then
-    loop.spawn(function()
-      while self.functions[name] == fn do
-        local result = self.exec:run(name, fn, cfg, payload, opts)
-        if result then
-          self:note("Invoke %s (Event) %s%s", name, opts.request_id,
-            result.function_error and (": " .. result.payload) or "")
-          return
-        end
-        loop.sleep(0.2) -- throttled: Lambda's queue retries
-      end
-    end)
+    -- Lambda's async queue: throttling waits, function errors retry, destinations hear of it
+    loop.spawn(function() localasync.run_event(self, name, fn, cfg, payload, opts, qualifier) end)
     return 202, { ["x-amzn-RequestId"] = opts.request_id }, ""
   end
   local result, status, kind, message, reason = self.exec:run(name, fn, cfg, payload, opts)
@@ -432,7 +425,7 @@ function Target:route(req)
     if not fn then return not_found(self, name, qualifier) end
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
     local handler = localaliases.route(rest, method) or localpolicy.route(rest, method)
-      or localurls.route(rest, method) or localapi.route(rest, method)
+      or localurls.route(rest, method) or localasync.route(rest, method) or localapi.route(rest, method)
     if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)

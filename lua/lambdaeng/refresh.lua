@@ -23,7 +23,8 @@ local M = {}
 local OTHERS = { layer_version = require "lambdaeng.resources.layer_version",
                  alias = require "lambdaeng.resources.alias",
                  permission = require "lambdaeng.resources.permission",
-                 function_url = require "lambdaeng.resources.function_url" }
+                 function_url = require "lambdaeng.resources.function_url",
+                 event_invoke_config = require "lambdaeng.resources.event_invoke_config" }
 
 -- Whether refresh reads stored entries of this kind back.
 function M.refreshable(kind) return kind == "func" or OTHERS[kind] ~= nil end

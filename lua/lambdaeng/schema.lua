@@ -260,6 +260,27 @@ M.function_url = {
   timeouts = { create = "10m", update = "10m", delete = "10m" },
 }
 
+-- aws_lambda_function_event_invoke_config: retries and destinations of asynchronous
+-- invocations of a function or one of its qualifiers.
+M.event_invoke_config = {
+  kind = "event_invoke_config",
+  prefix = "event_invoke_config",
+  reference = "aws_lambda_function_event_invoke_config",
+  args = {
+    function_name = str { required = true, replace = true, function_name = "invoke" },
+    qualifier = str { replace = true, min = 1, max = 128, pattern = "^[%w_%-%$]+$",
+                      pattern_text = "a version number, an alias name or $LATEST" },
+    maximum_event_age_in_seconds = int { min = 60, max = 21600 },
+    maximum_retry_attempts = int { min = 0, max = 2, default = 2 },
+    destination_config = block {
+      on_failure = block { destination = str { required = true, arn = true } },
+      on_success = block { destination = str { required = true, arn = true } },
+    },
+  },
+  computed = { "id" },
+  timeouts = { create = "5m", update = "5m", delete = "5m" },
+}
+
 M.provider = {
   args = {
     region = str { pattern = "^[a-z][a-z]%-[a-z%-]+%-%d+$", pattern_text = "a region such as us-east-1" },
@@ -287,6 +308,7 @@ M.output = { args = { sensitive = bool { default = false }, description = str() 
 
 M.kinds = { func = M.func, invocation = M.invocation, ephemeral_invocation = M.ephemeral_invocation,
             action = M.action, layer_version = M.layer_version, alias = M.alias,
-            permission = M.permission, function_url = M.function_url }
+            permission = M.permission, function_url = M.function_url,
+            event_invoke_config = M.event_invoke_config }
 
 return M

@@ -269,6 +269,26 @@ function Api:delete_function_url_config(fn, qualifier)
   return self:json_call("DeleteFunctionUrlConfig", "DELETE", url_path(fn), nil, { query = qualifier_query(qualifier) })
 end
 
+-- Asynchronous invocation configuration (2019-09-25) ------------------------------
+
+local function eic_path(fn) return "/2019-09-25/functions/" .. enc(fn) .. "/event-invoke-config" end
+
+-- input: { MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig = { OnSuccess, OnFailure } }
+function Api:put_function_event_invoke_config(fn, input, qualifier)
+  return self:json_call("PutFunctionEventInvokeConfig", "PUT", eic_path(fn), input,
+    { query = qualifier_query(qualifier) })
+end
+
+function Api:get_function_event_invoke_config(fn, qualifier)
+  return self:json_call("GetFunctionEventInvokeConfig", "GET", eic_path(fn), nil,
+    { query = qualifier_query(qualifier), class = "control" })
+end
+
+function Api:delete_function_event_invoke_config(fn, qualifier)
+  return self:json_call("DeleteFunctionEventInvokeConfig", "DELETE", eic_path(fn), nil,
+    { query = qualifier_query(qualifier) })
+end
+
 -- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
 M.INVOKE_MAX_RESPONSE = 6 * 1024 * 1024 + 1024
 

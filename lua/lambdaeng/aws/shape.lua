@@ -104,6 +104,14 @@ M.OUTPUT.CreateFunctionUrlConfig = URL_CONFIG
 M.OUTPUT.GetFunctionUrlConfig = URL_CONFIG
 M.OUTPUT.UpdateFunctionUrlConfig = URL_CONFIG
 
+-- Asynchronous invocation configuration.
+local EVENT_INVOKE_CONFIG = object {
+  FunctionArn = STRING, MaximumRetryAttempts = INTEGER, MaximumEventAgeInSeconds = INTEGER,
+  DestinationConfig = object { OnSuccess = object { Destination = STRING }, OnFailure = object { Destination = STRING } },
+}
+M.OUTPUT.PutFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
+M.OUTPUT.GetFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
+
 local function describe(v)
   if v == json.null then return "null" end
   local t = math.type(v) == "float" and "a fractional number" or type(v)

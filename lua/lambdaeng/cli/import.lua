@@ -53,7 +53,8 @@ end
 
 -- The kinds import adopts besides functions (resources/<kind>.lua: read, import_args).
 local OTHERS = { layer_version = "lambdaeng.resources.layer_version", alias = "lambdaeng.resources.alias",
-                 permission = "lambdaeng.resources.permission", function_url = "lambdaeng.resources.function_url" }
+                 permission = "lambdaeng.resources.permission", function_url = "lambdaeng.resources.function_url",
+                 event_invoke_config = "lambdaeng.resources.event_invoke_config" }
 
 -- The declaration ADDR names, which must be a kind import adopts.
 local function declared_func(session, addr, path)
