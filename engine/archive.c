@@ -259,14 +259,70 @@ static int name_is_contained(const char *name) {
   return 1;
 }
 
-static int make_parents(char *path, le_error *err) {
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    int rc = mkdir(path, 0755);
-    *p = '/';
-    if (rc != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", path);
+/* Opens the directory that holds entry name inside the package (root), one component
+ * at a time, creating what is missing (0700) and never through a link: a component
+ * that is a link is refused (an absolute link resolves inside the sandbox, but here,
+ * on the host, it would point anywhere). Returns the directory's descriptor and sets
+ * *base to the entry's last component ("" for a directory entry), or -1 with err set.
+ * name is a copy the walk cuts up. */
+static int open_parent(int root, const char *zip_path, char *name, char **base, le_error *err) {
+  int dir = fcntl(root, F_DUPFD_CLOEXEC, 0);
+  if (dir < 0) {
+    le_error_errno(err, errno, "%s: cannot open the package directory", zip_path);
+    return -1;
   }
+  for (char *p = name;;) {
+    char *slash = strchr(p, '/');
+    if (!slash) {
+      *base = p;
+      return dir;
+    }
+    *slash = '\0';
+    if (*p && strcmp(p, ".") != 0) {
+      int made = mkdirat(dir, p, 0700) == 0 || errno == EEXIST;
+      int next = made ? openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      if (next < 0) {
+        int e = errno;
+        struct stat st;
+        if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+          le_error_code(err, "EPERM", "%s: entry \"%s/%s\" would be written through the link %s", zip_path, name,
+                       slash + 1, name);
+        else
+          le_error_errno(err, e, "%s: cannot create directory %s", zip_path, name);
+        close(dir);
+        return -1;
+      }
+      close(dir);
+      dir = next;
+    }
+    *slash = '/';
+    p = slash + 1;
+  }
+}
+
+/* Whether base in dir is a link (which a file entry must never replace nor write through). */
+static int is_link(int dir, const char *base) {
+  struct stat st;
+  return fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* Unpacks entry i (a link, whose content is its target) as base in dir. */
+static int extract_link(zip_t *za, zip_uint64_t i, int dir, const char *base, const char *zip_path,
+                        const char *name, le_error *err) {
+  char target[PATH_MAX];
+  zip_file_t *zf = zip_fopen_index(za, i, 0);
+  if (!zf) return le_error_set(err, "%s: cannot read %s: %s", zip_path, name, zip_strerror(za));
+  zip_int64_t got = zip_fread(zf, target, sizeof target);
+  zip_fclose(zf);
+  if (got <= 0 || got >= (zip_int64_t)sizeof target || memchr(target, '\0', (size_t)got))
+    return le_error_code(err, "EINVAL", "%s: link %s has no valid target", zip_path, name);
+  target[got] = '\0';
+  if (!*base || strcmp(base, ".") == 0) return le_error_code(err, "EINVAL", "%s: link %s has no name", zip_path, name);
+  /* it resolves inside the sandbox's own file system (as on Lambda: /opt is where layers
+   * are); nothing here ever follows it */
+  if (unlinkat(dir, base, 0) != 0 && errno != ENOENT)
+    return le_error_errno(err, errno, "%s: cannot replace %s with a link", zip_path, name);
+  if (symlinkat(target, dir, base) != 0) return le_error_errno(err, errno, "%s: cannot create link %s", zip_path, name);
   return LE_OK;
 }
 
@@ -289,6 +345,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   zip_int64_t n = zip_get_num_entries(za, 0);
   char path[PATH_MAX], buf[65536];
   size_t written = 0;
+  int root = -1;
   /* what the entries declare first (refused before a byte is written), then what they really inflate to */
   zip_uint64_t declared = 0;
   int too_large = 0;
@@ -306,6 +363,11 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     rc = le_error_errno(err, errno, "cannot create %s", dir);
     goto done;
   }
+  root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    rc = le_error_errno(err, errno, "cannot open %s", dir);
+    goto done;
+  }
   for (zip_int64_t i = 0; i < n && rc == LE_OK; i++) {
     const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
     if (!name || !name_is_contained(name)) {
@@ -313,7 +375,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
                         name ? name : "?");
       break;
     }
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s", name) >= (int)sizeof path) {
       rc = le_error_set(err, "%s: entry name too long: %s", zip_path, name);
       break;
     }
@@ -321,34 +383,38 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
     zip_uint32_t attr = 0;
     zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &os, &attr);
     unsigned mode = os == ZIP_OPSYS_UNIX ? (attr >> 16) : 0;
-    size_t len = strlen(name);
-    if ((rc = make_parents(path, err)) != LE_OK) break;
-    if (len > 0 && name[len - 1] == '/') {
-      if (mkdir(path, 0700) != 0 && errno != EEXIST) rc = le_error_errno(err, errno, "cannot create %s", path);
+    char *base;
+    int parent = open_parent(root, zip_path, path, &base, err);
+    if (parent < 0) {
+      rc = LE_FAIL;
+      break;
+    }
+    if (!*base) { /* a directory entry: the walk made it */
+      close(parent);
       continue;
     }
+    if ((mode & 0170000) == 0120000) {
+      rc = extract_link(za, (zip_uint64_t)i, parent, base, zip_path, name, err);
+      close(parent);
+      continue;
+    }
+    if (is_link(parent, base)) {
+      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would be written through the link %s", zip_path, name, name);
+      close(parent);
+      break;
+    }
+    unlinkat(parent, base, 0); /* an earlier entry of the same name */
     zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
     if (!zf) {
       rc = le_error_set(err, "%s: cannot read %s: %s", zip_path, name, zip_strerror(za));
+      close(parent);
       break;
     }
-    if ((mode & 0170000) == 0120000) { /* a symbolic link: its target is the content */
-      zip_int64_t got = zip_fread(zf, buf, sizeof buf - 1);
-      buf[got > 0 ? got : 0] = '\0';
-      if (got <= 0 || buf[0] == '/' || !name_is_contained(buf)) {
-        rc = le_error_code(err, "EPERM", "%s: link %s points outside the package", zip_path, name);
-      } else {
-        unlink(path);
-        if (symlink(buf, path) != 0) rc = le_error_errno(err, errno, "cannot create link %s", path);
-      }
-      zip_fclose(zf);
-      continue;
-    }
-    unlink(path); /* never write through a link an earlier entry made */
     /* the owner's alone: the package may hold secrets; execute bits are kept */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, (mode & 0111) ? 0700 : 0600);
+    int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode & 0111) ? 0700 : 0600);
+    close(parent);
     if (fd < 0) {
-      rc = le_error_errno(err, errno, "cannot create %s", path);
+      rc = le_error_errno(err, errno, "cannot create %s/%s", dir, name);
       zip_fclose(zf);
       break;
     }
@@ -360,7 +426,7 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
         break;
       }
       if (write(fd, buf, (size_t)got) != got) {
-        rc = le_error_errno(err, errno, "cannot write %s", path);
+        rc = le_error_errno(err, errno, "cannot write %s/%s", dir, name);
         break;
       }
     }
@@ -371,12 +437,14 @@ int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max
   }
   if (entry_count) *entry_count = (size_t)n;
 done:
+  if (root >= 0) close(root);
   zip_discard(za);
   return rc;
 }
 
 /* archive.extract(zip_path, dir[, max_bytes]) -> entry_count | nil, message, code (EFBIG:
- * the entries inflate past max_bytes; EPERM: an entry or link would land outside dir;
+ * the entries inflate past max_bytes; EPERM: an entry would land outside dir or be
+ * written through a link;
  * EINVAL: not a zip, or a corrupt one). */
 static int l_extract(lua_State *L) {
   const char *zip_path = luaL_checkstring(L, 1);

@@ -19,8 +19,11 @@ struct lua_State;
 int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_error *err);
 
 /* Unpacks the zip at zip_path into dir (created if missing), with libzip: entries
- * that would land outside dir (absolute, "..", links pointing out) are refused,
- * execute bits are kept, links stay inside. Blocking; used once per package. */
+ * whose names would land outside dir (absolute, "..") are refused, execute bits are
+ * kept. Links are kept whatever they point to (absolute or relative: as on Lambda,
+ * they resolve where the package runs, inside the sandbox), but nothing is ever
+ * created or written through one: an entry below a link, or a file entry replacing
+ * one, is refused. Blocking; used once per package. */
 int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err);
 
 /* The same, refusing a package that inflates to more than max_bytes in all: from the

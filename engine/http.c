@@ -142,11 +142,12 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   return 0;
 }
 
-/* curl opens a socket: counted, so the bound on connections can be observed. */
+/* curl opens a socket: counted, so the bound on connections can be observed; close-on-exec,
+ * so that no process the local target starts (a function) holds a connection of ours. */
 static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address) {
   (void)clientp;
   (void)purpose;
-  curl_socket_t fd = socket(address->family, address->socktype, address->protocol);
+  curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   if (fd != CURL_SOCKET_BAD) {
     H.sockets_opened++;
     if (++H.sockets_open > H.sockets_peak) H.sockets_peak = H.sockets_open;

@@ -1,5 +1,6 @@
 #include "httpserver.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "buffer.h"
 #include "loop.h"
+#include "peeruid.h"
 
 #define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
 #define MAX_HEADER_FIELDS 128
@@ -33,6 +35,7 @@ typedef struct server {
   int nconns, max_connections;
   size_t max_body;
   double timeout; /* seconds; 0: none */
+  int peer_uid;   /* find who connected: each request says which uid owns the client's socket */
 } server;
 
 typedef struct conn {
@@ -50,6 +53,8 @@ typedef struct conn {
   int busy, keep_alive, closing, refused, reading, in_message;
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */
   uint64_t drain;           /* bytes of a refused request's body still to read and drop */
+  long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
+  int peer_errno;
   struct conn *next, *prev; /* every live connection, for closing a server's */
   struct conn *hnext;       /* the chain of its bucket in the id table */
 } conn;
@@ -334,6 +339,13 @@ static void push_request(lua_State *L, conn *c) {
     v += vl + 1;
   }
   lua_setfield(L, -2, "headers");
+  if (c->srv->peer_uid && c->peer_uid >= 0) {
+    lua_pushinteger(L, (lua_Integer)c->peer_uid);
+    lua_setfield(L, -2, "peer_uid");
+  } else if (c->srv->peer_uid) {
+    lua_pushstring(L, strerror(c->peer_errno));
+    lua_setfield(L, -2, "peer_uid_error");
+  }
   if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX) {
     /* as a float when it does not fit an integer: the check compares it with a limit */
     if (c->parser.content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->parser.content_length);
@@ -596,6 +608,14 @@ static void on_connection(uv_stream_t *s, int status) {
     refuse(c, 503, "ServiceUnavailableException", "too many connections");
     return;
   }
+  c->peer_uid = -1;
+  if (srv->peer_uid) { /* once per connection: its requests all come from the same socket */
+    uv_os_fd_t fd;
+    unsigned uid;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;
+    if (rc == 0) c->peer_uid = uid;
+    else c->peer_errno = -rc;
+  }
   start_reading(c);
   if (!c->reading) close_conn(c);
   else arm(c, srv->timeout);
@@ -634,7 +654,9 @@ static server *new_server(lua_State *L, int dispatch_idx, int opts_idx) {
       srv->max_connections = (int)lua_tointeger(L, -1);
     lua_getfield(L, opts_idx, "timeout");
     if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0) srv->timeout = lua_tonumber(L, -1);
-    lua_pop(L, 3);
+    lua_getfield(L, opts_idx, "peer_uid");
+    srv->peer_uid = lua_toboolean(L, -1);
+    lua_pop(L, 4);
     lua_getfield(L, opts_idx, "check");
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);

@@ -20,6 +20,9 @@
  *   get 503 and are closed), timeout (seconds, default none): a connection must send a
  *   request's headers within timeout of connecting or of its previous response, and its
  *   body at 100 KB/s at least (plus timeout); otherwise 408 and closed.
+ *   peer_uid (boolean): when a connection is accepted, find which local user owns the
+ *     client's socket (peeruid.h); its requests carry peer_uid = that uid, or
+ *     peer_uid_error = why it is unknown (a remote client, one that closed already).
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.
  * server:port(), server:close(). respond() on a connection that has gone away does
  * nothing. server:unref() lets the loop end while the server is open; abort(id)

@@ -1,6 +1,8 @@
 #include "process.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,33 @@ static char **string_list(lua_State *L, int idx, const char *first) {
   return out;
 }
 
+/* Marks every descriptor above stderr close-on-exec, so that a child starts with the
+ * ones uv_spawn gives it and nothing else: libuv cannot close the others in the child,
+ * and some are not ours to open close-on-exec (libcurl's unix sockets, files Lua opened,
+ * what our own caller passed us). The loop is single-threaded and this runs right
+ * before the fork. Without /proc, the descriptors below the soft limit are walked. */
+static void close_on_exec_all(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d) {
+    int own = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      char *end;
+      long fd = strtol(de->d_name, &end, 10);
+      if (*end || end == de->d_name || fd <= 2 || fd == own) continue;
+      int flags = fcntl((int)fd, F_GETFD);
+      if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(d);
+    return;
+  }
+  long max = sysconf(_SC_OPEN_MAX);
+  for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
 /* spawn{ file, args = {...}, env = {"K=V", ...}, cwd, on_output = fn(chunk, stream),
  *        on_exit = fn(status, signal), unref = bool, on_socket = fn(fd) } -> process | nil, message
  * With on_socket, the child's fd 3 is a unix socket over which it may send one
@@ -231,6 +260,7 @@ static int l_spawn(lua_State *L) {
     stdio[3].data.fd = pair[1];
     opts.stdio_count = 4;
   }
+  close_on_exec_all();
   int rc = uv_spawn(le_loop(), &c->proc, &opts);
   free(argv);
   free(envp);

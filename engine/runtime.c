@@ -106,13 +106,21 @@ static int l_realpath(lua_State *L) {
   return 1;
 }
 
+/* sys.kind(path[, "nofollow"]) -> "directory" | "file" | "other" | nil (missing); with
+ * "nofollow" a link is "link", never followed (a package's link names a place inside
+ * the sandbox, not on the host). */
 static int l_kind(lua_State *L) {
   struct stat st;
-  if (stat(luaL_checkstring(L, 1), &st) != 0) {
+  const char *path = luaL_checkstring(L, 1);
+  int nofollow = lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "nofollow") == 0;
+  if ((nofollow ? lstat(path, &st) : stat(path, &st)) != 0) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushstring(L, S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : "other");
+  lua_pushstring(L, S_ISLNK(st.st_mode)   ? "link"
+                    : S_ISDIR(st.st_mode) ? "directory"
+                    : S_ISREG(st.st_mode) ? "file"
+                                          : "other");
   return 1;
 }
 
@@ -245,6 +253,11 @@ static int l_pid(lua_State *L) {
   return 1;
 }
 
+static int l_uid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)geteuid());
+  return 1;
+}
+
 static int l_lock_release(lua_State *L) {
   int *ud = luaL_checkudata(L, 1, FLOCK_MT);
   if (*ud >= 0) {
@@ -268,7 +281,7 @@ int le_open_sys(lua_State *L) {
   static const luaL_Reg fns[] = {{"realpath", l_realpath}, {"kind", l_kind},     {"isatty", l_isatty},
                                  {"cwd", l_cwd},           {"mkdirs", l_mkdirs}, {"now", l_now},
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
-                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {"list", l_list},
+                                 {"try_lock", l_try_lock}, {"pid", l_pid}, {"uid", l_uid}, {"list", l_list},
                                  {"remove_tree", l_remove_tree},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);

@@ -1,6 +1,7 @@
 #include "sandbox_init.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -39,6 +40,33 @@ static int send_fd(int channel, int fd) {
   return n == 1 ? 0 : -1;
 }
 
+/* Closes every descriptor above stderr: the runtime starts with 0-2 and nothing of
+ * whoever started it (lambdaeng's connections, the caller's files), whatever leaked. */
+static int close_all_above_stderr(void) {
+  if (close_range(3, ~0u, 0) == 0) return 0;
+  DIR *d = opendir("/proc/self/fd"); /* a kernel without close_range (before 5.9) */
+  if (!d) return -1;
+  int own = dirfd(d), fds[256], n = 0, more = 1;
+  while (more) { /* collected first: closing while reading the directory would skip entries */
+    struct dirent *de;
+    n = 0;
+    more = 0;
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+      int fd = atoi(de->d_name);
+      if (fd <= 2 || fd == own) continue;
+      if (n == (int)(sizeof fds / sizeof fds[0])) {
+        more = 1;
+        break;
+      }
+      fds[n++] = fd;
+    }
+    for (int i = 0; i < n; i++) close(fds[i]);
+  }
+  closedir(d);
+  return 0;
+}
+
 int le_sandbox_init_main(int argc, char **argv) {
   /* argv: lambdaeng __runtime-init PORT FD -- COMMAND ARGS... */
   if (argc < 6 || strcmp(argv[4], "--") != 0) {
@@ -71,6 +99,7 @@ int le_sandbox_init_main(int argc, char **argv) {
   if (send_fd((int)channel, s) != 0) return fail("handing the Runtime API socket over");
   close((int)channel);
   close(s);
+  if (close_all_above_stderr() != 0) return fail("closing inherited descriptors");
   execvp(argv[5], argv + 5);
   fprintf(stderr, "lambdaeng runtime init: cannot run %s: %s\n", argv[5], strerror(errno));
   return 127;

@@ -6,7 +6,8 @@
  * so no other process can reach it; PORT 0 picks a free port and sets
  * AWS_LAMBDA_RUNTIME_API accordingly), hands the listening socket to the target over
  * the unix socket FD (SCM_RIGHTS: the target serves it, the runtime never holds it),
- * closes FD and execs COMMAND. On failure it says why on stderr and exits 127. */
+ * closes FD and every other descriptor above stderr (the runtime starts with 0-2 only)
+ * and execs COMMAND. On failure it says why on stderr and exits 127. */
 #ifndef LAMBDAENG_SANDBOX_INIT_H
 #define LAMBDAENG_SANDBOX_INIT_H
 

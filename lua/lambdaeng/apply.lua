@@ -2,8 +2,9 @@
 --
 -- Every change is a node; a node starts as soon as the nodes it depends on are
 -- done, so independent operations run concurrently (bounded by --parallelism
--- and by the client's pacing). Deletes wait for the deletes of what depends on
--- them. A failed node stops its dependents and nothing else. Each resource's
+-- and by the client's pacing); schedule.lua orders the steps (a replace destroys
+-- and creates in two steps; a destroy waits for the destroys of what depended on it
+-- in the state). A failed node stops its dependents and nothing else. Each resource's
 -- arguments are resolved again when it starts, against what has really been
 -- applied, so values unknown at plan time are real by then. State is written
 -- after every completed operation; only what the API confirmed is recorded
@@ -18,11 +19,13 @@
 local ref = require "lambdaeng.ref"
 local plan = require "lambdaeng.plan"
 local site = require "lambdaeng.site"
+local validate = require "lambdaeng.validate"
 local secrets = require "lambdaeng.secrets"
 local loop = require "lambdaeng.native.loop"
 local task = require "lambdaeng.task"
 local resolver = require "lambdaeng.resolver"
 local operation = require "lambdaeng.apply.operation"
+local schedule = require "lambdaeng.schedule"
 
 local M = {}
 
@@ -64,42 +67,31 @@ local function new_run(ctx)
   return run
 end
 
--- The nodes of a plan, and what each waits for: a create/update/replace/read
--- waits for the nodes of what it references; a delete for the deletes of what
--- depended on it.
-local function build_nodes(result, session)
-  local nodes, by_addr = {}, {}
+-- The nodes of a plan, and the steps of each with what each step waits for
+-- (schedule.lua); nil, message when they cannot be ordered.
+local function build_nodes(result)
+  local nodes = {}
   local function add(n)
-    n.status, n.done = "pending", task.waitlist()
+    n.status, n.done, n.step_status = "pending", task.waitlist(), {}
     nodes[#nodes + 1] = n
-    by_addr[n.address] = n
   end
   for _, p in ipairs(result.changes) do add({ address = p.address, p = p, action = p.action }) end
   for _, p in ipairs(result.ephemeral) do
     if not p.ephemeral_result then add({ address = p.address, p = p, action = "read" }) end
   end
-  for _, n in ipairs(nodes) do
-    n.deps = {}
-    if n.action == "delete" then
-      for _, m in ipairs(nodes) do
-        if m.action == "delete" and m ~= n then
-          for _, d in ipairs(m.p.prior and m.p.prior.dependencies or {}) do
-            if d == n.address then n.deps[#n.deps + 1] = m end
-          end
-        end
-      end
-    else
-      for dep in pairs(session.by_addr[n.address].deps) do
-        if by_addr[dep] and dep ~= n.address then n.deps[#n.deps + 1] = by_addr[dep] end
-      end
-    end
-  end
+  local ok, err = schedule.build(nodes, operation.can_create_first)
+  if not ok then return nil, err end
   return nodes
 end
 
+-- A node ends: its steps not yet done end with it, so that whoever waits for them hears.
 local function finish(run, n, status)
   n.status = status
   run.running[n] = nil
+  for _, step in ipairs(n.steps or {}) do
+    local st = n.step_status[step.half]
+    if st == nil or st == "running" then n.step_status[step.half] = status == "done" and "done" or "skipped" end
+  end
   run.remaining = run.remaining - 1
   n.done:wake_all()
 end
@@ -110,42 +102,82 @@ local function fail(run, n, err, action)
                                       action = action }
 end
 
--- A node's task: wait for its dependencies, take a slot, carry it out, report.
-local function node_task(run, n)
+-- Why a step was not taken, said as what it means for the resource.
+local function not_taken(run, n, step, m, why)
+  local what, after = "not attempted", ""
+  if n.action == "replace" and step.half == "destroy" and n.create_first then
+    what = "the old object was not destroyed"
+    after = string.format("; it stays in state as %s and the next run destroys it",
+      n.deposed or (n.address .. " (deposed)"))
+  elseif n.action == "replace" and step.half == "create" and n.step_status.destroy == "done" then
+    what, after = "the new object was not created", " (the old one was destroyed; the next run creates it)"
+  end
+  if m then why = m.address .. (m.status == "failed" and " failed" or " was not attempted") end
+  run.ctx.out(string.format("%s: %s because %s%s", n.address, what, why, after))
+end
+
+-- Carries out one step of n in a slot; true, or false once n has ended (failed, skipped).
+local function take_step(run, n, i, step)
   local out = run.ctx.out
-  for _, d in ipairs(n.deps) do
-    while d.status == "pending" or d.status == "running" do d.done:wait() end
-    if d.status ~= "done" then
-      out(string.format("%s: not attempted because %s %s", n.address, d.address,
-        d.status == "failed" and "failed" or "was not attempted"))
-      return finish(run, n, "skipped")
+  for _, w in ipairs(step.after) do
+    local m, half = w.node, w.half
+    while m.step_status[half] == nil or m.step_status[half] == "running" do m.done:wait() end
+    if m.step_status[half] ~= "done" then
+      not_taken(run, n, step, m)
+      finish(run, n, "skipped")
+      return false
     end
   end
   run.slots:acquire()
+  n.holds_slot = true
   if run.stopping or run.save_failed then
     run.slots:release()
-    out(string.format("%s: not started (the run is stopping)", n.address))
-    return finish(run, n, "skipped")
+    n.holds_slot = false
+    not_taken(run, n, step, nil, "the run is stopping")
+    finish(run, n, "skipped")
+    return false
   end
-  n.status, n.started = "running", loop.now()
+  n.status = "running"
+  n.step_status[step.half] = "running"
   run.running[n] = true
-  local verbs = VERB[n.action] or VERB.create
-  out(string.format("%s: %s", n.address, verbs[1]))
+  if i == 1 then
+    n.started = loop.now()
+    out(string.format("%s: %s", n.address, (VERB[n.action] or VERB.create)[1]))
+    if n.cbd_note and n.action == "replace" then
+      out(string.format("%s: create_before_destroy: %s, so %s", n.address, n.cbd_note,
+        n.create_first and "the new object is created first" or "the old one goes first"))
+    end
+  end
   -- Stack code runs here too (deferred map functions, fail()): its errors fail
   -- this resource, never the task that has to report it.
-  local pok, ok, err = xpcall(operation.execute, site.error_text, run, n)
+  local pok, ok, err = xpcall(step.half == "destroy" and operation.destroy or operation.create,
+                              site.error_text, run, n)
   if not pok then ok, err = nil, { type = "StackError", message = ok } end
   run.slots:release()
-  if ok then
-    local id = n.p.args and n.p.args.function_name
-    out(string.format("%s: %s after %s%s", n.address, verbs[2], elapsed(n.started),
-      id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
-    return finish(run, n, "done")
+  n.holds_slot = false
+  run.running[n] = nil
+  if not ok then
+    fail(run, n, err, n.action)
+    out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
+      err.type or "Error", err.message or "?"))
+    n.step_status[step.half] = "failed"
+    finish(run, n, "failed")
+    return false
   end
-  fail(run, n, err, n.action)
-  out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
-    err.type or "Error", err.message or "?"))
-  finish(run, n, "failed")
+  n.step_status[step.half] = "done"
+  n.done:wake_all()
+  return true
+end
+
+-- A node's task: its steps in order, each once what it waits for is done.
+local function node_task(run, n)
+  for i, step in ipairs(n.steps) do
+    if not take_step(run, n, i, step) then return end
+  end
+  local id = n.p.args and n.p.args.function_name
+  run.ctx.out(string.format("%s: %s after %s%s", n.address, (VERB[n.action] or VERB.create)[2], elapsed(n.started),
+    id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
+  finish(run, n, "done")
 end
 
 -- Whatever goes wrong in a node's task, the node ends and its waiters hear of it.
@@ -154,7 +186,7 @@ local function guarded(run, n)
     local ok, err = xpcall(node_task, function(e) return debug.traceback(site.error_text(e)) end, run, n)
     if not ok and n.status ~= "done" and n.status ~= "failed" and n.status ~= "skipped" then
       fail(run, n, { type = "InternalError", message = err })
-      if n.status == "running" then run.slots:release() end
+      if n.holds_slot then run.slots:release() end
       finish(run, n, "failed")
     end
   end
@@ -186,7 +218,12 @@ local function apply_outputs(run)
   local stored = run.state:outputs() or {}
   for _, o in ipairs(run.session.outputs) do
     local ok, value = xpcall(ref.resolve, site.error_text, o.value, run.env)
-    if not ok then
+    local bad, why
+    if ok then bad, why = validate.output_problem(value) end
+    if bad then
+      run.failures[#run.failures + 1] = { address = "output." .. o.name, site = o.site.display,
+        err = { type = "InvalidOutput", message = (bad ~= "" and (bad .. ": ") or "") .. why } }
+    elseif not ok then
       run.failures[#run.failures + 1] = { address = "output." .. o.name, site = o.site.display,
                                           err = { type = "StackError", message = value } }
     elseif o.sensitive and ref.has_withheld(value) then
@@ -213,7 +250,11 @@ end
 
 function M.run(ctx)
   local run = new_run(ctx)
-  local nodes = build_nodes(ctx.result, ctx.session)
+  local nodes, order_err = build_nodes(ctx.result)
+  if not nodes then
+    run.failures[1] = { address = "apply", err = { type = "OrderError", message = order_err } }
+    return { counts = run.counts, failures = run.failures, outputs = {} }
+  end
   run.slots = task.semaphore(ctx.parallelism or 256)
   run.running, run.remaining = {}, #nodes
   ctx.stop = function() run.stopping = true end

@@ -81,7 +81,10 @@ function Exec:command(cfg, task_root, sandboxed)
   if rt:match("^python3") then return interpreted("python3", "python", "bootstrap.py", "install Python 3") end
   if rt:match("^nodejs") then return interpreted("node", "node", "bootstrap.js", "install Node.js") end
   if rt:match("^provided") then
-    if sys.kind(task_root .. "/bootstrap") ~= "file" then
+    -- in the sandbox a link is left to resolve there (`bootstrap -> /var/task/bin/run`
+    -- names nothing on the host); the host never follows a package's link
+    local kind = sys.kind(task_root .. "/bootstrap", sandboxed and "nofollow" or nil)
+    if kind ~= "file" and kind ~= "link" then
       return nil, "Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap]"
     end
     return { file = sandboxed and "/var/task/bootstrap" or (task_root .. "/bootstrap"), args = {} }

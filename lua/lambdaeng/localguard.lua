@@ -1,5 +1,9 @@
 -- The local target's front door: what a request must be before the target reads its
 -- body, and the SigV4 check after. Safe by default against a hostile neighbour:
+--  * The connection must come from a process of the user who started the target (the
+--    server finds the uid owning the client's socket: request.peer_uid), so another
+--    local user cannot drive it with dummy keys; unless a pinned key pair (verify) is
+--    the authority, or allow_other_users says so.
 --  * Host must name the address served (its IP and port, or a loopback name on any
 --    port when listening on loopback: tunnels and port forwards keep it): a
 --    DNS-rebinding page sends its own host name and is refused. With a pinned key
@@ -13,7 +17,7 @@
 --    signature is then checked against the body as Lambda checks it.
 --  * Bodies as large as AWS allows per operation and no larger, refused from
 --    Content-Length before any of them is read.
--- new{ host, port, verify } -> guard; guard:check(req) is the server's check hook
+-- new{ host, port, verify, uid, allow_other_users } -> guard; guard:check(req) is the server's check hook
 -- (nil, body limit | status, headers, body); guard:verify_signature(req) after the body.
 local sigv4 = require "lambdaeng.native.sigv4"
 local json = require "lambdaeng.json"
@@ -48,9 +52,30 @@ local function is_ip_literal(host)
 end
 
 -- opts.host: the listen address (an IP literal); opts.port (may be set later, once
--- bound); opts.verify: the pinned key pair, or nil for any.
+-- bound); opts.verify: the pinned key pair, or nil for any; opts.uid: the user served
+-- (without verify and allow_other_users, only connections from its processes).
 function M.new(opts)
-  return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify }, Guard)
+  return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify, uid = opts.uid,
+                        allow_other_users = opts.allow_other_users }, Guard)
+end
+
+-- Whether the server must find which user opened each connection (see user_refusal).
+function Guard:checks_users()
+  return not self.verify and not self.allow_other_users
+end
+
+-- Nothing when the request's connection comes from a process of the user served (or
+-- users are not checked), else why not.
+function Guard:user_refusal(req)
+  if not self:checks_users() or (req.peer_uid ~= nil and req.peer_uid == self.uid) then return nil end
+  local how = "start it with --verify KEY:SECRET (then clients must sign with that key pair) or "
+    .. "--allow-other-users to serve other users"
+  if req.peer_uid then
+    return string.format("this connection comes from a process of uid %d: the local target serves only the user "
+      .. "who started it (uid %d); %s", req.peer_uid, self.uid, how)
+  end
+  return string.format("cannot tell which local user opened this connection (%s): the local target serves only "
+    .. "the user who started it (uid %d); %s", tostring(req.peer_uid_error or "unknown"), self.uid, how)
 end
 
 -- "name:port" / "[v6]:port" / "name" -> host (brackets off, lower case), port number or nil.
@@ -153,6 +178,8 @@ end
 -- The server's check: called with a request whose headers are complete.
 function Guard:check(req)
   local h = req.headers
+  local other_user = self:user_refusal(req)
+  if other_user then return refusal(403, "AccessDeniedException", other_user) end
   if not self:host_ok(h.host) then
     return refusal(403, "AccessDeniedException", string.format("Host %q is not an address this target serves "
       .. "(%s): refused, as a DNS-rebinding web page would send it", tostring(h.host or ""), self:served_hosts()))

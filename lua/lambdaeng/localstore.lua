@@ -48,14 +48,18 @@ function M.store_code(self, code)
     sys.mkdirs(self.dir .. "/code")
     local name = self.dir .. "/code/" .. file .. ".zip"
     if sys.kind(name) ~= "file" then assert(write_private(name, bytes)) end
-    local root, _, ucode = self.exec:unpack(file, MAX_UNZIPPED)
+    local root, uerr, ucode = self.exec:unpack(file, MAX_UNZIPPED)
     if not root then
       if not M.uses(self, file) then os.remove(name) end
       if ucode == "EFBIG" then
         return nil, string.format("Unzipped size must be smaller than %d bytes", MAX_UNZIPPED + 1)
       end
-      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again."
-        .. (ucode == "EPERM" and " (an entry would unpack outside the package)" or "")
+      local why = ""
+      if ucode == "EPERM" then
+        why = tostring(uerr):find("through the link", 1, true) and " (an entry would be written through a link of the package)"
+          or " (an entry would unpack outside the package)"
+      end
+      return nil, "Could not unzip uploaded file. Please check your file, then try to upload again." .. why
     end
   end
   return { sha = sha, size = #bytes, file = file }

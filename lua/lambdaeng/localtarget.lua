@@ -114,12 +114,14 @@ end
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
 -- quota = { control = rps, invoke = rps }, fail_rate (0..1), verify = { access_key_id,
 -- secret_access_key }, account_concurrency, client_timeout (seconds, default 30),
--- max_connections (default 1024).
+-- max_connections (default 1024), allow_other_users (without verify, serve connections
+-- from every local user, not only from processes of the user running the target).
 function M.new(opts)
   local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {}, layers = {},
                               routed = {}, url_servers = {},
                               log = opts.log, unref = opts.unref, latency = opts.latency,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
+                              allow_other_users = opts.allow_other_users,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
                               buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
   self.new_request_id = uuid
@@ -491,7 +493,8 @@ end
 -- guard (lambdaeng.localguard) before its body is read; a client must send its
 -- headers within client_timeout seconds and its body at a reasonable rate.
 function Target:listen(host, port)
-  local guard = localguard.new { host = host, port = port, verify = self.verify }
+  local guard = localguard.new { host = host, port = port, verify = self.verify, uid = sys.uid(),
+                                 allow_other_users = self.allow_other_users }
   self.guard = guard
   local server, lerr
   server, lerr = server_lib.listen(host, port, function(req, id)
@@ -510,7 +513,7 @@ function Target:listen(host, port)
       server_lib.respond(id, status, headers, body)
     end)
   end, { check = function(req) return guard:check(req) end, max_body = localguard.MAX_CODE_REQUEST,
-         timeout = self.client_timeout, max_connections = self.max_connections })
+         timeout = self.client_timeout, max_connections = self.max_connections, peer_uid = guard:checks_users() })
   if not server then return nil, lerr end
   guard.port = server:port()
   if self.unref then server:unref() end

@@ -16,7 +16,8 @@ local stack = require "lambdaeng.stack"
 local graphlib = require "lambdaeng.native.graph"
 local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
-local sorted = require("lambdaeng.validate").sorted_keys
+local validate = require "lambdaeng.validate"
+local sorted = validate.sorted_keys
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -362,12 +363,15 @@ local function check_prevent_destroy(result)
   return true
 end
 
--- The outputs: created, updated, unchanged or deleted against the stored ones.
+-- The outputs: created, updated, unchanged or deleted against the stored ones;
+-- nil, message for an output whose value state cannot hold (made by deferred code).
 local function plan_outputs(pc)
   local result, opts = pc.result, pc.opts
   local stored_outputs = pc.state:outputs() or {}
   for _, o in ipairs(pc.session.outputs) do
     local value = ref.resolve(o.value, pc.env)
+    local bad, why = validate.output_problem(value)
+    if bad then return nil, stack.format_error({ site = o.site, address = "output." .. o.name, path = bad, message = why }) end
     local before = stored_outputs[o.name]
     local action, unchanged
     if before == nil then
@@ -396,6 +400,7 @@ local function plan_outputs(pc)
   for _, o in ipairs(result.outputs) do
     if o.action ~= "no-op" then result.output_changes = result.output_changes + 1 end
   end
+  return true
 end
 
 -- The graph and its order, with --target and --replace checked against the stack.
@@ -433,7 +438,8 @@ function M.compute(session, state, opts)
   plan_deletes(pc)
   local ok, err = check_prevent_destroy(pc.result)
   if not ok then return nil, errors.new("PlanError", err) end
-  plan_outputs(pc)
+  ok, err = plan_outputs(pc)
+  if not ok then return nil, errors.new("PlanError", err) end
   pc.result.planned = pc.planned
   return pc.result
 end

@@ -52,7 +52,13 @@ end
 -- __tostring, protected (a __tostring that raises must not turn a user's error
 -- into an internal one), prefixed with the innermost user frame's file:line.
 function M.error_text(e)
-  if type(e) == "string" then return e end
+  if type(e) == "string" then
+    -- coroutine.wrap adds where it was resumed to a message that already says where
+    -- it was raised: "f.lua:1: f.lua:1: boom" is said once
+    local at = e:match("^([^\n]-:%d+: )")
+    if at and e:sub(#at + 1, 2 * #at) == at then return e:sub(#at + 1) end
+    return e
+  end
   local at = M.caller()
   local where = at.line > 0 and (at.display .. ": ") or ""
   local ok, text = pcall(tostring, e)

@@ -299,6 +299,35 @@ function Session:check_meta(decl, report)
   end
 end
 
+-- Why a var's default does not fit its declared type (nil when it does), as
+-- Terraform's "Invalid default value for variable".
+local function default_mismatch(ty, d)
+  local shown = type(d) == "string" and string.format("%q", d) or tostring(d)
+  if ty == "number" then
+    if type(d) ~= "number" then return shown .. " is not a number" end
+    if d ~= d or d == math.huge or d == -math.huge then return shown .. " is not a finite number" end
+  elseif ty == "bool" then
+    if type(d) ~= "boolean" then return shown .. " is not true or false" end
+  elseif ty == "string" then
+    if type(d) ~= "string" then return shown .. " is not a string" end
+  elseif ty == "json" then
+    local path, why = validate.value_problem(d)
+    if path then return (path ~= "" and ("at " .. path .. " ") or "") .. why end
+  end
+end
+
+-- What a validate function raised, as a message (an error value without text is named, never "table: 0x...").
+local function raised_text(e)
+  if type(e) == "string" then return e end
+  local mt = getmetatable(e)
+  if type(mt) == "table" and mt.__tostring then
+    local ok, text = pcall(tostring, e)
+    if ok and type(text) == "string" then return text end
+  end
+  if type(e) == "number" or type(e) == "boolean" then return tostring(e) end
+  return "its validate function raised a " .. type(e) .. " value instead of a message"
+end
+
 -- var(name, { default=, description=, sensitive=, validate=, type= })
 function Session:var(name, opts, level)
   level = (level or 1) + 1
@@ -311,6 +340,10 @@ function Session:var(name, opts, level)
   if #problems > 0 then error("variable " .. name .. ": " .. table.concat(problems, "; "), level) end
   if self.vars[name] then
     error(string.format("variable %q is declared twice: at %s and here", name, self.vars[name].site.display), level)
+  end
+  local default_problem = opts.type and opts.default ~= nil and default_mismatch(opts.type, opts.default)
+  if default_problem then
+    error(string.format("variable %q: the default %s, but type = %q", name, default_problem, opts.type), level)
   end
   local raw = self.opts.vars and self.opts.vars[name]
   if raw == nil then raw = os.getenv("LAMBDAENG_VAR_" .. name) end
@@ -340,7 +373,7 @@ function Session:var(name, opts, level)
   if opts.validate then
     local ok, good, why = pcall(opts.validate, value)
     if not ok then
-      error(string.format("variable %q is invalid: %s", name, tostring(good)), level)
+      error(string.format("variable %q is invalid: %s", name, raised_text(good)), level)
     elseif good == false or (good == nil and why ~= nil) then
       error(string.format("variable %q is invalid: %s", name, why or "rejected by its validate function"), level)
     end
@@ -364,6 +397,9 @@ function Session:output(name, value, opts, level)
   if self.output_by_name[name] then
     error(string.format("output %q is declared twice: at %s and here", name, self.output_by_name[name].site.display), level)
   end
+  -- an output is data state keeps: no function, coroutine, NaN or infinity (audit F8)
+  local bad, why = validate.output_problem(value)
+  if bad then self:error(at, "output." .. name, bad, why) end
   local facts = ref.inspect(value)
   local o = { name = name, value = value, sensitive = opts.sensitive == true or facts.sensitive, site = at,
               deps = facts.deps, declared_sensitive = opts.sensitive == true }

@@ -6,12 +6,14 @@ changing the seeds; it never removes a file.
   sigv4       AWS's SigV4 suite requests (../shared/sigv4/v4) in fuzz_sigv4's format
   state       state files: empty, typical, with outputs, and a few malformed ones
   httpserver  requests as the local target sees them, pipelined, chunked, broken
-  archive     zips: files, directories, an executable, links inside and outside"""
+  archive     zips: files, directories, an executable, links inside and outside (to
+              fuzz_archive's bait: nothing may be written through them)"""
 import hashlib
 import io
 import json
 import os
 import stat
+import warnings
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -112,6 +114,15 @@ def archives():
     put("archive", zipped([("../evil", b"x", stat.S_IFREG | 0o644)]))
     put("archive", zipped([("d", b"sub", stat.S_IFLNK | 0o777), ("d/x", b"through a link", stat.S_IFREG | 0o644)]))
     put("archive", zipped([("setuid", b"x", stat.S_IFREG | 0o4755)]))
+    # links to fuzz_archive's bait (root/bait/file, beside out) and to absolute places: kept,
+    # never written through
+    put("archive", zipped([("l", b"/opt/python/lib", stat.S_IFLNK | 0o777), ("i.py", b"x", stat.S_IFREG | 0o644)]))
+    put("archive", zipped([("b", b"../bait", stat.S_IFLNK | 0o777), ("b/file", b"overwritten", stat.S_IFREG | 0o644)]))
+    put("archive", zipped([("b", b"../bait", stat.S_IFLNK | 0o777), ("b/new/", b"", stat.S_IFDIR | 0o755)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two entries of one name
+        put("archive", zipped([("f", b"../bait/file", stat.S_IFLNK | 0o777),
+                               ("f", b"overwritten", stat.S_IFREG | 0o644)]))
 
 
 if __name__ == "__main__":

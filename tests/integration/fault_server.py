@@ -25,7 +25,18 @@ the request path; every request's arrival is recorded and served at /__log.
   ctrl           400 whose x-amzn-ErrorType and message hold terminal escapes and control bytes
   retryafter-N   the first N requests: 503 with Retry-After: 1e308 (not the delay-seconds
                  form), then 99999999999999999999 (that form, 3 trillion years)
+  shape-MODE     every operation answers 200 with its own document made malformed (see
+                 shaped()): MODE num (a string field is a number), missing (a required
+                 field is absent), nested (a nested field has the wrong type); the name is
+                 read from the path, the CreateFunction body or a tags ARN
+  hold-c-*       CreateFunction is held (no answer) until POST /__release/NAME
+  hold-w-*       the waiter's GetFunction is held until POST /__release/NAME
+                 (for tests that look at the client's files while a call is in flight;
+                 GET /__held gives the names of the requests waiting, and how many each)
 anything else: 200 with a plausible FunctionConfiguration.
+GET /__connections: {"now": open client connections, "peak": the most open at once}, counting
+the connections that carried an API request (not /__*); POST /__connections/reset sets the
+peak to the number open now.
 POST /__break/NAME?MODE makes every later GetFunction of NAME answer as hostile-MODE
 (or 503 for MODE unavailable; flakyK: 503 for the next K only), for functions created
 first (st-*).
@@ -43,6 +54,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
@@ -52,6 +64,9 @@ PORTS = collections.defaultdict(list)     # name -> [client port], to see connec
 COUNT = collections.Counter()
 CREATED = {}
 IN_FLIGHT = {"now": 0, "peak": 0}
+CONNECTIONS = {"now": 0, "peak": 0}  # open client connections (TCP), not requests
+RELEASED = set()  # the "hold-*" names whose held requests may answer (POST /__release/NAME)
+HELD = collections.Counter()  # name -> requests of it being held now
 STORE = {}  # the stateful "st-*" functions: name -> configuration
 BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
 HUGE = 300 * 1024 * 1024
@@ -67,6 +82,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def count_connection(self):
+        """Counts this connection among the open ones from its first API request on."""
+        if not getattr(self, "counted", False):
+            self.counted = True
+            with LOCK:
+                CONNECTIONS["now"] += 1
+                CONNECTIONS["peak"] = max(CONNECTIONS["peak"], CONNECTIONS["now"])
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if getattr(self, "counted", False):
+                with LOCK:
+                    CONNECTIONS["now"] -= 1
 
     def reply(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -106,15 +137,35 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 data = json.dumps(PORTS).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__connections":
+            with LOCK:
+                data = json.dumps(CONNECTIONS).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__connections/reset":
+            with LOCK:
+                CONNECTIONS["peak"] = CONNECTIONS["now"]
+            return self.reply(204)
+        if self.path.startswith("/__release/"):
+            with LOCK:
+                RELEASED.add(self.path[len("/__release/"):])
+            return self.reply(204)
+        if self.path == "/__held":
+            with LOCK:
+                data = json.dumps({k: v for k, v in HELD.items() if v}).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path.startswith("/__break/"):
             target, _, mode = self.path[len("/__break/"):].partition("?")
             with LOCK:
                 BROKEN[target] = mode
             return self.reply(204)
+        self.count_connection()
         m = re.match(r"^/20\d\d-\d\d-\d\d/functions/([^/?]+)", self.path)
         name = m.group(1) if m else None
         if self.command == "POST" and self.path.startswith("/2015-03-31/functions") and not m:
             name = json.loads(body or b"{}").get("FunctionName", "?")
+        tags = re.match(r"^/2017-03-31/tags/([^/?]+)", self.path)
+        if tags:  # a function's ARN: its name is the last part
+            name = urllib.parse.unquote(tags.group(1)).split(":")[-1]
         now = time.monotonic()
         with LOCK:
             LOG[name].append(now)
@@ -137,6 +188,11 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "unavailable":
                 return self.error(503, "ServiceException", "Service unavailable")
             return self.hostile(name, mode)
+        if kind == "shape":
+            return self.shaped(name, params[1])
+        if kind == "hold" and ((params[1] == "c" and self.command == "POST" and not m) or
+                               (params[1] == "w" and getting)):
+            self.hold(name)
         if kind == "hostile" and getting:
             return self.hostile(name, params[1])
         if kind == "huge":
@@ -217,6 +273,42 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, b"<html>\x1b[2Jnot json</html>", {"Content-Type": "text/html"})
         return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
 
+    def hold(self, name):
+        with LOCK:
+            HELD[name] += 1
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with LOCK:
+                if name in RELEASED:
+                    break
+            time.sleep(0.02)
+        with LOCK:
+            HELD[name] -= 1
+
+    def shaped(self, name, mode):
+        """The document of the operation the path names, made malformed by mode."""
+        path = self.path.split("?")[0]
+        cfg = config(name)
+        if mode == "num":
+            cfg["FunctionName"] = 5
+        elif mode == "missing":
+            del cfg["FunctionArn"]
+        else:  # nested
+            cfg["Environment"] = {"Variables": {"PASSWORD": 12}}
+        if path.startswith("/2017-03-31/tags/"):
+            doc = {"Tags": {"team": 5} if mode != "missing" else "none"}
+        elif path.endswith("/concurrency"):
+            doc = {"ReservedConcurrentExecutions": "ten"}
+        elif path.endswith("/code-signing-config"):
+            doc = {"CodeSigningConfigArn": 5, "FunctionName": name}
+        elif path.endswith("/versions") and self.command == "GET":
+            doc = {"Versions": [config(name), cfg]}
+        elif self.command == "GET" and path.count("/") == 3:  # GetFunction
+            doc = {"Configuration": cfg} if mode != "nested" else {"Configuration": config(name), "Tags": {"team": 5}}
+        else:  # CreateFunction, Update*, PublishVersion, GetFunctionConfiguration
+            doc = cfg
+        return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+
     def huge(self, how):
         """300 MB, streamed a megabyte at a time, until the client hangs up."""
         chunk = b"x" * (1024 * 1024)
@@ -279,6 +371,8 @@ class Handler(BaseHTTPRequestHandler):
             IN_FLIGHT["peak"] = max(IN_FLIGHT["peak"], IN_FLIGHT["now"])
         try:
             self.handle_any()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client is gone (killed by the test)
         finally:
             with LOCK:
                 IN_FLIGHT["now"] -= 1

@@ -104,10 +104,20 @@ class Throttling(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
         self.assertEqual(failed, 0)
         # The pacer learned a rate from the endpoint's 429s (it starts unlimited on a
-        # custom endpoint) and kept under the quota from then on. The rates it chose
-        # and the wall time are printed, not asserted: both follow the machine's load.
+        # custom endpoint) and kept under the quota from then on. The wall time is
+        # printed, not asserted (it follows the machine's load); what is asserted is
+        # the pacer's decisions and the endpoint's verdicts on them:
+        # - no rate it decided is above what a token bucket of one second's worth can
+        #   accept in its first second (2x the quota), however the answers were spread;
+        #   (a band around the quota below is not asserted: the rate learned from the
+        #   first 429 is the accepted count over the time their answers took, which is
+        #   what the endpoint delivers: 7 a second was seen on a loaded machine whose
+        #   local target could not create more);
+        # - of the calls it released at a rate it had learned, at most a tenth were
+        #   throttled (0 to 2 are seen; without pacing it is most of them).
         self.assertTrue(rates, "the pacer never learned a rate")
-        self.assertLessEqual(throttled_after, self.N // 4)
+        self.assertLessEqual(max(rates), 2 * self.QUOTA, rates)
+        self.assertLessEqual(throttled_after, self.N // 10)
         # Every function is there, seen by an independent client (boto3).
         import boto3
         from botocore.config import Config
@@ -251,6 +261,54 @@ class Hostile(unittest.TestCase):
         self.assertNotIn("Plan:", out)
         self.assertNotIn("destroy", out)
         self.assertNotIn("internal error", out.lower())
+
+    def test_every_operation_checks_the_fields_it_reads(self):
+        # Each operation of aws/shape.lua against a document made malformed its own way:
+        # the error names the operation and the field, never an internal error.
+        arn = "arn:aws:lambda:us-east-1:123456789012:function:"
+        code = {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}
+        create = {"Runtime": "python3.12", "Handler": "index.handler", "Role": arn + "r", "Code": code}
+        cases = [
+            ("CreateFunction", dict(create, FunctionName="shape-num"), "FunctionName is a number; expected a string"),
+            ("CreateFunction", dict(create, FunctionName="shape-missing"), "FunctionArn is missing; expected a string"),
+            ("CreateFunction", dict(create, FunctionName="shape-nested"),
+             "Environment.Variables.PASSWORD is a number; expected a string"),
+            ("GetFunction", {"FunctionName": "shape-nested"}, "Tags.team is a number; expected a string"),
+            ("GetFunction", {"FunctionName": "shape-missing"}, "Configuration.FunctionArn is missing; expected a string"),
+            ("GetFunctionConfiguration", {"FunctionName": "shape-num"}, "FunctionName is a number; expected a string"),
+            ("UpdateFunctionCode", dict(code, FunctionName="shape-missing"), "FunctionArn is missing; expected a string"),
+            ("UpdateFunctionConfiguration", {"FunctionName": "shape-num", "MemorySize": 256},
+             "FunctionName is a number; expected a string"),
+            ("UpdateFunctionConfiguration", {"FunctionName": "shape-nested", "Timeout": 9},
+             "Environment.Variables.PASSWORD is a number; expected a string"),
+            ("PublishVersion", {"FunctionName": "shape-num"}, "FunctionName is a number; expected a string"),
+            ("PublishVersion", {"FunctionName": "shape-missing"}, "FunctionArn is missing; expected a string"),
+            ("ListVersionsByFunction", {"FunctionName": "shape-num"},
+             "Versions[1].FunctionName is a number; expected a string"),
+            ("ListVersionsByFunction", {"FunctionName": "shape-missing"},
+             "Versions[1].FunctionArn is missing; expected a string"),
+            ("ListTags", {"Resource": arn + "shape-num"}, "Tags.team is a number; expected a string"),
+            ("ListTags", {"Resource": arn + "shape-missing"}, "Tags is a string; expected an object of strings"),
+            ("PutFunctionConcurrency", {"FunctionName": "shape-num", "ReservedConcurrentExecutions": 10},
+             "ReservedConcurrentExecutions is a string; expected an integer"),
+        ]
+        for op, payload, field in cases:
+            with self.subTest(op=op, field=field):
+                r = self.le("api", op, json.dumps(payload))
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn(f"InvalidResponse: {op}: {field}", r.stderr)
+                self.assertNotIn("internal error", r.stderr.lower())
+                self.assertNotIn("traceback", r.stderr.lower())
+                self.assertEqual(r.stdout, "")
+        # In a stack: a create whose answer is malformed fails that resource with the same
+        # error (never an internal error), and the run says so.
+        stack = write_stack(self.dir, "shape-missing-", 1)
+        r = self.le("run", stack, "--yes")
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        self.assertIn("InvalidResponse: CreateFunction: FunctionArn is missing; expected a string", out)
+        self.assertNotIn("internal error", out.lower())
+        self.assertNotIn("traceback", out.lower())
 
     def test_refresh_names_the_function_whose_read_fails(self):
         stack = write_stack(self.dir, "st-refresh-", 5)

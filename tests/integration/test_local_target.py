@@ -269,6 +269,9 @@ exports.callback = (event, context, callback) => { callback(null, { viaCallback:
 exports.pause = async () => { await new Promise((r) => setTimeout(r, 800)); return { pid: ME }; };
 """
 
+# A sleep no other process on the machine runs (other test runs may be sleeping 30 s too).
+LONG_SLEEP = f"30.{os.getpid():07d}"
+
 # A custom runtime in shell: the Runtime API by hand, with curl.
 BOOTSTRAP = r"""#!/bin/sh
 set -eu
@@ -282,13 +285,13 @@ while true; do
   case "$EVENT" in
     *fail*) curl -sS -X POST "$API/invocation/$ID/error" -H 'Lambda-Runtime-Function-Error-Type: Unhandled' \
               -d '{"errorType":"ShellError","errorMessage":"asked to fail"}' >/dev/null ;;
-    *sleep*) sleep 30 ;;
+    *sleep*) sleep @LONG_SLEEP@ ;;
     *pause*) sleep 0.8
              curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":\"$ME\"}" >/dev/null ;;
     *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":\"$ME\",\"handler\":\"$_HANDLER\",\"echo\":$EVENT}" >/dev/null ;;
   esac
 done
-"""
+""".replace("@LONG_SLEEP@", LONG_SLEEP)
 
 
 def make_zip(base, name, files, modes=None):
@@ -483,9 +486,14 @@ class Execution(unittest.TestCase):
         self.assertEqual(r["Body"], {"errorType": "ShellError", "errorMessage": "asked to fail"})
         r = self.invoke("shell", {"sleep": True})
         self.assertEqual(r["Body"]["errorType"], "Sandbox.Timedout")
-        # the kill reached the whole process group: no `sleep 30` is left behind
-        time.sleep(0.3)
-        left = subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True, text=True).stdout.split()
+        # the kill reached the whole process group: no long sleep is left behind (a generous
+        # deadline for the kill to land; a survivor would sleep 30 s, long past it)
+        deadline = time.monotonic() + 15
+        while True:
+            left = subprocess.run(["pgrep", "-f", "sleep " + LONG_SLEEP], capture_output=True, text=True).stdout.split()
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.assertEqual(left, [])
 
     def test_concurrent_invocations_get_their_own_processes(self):

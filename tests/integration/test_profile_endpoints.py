@@ -81,6 +81,55 @@ class ProfileEndpoints(unittest.TestCase):
         self.assertEqual(sorted(m for m, _ in sent), sorted(r["method"] for r in received))
         self.assertEqual(self.proxy.targets(), [])
 
+    def test_endpoint_precedence_across_variables_and_profile(self):
+        # Four sources set to four different endpoints, in several mixes: the SDKs' order is
+        # AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, the profile's [services] lambda
+        # endpoint_url, the profile's endpoint_url; lambdaeng and boto3 must pick the same.
+        service_env, global_env = "http://127.0.0.1:1001", "http://127.0.0.1:1002"
+        services, profile_url, other = "http://127.0.0.1:1003", "http://127.0.0.1:1004", "http://127.0.0.1:1005"
+        self.write(".aws/credentials", "[p]\naws_access_key_id = AKIAPRECEDENCE\naws_secret_access_key = x\n")
+
+        def config(with_services=True, with_url=True, services_for="lambda"):
+            text = "[profile p]\nregion = eu-west-1\n"
+            if with_url:
+                text += f"endpoint_url = {profile_url}\n"
+            if with_services:
+                url = services if services_for == "lambda" else other
+                text += f"services = s\n\n[services s]\n{services_for} =\n  endpoint_url = {url}\n"
+            self.write(".aws/config", text)
+
+        cases = [  # (config, environment, the endpoint both must use)
+            ({}, {"AWS_ENDPOINT_URL_LAMBDA": service_env, "AWS_ENDPOINT_URL": global_env}, service_env),
+            ({}, {"AWS_ENDPOINT_URL_LAMBDA": service_env}, service_env),
+            ({}, {"AWS_ENDPOINT_URL": global_env}, global_env),
+            ({}, {}, services),
+            ({"with_services": False}, {"AWS_ENDPOINT_URL": global_env}, global_env),
+            ({"with_services": False}, {}, profile_url),
+            ({"with_url": False}, {"AWS_ENDPOINT_URL_LAMBDA": service_env}, service_env),
+            ({"with_url": False}, {}, services),
+            # a services section naming only another service leaves Lambda to endpoint_url
+            ({"services_for": "s3"}, {}, profile_url),
+            ({"services_for": "s3", "with_url": False}, {"AWS_ENDPOINT_URL": global_env}, global_env),
+        ]
+        for cfg, env, expected in cases:
+            with self.subTest(config=cfg, env=sorted(env)):
+                config(**cfg)
+                full = {"HOME": self.home, "AWS_PROFILE": "p", **env}
+                r = run("whoami", "--json", env=full)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                mine = json.loads(r.stdout)["endpoint"].rstrip("/")
+                b = self.boto3({**full, "AWS_EC2_METADATA_DISABLED": "true"})
+                self.assertEqual(b.returncode, 0, b.stdout + b.stderr)
+                theirs = json.loads(b.stdout)["endpoint"].rstrip("/")
+                self.assertEqual(theirs, expected, "boto3")
+                self.assertEqual(mine, expected, "lambdaeng")
+        # --endpoint comes before all of them
+        config()
+        r = run("whoami", "--json", "--endpoint", other, env={"HOME": self.home, "AWS_PROFILE": "p",
+                                                               "AWS_ENDPOINT_URL_LAMBDA": service_env,
+                                                               "AWS_ENDPOINT_URL": global_env})
+        self.assertEqual(json.loads(r.stdout)["endpoint"].rstrip("/"), other)
+
     def boto3(self, env, profile=None):
         e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         e.update(env)

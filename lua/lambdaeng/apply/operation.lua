@@ -5,7 +5,8 @@
 --
 -- run: the apply in progress (apply.lua): ctx, state, session, env (the
 -- resolver of what was applied), live, ephemeral, counts, save().
--- execute(run, node) -> true | nil, err ({ type, message }).
+-- destroy(run, node), create(run, node) -> true | nil, err ({ type, message }): the
+-- two steps of a node (schedule.lua orders them); a replace has both.
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
@@ -114,36 +115,26 @@ local function arguments(run, node, decl, kind)
   return a
 end
 
--- A replacement deletes the old resource first, unless create_before_destroy asks
--- otherwise and the new one does not need the old one's function name.
-local function creates_first(op_ctx, node, decl, kind, a)
-  local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
-  if node.action ~= "replace" or lc.create_before_destroy ~= true then return false end
-  local prior = node.p.prior
-  if kind == "func" and prior and prior.args and prior.args.function_name == a.function_name then
-    op_ctx.log("create_before_destroy: the new function has the same name, so the old one goes first")
-    return false
-  end
-  return true
+-- Where the old object of a create_before_destroy replacement waits for its destroy
+-- step (Terraform's "deposed" object): kept in state, so that if its destroy cannot
+-- run now, the next run destroys it instead of forgetting it.
+local function deposed_address(state, addr)
+  local a, i = addr .. " (deposed)", 1
+  while state:get(a) do i = i + 1; a = string.format("%s (deposed %d)", addr, i) end
+  return a
 end
 
--- Create, update or replace of a declared resource.
+-- Create, update, or the new object's half of a replace, of a declared resource.
 local function change(run, node, op_ctx, decl, kind, a)
   local p, h = node.p, HANDLERS[kind]
   local event = node.action == "update" and "update" or "create"
   local ok, aerr = fire_actions(run, decl, "before_" .. event)
   if not ok then return nil, aerr end
-  local create_first = creates_first(op_ctx, node, decl, kind, a)
-  local function delete_old()
-    local dok, derr = h.delete(op_ctx, decl, p.prior)
-    if not dok then return nil, derr end
-    if not create_first then run.state:remove(decl.address) run.save() end
-    run.counts.destroyed = run.counts.destroyed + 1
-    return true
-  end
-  if node.action == "replace" and not create_first then
-    local dok, derr = delete_old()
-    if not dok then return nil, derr end
+  if node.action == "replace" and node.create_first then
+    -- the old object keeps a state entry of its own until its destroy step
+    node.deposed = deposed_address(run.state, decl.address)
+    run.state:put(node.deposed, p.prior)
+    run.save()
   end
   local rec, err
   if node.action == "update" then
@@ -151,13 +142,15 @@ local function change(run, node, op_ctx, decl, kind, a)
   else
     rec, err = h.create(op_ctx, decl, a)
   end
-  if not rec then return nil, err end
-  if create_first then
-    local dok, derr = delete_old()
-    if not dok then
-      put(run, decl, rec, p.sensitive)
-      return nil, derr
+  if not rec then
+    if node.deposed and not node.recorded then
+      -- nothing new exists: the old object is the resource again (as Terraform restores it)
+      run.state:put(decl.address, p.prior)
+      run.state:remove(node.deposed)
+      node.deposed = nil
+      run.save()
     end
+    return nil, err
   end
   put(run, decl, rec, p.sensitive)
   run.live[decl.address] = { args = a, attrs = rec.attrs or {} }
@@ -166,31 +159,47 @@ local function change(run, node, op_ctx, decl, kind, a)
   return fire_actions(run, decl, "after_" .. event)
 end
 
----Carries out node (a change or an ephemeral invocation to read).
-function M.execute(run, node)
+-- The context of a node's operations: its resource's API view, its log prefix, recording.
+local function op_context(run, node)
+  if node.op_ctx then return node.op_ctx end
   local p, addr = node.p, node.address
   local decl = run.session.by_addr[addr]
-  local kind = decl and decl.kind.kind or (p.prior and p.prior.kind)
-  local h = HANDLERS[kind]
   local out = run.ctx.out
-  local op_ctx = setmetatable({
+  node.op_ctx = setmetatable({
     log = function(line) out(addr .. ": " .. line) end,
+    address = addr,
     record = decl and function(a, rec)
+      node.recorded = true
       run.state:put(a, M.entry_for(run.ctx, decl, rec, p.sensitive))
       run.save()
     end or nil,
     forget = function(a) run.state:remove(a) run.save() end,
     adopt_on_conflict = p.pending_prior ~= nil,
   }, { __index = view_of(run.ctx, decl, p.prior) })
-  if node.action == "delete" then
-    if not h then return true end
-    local ok, err = h.delete(op_ctx, decl, p.prior)
-    if not ok then return nil, err end
-    run.state:remove(addr)
-    run.save()
-    run.counts.destroyed = run.counts.destroyed + 1
-    return true
-  end
+  return node.op_ctx
+end
+
+---The destroy step of node: the whole of a delete, the old object's half of a replace.
+function M.destroy(run, node)
+  local p, addr = node.p, node.address
+  local decl = run.session.by_addr[addr]
+  local h = HANDLERS[decl and decl.kind.kind or (p.prior and p.prior.kind)]
+  if not h then return true end
+  local ok, err = h.delete(op_context(run, node), decl, p.prior)
+  if not ok then return nil, err end
+  run.state:remove(node.deposed or addr)
+  run.save()
+  run.counts.destroyed = run.counts.destroyed + 1
+  return true
+end
+
+---The create step of node: a create, update or read (an ephemeral invocation), or
+---the new object's half of a replace.
+function M.create(run, node)
+  local addr = node.address
+  local decl = run.session.by_addr[addr]
+  local kind = decl.kind.kind
+  local op_ctx = op_context(run, node)
   local a, aerr = arguments(run, node, decl, kind)
   if not a then return nil, aerr end
   if node.action == "read" then
@@ -200,6 +209,17 @@ function M.execute(run, node)
     return true
   end
   return change(run, node, op_ctx, decl, kind, a)
+end
+
+---Whether a replace of node can create the new object before destroying the old one:
+---true, or false and why (a function cannot exist twice under one name).
+function M.can_create_first(node)
+  local p = node.p
+  if p.decl.kind.kind == "func" and not (type(p.args.function_name) == "string"
+      and p.prior and p.prior.args and p.args.function_name ~= p.prior.args.function_name) then
+    return false, "the new function has the same name"
+  end
+  return true
 end
 
 return M

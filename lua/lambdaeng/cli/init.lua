@@ -160,12 +160,19 @@ local function parse_error(message, parser, command)
 end
 
 -- --force-unlock=ID becomes the hidden --force-unlock-id ID (a bare --force-unlock is a flag:
--- it never takes the next word, which may be the stack).
+-- it never takes the next word, which may be the stack); --refresh=false (as a Terraform
+-- user types it) and --refresh=true become --no-refresh and --refresh.
 local function rewrite(argv)
   local out = {}
   for _, a in ipairs(argv) do
     local id = a:match("^%-%-force%-unlock=(.*)$")
-    if id then
+    local flag, value = a:match("^(%-%-n?o?%-?refresh)=(.*)$")
+    if flag == "--refresh" or flag == "--no-refresh" then
+      if value ~= "true" and value ~= "false" then
+        return nil, string.format("%s takes true or false (or no value), got %q", flag, value)
+      end
+      out[#out + 1] = ((value == "true") == (flag == "--refresh")) and "--refresh" or "--no-refresh"
+    elseif id then
       if not id:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
       out[#out + 1], out[#out + 2] = "--force-unlock-id", id
     elseif a:match("^%-%-force%-unlock%-id") then

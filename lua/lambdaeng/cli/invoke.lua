@@ -7,6 +7,7 @@ local endpoint = require "lambdaeng.endpoint"
 local lambda_api = require "lambdaeng.aws.lambda_api"
 local printable = require("lambdaeng.aws.client").printable
 local hash = require "lambdaeng.native.hash"
+local sys = require "lambdaeng.native.sys"
 local ui = require "lambdaeng.cli.ui"
 local common = require "lambdaeng.cli.common"
 
@@ -70,14 +71,40 @@ local function request(args)
                  client_context = context, qualifier = args.qualifier }
 end
 
+-- Text safe for a terminal, nothing dropped: control bytes (but newline and tab), C1
+-- controls and bytes that are not UTF-8 shown as \xNN.
+local function terminal_text(s)
+  local out, i = {}, 1
+  while i <= #s do
+    local b = s:byte(i)
+    local n = b < 0x80 and 1 or b >= 0xF0 and 4 or b >= 0xE0 and 3 or b >= 0xC0 and 2 or 0
+    local ch = n > 0 and s:sub(i, i + n - 1) or nil
+    if n == 0 or #ch < n or not utf8.len(ch) or (n == 2 and b == 0xC2 and ch:byte(2) < 0xA0)
+        or (n == 1 and (b < 0x20 or b == 0x7F) and b ~= 10 and b ~= 9) then
+      out[#out + 1] = string.format("\\x%02x", b)
+      i = i + 1
+    else
+      out[#out + 1] = ch
+      i = i + n
+    end
+  end
+  return table.concat(out)
+end
+
 local function show(result, args, itype)
   local log = lambda_api.log_tail(result)
+  local text = result.payload == nil or utf8.len(result.payload) ~= nil
   if args.json then
-    print(json.encode_plain { status_code = result.status_code, payload = result.payload,
+    -- JSON carries text: a payload that is not UTF-8 is given base64-encoded, and said so
+    print(json.encode_plain { status_code = result.status_code, payload = text and result.payload or nil,
+      payload_base64 = not text and hash.base64(result.payload) or nil,
       function_error = result.function_error, executed_version = result.executed_version, log = log })
     return
   end
-  if result.payload and #result.payload > 0 then io.write(result.payload, "\n") end
+  -- the payload exactly, except on a terminal, which gets no raw control bytes
+  if result.payload and #result.payload > 0 then
+    io.write(sys.isatty(1) and terminal_text(result.payload) or result.payload, "\n")
+  end
   if itype ~= "RequestResponse" then ui.eprint(string.format("StatusCode: %d", result.status_code)) end
   if log then
     local shown = printable(log, 8192, true)

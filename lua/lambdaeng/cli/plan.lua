@@ -14,7 +14,7 @@ Usage: lambdaeng plan STACK.lua [options]
 
 Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
 Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
-  --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh,
+  --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh (or --refresh=false),
   --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
   --retarget (the state records the target each resource was applied to; a plan against
   another one stops with both named unless this is given).

@@ -16,17 +16,22 @@ Lambda REST API for lambdaeng, the AWS CLI, the SDKs and Terraform's AWS provide
 (--endpoint-url, endpoints { lambda = ... }), running function code for real
 (python3.*, nodejs*, provided.*). Ctrl-C stops it.
 
-Safe by default: it answers only requests signed with AWS Signature Version 4 (any key
-pair, unless --verify pins one; dummy credentials do), whose Host names the address
-it serves (no DNS rebinding), and refuses every browser request (an Origin, a preflight,
-a form's Content-Type). Bodies beyond AWS's limits are refused before they are read.
+Safe by default: it answers only your own user's processes (another local user is
+refused, whatever keys it signs with, unless --verify or --allow-other-users), only
+requests signed with AWS Signature Version 4 (any key pair, unless --verify pins one;
+dummy credentials do), whose Host names the address it serves (no DNS rebinding), and
+refuses every browser request (an Origin, a preflight, a form's Content-Type).
+Bodies beyond AWS's limits are refused before they are read.
 Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
 network namespaces, the package read-only at /var/task, nothing of the directory's
 state or of this process's environment visible, and a Runtime API only it can reach.
 Options:
   --listen ADDR        listen on the IP address ADDR instead of 127.0.0.1; an address
                        other than loopback needs --verify
-  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair
+  --verify KEY:SECRET  accept only requests signed (SigV4) with this key pair, from
+                       any user (the key pair is the authority)
+  --allow-other-users  without --verify: serve every local user's processes, not only
+                       yours (any of them can then read and replace your functions)
   --dir PATH           where functions are kept (default ./.lambdaeng/local)
   --region R           the region in ARNs (default $AWS_REGION or us-east-1)
   --client-timeout S   a client must send a request's headers within S seconds (and its
@@ -48,6 +53,7 @@ function M.add_to_parser(parser)
     cmd:option(name)
   end
   cmd:flag("--quiet")
+  cmd:flag("--allow-other-users")
 end
 
 local function quota_of(text)
@@ -109,6 +115,7 @@ local function new_target(args, o, dir)
                       latency = o.latency and o.latency / 1000, quota = o.quota, fail_rate = o.fail_rate,
                       verify = o.verify, account_concurrency = math.floor(o.concurrency), echo = echo,
                       client_timeout = o.client_timeout, max_connections = o.max_connections,
+                      allow_other_users = args.allow_other_users,
                       log = args.debug and function(line) io.stderr:write("[local] ", line, "\n") end or nil }
 end
 

@@ -7,6 +7,7 @@
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
+local schema = require "lambdaeng.schema"
 local sorted = require("lambdaeng.validate").sorted_keys
 
 local M = {}
@@ -40,8 +41,21 @@ local function is_list(v)
   return true
 end
 
--- Lines rendering value v at indent, prefix sign (e.g. "+ ").
-local function render_value(v, indent, sign, out, key, width)
+-- The schema spec of key k of a change (an argument, or a computed map such as tags_all),
+-- so that an empty map renders as {} and an empty list as [].
+local MAP_ATTRS = { tags_all = { type = "map" } }
+local function spec_of(p, k)
+  local kind = p.decl and p.decl.kind or schema.kinds[p.prior and p.prior.kind or ""]
+  return kind and kind.args[k] or MAP_ATTRS[k]
+end
+local function inner_spec(spec, k)
+  if not spec then return nil end
+  if spec.type == "block" then return spec.fields and spec.fields[k] end
+  return spec.elem
+end
+
+-- Lines rendering value v at indent, prefix sign (e.g. "+ "); spec (optional) its schema.
+local function render_value(v, indent, sign, out, key, width, spec)
   local pad = string.rep(" ", indent)
   local label = key and (key .. string.rep(" ", math.max(0, (width or #key) - #key)) .. " = ") or ""
   if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
@@ -49,9 +63,13 @@ local function render_value(v, indent, sign, out, key, width)
     return
   end
   if is_list(v) then
-    if #v == 0 then out[#out + 1] = pad .. sign .. label .. "[]" return end
+    if #v == 0 then
+      local empty = spec and (spec.type == "map" or spec.type == "block") and "{}" or "[]"
+      out[#out + 1] = pad .. sign .. label .. empty
+      return
+    end
     out[#out + 1] = pad .. sign .. label .. "["
-    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out) end
+    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1)) end
     out[#out + 1] = pad .. "  " .. "]"
     return
   end
@@ -63,7 +81,7 @@ local function render_value(v, indent, sign, out, key, width)
   for _, k in ipairs(keys) do
     local name = tostring(k)
     if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
-    render_value(v[k], indent + 4, sign, out, name, w)
+    render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
   end
   out[#out + 1] = pad .. "  " .. "}"
 end
@@ -192,7 +210,7 @@ function change_body(p, c, sym)
     local old, new = before[k], after[k]
     if computed[k] then
       if p.action == "create" or p.action == "replace" then
-        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, sym.create .. " ", body, k, w)
+        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, sym.create .. " ", body, k, w, spec_of(p, k))
       elseif known[k] ~= nil then
         render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
       else
@@ -200,16 +218,16 @@ function change_body(p, c, sym)
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
     elseif p.action == "create" then
-      render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+      render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
     elseif p.action == "delete" then
-      render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+      render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
     else
       local suffix = forces(p, k) and c.red(" # forces replacement") or ""
       if old == nil then
-        render_value(mark(new, s), 6, sym.create .. " ", body, k, w)
+        render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
         body[#body] = body[#body] .. suffix
       elseif new == nil then
-        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w)
+        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
       else
         render_diff(mark(old, s), mark(new, s), 6, k, w, body, sym, suffix)
       end

@@ -18,6 +18,22 @@ function M.crud_payload(input, key, action, prev_input)
   return json.encode_plain(obj)
 end
 
+-- Why a result cannot be kept (nil when it can). `result` is text that state (JSON)
+-- holds and dependents read as a string; bytes that are not UTF-8 could only be
+-- kept by changing them (Terraform's provider stores them through Go's JSON
+-- encoder, which turns each bad byte into U+FFFD) or by storing something else
+-- than what dependents were promised (base64 in place of the text). Neither is
+-- what the function said, so the invocation fails with where the bytes go wrong;
+-- nothing is recorded and the next run invokes again once the function returns
+-- text (binary data base64-encoded, as Lambda's own JSON answers carry it).
+function M.result_problem(payload)
+  if payload == nil or utf8.len(payload) then return nil end
+  local _, at = utf8.len(payload)
+  return string.format("returned a result that is not UTF-8 text (byte %d of %d is 0x%02X); lambdaeng keeps "
+    .. "results as text, so this invocation is not recorded and the next run invokes it again: make the "
+    .. "function return text (binary data base64-encoded)", at, #payload, payload:byte(at))
+end
+
 -- Invokes and turns a function error into a resource failure with the function's message.
 local function invoke_checked(ctx, name, opts)
   local r, err = ctx.api:invoke(name, opts)
@@ -41,6 +57,11 @@ local function run_invocation(ctx, a, action, prev_input, timeout)
   local r, err = invoke_checked(ctx, a.function_name, { payload = payload, invocation_type = "RequestResponse",
                                                         qualifier = a.qualifier ~= "$LATEST" and a.qualifier or nil })
   if not r then return nil, err end
+  -- a delete keeps nothing, so whatever its result holds is no reason to fail it
+  local problem = action ~= "delete" and M.result_problem(r.payload)
+  if problem then
+    return nil, { type = "InvalidResult", message = string.format("function %s %s", tostring(a.function_name), problem) }
+  end
   return { args = a, attrs = { result = r.payload } }
 end
 
@@ -65,8 +86,21 @@ function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if a.lifecycle_scope ~= "CRUD" then return true end
   local r, err = run_invocation(ctx, a, "delete", a.input, timeout_of(decl, "delete"))
-  if not r then return nil, err end
-  return true
+  if r then return true end
+  if err.type == "ResourceNotFoundException" then
+    -- The function (or version) the delete must run in is gone, so the delete hook can
+    -- never run. As Terraform's provider does (its Delete invokes and fails on any
+    -- error), this stays an error rather than a silent drop: the hook is the stack's
+    -- cleanup contract and whatever it should clean up is still there. The message
+    -- names the function and the one way out, so the stack is never stuck for good.
+    local addr = ctx.address or "the invocation"
+    err = { type = err.type, status = err.status, message = string.format(
+      "the delete invocation cannot run: function %s%s no longer exists (%s). Whatever its delete would clean "
+      .. "up is left as it is; if that is acceptable, `lambdaeng state rm %s` and run again",
+      tostring(a.function_name), a.qualifier and a.qualifier ~= "$LATEST" and (" (qualifier " .. a.qualifier .. ")") or "",
+      err.message or "not found", addr) }
+  end
+  return nil, err
 end
 
 -- An ephemeral invocation: the result is returned, never stored; a function

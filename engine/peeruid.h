@@ -1,0 +1,20 @@
+/* peeruid.h — which local user is at the other end of a TCP connection.
+ *
+ * SO_PEERCRED answers only for unix sockets; for TCP over loopback the kernel lists both
+ * ends of a connection in /proc/net/tcp (and tcp6) with the uid that owns each socket,
+ * and the peer's end is the line whose local address is our peer's and whose remote
+ * address is ours, as identd finds it. A socket with inode 0 there belongs to no process
+ * any more (closed and orphaned, or in TIME_WAIT, shown as uid 0): it never counts.
+ *
+ * le_tcp_peer_uid(fd, &uid) -> 0, or a negative errno: -ENOENT when no live socket of
+ * this machine is the peer (a remote client, or one that already closed), -ENOTCONN or
+ * -EAFNOSUPPORT for a descriptor that is not a connected TCP/IP socket, or the error of
+ * reading /proc. One read of each table per call: short, but blocking (call it once per
+ * connection). le_tcp_peer_uid_in does the same in tables at other paths (for tests). */
+#ifndef LAMBDAENG_PEERUID_H
+#define LAMBDAENG_PEERUID_H
+
+int le_tcp_peer_uid(int fd, unsigned *uid);
+int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid);
+
+#endif

@@ -1,0 +1,152 @@
+"""The bound on connections to a host (issue 12, item 3), end to end.
+
+The fault server counts the TCP connections its clients hold open at once
+(/__connections); every "lat-*" request is answered after 0.25 s, so concurrent
+calls really overlap. The real binary is driven three ways: `api Invoke` with an
+array under LAMBDAENG_MAX_CONNECTIONS, a stack whose provider{} sets
+max_connections, and the REPL's invoke_many() at a 300-call fan-out under the
+default cap (64). What is asserted is the server's count of open connections and
+the failures, never a duration."""
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LAMBDAENG, run  # noqa: E402
+from peers import FaultServer  # noqa: E402
+
+CREDS = {"AWS_ACCESS_KEY_ID": "AKIDCONNS", "AWS_SECRET_ACCESS_KEY": "conns-secret-key", "AWS_REGION": "us-east-1"}
+DEFAULT_CAP = 64  # engine/http.h LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS, README "Talking to AWS"
+
+
+class Connections(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = FaultServer()
+        cls.endpoint = cls.server.endpoint
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-conns-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def connections(self):
+        with urllib.request.urlopen(self.endpoint + "/__connections") as res:
+            return json.load(res)
+
+    def reset_peak(self):
+        # The previous client's sockets may still be closing on the server's side.
+        deadline = time.monotonic() + 30
+        while self.connections()["now"] > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        urllib.request.urlopen(urllib.request.Request(self.endpoint + "/__connections/reset",
+                                                      method="POST")).close()
+
+    def peak(self):
+        return self.connections()["peak"]
+
+    def test_environment_variable_bounds_the_connections(self):
+        calls = json.dumps([{"FunctionName": "lat-env", "Payload": {"i": i}} for i in range(40)])
+        for cap in (1, 4):
+            with self.subTest(cap=cap):
+                self.reset_peak()
+                r = run("api", "Invoke", calls, "--endpoint", self.endpoint, env=dict(CREDS, LAMBDAENG_MAX_CONNECTIONS=str(cap)),
+                        timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+                results = json.loads(r.stdout)
+                self.assertEqual([json.loads(x["payload"]) for x in results], [{"i": i} for i in range(40)])
+                peak = self.peak()
+                print(f"\n40 invocations, LAMBDAENG_MAX_CONNECTIONS={cap}: {peak} connections open at most")
+                self.assertGreaterEqual(peak, 1)
+                self.assertLessEqual(peak, cap)
+
+    def test_provider_setting_bounds_the_connections(self):
+        os.makedirs(os.path.join(self.dir, "code"))
+        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
+            f.write("def handler(e, c):\n    return e\n")
+        stack = os.path.join(self.dir, "stack.lua")
+        with open(stack, "w") as f:
+            f.write('provider { max_connections = 3 }\n'
+                    'local lambda = require "lambdaeng.lambda"\n'
+                    'for i = 1, 12 do\n'
+                    '  lambda.func("f" .. i, { function_name = "lat-p" .. i, runtime = "python3.12",\n'
+                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
+                    'end\n')
+        self.reset_peak()
+        r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=dict(CREDS, LAMBDAENG_WAITER_DELAY="0.05"),
+                timeout=200)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
+        self.assertIn("12 added", r.stdout)
+        peak = self.peak()
+        with urllib.request.urlopen(self.endpoint + "/__log") as res:
+            sent = sum(len(v) for k, v in json.load(res).items() if k.startswith("lat-p"))
+        print(f"\n12 functions, provider {{ max_connections = 3 }}: {sent} requests over {peak} connections at most")
+        self.assertGreaterEqual(sent, 24)
+        self.assertGreaterEqual(peak, 1)
+        self.assertLessEqual(peak, 3)
+
+    def repl(self, line, done, timeout=180):
+        """Types one line into `lambdaeng repl` on a pseudo-terminal once it prompts; returns
+        its output up to the first match of the regular expression done."""
+        master, slave = pty.openpty()
+        env = dict(os.environ, NO_COLOR="1", HOME=self.dir, TERM="dumb", **CREDS)
+        p = subprocess.Popen([LAMBDAENG, "repl", "--endpoint", self.endpoint], stdin=slave, stdout=slave,
+                             stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        out = b""
+
+        def read_until(pattern):
+            nonlocal out
+            deadline = time.monotonic() + timeout
+            while not re.search(pattern, out) and time.monotonic() < deadline:
+                if select.select([master], [], [], 1)[0]:
+                    try:
+                        out += os.read(master, 65536)
+                    except OSError:
+                        return
+
+        try:
+            read_until(rb"lambdaeng> ")
+            os.write(master, line.encode() + b"\r")
+            read_until(done.encode())
+            os.write(master, b"\x04")
+            p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+        return out.decode(errors="replace")
+
+    def test_invoke_many_fan_out_stays_within_the_default_cap(self):
+        self.reset_peak()
+        line = ('do local l = {} for i = 1, 300 do l[i] = { "lat-many", { i = i } } end '
+                'local r = invoke_many(l) local ok = 0 '
+                'for i = 1, 300 do if type(r[i]) == "table" and r[i].i == i then ok = ok + 1 end end '
+                'print("RESULT " .. #r .. " " .. ok .. " DONE") end')
+        out = self.repl(line, r"RESULT \d+ \d+ DONE")
+        peak = self.peak()
+        with urllib.request.urlopen(self.endpoint + "/__log") as res:
+            sent = len(json.load(res).get("lat-many", []))
+        tail = out[-3000:]
+        print(f"\ninvoke_many of 300: {sent} requests, {peak} connections open at most (cap {DEFAULT_CAP})")
+        self.assertIn("RESULT 300 300 DONE", out, tail)
+        self.assertEqual(sent, 300)
+        self.assertGreaterEqual(peak, 1)
+        self.assertLessEqual(peak, DEFAULT_CAP)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
