@@ -458,8 +458,36 @@ static int l_extract(lua_State *L) {
   return 1;
 }
 
+/* archive.unzipped_size(zip_path) -> the bytes its entries declare in all | nil, message, code.
+ * What Lambda counts against the 250 MB quota of a function and its layers (extraction
+ * itself stays bounded, so an entry that lies about its size is still stopped). */
+static int l_unzipped_size(lua_State *L) {
+  const char *zip_path = luaL_checkstring(L, 1);
+  int zerr = 0;
+  zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
+  if (!za) {
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, zerr);
+    le_error err;
+    le_error_code(&err, "EINVAL", "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return le_push_error(L, &err);
+  }
+  zip_uint64_t total = 0;
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < n; i++) {
+    zip_stat_t st;
+    if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) continue;
+    total = st.size > UINT64_MAX - total ? UINT64_MAX : total + st.size;
+  }
+  zip_discard(za);
+  lua_pushinteger(L, total > (zip_uint64_t)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)total);
+  return 1;
+}
+
 int le_open_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {{"zip", l_zip}, {"extract", l_extract}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"zip", l_zip}, {"extract", l_extract}, {"unzipped_size", l_unzipped_size},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -69,8 +69,18 @@ int le_mkdir_parents(const char *path, le_error *err) {
   return LE_OK;
 }
 
-/* The kinds of resource a state entry may hold (the kinds lambdaeng stores). */
-static const char *const STORED_KINDS[] = {"func", "invocation"};
+/* The kinds of resource a state entry may hold (the kinds lambdaeng stores), and the
+ * argument that names what each one is attached to (always a non-empty string). */
+static const struct {
+  const char *kind, *name_arg, *what;
+} STORED_KINDS[] = {{"func", "function_name", "a function name"},
+                    {"invocation", "function_name", "a function name"},
+                    {"layer_version", "layer_name", "a layer name"},
+                    {"alias", "function_name", "a function name"},
+                    {"permission", "function_name", "a function name"},
+                    {"function_url", "function_name", "a function name"},
+                    {"event_invoke_config", "function_name", "a function name"}};
+#define STORED_KIND_LIST "\"func\", \"invocation\", \"layer_version\", \"alias\", \"permission\", \"function_url\", \"event_invoke_config\""
 
 static const char *json_type_name(const json_t *v) {
   switch (json_typeof(v)) {
@@ -105,20 +115,19 @@ static int check_entry(const char *path, const char *addr, json_t *entry, le_err
     return ENTRY_ERROR("the entry is %s, expected an object with \"kind\" and \"args\"", json_type_name(entry));
   json_t *kind = json_object_get(entry, "kind");
   if (!json_is_string(kind))
-    return ENTRY_ERROR("\"kind\" is %s, expected one of \"func\", \"invocation\"",
-                       kind ? json_type_name(kind) : "missing");
-  int known = 0;
+    return ENTRY_ERROR("\"kind\" is %s, expected one of " STORED_KIND_LIST, kind ? json_type_name(kind) : "missing");
+  int known = -1;
   for (size_t i = 0; i < sizeof STORED_KINDS / sizeof *STORED_KINDS; i++)
-    if (strcmp(json_string_value(kind), STORED_KINDS[i]) == 0) known = 1;
-  if (!known)
-    return ENTRY_ERROR("unknown kind \"%s\", expected one of \"func\", \"invocation\"", json_string_value(kind));
+    if (strcmp(json_string_value(kind), STORED_KINDS[i].kind) == 0) known = (int)i;
+  if (known < 0)
+    return ENTRY_ERROR("unknown kind \"%s\", expected one of " STORED_KIND_LIST, json_string_value(kind));
   json_t *args = json_object_get(entry, "args");
   if (!json_is_object(args))
     return ENTRY_ERROR("\"args\" is %s, expected an object", args ? json_type_name(args) : "missing");
-  json_t *name = json_object_get(args, "function_name");
+  json_t *name = json_object_get(args, STORED_KINDS[known].name_arg);
   if (!json_is_string(name) || json_string_length(name) == 0)
-    return ENTRY_ERROR("args.function_name is %s, expected a function name (a non-empty string)",
-                       name ? json_type_name(name) : "missing");
+    return ENTRY_ERROR("args.%s is %s, expected %s (a non-empty string)", STORED_KINDS[known].name_arg,
+                       name ? json_type_name(name) : "missing", STORED_KINDS[known].what);
   static const struct {
     const char *name;
     int (*test)(const json_t *);

@@ -22,4 +22,28 @@ end
 --- An imperative invoke fired by lifecycle.action_trigger or `run --invoke`.
 function M.action(name, args) local h = stack.current():declare(schema.action, name, args, 2); return h end
 
+--- A layer version (aws_lambda_layer_version): shared code mounted at /opt.
+function M.layer_version(name, args)
+  local h = stack.current():declare(schema.layer_version, name, args, 2)
+  return h
+end
+
+--- An alias (aws_lambda_alias): a name for a version, with optional weighted routing.
+function M.alias(name, args) local h = stack.current():declare(schema.alias, name, args, 2); return h end
+
+--- A statement of a function's resource-based policy (aws_lambda_permission).
+function M.permission(name, args) local h = stack.current():declare(schema.permission, name, args, 2); return h end
+
+--- A function URL (aws_lambda_function_url): an HTTP endpoint of a function or alias.
+function M.function_url(name, args)
+  local h = stack.current():declare(schema.function_url, name, args, 2)
+  return h
+end
+
+--- Retries and destinations of asynchronous invocations (aws_lambda_function_event_invoke_config).
+function M.event_invoke_config(name, args)
+  local h = stack.current():declare(schema.event_invoke_config, name, args, 2)
+  return h
+end
+
 return M

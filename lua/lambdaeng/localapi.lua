@@ -130,10 +130,21 @@ local function delete_function(t, ctx)
   local name, fn, qualifier = ctx.name, ctx.fn, ctx.qualifier
   if qualifier and qualifier ~= "$LATEST" then
     if not fn.versions[qualifier] then return t:not_found(name, qualifier) end
+    local using = {}
+    for alias_name, alias in pairs(fn.aliases or {}) do
+      local w = alias.RoutingConfig and alias.RoutingConfig.AdditionalVersionWeights or {}
+      if alias.FunctionVersion == qualifier or w[qualifier] then using[#using + 1] = alias_name end
+    end
+    if #using > 0 then
+      table.sort(using)
+      return err(409, "ResourceConflictException", "Unable to delete version because the following aliases reference "
+        .. "it: [" .. table.concat(using, ", ") .. "]")
+    end
     fn.versions[qualifier] = nil
     if fn.version_code then fn.version_code[qualifier] = nil end
   else
     t.functions[name] = nil
+    require("lambdaeng.localurls").stop_function(t, name)
     t.exec:drop(name)
   end
   t:save()

@@ -93,13 +93,34 @@ function Exec:command(cfg, task_root, sandboxed)
   return nil, "Runtime.InvalidRuntime", "the local target runs python3.*, nodejs* and provided.* functions, not " .. rt
 end
 
+-- The search paths of the layers at opt (/opt in a sandbox), as Lambda sets them:
+-- python's /opt/python and its site-packages, node's /opt/nodejs/node_modules,
+-- /opt/lib for libraries. The function's own variables win.
+local function layer_paths(vars, cfg, opt)
+  local rt = cfg.Runtime or ""
+  local function default(k, v) if vars[k] == nil then vars[k] = v end end
+  local py = rt:match("^(python%d+%.%d+)")
+  if py then default("PYTHONPATH", opt .. "/python/lib/" .. py .. "/site-packages:" .. opt .. "/python") end
+  local major = rt:match("^nodejs(%d+)")
+  if major or rt:match("^nodejs") then
+    default("NODE_PATH", (major and (opt .. "/nodejs/node" .. major .. "/node_modules:") or "")
+      .. opt .. "/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task")
+  end
+  default("LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:"
+    .. opt .. "/lib")
+end
+
 -- The environment variables of an environment: Lambda's and the function's own,
--- nothing of this process's (no credentials, no HOME).
-function Exec:variables(name, cfg, env, task_root, sandboxed)
+-- nothing of this process's (no credentials, no HOME). opt_dir: the host directory
+-- of the layers when not sandboxed (in a sandbox they are at /opt).
+function Exec:variables(name, cfg, env, task_root, sandboxed, opt_dir)
   local vars = {}
   local function set(k, v) if v ~= nil then vars[k] = tostring(v) end end
   for k, v in pairs(cfg.Environment and cfg.Environment.Variables or {}) do set(k, v) end
-  set("PATH", sandboxed and "/usr/local/bin:/usr/bin/:/bin:/opt/bin" or os.getenv("PATH") or "/usr/bin:/bin")
+  local opt = opt_dir and (sandboxed and "/opt" or opt_dir) -- only a function with layers
+  if opt then layer_paths(vars, cfg, opt) end
+  set("PATH", sandboxed and "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+    or ((opt_dir and (opt_dir .. "/bin:") or "") .. (os.getenv("PATH") or "/usr/bin:/bin")))
   set("LANG", "en_US.UTF-8")
   set("TZ", ":UTC")
   set("PYTHONUNBUFFERED", "1")
@@ -379,6 +400,11 @@ function Exec:start(name, fn, cfg, key, inv)
     io.stderr:write("lambdaeng local: cannot unpack the package of ", name, ": ", tostring(rerr), "\n")
     return nil, "Runtime.InvalidEntrypoint", "cannot unpack the function's package"
   end
+  local opt_dir, oerr = require("lambdaeng.locallayers").opt_dir(self.target, cfg)
+  if oerr then
+    io.stderr:write("lambdaeng local: cannot unpack the layers of ", name, ": ", tostring(oerr), "\n")
+    return nil, "Runtime.InvalidEntrypoint", "cannot unpack the function's layers"
+  end
   local bwrap = self:sandbox()
   local cmd, kind, msg = self:command(cfg, root, bwrap ~= nil)
   if not cmd then return nil, kind, msg end
@@ -391,12 +417,12 @@ function Exec:start(name, fn, cfg, key, inv)
   for _, a in ipairs(cmd.args) do argv[#argv + 1] = a end
   if bwrap then
     file, args = sandbox.command(bwrap, { task_root = root, runtime_dir = cmd.runtime_dir, init = self.init,
-      extra_ro = cmd.extra_ro, tmp_mb = cfg.EphemeralStorage and cfg.EphemeralStorage.Size or 512, command = argv })
+      extra_ro = cmd.extra_ro, opt_dir = opt_dir, tmp_mb = cfg.EphemeralStorage and cfg.EphemeralStorage.Size or 512, command = argv })
   else
     file, args = self.init, { "__runtime-init", "0", "3", "--" }
     for _, a in ipairs(argv) do args[#args + 1] = a end
   end
-  local envlist = self:variables(name, cfg, env, root, bwrap ~= nil)
+  local envlist = self:variables(name, cfg, env, root, bwrap ~= nil, opt_dir)
   local proc, perr = process.spawn {
     file = file, args = args, env = envlist, cwd = root, unref = self.unref,
     on_socket = function(fd) self:serve_runtime_api(env, fd) end,

@@ -119,6 +119,9 @@ local function body_limit(req)
   if method == "PUT" and path:match("^/2015%-03%-31/functions/[^/]+/code$") then
     return M.MAX_CODE_REQUEST, "UpdateFunctionCode", "RequestEntityTooLargeException"
   end
+  if method == "POST" and path:match("^/2018%-10%-31/layers/[^/]+/versions/?$") then
+    return M.MAX_CODE_REQUEST, "PublishLayerVersion", "RequestEntityTooLargeException"
+  end
   if method == "POST" and path:match("^/2015%-03%-31/functions/[^/]+/invocations$") then
     if (req.headers["x-amz-invocation-type"] or "") == "Event" then
       return M.MAX_ASYNC_PAYLOAD, "InvokeAsync", "RequestTooLargeException"

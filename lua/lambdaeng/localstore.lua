@@ -68,8 +68,9 @@ function M.store_code(self, code)
   return { sha = sha, size = #bytes, file = file }
 end
 
--- Whether a function or version uses the package file (its sha256).
+-- Whether a function, version or layer version uses the package file (its sha256).
 function M.uses(self, file)
+  if require("lambdaeng.locallayers").files(self)[file] then return true end
   for _, fn in pairs(self.functions) do
     if fn.code and fn.code.file == file then return true end
     for _, f in pairs(fn.version_code or {}) do
@@ -83,7 +84,9 @@ end
 -- more: after a delete, the directory holds only what it still serves.
 function M.collect(self)
   if not self.dir then return end
-  local used = {}
+  local layers = require "lambdaeng.locallayers"
+  local used = layers.files(self)
+  for _, name in ipairs(layers.stale_opt_dirs(self)) do sys.remove_tree(self.dir .. "/run/" .. name) end
   for _, fn in pairs(self.functions) do
     if fn.code and fn.code.file then used[fn.code.file] = true end
     for _, file in pairs(fn.version_code or {}) do used[file] = true end

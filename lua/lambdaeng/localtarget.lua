@@ -21,6 +21,11 @@ local localapi = require "lambdaeng.localapi"
 local localconfig = require "lambdaeng.localconfig"
 local localstore = require "lambdaeng.localstore"
 local errors = require "lambdaeng.errors"
+local locallayers = require "lambdaeng.locallayers"
+local localaliases = require "lambdaeng.localaliases"
+local localpolicy = require "lambdaeng.localpolicy"
+local localurls = require "lambdaeng.localurls"
+local localasync = require "lambdaeng.localasync"
 
 local M = {}
 
@@ -111,12 +116,14 @@ end
 -- max_connections (default 1024), allow_other_users (without verify, serve connections
 -- from every local user, not only from processes of the user running the target).
 function M.new(opts)
-  local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {},
+  local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {}, layers = {},
+                              routed = {}, url_servers = {},
                               log = opts.log, unref = opts.unref, latency = opts.latency,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               allow_other_users = opts.allow_other_users,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
                               buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
+  self.new_request_id = uuid
   self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
                                     account_concurrency = opts.account_concurrency })
   self:load()
@@ -135,13 +142,14 @@ function Target:load()
   local text = sys.read_file(self.dir .. "/functions.json")
   if not text then return end
   local ok, doc = pcall(json.decode_plain, text)
-  if ok and type(doc) == "table" then self.functions = doc.functions or {} end
+  if ok and type(doc) == "table" then self.functions, self.layers = doc.functions or {}, doc.layers or {} end
 end
 
 function Target:save()
   if not self.dir then return end
   sys.mkdirs(self.dir)
-  assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions }))
+  assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions,
+    layers = self.layers }))
 end
 
 local err, ok, input_of = localapi.error_response, localapi.ok, localapi.input_of
@@ -184,6 +192,11 @@ function Target:create(body)
   end
   local code, cerr = self:store_code(input.Code)
   if not code then return err(cerr.status, cerr.type, cerr.message) end
+  local ls, lh, lb = locallayers.check(self, input.Layers, code.file)
+  if ls then
+    if not self:uses(code.file) then self:collect() end
+    return ls, lh, lb
+  end
   local cfg = {
     FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
     Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
@@ -193,6 +206,7 @@ function Target:create(body)
   local bad = localconfig.apply(cfg, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
   localconfig.defaults(cfg)
+  locallayers.fill(self, cfg)
   if input.CodeSigningConfigArn ~= nil and (type(input.CodeSigningConfigArn) ~= "string"
       or not input.CodeSigningConfigArn:match("^arn:")) then
     return err(400, "InvalidParameterValueException", "CodeSigningConfigArn must be an ARN")
@@ -228,6 +242,8 @@ end
 function Target:config_of(name, qualifier)
   local fn = self.functions[name]
   if not fn then return nil end
+  local alias = localaliases.alias(fn, qualifier)
+  if alias then qualifier = alias.FunctionVersion end -- its primary version
   if not qualifier or qualifier == "$LATEST" then return fn.latest end
   return fn.versions[qualifier]
 end
@@ -263,6 +279,11 @@ function Target:update_code(name, body)
   local fn = self.functions[name]
   local code, cerr = self:store_code(input)
   if not code then return err(cerr.status, cerr.type, cerr.message) end
+  local ls, lh, lb = locallayers.check_code(self, fn.latest, code.file)
+  if ls then
+    if not self:uses(code.file) then self:collect() end
+    return ls, lh, lb
+  end
   if input.DryRun then -- checked, not applied
     local preview = {}
     for k, v in pairs(fn.latest) do preview[k] = v end
@@ -288,8 +309,16 @@ function Target:update_configuration(name, body)
   local input, s1, h1, b1 = self:update_input(name, "UpdateFunctionConfiguration", body)
   if not input then return s1, h1, b1 end
   local fn = self.functions[name]
+  local ls, lh, lb = locallayers.check(self, input.Layers, fn.code.file)
+  if ls then return ls, lh, lb end
   local bad = localconfig.apply(fn.latest, input)
   if bad then return err(400, "InvalidParameterValueException", bad) end
+  locallayers.fill(self, fn.latest)
+  if input.Layers ~= nil then -- a deleted layer version this function alone kept may go now
+    locallayers.prune(self)
+    self:save()
+    self:collect()
+  end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   self:save()
@@ -310,9 +339,10 @@ end
 -- (202) and runs it in the background, waiting out throttling as Lambda's async
 -- queue does; DryRun only checks (204).
 function Target:invoke(name, qualifier, req)
-  local cfg = self:config_of(name, qualifier)
-  if not cfg then return not_found(self, name, qualifier) end
   local fn = self.functions[name]
+  -- an alias runs its version, or its additional version for that version's share
+  local cfg = self:config_of(name, localaliases.version(self, name, fn, qualifier))
+  if not cfg then return not_found(self, name, qualifier) end
   local h = req.headers
   local itype = h["x-amz-invocation-type"] or "RequestResponse"
   if itype ~= "RequestResponse" and itype ~= "Event" and itype ~= "DryRun" then
@@ -343,17 +373,8 @@ function Target:invoke(name, qualifier, req)
   local opts = { request_id = uuid(), client_context = client_context, want_log = h["x-amz-log-type"] == "Tail",
                  arn = self:arn(name) .. (qualifier and (":" .. qualifier) or "") }
   if itype == "Event" then
-    loop.spawn(function()
-      while self.functions[name] == fn do
-        local result = self.exec:run(name, fn, cfg, payload, opts)
-        if result then
-          self:note("Invoke %s (Event) %s%s", name, opts.request_id,
-            result.function_error and (": " .. result.payload) or "")
-          return
-        end
-        loop.sleep(0.2) -- throttled: Lambda's queue retries
-      end
-    end)
+    -- Lambda's async queue: throttling waits, function errors retry, destinations hear of it
+    loop.spawn(function() localasync.run_event(self, name, fn, cfg, payload, opts, qualifier) end)
     return 202, { ["x-amzn-RequestId"] = opts.request_id }, ""
   end
   local result, rerr = self.exec:run(name, fn, cfg, payload, opts)
@@ -374,6 +395,8 @@ end
 function Target:route(req)
   local path, method = req.path, req.method
   local q = parse_query(req.query)
+  local ls, lh, lb = locallayers.route(self, req, q)
+  if ls then return ls, lh, lb end
   local raw, rest = path:match("^/20%d%d%-%d%d%-%d%d/functions/([^/]+)(.*)$")
   if path:match("^/2015%-03%-31/functions/?$") then
     if method == "POST" then return self:create(req.body) end
@@ -390,7 +413,8 @@ function Target:route(req)
     local fn = self.functions[name]
     if not fn then return not_found(self, name, qualifier) end
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
-    local handler = localapi.route(rest, method)
+    local handler = localaliases.route(rest, method) or localpolicy.route(rest, method)
+      or localurls.route(rest, method) or localasync.route(rest, method) or localapi.route(rest, method)
     if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end
     if rest == "/configuration" and method == "GET" then
       local cfg = self:config_of(name, qualifier)
@@ -482,12 +506,15 @@ function Target:listen(host, port)
   guard.port = server:port()
   if self.unref then server:unref() end
   self.server = server
+  localurls.start_all(self) -- the function URLs this directory holds, each on its own port
   return server, guard.port
 end
 
 -- Stops serving and ends every execution environment.
 function Target:close()
   if self.server then self.server:close() self.server = nil end
+  for _, srv in pairs(self.url_servers) do srv:close() end
+  self.url_servers = {}
   self.exec:shutdown()
 end
 

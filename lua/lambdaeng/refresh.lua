@@ -19,6 +19,16 @@ local doc = require "lambdaeng.resources.func_doc"
 
 local M = {}
 
+-- The other kinds read back by refresh (resources/<kind>.lua: read, id_of, READABLE, SETS).
+local OTHERS = { layer_version = require "lambdaeng.resources.layer_version",
+                 alias = require "lambdaeng.resources.alias",
+                 permission = require "lambdaeng.resources.permission",
+                 function_url = require "lambdaeng.resources.function_url",
+                 event_invoke_config = require "lambdaeng.resources.event_invoke_config" }
+
+-- Whether refresh reads stored entries of this kind back.
+function M.refreshable(kind) return kind == "func" or OTHERS[kind] ~= nil end
+
 local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
                    "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
                    "tracing_config", "vpc_config", "dead_letter_config", "file_system_config", "snap_start",
@@ -115,6 +125,48 @@ local function refresh_one(ctx, t, drifted, errors)
   end
 end
 
+local function sorted_set(v)
+  if type(v) ~= "table" then return v end
+  local out = table.move(v, 1, #v, 1, {})
+  table.sort(out, function(a, b) return tostring(a) < tostring(b) end)
+  return out
+end
+
+-- Reads one stored resource of another kind back and folds what changed into its entry.
+local function refresh_other(ctx, t, drifted, errors)
+  local state, entry, mod = ctx.state, t.entry, OTHERS[t.entry.kind]
+  local decl = ctx.session and ctx.session.by_addr[t.addr]
+  local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
+  local id = mod.id_of(entry)
+  local read, err = mod.read(rctx, id)
+  if not read then
+    if err.type ~= "ResourceNotFoundException" then
+      errors[#errors + 1] = string.format("%s: cannot read %s %s back: %s: %s", t.addr, entry.kind, tostring(id),
+        tostring(err.type), tostring(err.message))
+      return
+    end
+    ctx.out(string.format("%s: %s %s no longer exists; it will be created again", t.addr, entry.kind, tostring(id)))
+    state:remove(t.addr)
+    drifted[#drifted + 1] = t.addr
+    return
+  end
+  local merged = {}
+  for k, v in pairs(entry.args) do merged[k] = v end
+  for _, k in ipairs(mod.READABLE) do
+    local stored, actual = entry.args[k], read.args[k]
+    if mod.SETS[k] then stored, actual = sorted_set(stored), sorted_set(actual) end
+    if type(stored) == "table" and next(stored) == nil then stored = nil end
+    if not plan.equal(stored, actual) then merged[k] = read.args[k] end
+  end
+  if not plan.equal(merged, entry.args) then
+    drifted[#drifted + 1] = t.addr
+    entry.args = merged
+  end
+  entry.attrs = read.attrs
+  if rctx.target_record then entry.target = rctx.target_record(read.attrs.arn) end
+  state:put(t.addr, entry)
+end
+
 -- Returns the addresses that drifted (sorted), or nil and an error { type, message }
 -- when a function could not be read back.
 function M.run(ctx)
@@ -125,6 +177,9 @@ function M.run(ctx)
     if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
       local t = { addr = addr, entry = entry }
       work[#work + 1] = function() refresh_one(ctx, t, drifted, errors) end
+    elseif OTHERS[entry.kind] and entry.args and OTHERS[entry.kind].id_of(entry) then
+      local t = { addr = addr, entry = entry }
+      work[#work + 1] = function() refresh_other(ctx, t, drifted, errors) end
     end
   end
   if #work == 0 then return drifted end

@@ -1,8 +1,8 @@
 -- The sandbox an execution environment runs in: bubblewrap (Debian's `bubblewrap`),
 -- with its own user, mount, pid, ipc, uts, cgroup and network namespaces. Inside,
 -- as on Lambda: the package read-only at /var/task, the runtime's bootstrap
--- read-only at /var/runtime, layers at /opt (empty: the local target stores no
--- layer content), a private /tmp of the function's ephemeral storage size, the
+-- read-only at /var/runtime, the function's layers read-only at /opt (merged in
+-- order by lambdaeng.locallayers; an empty /opt without layers), a private /tmp of the function's ephemeral storage size, the
 -- system's /usr read-only with the few /etc files programs need, a fresh /proc
 -- that shows only the sandbox's processes, uid 993; and nothing else: no home
 -- directory, no .lambdaeng/, no other function, no parent process. The network
@@ -68,7 +68,8 @@ local ETC = { "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/
 -- The bubblewrap command for one environment.
 -- opts: task_root (host path of the unpacked package), runtime_dir (host path of
 -- the bootstrap's directory, or nil), init (this binary), extra_ro (host paths to
--- show read-only at the same place: an interpreter outside /usr), tmp_mb, command
+-- show read-only at the same place: an interpreter outside /usr), opt_dir (host
+-- path of the layers, or nil), tmp_mb, command
 -- (argv inside the sandbox, run by `init __runtime-init`).
 function M.command(bwrap, opts)
   local args = { "--unshare-all", "--unshare-user", "--uid", tostring(M.UID), "--gid", tostring(M.GID),
@@ -82,11 +83,16 @@ function M.command(bwrap, opts)
     args[#args + 1], args[#args + 2], args[#args + 3] = "--ro-bind", path, path
   end
   local more = { "--proc", "/proc", "--dev", "/dev", "--size", tostring(math.floor((opts.tmp_mb or 512) * 1048576)),
-                 "--tmpfs", "/tmp", "--dir", "/opt", "--ro-bind", opts.task_root, "/var/task",
+                 "--tmpfs", "/tmp", "--ro-bind", opts.task_root, "/var/task",
                  "--ro-bind", opts.init, "/var/rapid/init" }
   for _, a in ipairs(more) do args[#args + 1] = a end
   if opts.runtime_dir then
     args[#args + 1], args[#args + 2], args[#args + 3] = "--ro-bind", opts.runtime_dir, "/var/runtime"
+  end
+  if opts.opt_dir then
+    args[#args + 1], args[#args + 2], args[#args + 3] = "--ro-bind", opts.opt_dir, "/opt"
+  else
+    args[#args + 1], args[#args + 2] = "--dir", "/opt"
   end
   for _, a in ipairs { "--chdir", "/var/task", "--", "/var/rapid/init", "__runtime-init", tostring(M.RUNTIME_PORT),
                        "3", "--" } do

@@ -162,6 +162,125 @@ M.action = {
   meta = { depends_on = true, provider = true, timeouts = true },
 }
 
+-- aws_lambda_layer_version: a published layer version is immutable, so every
+-- argument but skip_destroy replaces it (PublishLayerVersion again).
+M.layer_version = {
+  kind = "layer_version",
+  prefix = "layer_version",
+  reference = "aws_lambda_layer_version",
+  args = {
+    layer_name = str { required = true, replace = true, min = 1, max = 140,
+                       pattern = "^[%w_%-]+$", pattern_text = "1 to 140 letters, digits, - and _" },
+    source = str { path = true, replace = true },
+    filename = str { path = true, replace = true },
+    s3_bucket = str { min = 3, max = 63, replace = true },
+    s3_key = str { min = 1, max = 1024, replace = true },
+    s3_object_version = str { min = 1, max = 1024, replace = true },
+    source_code_hash = str { replace = true },
+    compatible_architectures = list(str { enum = { "x86_64", "arm64" } }, { max = 2, replace = true, set = true }),
+    compatible_runtimes = list(str { enum = M.RUNTIMES }, { max = 15, replace = true, set = true }),
+    description = str { max = 256, replace = true },
+    license_info = str { max = 512, replace = true },
+    skip_destroy = bool { default = false },
+  },
+  computed = { "arn", "layer_arn", "version", "created_date", "code_sha256", "source_code_size",
+               "signing_job_arn", "signing_profile_version_arn" },
+  timeouts = { create = "10m", delete = "10m" },
+}
+
+-- aws_lambda_alias: a name for a function version, optionally routing a share of
+-- invocations to a second version.
+M.alias = {
+  kind = "alias",
+  prefix = "alias",
+  reference = "aws_lambda_alias",
+  args = {
+    name = str { required = true, replace = true, min = 1, max = 128, pattern = "^[%w_%-]+$",
+                 pattern_text = "letters, digits, - and _" },
+    function_name = str { required = true, replace = true, function_name = "func" },
+    function_version = str { required = true, min = 1, max = 1024, pattern = "^[%w_%-%$]+$",
+                             pattern_text = "a version number or $LATEST" },
+    description = str { max = 256 },
+    routing_config = block { additional_version_weights = map(t("number", { min = 0, max = 1 }), { max = 1 }) },
+  },
+  computed = { "arn", "invoke_arn" },
+  timeouts = { create = "5m", update = "15m", delete = "5m" },
+}
+
+-- aws_lambda_permission: one statement of a function's policy; a statement cannot be
+-- edited, so every argument replaces it.
+M.permission = {
+  kind = "permission",
+  prefix = "permission",
+  reference = "aws_lambda_permission",
+  args = {
+    action = str { required = true, replace = true, pattern = "^lambda:[%a*]+$", alt = "*",
+                   pattern_text = "an action such as \"lambda:InvokeFunction\"" },
+    function_name = str { required = true, replace = true, function_name = "invoke" },
+    principal = str { required = true, replace = true, pattern = "^[^%s]+$", pattern_text = "a principal without spaces" },
+    event_source_token = str { replace = true, min = 1, max = 256, pattern = "^[%w%._%-]+$",
+                               pattern_text = "letters, digits, ., _ and -" },
+    function_url_auth_type = str { replace = true, enum = { "NONE", "AWS_IAM" } },
+    principal_org_id = str { replace = true, pattern = "^o%-[a-z0-9]+$", min = 12, max = 34,
+                             pattern_text = "an organization id such as o-a1b2c3d4e5" },
+    qualifier = str { replace = true, min = 1, max = 128, pattern = "^[%w_%-%$]+$",
+                      pattern_text = "a version number, an alias name or $LATEST" },
+    source_account = str { replace = true, pattern = "^%d%d%d%d%d%d%d%d%d%d%d%d$", pattern_text = "a 12-digit account id" },
+    source_arn = str { replace = true, arn = true },
+    statement_id = str { replace = true, computed = true, min = 1, max = 100, pattern = "^[%w%-_%.]+$",
+                         pattern_text = "letters, digits, -, _ and ." },
+    statement_id_prefix = str { replace = true, min = 1, max = 74, pattern = "^[%w%-_%.]+$",
+                                pattern_text = "letters, digits, -, _ and ." },
+  },
+  computed = { "id" },
+  timeouts = { create = "5m", delete = "5m" },
+}
+
+-- aws_lambda_function_url: an HTTPS endpoint of a function ($LATEST or an alias).
+M.function_url = {
+  kind = "function_url",
+  prefix = "function_url",
+  reference = "aws_lambda_function_url",
+  args = {
+    function_name = str { required = true, replace = true, function_name = "invoke" },
+    authorization_type = str { required = true, enum = { "NONE", "AWS_IAM" } },
+    qualifier = str { replace = true, min = 1, max = 128, pattern = "^[%w_%-%$]+$",
+                      pattern_text = "an alias name or $LATEST" },
+    invoke_mode = str { enum = { "BUFFERED", "RESPONSE_STREAM" }, default = "BUFFERED" },
+    cors = block {
+      allow_credentials = bool(),
+      allow_headers = list(str { max = 1024 }, { max = 100, set = true }),
+      allow_methods = list(str { max = 6 }, { max = 6, set = true }),
+      allow_origins = list(str { max = 253 }, { max = 100, set = true }),
+      expose_headers = list(str { max = 1024 }, { max = 100, set = true }),
+      max_age = int { min = 0, max = 86400 },
+    },
+  },
+  computed = { "function_arn", "function_url", "url_id" },
+  timeouts = { create = "10m", update = "10m", delete = "10m" },
+}
+
+-- aws_lambda_function_event_invoke_config: retries and destinations of asynchronous
+-- invocations of a function or one of its qualifiers.
+M.event_invoke_config = {
+  kind = "event_invoke_config",
+  prefix = "event_invoke_config",
+  reference = "aws_lambda_function_event_invoke_config",
+  args = {
+    function_name = str { required = true, replace = true, function_name = "invoke" },
+    qualifier = str { replace = true, min = 1, max = 128, pattern = "^[%w_%-%$]+$",
+                      pattern_text = "a version number, an alias name or $LATEST" },
+    maximum_event_age_in_seconds = int { min = 60, max = 21600 },
+    maximum_retry_attempts = int { min = 0, max = 2, default = 2 },
+    destination_config = block {
+      on_failure = block { destination = str { required = true, arn = true } },
+      on_success = block { destination = str { required = true, arn = true } },
+    },
+  },
+  computed = { "id" },
+  timeouts = { create = "5m", update = "5m", delete = "5m" },
+}
+
 M.provider = {
   args = {
     region = str { pattern = "^[a-z][a-z]%-[a-z%-]+%-%d+$", pattern_text = "a region such as us-east-1" },
@@ -203,6 +322,8 @@ M.var = {
 M.output = { args = { sensitive = bool { default = false }, description = str() } }
 
 M.kinds = { func = M.func, invocation = M.invocation, ephemeral_invocation = M.ephemeral_invocation,
-            action = M.action }
+            action = M.action, layer_version = M.layer_version, alias = M.alias,
+            permission = M.permission, function_url = M.function_url,
+            event_invoke_config = M.event_invoke_config }
 
 return M

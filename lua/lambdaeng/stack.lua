@@ -109,7 +109,8 @@ end
 function Session:derive(decl, report)
   local a = decl.args
   decl.derived = {}
-  if decl.kind.kind ~= "func" then return end
+  -- functions and layers are packaged alike
+  if decl.kind.kind ~= "func" and decl.kind.kind ~= "layer_version" then return end
   local src = a.source
   if type(src) == "string" then
     local abs = site.resolve_path(decl.site, src)
@@ -147,7 +148,12 @@ function M.resolve_args(decl, env)
   end
   for k, spec in pairs(decl.kind.args) do
     local v = out[k]
-    if spec.type == "json" and type(v) == "table" then
+    if spec.set and type(v) == "table" then
+      -- a set (compatible_runtimes...): in one order, so the API's order is no change
+      local sorted, plain = {}, true
+      for i, x in ipairs(v) do sorted[i] = x; if type(x) ~= "string" then plain = false end end
+      if plain and #sorted == #v then table.sort(sorted); out[k] = sorted end
+    elseif spec.type == "json" and type(v) == "table" then
       local ok, text = pcall(json.encode_plain, v)
       out[k] = ok and text or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     elseif spec.type == "client_context" and type(v) == "table" then

@@ -150,7 +150,7 @@ function CHECKS.string(spec, v, path, report)
     return report(path, string.format("must be %s; got %q%s", enum_text(spec.enum), v,
       hint and string.format(" (did you mean %q?)", hint) or ""))
   end
-  if spec.pattern and not v:match(spec.pattern) then
+  if spec.pattern and not v:match(spec.pattern) and v ~= spec.alt then
     return report(path, string.format("must be %s; got %q", spec.pattern_text or spec.pattern, v))
   end
   if spec.arn and v:sub(1, 4) ~= "arn:" then
@@ -173,6 +173,13 @@ function CHECKS.integer(spec, v, path, report)
       return report(path, string.format("must be between %d and %d (got %s)", spec.min, spec.max, v))
     end
     return report(path, string.format("must be at least %d (got %s)", spec.min, v))
+  end
+end
+
+function CHECKS.number(spec, v, path, report)
+  if type(v) ~= "number" then return report(path, "must be a number, got " .. type(v)) end
+  if (spec.min and v < spec.min) or (spec.max and v > spec.max) then
+    return report(path, string.format("must be between %s and %s (got %s)", spec.min, spec.max, v))
   end
 end
 
@@ -202,6 +209,9 @@ function CHECKS.map(spec, v, path, report)
     check_value(spec.elem, x, join(path, k), report)
   end
   if spec.min and n < spec.min then return report(path, "must have at least one entry when set") end
+  if spec.max and n > spec.max then
+    return report(path, string.format("must have at most %d entr%s (got %d)", spec.max, spec.max == 1 and "y" or "ies", n))
+  end
 end
 
 function CHECKS.block(spec, v, path, report)
@@ -344,6 +354,55 @@ function rules.func(a, report)
     if size > 4096 then
       report("environment.variables", string.format("total %d bytes; Lambda allows 4 KB of environment variables", size))
     end
+  end
+end
+
+-- One code source for a layer: source, filename, or s3_bucket + s3_key.
+function rules.layer_version(a, report)
+  local sources = {}
+  for _, k in ipairs { "source", "filename", "s3_bucket" } do
+    if a[k] ~= nil then sources[#sources + 1] = k end
+  end
+  if #sources == 0 then
+    report("", "needs exactly one content source: source, filename or s3_bucket (+ s3_key)")
+  elseif #sources > 1 then
+    report(sources[2], "conflicts with " .. sources[1] .. ": exactly one of source, filename or s3_bucket may be set")
+  end
+  if a.s3_bucket ~= nil and a.s3_key == nil then report("s3_key", "is required when s3_bucket is set") end
+  if a.s3_key ~= nil and a.s3_bucket == nil then report("s3_bucket", "is required when s3_key is set") end
+  if a.s3_object_version ~= nil and a.s3_bucket == nil then report("s3_object_version", "requires s3_bucket and s3_key") end
+  if a.source_code_hash ~= nil and a.filename == nil and a.s3_bucket == nil then
+    report("source_code_hash", "applies only to filename or s3_key content (source is hashed by lambdaeng)")
+  end
+end
+
+-- An alias routes to at most one additional version, never the one it points to.
+function rules.alias(a, report)
+  if type(a.name) == "string" and a.name:match("^%d+$") then
+    report("name", "must be letters, digits, - and _, not only digits (a number names a version)")
+  end
+  local rc = type(a.routing_config) == "table" and a.routing_config or nil
+  local weights = rc and type(rc.additional_version_weights) == "table" and rc.additional_version_weights or nil
+  for version in pairs(weights or {}) do
+    if type(version) == "string" and not version:match("^%d+$") then
+      report("routing_config.additional_version_weights." .. version, "must name a published version (a number)")
+    elseif version == a.function_version then
+      report("routing_config.additional_version_weights." .. version,
+        "is the version the alias points to (function_version); name another version")
+    end
+  end
+  if type(a.function_version) == "string" and a.function_version ~= "$LATEST"
+      and not a.function_version:match("^%d+$") then
+    report("function_version", string.format("must be a version number or \"$LATEST\"; got %q", a.function_version))
+  end
+  if weights and next(weights) and a.function_version == "$LATEST" then
+    report("routing_config", "routes only between published versions; function_version is $LATEST")
+  end
+end
+
+function rules.permission(a, report)
+  if a.statement_id ~= nil and a.statement_id_prefix ~= nil then
+    report("statement_id_prefix", "conflicts with statement_id: set one of them")
   end
 end
 

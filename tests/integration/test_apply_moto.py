@@ -101,7 +101,7 @@ class ApplyAgainstMoto(unittest.TestCase):
                 self.assertEqual(self.le("plan", self.stack(rel)).returncode, 0)
                 continue
             with self.subTest(stack=rel):
-                extra = ("--var", "layer_arn=" + layer_arn) if "layers" in rel else ()
+                extra = ()
                 r = self.le("run", self.stack(rel), "--yes", *extra)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertIn("Apply complete!", r.stdout)

@@ -23,7 +23,6 @@ NOT_IDEMPOTENT = {
     "ephemeral-secret/stack.lua": "Plan: 0 to add, 1 to change, 0 to destroy.",
     "log-capture/stack.lua": "~ execution_logs = (sensitive) -> (sensitive)",
 }
-LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:shared-utils:1"
 
 
 class ExamplesOnTheLocalTarget(unittest.TestCase):
@@ -67,7 +66,7 @@ class ExamplesOnTheLocalTarget(unittest.TestCase):
         for rel in stacks:
             with self.subTest(stack=rel):
                 path = os.path.join(self.tmp, "examples", rel)
-                extra = ("--var", "layer_arn=" + LAYER) if "layers" in rel else ()
+                extra = ()
                 r = self.le("run", path, "--yes", *extra)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertIn("Target: local (embedded Lambda target; no AWS configuration found)", r.stdout)

@@ -90,8 +90,15 @@ class Api(Served):
         return doc
 
     def test_responses_have_the_models_shapes(self):
+        layer, _ = self.call("PublishLayerVersion", "/2018-10-31/layers/l/versions", "POST",
+                             {"Content": {"ZipFile": base64.b64encode(small_zip()).decode()},
+                              "CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["x86_64"]}, 201)
         self.create("shapes", Environment={"Variables": {"A1": "x"}}, Tags={"t": "v"}, Timeout=9,
-                    Layers=["arn:aws:lambda:us-east-1:123456789012:layer:l:1"])
+                    Layers=[layer["LayerVersionArn"]])
+        self.call("GetLayerVersion", "/2018-10-31/layers/l/versions/1")
+        self.call("GetLayerVersionByArn", "/2018-10-31/layers?find=LayerVersion&Arn=" + layer["LayerVersionArn"])
+        self.call("ListLayerVersions", "/2018-10-31/layers/l/versions")
+        self.call("ListLayers", "/2018-10-31/layers")
         base = "/2015-03-31/functions/shapes"
         self.call("GetFunction", base)
         self.call("GetFunctionConfiguration", base + "/configuration")
@@ -131,6 +138,22 @@ class Api(Served):
         self.call("DeleteFunctionConcurrency", "/2017-10-31/functions/shapes/concurrency", "DELETE", None, 204)
         doc, _ = self.call("GetFunctionConcurrency", "/2019-09-30/functions/shapes/concurrency")
         self.assertEqual(doc, {})
+        # issue 17: aliases, the policy, function URLs
+        self.call("CreateAlias", base + "/aliases", "POST", {"Name": "live", "FunctionVersion": "1"}, 201)
+        self.call("UpdateAlias", base + "/aliases/live", "PUT", {"Description": "d"})
+        self.call("GetAlias", base + "/aliases/live")
+        self.call("ListAliases", base + "/aliases")
+        self.call("AddPermission", base + "/policy", "POST", {"StatementId": "s", "Action": "lambda:InvokeFunction",
+                                                             "Principal": "s3.amazonaws.com"}, 201)
+        self.call("GetPolicy", base + "/policy")
+        url = "/2021-10-31/functions/shapes/url"
+        self.call("CreateFunctionUrlConfig", url, "POST", {"AuthType": "NONE", "Cors": {"MaxAge": 5}}, 201)
+        self.call("UpdateFunctionUrlConfig", url, "PUT", {"AuthType": "AWS_IAM"})
+        self.call("GetFunctionUrlConfig", url)
+        self.call("DeleteFunctionUrlConfig", url, "DELETE", None, 204)
+        self.call("RemovePermission", base + "/policy/s", "DELETE", None, 204)
+        self.call("DeleteAlias", base + "/aliases/live", "DELETE", None, 204)
+        self.call("DeleteLayerVersion", "/2018-10-31/layers/l/versions/1", "DELETE", None, 204)
 
     def test_invoke_headers_the_provider_reads(self):
         self.create("hdrs")

@@ -18,7 +18,11 @@ local invocation = require "lambdaeng.resources.invocation"
 
 local M = {}
 
-local HANDLERS = { func = func, invocation = invocation }
+local HANDLERS = { func = func, invocation = invocation, layer_version = require "lambdaeng.resources.layer_version",
+                   alias = require "lambdaeng.resources.alias",
+                   permission = require "lambdaeng.resources.permission",
+                   function_url = require "lambdaeng.resources.function_url",
+                   event_invoke_config = require "lambdaeng.resources.event_invoke_config" }
 
 -- The view of the context for a declaration's provider (targets: api, region, ...).
 local function view_of(ctx, decl, prior)

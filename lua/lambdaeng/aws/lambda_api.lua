@@ -182,6 +182,113 @@ function Api:list_tags(arn)
   return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "control" })
 end
 
+-- Layers (2018-10-31) ----------------------------------------------------------
+
+local function layer_path(name, version)
+  return "/2018-10-31/layers/" .. enc(name) .. "/versions" .. (version and ("/" .. enc(version)) or "")
+end
+
+-- input: { Content = { ZipFile | S3Bucket, S3Key, S3ObjectVersion }, Description, LicenseInfo,
+-- CompatibleRuntimes, CompatibleArchitectures }
+function Api:publish_layer_version(name, input)
+  return self:json_call("PublishLayerVersion", "POST", layer_path(name), input,
+    { log_body = not (input.Content and input.Content.ZipFile) })
+end
+
+function Api:get_layer_version(name, version)
+  return self:json_call("GetLayerVersion", "GET", layer_path(name, version), nil, { class = "control" })
+end
+
+function Api:get_layer_version_by_arn(arn)
+  return self:json_call("GetLayerVersionByArn", "GET", "/2018-10-31/layers", nil,
+    { query = { { "find", "LayerVersion" }, { "Arn", arn } }, class = "control" })
+end
+
+function Api:delete_layer_version(name, version)
+  return self:json_call("DeleteLayerVersion", "DELETE", layer_path(name, version))
+end
+
+-- Aliases -----------------------------------------------------------------------
+
+local function alias_path(fn, name) return fn_path(fn, "/aliases" .. (name and ("/" .. enc(name)) or "")) end
+
+-- input: { Name, FunctionVersion, Description, RoutingConfig = { AdditionalVersionWeights } }
+function Api:create_alias(fn, input)
+  return self:json_call("CreateAlias", "POST", alias_path(fn), input)
+end
+
+function Api:get_alias(fn, name)
+  return self:json_call("GetAlias", "GET", alias_path(fn, name), nil, { class = "control" })
+end
+
+function Api:update_alias(fn, name, input)
+  return self:json_call("UpdateAlias", "PUT", alias_path(fn, name), input)
+end
+
+function Api:delete_alias(fn, name)
+  return self:json_call("DeleteAlias", "DELETE", alias_path(fn, name))
+end
+
+-- Resource-based policy -----------------------------------------------------------
+
+-- input: { StatementId, Action, Principal, SourceArn, SourceAccount, EventSourceToken,
+-- PrincipalOrgID, FunctionUrlAuthType }
+function Api:add_permission(fn, input, qualifier)
+  return self:json_call("AddPermission", "POST", fn_path(fn, "/policy"), input, { query = qualifier_query(qualifier) })
+end
+
+function Api:get_policy(fn, qualifier)
+  return self:json_call("GetPolicy", "GET", fn_path(fn, "/policy"), nil,
+    { query = qualifier_query(qualifier), class = "read" })
+end
+
+function Api:remove_permission(fn, sid, qualifier)
+  return self:json_call("RemovePermission", "DELETE", fn_path(fn, "/policy/" .. enc(sid)), nil,
+    { query = qualifier_query(qualifier) })
+end
+
+-- Function URLs (2021-10-31) --------------------------------------------------------
+
+local function url_path(fn) return "/2021-10-31/functions/" .. enc(fn) .. "/url" end
+
+-- input: { AuthType, Cors = { AllowCredentials, AllowHeaders, ... }, InvokeMode }
+function Api:create_function_url_config(fn, input, qualifier)
+  return self:json_call("CreateFunctionUrlConfig", "POST", url_path(fn), input, { query = qualifier_query(qualifier) })
+end
+
+function Api:get_function_url_config(fn, qualifier)
+  return self:json_call("GetFunctionUrlConfig", "GET", url_path(fn), nil,
+    { query = qualifier_query(qualifier), class = "control" })
+end
+
+function Api:update_function_url_config(fn, input, qualifier)
+  return self:json_call("UpdateFunctionUrlConfig", "PUT", url_path(fn), input, { query = qualifier_query(qualifier) })
+end
+
+function Api:delete_function_url_config(fn, qualifier)
+  return self:json_call("DeleteFunctionUrlConfig", "DELETE", url_path(fn), nil, { query = qualifier_query(qualifier) })
+end
+
+-- Asynchronous invocation configuration (2019-09-25) ------------------------------
+
+local function eic_path(fn) return "/2019-09-25/functions/" .. enc(fn) .. "/event-invoke-config" end
+
+-- input: { MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig = { OnSuccess, OnFailure } }
+function Api:put_function_event_invoke_config(fn, input, qualifier)
+  return self:json_call("PutFunctionEventInvokeConfig", "PUT", eic_path(fn), input,
+    { query = qualifier_query(qualifier) })
+end
+
+function Api:get_function_event_invoke_config(fn, qualifier)
+  return self:json_call("GetFunctionEventInvokeConfig", "GET", eic_path(fn), nil,
+    { query = qualifier_query(qualifier), class = "control" })
+end
+
+function Api:delete_function_event_invoke_config(fn, qualifier)
+  return self:json_call("DeleteFunctionEventInvokeConfig", "DELETE", eic_path(fn), nil,
+    { query = qualifier_query(qualifier) })
+end
+
 -- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
 M.INVOKE_MAX_RESPONSE = 6 * 1024 * 1024 + 1024
 

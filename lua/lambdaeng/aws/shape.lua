@@ -14,6 +14,7 @@ local json = require "lambdaeng.json"
 local M = {}
 
 local STRING, INTEGER, BOOLEAN = { kind = "string" }, { kind = "integer" }, { kind = "boolean" }
+local NUMBER = { kind = "number" }
 local function object(fields, required) return { kind = "object", fields = fields, required = required or {} } end
 local function array(item) return { kind = "array", item = item } end
 local function map(value) return { kind = "map", value = value } end
@@ -67,6 +68,50 @@ M.OUTPUT = {
   PutFunctionCodeSigningConfig = object { CodeSigningConfigArn = STRING, FunctionName = STRING },
 }
 
+-- Layer versions (PublishLayerVersion, GetLayerVersion, GetLayerVersionByArn).
+local LAYER_VERSION = object({
+  Content = object { Location = STRING, CodeSha256 = STRING, CodeSize = INTEGER, SigningProfileVersionArn = STRING,
+                     SigningJobArn = STRING },
+  LayerArn = STRING, LayerVersionArn = STRING, Description = STRING, CreatedDate = STRING, Version = INTEGER,
+  CompatibleRuntimes = array(STRING), LicenseInfo = STRING, CompatibleArchitectures = array(STRING),
+}, { "LayerVersionArn", "Version" })
+M.OUTPUT.PublishLayerVersion = LAYER_VERSION
+M.OUTPUT.GetLayerVersion = LAYER_VERSION
+M.OUTPUT.GetLayerVersionByArn = LAYER_VERSION
+
+-- Aliases (CreateAlias, GetAlias, UpdateAlias).
+local ALIAS = object({
+  AliasArn = STRING, Name = STRING, FunctionVersion = STRING, Description = STRING, RevisionId = STRING,
+  RoutingConfig = object { AdditionalVersionWeights = map(NUMBER) },
+}, { "AliasArn", "Name", "FunctionVersion" })
+M.OUTPUT.CreateAlias = ALIAS
+M.OUTPUT.GetAlias = ALIAS
+M.OUTPUT.UpdateAlias = ALIAS
+M.OUTPUT.ListAliases = object { Aliases = array(ALIAS), NextMarker = STRING }
+
+-- The resource-based policy (a JSON document inside the JSON answer).
+M.OUTPUT.AddPermission = object { Statement = STRING }
+M.OUTPUT.GetPolicy = object({ Policy = STRING, RevisionId = STRING }, { "Policy" })
+
+-- Function URLs.
+local URL_CONFIG = object({
+  FunctionUrl = STRING, FunctionArn = STRING, AuthType = STRING, CreationTime = STRING, LastModifiedTime = STRING,
+  InvokeMode = STRING,
+  Cors = object { AllowCredentials = BOOLEAN, AllowHeaders = array(STRING), AllowMethods = array(STRING),
+                  AllowOrigins = array(STRING), ExposeHeaders = array(STRING), MaxAge = INTEGER },
+}, { "FunctionUrl", "FunctionArn", "AuthType" })
+M.OUTPUT.CreateFunctionUrlConfig = URL_CONFIG
+M.OUTPUT.GetFunctionUrlConfig = URL_CONFIG
+M.OUTPUT.UpdateFunctionUrlConfig = URL_CONFIG
+
+-- Asynchronous invocation configuration.
+local EVENT_INVOKE_CONFIG = object {
+  FunctionArn = STRING, MaximumRetryAttempts = INTEGER, MaximumEventAgeInSeconds = INTEGER,
+  DestinationConfig = object { OnSuccess = object { Destination = STRING }, OnFailure = object { Destination = STRING } },
+}
+M.OUTPUT.PutFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
+M.OUTPUT.GetFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
+
 local function describe(v)
   if v == json.null then return "null" end
   local t = math.type(v) == "float" and "a fractional number" or type(v)
@@ -78,7 +123,7 @@ local function describe(v)
 end
 
 local EXPECTED = { string = "a string", integer = "an integer", boolean = "a boolean", object = "an object",
-                   array = "an array", map = "an object of strings" }
+                   array = "an array", map = "an object of strings", number = "a number" }
 
 local function is_array(t)
   local n = #t
@@ -102,6 +147,7 @@ function check(spec, v, path)
   if kind == "string" then ok = type(v) == "string"
   elseif kind == "integer" then ok = math.type(v) == "integer"
   elseif kind == "boolean" then ok = type(v) == "boolean"
+  elseif kind == "number" then ok = type(v) == "number"
   elseif kind == "array" then ok = type(v) == "table" and is_array(v)
   else ok = type(v) == "table" and is_object(v) end
   if not ok then

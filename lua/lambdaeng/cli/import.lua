@@ -1,4 +1,6 @@
--- import STACK.lua ADDR FUNCTION_NAME: an existing function adopted into the state.
+-- import STACK.lua ADDR ID: an existing function (ID: its name), layer version (ID:
+-- its ARN), alias (ID: FUNCTION_NAME/ALIAS or its ARN) or permission (ID:
+-- FUNCTION_NAME[:QUALIFIER]/STATEMENT_ID) adopted into the state.
 local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
@@ -10,10 +12,13 @@ local common = require "lambdaeng.cli.common"
 local M = {}
 
 M.help = { import = [[
-Usage: lambdaeng import STACK.lua ADDR FUNCTION_NAME
+Usage: lambdaeng import STACK.lua ADDR ID
 
-Reads FUNCTION_NAME from Lambda and records it in the state as ADDR (a func declared
-in the stack); the next plan shows how the stack differs from it.
+Reads ID from Lambda and records it in the state as ADDR, declared in the stack as a
+func (ID: the function's name), a layer_version (ID: the layer version's ARN), an
+alias (ID: FUNCTION_NAME/ALIAS, or the alias's ARN) or a permission (ID:
+FUNCTION_NAME[:QUALIFIER]/STATEMENT_ID); the next plan shows how the stack differs
+from it.
 ]] }
 
 function M.add_to_parser(parser)
@@ -46,19 +51,45 @@ local function stored_args(d, read, provider)
   return args
 end
 
--- The declaration ADDR names, which must be a func.
+-- The kinds import adopts besides functions (resources/<kind>.lua: read, import_args).
+local OTHERS = { layer_version = "lambdaeng.resources.layer_version", alias = "lambdaeng.resources.alias",
+                 permission = "lambdaeng.resources.permission", function_url = "lambdaeng.resources.function_url",
+                 event_invoke_config = "lambdaeng.resources.event_invoke_config" }
+
+-- The declaration ADDR names, which must be a kind import adopts.
 local function declared_func(session, addr, path)
   local d = session.by_addr[addr]
-  if d and d.kind.kind == "func" then return d end
+  if d and (d.kind.kind == "func" or OTHERS[d.kind.kind]) then return d end
   local funcs = {}
-  for _, x in ipairs(session.decls) do if x.kind.kind == "func" then funcs[#funcs + 1] = x.address end end
+  for _, x in ipairs(session.decls) do
+    if x.kind.kind == "func" or OTHERS[x.kind.kind] then funcs[#funcs + 1] = x.address end
+  end
   local hint = validate.suggest(addr, funcs)
-  return nil, addr .. " is not declared as a func in " .. path .. (hint and ("; did you mean " .. hint .. "?") or "")
+  return nil, addr .. " is not declared as a func, layer_version, alias or permission in " .. path
+    .. (hint and ("; did you mean " .. hint .. "?") or "")
+end
+
+-- Imports a layer version or an alias: read it, keep the stack's own arguments.
+local function import_other(st, d, t, id)
+  local mod = require(OTHERS[d.kind.kind])
+  local read, rerr = loop.run(function()
+    return mod.read({ api = t.api, region = t.cfg.region }, id)
+  end)
+  if not read then
+    if rerr.type ~= "ResourceNotFoundException" then return nil, endpoint.api_error(rerr, t.cfg) end
+    return nil, "ResourceNotFoundException: no " .. d.kind.kind .. " " .. id .. " at " .. t.cfg.endpoint
+  end
+  local args = mod.import_args(stack.resolve_args(d, nil), read)
+  for k, v in pairs(args) do if v == ref.UNKNOWN then args[k] = nil end end
+  st:put(d.address, { kind = d.kind.kind, name = d.name, site = d.site.display, args = args, attrs = read.attrs,
+                      dependencies = json.array {},
+                      target = require("lambdaeng.targets").record(t.target, t.alias, read.attrs.arn) })
+  return true
 end
 
 function M.command(args)
   local path, addr, name = args.stack, args.address, args.function_name
-  if not (path and addr and name) then return nil, "usage: lambdaeng import STACK.lua ADDR FUNCTION_NAME" end
+  if not (path and addr and name) then return nil, "usage: lambdaeng import STACK.lua ADDR ID" end
   local ws, session = common.stack_workspace(args, "import")
   if not ws then return nil, session end
   local d, derr = declared_func(session, addr, path)
@@ -73,6 +104,16 @@ function M.command(args)
   if terr then return nil, terr end
   if st:get(addr) then
     return nil, addr .. " is already in the state; `lambdaeng state rm " .. addr .. "` first to import it again"
+  end
+  if d.kind.kind ~= "func" then
+    local ok, ierr = import_other(st, d, t, name)
+    if not ok then return nil, ierr end
+    local saved, serr = st:save()
+    if not saved then return nil, serr end
+    lock:release()
+    print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
+      name, addr, path))
+    return true
   end
   local read, rerr = loop.run(function()
     -- as the reference provider reads an imported function: its latest version and code signing too

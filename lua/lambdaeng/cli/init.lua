@@ -40,7 +40,7 @@ Commands:
 
   run STACK.lua        plan, confirm (--yes skips), apply
   destroy STACK.lua    delete everything the stack's state holds
-  import STACK.lua ADDR FUNCTION_NAME   adopt an existing function into state
+  import STACK.lua ADDR ID              adopt an existing function, layer version or alias
   force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
 
   repl [STACK.lua]     interactive Lua prompt with the stack, its state and invoke()

@@ -16,7 +16,8 @@ local function to_json_value(v, sensitive)
   if type(v) == "table" then
     local out = {}
     for k, x in pairs(v) do
-      if x ~= UNKNOWN then out[k] = to_json_value(x) end
+      if x ~= UNKNOWN then out[k] = to_json_value(x)
+      elseif math.type(k) == "integer" then out[k] = json.null end -- a list keeps its length, as Terraform's
     end
     return out
   end
@@ -31,6 +32,8 @@ local function unknown_paths(v)
     local u = unknown_paths(x)
     if u then out = out or {}; out[k] = u end
   end
+  -- a list with an unknown element: [false, true] as Terraform writes it
+  if out and #v > 0 then for i = 1, #v do if out[i] == nil then out[i] = false end end end
   return out
 end
 

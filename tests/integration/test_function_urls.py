@@ -1,0 +1,171 @@
+"""lambda.function_url (issue 17): CreateFunctionUrlConfig, update in place
+(authorization_type, cors), drift put back, import, destroy, checked with boto3
+against moto (signatures verified) and the local target, where the URL is served for
+real on loopback: curl reaches the handler with the payload-format 2.0 event
+(rawPath, rawQueryString, headers, queryStringParameters, cookies, body,
+requestContext.http) and gets the handler's status, headers, cookies and body back;
+an AWS_IAM URL refuses an unsigned request and serves a SigV4-signed one."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import run  # noqa: E402
+from peers import Moto  # noqa: E402
+from test_local_security import Served  # noqa: E402
+
+STACK = r'''
+local lambda = require "lambdaeng.lambda"
+local role = var("role_arn", { default = "arn:aws:iam::000000000000:role/lambda" })
+local fn = lambda.func("f", { function_name = "web", role = role, runtime = "python3.12",
+                              handler = "app.handler", source = "fn" })
+local url = lambda.function_url("web", { function_name = fn.function_name, authorization_type = AUTH,
+                                         cors = { allow_origins = { "https://example.com" }, max_age = MAX_AGE } })
+output("url", url.function_url)
+'''
+
+HANDLER = '''
+import json
+def handler(event, context):
+    if event.get("rawPath") == "/plain":
+        return {"plain": True}
+    return {
+        "statusCode": 201,
+        "headers": {"X-Seen-Path": event["rawPath"], "Content-Type": "application/json"},
+        "cookies": ["session=abc; Path=/"],
+        "body": json.dumps({"method": event["requestContext"]["http"]["method"], "query": event["rawQueryString"],
+                            "params": event.get("queryStringParameters"), "body": event.get("body"),
+                            "cookies": event.get("cookies"), "agent": event["headers"].get("user-agent"),
+                            "version": event["version"], "b64": event["isBase64Encoded"]}),
+    }
+'''
+
+
+class UrlStack:
+    def write_stack(self, auth="NONE", max_age=60):
+        os.makedirs(os.path.join(self.work, "fn"), exist_ok=True)
+        with open(os.path.join(self.work, "stack.lua"), "w") as f:
+            f.write(STACK.replace("AUTH", json.dumps(auth)).replace("MAX_AGE", str(max_age)))
+        with open(os.path.join(self.work, "fn", "app.py"), "w") as f:
+            f.write(HANDLER)
+
+    def apply(self):
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def crud(self, client):
+        self.write_stack()
+        self.apply()
+        cfg = client.get_function_url_config(FunctionName="web")
+        self.assertEqual((cfg["AuthType"], cfg["Cors"]["MaxAge"]), ("NONE", 60))
+        self.assertEqual(cfg["Cors"]["AllowOrigins"], ["https://example.com"])
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
+        # in place: authorization type and cors
+        self.write_stack(auth="AWS_IAM", max_age=120)
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("function_url.web will be updated in-place", r.stdout)
+        cfg = client.get_function_url_config(FunctionName="web")
+        self.assertEqual((cfg["AuthType"], cfg["Cors"]["MaxAge"]), ("AWS_IAM", 120))
+        # drift put back
+        client.update_function_url_config(FunctionName="web", AuthType="NONE")
+        r = self.le("plan", "stack.lua", "--detailed-exitcode")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn('~ authorization_type = "NONE" -> "AWS_IAM"', r.stdout)
+        self.apply()
+        self.assertEqual(client.get_function_url_config(FunctionName="web")["AuthType"], "AWS_IAM")
+        # import
+        self.assertEqual(run("state", "rm", "stack.lua", "function_url.web", cwd=self.work).returncode, 0)
+        r = self.le("import", "stack.lua", "function_url.web", "web")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("plan", "stack.lua", "--detailed-exitcode")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return cfg["FunctionUrl"]
+
+    def destroy(self, client):
+        r = self.le("destroy", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(client.list_functions()["Functions"], [])
+
+
+def curl(*args):
+    r = subprocess.run(["curl", "-s", "-i", "--max-time", "60", *args], capture_output=True, text=True, timeout=90)
+    head, _, body = r.stdout.replace("\r\n", "\n").partition("\n\n")
+    lines = head.split("\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+class FunctionUrlsOnTheLocalTarget(UrlStack, Served):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="lambdaeng-urls-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        super().setUp()
+
+    def le(self, *args):
+        return run(*args, "--dir", os.path.join(self.dir, "store"), cwd=self.work,
+                   env={"LAMBDAENG_WAITER_DELAY": "0.05"}, timeout=300)
+
+    def test_curl_reaches_the_handler(self):
+        c = self.boto()
+        self.write_stack()
+        self.apply()
+        url = c.get_function_url_config(FunctionName="web")["FunctionUrl"]
+        self.assertTrue(url.startswith("http://127.0.0.1:"), url)
+        status, headers, body = curl("-X", "POST", "-H", "Content-Type: application/json", "-A", "curl-test",
+                                     "-b", "a=1; b=2", "--data", '{"x": 1}', url + "items/7?q=1&q=2&r=%20s")
+        self.assertEqual(status, 201, body)
+        self.assertEqual(headers["x-seen-path"], "/items/7")
+        self.assertEqual(headers["set-cookie"], "session=abc; Path=/")
+        doc = json.loads(body)
+        self.assertEqual(doc, {"method": "POST", "query": "q=1&q=2&r=%20s", "params": {"q": "1,2", "r": " s"},
+                               "body": '{"x": 1}', "cookies": ["a=1", "b=2"], "agent": "curl-test",
+                               "version": "2.0", "b64": False})
+        status, _, body = curl(url + "plain")  # no statusCode: a 200 JSON answer of the result
+        self.assertEqual((status, json.loads(body)), (200, {"plain": True}))
+        # AWS_IAM: unsigned refused, signed served
+        self.write_stack(auth="AWS_IAM")
+        self.apply()
+        status, _, _ = curl(url + "plain")
+        self.assertEqual(status, 403)
+        status, _, body = curl("--aws-sigv4", "aws:amz:us-east-1:lambda", "--user", "dummy:dummy", url + "plain")
+        self.assertEqual((status, json.loads(body)), (200, {"plain": True}))
+        self.destroy(c)
+        status = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+                                capture_output=True, text=True).stdout
+        self.assertEqual(status, "000")  # nothing listens there any more
+
+    def test_lifecycle(self):
+        c = self.boto()
+        self.crud(c)
+        self.destroy(c)
+
+
+class FunctionUrlsAgainstMoto(UrlStack, unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="lambdaeng-urls-moto-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.moto = Moto(signed=True)
+        self.addCleanup(self.moto.stop)
+
+    def le(self, *args):
+        return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, cwd=self.work,
+                   env=dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1"), timeout=300)
+
+    def test_lifecycle(self):
+        c = self.moto.boto3()
+        self.crud(c)
+        self.destroy(c)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
