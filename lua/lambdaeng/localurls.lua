@@ -8,7 +8,8 @@
 -- (base64-decoded when isBase64Encoded); anything else is a 200 JSON body. A
 -- function error answers 502. AWS_IAM URLs take only SigV4-signed requests (scoped
 -- to lambda; checked against the key pair when the target pins one), NONE URLs
--- anyone on this machine. Host must name the URL's loopback address (no DNS
+-- the user who started the target (as its API: another local user is refused unless
+-- --allow-other-users or --verify). Host must name the URL's loopback address (no DNS
 -- rebinding). fn.urls[qualifier or "$LATEST"] holds a URL's configuration.
 local server_lib = require "lambdaeng.native.httpserver"
 local loop = require "lambdaeng.native.loop"
@@ -194,6 +195,10 @@ end
 local function url_check(guard, auth_type_of)
   return function(req)
     local h = req.headers
+    local other_user = guard:user_refusal(req) -- as the API: only the user who started the target
+    if other_user then
+      return 403, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = other_user }
+    end
     if not guard:host_ok(h.host) then
       return 403, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Forbidden" }
     end
@@ -202,7 +207,8 @@ local function url_check(guard, auth_type_of)
     end
     if auth_type_of() == "AWS_IAM" then
       -- as the API's front door checks it, without its refusal of browsers and form bodies
-      local probe = { headers = h, method = "GET", query = req.query, path = req.path }
+      local probe = { headers = h, method = "GET", query = req.query, path = req.path, peer_uid = req.peer_uid,
+                      peer_uid_error = req.peer_uid_error }
       local s, hh, b = guard:check(probe)
       if s then return s, hh, b end
       req.auth = probe.auth
@@ -217,7 +223,8 @@ function M.start(t, name, key)
   local url = fn.urls[key]
   local id_key = name .. "\0" .. key
   if t.url_servers[id_key] then return true end
-  local guard = localguard.new { host = "127.0.0.1", port = url.Port or 0, verify = t.verify }
+  local guard = localguard.new { host = "127.0.0.1", port = url.Port or 0, verify = t.verify, uid = sys.uid(),
+                                 allow_other_users = t.allow_other_users }
   local function dispatch(req, id)
     loop.spawn(function()
       local rid = t.uuid and t.uuid() or nhash.hex(sys.random_bytes(16))
@@ -232,7 +239,7 @@ function M.start(t, name, key)
     end)
   end
   local opts = { check = url_check(guard, function() return url.AuthType end), max_body = MAX_BODY,
-                 timeout = t.client_timeout }
+                 timeout = t.client_timeout, peer_uid = guard:checks_users() }
   local srv, lerr = server_lib.listen("127.0.0.1", url.Port or 0, dispatch, opts)
   if not srv and url.Port then srv, lerr = server_lib.listen("127.0.0.1", 0, dispatch, opts) end
   if not srv then return nil, lerr end
