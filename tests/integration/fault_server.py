@@ -13,6 +13,9 @@ the request path; every request's arrival is recorded and served at /__log.
   hang           answers after 30 seconds
   st-*           a stateful Lambda (create/get/update/delete/invoke), listed at /__functions
   lat-*          every request answered after 0.25 s (for concurrency tests; see /__stats)
+  gate-N-*       CreateFunction waits at a gate that opens once N of them wait at once (or,
+                 failing that, after 60 s): /__stats says which opened it ("count" or "deadline"),
+                 so a concurrency test asserts a decision of the client, not its speed
   quota-R        429 when more than R requests arrived in the trailing second
   fnerror        Invoke answers a function error with a log tail
   lostcreate     CreateFunction: the first attempt creates the function but its
@@ -67,6 +70,7 @@ IN_FLIGHT = {"now": 0, "peak": 0}
 CONNECTIONS = {"now": 0, "peak": 0}  # open client connections (TCP), not requests
 RELEASED = set()  # the "hold-*" names whose held requests may answer (POST /__release/NAME)
 HELD = collections.Counter()  # name -> requests of it being held now
+GATE = {"waiting": 0, "opened_by": None}  # the gate-N-* creates (see the module's text)
 STORE = {}  # the stateful "st-*" functions: name -> configuration
 BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
 HUGE = 300 * 1024 * 1024
@@ -127,7 +131,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path == "/__stats":
             with LOCK:
-                data = json.dumps({"peak_in_flight": IN_FLIGHT["peak"], "requests": sum(COUNT.values())}).encode()
+                data = json.dumps({"peak_in_flight": IN_FLIGHT["peak"], "requests": sum(COUNT.values()),
+                                   "gate_opened_by": GATE["opened_by"]}).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path == "/__functions":
             with LOCK:
@@ -227,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.stateful(name, body, m is not None)
         if kind == "lat":
             time.sleep(0.25)
+        if kind == "gate" and self.command == "POST" and not m:
+            self.gate(int(params[1]))
         if kind == "hang":
             time.sleep(30)
         if kind == "denied":
@@ -272,6 +279,21 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self.reply(200, b"<html>\x1b[2Jnot json</html>", {"Content-Type": "text/html"})
         return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+
+    def gate(self, needed):
+        with LOCK:
+            GATE["waiting"] += 1
+            if GATE["opened_by"] is None and GATE["waiting"] >= needed:
+                GATE["opened_by"] = "count"
+        deadline = time.monotonic() + 60
+        while True:
+            with LOCK:
+                if GATE["opened_by"] is None and time.monotonic() > deadline:
+                    GATE["opened_by"] = "deadline"
+                if GATE["opened_by"] is not None:
+                    GATE["waiting"] -= 1
+                    return
+            time.sleep(0.01)
 
     def hold(self, name):
         with LOCK:

@@ -58,7 +58,9 @@ class Scale(unittest.TestCase):
         proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
         self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(), proc.stdout.close()))
         endpoint = json.loads(proc.stdout.readline())["endpoint"]
-        stack = write_stack(self.dir, "lat-", 200)
+        # Each create waits at a gate that opens once 50 wait at once: reached only by
+        # a client with at least 50 requests in flight, however fast the machine is.
+        stack = write_stack(self.dir, "gate-50-", 200)
         env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
                "LAMBDAENG_WAITER_DELAY": "0.05"}
         r = run("run", stack, "--yes", "--endpoint", endpoint, env=env, timeout=300)
@@ -67,6 +69,7 @@ class Scale(unittest.TestCase):
         with urllib.request.urlopen(endpoint + "/__stats") as res:
             stats = json.load(res)
         print(f"peak requests in flight at the server: {stats['peak_in_flight']} ({stats['requests']} requests)")
+        self.assertEqual(stats["gate_opened_by"], "count", "fewer than 50 creates were ever in flight at once")
         self.assertGreaterEqual(stats["peak_in_flight"], 50)
 
     def test_sigkill_mid_run_then_converge(self):
