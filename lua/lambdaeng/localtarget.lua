@@ -20,6 +20,7 @@ local localguard = require "lambdaeng.localguard"
 local localapi = require "lambdaeng.localapi"
 local localconfig = require "lambdaeng.localconfig"
 local localstore = require "lambdaeng.localstore"
+local localclaim = require "lambdaeng.localclaim"
 local errors = require "lambdaeng.errors"
 local locallayers = require "lambdaeng.locallayers"
 local localaliases = require "lambdaeng.localaliases"
@@ -28,6 +29,7 @@ local localurls = require "lambdaeng.localurls"
 local localasync = require "lambdaeng.localasync"
 
 local M = {}
+M.claim, M.serving, M.advertise = localclaim.claim, localclaim.serving, localclaim.advertise
 
 local ACCOUNT, SETTLE = "000000000000", 0.2
 
@@ -73,41 +75,9 @@ end
 local Target = {}
 Target.__index = Target
 
--- One target per directory at a time, so two never overwrite each other's
--- functions.json: claim(dir) returns a lock held until the process ends; or nil and
--- what server.json says of the standalone target serving dir (endpoint, pid,
--- verify); or nil, nil and why.
-function M.claim(dir)
-  sys.mkdirs(dir)
-  local lock, err, code = sys.try_lock(dir .. "/lock")
-  if lock then
-    os.remove(dir .. "/server.json") -- left by a server that was killed
-    return lock
-  end
-  if code ~= "EBUSY" then return nil, nil, err end
-  local info = M.serving(dir)
-  if info then return nil, info end
-  return nil, nil, dir .. " is in use by another lambdaeng command running the local target there; "
-    .. "wait for it to finish, pick another directory with --dir, or serve it to every command at once with "
-    .. "`lambdaeng local --dir " .. dir .. "`"
-end
-
--- What server.json says of the standalone target serving dir, if anything.
-function M.serving(dir)
-  local text = sys.read_file(dir .. "/server.json")
-  if not text then return nil end
-  local okd, info = pcall(json.decode_plain, text)
-  if okd and type(info) == "table" and info.endpoint then return info end
-end
-
 local write_private = localstore.write_private
 M.write_private = write_private
 Target.store_code, Target.uses, Target.collect = localstore.store_code, localstore.uses, localstore.collect
-
--- Tells other lambdaeng commands where this standalone target serves dir.
-function M.advertise(dir, info)
-  assert(write_private(dir .. "/server.json", json.encode_plain(info)))
-end
 
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),

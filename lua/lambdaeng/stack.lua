@@ -13,6 +13,9 @@ local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local secrets = require "lambdaeng.secrets"
+local stackbackend = require "lambdaeng.stackbackend"
+local stackvars = require "lambdaeng.stackvars"
+local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -299,35 +302,6 @@ function Session:check_meta(decl, report)
   end
 end
 
--- Why a var's default does not fit its declared type (nil when it does), as
--- Terraform's "Invalid default value for variable".
-local function default_mismatch(ty, d)
-  local shown = type(d) == "string" and string.format("%q", d) or tostring(d)
-  if ty == "number" then
-    if type(d) ~= "number" then return shown .. " is not a number" end
-    if d ~= d or d == math.huge or d == -math.huge then return shown .. " is not a finite number" end
-  elseif ty == "bool" then
-    if type(d) ~= "boolean" then return shown .. " is not true or false" end
-  elseif ty == "string" then
-    if type(d) ~= "string" then return shown .. " is not a string" end
-  elseif ty == "json" then
-    local path, why = validate.value_problem(d)
-    if path then return (path ~= "" and ("at " .. path .. " ") or "") .. why end
-  end
-end
-
--- What a validate function raised, as a message (an error value without text is named, never "table: 0x...").
-local function raised_text(e)
-  if type(e) == "string" then return e end
-  local mt = getmetatable(e)
-  if type(mt) == "table" and mt.__tostring then
-    local ok, text = pcall(tostring, e)
-    if ok and type(text) == "string" then return text end
-  end
-  if type(e) == "number" or type(e) == "boolean" then return tostring(e) end
-  return "its validate function raised a " .. type(e) .. " value instead of a message"
-end
-
 -- Raises at the declaration's line when opts holds options fields do not know or refuse.
 local function check_options(fields, opts, what, name, level)
   local problems = {}
@@ -456,31 +430,7 @@ end
 
 -- backend{ type = "s3", bucket, key, ... } (schema.backend): where the state lives.
 function Session:backend(config, level)
-  level = (level or 1) + 1
-  local at = site.caller(level)
-  if type(config) ~= "table" then error("backend{...} expects a table", level) end
-  if self.backend_decl then
-    error(string.format("backend is declared twice: at %s and here", self.backend_decl.site.display), level)
-  end
-  local before = #self.errors
-  validate.check_fields(schema.backend.args, config, "", function(path, message)
-    self:error(at, "backend", path, message)
-  end, "backend setting")
-  if config.type == "s3" then
-    for _, k in ipairs { "bucket", "key" } do
-      if config[k] == nil then self:error(at, "backend", k, "is required for an s3 backend") end
-    end
-    if config.kms_key_id ~= nil and config.encrypt ~= true then
-      self:error(at, "backend", "kms_key_id", "needs encrypt = true")
-    end
-  elseif config.type == "local" then
-    for _, k in ipairs { "bucket", "key", "region", "endpoint", "profile", "kms_key_id", "workspace_key_prefix" } do
-      if config[k] ~= nil then self:error(at, "backend", k, "is an s3 backend setting (this backend is local)") end
-    end
-  end
-  local copy = {}
-  for k, v in pairs(config) do copy[k] = v end
-  self.backend_decl = { config = copy, site = at, valid = #self.errors == before }
+  stackbackend.declare(self, config, (level or 1) + 1) -- not a tail call: that frame counts
 end
 
 -- Runs the stack at path. Returns the session; session.fatal holds a message
