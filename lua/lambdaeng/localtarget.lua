@@ -81,14 +81,15 @@ Target.store_code, Target.uses, Target.collect = localstore.store_code, localsto
 
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
+-- settle (seconds a function stays Pending / InProgress, default 0.2),
 -- quota = { control = rps, invoke = rps }, fail_rate (0..1), verify = { access_key_id,
 -- secret_access_key }, account_concurrency, client_timeout (seconds, default 30),
 -- max_connections (default 1024), allow_other_users (without verify, serve connections
 -- from every local user, not only from processes of the user running the target).
 function M.new(opts)
   local self = setmetatable({ region = opts.region or "us-east-1", dir = opts.dir, functions = {}, layers = {},
-                              routed = {}, url_servers = {},
-                              log = opts.log, unref = opts.unref, latency = opts.latency,
+                              routed = {}, url_servers = {}, settling = {},
+                              log = opts.log, unref = opts.unref, latency = opts.latency, settle_seconds = opts.settle or SETTLE,
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               allow_other_users = opts.allow_other_users,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
@@ -132,9 +133,12 @@ local function revision_mismatch(cfg, input)
   end
 end
 
+-- After settle_seconds, field of name's $LATEST becomes value. The timer is unref'd: a
+-- transition still to come never holds a stopping target (or a finished command) open.
 function Target:settle(name, field, value)
-  loop.spawn(function()
-    loop.sleep(SETTLE)
+  local timer
+  timer = loop.timer(self.settle_seconds, function()
+    self.settling[timer] = nil
     local fn = self.functions[name]
     if fn then
       fn.latest[field] = value
@@ -143,6 +147,8 @@ function Target:settle(name, field, value)
       self:save()
     end
   end)
+  timer:unref()
+  self.settling[timer] = true -- held until it fires: a collected timer never would
 end
 
 function Target:create(body)

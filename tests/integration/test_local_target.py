@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import unittest
+import io
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -527,9 +528,6 @@ class Execution(unittest.TestCase):
         with open(self.py, "rb") as f:
             self.boto.create_function(FunctionName="py-record", Runtime="python3.12", Handler="handlers.record",
                                       Role=ROLE, Code={"ZipFile": f.read()})
-        with self.assertRaises(self.boto.exceptions.ResourceConflictException) as cm:  # still Pending
-            self.boto.invoke(FunctionName="py-record", Payload=b"{}")
-        self.assertIn("The function is currently in the following state: Pending", str(cm.exception))
         self.boto.get_waiter("function_active_v2").wait(FunctionName="py-record", WaiterConfig={"Delay": 1})
         # what the function prints reaches the standalone console: that is how it is seen to run
         r = self.boto.invoke(FunctionName="py-record", InvocationType="Event", Payload=json.dumps({"kind": "event"}))
@@ -581,6 +579,25 @@ class Injection(unittest.TestCase):
                 break
         self.assertIsNotNone(throttled, "ten calls at once against 5 rps with a burst of 5")
         self.assertGreaterEqual(int(throttled.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]), 1)
+
+    def test_settle_holds_a_new_function_pending(self):
+        # A new function stays Pending for --settle (an update InProgress): an invoke
+        # meanwhile is refused as on AWS. A long settle makes it a decision, not a race.
+        c = self.client(self.serve("--settle", "600000"))
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        c.create_function(FunctionName="slow-to-settle", Runtime="python3.12", Handler="index.handler", Role=ROLE,
+                          Code={"ZipFile": package.getvalue()})
+        self.assertEqual(c.get_function(FunctionName="slow-to-settle")["Configuration"]["State"], "Pending")
+        with self.assertRaises(c.exceptions.ResourceConflictException) as cm:
+            c.invoke(FunctionName="slow-to-settle", Payload=b"{}")
+        self.assertIn("The function is currently in the following state: Pending", str(cm.exception))
+        time.sleep(1)  # far past the default 0.2 s, far short of this target's 600 s
+        self.assertEqual(c.get_function(FunctionName="slow-to-settle")["Configuration"]["State"], "Pending")
+        r = subprocess.run([LAMBDAENG, "local", "--settle=-1"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--settle must be milliseconds", r.stderr)
 
     def test_fail_rate_gives_500_503_and_resets(self):
         c = self.client(self.serve("--fail-rate", "1"))

@@ -38,6 +38,8 @@ Options:
                        body at 100 KB/s at least); default 30
   --max-connections N  client connections at once (default 1024; beyond, 503)
   --latency MS         add MS milliseconds to every API response
+  --settle MS          how long a function stays Pending after its create and InProgress
+                       after an update (default 200)
   --quota control=RPS,read=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these
                        rates; read is GetFunction, control every other API call but Invoke
   --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset
@@ -49,7 +51,7 @@ Options:
 function M.add_to_parser(parser)
   local cmd = common.command(parser, "local")
   for _, name in ipairs { "--port", "--listen", "--latency", "--quota", "--fail-rate", "--verify", "--concurrency",
-                          "--client-timeout", "--max-connections" } do
+                          "--client-timeout", "--max-connections", "--settle" } do
     cmd:option(name)
   end
   cmd:flag("--quiet")
@@ -76,6 +78,8 @@ local function options(args)
   if not o.port or o.port < 0 or o.port > 65535 or o.port % 1 ~= 0 then return nil, "--port must be a port number" end
   o.latency = args.latency and tonumber(args.latency)
   if args.latency and (not o.latency or o.latency < 0) then return nil, "--latency must be milliseconds >= 0" end
+  o.settle = tonumber(args.settle or "200")
+  if not o.settle or o.settle < 0 or o.settle > 3600000 then return nil, "--settle must be milliseconds between 0 and 3600000" end
   local err
   o.quota, err = quota_of(args.quota)
   if not o.quota then return nil, err end
@@ -112,7 +116,7 @@ local function new_target(args, o, dir)
     end
   end
   return target.new { dir = dir, region = args.region or os.getenv("AWS_REGION") or "us-east-1",
-                      latency = o.latency and o.latency / 1000, quota = o.quota, fail_rate = o.fail_rate,
+                      latency = o.latency and o.latency / 1000, settle = o.settle / 1000, quota = o.quota, fail_rate = o.fail_rate,
                       verify = o.verify, account_concurrency = math.floor(o.concurrency), echo = echo,
                       client_timeout = o.client_timeout, max_connections = o.max_connections,
                       allow_other_users = args.allow_other_users,
