@@ -11,24 +11,13 @@ local json = require "lambdaeng.json"
 local sys = require "lambdaeng.native.sys"
 local nhash = require "lambdaeng.native.hash"
 
+local localapi = require "lambdaeng.localapi"
+
 local M = {}
-
-local function err(status, kind, message)
-  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
-    json.encode_plain { Type = "User", message = message }
-end
-
-local function ok(status, doc)
-  return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
-end
+local err, ok, validation = localapi.error_response, localapi.ok, localapi.validation
 
 local function revision() return (nhash.hex(sys.random_bytes(16)):gsub("^(%x%x%x%x%x%x%x%x)(%x%x%x%x)(%x%x%x%x)(%x%x%x%x)",
   "%1-%2-%3-%4-")) end
-
-local function validation(field, value, constraint)
-  return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at '%s' failed to "
-    .. "satisfy constraint: %s", tostring(value), field, constraint))
-end
 
 -- The answer's document: RoutingConfig only when it routes somewhere.
 local function document(alias)

@@ -26,6 +26,12 @@ local function ok(status, doc)
 end
 M.ok = ok
 
+-- A ValidationException as the API words it (a member that fails its constraint).
+function M.validation(field, value, constraint)
+  return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at '%s' failed to "
+    .. "satisfy constraint: %s", tostring(value), field, constraint))
+end
+
 -- A request's body checked against the operation's input shape, or nil and the error response.
 local function input_of(operation, body)
   local input, ierr = localinput.check(operation, body)

@@ -11,18 +11,12 @@ local json = require "lambdaeng.json"
 local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
 
+local localapi = require "lambdaeng.localapi"
+
 local M = {}
+local err, ok = localapi.error_response, localapi.ok
 
 M.BACKOFF = 1 -- seconds before the first retry; the second waits twice as long
-
-local function err(status, kind, message)
-  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
-    json.encode_plain { Type = "User", message = message }
-end
-
-local function ok(status, doc)
-  return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
-end
 
 local function invalid(message) return err(400, "InvalidParameterValueException", message) end
 

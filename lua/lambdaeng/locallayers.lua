@@ -16,19 +16,13 @@ local sys = require "lambdaeng.native.sys"
 local nhash = require "lambdaeng.native.hash"
 local archive = require "lambdaeng.native.archive"
 
+local localapi = require "lambdaeng.localapi"
+
 local M = {}
+local err, ok, validation = localapi.error_response, localapi.ok, localapi.validation
 
 local MAX_UNZIPPED, MAX_LAYERS = 262144000, 5
 local ARCHITECTURES = { x86_64 = true, arm64 = true }
-
-local function err(status, kind, message)
-  return status, { ["x-amzn-ErrorType"] = kind, ["Content-Type"] = "application/json" },
-    json.encode_plain { Type = "User", message = message }
-end
-
-local function ok(status, doc)
-  return status, { ["Content-Type"] = "application/json" }, doc ~= nil and json.encode_plain(doc) or ""
-end
 
 local function now_iso()
   local t = sys.now()
@@ -65,11 +59,6 @@ local function find(t, arn, with_deleted)
   local doc = layer and layer.versions[version]
   if not doc or doc.LayerVersionArn ~= arn or (doc.deleted and not with_deleted) then return nil end
   return doc
-end
-
-local function validation(field, value, constraint)
-  return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at '%s' failed to "
-    .. "satisfy constraint: %s", tostring(value), field, constraint))
 end
 
 -- A string list of at most max members, each in allowed (a set) when given.
