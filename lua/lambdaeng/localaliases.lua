@@ -80,11 +80,7 @@ local function check(t, ctx, input, current)
   end
 end
 
-local function decode(body)
-  local okd, input = pcall(json.decode_plain, body ~= "" and body or "{}")
-  if not okd or type(input) ~= "table" then return nil end
-  return input
-end
+local function decode(body) return (localapi.json_body(body)) end
 
 local function create(t, ctx)
   local input = decode(ctx.req.body)
@@ -177,7 +173,7 @@ function M.route(rest, method)
   end
   local name = rest:match("^/aliases/([^/]+)$")
   if not name then return nil end
-  name = name:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end)
+  name = localapi.url_decode(name)
   if method == "GET" then return function(t, ctx) return get(t, ctx, name) end end
   if method == "PUT" then return function(t, ctx) return update(t, ctx, name) end end
   if method == "DELETE" then return function(t, ctx) return delete(t, ctx, name) end end

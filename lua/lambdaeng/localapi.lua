@@ -26,6 +26,18 @@ local function ok(status, doc)
 end
 M.ok = ok
 
+-- A request body's JSON object ("" is {}), or nil and the API's answer to a body that is not one.
+function M.json_body(body)
+  local okd, input = pcall(json.decode_plain, body ~= "" and body or "{}")
+  if okd and type(input) == "table" then return input end
+  return nil, err(400, "InvalidRequestContentException", "Could not parse request body into json")
+end
+
+-- A path segment's %XX escapes decoded.
+function M.url_decode(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
 -- A ValidationException as the API words it (a member that fails its constraint).
 function M.validation(field, value, constraint)
   return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at '%s' failed to "

@@ -69,10 +69,8 @@ end
 local function put(t, ctx, merge)
   local key, s, h, b = key_of(t, ctx)
   if not key then return s, h, b end
-  local okd, input = pcall(json.decode_plain, ctx.req.body ~= "" and ctx.req.body or "{}")
-  if not okd or type(input) ~= "table" then
-    return err(400, "InvalidRequestContentException", "Could not parse request body into json")
-  end
+  local input, bs, bh, bb = localapi.json_body(ctx.req.body)
+  if not input then return bs, bh, bb end
   s, h, b = check(input)
   if s then return s, h, b end
   ctx.fn.event_invoke = ctx.fn.event_invoke or {}

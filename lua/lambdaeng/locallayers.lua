@@ -87,10 +87,8 @@ local function publish(t, name, body)
   if not name:match("^[%w_%-]+$") or #name > 140 then
     return validation("layerName", name, "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
   end
-  local okd, input = pcall(json.decode_plain, body ~= "" and body or "{}")
-  if not okd or type(input) ~= "table" then
-    return err(400, "InvalidRequestContentException", "Could not parse request body into json")
-  end
+  local input, bs, bh, bb = localapi.json_body(body)
+  if not input then return bs, bh, bb end
   if type(input.Content) ~= "table" then return validation("content", "null", "Member must not be null") end
   if input.Description ~= nil and (type(input.Description) ~= "string" or #input.Description > 256) then
     return validation("description", input.Description, "Member must have length less than or equal to 256")
@@ -223,7 +221,7 @@ function M.route(t, req, q)
   end
   local name, tail = rest:match("^/([^/]+)/versions(.*)$")
   if not name then return nil end
-  name = name:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end)
+  name = localapi.url_decode(name)
   name = name:match("^arn:[^:]+:lambda:[^:]*:[^:]*:layer:([^:]+)$") or name -- LayerName may be the layer's ARN
   if tail == "" or tail == "/" then
     if method == "POST" then return publish(t, name, req.body) end

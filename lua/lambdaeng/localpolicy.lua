@@ -75,10 +75,8 @@ end
 local function add(t, ctx)
   local key, s, h, b = policy_key(t, ctx)
   if not key then return s, h, b end
-  local okd, input = pcall(json.decode_plain, ctx.req.body ~= "" and ctx.req.body or "{}")
-  if not okd or type(input) ~= "table" then
-    return err(400, "InvalidRequestContentException", "Could not parse request body into json")
-  end
+  local input, bs, bh, bb = localapi.json_body(ctx.req.body)
+  if not input then return bs, bh, bb end
   s, h, b = check(input)
   if s then return s, h, b end
   ctx.fn.policy = ctx.fn.policy or {}
@@ -136,7 +134,7 @@ function M.route(rest, method)
   end
   local sid = rest:match("^/policy/([^/]+)$")
   if sid and method == "DELETE" then
-    sid = sid:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end)
+    sid = localapi.url_decode(sid)
     return function(t, ctx) return remove(t, ctx, sid) end
   end
 end

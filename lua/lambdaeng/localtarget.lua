@@ -48,9 +48,7 @@ local function uuid()
   return string.format("%s-%s-4%s-a%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(14, 16), h:sub(18, 20), h:sub(21, 32))
 end
 
-local function url_decode(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
+local url_decode = localapi.url_decode
 
 local function parse_query(q)
   local out = {}

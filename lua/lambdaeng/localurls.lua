@@ -85,10 +85,7 @@ local function key_of(t, ctx)
   return nil, t:not_found(ctx.name, q)
 end
 
-local function decode(body)
-  local okd, input = pcall(json.decode_plain, body ~= "" and body or "{}")
-  if okd and type(input) == "table" then return input end
-end
+local function decode(body) return (localapi.json_body(body)) end
 
 -- The payload-format 2.0 event of an HTTP request to a URL.
 local function event_of(req, url, id)
