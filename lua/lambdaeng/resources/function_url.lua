@@ -6,6 +6,8 @@ local json = require "lambdaeng.json"
 local loop = require "lambdaeng.native.loop"
 local validate = require "lambdaeng.validate"
 
+local of_function = require "lambdaeng.resources.of_function"
+
 local M = {}
 
 M.READABLE = { "authorization_type", "cors", "invoke_mode" }
@@ -102,15 +104,8 @@ function M.read(ctx, id)
   return { args = args, attrs = attrs_from(doc) }
 end
 
-function M.id_of(entry)
-  local a = entry.args or {}
-  if type(a.function_name) ~= "string" then return nil end
-  return a.function_name .. (a.qualifier and ("/" .. a.qualifier) or "")
-end
+M.id_of = of_function.id_of("/")
 
-function M.import_args(declared, read)
-  if type(declared.function_name) == "string" then read.args.function_name = declared.function_name end
-  return read.args
-end
+M.import_args = of_function.import_args
 
 return M
