@@ -8,21 +8,12 @@ local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 
+local files = require "lambdaeng.files"
+
 local M = {}
 
--- Writes path whole or not at all, readable by its owner alone (0600): a temporary
--- file created exclusively beside it, then renamed over it.
-local function write_private(path, data)
-  local tmp = path .. ".tmp" .. nhash.hex(sys.random_bytes(6))
-  local okw, werr = sys.write_private(tmp, data)
-  if not okw then return nil, werr end
-  local okr, rerr = os.rename(tmp, path)
-  if not okr then
-    os.remove(tmp)
-    return nil, rerr
-  end
-  return true
-end
+-- Writes path whole or not at all, readable by its owner alone (files.lua).
+local write_private = files.replace
 M.write_private = write_private
 
 local MAX_ZIP, MAX_UNZIPPED = 50 * 1024 * 1024, 262144000 -- AWS's deployment package quotas

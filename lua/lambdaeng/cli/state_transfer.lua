@@ -3,7 +3,7 @@
 -- under both backends' locks), compare-and-swap on S3.
 local json = require "lambdaeng.json"
 local statelib = require "lambdaeng.native.state"
-local files = require "lambdaeng.state.files"
+local files = require "lambdaeng.files"
 
 local M = {}
 

@@ -16,7 +16,7 @@
 --                                           stack_dir, name, stack_path, args
 --   backends.s3_workspaces(backend, decl) -> { name... } | nil, err
 --   backends.local_workspaces(stack_dir, name) -> { name... }
-local files = require "lambdaeng.state.files"
+local files = require "lambdaeng.files"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 local secrets = require "lambdaeng.secrets"

@@ -49,10 +49,10 @@ end
 
 -- The state file's bytes ({ body = nil } when there is none), and a whole document
 -- written in its place (state push, migrate; the caller holds the lock).
-function Backend:read_raw() return { body = require("lambdaeng.state.files").read(self.paths.state) } end
+function Backend:read_raw() return { body = require("lambdaeng.files").read(self.paths.state) } end
 
 function Backend:write_raw(bytes)
-  local ok, err = require("lambdaeng.state.files").replace(self.paths.state, bytes)
+  local ok, err = require("lambdaeng.files").replace(self.paths.state, bytes)
   if not ok then return nil, errors.new("StateError", err) end
   return true
 end

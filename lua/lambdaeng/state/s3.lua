@@ -22,7 +22,7 @@ local sys = require "lambdaeng.native.sys"
 local hash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 local errors = require "lambdaeng.errors"
-local files = require "lambdaeng.state.files"
+local files = require "lambdaeng.files"
 local s3 = require "lambdaeng.aws.s3"
 local task = require "lambdaeng.task"
 

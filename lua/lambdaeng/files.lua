@@ -1,6 +1,7 @@
--- Whole files for the state backends: read one, or replace one atomically
--- (a private temporary file beside it, synced, then renamed over it), so a
--- reader sees the old bytes or the new ones, never a part.
+-- Whole files: read one, or replace one atomically and privately (a temporary
+-- file created exclusively beside it, readable by its owner alone, then renamed
+-- over it), so a reader sees the old bytes or the new ones, never a part. State
+-- backends, state commands and the local target's store write through here.
 --
 --   files.read(path)              -> bytes | nil
 --   files.replace(path, bytes)    -> true | nil, message
@@ -9,13 +10,7 @@ local hash = require "lambdaeng.native.hash"
 
 local M = {}
 
-function M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local bytes = f:read("a")
-  f:close()
-  return bytes
-end
+M.read = sys.read_file
 
 function M.replace(path, bytes)
   local dir = path:match("^(.*)/[^/]*$")
