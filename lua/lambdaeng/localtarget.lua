@@ -131,11 +131,11 @@ local function revision_mismatch(cfg, input)
   end
 end
 
--- After settle_seconds, field of name's $LATEST becomes value. The timer is unref'd: a
--- transition still to come never holds a stopping target (or a finished command) open.
+-- After settle_seconds, field of name's $LATEST becomes value, saved (the timer holds
+-- the loop: a command leaves it settled on disk; close() applies it at once).
 function Target:settle(name, field, value)
   local timer
-  timer = loop.timer(self.settle_seconds, function()
+  local function apply()
     self.settling[timer] = nil
     local fn = self.functions[name]
     if fn then
@@ -144,9 +144,9 @@ function Target:settle(name, field, value)
       if field == "State" then fn.latest.StateReason, fn.latest.StateReasonCode = nil, nil end
       self:save()
     end
-  end)
-  timer:unref()
-  self.settling[timer] = true -- held until it fires: a collected timer never would
+  end
+  timer = loop.timer(self.settle_seconds, apply)
+  self.settling[timer] = apply
 end
 
 function Target:create(body)
@@ -486,6 +486,10 @@ end
 
 -- Stops serving and ends every execution environment.
 function Target:close()
+  for timer, apply in pairs(self.settling) do
+    timer:cancel()
+    apply()
+  end
   if self.server then self.server:close() self.server = nil end
   for _, srv in pairs(self.url_servers) do srv:close() end
   self.url_servers = {}
