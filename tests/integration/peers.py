@@ -162,3 +162,23 @@ provider "aws" {{
 
     def output(self):
         return json.loads(self._checked("output", "-json").stdout)
+
+
+class MotoStackCase:
+    """A unittest mixin: a moto of its own (signatures checked) and a work directory for each
+    test; self.le(*args) runs lambdaeng there against it, with the role variable set."""
+
+    work_prefix = "lambdaeng-moto-"
+
+    def setUp(self):
+        import shutil
+        import tempfile
+        self.work = tempfile.mkdtemp(prefix=self.work_prefix)
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.moto = Moto(signed=True)
+        self.addCleanup(self.moto.stop)
+
+    def le(self, *args):
+        from harness import run
+        return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, cwd=self.work,
+                   env=dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1"), timeout=300)

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
-from peers import Moto  # noqa: E402
+from peers import Moto, MotoStackCase  # noqa: E402
 from test_local_security import Served  # noqa: E402
 
 STACK = r'''
@@ -142,16 +142,8 @@ class AliasesOnTheLocalTarget(AliasStack, Served):
             c.create_alias(FunctionName="aliased", Name="live", FunctionVersion="1")
 
 
-class AliasesAgainstMoto(AliasStack, unittest.TestCase):
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="lambdaeng-aliases-moto-")
-        self.addCleanup(shutil.rmtree, self.work, True)
-        self.moto = Moto(signed=True)
-        self.addCleanup(self.moto.stop)
-
-    def le(self, *args):
-        return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, cwd=self.work,
-                   env=dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1"), timeout=300)
+class AliasesAgainstMoto(MotoStackCase, AliasStack, unittest.TestCase):
+    work_prefix = "lambdaeng-aliases-moto-"
 
     def test_alias_lifecycle(self):
         c = self.moto.boto3()

@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG, run  # noqa: E402
-from peers import Moto  # noqa: E402
+from peers import Moto, MotoStackCase  # noqa: E402
 
 STACK = r'''
 local lambda = require "lambdaeng.lambda"
@@ -139,16 +139,8 @@ class EventInvokeOnTheLocalTarget(EventInvokeStack, unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
-class EventInvokeAgainstMoto(EventInvokeStack, unittest.TestCase):
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="lambdaeng-async-moto-")
-        self.addCleanup(shutil.rmtree, self.work, True)
-        self.moto = Moto(signed=True)
-        self.addCleanup(self.moto.stop)
-
-    def le(self, *args):
-        return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, cwd=self.work,
-                   env=dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1"), timeout=300)
+class EventInvokeAgainstMoto(MotoStackCase, EventInvokeStack, unittest.TestCase):
+    work_prefix = "lambdaeng-async-moto-"
 
     def test_lifecycle(self):
         # moto 5.2.1's PutFunctionEventInvokeConfig does not replace an existing configuration

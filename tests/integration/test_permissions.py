@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
-from peers import Moto  # noqa: E402
+from peers import Moto, MotoStackCase  # noqa: E402
 from test_local_security import Served  # noqa: E402
 
 STACK = r'''
@@ -112,16 +112,8 @@ class PermissionsOnTheLocalTarget(PermissionStack, Served):
         self.assertEqual(self.statements(c)["acct"]["Principal"], {"AWS": "arn:aws:iam::210987654321:root"})
 
 
-class PermissionsAgainstMoto(PermissionStack, unittest.TestCase):
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="lambdaeng-permissions-moto-")
-        self.addCleanup(shutil.rmtree, self.work, True)
-        self.moto = Moto(signed=True)
-        self.addCleanup(self.moto.stop)
-
-    def le(self, *args):
-        return run(*args, "--endpoint", self.moto.endpoint, "--var", "role_arn=" + self.moto.role_arn, cwd=self.work,
-                   env=dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1"), timeout=300)
+class PermissionsAgainstMoto(MotoStackCase, PermissionStack, unittest.TestCase):
+    work_prefix = "lambdaeng-permissions-moto-"
 
     def test_permission_lifecycle(self):
         self.crud(self.moto.boto3())
