@@ -107,10 +107,10 @@ class Connections(unittest.TestCase):
         os.close(slave)
         out = b""
 
-        def read_until(pattern):
+        def read_until(pattern, start=0):
             nonlocal out
             deadline = time.monotonic() + timeout
-            while not re.search(pattern, out) and time.monotonic() < deadline:
+            while not re.search(pattern, out[start:]) and time.monotonic() < deadline:
                 if select.select([master], [], [], 1)[0]:
                     try:
                         out += os.read(master, 65536)
@@ -121,6 +121,10 @@ class Connections(unittest.TestCase):
             read_until(rb"lambdaeng> ")
             os.write(master, line.encode() + b"\r")
             read_until(done.encode())
+            # Ctrl-D only once the next prompt is up: typed while the line still runs, the
+            # terminal is in cooked mode and turns it into a NUL that readline then ignores.
+            found = re.search(done.encode(), out)
+            read_until(rb"lambdaeng> ", found.end() if found else 0)
             os.write(master, b"\x04")
             p.wait(timeout=60)
         finally:
