@@ -22,6 +22,7 @@ local sorted = validate.sorted_keys
 local M = {}
 local UNKNOWN = ref.UNKNOWN
 local WITHHELD = ref.WITHHELD
+local NONE = stack.NONE
 
 -- A value state keeps only as a keyed digest.
 local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
@@ -237,6 +238,15 @@ local function diff_arguments(p, before, logic)
   return changed, force
 end
 
+-- Whether stored_args(args, sensitive) would be a copy of args equal to it.
+local function stores_as_is(args, sensitive)
+  if next(sensitive) ~= nil then return false end
+  for _, v in pairs(args) do
+    if type(v) == "table" and ref.has_withheld(v) or v == WITHHELD then return false end
+  end
+  return true
+end
+
 -- A managed resource: create, update, replace or no-op against its stored entry.
 local function plan_resource(pc, p)
   local d, args, prior = p.decl, p.args, p.prior
@@ -248,7 +258,8 @@ local function plan_resource(pc, p)
       if args[k] == nil and (prior.args or {})[k] ~= nil then args[k] = prior.args[k] end
     end
   end
-  p.stored = M.stored_args(args, p.sensitive, pc.opts.digest)
+  -- most resources store their arguments as they are: one table for both then
+  p.stored = stores_as_is(args, p.sensitive) and args or M.stored_args(args, p.sensitive, pc.opts.digest)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
@@ -290,9 +301,13 @@ local function plan_declaration(pc, addr)
   local pending = prior and prior.pending == "create"
   -- a create that was cut off before its outcome was known: create (adopting it if it exists)
   if pending then prior = nil end
-  local sensitive = {}
+  local sensitive = NONE
   for k, v in pairs(d.args) do
-    if ref.inspect(v).sensitive then sensitive[k] = true end
+    -- only a table can be or hold a reference
+    if type(v) == "table" and ref.inspect(v).sensitive then
+      if sensitive == NONE then sensitive = {} end
+      sensitive[k] = true
+    end
   end
   local p = { decl = d, args = stack.resolve_args(d, pc.env), prior = prior, sensitive = sensitive, address = addr,
               pending_prior = pending and state:get(addr) or nil }

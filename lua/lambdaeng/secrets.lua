@@ -132,6 +132,12 @@ end
 
 function M.any() return #ordered > 0 end
 
+-- Whether a registered text spans lines (then only whole texts can be redacted).
+function M.multiline()
+  for _, text in ipairs(ordered) do if text:find("\n", 1, true) then return true end end
+  return false
+end
+
 -- text with every registered secret replaced by "(sensitive)".
 function M.redact(text)
   if #ordered == 0 or type(text) ~= "string" then return text end

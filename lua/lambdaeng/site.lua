@@ -29,6 +29,9 @@ end
 -- The innermost stack frame that is a Lua file outside lambdaeng's own code:
 -- the user's stack or module that made the call. (Frames are searched from the
 -- caller outwards rather than counted, so tail calls cannot skip past the user.)
+-- A site is shared by everything declared at the same line (a loop declaring
+-- 10,000 functions makes one): callers read sites and never change them.
+local sites = {} -- source -> line -> site
 function M.caller()
   local level = 2
   local share = package.lambdaeng_share or "\0"
@@ -39,8 +42,15 @@ function M.caller()
     if src:sub(1, 1) == "@" then
       local file = src:sub(2)
       if file:sub(1, #share) ~= share then
-        return { file = file, line = info.currentline, display = M.display(file) .. ":" .. info.currentline,
-                 dir = dirname(absolute(file)) }
+        local lines = sites[src]
+        if not lines then lines = {}; sites[src] = lines end
+        local line = info.currentline
+        local at = lines[line]
+        if not at then
+          at = { file = file, line = line, display = M.display(file) .. ":" .. line, dir = dirname(absolute(file)) }
+          lines[line] = at
+        end
+        return at
       end
     end
     level = level + 1

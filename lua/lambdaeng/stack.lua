@@ -19,6 +19,13 @@ local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.rais
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
+-- What most declarations have none of (meta-arguments, derived values,
+-- dependencies): one shared empty table, never written to, rather than one each.
+local NONE = setmetatable({}, { __newindex = function() error("a shared empty table is read-only", 2) end })
+M.NONE = NONE
+-- A declaration reads NONE for the fields it has none of, so its own table keeps
+-- to 8 slots (a plan of 10,000 functions holds 10,000 of them).
+local Decl = { __name = "lambdaeng.declaration", __index = { meta = NONE, derived = NONE, deps = NONE } }
 
 local Session = {}
 Session.__index = Session
@@ -111,7 +118,7 @@ end
 -- Values lambdaeng derives from the arguments at plan time (the code hash of a package).
 function Session:derive(decl, report)
   local a = decl.args
-  decl.derived = {}
+  -- decl.derived: NONE (Decl) until something is derived
   -- functions and layers are packaged alike
   if decl.kind.kind ~= "func" and decl.kind.kind ~= "layer_version" then return end
   local src = a.source
@@ -125,7 +132,7 @@ function Session:derive(decl, report)
     if not p then return report("source", err) end
     if p.files == 0 then return report("source", "the directory " .. abs .. " holds no files to package") end
     decl.package = p
-    decl.derived.source_code_hash = p.hash
+    decl.derived = { source_code_hash = p.hash }
   elseif type(a.filename) == "string" then
     local abs = site.resolve_path(decl.site, a.filename)
     if sys.kind(abs) ~= "file" then
@@ -136,7 +143,7 @@ function Session:derive(decl, report)
     if a.source_code_hash == nil then
       local hash, herr = nhash.filebase64sha256(abs)
       if not hash then return report("filename", herr) end
-      decl.derived.source_code_hash = hash
+      decl.derived = { source_code_hash = hash }
     end
   end
 end
@@ -217,25 +224,29 @@ function Session:declare(kind, name, args, level)
     error(string.format("%s(%q, args): args must be a table, got %s", kind.kind, name, type(args)), level)
   end
   local address = self.prefix .. kind.prefix .. "." .. name
-  local meta, plain = {}, {}
+  local meta, plain = NONE, {}
   local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
   for k, v in pairs(args) do
     local is_meta = false
     for _, m in ipairs(meta_names) do if k == m then is_meta = true end end
-    if is_meta and allowed_meta[k] then meta[k] = v
+    if is_meta and allowed_meta[k] then
+      if meta == NONE then meta = {} end
+      meta[k] = v
     elseif is_meta then
       self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
     else plain[k] = v end
   end
-  local decl = { kind = kind, name = name, address = address, site = at, args = plain, meta = meta,
-                 index = #self.decls + 1, instance = self.current_instance }
+  local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
+                               index = #self.decls + 1, instance = self.current_instance }, Decl)
+  if meta ~= NONE then decl.meta = meta end
   local handle = setmetatable({}, Handle)
   decl_of[handle] = decl
   decl.handle = handle
   local function report(path, message) self:error(at, address, path, message) end
 
   -- Dependencies: every reference inside the arguments, and depends_on.
-  decl.deps = ref.inspect(plain).deps
+  local referenced = ref.inspect(plain).deps
+  if meta.depends_on ~= nil or next(referenced) ~= nil then decl.deps = referenced end
   if meta.depends_on ~= nil then
     if type(meta.depends_on) ~= "table" or decl_of[meta.depends_on] then
       report("depends_on", "must be a list of resources, e.g. depends_on = { fn }")

@@ -46,13 +46,32 @@ function M.suggest(word, names)
 end
 
 -- The keys of t in order (by their text, so a table with keys of mixed types sorts too).
+-- Keys that are all strings sort with the VM's own comparison: the same order,
+-- without a Lua call per comparison (a plan of 10,000 functions sorts ~50,000 times).
+local function by_text(x, y) return tostring(x) < tostring(y) end
 local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
+  local keys, strings = {}, true
+  for k in pairs(t) do
+    keys[#keys + 1] = k
+    if strings and type(k) ~= "string" then strings = false end
+  end
+  if strings then table.sort(keys) else table.sort(keys, by_text) end
   return keys
 end
 M.sorted_keys = sorted_keys
+
+-- The sorted keys of a schema table (fields of a kind or block), made once per
+-- table: schemas never change while lambdaeng runs. Callers must not modify the list.
+local schema_keys = setmetatable({}, { __mode = "k" })
+local function schema_sorted(fields)
+  local keys = schema_keys[fields]
+  if not keys then
+    keys = sorted_keys(fields)
+    schema_keys[fields] = keys
+  end
+  return keys
+end
+M.schema_keys = schema_sorted
 
 local function unknown_name(report, path, name, valid, what)
   local hint = M.suggest(name, valid)
@@ -270,7 +289,7 @@ end
 M.check_value = check_value
 
 function M.check_fields(fields, v, path, report, what)
-  local valid = sorted_keys(fields)
+  local valid = schema_sorted(fields)
   for _, k in ipairs(sorted_keys(v)) do
     if type(k) ~= "string" then
       report(path, "keys must be names, found " .. type(k) .. " key " .. tostring(k))
@@ -457,9 +476,14 @@ end
 -- args are the resolved arguments (UNKNOWN where not yet known); meta names
 -- are the meta-arguments, validated separately by the declaring code.
 function M.check(kind, args, report)
-  local valid = sorted_keys(kind.args)
-  for _, k in ipairs(sorted_keys(args)) do
-    if not kind.args[k] then unknown_name(report, k, k, valid, "argument") end
+  local valid = schema_sorted(kind.args)
+  local unknown
+  for k in pairs(args) do
+    if not kind.args[k] then unknown = unknown or {}; unknown[#unknown + 1] = k end
+  end
+  if unknown then -- reported in key order, as they always were
+    table.sort(unknown, by_text)
+    for _, k in ipairs(unknown) do unknown_name(report, k, k, valid, "argument") end
   end
   for _, k in ipairs(valid) do
     local spec = kind.args[k]

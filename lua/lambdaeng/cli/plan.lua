@@ -72,8 +72,8 @@ function M.command(args)
   if args.json then
     io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, session, { target = target.text })), "\n")
   else
-    io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = ui.color(args),
-      target_line = "Target: " .. target.text })))
+    require("lambdaeng.plan.text").write(io.stdout, result, session, { color = ui.color(args),
+      target_line = "Target: " .. target.text })
   end
   if args.detailed_exitcode and (#result.changes > 0 or result.output_changes > 0) then return true, 2 end
   return true

@@ -1,6 +1,5 @@
 -- run STACK.lua and destroy STACK.lua: refresh, plan, confirm, apply, under the
 -- state's lock; run --invoke action.NAME: that action alone.
-local secrets = require "lambdaeng.secrets"
 local validate = require "lambdaeng.validate"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
@@ -92,8 +91,8 @@ local function plan_and_apply(ctx, args, destroy, target, interrupts)
                                                          destroy = destroy, ephemeral = true })
   if not result then return nil, err end
   ctx.result = result
-  io.write(secrets.redact(require("lambdaeng.plan.text").render(result, ctx.session, { color = ui.color(args),
-    target_line = "Target: " .. target.text })))
+  require("lambdaeng.plan.text").write(io.stdout, result, ctx.session, { color = ui.color(args),
+    target_line = "Target: " .. target.text })
   if interrupts() > 0 then return nil, { notes = { "Interrupted before applying; nothing was changed." } } end
   local ok, cerr = confirm(result, args)
   if not ok then return nil, cerr end

@@ -4,7 +4,11 @@
 -- summary line and the changes to outputs. Values unknown at plan time read
 -- "(known after apply)", sensitive ones "(sensitive)".
 -- render(result, session, opts) -> text; opts.color, opts.target_line.
+-- write(file, result, session, opts): the same text written to file a change at a
+-- time, every registered secret redacted (secrets.lua), so a plan of 10,000
+-- functions never holds its 14 MB of text at once.
 local ref = require "lambdaeng.ref"
+local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
 local schema = require "lambdaeng.schema"
@@ -26,9 +30,11 @@ local function scalar(v)
   if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
   if v == nil or v == json.null then return "null" end
   if type(v) == "string" then
-    if v:find("\n") then return json.encode_plain(v) end
+    -- the common case without the encoder's tables: what it gives for a plain string
+    if not v:find('[%c"\\]') and utf8.len(v) then return '"' .. v .. '"' end
     return json.encode_plain(v)
   end
+  if math.type(v) == "integer" then return string.format("%d", v) end
   if type(v) == "number" then return json.encode_plain(v) end
   return tostring(v)
 end
@@ -236,11 +242,17 @@ function change_body(p, c, sym)
   return body
 end
 
-function M.render(result, session, opts)
+-- The text in pieces of whole lines, each passed to emit(text) as it is made.
+local function stream(result, opts, emit)
   opts = opts or {}
   local c = colours(opts.color)
   local out = {}
   local function line(s) out[#out + 1] = s end
+  local function flush()
+    if #out == 0 then return end
+    emit(table.concat(out, "\n") .. "\n")
+    out = {}
+  end
   local sym = { create = c.green("+"), update = c.yellow("~"), replace = c.red("-") .. "/" .. c.green("+"),
                 delete = c.red("-"), read = c.cyan("<=") }
   local function ephemeral_lines()
@@ -252,7 +264,7 @@ function M.render(result, session, opts)
   if #result.changes == 0 and result.output_changes == 0 then
     line("No changes. Your infrastructure matches the configuration.")
     ephemeral_lines()
-    return table.concat(out, "\n") .. "\n"
+    return flush()
   end
   line("lambdaeng will perform the following actions:")
   for _, p in ipairs(result.changes) do
@@ -267,6 +279,7 @@ function M.render(result, session, opts)
     local body = change_body(p, c, sym)
     for _, l in ipairs(body) do line(l) end
     line("    }")
+    flush()
   end
   ephemeral_lines()
   line("")
@@ -293,7 +306,28 @@ function M.render(result, session, opts)
       end
     end
   end
-  return table.concat(out, "\n") .. "\n"
+  flush()
+end
+
+function M.render(result, _, opts)
+  local parts = {}
+  stream(result, opts, function(text) parts[#parts + 1] = text end)
+  return table.concat(parts)
+end
+
+-- Written as it is made; redacted a piece at a time, which is the same as redacting
+-- the whole text since pieces end at line ends and a secret's printable forms hold
+-- no newline (a secret that does: the whole text first, then redacted at once).
+-- The collector runs generationally meanwhile: rendering makes only short-lived
+-- strings and tables next to a plan that no longer changes, and generational
+-- collection frees them young instead of letting the heap grow to twice the plan.
+function M.write(file, result, _, opts)
+  if secrets.multiline() then return file:write(secrets.redact(M.render(result, nil, opts))) end
+  local previous = collectgarbage("generational")
+  local ok, err = pcall(stream, result, opts, function(text) file:write(secrets.redact(text)) end)
+  collectgarbage(previous)
+  if not ok then error(err, 0) end
+  return file
 end
 
 return M

@@ -259,9 +259,21 @@ function M.changing_attrs(before, after)
 end
 
 -- Attributes known at plan time: tags_all (the provider's default_tags under the stack's tags).
+-- A function without tags of its own gets the one answer made for its default_tags
+-- (shared by every such function of a plan; read, never changed).
+local untagged = setmetatable({}, { __mode = "k" }) -- default_tags (or this table) -> answer
 function M.known_attrs(args, default_tags)
   if args.tags == UNKNOWN or opaque(args.tags) then return nil end
-  for _, v in pairs(args.tags or {}) do if v == UNKNOWN then return nil end end
+  if args.tags == nil then
+    local key = default_tags or untagged
+    local shared = untagged[key]
+    if not shared then
+      shared = M.known_attrs({ tags = {} }, default_tags)
+      untagged[key] = shared
+    end
+    return shared
+  end
+  for _, v in pairs(args.tags) do if v == UNKNOWN then return nil end end
   local all = {}
   for k, v in pairs(default_tags or {}) do all[k] = v end
   for k, v in pairs(args.tags or {}) do all[k] = v end
