@@ -410,10 +410,8 @@ function Target:route(req)
   return err(404, "UnknownOperationException", "no such operation: " .. method .. " " .. path)
 end
 
--- A request-rate quota: a token bucket refilled at rate per second, holding one
--- second's worth (at least one request, so a rate below 1 rps still lets requests
--- through, one per 1/rate seconds). Returns nil when a token was taken, or the
--- seconds to wait.
+-- A request-rate quota: a token bucket refilled at rate per second, holding one second's
+-- worth (one request at least). Returns nil when a token was taken, or the seconds to wait.
 function Target:take(class)
   local rate = self.quota[class]
   if not rate then return nil end
