@@ -149,6 +149,12 @@ class ApiAgainstMoto(unittest.TestCase):
         self.assertTrue(any(q["uri"].endswith(f"/functions/ops/configuration?Qualifier={version}")
                             for q in self.moto.requests()))
 
+    def test_empty_lists_stay_lists(self):
+        self.boto.create_function(FunctionName="bare", Runtime="python3.12", Role=self.moto.role_arn,
+                                  Handler="index.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+        self.assertEqual(self.api("ListAliases", {"FunctionName": "bare"}), {"Aliases": []})
+        self.assertEqual(self.api("GetFunctionConfiguration", {"FunctionName": "bare"})["Layers"], [])
+
     def test_get_policy_after_add_permission(self):
         self.api("AddPermission", {"FunctionName": "ops", "StatementId": "s3-call", "Action": "lambda:InvokeFunction",
                                    "Principal": "s3.amazonaws.com"})

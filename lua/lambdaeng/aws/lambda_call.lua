@@ -108,6 +108,39 @@ function M.request(op, input)
   return { method = spec[1], path = path, query = query, headers = headers, body = body }
 end
 
+-- The JSON text decoded with its empty arrays kept as arrays (json.array), so that a
+-- response printed again says [] where the API said [] (cjson gives {} for both);
+-- members that are null left out, as the SDKs and the aws CLI do.
+local EMPTY, EMPTY_JSON = "\0lambdaeng-empty-array\0", '"\\u0000lambdaeng-empty-array\\u0000"'
+function M.decode(text)
+  local parts, i, n = {}, 1, #text
+  while i <= n do
+    local q = text:find('["%[]', i)
+    if not q then break end
+    if text:sub(q, q) == '"' then -- skip the string, escapes included
+      local j = q + 1
+      while j <= n and text:sub(j, j) ~= '"' do j = j + (text:sub(j, j) == "\\" and 2 or 1) end
+      parts[#parts + 1] = text:sub(i, j)
+      i = j + 1
+    else
+      local close = text:match("^%[%s*()%]", q)
+      parts[#parts + 1] = text:sub(i, q - 1) .. (close and EMPTY_JSON or "[")
+      i = close and close + 1 or q + 1
+    end
+  end
+  parts[#parts + 1] = text:sub(i)
+  local function restore(v)
+    if v == EMPTY then return json.array {} end
+    if type(v) == "table" then
+      for k, x in pairs(v) do -- a member that is null is absent, as the SDKs read it
+        if x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x) end
+      end
+    end
+    return v
+  end
+  return restore(json.decode_plain(table.concat(parts)))
+end
+
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
 -- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
 local function class(op)
@@ -139,6 +172,7 @@ local function one_call(api, op, input)
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
       { query = req.query, class = class(op), log_body = not spec.secret })
     if not out then return nil, cerr end
+    if res and res.body and res.body ~= "" then out = M.decode(res.body) end -- checked: now with its []
     return add_wire_members(spec, out, res)
   end
   local res, cerr = api.client:call {
@@ -148,7 +182,7 @@ local function one_call(api, op, input)
   if not res then return nil, cerr end
   local out = {}
   if not spec.out_payload and res.body and res.body ~= "" then
-    local ok, doc = pcall(json.decode_plain, res.body)
+    local ok, doc = pcall(M.decode, res.body)
     if not (ok and type(doc) == "table") then
       return nil, { type = "InvalidResponse", message = op .. ": the response is not a JSON object" }
     end
