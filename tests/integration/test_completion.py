@@ -83,6 +83,7 @@ class Completion(TempDirTest):
         self.assertEqual(self.bash("plan", "--target", ""), ["func.hello", "func.other", "invocation.greet"])
         self.assertEqual(self.bash("plan", "--target", "func."), ["func.hello", "func.other"])
         self.assertEqual(self.bash("state", "show", "inv"), ["invocation.greet"])
+        self.assertEqual(self.bash("plan", "--target", "=", "func.o"), ["func.other"])  # bash splits at "="
         # the stack argument, from another directory
         elsewhere = os.path.join(self.dir, "elsewhere")
         os.mkdir(elsewhere)
@@ -128,7 +129,9 @@ class Completion(TempDirTest):
                   "echo ---\n"
                   "complete -C 'lambdaeng sta'\n"
                   "echo ---\n"
-                  "complete -C 'lambdaeng plan st'\n")
+                  "complete -C 'lambdaeng plan st'\n"
+                  "echo ---\n"
+                  "complete -C 'lambdaeng plan --target=func.o'\n")
         r = subprocess.run(["fish", "--no-config", "-c", script], cwd=self.work, env=self.env, capture_output=True,
                            text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -136,6 +139,7 @@ class Completion(TempDirTest):
         self.assertEqual(parts[0], ["func.hello", "func.other"])
         self.assertEqual(parts[1], ["state"])
         self.assertEqual(parts[2], ["stack.lua"])  # a file, fish's own completion
+        self.assertEqual(parts[3], ["--target=func.other"])
 
     def test_unknown_shell(self):
         r = run("completion", "tcsh")

@@ -184,9 +184,10 @@ local function walk(parser, words, upto)
     if w:sub(1, 1) == "-" and #w > 1 then
       local name = w:match("^(%-%-[^=]+)=") or w
       if all[name] and not w:find("=", 1, true) then
-        if i + 1 == upto then state.pending = name end
-        state.values[name] = words[i + 1]
-        i = i + 1
+        local gap = words[i + 1] == "=" and 1 or 0 -- bash splits --target=ADDR at the "="
+        if i + 1 + gap == upto then state.pending = name end
+        state.values[name] = words[i + 1 + gap]
+        i = i + 1 + gap
       end
     else
       state.positionals[#state.positionals + 1] = w
@@ -214,6 +215,14 @@ function M.candidates(words, index)
     for _, c in ipairs(parser._commands or {}) do if c._name ~= "lua" then set[c._name] = true end end
     set.help = true
     return "words", sorted_matching(set, current)
+  end
+  local option, value = current:match("^(%-%-[%w-]+)=(.*)$")
+  if option then -- --target=ADDR as one word (zsh, fish): its values, the option before each
+    local before = table.move(words, 1, index - 1, 1, {})
+    before[index], before[index + 1] = option, value
+    local kind, list = M.candidates(before, index + 1)
+    for i, word in ipairs(list) do list[i] = option .. "=" .. word end
+    return kind, list
   end
   local state = walk(parser, words, index)
   local fact_args = { state = state.values["--state"], dir = state.values["--dir"] }
