@@ -143,9 +143,11 @@ end
 local function absent_local_function(args, name)
   local target = endpoint.target_of(args)
   if target and target.kind == "local" and target.dir and sys.kind(target.dir) == nil then
-    return string.format("ResourceNotFoundException: Function not found: %s\n(the embedded local target has no "
-      .. "functions: %s does not exist, and was not created; --dir picks another directory, --endpoint or AWS "
-      .. "credentials another target)", name, target.dir)
+    local arn = name:match("^arn:") and name
+      or string.format("arn:aws:lambda:%s:000000000000:function:%s", args.region or "us-east-1", name)
+    return string.format("ResourceNotFoundException: Function not found: %s\n(the embedded local target, with "
+      .. "functions in %s (which does not exist, and was not created), answered: no AWS configuration was found; "
+      .. "--dir picks another directory, --endpoint or AWS credentials another target)", arn, target.dir)
   end
 end
 
