@@ -8,6 +8,7 @@ local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
 local validate = require "lambdaeng.validate"
+local schema_index = require "lambdaeng.schema_index"
 local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
@@ -19,12 +20,11 @@ local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.rais
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
--- What most declarations have none of (meta-arguments, derived values,
--- dependencies): one shared empty table, never written to, rather than one each.
+-- What most declarations have none of (meta-arguments, derived values, dependencies):
+-- one shared, read-only empty table, which a declaration reads for the fields it does
+-- not have, so that its own table keeps to 8 slots (a plan may hold 10,000 of them).
 local NONE = setmetatable({}, { __newindex = function() error("a shared empty table is read-only", 2) end })
 M.NONE = NONE
--- A declaration reads NONE for the fields it has none of, so its own table keeps
--- to 8 slots (a plan of 10,000 functions holds 10,000 of them).
 local Decl = { __name = "lambdaeng.declaration", __index = { meta = NONE, derived = NONE, deps = NONE } }
 
 local Session = {}
@@ -86,20 +86,30 @@ local function check_name(what, name, level)
   end
 end
 
--- Fills each argument's documented default into a resolved argument table.
-local function with_defaults(fields, args)
-  local out = {}
-  for k, v in pairs(args) do out[k] = v end
-  for k, spec in pairs(fields) do
-    if out[k] == nil and spec.default ~= nil then
-      local d = spec.default
+local with_defaults
+-- Fills each argument's documented default into out (a table of its own), nested blocks as copies.
+local function fill_defaults(fields, out)
+  local defaults, blocks = schema_index.defaults(fields).defaults, schema_index.defaults(fields).blocks
+  for i = 1, #defaults do
+    local k = defaults[i]
+    if out[k] == nil then
+      local d = fields[k].default
       if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
       out[k] = d
-    elseif spec.type == "block" and type(out[k]) == "table" then
-      out[k] = with_defaults(spec.fields, out[k])
     end
   end
+  for i = 1, #blocks do
+    local k = blocks[i]
+    if type(out[k]) == "table" then out[k] = with_defaults(fields[k].fields, out[k]) end
+  end
   return out
+end
+
+-- Fills each argument's documented default into a resolved argument table.
+function with_defaults(fields, args)
+  local out = {}
+  for k, v in pairs(args) do out[k] = v end
+  return fill_defaults(fields, out)
 end
 M.with_defaults = with_defaults
 
@@ -118,7 +128,6 @@ end
 -- Values lambdaeng derives from the arguments at plan time (the code hash of a package).
 function Session:derive(decl, report)
   local a = decl.args
-  -- decl.derived: NONE (Decl) until something is derived
   -- functions and layers are packaged alike
   if decl.kind.kind ~= "func" and decl.kind.kind ~= "layer_version" then return end
   local src = a.source
@@ -151,14 +160,16 @@ end
 -- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
 -- with defaults and derived values, JSON-typed arguments as canonical text.
 function M.resolve_args(decl, env)
-  local resolved = ref.resolve(decl.args, env)
-  local out = with_defaults(decl.kind.args, resolved)
+  -- decl.args is a plain table of the declaration's own: resolve gives a new one to fill
+  local out = fill_defaults(decl.kind.args, (ref.resolve(decl.args, env)))
   for k, v in pairs(decl.derived or {}) do
     if out[k] == nil then out[k] = v end
   end
-  for k, spec in pairs(decl.kind.args) do
-    local v = out[k]
-    if spec.set and type(v) == "table" then
+  local specs = decl.kind.args
+  for k, v in pairs(out) do
+    local spec = type(v) == "table" and specs[k]
+    if not spec then -- a value that is not a table stays as it is
+    elseif spec.set then
       -- a set (compatible_runtimes...): in one order, so the API's order is no change
       local sorted, plain = {}, true
       for i, x in ipairs(v) do sorted[i] = x; if type(x) ~= "string" then plain = false end end
@@ -174,7 +185,7 @@ function M.resolve_args(decl, env)
   return out
 end
 
-local meta_names = { "depends_on", "lifecycle", "timeouts", "provider" }
+local META_NAMES = { depends_on = true, lifecycle = true, timeouts = true, provider = true }
 
 local Handle = { __name = "lambdaeng.handle" }
 
@@ -227,8 +238,7 @@ function Session:declare(kind, name, args, level)
   local meta, plain = NONE, {}
   local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
   for k, v in pairs(args) do
-    local is_meta = false
-    for _, m in ipairs(meta_names) do if k == m then is_meta = true end end
+    local is_meta = META_NAMES[k] == true
     if is_meta and allowed_meta[k] then
       if meta == NONE then meta = {} end
       meta[k] = v
@@ -238,7 +248,7 @@ function Session:declare(kind, name, args, level)
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
                                index = #self.decls + 1, instance = self.current_instance }, Decl)
-  if meta ~= NONE then decl.meta = meta end
+  if meta ~= NONE then decl.meta = meta end -- (NONE otherwise, through Decl)
   local handle = setmetatable({}, Handle)
   decl_of[handle] = decl
   decl.handle = handle

@@ -81,7 +81,11 @@ end
 -- Lines rendering value v at indent, prefix sign (e.g. "+ "); spec (optional) its schema.
 local function render_value(v, indent, sign, out, key, width, spec)
   local pad = PADS[indent]
-  local label = key and label_of(key, width) or ""
+  local label = ""
+  if key then
+    local by_key = labels[width or #key]
+    label = by_key and by_key[key] or label_of(key, width)
+  end
   if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
@@ -190,9 +194,8 @@ local function forces(p, k)
   return false
 end
 
--- The attribute lines of one change.
-function change_body(p, c, sym)
-  local body = {}
+-- The attribute lines of one change, appended to body.
+function change_body(p, c, sym, body)
   local kind = kind_of(p)
   local before = p.prior and p.prior.args or {}
   local after = p.stored or p.args or {}
@@ -200,7 +203,9 @@ function change_body(p, c, sym)
   for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   if p.decl and p.action ~= "delete" then
-    for _, k in ipairs(p.decl.kind.computed) do
+    local names = p.decl.kind.computed
+    for i = 1, #names do
+      local k = names[i]
       if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
     end
   end
@@ -210,10 +215,11 @@ function change_body(p, c, sym)
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after
-  -- An update shows only what changes: arguments that differ, and the computed
-  -- attributes its calls can change.
-  local shown = {}
-  for _, k in ipairs(keys) do
+  -- A create or a delete shows everything; an update only what changes: arguments
+  -- that differ, and the computed attributes its calls can change.
+  local shown = (p.action == "create" or p.action == "delete") and keys or {}
+  for i = 1, shown == keys and 0 or #keys do
+    local k = keys[i]
     if computed[k] then
       if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
       elseif p.action == "update" and kind ~= "invocation" then
@@ -228,13 +234,15 @@ function change_body(p, c, sym)
     end
   end
   local w = 0
-  for _, k in ipairs(shown) do w = math.max(w, #k) end
-  for _, k in ipairs(shown) do
+  for i = 1, #shown do if #shown[i] > w then w = #shown[i] end end
+  local create, delete = sym.create .. " ", sym.delete .. " "
+  for i = 1, #shown do
+    local k = shown[i]
     local s = p.sensitive and p.sensitive[k]
     local old, new = before[k], after[k]
     if computed[k] then
       if p.action == "create" or p.action == "replace" then
-        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, sym.create .. " ", body, k, w, spec_of(p, k))
+        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
       elseif known[k] ~= nil then
         render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
       else
@@ -242,16 +250,16 @@ function change_body(p, c, sym)
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
     elseif p.action == "create" then
-      render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
+      render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
     elseif p.action == "delete" then
-      render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
+      render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
     else
       local suffix = forces(p, k) and c.red(" # forces replacement") or ""
       if old == nil then
-        render_value(mark(new, s), 6, sym.create .. " ", body, k, w, spec_of(p, k))
+        render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
         body[#body] = body[#body] .. suffix
       elseif new == nil then
-        render_value(mark(old, s), 6, sym.delete .. " ", body, k, w, spec_of(p, k))
+        render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
       else
         render_diff(mark(old, s), mark(new, s), 6, k, w, body, sym, suffix)
       end
@@ -269,7 +277,8 @@ local function stream(result, opts, emit)
   local function line(s) out[#out + 1] = s end
   local function flush()
     if #out == 0 then return end
-    emit(table.concat(out, "\n") .. "\n")
+    out[#out + 1] = "" -- so that the text ends with a newline, without a copy to add it
+    emit(table.concat(out, "\n"))
     out = {}
   end
   local sym = { create = c.green("+"), update = c.yellow("~"), replace = c.red("-") .. "/" .. c.green("+"),
@@ -295,8 +304,7 @@ local function stream(result, opts, emit)
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
     end
     line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
-    local body = change_body(p, c, sym)
-    for _, l in ipairs(body) do line(l) end
+    change_body(p, c, sym, out)
     line("    }")
     flush()
   end
