@@ -64,9 +64,11 @@ M.new = new
 local function each_ref(v, visit, depth)
   depth = depth or 0
   if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
-  if is_ref(v) then
+  if type(v) ~= "table" then return end -- (strings, numbers: the common case, asked once)
+  local mt = getmetatable(v)
+  if mt == Ref then
     visit(v)
-  elseif type(v) == "table" and getmetatable(v) == nil then
+  elseif mt == nil then
     for k, x in pairs(v) do
       each_ref(k, visit, depth + 1)
       each_ref(x, visit, depth + 1)
@@ -92,6 +94,7 @@ end
 -- Returns the plain value (UNKNOWN where not yet known) and whether any part
 -- was unknown. env(ref) returns the value of a base reference, or UNKNOWN.
 local function resolve(v, env, depth)
+  if type(v) ~= "table" then return v, false end -- neither a reference nor UNKNOWN/WITHHELD
   depth = depth or 0
   if is_ref(v) then
     local f = fields(v)
