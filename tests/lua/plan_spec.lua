@@ -150,3 +150,55 @@ describe("rendering", function()
     assert.equal(true, second.after_unknown.arn)
   end)
 end)
+
+-- Issue 19 (W5): the text is written a change at a time, and creates in a row reuse
+-- the previous create's sorted keys when they have the same argument names.
+describe("rendering many changes", function()
+  local function two_creates(first_extra, second_extra)
+    write("stack.lua", string.format([[
+local lambda = require "lambdaeng.lambda"
+lambda.func("a", { function_name = "a", role = "arn:aws:iam::123456789012:role/r", handler = "index.handler",
+  runtime = "python3.12", filename = "code.zip", source_code_hash = "abc", %s })
+lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r", handler = "index.handler",
+  runtime = "python3.12", filename = "code.zip", source_code_hash = "abc", %s })
+]], first_extra, second_extra))
+    local session = stack.load(dir .. "/stack.lua")
+    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+    return assert(plan.compute(session, open_state()))
+  end
+
+  it("shows each create's own arguments when the next has as many but others", function()
+    local out = text.render(two_creates('description = "first one"', 'kms_key_arn = "arn:aws:kms:us-east-1:1:key/k"'),
+      nil, { color = false })
+    local a, b = out:match("(# func%.a .-)(# func%.b .*)")
+    assert.matches('+ description                    = "first one"', a, true)
+    assert.falsy(a:find("kms_key_arn", 1, true))
+    assert.matches('+ kms_key_arn                    = "arn:aws:kms:us-east-1:1:key/k"', b, true)
+    assert.falsy(b:find("description", 1, true))
+  end)
+
+  it("writes what render gives, redacted the same way, a secret across lines included", function()
+    local secrets = require "lambdaeng.secrets"
+    local result = two_creates('description = "a secret value"', 'description = "another"')
+    local function written()
+      local path = dir .. "/plan.txt"
+      local f = assert(io.open(path, "w"))
+      text.write(f, result, nil, { color = false, target_line = "Target: here" })
+      f:close()
+      return sys.read_file(path)
+    end
+    local whole = text.render(result, nil, { color = false, target_line = "Target: here" })
+    assert.equal(whole, written())
+    secrets.add("a secret value")
+    local out = written()
+    assert.equal(secrets.redact(whole), out)
+    assert.falsy(out:find("a secret value", 1, true))
+    assert.matches('description                    = "(sensitive)"', out, true)
+    -- a registered text with a newline may span two pieces: then the text is redacted whole
+    secrets.add("    }\n\n  # func.b")
+    out = written()
+    assert.equal(secrets.redact(whole), out)
+    assert.matches("(sensitive) will be created", out, true)
+    secrets.reset()
+  end)
+end)

@@ -194,11 +194,8 @@ local function forces(p, k)
   return false
 end
 
--- The attribute lines of one change, appended to body.
-function change_body(p, c, sym, body)
-  local kind = kind_of(p)
-  local before = p.prior and p.prior.args or {}
-  local after = p.stored or p.args or {}
+-- The keys of a change, sorted, and those that are computed attributes only.
+local function change_keys(p, before, after)
   local keys, seen, computed = {}, {}, {}
   for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
@@ -210,6 +207,36 @@ function change_body(p, c, sym, body)
     end
   end
   table.sort(keys)
+  return keys, computed
+end
+
+-- Creates in a row usually have the same arguments (a loop's declarations): the last
+-- create's keys serve the next when its kind and argument names are the same. Reset
+-- per text; the lists are only read.
+local last_create = {}
+local function create_keys(p, after)
+  local last, n = last_create, 0
+  for _ in pairs(after) do n = n + 1 end
+  if last.kind == p.decl.kind and last.n == n then
+    local names, same_names = last.names, true
+    for i = 1, n do if after[names[i]] == nil then same_names = false break end end
+    if same_names then return last.keys, last.computed end
+  end
+  local keys, computed = change_keys(p, {}, after)
+  local names = {}
+  for k in pairs(after) do names[#names + 1] = k end
+  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed }
+  return keys, computed
+end
+
+-- The attribute lines of one change, appended to body.
+function change_body(p, c, sym, body)
+  local kind = kind_of(p)
+  local before = p.prior and p.prior.args or {}
+  local after = p.stored or p.args or {}
+  local keys, computed
+  if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
+  else keys, computed = change_keys(p, before, after) end
   local known = p.known_attrs or {}
   local old_attrs = p.prior and p.prior.attrs or {}
   local logic = LOGIC[kind]
@@ -271,7 +298,7 @@ end
 -- The text in pieces of whole lines, each passed to emit(text) as it is made.
 local function stream(result, opts, emit)
   opts = opts or {}
-  labels = {}
+  labels, last_create = {}, {}
   local c = colours(opts.color)
   local out = {}
   local function line(s) out[#out + 1] = s end
