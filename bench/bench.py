@@ -121,7 +121,7 @@ def peers(workload_args, n_threads_list=(10, 100)):
     return out
 
 
-def write_stack(directory, n, code="code", s3=False):
+def write_stack(directory, n, code="code", s3=False, role=ROLE):
     os.makedirs(directory, exist_ok=True)
     if not s3:
         os.makedirs(os.path.join(directory, code), exist_ok=True)
@@ -129,7 +129,7 @@ def write_stack(directory, n, code="code", s3=False):
             f.write(PY_HANDLER)
     lines = ['local lambda = require "lambdaeng.lambda"', f"for i = 0, {n - 1} do",
              '  lambda.func("f" .. i, { function_name = "bench-" .. i, runtime = "python3.12",',
-             '    handler = "index.handler", role = "' + ROLE + '",']
+             '    handler = "index.handler", role = "' + role + '",']
     lines.append('    s3_bucket = "bench-code", s3_key = "bench/" .. i .. ".zip" })' if s3 else
                  f'    source = "{code}" }})')
     lines.append("end")
@@ -405,7 +405,10 @@ def main():
     results = []
     started = time.monotonic()
     try:
-        for key, fn in (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6)):
+        import terraform  # bench/terraform.py: Terraform's workloads, T1..T4
+        workloads = (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6),
+                     ("T", lambda t: terraform.t_workloads(t, sys.modules[__name__])))
+        for key, fn in workloads:
             if ONLY and key not in ONLY:
                 continue
             t = time.monotonic()
