@@ -60,6 +60,26 @@ local function declaration_globals(env, session)
   env.fail = std.fail
 end
 
+-- Where a module was looked for, said in one line, and how to make it found.
+local function not_found(name, search_path)
+  local cwd = require("lambdaeng.native.sys").cwd()
+  local file = name:gsub("%.", "/")
+  local dirs, forms, seen = {}, {}, {}
+  for template in search_path:gmatch("[^;]+") do
+    local q = template:find("?", 1, true)
+    if q then
+      local dir = template:sub(1, q - 1):gsub("/$", ""):gsub("^%./", "")
+      dir = (dir == "" or dir == cwd) and "." or require("lambdaeng.site").display(dir)
+      local form = template:sub(q):gsub("%?", file)
+      if not seen[dir] then seen[dir], dirs[#dirs + 1] = true, dir end
+      if not seen[" " .. form] then seen[" " .. form], forms[#forms + 1] = true, form end
+    end
+  end
+  return string.format("module '%s' not found: looked for %s in %s; put it in lua_modules/ beside the stack "
+    .. "(a rock: luarocks --tree lua_modules install ROCK), or add its directory to LAMBDAENG_PATH "
+    .. "(directories separated by ';')", name, table.concat(forms, " or "), table.concat(dirs, ", "))
+end
+
 -- The stack's require (see the top of this file).
 local function requirer(env, loaded)
   return function(name)
@@ -78,8 +98,8 @@ local function requirer(env, loaded)
       error(string.format("module '%s' is part of lambdaeng's engine, not for stacks; a stack can require %s",
         name, PUBLIC_LIST), 2)
     end
-    local path, why = package.searchpath(name, env.package.path)
-    if not path then error(string.format("module '%s' not found:%s", name, why), 2) end
+    local path = package.searchpath(name, env.package.path)
+    if not path then error(not_found(name, env.package.path), 2) end
     local chunk, err = loadfile(path, "t", env)
     if not chunk then error(string.format("error loading module '%s' from file '%s':\n\t%s", name, path, err), 2) end
     local value = chunk(name, path)
