@@ -267,7 +267,7 @@ end
 
 -- The directory of the engine's own Lua files: an error raised there is shown at
 -- the user's line instead (the engine's position says nothing to the user).
-local ENGINE = "@" .. (debug.getinfo(1, "S").source:match("^@(.*/)lua/lambdaeng/repl%.lua$") or "\0")
+local ENGINE = "@" .. (package.lambdaeng_share or "\0")
 
 -- An error's message, pointing at the user's input (source: "(repl)", "(-e)",
 -- "(stdin)"): an engine file's position is dropped and the user's line put first
