@@ -21,8 +21,8 @@ Usage: lambdaeng run STACK.lua [options]
 
 Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and applies:
 independent operations run concurrently, state is written after each one, and a failed
-resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
-twice: cancel it too. State is written either way.
+resource stops only what depends on it. Ctrl-C at the question cancels; during the apply,
+once: finish what is in flight and stop; twice: cancel it too. State is written either way.
 Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
   --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
   --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
@@ -31,7 +31,8 @@ Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
 Usage: lambdaeng destroy STACK.lua [options]
 
 Deletes everything the stack's state holds, in reverse dependency order (a CRUD
-invocation is invoked once more with action "delete"; skip_destroy functions stay).
+invocation is invoked once more with action "delete"; skip_destroy functions stay),
+after asking "Do you really want to destroy all resources?" on a terminal (--yes skips it).
 Options as for run.
 ]],
 }
