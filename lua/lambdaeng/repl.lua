@@ -308,8 +308,9 @@ end
 
 -- Reads lines with read(prompt) until it returns nil (false: Ctrl-C, the chunk is
 -- dropped) and runs each complete chunk; an incomplete one continues on the next
--- line, as in the `lua` interpreter. opts: source (the chunk name), numbered (errors
--- name the line of the whole input, not of the chunk), on_chunk(chunk) (history),
+-- line, as in the `lua` interpreter. opts: source (the chunk name), numbered (a
+-- script: errors name the line of the whole input, not of the chunk, and an input
+-- ending inside a chunk is an error), on_chunk(chunk) (history),
 -- on_error(err) -> true to go on. Returns false when a chunk failed and stopped it.
 local function read_eval(r, read, opts)
   local buffer, first, lineno = nil, 1, 0
@@ -318,7 +319,7 @@ local function read_eval(r, read, opts)
     local line = read(buffer and ">> " or "lambdaeng> ")
     require("lambdaeng.native.loop").report_errors() -- a completion's error, after its line
     if line == nil then
-      if buffer then -- the input ended inside a chunk: say what is missing
+      if buffer and opts.numbered then -- a script ended inside a chunk: say what is missing
         local _, err = compile(r, buffer, opts.source, opts.numbered and first or 1)
         if not opts.on_error(err) then return false end
       end
@@ -359,6 +360,7 @@ local function interactive(r, ctx)
     lineedit.add_history(chunk)
     lineedit.write_history(history)
   end, on_error = function(err) r.out:write("error: ", err, "\n") return true end })
+  r.out:write("\n") -- Ctrl-D leaves the shell's prompt on a line of its own
   lineedit.write_history(history)
   return true
 end
