@@ -88,6 +88,11 @@ local function import_other(st, d, t, id)
 end
 
 function M.command(args)
+  if args.function_name == nil and args.stack and not args.stack:match("%.lua$")
+     and require("lambdaeng.native.sys").kind(args.stack) ~= "directory" then
+    args.stack, args.address, args.function_name = nil, args.stack, args.address -- import ADDR ID: ./stack.lua
+    args.stack = require("lambdaeng.cli.common").stack_path(nil)
+  end
   local path, addr, name = args.stack, args.address, args.function_name
   if not (path and addr and name) then return nil, "usage: lambdaeng import STACK.lua ADDR ID" end
   local ws, session = common.stack_workspace(args, "import")

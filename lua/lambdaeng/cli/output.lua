@@ -37,7 +37,9 @@ local function one(outputs, name, args)
 end
 
 function M.command(args)
-  if not args.stack then return nil, "lambdaeng output needs a stack file: lambdaeng output STACK.lua" end
+  local path, perr = require("lambdaeng.cli.common").stack_path(args.stack)
+  if not path then return nil, perr or "lambdaeng output needs a stack file: lambdaeng output STACK.lua" end
+  args.stack = path
   local ws = workspace.new(args)
   ws.warn = function(text) ui.eprint(text) end
   local st, err = ws:open_state()
