@@ -135,8 +135,21 @@ class SavedPlans(SavedPlanCase):
         self.assertEqual(self.config()["MemorySize"], 128)
         # planned again, the same file name: applied
         self.ok(self.le("plan", "--var", "role_arn=" + self.moto.role_arn, "--var", "memory=256", "-out", "b.plan"))
-        self.ok(self.le("run", "b.plan"))
+        self.ok(self.le("apply", "b.plan"))  # apply is run
         self.assertEqual((self.config()["MemorySize"], self.config()["Timeout"]), (256, 3))
+
+    def test_a_saved_destroy_plan(self):
+        self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
+        r = self.ok(self.le("plan", "--var", "role_arn=" + self.moto.role_arn, "--destroy", "-out", "d.plan"))
+        self.assertIn("Plan: 0 to add, 0 to change, 1 to destroy.", r.stdout)
+        r = self.le("run", "d.plan", "--target", "func.f")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--target, --replace and --destroy belong to the plan command", r.stderr)
+        self.config()  # still there
+        r = self.ok(self.le("run", "d.plan"))
+        self.assertIn("Destroy complete! Resources: 1 destroyed.", r.stdout)
+        with self.assertRaises(self.moto.boto3().exceptions.ResourceNotFoundException):
+            self.config()
 
     def test_a_file_that_is_not_a_plan(self):
         with open(os.path.join(self.work, "bad.plan"), "w") as f:
