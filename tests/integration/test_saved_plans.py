@@ -180,12 +180,56 @@ class Renames(SavedPlanCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("No changes.", r.stdout)
 
+    def test_moved_into_a_module_instance_and_within_it(self):
+        self.moves_into_module(chain=False)
+
+    def test_a_chain_of_moves_declared_in_any_order(self):
+        self.moves_into_module(chain=True)
+
+    def moves_into_module(self, chain):
+        self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
+        before = self.config()
+        module = r'''
+local lambda = require "lambdaeng.lambda"
+local svc = require("lambdaeng").module(function(o)
+  local fn = lambda.func(o.name, { function_name = "planned", role = o.role, runtime = "python3.12",
+                                   handler = "app.handler", source = "fn",
+                                   environment = { variables = { TOKEN = o.token } } })
+  MOVED_INSIDE
+  return fn
+end)
+local fn = svc("svc", { name = NAME, role = var("role_arn"), token = var("token", { sensitive = true }) })
+output("arn", fn.arn)
+moved({ from = "func.f", to = "svc/func.f" })
+'''
+        if not chain:
+            with open(os.path.join(self.work, "stack.lua"), "w") as f:
+                f.write(module.replace("NAME", '"f"').replace("MOVED_INSIDE", ""))
+            r = self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
+            self.assertIn("# func.f has moved to svc/func.f", r.stdout)
+            self.assertIn("0 added, 0 changed, 0 destroyed", r.stdout)
+        # a move inside the instance names the instance's own addresses; declared before the root's
+        # move into the instance, the chain func.f -> svc/func.f -> svc/func.g is still followed
+        with open(os.path.join(self.work, "stack.lua"), "w") as f:
+            f.write(module.replace("NAME", '"g"').replace("MOVED_INSIDE", 'moved({ from = "func.f", to = "func.g" })'))
+        r = self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
+        self.assertIn("# %s has moved to svc/func.g" % ("func.f" if chain else "svc/func.f"), r.stdout)
+        self.assertIn("0 added, 0 changed, 0 destroyed", r.stdout)
+        state = json.load(open(os.path.join(self.work, ".lambdaeng", "stack.state.json")))
+        self.assertEqual(sorted(state["resources"]), ["svc/func.g"])
+        self.assertEqual(self.config()["LastModified"], before["LastModified"])
+
     def test_moved_from_an_address_still_declared_is_an_error(self):
         self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
         self.write_stack(moved='moved({ from = "func.f", to = "func.other" })')
         r = self.le("plan", "--var", "role_arn=" + self.moto.role_arn)
         self.assertEqual(r.returncode, 1)
         self.assertIn("stack.lua:10: moved from func.f, but func.f is still declared at stack.lua:6", r.stderr)
+        self.write_stack(name='"h"', moved='moved({ from = "func.f", to = "func.g" }) moved({ from = "func.g", '
+                         'to = "func.f" })')
+        r = self.le("plan", "--var", "role_arn=" + self.moto.role_arn)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stack.lua:10: the moves from func.f lead back to func.f", r.stderr)
         self.write_stack(moved='moved({ from = "func.f", to = "alias.f" })')
         r = self.le("plan", "--var", "role_arn=" + self.moto.role_arn)
         self.assertEqual(r.returncode, 1)

@@ -52,7 +52,7 @@ local CHECKS = {
   parallelism = parallelism, lock_timeout = lock_timeout, region = region, endpoint = endpoint,
   profile = nonempty("--profile"), state = nonempty("--state"), dir = nonempty("--dir"),
   var_file = nonempty("--var-file"), out = nonempty("-out"), target = nonempty("--target"),
-  replace = nonempty("--replace"),
+  replace = nonempty("--replace"), qualifier = nonempty("--qualifier"), invoke = nonempty("--invoke"),
 }
 
 function M.check(args)
