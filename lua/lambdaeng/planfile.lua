@@ -17,7 +17,8 @@
 -- sensitive one must be given again, --var or LAMBDAENG_VAR_, and must match its
 -- digest), packages the code again, plans again against the state, and applies
 -- only when that plan is the saved one, change for change (the code's SHA-256
--- included). Anything else -- the state moved (another serial or lineage), the
+-- included; an argument made from an ephemeral invocation's result is made again
+-- at apply, as Terraform opens an ephemeral resource again). Anything else -- the state moved (another serial or lineage), the
 -- stack, the code, a variable or the infrastructure changed -- is refused with
 -- what differs; nothing is applied. The code is not stored in the file: its
 -- digest pins it, and a checkout that still has it applies the plan.
@@ -69,14 +70,28 @@ local function packages(session)
   return out
 end
 
+-- A resource's arguments as the file keeps them. One made from an ephemeral
+-- invocation's result is made again at apply (as Terraform opens an ephemeral
+-- resource again): the file says so instead of pinning a value that cannot recur.
+local function after_of(p, session, digest)
+  local after = canonical(p.stored or {}, digest)
+  for k in pairs(p.decl and p.sensitive or {}) do
+    for dep in pairs(ref.inspect(p.decl.args[k]).deps) do
+      local d = session.by_addr[dep]
+      if d and d.kind.kind == "ephemeral_invocation" then after[k] = { ephemeral = dep } end
+    end
+  end
+  return after
+end
+
 -- The plan, change by change, in a form two plans can be compared in.
-local function changes_of(result, digest)
+local function changes_of(result, session, digest)
   local out = {}
   for _, p in ipairs(result.changes) do
     out[#out + 1] = { address = p.address, action = p.action, moved_from = p.moved_from,
                       replace_because = p.replace_reason and json.array(p.replace_reason) or nil,
                       changed = p.changed and json.array(p.changed) or nil, -- against the (refreshed) state
-                      after = canonical(p.stored or {}, digest) }
+                      after = after_of(p, session, digest) }
   end
   for _, m in ipairs(result.moves or {}) do
     local p = result.planned and result.planned[m.to]
@@ -141,7 +156,7 @@ function M.write(path, result, session, info)
     options = options_of(info.args),
     variables = variables(session, digest),
     packages = packages(session),
-    changes = changes_of(result, digest),
+    changes = changes_of(result, session, digest),
     outputs = outputs_of(result, digest),
     summary = { add = result.add, change = result.change, destroy = result.destroy, moves = #(result.moves or {}) },
   }
@@ -282,7 +297,7 @@ function M.check_plan(doc, result, session, digest, target)
   if doc.target and target and doc.target ~= target then
     lines[#lines + 1] = string.format("the plan was made for target %s; this run is against %s", doc.target, target)
   end
-  local now = changes_of(result, digest)
+  local now = changes_of(result, session, digest)
   for _, l in ipairs(differences(doc.changes, now)) do lines[#lines + 1] = l end
   local saved_out, now_out = json.encode_plain(doc.outputs), normal(outputs_of(result, digest))
   if saved_out ~= now_out then lines[#lines + 1] = "the output changes differ from the saved plan's" end

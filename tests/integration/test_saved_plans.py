@@ -159,6 +159,42 @@ class SavedPlans(SavedPlanCase):
         self.assertIn("bad.plan is not a plan file written by lambdaeng plan -out", r.stderr)
 
 
+class SavedPlanOfAnEphemeralSecret(unittest.TestCase):
+    """On the local target (the code runs for real): the ephemeral-secret example makes a new
+    API key on every plan and run. The saved plan says the function's environment is made
+    from it again at apply; the key reaches the function and never the plan file."""
+
+    def test_ephemeral_result_made_again_at_apply(self):
+        from harness import SOURCE
+        work = tempfile.mkdtemp(prefix="lambdaeng-plans-local-")
+        self.addCleanup(shutil.rmtree, work, True)
+        for name in ("ephemeral-secret", "code"):
+            shutil.copytree(os.path.join(SOURCE, "examples", name), os.path.join(work, name),
+                            ignore=shutil.ignore_patterns(".lambdaeng"))
+        cwd = os.path.join(work, "ephemeral-secret")
+
+        def le(*args):
+            r = run(*args, "--local", cwd=cwd, env={"LAMBDAENG_WAITER_DELAY": "0.05"}, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return r
+
+        le("run", "--yes")
+        first = json.loads(le("api", "GetFunctionConfiguration", '{"FunctionName": "api-dev"}').stdout)
+        le("plan", "-out", "e.plan")
+        with open(os.path.join(cwd, "e.plan")) as f:
+            doc = json.load(f)
+        api = [c for c in doc["changes"] if c["address"] == "func.api"][0]
+        self.assertEqual(api["after"]["environment"], {"ephemeral": "ephemeral.secret_generator"})
+        r = le("run", "e.plan")
+        self.assertIn("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.", r.stdout)
+        env = json.loads(le("api", "GetFunctionConfiguration", '{"FunctionName": "api-dev"}').stdout)
+        key = env["Environment"]["Variables"]["API_KEY"]
+        self.assertRegex(key, "^[0-9a-f]{32}$")
+        self.assertNotEqual(key, first["Environment"]["Variables"]["API_KEY"])
+        with open(os.path.join(cwd, "e.plan")) as f:
+            self.assertNotIn(key, f.read())
+
+
 class Renames(SavedPlanCase):
     def test_moved_renames_the_state_entry_without_replacing(self):
         self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
