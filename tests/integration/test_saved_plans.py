@@ -151,6 +151,25 @@ class SavedPlans(SavedPlanCase):
         with self.assertRaises(self.moto.boto3().exceptions.ResourceNotFoundException):
             self.config()
 
+    def test_with_the_state_in_s3(self):
+        """A team's CI: the state in S3 (moto); the plan pins the object's lineage and serial."""
+        self.moto.boto3("s3").create_bucket(Bucket="plans-state")
+        backend = ('backend { type = "s3", bucket = "plans-state", key = "team/stack.json", region = "us-east-1", '
+                   'endpoint = "%s" }' % self.moto.endpoint)
+        self.write_stack(moved=backend)
+        role = "role_arn=" + self.moto.role_arn
+        self.ok(self.le("plan", "--var", role, "-out", "s3.plan"))
+        self.ok(self.le("plan", "--var", role, "--var", "memory=256", "-out", "other.plan"))
+        self.ok(self.le("run", "s3.plan"))
+        self.assertEqual(self.config()["MemorySize"], 128)
+        self.assertFalse(os.path.exists(os.path.join(self.work, ".lambdaeng", "stack.state.json")))
+        r = self.le("run", "other.plan")  # made before the first apply wrote the state
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("was made before any state was written, but the state is now serial", r.stderr)
+        self.ok(self.le("plan", "--var", role, "--var", "memory=256", "-out", "other.plan"))
+        self.ok(self.le("run", "other.plan"))
+        self.assertEqual(self.config()["MemorySize"], 256)
+
     def test_a_file_that_is_not_a_plan(self):
         with open(os.path.join(self.work, "bad.plan"), "w") as f:
             f.write('{"format": "something else"}')
