@@ -4,7 +4,7 @@
 -- The file (JSON, mode 0600, written atomically through files.lua) holds: the
 -- state's lineage and serial, the stack (absolute path, sha256 of its text), the
 -- workspace, target and options (--target, --replace, --destroy, --no-refresh,
--- endpoint, region, profile), every variable's value, the SHA-256 of each code
+-- endpoint, region, profile, --state, --dir), every variable's value, the SHA-256 of each code
 -- package the apply will upload, and the plan itself in canonical form: each
 -- change's address, action and arguments as state stores them, the moves and the
 -- output changes.
@@ -36,6 +36,7 @@ local secrets = require "lambdaeng.secrets"
 local errors = require "lambdaeng.errors"
 local hash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local site = require "lambdaeng.site"
 
 local M = {}
 
@@ -140,7 +141,9 @@ local function options_of(args)
   return { target = json.array(args.target or {}), replace = json.array(replace), destroy = args.destroy or false,
            no_refresh = args.no_refresh or false, endpoint = args.endpoint, region = args.region,
            profile = args.profile, ["local"] = args["local"] or nil, aws = args.aws or nil,
-           retarget = args.retarget or nil }
+           retarget = args.retarget or nil,
+           -- paths as absolute, so that run FILE finds them from any directory
+           state = args.state and site.absolute(args.state) or nil, dir = args.dir and site.absolute(args.dir) or nil }
 end
 
 function M.write(path, result, session, info)
@@ -221,7 +224,7 @@ function M.prepare(args)
   args.target, args.no_refresh, args.retarget = o.target, o.no_refresh or nil, o.retarget
   args.replace = {}
   for _, addr in ipairs(o.replace or {}) do args.replace[addr] = true end
-  for _, k in ipairs { "endpoint", "region", "profile", "local", "aws" } do
+  for _, k in ipairs { "endpoint", "region", "profile", "local", "aws", "state", "dir" } do
     if args[k] == nil then args[k] = o[k] end
   end
   if o.destroy then args.command, args.destroy = "destroy", true end

@@ -85,6 +85,8 @@ class SavedPlans(SavedPlanCase):
         self.assertEqual(cfg["Environment"]["Variables"]["TOKEN"], SECRET)  # the real value reached the API
         self.assertEqual(cfg["MemorySize"], 128)
         self.assertNotIn(SECRET, r.stdout + r.stderr)
+        r = self.ok(self.le("output", "arn"))  # output NAME: of ./stack.lua
+        self.assertEqual(r.stdout.strip(), cfg["FunctionArn"])
         # applied once: the same file again is stale (the state moved on)
         r = self.le("run", "tf.plan")
         self.assertEqual(r.returncode, 1)
@@ -169,6 +171,18 @@ class SavedPlans(SavedPlanCase):
         self.ok(self.le("plan", "--var", role, "--var", "memory=256", "-out", "other.plan"))
         self.ok(self.le("run", "other.plan"))
         self.assertEqual(self.config()["MemorySize"], 256)
+
+    def test_the_plan_keeps_state_path_and_stack_for_any_directory(self):
+        self.ok(self.le("plan", "--var", "role_arn=" + self.moto.role_arn, "--state", "st/custom.json",
+                        "-out", "s.plan"))
+        os.makedirs(os.path.join(self.work, "elsewhere"))
+        env = dict(self.moto.env(), LAMBDAENG_WAITER_DELAY="0.1", LAMBDAENG_VAR_token=SECRET)
+        r = run("run", "../s.plan", "--endpoint", self.moto.endpoint, cwd=os.path.join(self.work, "elsewhere"),
+                env=env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.work, "st", "custom.json")))
+        self.assertFalse(os.path.exists(os.path.join(self.work, ".lambdaeng", "stack.state.json")))
+        self.config()
 
     def test_a_file_that_is_not_a_plan(self):
         with open(os.path.join(self.work, "bad.plan"), "w") as f:

@@ -24,7 +24,7 @@ Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and 
 independent operations run concurrently, state is written after each one, and a failed
 resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
 twice: cancel it too. State is written either way.
-Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
+Options: --yes, --var NAME=VALUE, --var-file FILE, --state PATH, --target ADDR, --replace ADDR,
   --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
   --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
 ]],
