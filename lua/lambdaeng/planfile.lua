@@ -42,6 +42,7 @@ local M = {}
 
 local FORMAT = "lambdaeng-plan"
 local VERSION = 1
+local ARRAY_MT = getmetatable(json.array {})
 
 -- A value as the file keeps it: unknowns named, sensitive parts as digests.
 local function canonical(v, digest, depth)
@@ -52,7 +53,7 @@ local function canonical(v, digest, depth)
   if type(v) == "table" and depth < 50 then
     local out = {}
     for k, x in pairs(v) do out[k] = canonical(x, digest, depth + 1) end
-    return setmetatable(out, getmetatable(v) == getmetatable(json.array {}) and getmetatable(v) or nil)
+    return setmetatable(out, getmetatable(v) == ARRAY_MT and ARRAY_MT or nil) -- a list stays a JSON array
   end
   return secrets.scrub(v, digest)
 end
