@@ -49,6 +49,9 @@ function M.stack_workspace(args, command)
     return nil, string.format("lambdaeng %s needs a stack: lambdaeng %s STACK.lua (or a directory holding "
       .. "stack.lua; there is no stack.lua here)", command, command)
   end
+  if not args.saved_plan and require("lambdaeng.planfile").is_planfile(path) then
+    return nil, string.format("%s is a saved plan, not a stack: apply it with lambdaeng run %s", path, path)
+  end
   args.stack = path
   local ws = workspace.new(args)
   ws.warn = function(text) ui.eprint(text) end
