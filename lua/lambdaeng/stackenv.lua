@@ -4,7 +4,7 @@
 --
 -- new(session) -> env: Lua's standard library (load, loadfile and dofile load
 -- into env; debug offers traceback and getinfo), the declaration globals (var,
--- output, provider, backend, lookup, fail; `workspace` the workspace in use), and `package` with a path of the stack's own
+-- output, provider, backend, moved, lookup, fail; `workspace` the workspace in use), and `package` with a path of the stack's own
 -- (its directory, lua_modules beside it and in the working directory, a
 -- LuaRocks tree there, $LAMBDAENG_PATH, ~/.luarocks) that the stack may extend.
 -- require(name) gives, in this order: what this stack loaded already; the
@@ -55,6 +55,7 @@ local function declaration_globals(env, session)
   env.output = function(name, value, opts) session:output(name, value, opts, 2) end
   env.provider = function(config) local p = session:provider(config, 2); return p end
   env.backend = function(config) session:backend(config, 2) end
+  env.moved = function(spec) require("lambdaeng.moves").declare(session, spec, 2) end
   env.workspace = session.opts.workspace or "default" -- the workspace in use (Terraform's terraform.workspace)
   env.lookup = std.lookup
   env.fail = std.fail

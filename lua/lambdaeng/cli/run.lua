@@ -17,15 +17,21 @@ local M = {}
 
 M.help = {
   run = [[
-Usage: lambdaeng run STACK.lua [options]
+Usage: lambdaeng run [STACK.lua|DIR] [options]   (default: ./stack.lua; also: lambdaeng apply)
+       lambdaeng run PLANFILE   (apply exactly the plan "lambdaeng plan -out PLANFILE" saved)
 
 Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and applies:
 independent operations run concurrently, state is written after each one, and a failed
 resource stops only what depends on it. Ctrl-C at the question cancels; during the apply,
 once: finish what is in flight and stop; twice: cancel it too. State is written either way.
-Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
+Options: --yes, --var NAME=VALUE, --var-file FILE, --state PATH, --target ADDR, --replace ADDR,
   --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
   --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
+]],
+  apply = [[
+Usage: lambdaeng apply STACK.lua [options]
+
+The same as lambdaeng run (Terraform's word for it); see "lambdaeng run --help".
 ]],
   destroy = [[
 Usage: lambdaeng destroy STACK.lua [options]
@@ -49,7 +55,7 @@ end
 -- Asks on a terminal whether to apply (--yes: no question); nil, err when not.
 -- Ctrl-C at the question cancels, as "no" does.
 local function confirm(result, args, destroy)
-  if #result.changes == 0 or args.yes then return true end
+  if (#result.changes == 0 and #(result.moves or {}) == 0) or args.yes then return true end
   if not sys.isatty(0) then return nil, "there is no terminal to confirm on; pass --yes to apply without asking" end
   local yes
   if destroy then
@@ -194,6 +200,11 @@ local function invoke_action(args)
 end
 
 function M.command(args)
+  if args.command == "apply" then args.command = "run" end -- Terraform's word for it
+  if args.command == "run" and require("lambdaeng.planfile").is_planfile(args.stack) then -- run PLANFILE
+    local doc, perr = require("lambdaeng.planfile").prepare(args)
+    if not doc then return nil, perr end
+  end
   if args.command == "run" and args.invoke then return invoke_action(args) end
   return run_stack(args, args.command == "destroy")
 end
