@@ -244,9 +244,7 @@ end
 -- Whether stored_args(args, sensitive) would be a copy of args equal to it.
 local function stores_as_is(args, sensitive)
   if next(sensitive) ~= nil then return false end
-  for _, v in pairs(args) do
-    if type(v) == "table" and ref.has_withheld(v) or v == WITHHELD then return false end
-  end
+  for _, v in pairs(args) do if type(v) == "table" and ref.has_withheld(v) then return false end end
   return true
 end
 

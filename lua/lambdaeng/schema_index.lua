@@ -4,7 +4,22 @@
 --   keys(fields)     -> the field names, sorted
 --   required(fields) -> the names of the required fields, sorted
 --   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks }
+--   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
+--                       blocks as filled copies)
+--   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
 local M = {}
+
+-- (string keys sort with the VM's own comparison: the same order, no Lua call per comparison)
+local function by_text(x, y) return tostring(x) < tostring(y) end
+function M.sorted_keys(t)
+  local keys, strings = {}, true
+  for k in pairs(t) do
+    keys[#keys + 1] = k
+    if strings and type(k) ~= "string" then strings = false end
+  end
+  if strings then table.sort(keys) else table.sort(keys, by_text) end
+  return keys
+end
 
 local function memo(make)
   local made = setmetatable({}, { __mode = "k" })
@@ -18,12 +33,7 @@ local function memo(make)
   end
 end
 
-M.keys = memo(function(fields)
-  local keys = {}
-  for k in pairs(fields) do keys[#keys + 1] = k end
-  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
-  return keys
-end)
+M.keys = memo(M.sorted_keys)
 
 M.required = memo(function(fields)
   local list = {}
@@ -40,5 +50,27 @@ M.defaults = memo(function(fields)
   end
   return lists
 end)
+
+function M.fill_defaults(fields, out)
+  local lists = M.defaults(fields)
+  local defaults, blocks = lists.defaults, lists.blocks
+  for i = 1, #defaults do
+    local k = defaults[i]
+    if out[k] == nil then
+      local d = fields[k].default
+      if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
+      out[k] = d
+    end
+  end
+  for i = 1, #blocks do
+    local k = blocks[i]
+    if type(out[k]) == "table" then
+      local copy = {}
+      for name, v in pairs(out[k]) do copy[name] = v end
+      out[k] = M.fill_defaults(fields[k].fields, copy)
+    end
+  end
+  return out
+end
 
 return M

@@ -87,27 +87,10 @@ local function check_name(what, name, level)
   end
 end
 
-local with_defaults
--- Fills each argument's documented default into out (a table of its own), nested blocks as copies.
-local function fill_defaults(fields, out)
-  local defaults, blocks = schema_index.defaults(fields).defaults, schema_index.defaults(fields).blocks
-  for i = 1, #defaults do
-    local k = defaults[i]
-    if out[k] == nil then
-      local d = fields[k].default
-      if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
-      out[k] = d
-    end
-  end
-  for i = 1, #blocks do
-    local k = blocks[i]
-    if type(out[k]) == "table" then out[k] = with_defaults(fields[k].fields, out[k]) end
-  end
-  return out
-end
+local fill_defaults = schema_index.fill_defaults
 
 -- Fills each argument's documented default into a resolved argument table.
-function with_defaults(fields, args)
+local function with_defaults(fields, args)
   local out = {}
   for k, v in pairs(args) do out[k] = v end
   return fill_defaults(fields, out)

@@ -58,17 +58,7 @@ function M.address_hint(addr, session, kind, except)
 end
 
 -- The keys of t in order (by their text, so a table with keys of mixed types sorts too).
--- (string keys sort with the VM's own comparison: the same order, no Lua call per comparison)
-local function by_text(x, y) return tostring(x) < tostring(y) end
-local function sorted_keys(t)
-  local keys, strings = {}, true
-  for k in pairs(t) do
-    keys[#keys + 1] = k
-    if strings and type(k) ~= "string" then strings = false end
-  end
-  if strings then table.sort(keys) else table.sort(keys, by_text) end
-  return keys
-end
+local sorted_keys = schema_index.sorted_keys
 M.sorted_keys = sorted_keys
 local schema_sorted = schema_index.keys
 
@@ -477,9 +467,8 @@ local function valid_quickly(kind, args)
   local problem = false
   local function note() problem = true end
   for k, v in pairs(args) do
-    local spec = kind.args[k]
-    if not spec then return false end
-    check_value(spec, v, k, note)
+    if not kind.args[k] then return false end
+    check_value(kind.args[k], v, k, note)
     if problem then return false end
   end
   local required = schema_index.required(kind.args)
