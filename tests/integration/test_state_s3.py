@@ -398,6 +398,10 @@ class S3State(unittest.TestCase):
         versions = self.s3.list_object_versions(Bucket=BUCKET, Prefix=self.key)["Versions"]
         self.assertEqual(set(listed), {v["VersionId"] for v in versions if v["Key"] == self.key})
         self.assertIn("(current)", r.stdout.splitlines()[0])
+        for line in r.stdout.splitlines():  # each version's serial, as boto3 reads the version
+            version_id, serial = line.split()[0], line.split("serial")[1].split()[0]
+            doc = json.loads(self.s3.get_object(Bucket=BUCKET, Key=self.key, VersionId=version_id)["Body"].read())
+            self.assertEqual(serial, str(doc["serial"]), line)
         old = next(v["VersionId"] for v in versions if v["Key"] == self.key and json.loads(self.s3.get_object(
             Bucket=BUCKET, Key=self.key, VersionId=v["VersionId"])["Body"].read()) == first)
         before = self.s3_state()["serial"]
@@ -443,9 +447,16 @@ class S3State(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("holds another state", r.stderr)
         self.assertEqual(self.s3_state(), pulled)
+        with open(path, "w") as f:  # laid out otherwise: "serial" first, on one line
+            json.dump(dict({"serial": other["serial"]}, **other), f)
         r = self.le("state", "push", path, st, "--force")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.s3_state()["lineage"], other["lineage"])
+        r = self.le("state", "history", st)  # its serial read all the same (the whole version)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        current = r.stdout.splitlines()[0]
+        self.assertIn("(current)", current)
+        self.assertEqual(current.split("serial")[1].split()[0], str(other["serial"]), current)
 
     def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
         if shutil.which("strace") is None:

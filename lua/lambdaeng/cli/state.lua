@@ -26,7 +26,7 @@ mv gives a resource another address without touching it. pull prints the state
 document; push replaces it with FILE (refused when FILE is of another lineage or
 older than the stored state, unless --force). migrate copies the local state to the
 S3 backend the stack declares (--to local: back), under both locks. history lists
-the state's versions (S3 bucket versioning); restore makes one of them current.
+the state's versions (S3 bucket versioning) with their serials; restore makes one of them current.
 ]],
   ["force-unlock"] = [[
 Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]

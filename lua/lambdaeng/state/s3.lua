@@ -24,6 +24,8 @@ local hash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 local errors = require "lambdaeng.errors"
 local files = require "lambdaeng.files"
+local s3 = require "lambdaeng.aws.s3"
+local task = require "lambdaeng.task"
 local groupcommit = require "lambdaeng.state.groupcommit"
 
 local M = {}
@@ -271,6 +273,35 @@ end
 function Backend:versions()
   local list, err = self.bucket:versions(self.key)
   if not list then return nil, s3_error("listing the versions of " .. self:where(), err) end
+  return list
+end
+
+-- The serial of each version of the list (v.serial; nil when it cannot be read),
+-- from the object's last bytes, where engine/state.c writes it ("serial" and
+-- "version" are the document's last keys): one small ranged GET per version, a
+-- few at a time. A version laid out otherwise (a document pushed as it was) is read whole.
+local TAIL_BYTES = 512
+
+local function serial_at_end(text)
+  local serial = text:match('"serial"%s*:%s*(%d+)%s*,%s*"version"%s*:%s*%d+%s*}%s*$')
+  return serial and math.tointeger(tonumber(serial))
+end
+
+function Backend:version_serials(list)
+  local reads = {}
+  for i, v in ipairs(list) do
+    reads[i] = function()
+      local obj = self.bucket:get(self.key, v.version_id, (v.size or 0) > TAIL_BYTES and ("bytes=-" .. TAIL_BYTES) or nil)
+      local serial = obj and serial_at_end(obj.body)
+      if obj and not serial then
+        local whole = self.bucket:get(self.key, v.version_id)
+        local ok, doc = pcall(json.decode_plain, whole and whole.body or "")
+        serial = ok and type(doc) == "table" and math.tointeger(doc.serial) or nil
+      end
+      v.serial = serial
+    end
+  end
+  s3.on_loop(function() task.all(reads, 8) end)
   return list
 end
 
