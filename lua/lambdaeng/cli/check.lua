@@ -7,12 +7,12 @@ local M = {}
 
 M.help = {
   graph = [[
-Usage: lambdaeng graph STACK.lua [--var NAME=VALUE]
+Usage: lambdaeng graph [STACK.lua|DIR] [--var NAME=VALUE] [--var-file FILE]   (default: ./stack.lua)
 
 Prints the dependency graph as Graphviz DOT; pipe it to "dot -Tsvg".
 ]],
   validate = [[
-Usage: lambdaeng validate STACK.lua [--var NAME=VALUE]
+Usage: lambdaeng validate [STACK.lua|DIR] [--var NAME=VALUE] [--var-file FILE]   (default: ./stack.lua)
 
 Runs the stack and checks every declaration against the reference documents' rules.
 ]],
