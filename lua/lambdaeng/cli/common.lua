@@ -28,7 +28,7 @@ function M.stack_workspace(args, command)
     return nil, string.format("lambdaeng %s needs a stack file: lambdaeng %s STACK.lua", command, command)
   end
   local ws = workspace.new(args)
-  ws.warn = function(text) ui.eprint(text) end
+  ws.warn = ui.warn
   local session, err = ws:load()
   if not session then return nil, err end
   return ws, session
