@@ -191,6 +191,11 @@ class JsonOutput(TempDirTest):
         self.assertIn("invocation.explode", d["summary"])
         self.assertEqual((d["range"]["filename"], d["range"]["start"]["line"]), ("stack.lua", 7))
         self.assertNotIn("change_summary", [e["type"] for e in lines[lines.index(errored[0]):]])
+        # a command whose own document tells the failure writes no second one
+        r = run("invoke", "json-boom", "{}", "--json", "--local", cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["function_error"], "Unhandled")
+        self.assertIn("kaboom", r.stderr)
 
     def test_run_json_without_yes_is_a_diagnostic(self):
         lines = self.events("run", "stack.lua", code=1)

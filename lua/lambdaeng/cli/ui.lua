@@ -14,7 +14,9 @@
 --                            on stdout as diagnostics (cli/diagnostics.lua): a document,
 --                            or diagnostic events for the streaming commands
 --   json_output(command, argv)  notes whether --json was asked: M.json is nil,
---                            "document" or "stream" (run, destroy: cli/events.lua)
+--                            "document" or "stream" (run, destroy: cli/events.lua); a
+--                            command that wrote its own document about the failure sets
+--                            M.json_written (invoke's result with its function_error)
 --   warn(text)               a warning on stderr, kept in M.warnings under --json
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
@@ -77,7 +79,7 @@ end
 
 local STREAMING = { run = true, destroy = true, apply = true }
 function M.json_output(command, argv)
-  M.json, M.warnings = nil, {}
+  M.json, M.warnings, M.json_written = nil, {}, false
   for _, a in ipairs(argv) do
     if a == "--" then break end
     if a == "--json" then M.json = STREAMING[command] and "stream" or "document" end
@@ -109,7 +111,7 @@ end
 
 function M.finish(ok, err, status)
   if ok then return math.tointeger(err) or 0 end
-  if M.json then json_failure(err) end
+  if M.json == "stream" or (M.json and not M.json_written) then json_failure(err) end
   if err ~= nil then
     if type(err) == "table" and err.lines then
       for _, line in ipairs(err.lines) do M.eprint("Error: ", line) end
