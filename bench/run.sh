@@ -3,7 +3,8 @@
 # packages, valgrind, Node.js/npm, the AWS SDK for JavaScript v3 into bench/,
 # boto3 and the AWS CLI), builds lambdaeng and the C helpers, and runs every
 # workload against lambdaeng and its peers, printing the table and writing
-# bench/RESULTS.md. BENCH_RUNS, BENCH_BUDGET and BENCH_ONLY=W1,W4 tune it.
+# bench/RESULTS.md. BENCH_RUNS, BENCH_BUDGET and BENCH_ONLY=W1,W4,T tune it; T is Terraform
+# (bench/terraform.py: BENCH_TF_N, BENCH_TF_ZIP_N, BENCH_TF_PLAN_NS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --bench

@@ -410,15 +410,16 @@ function Target:route(req)
   return err(404, "UnknownOperationException", "no such operation: " .. method .. " " .. path)
 end
 
--- A request-rate quota: a token bucket refilled at rate per second, holding one
--- second's worth. Returns nil when a token was taken, or the seconds to wait.
+-- A request-rate quota: a token bucket refilled at rate per second, holding one second's
+-- worth (one request at least). Returns nil when a token was taken, or the seconds to wait.
 function Target:take(class)
   local rate = self.quota[class]
   if not rate then return nil end
+  local capacity = math.max(1, rate)
   local b = self.buckets[class]
   local t = loop.now()
-  if not b then b = { tokens = rate, at = t } self.buckets[class] = b end
-  b.tokens = math.min(rate, b.tokens + (t - b.at) * rate)
+  if not b then b = { tokens = capacity, at = t } self.buckets[class] = b end
+  b.tokens = math.min(capacity, b.tokens + (t - b.at) * rate)
   b.at = t
   if b.tokens >= 1 then b.tokens = b.tokens - 1 return nil end
   return (1 - b.tokens) / rate

@@ -231,6 +231,19 @@ class Hostile(unittest.TestCase):
                       "(function pending-1000-s1: State is Pending)", r.stdout + r.stderr)
         self.assertNotIn("internal error", (r.stdout + r.stderr).lower())
 
+    def test_a_poll_cut_by_the_operation_timeout_names_the_wait(self):
+        # The waiter's GetFunction gets no answer: the create's 2 s deadline cuts the poll
+        # itself, and the error still says what was waited for (a loaded machine can make
+        # any poll the one the deadline strikes).
+        stack = write_stack(self.dir, "hold-w-cut", 1, timeouts="2s")
+        try:
+            r = self.le("run", stack, "--yes")
+        finally:
+            urllib.request.urlopen(urllib.request.Request(self.endpoint + "/__release/hold-w-cut1", method="POST"))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("OperationTimeout: timed out waiting for State Active after 2s "
+                      "(function hold-w-cut1: GetFunction unanswered)", r.stdout + r.stderr)
+
     def test_malformed_responses_name_the_operation_and_field(self):
         cases = {
             "null": "GetFunction: Configuration is null; expected an object",

@@ -361,22 +361,28 @@ function Api:wait(name, what, done, failed, status, timeout, delay)
   timeout = math.min(tonumber(timeout) or left or 600, left or math.huge)
   delay = math.max(tonumber(delay) or 0.25, 0.01)
   local deadline = loop.now() + timeout
+  local bounded = self.deadline and deadline >= self.deadline
+  local function timed_out(cfg)
+    local message = string.format("timed out waiting for %s after %s (function %s: %s)", what,
+      duration_text(bounded and self.total or timeout), name, cfg and status(cfg) or "GetFunction unanswered")
+    if bounded then
+      return nil, { type = "OperationTimeout", message = message .. "; " .. self:timeout_error().message }
+    end
+    return nil, { type = "WaiterTimeout", message = message }
+  end
+  local last
   while true do
     local doc, err = self:get_function(name)
+    -- The operation's deadline cut a poll short (a slow endpoint or a loaded machine):
+    -- the same error as when it strikes between polls, naming what was waited for.
+    if not doc and bounded and err and err.type == "OperationTimeout" then return timed_out(last) end
     if not doc then return nil, err end
     local cfg = doc.Configuration -- an object: the response was checked
     if done(cfg) then return cfg end
     local why = failed(cfg)
     if why then return nil, { type = "WaiterFailed", message = string.format("function %s: %s", name, why) } end
-    if loop.now() + delay > deadline then
-      local bounded = self.deadline and deadline >= self.deadline
-      local message = string.format("timed out waiting for %s after %s (function %s: %s)", what,
-        duration_text(bounded and self.total or timeout), name, status(cfg))
-      if bounded then
-        return nil, { type = "OperationTimeout", message = message .. "; " .. self:timeout_error().message }
-      end
-      return nil, { type = "WaiterTimeout", message = message }
-    end
+    last = cfg
+    if loop.now() + delay > deadline then return timed_out(cfg) end
     loop.sleep(delay)
     delay = math.min(delay * 1.5, 5)
   end
