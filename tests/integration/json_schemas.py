@@ -77,6 +77,7 @@ PLAN = {
     "properties": {
         "format_version": {"type": "string", "pattern": r"^1\.[0-9]+$"},
         "terraform_version": {"type": "string"},
+        "variables": {"type": "object", "additionalProperties": {"type": "object", "required": ["value"]}},
         "planned_values": {"$ref": "#/$defs/values"},
         "resource_changes": {"type": "array", "items": {
             "type": "object",

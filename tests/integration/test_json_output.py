@@ -123,6 +123,7 @@ class JsonOutput(TempDirTest):
         self.assertEqual(planned["outputs"]["secret"], {"sensitive": True})
         self.assertEqual(doc["prior_state"]["values"]["root_module"], {})
         self.assertTrue(doc["applyable"])
+        self.assertEqual(doc["variables"], {"memory": {"value": "128"}})  # pw: sensitive, left out
 
     def test_run_update_replace_and_destroy_stream_events(self):
         lines = self.events("run", "stack.lua", "--yes")

@@ -51,7 +51,7 @@ local function diagnostic(severity, message, detail)
   return { severity = severity, summary = summary, detail = table.concat(details, "\n"), range = range }
 end
 
-function M.warning(text) return diagnostic("warning", text) end
+function M.warning(text) return diagnostic("warning", (tostring(text):gsub("^Warning: ", ""))) end
 
 function M.of_error(err)
   if err == nil then return {} end

@@ -70,7 +70,7 @@ function M.command(args)
   local result, err, target, st = compute(ws, session, args)
   if not result then return nil, err end
   if args.json then
-    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, st)), "\n")
+    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, st, session)), "\n")
   else
     io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = ui.color(args),
       target_line = "Target: " .. target.text })))

@@ -6,8 +6,9 @@
 -- plan time are left out of "after" and marked in "after_unknown" (every value the
 -- text plan shows as "(known after apply)"); sensitive values are left out and
 -- marked in "before_sensitive"/"after_sensitive" (unlike Terraform, which writes
--- them in clear beside the mark).
--- encode(result, session, state) -> text.
+-- them in clear beside the mark); variables { NAME { value } }, a sensitive variable
+-- left out.
+-- encode(result, state, session) -> text (state: prior_state; session: variables).
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
@@ -15,7 +16,6 @@ local values = require "lambdaeng.plan.json_values"
 
 local M = {}
 M.FORMAT_VERSION = "1.2"
-local UNKNOWN = ref.UNKNOWN
 
 -- Every planned entry to show: changes, ephemeral invocations (read), then no-ops.
 local function entries(result)
@@ -169,7 +169,20 @@ function M.state_values(st)
   return { outputs = outputs, root_module = { resources = #resources > 0 and json.array(resources) or nil } }
 end
 
-function M.document(result, state)
+-- The stack's variables and their values, sensitive ones left out.
+local function variables(session)
+  local out = {}
+  for name, v in pairs(session and session.vars or {}) do
+    local plain = type(v.value) ~= "table" or getmetatable(v.value) == nil
+    if not v.sensitive and plain and not ref.inspect(v.value).sensitive then
+      local value = values.known(v.value)
+      out[name] = { value = value == nil and json.null or value }
+    end
+  end
+  return out
+end
+
+function M.document(result, state, session)
   local changes = {}
   for _, p in ipairs(entries(result)) do changes[#changes + 1] = resource_change(p) end
   local outputs = {}
@@ -183,14 +196,14 @@ function M.document(result, state)
     complete = true,
     errored = false,
     timestamp = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    variables = variables(session),
   }
   if state then doc.prior_state = { format_version = "1.0", values = M.state_values(state) } end
   return doc
 end
 
-function M.encode(result, state)
-  return json.encode_plain(M.document(result, state))
+function M.encode(result, state, session)
+  return json.encode_plain(M.document(result, state, session))
 end
 
-M.UNKNOWN = UNKNOWN
 return M
