@@ -29,6 +29,7 @@ local fn = lambda.func("app", {
   environment = { variables = { PW = pw, MODE = "test" } },
 })
 local seed = lambda.invocation("seed", { function_name = fn.function_name, input = '{"n": 1}' })
+lambda.action("ping", { function_name = fn.function_name, payload = '{"ping": 1}' })
 output("arn", fn.arn)
 output("name", fn.function_name)
 output("secret", pw, { sensitive = true })
@@ -143,6 +144,11 @@ class JsonOutput(TempDirTest):
         self.assertEqual(outputs["name"], {"sensitive": False, "value": "json-app"})
         self.assertEqual(outputs["secret"], {"sensitive": True})
         self.assertEqual(types[-1], "outputs")
+        # run --invoke: the action's lines as log events
+        lines = self.events("run", "stack.lua", "--invoke", "action.ping")
+        self.assertEqual([e["type"] for e in lines], ["version", "log", "log"])
+        self.assertEqual(lines[1]["@message"], "action.ping: invoked json-app (RequestResponse): status 200")
+        self.assertEqual(json.loads(lines[2]["@message"]), {"ping": 1})
 
         # an update in place, planned against the state now there
         doc = self.plan(memory="256")
@@ -235,8 +241,9 @@ class JsonOutput(TempDirTest):
     def test_state_and_graph_documents(self):
         r = self.le("graph", "stack.lua", "--json")
         doc = check(schemas.GRAPH, json.loads(r.stdout))
-        self.assertEqual([n["address"] for n in doc["nodes"]], ["func.app", "invocation.seed"])
-        self.assertEqual(doc["edges"], [{"from": "invocation.seed", "to": "func.app"}])
+        self.assertEqual([n["address"] for n in doc["nodes"]], ["func.app", "invocation.seed", "action.ping"])
+        self.assertEqual(doc["edges"], [{"from": "invocation.seed", "to": "func.app"},
+                                        {"from": "action.ping", "to": "func.app"}])
         self.assertEqual(doc["nodes"][0]["declared_at"], "stack.lua:5")
         self.events("run", "stack.lua", "--yes")
         r = run("state", "list", "--json", cwd=self.dir, env=self.env)

@@ -187,9 +187,11 @@ local function invoke_action(args)
     if ierr.log then ui.eprint(ierr.log) end
     return nil, endpoint.api_error(ierr, t.cfg)
   end
-  print(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
-  if r.log then print(r.log) end
-  if r.result and #r.result > 0 then print(r.result) end
+  local say = print -- --json: log events (cli/events.lua)
+  if args.json then say = require("lambdaeng.cli.events").log; require("lambdaeng.cli.events").version() end
+  say(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
+  if r.log then say(r.log) end
+  if r.result and #r.result > 0 then say(r.result) end
   return true
 end
 
