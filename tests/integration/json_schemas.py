@@ -191,6 +191,9 @@ UI_EVENT = {
         _event("planned_change", ["change"], {"change": {
             "type": "object", "required": ["resource", "action"],
             "properties": {"resource": HOOK_RESOURCE, "action": UI_ACTION, "reason": {"type": "string"}}}}),
+        _event("resource_drift", ["change"], {"change": {
+            "type": "object", "required": ["resource", "action"],
+            "properties": {"resource": HOOK_RESOURCE, "action": UI_ACTION}}}),
         _event("change_summary", ["changes"], {"changes": CHANGES}),
         _event("outputs", ["outputs"], {"outputs": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["sensitive"],

@@ -144,6 +144,16 @@ class JsonOutput(TempDirTest):
         self.assertEqual(outputs["name"], {"sensitive": False, "value": "json-app"})
         self.assertEqual(outputs["secret"], {"sensitive": True})
         self.assertEqual(types[-1], "outputs")
+        # a change made outside: refresh reports it as resource_drift, then the plan puts it back
+        r = run("api", "UpdateFunctionConfiguration", '{"FunctionName": "json-app", "Description": "outside"}',
+                "--local", cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = self.events("run", "stack.lua", "--yes")
+        drift = [e for e in lines if e["type"] == "resource_drift"]
+        self.assertEqual([(e["change"]["resource"]["addr"], e["change"]["action"]) for e in drift],
+                         [("func.app", "update")])
+        self.assertEqual(drift[0]["change"]["resource"]["resource_type"], "func")
+        self.assertEqual([e["change"]["action"] for e in lines if e["type"] == "planned_change"], ["update"])
         # run --invoke: the action's lines as log events
         lines = self.events("run", "stack.lua", "--invoke", "action.ping")
         self.assertEqual([e["type"] for e in lines], ["version", "log", "log"])

@@ -47,7 +47,10 @@ function M.refreshed_plan(ctx, args, opts)
   if opts.refresh then
     local drifted, rerr = require("lambdaeng.refresh").run(ctx)
     if not drifted then return nil, rerr end
-    for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
+    for _, addr in ipairs(drifted) do
+      if ctx.events then ctx.events.drift(addr, ctx.state:get(addr)) -- run --json: resource_drift
+      else ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
+    end
     if opts.save then
       local ok, serr = ctx.state:save()
       if not ok then return nil, serr end

@@ -10,11 +10,13 @@
 --   outputs          { outputs { NAME { sensitive, value? } } }  (no value when sensitive;
 --                    after the plan: { sensitive, action } of the outputs that change)
 --   diagnostic       { diagnostic { severity, summary, detail, range? } }
+--   resource_drift   { change { resource, action: "update" } } (refresh found a change made
+--                    outside lambdaeng)
 --   log              any other line of the run
 -- resource: { addr, module, resource, implied_provider, resource_type, resource_name,
 -- resource_key }. Every line passes through secrets.redact.
 --
---   version(), plan(result), log(line), hook(event, n, line), diagnostic(d),
+--   version(), plan(result), drift(address, entry), log(line), hook(event, n, line), diagnostic(d),
 --   report(res, destroy, interrupted) -> true | nil, err (as run's report)
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
@@ -57,6 +59,11 @@ end
 function M.diagnostic(d)
   emit("diagnostic", d.severity == "error" and "error" or "warn",
     (d.severity == "error" and "Error: " or "Warning: ") .. d.summary, { diagnostic = d })
+end
+
+function M.drift(address, entry)
+  emit("resource_drift", "info", address .. ": Drift detected (update)",
+    { change = { resource = resource({ prior = entry, address = address }), action = "update" } })
 end
 
 -- The plan: a planned_change for each change, its change_summary, then the outputs
