@@ -173,6 +173,8 @@ class JsonOutput(TempDirTest):
         self.assertNotIn("environment", fn["change"]["before"])  # state keeps only a digest of it
         seed = [c for c in doc["resource_changes"] if c["address"] == "invocation.seed"][0]
         self.assertEqual(seed["change"]["actions"], ["no-op"])
+        self.assertEqual(seed["change"]["after_unknown"], {})  # nothing of a no-op is unknown
+        self.assertEqual(seed["change"]["after"]["result"], seed["change"]["before"]["result"])
         self.assertEqual(doc["output_changes"]["name"]["actions"], ["no-op"])
         self.assertEqual(sorted(r["address"] for r in doc["prior_state"]["values"]["root_module"]["resources"]),
                          ["func.app", "invocation.seed"])
@@ -216,8 +218,8 @@ class JsonOutput(TempDirTest):
 
     def test_run_json_without_yes_is_a_diagnostic(self):
         lines = self.events("run", "stack.lua", code=1)
-        self.assertEqual([e["type"] for e in lines], ["diagnostic"])
-        self.assertIn("--yes", lines[0]["diagnostic"]["summary"])
+        self.assertEqual([e["type"] for e in lines], ["version", "diagnostic"])
+        self.assertIn("--yes", lines[1]["diagnostic"]["summary"])
 
     def test_validate_and_errors_are_diagnostics_documents(self):
         r = run("validate", self.stack, "--json", "--var", "pw=x")

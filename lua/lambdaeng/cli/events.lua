@@ -48,7 +48,10 @@ local function resource(p, address)
            resource_type = plan.kind_of(p), resource_name = plan.name_of(p), resource_key = json.null }
 end
 
+-- The stream's first line (once; a diagnostic before it writes it first).
 function M.version()
+  if M.started then return end
+  M.started = true
   emit("version", "info", "lambdaeng " .. sys.version, { lambdaeng = sys.version, ui = M.UI_VERSION })
 end
 
@@ -57,6 +60,7 @@ function M.log(line)
 end
 
 function M.diagnostic(d)
+  M.version()
   emit("diagnostic", d.severity == "error" and "error" or "warn",
     (d.severity == "error" and "Error: " or "Warning: ") .. d.summary, { diagnostic = d })
 end

@@ -42,15 +42,20 @@ local function mode_of(p)
   return plan.kind_of(p) == "ephemeral_invocation" and "data" or "managed"
 end
 
--- Computed attributes of an update: known after apply when its calls can change them.
-local function mark_update_unknowns(p, after, unknown)
+-- Computed attributes of an update (known after apply when its calls can change them)
+-- or of a no-op (what state holds).
+local function mark_update_unknowns(p, after, unknown, sensitive)
   local prior_attrs = p.prior and p.prior.attrs or {}
   for _, k in ipairs(p.decl.kind.computed) do
     if after[k] == nil then
-      if plan.changing(p, k) then unknown[k] = true
-      elseif prior_attrs[k] ~= nil then after[k] = values.known(prior_attrs[k]) end
+      if p.action == "update" and plan.changing(p, k) then unknown[k] = true
+      elseif prior_attrs[k] ~= nil then
+        sensitive[k] = values.stored_marks(prior_attrs[k]) -- a digest: sensitive, left out
+        after[k] = values.known(prior_attrs[k], sensitive[k])
+      end
     end
   end
+  if p.action ~= "update" then return end
   for name in pairs(p.changing or {}) do
     local block, field = name:match("^([%w_]+)%.([%w_]+)$")
     if block and p.changing[name] then
@@ -82,7 +87,7 @@ local function after_of(p)
       end
     end
   elseif a == "update" or a == "no-op" then
-    mark_update_unknowns(p, after, unknown)
+    mark_update_unknowns(p, after, unknown, sensitive)
   end
   return after, unknown, sensitive
 end
@@ -135,7 +140,7 @@ end
 local function planned_values(result, changes)
   local resources = {}
   for _, rc in ipairs(changes) do
-    if rc.mode == "managed" and rc.change.actions[1] ~= "delete" or #rc.change.actions == 2 then
+    if rc.mode == "managed" and (rc.change.actions[1] ~= "delete" or #rc.change.actions == 2) then
       resources[#resources + 1] = values.object(rc.address, rc.type, rc.name, rc.change.after or {},
         rc.change.after_sensitive or {}, rc.mode)
     end
