@@ -8,7 +8,8 @@
 -- checks, so the path is the one AWS requests take; or the standalone target
 -- (`lambdaeng local`) that serves the same directory already.
 --
---   target_of(args, provider, base_dir) -> { kind, text, region, endpoint } | nil, err
+--   target_of(args, provider, base_dir) -> { kind, text, region, endpoint, dir } | nil, err
+--                                (dir: the embedded target's directory)
 --   client(args, cfg)         -> api (aws/lambda_api.lua), cfg | nil, err: a one-off
 --                                command's client (cfg nil: resolved from args)
 --   stack_clients(ws, session) -> clients of the stack's providers:
@@ -47,7 +48,7 @@ function M.target_of(args, provider, base_dir)
       return { kind = "local", text = string.format("local (lambdaeng local at %s, pid %s%s)", serving.endpoint,
         tostring(serving.pid), why) }
     end
-    return { kind = "local", text = "local (embedded Lambda target" .. why .. ")" }
+    return { kind = "local", dir = dir, text = "local (embedded Lambda target" .. why .. ")" }
   end
   local cfg, err = awsconfig.resolve { profile = args.profile, region = args.region, endpoint = args.endpoint,
                                        provider = p, need_credentials = false }

@@ -1,11 +1,12 @@
--- The Lambda REST API (2015-03-31) operations lambdaeng uses, with their exact
--- wire format, and the waiters between them. Each operation runs inside a task
+-- The Lambda REST API (2015-03-31) operations lambdaeng uses, their method, path
+-- and query from the one table of the API's operations (aws/lambda_operations.lua,
+-- through aws/lambda_call.lua), and the waiters between them. Each operation runs inside a task
 -- and returns the decoded response, or nil and an error { type, message, ... }.
-local sigv4 = require "lambdaeng.native.sigv4"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local client_lib = require "lambdaeng.aws.client"
 local shape = require "lambdaeng.aws.shape"
+local lambda_call = require "lambdaeng.aws.lambda_call"
 
 local M = {}
 
@@ -30,8 +31,6 @@ function Api:timeout_error()
   return { type = "OperationTimeout", message = string.format("the %s did not finish within its timeout",
     self.what or "operation") }
 end
-
-local function enc(s) return sigv4.uri_encode(tostring(s)) end
 
 -- The response's JSON, checked against the operation's shape (aws/shape.lua).
 local function decode(op, res)
@@ -65,11 +64,16 @@ function Api:json_call(op, method, path, body, opts)
   return v, nil, res
 end
 
-local function fn_path(name, suffix) return "/2015-03-31/functions/" .. enc(name) .. (suffix or "") end
-
-local function qualifier_query(q)
-  if q and q ~= "" then return { { "Qualifier", q } } end
-  return nil
+-- Operation op of the table: its method, and its path and query made of members
+-- (URI and query members as the API names them: FunctionName, Qualifier, ...; an
+-- empty Qualifier is none); body the JSON body (nil: none); opts as json_call's.
+function Api:op(op, members, body, opts)
+  if members.Qualifier == "" then members.Qualifier = nil end
+  local req, err = lambda_call.request(op, members)
+  if not req then return nil, err end
+  opts = opts or {}
+  opts.query = req.query
+  return self:json_call(op, req.method, req.path, body, opts)
 end
 
 -- The request body is logged without environment variable values (they may be secrets).
@@ -81,7 +85,7 @@ end
 -- response and a retry then hears "already exists", the function the lost
 -- attempt created is adopted (when its code is ours) instead of reported.
 function Api:create_function(input)
-  local out, err, res = self:json_call("CreateFunction", "POST", "/2015-03-31/functions", input,
+  local out, err, res = self:op("CreateFunction", {}, input,
     { log_body = loggable(input) and not (input.Code and input.Code.ZipFile) })
   if out or not err or err.type ~= "ResourceConflictException" or (err.attempts or 1) < 2 then
     return out, err, res
@@ -104,39 +108,35 @@ function Api:create_function(input)
 end
 
 function Api:get_function(name, qualifier)
-  return self:json_call("GetFunction", "GET", fn_path(name), nil, { query = qualifier_query(qualifier), class = "read" })
+  return self:op("GetFunction", { FunctionName = name, Qualifier = qualifier }, nil, { class = "read" })
 end
 
 function Api:get_function_configuration(name, qualifier)
   -- On AWS only GetFunction (and GetPolicy) escape the 15 rps control-plane quota.
-  return self:json_call("GetFunctionConfiguration", "GET", fn_path(name, "/configuration"), nil,
-    { query = qualifier_query(qualifier), class = "control" })
+  return self:op("GetFunctionConfiguration", { FunctionName = name, Qualifier = qualifier }, nil, { class = "control" })
 end
 
 function Api:update_function_code(name, input)
-  return self:json_call("UpdateFunctionCode", "PUT", fn_path(name, "/code"), input, { log_body = not input.ZipFile })
+  return self:op("UpdateFunctionCode", { FunctionName = name }, input, { log_body = not input.ZipFile })
 end
 
 function Api:update_function_configuration(name, input)
-  return self:json_call("UpdateFunctionConfiguration", "PUT", fn_path(name, "/configuration"), input,
-    { log_body = loggable(input) })
+  return self:op("UpdateFunctionConfiguration", { FunctionName = name }, input, { log_body = loggable(input) })
 end
 
 function Api:delete_function(name, qualifier)
-  return self:json_call("DeleteFunction", "DELETE", fn_path(name), nil, { query = qualifier_query(qualifier) })
+  return self:op("DeleteFunction", { FunctionName = name, Qualifier = qualifier })
 end
 
 function Api:publish_version(name, input)
-  return self:json_call("PublishVersion", "POST", fn_path(name, "/versions"), input or {})
+  return self:op("PublishVersion", { FunctionName = name }, input or {})
 end
 
 function Api:list_versions_by_function(name)
   local versions, marker = {}, nil
   repeat
-    local query = { { "MaxItems", "50" } }
-    if marker then query[#query + 1] = { "Marker", marker } end
-    local page, err = self:json_call("ListVersionsByFunction", "GET", fn_path(name, "/versions"), nil,
-      { query = query, class = "control" })
+    local page, err = self:op("ListVersionsByFunction", { FunctionName = name, MaxItems = 50, Marker = marker }, nil,
+      { class = "control" })
     if not page then return nil, err end
     for _, v in ipairs(page.Versions or {}) do versions[#versions + 1] = v end
     marker = page.NextMarker
@@ -145,88 +145,75 @@ function Api:list_versions_by_function(name)
 end
 
 function Api:put_function_code_signing_config(name, arn)
-  return self:json_call("PutFunctionCodeSigningConfig", "PUT", "/2020-06-30/functions/" .. enc(name) ..
-    "/code-signing-config", { CodeSigningConfigArn = arn })
+  return self:op("PutFunctionCodeSigningConfig", { FunctionName = name }, { CodeSigningConfigArn = arn })
 end
 
 function Api:delete_function_code_signing_config(name)
-  return self:json_call("DeleteFunctionCodeSigningConfig", "DELETE", "/2020-06-30/functions/" .. enc(name) ..
-    "/code-signing-config")
+  return self:op("DeleteFunctionCodeSigningConfig", { FunctionName = name })
 end
 
 function Api:get_function_code_signing_config(name)
-  return self:json_call("GetFunctionCodeSigningConfig", "GET", "/2020-06-30/functions/" .. enc(name) ..
-    "/code-signing-config", nil, { class = "control" })
+  return self:op("GetFunctionCodeSigningConfig", { FunctionName = name }, nil, { class = "control" })
 end
 
 function Api:put_function_concurrency(name, reserved)
-  return self:json_call("PutFunctionConcurrency", "PUT", "/2017-10-31/functions/" .. enc(name) .. "/concurrency",
-    { ReservedConcurrentExecutions = reserved })
+  return self:op("PutFunctionConcurrency", { FunctionName = name }, { ReservedConcurrentExecutions = reserved })
 end
 
 function Api:delete_function_concurrency(name)
-  return self:json_call("DeleteFunctionConcurrency", "DELETE", "/2017-10-31/functions/" .. enc(name) .. "/concurrency")
+  return self:op("DeleteFunctionConcurrency", { FunctionName = name })
 end
 
 function Api:tag_resource(arn, tags)
-  return self:json_call("TagResource", "POST", "/2017-03-31/tags/" .. enc(arn), { Tags = tags })
+  return self:op("TagResource", { Resource = arn }, { Tags = tags })
 end
 
 function Api:untag_resource(arn, keys)
-  local query = {}
-  for _, k in ipairs(keys) do query[#query + 1] = { "tagKeys", k } end
-  return self:json_call("UntagResource", "DELETE", "/2017-03-31/tags/" .. enc(arn), nil, { query = query })
+  return self:op("UntagResource", { Resource = arn, TagKeys = keys })
 end
 
 function Api:list_tags(arn)
-  return self:json_call("ListTags", "GET", "/2017-03-31/tags/" .. enc(arn), nil, { class = "control" })
+  return self:op("ListTags", { Resource = arn }, nil, { class = "control" })
 end
 
 -- Layers (2018-10-31) ----------------------------------------------------------
 
-local function layer_path(name, version)
-  return "/2018-10-31/layers/" .. enc(name) .. "/versions" .. (version and ("/" .. enc(version)) or "")
-end
-
 -- input: { Content = { ZipFile | S3Bucket, S3Key, S3ObjectVersion }, Description, LicenseInfo,
 -- CompatibleRuntimes, CompatibleArchitectures }
 function Api:publish_layer_version(name, input)
-  return self:json_call("PublishLayerVersion", "POST", layer_path(name), input,
+  return self:op("PublishLayerVersion", { LayerName = name }, input,
     { log_body = not (input.Content and input.Content.ZipFile) })
 end
 
 function Api:get_layer_version(name, version)
-  return self:json_call("GetLayerVersion", "GET", layer_path(name, version), nil, { class = "control" })
+  return self:op("GetLayerVersion", { LayerName = name, VersionNumber = version }, nil, { class = "control" })
 end
 
 function Api:get_layer_version_by_arn(arn)
-  return self:json_call("GetLayerVersionByArn", "GET", "/2018-10-31/layers", nil,
-    { query = { { "find", "LayerVersion" }, { "Arn", arn } }, class = "control" })
+  return self:op("GetLayerVersionByArn", { Arn = arn }, nil, { class = "control" })
 end
 
 function Api:delete_layer_version(name, version)
-  return self:json_call("DeleteLayerVersion", "DELETE", layer_path(name, version))
+  return self:op("DeleteLayerVersion", { LayerName = name, VersionNumber = version })
 end
 
 -- Aliases -----------------------------------------------------------------------
 
-local function alias_path(fn, name) return fn_path(fn, "/aliases" .. (name and ("/" .. enc(name)) or "")) end
-
 -- input: { Name, FunctionVersion, Description, RoutingConfig = { AdditionalVersionWeights } }
 function Api:create_alias(fn, input)
-  return self:json_call("CreateAlias", "POST", alias_path(fn), input)
+  return self:op("CreateAlias", { FunctionName = fn }, input)
 end
 
 function Api:get_alias(fn, name)
-  return self:json_call("GetAlias", "GET", alias_path(fn, name), nil, { class = "control" })
+  return self:op("GetAlias", { FunctionName = fn, Name = name }, nil, { class = "control" })
 end
 
 function Api:update_alias(fn, name, input)
-  return self:json_call("UpdateAlias", "PUT", alias_path(fn, name), input)
+  return self:op("UpdateAlias", { FunctionName = fn, Name = name }, input)
 end
 
 function Api:delete_alias(fn, name)
-  return self:json_call("DeleteAlias", "DELETE", alias_path(fn, name))
+  return self:op("DeleteAlias", { FunctionName = fn, Name = name })
 end
 
 -- Resource-based policy -----------------------------------------------------------
@@ -234,59 +221,50 @@ end
 -- input: { StatementId, Action, Principal, SourceArn, SourceAccount, EventSourceToken,
 -- PrincipalOrgID, FunctionUrlAuthType }
 function Api:add_permission(fn, input, qualifier)
-  return self:json_call("AddPermission", "POST", fn_path(fn, "/policy"), input, { query = qualifier_query(qualifier) })
+  return self:op("AddPermission", { FunctionName = fn, Qualifier = qualifier }, input)
 end
 
 function Api:get_policy(fn, qualifier)
-  return self:json_call("GetPolicy", "GET", fn_path(fn, "/policy"), nil,
-    { query = qualifier_query(qualifier), class = "read" })
+  return self:op("GetPolicy", { FunctionName = fn, Qualifier = qualifier }, nil, { class = "read" })
 end
 
 function Api:remove_permission(fn, sid, qualifier)
-  return self:json_call("RemovePermission", "DELETE", fn_path(fn, "/policy/" .. enc(sid)), nil,
-    { query = qualifier_query(qualifier) })
+  return self:op("RemovePermission", { FunctionName = fn, StatementId = sid, Qualifier = qualifier })
 end
 
 -- Function URLs (2021-10-31) --------------------------------------------------------
 
-local function url_path(fn) return "/2021-10-31/functions/" .. enc(fn) .. "/url" end
-
 -- input: { AuthType, Cors = { AllowCredentials, AllowHeaders, ... }, InvokeMode }
 function Api:create_function_url_config(fn, input, qualifier)
-  return self:json_call("CreateFunctionUrlConfig", "POST", url_path(fn), input, { query = qualifier_query(qualifier) })
+  return self:op("CreateFunctionUrlConfig", { FunctionName = fn, Qualifier = qualifier }, input)
 end
 
 function Api:get_function_url_config(fn, qualifier)
-  return self:json_call("GetFunctionUrlConfig", "GET", url_path(fn), nil,
-    { query = qualifier_query(qualifier), class = "control" })
+  return self:op("GetFunctionUrlConfig", { FunctionName = fn, Qualifier = qualifier }, nil, { class = "control" })
 end
 
 function Api:update_function_url_config(fn, input, qualifier)
-  return self:json_call("UpdateFunctionUrlConfig", "PUT", url_path(fn), input, { query = qualifier_query(qualifier) })
+  return self:op("UpdateFunctionUrlConfig", { FunctionName = fn, Qualifier = qualifier }, input)
 end
 
 function Api:delete_function_url_config(fn, qualifier)
-  return self:json_call("DeleteFunctionUrlConfig", "DELETE", url_path(fn), nil, { query = qualifier_query(qualifier) })
+  return self:op("DeleteFunctionUrlConfig", { FunctionName = fn, Qualifier = qualifier })
 end
 
 -- Asynchronous invocation configuration (2019-09-25) ------------------------------
 
-local function eic_path(fn) return "/2019-09-25/functions/" .. enc(fn) .. "/event-invoke-config" end
-
 -- input: { MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig = { OnSuccess, OnFailure } }
 function Api:put_function_event_invoke_config(fn, input, qualifier)
-  return self:json_call("PutFunctionEventInvokeConfig", "PUT", eic_path(fn), input,
-    { query = qualifier_query(qualifier) })
+  return self:op("PutFunctionEventInvokeConfig", { FunctionName = fn, Qualifier = qualifier }, input)
 end
 
 function Api:get_function_event_invoke_config(fn, qualifier)
-  return self:json_call("GetFunctionEventInvokeConfig", "GET", eic_path(fn), nil,
-    { query = qualifier_query(qualifier), class = "control" })
+  return self:op("GetFunctionEventInvokeConfig", { FunctionName = fn, Qualifier = qualifier }, nil,
+    { class = "control" })
 end
 
 function Api:delete_function_event_invoke_config(fn, qualifier)
-  return self:json_call("DeleteFunctionEventInvokeConfig", "DELETE", eic_path(fn), nil,
-    { query = qualifier_query(qualifier) })
+  return self:op("DeleteFunctionEventInvokeConfig", { FunctionName = fn, Qualifier = qualifier })
 end
 
 -- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
@@ -300,8 +278,11 @@ function Api:invoke(name, opts)
   if opts.invocation_type then headers[#headers + 1] = { "X-Amz-Invocation-Type", opts.invocation_type } end
   if opts.log_type then headers[#headers + 1] = { "X-Amz-Log-Type", opts.log_type } end
   if opts.client_context then headers[#headers + 1] = { "X-Amz-Client-Context", opts.client_context } end
+  local req, rerr = lambda_call.request("Invoke", { FunctionName = name,
+    Qualifier = opts.qualifier ~= "" and opts.qualifier or nil })
+  if not req then return nil, rerr end
   local res, err = self.client:call {
-    op = "Invoke", method = "POST", path = fn_path(name, "/invocations"), query = qualifier_query(opts.qualifier),
+    op = "Invoke", method = req.method, path = req.path, query = req.query,
     headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
     timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }

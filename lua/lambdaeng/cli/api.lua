@@ -8,6 +8,7 @@ local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 local common = require "lambdaeng.cli.common"
+local lambda_call = require "lambdaeng.aws.lambda_call"
 
 local M = {}
 
@@ -15,11 +16,15 @@ M.help = { api = [[
 Usage: lambdaeng api OPERATION [JSON|-] [--endpoint URL] [--region R] [--profile P] [--debug]
 
 Calls one Lambda API operation with the JSON input the API reference documents
-and prints the response as JSON. Operations: CreateFunction, GetFunction,
-GetFunctionConfiguration, UpdateFunctionCode, UpdateFunctionConfiguration,
-DeleteFunction, PublishVersion, ListVersionsByFunction, PutFunctionConcurrency,
-DeleteFunctionConcurrency, TagResource, UntagResource, ListTags, Invoke,
-WaitActive, WaitUpdated. In CreateFunction and UpdateFunctionCode, a ZipFile of
+and prints the response as JSON. Every operation of the Lambda API (2015-03-31)
+is known (ListFunctions, GetPolicy, ListAliases, ...; "lambdaeng api" alone lists
+them), and two waiters: WaitActive and WaitUpdated ({"FunctionName", "Timeout",
+"Delay"}). The input names members as the API reference does (as the aws CLI's
+--cli-input-json): path, query and header members are sent where the API takes
+them; members sent in headers or the status code come back in the response under
+their names. A listing given no Marker or MaxItems is read to its end, every page
+in one response (as the aws CLI does). Invoke prints { status_code, payload,
+function_error, log_result, executed_version }. In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
@@ -32,29 +37,12 @@ function M.add_to_parser(parser)
   cmd:argument("input"):args("?")
 end
 
--- An operation whose input is FunctionName plus a request body (the rest of the input).
-local function named(method)
-  return function(api, i)
-    local name = i.FunctionName
-    i.FunctionName = nil
-    return api[method](api, name, i)
-  end
-end
-
-local OPERATIONS = {
+-- Every operation of the Lambda API goes through aws/lambda_call.lua (its one table,
+-- from botocore's model); these few keep behaviour of their own: CreateFunction
+-- adopts the function a lost attempt created (lambda_api), Invoke prints its result
+-- as lambdaeng's invoke --json does, and two waiters that are not API operations.
+local SPECIAL = {
   CreateFunction = function(api, i) return api:create_function(i) end,
-  GetFunction = function(api, i) return api:get_function(i.FunctionName, i.Qualifier) end,
-  GetFunctionConfiguration = function(api, i) return api:get_function_configuration(i.FunctionName, i.Qualifier) end,
-  UpdateFunctionCode = named("update_function_code"),
-  UpdateFunctionConfiguration = named("update_function_configuration"),
-  DeleteFunction = function(api, i) return api:delete_function(i.FunctionName, i.Qualifier) end,
-  PublishVersion = named("publish_version"),
-  ListVersionsByFunction = function(api, i) return api:list_versions_by_function(i.FunctionName) end,
-  PutFunctionConcurrency = function(api, i) return api:put_function_concurrency(i.FunctionName, i.ReservedConcurrentExecutions) end,
-  DeleteFunctionConcurrency = function(api, i) return api:delete_function_concurrency(i.FunctionName) end,
-  TagResource = function(api, i) return api:tag_resource(i.Resource, i.Tags) end,
-  UntagResource = function(api, i) return api:untag_resource(i.Resource, i.TagKeys or {}) end,
-  ListTags = function(api, i) return api:list_tags(i.Resource) end,
   Invoke = function(api, i)
     return api:invoke(i.FunctionName, { payload = i.Payload and (type(i.Payload) == "string" and i.Payload
       or json.encode_plain(i.Payload)) or "{}", invocation_type = i.InvocationType, log_type = i.LogType,
@@ -63,6 +51,19 @@ local OPERATIONS = {
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
 }
+
+local function operation(op)
+  if SPECIAL[op] then return SPECIAL[op] end
+  if lambda_call.OPERATIONS[op] then return function(api, i) return lambda_call.call(api, op, i) end end
+  return nil
+end
+
+local function operation_names()
+  local names = lambda_call.names()
+  names[#names + 1], names[#names + 2] = "WaitActive", "WaitUpdated"
+  table.sort(names)
+  return names
+end
 
 -- A ZipFile of "@PATH": the zip file PATH as it is, or PATH packaged.
 local function zip_file(input, op)
@@ -98,8 +99,9 @@ end
 
 function M.command(args)
   local op = args.operation
-  if not op or not OPERATIONS[op] then
-    local names = validate.sorted_keys(OPERATIONS)
+  local call = op and operation(op)
+  if not call then
+    local names = operation_names()
     local hint = op and validate.suggest(op, names)
     return nil, (op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
       or "lambdaeng api needs an operation") .. "\nOperations: " .. table.concat(names, ", ")
@@ -110,7 +112,7 @@ function M.command(args)
   if not zok then return nil, zerr end
   local api, cfg = endpoint.client(args)
   if not api then return nil, cfg end
-  local function one(i) return OPERATIONS[op](api, i) end
+  local function one(i) return call(api, i) end
   if #input > 0 then
     local results, failed = many(one, input, args)
     print(json.encode_plain(json.array(results)))

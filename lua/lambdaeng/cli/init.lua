@@ -20,7 +20,7 @@ local ui = require "lambdaeng.cli.ui"
 local M = {}
 
 local MODULES = { "plan", "check", "run", "import", "state", "output", "invoke", "api", "serve", "repl", "info",
-                  "workspace", "lua" }
+                  "workspace", "lua", "completion" }
 
 local MAIN_HELP = [[
 Usage: lambdaeng COMMAND [options]
@@ -37,6 +37,7 @@ Commands:
   api OPERATION [JSON]                       call one Lambda API operation, print its response
   whoami               where the AWS credentials, region and endpoint come from (no secret)
   version              print the version
+  completion bash|zsh|fish                   print the shell's completion script
 
   run STACK.lua        plan, confirm (--yes skips), apply
   destroy STACK.lua    delete everything the stack's state holds
@@ -199,6 +200,9 @@ local function run(command, argv)
       hint and ("; did you mean " .. hint .. "?") or "")
   end
   if command == "lua" then return owner.lua.command { command = "lua", argv = argv } end
+  if command == "completion" and argv[2] == "--complete" then -- the line's words, not options
+    return owner.completion.command { command = command, argv = argv }
+  end
   local words, rerr = rewrite(argv)
   if not words then return nil, rerr end
   local ok, args = parser:pparse(words)
@@ -214,6 +218,9 @@ local function run(command, argv)
   args.replace = replace
   return owner[command].command(args)
 end
+
+-- The parser of every command, which module runs each, and their help (completion, tests).
+function M.parser() return build() end
 
 function M.main(argv)
   local command = argv[1]

@@ -20,10 +20,35 @@ Invokes FUNCTION (a name, ARN or partial ARN, optionally NAME:QUALIFIER) with
 PAYLOAD (JSON; "-" reads it from standard input; default {}) and prints the
 function's response. A function error prints its errorType and errorMessage
 and exits 1.
-Options: --qualifier Q, --type RequestResponse|Event|DryRun, --log (print the
-  decoded log tail), --client-context JSON, --json, --endpoint URL, --region R,
-  --profile P, --debug (log requests and responses, secrets redacted).
+Options:
+  --qualifier Q        a version or alias
+  --type T             RequestResponse (default), Event or DryRun
+  --log                print the decoded log tail (LogType Tail)
+  --client-context J   the client context (JSON) the function receives
+  --json               print { status_code, payload, function_error, executed_version, log }
+  --endpoint URL, --region R, --profile P   the AWS endpoint, region and profile
+  --local, --aws       the embedded local target / AWS, whatever the configuration says
+  --dir PATH           the local target's directory (default ./.lambdaeng/local)
+  --no-color           no colour (also NO_COLOR)
+  --debug, -v          log requests and responses (secrets redacted)
+  --help, -h           this help
 ]] }
+
+-- The options every command takes that mean nothing to invoke, named in its help so
+-- that it lists every option invoke accepts (the parser's, read when it is built).
+local function ignored_options(parser)
+  local listed, names = {}, {}
+  for alias in M.help.invoke:gmatch("%-%-[%w-]+") do listed[alias] = true end
+  for _, o in ipairs(parser._options or {}) do
+    for _, alias in ipairs(o._aliases or {}) do
+      if not o._hidden and alias:sub(1, 2) == "--" and not listed[alias] then names[#names + 1] = alias end
+    end
+  end
+  table.sort(names)
+  if #names == 0 then return "" end
+  return "Accepted and ignored, as every command takes them (scripts pass one set):\n  " ..
+    table.concat(names, " "):gsub("(" .. ("[^\n]"):rep(72) .. "%S*) ", "%1\n  ") .. "\n"
+end
 
 function M.add_to_parser(parser)
   local cmd = common.command(parser, "invoke")
@@ -33,6 +58,7 @@ function M.add_to_parser(parser)
   cmd:option("--type")
   cmd:flag("--log")
   cmd:option("--client-context")
+  M.help.invoke = M.help.invoke .. ignored_options(parser)
 end
 
 -- A payload argument: JSON text, "-" for standard input, {} when there is none.
@@ -113,9 +139,24 @@ local function show(result, args, itype)
   end
 end
 
+-- A directory the embedded local target would serve that does not exist holds no
+-- function: the answer is known, and nothing is created there (no .lambdaeng/).
+local function absent_local_function(args, name)
+  local target = endpoint.target_of(args)
+  if target and target.kind == "local" and target.dir and sys.kind(target.dir) == nil then
+    local arn = name:match("^arn:") and name
+      or string.format("arn:aws:lambda:%s:000000000000:function:%s", args.region or "us-east-1", name)
+    return string.format("ResourceNotFoundException: Function not found: %s\n(the embedded local target, with "
+      .. "functions in %s (which does not exist, and was not created), answered: no AWS configuration was found; "
+      .. "--dir picks another directory, --endpoint or AWS credentials another target)", arn, target.dir)
+  end
+end
+
 function M.command(args)
   local name, req = request(args)
   if not name then return nil, req end
+  local absent = absent_local_function(args, name)
+  if absent then return nil, absent end
   local api, cfg = endpoint.client(args)
   if not api then return nil, cfg end
   -- Ctrl-C cancels the call in flight; a second one ends the process.

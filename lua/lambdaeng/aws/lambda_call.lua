@@ -1,0 +1,223 @@
+-- Any Lambda API operation, driven by its line in aws/lambda_operations.lua (the one
+-- table of the API's operations, generated from botocore's service model).
+--
+--   names()                   -> the operations' names, sorted
+--   request(op, input)        -> req { method, path, query, headers, body } | nil, err
+--       input is the operation's input as the API reference names it (the aws CLI's
+--       --cli-input-json): URI, query and header members are taken out of it, the
+--       rest is the JSON body (or, for Invoke-like operations, the raw payload).
+--   call(api, op, input)      -> response | nil, err   (in a task; api: lambda_api)
+--       the decoded response, with the members the API carries in headers, the
+--       status code or the raw body added under their names; a listing with no
+--       Marker or MaxItems given is read to its end, all pages in one result, as
+--       the aws CLI does.
+-- err = { type, message }: a missing URI member or an unknown member of an
+-- operation without a body is a ValidationError naming the operation and member.
+local OPERATIONS = require "lambdaeng.aws.lambda_operations"
+local sigv4 = require "lambdaeng.native.sigv4"
+local json = require "lambdaeng.json"
+local hash = require "lambdaeng.native.hash"
+local client_lib = require "lambdaeng.aws.client"
+local validate = require "lambdaeng.validate"
+
+local M = {}
+
+M.OPERATIONS = OPERATIONS
+
+function M.names()
+  local names = {}
+  for name in pairs(OPERATIONS) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+local function invalid(op, text) return nil, { type = "ValidationError", message = op .. ": " .. text } end
+
+-- A query or header value: booleans and numbers as the API writes them.
+local function scalar(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  return tostring(v)
+end
+
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local i = 0
+  return function() i = i + 1; return keys[i], keys[i] and t[keys[i]] end
+end
+
+-- The path with its {Member} (and greedy {Member+}) parameters filled in, and the
+-- query the path template carries ("?find=LayerVersion").
+local function fill_path(op, template, rest)
+  local missing
+  local path = template:gsub("{([%w_]+)(%+?)}", function(name, greedy)
+    local v = rest[name]
+    if v == nil or type(v) == "table" then missing = missing or name; return "" end
+    rest[name] = nil
+    if greedy == "" then return sigv4.uri_encode(scalar(v)) end
+    return (scalar(v):gsub("[^/]+", sigv4.uri_encode))
+  end)
+  if missing then return invalid(op, "the input needs " .. missing) end
+  local base, literal = path:match("^([^?]*)%??(.*)$")
+  local query = {}
+  for k, v in literal:gmatch("([^&=]+)=?([^&]*)") do query[#query + 1] = { k, v } end
+  return base, query
+end
+
+function M.request(op, input)
+  local spec = OPERATIONS[op]
+  if not spec then return invalid(op, "not an operation of the Lambda API") end
+  local rest = {}
+  for k, v in pairs(input or {}) do rest[k] = v end
+  local path, query = fill_path(op, spec[2], rest)
+  if not path then return nil, query end
+  for member, wire in sorted_pairs(spec.query) do
+    local v = rest[member]
+    rest[member] = nil
+    if type(v) == "table" then
+      for _, x in ipairs(v) do query[#query + 1] = { wire, scalar(x) } end
+    elseif v ~= nil then
+      query[#query + 1] = { wire, scalar(v) }
+    end
+  end
+  local headers = {}
+  for member, wire in sorted_pairs(spec.headers) do
+    if rest[member] ~= nil then headers[#headers + 1] = { wire, scalar(rest[member]) } end
+    rest[member] = nil
+  end
+  local body
+  if spec.payload then
+    local v = rest[spec.payload]
+    rest[spec.payload] = nil
+    if v ~= nil then body = type(v) == "string" and v or json.encode_plain(v) end
+  elseif spec.body then
+    body, rest = rest, {}
+  end
+  local extra = next(rest)
+  if extra then
+    local known = {}
+    for member in pairs(spec.query or {}) do known[#known + 1] = member end
+    for member in pairs(spec.headers or {}) do known[#known + 1] = member end
+    for member in (spec[2]):gmatch("{([%w_]+)") do known[#known + 1] = member end
+    table.sort(known)
+    local hint = validate.suggest(extra, known)
+    return invalid(op, "unknown input member " .. extra .. (hint and ("; did you mean " .. hint .. "?") or "")
+      .. (#known > 0 and (" (it takes " .. table.concat(known, ", ") .. ")") or " (it takes no input)"))
+  end
+  return { method = spec[1], path = path, query = query, headers = headers, body = body }
+end
+
+-- The JSON text decoded with its empty arrays kept as arrays (json.array), so that a
+-- response printed again says [] where the API said [] (cjson gives {} for both);
+-- members that are null left out, as the SDKs and the aws CLI do.
+local EMPTY, EMPTY_JSON = "\0lambdaeng-empty-array\0", '"\\u0000lambdaeng-empty-array\\u0000"'
+function M.decode(text)
+  local parts, i, n = {}, 1, #text
+  while i <= n do
+    local q = text:find('["%[]', i)
+    if not q then break end
+    if text:sub(q, q) == '"' then -- skip the string, escapes included
+      local j = q + 1
+      while j <= n and text:sub(j, j) ~= '"' do j = j + (text:sub(j, j) == "\\" and 2 or 1) end
+      parts[#parts + 1] = text:sub(i, j)
+      i = j + 1
+    else
+      local close = text:match("^%[%s*()%]", q)
+      parts[#parts + 1] = text:sub(i, q - 1) .. (close and EMPTY_JSON or "[")
+      i = close and close + 1 or q + 1
+    end
+  end
+  parts[#parts + 1] = text:sub(i)
+  local function restore(v)
+    if v == EMPTY then return json.array {} end
+    if type(v) == "table" then
+      for k, x in pairs(v) do -- a member that is null is absent, as the SDKs read it
+        if x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x) end
+      end
+    end
+    return v
+  end
+  return restore(json.decode_plain(table.concat(parts)))
+end
+
+-- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
+-- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
+local function class(op)
+  if op == "GetFunction" or op == "GetPolicy" then return "read" end
+  if op:match("^Invoke") then return "invoke" end
+  return "control"
+end
+
+-- The response members carried outside the JSON body.
+local function add_wire_members(spec, out, res)
+  for member, header in pairs(spec.out_headers or {}) do
+    local v = res.headers[header:lower()]
+    if v then out[member] = client_lib.printable(v, 4096) end
+  end
+  if spec.out_status then out[spec.out_status] = res.status end
+  if spec.out_payload then
+    local text = res.body or ""
+    if utf8.len(text) then out[spec.out_payload] = text
+    else out[spec.out_payload .. "Base64"] = hash.base64(text) end
+  end
+  return out
+end
+
+local function one_call(api, op, input)
+  local spec = OPERATIONS[op]
+  local req, err = M.request(op, input)
+  if not req then return nil, err end
+  if not (spec.payload or spec.out_payload or next(req.headers)) then
+    local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
+      { query = req.query, class = class(op), log_body = not spec.secret })
+    if not out then return nil, cerr end
+    if res and res.body and res.body ~= "" then out = M.decode(res.body) end -- checked: now with its []
+    return add_wire_members(spec, out, res)
+  end
+  local res, cerr = api.client:call {
+    op = op, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body,
+    class = class(op), log_body = false, deadline = api.deadline, max_body = 6 * 1024 * 1024 + 1024,
+  }
+  if not res then return nil, cerr end
+  local out = {}
+  if not spec.out_payload and res.body and res.body ~= "" then
+    local ok, doc = pcall(M.decode, res.body)
+    if not (ok and type(doc) == "table") then
+      return nil, { type = "InvalidResponse", message = op .. ": the response is not a JSON object" }
+    end
+    out = doc
+  end
+  return add_wire_members(spec, out, res)
+end
+
+function M.call(api, op, input)
+  local pages = OPERATIONS[op] and OPERATIONS[op].pages
+  if not pages or (input or {})[pages.input] ~= nil or (input or {})[pages.limit] ~= nil then
+    return one_call(api, op, input)
+  end
+  local all, first, seen = {}, nil, {}
+  local page_input = {}
+  for k, v in pairs(input or {}) do page_input[k] = v end
+  repeat
+    local page, err = one_call(api, op, page_input)
+    if not page then return nil, err end
+    first = first or page
+    for _, item in ipairs(type(page[pages.result]) == "table" and page[pages.result] or {}) do all[#all + 1] = item end
+    local marker = page[pages.output]
+    page_input[pages.input] = marker ~= json.null and marker or nil
+    if page_input[pages.input] ~= nil then
+      local key = tostring(page_input[pages.input])
+      if seen[key] then
+        return nil, { type = "InvalidResponse", message = op .. ": the endpoint sent the same " .. pages.output ..
+          " twice; the listing would never end" }
+      end
+      seen[key] = true
+    end
+  until page_input[pages.input] == nil
+  first[pages.output] = nil
+  first[pages.result] = json.array(all)
+  return first
+end
+
+return M
