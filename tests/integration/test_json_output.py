@@ -44,6 +44,15 @@ local fn = lambda.func("boom", {
 lambda.invocation("explode", { function_name = fn.function_name, input = "{}" })
 """
 
+SLOW = """
+local lambda = require "lambdaeng.lambda"
+local fn = lambda.func("slow", {
+  function_name = "json-slow", runtime = "python3.12", handler = "index.handler", timeout = 60,
+  role = "arn:aws:iam::123456789012:role/lambda-exec", source = "slow",
+})
+lambda.invocation("wait", { function_name = fn.function_name, input = "{}" })
+"""
+
 
 def check(schema, doc):
     errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=str)
@@ -215,6 +224,16 @@ class JsonOutput(TempDirTest):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertEqual(json.loads(r.stdout)["function_error"], "Unhandled")
         self.assertIn("kaboom", r.stderr)
+
+    def test_a_long_operation_reports_apply_progress(self):
+        self.write("stack.lua", SLOW)
+        self.write("slow/index.py", "import time\ndef handler(event, context):\n    time.sleep(12)\n    return event\n")
+        lines = self.events("run", "stack.lua", "--yes")
+        progress = [e for e in lines if e["type"] == "apply_progress"]
+        self.assertTrue(progress, [e["@message"] for e in lines])
+        self.assertEqual({e["hook"]["resource"]["addr"] for e in progress}, {"invocation.wait"})
+        self.assertTrue(all(e["hook"]["elapsed_seconds"] >= 10 for e in progress), progress)
+        self.assertRegex(progress[0]["@message"], r"^invocation\.wait: Still creating\.\.\. \[\d+s elapsed\]$")
 
     def test_run_json_without_yes_is_a_diagnostic(self):
         lines = self.events("run", "stack.lua", code=1)
