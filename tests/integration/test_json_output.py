@@ -131,6 +131,7 @@ class JsonOutput(TempDirTest):
                          ["func.app", "invocation.seed"])
         self.assertEqual(planned["outputs"]["arn"], {"sensitive": False})
         self.assertEqual(planned["outputs"]["secret"], {"sensitive": True})
+        self.assertEqual(planned["outputs"]["name"], {"sensitive": False, "type": "string", "value": "json-app"})
         self.assertEqual(doc["prior_state"]["values"]["root_module"], {})
         self.assertTrue(doc["applyable"])
         self.assertEqual(doc["variables"], {"memory": {"value": "128"}})  # pw: sensitive, left out
@@ -150,7 +151,7 @@ class JsonOutput(TempDirTest):
             self.assertEqual((len(started), len(done)), (1, 1), addr)
             self.assertLess(lines.index(started[0]), lines.index(done[0]))
         outputs = [e for e in lines if e["type"] == "outputs"][-1]["outputs"]
-        self.assertEqual(outputs["name"], {"sensitive": False, "value": "json-app"})
+        self.assertEqual(outputs["name"], {"sensitive": False, "type": "string", "value": "json-app"})
         self.assertEqual(outputs["secret"], {"sensitive": True})
         self.assertEqual(types[-1], "outputs")
         # a change made outside: refresh reports it as resource_drift, then the plan puts it back
@@ -288,6 +289,12 @@ class JsonOutput(TempDirTest):
         self.assertTrue(shown["values"]["arn"].endswith(":function:json-app"))
         self.assertNotIn("environment", shown["values"])
         self.assertEqual(shown["sensitive_values"]["environment"], True)
+        # output --json: terraform output -json's shape, Terraform's types
+        r = run("output", "stack.lua", "--json", cwd=self.dir, env=self.env)
+        shown = json.loads(r.stdout)
+        self.assertEqual(shown["name"], {"sensitive": False, "type": "string", "value": "json-app"})
+        self.assertEqual(shown["secret"], {"sensitive": True})
+        self.assertEqual(shown["arn"]["type"], "string")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,14 @@ describe("json values", function()
     assert.same({ pw = true }, m)
   end)
 
+  it("gives Terraform's type of an output's value, and neither value nor type when sensitive", function()
+    assert.equal('["object",{"a":"number","b":"bool","e":["object",{}],"l":["tuple",["number","string"]]}]',
+      json.encode_plain(values.type_of({ a = 1, b = true, e = {}, l = { 1, "x" } })))
+    assert.same({ sensitive = false, value = "v", type = "string" }, values.output("v", false))
+    assert.same({ sensitive = true }, values.output("v", true))
+    assert.same({ sensitive = false }, values.output({ ref.UNKNOWN }, false))
+  end)
+
   it("marks the leaf made from a sensitive reference, as Terraform does", function()
     local secret = ref.attribute("var.pw", {}, { sensitive = true })
     local marks = values.sensitive_marks({ variables = { PW = secret, MODE = "x" } })

@@ -140,7 +140,7 @@ function M.report(res, destroy, interrupted)
   local outputs, n = {}, 0
   for _, o in ipairs(res.outputs) do
     n = n + 1
-    outputs[o.name] = { sensitive = o.sensitive or false, value = not o.sensitive and o.value or nil }
+    outputs[o.name] = require("lambdaeng.plan.json_values").output(o.value, o.sensitive)
   end
   if not destroy then emit("outputs", "info", "Outputs: " .. n, { outputs = outputs }) end
   return true

@@ -148,10 +148,7 @@ local function planned_values(result, changes)
   local outputs = {}
   for _, o in ipairs(result.outputs) do
     if o.action ~= "delete" then
-      local shown = { sensitive = o.sensitive or false }
-      if not o.sensitive and not plan.has_unknown(o.value) then shown.value = values.known(o.value) end
-      if shown.value == nil and not o.sensitive and o.value == nil then shown.value = json.null end
-      outputs[o.name] = shown
+      outputs[o.name] = values.output(o.value == nil and json.null or o.value, o.sensitive)
     end
   end
   return { outputs = outputs, root_module = { resources = #resources > 0 and json.array(resources) or nil } }
@@ -168,8 +165,7 @@ function M.state_values(st)
   end
   local outputs = {}
   for name, o in pairs(st:outputs() or {}) do
-    outputs[name] = { sensitive = o.sensitive or false, value = (not o.sensitive and o.value_digest == nil)
-                      and o.value or nil }
+    outputs[name] = values.output(o.value_digest == nil and o.value or nil, o.sensitive)
   end
   return { outputs = outputs, root_module = { resources = #resources > 0 and json.array(resources) or nil } }
 end

@@ -11,6 +11,10 @@
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
+--   type_of(v)               Terraform's type of a known value ("string", "number",
+--                            "bool", ["tuple", [...]], ["object", {...}]) | nil
+--   output(value, sensitive) an output of a values representation: { sensitive,
+--                            value, type } (no value nor type when sensitive or unknown)
 --   object(address, kind, name, values, sensitive, mode)
 --                            a resource of a values representation (planned_values,
 --                            prior_state, state show)
@@ -82,6 +86,32 @@ function M.stored_marks(v, whole)
     if m then out = out or {}; out[k] = m end
   end
   return M.fill_list(out, v)
+end
+
+function M.type_of(v)
+  if v == UNKNOWN or v == WITHHELD or v == nil or is_digest(v) then return nil end
+  if v == json.null then return "dynamic" end
+  local t = type(v)
+  if t == "string" or t == "number" then return t end
+  if t == "boolean" then return "bool" end
+  if t ~= "table" or getmetatable(v) ~= nil and getmetatable(v) ~= getmetatable(json.array()) then return nil end
+  local inner = {}
+  for k, x in pairs(v) do
+    inner[k] = M.type_of(x)
+    if inner[k] == nil then return nil end
+  end
+  if is_list(v) then return json.array { "tuple", json.array(inner) } end
+  local fields = {}
+  for k, ft in pairs(inner) do fields[tostring(k)] = ft end
+  return json.array { "object", fields }
+end
+
+function M.output(value, sensitive)
+  local shown = { sensitive = sensitive or false }
+  if sensitive or value == nil then return shown end
+  shown.value, shown.type = M.known(value), M.type_of(value)
+  if shown.type == nil then shown.value = nil end -- a part is unknown: no value yet
+  return shown
 end
 
 function M.object(address, kind, name, values, sensitive, mode)
