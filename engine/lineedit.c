@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <editline/readline.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -68,8 +73,29 @@ static void on_sigint(int sig) {
   interrupted = 1;
 }
 
+/* A Ctrl-D typed while the previous line ran waits in the cooked terminal as an
+ * end-of-file mark with nothing before it (readable, yet no bytes to read), which
+ * libedit's switch to its raw mode would turn into a NUL it ignores: 1 when there is
+ * one (it is consumed: the end of input). */
+static int pending_eof(void) {
+  struct termios t;
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t) != 0 || !(t.c_lflag & ICANON)) return 0;
+  struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+  if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return 0;
+  int queued = 0;
+  if (ioctl(STDIN_FILENO, FIONREAD, &queued) != 0 || queued != 0) return 0;
+  char c;
+  return read(STDIN_FILENO, &c, 1) == 0;
+}
+
 static int l_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "> ");
+  if (pending_eof()) {
+    fputs(prompt, stdout); /* as if typed at the prompt */
+    fflush(stdout);
+    lua_pushnil(L);
+    return 1;
+  }
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint; /* no SA_RESTART: Ctrl-C ends the read */

@@ -1,7 +1,8 @@
 /* lineedit.h — line editing for the REPL, on libedit (BSD licensed).
  *
  * Lua: lambdaeng.native.lineedit.readline(prompt) -> line, or nil at end of input
- * (Ctrl-D), or false when Ctrl-C interrupted the line; add_history(line);
+ * (Ctrl-D, also one typed while the previous line ran), or false when Ctrl-C
+ * interrupted the line; add_history(line);
  * read_history(path); write_history(path); set_completer(fn), where fn(word, line)
  * returns the list of completions of word. The completer runs protected; an error
  * in it completes nothing. */

@@ -3,12 +3,13 @@ local lambda = require "lambdaeng.lambda"
 local json   = require "lambdaeng.json"
 
 local stage = var("stage", { default = "dev", description = "deployment stage" })
+local role = var("role_arn", { default = "arn:aws:iam::123456789012:role/lambda-exec" })
 
 local fn = lambda.func("hello", {
   function_name = "hello-" .. stage,
   runtime = "python3.12",
   handler = "index.handler",
-  role = "arn:aws:iam::123456789012:role/lambda-exec",
+  role = role,
   source = "functions/hello",
   environment = { variables = { STAGE = stage } },
   memory_size = 256,

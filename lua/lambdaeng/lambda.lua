@@ -46,4 +46,12 @@ function M.event_invoke_config(name, args)
   return h
 end
 
-return M
+-- An unknown kind (lambda.fn) is an error naming the nearest one, at the caller's line.
+local KINDS = {}
+for k in pairs(M) do KINDS[#KINDS + 1] = k end
+table.sort(KINDS)
+return setmetatable(M, { __index = function(_, key)
+  local hint = type(key) == "string" and require("lambdaeng.validate").suggest(key, KINDS)
+  error(string.format("lambda.%s is not a kind of declaration; %s", tostring(key), hint and
+    ("did you mean lambda." .. hint .. "?") or ("the kinds: " .. table.concat(KINDS, ", "))), 2)
+end })

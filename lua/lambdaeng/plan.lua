@@ -66,7 +66,10 @@ function M.graph(session)
     for _, addr in ipairs(deps) do
       if addr ~= d.address then
         local ok, err = g:edge(d.address, addr)
-        if not ok then return nil, d.site.display .. ": " .. err end
+        if not ok then
+          return nil, d.site.display .. ": " .. err .. (session.by_addr[addr] and ""
+            or validate.address_hint(addr, session, nil, d.address))
+        end
       end
     end
   end
@@ -411,10 +414,14 @@ local function ordered(session, opts)
   order, err = g:order()
   if not order then return nil, err end
   for _, t in ipairs(opts.target or {}) do
-    if not session.by_addr[t] then return nil, "--target " .. t .. ": no such resource in the stack" end
+    if not session.by_addr[t] then
+      return nil, "--target " .. t .. ": no such resource in the stack" .. validate.address_hint(t, session)
+    end
   end
   for a in pairs(opts.replace or {}) do
-    if not session.by_addr[a] then return nil, "--replace " .. a .. ": no such resource in the stack" end
+    if not session.by_addr[a] then
+      return nil, "--replace " .. a .. ": no such resource in the stack" .. validate.address_hint(a, session)
+    end
   end
   return g, order
 end

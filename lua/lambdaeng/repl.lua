@@ -88,6 +88,9 @@ local function function_name_of(r, target)
     return name
   end
   if type(target) ~= "string" then error("invoke: expected a function handle, address or name", 3) end
+  if r.session and require("lambdaeng.cli.names").is_address(target) then
+    error("invoke: no function " .. target .. " in the stack" .. validate.address_hint(target, r.session, "func"), 3)
+  end
   return target
 end
 
@@ -113,20 +116,21 @@ local function prepare(r, target, payload, opts)
 end
 
 local function report(repl, name, r, opts)
-  if r.log_result then
+  -- (a script shows the log tail only when the function failed)
+  if r.log_result and (repl.info == repl.out or r.function_error) then
     local log = lambda_api.log_tail(r)
     if log and #log > 0 then
       log = printable(log, 8192, true)
-      repl.out:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
+      repl.info:write("--- log tail of ", name, " ---\n", log, log:sub(-1) == "\n" and "" or "\n", "---\n")
     end
   end
   local value = r.payload
   local dok, decoded = pcall(json.decode_plain, r.payload or "")
   local etype, emsg = lambda_api.function_error(r)
   if etype then
-    repl.out:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
+    repl.info:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
   end
-  if r.status_code ~= 200 then repl.out:write(string.format("status %d\n", r.status_code)) end
+  if r.status_code ~= 200 then repl.info:write(string.format("status %d\n", r.status_code)) end
   if opts.raw then return value end
   if dok then return decoded end
   return value
@@ -168,7 +172,7 @@ local function globals(r)
     for i, p in ipairs(prepared) do
       local res, err = results[i][1], results[i][2]
       if res then out_values[i] = report(r, p.name, res, p.opts)
-      else r.out:write(string.format("%s: %s: %s\n", p.name, err.type, err.message)) out_values[i] = json.null end
+      else r.info:write(string.format("%s: %s: %s\n", p.name, err.type, err.message)) out_values[i] = json.null end
     end
     return out_values
   end
@@ -261,52 +265,90 @@ local function completer(r)
   end
 end
 
--- Runs one chunk typed at the prompt and prints its results (or its error).
-local function evaluate(r, fn)
-  local results = table.pack(xpcall(fn, function(e)
-    if type(e) == "string" then return e end
-    return tostring(e)
-  end))
-  if not results[1] then
-    r.out:write("error: ", tostring(results[2]), "\n")
-  else
-    for i = 2, results.n do r.out:write(M.show(results[i]), "\n") end
+-- The directory of the engine's own Lua files: an error raised there is shown at
+-- the user's line instead (the engine's position says nothing to the user).
+local ENGINE = "@" .. (package.lambdaeng_share or "\0")
+
+-- An error's message, pointing at the user's input (source: "(repl)", "(-e)",
+-- "(stdin)"): an engine file's position is dropped and the user's line put first
+-- (first: the chunk's first line, when a tail call left no frame of it).
+local function locate(e, source, first)
+  if type(e) ~= "string" then return tostring(e) end
+  local user
+  for level = 2, 200 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.currentline > 0 then
+      local at = info.short_src .. ":" .. info.currentline .. ": "
+      if e:sub(1, #at) == at and info.source:sub(1, #ENGINE) == ENGINE then e = e:sub(#at + 1) end
+      if info.source == "=" .. source then user = at break end
+    end
   end
+  user = user or string.format("%s:%d: ", source, first or 1)
+  if not e:match("^[^\n]-:%d+: ") then e = user .. e end
+  return e
 end
 
--- Reads, evaluates, prints until Ctrl-D: a chunk continues while it is incomplete.
-local function loop_lines(r, history)
-  local buffer = nil
+-- Runs one chunk and prints its results; nil and the error (at the user's line) when it fails.
+local function evaluate(r, fn, source, first)
+  local results = table.pack(xpcall(fn, function(e) return locate(e, source, first) end))
+  if not results[1] then return nil, tostring(results[2]) end
+  for i = 2, results.n do r.out:write(M.show(results[i]), "\n") end
+  return true
+end
+
+-- Compiles a chunk as an expression (its value printed) or else as statements;
+-- first: the line it starts on in its source, so errors name that line.
+local function compile(r, chunk, source, first)
+  local pad = string.rep("\n", (first or 1) - 1)
+  local fn, err = load(pad .. "return " .. chunk, "=" .. source, "t", r.G)
+  if not fn then fn, err = load(pad .. chunk, "=" .. source, "t", r.G) end
+  return fn, err
+end
+
+-- Reads lines with read(prompt) until it returns nil (false: Ctrl-C, the chunk is
+-- dropped) and runs each complete chunk; an incomplete one continues on the next
+-- line, as in the `lua` interpreter. opts: source (the chunk name), numbered (a
+-- script: errors name the line of the whole input, not of the chunk, and an input
+-- ending inside a chunk is an error), on_chunk(chunk) (history),
+-- on_error(err) -> true to go on. Returns false when a chunk failed and stopped it.
+local function read_eval(r, read, opts)
+  local buffer, first, lineno = nil, 1, 0
   while true do
     r.out:flush()
-    local line = lineedit.readline(buffer and ">> " or "lambdaeng> ")
+    local line = read(buffer and ">> " or "lambdaeng> ")
     require("lambdaeng.native.loop").report_errors() -- a completion's error, after its line
-    if line == nil then r.out:write("\n") break end
+    if line == nil then
+      if buffer and opts.numbered then -- a script ended inside a chunk: say what is missing
+        local _, err = compile(r, buffer, opts.source, opts.numbered and first or 1)
+        if not opts.on_error(err) then return false end
+      end
+      return true
+    end
+    lineno = lineno + 1
     if line == false then
       r.out:write("^C\n")
       buffer = nil
     else
+      if not buffer then first = lineno end
       local chunk = buffer and (buffer .. "\n" .. line) or line
-      local fn, err = load("return " .. chunk, "=repl", "t", r.G)
-      if not fn then fn, err = load(chunk, "=repl", "t", r.G) end
+      local fn, err = compile(r, chunk, opts.source, opts.numbered and first or 1)
       if not fn and err and err:match("<eof>$") then
         buffer = chunk -- incomplete: continue on the next line
       else
         buffer = nil
-        if chunk:match("%S") then
-          lineedit.add_history(chunk)
-          lineedit.write_history(history)
-        end
-        if fn then evaluate(r, fn) else r.out:write("error: ", err, "\n") end
+        if opts.on_chunk and chunk:match("%S") then opts.on_chunk(chunk) end
+        local ok = fn ~= nil
+        if fn then ok, err = evaluate(r, fn, opts.source, opts.numbered and first or 1) end
+        if not ok and not opts.on_error(err) then return false end
       end
     end
   end
 end
 
--- ctx: { session, state, api, cfg, target } (the command line's, cli/repl.lua).
-function M.run(_, ctx)
-  local r = { session = ctx.session, st = ctx.state, api = ctx.api, cfg = ctx.cfg, out = io.stdout }
-  r.G = globals(r)
+-- The prompt on a terminal: line editing, history, completion; an error is
+-- printed and the session goes on.
+local function interactive(r, ctx)
   lineedit.set_completer(completer(r))
   local history = (os.getenv("HOME") or ".") .. "/.lambdaeng_history"
   lineedit.read_history(history)
@@ -314,9 +356,44 @@ function M.run(_, ctx)
     require("lambdaeng.native.sys").version, _VERSION,
     r.session and (", stack " .. r.session.path .. " loaded") or ""))
   if r.cfg then r.out:write("target: ", ctx.target or r.cfg.endpoint, "\n") end
-  loop_lines(r, history)
+  read_eval(r, lineedit.readline, { source = "(repl)", on_chunk = function(chunk)
+    lineedit.add_history(chunk)
+    lineedit.write_history(history)
+  end, on_error = function(err) r.out:write("error: ", err, "\n") return true end })
+  r.out:write("\n") -- Ctrl-D leaves the shell's prompt on a line of its own
   lineedit.write_history(history)
-  return 0
+  return true
+end
+
+-- For scripts and CI: the chunks of -e (each one whole), else the lines of standard
+-- input; no banner, no prompt; logs and function errors on stderr; the first error
+-- stops it (nil, err: the command's status is 1).
+local function scripted(r, chunks)
+  r.info = io.stderr
+  local failure
+  local function on_error(err) failure = err return false end
+  if chunks and #chunks > 0 then
+    for _, chunk in ipairs(chunks) do
+      local fn, err = compile(r, chunk, "(-e)", 1)
+      local ok = fn ~= nil
+      if fn then ok, err = evaluate(r, fn, "(-e)") end
+      if not ok then return nil, err end
+    end
+    return true
+  end
+  read_eval(r, function() return io.stdin:read("l") end, { source = "(stdin)", numbered = true, on_error = on_error })
+  if failure then return nil, failure end
+  return true
+end
+
+-- ctx: { session, state, api, cfg, target } (the command line's, cli/repl.lua);
+-- opts.chunks: the -e chunks; opts.interactive: standard input is a terminal.
+function M.run(ctx, opts)
+  local r = { session = ctx.session, st = ctx.state, api = ctx.api, cfg = ctx.cfg, out = io.stdout }
+  r.info = r.out
+  r.G = globals(r)
+  if opts.interactive and not (opts.chunks and #opts.chunks > 0) then return interactive(r, ctx) end
+  return scripted(r, opts.chunks)
 end
 
 return M

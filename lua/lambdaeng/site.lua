@@ -67,10 +67,16 @@ function M.error_text(e)
   return string.format("%serror raised with a %s value whose __tostring failed (%s)", where, type(e), why)
 end
 
--- Resolves a path written in the file of `site` (relative to that file's directory).
+-- Resolves a path written in the file of `site` (relative to that file's directory;
+-- in a module a LuaRocks rock installed, where nothing is there, the rock's own
+-- directory, which holds the files it carries: rocks.lua).
 function M.resolve_path(site, path)
   if path:sub(1, 1) == "/" then return path end
-  return (site and site.dir or cwd) .. "/" .. path
+  local p = (site and site.dir or cwd) .. "/" .. path
+  if site and site.file and site.file ~= "?" and not sys.kind(p) then
+    return require("lambdaeng.rocks").carried(absolute(site.file), path) or p
+  end
+  return p
 end
 
 return M

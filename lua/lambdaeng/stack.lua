@@ -41,6 +41,7 @@ local function new_session(opts)
     decls = {},        -- in declaration order
     by_addr = {},
     errors = {},       -- { site=, address=, path=, message= }
+    warnings = {},     -- text worth printing that stops nothing
     vars = {},         -- name -> { value=, sensitive=, site= }
     outputs = {},      -- in order: { name=, value=, sensitive=, site= }
     output_by_name = {},
@@ -343,15 +344,20 @@ function Session:var(name, opts, level)
     error(string.format("variable %q: the default %s, but type = %q", name, default_problem, opts.type), level)
   end
   local raw = self.opts.vars and self.opts.vars[name]
-  if raw == nil then raw = os.getenv("LAMBDAENG_VAR_" .. name) end
+  local miscased
+  if raw == nil then raw, miscased = stackvars.env_value(name) end
   local value
-  if raw ~= nil then
+  if type(raw) == "table" then -- a --var-file's value, already typed
+    value = stackvars.typed_file_value(name, raw, opts, level)
+  elseif raw ~= nil then
     value = parse_var(name, raw, opts, level)
   elseif opts.default ~= nil then
     value = opts.default
+    if miscased then self.warnings[#self.warnings + 1] = stackvars.miscased_text(name, miscased, at) end
   else
-    error(string.format("variable %q has no value: pass --var %s=VALUE or set LAMBDAENG_VAR_%s%s", name, name,
-      name, opts.description and (" (" .. opts.description .. ")") or ""), level)
+    error(string.format("variable %q has no value: pass --var %s=VALUE or set LAMBDAENG_VAR_%s%s%s", name, name,
+      name, opts.description and (" (" .. opts.description .. ")") or "",
+      miscased and ("; " .. miscased .. " is set, but the name is case-sensitive") or ""), level)
   end
   if opts.validate then
     local ok, good, why = pcall(opts.validate, value)

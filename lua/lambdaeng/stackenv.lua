@@ -4,7 +4,7 @@
 --
 -- new(session) -> env: Lua's standard library (load, loadfile and dofile load
 -- into env; debug offers traceback and getinfo), the declaration globals (var,
--- output, provider, backend, lookup, fail; `workspace` the workspace in use), and `package` with a path of the stack's own
+-- output, provider, backend, moved, lookup, fail; `workspace` the workspace in use), and `package` with a path of the stack's own
 -- (its directory, lua_modules beside it and in the working directory, a
 -- LuaRocks tree there, $LAMBDAENG_PATH, ~/.luarocks) that the stack may extend.
 -- require(name) gives, in this order: what this stack loaded already; the
@@ -55,9 +55,30 @@ local function declaration_globals(env, session)
   env.output = function(name, value, opts) session:output(name, value, opts, 2) end
   env.provider = function(config) local p = session:provider(config, 2); return p end
   env.backend = function(config) session:backend(config, 2) end
+  env.moved = function(spec) require("lambdaeng.moves").declare(session, spec, 2) end
   env.workspace = session.opts.workspace or "default" -- the workspace in use (Terraform's terraform.workspace)
   env.lookup = std.lookup
   env.fail = std.fail
+end
+
+-- Where a module was looked for, said in one line, and how to make it found.
+local function not_found(name, search_path)
+  local cwd = require("lambdaeng.native.sys").cwd()
+  local file = name:gsub("%.", "/")
+  local dirs, forms, seen = {}, {}, {}
+  for template in search_path:gmatch("[^;]+") do
+    local q = template:find("?", 1, true)
+    if q then
+      local dir = template:sub(1, q - 1):gsub("/$", ""):gsub("^%./", "")
+      dir = (dir == "" or dir == cwd) and "." or require("lambdaeng.site").display(dir)
+      local form = template:sub(q):gsub("%?", file)
+      if not seen[dir] then seen[dir], dirs[#dirs + 1] = true, dir end
+      if not seen[" " .. form] then seen[" " .. form], forms[#forms + 1] = true, form end
+    end
+  end
+  return string.format("module '%s' not found: looked for %s in %s; put it in lua_modules/ beside the stack "
+    .. "(a rock: luarocks --tree lua_modules install ROCK), or add its directory to LAMBDAENG_PATH "
+    .. "(directories separated by ';')", name, table.concat(forms, " or "), table.concat(dirs, ", "))
 end
 
 -- The stack's require (see the top of this file).
@@ -78,8 +99,8 @@ local function requirer(env, loaded)
       error(string.format("module '%s' is part of lambdaeng's engine, not for stacks; a stack can require %s",
         name, PUBLIC_LIST), 2)
     end
-    local path, why = package.searchpath(name, env.package.path)
-    if not path then error(string.format("module '%s' not found:%s", name, why), 2) end
+    local path = package.searchpath(name, env.package.path)
+    if not path then error(not_found(name, env.package.path), 2) end
     local chunk, err = loadfile(path, "t", env)
     if not chunk then error(string.format("error loading module '%s' from file '%s':\n\t%s", name, path, err), 2) end
     local value = chunk(name, path)

@@ -45,6 +45,17 @@ function M.suggest(word, names)
   return nil
 end
 
+-- "; did you mean ADDR?" for an address the session does not declare (of kind, when
+-- given, e.g. "func"; never except, the address that names it), or "" when none is close.
+function M.address_hint(addr, session, kind, except)
+  local names = {}
+  for _, d in ipairs(session.decls) do
+    if (not kind or d.kind.kind == kind) and d.address ~= except then names[#names + 1] = d.address end
+  end
+  local hint = M.suggest(addr, names)
+  return hint and ("; did you mean " .. hint .. "?") or ""
+end
+
 -- The keys of t in order (by their text, so a table with keys of mixed types sorts too).
 local function sorted_keys(t)
   local keys = {}

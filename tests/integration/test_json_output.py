@@ -35,8 +35,11 @@ output("name", fn.function_name)
 output("secret", pw, { sensitive = true })
 """
 
+# (le() passes --var pw and --var memory: every stack here declares them)
 FAILING = """
 local lambda = require "lambdaeng.lambda"
+var("pw", { sensitive = true })
+var("memory", { default = "128" })
 local fn = lambda.func("boom", {
   function_name = "json-boom", runtime = "python3.12", handler = "index.handler",
   role = "arn:aws:iam::123456789012:role/lambda-exec", source = "boom",
@@ -46,6 +49,8 @@ lambda.invocation("explode", { function_name = fn.function_name, input = "{}" })
 
 SLOW = """
 local lambda = require "lambdaeng.lambda"
+var("pw", { sensitive = true })
+var("memory", { default = "128" })
 local fn = lambda.func("slow", {
   function_name = "json-slow", runtime = "python3.12", handler = "index.handler", timeout = 60,
   role = "arn:aws:iam::123456789012:role/lambda-exec", source = "slow",
@@ -218,7 +223,7 @@ class JsonOutput(TempDirTest):
         d = diags[0]["diagnostic"]
         self.assertEqual(d["severity"], "error")
         self.assertIn("invocation.explode", d["summary"])
-        self.assertEqual((d["range"]["filename"], d["range"]["start"]["line"]), ("stack.lua", 7))
+        self.assertEqual((d["range"]["filename"], d["range"]["start"]["line"]), ("stack.lua", 9))
         self.assertNotIn("change_summary", [e["type"] for e in lines[lines.index(errored[0]):]])
         # a command whose own document tells the failure writes no second one
         r = run("invoke", "json-boom", "{}", "--json", "--local", cwd=self.dir, env=self.env)

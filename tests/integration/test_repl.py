@@ -26,6 +26,9 @@ def fnerror(event, context):
     raise ValueError("boom")
 def hang(event, context):
     time.sleep(60)
+def nap(event, context):
+    time.sleep(3)
+    return {"napped": 3}
 """
 
 
@@ -47,7 +50,8 @@ class Repl(unittest.TestCase):
                     'end\n'
                     'greeter = fn("echo", "st-echo", "echo", 3)\n'
                     'fn("fnerror", "fnerror", "fnerror", 3)\n'
-                    'fn("hang", "hang", "hang", 120)\n')
+                    'fn("hang", "hang", "hang", 120)\n'
+                    'fn("nap", "nap", "nap", 30)\n')
         cls.env = {"HOME": cls.dir, "LAMBDAENG_WAITER_DELAY": "0.05"}  # and no AWS variables: the local target
         r = run("run", cls.stack, "--yes", env=cls.env)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -148,6 +152,18 @@ class Repl(unittest.TestCase):
         self.keys("C-u")
         self.line("help()", "invoke_many(list)")
         self.keys("C-d")
+
+    def test_ctrl_d_typed_while_a_line_runs_leaves(self):
+        # The cooked terminal keeps a Ctrl-D typed meanwhile as an end-of-file mark,
+        # which libedit's raw mode used to turn into a NUL it ignored.
+        self.start()
+        self.keys("-l", 'invoke("nap", {})')
+        self.keys("Enter")
+        time.sleep(1.0)  # the invocation runs (3 s); either way the Ctrl-D must not be lost
+        self.keys("C-d")
+        s = self.wait_for("EXITED", timeout=60)
+        self.assertIn("napped = 3", s)
+        self.assertIn("EXITED 0", s)
 
 
 if __name__ == "__main__":

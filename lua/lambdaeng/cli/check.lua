@@ -11,14 +11,14 @@ local M = {}
 
 M.help = {
   graph = [[
-Usage: lambdaeng graph STACK.lua [--var NAME=VALUE]
+Usage: lambdaeng graph [STACK.lua|DIR] [--var NAME=VALUE] [--var-file FILE]   (default: ./stack.lua)
 
 Prints the dependency graph as Graphviz DOT; pipe it to "dot -Tsvg".
 --json: { format_version, nodes: [{ address, mode, type, name, declared_at }],
 edges: [{ from, to }] } (from depends on to).
 ]],
   validate = [[
-Usage: lambdaeng validate STACK.lua [--var NAME=VALUE]
+Usage: lambdaeng validate [STACK.lua|DIR] [--var NAME=VALUE] [--var-file FILE]   (default: ./stack.lua)
 
 Runs the stack and checks every declaration against the reference documents' rules.
 --json: { format_version, valid, error_count, warning_count, diagnostics }, as

@@ -3,7 +3,10 @@
 -- (with ephemeral invocations made during plan), as plan and run both make it.
 --
 --   command(parser, name)         -> a command added to the parser
---   stack_workspace(args, command) -> ws, session | nil, err
+--   stack_path(path)              -> the stack file path names (a directory: its
+--                                    stack.lua; nil: ./stack.lua) | nil[, err]
+--   stack_workspace(args, command) -> ws, session | nil, err (a --var the stack
+--                                    does not declare is an error)
 --   context(session, st, clients, default, args, fields) -> ctx with per-resource views
 --   refreshed_plan(ctx, args, opts) -> result | nil, err  (in a task; opts: refresh,
 --                                     save (write what refresh learnt), destroy,
@@ -23,14 +26,42 @@ function M.command(parser, name)
   return parser:command(name):add_help(false):target("command:" .. name)
 end
 
-function M.stack_workspace(args, command)
-  if not args.stack then
-    return nil, string.format("lambdaeng %s needs a stack file: lambdaeng %s STACK.lua", command, command)
+-- The stack a command names: STACK.lua as given, DIR/stack.lua for a directory,
+-- ./stack.lua when none is named (as Terraform reads the working directory).
+function M.stack_path(path)
+  local sys = require "lambdaeng.native.sys"
+  if path == nil then
+    if sys.kind("stack.lua") == "file" then return "stack.lua" end
+    return nil
   end
+  if sys.kind(path) == "directory" then
+    local inner = path:gsub("/+$", "") .. "/stack.lua"
+    if sys.kind(inner) ~= "file" then return nil, path .. " is a directory without a stack.lua" end
+    return inner
+  end
+  return path
+end
+
+function M.stack_workspace(args, command)
+  local path, perr = M.stack_path(args.stack)
+  if perr then return nil, perr end
+  if not path then
+    return nil, string.format("lambdaeng %s needs a stack: lambdaeng %s STACK.lua (or a directory holding "
+      .. "stack.lua; there is no stack.lua here)", command, command)
+  end
+  if not args.saved_plan and require("lambdaeng.planfile").is_planfile(path) then
+    return nil, string.format("%s is a saved plan, not a stack: apply it with lambdaeng run %s", path, path)
+  end
+  args.stack = path
   local ws = workspace.new(args)
   ws.warn = ui.warn
   local session, err = ws:load()
   if not session then return nil, err end
+  for _, w in ipairs(session.warnings or {}) do ui.warn(w) end -- (--json: diagnostics too)
+  local stackvars = require "lambdaeng.stackvars"
+  local errs, warnings = stackvars.undeclared(args.vars, session.vars)
+  for _, w in ipairs(warnings) do ui.warn(w) end
+  if #errs > 0 then return nil, errors.new("UsageError", errs[1], { lines = errs }) end
   return ws, session
 end
 
@@ -38,12 +69,17 @@ end
 function M.context(session, st, clients, default, args, fields)
   local ctx = { api = default.api, state = st, session = session, region = default.cfg.region,
                 default_tags = default.provider.default_tags, parallelism = tonumber(args.parallelism) or 256,
-                retarget = args.retarget }
+                retarget = args.retarget, target_text = default.target and default.target.text }
   for k, v in pairs(fields or {}) do ctx[k] = v end
   return require("lambdaeng.targets").views(ctx, clients)
 end
 
 function M.refreshed_plan(ctx, args, opts)
+  local planfile = args.saved_plan and require "lambdaeng.planfile"
+  if planfile then -- run PLANFILE: the state must be the one the plan was made against
+    local ok, serr = planfile.check_state(args.saved_plan, ctx.state)
+    if not ok then return nil, serr end
+  end
   if opts.refresh then
     local drifted, rerr = require("lambdaeng.refresh").run(ctx)
     if not drifted then return nil, rerr end
@@ -56,6 +92,8 @@ function M.refreshed_plan(ctx, args, opts)
       if not ok then return nil, serr end
     end
   end
+  local moved, merr = require("lambdaeng.moves").apply(ctx.session, ctx.state)
+  if not moved then return nil, errors.new("PlanError", merr) end
   local invocation = require "lambdaeng.resources.invocation"
   local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest }
   if opts.ephemeral then
@@ -67,7 +105,24 @@ function M.refreshed_plan(ctx, args, opts)
   end
   local ok, result, err = xpcall(plan.compute, site.error_text, ctx.session, ctx.state, compute_opts)
   if not ok then return nil, errors.new("StackError", result) end
-  return result, err
+  if planfile and result then
+    local same, perr = planfile.check_plan(args.saved_plan, M.with_moves(result, moved), ctx.session, ctx.digest,
+      ctx.target_text)
+    if not same then return nil, perr end
+  end
+  return M.with_moves(result, moved), err
+end
+
+-- The moves done before planning, on the result: result.moves, and each moved
+-- resource's planned entry knows where it came from (p.moved_from).
+function M.with_moves(result, moved)
+  if not result then return result end
+  result.moves = moved
+  for _, m in ipairs(moved) do
+    local p = result.planned and result.planned[m.to]
+    if p then p.moved_from = m.from end
+  end
+  return result
 end
 
 return M

@@ -12,7 +12,7 @@ local common = require "lambdaeng.cli.common"
 local M = {}
 
 M.help = { import = [[
-Usage: lambdaeng import STACK.lua ADDR ID
+Usage: lambdaeng import [STACK.lua|DIR] ADDR ID   (default: ./stack.lua)
 
 Reads ID from Lambda and records it in the state as ADDR, declared in the stack as a
 func (ID: the function's name), a layer_version (ID: the layer version's ARN), an
@@ -88,6 +88,11 @@ local function import_other(st, d, t, id)
 end
 
 function M.command(args)
+  if args.function_name == nil and args.stack and not args.stack:match("%.lua$")
+     and require("lambdaeng.native.sys").kind(args.stack) ~= "directory" then
+    args.stack, args.address, args.function_name = nil, args.stack, args.address -- import ADDR ID: ./stack.lua
+    args.stack = common.stack_path(nil)
+  end
   local path, addr, name = args.stack, args.address, args.function_name
   if not (path and addr and name) then return nil, "usage: lambdaeng import STACK.lua ADDR ID" end
   local ws, session = common.stack_workspace(args, "import")

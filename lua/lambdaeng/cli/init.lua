@@ -39,7 +39,8 @@ Commands:
   version              print the version
   completion bash|zsh|fish                   print the shell's completion script
 
-  run STACK.lua        plan, confirm (--yes skips), apply
+  run STACK.lua        plan, confirm (--yes skips), apply (also: apply STACK.lua)
+  run PLANFILE         apply exactly the plan saved by plan -out PLANFILE
   destroy STACK.lua    delete everything the stack's state holds
   import STACK.lua ADDR ID              adopt an existing function, layer version or alias
   force-unlock LOCK_ID [STACK.lua]      remove the state lock with that id
@@ -50,7 +51,8 @@ Commands:
                        with --endpoint-url); see "lambdaeng local --help"
 
 Common options:
-  --var NAME=VALUE     set a variable (also LAMBDAENG_VAR_NAME)
+  --var NAME=VALUE     set a declared variable (also LAMBDAENG_VAR_<name>, the name as declared)
+  --var-file FILE      variables from a Lua (name = value) or JSON ({"name": value}) file
   --state PATH         state file (default: .lambdaeng/<stack>.state.json beside the stack)
   --json               machine-readable output
   --target ADDR        only that resource and what it depends on
@@ -61,6 +63,7 @@ Common options:
   --lock-timeout 60s   wait that long for the state lock another run holds
   --retarget           plan/apply against another target than the one the state was applied to
   --debug, -v          show tracebacks for errors in stack code
+STACK.lua may be a directory (its stack.lua); without one, ./stack.lua is used.
 Run "lambdaeng COMMAND --help" for a command's options.
 ]]
 
@@ -75,6 +78,7 @@ end
 local function add_common(parser)
   parser:flag("-h --help")
   parser:option("--var"):count("*"):convert(var_pair)
+  parser:option("--var-file"):count("*")
   parser:option("--state")
   parser:flag("--json")
   parser:option("--target"):count("*")
@@ -161,6 +165,10 @@ local function parse_error(message, parser, command)
   if name then return name .. " takes no value" end
   name = message:match("^option '(.-)' requires an argument")
   if name then return name .. " needs a value" end
+  if message == "too many arguments" then
+    return string.format("too many arguments: lambdaeng %s takes the arguments \"lambdaeng %s --help\" shows "
+      .. "(one stack: STACK.lua or a directory holding stack.lua)", command, command)
+  end
   return (message:gsub("\n", "; "))
 end
 
@@ -180,6 +188,9 @@ local function rewrite(argv)
     elseif id then
       if not id:match("^[%w%-]+$") then return nil, "--force-unlock=LOCK_ID expects the id the lock error names" end
       out[#out + 1], out[#out + 2] = "--force-unlock-id", id
+    elseif a == "-out" or a:match("^%-%-?out=") then -- Terraform's -out=FILE
+      out[#out + 1] = "--out"
+      if a ~= "-out" then out[#out + 1] = a:match("^%-%-?out=(.*)$") end
     elseif a:match("^%-%-force%-unlock%-id") then
       return nil, "unknown option " .. a
     else
@@ -211,8 +222,11 @@ local function run(command, argv)
     io.write(help[command] or MAIN_HELP)
     return true
   end
-  args.vars = {}
-  for _, pair in ipairs(args.var or {}) do args.vars[pair[1]] = pair[2] end
+  local checked, cerr = require("lambdaeng.cli.options").check(args)
+  if not checked then return nil, cerr end
+  local vars, verr = require("lambdaeng.stackvars").from_command_line(args.var, args.var_file)
+  if not vars then return nil, verr end
+  args.vars = vars
   local replace = {}
   for _, addr in ipairs(args.replace or {}) do replace[addr] = true end
   args.replace = replace

@@ -10,6 +10,7 @@ local hash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local ui = require "lambdaeng.cli.ui"
 local common = require "lambdaeng.cli.common"
+local names = require "lambdaeng.cli.names"
 
 local M = {}
 
@@ -153,6 +154,11 @@ local function absent_local_function(args, name)
 end
 
 function M.command(args)
+  if names.is_address(args.function_name) then -- func.hello: its name, from ./stack.lua and its state
+    local resolved, rerr = names.resolve(args, args.function_name)
+    if not resolved then return nil, rerr end
+    args.function_name = resolved
+  end
   local name, req = request(args)
   if not name then return nil, req end
   local absent = absent_local_function(args, name)
@@ -162,7 +168,12 @@ function M.command(args)
   -- Ctrl-C cancels the call in flight; a second one ends the process.
   local interrupted, result, ierr = task.with_interrupt(function() return api:invoke(name, req) end)
   if interrupted > 0 then return nil, "interrupted; the invocation was cancelled (it may still run in Lambda)", 130 end
-  if not result then return nil, endpoint.api_error(ierr, cfg) end
+  if not result then
+    local e = endpoint.api_error(ierr, cfg)
+    local hint = ierr.type == "ResourceNotFoundException" and names.hint(args, name)
+    if hint then table.insert(e.notes, 1, hint) end
+    return nil, e
+  end
   show(result, args, req.invocation_type)
   local etype, emsg = lambda_api.function_error(result)
   if etype then

@@ -4,11 +4,12 @@ local validate = require "lambdaeng.validate"
 local workspace = require "lambdaeng.workspace"
 local ui = require "lambdaeng.cli.ui"
 local common = require "lambdaeng.cli.common"
+local sys = require "lambdaeng.native.sys"
 
 local M = {}
 
 M.help = { output = [[
-Usage: lambdaeng output STACK.lua [NAME] [--json] [--state PATH]
+Usage: lambdaeng output [STACK.lua|DIR] [NAME] [--json] [--state PATH]   (default: ./stack.lua)
 
 Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
 state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
@@ -37,7 +38,13 @@ local function one(outputs, name, args)
 end
 
 function M.command(args)
-  if not args.stack then return nil, "lambdaeng output needs a stack file: lambdaeng output STACK.lua" end
+  if args.name == nil and args.stack and not args.stack:match("%.lua$")
+     and sys.kind(args.stack) == nil then
+    args.stack, args.name = nil, args.stack -- output NAME: the output of ./stack.lua
+  end
+  local path, perr = common.stack_path(args.stack)
+  if not path then return nil, perr or "lambdaeng output needs a stack file: lambdaeng output STACK.lua" end
+  args.stack = path
   local ws = workspace.new(args)
   ws.warn = function(text) ui.eprint(text) end
   local st, err = ws:open_state()

@@ -10,14 +10,17 @@ local ui = require "lambdaeng.cli.ui"
 local M = {}
 
 M.help = { plan = [[
-Usage: lambdaeng plan STACK.lua [options]
+Usage: lambdaeng plan [STACK.lua|DIR] [options]   (default: ./stack.lua)
 
 Shows the changes run would make: + create, ~ update in place, -/+ replace, - destroy.
-Options: --var NAME=VALUE, --state PATH, --json, --detailed-exitcode, --target ADDR,
+Options: --var NAME=VALUE, --var-file FILE, --state PATH, --json, --detailed-exitcode, --target ADDR,
   --replace ADDR, --destroy (plan deleting everything), --refresh/--no-refresh (or --refresh=false),
   --local/--aws, --endpoint URL, --region R, --profile P, --no-color, --force-unlock,
   --retarget (the state records the target each resource was applied to; a plan against
-  another one stops with both named unless this is given).
+  another one stops with both named unless this is given),
+  -out FILE (also --out FILE, -out=FILE): save the plan; "lambdaeng run FILE" applies exactly it,
+  and refuses when the state, the stack, its code or a variable changed since (the file is
+  written 0600 and holds no secret in clear: sensitive values only as keyed digests).
 Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes (only with
 --detailed-exitcode), 1 error.
 ]] }
@@ -27,6 +30,7 @@ function M.add_to_parser(parser)
   cmd:argument("stack"):args("?")
   cmd:flag("--detailed-exitcode")
   cmd:flag("--destroy")
+  cmd:option("--out")
 end
 
 -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
@@ -47,12 +51,16 @@ local function compute(ws, session, args)
   local target, terr = clients.target()
   if target then terr = clients.check(st) end
   if terr then return nil, terr end
-  local digest = ws:digest(false)
+  local digest, derr = ws:digest(args.out ~= nil) -- a saved plan keeps sensitive values as digests: it needs the key
+  if args.out and not digest then return nil, derr end
+  args.state_info = st:info() -- what a saved plan was made against
   if not online(session, st, args) then
+    local moved, merr = require("lambdaeng.moves").apply(session, st)
+    if not moved then return nil, errors.new("PlanError", merr) end
     local ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = args.replace,
       target = args.target, destroy = args.destroy, digest = digest })
     if not ok then return nil, errors.new("StackError", result) end
-    return result, err, target, st
+    return common.with_moves(result, moved), err, target, st
   end
   local default, aerr = clients.ctx_for() -- made once: the same client for every default-provider call
   if not default then return nil, aerr end
@@ -75,7 +83,19 @@ function M.command(args)
     io.write(secrets.redact(require("lambdaeng.plan.text").render(result, session, { color = ui.color(args),
       target_line = "Target: " .. target.text })))
   end
-  if args.detailed_exitcode and (#result.changes > 0 or result.output_changes > 0) then return true, 2 end
+  if args.out then
+    local ok, werr = require("lambdaeng.planfile").write(args.out, result, session, { state = args.state_info,
+      digest = ws:digest(false), target = target.text, args = args, workspace = ws.workspace_name,
+      where = ws.backend:where() })
+    if not ok then return nil, werr end
+    if not args.json then
+      io.write(string.format("\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n"
+        .. "  lambdaeng run %s\n", args.out, args.out))
+    end
+  end
+  if args.detailed_exitcode and (#result.changes > 0 or result.output_changes > 0 or #(result.moves or {}) > 0) then
+    return true, 2
+  end
   return true
 end
 

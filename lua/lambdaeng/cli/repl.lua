@@ -7,15 +7,22 @@ local common = require "lambdaeng.cli.common"
 local M = {}
 
 M.help = { repl = [[
-Usage: lambdaeng repl [STACK.lua] [--endpoint URL] [--region R] [--profile P] [--var NAME=VALUE]
+Usage: lambdaeng repl [STACK.lua] [-e CHUNK]... [--endpoint URL] [--region R] [--profile P]
+                     [--var NAME=VALUE]
 
 A Lua 5.4 prompt with the stack's declarations and state loaded: invoke(),
 invoke_many(), plan(), state(), functions(), resources, help(). Line editing,
 history in ~/.lambdaeng_history, multi-line input, Tab completion.
+For scripts and CI: -e CHUNK runs that Lua (each -e in turn, an expression's value
+printed) and exits; without -e, standard input that is not a terminal is read line
+by line the same way, with no prompt. Logs and function errors go to stderr; the
+first error (shown at its line: (-e):1:, (stdin):3:) stops it with status 1.
 ]] }
 
 function M.add_to_parser(parser)
-  common.command(parser, "repl"):argument("stack"):args("?")
+  local cmd = common.command(parser, "repl")
+  cmd:argument("stack"):args("?")
+  cmd:option("-e"):count("*")
 end
 
 -- What the prompt works with: the stack, its state, its default provider's client.
@@ -40,8 +47,7 @@ end
 function M.command(args)
   local ctx, err = context(args)
   if not ctx then return nil, err end
-  if not sys.isatty(0) then return nil, "lambdaeng repl needs a terminal on standard input" end
-  return true, require("lambdaeng.repl").run(args, ctx)
+  return require("lambdaeng.repl").run(ctx, { chunks = args.e, interactive = sys.isatty(0) })
 end
 
 return M

@@ -17,21 +17,28 @@ local M = {}
 
 M.help = {
   run = [[
-Usage: lambdaeng run STACK.lua [options]
+Usage: lambdaeng run [STACK.lua|DIR] [options]   (default: ./stack.lua; also: lambdaeng apply)
+       lambdaeng run PLANFILE   (apply exactly the plan "lambdaeng plan -out PLANFILE" saved)
 
 Plans, shows the plan, asks for confirmation on a terminal (--yes skips it) and applies:
 independent operations run concurrently, state is written after each one, and a failed
-resource stops only what depends on it. Ctrl-C once: finish what is in flight and stop;
-twice: cancel it too. State is written either way.
-Options: --yes, --var NAME=VALUE, --state PATH, --target ADDR, --replace ADDR,
+resource stops only what depends on it. Ctrl-C at the question cancels; during the apply,
+once: finish what is in flight and stop; twice: cancel it too. State is written either way.
+Options: --yes, --var NAME=VALUE, --var-file FILE, --state PATH, --target ADDR, --replace ADDR,
   --invoke action.NAME (run that action alone), --refresh/--no-refresh (or --refresh=false),
   --parallelism N, --endpoint URL, --region R, --profile P, --debug, --force-unlock.
+]],
+  apply = [[
+Usage: lambdaeng apply STACK.lua [options]
+
+The same as lambdaeng run (Terraform's word for it); see "lambdaeng run --help".
 ]],
   destroy = [[
 Usage: lambdaeng destroy STACK.lua [options]
 
 Deletes everything the stack's state holds, in reverse dependency order (a CRUD
-invocation is invoked once more with action "delete"; skip_destroy functions stay).
+invocation is invoked once more with action "delete"; skip_destroy functions stay),
+after asking "Do you really want to destroy all resources?" on a terminal (--yes skips it).
 Options as for run.
 ]],
 }
@@ -46,33 +53,49 @@ function M.add_to_parser(parser)
 end
 
 -- Asks on a terminal whether to apply (--yes: no question); nil, err when not.
-local function confirm(result, args)
-  if #result.changes == 0 or args.yes then return true end
+-- Ctrl-C at the question cancels, as "no" does.
+local function confirm(result, args, destroy)
+  if (#result.changes == 0 and #(result.moves or {}) == 0) or args.yes then return true end
   if not sys.isatty(0) then return nil, "there is no terminal to confirm on; pass --yes to apply without asking" end
-  io.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-  io.stdout:flush()
-  if io.stdin:read("l") ~= "yes" then return nil, { notes = { "\nApply cancelled." } } end
-  return true
+  local yes
+  if destroy then
+    yes = ui.confirm("Do you really want to destroy all resources?", "lambdaeng will destroy all the resources "
+      .. "shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.")
+  else
+    yes = ui.confirm("Do you want to perform these actions?", "Only 'yes' will be accepted to approve.")
+  end
+  if yes then return true end
+  local what = destroy and "Destroy" or "Apply"
+  if yes == nil then return nil, { notes = { "\nInterrupted: " .. what:lower() .. " cancelled; nothing was changed." } } end
+  return nil, { notes = { "\n" .. what .. " cancelled." } }
 end
 
 -- The outcome of an apply, as the run ends.
 local function report(res, destroy, interrupted)
   local c = res.counts
-  if #res.failures > 0 or res.save_failed then
+  -- a call the second Ctrl-C cancelled was reported as it ended: counted here, not listed again
+  local failures, cancelled = {}, 0
+  for _, f in ipairs(res.failures) do
+    if interrupted and f.err.kind == "cancelled" then cancelled = cancelled + 1 else failures[#failures + 1] = f end
+  end
+  if #failures > 0 or res.save_failed then
     print("")
     local lines = {}
     if res.save_failed then lines[1] = "writing the state failed: " .. tostring(res.save_failed) end
-    for _, f in ipairs(res.failures) do
+    for _, f in ipairs(failures) do
       lines[#lines + 1] = string.format("%s%s: %s: %s", f.address, f.site and (" (declared at " .. f.site .. ")") or "",
         f.err.type or "Error", f.err.message or "?")
     end
-    return nil, { lines = lines, notes = { string.format("\n%s failed: %d error%s. Done before that: %d added, "
+    return nil, { lines = lines, notes = { string.format("\n%s failed: %d error%s%s. Done before that: %d added, "
       .. "%d changed, %d destroyed; state holds what was done, so the next run continues from there.",
-      destroy and "Destroy" or "Apply", #res.failures, #res.failures == 1 and "" or "s", c.added, c.changed,
-      c.destroyed) } }
+      destroy and "Destroy" or "Apply", #failures, #failures == 1 and "" or "s",
+      cancelled > 0 and string.format(" and %d call%s cancelled by the interrupt", cancelled,
+        cancelled == 1 and "" or "s") or "", c.added, c.changed, c.destroyed) } }
   end
   if interrupted then
-    print(string.format("\nStopped by interrupt: %d added, %d changed, %d destroyed; the rest was not started.",
+    print(string.format("\nStopped by interrupt: %s%d added, %d changed, %d destroyed; the rest was not started. "
+      .. "State holds what was done, so the next run continues from there.", cancelled > 0 and string.format(
+        "%d call%s in flight cancelled (listed above), ", cancelled, cancelled == 1 and "" or "s") or "",
       c.added, c.changed, c.destroyed))
     return nil, nil
   end
@@ -97,7 +120,7 @@ local function plan_and_apply(ctx, args, destroy, target, interrupts)
       target_line = "Target: " .. target.text })))
   end
   if interrupts() > 0 then return nil, { notes = { "Interrupted before applying; nothing was changed." } } end
-  local ok, cerr = confirm(result, args)
+  local ok, cerr = confirm(result, args, destroy)
   if not ok then return nil, cerr end
   if not ctx.events then print("") end
   local res = require("lambdaeng.apply").run(ctx)
@@ -196,6 +219,11 @@ local function invoke_action(args)
 end
 
 function M.command(args)
+  if args.command == "apply" then args.command = "run" end -- Terraform's word for it
+  if args.command == "run" and require("lambdaeng.planfile").is_planfile(args.stack) then -- run PLANFILE
+    local doc, perr = require("lambdaeng.planfile").prepare(args)
+    if not doc then return nil, perr end
+  end
   if args.command == "run" and args.invoke then return invoke_action(args) end
   return run_stack(args, args.command == "destroy")
 end

@@ -51,7 +51,10 @@ end
 function M.workspace_of(args, words)
   local stack_path
   for i, w in ipairs(words) do
-    if w:match("%.lua$") then stack_path = table.remove(words, i) break end
+    if w:match("%.lua$") or sys.kind(w .. "/stack.lua") == "file" then -- a directory: its stack.lua
+      stack_path = require("lambdaeng.cli.common").stack_path(table.remove(words, i))
+      break
+    end
   end
   if not stack_path and (args.state or sys.kind("stack.lua") == "file") then stack_path = "stack.lua" end
   if not stack_path then return nil end

@@ -8,6 +8,9 @@
 --                            total, running) redraws it, clear() removes it; errors the
 --                            loop reports (loop.on_error) print between lines too
 --   print_outputs(outputs)   the "Outputs:" block after an apply
+--   confirm(question, detail) asks on the terminal, Terraform's way: true for "yes",
+--                            false for anything else (or the end of input), nil when
+--                            Ctrl-C interrupted the question
 --   finish(ok, err, status)  the dispatcher's end: prints a failure ("Error: ..." for
 --                            each of its lines, then its notes and detail) and returns
 --                            the exit status; under --json the failure is also written
@@ -107,6 +110,13 @@ local function json_failure(err)
   for _, d in ipairs(M.warnings or {}) do all[#all + 1] = d end
   for _, d in ipairs(diags) do all[#all + 1] = d end
   io.stdout:write(secrets.redact(json.encode_plain(diagnostics.document(all, false))), "\n")
+end
+
+function M.confirm(question, detail)
+  local answer = require("lambdaeng.native.prompt").line(string.format(
+    "\n%s\n  %s\n\n  Enter a value: ", question, detail))
+  if answer == false then io.stdout:write("\n") return nil end
+  return answer == "yes"
 end
 
 function M.finish(ok, err, status)

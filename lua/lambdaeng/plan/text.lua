@@ -249,16 +249,25 @@ function M.render(result, session, opts)
     for _, p in ipairs(result.ephemeral) do line(string.format("  %s %s %s", sym.read, p.address, HEAD.read)) end
   end
   if opts.target_line then line(opts.target_line) line("") end
-  if #result.changes == 0 and result.output_changes == 0 then
+  local moves = result.moves or {}
+  if #result.changes == 0 and result.output_changes == 0 and #moves == 0 then
     line("No changes. Your infrastructure matches the configuration.")
     ephemeral_lines()
     return table.concat(out, "\n") .. "\n"
   end
   line("lambdaeng will perform the following actions:")
+  for _, m in ipairs(moves) do
+    local p = result.planned and result.planned[m.to]
+    if not (p and (p.action == "update" or p.action == "replace")) then
+      line("")
+      line(c.bold(string.format("  # %s has moved to %s", m.from, m.to)) .. c.dim(" (" .. m.site.display .. ")"))
+    end
+  end
   for _, p in ipairs(result.changes) do
     line("")
     local where = p.decl and c.dim(" (" .. p.decl.site.display .. ")") or ""
     line(c.bold(string.format("  # %s %s", p.address, HEAD[p.action])) .. where)
+    if p.moved_from then line(string.format("  # (moved from %s)", p.moved_from)) end
     if p.action == "replace" and p.replace_reason then
       line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))

@@ -1,0 +1,121 @@
+"""The REPL for scripts and CI: `repl -e CHUNK` and piped standard input (no
+terminal), against the embedded local target running a real Python handler.
+Checks that stdout carries only what the script prints (no banner, no prompt, the
+log tail on stderr only when the function failed), that an error points at the
+user's input ((-e):1:, (stdin):N:) and never at the engine's files, that the first
+error stops the script with status 1, and that a chunk left open at the end of
+input is an error."""
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import run  # noqa: E402
+
+HANDLERS = """
+def echo(event, context):
+    print("log line from echo")
+    return {"message": "hello, " + event.get("name", "?")}
+def fail(event, context):
+    print("about to fail")
+    raise ValueError("boom")
+"""
+
+STACK = """
+local lambda = require "lambdaeng.lambda"
+local function fn(addr, name, handler)
+  return lambda.func(addr, { function_name = name, runtime = "python3.12", handler = "index." .. handler,
+    role = "arn:aws:iam::123456789012:role/r", source = "code", timeout = 5 })
+end
+greeter = fn("echo", "rs-echo", "echo")
+fn("fail", "rs-fail", "fail")
+"""
+
+
+class ScriptedRepl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="lambdaeng-repl-script-")
+        os.makedirs(os.path.join(cls.dir, "code"))
+        with open(os.path.join(cls.dir, "code", "index.py"), "w") as f:
+            f.write(HANDLERS)
+        cls.stack = os.path.join(cls.dir, "stack.lua")
+        with open(cls.stack, "w") as f:
+            f.write(STACK)
+        cls.env = {"HOME": cls.dir, "LAMBDAENG_WAITER_DELAY": "0.05"}  # no AWS variables: the local target
+        r = run("run", cls.stack, "--yes", env=cls.env, cwd=cls.dir)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Target: local" in r.stdout, r.stdout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def repl(self, *args, input=None):
+        return run("repl", *args, self.stack, env=self.env, cwd=self.dir, input=input if input is not None else "")
+
+    def assert_no_engine_path(self, text):
+        self.assertNotIn("lambdaeng/repl.lua", text)
+        self.assertNotIn("share/lambdaeng", text)
+        self.assertNotIn("stack traceback", text)
+
+    def test_e_prints_only_what_the_script_prints(self):
+        r = self.repl("-e", 'print(invoke("rs-echo", { name = "ci" }).message)')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "hello, ci\n")
+        self.assertNotIn("log line from echo", r.stdout + r.stderr)  # a success shows no log tail
+
+    def test_e_chunks_in_turn_with_values_printed(self):
+        # an address and a handle resolve to the function name; an expression's value is printed
+        r = self.repl("-e", 'x = invoke("func.echo", { name = "a" })', "-e", "x.message",
+                      "-e", 'invoke(greeter, { name = "b" }).message')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, '"hello, a"\n"hello, b"\n')
+
+    def test_e_error_points_at_the_user_input_and_stops(self):
+        r = self.repl("-e", "print('first')", "-e", "local y = nil\nreturn y + 1", "-e", "print('never')")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "first\n")
+        self.assertIn("(-e):2: attempt to perform arithmetic on a nil value", r.stderr)
+        # an error raised inside the engine's invoke() names the user's line, not the engine's
+        r = self.repl("-e", "invoke(42)")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(-e):1: invoke: expected a function handle, address or name", r.stderr)
+        self.assert_no_engine_path(r.stderr)
+
+    def test_function_error_in_a_script(self):
+        r = self.repl("-e", 'v = invoke("rs-fail", {})', "-e", "print(v.errorMessage)")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "boom\n")
+        self.assertIn("function error (Unhandled): ValueError: boom", r.stderr)
+        self.assertIn("about to fail", r.stderr)  # the log tail, on stderr
+
+    def test_piped_lines(self):
+        script = ("total = 0\n"
+                  "for i = 1, 3 do\n"
+                  "  total = total + i\n"
+                  "end\n"
+                  "print(total)\n"
+                  'print(invoke("rs-echo", { name = "pipe" }).message)\n')
+        r = self.repl(input=script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "6\nhello, pipe\n")  # no banner, no prompt
+        self.assertEqual(r.stderr, "")
+
+    def test_piped_error_names_its_line_and_stops(self):
+        script = "print('one')\n\nfor i = 1, 2 do\nend\ninvoke(\"rs-missing\", {})\nprint('never')\n"
+        r = self.repl(input=script)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "one\n")
+        self.assertIn("(stdin):5: ResourceNotFoundException", r.stderr)
+        self.assert_no_engine_path(r.stderr)
+        r = self.repl(input="x = 1\nif x then\n  print(x)\n")  # the input ends inside a chunk
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(stdin):", r.stderr)
+        self.assertIn("'end' expected", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
