@@ -190,7 +190,8 @@ UI_EVENT = {
         _event("diagnostic", ["diagnostic"], {"diagnostic": DIAGNOSTIC}),
         _event("planned_change", ["change"], {"change": {
             "type": "object", "required": ["resource", "action"],
-            "properties": {"resource": HOOK_RESOURCE, "action": UI_ACTION, "reason": {"type": "string"}}}}),
+            "properties": {"resource": HOOK_RESOURCE, "previous_resource": HOOK_RESOURCE, "action": UI_ACTION,
+                           "reason": {"type": "string"}}}}),
         _event("resource_drift", ["change"], {"change": {
             "type": "object", "required": ["resource", "action"],
             "properties": {"resource": HOOK_RESOURCE, "action": UI_ACTION}}}),

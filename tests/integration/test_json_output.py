@@ -169,6 +169,21 @@ class JsonOutput(TempDirTest):
                          [("func.app", "update")])
         self.assertEqual(drift[0]["change"]["resource"]["resource_type"], "func")
         self.assertEqual([e["change"]["action"] for e in lines if e["type"] == "planned_change"], ["update"])
+        # a rename (moved): the resource keeps its object, its change says where it was
+        with open(self.stack) as f:
+            text = f.read()
+        self.write("stack.lua", text.replace('lambda.func("app"', 'lambda.func("api"') +
+                   'moved({ from = "func.app", to = "func.api" })\n')
+        doc = self.plan()
+        api = [c for c in doc["resource_changes"] if c["address"] == "func.api"][0]
+        self.assertEqual((api["previous_address"], api["change"]["actions"]), ("func.app", ["no-op"]))
+        lines = self.events("run", "stack.lua", "--yes")
+        moved = [e["change"] for e in lines if e["type"] == "planned_change"]
+        self.assertEqual([(c["action"], c["resource"]["addr"], c["previous_resource"]["addr"]) for c in moved],
+                         [("move", "func.api", "func.app")])
+        self.write("stack.lua", text + 'moved({ from = "func.api", to = "func.app" })\n')  # and back
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # run --invoke: the action's lines as log events
         lines = self.events("run", "stack.lua", "--invoke", "action.ping")
         self.assertEqual([e["type"] for e in lines], ["version", "log", "log"])

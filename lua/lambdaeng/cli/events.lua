@@ -3,7 +3,8 @@
 -- @message (the line a person would read), @module ("lambdaeng.ui"), @timestamp
 -- and a type with its fields:
 --   version          { lambdaeng, ui }
---   planned_change   { change { resource, action, reason? } }
+--   planned_change   { change { resource, previous_resource?, action, reason? } } (a
+--                    resource moved and otherwise unchanged: action "move")
 --   change_summary   { changes { add, change, import, remove, operation } }
 --   apply_start / apply_progress / apply_complete / apply_errored
 --                    { hook { resource, action, elapsed_seconds?, id_key?, id_value? } }
@@ -73,15 +74,26 @@ end
 -- The plan: a planned_change for each change, its change_summary, then the outputs
 -- that change (outputs { NAME { sensitive, action } }), as terraform apply -json.
 function M.plan(result)
-  for _, p in ipairs(result.changes) do
+  local changes = {}
+  for _, p in ipairs(result.changes) do changes[#changes + 1] = p end
+  for _, m in ipairs(result.moves or {}) do
+    local q = result.planned and result.planned[m.to]
+    if q and q.action == "no-op" then changes[#changes + 1] = q end
+  end
+  for _, p in ipairs(changes) do
     local change = { resource = resource(p), action = ACTION[p.action] or p.action }
+    if p.moved_from then
+      change.previous_resource = resource(p, p.moved_from)
+      if p.action == "no-op" then change.action = "move" end
+    end
     if p.action == "replace" then
       change.reason = p.replace_reason and p.replace_reason[1] == "--replace" and "requested" or "cannot_update"
     elseif p.action == "delete" and not p.decl then
       change.reason = "delete_because_no_resource_config"
     end
-    emit("planned_change", "info", string.format("%s: Plan to %s", p.address, PLAN_VERB[p.action] or p.action),
-      { change = change })
+    local message = change.action == "move" and string.format("%s: Plan to move", p.moved_from)
+      or string.format("%s: Plan to %s", p.address, PLAN_VERB[p.action] or p.action)
+    emit("planned_change", "info", message, { change = change })
   end
   emit("change_summary", "info", string.format("Plan: %d to add, %d to change, %d to destroy.", result.add,
     result.change, result.destroy), { changes = { add = result.add, change = result.change, import = 0,

@@ -1,7 +1,8 @@
 -- The plan as JSON (`plan --json`), in the shape of `terraform show -json PLANFILE`
 -- (format 1.2): resource_changes[] { address, mode, type, name, provider_name,
 -- change { actions, before, after, after_unknown, before_sensitive,
--- after_sensitive, replace_paths }, action_reason }, output_changes, planned_values,
+-- after_sensitive, replace_paths }, action_reason, previous_address (moved) },
+-- output_changes, planned_values,
 -- prior_state. A resource's type is its kind (func, alias, ...). Values unknown at
 -- plan time are left out of "after" and marked in "after_unknown" (every value the
 -- text plan shows as "(known after apply)"); sensitive values are left out and
@@ -112,8 +113,8 @@ local function resource_change(p)
   elseif p.action == "delete" and not p.decl then
     reason = "delete_because_no_resource_config"
   end
-  return { address = p.address, mode = mode_of(p), type = plan.kind_of(p), name = plan.name_of(p),
-           provider_name = values.PROVIDER, change = change, action_reason = reason }
+  return { address = p.address, previous_address = p.moved_from, mode = mode_of(p), type = plan.kind_of(p),
+           name = plan.name_of(p), provider_name = values.PROVIDER, change = change, action_reason = reason }
 end
 
 -- An output's change: its value (left out when sensitive or unknown) and marks.
