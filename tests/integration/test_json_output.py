@@ -256,6 +256,15 @@ class JsonOutput(TempDirTest):
         self.assertTrue(all(e["hook"]["elapsed_seconds"] >= 10 for e in progress), progress)
         self.assertRegex(progress[0]["@message"], r"^invocation\.wait: Still creating\.\.\. \[\d+s elapsed\]$")
 
+    def test_saved_plan_streams_without_yes(self):
+        r = self.le("plan", "stack.lua", "-out", "release.plan", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        check(schemas.PLAN, json.loads(r.stdout))  # the document alone on stdout
+        r = run("run", "release.plan", "--json", "--var", "pw=" + SECRET, cwd=self.dir, env=self.env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = [check(schemas.UI_EVENT, json.loads(line)) for line in r.stdout.splitlines()]
+        self.assertEqual([e["changes"]["operation"] for e in lines if e["type"] == "change_summary"], ["plan", "apply"])
+
     def test_run_json_without_yes_is_a_diagnostic(self):
         lines = self.events("run", "stack.lua", code=1)
         self.assertEqual([e["type"] for e in lines], ["version", "diagnostic"])
