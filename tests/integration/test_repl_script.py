@@ -61,6 +61,12 @@ class ScriptedRepl(unittest.TestCase):
         self.assertNotIn("share/lambdaeng", text)
         self.assertNotIn("stack traceback", text)
 
+    def test_without_a_stack_argument_the_directory_s_stack_lua_is_loaded(self):
+        # As `terraform console` reads the working directory: no argument, ./stack.lua.
+        r = run("repl", "-e", "print(greeter.function_name, #functions())", env=self.env, cwd=self.dir, input="")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.split(), ["rs-echo", "2"])
+
     def test_e_prints_only_what_the_script_prints(self):
         r = self.repl("-e", 'print(invoke("rs-echo", { name = "ci" }).message)')
         self.assertEqual(r.returncode, 0, r.stderr)

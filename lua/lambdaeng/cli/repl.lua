@@ -10,7 +10,8 @@ M.help = { repl = [[
 Usage: lambdaeng repl [STACK.lua] [-e CHUNK]... [--endpoint URL] [--region R] [--profile P]
                      [--var NAME=VALUE]
 
-A Lua 5.4 prompt with the stack's declarations and state loaded: invoke(),
+A Lua 5.4 prompt with the stack's declarations and state loaded (STACK.lua, a
+directory's stack.lua, or ./stack.lua when there is one): invoke(),
 invoke_many(), plan(), state(), functions(), resources, help(). Line editing,
 history in ~/.lambdaeng_history, multi-line input, Tab completion.
 For scripts and CI: -e CHUNK runs that Lua (each -e in turn, an expression's value
@@ -28,6 +29,9 @@ end
 -- What the prompt works with: the stack, its state, its default provider's client.
 local function context(args)
   local ctx = {}
+  local path, perr = common.stack_path(args.stack) -- none named: ./stack.lua when there is one
+  if perr then return nil, perr end
+  args.stack = path
   if not args.stack then
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
