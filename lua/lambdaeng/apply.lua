@@ -14,7 +14,9 @@
 -- err, site, action } }, outputs = { { name, value, sensitive } }, save_failed }.
 -- ctx: { api, state, session, result (plan.compute), region, out (line printer),
 --        tick(done, total, running) (progress), parallelism, digest, default_tags,
---        progress_interval, for_resource (targets) }; run sets ctx.stop(), which
+--        progress_interval, for_resource (targets), hook(event, node, line) (optional:
+--        run --json; apply_start/progress/complete/errored instead of out(line)) };
+--        run sets ctx.stop(), which
 -- lets what is in flight finish and starts nothing new.
 local ref = require "lambdaeng.ref"
 local plan = require "lambdaeng.plan"
@@ -42,6 +44,11 @@ local VERB = {
   delete = { "Destroying...", "Destruction complete", "Still destroying..." },
   read = { "Invoking...", "Invocation complete", "Still invoking..." },
 }
+
+-- A line about a node's operation, or the event it stands for (ctx.hook: run --json).
+local function say(run, event, n, line)
+  if run.ctx.hook then run.ctx.hook(event, n, line) else run.ctx.out(line) end
+end
 
 -- The apply in progress: what was applied so far (live records, ephemeral
 -- results), what failed, the counts, and the resolver over them.
@@ -142,7 +149,7 @@ local function take_step(run, n, i, step)
   run.running[n] = true
   if i == 1 then
     n.started = loop.now()
-    out(string.format("%s: %s", n.address, (VERB[n.action] or VERB.create)[1]))
+    say(run, "apply_start", n, string.format("%s: %s", n.address, (VERB[n.action] or VERB.create)[1]))
     if n.cbd_note and n.action == "replace" then
       out(string.format("%s: create_before_destroy: %s, so %s", n.address, n.cbd_note,
         n.create_first and "the new object is created first" or "the old one goes first"))
@@ -158,8 +165,8 @@ local function take_step(run, n, i, step)
   run.running[n] = nil
   if not ok then
     fail(run, n, err, n.action)
-    out(string.format("%s: %s failed after %s: %s: %s", n.address, n.action, elapsed(n.started),
-      err.type or "Error", err.message or "?"))
+    say(run, "apply_errored", n, string.format("%s: %s failed after %s: %s: %s", n.address, n.action,
+      elapsed(n.started), err.type or "Error", err.message or "?"))
     n.step_status[step.half] = "failed"
     finish(run, n, "failed")
     return false
@@ -175,8 +182,8 @@ local function node_task(run, n)
     if not take_step(run, n, i, step) then return end
   end
   local id = n.p.args and n.p.args.function_name
-  run.ctx.out(string.format("%s: %s after %s%s", n.address, (VERB[n.action] or VERB.create)[2], elapsed(n.started),
-    id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
+  say(run, "apply_complete", n, string.format("%s: %s after %s%s", n.address, (VERB[n.action] or VERB.create)[2],
+    elapsed(n.started), id and n.action ~= "read" and (" [function_name=" .. tostring(id) .. "]") or ""))
   finish(run, n, "done")
 end
 
@@ -206,7 +213,7 @@ local function progress(run, total)
       last = loop.now()
       for n in pairs(run.running) do
         local verbs = VERB[n.action] or VERB.create
-        ctx.out(string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
+        say(run, "apply_progress", n, string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
       end
     end
   end

@@ -56,9 +56,30 @@ class TempDirTest(unittest.TestCase):
         return os.path.join(self.dir, name)
 
     def plan_json(self, *args, **kw):
+        """`plan --json` (Terraform's `show -json` shape), parsed."""
         r = run("plan", *args, "--json", **kw)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
+
+
+# A resource change's actions (`plan --json`, Terraform's shape) as the one word the text plan uses.
+PLAN_ACTIONS = {("create",): "create", ("update",): "update", ("delete", "create"): "replace",
+                ("create", "delete"): "replace", ("delete",): "delete", ("no-op",): "no-op", ("read",): "read"}
+
+
+def plan_action(change):
+    return PLAN_ACTIONS[tuple(change["change"]["actions"])]
+
+
+def plan_summary(plan):
+    """The plan's "Plan: N to add, N to change, N to destroy." counts, from its resource changes."""
+    counts = {"add": 0, "change": 0, "destroy": 0}
+    for c in plan["resource_changes"]:
+        a = plan_action(c)
+        counts["add"] += a in ("create", "replace")
+        counts["change"] += a == "update"
+        counts["destroy"] += a in ("delete", "replace")
+    return counts
 
 
 def main():

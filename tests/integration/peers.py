@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import SOURCE  # noqa: E402
@@ -25,10 +26,17 @@ class Moto:
         if record:
             args += ["--record", record]
         self.record = record
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # moto logs a line per request on stderr: into a file, never a pipe nobody reads
+        # (a full pipe blocks moto's logger and, through its lock, every request: a test
+        # making ~800 requests hung there)
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if not line:
-            err = self.proc.stderr.read()
+            self.proc.wait()
+            self.log.seek(0)
+            err = self.log.read()[-4000:]
+            self.log.close()
             raise RuntimeError(f"moto did not start: {err}")
         info = json.loads(line)
         self.endpoint = info["endpoint"]
@@ -61,9 +69,9 @@ class Moto:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
 
 
 class FaultServer:

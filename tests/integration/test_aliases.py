@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import plan_action, run  # noqa: E402
 from peers import Moto, MotoStackCase  # noqa: E402
 from test_local_security import Served  # noqa: E402
 
@@ -50,7 +50,7 @@ class AliasStack:
     def plan_actions(self):
         r = self.le("plan", "stack.lua", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
-        return {c["address"]: c["action"] for c in json.loads(r.stdout)["resource_changes"]}
+        return {c["address"]: plan_action(c) for c in json.loads(r.stdout)["resource_changes"]}
 
     def crud(self, client):
         """Create, update in place, drift, import, replace: the part both peers share."""

@@ -258,7 +258,7 @@ lambda.func("f", {{
         for quiet in ("code_sha256", "version", "qualified_arn", "source_code_size", "- environment"):
             self.assertNotIn(quiet, body)
         plan = self.plan_json("--var", "level=debug")
-        self.assertEqual(plan["resource_changes"][0]["after_unknown"], {"last_modified": True})
+        self.assertEqual(plan["resource_changes"][0]["change"]["after_unknown"], {"last_modified": True})
         since = self.mark()
         self.apply("--var", "level=debug")
         if self.moto:

@@ -14,7 +14,7 @@ import unittest
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import plan_action, run  # noqa: E402
 from peers import Moto  # noqa: E402
 from test_local_security import Served  # noqa: E402
 
@@ -127,11 +127,11 @@ class LayersOnTheLocalTarget(Served):
         r = self.le("plan", "stack.lua", "--json", "--dir", os.path.join(self.dir, "store"))
         self.assertEqual(r.returncode, 0, r.stderr)
         changes = {c["address"]: c for c in json.loads(r.stdout)["resource_changes"]}
-        self.assertEqual(changes["layer_version.py"]["action"], "replace")
-        self.assertEqual(changes["layer_version.py"]["replace_paths"], ["description"])
-        self.assertEqual(changes["layer_version.py"]["after_unknown"]["arn"], True)
-        self.assertEqual(changes["func.py"]["action"], "update")
-        self.assertEqual(changes["func.py"]["after_unknown"]["layers"], [True, False])
+        self.assertEqual(plan_action(changes["layer_version.py"]), "replace")
+        self.assertEqual(changes["layer_version.py"]["change"]["replace_paths"], [["description"]])
+        self.assertEqual(changes["layer_version.py"]["change"]["after_unknown"]["arn"], True)
+        self.assertEqual(plan_action(changes["func.py"]), "update")
+        self.assertEqual(changes["func.py"]["change"]["after_unknown"]["layers"], [True, False])
         self.apply()
         versions = c.list_layer_versions(LayerName="py-shared")["LayerVersions"]
         self.assertEqual([(v["Version"], v["Description"]) for v in versions], [(2, "shared python, v2")])

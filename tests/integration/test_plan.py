@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SOURCE, TempDirTest, main, run  # noqa: E402
+from harness import SOURCE, TempDirTest, main, plan_action, plan_summary, run  # noqa: E402
 
 # These tests hand-craft states whose functions exist nowhere: they test planning
 # itself, so they plan without the refresh (which would find every function gone).
@@ -28,20 +28,20 @@ def applied_state(plan, arn_prefix="arn:aws:lambda:us-east-1:123456789012:functi
     planned arguments, plus the attributes the API would have returned."""
     resources = {}
     for c in plan["resource_changes"]:
-        if c["action"] not in ("create", "update", "replace", "no-op"):
+        if plan_action(c) not in ("create", "update", "replace", "no-op"):
             continue
         # "after" holds the attributes known at plan time too (tags_all): not arguments
-        args = {k: v for k, v in c["after"].items() if k != "tags_all"}
+        args = {k: v for k, v in c["change"]["after"].items() if k != "tags_all"}
         attrs = {}
-        if c["kind"] == "func":
+        if c["type"] == "func":
             arn = arn_prefix + args["function_name"]
             attrs = {"arn": arn, "invoke_arn": "arn:aws:apigateway:us-east-1:lambda:path/" + arn,
                      "version": "$LATEST", "state": "Active", "last_modified": "2026-11-23T00:00:00.000+0000"}
-        elif c["kind"] == "invocation":
+        elif c["type"] == "invocation":
             attrs = {"result": args.get("input", "{}")}
         else:
             continue
-        resources[c["address"]] = {"kind": c["kind"], "name": c["name"], "site": c["declared_at"],
+        resources[c["address"]] = {"kind": c["type"], "name": c["name"],
                                    "args": args, "attrs": attrs}
     return {"version": 1, "serial": 1, "lineage": "00000000-0000-4000-8000-000000000000",
             "resources": resources, "outputs": {}}
@@ -86,13 +86,13 @@ class Plan(TempDirTest):
         self.save_state(state)
         # outputs as the apply would store them: now that state knows the ARN, they are known
         plan = self.plan_json(self.stack, *args)
-        state["outputs"] = {name: {"value": o["after"], "sensitive": o["sensitive"]}
+        state["outputs"] = {name: {"value": o["after"], "sensitive": o["after_sensitive"]}
                             for name, o in plan["output_changes"].items()}
         self.save_state(state)
 
     def actions(self, *args):
         plan = self.plan_json(self.stack, *args)
-        return {c["address"]: c["action"] for c in plan["resource_changes"]}, plan
+        return {c["address"]: plan_action(c) for c in plan["resource_changes"]}, plan
 
     def test_fresh_stack_creates_everything(self):
         r = run("plan", self.stack, "--detailed-exitcode")
@@ -129,7 +129,7 @@ class Plan(TempDirTest):
         actions, plan = self.actions("--var", "memory=256")
         self.assertEqual(actions, {"func.app": "update", "invocation.seed": "no-op"})
         # an in-place update keeps the ARN; the version is unknown again
-        self.assertEqual(plan["output_changes"]["arn"]["action"], "no-op")
+        self.assertEqual(plan["output_changes"]["arn"]["actions"], ["no-op"])
 
     def test_function_name_change_replaces_and_cascades(self):
         self.apply_as_planned()
@@ -140,7 +140,7 @@ class Plan(TempDirTest):
         actions, plan = self.actions("--var", "name=plan-test-2")
         self.assertEqual(actions["func.app"], "replace")
         self.assertEqual(actions["invocation.seed"], "replace")  # its function_name changed too
-        self.assertEqual(plan["summary"], {"add": 2, "change": 0, "destroy": 2})
+        self.assertEqual(plan_summary(plan), {"add": 2, "change": 0, "destroy": 2})
         self.assertEqual(plan["output_changes"]["arn"]["after_unknown"], True)
 
     def test_code_change_updates_the_hash(self):
@@ -156,7 +156,7 @@ class Plan(TempDirTest):
         actions, plan = self.actions("--var", "input=two")
         self.assertEqual(actions["invocation.seed"], "replace")
         change = [c for c in plan["resource_changes"] if c["address"] == "invocation.seed"][0]
-        self.assertEqual(change["replace_paths"], ["input"])
+        self.assertEqual(change["change"]["replace_paths"], [["input"]])
 
     def test_crud_input_change_updates(self):
         self.apply_as_planned("--var", "scope=CRUD")
@@ -192,7 +192,7 @@ class Plan(TempDirTest):
         self.apply_as_planned()
         actions, plan = self.actions("--destroy")
         self.assertEqual(actions, {"func.app": "delete", "invocation.seed": "delete"})
-        self.assertEqual(plan["summary"]["destroy"], 2)
+        self.assertEqual(plan_summary(plan)["destroy"], 2)
 
     def test_replace_option(self):
         self.apply_as_planned()
@@ -257,7 +257,7 @@ class Plan(TempDirTest):
         r3 = run("plan", os.path.relpath(self.stack, "/"), "--state", other, "--json", cwd="/")
         self.assertEqual(r1.returncode, 0, r1.stderr)
         p1, p2, p3 = (json.loads(r.stdout)["resource_changes"] for r in (r1, r2, r3))
-        strip = lambda p: [(c["address"], c["after"]) for c in p]  # noqa: E731
+        strip = lambda p: [(c["address"], c["change"]["after"]) for c in p]  # noqa: E731
         self.assertEqual(strip(p1), strip(p2))
         self.assertEqual(strip(p1), strip(p3))
 
@@ -294,14 +294,14 @@ class Plan(TempDirTest):
 
     def test_json_plan_shape(self):
         plan = self.plan_json(self.stack)
-        self.assertEqual(plan["format_version"], "1.0")
+        self.assertEqual(plan["format_version"], "1.2")
         fn = [c for c in plan["resource_changes"] if c["address"] == "func.app"][0]
-        self.assertEqual(fn["action"], "create")
-        self.assertEqual(fn["declared_at"].split("/")[-1], "stack.lua:9")
-        self.assertEqual(fn["after"]["memory_size"], 128)
-        self.assertEqual(fn["after"]["timeout"], 3)  # the documented default
-        self.assertTrue(fn["after_unknown"]["arn"])
-        self.assertIsNone(fn["before"])
+        self.assertEqual(plan_action(fn), "create")
+        self.assertEqual((fn["type"], fn["name"], fn["mode"]), ("func", "app", "managed"))
+        self.assertEqual(fn["change"]["after"]["memory_size"], 128)
+        self.assertEqual(fn["change"]["after"]["timeout"], 3)  # the documented default
+        self.assertTrue(fn["change"]["after_unknown"]["arn"])
+        self.assertIsNone(fn["change"]["before"])
 
 
 class Examples(TempDirTest):
@@ -326,8 +326,9 @@ class Examples(TempDirTest):
         self.assertIn("<= ephemeral.secret_generator will be invoked during plan and run", r.stdout)
         plan = self.plan_json(os.path.join(d, "stack.lua"))
         api = [c for c in plan["resource_changes"] if c["address"] == "func.api"][0]
-        self.assertNotIn("environment", api["after"])
-        self.assertTrue(api["after_sensitive"]["environment"])
+        # marked at the value made from the secret, as Terraform marks it, and never written
+        self.assertEqual(api["change"]["after"]["environment"], {"variables": {"ENVIRONMENT": "dev"}})
+        self.assertEqual(api["change"]["after_sensitive"]["environment"], {"variables": {"API_KEY": True}})
 
     def test_graph_is_dot(self):
         r = run("graph", os.path.join(SOURCE, "examples/hello/stack.lua"))

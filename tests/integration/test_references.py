@@ -78,7 +78,7 @@ class References(TempDirTest):
 
     def test_known_reference_flows_into_another_resource(self):
         other = [c for c in self.plan["resource_changes"] if c["address"] == "func.other"][0]
-        self.assertEqual(other["after"]["function_name"], "refs-app-other")
+        self.assertEqual(other["change"]["after"]["function_name"], "refs-app-other")
 
     def test_references_and_depends_on_make_edges(self):
         r = run("graph", self.stack)
@@ -90,10 +90,10 @@ class References(TempDirTest):
         self.assertLess(order.index("func.other"), order.index("invocation.third"))
 
     def test_sensitive_values_never_show(self):
-        self.assertTrue(self.out["token"]["sensitive"])
+        self.assertTrue(self.out["token"]["after_sensitive"])
         self.assertNotIn("after", self.out["token"])
         other = [c for c in self.plan["resource_changes"] if c["address"] == "func.other"][0]
-        self.assertTrue(other["after_sensitive"]["environment"])
+        self.assertTrue(other["change"]["after_sensitive"]["environment"])
         r = run("plan", self.stack)
         self.assertNotIn("s3cr3t", r.stdout + r.stderr)
         r = run("plan", self.stack, "--json")

@@ -49,7 +49,7 @@ class State(TempDirTest):
         self.assertIn("declared at stack.lua:3", r.stdout)
         self.assertNotIn("hide-me", r.stdout)
         shown = json.loads(run("state", "show", "func.hello", self.stack, "--json").stdout)
-        self.assertEqual(shown["args"]["memory_size"], 256)
+        self.assertEqual(shown["values"]["memory_size"], 256)
         r = run("state", "show", "func.helo", self.stack)
         self.assertEqual(r.returncode, 1)
         self.assertIn("did you mean func.hello?", r.stderr)

@@ -7,7 +7,8 @@
 --
 --   s3.new(opts) -> bucket | nil, err   opts: bucket, region, endpoint, profile,
 --                                       debug (a function taking one line)
---   bucket:get(key[, version_id])        -> { body, etag, version_id } | nil, err
+--   bucket:get(key[, version_id[, range]]) -> { body, etag, version_id } | nil, err
+--                                           range: a Range header ("bytes=-512": the last 512)
 --   bucket:put(key, body, cond)          -> { etag, version_id } | nil, err
 --                                           cond: { if_match = etag } or
 --                                           { if_none_match = true }, sse = { kms_key_id }
@@ -92,9 +93,10 @@ function Bucket:request(req)
   end)
 end
 
-function Bucket:get(key, version_id)
+function Bucket:get(key, version_id, range)
   local res, err = self:request { op = "GetObject", method = "GET", path = self:path(key), log_body = false,
                                   query = version_id and { { "versionId", version_id } } or nil,
+                                  headers = range and { { "Range", range } } or nil,
                                   max_body = 256 * 1024 * 1024 }
   if not res then return nil, err end
   return { body = res.body, etag = res.headers.etag, version_id = res.headers["x-amz-version-id"] }

@@ -54,13 +54,13 @@ function M.stack_workspace(args, command)
   end
   args.stack = path
   local ws = workspace.new(args)
-  ws.warn = function(text) ui.eprint(text) end
+  ws.warn = ui.warn
   local session, err = ws:load()
   if not session then return nil, err end
-  for _, w in ipairs(session.warnings or {}) do ui.eprint(w) end
+  for _, w in ipairs(session.warnings or {}) do ui.warn(w) end -- (--json: diagnostics too)
   local stackvars = require "lambdaeng.stackvars"
   local errs, warnings = stackvars.undeclared(args.vars, session.vars)
-  for _, w in ipairs(warnings) do ui.eprint(w) end
+  for _, w in ipairs(warnings) do ui.warn(w) end
   if #errs > 0 then return nil, errors.new("UsageError", errs[1], { lines = errs }) end
   return ws, session
 end
@@ -83,7 +83,10 @@ function M.refreshed_plan(ctx, args, opts)
   if opts.refresh then
     local drifted, rerr = require("lambdaeng.refresh").run(ctx)
     if not drifted then return nil, rerr end
-    for _, addr in ipairs(drifted) do ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
+    for _, addr in ipairs(drifted) do
+      if ctx.events then ctx.events.drift(addr, ctx.state:get(addr)) -- run --json: resource_drift
+      else ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
+    end
     if opts.save then
       local ok, serr = ctx.state:save()
       if not ok then return nil, serr end

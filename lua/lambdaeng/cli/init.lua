@@ -244,6 +244,7 @@ function M.main(argv)
     return command == nil and 1 or 0
   end
   if command == "--version" then command = "version" end
+  ui.json_output(command, argv)
   local results = table.pack(run(command, argv))
   return ui.finish(table.unpack(results, 1, results.n))
 end

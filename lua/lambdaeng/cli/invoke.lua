@@ -126,6 +126,7 @@ local function show(result, args, itype)
     print(json.encode_plain { status_code = result.status_code, payload = text and result.payload or nil,
       payload_base64 = not text and hash.base64(result.payload) or nil,
       function_error = result.function_error, executed_version = result.executed_version, log = log })
+    ui.json_written = true -- the document says how the function failed: no second one
     return
   end
   -- the payload exactly, except on a terminal, which gets no raw control bytes

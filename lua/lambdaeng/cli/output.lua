@@ -53,7 +53,8 @@ function M.command(args)
   if args.name then return one(outputs, args.name, args) end
   if args.json then
     local shown = {}
-    for k, v in pairs(outputs) do shown[k] = { sensitive = v.sensitive or false, value = (not v.sensitive) and v.value or nil } end
+    -- terraform output -json's shape: { sensitive, type, value }, no value when sensitive
+    for k, v in pairs(outputs) do shown[k] = require("lambdaeng.plan.json_values").output(v.value, v.sensitive) end
     print(json.encode_plain(shown))
     return true
   end

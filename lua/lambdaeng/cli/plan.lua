@@ -60,25 +60,25 @@ local function compute(ws, session, args)
     local ok, result, err = xpcall(plan.compute, site.error_text, session, st, { replace = args.replace,
       target = args.target, destroy = args.destroy, digest = digest })
     if not ok then return nil, errors.new("StackError", result) end
-    return common.with_moves(result, moved), err, target
+    return common.with_moves(result, moved), err, target, st
   end
   local default, aerr = clients.ctx_for() -- made once: the same client for every default-provider call
   if not default then return nil, aerr end
   local ctx = common.context(session, st, clients, default, args, { digest = digest,
-    out = function(line) io.stdout:write(line, "\n") end })
+    out = function(line) (args.json and io.stderr or io.stdout):write(line, "\n") end }) -- stdout: the JSON alone
   local result, err = loop.run(function()
     return common.refreshed_plan(ctx, args, { refresh = not args.no_refresh, destroy = args.destroy, ephemeral = true })
   end)
-  return result, err, target
+  return result, err, target, st
 end
 
 function M.command(args)
   local ws, session = common.stack_workspace(args, "plan")
   if not ws then return nil, session end
-  local result, err, target = compute(ws, session, args)
+  local result, err, target, st = compute(ws, session, args)
   if not result then return nil, err end
   if args.json then
-    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, session, { target = target.text })), "\n")
+    io.write(secrets.redact(require("lambdaeng.plan.json").encode(result, st, session)), "\n")
   else
     require("lambdaeng.plan.text").write(io.stdout, result, session, { color = ui.color(args),
       target_line = "Target: " .. target.text })

@@ -114,18 +114,34 @@ local function plan_and_apply(ctx, args, destroy, target, interrupts)
                                                          destroy = destroy, ephemeral = true })
   if not result then return nil, err end
   ctx.result = result
-  require("lambdaeng.plan.text").write(io.stdout, result, ctx.session, { color = ui.color(args),
-    target_line = "Target: " .. target.text })
+  if ctx.events then ctx.events.plan(result) else
+    require("lambdaeng.plan.text").write(io.stdout, result, ctx.session, { color = ui.color(args),
+      target_line = "Target: " .. target.text })
+  end
   if interrupts() > 0 then return nil, { notes = { "Interrupted before applying; nothing was changed." } } end
   local ok, cerr = confirm(result, args, destroy)
   if not ok then return nil, cerr end
-  print("")
+  if not ctx.events then print("") end
   local res = require("lambdaeng.apply").run(ctx)
   ctx.progress.clear()
+  if ctx.events then return ctx.events.report(res, destroy, interrupts() > 0) end
   return report(res, destroy, interrupts() > 0)
 end
 
+-- --json: Terraform's machine-readable UI (cli/events.lua) instead of the text.
+function M.json_context(ctx, progress)
+  local events = require "lambdaeng.cli.events"
+  ctx.events, ctx.hook, ctx.tick = events, events.hook, nil
+  ctx.out = function(line) events.log(line) end
+  progress.out = ctx.out
+end
+
 local function run_stack(args, destroy)
+  if args.json and not args.yes then
+    return nil, "--json needs --yes: a machine-readable run cannot ask for confirmation (terraform apply -json "
+      .. "needs -auto-approve likewise)"
+  end
+  if args.json then require("lambdaeng.cli.events").version() end
   local ws, session = common.stack_workspace(args, args.command)
   if not ws then return nil, session end
   local st, held = ws:lock_state(args.command)
@@ -144,6 +160,7 @@ local function run_stack(args, destroy)
   local progress = ui.progress()
   local ctx = common.context(session, st, clients, default, args, { out = progress.out, tick = progress.tick,
     progress = progress, digest = digest, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") })
+  if args.json then M.json_context(ctx, progress) end
   local count = 0
   local _, ok, rerr = task.with_interrupt(function()
     return plan_and_apply(ctx, args, destroy, default.target, function() return count end)
@@ -192,9 +209,11 @@ local function invoke_action(args)
     if ierr.log then ui.eprint(ierr.log) end
     return nil, endpoint.api_error(ierr, t.cfg)
   end
-  print(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
-  if r.log then print(r.log) end
-  if r.result and #r.result > 0 then print(r.result) end
+  local say = print -- --json: log events (cli/events.lua)
+  if args.json then say = require("lambdaeng.cli.events").log; require("lambdaeng.cli.events").version() end
+  say(string.format("%s: invoked %s (%s): status %d", d.address, a.function_name, a.invocation_type, r.status_code))
+  if r.log then say(r.log) end
+  if r.result and #r.result > 0 then say(r.result) end
   return true
 end
 

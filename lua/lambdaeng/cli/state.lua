@@ -26,7 +26,7 @@ mv gives a resource another address without touching it. pull prints the state
 document; push replaces it with FILE (refused when FILE is of another lineage or
 older than the stored state, unless --force). migrate copies the local state to the
 S3 backend the stack declares (--to local: back), under both locks. history lists
-the state's versions (S3 bucket versioning); restore makes one of them current.
+the state's versions (S3 bucket versioning) with their serials; restore makes one of them current.
 ]],
   ["force-unlock"] = [[
 Usage: lambdaeng force-unlock LOCK_ID [STACK.lua] [--state PATH]
@@ -66,18 +66,30 @@ end
 
 local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
 
+-- --json: a resource of Terraform's values representation (`terraform show -json`),
+-- sensitive values left out and marked; list: { format_version, resources[] }.
+local function json_entry(st, addr, with_values)
+  local r = st:get(addr)
+  local values = require "lambdaeng.plan.json_values"
+  local v, marks = values.stored(r)
+  local obj = values.object(addr, r.kind, r.name or addr:match("([^%.]*)$"), v, marks,
+    r.kind == "ephemeral_invocation" and "data" or "managed")
+  if not with_values then obj.values, obj.sensitive_values, obj.schema_version = nil, nil, nil end
+  return obj
+end
+
 local function show(st, addr, args)
   local r = st:get(addr)
   if not r then
     local hint = validate.suggest(addr, st:addresses())
     return nil, "no resource " .. addr .. " in state" .. (hint and ("; did you mean " .. hint .. "?") or "")
   end
+  if args.json then print(json.encode_plain(json_entry(st, addr, true))) return true end
   local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
   for k, v in pairs(r.args or {}) do
     shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
   end
   for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
-  if args.json then print(json.encode_plain(shown)) return true end
   print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
   for _, t in ipairs { shown.args, shown.attrs } do
     for _, k in ipairs(validate.sorted_keys(t)) do
@@ -125,6 +137,12 @@ local function state_command(args)
   local st, err = ws:open_state()
   if not st then return nil, err end
   if sub == "show" then return show(st, words[1], args) end
+  if args.json then
+    local list = {}
+    for _, addr in ipairs(st:addresses()) do list[#list + 1] = json_entry(st, addr, false) end
+    print(json.encode_plain { format_version = "1.0", resources = json.array(list) })
+    return true
+  end
   for _, addr in ipairs(st:addresses()) do print(addr) end
   return true
 end

@@ -131,9 +131,10 @@ function M.history(ws)
   if #list == 1 and list[1].version_id == "null" then
     return nil, "the bucket keeps no versions of " .. backend:where() .. ": enable versioning on the bucket"
   end
+  backend:version_serials(list)
   for _, v in ipairs(list) do
-    print(string.format("%s  %s  %6d bytes%s", v.version_id, v.last_modified or "?", v.size or 0,
-      v.latest and "  (current)" or ""))
+    print(string.format("%s  %s  serial %-6s %7d bytes%s", v.version_id, v.last_modified or "?",
+      tostring(v.serial or "?"), v.size or 0, v.latest and "  (current)" or ""))
   end
   return true
 end

@@ -13,7 +13,14 @@
 --                            Ctrl-C interrupted the question
 --   finish(ok, err, status)  the dispatcher's end: prints a failure ("Error: ..." for
 --                            each of its lines, then its notes and detail) and returns
---                            the exit status
+--                            the exit status; under --json the failure is also written
+--                            on stdout as diagnostics (cli/diagnostics.lua): a document,
+--                            or diagnostic events for the streaming commands
+--   json_output(command, argv)  notes whether --json was asked: M.json is nil,
+--                            "document" or "stream" (run, destroy: cli/events.lua); a
+--                            command that wrote its own document about the failure sets
+--                            M.json_written (invoke's result with its function_error)
+--   warn(text)               a warning on stderr, kept in M.warnings under --json
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local errors = require "lambdaeng.errors"
@@ -73,6 +80,38 @@ function M.print_outputs(outputs)
   end
 end
 
+local STREAMING = { run = true, destroy = true, apply = true }
+function M.json_output(command, argv)
+  M.json, M.warnings, M.json_written = nil, {}, false
+  for _, a in ipairs(argv) do
+    if a == "--" then break end
+    if a == "--json" then M.json = STREAMING[command] and "stream" or "document" end
+  end
+end
+
+function M.warn(text)
+  M.eprint(text)
+  if M.json then
+    local d = require("lambdaeng.cli.diagnostics").warning(text)
+    if M.json == "stream" then require("lambdaeng.cli.events").diagnostic(d)
+    else M.warnings[#M.warnings + 1] = d end
+  end
+end
+
+-- A failure under --json, on stdout: a diagnostics document, or one event each.
+local function json_failure(err)
+  local diagnostics = require "lambdaeng.cli.diagnostics"
+  local diags = diagnostics.of_error(err)
+  if M.json == "stream" then
+    for _, d in ipairs(diags) do require("lambdaeng.cli.events").diagnostic(d) end
+    return
+  end
+  local all = {}
+  for _, d in ipairs(M.warnings or {}) do all[#all + 1] = d end
+  for _, d in ipairs(diags) do all[#all + 1] = d end
+  io.stdout:write(secrets.redact(json.encode_plain(diagnostics.document(all, false))), "\n")
+end
+
 function M.confirm(question, detail)
   local answer = require("lambdaeng.native.prompt").line(string.format(
     "\n%s\n  %s\n\n  Enter a value: ", question, detail))
@@ -82,6 +121,7 @@ end
 
 function M.finish(ok, err, status)
   if ok then return math.tointeger(err) or 0 end
+  if M.json == "stream" or (M.json and not M.json_written) then json_failure(err) end
   if err ~= nil then
     if type(err) == "table" and err.lines then
       for _, line in ipairs(err.lines) do M.eprint("Error: ", line) end

@@ -11,8 +11,9 @@
 -- engine/state.c's state object edits and saves as for local state; every save
 -- that changed it is then written to S3 compare-and-swap: If-Match on the ETag
 -- last read or written (If-None-Match: * for a new state). Saves made while a
--- write is in flight are written together after it, and each save returns once
--- S3 holds it (what the engine saves before a call is in S3 before the call).
+-- write is in flight are written together in the next write (group commit:
+-- state/groupcommit.lua), and each save returns once S3 holds it (what the
+-- engine saves before a call, a create's pending entry, is in S3 before the call).
 -- A write that fails (another writer changed the object, S3 unreachable) keeps
 -- the state in a local errored file and says how to push it: nothing is lost.
 -- The digest key lives in <key>.key beside the state (with the state's
@@ -25,6 +26,7 @@ local errors = require "lambdaeng.errors"
 local files = require "lambdaeng.files"
 local s3 = require "lambdaeng.aws.s3"
 local task = require "lambdaeng.task"
+local groupcommit = require "lambdaeng.state.groupcommit"
 
 local M = {}
 
@@ -112,8 +114,9 @@ function Backend:open()
     sys.remove_tree(dir)
     return nil, errors.new("StateError", (oerr:gsub(path:gsub("%p", "%%%0"), self:where())))
   end
-  return setmetatable({ native = native, backend = self, dir = dir, path = path, etag = obj.etag,
-                        gen = 0, written_gen = 0, waiters = task.waitlist() }, State)
+  local st = setmetatable({ native = native, backend = self, dir = dir, path = path, etag = obj.etag }, State)
+  st.commits = groupcommit.new(function() return st:write_once() end)
+  return st
 end
 
 -- A state that could not be written to S3: kept locally, and the way to push it.
@@ -148,7 +151,8 @@ function State:write_once()
     .. "serial %s, lineage %s); this run did not overwrite it", b:where(), serial, lineage)
 end
 
--- Saves the working copy and writes it to S3 (see the top of this file).
+-- Saves the working copy and writes it to S3 (see the top of this file): saves
+-- made while a write is in flight go together in the next one (state/groupcommit.lua).
 function State:save()
   if self.failed then
     self.native:save()
@@ -157,24 +161,11 @@ function State:save()
   local before = self.native:info().serial
   local ok, err = self.native:save()
   if not ok then return nil, err end
-  if self.native:info().serial == before then return true end -- nothing changed
-  self.gen = self.gen + 1
-  local mine = self.gen
-  if self.writing then -- the writer in flight writes this save too
-    while self.written_gen < mine and not self.failed do self.waiters:wait() end
-  else
-    self.writing = true
-    s3.on_loop(function()
-      while self.written_gen < self.gen and not self.failed do
-        local gen = self.gen
-        local wrote, why = self:write_once()
-        if wrote then self.written_gen = gen else self.failed = why end
-      end
-    end)
-    self.writing = false
-    self.waiters:wake_all()
+  local written, why = self.commits:commit(self.native:info().serial ~= before)
+  if not written then
+    self.failed = why
+    return nil, self:keep(why)
   end
-  if self.failed then return nil, self:keep(self.failed) end
   return true
 end
 
@@ -282,6 +273,35 @@ end
 function Backend:versions()
   local list, err = self.bucket:versions(self.key)
   if not list then return nil, s3_error("listing the versions of " .. self:where(), err) end
+  return list
+end
+
+-- The serial of each version of the list (v.serial; nil when it cannot be read),
+-- from the object's last bytes, where engine/state.c writes it ("serial" and
+-- "version" are the document's last keys): one small ranged GET per version, a
+-- few at a time. A version laid out otherwise (a document pushed as it was) is read whole.
+local TAIL_BYTES = 512
+
+local function serial_at_end(text)
+  local serial = text:match('"serial"%s*:%s*(%d+)%s*,%s*"version"%s*:%s*%d+%s*}%s*$')
+  return serial and math.tointeger(tonumber(serial))
+end
+
+function Backend:version_serials(list)
+  local reads = {}
+  for i, v in ipairs(list) do
+    reads[i] = function()
+      local obj = self.bucket:get(self.key, v.version_id, (v.size or 0) > TAIL_BYTES and ("bytes=-" .. TAIL_BYTES) or nil)
+      local serial = obj and serial_at_end(obj.body)
+      if obj and not serial then
+        local whole = self.bucket:get(self.key, v.version_id)
+        local ok, doc = pcall(json.decode_plain, whole and whole.body or "")
+        serial = ok and type(doc) == "table" and math.tointeger(doc.serial) or nil
+      end
+      v.serial = serial
+    end
+  end
+  s3.on_loop(function() task.all(reads, 8) end)
   return list
 end
 

@@ -1,0 +1,138 @@
+-- Values in the forms of Terraform's JSON output (`terraform show -json`): the
+-- known part of a value, and the marks that mirror its shape with `true` where a
+-- part is unknown (after_unknown) or sensitive (before_sensitive, after_sensitive).
+-- A sensitive part is never written: it is left out, and marked.
+--
+--   known(v, marks)          v without its unknown, withheld or marked parts (a
+--                            list keeps its length: null where a part is left out)
+--   unknown_marks(v)         true | table of marks | nil (nothing unknown)
+--   sensitive_marks(decl_v)  the marks of a declared argument (references to
+--                            sensitive values, as `ref` knows them) | nil
+--   stored_marks(v, whole)   marks of a stored value: true when whole, or where
+--                            state keeps only a keyed digest
+--   fill_list(marks, v)      a list's marks with false for unmarked elements
+--   type_of(v)               Terraform's type of a known value ("string", "number",
+--                            "bool", ["tuple", [...]], ["object", {...}]) | nil
+--   output(value, sensitive) an output of a values representation: { sensitive,
+--                            value, type } (no value nor type when sensitive or unknown)
+--   object(address, kind, name, values, sensitive, mode)
+--                            a resource of a values representation (planned_values,
+--                            prior_state, state show)
+local ref = require "lambdaeng.ref"
+local json = require "lambdaeng.json"
+
+local M = {}
+local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
+M.PROVIDER = "lambdaeng"
+
+local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+M.is_digest = is_digest
+
+local function is_list(v)
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+  local n = #v
+  if n == 0 then return false end
+  for k in pairs(v) do if math.type(k) ~= "integer" or k < 1 or k > n then return false end end
+  return true
+end
+
+function M.fill_list(marks, v)
+  if type(marks) == "table" and is_list(v) then
+    for i = 1, #v do if marks[i] == nil then marks[i] = false end end
+    return json.array(marks)
+  end
+  return marks
+end
+
+function M.known(v, marks)
+  if marks == true or v == UNKNOWN or v == WITHHELD or is_digest(v) then return nil end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  local out, list = {}, is_list(v)
+  for k, x in pairs(v) do
+    local kept = M.known(x, type(marks) == "table" and marks[k] or nil)
+    if kept == nil and list then kept = json.null end
+    out[k] = kept
+  end
+  if list then return json.array(out) end
+  return out
+end
+
+function M.unknown_marks(v)
+  if v == UNKNOWN then return true end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
+  local out
+  for k, x in pairs(v) do
+    local u = M.unknown_marks(x)
+    if u then out = out or {}; out[k] = u end
+  end
+  return M.fill_list(out, v)
+end
+
+function M.sensitive_marks(declared)
+  if type(declared) ~= "table" then return nil end
+  if not ref.inspect(declared).sensitive then return nil end
+  if getmetatable(declared) ~= nil then return true end -- a reference, or a value made from one
+  local out = {}
+  for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
+  return M.fill_list(out, declared)
+end
+
+function M.stored_marks(v, whole)
+  if whole or v == WITHHELD or is_digest(v) then return true end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
+  local out
+  for k, x in pairs(v) do
+    local m = M.stored_marks(x)
+    if m then out = out or {}; out[k] = m end
+  end
+  return M.fill_list(out, v)
+end
+
+function M.type_of(v)
+  if v == UNKNOWN or v == WITHHELD or v == nil or is_digest(v) then return nil end
+  if v == json.null then return "dynamic" end
+  local t = type(v)
+  if t == "string" or t == "number" then return t end
+  if t == "boolean" then return "bool" end
+  if t ~= "table" or getmetatable(v) ~= nil and getmetatable(v) ~= getmetatable(json.array()) then return nil end
+  local inner = {}
+  for k, x in pairs(v) do
+    inner[k] = M.type_of(x)
+    if inner[k] == nil then return nil end
+  end
+  if is_list(v) then return json.array { "tuple", json.array(inner) } end
+  local fields = {}
+  for k, ft in pairs(inner) do fields[tostring(k)] = ft end
+  return json.array { "object", fields }
+end
+
+function M.output(value, sensitive)
+  local shown = { sensitive = sensitive or false }
+  if sensitive or value == nil then return shown end
+  shown.value, shown.type = M.known(value), M.type_of(value)
+  if shown.type == nil then shown.value = nil end -- a part is unknown: no value yet
+  return shown
+end
+
+function M.object(address, kind, name, values, sensitive, mode)
+  return { address = address, mode = mode or "managed", type = kind, name = name, provider_name = M.PROVIDER,
+           schema_version = 0, values = values, sensitive_values = sensitive }
+end
+
+-- A stored resource's values (arguments and attributes) and their sensitive marks.
+function M.stored(entry)
+  local values, marks = {}, {}
+  for k, v in pairs(entry.args or {}) do
+    local m = M.stored_marks(v, entry.sensitive and entry.sensitive[k])
+    marks[k] = m
+    values[k] = M.known(v, m)
+  end
+  for k, v in pairs(entry.attrs or {}) do
+    local m = M.stored_marks(v)
+    marks[k] = m
+    values[k] = M.known(v, m)
+  end
+  return values, marks
+end
+
+return M
