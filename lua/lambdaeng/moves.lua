@@ -49,6 +49,8 @@ function M.declare(session, spec, level)
   session.moves[#session.moves + 1] = { from = from, to = to, site = at }
 end
 
+-- The entry at `from` under `to` (the function is not touched); what depended on
+-- `from` now depends on `to`. For moved{} blocks and `state mv` alike.
 function M.rename(state, from, to)
   local entry = state:get(from)
   state:put(to, entry)

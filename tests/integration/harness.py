@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 LAMBDAENG = os.environ.get("LAMBDAENG") or os.path.join(os.path.dirname(__file__), "../../build/bin/lambdaeng")
@@ -63,6 +64,44 @@ class TempDirTest(unittest.TestCase):
 
 
 # A resource change's actions (`plan --json`, Terraform's shape) as the one word the text plan uses.
+class Tmux:
+    """A command in a detached tmux session: a real terminal, for the prompt and REPL tests.
+    env: the variables the command gets (AWS_* from tmux's server are cleared)."""
+
+    def __init__(self, name, env, cmd, width=160, height=50, scrollback=400):
+        if not shutil.which("tmux"):
+            raise RuntimeError("tmux is required (scripts/deps.sh installs it)")
+        self.name, self.scrollback = name, scrollback
+        self.kill()
+        env_args = []
+        for k, v in env.items():
+            env_args += ["-e", f"{k}={v}"]
+        for k in os.environ:  # tmux's server may carry AWS settings from elsewhere: none here
+            if k.startswith("AWS_"):
+                env_args += ["-e", f"{k}="]
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *env_args, cmd],
+                       check=True)
+
+    def screen(self):
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-S", f"-{self.scrollback}"],
+                              capture_output=True, text=True).stdout
+
+    def wait_for(self, text, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared on the screen:\n{self.screen()}")
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def kill(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
 PLAN_ACTIONS = {("create",): "create", ("update",): "update", ("delete", "create"): "replace",
                 ("create", "delete"): "replace", ("delete",): "delete", ("no-op",): "no-op", ("read",): "read"}
 

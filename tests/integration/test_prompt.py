@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, Tmux, run  # noqa: E402
 
 SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
 
@@ -56,32 +56,18 @@ class Prompt(unittest.TestCase):
         # a session of its own each time (one killed and made again at once under one name races)
         self.session = "lambdaeng-prompt-%d-%d" % (os.getpid(), len(self.sessions))
         self.sessions.append(self.session)
-        env_args = []
-        for k, v in self.env.items():
-            env_args += ["-e", f"{k}={v}"]
-        for k in os.environ:  # tmux's server may carry AWS settings from elsewhere: none here
-            if k.startswith("AWS_"):
-                env_args += ["-e", f"{k}="]
         cmd = f"cd {self.dir} && {LAMBDAENG} {' '.join(args)} {self.stack}; echo EXITED $?; sleep 120"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "160", "-y", "60", *env_args, cmd],
-                       check=True)
+        self.pane = Tmux(self.session, self.env, cmd, height=60)
         return self.wait_for("Enter a value:")
 
     def screen(self):
-        return subprocess.run(["tmux", "capture-pane", "-t", self.session, "-p", "-S", "-400"],
-                              capture_output=True, text=True).stdout
+        return self.pane.screen()
 
     def wait_for(self, text, timeout=90):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            s = self.screen()
-            if text in s:
-                return s
-            time.sleep(0.1)
-        self.fail(f"{text!r} never appeared on the screen:\n{self.screen()}")
+        return self.pane.wait_for(text, timeout)
 
     def keys(self, *keys):
-        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+        self.pane.keys(*keys)
 
     def state_addresses(self):
         r = run("state", "list", self.stack, env=self.env, cwd=self.dir)

@@ -15,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, Tmux, run  # noqa: E402
 
 HANDLERS = """
 import time
@@ -64,34 +64,19 @@ class Repl(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def start(self):
-        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
-        env_args = []
-        for k, v in self.env.items():
-            env_args += ["-e", f"{k}={v}"]
-        for k in os.environ:  # tmux's server may carry AWS settings from elsewhere: none here
-            if k.startswith("AWS_"):
-                env_args += ["-e", f"{k}="]
         # (the shell keeps the pane open after an exit, so a failure to start can be read)
         cmd = f"{LAMBDAENG} repl {self.stack}; echo EXITED $?; sleep 60"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "160", "-y", "50", *env_args, cmd],
-                       check=True)
+        self.pane = Tmux(self.session, self.env, cmd, scrollback=200)
         self.wait_for("lambdaeng>")
 
     def screen(self):
-        return subprocess.run(["tmux", "capture-pane", "-t", self.session, "-p", "-S", "-200"],
-                              capture_output=True, text=True).stdout
+        return self.pane.screen()
 
     def wait_for(self, text, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            s = self.screen()
-            if text in s:
-                return s
-            time.sleep(0.1)
-        self.fail(f"{text!r} never appeared on the screen:\n{self.screen()}")
+        return self.pane.wait_for(text, timeout)
 
     def keys(self, *keys):
-        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+        self.pane.keys(*keys)
 
     def line(self, text, expect=None):
         before = self.screen().count("lambdaeng>") + self.screen().count(">>")

@@ -182,16 +182,7 @@ function M.mv(ws, words)
   local entry = st:get(src)
   if not entry then return nil, "no resource " .. src .. " in state; nothing was moved" end
   if st:get(dst) then return nil, dst .. " is in state already; nothing was moved" end
-  st:put(dst, entry)
-  st:remove(src)
-  for _, addr in ipairs(st:addresses()) do
-    local e = st:get(addr)
-    local changed = false
-    for i, d in ipairs(e.dependencies or {}) do
-      if d == src then e.dependencies[i], changed = dst, true end
-    end
-    if changed then st:put(addr, e) end
-  end
+  require("lambdaeng.moves").rename(st, src, dst) -- as a moved{} block renames it
   local ok, err = st:save()
   if not ok then return nil, err end
   lock:release()
