@@ -57,16 +57,22 @@ function M.known(v, marks)
   return out
 end
 
-function M.unknown_marks(v)
-  if v == UNKNOWN then return true end
+-- true where marked(leaf) holds, a table of marks (lists filled) above them, nil elsewhere.
+local function leaf_marks(v, marked)
+  if marked(v) then return true end
   if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
   local out
   for k, x in pairs(v) do
-    local u = M.unknown_marks(x)
-    if u then out = out or {}; out[k] = u end
+    local m = leaf_marks(x, marked)
+    if m then out = out or {}; out[k] = m end
   end
   return M.fill_list(out, v)
 end
+
+local function is_unknown(v) return v == UNKNOWN end
+local function is_stored_secret(v) return v == WITHHELD or is_digest(v) end
+
+function M.unknown_marks(v) return leaf_marks(v, is_unknown) end
 
 function M.sensitive_marks(declared)
   if type(declared) ~= "table" then return nil end
@@ -78,14 +84,8 @@ function M.sensitive_marks(declared)
 end
 
 function M.stored_marks(v, whole)
-  if whole or v == WITHHELD or is_digest(v) then return true end
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
-  local out
-  for k, x in pairs(v) do
-    local m = M.stored_marks(x)
-    if m then out = out or {}; out[k] = m end
-  end
-  return M.fill_list(out, v)
+  if whole then return true end
+  return leaf_marks(v, is_stored_secret)
 end
 
 function M.type_of(v)
