@@ -185,7 +185,7 @@ static int encode_array(encoder *e, int idx, int depth, lua_Integer n) {
 
 static int encode_object(encoder *e, int idx, int depth, key_ref *keys, size_t nkeys) {
   lua_State *L = e->L;
-  qsort(keys, nkeys, sizeof *keys, key_order);
+  if (nkeys > 1) qsort(keys, nkeys, sizeof *keys, key_order); /* qsort(NULL, 0) is undefined */
   put_c(e, '{');
   for (size_t i = 0; i < nkeys; i++) {
     if (i > 0) put_c(e, ',');
