@@ -70,6 +70,24 @@ def handler(event, context):
     return {"secret_seen": os.environ.get("SECRET") == "%s"}
 ''' % VICTIM_SECRET
 
+# A thief: asks 127.0.0.1:PORT for the next invocation; prints what came back.
+STEAL = r'''
+import socket, sys
+port = int(sys.argv[1])
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+except OSError:
+    sys.stdout.write("(no connection)")
+    sys.exit(0)
+s.settimeout(3)
+s.sendall(("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port).encode())
+try:
+    data = s.recv(65536)
+except socket.timeout:
+    data = b"(waiting for an invocation)"
+sys.stdout.buffer.write(data)
+'''
+
 # What Lambda puts in a function's environment (and the function's own MINE)
 LAMBDA_VARIABLES = {"PATH", "LANG", "TZ", "PYTHONUNBUFFERED", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
                     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -139,6 +157,36 @@ class Target(unittest.TestCase):
         return body
 
 
+    def listening_ports(self, pid):
+        """The TCP ports pid listens on in this (the machine's) network namespace."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        ports = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        return ports
+
+    def steal(self, port, user=None):
+        """Another local process (of another user: a uid, through setpriv) asking a port for the
+        next invocation: what it got, None when it could not connect."""
+        cmd = [sys.executable, "-c", STEAL, str(port)]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *cmd]
+        r = subprocess.run(cmd, capture_output=True, timeout=60, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return None if r.stdout == b"(no connection)" else r.stdout
+
 class Isolation(Target):
     def test_a_function_finds_nothing_of_the_state_the_key_other_functions_or_its_parent(self):
         store = os.path.join(self.project, ".lambdaeng", "local")
@@ -170,41 +218,6 @@ class Isolation(Target):
 
 
 class RuntimeApi(Target):
-    def listening_ports(self, pid):
-        """The TCP ports pid listens on in this (the machine's) network namespace."""
-        inodes = set()
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                inodes.add(link[8:-1])
-        ports = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
-                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-        return ports
-
-    def steal(self, port):
-        """Another local process asking a port for the next invocation: what it got."""
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            return None
-        s.settimeout(3)
-        s.sendall(f"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            data = b"(waiting for an invocation)"
-        s.close()
-        return data
-
     def test_no_other_process_can_take_an_invocation_from_next(self):
         self.create("idle", VICTIM, {"SECRET": VICTIM_SECRET})
         self.assertEqual(self.invoke("idle", {}), {"secret_seen": True})  # now warm, its runtime waiting on /next
@@ -231,6 +244,28 @@ class Fallback(Target):
         self.assertEqual(text.count("warning: function code runs without a sandbox"), 1, text)
         self.assertIn("bubblewrap (bwrap) is not installed", text)
 
+
+    def test_without_a_sandbox_no_other_user_can_take_an_invocation_from_next(self):
+        # Unsandboxed, the Runtime API listens on the machine's loopback: it serves the
+        # processes of the user who started the target only (as the API itself does).
+        if os.geteuid() != 0:
+            raise RuntimeError("this test runs a process as another user (nobody): it needs root")
+        self.create("idle", SNOOP, {"MINE": "mine"})
+        found = self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "s-" + os.path.basename(
+            self.project)})  # now warm, its runtime waiting on /next
+        environ = found["environ"]  # nothing of the parent's, sandbox or not
+        self.assertLessEqual(set(environ), LAMBDA_VARIABLES, set(environ) - LAMBDA_VARIABLES)
+        self.assertNotIn("AWS_SECRET_ACCESS_KEY", environ)
+        runtime_ports = self.listening_ports(self.proc.pid) - {self.port}
+        self.assertEqual(len(runtime_ports), 1, runtime_ports)
+        got = self.steal(runtime_ports.pop(), user=65534)
+        self.assertIsNotNone(got)
+        self.assertNotIn(b"Lambda-Runtime-Aws-Request-Id", got)
+        self.assertNotIn(b"waiting for an invocation", got)
+        self.assertIn(b"403", got.split(b"\r\n")[0])
+        # the environment still serves its own invocations, warm
+        self.assertEqual(self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "t"})["uid"],
+                         os.geteuid())
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
