@@ -51,6 +51,13 @@ def handler(event, context):
                 found["secrets"].append((path, secret))
     for path in event["dirs"]:
         found["listing"][path] = os.path.exists(path)
+    found["reached"] = []
+    for port in event.get("ports", []):  # the target's API, on the machine's loopback
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            found["reached"].append(port)
+        except OSError:
+            pass
     try:
         open("/var/task/written", "w").write("x")
         found["task_root_writable"] = True
@@ -199,11 +206,12 @@ class Isolation(Target):
                  os.path.expanduser("~/.aws/credentials"), "/etc/shadow"]
         scratch = "scratch-" + os.path.basename(self.project)
         found = self.invoke("snoop", {"paths": paths, "secrets": [VICTIM_SECRET, PARENT_SECRET, "parent-only"],
-                                      "scratch": scratch,
+                                      "scratch": scratch, "ports": [self.port],
                                       "dirs": [self.project, store, os.path.dirname(LAMBDAENG)]})
         self.assertEqual(found["files"], {})
         self.assertEqual(found["secrets"], [])
         self.assertEqual(found["listing"], {p: False for p in found["listing"]})
+        self.assertEqual(found["reached"], [])  # its network namespace: nothing of the machine's
         self.assertFalse(found["task_root_writable"])
         self.assertTrue(found["tmp_ok"])
         self.assertFalse(os.path.exists(os.path.join("/tmp", scratch)))  # its /tmp is its own
