@@ -128,6 +128,26 @@ class Limits(Served):
         self.assertLess(took, 10)
         self.assertIn("413", answer.split("\r\n")[0])
         self.assertIn("Request must be smaller than 69905067 bytes for the CreateFunction operation", answer)
+        # "1e18" as written, past 64 bits, negative: not a length at all
+        for length in ("1e18", "99999999999999999999999", "-5"):
+            took, answer = self.head_only("POST", "/2015-03-31/functions", length)
+            self.assertLess(took, 10)
+            self.assertIn("400", answer.split("\r\n")[0], length)
+            self.assertIn("the request is not valid HTTP/1.1", answer)
+        # no Content-Length (chunked): counted as it arrives, refused at the limit
+        headers = self.signed_headers("POST", "/2015-03-31/functions/f/invocations")
+        headers["Transfer-Encoding"] = "chunked"
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        s.sendall(("POST /2015-03-31/functions/f/invocations HTTP/1.1\r\n"
+                   + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+        chunk = b"a" * (1 << 20)
+        try:
+            for _ in range(10):
+                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        except OSError:
+            pass  # the server answered and closed before the rest
+        self.assertIn(b"413", s.recv(200).split(b"\r\n")[0])
+        s.close()
         took, answer = self.head_only("POST", "/2015-03-31/functions/f/invocations", 7 * 1024 * 1024)
         self.assertIn("RequestTooLargeException", answer)
         self.assertIn("Request must be smaller than 6291456 bytes for the InvokeFunction operation", answer)
