@@ -275,5 +275,21 @@ class Fallback(Target):
         self.assertEqual(self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "t"})["uid"],
                          os.geteuid())
 
+class FallbackWhereBubblewrapFails(Target):
+    """bwrap installed but unable to build a sandbox (user namespaces disabled): a bwrap that
+    always fails stands for it."""
+    env_extra = {"LAMBDAENG_BWRAP": shutil.which("false") or "/bin/false"}
+
+    def test_functions_run_after_one_warning_saying_why(self):
+        self.create("plain", VICTIM, {"SECRET": VICTIM_SECRET})
+        self.assertEqual(self.invoke("plain", {}), {"secret_seen": True})
+        self.assertEqual(self.invoke("plain", {}), {"secret_seen": True})
+        self.console.flush()
+        with open(self.console_path) as f:
+            text = f.read()
+        self.assertEqual(text.count("warning: function code runs without a sandbox"), 1, text)
+        self.assertIn("bwrap cannot create a sandbox here: exit status 1", text)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
