@@ -120,6 +120,17 @@ class Limits(Served):
         store = os.path.join(self.dir, "store")
         self.assertEqual(os.listdir(os.path.join(store, "code")), [])  # nothing of them kept
         self.assertEqual(os.listdir(os.path.join(store, "run")), [])
+        # the same bomb as new code for an existing function: refused, the old code kept
+        c.create_function(FunctionName="kept", Runtime="python3.12", Handler="index.handler", Role=ROLE,
+                          Code={"ZipFile": small_zip()})
+        c.get_waiter("function_active_v2").wait(FunctionName="kept", WaiterConfig={"Delay": 1})
+        sha = c.get_function_configuration(FunctionName="kept")["CodeSha256"]
+        with self.assertRaises(c.exceptions.InvalidParameterValueException) as cm:
+            c.update_function_code(FunctionName="kept", ZipFile=code)
+        self.assertIn("Unzipped size must be smaller than 262144001 bytes", cm.exception.response["Error"]["Message"])
+        self.assertIsNone(self.proc.poll(), "the server died (SIGXFSZ: it wrote past 300 MB)")
+        self.assertEqual(c.get_function_configuration(FunctionName="kept")["CodeSha256"], sha)
+        self.assertEqual(len(os.listdir(os.path.join(store, "code"))), 1)  # the small package only
         self.assertLess(peak_rss_mb(self.proc.pid), 64)
 
     def test_oversize_bodies_are_refused_from_content_length(self):
