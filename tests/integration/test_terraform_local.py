@@ -1,11 +1,14 @@
 """Terraform's AWS provider against `lambdaeng local` (issue 13): terraform init (offline
 mirror), apply, a change, `plan -detailed-exitcode` (0 after each apply) and destroy of
 aws_lambda_function (zip, publish, environment, reserved concurrency, tags, timeouts,
-skip_destroy, a VPC configuration attached then removed) and aws_lambda_invocation in both lifecycle scopes, checked with boto3.
+skip_destroy, a VPC configuration attached then removed) and aws_lambda_invocation in both
+lifecycle scopes, checked with boto3.
 The provider runs with TF_LOG=DEBUG: no request of it may meet an operation the
-target does not serve. Terraform missing is a failure (peers.Terraform raises)."""
+target does not serve. The provider block is the README's, as written. Terraform missing is
+a failure (peers.Terraform raises)."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +19,7 @@ import unittest
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG  # noqa: E402
+from harness import LAMBDAENG, SOURCE  # noqa: E402
 from peers import Terraform  # noqa: E402
 
 CODE = """import json
@@ -83,6 +86,16 @@ VPC = """  vpc_config {
   }"""
 
 
+def readme_provider_block(endpoint):
+    """The provider block the README's local target section shows, pointed at endpoint."""
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("### Terraform\n"):]
+    block = re.search(r"```hcl\n(.*?)```", section, re.S).group(1)
+    assert 'lambda = "http://127.0.0.1:9001"' in block, block
+    return block.replace("http://127.0.0.1:9001", endpoint)
+
+
 class TerraformAgainstTheLocalTarget(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-tf-")
@@ -115,6 +128,7 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
 
     def test_apply_replan_change_and_destroy(self):
         tf = Terraform(os.path.join(self.dir, "tf"), self.endpoint, access_key="dummy", secret_key="dummy")
+        tf.write("provider.tf", readme_provider_block(self.endpoint))  # the README's block, as written
         with zipfile.ZipFile(os.path.join(tf.dir, "app.zip"), "w") as z:
             z.writestr("index.py", CODE)
         self.configure(tf, concurrency=3, stage="dev", team="a", vpc=True)
