@@ -323,8 +323,6 @@ end
 local ROUTES = { POST = create, GET = get, PUT = update, DELETE = delete }
 
 -- The handler of a request on /<date>/functions/NAME<rest>, or nil.
-function M.route(rest, method)
-  if rest == "/url" or rest == "/url/" then return ROUTES[method] end
-end
+M.route = localapi.subresource("url", ROUTES, {})
 
 return M
