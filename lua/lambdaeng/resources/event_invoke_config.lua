@@ -3,10 +3,10 @@
 -- their outcome goes. Created and updated with PutFunctionEventInvokeConfig (the whole
 -- configuration), deleted with DeleteFunctionEventInvokeConfig, read back with
 -- GetFunctionEventInvokeConfig (refresh, import: ID "FUNCTION_NAME[:QUALIFIER]").
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
 
 local of_function = require "lambdaeng.resources.of_function"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -41,10 +41,7 @@ local function args_from(doc, fn, qualifier)
   return args
 end
 
-local function bounded(ctx, decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or "5m"), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.event_invoke_config, decl, which) end
 
 local function put(ctx, decl, a, which)
   local api = bounded(ctx, decl, which)

@@ -6,8 +6,8 @@
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -23,10 +23,7 @@ local function statement_id(a)
   return (a.statement_id_prefix or "lambdaeng-") .. suffix
 end
 
-local function bounded(ctx, decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or "5m"), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.permission, decl, which) end
 
 function M.create(ctx, decl, a)
   local api = bounded(ctx, decl, "create")
