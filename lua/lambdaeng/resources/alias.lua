@@ -2,6 +2,7 @@
 -- function_version, description and routing_config (a change of name or
 -- function_name replaces it), DeleteAlias; read back with GetAlias (refresh,
 -- import: ID "FUNCTION_NAME/ALIAS" or the alias ARN).
+local errors = require "lambdaeng.errors"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
 
@@ -67,9 +68,7 @@ function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if not (a.function_name and a.name) then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:delete_alias(a.function_name, a.name)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_alias(a.function_name, a.name))
 end
 
 -- "FUNCTION/ALIAS" or an alias ARN -> function name, alias name

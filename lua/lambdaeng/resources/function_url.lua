@@ -5,6 +5,7 @@
 local json = require "lambdaeng.json"
 
 local of_function = require "lambdaeng.resources.of_function"
+local errors = require "lambdaeng.errors"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
 
@@ -79,9 +80,7 @@ function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if not a.function_name then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:delete_function_url_config(a.function_name, a.qualifier)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_function_url_config(a.function_name, a.qualifier))
 end
 
 function M.parse_id(id)

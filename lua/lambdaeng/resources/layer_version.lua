@@ -6,6 +6,7 @@
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local site = require "lambdaeng.site"
+local errors = require "lambdaeng.errors"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
 
@@ -97,9 +98,7 @@ function M.delete(ctx, decl, prior)
   local name, version = M.parse_arn(attrs.arn)
   if not name then return true end
   local api = deadline.bounded(ctx, schema.layer_version, decl, "delete")
-  local _, err = api:delete_layer_version(name, version)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_layer_version(name, version))
 end
 
 -- Reads a layer version back by its ARN: { args, attrs }, or nil and the error

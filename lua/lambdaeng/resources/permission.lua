@@ -6,6 +6,7 @@
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local errors = require "lambdaeng.errors"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
 
@@ -43,9 +44,7 @@ function M.delete(ctx, decl, prior)
   local a, sid = prior.args or {}, prior.attrs and prior.attrs.statement_id
   if not (a.function_name and sid) then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:remove_permission(a.function_name, sid, a.qualifier)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:remove_permission(a.function_name, sid, a.qualifier))
 end
 
 -- "FUNCTION[:QUALIFIER]/SID" -> function name, qualifier or nil, statement id
