@@ -133,17 +133,13 @@ static int push_param(param **params, size_t *n, size_t *cap, char *key, char *v
     free(value);
     return LE_FAIL;
   }
-  if (*n == *cap) {
-    size_t c = *cap ? *cap * 2 : 16;
-    param *p = realloc(*params, c * sizeof *p);
-    if (!p) {
-      free(key);
-      free(value);
-      return LE_FAIL;
-    }
-    *params = p;
-    *cap = c;
+  param *grown = le_array_grow(*params, cap, *n, sizeof *grown, 16);
+  if (!grown) {
+    free(key);
+    free(value);
+    return LE_FAIL;
   }
+  *params = grown;
   (*params)[*n].key = key;
   (*params)[*n].value = value;
   (*n)++;
