@@ -163,6 +163,43 @@ class FunctionUrlsOnTheLocalTarget(UrlStack, Served):
         self.crud(c)
         self.destroy(c)
 
+    def test_cors_preflight_and_response_headers(self):
+        """The URL's cors block is applied as Lambda applies it: a preflight from an allowed
+        origin is answered by the URL (the function does not run; no signature needed on an
+        AWS_IAM URL), an ordinary request gets Access-Control-Allow-Origin next to the
+        function's headers, and an origin not listed gets no CORS header."""
+        c = self.boto()
+        self.write_stack(auth="AWS_IAM", max_age=300)
+        self.apply()
+        url = c.get_function_url_config(FunctionName="web")["FunctionUrl"]
+        preflight = ("-X", "OPTIONS", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST")
+        status, headers, body = curl(*preflight, url + "items")
+        self.assertEqual((status, body), (200, ""))
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.assertEqual(headers["access-control-max-age"], "300")
+        status, headers, _ = curl("-X", "OPTIONS", "-H", "Origin: https://evil.example", "-H",
+                                  "Access-Control-Request-Method: POST", url + "items")
+        self.assertEqual(status, 200)
+        self.assertNotIn("access-control-allow-origin", headers)
+        status, _, _ = curl("-X", "OPTIONS", url + "items")  # not a preflight: the URL's auth applies
+        self.assertEqual(status, 403)
+        status, _, _ = curl("-H", "Origin: https://example.com", url + "items")  # unsigned
+        self.assertEqual(status, 403)
+        status, headers, _ = curl("--aws-sigv4", "aws:amz:us-east-1:lambda", "--user", "dummy:dummy",
+                                  "-H", "Origin: https://example.com", url + "items")  # a signed browser request
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.write_stack(auth="NONE", max_age=300)
+        self.apply()
+        status, headers, body = curl("-H", "Origin: https://example.com", url + "items")
+        self.assertEqual(status, 201, body)
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.assertEqual(headers["x-seen-path"], "/items")  # the function's own headers stay
+        status, headers, _ = curl("-H", "Origin: https://evil.example", url + "items")
+        self.assertEqual(status, 201)
+        self.assertNotIn("access-control-allow-origin", headers)
+        self.destroy(c)
+
 
 class FunctionUrlsAgainstMoto(MotoStackCase, UrlStack, unittest.TestCase):
     work_prefix = "lambdaeng-urls-moto-"
