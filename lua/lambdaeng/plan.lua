@@ -17,6 +17,7 @@ local graphlib = require "lambdaeng.native.graph"
 local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -261,7 +262,8 @@ local function plan_resource(pc, p)
   end
   -- most resources store their arguments as they are: one table for both then
   p.stored = stores_as_is(args, p.sensitive) and args or M.stored_args(args, p.sensitive, pc.opts.digest)
-  if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
+  local known = logic and logic.known_attrs and logic.known_attrs(args, M.default_tags(pc.session, d))
+  p.known_attrs = secret_attrs.planned(d.kind, known, p.sensitive, pc.opts.digest) -- (sensitive tags: digests)
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
   for k, v in pairs(args) do
@@ -494,6 +496,5 @@ function M.stored_args(args, sensitive, digest)
   end
   return out
 end
-
 
 return M

@@ -91,6 +91,7 @@ function Limiter:dispatch()
       -- Ctrl-C cancelled the calls: everyone waiting goes now, finds its call
       -- cancelled and sends nothing.
       cancels = http.cancellations()
+      self:note("interrupted: the %d calls waiting go at once, to find their calls cancelled", self.waiting:len())
       while self.waiting:len() > 0 do self.waiting:wake_one(self:ticket(loop.now())) end
     elseif not self.holding then
       self.waiting:wake_one(self:ticket(self:slot(loop.now())))

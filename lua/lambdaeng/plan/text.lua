@@ -86,6 +86,7 @@ local function render_value(v, indent, sign, out, key, width, spec)
     local by_key = labels[width or #key]
     label = by_key and by_key[key] or label_of(key, width)
   end
+  if type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end -- (a tag state keeps as a digest)
   if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
@@ -135,6 +136,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
   local pad = string.rep(" ", indent)
   local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
   suffix = suffix or ""
+  if type(old) == "table" and old.sensitive_digest ~= nil then old = SENSITIVE end
+  if type(new) == "table" and new.sensitive_digest ~= nil then new = SENSITIVE end
   local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
   local new_table = type(new) == "table" and new ~= UNKNOWN and new ~= SENSITIVE
   if not (old_table and new_table) then
