@@ -17,7 +17,6 @@ local graphlib = require "lambdaeng.native.graph"
 local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
-local secret_attrs = require "lambdaeng.secret_attrs"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -145,9 +144,10 @@ local function planned_env(planned)
       if p.args[key] == UNKNOWN then return UNKNOWN end
       local name = key .. "." .. path[2]
       if p.action == "no-op" or (p.action == "update" and not changing(p, name)) then
+        -- what is stored is what the apply will read (resolver.records): a field the API
+        -- did not report stays null, not unknown (no perpetual output change)
         v = p.prior and p.prior.attrs and p.prior.attrs[key]
-        v = type(v) == "table" and v[path[2]]
-        if v == nil or v == false then v = UNKNOWN end
+        if type(v) == "table" then v = v[path[2]] else v = nil end
       else
         v = UNKNOWN
       end
@@ -262,8 +262,7 @@ local function plan_resource(pc, p)
   end
   -- most resources store their arguments as they are: one table for both then
   p.stored = stores_as_is(args, p.sensitive) and args or M.stored_args(args, p.sensitive, pc.opts.digest)
-  local known = logic and logic.known_attrs and logic.known_attrs(args, M.default_tags(pc.session, d))
-  p.known_attrs = secret_attrs.planned(d.kind, known, p.sensitive, pc.opts.digest) -- (sensitive tags: digests)
+  if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
   for k, v in pairs(args) do
@@ -496,5 +495,6 @@ function M.stored_args(args, sensitive, digest)
   end
   return out
 end
+
 
 return M

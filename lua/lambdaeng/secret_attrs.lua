@@ -11,7 +11,9 @@
 --
 --   follows(kind, attr, sensitive_of) -> bool   sensitive_of(argname) -> bool
 --   stored(kind, attrs, sensitive, digest) -> a copy of attrs fit for state
---   planned(kind, attrs, sensitive, digest) -> the same for the plan's known attrs
+--   sensitive_in(p, attr) -> whether a planned change's computed attribute carries
+--                   a sensitive argument (plan/json.lua leaves it out of "after")
+--   masked(p, attrs, marker) -> attrs with those attributes shown as marker (plan/text.lua)
 --   same(stored_value, value, digest) -> whether a stored (maybe digested) map
 --                                        value is value
 --   in_clear(entries, outputs) -> the addresses ("output.NAME" for outputs) of a
@@ -72,8 +74,41 @@ function M.stored(kind, attrs, sensitive, digest)
   return secrets.scrub(digest_following(kind, attrs, sensitive, digest), digest)
 end
 
-function M.planned(kind, attrs, sensitive, digest)
-  return digest_following(kind, attrs, sensitive, digest)
+-- The sensitive arguments of a planned change (plan.lua's p), or of the entry it deletes.
+local function planned_sensitive(p)
+  local s = p.sensitive
+  if s == nil or next(s) == nil then s = p.prior and p.prior.sensitive or {} end
+  return s
+end
+
+-- Whether computed attribute k of planned change p carries a sensitive argument.
+function M.sensitive_in(p, k)
+  local s = planned_sensitive(p)
+  if next(s) == nil then return false end -- (most changes: nothing sensitive, nothing to look up)
+  local kind = p.decl and p.decl.kind or require("lambdaeng.schema")[p.prior and p.prior.kind or ""]
+  return M.follows(kind, k, function(arg) if arg == nil then return next(s) ~= nil end return s[arg] == true end)
+end
+
+-- attrs as a plan shows them: each attribute that carries a sensitive argument is
+-- marker (a map's values are, its keys stay).
+function M.masked(p, attrs, marker)
+  if next(planned_sensitive(p)) == nil then return attrs end
+  local out = nil
+  for k, v in pairs(attrs) do
+    if M.sensitive_in(p, k) then
+      out = out or {}
+      if MAPS[k] and type(v) == "table" and v.sensitive_digest == nil then
+        local m = {}
+        for name in pairs(v) do m[name] = marker end
+        out[k] = m
+      else
+        out[k] = marker
+      end
+    end
+  end
+  if not out then return attrs end
+  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
+  return out
 end
 
 -- A tag as state keeps it (its value, or a digest of it) against a value.

@@ -218,9 +218,11 @@ class Secrets(TempDirTest):
             self.assertTrue(tags_all["pw"]["sensitive_digest"].startswith("hmac-sha256:"), tags_all)
         r = le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-        self.assertRegex(r.stdout, r"~ pw += \(sensitive\) -> \(sensitive\)")
+        self.assertRegex(r.stdout, r"~ tags += \(sensitive\) -> \(sensitive\)")
         self.assertNotIn("sensitive_digest", r.stdout)
-        le("plan", stack, "--json", "--var", "pw=" + other)
+        doc = json.loads(le("plan", stack, "--json", "--var", "pw=" + other).stdout)
+        change = [c for c in doc["resource_changes"] if c["address"] == "func.f"][0]["change"]
+        self.assertTrue(change["after_sensitive"]["tags_all"], change["after_sensitive"])
         le("state", "show", "func.f", stack)
         le("state", "show", "func.f", stack, "--json")
         r = le("run", stack, "--yes", "--debug", "--var", "pw=" + other)

@@ -8,6 +8,7 @@
 -- time, every registered secret redacted (secrets.lua), so a plan of 10,000
 -- functions never holds its 14 MB of text at once.
 local ref = require "lambdaeng.ref"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
@@ -240,8 +241,8 @@ function change_body(p, c, sym, body)
   local keys, computed
   if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
   else keys, computed = change_keys(p, before, after) end
-  local known = p.known_attrs or {}
-  local old_attrs = p.prior and p.prior.attrs or {}
+  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+  local old_attrs = secret_attrs.masked(p, p.prior and p.prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after
