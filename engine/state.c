@@ -884,6 +884,17 @@ static int l_save(lua_State *L) {
   return 1;
 }
 
+/* The document as save would write it now (serial as read), for a copy kept elsewhere. */
+static int l_document(lua_State *L) {
+  char *text = json_dumps(check_state(L)->root, DUMP_FLAGS);
+  if (!text) return luaL_error(L, "cannot serialise the state");
+  lua_pushstring(L, text);
+  lua_pushliteral(L, "\n");
+  lua_concat(L, 2);
+  free(text);
+  return 1;
+}
+
 static int l_info(lua_State *L) {
   le_state *st = check_state(L);
   lua_createtable(L, 0, 3);
@@ -947,7 +958,7 @@ int le_open_state(lua_State *L) {
                                      {"put", l_put},             {"remove", l_remove},
                                      {"outputs", l_outputs},     {"set_outputs", l_set_outputs},
                                      {"save", l_save},           {"info", l_info},
-                                     {NULL, NULL}};
+                                     {"document", l_document},   {NULL, NULL}};
   if (luaL_newmetatable(L, STATE_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
