@@ -92,6 +92,10 @@ class Errors(unittest.TestCase):
             "badname": ("role_arn = r\ncredential_source = Laptop\n",
                         "credential_source = Laptop in profile [badname] in {config} is not one of Environment, "
                         "Ec2InstanceMetadata, EcsContainer"),
+            "lowercase": ("role_arn = r\ncredential_source = ecscontainer\n",
+                          "credential_source = ecscontainer in profile [lowercase] in {config} is not one of "
+                          "Environment, Ec2InstanceMetadata, EcsContainer (the names are case-sensitive: "
+                          "EcsContainer)"),
             "loop1": ("role_arn = r\nsource_profile = loop2\n", "source_profile loop: loop1 -> loop2 -> loop1"),
             "loop2": ("role_arn = r\nsource_profile = loop1\n", None),
             "nokeys": ("role_arn = r\nsource_profile = empty\n",
@@ -218,6 +222,23 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(json.loads(r.stdout)["source"].startswith("instance metadata at " + self.fakes.endpoint))
         self.assertTrue([c for c in self.fakes.calls[since:] if c["kind"] == "imds-token"])
+
+    def test_a_region_that_is_no_region_name_is_refused_saying_where_it_came_from(self):
+        # An inline comment or quotes are part of the value for botocore too, which refuses such a
+        # region (InvalidRegionError) rather than building a host name from it.
+        config = self.write(".aws/config", "[default]\nregion = us-west-2 # Oregon\n"
+                                           f"aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {SECRET}\n")
+        err = self.fails(env={"AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn(f'the region "us-west-2 # Oregon" (from region in profile [default] in {config}) is not a '
+                      "region name", err)
+        b = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        b.update(HOME=self.home, AWS_EC2_METADATA_DISABLED="true")
+        r = subprocess.run([sys.executable, BOTO3_RESOLVE], env=b, capture_output=True, text=True, timeout=120)
+        self.assertIn("InvalidRegionError", r.stdout)
+        err = self.fails("--region=eu-west-1-", env={"AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn('--region takes a region name such as eu-west-1, got "eu-west-1-"', err)
+        err = self.fails(env={"AWS_REGION": '"eu-west-1"', "AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn('the region "\\"eu-west-1\\"" (from AWS_REGION) is not a region name', err)
 
     def test_config_file_errors_name_the_file_and_line(self):
         config = self.write(".aws/config", "[default]\nregion = us-east-1\nthis line is wrong\n")

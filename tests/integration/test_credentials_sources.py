@@ -211,6 +211,25 @@ class Sources(unittest.TestCase):
         mine, _ = self.compare({}, profile="team a")
         self.assertEqual((mine["region"], mine["endpoint"]), ("eu-west-1", self.moto.endpoint))
 
+    def test_default_and_profile_default_sections_the_later_wins(self):
+        # botocore builds its profiles in file order: of [default] and [profile default], the
+        # section further down the file is the profile.
+        self.write(".aws/credentials", "[default]\n" + self.keys())
+        for first, second in (("[default]", "[profile default]"), ("[profile default]", "[default]")):
+            with self.subTest(first=first):
+                self.write(".aws/config", f"{first}\nregion = us-west-2\n\n{second}\nregion = eu-west-1\n")
+                mine, _ = self.compare({"AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
+                self.assertEqual(mine["region"], "eu-west-1")
+
+    def test_keys_in_a_services_block_are_read_as_written(self):
+        # botocore lower-cases a section's keys (configparser) but not those of an indented
+        # block: `Endpoint_URL` there is not endpoint_url, so Lambda keeps the profile's.
+        self.write(".aws/credentials", "[dev]\n" + self.keys())
+        self.write(".aws/config", f"[profile dev]\nREGION = eu-west-1\nEndpoint_Url = {self.moto.endpoint}\n"
+                                  "services = s\n\n[services s]\nLambda =\n  Endpoint_URL = http://127.0.0.1:9\n")
+        mine, _ = self.compare({"AWS_PROFILE": "dev"})
+        self.assertEqual(mine["endpoint"], self.moto.endpoint)
+
     # --- assume role ---------------------------------------------------------------------------
 
     def test_assume_role_with_source_profile(self):
