@@ -63,9 +63,10 @@ class Endpoint:
         return int(m.group(1)) if m else 0
 
 
-def measure(cmd, env, cwd=None, stdin_text=None):
+def measure(cmd, env, cwd=None, stdin_text=None, sockets=None):
     """Runs cmd through bench/bin/measure; returns wall seconds, peak RSS in MB, its
-    stdout and exit status."""
+    stdout and exit status. With a list as sockets, appends the most sockets the
+    command held open at once (sampled every 10 ms)."""
     out = tempfile.TemporaryFile(mode="w+")
     stdin = None
     if stdin_text is not None:
@@ -73,7 +74,10 @@ def measure(cmd, env, cwd=None, stdin_text=None):
         stdin.write(stdin_text)
         stdin.seek(0)
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen([os.path.join(BIN, "measure"), *cmd], env=dict(env, MEASURE_FD=str(write_fd)), cwd=cwd,
+    menv = dict(env, MEASURE_FD=str(write_fd))
+    if sockets is not None:
+        menv["MEASURE_SOCKETS"] = "1"
+    proc = subprocess.Popen([os.path.join(BIN, "measure"), *cmd], env=menv, cwd=cwd,
                             stdin=stdin or subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
                             pass_fds=(write_fd,))
     os.close(write_fd)
@@ -81,6 +85,8 @@ def measure(cmd, env, cwd=None, stdin_text=None):
         report = r.read().split()
     proc.wait()
     out.seek(0)
+    if sockets is not None:
+        sockets.append(int(report[2]))
     return float(report[1]), int(report[0]) / 1024.0, out.read(), proc.returncode
 
 
@@ -185,47 +191,56 @@ def w1(tmp):
             "limit_text": "300 / 15 rps = 20.0 s", "rows": rows}
 
 
-def w2(tmp):
-    """10,000 invocations; 50 ms added to each response; at most 1,000 environments."""
-    n = 10000
+def echo_zip(tmp):
+    """A provided.al2023 package whose bootstrap (bench/c/echo_bootstrap.c) answers each event with itself."""
     zip_path = os.path.join(tmp, "echo.zip")
     with zipfile.ZipFile(zip_path, "w") as z:
         info = zipfile.ZipInfo("bootstrap")
         info.external_attr = 0o100755 << 16
         with open(os.path.join(BIN, "echo_bootstrap"), "rb") as f:
             z.writestr(info, f.read())
-    batch = json.dumps([{"FunctionName": "echo", "Payload": {"i": i}} for i in range(n)])
-    counter = [0]
+    return zip_path
 
-    def endpoint():
-        """A fresh endpoint per tool, with the function deployed and 1,000 environments warm."""
-        counter[0] += 1
-        d = os.path.join(tmp, f"w2-{counter[0]}")
-        os.makedirs(d)
-        ep = Endpoint(d, "--latency", "50", "--concurrency", "1000")
-        setup = json.dumps({"FunctionName": "echo", "Runtime": "provided.al2023", "Handler": "echo", "Role": ROLE,
-                            "Code": {"ZipFile": "@" + zip_path}})
-        for op, arg in (("CreateFunction", setup), ("WaitActive", '{"FunctionName": "echo"}')):
-            subprocess.run([LAMBDAENG, "api", op, arg, "--endpoint", ep.url], env=env_with(), check=True,
-                           capture_output=True)
-        warm = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--parallelism", "1000", "--endpoint", ep.url],
-                              input=json.dumps([{"FunctionName": "echo", "Payload": {"w": i}} for i in range(1000)]),
-                              env=env_with(), text=True, capture_output=True)
-        if warm.returncode != 0 or "function_error" in warm.stdout:
-            raise RuntimeError("W2 warm-up failed: " + warm.stdout[:500] + warm.stderr[:500])
-        return ep
+
+def echo_endpoint(tmp, tag, environments, latency_ms=50):
+    """A fresh `lambdaeng local` with the echo function deployed and `environments` environments warm
+    (at most that many: --concurrency), each response delayed by latency_ms."""
+    d = tempfile.mkdtemp(prefix=tag + "-", dir=tmp)
+    ep = Endpoint(d, "--latency", str(latency_ms), "--concurrency", str(environments))
+    setup = json.dumps({"FunctionName": "echo", "Runtime": "provided.al2023", "Handler": "echo", "Role": ROLE,
+                        "Code": {"ZipFile": "@" + echo_zip(tmp)}})
+    for op, arg in (("CreateFunction", setup), ("WaitActive", '{"FunctionName": "echo"}')):
+        subprocess.run([LAMBDAENG, "api", op, arg, "--endpoint", ep.url], env=env_with(), check=True,
+                       capture_output=True)
+    warm = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--parallelism", str(environments), "--endpoint", ep.url],
+                          input=json.dumps([{"FunctionName": "echo", "Payload": {"w": i}}
+                                            for i in range(environments)]),
+                          env=env_with(), text=True, capture_output=True)
+    if warm.returncode != 0 or "function_error" in warm.stdout:
+        raise RuntimeError(tag + " warm-up failed: " + warm.stdout[:500] + warm.stderr[:500])
+    return ep
+
+
+def api_invoke_failed(out, n):
+    """Failed calls in `lambdaeng api Invoke` output (a JSON array of results)."""
+    try:
+        return sum(1 for r in json.loads(out) if "Error" in r or r.get("function_error"))
+    except ValueError:
+        return n
+
+
+def w2(tmp):
+    """10,000 invocations; 50 ms added to each response; at most 1,000 environments."""
+    n = 10000
+    batch = json.dumps([{"FunctionName": "echo", "Payload": {"i": i}} for i in range(n)])
 
     def lambdaeng_once(ep):
         wall, rss, out, _ = measure([LAMBDAENG, "api", "Invoke", "-", "--parallelism", "1000", "--endpoint", ep.url],
                                     env_with(), stdin_text=batch)
-        try:
-            failed = sum(1 for r in json.loads(out) if "Error" in r or r.get("function_error"))
-        except ValueError:
-            failed = n
-        return wall, rss, failed, 0
+        return wall, rss, api_invoke_failed(out, n), 0
 
     def with_endpoint(once):
-        ep = endpoint()
+        ep = echo_endpoint(tmp, "w2", 1000)
         r = repeat(lambda: once(ep))
         r["throttled"] = ep.stop() / r["runs"]
         return r
@@ -238,6 +253,57 @@ def w2(tmp):
         rows.append((name, with_endpoint(once)))
     return {"name": "W2 10,000 invocations (50 ms latency, 1,000 environments)", "limit": n * 0.05 / 1000,
             "limit_text": "10,000 x 50 ms / 1,000 = 0.5 s", "rows": rows}
+
+
+def w8(tmp):
+    """1,000 invocations with every tool's defaults (no --parallelism) against 50 warm environments:
+    the client must find the endpoint's concurrency itself. The endpoint counts the most connections
+    the client held open at once (the client's sockets)."""
+    n, envs = 1000, 50
+    batch = json.dumps([{"FunctionName": "echo", "Payload": {"i": i}} for i in range(n)])
+    repl_chunk = ("local l = {} for i = 1, %d do l[i] = { 'echo', { i = i } } end "
+                  "local r = invoke_many(l) local failed = 0 "
+                  "for i = 1, %d do if type(r[i]) ~= 'table' or r[i].i ~= i then failed = failed + 1 end end "
+                  "print('FAILED ' .. failed)") % (n, n)
+
+    def api_once(url, socks):
+        wall, rss, out, _ = measure([LAMBDAENG, "api", "Invoke", "-", "--endpoint", url], env_with(),
+                                    stdin_text=batch, sockets=socks)
+        return wall, rss, api_invoke_failed(out, n)
+
+    def repl_once(url, socks):
+        wall, rss, out, _ = measure([LAMBDAENG, "repl", "-e", repl_chunk, "--endpoint", url], env_with(),
+                                    cwd=tmp, sockets=socks)
+        m = re.search(r"FAILED (\d+)", out)
+        return wall, rss, int(m.group(1)) if m else n
+
+    def peer_once(cmd):
+        def once(url, socks):
+            wall, rss, out, _ = measure([c.replace("{url}", url) for c in cmd], env_with(), sockets=socks)
+            return wall, rss, peer_failed(out)
+        return once
+
+    tools = [("lambdaeng api Invoke (JSON array)", api_once), ("lambdaeng repl: invoke_many", repl_once)]
+    tools += [(name, peer_once(cmd)) for name, cmd in peers(["invoke", str(n), "echo"])]
+    rows = []
+    for name, once in tools:
+        samples = []
+        for _ in range(RUNS):  # a fresh endpoint per run, so each run's connection count is its own
+            ep = echo_endpoint(tmp, "w8", envs)
+            socks = []
+            wall, rss, failed = once(ep.url, socks)
+            samples.append((wall, rss, failed, ep.stop(), socks[0]))
+            if sum(x[0] for x in samples) > BUDGET:
+                break
+        rows.append((name, {"wall": statistics.median(x[0] for x in samples), "runs": len(samples),
+                            "rss": max(x[1] for x in samples),
+                            "failed": sum(x[2] for x in samples) / len(samples),
+                            "throttled": sum(x[3] for x in samples) / len(samples),
+                            "sockets": max(x[4] for x in samples)}))
+    return {"name": "W8 1,000 invocations, every tool with its defaults (50 ms latency, 50 warm environments)",
+            "limit": n * 0.05 / envs, "limit_text": "1,000 x 50 ms / 50 = 1.0 s", "rows": rows,
+            "note": "sockets: the most sockets the client process held open at once (sampled every 10 ms from "
+                    "/proc); target: 0 failed, <= 100 sockets, <= 1.2x the limit"}
 
 
 def w3(tmp):
@@ -370,15 +436,18 @@ def render(results, info):
             continue
         out.append(f"Physical limit: {w['limit_text']}")
         out.append("")
-        out.append("| tool | median wall | runs | peak RSS | failed calls | 429s received | vs lambdaeng | vs limit |")
-        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        socks = any("sockets" in r for _, r in w["rows"])
+        out.append("| tool | median wall | runs | peak RSS | failed calls | 429s received |"
+                   + (" sockets |" if socks else "") + " vs lambdaeng | vs limit |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if socks else "") + " ---: | ---: |")
         base_name = w.get("baseline", w["rows"][0][0])
         base = dict(w["rows"])[base_name]["wall"]
         for name, r in w["rows"]:
             vs_le = f"{r['wall'] / base:.2f}x"
             vs_limit = f"{r['wall'] / w['limit']:.2f}x" if w.get("limit") else "—"
+            sockets = f" {r['sockets']} |" if socks else ""
             out.append(f"| {name} | {fmt_s(r['wall'])} | {r['runs']} | {r['rss']:.1f} MB | {r['failed']:.0f} | "
-                       f"{r['throttled']:.0f} | {vs_le} | {vs_limit} |")
+                       f"{r['throttled']:.0f} |{sockets} {vs_le} | {vs_limit} |")
         if w.get("note"):
             out.append("")
             out.append(f"Note: {w['note']}.")
@@ -409,7 +478,7 @@ def main():
     started = time.monotonic()
     try:
         import terraform  # bench/terraform.py: Terraform's workloads, T1..T4
-        workloads = (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6),
+        workloads = (("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4), ("W5", w5), ("W6", w6), ("W8", w8),
                      ("T", lambda t: terraform.t_workloads(t, sys.modules[__name__])))
         for key, fn in workloads:
             if ONLY and key not in ONLY:

@@ -22,6 +22,7 @@
 #include "archive.h"
 #include "graph.h"
 #include "hash.h"
+#include "json.h"
 #include "http.h"
 #include "httpserver.h"
 #include "process.h"
@@ -340,6 +341,7 @@ static const luaL_Reg NATIVE_MODULES[] = {
     {"lambdaeng.native.httpserver", le_open_httpserver},
     {"lambdaeng.native.process", le_open_process},
     {"lambdaeng.native.prompt", le_open_prompt},
+    {"lambdaeng.native.json", le_open_json},
     {NULL, NULL},
 };
 

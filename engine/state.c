@@ -17,6 +17,7 @@
 #include <lua.h>
 #include <openssl/rand.h>
 
+#include "buffer.h"
 #include "converter.h"
 
 #ifndef LAMBDAENG_VERSION
@@ -28,6 +29,8 @@ struct le_state {
   json_t *root;
   char *last_written; /* the document as last read or written, serialised (what this process changed is
                        * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
+  char *loaded_text;  /* the file as opened, until last_written is first needed (a plan never saves, */
+  size_t loaded_len;  /* so it never pays for serialising the whole document again) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
@@ -202,19 +205,51 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
 
 /* Parses the file open on fd, leaving fd open. Through a stdio stream on a duplicate:
  * json_loadfd reads one byte per read(2), which is ruinous for a large state. */
-static json_t *load_fd(int fd, json_error_t *jerr) {
-  int copy = dup(fd);
-  FILE *f = copy >= 0 ? fdopen(copy, "r") : NULL;
-  if (!f) {
-    if (copy >= 0) close(copy);
-    json_error_t none = {.line = 0, .column = 0};
-    snprintf(none.text, sizeof none.text, "%s", strerror(errno));
-    *jerr = none;
+static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out) {
+  /* Read whole, then parsed from memory: json_loadf reads a character at a time. */
+  le_buffer text = {0};
+  ssize_t n = 0;
+  off_t at = 0;
+  for (;;) {
+    if (le_buffer_reserve(&text, 64 * 1024) != LE_OK) {
+      errno = ENOMEM;
+      n = -1;
+      break;
+    }
+    n = pread(fd, text.data + text.len, text.cap - text.len, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.len += (size_t)n;
+    at += n;
+  }
+  if (n < 0) {
+    json_error_t failed = {.line = 0, .column = 0};
+    snprintf(failed.text, sizeof failed.text, "%s", strerror(errno));
+    *jerr = failed;
+    le_buffer_free(&text);
     return NULL;
   }
-  json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, jerr);
-  fclose(f);
+  json_t *root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, jerr);
+  if (root && text_out) {
+    *text_out = (char *)text.data;
+    *len_out = text.len;
+  } else {
+    le_buffer_free(&text);
+  }
   return root;
+}
+
+/* The document as last read or written, serialised (made from the opened file's text
+ * the first time it is needed); NULL when out of memory. */
+static const char *last_written(le_state *st) {
+  if (!st->last_written && st->loaded_text) {
+    json_t *doc = json_loadb(st->loaded_text, st->loaded_len, 0, NULL);
+    if (doc) st->last_written = json_dumps(doc, DUMP_FLAGS);
+    json_decref(doc);
+    free(st->loaded_text);
+    st->loaded_text = NULL;
+  }
+  return st->last_written;
 }
 
 /* Remembers fd's file as the one last read or written (takes fd; -1 forgets). */
@@ -255,7 +290,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     return LE_OK;
   }
   json_error_t jerr;
-  st->root = load_fd(fd, &jerr); /* the very file whose inode is held */
+  st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len); /* the very file whose inode is held */
   hold_file(st, fd);
   if (!st->root) {
     le_error_set(err,
@@ -269,7 +304,6 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  st->last_written = json_dumps(st->root, DUMP_FLAGS);
   *out = st;
   return LE_OK;
 }
@@ -279,6 +313,7 @@ void le_state_free(le_state *st) {
   json_decref(st->root);
   if (st->file_fd >= 0) close(st->file_fd);
   free(st->last_written);
+  free(st->loaded_text);
   free(st->path);
   free(st);
 }
@@ -432,7 +467,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
   json_error_t jerr;
   int fd = open(st->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return le_error_errno(err, errno, "cannot read state file %s", st->path);
-  json_t *disk = load_fd(fd, &jerr);
+  json_t *disk = load_fd(fd, &jerr, NULL, NULL);
   if (disk) hold_file(st, fd); /* what is merged is what the next save compares with */
   else close(fd);
   if (!disk)
@@ -453,7 +488,8 @@ static int merge_from_disk(le_state *st, le_error *err) {
     json_decref(disk);
     return LE_FAIL;
   }
-  json_t *base_doc = st->last_written ? json_loads(st->last_written, 0, NULL) : NULL;
+  const char *base_text = last_written(st);
+  json_t *base_doc = base_text ? json_loads(base_text, 0, NULL) : NULL;
   if (!base_doc) {
     json_decref(disk);
     return le_error_set(err, "state file %s: cannot merge with another run's write (out of memory)", st->path);
@@ -497,7 +533,8 @@ static int save_guarded(le_state *st, le_error *err) {
   }
   char *current = json_dumps(st->root, DUMP_FLAGS);
   if (!current) return le_error_set(err, "cannot serialise the state");
-  int unchanged = st->last_written && strcmp(current, st->last_written) == 0;
+  const char *before = last_written(st);
+  int unchanged = before && strcmp(current, before) == 0;
   free(current);
   if (unchanged) return LE_OK; /* nothing changed: no new serial */
   json_t *serial = json_object_get(st->root, "serial");

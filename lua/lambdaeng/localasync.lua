@@ -16,16 +16,13 @@ local localapi = require "lambdaeng.localapi"
 local M = {}
 local err, ok = localapi.error_response, localapi.ok
 
-M.BACKOFF = 1 -- seconds before the first retry; the second waits twice as long
+-- Seconds before the first retry (the second waits twice as long); LAMBDAENG_ASYNC_BACKOFF
+-- sets it, as LAMBDAENG_WAITER_DELAY sets the waiters' pace.
+M.BACKOFF = tonumber(os.getenv("LAMBDAENG_ASYNC_BACKOFF") or "") or 1
 
 local function invalid(message) return err(400, "InvalidParameterValueException", message) end
 
-local function key_of(t, ctx)
-  local q = ctx.qualifier
-  if not q or q == "$LATEST" then return "$LATEST" end
-  if ctx.fn.versions[q] or (ctx.fn.aliases and ctx.fn.aliases[q]) then return q end
-  return nil, t:not_found(ctx.name, q)
-end
+local key_of = localapi.qualifier_key -- the key in fn.event_invoke
 
 -- The answer's document.
 local function document(t, ctx, key, c)
@@ -67,12 +64,8 @@ local function now_iso()
 end
 
 local function put(t, ctx, merge)
-  local key, s, h, b = key_of(t, ctx)
+  local key, input, s, h, b = localapi.keyed_input(t, ctx, check)
   if not key then return s, h, b end
-  local input, bs, bh, bb = localapi.json_body(ctx.req.body)
-  if not input then return bs, bh, bb end
-  s, h, b = check(input)
-  if s then return s, h, b end
   ctx.fn.event_invoke = ctx.fn.event_invoke or {}
   local current = ctx.fn.event_invoke[key]
   if merge and not current then

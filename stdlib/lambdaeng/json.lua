@@ -6,6 +6,7 @@
 -- Lua integers. `json.null` stands for JSON null in both directions.
 local cjson = require "cjson"
 local ref = require "lambdaeng.ref"
+local native = require "lambdaeng.native.json" -- the same encoder in C (engine/json.c)
 
 local M = {}
 M.null = cjson.null
@@ -106,32 +107,56 @@ local function encode(v, stack, depth, out)
   end
 end
 
+-- The C encoder gives the same bytes; a value holding a table with a metatable of
+-- its own (its __index and __pairs say what it holds) is left to the Lua one.
 local function encode_plain(v)
+  local text, err = native.encode(v, array_mt, cjson.null)
+  if text then return text end
+  if text == nil then error(err, 0) end
   local out = {}
   encode(v, {}, 0, out)
   return table.concat(out)
 end
 M.encode_plain = encode_plain
 
+-- The Lua encoder alone: the reference the C one is tested against (tests/lua/json_spec.lua).
+function M.encode_in_lua(v)
+  local out = {}
+  encode(v, {}, 0, out)
+  return table.concat(out)
+end
+
 --- Canonical JSON text of value (a reference if value holds references).
 M.encode = ref.lift(encode_plain, "json.encode")
 
+--- n as an integer when it is integral and exact (below 2^53), else n.
+function M.integer(n)
+  local i = math.tointeger(n)
+  if i and math.abs(n) < 2^53 then return i end
+  return n
+end
+local integer = M.integer
+
 local function integers(v)
   if type(v) == "number" then
-    local i = math.tointeger(v)
-    if i and math.abs(v) < 2^53 then return i end
-    return v
+    return integer(v)
   elseif type(v) == "table" then
     for k, x in pairs(v) do v[k] = integers(x) end
   end
   return v
 end
 
-local function decode_plain(text)
-  if type(text) ~= "string" then error("json.decode expects a string, got a " .. type(text), 2) end
+-- cjson's value of text, numbers as cjson reads them (floats); raises "invalid JSON: ...".
+local function decode_cjson(text)
+  if type(text) ~= "string" then error("json.decode expects a string, got a " .. type(text), 3) end
   local ok, v = pcall(cjson.decode, text)
-  if not ok then error("invalid JSON: " .. tostring(v):gsub("^Expected", "expected"), 2) end
-  return integers(v)
+  if not ok then error("invalid JSON: " .. tostring(v):gsub("^Expected", "expected"), 3) end
+  return v
+end
+M.decode_cjson = decode_cjson
+
+local function decode_plain(text)
+  return integers(decode_cjson(text))
 end
 M.decode_plain = decode_plain
 

@@ -62,3 +62,90 @@ describe("decode", function()
     assert.same(v, json.decode_plain(json.encode_plain(v)))
   end)
 end)
+
+-- engine/json.c must give the Lua encoder's bytes (or its error) for every value.
+describe("the C encoder", function()
+  local seed = 20261126
+  local function rand(n) -- a deterministic generator: the same values on every run
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed % n
+  end
+  local BYTES = { "a", "Z", "0", " ", '"', "\\", "\n", "\t", "\0", "\1", "\31", "\127", "é", "€", "😀",
+                  "\255", "\192\128", "\237\160\128", "\244\144\128\128", "/", "[", "]", "\194\128" }
+  local function str()
+    local parts = {}
+    for i = 1, rand(6) do parts[i] = BYTES[rand(#BYTES) + 1] end
+    return table.concat(parts)
+  end
+  local NUMBERS = { 0, -0.0, 1, -1, 3.0, 0.1, 1 / 3, 2 ^ 53, 2 ^ 53 - 1, -2 ^ 53, 2 ^ 63, 1e300, 5e-324, 123456789.125,
+                    math.maxinteger, math.mininteger, 9007199254740993, 0 / 0, math.huge, -math.huge, 1e15 + 0.3 }
+  local value
+  local function table_value(depth)
+    local kind, t = rand(6), {}
+    if kind == 0 then return json.array {} end
+    if kind == 1 then for i = 1, rand(4) + 1 do t[i] = value(depth + 1) end return t end
+    if kind == 2 then for i = 1, rand(3) do t[i] = value(depth + 1) end return json.array(t) end
+    if kind == 3 then t[1], t[3] = value(depth + 1), value(depth + 1) return t end -- a hole
+    if kind == 4 then t[1], t.k = 1, value(depth + 1) return t end -- mixed keys
+    for _ = 1, rand(5) do t[str()] = value(depth + 1) end
+    return t
+  end
+  function value(depth)
+    local kind = rand(depth > 3 and 5 or 8)
+    if kind == 0 then return str() end
+    if kind == 1 then return NUMBERS[rand(#NUMBERS) + 1] end
+    if kind == 2 then return rand(2) == 0 end
+    if kind == 3 then return json.null end
+    if kind == 4 then return rand(50) == 0 and print or rand(1000000) - 500000 end
+    return table_value(depth)
+  end
+
+  it("gives the Lua encoder's text or error for 3,000 generated values", function()
+    local same, failed = 0, 0
+    for i = 1, 3000 do
+      local v = value(0)
+      local ok_lua, lua_out = pcall(json.encode_in_lua, v)
+      local ok_c, c_out = pcall(json.encode_plain, v)
+      if ok_lua ~= ok_c or lua_out ~= c_out then
+        error(string.format("value %d: Lua %s %q, C %s %q", i, ok_lua, lua_out, ok_c, c_out))
+      end
+      same = same + 1
+      if not ok_c then failed = failed + 1 end
+    end
+    assert.equal(3000, same)
+    assert.truthy(failed > 100 and failed < 2900, "both outcomes are exercised: " .. failed .. " errors")
+  end)
+
+  it("names the first key that is not a string as the Lua encoder does", function()
+    for _, v in ipairs { { [2.5] = 1 }, { [true] = 1, a = 2 }, { [1] = 1, [3] = 2 }, { x = 1, [-1] = 2 } } do
+      local ok_lua, lua_out = pcall(json.encode_in_lua, v)
+      local ok_c, c_out = pcall(json.encode_plain, v)
+      assert.equal(ok_lua, ok_c)
+      assert.equal(lua_out, c_out)
+    end
+  end)
+
+  it("sorts keys that are prefixes of each other, NUL and high bytes as the Lua encoder does", function()
+    local v = { a = 1, ab = 2, ["a\0"] = 3, [""] = 4, b = 5, ["é"] = 6, ["a\0b"] = 7, A = 8 }
+    assert.equal(json.encode_in_lua(v), json.encode_plain(v))
+    assert.equal('{"":4,"A":8,"a":1,"a\\u0000":3,"a\\u0000b":7,"ab":2,"b":5}', json.encode_plain {
+      a = 1, ab = 2, ["a\0"] = 3, [""] = 4, b = 5, ["a\0b"] = 7, A = 8 })
+  end)
+
+  it("leaves a table with a metatable of its own to the Lua encoder", function()
+    local proxy = setmetatable({}, { __index = { a = 1 }, __pairs = function() return next, { a = 1 } end })
+    assert.equal(json.encode_in_lua { p = proxy }, json.encode_plain { p = proxy })
+    assert.equal('{"p":{"a":1}}', json.encode_plain { p = proxy })
+  end)
+end)
+
+describe("empty arrays in API responses", function()
+  local lambda_call = require "lambdaeng.aws.lambda_call"
+  it("are kept as arrays outside strings only", function()
+    local v = lambda_call.decode('{"a":[],"b":"[]","c":[ \n ],"d":[1,[]],"e":"x\\"[]","f":{},"g":null}')
+    assert.equal('{"a":[],"b":"[]","c":[],"d":[1,[]],"e":"x\\"[]","f":{}}', json.encode_plain(v))
+    local raw = lambda_call.decode_raw('{"g":null,"n":2.0}')
+    assert.equal(json.null, raw.g)
+    assert.equal("integer", math.type(raw.n))
+  end)
+end)

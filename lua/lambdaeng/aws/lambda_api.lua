@@ -32,10 +32,11 @@ function Api:timeout_error()
     self.what or "operation") }
 end
 
--- The response's JSON, checked against the operation's shape (aws/shape.lua).
-local function decode(op, res)
+-- The response's JSON (decoded by decode_text, default json.decode_plain), checked
+-- against the operation's shape (aws/shape.lua).
+local function decode(op, res, decode_text)
   if res.body == nil or res.body == "" then return shape.validate(op, {}) end
-  local ok, v = pcall(json.decode_plain, res.body)
+  local ok, v = pcall(decode_text or json.decode_plain, res.body)
   if not ok then
     return nil, { type = "InvalidResponse", message = string.format("%s: the response is not JSON (%d bytes: %s)", op,
       #res.body, client_lib.printable(res.body:sub(1, 120))) }
@@ -59,7 +60,7 @@ function Api:json_call(op, method, path, body, opts)
     end
     return nil, err
   end
-  local v, derr = decode(op, res)
+  local v, derr = decode(op, res, opts.decode)
   if not v then return nil, derr end
   return v, nil, res
 end

@@ -109,36 +109,46 @@ function M.request(op, input)
 end
 
 -- The JSON text decoded with its empty arrays kept as arrays (json.array), so that a
--- response printed again says [] where the API said [] (cjson gives {} for both);
--- members that are null left out, as the SDKs and the aws CLI do.
+-- response printed again says [] where the API said [] (cjson gives {} for both), and
+-- integral numbers as integers (as json.decode). decode_raw keeps null members (the
+-- response's shape check tells an optional null from a required one); decode leaves
+-- them out, as the SDKs and the aws CLI do.
 local EMPTY, EMPTY_JSON = "\0lambdaeng-empty-array\0", '"\\u0000lambdaeng-empty-array\\u0000"'
-function M.decode(text)
-  local parts, i, n = {}, 1, #text
-  while i <= n do
-    local q = text:find('["%[]', i)
-    if not q then break end
-    if text:sub(q, q) == '"' then -- skip the string, escapes included
-      local j = q + 1
-      while j <= n and text:sub(j, j) ~= '"' do j = j + (text:sub(j, j) == "\\" and 2 or 1) end
-      parts[#parts + 1] = text:sub(i, j)
-      i = j + 1
-    else
-      local close = text:match("^%[%s*()%]", q)
-      parts[#parts + 1] = text:sub(i, q - 1) .. (close and EMPTY_JSON or "[")
-      i = close and close + 1 or q + 1
-    end
-  end
-  parts[#parts + 1] = text:sub(i)
-  local function restore(v)
-    if v == EMPTY then return json.array {} end
-    if type(v) == "table" then
-      for k, x in pairs(v) do -- a member that is null is absent, as the SDKs read it
-        if x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x) end
-      end
+
+-- The text with each empty array outside a string replaced by EMPTY_JSON (in C).
+local mark_empty_arrays = require("lambdaeng.native.json").mark_empty_arrays
+
+local function restore(v, drop_nulls)
+  local t = type(v)
+  if t == "table" then
+    for k, x in pairs(v) do -- a member that is null is absent, as the SDKs read it
+      if drop_nulls and x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x, drop_nulls) end
     end
     return v
+  elseif t == "number" then
+    return json.integer(v)
+  elseif v == EMPTY then
+    return json.array {}
   end
-  return restore(json.decode_plain(table.concat(parts)))
+  return v
+end
+
+function M.decode_raw(text)
+  return restore(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), false)
+end
+
+function M.decode(text)
+  return restore(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), true)
+end
+
+-- Null members left out (after the shape check, which needed them).
+local function drop_nulls(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      if x == json.null and math.type(k) == nil then v[k] = nil else drop_nulls(x) end
+    end
+  end
+  return v
 end
 
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
@@ -170,10 +180,9 @@ local function one_call(api, op, input)
   if not req then return nil, err end
   if not (spec.payload or spec.out_payload or next(req.headers)) then
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
-      { query = req.query, class = class(op), log_body = not spec.secret })
+      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw })
     if not out then return nil, cerr end
-    if res and res.body and res.body ~= "" then out = M.decode(res.body) end -- checked: now with its []
-    return add_wire_members(spec, out, res)
+    return add_wire_members(spec, drop_nulls(out), res)
   end
   local res, cerr = api.client:call {
     op = op, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body,

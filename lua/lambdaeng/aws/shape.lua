@@ -140,8 +140,9 @@ end
 
 local check
 
--- Checks v against spec at path; returns nothing, or the problem's text.
-function check(spec, v, path)
+-- Checks v against spec; returns nothing, or where the problem is (relative to v:
+-- "", ".Name", "[2]", ...; built only on a problem) and what it is ("is X; expected Y").
+function check(spec, v)
   local kind = spec.kind
   local ok
   if kind == "string" then ok = type(v) == "string"
@@ -151,23 +152,26 @@ function check(spec, v, path)
   elseif kind == "array" then ok = type(v) == "table" and is_array(v)
   else ok = type(v) == "table" and is_object(v) end
   if not ok then
-    return string.format("%s is %s; expected %s", path, describe(v), EXPECTED[kind])
+    return "", string.format("is %s; expected %s", describe(v), EXPECTED[kind])
   end
   if kind == "array" then
+    local item_spec = spec.item
     for i, item in ipairs(v) do
-      local problem = check(spec.item, item, string.format("%s[%d]", path, i - 1))
-      if problem then return problem end
+      local where, what = check(item_spec, item)
+      if where then return string.format("[%d]", i - 1) .. where, what end
     end
   elseif kind == "map" then
     for k, item in pairs(v) do
-      local key = k:match("^[%w_%-%.:/@]+$") and ("." .. k) or string.format("[%q]", k):gsub("\\\n", "\\n")
-      local problem = check(spec.value, item, path .. key)
-      if problem then return problem end
+      local where, what = check(spec.value, item)
+      if where then
+        local key = k:match("^[%w_%-%.:/@]+$") and ("." .. k) or string.format("[%q]", k):gsub("\\\n", "\\n")
+        return key .. where, what
+      end
     end
   elseif kind == "object" then
     for _, name in ipairs(spec.required) do
       if v[name] == nil or v[name] == json.null then
-        return string.format("%s.%s is %s; expected %s", path, name, v[name] == nil and "missing" or "null",
+        return "." .. name, string.format("is %s; expected %s", v[name] == nil and "missing" or "null",
           EXPECTED[spec.fields[name].kind])
       end
     end
@@ -176,8 +180,8 @@ function check(spec, v, path)
       if value == json.null then
         v[name] = nil -- optional: null means absent
       elseif value ~= nil then
-        local problem = check(field, value, path .. "." .. name)
-        if problem then return problem end
+        local where, what = check(field, value)
+        if where then return "." .. name .. where, what end
       end
     end
   end
@@ -193,10 +197,10 @@ function M.validate(op, v)
     return nil, { type = "InvalidResponse",
                   message = string.format("%s: the response is %s; expected a JSON object", op, describe(v)) }
   end
-  local problem = check(spec, v, "response")
-  if problem then
-    problem = problem:gsub("^response%.", "")
-    return nil, { type = "InvalidResponse", message = op .. ": " .. problem }
+  local where, what = check(spec, v)
+  if where then
+    local path = ("response" .. where):gsub("^response%.", "")
+    return nil, { type = "InvalidResponse", message = op .. ": " .. path .. " " .. what }
   end
   return v
 end

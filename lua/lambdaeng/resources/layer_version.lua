@@ -5,9 +5,10 @@
 -- deleted with DeleteLayerVersion unless skip_destroy keeps it.
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
-local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
-local validate = require "lambdaeng.validate"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -66,13 +67,9 @@ local function args_from(doc, name)
   return args
 end
 
-local function timeout_of(decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return validate.duration_seconds(t or "10m")
-end
 
 function M.create(ctx, decl, a)
-  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "create"), "create")
+  local api = deadline.bounded(ctx, schema.layer_version, decl, "create")
   local c, cerr = content(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
   local input = { Content = c, Description = a.description, LicenseInfo = a.license_info }
@@ -100,10 +97,8 @@ function M.delete(ctx, decl, prior)
   end
   local name, version = M.parse_arn(attrs.arn)
   if not name then return true end
-  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "delete"), "delete")
-  local _, err = api:delete_layer_version(name, version)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  local api = deadline.bounded(ctx, schema.layer_version, decl, "delete")
+  return errors.deleted(api:delete_layer_version(name, version))
 end
 
 -- Reads a layer version back by its ARN: { args, attrs }, or nil and the error

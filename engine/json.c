@@ -1,0 +1,335 @@
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "buffer.h"
+
+#define MAX_DEPTH 100 /* json.lua: deeper than this is a table that contains itself */
+
+typedef struct {
+  int is_index;
+  lua_Integer index;
+  const char *key;
+  size_t key_len;
+} path_entry;
+
+typedef struct {
+  lua_State *L;
+  int array_mt, null; /* stack indexes of the arguments */
+  le_buffer out;
+  path_entry path[MAX_DEPTH + 2];
+  le_buffer message; /* set on an error */
+  int fallback;      /* a table with a foreign metatable: the Lua encoder's job */
+  int out_of_memory;
+} encoder;
+
+typedef struct {
+  const char *s;
+  size_t len;
+} key_ref;
+
+/* Appends to the text; running out of memory is noted and reported once at the end. */
+static int put(encoder *e, const char *s, size_t n) {
+  if (le_buffer_append(&e->out, s, n) != 0) e->out_of_memory = 1;
+  return 0;
+}
+static int put_c(encoder *e, char c) { return put(e, &c, 1); }
+
+/* Sets the error "value.a[2].b: <what>" for the value at depth. */
+static int fail(encoder *e, int depth, const char *what) {
+  le_buffer *m = &e->message;
+  m->len = 0;
+  le_buffer_append(m, "value", 5);
+  char num[32];
+  for (int i = 1; i <= depth; i++) {
+    if (e->path[i].is_index) {
+      int n = snprintf(num, sizeof num, "[%lld]", (long long)e->path[i].index);
+      le_buffer_append(m, num, (size_t)n);
+    } else {
+      le_buffer_append(m, ".", 1);
+      le_buffer_append(m, e->path[i].key, e->path[i].key_len);
+    }
+  }
+  le_buffer_append(m, ": ", 2);
+  le_buffer_append(m, what, strlen(what));
+  return -1;
+}
+
+/* One UTF-8 character at s[0..n) as Lua 5.4's strict utf8.len accepts it; its length, or 0. */
+static size_t utf8_char(const unsigned char *s, size_t n) {
+  static const unsigned long limits[] = {~0UL, 0x80, 0x800, 0x10000UL, 0x200000UL, 0x4000000UL};
+  unsigned int c = s[0];
+  unsigned long res = 0;
+  if (c < 0x80) return 1;
+  size_t count = 0;
+  for (; c & 0x40; c <<= 1) {
+    if (++count >= n) return 0;
+    unsigned int cc = s[count];
+    if ((cc & 0xC0) != 0x80) return 0;
+    res = (res << 6) | (cc & 0x3F);
+  }
+  res |= ((unsigned long)(c & 0x7F) << (count * 5));
+  if (count > 5 || res > 0x7FFFFFFFUL || res < limits[count]) return 0;
+  if (res > 0x10FFFFUL || (res >= 0xD800UL && res <= 0xDFFFUL)) return 0; /* strict */
+  return count + 1;
+}
+
+static int encode_string(encoder *e, const char *s, size_t n, int depth) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    size_t len = utf8_char(u + i, n - i);
+    if (!len) return fail(e, depth, "string is not valid UTF-8");
+    i += len;
+  }
+  put_c(e, '"');
+  size_t run = 0; /* start of the bytes not written yet */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = u[i];
+    if (c >= 32 && c != 127 && c != '"' && c != '\\') continue;
+    put(e, s + run, i - run);
+    run = i + 1;
+    char esc[8];
+    switch (c) {
+    case '"': put(e, "\\\"", 2); break;
+    case '\\': put(e, "\\\\", 2); break;
+    case '\b': put(e, "\\b", 2); break;
+    case '\f': put(e, "\\f", 2); break;
+    case '\n': put(e, "\\n", 2); break;
+    case '\r': put(e, "\\r", 2); break;
+    case '\t': put(e, "\\t", 2); break;
+    default: snprintf(esc, sizeof esc, "\\u%04x", c); put(e, esc, 6);
+    }
+  }
+  put(e, s + run, n - run);
+  return put_c(e, '"');
+}
+
+static int encode_number(encoder *e, int idx, int depth) {
+  lua_State *L = e->L;
+  char num[64];
+  if (lua_isinteger(L, idx)) {
+    int n = snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx));
+    return put(e, num, (size_t)n);
+  }
+  double x = lua_tonumber(L, idx);
+  if (isnan(x) || isinf(x)) {
+    const char *shown = luaL_tolstring(L, idx, NULL); /* tostring(x), as json.lua says it */
+    char what[96];
+    snprintf(what, sizeof what, "%s has no JSON form", shown);
+    lua_pop(L, 1);
+    return fail(e, depth, what);
+  }
+  if (x == floor(x) && fabs(x) < 9007199254740992.0) { /* math.tointeger and below 2^53 */
+    int n = snprintf(num, sizeof num, "%lld", (long long)x);
+    return put(e, num, (size_t)n);
+  }
+  static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
+  int n = 0;
+  for (int i = 0; i < 3; i++) {
+    n = snprintf(num, sizeof num, formats[i], x);
+    if (strtod(num, NULL) == x) break;
+  }
+  return put(e, num, (size_t)n);
+}
+
+static int key_order(const void *a, const void *b) {
+  const key_ref *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  if (c) return c;
+  return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int encode_value(encoder *e, int idx, int depth);
+
+/* The first key of the table at idx that is not a string, as an error. */
+static int non_string_key(encoder *e, int idx, int depth) {
+  lua_State *L = e->L;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      const char *type = luaL_typename(L, -1);
+      const char *shown = luaL_tolstring(L, -1, NULL);
+      size_t len = strlen(type) + strlen(shown) + 64;
+      char *what = malloc(len);
+      if (what) snprintf(what, len, "object keys must be strings, found a %s key (%s)", type, shown);
+      fail(e, depth, what ? what : "object keys must be strings");
+      free(what);
+      lua_pop(L, 2); /* the key and its text */
+      return -1;
+    }
+  }
+  return fail(e, depth, "object keys must be strings");
+}
+
+static int encode_array(encoder *e, int idx, int depth, lua_Integer n) {
+  lua_State *L = e->L;
+  put_c(e, '[');
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (i > 1) put_c(e, ',');
+    e->path[depth + 1] = (path_entry){1, i, NULL, 0};
+    lua_rawgeti(L, idx, i);
+    int rc = encode_value(e, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+    if (rc != 0) return -1;
+  }
+  return put_c(e, ']');
+}
+
+static int encode_object(encoder *e, int idx, int depth, key_ref *keys, size_t nkeys) {
+  lua_State *L = e->L;
+  if (nkeys > 1) qsort(keys, nkeys, sizeof *keys, key_order); /* qsort(NULL, 0) is undefined */
+  put_c(e, '{');
+  for (size_t i = 0; i < nkeys; i++) {
+    if (i > 0) put_c(e, ',');
+    e->path[depth + 1] = (path_entry){0, 0, keys[i].s, keys[i].len};
+    if (encode_string(e, keys[i].s, keys[i].len, depth + 1) != 0) return -1;
+    put_c(e, ':');
+    lua_pushlstring(L, keys[i].s, keys[i].len);
+    lua_rawget(L, idx);
+    int rc = encode_value(e, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+    if (rc != 0) return -1;
+  }
+  return put_c(e, '}');
+}
+
+static int encode_table(encoder *e, int idx, int depth) {
+  lua_State *L = e->L;
+  if (depth > MAX_DEPTH) return fail(e, depth, "nested too deeply (does a table contain itself?)");
+  luaL_checkstack(L, 8, "json.encode");
+  int marked = 0;
+  if (lua_getmetatable(L, idx)) {
+    marked = lua_rawequal(L, -1, e->array_mt);
+    lua_pop(L, 1);
+    if (!marked) {
+      e->fallback = 1;
+      return -1;
+    }
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx), ints = 0;
+  size_t nkeys = 0, cap = 0;
+  key_ref *keys = NULL;
+  int keys_ok = 1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      key_ref *grown = le_array_grow(keys, &cap, nkeys, sizeof *grown, 16);
+      if (!grown) {
+        free(keys);
+        lua_pop(L, 1);
+        return fail(e, depth, "out of memory");
+      }
+      keys = grown;
+      keys[nkeys].s = lua_tolstring(L, -1, &keys[nkeys].len); /* anchored by the table */
+      nkeys++;
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n) {
+      ints++;
+    } else {
+      keys_ok = 0;
+      lua_pop(L, 1);
+      break;
+    }
+  }
+  int rc;
+  if (keys_ok && nkeys == 0 && (ints > 0 || marked) && ints == n) {
+    rc = encode_array(e, idx, depth, n);
+  } else if (!keys_ok || ints > 0) {
+    rc = non_string_key(e, idx, depth);
+  } else {
+    rc = encode_object(e, idx, depth, keys, nkeys);
+  }
+  free(keys);
+  return rc;
+}
+
+static int encode_value(encoder *e, int idx, int depth) {
+  lua_State *L = e->L;
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING: {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    return encode_string(e, s, n, depth);
+  }
+  case LUA_TNUMBER: return encode_number(e, idx, depth);
+  case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? put(e, "true", 4) : put(e, "false", 5);
+  case LUA_TNIL: return put(e, "null", 4);
+  case LUA_TTABLE: return encode_table(e, idx, depth);
+  default:
+    if (lua_rawequal(L, idx, e->null)) return put(e, "null", 4);
+    char what[64];
+    snprintf(what, sizeof what, "a %s cannot be encoded as JSON", luaL_typename(L, idx));
+    return fail(e, depth, what);
+  }
+}
+
+static int l_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checkany(L, 3);
+  lua_settop(L, 3);
+  encoder e = {.L = L, .array_mt = 2, .null = 3};
+  int rc = encode_value(&e, 1, 0);
+  if (rc == 0 && e.out_of_memory) rc = fail(&e, 0, "out of memory");
+  if (rc == 0) {
+    lua_pushlstring(L, (const char *)e.out.data, e.out.len);
+  } else if (e.fallback) {
+    lua_pushboolean(L, 0);
+  } else {
+    lua_pushnil(L);
+    if (e.message.len) lua_pushlstring(L, (const char *)e.message.data, e.message.len);
+    else lua_pushliteral(L, "value: out of memory");
+  }
+  le_buffer_free(&e.out);
+  le_buffer_free(&e.message);
+  return rc == 0 || e.fallback ? 1 : 2;
+}
+
+static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); } /* Lua's %s */
+
+static int l_mark_empty_arrays(lua_State *L) {
+  size_t n, marker_len;
+  const char *s = luaL_checklstring(L, 1, &n);
+  const char *marker = luaL_checklstring(L, 2, &marker_len);
+  luaL_Buffer b;
+  int changed = 0;
+  size_t run = 0; /* start of the bytes not copied yet */
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') { /* a string: skip to its closing quote, escapes included */
+      for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+      continue;
+    }
+    if (s[i] != '[') continue;
+    size_t j = i + 1;
+    while (j < n && is_space((unsigned char)s[j])) j++;
+    if (j >= n || s[j] != ']') continue;
+    if (!changed) luaL_buffinit(L, &b);
+    changed = 1;
+    luaL_addlstring(&b, s + run, i - run);
+    luaL_addlstring(&b, marker, marker_len);
+    run = j + 1;
+    i = j;
+  }
+  if (!changed) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  luaL_addlstring(&b, s + run, n - run);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+int le_open_json(lua_State *L) {
+  static const luaL_Reg fns[] = {{"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
