@@ -11,9 +11,11 @@ Temporary credentials come from moto's STS (AssumeRole, signed with the source c
 through tests/integration/aws_fakes.py, which also plays instance metadata, the container
 endpoint, the IAM Identity Center portal and OIDC by their documented wire formats."""
 import hashlib
+import html
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -247,6 +249,17 @@ class Sources(unittest.TestCase):
                           call["DurationSeconds"]),
                          ("AssumeRole", 200, self.moto.access_key_id, "dev-session", "ext-123", "1800"))
         self.assertIn("assumed with", mine["source"])
+        # --debug tells where the keys came from and never shows a secret: not the source
+        # profile's, not the assumed role's secret key or session token
+        r = run("api", "GetFunction", '{"FunctionName": "probe"}', "--debug", env=self.env({"AWS_PROFILE": "dev"}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"credentials: access key {mine['access_key_id']} from role {self.role}", r.stderr)
+        with self.fakes.lock:
+            answers = b"".join(self.fakes.sts_memo.values()).decode()
+        secrets = re.findall(r"<(?:SecretAccessKey|SessionToken)>([^<]+)<", answers) + [self.moto.secret_access_key]
+        self.assertGreaterEqual(len(secrets), 3)
+        for secret in secrets:
+            self.assertNotIn(html.unescape(secret), r.stdout + r.stderr)
 
     def test_assume_role_chain_of_profiles(self):
         self.write(".aws/credentials", "[base]\n" + self.keys())
