@@ -71,6 +71,15 @@ class Errors(unittest.TestCase):
         err = self.fails(env={"AWS_PROFILE": "corp"})
         self.assertIn(f'credential_process "{script} --account 42" of profile [corp] in ', err)
         self.assertIn("exited with status 3:\nsession expired: run corp-login --renew", err)
+        # what it writes reaches the terminal without escape sequences, and cut to a readable size
+        noisy = self.write("bin/noisy.sh", "#!/bin/sh\nprintf '\\033]0;title\\007\\033[31mlogin failed\\n' >&2\n"
+                                           "head -c 200000 /dev/zero | tr '\\0' x >&2\nexit 4\n", 0o755)
+        self.write(".aws/config", f"[profile corp]\ncredential_process = {noisy}\n")
+        err = self.fails(env={"AWS_PROFILE": "corp"})
+        self.assertIn("exited with status 4:\n]0;title[31mlogin failed\nxxx", err)
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x07", err)
+        self.assertLess(len(err), 5000)
         self.write(".aws/config", "[profile corp]\ncredential_process = /nonexistent/helper\n")
         self.assertIn("cannot start /nonexistent/helper", self.fails(env={"AWS_PROFILE": "corp"}))
         v2 = self.write("bin/v2.sh", "#!/bin/sh\necho '{\"Version\": 2}'\n", 0o755)
@@ -176,6 +185,42 @@ class Errors(unittest.TestCase):
         self.assertIn("answered HTTP 403", err)
         refused = [c for c in self.fakes.calls_of("container") if c["authorization"] == SECRET]
         self.assertEqual(len(refused), 3)  # three attempts, as the SDKs make
+
+    def test_what_a_credential_service_answers_is_shown_without_escapes(self):
+        # A container endpoint and an STS endpoint answering errors laced with terminal escapes.
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Hostile(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                body = (b"<ErrorResponse><Error><Code>Denied\x1b[2J</Code><Message>no \x1b]0;x\x07way</Message>"
+                        b"</Error></ErrorResponse>" if self.command == "POST" else b"\x1b[31mgo away\x9b")
+                self.send_response(403)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            do_GET = do_POST = answer
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            err = self.fails(env={"AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/creds", "AWS_DEFAULT_REGION": "us-east-1"})
+            self.assertIn("answered HTTP 403: [31mgo away", err)
+            self.write(".aws/credentials", f"[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = {SECRET}\n")
+            self.write(".aws/config", f"[profile r]\nregion = us-east-1\nrole_arn = {self.role}\nsource_profile = base\n")
+            err2 = self.fails(env={"AWS_PROFILE": "r", "AWS_ENDPOINT_URL_STS": url})
+            self.assertIn("failed: Denied[2J: no ]0;xway", err2)
+        finally:
+            server.shutdown()
+            server.server_close()
+        for text in (err, err2):
+            self.assertNotRegex(text, "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 
     def test_instance_metadata_that_does_not_answer_costs_one_short_timeout(self):
         listener = socket.socket()
