@@ -12,6 +12,7 @@ local ref = require "lambdaeng.ref"
 local validate = require "lambdaeng.validate"
 local sys = require "lambdaeng.native.sys"
 local workspace = require "lambdaeng.workspace"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
@@ -54,7 +55,7 @@ function M.resolve(args, target)
   local session, st = load(args)
   if not session then
     return nil, string.format("%s is a stack address, not a function name, and %s", target,
-      type(st) == "string" and st or ("loading " .. STACK .. " failed: " .. require("lambdaeng.errors").text(st)))
+      type(st) == "string" and st or ("loading " .. STACK .. " failed: " .. errors.text(st)))
   end
   local d = session.by_addr[addr]
   if not d or d.kind.kind ~= "func" then
