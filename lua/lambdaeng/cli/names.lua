@@ -9,6 +9,7 @@
 --   names.resolve(args, target)  -> function name | nil, err
 --   names.hint(args, name)       -> "Did you mean ...?" | nil
 local ref = require "lambdaeng.ref"
+local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
 local sys = require "lambdaeng.native.sys"
 local workspace = require "lambdaeng.workspace"
@@ -18,9 +19,7 @@ local M = {}
 
 local STACK = "stack.lua"
 
-function M.is_address(text)
-  return type(text) == "string" and not text:match("^arn:") and text:find("[./]") ~= nil
-end
+M.is_address = stack.is_address
 
 -- The session and state of ./stack.lua; nil, why when it cannot be loaded.
 local function load(args)
