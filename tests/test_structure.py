@@ -11,6 +11,8 @@
 - The command line's layout: every command module cli/init.lua dispatches to declares
   its help, its options (add_to_parser) and command(args); "Error: " is printed by the
   dispatcher's ui.finish alone (and written into --json diagnostics by cli/events.lua).
+- The commands sit over the rest: no module outside lua/lambdaeng/cli/ requires one
+  of lambdaeng.cli.*.
 
 The tree is $LAMBDAENG_SOURCE (as ctest sets it), else the one this file is in.
 """
@@ -138,6 +140,20 @@ class Structure(unittest.TestCase):
                         if '"Error: ' in code or "'Error: " in code:
                             found.append(f"lua/{rel}:{number}")
         self.assertEqual(found, [], "return nil, err; cli/init.lua's ui.finish prints it")
+
+    def test_nothing_below_the_commands_requires_them(self):
+        top = os.path.join(SOURCE, "lua", "lambdaeng")
+        found = []
+        for root, _, files in os.walk(top):
+            if os.path.relpath(root, top).split(os.sep)[0] == "cli":
+                continue
+            for name in files:
+                if name.endswith(".lua"):
+                    with open(os.path.join(root, name), encoding="utf-8") as f:
+                        for number, line in enumerate(f, 1):
+                            if re.search(r"require\s*\(?\s*[\"']lambdaeng\.cli[\".]", line.split("--", 1)[0]):
+                                found.append(f"{os.path.relpath(os.path.join(root, name), SOURCE)}:{number}")
+        self.assertEqual(found, [], "a module the commands use does not reach back into lambdaeng.cli")
 
 
 if __name__ == "__main__":
