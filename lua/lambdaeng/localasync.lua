@@ -16,7 +16,9 @@ local localapi = require "lambdaeng.localapi"
 local M = {}
 local err, ok = localapi.error_response, localapi.ok
 
-M.BACKOFF = 1 -- seconds before the first retry; the second waits twice as long
+-- Seconds before the first retry (the second waits twice as long); LAMBDAENG_ASYNC_BACKOFF
+-- sets it, as LAMBDAENG_WAITER_DELAY sets the waiters' pace.
+M.BACKOFF = tonumber(os.getenv("LAMBDAENG_ASYNC_BACKOFF") or "") or 1
 
 local function invalid(message) return err(400, "InvalidParameterValueException", message) end
 

@@ -10,13 +10,15 @@
 -- to lambda; checked against the key pair when the target pins one), NONE URLs
 -- the user who started the target (as its API: another local user is refused unless
 -- --allow-other-users or --verify). Host must name the URL's loopback address (no DNS
--- rebinding). fn.urls[qualifier or "$LATEST"] holds a URL's configuration.
+-- rebinding). A URL's Cors configuration is applied as Lambda does (localcors.lua).
+-- fn.urls[qualifier or "$LATEST"] holds a URL's configuration.
 local server_lib = require "lambdaeng.native.httpserver"
 local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
 local nhash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 local localguard = require "lambdaeng.localguard"
+local localcors = require "lambdaeng.localcors"
 
 local localapi = require "lambdaeng.localapi"
 
@@ -159,6 +161,11 @@ local function serve(t, name, key, req, id, guard)
   local fn = t.functions[name]
   local url = fn and fn.urls and fn.urls[key]
   if not url then return 404, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Not Found" } end
+  local ps, ph, pb = localcors.preflight(url.Cors, req) -- answered by the URL itself, unsigned, as Lambda does
+  if ps then return ps, ph, pb end
+  if url.AuthType == "AWS_IAM" and not req.auth then -- url_check found no signature (the URL changed since?)
+    return 403, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Forbidden" }
+  end
   if url.AuthType == "AWS_IAM" then
     local s, h, b = guard:verify_signature(req)
     if s then return s, h, b end
@@ -174,11 +181,13 @@ local function serve(t, name, key, req, id, guard)
   if not result then -- throttled: { type, message, status, reason }
     return rerr and rerr.status or 429, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Too Many Requests" }
   end
-  return response_of(result)
+  local status, headers, body = response_of(result)
+  return status, localcors.decorate(url.Cors, req, headers), body
 end
 
--- The request check of a URL's server: Host, size, and for AWS_IAM a SigV4 header.
-local function url_check(guard, auth_type_of)
+-- The request check of a URL's server: Host, size, and for AWS_IAM a SigV4 header
+-- (but for a CORS preflight, which browsers cannot sign).
+local function url_check(guard, url_of)
   return function(req)
     local h = req.headers
     local other_user = guard:user_refusal(req) -- as the API: only the user who started the target
@@ -191,10 +200,15 @@ local function url_check(guard, auth_type_of)
     if req.content_length and req.content_length > MAX_BODY then
       return 413, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Request Entity Too Large" }
     end
-    if auth_type_of() == "AWS_IAM" then
+    local url = url_of()
+    if url.AuthType == "AWS_IAM" and not localcors.is_preflight(url.Cors, req) then
       -- as the API's front door checks it, without its refusal of browsers and form bodies
-      local probe = { headers = h, method = "GET", query = req.query, path = req.path, peer_uid = req.peer_uid,
-                      peer_uid_error = req.peer_uid_error }
+      local probe_headers = {} -- a signed browser request (Origin, Sec-Fetch-*) is fine: it holds the key
+      for k, v in pairs(h) do
+        if k ~= "origin" and not k:match("^sec%-fetch%-") then probe_headers[k] = v end
+      end
+      local probe = { headers = probe_headers, method = "GET", query = req.query, path = req.path,
+                      peer_uid = req.peer_uid, peer_uid_error = req.peer_uid_error }
       local s, hh, b = guard:check(probe)
       if s then return s, hh, b end
       req.auth = probe.auth
@@ -224,7 +238,7 @@ function M.start(t, name, key)
       server_lib.respond(id, status, headers, body)
     end)
   end
-  local opts = { check = url_check(guard, function() return url.AuthType end), max_body = MAX_BODY,
+  local opts = { check = url_check(guard, function() return fn.urls[key] or url end), max_body = MAX_BODY,
                  timeout = t.client_timeout, peer_uid = guard:checks_users() }
   local srv, lerr = server_lib.listen("127.0.0.1", url.Port or 0, dispatch, opts)
   if not srv and url.Port then srv, lerr = server_lib.listen("127.0.0.1", 0, dispatch, opts) end

@@ -96,8 +96,12 @@ class ApplyAgainstMoto(unittest.TestCase):
                        for f in files if f.endswith(".lua")]
         self.assertGreaterEqual(len(stacks), 14)
         for rel in sorted(stacks):
-            if "layers" in rel and layer_arn is None:
-                print("functions/layers.lua: plan only; moto cannot attach a layer, not even for boto3")
+            with open(self.stack(rel)) as f:
+                attaches_layers = "layers = {" in f.read()
+            if attaches_layers and layer_arn is None:
+                # functions/layers.lua and release/stack.lua: their layers are tested on the local
+                # target (test_examples_local), the layer resource itself on moto (test_layers)
+                print(f"{rel}: plan only; moto cannot attach a layer, not even for boto3")
                 self.assertEqual(self.le("plan", self.stack(rel)).returncode, 0)
                 continue
             with self.subTest(stack=rel):

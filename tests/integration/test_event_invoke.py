@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, plan_action, run  # noqa: E402
 from peers import Moto, MotoStackCase  # noqa: E402
 
 STACK = r'''
@@ -24,13 +24,16 @@ local flaky = lambda.func("flaky", { function_name = "flaky", role = role, runti
                                      handler = "app.fail", source = "fn" })
 local collector = lambda.func("collector", { function_name = "collector", role = role, runtime = "python3.12",
                                              handler = "app.collect", source = "fn" })
-lambda.event_invoke_config("flaky", { function_name = flaky.function_name, maximum_retry_attempts = RETRIES,
+lambda.event_invoke_config("flaky", { function_name = TARGET.function_name, maximum_retry_attempts = RETRIES,
                                       maximum_event_age_in_seconds = 600,
                                       destination_config = { on_failure = { destination = collector.arn } } })
 '''
 
 HANDLERS = '''
 import json
+def fine(event, context):
+    print("ATTEMPT", json.dumps(event, sort_keys=True), flush=True)
+    return {"fine": event}
 def fail(event, context):
     print("ATTEMPT", json.dumps(event, sort_keys=True), flush=True)
     raise RuntimeError("boom")
@@ -41,10 +44,10 @@ def collect(event, context):
 
 
 class EventInvokeStack:
-    def write_stack(self, retries):
+    def write_stack(self, retries, target="flaky", text=None):
         os.makedirs(os.path.join(self.work, "fn"), exist_ok=True)
         with open(os.path.join(self.work, "stack.lua"), "w") as f:
-            f.write(STACK.replace("RETRIES", str(retries)))
+            f.write(text or STACK.replace("RETRIES", str(retries)).replace("TARGET", target))
         with open(os.path.join(self.work, "fn", "app.py"), "w") as f:
             f.write(HANDLERS)
 
@@ -80,8 +83,43 @@ class EventInvokeStack:
         r = self.le("plan", "stack.lua", "--detailed-exitcode")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def replace(self, client):
+        """Moved to another function: the old configuration is deleted, the new one put."""
+        self.write_stack(1, target="collector")
+        r = self.le("plan", "stack.lua", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        change = {c["address"]: c for c in json.loads(r.stdout)["resource_changes"]}["event_invoke_config.flaky"]
+        self.assertEqual(plan_action(change), "replace")
+        self.assertEqual(change["change"]["replace_paths"], [["function_name"]])
+        self.apply()
+        self.assertEqual(client.get_function_event_invoke_config(FunctionName="collector")["MaximumRetryAttempts"], 1)
+        with self.assertRaises(client.exceptions.ResourceNotFoundException):
+            client.get_function_event_invoke_config(FunctionName="flaky")
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
 
-class EventInvokeOnTheLocalTarget(EventInvokeStack, unittest.TestCase):
+
+OUTCOMES = r'''
+local lambda = require "lambdaeng.lambda"
+local role = var("role_arn", { default = "arn:aws:iam::000000000000:role/lambda" })
+local function fn(name, handler)
+  return lambda.func(name, { function_name = name, role = role, runtime = "python3.12", handler = handler,
+                             source = "fn" })
+end
+local aged, fine, collector = fn("aged", "app.fail"), fn("fine", "app.fine"), fn("collector", "app.collect")
+lambda.event_invoke_config("aged", { function_name = aged.function_name, maximum_retry_attempts = 2,
+                                     maximum_event_age_in_seconds = 60,
+                                     destination_config = { on_failure = { destination = collector.arn } } })
+lambda.event_invoke_config("fine", { function_name = fine.function_name, maximum_retry_attempts = 0,
+                                     destination_config = { on_success = { destination = collector.arn } } })
+'''
+
+
+class LocalTargetServer:
+    """A unittest mixin: `lambdaeng local` on a directory of its own (its console kept),
+    a boto3 client for it, and self.le(*args) running lambdaeng against that directory."""
+
+    backoff = None  # LAMBDAENG_ASYNC_BACKOFF for the server, when set
+
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="lambdaeng-async-")
         self.addCleanup(shutil.rmtree, self.work, True)
@@ -90,7 +128,9 @@ class EventInvokeOnTheLocalTarget(EventInvokeStack, unittest.TestCase):
         self.addCleanup(console.close)
         self.store = os.path.join(self.work, "store")
         self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--dir", self.store],
-                                     stdout=subprocess.PIPE, stderr=console, text=True)
+                                     stdout=subprocess.PIPE, stderr=console, text=True,
+                                     env=dict(os.environ, **({"LAMBDAENG_ASYNC_BACKOFF": self.backoff}
+                                                             if self.backoff else {})))
         self.addCleanup(self.stop)
         endpoint = self.proc.stdout.readline().split(" on ")[1].split()[0]
         import boto3
@@ -112,9 +152,14 @@ class EventInvokeOnTheLocalTarget(EventInvokeStack, unittest.TestCase):
     def wait_records(self, n):
         deadline = time.monotonic() + 120
         while len(self.console_lines("RECORD")) < n:
-            self.assertLess(time.monotonic(), deadline, open(self.console_path).read()[-3000:])
+            if time.monotonic() > deadline:
+                with open(self.console_path) as f:
+                    self.fail("no invocation record in time; the console ends with:\n" + f.read()[-3000:])
             time.sleep(0.2)
         return self.console_lines("RECORD")
+
+
+class EventInvokeOnTheLocalTarget(LocalTargetServer, EventInvokeStack, unittest.TestCase):
 
     def test_failures_are_retried_then_sent_to_the_on_failure_function(self):
         self.crud(self.boto)
@@ -135,6 +180,33 @@ class EventInvokeOnTheLocalTarget(EventInvokeStack, unittest.TestCase):
         record = self.wait_records(2)[1]
         self.assertEqual((record["requestPayload"], record["requestContext"]["approximateInvokeCount"]), ({"n": 8}, 1))
         self.assertEqual(len(self.console_lines("ATTEMPT")), 3)
+        self.replace(self.boto)
+        r = self.le("destroy", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class EventAgeAndSuccessOnTheLocalTarget(LocalTargetServer, EventInvokeStack, unittest.TestCase):
+    """maximum_event_age_in_seconds: with the first retry due 61 s after the event was queued
+    (LAMBDAENG_ASYNC_BACKOFF), a 60 s maximum age ends it after one attempt, reported as
+    EventAgeExceeded though retries were left; a success goes to the on_success destination."""
+
+    backoff = "61"
+
+    def test_event_age_and_on_success(self):
+        self.write_stack(0, text=OUTCOMES)
+        self.apply()
+        self.assertEqual(self.boto.invoke(FunctionName="aged", InvocationType="Event",
+                                          Payload=json.dumps({"n": 1}))["StatusCode"], 202)
+        record = self.wait_records(1)[0]
+        self.assertEqual(record["requestContext"]["condition"], "EventAgeExceeded")
+        self.assertEqual(record["requestContext"]["approximateInvokeCount"], 1)
+        self.assertEqual(record["requestPayload"], {"n": 1})
+        self.boto.invoke(FunctionName="fine", InvocationType="Event", Payload=json.dumps({"n": 2}))
+        record = self.wait_records(2)[1]
+        self.assertEqual(record["requestContext"]["condition"], "Success")
+        self.assertTrue(record["requestContext"]["functionArn"].endswith(":function:fine"), record)
+        self.assertEqual(record["responsePayload"], {"fine": {"n": 2}})
+        self.assertEqual(self.console_lines("ATTEMPT"), [{"n": 1}, {"n": 2}])
         r = self.le("destroy", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
@@ -148,6 +220,7 @@ class EventInvokeAgainstMoto(MotoStackCase, EventInvokeStack, unittest.TestCase)
         # it here, and updates in place are tested on the local target only.
         c = self.moto.boto3()
         self.crud(c, drift_by_delete=True)
+        self.replace(c)
         r = self.le("destroy", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(c.list_functions()["Functions"], [])

@@ -107,6 +107,43 @@ class ExamplesOnTheLocalTarget(unittest.TestCase):
         self.assertIn("hello from hello-dev", r.stderr)
         self.assertEqual(self.le("destroy", path, "--yes").returncode, 0)
 
+    def test_release_layer_canary_url_and_async(self):
+        """examples/release (issue 17): the layer's module imports, the function URL answers
+        over HTTP, a second run publishes version 2 and gives it a 50/50 canary share of
+        `live`, and the async configuration of `live` is in place."""
+        import urllib.request
+        path = os.path.join(self.tmp, "examples", "release", "stack.lua")
+        r = self.le("run", path, "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        boto = self.serve(os.path.join(self.tmp, "examples", "release", ".lambdaeng", "local"))
+        url = boto.get_function_url_config(FunctionName="release-app", Qualifier="live")["FunctionUrl"]
+        with urllib.request.urlopen(url + "status", timeout=60) as answer:
+            self.assertEqual(json.loads(answer.read()), {"path": "/status", "version": "1",
+                                                         "greeting": "release says v1"})
+        canary = ("--var", "message=v2", "--var", "stable=1", "--var", "canary=2", "--var", "weight=0.5")
+        r = self.le("run", path, "--yes", *canary)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        alias = boto.get_alias(FunctionName="release-app", Name="live")
+        self.assertEqual((alias["FunctionVersion"], alias["RoutingConfig"]["AdditionalVersionWeights"]), ("1", {"2": 0.5}))
+        seen = set()
+        for _ in range(64):  # both versions answer (all 64 on one side of a 50/50 split: 2**-63)
+            out = boto.invoke(FunctionName="release-app", Qualifier="live", Payload=b"{}")
+            body = json.loads(json.loads(out["Payload"].read())["body"])
+            self.assertEqual(body["version"], out["ExecutedVersion"])
+            seen.add((body["version"], body["greeting"]))
+            if len(seen) == 2:
+                break
+        self.assertEqual(seen, {("1", "release says v1"), ("2", "release says v2")})
+        cfg = boto.get_function_event_invoke_config(FunctionName="release-app", Qualifier="live")
+        self.assertEqual(cfg["MaximumRetryAttempts"], 1)
+        self.assertTrue(cfg["DestinationConfig"]["OnFailure"]["Destination"].endswith(":function:release-failures"))
+        policy = json.loads(boto.get_policy(FunctionName="release-app", Qualifier="live")["Policy"])
+        self.assertEqual([s["Sid"] for s in policy["Statement"]], ["AllowS3Invoke"])
+        self.assertEqual(self.le("plan", path, "--detailed-exitcode", *canary).returncode, 0)
+        r = self.le("destroy", path, "--yes", *canary)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(boto.list_layers()["Layers"], [])
+
     def test_local_flag_wins_over_aws_configuration(self):
         path = os.path.join(self.tmp, "examples", "basic-invocation", "stack.lua")
         env = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "eu-west-1",

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import plan_action, run  # noqa: E402
 from peers import Moto, MotoStackCase  # noqa: E402
 from test_local_security import Served  # noqa: E402
 
@@ -23,7 +23,9 @@ local lambda = require "lambdaeng.lambda"
 local role = var("role_arn", { default = "arn:aws:iam::000000000000:role/lambda" })
 local fn = lambda.func("f", { function_name = "web", role = role, runtime = "python3.12",
                               handler = "app.handler", source = "fn" })
-local url = lambda.function_url("web", { function_name = fn.function_name, authorization_type = AUTH,
+local other = lambda.func("other", { function_name = "web2", role = role, runtime = "python3.12",
+                                     handler = "app.handler", source = "fn" })
+local url = lambda.function_url("web", { function_name = TARGET.function_name, authorization_type = AUTH,
                                          cors = { allow_origins = { "https://example.com" }, max_age = MAX_AGE } })
 output("url", url.function_url)
 '''
@@ -46,10 +48,10 @@ def handler(event, context):
 
 
 class UrlStack:
-    def write_stack(self, auth="NONE", max_age=60):
+    def write_stack(self, auth="NONE", max_age=60, target="fn"):
         os.makedirs(os.path.join(self.work, "fn"), exist_ok=True)
         with open(os.path.join(self.work, "stack.lua"), "w") as f:
-            f.write(STACK.replace("AUTH", json.dumps(auth)).replace("MAX_AGE", str(max_age)))
+            f.write(STACK.replace("AUTH", json.dumps(auth)).replace("MAX_AGE", str(max_age)).replace("TARGET", target))
         with open(os.path.join(self.work, "fn", "app.py"), "w") as f:
             f.write(HANDLER)
 
@@ -85,6 +87,18 @@ class UrlStack:
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         r = self.le("plan", "stack.lua", "--detailed-exitcode")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # another function replaces it: the old URL is deleted, the new one made
+        self.write_stack(auth="AWS_IAM", max_age=120, target="other")
+        r = self.le("plan", "stack.lua", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        change = {c["address"]: c for c in json.loads(r.stdout)["resource_changes"]}["function_url.web"]
+        self.assertEqual(plan_action(change), "replace")
+        self.assertEqual(change["change"]["replace_paths"], [["function_name"]])
+        self.apply()
+        self.assertEqual(client.get_function_url_config(FunctionName="web2")["AuthType"], "AWS_IAM")
+        with self.assertRaises(client.exceptions.ResourceNotFoundException):
+            client.get_function_url_config(FunctionName="web")
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
         return cfg["FunctionUrl"]
 
     def destroy(self, client):
@@ -147,6 +161,43 @@ class FunctionUrlsOnTheLocalTarget(UrlStack, Served):
     def test_lifecycle(self):
         c = self.boto()
         self.crud(c)
+        self.destroy(c)
+
+    def test_cors_preflight_and_response_headers(self):
+        """The URL's cors block is applied as Lambda applies it: a preflight from an allowed
+        origin is answered by the URL (the function does not run; no signature needed on an
+        AWS_IAM URL), an ordinary request gets Access-Control-Allow-Origin next to the
+        function's headers, and an origin not listed gets no CORS header."""
+        c = self.boto()
+        self.write_stack(auth="AWS_IAM", max_age=300)
+        self.apply()
+        url = c.get_function_url_config(FunctionName="web")["FunctionUrl"]
+        preflight = ("-X", "OPTIONS", "-H", "Origin: https://example.com", "-H", "Access-Control-Request-Method: POST")
+        status, headers, body = curl(*preflight, url + "items")
+        self.assertEqual((status, body), (200, ""))
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.assertEqual(headers["access-control-max-age"], "300")
+        status, headers, _ = curl("-X", "OPTIONS", "-H", "Origin: https://evil.example", "-H",
+                                  "Access-Control-Request-Method: POST", url + "items")
+        self.assertEqual(status, 200)
+        self.assertNotIn("access-control-allow-origin", headers)
+        status, _, _ = curl("-X", "OPTIONS", url + "items")  # not a preflight: the URL's auth applies
+        self.assertEqual(status, 403)
+        status, _, _ = curl("-H", "Origin: https://example.com", url + "items")  # unsigned
+        self.assertEqual(status, 403)
+        status, headers, _ = curl("--aws-sigv4", "aws:amz:us-east-1:lambda", "--user", "dummy:dummy",
+                                  "-H", "Origin: https://example.com", url + "items")  # a signed browser request
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.write_stack(auth="NONE", max_age=300)
+        self.apply()
+        status, headers, body = curl("-H", "Origin: https://example.com", url + "items")
+        self.assertEqual(status, 201, body)
+        self.assertEqual(headers["access-control-allow-origin"], "https://example.com")
+        self.assertEqual(headers["x-seen-path"], "/items")  # the function's own headers stay
+        status, headers, _ = curl("-H", "Origin: https://evil.example", url + "items")
+        self.assertEqual(status, 201)
+        self.assertNotIn("access-control-allow-origin", headers)
         self.destroy(c)
 
 

@@ -198,7 +198,7 @@ class LayersAgainstMoto(unittest.TestCase):
 
     STACK = '''
 local lambda = require "lambdaeng.lambda"
-lambda.layer_version("shared", { layer_name = "shared", source = "layer", license_info = LICENSE,
+lambda.layer_version("shared", { layer_name = "shared", source = "layer", license_info = LICENSE, skip_destroy = KEEP,
                                  compatible_runtimes = { "python3.12", "python3.11" },
                                  compatible_architectures = { "x86_64" } })
 '''
@@ -214,9 +214,9 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
             f.write("X = 1\n")
         self.write_stack("MIT")
 
-    def write_stack(self, license_info):
+    def write_stack(self, license_info, keep=False):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
-            f.write(self.STACK.replace("LICENSE", json.dumps(license_info)))
+            f.write(self.STACK.replace("LICENSE", json.dumps(license_info)).replace("KEEP", json.dumps(keep)))
 
     def le(self, *args):
         return run(*args, cwd=self.dir, env=self.moto.env(), timeout=300) if args[0] == "state" else \
@@ -263,6 +263,24 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         r = self.le("destroy", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.versions(), [])
+
+    def test_skip_destroy_updates_in_place_and_keeps_the_version(self):
+        self.assertEqual(self.le("run", "stack.lua", "--yes").returncode, 0)
+        self.write_stack("MIT", keep=True)
+        r = self.le("plan", "stack.lua", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        change = {c["address"]: c for c in json.loads(r.stdout)["resource_changes"]}["layer_version.shared"]
+        self.assertEqual(plan_action(change), "update")  # lambdaeng's own flag: no new version
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(1, "MIT")])
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
+        r = self.le("destroy", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("skip_destroy is set", r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(1, "MIT")])  # still in Lambda, gone from the state
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            self.assertEqual(json.load(f)["resources"], {})
 
     def test_plan_time_validation_names_file_and_line(self):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
