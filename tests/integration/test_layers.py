@@ -186,6 +186,53 @@ class LayersOnTheLocalTarget(Served):
         create("fits", [big_layer])
 
 
+class HoldingProxy:
+    """A pass-through HTTP proxy to moto that, while `hold` is set, forwards
+    PublishLayerVersion and then never answers it (as if the client were killed between
+    the publish and its answer); `published` is set once such a request went through."""
+
+    def __init__(self, upstream):
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.hold, self.published, self.release = True, threading.Event(), threading.Event()
+        proxy, up = self, upstream.split("//", 1)[1]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                conn = http.client.HTTPConnection(up, timeout=120)
+                conn.request(self.command, self.path, body, dict(self.headers))
+                answer = conn.getresponse()
+                data = answer.read()
+                publish = self.command == "POST" and self.path.split("?")[0].endswith("/versions")
+                if publish and proxy.hold:
+                    proxy.published.set()
+                    proxy.release.wait(120)  # never answered: the client is killed meanwhile
+                    return
+                self.send_response(answer.status)
+                for k, v in answer.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class LayersAgainstMoto(unittest.TestCase):
     """Create, replace, drift, import and destroy with signatures checked; moto 5.2.1
     cannot attach a layer to a function (CreateFunction reports every layer version
@@ -276,6 +323,44 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertEqual(self.versions(), [(1, "MIT")])  # still in Lambda, gone from the state
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertEqual(json.load(f)["resources"], {})
+
+    def killed_after_publish(self):
+        """Runs the stack through a proxy that lets PublishLayerVersion reach moto but never
+        answers it, and kills lambdaeng once it went through; returns the proxy (passing
+        everything from then on)."""
+        import subprocess
+        from harness import LAMBDAENG
+        proxy = HoldingProxy(self.moto.endpoint)
+        self.addCleanup(proxy.stop)
+        env = dict(os.environ, **{k: v for k, v in self.moto.env().items() if v is not None})
+        proc = subprocess.Popen([LAMBDAENG, "run", "stack.lua", "--yes", "--endpoint", proxy.endpoint], cwd=self.dir,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertTrue(proxy.published.wait(120), "PublishLayerVersion never reached the proxy")
+        proc.kill()
+        proc.wait(timeout=30)
+        self.assertEqual(self.versions(), [(1, "MIT")])  # published, its answer never heard
+        proxy.hold = False
+        return proxy
+
+    def test_a_run_killed_after_publishing_is_adopted_by_the_next(self):
+        proxy = self.killed_after_publish()
+        # the killed run's lock is stale; the state records the endpoint it used (the proxy)
+        r = run("run", "stack.lua", "--yes", "--force-unlock", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("adopting the layer version an interrupted run published", r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(1, "MIT")])  # no second version
+        r = run("plan", "stack.lua", "--detailed-exitcode", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_a_run_killed_after_publishing_leaves_nothing_after_destroy(self):
+        proxy = self.killed_after_publish()
+        r = run("destroy", "stack.lua", "--yes", "--force-unlock", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [])
 
     def test_plan_time_validation_names_file_and_line(self):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:

@@ -71,10 +71,38 @@ local function timeout_of(decl, which)
   return validate.duration_seconds(t or "10m")
 end
 
+-- The version an interrupted run published for these arguments: the newest version of
+-- the layer whose content (CodeSha256 = source_code_hash, known at plan time) and
+-- description and license are these; nil when there is none or the hash is unknown.
+local function published_before(api, a)
+  if type(a.source_code_hash) ~= "string" then return nil end
+  local list = api:list_layer_versions(a.layer_name)
+  local versions = list and list.LayerVersions or {}
+  table.sort(versions, function(x, y) return (tonumber(x.Version) or 0) > (tonumber(y.Version) or 0) end)
+  for i = 1, math.min(#versions, 10) do
+    local v = versions[i]
+    if (v.Description or "") == (a.description or "") and (v.LicenseInfo or "") == (a.license_info or "") then
+      local doc = api:get_layer_version(a.layer_name, v.Version)
+      if doc and doc.Content and doc.Content.CodeSha256 == a.source_code_hash then return doc end
+    end
+  end
+  return nil
+end
+
 function M.create(ctx, decl, a)
   local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "create"), "create")
   local c, cerr = content(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
+  if ctx.adopt_on_conflict then
+    local doc = published_before(api, a)
+    if doc then
+      ctx.log("adopting the layer version an interrupted run published: " .. tostring(doc.LayerVersionArn))
+      return { args = a, attrs = attrs_from(doc) }
+    end
+  end
+  -- Write-ahead: a run killed after PublishLayerVersion leaves a version the next run
+  -- adopts (above) or a destroy deletes, not one the state never heard of.
+  if ctx.record then ctx.record(decl.address, { args = a, attrs = {}, pending = "create" }) end
   local input = { Content = c, Description = a.description, LicenseInfo = a.license_info }
   if a.compatible_runtimes and #a.compatible_runtimes > 0 then
     input.CompatibleRuntimes = json.array(sorted_copy(a.compatible_runtimes))
@@ -83,7 +111,11 @@ function M.create(ctx, decl, a)
     input.CompatibleArchitectures = json.array(sorted_copy(a.compatible_architectures))
   end
   local doc, err = api:publish_layer_version(a.layer_name, input)
-  if not doc then return nil, err end
+  if not doc then
+    -- forget the write-ahead record only when Lambda answered no (the outcome is known)
+    if ctx.forget and err and err.status and err.status < 500 then ctx.forget(decl.address) end
+    return nil, err
+  end
   return { args = a, attrs = attrs_from(doc) }
 end
 
@@ -98,9 +130,13 @@ function M.delete(ctx, decl, prior)
     ctx.log("skip_destroy is set: the layer version stays in Lambda and leaves the state")
     return true
   end
+  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "delete"), "delete")
+  if not attrs.arn and prior.pending == "create" then -- an interrupted publish: delete what it made
+    local doc = published_before(api, a)
+    attrs = doc and attrs_from(doc) or attrs
+  end
   local name, version = M.parse_arn(attrs.arn)
   if not name then return true end
-  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "delete"), "delete")
   local _, err = api:delete_layer_version(name, version)
   if err and err.type ~= "ResourceNotFoundException" then return nil, err end
   return true
