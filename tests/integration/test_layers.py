@@ -324,6 +324,42 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertEqual(json.load(f)["resources"], {})
 
+    def test_filename_and_s3_sources(self):
+        """A layer from a zip file (`filename` + `source_code_hash`) and one from S3: both
+        published with that content, and a new hash replaces the file's layer."""
+        import base64
+        import hashlib
+        content = zip_bytes({"python/m.py": "X = 2\n"})
+        with open(os.path.join(self.dir, "layer.zip"), "wb") as f:
+            f.write(content)
+        s3 = self.moto.boto3("s3")
+        s3.create_bucket(Bucket="layer-bucket")
+        s3.put_object(Bucket="layer-bucket", Key="layers/s3.zip", Body=content)
+        digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'lambda.layer_version("file", { layer_name = "from-file", filename = "layer.zip",\n'
+                    '                               source_code_hash = HASH })\n'
+                    'lambda.layer_version("s3", { layer_name = "from-s3", s3_bucket = "layer-bucket",\n'
+                    '                             s3_key = "layers/s3.zip" })\n'.replace("HASH", json.dumps(digest)))
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for name in ("from-file", "from-s3"):
+            got = self.boto.get_layer_version(LayerName=name, VersionNumber=1)
+            self.assertEqual(got["Content"]["CodeSha256"], digest, name)
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
+        with open(os.path.join(self.dir, "layer.zip"), "wb") as f:
+            f.write(zip_bytes({"python/m.py": "X = 3\n"}))
+        with open(os.path.join(self.dir, "stack.lua")) as f:
+            text = f.read()
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write(text.replace(json.dumps(digest), 'require("lambdaeng.hash").filebase64sha256("layer.zip")'))
+        r = self.le("plan", "stack.lua", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        changes = {c["address"]: plan_action(c) for c in json.loads(r.stdout)["resource_changes"]}
+        self.assertEqual(changes, {"layer_version.file": "replace", "layer_version.s3": "no-op"})
+        self.assertEqual(self.le("destroy", "stack.lua", "--yes").returncode, 0)
+
     def killed_after_publish(self):
         """Runs the stack through a proxy that lets PublishLayerVersion reach moto but never
         answers it, and kills lambdaeng once it went through; returns the proxy (passing
