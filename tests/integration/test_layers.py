@@ -410,5 +410,27 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertIn("stack.lua:3: layer_version.b: needs exactly one content source", r.stderr)
 
 
+class LayerSkipDestroyOnTheLocalTarget(Served):
+    """The same skip_destroy update and destroy as against moto, on the local target."""
+
+    STACK = LayersAgainstMoto.STACK
+    write_stack = LayersAgainstMoto.write_stack
+    versions = LayersAgainstMoto.versions
+    test_skip_destroy_updates_in_place_and_keeps_the_version = \
+        LayersAgainstMoto.test_skip_destroy_updates_in_place_and_keeps_the_version
+
+    def setUp(self):
+        super().setUp()
+        self.boto = Served.boto(self)  # the client, as LayersAgainstMoto has it
+        os.makedirs(os.path.join(self.dir, "layer", "python"))
+        with open(os.path.join(self.dir, "layer", "python", "m.py"), "w") as f:
+            f.write("X = 1\n")
+        self.write_stack("MIT")
+
+    def le(self, *args):
+        return run(*args, "--dir", os.path.join(self.dir, "store"), cwd=self.dir,
+                   env={"LAMBDAENG_WAITER_DELAY": "0.05"}, timeout=300)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
