@@ -16,6 +16,8 @@
 #include <zip.h>
 #include <zlib.h>
 
+#include "buffer.h"
+
 #define DOS_DATE_1980_01_01 0x0021
 #define MAX_DEPTH 64
 
@@ -40,13 +42,9 @@ static void entries_free(entry_list *l) {
 
 static int entries_push(entry_list *l, const char *name, const char *fs_path, int executable,
                         le_error *err) {
-  if (l->len == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
-    entry *p = realloc(l->items, cap * sizeof *p);
-    if (!p) return le_error_set(err, "out of memory listing files");
-    l->items = p;
-    l->cap = cap;
-  }
+  entry *items = le_array_grow(l->items, &l->cap, l->len, sizeof *items, 32);
+  if (!items) return le_error_set(err, "out of memory listing files");
+  l->items = items;
   entry *e = &l->items[l->len];
   e->name = strdup(name);
   e->fs_path = strdup(fs_path);

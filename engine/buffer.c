@@ -1,5 +1,6 @@
 #include "buffer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,4 +29,14 @@ void le_buffer_free(le_buffer *b) {
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+}
+
+void *le_array_grow(void *items, size_t *cap, size_t len, size_t elem, size_t first) {
+  if (len < *cap) return items;
+  size_t n = *cap ? *cap : first;
+  if (n > SIZE_MAX / 2 / elem) return NULL;
+  if (*cap) n *= 2;
+  void *p = realloc(items, n * elem);
+  if (p) *cap = n;
+  return p;
 }

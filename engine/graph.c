@@ -8,6 +8,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "buffer.h"
 #include "runtime.h"
 
 typedef struct node {
@@ -73,13 +74,9 @@ int le_graph_add_node(le_graph *g, const char *address, const char *site, le_err
   if (existing >= 0)
     return le_error_set(err, "duplicate address %s: declared at %s and again at %s", address,
                         g->nodes[existing].site, site);
-  if (g->len == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 16;
-    node *p = realloc(g->nodes, cap * sizeof *p);
-    if (!p) return le_error_set(err, "out of memory");
-    g->nodes = p;
-    g->cap = cap;
-  }
+  node *nodes = le_array_grow(g->nodes, &g->cap, g->len, sizeof *nodes, 16);
+  if (!nodes) return le_error_set(err, "out of memory");
+  g->nodes = nodes;
   node *n = &g->nodes[g->len];
   memset(n, 0, sizeof *n);
   n->address = strdup(address);
@@ -111,13 +108,9 @@ int le_graph_add_edge(le_graph *g, const char *from, const char *to, le_error *e
   node *n = &g->nodes[f];
   for (size_t i = 0; i < n->ndeps; i++)
     if (n->deps[i] == (size_t)t) return LE_OK;
-  if (n->ndeps == n->capdeps) {
-    size_t cap = n->capdeps ? n->capdeps * 2 : 4;
-    size_t *p = realloc(n->deps, cap * sizeof *p);
-    if (!p) return le_error_set(err, "out of memory");
-    n->deps = p;
-    n->capdeps = cap;
-  }
+  size_t *deps = le_array_grow(n->deps, &n->capdeps, n->ndeps, sizeof *deps, 4);
+  if (!deps) return le_error_set(err, "out of memory");
+  n->deps = deps;
   n->deps[n->ndeps++] = (size_t)t;
   return LE_OK;
 }

@@ -18,6 +18,9 @@ typedef enum { LE_SHA1, LE_SHA256 } le_digest_kind;
 /* Raw digest into out (20 or 32 bytes); returns the digest length. */
 size_t le_digest(le_digest_kind kind, const void *data, size_t len, unsigned char out[32]);
 
+/* HMAC-SHA256 of data under key (RFC 2104). */
+void le_hmac_sha256(const void *key, size_t klen, const void *data, size_t dlen, unsigned char out[32]);
+
 /* Lower-case hex of raw[0..n) into out (2n+1 bytes with the terminating NUL). */
 void le_hex(const unsigned char *raw, size_t n, char *out);
 

@@ -222,16 +222,13 @@ static int encode_table(encoder *e, int idx, int depth) {
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      if (nkeys == cap) {
-        cap = cap ? 2 * cap : 16;
-        key_ref *grown = realloc(keys, cap * sizeof *keys);
-        if (!grown) {
-          free(keys);
-          lua_pop(L, 1);
-          return fail(e, depth, "out of memory");
-        }
-        keys = grown;
+      key_ref *grown = le_array_grow(keys, &cap, nkeys, sizeof *grown, 16);
+      if (!grown) {
+        free(keys);
+        lua_pop(L, 1);
+        return fail(e, depth, "out of memory");
       }
+      keys = grown;
       keys[nkeys].s = lua_tolstring(L, -1, &keys[nkeys].len); /* anchored by the table */
       nkeys++;
     } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n) {

@@ -2,12 +2,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* An address as /proc/net/tcp and tcp6 print it: each 32-bit word of the address in
  * the machine's byte order as %08X, a ':', and the port (host order) as %04X. */
@@ -50,16 +54,96 @@ static int find_in(const char *table, const char *local, const char *remote, uns
   return rc;
 }
 
-int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+/* Both ends of fd, a connected TCP/IP socket: 0 or a negative errno. */
+static int ends(int fd, struct sockaddr_storage *me, struct sockaddr_storage *peer) {
   int type = 0;
   socklen_t tl = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0) return -errno;
   if (type != SOCK_STREAM) return -EAFNOSUPPORT;
+  socklen_t ml = sizeof *me, pl = sizeof *peer;
+  if (getsockname(fd, (struct sockaddr *)me, &ml) != 0) return -errno;
+  if (getpeername(fd, (struct sockaddr *)peer, &pl) != 0) return -errno;
+  if (me->ss_family != peer->ss_family || (me->ss_family != AF_INET && me->ss_family != AF_INET6))
+    return -EAFNOSUPPORT;
+  return 0;
+}
+
+/* The answer to one sock_diag question in answer (len bytes): 0 with *uid, or a negative errno. */
+static int diag_answer(const void *answer, int len, unsigned *uid) {
+  for (const struct nlmsghdr *h = answer; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+      int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+      return e < 0 ? e : -EIO;
+    }
+    if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+      const struct inet_diag_msg *m = NLMSG_DATA(h);
+      if (m->idiag_inode == 0) return -ENOENT; /* TIME_WAIT or orphaned: no process holds it */
+      *uid = m->idiag_uid;
+      return 0;
+    }
+  }
+  return -EIO;
+}
+
+/* One sock_diag question: the TCP socket of family whose local end is src:sport and whose
+ * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). */
+static int diag_ask(int family, const void *src, uint16_t sport, const void *dst, uint16_t dport, unsigned *uid) {
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 req;
+  } ask;
+  memset(&ask, 0, sizeof ask);
+  ask.nlh.nlmsg_len = sizeof ask;
+  ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  ask.nlh.nlmsg_flags = NLM_F_REQUEST; /* one socket, looked up by its addresses: no dump */
+  ask.req.sdiag_family = (uint8_t)family;
+  ask.req.sdiag_protocol = IPPROTO_TCP;
+  ask.req.idiag_states = ~0u;
+  size_t alen = family == AF_INET ? 4 : 16;
+  memcpy(ask.req.id.idiag_src, src, alen);
+  memcpy(ask.req.id.idiag_dst, dst, alen);
+  ask.req.id.idiag_sport = sport;
+  ask.req.id.idiag_dport = dport;
+  ask.req.id.idiag_cookie[0] = ask.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -errno;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  union {
+    struct nlmsghdr align;
+    char bytes[8192];
+  } answer;
+  ssize_t n;
+  do n = sendto(nl, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  while (n < 0 && errno == EINTR);
+  int rc = n < 0 ? -errno : -EIO;
+  if (n == (ssize_t)sizeof ask) {
+    do n = recv(nl, answer.bytes, sizeof answer.bytes, 0);
+    while (n < 0 && errno == EINTR);
+    rc = n < 0 ? -errno : diag_answer(answer.bytes, (int)n, uid);
+  }
+  close(nl);
+  return rc;
+}
+
+int le_tcp_peer_uid_diag(int fd, unsigned *uid) {
   struct sockaddr_storage me, peer;
-  socklen_t ml = sizeof me, pl = sizeof peer;
-  if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0) return -errno;
-  if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) return -errno;
-  if (me.ss_family != peer.ss_family) return -EAFNOSUPPORT;
+  int rc = ends(fd, &me, &peer);
+  if (rc != 0) return rc;
+  /* the peer's socket: its local end is our peer's address, its remote end ours */
+  if (me.ss_family == AF_INET) {
+    const struct sockaddr_in *m = (const struct sockaddr_in *)&me, *p = (const struct sockaddr_in *)&peer;
+    return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid);
+  }
+  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
+  if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) /* an IPv4 client */
+    return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid);
+  return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid);
+}
+
+int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  int erc = ends(fd, &me, &peer);
+  if (erc != 0) return erc;
   /* the peer's socket: its local address is our peer's, its remote address ours */
   char local[64], remote[64];
   if (me.ss_family == AF_INET) {
@@ -68,7 +152,6 @@ int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, un
     v4_text(remote, sizeof remote, &m->sin_addr, m->sin_port);
     return find_in(tcp_table, local, remote, uid);
   }
-  if (me.ss_family != AF_INET6) return -EAFNOSUPPORT;
   const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
   v6_text(local, sizeof local, &p->sin6_addr, p->sin6_port);
   v6_text(remote, sizeof remote, &m->sin6_addr, m->sin6_port);
@@ -83,5 +166,9 @@ int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, un
 }
 
 int le_tcp_peer_uid(int fd, unsigned *uid) {
+  int rc = le_tcp_peer_uid_diag(fd, uid);
+  if (rc == 0 || rc == -EAFNOSUPPORT || rc == -ENOTCONN || rc == -ENOTSOCK || rc == -EBADF) return rc;
+  /* no answer from the kernel (no tcp_diag, a seccomp filter) or no such socket: the
+   * tables, slower, decide */
   return le_tcp_peer_uid_in(fd, "/proc/net/tcp", "/proc/net/tcp6", uid);
 }

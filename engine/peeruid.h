@@ -9,12 +9,17 @@
  * le_tcp_peer_uid(fd, &uid) -> 0, or a negative errno: -ENOENT when no live socket of
  * this machine is the peer (a remote client, or one that already closed), -ENOTCONN or
  * -EAFNOSUPPORT for a descriptor that is not a connected TCP/IP socket, or the error of
- * reading /proc. One read of each table per call: short, but blocking (call it once per
- * connection). le_tcp_peer_uid_in does the same in tables at other paths (for tests). */
+ * reading /proc. It asks the kernel first (sock_diag netlink: one lookup of that exact
+ * socket, whatever the number of connections on the machine; the same uid and inode
+ * rule) and reads the tables, once each, only where that gives no answer (no tcp_diag,
+ * or no such socket). Blocking but short: call it once per connection.
+ * le_tcp_peer_uid_diag asks the kernel only; le_tcp_peer_uid_in reads tables at other
+ * paths only (for tests). */
 #ifndef LAMBDAENG_PEERUID_H
 #define LAMBDAENG_PEERUID_H
 
 int le_tcp_peer_uid(int fd, unsigned *uid);
 int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid);
+int le_tcp_peer_uid_diag(int fd, unsigned *uid);
 
 #endif

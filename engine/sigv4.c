@@ -8,7 +8,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "buffer.h"
 #include "hash.h"
@@ -133,17 +132,13 @@ static int push_param(param **params, size_t *n, size_t *cap, char *key, char *v
     free(value);
     return LE_FAIL;
   }
-  if (*n == *cap) {
-    size_t c = *cap ? *cap * 2 : 16;
-    param *p = realloc(*params, c * sizeof *p);
-    if (!p) {
-      free(key);
-      free(value);
-      return LE_FAIL;
-    }
-    *params = p;
-    *cap = c;
+  param *grown = le_array_grow(*params, cap, *n, sizeof *grown, 16);
+  if (!grown) {
+    free(key);
+    free(value);
+    return LE_FAIL;
   }
+  *params = grown;
   (*params)[*n].key = key;
   (*params)[*n].value = value;
   (*n)++;
@@ -211,8 +206,7 @@ static int append_trimmed(le_buffer *b, const char *v) {
 }
 
 static void hmac_sha256(const void *key, size_t klen, const char *data, size_t dlen, unsigned char out[32]) {
-  unsigned int n = 32;
-  HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, dlen, out, &n);
+  le_hmac_sha256(key, klen, data, dlen, out);
 }
 
 /* The signing key depends only on the secret, the date, the region and the
@@ -229,8 +223,7 @@ static int signing_key(const char *secret, const char *date, const char *region,
                        unsigned char out[32]) {
   size_t slen = strlen(secret);
   unsigned char digest[32];
-  unsigned int dn = 0;
-  EVP_Digest(secret, slen, digest, &dn, EVP_sha256(), NULL);
+  le_digest(LE_SHA256, secret, slen, digest);
   if (signing_cache.valid && memcmp(digest, signing_cache.secret_digest, 32) == 0 &&
       strcmp(date, signing_cache.date) == 0 && strcmp(region, signing_cache.region) == 0 &&
       strcmp(service, signing_cache.service) == 0) {

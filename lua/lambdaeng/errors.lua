@@ -31,6 +31,13 @@ function M.from(err, kind, code)
   return M.new(kind or code or "Error", tostring(err), code and { code = code } or nil)
 end
 
+---A delete's outcome from the call's results (value, err): true when it succeeded or
+---what it deletes was already gone (ResourceNotFoundException), else nil, err.
+function M.deleted(_, err)
+  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
+  return true
+end
+
 ---The text of an error, a message, or anything else.
 function M.text(err)
   if type(err) == "table" and err.message ~= nil then return tostring(err.message) end

@@ -165,19 +165,7 @@ local function list(_, ctx)
 end
 
 -- The handler of a request on /<date>/functions/NAME<rest>, or nil.
-function M.route(rest, method)
-  if rest == "/aliases" or rest == "/aliases/" then
-    if method == "POST" then return create end
-    if method == "GET" then return list end
-    return nil
-  end
-  local name = rest:match("^/aliases/([^/]+)$")
-  if not name then return nil end
-  name = localapi.url_decode(name)
-  if method == "GET" then return function(t, ctx) return get(t, ctx, name) end end
-  if method == "PUT" then return function(t, ctx) return update(t, ctx, name) end end
-  if method == "DELETE" then return function(t, ctx) return delete(t, ctx, name) end end
-end
+M.route = localapi.subresource("aliases", { POST = create, GET = list }, { GET = get, PUT = update, DELETE = delete })
 
 -- The alias qualifier names, or nil (a version, $LATEST, or nothing).
 function M.alias(fn, qualifier)

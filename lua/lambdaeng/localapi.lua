@@ -38,6 +38,43 @@ function M.url_decode(s)
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
+-- The router of a function's sub-resource at /<date>/functions/NAME/<path>, as
+-- route(rest, method) -> handler or nil: collection[method] serves /path and /path/,
+-- item[method](t, ctx, id) serves /path/ID with ID URL-decoded.
+function M.subresource(path, collection, item)
+  local base = "/" .. path
+  return function(rest, method)
+    if rest == base or rest == base .. "/" then return collection[method] end
+    local id = rest:sub(1, #base + 1) == base .. "/" and rest:sub(#base + 2):match("^[^/]+$")
+    local handler = id and item[method]
+    if not handler then return nil end
+    id = M.url_decode(id)
+    return function(t, ctx) return handler(t, ctx, id) end
+  end
+end
+
+-- The key of the request's qualifier in a per-qualifier table: "$LATEST" for none or
+-- $LATEST, the qualifier when it names a version or an alias of the function, else
+-- nil and the not-found answer.
+function M.qualifier_key(t, ctx)
+  local q = ctx.qualifier
+  if not q or q == "$LATEST" then return "$LATEST" end
+  if ctx.fn.versions[q] or (ctx.fn.aliases and ctx.fn.aliases[q]) then return q end
+  return nil, t:not_found(ctx.name, q)
+end
+
+-- A write on a per-qualifier sub-resource: the qualifier's key (qualifier_key) and the
+-- request's JSON body that check(input) passes, or nil, nil and the answer.
+function M.keyed_input(t, ctx, check)
+  local key, s, h, b = M.qualifier_key(t, ctx)
+  if not key then return nil, nil, s, h, b end
+  local input, bs, bh, bb = M.json_body(ctx.req.body)
+  if not input then return nil, nil, bs, bh, bb end
+  s, h, b = check(input)
+  if s then return nil, nil, s, h, b end
+  return key, input
+end
+
 -- A ValidationException as the API words it (a member that fails its constraint).
 function M.validation(field, value, constraint)
   return err(400, "ValidationException", string.format("1 validation error detected: Value '%s' at '%s' failed to "

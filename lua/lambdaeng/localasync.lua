@@ -22,12 +22,7 @@ M.BACKOFF = tonumber(os.getenv("LAMBDAENG_ASYNC_BACKOFF") or "") or 1
 
 local function invalid(message) return err(400, "InvalidParameterValueException", message) end
 
-local function key_of(t, ctx)
-  local q = ctx.qualifier
-  if not q or q == "$LATEST" then return "$LATEST" end
-  if ctx.fn.versions[q] or (ctx.fn.aliases and ctx.fn.aliases[q]) then return q end
-  return nil, t:not_found(ctx.name, q)
-end
+local key_of = localapi.qualifier_key -- the key in fn.event_invoke
 
 -- The answer's document.
 local function document(t, ctx, key, c)
@@ -69,12 +64,8 @@ local function now_iso()
 end
 
 local function put(t, ctx, merge)
-  local key, s, h, b = key_of(t, ctx)
+  local key, input, s, h, b = localapi.keyed_input(t, ctx, check)
   if not key then return s, h, b end
-  local input, bs, bh, bb = localapi.json_body(ctx.req.body)
-  if not input then return bs, bh, bb end
-  s, h, b = check(input)
-  if s then return s, h, b end
   ctx.fn.event_invoke = ctx.fn.event_invoke or {}
   local current = ctx.fn.event_invoke[key]
   if merge and not current then

@@ -317,17 +317,20 @@ end
 
 -- The environment's Runtime API: the listening socket `lambdaeng __runtime-init`
 -- opened (inside the sandbox's network namespace) and handed over; served here.
+-- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
   local check
   local server, serr = server_lib.adopt(fd, function(req, id)
     loop.spawn(function() self:runtime_request(env, req, id) end)
-  end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end })
+  end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end,
+         peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")
   end
   if env.dead then return server:close() end
-  check = localguard.runtime_check("127.0.0.1:" .. server:port(), RUNTIME_MAX_BODY)
+  check = localguard.runtime_check("127.0.0.1:" .. server:port(), RUNTIME_MAX_BODY,
+    not env.sandboxed and sys.uid() or nil)
   if self.unref then server:unref() end
   env.server = server
 end
@@ -360,7 +363,7 @@ function Exec:start(name, fn, cfg, key, inv)
   local cmd, kind, msg = self:command(cfg, root, bwrap ~= nil)
   if not cmd then return nil, kind, msg end
   local env = { id = self.next_env, fn_name = name, key = key, cfg = cfg, inv = inv, started = loop.now(),
-                pending_log = {} }
+                pending_log = {}, sandboxed = bwrap ~= nil }
   self.next_env = self.next_env + 1
   inv.env = env
   local file, args

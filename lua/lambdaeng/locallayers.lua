@@ -254,6 +254,16 @@ local function unzipped(t, file)
   return archive.unzipped_size(t.dir .. "/code/" .. file .. ".zip") or 0
 end
 
+-- Lambda's refusal when code_file unzipped with each of docs' files passes MAX_UNZIPPED, or nothing.
+local function check_unzipped(t, code_file, docs)
+  local total = unzipped(t, code_file)
+  for _, doc in ipairs(docs) do total = total + unzipped(t, doc.file) end
+  if total > MAX_UNZIPPED then
+    return err(400, "InvalidParameterValueException", string.format("Function code combined with layers exceeds the "
+      .. "maximum allowed size of %d bytes. The actual size is %d bytes.", MAX_UNZIPPED, total))
+  end
+end
+
 -- Refuses what Lambda refuses of a function's Layers (a list of version ARNs) with
 -- its package code_file: returns nothing, or status, headers, body.
 function M.check(t, layers, code_file)
@@ -261,34 +271,23 @@ function M.check(t, layers, code_file)
   if #layers > MAX_LAYERS then
     return err(400, "InvalidParameterValueException", "Cannot reference more than 5 layers.")
   end
-  local total = unzipped(t, code_file)
-  for _, arn in ipairs(layers) do
-    local doc = type(arn) == "string" and find(t, arn)
-    if not doc then
+  local docs = {}
+  for i, arn in ipairs(layers) do
+    docs[i] = type(arn) == "string" and find(t, arn)
+    if not docs[i] then
       return err(400, "InvalidParameterValueException", "Layer version " .. tostring(arn) .. " does not exist.")
     end
-    total = total + unzipped(t, doc.file)
   end
-  if total > MAX_UNZIPPED then
-    return err(400, "InvalidParameterValueException", string.format("Function code combined with layers exceeds the "
-      .. "maximum allowed size of %d bytes. The actual size is %d bytes.", MAX_UNZIPPED, total))
-  end
+  return check_unzipped(t, code_file, docs)
 end
 
--- The size check of new code under the layers a function already has.
+-- The size check of new code under the layers a function already has (one that
+-- cannot be found counts for nothing).
 function M.check_code(t, cfg, code_file)
-  local arns = {}
-  for i, l in ipairs(cfg.Layers or {}) do arns[i] = l.Arn end
-  if #arns == 0 then return end
-  local total = unzipped(t, code_file)
-  for _, arn in ipairs(arns) do
-    local doc = find(t, arn, true)
-    total = total + (doc and unzipped(t, doc.file) or 0)
-  end
-  if total > MAX_UNZIPPED then
-    return err(400, "InvalidParameterValueException", string.format("Function code combined with layers exceeds the "
-      .. "maximum allowed size of %d bytes. The actual size is %d bytes.", MAX_UNZIPPED, total))
-  end
+  if #(cfg.Layers or {}) == 0 then return end
+  local docs = {}
+  for _, l in ipairs(cfg.Layers) do docs[#docs + 1] = find(t, l.Arn, true) end
+  return check_unzipped(t, code_file, docs)
 end
 
 -- Each of cfg.Layers with the real CodeSize of its version.

@@ -65,20 +65,11 @@ local function statement(input, arn)
 end
 
 -- The qualifier's key in fn.policy, or nil and the error when it names nothing.
-local function policy_key(t, ctx)
-  local q = ctx.qualifier
-  if not q or q == "$LATEST" then return "$LATEST" end
-  if ctx.fn.versions[q] or (ctx.fn.aliases and ctx.fn.aliases[q]) then return q end
-  return nil, t:not_found(ctx.name, q)
-end
+local policy_key = localapi.qualifier_key
 
 local function add(t, ctx)
-  local key, s, h, b = policy_key(t, ctx)
+  local key, input, s, h, b = localapi.keyed_input(t, ctx, check)
   if not key then return s, h, b end
-  local input, bs, bh, bb = localapi.json_body(ctx.req.body)
-  if not input then return bs, bh, bb end
-  s, h, b = check(input)
-  if s then return s, h, b end
   ctx.fn.policy = ctx.fn.policy or {}
   local policy = ctx.fn.policy[key] or { statements = {} }
   if input.RevisionId and input.RevisionId ~= policy.revision then
@@ -126,17 +117,6 @@ local function remove(t, ctx, sid)
 end
 
 -- The handler of a request on /<date>/functions/NAME<rest>, or nil.
-function M.route(rest, method)
-  if rest == "/policy" or rest == "/policy/" then
-    if method == "POST" then return add end
-    if method == "GET" then return get end
-    return nil
-  end
-  local sid = rest:match("^/policy/([^/]+)$")
-  if sid and method == "DELETE" then
-    sid = localapi.url_decode(sid)
-    return function(t, ctx) return remove(t, ctx, sid) end
-  end
-end
+M.route = localapi.subresource("policy", { POST = add, GET = get }, { DELETE = remove })
 
 return M

@@ -3,12 +3,14 @@
 -- bomb refused while it inflates), collected when no function or version uses them
 -- any more; and the private writes every file of the target goes through (0600,
 -- whole or not at all). The functions are the Target's methods store_code(code),
--- uses(file), collect() (self: the target, with dir, functions, exec).
+-- store_checked(code, check), uses(file), collect() (self: the target, with dir,
+-- functions, exec).
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 
 local files = require "lambdaeng.files"
+local localapi = require "lambdaeng.localapi"
 
 local M = {}
 
@@ -69,6 +71,17 @@ function M.uses(self, file)
     end
   end
   return false
+end
+
+-- store_code, then check(code) (the layers' limits): the stored code, or nil and the
+-- API's answer (status, headers, body); refused code no function uses is collected.
+function M.store_checked(self, code_input, check)
+  local code, cerr = M.store_code(self, code_input)
+  if not code then return nil, localapi.error_response(cerr.status, cerr.type, cerr.message) end
+  local s, h, b = check(code)
+  if not s then return code end
+  if not M.uses(self, code.file) then M.collect(self) end
+  return nil, s, h, b
 end
 
 -- Removes the packages (code/<sha>.zip, run/<sha>/) no function or version uses any

@@ -76,6 +76,7 @@ Target.__index = Target
 local write_private = localstore.write_private
 M.write_private = write_private
 Target.store_code, Target.uses, Target.collect = localstore.store_code, localstore.uses, localstore.collect
+Target.store_checked = localstore.store_checked
 
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
@@ -164,13 +165,9 @@ function Target:create(body)
   if package_type == "Zip" and (not input.Runtime or not input.Handler) then
     return err(400, "InvalidParameterValueException", "Runtime and Handler are required for a Zip package")
   end
-  local code, cerr = self:store_code(input.Code)
-  if not code then return err(cerr.status, cerr.type, cerr.message) end
-  local ls, lh, lb = locallayers.check(self, input.Layers, code.file)
-  if ls then
-    if not self:uses(code.file) then self:collect() end
-    return ls, lh, lb
-  end
+  local code, cs, ch, cb = self:store_checked(input.Code,
+    function(c) return locallayers.check(self, input.Layers, c.file) end)
+  if not code then return cs, ch, cb end
   local cfg = {
     FunctionName = name, FunctionArn = self:arn(name), CodeSize = code.size, CodeSha256 = code.sha, Description = "",
     Timeout = 3, MemorySize = 128, LastModified = now_iso(), Version = "$LATEST", PackageType = package_type,
@@ -251,13 +248,9 @@ function Target:update_code(name, body)
   local input, s1, h1, b1 = self:update_input(name, "UpdateFunctionCode", body)
   if not input then return s1, h1, b1 end
   local fn = self.functions[name]
-  local code, cerr = self:store_code(input)
-  if not code then return err(cerr.status, cerr.type, cerr.message) end
-  local ls, lh, lb = locallayers.check_code(self, fn.latest, code.file)
-  if ls then
-    if not self:uses(code.file) then self:collect() end
-    return ls, lh, lb
-  end
+  local code, cs, ch, cb = self:store_checked(input,
+    function(c) return locallayers.check_code(self, fn.latest, c.file) end)
+  if not code then return cs, ch, cb end
   if input.DryRun then -- checked, not applied
     local preview = {}
     for k, v in pairs(fn.latest) do preview[k] = v end

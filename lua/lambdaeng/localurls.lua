@@ -297,19 +297,26 @@ local function create(t, ctx)
   return ok(201, document(url))
 end
 
-local function get(t, ctx)
+-- The qualifier's key and its function URL, or nil, nil and the answer (none: 404).
+local function existing(t, ctx)
   local key, s, h, b = key_of(t, ctx)
-  if not key then return s, h, b end
+  if not key then return nil, nil, s, h, b end
   local url = ctx.fn.urls and ctx.fn.urls[key]
-  if not url then return err(404, "ResourceNotFoundException", "The resource you requested does not exist.") end
+  if not url then
+    return nil, nil, err(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+  end
+  return key, url
+end
+
+local function get(t, ctx)
+  local key, url, s, h, b = existing(t, ctx)
+  if not key then return s, h, b end
   return ok(200, document(url, true))
 end
 
 local function update(t, ctx)
-  local key, s, h, b = key_of(t, ctx)
+  local key, url, s, h, b = existing(t, ctx)
   if not key then return s, h, b end
-  local url = ctx.fn.urls and ctx.fn.urls[key]
-  if not url then return err(404, "ResourceNotFoundException", "The resource you requested does not exist.") end
   local input = decode(ctx.req.body)
   if not input then return err(400, "InvalidRequestContentException", "Could not parse request body into json") end
   s, h, b = check(input, false)
@@ -323,11 +330,8 @@ local function update(t, ctx)
 end
 
 local function delete(t, ctx)
-  local key, s, h, b = key_of(t, ctx)
+  local key, _, s, h, b = existing(t, ctx)
   if not key then return s, h, b end
-  if not (ctx.fn.urls and ctx.fn.urls[key]) then
-    return err(404, "ResourceNotFoundException", "The resource you requested does not exist.")
-  end
   ctx.fn.urls[key] = nil
   M.stop(t, ctx.name, key)
   t:save()
@@ -337,8 +341,6 @@ end
 local ROUTES = { POST = create, GET = get, PUT = update, DELETE = delete }
 
 -- The handler of a request on /<date>/functions/NAME<rest>, or nil.
-function M.route(rest, method)
-  if rest == "/url" or rest == "/url/" then return ROUTES[method] end
-end
+M.route = localapi.subresource("url", ROUTES, {})
 
 return M

@@ -144,9 +144,10 @@ local function planned_env(planned)
       if p.args[key] == UNKNOWN then return UNKNOWN end
       local name = key .. "." .. path[2]
       if p.action == "no-op" or (p.action == "update" and not changing(p, name)) then
+        -- what is stored is what the apply will read (resolver.records): a field the API
+        -- did not report stays null, not unknown (no perpetual output change)
         v = p.prior and p.prior.attrs and p.prior.attrs[key]
-        v = type(v) == "table" and v[path[2]]
-        if v == nil or v == false then v = UNKNOWN end
+        if type(v) == "table" then v = v[path[2]] else v = nil end
       else
         v = UNKNOWN
       end

@@ -307,18 +307,24 @@ local ENV_RESERVED = {
   "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 
-function rules.func(a, report)
+-- Exactly one of the source keys set (what: "code", "content"), and s3_bucket with s3_key.
+local function one_source(a, report, keys, what)
   local sources = {}
-  for _, k in ipairs { "source", "filename", "image_uri", "s3_bucket" } do
+  for _, k in ipairs(keys) do
     if a[k] ~= nil then sources[#sources + 1] = k end
   end
+  local names = table.concat(keys, ", ", 1, #keys - 1) .. " or " .. keys[#keys]
   if #sources == 0 then
-    report("", "needs exactly one code source: source, filename, image_uri or s3_bucket (+ s3_key)")
+    report("", "needs exactly one " .. what .. " source: " .. names .. " (+ s3_key)")
   elseif #sources > 1 then
-    report(sources[2], "conflicts with " .. sources[1] .. ": exactly one of source, filename, image_uri or s3_bucket may be set")
+    report(sources[2], "conflicts with " .. sources[1] .. ": exactly one of " .. names .. " may be set")
   end
   if a.s3_bucket ~= nil and a.s3_key == nil then report("s3_key", "is required when s3_bucket is set") end
   if a.s3_key ~= nil and a.s3_bucket == nil then report("s3_bucket", "is required when s3_key is set") end
+end
+
+function rules.func(a, report)
+  one_source(a, report, { "source", "filename", "image_uri", "s3_bucket" }, "code")
   if a.s3_object_version ~= nil and a.s3_bucket == nil then
     report("s3_object_version", "requires s3_bucket and s3_key (it conflicts with filename and image_uri)")
   end
@@ -365,17 +371,7 @@ end
 
 -- One code source for a layer: source, filename, or s3_bucket + s3_key.
 function rules.layer_version(a, report)
-  local sources = {}
-  for _, k in ipairs { "source", "filename", "s3_bucket" } do
-    if a[k] ~= nil then sources[#sources + 1] = k end
-  end
-  if #sources == 0 then
-    report("", "needs exactly one content source: source, filename or s3_bucket (+ s3_key)")
-  elseif #sources > 1 then
-    report(sources[2], "conflicts with " .. sources[1] .. ": exactly one of source, filename or s3_bucket may be set")
-  end
-  if a.s3_bucket ~= nil and a.s3_key == nil then report("s3_key", "is required when s3_bucket is set") end
-  if a.s3_key ~= nil and a.s3_bucket == nil then report("s3_bucket", "is required when s3_key is set") end
+  one_source(a, report, { "source", "filename", "s3_bucket" }, "content")
   if a.s3_object_version ~= nil and a.s3_bucket == nil then report("s3_object_version", "requires s3_bucket and s3_key") end
   if a.source_code_hash ~= nil and a.filename == nil and a.s3_bucket == nil then
     report("source_code_hash", "applies only to filename or s3_key content (source is hashed by lambdaeng)")

@@ -29,7 +29,10 @@ import datetime
 import hashlib
 import http.client
 import json
+import os
 import re
+import shutil
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -368,3 +371,24 @@ class RecordingProxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def aws_cli_signed_call(env, profile=None, function="probe"):
+    """What the aws CLI resolves from env (its whole environment) and the shared files there, as
+    seen on the request it signs: `aws lambda get-function --debug` logs each request's URL and
+    Authorization header (Credential=KEY/DATE/REGION/lambda/aws4_request). One attempt, no retry.
+    Returns (access key id, region, endpoint, exit status, stdout); raises when the aws CLI is
+    missing or signed no Lambda request."""
+    if not shutil.which("aws"):
+        raise RuntimeError("the aws CLI is required (scripts/deps.sh installs it)")
+    env = {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard", **env}
+    args = ["aws", "lambda", "get-function", "--function-name", function, "--debug", "--output", "json"]
+    args += ["--profile", profile] if profile else []
+    r = subprocess.run(args, env={k: v for k, v in env.items() if v is not None}, capture_output=True, text=True,
+                       timeout=180)
+    sent = re.findall(r"Sending http request: <AWSPreparedRequest .*?url=(\S+?), headers=.*?"
+                      r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/lambda/aws4_request", r.stderr)
+    if not sent:
+        raise AssertionError("the aws CLI signed no Lambda request:\n" + r.stderr[-3000:])
+    url, key, region = sent[-1]
+    return key, region, re.match(r"^(https?://[^/]+)", url).group(1), r.returncode, r.stdout

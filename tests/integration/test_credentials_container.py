@@ -5,8 +5,9 @@ A relative URI is always fetched from http://169.254.170.2, which only exists in
 The test re-runs itself in a network namespace of its own (`unshare -rn`, as an unprivileged user
 namespace: nothing on the machine changes) where loopback also carries 169.254.170.2, and serves
 the container endpoint there on port 80 (tests/integration/aws_fakes.py, the documented wire
-format, credentials minted by moto's STS). Both clients get the same access key; lambdaeng's
-signed call with it succeeds against moto (--signed); with _FULL_URI set as well, the relative
+format, credentials minted by moto's STS). boto3, the aws CLI and lambdaeng get the same access key; lambdaeng's
+signed call with it succeeds against moto (--signed), and the aws CLI signs its own call with the
+same key, region and endpoint, which moto accepts too; with _FULL_URI set as well, the relative
 URI wins, as in the SDKs."""
 import io
 import json
@@ -42,7 +43,7 @@ if os.environ.get(INSIDE) != "1":
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
 from peers import Moto  # noqa: E402
-from aws_fakes import Fakes, make_role  # noqa: E402
+from aws_fakes import Fakes, aws_cli_signed_call, make_role  # noqa: E402
 
 BOTO3_RESOLVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boto3_resolve.py")
 
@@ -99,7 +100,15 @@ class ContainerRelativeUri(unittest.TestCase):
         self.assertEqual(mine["access_key_id"], theirs["access_key_id"])
         self.assertEqual(mine["access_key_id"], self.fakes.container_creds["AccessKeyId"])
         self.assertEqual(mine["region"], theirs["region"])
+        self.assertEqual(mine["endpoint"].rstrip("/"), theirs["endpoint"].rstrip("/"))
         self.assertNotIn(self.fakes.container_creds["SecretAccessKey"], r.stdout + r.stderr)
+        # the aws CLI signs its own call with the same key, for the same region and endpoint
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.env(extra), AWS_EC2_METADATA_DISABLED="true")
+        key, region, endpoint, status, out = aws_cli_signed_call(env)
+        self.assertEqual((key, region, endpoint), (mine["access_key_id"], mine["region"], mine["endpoint"].rstrip("/")))
+        self.assertEqual(status, 0, out)
+        self.assertEqual(json.loads(out)["Configuration"]["FunctionName"], "probe")
         r = run("api", "GetFunction", '{"FunctionName": "probe"}', env=self.env(extra))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["Configuration"]["FunctionName"], "probe")

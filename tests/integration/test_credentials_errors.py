@@ -200,6 +200,25 @@ class Errors(unittest.TestCase):
         for c in accepted:
             c.close()
 
+    def test_instance_metadata_disabled_is_never_asked(self):
+        # A metadata service that would answer, but AWS_EC2_METADATA_DISABLED=true (any case):
+        # neither lambdaeng nor boto3 asks it; without the flag both get its credentials.
+        self.write(".aws/config", "[default]\nregion = eu-west-1\n")
+        imds = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": self.fakes.endpoint}
+        since = len(self.fakes.calls)
+        err = self.fails(env={**imds, "AWS_EC2_METADATA_DISABLED": "True"})
+        self.assertIn("no AWS credentials found; looked in:", err)
+        self.assertIn("instance metadata (disabled by AWS_EC2_METADATA_DISABLED=true)", err)
+        b = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        b.update(HOME=self.home, AWS_EC2_METADATA_DISABLED="True", **imds)
+        r = subprocess.run([sys.executable, BOTO3_RESOLVE], env=b, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual([c for c in self.fakes.calls[since:] if c["kind"].startswith("imds")], [])
+        r = run("whoami", "--json", env={"HOME": self.home, "AWS_EC2_METADATA_DISABLED": None, **imds})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(json.loads(r.stdout)["source"].startswith("instance metadata at " + self.fakes.endpoint))
+        self.assertTrue([c for c in self.fakes.calls[since:] if c["kind"] == "imds-token"])
+
     def test_config_file_errors_name_the_file_and_line(self):
         config = self.write(".aws/config", "[default]\nregion = us-east-1\nthis line is wrong\n")
         self.assertIn(f"{config}:3: expected [SECTION] or NAME = VALUE, got \"this line is wrong\"", self.fails())

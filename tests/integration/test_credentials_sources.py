@@ -1,8 +1,11 @@
 """Every credentials source of the SDKs' default chain, each resolved by lambdaeng and by boto3
 from the same files and environment: the same access key, region and Lambda endpoint
 (`lambdaeng whoami --json` against tests/integration/boto3_resolve.py), and lambdaeng's signed
-call with those credentials succeeds against moto (--signed verifies every signature). For a
-selection, the aws CLI's `configure list` shows the same key (its last four characters) and region.
+call with those credentials succeeds against moto (--signed verifies every signature). The aws
+CLI, from the same files and environment, signs its own GetFunction with the same key, the same
+region and sends it to the same endpoint (its --debug log), and that call succeeds against moto
+too: every configuration here is compared with boto3 AND the aws CLI (tearDownClass checks that
+a full run compared at least 15).
 
 Temporary credentials come from moto's STS (AssumeRole, signed with the source credentials),
 through tests/integration/aws_fakes.py, which also plays instance metadata, the container
@@ -22,7 +25,7 @@ import zipfile
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
 from peers import Moto  # noqa: E402
-from aws_fakes import Fakes, iso, make_role  # noqa: E402
+from aws_fakes import Fakes, RecordingProxy, aws_cli_signed_call, iso, make_role  # noqa: E402
 
 BOTO3_RESOLVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boto3_resolve.py")
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
@@ -36,9 +39,12 @@ def zip_bytes():
 
 
 class Sources(unittest.TestCase):
+    cli_configurations = 0  # configurations the aws CLI was compared on
+    tests_started = 0
 
     @classmethod
     def setUpClass(cls):
+        cls.proxy = RecordingProxy()
         cls.moto = Moto(signed=True)
         cls.role = make_role(cls.moto, "deployer-role")
         cls.fakes = Fakes(cls.moto, cls.role)
@@ -55,8 +61,15 @@ class Sources(unittest.TestCase):
     def tearDownClass(cls):
         cls.fakes.stop()
         cls.moto.stop()
+        cls.proxy.stop()
+        tests = unittest.defaultTestLoader.getTestCaseNames(cls)
+        print(f"\nthe aws CLI and boto3 were compared with lambdaeng on {cls.cli_configurations} configurations",
+              file=sys.stderr)
+        if cls.tests_started == len(tests) and cls.cli_configurations < 15:
+            raise AssertionError(f"only {cls.cli_configurations} configurations were compared with the aws CLI")
 
     def setUp(self):
+        Sources.tests_started += 1
         self.home = tempfile.mkdtemp(prefix="lambdaeng-creds-")
         os.makedirs(os.path.join(self.home, ".aws"))
 
@@ -95,22 +108,16 @@ class Sources(unittest.TestCase):
         return json.loads(r.stdout)
 
     def aws_cli(self, extra, profile=None):
-        """The aws CLI's `configure list`: (the key's last four characters, the region)."""
-        if not shutil.which("aws"):
-            raise RuntimeError("the aws CLI is required")
+        """The aws CLI's resolution (aws_fakes.aws_cli_signed_call) from the same files and
+        environment; anything but loopback reaches the recording proxy, which refuses it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        env.update({"AWS_EC2_METADATA_DISABLED": "true", **self.proxy.env()})
         env.update(self.env(extra))
-        args = ["aws", "configure", "list"] + (["--profile", profile] if profile else [])
-        r = subprocess.run(args, env={k: v for k, v in env.items() if v is not None}, capture_output=True, text=True,
-                           timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rows = {line.split()[0]: line.split()[1] for line in r.stdout.splitlines()[2:] if line.split()}
-        return rows["access_key"][-4:], rows["region"]
+        return aws_cli_signed_call(env, profile)
 
-    def compare(self, extra, profile=None, signed_call=True, cli=False):
-        """lambdaeng and boto3 resolve the same key, region and endpoint; lambdaeng's call succeeds.
-        With cli, the aws CLI's `configure list` shows the same key (its last four) and region."""
+    def compare(self, extra, profile=None, signed_call=True, cli=True):
+        """lambdaeng, boto3 and the aws CLI resolve the same key, region and endpoint; lambdaeng's
+        signed call succeeds against moto (and so does the aws CLI's)."""
         args = ["--profile", profile] if profile else []
         r = run("whoami", "--json", *args, env=self.env(extra))
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -121,7 +128,13 @@ class Sources(unittest.TestCase):
         self.assertEqual(mine["endpoint"].rstrip("/"), theirs["endpoint"].rstrip("/"))
         self.assertNotIn("secret", r.stdout.lower())
         if cli:
-            self.assertEqual(self.aws_cli(extra, profile), (mine["access_key_id"][-4:], mine["region"]))
+            key, region, endpoint, status, out = self.aws_cli(extra, profile)
+            self.assertEqual((key, region, endpoint), (mine["access_key_id"], mine["region"],
+                                                       mine["endpoint"].rstrip("/")), "the aws CLI")
+            Sources.cli_configurations += 1
+            if signed_call:
+                self.assertEqual(status, 0, out)
+                self.assertEqual(json.loads(out)["Configuration"]["FunctionName"], "probe")
         if signed_call:
             r = run("api", "GetFunction", '{"FunctionName": "probe"}', *args, env=self.env(extra))
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -137,8 +150,7 @@ class Sources(unittest.TestCase):
     def test_environment_variables(self):
         mine, theirs = self.compare({"AWS_ACCESS_KEY_ID": self.moto.access_key_id,
                                      "AWS_SECRET_ACCESS_KEY": self.moto.secret_access_key,
-                                     "AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint},
-                                    cli=True)
+                                     "AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
         self.assertEqual(mine["source"], "environment variables")
         self.assertEqual(theirs["method"], "env")
 
@@ -155,7 +167,7 @@ class Sources(unittest.TestCase):
         self.write(".aws/config", "[profile dev]\nregion = ap-southeast-2\nservices = local-moto\n\n"
                                   "[services local-moto]\n; lambda goes to moto\nlambda =\n"
                                   f"  endpoint_url = {self.moto.endpoint}\ns3 =\n  endpoint_url = http://unused\n")
-        mine, _ = self.compare({"AWS_PROFILE": "dev"}, cli=True)
+        mine, _ = self.compare({"AWS_PROFILE": "dev"})
         self.assertEqual(mine["endpoint"], self.moto.endpoint)
         self.assertIn("[services local-moto] lambda endpoint_url", mine["endpoint_source"])
 
@@ -196,7 +208,7 @@ class Sources(unittest.TestCase):
                                   "[services dev]\n; indented block\nlambda =\n"
                                   f"    endpoint_url = {self.moto.endpoint}\n\n"
                                   "[profile default]\nregion = us-west-2\n")
-        mine, _ = self.compare({}, profile="team a", cli=True)
+        mine, _ = self.compare({}, profile="team a")
         self.assertEqual((mine["region"], mine["endpoint"]), ("eu-west-1", self.moto.endpoint))
 
     # --- assume role ---------------------------------------------------------------------------
@@ -208,7 +220,7 @@ class Sources(unittest.TestCase):
                                   "services = here\n\n[services here]\nlambda =\n"
                                   f"  endpoint_url = {self.moto.endpoint}\nsts =\n  endpoint_url = {self.fakes.endpoint}\n")
         since = len(self.fakes.calls_of("sts"))
-        mine, theirs = self.compare({"AWS_PROFILE": "dev"}, cli=True)
+        mine, theirs = self.compare({"AWS_PROFILE": "dev"})
         self.assertEqual(theirs["method"], "assume-role")
         self.assertTrue(mine["access_key_id"].startswith("ASIA"))
         call = self.lambdaeng_sts(since)[0]
@@ -311,7 +323,7 @@ class Sources(unittest.TestCase):
         self.write(".aws/config", self.sso_config())
         self.sso_cache("corp", {"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1",
                                 "accessToken": "sso-access-1", "expiresAt": iso(time.time() + 3600)})
-        mine, theirs = self.compare(self.sso_env(), cli=True)
+        mine, theirs = self.compare(self.sso_env())
         self.assertEqual(theirs["method"], "sso")
         self.assertIn("IAM Identity Center: role Admin in account 123456789012", mine["source"])
         portal = [c for c in self.fakes.calls_of("sso-portal") if c["agent"].startswith("lambdaeng/")][-1]
@@ -368,7 +380,7 @@ class Sources(unittest.TestCase):
         mine, theirs = self.compare({"AWS_EC2_METADATA_DISABLED": None,
                                      "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.fakes.endpoint,
                                      "AWS_DEFAULT_REGION": "ap-southeast-2",
-                                     "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint}, cli=True)
+                                     "AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
         self.assertEqual(theirs["method"], "iam-role")
         mine_calls = [c for c in self.fakes.calls[since:] if (c.get("agent") or "").startswith("lambdaeng/")]
         self.assertEqual(mine_calls[0]["kind"], "imds-token")

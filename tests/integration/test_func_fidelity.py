@@ -123,7 +123,12 @@ output("version", fn.version)
 output("qualified_arn", fn.qualified_arn)
 output("qualified_invoke_arn", fn.qualified_invoke_arn)
 """)
+        since = self.mark()
         self.apply()
+        if self.moto:  # one CreateFunction that publishes (no separate PublishVersion), then the invocation
+            sent = self.mutating(since)
+            self.assertEqual([(m, u) for m, u, _ in sent], [("POST", "/2015-03-31/functions")])
+            self.assertIs(sent[0][2]["Publish"], True)
         arn = self.boto.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
         arn = ":".join(arn.split(":")[:7])
         versions = [v["Version"] for v in self.boto.list_versions_by_function(FunctionName=name)["Versions"]]
@@ -137,12 +142,60 @@ output("qualified_invoke_arn", fn.qualified_invoke_arn)
         self.assert_clean()
         r = self.le("plan", self.stack, "--var", "stage=two")
         self.assertRegex(r.stdout, r'~ version +\= "1" -> \(known after apply\)')
+        since = self.mark()
         self.apply("--var", "stage=two")
+        if self.moto:  # the configuration change, then PublishVersion (the reference provider's order)
+            self.assertEqual([(m, u, b) for m, u, b in self.mutating(since) if "/invocations" not in u],
+                             [("PUT", f"/2015-03-31/functions/{name}/configuration",
+                               {"Environment": {"Variables": {"STAGE": "two"}}}),
+                              ("POST", f"/2015-03-31/functions/{name}/versions", {})])
         attrs = self.state()["resources"]["func.f"]["attrs"]
         self.assertEqual(attrs["version"], "2")
         self.assertEqual(attrs["qualified_arn"], arn + ":2")
         self.assertEqual(self.le("output", self.stack, "qualified_arn").stdout.strip(), f"{arn}:2")
         self.assert_clean("--var", "stage=two")
+
+    def test_defect3_publish_turned_on_reads_the_versions_published_outside(self):
+        # Deployed without publish (the state holds $LATEST); two versions were published outside
+        # lambdaeng, and the stack now turns publish on. Refresh reads the versions because the
+        # declaration publishes (refresh.read_options), as the reference provider always does: the
+        # plan starts from version 2, and the apply publishes version 3.
+        name = f"publish-later-{self.target}"
+        body = f"""
+local on = var("publish", {{ default = "no" }}) == "yes"
+local fn = lambda.func("f", {{
+  function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, source = "code",
+  publish = on or nil, environment = {{ variables = {{ STAGE = var("stage", {{ default = "one" }}) }} }},
+}})
+output("version", fn.version)
+"""
+        self.write_stack(body)
+        self.apply()
+        self.assertEqual(self.state()["resources"]["func.f"]["attrs"]["version"], "$LATEST")
+        arn = self.state()["resources"]["func.f"]["attrs"]["arn"]
+        self.boto.publish_version(FunctionName=name)
+        self.boto.update_function_configuration(FunctionName=name, Environment={"Variables": {"STAGE": "one",
+                                                                                            "EXTRA": "1"}})
+        self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
+        self.boto.publish_version(FunctionName=name)
+        self.boto.update_function_configuration(FunctionName=name, Environment={"Variables": {"STAGE": "one"}})
+        self.boto.get_waiter("function_updated_v2").wait(FunctionName=name)
+        self.assertEqual(sorted(v["Version"] for v in self.boto.list_versions_by_function(FunctionName=name)["Versions"]),
+                         ["$LATEST", "1", "2"])
+        self.assert_clean()  # publish off: the versions made outside are no difference
+        r = self.le("plan", self.stack, "--var", "publish=yes")
+        self.assertRegex(r.stdout, r'~ version +\= "2" -> \(known after apply\)')
+        self.assertRegex(r.stdout, r'~ qualified_arn +\= "%s:2" -> \(known after apply\)' % arn)
+        since = self.mark()
+        self.apply("--var", "publish=yes")
+        if self.moto:
+            self.assertEqual([(m, u) for m, u, _ in self.mutating(since)],
+                             [("POST", f"/2015-03-31/functions/{name}/versions")])
+        attrs = self.state()["resources"]["func.f"]["attrs"]
+        self.assertEqual(attrs["version"], "3")
+        self.assertEqual(attrs["qualified_arn"], arn + ":3")
+        self.assertIn("3", [v["Version"] for v in self.boto.list_versions_by_function(FunctionName=name)["Versions"]])
+        self.assert_clean("--var", "publish=yes")
 
     def test_defect4_every_computed_attribute_has_its_value(self):
         name = f"attrs-{self.target}"
@@ -164,7 +217,13 @@ output("optimization_status", fn.snap_start.optimization_status)
 """)
         r = self.le("plan", self.stack)
         self.assertIn('+ tags_all                       = {', r.stdout)  # known at plan time
+        since = self.mark()
         self.apply()
+        if self.moto:  # the default tags go with the stack's in CreateFunction
+            create = self.mutating(since)[0]
+            self.assertEqual(create[:2], ("POST", "/2015-03-31/functions"))
+            self.assertEqual(create[2]["Tags"], {"owner": "platform", "team": "a"})
+            self.assertEqual(create[2]["SnapStart"], {"ApplyOn": "PublishedVersions"})
         outputs = self.state()["outputs"]
         for k in ("arn", "invoke_arn", "qualified_arn", "qualified_invoke_arn", "version", "last_modified",
                   "source_code_size", "code_sha256", "state", "signing_job_arn", "signing_profile_version_arn",
@@ -179,6 +238,7 @@ output("optimization_status", fn.snap_start.optimization_status)
         if self.moto:
             # moto reports SnapStart as None whatever was asked: the block reads back as removed
             self.assertIsNone(outputs["optimization_status"].get("value"))
+            self.assert_clean("--no-refresh")
         else:
             self.assertEqual(outputs["optimization_status"]["value"], "Off")
             self.assert_clean()
@@ -228,9 +288,11 @@ lambda.func("f", {{
   {dlq}
 }})
 """)
+        since = self.mark()
         r = self.le("import", self.stack, "func.f", name)
         self.assertIn("Imported", r.stdout)
         r = self.assert_clean()
+        self.assertEqual(self.mutating(since), [])  # import and plan only read
         for noise in ("dead_letter_config", "vpc_config", "ephemeral_storage", "tracing_config"):
             self.assertNotIn(noise, r.stdout)
         attrs = self.state()["resources"]["func.f"]["attrs"]

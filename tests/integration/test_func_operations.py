@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from fidelity import FidelityCase, SlowProxy  # noqa: E402
 from harness import run  # noqa: E402
 
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CSC = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
 
 
@@ -73,6 +74,46 @@ lambda.func("f", {{
         self.assertEqual(self.boto.get_function_code_signing_config(FunctionName=name).get("CodeSigningConfigArn", ""),
                          "")
         self.assert_clean()
+
+    def test_defect2_code_signing_attached_outside_and_then_declared_plans_clean(self):
+        # The state knows no code signing (the function was deployed without); a configuration
+        # was attached outside lambdaeng, and the stack now declares that same one. Refresh reads
+        # the code signing because the declaration names it (refresh.read_options): the plan is
+        # clean. Without that read the plan would put a configuration already there.
+        name = f"signed-later-{self.target}"
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as z:
+            z.writestr(zipfile.ZipInfo("index.py", date_time=(2020, 1, 1, 0, 0, 0)),
+                       "def handler(event, context):\n    return event\n")
+        with open(os.path.join(self.dir, "f.zip"), "wb") as f:
+            f.write(package.getvalue())
+        self.write_stack(f"""
+local csc = var("csc", {{ default = "" }})
+lambda.func("f", {{
+  function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, filename = "f.zip",
+  code_signing_config_arn = csc ~= "" and csc or nil,
+}})
+""")
+        self.apply()
+        self.assertNotIn("code_signing_config_arn", self.state()["resources"]["func.f"]["args"])
+        if self.moto:
+            # moto cannot attach one to an existing function (500): the same function is made again
+            # outside lambdaeng, with the configuration, from the same package
+            self.boto.delete_function(FunctionName=name)
+            self.boto.create_function(FunctionName=name, Runtime="python3.12", Role=self.server.role_arn,
+                                      Handler="index.handler", Code={"ZipFile": package.getvalue()},
+                                      CodeSigningConfigArn=CSC)
+        else:
+            self.boto.put_function_code_signing_config(FunctionName=name, CodeSigningConfigArn=CSC)
+        self.assertEqual(self.boto.get_function_code_signing_config(FunctionName=name)["CodeSigningConfigArn"], CSC)
+        since = self.mark()
+        r = self.assert_clean("--var", "csc=" + CSC)
+        self.assertNotIn("code_signing_config_arn", r.stdout)
+        r = self.apply("--var", "csc=" + CSC)
+        self.assertIn("No changes.", r.stdout)
+        self.assertEqual(self.mutating(since), [])
+        self.assertEqual(self.state()["resources"]["func.f"]["args"]["code_signing_config_arn"], CSC)
+        self.assert_clean("--var", "csc=" + CSC)
 
     def test_defect8_timeouts_bound_the_whole_operation(self):
         name = f"slow-{self.target}"
@@ -179,12 +220,22 @@ lambda.func("f", {{
         self.write_stack(f"""
 lambda.func("f", {{
   function_name = "{name}", runtime = "python3.12", handler = "index.handler", role = role, source = "code",
-  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+  kms_key_arn = "{KEY}",
 }})
 """)
+        since = self.mark()
         self.apply()
+        if self.moto:  # sent as the stack says (as the reference provider sends it); Lambda drops it
+            sent = self.mutating(since)
+            self.assertEqual([(m, u) for m, u, _ in sent], [("POST", "/2015-03-31/functions")])
+            self.assertEqual(sent[0][2]["KMSKeyArn"], KEY)
+            self.assertNotIn("Environment", sent[0][2])
         self.assertNotIn("KMSKeyArn", self.config(name))  # Lambda does not save it without variables
+        since = self.mark()
         self.assert_clean()  # and that is no difference (Terraform shows a perpetual one)
+        r = self.apply()
+        self.assertIn("No changes.", r.stdout)
+        self.assertEqual(self.mutating(since), [])
 
     def test_defect11_python_client_context_is_an_object(self):
         name = f"ctx-{self.target}"
@@ -202,6 +253,7 @@ lambda.func("f", {{
         context = {"client": {"installation_id": "i-1", "app_title": "demo"}, "custom": {"who": "test"},
                    "env": {"platform": "linux"}}
         r = self.le("invoke", name, '{"n": 1}', "--client-context", json.dumps(context), "--json")
+        self.assert_clean()
         if self.moto:
             sent = [x for x in self.server.requests() if x["uri"].startswith(f"/2015-03-31/functions/{name}/invocations")]
             self.assertEqual(json.loads(base64.b64decode(sent[-1]["client_context"])), context)

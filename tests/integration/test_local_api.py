@@ -228,7 +228,9 @@ class Api(Served):
         c.get_waiter("published_version_active").wait(FunctionName="waited", Qualifier=version,
                                                       WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         for args in (("function-exists", "--function-name", "waited"),
+                     ("function-active", "--function-name", "waited"),
                      ("function-active-v2", "--function-name", "waited"),
+                     ("function-updated", "--function-name", "waited"),
                      ("function-updated-v2", "--function-name", "waited"),
                      ("published-version-active", "--function-name", "waited", "--qualifier", version)):
             r = subprocess.run(["aws", "lambda", "wait", *args, "--endpoint-url", self.endpoint],

@@ -120,6 +120,17 @@ class Limits(Served):
         store = os.path.join(self.dir, "store")
         self.assertEqual(os.listdir(os.path.join(store, "code")), [])  # nothing of them kept
         self.assertEqual(os.listdir(os.path.join(store, "run")), [])
+        # the same bomb as new code for an existing function: refused, the old code kept
+        c.create_function(FunctionName="kept", Runtime="python3.12", Handler="index.handler", Role=ROLE,
+                          Code={"ZipFile": small_zip()})
+        c.get_waiter("function_active_v2").wait(FunctionName="kept", WaiterConfig={"Delay": 1})
+        sha = c.get_function_configuration(FunctionName="kept")["CodeSha256"]
+        with self.assertRaises(c.exceptions.InvalidParameterValueException) as cm:
+            c.update_function_code(FunctionName="kept", ZipFile=code)
+        self.assertIn("Unzipped size must be smaller than 262144001 bytes", cm.exception.response["Error"]["Message"])
+        self.assertIsNone(self.proc.poll(), "the server died (SIGXFSZ: it wrote past 300 MB)")
+        self.assertEqual(c.get_function_configuration(FunctionName="kept")["CodeSha256"], sha)
+        self.assertEqual(len(os.listdir(os.path.join(store, "code"))), 1)  # the small package only
         self.assertLess(peak_rss_mb(self.proc.pid), 64)
 
     def test_oversize_bodies_are_refused_from_content_length(self):
@@ -128,6 +139,26 @@ class Limits(Served):
         self.assertLess(took, 10)
         self.assertIn("413", answer.split("\r\n")[0])
         self.assertIn("Request must be smaller than 69905067 bytes for the CreateFunction operation", answer)
+        # "1e18" as written, past 64 bits, negative: not a length at all
+        for length in ("1e18", "99999999999999999999999", "-5"):
+            took, answer = self.head_only("POST", "/2015-03-31/functions", length)
+            self.assertLess(took, 10)
+            self.assertIn("400", answer.split("\r\n")[0], length)
+            self.assertIn("the request is not valid HTTP/1.1", answer)
+        # no Content-Length (chunked): counted as it arrives, refused at the limit
+        headers = self.signed_headers("POST", "/2015-03-31/functions/f/invocations")
+        headers["Transfer-Encoding"] = "chunked"
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        s.sendall(("POST /2015-03-31/functions/f/invocations HTTP/1.1\r\n"
+                   + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+        chunk = b"a" * (1 << 20)
+        try:
+            for _ in range(10):
+                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        except OSError:
+            pass  # the server answered and closed before the rest
+        self.assertIn(b"413", s.recv(200).split(b"\r\n")[0])
+        s.close()
         took, answer = self.head_only("POST", "/2015-03-31/functions/f/invocations", 7 * 1024 * 1024)
         self.assertIn("RequestTooLargeException", answer)
         self.assertIn("Request must be smaller than 6291456 bytes for the InvokeFunction operation", answer)

@@ -51,6 +51,13 @@ def handler(event, context):
                 found["secrets"].append((path, secret))
     for path in event["dirs"]:
         found["listing"][path] = os.path.exists(path)
+    found["reached"] = []
+    for port in event.get("ports", []):  # the target's API, on the machine's loopback
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            found["reached"].append(port)
+        except OSError:
+            pass
     try:
         open("/var/task/written", "w").write("x")
         found["task_root_writable"] = True
@@ -69,6 +76,24 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0))
     return {"secret_seen": os.environ.get("SECRET") == "%s"}
 ''' % VICTIM_SECRET
+
+# A thief: asks 127.0.0.1:PORT for the next invocation; prints what came back.
+STEAL = r'''
+import socket, sys
+port = int(sys.argv[1])
+try:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+except OSError:
+    sys.stdout.write("(no connection)")
+    sys.exit(0)
+s.settimeout(3)
+s.sendall(("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port).encode())
+try:
+    data = s.recv(65536)
+except socket.timeout:
+    data = b"(waiting for an invocation)"
+sys.stdout.buffer.write(data)
+'''
 
 # What Lambda puts in a function's environment (and the function's own MINE)
 LAMBDA_VARIABLES = {"PATH", "LANG", "TZ", "PYTHONUNBUFFERED", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
@@ -139,37 +164,6 @@ class Target(unittest.TestCase):
         return body
 
 
-class Isolation(Target):
-    def test_a_function_finds_nothing_of_the_state_the_key_other_functions_or_its_parent(self):
-        store = os.path.join(self.project, ".lambdaeng", "local")
-        self.create("victim", VICTIM, {"SECRET": VICTIM_SECRET})
-        self.assertEqual(self.invoke("victim", {}), {"secret_seen": True})  # warm, its process alive
-        self.create("snoop", SNOOP, {"MINE": "mine"})
-        victim_zip = os.path.join(store, "code", os.listdir(os.path.join(store, "code"))[0])
-        paths = [self.state, self.key, os.path.join(store, "functions.json"), os.path.join(store, "server.json"),
-                 victim_zip, f"/proc/{self.proc.pid}/environ", f"/proc/{os.getpid()}/environ",
-                 os.path.expanduser("~/.aws/credentials"), "/etc/shadow"]
-        scratch = "scratch-" + os.path.basename(self.project)
-        found = self.invoke("snoop", {"paths": paths, "secrets": [VICTIM_SECRET, PARENT_SECRET, "parent-only"],
-                                      "scratch": scratch,
-                                      "dirs": [self.project, store, os.path.dirname(LAMBDAENG)]})
-        self.assertEqual(found["files"], {})
-        self.assertEqual(found["secrets"], [])
-        self.assertEqual(found["listing"], {p: False for p in found["listing"]})
-        self.assertFalse(found["task_root_writable"])
-        self.assertTrue(found["tmp_ok"])
-        self.assertFalse(os.path.exists(os.path.join("/tmp", scratch)))  # its /tmp is its own
-        environ = found["environ"]
-        self.assertLessEqual(set(environ), LAMBDA_VARIABLES, set(environ) - LAMBDA_VARIABLES)
-        self.assertEqual(environ["MINE"], "mine")
-        self.assertNotIn("AWS_SECRET_ACCESS_KEY", environ)
-        self.assertNotIn("HOME", environ)
-        self.assertEqual(found["uid"], 993)
-        # the victim's own environment is still its own
-        self.assertEqual(self.invoke("victim", {}), {"secret_seen": True})
-
-
-class RuntimeApi(Target):
     def listening_ports(self, pid):
         """The TCP ports pid listens on in this (the machine's) network namespace."""
         inodes = set()
@@ -190,21 +184,48 @@ class RuntimeApi(Target):
                         ports.add(int(fields[1].rsplit(":", 1)[1], 16))
         return ports
 
-    def steal(self, port):
-        """Another local process asking a port for the next invocation: what it got."""
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            return None
-        s.settimeout(3)
-        s.sendall(f"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            data = b"(waiting for an invocation)"
-        s.close()
-        return data
+    def steal(self, port, user=None):
+        """Another local process (of another user: a uid, through setpriv) asking a port for the
+        next invocation: what it got, None when it could not connect."""
+        cmd = [sys.executable, "-c", STEAL, str(port)]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *cmd]
+        r = subprocess.run(cmd, capture_output=True, timeout=60, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return None if r.stdout == b"(no connection)" else r.stdout
 
+class Isolation(Target):
+    def test_a_function_finds_nothing_of_the_state_the_key_other_functions_or_its_parent(self):
+        store = os.path.join(self.project, ".lambdaeng", "local")
+        self.create("victim", VICTIM, {"SECRET": VICTIM_SECRET})
+        self.assertEqual(self.invoke("victim", {}), {"secret_seen": True})  # warm, its process alive
+        self.create("snoop", SNOOP, {"MINE": "mine"})
+        victim_zip = os.path.join(store, "code", os.listdir(os.path.join(store, "code"))[0])
+        paths = [self.state, self.key, os.path.join(store, "functions.json"), os.path.join(store, "server.json"),
+                 victim_zip, f"/proc/{self.proc.pid}/environ", f"/proc/{os.getpid()}/environ",
+                 os.path.expanduser("~/.aws/credentials"), "/etc/shadow"]
+        scratch = "scratch-" + os.path.basename(self.project)
+        found = self.invoke("snoop", {"paths": paths, "secrets": [VICTIM_SECRET, PARENT_SECRET, "parent-only"],
+                                      "scratch": scratch, "ports": [self.port],
+                                      "dirs": [self.project, store, os.path.dirname(LAMBDAENG)]})
+        self.assertEqual(found["files"], {})
+        self.assertEqual(found["secrets"], [])
+        self.assertEqual(found["listing"], {p: False for p in found["listing"]})
+        self.assertEqual(found["reached"], [])  # its network namespace: nothing of the machine's
+        self.assertFalse(found["task_root_writable"])
+        self.assertTrue(found["tmp_ok"])
+        self.assertFalse(os.path.exists(os.path.join("/tmp", scratch)))  # its /tmp is its own
+        environ = found["environ"]
+        self.assertLessEqual(set(environ), LAMBDA_VARIABLES, set(environ) - LAMBDA_VARIABLES)
+        self.assertEqual(environ["MINE"], "mine")
+        self.assertNotIn("AWS_SECRET_ACCESS_KEY", environ)
+        self.assertNotIn("HOME", environ)
+        self.assertEqual(found["uid"], 993)
+        # the victim's own environment is still its own
+        self.assertEqual(self.invoke("victim", {}), {"secret_seen": True})
+
+
+class RuntimeApi(Target):
     def test_no_other_process_can_take_an_invocation_from_next(self):
         self.create("idle", VICTIM, {"SECRET": VICTIM_SECRET})
         self.assertEqual(self.invoke("idle", {}), {"secret_seen": True})  # now warm, its runtime waiting on /next
@@ -230,6 +251,44 @@ class Fallback(Target):
         text = open(self.console_path).read()
         self.assertEqual(text.count("warning: function code runs without a sandbox"), 1, text)
         self.assertIn("bubblewrap (bwrap) is not installed", text)
+
+
+    def test_without_a_sandbox_no_other_user_can_take_an_invocation_from_next(self):
+        # Unsandboxed, the Runtime API listens on the machine's loopback: it serves the
+        # processes of the user who started the target only (as the API itself does).
+        if os.geteuid() != 0:
+            raise RuntimeError("this test runs a process as another user (nobody): it needs root")
+        self.create("idle", SNOOP, {"MINE": "mine"})
+        found = self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "s-" + os.path.basename(
+            self.project)})  # now warm, its runtime waiting on /next
+        environ = found["environ"]  # nothing of the parent's, sandbox or not
+        self.assertLessEqual(set(environ), LAMBDA_VARIABLES, set(environ) - LAMBDA_VARIABLES)
+        self.assertNotIn("AWS_SECRET_ACCESS_KEY", environ)
+        runtime_ports = self.listening_ports(self.proc.pid) - {self.port}
+        self.assertEqual(len(runtime_ports), 1, runtime_ports)
+        got = self.steal(runtime_ports.pop(), user=65534)
+        self.assertIsNotNone(got)
+        self.assertNotIn(b"Lambda-Runtime-Aws-Request-Id", got)
+        self.assertNotIn(b"waiting for an invocation", got)
+        self.assertIn(b"403", got.split(b"\r\n")[0])
+        # the environment still serves its own invocations, warm
+        self.assertEqual(self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "t"})["uid"],
+                         os.geteuid())
+
+class FallbackWhereBubblewrapFails(Target):
+    """bwrap installed but unable to build a sandbox (user namespaces disabled): a bwrap that
+    always fails stands for it."""
+    env_extra = {"LAMBDAENG_BWRAP": shutil.which("false") or "/bin/false"}
+
+    def test_functions_run_after_one_warning_saying_why(self):
+        self.create("plain", VICTIM, {"SECRET": VICTIM_SECRET})
+        self.assertEqual(self.invoke("plain", {}), {"secret_seen": True})
+        self.assertEqual(self.invoke("plain", {}), {"secret_seen": True})
+        self.console.flush()
+        with open(self.console_path) as f:
+            text = f.read()
+        self.assertEqual(text.count("warning: function code runs without a sandbox"), 1, text)
+        self.assertIn("bwrap cannot create a sandbox here: exit status 1", text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
 from peers import Moto  # noqa: E402
-from aws_fakes import RecordingProxy, iso  # noqa: E402
+from aws_fakes import RecordingProxy, aws_cli_signed_call, iso  # noqa: E402
 
 BOTO3_RESOLVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boto3_resolve.py")
 
@@ -84,7 +84,7 @@ class ProfileEndpoints(unittest.TestCase):
     def test_endpoint_precedence_across_variables_and_profile(self):
         # Four sources set to four different endpoints, in several mixes: the SDKs' order is
         # AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, the profile's [services] lambda
-        # endpoint_url, the profile's endpoint_url; lambdaeng and boto3 must pick the same.
+        # endpoint_url, the profile's endpoint_url; lambdaeng, boto3 and the aws CLI must pick the same.
         service_env, global_env = "http://127.0.0.1:1001", "http://127.0.0.1:1002"
         services, profile_url, other = "http://127.0.0.1:1003", "http://127.0.0.1:1004", "http://127.0.0.1:1005"
         self.write(".aws/credentials", "[p]\naws_access_key_id = AKIAPRECEDENCE\naws_secret_access_key = x\n")
@@ -123,6 +123,11 @@ class ProfileEndpoints(unittest.TestCase):
                 theirs = json.loads(b.stdout)["endpoint"].rstrip("/")
                 self.assertEqual(theirs, expected, "boto3")
                 self.assertEqual(mine, expected, "lambdaeng")
+                # the aws CLI signs its request for the same endpoint (nothing listens there)
+                cli_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+                cli_env.update(full, AWS_EC2_METADATA_DISABLED="true")
+                _, _, endpoint, _, _ = aws_cli_signed_call(cli_env)
+                self.assertEqual(endpoint, expected, "the aws CLI")
         # --endpoint comes before all of them
         config()
         r = run("whoami", "--json", "--endpoint", other, env={"HOME": self.home, "AWS_PROFILE": "p",

@@ -24,6 +24,10 @@ lambda.func("f", {
 
 
 class Targets(FidelityCase):
+    def state_text(self):
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            return f.read()
+
     def test_defect10_a_plan_against_another_target_stops_naming_both(self):
         name = f"where-{self.target}"
         self.write_stack(STACK % name)
@@ -35,7 +39,8 @@ class Targets(FidelityCase):
         self.assertEqual(rec["account"], self.config(name)["FunctionArn"].split(":")[4])
         self.assert_clean()
         # a shell without that configuration: no silent switch to the local target
-        before = open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")).read()
+        before = self.state_text()
+        since = self.mark()
         for cmd in ("plan", "run"):
             r = run(cmd, self.stack, "--var", "role_arn=" + self.server.role_arn, "--yes")
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
@@ -45,7 +50,8 @@ class Targets(FidelityCase):
             self.assertIn("--retarget", r.stderr)
             self.assertNotIn("will be created", r.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.dir, ".lambdaeng", "local")), "no local target started")
-        self.assertEqual(open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")).read(), before)
+        self.assertEqual(self.state_text(), before)
+        self.assertEqual(self.mark(), since)  # and the recorded target was not called either
         # another region of the same endpoint is another target too
         r = self.le("plan", self.stack, "--region", "eu-west-1", ok=False)
         self.assertEqual(r.returncode, 1)

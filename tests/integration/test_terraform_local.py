@@ -1,11 +1,14 @@
 """Terraform's AWS provider against `lambdaeng local` (issue 13): terraform init (offline
 mirror), apply, a change, `plan -detailed-exitcode` (0 after each apply) and destroy of
 aws_lambda_function (zip, publish, environment, reserved concurrency, tags, timeouts,
-skip_destroy) and aws_lambda_invocation in both lifecycle scopes, checked with boto3.
+skip_destroy, a VPC configuration attached then removed) and aws_lambda_invocation in both
+lifecycle scopes, checked with boto3.
 The provider runs with TF_LOG=DEBUG: no request of it may meet an operation the
-target does not serve. Terraform missing is a failure (peers.Terraform raises)."""
+target does not serve. The provider block is the README's, as written. Terraform missing is
+a failure (peers.Terraform raises)."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +19,7 @@ import unittest
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG  # noqa: E402
+from harness import LAMBDAENG, SOURCE  # noqa: E402
 from peers import Terraform  # noqa: E402
 
 CODE = """import json
@@ -41,6 +44,7 @@ resource "aws_lambda_function" "app" {
     variables = { STAGE = "%(stage)s" }
   }
   tags = { team = "%(team)s" }
+%(vpc)s
   timeouts {
     create = "2m"
     update = "2m"
@@ -74,6 +78,23 @@ output "crud" { value = jsondecode(aws_lambda_invocation.crud.result) }
 output "version" { value = aws_lambda_function.app.version }
 """
 
+# Attached first, removed by the change: the target then answers empty lists, which the AWS Go
+# SDK reads only as JSON arrays ("SubnetIds": {} made the function unreadable to the provider).
+VPC = """  vpc_config {
+    subnet_ids         = ["subnet-0123456789abcdef0"]
+    security_group_ids = ["sg-0123456789abcdef0"]
+  }"""
+
+
+def readme_provider_block(endpoint):
+    """The provider block the README's local target section shows, pointed at endpoint."""
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("### Terraform\n"):]
+    block = re.search(r"```hcl\n(.*?)```", section, re.S).group(1)
+    assert 'lambda = "http://127.0.0.1:9001"' in block, block
+    return block.replace("http://127.0.0.1:9001", endpoint)
+
 
 class TerraformAgainstTheLocalTarget(unittest.TestCase):
     def setUp(self):
@@ -95,7 +116,8 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
             self.proc.send_signal(signal.SIGINT)
         self.proc.communicate(timeout=15)
 
-    def configure(self, tf, **values):
+    def configure(self, tf, vpc=False, **values):
+        values["vpc"] = VPC if vpc else ""
         tf.write("main.tf", CONFIG % values)
 
     def assert_served_everything(self, tf):
@@ -106,9 +128,10 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
 
     def test_apply_replan_change_and_destroy(self):
         tf = Terraform(os.path.join(self.dir, "tf"), self.endpoint, access_key="dummy", secret_key="dummy")
+        tf.write("provider.tf", readme_provider_block(self.endpoint))  # the README's block, as written
         with zipfile.ZipFile(os.path.join(tf.dir, "app.zip"), "w") as z:
             z.writestr("index.py", CODE)
-        self.configure(tf, concurrency=3, stage="dev", team="a")
+        self.configure(tf, concurrency=3, stage="dev", team="a", vpc=True)
         tf.init()
         tf.apply()
         self.assert_served_everything(tf)
@@ -120,6 +143,7 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
         self.assertEqual(fn["Configuration"]["MemorySize"], 256)
         self.assertEqual(fn["Tags"], {"team": "a"})
         self.assertEqual(fn["Concurrency"]["ReservedConcurrentExecutions"], 3)
+        self.assertEqual(fn["Configuration"]["VpcConfig"]["SubnetIds"], ["subnet-0123456789abcdef0"])
         versions = [v["Version"] for v in self.boto.list_versions_by_function(FunctionName="tf-app")["Versions"]]
         self.assertEqual(versions, ["$LATEST", "1"])
         outputs = tf.output()
@@ -127,7 +151,8 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
         self.assertEqual(outputs["once"]["value"], {"seen": {"kind": "once"}, "version": "$LATEST"})
         self.assertEqual(outputs["crud"]["value"]["seen"]["tf"], {"action": "create", "prev_input": None})
 
-        # a change: environment, tags, concurrency; publish makes version 2, CRUD re-invokes with "update"
+        # a change: environment, tags, concurrency, the VPC removed; publish makes version 2, CRUD
+        # re-invokes with "update"
         self.configure(tf, concurrency=5, stage="prod", team="b")
         tf.apply()
         self.assert_served_everything(tf)
@@ -137,6 +162,8 @@ class TerraformAgainstTheLocalTarget(unittest.TestCase):
         self.assertEqual(fn["Configuration"]["Environment"]["Variables"], {"STAGE": "prod"})
         self.assertEqual(self.boto.list_tags(Resource=fn["Configuration"]["FunctionArn"])["Tags"], {"team": "b"})
         self.assertEqual(self.boto.get_function_concurrency(FunctionName="tf-app")["ReservedConcurrentExecutions"], 5)
+        vpc = fn["Configuration"].get("VpcConfig", {})
+        self.assertEqual((vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])), ([], []))
         self.assertEqual(self.boto.get_function_configuration(FunctionName="tf-app", Qualifier="2")["Environment"],
                          {"Variables": {"STAGE": "prod"}})
         outputs = tf.output()

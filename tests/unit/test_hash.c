@@ -84,9 +84,32 @@ static void file_base64sha256_matches(void **state) {
   assert_non_null(strstr(err.message, path));
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a 131-byte key, longer than the block, is hashed first);
+ * each computed twice, since the digest context is reused between calls. */
+static void hmac_sha256_rfc4231_vectors(void **state) {
+  (void)state;
+  unsigned char key1[20], key6[131], out[32];
+  char hex[65];
+  memset(key1, 0x0b, sizeof key1);
+  memset(key6, 0xaa, sizeof key6);
+  const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  for (int round = 0; round < 2; round++) {
+    le_hmac_sha256(key1, sizeof key1, "Hi There", 8, out);
+    le_hex(out, 32, hex);
+    assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    le_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, out);
+    le_hex(out, 32, hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    le_hmac_sha256(key6, sizeof key6, data6, strlen(data6), out);
+    le_hex(out, 32, hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(digests_match_known_vectors),
+      cmocka_unit_test(hmac_sha256_rfc4231_vectors),
       cmocka_unit_test(base64_rfc4648_vectors),
       cmocka_unit_test(base64_decode_rejects_garbage),
       cmocka_unit_test(base64_large_input_round_trips),

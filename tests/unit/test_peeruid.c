@@ -1,6 +1,7 @@
 /* peeruid: which local user owns the client end of a TCP connection, over IPv4, IPv6
  * and IPv4 to a server listening on both; a client that has closed (its socket
- * orphaned, inode 0 in /proc/net/tcp) is unknown, never uid 0; a unix socket is refused.
+ * orphaned, inode 0 in /proc/net/tcp) is unknown, never uid 0; a unix socket is refused;
+ * another user's client is named (by the kernel's sock_diag answer and by the tables).
  * Tables copied from /proc/net/tcp with the client's line rewritten check the parsing. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,7 +76,62 @@ static void same_user(int family, int v4_client) {
   unsigned uid = 99999;
   assert_int_equal(le_tcp_peer_uid(c.server, &uid), 0);
   assert_int_equal(uid, geteuid());
+  uid = 99999; /* the kernel's answer alone (sock_diag), no table read */
+  assert_int_equal(le_tcp_peer_uid_diag(c.server, &uid), 0);
+  assert_int_equal(uid, geteuid());
+  uid = 99999; /* the tables alone */
+  assert_int_equal(le_tcp_peer_uid_in(c.server, "/proc/net/tcp", "/proc/net/tcp6", &uid), 0);
+  assert_int_equal(uid, geteuid());
   disconnect(&c);
+}
+
+/* The peer's owner, not ours: a child process that became nobody connects (the tests run
+ * as root, as CI does, to have another user). */
+static void the_peer_of_another_user_is_named(void **state) {
+  (void)state;
+  if (geteuid() != 0) fail_msg("this test connects as another user (nobody): it needs root");
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(listener >= 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
+  assert_int_equal(listen(listener, 4), 0);
+  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) { /* nobody connects, then waits for the parent to close the pipe */
+    close(ready[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(1);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&addr, sizeof addr) != 0) _exit(2);
+    char b = 'c';
+    if (write(ready[1], &b, 1) != 1) _exit(3);
+    close(ready[1]);
+    char x;
+    while (read(c, &x, 1) > 0) {
+    }
+    _exit(0);
+  }
+  close(ready[1]);
+  char b;
+  assert_int_equal(read(ready[0], &b, 1), 1);
+  close(ready[0]);
+  int server = accept(listener, NULL, NULL);
+  assert_true(server >= 0);
+  unsigned uid = 99999;
+  assert_int_equal(le_tcp_peer_uid_diag(server, &uid), 0);
+  assert_int_equal(uid, 65534);
+  uid = 99999;
+  assert_int_equal(le_tcp_peer_uid(server, &uid), 0);
+  assert_int_equal(uid, 65534);
+  close(server);
+  close(listener);
+  int status;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void ipv4_peer_is_its_user(void **state) {
@@ -99,6 +156,7 @@ static void a_client_that_closed_is_unknown(void **state) {
   c.client = -1;
   unsigned uid = 99999;
   assert_int_equal(le_tcp_peer_uid(c.server, &uid), -ENOENT);
+  assert_int_equal(le_tcp_peer_uid_diag(c.server, &uid), -ENOENT);
   assert_int_equal(uid, 99999);
   disconnect(&c);
 }
@@ -109,6 +167,7 @@ static void a_unix_socket_is_not_asked(void **state) {
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
   unsigned uid;
   assert_int_equal(le_tcp_peer_uid(pair[0], &uid), -EAFNOSUPPORT);
+  assert_int_equal(le_tcp_peer_uid_diag(pair[0], &uid), -EAFNOSUPPORT);
   close(pair[0]);
   close(pair[1]);
 }
@@ -168,6 +227,7 @@ int main(void) {
       cmocka_unit_test(ipv4_peer_is_its_user),
       cmocka_unit_test(ipv6_peer_is_its_user),
       cmocka_unit_test(ipv4_client_of_a_dual_stack_server),
+      cmocka_unit_test(the_peer_of_another_user_is_named),
       cmocka_unit_test(a_client_that_closed_is_unknown),
       cmocka_unit_test(a_unix_socket_is_not_asked),
       cmocka_unit_test(only_a_live_socket_counts),

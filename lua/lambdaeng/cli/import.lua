@@ -87,6 +87,16 @@ local function import_other(st, d, t, id)
   return true
 end
 
+-- The imported entry written, the lock released, and what to do next said.
+local function saved(st, lock, name, addr, path)
+  local ok, serr = st:save()
+  if not ok then return nil, serr end
+  lock:release()
+  print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
+    name, addr, path))
+  return true
+end
+
 function M.command(args)
   if args.function_name == nil and args.stack and not args.stack:match("%.lua$")
      and require("lambdaeng.native.sys").kind(args.stack) ~= "directory" then
@@ -113,12 +123,7 @@ function M.command(args)
   if d.kind.kind ~= "func" then
     local ok, ierr = import_other(st, d, t, name)
     if not ok then return nil, ierr end
-    local saved, serr = st:save()
-    if not saved then return nil, serr end
-    lock:release()
-    print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
-      name, addr, path))
-    return true
+    return saved(st, lock, name, addr, path)
   end
   local read, rerr = loop.run(function()
     -- as the reference provider reads an imported function: its latest version and code signing too
@@ -132,12 +137,7 @@ function M.command(args)
   st:put(addr, { kind = "func", name = d.name, site = d.site.display, args = stored_args(d, read, t.provider),
                  attrs = read.attrs, tags_all = read.tags, dependencies = json.array {},
                  target = require("lambdaeng.targets").record(t.target, t.alias, read.attrs.arn) })
-  local ok, serr = st:save()
-  if not ok then return nil, serr end
-  lock:release()
-  print(string.format("Imported %s as %s. Run \"lambdaeng plan %s\" to see how the stack differs from it.",
-    name, addr, path))
-  return true
+  return saved(st, lock, name, addr, path)
 end
 
 return M

@@ -2,8 +2,9 @@
 -- function_version, description and routing_config (a change of name or
 -- function_name replaces it), DeleteAlias; read back with GetAlias (refresh,
 -- import: ID "FUNCTION_NAME/ALIAS" or the alias ARN).
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -43,13 +44,10 @@ local function args_from(doc, function_name)
   return args
 end
 
-local function bounded(ctx, decl, which, default)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or default), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.alias, decl, which) end
 
 function M.create(ctx, decl, a)
-  local api = bounded(ctx, decl, "create", "5m")
+  local api = bounded(ctx, decl, "create")
   local input = input_of(a)
   input.Name = a.name
   local doc, err = api:create_alias(a.function_name, input)
@@ -58,7 +56,7 @@ function M.create(ctx, decl, a)
 end
 
 function M.update(ctx, decl, a, prior)
-  local api = bounded(ctx, decl, "update", "15m")
+  local api = bounded(ctx, decl, "update")
   local doc, err = api:update_alias(a.function_name, a.name, input_of(a))
   if not doc then return nil, err end
   local attrs = attrs_from(ctx, doc)
@@ -69,10 +67,8 @@ end
 function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if not (a.function_name and a.name) then return true end
-  local api = bounded(ctx, decl, "delete", "5m")
-  local _, err = api:delete_alias(a.function_name, a.name)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  local api = bounded(ctx, decl, "delete")
+  return errors.deleted(api:delete_alias(a.function_name, a.name))
 end
 
 -- "FUNCTION/ALIAS" or an alias ARN -> function name, alias name

@@ -3,10 +3,11 @@
 -- their outcome goes. Created and updated with PutFunctionEventInvokeConfig (the whole
 -- configuration), deleted with DeleteFunctionEventInvokeConfig, read back with
 -- GetFunctionEventInvokeConfig (refresh, import: ID "FUNCTION_NAME[:QUALIFIER]").
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
 
 local of_function = require "lambdaeng.resources.of_function"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -41,10 +42,7 @@ local function args_from(doc, fn, qualifier)
   return args
 end
 
-local function bounded(ctx, decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or "5m"), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.event_invoke_config, decl, which) end
 
 local function put(ctx, decl, a, which)
   local api = bounded(ctx, decl, which)
@@ -60,9 +58,7 @@ function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if not a.function_name then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:delete_function_event_invoke_config(a.function_name, a.qualifier)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_function_event_invoke_config(a.function_name, a.qualifier))
 end
 
 function M.parse_id(id)

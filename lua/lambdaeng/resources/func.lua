@@ -7,8 +7,9 @@ local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
-local validate = require "lambdaeng.validate"
 local doc = require "lambdaeng.resources.func_doc"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -56,15 +57,6 @@ local function attrs_from(cfg, region, version, tags_all, nested)
   return attrs
 end
 M.attrs_from = attrs_from
-
-local function seconds(duration, default)
-  return duration and validate.duration_seconds(duration) or validate.duration_seconds(default)
-end
-
-local function timeouts(decl)
-  local t = type(decl.meta.timeouts) == "table" and decl.meta.timeouts or {}
-  return { create = seconds(t.create, "10m"), update = seconds(t.update, "10m"), delete = seconds(t.delete, "10m") }
-end
 
 -- Errors the reference tool retries within the resource's timeout: a role not yet
 -- assumable, KMS/ENI propagation, and "an update is in progress".
@@ -126,7 +118,7 @@ end
 
 -- Creates the function; returns the state record { args, attrs } or nil, err.
 function M.create(ctx, decl, a)
-  local api = bounded(ctx, timeouts(decl).create, "create")
+  local api = bounded(ctx, deadline.seconds(schema.func, decl, "create"), "create")
   local c, cerr = code(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
   local input = doc.create_input(a)
@@ -253,7 +245,7 @@ end
 -- values as digests), so a change is judged exactly as the plan judged it.
 -- Records only what the API confirmed: on failure nothing.
 function M.update(ctx, decl, a, prior, stored)
-  local api = bounded(ctx, timeouts(decl).update, "update")
+  local api = bounded(ctx, deadline.seconds(schema.func, decl, "update"), "update")
   local before = prior.args or {}
   local calls = doc.calls(before, stored or a)
   local new_tags, err = update_tags(ctx, api, a, prior)
@@ -290,7 +282,7 @@ function M.delete(ctx, decl_or_nil, prior)
   end
   local name = a.function_name or (prior.attrs and prior.attrs.arn)
   if not name then return true end
-  local api = bounded(ctx, decl_or_nil and timeouts(decl_or_nil).delete or 600, "delete")
+  local api = bounded(ctx, deadline.seconds(schema.func, decl_or_nil, "delete"), "delete")
   local _, err = with_resource_retries(ctx, api, function()
     local out, e = api:delete_function(name)
     if not out and e and e.type == "ResourceNotFoundException" then return true end

@@ -33,6 +33,14 @@ local function copy_list(list)
   return out
 end
 
+-- The canonical form of a block of one field: nil when absent or at the API's default.
+local function one_field(field, default)
+  return function(v)
+    if type(v) ~= "table" or v[field] == nil or v[field] == default then return nil end
+    return { [field] = v[field] }
+  end
+end
+
 -- Canonical forms: nil for "the API's default, as if unset".
 local CANON = {
   description = function(v) if v == "" then return nil end return v end,
@@ -46,22 +54,10 @@ local CANON = {
   end,
   layers = function(v) if type(v) == "table" and not nonempty(v) then return nil end return v end,
   tags = function(v) if type(v) == "table" and not nonempty(v) then return nil end return v end,
-  ephemeral_storage = function(v)
-    if type(v) ~= "table" or v.size == nil or v.size == 512 then return nil end
-    return { size = v.size }
-  end,
-  tracing_config = function(v)
-    if type(v) ~= "table" or v.mode == nil or v.mode == "PassThrough" then return nil end
-    return { mode = v.mode }
-  end,
-  snap_start = function(v)
-    if type(v) ~= "table" or v.apply_on == nil or v.apply_on == "None" then return nil end
-    return { apply_on = v.apply_on }
-  end,
-  dead_letter_config = function(v)
-    if type(v) ~= "table" or v.target_arn == nil or v.target_arn == "" then return nil end
-    return { target_arn = v.target_arn }
-  end,
+  ephemeral_storage = one_field("size", 512),
+  tracing_config = one_field("mode", "PassThrough"),
+  snap_start = one_field("apply_on", "None"),
+  dead_letter_config = one_field("target_arn", ""),
   file_system_config = function(v)
     if type(v) ~= "table" or v.arn == nil then return nil end
     return { arn = v.arn, local_mount_path = v.local_mount_path }

@@ -3,10 +3,11 @@
 -- function_name or qualifier replaces it), DeleteFunctionUrlConfig; read back with
 -- GetFunctionUrlConfig (refresh, import: ID "FUNCTION_NAME" or "FUNCTION_NAME/QUALIFIER").
 local json = require "lambdaeng.json"
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
 
 local of_function = require "lambdaeng.resources.of_function"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -54,10 +55,7 @@ local function attrs_from(doc)
   return { function_arn = doc.FunctionArn, function_url = doc.FunctionUrl, url_id = url_id(doc.FunctionUrl) }
 end
 
-local function bounded(ctx, decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or "10m"), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.function_url, decl, which) end
 
 function M.create(ctx, decl, a)
   local api = bounded(ctx, decl, "create")
@@ -82,9 +80,7 @@ function M.delete(ctx, decl, prior)
   local a = prior.args or {}
   if not a.function_name then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:delete_function_url_config(a.function_name, a.qualifier)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_function_url_config(a.function_name, a.qualifier))
 end
 
 function M.parse_id(id)

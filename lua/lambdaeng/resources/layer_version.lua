@@ -5,9 +5,10 @@
 -- deleted with DeleteLayerVersion unless skip_destroy keeps it.
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
-local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
-local validate = require "lambdaeng.validate"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -66,11 +67,6 @@ local function args_from(doc, name)
   return args
 end
 
-local function timeout_of(decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return validate.duration_seconds(t or "10m")
-end
-
 -- The version an interrupted run published for these arguments: the newest version of
 -- the layer whose content (CodeSha256 = source_code_hash, known at plan time) and
 -- description and license are these; nil when there is none or the hash is unknown.
@@ -90,7 +86,7 @@ local function published_before(api, a)
 end
 
 function M.create(ctx, decl, a)
-  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "create"), "create")
+  local api = deadline.bounded(ctx, schema.layer_version, decl, "create")
   local c, cerr = content(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
   if ctx.adopt_on_conflict then
@@ -130,16 +126,14 @@ function M.delete(ctx, decl, prior)
     ctx.log("skip_destroy is set: the layer version stays in Lambda and leaves the state")
     return true
   end
-  local api = ctx.api:until_deadline(loop.now() + timeout_of(decl, "delete"), "delete")
+  local api = deadline.bounded(ctx, schema.layer_version, decl, "delete")
   if not attrs.arn and prior.pending == "create" then -- an interrupted publish: delete what it made
     local doc = published_before(api, a)
     attrs = doc and attrs_from(doc) or attrs
   end
   local name, version = M.parse_arn(attrs.arn)
   if not name then return true end
-  local _, err = api:delete_layer_version(name, version)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:delete_layer_version(name, version))
 end
 
 -- Reads a layer version back by its ARN: { args, attrs }, or nil and the error

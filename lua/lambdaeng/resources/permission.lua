@@ -6,8 +6,9 @@
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
-local loop = require "lambdaeng.native.loop"
-local validate = require "lambdaeng.validate"
+local errors = require "lambdaeng.errors"
+local schema = require "lambdaeng.schema"
+local deadline = require "lambdaeng.resources.deadline"
 
 local M = {}
 
@@ -23,10 +24,7 @@ local function statement_id(a)
   return (a.statement_id_prefix or "lambdaeng-") .. suffix
 end
 
-local function bounded(ctx, decl, which)
-  local t = decl and type(decl.meta.timeouts) == "table" and decl.meta.timeouts[which]
-  return ctx.api:until_deadline(loop.now() + validate.duration_seconds(t or "5m"), which)
-end
+local function bounded(ctx, decl, which) return deadline.bounded(ctx, schema.permission, decl, which) end
 
 function M.create(ctx, decl, a)
   local api = bounded(ctx, decl, "create")
@@ -46,9 +44,7 @@ function M.delete(ctx, decl, prior)
   local a, sid = prior.args or {}, prior.attrs and prior.attrs.statement_id
   if not (a.function_name and sid) then return true end
   local api = bounded(ctx, decl, "delete")
-  local _, err = api:remove_permission(a.function_name, sid, a.qualifier)
-  if err and err.type ~= "ResourceNotFoundException" then return nil, err end
-  return true
+  return errors.deleted(api:remove_permission(a.function_name, sid, a.qualifier))
 end
 
 -- "FUNCTION[:QUALIFIER]/SID" -> function name, qualifier or nil, statement id
