@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import unittest
@@ -201,6 +202,7 @@ class HoldingProxy:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         self.hold, self.published, self.release = True, threading.Event(), threading.Event()
+        self.lose_once = False
         proxy, up = self, upstream.split("//", 1)[1]
 
         class Handler(BaseHTTPRequestHandler):
@@ -214,6 +216,12 @@ class HoldingProxy:
                 answer = conn.getresponse()
                 data = answer.read()
                 publish = self.command == "POST" and self.path.split("?")[0].endswith("/versions")
+                if publish and proxy.lose_once:  # published, but the answer is lost: the connection drops
+                    proxy.lose_once = False
+                    import socket
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
                 if publish and proxy.hold:
                     proxy.published.set()
                     proxy.release.wait(120)  # never answered: the client is killed meanwhile
@@ -392,6 +400,22 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("adopting the layer version an interrupted run published", r.stdout + r.stderr)
         self.assertEqual(self.versions(), [(1, "MIT")])  # no second version
+        r = run("plan", "stack.lua", "--detailed-exitcode", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_a_lost_answer_retried_leaves_one_version(self):
+        """The first PublishLayerVersion publishes but its connection drops before the answer;
+        the client's retry publishes again: the first attempt's version is deleted."""
+        proxy = HoldingProxy(self.moto.endpoint)
+        self.addCleanup(proxy.stop)
+        proxy.hold, proxy.lose_once = False, True
+        r = run("run", "stack.lua", "--yes", "--endpoint", proxy.endpoint, cwd=self.dir, env=self.moto.env(),
+                timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(proxy.lose_once, "the publish never went through the proxy")
+        self.assertIn("deleting version 1, published by an attempt whose answer was lost", r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(2, "MIT")])
         r = run("plan", "stack.lua", "--detailed-exitcode", "--endpoint", proxy.endpoint, cwd=self.dir,
                 env=self.moto.env(), timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
