@@ -61,4 +61,33 @@ describe("state saves", function()
     assert(again:save())
     assert.equal(2, serial_on_disk(path))
   end)
+
+  it("write the document json_dumps gives, byte for byte, from entry texts kept across puts", function()
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    local function check(what)
+      assert(st:save())
+      assert.equal(st:document(), sys.read_file(path), what)
+    end
+    local entries = {
+      ["func.a"] = ENTRY,
+      ["func.b/x"] = { kind = "func", args = { function_name = "b", environment = { variables = { K = "v\"\\\n\tü€😀", [""] = "" } },
+                                               layers = json.array {}, tags = {}, list = { 1, 2.5, -0.0, 1e300 } },
+                       attrs = { nested = { deeper = { deepest = { true, false, json.null } } } } },
+      ["func.é"] = { kind = "func", args = { function_name = "e", description = "{\"a\":1}" }, attrs = { r = "x" } },
+      ["func.0first"] = { kind = "func", args = { function_name = "f" } },
+    }
+    for addr, e in pairs(entries) do st:put(addr, e) check("put " .. addr) end
+    st:put("func.a", { kind = "func", args = { function_name = "a", memory_size = 512 } })
+    check("changed func.a")
+    st:remove("func.b/x")
+    check("removed func.b/x")
+    st:set_outputs({ o = { value = "\n  \"resources\": \"\\u0001\"", sensitive = false } })
+    st:put("func.z", ENTRY)
+    check("outputs holding the marker's text")
+    local again = assert(statelib.open(path))
+    again:put("func.y", ENTRY)
+    assert(again:save())
+    assert.equal(again:document(), sys.read_file(path), "a reopened state")
+  end)
 end)
