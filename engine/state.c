@@ -29,8 +29,11 @@ struct le_state {
   json_t *root;
   char *last_written; /* the document as last read or written, serialised (what this process changed is
                        * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
+  int dirty;          /* something may differ from last_written (a put of an equal value does not count) */
   char *loaded_text;  /* the file as opened, until last_written is first needed (a plan never saves, */
   size_t loaded_len;  /* so it never pays for serialising the whole document again) */
+  json_t *entry_texts; /* address -> the text of its entry in the document ("    \"addr\": {...}"),
+                        * made once per put: a save copies the rest (engine/state.c document_text) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
@@ -314,6 +317,7 @@ void le_state_free(le_state *st) {
   if (st->file_fd >= 0) close(st->file_fd);
   free(st->last_written);
   free(st->loaded_text);
+  json_decref(st->entry_texts);
   free(st->path);
   free(st);
 }
@@ -325,8 +329,19 @@ const char *le_state_lineage(const le_state *st) {
 json_int_t le_state_serial(const le_state *st) {
   return json_integer_value(json_object_get(st->root, "serial"));
 }
-json_t *le_state_resources(le_state *st) { return json_object_get(st->root, "resources"); }
-json_t *le_state_outputs(le_state *st) { return json_object_get(st->root, "outputs"); }
+/* For callers that may change what they get: the document counts as changed, and
+ * no entry's text can be trusted any more. */
+json_t *le_state_resources(le_state *st) {
+  st->dirty = 1;
+  json_object_clear(st->entry_texts);
+  return json_object_get(st->root, "resources");
+}
+json_t *le_state_outputs(le_state *st) {
+  st->dirty = 1;
+  return json_object_get(st->root, "outputs");
+}
+static json_t *resources_of(const le_state *st) { return json_object_get(st->root, "resources"); }
+static json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
 
 static int write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
@@ -524,19 +539,122 @@ static int merge_from_disk(le_state *st, le_error *err) {
   return LE_OK;
 }
 
+/* The text of one resource entry as it stands in the document: its key and its value
+ * at the depth of the "resources" object (jansson's dump, each line indented by 4 more). */
+static json_t *entry_text(const char *addr, json_t *entry) {
+  json_t *key = json_string(addr);
+  char *key_text = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+  char *value_text = json_dumps(entry, DUMP_FLAGS | JSON_ENCODE_ANY);
+  json_decref(key);
+  json_t *text = NULL;
+  if (key_text && value_text) {
+    size_t key_len = strlen(key_text), lines = 0, value_len = 0;
+    for (const char *p = value_text; *p; p++, value_len++) lines += *p == '\n';
+    size_t len = 4 + key_len + 2 + value_len + 4 * lines;
+    char *out = malloc(len);
+    if (out) {
+      char *w = out;
+      memcpy(w, "    ", 4);
+      memcpy(w + 4, key_text, key_len);
+      memcpy(w + 4 + key_len, ": ", 2);
+      w += 6 + key_len;
+      for (const char *p = value_text; *p; p++) {
+        *w++ = *p;
+        if (*p == '\n') {
+          memcpy(w, "    ", 4);
+          w += 4;
+        }
+      }
+      text = json_stringn_nocheck(out, len);
+      free(out);
+    }
+  }
+  free(key_text);
+  free(value_text);
+  return text;
+}
+
+static int compare_addresses(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The document as json_dumps(root, DUMP_FLAGS) gives it, byte for byte, but made from
+ * each entry's text, kept from its put: a save of a large state costs a copy, not a
+ * new serialisation of every entry (lua.state compares it with json_dumps). NULL when
+ * out of memory. */
+static char *document_text(le_state *st) {
+  json_t *resources = resources_of(st);
+  if (!json_is_object(resources)) return json_dumps(st->root, DUMP_FLAGS);
+  if (!st->entry_texts && !(st->entry_texts = json_object())) return NULL;
+  /* The rest of the document, with a marker where the resources go. */
+  json_t *shell = json_copy(st->root);
+  if (!shell || json_object_set_new(shell, "resources", json_string("\x01")) != 0) {
+    json_decref(shell);
+    return NULL;
+  }
+  char *rest = json_dumps(shell, DUMP_FLAGS);
+  json_decref(shell);
+  static const char marker[] = "\n  \"resources\": \"\\u0001\"";
+  char *at = rest ? strstr(rest, marker) : NULL; /* a top-level key: nothing else is indented by 2 */
+  if (!at) {
+    free(rest);
+    return json_dumps(st->root, DUMP_FLAGS);
+  }
+  size_t n = json_object_size(resources), i = 0;
+  const char **addrs = malloc((n ? n : 1) * sizeof *addrs);
+  const char *addr;
+  json_t *entry;
+  le_buffer b = {0};
+  int ok = addrs != NULL;
+  if (ok) {
+    json_object_foreach(resources, addr, entry) addrs[i++] = addr;
+    qsort(addrs, n, sizeof *addrs, compare_addresses);
+  }
+  size_t head = (size_t)(at - rest) + strlen("\n  \"resources\": ");
+  const char *tail = at + strlen(marker);
+  size_t total = head + strlen(tail) + 8;
+  for (i = 0; ok && i < n; i++) { /* each entry's text, made where it is missing, and the length of all */
+    json_t *text = json_object_get(st->entry_texts, addrs[i]);
+    if (!text) {
+      text = entry_text(addrs[i], json_object_get(resources, addrs[i]));
+      ok = text && json_object_set_new(st->entry_texts, addrs[i], text) == 0;
+    }
+    total += ok ? json_string_length(text) + 4 : 0;
+  }
+  ok = ok && le_buffer_reserve(&b, total) == LE_OK && le_buffer_append(&b, rest, head) == LE_OK;
+  if (ok && n == 0) ok = le_buffer_append(&b, "{}", 2) == LE_OK;
+  else if (ok) ok = le_buffer_append(&b, "{\n", 2) == LE_OK;
+  for (i = 0; ok && i < n; i++) {
+    json_t *text = json_object_get(st->entry_texts, addrs[i]);
+    ok = le_buffer_append(&b, json_string_value(text), json_string_length(text)) == LE_OK &&
+         le_buffer_append(&b, i + 1 < n ? ",\n" : "\n  }", i + 1 < n ? 2 : 4) == LE_OK;
+  }
+  ok = ok && le_buffer_append(&b, tail, strlen(tail) + 1) == LE_OK; /* with its NUL */
+  free(addrs);
+  free(rest);
+  if (!ok) {
+    le_buffer_free(&b);
+    return NULL;
+  }
+  return (char *)b.data;
+}
+
 static int save_guarded(le_state *st, le_error *err) {
   struct stat sb;
   int exists = stat(st->path, &sb) == 0;
   if (!exists && errno != ENOENT) return le_error_errno(err, errno, "cannot read state file %s", st->path);
-  if (exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev)) {
-    if (merge_from_disk(st, err) != LE_OK) return LE_FAIL;
+  int merged = exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev);
+  if (merged && merge_from_disk(st, err) != LE_OK) return LE_FAIL;
+  if (!merged && !st->dirty) return LE_OK; /* nothing put, removed or set since the last write */
+  if (merged) {
+    /* After a merge, whether anything of ours is left to write is a comparison of texts. */
+    char *current = document_text(st);
+    if (!current) return le_error_set(err, "cannot serialise the state");
+    const char *before = last_written(st);
+    int unchanged = before && strcmp(current, before) == 0;
+    free(current);
+    if (unchanged) return LE_OK; /* nothing changed: no new serial */
   }
-  char *current = json_dumps(st->root, DUMP_FLAGS);
-  if (!current) return le_error_set(err, "cannot serialise the state");
-  const char *before = last_written(st);
-  int unchanged = before && strcmp(current, before) == 0;
-  free(current);
-  if (unchanged) return LE_OK; /* nothing changed: no new serial */
   json_t *serial = json_object_get(st->root, "serial");
   json_int_t old_serial = json_integer_value(serial);
   if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
@@ -544,7 +662,7 @@ static int save_guarded(le_state *st, le_error *err) {
                         (long long)old_serial);
   json_object_set_new(st->root, "serial", json_integer(old_serial + 1));
   json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
-  char *text = json_dumps(st->root, DUMP_FLAGS);
+  char *text = document_text(st);
   if (!text) {
     json_object_set_new(st->root, "serial", json_integer(old_serial));
     return le_error_set(err, "cannot serialise the state");
@@ -568,6 +686,9 @@ static int save_guarded(le_state *st, le_error *err) {
   lined[len - 1] = '\0'; /* as json_dumps gives it, for the comparison above */
   free(st->last_written);
   st->last_written = lined;
+  free(st->loaded_text);
+  st->loaded_text = NULL;
+  st->dirty = 0;
   return LE_OK;
 }
 
@@ -810,13 +931,13 @@ static void push_sorted_keys(lua_State *L, json_t *obj) {
 }
 
 static int l_addresses(lua_State *L) {
-  push_sorted_keys(L, le_state_resources(check_state(L)));
+  push_sorted_keys(L, resources_of(check_state(L)));
   return 1;
 }
 
 static int l_get(lua_State *L) {
   le_state *st = check_state(L);
-  le_json_to_lua(L, json_object_get(le_state_resources(st), luaL_checkstring(L, 2)));
+  le_json_to_lua(L, json_object_get(resources_of(st), luaL_checkstring(L, 2)));
   return 1;
 }
 
@@ -827,18 +948,27 @@ static int l_put(lua_State *L) {
   le_error err;
   json_t *v = le_lua_to_json(L, 3, &err);
   if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
-  json_object_set_new(le_state_resources(st), addr, v);
+  json_t *old = json_object_get(resources_of(st), addr);
+  if (!old || !json_equal(old, v)) {
+    st->dirty = 1;
+    if (st->entry_texts) json_object_del(st->entry_texts, addr);
+  }
+  json_object_set_new(resources_of(st), addr, v);
   return 0;
 }
 
 static int l_remove(lua_State *L) {
   le_state *st = check_state(L);
-  lua_pushboolean(L, json_object_del(le_state_resources(st), luaL_checkstring(L, 2)) == 0);
+  const char *addr = luaL_checkstring(L, 2);
+  int removed = json_object_del(resources_of(st), addr) == 0;
+  if (removed) st->dirty = 1;
+  if (st->entry_texts) json_object_del(st->entry_texts, addr);
+  lua_pushboolean(L, removed);
   return 1;
 }
 
 static int l_outputs(lua_State *L) {
-  le_json_to_lua(L, le_state_outputs(check_state(L)));
+  le_json_to_lua(L, outputs_of(check_state(L)));
   return 1;
 }
 
@@ -852,6 +982,7 @@ static int l_set_outputs(lua_State *L) {
     json_decref(v);
     v = json_object();
   }
+  if (!json_equal(outputs_of(st), v)) st->dirty = 1;
   json_object_set_new(st->root, "outputs", v);
   return 0;
 }

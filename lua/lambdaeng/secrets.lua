@@ -16,7 +16,8 @@
 --                 that contains one by { sensitive_digest = digest(string) }.
 -- Values shorter than MIN_LENGTH would redact ordinary words: they are protected
 -- structurally, and redacted here only as a whole JSON string ("Ab3z9", as in a
--- --debug response body), from MIN_QUOTED bytes on.
+-- --debug response body), from MIN_QUOTED bytes on, when the secret is that string
+-- itself (not a short string inside a sensitive table).
 local nhash = require "lambdaeng.native.hash"
 
 local M = {}
@@ -109,6 +110,9 @@ function M.add(v, depth)
   if type(v) == "string" then
     if registered[v] or exact[v] or #v < MIN_QUOTED then return end
     if #v < MIN_LENGTH then
+      -- Only a short secret given as such: the short strings inside a sensitive table
+      -- ("dev" beside an API key in an environment) are ordinary words everywhere else.
+      if depth > 0 then return end
       exact[v] = true
       add_text('"' .. json_escaped(v, { hex = "%04x" }) .. '"', '"(sensitive)"')
       return

@@ -488,4 +488,9 @@ function M.load(path, opts)
   return session
 end
 
+-- Whether text reads as a stack address (func.hello, module/func.x), not a function name or ARN.
+function M.is_address(text)
+  return type(text) == "string" and not text:match("^arn:") and text:find("[./]") ~= nil
+end
+
 return M

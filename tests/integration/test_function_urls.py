@@ -204,6 +204,19 @@ class FunctionUrlsOnTheLocalTarget(UrlStack, Served):
 class FunctionUrlsAgainstMoto(MotoStackCase, UrlStack, unittest.TestCase):
     work_prefix = "lambdaeng-urls-moto-"
 
+    def test_plan_time_validation_names_file_and_line(self):
+        with open(os.path.join(self.work, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'lambda.function_url("u", { function_name = "web", authorization_type = "OPEN",\n'
+                    '  invoke_mode = "STREAM", cors = { max_age = 90000, allow_methods = { "GET", 1 } } })\n')
+        r = run("plan", "stack.lua", cwd=self.work)
+        self.assertEqual(r.returncode, 1)
+        for text in ("stack.lua:2: function_url.u: authorization_type: must be one of",
+                     "stack.lua:2: function_url.u: invoke_mode: must be one of",
+                     "stack.lua:2: function_url.u: cors.max_age: must be between 0 and 86400",
+                     "stack.lua:2: function_url.u: cors.allow_methods[2]:"):
+            self.assertIn(text, r.stderr)
+
     def test_lifecycle(self):
         c = self.moto.boto3()
         self.crud(c)

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import unittest
@@ -191,6 +192,60 @@ class LayersOnTheLocalTarget(Served):
                       str(e.exception))
 
 
+class HoldingProxy:
+    """A pass-through HTTP proxy to moto that, while `hold` is set, forwards
+    PublishLayerVersion and then never answers it (as if the client were killed between
+    the publish and its answer); `published` is set once such a request went through."""
+
+    def __init__(self, upstream):
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.hold, self.published, self.release = True, threading.Event(), threading.Event()
+        self.lose_once = False
+        proxy, up = self, upstream.split("//", 1)[1]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                conn = http.client.HTTPConnection(up, timeout=120)
+                conn.request(self.command, self.path, body, dict(self.headers))
+                answer = conn.getresponse()
+                data = answer.read()
+                publish = self.command == "POST" and self.path.split("?")[0].endswith("/versions")
+                if publish and proxy.lose_once:  # published, but the answer is lost: the connection drops
+                    proxy.lose_once = False
+                    import socket
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if publish and proxy.hold:
+                    proxy.published.set()
+                    proxy.release.wait(120)  # never answered: the client is killed meanwhile
+                    return
+                self.send_response(answer.status)
+                for k, v in answer.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class LayersAgainstMoto(unittest.TestCase):
     """Create, replace, drift, import and destroy with signatures checked; moto 5.2.1
     cannot attach a layer to a function (CreateFunction reports every layer version
@@ -282,6 +337,96 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertEqual(json.load(f)["resources"], {})
 
+    def test_filename_and_s3_sources(self):
+        """A layer from a zip file (`filename` + `source_code_hash`) and one from S3: both
+        published with that content, and a new hash replaces the file's layer."""
+        import base64
+        import hashlib
+        content = zip_bytes({"python/m.py": "X = 2\n"})
+        with open(os.path.join(self.dir, "layer.zip"), "wb") as f:
+            f.write(content)
+        s3 = self.moto.boto3("s3")
+        s3.create_bucket(Bucket="layer-bucket")
+        s3.put_object(Bucket="layer-bucket", Key="layers/s3.zip", Body=content)
+        digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'lambda.layer_version("file", { layer_name = "from-file", filename = "layer.zip",\n'
+                    '                               source_code_hash = HASH })\n'
+                    'lambda.layer_version("s3", { layer_name = "from-s3", s3_bucket = "layer-bucket",\n'
+                    '                             s3_key = "layers/s3.zip" })\n'.replace("HASH", json.dumps(digest)))
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for name in ("from-file", "from-s3"):
+            got = self.boto.get_layer_version(LayerName=name, VersionNumber=1)
+            self.assertEqual(got["Content"]["CodeSha256"], digest, name)
+        self.assertEqual(self.le("plan", "stack.lua", "--detailed-exitcode").returncode, 0)
+        with open(os.path.join(self.dir, "layer.zip"), "wb") as f:
+            f.write(zip_bytes({"python/m.py": "X = 3\n"}))
+        with open(os.path.join(self.dir, "stack.lua")) as f:
+            text = f.read()
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write(text.replace(json.dumps(digest), 'require("lambdaeng.hash").filebase64sha256("layer.zip")'))
+        r = self.le("plan", "stack.lua", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        changes = {c["address"]: plan_action(c) for c in json.loads(r.stdout)["resource_changes"]}
+        self.assertEqual(changes, {"layer_version.file": "replace", "layer_version.s3": "no-op"})
+        self.assertEqual(self.le("destroy", "stack.lua", "--yes").returncode, 0)
+
+    def killed_after_publish(self):
+        """Runs the stack through a proxy that lets PublishLayerVersion reach moto but never
+        answers it, and kills lambdaeng once it went through; returns the proxy (passing
+        everything from then on)."""
+        import subprocess
+        from harness import LAMBDAENG
+        proxy = HoldingProxy(self.moto.endpoint)
+        self.addCleanup(proxy.stop)
+        env = dict(os.environ, **{k: v for k, v in self.moto.env().items() if v is not None})
+        proc = subprocess.Popen([LAMBDAENG, "run", "stack.lua", "--yes", "--endpoint", proxy.endpoint], cwd=self.dir,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertTrue(proxy.published.wait(120), "PublishLayerVersion never reached the proxy")
+        proc.kill()
+        proc.wait(timeout=30)
+        self.assertEqual(self.versions(), [(1, "MIT")])  # published, its answer never heard
+        proxy.hold = False
+        return proxy
+
+    def test_a_run_killed_after_publishing_is_adopted_by_the_next(self):
+        proxy = self.killed_after_publish()
+        # the killed run's lock is stale; the state records the endpoint it used (the proxy)
+        r = run("run", "stack.lua", "--yes", "--force-unlock", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("adopting the layer version an interrupted run published", r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(1, "MIT")])  # no second version
+        r = run("plan", "stack.lua", "--detailed-exitcode", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_a_lost_answer_retried_leaves_one_version(self):
+        """The first PublishLayerVersion publishes but its connection drops before the answer;
+        the client's retry publishes again: the first attempt's version is deleted."""
+        proxy = HoldingProxy(self.moto.endpoint)
+        self.addCleanup(proxy.stop)
+        proxy.hold, proxy.lose_once = False, True
+        r = run("run", "stack.lua", "--yes", "--endpoint", proxy.endpoint, cwd=self.dir, env=self.moto.env(),
+                timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(proxy.lose_once, "the publish never went through the proxy")
+        self.assertIn("deleting version 1, published by an attempt whose answer was lost", r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [(2, "MIT")])
+        r = run("plan", "stack.lua", "--detailed-exitcode", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_a_run_killed_after_publishing_leaves_nothing_after_destroy(self):
+        proxy = self.killed_after_publish()
+        r = run("destroy", "stack.lua", "--yes", "--force-unlock", "--endpoint", proxy.endpoint, cwd=self.dir,
+                env=self.moto.env(), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.versions(), [])
+
     def test_plan_time_validation_names_file_and_line(self):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
@@ -292,6 +437,28 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertIn("stack.lua:2: layer_version.a: filename: conflicts with source", r.stderr)
         self.assertIn("stack.lua:3: layer_version.b: compatible_architectures[1]: must be one of", r.stderr)
         self.assertIn("stack.lua:3: layer_version.b: needs exactly one content source", r.stderr)
+
+
+class LayerSkipDestroyOnTheLocalTarget(Served):
+    """The same skip_destroy update and destroy as against moto, on the local target."""
+
+    STACK = LayersAgainstMoto.STACK
+    write_stack = LayersAgainstMoto.write_stack
+    versions = LayersAgainstMoto.versions
+    test_skip_destroy_updates_in_place_and_keeps_the_version = \
+        LayersAgainstMoto.test_skip_destroy_updates_in_place_and_keeps_the_version
+
+    def setUp(self):
+        super().setUp()
+        self.boto = Served.boto(self)  # the client, as LayersAgainstMoto has it
+        os.makedirs(os.path.join(self.dir, "layer", "python"))
+        with open(os.path.join(self.dir, "layer", "python", "m.py"), "w") as f:
+            f.write("X = 1\n")
+        self.write_stack("MIT")
+
+    def le(self, *args):
+        return run(*args, "--dir", os.path.join(self.dir, "store"), cwd=self.dir,
+                   env={"LAMBDAENG_WAITER_DELAY": "0.05"}, timeout=300)
 
 
 if __name__ == "__main__":

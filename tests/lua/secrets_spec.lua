@@ -45,6 +45,14 @@ describe("a short secret", function()
     assert.equal("Ab3z9x", secrets.scrub("Ab3z9x", digest))
   end)
 
+  it("inside a sensitive table is an ordinary word (the environment's name beside its key)", function()
+    secrets.reset()
+    secrets.add({ ENVIRONMENT = "dev", API_KEY = "0123456789abcdef" })
+    local digest = function(v) return "d:" .. v end
+    assert.equal("dev", secrets.scrub("dev", digest))
+    assert.equal('{"env": "dev", "key": "(sensitive)"}', secrets.redact('{"env": "dev", "key": "0123456789abcdef"}'))
+  end)
+
   it("of fewer than 3 characters is left to structure", function()
     secrets.reset()
     secrets.add("ab")

@@ -194,6 +194,11 @@ function Api:get_layer_version_by_arn(arn)
   return self:op("GetLayerVersionByArn", { Arn = arn }, nil, { class = "control" })
 end
 
+-- One page of a layer's versions, newest first ({ LayerVersions, NextMarker }).
+function Api:list_layer_versions(name, marker)
+  return self:op("ListLayerVersions", { LayerName = name, Marker = marker }, nil, { class = "control" })
+end
+
 function Api:delete_layer_version(name, version)
   return self:op("DeleteLayerVersion", { LayerName = name, VersionNumber = version })
 end

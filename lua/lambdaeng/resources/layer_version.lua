@@ -5,6 +5,7 @@
 -- deleted with DeleteLayerVersion unless skip_destroy keeps it.
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
+local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
 local errors = require "lambdaeng.errors"
 local schema = require "lambdaeng.schema"
@@ -67,11 +68,65 @@ local function args_from(doc, name)
   return args
 end
 
+-- The version an interrupted run published for these arguments: the newest version of
+-- the layer whose content (CodeSha256 = source_code_hash, known at plan time) and
+-- description and license are these; nil when there is none or the hash is unknown.
+local function published_before(api, a)
+  if type(a.source_code_hash) ~= "string" then return nil end
+  local list = api:list_layer_versions(a.layer_name)
+  local versions = list and list.LayerVersions or {}
+  table.sort(versions, function(x, y) return (tonumber(x.Version) or 0) > (tonumber(y.Version) or 0) end)
+  for i = 1, math.min(#versions, 10) do
+    local v = versions[i]
+    if (v.Description or "") == (a.description or "") and (v.LicenseInfo or "") == (a.license_info or "") then
+      local doc = api:get_layer_version(a.layer_name, v.Version)
+      if doc and doc.Content and doc.Content.CodeSha256 == a.source_code_hash then return doc end
+    end
+  end
+  return nil
+end
+
+-- Seconds of a CreatedDate ("2018-11-27T15:10:45.123+0000"), on an arbitrary origin:
+-- only differences between two dates of the same endpoint are used.
+local function created_seconds(date)
+  local y, mo, d, h, mi, sec, frac = tostring(date):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)(%.?%d*)")
+  if not y then return nil end
+  return os.time { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
+                   min = tonumber(mi), sec = tonumber(sec), isdst = false } + (tonumber("0" .. frac) or 0)
+end
+
+-- PublishLayerVersion is not idempotent: when it took more than one attempt, an earlier
+-- attempt whose answer was lost may have published a version too. Those are the versions
+-- just below the one kept, published during this call (by the endpoint's clock: within
+-- `elapsed` seconds before it) with the same content, description and license: deleted.
+local function delete_lost_attempts(ctx, api, a, doc, attempts, elapsed)
+  local kept, at = tonumber(doc.Version), created_seconds(doc.CreatedDate)
+  if not (kept and at and doc.Content) then return end
+  for v = kept - 1, math.max(1, kept - (attempts - 1)), -1 do
+    local other = api:get_layer_version(a.layer_name, v)
+    local when = other and created_seconds(other.CreatedDate)
+    if when and when >= at - elapsed - 1 and other.Content and other.Content.CodeSha256 == doc.Content.CodeSha256
+        and (other.Description or "") == (doc.Description or "") and (other.LicenseInfo or "") == (doc.LicenseInfo or "") then
+      ctx.log(string.format("deleting version %d, published by an attempt whose answer was lost", v))
+      api:delete_layer_version(a.layer_name, v)
+    end
+  end
+end
 
 function M.create(ctx, decl, a)
   local api = deadline.bounded(ctx, schema.layer_version, decl, "create")
   local c, cerr = content(decl, a)
   if not c then return nil, { type = "InvalidConfiguration", message = cerr } end
+  if ctx.adopt_on_conflict then
+    local doc = published_before(api, a)
+    if doc then
+      ctx.log("adopting the layer version an interrupted run published: " .. tostring(doc.LayerVersionArn))
+      return { args = a, attrs = attrs_from(doc) }
+    end
+  end
+  -- Write-ahead: a run killed after PublishLayerVersion leaves a version the next run
+  -- adopts (above) or a destroy deletes, not one the state never heard of.
+  if ctx.record then ctx.record(decl.address, { args = a, attrs = {}, pending = "create" }) end
   local input = { Content = c, Description = a.description, LicenseInfo = a.license_info }
   if a.compatible_runtimes and #a.compatible_runtimes > 0 then
     input.CompatibleRuntimes = json.array(sorted_copy(a.compatible_runtimes))
@@ -79,8 +134,16 @@ function M.create(ctx, decl, a)
   if a.compatible_architectures and #a.compatible_architectures > 0 then
     input.CompatibleArchitectures = json.array(sorted_copy(a.compatible_architectures))
   end
-  local doc, err = api:publish_layer_version(a.layer_name, input)
-  if not doc then return nil, err end
+  local started = loop.now()
+  local doc, err, res = api:publish_layer_version(a.layer_name, input)
+  if doc and res and (res.attempts or 1) > 1 then
+    delete_lost_attempts(ctx, api, a, doc, res.attempts, loop.now() - started)
+  end
+  if not doc then
+    -- forget the write-ahead record only when Lambda answered no (the outcome is known)
+    if ctx.forget and err and err.status and err.status < 500 then ctx.forget(decl.address) end
+    return nil, err
+  end
   return { args = a, attrs = attrs_from(doc) }
 end
 
@@ -95,9 +158,13 @@ function M.delete(ctx, decl, prior)
     ctx.log("skip_destroy is set: the layer version stays in Lambda and leaves the state")
     return true
   end
+  local api = deadline.bounded(ctx, schema.layer_version, decl, "delete")
+  if not attrs.arn and prior.pending == "create" then -- an interrupted publish: delete what it made
+    local doc = published_before(api, a)
+    attrs = doc and attrs_from(doc) or attrs
+  end
   local name, version = M.parse_arn(attrs.arn)
   if not name then return true end
-  local api = deadline.bounded(ctx, schema.layer_version, decl, "delete")
   return errors.deleted(api:delete_layer_version(name, version))
 end
 
