@@ -69,7 +69,8 @@ static int ends(int fd, struct sockaddr_storage *me, struct sockaddr_storage *pe
 }
 
 /* The answer to one sock_diag question in answer (len bytes): 0 with *uid, or a negative errno. */
-static int diag_answer(const void *answer, int len, unsigned *uid) {
+static int diag_answer(const void *answer, int got, unsigned *uid) {
+  unsigned int len = got > 0 ? (unsigned int)got : 0; /* (unsigned: NLMSG_OK compares it with a __u32) */
   for (const struct nlmsghdr *h = answer; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
     if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
       int e = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;

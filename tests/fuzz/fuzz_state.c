@@ -4,7 +4,7 @@
  * Each input is written as a state file and opened twice: with le_state_open
  * (a file that does not parse or has the wrong shape must be an error, never a
  * crash) and through the Lua module the engine uses (open, addresses, get, put
- * back, outputs, info, under pcall). The input is also read as any JSON value
+ * back, outputs, info, document, under pcall). The input is also read as any JSON value
  * and converted JSON -> Lua -> JSON -> Lua -> JSON: the second conversion must
  * give exactly the first (what is stored reads back and stores the same), and
  * the only conversion allowed to fail is one nested deeper than the converter's
@@ -40,6 +40,7 @@ static const char LUA_READER[] =
     "  end\n"
     "  st:outputs()\n"
     "  st:info()\n"
+    "  st:document()\n"
     "end\n";
 
 static const char LUA_SAME[] =

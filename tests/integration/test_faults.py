@@ -163,9 +163,36 @@ class FanOut(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
 
         calls = json.dumps([{"FunctionName": "fan", "Payload": {"i": i}} for i in range(1000)])
+        rc, out, err, peak = self.fan_out([LAMBDAENG, "api", "Invoke", "-", "--endpoint", endpoint], calls)
+        results = json.loads(out) if out.strip() else []
+        failed = sum(1 for x in results if "Error" in x)
+        wrong = sum(1 for i, x in enumerate(results) if "Error" not in x and json.loads(x["payload"]) != {"i": i})
+        print(f"\napi Invoke of 1,000, 50 environments: {failed} failed, {peak} client sockets at most")
+        self.assertEqual(rc, 0, err[-3000:])
+        self.assertEqual(len(results), 1000)
+        self.assertEqual(failed, 0)
+        self.assertEqual(wrong, 0)
+        self.assertGreater(peak, 0, "the sampler saw no socket at all")
+        self.assertLessEqual(peak, 100)
+
+        # The same fan-out through the REPL's invoke_many.
+        chunk = ('local l = {} for i = 1, 1000 do l[i] = { "fan", { i = i } } end '
+                 'local r = invoke_many(l) local ok, failed = 0, 0 '
+                 'for i = 1, 1000 do if type(r[i]) == "table" and r[i].i == i then ok = ok + 1 else failed = failed + 1 end end '
+                 'print("RESULT " .. #r .. " " .. ok .. " " .. failed)')
+        rc, out, err, peak = self.fan_out([LAMBDAENG, "repl", "-e", chunk, "--endpoint", endpoint], "")
+        m = re.search(r"RESULT (\d+) (\d+) (\d+)", out)
+        print(f"invoke_many of 1,000, 50 environments: {m and m.group(3)} failed, {peak} client sockets at most")
+        self.assertEqual(rc, 0, out[-2000:] + err[-3000:])
+        self.assertEqual(m and m.groups(), ("1000", "1000", "0"), out[-2000:])
+        self.assertGreater(peak, 0, "the sampler saw no socket at all")
+        self.assertLessEqual(peak, 100)
+
+    def fan_out(self, cmd, stdin):
+        """Runs cmd; returns (returncode, stdout, stderr, the most client sockets it held at once)."""
         env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **CREDS)
-        p = subprocess.Popen([LAMBDAENG, "api", "Invoke", "-", "--endpoint", endpoint], env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
         peak = [0]
 
         def sample():  # the client's open sockets, from outside
@@ -185,18 +212,9 @@ class FanOut(unittest.TestCase):
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        out, err = p.communicate(calls, timeout=300)
+        out, err = p.communicate(stdin, timeout=300)
         sampler.join()
-        results = json.loads(out) if out.strip() else []
-        failed = sum(1 for x in results if "Error" in x)
-        wrong = sum(1 for i, x in enumerate(results) if "Error" not in x and json.loads(x["payload"]) != {"i": i})
-        print(f"\n1,000 invocations, 50 environments: {failed} failed, {peak[0]} client sockets at most")
-        self.assertEqual(p.returncode, 0, err[-3000:])
-        self.assertEqual(len(results), 1000)
-        self.assertEqual(failed, 0)
-        self.assertEqual(wrong, 0)
-        self.assertGreater(peak[0], 0, "the sampler saw no socket at all")
-        self.assertLessEqual(peak[0], 100)
+        return p.returncode, out, err, peak[0]
 
 
 class Hostile(unittest.TestCase):

@@ -254,6 +254,10 @@ class Secrets(TempDirTest):
         with open(path, "w") as f:
             f.write(legacy)
         os.remove(backup)
+        for extra in ((), ("--json",)):  # read-only commands show them as (sensitive)
+            r = self.le("state", "show", "invocation.inv", stack, *extra)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.le("output", stack)
         r = self.le("plan", stack, "--var", "pw=" + PW)  # a plan writes nothing
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         with open(path) as f:
@@ -268,7 +272,6 @@ class Secrets(TempDirTest):
         st = self.state()
         self.assertEqual(set(st["outputs"]["pw"]), {"sensitive", "value_digest"})
         self.assertIn("sensitive_digest", st["resources"]["invocation.inv"]["attrs"]["result"])
-        self.outputs = []
         self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
                             skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
         # A backup left holding them (by an older lambdaeng's last save) goes at the next write.

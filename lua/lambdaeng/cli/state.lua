@@ -66,10 +66,27 @@ end
 
 local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
 
+-- v with each digest in it shown as (sensitive) (tags_all keeps one a tag).
+local function without_digests(v, depth)
+  if digest_only(v) then return "(sensitive)" end
+  if type(v) ~= "table" or (depth or 0) > 50 then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = without_digests(x, (depth or 0) + 1) end
+  return setmetatable(out, getmetatable(v))
+end
+
+-- An entry as it may be shown: a sensitive value an older lambdaeng stored in clear
+-- (secret_attrs.lua) is a digest placeholder, so it is shown as (sensitive) too.
+local function entry_of(st, addr)
+  local r = st:get(addr)
+  if type(r) ~= "table" or type(r.sensitive) ~= "table" or next(r.sensitive) == nil then return r end
+  return require("lambdaeng.secret_attrs").scrubbed_entry(r, function() return "(not shown)" end)
+end
+
 -- --json: a resource of Terraform's values representation (`terraform show -json`),
 -- sensitive values left out and marked; list: { format_version, resources[] }.
 local function json_entry(st, addr, with_values)
-  local r = st:get(addr)
+  local r = entry_of(st, addr)
   local values = require "lambdaeng.plan.json_values"
   local v, marks = values.stored(r)
   local obj = values.object(addr, r.kind, r.name or addr:match("([^%.]*)$"), v, marks,
@@ -79,7 +96,7 @@ local function json_entry(st, addr, with_values)
 end
 
 local function show(st, addr, args)
-  local r = st:get(addr)
+  local r = entry_of(st, addr)
   if not r then
     local hint = validate.suggest(addr, st:addresses())
     return nil, "no resource " .. addr .. " in state" .. (hint and ("; did you mean " .. hint .. "?") or "")
@@ -89,7 +106,7 @@ local function show(st, addr, args)
   for k, v in pairs(r.args or {}) do
     shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
   end
-  for k, v in pairs(r.attrs or {}) do shown.attrs[k] = digest_only(v) and "(sensitive)" or v end
+  for k, v in pairs(r.attrs or {}) do shown.attrs[k] = without_digests(v) end
   print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
   for _, t in ipairs { shown.args, shown.attrs } do
     for _, k in ipairs(validate.sorted_keys(t)) do
