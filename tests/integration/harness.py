@@ -63,6 +63,19 @@ class TempDirTest(unittest.TestCase):
         return json.loads(r.stdout)
 
 
+def tmux_new_session(args):
+    """`tmux new-session ARGS`, again when it met the shared tmux server as it exited (its last
+    session ended at that moment, e.g. another test's: "server exited unexpectedly")."""
+    for attempt in range(5):
+        r = subprocess.run(["tmux", "new-session", *args], capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+        if "server exited unexpectedly" not in r.stderr and "lost server" not in r.stderr:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    raise subprocess.CalledProcessError(r.returncode, ["tmux", "new-session", *args], r.stdout, r.stderr)
+
+
 # A resource change's actions (`plan --json`, Terraform's shape) as the one word the text plan uses.
 class Tmux:
     """A command in a detached tmux session: a real terminal, for the prompt and REPL tests.
@@ -79,8 +92,7 @@ class Tmux:
         for k in os.environ:  # tmux's server may carry AWS settings from elsewhere: none here
             if k.startswith("AWS_"):
                 env_args += ["-e", f"{k}="]
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *env_args, cmd],
-                       check=True)
+        tmux_new_session(["-d", "-s", name, "-x", str(width), "-y", str(height), *env_args, cmd])
 
     def screen(self):
         return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-S", f"-{self.scrollback}"],

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, run, tmux_new_session  # noqa: E402
 from peers import Moto  # noqa: E402
 from aws_fakes import Fakes, iso, make_role  # noqa: E402
 
@@ -347,7 +347,7 @@ class Errors(unittest.TestCase):
         cmd = (f"{LAMBDAENG} whoami --profile mfa --json > {out}; echo WHOAMI $?; "
                f"{LAMBDAENG} api GetFunction '{{\"FunctionName\": \"mfa-probe\"}}' --profile mfa > {called}; "
                "echo EXITED $?; sleep 60")
-        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "20", *args, cmd], check=True)
+        tmux_new_session(["-d", "-s", session, "-x", "160", "-y", "20", *args, cmd])
         prompt = "Enter MFA code for arn:aws:iam::123456789012:mfa/alice:"
         try:
             for n in (1, 2):

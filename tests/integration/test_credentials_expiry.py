@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, run, tmux_new_session  # noqa: E402
 from peers import Moto  # noqa: E402
 from aws_fakes import Fakes, make_role  # noqa: E402
 
@@ -88,8 +88,8 @@ class Expiry(unittest.TestCase):
         for k in os.environ:
             if k.startswith("AWS_") and k not in self.env():
                 args += ["-e", f"{k}="]
-        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", *args,
-                        f"{LAMBDAENG} repl; echo EXITED $?; sleep 60"], check=True)
+        tmux_new_session(["-d", "-s", session, "-x", "160", "-y", "40", *args,
+                          f"{LAMBDAENG} repl; echo EXITED $?; sleep 60"])
         try:
             self.wait_for(session, "lambdaeng>")
             before = len(set(self.fakes.used_keys))
