@@ -50,6 +50,7 @@ typedef struct conn {
   le_buffer url, body, pending;
   le_buffer names, values; /* NUL-separated header names and values */
   size_t nheaders, head_bytes, body_limit;
+  char too_large_type[64], too_large_message[192]; /* the check's refusal of a body over body_limit */
   int req_ref; /* the request table built when its headers were complete */
   int last_was_value;
   int busy, keep_alive, closing, refused, reading, in_message;
@@ -270,6 +271,7 @@ static void reset_request(conn *c) {
   c->nheaders = c->head_bytes = 0;
   c->last_was_value = 0;
   c->body_limit = c->srv->max_body;
+  c->too_large_type[0] = c->too_large_message[0] = '\0';
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
   c->req_ref = LUA_NOREF;
 }
@@ -380,6 +382,26 @@ static void answer_and_close(lua_State *L, conn *c, int base) {
   }
 }
 
+/* Whether the value at idx is a string that goes into a header and a JSON string as it
+ * is: printable ASCII, no quote or backslash. */
+static int plain_text(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  for (const unsigned char *p = (const unsigned char *)lua_tostring(L, idx); *p; p++)
+    if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\') return 0;
+  return 1;
+}
+
+/* 413 for a body over the request's limit: the check's error type and message when it
+ * gave them (an operation's own), else a generic one. */
+static void refuse_too_large(conn *c, int body_follows) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "Request must be smaller than %zu bytes for this operation", c->body_limit + 1);
+  if (c->too_large_type[0])
+    refuse_with_body(c, 413, c->too_large_type, c->too_large_message, body_follows);
+  else
+    refuse_with_body(c, 413, "RequestEntityTooLargeException", msg, body_follows);
+}
+
 /* Runs the server's check on a request whose headers are complete: 0 to read its body
  * (c->body_limit set, the request table kept in c->req_ref), -1 when it was answered. */
 static int run_check(conn *c) {
@@ -390,7 +412,7 @@ static int run_check(conn *c) {
   if (srv->check_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, srv->check_ref);
     lua_pushvalue(L, top + 1);
-    if (le_callback_call(L, 1, 3, "local target") != LUA_OK) {
+    if (le_callback_call(L, 1, 4, "local target") != LUA_OK) {
       lua_settop(L, top);
       refuse(c, 500, "ServiceException", "internal error");
       return -1;
@@ -403,6 +425,10 @@ static int run_check(conn *c) {
     if (lua_isnumber(L, top + 3)) {
       lua_Number limit = lua_tonumber(L, top + 3);
       if (limit >= 0 && limit < (lua_Number)c->body_limit) c->body_limit = (size_t)limit;
+    }
+    if (plain_text(L, top + 4) && plain_text(L, top + 5)) { /* nil, limit, type, message */
+      snprintf(c->too_large_type, sizeof c->too_large_type, "%s", lua_tostring(L, top + 4));
+      snprintf(c->too_large_message, sizeof c->too_large_message, "%s", lua_tostring(L, top + 5));
     }
     lua_settop(L, top + 1);
   }
@@ -418,9 +444,7 @@ static int on_headers_complete(http_parser *p) {
   if (run_check(c) < 0) return -1;
   int chunked = (p->flags & F_CHUNKED) != 0;
   if (!chunked && p->content_length != ULLONG_MAX && p->content_length > c->body_limit) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "Request must be smaller than %zu bytes for this operation", c->body_limit + 1);
-    refuse_with_body(c, 413, "RequestEntityTooLargeException", msg, 1);
+    refuse_too_large(c, 1);
     return -1;
   }
   double expected = chunked ? (double)c->body_limit : (p->content_length == ULLONG_MAX ? 0.0 : (double)p->content_length);
@@ -431,9 +455,7 @@ static int on_headers_complete(http_parser *p) {
 static int on_body(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
   if (c->body.len + len > c->body_limit) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "Request must be smaller than %zu bytes for this operation", c->body_limit + 1);
-    refuse(c, 413, "RequestEntityTooLargeException", msg);
+    refuse_too_large(c, 0);
     return -1;
   }
   return le_buffer_append(&c->body, at, len);

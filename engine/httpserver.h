@@ -13,9 +13,11 @@
  *
  * Bounded against hostile clients (opts, all optional):
  *   check = fn(request_without_body) called when a request's headers are complete: it
- *     returns nothing to read the body, nil and a byte limit for this request's body, or
- *     status, headers, body to answer at once (the body is never read, the connection
- *     closes). A Content-Length over the limit is refused before any of the body is read.
+ *     returns nothing to read the body, nil and a byte limit for this request's body (and
+ *     optionally the error type and message of the 413 for a body over it: printable
+ *     ASCII without quotes), or status, headers, body to answer at once (the body is never
+ *     read, the connection closes). A Content-Length over the limit is refused before any
+ *     of the body is read; a chunked body as soon as it passes the limit.
  *   max_body (bytes, default 6 MiB), max_connections (default 1024; beyond, new ones
  *   get 503 and are closed), timeout (seconds, default none): a connection must send a
  *   request's headers within timeout of connecting or of its previous response, and its

@@ -29,6 +29,7 @@ struct le_state {
   json_t *root;
   char *last_written; /* the document as last read or written, serialised (what this process changed is
                        * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
+  int dirty;          /* something may differ from last_written (a put of an equal value does not count) */
   char *loaded_text;  /* the file as opened, until last_written is first needed (a plan never saves, */
   size_t loaded_len;  /* so it never pays for serialising the whole document again) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
@@ -325,8 +326,17 @@ const char *le_state_lineage(const le_state *st) {
 json_int_t le_state_serial(const le_state *st) {
   return json_integer_value(json_object_get(st->root, "serial"));
 }
-json_t *le_state_resources(le_state *st) { return json_object_get(st->root, "resources"); }
-json_t *le_state_outputs(le_state *st) { return json_object_get(st->root, "outputs"); }
+/* For callers that may change what they get: the document counts as changed. */
+json_t *le_state_resources(le_state *st) {
+  st->dirty = 1;
+  return json_object_get(st->root, "resources");
+}
+json_t *le_state_outputs(le_state *st) {
+  st->dirty = 1;
+  return json_object_get(st->root, "outputs");
+}
+static json_t *resources_of(const le_state *st) { return json_object_get(st->root, "resources"); }
+static json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
 
 static int write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
@@ -528,15 +538,18 @@ static int save_guarded(le_state *st, le_error *err) {
   struct stat sb;
   int exists = stat(st->path, &sb) == 0;
   if (!exists && errno != ENOENT) return le_error_errno(err, errno, "cannot read state file %s", st->path);
-  if (exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev)) {
-    if (merge_from_disk(st, err) != LE_OK) return LE_FAIL;
+  int merged = exists && (sb.st_ino != st->file_ino || sb.st_dev != st->file_dev);
+  if (merged && merge_from_disk(st, err) != LE_OK) return LE_FAIL;
+  if (!merged && !st->dirty) return LE_OK; /* nothing put, removed or set since the last write */
+  if (merged) {
+    /* After a merge, whether anything of ours is left to write is a comparison of texts. */
+    char *current = json_dumps(st->root, DUMP_FLAGS);
+    if (!current) return le_error_set(err, "cannot serialise the state");
+    const char *before = last_written(st);
+    int unchanged = before && strcmp(current, before) == 0;
+    free(current);
+    if (unchanged) return LE_OK; /* nothing changed: no new serial */
   }
-  char *current = json_dumps(st->root, DUMP_FLAGS);
-  if (!current) return le_error_set(err, "cannot serialise the state");
-  const char *before = last_written(st);
-  int unchanged = before && strcmp(current, before) == 0;
-  free(current);
-  if (unchanged) return LE_OK; /* nothing changed: no new serial */
   json_t *serial = json_object_get(st->root, "serial");
   json_int_t old_serial = json_integer_value(serial);
   if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
@@ -568,6 +581,9 @@ static int save_guarded(le_state *st, le_error *err) {
   lined[len - 1] = '\0'; /* as json_dumps gives it, for the comparison above */
   free(st->last_written);
   st->last_written = lined;
+  free(st->loaded_text);
+  st->loaded_text = NULL;
+  st->dirty = 0;
   return LE_OK;
 }
 
@@ -810,13 +826,13 @@ static void push_sorted_keys(lua_State *L, json_t *obj) {
 }
 
 static int l_addresses(lua_State *L) {
-  push_sorted_keys(L, le_state_resources(check_state(L)));
+  push_sorted_keys(L, resources_of(check_state(L)));
   return 1;
 }
 
 static int l_get(lua_State *L) {
   le_state *st = check_state(L);
-  le_json_to_lua(L, json_object_get(le_state_resources(st), luaL_checkstring(L, 2)));
+  le_json_to_lua(L, json_object_get(resources_of(st), luaL_checkstring(L, 2)));
   return 1;
 }
 
@@ -827,18 +843,22 @@ static int l_put(lua_State *L) {
   le_error err;
   json_t *v = le_lua_to_json(L, 3, &err);
   if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
-  json_object_set_new(le_state_resources(st), addr, v);
+  json_t *old = json_object_get(resources_of(st), addr);
+  if (!old || !json_equal(old, v)) st->dirty = 1;
+  json_object_set_new(resources_of(st), addr, v);
   return 0;
 }
 
 static int l_remove(lua_State *L) {
   le_state *st = check_state(L);
-  lua_pushboolean(L, json_object_del(le_state_resources(st), luaL_checkstring(L, 2)) == 0);
+  int removed = json_object_del(resources_of(st), luaL_checkstring(L, 2)) == 0;
+  if (removed) st->dirty = 1;
+  lua_pushboolean(L, removed);
   return 1;
 }
 
 static int l_outputs(lua_State *L) {
-  le_json_to_lua(L, le_state_outputs(check_state(L)));
+  le_json_to_lua(L, outputs_of(check_state(L)));
   return 1;
 }
 
@@ -852,6 +872,7 @@ static int l_set_outputs(lua_State *L) {
     json_decref(v);
     v = json_object();
   }
+  if (!json_equal(outputs_of(st), v)) st->dirty = 1;
   json_object_set_new(st->root, "outputs", v);
   return 0;
 }
@@ -860,6 +881,17 @@ static int l_save(lua_State *L) {
   le_error err;
   if (le_state_save(check_state(L), &err) != LE_OK) return push_error(L, &err);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The document as save would write it now (serial as read), for a copy kept elsewhere. */
+static int l_document(lua_State *L) {
+  char *text = json_dumps(check_state(L)->root, DUMP_FLAGS);
+  if (!text) return luaL_error(L, "cannot serialise the state");
+  lua_pushstring(L, text);
+  lua_pushliteral(L, "\n");
+  lua_concat(L, 2);
+  free(text);
   return 1;
 }
 
@@ -926,7 +958,7 @@ int le_open_state(lua_State *L) {
                                      {"put", l_put},             {"remove", l_remove},
                                      {"outputs", l_outputs},     {"set_outputs", l_set_outputs},
                                      {"save", l_save},           {"info", l_info},
-                                     {NULL, NULL}};
+                                     {"document", l_document},   {NULL, NULL}};
   if (luaL_newmetatable(L, STATE_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -44,7 +44,8 @@ int le_state_save(le_state *st, le_error *err);
 const char *le_state_path(const le_state *st);
 const char *le_state_lineage(const le_state *st);
 json_int_t le_state_serial(const le_state *st);
-/* Borrowed: the "resources" and "outputs" objects, which the caller may edit. */
+/* Borrowed: the "resources" and "outputs" objects, which the caller may edit (the
+ * document then counts as changed at the next save). */
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
 

@@ -6,6 +6,13 @@
 - Every libuv and libcurl call in engine/ has its result looked at: a statement that
   starts with a uv_* or curl_* call discards what it returns, which is allowed only
   for the functions that return nothing.
+- C enters Lua in two places only: lua_pcall in runtime.c (le_pcall_traceback, under
+  le_callback_call for callbacks) and lua_resume in loop.c (le_task_resume).
+- The command line's layout: every command module cli/init.lua dispatches to declares
+  its help, its options (add_to_parser) and command(args); "Error: " is printed by the
+  dispatcher's ui.finish alone (and written into --json diagnostics by cli/events.lua).
+- The commands sit over the rest: no module outside lua/lambdaeng/cli/ requires one
+  of lambdaeng.cli.*.
 
 The tree is $LAMBDAENG_SOURCE (as ctest sets it), else the one this file is in.
 """
@@ -87,6 +94,66 @@ class Structure(unittest.TestCase):
                     if fn not in VOID_CALLS:
                         offenders.append(f"engine/{name}:{line}: {fn}() result discarded")
         self.assertEqual(offenders, [], "check the return code (le_uv_check in callbacks)")
+
+    def test_lua_is_entered_from_c_in_two_places(self):
+        engine = os.path.join(SOURCE, "engine")
+        allowed = {("runtime.c", "lua_pcall"), ("loop.c", "lua_resume")}
+        found = []
+        for name in sorted(os.listdir(engine)):
+            if name.endswith((".c", ".h")):
+                with open(os.path.join(engine, name), encoding="utf-8") as f:
+                    for number, line in enumerate(f, 1):
+                        for fn in re.findall(r"\b(lua_pcallk?|lua_resume|lua_callk?)\s*\(", line):
+                            if (name, fn) not in allowed:
+                                found.append(f"engine/{name}:{number}: {fn}")
+        self.assertEqual(found, [], "enter Lua through le_callback_call or le_task_resume (loop.h)")
+
+    def test_every_command_module_declares_help_options_and_command(self):
+        cli = os.path.join(SOURCE, "lua", "lambdaeng", "cli")
+        with open(os.path.join(cli, "init.lua"), encoding="utf-8") as f:
+            listed = re.search(r"local MODULES = \{(.*?)\}", f.read(), re.S)
+        self.assertTrue(listed, "cli/init.lua has no MODULES list")
+        names = re.findall(r'"([a-z_]+)"', listed.group(1))
+        self.assertGreater(len(names), 10)
+        missing = []
+        for name in names:
+            with open(os.path.join(cli, name + ".lua"), encoding="utf-8") as f:
+                text = f.read()
+            for pattern, what in ((r"^M\.help = ", "M.help"), (r"^function M\.add_to_parser\(", "add_to_parser"),
+                                  (r"^function M\.command\(", "command")):
+                if not re.search(pattern, text, re.M):
+                    missing.append(f"cli/{name}.lua: no {what}")
+        self.assertEqual(missing, [], "a command module declares its help, options and command (cli/init.lua)")
+
+    def test_error_lines_are_printed_by_the_dispatcher_alone(self):
+        lua = os.path.join(SOURCE, "lua")
+        allowed = {"lambdaeng/cli/ui.lua", "lambdaeng/cli/events.lua"}
+        found = []
+        for root, _, files in os.walk(lua):
+            for name in files:
+                rel = os.path.relpath(os.path.join(root, name), lua)
+                if not name.endswith(".lua") or rel in allowed:
+                    continue
+                with open(os.path.join(root, name), encoding="utf-8") as f:
+                    for number, line in enumerate(f, 1):
+                        code = line.split("--", 1)[0]
+                        if '"Error: ' in code or "'Error: " in code:
+                            found.append(f"lua/{rel}:{number}")
+        self.assertEqual(found, [], "return nil, err; cli/init.lua's ui.finish prints it")
+
+    def test_nothing_below_the_commands_requires_them(self):
+        top = os.path.join(SOURCE, "lua", "lambdaeng")
+        found = []
+        for root, _, files in os.walk(top):
+            if os.path.relpath(root, top).split(os.sep)[0] == "cli":
+                continue
+            for name in files:
+                if name.endswith(".lua"):
+                    with open(os.path.join(root, name), encoding="utf-8") as f:
+                        for number, line in enumerate(f, 1):
+                            if re.search(r"require\s*\(?\s*[\"']lambdaeng\.cli[\".]", line.split("--", 1)[0]):
+                                found.append(f"{os.path.relpath(os.path.join(root, name), SOURCE)}:{number}")
+        self.assertEqual(found, [], "a module the commands use does not reach back into lambdaeng.cli")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 -- handler(target, ctx) with ctx = { name, fn, qualifier, req, query } and returns
 -- status, headers, body. M.route(rest, method) finds the handler of a request on
 -- /<date>/functions/NAME<rest>. Its response helpers serve localtarget.lua too:
--- error_response(status, type, message), ok(status, doc), input_of(operation, body).
+-- error_response(status, type, message), ok(status, doc), input_of(operation, body);
+-- and the other sub-resource modules share subresource(path, collection, item) (their
+-- router), qualifier_key(t, ctx) and keyed_input(t, ctx, check) (a per-qualifier write).
 local json = require "lambdaeng.json"
 local localinput = require "lambdaeng.localinput"
 local localconfig = require "lambdaeng.localconfig"

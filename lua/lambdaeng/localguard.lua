@@ -18,7 +18,8 @@
 --  * Bodies as large as AWS allows per operation and no larger, refused from
 --    Content-Length before any of them is read.
 -- new{ host, port, verify, uid, allow_other_users } -> guard; guard:check(req) is the server's check hook
--- (nil, body limit | status, headers, body); guard:verify_signature(req) after the body.
+-- (nil, body limit, its 413's type and message | status, headers, body); guard:verify_signature(req)
+-- after the body.
 local sigv4 = require "lambdaeng.native.sigv4"
 local json = require "lambdaeng.json"
 
@@ -202,12 +203,10 @@ function Guard:check(req)
     return refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
   local limit, operation, too_large = body_limit(req)
-  if req.content_length and req.content_length >= limit then
-    return refusal(413, too_large, string.format("Request must be smaller than %d bytes for the %s operation",
-      limit, operation))
-  end
+  local message = string.format("Request must be smaller than %d bytes for the %s operation", limit, operation)
+  if req.content_length and req.content_length >= limit then return refusal(413, too_large, message) end
   req.auth = auth
-  return nil, limit - 1
+  return nil, limit - 1, too_large, message -- a chunked body is refused as it passes the limit
 end
 
 -- With a pinned key pair: the signature, recomputed over the whole request, must match.

@@ -16,6 +16,8 @@ local stack = require "lambdaeng.stack"
 local ref = require "lambdaeng.ref"
 local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
+local schema = require "lambdaeng.schema"
+local secret_attrs = require "lambdaeng.secret_attrs"
 
 local M = {}
 
@@ -104,8 +106,9 @@ local function refresh_one(ctx, t, drifted, errors)
       entry.args = merged
       entry.partial, entry.pending = nil, nil
     end
-    entry.attrs = attrs
-    entry.tags_all = read.tags
+    -- what was read back is stored as apply stores it: nothing sensitive in clear
+    entry.attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest)
+    entry.tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all
     -- read where it is now: with --retarget that is the new target
     if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
     state:put(t.addr, entry)
@@ -156,13 +159,19 @@ local function refresh_other(ctx, t, drifted, errors)
     local stored, actual = entry.args[k], read.args[k]
     if mod.SETS[k] then stored, actual = sorted_set(stored), sorted_set(actual) end
     if type(stored) == "table" and next(stored) == nil then stored = nil end
-    if not plan.equal(stored, actual) then merged[k] = read.args[k] end
+    if type(stored) == "table" and stored.sensitive_digest then
+      -- a sensitive stored value: compared, and kept, through its digest
+      if actual == nil then merged[k] = nil
+      elseif ctx.digest and ctx.digest(read.args[k]) ~= stored.sensitive_digest then
+        merged[k] = { sensitive_digest = ctx.digest(read.args[k]) }
+      end
+    elseif not plan.equal(stored, actual) then merged[k] = read.args[k] end
   end
   if not plan.equal(merged, entry.args) then
     drifted[#drifted + 1] = t.addr
     entry.args = merged
   end
-  entry.attrs = read.attrs
+  entry.attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest)
   if rctx.target_record then entry.target = rctx.target_record(read.attrs.arn) end
   state:put(t.addr, entry)
 end

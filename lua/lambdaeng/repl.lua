@@ -88,7 +88,7 @@ local function function_name_of(r, target)
     return name
   end
   if type(target) ~= "string" then error("invoke: expected a function handle, address or name", 3) end
-  if r.session and require("lambdaeng.cli.names").is_address(target) then
+  if r.session and stack.is_address(target) then
     error("invoke: no function " .. target .. " in the stack" .. validate.address_hint(target, r.session, "func"), 3)
   end
   return target

@@ -107,6 +107,8 @@ M.func = {
                "signing_profile_version_arn", "tags_all" },
   -- Computed fields inside argument blocks (seed 004: vpc_config.vpc_id, snap_start.optimization_status).
   nested_computed = { vpc_config = { vpc_id = true }, snap_start = { optimization_status = true } },
+  -- tags_all holds the tags: sensitive when they are (secret_attrs.lua).
+  sensitive_from_args = { tags_all = "tags" },
   timeouts = { create = "10m", update = "10m", delete = "10m" },
 }
 

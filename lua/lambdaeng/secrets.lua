@@ -14,21 +14,23 @@
 --                 twice, as in the raw payload of such an error) and URL-encoded;
 --   scrub(value, digest)  replaces every string inside a value about to be stored
 --                 that contains one by { sensitive_digest = digest(string) }.
--- Values shorter than MIN_LENGTH are not registered: they would redact ordinary
--- words; they are still protected structurally.
+-- Values shorter than MIN_LENGTH would redact ordinary words: they are protected
+-- structurally, and redacted here only as a whole JSON string ("Ab3z9", as in a
+-- --debug response body), from MIN_QUOTED bytes on.
 local nhash = require "lambdaeng.native.hash"
 
 local M = {}
 
-local MIN_LENGTH = 6
+local MIN_LENGTH, MIN_QUOTED = 6, 3
 local registered = {} -- secret -> true
-local known = {}   -- text (a secret or one of its forms) -> true
+local known = {}   -- text (a secret or one of its forms) -> what replaces it
+local exact = {}   -- a short secret -> true (a string that is it is scrubbed)
 local ordered = {} -- the texts, longest first, so a secret inside another is replaced whole
 local dirty = false
 
-local function add_text(s)
-  if #s < MIN_LENGTH or known[s] then return end
-  known[s] = true
+local function add_text(s, replacement)
+  if (#s < MIN_LENGTH and not replacement) or known[s] then return end
+  known[s] = replacement or "(sensitive)"
   ordered[#ordered + 1] = s
   dirty = true
 end
@@ -105,7 +107,12 @@ function M.add(v, depth)
   if depth > 20 then return end
   if type(v) == "number" then v = tostring(v) end
   if type(v) == "string" then
-    if #v < MIN_LENGTH or registered[v] then return end
+    if registered[v] or exact[v] or #v < MIN_QUOTED then return end
+    if #v < MIN_LENGTH then
+      exact[v] = true
+      add_text('"' .. json_escaped(v, { hex = "%04x" }) .. '"', '"(sensitive)"')
+      return
+    end
     registered[v] = true
     for _, form in ipairs(forms(v)) do add_text(form) end
   elseif type(v) == "table" then
@@ -146,8 +153,9 @@ function M.redact(text)
     while true do
       local i, j = text:find(secret, from, true)
       if not i then break end
-      text = text:sub(1, i - 1) .. "(sensitive)" .. text:sub(j + 1)
-      from = i + #"(sensitive)"
+      local replacement = known[secret]
+      text = text:sub(1, i - 1) .. replacement .. text:sub(j + 1)
+      from = i + #replacement
     end
   end
   return text
@@ -158,7 +166,7 @@ function M.scrub(v, digest, depth)
   if #ordered == 0 then return v end
   depth = depth or 0
   if type(v) == "string" then
-    if contains_secret(v) then return { sensitive_digest = digest and digest(v) or "(not stored)" } end
+    if exact[v] or contains_secret(v) then return { sensitive_digest = digest and digest(v) or "(not stored)" } end
     return v
   end
   if type(v) ~= "table" or depth > 50 then return v end
@@ -169,7 +177,7 @@ end
 
 -- For tests of this module: forget everything.
 function M.reset()
-  registered, known, ordered, dirty = {}, {}, {}, false
+  registered, known, ordered, exact, dirty = {}, {}, {}, {}, false
 end
 
 return M

@@ -14,6 +14,7 @@ local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local secrets = require "lambdaeng.secrets"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local stackbackend = require "lambdaeng.stackbackend"
 local stackvars = require "lambdaeng.stackvars"
 local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
@@ -191,7 +192,8 @@ Handle.__index = function(h, key)
   end
   for _, c in ipairs(kind.computed) do
     if c == key then
-      local sensitive = kind.sensitive or ((kind.sensitive_from_args or {})[key] and ref.inspect(d.args).sensitive)
+      local sensitive = kind.sensitive or secret_attrs.follows(kind, key, function(arg)
+        return ref.inspect(arg and d.args[arg] or d.args).sensitive end)
       return ref.attribute(d.address, { key }, { sensitive = sensitive or false })
     end
   end
@@ -484,6 +486,11 @@ function M.load(path, opts)
   end
   current = previous
   return session
+end
+
+-- Whether text reads as a stack address (func.hello, module/func.x), not a function name or ARN.
+function M.is_address(text)
+  return type(text) == "string" and not text:match("^arn:") and text:find("[./]") ~= nil
 end
 
 return M

@@ -130,6 +130,10 @@ Lock.__index = Lock
 function Lock:release()
   if self.released then return end
   self.released = true
+  if self.backend.finish_scrub then -- (state/local.lua: a backup without the secrets an older lambdaeng left)
+    local done, werr = self.backend:finish_scrub()
+    if not done then self.warn("Warning: " .. werr) end
+  end
   local ok, why = self.held:release()
   if not ok then self.warn("Warning: " .. why .. (self.held.after_forced or ("; this run's changes were merged "
     .. "into the state file with the other run's"))) end
@@ -194,6 +198,11 @@ function Workspace:wait_for_lock(operation)
   end
 end
 
+-- The commands that write the state: the first of them to open a state that an
+-- older lambdaeng wrote with sensitive values in clear stores them as digests
+-- (state/local.lua scrub_secrets). A plan writes nothing.
+local SCRUBS = { run = true, apply = true, destroy = true, import = true, ["state rm"] = true, ["state mv"] = true }
+
 -- The state, locked for `operation` (a word for the lock's holder: "plan", "run").
 function Workspace:lock_state(operation)
   local ok, err = self:forced_unlock()
@@ -201,9 +210,22 @@ function Workspace:lock_state(operation)
   local held
   held, err = self:wait_for_lock(operation)
   if not held then return nil, err end
-  local lock = setmetatable({ held = held, id_ = held:id(), warn = self.warn }, Lock)
+  local lock = setmetatable({ held = held, id_ = held:id(), warn = self.warn, backend = self.backend }, Lock)
   local st
   st, err = self.backend:open()
+  if st and SCRUBS[operation] and self.backend.scrub_secrets then
+    local found
+    found, err = self.backend:scrub_secrets(st, function() return self:digest(true) end)
+    if not found then st = nil
+    elseif found[1] == ".backup" and self.warn then
+      self.warn(string.format("the backup of state file %s held sensitive values in clear, written by an older "
+        .. "lambdaeng: it holds keyed digests of them now", self.backend:where()))
+    elseif #found > 0 and self.warn then
+      self.warn(string.format("state file %s holds sensitive values in clear, written by an older lambdaeng (%s): "
+        .. "this run stores keyed digests of them instead, in its .backup too", self.backend:where(),
+        table.concat(found, ", ")))
+    end
+  end
   if not st then
     lock:release()
     return nil, err

@@ -203,3 +203,81 @@ class SlowProxy:
     def stop(self):
         self.closed = True
         self.sock.close()
+
+
+class RecordingProxy:
+    """A loopback proxy in front of an endpoint that records every request it passes on,
+    as moto's --record does: requests() lists {method, uri, body} (body as text). For an
+    endpoint that records nothing itself (the local target)."""
+
+    def __init__(self, upstream):
+        import socket
+        import threading
+        host, port = upstream.split("://")[1].split(":")
+        self.upstream = (host, int(port.rstrip("/")))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = False
+        self.lock = threading.Lock()
+        self.seen = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def requests(self):
+        with self.lock:
+            return list(self.seen)
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _parse(self, buf):
+        """Records each whole request at the start of buf; returns what is left."""
+        while True:
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                return buf
+            lines = buf[:head_end].decode("latin-1").split("\r\n")
+            method, uri = lines[0].split(" ")[:2]
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            if "chunked" in headers.get("transfer-encoding", ""):
+                raise RuntimeError("RecordingProxy: chunked request bodies are not parsed")
+            length = int(headers.get("content-length", "0"))
+            if len(buf) < head_end + 4 + length:
+                return buf
+            body = buf[head_end + 4:head_end + 4 + length]
+            with self.lock:
+                self.seen.append({"method": method, "uri": uri, "body": body.decode("utf-8", "replace")})
+            buf = buf[head_end + 4 + length:]
+
+    def _pipe(self, src, dst, record):
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if record:
+                    buf = self._parse(buf + data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.closed = True
+        self.sock.close()

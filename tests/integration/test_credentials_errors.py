@@ -71,6 +71,15 @@ class Errors(unittest.TestCase):
         err = self.fails(env={"AWS_PROFILE": "corp"})
         self.assertIn(f'credential_process "{script} --account 42" of profile [corp] in ', err)
         self.assertIn("exited with status 3:\nsession expired: run corp-login --renew", err)
+        # what it writes reaches the terminal without escape sequences, and cut to a readable size
+        noisy = self.write("bin/noisy.sh", "#!/bin/sh\nprintf '\\033]0;title\\007\\033[31mlogin failed\\n' >&2\n"
+                                           "head -c 200000 /dev/zero | tr '\\0' x >&2\nexit 4\n", 0o755)
+        self.write(".aws/config", f"[profile corp]\ncredential_process = {noisy}\n")
+        err = self.fails(env={"AWS_PROFILE": "corp"})
+        self.assertIn("exited with status 4:\n]0;title[31mlogin failed\nxxx", err)
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x07", err)
+        self.assertLess(len(err), 5000)
         self.write(".aws/config", "[profile corp]\ncredential_process = /nonexistent/helper\n")
         self.assertIn("cannot start /nonexistent/helper", self.fails(env={"AWS_PROFILE": "corp"}))
         v2 = self.write("bin/v2.sh", "#!/bin/sh\necho '{\"Version\": 2}'\n", 0o755)
@@ -92,6 +101,10 @@ class Errors(unittest.TestCase):
             "badname": ("role_arn = r\ncredential_source = Laptop\n",
                         "credential_source = Laptop in profile [badname] in {config} is not one of Environment, "
                         "Ec2InstanceMetadata, EcsContainer"),
+            "lowercase": ("role_arn = r\ncredential_source = ecscontainer\n",
+                          "credential_source = ecscontainer in profile [lowercase] in {config} is not one of "
+                          "Environment, Ec2InstanceMetadata, EcsContainer (the names are case-sensitive: "
+                          "EcsContainer)"),
             "loop1": ("role_arn = r\nsource_profile = loop2\n", "source_profile loop: loop1 -> loop2 -> loop1"),
             "loop2": ("role_arn = r\nsource_profile = loop1\n", None),
             "nokeys": ("role_arn = r\nsource_profile = empty\n",
@@ -173,6 +186,42 @@ class Errors(unittest.TestCase):
         refused = [c for c in self.fakes.calls_of("container") if c["authorization"] == SECRET]
         self.assertEqual(len(refused), 3)  # three attempts, as the SDKs make
 
+    def test_what_a_credential_service_answers_is_shown_without_escapes(self):
+        # A container endpoint and an STS endpoint answering errors laced with terminal escapes.
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Hostile(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                body = (b"<ErrorResponse><Error><Code>Denied\x1b[2J</Code><Message>no \x1b]0;x\x07way</Message>"
+                        b"</Error></ErrorResponse>" if self.command == "POST" else b"\x1b[31mgo away\x9b")
+                self.send_response(403)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            do_GET = do_POST = answer
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            err = self.fails(env={"AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/creds", "AWS_DEFAULT_REGION": "us-east-1"})
+            self.assertIn("answered HTTP 403: [31mgo away", err)
+            self.write(".aws/credentials", f"[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = {SECRET}\n")
+            self.write(".aws/config", f"[profile r]\nregion = us-east-1\nrole_arn = {self.role}\nsource_profile = base\n")
+            err2 = self.fails(env={"AWS_PROFILE": "r", "AWS_ENDPOINT_URL_STS": url})
+            self.assertIn("failed: Denied[2J: no ]0;xway", err2)
+        finally:
+            server.shutdown()
+            server.server_close()
+        for text in (err, err2):
+            self.assertNotRegex(text, "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
     def test_instance_metadata_that_does_not_answer_costs_one_short_timeout(self):
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
@@ -218,6 +267,23 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(json.loads(r.stdout)["source"].startswith("instance metadata at " + self.fakes.endpoint))
         self.assertTrue([c for c in self.fakes.calls[since:] if c["kind"] == "imds-token"])
+
+    def test_a_region_that_is_no_region_name_is_refused_saying_where_it_came_from(self):
+        # An inline comment or quotes are part of the value for botocore too, which refuses such a
+        # region (InvalidRegionError) rather than building a host name from it.
+        config = self.write(".aws/config", "[default]\nregion = us-west-2 # Oregon\n"
+                                           f"aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {SECRET}\n")
+        err = self.fails(env={"AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn(f'the region "us-west-2 # Oregon" (from region in profile [default] in {config}) is not a '
+                      "region name", err)
+        b = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        b.update(HOME=self.home, AWS_EC2_METADATA_DISABLED="true")
+        r = subprocess.run([sys.executable, BOTO3_RESOLVE], env=b, capture_output=True, text=True, timeout=120)
+        self.assertIn("InvalidRegionError", r.stdout)
+        err = self.fails("--region=eu-west-1-", env={"AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn('--region takes a region name such as eu-west-1, got "eu-west-1-"', err)
+        err = self.fails(env={"AWS_REGION": '"eu-west-1"', "AWS_ENDPOINT_URL_LAMBDA": None})
+        self.assertIn('the region "\\"eu-west-1\\"" (from AWS_REGION) is not a region name', err)
 
     def test_config_file_errors_name_the_file_and_line(self):
         config = self.write(".aws/config", "[default]\nregion = us-east-1\nthis line is wrong\n")

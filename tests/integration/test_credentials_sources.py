@@ -11,9 +11,11 @@ Temporary credentials come from moto's STS (AssumeRole, signed with the source c
 through tests/integration/aws_fakes.py, which also plays instance metadata, the container
 endpoint, the IAM Identity Center portal and OIDC by their documented wire formats."""
 import hashlib
+import html
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,6 +213,25 @@ class Sources(unittest.TestCase):
         mine, _ = self.compare({}, profile="team a")
         self.assertEqual((mine["region"], mine["endpoint"]), ("eu-west-1", self.moto.endpoint))
 
+    def test_default_and_profile_default_sections_the_later_wins(self):
+        # botocore builds its profiles in file order: of [default] and [profile default], the
+        # section further down the file is the profile.
+        self.write(".aws/credentials", "[default]\n" + self.keys())
+        for first, second in (("[default]", "[profile default]"), ("[profile default]", "[default]")):
+            with self.subTest(first=first):
+                self.write(".aws/config", f"{first}\nregion = us-west-2\n\n{second}\nregion = eu-west-1\n")
+                mine, _ = self.compare({"AWS_ENDPOINT_URL_LAMBDA": self.moto.endpoint})
+                self.assertEqual(mine["region"], "eu-west-1")
+
+    def test_keys_in_a_services_block_are_read_as_written(self):
+        # botocore lower-cases a section's keys (configparser) but not those of an indented
+        # block: `Endpoint_URL` there is not endpoint_url, so Lambda keeps the profile's.
+        self.write(".aws/credentials", "[dev]\n" + self.keys())
+        self.write(".aws/config", f"[profile dev]\nREGION = eu-west-1\nEndpoint_Url = {self.moto.endpoint}\n"
+                                  "services = s\n\n[services s]\nLambda =\n  Endpoint_URL = http://127.0.0.1:9\n")
+        mine, _ = self.compare({"AWS_PROFILE": "dev"})
+        self.assertEqual(mine["endpoint"], self.moto.endpoint)
+
     # --- assume role ---------------------------------------------------------------------------
 
     def test_assume_role_with_source_profile(self):
@@ -228,6 +249,17 @@ class Sources(unittest.TestCase):
                           call["DurationSeconds"]),
                          ("AssumeRole", 200, self.moto.access_key_id, "dev-session", "ext-123", "1800"))
         self.assertIn("assumed with", mine["source"])
+        # --debug tells where the keys came from and never shows a secret: not the source
+        # profile's, not the assumed role's secret key or session token
+        r = run("api", "GetFunction", '{"FunctionName": "probe"}', "--debug", env=self.env({"AWS_PROFILE": "dev"}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"credentials: access key {mine['access_key_id']} from role {self.role}", r.stderr)
+        with self.fakes.lock:
+            answers = b"".join(self.fakes.sts_memo.values()).decode()
+        secrets = re.findall(r"<(?:SecretAccessKey|SessionToken)>([^<]+)<", answers) + [self.moto.secret_access_key]
+        self.assertGreaterEqual(len(secrets), 3)
+        for secret in secrets:
+            self.assertNotIn(html.unescape(secret), r.stdout + r.stderr)
 
     def test_assume_role_chain_of_profiles(self):
         self.write(".aws/credentials", "[base]\n" + self.keys())

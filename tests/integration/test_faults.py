@@ -103,10 +103,13 @@ class Throttling(unittest.TestCase):
               f"{faults} faulted; the pacer's control rates {rates}")
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
         self.assertEqual(failed, 0)
-        # The pacer learned a rate from the endpoint's 429s (it starts unlimited on a
-        # custom endpoint) and kept under the quota from then on. The wall time is
-        # printed, not asserted (it follows the machine's load); what is asserted is
-        # the pacer's decisions and the endpoint's verdicts on them:
+        # The pacer learned a rate from the endpoint's 429s (it starts at a generous
+        # provisional rate on a custom endpoint) and kept under the quota from then on.
+        # The wall time is printed, not asserted (it follows the machine's load: this
+        # local target creates real functions); the 1.3x bound is asserted on virtual
+        # time by lua.pacing_sim (the same limiter against a 15 rps token bucket with
+        # 10 % faults). What is asserted here is the pacer's decisions and the
+        # endpoint's verdicts on them:
         # - no rate it decided is above what a token bucket of one second's worth can
         #   accept in its first second (2x the quota), however the answers were spread;
         #   (a band around the quota below is not asserted: the rate learned from the
@@ -350,7 +353,7 @@ class Hostile(unittest.TestCase):
         # (before, the calls queued in the pacer went on being released one a second).
         stack = write_stack(self.dir, "st-int-", 30)
         env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", LAMBDAENG_PACING="control=1", **CREDS)
-        p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--endpoint", self.endpoint], env=env,
+        p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--debug", "--endpoint", self.endpoint], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
         def sent():
@@ -373,8 +376,16 @@ class Hostile(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0, out[-2000:])
         self.assertIn("Second interrupt", out)
         self.assertEqual(after, [])
-        # The 28 calls waiting in the pacer were let go at once, not one a second.
-        self.assertLess(ended, 14)
+        # The calls waiting in the pacer were let go at once, not one a second: the
+        # pacer's decision, logged (what is asserted is it, not how long the run took).
+        released = [int(n) for n in re.findall(r"pacing control: interrupted: the (\d+) calls waiting go at once", err)]
+        print(f"calls the pacer let go at once on the interrupt: {released}")
+        self.assertEqual(len(released), 1, err[-3000:])
+        before = err[:err.index("pacing control: interrupted")]
+        paced = len(re.findall(r"pacing control: slot \d+ at", before))  # released at 1 a second
+        self.assertGreaterEqual(released[0], 1)
+        self.assertEqual(paced + released[0], 30, "every create was released once: paced, or at once")
+        self.assertEqual(len(re.findall(r"pacing control: slot \d+ at", err)), 30)
 
     def peak_rss(self, *args, env=None):
         """Runs lambdaeng; returns (returncode, stderr, peak RSS in MB) of that process alone."""

@@ -157,7 +157,10 @@ class Limits(Served):
                 s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
         except OSError:
             pass  # the server answered and closed before the rest
-        self.assertIn(b"413", s.recv(200).split(b"\r\n")[0])
+        answer = s.recv(400)
+        self.assertIn(b"413", answer.split(b"\r\n")[0])
+        self.assertIn(b"x-amzn-ErrorType: RequestTooLargeException", answer)  # Invoke's own error
+        self.assertIn(b"Request must be smaller than 6291456 bytes for the InvokeFunction operation", answer)
         s.close()
         took, answer = self.head_only("POST", "/2015-03-31/functions/f/invocations", 7 * 1024 * 1024)
         self.assertIn("RequestTooLargeException", answer)

@@ -208,6 +208,7 @@ class Listen(unittest.TestCase):
         self.assertIn("DNS rebinding", r.stdout)
         self.assertIn("needs --verify", r.stdout)
         self.assertIn("sandbox", r.stdout)
+        self.assertIn("functions run unsandboxed, as you, after a\none-line warning", r.stdout)
 
 
 if __name__ == "__main__":

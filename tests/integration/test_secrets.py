@@ -10,7 +10,12 @@ where a value cannot be printed it shows as (sensitive). State keeps keyed diges
 enough to see a change: the same secret plans no change, another one an update.
 A value stored only as a digest (the echoed result) still lets what depends on it
 stay unchanged, and a change that needs it asks for --replace of its source.
-`lambdaeng output NAME` of a sensitive output is an error that says why."""
+`lambdaeng output NAME` of a sensitive output is an error that says why.
+A sensitive tag (shorter than the redaction backstop's 6 bytes, so only structure
+protects it) stays a digest in tags_all too, through create, a second run's refresh
+and an update, against moto with signatures (the tags on the function checked with
+boto3). A state an older lambdaeng wrote with secrets in clear is stored as digests
+by the next run, and its .backup does not keep them."""
 import base64
 import json
 import os
@@ -19,6 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import SOURCE, TempDirTest, main, run  # noqa: E402
+from peers import Moto  # noqa: E402
 
 import hashlib  # noqa: E402
 
@@ -188,6 +194,100 @@ class Secrets(TempDirTest):
         self.le("output", stack, "--json")
         # what the logger printed, as the decoded tail holds it
         self.assert_nowhere(["processing {'step': 'log-capture'}"], os.path.join(os.path.dirname(stack), ".lambdaeng"))
+
+    def test_sensitive_tags_stay_digests_in_tags_all(self):
+        moto = Moto(signed=True)
+        self.addCleanup(moto.stop)
+        stack = self.write("stack.lua", TAGGED.replace("ROLE", moto.role_arn))
+        env = dict(ENV, **moto.env())
+        short, other = "Ab3z9", "Zq8w1"  # too short for the redaction backstop: structure alone protects them
+
+        def le(*args):
+            r = run(*args, "--endpoint", moto.endpoint, env=env, timeout=300)
+            self.outputs.append(r.stdout + r.stderr)
+            return r
+
+        r = le("run", stack, "--yes", "--debug", "--var", "pw=" + short)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = le("run", stack, "--yes", "--var", "pw=" + short)  # a second run: refresh reads the tags back
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("No changes", r.stdout)
+        entry = self.state()["resources"]["func.f"]
+        for tags_all in (entry["tags_all"], entry["attrs"]["tags_all"]):
+            self.assertEqual(set(tags_all), {"pw", "team"})  # the names stay: updates need them
+            self.assertTrue(tags_all["pw"]["sensitive_digest"].startswith("hmac-sha256:"), tags_all)
+        r = le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"~ tags += \(sensitive\) -> \(sensitive\)")
+        self.assertNotIn("sensitive_digest", r.stdout)
+        doc = json.loads(le("plan", stack, "--json", "--var", "pw=" + other).stdout)
+        change = [c for c in doc["resource_changes"] if c["address"] == "func.f"][0]["change"]
+        self.assertTrue(change["after_sensitive"]["tags_all"], change["after_sensitive"])
+        le("state", "show", "func.f", stack)
+        le("state", "show", "func.f", stack, "--json")
+        r = le("run", stack, "--yes", "--debug", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        arn = self.state()["resources"]["func.f"]["attrs"]["arn"]
+        self.assertEqual(moto.boto3().list_tags(Resource=arn)["Tags"], {"pw": other, "team": "platform"})
+        r = le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for text in self.outputs:
+            for secret in (short, other):
+                self.assertNotRegex(text, r"(?<![\w-])" + secret + r"(?![\w-])")
+        for name in ("stack.state.json", "stack.state.json.backup"):
+            with open(os.path.join(self.dir, ".lambdaeng", name)) as f:
+                data = f.read()
+            self.assertNotIn(short, data, name)
+            self.assertNotIn(other, data, name)
+
+    def test_an_older_state_with_secrets_in_clear_is_scrubbed_with_its_backup(self):
+        stack = self.write("stack.lua", STACK)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        backup = path + ".backup"
+        # What a lambdaeng from before keyed digests wrote: the values themselves.
+        doc = self.state()
+        doc["outputs"]["pw"] = {"sensitive": True, "value": PW}
+        doc["resources"]["invocation.inv"]["attrs"]["result"] = json.dumps({"pw": PW})
+        legacy = json.dumps(doc, indent=2)
+        with open(path, "w") as f:
+            f.write(legacy)
+        os.remove(backup)
+        r = self.le("plan", stack, "--var", "pw=" + PW)  # a plan writes nothing
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(path) as f:
+            self.assertEqual(f.read(), legacy)
+        self.assertFalse(os.path.exists(backup))
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("holds sensitive values in clear, written by an older lambdaeng "
+                      "(invocation.inv, output.pw): this run stores keyed digests of them instead", r.stderr)
+        with open(backup) as f:  # the state before the run, with digests instead
+            self.assertEqual(json.load(f)["serial"], doc["serial"])
+        st = self.state()
+        self.assertEqual(set(st["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assertIn("sensitive_digest", st["resources"]["invocation.inv"]["attrs"]["result"])
+        self.outputs = []
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+        # A backup left holding them (by an older lambdaeng's last save) goes at the next write.
+        with open(backup, "w") as f:
+            f.write(legacy)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("the backup of state file " + path + " held sensitive values in clear", r.stderr)
+        with open(backup) as f:
+            self.assertEqual(set(json.load(f)["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
+
+TAGGED = """local lambda = require "lambdaeng.lambda"
+local pw = var("pw", { sensitive = true })
+lambda.func("f", { function_name = "sec-tagged", runtime = "python3.12", handler = "index.handler",
+  role = "ROLE", source = "code", tags = { pw = pw, team = "platform" } })
+"""
 
 
 if __name__ == "__main__":

@@ -1,22 +1,27 @@
 """The wire oracle (issue 11): one scenario applied with Terraform 1.11 and the
-HashiCorp AWS provider and with lambdaeng, against one moto each (signatures
-verified, every request recorded), and the mutating requests compared call by call
-and body by body: create (arm64, variables, tags); add every block (VPC, DLQ,
-tracing, file system, ephemeral storage, SnapStart, KMS key) with publish and
-reserved concurrency set; then remove every block with a code + configuration
-change, `architectures` removed, reserved concurrency unset and the tags changed.
-After each step lambdaeng's plan is clean, after a refresh and after an import too.
+HashiCorp AWS provider and with lambdaeng, each against a peer of its own, and the
+mutating requests compared call by call and body by body: create (arm64, variables,
+tags); add every block (VPC, DLQ, tracing, file system, ephemeral storage, SnapStart,
+KMS key) with publish and reserved concurrency set; then remove every block with a
+code + configuration change, `architectures` removed, reserved concurrency unset and
+the tags changed. After each step lambdaeng's plan is clean, after a refresh and after
+an import too.
+
+Two peers: moto (signatures verified, every request recorded), and the local target
+(`lambdaeng local` behind a recording proxy), which keeps every setting an update
+sends: moto 5.2.1 drops DeadLetterConfig, KMSKeyArn and FileSystemConfigs from its
+answers and ignores most of UpdateFunctionConfiguration, so against moto both tools
+read those settings back as unset and neither sends their resets in the last step;
+against the local target both send them, and they are compared.
 
 Documented differences (where the two may differ and lambdaeng follows the API):
 - CreateFunction: Terraform always sends "Description": "" (its zero value); lambdaeng
   sends what the stack sets, and the API's default is the same empty description.
-Not differences here, but worth knowing when reading the requests: moto 5.2.1 drops
-DeadLetterConfig, KMSKeyArn and FileSystemConfigs from its answers and ignores most of
-UpdateFunctionConfiguration, so both tools read those settings back as unset and
-neither sends their resets in the last step (test_func_fidelity checks the resets
-themselves). Terraform itself never resets tracing_config or ephemeral_storage when
-the block is removed (Optional + Computed in the provider): lambdaeng does (the issue
-and the API), which moto's gaps also hide here."""
+- Removing tracing_config or ephemeral_storage: Terraform sends no reset (both are
+  Optional + Computed in the provider, so the function silently keeps Active tracing and
+  1024 MB; read back here with boto3); lambdaeng sends TracingConfig {Mode: PassThrough}
+  and EphemeralStorage {Size: 512} in the same UpdateFunctionConfiguration, as the issue
+  and the API require (the local target shows it; moto ignores both)."""
 import json
 import os
 import shutil
@@ -27,6 +32,7 @@ import urllib.parse
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+from fidelity import LocalServer, RecordingProxy  # noqa: E402
 from harness import run  # noqa: E402
 from peers import Moto, Terraform  # noqa: E402
 
@@ -100,24 +106,57 @@ def mutating(moto, since):
     return out
 
 
-def as_lambdaeng_sends(requests):
-    """Terraform's requests with the documented differences applied (see the module docstring)."""
+# The resets Terraform leaves out when these blocks are removed (Optional + Computed in the provider:
+# the function keeps the setting); lambdaeng sends them, as the API needs (issue 11, defect 1).
+KEPT_BY_TERRAFORM = {"EphemeralStorage": {"Size": 512}, "TracingConfig": {"Mode": "PassThrough"}}
+
+
+def as_lambdaeng_sends(requests, kept_before=()):
+    """Terraform's requests with the documented differences applied (see the module docstring).
+    kept_before: the fields of KEPT_BY_TERRAFORM the function had before this step (and the step
+    removes): lambdaeng's UpdateFunctionConfiguration resets them."""
     out = []
     for method, path, query, body in requests:
         if method == "POST" and path == "/2015-03-31/functions" and body.get("Description") == "":
             body = {k: v for k, v in body.items() if k != "Description"}
+        if method == "PUT" and path.endswith("/configuration"):
+            body = dict(body, **{k: KEPT_BY_TERRAFORM[k] for k in kept_before if k not in body})
         out.append((method, path, query, body))
     return out
+
+
+class RecordedLocalTarget:
+    """`lambdaeng local` behind a RecordingProxy: the peer's interface of Moto (endpoint, keys,
+    role_arn, region, requests(), stop())."""
+
+    def __init__(self, directory):
+        os.makedirs(directory)
+        self.server = LocalServer(directory)
+        self.boto3 = self.server.boto3
+        self.proxy = RecordingProxy(self.server.endpoint)
+        self.endpoint, self.requests = self.proxy.endpoint, self.proxy.requests
+        self.access_key_id, self.secret_access_key = "local", "local"
+        self.region, self.role_arn = self.server.region, self.server.role_arn
+
+    def stop(self):
+        self.proxy.stop()
+        self.server.stop()
 
 
 class TerraformOracle(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="lambdaeng-oracle-")
-        self.moto_tf = Moto(signed=True, record=os.path.join(self.tmp, "terraform.jsonl"))
-        self.addCleanup(self.moto_tf.stop)
-        self.moto_le = Moto(signed=True, record=os.path.join(self.tmp, "lambdaeng.jsonl"))
-        self.addCleanup(self.moto_le.stop)
         self.addCleanup(shutil.rmtree, self.tmp, True)
+        if self.peer == "moto":
+            self.moto_tf = Moto(signed=True, record=os.path.join(self.tmp, "terraform.jsonl"))
+            self.addCleanup(self.moto_tf.stop)
+            self.moto_le = Moto(signed=True, record=os.path.join(self.tmp, "lambdaeng.jsonl"))
+            self.addCleanup(self.moto_le.stop)
+        else:
+            self.moto_tf = RecordedLocalTarget(os.path.join(self.tmp, "local-terraform"))
+            self.addCleanup(self.moto_tf.stop)
+            self.moto_le = RecordedLocalTarget(os.path.join(self.tmp, "local-lambdaeng"))
+            self.addCleanup(self.moto_le.stop)
         self.tf_dir = os.path.join(self.tmp, "terraform")
         self.le_dir = os.path.join(self.tmp, "lambdaeng")
         os.makedirs(self.le_dir)
@@ -145,6 +184,12 @@ class TerraformOracle(unittest.TestCase):
         r = self.le("plan", self.stack, "--var", "step=" + step, "--detailed-exitcode", *extra, ok=False)
         self.assertEqual(r.returncode, 0, f"lambdaeng's plan after {step} is not clean:\n{r.stdout}{r.stderr}")
 
+    def kept_by_terraform(self, step):
+        """The settings Terraform keeps in this step and lambdaeng resets: tracing and ephemeral
+        storage removed in "change", where the peer keeps what "blocks" set (moto ignores them in
+        UpdateFunctionConfiguration, so neither tool sees them set)."""
+        return tuple(KEPT_BY_TERRAFORM) if step == "change" and self.peer == "local" else ()
+
     def test_same_mutating_requests_as_terraform(self):
         self.tf.init()
         for step in STEPS:
@@ -152,17 +197,25 @@ class TerraformOracle(unittest.TestCase):
                 since = len(self.moto_tf.requests())
                 self.tf.write("main.tf", hcl(step, self.moto_tf.role_arn))
                 self.tf.apply()
-                terraform = as_lambdaeng_sends(mutating(self.moto_tf, since))
+                kept = self.kept_by_terraform(step)
+                terraform = as_lambdaeng_sends(mutating(self.moto_tf, since), kept)
                 since = len(self.moto_le.requests())
                 r = self.le("run", self.stack, "--yes", "--var", "step=" + step)
                 self.assertIn("Apply complete!", r.stdout)
                 lambdaeng = mutating(self.moto_le, since)
                 self.assertEqual(lambdaeng, terraform, f"step {step}: lambdaeng's requests differ from Terraform's")
+                if kept:  # read back: Terraform's function kept them, lambdaeng's is reset
+                    tf_cfg = self.moto_tf.boto3().get_function(FunctionName="oracle")["Configuration"]
+                    le_cfg = self.moto_le.boto3().get_function(FunctionName="oracle")["Configuration"]
+                    self.assertEqual((tf_cfg["TracingConfig"], tf_cfg["EphemeralStorage"]),
+                                     ({"Mode": "Active"}, {"Size": 1024}))
+                    self.assertEqual((le_cfg["TracingConfig"], le_cfg["EphemeralStorage"]),
+                                     ({"Mode": "PassThrough"}, {"Size": 512}))
                 self.assertTrue(terraform, f"step {step} sent nothing")
                 # no perpetual diff. After "blocks", moto's answers lack the DLQ, KMS key and file
                 # system and keep tracing, storage and SnapStart at their defaults (its gaps, not
                 # AWS's): that plan is checked against the state.
-                self.assert_clean(step, *(("--no-refresh",) if step == "blocks" else ()))
+                self.assert_clean(step, *(("--no-refresh",) if step == "blocks" and self.peer == "moto" else ()))
         # after a refresh (the plan above refreshed) and after an import, still nothing to do
         self.le("state", "rm", "func.f", self.stack)
         self.le("import", self.stack, "func.f", "oracle", "--var", "step=change")
@@ -171,6 +224,16 @@ class TerraformOracle(unittest.TestCase):
         code, out = self.tf.plan_exitcode()
         self.assertEqual(code, 0, out)
 
+
+class AgainstMoto(TerraformOracle):
+    peer = "moto"
+
+
+class AgainstLocalTarget(TerraformOracle):
+    peer = "local"
+
+
+del TerraformOracle
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

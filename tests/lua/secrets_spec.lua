@@ -28,3 +28,26 @@ describe("redact", function()
     assert.equal("error: Pa-ss end", secrets.redact("error: Pa-ss end"))
   end)
 end)
+
+describe("a short secret", function()
+  before_each(function() secrets.reset() secrets.add("Ab3z9") end)
+  after_each(function() secrets.reset() end)
+
+  it("is masked where it is a whole JSON string, and nowhere else", function()
+    assert.equal('{"pw": "(sensitive)", "word": "Ab3z9x", "n": Ab3z9}',
+      secrets.redact('{"pw": "Ab3z9", "word": "Ab3z9x", "n": Ab3z9}'))
+  end)
+
+  it("is scrubbed from a stored string that is it, or holds it as a JSON string", function()
+    local digest = function(v) return "d:" .. v end
+    assert.same({ sensitive_digest = "d:Ab3z9" }, secrets.scrub("Ab3z9", digest))
+    assert.same({ sensitive_digest = 'd:{"pw": "Ab3z9"}' }, secrets.scrub('{"pw": "Ab3z9"}', digest))
+    assert.equal("Ab3z9x", secrets.scrub("Ab3z9x", digest))
+  end)
+
+  it("of fewer than 3 characters is left to structure", function()
+    secrets.reset()
+    secrets.add("ab")
+    assert.equal('{"k": "ab"}', secrets.redact('{"k": "ab"}'))
+  end)
+end)

@@ -11,7 +11,7 @@ local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
-local secrets = require "lambdaeng.secrets"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local json = require "lambdaeng.json"
 local func = require "lambdaeng.resources.func"
 local invocation = require "lambdaeng.resources.invocation"
@@ -30,8 +30,9 @@ local function view_of(ctx, decl, prior)
 end
 
 -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
--- arguments, and the attributes that follow them (an invocation's result when its
--- input is sensitive), as keyed digests; any attribute string that holds a known
+-- arguments, and the attributes that follow them (secret_attrs.lua: an invocation's
+-- result when its input is sensitive, a function's tags_all when its tags are), as
+-- keyed digests; any attribute string that holds a known
 -- secret as well (arguments are tracked exactly, through references).
 function M.entry_for(ctx, decl, rec, sensitive)
   local deps = {}
@@ -43,19 +44,12 @@ function M.entry_for(ctx, decl, rec, sensitive)
   -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
   local view = view_of(ctx, decl)
   local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
-  local attrs = {}
-  for k, v in pairs(rec.attrs or {}) do
-    if sens and (decl.kind.sensitive_from_args or {})[k] and v ~= nil then
-      secrets.add(v)
-      v = { sensitive_digest = ctx.digest(v) }
-    end
-    attrs[k] = v
-  end
+  local tags_all = secret_attrs.stored(decl.kind, { tags_all = rec.tags_all }, sens, ctx.digest).tags_all
   return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
            prevent_destroy = lc.prevent_destroy == true or nil,
            args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
-           attrs = secrets.scrub(attrs, ctx.digest),
-           tags_all = secrets.scrub(rec.tags_all, ctx.digest), dependencies = json.array(deps), sensitive = sens,
+           attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest),
+           tags_all = tags_all, dependencies = json.array(deps), sensitive = sens,
            partial = rec.partial or nil, pending = rec.pending, target = target }
 end
 

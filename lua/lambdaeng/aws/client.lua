@@ -107,16 +107,18 @@ local REDACTED = "(redacted)"
 local USER_AGENT = "lambdaeng/" .. require("lambdaeng.native.sys").version
 local SECRET_HEADERS = { authorization = true, ["x-amz-security-token"] = true }
 
--- A response body for the debug log: environment variable values are left out
--- (they may hold secrets), and long bodies are cut.
+-- A response body for the debug log: the values of environment variables and of
+-- tags are left out (they may hold secrets, a sensitive variable's value of this run
+-- or of an earlier one), and long bodies are cut.
+local WITHHELD_MAPS = { Variables = true, Tags = true }
 local function loggable_body(body)
-  if body:find('"Variables"', 1, true) then
+  if body:find('"Variables"', 1, true) or body:find('"Tags"', 1, true) then
     local ok, doc = pcall(json.decode_plain, body)
     if ok and type(doc) == "table" then
       local function scrub(t, depth)
         if depth > 20 or type(t) ~= "table" then return end
         for k, v in pairs(t) do
-          if k == "Variables" and type(v) == "table" then
+          if WITHHELD_MAPS[k] and type(v) == "table" then
             for vk in pairs(v) do v[vk] = REDACTED end
           else
             scrub(v, depth + 1)
@@ -126,7 +128,7 @@ local function loggable_body(body)
       scrub(doc, 0)
       body = json.encode_plain(doc)
     else
-      body = "(" .. #body .. " bytes with environment variables, not logged)"
+      body = "(" .. #body .. " bytes with environment variables or tags, not logged)"
     end
   end
   return #body > 2048 and (body:sub(1, 2048) .. "...") or body

@@ -98,6 +98,23 @@ end
 
 function Session:log(line) if self.debug then self.debug(line) end end
 
+-- The region and where it came from: --region, provider{ region }, AWS_REGION,
+-- AWS_DEFAULT_REGION, the profile's region.
+local function region_setting(opts, provider, s)
+  if nonempty(opts.region) then return opts.region, "--region" end
+  if nonempty(provider.region) then return provider.region, "provider{ region }" end
+  for _, name in ipairs { "AWS_REGION", "AWS_DEFAULT_REGION" } do
+    if env(name) then return env(name), name end
+  end
+  if nonempty(s.profile_config.region) then return s.profile_config.region, "region in " .. s.where end
+end
+
+-- A region goes into host names: botocore accepts a DNS label (not only digits).
+local function valid_region(r)
+  return #r <= 63 and r:match("^[%w%-]+$") ~= nil and not r:match("^%-") and not r:match("%-$")
+    and not r:match("^%d+$")
+end
+
 -- The session for opts: files, profile, region. nil and an error when a file
 -- does not parse or the profile does not exist.
 function M.session(opts)
@@ -116,8 +133,12 @@ function M.session(opts)
   local s = setmetatable({ files = files, profile = profile, explicit = explicit ~= nil, debug = opts.debug,
                            profile_config = files.profiles[profile] or {},
                            where = shared_files.describe(files, profile), env = env }, Session)
-  s.region = nonempty(opts.region) or nonempty(provider.region) or env("AWS_REGION") or env("AWS_DEFAULT_REGION")
-    or nonempty(s.profile_config.region)
+  local region_from
+  s.region, region_from = region_setting(opts, provider, s)
+  if s.region and not valid_region(s.region) then
+    return nil, string.format("the region %q (from %s) is not a region name: letters, digits and inner hyphens, "
+      .. "at most 63", s.region, region_from)
+  end
   local ignore = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or s.profile_config.ignore_configured_endpoint_urls
   s.ignore_configured = type(ignore) == "string" and truthy(ignore)
   return s

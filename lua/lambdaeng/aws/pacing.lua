@@ -6,10 +6,11 @@
 -- second, spaced MARGIN/rate apart (no one-second window, however aligned, holds
 -- more than `rate`), in order, by one dispatcher task, so a lowered rate applies
 -- to everyone still waiting. Against AWS it starts at Lambda's quota for the
--- class and never exceeds it; against any other endpoint it starts unlimited
--- and learns the rate from the endpoint's first 429: it holds its queue until
--- the answers to what it already sent are in, and continues at the rate the
--- endpoint accepted in the second before the throttled call. Every later 429
+-- class and never exceeds it; against any other endpoint it starts at a
+-- generous provisional rate (GENEROUS: ten times AWS's) and learns the rate
+-- from the endpoint's first 429: it holds its queue until the answers to what
+-- it already sent are in, and continues at the rate the endpoint accepted in
+-- the second before the throttled call. Every later 429
 -- of a call released at the rate in force lowers the rate to what the endpoint
 -- accepted in the second before it (or by CUBIC's beta 0.7 when it accepted
 -- as much as was sent); success grows it back along the CUBIC curve, never
@@ -45,12 +46,13 @@ M.MARGIN = MARGIN
 local Limiter = {}
 Limiter.__index = Limiter
 
--- rate: requests a second to start with (nil: unlimited until the first 429);
--- ceiling: never above it (a known quota). opts: { name, log = function(line) }.
+-- rate: the known rate to start with (nil: learnt from the first 429; until
+-- then opts.start, a provisional rate, or unlimited); ceiling: never above it
+-- (a known quota). opts: { name, log = function(line), start }.
 function M.limiter(rate, ceiling, opts)
   opts = opts or {}
   return setmetatable({
-    rate = rate, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
+    rate = rate or opts.start, learned = rate ~= nil, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
     epoch = 0, throttles = 0, decisions = 0,
     waiting = task.waitlist(), dispatching = false, holding = nil,
     outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
@@ -68,7 +70,7 @@ end
 -- rate it went, for the throttling rules above.
 function Limiter:ticket(at)
   self.released = self.released + 1
-  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.rate }
+  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.learned and self.rate or nil }
   self.outstanding[t] = true
   if self.log then
     self.first_at = self.first_at or at
@@ -91,6 +93,7 @@ function Limiter:dispatch()
       -- Ctrl-C cancelled the calls: everyone waiting goes now, finds its call
       -- cancelled and sends nothing.
       cancels = http.cancellations()
+      self:note("interrupted: the %d calls waiting go at once, to find their calls cancelled", self.waiting:len())
       while self.waiting:len() > 0 do self.waiting:wake_one(self:ticket(loop.now())) end
     elseif not self.holding then
       self.waiting:wake_one(self:ticket(self:slot(loop.now())))
@@ -183,9 +186,9 @@ end
 function Limiter:set_rate(rate, why)
   -- CUBIC from here: back up to the rate it was throttled at over K seconds, then
   -- beyond; a rate learned from nothing first holds for as long as a 0.7 cut would.
-  local before = self.rate or rate
+  local before = self.learned and self.rate or rate -- (a provisional rate was never the endpoint's)
   self.w_max = math.max(before, rate)
-  self.rate = rate
+  self.rate, self.learned = rate, true
   self.floor_rate = rate
   self.epoch = self.epoch + 1
   self.decisions = self.decisions + 1
@@ -212,8 +215,8 @@ function Limiter:complete(ticket, throttled)
       ticket.rate and string.format("at %.2f a second", ticket.rate) or "before the rate was known")
   end
   if ticket.epoch == self.epoch and not self.holding then
-    if not self.rate then
-      -- Unlimited until now: hold everything until the answers are in.
+    if not self.learned then
+      -- Provisional until now: hold everything until the answers are in.
       self.holding = ticket.sent
       self.epoch = self.epoch + 1
       if not self.dispatching then
@@ -245,7 +248,7 @@ end
 -- a slow endpoint whose 429s come late does not let the rate run away, and a
 -- rate nobody uses does not grow.
 function Limiter:grow()
-  if not self.last_throttle or not self.rate then return end
+  if not self.last_throttle or not self.learned then return end
   if self.ceiling and self.rate >= self.ceiling then return end
   local t = loop.now() - self.last_throttle
   local rate = math.max(self.floor_rate or MIN_RATE, SCALE * (t - self.k) ^ 3 + self.w_max)
@@ -308,10 +311,12 @@ end
 
 -- The pacer of a client -------------------------------------------------------
 
--- The classes of calls and Lambda's quotas for them (requests a second).
+-- The classes of calls and Lambda's quotas for them (requests a second); and the
+-- provisional rates against another endpoint, until its first 429 says more.
 M.DEFAULTS = { control = 15, read = 100 }
+M.GENEROUS = { control = 150, read = 1000 }
 
--- pacing_config: nil (adaptive: AWS's quotas against AWS, unlimited until the
+-- pacing_config: nil (adaptive: AWS's quotas against AWS, GENEROUS until the
 -- first 429 elsewhere), false (off), true (adaptive from AWS's quotas whatever
 -- the endpoint), or { control = RPS, read = RPS } (adaptive under those).
 -- opts: { custom_endpoint = bool, log = function(line) }.
@@ -325,7 +330,7 @@ function M.new(pacing_config, opts)
     elseif pacing_config == true or not opts.custom_endpoint then known = quota end
     if known ~= false then
       known = tonumber(known)
-      limiters[class] = M.limiter(known, known, { name = class, log = opts.log })
+      limiters[class] = M.limiter(known, known, { name = class, log = opts.log, start = M.GENEROUS[class] })
     end
   end
   limiters.invoke = M.concurrency { name = "invoke", log = opts.log }

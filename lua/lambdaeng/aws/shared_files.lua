@@ -48,7 +48,7 @@ local function nested(value, where)
     if s ~= "" then
       local k, v = s:match("^([^=]-)%s*=%s*(.*)$")
       if not k then return nil, where .. ": expected NAME = VALUE in the indented block, got " .. string.format("%q", s) end
-      t[trim(k):lower()] = v
+      t[trim(k)] = v -- as written: botocore reads "Endpoint_URL" as a key of its own
     end
   end
   return t
@@ -57,11 +57,12 @@ end
 -- Parses one INI file into { [section] = { key = value } } as Python's
 -- RawConfigParser does: '#' and ';' start comment lines, '=' or ':' separate a
 -- key from its value, indented lines continue the previous value. Returns {}
--- when the file does not exist, nil and an error when it cannot be parsed.
+-- when the file does not exist, nil and an error when it cannot be parsed; the
+-- second result lists the section names in the order they first appear.
 function M.parse(path)
   local text = require("lambdaeng.native.sys").read_file(path)
-  if not text then return {} end
-  local sections, current, key, value_lines, key_indent = {}, nil, nil, nil, 0
+  if not text then return {}, {} end
+  local sections, order, current, key, value_lines, key_indent = {}, {}, nil, nil, nil, 0
   local key_line = 0
   local function finish()
     if not key then return true end
@@ -91,6 +92,7 @@ function M.parse(path)
       if not ok then return nil, err end
       local header = s:match("^%[(.+)%]$")
       if header then
+        if not sections[header] then order[#order + 1] = header end
         current = sections[header] or {}
         sections[header] = current
       else
@@ -111,7 +113,7 @@ function M.parse(path)
   for _, sec in pairs(sections) do
     for k, v in pairs(sec) do if type(v) == "string" then sec[k] = v:gsub("\n+$", "") end end
   end
-  return sections
+  return sections, order
 end
 
 function M.paths()
@@ -125,15 +127,16 @@ end
 
 function M.load()
   local config_path, credentials_path = M.paths()
-  local raw, err = M.parse(config_path)
-  if not raw then return nil, err end
-  local creds
-  creds, err = M.parse(credentials_path)
+  local raw, order = M.parse(config_path)
+  if not raw then return nil, order end
+  local creds, err = M.parse(credentials_path)
   if not creds then return nil, err end
   local files = { config_path = config_path, credentials_path = credentials_path, config_profiles = {},
                   credentials = creds, sso_sessions = {}, services = {}, profiles = {} }
   local kinds = { profile = files.config_profiles, ["sso-session"] = files.sso_sessions, services = files.services }
-  for name, values in pairs(raw) do
+  -- In file order, as botocore builds its map: of [default] and [profile default], the later wins.
+  for _, name in ipairs(order) do
+    local values = raw[name]
     if name == "default" then
       files.config_profiles.default = values
     else

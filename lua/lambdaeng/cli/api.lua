@@ -6,8 +6,11 @@ local task = require "lambdaeng.task"
 local endpoint = require "lambdaeng.endpoint"
 local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
+local archive = require "lambdaeng.native.archive"
+local hash = require "lambdaeng.native.hash"
 local errors = require "lambdaeng.errors"
 local common = require "lambdaeng.cli.common"
+local invoke = require "lambdaeng.cli.invoke"
 local lambda_call = require "lambdaeng.aws.lambda_call"
 
 local M = {}
@@ -75,10 +78,10 @@ local function zip_file(input, op)
   local bytes = sys.kind(path) == "file" and sys.read_file(path) or nil
   if not (bytes and bytes:sub(1, 4) == "PK\3\4") then -- a zip is sent as it is; anything else is packaged
     local zerr
-    bytes, zerr = require("lambdaeng.native.archive").zip(path)
+    bytes, zerr = archive.zip(path)
     if not bytes then return nil, "ZipFile " .. path .. ": " .. zerr end
   end
-  code.ZipFile = require("lambdaeng.native.hash").base64(bytes)
+  code.ZipFile = hash.base64(bytes)
   return true
 end
 
@@ -106,7 +109,7 @@ function M.command(args)
     return nil, (op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
       or "lambdaeng api needs an operation") .. "\nOperations: " .. table.concat(names, ", ")
   end
-  local ok, input = pcall(json.decode_plain, require("lambdaeng.cli.invoke").read_payload(args.input))
+  local ok, input = pcall(json.decode_plain, invoke.read_payload(args.input))
   if not ok or type(input) ~= "table" then return nil, "the input must be a JSON object" end
   local zok, zerr = zip_file(input, op)
   if not zok then return nil, zerr end

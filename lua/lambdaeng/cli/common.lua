@@ -15,6 +15,8 @@ local workspace = require "lambdaeng.workspace"
 local plan = require "lambdaeng.plan"
 local site = require "lambdaeng.site"
 local errors = require "lambdaeng.errors"
+local stackvars = require "lambdaeng.stackvars"
+local sys = require "lambdaeng.native.sys"
 local ui = require "lambdaeng.cli.ui"
 
 local M = {}
@@ -29,7 +31,6 @@ end
 -- The stack a command names: STACK.lua as given, DIR/stack.lua for a directory,
 -- ./stack.lua when none is named (as Terraform reads the working directory).
 function M.stack_path(path)
-  local sys = require "lambdaeng.native.sys"
   if path == nil then
     if sys.kind("stack.lua") == "file" then return "stack.lua" end
     return nil
@@ -58,7 +59,6 @@ function M.stack_workspace(args, command)
   local session, err = ws:load()
   if not session then return nil, err end
   for _, w in ipairs(session.warnings or {}) do ui.warn(w) end -- (--json: diagnostics too)
-  local stackvars = require "lambdaeng.stackvars"
   local errs, warnings = stackvars.undeclared(args.vars, session.vars)
   for _, w in ipairs(warnings) do ui.warn(w) end
   if #errs > 0 then return nil, errors.new("UsageError", errs[1], { lines = errs }) end

@@ -11,6 +11,7 @@
 -- stack may print: the scripts read what follows the last directive line.
 local schema = require "lambdaeng.schema"
 local sys = require "lambdaeng.native.sys"
+local workspace = require "lambdaeng.workspace"
 local common = require "lambdaeng.cli.common"
 
 local M = {}
@@ -152,8 +153,8 @@ local function stack_facts(stack_path, args)
   local facts = { addresses = {}, functions = {} }
   if not stack_path or sys.kind(stack_path) ~= "file" then return facts end
   local ok = pcall(function()
-    local ws = require("lambdaeng.workspace").new { stack = stack_path, vars = {}, state = args.state,
-                                                    dir = args.dir }
+    local ws = workspace.new { stack = stack_path, vars = {}, state = args.state,
+                            dir = args.dir }
     local session = ws:load()
     for _, decl in ipairs(session and session.decls or {}) do facts.addresses[decl.address] = true end
     local st = ws:open_state()

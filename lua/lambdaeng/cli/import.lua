@@ -7,6 +7,7 @@ local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
 local endpoint = require "lambdaeng.endpoint"
 local loop = require "lambdaeng.native.loop"
+local sys = require "lambdaeng.native.sys"
 local common = require "lambdaeng.cli.common"
 
 local M = {}
@@ -99,7 +100,7 @@ end
 
 function M.command(args)
   if args.function_name == nil and args.stack and not args.stack:match("%.lua$")
-     and require("lambdaeng.native.sys").kind(args.stack) ~= "directory" then
+     and sys.kind(args.stack) ~= "directory" then
     args.stack, args.address, args.function_name = nil, args.stack, args.address -- import ADDR ID: ./stack.lua
     args.stack = common.stack_path(nil)
   end

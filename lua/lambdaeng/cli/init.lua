@@ -13,9 +13,15 @@
 --                                                    command said everything already
 -- This dispatcher alone prints "Error: ..." (every line redacted of known secrets)
 -- and decides the exit status. Options common to every command are declared here.
+-- A command module requires at its top what it always uses; a module that only one
+-- path of a command needs (apply, a plan renderer, refresh, the REPL, the prompt,
+-- --json events) is required where that path starts, so that the binary started for
+-- one Tab completion or one `api` call loads only what it runs.
 local argparse = require "argparse"
 local validate = require "lambdaeng.validate"
 local ui = require "lambdaeng.cli.ui"
+local options = require "lambdaeng.cli.options"
+local stackvars = require "lambdaeng.stackvars"
 
 local M = {}
 
@@ -222,9 +228,9 @@ local function run(command, argv)
     io.write(help[command] or MAIN_HELP)
     return true
   end
-  local checked, cerr = require("lambdaeng.cli.options").check(args)
+  local checked, cerr = options.check(args)
   if not checked then return nil, cerr end
-  local vars, verr = require("lambdaeng.stackvars").from_command_line(args.var, args.var_file)
+  local vars, verr = stackvars.from_command_line(args.var, args.var_file)
   if not vars then return nil, verr end
   args.vars = vars
   local replace = {}

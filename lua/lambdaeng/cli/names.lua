@@ -9,17 +9,17 @@
 --   names.resolve(args, target)  -> function name | nil, err
 --   names.hint(args, name)       -> "Did you mean ...?" | nil
 local ref = require "lambdaeng.ref"
+local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
 local sys = require "lambdaeng.native.sys"
 local workspace = require "lambdaeng.workspace"
+local errors = require "lambdaeng.errors"
 
 local M = {}
 
 local STACK = "stack.lua"
 
-function M.is_address(text)
-  return type(text) == "string" and not text:match("^arn:") and text:find("[./]") ~= nil
-end
+M.is_address = stack.is_address
 
 -- The session and state of ./stack.lua; nil, why when it cannot be loaded.
 local function load(args)
@@ -54,7 +54,7 @@ function M.resolve(args, target)
   local session, st = load(args)
   if not session then
     return nil, string.format("%s is a stack address, not a function name, and %s", target,
-      type(st) == "string" and st or ("loading " .. STACK .. " failed: " .. require("lambdaeng.errors").text(st)))
+      type(st) == "string" and st or ("loading " .. STACK .. " failed: " .. errors.text(st)))
   end
   local d = session.by_addr[addr]
   if not d or d.kind.kind ~= "func" then

@@ -25,6 +25,8 @@ Bodies beyond AWS's limits are refused before they are read.
 Each execution environment runs in a bubblewrap sandbox: its own mount, pid, ipc and
 network namespaces, the package read-only at /var/task, nothing of the directory's
 state or of this process's environment visible, and a Runtime API only it can reach.
+Where bubblewrap is missing or cannot run, functions run unsandboxed, as you, after a
+one-line warning (their Runtime API then serves your user's processes only).
 Options:
   --listen ADDR        listen on the IP address ADDR instead of 127.0.0.1; an address
                        other than loopback needs --verify

@@ -52,7 +52,7 @@ function M.workspace_of(args, words)
   local stack_path
   for i, w in ipairs(words) do
     if w:match("%.lua$") or sys.kind(w .. "/stack.lua") == "file" then -- a directory: its stack.lua
-      stack_path = require("lambdaeng.cli.common").stack_path(table.remove(words, i))
+      stack_path = common.stack_path(table.remove(words, i))
       break
     end
   end

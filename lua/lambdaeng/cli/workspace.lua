@@ -3,6 +3,7 @@ local workspace = require "lambdaeng.workspace"
 local backends = require "lambdaeng.state.backends"
 local common = require "lambdaeng.cli.common"
 local ui = require "lambdaeng.cli.ui"
+local cli_state = require "lambdaeng.cli.state"
 
 local M = {}
 
@@ -103,7 +104,7 @@ function M.command(args)
   local words = args.words
   local sub = table.remove(words, 1)
   if sub == nil then return nil, { notes = { M.help.workspace } } end
-  local ws = require("lambdaeng.cli.state").workspace_of(args, words)
+  local ws = cli_state.workspace_of(args, words)
   if not ws then return nil, "lambdaeng workspace " .. sub .. " needs the stack file" end
   ws.warn = function(text) ui.eprint(text) end
   if sub == "show" then print(ws.workspace_name) return true end

@@ -11,6 +11,7 @@
 -- left out.
 -- encode(result, state, session) -> text (state: prior_state; session: variables).
 local ref = require "lambdaeng.ref"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
 local values = require "lambdaeng.plan.json_values"
@@ -77,7 +78,9 @@ local function after_of(p)
     after[k] = values.known(v, marks)
     unknown[k] = values.unknown_marks(v)
   end
-  for k, v in pairs(p.known_attrs or {}) do after[k] = v end
+  for k, v in pairs(p.known_attrs or {}) do
+    if secret_attrs.sensitive_in(p, k) then sensitive[k] = true else after[k] = v end -- (tags_all of sensitive tags)
+  end
   if not p.decl then return after, unknown, sensitive end
   local a = p.action
   if a == "create" or a == "replace" or a == "read" then

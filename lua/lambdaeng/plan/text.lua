@@ -8,6 +8,7 @@
 -- time, every registered secret redacted (secrets.lua), so a plan of 10,000
 -- functions never holds its 14 MB of text at once.
 local ref = require "lambdaeng.ref"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
@@ -86,6 +87,7 @@ local function render_value(v, indent, sign, out, key, width, spec)
     local by_key = labels[width or #key]
     label = by_key and by_key[key] or label_of(key, width)
   end
+  if type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end -- (a tag state keeps as a digest)
   if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
     out[#out + 1] = pad .. sign .. label .. scalar(v)
     return
@@ -135,6 +137,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
   local pad = string.rep(" ", indent)
   local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
   suffix = suffix or ""
+  if type(old) == "table" and old.sensitive_digest ~= nil then old = SENSITIVE end
+  if type(new) == "table" and new.sensitive_digest ~= nil then new = SENSITIVE end
   local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
   local new_table = type(new) == "table" and new ~= UNKNOWN and new ~= SENSITIVE
   if not (old_table and new_table) then
@@ -237,8 +241,8 @@ function change_body(p, c, sym, body)
   local keys, computed
   if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
   else keys, computed = change_keys(p, before, after) end
-  local known = p.known_attrs or {}
-  local old_attrs = p.prior and p.prior.attrs or {}
+  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+  local old_attrs = secret_attrs.masked(p, p.prior and p.prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after

@@ -8,6 +8,7 @@ local nhash = require "lambdaeng.native.hash"
 local loop = require "lambdaeng.native.loop"
 local site = require "lambdaeng.site"
 local doc = require "lambdaeng.resources.func_doc"
+local secret_attrs = require "lambdaeng.secret_attrs"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
 
@@ -172,7 +173,8 @@ local function update_tags(ctx, api, a, prior)
   local old_tags = (prior.attrs or {}).tags_all or prior.tags_all or before.tags or {}
   local new_tags = tags_with_defaults(ctx, a)
   local add, remove = {}, {}
-  for k, v in pairs(new_tags) do if old_tags[k] ~= v then add[k] = v end end
+  -- (state keeps a sensitive tag's value as a digest: compared through it)
+  for k, v in pairs(new_tags) do if not secret_attrs.same(old_tags[k], v, ctx.digest) then add[k] = v end end
   for k in pairs(old_tags) do if new_tags[k] == nil then remove[#remove + 1] = k end end
   local arn = (prior.attrs or {}).arn
   if arn and #remove > 0 then

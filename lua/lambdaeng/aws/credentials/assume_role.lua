@@ -22,9 +22,9 @@ local function has_role(p) return p and p.role_arn ~= nil and p.web_identity_tok
 
 local function named_source(session, name, where)
   local canonical = NAMED[name:lower()]
-  if not canonical then
+  if canonical ~= name then -- botocore (boto3, the aws CLI) takes the names only as written
     return nil, string.format('credential_source = %s in %s is not one of Environment, Ec2InstanceMetadata, '
-      .. 'EcsContainer', name, where)
+      .. 'EcsContainer%s', name, where, canonical and (" (the names are case-sensitive: " .. canonical .. ")") or "")
   end
   local creds, err, note
   if canonical == "Environment" then

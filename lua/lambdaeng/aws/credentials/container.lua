@@ -72,7 +72,7 @@ function M.detect(session)
       for attempt = 1, 3 do
         res, err = request.send { what = label, method = "GET", url = url, headers = headers, timeout = 2, attempts = 1 }
         if res and res.status ~= 200 then
-          err = string.format("%s answered HTTP %d: %s", label, res.status, res.body:sub(1, 300))
+          err = string.format("%s answered HTTP %d: %s", label, res.status, request.printable(res.body, 300))
         elseif res then
           local ok, parsed = pcall(json.decode_plain, res.body)
           if ok and type(parsed) == "table" then doc = parsed break end

@@ -2,8 +2,9 @@
 -- ({"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken",
 -- "Expiration"}). The command line is split as a POSIX shell splits words
 -- (quotes, backslashes; no shell runs) and the program runs on the event loop;
--- a failure shows its exit status and what it wrote to stderr. Credentials
--- with an Expiration are refreshed by running the command again.
+-- a failure shows its exit status and what it wrote to stderr (without control
+-- bytes, cut at 4000 bytes). Credentials with an Expiration are refreshed by
+-- running the command again.
 -- detect(session, name) -> Credentials | nil, err | nil, nil, note.
 local credentials = require "lambdaeng.aws.credentials"
 local json = require "lambdaeng.json"
@@ -75,7 +76,8 @@ local function fetch_with(argv, command, where)
   if not stdout then return nil, string.format("%s: %s", what, stderr) end
   if status ~= 0 or (signal and signal ~= 0) then
     local why = (signal and signal ~= 0) and ("was killed by signal " .. signal) or ("exited with status " .. tostring(status))
-    stderr = stderr:gsub("%s+$", "")
+    -- The program's words, made safe for a terminal (no escapes) and cut to a readable size.
+    stderr = require("lambdaeng.aws.client").printable(stderr:gsub("%s+$", ""), 4000, true)
     return nil, string.format("%s %s%s", what, why, stderr ~= "" and (":\n" .. stderr) or " (it wrote nothing to stderr)")
   end
   local ok, doc = pcall(json.decode_plain, stdout)

@@ -60,6 +60,12 @@ function M.send(spec)
   return nil, msg, kind
 end
 
+-- Text a credential service sent, safe to put in an error (no control bytes or
+-- terminal escapes, cut to max bytes).
+function M.printable(text, max)
+  return require("lambdaeng.aws.client").printable(tostring(text), max)
+end
+
 -- application/x-www-form-urlencoded, the AWS query protocol's body.
 function M.form(params)
   local parts = {}

@@ -91,7 +91,7 @@ local function refresh_token(session, c, token)
   local ok, doc = pcall(json.decode_plain, res.body)
   if res.status ~= 200 or not ok or type(doc) ~= "table" or type(doc.accessToken) ~= "string" then
     return nil, string.format("CreateToken at %s answered HTTP %d%s", url, res.status,
-      ok and type(doc) == "table" and doc.error and (" (" .. tostring(doc.error) .. ")") or "")
+      ok and type(doc) == "table" and doc.error and (" (" .. request.printable(doc.error, 200) .. ")") or "")
   end
   local renewed = {}
   for k, v in pairs(token) do renewed[k] = v end
@@ -161,7 +161,7 @@ function M.detect(session, name)
       local rc = doc.roleCredentials
       if res.status ~= 200 or type(rc) ~= "table" then
         return nil, string.format("%s: GetRoleCredentials at %s answered HTTP %d: %s", label, url, res.status,
-          tostring(doc.message or doc.Message or ""))
+          request.printable(doc.message or doc.Message or "", 300))
       end
       local creds = { access_key_id = rc.accessKeyId, secret_access_key = rc.secretAccessKey,
                       session_token = rc.sessionToken, expiration = credentials.parse_time(tonumber(rc.expiration)),

@@ -12,8 +12,8 @@ local M = {}
 
 local function parse(op, role_arn, url, res)
   if res.status ~= 200 then
-    local code = request.xml_text(res.body, "Code") or ("HTTP " .. res.status)
-    local message = request.xml_text(res.body, "Message") or (#res.body < 300 and res.body or "")
+    local code = request.printable(request.xml_text(res.body, "Code") or ("HTTP " .. res.status), 100)
+    local message = request.printable(request.xml_text(res.body, "Message") or (#res.body < 300 and res.body or ""), 300)
     return nil, string.format("STS %s of %s at %s failed: %s: %s", op, role_arn, url, code, message)
   end
   local c = request.xml_element(res.body, "Credentials")

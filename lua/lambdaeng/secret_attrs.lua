@@ -1,0 +1,179 @@
+-- Computed attributes that carry what a sensitive argument holds, as plans show
+-- them and state stores them: never in clear.
+--
+-- A kind's schema names them (sensitive_from_args): `result = true` (an
+-- invocation's result follows any sensitive argument: the function may return
+-- what it was given), `tags_all = "tags"` (a function's tags_all holds its tags:
+-- sensitive when the tags are). Such an attribute is kept as a keyed digest; a
+-- map attribute (tags_all) keeps its keys, which are names, and digests each
+-- value, so an update still knows which tags to add and remove. Any other string
+-- that holds a known secret is scrubbed too (secrets.lua, the backstop).
+--
+--   follows(kind, attr, sensitive_of) -> bool   sensitive_of(argname) -> bool
+--   stored(kind, attrs, sensitive, digest) -> a copy of attrs fit for state
+--   sensitive_in(p, attr) -> whether a planned change's computed attribute carries
+--                   a sensitive argument (plan/json.lua leaves it out of "after")
+--   masked(p, attrs, marker) -> attrs with those attributes shown as marker (plan/text.lua)
+--   same(stored_value, value, digest) -> whether a stored (maybe digested) map
+--                                        value is value
+--   in_clear(entries, outputs) -> the addresses ("output.NAME" for outputs) of a
+--                   state's values that are sensitive but stored in clear (by a
+--                   lambdaeng from before digests: outputs[name].value,
+--                   attrs.result), entries: address -> entry
+--   scrubbed_entry(entry, digest), scrubbed_output(output, digest) -> the same
+--                   with those values as keyed digests
+local secrets = require "lambdaeng.secrets"
+
+local M = {}
+
+local MAPS = { tags_all = true }
+
+function M.follows(kind, attr, sensitive_of)
+  local from = (kind and kind.sensitive_from_args or {})[attr]
+  if from == true then return sensitive_of(nil) end
+  if type(from) == "string" then return sensitive_of(from) end
+  return false
+end
+
+local function digested(attr, v, digest)
+  local function one(x)
+    if type(x) == "table" and x.sensitive_digest ~= nil then return x end
+    return { sensitive_digest = digest and digest(x) or "(not stored)" }
+  end
+  if MAPS[attr] and type(v) == "table" and v.sensitive_digest == nil then
+    -- (not registered as secrets: the map's other values, default tags, are not)
+    local out = {}
+    for k, x in pairs(v) do out[k] = one(x) end
+    return out
+  end
+  secrets.add(v) -- an invocation's result: printed only as (sensitive) from now on
+  return one(v)
+end
+
+-- attrs with the attributes that follow a sensitive argument digested.
+-- sensitive: the set of sensitive argument names (state's entry.sensitive).
+local function digest_following(kind, attrs, sensitive, digest)
+  if type(attrs) ~= "table" or not sensitive or next(sensitive) == nil then return attrs end
+  local function sensitive_of(name)
+    if name == nil then return true end
+    return sensitive[name] == true
+  end
+  local out = nil
+  for k, v in pairs(attrs) do
+    if v ~= nil and M.follows(kind, k, sensitive_of) then
+      out = out or {}
+      out[k] = digested(k, v, digest)
+    end
+  end
+  if not out then return attrs end
+  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
+  return out
+end
+
+function M.stored(kind, attrs, sensitive, digest)
+  return secrets.scrub(digest_following(kind, attrs, sensitive, digest), digest)
+end
+
+-- The sensitive arguments of a planned change (plan.lua's p), or of the entry it deletes.
+local function planned_sensitive(p)
+  local s = p.sensitive
+  if s == nil or next(s) == nil then s = p.prior and p.prior.sensitive or {} end
+  return s
+end
+
+-- Whether computed attribute k of planned change p carries a sensitive argument.
+function M.sensitive_in(p, k)
+  local s = planned_sensitive(p)
+  if next(s) == nil then return false end -- (most changes: nothing sensitive, nothing to look up)
+  local kind = p.decl and p.decl.kind or require("lambdaeng.schema")[p.prior and p.prior.kind or ""]
+  return M.follows(kind, k, function(arg) if arg == nil then return next(s) ~= nil end return s[arg] == true end)
+end
+
+-- attrs as a plan shows them: each attribute that carries a sensitive argument is
+-- marker (a map's values are, its keys stay).
+function M.masked(p, attrs, marker)
+  if next(planned_sensitive(p)) == nil then return attrs end
+  local out = nil
+  for k, v in pairs(attrs) do
+    if M.sensitive_in(p, k) then
+      out = out or {}
+      if MAPS[k] and type(v) == "table" and v.sensitive_digest == nil then
+        local m = {}
+        for name in pairs(v) do m[name] = marker end
+        out[k] = m
+      else
+        out[k] = marker
+      end
+    end
+  end
+  if not out then return attrs end
+  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
+  return out
+end
+
+-- A tag as state keeps it (its value, or a digest of it) against a value.
+function M.same(stored_value, value, digest)
+  if type(stored_value) == "table" and stored_value.sensitive_digest ~= nil then
+    return digest ~= nil and value ~= nil and stored_value.sensitive_digest == digest(value)
+  end
+  return stored_value == value
+end
+
+local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+
+local function clear_value(attr, v)
+  if v == nil or is_digest(v) then return false end
+  if MAPS[attr] and type(v) == "table" then
+    for _, x in pairs(v) do if not is_digest(x) then return true end end
+    return false
+  end
+  return true
+end
+
+-- Whether a stored entry holds a sensitive value in clear.
+local function entry_in_clear(entry)
+  local sensitive = type(entry) == "table" and entry.sensitive
+  if type(sensitive) ~= "table" or next(sensitive) == nil then return false end
+  local kind = require("lambdaeng.schema")[entry.kind]
+  for k in pairs(sensitive) do
+    if clear_value(k, (entry.args or {})[k]) then return true end
+  end
+  local function sensitive_of(name) return name == nil or sensitive[name] == true end
+  for k, v in pairs(entry.attrs or {}) do
+    if M.follows(kind, k, sensitive_of) and clear_value(k, v) then return true end
+  end
+  return M.follows(kind, "tags_all", sensitive_of) and clear_value("tags_all", entry.tags_all)
+end
+
+function M.in_clear(entries, outputs)
+  local found = {}
+  for addr, entry in pairs(entries or {}) do
+    if entry_in_clear(entry) then found[#found + 1] = addr end
+  end
+  for name, o in pairs(outputs or {}) do
+    if type(o) == "table" and o.sensitive == true and o.value ~= nil then found[#found + 1] = "output." .. name end
+  end
+  table.sort(found)
+  return found
+end
+
+function M.scrubbed_entry(entry, digest)
+  local kind = require("lambdaeng.schema")[entry.kind]
+  local out = {}
+  for k, v in pairs(entry) do out[k] = v end
+  out.args = {}
+  for k, v in pairs(entry.args or {}) do
+    out.args[k] = (entry.sensitive[k] and clear_value(k, v)) and { sensitive_digest = digest(v) } or v
+  end
+  out.attrs = M.stored(kind, entry.attrs or {}, entry.sensitive, digest)
+  if entry.tags_all ~= nil then
+    out.tags_all = M.stored(kind, { tags_all = entry.tags_all }, entry.sensitive, digest).tags_all
+  end
+  return out
+end
+
+function M.scrubbed_output(o, digest)
+  return { sensitive = true, value_digest = digest(o.value) }
+end
+
+return M

@@ -1,0 +1,64 @@
+-- The local state file (lambdaeng.native.state, engine/state.c): a save writes,
+-- with a new serial, only when the document changed; a put of an equal value, a
+-- remove of nothing or the same outputs again is no change and writes nothing.
+local statelib = require "lambdaeng.native.state"
+local sys = require "lambdaeng.native.sys"
+local hash = require "lambdaeng.native.hash"
+local json = require "lambdaeng.json"
+
+local function temp_state()
+  local dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-state-spec-" .. hash.hex(sys.random_bytes(6))
+  sys.mkdirs(dir)
+  return dir .. "/s.state.json"
+end
+
+local function serial_on_disk(path)
+  local text = sys.read_file(path)
+  return text and json.decode_plain(text).serial or nil
+end
+
+local ENTRY = { kind = "func", args = { function_name = "a", memory_size = 128 }, attrs = { arn = "x" } }
+
+describe("state saves", function()
+  it("write a new serial only when the document changed", function()
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    assert(st:save())
+    assert.equal(nil, serial_on_disk(path), "nothing put: no file written")
+    st:put("func.a", ENTRY)
+    assert(st:save())
+    assert.equal(1, serial_on_disk(path))
+    st:put("func.a", { kind = "func", args = { memory_size = 128, function_name = "a" }, attrs = { arn = "x" } })
+    assert(st:save())
+    assert.equal(1, serial_on_disk(path), "an equal entry put again is no change")
+    assert.falsy(st:remove("func.none"))
+    st:set_outputs({})
+    assert(st:save())
+    assert.equal(1, serial_on_disk(path), "removing nothing and the same (empty) outputs are no change")
+    st:put("func.a", { kind = "func", args = { function_name = "a", memory_size = 256 }, attrs = { arn = "x" } })
+    assert(st:save())
+    assert.equal(2, serial_on_disk(path))
+    st:set_outputs({ o = { value = 1 } })
+    assert(st:save())
+    assert.equal(3, serial_on_disk(path))
+    assert.truthy(st:remove("func.a"))
+    assert(st:save())
+    assert.equal(4, serial_on_disk(path))
+    assert(st:save())
+    assert.equal(4, serial_on_disk(path))
+  end)
+
+  it("keep a reopened state's serial when nothing is put, and write once it changes", function()
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    st:put("func.a", ENTRY)
+    assert(st:save())
+    local again = assert(statelib.open(path))
+    again:put("func.a", ENTRY)
+    assert(again:save())
+    assert.equal(1, serial_on_disk(path))
+    again:put("func.b", ENTRY)
+    assert(again:save())
+    assert.equal(2, serial_on_disk(path))
+  end)
+end)
