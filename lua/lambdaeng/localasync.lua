@@ -31,7 +31,10 @@ local function document(t, ctx, key, c)
     local d = c.DestinationConfig and c.DestinationConfig[which]
     if d and d.Destination then dest[which] = { Destination = d.Destination } end
   end
-  return { FunctionArn = t:arn(ctx.name) .. (key ~= "$LATEST" and (":" .. key) or ""), LastModified = c.LastModified,
+  -- LastModified is a timestamp in this API (epoch seconds, a JSON number); a string
+  -- stored by an older target is left out rather than sent in the wrong type
+  return { FunctionArn = t:arn(ctx.name) .. (key ~= "$LATEST" and (":" .. key) or ""),
+           LastModified = type(c.LastModified) == "number" and c.LastModified or nil,
            MaximumRetryAttempts = c.MaximumRetryAttempts, MaximumEventAgeInSeconds = c.MaximumEventAgeInSeconds,
            DestinationConfig = dest }
 end
@@ -76,7 +79,7 @@ local function put(t, ctx, merge)
   for _, k in ipairs { "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig" } do
     if input[k] ~= nil or not merge then c[k] = input[k] end
   end
-  c.LastModified = now_iso()
+  c.LastModified = math.floor(sys.now() * 1000) / 1000
   ctx.fn.event_invoke[key] = c
   t:save()
   return ok(200, document(t, ctx, key, c))

@@ -1,7 +1,7 @@
 """Terraform's AWS provider against `lambdaeng local` (issue 17) applies the resources
 around a function: aws_lambda_layer_version (mounted at /opt for the function that
 uses it), aws_lambda_alias (with routing_config), aws_lambda_permission, aws_lambda_function_url
-(served: its URL answers with the alias's version); `plan
+(served: its URL answers with the alias's version), aws_lambda_function_event_invoke_config; `plan
 -detailed-exitcode` is 0 after each apply; a change (new layer content, a canary
 weight, a new permission source) applies and re-plans clean; destroy leaves nothing.
 The provider runs with TF_LOG=DEBUG: no request may meet an operation the target does
@@ -74,6 +74,13 @@ resource "aws_lambda_function_url" "live" {
   }
 }
 
+resource "aws_lambda_function_event_invoke_config" "live" {
+  function_name                = aws_lambda_function.app.function_name
+  qualifier                    = aws_lambda_alias.live.name
+  maximum_retry_attempts       = %(retries)d
+  maximum_event_age_in_seconds = 600
+}
+
 output "layer_arn" { value = aws_lambda_layer_version.shared.arn }
 output "url" { value = aws_lambda_function_url.live.function_url }
 output "alias_arn" { value = aws_lambda_alias.live.arn }
@@ -105,9 +112,10 @@ class TerraformAppliesTheResourcesAroundAFunction(unittest.TestCase):
         with zipfile.ZipFile(os.path.join(tf.dir, "app.zip"), "w") as z:
             z.writestr("index.py", CODE + "# " + code_mark + "\n")
 
-    def configure(self, tf, description="live", routing="", source_arn="arn:aws:s3:::uploads", max_age=60):
+    def configure(self, tf, description="live", routing="", source_arn="arn:aws:s3:::uploads", max_age=60,
+                  retries=1):
         tf.write("main.tf", CONFIG % {"description": description, "routing": routing, "source_arn": source_arn,
-                                      "max_age": max_age})
+                                      "max_age": max_age, "retries": retries})
 
     def assert_clean(self, tf):
         with open(tf.log_path) as f:
@@ -136,6 +144,8 @@ class TerraformAppliesTheResourcesAroundAFunction(unittest.TestCase):
         policy = json.loads(self.boto.get_policy(FunctionName="tf-layered", Qualifier="live")["Policy"])
         # the provider itself adds FunctionURLAllowPublicAccess for a NONE function URL
         self.assertEqual(sorted(s["Sid"] for s in policy["Statement"]), ["AllowS3", "FunctionURLAllowPublicAccess"])
+        cfg = self.boto.get_function_event_invoke_config(FunctionName="tf-layered", Qualifier="live")
+        self.assertEqual((cfg["MaximumRetryAttempts"], cfg["MaximumEventAgeInSeconds"]), (1, 600))
         url = tf.output()["url"]["value"]
         with urllib.request.urlopen(url + "hello") as r:  # the URL is served: the alias's version answers
             self.assertEqual(json.loads(r.read()), {"shared": "one", "version": "1"})
@@ -144,7 +154,7 @@ class TerraformAppliesTheResourcesAroundAFunction(unittest.TestCase):
         self.files(tf, "two", "v2")
         self.configure(tf, description="live with canary",
                        routing='routing_config {\n    additional_version_weights = { "2" = 0.5 }\n  }',
-                       source_arn="arn:aws:s3:::archive", max_age=120)
+                       source_arn="arn:aws:s3:::archive", max_age=120, retries=0)
         tf.apply()
         self.assert_clean(tf)
         alias = self.boto.get_alias(FunctionName="tf-layered", Name="live")
@@ -161,6 +171,9 @@ class TerraformAppliesTheResourcesAroundAFunction(unittest.TestCase):
         policy = json.loads(self.boto.get_policy(FunctionName="tf-layered", Qualifier="live")["Policy"])
         s3 = [s for s in policy["Statement"] if s["Sid"] == "AllowS3"][0]
         self.assertEqual(s3["Condition"]["ArnLike"]["AWS:SourceArn"], "arn:aws:s3:::archive")
+
+        cfg = self.boto.get_function_event_invoke_config(FunctionName="tf-layered", Qualifier="live")
+        self.assertEqual(cfg["MaximumRetryAttempts"], 0)
 
         tf.destroy()
         self.assertEqual(self.boto.list_functions()["Functions"], [])

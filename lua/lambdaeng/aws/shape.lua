@@ -107,6 +107,7 @@ M.OUTPUT.UpdateFunctionUrlConfig = URL_CONFIG
 -- Asynchronous invocation configuration.
 local EVENT_INVOKE_CONFIG = object {
   FunctionArn = STRING, MaximumRetryAttempts = INTEGER, MaximumEventAgeInSeconds = INTEGER,
+  LastModified = NUMBER, -- a timestamp: epoch seconds (unlike FunctionConfiguration's string)
   DestinationConfig = object { OnSuccess = object { Destination = STRING }, OnFailure = object { Destination = STRING } },
 }
 M.OUTPUT.PutFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
