@@ -188,7 +188,8 @@ def w1(tmp):
             return wall, rss, peer_failed(out), ep.stop()
         rows.append((name, repeat(once)))
     return {"name": "W1 deploy 300 functions (15 control rps, 429 beyond)", "limit": n / 15.0,
-            "limit_text": "300 / 15 rps = 20.0 s", "rows": rows}
+            "limit_text": "300 / 15 rps = 20.0 s", "rows": rows,
+            "target": ("<= 1.02x the limit, 0 failed", lambda r: r["wall"] <= 1.02 * n / 15.0 and r["failed"] == 0)}
 
 
 def echo_zip(tmp):
@@ -252,7 +253,8 @@ def w2(tmp):
             return wall, rss, peer_failed(out), 0
         rows.append((name, with_endpoint(once)))
     return {"name": "W2 10,000 invocations (50 ms latency, 1,000 environments)", "limit": n * 0.05 / 1000,
-            "limit_text": "10,000 x 50 ms / 1,000 = 0.5 s", "rows": rows}
+            "limit_text": "10,000 x 50 ms / 1,000 = 0.5 s", "rows": rows,
+            "target": ("<= 1.0 s, 0 failed", lambda r: r["wall"] <= 1.0 and r["failed"] == 0)}
 
 
 def w8(tmp):
@@ -302,6 +304,8 @@ def w8(tmp):
                             "sockets": max(x[4] for x in samples)}))
     return {"name": "W8 1,000 invocations, every tool with its defaults (50 ms latency, 50 warm environments)",
             "limit": n * 0.05 / envs, "limit_text": "1,000 x 50 ms / 50 = 1.0 s", "rows": rows,
+            "target": ("0 failed, <= 100 sockets, <= 1.2x the limit",
+                       lambda r: r["failed"] == 0 and r["sockets"] <= 100 and r["wall"] <= 1.2 * n * 0.05 / envs),
             "note": "sockets: the most sockets the client process held open at once (sampled every 10 ms from "
                     "/proc); target: 0 failed, <= 100 sockets, <= 1.2x the limit"}
 
@@ -333,6 +337,7 @@ def w3(tmp):
         rows.append((name, repeat(once)))
     ep.stop()
     return {"name": "W3 no-op plan with refresh, 1,000 functions (20 ms latency)", "limit": n * 0.02 / 1000,
+            "target": ("<= 0.15 s", lambda r: r["wall"] <= 0.15 and r["failed"] == 0),
             "limit_text": "1,000 x 20 ms / 1,000 in flight = 0.02 s; on AWS the GetFunction quota makes it "
                           "1,000 / 100 rps = 10 s",
             "rows": rows,
@@ -371,6 +376,7 @@ def w5(tmp):
     once = lambda: (*measure([LAMBDAENG, "plan", stack, "--no-refresh", "--endpoint", "http://127.0.0.1:9"],
                              env_with())[:2], 0, 0)
     return {"name": "W5 plan of 10,000 declared functions (peak RSS)", "limit": None, "limit_text": "—",
+            "target": ("< 40 MB, < 0.5 s", lambda r: r["rss"] < 40 and r["wall"] < 0.5),
             "rows": [("lambdaeng", repeat(once, 2))], "rss_only": True}
 
 
@@ -433,8 +439,16 @@ def render(results, info):
             for name, v in w["rows"]:
                 out.append(f"| {name} | {v:,.0f} | {v / bare:.2f}x |")
             out.append("")
+            ratio = w["rows"][0][1] / bare
+            out.append(f"Target (issue 19): <= 3x the bare loop; {'met' if ratio <= 3 else 'not met'} ({ratio:.1f}x)")
+            out.append("")
             continue
         out.append(f"Physical limit: {w['limit_text']}")
+        if w.get("target"):
+            text, met = w["target"]
+            first_name, first = w["rows"][0]
+            out.append("")
+            out.append(f"Target (issue 19): {text}; {first_name}: {'met' if met(first) else 'not met'}")
         out.append("")
         socks = any("sockets" in r for _, r in w["rows"])
         out.append("| tool | median wall | runs | peak RSS | failed calls | 429s received |"
