@@ -12,8 +12,6 @@
 -- available(on_ready) probes once whether bubblewrap runs here (it needs user
 -- namespaces); where it does not, functions run unsandboxed after a one-line
 -- warning. command(opts) -> file, args for one environment.
-local process = require "lambdaeng.native.process"
-local loop = require "lambdaeng.native.loop"
 local task = require "lambdaeng.task"
 local sys = require "lambdaeng.native.sys"
 
@@ -116,24 +114,18 @@ function M.available()
   if not bwrap then
     why_not = "bubblewrap (bwrap) is not installed"
   else
-    local out = {}
-    local me = loop.current()
     local args = { "--unshare-all", "--unshare-user", "--die-with-parent", "--ro-bind", "/usr", "/usr" }
     top_dirs(args)
     for _, a in ipairs { "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--", "true" } do args[#args + 1] = a end
-    local proc, perr = process.spawn { file = bwrap, args = args, env = { "PATH=/usr/bin:/bin" }, unref = true,
-      on_output = function(chunk) out[#out + 1] = chunk end,
-      on_exit = function(status) loop.wake(me, status) end }
-    if not proc then
-      why_not = perr
+    local stdout, stderr, status = task.run_process { file = bwrap, args = args, env = { "PATH=/usr/bin:/bin" },
+                                                     unref = true }
+    if not stdout then
+      why_not = stderr -- it could not start: the reason
+    elseif status ~= 0 then
+      local said = ((stdout .. stderr):gsub("%s+$", ""))
+      why_not = "bwrap cannot create a sandbox here: " .. (said ~= "" and said or ("exit status " .. tostring(status)))
     else
-      local status = loop.suspend()
-      if status ~= 0 then
-        why_not = "bwrap cannot create a sandbox here: " .. ((table.concat(out):gsub("%s+$", "")) ~= ""
-          and (table.concat(out):gsub("%s+$", "")) or ("exit status " .. tostring(status)))
-      else
-        bwrap_path = bwrap
-      end
+      bwrap_path = bwrap
     end
   end
   probed = true

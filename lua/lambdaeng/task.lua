@@ -8,6 +8,10 @@
 --                           returns their results in order (a raised error is raised
 --                           again in the caller once all have ended)
 --   with_interrupt(fn, opts) runs fn as the loop's main task with Ctrl-C bound
+--   run_process(spec)       spawns a program (lambdaeng.native.process spec: file, args,
+--                           env, unref) and waits for it to exit: its stdout, its
+--                           stderr, its exit status and signal | nil, message when it
+--                           cannot start
 --
 -- Everything here except with_interrupt is called from a task.
 local loop = require "lambdaeng.native.loop"
@@ -133,6 +137,22 @@ function M.all(fns, width)
     if errors[i] then error(errors[i], 0) end
   end
   return results
+end
+
+-- Processes ----------------------------------------------------------------------
+
+function M.run_process(spec)
+  local out, err = {}, {}
+  local me = loop.current()
+  local full = { on_output = function(chunk, stream)
+                   if stream == "stderr" then err[#err + 1] = chunk else out[#out + 1] = chunk end
+                 end,
+                 on_exit = function(status, signal) loop.wake(me, status, signal) end }
+  for k, v in pairs(spec) do full[k] = v end
+  local proc, perr = require("lambdaeng.native.process").spawn(full)
+  if not proc then return nil, perr end
+  local status, signal = loop.suspend()
+  return table.concat(out), table.concat(err), status, signal
 end
 
 -- Ctrl-C ---------------------------------------------------------------------------

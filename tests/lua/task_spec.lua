@@ -75,3 +75,15 @@ describe("a waitlist", function()
     assert.falsy(w:wake_one())
   end)
 end)
+
+describe("run_process", function()
+  it("gives a program's stdout, stderr and exit status, or why it could not start", function()
+    local out, err, status = task.run_process { file = "/bin/sh", args = { "-c", "echo out; echo err >&2; exit 3" } }
+    assert.equal("out\n", out)
+    assert.equal("err\n", err)
+    assert.equal(3, status)
+    local none, why = task.run_process { file = "/nonexistent/program" }
+    assert.equal(nil, none)
+    assert.truthy(type(why) == "string" and #why > 0)
+  end)
+end)

@@ -56,18 +56,7 @@ end
 
 -- Runs argv on the loop: stdout, stderr, exit status (nil, message when it cannot start).
 local function run(argv)
-  local loop = require "lambdaeng.native.loop"
-  local process = require "lambdaeng.native.process"
-  local out, err = {}, {}
-  local task = loop.current()
-  local proc, perr = process.spawn {
-    file = argv[1], args = table.move(argv, 2, #argv, 1, {}),
-    on_output = function(chunk, stream) if stream == "stdout" then out[#out + 1] = chunk else err[#err + 1] = chunk end end,
-    on_exit = function(status, signal) loop.wake(task, status, signal) end,
-  }
-  if not proc then return nil, perr end
-  local status, signal = loop.suspend()
-  return table.concat(out), table.concat(err), status, signal
+  return require("lambdaeng.task").run_process { file = argv[1], args = table.move(argv, 2, #argv, 1, {}) }
 end
 
 local function fetch_with(argv, command, where)
