@@ -52,22 +52,31 @@ end
 
 -- attrs with the attributes that follow a sensitive argument digested.
 -- sensitive: the set of sensitive argument names (state's entry.sensitive).
+-- attrs with each value that replace(k, v) gives a replacement for replaced: attrs
+-- itself when there is none (no copy), else a copy.
+local function replaced(attrs, replace)
+  local out = nil
+  for k, v in pairs(attrs) do
+    local r = replace(k, v)
+    if r ~= nil then
+      out = out or {}
+      out[k] = r
+    end
+  end
+  if not out then return attrs end
+  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
+  return out
+end
+
 local function digest_following(kind, attrs, sensitive, digest)
   if type(attrs) ~= "table" or not sensitive or next(sensitive) == nil then return attrs end
   local function sensitive_of(name)
     if name == nil then return true end
     return sensitive[name] == true
   end
-  local out = nil
-  for k, v in pairs(attrs) do
-    if v ~= nil and M.follows(kind, k, sensitive_of) then
-      out = out or {}
-      out[k] = digested(k, v, digest)
-    end
-  end
-  if not out then return attrs end
-  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
-  return out
+  return replaced(attrs, function(k, v)
+    if v ~= nil and M.follows(kind, k, sensitive_of) then return digested(k, v, digest) end
+  end)
 end
 
 function M.stored(kind, attrs, sensitive, digest)
@@ -93,22 +102,15 @@ end
 -- marker (a map's values are, its keys stay).
 function M.masked(p, attrs, marker)
   if next(planned_sensitive(p)) == nil then return attrs end
-  local out = nil
-  for k, v in pairs(attrs) do
-    if M.sensitive_in(p, k) then
-      out = out or {}
-      if MAPS[k] and type(v) == "table" and v.sensitive_digest == nil then
-        local m = {}
-        for name in pairs(v) do m[name] = marker end
-        out[k] = m
-      else
-        out[k] = marker
-      end
+  return replaced(attrs, function(k, v)
+    if not M.sensitive_in(p, k) then return nil end
+    if MAPS[k] and type(v) == "table" and v.sensitive_digest == nil then
+      local m = {}
+      for name in pairs(v) do m[name] = marker end
+      return m
     end
-  end
-  if not out then return attrs end
-  for k, v in pairs(attrs) do if out[k] == nil then out[k] = v end end
-  return out
+    return marker
+  end)
 end
 
 -- A tag as state keeps it (its value, or a digest of it) against a value.

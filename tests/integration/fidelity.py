@@ -22,6 +22,15 @@ from peers import Moto  # noqa: E402
 ROLE = "arn:aws:iam::123456789012:role/lambda-exec"
 
 
+def close_quietly(*socks):
+    """Closes each socket, whatever state it is in (the proxies' pipes end either way)."""
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 class LocalServer:
     """`lambdaeng local --port 0` on its own directory: .endpoint; stop() ends it."""
 
@@ -194,11 +203,7 @@ class SlowProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            close_quietly(src, dst)
 
     def stop(self):
         self.closed = True
@@ -272,11 +277,7 @@ class RecordingProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            close_quietly(src, dst)
 
     def stop(self):
         self.closed = True
