@@ -322,7 +322,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
 
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, conn *c) {
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
   lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
   lua_setfield(L, -2, "method");
   lua_pushlstring(L, (const char *)c->url.data, c->url.len);
@@ -333,16 +333,17 @@ static void push_request(lua_State *L, conn *c) {
   lua_setfield(L, -2, "path");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
   lua_setfield(L, -2, "query");
-  lua_newtable(L);
-  const char *n = (const char *)c->names.data, *v = (const char *)c->values.data;
+  lua_createtable(L, 0, (int)c->nheaders);
+  /* the names are lower-cased where they are (nothing else reads them), then copied once */
+  char *n = (char *)c->names.data;
+  const char *v = (const char *)c->values.data;
   for (size_t i = 0; i < c->nheaders && n && v; i++) {
     size_t nl = strlen(n), vl = strlen(v);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (size_t k = 0; k < nl; k++) luaL_addchar(&b, (char)((n[k] >= 'A' && n[k] <= 'Z') ? n[k] + 32 : n[k]));
-    luaL_pushresult(&b);
+    for (size_t k = 0; k < nl; k++)
+      if (n[k] >= 'A' && n[k] <= 'Z') n[k] = (char)(n[k] + 32);
+    lua_pushlstring(L, n, nl);
     lua_pushlstring(L, v, vl);
-    lua_settable(L, -3);
+    lua_rawset(L, -3); /* a fresh table: no metamethods to run */
     n += nl + 1;
     v += vl + 1;
   }

@@ -273,11 +273,15 @@ function Exec:deliver(env)
   if self.unref then inv.timer:unref() end
 end
 
+-- The Runtime API's answer to a result or an init error, encoded once (every invocation sends one).
+local ACCEPTED = json.encode_plain { status = "OK" }
+
 -- The Runtime API of one environment.
 function Exec:runtime_request(env, req, id)
   local path, method = req.path, req.method
   local function reply(status, doc)
-    server_lib.respond(id, status, { ["Content-Type"] = "application/json" }, json.encode_plain(doc))
+    server_lib.respond(id, status, { ["Content-Type"] = "application/json" },
+      doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
   end
   if path == RUNTIME_NEXT and method == "GET" then
     if env.init_timer then
@@ -294,7 +298,7 @@ function Exec:runtime_request(env, req, id)
     if not inv or inv.id ~= rid or inv.done then
       return reply(400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
     end
-    reply(202, { status = "OK" })
+    reply(202, ACCEPTED)
     if what == "response" then
       if #req.body > MAX_SYNC_PAYLOAD then
         return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
@@ -306,7 +310,7 @@ function Exec:runtime_request(env, req, id)
     return self:finish(inv, { function_error = "Unhandled", payload = req.body })
   end
   if path == RUNTIME_INIT_ERROR and method == "POST" then
-    reply(202, { status = "OK" })
+    reply(202, ACCEPTED)
     env.init_failed = req.body
     if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end
     self:retire(env)

@@ -289,7 +289,8 @@ while true; do
     *sleep*) sleep @LONG_SLEEP@ ;;
     *pause*) sleep 0.8
              curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":\"$ME\"}" >/dev/null ;;
-    *) curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":\"$ME\",\"handler\":\"$_HANDLER\",\"echo\":$EVENT}" >/dev/null ;;
+    *) LAST="$(curl -sS -X POST "$API/invocation/$ID/response" \
+                -d "{\"pid\":\"$ME\",\"handler\":\"$_HANDLER\",\"echo\":$EVENT,\"last\":${LAST:-null}}")" ;;
   esac
 done
 """.replace("@LONG_SLEEP@", LONG_SLEEP)
@@ -482,6 +483,9 @@ class Execution(unittest.TestCase):
         self.assertEqual(r["Body"]["echo"], {"n": 9})
         self.assertEqual(r["Body"]["handler"], "my.handler")
         self.assertIn('shell got {"n": 9}', r["Log"])
+        # what the Runtime API answered the previous response (the shell sends it back)
+        r = self.invoke("shell", {"n": 10})
+        self.assertEqual(r["Body"]["last"], {"status": "OK"})
         r = self.invoke("shell", {"fail": True})
         self.assertEqual(r["FunctionError"], "Unhandled")
         self.assertEqual(r["Body"], {"errorType": "ShellError", "errorMessage": "asked to fail"})
