@@ -55,6 +55,8 @@ static struct {
   size_t nsockets;
   transfer *in_flight;
   host_slot *hosts;
+  host_slot *last_host;      /* the host of the last request's URL ... */
+  char last_authority[256];  /* ... whose scheme://authority text was this */
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
@@ -234,6 +236,7 @@ size_t le_http_close(void) {
   }
   uv_close((uv_handle_t *)&H.timer, NULL);
   uv_close((uv_handle_t *)&H.alive, NULL);
+  H.last_host = NULL;
   while (H.hosts) {
     host_slot *h = H.hosts;
     H.hosts = h->next;
@@ -306,23 +309,43 @@ static char *host_key(const char *url) {
   return key;
 }
 
+/* The length of url's scheme://authority part (0 when there is no "://"). */
+static size_t authority_length(const char *url) {
+  const char *sep = strstr(url, "://");
+  if (!sep) return 0;
+  return (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+}
+
 static host_slot *host_for(const char *url) {
+  /* Calls go to one endpoint: the same scheme://authority text as the last request
+   * is the same host (libcurl parses the URL only when the authority changes). */
+  size_t alen = authority_length(url);
+  if (H.last_host && alen > 0 && alen < sizeof H.last_authority && strncmp(url, H.last_authority, alen) == 0 &&
+      H.last_authority[alen] == '\0')
+    return H.last_host;
   char *key = host_key(url);
   if (!key) return NULL;
-  for (host_slot *h = H.hosts; h; h = h->next) {
-    if (strcmp(h->key, key) == 0) {
-      free(key);
-      return h;
-    }
+  host_slot *h = NULL;
+  for (host_slot *x = H.hosts; x; x = x->next) {
+    if (strcmp(x->key, key) == 0) h = x;
   }
-  host_slot *h = calloc(1, sizeof *h);
-  if (!h) {
+  if (h) {
     free(key);
-    return NULL;
+  } else {
+    h = calloc(1, sizeof *h);
+    if (!h) {
+      free(key);
+      return NULL;
+    }
+    h->key = key;
+    h->next = H.hosts;
+    H.hosts = h;
   }
-  h->key = key;
-  h->next = H.hosts;
-  H.hosts = h;
+  if (alen > 0 && alen < sizeof H.last_authority) {
+    memcpy(H.last_authority, url, alen);
+    H.last_authority[alen] = '\0';
+    H.last_host = h;
+  }
   return h;
 }
 
