@@ -36,10 +36,23 @@ typedef struct {
 
 /* Appends to the text; running out of memory is noted and reported once at the end. */
 static int put(encoder *e, const char *s, size_t n) {
-  if (le_buffer_append(&e->out, s, n) != 0) e->out_of_memory = 1;
+  le_buffer *b = &e->out;
+  if (b->cap - b->len >= n) { /* the common case, without a call */
+    if (n) memcpy(b->data + b->len, s, n);
+    b->len += n;
+  } else if (le_buffer_append(b, s, n) != 0) {
+    e->out_of_memory = 1;
+  }
   return 0;
 }
-static int put_c(encoder *e, char c) { return put(e, &c, 1); }
+static int put_c(encoder *e, char c) {
+  le_buffer *b = &e->out;
+  if (b->len < b->cap) {
+    b->data[b->len++] = (unsigned char)c;
+    return 0;
+  }
+  return put(e, &c, 1);
+}
 
 /* Sets the error "value.a[2].b: <what>" for the value at depth. */
 static int fail(encoder *e, int depth, const char *what) {
@@ -83,6 +96,10 @@ static size_t utf8_char(const unsigned char *s, size_t n) {
 static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   const unsigned char *u = (const unsigned char *)s;
   for (size_t i = 0; i < n;) {
+    if (u[i] < 0x80) { /* ASCII, most of what an API answers */
+      i++;
+      continue;
+    }
     size_t len = utf8_char(u + i, n - i);
     if (!len) return fail(e, depth, "string is not valid UTF-8");
     i += len;
