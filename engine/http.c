@@ -46,6 +46,7 @@ struct host_slot {
 };
 
 #define LE_HTTP_MAX_HEADER_BYTES (64 * 1024)
+#define LE_HTTP_IDLE_EASY 64 /* easy handles kept for reuse (creating one costs more than resetting it) */
 
 static struct {
   CURLM *multi;
@@ -57,6 +58,8 @@ static struct {
   host_slot *hosts;
   host_slot *last_host;      /* the host of the last request's URL ... */
   char last_authority[256];  /* ... whose scheme://authority text was this */
+  CURL *idle_easy[LE_HTTP_IDLE_EASY]; /* finished handles, reset, for the next requests */
+  size_t idle_easy_count;
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
@@ -221,6 +224,23 @@ static int init(le_error *err) {
   return LE_OK;
 }
 
+/* A request's easy handle: a reset one kept from an earlier request, or a new one. */
+static CURL *easy_take(void) {
+  if (H.idle_easy_count > 0) return H.idle_easy[--H.idle_easy_count];
+  return curl_easy_init();
+}
+
+/* A finished request's handle, out of the multi handle: reset (every option back to its
+ * default, as curl_easy_init leaves it) and kept, or cleaned up when enough are kept. */
+static void easy_give_back(CURL *easy) {
+  if (H.idle_easy_count < LE_HTTP_IDLE_EASY) {
+    curl_easy_reset(easy);
+    H.idle_easy[H.idle_easy_count++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
 size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
@@ -237,6 +257,7 @@ size_t le_http_close(void) {
   uv_close((uv_handle_t *)&H.timer, NULL);
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
+  while (H.idle_easy_count > 0) curl_easy_cleanup(H.idle_easy[--H.idle_easy_count]);
   while (H.hosts) {
     host_slot *h = H.hosts;
     H.hosts = h->next;
@@ -413,7 +434,7 @@ static void finish(transfer *t, CURLcode code) {
     snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
   }
   t->done(r, t->userdata);
-  curl_easy_cleanup(t->easy);
+  easy_give_back(t->easy);
   curl_slist_free_all(t->headers);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
@@ -438,7 +459,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   if (init(err) != LE_OK) return LE_FAIL;
   transfer *t = calloc(1, sizeof *t);
   if (!t) return le_error_set(err, "out of memory");
-  t->easy = curl_easy_init();
+  t->easy = easy_take();
   if (!t->easy) {
     free(t);
     return le_error_set(err, "libcurl: cannot create a request");
