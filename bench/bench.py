@@ -187,9 +187,11 @@ def w1(tmp):
             wall, rss, out, _ = measure([c.replace("{url}", ep.url) for c in cmd], env_with())
             return wall, rss, peer_failed(out), ep.stop()
         rows.append((name, repeat(once)))
-    return {"name": "W1 deploy 300 functions (15 control rps, 429 beyond)", "limit": n / 15.0,
-            "limit_text": "300 / 15 rps = 20.0 s", "rows": rows,
-            "target": ("<= 1.02x the limit, 0 failed", lambda r: r["wall"] <= 1.02 * n / 15.0 and r["failed"] == 0)}
+    # The endpoint's bucket holds one second's worth of tokens (15), which any client may spend at once.
+    floor = (n - 15) / 15.0
+    return {"name": "W1 deploy 300 functions (15 control rps, 429 beyond)", "limit": floor,
+            "limit_text": f"(300 - a burst of 15) / 15 rps = {floor:.1f} s", "rows": rows,
+            "target": ("<= 1.02x the limit, 0 failed", lambda r: r["wall"] <= 1.02 * floor and r["failed"] == 0)}
 
 
 def echo_zip(tmp):
