@@ -3,6 +3,7 @@ on the same endpoint in the same run (bench/bench.py runs these workloads as T1.
 
   T1  deploy N functions with code in S3, against moto (Terraform's concurrent path: the
       fair row), Terraform at -parallelism 10 (its default) and 100
+  T1q the same with moto behind bench/peers/quota_proxy.py: W1's 15 rps control-plane quota
   T2  deploy ZIP_N functions with zip files (filename), against `lambdaeng local` with the
       15 rps control-plane quota (the provider serialises local code uploads here), Terraform
       at -parallelism 10 and 100
@@ -116,6 +117,21 @@ class Moto:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
         self.proc.stdout.close()
+
+
+class QuotaProxy:
+    """bench/peers/quota_proxy.py in front of url: AWS's quota classes as token buckets, 429 beyond."""
+
+    def __init__(self, url, quota):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "peers", "quota_proxy.py"), url, quota],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = json.loads(self.proc.stdout.readline())["endpoint"]
+
+    def stop(self):
+        """Stops it; returns the number of 429s it sent."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        return json.loads(out.strip().splitlines()[-1])["throttled"] if out.strip() else 0
 
 
 class Terraform:
@@ -243,41 +259,57 @@ def t_workloads(tmp, b):
     zip_path = b.python_zip(tmp)
     results = []
 
-    # T1 and T3: code in S3, against moto
+    # T1 and T3: code in S3, against moto; T1q: the same behind the 15 rps control-plane quota
     tf = Terraform(os.path.join(tmp, "tf-s3"), cache)
-    rows, plans, explained, plan_explained = [], [], "", ""
-    for tool in ("lambdaeng", "Terraform -parallelism=10 (default)", "Terraform -parallelism=100"):
-        moto = Moto()
-        try:
-            env = b.env_with()
-            moto.upload_code(zip_path, N, env)
-            if tool == "lambdaeng":
-                stack = b.write_stack(os.path.join(tmp, f"t1-{len(rows)}"), N, s3=True, role=moto.role)
-                wall, rss, out, rc = sampled([b.LAMBDAENG, "run", stack, "--yes", "--endpoint", moto.url], env)
+    plans, plan_explained = [], ""
+    for quota in (None, "control=15,read=100"):
+        rows, explained = [], ""
+        for tool in ("lambdaeng", "Terraform -parallelism=10 (default)", "Terraform -parallelism=100"):
+            moto = Moto()
+            proxy = QuotaProxy(moto.url, quota) if quota else None
+            url = proxy.url if proxy else moto.url
+            throttled = 0
+            try:
+                env = b.env_with()
+                moto.upload_code(zip_path, N, env)
+                if tool == "lambdaeng":
+                    stack = b.write_stack(os.path.join(tmp, f"t1-{len(rows)}-{bool(quota)}"), N, s3=True,
+                                          role=moto.role)
+                    wall, rss, out, rc = sampled([b.LAMBDAENG, "run", stack, "--yes", "--endpoint", url], env)
+                    if not quota:
+                        pw, prss, _, prc = sampled([b.LAMBDAENG, "plan", stack, "--detailed-exitcode",
+                                                    "--endpoint", url], env)
+                else:
+                    tf.configure(url, functions_tf(N, moto.role))
+                    tf.forget_state()
+                    par = tool.split("=")[1].split()[0]
+                    log = os.path.join(tmp, f"tf-apply-{par}-{bool(quota)}.log")
+                    wall, rss, out, rc = tf.measure("apply", "-auto-approve", f"-parallelism={par}", log=log)
+                    explained += f"{'; at' if explained else 'at'} -parallelism={par}, " + explain_log(log)
+                    if not quota:
+                        plan_log = os.path.join(tmp, f"tf-refresh-{par}.log")
+                        pw, prss, _, prc = tf.measure("plan", "-detailed-exitcode", f"-parallelism={par}",
+                                                      log=plan_log)
+                        if par == "10":
+                            plan_explained = explain_log(plan_log, apply=False)
                 m = re.search(r"Resources: (\d+) added", out)
                 failed = N - int(m.group(1)) if m else N
-                pw, prss, _, prc = sampled([b.LAMBDAENG, "plan", stack, "--detailed-exitcode", "--endpoint", moto.url],
-                                           env)
-            else:
-                tf.configure(moto.url, functions_tf(N, moto.role))
-                tf.forget_state()
-                par = tool.split("=")[1].split()[0]
-                log = os.path.join(tmp, f"tf-apply-{par}.log")
-                wall, rss, out, rc = tf.measure("apply", "-auto-approve", f"-parallelism={par}", log=log)
-                m = re.search(r"Resources: (\d+) added", out)
-                failed = N - int(m.group(1)) if m else N
-                if par == "10":
-                    explained = explain_log(log)
-                plan_log = os.path.join(tmp, f"tf-refresh-{par}.log")
-                pw, prss, _, prc = tf.measure("plan", "-detailed-exitcode", f"-parallelism={par}", log=plan_log)
-                if par == "10":
-                    plan_explained = explain_log(plan_log, apply=False)
-            rows.append((tool, {"wall": wall, "runs": 1, "rss": rss, "failed": failed, "throttled": 0}))
-            plans.append((tool, {"wall": pw, "runs": 1, "rss": prss, "failed": 0 if prc == 0 else N, "throttled": 0}))
-        finally:
-            moto.stop()
-    results.append({"name": f"T1 deploy {N} functions, code in S3, against moto", "limit": None, "limit_text": "—",
-                    "rows": rows, "note": "Terraform at -parallelism=10, where its time goes (debug log): " + explained})
+            finally:
+                if proxy:
+                    throttled = proxy.stop()
+                moto.stop()
+            rows.append((tool, {"wall": wall, "runs": 1, "rss": rss, "failed": failed, "throttled": throttled}))
+            if not quota:
+                plans.append((tool, {"wall": pw, "runs": 1, "rss": prss, "failed": 0 if prc == 0 else N,
+                                     "throttled": 0}))
+        if quota:
+            floor = max(N - 15, 1) / 15.0
+            results.append({"name": f"T1q deploy {N} functions, code in S3, moto behind a 15 control rps quota",
+                            "limit": floor, "limit_text": f"({N} - a burst of 15) / 15 rps = {floor:.1f} s",
+                            "rows": rows, "note": "Terraform " + explained})
+        else:
+            results.append({"name": f"T1 deploy {N} functions, code in S3, against moto (no quota)", "limit": None,
+                            "limit_text": "—", "rows": rows, "note": "Terraform " + explained})
     results.append({"name": f"T3 no-op plan with refresh of those {N} functions, against moto", "limit": None,
                     "limit_text": "—", "rows": plans,
                     "note": "Terraform at -parallelism=10, where its time goes (debug log): " + plan_explained})
