@@ -47,9 +47,9 @@ def env_with(**extra):
 class Endpoint:
     """`lambdaeng local` on a free port with the given injection flags."""
 
-    def __init__(self, directory, *flags):
+    def __init__(self, directory, *flags, port=0):
         self.log = open(os.path.join(directory, "endpoint.log"), "a")
-        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--quiet", "--dir",
+        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", str(port), "--quiet", "--dir",
                                       os.path.join(directory, "store"), *flags],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.url = self.proc.stdout.readline().split(" on ")[1].split()[0]
@@ -324,7 +324,8 @@ def w3(tmp):
     ep.stop()
     if r.returncode != 0:
         raise RuntimeError("W3 setup failed: " + r.stdout[-2000:] + r.stderr[-2000:])
-    ep = Endpoint(d, "--latency", "20")
+    # The same endpoint (state records where its resources were applied), now with latency.
+    ep = Endpoint(d, "--latency", "20", port=int(ep.url.rsplit(":", 1)[1].split("/")[0]))
 
     def lambdaeng_once():
         wall, rss, out, rc = measure([LAMBDAENG, "plan", stack, "--detailed-exitcode", "--endpoint", ep.url],
