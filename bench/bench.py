@@ -44,6 +44,9 @@ def env_with(**extra):
     return e
 
 
+LIVE_ENDPOINTS = []  # stopped by main() whatever happens: a workload that fails must not leave one running
+
+
 class Endpoint:
     """`lambdaeng local` on a free port with the given injection flags."""
 
@@ -52,10 +55,13 @@ class Endpoint:
         self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", str(port), "--quiet", "--dir",
                                       os.path.join(directory, "store"), *flags],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
+        LIVE_ENDPOINTS.append(self)
         self.url = self.proc.stdout.readline().split(" on ")[1].split()[0]
 
     def stop(self):
         """Stops it; returns the number of 429s it sent."""
+        if self in LIVE_ENDPOINTS:
+            LIVE_ENDPOINTS.remove(self)
         self.proc.send_signal(2)
         out, _ = self.proc.communicate(timeout=60)
         self.log.close()
@@ -506,6 +512,8 @@ def main():
             results += r if isinstance(r, list) else [r]
             print(f"  {key} took {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
     finally:
+        for ep in list(LIVE_ENDPOINTS):
+            ep.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     info = machine_info()
     table = render(results, info)
