@@ -391,6 +391,10 @@ end
 function M.write(file, result, _, opts)
   if secrets.multiline() then return file:write(secrets.redact(M.render(result, nil, opts))) end
   local previous = collectgarbage("generational")
+  -- One step at once: without it the first collection in generational mode waited
+  -- for the heap to grow by a half to all of itself (Lua 5.4.4), depending on where
+  -- the incremental cycle was; 10,000 creates peaked at 46 MB instead of 36.
+  collectgarbage("step")
   local ok, err = pcall(stream, result, opts, function(text) file:write(secrets.redact(text)) end)
   collectgarbage(previous)
   if not ok then error(err, 0) end
