@@ -51,19 +51,23 @@ static int check_object_fields(lua_State *L, int spec, int v, void *null) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  /* The value's members, each looked up among the fields (a response has fewer
+   * members than its shape has fields); the Lua check walks the fields instead,
+   * which decides the same, and names the first problem in its own order. */
   lua_getfield(L, spec, "fields");
   int fields = lua_gettop(L);
   lua_pushnil(L);
-  while (lua_next(L, fields)) { /* name at -2, field spec at -1 */
+  while (lua_next(L, v)) { /* name at -2, its value at -1 */
     lua_pushvalue(L, -2);
-    int t = lua_gettable(L, v);
-    if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null) {
-      lua_pushvalue(L, -3);
-      lua_pushnil(L);
-      lua_settable(L, v); /* optional: null means absent */
-    } else if (t != LUA_TNIL && !check(L, lua_gettop(L) - 1, lua_gettop(L), null)) {
-      lua_pop(L, 4);
-      return 0;
+    if (lua_rawget(L, fields) != LUA_TNIL) { /* the field's spec */
+      if (lua_type(L, -2) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -2) == null) {
+        lua_pushvalue(L, -3);
+        lua_pushnil(L);
+        lua_rawset(L, v); /* optional: null means absent (clearing while traversing is allowed) */
+      } else if (!check(L, lua_gettop(L), lua_gettop(L) - 1, null)) {
+        lua_pop(L, 4);
+        return 0;
+      }
     }
     lua_pop(L, 2);
   }

@@ -5,10 +5,12 @@
  *   error message; lua.shape compares the two on generated responses): spec is one of
  *   shape.lua's tables ({ kind = "string" | "integer" | "boolean" | "number" |
  *   "array" (item) | "map" (value) | "object" (fields, required) }). An optional
- *   object field whose value is `null` is removed, as the Lua check does, in the same
- *   order (the fields' pairs order), so a false leaves the value as the Lua check
- *   would have left it at the same problem. false: the value does not fit (then the
- *   Lua check names where and why). */
+ *   object field whose value is `null` is removed, as the Lua check does. false: the
+ *   value does not fit (then the Lua check walks it again to name where and why;
+ *   what C removed were optional nulls only, which the Lua check would have removed
+ *   without a complaint, so its first problem is the same; the value is dropped) --
+ *   true or false as the Lua check decides, though the walk goes over the value's
+ *   members rather than the shape's fields, and may stop at another problem first. */
 #ifndef LAMBDAENG_SHAPE_H
 #define LAMBDAENG_SHAPE_H
 

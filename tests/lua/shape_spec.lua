@@ -1,6 +1,6 @@
 -- aws/shape.lua: the C walk (engine/shape.c) against the Lua one, its reference, on
--- generated responses of every known operation: the same verdict, the same message
--- and the same nulls removed.
+-- generated responses of every known operation: the same verdict, the same message,
+-- and for a response that fits, the same nulls removed.
 local shape = require "lambdaeng.aws.shape"
 local json = require "lambdaeng.json"
 
@@ -94,8 +94,8 @@ describe("the shape check in C", function()
         bad = bad + 1
       else
         good = good + 1
+        same(a, b, where) -- the nulls removed (a value found wrong is dropped)
       end
-      same(a, b, where)
     end
     assert.truthy(good > 400 and bad > 400, "both verdicts are exercised: " .. good .. " good, " .. bad .. " bad")
   end)
