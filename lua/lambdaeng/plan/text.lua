@@ -229,8 +229,27 @@ local function create_keys(p, after)
   local keys, computed = change_keys(p, {}, after)
   local names = {}
   for k in pairs(after) do names[#names + 1] = k end
-  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed }
+  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed, lines = {} }
   return keys, computed
+end
+
+-- The line of created attribute k with scalar value v: the previous create's line
+-- when its value was the same (creates in a row share most values: the computed
+-- "(known after apply)", the runtime, the role). One line kept per key, in the
+-- create-key cache above, so it resets with it; a table value is rendered afresh.
+-- (Numbers compare by subtype too: 1 and 1.0 read differently.)
+local function create_line(k, v, w, create, body, spec)
+  if type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
+    return render_value(v, 6, create, body, k, w, spec)
+  end
+  local lines = last_create.lines
+  local last = lines and lines[k]
+  if last and last.v == v and last.w == w and last.create == create and math.type(last.v) == math.type(v) then
+    body[#body + 1] = last.line
+    return
+  end
+  render_value(v, 6, create, body, k, w, spec)
+  if lines then lines[k] = { v = v, w = w, create = create, line = body[#body] } end
 end
 
 -- The attribute lines of one change, appended to body.
@@ -272,7 +291,10 @@ function change_body(p, c, sym, body)
     local s = p.sensitive and p.sensitive[k]
     local old, new = before[k], after[k]
     if computed[k] then
-      if p.action == "create" or p.action == "replace" then
+      if p.action == "create" then
+        local v = known[k] ~= nil and known[k] or UNKNOWN
+        create_line(k, v, w, create, body, type(v) == "table" and spec_of(p, k))
+      elseif p.action == "replace" then
         render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
       elseif known[k] ~= nil then
         render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
@@ -281,7 +303,8 @@ function change_body(p, c, sym, body)
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
     elseif p.action == "create" then
-      render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
+      local v = mark(new, s)
+      create_line(k, v, w, create, body, type(v) == "table" and spec_of(p, k))
     elseif p.action == "delete" then
       render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
     else
