@@ -229,27 +229,44 @@ local function create_keys(p, after)
   local keys, computed = change_keys(p, {}, after)
   local names = {}
   for k in pairs(after) do names[#names + 1] = k end
-  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed, lines = {} }
+  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed }
   return keys, computed
 end
 
--- The line of created attribute k with scalar value v: the previous create's line
--- when its value was the same (creates in a row share most values: the computed
--- "(known after apply)", the runtime, the role). One line kept per key, in the
--- create-key cache above, so it resets with it; a table value is rendered afresh.
--- (Numbers compare by subtype too: 1 and 1.0 read differently.)
-local function create_line(k, v, w, create, body, spec)
-  if type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
-    return render_value(v, 6, create, body, k, w, spec)
+-- The attribute lines of a create (every key shown). Creates in a row share most
+-- values (the computed "(known after apply)", the runtime, the role, defaults),
+-- and a scalar's line depends only on its key, value, the width and the sign: the
+-- previous create's line for a key is reused when the value is the same (numbers
+-- by subtype too: 1 and 1.0 read differently). One line per key, reset per text
+-- and when the width or sign changes; a table value is rendered afresh.
+local memo = {}
+local function create_lines(p, keys, computed, known, after, sym, body)
+  local w, create = memo.w, memo.create
+  if memo.keys ~= keys or memo.sym ~= sym then
+    w, create = 0, sym.create .. " "
+    for i = 1, #keys do if #keys[i] > w then w = #keys[i] end end
+    if w ~= memo.w or create ~= memo.create then memo = { w = w, create = create, values = {}, lines = {} } end
+    memo.keys, memo.sym = keys, sym
   end
-  local lines = last_create.lines
-  local last = lines and lines[k]
-  if last and last.v == v and last.w == w and last.create == create and math.type(last.v) == math.type(v) then
-    body[#body + 1] = last.line
-    return
+  local values, lines, sensitive = memo.values, memo.lines, p.sensitive
+  for i = 1, #keys do
+    local k = keys[i]
+    local v
+    if computed[k] then v = known[k] ~= nil and known[k] or UNKNOWN
+    else v = mark(after[k], sensitive and sensitive[k]) end
+    if type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
+      render_value(v, 6, create, body, k, w, spec_of(p, k))
+    else
+      local last = values[k]
+      if last ~= nil and last == v and (type(v) ~= "number" or math.type(v) == math.type(last)) then
+        body[#body + 1] = lines[k]
+      else
+        render_value(v, 6, create, body, k, w)
+        values[k], lines[k] = v, body[#body]
+      end
+    end
   end
-  render_value(v, 6, create, body, k, w, spec)
-  if lines then lines[k] = { v = v, w = w, create = create, line = body[#body] } end
+  return body
 end
 
 -- The attribute lines of one change, appended to body.
@@ -261,6 +278,7 @@ function change_body(p, c, sym, body)
   if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
   else keys, computed = change_keys(p, before, after) end
   local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+  if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
   local old_attrs = secret_attrs.masked(p, p.prior and p.prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
@@ -291,10 +309,7 @@ function change_body(p, c, sym, body)
     local s = p.sensitive and p.sensitive[k]
     local old, new = before[k], after[k]
     if computed[k] then
-      if p.action == "create" then
-        local v = known[k] ~= nil and known[k] or UNKNOWN
-        create_line(k, v, w, create, body, type(v) == "table" and spec_of(p, k))
-      elseif p.action == "replace" then
+      if p.action == "replace" then
         render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
       elseif known[k] ~= nil then
         render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
@@ -302,9 +317,6 @@ function change_body(p, c, sym, body)
         body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
-    elseif p.action == "create" then
-      local v = mark(new, s)
-      create_line(k, v, w, create, body, type(v) == "table" and spec_of(p, k))
     elseif p.action == "delete" then
       render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
     else
@@ -325,7 +337,7 @@ end
 -- The text in pieces of whole lines, each passed to emit(text) as it is made.
 local function stream(result, opts, emit)
   opts = opts or {}
-  labels, last_create = {}, {}
+  labels, last_create, memo = {}, {}, {}
   local c = colours(opts.color)
   local out = {}
   local function line(s) out[#out + 1] = s end
