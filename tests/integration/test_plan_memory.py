@@ -25,11 +25,14 @@ N = 2000
 # The bounds: with room for the collector's timing (the same code peaks 1.5-2.6 KB
 # per function as the allocations before it shift), well under what it was before.
 LUA_HEAP_PER_FUNCTION_KB = 3.5
-# RSS at W5's own size (the plain build only; about a second): 2.0 KB per function
-# measured, 3.2 KB while Lua 5.4.4's generational collector put off freeing the
-# text's garbage for thousands of changes (plan/text.lua write).
+# RSS at W5's own size with a long site (the plain build only; about a second):
+# 2.0 KB per function measured, 2.9-3.2 KB while Lua 5.4.4's generational
+# collector put off freeing the text's garbage (plan/text.lua write).
 N_RSS = 10000
 RSS_PER_FUNCTION_KB = 2.6
+# At 10,000 functions (W5): 1.55 KB measured (1.85 with the writer's first step
+# alone), 2.9 KB before the collector's first generational step was taken at once.
+LUA_HEAP_PER_FUNCTION_AT_SCALE_KB = 2.0
 HEAP_PEAK = os.path.join(SOURCE, "tests", "lua", "heap_peak.lua")
 ENDPOINT = "http://127.0.0.1:9"  # never contacted: the plan is made without refresh
 
@@ -91,6 +94,26 @@ class PlanMemory(TempDirTest):
         per_function = (large - small) / (N - 10)
         print(f"Lua heap peak: {small} KB for 10 functions, {large} KB for {N}: {per_function:.2f} KB per function")
         self.assertLess(per_function, LUA_HEAP_PER_FUNCTION_KB)
+
+    def test_lua_heap_per_function_at_scale(self):
+        """W5's own size, with the site's path short and long (past the 40 bytes Lua interns):
+        the peak stays near the live heap. The collector's first generational step used to
+        come late, at a point that moved with the allocations before it: 20 MB or 31 MB of
+        Lua heap for the same 10,000 creates, 36 MB or 46 MB of RSS."""
+        big = 10000
+        text = STACK.format(last=big - 1)
+        small = self.lua_heap_peak_kb(10)
+        for path in ("w5/stack.lua", "a_directory_whose_name_makes_the_site_long_0123456789/stack.lua"):
+            with self.subTest(path=path):
+                stack = self.write(path, text)
+                r = run("lua", HEAP_PEAK, "plan", stack, "--no-refresh", "--endpoint", ENDPOINT,
+                        cwd=self.dir, env=ENV, timeout=600)
+                self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+                large = int(re.search(r"lua heap peak: (\d+) KB", r.stderr).group(1))
+                per_function = (large - small) / (big - 10)
+                print(f"Lua heap peak, {path}: {small} KB for 10 functions, {large} KB for {big}: "
+                      f"{per_function:.2f} KB per function")
+                self.assertLess(per_function, LUA_HEAP_PER_FUNCTION_AT_SCALE_KB)
 
     def test_rss_per_function(self):
         if sanitized():

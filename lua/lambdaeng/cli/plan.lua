@@ -47,7 +47,7 @@ local function compute(ws, session, args)
   local st, held = ws:lock_state("plan")
   if not st then return nil, held end
   local lock <close> = held
-  local clients = ws:clients(session)
+  local clients = ws:clients(session, common.parallelism(args))
   local target, terr = clients.target()
   if target then terr = clients.check(st) end
   if terr then return nil, terr end
