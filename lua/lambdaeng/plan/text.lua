@@ -249,21 +249,29 @@ local function create_lines(p, keys, computed, known, after, sym, body)
     memo.keys, memo.sym = keys, sym
   end
   local values, lines, sensitive = memo.values, memo.lines, p.sensitive
+  local n = #body
   for i = 1, #keys do
     local k = keys[i]
     local v
-    if computed[k] then v = known[k] ~= nil and known[k] or UNKNOWN
-    else v = mark(after[k], sensitive and sensitive[k]) end
-    if type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
-      render_value(v, 6, create, body, k, w, spec_of(p, k))
+    if computed[k] then
+      v = known[k]
+      if not v then v = UNKNOWN end -- (false too, as `known[k] ~= nil and known[k] or UNKNOWN` did)
     else
-      local last = values[k]
-      if last ~= nil and last == v and (type(v) ~= "number" or math.type(v) == math.type(last)) then
-        body[#body + 1] = lines[k]
-      else
-        render_value(v, 6, create, body, k, w)
-        values[k], lines[k] = v, body[#body]
-      end
+      v = after[k] -- mark(), inlined: the hot loop of W5
+      if v ~= nil and sensitive and sensitive[k] then v = SENSITIVE
+      elseif type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end
+    end
+    local last = values[k] -- never a table but the three markers
+    if last == v and last ~= nil and (type(v) ~= "number" or math.type(v) == math.type(last)) then
+      n = n + 1
+      body[n] = lines[k]
+    elseif type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
+      render_value(v, 6, create, body, k, w, spec_of(p, k))
+      n = #body
+    else
+      render_value(v, 6, create, body, k, w)
+      n = #body
+      values[k], lines[k] = v, body[n]
     end
   end
   return body
