@@ -34,6 +34,8 @@ local READABLE = { "function_name", "role", "handler", "runtime", "description",
                    "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
                    "tracing_config", "vpc_config", "dead_letter_config", "file_system_config", "snap_start",
                    "image_config", "tags", "reserved_concurrent_executions" }
+local READABLE_WITH_SIGNING = table.move(READABLE, 1, #READABLE, 1, {})
+READABLE_WITH_SIGNING[#READABLE_WITH_SIGNING + 1] = "code_signing_config_arn"
 -- Reported in every GetFunction answer: when missing, nothing is learnt about them.
 local ALWAYS_REPORTED = { function_name = true, role = true, handler = true, runtime = true, timeout = true,
                           memory_size = true, architectures = true, package_type = true }
@@ -75,9 +77,7 @@ local function merge(ctx, entry, args, opts)
   local merged = {}
   for k, v in pairs(entry.args) do merged[k] = v end
   local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
-  local keys = table.move(READABLE, 1, #READABLE, 1, {})
-  if opts.code_signing then keys[#keys + 1] = "code_signing_config_arn" end
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
     local stored, actual = entry.args[k], args[k]
     if k == "tags" then actual = own_tags(actual, entry.args.tags, ctx.default_tags) end
     if type(stored) == "table" and stored.sensitive_digest then
