@@ -338,9 +338,10 @@ def t_workloads(tmp, b):
         finally:
             throttled = ep.stop()
         rows.append((tool, {"wall": wall, "runs": 1, "rss": rss, "failed": failed, "throttled": throttled}))
-    zip_floor = max(ZIP_N - 15, 1) / 15.0  # the endpoint's bucket holds one second's worth (15) at the start
+    # the endpoint's bucket holds one second's worth (15) at the start; the last function is Pending SETTLE s
+    zip_floor = max(ZIP_N - 15, 0) / 15.0 + b.SETTLE
     results.append({"name": f"T2 deploy {ZIP_N} functions from zip files, `lambdaeng local` at 15 control rps",
-                    "limit": zip_floor, "limit_text": f"({ZIP_N} - a burst of 15) / 15 rps = {zip_floor:.2f} s",
+                    "limit": zip_floor, "limit_text": f"({ZIP_N} - a burst of 15) / 15 rps + {b.SETTLE} s to turn Active = {zip_floor:.2f} s",
                     "rows": rows, "note": "Terraform " + "; ".join(notes)})
 
     # T4: plans of many declared functions, no refresh, no state
