@@ -36,7 +36,7 @@ end
 -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
 local function online(session, st, args)
   for _, addr in ipairs(st:addresses()) do
-    if require("lambdaeng.refresh").refreshable(st:get(addr).kind) and not args.no_refresh then return true end
+    if require("lambdaeng.refresh").refreshable(st:get(addr, "kind")) and not args.no_refresh then return true end
   end
   for _, d in ipairs(session.decls) do if d.kind.kind == "ephemeral_invocation" then return true end end
   return false
