@@ -32,6 +32,16 @@ end
 -- A site is shared by everything declared at the same line (a loop declaring
 -- 10,000 functions makes one): callers read sites and never change them.
 local sites = {} -- source -> line -> site
+
+-- The chunk-name prefixes of lambdaeng's own files: the directory they were loaded from,
+-- and the one this file names itself with, which differs when the tree was moved after
+-- the build compiled it to bytecode (bytecode keeps the path it was compiled at).
+local share = package.lambdaeng_share or "\0"
+local compiled = debug.getinfo(1, "S").source:match("^@(.*)/lua/lambdaeng/site%.lua$") or share
+function M.engine_file(file)
+  return file:sub(1, #share) == share or file:sub(1, #compiled) == compiled
+end
+
 -- The user file a function was loaded from, or false for lambdaeng's own code and
 -- chunks not loaded from a file. Asked of debug.getinfo once per function: "S"
 -- makes a new copy of the source name on every call, and a name longer than the
@@ -41,8 +51,7 @@ local function user_file(func, level)
   local file = file_of[func]
   if file == nil then
     local src = debug.getinfo(level + 1, "S").source
-    local share = package.lambdaeng_share or "\0"
-    file = src:sub(1, 1) == "@" and src:sub(2, #share + 1) ~= share and src:sub(2) or false
+    file = src:sub(1, 1) == "@" and not M.engine_file(src:sub(2)) and src:sub(2) or false
     file_of[func] = file
   end
   return file
