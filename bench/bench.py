@@ -44,18 +44,25 @@ def env_with(**extra):
     return e
 
 
+SETTLE = 0.2  # seconds `lambdaeng local` keeps a new function Pending (localtarget.lua's settle default)
+LIVE_ENDPOINTS = []  # stopped by main() whatever happens: a workload that fails must not leave one running
+
+
 class Endpoint:
     """`lambdaeng local` on a free port with the given injection flags."""
 
-    def __init__(self, directory, *flags):
+    def __init__(self, directory, *flags, port=0):
         self.log = open(os.path.join(directory, "endpoint.log"), "a")
-        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--quiet", "--dir",
+        self.proc = subprocess.Popen([LAMBDAENG, "local", "--port", str(port), "--quiet", "--dir",
                                       os.path.join(directory, "store"), *flags],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
+        LIVE_ENDPOINTS.append(self)
         self.url = self.proc.stdout.readline().split(" on ")[1].split()[0]
 
     def stop(self):
         """Stops it; returns the number of 429s it sent."""
+        if self in LIVE_ENDPOINTS:
+            LIVE_ENDPOINTS.remove(self)
         self.proc.send_signal(2)
         out, _ = self.proc.communicate(timeout=60)
         self.log.close()
@@ -187,9 +194,13 @@ def w1(tmp):
             wall, rss, out, _ = measure([c.replace("{url}", ep.url) for c in cmd], env_with())
             return wall, rss, peer_failed(out), ep.stop()
         rows.append((name, repeat(once)))
-    return {"name": "W1 deploy 300 functions (15 control rps, 429 beyond)", "limit": n / 15.0,
-            "limit_text": "300 / 15 rps = 20.0 s", "rows": rows,
-            "target": ("<= 1.02x the limit, 0 failed", lambda r: r["wall"] <= 1.02 * n / 15.0 and r["failed"] == 0)}
+    # The endpoint's bucket holds one second's worth of tokens (15), which any client may spend at once;
+    # and it keeps each new function Pending for SETTLE seconds, so the last one is Active no sooner.
+    floor = (n - 15) / 15.0 + SETTLE
+    return {"name": "W1 deploy 300 functions (15 control rps, 429 beyond)", "limit": floor,
+            "limit_text": f"(300 - a burst of 15) / 15 rps + {SETTLE} s for the last function to turn Active "
+                          f"= {floor:.1f} s", "rows": rows,
+            "target": ("<= 1.02x the limit, 0 failed", lambda r: r["wall"] <= 1.02 * floor and r["failed"] == 0)}
 
 
 def echo_zip(tmp):
@@ -322,7 +333,8 @@ def w3(tmp):
     ep.stop()
     if r.returncode != 0:
         raise RuntimeError("W3 setup failed: " + r.stdout[-2000:] + r.stderr[-2000:])
-    ep = Endpoint(d, "--latency", "20")
+    # The same endpoint (state records where its resources were applied), now with latency.
+    ep = Endpoint(d, "--latency", "20", port=int(ep.url.rsplit(":", 1)[1].split("/")[0]))
 
     def lambdaeng_once():
         wall, rss, out, rc = measure([LAMBDAENG, "plan", stack, "--detailed-exitcode", "--endpoint", ep.url],
@@ -503,6 +515,8 @@ def main():
             results += r if isinstance(r, list) else [r]
             print(f"  {key} took {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
     finally:
+        for ep in list(LIVE_ENDPOINTS):
+            ep.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     info = machine_info()
     table = render(results, info)

@@ -13,6 +13,7 @@
 #include <lua.h>
 
 #include "loop.h"
+#include "sigv4.h"
 
 typedef struct socket_ctx {
   uv_poll_t poll;
@@ -46,6 +47,7 @@ struct host_slot {
 };
 
 #define LE_HTTP_MAX_HEADER_BYTES (64 * 1024)
+#define LE_HTTP_IDLE_EASY 64 /* easy handles kept for reuse (creating one costs more than resetting it) */
 
 static struct {
   CURLM *multi;
@@ -55,6 +57,10 @@ static struct {
   size_t nsockets;
   transfer *in_flight;
   host_slot *hosts;
+  host_slot *last_host;      /* the host of the last request's URL ... */
+  char last_authority[256];  /* ... whose scheme://authority text was this */
+  CURL *idle_easy[LE_HTTP_IDLE_EASY]; /* finished handles, reset, for the next requests */
+  size_t idle_easy_count;
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
@@ -219,6 +225,23 @@ static int init(le_error *err) {
   return LE_OK;
 }
 
+/* A request's easy handle: a reset one kept from an earlier request, or a new one. */
+static CURL *easy_take(void) {
+  if (H.idle_easy_count > 0) return H.idle_easy[--H.idle_easy_count];
+  return curl_easy_init();
+}
+
+/* A finished request's handle, out of the multi handle: reset (every option back to its
+ * default, as curl_easy_init leaves it) and kept, or cleaned up when enough are kept. */
+static void easy_give_back(CURL *easy) {
+  if (H.idle_easy_count < LE_HTTP_IDLE_EASY) {
+    curl_easy_reset(easy);
+    H.idle_easy[H.idle_easy_count++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
 size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
@@ -234,6 +257,8 @@ size_t le_http_close(void) {
   }
   uv_close((uv_handle_t *)&H.timer, NULL);
   uv_close((uv_handle_t *)&H.alive, NULL);
+  H.last_host = NULL;
+  while (H.idle_easy_count > 0) curl_easy_cleanup(H.idle_easy[--H.idle_easy_count]);
   while (H.hosts) {
     host_slot *h = H.hosts;
     H.hosts = h->next;
@@ -306,23 +331,43 @@ static char *host_key(const char *url) {
   return key;
 }
 
+/* The length of url's scheme://authority part (0 when there is no "://"). */
+static size_t authority_length(const char *url) {
+  const char *sep = strstr(url, "://");
+  if (!sep) return 0;
+  return (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+}
+
 static host_slot *host_for(const char *url) {
+  /* Calls go to one endpoint: the same scheme://authority text as the last request
+   * is the same host (libcurl parses the URL only when the authority changes). */
+  size_t alen = authority_length(url);
+  if (H.last_host && alen > 0 && alen < sizeof H.last_authority && strncmp(url, H.last_authority, alen) == 0 &&
+      H.last_authority[alen] == '\0')
+    return H.last_host;
   char *key = host_key(url);
   if (!key) return NULL;
-  for (host_slot *h = H.hosts; h; h = h->next) {
-    if (strcmp(h->key, key) == 0) {
-      free(key);
-      return h;
-    }
+  host_slot *h = NULL;
+  for (host_slot *x = H.hosts; x; x = x->next) {
+    if (strcmp(x->key, key) == 0) h = x;
   }
-  host_slot *h = calloc(1, sizeof *h);
-  if (!h) {
+  if (h) {
     free(key);
-    return NULL;
+  } else {
+    h = calloc(1, sizeof *h);
+    if (!h) {
+      free(key);
+      return NULL;
+    }
+    h->key = key;
+    h->next = H.hosts;
+    H.hosts = h;
   }
-  h->key = key;
-  h->next = H.hosts;
-  H.hosts = h;
+  if (alen > 0 && alen < sizeof H.last_authority) {
+    memcpy(H.last_authority, url, alen);
+    H.last_authority[alen] = '\0';
+    H.last_host = h;
+  }
   return h;
 }
 
@@ -390,7 +435,7 @@ static void finish(transfer *t, CURLcode code) {
     snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
   }
   t->done(r, t->userdata);
-  curl_easy_cleanup(t->easy);
+  easy_give_back(t->easy);
   curl_slist_free_all(t->headers);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
@@ -415,7 +460,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   if (init(err) != LE_OK) return LE_FAIL;
   transfer *t = calloc(1, sizeof *t);
   if (!t) return le_error_set(err, "out of memory");
-  t->easy = curl_easy_init();
+  t->easy = easy_take();
   if (!t->easy) {
     free(t);
     return le_error_set(err, "libcurl: cannot create a request");
@@ -606,6 +651,97 @@ static void lua_done(le_http_response *r, void *userdata) {
   le_task_resume(co, 1);
 }
 
+static const char *opt_string(lua_State *L, int t, const char *name, size_t *len) {
+  lua_getfield(L, t, name);
+  const char *v = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, len);
+  lua_pop(L, 1); /* the table keeps the string */
+  return v;
+}
+
+/* The header lines of a request, pushed as one userdata holding the pointers
+ * (strings anchored on the stack or in the tables): the request's own headers, then
+ * with spec.sign what SigV4 adds (signing them with Host first, as aws/client.lua
+ * did in Lua), then spec.user_agent. Raises on misuse. Returns the line count. */
+static size_t push_lines(lua_State *L, int spec, const char ***lines_out) {
+  lua_getfield(L, spec, "headers");
+  int hidx = lua_gettop(L);
+  size_t n = lua_istable(L, hidx) ? lua_rawlen(L, hidx) : 0;
+  luaL_checkstack(L, (int)n * 2 + 16, "request headers");
+  le_header *pairs = lua_newuserdatauv(L, (n + 1) * sizeof *pairs, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, hidx, (lua_Integer)i + 1);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    pairs[i + 1].name = luaL_checkstring(L, -2);
+    pairs[i + 1].value = luaL_checkstring(L, -1);
+    lua_pop(L, 3); /* the strings stay referenced by the headers table */
+  }
+  le_sigv4_output out;
+  memset(&out, 0, sizeof out);
+  lua_getfield(L, spec, "sign");
+  int sidx = lua_gettop(L);
+  if (lua_istable(L, sidx)) {
+    le_sigv4_input in;
+    memset(&in, 0, sizeof in);
+    size_t len;
+    pairs[0].name = "Host";
+    pairs[0].value = opt_string(L, sidx, "host", &len);
+    in.method = opt_string(L, spec, "method", &len);
+    in.path = opt_string(L, sidx, "path", &len);
+    in.query = opt_string(L, sidx, "query", &len);
+    in.body = (const unsigned char *)opt_string(L, spec, "body", &in.body_len);
+    in.access_key_id = opt_string(L, sidx, "access_key_id", &len);
+    in.secret_access_key = opt_string(L, sidx, "secret_access_key", &len);
+    in.session_token = opt_string(L, sidx, "session_token", &len);
+    in.region = opt_string(L, sidx, "region", &len);
+    in.service = opt_string(L, sidx, "service", &len);
+    if (!pairs[0].value || !in.method || !in.path || !in.access_key_id || !in.secret_access_key || !in.region ||
+        !in.service)
+      luaL_error(L, "http.request: sign needs host, path, access_key_id, secret_access_key, region and service, "
+                    "and the request a method");
+    lua_getfield(L, sidx, "time");
+    in.timestamp = (time_t)luaL_checkinteger(L, -1);
+    lua_getfield(L, sidx, "sign_body");
+    in.sign_body = lua_toboolean(L, -1);
+    lua_getfield(L, sidx, "normalize");
+    in.normalize_path = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+    lua_getfield(L, sidx, "single_encode");
+    in.single_encode = lua_toboolean(L, -1);
+    lua_pop(L, 4);
+    in.headers = pairs;
+    in.header_count = n + 1;
+    le_error err;
+    if (le_sigv4_sign(&in, &out, &err) != LE_OK) luaL_error(L, "%s", err.message);
+  }
+  size_t len;
+  const char *agent = opt_string(L, spec, "user_agent", &len);
+  size_t count = n + out.add_count + (agent ? 1 : 0);
+  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines, 0);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) lines[k++] = lua_pushfstring(L, "%s: %s", pairs[i + 1].name, pairs[i + 1].value);
+  for (size_t i = 0; i < out.add_count; i++)
+    lines[k++] = lua_pushfstring(L, "%s: %s", out.add_names[i], out.add_values[i]);
+  le_sigv4_output_free(&out);
+  if (agent) lines[k++] = lua_pushfstring(L, "User-Agent: %s", agent);
+  *lines_out = lines;
+  return count;
+}
+
+/* signed_lines(spec) -> { "Name: value", ... }: the header lines http.request sends
+ * for spec (its `headers`, `sign` and `user_agent`), for the equivalence test with
+ * signing from Lua (sigv4.sign). */
+static int l_signed_lines(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char **lines;
+  size_t n = push_lines(L, 1, &lines);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, lines[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 static int l_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
@@ -623,22 +759,9 @@ static int l_request(lua_State *L) {
   lua_Integer max_body = luaL_optinteger(L, -1, 0);
   if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
   spec.max_body = (size_t)max_body;
-  lua_getfield(L, 1, "headers");
-  size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
-  luaL_checkstack(L, (int)n + 8, "request headers");
-  const char **lines = lua_newuserdatauv(L, (n ? n : 1) * sizeof *lines, 0);
-  int hidx = lua_gettop(L) - 1;
-  for (size_t i = 0; i < n; i++) {
-    lua_rawgeti(L, hidx, (lua_Integer)i + 1);
-    lua_rawgeti(L, -1, 1);
-    lua_rawgeti(L, -2, 2);
-    lua_pushfstring(L, "%s: %s", luaL_checkstring(L, -2), luaL_checkstring(L, -1));
-    lines[i] = lua_tostring(L, -1);
-    lua_replace(L, -4); /* keep the line, drop the pair and its parts */
-    lua_pop(L, 2);
-  }
+  const char **lines;
+  spec.header_count = push_lines(L, 1, &lines);
   spec.headers = lines;
-  spec.header_count = n;
   lua_waiter *w = malloc(sizeof *w);
   if (!w) return luaL_error(L, "out of memory");
   w->co = L;
@@ -698,7 +821,7 @@ static int l_cancel_all(lua_State *L) {
 
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"request", l_request}, {"stats", l_stats}, {"configure", l_configure},
+      {"request", l_request}, {"signed_lines", l_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
       {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

@@ -18,7 +18,12 @@
  * timer callback returning -1) and is reported from the loop (le_report_failure).
  *
  * Lua: lambdaeng.native.http.request{ method=, url=, headers={{name, value}...},
- * body=, timeout=seconds, max_body=bytes } from a task: yields, then returns
+ * body=, timeout=seconds, max_body=bytes, sign=, user_agent= } from a task (with
+ * sign = { host=, path=, query=, access_key_id=, secret_access_key=, session_token=,
+ * region=, service=, time=, sign_body=, normalize=, single_encode= } the request is
+ * signed here with SigV4, Host first, and sent with its headers, then the ones
+ * signing adds, then User-Agent: user_agent; signed_lines(spec) gives those lines,
+ * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,

@@ -36,10 +36,23 @@ typedef struct {
 
 /* Appends to the text; running out of memory is noted and reported once at the end. */
 static int put(encoder *e, const char *s, size_t n) {
-  if (le_buffer_append(&e->out, s, n) != 0) e->out_of_memory = 1;
+  le_buffer *b = &e->out;
+  if (b->cap - b->len >= n) { /* the common case, without a call */
+    if (n) memcpy(b->data + b->len, s, n);
+    b->len += n;
+  } else if (le_buffer_append(b, s, n) != 0) {
+    e->out_of_memory = 1;
+  }
   return 0;
 }
-static int put_c(encoder *e, char c) { return put(e, &c, 1); }
+static int put_c(encoder *e, char c) {
+  le_buffer *b = &e->out;
+  if (b->len < b->cap) {
+    b->data[b->len++] = (unsigned char)c;
+    return 0;
+  }
+  return put(e, &c, 1);
+}
 
 /* Sets the error "value.a[2].b: <what>" for the value at depth. */
 static int fail(encoder *e, int depth, const char *what) {
@@ -83,6 +96,10 @@ static size_t utf8_char(const unsigned char *s, size_t n) {
 static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   const unsigned char *u = (const unsigned char *)s;
   for (size_t i = 0; i < n;) {
+    if (u[i] < 0x80) { /* ASCII, most of what an API answers */
+      i++;
+      continue;
+    }
     size_t len = utf8_char(u + i, n - i);
     if (!len) return fail(e, depth, "string is not valid UTF-8");
     i += len;
@@ -328,8 +345,90 @@ static int l_mark_empty_arrays(lua_State *L) {
   return 1;
 }
 
+/* restore(value, drop_nulls, null, marker, array_mt) -> value, changed in place:
+ * the walk aws/lambda_call.lua's Lua restore() does over cjson's output (kept there
+ * as the reference; lua.json_values compares them). With a marker string: a float
+ * that is integral and below 2^53 in magnitude becomes an integer, and a string
+ * equal to the marker a new empty table with array_mt. With drop_nulls: a member
+ * whose value is null and whose key is not a number is removed. Depth as cjson's. */
+typedef struct {
+  lua_State *L;
+  int drop_nulls, convert;
+  void *null;
+  const char *marker;
+  size_t marker_len;
+  int array_mt; /* stack index */
+} restorer;
+
+static void restore_table(restorer *r, int t, int depth) {
+  lua_State *L = r->L;
+  if (depth > 1000) luaL_error(L, "json.restore: nested too deeply");
+  luaL_checkstack(L, 4, "json.restore");
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    int vt = lua_type(L, -1);
+    if (vt == LUA_TTABLE) {
+      restore_table(r, lua_gettop(L), depth + 1);
+    } else if (vt == LUA_TLIGHTUSERDATA && r->drop_nulls && lua_touserdata(L, -1) == r->null &&
+               lua_type(L, -2) != LUA_TNUMBER) {
+      lua_pushvalue(L, -2);
+      lua_pushnil(L);
+      lua_rawset(L, t); /* clearing a field while traversing is allowed */
+    } else if (vt == LUA_TNUMBER && r->convert && !lua_isinteger(L, -1)) {
+      lua_Number n = lua_tonumber(L, -1), f = floor(n);
+      lua_Integer i;
+      if (f == n && fabs(n) < 9007199254740992.0 && lua_numbertointeger(f, &i)) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, i);
+        lua_rawset(L, t);
+      }
+    } else if (vt == LUA_TSTRING && r->convert) {
+      size_t len;
+      const char *v = lua_tolstring(L, -1, &len);
+      if (len == r->marker_len && memcmp(v, r->marker, len) == 0) {
+        lua_pushvalue(L, -2);
+        lua_newtable(L);
+        lua_pushvalue(L, r->array_mt);
+        lua_setmetatable(L, -2);
+        lua_rawset(L, t);
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
+static int l_restore(lua_State *L) {
+  restorer r = {.L = L, .drop_nulls = lua_toboolean(L, 2), .null = lua_touserdata(L, 3), .array_mt = 5};
+  luaL_checktype(L, 3, LUA_TLIGHTUSERDATA);
+  if (!lua_isnoneornil(L, 4)) {
+    r.marker = luaL_checklstring(L, 4, &r.marker_len);
+    luaL_checktype(L, 5, LUA_TTABLE);
+    r.convert = 1;
+  }
+  lua_settop(L, 5);
+  lua_pushvalue(L, 1); /* the result: the value itself, or what it becomes */
+  int vt = lua_type(L, 1);
+  if (vt == LUA_TTABLE) {
+    restore_table(&r, 1, 0);
+  } else if (r.convert && vt == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+    lua_Number n = lua_tonumber(L, 1), f = floor(n);
+    lua_Integer i;
+    if (f == n && fabs(n) < 9007199254740992.0 && lua_numbertointeger(f, &i)) lua_pushinteger(L, i);
+  } else if (r.convert && vt == LUA_TSTRING) {
+    size_t len;
+    const char *v = lua_tolstring(L, 1, &len);
+    if (len == r.marker_len && memcmp(v, r.marker, len) == 0) {
+      lua_newtable(L);
+      lua_pushvalue(L, 5);
+      lua_setmetatable(L, -2);
+    }
+  }
+  return 1;
+}
+
 int le_open_json(lua_State *L) {
-  static const luaL_Reg fns[] = {{"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -14,7 +14,12 @@
  *     encoder handles.
  *   mark_empty_arrays(text, marker) -> text
  *     text with each empty array outside a string ("[]", "[ ]") replaced by marker
- *     (a JSON string), so that a decoder that cannot tell [] from {} keeps it. */
+ *     (a JSON string), so that a decoder that cannot tell [] from {} keeps it.
+ *   restore(value, drop_nulls, null[, marker, array_mt]) -> value
+ *     cjson's output made lambdaeng's, in place (aws/lambda_call.lua keeps the Lua
+ *     reference): with a marker, integral floats below 2^53 become integers and the
+ *     marker string a new empty table with array_mt; with drop_nulls, members that
+ *     are null under a key that is not a number are removed. */
 #ifndef LAMBDAENG_JSON_H
 #define LAMBDAENG_JSON_H
 

@@ -29,6 +29,7 @@
 #include "prompt.h"
 #include "lineedit.h"
 #include "loop.h"
+#include "shape.h"
 #include "sigv4.h"
 #include "state.h"
 
@@ -342,6 +343,7 @@ static const luaL_Reg NATIVE_MODULES[] = {
     {"lambdaeng.native.process", le_open_process},
     {"lambdaeng.native.prompt", le_open_prompt},
     {"lambdaeng.native.json", le_open_json},
+    {"lambdaeng.native.shape", le_open_shape},
     {NULL, NULL},
 };
 

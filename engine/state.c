@@ -1027,9 +1027,14 @@ static int l_addresses(lua_State *L) {
   return 1;
 }
 
+/* state:get(addr[, field]) -> the entry (a new table), or only its field, or nil.
+ * The field form converts just that part: what reads one field of every entry
+ * (each entry's target) need not convert whole entries. */
 static int l_get(lua_State *L) {
   le_state *st = check_state(L);
-  le_json_to_lua(L, json_object_get(resources_of(st), luaL_checkstring(L, 2)));
+  json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
+  if (!lua_isnoneornil(L, 3)) entry = json_object_get(entry, luaL_checkstring(L, 3)); /* NULL-safe */
+  le_json_to_lua(L, entry);
   return 1;
 }
 

@@ -12,7 +12,8 @@
 --                                (dir: the embedded target's directory)
 --   client(args, cfg)         -> api (aws/lambda_api.lua), cfg | nil, err: a one-off
 --                                command's client (cfg nil: resolved from args)
---   stack_clients(ws, session) -> clients of the stack's providers:
+--   stack_clients(ws, session, parallelism) -> clients of the stack's providers (parallelism:
+--                                the command's operations at once, which sizes the connections):
 --     clients.target(alias)            the target a provider resolves to
 --     clients.ctx_for(alias, region)   { api, cfg, provider, target, alias } | nil, err
 --     clients.check(state)             nil, or an error when the state was applied elsewhere
@@ -114,13 +115,25 @@ local function resolve_aws(args, provider)
 end
 M.resolve_aws = resolve_aws
 
+-- A stack command's operations in flight at once without --parallelism.
+M.STACK_PARALLELISM = 256
+
+-- The connections kept to a host: LAMBDAENG_MAX_CONNECTIONS, the provider's
+-- max_connections, or as many as the command has calls in flight (--parallelism N, a
+-- stack command's default): a bound below that would queue calls the user asked to run
+-- at once. Otherwise (api and repl fan-outs with no bound) engine/http.c's 64.
+local function connections_for(cfg, args)
+  return math.tointeger(tonumber(os.getenv("LAMBDAENG_MAX_CONNECTIONS") or "") or cfg.max_connections
+    or tonumber(args.parallelism or "") or cfg.stack_parallelism)
+end
+
 -- The client's tuning from the environment (tests and benchmarks).
-local function tune(cfg)
+local function tune(cfg, args)
   local retry_base = tonumber(os.getenv("LAMBDAENG_RETRY_BASE") or "")
   if retry_base then cfg.retry_base = retry_base end
   local max_backoff = tonumber(os.getenv("LAMBDAENG_MAX_BACKOFF") or "")
   if max_backoff then cfg.max_backoff = max_backoff end
-  local connections = math.tointeger(tonumber(os.getenv("LAMBDAENG_MAX_CONNECTIONS") or "") or cfg.max_connections)
+  local connections = connections_for(cfg, args)
   if connections then
     local ok, cerr = require("lambdaeng.native.http").configure { max_host_connections = connections }
     if not ok then return nil, errors.new("ConfigError", "LAMBDAENG_MAX_CONNECTIONS: " .. cerr) end
@@ -154,14 +167,14 @@ function M.client(args, cfg, base_dir)
   end
   cfg.debug = debug_log(args)
   local err
-  cfg, err = tune(cfg)
+  cfg, err = tune(cfg, args)
   if not cfg then return nil, err end
   local client = require "lambdaeng.aws.client"
   return require("lambdaeng.aws.lambda_api").new(client.new(cfg)), cfg
 end
 
 -- The client of one provider of a stack (p: its provider{} table).
-local function provider_client(args, ws, p)
+local function provider_client(args, ws, p, parallelism)
   local target, terr = M.target_of(args, p, ws.stack_dir)
   if not target then return nil, terr end
   local cfg, err
@@ -173,6 +186,7 @@ local function provider_client(args, ws, p)
   cfg.max_attempts = p.max_retries and (p.max_retries + 1) or STACK_MAX_ATTEMPTS
   if p.pacing ~= nil then cfg.pacing = p.pacing end
   cfg.max_connections = p.max_connections
+  cfg.stack_parallelism = parallelism
   local api
   api, err = M.client(args, cfg)
   if not api then return nil, err end
@@ -192,7 +206,7 @@ end
 
 ---The clients of a stack's providers, one per provider alias (and per region, for
 ---an ephemeral invocation's `region`), made when first needed.
-function M.stack_clients(ws, session)
+function M.stack_clients(ws, session, parallelism)
   local args, cache, T = ws.args, {}, {}
   local function provider_of(alias, region)
     local prov = session.providers[alias or "default"]
@@ -209,7 +223,7 @@ function M.stack_clients(ws, session)
     local key = alias .. "|" .. (region or "")
     if cache[key] then return cache[key] end
     local p = provider_of(alias, region) -- an invocation's region beats --region
-    local c, err = provider_client(options_for(args, alias, region), ws, p)
+    local c, err = provider_client(options_for(args, alias, region), ws, p, parallelism)
     if not c then return nil, err end
     cache[key] = { api = c.api, cfg = c.cfg, provider = p, target = c.target, alias = alias }
     return cache[key]

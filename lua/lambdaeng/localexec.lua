@@ -11,9 +11,8 @@
 -- the caller gets a 429. The function's timeout kills the process group; a
 -- process that dies answers Runtime.ExitError. Each invocation's output is
 -- framed as CloudWatch would show it (START / END / REPORT) and its last 4 KB
--- answer LogType=Tail.
+-- answer LogType=Tail. Environments start at most 64 at once (localstarts.lua).
 local server_lib = require "lambdaeng.native.httpserver"
-local process = require "lambdaeng.native.process"
 local archive = require "lambdaeng.native.archive"
 local loop = require "lambdaeng.native.loop"
 local nhash = require "lambdaeng.native.hash"
@@ -23,10 +22,11 @@ local localguard = require "lambdaeng.localguard"
 local sandbox = require "lambdaeng.sandbox"
 local errors = require "lambdaeng.errors"
 local localenv = require "lambdaeng.localenv"
+local localstarts = require "lambdaeng.localstarts"
 
 local M = {}
 
-local INIT_TIMEOUT = 10          -- seconds a new environment has to ask for its first event
+local INIT_TIMEOUT = localstarts.INIT_TIMEOUT
 local LOG_KEEP = 64 * 1024       -- bytes of an invocation's output kept (Tail needs the last 4 KB)
 local TAIL = 4096
 local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = localguard.MAX_SYNC_PAYLOAD, localguard.MAX_ASYNC_PAYLOAD
@@ -43,7 +43,8 @@ Exec.__index = Exec
 -- opts.echo: fn(line) receives every line functions print (standalone console);
 -- opts.account_concurrency: the limit on environments across functions.
 function M.new(target, opts)
-  return setmetatable({
+  local exec
+  exec = setmetatable({
     target = target, envs = {}, running = 0, unref = opts.unref, echo = opts.echo,
     -- indexes, so an invocation costs the same with 1 or 1,000 environments:
     idle = {},           -- configuration key -> stack of idle environments (most recent on top)
@@ -55,7 +56,9 @@ function M.new(target, opts)
     runtimes = (package.lambdaeng_share or ".") .. "/runtimes",
     init = sys.realpath("/proc/self/exe"), -- this binary: `lambdaeng __runtime-init` starts environments
     next_env = 1,
+    starts = localstarts.new(function(env) exec:init_timed_out(env) end),
   }, Exec)
+  return exec
 end
 
 -- The body of an error a runtime did not report itself (timeouts, crashes, bad packages).
@@ -201,6 +204,7 @@ function Exec:retire(env, why)
       string.format("RequestId: %s Error: Runtime exited with error: %s", inv.id, why or "the environment was stopped")) })
   end
   env.dead = true
+  self.starts:started(env)
   self.envs[env.id] = nil
   if self.by_fn[env.fn_name] then self.by_fn[env.fn_name][env] = nil end
   self.running = self.running - 1
@@ -220,6 +224,7 @@ function Exec:drop(name, keep_key)
 end
 
 function Exec:shutdown()
+  self.starts:close()
   local list = {}
   for _, env in pairs(self.envs) do list[#list + 1] = env end
   for _, env in ipairs(list) do self:retire(env) end
@@ -284,6 +289,7 @@ function Exec:runtime_request(env, req, id)
       env.init_timer:cancel()
       env.init_timer = nil
       env.init_duration = (loop.now() - env.started) * 1000
+      self.starts:started(env)
     end
     env.next_req = id
     return self:deliver(env)
@@ -377,7 +383,7 @@ function Exec:start(name, fn, cfg, key, inv)
     for _, a in ipairs(argv) do args[#args + 1] = a end
   end
   local envlist = localenv.variables(self, name, cfg, env, root, bwrap ~= nil, opt_dir)
-  local proc, perr = process.spawn {
+  local spec = {
     file = file, args = args, env = envlist, cwd = root, unref = self.unref,
     on_socket = function(fd) self:serve_runtime_api(env, fd) end,
     on_output = function(chunk)
@@ -400,28 +406,28 @@ function Exec:start(name, fn, cfg, key, inv)
         or ("exit status " .. status))
     end,
   }
-  if not proc then
-    io.stderr:write("lambdaeng local: cannot start an environment for ", name, ": ", tostring(perr), "\n")
-    return nil, "Runtime.InvalidEntrypoint", "the runtime could not be started"
-      .. (cmd.file == "node" and " (install Node.js to run nodejs functions)"
-      or cmd.file == "python3" and " (install Python 3 to run python functions)" or "")
+  env.runtime_file = cmd.file
+  env.on_start_failed = function(kind, msg) -- a start that waited its turn
+    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = error_payload(kind, msg) }) end
+    self:retire(env)
   end
-  env.proc = proc
+  local ok, kind, msg = self.starts:start(env, spec, self.unref)
+  if not ok then return nil, kind, msg end
   self.envs[env.id] = env
   self.by_fn[name] = self.by_fn[name] or {}
   self.by_fn[name][env] = true
   self.running = self.running + 1
   self:mark_busy(env)
-  env.init_timer = loop.timer(INIT_TIMEOUT, function()
-    env.init_timer = nil
-    if env.inv then
-      self:finish(env.inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
-        string.format("RequestId: %s Error: the runtime did not start within %d seconds", env.inv.id, INIT_TIMEOUT)) })
-    end
-    self:retire(env)
-  end)
-  if self.unref then env.init_timer:unref() end
   return env
+end
+
+-- env did not ask for its first event in time: its invocation fails, it ends.
+function Exec:init_timed_out(env)
+  if env.inv then
+    self:finish(env.inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
+      string.format("RequestId: %s Error: the runtime did not start within %d seconds", env.inv.id, INIT_TIMEOUT)) })
+  end
+  self:retire(env)
 end
 
 -- Runs one invocation to its end. Returns the result table, or nil and an error

@@ -92,6 +92,15 @@ end
 -- a proxy may differ from ours: only a name can be rebound, not the port).
 function Guard:host_ok(value)
   if self.verify then return true end
+  -- the last answer, while neither the value nor our port changed (a client's every
+  -- request names the same Host; the answer depends on nothing else)
+  if value ~= nil and value == self.last_host and self.port == self.last_host_port then return self.last_host_ok end
+  local ok = self:host_names_us(value)
+  self.last_host, self.last_host_port, self.last_host_ok = value, self.port, ok
+  return ok
+end
+
+function Guard:host_names_us(value)
   local host, port = split_host(value or "")
   if not host then return false end
   -- A loopback name is never a rebinding page's (a browser sends the page's own
@@ -114,6 +123,14 @@ local FORM_TYPES = { ["text/plain"] = true, ["application/x-www-form-urlencoded"
 -- The body limit of an operation, its name for errors, and the error type AWS uses.
 local function body_limit(req)
   local path, method = req.path, req.method
+  -- the Invoke first, and each pattern tried only when the path ends as it requires
+  -- (they end differently: at most one matches, so the order does not matter)
+  if method == "POST" and path:find("/invocations", -12, true) and path:match("^/2015%-03%-31/functions/[^/]+/invocations$") then
+    if (req.headers["x-amz-invocation-type"] or "") == "Event" then
+      return M.MAX_ASYNC_PAYLOAD, "InvokeAsync", "RequestTooLargeException"
+    end
+    return M.MAX_SYNC_PAYLOAD, "InvokeFunction", "RequestTooLargeException"
+  end
   if method == "POST" and path:match("^/2015%-03%-31/functions/?$") then
     return M.MAX_CODE_REQUEST, "CreateFunction", "RequestEntityTooLargeException"
   end
@@ -123,23 +140,20 @@ local function body_limit(req)
   if method == "POST" and path:match("^/2018%-10%-31/layers/[^/]+/versions/?$") then
     return M.MAX_CODE_REQUEST, "PublishLayerVersion", "RequestEntityTooLargeException"
   end
-  if method == "POST" and path:match("^/2015%-03%-31/functions/[^/]+/invocations$") then
-    if (req.headers["x-amz-invocation-type"] or "") == "Event" then
-      return M.MAX_ASYNC_PAYLOAD, "InvokeAsync", "RequestTooLargeException"
-    end
-    return M.MAX_SYNC_PAYLOAD, "InvokeFunction", "RequestTooLargeException"
-  end
   return M.MAX_OTHER_REQUEST, "this", "RequestEntityTooLargeException"
 end
 
 -- UTC "20150830T123600Z" -> seconds since the epoch.
+local last_amz, last_amz_time
 local function amz_time(s)
+  if s ~= nil and s == last_amz then return last_amz_time end -- requests of one second share it
   local y, mo, d, hh, mm, ss = (s or ""):match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
   if not y then return nil end
   y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
   if mo <= 2 then y, mo = y - 1, mo + 12 end
   local days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * (mo - 3) + 2) // 5 + d - 719469
-  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+  last_amz, last_amz_time = s, days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+  return last_amz_time
 end
 
 local AUTH_PATTERN = "^AWS4%-HMAC%-SHA256 Credential=([^/,]+)/(%d%d%d%d%d%d%d%d)/([^/,]+)/([^/,]+)/aws4_request,%s*"
@@ -157,13 +171,13 @@ local function parse_auth(req)
   if service ~= "lambda" then
     return nil, "InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'."
   end
-  local names = {}
-  for name in signed:gmatch("[^;]+") do names[name] = true end
-  if not names.host then
+  -- whole names in the ;-separated list (AUTH_PATTERN let only [a-z0-9-;] through)
+  local names = ";" .. signed .. ";"
+  if not names:find(";host;", 1, true) then
     return nil, "IncompleteSignatureException", "the signed headers must include host"
   end
   local t = amz_time(req.headers["x-amz-date"])
-  if not t or not names["x-amz-date"] then
+  if not t or not names:find(";x-amz-date;", 1, true) then
     return nil, "IncompleteSignatureException", "the request must carry a signed X-Amz-Date header"
   end
   if date ~= req.headers["x-amz-date"]:sub(1, 8) then
@@ -175,6 +189,20 @@ local function parse_auth(req)
   end
   return { akid = akid, region = region, service = service, signed = signed, signature = signature, time = t }
 end
+
+-- A Content-Type's media type, and whether an HTML form can send it; the last answer
+-- is kept (a client sends the same value with every request).
+function Guard:media_type(value)
+  value = value or ""
+  if value ~= self.last_ctype then
+    local ctype = value:match("^%s*([^;%s]+)")
+    self.last_ctype, self.last_media, self.last_form = value, ctype, ctype and FORM_TYPES[ctype:lower()] or false
+  end
+  return self.last_media, self.last_form
+end
+
+-- "Request must be smaller than ..." of each operation, formatted once.
+local too_large_messages = {}
 
 -- The server's check: called with a request whose headers are complete.
 function Guard:check(req)
@@ -189,8 +217,8 @@ function Guard:check(req)
     return refusal(403, "AccessDeniedException", "cross-origin browser requests are refused (Origin: "
       .. tostring(h.origin or h["sec-fetch-site"] or "preflight") .. ")")
   end
-  local ctype = (h["content-type"] or ""):match("^%s*([^;%s]+)")
-  if ctype and FORM_TYPES[ctype:lower()] then
+  local ctype, form = self:media_type(h["content-type"])
+  if form then
     return refusal(415, "UnsupportedMediaTypeException", "Content-Type " .. ctype
       .. " is refused: it is what an HTML form or a browser's simple request sends")
   end
@@ -203,7 +231,11 @@ function Guard:check(req)
     return refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
   local limit, operation, too_large = body_limit(req)
-  local message = string.format("Request must be smaller than %d bytes for the %s operation", limit, operation)
+  local message = too_large_messages[operation]
+  if not message then
+    message = string.format("Request must be smaller than %d bytes for the %s operation", limit, operation)
+    too_large_messages[operation] = message
+  end
   if req.content_length and req.content_length >= limit then return refusal(413, too_large, message) end
   req.auth = auth
   return nil, limit - 1, too_large, message -- a chunked body is refused as it passes the limit

@@ -79,6 +79,12 @@ M.each_ref = each_ref
 
 -- Facts about a value: its dependencies, whether it is wholly known, sensitive.
 function M.inspect(v)
+  if type(v) == "table" and getmetatable(v) == nil then
+    -- a declaration's arguments are mostly flat (strings, numbers): nothing to walk
+    local flat = true
+    for k, x in pairs(v) do if type(x) == "table" or type(k) == "table" then flat = false break end end
+    if flat then return { deps = {}, known = true, sensitive = false, has_refs = false } end
+  end
   local deps, known, sensitive, any = {}, true, false, false
   each_ref(v, function(r)
     local f = fields(r)

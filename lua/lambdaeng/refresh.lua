@@ -12,7 +12,6 @@
 local task = require "lambdaeng.task"
 local errs = require "lambdaeng.errors"
 local plan = require "lambdaeng.plan"
-local stack = require "lambdaeng.stack"
 local ref = require "lambdaeng.ref"
 local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
@@ -35,6 +34,8 @@ local READABLE = { "function_name", "role", "handler", "runtime", "description",
                    "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",
                    "tracing_config", "vpc_config", "dead_letter_config", "file_system_config", "snap_start",
                    "image_config", "tags", "reserved_concurrent_executions" }
+local READABLE_WITH_SIGNING = table.move(READABLE, 1, #READABLE, 1, {})
+READABLE_WITH_SIGNING[#READABLE_WITH_SIGNING + 1] = "code_signing_config_arn"
 -- Reported in every GetFunction answer: when missing, nothing is learnt about them.
 local ALWAYS_REPORTED = { function_name = true, role = true, handler = true, runtime = true, timeout = true,
                           memory_size = true, architectures = true, package_type = true }
@@ -42,8 +43,18 @@ local ALWAYS_REPORTED = { function_name = true, role = true, handler = true, run
 local function truthy(v) return v ~= nil and v ~= false and v ~= "" end
 
 -- What to read besides GetFunction for a stored function (and its declaration, if any).
+-- (Only the two arguments it needs are resolved: resolving all of them was 5 % of a
+-- refresh's Lua time.)
+local function declared(decl, key)
+  if not decl then return nil end
+  local v = ref.resolve(decl.args[key], nil)
+  if v == nil then v = decl.kind.args[key] and decl.kind.args[key].default end
+  return v
+end
+
 function M.read_options(entry, decl)
-  local declared = decl and stack.resolve_args(decl, nil) or {}
+  local declared = { publish = declared(decl, "publish"),
+                     code_signing_config_arn = declared(decl, "code_signing_config_arn") }
   local attrs = entry.attrs or {}
   return {
     versions = entry.args.publish == true or declared.publish == true or declared.publish == ref.UNKNOWN
@@ -66,9 +77,7 @@ local function merge(ctx, entry, args, opts)
   local merged = {}
   for k, v in pairs(entry.args) do merged[k] = v end
   local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
-  local keys = table.move(READABLE, 1, #READABLE, 1, {})
-  if opts.code_signing then keys[#keys + 1] = "code_signing_config_arn" end
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
     local stored, actual = entry.args[k], args[k]
     if k == "tags" then actual = own_tags(actual, entry.args.tags, ctx.default_tags) end
     if type(stored) == "table" and stored.sensitive_digest then
@@ -87,6 +96,18 @@ local function merge(ctx, entry, args, opts)
   return merged
 end
 
+-- Gives entry the fields read back (attrs, tags_all, target) and puts it in state,
+-- unless nothing changed (changed: its arguments did): an entry a refresh finds as
+-- it was is left as it is, not converted to the state's JSON again (in a no-op
+-- refresh that conversion cost as much as reading the entry).
+local function put_read_back(state, addr, entry, changed, fields)
+  for k, v in pairs(fields) do
+    if not plan.equal(v, entry[k]) then changed = true end
+    entry[k] = v
+  end
+  if changed then state:put(addr, entry) end
+end
+
 -- Reads one stored function back and folds the answer into its entry.
 local function refresh_one(ctx, t, drifted, errors)
   local state, entry = ctx.state, t.entry
@@ -101,17 +122,19 @@ local function refresh_one(ctx, t, drifted, errors)
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
       merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
     end
+    local changed = false
     if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
       drifted[#drifted + 1] = t.addr
       entry.args = merged
       entry.partial, entry.pending = nil, nil
+      changed = true
     end
     -- what was read back is stored as apply stores it: nothing sensitive in clear
-    entry.attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest)
-    entry.tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all
-    -- read where it is now: with --retarget that is the new target
-    if rctx.target_record then entry.target = rctx.target_record(attrs.arn) end
-    state:put(t.addr, entry)
+    put_read_back(state, t.addr, entry, changed, {
+      attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
+      tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
+      -- read where it is now: with --retarget that is the new target
+      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target })
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -167,13 +190,15 @@ local function refresh_other(ctx, t, drifted, errors)
       end
     elseif not plan.equal(stored, actual) then merged[k] = read.args[k] end
   end
+  local changed = false
   if not plan.equal(merged, entry.args) then
     drifted[#drifted + 1] = t.addr
     entry.args = merged
+    changed = true
   end
-  entry.attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest)
-  if rctx.target_record then entry.target = rctx.target_record(read.attrs.arn) end
-  state:put(t.addr, entry)
+  put_read_back(state, t.addr, entry, changed, {
+    attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest),
+    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target })
 end
 
 -- Returns the addresses that drifted (sorted), or nil and an error { type, message }

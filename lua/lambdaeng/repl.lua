@@ -11,6 +11,7 @@ local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local validate = require "lambdaeng.validate"
+local site = require "lambdaeng.site"
 local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
 local lambda_api = require "lambdaeng.aws.lambda_api"
 
@@ -265,9 +266,9 @@ local function completer(r)
   end
 end
 
--- The directory of the engine's own Lua files: an error raised there is shown at
+-- The engine's own Lua files (site.engine_file): an error raised there is shown at
 -- the user's line instead (the engine's position says nothing to the user).
-local ENGINE = "@" .. (package.lambdaeng_share or "\0")
+local function engine_source(src) return src:sub(1, 1) == "@" and site.engine_file(src:sub(2)) end
 
 -- An error's message, pointing at the user's input (source: "(repl)", "(-e)",
 -- "(stdin)"): an engine file's position is dropped and the user's line put first
@@ -280,7 +281,7 @@ local function locate(e, source, first)
     if not info then break end
     if info.currentline > 0 then
       local at = info.short_src .. ":" .. info.currentline .. ": "
-      if e:sub(1, #at) == at and info.source:sub(1, #ENGINE) == ENGINE then e = e:sub(#at + 1) end
+      if e:sub(1, #at) == at and engine_source(info.source) then e = e:sub(#at + 1) end
       if info.source == "=" .. source then user = at break end
     end
   end

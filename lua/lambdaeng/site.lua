@@ -32,26 +32,47 @@ end
 -- A site is shared by everything declared at the same line (a loop declaring
 -- 10,000 functions makes one): callers read sites and never change them.
 local sites = {} -- source -> line -> site
+
+-- The chunk-name prefixes of lambdaeng's own files: the directory they were loaded from,
+-- and the one this file names itself with, which differs when the tree was moved after
+-- the build compiled it to bytecode (bytecode keeps the path it was compiled at).
+local share = package.lambdaeng_share or "\0"
+local compiled = debug.getinfo(1, "S").source:match("^@(.*)/lua/lambdaeng/site%.lua$") or share
+function M.engine_file(file)
+  return file:sub(1, #share) == share or file:sub(1, #compiled) == compiled
+end
+
+-- The user file a function was loaded from, or false for lambdaeng's own code and
+-- chunks not loaded from a file. Asked of debug.getinfo once per function: "S"
+-- makes a new copy of the source name on every call, and a name longer than the
+-- 40 bytes Lua interns would be allocated anew for each of 10,000 declarations.
+local file_of = setmetatable({}, { __mode = "k" }) -- function -> file | false
+local function user_file(func, level)
+  local file = file_of[func]
+  if file == nil then
+    local src = debug.getinfo(level + 1, "S").source
+    file = src:sub(1, 1) == "@" and not M.engine_file(src:sub(2)) and src:sub(2) or false
+    file_of[func] = file
+  end
+  return file
+end
+
 function M.caller()
   local level = 2
-  local share = package.lambdaeng_share or "\0"
   while true do
-    local info = debug.getinfo(level, "Sl")
+    local info = debug.getinfo(level, "fl")
     if not info then return { file = "?", line = 0, display = "?", dir = cwd } end
-    local src = info.source
-    if src:sub(1, 1) == "@" then
-      local file = src:sub(2)
-      if file:sub(1, #share) ~= share then
-        local lines = sites[src]
-        if not lines then lines = {}; sites[src] = lines end
-        local line = info.currentline
-        local at = lines[line]
-        if not at then
-          at = { file = file, line = line, display = M.display(file) .. ":" .. line, dir = dirname(absolute(file)) }
-          lines[line] = at
-        end
-        return at
+    local file = info.func and user_file(info.func, level)
+    if file then
+      local lines = sites[file]
+      if not lines then lines = {}; sites[file] = lines end
+      local line = info.currentline
+      local at = lines[line]
+      if not at then
+        at = { file = file, line = line, display = M.display(file) .. ":" .. line, dir = dirname(absolute(file)) }
+        lines[line] = at
       end
+      return at
     end
     level = level + 1
   end

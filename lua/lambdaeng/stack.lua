@@ -241,7 +241,8 @@ function Session:declare(kind, name, args, level)
   local function report(path, message) self:error(at, address, path, message) end
 
   -- Dependencies: every reference inside the arguments, and depends_on.
-  local referenced = ref.inspect(plain).deps
+  local facts = ref.inspect(plain)
+  local referenced = facts.deps
   if meta.depends_on ~= nil or next(referenced) ~= nil then decl.deps = referenced end
   if meta.depends_on ~= nil then
     if type(meta.depends_on) ~= "table" or decl_of[meta.depends_on] then
@@ -261,7 +262,8 @@ function Session:declare(kind, name, args, level)
   end
   self:check_meta(decl, report)
   self:derive(decl, report)
-  validate.check(kind, ref.resolve(plain), report)
+  -- (without references, resolving would only copy: validation reads, never writes)
+  validate.check(kind, facts.has_refs and ref.resolve(plain) or plain, report)
 
   self.decls[#self.decls + 1] = decl
   if not self.by_addr[address] then self.by_addr[address] = decl end

@@ -53,14 +53,16 @@ end
 -- matches, else an error message.
 function M.check(state, session, target_for, allow)
   if allow then return nil end
+  local targets = {} -- alias -> target: resolved once, not once per entry
   for _, addr in ipairs(state:addresses()) do
-    local entry = state:get(addr)
-    local rec = entry.target
+    local rec = state:get(addr, "target")
     if type(rec) == "table" and rec.kind then
       local decl = session.by_addr[addr]
       local alias = decl and decl.provider or rec.provider or "default"
-      local t, err = target_for(alias)
+      local t, err = targets[alias], nil
+      if not t then t, err = target_for(alias) end
       if not t then return err end
+      targets[alias] = t
       if not M.same(rec, t) then
         return string.format("%s was applied to %s, but this command would use %s.\n"
           .. "Run it with the configuration it was applied with (--endpoint, --region, --profile, the AWS_* "
@@ -112,7 +114,7 @@ function M.views(ctx, clients)
   end
   if ctx.state then
     for _, addr in ipairs(ctx.state:addresses()) do
-      local rec = ctx.state:get(addr).target
+      local rec = ctx.state:get(addr, "target")
       if type(rec) == "table" and rec.provider and ctx.session.providers[rec.provider] then view(rec.provider) end
     end
   end

@@ -15,7 +15,7 @@
 --   ws:force_unlock(id)        -> true | nil, err
 --   ws:digest(create)          -> digest(value) | nil (no key yet, create false) | nil, err
 --   ws:state_backend()         -> the backend the stack declares (state/backends.lua) | nil, err
---   ws:clients(session)        -> endpoint.stack_clients for the stack's providers
+--   ws:clients(session, n)     -> endpoint.stack_clients for the stack's providers
 -- ws.warn(text) reports what is worth knowing but not an error (set by the caller).
 local stack = require "lambdaeng.stack"
 local site = require "lambdaeng.site"
@@ -250,9 +250,10 @@ function Workspace:digest(create)
   end
 end
 
--- The Lambda clients of the stack's providers (endpoint.lua), made when first needed.
-function Workspace:clients(session)
-  return require("lambdaeng.endpoint").stack_clients(self, session)
+-- The Lambda clients of the stack's providers (endpoint.lua), made when first needed;
+-- parallelism: the operations the command runs at once (plan, run, import).
+function Workspace:clients(session, parallelism)
+  return require("lambdaeng.endpoint").stack_clients(self, session, parallelism)
 end
 
 return M

@@ -72,6 +72,50 @@ class Connections(unittest.TestCase):
                 self.assertGreaterEqual(peak, 1)
                 self.assertLessEqual(peak, cap)
 
+    def test_parallelism_sizes_the_connections(self):
+        """--parallelism N asks for N calls at once: the pool must not queue them behind the
+        default 64 (W2 runs 1,000 at once); LAMBDAENG_MAX_CONNECTIONS still bounds them."""
+        n = DEFAULT_CAP + 36
+        calls = json.dumps([{"FunctionName": "lat-par", "Payload": {"i": i}} for i in range(n)])
+        for env, low, high in (({}, DEFAULT_CAP + 1, n), ({"LAMBDAENG_MAX_CONNECTIONS": "5"}, 1, 5)):
+            with self.subTest(env=env):
+                self.reset_peak()
+                r = run("api", "Invoke", calls, "--parallelism", str(n), "--endpoint", self.endpoint,
+                        env=dict(CREDS, **env), timeout=180)
+                self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+                self.assertEqual([json.loads(x["payload"]) for x in json.loads(r.stdout)], [{"i": i} for i in range(n)])
+                peak = self.peak()
+                print(f"\n{n} invocations, --parallelism {n} {env or ''}: {peak} connections open at most")
+                self.assertGreaterEqual(peak, low)
+                self.assertLessEqual(peak, high)
+
+    def test_a_stack_refresh_runs_at_its_parallelism(self):
+        """A plan's refresh reads every function at once (256 at a time by default, or
+        --parallelism): its connections follow, not the fan-out default of 64."""
+        os.makedirs(os.path.join(self.dir, "code"))
+        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
+            f.write("def handler(e, c):\n    return e\n")
+        stack = os.path.join(self.dir, "stack.lua")
+        n = DEFAULT_CAP + 16
+        with open(stack, "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    f'for i = 1, {n} do\n'
+                    '  lambda.func("f" .. i, { function_name = "lat-r" .. i, runtime = "python3.12",\n'
+                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
+                    'end\n')
+        env = dict(CREDS, LAMBDAENG_WAITER_DELAY="0.05")
+        r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
+        for extra, low, high in (([], DEFAULT_CAP + 1, n), (["--parallelism", "8"], 1, 8)):
+            with self.subTest(extra=extra):
+                self.reset_peak()
+                r = run("plan", stack, "--endpoint", self.endpoint, *extra, env=env, timeout=300)
+                self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
+                peak = self.peak()
+                print(f"\nrefresh of {n} functions {' '.join(extra)}: {peak} connections open at most")
+                self.assertGreaterEqual(peak, low)
+                self.assertLessEqual(peak, high)
+
     def test_provider_setting_bounds_the_connections(self):
         os.makedirs(os.path.join(self.dir, "code"))
         with open(os.path.join(self.dir, "code", "index.py"), "w") as f:

@@ -15,6 +15,7 @@ missing from GetFunction is unset, so lambdaeng reads it so; against moto the
 re-plans of those settings are checked against the state (--no-refresh)."""
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -340,6 +341,31 @@ lambda.func("f", {{
             self.assertIn(arn.replace(":", "%3A"), self.mutating(since)[0][1])
         self.assertEqual(self.boto.get_function(FunctionName=name)["Tags"], {"team": "b"})
         self.assert_clean("--var", "level=debug", "--var", "team=b")
+
+    def test_refresh_stores_attributes_changed_outside_and_leaves_the_rest(self):
+        """A refresh that reads the arguments back as they were still stores the attributes that
+        changed (LastModified, after a configuration update made elsewhere that set the same
+        timeout); an entry it reads back as it was stays as it was."""
+        name = f"readback-{self.target}"
+        self.write_stack("".join(f"""
+lambda.func("{key}", {{ function_name = "{name}-{key}", runtime = "python3.12", handler = "index.handler",
+                      role = role, source = "code", timeout = 3 }})""" for key in ("f", "g")))
+        self.apply()
+        before = self.state()["resources"]
+        time.sleep(1.1)  # a LastModified of another second, whatever its precision
+        self.boto.update_function_configuration(FunctionName=name + "-f", Timeout=3)
+        if not self.moto:
+            self.boto.get_waiter("function_updated_v2").wait(FunctionName=name + "-f")
+        changed = self.config(name + "-f")["LastModified"]
+        if not self.moto:  # (moto keeps LastModified as it was)
+            self.assertNotEqual(changed, before["func.f"]["attrs"]["last_modified"])
+        r = self.apply()  # run: the refresh is saved
+        self.assertNotIn("changed outside lambdaeng", r.stdout)
+        after = self.state()["resources"]
+        self.assertEqual(after["func.f"]["attrs"]["last_modified"], changed)
+        self.assertEqual(after["func.f"]["args"], before["func.f"]["args"])
+        self.assertEqual(after["func.g"], before["func.g"])
+        self.assert_clean()
 
     def plan_json(self, *args):
         import json

@@ -33,6 +33,24 @@ class Install(TempDirTest):
         r = subprocess.run([binary, "version"], capture_output=True, text=True, cwd="/")
         self.assertTrue(r.stdout.startswith("lambdaeng "))
 
+    def test_moved_build_tree_works(self):
+        """The build tree's Lua half is bytecode that keeps the path it was compiled at: a
+        copy of bin/ and share/ elsewhere must still tell its own files from the stack's
+        (a `source` path is resolved against the stack's directory, not lambdaeng's)."""
+        moved = os.path.join(self.dir, "moved")
+        os.makedirs(os.path.join(moved, "bin"))
+        shutil.copy(os.path.join(BUILD, "bin", "lambdaeng"), os.path.join(moved, "bin", "lambdaeng"))
+        shutil.copytree(os.path.join(BUILD, "share"), os.path.join(moved, "share"))
+        example = shutil.copytree(os.path.join(SOURCE, "examples/hello"), os.path.join(self.dir, "hello"),
+                                  ignore=shutil.ignore_patterns(".lambdaeng"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "LAMBDAENG_HOME"}
+        env.update(NO_COLOR="1", HOME="/nonexistent-home")
+        r = subprocess.run([os.path.join(moved, "bin", "lambdaeng"), "plan", os.path.join(example, "stack.lua")],
+                           cwd="/", env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Plan: 2 to add, 0 to change, 0 to destroy.", r.stdout)
+        self.assertIn("hello/stack.lua:", r.stdout)  # the sites shown are the stack's
+
     def test_missing_lua_half_is_a_clear_error(self):
         lonely = os.path.join(self.dir, "bin", "lambdaeng")
         os.makedirs(os.path.dirname(lonely))

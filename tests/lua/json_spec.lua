@@ -149,3 +149,66 @@ describe("empty arrays in API responses", function()
     assert.equal("integer", math.type(raw.n))
   end)
 end)
+
+describe("the C walk over decoded API responses", function()
+  local lambda_call = require "lambdaeng.aws.lambda_call"
+  local mark = require("lambdaeng.native.json").mark_empty_arrays
+  local EMPTY_JSON = '"\\u0000lambdaeng-empty-array\\u0000"'
+  local seed = 20261127
+  local function rand(n)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return (seed >> 12) % n -- the high bits: the low ones of an LCG repeat with a short period
+  end
+  local NUMBERS = { "0", "-0", "1", "-1", "3.0", "0.1", "1e2", "2.5e-3", "9007199254740991", "9007199254740992",
+                    "9007199254740993", "-9007199254740992", "1e300", "123456789.125", "4611686018427387904" }
+  local STRINGS = { '"a"', '"[]"', '"x\\"[]"', '""', '"\\u0000lambdaeng-empty-array\\u0000"', '"é"' }
+  local function text(depth)
+    local kind = rand(depth > 3 and 4 or 7)
+    if kind == 0 then return NUMBERS[rand(#NUMBERS) + 1] end
+    if kind == 1 then return STRINGS[rand(#STRINGS) + 1] end
+    if kind == 2 then return rand(3) == 0 and "null" or (rand(2) == 0 and "true" or "false") end
+    if kind == 3 then return rand(2) == 0 and "[]" or "[ ]" end
+    local parts = {}
+    if kind == 4 then
+      for i = 1, rand(4) do parts[i] = text(depth + 1) end
+      return "[" .. table.concat(parts, ",") .. "]"
+    end
+    for i = 1, rand(5) do parts[i] = string.format('"k%d":%s', rand(6), rand(4) == 0 and "null" or text(depth + 1)) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  local function same(a, b, where)
+    assert(type(a) == type(b), where .. ": " .. type(a) .. " vs " .. type(b))
+    if type(a) == "number" then
+      assert(math.type(a) == math.type(b) and (a == b or a ~= a and b ~= b), where .. ": " .. tostring(a) .. " vs " .. tostring(b))
+    elseif type(a) == "table" then
+      assert(getmetatable(a) == getmetatable(b), where .. ": metatables differ")
+      for k, v in pairs(a) do
+        assert(b[k] ~= nil, where .. "." .. tostring(k) .. " missing in C")
+        same(v, b[k], where .. "." .. tostring(k))
+      end
+      for k in pairs(b) do assert(a[k] ~= nil, where .. "." .. tostring(k) .. " only in C") end
+    else
+      assert(a == b, where .. ": " .. tostring(a) .. " vs " .. tostring(b))
+    end
+  end
+
+  it("gives the Lua walk's value for 3,000 generated texts, nulls kept, dropped, and dropped later", function()
+    local seen = { integer = 0, float = 0, array = 0, null = 0 }
+    for i = 1, 3000 do
+      local t = text(0)
+      for _, drop in ipairs { false, true } do
+        local lua_v = lambda_call.restore_in_lua(json.decode_cjson(mark(t, EMPTY_JSON)), drop)
+        local c_v = drop and lambda_call.decode(t) or lambda_call.decode_raw(t)
+        same(lua_v, c_v, "text " .. i .. " " .. t .. (drop and " (dropped)" or ""))
+        if not drop then
+          same(lambda_call.drop_nulls_in_lua(lua_v), lambda_call.drop_nulls(c_v), "text " .. i .. " " .. t .. " (later)")
+        end
+      end
+      if t:find("null") then seen.null = seen.null + 1 end
+      if t:find("%[%s*%]") then seen.array = seen.array + 1 end
+      if t:find("%.%d") then seen.float = seen.float + 1 end
+      if t:find("%d") then seen.integer = seen.integer + 1 end
+    end
+    for kind, n in pairs(seen) do assert.truthy(n > 100, kind .. " exercised " .. n .. " times") end
+  end)
+end)

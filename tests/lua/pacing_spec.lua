@@ -31,6 +31,22 @@ describe("a rate limiter", function()
     assert.equal(pacing.MARGIN / 20, l:interval())
   end)
 
+  it("against another endpoint lets a second's worth of reads go at once, then spaces them; control calls stay spaced", function()
+    local p = pacing.new(nil, { custom_endpoint = true })
+    local l = p.limiters.read
+    for _ = 1, pacing.GENEROUS.read - 1 do
+      l:acquire()
+      -- the limiter's decision: the next read may go now (a spaced one would say an interval on)
+      assert.truthy(l.next_slot <= loop.now(), "the next read waits")
+    end
+    local c1, c2 = p.limiters.control:acquire(), p.limiters.control:acquire()
+    assert.truthy(c2.sent - c1.sent >= pacing.MARGIN / pacing.GENEROUS.control - 1e-9)
+    -- once a rate is learned (set_rate, as a 429 does), reads are spaced too
+    p.limiters.read:set_rate(50, "test")
+    local r1, r2 = p.limiters.read:acquire(), p.limiters.read:acquire()
+    assert.truthy(r2.sent - r1.sent >= pacing.MARGIN / 50 - 1e-9)
+  end)
+
   it("cuts its rate on a 429 no deeper than CUBIC's beta", function()
     local l = pacing.limiter(10, 10, { name = "control" })
     local t = l:acquire()

@@ -178,6 +178,29 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r
     assert.falsy(b:find("description", 1, true))
   end)
 
+  it("reuses a create's line for the next create only where the value is the same", function()
+    local out = text.render(two_creates('description = "one", memory_size = 256, publish = true',
+      'description = "two", memory_size = 512, publish = true'), nil, { color = false })
+    local a, b = out:match("(# func%.a .-)(# func%.b .*)")
+    assert.matches('+ function_name                  = "a"', a, true)
+    assert.matches('+ function_name                  = "b"', b, true)
+    assert.matches('+ description                    = "one"', a, true)
+    assert.matches('+ description                    = "two"', b, true)
+    assert.matches("+ memory_size                    = 256", a, true)
+    assert.matches("+ memory_size                    = 512", b, true)
+    assert.matches("+ publish                        = true", b, true)
+    assert.matches("+ arn                            = (known after apply)", b, true)
+    -- each change reads as it does alone
+    local alone = text.render(two_creates('description = "two", memory_size = 512, publish = true',
+      'description = "one", memory_size = 256, publish = true'), nil, { color = false })
+    local a2, b2 = alone:match("(# func%.a .-)(# func%.b .*)")
+    local function body(change, name) -- without its header (the line differs) and its name
+      return (change:match("\n(.-}\n)"):gsub('"' .. name .. '"', '"X"'))
+    end
+    assert.equal(body(a, "a"), body(b2, "b"))
+    assert.equal(body(b, "b"), body(a2, "a"))
+  end)
+
   it("writes what render gives, redacted the same way, a secret across lines included", function()
     local secrets = require "lambdaeng.secrets"
     local result = two_creates('description = "a secret value"', 'description = "another"')

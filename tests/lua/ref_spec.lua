@@ -31,6 +31,18 @@ describe("a known reference", function()
   end)
 end)
 
+describe("inspect", function()
+  it("finds references in keys and nested tables, and none in flat arguments", function()
+    local arn = attribute("func.a", "arn")
+    local flat = ref.inspect({ name = "x", size = 128, on = true })
+    assert.same({ deps = {}, known = true, sensitive = false, has_refs = false }, flat)
+    assert.truthy(ref.inspect({ name = "x", arn = arn }).has_refs)
+    assert.same({ ["func.a"] = true }, ref.inspect({ name = "x", env = { vars = { A = arn } } }).deps)
+    assert.falsy(ref.inspect({ name = "x", env = { vars = { A = arn } } }).known)
+    assert.truthy(ref.inspect({ [arn] = 1 }).has_refs)
+  end)
+end)
+
 describe("lift", function()
   local upper = ref.lift(string.upper, "upper")
 

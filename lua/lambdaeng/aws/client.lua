@@ -273,10 +273,31 @@ function Client:call(req)
   return nil, last_err
 end
 
+-- The header lines a request spec of http.request ({ method, headers, body, sign,
+-- user_agent }) is sent with, signed from Lua: the reference for http.request's own
+-- signing in C (http.signed_lines gives its lines; lua.signing compares the two).
+function M.signed_lines_in_lua(spec)
+  local s = spec.sign
+  local headers = { { "Host", s.host } }
+  for _, h in ipairs(spec.headers or {}) do headers[#headers + 1] = h end
+  local signed = sigv4.sign {
+    method = spec.method, path = s.path, query = s.query, headers = headers, body = spec.body or "",
+    access_key_id = s.access_key_id, secret_access_key = s.secret_access_key, session_token = s.session_token,
+    region = s.region, service = s.service, time = s.time,
+    sign_body = s.sign_body, normalize = s.normalize, single_encode = s.single_encode,
+  }
+  local lines = {}
+  for i = 2, #headers do lines[#lines + 1] = headers[i][1] .. ": " .. headers[i][2] end
+  for _, h in ipairs(signed.headers) do lines[#lines + 1] = h[1] .. ": " .. h[2] end
+  if spec.user_agent then lines[#lines + 1] = "User-Agent: " .. spec.user_agent end
+  return lines
+end
+
 -- One attempt of a call: sign, send, classify. Returns the response (status
--- below 300), or nil and the error.
+-- below 300), or nil and the error. Signing and the header lines are C's, in
+-- http.request itself (one crossing per attempt).
 function Client:attempt(req, url, path, query, attempt, max_body)
-  local headers = { { "Host", self.host } }
+  local headers = {}
   for _, h in ipairs(req.headers or {}) do headers[#headers + 1] = h end
   if req.body and not req.content_type_set then
     headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
@@ -285,22 +306,21 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local keys, kerr = self.cfg, nil
   if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
   if not keys then return nil, { type = "CredentialsError", message = kerr, retryable = false } end
-  local signed = sigv4.sign {
-    method = req.method, path = path, query = query, headers = headers, body = req.body or "",
+  local sign = {
+    host = self.host, path = path, query = query,
     access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
     session_token = keys.session_token, region = self.cfg.region, service = self.cfg.service or "lambda",
     time = os.time(),
     -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
     sign_body = self.cfg.s3 or nil, normalize = not self.cfg.s3, single_encode = self.cfg.s3 or nil,
   }
-  local send = {}
-  for i, h in ipairs(headers) do if i > 1 then send[#send + 1] = h end end -- curl sets Host
-  for _, h in ipairs(signed.headers) do send[#send + 1] = h end
-  send[#send + 1] = { "User-Agent", USER_AGENT }
   if self.debug then
     self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
-    for _, h in ipairs(send) do
-      self:log(string.format("   %s: %s", h[1], SECRET_HEADERS[h[1]:lower()] and REDACTED or h[2]))
+    local lines = http.signed_lines { method = req.method, headers = headers, body = req.body, sign = sign,
+                                      user_agent = USER_AGENT }
+    for _, line in ipairs(lines) do
+      local name, value = line:match("^([^:]*): (.*)$")
+      self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
     end
     if req.body then
       self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
@@ -311,8 +331,9 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local started = loop.now()
   local timeout = req.timeout or self.timeout
   if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
-  local res, msg, kind = http.request { method = req.method, url = url, headers = send, body = req.body,
-                                        timeout = timeout, max_body = max_body }
+  local res, msg, kind = http.request { method = req.method, url = url, headers = headers, body = req.body,
+                                        timeout = timeout, max_body = max_body, sign = sign,
+                                        user_agent = USER_AGENT }
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     if kind == "too_large" then

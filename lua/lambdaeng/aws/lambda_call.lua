@@ -133,14 +133,6 @@ local function restore(v, drop_nulls)
   return v
 end
 
-function M.decode_raw(text)
-  return restore(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), false)
-end
-
-function M.decode(text)
-  return restore(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), true)
-end
-
 -- Null members left out (after the shape check, which needed them).
 local function drop_nulls(v)
   if type(v) == "table" then
@@ -150,6 +142,22 @@ local function drop_nulls(v)
   end
   return v
 end
+
+-- The Lua walks above are the reference for the C ones used (lua.json_values compares them).
+M.restore_in_lua, M.drop_nulls_in_lua = restore, drop_nulls
+local native_restore = require("lambdaeng.native.json").restore
+local ARRAY_MT = getmetatable(json.array {})
+local function restore_c(v, drop) return native_restore(v, drop, json.null, EMPTY, ARRAY_MT) end
+local function drop_nulls_c(v) return native_restore(v, true, json.null) end
+
+function M.decode_raw(text)
+  return restore_c(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), false)
+end
+
+function M.decode(text)
+  return restore_c(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), true)
+end
+M.EMPTY, M.drop_nulls = EMPTY, drop_nulls_c
 
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
 -- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
@@ -182,7 +190,7 @@ local function one_call(api, op, input)
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
       { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw })
     if not out then return nil, cerr end
-    return add_wire_members(spec, drop_nulls(out), res)
+    return add_wire_members(spec, drop_nulls_c(out), res)
   end
   local res, cerr = api.client:call {
     op = op, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body,

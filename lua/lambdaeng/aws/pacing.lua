@@ -48,7 +48,8 @@ Limiter.__index = Limiter
 
 -- rate: the known rate to start with (nil: learnt from the first 429; until
 -- then opts.start, a provisional rate, or unlimited); ceiling: never above it
--- (a known quota). opts: { name, log = function(line), start }.
+-- (a known quota). opts: { name, log = function(line), start, burst (the provisional
+-- rate is a token bucket: see slot) }.
 function M.limiter(rate, ceiling, opts)
   opts = opts or {}
   return setmetatable({
@@ -56,7 +57,7 @@ function M.limiter(rate, ceiling, opts)
     epoch = 0, throttles = 0, decisions = 0,
     waiting = task.waitlist(), dispatching = false, holding = nil,
     outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
-    name = opts.name or "?", log = opts.log, released = 0,
+    name = opts.name or "?", log = opts.log, released = 0, burst = opts.burst,
   }, Limiter)
 end
 
@@ -105,8 +106,21 @@ end
 -- The slot of a release made at `now` (at or after next_slot). A release the
 -- loop made late by less than an interval keeps its slot, so one late timer
 -- does not push every later slot back on a loaded machine; later than that, the
--- schedule starts again from now. Slots are always an interval apart.
+-- schedule starts again from now. Slots are always an interval apart — except
+-- under the read class's provisional rate (no 429 yet), which is a token bucket
+-- holding one window's worth, like the quotas it stands in for: an endpoint that
+-- never throttles gets a refresh of 1,000 functions at once, not over a second.
+-- (Control calls keep their spacing: a burst of creates would spend ten times the
+-- quota's sends on 429s before the first one teaches the rate.)
 function Limiter:slot(now)
+  if self.burst and not self.learned and self.rate then
+    local full = self.rate * WINDOW
+    local tokens = math.min(full, (self.tokens or full) + (now - (self.tokens_at or now)) * self.rate)
+    tokens = math.max(tokens, 1) - 1 -- (the caller waited for next_slot, when one was there)
+    self.tokens, self.tokens_at = tokens, now
+    self.next_slot = tokens >= 1 and now or now + (1 - tokens) / self.rate
+    return now
+  end
   local at = self.next_slot
   if now - at >= self:interval() then at = now end
   self.next_slot = at + self:interval()
@@ -315,6 +329,7 @@ end
 -- provisional rates against another endpoint, until its first 429 says more.
 M.DEFAULTS = { control = 15, read = 100 }
 M.GENEROUS = { control = 150, read = 1000 }
+M.BURST = { read = true }
 
 -- pacing_config: nil (adaptive: AWS's quotas against AWS, GENEROUS until the
 -- first 429 elsewhere), false (off), true (adaptive from AWS's quotas whatever
@@ -330,7 +345,8 @@ function M.new(pacing_config, opts)
     elseif pacing_config == true or not opts.custom_endpoint then known = quota end
     if known ~= false then
       known = tonumber(known)
-      limiters[class] = M.limiter(known, known, { name = class, log = opts.log, start = M.GENEROUS[class] })
+      limiters[class] = M.limiter(known, known, { name = class, log = opts.log, start = M.GENEROUS[class],
+                                     burst = M.BURST[class] })
     end
   end
   limiters.invoke = M.concurrency { name = "invoke", log = opts.log }

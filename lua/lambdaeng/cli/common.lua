@@ -18,6 +18,7 @@ local errors = require "lambdaeng.errors"
 local stackvars = require "lambdaeng.stackvars"
 local sys = require "lambdaeng.native.sys"
 local ui = require "lambdaeng.cli.ui"
+local endpoint = require "lambdaeng.endpoint"
 
 local M = {}
 
@@ -65,10 +66,15 @@ function M.stack_workspace(args, command)
   return ws, session
 end
 
+-- The operations a stack command runs at once: --parallelism, or 256.
+function M.parallelism(args)
+  return tonumber(args.parallelism) or endpoint.STACK_PARALLELISM
+end
+
 -- default: the default provider's client (clients.ctx_for()), made once.
 function M.context(session, st, clients, default, args, fields)
   local ctx = { api = default.api, state = st, session = session, region = default.cfg.region,
-                default_tags = default.provider.default_tags, parallelism = tonumber(args.parallelism) or 256,
+                default_tags = default.provider.default_tags, parallelism = M.parallelism(args),
                 retarget = args.retarget, target_text = default.target and default.target.text }
   for k, v in pairs(fields or {}) do ctx[k] = v end
   return require("lambdaeng.targets").views(ctx, clients)

@@ -113,7 +113,7 @@ function M.command(args)
   local st, held = ws:lock_state("import")
   if not st then return nil, held end
   local lock <close> = held
-  local clients = ws:clients(session)
+  local clients = ws:clients(session, common.parallelism(args))
   local terr = clients.check(st)
   local t
   if not terr then t, terr = clients.ctx_for(d.provider) end

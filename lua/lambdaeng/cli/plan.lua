@@ -36,7 +36,7 @@ end
 -- Refresh and ephemeral invocations need the API; a plan with neither stays offline.
 local function online(session, st, args)
   for _, addr in ipairs(st:addresses()) do
-    if require("lambdaeng.refresh").refreshable(st:get(addr).kind) and not args.no_refresh then return true end
+    if require("lambdaeng.refresh").refreshable(st:get(addr, "kind")) and not args.no_refresh then return true end
   end
   for _, d in ipairs(session.decls) do if d.kind.kind == "ephemeral_invocation" then return true end end
   return false
@@ -47,7 +47,7 @@ local function compute(ws, session, args)
   local st, held = ws:lock_state("plan")
   if not st then return nil, held end
   local lock <close> = held
-  local clients = ws:clients(session)
+  local clients = ws:clients(session, common.parallelism(args))
   local target, terr = clients.target()
   if target then terr = clients.check(st) end
   if terr then return nil, terr end

@@ -148,7 +148,7 @@ local function run_stack(args, destroy)
   if not st then return nil, held end
   local lock <close> = held
   -- the state's resources were applied to a target: this run must use the same one
-  local clients = ws:clients(session)
+  local clients = ws:clients(session, common.parallelism(args))
   local terr = clients.check(st)
   if terr then return nil, terr end
   -- the default provider's client, made once (its credentials are fetched once too)

@@ -1,0 +1,111 @@
+-- aws/shape.lua: the C walk (engine/shape.c) against the Lua one, its reference, on
+-- generated responses of every known operation: the same verdict, the same message,
+-- and for a response that fits, the same nulls removed.
+local shape = require "lambdaeng.aws.shape"
+local json = require "lambdaeng.json"
+
+local seed = 20261126
+local function rand(n) -- deterministic: the same values on every run
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return (seed >> 12) % n -- the high bits: the low ones of an LCG repeat with a short period
+end
+
+local KEYS = { "a", "Name", "x y", "k\n", "é", "1", "" }
+local function wrong()
+  local kind = rand(7)
+  if kind == 0 then return json.null end
+  if kind == 1 then return 1.5 end
+  if kind == 2 then return "s" end
+  if kind == 3 then return true end
+  if kind == 4 then return { 1, 2 } end
+  if kind == 5 then return { k = "v" } end
+  return 7
+end
+
+local function gen(spec, depth)
+  if rand(25) == 0 then return wrong() end
+  local kind = spec.kind
+  if kind == "string" then return "v" .. rand(9) end
+  if kind == "integer" then return rand(100) end
+  if kind == "boolean" then return rand(2) == 0 end
+  if kind == "number" then return rand(2) == 0 and 0.25 or rand(9) end
+  if kind == "array" then
+    local t = json.array {}
+    for i = 1, rand(4) do t[i] = gen(spec.item, depth + 1) end
+    if rand(30) == 0 then t[#t + 3] = "hole" elseif rand(30) == 0 then t.extra = "x" end
+    return t
+  end
+  if kind == "map" then
+    local t = {}
+    for _ = 1, rand(4) do t[KEYS[rand(#KEYS) + 1]] = gen(spec.value, depth + 1) end
+    if rand(30) == 0 then t[1] = "v" end
+    return t
+  end
+  local t = {}
+  for name, field in pairs(spec.fields) do
+    local roll = rand(8)
+    if roll == 0 then t[name] = json.null elseif roll < 4 then t[name] = gen(field, depth + 1) end
+  end
+  for _, name in ipairs(spec.required) do
+    if rand(12) ~= 0 and (t[name] == nil or t[name] == json.null) then t[name] = gen(spec.fields[name], depth + 1) end
+  end
+  if rand(10) == 0 then t.Unknown = json.null end
+  if rand(40) == 0 then t[2] = "x" end
+  return t
+end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = copy(x) end
+  return setmetatable(t, getmetatable(v))
+end
+
+local function same(a, b, where)
+  assert(type(a) == type(b), where .. ": " .. type(a) .. " vs " .. type(b))
+  if type(a) == "table" then
+    for k, v in pairs(a) do
+      assert(b[k] ~= nil, where .. "." .. tostring(k) .. " only in Lua's")
+      same(v, b[k], where .. "." .. tostring(k))
+    end
+    for k in pairs(b) do assert(a[k] ~= nil, where .. "." .. tostring(k) .. " only in C's") end
+  else
+    assert(a == b and math.type(a) == math.type(b), where .. ": " .. tostring(a) .. " vs " .. tostring(b))
+  end
+end
+
+describe("the shape check in C", function()
+  it("gives the Lua check's verdict, message and cleaned value for 4,000 generated responses", function()
+    local ops = {}
+    for op in pairs(shape.OUTPUT) do ops[#ops + 1] = op end
+    table.sort(ops)
+    local good, bad = 0, 0
+    for i = 1, 4000 do
+      local op = ops[i % #ops + 1]
+      local v = gen(shape.OUTPUT[op], 0)
+      local a, b = copy(v), copy(v)
+      local ra, ea = shape.validate_in_lua(op, a)
+      local rb, eb = shape.validate(op, b)
+      local where = string.format("response %d (%s)", i, op)
+      assert(ra == nil == (rb == nil), where .. ": Lua " .. tostring(ea and ea.message) .. ", C " ..
+        tostring(eb and eb.message))
+      if ea then
+        assert.equal(ea.message, eb.message)
+        bad = bad + 1
+      else
+        good = good + 1
+        same(a, b, where) -- the nulls removed (a value found wrong is dropped)
+      end
+    end
+    assert.truthy(good > 400 and bad > 400, "both verdicts are exercised: " .. good .. " good, " .. bad .. " bad")
+  end)
+
+  it("names the field as before", function()
+    local v = { Configuration = { FunctionName = 3, FunctionArn = "a" } }
+    local _, err = shape.validate("GetFunction", v)
+    assert.equal("GetFunction: Configuration.FunctionName is a number; expected a string", err.message)
+    local ok = shape.validate("GetFunction", { Configuration = { FunctionName = "f", FunctionArn = "a",
+                                                                 Role = json.null }, Tags = json.null })
+    assert.same({ Configuration = { FunctionName = "f", FunctionArn = "a" } }, ok)
+  end)
+end)
