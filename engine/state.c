@@ -19,6 +19,7 @@
 
 #include "buffer.h"
 #include "converter.h"
+#include "loop.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -38,6 +39,7 @@ struct le_state {
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
                       * given to another writer's file (ext4 reuses a freed one at once) */
+  int writing;       /* a background save is on a worker thread: no other save until it is done */
 };
 
 struct le_lock {
@@ -639,6 +641,59 @@ static char *document_text(le_state *st) {
   return (char *)b.data;
 }
 
+/* The document to write next, with its final newline: the serial goes up by one and
+ * what was put since the last write counts as on its way (a failed write puts both
+ * back: unprepare). NULL with err set when it cannot be made. */
+static char *prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out, le_error *err) {
+  json_int_t old = json_integer_value(json_object_get(st->root, "serial"));
+  if (old < 0 || old >= LE_STATE_SERIAL_MAX) { /* checked on read; never overflow */
+    le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path, (long long)old);
+    return NULL;
+  }
+  json_object_set_new(st->root, "serial", json_integer(old + 1));
+  json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
+  char *text = document_text(st);
+  size_t len = text ? strlen(text) : 0;
+  char *lined = text ? realloc(text, len + 2) : NULL;
+  if (!lined) {
+    free(text);
+    json_object_set_new(st->root, "serial", json_integer(old));
+    le_error_set(err, text ? "out of memory" : "cannot serialise the state");
+    return NULL;
+  }
+  lined[len++] = '\n';
+  lined[len] = '\0';
+  *old_serial = old;
+  *len_out = len;
+  st->dirty = 0; /* a put from here on is for the next write */
+  return lined;
+}
+
+static void unprepare(le_state *st, json_int_t old_serial, char *text) {
+  free(text);
+  json_object_set_new(st->root, "serial", json_integer(old_serial));
+  st->dirty = 1;
+}
+
+/* The disk half of a save (the caller holds the guard): the backup link, the atomic
+ * write and the new file held open (*fd_out). Touches nothing but the file system,
+ * so it runs on a worker thread as well (state:save_in_background). */
+static int write_file(const char *path, const char *text, size_t len, int *fd_out, le_error *err) {
+  if (keep_backup(path, err) != LE_OK || write_atomically(path, text, len, err) != LE_OK) return LE_FAIL;
+  *fd_out = open(path, O_RDONLY | O_CLOEXEC); /* ours: nobody writes while the guard is held */
+  return LE_OK;
+}
+
+/* After a successful write of text (from prepare_write, taken) as the file open on fd. */
+static void written(le_state *st, char *text, size_t len, int fd) {
+  hold_file(st, fd);
+  text[len - 1] = '\0'; /* as json_dumps gives it, for the comparison in save_guarded */
+  free(st->last_written);
+  st->last_written = text;
+  free(st->loaded_text);
+  st->loaded_text = NULL;
+}
+
 static int save_guarded(le_state *st, le_error *err) {
   struct stat sb;
   int exists = stat(st->path, &sb) == 0;
@@ -655,44 +710,21 @@ static int save_guarded(le_state *st, le_error *err) {
     free(current);
     if (unchanged) return LE_OK; /* nothing changed: no new serial */
   }
-  json_t *serial = json_object_get(st->root, "serial");
-  json_int_t old_serial = json_integer_value(serial);
-  if (old_serial < 0 || old_serial >= LE_STATE_SERIAL_MAX) /* checked on read; never overflow */
-    return le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path,
-                        (long long)old_serial);
-  json_object_set_new(st->root, "serial", json_integer(old_serial + 1));
-  json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
-  char *text = document_text(st);
-  if (!text) {
-    json_object_set_new(st->root, "serial", json_integer(old_serial));
-    return le_error_set(err, "cannot serialise the state");
-  }
-  size_t len = strlen(text);
-  char *lined = realloc(text, len + 2);
-  if (!lined) {
-    free(text);
-    json_object_set_new(st->root, "serial", json_integer(old_serial));
-    return le_error_set(err, "out of memory");
-  }
-  lined[len++] = '\n';
-  lined[len] = '\0';
-  int rc = keep_backup(st->path, err) == LE_OK ? write_atomically(st->path, lined, len, err) : LE_FAIL;
-  if (rc != LE_OK) {
-    free(lined);
-    json_object_set_new(st->root, "serial", json_integer(old_serial));
+  json_int_t old_serial;
+  size_t len;
+  char *text = prepare_write(st, &old_serial, &len, err);
+  if (!text) return LE_FAIL;
+  int fd = -1;
+  if (write_file(st->path, text, len, &fd, err) != LE_OK) {
+    unprepare(st, old_serial, text);
     return LE_FAIL;
   }
-  hold_file(st, open(st->path, O_RDONLY | O_CLOEXEC)); /* ours: nobody writes while the guard is held */
-  lined[len - 1] = '\0'; /* as json_dumps gives it, for the comparison above */
-  free(st->last_written);
-  st->last_written = lined;
-  free(st->loaded_text);
-  st->loaded_text = NULL;
-  st->dirty = 0;
+  written(st, text, len, fd);
   return LE_OK;
 }
 
 int le_state_save(le_state *st, le_error *err) {
+  if (st->writing) return le_error_set(err, "state file %s: a save is already being written", st->path);
   int guard = guard_acquire(st->path, err);
   if (guard < 0) return LE_FAIL;
   int rc = save_guarded(st, err);
@@ -700,7 +732,67 @@ int le_state_save(le_state *st, le_error *err) {
   return rc;
 }
 
-/* Locks */
+/* A save in the background: the document is made on the loop thread; the guard, the
+ * check for another writer's file and the write (fsyncs included) happen on a libuv
+ * worker, and the task that asked resumes once the file is on disk. */
+typedef struct bg_save {
+  uv_work_t work;
+  le_state *st;
+  lua_State *co;
+  char *path, *text;
+  size_t len;
+  json_int_t old_serial;
+  dev_t dev;
+  ino_t ino;
+  int fd, rc, other_writer;
+  le_error err;
+} bg_save;
+
+static void bg_save_work(uv_work_t *w) {
+  bg_save *b = w->data;
+  int guard = guard_acquire(b->path, &b->err);
+  if (guard < 0) {
+    b->rc = LE_FAIL;
+    return;
+  }
+  struct stat sb;
+  int exists = stat(b->path, &sb) == 0;
+  if (!exists && errno != ENOENT)
+    b->rc = le_error_errno(&b->err, errno, "cannot read state file %s", b->path);
+  else if (exists && (sb.st_ino != b->ino || sb.st_dev != b->dev))
+    b->other_writer = 1; /* merged on the loop thread (save_guarded), where the document lives */
+  else
+    b->rc = write_file(b->path, b->text, b->len, &b->fd, &b->err);
+  guard_release(guard);
+}
+
+static void bg_save_done(uv_work_t *w, int status) {
+  bg_save *b = w->data;
+  le_state *st = b->st;
+  lua_State *co = b->co;
+  st->writing = 0;
+  int rc = b->rc;
+  le_error err = b->err;
+  if (status != 0) rc = le_error_set(&err, "state file %s: the write was cancelled", st->path);
+  if (rc == LE_OK && !b->other_writer) {
+    written(st, b->text, b->len, b->fd);
+  } else {
+    if (b->fd >= 0) close(b->fd);
+    unprepare(st, b->old_serial, b->text);
+    if (rc == LE_OK) rc = le_state_save(st, &err); /* another process wrote it: merge, as a save does */
+  }
+  free(b->path);
+  free(b);
+  if (rc == LE_OK) {
+    lua_pushboolean(co, 1);
+    le_task_resume(co, 1);
+  } else {
+    le_push_error(co, &err);
+    le_task_resume(co, 3);
+  }
+}
+
+/* Locks *//* Locks */
 
 static int read_small_file(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -999,6 +1091,48 @@ static int l_save(lua_State *L) {
   return 1;
 }
 
+/* state:save_in_background() -> true | nil, message, code: as save, from a task, which
+ * waits while a worker thread writes (the loop goes on); with nothing to write, or no
+ * task to wait in, it saves on the spot. Misuse: a second save while one is written. */
+static int l_save_in_background(lua_State *L) {
+  le_state *st = check_state(L);
+  if (st->writing) return luaL_error(L, "state file %s: a save is already being written", st->path);
+  if (!st->dirty || !le_task_can_wait(L)) return l_save(L); /* (a merge check at most: no write) */
+  bg_save *b = calloc(1, sizeof *b);
+  if (!b || !(b->path = strdup(st->path))) {
+    free(b);
+    return luaL_error(L, "out of memory");
+  }
+  b->st = st;
+  b->co = L;
+  b->fd = -1;
+  b->dev = st->file_dev;
+  b->ino = st->file_ino;
+  b->work.data = b;
+  le_error err;
+  if (!(b->text = prepare_write(st, &b->old_serial, &b->len, &err))) {
+    free(b->path);
+    free(b);
+    return push_error(L, &err);
+  }
+  int rc = uv_queue_work(le_loop(), &b->work, bg_save_work, bg_save_done);
+  if (rc != 0) {
+    unprepare(st, b->old_serial, b->text);
+    free(b->path);
+    free(b);
+    le_error_set(&err, "state file %s: cannot start the write: %s", st->path, uv_strerror(rc));
+    return push_error(L, &err);
+  }
+  st->writing = 1;
+  return lua_yield(L, 0);
+}
+
+/* state:dirty() -> whether something was put, removed or set since the last write. */
+static int l_dirty(lua_State *L) {
+  lua_pushboolean(L, check_state(L)->dirty);
+  return 1;
+}
+
 /* The document as save would write it now (serial as read), for a copy kept elsewhere. */
 static int l_document(lua_State *L) {
   char *text = json_dumps(check_state(L)->root, DUMP_FLAGS);
@@ -1073,7 +1207,8 @@ int le_open_state(lua_State *L) {
                                      {"put", l_put},             {"remove", l_remove},
                                      {"outputs", l_outputs},     {"set_outputs", l_set_outputs},
                                      {"save", l_save},           {"info", l_info},
-                                     {"document", l_document},   {NULL, NULL}};
+                                     {"document", l_document},   {"save_in_background", l_save_in_background},
+                                     {"dirty", l_dirty},         {NULL, NULL}};
   if (luaL_newmetatable(L, STATE_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -9,7 +9,10 @@
  * le_state_save writes it atomically: a temporary file in the same directory,
  * fsync, rename over the old file, fsync of the directory; mode 0600; the
  * serial goes up by one on every write that changes the content. A crash at
- * any moment leaves either the previous or the new state, whole.
+ * any moment leaves either the previous or the new state, whole. From Lua,
+ * state:save_in_background() does the same from a task with the disk work (the
+ * guard, the write, the fsyncs) on a libuv worker thread: the task resumes once
+ * the file is on disk, and the loop goes on meanwhile; one such save at a time.
  *
  * Two processes that write one state file (a run whose lock was forced away, and
  * the run that forced it) never drop each other's entries: le_state_save holds an

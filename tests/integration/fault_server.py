@@ -33,6 +33,10 @@ the request path; every request's arrival is recorded and served at /__log.
                  field is absent), nested (a nested field has the wrong type); the name is
                  read from the path, the CreateFunction body or a tags ARN
   hold-c-*       CreateFunction is held (no answer) until POST /__release/NAME
+  wal-*          at each CreateFunction and GetFunction the state file named by the
+                 environment's FAULT_STATE_FILE is read: /__wal gives, per name, the
+                 entry it held then ("pending" create, "partial", "done" or "none"),
+                 so a test sees whether each call came after the record it needs
   hold-w-*       the waiter's GetFunction is held until POST /__release/NAME
                  (for tests that look at the client's files while a call is in flight;
                  GET /__held gives the names of the requests waiting, and how many each)
@@ -73,6 +77,7 @@ HELD = collections.Counter()  # name -> requests of it being held now
 GATE = {"waiting": 0, "opened_by": None}  # the gate-N-* creates (see the module's text)
 STORE = {}  # the stateful "st-*" functions: name -> configuration
 BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
+WAL = collections.defaultdict(list)  # name -> [(call, the state's entry for it then)] (wal-*)
 HUGE = 300 * 1024 * 1024
 
 
@@ -154,6 +159,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 RELEASED.add(self.path[len("/__release/"):])
             return self.reply(204)
+        if self.path == "/__wal":
+            with LOCK:
+                data = json.dumps(WAL).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path == "/__held":
             with LOCK:
                 data = json.dumps({k: v for k, v in HELD.items() if v}).encode()
@@ -195,6 +204,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.hostile(name, mode)
         if kind == "shape":
             return self.shaped(name, params[1])
+        if kind == "wal" and (getting or (self.command == "POST" and not m)):
+            seen = self.state_entry(name)
+            with LOCK:
+                WAL[name].append(["GetFunction" if getting else "CreateFunction", seen])
         if kind == "hold" and ((params[1] == "c" and self.command == "POST" and not m) or
                                (params[1] == "w" and getting)):
             self.hold(name)
@@ -294,6 +307,19 @@ class Handler(BaseHTTPRequestHandler):
                     GATE["waiting"] -= 1
                     return
             time.sleep(0.01)
+
+    @staticmethod
+    def state_entry(name):
+        """What the state file (FAULT_STATE_FILE) holds now for the function NAME."""
+        try:
+            with open(os.environ["FAULT_STATE_FILE"]) as f:
+                resources = json.load(f)["resources"]
+        except (OSError, ValueError, KeyError):
+            return "none"
+        for entry in resources.values():
+            if entry.get("args", {}).get("function_name") == name:
+                return entry.get("pending") or ("partial" if entry.get("partial") else "done")
+        return "none"
 
     def hold(self, name):
         with LOCK:

@@ -3,10 +3,12 @@ at once (the peak the server saw is asserted, not a time); and a 100-function
 stack survives SIGKILL mid-run (at a state save or a request, injected by strace so
 that where it lands does not depend on the machine's speed): after every kill the state parses,
 every function moto holds is in the state, and the next run converges."""
+import collections
 import json
 import os
 import queue
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -99,7 +101,8 @@ class Scale(unittest.TestCase):
         state_path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
         menv = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
                 "LAMBDAENG_WAITER_DELAY": "0.01"}
-        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **menv)
+        # one libuv worker: the state's renames are counted and killed on one thread
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", UV_THREADPOOL_SIZE="1", **menv)
         args = ["--endpoint", endpoint, "--yes", "--parallelism", "16"]
 
         def held():
@@ -107,17 +110,21 @@ class Scale(unittest.TestCase):
                 return set(json.load(res))
 
         def counted(command):
-            """Runs COMMAND whole under strace -c; the main thread's count of each syscall."""
-            summary = os.path.join(self.dir, command + ".syscalls")
-            r = subprocess.run(["strace", "-qq", "-c", "-o", summary, "-e", "trace=rename,sendto", LAMBDAENG, command,
+            """Runs COMMAND whole under strace -f; the most calls of each syscall one thread made
+            (strace's when= counts per thread; state writes rename on the one libuv worker)."""
+            trace = os.path.join(self.dir, command + ".syscalls")
+            r = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e", "trace=rename,sendto", LAMBDAENG, command,
                                 stack, *args], env=traced_env(env), capture_output=True, text=True, timeout=300)
             self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr)
-            counts = {}
-            with open(summary) as f:
+            per_thread = collections.Counter()
+            with open(trace) as f:
                 for line in f:
-                    cols = line.split()
-                    if len(cols) >= 5 and cols[-1] in ("rename", "sendto"):
-                        counts[cols[-1]] = int(cols[3])
+                    m = re.match(r"(\d+) +(rename|sendto)\(", line)
+                    if m:
+                        per_thread[(m.group(2), m.group(1))] += 1
+            counts = {}
+            for (name, _), n in per_thread.items():
+                counts[name] = max(counts.get(name, 0), n)
             return counts
 
         counts = {"run": counted("run")}
@@ -135,7 +142,7 @@ class Scale(unittest.TestCase):
                 self.assertEqual(run("run", stack, *args, env=menv, timeout=300).returncode, 0)
             syscall = ("rename", "sendto")[trial % 2]
             k = rng.randint(1, max(1, int(counts[command].get(syscall, 0) * 0.8)))
-            r = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
+            r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
                                 f"inject={syscall}:signal=KILL:when={k}", LAMBDAENG, command, stack, *args],
                                env=traced_env(env), capture_output=True, text=True, timeout=300)
             self.assertIn(r.returncode, (-signal.SIGKILL, 128 + signal.SIGKILL),

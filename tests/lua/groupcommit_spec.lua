@@ -16,7 +16,7 @@ local function until_(cond, what)
 end
 
 -- A store whose writes wait at a gate: open() lets the oldest one finish.
-local function gated_store(fail_at)
+local function gated_store(fail_at, opts)
   local s = { content = 0, durable = 0, snaps = {}, gate = task.waitlist(), returned = {} }
   s.gc = groupcommit.new(function()
     local snap = s.content -- the snapshot, before the write first waits
@@ -25,7 +25,7 @@ local function gated_store(fail_at)
     if fail_at == #s.snaps then return nil, "412 PreconditionFailed" end
     s.durable = snap
     return true
-  end)
+  end, opts)
   function s.open() s.gate:wake_one() end
   -- a task that saves once (changed) or not at all, then commits
   function s.saver(i, changed)
@@ -121,6 +121,32 @@ describe("group commit, waiting and failing", function()
     assert.matches("412", why, true)
     assert.equal(2, s.gc.writes)
     assert.equal(1, s.durable)
+  end)
+
+  it("with retry (a local file), fails only the commits a failed write carried, and writes again after", function()
+    local s = gated_store(2, { retry = true })
+    loop.spawn(s.saver(1))
+    until_(function() return #s.snaps == 1 end, "the first write")
+    loop.spawn(s.saver(2))
+    loop.spawn(s.saver(3))
+    until_(function() return s.content == 3 end, "the other saves")
+    s.open()
+    until_(function() return #s.snaps == 2 end, "the second write")
+    loop.spawn(s.saver(4)) -- saved while the write that fails is in flight: not carried by it
+    until_(function() return s.content == 4 end, "the fourth save")
+    s.open()
+    until_(function() return s.returned[2] and s.returned[3] end, "the failed commits")
+    for i = 2, 3 do
+      assert.is_nil(s.returned[i].ok)
+      assert.matches("412 PreconditionFailed", s.returned[i].why, true)
+    end
+    until_(function() return #s.snaps == 3 end, "the write after the failure")
+    assert.is_nil(s.returned[4])
+    s.open()
+    until_(function() return s.returned[4] end, "the fourth commit")
+    assert.truthy(s.returned[4].ok)
+    assert.equal(4, s.durable) -- the write after the failure holds what the failed one held
+    assert.equal(3, s.gc.writes)
   end)
 
   it("reports a write that raised as a failure", function()

@@ -19,11 +19,20 @@
 --                                 in st (and .backup) | nil, err
 --   backend:finish_scrub()     -> true | nil, message (at the lock's release)
 -- Errors are { type, message } (errors.lua).
+--
+-- Saves from tasks (an apply's many operations) are group-committed
+-- (state/groupcommit.lua): each returns once a write that holds it is on disk, the
+-- write and its fsyncs run on a worker thread (state:save_in_background), and the
+-- saves made while one is in flight go together in the next, so the loop keeps
+-- sending while the disk works and the number of writes follows the disk's speed,
+-- not the number of saves. What a caller saved before a call is on disk before it
+-- sends the call, as before.
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 local files = require "lambdaeng.files"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local groupcommit = require "lambdaeng.state.groupcommit"
 
 local M = {}
 
@@ -35,9 +44,30 @@ function M.new(paths) return setmetatable({ paths = paths }, Backend) end
 
 function Backend:where() return self.paths.state end
 
+-- The state object: engine/state.c's, whose save is group-committed from a task.
+local State = {}
+
+State.__index = function(self, name)
+  local own = State[name]
+  if own then return own end
+  local native = rawget(self, "native")
+  local method = native[name]
+  if type(method) ~= "function" then return method end
+  return function(_, ...) return method(native, ...) end
+end
+
+-- true | nil, message (as the native save).
+function State:save()
+  local native = self.native
+  if not coroutine.isyieldable() and not self.commits.writing then return native:save() end
+  return self.commits:commit(native:dirty())
+end
+
 function Backend:open()
-  local st, err, code = statelib.open(self.paths.state)
-  if not st then return nil, errors.new("StateError", err, { code = code }) end
+  local native, err, code = statelib.open(self.paths.state)
+  if not native then return nil, errors.new("StateError", err, { code = code }) end
+  local st = setmetatable({ native = native }, State)
+  st.commits = groupcommit.new(function() return native:save_in_background() end, { retry = true })
   return st
 end
 
