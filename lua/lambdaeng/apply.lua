@@ -28,7 +28,6 @@ local task = require "lambdaeng.task"
 local resolver = require "lambdaeng.resolver"
 local operation = require "lambdaeng.apply.operation"
 local schedule = require "lambdaeng.schedule"
-local groupcommit = require "lambdaeng.state.groupcommit"
 
 local M = {}
 
@@ -67,15 +66,11 @@ local function new_run(ctx)
     if run.ephemeral[addr] then return { attrs = run.ephemeral[addr] } end
     return run.live[addr]
   end)
-  -- Saves made in the same turn of the loop (a wave of operations each saving its
-  -- intent) reach the file in one write (state/groupcommit.lua); each returns once a
-  -- write holding it is on disk, so an intent is still durable before its call is
-  -- sent. 300 creates used to write and fsync the state 300 times before the first
-  -- request left. A remote state groups its own writes (state/s3.lua).
-  local commits = not run.state.commits and groupcommit.new(function() return run.state:save() end)
+  -- Every backend's save groups the saves made while a write is in flight into the
+  -- next write (state/groupcommit.lua) and returns once a write holding it is durable,
+  -- so an intent is on disk before its call is sent.
   function run.save()
-    local ok, err
-    if commits then ok, err = commits:commit(true) else ok, err = run.state:save() end
+    local ok, err = run.state:save()
     if not ok then run.save_failed = err end
     return ok, err
   end
