@@ -54,6 +54,7 @@ typedef struct conn {
   int req_ref; /* the request table built when its headers were complete */
   int last_was_value;
   int busy, keep_alive, closing, refused, reading, in_message;
+  int dispatching;          /* inside dispatch: a response given there does not feed (feed's loop does) */
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */
   uint64_t drain;           /* bytes of a refused request's body still to read and drop */
   long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
@@ -472,7 +473,9 @@ static void dispatch(conn *c) {
   lua_setfield(L, -2, "body");
   le_buffer_free(&c->body); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
+  c->dispatching = 1;
   le_callback_call(L, 2, 0, "local target");
+  c->dispatching = 0;
 }
 
 static int on_message_complete(http_parser *p) {
@@ -517,11 +520,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   free(buf->base);
 }
 
-/* Parses data; on a complete request, keeps the rest for later and dispatches. */
-static void feed(conn *c, const char *data, size_t len) {
+/* Parses data; on a complete request, keeps the rest for later and dispatches.
+ * Returns 1 when a request was dispatched. */
+static int parse(conn *c, const char *data, size_t len) {
   size_t used = http_parser_execute(&c->parser, &settings, data, len);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-  if (c->closing) return;
+  if (c->closing) return 0;
   if (c->refused) { /* answered already: what followed the headers is body to drop */
     size_t rest = used < len ? len - used - 1 : 0; /* the parser stopped on the headers' last byte */
     c->drain = rest < c->drain ? c->drain - rest : 0;
@@ -529,21 +533,37 @@ static void feed(conn *c, const char *data, size_t len) {
       stop_reading(c);
       maybe_close(c);
     }
-    return;
+    return 0;
   }
   if (e == HPE_PAUSED) {
     if (used < len && le_buffer_append(&c->pending, data + used, len - used)) {
       close_conn(c);
-      return;
+      return 0;
     }
     dispatch(c);
-    return;
+    return 1;
   }
   if (e == HPE_HEADER_OVERFLOW) {
     refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request line and headers are too large");
   } else if (e != HPE_OK || used != len) {
     refuse(c, 400, "BadRequestException", "the request is not valid HTTP/1.1");
   }
+  return 0;
+}
+
+/* Parses data, then, for as long as dispatch answers at once (a handler that never
+ * waits responds inside it), the requests that followed: in a loop, not by
+ * recursion, so that thousands of pipelined requests cannot exhaust the stack. */
+static void feed(conn *c, const char *data, size_t len) {
+  le_buffer rest = {0};
+  while (parse(c, data, len) && !c->closing && !c->busy && c->keep_alive && c->pending.len > 0) {
+    le_buffer_free(&rest);
+    rest = c->pending;
+    c->pending = (le_buffer){0};
+    data = (const char *)rest.data;
+    len = rest.len;
+  }
+  le_buffer_free(&rest);
 }
 
 /* The response: status line, the headers of the table at headers_idx (0: none), the body. */
@@ -593,7 +613,7 @@ static int l_respond(lua_State *L) {
     arm(c, c->srv->timeout); /* the next request's headers, or idle */
     http_parser_pause(&c->parser, 0);
     start_reading(c);
-    if (c->pending.len > 0) { /* requests that arrived meanwhile */
+    if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (feed's loop when answered in dispatch) */
       le_buffer rest = c->pending;
       c->pending = (le_buffer){0};
       feed(c, (const char *)rest.data, rest.len);

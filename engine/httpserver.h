@@ -6,8 +6,8 @@
  * sandbox, which lives in the sandbox's network namespace) the same way.
  * For every complete request, dispatch(request, id) is called (le_callback_call) with
  * request = { method, target, path, query, headers = {lower-case name = value}, body,
- * content_length }; it must not wait: it starts a task that later calls
- * respond(id, status, headers, body). Requests on one connection are answered in order
+ * content_length }; it must not wait: it answers at once with respond(id, status, headers,
+ * body), or starts a task that later does. Requests on one connection are answered in order
  * (keep-alive; the parser pauses while one is in flight, and reading stops while more
  * than a small amount of what follows is waiting).
  *

@@ -281,7 +281,7 @@ end
 -- The Runtime API's answer to a result or an init error, encoded once (every invocation sends one).
 local ACCEPTED = json.encode_plain { status = "OK" }
 
--- The Runtime API of one environment.
+-- The Runtime API of one environment; never waits (it runs inside the server's dispatch).
 function Exec:runtime_request(env, req, id)
   local path, method = req.path, req.method
   local function reply(status, doc)
@@ -330,9 +330,8 @@ end
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
   local check
-  local server, serr = server_lib.adopt(fd, function(req, id)
-    loop.spawn(function() self:runtime_request(env, req, id) end)
-  end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end,
+  -- answered inside the server's dispatch, without a task: no Runtime API request waits
+  local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end,
          peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")

@@ -2,9 +2,16 @@
  * the check hook refusing a body by its Content-Length before reading it, a check
  * or dispatch that raises (reported through the loop, the client answered 500 or
  * left to its timeout), the header and connection limits, requests answered in
- * order on one connection. Every test ends with the loop closing with no handle
+ * order on one connection, thousands of pipelined requests answered inside dispatch
+ * (no recursion per request). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 static const char *PRELUDE =
     "local loop = require 'lambdaeng.native.loop'\n"
@@ -139,12 +146,109 @@ static void requests_on_one_connection_are_answered_in_order(void **state) {
   harness_close(L);
 }
 
+/* A client on its own thread (blocking sockets, outside the loop): sends n requests
+ * GET /1 .. GET /n in one write (pipelined) and reads until n answers came or the
+ * connection ended; the loop's scenario polls pipelined_result() for the bodies. */
+typedef struct pipelined {
+  uv_thread_t thread;
+  int port, n, done, answers;
+  char order_ok;
+} pipelined;
+static pipelined pipe_client;
+
+static void pipelined_client(void *arg) {
+  pipelined *p = arg;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  p->order_ok = 1;
+  struct timeval patience = {.tv_sec = 60}; /* a server that stops answering fails the test, not hangs it */
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+    size_t cap = (size_t)p->n * 64, len = 0;
+    char *out = malloc(cap);
+    for (int i = 1; i <= p->n; i++) len += (size_t)snprintf(out + len, cap - len, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+    for (size_t sent = 0; sent < len;) {
+      ssize_t w = write(fd, out + sent, len - sent);
+      if (w <= 0) break;
+      sent += (size_t)w;
+    }
+    free(out);
+    /* every answer's body is "GET /i": count them and check they come in order */
+    char buf[65536], want[32];
+    size_t have = 0;
+    while (p->answers < p->n) {
+      ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+      if (r <= 0) break;
+      have += (size_t)r;
+      buf[have] = '\0';
+      for (;;) {
+        snprintf(want, sizeof want, "GET /%d", p->answers + 1);
+        char *body = strstr(buf, "\r\n\r\nGET /");
+        if (!body) break;
+        char *end = body + 4 + strcspn(body + 4, "H"); /* up to the next answer's status line */
+        if (!*end && (size_t)(end - (body + 4)) < strlen(want)) break; /* its body may still be arriving */
+        if (strncmp(body + 4, want, strlen(want)) != 0 || (end - (body + 4)) != (long)strlen(want)) p->order_ok = 0;
+        p->answers++;
+        have -= (size_t)(end - buf);
+        memmove(buf, end, have + 1);
+      }
+    }
+  }
+  if (fd >= 0) close(fd);
+  __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static int l_start_pipelined(lua_State *L) {
+  pipe_client = (pipelined){.port = (int)luaL_checkinteger(L, 1), .n = (int)luaL_checkinteger(L, 2)};
+  if (uv_thread_create(&pipe_client.thread, pipelined_client, &pipe_client) != 0) return luaL_error(L, "no thread");
+  return 0;
+}
+
+/* nil while the client runs; then its answers and whether they came in order. */
+static int l_pipelined_result(lua_State *L) {
+  if (!__atomic_load_n(&pipe_client.done, __ATOMIC_SEQ_CST)) return 0;
+  uv_thread_join(&pipe_client.thread);
+  lua_pushinteger(L, pipe_client.answers);
+  lua_pushboolean(L, pipe_client.order_ok);
+  return 2;
+}
+
+static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "start_pipelined", l_start_pipelined);
+  lua_register(L, "pipelined_result", l_pipelined_result);
+  /* 3,000 requests in one write: answered inside dispatch, each would have fed the
+   * next from respond, one C and Lua frame deeper (Lua's C stack ends near 200) */
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local dispatched = 0\n"
+               "  local s = assert(httpserver.listen('127.0.0.1', 0, function(req, id)\n"
+               "    dispatched = dispatched + 1\n"
+               "    answer(req, id)\n"
+               "  end))\n"
+               "  start_pipelined(s:port(), 3000)\n"
+               "  local answers, in_order\n"
+               "  repeat loop.sleep(0.01) answers, in_order = pipelined_result() until answers\n"
+               "  s:close()\n"
+               "  return answers, in_order, dispatched, #reported\n"
+               "end)\n",
+               4);
+  assert_int_equal(lua_tointeger(L, -4), 3000);
+  assert_true(lua_toboolean(L, -3));
+  assert_int_equal(lua_tointeger(L, -2), 3000);
+  assert_int_equal(lua_tointeger(L, -1), 0);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
+      cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
