@@ -45,9 +45,10 @@ end
 -- item[method](t, ctx, id) serves /path/ID with ID URL-decoded.
 function M.subresource(path, collection, item)
   local base = "/" .. path
+  local base_slash = base .. "/"
   return function(rest, method)
-    if rest == base or rest == base .. "/" then return collection[method] end
-    local id = rest:sub(1, #base + 1) == base .. "/" and rest:sub(#base + 2):match("^[^/]+$")
+    if rest == base or rest == base_slash then return collection[method] end
+    local id = rest:sub(1, #base_slash) == base_slash and rest:sub(#base_slash + 1):match("^[^/]+$")
     local handler = id and item[method]
     if not handler then return nil end
     id = M.url_decode(id)

@@ -159,12 +159,38 @@ end
 local AUTH_PATTERN = "^AWS4%-HMAC%-SHA256 Credential=([^/,]+)/(%d%d%d%d%d%d%d%d)/([^/,]+)/([^/,]+)/aws4_request,%s*"
   .. "SignedHeaders=([%l%d%-;]+),%s*Signature=(%x+)$"
 
+M.AUTH_PATTERN = AUTH_PATTERN -- the reference of authorization_parts (guard_spec compares them)
+
+-- A client's every header differs only in its 64 hex digits of signature: the part
+-- before them, once matched whole, is kept with its captures. A header that ends in 64
+-- hex digits after that same part matches AUTH_PATTERN with the same captures (the
+-- digits follow "Signature=", so they are the signature group whole); anything else
+-- goes through the pattern.
+local last_head, last_parts
+function M.authorization_parts(auth)
+  local n = #auth
+  if last_head and n > 64 and auth:byte(n - 64) == 61 -- "=" before the signature
+    and auth:sub(1, n - 64) == last_head then
+    local signature = auth:sub(n - 63)
+    if signature:find("^%x+$") then
+      local p = last_parts
+      return p[1], p[2], p[3], p[4], p[5], signature
+    end
+  end
+  local akid, date, region, service, signed, signature = auth:match(AUTH_PATTERN)
+  if akid and #signature == 64 then
+    last_head, last_parts = auth:sub(1, n - 64), { akid, date, region, service, signed }
+  end
+  return akid, date, region, service, signed, signature
+end
+local authorization_parts = M.authorization_parts
+
 -- The parts of a well-formed SigV4 Authorization header, or nil and why not.
 local function parse_auth(req)
   local auth = req.headers.authorization
   if not auth then return nil, "MissingAuthenticationTokenException", "Missing Authentication Token: the local target "
     .. "accepts only requests signed with AWS Signature Version 4 (the AWS CLI and SDKs sign with any credentials)" end
-  local akid, date, region, service, signed, signature = auth:match(AUTH_PATTERN)
+  local akid, date, region, service, signed, signature = authorization_parts(auth)
   if not akid or #signature ~= 64 then
     return nil, "IncompleteSignatureException", "Authorization is not an AWS Signature Version 4 header"
   end

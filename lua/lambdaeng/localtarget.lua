@@ -380,6 +380,8 @@ function Target:route(req)
     local fn = self.functions[name]
     if not fn then return not_found(self, name, qualifier) end
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
+    -- the Invoke before the sub-routers (none of them serves it): it is most requests
+    if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
     local handler = localaliases.route(rest, method) or localpolicy.route(rest, method)
       or localurls.route(rest, method) or localasync.route(rest, method) or localapi.route(rest, method)
     if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end
@@ -390,7 +392,6 @@ function Target:route(req)
     end
     if rest == "/configuration" and method == "PUT" then return self:update_configuration(name, req.body) end
     if rest == "/code" and method == "PUT" then return self:update_code(name, req.body) end
-    if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
   end
   local tag_arn = path:match("^/2017%-03%-31/tags/(.+)$")
   if tag_arn then

@@ -100,3 +100,51 @@ describe("the local target's check", function()
     assert.equal(413, check(g, { length = localguard.MAX_SYNC_PAYLOAD }))
   end)
 end)
+
+describe("the Authorization header's parse", function()
+  -- authorization_parts keeps the part before the signature of the last header that
+  -- matched: it must capture exactly what AUTH_PATTERN captures, for every header,
+  -- whatever header came before (generated: valid, malformed, hostile, in a mixed order)
+  it("parses Authorization as AUTH_PATTERN does, whatever came before", function()
+    math.randomseed(19)
+    local function pick(list) return list[math.random(#list)] end
+    -- the first (well-formed) choice four times in five
+    local function part(list) return math.random(5) > 1 and list[1] or list[math.random(2, #list)] end
+    local function hex(n, alphabet)
+      local t = {}
+      for i = 1, n do local k = math.random(#alphabet) t[i] = alphabet:sub(k, k) end
+      return table.concat(t)
+    end
+    local heads = {}
+    for _ = 1, 40 do
+      heads[#heads + 1] = part { "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 ", "aws4-hmac-sha256" } .. " Credential="
+        .. part { "AKID", "A K", "AK/ID", "AK,ID", "" } .. "/" .. part { "20261127", "2026112", "2026-1127" } .. "/"
+        .. part { "us-east-1", "", "eu/west" } .. "/" .. part { "lambda", "s3" } .. "/aws4_request,"
+        .. part { " ", "", "  ", "\t" } .. "SignedHeaders=" .. part { "host;x-amz-date", "Host;x-amz-date", "a,b", "" }
+        .. part { ", ", ",", " , " } .. part { "Signature=", "Signature==", "signature=" }
+    end
+    local tails = {
+      function() return hex(64, "0123456789abcdef") end, function() return hex(64, "0123456789ABCDEF") end,
+      function() return hex(63, "0123456789abcdef") end, function() return hex(65, "0123456789abcdef") end,
+      function() return hex(63, "0123456789abcdef") .. pick { "g", " ", "\n", "=", "," } end,
+      function() return pick { "", "=", hex(64, "0123456789abcdef") .. "\n" } end,
+      function() return hex(32, "0123456789abcdef") .. ", Signature=" .. hex(64, "0123456789abcdef") end,
+    }
+    local agreed, matched, parts = 0, 0, localguard.authorization_parts
+    local head = heads[1]
+    for _ = 1, 3000 do
+      if math.random(2) == 1 then head = pick(heads) end -- else the same head again: the kept part's case
+      local auth = head .. pick(tails)()
+      local want = { auth:match(localguard.AUTH_PATTERN) }
+      local got = { parts(auth) }
+      for k = 1, 6 do
+        if got[k] ~= want[k] then error(string.format("%q: part %d is %q, the pattern says %q", auth, k,
+          tostring(got[k]), tostring(want[k]))) end
+      end
+      agreed = agreed + 1
+      if want[1] and #want[6] == 64 then matched = matched + 1 end
+    end
+    assert.equal(3000, agreed)
+    assert.truthy(matched > 100) -- the kept part was used, and refused, many times over
+  end)
+end)
