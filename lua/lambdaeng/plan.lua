@@ -299,7 +299,7 @@ end
 local function plan_declaration(pc, addr)
   local d, state, result = pc.session.by_addr[addr], pc.state, pc.result
   local kind = d.kind.kind
-  local prior = state:get(addr)
+  local prior = pc.entries[addr] or state:get(addr)
   local pending = prior and prior.pending == "create"
   -- a create that was cut off before its outcome was known: create (adopting it if it exists)
   if pending then prior = nil end
@@ -442,12 +442,13 @@ end
 
 ---@param opts table|nil replace = { addr = true }, target = { addr, ... }, destroy = bool,
 --- digest(value) (keyed digests of sensitive values), ephemeral(p) (invokes an ephemeral
---- invocation during plan: result or nil, err)
+--- invocation during plan: result or nil, err), entries = { addr = entry } (entries as
+--- state:get gives them, read already by refresh: the plan's own, not read again)
 function M.compute(session, state, opts)
   opts = opts or {}
   local g, order = ordered(session, opts)
   if not g then return nil, errors.new("PlanError", order) end
-  local pc = { session = session, state = state, opts = opts, planned = {},
+  local pc = { session = session, state = state, opts = opts, planned = {}, entries = opts.entries or {},
                keep = opts.target and #opts.target > 0 and closure(g, opts.target) or nil,
                result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
                           outputs = {}, graph = g, order = order } }
@@ -495,6 +496,5 @@ function M.stored_args(args, sensitive, digest)
   end
   return out
 end
-
 
 return M

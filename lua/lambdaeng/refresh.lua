@@ -99,17 +99,22 @@ end
 -- Gives entry the fields read back (attrs, tags_all, target) and puts it in state,
 -- unless nothing changed (changed: its arguments did): an entry a refresh finds as
 -- it was is left as it is, not converted to the state's JSON again (in a no-op
--- refresh that conversion cost as much as reading the entry).
-local function put_read_back(state, addr, entry, changed, fields)
+-- refresh that conversion cost as much as reading the entry), and goes into
+-- unchanged: it is then exactly what state:get(addr) gives, and the plan takes it.
+local function put_read_back(state, addr, entry, changed, fields, unchanged)
   for k, v in pairs(fields) do
-    if not plan.equal(v, entry[k]) then changed = true end
-    entry[k] = v
+    if not changed and not plan.equal(v, entry[k]) then changed = true end
   end
-  if changed then state:put(addr, entry) end
+  if not changed then
+    unchanged[addr] = entry
+    return
+  end
+  for k, v in pairs(fields) do entry[k] = v end
+  state:put(addr, entry)
 end
 
 -- Reads one stored function back and folds the answer into its entry.
-local function refresh_one(ctx, t, drifted, errors)
+local function refresh_one(ctx, t, drifted, errors, unchanged)
   local state, entry = ctx.state, t.entry
   local decl = ctx.session and ctx.session.by_addr[t.addr]
   local opts = M.read_options(entry, decl)
@@ -134,7 +139,7 @@ local function refresh_one(ctx, t, drifted, errors)
       attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
       tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
       -- read where it is now: with --retarget that is the new target
-      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target })
+      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target }, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -159,7 +164,7 @@ local function sorted_set(v)
 end
 
 -- Reads one stored resource of another kind back and folds what changed into its entry.
-local function refresh_other(ctx, t, drifted, errors)
+local function refresh_other(ctx, t, drifted, errors, unchanged)
   local state, entry, mod = ctx.state, t.entry, OTHERS[t.entry.kind]
   local decl = ctx.session and ctx.session.by_addr[t.addr]
   local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
@@ -198,25 +203,27 @@ local function refresh_other(ctx, t, drifted, errors)
   end
   put_read_back(state, t.addr, entry, changed, {
     attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest),
-    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target })
+    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target }, unchanged)
 end
 
--- Returns the addresses that drifted (sorted), or nil and an error { type, message }
+-- Returns the addresses that drifted (sorted), nil, and the entries read back
+-- unchanged ({ addr = entry }, as state:get gives them: plan.compute's opts.entries,
+-- while the state is not changed or saved); or nil and an error { type, message }
 -- when a function could not be read back.
 function M.run(ctx)
   local state = ctx.state
-  local drifted, errors, work = {}, {}, {}
+  local drifted, errors, work, unchanged = {}, {}, {}, {}
   for _, addr in ipairs(state:addresses()) do
     local entry = state:get(addr)
     if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
       local t = { addr = addr, entry = entry }
-      work[#work + 1] = function() refresh_one(ctx, t, drifted, errors) end
+      work[#work + 1] = function() refresh_one(ctx, t, drifted, errors, unchanged) end
     elseif OTHERS[entry.kind] and entry.args and OTHERS[entry.kind].id_of(entry) then
       local t = { addr = addr, entry = entry }
-      work[#work + 1] = function() refresh_other(ctx, t, drifted, errors) end
+      work[#work + 1] = function() refresh_other(ctx, t, drifted, errors, unchanged) end
     end
   end
-  if #work == 0 then return drifted end
+  if #work == 0 then return drifted, nil, unchanged end
   task.all(work, ctx.parallelism or 256)
   table.sort(drifted)
   if #errors > 0 then
@@ -225,7 +232,7 @@ function M.run(ctx)
       .. "could not be read back after their retries; nothing was planned (run again, or --no-refresh to plan on "
       .. "the stored state)", #errors, #work))
   end
-  return drifted
+  return drifted, nil, unchanged
 end
 
 return M
