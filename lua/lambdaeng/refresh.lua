@@ -72,28 +72,39 @@ local function own_tags(actual, stored_tags, default_tags)
   return next(own) and own or nil
 end
 
--- Folds what was read (args) into the stored arguments; returns the merged table.
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+-- Folds what was read (args) into the stored arguments: returns the merged table, a
+-- copy made at the first argument read back different, or entry.args itself when
+-- none was (a no-op refresh copies nothing).
 local function merge(ctx, entry, args, opts)
-  local merged = {}
-  for k, v in pairs(entry.args) do merged[k] = v end
-  local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
+  local stored_args, merged = entry.args, nil
+  local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
   for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
-    local stored, actual = entry.args[k], args[k]
-    if k == "tags" then actual = own_tags(actual, entry.args.tags, ctx.default_tags) end
+    local stored, actual = stored_args[k], args[k]
+    local changed, now = false, nil
+    if k == "tags" then actual = own_tags(actual, stored_args.tags, ctx.default_tags) end
     if type(stored) == "table" and stored.sensitive_digest then
       -- a sensitive stored value can only be compared through its digest
-      local now = doc.canonical(k, actual)
-      if now == nil then merged[k] = nil
+      if doc.canonical(k, actual) == nil then changed = true
       elseif ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-        merged[k] = { sensitive_digest = ctx.digest(actual) }
+        changed, now = true, { sensitive_digest = ctx.digest(actual) }
       end
     elseif actual == nil and ALWAYS_REPORTED[k] then
       -- the endpoint did not say: nothing to learn about it
     elseif not doc.same(k, kept[k], actual) then
-      merged[k] = actual
+      changed, now = true, actual
+    end
+    if changed then
+      merged = merged or copy(stored_args)
+      merged[k] = now
     end
   end
-  return merged
+  return merged or stored_args
 end
 
 -- Gives entry the fields read back (attrs, tags_all, target) and puts it in state,
@@ -125,6 +136,7 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
     local merged = merge(rctx, entry, read.args, opts)
     if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
+      if merged == entry.args then merged = copy(merged) end
       merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
     end
     local changed = false
@@ -181,8 +193,7 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
     drifted[#drifted + 1] = t.addr
     return
   end
-  local merged = {}
-  for k, v in pairs(entry.args) do merged[k] = v end
+  local merged = copy(entry.args)
   for _, k in ipairs(mod.READABLE) do
     local stored, actual = entry.args[k], read.args[k]
     if mod.SETS[k] then stored, actual = sorted_set(stored), sorted_set(actual) end
