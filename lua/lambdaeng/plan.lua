@@ -94,7 +94,7 @@ function equal(a, b)
     if type(a) == "number" and type(b) == "number" then return a == b end
     return false
   end
-  for k, v in pairs(a) do if not equal(v, b[k]) then return false end end
+  for k, v in pairs(a) do local w = b[k] if v ~= w and not equal(v, w) then return false end end
   for k in pairs(b) do if a[k] == nil then return false end end
   return true
 end
@@ -232,7 +232,7 @@ local function diff_arguments(p, before, logic)
     if ignore[k] then
       args[k] = before[k]
       stored[k] = before[k]
-    elseif not same(kind, k, eb[k], es[k]) then
+    elseif eb[k] ~= es[k] and not same(kind, k, eb[k], es[k]) then -- (equal values: the same)
       changed[#changed + 1] = k
       if replaces(d, args, k) then force[#force + 1] = k end
     end

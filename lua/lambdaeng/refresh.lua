@@ -78,6 +78,24 @@ local function copy(t)
   return out
 end
 
+-- Whether argument k read back (actual) differs from what is stored (stored; kept:
+-- as Lambda keeps it), and its new stored value.
+local function read_back_change(ctx, k, stored, kept, actual, stored_args)
+  if k == "tags" then actual = own_tags(actual, stored_args.tags, ctx.default_tags) end
+  if type(stored) == "table" and stored.sensitive_digest then
+    -- a sensitive stored value can only be compared through its digest
+    if doc.canonical(k, actual) == nil then return true, nil end
+    if ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
+      return true, { sensitive_digest = ctx.digest(actual) }
+    end
+  elseif actual == nil and ALWAYS_REPORTED[k] then
+    -- the endpoint did not say: nothing to learn about it
+  elseif not doc.same(k, kept, actual) then
+    return true, actual
+  end
+  return false
+end
+
 -- Folds what was read (args) into the stored arguments: returns the merged table, a
 -- copy made at the first argument read back different, or entry.args itself when
 -- none was (a no-op refresh copies nothing).
@@ -86,22 +104,13 @@ local function merge(ctx, entry, args, opts)
   local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
   for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
     local stored, actual = stored_args[k], args[k]
-    local changed, now = false, nil
-    if k == "tags" then actual = own_tags(actual, stored_args.tags, ctx.default_tags) end
-    if type(stored) == "table" and stored.sensitive_digest then
-      -- a sensitive stored value can only be compared through its digest
-      if doc.canonical(k, actual) == nil then changed = true
-      elseif ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-        changed, now = true, { sensitive_digest = ctx.digest(actual) }
+    -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the same)
+    if actual ~= kept[k] or type(stored) == "table" or k == "tags" then
+      local changed, now = read_back_change(ctx, k, stored, kept[k], actual, stored_args)
+      if changed then
+        merged = merged or copy(stored_args)
+        merged[k] = now
       end
-    elseif actual == nil and ALWAYS_REPORTED[k] then
-      -- the endpoint did not say: nothing to learn about it
-    elseif not doc.same(k, kept[k], actual) then
-      changed, now = true, actual
-    end
-    if changed then
-      merged = merged or copy(stored_args)
-      merged[k] = now
     end
   end
   return merged or stored_args
