@@ -9,6 +9,7 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "jsondecode.h"
 
 #define MAX_DEPTH 100 /* json.lua: deeper than this is a table that contains itself */
 
@@ -428,7 +429,8 @@ static int l_restore(lua_State *L) {
 
 int le_open_json(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore}, {NULL, NULL}};
+      {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
+      {"decode_response", le_json_decode_response}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

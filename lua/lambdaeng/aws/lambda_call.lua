@@ -159,6 +159,15 @@ function M.decode(text)
 end
 M.EMPTY, M.drop_nulls = EMPTY, drop_nulls_c
 
+-- decode_raw, the shape check of shape (optional) and drop_nulls in one C pass over
+-- the text (engine/jsondecode.c): true and the value they would give, or false when
+-- the text is not plain JSON that fits, and the steps themselves must judge it.
+local native_decode_response = require("lambdaeng.native.json").decode_response
+function M.decode_fast(text, shape_spec)
+  return native_decode_response(text, json.null, ARRAY_MT, shape_spec)
+end
+local decode_fast = M.decode_fast
+
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
 -- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
 local function class(op)
@@ -188,9 +197,10 @@ local function one_call(api, op, input)
   if not req then return nil, err end
   if not (spec.payload or spec.out_payload or next(req.headers)) then
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
-      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw })
+      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw,
+        checked = drop_nulls_c, fast = decode_fast })
     if not out then return nil, cerr end
-    return add_wire_members(spec, drop_nulls_c(out), res)
+    return add_wire_members(spec, out, res)
   end
   local res, cerr = api.client:call {
     op = op, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body,
@@ -199,7 +209,8 @@ local function one_call(api, op, input)
   if not res then return nil, cerr end
   local out = {}
   if not spec.out_payload and res.body and res.body ~= "" then
-    local ok, doc = pcall(M.decode, res.body)
+    local ok, doc = decode_fast(res.body)
+    if not ok then ok, doc = pcall(M.decode, res.body) end
     if not (ok and type(doc) == "table") then
       return nil, { type = "InvalidResponse", message = op .. ": the response is not a JSON object" }
     end
