@@ -132,6 +132,24 @@ describe("the C encoder", function()
       a = 1, ab = 2, ["a\0"] = 3, [""] = 4, b = 5, ["a\0b"] = 7, A = 8 })
   end)
 
+  it("encodes objects of more keys than its first list holds, and more than the Lua stack holds", function()
+    local wide = {}
+    for i = 1, 100 do wide["k" .. i] = (i % 3 == 0) and { i, { x = "é\n" .. i } } or i * 0.5 end
+    assert.equal(json.encode_in_lua { w = wide, n = { wide, wide } }, json.encode_plain { w = wide, n = { wide, wide } })
+    -- 600,000 members: the values no longer fit on the stack and are looked up again
+    local huge = {}
+    local length = 1 -- the braces, less the last comma
+    for i = 1, 600000 do
+      huge[string.format("%06d", i)] = i
+      length = length + #'"000000":,' + #tostring(i)
+    end
+    local text = json.encode_plain(huge)
+    assert.equal(length, #text)
+    assert.equal('{"000001":1,"000002":2,', text:sub(1, 23))
+    assert.equal(',"600000":600000}', text:sub(-17))
+    assert.truthy(text:find(',"512345":512345,', 1, true))
+  end)
+
   it("leaves a table with a metatable of its own to the Lua encoder", function()
     local proxy = setmetatable({}, { __index = { a = 1 }, __pairs = function() return next, { a = 1 } end })
     assert.equal(json.encode_in_lua { p = proxy }, json.encode_plain { p = proxy })
