@@ -115,11 +115,9 @@ static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   put_c(e, '"');
   size_t run = 0; /* start of the bytes not written yet */
   for (size_t i = 0; i < n;) {
+    while (i < n && !byte_class[u[i]]) i++;
+    if (i >= n) break;
     unsigned char c = u[i], cls = byte_class[c];
-    if (cls == 0) {
-      i++;
-      continue;
-    }
     if (cls == 2) {
       size_t len = utf8_char(u + i, n - i);
       if (!len) return fail(e, depth, "string is not valid UTF-8");

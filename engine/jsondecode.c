@@ -62,10 +62,16 @@ static int hex4(const unsigned char *s, unsigned *out) {
   return 0;
 }
 
+/* 1: a byte that ends a plain run in a string (a quote, a backslash, a control byte). */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+
 /* The string whose opening quote is at p, pushed. */
 static int parse_string(decoder *d) {
   const unsigned char *start = ++d->p, *p = start, *end = d->end;
-  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
+  while (p < end && !string_stop[*p]) p++;
   if (p >= end || *p < 0x20) return DECLINE;
   if (*p == '"') { /* no escape: the text's own bytes */
     lua_pushlstring(d->L, (const char *)start, (size_t)(p - start));

@@ -267,8 +267,9 @@ local function class(op)
 end
 
 -- The response members carried outside the JSON body.
+local NONE = {}
 local function add_wire_members(spec, out, res)
-  for member, header in pairs(spec.out_headers or {}) do
+  for member, header in pairs(spec.out_headers or NONE) do
     local v = res.headers[header:lower()]
     if v then out[member] = client_lib.printable(v, 4096) end
   end
