@@ -393,8 +393,10 @@ static int l_mark_empty_arrays(lua_State *L) {
  * the walk aws/lambda_call.lua's Lua restore() does over cjson's output (kept there
  * as the reference; lua.json_values compares them). With a marker string: a float
  * that is integral and below 2^53 in magnitude becomes an integer, and a string
- * equal to the marker a new empty table with array_mt. With drop_nulls: a member
- * whose value is null and whose key is not a number is removed. Depth as cjson's. */
+ * equal to the marker a new empty table with array_mt; marker true: the floats
+ * alone (json.lua's integers walk over json.decode's value, kept there as the
+ * reference). With drop_nulls: a member whose value is null and whose key is not
+ * a number is removed. Depth as cjson's. */
 typedef struct {
   lua_State *L;
   int drop_nulls, convert;
@@ -426,7 +428,7 @@ static void restore_table(restorer *r, int t, int depth) {
         lua_pushinteger(L, i);
         lua_rawset(L, t);
       }
-    } else if (vt == LUA_TSTRING && r->convert) {
+    } else if (vt == LUA_TSTRING && r->marker) {
       size_t len;
       const char *v = lua_tolstring(L, -1, &len);
       if (len == r->marker_len && memcmp(v, r->marker, len) == 0) {
@@ -444,7 +446,9 @@ static void restore_table(restorer *r, int t, int depth) {
 static int l_restore(lua_State *L) {
   restorer r = {.L = L, .drop_nulls = lua_toboolean(L, 2), .null = lua_touserdata(L, 3), .array_mt = 5};
   luaL_checktype(L, 3, LUA_TLIGHTUSERDATA);
-  if (!lua_isnoneornil(L, 4)) {
+  if (lua_isboolean(L, 4)) {
+    r.convert = lua_toboolean(L, 4);
+  } else if (!lua_isnoneornil(L, 4)) {
     r.marker = luaL_checklstring(L, 4, &r.marker_len);
     luaL_checktype(L, 5, LUA_TTABLE);
     r.convert = 1;
@@ -458,7 +462,7 @@ static int l_restore(lua_State *L) {
     lua_Number n = lua_tonumber(L, 1), f = floor(n);
     lua_Integer i;
     if (f == n && fabs(n) < 9007199254740992.0 && lua_numbertointeger(f, &i)) lua_pushinteger(L, i);
-  } else if (r.convert && vt == LUA_TSTRING) {
+  } else if (r.marker && vt == LUA_TSTRING) {
     size_t len;
     const char *v = lua_tolstring(L, 1, &len);
     if (len == r.marker_len && memcmp(v, r.marker, len) == 0) {

@@ -19,6 +19,7 @@
 
 #include "buffer.h"
 #include "converter.h"
+#include "jsonload.h"
 #include "loop.h"
 
 #ifndef LAMBDAENG_VERSION
@@ -234,7 +235,9 @@ static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_
     le_buffer_free(&text);
     return NULL;
   }
-  json_t *root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, jerr);
+  /* The fast parse, or jansson's when the fast one is unsure (it then says what is wrong). */
+  json_t *root = le_json_load_fast((const char *)text.data, text.len);
+  if (!root) root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, jerr);
   if (root && text_out) {
     *text_out = (char *)text.data;
     *len_out = text.len;
@@ -248,7 +251,8 @@ static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_
  * the first time it is needed); NULL when out of memory. */
 static const char *last_written(le_state *st) {
   if (!st->last_written && st->loaded_text) {
-    json_t *doc = json_loadb(st->loaded_text, st->loaded_len, 0, NULL);
+    json_t *doc = le_json_load_fast(st->loaded_text, st->loaded_len);
+    if (!doc) doc = json_loadb(st->loaded_text, st->loaded_len, 0, NULL);
     if (doc) st->last_written = json_dumps(doc, DUMP_FLAGS);
     json_decref(doc);
     free(st->loaded_text);

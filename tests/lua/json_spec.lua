@@ -232,6 +232,20 @@ describe("the C walk over decoded API responses", function()
     end
     for kind, n in pairs(seen) do assert.truthy(n > 100, kind .. " exercised " .. n .. " times") end
   end)
+
+  it("gives json.decode the Lua integers walk's value for 3,000 generated texts", function()
+    local floats, integers = 0, 0
+    for i = 1, 3000 do
+      local t = text(0)
+      local c_v = json.decode_plain(t)
+      same(json.integers_in_lua(json.decode_cjson(t)), c_v, "text " .. i .. " " .. t)
+      if t:find("%d%.%d") then floats = floats + 1 end
+      if t:find("[%[:,]%-?%d+[,%]}]") then integers = integers + 1 end
+    end
+    assert.truthy(floats > 100 and integers > 100, floats .. " floats, " .. integers .. " integers")
+    assert.same({ 2, "integer" }, { json.decode_plain("2.0"), math.type(json.decode_plain("2.0")) })
+    assert.equal("", json.decode_plain('[""]')[1]) -- no marker: an empty string stays one
+  end)
 end)
 
 describe("the one-pass decoder of API responses", function()

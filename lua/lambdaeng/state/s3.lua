@@ -27,6 +27,7 @@ local files = require "lambdaeng.files"
 local s3 = require "lambdaeng.aws.s3"
 local task = require "lambdaeng.task"
 local groupcommit = require "lambdaeng.state.groupcommit"
+local delegate = require "lambdaeng.state.delegate"
 
 local M = {}
 
@@ -59,14 +60,7 @@ end
 local State = {}
 
 -- Every method of the native state object, on the working copy.
-State.__index = function(self, name)
-  local own = State[name]
-  if own then return own end
-  local native = rawget(self, "native")
-  local method = native[name]
-  if type(method) ~= "function" then return method end
-  return function(_, ...) return method(native, ...) end
-end
+State.__index = delegate.index(State)
 
 -- A private directory for this process's working copy; those of processes that no
 -- longer run (killed: nothing removed them) are removed on the way.
