@@ -66,3 +66,22 @@ describe("lambda_call.request", function()
     assert.equal("GetFunction: the input needs FunctionName", err.message)
   end)
 end)
+
+describe("client.printable", function()
+  it("gives printable_in_lua's text for 5,000 generated texts", function()
+    local client = require "lambdaeng.aws.client"
+    local PIECES = { "abc", " ", "~", "\t", "\n", "\r\n", "\0", "\27[31m", "\127", "\194\155", "é", "\255", "\226\130",
+                     string.rep("x", 60), "$LATEST", "Unhandled" }
+    local fast = 0
+    for i = 1, 5000 do
+      local parts = {}
+      for j = 1, rand(6) do parts[j] = PIECES[rand(#PIECES) + 1] end
+      local text, max, multiline = table.concat(parts), rand(3) == 0 and rand(80) or nil, rand(2) == 0
+      local want = client.printable_in_lua(text, max, multiline)
+      assert(want == client.printable(text, max, multiline), "text " .. i .. ": " .. string.format("%q", text))
+      if want == text then fast = fast + 1 end
+    end
+    assert(fast > 500, "texts left as they are: " .. fast)
+    assert.equal("42", client.printable(42))
+  end)
+end)

@@ -24,6 +24,7 @@ local json = require "lambdaeng.json"
 local pacing = require "lambdaeng.aws.pacing"
 
 local M = {}
+local find = string.find
 
 local THROTTLING = {
   Throttling = true, ThrottlingException = true, ThrottledException = true, RequestThrottledException = true,
@@ -45,7 +46,7 @@ M.DEFAULT_MAX_BODY = DEFAULT_MAX_BODY
 -- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
 -- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
 -- newlines and tabs), cut to max bytes (default 2000).
-function M.printable(text, max, multiline)
+local function printable_in_lua(text, max, multiline)
   text = tostring(text)
   if multiline then
     text = text:gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", "")
@@ -76,6 +77,15 @@ function M.printable(text, max, multiline)
     text = text:sub(1, cut) .. "..."
   end
   return text
+end
+M.printable_in_lua = printable_in_lua -- the reference (lua.request compares)
+
+-- Printable ASCII no longer than max is all most endpoint text is: it is left as it is
+-- without the walks above, which would find nothing to remove or cut.
+function M.printable(text, max, multiline)
+  text = tostring(text)
+  if #text <= (max or 2000) and not find(text, "[^ -~]") then return text end
+  return printable_in_lua(text, max, multiline)
 end
 local printable = M.printable
 

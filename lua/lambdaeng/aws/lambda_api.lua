@@ -7,6 +7,7 @@ local json = require "lambdaeng.json"
 local client_lib = require "lambdaeng.aws.client"
 local shape = require "lambdaeng.aws.shape"
 local lambda_call = require "lambdaeng.aws.lambda_call"
+local printable = client_lib.printable
 
 local M = {}
 
@@ -301,16 +302,14 @@ function Api:invoke(name, opts)
     timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
-  local function header(name, max)
-    local v = res.headers[name]
-    return v and client_lib.printable(v, max) or nil
-  end
+  local h = res.headers
+  local function_error, executed_version = h["x-amz-function-error"], h["x-amz-executed-version"]
   return {
     status_code = res.status,
     payload = res.body,
-    function_error = header("x-amz-function-error", 128),
-    log_result = res.headers["x-amz-log-result"],
-    executed_version = header("x-amz-executed-version", 128),
+    function_error = function_error and printable(function_error, 128) or nil,
+    log_result = h["x-amz-log-result"],
+    executed_version = executed_version and printable(executed_version, 128) or nil,
   }
 end
 
