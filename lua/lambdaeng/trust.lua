@@ -14,14 +14,14 @@ local sys = require "lambdaeng.native.sys"
 
 local M = {}
 
+-- The list's path, and the directory that must exist already for it to be made (a
+-- HOME that does not exist is never created: tests and services run with HOME=/nonexistent).
 function M.file()
   local base = os.getenv("XDG_STATE_HOME")
-  if not base or base:sub(1, 1) ~= "/" then
-    local home = os.getenv("HOME")
-    if not home or home == "" then return nil end
-    base = home .. "/.local/state"
-  end
-  return base .. "/lambdaeng/trusted-stacks"
+  if base and base:sub(1, 1) == "/" then return base .. "/lambdaeng/trusted-stacks", base end
+  local home = os.getenv("HOME")
+  if not home or home:sub(1, 1) ~= "/" then return nil end
+  return home .. "/.local/state/lambdaeng/trusted-stacks", home
 end
 
 -- The list as a set of paths, or an empty set when there is none or it is not private.
@@ -38,12 +38,31 @@ function M.trusted(stack_path)
   return real ~= nil and listed()[real] == true
 end
 
+-- The list rewritten without the stacks that no longer exist (temporary directories
+-- come and go), once it is long enough for that to matter.
+local PRUNE_AT = 256
+
+local function pruned(file, set, real)
+  local keep = { real }
+  for path in pairs(set) do
+    if sys.kind(path) == "file" then keep[#keep + 1] = path end
+  end
+  local tmp = string.format("%s.tmp.%d", file, sys.pid())
+  os.remove(tmp)
+  if sys.write_private(tmp, table.concat(keep, "\n") .. "\n") and not os.rename(tmp, file) then os.remove(tmp) end
+end
+
 function M.record(stack_path)
   local real = stack_path and sys.realpath(stack_path)
-  local file = M.file()
+  local file, must_exist = M.file()
   if not real or not file or real:find("\n", 1, true) or sys.kind(real) ~= "file" then return end
-  if listed()[real] then return end
-  if sys.mkdirs(file:match("^(.*)/[^/]+$")) then sys.append_private(file, real .. "\n") end
+  if sys.kind(must_exist) ~= "directory" then return end
+  local set, count = listed(), 0
+  if set[real] then return end
+  for _ in pairs(set) do count = count + 1 end
+  if not sys.mkdirs(file:match("^(.*)/[^/]+$")) then return end
+  if count >= PRUNE_AT then return pruned(file, set, real) end
+  sys.append_private(file, real .. "\n")
 end
 
 return M

@@ -136,6 +136,31 @@ class Completion(TempDirTest):
         self.assertEqual(self.bash("plan", "--target", "func.", cwd=cloned), [])
         self.assertFalse(os.path.exists(marker))
 
+    def test_the_trust_list_forgets_stacks_that_are_gone(self):
+        trusted = os.path.join(self.dir, ".local", "state", "lambdaeng", "trusted-stacks")
+        os.makedirs(os.path.dirname(trusted))
+        gone = [os.path.join(self.dir, f"gone-{i}", "stack.lua") for i in range(300)]
+        with open(trusted, "w") as f:
+            f.write("".join(p + "\n" for p in gone) + os.path.join(self.work, "stack.lua") + "\n")
+        os.chmod(trusted, 0o600)
+        self.trust()  # already listed: nothing rewritten
+        with open(trusted) as f:
+            self.assertEqual(len(f.read().split()), 301)
+        self.write("other/stack.lua", STACK)
+        self.write("other/code/index.py", "def handler(event, context):\n    return event\n")
+        self.trust(cwd=os.path.join(self.dir, "other"))  # a new one, on a long list: the gone ones leave
+        with open(trusted) as f:
+            self.assertEqual(sorted(f.read().split()), sorted(os.path.realpath(os.path.join(self.dir, d, "stack.lua"))
+                                                                for d in ("work", "other")))
+        self.assertEqual(os.stat(trusted).st_mode & 0o777, 0o600)
+        self.assertEqual(self.bash("plan", "--target", "func.o"), ["func.other"])
+
+    def test_a_home_that_does_not_exist_is_not_made(self):
+        missing = os.path.join(self.dir, "missing-home")
+        r = run("validate", "stack.lua", cwd=self.work, env={"HOME": missing})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(missing))
+
     def test_untrusted_stack_completes_from_its_state(self):
         r = run("run", "stack.lua", "--yes", "--local", cwd=self.work, env={"HOME": self.dir}, timeout=240)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
