@@ -190,6 +190,74 @@ static int l_write_private(lua_State *L) {
   return 1;
 }
 
+/* A file only this user can have written: owned by the effective user, no write bit for
+ * group or others, a regular file (the descriptor is checked, not the name). */
+static int owner_only(int fd, const char *path, le_error *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    le_error_errno(err, errno, "cannot stat %s", path);
+    return 0;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    le_error_code(err, "EPERM", "%s is not a regular file that only you can write (owner uid %ld, mode %03o)",
+                  path, (long)st.st_uid, (unsigned)(st.st_mode & 0777));
+    return 0;
+  }
+  return 1;
+}
+
+/* append_private(path, data) -> true | nil, message, code: appends to path, creating it
+ * with mode 0600; refuses a link, or a file another user could have written. */
+static int l_append_private(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return push_errno(L, errno, "cannot open", path);
+  le_error err;
+  if (!owner_only(fd, path, &err)) {
+    close(fd);
+    return le_push_error(L, &err);
+  }
+  ssize_t n = write(fd, data, len);
+  int e = n == (ssize_t)len ? 0 : (n >= 0 ? EIO : errno);
+  close(fd);
+  if (e) return push_errno(L, e, "cannot write", path);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* read_private(path) -> its bytes | nil, message, code: as read_file, for a file that
+ * only this user can have written (not a link; owned by the user; no group/other write);
+ * ENOENT when it does not exist. */
+static int l_read_private(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return push_errno(L, errno, "cannot open", path);
+  le_error err;
+  if (!owner_only(fd, path, &err)) {
+    close(fd);
+    return le_push_error(L, &err);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (;;) {
+    char *p = luaL_prepbuffer(&b);
+    ssize_t n = read(fd, p, LUAL_BUFFERSIZE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return push_errno(L, e, "cannot read", path);
+    }
+    if (n == 0) break;
+    luaL_addsize(&b, (size_t)n);
+  }
+  close(fd);
+  luaL_pushresult(&b);
+  return 1;
+}
+
 /* sys.try_lock(path) -> lock | nil, message, code (EBUSY: another process holds it): an
  * exclusive flock(2) on path (created if missing), held until lock:release() or the
  * process ends, however it ends, so a killed holder never leaves a stale lock behind. */
@@ -306,6 +374,7 @@ int le_open_sys(lua_State *L) {
                                  {"random_bytes", l_random_bytes}, {"write_private", l_write_private},
                                  {"try_lock", l_try_lock}, {"pid", l_pid}, {"uid", l_uid}, {"list", l_list},
                                  {"remove_tree", l_remove_tree}, {"read_file", l_read_file},
+                                 {"append_private", l_append_private}, {"read_private", l_read_private},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, LAMBDAENG_VERSION);

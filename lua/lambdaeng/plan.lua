@@ -94,7 +94,7 @@ function equal(a, b)
     if type(a) == "number" and type(b) == "number" then return a == b end
     return false
   end
-  for k, v in pairs(a) do if not equal(v, b[k]) then return false end end
+  for k, v in pairs(a) do local w = b[k] if v ~= w and not equal(v, w) then return false end end
   for k in pairs(b) do if a[k] == nil then return false end end
   return true
 end
@@ -232,7 +232,7 @@ local function diff_arguments(p, before, logic)
     if ignore[k] then
       args[k] = before[k]
       stored[k] = before[k]
-    elseif not same(kind, k, eb[k], es[k]) then
+    elseif eb[k] ~= es[k] and not same(kind, k, eb[k], es[k]) then -- (equal values: the same)
       changed[#changed + 1] = k
       if replaces(d, args, k) then force[#force + 1] = k end
     end
@@ -299,7 +299,7 @@ end
 local function plan_declaration(pc, addr)
   local d, state, result = pc.session.by_addr[addr], pc.state, pc.result
   local kind = d.kind.kind
-  local prior = state:get(addr)
+  local prior = pc.entries[addr] or state:get(addr)
   local pending = prior and prior.pending == "create"
   -- a create that was cut off before its outcome was known: create (adopting it if it exists)
   if pending then prior = nil end
@@ -442,12 +442,13 @@ end
 
 ---@param opts table|nil replace = { addr = true }, target = { addr, ... }, destroy = bool,
 --- digest(value) (keyed digests of sensitive values), ephemeral(p) (invokes an ephemeral
---- invocation during plan: result or nil, err)
+--- invocation during plan: result or nil, err), entries = { addr = entry } (entries as
+--- state:get gives them, read already by refresh: the plan's own, not read again)
 function M.compute(session, state, opts)
   opts = opts or {}
   local g, order = ordered(session, opts)
   if not g then return nil, errors.new("PlanError", order) end
-  local pc = { session = session, state = state, opts = opts, planned = {},
+  local pc = { session = session, state = state, opts = opts, planned = {}, entries = opts.entries or {},
                keep = opts.target and #opts.target > 0 and closure(g, opts.target) or nil,
                result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
                           outputs = {}, graph = g, order = order } }
@@ -495,6 +496,5 @@ function M.stored_args(args, sensitive, digest)
   end
   return out
 end
-
 
 return M

@@ -72,44 +72,69 @@ local function own_tags(actual, stored_tags, default_tags)
   return next(own) and own or nil
 end
 
--- Folds what was read (args) into the stored arguments; returns the merged table.
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+-- Whether argument k read back (actual) differs from what is stored (stored; kept:
+-- as Lambda keeps it), and its new stored value.
+local function read_back_change(ctx, k, stored, kept, actual, stored_args)
+  if k == "tags" then actual = own_tags(actual, stored_args.tags, ctx.default_tags) end
+  if type(stored) == "table" and stored.sensitive_digest then
+    -- a sensitive stored value can only be compared through its digest
+    if doc.canonical(k, actual) == nil then return true, nil end
+    if ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
+      return true, { sensitive_digest = ctx.digest(actual) }
+    end
+  elseif actual == nil and ALWAYS_REPORTED[k] then
+    -- the endpoint did not say: nothing to learn about it
+  elseif not doc.same(k, kept, actual) then
+    return true, actual
+  end
+  return false
+end
+
+-- Folds what was read (args) into the stored arguments: returns the merged table, a
+-- copy made at the first argument read back different, or entry.args itself when
+-- none was (a no-op refresh copies nothing).
 local function merge(ctx, entry, args, opts)
-  local merged = {}
-  for k, v in pairs(entry.args) do merged[k] = v end
-  local kept = doc.effective(entry.args) -- what Lambda keeps of them (no KMS key without variables)
+  local stored_args, merged = entry.args, nil
+  local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
   for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
-    local stored, actual = entry.args[k], args[k]
-    if k == "tags" then actual = own_tags(actual, entry.args.tags, ctx.default_tags) end
-    if type(stored) == "table" and stored.sensitive_digest then
-      -- a sensitive stored value can only be compared through its digest
-      local now = doc.canonical(k, actual)
-      if now == nil then merged[k] = nil
-      elseif ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-        merged[k] = { sensitive_digest = ctx.digest(actual) }
+    local stored, actual = stored_args[k], args[k]
+    -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the same)
+    if actual ~= kept[k] or type(stored) == "table" or k == "tags" then
+      local changed, now = read_back_change(ctx, k, stored, kept[k], actual, stored_args)
+      if changed then
+        merged = merged or copy(stored_args)
+        merged[k] = now
       end
-    elseif actual == nil and ALWAYS_REPORTED[k] then
-      -- the endpoint did not say: nothing to learn about it
-    elseif not doc.same(k, kept[k], actual) then
-      merged[k] = actual
     end
   end
-  return merged
+  return merged or stored_args
 end
 
 -- Gives entry the fields read back (attrs, tags_all, target) and puts it in state,
 -- unless nothing changed (changed: its arguments did): an entry a refresh finds as
 -- it was is left as it is, not converted to the state's JSON again (in a no-op
--- refresh that conversion cost as much as reading the entry).
-local function put_read_back(state, addr, entry, changed, fields)
+-- refresh that conversion cost as much as reading the entry), and goes into
+-- unchanged: it is then exactly what state:get(addr) gives, and the plan takes it.
+local function put_read_back(state, addr, entry, changed, fields, unchanged)
   for k, v in pairs(fields) do
-    if not plan.equal(v, entry[k]) then changed = true end
-    entry[k] = v
+    if not changed and not plan.equal(v, entry[k]) then changed = true end
   end
-  if changed then state:put(addr, entry) end
+  if not changed then
+    unchanged[addr] = entry
+    return
+  end
+  for k, v in pairs(fields) do entry[k] = v end
+  state:put(addr, entry)
 end
 
 -- Reads one stored function back and folds the answer into its entry.
-local function refresh_one(ctx, t, drifted, errors)
+local function refresh_one(ctx, t, drifted, errors, unchanged)
   local state, entry = ctx.state, t.entry
   local decl = ctx.session and ctx.session.by_addr[t.addr]
   local opts = M.read_options(entry, decl)
@@ -120,6 +145,7 @@ local function refresh_one(ctx, t, drifted, errors)
     local merged = merge(rctx, entry, read.args, opts)
     if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
+      if merged == entry.args then merged = copy(merged) end
       merged.source_code_hash = "(changed outside lambdaeng: CodeSha256 " .. attrs.code_sha256 .. ")"
     end
     local changed = false
@@ -134,7 +160,7 @@ local function refresh_one(ctx, t, drifted, errors)
       attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
       tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
       -- read where it is now: with --retarget that is the new target
-      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target })
+      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target }, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -159,7 +185,7 @@ local function sorted_set(v)
 end
 
 -- Reads one stored resource of another kind back and folds what changed into its entry.
-local function refresh_other(ctx, t, drifted, errors)
+local function refresh_other(ctx, t, drifted, errors, unchanged)
   local state, entry, mod = ctx.state, t.entry, OTHERS[t.entry.kind]
   local decl = ctx.session and ctx.session.by_addr[t.addr]
   local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
@@ -176,8 +202,7 @@ local function refresh_other(ctx, t, drifted, errors)
     drifted[#drifted + 1] = t.addr
     return
   end
-  local merged = {}
-  for k, v in pairs(entry.args) do merged[k] = v end
+  local merged = copy(entry.args)
   for _, k in ipairs(mod.READABLE) do
     local stored, actual = entry.args[k], read.args[k]
     if mod.SETS[k] then stored, actual = sorted_set(stored), sorted_set(actual) end
@@ -198,25 +223,27 @@ local function refresh_other(ctx, t, drifted, errors)
   end
   put_read_back(state, t.addr, entry, changed, {
     attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest),
-    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target })
+    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target }, unchanged)
 end
 
--- Returns the addresses that drifted (sorted), or nil and an error { type, message }
+-- Returns the addresses that drifted (sorted), nil, and the entries read back
+-- unchanged ({ addr = entry }, as state:get gives them: plan.compute's opts.entries,
+-- while the state is not changed or saved); or nil and an error { type, message }
 -- when a function could not be read back.
 function M.run(ctx)
   local state = ctx.state
-  local drifted, errors, work = {}, {}, {}
+  local drifted, errors, work, unchanged = {}, {}, {}, {}
   for _, addr in ipairs(state:addresses()) do
     local entry = state:get(addr)
     if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
       local t = { addr = addr, entry = entry }
-      work[#work + 1] = function() refresh_one(ctx, t, drifted, errors) end
+      work[#work + 1] = function() refresh_one(ctx, t, drifted, errors, unchanged) end
     elseif OTHERS[entry.kind] and entry.args and OTHERS[entry.kind].id_of(entry) then
       local t = { addr = addr, entry = entry }
-      work[#work + 1] = function() refresh_other(ctx, t, drifted, errors) end
+      work[#work + 1] = function() refresh_other(ctx, t, drifted, errors, unchanged) end
     end
   end
-  if #work == 0 then return drifted end
+  if #work == 0 then return drifted, nil, unchanged end
   task.all(work, ctx.parallelism or 256)
   table.sort(drifted)
   if #errors > 0 then
@@ -225,7 +252,7 @@ function M.run(ctx)
       .. "could not be read back after their retries; nothing was planned (run again, or --no-refresh to plan on "
       .. "the stored state)", #errors, #work))
   end
-  return drifted
+  return drifted, nil, unchanged
 end
 
 return M

@@ -8,7 +8,8 @@
 --
 --   ws = workspace.new(args)   args: the command line's values (stack, state,
 --                              dir, var, profile, region, endpoint, local, aws,
---                              debug, retarget, force_unlock, force_unlock_id)
+--                              debug, retarget, force_unlock, force_unlock_id;
+--                              completing: shell completion, which records no trust)
 --   ws:load()                  -> session | nil, err (err.lines: every problem)
 --   ws:open_state()            -> state | nil, err (read only)
 --   ws:lock_state(operation)   -> state, lock | nil, err
@@ -47,6 +48,8 @@ function M.new(args)
     local abs = site.absolute(args.stack)
     self.stack_path, self.stack_abs, self.stack_dir = args.stack, abs, site.dirname(abs)
     self.name = (abs:match("([^/]+)$") or "stack"):gsub("%.lua$", "")
+    -- a command run on this stack: its code may run on Tab from now on (trust.lua)
+    if not args.completing then require("lambdaeng.trust").record(abs) end
   end
   local base = self.stack_dir or sys.cwd()
   self.local_dir = args.dir and site.absolute(args.dir) or (base .. "/.lambdaeng/local")

@@ -155,8 +155,13 @@ local function decode_cjson(text)
 end
 M.decode_cjson = decode_cjson
 
+-- The Lua walk: the reference the C one (engine/json.c's restore, marker true) is
+-- tested against (tests/lua/json_spec.lua).
+M.integers_in_lua = integers
+local native_restore = native.restore
+
 local function decode_plain(text)
-  return integers(decode_cjson(text))
+  return native_restore(decode_cjson(text), false, cjson.null, true)
 end
 M.decode_plain = decode_plain
 

@@ -11,7 +11,8 @@
  * limit. Last, the input is decoded by lua-cjson (which, unlike jansson, gives
  * Lua strings that are not UTF-8, keys with NUL bytes, infinities) and stored:
  * either the converter refuses the value with a reason, or what it stored reads
- * back as the same Lua value (nothing dropped or changed on the way). */
+ * back as the same Lua value (nothing dropped or changed on the way). The state
+ * reader's fast parse (engine/jsonload.c) must give jansson's value or nothing. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <lua.h>
 
 #include "converter.h"
+#include "jsonload.h"
 #include "runtime.h"
 #include "state.h"
 
@@ -156,6 +158,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1); /* an error is an answer; a crash is not */
 
   json_error_t jerr;
+  /* The state reader's fast parse is jansson's or nothing (engine/jsonload.h). */
+  json_t *fast = le_json_load_fast((const char *)data, size);
+  if (fast) {
+    json_t *ref = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    const size_t dump = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+    char *a = json_dumps(fast, dump), *b = ref ? json_dumps(ref, dump) : NULL;
+    if (!ref || !a || !b || strcmp(a, b) != 0) {
+      fprintf(stderr, "the fast parse differs from jansson's: %s\n%s\n", a ? a : "?", b ? b : jerr.text);
+      abort();
+    }
+    free(a);
+    free(b);
+    json_decref(ref);
+    json_decref(fast);
+  }
   json_t *any = json_loadb((const char *)data, size, JSON_DECODE_ANY, &jerr);
   if (any) {
     round_trip(any);

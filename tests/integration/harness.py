@@ -21,6 +21,7 @@ def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
         if k.startswith("AWS_") or k.startswith("LAMBDAENG_VAR_"):
             del full_env[k]
     full_env["HOME"] = full_env.get("LAMBDAENG_TEST_HOME", "/nonexistent-home")
+    full_env.pop("XDG_STATE_HOME", None)  # (trust.lua's list: under HOME, never the machine's)
     # Tests never ask the machine's own instance metadata service for credentials.
     full_env["AWS_EC2_METADATA_DISABLED"] = "true"
     if env:

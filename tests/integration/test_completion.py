@@ -1,7 +1,9 @@
 """Shell completion: `lambdaeng completion bash|zsh|fish` prints a script; each is
 loaded in the real shell and asked for candidates -- commands, options (the argparse
 parser's, checked against it), sub-commands, the stack's addresses (./stack.lua or
-the stack argument) and the function names of its state."""
+the stack argument) and the function names of its state. A stack's code runs on Tab only
+once the user has run a command on it (trust.lua): Tab in someone else's directory runs
+nothing of theirs."""
 import json
 import os
 import shlex
@@ -59,6 +61,11 @@ class Completion(TempDirTest):
         self.assertIn("complete -F _lambdaeng_complete lambdaeng", r.stderr)
         return [line for line in r.stdout.split("\n") if line]
 
+    def trust(self, cwd=None):
+        """Runs a command on the stack, as its user would before pressing Tab."""
+        r = run("validate", "stack.lua", cwd=cwd or self.work, env={"HOME": self.dir})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_bash_commands_options_and_subcommands(self):
         self.assertEqual(self.bash("pl"), ["plan"])
         self.assertIn("completion", self.bash(""))
@@ -80,6 +87,8 @@ class Completion(TempDirTest):
         self.assertNotIn("--yes", self.bash("invoke", "--"))  # another command's option, hidden in invoke
 
     def test_bash_addresses_from_the_stack(self):
+        self.assertEqual(self.bash("plan", "--target", ""), [])  # never run here: its code is not run
+        self.trust()
         self.assertEqual(self.bash("plan", "--target", ""), ["func.hello", "func.other", "invocation.greet"])
         self.assertEqual(self.bash("plan", "--target", "func."), ["func.hello", "func.other"])
         self.assertEqual(self.bash("state", "show", "inv"), ["invocation.greet"])
@@ -99,9 +108,75 @@ class Completion(TempDirTest):
         self.assertEqual(self.bash("invoke", ""), ["hello-fn", "other-fn"])
         self.assertEqual(self.bash("invoke", "o"), ["other-fn"])
 
+    def test_tab_never_runs_a_stack_its_user_has_not_run(self):
+        marker = os.path.join(self.dir, "ran")
+        hostile = STACK + f"io.open({marker!r}, 'w'):write('stack code ran')\n"
+        self.write("cloned/stack.lua", hostile)
+        self.write("cloned/code/index.py", "def handler(event, context):\n    return event\n")
+        cloned = os.path.join(self.dir, "cloned")
+        for words in (("plan", "--target", ""), ("state", "show", ""), ("invoke", "")):
+            self.assertEqual(self.bash(*words, cwd=cloned), [], words)
+        self.assertFalse(os.path.exists(marker), "Tab ran the code of a stack nobody had run")
+        # once its user runs a command on it, Tab may run it (it would run on that command anyway)
+        self.trust(cwd=cloned)
+        os.remove(marker)
+        self.assertEqual(self.bash("plan", "--target", "func.", cwd=cloned), ["func.hello", "func.other"])
+        self.assertTrue(os.path.exists(marker))
+        # a trust list another user could have written is not believed
+        trusted = os.path.join(self.dir, ".local", "state", "lambdaeng", "trusted-stacks")
+        self.assertEqual(os.stat(trusted).st_mode & 0o777, 0o600)
+        os.remove(marker)
+        os.chmod(trusted, 0o620)
+        self.assertEqual(self.bash("plan", "--target", "func.", cwd=cloned), [])
+        self.assertFalse(os.path.exists(marker))
+        os.chmod(trusted, 0o600)
+        # a link in its place is not followed either
+        os.rename(trusted, trusted + ".real")
+        os.symlink(trusted + ".real", trusted)
+        self.assertEqual(self.bash("plan", "--target", "func.", cwd=cloned), [])
+        self.assertFalse(os.path.exists(marker))
+
+    def test_the_trust_list_forgets_stacks_that_are_gone(self):
+        trusted = os.path.join(self.dir, ".local", "state", "lambdaeng", "trusted-stacks")
+        os.makedirs(os.path.dirname(trusted))
+        gone = [os.path.join(self.dir, f"gone-{i}", "stack.lua") for i in range(300)]
+        with open(trusted, "w") as f:
+            f.write("".join(p + "\n" for p in gone) + os.path.join(self.work, "stack.lua") + "\n")
+        os.chmod(trusted, 0o600)
+        self.trust()  # already listed: nothing rewritten
+        with open(trusted) as f:
+            self.assertEqual(len(f.read().split()), 301)
+        self.write("other/stack.lua", STACK)
+        self.write("other/code/index.py", "def handler(event, context):\n    return event\n")
+        self.trust(cwd=os.path.join(self.dir, "other"))  # a new one, on a long list: the gone ones leave
+        with open(trusted) as f:
+            self.assertEqual(sorted(f.read().split()), sorted(os.path.realpath(os.path.join(self.dir, d, "stack.lua"))
+                                                                for d in ("work", "other")))
+        self.assertEqual(os.stat(trusted).st_mode & 0o777, 0o600)
+        self.assertEqual(self.bash("plan", "--target", "func.o"), ["func.other"])
+
+    def test_a_home_that_does_not_exist_is_not_made(self):
+        missing = os.path.join(self.dir, "missing-home")
+        r = run("validate", "stack.lua", cwd=self.work, env={"HOME": missing})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(missing))
+
+    def test_untrusted_stack_completes_from_its_state(self):
+        r = run("run", "stack.lua", "--yes", "--local", cwd=self.work, env={"HOME": self.dir}, timeout=240)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        copy = os.path.join(self.dir, "copy")
+        shutil.copytree(self.work, copy)  # another path: never run there
+        marker = os.path.join(self.dir, "ran")
+        with open(os.path.join(copy, "stack.lua"), "a") as f:
+            f.write(f"io.open({marker!r}, 'w'):write('stack code ran')\n")
+        self.assertEqual(self.bash("invoke", "", cwd=copy), ["hello-fn", "other-fn"])
+        self.assertEqual(self.bash("state", "show", "func.o", cwd=copy), ["func.other"])
+        self.assertFalse(os.path.exists(marker))
+
     def test_zsh(self):
         if shutil.which("zsh") is None:
             self.fail("zsh is missing (scripts/deps.sh installs it)")
+        self.trust()
         r = subprocess.run(["zsh", "-n", self.scripts["zsh"]], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         # the completion function itself, in a real zsh; compadd and _files stand in for the
@@ -122,6 +197,7 @@ class Completion(TempDirTest):
     def test_fish(self):
         if shutil.which("fish") is None:
             self.fail("fish is missing (scripts/deps.sh installs it)")
+        self.trust()
         r = subprocess.run(["fish", "-n", self.scripts["fish"]], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         script = (f"source {self.scripts['fish']}\n"

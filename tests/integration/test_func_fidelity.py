@@ -13,13 +13,16 @@ DeadLetterConfig, KMSKeyArn and FileSystemConfigs, it reports SnapStart as None
 whatever was asked, and UpdateFunctionCode ignores Architectures. On AWS a setting
 missing from GetFunction is unset, so lambdaeng reads it so; against moto the
 re-plans of those settings are checked against the state (--no-refresh)."""
+import io
 import os
 import sys
 import time
 import unittest
+import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fidelity import FidelityCase  # noqa: E402
+from harness import plan_action  # noqa: E402
 
 DLQ = "arn:aws:sqs:us-east-1:123456789012:dlq"
 FSAP = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0"
@@ -366,6 +369,44 @@ lambda.func("{key}", {{ function_name = "{name}-{key}", runtime = "python3.12", 
         self.assertEqual(after["func.f"]["args"], before["func.f"]["args"])
         self.assertEqual(after["func.g"], before["func.g"])
         self.assert_clean()
+
+    def test_plan_after_a_refresh_sees_each_entry_as_refresh_left_it(self):
+        """The plan takes the entries a refresh read back unchanged instead of reading them
+        again (W3): what it shows as before is then exactly the stored entry, as without the
+        refresh; an entry the refresh changed or removed is planned from what it left (code
+        changed outside is drift too)."""
+        name = f"reuse-{self.target}"
+        self.write_stack("".join(f"""
+lambda.func("{key}", {{ function_name = "{name}-{key}", runtime = "python3.12", handler = "index.handler",
+  role = role, source = "code", timeout = 3, tags = {{ team = "a" }},
+  environment = {{ variables = {{ STAGE = "dev", NUM = "1" }} }} }})""" for key in ("f", "g", "h", "c")))
+        self.apply()
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return 'changed'\n")
+        self.boto.update_function_code(FunctionName=name + "-c", ZipFile=code.getvalue())
+        if not self.moto:
+            self.boto.get_waiter("function_updated_v2").wait(FunctionName=name + "-c")
+        self.boto.update_function_configuration(FunctionName=name + "-g", MemorySize=256)
+        if not self.moto:
+            self.boto.get_waiter("function_updated_v2").wait(FunctionName=name + "-g")
+        self.boto.delete_function(FunctionName=name + "-h")
+
+        def changes(*args):
+            plan = self.plan_json(*args)
+            return {c["address"]: (plan_action(c), c["change"]["before"]) for c in plan["resource_changes"]}
+        stored, refreshed = changes("--no-refresh"), changes()
+        self.assertEqual({a: c[0] for a, c in stored.items()}, {"func.f": "no-op", "func.g": "no-op",
+                                                                  "func.h": "no-op", "func.c": "no-op"})
+        self.assertEqual(refreshed["func.f"], stored["func.f"])
+        self.assertEqual(refreshed["func.g"][0], "update")
+        self.assertEqual(refreshed["func.g"][1]["memory_size"], 256)
+        self.assertEqual(refreshed["func.h"], ("create", None))
+        self.assertEqual(refreshed["func.c"][0], "update")
+        self.assertIn("(changed outside lambdaeng: CodeSha256", refreshed["func.c"][1]["source_code_hash"])
+        text = self.le("plan", self.stack).stdout
+        self.assertEqual(sorted(line for line in text.splitlines() if line.endswith("changed outside lambdaeng (refreshed)")),
+                         [f"func.{k}: changed outside lambdaeng (refreshed)" for k in "cgh"])
 
     def plan_json(self, *args):
         import json

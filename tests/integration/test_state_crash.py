@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -19,8 +20,11 @@ from harness import LAMBDAENG, TempDirTest, main, run  # noqa: E402
 
 def traced_env(env):
     """ENV for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace,
-    so a sanitized build checks leaks everywhere but there."""
-    env = dict(env)
+    so a sanitized build checks leaks everywhere but there. HOME is a directory that does
+    not exist: every run then makes the same syscalls (a first run on a stack would
+    otherwise add the trust list's write, trust.lua), and no real home is written."""
+    env = dict(env, HOME=os.path.join(tempfile.gettempdir(), f"lambdaeng-no-home-{os.getpid()}"))
+    env.pop("XDG_STATE_HOME", None)
     env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
     return env
 
@@ -136,7 +140,7 @@ class StateCrash(TempDirTest):
         self.assertEqual(self.check_whole(), "new")
         rng = random.Random(20261123)
         outcomes = {"old": 0, "new": 0}
-        env = dict(os.environ, NO_COLOR="1")
+        env = traced_env(dict(os.environ, NO_COLOR="1"))
         for _ in range(12):
             self.reset()
             proc = subprocess.Popen([LAMBDAENG, "state", "rm", "func.f00000", self.stack], env=env,

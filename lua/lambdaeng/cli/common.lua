@@ -86,14 +86,17 @@ function M.refreshed_plan(ctx, args, opts)
     local ok, serr = planfile.check_state(args.saved_plan, ctx.state)
     if not ok then return nil, serr end
   end
+  local read_back -- entries refresh read back unchanged: the plan's, while the state stays as it is
   if opts.refresh then
-    local drifted, rerr = require("lambdaeng.refresh").run(ctx)
+    local drifted, rerr
+    drifted, rerr, read_back = require("lambdaeng.refresh").run(ctx)
     if not drifted then return nil, rerr end
     for _, addr in ipairs(drifted) do
       if ctx.events then ctx.events.drift(addr, ctx.state:get(addr)) -- run --json: resource_drift
       else ctx.out(addr .. ": changed outside lambdaeng (refreshed)") end
     end
     if opts.save then
+      read_back = nil -- a save may merge another writer's entries in
       local ok, serr = ctx.state:save()
       if not ok then return nil, serr end
     end
@@ -101,7 +104,8 @@ function M.refreshed_plan(ctx, args, opts)
   local moved, merr = require("lambdaeng.moves").apply(ctx.session, ctx.state)
   if not moved then return nil, errors.new("PlanError", merr) end
   local invocation = require "lambdaeng.resources.invocation"
-  local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest }
+  local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest,
+                         entries = #moved == 0 and read_back or nil }
   if opts.ephemeral then
     compute_opts.ephemeral = function(p)
       local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)

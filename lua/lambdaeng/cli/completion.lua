@@ -6,12 +6,14 @@
 -- the argparse parser (cli/init.lua), the sub-commands and positionals each command's
 -- "Usage:" lines name (ADDR, FUNCTION, STACK.lua ...), the addresses the stack
 -- declares (the stack argument, else ./stack.lua) and holds in its state, and the
--- function names its state holds. The answer is a directive line, ":words" or
+-- function names its state holds (the stack's code runs on Tab only for a stack you
+-- have run a lambdaeng command on: trust.lua). The answer is a directive line, ":words" or
 -- ":files" (the shell completes file names), then one candidate a line. Loading the
 -- stack may print: the scripts read what follows the last directive line.
 local schema = require "lambdaeng.schema"
 local sys = require "lambdaeng.native.sys"
 local workspace = require "lambdaeng.workspace"
+local trust = require "lambdaeng.trust"
 local common = require "lambdaeng.cli.common"
 
 local M = {}
@@ -21,7 +23,10 @@ Usage: lambdaeng completion bash|zsh|fish
 
 Prints a script that completes lambdaeng's commands, options, the addresses of
 the stack (the stack argument, else ./stack.lua) and the function names of its
-state. Load it from your shell's start-up file:
+state. Tab runs a stack's code (to learn what it declares) only once you have run
+a lambdaeng command on that stack yourself (plan, run, validate, ...): until then
+it completes from the stack's state file alone, so that Tab in a directory someone
+else wrote runs nothing of theirs. Load it from your shell's start-up file:
   bash:  source <(lambdaeng completion bash)              (~/.bashrc)
   zsh:   source <(lambdaeng completion zsh)               (~/.zshrc, after compinit)
   fish:  lambdaeng completion fish | source               (~/.config/fish/config.fish)
@@ -148,16 +153,23 @@ local function kind_of(placeholder)
   return nil
 end
 
--- The stack's declared addresses and its state's addresses and function names.
+-- The stack's declared addresses and its state's addresses and function names. The
+-- stack's code runs only for a stack this user has run a command on (trust.lua);
+-- otherwise the addresses come from its local state file alone, which is data.
 local function stack_facts(stack_path, args)
   local facts = { addresses = {}, functions = {} }
   if not stack_path or sys.kind(stack_path) ~= "file" then return facts end
   local ok = pcall(function()
     local ws = workspace.new { stack = stack_path, vars = {}, state = args.state,
-                            dir = args.dir }
-    local session = ws:load()
-    for _, decl in ipairs(session and session.decls or {}) do facts.addresses[decl.address] = true end
-    local st = ws:open_state()
+                               dir = args.dir, completing = true }
+    local st
+    if trust.trusted(stack_path) then
+      local session = ws:load()
+      for _, decl in ipairs(session and session.decls or {}) do facts.addresses[decl.address] = true end
+      st = ws:open_state()
+    elseif ws.local_backend and sys.kind(ws.paths.state) == "file" then
+      st = ws.local_backend:open()
+    end
     for _, addr in ipairs(st and st:addresses() or {}) do
       facts.addresses[addr] = true
       local r = st:get(addr)

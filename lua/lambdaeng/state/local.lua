@@ -33,6 +33,7 @@ local errors = require "lambdaeng.errors"
 local files = require "lambdaeng.files"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local groupcommit = require "lambdaeng.state.groupcommit"
+local delegate = require "lambdaeng.state.delegate"
 
 local M = {}
 
@@ -47,14 +48,7 @@ function Backend:where() return self.paths.state end
 -- The state object: engine/state.c's, whose save is group-committed from a task.
 local State = {}
 
-State.__index = function(self, name)
-  local own = State[name]
-  if own then return own end
-  local native = rawget(self, "native")
-  local method = native[name]
-  if type(method) ~= "function" then return method end
-  return function(_, ...) return method(native, ...) end
-end
+State.__index = delegate.index(State)
 
 -- true | nil, message (as the native save).
 function State:save()
