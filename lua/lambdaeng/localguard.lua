@@ -121,12 +121,11 @@ end
 local FORM_TYPES = { ["text/plain"] = true, ["application/x-www-form-urlencoded"] = true, ["multipart/form-data"] = true }
 
 -- The body limit of an operation, its name for errors, and the error type AWS uses.
-local function body_limit(req)
-  local path, method = req.path, req.method
+local function operation_limit(method, path, itype)
   -- the Invoke first, and each pattern tried only when the path ends as it requires
   -- (they end differently: at most one matches, so the order does not matter)
   if method == "POST" and path:find("/invocations", -12, true) and path:match("^/2015%-03%-31/functions/[^/]+/invocations$") then
-    if (req.headers["x-amz-invocation-type"] or "") == "Event" then
+    if itype == "Event" then
       return M.MAX_ASYNC_PAYLOAD, "InvokeAsync", "RequestTooLargeException"
     end
     return M.MAX_SYNC_PAYLOAD, "InvokeFunction", "RequestTooLargeException"
@@ -141,6 +140,18 @@ local function body_limit(req)
     return M.MAX_CODE_REQUEST, "PublishLayerVersion", "RequestEntityTooLargeException"
   end
   return M.MAX_OTHER_REQUEST, "this", "RequestEntityTooLargeException"
+end
+
+-- The same, with the last answer kept: a client sends one operation on one path many times.
+local last_op = {}
+local function body_limit(req)
+  local method, path, itype = req.method, req.path, req.headers["x-amz-invocation-type"] or ""
+  local k = last_op
+  if method ~= k.method or path ~= k.path or itype ~= k.itype then
+    k.limit, k.operation, k.too_large = operation_limit(method, path, itype)
+    k.method, k.path, k.itype = method, path, itype
+  end
+  return k.limit, k.operation, k.too_large
 end
 
 -- UTC "20150830T123600Z" -> seconds since the epoch.

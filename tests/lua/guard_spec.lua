@@ -97,6 +97,10 @@ describe("the local target's check", function()
     assert.equal(localguard.MAX_OTHER_REQUEST - 1, limit)
     _, limit = check(g)
     assert.equal(localguard.MAX_SYNC_PAYLOAD - 1, limit)
+    _, limit = check(g, { method = "GET" }) -- the same path, another method
+    assert.equal(localguard.MAX_OTHER_REQUEST - 1, limit)
+    _, limit = check(g, { invocation_type = "DryRun" }) -- the same path and method, another type
+    assert.equal(localguard.MAX_SYNC_PAYLOAD - 1, limit)
     assert.equal(413, check(g, { length = localguard.MAX_SYNC_PAYLOAD }))
   end)
 end)
