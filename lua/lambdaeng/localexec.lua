@@ -241,6 +241,10 @@ function Exec:finish(inv, result)
   result.max_memory = inv.want_log and env and env.proc and max_memory_mb(env.proc:pid()) or 0
   if env and env.inv == inv then
     env.inv = nil
+    -- what the runtime printed before its /response or /error may be read after it (the
+    -- Runtime API answers inside the server's dispatch): it is this invocation's until
+    -- its task takes the result
+    env.finishing_log = inv.delivered_at and inv.log or nil
     self:mark_idle(env)
   end
   loop.wake(inv.task, result)
@@ -390,7 +394,7 @@ function Exec:start(name, fn, cfg, key, inv)
     file = file, args = args, env = envlist, cwd = root, unref = self.unref,
     on_socket = function(fd) self:serve_runtime_api(env, fd) end,
     on_output = function(chunk)
-      local target = env.inv and env.inv.delivered_at and env.inv.log or env.pending_log
+      local target = env.inv and env.inv.delivered_at and env.inv.log or env.finishing_log or env.pending_log
       log_append(target, chunk)
       if self.echo then -- whole lines only: a runtime may write a line in pieces
         local text = (env.echo_rest or "") .. chunk
@@ -463,6 +467,7 @@ function Exec:run(name, fn, cfg, payload, opts)
   end
   self:deliver(env)
   local result = loop.suspend()
+  if env.finishing_log == inv.log then env.finishing_log = nil end
   if not inv.want_log then return result end
   -- what the environment printed while starting (or idle) belongs to this invocation's log
   result.init_duration = inv.cold and env.init_duration or nil
