@@ -741,8 +741,17 @@ static const char *opt_string(lua_State *L, int t, const char *name, size_t *len
   return v;
 }
 
-/* The header lines of a request, pushed as one userdata holding the pointers
- * (strings anchored on the stack or in the tables): the request's own headers, then
+/* "name: value" written at text, NUL-terminated; returns where the next line goes. */
+static char *put_line(char *text, const char *name, const char *value) {
+  size_t a = strlen(name), b = strlen(value);
+  memcpy(text, name, a);
+  memcpy(text + a, ": ", 2);
+  memcpy(text + a + 2, value, b + 1);
+  return text + a + 2 + b + 1;
+}
+
+/* The header lines of a request, pushed as one userdata holding the pointers and the
+ * lines themselves: the request's own headers, then
  * with spec.sign what SigV4 adds (signing them with Host first, as aws/client.lua
  * did in Lua), then spec.user_agent. Raises on misuse. Returns the line count. */
 static size_t push_lines(lua_State *L, int spec, const char ***lines_out) {
@@ -799,13 +808,19 @@ static size_t push_lines(lua_State *L, int spec, const char ***lines_out) {
   size_t len;
   const char *agent = opt_string(L, spec, "user_agent", &len);
   size_t count = n + out.add_count + (agent ? 1 : 0);
-  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines, 0);
+  /* One userdata: the pointers, then the lines "Name: value" one after the other. */
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += strlen(pairs[i + 1].name) + strlen(pairs[i + 1].value) + 3;
+  for (size_t i = 0; i < out.add_count; i++) bytes += strlen(out.add_names[i]) + strlen(out.add_values[i]) + 3;
+  if (agent) bytes += strlen("User-Agent") + len + 3;
+  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines + bytes, 0);
+  char *text = (char *)(lines + (count ? count : 1));
   size_t k = 0;
-  for (size_t i = 0; i < n; i++) lines[k++] = lua_pushfstring(L, "%s: %s", pairs[i + 1].name, pairs[i + 1].value);
+  for (size_t i = 0; i < n; i++) lines[k++] = text, text = put_line(text, pairs[i + 1].name, pairs[i + 1].value);
   for (size_t i = 0; i < out.add_count; i++)
-    lines[k++] = lua_pushfstring(L, "%s: %s", out.add_names[i], out.add_values[i]);
+    lines[k++] = text, text = put_line(text, out.add_names[i], out.add_values[i]);
   le_sigv4_output_free(&out);
-  if (agent) lines[k++] = lua_pushfstring(L, "User-Agent: %s", agent);
+  if (agent) lines[k++] = text, text = put_line(text, "User-Agent", agent);
   *lines_out = lines;
   return count;
 }
