@@ -40,7 +40,8 @@ struct le_state {
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
                       * given to another writer's file (ext4 reuses a freed one at once) */
-  int writing;       /* a background save is on a worker thread: no other save until it is done */
+  struct bg_save *writing; /* the background save on a worker thread, if any: no other save until it is
+                            * done, and the state is not freed before its file is on disk */
 };
 
 struct le_lock {
@@ -317,8 +318,11 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
   return LE_OK;
 }
 
+static void wait_for_background_write(le_state *st);
+
 void le_state_free(le_state *st) {
   if (!st) return;
+  wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
   json_decref(st->root);
   if (st->file_fd >= 0) close(st->file_fd);
   free(st->last_written);
@@ -741,7 +745,7 @@ int le_state_save(le_state *st, le_error *err) {
  * worker, and the task that asked resumes once the file is on disk. */
 typedef struct bg_save {
   uv_work_t work;
-  le_state *st;
+  le_state *st; /* NULL once the state was freed with the write in flight (its task is gone) */
   lua_State *co;
   char *path, *text;
   size_t len;
@@ -749,11 +753,33 @@ typedef struct bg_save {
   dev_t dev;
   ino_t ino;
   int fd, rc, other_writer;
+  int finished; /* the worker is done with the file (under bg_mutex) */
   le_error err;
 } bg_save;
 
-static void bg_save_work(uv_work_t *w) {
-  bg_save *b = w->data;
+/* A state freed while its write is on a worker (the command ends: its main task failed
+ * and the Lua state closes) waits for the worker here rather than returning at once:
+ * the file is whole on disk before the lock that guards it is released and before the
+ * process exits. The loop does not run again, so the done callback frees only. */
+static uv_once_t bg_once = UV_ONCE_INIT;
+static uv_mutex_t bg_mutex;
+static uv_cond_t bg_cond;
+
+static void bg_init(void) {
+  if (uv_mutex_init(&bg_mutex) != 0 || uv_cond_init(&bg_cond) != 0) abort(); /* (cannot fail on Linux) */
+}
+
+static void wait_for_background_write(le_state *st) {
+  bg_save *b = st->writing;
+  if (!b) return;
+  uv_mutex_lock(&bg_mutex);
+  while (!b->finished) uv_cond_wait(&bg_cond, &bg_mutex);
+  uv_mutex_unlock(&bg_mutex);
+  b->st = NULL;
+  st->writing = NULL;
+}
+
+static void bg_save_write(bg_save *b) {
   int guard = guard_acquire(b->path, &b->err);
   if (guard < 0) {
     b->rc = LE_FAIL;
@@ -770,11 +796,31 @@ static void bg_save_work(uv_work_t *w) {
   guard_release(guard);
 }
 
+static void bg_save_work(uv_work_t *w) {
+  bg_save *b = w->data;
+  bg_save_write(b);
+  uv_mutex_lock(&bg_mutex);
+  b->finished = 1;
+  uv_cond_broadcast(&bg_cond);
+  uv_mutex_unlock(&bg_mutex);
+}
+
+static void bg_save_free(bg_save *b) {
+  free(b->path);
+  free(b);
+}
+
 static void bg_save_done(uv_work_t *w, int status) {
   bg_save *b = w->data;
   le_state *st = b->st;
   lua_State *co = b->co;
-  st->writing = 0;
+  if (!st) { /* freed meanwhile (wait_for_background_write): nobody to tell */
+    if (b->fd >= 0) close(b->fd);
+    free(b->text);
+    bg_save_free(b);
+    return;
+  }
+  st->writing = NULL;
   int rc = b->rc;
   le_error err = b->err;
   if (status != 0) rc = le_error_set(&err, "state file %s: the write was cancelled", st->path);
@@ -785,8 +831,7 @@ static void bg_save_done(uv_work_t *w, int status) {
     unprepare(st, b->old_serial, b->text);
     if (rc == LE_OK) rc = le_state_save(st, &err); /* another process wrote it: merge, as a save does */
   }
-  free(b->path);
-  free(b);
+  bg_save_free(b);
   if (rc == LE_OK) {
     lua_pushboolean(co, 1);
     le_task_resume(co, 1);
@@ -1107,6 +1152,7 @@ static int l_save_in_background(lua_State *L) {
     free(b);
     return luaL_error(L, "out of memory");
   }
+  uv_once(&bg_once, bg_init);
   b->st = st;
   b->co = L;
   b->fd = -1;
@@ -1127,7 +1173,7 @@ static int l_save_in_background(lua_State *L) {
     le_error_set(&err, "state file %s: cannot start the write: %s", st->path, uv_strerror(rc));
     return push_error(L, &err);
   }
-  st->writing = 1;
+  st->writing = b;
   return lua_yield(L, 0);
 }
 

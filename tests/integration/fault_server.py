@@ -16,6 +16,12 @@ the request path; every request's arrival is recorded and served at /__log.
   gate-N-*       CreateFunction waits at a gate that opens once N of them wait at once (or,
                  failing that, after 60 s): /__stats says which opened it ("count" or "deadline"),
                  so a concurrency test asserts a decision of the client, not its speed
+  gate-N-OP-G-*  the same for the operation OP (create, get = GetFunction, invoke) of the
+                 names starting gate-N-OP-G, once POST /__gates/gate-N-OP-G armed that
+                 prefix's gate (until then they pass: a test sets up its functions first);
+                 each gate opens once N of its requests wait at once (or after 60 s);
+                 GET /__gates gives, per armed prefix, "count", "deadline" or null (not
+                 open yet)
   quota-R        429 when more than R requests arrived in the trailing second
   fnerror        Invoke answers a function error with a log tail
   lostcreate     CreateFunction: the first attempt creates the function but its
@@ -75,6 +81,8 @@ CONNECTIONS = {"now": 0, "peak": 0}  # open client connections (TCP), not reques
 RELEASED = set()  # the "hold-*" names whose held requests may answer (POST /__release/NAME)
 HELD = collections.Counter()  # name -> requests of it being held now
 GATE = {"waiting": 0, "opened_by": None}  # the gate-N-* creates (see the module's text)
+GATES = {}  # gate-N-OP-G prefix -> its gate, once armed (POST /__gates/PREFIX)
+GATE_OPS = ("create", "get", "invoke")
 STORE = {}  # the stateful "st-*" functions: name -> configuration
 BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
 WAL = collections.defaultdict(list)  # name -> [(call, the state's entry for it then)] (wal-*)
@@ -139,6 +147,14 @@ class Handler(BaseHTTPRequestHandler):
                 data = json.dumps({"peak_in_flight": IN_FLIGHT["peak"], "requests": sum(COUNT.values()),
                                    "gate_opened_by": GATE["opened_by"]}).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__gates":
+            with LOCK:
+                data = json.dumps({k: v["opened_by"] for k, v in GATES.items()}).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path.startswith("/__gates/") and self.command == "POST":
+            with LOCK:
+                GATES[self.path[len("/__gates/"):]] = {"waiting": 0, "opened_by": None}
+            return self.reply(204)
         if self.path == "/__functions":
             with LOCK:
                 data = json.dumps(sorted(STORE)).encode()
@@ -245,8 +261,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.stateful(name, body, m is not None)
         if kind == "lat":
             time.sleep(0.25)
-        if kind == "gate" and self.command == "POST" and not m:
-            self.gate(int(params[1]))
+        if kind == "gate" and len(params) > 3 and params[2] in GATE_OPS:
+            op = params[2]
+            invoking = self.command == "POST" and m is not None and self.path.split("?")[0].endswith("/invocations")
+            if (op == "create" and self.command == "POST" and not m) or (op == "get" and getting) or \
+                    (op == "invoke" and invoking):
+                with LOCK:
+                    gate = GATES.get("-".join(params[:4]))
+                if gate is not None:
+                    self.gate(int(params[1]), gate)
+        elif kind == "gate" and self.command == "POST" and not m:
+            self.gate(int(params[1]), GATE)
         if kind == "hang":
             time.sleep(30)
         if kind == "denied":
@@ -293,18 +318,21 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, b"<html>\x1b[2Jnot json</html>", {"Content-Type": "text/html"})
         return self.reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json"})
 
-    def gate(self, needed):
+    @staticmethod
+    def gate(needed, gate):
+        """Holds this request until NEEDED requests wait at GATE at once (or 60 s pass);
+        once open, the gate lets every later request through."""
         with LOCK:
-            GATE["waiting"] += 1
-            if GATE["opened_by"] is None and GATE["waiting"] >= needed:
-                GATE["opened_by"] = "count"
+            gate["waiting"] += 1
+            if gate["opened_by"] is None and gate["waiting"] >= needed:
+                gate["opened_by"] = "count"
         deadline = time.monotonic() + 60
         while True:
             with LOCK:
-                if GATE["opened_by"] is None and time.monotonic() > deadline:
-                    GATE["opened_by"] = "deadline"
-                if GATE["opened_by"] is not None:
-                    GATE["waiting"] -= 1
+                if gate["opened_by"] is None and time.monotonic() > deadline:
+                    gate["opened_by"] = "deadline"
+                if gate["opened_by"] is not None:
+                    gate["waiting"] -= 1
                     return
             time.sleep(0.01)
 

@@ -1,12 +1,16 @@
 """The bound on connections to a host (issue 12, item 3), end to end.
 
 The fault server counts the TCP connections its clients hold open at once
-(/__connections); every "lat-*" request is answered after 0.25 s, so concurrent
-calls really overlap. The real binary is driven three ways: `api Invoke` with an
-array under LAMBDAENG_MAX_CONNECTIONS, a stack whose provider{} sets
-max_connections, and the REPL's invoke_many() at a 300-call fan-out under the
-default cap (64). What is asserted is the server's count of open connections and
-the failures, never a duration."""
+(/__connections). An upper bound (a cap) holds whatever the machine's speed; every
+"lat-*" request is answered after 0.25 s so that concurrent calls overlap and a broken
+cap shows. A lower bound (more than the default 64 at once) is shown by a count gate
+("gate-N-OP-G-*": each request is held until N of them wait at once, or 60 s pass):
+the gate opens by count only if the client really had N requests, so N connections,
+in flight at once, however loaded the machine. The real binary is driven three ways:
+`api Invoke` with an array under LAMBDAENG_MAX_CONNECTIONS or --parallelism, stacks
+(refresh, provider{} max_connections), and the REPL's invoke_many() at a 300-call
+fan-out under the default cap (64). What is asserted is the server's count of open
+connections, its gates' decisions and the failures, never a duration."""
 import json
 import os
 import pty
@@ -72,16 +76,33 @@ class Connections(unittest.TestCase):
                 self.assertGreaterEqual(peak, 1)
                 self.assertLessEqual(peak, cap)
 
+    def gates(self):
+        with urllib.request.urlopen(self.endpoint + "/__gates") as res:
+            return json.load(res)
+
+    def arm(self, gate):
+        urllib.request.urlopen(urllib.request.Request(self.endpoint + "/__gates/" + gate, method="POST")).close()
+
     def test_parallelism_sizes_the_connections(self):
         """--parallelism N asks for N calls at once: the pool must not queue them behind the
         default 64 (W2 runs 1,000 at once); LAMBDAENG_MAX_CONNECTIONS still bounds them."""
         n = DEFAULT_CAP + 36
-        calls = json.dumps([{"FunctionName": "lat-par", "Payload": {"i": i}} for i in range(n)])
-        for env, low, high in (({}, DEFAULT_CAP + 1, n), ({"LAMBDAENG_MAX_CONNECTIONS": "5"}, 1, 5)):
+        # Above the default: every Invoke waits at a gate that opens once DEFAULT_CAP + 1
+        # wait at once. Under a cap of 5: 0.25 s answers, so a broken cap shows.
+        gate = f"gate-{DEFAULT_CAP + 1}-invoke-par"
+        for name, env, low, high in ((gate, {}, DEFAULT_CAP + 1, n),
+                                     ("lat-par", {"LAMBDAENG_MAX_CONNECTIONS": "5"}, 1, 5)):
             with self.subTest(env=env):
                 self.reset_peak()
+                if name == gate:
+                    self.arm(gate)
+                calls = json.dumps([{"FunctionName": name, "Payload": {"i": i}} for i in range(n)])
                 r = run("api", "Invoke", calls, "--parallelism", str(n), "--endpoint", self.endpoint,
                         env=dict(CREDS, **env), timeout=180)
+                if name == gate:
+                    self.assertEqual(self.gates().get(gate), "count",
+                                     f"fewer than {DEFAULT_CAP + 1} invocations were ever in flight at once: "
+                                     + r.stderr[-1000:])
                 self.assertEqual(r.returncode, 0, r.stderr[-2000:])
                 self.assertEqual([json.loads(x["payload"]) for x in json.loads(r.stdout)], [{"i": i} for i in range(n)])
                 peak = self.peak()
@@ -89,27 +110,42 @@ class Connections(unittest.TestCase):
                 self.assertGreaterEqual(peak, low)
                 self.assertLessEqual(peak, high)
 
+    def write_stack(self, sub, prefix, n, provider=""):
+        d = os.path.join(self.dir, sub)
+        os.makedirs(os.path.join(d, "code"))
+        with open(os.path.join(d, "code", "index.py"), "w") as f:
+            f.write("def handler(e, c):\n    return e\n")
+        stack = os.path.join(d, "stack.lua")
+        with open(stack, "w") as f:
+            f.write(provider +
+                    'local lambda = require "lambdaeng.lambda"\n'
+                    f'for i = 1, {n} do\n'
+                    f'  lambda.func("f" .. i, {{ function_name = "{prefix}" .. i, runtime = "python3.12",\n'
+                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
+                    'end\n')
+        return stack
+
     def test_a_stack_refresh_runs_at_its_parallelism(self):
         """A plan's refresh reads every function at once (256 at a time by default, or
         --parallelism): its connections follow, not the fan-out default of 64."""
-        os.makedirs(os.path.join(self.dir, "code"))
-        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
-            f.write("def handler(e, c):\n    return e\n")
-        stack = os.path.join(self.dir, "stack.lua")
         n = DEFAULT_CAP + 16
-        with open(stack, "w") as f:
-            f.write('local lambda = require "lambdaeng.lambda"\n'
-                    f'for i = 1, {n} do\n'
-                    '  lambda.func("f" .. i, { function_name = "lat-r" .. i, runtime = "python3.12",\n'
-                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
-                    'end\n')
         env = dict(CREDS, LAMBDAENG_WAITER_DELAY="0.05")
-        r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=env, timeout=300)
-        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
-        for extra, low, high in (([], DEFAULT_CAP + 1, n), (["--parallelism", "8"], 1, 8)):
+        # The default: each GetFunction waits at a gate that opens once DEFAULT_CAP + 1
+        # wait at once. --parallelism 8: 0.25 s answers, so a broken bound shows.
+        gate = f"gate-{DEFAULT_CAP + 1}-get-ref"
+        for prefix, extra, low, high in ((gate + "-", [], DEFAULT_CAP + 1, n), ("lat-r", ["--parallelism", "8"], 1, 8)):
             with self.subTest(extra=extra):
+                stack = self.write_stack(prefix, prefix, n)
+                r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=env, timeout=300)
+                self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
                 self.reset_peak()
+                if prefix.startswith("gate"):
+                    self.arm(gate)
                 r = run("plan", stack, "--endpoint", self.endpoint, *extra, env=env, timeout=300)
+                if prefix.startswith("gate"):
+                    self.assertEqual(self.gates().get(gate), "count",
+                                     f"fewer than {DEFAULT_CAP + 1} reads were ever in flight at once: "
+                                     + r.stderr[-1000:])
                 self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-2000:])
                 peak = self.peak()
                 print(f"\nrefresh of {n} functions {' '.join(extra)}: {peak} connections open at most")
@@ -117,17 +153,7 @@ class Connections(unittest.TestCase):
                 self.assertLessEqual(peak, high)
 
     def test_provider_setting_bounds_the_connections(self):
-        os.makedirs(os.path.join(self.dir, "code"))
-        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
-            f.write("def handler(e, c):\n    return e\n")
-        stack = os.path.join(self.dir, "stack.lua")
-        with open(stack, "w") as f:
-            f.write('provider { max_connections = 3 }\n'
-                    'local lambda = require "lambdaeng.lambda"\n'
-                    'for i = 1, 12 do\n'
-                    '  lambda.func("f" .. i, { function_name = "lat-p" .. i, runtime = "python3.12",\n'
-                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
-                    'end\n')
+        stack = self.write_stack("provider", "lat-prov", 12, provider="provider { max_connections = 3 }\n")
         self.reset_peak()
         r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=dict(CREDS, LAMBDAENG_WAITER_DELAY="0.05"),
                 timeout=200)
@@ -135,7 +161,7 @@ class Connections(unittest.TestCase):
         self.assertIn("12 added", r.stdout)
         peak = self.peak()
         with urllib.request.urlopen(self.endpoint + "/__log") as res:
-            sent = sum(len(v) for k, v in json.load(res).items() if k.startswith("lat-p"))
+            sent = sum(len(v) for k, v in json.load(res).items() if k.startswith("lat-prov"))
         print(f"\n12 functions, provider {{ max_connections = 3 }}: {sent} requests over {peak} connections at most")
         self.assertGreaterEqual(sent, 24)
         self.assertGreaterEqual(peak, 1)

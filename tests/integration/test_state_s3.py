@@ -6,11 +6,13 @@ so nothing here depends on timing: two state directories sharing one key (the se
 refused, naming the first); a killed holder's lock (reported with its id, removed only
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
-restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply."""
+restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
+the working copy's saves written off the loop thread (strace -f -y)."""
 import json
 import os
 import pty
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -457,6 +459,31 @@ class S3State(unittest.TestCase):
         current = r.stdout.splitlines()[0]
         self.assertIn("(current)", current)
         self.assertEqual(current.split("serial")[1].split()[0], str(other["serial"]), current)
+
+    def test_the_working_copy_is_synced_off_the_loop_thread(self):
+        """Each save of an apply writes the working copy (and its fsyncs) on a libuv
+        worker, as the local backend does, before its PUT: the loop keeps sending."""
+        if shutil.which("strace") is None:
+            self.fail("strace is missing (scripts/deps.sh installs it)")
+        n = 12
+        st = self.stack("bg", {f"f{i}": f'"st-bg-{i}"' for i in range(n)})
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        trace = os.path.join(self.dir, "fsync.trace")
+        r = subprocess.run(["strace", "-f", "-y", "-e", "trace=fsync,execve", "-o", trace, LAMBDAENG, "run", st,
+                            "--yes", "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertEqual(self.names(self.s3_state()), {f"st-bg-{i}" for i in range(n)})
+        with open(trace) as f:
+            lines = f.read().splitlines()
+        first_pid = int(lines[0].split()[0])  # the process itself: its execve is the first line
+        syncs = [(int(line.split()[0]), line) for line in lines
+                 if re.search(r"fsync\(\d+<[^>]*/lambdaeng-s3-\d+-\w+/state\.json(\.tmp\.\d+)?>", line)]
+        self.assertTrue(syncs, "no fsync of the working copy was traced")
+        on_loop = [line for pid, line in syncs if pid == first_pid]
+        self.assertEqual(on_loop, [], "the loop thread synced the working copy")
+        print(f"\n{len(syncs)} fsyncs of the working copy for {n} functions, none on the loop thread")
 
     def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
         if shutil.which("strace") is None:

@@ -12,8 +12,10 @@
 -- that changed it is then written to S3 compare-and-swap: If-Match on the ETag
 -- last read or written (If-None-Match: * for a new state). Saves made while a
 -- write is in flight are written together in the next write (group commit:
--- state/groupcommit.lua), and each save returns once S3 holds it (what the
--- engine saves before a call, a create's pending entry, is in S3 before the call).
+-- state/groupcommit.lua): each write saves the working copy on a libuv worker
+-- (state:save_in_background, fsyncs included, as the local backend does), then
+-- PUTs it; each save returns once S3 holds it (what the engine saves before a
+-- call, a create's pending entry, is in S3 before the call).
 -- A write that fails (another writer changed the object, S3 unreachable) keeps
 -- the state in a local errored file and says how to push it: nothing is lost.
 -- The digest key lives in <key>.key beside the state (with the state's
@@ -126,9 +128,13 @@ function State:keep(reason)
     .. "write it back with: %s", reason, b.errored, b.push_hint(b.errored))
 end
 
--- Writes the working copy to S3 compare-and-swap. true | nil, message.
+-- Saves the working copy (on a worker when called from a task: the document is
+-- taken before the first wait, as groupcommit asks) and writes it to S3
+-- compare-and-swap. true | nil, message.
 function State:write_once()
   local b = self.backend
+  local saved, serr = self.native:save_in_background()
+  if not saved then return nil, "cannot save the working copy " .. self.path .. ": " .. tostring(serr) end
   local bytes = files.read(self.path)
   if not bytes then return nil, "the working copy " .. self.path .. " is gone" end
   local res, err = b.bucket:put(b.key, bytes, { if_match = self.etag, if_none_match = not self.etag, sse = b.sse })
@@ -145,22 +151,18 @@ function State:write_once()
     .. "serial %s, lineage %s); this run did not overwrite it", b:where(), serial, lineage)
 end
 
--- Saves the working copy and writes it to S3 (see the top of this file): saves
--- made while a write is in flight go together in the next one (state/groupcommit.lua).
+-- Saves and writes to S3 (see the top of this file): saves made while a write is in
+-- flight go together in the next one (state/groupcommit.lua). Once a write failed
+-- no write is in flight (the writer stopped): the working copy is saved here, so
+-- that what is kept holds every save.
 function State:save()
-  if self.failed then
-    self.native:save()
-    return nil, self:keep(self.failed)
-  end
-  local before = self.native:info().serial
-  local ok, err = self.native:save()
-  if not ok then return nil, err end
-  local written, why = self.commits:commit(self.native:info().serial ~= before)
-  if not written then
+  if not self.failed then
+    local written, why = self.commits:commit(self.native:dirty())
+    if written then return true end
     self.failed = why
-    return nil, self:keep(why)
   end
-  return true
+  self.native:save()
+  return nil, self:keep(self.failed)
 end
 
 -- The lock ----------------------------------------------------------------------
