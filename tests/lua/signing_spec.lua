@@ -96,3 +96,31 @@ describe("the client on the wire", function()
     end
   end)
 end)
+
+describe("lazy response headers", function()
+  it("read as the table of the same raw block, for 3,000 generated blocks", function()
+    local LINES = { "HTTP/1.1 200 OK", "HTTP/1.1 100 Continue", "Content-Type: application/json",
+                    "content-type:  text/plain ", "X-Amz-Function-Error: Unhandled", "x-amz-FUNCTION-error:\tHandled",
+                    "Retry-After: 3", "no colon here", "Empty:", ": no name", "Date: Tue, 01 Jan 2030 00:00:00 GMT",
+                    "X-Amzn-RequestId: 1b2c", "HTTP/ is not a header: x", "Weird Name: v a l" }
+    local NAMES = { "content-type", "x-amz-function-error", "retry-after", "empty", "", "date", "x-amzn-requestid",
+                    "Content-Type", "missing", "weird name", "http/ is not a header", 1, true }
+    for i = 1, 3000 do
+      local lines = {}
+      for j = 1, rand(8) do lines[j] = pick(LINES) end
+      local raw = table.concat(lines, rand(3) == 0 and "\n" or "\r\n") .. (rand(2) == 0 and "\r\n\r\n" or "")
+      local t, lazy = http.headers(raw), http.headers(raw, true)
+      for _, name in ipairs(NAMES) do
+        assert(t[name] == lazy[name], string.format("block %d %q: %s: %s vs %s", i, raw, tostring(name),
+          tostring(t[name]), tostring(lazy[name])))
+      end
+      local n = 0
+      for k, v in pairs(lazy) do
+        n = n + 1
+        assert(t[k] == v, string.format("block %d: pairs gives %s = %s", i, k, v))
+      end
+      for _ in pairs(t) do n = n - 1 end
+      assert(n == 0, "block " .. i .. ": pairs gives as many headers as the table holds")
+    end
+  end)
+end)

@@ -115,7 +115,7 @@ function M.new(cfg)
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
   self.signing = { host = self.host, sign_body = cfg.s3 or nil, normalize = not cfg.s3, single_encode = cfg.s3 or nil }
-  self.request_spec = { user_agent = USER_AGENT }
+  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true } -- headers read only when asked for
   return self
 end
 
