@@ -314,14 +314,20 @@ function Client:attempt(req, url, path, query, attempt, max_body)
     -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
     sign_body = self.cfg.s3 or nil, normalize = not self.cfg.s3, single_encode = self.cfg.s3 or nil,
   }
+  local timeout = req.timeout or self.timeout
+  if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
+  local spec = { method = req.method, url = url, headers = headers, body = req.body, timeout = timeout,
+                 max_body = max_body, sign = sign, user_agent = USER_AGENT }
   if self.debug then
     self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
-    local lines = http.signed_lines { method = req.method, headers = headers, body = req.body, sign = sign,
-                                      user_agent = USER_AGENT }
-    for _, line in ipairs(lines) do
+    -- Signed once: the lines logged are the lines sent (not signed again for the wire).
+    local lines, sent = http.signed_lines(spec), {}
+    for i, line in ipairs(lines) do
       local name, value = line:match("^([^:]*): (.*)$")
+      sent[i] = { name, value }
       self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
     end
+    spec.headers, spec.sign, spec.user_agent = sent, nil, nil
     if req.body then
       self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
         or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
@@ -329,11 +335,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   end
   self.stats.attempts = self.stats.attempts + 1
   local started = loop.now()
-  local timeout = req.timeout or self.timeout
-  if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
-  local res, msg, kind = http.request { method = req.method, url = url, headers = headers, body = req.body,
-                                        timeout = timeout, max_body = max_body, sign = sign,
-                                        user_agent = USER_AGENT }
+  local res, msg, kind = http.request(spec)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     if kind == "too_large" then
