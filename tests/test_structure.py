@@ -28,6 +28,7 @@ VOID_CALLS = {
     "uv_close", "uv_ref", "uv_unref", "uv_walk", "uv_stop", "uv_update_time", "uv_library_shutdown",
     "curl_free", "curl_easy_cleanup", "curl_slist_free_all", "curl_url_cleanup", "curl_global_cleanup",
     "curl_easy_reset",
+    "uv_mutex_lock", "uv_mutex_unlock", "uv_cond_wait", "uv_cond_broadcast", "uv_once",  # (void in uv.h)
 }
 
 
