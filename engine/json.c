@@ -9,6 +9,7 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "jsondecode.h"
 
 #define MAX_DEPTH 100 /* json.lua: deeper than this is a table that contains itself */
 
@@ -32,7 +33,10 @@ typedef struct {
 typedef struct {
   const char *s;
   size_t len;
+  int value; /* the stack index of the member's value, kept there while the table is encoded; 0: look it up */
 } key_ref;
+
+#define KEYS_ON_STACK 32 /* an object with more keys lists them in memory from malloc */
 
 /* Appends to the text; running out of memory is noted and reported once at the end. */
 static int put(encoder *e, const char *s, size_t n) {
@@ -93,24 +97,35 @@ static size_t utf8_char(const unsigned char *s, size_t n) {
   return count + 1;
 }
 
+/* What each byte asks of the encoder: 0 nothing (copied), 1 an escape, 2 a UTF-8 check. */
+static const unsigned char byte_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+
+/* One pass: runs of plain bytes copied at once, each character above ASCII checked
+ * as utf8.len does (the text is dropped on an error, so nothing half-written shows). */
 static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    if (u[i] < 0x80) { /* ASCII, most of what an API answers */
-      i++;
-      continue;
-    }
-    size_t len = utf8_char(u + i, n - i);
-    if (!len) return fail(e, depth, "string is not valid UTF-8");
-    i += len;
-  }
   put_c(e, '"');
   size_t run = 0; /* start of the bytes not written yet */
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = u[i];
-    if (c >= 32 && c != 127 && c != '"' && c != '\\') continue;
+  for (size_t i = 0; i < n;) {
+    while (i < n && !byte_class[u[i]]) i++;
+    if (i >= n) break;
+    unsigned char c = u[i], cls = byte_class[c];
+    if (cls == 2) {
+      size_t len = utf8_char(u + i, n - i);
+      if (!len) return fail(e, depth, "string is not valid UTF-8");
+      i += len;
+      continue;
+    }
     put(e, s + run, i - run);
-    run = i + 1;
+    run = ++i;
     char esc[8];
     switch (c) {
     case '"': put(e, "\\\"", 2); break;
@@ -127,13 +142,22 @@ static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   return put_c(e, '"');
 }
 
+/* An integer in decimal, as "%lld" writes it. */
+static int put_integer(encoder *e, long long v) {
+  char num[24], *p = num + sizeof num;
+  unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    *--p = (char)('0' + m % 10);
+    m /= 10;
+  } while (m);
+  if (v < 0) *--p = '-';
+  return put(e, p, (size_t)(num + sizeof num - p));
+}
+
 static int encode_number(encoder *e, int idx, int depth) {
   lua_State *L = e->L;
   char num[64];
-  if (lua_isinteger(L, idx)) {
-    int n = snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx));
-    return put(e, num, (size_t)n);
-  }
+  if (lua_isinteger(L, idx)) return put_integer(e, (long long)lua_tointeger(L, idx));
   double x = lua_tonumber(L, idx);
   if (isnan(x) || isinf(x)) {
     const char *shown = luaL_tolstring(L, idx, NULL); /* tostring(x), as json.lua says it */
@@ -142,10 +166,7 @@ static int encode_number(encoder *e, int idx, int depth) {
     lua_pop(L, 1);
     return fail(e, depth, what);
   }
-  if (x == floor(x) && fabs(x) < 9007199254740992.0) { /* math.tointeger and below 2^53 */
-    int n = snprintf(num, sizeof num, "%lld", (long long)x);
-    return put(e, num, (size_t)n);
-  }
+  if (x == floor(x) && fabs(x) < 9007199254740992.0) return put_integer(e, (long long)x); /* math.tointeger, < 2^53 */
   static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
   int n = 0;
   for (int i = 0; i < 3; i++) {
@@ -209,15 +230,26 @@ static int encode_object(encoder *e, int idx, int depth, key_ref *keys, size_t n
     e->path[depth + 1] = (path_entry){0, 0, keys[i].s, keys[i].len};
     if (encode_string(e, keys[i].s, keys[i].len, depth + 1) != 0) return -1;
     put_c(e, ':');
-    lua_pushlstring(L, keys[i].s, keys[i].len);
-    lua_rawget(L, idx);
-    int rc = encode_value(e, lua_gettop(L), depth + 1);
-    lua_pop(L, 1);
+    int rc;
+    if (keys[i].value) {
+      rc = encode_value(e, keys[i].value, depth + 1);
+    } else {
+      lua_pushlstring(L, keys[i].s, keys[i].len);
+      lua_rawget(L, idx);
+      rc = encode_value(e, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+    }
     if (rc != 0) return -1;
   }
   return put_c(e, '}');
 }
 
+/* The table's keys in one walk: its string keys listed, each with its value left on
+ * the stack (no lookup later) while the stack has room, and whether every other key
+ * is an integer in 1..n. */
+/* The table's keys in one walk: its string keys listed, each with its value left on
+ * the stack (no lookup later) while the stack has room, and whether every other key
+ * is an integer in 1..n. */
 static int encode_table(encoder *e, int idx, int depth) {
   lua_State *L = e->L;
   if (depth > MAX_DEPTH) return fail(e, depth, "nested too deeply (does a table contain itself?)");
@@ -231,32 +263,42 @@ static int encode_table(encoder *e, int idx, int depth) {
       return -1;
     }
   }
+  int base = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx), ints = 0;
-  size_t nkeys = 0, cap = 0;
-  key_ref *keys = NULL;
-  int keys_ok = 1;
+  key_ref first_keys[KEYS_ON_STACK], *keys = first_keys;
+  size_t nkeys = 0, cap = KEYS_ON_STACK;
+  int keys_ok = 1, rc;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      key_ref *grown = le_array_grow(keys, &cap, nkeys, sizeof *grown, 16);
-      if (!grown) {
-        free(keys);
-        lua_pop(L, 1);
-        return fail(e, depth, "out of memory");
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      if (nkeys == cap) {
+        key_ref *grown = keys == first_keys ? malloc(2 * cap * sizeof *grown) : realloc(keys, 2 * cap * sizeof *grown);
+        if (!grown) {
+          rc = fail(e, depth, "out of memory");
+          goto done;
+        }
+        if (keys == first_keys) memcpy(grown, first_keys, sizeof first_keys);
+        keys = grown;
+        cap *= 2;
       }
-      keys = grown;
-      keys[nkeys].s = lua_tolstring(L, -1, &keys[nkeys].len); /* anchored by the table */
+      keys[nkeys].s = lua_tolstring(L, -2, &keys[nkeys].len); /* anchored by the table */
+      if (lua_checkstack(L, 4)) { /* the value stays where it is, the key is pushed again for lua_next */
+        keys[nkeys].value = lua_gettop(L);
+        lua_pushvalue(L, -2);
+      } else {
+        keys[nkeys].value = 0;
+        lua_pop(L, 1);
+      }
       nkeys++;
-    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n) {
+    } else if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 && lua_tointeger(L, -2) <= n) {
+      lua_pop(L, 1);
       ints++;
     } else {
       keys_ok = 0;
-      lua_pop(L, 1);
+      lua_pop(L, 2);
       break;
     }
   }
-  int rc;
   if (keys_ok && nkeys == 0 && (ints > 0 || marked) && ints == n) {
     rc = encode_array(e, idx, depth, n);
   } else if (!keys_ok || ints > 0) {
@@ -264,7 +306,9 @@ static int encode_table(encoder *e, int idx, int depth) {
   } else {
     rc = encode_object(e, idx, depth, keys, nkeys);
   }
-  free(keys);
+done:
+  if (keys != first_keys) free(keys);
+  lua_settop(L, base);
   return rc;
 }
 
@@ -432,7 +476,8 @@ static int l_restore(lua_State *L) {
 
 int le_open_json(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore}, {NULL, NULL}};
+      {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
+      {"decode_response", le_json_decode_response}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -20,7 +20,10 @@
  *     reference): with a marker, integral floats below 2^53 become integers and the
  *     marker string a new empty table with array_mt (marker true: the floats alone,
  *     as json.decode's integers walk); with drop_nulls, members that are null under a
- *     key that is not a number are removed. */
+ *     key that is not a number are removed.
+ *   decode_response(text, null, array_mt[, spec]) -> true, value | false
+ *     mark_empty_arrays, cjson, restore, the shape check and the nulls' removal in one
+ *     pass, or false to leave them to those steps (engine/jsondecode.h). */
 #ifndef LAMBDAENG_JSON_H
 #define LAMBDAENG_JSON_H
 

@@ -91,16 +91,20 @@ static const unsigned char *decode_escape(parser *ps, const unsigned char *p) {
 }
 
 /* The string whose opening quote is at ps->p: *out points into the text when it has no
- * escape, else into scratch (valid until the next string with escapes). */
-static int scan_string(parser *ps, const char **out, size_t *len) {
+ * escape, else into scratch (valid until the next string with escapes). *ascii: it is
+ * plain ASCII (so valid UTF-8: jansson's check can be skipped). */
+static int scan_string(parser *ps, const char **out, size_t *len, int *ascii) {
   const unsigned char *start = ++ps->p, *p = start, *end = ps->end;
-  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
+  unsigned char bits = 0;
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) bits |= *p++;
   if (p < end && *p == '"') {
     *out = (const char *)start;
     *len = (size_t)(p - start);
+    *ascii = !(bits & 0x80);
     ps->p = p + 1;
     return 0;
   }
+  *ascii = 0;
   ps->scratch.len = 0;
   const unsigned char *run = start;
   for (;;) {
@@ -194,7 +198,8 @@ static json_t *parse_object(parser *ps) {
     const char *key;
     char *own_key = NULL;
     size_t key_len;
-    if (ps->p >= ps->end || *ps->p != '"' || scan_string(ps, &key, &key_len) != 0) break;
+    int ascii;
+    if (ps->p >= ps->end || *ps->p != '"' || scan_string(ps, &key, &key_len, &ascii) != 0) break;
     if (key == (const char *)ps->scratch.data) { /* the value's strings reuse scratch */
       if (!(own_key = malloc(key_len ? key_len : 1))) break;
       memcpy(own_key, key, key_len);
@@ -208,8 +213,9 @@ static json_t *parse_object(parser *ps) {
       value = parse_value(ps);
     }
     size_t before = json_object_size(object);
-    /* json_object_setn_new checks the key's UTF-8 and takes value even when it fails. */
-    int stored = value && json_object_setn_new(object, key, key_len, value) == 0;
+    /* json_object_setn_new checks the key's UTF-8; both take value even when they fail. */
+    int stored = value && (ascii ? json_object_setn_new_nocheck(object, key, key_len, value)
+                                 : json_object_setn_new(object, key, key_len, value)) == 0;
     free(own_key);
     if (!stored || json_object_size(object) == before) break; /* failed, or a duplicate key */
     int after = after_member(ps, '}');
@@ -253,7 +259,9 @@ static json_t *parse_value(parser *ps) {
     case '"': {
       const char *s;
       size_t n;
-      return scan_string(ps, &s, &n) == 0 ? json_stringn(s, n) : NULL; /* NULL: not UTF-8 */
+      int ascii;
+      if (scan_string(ps, &s, &n, &ascii) != 0) return NULL;
+      return ascii ? json_stringn_nocheck(s, n) : json_stringn(s, n); /* NULL: not UTF-8 */
     }
     case 't':
       return literal(ps, "true", 4, json_true());

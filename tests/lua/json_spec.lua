@@ -139,6 +139,26 @@ describe("the C encoder", function()
   end)
 end)
 
+describe("the C encoder on wide objects", function()
+  it("encodes objects of more keys than its first list holds, and more than the Lua stack holds", function()
+    local wide = {}
+    for i = 1, 100 do wide["k" .. i] = (i % 3 == 0) and { i, { x = "é\n" .. i } } or i * 0.5 end
+    assert.equal(json.encode_in_lua { w = wide, n = { wide, wide } }, json.encode_plain { w = wide, n = { wide, wide } })
+    -- 600,000 members: the values no longer fit on the stack and are looked up again
+    local huge = {}
+    local length = 1 -- the braces, less the last comma
+    for i = 1, 600000 do
+      huge[string.format("%06d", i)] = i
+      length = length + #'"000000":,' + #tostring(i)
+    end
+    local text = json.encode_plain(huge)
+    assert.equal(length, #text)
+    assert.equal('{"000001":1,"000002":2,', text:sub(1, 23))
+    assert.equal(',"600000":600000}', text:sub(-17))
+    assert.truthy(text:find(',"512345":512345,', 1, true))
+  end)
+end)
+
 describe("empty arrays in API responses", function()
   local lambda_call = require "lambdaeng.aws.lambda_call"
   it("are kept as arrays outside strings only", function()
@@ -150,48 +170,49 @@ describe("empty arrays in API responses", function()
   end)
 end)
 
-describe("the C walk over decoded API responses", function()
-  local lambda_call = require "lambdaeng.aws.lambda_call"
-  local mark = require("lambdaeng.native.json").mark_empty_arrays
-  local EMPTY_JSON = '"\\u0000lambdaeng-empty-array\\u0000"'
-  local seed = 20261127
-  local function rand(n)
-    seed = (seed * 1103515245 + 12345) % 2147483648
-    return (seed >> 12) % n -- the high bits: the low ones of an LCG repeat with a short period
+-- Generated API response texts, for the C walks and decoder below.
+local lambda_call = require "lambdaeng.aws.lambda_call"
+local mark = require("lambdaeng.native.json").mark_empty_arrays
+local EMPTY_JSON = '"\\u0000lambdaeng-empty-array\\u0000"'
+local seed = 20261127
+local function rand(n)
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return (seed >> 12) % n -- the high bits: the low ones of an LCG repeat with a short period
+end
+local NUMBERS = { "0", "-0", "1", "-1", "3.0", "0.1", "1e2", "2.5e-3", "9007199254740991", "9007199254740992",
+                  "9007199254740993", "-9007199254740992", "1e300", "123456789.125", "4611686018427387904" }
+local STRINGS = { '"a"', '"[]"', '"x\\"[]"', '""', '"\\u0000lambdaeng-empty-array\\u0000"', '"é"' }
+local function text(depth)
+  local kind = rand(depth > 3 and 4 or 7)
+  if kind == 0 then return NUMBERS[rand(#NUMBERS) + 1] end
+  if kind == 1 then return STRINGS[rand(#STRINGS) + 1] end
+  if kind == 2 then return rand(3) == 0 and "null" or (rand(2) == 0 and "true" or "false") end
+  if kind == 3 then return rand(2) == 0 and "[]" or "[ ]" end
+  local parts = {}
+  if kind == 4 then
+    for i = 1, rand(4) do parts[i] = text(depth + 1) end
+    return "[" .. table.concat(parts, ",") .. "]"
   end
-  local NUMBERS = { "0", "-0", "1", "-1", "3.0", "0.1", "1e2", "2.5e-3", "9007199254740991", "9007199254740992",
-                    "9007199254740993", "-9007199254740992", "1e300", "123456789.125", "4611686018427387904" }
-  local STRINGS = { '"a"', '"[]"', '"x\\"[]"', '""', '"\\u0000lambdaeng-empty-array\\u0000"', '"é"' }
-  local function text(depth)
-    local kind = rand(depth > 3 and 4 or 7)
-    if kind == 0 then return NUMBERS[rand(#NUMBERS) + 1] end
-    if kind == 1 then return STRINGS[rand(#STRINGS) + 1] end
-    if kind == 2 then return rand(3) == 0 and "null" or (rand(2) == 0 and "true" or "false") end
-    if kind == 3 then return rand(2) == 0 and "[]" or "[ ]" end
-    local parts = {}
-    if kind == 4 then
-      for i = 1, rand(4) do parts[i] = text(depth + 1) end
-      return "[" .. table.concat(parts, ",") .. "]"
+  for i = 1, rand(5) do parts[i] = string.format('"k%d":%s', rand(6), rand(4) == 0 and "null" or text(depth + 1)) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+local function same(a, b, where)
+  assert(type(a) == type(b), where .. ": " .. type(a) .. " vs " .. type(b))
+  if type(a) == "number" then
+    assert(math.type(a) == math.type(b) and (a == b or a ~= a and b ~= b), where .. ": " .. tostring(a) .. " vs " .. tostring(b))
+  elseif type(a) == "table" then
+    assert(getmetatable(a) == getmetatable(b), where .. ": metatables differ")
+    for k, v in pairs(a) do
+      assert(b[k] ~= nil, where .. "." .. tostring(k) .. " missing in C")
+      same(v, b[k], where .. "." .. tostring(k))
     end
-    for i = 1, rand(5) do parts[i] = string.format('"k%d":%s', rand(6), rand(4) == 0 and "null" or text(depth + 1)) end
-    return "{" .. table.concat(parts, ",") .. "}"
+    for k in pairs(b) do assert(a[k] ~= nil, where .. "." .. tostring(k) .. " only in C") end
+  else
+    assert(a == b, where .. ": " .. tostring(a) .. " vs " .. tostring(b))
   end
-  local function same(a, b, where)
-    assert(type(a) == type(b), where .. ": " .. type(a) .. " vs " .. type(b))
-    if type(a) == "number" then
-      assert(math.type(a) == math.type(b) and (a == b or a ~= a and b ~= b), where .. ": " .. tostring(a) .. " vs " .. tostring(b))
-    elseif type(a) == "table" then
-      assert(getmetatable(a) == getmetatable(b), where .. ": metatables differ")
-      for k, v in pairs(a) do
-        assert(b[k] ~= nil, where .. "." .. tostring(k) .. " missing in C")
-        same(v, b[k], where .. "." .. tostring(k))
-      end
-      for k in pairs(b) do assert(a[k] ~= nil, where .. "." .. tostring(k) .. " only in C") end
-    else
-      assert(a == b, where .. ": " .. tostring(a) .. " vs " .. tostring(b))
-    end
-  end
+end
 
+describe("the C walk over decoded API responses", function()
   it("gives the Lua walk's value for 3,000 generated texts, nulls kept, dropped, and dropped later", function()
     local seen = { integer = 0, float = 0, array = 0, null = 0 }
     for i = 1, 3000 do
@@ -226,3 +247,41 @@ describe("the C walk over decoded API responses", function()
     assert.equal("", json.decode_plain('[""]')[1]) -- no marker: an empty string stays one
   end)
 end)
+
+describe("the one-pass decoder of API responses", function()
+  -- The one-pass decoder (engine/jsondecode.c) without a shape: where it takes a text, the
+  -- value decode gives; where it declines, decode's own path judges.
+  local ODD = { '"\\u00e9t\\u00C9"', '"a\\/b\\n\\t\\"q\\\\"', '"\\ud83d\\ude00"', '"\\u0000"', "01", "0x1F",
+                "1.", "-", "1e", "2E+2", "-0.0", "1e999", "[1,]", '{"a":1,}', "nul", "tru", '"\\q"', ' \t\n[ \r1 ]' }
+  local function odd_text(depth)
+    if rand(4) == 0 then return ODD[rand(#ODD) + 1] end
+    local t = text(depth)
+    if rand(3) == 0 then t = t:gsub("([,:%[{])", "%1 \n") end
+    return t
+  end
+
+  it("decodes in one pass to decode's value, or declines, for 3,000 generated texts", function()
+    local decode_fast = lambda_call.decode_fast
+    local taken, declined, refused = 0, 0, 0
+    for i = 1, 3000 do
+      local t = rand(2) == 0 and odd_text(0) or ("[" .. odd_text(1) .. "," .. odd_text(1) .. "]")
+      local ok_ref, ref_v = pcall(lambda_call.decode, t)
+      local ok, v = decode_fast(t)
+      local where = "text " .. i .. " " .. t
+      if ok then
+        assert(ok_ref, where .. ": taken in C, refused by the reference: " .. tostring(ref_v))
+        same(ref_v, v, where)
+        taken = taken + 1
+      elseif ok_ref then
+        declined = declined + 1
+      else
+        refused = refused + 1
+      end
+    end
+    assert.truthy(taken > 1500 and declined > 30 and refused > 30,
+      string.format("each case exercised: %d taken, %d declined, %d invalid", taken, declined, refused))
+    assert.same({ true, { a = json.array {} } }, { decode_fast('{"a":[],"b":null}') })
+    assert.equal(false, decode_fast('{"a":"\\u0000lambdaeng-empty-array\\u0000"}')) -- the marker: decode's call
+  end)
+end)
+

@@ -109,3 +109,57 @@ describe("the shape check in C", function()
     assert.same({ Configuration = { FunctionName = "f", FunctionArn = "a" } }, ok)
   end)
 end)
+
+describe("the one-pass decoder with a shape", function()
+  -- The one-pass decoder (engine/jsondecode.c) with the operation's shape: where it takes
+  -- a text, the value of decode_raw, the Lua check and drop_nulls; where it declines,
+  -- those steps judge (and name the problem).
+  it("decodes and checks in one pass as decode_raw, the Lua check and drop_nulls, for 4,000 texts", function()
+    local lambda_call = require "lambdaeng.aws.lambda_call"
+    local ops = {}
+    for op in pairs(shape.OUTPUT) do ops[#ops + 1] = op end
+    table.sort(ops)
+    local function deep(a, b, where)
+      assert(type(a) == type(b) and math.type(a) == math.type(b), where .. ": " .. tostring(a) .. " vs " .. tostring(b))
+      if type(a) ~= "table" then return assert(a == b, where .. ": " .. tostring(a) .. " vs " .. tostring(b)) end
+      assert(getmetatable(a) == getmetatable(b), where .. ": metatables differ")
+      for k, v in pairs(a) do deep(v, b[k], where .. "." .. tostring(k)) end
+      for k in pairs(b) do assert(a[k] ~= nil, where .. "." .. tostring(k) .. " only in C's") end
+    end
+    local taken, declined, bad = 0, 0, 0
+    for i = 1, 4000 do
+      local op = ops[i % #ops + 1]
+      local encoded, text = pcall(json.encode_plain, gen(shape.OUTPUT[op], 0))
+      if encoded then
+        local roll = rand(6)
+        if roll == 0 then text = text:gsub("([,:%[{])", "%1 ") end
+        if roll == 1 then text = text:gsub(":(%d+)([,}])", ":%1.0%2") end -- integral floats: integers
+        if roll == 2 then text = text:gsub(":(%d)([,}])", ":%1e0%2") end
+        if roll == 3 then text = text:gsub('"v', '"\\u0076') end
+        if roll == 4 then text = text:gsub('"v', '"\\ud83d\\ude00v', 1) end -- a pair: the reference's to read
+        if roll == 5 then text = text:gsub(":%[%]", ":{}", 1) end -- {} as an array: the Lua check's loose reading
+        local where = string.format("text %d (%s) %s", i, op, text)
+        local ref, err
+        local ok_raw, raw = pcall(lambda_call.decode_raw, text)
+        if ok_raw then ref, err = shape.validate_in_lua(op, raw) end
+        if ref then ref = lambda_call.drop_nulls_in_lua(ref) end
+        local ok, v = lambda_call.decode_fast(text, shape.OUTPUT[op])
+        if ok then
+          assert(ref, where .. ": taken in C, refused by the reference: " .. tostring(err and err.message))
+          deep(ref, v, where)
+          taken = taken + 1
+        elseif ref then
+          declined = declined + 1
+        else
+          bad = bad + 1
+        end
+      end
+    end
+    assert(taken > 1000 and bad > 400 and declined > 100,
+      string.format("each case exercised: %d taken, %d declined, %d wrong", taken, declined, bad))
+    assert.equal(false, (lambda_call.decode_fast('{"Policy":null}', shape.OUTPUT.GetPolicy)))
+    assert.equal(false, (lambda_call.decode_fast('{"Configuration":{"FunctionName":"f","FunctionArn":"a","Timeout":1.5}}',
+      shape.OUTPUT.GetFunction)))
+  end)
+end)
+

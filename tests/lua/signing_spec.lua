@@ -52,6 +52,51 @@ describe("signing in http.request", function()
   end)
 end)
 
+describe("the client on the wire", function()
+  it("sends each concurrent call signed for its own path and keys, with its User-Agent", function()
+    local httpserver = require "lambdaeng.native.httpserver"
+    local loop = require "lambdaeng.native.loop"
+    local task = require "lambdaeng.task"
+    local seen = {}
+    local server = assert(httpserver.listen("127.0.0.1", 0, function(req, id)
+      seen[#seen + 1] = req
+      loop.spawn(function() httpserver.respond(id, 200, { ["Content-Type"] = "application/json" }, "{}") end)
+    end))
+    local real_time = os.time
+    os.time = function() return 1700000000 end -- the signing time, to sign again from Lua below
+    local cfg = { endpoint = "http://127.0.0.1:" .. server:port(), region = "eu-west-3", pacing = false,
+                  access_key_id = "AKIDEXAMPLE", secret_access_key = "secret-one" }
+    local c = client.new(cfg)
+    local calls = {}
+    for i = 1, 6 do
+      calls[i] = function()
+        return c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/f" .. i,
+                        query = i % 2 == 0 and { { "Qualifier", "v" .. i } } or nil, body = i % 3 == 0 and "{}" or nil }
+      end
+    end
+    local ok, results = pcall(task.all, calls)
+    os.time = real_time
+    server:close()
+    assert(ok, results)
+    assert.equal(6, #seen)
+    for _, r in ipairs(results) do assert.equal(200, r[1].status) end
+    local version = require("lambdaeng.native.sys").version
+    for _, req in ipairs(seen) do
+      local i = tonumber(req.path:match("f(%d+)$"))
+      assert.equal("lambdaeng/" .. version, req.headers["user-agent"])
+      local lines = client.signed_lines_in_lua {
+        method = "GET", body = i % 3 == 0 and "{}" or nil, user_agent = "lambdaeng/" .. version,
+        headers = i % 3 == 0 and { { "Content-Type", "application/json" } } or nil,
+        sign = { host = req.headers.host, path = req.path, query = i % 2 == 0 and ("Qualifier=v" .. i) or nil,
+                 access_key_id = "AKIDEXAMPLE", secret_access_key = "secret-one", region = "eu-west-3",
+                 service = "lambda", time = 1700000000, normalize = true } }
+      local want
+      for _, line in ipairs(lines) do want = want or line:match("^Authorization: (.*)$") end
+      assert.equal(want, req.headers.authorization)
+    end
+  end)
+end)
+
 -- With --debug (cfg.debug) each attempt's header lines are logged: they must be the
 -- lines sent, signed once per attempt (not once for the log and again for the wire).
 -- http.signed_lines and http.request are watched, not replaced: the real ones run,

@@ -24,6 +24,7 @@ local json = require "lambdaeng.json"
 local pacing = require "lambdaeng.aws.pacing"
 
 local M = {}
+local find = string.find
 
 local THROTTLING = {
   Throttling = true, ThrottlingException = true, ThrottledException = true, RequestThrottledException = true,
@@ -45,7 +46,7 @@ M.DEFAULT_MAX_BODY = DEFAULT_MAX_BODY
 -- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
 -- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
 -- newlines and tabs), cut to max bytes (default 2000).
-function M.printable(text, max, multiline)
+local function printable_in_lua(text, max, multiline)
   text = tostring(text)
   if multiline then
     text = text:gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", "")
@@ -77,7 +78,18 @@ function M.printable(text, max, multiline)
   end
   return text
 end
+M.printable_in_lua = printable_in_lua -- the reference (lua.request compares)
+
+-- Printable ASCII no longer than max is all most endpoint text is: it is left as it is
+-- without the walks above, which would find nothing to remove or cut.
+function M.printable(text, max, multiline)
+  text = tostring(text)
+  if #text <= (max or 2000) and not find(text, "[^ -~]") then return text end
+  return printable_in_lua(text, max, multiline)
+end
 local printable = M.printable
+
+local USER_AGENT = "lambdaeng/" .. require("lambdaeng.native.sys").version
 
 local Client = {}
 Client.__index = Client
@@ -90,6 +102,7 @@ function M.new(cfg)
   self.cfg = cfg
   self.endpoint = cfg.endpoint:gsub("/+$", "")
   self.host = self.endpoint:match("^https?://([^/]+)")
+  self.origin = self.endpoint:match("^(https?://[^/]+)")
   self.base_path = self.endpoint:match("^https?://[^/]+(/.*)$") or ""
   self.max_attempts = cfg.max_attempts or 3
   self.timeout = cfg.timeout or 60
@@ -100,11 +113,13 @@ function M.new(cfg)
   self.pacing = pacing.new(cfg.pacing, { custom_endpoint = cfg.custom_endpoint,
                                          log = cfg.debug and function(line) self:log(line) end })
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
+  -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
+  self.signing = { host = self.host, sign_body = cfg.s3 or nil, normalize = not cfg.s3, single_encode = cfg.s3 or nil }
+  self.request_spec = { user_agent = USER_AGENT }
   return self
 end
 
 local REDACTED = "(redacted)"
-local USER_AGENT = "lambdaeng/" .. require("lambdaeng.native.sys").version
 local SECRET_HEADERS = { authorization = true, ["x-amz-security-token"] = true }
 
 -- A response body for the debug log: the values of environment variables and of
@@ -211,7 +226,7 @@ function Client:call(req)
   end
   local query = #query_parts > 0 and table.concat(query_parts, "&") or nil
   local path = self.base_path .. req.path
-  local url = self.endpoint:match("^(https?://[^/]+)") .. path .. (query and ("?" .. query) or "")
+  local url = query and (self.origin .. path .. "?" .. query) or (self.origin .. path)
   local limiter = self.pacing.limiters[req.class or "control"]
   local max_body = req.max_body or DEFAULT_MAX_BODY
   local last_err
@@ -296,43 +311,55 @@ end
 -- One attempt of a call: sign, send, classify. Returns the response (status
 -- below 300), or nil and the error. Signing and the header lines are C's, in
 -- http.request itself (one crossing per attempt).
+-- What http.request and http.signed_lines read to sign: one table per client, filled
+-- right before each call (they read it before they wait, and nothing between the
+-- filling and the call waits), rather than a new table of thirteen fields per attempt.
+function Client:sign_spec(path, query, keys, time)
+  local s, cfg = self.signing, self.cfg
+  s.path, s.query, s.time, s.region, s.service = path, query, time, cfg.region, cfg.service or "lambda"
+  s.access_key_id, s.secret_access_key, s.session_token = keys.access_key_id, keys.secret_access_key,
+    keys.session_token
+  return s
+end
+
+-- --debug: logs the attempt and its header lines, signed once (secret ones redacted),
+-- and returns the spec that sends those very lines (no second signature for the wire).
+function Client:logged_spec(spec, req, attempt)
+  local lines, sent = http.signed_lines(spec), {} -- (before anything else: spec and its sign are shared)
+  self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
+  for i, line in ipairs(lines) do
+    local name, value = line:match("^([^:]*): (.*)$")
+    sent[i] = { name, value }
+    self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
+  end
+  if req.body then
+    self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
+      or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
+  end
+  return { method = spec.method, url = spec.url, headers = sent, body = spec.body, timeout = spec.timeout,
+           max_body = spec.max_body }
+end
+
+local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
+
 function Client:attempt(req, url, path, query, attempt, max_body)
-  local headers = {}
-  for _, h in ipairs(req.headers or {}) do headers[#headers + 1] = h end
+  local headers = req.headers or NO_HEADERS -- copied only to add to
   if req.body and not req.content_type_set then
+    headers = {}
+    for _, h in ipairs(req.headers or NO_HEADERS) do headers[#headers + 1] = h end
     headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
   end
   -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
   local keys, kerr = self.cfg, nil
   if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
   if not keys then return nil, { type = "CredentialsError", message = kerr, retryable = false } end
-  local sign = {
-    host = self.host, path = path, query = query,
-    access_key_id = keys.access_key_id, secret_access_key = keys.secret_access_key,
-    session_token = keys.session_token, region = self.cfg.region, service = self.cfg.service or "lambda",
-    time = os.time(),
-    -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
-    sign_body = self.cfg.s3 or nil, normalize = not self.cfg.s3, single_encode = self.cfg.s3 or nil,
-  }
+  local time = os.time()
   local timeout = req.timeout or self.timeout
   if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
-  local spec = { method = req.method, url = url, headers = headers, body = req.body, timeout = timeout,
-                 max_body = max_body, sign = sign, user_agent = USER_AGENT }
-  if self.debug then
-    self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
-    -- Signed once: the lines logged are the lines sent (not signed again for the wire).
-    local lines, sent = http.signed_lines(spec), {}
-    for i, line in ipairs(lines) do
-      local name, value = line:match("^([^:]*): (.*)$")
-      sent[i] = { name, value }
-      self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
-    end
-    spec.headers, spec.sign, spec.user_agent = sent, nil, nil
-    if req.body then
-      self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
-        or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
-    end
-  end
+  local spec = self.request_spec -- filled here, read by http.request before it waits
+  spec.method, spec.url, spec.headers, spec.body = req.method, url, headers, req.body
+  spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
+  if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = loop.now()
   local res, msg, kind = http.request(spec)

@@ -7,6 +7,7 @@ local json = require "lambdaeng.json"
 local client_lib = require "lambdaeng.aws.client"
 local shape = require "lambdaeng.aws.shape"
 local lambda_call = require "lambdaeng.aws.lambda_call"
+local printable = client_lib.printable
 
 local M = {}
 
@@ -32,16 +33,24 @@ function Api:timeout_error()
     self.what or "operation") }
 end
 
--- The response's JSON (decoded by decode_text, default json.decode_plain), checked
--- against the operation's shape (aws/shape.lua).
-local function decode(op, res, decode_text)
+-- The response's JSON (decoded by opts.decode, default json.decode_plain), checked
+-- against the operation's shape (aws/shape.lua), then given to opts.checked if set.
+-- opts.fast(text, shape): all three in one pass when it can (true, value), else false
+-- (lambda_call's, engine/jsondecode.c); the steps above are its reference.
+local function decode(op, res, opts)
   if res.body == nil or res.body == "" then return shape.validate(op, {}) end
-  local ok, v = pcall(decode_text or json.decode_plain, res.body)
+  if opts.fast then
+    local ok, v = opts.fast(res.body, shape.OUTPUT[op])
+    if ok then return v end
+  end
+  local ok, v = pcall(opts.decode or json.decode_plain, res.body)
   if not ok then
     return nil, { type = "InvalidResponse", message = string.format("%s: the response is not JSON (%d bytes: %s)", op,
       #res.body, client_lib.printable(res.body:sub(1, 120))) }
   end
-  return shape.validate(op, v)
+  local out, err = shape.validate(op, v)
+  if out and opts.checked then out = opts.checked(out) end
+  return out, err
 end
 
 function Api:json_call(op, method, path, body, opts)
@@ -60,7 +69,7 @@ function Api:json_call(op, method, path, body, opts)
     end
     return nil, err
   end
-  local v, derr = decode(op, res, opts.decode)
+  local v, derr = decode(op, res, opts)
   if not v then return nil, derr end
   return v, nil, res
 end
@@ -293,16 +302,14 @@ function Api:invoke(name, opts)
     timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
-  local function header(name, max)
-    local v = res.headers[name]
-    return v and client_lib.printable(v, max) or nil
-  end
+  local h = res.headers
+  local function_error, executed_version = h["x-amz-function-error"], h["x-amz-executed-version"]
   return {
     status_code = res.status,
     payload = res.body,
-    function_error = header("x-amz-function-error", 128),
-    log_result = res.headers["x-amz-log-result"],
-    executed_version = header("x-amz-executed-version", 128),
+    function_error = function_error and printable(function_error, 128) or nil,
+    log_result = h["x-amz-log-result"],
+    executed_version = executed_version and printable(executed_version, 128) or nil,
   }
 end
 

@@ -65,7 +65,7 @@ local function fill_path(op, template, rest)
   return base, query
 end
 
-function M.request(op, input)
+local function request_in_lua(op, input)
   local spec = OPERATIONS[op]
   if not spec then return invalid(op, "not an operation of the Lambda API") end
   local rest = {}
@@ -104,6 +104,96 @@ function M.request(op, input)
     local hint = validate.suggest(extra, known)
     return invalid(op, "unknown input member " .. extra .. (hint and ("; did you mean " .. hint .. "?") or "")
       .. (#known > 0 and (" (it takes " .. table.concat(known, ", ") .. ")") or " (it takes no input)"))
+  end
+  return { method = spec[1], path = path, query = query, headers = headers, body = body }
+end
+
+M.request_in_lua = request_in_lua -- the reference for request (lua.request compares them)
+
+-- What request needs of an operation, worked out once: its path template cut at its
+-- parameters, the query the template carries, its query and header members sorted,
+-- and which input members are not body members.
+local compiled = {}
+local function compile(op, spec)
+  local template, literal = spec[2]:match("^([^?]*)%??(.*)$")
+  local c = { parts = {}, literal = {}, query = {}, headers = {}, known = {} }
+  -- a member named twice (in the path and the query, ...): the reference alone knows its way
+  local function take(member)
+    if c.known[member] then c.overlap = true end
+    c.known[member] = true
+  end
+  local pos = 1
+  for at, name, greedy, after in template:gmatch("(){([%w_]+)(%+?)}()") do
+    c.parts[#c.parts + 1] = template:sub(pos, at - 1)
+    c.parts[#c.parts + 1] = { name = name, greedy = greedy == "+" }
+    take(name)
+    pos = after
+  end
+  c.parts[#c.parts + 1] = template:sub(pos)
+  for k, v in literal:gmatch("([^&=]+)=?([^&]*)") do c.literal[#c.literal + 1] = { k, v } end
+  for member, wire in sorted_pairs(spec.query) do
+    c.query[#c.query + 1] = { member, wire }
+    take(member)
+  end
+  for member, wire in sorted_pairs(spec.headers) do
+    c.headers[#c.headers + 1] = { member, wire }
+    take(member)
+  end
+  if spec.payload then take(spec.payload) end
+  if literal:find("{", 1, true) then c.overlap = true end
+  compiled[op] = c
+  return c
+end
+
+-- request_in_lua's result without its copies and sorts; an input it would refuse (a
+-- URI member missing, a member the operation does not take) goes to it, to say why.
+function M.request(op, input)
+  local spec = OPERATIONS[op]
+  local c = spec and (compiled[op] or compile(op, spec))
+  if not c or c.overlap then return request_in_lua(op, input) end
+  input = input or {}
+  local known, has_body = c.known, spec.body
+  if not has_body then
+    for k in pairs(input) do
+      if not known[k] then return request_in_lua(op, input) end
+    end
+  end
+  local parts = c.parts
+  local path = parts[1]
+  for i = 2, #parts, 2 do
+    local param = parts[i]
+    local v = input[param.name]
+    if v == nil or type(v) == "table" then return request_in_lua(op, input) end
+    if param.greedy then
+      path = path .. (scalar(v):gsub("[^/]+", sigv4.uri_encode)) .. parts[i + 1]
+    else
+      path = path .. sigv4.uri_encode(scalar(v)) .. parts[i + 1]
+    end
+  end
+  local query = {}
+  for i, kv in ipairs(c.literal) do query[i] = { kv[1], kv[2] } end
+  for _, mw in ipairs(c.query) do
+    local v = input[mw[1]]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do query[#query + 1] = { mw[2], scalar(x) } end
+    elseif v ~= nil then
+      query[#query + 1] = { mw[2], scalar(v) }
+    end
+  end
+  local headers = {}
+  for _, mw in ipairs(c.headers) do
+    local v = input[mw[1]]
+    if v ~= nil then headers[#headers + 1] = { mw[2], scalar(v) } end
+  end
+  local body
+  if spec.payload then
+    local v = input[spec.payload]
+    if v ~= nil then body = type(v) == "string" and v or json.encode_plain(v) end
+  elseif has_body then
+    body = {}
+    for k, v in pairs(input) do
+      if not known[k] then body[k] = v end
+    end
   end
   return { method = spec[1], path = path, query = query, headers = headers, body = body }
 end
@@ -159,6 +249,15 @@ function M.decode(text)
 end
 M.EMPTY, M.drop_nulls = EMPTY, drop_nulls_c
 
+-- decode_raw, the shape check of shape (optional) and drop_nulls in one C pass over
+-- the text (engine/jsondecode.c): true and the value they would give, or false when
+-- the text is not plain JSON that fits, and the steps themselves must judge it.
+local native_decode_response = require("lambdaeng.native.json").decode_response
+function M.decode_fast(text, shape_spec)
+  return native_decode_response(text, json.null, ARRAY_MT, shape_spec)
+end
+local decode_fast = M.decode_fast
+
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
 -- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
 local function class(op)
@@ -168,8 +267,9 @@ local function class(op)
 end
 
 -- The response members carried outside the JSON body.
+local NONE = {}
 local function add_wire_members(spec, out, res)
-  for member, header in pairs(spec.out_headers or {}) do
+  for member, header in pairs(spec.out_headers or NONE) do
     local v = res.headers[header:lower()]
     if v then out[member] = client_lib.printable(v, 4096) end
   end
@@ -188,9 +288,10 @@ local function one_call(api, op, input)
   if not req then return nil, err end
   if not (spec.payload or spec.out_payload or next(req.headers)) then
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
-      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw })
+      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw,
+        checked = drop_nulls_c, fast = decode_fast })
     if not out then return nil, cerr end
-    return add_wire_members(spec, drop_nulls_c(out), res)
+    return add_wire_members(spec, out, res)
   end
   local res, cerr = api.client:call {
     op = op, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body,
@@ -199,7 +300,8 @@ local function one_call(api, op, input)
   if not res then return nil, cerr end
   local out = {}
   if not spec.out_payload and res.body and res.body ~= "" then
-    local ok, doc = pcall(M.decode, res.body)
+    local ok, doc = decode_fast(res.body)
+    if not ok then ok, doc = pcall(M.decode, res.body) end
     if not (ok and type(doc) == "table") then
       return nil, { type = "InvalidResponse", message = op .. ": the response is not a JSON object" }
     end

@@ -1,0 +1,375 @@
+#include "jsondecode.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+/* The stack of a call: the arguments, then the spec's keys (pushed once per call, so
+ * that each lookup is a raw get of a string the state already holds), then the scratch
+ * buffer strings with escapes are unescaped into (a userdata, made on first need). */
+enum { ARG_TEXT = 1, ARG_NULL, ARG_ARRAY_MT, ARG_SPEC, K_KIND, K_FIELDS, K_REQUIRED, K_ITEM, K_VALUE, SCRATCH };
+
+#define MAX_DEPTH 100 /* deeper: the reference's (cjson allows 1000) */
+#define DECLINE (-1)
+#define GOT_VALUE 0
+#define GOT_NULL 1 /* the null pushed; what it means is the container's to decide */
+
+typedef struct {
+  lua_State *L;
+  const unsigned char *p, *end;
+  size_t text_len;
+  unsigned char *scratch;
+} decoder;
+
+static void skip_space(decoder *d) { /* JSON's four; \v and \f are the reference's to judge */
+  while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t')) d->p++;
+}
+
+/* The field key of the spec at idx pushed, its stack index if it is a table; else 0, nothing pushed. */
+static int spec_child(lua_State *L, int spec, int key) {
+  lua_pushvalue(L, key);
+  if (lua_rawget(L, spec) == LUA_TTABLE) return lua_gettop(L);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* The first letter of the spec's kind (string, integer, boolean, number, array, map, object: all
+ * different), '?' for a spec without one (nothing matches it), 0 without a spec. */
+static int kind_of(lua_State *L, int spec) {
+  if (!spec) return 0;
+  lua_pushvalue(L, K_KIND);
+  int kind = '?';
+  if (lua_rawget(L, spec) == LUA_TSTRING) kind = lua_tostring(L, -1)[0];
+  lua_pop(L, 1); /* the spec keeps the string */
+  return kind;
+}
+
+static int hex4(const unsigned char *s, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned c = s[i], x;
+    if (c >= '0' && c <= '9') x = c - '0';
+    else if (c >= 'a' && c <= 'f') x = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') x = c - 'A' + 10;
+    else return -1;
+    v = (v << 4) | x;
+  }
+  *out = v;
+  return 0;
+}
+
+/* 1: a byte that ends a plain run in a string (a quote, a backslash, a control byte). */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+
+/* The string whose opening quote is at p, pushed. */
+static int parse_string(decoder *d) {
+  const unsigned char *start = ++d->p, *p = start, *end = d->end;
+  while (p < end && !string_stop[*p]) p++;
+  if (p >= end || *p < 0x20) return DECLINE;
+  if (*p == '"') { /* no escape: the text's own bytes */
+    lua_pushlstring(d->L, (const char *)start, (size_t)(p - start));
+    d->p = p + 1;
+    return GOT_VALUE;
+  }
+  if (!d->scratch) { /* an unescaped string is never longer than the text */
+    d->scratch = lua_newuserdatauv(d->L, d->text_len, 0);
+    lua_replace(d->L, SCRATCH);
+  }
+  unsigned char *out = d->scratch;
+  memcpy(out, start, (size_t)(p - start));
+  out += p - start;
+  while (p < end && *p != '"') {
+    unsigned c = *p;
+    if (c < 0x20) return DECLINE;
+    if (c != '\\') {
+      *out++ = (unsigned char)c;
+      p++;
+      continue;
+    }
+    if (end - p < 2) return DECLINE;
+    switch (p[1]) {
+    case '"': *out++ = '"'; break;
+    case '\\': *out++ = '\\'; break;
+    case '/': *out++ = '/'; break;
+    case 'b': *out++ = '\b'; break;
+    case 'f': *out++ = '\f'; break;
+    case 'n': *out++ = '\n'; break;
+    case 'r': *out++ = '\r'; break;
+    case 't': *out++ = '\t'; break;
+    case 'u': {
+      unsigned cp;
+      if (end - p < 6 || hex4(p + 2, &cp) != 0) return DECLINE;
+      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return DECLINE; /* the reference's cases */
+      if (cp < 0x80) {
+        *out++ = (unsigned char)cp;
+      } else if (cp < 0x800) {
+        *out++ = (unsigned char)(0xC0 | (cp >> 6));
+        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
+      } else {
+        *out++ = (unsigned char)(0xE0 | (cp >> 12));
+        *out++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
+      }
+      p += 6;
+      continue;
+    }
+    default: return DECLINE;
+    }
+    p += 2;
+  }
+  if (p >= end) return DECLINE;
+  lua_pushlstring(d->L, (const char *)d->scratch, (size_t)(out - d->scratch));
+  d->p = p + 1;
+  return GOT_VALUE;
+}
+
+static int is_digit(const unsigned char *p, const unsigned char *end) { return p < end && *p >= '0' && *p <= '9'; }
+
+/* A number in JSON's grammar, pushed as the reference makes it: read as a double, then
+ * an integer when integral and below 2^53. want_integer: anything else declines. */
+static int parse_number(decoder *d, int want_integer) {
+  const unsigned char *start = d->p, *p = d->p, *end = d->end;
+  int negative = 0, integral = 1;
+  if (*p == '-') negative = 1, p++;
+  if (!is_digit(p, end)) return DECLINE;
+  const unsigned char *digits = p;
+  if (*p == '0') {
+    p++;
+    if (is_digit(p, end)) return DECLINE; /* a leading zero */
+  } else {
+    while (is_digit(p, end)) p++;
+  }
+  size_t ndigits = (size_t)(p - digits);
+  if (p < end && *p == '.') {
+    p++;
+    if (!is_digit(p, end)) return DECLINE;
+    while (is_digit(p, end)) p++;
+    integral = 0;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    if (!is_digit(p, end)) return DECLINE;
+    while (is_digit(p, end)) p++;
+    integral = 0;
+  }
+  d->p = p;
+  if (integral && ndigits <= 15) { /* exact as a double too, and below 2^53 */
+    lua_Integer v = 0;
+    for (size_t i = 0; i < ndigits; i++) v = v * 10 + (digits[i] - '0');
+    lua_pushinteger(d->L, negative ? -v : v);
+    return GOT_VALUE;
+  }
+  char buf[64];
+  size_t len = (size_t)(p - start);
+  if (len >= sizeof buf || localeconv()->decimal_point[0] != '.') return DECLINE;
+  memcpy(buf, start, len);
+  buf[len] = 0;
+  double x = strtod(buf, NULL);
+  if (isinf(x)) return DECLINE;
+  lua_Integer i;
+  if (x == floor(x) && fabs(x) < 9007199254740992.0 && lua_numbertointeger(x, &i)) {
+    lua_pushinteger(d->L, i);
+  } else {
+    if (want_integer) return DECLINE;
+    lua_pushnumber(d->L, x);
+  }
+  return GOT_VALUE;
+}
+
+static int literal(decoder *d, const char *word, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) return DECLINE;
+  d->p += n;
+  return GOT_VALUE;
+}
+
+static int parse_value(decoder *d, int spec, int depth);
+
+/* The members of the object are left on the stack, key and value, and the table is
+ * made at the end at its size (growing it member by member rehashes it each time its
+ * size doubles); then they are set in the text's order, so that a name given twice
+ * keeps its last value, as cjson's. */
+static int set_members(lua_State *L, int first, int count, int narr) {
+  lua_createtable(L, narr, narr ? 0 : count);
+  int t = lua_gettop(L);
+  if (narr) {
+    for (int i = 0; i < count; i++) {
+      lua_pushvalue(L, first + i);
+      lua_rawseti(L, t, i + 1);
+    }
+  } else {
+    for (int i = 0; i < count; i++) {
+      lua_pushvalue(L, first + 2 * i);
+      lua_pushvalue(L, first + 2 * i + 1);
+      lua_rawset(L, t);
+    }
+  }
+  return t;
+}
+
+/* The object at p (spec: an object's fields and required, or a map's value). */
+static int parse_object(decoder *d, int spec, int kind, int depth) {
+  lua_State *L = d->L;
+  d->p++;
+  int fields = kind == 'o' ? spec_child(L, spec, K_FIELDS) : 0;
+  int map_value = kind == 'm' ? spec_child(L, spec, K_VALUE) : 0;
+  if (kind == 'm' && !map_value) return DECLINE;
+  int first = lua_gettop(L) + 1, count = 0;
+  skip_space(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+  } else {
+    for (;; count++) {
+      luaL_checkstack(L, 6, "json.decode_response");
+      skip_space(d);
+      if (d->p >= d->end || *d->p != '"' || parse_string(d) != GOT_VALUE) return DECLINE;
+      skip_space(d);
+      if (d->p >= d->end || *d->p != ':') return DECLINE;
+      d->p++;
+      int member_spec = map_value;
+      if (fields) {
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, fields) == LUA_TTABLE) member_spec = lua_gettop(L);
+        else lua_pop(L, 1);
+      }
+      skip_space(d);
+      int got = parse_value(d, member_spec, depth + 1);
+      if (got == DECLINE) return DECLINE;
+      if (got == GOT_NULL) {
+        if (map_value) return DECLINE; /* a map's value is never null */
+        lua_pop(L, 1);
+        lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
+      }
+      if (fields && member_spec) {
+        lua_copy(L, -1, -2); /* the value over the field's spec */
+        lua_pop(L, 1);
+      }
+      skip_space(d);
+      if (d->p < d->end && *d->p == ',') {
+        d->p++;
+        continue;
+      }
+      if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        count++;
+        break;
+      }
+      return DECLINE;
+    }
+  }
+  int t = set_members(L, first, count, 0);
+  if (kind == 'o') {
+    int required = spec_child(L, spec, K_REQUIRED);
+    for (lua_Integer i = 1; required; i++) {
+      if (lua_rawgeti(L, required, i) == LUA_TNIL) break;
+      if (lua_rawget(L, t) == LUA_TNIL) return DECLINE; /* missing, or null */
+      lua_pop(L, 1);
+    }
+  }
+  int at = first - (fields || map_value ? 1 : 0); /* over the spec's part, or where the members began */
+  lua_copy(L, t, at);
+  lua_settop(L, at);
+  return GOT_VALUE;
+}
+
+/* The array at p (spec: an array's item). */
+static int parse_array(decoder *d, int spec, int depth) {
+  lua_State *L = d->L;
+  d->p++;
+  skip_space(d);
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
+    lua_newtable(L);
+    lua_pushvalue(L, ARG_ARRAY_MT);
+    lua_setmetatable(L, -2);
+    return GOT_VALUE;
+  }
+  int item = spec ? spec_child(L, spec, K_ITEM) : 0;
+  if (spec && !item) return DECLINE;
+  int first = lua_gettop(L) + 1, count = 0;
+  for (;;) {
+    luaL_checkstack(L, 4, "json.decode_response");
+    skip_space(d);
+    int got = parse_value(d, item, depth + 1);
+    if (got == DECLINE || (got == GOT_NULL && item)) return DECLINE;
+    count++;
+    skip_space(d);
+    if (d->p < d->end && *d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (d->p < d->end && *d->p == ']') {
+      d->p++;
+      break;
+    }
+    return DECLINE;
+  }
+  int t = set_members(L, first, count, count), at = first - (item ? 1 : 0);
+  lua_copy(L, t, at);
+  lua_settop(L, at);
+  return GOT_VALUE;
+}
+
+/* The value at p (after its spaces), pushed; spec 0: none. */
+static int parse_value(decoder *d, int spec, int depth) {
+  if (d->p >= d->end || depth > MAX_DEPTH) return DECLINE;
+  int kind = kind_of(d->L, spec);
+  switch (*d->p) {
+  case '{': return (!spec || kind == 'o' || kind == 'm') ? parse_object(d, spec, kind, depth) : DECLINE;
+  case '[': return (!spec || kind == 'a') ? parse_array(d, spec, depth) : DECLINE;
+  case '"': return (!spec || kind == 's') ? parse_string(d) : DECLINE;
+  case 't':
+  case 'f': {
+    int is_true = *d->p == 't';
+    if (spec && kind != 'b') return DECLINE;
+    if (is_true ? literal(d, "true", 4) : literal(d, "false", 5)) return DECLINE;
+    lua_pushboolean(d->L, is_true);
+    return GOT_VALUE;
+  }
+  case 'n':
+    if (literal(d, "null", 4)) return DECLINE;
+    lua_pushvalue(d->L, ARG_NULL);
+    return GOT_NULL;
+  default:
+    if (*d->p != '-' && !(*d->p >= '0' && *d->p <= '9')) return DECLINE;
+    if (spec && kind != 'i' && kind != 'n') return DECLINE;
+    return parse_number(d, kind == 'i');
+  }
+}
+
+int le_json_decode_response(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, ARG_TEXT, &len);
+  luaL_checktype(L, ARG_NULL, LUA_TLIGHTUSERDATA);
+  luaL_checktype(L, ARG_ARRAY_MT, LUA_TTABLE);
+  int spec = lua_istable(L, ARG_SPEC) ? ARG_SPEC : 0;
+  lua_settop(L, ARG_SPEC);
+  lua_pushliteral(L, "kind");
+  lua_pushliteral(L, "fields");
+  lua_pushliteral(L, "required");
+  lua_pushliteral(L, "item");
+  lua_pushliteral(L, "value");
+  lua_pushnil(L); /* SCRATCH */
+  decoder d = {.L = L, .p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .text_len = len};
+  skip_space(&d);
+  int got = parse_value(&d, spec, 0);
+  if (got == DECLINE || (got == GOT_NULL && spec)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  skip_space(&d);
+  if (d.p != d.end) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -2);
+  return 2;
+}

@@ -1,0 +1,25 @@
+/* jsondecode.h — an API response's JSON decoded and checked against its shape in one pass.
+ *
+ * lambdaeng.native.json.decode_response(text, null, array_mt[, spec]) -> true, value | false
+ *   The value aws/lambda_call.lua's reference path gives (cjson's decode of the text with
+ *   its empty arrays marked, the restore walk, aws/shape.lua's check against spec, then
+ *   the nulls dropped): integral numbers below 2^53 as integers, an empty array as a new
+ *   table with array_mt, a member whose value is null left out (a null array item is
+ *   `null`), and, with a spec (one of shape.lua's tables), every value the spec
+ *   describes of its kind and every required field present.
+ *   false: the text is not plain JSON this decoder takes (invalid JSON, but also
+ *   anything unusual that cjson may read its own way: a number outside JSON's grammar,
+ *   \u0000 or a surrogate escape, a control byte in a string, nesting deeper than 100,
+ *   a non-JSON space), or it does not fit the spec, or fits it only the way the Lua
+ *   check allows loosely (an empty object where an array is expected, an empty array
+ *   where an object is): the caller then takes the reference path, which decides and
+ *   names the problem. So true is given only with the reference's own value
+ *   (lua.json compares the two on generated texts). */
+#ifndef LAMBDAENG_JSONDECODE_H
+#define LAMBDAENG_JSONDECODE_H
+
+struct lua_State;
+
+int le_json_decode_response(struct lua_State *L);
+
+#endif
