@@ -61,6 +61,7 @@ static struct {
   char last_authority[256];  /* ... whose scheme://authority text was this */
   CURL *idle_easy[LE_HTTP_IDLE_EASY]; /* finished handles, reset, for the next requests */
   size_t idle_easy_count;
+  size_t easy_created; /* handles made by curl_easy_init (the rest were reused) */
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
@@ -228,6 +229,7 @@ static int init(le_error *err) {
 /* A request's easy handle: a reset one kept from an earlier request, or a new one. */
 static CURL *easy_take(void) {
   if (H.idle_easy_count > 0) return H.idle_easy[--H.idle_easy_count];
+  H.easy_created++;
   return curl_easy_init();
 }
 
@@ -885,6 +887,7 @@ static int l_stats(lua_State *L) {
       {"sockets_open", H.sockets_open}, {"sockets_peak", H.sockets_peak},   {"sockets_opened", H.sockets_opened},
       {"queued_peak", H.queued_peak},   {"max_host_connections", (size_t)H.max_host},
       {"started", H.started},           {"in_flight", H.count},             {"peak_in_flight", H.peak},
+      {"easy_created", H.easy_created},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
