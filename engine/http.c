@@ -61,6 +61,7 @@ static struct {
   char last_authority[256];  /* ... whose scheme://authority text was this */
   CURL *idle_easy[LE_HTTP_IDLE_EASY]; /* finished handles, reset, for the next requests */
   size_t idle_easy_count;
+  size_t easy_created; /* handles made by curl_easy_init (the rest were reused) */
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
@@ -228,6 +229,7 @@ static int init(le_error *err) {
 /* A request's easy handle: a reset one kept from an earlier request, or a new one. */
 static CURL *easy_take(void) {
   if (H.idle_easy_count > 0) return H.idle_easy[--H.idle_easy_count];
+  H.easy_created++;
   return curl_easy_init();
 }
 
@@ -604,35 +606,116 @@ void le_http_cancel_all(void) {
 
 typedef struct lua_waiter {
   lua_State *co;
+  int lazy_headers;
 } lua_waiter;
 
-static void push_headers(lua_State *L, const le_buffer *raw) {
-  lua_newtable(L);
-  const char *p = (const char *)raw->data, *end = p + raw->len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl ? nl : end;
-    const char *colon = memchr(p, ':', (size_t)(stop - p));
-    if (colon && strncmp(p, "HTTP/", 5) != 0) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char *c = p; c < colon; c++) luaL_addchar(&b, (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c));
-      luaL_pushresult(&b);
-      const char *v = colon + 1;
-      while (v < stop && (*v == ' ' || *v == '\t')) v++;
-      const char *ve = stop;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
-      lua_pushlstring(L, v, (size_t)(ve - v));
-      lua_settable(L, -3);
-    }
-    if (!nl) break;
-    p = nl + 1;
+/* Each header line of a raw block (status lines skipped): its name, its value with the
+ * spaces around it cut. Returns the end of the line. */
+static const char *header_line(const char *p, const char *end, const char **name, size_t *name_len,
+                               const char **value, size_t *value_len) {
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char *stop = nl ? nl : end;
+  const char *colon = memchr(p, ':', (size_t)(stop - p));
+  *name = NULL;
+  if (colon && !((size_t)(stop - p) >= 5 && strncmp(p, "HTTP/", 5) == 0)) {
+    const char *v = colon + 1;
+    while (v < stop && (*v == ' ' || *v == '\t')) v++;
+    const char *ve = stop;
+    while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+    *name = p;
+    *name_len = (size_t)(colon - p);
+    *value = v;
+    *value_len = (size_t)(ve - v);
   }
+  return nl ? nl + 1 : end;
+}
+
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+
+/* The headers as a table: lower-case name = value, a name given twice keeping its last value. */
+static void push_headers(lua_State *L, const char *p, size_t len) {
+  lua_newtable(L);
+  const char *end = p + len;
+  while (p < end) {
+    const char *name, *value;
+    size_t name_len, value_len;
+    p = header_line(p, end, &name, &name_len, &value, &value_len);
+    if (!name) continue;
+    luaL_Buffer b;
+    char *lowered = luaL_buffinitsize(L, &b, name_len);
+    for (size_t i = 0; i < name_len; i++) lowered[i] = lower(name[i]);
+    luaL_pushresultsize(&b, name_len);
+    lua_pushlstring(L, value, value_len);
+    lua_settable(L, -3);
+  }
+}
+
+/* Lazy headers: the raw block kept in a userdata, a header looked up only when read
+ * (headers[name]: the value push_headers' table would hold), the table made only for
+ * pairs(). Most answers are read for their status and body alone. */
+#define LAZY_HEADERS "lambdaeng.http.headers"
+typedef struct {
+  size_t len;
+  char text[];
+} raw_headers;
+
+static void push_lazy_headers(lua_State *L, const char *text, size_t len) {
+  raw_headers *h = lua_newuserdatauv(L, sizeof *h + len, 0);
+  h->len = len;
+  if (len) memcpy(h->text, text, len);
+  luaL_setmetatable(L, LAZY_HEADERS);
+}
+
+static int lazy_index(lua_State *L) {
+  raw_headers *h = luaL_checkudata(L, 1, LAZY_HEADERS);
+  size_t key_len;
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &key_len) : NULL;
+  const char *p = h->text, *end = h->text + h->len, *found = NULL;
+  size_t found_len = 0;
+  while (key && p < end) {
+    const char *name, *value;
+    size_t name_len, value_len;
+    p = header_line(p, end, &name, &name_len, &value, &value_len);
+    if (!name || name_len != key_len) continue;
+    size_t i = 0;
+    while (i < name_len && lower(name[i]) == key[i]) i++;
+    if (i == name_len) found = value, found_len = value_len; /* the last one wins, as in the table */
+  }
+  if (found) lua_pushlstring(L, found, found_len);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int table_next(lua_State *L) { /* next(t, k), as the base library's */
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+static int lazy_pairs(lua_State *L) {
+  raw_headers *h = luaL_checkudata(L, 1, LAZY_HEADERS);
+  lua_pushcfunction(L, table_next);
+  push_headers(L, h->text, h->len);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* headers(raw[, lazy]) -> the headers of a raw block as http.request gives them: a table,
+ * or with lazy the userdata (lua.signing compares the two). */
+static int l_headers(lua_State *L) {
+  size_t len;
+  const char *raw = luaL_checklstring(L, 1, &len);
+  if (lua_toboolean(L, 2)) push_lazy_headers(L, raw, len);
+  else push_headers(L, raw, len);
+  return 1;
 }
 
 static void lua_done(le_http_response *r, void *userdata) {
   lua_waiter *w = userdata;
   lua_State *co = w->co;
+  int w_lazy = w->lazy_headers;
   free(w);
   if (r->error_kind) {
     lua_pushnil(co);
@@ -644,7 +727,9 @@ static void lua_done(le_http_response *r, void *userdata) {
   lua_createtable(co, 0, 3);
   lua_pushinteger(co, r->status);
   lua_setfield(co, -2, "status");
-  push_headers(co, &r->headers);
+  const char *raw = r->headers.data ? (const char *)r->headers.data : "";
+  if (w_lazy) push_lazy_headers(co, raw, r->headers.len);
+  else push_headers(co, raw, r->headers.len);
   lua_setfield(co, -2, "headers");
   lua_pushlstring(co, r->body.data ? (const char *)r->body.data : "", r->body.len);
   lua_setfield(co, -2, "body");
@@ -658,8 +743,17 @@ static const char *opt_string(lua_State *L, int t, const char *name, size_t *len
   return v;
 }
 
-/* The header lines of a request, pushed as one userdata holding the pointers
- * (strings anchored on the stack or in the tables): the request's own headers, then
+/* "name: value" written at text, NUL-terminated; returns where the next line goes. */
+static char *put_line(char *text, const char *name, const char *value) {
+  size_t a = strlen(name), b = strlen(value);
+  memcpy(text, name, a);
+  memcpy(text + a, ": ", 2);
+  memcpy(text + a + 2, value, b + 1);
+  return text + a + 2 + b + 1;
+}
+
+/* The header lines of a request, pushed as one userdata holding the pointers and the
+ * lines themselves: the request's own headers, then
  * with spec.sign what SigV4 adds (signing them with Host first, as aws/client.lua
  * did in Lua), then spec.user_agent. Raises on misuse. Returns the line count. */
 static size_t push_lines(lua_State *L, int spec, const char ***lines_out) {
@@ -716,13 +810,19 @@ static size_t push_lines(lua_State *L, int spec, const char ***lines_out) {
   size_t len;
   const char *agent = opt_string(L, spec, "user_agent", &len);
   size_t count = n + out.add_count + (agent ? 1 : 0);
-  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines, 0);
+  /* One userdata: the pointers, then the lines "Name: value" one after the other. */
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += strlen(pairs[i + 1].name) + strlen(pairs[i + 1].value) + 3;
+  for (size_t i = 0; i < out.add_count; i++) bytes += strlen(out.add_names[i]) + strlen(out.add_values[i]) + 3;
+  if (agent) bytes += strlen("User-Agent") + len + 3;
+  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines + bytes, 0);
+  char *text = (char *)(lines + (count ? count : 1));
   size_t k = 0;
-  for (size_t i = 0; i < n; i++) lines[k++] = lua_pushfstring(L, "%s: %s", pairs[i + 1].name, pairs[i + 1].value);
+  for (size_t i = 0; i < n; i++) lines[k++] = text, text = put_line(text, pairs[i + 1].name, pairs[i + 1].value);
   for (size_t i = 0; i < out.add_count; i++)
-    lines[k++] = lua_pushfstring(L, "%s: %s", out.add_names[i], out.add_values[i]);
+    lines[k++] = text, text = put_line(text, out.add_names[i], out.add_values[i]);
   le_sigv4_output_free(&out);
-  if (agent) lines[k++] = lua_pushfstring(L, "User-Agent: %s", agent);
+  if (agent) lines[k++] = text, text = put_line(text, "User-Agent", agent);
   *lines_out = lines;
   return count;
 }
@@ -759,12 +859,15 @@ static int l_request(lua_State *L) {
   lua_Integer max_body = luaL_optinteger(L, -1, 0);
   if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
   spec.max_body = (size_t)max_body;
+  lua_getfield(L, 1, "lazy_headers");
+  int lazy_headers = lua_toboolean(L, -1);
   const char **lines;
   spec.header_count = push_lines(L, 1, &lines);
   spec.headers = lines;
   lua_waiter *w = malloc(sizeof *w);
   if (!w) return luaL_error(L, "out of memory");
   w->co = L;
+  w->lazy_headers = lazy_headers;
   le_error err;
   if (le_http_start(&spec, lua_done, w, &err) != LE_OK) {
     free(w);
@@ -784,6 +887,7 @@ static int l_stats(lua_State *L) {
       {"sockets_open", H.sockets_open}, {"sockets_peak", H.sockets_peak},   {"sockets_opened", H.sockets_opened},
       {"queued_peak", H.queued_peak},   {"max_host_connections", (size_t)H.max_host},
       {"started", H.started},           {"in_flight", H.count},             {"peak_in_flight", H.peak},
+      {"easy_created", H.easy_created},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
@@ -822,7 +926,14 @@ static int l_cancel_all(lua_State *L) {
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"request", l_request}, {"signed_lines", l_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
-      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {NULL, NULL}};
+      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", l_headers}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LAZY_HEADERS)) {
+    lua_pushcfunction(L, lazy_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, lazy_pairs);
+    lua_setfield(L, -2, "__pairs");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, fns);
   return 1;
 }

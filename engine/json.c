@@ -178,6 +178,7 @@ static int encode_number(encoder *e, int idx, int depth) {
 
 static int key_order(const void *a, const void *b) {
   const key_ref *x = a, *y = b;
+  if (x->len && y->len && x->s[0] != y->s[0]) return (unsigned char)x->s[0] < (unsigned char)y->s[0] ? -1 : 1;
   size_t n = x->len < y->len ? x->len : y->len;
   int c = memcmp(x->s, y->s, n);
   if (c) return c;
@@ -223,7 +224,19 @@ static int encode_array(encoder *e, int idx, int depth, lua_Integer n) {
 
 static int encode_object(encoder *e, int idx, int depth, key_ref *keys, size_t nkeys) {
   lua_State *L = e->L;
-  if (nkeys > 1) qsort(keys, nkeys, sizeof *keys, key_order); /* qsort(NULL, 0) is undefined */
+  if (nkeys > 1 && nkeys <= 48) { /* an API object's few keys: insertion sort, no call per comparison */
+    for (size_t i = 1; i < nkeys; i++) {
+      key_ref k = keys[i];
+      size_t j = i;
+      while (j > 0 && key_order(&keys[j - 1], &k) > 0) {
+        keys[j] = keys[j - 1];
+        j--;
+      }
+      keys[j] = k;
+    }
+  } else if (nkeys > 1) {
+    qsort(keys, nkeys, sizeof *keys, key_order); /* qsort(NULL, 0) is undefined */
+  }
   put_c(e, '{');
   for (size_t i = 0; i < nkeys; i++) {
     if (i > 0) put_c(e, ',');

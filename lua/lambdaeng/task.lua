@@ -122,8 +122,11 @@ function M.all(fns, width)
         local i = next_index
         next_index = next_index + 1
         local r = table.pack(xpcall(fns[i], traceback))
-        if r[1] then
-          results[i] = table.pack(table.unpack(r, 2, r.n))
+        if r[1] then -- the results moved down over xpcall's true, in the same table
+          table.move(r, 2, r.n, 1)
+          r[r.n] = nil
+          r.n = r.n - 1
+          results[i] = r
         else
           errors[i], results[i] = r[2], { n = 0 }
         end

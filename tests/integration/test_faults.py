@@ -116,11 +116,14 @@ class Throttling(unittest.TestCase):
         #   first 429 is the accepted count over the time their answers took, which is
         #   what the endpoint delivers: 7 a second was seen on a loaded machine whose
         #   local target could not create more);
-        # - of the calls it released at a rate it had learned, at most a tenth were
-        #   throttled (0 to 2 are seen; without pacing it is most of them).
+        # - of the calls it released at a rate it had learned, at most a fifth were
+        #   throttled (without pacing it is most of them). Since the pacer runs at the
+        #   rate it learned (W1 is within 1.01x of the quota's floor), the jitter of a
+        #   loaded machine between its releases and the endpoint's refills costs some:
+        #   12-16 were seen on two loaded cores, 23 under ASan there, 0-2 on a quiet one.
         self.assertTrue(rates, "the pacer never learned a rate")
         self.assertLessEqual(max(rates), 2 * self.QUOTA, rates)
-        self.assertLessEqual(throttled_after, self.N // 10)
+        self.assertLessEqual(throttled_after, self.N // 5)
         # Every function is there, seen by an independent client (boto3).
         import boto3
         from botocore.config import Config

@@ -96,3 +96,100 @@ describe("the client on the wire", function()
     end
   end)
 end)
+
+describe("lazy response headers", function()
+  it("read as the table of the same raw block, for 3,000 generated blocks", function()
+    local LINES = { "HTTP/1.1 200 OK", "HTTP/1.1 100 Continue", "Content-Type: application/json",
+                    "content-type:  text/plain ", "X-Amz-Function-Error: Unhandled", "x-amz-FUNCTION-error:\tHandled",
+                    "Retry-After: 3", "no colon here", "Empty:", ": no name", "Date: Tue, 01 Jan 2030 00:00:00 GMT",
+                    "X-Amzn-RequestId: 1b2c", "HTTP/ is not a header: x", "Weird Name: v a l" }
+    local NAMES = { "content-type", "x-amz-function-error", "retry-after", "empty", "", "date", "x-amzn-requestid",
+                    "Content-Type", "missing", "weird name", "http/ is not a header", 1, true }
+    for i = 1, 3000 do
+      local lines = {}
+      for j = 1, rand(8) do lines[j] = pick(LINES) end
+      local raw = table.concat(lines, rand(3) == 0 and "\n" or "\r\n") .. (rand(2) == 0 and "\r\n\r\n" or "")
+      local t, lazy = http.headers(raw), http.headers(raw, true)
+      for _, name in ipairs(NAMES) do
+        assert(t[name] == lazy[name], string.format("block %d %q: %s: %s vs %s", i, raw, tostring(name),
+          tostring(t[name]), tostring(lazy[name])))
+      end
+      local n = 0
+      for k, v in pairs(lazy) do
+        n = n + 1
+        assert(t[k] == v, string.format("block %d: pairs gives %s = %s", i, k, v))
+      end
+      for _ in pairs(t) do n = n - 1 end
+      assert(n == 0, "block " .. i .. ": pairs gives as many headers as the table holds")
+    end
+  end)
+end)
+
+-- With --debug (cfg.debug) each attempt's header lines are logged: they must be the
+-- lines sent, signed once per attempt (not once for the log and again for the wire).
+-- http.signed_lines and http.request are watched, not replaced: the real ones run,
+-- against a real server on the loop that records what it received.
+describe("a client with --debug", function()
+  local httpserver = require "lambdaeng.native.httpserver"
+  local real_request, real_signed_lines = http.request, http.signed_lines
+
+  after_each(function() http.request, http.signed_lines = real_request, real_signed_lines end)
+
+  it("signs each attempt once, and sends the lines it logs", function()
+    local received = {}
+    local server = assert(httpserver.listen("127.0.0.1", 0, function(req, id)
+      received[#received + 1] = req.headers
+      if #received == 1 then return httpserver.respond(id, 503, { ["Content-Type"] = "application/json" }, "{}") end
+      httpserver.respond(id, 200, { ["Content-Type"] = "application/json" }, '{"ok":true}')
+    end))
+    local signings, signed = 0, {}
+    http.signed_lines = function(spec)
+      local lines = real_signed_lines(spec)
+      if spec.sign then signings = signings + 1 signed[#signed + 1] = lines end
+      return lines
+    end
+    http.request = function(spec)
+      if spec.sign then signings = signings + 1 end
+      return real_request(spec)
+    end
+    local logged = {}
+    local c = client.new { endpoint = "http://127.0.0.1:" .. server:port(), region = "us-east-1",
+                           access_key_id = "AKIDDEBUG", secret_access_key = "debug-secret-key", service = "lambda",
+                           retry_base = 0.001, pacing = false, debug = function(line) logged[#logged + 1] = line end }
+    local res = c:call { op = "GetFunction", method = "POST", path = "/2015-03-31/functions/f", body = '{"a":1}' }
+    server:close()
+    assert.equal(200, res and res.status)
+    assert.equal(2, res.attempts)
+    assert.equal(2, signings) -- two attempts, one signature each
+    assert.equal(2, #signed)
+    for attempt = 1, 2 do
+      local got = received[attempt]
+      local authorization
+      for _, line in ipairs(signed[attempt]) do
+        local name, value = line:match("^([^:]*): (.*)$")
+        assert.equal(value, got[name:lower()]) -- sent as signed (the Authorization included)
+        if name == "Authorization" then authorization = value end
+      end
+      assert.matches("Signature=%x+$", authorization)
+    end
+    -- what the log shows is those lines, the secret ones redacted
+    local shown = {}
+    for _, line in ipairs(logged) do
+      local name, value = line:match("^   ([%w%-]+): (.*)$")
+      if name and name ~= "body" then shown[#shown + 1] = name .. ": " .. value end
+    end
+    local expected = {}
+    for attempt = 1, 2 do
+      for _, line in ipairs(signed[attempt]) do
+        local name = line:match("^([^:]*)")
+        local secret = name == "Authorization" or name == "X-Amz-Security-Token"
+        expected[#expected + 1] = secret and (name .. ": (redacted)") or line
+      end
+      -- (the response's headers are logged too: lowercase names; ours come first)
+    end
+    local requested = {}
+    for _, line in ipairs(shown) do if line:match("^%u") then requested[#requested + 1] = line end end
+    assert.same(expected, requested)
+    assert.falsy(table.concat(logged, "\n"):find("debug-secret-key", 1, true))
+  end)
+end)

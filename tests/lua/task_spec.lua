@@ -53,6 +53,15 @@ describe("all", function()
     for i = 1, 6 do assert.same({ n = 2, i * 10, "x" }, results[i]) end
   end)
 
+  it("keeps each function's results as returned, nils and their count included", function()
+    local results = task.all { function() return nil, "err" end, function() end, function() return 1, nil, 3, nil end }
+    assert.same({ n = 2, nil, "err" }, results[1])
+    assert.same({ n = 0 }, results[2])
+    assert.same({ n = 4, 1, nil, 3, nil }, results[3])
+    assert.equal(4, results[3].n)
+    assert.is_nil(results[3][5])
+  end)
+
   it("raises the first error again once every task has ended", function()
     local finished = false
     assert.has_error(function()

@@ -135,12 +135,106 @@ static void connections_per_host_are_bounded(void **state) {
   harness_close(L);
 }
 
+/* Sequential requests take a handle an earlier one gave back (reset): nothing of that
+ * request may stay on it — method, body, headers, timeout. The task that asked resumes
+ * before its handle is given back, so its next request may take the other one: each
+ * request that sets something is made twice, then each that must not inherit it twice. */
+static void a_reused_handle_keeps_nothing_of_the_previous_request(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local s, url = serve(0)\n"
+                  "  local slow, slow_url = serve(0.5)\n"
+                  "  local silent, silent_url = serve(-1)\n"
+                  "  local created = http.stats().easy_created\n"
+                  "  local seen = {}\n"
+                  "  local function twice(spec)\n"
+                  "    for _ = 1, 2 do\n"
+                  "      local r, m, k = http.request(spec)\n"
+                  "      seen[#seen + 1] = r and (r.status .. ' [' .. r.body .. '] [' .. r.headers['x-echo'] .. ']')\n"
+                  "                          or ('nil ' .. tostring(k))\n"
+                  "    end\n"
+                  "  end\n"
+                  "  twice { method = 'POST', url = url .. '/1', body = 'hi', headers = { { 'X-Test', 'yes' } } }\n"
+                  "  twice { method = 'DELETE', url = url .. '/2' }\n"
+                  "  twice { method = 'PUT', url = url .. '/3', body = 'zz', headers = { { 'X-Test', 'put' } } }\n"
+                  "  twice { url = url .. '/4' }\n"
+                  "  twice { method = 'HEAD', url = url .. '/5' }\n"
+                  "  twice { url = url .. '/6' }\n"
+                  "  twice { url = silent_url .. '/7', timeout = 0.2 }\n"
+                  "  twice { url = slow_url .. '/8' }\n"
+                  "  s:close(); slow:close(); silent:close()\n"
+                  "  return table.concat(seen, '\\n'), http.stats().easy_created - created\n"
+                  "end)\n",
+                  2);
+  assert_string_equal(harness_string(L, -2),
+                      "200 [POST /1 hi] [yes]\n200 [POST /1 hi] [yes]\n"
+                      "200 [DELETE /2 ] []\n200 [DELETE /2 ] []\n"
+                      "200 [PUT /3 zz] [put]\n200 [PUT /3 zz] [put]\n"
+                      "200 [GET /4 ] []\n200 [GET /4 ] []\n"
+                      "200 [] []\n200 [] []\n"
+                      "200 [GET /6 ] []\n200 [GET /6 ] []\n"
+                      "nil timeout\nnil timeout\n"             /* the 0.2 s timeout ... */
+                      "200 [GET /8 ] []\n200 [GET /8 ] []"); /* ... is not the next requests' (none): 0.5 s */
+  assert_in_range(lua_tointeger(L, -1), 1, 2); /* sixteen requests on one or two handles */
+  harness_close(L);
+}
+
+/* Each URL's host is its own, whatever the previous request's was: with one connection
+ * per host and host H's only one held (its server never answers), requests to A and B
+ * (other ports, another name of the address) are answered while H's is still held —
+ * none waited in H's queue (it would have, until H's request ended, if its host were
+ * taken for H's). */
+static void each_url_is_counted_against_its_own_host(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "local held_kind\n"
+                  "local function named(name)\n"
+                  "  local s = assert(httpserver.listen('127.0.0.1', 0, function(req, id)\n"
+                  "    httpserver.respond(id, 200, {}, name .. ' ' .. req.path .. (held_kind and ' late' or ''))\n"
+                  "  end))\n"
+                  "  return s, s:port()\n"
+                  "end\n"
+                  "return loop.run(function()\n"
+                  "  assert(http.configure { max_host_connections = 1 })\n"
+                  "  local held, held_url = serve(-1)\n"
+                  "  local a, pa = named('A')\n"
+                  "  local b, pb = named('B')\n"
+                  "  local main = loop.current()\n"
+                  "  loop.spawn(function()\n"
+                  "    local r, m, k = http.request { url = held_url .. '/held', timeout = 60 }\n"
+                  "    held_kind = k\n"
+                  "    loop.wake(main)\n"
+                  "  end)\n"
+                  "  local seen = {}\n"
+                  "  for i, u in ipairs { 'http://127.0.0.1:' .. pa .. '/1', 'http://127.0.0.1:' .. pb .. '/2',\n"
+                  "                       'http://127.0.0.1:' .. pa .. '/3', 'http://localhost:' .. pb .. '/4',\n"
+                  "                       'http://127.0.0.1:' .. pb .. '/5?x=1', held_url:gsub('%d+$', pa) .. '/6' } do\n"
+                  "    local r = assert(http.request { url = u, timeout = 120 })\n"
+                  "    seen[i] = r.body\n"
+                  "  end\n"
+                  "  http.cancel_all()\n"
+                  "  loop.suspend()\n"
+                  "  held:close(); a:close(); b:close()\n"
+                  "  assert(http.configure { max_host_connections = 64 })\n"
+                  "  return table.concat(seen, ','), held_kind\n"
+                  "end)\n",
+                  2);
+  assert_string_equal(harness_string(L, -2), "A /1,B /2,A /3,B /4,B /5,A /6");
+  assert_string_equal(harness_string(L, -1), "cancelled");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
       cmocka_unit_test(failures_come_back_as_values_with_their_kind),
       cmocka_unit_test(cancel_all_ends_what_is_in_flight_and_queued),
       cmocka_unit_test(connections_per_host_are_bounded),
+      cmocka_unit_test(a_reused_handle_keeps_nothing_of_the_previous_request),
+      cmocka_unit_test(each_url_is_counted_against_its_own_host),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

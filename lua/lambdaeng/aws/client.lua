@@ -115,7 +115,7 @@ function M.new(cfg)
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
   self.signing = { host = self.host, sign_body = cfg.s3 or nil, normalize = not cfg.s3, single_encode = cfg.s3 or nil }
-  self.request_spec = { user_agent = USER_AGENT }
+  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true } -- headers read only when asked for
   return self
 end
 
@@ -322,6 +322,24 @@ function Client:sign_spec(path, query, keys, time)
   return s
 end
 
+-- --debug: logs the attempt and its header lines, signed once (secret ones redacted),
+-- and returns the spec that sends those very lines (no second signature for the wire).
+function Client:logged_spec(spec, req, attempt)
+  local lines, sent = http.signed_lines(spec), {} -- (before anything else: spec and its sign are shared)
+  self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
+  for i, line in ipairs(lines) do
+    local name, value = line:match("^([^:]*): (.*)$")
+    sent[i] = { name, value }
+    self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
+  end
+  if req.body then
+    self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
+      or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
+  end
+  return { method = spec.method, url = spec.url, headers = sent, body = spec.body, timeout = spec.timeout,
+           max_body = spec.max_body }
+end
+
 local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
 
 function Client:attempt(req, url, path, query, attempt, max_body)
@@ -336,26 +354,14 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.cfg.credentials then keys, kerr = self.cfg.credentials:get() end
   if not keys then return nil, { type = "CredentialsError", message = kerr, retryable = false } end
   local time = os.time()
-  if self.debug then
-    self:log(string.format("-> %s %s (%s, attempt %d)", req.method, url, req.op or "?", attempt))
-    local lines = http.signed_lines { method = req.method, headers = headers, body = req.body,
-                                      sign = self:sign_spec(path, query, keys, time), user_agent = USER_AGENT }
-    for _, line in ipairs(lines) do
-      local name, value = line:match("^([^:]*): (.*)$")
-      self:log(string.format("   %s: %s", name, SECRET_HEADERS[name:lower()] and REDACTED or value))
-    end
-    if req.body then
-      self:log("   body: " .. (req.log_body == false and string.format("(%d bytes, not logged)", #req.body)
-        or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
-    end
-  end
-  self.stats.attempts = self.stats.attempts + 1
-  local started = loop.now()
   local timeout = req.timeout or self.timeout
   if req.deadline then timeout = math.max(0.001, math.min(timeout, req.deadline - loop.now())) end
   local spec = self.request_spec -- filled here, read by http.request before it waits
   spec.method, spec.url, spec.headers, spec.body = req.method, url, headers, req.body
   spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
+  if self.debug then spec = self:logged_spec(spec, req, attempt) end
+  self.stats.attempts = self.stats.attempts + 1
+  local started = loop.now()
   local res, msg, kind = http.request(spec)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end

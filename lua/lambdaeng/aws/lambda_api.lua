@@ -53,11 +53,12 @@ local function decode(op, res, opts)
   return out, err
 end
 
-function Api:json_call(op, method, path, body, opts)
+-- query: the call's query, else opts.query (so that opts can be one table per operation).
+function Api:json_call(op, method, path, body, opts, query)
   opts = opts or {}
   if self.deadline and loop.now() >= self.deadline then return nil, self:timeout_error() end
   local res, err = self.client:call {
-    op = op, method = method, path = path, query = opts.query,
+    op = op, method = method, path = path, query = query or opts.query,
     body = body ~= nil and json.encode_plain(body) or nil, class = opts.class or "control",
     log_body = opts.log_body, deadline = self.deadline,
   }

@@ -282,14 +282,20 @@ local function add_wire_members(spec, out, res)
   return out
 end
 
+local json_opts = {} -- json_call's options, one table per operation
+
 local function one_call(api, op, input)
   local spec = OPERATIONS[op]
   local req, err = M.request(op, input)
   if not req then return nil, err end
   if not (spec.payload or spec.out_payload or next(req.headers)) then
-    local out, cerr, res = api:json_call(op, req.method, req.path, req.body,
-      { query = req.query, class = class(op), log_body = not spec.secret, decode = M.decode_raw,
-        checked = drop_nulls_c, fast = decode_fast })
+    local opts = json_opts[op]
+    if not opts then
+      opts = { class = class(op), log_body = not spec.secret, decode = M.decode_raw, checked = drop_nulls_c,
+               fast = decode_fast }
+      json_opts[op] = opts
+    end
+    local out, cerr, res = api:json_call(op, req.method, req.path, req.body, opts, req.query)
     if not out then return nil, cerr end
     return add_wire_members(spec, out, res)
   end
