@@ -165,7 +165,7 @@ local function op_context(run, node)
     record = decl and function(a, rec)
       node.recorded = true
       run.state:put(a, M.entry_for(run.ctx, decl, rec, p.sensitive))
-      run.save()
+      return run.save() -- (a write-ahead record not saved: the call must not go out)
     end or nil,
     forget = function(a) run.state:remove(a) run.save() end,
     adopt_on_conflict = p.pending_prior ~= nil,
