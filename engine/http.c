@@ -436,9 +436,13 @@ static void finish(transfer *t, CURLcode code) {
     }
     snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
   }
-  t->done(r, t->userdata);
+  /* The handle goes back before the callback: a task it resumes that asks again at once
+   * takes this one (one handle reused in turn, not two alternating). */
   easy_give_back(t->easy);
-  curl_slist_free_all(t->headers);
+  t->easy = NULL;
+  curl_slist_free_all(t->headers); /* the reset handle no longer points at it */
+  t->headers = NULL;
+  t->done(r, t->userdata);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
   free(t);
