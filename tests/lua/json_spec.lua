@@ -116,6 +116,19 @@ describe("the C encoder", function()
     assert.truthy(failed > 100 and failed < 2900, "both outcomes are exercised: " .. failed .. " errors")
   end)
 
+  it("escapes or checks every byte value at every place of a word as the Lua encoder does", function()
+    for b = 0, 255 do
+      for at = 1, 17 do -- 17 places: the two words scanned at once, and the byte after them
+        local s = string.rep("a", at - 1) .. string.char(b) .. string.rep("z", 17 - at)
+        local ok_lua, lua_out = pcall(json.encode_in_lua, { s })
+        local ok_c, c_out = pcall(json.encode_plain, { s })
+        if ok_lua ~= ok_c or lua_out ~= c_out then
+          error(string.format("byte %d at %d: Lua %s %q, C %s %q", b, at, ok_lua, lua_out, ok_c, c_out))
+        end
+      end
+    end
+  end)
+
   it("names the first key that is not a string as the Lua encoder does", function()
     for _, v in ipairs { { [2.5] = 1 }, { [true] = 1, a = 2 }, { [1] = 1, [3] = 2 }, { x = 1, [-1] = 2 } } do
       local ok_lua, lua_out = pcall(json.encode_in_lua, v)
