@@ -11,21 +11,22 @@
 #include "http.h"
 #include "runtime.h"
 
-/* Registry layout: TASKS maps each live task's thread to true (anchoring it);
- * ERRORS is the list of error messages waiting to be reported. */
+/* Registry layout: TASKS maps each live task (its lua_State, a light userdata) to its
+ * thread, anchoring it; ERRORS is the list of error messages waiting to be reported. */
 static const char TASKS_KEY = 'T';
 static const char ERRORS_KEY = 'E';
 static lua_State *main_state; /* the state the loop belongs to */
 
 uv_loop_t *le_loop(void) { return uv_default_loop(); }
 
+/* on: anchors co, which must be the thread on top of L (just created); off: lets it
+ * go. Keyed by address so that letting go never pushes onto co's stack: a task that
+ * ended in an error has no free slot there (the API check of Lua's sanitized build). */
 static void anchor(lua_State *L, lua_State *co, int on) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
-  lua_pushthread(co);
-  lua_xmove(co, L, 1);
-  if (on) lua_pushboolean(L, 1);
+  if (on) lua_pushvalue(L, -2);
   else lua_pushnil(L);
-  lua_rawset(L, -3);
+  lua_rawsetp(L, -2, co);
   lua_pop(L, 1);
 }
 
@@ -69,7 +70,10 @@ void le_task_resume(lua_State *co, int nargs) {
     if (co == main_task) {
       main_done = 1;
       main_failed = 1;
-      lua_xmove(L, co, 1); /* the message with its traceback, for run() */
+      /* The message with its traceback, for run(), in place of the bare one: an ended
+       * task's stack has no slot to spare. */
+      lua_pop(co, 1);
+      lua_xmove(L, co, 1);
     } else {
       le_report_error(L, "internal error in a task", lua_tostring(L, -1));
       lua_pop(L, 1);
@@ -464,6 +468,8 @@ int le_loop_close(void) {
 
 int le_open_loop(lua_State *L) {
   main_state = L;
+  /* References into an earlier state's registry mean nothing in this one. */
+  error_handler_ref = interrupt_ref = LUA_NOREF;
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   lua_newtable(L);

@@ -19,6 +19,11 @@
 #include <lua.h>
 #include <lualib.h>
 
+/* The vendored Lua (third_party/lua), never the system's 5.4.4 headers. */
+#if LUA_VERSION_RELEASE_NUM != 50408
+#error "engine/runtime.c must be built against the vendored Lua 5.4.8 (third_party/lua)"
+#endif
+
 #include "archive.h"
 #include "graph.h"
 #include "hash.h"
@@ -422,6 +427,7 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
     le_error_set(err, "cannot create the Lua state (out of memory)");
     return NULL;
   }
+  luaL_checkversion(L); /* the core linked is the one the headers describe */
   luaL_openlibs(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   luaL_setfuncs(L, NATIVE_MODULES, 0);

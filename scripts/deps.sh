@@ -4,6 +4,11 @@
 # benchmarks (bench/run.sh, with --bench) refer to it.
 set -euo pipefail
 
+# Lua itself is NOT a package here: it is vendored (third_party/lua, Lua 5.4.8) because
+# bookworm's liblua5.4 5.4.4 crashed lambdaeng (stack-reallocation bugs fixed in 5.4.5-5.4.6).
+# lua-cjson-dev is kept: its static library uses only the stable 5.4 C API, and the build
+# takes its header alone. liblua5.4-dev stays for luarocks' 5.4 trees (test_module_search),
+# not for the build: CMakeLists.txt never looks at Debian's Lua headers or library.
 PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev lua-argparse libjansson-dev libssl-dev zlib1g-dev

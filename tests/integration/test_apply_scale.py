@@ -239,9 +239,16 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env)
         p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--parallelism", "2", "--endpoint", self.endpoint],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
+        # Interrupted once applying has begun (its first "Creating..." line; Ctrl-C is bound
+        # before the plan), not after a fixed delay a slow start can outlast.
+        first = []
+        for line in p.stdout:
+            first.append(line)
+            if "Creating..." in line:
+                break
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
+        out = "".join(first) + out
         self.assertEqual(p.returncode, 1, out[-2000:] + err)
         self.assertIn("Interrupt received", out)
         self.assertIn("Stopped by interrupt", out)
