@@ -126,9 +126,33 @@ static void arm(conn *c, double seconds) {
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* One read buffer for every connection: libuv calls read_cb right after the allocation,
+ * and read_cb copies what it keeps (pending, the request's buffers) before it returns.
+ * A 64 KB malloc and free per read made glibc consolidate its fast bins on every free
+ * (a chunk of 64 KB or more does), undoing the reuse of Lua's small blocks. Should a
+ * read ever begin while another is handled, it gets a buffer of its own. */
+static char read_space[64 * 1024];
+static int read_space_taken;
+
+static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  if (read_space_taken) {
+    le_alloc_read_buffer(h, suggested, buf);
+    return;
+  }
+  read_space_taken = 1;
+  *buf = uv_buf_init(read_space, sizeof read_space);
+}
+
+static void release_read(const uv_buf_t *buf) {
+  if (buf->base == read_space)
+    read_space_taken = 0;
+  else
+    free(buf->base);
+}
+
 static void start_reading(conn *c) {
   if (c->reading || c->closing) return;
-  if (uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) == 0) c->reading = 1;
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_read, read_cb) == 0) c->reading = 1;
 }
 
 static void stop_reading(conn *c) {
@@ -493,18 +517,18 @@ static void feed(conn *c, const char *data, size_t len);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
   if (nread < 0) {
-    free(buf->base);
+    release_read(buf);
     close_conn(c);
     return;
   }
   if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
-    free(buf->base);
+    release_read(buf);
     return;
   }
   if (c->refused) { /* reading only to drop a refused body */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;
-    free(buf->base);
+    release_read(buf);
     if (c->drain == 0) {
       stop_reading(c);
       maybe_close(c);
@@ -517,7 +541,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   } else {
     feed(c, buf->base, (size_t)nread);
   }
-  free(buf->base);
+  release_read(buf);
 }
 
 /* Parses data; on a complete request, keeps the rest for later and dispatches.
