@@ -126,9 +126,33 @@ static void arm(conn *c, double seconds) {
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* One read buffer for every connection: libuv calls read_cb right after the allocation,
+ * and read_cb copies what it keeps (pending, the request's buffers) before it returns.
+ * A 64 KB malloc and free per read made glibc consolidate its fast bins on every free
+ * (a chunk of 64 KB or more does), undoing the reuse of Lua's small blocks. Should a
+ * read ever begin while another is handled, it gets a buffer of its own. */
+static char read_space[64 * 1024];
+static int read_space_taken;
+
+static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  if (read_space_taken) {
+    le_alloc_read_buffer(h, suggested, buf);
+    return;
+  }
+  read_space_taken = 1;
+  *buf = uv_buf_init(read_space, sizeof read_space);
+}
+
+static void release_read(const uv_buf_t *buf) {
+  if (buf->base == read_space)
+    read_space_taken = 0;
+  else
+    free(buf->base);
+}
+
 static void start_reading(conn *c) {
   if (c->reading || c->closing) return;
-  if (uv_read_start((uv_stream_t *)&c->tcp, le_alloc_read_buffer, read_cb) == 0) c->reading = 1;
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_read, read_cb) == 0) c->reading = 1;
 }
 
 static void stop_reading(conn *c) {
@@ -384,6 +408,15 @@ static void answer_and_close(lua_State *L, conn *c, int base) {
   }
 }
 
+/* Copies s into dst of size bytes, cut as snprintf(dst, size, "%s", s) would (each
+ * checked request gives two: a printf each cost more than the copy). */
+static void copy_text(char *dst, size_t size, const char *s) {
+  size_t n = strlen(s);
+  if (n >= size) n = size - 1;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+}
+
 /* Whether the value at idx is a string that goes into a header and a JSON string as it
  * is: printable ASCII, no quote or backslash. */
 static int plain_text(lua_State *L, int idx) {
@@ -429,8 +462,8 @@ static int run_check(conn *c) {
       if (limit >= 0 && limit < (lua_Number)c->body_limit) c->body_limit = (size_t)limit;
     }
     if (plain_text(L, top + 4) && plain_text(L, top + 5)) { /* nil, limit, type, message */
-      snprintf(c->too_large_type, sizeof c->too_large_type, "%s", lua_tostring(L, top + 4));
-      snprintf(c->too_large_message, sizeof c->too_large_message, "%s", lua_tostring(L, top + 5));
+      copy_text(c->too_large_type, sizeof c->too_large_type, lua_tostring(L, top + 4));
+      copy_text(c->too_large_message, sizeof c->too_large_message, lua_tostring(L, top + 5));
     }
     lua_settop(L, top + 1);
   }
@@ -493,18 +526,18 @@ static void feed(conn *c, const char *data, size_t len);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
   if (nread < 0) {
-    free(buf->base);
+    release_read(buf);
     close_conn(c);
     return;
   }
   if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
-    free(buf->base);
+    release_read(buf);
     return;
   }
   if (c->refused) { /* reading only to drop a refused body */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;
-    free(buf->base);
+    release_read(buf);
     if (c->drain == 0) {
       stop_reading(c);
       maybe_close(c);
@@ -517,7 +550,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   } else {
     feed(c, buf->base, (size_t)nread);
   }
-  free(buf->base);
+  release_read(buf);
 }
 
 /* Parses data; on a complete request, keeps the rest for later and dispatches.
@@ -566,13 +599,30 @@ static void feed(conn *c, const char *data, size_t len) {
   le_buffer_free(&rest);
 }
 
+/* Appends the decimal digits of v (what printf's %d / %zu write: every response has
+ * two numbers, and snprintf cost more than the rest of its head). */
+static int append_decimal(le_buffer *out, long long v) {
+  char digits[24];
+  size_t n = sizeof digits;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    digits[--n] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) digits[--n] = '-';
+  return le_buffer_append(out, digits + n, sizeof digits - n);
+}
+
+static int append_text(le_buffer *out, const char *s) { return le_buffer_append(out, s, strlen(s)); }
+
 /* The response: status line, the headers of the table at headers_idx (0: none), the body. */
 static int build_response(lua_State *L, conn *c, int status, int headers_idx, const char *body, size_t blen,
                           int close_after, le_buffer *out) {
   (void)c;
-  char line[160];
-  snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason(status));
-  int bad = le_buffer_append(out, line, strlen(line));
+  /* room for a usual head and the body at once: no realloc on the way */
+  int bad = le_buffer_reserve(out, 512 + blen);
+  bad |= append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
+         append_text(out, reason(status)) | append_text(out, "\r\n");
   if (headers_idx) {
     lua_pushnil(L);
     while (lua_next(L, headers_idx)) {
@@ -588,9 +638,9 @@ static int build_response(lua_State *L, conn *c, int status, int headers_idx, co
       lua_pop(L, 1);
     }
   }
-  snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", blen,
-           close_after ? "close" : "keep-alive");
-  bad |= le_buffer_append(out, line, strlen(line)) | le_buffer_append(out, body, blen);
+  bad |= append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
+         append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
+         le_buffer_append(out, body, blen);
   return bad;
 }
 

@@ -23,6 +23,7 @@ local sandbox = require "lambdaeng.sandbox"
 local errors = require "lambdaeng.errors"
 local localenv = require "lambdaeng.localenv"
 local localstarts = require "lambdaeng.localstarts"
+local localtimeouts = require "lambdaeng.localtimeouts"
 
 local M = {}
 
@@ -57,6 +58,8 @@ function M.new(target, opts)
     init = sys.realpath("/proc/self/exe"), -- this binary: `lambdaeng __runtime-init` starts environments
     next_env = 1,
     starts = localstarts.new(function(env) exec:init_timed_out(env) end),
+    timeouts = localtimeouts.new(opts.unref), -- invocations' deadlines, sharing timers
+    on_timeout = function(inv) exec:timed_out(inv) end,
   }, Exec)
   return exec
 end
@@ -234,7 +237,7 @@ end
 function Exec:finish(inv, result)
   if inv.done then return end
   inv.done = true
-  if inv.timer then inv.timer:cancel() end
+  if inv.deadline then self.timeouts:remove(inv.deadline) end
   local env = inv.env
   if env and not inv.delivered_at then inv.prelude, env.pending_log = env.pending_log, {} end
   result.duration = inv.delivered_at and (loop.now() - inv.delivered_at) * 1000 or 0
@@ -270,16 +273,19 @@ function Exec:deliver(env)
   }
   if inv.client_context then headers["Lambda-Runtime-Client-Context"] = inv.client_context end
   server_lib.respond(req, 200, headers, inv.payload)
+  inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv)
+end
+
+-- inv ran past its function's timeout: it fails, its environment ends.
+function Exec:timed_out(inv)
+  if inv.done then return end
+  local env = inv.env
   local timeout = env.cfg.Timeout
-  inv.timer = loop.timer(timeout, function()
-    if inv.done then return end
-    log_append(inv.log, string.format("%s %s Task timed out after %.2f seconds\n",
-      os.date("!%Y-%m-%dT%H:%M:%S"), inv.id, timeout))
-    self:finish(inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
-      string.format("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, timeout)) })
-    self:retire(env)
-  end)
-  if self.unref then inv.timer:unref() end
+  log_append(inv.log, string.format("%s %s Task timed out after %.2f seconds\n",
+    os.date("!%Y-%m-%dT%H:%M:%S"), inv.id, timeout))
+  self:finish(inv, { function_error = "Unhandled", payload = error_payload("Sandbox.Timedout",
+    string.format("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, timeout)) })
+  self:retire(env)
 end
 
 -- The Runtime API's answer to a result or an init error, encoded once (every invocation sends one).

@@ -14,7 +14,7 @@ local function request(o)
   local date = o.date or amz_date()
   local headers = {
     host = o.host or "127.0.0.1:4000", ["x-amz-date"] = date, ["content-type"] = o.ctype or "application/json",
-    authorization = "AWS4-HMAC-SHA256 Credential=AKID/" .. date:sub(1, 8) .. "/us-east-1/lambda/aws4_request, "
+    authorization = "AWS4-HMAC-SHA256 Credential=AKID/" .. (o.credential_day or date:sub(1, 8)) .. "/us-east-1/lambda/aws4_request, "
       .. "SignedHeaders=" .. (o.signed or "content-type;host;x-amz-date") .. ", Signature=" .. string.rep("ab", 32),
     ["x-amz-invocation-type"] = o.invocation_type,
   }
@@ -51,6 +51,22 @@ describe("the local target's check", function()
     assert.is_nil(check(g, { ctype = "application/json; charset=utf-8" }))
     assert.equal(415, check(g, { ctype = "multipart/form-data" }))
     assert.is_nil(check(g))
+  end)
+
+  it("compares the credential's day with each request's own X-Amz-Date", function()
+    local g = guard()
+    local function why(o)
+      local status, headers, body = g:check(request(o))
+      return status and headers["x-amzn-ErrorType"] .. ": " .. body or "let through"
+    end
+    assert.equal("let through", why())
+    assert.truthy(why { credential_day = "20010101" }:find("the credential's date does not match", 1, true))
+    -- yesterday's request names yesterday in both: the day agrees, the clock does not
+    local yesterday = why { date = amz_date(-86400) }
+    assert.truthy(yesterday:find("Signature expired", 1, true), yesterday)
+    assert.truthy(why { date = amz_date(-86400), credential_day = amz_date():sub(1, 8) }
+      :find("the credential's date does not match", 1, true))
+    assert.equal("let through", why())
   end)
 
   it("wants host and x-amz-date among the signed names, whole", function()
@@ -133,6 +149,10 @@ describe("the Authorization header's parse", function()
       function() return hex(63, "0123456789abcdef") .. pick { "g", " ", "\n", "=", "," } end,
       function() return pick { "", "=", hex(64, "0123456789abcdef") .. "\n" } end,
       function() return hex(32, "0123456789abcdef") .. ", Signature=" .. hex(64, "0123456789abcdef") end,
+      -- what tonumber(s, 16) would let through: white space and a sign around, a NUL within
+      function() return pick { " ", "\t", "-", "+", "\v" } .. hex(63, "0123456789abcdef") end,
+      function() return hex(63, "0123456789abcdef") .. pick { " ", "\t", "\n", "\r", "\0" } end,
+      function() return hex(31, "0123456789abcdef") .. pick { "\0", " ", "-", "x", "G" } .. hex(32, "0123456789abcdef") end,
     }
     local agreed, matched, parts = 0, 0, localguard.authorization_parts
     local head = heads[1]
@@ -150,5 +170,24 @@ describe("the Authorization header's parse", function()
     end
     assert.equal(3000, agreed)
     assert.truthy(matched > 100) -- the kept part was used, and refused, many times over
+  end)
+
+  it("tells hex digits as the pattern ^%x+$ does", function()
+    math.randomseed(27)
+    local alphabet = "0123456789abcdefABCDEFgxGX -+\t\n\v\f\r\0.z"
+    for _ = 1, 20000 do
+      local t = {}
+      for i = 1, math.random(0, 20) do
+        local k = math.random(math.random(2) == 1 and 22 or #alphabet) -- mostly hex
+        t[i] = alphabet:sub(k, k)
+      end
+      local s = table.concat(t)
+      if localguard.all_hex(s) ~= (s:find("^%x+$") ~= nil) then
+        error(string.format("%q: all_hex says %s", s, tostring(localguard.all_hex(s))))
+      end
+    end
+    assert.truthy(localguard.all_hex(string.rep("f", 64)))
+    assert.equal(false, localguard.all_hex(""))
+    assert.equal(false, localguard.all_hex(" " .. string.rep("f", 63)))
   end)
 end)
