@@ -1,6 +1,7 @@
 """Shared helpers for the integration tests: run the real lambdaeng binary."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +31,27 @@ def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
         del full_env[k]
     return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
                           text=True, timeout=timeout, **popen)
+
+
+def traced_env(env):
+    """env for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace, so a
+    sanitized build checks leaks everywhere but there."""
+    env = dict(env)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+    return env
+
+
+def traced_fsyncs(trace, file_regex):
+    """From `strace -f -y -e trace=fsync,execve -o TRACE lambdaeng ...`: the traced fsync lines
+    of the files whose path matches file_regex (inside strace's <...>), and those of them the
+    loop thread made (the process itself: its execve is the trace's first line).
+    -> (syncs, on_loop)"""
+    with open(trace) as f:
+        lines = f.read().splitlines()
+    first_pid = int(lines[0].split()[0])
+    pattern = re.compile(r"fsync\(\d+<[^>]*" + file_regex + r">")
+    syncs = [(int(line.split()[0]), line) for line in lines if pattern.search(line)]
+    return [line for _, line in syncs], [line for pid, line in syncs if pid == first_pid]
 
 
 class TempDirTest(unittest.TestCase):

@@ -20,15 +20,8 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, run, traced_env  # noqa: E402
 
-
-def traced_env(env):
-    """ENV for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace,
-    so a sanitized build checks leaks everywhere but there."""
-    env = dict(env)
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
-    return env
 
 SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
 

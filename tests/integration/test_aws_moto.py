@@ -168,6 +168,12 @@ class AwsAgainstMoto(unittest.TestCase):
         r = self.le("api", "GetFunction", '{"FunctionName": "dbg"}', "--debug", env={"AWS_SESSION_TOKEN": token})
         self.assertIn("X-Amz-Security-Token: (redacted)", r.stderr)
         self.assertNotIn(token, r.stdout + r.stderr)
+        # a short one (no AWS token is) is redacted where it stands, its header, not inside
+        # every value that happens to hold those letters (a function name, an ARN)
+        r = self.le("api", "GetFunction", '{"FunctionName": "dbg-abc"}', "--debug", env={"AWS_SESSION_TOKEN": "abc"})
+        self.assertIn("X-Amz-Security-Token: (redacted)", r.stderr)
+        self.assertNotIn("X-Amz-Security-Token: abc", r.stderr)
+        self.assertIn("/functions/dbg-abc ", r.stderr)
 
     def test_many_requests_in_flight(self):
         self.create("par")

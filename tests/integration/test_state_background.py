@@ -27,7 +27,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG  # noqa: E402
+from harness import LAMBDAENG, traced_env, traced_fsyncs  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDBG", "AWS_SECRET_ACCESS_KEY": "bg-secret-key", "AWS_REGION": "us-east-1"}
@@ -55,8 +55,8 @@ class BackgroundSaves(unittest.TestCase):
     def apply(self, prefix=()):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LAMBDAENG")}
         env.update(CREDS, NO_COLOR="1", HOME=self.dir, LAMBDAENG_WAITER_DELAY="0.05")
-        if prefix:  # LeakSanitizer cannot work under ptrace
-            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        if prefix:
+            env = traced_env(env)
         r = subprocess.run([*prefix, LAMBDAENG, "run", self.stack, "--yes", "--endpoint", self.server.endpoint],
                            env=env, capture_output=True, text=True, cwd=self.dir, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -88,13 +88,8 @@ class BackgroundSaves(unittest.TestCase):
     def test_the_state_file_is_synced_off_the_loop_thread(self):
         trace = os.path.join(self.dir, "fsync.trace")
         self.apply(prefix=("strace", "-f", "-y", "-e", "trace=fsync,execve", "-o", trace))
-        with open(trace) as f:
-            lines = f.read().splitlines()
-        first_pid = int(lines[0].split()[0])  # the process itself: its execve is the first line
-        syncs = [(int(line.split()[0]), line) for line in lines
-                 if re.search(r"fsync\(\d+<[^>]*stack\.state\.json(\.tmp\.\d+)?>", line)]
+        syncs, on_loop = traced_fsyncs(trace, r"stack\.state\.json(\.tmp\.\d+)?")
         self.assertTrue(syncs, "no fsync of the state file was traced")
-        on_loop = [line for pid, line in syncs if pid == first_pid]
         self.assertEqual(on_loop, [], "the loop thread synced the state file")
         # (and fewer writes than saves: 3 saves per function, group-committed)
         print(f"\n{len(syncs)} fsyncs of the state file for {N} functions, none on the loop thread")
@@ -133,8 +128,8 @@ class ExitWithAWriteInFlight(unittest.TestCase):
     def run_script(self, prefix=()):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LAMBDAENG")}
         env.update(NO_COLOR="1", HOME=self.dir)
-        if prefix:  # LeakSanitizer cannot work under ptrace
-            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        if prefix:
+            env = traced_env(env)
         r = subprocess.run([*prefix, LAMBDAENG, "lua", self.script, self.state_path], env=env, capture_output=True,
                            text=True, cwd=self.dir, timeout=120)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)

@@ -13,7 +13,6 @@ import json
 import os
 import pty
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import LAMBDAENG, run, traced_env, traced_fsyncs  # noqa: E402
 from peers import Moto  # noqa: E402
 
 FAULT_SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
@@ -471,21 +470,15 @@ class S3State(unittest.TestCase):
             self.fail("strace is missing (scripts/deps.sh installs it)")
         n = 12
         st = self.stack("bg", {f"f{i}": f'"st-bg-{i}"' for i in range(n)})
-        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
-        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        env = traced_env(dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
         trace = os.path.join(self.dir, "fsync.trace")
         r = subprocess.run(["strace", "-f", "-y", "-e", "trace=fsync,execve", "-o", trace, LAMBDAENG, "run", st,
                             "--yes", "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True,
                            timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
         self.assertEqual(self.names(self.s3_state()), {f"st-bg-{i}" for i in range(n)})
-        with open(trace) as f:
-            lines = f.read().splitlines()
-        first_pid = int(lines[0].split()[0])  # the process itself: its execve is the first line
-        syncs = [(int(line.split()[0]), line) for line in lines
-                 if re.search(r"fsync\(\d+<[^>]*/lambdaeng-s3-\d+-\w+/state\.json(\.tmp\.\d+)?>", line)]
+        syncs, on_loop = traced_fsyncs(trace, r"/lambdaeng-s3-\d+-\w+/state\.json(\.tmp\.\d+)?")
         self.assertTrue(syncs, "no fsync of the working copy was traced")
-        on_loop = [line for pid, line in syncs if pid == first_pid]
         self.assertEqual(on_loop, [], "the loop thread synced the working copy")
         print(f"\n{len(syncs)} fsyncs of the working copy for {n} functions, none on the loop thread")
 
@@ -495,8 +488,7 @@ class S3State(unittest.TestCase):
         fsyncs a save; the main thread fsyncs only to keep the errored file)."""
         if shutil.which("strace") is None:
             self.fail("strace is missing (scripts/deps.sh installs it)")
-        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
-        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        env = traced_env(dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
         env["UV_THREADPOOL_SIZE"] = "1"
         r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
                             f"inject=fsync:error=ENOSPC:when={when}", LAMBDAENG, "run", st, "--yes", "--parallelism",
@@ -554,8 +546,7 @@ class S3State(unittest.TestCase):
         # saves, and the saves made while a PUT is in flight go together in the next one
         n = 200
         st = self.stack("k", {f"f{i}": f'"st-kill-{i}"' for i in range(n)})
-        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
-        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        env = traced_env(dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
         args = ["--endpoint", self.lambda_endpoint, "--yes", "--parallelism", "8"]
         rng = random.Random(16)
         for trial in range(3):

@@ -35,6 +35,28 @@ static void harness_run(lua_State *L, const char *chunk, int nresults) {
   if (le_pcall_traceback(L, 0, nresults) != LUA_OK) fail_msg("the scenario failed: %s", lua_tostring(L, -1));
 }
 
+/* The Lua an HTTP test (http.c, httpserver.c) starts with: the loop, the client,
+ * the server, and listen(dispatch, opts) -> server, its base URL (127.0.0.1 on an
+ * ephemeral port; a listen that fails raises). */
+#define HARNESS_HTTP_LUA                                                                \
+  "local loop = require 'lambdaeng.native.loop'\n"                                      \
+  "local http = require 'lambdaeng.native.http'\n"                                      \
+  "local httpserver = require 'lambdaeng.native.httpserver'\n"                          \
+  "local function listen(dispatch, opts)\n"                                             \
+  "  local s = assert(httpserver.listen('127.0.0.1', 0, dispatch, opts))\n"             \
+  "  return s, 'http://127.0.0.1:' .. s:port()\n"                                        \
+  "end\n"
+
+/* harness_run of the chunk prelude .. scenario (a test file's fixtures, then its case). */
+static inline void harness_run_after(lua_State *L, const char *prelude, const char *scenario, int nresults) {
+  size_t n = strlen(prelude) + strlen(scenario) + 1;
+  char *chunk = malloc(n);
+  if (!chunk) fail_msg("out of memory");
+  snprintf(chunk, n, "%s%s", prelude, scenario);
+  harness_run(L, chunk, nresults);
+  free(chunk);
+}
+
 /* The string result at index idx (a failed scenario's description otherwise). */
 static const char *harness_string(lua_State *L, int idx) {
   const char *s = lua_tostring(L, idx);

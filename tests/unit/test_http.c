@@ -8,27 +8,20 @@
 /* A server on 127.0.0.1 answering every request after `delay` seconds (never when
  * delay < 0) with 200, the path and the body echoed; `port`, `close()`. */
 static const char *SERVER =
-    "local loop = require 'lambdaeng.native.loop'\n"
-    "local http = require 'lambdaeng.native.http'\n"
-    "local httpserver = require 'lambdaeng.native.httpserver'\n"
+    HARNESS_HTTP_LUA
     "local function serve(delay, body_size)\n"
-    "  local s = assert(httpserver.listen('127.0.0.1', 0, function(req, id)\n"
+    "  return listen(function(req, id)\n"
     "    if delay < 0 then return end\n"
     "    loop.spawn(function()\n"
     "      if delay > 0 then loop.sleep(delay) end\n"
     "      local body = body_size and string.rep('x', body_size) or (req.method .. ' ' .. req.path .. ' ' .. req.body)\n"
     "      httpserver.respond(id, 200, { ['X-Echo'] = req.headers['x-test'] or '' }, body)\n"
     "    end)\n"
-    "  end))\n"
-    "  return s, 'http://127.0.0.1:' .. s:port()\n"
+    "  end)\n"
     "end\n";
 
 static void run_with_server(lua_State *L, const char *scenario, int nresults) {
-  size_t n = strlen(SERVER) + strlen(scenario) + 1;
-  char *chunk = malloc(n);
-  snprintf(chunk, n, "%s%s", SERVER, scenario);
-  harness_run(L, chunk, nresults);
-  free(chunk);
+  harness_run_after(L, SERVER, scenario, nresults);
 }
 
 static void requests_reuse_a_kept_alive_connection(void **state) {
@@ -192,9 +185,9 @@ static void each_url_is_counted_against_its_own_host(void **state) {
   run_with_server(L,
                   "local held_kind\n"
                   "local function named(name)\n"
-                  "  local s = assert(httpserver.listen('127.0.0.1', 0, function(req, id)\n"
+                  "  local s = listen(function(req, id)\n"
                   "    httpserver.respond(id, 200, {}, name .. ' ' .. req.path .. (held_kind and ' late' or ''))\n"
-                  "  end))\n"
+                  "  end)\n"
                   "  return s, s:port()\n"
                   "end\n"
                   "return loop.run(function()\n"

@@ -149,15 +149,25 @@ local function loggable_body(body)
   return #body > 2048 and (body:sub(1, 2048) .. "...") or body
 end
 
+-- line with value redacted: anywhere in it when value is long enough to be no
+-- ordinary text (an AWS secret key has 40 characters, a session token hundreds); a
+-- shorter one (a test's or a local target's key) only where it stands as a value of
+-- its own, a whole JSON string (its header is redacted by name, SECRET_HEADERS), so
+-- that a function name or an ARN holding those few letters is left as it is.
+local MIN_ANYWHERE = 16
+local function redact_value(line, value)
+  if not value or #value == 0 then return line end
+  local pattern = value:gsub("%p", "%%%0")
+  if #value >= MIN_ANYWHERE then return (line:gsub(pattern, REDACTED)) end
+  return (line:gsub('"' .. pattern .. '"', '"' .. REDACTED .. '"'))
+end
+
 function Client:log(line)
   if self.debug then
     line = printable(line, 4096)
     -- Nothing secret may reach the log, whatever the caller passed in.
     local keys = self.cfg.credentials and self.cfg.credentials.current or self.cfg
-    local secret = keys.secret_access_key
-    if secret and #secret > 0 then line = line:gsub(secret:gsub("%p", "%%%0"), REDACTED) end
-    local token = keys.session_token
-    if token and #token > 0 then line = line:gsub(token:gsub("%p", "%%%0"), REDACTED) end
+    line = redact_value(redact_value(line, keys.secret_access_key), keys.session_token)
     self.debug(line)
   end
 end
