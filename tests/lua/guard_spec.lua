@@ -78,6 +78,9 @@ describe("the local target's check", function()
     assert.is_nil(check(g, { signed = "x-amz-date;host" }))
   end)
 
+end)
+
+describe("the local target's check, per request", function()
   it("judges each X-Amz-Date on its own", function()
     local g = guard()
     local now = amz_date()
