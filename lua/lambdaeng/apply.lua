@@ -69,9 +69,16 @@ local function new_run(ctx)
   -- Every backend's save groups the saves made while a write is in flight into the
   -- next write (state/groupcommit.lua) and returns once a write holding it is durable,
   -- so an intent is on disk before its call is sent.
+  -- A failed save stops new operations for the rest of the run; a later save that
+  -- succeeds (the backend retries) is reported with it, so the failure's message
+  -- ("kept in FILE until the next save") is not read as the run's final word.
   function run.save()
     local ok, err = run.state:save()
-    if not ok then run.save_failed = err end
+    if not ok then
+      run.save_failed, run.saved_after_failure = err, false
+    elseif run.save_failed then
+      run.saved_after_failure = true
+    end
     return ok, err
   end
   return run
@@ -275,7 +282,11 @@ function M.run(ctx)
     task.all(work)
   end
   local outputs = apply_outputs(run)
-  return { counts = run.counts, failures = run.failures, outputs = outputs, save_failed = run.save_failed }
+  local save_failed = run.save_failed
+  if save_failed and run.saved_after_failure then
+    save_failed = tostring(save_failed) .. " (A later save wrote this run's state in full: nothing is kept aside.)"
+  end
+  return { counts = run.counts, failures = run.failures, outputs = outputs, save_failed = save_failed }
 end
 
 return M

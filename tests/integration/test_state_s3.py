@@ -518,6 +518,7 @@ class S3State(unittest.TestCase):
         self.assertIn(f"This run's state was kept in {errored}: nothing is lost; the next save writes it all to S3 "
                       "and removes that file", out)
         self.assertFalse(os.path.exists(errored), "S3 holds it all, yet the errored file was left")
+        self.assertIn("A later save wrote this run's state in full: nothing is kept aside.", out)
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc-{i}" for i in range(3)})
@@ -535,9 +536,19 @@ class S3State(unittest.TestCase):
         self.assertIn(f"keeping it locally failed too (cannot write {errored}", out)
         self.assertIn(f"this run's state is in its memory only, until a save writes it to s3://{BUCKET}/", out)
         self.assertFalse(os.path.exists(errored))
+        self.assertIn("A later save wrote this run's state in full: nothing is kept aside.", out)
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc1-{i}" for i in range(2)})
+
+    def test_when_no_save_succeeds_the_failure_is_the_last_word(self):
+        """Every fsync fails: nothing is created, and the failure is reported without the
+        note that a later save caught up (none did)."""
+        st = self.stack("nospc2", {"f0": '"st-nospc2-0"'})
+        out = self.run_with_a_failing_disk(st, "1+")
+        self.assertEqual({h for h in self.held() if h.startswith("st-nospc2-")}, set(), out[-3000:])
+        self.assertIn("this run's state is in its memory only", out)
+        self.assertNotIn("A later save wrote", out)
 
     def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
         if shutil.which("strace") is None:
