@@ -25,7 +25,7 @@ typedef struct host_slot host_slot;
 
 typedef struct transfer {
   CURL *easy;
-  struct curl_slist *headers;
+  struct curl_slist *headers; /* header_list's one block: freed with free() */
   le_http_response response;
   le_http_done done;
   void *userdata;
@@ -436,9 +436,13 @@ static void finish(transfer *t, CURLcode code) {
     }
     snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
   }
-  t->done(r, t->userdata);
+  /* The handle goes back before the callback: a task it resumes that asks again at once
+   * takes this one (one handle reused in turn, not two alternating). */
   easy_give_back(t->easy);
-  curl_slist_free_all(t->headers);
+  t->easy = NULL;
+  free(t->headers); /* the reset handle no longer points at it */
+  t->headers = NULL;
+  t->done(r, t->userdata);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
   free(t);
@@ -450,12 +454,25 @@ static void finish(transfer *t, CURLcode code) {
     if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
   } while (0)
 
-/* Appends a header line to t's list; 0 when libcurl cannot (out of memory). */
-static int append_header(transfer *t, const char *line) {
-  struct curl_slist *l = curl_slist_append(t->headers, line);
-  if (!l) return 0;
-  t->headers = l;
-  return 1;
+/* The request's header lines, then "Expect:" and "Accept:" (libcurl adds neither
+ * then), as libcurl's list with its nodes and their text in one allocation (libcurl
+ * only reads the list; curl_slist_append would make two per line). NULL: out of memory. */
+static struct curl_slist *header_list(const char *const *lines, size_t n) {
+  static const char *const last[] = {"Expect:", "Accept:"};
+  size_t count = n + 2, text = 0;
+  for (size_t i = 0; i < count; i++) text += strlen(i < n ? lines[i] : last[i - n]) + 1;
+  struct curl_slist *nodes = malloc(count * sizeof *nodes + text);
+  if (!nodes) return NULL;
+  char *p = (char *)(nodes + count);
+  for (size_t i = 0; i < count; i++) {
+    const char *line = i < n ? lines[i] : last[i - n];
+    size_t len = strlen(line) + 1;
+    memcpy(p, line, len);
+    nodes[i].data = p;
+    nodes[i].next = i + 1 < count ? &nodes[i + 1] : NULL;
+    p += len;
+  }
+  return nodes;
 }
 
 int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err) {
@@ -504,13 +521,12 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
     SETOPT(so, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
     SETOPT(so, e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
   }
-  int listed = 1;
-  for (size_t i = 0; listed && i < spec->header_count; i++) listed = append_header(t, spec->headers[i]);
-  if (listed) listed = append_header(t, "Expect:") && append_header(t, "Accept:");
+  t->headers = header_list(spec->headers, spec->header_count);
+  int listed = t->headers != NULL;
   SETOPT(so, e, CURLOPT_HTTPHEADER, t->headers);
   if (so != CURLE_OK || !listed) {
     curl_easy_cleanup(e);
-    curl_slist_free_all(t->headers);
+    free(t->headers);
     free(t);
     return le_error_set(err, "libcurl: cannot set up the request: %s",
                         listed ? curl_easy_strerror(so) : "out of memory");
@@ -519,7 +535,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   if (h->active < (size_t)H.max_host) {
     if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
       curl_easy_cleanup(e);
-      curl_slist_free_all(t->headers);
+      free(t->headers);
       free(t);
       return le_error_set(err, "libcurl: cannot start the request");
     }

@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ typedef struct {
 #define KEYS_ON_STACK 32 /* an object with more keys lists them in memory from malloc */
 
 /* Appends to the text; running out of memory is noted and reported once at the end. */
-static int put(encoder *e, const char *s, size_t n) {
+static inline int put(encoder *e, const char *s, size_t n) {
   le_buffer *b = &e->out;
   if (b->cap - b->len >= n) { /* the common case, without a call */
     if (n) memcpy(b->data + b->len, s, n);
@@ -49,7 +50,7 @@ static int put(encoder *e, const char *s, size_t n) {
   }
   return 0;
 }
-static int put_c(encoder *e, char c) {
+static inline int put_c(encoder *e, char c) {
   le_buffer *b = &e->out;
   if (b->len < b->cap) {
     b->data[b->len++] = (unsigned char)c;
@@ -108,13 +109,29 @@ static const unsigned char byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
 
-/* One pass: runs of plain bytes copied at once, each character above ASCII checked
- * as utf8.len does (the text is dropped on an error, so nothing half-written shows). */
+/* Whether none of 8 bytes asks anything of the encoder (byte_class 0: not a control
+ * character, '"', '\\', DEL, nor above ASCII), tested in one word: a byte below 0x20,
+ * or equal to one of the three, sets its high bit in the sum; the high bit is then any
+ * byte's own. */
+static inline int plain8(const unsigned char *p) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t x, q, b, d;
+  memcpy(&x, p, 8);
+  q = x ^ (ones * '"');
+  b = x ^ (ones * '\\');
+  d = x ^ (ones * 0x7f);
+  return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d)) & highs) == 0;
+}
+
+/* One pass: runs of plain bytes copied at once (eight tested at a time), each character
+ * above ASCII checked as utf8.len does (the text is dropped on an error, so nothing
+ * half-written shows). */
 static int encode_string(encoder *e, const char *s, size_t n, int depth) {
   const unsigned char *u = (const unsigned char *)s;
   put_c(e, '"');
   size_t run = 0; /* start of the bytes not written yet */
   for (size_t i = 0; i < n;) {
+    while (i + 8 <= n && plain8(u + i)) i += 8;
     while (i < n && !byte_class[u[i]]) i++;
     if (i >= n) break;
     unsigned char c = u[i], cls = byte_class[c];
@@ -176,7 +193,7 @@ static int encode_number(encoder *e, int idx, int depth) {
   return put(e, num, (size_t)n);
 }
 
-static int key_order(const void *a, const void *b) {
+static inline int key_order(const void *a, const void *b) {
   const key_ref *x = a, *y = b;
   if (x->len && y->len && x->s[0] != y->s[0]) return (unsigned char)x->s[0] < (unsigned char)y->s[0] ? -1 : 1;
   size_t n = x->len < y->len ? x->len : y->len;
@@ -260,9 +277,6 @@ static int encode_object(encoder *e, int idx, int depth, key_ref *keys, size_t n
 /* The table's keys in one walk: its string keys listed, each with its value left on
  * the stack (no lookup later) while the stack has room, and whether every other key
  * is an integer in 1..n. */
-/* The table's keys in one walk: its string keys listed, each with its value left on
- * the stack (no lookup later) while the stack has room, and whether every other key
- * is an integer in 1..n. */
 static int encode_table(encoder *e, int idx, int depth) {
   lua_State *L = e->L;
   if (depth > MAX_DEPTH) return fail(e, depth, "nested too deeply (does a table contain itself?)");
@@ -281,6 +295,8 @@ static int encode_table(encoder *e, int idx, int depth) {
   key_ref first_keys[KEYS_ON_STACK], *keys = first_keys;
   size_t nkeys = 0, cap = KEYS_ON_STACK;
   int keys_ok = 1, rc;
+  /* room for the values of the first keys (two slots each while lua_next runs), asked once */
+  int room = lua_checkstack(L, 2 * KEYS_ON_STACK + 4) ? KEYS_ON_STACK : 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) == LUA_TSTRING) {
@@ -295,7 +311,7 @@ static int encode_table(encoder *e, int idx, int depth) {
         cap *= 2;
       }
       keys[nkeys].s = lua_tolstring(L, -2, &keys[nkeys].len); /* anchored by the table */
-      if (lua_checkstack(L, 4)) { /* the value stays where it is, the key is pushed again for lua_next */
+      if (nkeys < (size_t)room || lua_checkstack(L, 4)) { /* the value stays, the key pushed again for lua_next */
         keys[nkeys].value = lua_gettop(L);
         lua_pushvalue(L, -2);
       } else {

@@ -1,10 +1,12 @@
 #include "lineedit.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -88,8 +90,38 @@ static int pending_eof(void) {
   return read(STDIN_FILENO, &c, 1) == 0;
 }
 
+/* libedit prints the prompt before it switches the terminal to raw mode, so a Ctrl-D
+ * typed as soon as the prompt shows can still land in the cooked terminal, where the
+ * switch turns its end-of-file mark into a NUL. A NUL as the first key of a line is
+ * therefore read as that line's Ctrl-D (a real Ctrl-@ there has nothing to act on). */
+static int keys_read;    /* keys this readline call has read so far */
+static int eof_key = 4;  /* the terminal's VEOF character, read in cooked mode */
+
+static int read_key(FILE *in) {
+  mbstate_t state;
+  memset(&state, 0, sizeof state);
+  for (;;) {
+    char c;
+    ssize_t n = read(fileno(in), &c, 1);
+    if (n == 0 || (n < 0 && (errno != EINTR || interrupted))) return EOF;
+    if (n < 0) continue;
+    int first = keys_read++ == 0;
+    if (c == 0) return first ? eof_key : 0;
+    wchar_t w;
+    size_t used = mbrtowc(&w, &c, 1, &state);
+    if (used == (size_t)-2) continue; /* the middle of a multibyte character */
+    if (used == (size_t)-1) return (unsigned char)c; /* not the locale's encoding: the byte */
+    return (int)w;
+  }
+}
+
 static int l_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "> ");
+  struct termios t;
+  if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_lflag & ICANON) &&
+      t.c_cc[VEOF] != _POSIX_VDISABLE)
+    eof_key = t.c_cc[VEOF];
+  keys_read = 0;
   if (pending_eof()) {
     fputs(prompt, stdout); /* as if typed at the prompt */
     fflush(stdout);
@@ -153,6 +185,8 @@ static int l_set_completer(lua_State *L) {
 int le_open_lineedit(lua_State *L) {
   rl_catch_signals = 0;
   rl_readline_name = "lambdaeng";
+  rl_getc_function = read_key; /* before the first readline, which installs it */
+  setlocale(LC_CTYPE, "");      /* typed characters in the user's encoding (UTF-8) */
   using_history();
   static const luaL_Reg fns[] = {{"readline", l_readline},         {"add_history", l_add_history},
                                  {"read_history", l_read_history}, {"write_history", l_write_history},

@@ -440,8 +440,35 @@ lua_State *le_runtime_open(const char *share_dir, le_error *err) {
   return L;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LE_FREE_AT_EXIT 1 /* LeakSanitizer checks that everything is owned: free it all */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LE_FREE_AT_EXIT 1
+#endif
+#endif
+
+static int exiting;
+
+int le_runtime_exiting(void) { return exiting; }
+
+#ifndef LE_FREE_AT_EXIT
+/* The allocator while the state closes at exit: what is freed stays with the process. */
+static void *exit_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) return NULL;
+  return realloc(ptr, nsize);
+}
+#endif
+
 void le_runtime_close(lua_State *L) {
-  if (L) lua_close(L);
+  if (!L) return;
+#ifndef LE_FREE_AT_EXIT
+  exiting = 1;
+  lua_setallocf(L, exit_alloc, NULL);
+#endif
+  lua_close(L);
 }
 
 int le_runtime_main(lua_State *L, int argc, char **argv) {

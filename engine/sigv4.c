@@ -312,14 +312,37 @@ static int add_header(le_sigv4_output *out, const char *name, const char *value)
   return out->add_names[out->add_count - 1] && out->add_values[out->add_count - 1] ? LE_OK : LE_FAIL;
 }
 
+/* "%Y%m%dT%H%M%SZ" as strftime writes it (digits by hand for years 1000-9999, the
+ * strftime call costing more than the rest of the header's text). */
+static void put_amz_date(char *out, size_t size, const struct tm *tm) {
+  int year = tm->tm_year + 1900;
+  if (year < 1000 || year > 9999 || size < 17) { /* strftime writes no leading zeros */
+    strftime(out, size, "%Y%m%dT%H%M%SZ", tm);
+    return;
+  }
+  const int fields[] = {year / 100, year % 100, tm->tm_mon + 1, tm->tm_mday, -1, tm->tm_hour, tm->tm_min, tm->tm_sec};
+  char *p = out;
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    if (fields[i] < 0) {
+      *p++ = 'T';
+      continue;
+    }
+    *p++ = (char)('0' + fields[i] / 10 % 10);
+    *p++ = (char)('0' + fields[i] % 10);
+  }
+  *p++ = 'Z';
+  *p = '\0';
+}
+
 int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err) {
   memset(out, 0, sizeof *out);
   int rc = LE_FAIL;
   char amz_date[17], date[9];
   struct tm tm;
   gmtime_r(&in->timestamp, &tm);
-  strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
-  strftime(date, sizeof date, "%Y%m%d", &tm);
+  put_amz_date(amz_date, sizeof amz_date, &tm);
+  memcpy(date, amz_date, 8);
+  date[8] = '\0';
 
   /* Most calls have no body: the SHA-256 of nothing is a constant. */
   static const char empty_hash[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

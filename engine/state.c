@@ -21,6 +21,7 @@
 #include "converter.h"
 #include "jsonload.h"
 #include "loop.h"
+#include "runtime.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -323,8 +324,9 @@ static void wait_for_background_write(le_state *st);
 void le_state_free(le_state *st) {
   if (!st) return;
   wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
-  json_decref(st->root);
   if (st->file_fd >= 0) close(st->file_fd);
+  if (le_runtime_exiting()) return; /* the documents go with the process (runtime.h) */
+  json_decref(st->root);
   free(st->last_written);
   free(st->loaded_text);
   json_decref(st->entry_texts);

@@ -1,5 +1,6 @@
-/* Runs a command and reports its peak RSS, wall time and the most sockets it held
- * open at once: "maxrss_kb wall_seconds peak_sockets" on the file descriptor named
+/* Runs a command and reports its peak RSS, wall time, the most sockets it held open at
+ * once and the CPU time it used (user + system, its waited-for children included):
+ * "maxrss_kb wall_seconds peak_sockets cpu_seconds" on the file descriptor named
  * by MEASURE_FD (default 3). A small launcher, because Linux carries the parent's
  * RSS high-water mark into a forked child across exec: measured straight from the
  * Python harness, every tool would show its RSS. Sockets are counted every 10 ms
@@ -60,8 +61,9 @@ int main(int argc, char **argv) {
   const char *fd_env = getenv("MEASURE_FD");
   FILE *out = fdopen(fd_env ? atoi(fd_env) : 3, "w");
   if (out) {
-    fprintf(out, "%ld %.6f %d\n", ru.ru_maxrss, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-            peak_sockets);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(out, "%ld %.6f %d %.6f\n", ru.ru_maxrss,
+            (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, peak_sockets, cpu);
     fclose(out);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

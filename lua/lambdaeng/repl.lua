@@ -95,7 +95,13 @@ local function function_name_of(r, target)
   return target
 end
 
+-- The client, made on first use when the context defers it (the local target).
 local function need_api(r)
+  if not r.api and r.connect then
+    local api, cfg = r.connect()
+    if not api then error(type(cfg) == "table" and (cfg.message or cfg.type) or tostring(cfg), 3) end
+    r.api, r.cfg, r.connect = api, cfg, nil
+  end
   if not r.api then
     error("no Lambda endpoint: start the REPL with AWS credentials, or --endpoint URL", 3)
   end
@@ -356,7 +362,7 @@ local function interactive(r, ctx)
   r.out:write(string.format("lambdaeng %s REPL (%s)%s — help() for help, Ctrl-D to leave\n",
     require("lambdaeng.native.sys").version, _VERSION,
     r.session and (", stack " .. r.session.path .. " loaded") or ""))
-  if r.cfg then r.out:write("target: ", ctx.target or r.cfg.endpoint, "\n") end
+  if r.cfg or ctx.target then r.out:write("target: ", ctx.target or r.cfg.endpoint, "\n") end
   read_eval(r, lineedit.readline, { source = "(repl)", on_chunk = function(chunk)
     lineedit.add_history(chunk)
     lineedit.write_history(history)
@@ -387,10 +393,12 @@ local function scripted(r, chunks)
   return true
 end
 
--- ctx: { session, state, api, cfg, target } (the command line's, cli/repl.lua);
+-- ctx: { session, state, api, cfg, target, connect } (the command line's, cli/repl.lua; connect() -> api,
+-- cfg | nil, err: the client made on first use, when api is not given);
 -- opts.chunks: the -e chunks; opts.interactive: standard input is a terminal.
 function M.run(ctx, opts)
-  local r = { session = ctx.session, st = ctx.state, api = ctx.api, cfg = ctx.cfg, out = io.stdout }
+  local r = { session = ctx.session, st = ctx.state, api = ctx.api, cfg = ctx.cfg, connect = ctx.connect,
+              out = io.stdout }
   r.info = r.out
   r.G = globals(r)
   if opts.interactive and not (opts.chunks and #opts.chunks > 0) then return interactive(r, ctx) end

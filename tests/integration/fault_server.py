@@ -45,7 +45,8 @@ the request path; every request's arrival is recorded and served at /__log.
                  so a test sees whether each call came after the record it needs
   hold-w-*       the waiter's GetFunction is held until POST /__release/NAME
                  (for tests that look at the client's files while a call is in flight;
-                 GET /__held gives the names of the requests waiting, and how many each)
+                 GET /__held gives the names of the requests waiting, and how many each;
+                 POST /__hold/NAME holds NAME's requests again after a release)
 anything else: 200 with a plausible FunctionConfiguration.
 GET /__connections: {"now": open client connections, "peak": the most open at once}, counting
 the connections that carried an API request (not /__*); POST /__connections/reset sets the
@@ -174,6 +175,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/__release/"):
             with LOCK:
                 RELEASED.add(self.path[len("/__release/"):])
+            return self.reply(204)
+        if self.path.startswith("/__hold/") and self.command == "POST":  # holds NAME's requests again
+            with LOCK:
+                RELEASED.discard(self.path[len("/__hold/"):])
             return self.reply(204)
         if self.path == "/__wal":
             with LOCK:

@@ -88,6 +88,16 @@ class CommandLine(unittest.TestCase):
         self.failed(self.le("plan", "fn"), "fn is a directory without a stack.lua")
         self.failed(self.le("plan", cwd="."), "there is no stack.lua here")
 
+    def test_a_command_accepts_every_commands_options(self):
+        """Scripts pass one set of options to every command: an option only another command
+        declares is accepted (and means nothing); one no command declares is an error."""
+        role = "role_arn=" + self.moto.role_arn
+        r = self.le("plan", "--var", role, "--yes", "--detailed-exitcode")  # run's --yes
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        r = self.le("validate", "--var", role, "--yes", "--detailed-exitcode")  # and plan's --detailed-exitcode
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.failed(self.le("plan", "--var", role, "--no-such-option"), "unknown option --no-such-option")
+
     def test_every_option_value_is_checked(self):
         role = "role_arn=" + self.moto.role_arn
         for value in ("0", "-1", "abc", "1.5", ""):

@@ -6,6 +6,8 @@ AWS configuration is set), running real Python handlers: one echoes its event,
 "fnerror" prints and raises, "hang" sleeps for a minute."""
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -150,6 +152,49 @@ class Repl(unittest.TestCase):
         self.assertIn("napped = 3", s)
         self.assertIn("EXITED 0", s)
 
+    def test_ctrl_d_typed_as_the_prompt_shows_leaves(self):
+        # libedit prints the prompt before it switches to raw mode; a Ctrl-D typed in
+        # between reaches it as a NUL (the cooked terminal's end-of-file mark). Sent as
+        # that NUL directly, the outcome does not depend on when it arrives.
+        self.start()
+        self.line("1 + 1", "\n2\n")
+        self.keys("C-@")
+        s = self.wait_for("EXITED", timeout=30)
+        self.assertIn("EXITED 0", s)
+
+    def test_typed_text_in_utf8_is_kept(self):
+        # On a pseudo-terminal of its own (tmux may redraw what it cannot show): the bytes
+        # typed are the bytes the chunk gets, in a UTF-8 locale.
+        master, slave = pty.openpty()
+        env = dict(os.environ, TERM="dumb", LANG="C.UTF-8", LC_ALL="C.UTF-8", **self.env)
+        p = subprocess.Popen([LAMBDAENG, "repl", self.stack], stdin=slave, stdout=slave, stderr=slave,
+                             env=env, start_new_session=True)
+        os.close(slave)
+        out = b""
+
+        def read_until(pattern, start=0):
+            nonlocal out
+            deadline = time.monotonic() + 30
+            while pattern not in out[start:] and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.5)[0]:
+                    try:
+                        out += os.read(master, 65536)
+                    except OSError:
+                        return
+
+        try:
+            read_until(b"lambdaeng> ")
+            mark = len(out)
+            os.write(master, 'print("caf\u00e9 " .. #"caf\u00e9")\r'.encode())
+            read_until(b"lambdaeng> ", mark)
+            os.write(master, b"\x04")
+            self.assertEqual(p.wait(timeout=30), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+        self.assertIn("caf\u00e9 5\r\n".encode(), out[mark:], out[-500:])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -7,12 +7,13 @@ error stops the script with status 1, and that a chunk left open at the end of
 input is an error."""
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import LAMBDAENG, run  # noqa: E402
 
 HANDLERS = """
 def echo(event, context):
@@ -121,6 +122,49 @@ class ScriptedRepl(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("(stdin):", r.stderr)
         self.assertIn("'end' expected", r.stderr)
+
+
+class ReplWithoutAStack(unittest.TestCase):
+    """A prompt opened in a directory with no stack, and no AWS configuration (the
+    local target): it creates and locks nothing there (./.lambdaeng/local, the local
+    target's directory and lock) until something actually talks to Lambda."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdaeng-repl-nostack-")
+        self.env = {"HOME": self.dir}
+        self.local_dir = os.path.join(self.dir, ".lambdaeng")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_plain_lua_claims_nothing(self):
+        r = run("repl", "-e", "print(1 + 1)", env=self.env, cwd=self.dir, input="")
+        self.assertEqual((r.returncode, r.stdout), (0, "2\n"), r.stderr)
+        self.assertFalse(os.path.exists(self.local_dir), os.listdir(self.dir))
+
+    def test_an_open_prompt_leaves_the_directory_to_other_commands(self):
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
+        env.update(self.env, NO_COLOR="1", AWS_EC2_METADATA_DISABLED="true")
+        prompt = subprocess.Popen([LAMBDAENG, "repl"], cwd=self.dir, env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            prompt.stdin.write("print('ready')\n")
+            prompt.stdin.flush()
+            self.assertEqual(prompt.stdout.readline(), "ready\n")
+            # the prompt is still open: the embedded target of another command may claim the directory
+            r = run("api", "ListFunctions", env=self.env, cwd=self.dir)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("in use", r.stderr)
+        finally:
+            out, err = prompt.communicate("", timeout=60)
+        self.assertEqual(prompt.returncode, 0, err)
+
+    def test_the_first_invoke_claims_it(self):
+        r = run("repl", "-e", "print(1)", "-e", 'invoke("no-such-function")', env=self.env, cwd=self.dir, input="")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stdout, "1\n")
+        self.assertIn("ResourceNotFoundException", r.stderr)  # the embedded target answered
+        self.assertTrue(os.path.isfile(os.path.join(self.local_dir, "local", "lock")), r.stderr)
 
 
 if __name__ == "__main__":

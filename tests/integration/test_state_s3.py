@@ -7,6 +7,7 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
+a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced);
 the working copy's saves written off the loop thread (strace -f -y)."""
 import json
 import os
@@ -322,12 +323,15 @@ class S3State(unittest.TestCase):
         self.assertIn("was changed by another writer since this run read it", out)
         self.assertIn(f"kept in {errored}", out)
         self.assertIn(f"lambdaeng state push {errored}", out)
-        # nothing lost: S3 still holds the other writer's state, the errored file ours
+        # nothing lost: S3 still holds the other writer's state, the errored file ours; and
+        # no create was sent, since S3 could not hold the entries announcing them
         self.assertEqual(self.s3_state(), theirs)
         with open(errored) as f:
             ours = json.load(f)
-        self.assertEqual(self.names(ours), {"st-cas-a0", "st-cas-a1", "st-cas-a2"})
-        self.assertEqual(self.held() & self.names(ours), self.names(ours))
+        self.assertNotEqual(ours["lineage"], theirs["lineage"])
+        self.assertEqual(self.names(ours), set())
+        self.assertEqual({h for h in self.held() if h.startswith("st-cas-a")}, set())
+        self.assertIn("not created: the state could not record the create before it", out)
         # pushing ours is refused while S3 holds a state of another lineage
         r = self.le("state", "push", errored, a)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
@@ -484,6 +488,64 @@ class S3State(unittest.TestCase):
         on_loop = [line for pid, line in syncs if pid == first_pid]
         self.assertEqual(on_loop, [], "the loop thread synced the working copy")
         print(f"\n{len(syncs)} fsyncs of the working copy for {n} functions, none on the loop thread")
+
+    def run_with_a_failing_disk(self, st, when):
+        """A run whose fsyncs numbered `when` in each thread fail with ENOSPC (strace
+        counts per thread: libuv gets one worker, where the working copy is saved, two
+        fsyncs a save; the main thread fsyncs only to keep the errored file)."""
+        if shutil.which("strace") is None:
+            self.fail("strace is missing (scripts/deps.sh installs it)")
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env())
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
+        env["UV_THREADPOOL_SIZE"] = "1"
+        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
+                            f"inject=fsync:error=ENOSPC:when={when}", LAMBDAENG, "run", st, "--yes", "--parallelism",
+                            "1", "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True,
+                           timeout=300)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out[-3000:])
+        self.assertRegex(out, r"cannot save the working copy of the state \(cannot write [^ ]*/lambdaeng-s3-\d+-\w+/"
+                              r"state\.json[^ ]*: No space left on device\)")
+        self.assertNotIn("another run", out)
+        self.assertIsNone(self.lock_object())
+        return out
+
+    def test_a_working_copy_that_cannot_be_saved_stops_the_run_and_the_next_save_writes_s3(self):
+        """The second save of the working copy fails (the record of a function just
+        created): the error names the file and the cause, the state is kept in the
+        errored file meanwhile, the run starts nothing after it, and the next save (the
+        create's last record) writes S3 again, holding every function Lambda holds, and
+        removes the errored file; a new run converges. (Marking the state failed for the
+        rest of the run left the created function out of S3.)"""
+        st = self.stack("nospc", {f"f{i}": f'"st-nospc-{i}"' for i in range(3)})
+        out = self.run_with_a_failing_disk(st, "3..4")
+        errored = os.path.join(self.dir, "nospc", ".lambdaeng", "stack.errored.state.json")
+        mine = {h for h in self.held() if h.startswith("st-nospc-")}
+        self.assertEqual(mine, {"st-nospc-0"}, out[-3000:])  # nothing started after the failure
+        self.assertEqual(self.names(self.s3_state()), mine)
+        self.assertIn(f"This run's state was kept in {errored}: nothing is lost; the next save writes it all to S3 "
+                      "and removes that file", out)
+        self.assertFalse(os.path.exists(errored), "S3 holds it all, yet the errored file was left")
+        self.apply(st)
+        self.assert_no_changes(st)
+        self.assertEqual(self.names(self.s3_state()), {f"st-nospc-{i}" for i in range(3)})
+
+    def test_a_create_whose_write_ahead_record_cannot_be_saved_is_not_sent(self):
+        """The first save (a create's write-ahead record) fails, and keeping the errored
+        file too: the create is not sent (S3 could not hold the entry announcing it), the
+        error says the state is in memory only, and the next run creates everything."""
+        st = self.stack("nospc1", {f"f{i}": f'"st-nospc1-{i}"' for i in range(2)})
+        out = self.run_with_a_failing_disk(st, 1)
+        errored = os.path.join(self.dir, "nospc1", ".lambdaeng", "stack.errored.state.json")
+        self.assertEqual({h for h in self.held() if h.startswith("st-nospc1-")}, set(), out[-3000:])
+        self.assertIn("func.f0: create failed", out)
+        self.assertIn("not created: the state could not record the create before it", out)
+        self.assertIn(f"keeping it locally failed too (cannot write {errored}", out)
+        self.assertIn(f"this run's state is in its memory only, until a save writes it to s3://{BUCKET}/", out)
+        self.assertFalse(os.path.exists(errored))
+        self.apply(st)
+        self.assert_no_changes(st)
+        self.assertEqual(self.names(self.s3_state()), {f"st-nospc1-{i}" for i in range(2)})
 
     def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
         if shutil.which("strace") is None:

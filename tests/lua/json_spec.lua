@@ -139,6 +139,21 @@ describe("the C encoder", function()
   end)
 end)
 
+describe("the C encoder's strings", function()
+  it("escapes or checks every byte value at every place of a word as the Lua encoder does", function()
+    for b = 0, 255 do
+      for at = 1, 17 do -- 17 places: the two words scanned at once, and the byte after them
+        local s = string.rep("a", at - 1) .. string.char(b) .. string.rep("z", 17 - at)
+        local ok_lua, lua_out = pcall(json.encode_in_lua, { s })
+        local ok_c, c_out = pcall(json.encode_plain, { s })
+        if ok_lua ~= ok_c or lua_out ~= c_out then
+          error(string.format("byte %d at %d: Lua %s %q, C %s %q", b, at, ok_lua, lua_out, ok_c, c_out))
+        end
+      end
+    end
+  end)
+end)
+
 describe("the C encoder on wide objects", function()
   it("encodes objects of more keys than its first list holds, and more than the Lua stack holds", function()
     local wide = {}

@@ -46,6 +46,21 @@ describe("signing in http.request", function()
     end
   end)
 
+  it("dates the signature as strftime does, from 1970 to 9999", function()
+    local times = { 0, 59, 951782400, 951868799, 1700000000, 4102444800, 253402300799 } -- 2000-02-29, 2099-12-31
+    for _ = 1, 500 do times[#times + 1] = (rand(1 << 19) * (1 << 19) + rand(1 << 19)) % 253402300800 end
+    for _, t in ipairs(times) do
+      local lines = http.signed_lines { method = "GET", sign = { host = "h", path = "/", access_key_id = "A",
+        secret_access_key = "s", region = "us-east-1", service = "lambda", time = t } }
+      local want = "X-Amz-Date: " .. os.date("!%Y%m%dT%H%M%SZ", t)
+      local got
+      for _, line in ipairs(lines) do
+        if line:sub(1, 11):lower() == "x-amz-date:" then got = line end
+      end
+      assert(got == want, t .. ": " .. tostring(got) .. " vs " .. want)
+    end
+  end)
+
   it("sends a request's own lines only when it is not signed", function()
     assert.same({ "A: 1", "B: two" }, http.signed_lines { headers = { { "A", "1" }, { "B", "two" } } })
     assert.same({ "User-Agent: x" }, http.signed_lines { user_agent = "x" })

@@ -13,6 +13,7 @@ local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local json = require "lambdaeng.json"
+local json_values = require "lambdaeng.plan.json_values"
 local func = require "lambdaeng.resources.func"
 local invocation = require "lambdaeng.resources.invocation"
 
@@ -38,8 +39,13 @@ function M.entry_for(ctx, decl, rec, sensitive)
   local deps = {}
   for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
   table.sort(deps)
-  local sens = nil
-  for k in pairs(sensitive or {}) do sens = sens or {}; sens[k] = true end
+  local sens, paths = nil, nil
+  for k in pairs(sensitive or {}) do
+    sens = sens or {}; sens[k] = true
+    -- where in the argument its sensitive parts are (plan --json marks them per path)
+    local marks = json_values.sensitive_marks(decl.args[k])
+    if type(marks) == "table" then paths = paths or {}; paths[k] = marks end
+  end
   local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
   -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
   local view = view_of(ctx, decl)
@@ -49,7 +55,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
            prevent_destroy = lc.prevent_destroy == true or nil,
            args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
            attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest),
-           tags_all = tags_all, dependencies = json.array(deps), sensitive = sens,
+           tags_all = tags_all, dependencies = json.array(deps), sensitive = sens, sensitive_paths = paths,
            partial = rec.partial or nil, pending = rec.pending, target = target }
 end
 
@@ -165,7 +171,7 @@ local function op_context(run, node)
     record = decl and function(a, rec)
       node.recorded = true
       run.state:put(a, M.entry_for(run.ctx, decl, rec, p.sensitive))
-      run.save()
+      return run.save() -- (a write-ahead record not saved: the call must not go out)
     end or nil,
     forget = function(a) run.state:remove(a) run.save() end,
     adopt_on_conflict = p.pending_prior ~= nil,

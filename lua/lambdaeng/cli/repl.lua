@@ -33,6 +33,15 @@ local function context(args)
   if perr then return nil, perr end
   args.stack = path
   if not args.stack then
+    local target, terr = endpoint.target_of(args)
+    if not target then return nil, terr end
+    if target.kind == "local" then
+      -- The local target claims (creates and locks) ./.lambdaeng/local: a prompt opened
+      -- in any directory does that only once something talks to Lambda.
+      ctx.target = target.text
+      ctx.connect = function() return endpoint.client(args) end
+      return ctx
+    end
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
     ctx.api, ctx.cfg = api, cfg

@@ -6,8 +6,9 @@
 -- prior_state. A resource's type is its kind (func, alias, ...). Values unknown at
 -- plan time are left out of "after" and marked in "after_unknown" (every value the
 -- text plan shows as "(known after apply)"); sensitive values are left out and
--- marked in "before_sensitive"/"after_sensitive" (unlike Terraform, which writes
--- them in clear beside the mark); variables { NAME { value } }, a sensitive variable
+-- marked per path in "before_sensitive"/"after_sensitive" (unlike Terraform, which
+-- writes them in clear beside the mark; "before" leaves out the whole argument, which
+-- state keeps as one digest); variables { NAME { value } }, a sensitive variable
 -- left out.
 -- encode(result, state, session) -> text (state: prior_state; session: variables).
 local ref = require "lambdaeng.ref"

@@ -119,11 +119,16 @@ function M.object(address, kind, name, values, sensitive, mode)
            schema_version = 0, values = values, sensitive_values = sensitive }
 end
 
--- A stored resource's values (arguments and attributes) and their sensitive marks.
+-- A stored resource's values (arguments and attributes) and their sensitive marks:
+-- per path where the entry says where an argument's sensitive parts are
+-- (sensitive_paths; the argument itself is left out, state keeps it as one digest),
+-- else the whole of a sensitive argument.
 function M.stored(entry)
   local values, marks = {}, {}
+  local paths = type(entry.sensitive_paths) == "table" and entry.sensitive_paths or {}
   for k, v in pairs(entry.args or {}) do
-    local m = M.stored_marks(v, entry.sensitive and entry.sensitive[k])
+    local m = type(paths[k]) == "table" and is_digest(v) and paths[k]
+      or M.stored_marks(v, entry.sensitive and entry.sensitive[k])
     marks[k] = m
     values[k] = M.known(v, m)
   end

@@ -132,7 +132,11 @@ function M.create(ctx, decl, a)
   if next(tags) then input.Tags = tags end
   -- Write-ahead: the state knows a create was started before it is sent, so a run
   -- killed before the answer is recorded leaves no function that state forgot.
-  ctx.record(decl.address, { args = a, attrs = {}, pending = "create" })
+  local recorded = ctx.record(decl.address, { args = a, attrs = {}, pending = "create" })
+  if not recorded then
+    ctx.forget(decl.address)
+    return nil, { type = "StateError", message = "not created: the state could not record the create before it" }
+  end
   local cfg, err = with_resource_retries(ctx, api, function() return api:create_function(input) end)
   if not cfg and err and err.type == "ResourceConflictException" and ctx.adopt_on_conflict then
     -- An earlier run started this create and was cut off: the function is ours.

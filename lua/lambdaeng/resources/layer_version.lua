@@ -126,7 +126,10 @@ function M.create(ctx, decl, a)
   end
   -- Write-ahead: a run killed after PublishLayerVersion leaves a version the next run
   -- adopts (above) or a destroy deletes, not one the state never heard of.
-  if ctx.record then ctx.record(decl.address, { args = a, attrs = {}, pending = "create" }) end
+  if ctx.record and not ctx.record(decl.address, { args = a, attrs = {}, pending = "create" }) then
+    ctx.forget(decl.address)
+    return nil, { type = "StateError", message = "not published: the state could not record the publish before it" }
+  end
   local input = { Content = c, Description = a.description, LicenseInfo = a.license_info }
   if a.compatible_runtimes and #a.compatible_runtimes > 0 then
     input.CompatibleRuntimes = json.array(sorted_copy(a.compatible_runtimes))

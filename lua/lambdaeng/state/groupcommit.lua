@@ -5,10 +5,12 @@
 -- the saves that arrive wait for the next one, which carries them all: the
 -- number of writes follows the time spent writing, not the number of saves.
 --
---   gc = groupcommit.new(write, opts)  write() -> true | nil, why: writes what
---                                has been saved so far; it must take its snapshot
+--   gc = groupcommit.new(write, opts)  write() -> true | nil, why[, retry]: writes
+--                                what has been saved so far; it must take its snapshot
 --                                of that before it first waits (the loop is single
 --                                threaded: what it read then is what it writes).
+--                                retry: this failure wrote nothing anywhere, so it
+--                                is handled as with opts.retry whatever opts say.
 --                                opts.retry: a failure fails only the commits the
 --                                failed write carried; a later commit writes again
 --                                (a local file: the next write may succeed and
@@ -43,11 +45,11 @@ function Group:writer()
   while self.written < self.saved and not self.failed do
     local upto = self.saved -- (write() snapshots before it yields: what it writes holds save #upto)
     self.writes = self.writes + 1
-    local ok, wrote, why = pcall(self.write)
+    local ok, wrote, why, retry = pcall(self.write)
     local refused = nil
     if ok and wrote then
       self.written = upto
-    elseif self.retry then
+    elseif self.retry or (ok and retry) then
       refused = ok and (why or "the write failed") or tostring(wrote)
       self.refused = { upto = upto, why = refused } -- (the woken run after this task yields)
     else

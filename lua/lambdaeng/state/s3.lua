@@ -18,6 +18,9 @@
 -- call, a create's pending entry, is in S3 before the call).
 -- A write that fails (another writer changed the object, S3 unreachable) keeps
 -- the state in a local errored file and says how to push it: nothing is lost.
+-- A working copy that cannot be saved (disk full, permissions) sends nothing to
+-- S3: that save fails naming the file and this run's state is kept in the errored
+-- file, but the next save writes again (and removes that file once S3 holds it all).
 -- The digest key lives in <key>.key beside the state (with the state's
 -- encryption), shared by everyone who uses this state.
 local statelib = require "lambdaeng.native.state"
@@ -115,14 +118,22 @@ function Backend:open()
   return st
 end
 
--- A state that could not be written to S3: kept locally, and the way to push it.
-function State:keep(reason)
-  local bytes = files.read(self.path) or ""
+-- A state that could not be written to S3: kept locally (the document this run
+-- holds, which a working copy that failed to save lacks), and the way to push it.
+-- retried: nothing reached S3 and the next save writes again.
+function State:keep(reason, retried)
   local b = self.backend
-  local ok, werr = files.replace(b.errored, bytes)
+  local ok, werr = files.replace(b.errored, self.native:document())
   if not ok then
-    return string.format("%s; keeping it locally failed too (%s): the state is still in %s until this run ends",
-      reason, werr, self.path)
+    return string.format("%s; keeping it locally failed too (%s): %s", reason, werr, retried
+      and ("this run's state is in its memory only, until a save writes it to " .. b:where())
+      or ("the state is still in " .. self.path .. " until this run ends"))
+  end
+  self.kept = retried or nil
+  if retried then
+    return string.format("%s. %s was not written and holds this run's state as of its last write. This run's "
+      .. "state was kept in %s: nothing is lost; the next save writes it all to S3 and removes that file, or write "
+      .. "it back with: %s", reason, b:where(), b.errored, b.push_hint(b.errored))
   end
   return string.format("%s. This run's state was kept in %s: nothing is lost. Check what the other run did, then "
     .. "write it back with: %s", reason, b.errored, b.push_hint(b.errored))
@@ -134,7 +145,9 @@ end
 function State:write_once()
   local b = self.backend
   local saved, serr = self.native:save_in_background()
-  if not saved then return nil, "cannot save the working copy " .. self.path .. ": " .. tostring(serr) end
+  if not saved then -- nothing was sent: the next save writes again
+    return nil, "cannot save the working copy of the state (" .. tostring(serr) .. ")", true
+  end
   local bytes = files.read(self.path)
   if not bytes then return nil, "the working copy " .. self.path .. " is gone" end
   local res, err = b.bucket:put(b.key, bytes, { if_match = self.etag, if_none_match = not self.etag, sse = b.sse })
@@ -158,7 +171,11 @@ end
 function State:save()
   if not self.failed then
     local written, why = self.commits:commit(self.native:dirty())
-    if written then return true end
+    if written then
+      if self.kept then os.remove(self.backend.errored) self.kept = nil end -- S3 holds all it held
+      return true
+    end
+    if not self.commits.failed then return nil, self:keep(why, true) end -- a refused write: retried
     self.failed = why
   end
   self.native:save()
