@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # Lua itself is NOT a package here: it is vendored (third_party/lua, Lua 5.4.8) because
-# bookworm's liblua5.4 5.4.4 crashed lambdaeng (stack-reallocation bugs fixed in 5.4.5-5.4.6).
+# bookworm's liblua5.4 5.4.4 crashed lambdaeng (stack bugs fixed in 5.4.5-5.4.8).
 # lua-cjson-dev is kept: its static library uses only the stable 5.4 C API, and the build
 # takes its header alone. liblua5.4-dev stays for luarocks' 5.4 trees (test_module_search),
 # not for the build: CMakeLists.txt never looks at Debian's Lua headers or library.
