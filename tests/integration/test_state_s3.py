@@ -519,6 +519,7 @@ class S3State(unittest.TestCase):
                       "and removes that file", out)
         self.assertFalse(os.path.exists(errored), "S3 holds it all, yet the errored file was left")
         self.assertIn("A later save wrote this run's state in full: nothing is kept aside.", out)
+        self.assertIn("Apply failed: 1 error. Done before that: 1 added", out)  # the save, counted
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc-{i}" for i in range(3)})

@@ -85,9 +85,10 @@ local function report(res, destroy, interrupted)
       lines[#lines + 1] = string.format("%s%s: %s: %s", f.address, f.site and (" (declared at " .. f.site .. ")") or "",
         f.err.type or "Error", f.err.message or "?")
     end
+    local errors = #lines -- the failed save is one of them
     return nil, { lines = lines, notes = { string.format("\n%s failed: %d error%s%s. Done before that: %d added, "
       .. "%d changed, %d destroyed; state holds what was done, so the next run continues from there.",
-      destroy and "Destroy" or "Apply", #failures, #failures == 1 and "" or "s",
+      destroy and "Destroy" or "Apply", errors, errors == 1 and "" or "s",
       cancelled > 0 and string.format(" and %d call%s cancelled by the interrupt", cancelled,
         cancelled == 1 and "" or "s") or "", c.added, c.changed, c.destroyed) } }
   end
