@@ -35,7 +35,6 @@ local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = localguard.MAX_SYNC_PAYLOAD, localgu
 local RUNTIME_MAX_BODY = MAX_SYNC_PAYLOAD + 1024 * 1024 -- a response over 6 MB is still told apart
 local RUNTIME_NEXT = "/2018-06-01/runtime/invocation/next"
 local RUNTIME_INIT_ERROR = "/2018-06-01/runtime/init/error"
-local RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
 
 local Exec = {}
 Exec.__index = Exec
@@ -262,7 +261,7 @@ function Exec:deliver(env)
   local req = env.next_req
   env.next_req = nil
   inv.delivered_at = loop.now()
-  inv.prelude, env.pending_log = env.pending_log, {}
+  if env.pending_log[1] ~= nil then inv.prelude, env.pending_log = env.pending_log, {} end -- else kept: nothing to hand over
   inv.cold, env.served = not env.served, true
   local now = sys.now()
   local deadline = math.floor(now * 1000) + math.floor(env.cfg.Timeout * 1000)
@@ -296,9 +295,9 @@ end
 local ACCEPTED = json.encode_plain { status = "OK" }
 
 -- The Runtime API of one environment; never waits (it runs inside the server's dispatch).
+local JSON_HEADERS = { ["Content-Type"] = "application/json" } -- respond() only reads it
 local function reply(id, status, doc)
-  server_lib.respond(id, status, { ["Content-Type"] = "application/json" },
-    doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
+  server_lib.respond(id, status, JSON_HEADERS, doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
 end
 
 function Exec:runtime_request(env, req, id)
@@ -313,7 +312,7 @@ function Exec:runtime_request(env, req, id)
     env.next_req = id
     return self:deliver(env)
   end
-  local rid, what = path:match(RUNTIME_RESULT)
+  local rid, what = localrequest.runtime_result(path)
   if rid and method == "POST" and (what == "response" or what == "error") then
     local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then

@@ -9,6 +9,9 @@
 --     /2015-03-31/functions/NAME/invocations with no query and a NAME without "/", "%"
 --     or ":", NAME, which function_path + split_name give as well (qualifier nil);
 --     nil for anything else (the general route then decides).
+--   runtime_result(path)             -> request id, "response" | "error" | other letters, or
+--     nil: a Runtime API result's path (RUNTIME_RESULT's captures; a /response of an id
+--     without "/" read without the pattern)
 --   trace_tail(id)                   -> the X-Ray trace id's last part for request id:
 --     its first 24 hex digits, dashes dropped (cut where the dashes of our 8-4-4-4-12
 --     ids are; any other id the pattern way: localtarget_spec compares both)
@@ -50,6 +53,17 @@ function M.plain_invoke_name(method, path, query)
   local name = path:sub(#INVOKE_PREFIX + 1, -#INVOKE_SUFFIX - 1)
   if name:find("/", 1, true) or name:find("%", 1, true) or name:find(":", 1, true) then return nil end
   return name
+end
+
+M.RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
+local RESULT_PREFIX, RESPONSE = "/2018-06-01/runtime/invocation/", "/response"
+
+function M.runtime_result(path)
+  if path:find(RESPONSE, -#RESPONSE, true) and path:find(RESULT_PREFIX, 1, true) == 1 then
+    local rid = path:sub(#RESULT_PREFIX + 1, -#RESPONSE - 1)
+    if rid ~= "" and not rid:find("/", 1, true) then return rid, "response" end
+  end
+  return path:match(M.RUNTIME_RESULT)
 end
 
 function M.trace_tail(id)

@@ -77,3 +77,23 @@ describe("trace ids", function()
     for _, id in ipairs(ids) do assert.equal(reference(id), localrequest.trace_tail(id), id) end
   end)
 end)
+
+describe("Runtime API result paths", function()
+  it("give what RUNTIME_RESULT captures", function()
+    local prefixes = { "/2018-06-01/runtime/invocation/", "/2018-06-01/runtime/invocation", "/2018-06-01/runtime/",
+                       "x/2018-06-01/runtime/invocation/", "" }
+    local ids = { "0a1b2c3d-4e5f-4a7b-a9d0-e1f2a3b4c5d6", "x", "", "a/b", "/", "response", "id/response" }
+    local tails = { "/response", "/error", "response", "/response/", "/respons", "/resp0nse", "/response/response", "" }
+    for _, p in ipairs(prefixes) do
+      for _, id in ipairs(ids) do
+        for _, tail in ipairs(tails) do
+          local path = p .. id .. tail
+          local rid, what = localrequest.runtime_result(path)
+          local want_rid, want_what = path:match(localrequest.RUNTIME_RESULT)
+          assert.equal(want_rid, rid, path)
+          assert.equal(want_what, what, path)
+        end
+      end
+    end
+  end)
+end)
