@@ -7,7 +7,8 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
-a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced);
+a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced, for a
+function and for a layer version);
 the working copy's saves written off the loop thread (strace -f -y); the run's summary after
 a failed save in each case (saved later, kept in the errored file, in memory only; and a
 local state file that cannot be written, with the resource whose change it lacks)."""
@@ -488,7 +489,7 @@ class S3State(unittest.TestCase):
         self.assertEqual(on_loop, [], "the loop thread synced the working copy")
         print(f"\n{len(syncs)} fsyncs of the working copy for {n} functions, none on the loop thread")
 
-    def run_with_a_failing_disk(self, st, when):
+    def run_with_a_failing_disk(self, st, when, endpoint=None):
         """A run whose fsyncs numbered `when` in each thread fail with ENOSPC (strace
         counts per thread: libuv gets one worker, where the working copy is saved, two
         fsyncs a save; the main thread fsyncs only to keep the errored file)."""
@@ -498,8 +499,8 @@ class S3State(unittest.TestCase):
         env["UV_THREADPOOL_SIZE"] = "1"
         r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
                             f"inject=fsync:error=ENOSPC:when={when}", LAMBDAENG, "run", st, "--yes", "--parallelism",
-                            "1", "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True,
-                           timeout=300)
+                            "1", "--endpoint", endpoint or self.lambda_endpoint], env=env, capture_output=True,
+                           text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 1, out[-3000:])
         self.assertRegex(out, r"cannot save the working copy of the state \(cannot write [^ ]*/lambdaeng-s3-\d+-\w+/"
@@ -549,6 +550,29 @@ class S3State(unittest.TestCase):
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc1-{i}" for i in range(2)})
+
+    def test_a_layer_version_whose_write_ahead_record_cannot_be_saved_is_not_published(self):
+        """As for a function: the layer version's write-ahead record is the first save; it
+        fails (and keeping the errored file too), so PublishLayerVersion is not sent (moto's
+        Lambda: the fault server has no layers); the next run publishes it once."""
+        d = os.path.join(self.dir, "layer")
+        os.makedirs(os.path.join(d, "layers", "py", "python"))
+        with open(os.path.join(d, "layers", "py", "python", "shared.py"), "w") as f:
+            f.write("VALUE = 1\n")
+        st = self.stack("layer", {}, extra='lambda.layer_version("py", { layer_name = "st-nospc-layer", '
+                                            'source = "layers/py", compatible_runtimes = { "python3.12" } })')
+        out = self.run_with_a_failing_disk(st, 1, endpoint=self.moto.endpoint)
+        lam = self.moto.boto3("lambda")
+        self.assertEqual(lam.list_layer_versions(LayerName="st-nospc-layer")["LayerVersions"], [], out[-3000:])
+        self.assertIn("layer_version.py: create failed", out)
+        self.assertIn("not published: the state could not record the publish before it", out)
+        r = self.le("run", st, "--yes", "--endpoint", self.moto.endpoint)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        r = self.le("plan", st, "--detailed-exitcode", "--endpoint", self.moto.endpoint)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        versions = lam.list_layer_versions(LayerName="st-nospc-layer")["LayerVersions"]
+        self.assertEqual([v["Version"] for v in versions], [1])
+        self.assertEqual([e["kind"] for e in self.s3_state()["resources"].values()], ["layer_version"])
 
     def test_when_no_save_succeeds_the_failure_is_the_last_word(self):
         """Every fsync fails: nothing is created, and the failure is reported without the
