@@ -4,7 +4,8 @@
 -- is confirmed. Called by apply.lua for each node, inside its task.
 --
 -- run: the apply in progress (apply.lua): ctx, state, session, env (the
--- resolver of what was applied), live, ephemeral, counts, save().
+-- resolver of what was applied), live, ephemeral, counts, save(address of the
+-- completed change it records, if any).
 -- destroy(run, node), create(run, node) -> true | nil, err ({ type, message }): the
 -- two steps of a node (schedule.lua orders them); a replace has both.
 local ref = require "lambdaeng.ref"
@@ -61,7 +62,7 @@ end
 
 local function put(run, decl, rec, sensitive)
   run.state:put(decl.address, M.entry_for(run.ctx, decl, rec, sensitive))
-  run.save()
+  run.save(decl.address)
 end
 
 -- Runs the actions of decl's lifecycle.action_trigger that fire on event.
@@ -173,7 +174,7 @@ local function op_context(run, node)
       run.state:put(a, M.entry_for(run.ctx, decl, rec, p.sensitive))
       return run.save() -- (a write-ahead record not saved: the call must not go out)
     end or nil,
-    forget = function(a) run.state:remove(a) run.save() end,
+    forget = function(a) run.state:remove(a) run.save() end, -- (a pending record: refresh drops it)
     adopt_on_conflict = p.pending_prior ~= nil,
   }, { __index = view_of(run.ctx, decl, p.prior) })
   return node.op_ctx
@@ -188,7 +189,7 @@ function M.destroy(run, node)
   local ok, err = h.delete(op_context(run, node), decl, p.prior)
   if not ok then return nil, err end
   run.state:remove(node.deposed or addr)
-  run.save()
+  run.save(node.deposed or addr)
   run.counts.destroyed = run.counts.destroyed + 1
   return true
 end
