@@ -20,6 +20,7 @@ local localapi = require "lambdaeng.localapi"
 local M = {}
 
 local url_decode = localapi.url_decode
+local find, sub, byte = string.find, string.sub, string.byte -- not looked up in the string metatable per call
 
 function M.parse_query(q)
   local out = {}
@@ -49,9 +50,9 @@ local INVOKE_PREFIX, INVOKE_SUFFIX = "/2015-03-31/functions/", "/invocations"
 function M.plain_invoke_name(method, path, query)
   if method ~= "POST" or query ~= "" or #path <= #INVOKE_PREFIX + #INVOKE_SUFFIX then return nil end
   -- the suffix looked for only where it would end the path; the prefix where it would start it
-  if not path:find(INVOKE_SUFFIX, -#INVOKE_SUFFIX, true) or path:find(INVOKE_PREFIX, 1, true) ~= 1 then return nil end
-  local name = path:sub(#INVOKE_PREFIX + 1, -#INVOKE_SUFFIX - 1)
-  if name:find("/", 1, true) or name:find("%", 1, true) or name:find(":", 1, true) then return nil end
+  if not find(path, INVOKE_SUFFIX, -#INVOKE_SUFFIX, true) or find(path, INVOKE_PREFIX, 1, true) ~= 1 then return nil end
+  local name = sub(path, #INVOKE_PREFIX + 1, -#INVOKE_SUFFIX - 1)
+  if find(name, "/", 1, true) or find(name, "%", 1, true) or find(name, ":", 1, true) then return nil end
   return name
 end
 
@@ -59,17 +60,17 @@ M.RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
 local RESULT_PREFIX, RESPONSE = "/2018-06-01/runtime/invocation/", "/response"
 
 function M.runtime_result(path)
-  if path:find(RESPONSE, -#RESPONSE, true) and path:find(RESULT_PREFIX, 1, true) == 1 then
-    local rid = path:sub(#RESULT_PREFIX + 1, -#RESPONSE - 1)
-    if rid ~= "" and not rid:find("/", 1, true) then return rid, "response" end
+  if find(path, RESPONSE, -#RESPONSE, true) and find(path, RESULT_PREFIX, 1, true) == 1 then
+    local rid = sub(path, #RESULT_PREFIX + 1, -#RESPONSE - 1)
+    if rid ~= "" and not find(rid, "/", 1, true) then return rid, "response" end
   end
   return path:match(M.RUNTIME_RESULT)
 end
 
 function M.trace_tail(id)
-  if #id == 36 and id:byte(9) == 45 and id:byte(14) == 45 and id:byte(19) == 45 and id:byte(24) == 45 then
-    local tail = id:sub(1, 8) .. id:sub(10, 13) .. id:sub(15, 18) .. id:sub(20, 23) .. id:sub(25, 28)
-    if not tail:find("-", 1, true) then return tail end -- no other dash before the 24th digit
+  if #id == 36 and byte(id, 9) == 45 and byte(id, 14) == 45 and byte(id, 19) == 45 and byte(id, 24) == 45 then
+    local tail = sub(id, 1, 8) .. sub(id, 10, 13) .. sub(id, 15, 18) .. sub(id, 20, 23) .. sub(id, 25, 28)
+    if not find(tail, "-", 1, true) then return tail end -- no other dash before the 24th digit
   end
   return (id:gsub("-", ""):sub(1, 24))
 end
