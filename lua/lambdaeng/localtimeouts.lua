@@ -17,6 +17,7 @@
 --   d:remove(entry)               forgets it (nothing when it has already run); when no
 --                                 entry is left the timer is cancelled
 local loop = require "lambdaeng.native.loop"
+local task = require "lambdaeng.task"
 
 local M = {}
 
@@ -27,15 +28,15 @@ function M.new(unref)
   return setmetatable({ queues = {}, live = 0, unref = unref }, Deadlines)
 end
 
--- The queue's first live entry; the removed ones before it are dropped.
+-- The queue's first live entry; the removed ones before it are dropped (a task.fifo,
+-- the queue localstarts.lua keeps its waiting starts in).
 local function live_head(q)
-  local i = q.first
-  while i <= q.last and not q[i].fn do
-    q[i] = nil
-    i = i + 1
+  local head = q:peek()
+  while head and not head.fn do
+    q:pop()
+    head = q:peek()
   end
-  q.first = i
-  return q[i]
+  return head
 end
 
 -- The earliest live entry of all queues, or nil.
@@ -72,8 +73,7 @@ function Deadlines:fire()
       if not self.armed or head.at < self.armed then self:arm(head.at) end
       break
     end
-    local q = head.queue
-    q[q.first], q.first = nil, q.first + 1
+    head.queue:pop() -- head is its queue's first entry
     local fn = head.fn
     head.fn = nil
     self.live = self.live - 1
@@ -86,13 +86,12 @@ end
 function Deadlines:add(seconds, fn, value)
   local q = self.queues[seconds]
   if not q then
-    q = { first = 1, last = 0 }
+    q = task.fifo()
     self.queues[seconds] = q
   end
   live_head(q) -- the finished ones at the front go: a queue holds about what is in flight
   local entry = { at = loop.now() + seconds, fn = fn, value = value, queue = q }
-  q.last = q.last + 1
-  q[q.last] = entry
+  q:push(entry)
   self.live = self.live + 1
   if not self.armed or entry.at < self.armed then self:arm(entry.at) end
   return entry
