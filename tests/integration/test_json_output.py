@@ -201,7 +201,20 @@ class JsonOutput(TempDirTest):
         self.assertEqual(text.count("(known after apply)"), 1, text)
         # marked per path, as Terraform does (the part that is sensitive, not the whole argument) ...
         self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
-        self.assertNotIn("environment", fn["change"]["before"])  # ... left out: state keeps only a digest of it
+        # ... and left out of "before" alone: the rest of the unchanged argument is kept, as in "after"
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "test"}})
+        self.assertNotIn(SECRET, json.dumps(doc))
+        # a changed partly sensitive argument: its parts as they were are not stored (one
+        # digest), so "before" leaves it out whole, still marked per path
+        r = run("plan", "stack.lua", "--json", "--local", "--var", "pw=another-pw-4471", "--var", "memory=128",
+                cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fn = [c for c in json.loads(r.stdout)["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["actions"], ["update"])
+        self.assertNotIn("environment", fn["change"]["before"])
+        self.assertEqual(fn["change"]["after"]["environment"], {"variables": {"MODE": "test"}})
+        self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
+        self.assertNotIn("another-pw-4471", r.stdout)
         seed = [c for c in doc["resource_changes"] if c["address"] == "invocation.seed"][0]
         self.assertEqual(seed["change"]["actions"], ["no-op"])
         self.assertEqual(seed["change"]["after_unknown"], {})  # nothing of a no-op is unknown
