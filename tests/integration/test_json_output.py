@@ -313,6 +313,32 @@ class JsonOutput(TempDirTest):
             self.assertEqual((doc["valid"], doc["error_count"]), (False, 1), args)
             self.assertIn(doc["diagnostics"][0]["summary"], r.stderr)
 
+    def test_an_entry_written_before_sensitive_paths_is_marked_per_path_while_unchanged(self):
+        """A state entry in the format before sensitive_paths (the argument marked whole):
+        plan --json marks it per path and keeps its other parts all the same while the
+        argument is unchanged (the declaration, whose digest it is, says where); a changed
+        one keeps the whole mark (where its sensitive parts were is not known)."""
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        with open(path) as f:
+            state = json.load(f)
+        entry = state["resources"]["func.app"]
+        self.assertIn("environment", entry.pop("sensitive_paths"))
+        self.assertEqual(entry["sensitive"], {"environment": True})
+        with open(path, "w") as f:
+            json.dump(state, f, indent=2)
+        fn = [c for c in self.plan(memory="256")["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["actions"], ["update"])
+        self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "test"}})
+        r = run("plan", "stack.lua", "--json", "--local", "--var", "pw=another-pw-4471", "--var", "memory=128",
+                cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fn = [c for c in json.loads(r.stdout)["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["before_sensitive"]["environment"], True)
+        self.assertNotIn("environment", fn["change"]["before"])
+
     def test_state_and_graph_documents(self):
         r = self.le("graph", "stack.lua", "--json")
         doc = check(schemas.GRAPH, json.loads(r.stdout))
