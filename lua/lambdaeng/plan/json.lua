@@ -7,9 +7,9 @@
 -- plan time are left out of "after" and marked in "after_unknown" (every value the
 -- text plan shows as "(known after apply)"); sensitive values are left out and
 -- marked per path in "before_sensitive"/"after_sensitive" (unlike Terraform, which
--- writes them in clear beside the mark; "before" keeps the non-sensitive parts of a
--- partly sensitive argument when it is unchanged, else leaves it out whole: state
--- keeps it as one digest); variables { NAME { value } }, a sensitive variable
+-- writes them in clear beside the mark; "before" keeps the other parts of a partly
+-- sensitive argument, which state keeps beside its digest (args_known), or, in an
+-- entry without them, when it is unchanged); variables { NAME { value } }, a sensitive variable
 -- left out.
 -- encode(result, state, session) -> text (state: prior_state; session: variables).
 local ref = require "lambdaeng.ref"
@@ -105,10 +105,10 @@ local function replace_paths(p)
   return json.array(paths)
 end
 
--- A partly sensitive argument is stored as one digest, so the prior value's
--- non-sensitive parts are not in state: when that digest is the planned value's
--- (the argument is unchanged) they are the planned value's, and "before" keeps them as
--- "after" does (sensitive leaves left out, marked); a changed one stays out whole.
+-- A partly sensitive argument whose other parts the entry does not keep (written
+-- before args_known, or read back changed by refresh): when its digest is the planned
+-- value's (unchanged) they are the planned value's, and "before" keeps them as "after"
+-- does (sensitive leaves left out, marked); a changed one stays out whole.
 local function unchanged_parts(p, change)
   local stored, after_marks = p.stored or {}, change.after_sensitive
   if type(after_marks) ~= "table" or type(change.before) ~= "table" then return end
