@@ -37,8 +37,14 @@ end
 -- against the operation's shape (aws/shape.lua), then given to opts.checked if set.
 -- opts.fast(text, shape): all three in one pass when it can (true, value), else false
 -- (lambda_call's, engine/jsondecode.c); the steps above are its reference.
+-- opts.text(text, shape): the value's canonical JSON text instead, when it can (the
+-- text, wrapped), else false (lambda_call's, engine/jsoncanon.c; for printing).
 local function decode(op, res, opts)
   if res.body == nil or res.body == "" then return shape.validate(op, {}) end
+  if opts.text then
+    local text = opts.text(res.body, shape.OUTPUT[op])
+    if text then return text end
+  end
   if opts.fast then
     local ok, v = opts.fast(res.body, shape.OUTPUT[op])
     if ok then return v end
