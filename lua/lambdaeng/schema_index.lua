@@ -7,6 +7,7 @@
 --   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
 --                       blocks as filled copies)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
+--   enum_set(list)   -> the values of an enum list as a set (value -> true)
 local sized_like = require("lambdaeng.native.vm").sized_like
 
 local M = {}
@@ -36,6 +37,12 @@ local function memo(make)
 end
 
 M.keys = memo(M.sorted_keys)
+
+M.enum_set = memo(function(list)
+  local set = {}
+  for _, e in ipairs(list) do set[e] = true end
+  return set
+end)
 
 M.required = memo(function(fields)
   local list = {}

@@ -304,7 +304,7 @@ end
 -- check give from_api, lua.func_read compares); a new table each call (op sets its query).
 function M.read_options()
   return { class = "read", fast = lambda_call.decode_fast, decode = lambda_call.decode_raw,
-           checked = lambda_call.drop_nulls }
+           checked = lambda_call.drop_nulls, query = nil } -- (room for op's query: no rehash)
 end
 
 -- Reads a function back as lambdaeng arguments (refresh and import).
