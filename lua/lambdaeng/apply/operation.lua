@@ -13,6 +13,7 @@ local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local json_values = require "lambdaeng.plan.json_values"
 local func = require "lambdaeng.resources.func"
@@ -32,7 +33,8 @@ local function view_of(ctx, decl, prior)
 end
 
 -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
--- arguments, and the attributes that follow them (secret_attrs.lua: an invocation's
+-- arguments (as one digest each; args_known keeps the other parts of a partly
+-- sensitive one, with that digest), and the attributes that follow them (secret_attrs.lua: an invocation's
 -- result when its input is sensitive, a function's tags_all when its tags are), as
 -- keyed digests; any attribute string that holds a known
 -- secret as well (arguments are tracked exactly, through references).
@@ -40,12 +42,21 @@ function M.entry_for(ctx, decl, rec, sensitive)
   local deps = {}
   for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
   table.sort(deps)
-  local sens, paths = nil, nil
+  local sens, paths, known = nil, nil, nil
+  local args = plan.stored_args(rec.args, sensitive or {}, ctx.digest)
   for k in pairs(sensitive or {}) do
     sens = sens or {}; sens[k] = true
-    -- where in the argument its sensitive parts are (plan --json marks them per path)
+    -- where in the argument its sensitive parts are (plan --json marks them per path),
+    -- and its other parts with the digest they go with (plan --json's "before")
     local marks = json_values.sensitive_marks(decl.args[k])
-    if type(marks) == "table" then paths = paths or {}; paths[k] = marks end
+    if type(marks) == "table" then
+      paths = paths or {}; paths[k] = marks
+      if json_values.is_digest(args[k]) and type(args[k].sensitive_digest) == "string" then
+        known = known or {}
+        known[k] = { digest = args[k].sensitive_digest, value = json_values.known(secrets.scrub(rec.args[k],
+          ctx.digest), marks) }
+      end
+    end
   end
   local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
   -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
@@ -54,7 +65,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
   local tags_all = secret_attrs.stored(decl.kind, { tags_all = rec.tags_all }, sens, ctx.digest).tags_all
   return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
            prevent_destroy = lc.prevent_destroy == true or nil,
-           args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
+           args = args, args_known = known,
            attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest),
            tags_all = tags_all, dependencies = json.array(deps), sensitive = sens, sensitive_paths = paths,
            partial = rec.partial or nil, pending = rec.pending, target = target }
