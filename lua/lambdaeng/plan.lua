@@ -260,12 +260,12 @@ local function plan_resource(pc, p)
       if args[k] == nil and (prior.args or {})[k] ~= nil then args[k] = prior.args[k] end
     end
   end
-  -- most resources store their arguments as they are: one table for both then
-  p.stored = stores_as_is(args, p.sensitive) and args or M.stored_args(args, p.sensitive, pc.opts.digest)
+  local as_is = stores_as_is(args, p.sensitive) -- most resources: one table for both, nothing WITHHELD
+  p.stored = as_is and args or M.stored_args(args, p.sensitive, pc.opts.digest)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
-  for k, v in pairs(args) do
+  for k, v in pairs(as_is and NONE or args) do
     if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
   end
   if not prior then
