@@ -17,6 +17,7 @@ local graphlib = require "lambdaeng.native.graph"
 local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
+local plan_deletes = require "lambdaeng.plan.deletes"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -260,12 +261,12 @@ local function plan_resource(pc, p)
       if args[k] == nil and (prior.args or {})[k] ~= nil then args[k] = prior.args[k] end
     end
   end
-  -- most resources store their arguments as they are: one table for both then
-  p.stored = stores_as_is(args, p.sensitive) and args or M.stored_args(args, p.sensitive, pc.opts.digest)
+  local as_is = stores_as_is(args, p.sensitive) -- most resources: one table for both, nothing WITHHELD
+  p.stored = as_is and args or M.stored_args(args, p.sensitive, pc.opts.digest)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
-  for k, v in pairs(args) do
+  for k, v in pairs(as_is and NONE or args) do
     if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
   end
   if not prior then
@@ -334,32 +335,6 @@ local function plan_declaration(pc, addr)
   elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
   if a == "create" or a == "update" or a == "replace" then result.changes[#result.changes + 1] = p end
   return true
-end
-
--- Stored resources that are no longer declared (or all of them, for destroy), in
--- reverse dependency order: declared resources by the graph, then those only the
--- state knows, by the dependencies stored with them.
-local function plan_deletes(pc)
-  local state, result, opts = pc.state, pc.result, pc.opts
-  local rank = {}
-  for i, addr in ipairs(result.order) do rank[addr] = i end
-  local stored_order = state:addresses()
-  table.sort(stored_order, function(a, b)
-    local ra, rb = rank[a], rank[b]
-    if ra and rb then return ra > rb end
-    if ra or rb then return rb ~= nil end
-    local da, db = state:get(a).dependencies or {}, state:get(b).dependencies or {}
-    for _, d in ipairs(da) do if d == b then return true end end
-    for _, d in ipairs(db) do if d == a then return false end end
-    return a < b
-  end)
-  for _, addr in ipairs(stored_order) do
-    if (opts.destroy or not pc.session.by_addr[addr]) and (not pc.keep or pc.keep[addr] or opts.destroy) then
-      result.destroy = result.destroy + 1
-      result.changes[#result.changes + 1] = { address = addr, prior = state:get(addr), action = "delete", args = {},
-                                              decl = opts.destroy and pc.session.by_addr[addr] or nil }
-    end
-  end
 end
 
 -- lifecycle.prevent_destroy: a plan that would destroy such a resource is an error.
@@ -457,7 +432,7 @@ function M.compute(session, state, opts)
     local ok, err = plan_declaration(pc, addr)
     if not ok then return nil, errors.new("PlanError", err) end
   end
-  plan_deletes(pc)
+  plan_deletes.add(pc)
   local ok, err = check_prevent_destroy(pc.result)
   if not ok then return nil, errors.new("PlanError", err) end
   ok, err = plan_outputs(pc)

@@ -234,8 +234,7 @@ function Session:declare(kind, name, args, level)
     else plain[k] = v end
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
-                               index = #self.decls + 1, instance = self.current_instance, -- (nils: room, no rehash)
-                               meta = nil, handle = nil, deps = nil, package = nil, derived = nil }, Decl)
+                               index = #self.decls + 1, instance = self.current_instance }, Decl)
   if meta ~= NONE then decl.meta = meta end -- (NONE otherwise, through Decl)
   local handle = setmetatable({}, Handle)
   decl_of[handle] = decl
