@@ -100,6 +100,19 @@ local function many(one, input, args)
   end)
 end
 
+-- The results as one JSON array: answers that came as their text (lambda_call.printed)
+-- joined as they are, else the array encoded in one call.
+local function printed_array(results)
+  for _, r in ipairs(results) do
+    if lambda_call.is_text(r) then
+      local printed = {}
+      for i, v in ipairs(results) do printed[i] = lambda_call.printed(v) end
+      return "[" .. table.concat(printed, ",") .. "]"
+    end
+  end
+  return json.encode_plain(json.array(results))
+end
+
 function M.command(args)
   local op = args.operation
   local call = op and operation(op)
@@ -118,9 +131,7 @@ function M.command(args)
   local function one(i) return call(api, i) end
   if #input > 0 then
     local results, failed = many(one, input, args)
-    local printed = {} -- (an answer may come as its text: lambda_call.printed)
-    for i, r in ipairs(results) do printed[i] = lambda_call.printed(r) end
-    print("[" .. table.concat(printed, ",") .. "]")
+    print(printed_array(results))
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
