@@ -185,8 +185,28 @@ static void write_cb(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Queues out (taken over) on c's socket; closes the connection afterwards when asked. */
+/* Sends out (taken over) on c's socket; closes the connection afterwards when asked.
+ * A keep-alive answer is first written at once (uv_try_write): it nearly always fits
+ * the socket's buffer, and then needs no write request, no callback on the next turn,
+ * and no epoll_ctl (libuv re-arms a stream's watcher after each queued write it
+ * completes: one system call per response). What did not fit is queued, in order.
+ * A closing answer always goes through the queue, so it closes where it always did. */
 static int send_buffer(conn *c, le_buffer *out, int close_after) {
+  size_t done = 0;
+  if (!close_after && c->writing == 0) {
+    uv_buf_t all = uv_buf_init((char *)out->data, (unsigned)out->len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &all, 1);
+    if (n < 0 && n != UV_EAGAIN) { /* the client is gone */
+      le_buffer_free(out);
+      close_conn(c);
+      return -1;
+    }
+    if (n > 0) done = (size_t)n;
+    if (done == out->len) {
+      le_buffer_free(out);
+      return 0;
+    }
+  }
   write_req *w = calloc(1, sizeof *w);
   if (!w) {
     le_buffer_free(out);
@@ -196,7 +216,7 @@ static int send_buffer(conn *c, le_buffer *out, int close_after) {
   w->data = (char *)out->data;
   w->c = c;
   w->close_after = close_after;
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)out->len);
+  uv_buf_t buf = uv_buf_init(w->data + done, (unsigned)(out->len - done));
   *out = (le_buffer){0};
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb) != 0) {
     free(w->data);

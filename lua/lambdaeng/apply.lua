@@ -72,12 +72,21 @@ local function new_run(ctx)
   -- A failed save stops new operations for the rest of the run; a later save that
   -- succeeds (the backend retries) is reported with it, so the failure's message
   -- ("kept in FILE until the next save") is not read as the run's final word.
-  function run.save()
+  -- addr: the resource whose completed change this save records; those whose record
+  -- no save has written since (run.unrecorded) are named in the summary if the state
+  -- is never written again (state_note).
+  run.unrecorded = {}
+  function run.save(addr)
     local ok, err = run.state:save()
-    if not ok then
+    if ok then
+      if run.save_failed then run.saved_after_failure = true end
+      run.unrecorded = {} -- (a write holds the whole state: every change so far)
+    else
       run.save_failed, run.saved_after_failure = err, false
-    elseif run.save_failed then
-      run.saved_after_failure = true
+      if addr and not run.unrecorded[addr] then
+        run.unrecorded[addr] = true
+        run.unrecorded[#run.unrecorded + 1] = addr
+      end
     end
     return ok, err
   end
@@ -265,6 +274,31 @@ local function apply_outputs(run)
   return values
 end
 
+-- What the run's summary says of the state after a failed save: where what was done
+-- is recorded, if anywhere, and what to do (Terraform's errored.tfstate advice).
+local function state_note(run)
+  if run.saved_after_failure then
+    return "a later save wrote the state in full: it holds what was done, so the next run continues from there."
+  end
+  local unsaved = run.state.unsaved and run.state:unsaved() or { where = "the state" }
+  if unsaved.kept then
+    return string.format("the state in %s does NOT hold all of it: this run's state is kept in %s. Write it back "
+      .. "before anything else uses this state (a run before that would not know what this one did): %s",
+      unsaved.where, unsaved.kept, unsaved.push)
+  end
+  if #run.unrecorded == 0 then
+    return string.format("this run's state could not be written, but %s holds every change this run completed "
+      .. "(a change whose record could not be written first was not made), so the next run continues from there.",
+      unsaved.where)
+  end
+  return string.format("this run's state could not be written anywhere: %s holds it as of its last write, without "
+    .. "this run's last changes to %s. Once the cause above is fixed, run lambdaeng plan before anything else: its "
+    .. "refresh reads those resources back (a function or layer version whose create was sent is recorded as pending "
+    .. "and is adopted); one it plans to create that exists already can be adopted with "
+    .. "lambdaeng import STACK ADDR ID.",
+    unsaved.where, table.concat(run.unrecorded, ", "))
+end
+
 function M.run(ctx)
   local run = new_run(ctx)
   local nodes, order_err = build_nodes(ctx.result)
@@ -286,7 +320,8 @@ function M.run(ctx)
   if save_failed and run.saved_after_failure then
     save_failed = tostring(save_failed) .. " (A later save wrote this run's state in full: nothing is kept aside.)"
   end
-  return { counts = run.counts, failures = run.failures, outputs = outputs, save_failed = save_failed }
+  return { counts = run.counts, failures = run.failures, outputs = outputs, save_failed = save_failed,
+           state_note = save_failed and state_note(run) or nil }
 end
 
 return M

@@ -1,7 +1,9 @@
 """Shared helpers for the integration tests: run the real lambdaeng binary."""
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +54,42 @@ def traced_fsyncs(trace, file_regex):
     pattern = re.compile(r"fsync\(\d+<[^>]*" + file_regex + r">")
     syncs = [(int(line.split()[0]), line) for line in lines if pattern.search(line)]
     return [line for _, line in syncs], [line for pid, line in syncs if pid == first_pid]
+
+
+class Pty:
+    """`lambdaeng ARGS` on a pseudo-terminal of its own (stdin, stdout and stderr) in a
+    session of its own, as a context manager (on exit: killed if still running, the
+    terminal closed). .read_until(pattern, start=0) reads until the regular expression
+    (bytes) matches the output read after offset start, or `timeout` seconds pass;
+    .write(data); .out: every byte read so far; .proc: the process."""
+
+    def __init__(self, args, env, timeout=30):
+        master, slave = pty.openpty()
+        self.proc = subprocess.Popen([LAMBDAENG, *args], stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.master, self.out, self.timeout = master, b"", timeout
+
+    def read_until(self, pattern, start=0):
+        deadline = time.monotonic() + self.timeout
+        while not re.search(pattern, self.out[start:]) and time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.5)[0]:
+                try:
+                    self.out += os.read(self.master, 65536)
+                except OSError:  # (the other side closed)
+                    return
+
+    def write(self, data):
+        os.write(self.master, data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
 
 
 class TempDirTest(unittest.TestCase):

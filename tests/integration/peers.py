@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import SOURCE  # noqa: E402
@@ -88,6 +90,25 @@ class FaultServer:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
+
+    def held(self):
+        """{name: how many of its calls the server holds unanswered now}"""
+        with urllib.request.urlopen(self.endpoint + "/__held") as res:
+            return json.load(res)
+
+    def hold(self, name):
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/__hold/{name}", method="POST")).close()
+
+    def release(self, name):
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/__release/{name}", method="POST")).close()
+
+    def wait_held(self, name, proc, timeout=120):
+        """Waits until a call of `name` is held, proc has ended or timeout seconds passed (no
+        time is asserted); returns how many of its calls are held."""
+        deadline = time.monotonic() + timeout
+        while self.held().get(name, 0) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.held().get(name, 0)
 
 
 TERRAFORM_ENV_SCRIPT = os.path.abspath(os.path.join(SOURCE, "..", "shared", "peers", "terraform_env.sh"))

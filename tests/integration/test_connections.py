@@ -13,11 +13,8 @@ fan-out under the default cap (64). What is asserted is the server's count of op
 connections, its gates' decisions and the failures, never a duration."""
 import json
 import os
-import pty
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +22,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, run  # noqa: E402
+from harness import Pty, run  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDCONNS", "AWS_SECRET_ACCESS_KEY": "conns-secret-key", "AWS_REGION": "us-east-1"}
@@ -170,39 +167,18 @@ class Connections(unittest.TestCase):
     def repl(self, line, done, timeout=180):
         """Types one line into `lambdaeng repl` on a pseudo-terminal once it prompts; returns
         its output up to the first match of the regular expression done."""
-        master, slave = pty.openpty()
         env = dict(os.environ, NO_COLOR="1", HOME=self.dir, TERM="dumb", **CREDS)
-        p = subprocess.Popen([LAMBDAENG, "repl", "--endpoint", self.endpoint], stdin=slave, stdout=slave,
-                             stderr=slave, env=env, start_new_session=True)
-        os.close(slave)
-        out = b""
-
-        def read_until(pattern, start=0):
-            nonlocal out
-            deadline = time.monotonic() + timeout
-            while not re.search(pattern, out[start:]) and time.monotonic() < deadline:
-                if select.select([master], [], [], 1)[0]:
-                    try:
-                        out += os.read(master, 65536)
-                    except OSError:
-                        return
-
-        try:
-            read_until(rb"lambdaeng> ")
-            os.write(master, line.encode() + b"\r")
-            read_until(done.encode())
+        with Pty(["repl", "--endpoint", self.endpoint], env, timeout=timeout) as term:
+            term.read_until(rb"lambdaeng> ")
+            term.write(line.encode() + b"\r")
+            term.read_until(done.encode())
             # Ctrl-D only once the next prompt is up: typed while the line still runs, the
             # terminal is in cooked mode and turns it into a NUL that readline then ignores.
-            found = re.search(done.encode(), out)
-            read_until(rb"lambdaeng> ", found.end() if found else 0)
-            os.write(master, b"\x04")
-            p.wait(timeout=60)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            os.close(master)
-        return out.decode(errors="replace")
+            found = re.search(done.encode(), term.out)
+            term.read_until(rb"lambdaeng> ", found.end() if found else 0)
+            term.write(b"\x04")
+            term.proc.wait(timeout=60)
+            return term.out.decode(errors="replace")
 
     def test_invoke_many_fan_out_stays_within_the_default_cap(self):
         self.reset_peak()

@@ -201,7 +201,25 @@ class JsonOutput(TempDirTest):
         self.assertEqual(text.count("(known after apply)"), 1, text)
         # marked per path, as Terraform does (the part that is sensitive, not the whole argument) ...
         self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
-        self.assertNotIn("environment", fn["change"]["before"])  # ... left out: state keeps only a digest of it
+        # ... and left out of "before" alone: the rest of the unchanged argument is kept, as in "after"
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "test"}})
+        self.assertNotIn(SECRET, json.dumps(doc))
+        # a changed partly sensitive argument: its other parts as they were are stored beside
+        # its digest (args_known), so "before" keeps them too
+        r = run("plan", "stack.lua", "--json", "--local", "--var", "pw=another-pw-4471", "--var", "memory=128",
+                cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fn = [c for c in json.loads(r.stdout)["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["actions"], ["update"])
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "test"}})
+        self.assertEqual(fn["change"]["after"]["environment"], {"variables": {"MODE": "test"}})
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            stored = f.read()
+        self.assertNotIn(SECRET, stored)
+        self.assertEqual(json.loads(stored)["resources"]["func.app"]["args_known"]["environment"]["value"],
+                         {"variables": {"MODE": "test"}})
+        self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
+        self.assertNotIn("another-pw-4471", r.stdout)
         seed = [c for c in doc["resource_changes"] if c["address"] == "invocation.seed"][0]
         self.assertEqual(seed["change"]["actions"], ["no-op"])
         self.assertEqual(seed["change"]["after_unknown"], {})  # nothing of a no-op is unknown
@@ -300,6 +318,49 @@ class JsonOutput(TempDirTest):
             self.assertEqual((doc["valid"], doc["error_count"]), (False, 1), args)
             self.assertIn(doc["diagnostics"][0]["summary"], r.stderr)
 
+    def test_an_entry_written_before_sensitive_paths_is_marked_per_path_while_unchanged(self):
+        """A state entry in the format before sensitive_paths and args_known (the argument
+        marked whole, nothing else of it stored): plan --json marks it per path and keeps
+        its other parts all the same while the argument is unchanged (the declaration,
+        whose digest it is, says where); a changed one keeps the whole mark and is left out
+        (where its sensitive parts were, and what they were beside, is not known)."""
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        with open(path) as f:
+            state = json.load(f)
+        entry = state["resources"]["func.app"]
+        self.assertIn("environment", entry.pop("sensitive_paths"))
+        self.assertIn("environment", entry.pop("args_known"))
+        self.assertEqual(entry["sensitive"], {"environment": True})
+        with open(path, "w") as f:
+            json.dump(state, f, indent=2)
+        fn = [c for c in self.plan(memory="256")["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["actions"], ["update"])
+        self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "test"}})
+        r = run("plan", "stack.lua", "--json", "--local", "--var", "pw=another-pw-4471", "--var", "memory=128",
+                cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fn = [c for c in json.loads(r.stdout)["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["before_sensitive"]["environment"], True)
+        self.assertNotIn("environment", fn["change"]["before"])
+
+    def test_the_stored_other_parts_are_not_used_once_refresh_read_a_change(self):
+        """args_known goes with the digest it was stored with: once refresh reads a changed
+        argument back (its variables changed outside), "before" leaves the argument out
+        rather than show the parts as they were applied."""
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = run("api", "UpdateFunctionConfiguration", json.dumps({"FunctionName": "json-app", "Environment": {
+                "Variables": {"PW": SECRET, "MODE": "outside"}}}), "--local", cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fn = [c for c in self.plan()["resource_changes"] if c["address"] == "func.app"][0]
+        self.assertEqual(fn["change"]["actions"], ["update"])
+        self.assertNotIn("environment", fn["change"]["before"])
+        self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
+        self.assertEqual(fn["change"]["after"]["environment"], {"variables": {"MODE": "test"}})
+
     def test_state_and_graph_documents(self):
         r = self.le("graph", "stack.lua", "--json")
         doc = check(schemas.GRAPH, json.loads(r.stdout))
@@ -317,7 +378,8 @@ class JsonOutput(TempDirTest):
         shown = check(schemas.STATE_SHOW, json.loads(r.stdout))
         self.assertEqual((shown["values"]["function_name"], shown["values"]["memory_size"]), ("json-app", 128))
         self.assertTrue(shown["values"]["arn"].endswith(":function:json-app"))
-        self.assertNotIn("environment", shown["values"])
+        # the argument's other parts are kept (state's args_known), its sensitive leaf left out
+        self.assertEqual(shown["values"]["environment"], {"variables": {"MODE": "test"}})
         self.assertEqual(shown["sensitive_values"]["environment"], {"variables": {"PW": True}})
         # output --json: terraform output -json's shape, Terraform's types
         r = run("output", "stack.lua", "--json", cwd=self.dir, env=self.env)

@@ -17,9 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG  # noqa: E402
@@ -50,13 +48,6 @@ class SaveBetweenRefreshAndPlan(unittest.TestCase):
         self.env.update(CREDS, NO_COLOR="1", HOME=self.dir, LAMBDAENG_WAITER_DELAY="0.05")
         self.state_file = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
 
-    def post(self, path):
-        urllib.request.urlopen(urllib.request.Request(self.server.endpoint + path, method="POST")).close()
-
-    def held(self):
-        with urllib.request.urlopen(self.server.endpoint + "/__held") as res:
-            return json.load(res)
-
     def run_le(self, *args):
         return subprocess.run([LAMBDAENG, *args, "--endpoint", self.server.endpoint], env=self.env, cwd=self.dir,
                               capture_output=True, text=True, timeout=180)
@@ -66,7 +57,7 @@ class SaveBetweenRefreshAndPlan(unittest.TestCase):
             return json.load(f)
 
     def test_a_save_in_between_cancels_the_reuse(self):
-        self.post("/__release/" + HELD)  # the create's waiter passes
+        self.server.release(HELD)  # the create's waiter passes
         r = self.run_le("run", self.stack, "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.stored()["resources"]["func.g"]["args"]["memory_size"], 128)
@@ -74,14 +65,11 @@ class SaveBetweenRefreshAndPlan(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("func.f: changed outside lambdaeng (refreshed)", r.stdout)
         self.assertNotIn("memory_size", r.stdout)  # func.g: read back unchanged
-        self.post("/__hold/" + HELD)
+        self.server.hold(HELD)
         p = subprocess.Popen([LAMBDAENG, "run", self.stack, "--yes", "--endpoint", self.server.endpoint],
                              env=self.env, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            deadline = time.monotonic() + 120
-            while self.held().get(HELD, 0) < 1 and p.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(self.held().get(HELD), 1, "the refresh's GetFunction was never held")
+            self.assertEqual(self.server.wait_held(HELD, p), 1, "the refresh's GetFunction was never held")
             # Another writer, while the refresh runs: func.g stored at 256 MB (a new file, as a save writes).
             doc = self.stored()
             doc["resources"]["func.g"]["args"]["memory_size"] = 256
@@ -89,7 +77,7 @@ class SaveBetweenRefreshAndPlan(unittest.TestCase):
                 json.dump(doc, f, indent=2)
             os.replace(self.state_file + ".other", self.state_file)
         finally:
-            self.post("/__release/" + HELD)
+            self.server.release(HELD)
         out, _ = p.communicate(timeout=180)
         self.assertEqual(p.returncode, 0, out)
         # The plan was made from the merged state: func.g goes back from 256 to its declared 128.

@@ -6,8 +6,6 @@ AWS configuration is set), running real Python handlers: one echoes its event,
 "fnerror" prints and raises, "hang" sleeps for a minute."""
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -17,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, Tmux, run  # noqa: E402
+from harness import LAMBDAENG, Pty, Tmux, run  # noqa: E402
 
 HANDLERS = """
 import time
@@ -165,35 +163,15 @@ class Repl(unittest.TestCase):
     def test_typed_text_in_utf8_is_kept(self):
         # On a pseudo-terminal of its own (tmux may redraw what it cannot show): the bytes
         # typed are the bytes the chunk gets, in a UTF-8 locale.
-        master, slave = pty.openpty()
         env = dict(os.environ, TERM="dumb", LANG="C.UTF-8", LC_ALL="C.UTF-8", **self.env)
-        p = subprocess.Popen([LAMBDAENG, "repl", self.stack], stdin=slave, stdout=slave, stderr=slave,
-                             env=env, start_new_session=True)
-        os.close(slave)
-        out = b""
-
-        def read_until(pattern, start=0):
-            nonlocal out
-            deadline = time.monotonic() + 30
-            while pattern not in out[start:] and time.monotonic() < deadline:
-                if select.select([master], [], [], 0.5)[0]:
-                    try:
-                        out += os.read(master, 65536)
-                    except OSError:
-                        return
-
-        try:
-            read_until(b"lambdaeng> ")
-            mark = len(out)
-            os.write(master, 'print("caf\u00e9 " .. #"caf\u00e9")\r'.encode())
-            read_until(b"lambdaeng> ", mark)
-            os.write(master, b"\x04")
-            self.assertEqual(p.wait(timeout=30), 0)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            os.close(master)
+        with Pty(["repl", self.stack], env) as term:
+            term.read_until(rb"lambdaeng> ")
+            mark = len(term.out)
+            term.write('print("caf\u00e9 " .. #"caf\u00e9")\r'.encode())
+            term.read_until(rb"lambdaeng> ", mark)
+            term.write(b"\x04")
+            self.assertEqual(term.proc.wait(timeout=30), 0)
+            out = term.out
         self.assertIn("caf\u00e9 5\r\n".encode(), out[mark:], out[-500:])
 
 if __name__ == "__main__":

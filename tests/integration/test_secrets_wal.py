@@ -17,9 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG  # noqa: E402
@@ -59,13 +57,6 @@ class WriteAhead(unittest.TestCase):
         with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
             f.write("def handler(e, c):\n    return e\n")
 
-    def held(self):
-        with urllib.request.urlopen(self.endpoint + "/__held") as res:
-            return json.load(res)
-
-    def release(self, name):
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/__release/{name}", method="POST")).close()
-
     def scan(self, extra=b""):
         """Fails if a file under .lambdaeng/ (or extra) holds a form of the secret; returns the files read."""
         files = []
@@ -100,10 +91,7 @@ class WriteAhead(unittest.TestCase):
         p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--debug", "--endpoint", self.endpoint],
                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
         try:
-            deadline = time.monotonic() + 120
-            while self.held().get(name, 0) < 1 and p.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(self.held().get(name), 1, "the call was never held")
+            self.assertEqual(self.server.wait_held(name, p), 1, "the call was never held")
             # In flight: the write-ahead record is there, and holds no secret.
             entry = self.entry()
             self.assertIsNotNone(entry, "no write-ahead record while the call was in flight")
@@ -116,7 +104,7 @@ class WriteAhead(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-            self.release(name)
+            self.server.release(name)
         # Killed: nothing was tidied; neither the files left nor what it printed hold it.
         log.seek(0)
         printed = log.read()

@@ -15,18 +15,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, TempDirTest, main, run  # noqa: E402
+from harness import LAMBDAENG, TempDirTest, main, run, traced_env  # noqa: E402
 
 
-def traced_env(env):
-    """ENV for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace,
-    so a sanitized build checks leaks everywhere but there. HOME is a directory that does
-    not exist: every run then makes the same syscalls (a first run on a stack would
-    otherwise add the trust list's write, trust.lua), and no real home is written."""
-    env = dict(env, HOME=os.path.join(tempfile.gettempdir(), f"lambdaeng-no-home-{os.getpid()}"))
+def crash_env():
+    """The environment of a lambdaeng run under strace (harness.traced_env). HOME is a
+    directory that does not exist: every run then makes the same syscalls (a first run on a
+    stack would otherwise add the trust list's write, trust.lua), and no real home is written."""
+    env = dict(os.environ, NO_COLOR="1", HOME=os.path.join(tempfile.gettempdir(), f"lambdaeng-no-home-{os.getpid()}"))
     env.pop("XDG_STATE_HOME", None)
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
-    return env
+    return traced_env(env)
 
 RESOURCES = 6000
 
@@ -76,7 +74,7 @@ class StateCrash(TempDirTest):
         """Runs `state rm` under strace, SIGKILLed on entry to its ORDINAL-th SYSCALL."""
         r = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}", "-e",
                             f"inject={syscall}:signal=KILL:when={ordinal}", LAMBDAENG, "state", "rm", "func.f00000",
-                            self.stack], env=traced_env(dict(os.environ, NO_COLOR="1")), capture_output=True, text=True)
+                            self.stack], env=crash_env(), capture_output=True, text=True)
         # strace ends the way its tracee ended: by the same signal
         return -signal.SIGKILL if r.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL) else r.returncode
 
@@ -91,7 +89,7 @@ class StateCrash(TempDirTest):
         trace = os.path.join(self.dir, "trace.txt")
         r = subprocess.run(["strace", "-qq", "-o", trace, "-e", "trace=write,fsync,fdatasync,rename,link,unlink,flock",
                             LAMBDAENG, "state", "rm", "func.f00000", self.stack],
-                           env=traced_env(dict(os.environ, NO_COLOR="1")), capture_output=True, text=True)
+                           env=crash_env(), capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.check_whole(), "new")
         points, seen, renamed_at = [], {}, None
@@ -140,7 +138,7 @@ class StateCrash(TempDirTest):
         self.assertEqual(self.check_whole(), "new")
         rng = random.Random(20261123)
         outcomes = {"old": 0, "new": 0}
-        env = traced_env(dict(os.environ, NO_COLOR="1"))
+        env = crash_env()
         for _ in range(12):
             self.reset()
             proc = subprocess.Popen([LAMBDAENG, "state", "rm", "func.f00000", self.stack], env=env,

@@ -7,8 +7,11 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
-a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced);
-the working copy's saves written off the loop thread (strace -f -y)."""
+a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced, for a
+function and for a layer version);
+the working copy's saves written off the loop thread (strace -f -y); the run's summary after
+a failed save in each case (saved later, kept in the errored file, in memory only; and a
+local state file that cannot be written, with the resource whose change it lacks)."""
 import json
 import os
 import pty
@@ -331,6 +334,10 @@ class S3State(unittest.TestCase):
         self.assertEqual(self.names(ours), set())
         self.assertEqual({h for h in self.held() if h.startswith("st-cas-a")}, set())
         self.assertIn("not created: the state could not record the create before it", out)
+        # the summary says where what was done is, not that the state holds it
+        self.assertIn(f"the state in s3://{BUCKET}/{self.key} does NOT hold all of it: this run's state is kept in "
+                      f"{errored}. Write it back before anything else uses this state", out)
+        self.assertNotIn("state holds what was done", out)
         # pushing ours is refused while S3 holds a state of another lineage
         r = self.le("state", "push", errored, a)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
@@ -482,7 +489,7 @@ class S3State(unittest.TestCase):
         self.assertEqual(on_loop, [], "the loop thread synced the working copy")
         print(f"\n{len(syncs)} fsyncs of the working copy for {n} functions, none on the loop thread")
 
-    def run_with_a_failing_disk(self, st, when):
+    def run_with_a_failing_disk(self, st, when, endpoint=None):
         """A run whose fsyncs numbered `when` in each thread fail with ENOSPC (strace
         counts per thread: libuv gets one worker, where the working copy is saved, two
         fsyncs a save; the main thread fsyncs only to keep the errored file)."""
@@ -492,8 +499,8 @@ class S3State(unittest.TestCase):
         env["UV_THREADPOOL_SIZE"] = "1"
         r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
                             f"inject=fsync:error=ENOSPC:when={when}", LAMBDAENG, "run", st, "--yes", "--parallelism",
-                            "1", "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True,
-                           timeout=300)
+                            "1", "--endpoint", endpoint or self.lambda_endpoint], env=env, capture_output=True,
+                           text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 1, out[-3000:])
         self.assertRegex(out, r"cannot save the working copy of the state \(cannot write [^ ]*/lambdaeng-s3-\d+-\w+/"
@@ -520,6 +527,7 @@ class S3State(unittest.TestCase):
         self.assertFalse(os.path.exists(errored), "S3 holds it all, yet the errored file was left")
         self.assertIn("A later save wrote this run's state in full: nothing is kept aside.", out)
         self.assertIn("Apply failed: 1 error. Done before that: 1 added", out)  # the save, counted
+        self.assertIn("a later save wrote the state in full: it holds what was done, so the next run continues", out)
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc-{i}" for i in range(3)})
@@ -538,9 +546,33 @@ class S3State(unittest.TestCase):
         self.assertIn(f"this run's state is in its memory only, until a save writes it to s3://{BUCKET}/", out)
         self.assertFalse(os.path.exists(errored))
         self.assertIn("A later save wrote this run's state in full: nothing is kept aside.", out)
+        self.assertIn("a later save wrote the state in full: it holds what was done", out)
         self.apply(st)
         self.assert_no_changes(st)
         self.assertEqual(self.names(self.s3_state()), {f"st-nospc1-{i}" for i in range(2)})
+
+    def test_a_layer_version_whose_write_ahead_record_cannot_be_saved_is_not_published(self):
+        """As for a function: the layer version's write-ahead record is the first save; it
+        fails (and keeping the errored file too), so PublishLayerVersion is not sent (moto's
+        Lambda: the fault server has no layers); the next run publishes it once."""
+        d = os.path.join(self.dir, "layer")
+        os.makedirs(os.path.join(d, "layers", "py", "python"))
+        with open(os.path.join(d, "layers", "py", "python", "shared.py"), "w") as f:
+            f.write("VALUE = 1\n")
+        st = self.stack("layer", {}, extra='lambda.layer_version("py", { layer_name = "st-nospc-layer", '
+                                            'source = "layers/py", compatible_runtimes = { "python3.12" } })')
+        out = self.run_with_a_failing_disk(st, 1, endpoint=self.moto.endpoint)
+        lam = self.moto.boto3("lambda")
+        self.assertEqual(lam.list_layer_versions(LayerName="st-nospc-layer")["LayerVersions"], [], out[-3000:])
+        self.assertIn("layer_version.py: create failed", out)
+        self.assertIn("not published: the state could not record the publish before it", out)
+        r = self.le("run", st, "--yes", "--endpoint", self.moto.endpoint)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        r = self.le("plan", st, "--detailed-exitcode", "--endpoint", self.moto.endpoint)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        versions = lam.list_layer_versions(LayerName="st-nospc-layer")["LayerVersions"]
+        self.assertEqual([v["Version"] for v in versions], [1])
+        self.assertEqual([e["kind"] for e in self.s3_state()["resources"].values()], ["layer_version"])
 
     def test_when_no_save_succeeds_the_failure_is_the_last_word(self):
         """Every fsync fails: nothing is created, and the failure is reported without the
@@ -550,6 +582,38 @@ class S3State(unittest.TestCase):
         self.assertEqual({h for h in self.held() if h.startswith("st-nospc2-")}, set(), out[-3000:])
         self.assertIn("this run's state is in its memory only", out)
         self.assertNotIn("A later save wrote", out)
+        # nothing was done that the state lacks (no create went out unannounced): said so
+        self.assertIn(f"this run's state could not be written, but s3://{BUCKET}/{self.key} holds every change this "
+                      "run completed", out)
+
+    def test_a_local_state_never_written_again_names_what_it_lacks(self):
+        """Local state: the create's write-ahead record is written, the fsyncs after it fail
+        (the record of the created function, every save after): the summary says the state
+        file holds the state as of its last write without func.f0's last change, and how
+        to recover; the next run adopts the function (recorded as pending), creating none."""
+        if shutil.which("strace") is None:
+            self.fail("strace is missing (scripts/deps.sh installs it)")
+        st = self.stack("loc", {"f0": '"st-loc-0"'}, backend=False)
+        env = traced_env(dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
+        env["UV_THREADPOOL_SIZE"] = "1"  # (the saves' fsyncs, two a save, on the one worker)
+        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
+                            "inject=fsync:error=ENOSPC:when=3+", LAMBDAENG, "run", st, "--yes", "--parallelism", "1",
+                            "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out[-3000:])
+        path = os.path.join(self.dir, "loc", ".lambdaeng", "stack.state.json")
+        self.assertIn("No space left on device", out)
+        self.assertIn("Apply failed: 1 error. Done before that: 1 added, 0 changed, 0 destroyed; this run's state "
+                      f"could not be written anywhere: {path} holds it as of its last write, without this run's last "
+                      "changes to func.f0. Once the cause above is fixed, run lambdaeng plan before anything else",
+                      out)
+        self.assertNotIn("state holds what was done", out)
+        self.assertIn("st-loc-0", self.held())
+        with open(path) as f:
+            self.assertEqual(json.load(f)["resources"]["func.f0"]["pending"], "create")
+        r = self.apply(st)
+        self.assertIn("0 added", r.stdout)
+        self.assert_no_changes(st)
 
     def test_sigkill_mid_apply_state_in_s3_parses_and_converges(self):
         if shutil.which("strace") is None:

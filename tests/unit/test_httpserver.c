@@ -2,7 +2,8 @@
  * the check hook refusing a body by its Content-Length before reading it, a check
  * or dispatch that raises (reported through the loop, the client answered 500 or
  * left to its timeout), the header and connection limits, requests answered in
- * order on one connection, thousands of pipelined requests answered inside dispatch
+ * order on one connection, an answer larger than the socket's buffer (written at
+ * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
@@ -139,6 +140,33 @@ static void requests_on_one_connection_are_answered_in_order(void **state) {
   harness_close(L);
 }
 
+static void an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  /* written at once as far as the socket takes it, the rest queued: 8 MB is more than
+   * a loopback socket's buffer, so both halves are exercised */
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local big = {}\n"
+               "  for i = 1, 8 * 1024 * 1024 / 16 do big[i] = string.format('%015d\\n', i) end\n"
+               "  big = table.concat(big)\n"
+               "  local s, url = listen(function(req, id)\n"
+               "    if req.path == '/big' then httpserver.respond(id, 200, {}, big) else answer(req, id) end\n"
+               "  end)\n"
+               "  local a = http.request { url = url .. '/big', timeout = 60 }\n"
+               "  local b = http.request { url = url .. '/small', timeout = 60 }\n"
+               "  local c = http.request { url = url .. '/big', timeout = 60 }\n"
+               "  s:close()\n"
+               "  return a.body == big, #a.body, b.body, c.body == big\n"
+               "end)\n",
+               4);
+  assert_true(lua_toboolean(L, -4));
+  assert_int_equal(lua_tointeger(L, -3), 8 * 1024 * 1024);
+  assert_string_equal(harness_string(L, -2), "GET /small");
+  assert_true(lua_toboolean(L, -1));
+  harness_close(L);
+}
+
 /* A client on its own thread (blocking sockets, outside the loop): sends n requests
  * GET /1 .. GET /n in one write (pipelined) and reads until n answers came or the
  * connection ended; the loop's scenario polls pipelined_result() for the bodies. */
@@ -241,6 +269,7 @@ int main(void) {
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
+      cmocka_unit_test(an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order),
       cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

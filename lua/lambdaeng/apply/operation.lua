@@ -4,7 +4,8 @@
 -- is confirmed. Called by apply.lua for each node, inside its task.
 --
 -- run: the apply in progress (apply.lua): ctx, state, session, env (the
--- resolver of what was applied), live, ephemeral, counts, save().
+-- resolver of what was applied), live, ephemeral, counts, save(address of the
+-- completed change it records, if any).
 -- destroy(run, node), create(run, node) -> true | nil, err ({ type, message }): the
 -- two steps of a node (schedule.lua orders them); a replace has both.
 local ref = require "lambdaeng.ref"
@@ -12,6 +13,7 @@ local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local json_values = require "lambdaeng.plan.json_values"
 local func = require "lambdaeng.resources.func"
@@ -31,7 +33,8 @@ local function view_of(ctx, decl, prior)
 end
 
 -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
--- arguments, and the attributes that follow them (secret_attrs.lua: an invocation's
+-- arguments (as one digest each; args_known keeps the other parts of a partly
+-- sensitive one, with that digest), and the attributes that follow them (secret_attrs.lua: an invocation's
 -- result when its input is sensitive, a function's tags_all when its tags are), as
 -- keyed digests; any attribute string that holds a known
 -- secret as well (arguments are tracked exactly, through references).
@@ -39,12 +42,21 @@ function M.entry_for(ctx, decl, rec, sensitive)
   local deps = {}
   for a in pairs(decl.deps) do if a ~= decl.address then deps[#deps + 1] = a end end
   table.sort(deps)
-  local sens, paths = nil, nil
+  local sens, paths, known = nil, nil, nil
+  local args = plan.stored_args(rec.args, sensitive or {}, ctx.digest)
   for k in pairs(sensitive or {}) do
     sens = sens or {}; sens[k] = true
-    -- where in the argument its sensitive parts are (plan --json marks them per path)
+    -- where in the argument its sensitive parts are (plan --json marks them per path),
+    -- and its other parts with the digest they go with (plan --json's "before")
     local marks = json_values.sensitive_marks(decl.args[k])
-    if type(marks) == "table" then paths = paths or {}; paths[k] = marks end
+    if type(marks) == "table" then
+      paths = paths or {}; paths[k] = marks
+      if json_values.is_digest(args[k]) and type(args[k].sensitive_digest) == "string" then
+        known = known or {}
+        known[k] = { digest = args[k].sensitive_digest, value = json_values.known(secrets.scrub(rec.args[k],
+          ctx.digest), marks) }
+      end
+    end
   end
   local lc = type(decl.meta.lifecycle) == "table" and decl.meta.lifecycle or {}
   -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
@@ -53,7 +65,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
   local tags_all = secret_attrs.stored(decl.kind, { tags_all = rec.tags_all }, sens, ctx.digest).tags_all
   return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
            prevent_destroy = lc.prevent_destroy == true or nil,
-           args = plan.stored_args(rec.args, sensitive or {}, ctx.digest),
+           args = args, args_known = known,
            attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest),
            tags_all = tags_all, dependencies = json.array(deps), sensitive = sens, sensitive_paths = paths,
            partial = rec.partial or nil, pending = rec.pending, target = target }
@@ -61,7 +73,7 @@ end
 
 local function put(run, decl, rec, sensitive)
   run.state:put(decl.address, M.entry_for(run.ctx, decl, rec, sensitive))
-  run.save()
+  run.save(decl.address)
 end
 
 -- Runs the actions of decl's lifecycle.action_trigger that fire on event.
@@ -173,7 +185,7 @@ local function op_context(run, node)
       run.state:put(a, M.entry_for(run.ctx, decl, rec, p.sensitive))
       return run.save() -- (a write-ahead record not saved: the call must not go out)
     end or nil,
-    forget = function(a) run.state:remove(a) run.save() end,
+    forget = function(a) run.state:remove(a) run.save() end, -- (a pending record: refresh drops it)
     adopt_on_conflict = p.pending_prior ~= nil,
   }, { __index = view_of(run.ctx, decl, p.prior) })
   return node.op_ctx
@@ -188,7 +200,7 @@ function M.destroy(run, node)
   local ok, err = h.delete(op_context(run, node), decl, p.prior)
   if not ok then return nil, err end
   run.state:remove(node.deposed or addr)
-  run.save()
+  run.save(node.deposed or addr)
   run.counts.destroyed = run.counts.destroyed + 1
   return true
 end

@@ -133,8 +133,9 @@ function M.report(res, destroy, interrupted)
       lines[#lines + 1] = string.format("%s%s: %s: %s", f.site and (f.site .. ": ") or "", f.address,
         f.err.type or "Error", f.err.message or "?")
     end
-    return nil, { lines = lines, notes = { string.format("Done before that: %d added, %d changed, %d destroyed; "
-      .. "state holds what was done, so the next run continues from there.", c.added, c.changed, c.destroyed) } }
+    return nil, { lines = lines, notes = { string.format("Done before that: %d added, %d changed, %d destroyed; %s",
+      c.added, c.changed, c.destroyed,
+      res.state_note or "state holds what was done, so the next run continues from there.") } }
   end
   local message
   if interrupted then

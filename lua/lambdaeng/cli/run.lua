@@ -87,10 +87,10 @@ local function report(res, destroy, interrupted)
     end
     local errors = #lines -- the failed save is one of them
     return nil, { lines = lines, notes = { string.format("\n%s failed: %d error%s%s. Done before that: %d added, "
-      .. "%d changed, %d destroyed; state holds what was done, so the next run continues from there.",
-      destroy and "Destroy" or "Apply", errors, errors == 1 and "" or "s",
+      .. "%d changed, %d destroyed; %s", destroy and "Destroy" or "Apply", errors, errors == 1 and "" or "s",
       cancelled > 0 and string.format(" and %d call%s cancelled by the interrupt", cancelled,
-        cancelled == 1 and "" or "s") or "", c.added, c.changed, c.destroyed) } }
+        cancelled == 1 and "" or "s") or "", c.added, c.changed, c.destroyed,
+      res.state_note or "state holds what was done, so the next run continues from there.") } }
   end
   if interrupted then
     print(string.format("\nStopped by interrupt: %s%d added, %d changed, %d destroyed; the rest was not started. "

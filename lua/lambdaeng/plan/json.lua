@@ -7,8 +7,9 @@
 -- plan time are left out of "after" and marked in "after_unknown" (every value the
 -- text plan shows as "(known after apply)"); sensitive values are left out and
 -- marked per path in "before_sensitive"/"after_sensitive" (unlike Terraform, which
--- writes them in clear beside the mark; "before" leaves out the whole argument, which
--- state keeps as one digest); variables { NAME { value } }, a sensitive variable
+-- writes them in clear beside the mark; "before" keeps the other parts of a partly
+-- sensitive argument, which state keeps beside its digest (args_known), or, in an
+-- entry without them, when it is unchanged); variables { NAME { value } }, a sensitive variable
 -- left out.
 -- encode(result, state, session) -> text (state: prior_state; session: variables).
 local ref = require "lambdaeng.ref"
@@ -104,12 +105,32 @@ local function replace_paths(p)
   return json.array(paths)
 end
 
+-- A partly sensitive argument whose other parts the entry does not keep (written
+-- before args_known, or read back changed by refresh): when its digest is the planned
+-- value's (unchanged) they are the planned value's, and "before" keeps them as "after"
+-- does (sensitive leaves left out, marked); a changed one stays out whole.
+local function unchanged_parts(p, change)
+  local stored, after_marks = p.stored or {}, change.after_sensitive
+  if type(after_marks) ~= "table" or type(change.before) ~= "table" then return end
+  for k, d in pairs(p.prior.args or {}) do
+    local now, marks = stored[k], after_marks[k]
+    if values.is_digest(d) and values.is_digest(now) and type(d.sensitive_digest) == "string"
+      and now.sensitive_digest == d.sensitive_digest and type(marks) == "table" and change.before[k] == nil
+      and not ref.has_withheld(p.args[k]) then
+      change.before[k] = values.known(p.args[k], marks)
+      if type(change.before_sensitive) ~= "table" then change.before_sensitive = {} end
+      change.before_sensitive[k] = marks
+    end
+  end
+end
+
 local function resource_change(p)
   local change = { actions = json.array(actions_of(p)), before = json.null, after = json.null,
                    after_unknown = {}, before_sensitive = false, after_sensitive = false,
                    replace_paths = replace_paths(p) }
   if p.prior then change.before, change.before_sensitive = values.stored(p.prior) end
   if p.action ~= "delete" then change.after, change.after_unknown, change.after_sensitive = after_of(p) end
+  if p.prior and p.action ~= "delete" then unchanged_parts(p, change) end
   local reason
   if p.action == "replace" then
     reason = p.replace_reason and p.replace_reason[1] == "--replace" and "replace_by_request"

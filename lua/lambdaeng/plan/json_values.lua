@@ -121,16 +121,25 @@ end
 
 -- A stored resource's values (arguments and attributes) and their sensitive marks:
 -- per path where the entry says where an argument's sensitive parts are
--- (sensitive_paths; the argument itself is left out, state keeps it as one digest),
--- else the whole of a sensitive argument.
+-- (sensitive_paths), else the whole of a sensitive argument. State keeps such an
+-- argument as one digest: its other parts are those args_known keeps with that same
+-- digest (an entry refresh changed, or one written before args_known, has none: the
+-- argument is left out).
 function M.stored(entry)
   local values, marks = {}, {}
   local paths = type(entry.sensitive_paths) == "table" and entry.sensitive_paths or {}
+  local known = type(entry.args_known) == "table" and entry.args_known or {}
   for k, v in pairs(entry.args or {}) do
     local m = type(paths[k]) == "table" and is_digest(v) and paths[k]
       or M.stored_marks(v, entry.sensitive and entry.sensitive[k])
     marks[k] = m
-    values[k] = M.known(v, m)
+    local parts = known[k]
+    if type(m) == "table" and type(parts) == "table" and type(parts.digest) == "string"
+      and parts.digest == v.sensitive_digest then
+      values[k] = M.known(parts.value, m)
+    else
+      values[k] = M.known(v, m)
+    end
   end
   for k, v in pairs(entry.attrs or {}) do
     local m = M.stored_marks(v)

@@ -53,14 +53,24 @@ State.__index = delegate.index(State)
 -- true | nil, message (as the native save).
 function State:save()
   local native = self.native
-  if not coroutine.isyieldable() and not self.commits.writing then return native:save() end
-  return self.commits:commit(native:dirty())
+  local ok, err
+  if not coroutine.isyieldable() and not self.commits.writing then ok, err = native:save()
+  else ok, err = self.commits:commit(native:dirty()) end
+  self.failed = not ok or nil
+  return ok, err
+end
+
+-- After a failed last save: { where = the state file } (which holds the state as of
+-- its last write; this run's is in its memory only); nil when the last save succeeded.
+function State:unsaved()
+  if self.failed then return { where = self.path } end
+  return nil
 end
 
 function Backend:open()
   local native, err, code = statelib.open(self.paths.state)
   if not native then return nil, errors.new("StateError", err, { code = code }) end
-  local st = setmetatable({ native = native }, State)
+  local st = setmetatable({ native = native, path = self.paths.state }, State)
   st.commits = groupcommit.new(function() return native:save_in_background() end, { retry = true })
   return st
 end

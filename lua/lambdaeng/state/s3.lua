@@ -123,6 +123,7 @@ end
 -- retried: nothing reached S3 and the next save writes again.
 function State:keep(reason, retried)
   local b = self.backend
+  self.unsaved_in = false -- (in memory only, unless the errored file is written below)
   local ok, werr = files.replace(b.errored, self.native:document())
   if not ok then
     return string.format("%s; keeping it locally failed too (%s): %s", reason, werr, retried
@@ -130,6 +131,7 @@ function State:keep(reason, retried)
       or ("the state is still in " .. self.path .. " until this run ends"))
   end
   self.kept = retried or nil
+  self.unsaved_in = b.errored
   if retried then
     return string.format("%s. %s was not written and holds this run's state as of its last write. This run's "
       .. "state was kept in %s: nothing is lost; the next save writes it all to S3 and removes that file, or write "
@@ -173,6 +175,7 @@ function State:save()
     local written, why = self.commits:commit(self.native:dirty())
     if written then
       if self.kept then os.remove(self.backend.errored) self.kept = nil end -- S3 holds all it held
+      self.unsaved_in = nil
       return true
     end
     if not self.commits.failed then return nil, self:keep(why, true) end -- a refused write: retried
@@ -180,6 +183,15 @@ function State:save()
   end
   self.native:save()
   return nil, self:keep(self.failed)
+end
+
+-- Where this run's state is after its last save failed: nil when that save
+-- succeeded; { where, kept = the errored file, push = the command that writes it
+-- back } or { where } alone when it is in this run's memory only.
+function State:unsaved()
+  if self.unsaved_in == nil then return nil end
+  local b = self.backend
+  return { where = b:where(), kept = self.unsaved_in or nil, push = self.unsaved_in and b.push_hint(self.unsaved_in) }
 end
 
 -- The lock ----------------------------------------------------------------------
