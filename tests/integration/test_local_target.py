@@ -248,6 +248,7 @@ def crash(event, context):
 def record(event, context):
     print("recorded", json.dumps(event), flush=True)
 def pause(event, context):
+    print("pausing", event.get("tag", ""), flush=True)
     time.sleep(event.get("sleep", 0.8))
     return {"pid": ME}
 def pieces(event, context):
@@ -346,6 +347,11 @@ class Execution(unittest.TestCase):
         self.boto.create_function(FunctionName=name, Runtime=runtime, Handler=handler, Role=ROLE,
                                   Code={"ZipFile": code}, **extra)
         self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+
+    def console_text(self):
+        self.console.flush()
+        with open(self.console_path) as f:
+            return f.read()
 
     def invoke(self, name, payload=None, **kw):
         r = self.boto.invoke(FunctionName=name, Payload=json.dumps(payload or {}), **kw)
@@ -515,11 +521,16 @@ class Execution(unittest.TestCase):
             self.assertIn(self.invoke(name, event)["Body"]["pid"], pids)
 
     def test_reserved_concurrency_throttles_beyond_it(self):
-        self.create("py-limited", "python3.12", "handlers.pause", self.py)
+        self.create("py-limited", "python3.12", "handlers.pause", self.py, Timeout=15)
         self.boto.put_function_concurrency(FunctionName="py-limited", ReservedConcurrentExecutions=2)
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            futures = [pool.submit(self.invoke, "py-limited", {"sleep": 1.5}) for _ in range(2)]
-            time.sleep(0.5)
+            futures = [pool.submit(self.invoke, "py-limited", {"sleep": 5, "tag": "held"}) for _ in range(2)]
+            # both in flight (each has printed) before the third call, however long a loaded
+            # machine takes to start them; they then hold their slots 5 s
+            deadline = time.monotonic() + 60
+            while self.console_text().count("[py-limited] pausing held") < 2:
+                self.assertLess(time.monotonic(), deadline, "the two calls never started")
+                time.sleep(0.05)
             with self.assertRaises(self.boto.exceptions.TooManyRequestsException) as cm:
                 self.invoke("py-limited", {"sleep": 0})
             self.assertEqual(cm.exception.response["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded")
