@@ -18,7 +18,8 @@
 typedef struct socket_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
-  int active;
+  int watched; /* libcurl asks for the socket's events */
+  int events;  /* what the poll is started for (UV_READABLE | UV_WRITABLE), 0: stopped */
 } socket_ctx;
 
 typedef struct host_slot host_slot;
@@ -65,6 +66,7 @@ static struct {
   long max_host; /* connections per host */
   size_t count, peak, started, queued_peak;
   size_t sockets_open, sockets_peak, sockets_opened;
+  size_t idle_socket_events; /* events on kept-alive sockets libcurl did not watch (their polls then stopped) */
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
   int ready;
 } H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
@@ -120,8 +122,20 @@ static void check_multi_info(void) {
   }
 }
 
+/* Stops the poll; 0, or -1 when libuv refused (reported). */
+static int stop_polling(socket_ctx *s) {
+  if (!s->events) return 0;
+  s->events = 0;
+  return le_uv_check(uv_poll_stop(&s->poll), "libcurl: unwatching a socket");
+}
+
 static void poll_cb(uv_poll_t *p, int status, int events) {
   socket_ctx *s = p->data;
+  if (!s->watched) { /* an idle kept-alive connection's news (its peer closed it): libcurl sees it on reuse */
+    H.idle_socket_events++;
+    stop_polling(s);
+    return;
+  }
   int flags = 0;
   if (status < 0) flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
@@ -145,17 +159,23 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   socket_ctx *s = socket_for(fd, action != CURL_POLL_REMOVE);
   if (!s) return action == CURL_POLL_REMOVE ? 0 : -1;
   if (action == CURL_POLL_REMOVE) {
-    /* REMOVE does not mean closed: stop watching, keep the handle until curl closes the socket. */
-    int rc = s->active ? le_uv_check(uv_poll_stop(&s->poll), "libcurl: unwatching a socket") : 0;
-    s->active = 0;
-    return rc < 0 ? -1 : 0;
+    /* REMOVE does not mean closed: the handle is kept until curl closes the socket. A
+     * socket polled for reading alone stays polled: a kept-alive connection is quiet
+     * until its next request, which asks for reading again, and each stop and start
+     * costs epoll_ctl calls (libuv's start deletes the descriptor first): two or three
+     * per request. Whatever arrives on it meanwhile stops the poll (poll_cb). */
+    s->watched = 0;
+    return (s->events & ~UV_READABLE) && stop_polling(s) < 0 ? -1 : 0;
   }
   int events = 0;
   if (action & CURL_POLL_IN) events |= UV_READABLE;
   if (action & CURL_POLL_OUT) events |= UV_WRITABLE;
+  s->watched = 1;
+  if (events == s->events) return 0; /* polled for these already */
   /* -1 tells libcurl, which fails the transfers on that socket instead of waiting forever. */
+  s->events = 0;
   if (le_uv_check(uv_poll_start(&s->poll, events, poll_cb), "libcurl: watching a socket") < 0) return -1;
-  s->active = 1;
+  s->events = events;
   return 0;
 }
 
@@ -165,6 +185,11 @@ static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct c
   (void)clientp;
   (void)purpose;
   curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  socket_ctx *stale = fd != CURL_SOCKET_BAD ? socket_for(fd, 0) : NULL;
+  if (stale) { /* a poll left by a socket closed behind our back: the new one starts afresh */
+    H.sockets[fd] = NULL;
+    uv_close((uv_handle_t *)&stale->poll, (uv_close_cb)free);
+  }
   if (fd != CURL_SOCKET_BAD) {
     H.sockets_opened++;
     if (++H.sockets_open > H.sockets_peak) H.sockets_peak = H.sockets_open;
@@ -903,7 +928,7 @@ static int l_stats(lua_State *L) {
       {"sockets_open", H.sockets_open}, {"sockets_peak", H.sockets_peak},   {"sockets_opened", H.sockets_opened},
       {"queued_peak", H.queued_peak},   {"max_host_connections", (size_t)H.max_host},
       {"started", H.started},           {"in_flight", H.count},             {"peak_in_flight", H.peak},
-      {"easy_created", H.easy_created},
+      {"easy_created", H.easy_created}, {"idle_socket_events", H.idle_socket_events},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {

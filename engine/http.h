@@ -28,8 +28,11 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections= }; cancel_all(); cancellations() -> how many
- * times cancel_all was called (so a caller that waited elsewhere can tell). */
+ * queued_peak=, max_host_connections=, easy_created=, idle_socket_events= }; cancel_all();
+ * cancellations() -> how many times cancel_all was called (so a caller that waited
+ * elsewhere can tell). A kept-alive connection stays polled for reading between its
+ * requests (no epoll_ctl per request); the first event on it while idle (its peer
+ * closed it) stops that poll, counted in idle_socket_events. */
 #ifndef LAMBDAENG_HTTP_H
 #define LAMBDAENG_HTTP_H
 

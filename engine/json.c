@@ -10,6 +10,7 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "jsoncanon.h"
 #include "jsondecode.h"
 
 #define MAX_DEPTH 100 /* json.lua: deeper than this is a table that contains itself */
@@ -39,24 +40,29 @@ typedef struct {
 
 #define KEYS_ON_STACK 32 /* an object with more keys lists them in memory from malloc */
 
-/* Appends to the text; running out of memory is noted and reported once at the end. */
-static inline int put(encoder *e, const char *s, size_t n) {
-  le_buffer *b = &e->out;
+/* Appends to b; running out of memory is noted in *oom and reported once at the end. */
+static inline void buf_put(le_buffer *b, int *oom, const char *s, size_t n) {
   if (b->cap - b->len >= n) { /* the common case, without a call */
     if (n) memcpy(b->data + b->len, s, n);
     b->len += n;
   } else if (le_buffer_append(b, s, n) != 0) {
-    e->out_of_memory = 1;
+    *oom = 1;
   }
+}
+static inline void buf_put_c(le_buffer *b, int *oom, char c) {
+  if (b->len < b->cap) {
+    b->data[b->len++] = (unsigned char)c;
+    return;
+  }
+  buf_put(b, oom, &c, 1);
+}
+static inline int put(encoder *e, const char *s, size_t n) {
+  buf_put(&e->out, &e->out_of_memory, s, n);
   return 0;
 }
 static inline int put_c(encoder *e, char c) {
-  le_buffer *b = &e->out;
-  if (b->len < b->cap) {
-    b->data[b->len++] = (unsigned char)c;
-    return 0;
-  }
-  return put(e, &c, 1);
+  buf_put_c(&e->out, &e->out_of_memory, c);
+  return 0;
 }
 
 /* Sets the error "value.a[2].b: <what>" for the value at depth. */
@@ -99,7 +105,7 @@ static size_t utf8_char(const unsigned char *s, size_t n) {
 }
 
 /* What each byte asks of the encoder: 0 nothing (copied), 1 an escape, 2 a UTF-8 check. */
-static const unsigned char byte_class[256] = {
+const unsigned char le_json_byte_class[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
@@ -109,58 +115,56 @@ static const unsigned char byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
 
-/* Whether none of 8 bytes asks anything of the encoder (byte_class 0: not a control
- * character, '"', '\\', DEL, nor above ASCII), tested in one word: a byte below 0x20,
- * or equal to one of the three, sets its high bit in the sum; the high bit is then any
- * byte's own. */
-static inline int plain8(const unsigned char *p) {
-  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  uint64_t x, q, b, d;
-  memcpy(&x, p, 8);
-  q = x ^ (ones * '"');
-  b = x ^ (ones * '\\');
-  d = x ^ (ones * 0x7f);
-  return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d)) & highs) == 0;
-}
-
 /* One pass: runs of plain bytes copied at once (eight tested at a time), each character
- * above ASCII checked as utf8.len does (the text is dropped on an error, so nothing
- * half-written shows). */
-static int encode_string(encoder *e, const char *s, size_t n, int depth) {
+ * above ASCII checked as utf8.len does; -1 on a string that is not valid UTF-8 (the
+ * caller drops the text, so nothing half-written shows). */
+static inline int string_into(le_buffer *b, int *oom, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
-  put_c(e, '"');
+  buf_put_c(b, oom, '"');
   size_t run = 0; /* start of the bytes not written yet */
   for (size_t i = 0; i < n;) {
-    while (i + 8 <= n && plain8(u + i)) i += 8;
-    while (i < n && !byte_class[u[i]]) i++;
+    while (i + 8 <= n && le_json_plain8(u + i)) i += 8;
+    while (i < n && !le_json_byte_class[u[i]]) i++;
     if (i >= n) break;
-    unsigned char c = u[i], cls = byte_class[c];
+    unsigned char c = u[i], cls = le_json_byte_class[c];
     if (cls == 2) {
       size_t len = utf8_char(u + i, n - i);
-      if (!len) return fail(e, depth, "string is not valid UTF-8");
+      if (!len) return -1;
       i += len;
       continue;
     }
-    put(e, s + run, i - run);
+    buf_put(b, oom, s + run, i - run);
     run = ++i;
     char esc[8];
     switch (c) {
-    case '"': put(e, "\\\"", 2); break;
-    case '\\': put(e, "\\\\", 2); break;
-    case '\b': put(e, "\\b", 2); break;
-    case '\f': put(e, "\\f", 2); break;
-    case '\n': put(e, "\\n", 2); break;
-    case '\r': put(e, "\\r", 2); break;
-    case '\t': put(e, "\\t", 2); break;
-    default: snprintf(esc, sizeof esc, "\\u%04x", c); put(e, esc, 6);
+    case '"': buf_put(b, oom, "\\\"", 2); break;
+    case '\\': buf_put(b, oom, "\\\\", 2); break;
+    case '\b': buf_put(b, oom, "\\b", 2); break;
+    case '\f': buf_put(b, oom, "\\f", 2); break;
+    case '\n': buf_put(b, oom, "\\n", 2); break;
+    case '\r': buf_put(b, oom, "\\r", 2); break;
+    case '\t': buf_put(b, oom, "\\t", 2); break;
+    default: snprintf(esc, sizeof esc, "\\u%04x", c); buf_put(b, oom, esc, 6);
     }
   }
-  put(e, s + run, n - run);
-  return put_c(e, '"');
+  buf_put(b, oom, s + run, n - run);
+  buf_put_c(b, oom, '"');
+  return 0;
+}
+
+static int encode_string(encoder *e, const char *s, size_t n, int depth) {
+  if (string_into(&e->out, &e->out_of_memory, s, n) != 0) return fail(e, depth, "string is not valid UTF-8");
+  return 0;
+}
+
+int le_json_put_string(le_buffer *b, const char *s, size_t n) {
+  int oom = 0;
+  if (string_into(b, &oom, s, n) != 0) return -1;
+  return oom ? -1 : 0;
 }
 
 /* An integer in decimal, as "%lld" writes it. */
-static int put_integer(encoder *e, long long v) {
+static inline void integer_into(le_buffer *b, int *oom, long long v) {
   char num[24], *p = num + sizeof num;
   unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   do {
@@ -168,12 +172,44 @@ static int put_integer(encoder *e, long long v) {
     m /= 10;
   } while (m);
   if (v < 0) *--p = '-';
-  return put(e, p, (size_t)(num + sizeof num - p));
+  buf_put(b, oom, p, (size_t)(num + sizeof num - p));
+}
+static int put_integer(encoder *e, long long v) {
+  integer_into(&e->out, &e->out_of_memory, v);
+  return 0;
+}
+
+/* A finite number as json.lua writes it: integral and below 2^53 without a fraction,
+ * else the shortest of %.15g/%.16g/%.17g that reads back exactly. */
+static void number_into(le_buffer *b, int *oom, double x) {
+  if (x == floor(x) && fabs(x) < 9007199254740992.0) { /* math.tointeger, < 2^53 */
+    integer_into(b, oom, (long long)x);
+    return;
+  }
+  static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
+  char num[64];
+  int n = 0;
+  for (int i = 0; i < 3; i++) {
+    n = snprintf(num, sizeof num, formats[i], x);
+    if (strtod(num, NULL) == x) break;
+  }
+  buf_put(b, oom, num, (size_t)n);
+}
+
+int le_json_put_integer(le_buffer *b, long long v) {
+  int oom = 0;
+  integer_into(b, &oom, v);
+  return oom ? -1 : 0;
+}
+
+int le_json_put_number(le_buffer *b, double x) {
+  int oom = 0;
+  number_into(b, &oom, x);
+  return oom ? -1 : 0;
 }
 
 static int encode_number(encoder *e, int idx, int depth) {
   lua_State *L = e->L;
-  char num[64];
   if (lua_isinteger(L, idx)) return put_integer(e, (long long)lua_tointeger(L, idx));
   double x = lua_tonumber(L, idx);
   if (isnan(x) || isinf(x)) {
@@ -183,14 +219,8 @@ static int encode_number(encoder *e, int idx, int depth) {
     lua_pop(L, 1);
     return fail(e, depth, what);
   }
-  if (x == floor(x) && fabs(x) < 9007199254740992.0) return put_integer(e, (long long)x); /* math.tointeger, < 2^53 */
-  static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
-  int n = 0;
-  for (int i = 0; i < 3; i++) {
-    n = snprintf(num, sizeof num, formats[i], x);
-    if (strtod(num, NULL) == x) break;
-  }
-  return put(e, num, (size_t)n);
+  number_into(&e->out, &e->out_of_memory, x);
+  return 0;
 }
 
 static inline int key_order(const void *a, const void *b) {
@@ -508,5 +538,7 @@ int le_open_json(lua_State *L) {
       {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
       {"decode_response", le_json_decode_response}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  le_json_push_canonical_response(L);
+  lua_setfield(L, -2, "canonical_response");
   return 1;
 }

@@ -23,12 +23,43 @@
  *     key that is not a number are removed.
  *   decode_response(text, null, array_mt[, spec]) -> true, value | false
  *     mark_empty_arrays, cjson, restore, the shape check and the nulls' removal in one
- *     pass, or false to leave them to those steps (engine/jsondecode.h). */
+ *     pass, or false to leave them to those steps (engine/jsondecode.h).
+ *   canonical_response(text[, spec]) -> text | false
+ *     encode of decode_response's value, written straight from the text, or false to
+ *     leave it to those two (engine/jsoncanon.h).
+ *
+ * For C (engine/jsoncanon.c), the encoder's own writers, each 0 or -1 (out of memory;
+ * for a string also: not valid UTF-8): a string quoted and escaped, an integer, a
+ * finite number; the encoder's class of each byte (0 copied as it is, 1 escaped, 2 the
+ * start of a character above ASCII, checked), and whether 8 bytes are all of class 0. */
 #ifndef LAMBDAENG_JSON_H
 #define LAMBDAENG_JSON_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 struct lua_State;
+struct le_buffer;
 
 int le_open_json(struct lua_State *L);
+
+int le_json_put_string(struct le_buffer *b, const char *s, size_t n);
+int le_json_put_integer(struct le_buffer *b, long long v);
+int le_json_put_number(struct le_buffer *b, double x);
+
+extern const unsigned char le_json_byte_class[256];
+
+/* Tested in one word: a byte below 0x20, or equal to '"', '\\' or DEL, sets its high bit
+ * in the sum; the high bit is then any byte's own (above ASCII). */
+static inline int le_json_plain8(const unsigned char *p) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t x, q, b, d;
+  memcpy(&x, p, 8);
+  q = x ^ (ones * '"');
+  b = x ^ (ones * '\\');
+  d = x ^ (ones * 0x7f);
+  return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d)) & highs) == 0;
+}
 
 #endif

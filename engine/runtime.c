@@ -33,6 +33,7 @@
 #include "process.h"
 #include "prompt.h"
 #include "lineedit.h"
+#include "luavm.h"
 #include "loop.h"
 #include "shape.h"
 #include "sigv4.h"
@@ -418,6 +419,7 @@ static const luaL_Reg NATIVE_MODULES[] = {
     {"lambdaeng.native.prompt", le_open_prompt},
     {"lambdaeng.native.json", le_open_json},
     {"lambdaeng.native.shape", le_open_shape},
+    {"lambdaeng.native.vm", le_open_vm},
     {NULL, NULL},
 };
 

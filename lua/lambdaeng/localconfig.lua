@@ -12,13 +12,14 @@
 -- array (a document read back from functions.json has lost that).
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
+local vm = require "lambdaeng.native.vm"
 
 local M = {}
 
 local function nonempty(t) return type(t) == "table" and next(t) ~= nil end
 
 local function array(list)
-  local out = {}
+  local out = vm.new(type(list) == "table" and #list or 0, 0) -- (filled without a rehash)
   for i, x in ipairs(type(list) == "table" and list or {}) do out[i] = x end
   return json.array(out)
 end
@@ -180,7 +181,7 @@ end
 -- The document as answered: every list a JSON array.
 function M.document(cfg)
   if type(cfg) ~= "table" then return cfg end
-  local out = {}
+  local out = vm.sized_like(cfg) -- (filled without a rehash: 6 a GetFunction answer had been)
   for k, v in pairs(cfg) do out[k] = v end
   out.Architectures = out.Architectures and array(out.Architectures)
   out.Layers = out.Layers and array(out.Layers)

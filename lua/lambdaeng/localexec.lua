@@ -24,6 +24,7 @@ local errors = require "lambdaeng.errors"
 local localenv = require "lambdaeng.localenv"
 local localstarts = require "lambdaeng.localstarts"
 local localtimeouts = require "lambdaeng.localtimeouts"
+local localrequest = require "lambdaeng.localrequest"
 
 local M = {}
 
@@ -34,7 +35,6 @@ local MAX_SYNC_PAYLOAD, MAX_ASYNC_PAYLOAD = localguard.MAX_SYNC_PAYLOAD, localgu
 local RUNTIME_MAX_BODY = MAX_SYNC_PAYLOAD + 1024 * 1024 -- a response over 6 MB is still told apart
 local RUNTIME_NEXT = "/2018-06-01/runtime/invocation/next"
 local RUNTIME_INIT_ERROR = "/2018-06-01/runtime/init/error"
-local RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
 
 local Exec = {}
 Exec.__index = Exec
@@ -68,8 +68,6 @@ end
 local function error_payload(kind, message)
   return json.encode_plain { errorType = kind, errorMessage = message }
 end
-
-local function now_ms() return math.floor(sys.now() * 1000) end
 
 -- The program that starts an environment for a runtime: { file, args, runtime_dir,
 -- extra_ro }, with the paths it has inside a sandbox (sandboxed) or on the host;
@@ -253,6 +251,8 @@ function Exec:finish(inv, result)
   loop.wake(inv.task, result)
 end
 
+local trace_tail = localrequest.trace_tail
+local trace_second, trace_head -- "Root=1-<the second in hex>-", formatted once a second
 
 -- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
 function Exec:deliver(env)
@@ -261,14 +261,17 @@ function Exec:deliver(env)
   local req = env.next_req
   env.next_req = nil
   inv.delivered_at = loop.now()
-  inv.prelude, env.pending_log = env.pending_log, {}
+  if env.pending_log[1] ~= nil then inv.prelude, env.pending_log = env.pending_log, {} end -- else kept: nothing to hand over
   inv.cold, env.served = not env.served, true
-  local deadline = now_ms() + math.floor(env.cfg.Timeout * 1000)
+  local now = sys.now()
+  local deadline = math.floor(now * 1000) + math.floor(env.cfg.Timeout * 1000)
+  local second = math.floor(now)
+  if second ~= trace_second then trace_second, trace_head = second, string.format("Root=1-%08x-", second) end
   local headers = {
     ["Lambda-Runtime-Aws-Request-Id"] = inv.id,
     ["Lambda-Runtime-Deadline-Ms"] = tostring(deadline),
     ["Lambda-Runtime-Invoked-Function-Arn"] = inv.arn,
-    ["Lambda-Runtime-Trace-Id"] = "Root=1-" .. string.format("%08x", math.floor(sys.now())) .. "-" .. inv.id:gsub("-", ""):sub(1, 24),
+    ["Lambda-Runtime-Trace-Id"] = trace_head .. trace_tail(inv.id),
     ["Content-Type"] = "application/json",
   }
   if inv.client_context then headers["Lambda-Runtime-Client-Context"] = inv.client_context end
@@ -292,12 +295,13 @@ end
 local ACCEPTED = json.encode_plain { status = "OK" }
 
 -- The Runtime API of one environment; never waits (it runs inside the server's dispatch).
+local JSON_HEADERS = { ["Content-Type"] = "application/json" } -- respond() only reads it
+local function reply(id, status, doc)
+  server_lib.respond(id, status, JSON_HEADERS, doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
+end
+
 function Exec:runtime_request(env, req, id)
   local path, method = req.path, req.method
-  local function reply(status, doc)
-    server_lib.respond(id, status, { ["Content-Type"] = "application/json" },
-      doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
-  end
   if path == RUNTIME_NEXT and method == "GET" then
     if env.init_timer then
       env.init_timer:cancel()
@@ -308,13 +312,13 @@ function Exec:runtime_request(env, req, id)
     env.next_req = id
     return self:deliver(env)
   end
-  local rid, what = path:match(RUNTIME_RESULT)
+  local rid, what = localrequest.runtime_result(path)
   if rid and method == "POST" and (what == "response" or what == "error") then
     local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then
-      return reply(400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
+      return reply(id, 400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
     end
-    reply(202, ACCEPTED)
+    reply(id, 202, ACCEPTED)
     if what == "response" then
       if #req.body > MAX_SYNC_PAYLOAD then
         return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
@@ -326,13 +330,13 @@ function Exec:runtime_request(env, req, id)
     return self:finish(inv, { function_error = "Unhandled", payload = req.body })
   end
   if path == RUNTIME_INIT_ERROR and method == "POST" then
-    reply(202, ACCEPTED)
+    reply(id, 202, ACCEPTED)
     env.init_failed = req.body
     if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end
     self:retire(env)
     return
   end
-  reply(404, { errorType = "InvalidRequest", errorMessage = "unknown Runtime API request " .. method .. " " .. path })
+  reply(id, 404, { errorType = "InvalidRequest", errorMessage = "unknown Runtime API request " .. method .. " " .. path })
 end
 
 -- The environment's Runtime API: the listening socket `lambdaeng __runtime-init`
@@ -446,7 +450,7 @@ end
 -- Runs one invocation to its end. Returns the result table, or nil and an error
 -- { type, message, status, reason } when it could not start (throttled).
 function Exec:run(name, fn, cfg, payload, opts)
-  local key = table.concat({ name, cfg.Version, cfg.RevisionId or "", cfg.CodeSha256 or "" }, "\0")
+  local key = name .. "\0" .. cfg.Version .. "\0" .. (cfg.RevisionId or "") .. "\0" .. (cfg.CodeSha256 or "") -- one concatenation
   local version_key = name .. "\0" .. cfg.Version
   if self.current[version_key] ~= key then
     if self.current[version_key] then self:drop(name, key) end -- idle environments of an older configuration

@@ -27,6 +27,7 @@ local localaliases = require "lambdaeng.localaliases"
 local localpolicy = require "lambdaeng.localpolicy"
 local localurls = require "lambdaeng.localurls"
 local localasync = require "lambdaeng.localasync"
+local localrequest = require "lambdaeng.localrequest"
 
 local M = {}
 M.claim, M.serving, M.advertise = localclaim.claim, localclaim.serving, localclaim.advertise
@@ -53,27 +54,7 @@ local function uuid()
   return uuid_of(pool, pool_at - 16)
 end
 
-local url_decode = localapi.url_decode
-
-local function parse_query(q)
-  local out = {}
-  for pair in (q or ""):gmatch("[^&]+") do
-    local k, v = pair:match("^([^=]*)=?(.*)$")
-    k, v = url_decode(k), url_decode(v)
-    if out[k] == nil then out[k] = v
-    elseif type(out[k]) == "table" then table.insert(out[k], v)
-    else out[k] = { out[k], v } end
-  end
-  return out
-end
-
--- "name", "name:qualifier", a partial or a full ARN -> name, qualifier
-local function split_name(raw)
-  local s = url_decode(raw)
-  local name, q = s:match("function:([^:]+):?(.*)$")
-  if not name then name, q = s:match("^([^:]+):?(.*)$") end
-  return name, (q ~= "" and q or nil)
-end
+local parse_query, split_name = localrequest.parse_query, localrequest.split_name
 
 local Target = {}
 Target.__index = Target
@@ -111,6 +92,13 @@ function Target:note(fmt, ...)
 end
 
 function Target:arn(name) return string.format("arn:aws:lambda:%s:%s:function:%s", self.region, ACCOUNT, name) end
+-- The ARN of function name (its table fn), kept while fn lives: every invocation names it.
+local arns = setmetatable({}, { __mode = "k" })
+function Target:fn_arn(name, fn)
+  local arn = arns[fn]
+  if not arn then arn = self:arn(name) arns[fn] = arn end
+  return arn
+end
 
 function Target:load()
   if not self.dir then return end
@@ -343,7 +331,7 @@ function Target:invoke(name, qualifier, req)
   end
   local payload = req.body ~= "" and req.body or "{}"
   local opts = { request_id = uuid(), client_context = client_context, want_log = h["x-amz-log-type"] == "Tail",
-                 arn = self:arn(name) .. (qualifier and (":" .. qualifier) or "") }
+                 arn = qualifier and (self:fn_arn(name, fn) .. ":" .. qualifier) or self:fn_arn(name, fn) }
   if itype == "Event" then
     -- Lambda's async queue: throttling waits, function errors retry, destinations hear of it
     loop.spawn(function() localasync.run_event(self, name, fn, cfg, payload, opts, qualifier) end)
@@ -366,10 +354,12 @@ end
 
 function Target:route(req)
   local path, method = req.path, req.method
+  local plain = localrequest.plain_invoke_name(method, path, req.query) -- most requests: no pattern
+  if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
   local q = parse_query(req.query)
   local ls, lh, lb = locallayers.route(self, req, q)
   if ls then return ls, lh, lb end
-  local raw, rest = path:match("^/20%d%d%-%d%d%-%d%d/functions/([^/]+)(.*)$")
+  local raw, rest = localrequest.function_path(path)
   if path:match("^/2015%-03%-31/functions/?$") then
     if method == "POST" then return self:create(req.body) end
     if method == "GET" then
@@ -431,7 +421,7 @@ function Target:handle(req, id)
   local c1, h1, b1 = self.guard:verify_signature(req)
   if c1 then return c1, h1, b1 end
   -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
-  local class = req.path:match("/invocations$") and "invoke"
+  local class = req.path:find("/invocations", -12, true) and "invoke" -- "/invocations$" without a pattern
     or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
   local wait = self:take(class)
   if wait then
@@ -451,6 +441,22 @@ function Target:handle(req, id)
   return self:route(req, id)
 end
 
+-- One API request's task: handled, answered (a function of its own, not a closure per request).
+local function serve(self, req, id)
+  local okr, status, headers, body = pcall(self.handle, self, req, id)
+  if not okr then
+    -- the details go to the console, never to the client (they name our files)
+    local rid = uuid()
+    io.stderr:write("lambdaeng local: internal error (request ", rid, "): ", tostring(status), "\n")
+    status, headers, body = err(500, "ServiceException", "internal error (request " .. rid .. ")")
+    headers["x-amzn-RequestId"] = rid
+  end
+  if status == nil then return server_lib.abort(id) end -- an injected reset
+  headers = headers or {}
+  headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or uuid()
+  server_lib.respond(id, status, headers, body)
+end
+
 -- Serves until closed; returns the server and its port. Every request passes the
 -- guard (lambdaeng.localguard) before its body is read; a client must send its
 -- headers within client_timeout seconds and its body at a reasonable rate.
@@ -459,23 +465,9 @@ function Target:listen(host, port)
                                  allow_other_users = self.allow_other_users }
   self.guard = guard
   local server, lerr
-  server, lerr = server_lib.listen(host, port, function(req, id)
-    loop.spawn(function()
-      local okr, status, headers, body = pcall(self.handle, self, req, id)
-      if not okr then
-        -- the details go to the console, never to the client (they name our files)
-        local rid = uuid()
-        io.stderr:write("lambdaeng local: internal error (request ", rid, "): ", tostring(status), "\n")
-        status, headers, body = err(500, "ServiceException", "internal error (request " .. rid .. ")")
-        headers["x-amzn-RequestId"] = rid
-      end
-      if status == nil then return server_lib.abort(id) end -- an injected reset
-      headers = headers or {}
-      headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or uuid()
-      server_lib.respond(id, status, headers, body)
-    end)
-  end, { check = function(req) return guard:check(req) end, max_body = localguard.MAX_CODE_REQUEST,
-         timeout = self.client_timeout, max_connections = self.max_connections, peer_uid = guard:checks_users() })
+  server, lerr = server_lib.listen(host, port, function(req, id) loop.spawn(serve, self, req, id) end,
+    { check = function(req) return guard:check(req) end, max_body = localguard.MAX_CODE_REQUEST,
+      timeout = self.client_timeout, max_connections = self.max_connections, peer_uid = guard:checks_users() })
   if not server then return nil, lerr end
   guard.port = server:port()
   if self.unref then server:unref() end

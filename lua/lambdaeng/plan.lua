@@ -217,18 +217,16 @@ end
 local function diff_arguments(p, before, logic)
   local d, args, stored = p.decl, p.args, p.stored
   local kind = d.kind.kind
-  local ignore = {}
-  local lc = d.meta.lifecycle
+  local ignore, lc = NONE, d.meta.lifecycle
   if type(lc) == "table" and type(lc.ignore_changes) == "table" then
+    ignore = {}
     for _, name in ipairs(lc.ignore_changes) do ignore[name] = true end
   end
-  local changed, force, keys = {}, {}, {}
+  local changed, force = {}, {}
   -- compared as the API keeps them (a KMS key without variables is not kept)
   local eb = logic and logic.effective(before) or before
   local es = logic and logic.effective(stored) or stored
-  for k in pairs(args) do keys[k] = true end
-  for k in pairs(before) do keys[k] = true end
-  for k in pairs(keys) do
+  local function compare(k)
     if ignore[k] then
       args[k] = before[k]
       stored[k] = before[k]
@@ -237,6 +235,8 @@ local function diff_arguments(p, before, logic)
       if replaces(d, args, k) then force[#force + 1] = k end
     end
   end
+  for k in pairs(args) do compare(k) end -- (an ignored key keeps a value: not visited twice)
+  for k in pairs(before) do if args[k] == nil then compare(k) end end
   table.sort(changed)
   table.sort(force)
   return changed, force

@@ -44,6 +44,7 @@ end
 M.has_withheld = withheld
 
 local secrets = require "lambdaeng.secrets"
+local sized_like = require("lambdaeng.native.vm").sized_like
 
 local function is_ref(v) return getmetatable(v) == Ref end
 M.is_ref = is_ref
@@ -111,7 +112,7 @@ local function resolve(v, env, depth)
     return value, value == UNKNOWN or value == WITHHELD
   elseif type(v) == "table" and getmetatable(v) == nil then
     if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
-    local out, unknown = {}, false
+    local out, unknown = sized_like(v), false -- (filled without a rehash)
     for k, x in pairs(v) do
       local rv, u = resolve(x, env, depth + 1)
       out[k] = rv

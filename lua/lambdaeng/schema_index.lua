@@ -7,6 +7,9 @@
 --   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
 --                       blocks as filled copies)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
+--   enum_set(list)   -> the values of an enum list as a set (value -> true)
+local sized_like = require("lambdaeng.native.vm").sized_like
+
 local M = {}
 
 -- (string keys sort with the VM's own comparison: the same order, no Lua call per comparison)
@@ -34,6 +37,12 @@ local function memo(make)
 end
 
 M.keys = memo(M.sorted_keys)
+
+M.enum_set = memo(function(list)
+  local set = {}
+  for _, e in ipairs(list) do set[e] = true end
+  return set
+end)
 
 M.required = memo(function(fields)
   local list = {}
@@ -65,7 +74,7 @@ function M.fill_defaults(fields, out)
   for i = 1, #blocks do
     local k = blocks[i]
     if type(out[k]) == "table" then
-      local copy = {}
+      local copy = sized_like(out[k]) -- (filled without a rehash)
       for name, v in pairs(out[k]) do copy[name] = v end
       out[k] = M.fill_defaults(fields[k].fields, copy)
     end

@@ -1,6 +1,7 @@
 -- Declaration sites: where in which Lua file something was declared, and the
 -- directory that relative paths in that file are resolved against.
 local sys = require "lambdaeng.native.sys"
+local frame = require("lambdaeng.native.vm").frame
 
 local M = {}
 
@@ -60,13 +61,12 @@ end
 function M.caller()
   local level = 2
   while true do
-    local info = debug.getinfo(level, "fl")
-    if not info then return { file = "?", line = 0, display = "?", dir = cwd } end
-    local file = info.func and user_file(info.func, level)
+    local func, line = frame(level) -- (debug.getinfo's answer without its table)
+    if not func then return { file = "?", line = 0, display = "?", dir = cwd } end
+    local file = user_file(func, level)
     if file then
       local lines = sites[file]
       if not lines then lines = {}; sites[file] = lines end
-      local line = info.currentline
       local at = lines[line]
       if not at then
         at = { file = file, line = line, display = M.display(file) .. ":" .. line, dir = dirname(absolute(file)) }

@@ -13,6 +13,7 @@ local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local vm = require "lambdaeng.native.vm"
 local secrets = require "lambdaeng.secrets"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local stackbackend = require "lambdaeng.stackbackend"
@@ -221,7 +222,7 @@ function Session:declare(kind, name, args, level)
     error(string.format("%s(%q, args): args must be a table, got %s", kind.kind, name, type(args)), level)
   end
   local address = self.prefix .. kind.prefix .. "." .. name
-  local meta, plain = NONE, {}
+  local meta, plain = NONE, vm.sized_like(args) -- (filled without a rehash)
   local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
   for k, v in pairs(args) do
     local is_meta = META_NAMES[k] == true
@@ -233,7 +234,8 @@ function Session:declare(kind, name, args, level)
     else plain[k] = v end
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
-                               index = #self.decls + 1, instance = self.current_instance }, Decl)
+                               index = #self.decls + 1, instance = self.current_instance, -- (nils: room, no rehash)
+                               meta = nil, handle = nil, deps = nil, package = nil, derived = nil }, Decl)
   if meta ~= NONE then decl.meta = meta end -- (NONE otherwise, through Decl)
   local handle = setmetatable({}, Handle)
   decl_of[handle] = decl

@@ -116,20 +116,15 @@ function M.all(fns, width)
   width = math.max(1, math.min(n, math.floor(width or n)))
   local next_index, workers, main = 1, width, loop.current()
   local function traceback(e) return debug.traceback(tostring(e), 2) end
+  local function keep(i, ok, ...) -- what xpcall gave, packed once
+    if ok then results[i] = table.pack(...) else errors[i], results[i] = ..., { n = 0 } end
+  end
   for _ = 1, width do
     loop.spawn(function()
       while next_index <= n do
         local i = next_index
         next_index = next_index + 1
-        local r = table.pack(xpcall(fns[i], traceback))
-        if r[1] then -- the results moved down over xpcall's true, in the same table
-          table.move(r, 2, r.n, 1)
-          r[r.n] = nil
-          r.n = r.n - 1
-          results[i] = r
-        else
-          errors[i], results[i] = r[2], { n = 0 }
-        end
+        keep(i, xpcall(fns[i], traceback))
       end
       workers = workers - 1
       if workers == 0 then loop.wake(main) end

@@ -263,17 +263,19 @@ describe("the C walk over decoded API responses", function()
   end)
 end)
 
+-- Texts with what a decoder may read its own way (escapes, number forms, bad grammar, spaces).
+local ODD = { '"\\u00e9t\\u00C9"', '"a\\/b\\n\\t\\"q\\\\"', '"\\ud83d\\ude00"', '"\\u0000"', "01", "0x1F",
+              "1.", "-", "1e", "2E+2", "-0.0", "1e999", "[1,]", '{"a":1,}', "nul", "tru", '"\\q"', ' \t\n[ \r1 ]' }
+local function odd_text(depth)
+  if rand(4) == 0 then return ODD[rand(#ODD) + 1] end
+  local t = text(depth)
+  if rand(3) == 0 then t = t:gsub("([,:%[{])", "%1 \n") end
+  return t
+end
+
 describe("the one-pass decoder of API responses", function()
   -- The one-pass decoder (engine/jsondecode.c) without a shape: where it takes a text, the
   -- value decode gives; where it declines, decode's own path judges.
-  local ODD = { '"\\u00e9t\\u00C9"', '"a\\/b\\n\\t\\"q\\\\"', '"\\ud83d\\ude00"', '"\\u0000"', "01", "0x1F",
-                "1.", "-", "1e", "2E+2", "-0.0", "1e999", "[1,]", '{"a":1,}', "nul", "tru", '"\\q"', ' \t\n[ \r1 ]' }
-  local function odd_text(depth)
-    if rand(4) == 0 then return ODD[rand(#ODD) + 1] end
-    local t = text(depth)
-    if rand(3) == 0 then t = t:gsub("([,:%[{])", "%1 \n") end
-    return t
-  end
 
   it("decodes in one pass to decode's value, or declines, for 3,000 generated texts", function()
     local decode_fast = lambda_call.decode_fast
@@ -297,6 +299,41 @@ describe("the one-pass decoder of API responses", function()
       string.format("each case exercised: %d taken, %d declined, %d invalid", taken, declined, refused))
     assert.same({ true, { a = json.array {} } }, { decode_fast('{"a":[],"b":null}') })
     assert.equal(false, decode_fast('{"a":"\\u0000lambdaeng-empty-array\\u0000"}')) -- the marker: decode's call
+  end)
+end)
+
+describe("the canonical text of a response, written in one pass", function()
+  -- engine/jsoncanon.c without a shape: where it writes a text, json.lua's Lua encoder's
+  -- text of the Lua reference's value (cjson, the restore walk in Lua); where it declines,
+  -- those steps judge (the encoder raises on a string that is not UTF-8).
+  local canonical = require("lambdaeng.native.json").canonical_response
+  local TEXTS = { '"\\u007f\127 \\u001f\\b\\f\\n\\r\\t"', '"not \255 UTF-8"', '"\240\159\152\128 \\u00e9\\u20AC"',
+                  '"\\"q\\\\ \\/"', '"\\u0041\\u004a"' }
+  local NAMES = { '"k%s"', '"\\u006b%s"', '"\195\169%s"', '"K%s"', '"k%s\\n"', '"%s"', '"k\\u0000%s"' }
+  it("gives the Lua encoder's text of decode's value, or declines, for 4,000 generated texts", function()
+    local taken, declined, refused = 0, 0, 0
+    for i = 1, 4000 do
+      local t = rand(2) == 0 and odd_text(0) or ("[" .. odd_text(1) .. "," .. odd_text(1) .. "]")
+      if rand(3) == 0 then t = t:gsub('"a"', function() return TEXTS[rand(#TEXTS) + 1] end) end
+      if rand(2) == 0 then t = t:gsub('"k(%d)":', function(d) return NAMES[rand(#NAMES) + 1]:format(d) .. ":" end) end
+      local ok_ref, ref = pcall(function()
+        return json.encode_in_lua(lambda_call.restore_in_lua(json.decode_cjson(mark(t, EMPTY_JSON)), true))
+      end)
+      local got = canonical(t)
+      local where = "text " .. i .. " " .. t
+      if got then
+        assert(ok_ref, where .. ": written in C, refused by the reference: " .. tostring(ref))
+        assert.equal(ref, got, where)
+        taken = taken + 1
+      elseif ok_ref then
+        declined = declined + 1
+      else
+        refused = refused + 1
+      end
+    end
+    assert.truthy(taken > 2000 and declined > 30 and refused > 30,
+      string.format("each case exercised: %d taken, %d declined, %d invalid", taken, declined, refused))
+    assert.equal('{"a":[],"b":{"c":1},"k":"\\u007f"}', canonical('{"k":"\\u007f","b":{"c":1.0},"a":[],"n":null}'))
   end)
 end)
 

@@ -163,3 +163,82 @@ describe("the one-pass decoder with a shape", function()
   end)
 end)
 
+
+describe("the canonical text of a response, written in one pass", function()
+  -- engine/jsoncanon.c: where it writes a text, json.lua's Lua encoder's text of the
+  -- reference's value (decode_raw, the Lua check, drop_nulls); where it declines, those
+  -- steps judge. The answers are written here with their members in a shuffled order,
+  -- sometimes a name twice (the last one counts, a null ends an earlier value).
+  local lambda_call = require "lambdaeng.aws.lambda_call"
+  local reordered -- set when shuffled changed an object's order
+  local function shuffled(v)
+    if type(v) ~= "table" then return json.encode_plain(v) end
+    local parts = {}
+    if getmetatable(v) or #v > 0 then
+      for i = 1, #v do parts[i] = shuffled(v[i]) end
+      return "[" .. table.concat(parts, ",") .. "]"
+    end
+    for k in pairs(v) do parts[#parts + 1] = k end
+    table.sort(parts)
+    for i = #parts, 2, -1 do
+      local j = rand(i) + 1
+      parts[i], parts[j] = parts[j], parts[i]
+    end
+    for i = #parts, 1, -1 do
+      local k = parts[i]
+      if i > 1 and parts[i - 1] > k then reordered = true end
+      parts[i] = json.encode_plain(k) .. ":" .. shuffled(v[k])
+    end
+    if #parts > 0 and rand(6) == 0 then -- a name given twice
+      local again = parts[rand(#parts) + 1]:match('^(".-"):')
+      table.insert(parts, rand(#parts + 1) + 1, again .. ":" .. (rand(2) == 0 and "null" or '"again"'))
+      reordered = true
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+
+  it("gives the Lua encoder's text of the reference's value, or declines, for 4,000 responses", function()
+    local ops = {}
+    for op in pairs(shape.OUTPUT) do ops[#ops + 1] = op end
+    table.sort(ops)
+    local taken, declined, bad, unsorted = 0, 0, 0, 0
+    for i = 1, 4000 do
+      local op = ops[i % #ops + 1]
+      local encoded, text = pcall(json.encode_plain, gen(shape.OUTPUT[op], 0))
+      if encoded then
+        reordered = false
+        text = shuffled(json.decode_plain(text))
+        local roll = rand(6)
+        if roll == 0 then text = text:gsub("([,:%[{])", "%1 ") end
+        if roll == 1 then text = text:gsub(":(%d+)([,}])", ":%1.0%2") end
+        if roll == 2 then text = text:gsub('"v', '"\\u0076\\n\\u007f\\"') end
+        if roll == 3 then text = text:gsub('"v', '"\\u00e9\127\\/', 1) end
+        if roll == 4 then text = text:gsub('"v', '"\255', 1) end -- not UTF-8: the encoder raises
+        local where = string.format("text %d (%s) %s", i, op, text)
+        local ref
+        local ok_raw, raw = pcall(lambda_call.decode_raw, text)
+        if ok_raw then ref = shape.validate_in_lua(op, raw) end
+        local ok_text, ref_text = pcall(json.encode_in_lua, ref and lambda_call.drop_nulls_in_lua(ref))
+        if not (ref and ok_text) then ref_text = nil end
+        local got = lambda_call.canonical_fast(text, shape.OUTPUT[op])
+        if got then
+          assert(ref_text, where .. ": written in C, refused by the reference")
+          assert(lambda_call.is_text(got), where .. ": not marked as text")
+          assert.equal(ref_text, lambda_call.printed(got), where)
+          taken = taken + 1
+          if reordered then unsorted = unsorted + 1 end
+        elseif ref_text then
+          declined = declined + 1
+        else
+          bad = bad + 1
+        end
+      end
+    end
+    assert(taken > 1000 and bad > 400 and declined > 100 and unsorted > 500,
+      string.format("each case exercised: %d taken (%d reordered), %d declined, %d wrong", taken, unsorted,
+        declined, bad))
+    assert.equal(false, lambda_call.canonical_fast('{"Policy":null}', shape.OUTPUT.GetPolicy))
+    assert.equal('{"Policy":"p"}', lambda_call.printed(lambda_call.canonical_fast('{"Policy":"x","Policy":"p"}',
+      shape.OUTPUT.GetPolicy)))
+  end)
+end)

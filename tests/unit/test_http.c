@@ -46,6 +46,38 @@ static void requests_reuse_a_kept_alive_connection(void **state) {
   harness_close(L);
 }
 
+/* Between its requests a kept-alive connection stays polled; its peer closing it then is
+ * one event that stops the poll (not one per loop turn), and the next request connects again. */
+static void an_idle_connection_closed_by_its_peer_is_let_go(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local s, url = serve(0)\n"
+                  "  local before, opened = http.stats().idle_socket_events, http.stats().sockets_opened\n"
+                  "  assert(http.request { url = url .. '/one', timeout = 10 })\n"
+                  "  assert(http.request { url = url .. '/two', timeout = 10 })\n"
+                  "  local quiet = http.stats().idle_socket_events - before\n"
+                  "  s:close()\n"
+                  "  for _ = 1, 200 do\n"
+                  "    if http.stats().idle_socket_events > before then break end\n"
+                  "    loop.sleep(0.05)\n"
+                  "  end\n"
+                  "  for _ = 1, 5 do loop.sleep(0.01) end -- more loop turns: a poll left on would count again\n"
+                  "  local events = http.stats().idle_socket_events - before\n"
+                  "  local s2, url2 = serve(0)\n"
+                  "  local r = assert(http.request { url = url2 .. '/three', timeout = 10 })\n"
+                  "  s2:close()\n"
+                  "  return quiet, events, r.body, http.stats().sockets_opened - opened\n"
+                  "end)\n",
+                  4);
+  assert_int_equal(lua_tointeger(L, -4), 0);
+  assert_int_equal(lua_tointeger(L, -3), 1);
+  assert_string_equal(harness_string(L, -2), "GET /three ");
+  assert_int_equal(lua_tointeger(L, -1), 2);
+  harness_close(L);
+}
+
 static void failures_come_back_as_values_with_their_kind(void **state) {
   (void)state;
   lua_State *L = harness_open();
@@ -227,6 +259,7 @@ int main(void) {
       cmocka_unit_test(cancel_all_ends_what_is_in_flight_and_queued),
       cmocka_unit_test(connections_per_host_are_bounded),
       cmocka_unit_test(a_reused_handle_keeps_nothing_of_the_previous_request),
+      cmocka_unit_test(an_idle_connection_closed_by_its_peer_is_let_go),
       cmocka_unit_test(each_url_is_counted_against_its_own_host),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,33 @@ static void tasks_spawn_wake_and_sleep(void **state) {
   harness_close(L);
 }
 
+/* Tasks queued for the next turn start in the order queued, however many wait at
+ * once (the ready ring grows while it holds some, wrapped around its end), and tasks
+ * queued by a starting task run in the same pass. */
+static void many_ready_tasks_run_in_the_order_queued(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  harness_run(L,
+              "local loop = require 'lambdaeng.native.loop'\n"
+              "return loop.run(function()\n"
+              "  local order, main, want = {}, loop.current(), 0\n"
+              "  local function note(i) order[#order + 1] = i end\n"
+              "  for i = 1, 40 do loop.spawn(note, i) end\n"
+              "  loop.sleep(0)\n" /* the ring's head is now past its start: the next batch wraps */
+              "  for i = 41, 1000 do loop.spawn(note, i) end\n"
+              "  loop.spawn(function() for i = 1001, 1100 do loop.spawn(note, i) end end)\n"
+              "  loop.spawn(function() loop.wake(main, 'woken') end)\n"
+              "  local woken = loop.suspend()\n"
+              "  loop.sleep(0)\n"
+              "  for i, v in ipairs(order) do if v ~= i then return 'out of order at ' .. i, woken end end\n"
+              "  return #order, woken\n"
+              "end)\n",
+              2);
+  assert_int_equal(lua_tointeger(L, -2), 1100);
+  assert_string_equal(harness_string(L, -1), "woken");
+  harness_close(L);
+}
+
 static void timers_fire_cancel_and_unref(void **state) {
   (void)state;
   lua_State *L = harness_open();
@@ -133,6 +160,7 @@ static void the_main_tasks_error_is_raised_by_run(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tasks_spawn_wake_and_sleep),
+      cmocka_unit_test(many_ready_tasks_run_in_the_order_queued),
       cmocka_unit_test(timers_fire_cancel_and_unref),
       cmocka_unit_test(a_failing_task_is_reported_from_the_loop),
       cmocka_unit_test(a_raising_callback_leaves_the_stack_balanced),

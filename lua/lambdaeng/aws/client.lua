@@ -230,11 +230,14 @@ end
 -- retries end }. Returns response { status, headers, body, attempts } or nil, err
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
-  local query_parts = {}
-  for _, kv in ipairs(req.query or {}) do
-    query_parts[#query_parts + 1] = sigv4.uri_encode(kv[1]) .. "=" .. sigv4.uri_encode(tostring(kv[2]))
+  local query
+  if req.query and req.query[1] then
+    local query_parts = {}
+    for i, kv in ipairs(req.query) do
+      query_parts[i] = sigv4.uri_encode(kv[1]) .. "=" .. sigv4.uri_encode(tostring(kv[2]))
+    end
+    query = table.concat(query_parts, "&")
   end
-  local query = #query_parts > 0 and table.concat(query_parts, "&") or nil
   local path = self.base_path .. req.path
   local url = query and (self.origin .. path .. "?" .. query) or (self.origin .. path)
   local limiter = self.pacing.limiters[req.class or "control"]
@@ -352,12 +355,24 @@ end
 
 local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
 
+-- The header list of a request with a body and no header of its own: one list per
+-- content type, shared by every such request (http.request only reads it).
+local CONTENT_TYPE_ONLY = setmetatable({}, { __index = function(t, content_type)
+  local headers = { { "Content-Type", content_type } }
+  t[content_type] = headers
+  return headers
+end })
+
 function Client:attempt(req, url, path, query, attempt, max_body)
   local headers = req.headers or NO_HEADERS -- copied only to add to
   if req.body and not req.content_type_set then
-    headers = {}
-    for _, h in ipairs(req.headers or NO_HEADERS) do headers[#headers + 1] = h end
-    headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
+    if headers[1] == nil then
+      headers = CONTENT_TYPE_ONLY[req.content_type or "application/json"]
+    else
+      headers = {}
+      for _, h in ipairs(req.headers) do headers[#headers + 1] = h end
+      headers[#headers + 1] = { "Content-Type", req.content_type or "application/json" }
+    end
   end
   -- Credentials from aws/credentials.lua are refreshed before they expire (i14).
   local keys, kerr = self.cfg, nil
@@ -371,7 +386,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
-  local started = loop.now()
+  local started = self.debug and loop.now() -- (for the log alone)
   local res, msg, kind = http.request(spec)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end

@@ -37,8 +37,14 @@ end
 -- against the operation's shape (aws/shape.lua), then given to opts.checked if set.
 -- opts.fast(text, shape): all three in one pass when it can (true, value), else false
 -- (lambda_call's, engine/jsondecode.c); the steps above are its reference.
+-- opts.text(text, shape): the value's canonical JSON text instead, when it can (the
+-- text, wrapped), else false (lambda_call's, engine/jsoncanon.c; for printing).
 local function decode(op, res, opts)
   if res.body == nil or res.body == "" then return shape.validate(op, {}) end
+  if opts.text then
+    local text = opts.text(res.body, shape.OUTPUT[op])
+    if text then return text end
+  end
   if opts.fast then
     local ok, v = opts.fast(res.body, shape.OUTPUT[op])
     if ok then return v end
@@ -286,16 +292,37 @@ end
 -- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
 M.INVOKE_MAX_RESPONSE = 6 * 1024 * 1024 + 1024
 
+-- Invoke's request (lambda_call.request's) for a function name and qualifier, made once:
+-- a run invokes a few functions many times. Shared: its tables are only read.
+local invoke_requests, invoke_requests_count = {}, 0
+local function invoke_request(name, qualifier)
+  local cached = type(name) == "string" and invoke_requests[qualifier or ""]
+  local req = cached and cached[name]
+  if req then return req end
+  local rerr
+  req, rerr = lambda_call.request("Invoke", { FunctionName = name, Qualifier = qualifier })
+  if not req or type(name) ~= "string" then return req, rerr end
+  if invoke_requests_count >= 1000 then invoke_requests, invoke_requests_count = {}, 0 end -- kept small
+  invoke_requests[qualifier or ""] = invoke_requests[qualifier or ""] or {}
+  invoke_requests[qualifier or ""][name] = req
+  invoke_requests_count = invoke_requests_count + 1
+  return req
+end
+
+local NO_HEADERS = {}
+
 -- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
 -- Returns { status_code, payload, function_error, log_result, executed_version }.
 function Api:invoke(name, opts)
   opts = opts or {}
-  local headers = {}
-  if opts.invocation_type then headers[#headers + 1] = { "X-Amz-Invocation-Type", opts.invocation_type } end
-  if opts.log_type then headers[#headers + 1] = { "X-Amz-Log-Type", opts.log_type } end
-  if opts.client_context then headers[#headers + 1] = { "X-Amz-Client-Context", opts.client_context } end
-  local req, rerr = lambda_call.request("Invoke", { FunctionName = name,
-    Qualifier = opts.qualifier ~= "" and opts.qualifier or nil })
+  local headers = NO_HEADERS
+  if opts.invocation_type or opts.log_type or opts.client_context then
+    headers = {}
+    if opts.invocation_type then headers[#headers + 1] = { "X-Amz-Invocation-Type", opts.invocation_type } end
+    if opts.log_type then headers[#headers + 1] = { "X-Amz-Log-Type", opts.log_type } end
+    if opts.client_context then headers[#headers + 1] = { "X-Amz-Client-Context", opts.client_context } end
+  end
+  local req, rerr = invoke_request(name, opts.qualifier ~= "" and opts.qualifier or nil)
   if not req then return nil, rerr end
   local res, err = self.client:call {
     op = "Invoke", method = req.method, path = req.path, query = req.query,

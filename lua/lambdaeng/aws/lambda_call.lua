@@ -6,11 +6,13 @@
 --       input is the operation's input as the API reference names it (the aws CLI's
 --       --cli-input-json): URI, query and header members are taken out of it, the
 --       rest is the JSON body (or, for Invoke-like operations, the raw payload).
---   call(api, op, input)      -> response | nil, err   (in a task; api: lambda_api)
+--   call(api, op, input[, as_text]) -> response | nil, err   (in a task; api: lambda_api)
 --       the decoded response, with the members the API carries in headers, the
 --       status code or the raw body added under their names; a listing with no
 --       Marker or MaxItems given is read to its end, all pages in one result, as
---       the aws CLI does.
+--       the aws CLI does. as_text: a response that is the answer's JSON alone may
+--       come back as printed(response) would write it, wrapped (is_text).
+--   printed(response)         -> its canonical JSON text (json.encode_plain's)
 -- err = { type, message }: a missing URI member or an unknown member of an
 -- operation without a body is a ValidationError naming the operation and member.
 local OPERATIONS = require "lambdaeng.aws.lambda_operations"
@@ -258,6 +260,21 @@ function M.decode_fast(text, shape_spec)
 end
 local decode_fast = M.decode_fast
 
+-- The text json.encode_plain would write of decode_fast's value, written straight
+-- from the answer (engine/jsoncanon.c), wrapped; or false: the value's path decides.
+local canonical_response = require("lambdaeng.native.json").canonical_response
+local TEXT = { __name = "lambdaeng.aws.response_text" }
+local function as_text(text, shape_spec)
+  local t = canonical_response(text, shape_spec)
+  return t and setmetatable({ t }, TEXT)
+end
+M.canonical_fast = as_text
+function M.is_text(v) return getmetatable(v) == TEXT end
+function M.printed(v)
+  if getmetatable(v) == TEXT then return v[1] end
+  return json.encode_plain(v)
+end
+
 -- Which pacing class the call is in: on AWS GetFunction and GetPolicy have their
 -- own 100 rps quota, Invoke its own; the rest is the 15 rps control plane.
 local function class(op)
@@ -282,21 +299,23 @@ local function add_wire_members(spec, out, res)
   return out
 end
 
-local json_opts = {} -- json_call's options, one table per operation
+local json_opts, text_opts = {}, {} -- json_call's options, one table per operation (and per way)
 
-local function one_call(api, op, input)
+local function one_call(api, op, input, want_text)
   local spec = OPERATIONS[op]
   local req, err = M.request(op, input)
   if not req then return nil, err end
   if not (spec.payload or spec.out_payload or next(req.headers)) then
-    local opts = json_opts[op]
+    want_text = want_text and not (spec.out_headers or spec.out_status) -- nothing to add to the answer
+    local opts = (want_text and text_opts or json_opts)[op]
     if not opts then
       opts = { class = class(op), log_body = not spec.secret, decode = M.decode_raw, checked = drop_nulls_c,
-               fast = decode_fast }
-      json_opts[op] = opts
+               fast = decode_fast, text = want_text and as_text or nil };
+      (want_text and text_opts or json_opts)[op] = opts
     end
     local out, cerr, res = api:json_call(op, req.method, req.path, req.body, opts, req.query)
     if not out then return nil, cerr end
+    if want_text then return out end
     return add_wire_members(spec, out, res)
   end
   local res, cerr = api.client:call {
@@ -316,10 +335,10 @@ local function one_call(api, op, input)
   return add_wire_members(spec, out, res)
 end
 
-function M.call(api, op, input)
+function M.call(api, op, input, want_text)
   local pages = OPERATIONS[op] and OPERATIONS[op].pages
   if not pages or (input or {})[pages.input] ~= nil or (input or {})[pages.limit] ~= nil then
-    return one_call(api, op, input)
+    return one_call(api, op, input, want_text)
   end
   local all, first, seen = {}, nil, {}
   local page_input = {}

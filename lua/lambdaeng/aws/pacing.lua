@@ -71,7 +71,8 @@ end
 -- rate it went, for the throttling rules above.
 function Limiter:ticket(at)
   self.released = self.released + 1
-  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.learned and self.rate or nil }
+  local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.learned and self.rate or false,
+              at = false } -- (at: when it was answered, once accepted: the ticket is then the record)
   self.outstanding[t] = true
   if self.log then
     self.first_at = self.first_at or at
@@ -141,12 +142,13 @@ function Limiter:acquire()
 end
 
 -- Accepted calls (not throttled): when each was released and answered, in the
--- order of their answers, for the last few windows.
-function Limiter:remember_accepted(sent)
+-- order of their answers, for the last few windows (their tickets, answered).
+function Limiter:remember_accepted(ticket)
   local now = loop.now()
   local a = self.accepted
   self.accepted_tail = self.accepted_tail + 1
-  a[self.accepted_tail] = { sent = sent, at = now }
+  ticket.at = now
+  a[self.accepted_tail] = ticket
   local recent = math.max(self.recent_head, self.accepted_head)
   while recent <= self.accepted_tail and a[recent].at <= now - WINDOW do recent = recent + 1 end
   self.recent_head = recent -- a[recent..tail]: the answers of the last second
@@ -219,7 +221,7 @@ end
 function Limiter:complete(ticket, throttled)
   self.outstanding[ticket] = nil
   if not throttled then
-    self:remember_accepted(ticket.sent)
+    self:remember_accepted(ticket)
     self:grow()
     return false
   end
@@ -279,22 +281,23 @@ Concurrency.__index = Concurrency
 
 function M.concurrency(opts)
   opts = opts or {}
-  return setmetatable({ in_flight = 0, peak = 0, epoch = 0, full = false, waiting = task.waitlist(),
-                        throttles = 0, name = opts.name or "invoke", log = opts.log }, Concurrency)
+  return setmetatable({ in_flight = 0, peak = 0, full = false, waiting = task.waitlist(),
+                        throttles = 0, name = opts.name or "invoke", log = opts.log,
+                        ticket = {} }, Concurrency) -- (a place holds nothing of its own: one ticket)
 end
 
 function Concurrency:acquire()
   if self.full or self.waiting:len() > 0 then return self.waiting:wait() end
   self.in_flight = self.in_flight + 1
   if self.in_flight > self.peak then self.peak = self.in_flight end
-  return { epoch = self.epoch }
+  return self.ticket
 end
 
 -- A finished call hands its place to the longest waiting one.
 function Concurrency:release_slot()
   if self.waiting:len() > 0 then
     self.in_flight = self.in_flight + 1
-    self.waiting:wake_one({ epoch = self.epoch })
+    self.waiting:wake_one(self.ticket)
   else
     self.full = false
   end

@@ -57,7 +57,7 @@ local SPECIAL = {
 
 local function operation(op)
   if SPECIAL[op] then return SPECIAL[op] end
-  if lambda_call.OPERATIONS[op] then return function(api, i) return lambda_call.call(api, op, i) end end
+  if lambda_call.OPERATIONS[op] then return function(api, i) return lambda_call.call(api, op, i, true) end end
   return nil
 end
 
@@ -118,13 +118,15 @@ function M.command(args)
   local function one(i) return call(api, i) end
   if #input > 0 then
     local results, failed = many(one, input, args)
-    print(json.encode_plain(json.array(results)))
+    local printed = {} -- (an answer may come as its text: lambda_call.printed)
+    for i, r in ipairs(results) do printed[i] = lambda_call.printed(r) end
+    print("[" .. table.concat(printed, ",") .. "]")
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
   local result, cerr = loop.run(function() return one(input) end)
   if not result then return nil, endpoint.api_error(errors.from(cerr), cfg) end
-  print(json.encode_plain(result))
+  print(lambda_call.printed(result))
   return true
 end
 

@@ -11,6 +11,7 @@ local doc = require "lambdaeng.resources.func_doc"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local schema = require "lambdaeng.schema"
 local deadline = require "lambdaeng.resources.deadline"
+local lambda_call = require "lambdaeng.aws.lambda_call"
 
 local M = {}
 
@@ -298,6 +299,14 @@ function M.delete(ctx, decl_or_nil, prior)
   return true
 end
 
+-- GetFunction's options for a read: the answer decoded, checked and its nulls dropped in
+-- one C pass (lambda_call.decode_fast; what api:get_function's cjson decode and shape
+-- check give from_api, lua.func_read compares); a new table each call (op sets its query).
+function M.read_options()
+  return { class = "read", fast = lambda_call.decode_fast, decode = lambda_call.decode_raw,
+           checked = lambda_call.drop_nulls, query = nil } -- (room for op's query: no rehash)
+end
+
 -- Reads a function back as lambdaeng arguments (refresh and import).
 -- opts.versions: find the latest published version (ListVersionsByFunction);
 -- opts.code_signing: read the code-signing configuration.
@@ -306,7 +315,7 @@ end
 function M.read(ctx, name, opts)
   opts = opts or {}
   local api = ctx.api
-  local got, err = api:get_function(name)
+  local got, err = api:op("GetFunction", { FunctionName = name }, nil, M.read_options())
   if not got then return nil, err end
   local c = got.Configuration or {}
   local args, nested = doc.from_api(c, got)

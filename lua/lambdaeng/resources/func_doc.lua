@@ -13,6 +13,7 @@
 --                            an API default equals its absence, sets ignore order
 local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
+local new_table = require("lambdaeng.native.vm").new
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -28,7 +29,7 @@ local function sorted_copy(list)
 end
 
 local function copy_list(list)
-  local out = {}
+  local out = list and new_table(#list, 0) or {} -- (filled without a rehash)
   for i, x in ipairs(list or {}) do out[i] = x end
   return out
 end

@@ -1,0 +1,708 @@
+#include "jsoncanon.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "buffer.h"
+#include "json.h"
+
+#define MAX_DEPTH 100 /* as decode_response's */
+#define DECLINE (-1)
+#define WROTE 0
+#define WAS_NULL 1 /* nothing written; what the null means is the container's to decide */
+#define KEPT_BYTES (1u << 20) /* a workspace buffer grown beyond this is given back after the call */
+
+/* A spec (one of aws/shape.lua's tables) read into C once: what decode_response looks up
+ * in the table at each value (kind, fields, required, item, value), without a Lua string
+ * made per member name. */
+typedef struct spec_node spec_node;
+typedef struct {
+  char *name;
+  size_t len;
+  spec_node *spec;
+} spec_field;
+struct spec_node {
+  int kind;              /* the kind's first byte; '?' when it has none */
+  spec_node *child;      /* an array's item, a map's value; NULL: none */
+  spec_field *fields;    /* an object's fields whose spec is a table, sorted by name */
+  size_t nfields;
+  spec_field *required;  /* an object's required names (spec NULL) */
+  size_t nrequired;
+  int required_unnamed;  /* a required entry that is not a string: no object has it */
+};
+
+typedef struct {
+  const char *key; /* the unescaped name: in the text, or at key_at in keys when it had escapes */
+  size_t key_at, key_len;
+  size_t start, end; /* its `"name":value` in out (empty for a null) */
+  int in_keys, is_null;
+} member;
+
+/* The buffers, kept from call to call in the function's upvalue (a userdata that frees
+ * them when the state closes): a Lua error (memory) half-way loses nothing, and a call
+ * allocates nothing once they have grown to the answers' size. */
+typedef struct {
+  le_buffer out;     /* the canonical text */
+  le_buffer keys;    /* the unescaped names with escapes of the open objects' members */
+  le_buffer scratch; /* a string with escapes, unescaped */
+  le_buffer moved;   /* an object's members copied out while they are put back in order */
+  member *members;   /* the open objects' members, innermost object's last */
+  size_t cap;
+} workspace;
+
+typedef struct {
+  const unsigned char *p, *end;
+  size_t text_len;
+  workspace *w;
+  size_t nmembers;
+  int oom;
+} canon;
+
+/* Spec nodes ---------------------------------------------------------------------- */
+
+static void free_node(spec_node *n) {
+  if (!n) return;
+  free_node(n->child);
+  for (size_t i = 0; i < n->nfields; i++) {
+    free(n->fields[i].name);
+    free_node(n->fields[i].spec);
+  }
+  for (size_t i = 0; i < n->nrequired; i++) free(n->required[i].name);
+  free(n->fields);
+  free(n->required);
+  free(n);
+}
+
+static int field_order(const void *a, const void *b) {
+  const spec_field *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int r = n ? memcmp(x->name, y->name, n) : 0;
+  if (r) return r;
+  return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int add_field(spec_field **list, size_t *count, size_t *cap, const char *name, size_t len, spec_node *spec) {
+  spec_field *grown = le_array_grow(*list, cap, *count, sizeof **list, 8);
+  char *copy = grown ? malloc(len + 1) : NULL;
+  if (!copy) {
+    if (grown) *list = grown;
+    return -1;
+  }
+  *list = grown;
+  memcpy(copy, name, len);
+  (*list)[(*count)++] = (spec_field){copy, len, spec};
+  return 0;
+}
+
+static spec_node *compile(lua_State *L, int idx, int depth);
+
+/* spec[key] compiled when it is a table (*out NULL otherwise); -1 when memory runs out. */
+static int compile_child(lua_State *L, int idx, const char *key, int depth, spec_node **out) {
+  *out = NULL;
+  int rc = 0;
+  lua_pushstring(L, key);
+  if (lua_rawget(L, idx) == LUA_TTABLE && !(*out = compile(L, lua_gettop(L), depth + 1))) rc = -1;
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* The spec table at idx read into a node (the same raw lookups decode_response makes);
+ * NULL when memory runs out or the specs nest deeper than any value can. */
+static spec_node *compile(lua_State *L, int idx, int depth) {
+  if (depth > MAX_DEPTH + 1 || !lua_checkstack(L, 6)) return NULL;
+  spec_node *n = calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->kind = '?';
+  lua_pushliteral(L, "kind");
+  if (lua_rawget(L, idx) == LUA_TSTRING) n->kind = (unsigned char)lua_tostring(L, -1)[0];
+  lua_pop(L, 1);
+  size_t cap = 0, rcap = 0;
+  int ok = 1;
+  if (n->kind == 'a' || n->kind == 'm') {
+    ok = compile_child(L, idx, n->kind == 'a' ? "item" : "value", depth, &n->child) == 0;
+  } else if (n->kind == 'o') {
+    lua_pushliteral(L, "fields");
+    if (lua_rawget(L, idx) == LUA_TTABLE) {
+      int fields = lua_gettop(L);
+      lua_pushnil(L);
+      while (ok && lua_next(L, fields)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
+          size_t len;
+          const char *name = lua_tolstring(L, -2, &len);
+          spec_node *child = compile(L, lua_gettop(L), depth + 1);
+          ok = child && add_field(&n->fields, &n->nfields, &cap, name, len, child) == 0;
+          if (!ok) free_node(child);
+        }
+        lua_pop(L, 1);
+      }
+      if (!ok) lua_pop(L, 1); /* the key lua_next left */
+      if (n->nfields > 1) qsort(n->fields, n->nfields, sizeof *n->fields, field_order);
+    }
+    lua_pop(L, 1);
+    lua_pushliteral(L, "required");
+    if (ok && lua_rawget(L, idx) == LUA_TTABLE) {
+      for (lua_Integer i = 1; ok; i++) {
+        int type = lua_rawgeti(L, -1, i);
+        if (type == LUA_TNIL) {
+          lua_pop(L, 1);
+          break;
+        }
+        if (type == LUA_TSTRING) {
+          size_t len;
+          const char *name = lua_tolstring(L, -1, &len);
+          ok = add_field(&n->required, &n->nrequired, &rcap, name, len, NULL) == 0;
+        } else {
+          n->required_unnamed = 1;
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  if (!ok) {
+    free_node(n);
+    return NULL;
+  }
+  return n;
+}
+
+/* The field of the name, or NULL. */
+static const spec_field *find_field(const spec_field *fields, size_t count, const char *name, size_t len) {
+  size_t lo = 0, hi = count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const spec_field *f = &fields[mid];
+    size_t n = f->len < len ? f->len : len;
+    int r = n ? memcmp(f->name, name, n) : 0;
+    if (!r) r = f->len < len ? -1 : f->len > len;
+    if (r == 0) return f;
+    if (r < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+typedef struct {
+  spec_node *root;
+} compiled_spec;
+
+static int compiled_gc(lua_State *L) {
+  compiled_spec *c = lua_touserdata(L, 1);
+  free_node(c->root);
+  c->root = NULL;
+  return 0;
+}
+
+/* Writing ------------------------------------------------------------------------- */
+
+static void put(canon *c, const char *s, size_t n) {
+  le_buffer *b = &c->w->out;
+  if (b->cap - b->len >= n) {
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+  } else if (le_buffer_append(b, s, n) != 0) {
+    c->oom = 1;
+  }
+}
+
+static inline void put_c(canon *c, char ch) {
+  le_buffer *b = &c->w->out;
+  if (b->len < b->cap) b->data[b->len++] = (unsigned char)ch;
+  else put(c, &ch, 1);
+}
+
+static void skip_space(canon *c) { /* JSON's four, as decode_response */
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) c->p++;
+}
+
+static int hex4(const unsigned char *s, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned ch = s[i], x;
+    if (ch >= '0' && ch <= '9') x = ch - '0';
+    else if (ch >= 'a' && ch <= 'f') x = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F') x = ch - 'A' + 10;
+    else return -1;
+    v = (v << 4) | x;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The end of the plain run at p: bytes the encoder copies as they are (no quote, backslash,
+ * control byte, DEL, nor byte above ASCII). */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end) {
+  while (end - p >= 8 && le_json_plain8(p)) p += 8;
+  while (p < end && !le_json_byte_class[*p]) p++;
+  return p;
+}
+
+/* The string with escapes whose bytes start at start (after its quote), unescaped as
+ * decode_response does into scratch (valid until the next string). */
+static int unescape(canon *c, const unsigned char *start, const char **s, size_t *n) {
+  le_buffer *scratch = &c->w->scratch; /* an unescaped string is never longer than the text */
+  scratch->len = 0;
+  if (le_buffer_reserve(scratch, c->text_len) != 0) {
+    c->oom = 1;
+    return DECLINE;
+  }
+  unsigned char *out = scratch->data;
+  const unsigned char *p = start, *end = c->end;
+  while (p < end && *p != '"') {
+    unsigned ch = *p;
+    if (ch < 0x20) return DECLINE;
+    if (ch != '\\') {
+      *out++ = (unsigned char)ch;
+      p++;
+      continue;
+    }
+    if (end - p < 2) return DECLINE;
+    switch (p[1]) {
+    case '"': *out++ = '"'; break;
+    case '\\': *out++ = '\\'; break;
+    case '/': *out++ = '/'; break;
+    case 'b': *out++ = '\b'; break;
+    case 'f': *out++ = '\f'; break;
+    case 'n': *out++ = '\n'; break;
+    case 'r': *out++ = '\r'; break;
+    case 't': *out++ = '\t'; break;
+    case 'u': {
+      unsigned cp;
+      if (end - p < 6 || hex4(p + 2, &cp) != 0) return DECLINE;
+      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return DECLINE; /* the reference's cases */
+      if (cp < 0x80) {
+        *out++ = (unsigned char)cp;
+      } else if (cp < 0x800) {
+        *out++ = (unsigned char)(0xC0 | (cp >> 6));
+        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
+      } else {
+        *out++ = (unsigned char)(0xE0 | (cp >> 12));
+        *out++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
+      }
+      p += 6;
+      continue;
+    }
+    default: return DECLINE;
+    }
+    p += 2;
+  }
+  if (p >= end) return DECLINE;
+  *s = (const char *)scratch->data;
+  *n = (size_t)(out - scratch->data);
+  c->p = p + 1;
+  return WROTE;
+}
+
+/* The string whose opening quote is at p, written as the encoder writes the string
+ * decode_response makes of it; its unescaped bytes in *s, *n (in the text itself, or in
+ * scratch until the next string), *escaped set when they are scratch's. */
+static int string(canon *c, const char **s, size_t *n, int *escaped) {
+  const unsigned char *quote = c->p, *start = quote + 1, *p = plain_run(start, c->end);
+  *escaped = 0;
+  if (p < c->end && *p == '"') { /* as it is: copied with its quotes */
+    put(c, (const char *)quote, (size_t)(p + 1 - quote));
+    *s = (const char *)start;
+    *n = (size_t)(p - start);
+    c->p = p + 1;
+    return WROTE;
+  }
+  while (p < c->end && *p != '"' && *p != '\\' && *p >= 0x20) p++; /* DEL or above ASCII: the encoder's */
+  if (p >= c->end || *p < 0x20) return DECLINE;
+  if (*p == '"') {
+    *s = (const char *)start;
+    *n = (size_t)(p - start);
+    c->p = p + 1;
+  } else {
+    if (unescape(c, start, s, n) != WROTE) return DECLINE;
+    *escaped = 1;
+  }
+  if (le_json_put_string(&c->w->out, *s, *n) != 0) return DECLINE; /* not UTF-8 (the encoder raises), or memory */
+  return WROTE;
+}
+
+static int is_digit(const unsigned char *p, const unsigned char *end) { return p < end && *p >= '0' && *p <= '9'; }
+
+/* A number in JSON's grammar, written as the encoder writes the value decode_response
+ * makes of it. want_integer: anything but an integer declines. */
+static int number(canon *c, int want_integer) {
+  const unsigned char *start = c->p, *p = c->p, *end = c->end;
+  int negative = 0, integral = 1;
+  if (*p == '-') negative = 1, p++;
+  if (!is_digit(p, end)) return DECLINE;
+  const unsigned char *digits = p;
+  if (*p == '0') {
+    p++;
+    if (is_digit(p, end)) return DECLINE; /* a leading zero */
+  } else {
+    while (is_digit(p, end)) p++;
+  }
+  size_t ndigits = (size_t)(p - digits);
+  if (p < end && *p == '.') {
+    p++;
+    if (!is_digit(p, end)) return DECLINE;
+    while (is_digit(p, end)) p++;
+    integral = 0;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    if (!is_digit(p, end)) return DECLINE;
+    while (is_digit(p, end)) p++;
+    integral = 0;
+  }
+  c->p = p;
+  if (integral && ndigits <= 15) { /* exact as a double too, and below 2^53 */
+    if (ndigits == 1 && !negative) { /* the text's own digit */
+      put(c, (const char *)digits, 1);
+      return WROTE;
+    }
+    long long v = 0;
+    for (size_t i = 0; i < ndigits; i++) v = v * 10 + (digits[i] - '0');
+    return le_json_put_integer(&c->w->out, negative ? -v : v) == 0 ? WROTE : DECLINE;
+  }
+  char buf[64];
+  size_t len = (size_t)(p - start);
+  if (len >= sizeof buf || localeconv()->decimal_point[0] != '.') return DECLINE;
+  memcpy(buf, start, len);
+  buf[len] = 0;
+  double x = strtod(buf, NULL);
+  if (isinf(x)) return DECLINE;
+  lua_Integer i;
+  int is_integer = x == floor(x) && fabs(x) < 9007199254740992.0 && lua_numbertointeger(x, &i);
+  if (want_integer && !is_integer) return DECLINE;
+  return le_json_put_number(&c->w->out, x) == 0 ? WROTE : DECLINE;
+}
+
+static int literal(canon *c, const char *word, size_t n) {
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0) return DECLINE;
+  c->p += n;
+  return WROTE;
+}
+
+static const char *key_of(const canon *c, const member *m) {
+  return m->in_keys ? (const char *)c->w->keys.data + m->key_at : m->key;
+}
+
+static int key_cmp(const canon *c, const member *a, const member *b) {
+  size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+  int r = n ? memcmp(key_of(c, a), key_of(c, b), n) : 0;
+  if (r) return r;
+  return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
+/* The object's members sorted by name (stable: a name given twice keeps its text order),
+ * then one per name, its last, and none whose last value is null; their count. */
+static size_t sort_members(canon *c, member *ms, size_t count) {
+  for (size_t i = 1; i < count; i++) { /* an API object's few dozen members at most */
+    member m = ms[i];
+    size_t j = i;
+    while (j > 0 && key_cmp(c, &ms[j - 1], &m) > 0) {
+      ms[j] = ms[j - 1];
+      j--;
+    }
+    ms[j] = m;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (i + 1 < count && key_cmp(c, &ms[i], &ms[i + 1]) == 0) continue; /* a later one of this name */
+    if (!ms[i].is_null) ms[kept++] = ms[i];
+  }
+  return kept;
+}
+
+/* The members written again in their sorted order (copied out first). */
+static void rewrite_members(canon *c, size_t obj_start, const member *ms, size_t count) {
+  workspace *w = c->w;
+  size_t n = w->out.len - obj_start;
+  w->moved.len = 0;
+  if (le_buffer_append(&w->moved, w->out.data + obj_start, n) != 0) {
+    c->oom = 1;
+    return;
+  }
+  w->out.len = obj_start;
+  for (size_t i = 0; i < count; i++) {
+    if (i) put_c(c, ',');
+    put(c, (const char *)w->moved.data + (ms[i].start - obj_start), ms[i].end - ms[i].start);
+  }
+}
+
+/* Whether each of the spec's required names is among the members (sorted, one per name). */
+static int has_required(const canon *c, const spec_node *spec, const member *ms, size_t count) {
+  if (spec->required_unnamed) return 0;
+  for (size_t i = 0; i < spec->nrequired; i++) {
+    const spec_field *want = &spec->required[i];
+    size_t lo = 0, hi = count;
+    int found = 0;
+    while (lo < hi && !found) {
+      size_t mid = lo + (hi - lo) / 2;
+      const member *m = &ms[mid];
+      size_t n = m->key_len < want->len ? m->key_len : want->len;
+      int r = n ? memcmp(key_of(c, m), want->name, n) : 0;
+      if (!r) r = m->key_len < want->len ? -1 : m->key_len > want->len;
+      if (r == 0) found = 1;
+      else if (r < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (!found) return 0; /* missing, or null */
+  }
+  return 1;
+}
+
+static int value(canon *c, const spec_node *spec, int depth);
+
+/* One member of an object: its name, its value written after it; the member listed. */
+static int object_member(canon *c, const spec_node *spec, size_t obj_start, int depth) {
+  workspace *w = c->w;
+  member *grown = le_array_grow(w->members, &w->cap, c->nmembers, sizeof *grown, 32);
+  if (!grown) {
+    c->oom = 1;
+    return DECLINE;
+  }
+  w->members = grown;
+  size_t mi = c->nmembers++; /* (the array may move while the value is read: by index) */
+  size_t before = w->out.len;
+  if (before > obj_start) put_c(c, ',');
+  member m = {.start = w->out.len};
+  const char *s;
+  int escaped;
+  skip_space(c);
+  if (c->p >= c->end || *c->p != '"' || string(c, &s, &m.key_len, &escaped) != WROTE) return DECLINE;
+  if (escaped) { /* kept while the object is open (scratch is not) */
+    m.in_keys = 1;
+    m.key_at = w->keys.len;
+    if (le_buffer_append(&w->keys, s, m.key_len) != 0) {
+      c->oom = 1;
+      return DECLINE;
+    }
+  } else {
+    m.key = s;
+  }
+  put_c(c, ':');
+  const spec_node *member_spec = NULL;
+  if (spec && spec->kind == 'm') {
+    member_spec = spec->child;
+  } else if (spec && spec->nfields) {
+    const spec_field *f = find_field(spec->fields, spec->nfields, s, m.key_len);
+    if (f) member_spec = f->spec;
+  }
+  skip_space(c);
+  if (c->p >= c->end || *c->p != ':') return DECLINE;
+  c->p++;
+  skip_space(c);
+  int got = value(c, member_spec, depth + 1);
+  if (got == DECLINE) return DECLINE;
+  if (got == WAS_NULL) {
+    if (spec && spec->kind == 'm') return DECLINE; /* a map's value is never null */
+    w->out.len = before;                          /* absent (and it ends an earlier member of its name) */
+    m.start = before;
+    m.is_null = 1;
+  }
+  m.end = w->out.len;
+  w->members[mi] = m;
+  return WROTE;
+}
+
+/* The object at p (spec: an object's fields and required, or a map's value). */
+static int object(canon *c, const spec_node *spec, int depth) {
+  workspace *w = c->w;
+  c->p++;
+  if (spec && spec->kind == 'm' && !spec->child) return DECLINE;
+  size_t first = c->nmembers, keys_at = w->keys.len;
+  put_c(c, '{');
+  size_t obj_start = w->out.len;
+  int in_order = 1; /* each name above the one before it: as written, no name twice */
+  skip_space(c);
+  if (c->p < c->end && *c->p == '}') {
+    c->p++;
+  } else {
+    for (;;) {
+      if (object_member(c, spec, obj_start, depth) != WROTE) return DECLINE;
+      size_t last = c->nmembers - 1;
+      if (last > first && key_cmp(c, &w->members[last - 1], &w->members[last]) >= 0) in_order = 0;
+      skip_space(c);
+      if (c->p < c->end && *c->p == ',') {
+        c->p++;
+        continue;
+      }
+      if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        break;
+      }
+      return DECLINE;
+    }
+  }
+  member *ms = w->members + first;
+  size_t count = c->nmembers - first;
+  if (!in_order) {
+    count = sort_members(c, ms, count);
+    rewrite_members(c, obj_start, ms, count);
+  } else {
+    size_t kept = 0; /* the nulls were never written */
+    for (size_t i = 0; i < count; i++)
+      if (!ms[i].is_null) ms[kept++] = ms[i];
+    count = kept;
+  }
+  if (spec && spec->kind == 'o' && !has_required(c, spec, ms, count)) return DECLINE;
+  put_c(c, '}');
+  c->nmembers = first;
+  w->keys.len = keys_at;
+  return WROTE;
+}
+
+/* The array at p (spec: an array's item). */
+static int array(canon *c, const spec_node *spec, int depth) {
+  c->p++;
+  skip_space(c);
+  if (c->p < c->end && *c->p == ']') {
+    c->p++;
+    put(c, "[]", 2);
+    return WROTE;
+  }
+  const spec_node *item = spec ? spec->child : NULL;
+  if (spec && !item) return DECLINE;
+  put_c(c, '[');
+  for (;;) {
+    skip_space(c);
+    int got = value(c, item, depth + 1);
+    if (got == DECLINE || (got == WAS_NULL && item)) return DECLINE;
+    if (got == WAS_NULL) put(c, "null", 4);
+    skip_space(c);
+    if (c->p < c->end && *c->p == ',') {
+      c->p++;
+      put_c(c, ',');
+      continue;
+    }
+    if (c->p < c->end && *c->p == ']') {
+      c->p++;
+      break;
+    }
+    return DECLINE;
+  }
+  put_c(c, ']');
+  return WROTE;
+}
+
+/* The value at p (after its spaces), written; spec NULL: none. */
+static int value(canon *c, const spec_node *spec, int depth) {
+  if (c->p >= c->end || depth > MAX_DEPTH) return DECLINE;
+  int kind = spec ? spec->kind : 0;
+  switch (*c->p) {
+  case '{': return (!spec || kind == 'o' || kind == 'm') ? object(c, spec, depth) : DECLINE;
+  case '[': return (!spec || kind == 'a') ? array(c, spec, depth) : DECLINE;
+  case '"': {
+    const char *s;
+    size_t n;
+    int escaped;
+    if (spec && kind != 's') return DECLINE;
+    return string(c, &s, &n, &escaped);
+  }
+  case 't':
+  case 'f': {
+    int is_true = *c->p == 't';
+    if (spec && kind != 'b') return DECLINE;
+    if (is_true ? literal(c, "true", 4) : literal(c, "false", 5)) return DECLINE;
+    put(c, is_true ? "true" : "false", is_true ? 4 : 5);
+    return WROTE;
+  }
+  case 'n':
+    if (literal(c, "null", 4)) return DECLINE;
+    return WAS_NULL;
+  default:
+    if (*c->p != '-' && !(*c->p >= '0' && *c->p <= '9')) return DECLINE;
+    if (spec && kind != 'i' && kind != 'n') return DECLINE;
+    return number(c, kind == 'i');
+  }
+}
+
+/* The Lua function ------------------------------------------------------------------ */
+
+enum { UP_WORKSPACE = 1, UP_SPECS, UP_SPEC_MT };
+
+static void give_back(le_buffer *b) {
+  if (b->cap > KEPT_BYTES) le_buffer_free(b);
+  b->len = 0;
+}
+
+static int workspace_gc(lua_State *L) {
+  workspace *w = lua_touserdata(L, 1);
+  le_buffer_free(&w->out);
+  le_buffer_free(&w->keys);
+  le_buffer_free(&w->scratch);
+  le_buffer_free(&w->moved);
+  free(w->members);
+  w->members = NULL;
+  w->cap = 0;
+  return 0;
+}
+
+/* The spec table at idx compiled, from the cache (a table with weak keys: the node lives
+ * as long as its spec table; the userdata is left on the stack); NULL: memory. */
+static spec_node *compiled(lua_State *L, int idx) {
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, lua_upvalueindex(UP_SPECS)) == LUA_TUSERDATA) return ((compiled_spec *)lua_touserdata(L, -1))->root;
+  lua_pop(L, 1);
+  compiled_spec *cs = lua_newuserdatauv(L, sizeof *cs, 0);
+  cs->root = NULL;
+  lua_pushvalue(L, lua_upvalueindex(UP_SPEC_MT));
+  lua_setmetatable(L, -2);
+  int at = lua_gettop(L);
+  cs->root = compile(L, idx, 0);
+  lua_settop(L, at);
+  if (!cs->root) return NULL;
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, at);
+  lua_rawset(L, lua_upvalueindex(UP_SPECS));
+  return cs->root;
+}
+
+static int canonical_response(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  workspace *w = lua_touserdata(L, lua_upvalueindex(UP_WORKSPACE));
+  const spec_node *spec = NULL;
+  int ok = 1;
+  if (lua_istable(L, 2)) ok = (spec = compiled(L, 2)) != NULL;
+  w->out.len = w->keys.len = w->scratch.len = w->moved.len = 0;
+  canon c = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .text_len = len, .w = w};
+  ok = ok && le_buffer_reserve(&w->out, len + 16) == 0; /* about the text's size */
+  if (ok) {
+    skip_space(&c);
+    int got = value(&c, spec, 0);
+    if (got == WAS_NULL && !spec) put(&c, "null", 4);
+    ok = got == WROTE || (got == WAS_NULL && !spec);
+    skip_space(&c);
+    ok = ok && c.p == c.end && !c.oom;
+  }
+  if (ok) lua_pushlstring(L, (const char *)w->out.data, w->out.len);
+  else lua_pushboolean(L, 0);
+  give_back(&w->out);
+  give_back(&w->keys);
+  give_back(&w->scratch);
+  give_back(&w->moved);
+  return 1;
+}
+
+int le_json_push_canonical_response(lua_State *L) {
+  workspace *w = lua_newuserdatauv(L, sizeof *w, 0);
+  memset(w, 0, sizeof *w);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, workspace_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_newtable(L); /* the compiled specs, by spec table */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_createtable(L, 0, 1); /* a compiled spec's metatable */
+  lua_pushcfunction(L, compiled_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcclosure(L, canonical_response, 3);
+  return 1;
+}

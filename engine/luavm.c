@@ -1,0 +1,51 @@
+#include "luavm.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+/* Sizes beyond this are a caller's mistake, not a table worth preallocating. */
+#define MAX_PRESIZE (1 << 24)
+
+static int checked_size(lua_State *L, int arg) {
+  lua_Integer n = luaL_optinteger(L, arg, 0);
+  luaL_argcheck(L, n >= 0 && n <= MAX_PRESIZE, arg, "a table size from 0 to 2^24");
+  return (int)n;
+}
+
+static int l_new(lua_State *L) {
+  int narr = checked_size(L, 1), nrec = checked_size(L, 2);
+  lua_createtable(L, narr, nrec);
+  return 1;
+}
+
+static int l_sized_like(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Unsigned border = lua_rawlen(L, 1);
+  lua_Unsigned entries = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    entries++;
+    lua_pop(L, 1);
+  }
+  if (border > entries) border = entries; /* (a border counts only entries, but be safe) */
+  if (entries > MAX_PRESIZE) entries = border = 0; /* grown as it goes, then */
+  lua_createtable(L, (int)border, (int)(entries - border));
+  return 1;
+}
+
+static int l_frame(lua_State *L) {
+  lua_Integer level = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, level >= 0 && level <= 1000000, 1, "a stack level from 0");
+  lua_Debug ar;
+  if (!lua_getstack(L, (int)level, &ar)) return 0;
+  if (!lua_getinfo(L, "fl", &ar)) return 0; /* (cannot fail with these options) */
+  lua_pushinteger(L, ar.currentline);
+  return 2; /* the function lua_getinfo pushed, then its line */
+}
+
+int le_open_vm(lua_State *L) {
+  static const luaL_Reg functions[] = {
+      {"new", l_new}, {"sized_like", l_sized_like}, {"frame", l_frame}, {NULL, NULL}};
+  luaL_newlib(L, functions);
+  return 1;
+}

@@ -1,0 +1,23 @@
+/* luavm.h — what the Lua half asks of the Lua VM itself, done without the garbage the
+ * standard library's way makes (a no-op plan of 1,000 functions grew ~43,000 tables
+ * key by key, and built a debug.getinfo table for every stack frame a declaration
+ * walked).
+ *
+ * lambdaeng.native.vm:
+ *   new(narr, nrec) -> an empty table with room for narr array items and nrec other
+ *     keys (lua_createtable): filling it rehashes nothing. Raises on a negative or
+ *     non-integer size.
+ *   sized_like(t) -> an empty table with room for every entry of t: as many array
+ *     items as t's border (#t, raw) and the rest as other keys. For a copy or a
+ *     transform of t made key by key.
+ *   frame(level) -> func, currentline of the function running at level (as
+ *     debug.getinfo(level, "fl"): 1 is the caller of frame), or nothing when the stack
+ *     is not that deep. currentline is -1 for a C function. */
+#ifndef LAMBDAENG_LUAVM_H
+#define LAMBDAENG_LUAVM_H
+
+struct lua_State;
+
+int le_open_vm(struct lua_State *L);
+
+#endif
