@@ -593,14 +593,25 @@ class S3State(unittest.TestCase):
         to recover; the next run adopts the function (recorded as pending), creating none."""
         if shutil.which("strace") is None:
             self.fail("strace is missing (scripts/deps.sh installs it)")
-        st = self.stack("loc", {"f0": '"st-loc-0"'}, backend=False)
         env = traced_env(dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env()))
         env["UV_THREADPOOL_SIZE"] = "1"  # (the saves' fsyncs, two a save, on the one worker)
-        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
-                            "inject=fsync:error=ENOSPC:when=3+", LAMBDAENG, "run", st, "--yes", "--parallelism", "1",
-                            "--endpoint", self.lambda_endpoint], env=env, capture_output=True, text=True, timeout=300)
+
+        def failing_run(st, *extra):
+            r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
+                                "inject=fsync:error=ENOSPC:when=3+", LAMBDAENG, "run", st, "--yes", "--parallelism",
+                                "1", "--endpoint", self.lambda_endpoint, *extra], env=env, capture_output=True,
+                               text=True, timeout=300)
+            self.assertEqual(r.returncode, 1, (r.stdout + r.stderr)[-3000:])
+            return r
+        # run --json: the same summary, in its diagnostic
+        r = failing_run(self.stack("locj", {"f0": '"st-locj-0"'}, backend=False), "--json")
+        notes = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        self.assertTrue([e for e in notes if "could not be written anywhere" in json.dumps(e)
+                         and "func.f0" in json.dumps(e)], r.stdout[-3000:])
+        self.assertNotIn("state holds what was done", r.stdout)
+        st = self.stack("loc", {"f0": '"st-loc-0"'}, backend=False)
+        r = failing_run(st)
         out = r.stdout + r.stderr
-        self.assertEqual(r.returncode, 1, out[-3000:])
         path = os.path.join(self.dir, "loc", ".lambdaeng", "stack.state.json")
         self.assertIn("No space left on device", out)
         self.assertIn("Apply failed: 1 error. Done before that: 1 added, 0 changed, 0 destroyed; this run's state "
