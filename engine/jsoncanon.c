@@ -10,6 +10,7 @@
 
 #include "buffer.h"
 #include "json.h"
+#include "jsonlex.h"
 
 #define MAX_DEPTH 100 /* as decode_response's */
 #define DECLINE (-1)
@@ -220,20 +221,6 @@ static void skip_space(canon *c) { /* JSON's four, as decode_response */
   while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) c->p++;
 }
 
-static int hex4(const unsigned char *s, unsigned *out) {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    unsigned ch = s[i], x;
-    if (ch >= '0' && ch <= '9') x = ch - '0';
-    else if (ch >= 'a' && ch <= 'f') x = ch - 'a' + 10;
-    else if (ch >= 'A' && ch <= 'F') x = ch - 'A' + 10;
-    else return -1;
-    v = (v << 4) | x;
-  }
-  *out = v;
-  return 0;
-}
-
 /* The end of the plain run at p: bytes the encoder copies as they are (no quote, backslash,
  * control byte, DEL, nor byte above ASCII). */
 static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end) {
@@ -242,60 +229,19 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
   return p;
 }
 
-/* The string with escapes whose bytes start at start (after its quote), unescaped as
- * decode_response does into scratch (valid until the next string). */
-static int unescape(canon *c, const unsigned char *start, const char **s, size_t *n) {
+/* The string with escapes whose bytes start at start (after its quote), plain up to from,
+ * unescaped as decode_response does into scratch (valid until the next string). */
+static int unescape(canon *c, const unsigned char *start, const unsigned char *from, const char **s, size_t *n) {
   le_buffer *scratch = &c->w->scratch; /* an unescaped string is never longer than the text */
   scratch->len = 0;
   if (le_buffer_reserve(scratch, c->text_len) != 0) {
     c->oom = 1;
     return DECLINE;
   }
-  unsigned char *out = scratch->data;
-  const unsigned char *p = start, *end = c->end;
-  while (p < end && *p != '"') {
-    unsigned ch = *p;
-    if (ch < 0x20) return DECLINE;
-    if (ch != '\\') {
-      *out++ = (unsigned char)ch;
-      p++;
-      continue;
-    }
-    if (end - p < 2) return DECLINE;
-    switch (p[1]) {
-    case '"': *out++ = '"'; break;
-    case '\\': *out++ = '\\'; break;
-    case '/': *out++ = '/'; break;
-    case 'b': *out++ = '\b'; break;
-    case 'f': *out++ = '\f'; break;
-    case 'n': *out++ = '\n'; break;
-    case 'r': *out++ = '\r'; break;
-    case 't': *out++ = '\t'; break;
-    case 'u': {
-      unsigned cp;
-      if (end - p < 6 || hex4(p + 2, &cp) != 0) return DECLINE;
-      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return DECLINE; /* the reference's cases */
-      if (cp < 0x80) {
-        *out++ = (unsigned char)cp;
-      } else if (cp < 0x800) {
-        *out++ = (unsigned char)(0xC0 | (cp >> 6));
-        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
-      } else {
-        *out++ = (unsigned char)(0xE0 | (cp >> 12));
-        *out++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
-      }
-      p += 6;
-      continue;
-    }
-    default: return DECLINE;
-    }
-    p += 2;
-  }
-  if (p >= end) return DECLINE;
+  const unsigned char *after = le_jsonlex_unescape(start, from, c->end, scratch->data, n);
+  if (!after) return DECLINE;
   *s = (const char *)scratch->data;
-  *n = (size_t)(out - scratch->data);
-  c->p = p + 1;
+  c->p = after;
   return WROTE;
 }
 
@@ -319,62 +265,30 @@ static int string(canon *c, const char **s, size_t *n, int *escaped) {
     *n = (size_t)(p - start);
     c->p = p + 1;
   } else {
-    if (unescape(c, start, s, n) != WROTE) return DECLINE;
+    if (unescape(c, start, p, s, n) != WROTE) return DECLINE;
     *escaped = 1;
   }
   if (le_json_put_string(&c->w->out, *s, *n) != 0) return DECLINE; /* not UTF-8 (the encoder raises), or memory */
   return WROTE;
 }
 
-static int is_digit(const unsigned char *p, const unsigned char *end) { return p < end && *p >= '0' && *p <= '9'; }
-
 /* A number in JSON's grammar, written as the encoder writes the value decode_response
  * makes of it. want_integer: anything but an integer declines. */
 static int number(canon *c, int want_integer) {
-  const unsigned char *start = c->p, *p = c->p, *end = c->end;
-  int negative = 0, integral = 1;
-  if (*p == '-') negative = 1, p++;
-  if (!is_digit(p, end)) return DECLINE;
-  const unsigned char *digits = p;
-  if (*p == '0') {
-    p++;
-    if (is_digit(p, end)) return DECLINE; /* a leading zero */
-  } else {
-    while (is_digit(p, end)) p++;
-  }
-  size_t ndigits = (size_t)(p - digits);
-  if (p < end && *p == '.') {
-    p++;
-    if (!is_digit(p, end)) return DECLINE;
-    while (is_digit(p, end)) p++;
-    integral = 0;
-  }
-  if (p < end && (*p == 'e' || *p == 'E')) {
-    p++;
-    if (p < end && (*p == '+' || *p == '-')) p++;
-    if (!is_digit(p, end)) return DECLINE;
-    while (is_digit(p, end)) p++;
-    integral = 0;
-  }
-  c->p = p;
-  if (integral && ndigits <= 15) { /* exact as a double too, and below 2^53 */
-    if (ndigits == 1 && !negative) { /* the text's own digit */
-      put(c, (const char *)digits, 1);
+  le_jsonlex_num n;
+  if (le_jsonlex_number(c->p, c->end, &n) != 0) return DECLINE;
+  c->p = n.end;
+  if (LE_JSONLEX_SHORT_INTEGER(&n)) {
+    if (n.ndigits == 1 && !n.negative) { /* the text's own digit */
+      put(c, (const char *)n.digits, 1);
       return WROTE;
     }
-    long long v = 0;
-    for (size_t i = 0; i < ndigits; i++) v = v * 10 + (digits[i] - '0');
-    return le_json_put_integer(&c->w->out, negative ? -v : v) == 0 ? WROTE : DECLINE;
+    return le_json_put_integer(&c->w->out, le_jsonlex_short_integer(&n)) == 0 ? WROTE : DECLINE;
   }
-  char buf[64];
-  size_t len = (size_t)(p - start);
-  if (len >= sizeof buf || localeconv()->decimal_point[0] != '.') return DECLINE;
-  memcpy(buf, start, len);
-  buf[len] = 0;
-  double x = strtod(buf, NULL);
-  if (isinf(x)) return DECLINE;
-  lua_Integer i;
-  int is_integer = x == floor(x) && fabs(x) < 9007199254740992.0 && lua_numbertointeger(x, &i);
+  double x;
+  int is_integer;
+  long long i;
+  if (le_jsonlex_number_value(&n, &x, &is_integer, &i) != 0) return DECLINE;
   if (want_integer && !is_integer) return DECLINE;
   return le_json_put_number(&c->w->out, x) == 0 ? WROTE : DECLINE;
 }

@@ -1,12 +1,11 @@
 #include "jsondecode.h"
 
-#include <locale.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
+
+#include "jsonlex.h"
 
 /* The stack of a call: the arguments, then the spec's keys (pushed once per call, so
  * that each lookup is a raw get of a string the state already holds), then the scratch
@@ -48,20 +47,6 @@ static int kind_of(lua_State *L, int spec) {
   return kind;
 }
 
-static int hex4(const unsigned char *s, unsigned *out) {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    unsigned c = s[i], x;
-    if (c >= '0' && c <= '9') x = c - '0';
-    else if (c >= 'a' && c <= 'f') x = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') x = c - 'A' + 10;
-    else return -1;
-    v = (v << 4) | x;
-  }
-  *out = v;
-  return 0;
-}
-
 /* 1: a byte that ends a plain run in a string (a quote, a backslash, a control byte). */
 static const unsigned char string_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -82,101 +67,30 @@ static int parse_string(decoder *d) {
     d->scratch = lua_newuserdatauv(d->L, d->text_len, 0);
     lua_replace(d->L, SCRATCH);
   }
-  unsigned char *out = d->scratch;
-  memcpy(out, start, (size_t)(p - start));
-  out += p - start;
-  while (p < end && *p != '"') {
-    unsigned c = *p;
-    if (c < 0x20) return DECLINE;
-    if (c != '\\') {
-      *out++ = (unsigned char)c;
-      p++;
-      continue;
-    }
-    if (end - p < 2) return DECLINE;
-    switch (p[1]) {
-    case '"': *out++ = '"'; break;
-    case '\\': *out++ = '\\'; break;
-    case '/': *out++ = '/'; break;
-    case 'b': *out++ = '\b'; break;
-    case 'f': *out++ = '\f'; break;
-    case 'n': *out++ = '\n'; break;
-    case 'r': *out++ = '\r'; break;
-    case 't': *out++ = '\t'; break;
-    case 'u': {
-      unsigned cp;
-      if (end - p < 6 || hex4(p + 2, &cp) != 0) return DECLINE;
-      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return DECLINE; /* the reference's cases */
-      if (cp < 0x80) {
-        *out++ = (unsigned char)cp;
-      } else if (cp < 0x800) {
-        *out++ = (unsigned char)(0xC0 | (cp >> 6));
-        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
-      } else {
-        *out++ = (unsigned char)(0xE0 | (cp >> 12));
-        *out++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        *out++ = (unsigned char)(0x80 | (cp & 0x3F));
-      }
-      p += 6;
-      continue;
-    }
-    default: return DECLINE;
-    }
-    p += 2;
-  }
-  if (p >= end) return DECLINE;
-  lua_pushlstring(d->L, (const char *)d->scratch, (size_t)(out - d->scratch));
-  d->p = p + 1;
+  size_t len;
+  const unsigned char *after = le_jsonlex_unescape(start, p, end, d->scratch, &len);
+  if (!after) return DECLINE;
+  lua_pushlstring(d->L, (const char *)d->scratch, len);
+  d->p = after;
   return GOT_VALUE;
 }
-
-static int is_digit(const unsigned char *p, const unsigned char *end) { return p < end && *p >= '0' && *p <= '9'; }
 
 /* A number in JSON's grammar, pushed as the reference makes it: read as a double, then
  * an integer when integral and below 2^53. want_integer: anything else declines. */
 static int parse_number(decoder *d, int want_integer) {
-  const unsigned char *start = d->p, *p = d->p, *end = d->end;
-  int negative = 0, integral = 1;
-  if (*p == '-') negative = 1, p++;
-  if (!is_digit(p, end)) return DECLINE;
-  const unsigned char *digits = p;
-  if (*p == '0') {
-    p++;
-    if (is_digit(p, end)) return DECLINE; /* a leading zero */
-  } else {
-    while (is_digit(p, end)) p++;
-  }
-  size_t ndigits = (size_t)(p - digits);
-  if (p < end && *p == '.') {
-    p++;
-    if (!is_digit(p, end)) return DECLINE;
-    while (is_digit(p, end)) p++;
-    integral = 0;
-  }
-  if (p < end && (*p == 'e' || *p == 'E')) {
-    p++;
-    if (p < end && (*p == '+' || *p == '-')) p++;
-    if (!is_digit(p, end)) return DECLINE;
-    while (is_digit(p, end)) p++;
-    integral = 0;
-  }
-  d->p = p;
-  if (integral && ndigits <= 15) { /* exact as a double too, and below 2^53 */
-    lua_Integer v = 0;
-    for (size_t i = 0; i < ndigits; i++) v = v * 10 + (digits[i] - '0');
-    lua_pushinteger(d->L, negative ? -v : v);
+  le_jsonlex_num n;
+  if (le_jsonlex_number(d->p, d->end, &n) != 0) return DECLINE;
+  d->p = n.end;
+  if (LE_JSONLEX_SHORT_INTEGER(&n)) {
+    lua_pushinteger(d->L, (lua_Integer)le_jsonlex_short_integer(&n));
     return GOT_VALUE;
   }
-  char buf[64];
-  size_t len = (size_t)(p - start);
-  if (len >= sizeof buf || localeconv()->decimal_point[0] != '.') return DECLINE;
-  memcpy(buf, start, len);
-  buf[len] = 0;
-  double x = strtod(buf, NULL);
-  if (isinf(x)) return DECLINE;
-  lua_Integer i;
-  if (x == floor(x) && fabs(x) < 9007199254740992.0 && lua_numbertointeger(x, &i)) {
-    lua_pushinteger(d->L, i);
+  double x;
+  int is_integer;
+  long long i;
+  if (le_jsonlex_number_value(&n, &x, &is_integer, &i) != 0) return DECLINE;
+  if (is_integer) {
+    lua_pushinteger(d->L, (lua_Integer)i);
   } else {
     if (want_integer) return DECLINE;
     lua_pushnumber(d->L, x);

@@ -1,0 +1,34 @@
+/* jsonlex.h — the JSON tokens decode_response (jsondecode.c) and canonical_response
+ * (jsoncanon.c) read the same way, so that both take and decline exactly the same texts.
+ *
+ * le_jsonlex_unescape(start, from, end, out, &len): the string whose bytes begin at start
+ *   (after its opening quote), plain up to from, unescaped into out (room for end - start
+ *   bytes); returns the byte after its closing quote, or NULL where the reference may read
+ *   it its own way (a control byte, a bad escape, \u0000, a surrogate escape, no closing quote).
+ * le_jsonlex_number(p, end, &n): a number in JSON's grammar at p; 0 with n filled, -1 declines
+ *   (a leading zero, a missing digit).
+ * le_jsonlex_number_value(&n, &x, &is_integer, &i): a number that is not a short integer read
+ *   as the reference reads it (strtod in the C locale's form), is_integer when integral and
+ *   below 2^53 (then i is its value); -1 declines (too long, infinite, a locale without '.'). */
+#ifndef LAMBDAENG_JSONLEX_H
+#define LAMBDAENG_JSONLEX_H
+
+#include <stddef.h>
+
+typedef struct {
+  const unsigned char *start, *end; /* the number's text */
+  const unsigned char *digits;      /* its integer part's digits */
+  size_t ndigits;
+  int negative, integral; /* integral: no fraction, no exponent */
+} le_jsonlex_num;
+
+/* An integral number of at most 15 digits: exact as a double too, and below 2^53. */
+#define LE_JSONLEX_SHORT_INTEGER(n) ((n)->integral && (n)->ndigits <= 15)
+
+const unsigned char *le_jsonlex_unescape(const unsigned char *start, const unsigned char *from,
+                                         const unsigned char *end, unsigned char *out, size_t *len);
+int le_jsonlex_number(const unsigned char *p, const unsigned char *end, le_jsonlex_num *n);
+long long le_jsonlex_short_integer(const le_jsonlex_num *n);
+int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer, long long *i);
+
+#endif
