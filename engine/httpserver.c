@@ -56,6 +56,7 @@ typedef struct conn {
   int busy, keep_alive, closing, refused, reading, in_message;
   int dispatching;          /* inside dispatch: a response given there does not feed (feed's loop does) */
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */
+  int answered_closing;     /* its last answer said Connection: close: what it sends now is dropped */
   uint64_t drain;           /* bytes of a refused request's body still to read and drop */
   long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
   int peer_errno;
@@ -554,6 +555,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     release_read(buf);
     return;
   }
+  if (c->answered_closing) {
+    /* Answered and closing once the answer is written: the paused parser would dispatch
+     * the old request again. Read and dropped, not left unread: a socket closed with
+     * unread bytes resets the connection, and the client may lose the answer. */
+    release_read(buf);
+    return;
+  }
   if (c->refused) { /* reading only to drop a refused body */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;
@@ -677,6 +685,7 @@ static int l_respond(lua_State *L) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
+  if (!c->keep_alive) c->answered_closing = 1;
   if (send_buffer(c, &out, !c->keep_alive) != 0) return 0;
   c->busy = 0;
   if (c->keep_alive) {

@@ -4,7 +4,8 @@
  * left to its timeout), the header and connection limits, requests answered in
  * order on one connection, an answer larger than the socket's buffer (written at
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
- * (no recursion per request). Every test ends with the loop closing with no handle
+ * (no recursion per request), bytes that arrive after a closing answer while it is
+ * still being written (dropped, never dispatched). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
 
@@ -263,6 +264,99 @@ static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state)
   harness_close(L);
 }
 
+/* A client on its own thread: one request with Connection: close; once the first bytes
+ * of the answer are in, it writes more (while the server is still writing an answer
+ * larger than the socket's buffer, so before its write callback closes), then reads
+ * to the end. Records the body length the answer announced and the bytes it got. */
+typedef struct closing {
+  uv_thread_t thread;
+  int port, done;
+  long announced, body_bytes;
+} closing;
+static closing close_client;
+
+static void closing_client(void *arg) {
+  closing *p = arg;
+  p->announced = p->body_bytes = -1;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval patience = {.tv_sec = 60};
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  static const char first[] = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  static const char more[] = "GET /more HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1)) {
+    static char buf[65536];
+    long total = 0, head = -1;
+    int wrote_more = 0;
+    for (;;) {
+      ssize_t r = read(fd, buf, head < 0 ? sizeof buf - 1 : sizeof buf);
+      if (r <= 0) break;
+      if (head < 0) { /* the first read holds the head: the answer is short of 64 KB's head */
+        buf[r] = '\0';
+        char *cl = strstr(buf, "Content-Length: "), *end = strstr(buf, "\r\n\r\n");
+        if (cl && end) {
+          p->announced = strtol(cl + 16, NULL, 10);
+          head = (long)(end + 4 - buf);
+        }
+      }
+      total += r;
+      if (!wrote_more) {
+        wrote_more = 1;
+        if (write(fd, more, sizeof more - 1) != (ssize_t)(sizeof more - 1)) break;
+      }
+    }
+    if (head >= 0) p->body_bytes = total - head;
+  }
+  if (fd >= 0) close(fd);
+  __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static int l_start_closing(lua_State *L) {
+  close_client = (closing){.port = (int)luaL_checkinteger(L, 1)};
+  if (uv_thread_create(&close_client.thread, closing_client, &close_client) != 0) return luaL_error(L, "no thread");
+  return 0;
+}
+
+static int l_closing_result(lua_State *L) {
+  if (!__atomic_load_n(&close_client.done, __ATOMIC_SEQ_CST)) return 0;
+  uv_thread_join(&close_client.thread);
+  lua_pushinteger(L, close_client.announced);
+  lua_pushinteger(L, close_client.body_bytes);
+  return 2;
+}
+
+static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "start_closing", l_start_closing);
+  lua_register(L, "closing_result", l_closing_result);
+  /* 16 MB: more than a loopback socket takes at once, so the answer is still being
+   * written (its write callback, which closes, not yet run) when the client's next
+   * bytes are read; the paused parser dispatched the old request again, as nil */
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local big = string.rep('z', 16 * 1024 * 1024)\n"
+               "  local dispatched = 0\n"
+               "  local s = listen(function(req, id)\n"
+               "    dispatched = dispatched + 1\n"
+               "    httpserver.respond(id, 200, {}, big)\n"
+               "  end)\n"
+               "  start_closing(s:port())\n"
+               "  local announced, got\n"
+               "  repeat loop.sleep(0.01) announced, got = closing_result() until announced\n"
+               "  s:close()\n"
+               "  return announced, got, dispatched, #reported\n"
+               "end)\n",
+               4);
+  assert_int_equal(lua_tointeger(L, -4), 16 * 1024 * 1024);
+  assert_int_equal(lua_tointeger(L, -3), 16 * 1024 * 1024);
+  assert_int_equal(lua_tointeger(L, -2), 1);
+  assert_int_equal(lua_tointeger(L, -1), 0);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
@@ -271,6 +365,7 @@ int main(void) {
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
       cmocka_unit_test(an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order),
       cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
+      cmocka_unit_test(bytes_after_a_closing_answer_are_dropped_not_dispatched),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
