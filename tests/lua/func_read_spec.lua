@@ -84,3 +84,118 @@ describe("func.read's GetFunction decoding", function()
     end
   end)
 end)
+
+-- from_api makes each value in its canonical form where it reads it; this is the
+-- version it replaced (every argument read, then a canonical pass over all of
+-- them), kept as the reference: both must make the same arguments and nested
+-- attributes of every answer, defaults, nulls and empties included.
+local function reference_from_api(cfg, got)
+  local function v(x) if x == json.null then return nil end return x end
+  local function nonempty(t) return type(t) == "table" and next(t) ~= nil end
+  local function copy_list(list)
+    local out = {}
+    for i, x in ipairs(list or {}) do out[i] = x end
+    return out
+  end
+  got = got or {}
+  local args = {
+    function_name = v(cfg.FunctionName), role = v(cfg.Role), handler = v(cfg.Handler), runtime = v(cfg.Runtime),
+    description = v(cfg.Description), timeout = v(cfg.Timeout), memory_size = v(cfg.MemorySize),
+    package_type = v(cfg.PackageType) or "Zip", kms_key_arn = v(cfg.KMSKeyArn),
+    architectures = nonempty(v(cfg.Architectures)) and copy_list(cfg.Architectures) or nil,
+  }
+  local nested = {}
+  local env = v(cfg.Environment)
+  if type(env) == "table" and nonempty(v(env.Variables)) then args.environment = { variables = env.Variables } end
+  local layers = v(cfg.Layers)
+  if nonempty(layers) then
+    args.layers = {}
+    for i, l in ipairs(layers) do args.layers[i] = type(l) == "table" and l.Arn or l end
+  end
+  local eph = v(cfg.EphemeralStorage)
+  if type(eph) == "table" and eph.Size then args.ephemeral_storage = { size = eph.Size } end
+  local tracing = v(cfg.TracingConfig)
+  if type(tracing) == "table" and tracing.Mode then args.tracing_config = { mode = tracing.Mode } end
+  local vpc = v(cfg.VpcConfig)
+  if type(vpc) == "table" then
+    args.vpc_config = { subnet_ids = copy_list(v(vpc.SubnetIds)), security_group_ids = copy_list(v(vpc.SecurityGroupIds)),
+                        ipv6_allowed_for_dual_stack = v(vpc.Ipv6AllowedForDualStack) == true }
+    if doc.canonical("vpc_config", args.vpc_config) then nested.vpc_config = { vpc_id = v(vpc.VpcId) or "" } end
+  end
+  local dlq = v(cfg.DeadLetterConfig)
+  if type(dlq) == "table" and v(dlq.TargetArn) then args.dead_letter_config = { target_arn = dlq.TargetArn } end
+  local fs = v(cfg.FileSystemConfigs)
+  if type(fs) == "table" and type(fs[1]) == "table" then
+    args.file_system_config = { arn = fs[1].Arn, local_mount_path = fs[1].LocalMountPath }
+  end
+  local snap = v(cfg.SnapStart)
+  if type(snap) == "table" and snap.ApplyOn then
+    args.snap_start = { apply_on = snap.ApplyOn }
+    if snap.ApplyOn ~= "None" then nested.snap_start = { optimization_status = v(snap.OptimizationStatus) or "Off" } end
+  end
+  local image = v(cfg.ImageConfigResponse)
+  if type(image) == "table" and type(v(image.ImageConfig)) == "table" then
+    local ic = image.ImageConfig
+    args.image_config = { command = v(ic.Command), entry_point = v(ic.EntryPoint), working_directory = v(ic.WorkingDirectory) }
+  end
+  local code = v(got.Code)
+  if type(code) == "table" and v(code.ImageUri) then args.image_uri = code.ImageUri end
+  local tags = v(got.Tags)
+  if nonempty(tags) then args.tags = tags end
+  local conc = v(got.Concurrency)
+  args.reserved_concurrent_executions = type(conc) == "table" and v(conc.ReservedConcurrentExecutions) or -1
+  for k, x in pairs(args) do
+    if k ~= "reserved_concurrent_executions" then args[k] = doc.canonical(k, x) end
+  end
+  return args, nested
+end
+
+-- Configuration members, each with values at, beside and around the API's defaults.
+local SETTINGS = {
+  '"Description": ""', '"Description": "d"', '"Description": null', '"KMSKeyArn": ""', '"KMSKeyArn": "arn:kms"',
+  '"Architectures": ["x86_64"]', '"Architectures": ["arm64"]', '"Architectures": []', '"Architectures": null',
+  '"Architectures": ["x86_64", "arm64"]', '"PackageType": null', '"PackageType": "Image"',
+  '"EphemeralStorage": {"Size": 512}', '"EphemeralStorage": {"Size": 2048}', '"EphemeralStorage": {}',
+  '"EphemeralStorage": null', '"TracingConfig": {"Mode": "PassThrough"}', '"TracingConfig": {"Mode": "Active"}',
+  '"TracingConfig": {}', '"SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"}',
+  '"SnapStart": {"ApplyOn": "PublishedVersions"}', '"SnapStart": {}', '"DeadLetterConfig": {"TargetArn": ""}',
+  '"DeadLetterConfig": {"TargetArn": "arn:sqs"}', '"DeadLetterConfig": {"TargetArn": null}', '"DeadLetterConfig": {}',
+  '"FileSystemConfigs": []', '"FileSystemConfigs": [{"LocalMountPath": "/mnt/x"}]',
+  '"FileSystemConfigs": [{"Arn": "arn:efs", "LocalMountPath": "/mnt/x"}]',
+  '"VpcConfig": {"SubnetIds": [], "SecurityGroupIds": [], "VpcId": ""}',
+  '"VpcConfig": {"SubnetIds": [], "SecurityGroupIds": [], "Ipv6AllowedForDualStack": true}',
+  '"VpcConfig": {"SubnetIds": ["s-2", "s-1"], "SecurityGroupIds": ["g"], "VpcId": "vpc-1"}',
+  '"ImageConfigResponse": {"ImageConfig": {"Command": [], "EntryPoint": [], "WorkingDirectory": ""}}',
+  '"ImageConfigResponse": {"ImageConfig": {"WorkingDirectory": "/w"}}', '"ImageConfigResponse": {}',
+  '"Environment": {"Variables": {}}', '"Environment": {"Variables": {"A": "1"}}', '"Environment": {}',
+  '"Layers": []', '"Layers": [{"Arn": "arn:l:1"}, {"Arn": "arn:l:2"}]',
+}
+local DOCUMENTS = { '', ', "Tags": {}', ', "Tags": {"a": "b"}', ', "Concurrency": {"ReservedConcurrentExecutions": 0}',
+                    ', "Concurrency": {}', ', "Code": {"ImageUri": "1.dkr.ecr/x:1"}', ', "Code": {}' }
+
+describe("func_doc.from_api", function()
+  it("makes what reading every argument and then making each canonical made", function()
+    local n = 0
+    local function same_as_reference(text)
+      local got = reference(text)
+      local c = got.Configuration or {}
+      local a1, n1 = doc.from_api(c, got)
+      local a2, n2 = reference_from_api(c, got)
+      identical(a2, a1, text .. " args")
+      identical(n2, n1, text .. " nested")
+      n = n + 1
+    end
+    for i, setting in ipairs(SETTINGS) do
+      for j, rest in ipairs(DOCUMENTS) do
+        same_as_reference('{"Configuration": {' .. BASE .. ', ' .. setting .. '}' .. rest .. '}')
+        -- and with another setting beside it
+        local other = SETTINGS[(i * 7 + j) % #SETTINGS + 1]
+        if not other:find(setting:match('^"%w+"'), 1, true) then
+          same_as_reference('{"Configuration": {' .. BASE .. ', ' .. setting .. ', ' .. other .. '}' .. rest .. '}')
+        end
+      end
+    end
+    for _, text in pairs(CASES) do same_as_reference(text) end
+    assert.truthy(n > 500)
+  end)
+end)
