@@ -342,6 +342,33 @@ static void sixty_four_transfers_share_one_multi_handle(void **state) {
   harness_close(L);
 }
 
+/* Without a proxy variable in the environment each request says "no proxy" itself (libcurl
+ * then does not read the variables for every transfer); with one set, libcurl still finds
+ * and uses it: a request for a name that does not resolve goes to the proxy, as an
+ * absolute URL. */
+static void a_proxy_set_in_the_environment_is_used(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "PROXY = listen(function(req, id) httpserver.respond(id, 200, {}, 'proxied ' .. req.path) end)\n"
+                  "return PROXY:port()\n",
+                  1);
+  char proxy[64];
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", (int)lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  assert_int_equal(setenv("http_proxy", proxy, 1), 0); /* read when the client starts: at its first request */
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local r, m = http.request { url = 'http://proxied.invalid/x', timeout = 10 }\n"
+                  "  PROXY:close()\n"
+                  "  return r and r.body or m\n"
+                  "end)\n",
+                  1);
+  unsetenv("http_proxy");
+  assert_string_equal(harness_string(L, -1), "proxied http://proxied.invalid/x");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -353,6 +380,7 @@ int main(void) {
       cmocka_unit_test(each_url_is_counted_against_its_own_host),
       cmocka_unit_test(transfers_to_one_host_are_spread_over_multi_handles),
       cmocka_unit_test(sixty_four_transfers_share_one_multi_handle),
+      cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
