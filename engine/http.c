@@ -15,8 +15,11 @@
 #include "loop.h"
 #include "sigv4.h"
 
+typedef struct shard shard;
+
 typedef struct socket_ctx {
   uv_poll_t poll;
+  shard *shard; /* the multi handle whose connection it is */
   curl_socket_t fd;
   int watched; /* libcurl asks for the socket's events */
   int events;  /* what the poll is started for (UV_READABLE | UV_WRITABLE), 0: stopped */
@@ -33,6 +36,7 @@ typedef struct transfer {
   struct transfer *prev, *next; /* in flight (queued or started) */
   struct transfer *queue_next;  /* waiting for a connection to its host */
   host_slot *host;
+  shard *shard; /* set when it is handed to libcurl */
   size_t max_body;
   size_t header_bytes;
   int cancelled, started, too_large;
@@ -47,12 +51,28 @@ struct host_slot {
   host_slot *next;
 };
 
+/* One multi handle with its connection cache and its timer. libcurl 7.88 looks through
+ * every connection of a host in the cache for each new transfer (ConnectionExists),
+ * and through all of them again as each finished transfer is removed: with 1,000
+ * connections to one endpoint that was ~33 k instructions a request. Transfers are
+ * spread over several multi handles on the same loop, each with at most about
+ * LE_HTTP_SHARD_TRANSFERS of them, so each look is that short. A connection belongs
+ * to one multi handle and is only ever used by one transfer at a time, as before. */
+struct shard {
+  CURLM *multi;
+  uv_timer_t timer;
+  size_t active;  /* transfers in this multi handle */
+  size_t sockets; /* its connections open now */
+};
+
+#define LE_HTTP_SHARD_TRANSFERS 64 /* another multi handle only when each has this many */
+#define LE_HTTP_MAX_SHARDS 32      /* (each costs libcurl's two wakeup sockets) */
 #define LE_HTTP_MAX_HEADER_BYTES (64 * 1024)
 #define LE_HTTP_IDLE_EASY 64 /* easy handles kept for reuse (creating one costs more than resetting it) */
 
 static struct {
-  CURLM *multi;
-  uv_timer_t timer;
+  shard *shards[LE_HTTP_MAX_SHARDS]; /* shards[0] made by init, the others when needed */
+  size_t nshards;
   uv_async_t alive; /* referenced exactly while requests are in flight */
   socket_ctx **sockets; /* indexed by fd */
   size_t nsockets;
@@ -68,6 +88,7 @@ static struct {
   size_t sockets_open, sockets_peak, sockets_opened;
   size_t idle_socket_events; /* events on kept-alive sockets libcurl did not watch (their polls then stopped) */
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
+  int proxy_env; /* a proxy variable is set: libcurl reads them for each request */
   int ready;
 } H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
 
@@ -105,15 +126,15 @@ static socket_ctx *socket_for(curl_socket_t fd, int create) {
 static void finish(transfer *t, CURLcode code);
 
 /* Completed transfers are handed to their callbacks only here, after curl returned. */
-static void check_multi_info(void) {
+static void check_multi_info(shard *sh) {
   CURLMsg *msg;
   int pending;
-  while ((msg = curl_multi_info_read(H.multi, &pending))) {
+  while ((msg = curl_multi_info_read(sh->multi, &pending))) {
     if (msg->msg != CURLMSG_DONE) continue;
     transfer *t = NULL;
     CURL *easy = msg->easy_handle; /* msg is libcurl's, gone once the handle is removed */
     CURLcode code = msg->data.result;
-    report_multi(curl_multi_remove_handle(H.multi, easy), "libcurl: removing a finished request");
+    report_multi(curl_multi_remove_handle(sh->multi, easy), "libcurl: removing a finished request");
     if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || !t) {
       le_report_failure("libcurl", "a finished request without its transfer");
       continue;
@@ -141,23 +162,24 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   int running;
-  report_multi(curl_multi_socket_action(H.multi, s->fd, flags, &running), "libcurl: socket action");
-  check_multi_info();
+  shard *sh = s->shard;
+  report_multi(curl_multi_socket_action(sh->multi, s->fd, flags, &running), "libcurl: socket action");
+  check_multi_info(sh);
 }
 
 static void timer_cb(uv_timer_t *t) {
-  (void)t;
+  shard *sh = t->data;
   int running;
-  report_multi(curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running), "libcurl: timeout action");
-  check_multi_info();
+  report_multi(curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running), "libcurl: timeout action");
+  check_multi_info(sh);
 }
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
   (void)easy;
-  (void)userp;
   (void)socketp;
   socket_ctx *s = socket_for(fd, action != CURL_POLL_REMOVE);
   if (!s) return action == CURL_POLL_REMOVE ? 0 : -1;
+  s->shard = userp;
   if (action == CURL_POLL_REMOVE) {
     /* REMOVE does not mean closed: the handle is kept until curl closes the socket. A
      * socket polled for reading alone stays polled: a kept-alive connection is quiet
@@ -182,7 +204,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
 /* curl opens a socket: counted, so the bound on connections can be observed; close-on-exec,
  * so that no process the local target starts (a function) holds a connection of ours. */
 static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address) {
-  (void)clientp;
+  shard *sh = clientp;
   (void)purpose;
   curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   socket_ctx *stale = fd != CURL_SOCKET_BAD ? socket_for(fd, 0) : NULL;
@@ -191,6 +213,7 @@ static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct c
     uv_close((uv_handle_t *)&stale->poll, (uv_close_cb)free);
   }
   if (fd != CURL_SOCKET_BAD) {
+    sh->sockets++;
     H.sockets_opened++;
     if (++H.sockets_open > H.sockets_peak) H.sockets_peak = H.sockets_open;
   }
@@ -200,7 +223,8 @@ static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct c
 /* curl closes a socket: retire its poll handle first, so a new socket that gets the
  * same descriptor number starts with a fresh one. */
 static int closesocket_cb(void *clientp, curl_socket_t fd) {
-  (void)clientp;
+  shard *sh = clientp;
+  if (sh->sockets > 0) sh->sockets--;
   socket_ctx *s = socket_for(fd, 0);
   if (s) {
     H.sockets[fd] = NULL;
@@ -212,40 +236,103 @@ static int closesocket_cb(void *clientp, curl_socket_t fd) {
 
 static int timeout_cb(CURLM *multi, long timeout_ms, void *userp) {
   (void)multi;
-  (void)userp;
-  int rc = timeout_ms < 0 ? uv_timer_stop(&H.timer)
-                          : uv_timer_start(&H.timer, timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms,
+  shard *sh = userp;
+  int rc = timeout_ms < 0 ? uv_timer_stop(&sh->timer)
+                          : uv_timer_start(&sh->timer, timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms,
                                            0); /* 0 means soon */
   return le_uv_check(rc, "libcurl: its timer") < 0 ? -1 : 0;
 }
 
 /* Our own queue keeps each host within max_host; curl's limits are the backstop. */
-static CURLMcode set_connection_limits(long max_host) {
-  CURLMcode mc = curl_multi_setopt(H.multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
-  if (mc == CURLM_OK) mc = curl_multi_setopt(H.multi, CURLMOPT_MAXCONNECTS, max_host > 32 ? max_host * 2 : 64L);
+static CURLMcode set_connection_limits(CURLM *multi, long max_host) {
+  CURLMcode mc = curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, max_host > 32 ? max_host * 2 : 64L);
   return mc;
+}
+
+/* A new multi handle on the loop (NULL with err set when libcurl or libuv refused). */
+static shard *shard_new(le_error *err) {
+  shard *sh = calloc(1, sizeof *sh);
+  if (!sh) {
+    le_error_set(err, "out of memory");
+    return NULL;
+  }
+  sh->multi = curl_multi_init();
+  if (!sh->multi) {
+    free(sh);
+    le_error_set(err, "libcurl: cannot create a multi handle");
+    return NULL;
+  }
+  CURLMcode mc = curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+  if (mc == CURLM_OK) mc = set_connection_limits(sh->multi, H.max_host);
+  int rc = mc == CURLM_OK ? uv_timer_init(le_loop(), &sh->timer) : 0;
+  if (mc != CURLM_OK || rc != 0) {
+    report_multi(curl_multi_cleanup(sh->multi), "libcurl: cleanup");
+    free(sh);
+    le_error_set(err, "libcurl on the loop: %s", mc != CURLM_OK ? curl_multi_strerror(mc) : uv_strerror(rc));
+    return NULL;
+  }
+  sh->timer.data = sh;
+  uv_unref((uv_handle_t *)&sh->timer);
+  return sh;
+}
+
+static void shard_timer_closed(uv_handle_t *timer) { free(timer->data); }
+
+/* Closes its kept-alive connections (closesocket_cb retires their polls), then its timer. */
+static void shard_close(shard *sh) {
+  report_multi(curl_multi_cleanup(sh->multi), "libcurl: cleanup");
+  sh->multi = NULL;
+  uv_close((uv_handle_t *)&sh->timer, shard_timer_closed);
+}
+
+/* The multi handle a transfer starting now goes to: the least busy one that has an
+ * idle connection to reuse, else the least busy one; a new one when every one has
+ * LE_HTTP_SHARD_TRANSFERS transfers (the busiest stays within about max_host / shards). */
+static shard *shard_for_transfer(void) {
+  shard *least = H.shards[0], *least_idle = NULL;
+  for (size_t i = 0; i < H.nshards; i++) {
+    shard *sh = H.shards[i];
+    if (sh->active < least->active) least = sh;
+    if (sh->sockets > sh->active && (!least_idle || sh->active < least_idle->active)) least_idle = sh;
+  }
+  if (least->active >= LE_HTTP_SHARD_TRANSFERS && H.nshards < LE_HTTP_MAX_SHARDS) {
+    le_error err;
+    shard *sh = shard_new(&err);
+    if (sh) return H.shards[H.nshards++] = sh;
+    le_report_failure("libcurl: another multi handle", err.message); /* the existing ones carry on */
+  }
+  return least_idle && least_idle->active < LE_HTTP_SHARD_TRANSFERS ? least_idle : least;
+}
+
+/* Whether any variable libcurl 7.88 reads to choose a proxy for http and https is set
+ * (even empty). When none is, each request says "no proxy" itself and libcurl does not
+ * look the seven names up again for every transfer (~3 k instructions a request); the
+ * process's environment does not change while it runs. */
+static int proxy_in_environment(void) {
+  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                      "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (getenv(names[i])) return 1;
+  return 0;
 }
 
 static int init(le_error *err) {
   if (H.ready) return LE_OK;
+  H.proxy_env = proxy_in_environment();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
-  H.multi = curl_multi_init();
-  if (!H.multi) return le_error_set(err, "libcurl: cannot create a multi handle");
-  CURLMcode mc = curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  if (mc == CURLM_OK) mc = curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, timeout_cb);
-  if (mc == CURLM_OK) mc = set_connection_limits(H.max_host);
-  int rc = mc == CURLM_OK ? uv_timer_init(le_loop(), &H.timer) : 0;
-  if (mc == CURLM_OK && rc == 0) {
-    rc = uv_async_init(le_loop(), &H.alive, NULL);
-    if (rc != 0) uv_close((uv_handle_t *)&H.timer, NULL);
-  }
-  if (mc != CURLM_OK || rc != 0) {
-    report_multi(curl_multi_cleanup(H.multi), "libcurl: cleanup");
-    H.multi = NULL;
+  shard *first = shard_new(err);
+  int rc = first ? uv_async_init(le_loop(), &H.alive, NULL) : 0;
+  if (!first || rc != 0) {
+    if (first) shard_close(first);
     curl_global_cleanup();
-    return le_error_set(err, "libcurl on the loop: %s", mc != CURLM_OK ? curl_multi_strerror(mc) : uv_strerror(rc));
+    return first ? le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc)) : LE_FAIL;
   }
-  uv_unref((uv_handle_t *)&H.timer);
+  H.shards[0] = first;
+  H.nshards = 1;
   uv_unref((uv_handle_t *)&H.alive);
   H.ready = 1;
   return LE_OK;
@@ -272,9 +359,11 @@ static void easy_give_back(CURL *easy) {
 size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
-  /* closes the kept-alive connections (closesocket_cb retires their polls) */
-  report_multi(curl_multi_cleanup(H.multi), "libcurl: cleanup");
-  H.multi = NULL;
+  for (size_t i = 0; i < H.nshards; i++) {
+    shard_close(H.shards[i]);
+    H.shards[i] = NULL;
+  }
+  H.nshards = 0;
   for (size_t fd = 0; fd < H.nsockets; fd++) {
     socket_ctx *s = H.sockets[fd];
     if (s) {
@@ -282,7 +371,6 @@ size_t le_http_close(void) {
       uv_close((uv_handle_t *)&s->poll, (uv_close_cb)free);
     }
   }
-  uv_close((uv_handle_t *)&H.timer, NULL);
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
   while (H.idle_easy_count > 0) curl_easy_cleanup(H.idle_easy[--H.idle_easy_count]);
@@ -428,9 +516,31 @@ static void dequeue(transfer *t) {
   t->queue_next = NULL;
 }
 
+/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none). */
+#define SETOPT(rc, e, opt, val)                             \
+  do {                                                      \
+    if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
+  } while (0)
+
+/* Hands t to libcurl in the multi handle shard_for_transfer picks; its sockets are
+ * counted to that one. Returns 0, or -1 when libcurl refused (nothing counted). */
+static int hand_to_libcurl(transfer *t) {
+  shard *sh = shard_for_transfer();
+  CURLcode so = CURLE_OK;
+  SETOPT(so, t->easy, CURLOPT_OPENSOCKETDATA, sh);
+  SETOPT(so, t->easy, CURLOPT_CLOSESOCKETDATA, sh);
+  if (so != CURLE_OK || curl_multi_add_handle(sh->multi, t->easy) != CURLM_OK) return -1;
+  t->shard = sh;
+  sh->active++;
+  t->started = 1;
+  t->host->active++;
+  return 0;
+}
+
 static void finish(transfer *t, CURLcode code) {
   unlink_transfer(t);
   if (t->started) {
+    t->shard->active--;
     t->host->active--;
     start_queued(t->host);
   } else {
@@ -473,11 +583,6 @@ static void finish(transfer *t, CURLcode code) {
   free(t);
 }
 
-/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none). */
-#define SETOPT(rc, e, opt, val)                             \
-  do {                                                      \
-    if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
-  } while (0)
 
 /* The request's header lines, then "Expect:" and "Accept:" (libcurl adds neither
  * then), as libcurl's list with its nodes and their text in one allocation (libcurl
@@ -533,6 +638,10 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   SETOPT(so, e, CURLOPT_SSL_VERIFYHOST, 2L);
   SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L);
   SETOPT(so, e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  if (!H.proxy_env) { /* what libcurl would find in the environment: no proxy */
+    SETOPT(so, e, CURLOPT_PROXY, "");
+    SETOPT(so, e, CURLOPT_NOPROXY, "");
+  }
   if (spec->timeout_ms > 0) SETOPT(so, e, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
   const char *method = spec->method ? spec->method : "GET";
   if (strcmp(method, "GET") == 0) {
@@ -558,14 +667,12 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   }
   host_slot *h = t->host;
   if (h->active < (size_t)H.max_host) {
-    if (curl_multi_add_handle(H.multi, e) != CURLM_OK) {
+    if (hand_to_libcurl(t) < 0) {
       curl_easy_cleanup(e);
       free(t->headers);
       free(t);
       return le_error_set(err, "libcurl: cannot start the request");
     }
-    t->started = 1;
-    h->active++;
   } else {
     /* Its timeout starts when it leaves the queue, as it is added to libcurl. */
     if (h->queue_tail) h->queue_tail->queue_next = t;
@@ -591,19 +698,14 @@ static void start_queued(host_slot *h) {
     h->queue_head = t->queue_next;
     if (!h->queue_head) h->queue_tail = NULL;
     t->queue_next = NULL;
-    if (t->cancelled || curl_multi_add_handle(H.multi, t->easy) != CURLM_OK) {
-      finish(t, CURLE_FAILED_INIT);
-      continue;
-    }
-    t->started = 1;
-    h->active++;
+    if (t->cancelled || hand_to_libcurl(t) < 0) finish(t, CURLE_FAILED_INIT);
   }
 }
 
 int le_http_set_max_host_connections(long n, le_error *err) {
   if (n < 1 || n > 100000) return le_error_code(err, "EINVAL", "the connections per host must be 1 to 100000, got %ld", n);
-  if (H.ready) {
-    CURLMcode mc = set_connection_limits(n);
+  for (size_t i = 0; i < H.nshards; i++) {
+    CURLMcode mc = set_connection_limits(H.shards[i]->multi, n);
     if (mc != CURLM_OK) return le_error_code(err, "EINVAL", "libcurl: %s", curl_multi_strerror(mc));
   }
   H.max_host = n;
@@ -622,7 +724,7 @@ static void cancel_cb(uv_timer_t *timer) {
     transfer *t = H.in_flight;
     while (t && !t->cancelled) t = t->next;
     if (!t) break;
-    if (t->started) report_multi(curl_multi_remove_handle(H.multi, t->easy), "libcurl: cancelling a request");
+    if (t->started) report_multi(curl_multi_remove_handle(t->shard->multi, t->easy), "libcurl: cancelling a request");
     finish(t, CURLE_ABORTED_BY_CALLBACK);
   }
 }
@@ -929,6 +1031,7 @@ static int l_stats(lua_State *L) {
       {"queued_peak", H.queued_peak},   {"max_host_connections", (size_t)H.max_host},
       {"started", H.started},           {"in_flight", H.count},             {"peak_in_flight", H.peak},
       {"easy_created", H.easy_created}, {"idle_socket_events", H.idle_socket_events},
+      {"multi_handles", H.nshards},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {

@@ -1,5 +1,8 @@
 /* http.h — HTTP requests on the event loop: libcurl's multi socket interface
- * driven by libuv (one uv_poll_t per socket, one uv_timer_t for curl's timeouts).
+ * driven by libuv (one uv_poll_t per socket, one uv_timer_t per multi handle for
+ * curl's timeouts). Past 64 transfers in flight on each, another multi handle takes the
+ * next ones (libcurl 7.88 walks its whole connection cache per transfer); a transfer
+ * goes where an idle connection is, and a connection stays with its handle.
  *
  * Many requests are in flight at once on one thread; connections are kept alive
  * and reused by the multi handle; TLS peers are always verified. At most
@@ -28,7 +31,8 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections=, easy_created=, idle_socket_events= }; cancel_all();
+ * queued_peak=, max_host_connections=, easy_created=, idle_socket_events=, multi_handles= };
+ * cancel_all();
  * cancellations() -> how many times cancel_all was called (so a caller that waited
  * elsewhere can tell). A kept-alive connection stays polled for reading between its
  * requests (no epoll_ctl per request); the first event on it while idle (its peer

@@ -252,6 +252,123 @@ static void each_url_is_counted_against_its_own_host(void **state) {
   harness_close(L);
 }
 
+/* A server that answers no request until n are waiting, then all of them (each with
+ * its path): the n requests of a batch are then all in flight at once, whatever the
+ * machine's speed. batch(url, n) sends n at once and says 'ok' or the first wrong answer. */
+static const char *GATHERING =
+    "local function gathering(n)\n"
+    "  local waiting = {}\n"
+    "  return listen(function(req, id)\n"
+    "    waiting[#waiting + 1] = { id, req.path }\n"
+    "    if #waiting == n then\n"
+    "      for _, w in ipairs(waiting) do httpserver.respond(w[1], 200, {}, 'GET ' .. w[2] .. ' ') end\n"
+    "      waiting = {}\n"
+    "    end\n"
+    "  end)\n"
+    "end\n"
+    "local function batch(url, n)\n"
+    "  local bodies, done, main = {}, 0, loop.current()\n"
+    "  for i = 1, n do\n"
+    "    loop.spawn(function()\n"
+    "      local r, m = http.request { url = url .. '/' .. i, timeout = 60 }\n"
+    "      bodies[i] = r and r.body or m\n"
+    "      done = done + 1\n"
+    "      if done == n then loop.wake(main) end\n"
+    "    end)\n"
+    "  end\n"
+    "  loop.suspend()\n"
+    "  for i = 1, n do\n"
+    "    if bodies[i] ~= 'GET /' .. i .. ' ' then return 'request ' .. i .. ': ' .. tostring(bodies[i]) end\n"
+    "  end\n"
+    "  return 'ok'\n"
+    "end\n";
+
+static void run_gathering(lua_State *L, const char *scenario, int nresults) {
+  size_t n = strlen(GATHERING) + strlen(scenario) + 1;
+  char *chunk = malloc(n);
+  if (!chunk) fail_msg("out of memory");
+  snprintf(chunk, n, "%s%s", GATHERING, scenario);
+  run_with_server(L, chunk, nresults);
+  free(chunk);
+}
+
+/* Many transfers to one host are spread over several multi handles, LE_HTTP_SHARD_TRANSFERS
+ * (64) to each at most (libcurl 7.88 looks through all of a cache's connections to a host
+ * for each transfer): 200 at once take four. Each answer is its request's, and a second
+ * batch of 200 reuses the 200 connections the first opened (a transfer goes where an idle
+ * connection is), none opened again. */
+static void transfers_to_one_host_are_spread_over_multi_handles(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_gathering(L,
+                "return loop.run(function()\n"
+                "  assert(http.configure { max_host_connections = 200 })\n"
+                "  local s, url = gathering(200)\n"
+                "  local opened = http.stats().sockets_opened\n"
+                "  local first = batch(url, 200)\n"
+                "  local handles, opened_first = http.stats().multi_handles, http.stats().sockets_opened - opened\n"
+                "  local second = batch(url, 200)\n"
+                "  local opened_second = http.stats().sockets_opened - opened - opened_first\n"
+                "  s:close()\n"
+                "  assert(http.configure { max_host_connections = 64 })\n"
+                "  return first .. ' ' .. second, handles, opened_first, opened_second, http.stats().sockets_open\n"
+                "end)\n",
+                5);
+  assert_string_equal(harness_string(L, -5), "ok ok");
+  assert_int_equal(lua_tointeger(L, -4), 4);
+  assert_int_equal(lua_tointeger(L, -3), 200);
+  assert_int_equal(lua_tointeger(L, -2), 0);
+  assert_int_equal(lua_tointeger(L, -1), 200);
+  harness_close(L);
+}
+
+/* Up to 64 transfers at once stay on one multi handle: another costs libcurl's two wakeup
+ * sockets, and `api Invoke` with its default 64 connections keeps its sockets to 66. */
+static void sixty_four_transfers_share_one_multi_handle(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_gathering(L,
+                "return loop.run(function()\n"
+                "  local s, url = gathering(64)\n"
+                "  local opened = http.stats().sockets_opened\n"
+                "  local result = batch(url, 64)\n"
+                "  s:close()\n"
+                "  return result, http.stats().multi_handles, http.stats().sockets_opened - opened\n"
+                "end)\n",
+                3);
+  assert_string_equal(harness_string(L, -3), "ok");
+  assert_int_equal(lua_tointeger(L, -2), 1);
+  assert_int_equal(lua_tointeger(L, -1), 64);
+  harness_close(L);
+}
+
+/* Without a proxy variable in the environment each request says "no proxy" itself (libcurl
+ * then does not read the variables for every transfer); with one set, libcurl still finds
+ * and uses it: a request for a name that does not resolve goes to the proxy, as an
+ * absolute URL. */
+static void a_proxy_set_in_the_environment_is_used(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "PROXY = listen(function(req, id) httpserver.respond(id, 200, {}, 'proxied ' .. req.path) end)\n"
+                  "return PROXY:port()\n",
+                  1);
+  char proxy[64];
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", (int)lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  assert_int_equal(setenv("http_proxy", proxy, 1), 0); /* read when the client starts: at its first request */
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local r, m = http.request { url = 'http://proxied.invalid/x', timeout = 10 }\n"
+                  "  PROXY:close()\n"
+                  "  return r and r.body or m\n"
+                  "end)\n",
+                  1);
+  unsetenv("http_proxy");
+  assert_string_equal(harness_string(L, -1), "proxied http://proxied.invalid/x");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -261,6 +378,9 @@ int main(void) {
       cmocka_unit_test(a_reused_handle_keeps_nothing_of_the_previous_request),
       cmocka_unit_test(an_idle_connection_closed_by_its_peer_is_let_go),
       cmocka_unit_test(each_url_is_counted_against_its_own_host),
+      cmocka_unit_test(transfers_to_one_host_are_spread_over_multi_handles),
+      cmocka_unit_test(sixty_four_transfers_share_one_multi_handle),
+      cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
