@@ -29,39 +29,28 @@ done
 
 step=""  # the pid (and process group) of the step running now
 
-# The processes below pid $1 (children, their children...), whatever their session,
-# read from /proc (the command name in /proc/PID/stat may hold spaces and parentheses:
-# the fields after its last ")" are the state and the parent's pid).
+# The processes below pid $1 (children, their children...), whatever their session, from
+# /proc/PID/stat (after the command name's last ")": the state, then the parent's pid).
 descendants() {
-  local root=$1 f line pid fields found=" $1 " more=1
-  local -A parent=()
-  for f in /proc/[0-9]*/stat; do
-    { read -r line < "$f"; } 2>/dev/null || continue
-    pid=${line%% *}
-    read -r -a fields <<< "${line##*) }"
-    parent[$pid]=${fields[1]}
-  done
-  while [ "$more" = 1 ]; do
-    more=0
-    for pid in "${!parent[@]}"; do
-      if [[ "$found" != *" $pid "* && "$found" == *" ${parent[$pid]} "* ]]; then
-        found+="$pid "
-        more=1
-      fi
-    done
-  done
-  found=${found/ $root /}
-  # shellcheck disable=SC2086  # (one line of pids)
-  echo $found
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
+    { pid = $1; sub(/^.*\) /, ""); parent[pid] = $2 }
+    END {
+      found[root] = 1
+      do {
+        more = 0
+        for (p in parent) if (!(p in found) && (parent[p] in found)) { found[p] = 1; more = 1 }
+      } while (more)
+      for (p in found) if (p != root) printf "%s ", p
+    }'
 }
 
 # Whether any of the pids still runs (a zombie has ended).
 any_alive() {
-  local p line fields
+  local p line rest
   for p in "$@"; do
     { read -r line < "/proc/$p/stat"; } 2>/dev/null || continue
-    read -r -a fields <<< "${line##*) }"
-    [ "${fields[0]}" != Z ] && return 0
+    rest=${line##*) }
+    [ "${rest%% *}" != Z ] && return 0
   done
   return 1
 }
@@ -72,6 +61,8 @@ any_alive() {
 stop_all() {
   local sig=$1 pids="" more
   trap - INT TERM
+  set +e  # (whatever fails here, on to the end: a process that ended meanwhile, say)
+  exec 3>&2 2>/dev/null  # (job control's "[1]+ Terminated" notices)
   if [ -n "$step" ]; then
     kill -STOP -- "-$step" 2>/dev/null || true
     for _ in 1 2 3; do  # those in other sessions too, until no new one appears
@@ -98,16 +89,17 @@ stop_all() {
       sleep 0.1
     done
     wait "$step" 2>/dev/null || true
-    echo "scripts/test.sh: stopped by SIG$sig, with the tests and processes it had started" >&2
+    echo "scripts/test.sh: stopped by SIG$sig, with the tests and processes it had started" >&3
   fi
   kill -s "$sig" $$
 }
 trap 'stop_all INT' INT
 trap 'stop_all TERM' TERM
 
-# Runs a step ("$@") as a job of its own and waits for it; its exit status.
+# Runs a step ("$@") as a job of its own and waits for it; its exit status. (Its stdin
+# is /dev/null: a job of its own is not the terminal's foreground, which it may not read.)
 run_step() {
-  "$@" &
+  "$@" < /dev/null &
   step=$!
   local rc=0
   wait "$step" 2>/dev/null || rc=$?  # (2>/dev/null: job control's "[1]+ Done" notices)
@@ -126,7 +118,7 @@ if [ -n "$only" ]; then
   exit
 fi
 
-run_step bash scripts/deps.sh
+bash scripts/deps.sh  # (in the foreground: apt-get may ask on the terminal)
 status=0
 
 plain_tests() { cd build && ctest --output-on-failure -j"$test_jobs"; }
