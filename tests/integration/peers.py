@@ -91,10 +91,14 @@ class FaultServer:
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
 
+    def read(self, path):
+        """The JSON document the server answers at path (/__stats, /__functions, /__log, ...)."""
+        with urllib.request.urlopen(self.endpoint + path) as res:
+            return json.load(res)
+
     def held(self):
         """{name: how many of its calls the server holds unanswered now}"""
-        with urllib.request.urlopen(self.endpoint + "/__held") as res:
-            return json.load(res)
+        return self.read("/__held")
 
     def hold(self, name):
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/__hold/{name}", method="POST")).close()

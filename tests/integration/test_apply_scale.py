@@ -17,13 +17,10 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG, run, traced_env  # noqa: E402
-
-
-SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+from peers import FaultServer  # noqa: E402
 
 
 def write_stack(d, prefix, n):
@@ -52,9 +49,9 @@ class Scale(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_200_functions_go_out_concurrently(self):
-        proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(), proc.stdout.close()))
-        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        server = FaultServer()
+        self.addCleanup(server.stop)
+        endpoint = server.endpoint
         # Each create waits at a gate that opens once 50 wait at once: reached only by
         # a client with at least 50 requests in flight, however fast the machine is.
         stack = write_stack(self.dir, "gate-50-", 200)
@@ -63,8 +60,7 @@ class Scale(unittest.TestCase):
         r = run("run", stack, "--yes", "--endpoint", endpoint, env=env, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
         self.assertIn("Apply complete! Resources: 200 added", r.stdout)
-        with urllib.request.urlopen(endpoint + "/__stats") as res:
-            stats = json.load(res)
+        stats = server.read("/__stats")
         print(f"peak requests in flight at the server: {stats['peak_in_flight']} ({stats['requests']} requests)")
         self.assertEqual(stats["gate_opened_by"], "count", "fewer than 50 creates were ever in flight at once")
         self.assertGreaterEqual(stats["peak_in_flight"], 50)
@@ -87,9 +83,9 @@ class Scale(unittest.TestCase):
         # whatever the machine's speed.
         if shutil.which("strace") is None:
             self.fail("strace is missing (scripts/deps.sh installs it)")
-        proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(), proc.stdout.close()))
-        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        server = FaultServer()
+        self.addCleanup(server.stop)
+        endpoint = server.endpoint
         stack = write_stack(self.dir, "st-", 100)
         state_path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
         menv = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
@@ -99,8 +95,7 @@ class Scale(unittest.TestCase):
         args = ["--endpoint", endpoint, "--yes", "--parallelism", "16"]
 
         def held():
-            with urllib.request.urlopen(endpoint + "/__functions") as res:
-                return set(json.load(res))
+            return set(server.read("/__functions"))
 
         def counted(command):
             """Runs COMMAND whole under strace -f; the most calls of each syscall one thread made
@@ -166,16 +161,13 @@ class Failures(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-failures-")
-        self.proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, FAULT_STATEFUL_DELAY="0.05"))
-        self.endpoint = json.loads(self.proc.stdout.readline())["endpoint"]
+        self.server = FaultServer(env={"FAULT_STATEFUL_DELAY": "0.05"})
+        self.endpoint = self.server.endpoint
         self.env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
                     "LAMBDAENG_WAITER_DELAY": "0.01"}
 
     def tearDown(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait()
-        self.proc.stdout.close()
+        self.server.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def le(self, *args):
@@ -249,8 +241,7 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         self.assertGreater(len(done), 0)
         self.assertLess(len(done), 60)
         self.assertTrue(all(not e.get("pending") for e in done.values()), "in-flight creates finished")
-        with urllib.request.urlopen(self.endpoint + "/__functions") as res:
-            held = set(json.load(res))
+        held = set(self.server.read("/__functions"))
         self.assertEqual(held, {e["args"]["function_name"] for e in done.values()})
         r = self.le("run", stack, "--yes")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -283,10 +274,7 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait(), p.stdout.close(), p.stderr.close()))
 
-        def held():
-            with urllib.request.urlopen(self.endpoint + "/__held") as res:
-                return json.load(res)
-
+        held = self.server.held
         deadline = time.monotonic() + 120
         while set(held()) != set(names) and time.monotonic() < deadline and p.poll() is None:
             time.sleep(0.05)
@@ -316,7 +304,7 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         self.assertEqual({e["args"]["function_name"] for e in state["resources"].values()}, set(names),
                          "each cancelled create stays in state as a write-ahead record")
         for name in names:
-            urllib.request.urlopen(urllib.request.Request(self.endpoint + "/__release/" + name, method="POST")).close()
+            self.server.release(name)
         r = run("run", stack, "--yes", "--endpoint", self.endpoint, env=self.env, timeout=120)
         self.assertEqual(r.returncode, 0, r.stdout[-1500:] + r.stderr)
         r = run("plan", stack, "--detailed-exitcode", "--endpoint", self.endpoint, env=self.env, timeout=120)

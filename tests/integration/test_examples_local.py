@@ -210,25 +210,36 @@ class OneTargetPerDirectory(unittest.TestCase):
         code = os.path.join(self.tmp, "slow")
         os.makedirs(code)
         with open(os.path.join(code, "index.py"), "w") as f:
-            f.write("import time\ndef handler(event, context):\n    time.sleep(4)\n    return 'done'\n")
+            # it holds until the test adds "release" to its package's directory (bound live at
+            # /var/task): the first command holds the directory until then, however slow the machine
+            f.write("import os, time\ndef handler(event, context):\n"
+                    "    while not os.path.exists(os.path.join(os.environ['LAMBDA_TASK_ROOT'], 'release')):\n"
+                    "        time.sleep(0.02)\n    return 'done'\n")
         zip_arg = json.dumps({"FunctionName": "slow", "Runtime": "python3.12", "Handler": "index.handler",
-                              "Role": "arn:aws:iam::123456789012:role/r", "Timeout": 10, "Code": {"ZipFile": "@" + code}})
+                              "Role": "arn:aws:iam::123456789012:role/r", "Timeout": 300,
+                              "Code": {"ZipFile": "@" + code}})
         self.assertEqual(self.le("api", "CreateFunction", zip_arg, "--dir", self.store).returncode, 0)
+        [package] = os.listdir(os.path.join(self.store, "run"))  # run/<sha256>/: the one package, unpacked
+        release = os.path.join(self.store, "run", package, "release")
         first = subprocess.Popen([LAMBDAENG, "invoke", "slow", "{}", "--dir", self.store],
                                  stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True,
                                  env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
         self.addCleanup(lambda: first.poll() is None and first.kill())
-        # the first one holds the directory (its flock, seen in /proc/locks; the function runs sandboxed
-        # and cannot leave a mark outside)
-        deadline = time.monotonic() + 10
-        while not self.holds_lock(first.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        r = self.le("invoke", "slow", "{}", "--dir", self.store)
+        try:
+            # the first one holds the directory (its flock, seen in /proc/locks); the bound only
+            # ends a wait that would never end
+            deadline = time.monotonic() + 120
+            while not self.holds_lock(first.pid):
+                self.assertLess(time.monotonic(), deadline, "the first command never took the directory's lock")
+                time.sleep(0.02)
+            r = self.le("invoke", "slow", "{}", "--dir", self.store)
+        finally:
+            open(release, "w").close()
         self.assertEqual(r.returncode, 1)
         self.assertIn("is in use by another lambdaeng command running the local target there", r.stderr)
         self.assertIn("lambdaeng local --dir " + self.store, r.stderr)
-        out, _ = first.communicate(timeout=30)
+        out, _ = first.communicate(timeout=300)
         self.assertEqual(first.returncode, 0)
         self.assertEqual(json.loads(out), "done")
 

@@ -263,7 +263,7 @@ class Hostile(unittest.TestCase):
         try:
             r = self.le("run", stack, "--yes")
         finally:
-            urllib.request.urlopen(urllib.request.Request(self.endpoint + "/__release/hold-w-cut1", method="POST"))
+            self.server.release("hold-w-cut1")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("OperationTimeout: timed out waiting for State Active after 2s "
                       "(function hold-w-cut1: GetFunction unanswered)", r.stdout + r.stderr)

@@ -4,7 +4,6 @@ without applying (it used to wait and take the next line as the answer), "no"
 cancels, destroy asks its own question and says "Destroy cancelled.". And a second
 Ctrl-C during an apply reports each call it cancelled once (not again as an error
 in the summary), against the fault server holding every create in flight."""
-import json
 import os
 import shutil
 import signal
@@ -14,12 +13,10 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG, Tmux, run  # noqa: E402
-
-SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
+from peers import FaultServer  # noqa: E402
 
 
 def write_stack(d, prefix, n):
@@ -132,9 +129,9 @@ class SecondInterrupt(unittest.TestCase):
     def test_each_cancelled_call_reported_once(self):
         d = tempfile.mkdtemp(prefix="lambdaeng-interrupt-")
         self.addCleanup(shutil.rmtree, d, True)
-        server = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: (server.send_signal(signal.SIGTERM), server.wait(), server.stdout.close()))
-        endpoint = json.loads(server.stdout.readline())["endpoint"]
+        server = FaultServer()
+        self.addCleanup(server.stop)
+        endpoint = server.endpoint
         stack = write_stack(d, "hold-c-", 3)  # every CreateFunction is held in flight
         env = dict(os.environ, NO_COLOR="1", HOME=d, AWS_ACCESS_KEY_ID="AKID", AWS_SECRET_ACCESS_KEY="s",
                    AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
@@ -145,8 +142,7 @@ class SecondInterrupt(unittest.TestCase):
         reader.start()
 
         def held():
-            with urllib.request.urlopen(endpoint + "/__held") as res:
-                return sum(json.load(res).values())
+            return sum(server.held().values())
 
         def wait_until(cond, what):
             for _ in range(1500):

@@ -141,8 +141,8 @@ class Secrets(TempDirTest):
         shown = json.loads(self.le("output", stack, "--json").stdout)
         self.assertEqual(shown["pw"], {"sensitive": True})
         r = self.le("state", "show", "invocation.inv", stack)
-        self.assertIn('result = "(sensitive)"', r.stdout)
-        self.assertIn('input = "(sensitive)"', r.stdout)
+        self.assertIn("  result = (sensitive)\n", r.stdout)  # unquoted, as plan and output print it
+        self.assertIn("  input = (sensitive)\n", r.stdout)
         self.le("state", "show", "invocation.inv", stack, "--json")
 
         r = self.le("destroy", stack, "--yes", "--debug", "--var", "pw=" + PW)
@@ -240,6 +240,40 @@ class Secrets(TempDirTest):
             self.assertNotIn(short, data, name)
             self.assertNotIn(other, data, name)
 
+    def test_state_show_masks_only_the_sensitive_leaves(self):
+        """state show prints a partly sensitive argument with only its sensitive leaves as
+        (sensitive), as Terraform's state show does per leaf, from what state keeps beside
+        the argument's digest (sensitive_paths, args_known). Where state does not say where
+        they are (an entry written before it did) or its other parts are not those of the
+        digest (refresh read the argument back changed), the whole argument, as --json marks it."""
+        stack = self.write("stack.lua", PARTLY)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("state", "show", "func.app", stack)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('  environment = {"variables":{"MODE":"test","PW":(sensitive)}}\n', r.stdout)
+        self.assertIn('  tags = {"key":(sensitive),"team":"a"}\n', r.stdout)
+        self.assertIn('  function_name = "sec-partly"\n', r.stdout)
+        shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
+        self.assertEqual(shown["sensitive_values"]["environment"], {"variables": {"PW": True}})  # the same leaves
+
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        doc = self.state()
+        entry = doc["resources"]["func.app"]
+        entry["args_known"]["tags"]["digest"] = "hmac-sha256:" + "0" * 64  # not the argument's digest now
+        del entry["sensitive_paths"]["environment"]  # as an older lambdaeng wrote it: nothing of where
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=2)
+        r = self.le("state", "show", "func.app", stack)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("  environment = (sensitive)\n", r.stdout)
+        self.assertIn("  tags = (sensitive)\n", r.stdout)
+        shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
+        self.assertIs(shown["sensitive_values"]["environment"], True)
+        self.assertNotIn("environment", shown["values"])
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
     def test_an_older_state_with_secrets_in_clear_is_scrubbed_with_its_backup(self):
         stack = self.write("stack.lua", STACK)
         r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
@@ -285,6 +319,13 @@ class Secrets(TempDirTest):
         self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
                             skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
 
+
+PARTLY = """local lambda = require "lambdaeng.lambda"
+local pw = var("pw", { sensitive = true })
+lambda.func("app", { function_name = "sec-partly", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "code",
+  environment = { variables = { PW = pw, MODE = "test" } }, tags = { key = pw, team = "a" } })
+"""
 
 TAGGED = """local lambda = require "lambdaeng.lambda"
 local pw = var("pw", { sensitive = true })

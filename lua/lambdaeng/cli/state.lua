@@ -64,15 +64,30 @@ function M.workspace_of(args, words)
   return ws
 end
 
-local function digest_only(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+-- What stands for a sensitive part while a value is encoded, then printed as (sensitive)
+-- (unquoted, as plan and output print it): no stored string holds these control bytes.
+local SENSITIVE_MARK = "\1lambdaeng-sensitive\1"
+local MARK_ENCODED = json.encode_plain(SENSITIVE_MARK)
 
--- v with each digest in it shown as (sensitive) (tags_all keeps one a tag).
-local function without_digests(v, depth)
-  if digest_only(v) then return "(sensitive)" end
-  if type(v) ~= "table" or (depth or 0) > 50 then return v end
+-- v with the parts marks names (json_values' marks: true, or a table of them) as
+-- SENSITIVE_MARK: only the sensitive leaves of a partly sensitive value. Where the other
+-- parts are not known (state keeps the whole as one digest), the whole.
+local function masked(v, marks)
+  if marks == true then return SENSITIVE_MARK end
+  if type(marks) ~= "table" then return v end
+  if type(v) ~= "table" then return SENSITIVE_MARK end
   local out = {}
-  for k, x in pairs(v) do out[k] = without_digests(x, (depth or 0) + 1) end
+  for k, x in pairs(v) do out[k] = x end
+  for k, m in pairs(marks) do
+    if m then out[k] = masked(v[k], m) end
+  end
   return setmetatable(out, getmetatable(v))
+end
+
+local function shown_text(v)
+  if v == SENSITIVE_MARK then return "(sensitive)" end
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  return (json.encode_plain(v):gsub(MARK_ENCODED:gsub("%p", "%%%0"), "(sensitive)"))
 end
 
 -- An entry as it may be shown: a sensitive value an older lambdaeng stored in clear
@@ -102,18 +117,18 @@ local function show(st, addr, args)
     return nil, "no resource " .. addr .. " in state" .. (hint and ("; did you mean " .. hint .. "?") or "")
   end
   if args.json then print(json.encode_plain(json_entry(st, addr, true))) return true end
-  local shown = { address = addr, kind = r.kind, declared_at = r.site, args = {}, attrs = {} }
-  for k, v in pairs(r.args or {}) do
-    shown.args[k] = ((r.sensitive and r.sensitive[k]) or digest_only(v)) and "(sensitive)" or v
-  end
-  for k, v in pairs(r.attrs or {}) do shown.attrs[k] = without_digests(v) end
+  -- the values and sensitive marks of state show --json: an argument's sensitive leaves
+  -- masked where state says where they are (sensitive_paths), else the whole argument
+  local stored = require("lambdaeng.plan.json_values").stored
   print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
-  for _, t in ipairs { shown.args, shown.attrs } do
+  local function print_all(t, values, marks)
     for _, k in ipairs(validate.sorted_keys(t)) do
-      local v = t[k]
-      print("  " .. k .. " = " .. ((type(v) == "table" or type(v) == "string") and json.encode_plain(v) or tostring(v)))
+      print("  " .. k .. " = " .. shown_text(masked(values[k], marks[k])))
     end
   end
+  print_all(r.args or {}, stored { args = r.args, sensitive = r.sensitive, sensitive_paths = r.sensitive_paths,
+                                   args_known = r.args_known })
+  print_all(r.attrs or {}, stored { attrs = r.attrs })
   return true
 end
 
