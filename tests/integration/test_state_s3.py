@@ -401,6 +401,19 @@ class S3State(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(set(self.s3_state()["outputs"]["pw"]), {"sensitive", "value_digest"})
         self.assertNotIn(SECRET_IN_CLEAR, json.dumps(self.s3_state()))
+        # a version with them in clear (an older lambdaeng's migrate) is restored with digests
+        s3stack = self.stack("c", {"one": '"st-clear-1"'}, extra=extra)
+        old = self.s3_state()
+        old["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}
+        version = self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=json.dumps(old).encode())["VersionId"]
+        self.apply(s3stack)  # (a later version on top of it)
+        r = self.le("state", "restore", version, s3stack)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"version {version} holds sensitive values in clear, written by an older lambdaeng "
+                      "(output.pw): restored with keyed digests of them instead", r.stderr)
+        self.assertEqual(set(self.s3_state()["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assertNotIn(SECRET_IN_CLEAR, json.dumps(self.s3_state()))
+        self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
 
     def test_workspaces_are_isolated(self):
         st = self.stack("w", {"one": '"st-ws-" .. workspace'},

@@ -27,7 +27,8 @@ mv gives a resource another address without touching it. pull prints the state
 document; push replaces it with FILE (refused when FILE is of another lineage or
 older than the stored state, unless --force). migrate copies the local state to the
 S3 backend the stack declares (--to local: back), under both locks. Neither sends S3 a
-state an older lambdaeng wrote with sensitive values in clear (a run stores digests). history lists
+state an older lambdaeng wrote with sensitive values in clear (a run stores digests);
+restore gives such a version digests of them. history lists
 the state's versions (S3 bucket versioning) with their serials; restore makes one of them current.
 ]],
   ["force-unlock"] = [[

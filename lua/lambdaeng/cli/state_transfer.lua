@@ -175,9 +175,28 @@ function M.restore(ws, words, args)
     return nil, string.format("version %s is of another state (lineage %s, current %s); pass --force to restore it",
       version, tostring(old.lineage), tostring(lineage))
   end
+  local entries, outputs = {}, old.native:outputs() or {}
+  for _, addr in ipairs(old.native:addresses()) do entries[addr] = old.native:get(addr) end
+  -- a version an older lambdaeng wrote with sensitive values in clear comes back with
+  -- keyed digests of them: S3 never gets them again
+  local secret_attrs = require "lambdaeng.secret_attrs"
+  local clear = secret_attrs.in_clear(entries, outputs)
+  if #clear > 0 then
+    local digest, derr = ws:digest(true)
+    if not digest then return nil, derr end
+    for _, addr in ipairs(clear) do
+      local name = addr:match("^output%.(.*)$")
+      if name then outputs[name] = secret_attrs.scrubbed_output(outputs[name], digest)
+      else entries[addr] = secret_attrs.scrubbed_entry(entries[addr], digest) end
+    end
+    if ws.warn then
+      ws.warn(string.format("version %s holds sensitive values in clear, written by an older lambdaeng (%s): "
+        .. "restored with keyed digests of them instead", version, table.concat(clear, ", ")))
+    end
+  end
   for _, addr in ipairs(st:addresses()) do st:remove(addr) end
-  for _, addr in ipairs(old.native:addresses()) do st:put(addr, old.native:get(addr)) end
-  st:set_outputs(old.native:outputs() or {})
+  for _, addr in ipairs(old.native:addresses()) do st:put(addr, entries[addr]) end
+  st:set_outputs(outputs)
   local ok, serr = st:save()
   if not ok then return nil, serr end
   lock:release()
