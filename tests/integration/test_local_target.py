@@ -340,7 +340,9 @@ class Execution(unittest.TestCase):
         cls.boto = boto3.client("lambda", endpoint_url=cls.endpoint, region_name="us-east-1",
                                 aws_access_key_id="local", aws_secret_access_key="local",
                                 config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                                              max_pool_connections=20, read_timeout=60))
+                                              # (past create_gated's 120 s wait: a call held at its
+                                              # gate is answered once released, however late)
+                                              max_pool_connections=20, read_timeout=300))
         cls.py = make_zip(cls.dir, "py", {"handlers.py": PYTHON})
         cls.node = make_zip(cls.dir, "node", {"index.js": NODE})
         cls.shell = make_zip(cls.dir, "shell", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755})
@@ -442,7 +444,7 @@ class Execution(unittest.TestCase):
         self.assertIn("[py-pieces] first half, second half\n", open(self.console_path).read())
 
     def test_api_command_runs_arrays_with_bounded_parallelism_and_sends_zips_as_they_are(self):
-        env = dict(os.environ, **AWS_ENV)
+        env = dict(os.environ, LAMBDAENG_HTTP_TIMEOUT="300", **AWS_ENV)  # (a call held at the gate waits)
         zip_path = make_zip(self.dir, "api", {"handlers.py": PYTHON, "gate-of.txt": "py-api"})
         r = subprocess.run([LAMBDAENG, "api", "CreateFunction", json.dumps(
             {"FunctionName": "py-api", "Runtime": "python3.12", "Handler": "handlers.gate", "Role": ROLE,

@@ -33,6 +33,9 @@ FAULT_SERVER = os.path.join(os.path.dirname(__file__), "fault_server.py")
 BUCKET = "team-state"
 
 
+SECRET_IN_CLEAR = "TopSecret-5e1c0b7a"
+
+
 class LosingProxy:
     """A proxy to moto that forwards every request but loses the response of the first PUT
     of each key suffix in `lose` (the connection is reset once moto has acted on it)."""
@@ -368,6 +371,49 @@ class S3State(unittest.TestCase):
         with open(state_file, "rb") as f:
             self.assertEqual(f.read(), original)
         self.assertIsNone(self.lock_object())
+
+    def test_a_state_with_secrets_in_clear_never_reaches_the_bucket(self):
+        """A local state an older lambdaeng wrote with sensitive values in clear is not
+        migrated nor pushed to S3 (the bucket would keep them in every version); once a
+        run has stored keyed digests of them instead, it is."""
+        extra = 'output("pw", "placeholder", { sensitive = true })'
+        self.apply(self.stack("c", {"one": '"st-clear-1"'}, backend=False, extra=extra))
+        state_file = os.path.join(self.dir, "c", ".lambdaeng", "stack.state.json")
+        with open(state_file) as f:
+            doc = json.load(f)
+        doc["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}  # as an older lambdaeng wrote it
+        with open(state_file, "w") as f:
+            json.dump(doc, f, indent=2)
+        s3stack = self.stack("c", {"one": '"st-clear-1"'}, extra=extra)
+        r = self.le("state", "migrate", s3stack)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("holds sensitive values in clear, written by an older lambdaeng (output.pw); nothing was "
+                      "written", r.stderr)
+        r = self.le("state", "push", state_file, s3stack)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("holds sensitive values in clear", r.stderr)
+        versions = self.s3.list_object_versions(Bucket=BUCKET, Prefix=self.key).get("Versions", [])
+        self.assertEqual([v for v in versions if v["Key"] == self.key], [])  # no version of it, ever
+        self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
+        # the remedy the error names: a run with backend{} left out stores a keyed digest instead
+        self.apply(self.stack("c", {"one": '"st-clear-1"'}, backend=False, extra=extra))
+        r = self.le("state", "migrate", self.stack("c", {"one": '"st-clear-1"'}, extra=extra))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(set(self.s3_state()["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assertNotIn(SECRET_IN_CLEAR, json.dumps(self.s3_state()))
+        # a version with them in clear (an older lambdaeng's migrate) is restored with digests
+        s3stack = self.stack("c", {"one": '"st-clear-1"'}, extra=extra)
+        old = self.s3_state()
+        old["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}
+        version = self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=json.dumps(old).encode())["VersionId"]
+        self.apply(s3stack)  # (a later version on top of it)
+        r = self.le("state", "restore", version, s3stack)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"version {version} holds sensitive values in clear, written by an older lambdaeng "
+                      "(output.pw): restored with keyed digests of them instead", r.stderr)
+        self.assertEqual(set(self.s3_state()["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assertNotIn(SECRET_IN_CLEAR, json.dumps(self.s3_state()))
+        self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
 
     def test_workspaces_are_isolated(self):
         st = self.stack("w", {"one": '"st-ws-" .. workspace'},

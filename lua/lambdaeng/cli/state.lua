@@ -20,12 +20,15 @@ Usage: lambdaeng state list [STACK.lua] [--state PATH]
        lambdaeng state history [STACK.lua]
        lambdaeng state restore VERSION [STACK.lua] [--force]
 
-list prints every stored address; show prints one resource; rm forgets resources
+list prints every stored address; show prints one resource (each sensitive part of it
+as (sensitive): of a partly sensitive argument, only those parts); rm forgets resources
 without deleting them in AWS (they keep running; import them again to manage them);
 mv gives a resource another address without touching it. pull prints the state
 document; push replaces it with FILE (refused when FILE is of another lineage or
 older than the stored state, unless --force). migrate copies the local state to the
-S3 backend the stack declares (--to local: back), under both locks. history lists
+S3 backend the stack declares (--to local: back), under both locks. Neither sends S3 a
+state an older lambdaeng wrote with sensitive values in clear (a run stores digests);
+restore gives such a version digests of them. history lists
 the state's versions (S3 bucket versioning) with their serials; restore makes one of them current.
 ]],
   ["force-unlock"] = [[

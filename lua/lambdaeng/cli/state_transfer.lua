@@ -53,6 +53,18 @@ local function may_replace(current, incoming, where, force)
   return true
 end
 
+-- Nil when the document bytes holds no sensitive value in clear; else why it may not
+-- go to S3: an older lambdaeng wrote them before keyed digests, and the bucket would
+-- keep them in every version it keeps (lambdaeng rewrites only the local file's).
+local function clear_secrets(bytes, what, remedy)
+  local doc = info_of(bytes)
+  local found = require("lambdaeng.secret_attrs").in_clear(doc.resources, doc.outputs)
+  if #found == 0 then return nil end
+  return string.format("%s holds sensitive values in clear, written by an older lambdaeng (%s); nothing was "
+    .. "written: S3 would keep them in this and every later version of the state. %s", what,
+    table.concat(found, ", "), remedy)
+end
+
 function M.push(ws, words, args)
   local path = words[1]
   if not path then return nil, "lambdaeng state push needs the state file to push: state push FILE [STACK.lua]" end
@@ -64,6 +76,9 @@ function M.push(ws, words, args)
   if not _ then return nil, held end
   local lock <close> = held
   local backend = ws.backend
+  local clear = backend.versions and clear_secrets(bytes, path, "Put it in place of a local state file and "
+    .. "run `lambdaeng run` on it first: the run stores keyed digests of them instead")
+  if clear then return nil, clear end
   local current, rerr = backend:read_raw()
   if not current then return nil, rerr end
   local ok, why = may_replace(current, incoming, backend:where(), args.force)
@@ -97,6 +112,9 @@ function M.migrate(ws, _, args)
   local source, serr = from_b:read_raw()
   if not source then return done(nil, serr) end
   if not source.body then return done(nil, "there is no state in " .. from_b:where() .. " to migrate") end
+  local clear = to == "s3" and clear_secrets(source.body, from_b:where(), "Run `lambdaeng run` on it first "
+    .. "(with backend{} left out of the stack for that run): the run stores keyed digests of them instead")
+  if clear then return done(nil, clear) end
   local dest, derr = to_b:read_raw()
   if not dest then return done(nil, derr) end
   if dest.body and not args.force then
@@ -157,9 +175,28 @@ function M.restore(ws, words, args)
     return nil, string.format("version %s is of another state (lineage %s, current %s); pass --force to restore it",
       version, tostring(old.lineage), tostring(lineage))
   end
+  local entries, outputs = {}, old.native:outputs() or {}
+  for _, addr in ipairs(old.native:addresses()) do entries[addr] = old.native:get(addr) end
+  -- a version an older lambdaeng wrote with sensitive values in clear comes back with
+  -- keyed digests of them: S3 never gets them again
+  local secret_attrs = require "lambdaeng.secret_attrs"
+  local clear = secret_attrs.in_clear(entries, outputs)
+  if #clear > 0 then
+    local digest, derr = ws:digest(true)
+    if not digest then return nil, derr end
+    for _, addr in ipairs(clear) do
+      local name = addr:match("^output%.(.*)$")
+      if name then outputs[name] = secret_attrs.scrubbed_output(outputs[name], digest)
+      else entries[addr] = secret_attrs.scrubbed_entry(entries[addr], digest) end
+    end
+    if ws.warn then
+      ws.warn(string.format("version %s holds sensitive values in clear, written by an older lambdaeng (%s): "
+        .. "restored with keyed digests of them instead", version, table.concat(clear, ", ")))
+    end
+  end
   for _, addr in ipairs(st:addresses()) do st:remove(addr) end
-  for _, addr in ipairs(old.native:addresses()) do st:put(addr, old.native:get(addr)) end
-  st:set_outputs(old.native:outputs() or {})
+  for _, addr in ipairs(old.native:addresses()) do st:put(addr, entries[addr]) end
+  st:set_outputs(outputs)
   local ok, serr = st:save()
   if not ok then return nil, serr end
   lock:release()
