@@ -213,7 +213,7 @@ static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct c
     uv_close((uv_handle_t *)&stale->poll, (uv_close_cb)free);
   }
   if (fd != CURL_SOCKET_BAD) {
-    sh->sockets++;
+    if (sh) sh->sockets++; /* (always set: hand_to_libcurl sets it before libcurl connects) */
     H.sockets_opened++;
     if (++H.sockets_open > H.sockets_peak) H.sockets_peak = H.sockets_open;
   }
@@ -224,7 +224,7 @@ static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct c
  * same descriptor number starts with a fresh one. */
 static int closesocket_cb(void *clientp, curl_socket_t fd) {
   shard *sh = clientp;
-  if (sh->sockets > 0) sh->sockets--;
+  if (sh && sh->sockets > 0) sh->sockets--;
   socket_ctx *s = socket_for(fd, 0);
   if (s) {
     H.sockets[fd] = NULL;

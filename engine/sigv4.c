@@ -334,6 +334,19 @@ static void put_amz_date(char *out, size_t size, const struct tm *tm) {
   *p = '\0';
 }
 
+/* The n parts one after the other at out (size bytes, NUL-terminated, cut where snprintf
+ * would cut): the scope and the Authorization value, two per request, without printf. */
+static void join(char *out, size_t size, const char *const *parts, size_t n) {
+  size_t used = 0;
+  for (size_t i = 0; i < n && used + 1 < size; i++) {
+    size_t len = strlen(parts[i]);
+    if (len > size - 1 - used) len = size - 1 - used;
+    memcpy(out + used, parts[i], len);
+    used += len;
+  }
+  out[used] = '\0';
+}
+
 int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err) {
   memset(out, 0, sizeof *out);
   int rc = LE_FAIL;
@@ -351,7 +364,7 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
   else le_digest_hex(LE_SHA256, in->body, in->body_len, payload_hash);
 
   char scope[256];
-  snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, in->region, in->service);
+  join(scope, sizeof scope, (const char *const[]){date, "/", in->region, "/", in->service, "/aws4_request"}, 6);
   int token_signed = in->session_token && *in->session_token && !in->omit_session_token;
 
   /* Headers: the request's own, plus those the signature itself adds. */
@@ -483,8 +496,10 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
     if (!out->signed_query) goto oom;
   } else {
     char auth[1024];
-    snprintf(auth, sizeof auth, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-             in->access_key_id, scope, (const char *)signed_names.data, out->signature);
+    join(auth, sizeof auth,
+         (const char *const[]){"AWS4-HMAC-SHA256 Credential=", in->access_key_id, "/", scope, ", SignedHeaders=",
+                               (const char *)signed_names.data, ", Signature=", out->signature},
+         8);
     if (add_header(out, "X-Amz-Date", amz_date)) goto oom;
     if (in->session_token && *in->session_token && add_header(out, "X-Amz-Security-Token", in->session_token))
       goto oom;

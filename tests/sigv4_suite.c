@@ -1,7 +1,7 @@
 /* sigv4_suite DIR — runs AWS's SigV4 test suite: for every case folder in DIR,
  * signs request.txt with context.json, header and query style, and compares the
  * canonical request, string to sign and signature with the expected files byte
- * for byte. Ends with "N passed, N failed"; exits 0 only when none failed. */
+ * for byte, and the header style's Authorization value with header-signed-request.txt's. Ends with "N passed, N failed"; exits 0 only when none failed. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +102,29 @@ static int compare(const char *dir, const char *file, const char *got, char *why
   return same;
 }
 
+/* The Authorization header signing added, against header-signed-request.txt's. */
+static int compare_authorization(const char *dir, const le_sigv4_output *out, char *why, size_t cap) {
+  char *text = slurp(dir, "header-signed-request.txt", NULL);
+  if (!text) {
+    snprintf(why, cap, "header-signed-request.txt missing");
+    return 0;
+  }
+  const char *got = NULL;
+  for (size_t i = 0; i < out->add_count; i++)
+    if (strcmp(out->add_names[i], "Authorization") == 0) got = out->add_values[i];
+  char *want = strstr(text, "\nAuthorization:");
+  if (want) {
+    want += strlen("\nAuthorization:");
+    want[strcspn(want, "\r\n")] = '\0';
+  }
+  int same = want && got && strcmp(want, got) == 0;
+  if (!same)
+    snprintf(why, cap, "header-signed-request.txt: Authorization differs:\n--- expected\n%s\n--- got\n%s",
+             want ? want : "(none)", got ? got : "(none)");
+  free(text);
+  return same;
+}
+
 static int run_case(const char *dir, char *why, size_t cap) {
   size_t len;
   char *ctx_text = slurp(dir, "context.json", NULL);
@@ -156,6 +179,7 @@ static int run_case(const char *dir, char *why, size_t cap) {
     if (ok) ok = compare(dir, name, out.string_to_sign, why, cap);
     snprintf(name, sizeof name, "%s-signature.txt", prefix);
     if (ok) ok = compare(dir, name, out.signature, why, cap);
+    if (ok && !query) ok = compare_authorization(dir, &out, why, cap);
     le_sigv4_output_free(&out);
   }
   json_decref(ctx);

@@ -256,6 +256,7 @@ static void each_url_is_counted_against_its_own_host(void **state) {
  * its path): the n requests of a batch are then all in flight at once, whatever the
  * machine's speed. batch(url, n) sends n at once and says 'ok' or the first wrong answer. */
 static const char *GATHERING =
+    HARNESS_HTTP_LUA
     "local function gathering(n)\n"
     "  local waiting = {}\n"
     "  return listen(function(req, id)\n"
@@ -283,15 +284,6 @@ static const char *GATHERING =
     "  return 'ok'\n"
     "end\n";
 
-static void run_gathering(lua_State *L, const char *scenario, int nresults) {
-  size_t n = strlen(GATHERING) + strlen(scenario) + 1;
-  char *chunk = malloc(n);
-  if (!chunk) fail_msg("out of memory");
-  snprintf(chunk, n, "%s%s", GATHERING, scenario);
-  run_with_server(L, chunk, nresults);
-  free(chunk);
-}
-
 /* Many transfers to one host are spread over several multi handles, LE_HTTP_SHARD_TRANSFERS
  * (64) to each at most (libcurl 7.88 looks through all of a cache's connections to a host
  * for each transfer): 200 at once take four. Each answer is its request's, and a second
@@ -300,20 +292,20 @@ static void run_gathering(lua_State *L, const char *scenario, int nresults) {
 static void transfers_to_one_host_are_spread_over_multi_handles(void **state) {
   (void)state;
   lua_State *L = harness_open();
-  run_gathering(L,
-                "return loop.run(function()\n"
-                "  assert(http.configure { max_host_connections = 200 })\n"
-                "  local s, url = gathering(200)\n"
-                "  local opened = http.stats().sockets_opened\n"
-                "  local first = batch(url, 200)\n"
-                "  local handles, opened_first = http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                "  local second = batch(url, 200)\n"
-                "  local opened_second = http.stats().sockets_opened - opened - opened_first\n"
-                "  s:close()\n"
-                "  assert(http.configure { max_host_connections = 64 })\n"
-                "  return first .. ' ' .. second, handles, opened_first, opened_second, http.stats().sockets_open\n"
-                "end)\n",
-                5);
+  harness_run_after(L, GATHERING,
+                    "return loop.run(function()\n"
+                    "  assert(http.configure { max_host_connections = 200 })\n"
+                    "  local s, url = gathering(200)\n"
+                    "  local opened = http.stats().sockets_opened\n"
+                    "  local first = batch(url, 200)\n"
+                    "  local handles, opened_first = http.stats().multi_handles, http.stats().sockets_opened - opened\n"
+                    "  local second = batch(url, 200)\n"
+                    "  local opened_second = http.stats().sockets_opened - opened - opened_first\n"
+                    "  s:close()\n"
+                    "  assert(http.configure { max_host_connections = 64 })\n"
+                    "  return first .. ' ' .. second, handles, opened_first, opened_second, http.stats().sockets_open\n"
+                    "end)\n",
+                    5);
   assert_string_equal(harness_string(L, -5), "ok ok");
   assert_int_equal(lua_tointeger(L, -4), 4);
   assert_int_equal(lua_tointeger(L, -3), 200);
@@ -327,15 +319,15 @@ static void transfers_to_one_host_are_spread_over_multi_handles(void **state) {
 static void sixty_four_transfers_share_one_multi_handle(void **state) {
   (void)state;
   lua_State *L = harness_open();
-  run_gathering(L,
-                "return loop.run(function()\n"
-                "  local s, url = gathering(64)\n"
-                "  local opened = http.stats().sockets_opened\n"
-                "  local result = batch(url, 64)\n"
-                "  s:close()\n"
-                "  return result, http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                "end)\n",
-                3);
+  harness_run_after(L, GATHERING,
+                    "return loop.run(function()\n"
+                    "  local s, url = gathering(64)\n"
+                    "  local opened = http.stats().sockets_opened\n"
+                    "  local result = batch(url, 64)\n"
+                    "  s:close()\n"
+                    "  return result, http.stats().multi_handles, http.stats().sockets_opened - opened\n"
+                    "end)\n",
+                    3);
   assert_string_equal(harness_string(L, -3), "ok");
   assert_int_equal(lua_tointeger(L, -2), 1);
   assert_int_equal(lua_tointeger(L, -1), 64);
