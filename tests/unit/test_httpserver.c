@@ -168,25 +168,60 @@ static void an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order(v
   harness_close(L);
 }
 
+/* Clients on their own thread (blocking sockets, outside the loop), which the loop's
+ * scenario polls until they are done. */
+typedef struct client_thread {
+  uv_thread_t thread;
+  int done;
+} client_thread;
+
+/* A connection to 127.0.0.1:port (-1: none); a server that stops answering fails the
+ * test, not hangs it. */
+static int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval patience = {.tv_sec = 60};
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+static void client_finished(client_thread *t, int fd) {
+  if (fd >= 0) close(fd);
+  __atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static int client_start(lua_State *L, client_thread *t, void (*run)(void *), void *arg) {
+  if (uv_thread_create(&t->thread, run, arg) != 0) return luaL_error(L, "no thread");
+  return 0;
+}
+
+/* Whether the client is done (then joined). */
+static int client_joined(client_thread *t) {
+  if (!__atomic_load_n(&t->done, __ATOMIC_SEQ_CST)) return 0;
+  uv_thread_join(&t->thread);
+  return 1;
+}
+
 /* A client on its own thread (blocking sockets, outside the loop): sends n requests
  * GET /1 .. GET /n in one write (pipelined) and reads until n answers came or the
  * connection ended; the loop's scenario polls pipelined_result() for the bodies. */
 typedef struct pipelined {
-  uv_thread_t thread;
-  int port, n, done, answers;
+  client_thread t;
+  int port, n, answers;
   char order_ok;
 } pipelined;
 static pipelined pipe_client;
 
 static void pipelined_client(void *arg) {
   pipelined *p = arg;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   p->order_ok = 1;
-  struct timeval patience = {.tv_sec = 60}; /* a server that stops answering fails the test, not hangs it */
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+  int fd = connect_loopback(p->port);
+  if (fd >= 0) {
     size_t cap = (size_t)p->n * 64, len = 0;
     char *out = malloc(cap);
     for (int i = 1; i <= p->n; i++) len += (size_t)snprintf(out + len, cap - len, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
@@ -217,20 +252,17 @@ static void pipelined_client(void *arg) {
       }
     }
   }
-  if (fd >= 0) close(fd);
-  __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+  client_finished(&p->t, fd);
 }
 
 static int l_start_pipelined(lua_State *L) {
   pipe_client = (pipelined){.port = (int)luaL_checkinteger(L, 1), .n = (int)luaL_checkinteger(L, 2)};
-  if (uv_thread_create(&pipe_client.thread, pipelined_client, &pipe_client) != 0) return luaL_error(L, "no thread");
-  return 0;
+  return client_start(L, &pipe_client.t, pipelined_client, &pipe_client);
 }
 
 /* nil while the client runs; then its answers and whether they came in order. */
 static int l_pipelined_result(lua_State *L) {
-  if (!__atomic_load_n(&pipe_client.done, __ATOMIC_SEQ_CST)) return 0;
-  uv_thread_join(&pipe_client.thread);
+  if (!client_joined(&pipe_client.t)) return 0;
   lua_pushinteger(L, pipe_client.answers);
   lua_pushboolean(L, pipe_client.order_ok);
   return 2;
@@ -269,8 +301,8 @@ static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state)
  * larger than the socket's buffer, so before its write callback closes), then reads
  * to the end. Records the body length the answer announced and the bytes it got. */
 typedef struct closing {
-  uv_thread_t thread;
-  int port, done;
+  client_thread t;
+  int port;
   long announced, body_bytes;
 } closing;
 static closing close_client;
@@ -278,15 +310,10 @@ static closing close_client;
 static void closing_client(void *arg) {
   closing *p = arg;
   p->announced = p->body_bytes = -1;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct timeval patience = {.tv_sec = 60};
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  int fd = connect_loopback(p->port);
   static const char first[] = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   static const char more[] = "GET /more HTTP/1.1\r\nHost: x\r\n\r\n";
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1)) {
+  if (fd >= 0 && write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1)) {
     static char buf[65536];
     long total = 0, head = -1;
     int wrote_more = 0;
@@ -309,19 +336,16 @@ static void closing_client(void *arg) {
     }
     if (head >= 0) p->body_bytes = total - head;
   }
-  if (fd >= 0) close(fd);
-  __atomic_store_n(&p->done, 1, __ATOMIC_SEQ_CST);
+  client_finished(&p->t, fd);
 }
 
 static int l_start_closing(lua_State *L) {
   close_client = (closing){.port = (int)luaL_checkinteger(L, 1)};
-  if (uv_thread_create(&close_client.thread, closing_client, &close_client) != 0) return luaL_error(L, "no thread");
-  return 0;
+  return client_start(L, &close_client.t, closing_client, &close_client);
 }
 
 static int l_closing_result(lua_State *L) {
-  if (!__atomic_load_n(&close_client.done, __ATOMIC_SEQ_CST)) return 0;
-  uv_thread_join(&close_client.thread);
+  if (!client_joined(&close_client.t)) return 0;
   lua_pushinteger(L, close_client.announced);
   lua_pushinteger(L, close_client.body_bytes);
   return 2;
