@@ -48,7 +48,7 @@ static const char *const TAKEN[] = {
     "[0,-0,1,-1,123456789012345678,-123456789012345678]",
     "[1.5,-0.0,0.1,1e3,1E-3,2.5e+10,123456789.123456789]",
     "[true,false,null,\"true\"]",
-    "[\"\",\"plain\",\"q\\\"b\\\\s\\/f\\b\\f\\n\\r\\t\",\"\\u00e9\\u20AC\\ud83d\\ude00\"]",
+    "[\"\",\"plain\",\"q\\\"b\\\\s\\/f\\b\\f\\n\\r\\t\",\"\\u00e9\\u20AC\"]",
     "{\"k\\u00e9y\":\"v\",\"\\n\":1,\"caf\xc3\xa9\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}",
     "{\"a\\u0041\":1,\"aB\":2}",
     "[\"\x7f\"]",
@@ -91,6 +91,7 @@ static const char *const REFUSED_OR_UNSURE[] = {
     "[\"\\u0000\"]",
     "{\"\\u0000\":1}",
     "[\"\\ud83d\"]",
+    "[\"\\ud83d\\ude00\"]", /* a pair jansson takes: jsonlex leaves every surrogate escape to it */
     "[\"\\ud83dx\"]",
     "[\"\\ud83d\\u0041\"]",
     "[\"\\ude00\"]",
