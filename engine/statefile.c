@@ -368,6 +368,7 @@ static const unsigned char *push_container(lua_State *L, const unsigned char *p,
       if (*p != ',') break;
       p = skip_space(p + 1, end);
     }
+  luaL_checkstack(L, 3, "reading a state entry"); /* the table and a member's two copies */
   lua_createtable(L, object ? 0 : n, object ? n : 0);
   for (int i = 0; i < n; i++) {
     if (object) {
