@@ -630,6 +630,23 @@ static json_t *entry_text(const char *addr, json_t *entry) {
   return text;
 }
 
+/* The text of the entry at addr in the document: kept from its put, or the file's own
+ * when it was kept there as the dump gives it (statefile.h), or made now and kept. */
+static int entry_piece(le_state *st, const char *addr, const char **text, size_t *len) {
+  json_t *piece = json_object_get(st->entry_texts, addr), *v;
+  if (!piece && st->file && json_is_integer(v = json_object_get(resources_of(st), addr)) &&
+      le_statefile_text(st->file, (size_t)json_integer_value(v), text, len))
+    return LE_OK;
+  if (!piece) {
+    json_t *entry = entry_of(st, addr);
+    piece = entry ? entry_text(addr, entry) : NULL;
+    if (!piece || json_object_set_new(st->entry_texts, addr, piece) != 0) return LE_FAIL;
+  }
+  *text = json_string_value(piece);
+  *len = json_string_length(piece);
+  return LE_OK;
+}
+
 static int compare_addresses(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -669,21 +686,17 @@ static char *document_text(le_state *st) {
   size_t head = (size_t)(at - rest) + strlen("\n  \"resources\": ");
   const char *tail = at + strlen(marker);
   size_t total = head + strlen(tail) + 8;
+  const char *piece;
+  size_t piece_len;
   for (i = 0; ok && i < n; i++) { /* each entry's text, made where it is missing, and the length of all */
-    json_t *text = json_object_get(st->entry_texts, addrs[i]);
-    if (!text) {
-      json_t *entry = entry_of(st, addrs[i]);
-      text = entry ? entry_text(addrs[i], entry) : NULL;
-      ok = text && json_object_set_new(st->entry_texts, addrs[i], text) == 0;
-    }
-    total += ok ? json_string_length(text) + 4 : 0;
+    ok = entry_piece(st, addrs[i], &piece, &piece_len) == LE_OK;
+    total += ok ? piece_len + 4 : 0;
   }
   ok = ok && le_buffer_reserve(&b, total) == LE_OK && le_buffer_append(&b, rest, head) == LE_OK;
   if (ok && n == 0) ok = le_buffer_append(&b, "{}", 2) == LE_OK;
   else if (ok) ok = le_buffer_append(&b, "{\n", 2) == LE_OK;
   for (i = 0; ok && i < n; i++) {
-    json_t *text = json_object_get(st->entry_texts, addrs[i]);
-    ok = le_buffer_append(&b, json_string_value(text), json_string_length(text)) == LE_OK &&
+    ok = entry_piece(st, addrs[i], &piece, &piece_len) == LE_OK && le_buffer_append(&b, piece, piece_len) == LE_OK &&
          le_buffer_append(&b, i + 1 < n ? ",\n" : "\n  }", i + 1 < n ? 2 : 4) == LE_OK;
   }
   ok = ok && le_buffer_append(&b, tail, strlen(tail) + 1) == LE_OK; /* with its NUL */

@@ -1,7 +1,7 @@
-/* statefile.c — see statefile.h. Three walks over the text: the check when the file is
- * read (the grammar, key order, what jansson might read its own way), which records
- * each kept entry's span and its members; the Lua table of an entry made from its span,
- * and the stand-in for the entry check, both trusting the text the check passed. */
+/* statefile.c — see statefile.h. The check when the file is read (the grammar, key order,
+ * what jansson might read its own way, whether an entry is as jansson's dump writes it),
+ * which records each kept entry's span and its members; then, trusting the text the
+ * check passed (jsonwalk.h), an entry's Lua table and its stand-in for the entry check. */
 #include "statefile.h"
 
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "buffer.h"
 #include "jsonlex.h"
 #include "jsonload.h"
+#include "jsonwalk.h"
 
 typedef struct {
   size_t key, key_len, value; /* offsets in the text */
@@ -20,6 +21,8 @@ typedef struct {
 
 typedef struct {
   size_t start, end, first_member, members; /* its span of the text; its members in the table */
+  size_t line;   /* where its line in the resources object begins (its key's indentation) */
+  int canonical; /* from line to end, the text is the entry as jansson's indented dump gives it */
 } kept_entry;
 
 enum { STAND_IN_STRING, STAND_IN_OBJECT, STAND_IN_EMPTY_OBJECT, STAND_IN_ARRAY, STAND_IN_NUMBER, STAND_INS };
@@ -42,46 +45,45 @@ typedef struct {
   unsigned char *scratch; /* escapes are unescaped here to be checked */
   size_t scratch_cap;
   le_statefile *sf;
+  int canonical; /* nothing in the entry read so far differs from jansson's dump of it */
 } checker;
 
-/* 1: JSON's four spaces; 2: a byte of a plain ASCII string (not a quote, a backslash, a
- * control byte or a byte of a UTF-8 sequence). */
-static const unsigned char byte_class[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    3, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
-#define IS_SPACE(c) (byte_class[c] & 1)
-#define IS_PLAIN(c) (byte_class[c] & 2)
-
-/* Past the spaces at p: a state's indentation, eight at a time. */
-static inline const unsigned char *skip_space(const unsigned char *p, const unsigned char *end) {
-  static const unsigned char eight[8] = "        ";
-  if (p < end && !IS_SPACE(*p)) return p; /* the usual case: inlined */
-  while (p < end && IS_SPACE(*p)) {
-    p++;
-    while (end - p >= 8 && memcmp(p, eight, 8) == 0) p += 8;
-  }
-  return p;
+static void canonical_if(checker *c, int holds) {
+  if (!holds) c->canonical = 0;
 }
 
-/* The closing quote of the string whose bytes begin at p, or NULL. */
-static const unsigned char *string_end(const unsigned char *p, const unsigned char *end) {
-  for (;;) {
-    const unsigned char *q = memchr(p, '"', (size_t)(end - p));
-    if (!q) return NULL;
-    size_t backslashes = 0;
-    while (q - backslashes > p && q[-1 - (ptrdiff_t)backslashes] == '\\') backslashes++;
-    if (backslashes % 2 == 0) return q;
-    p = q + 1;
+/* ws..p is what jansson's indented dump puts before a member or item at level (its
+ * depth in the document), or before the close of a container at level: a newline and
+ * two spaces a level. */
+static int is_indent(const unsigned char *ws, const unsigned char *p, int level) {
+  static const char spaces[] = "                                                                "
+                               "                                                                "
+                               "                                                                ";
+  size_t n = (size_t)(p - ws);
+  return n == 1 + 2 * (size_t)level && n <= sizeof spaces && ws[0] == '\n' && memcmp(ws + 1, spaces, n - 1) == 0;
+}
+
+/* The escapes between p and close are those jansson's dump writes: a short one, or \u00XX
+ * (upper-case) for a control byte that has none. */
+static int dumped_escapes(const unsigned char *p, const unsigned char *close) {
+  static const char upper_hex[] = "0123456789ABCDEF";
+  for (; p < close; p++) {
+    if (*p != '\\') continue;
+    if (strchr("\"\\bfnrt", *++p)) continue;
+    if (*p != 'u' || p[1] != '0' || p[2] != '0' || (p[3] != '0' && p[3] != '1') || !strchr(upper_hex, p[4]))
+      return 0;
+    unsigned byte = (unsigned)(p[3] - '0') * 16 + (unsigned)(strchr(upper_hex, p[4]) - upper_hex);
+    if (strchr("\b\t\n\f\r", (int)byte)) return 0; /* (and byte 0, refused before) */
+    p += 4;
   }
+  return 1;
 }
 
 /* A string at c->p (its quote), plain ASCII; a key may have no escape (so its bytes are
  * its value, and byte order is jansson's order); *s, *n: its bytes in the text. */
 static int check_string(checker *c, int key, const unsigned char **s, size_t *n) {
   const unsigned char *start = ++c->p, *p = start;
-  while (p < c->end && IS_PLAIN(*p)) p++;
+  while (p < c->end && LE_JSONWALK_IS_PLAIN(*p)) p++;
   *s = start;
   if (p < c->end && *p == '"') {
     *n = (size_t)(p - start);
@@ -89,7 +91,7 @@ static int check_string(checker *c, int key, const unsigned char **s, size_t *n)
     return SURE;
   }
   if (key || p >= c->end || *p != '\\') return UNSURE;
-  const unsigned char *close = string_end(p, c->end);
+  const unsigned char *close = le_jsonwalk_string_end(p, c->end);
   if (!close) return UNSURE;
   for (const unsigned char *q = p; q < close; q++)
     if (*q >= 0x80) return UNSURE;
@@ -101,6 +103,7 @@ static int check_string(checker *c, int key, const unsigned char **s, size_t *n)
     c->scratch_cap = need;
   }
   if (le_jsonlex_unescape(start, p, close + 1, c->scratch, &len) != close + 1) return UNSURE;
+  canonical_if(c, dumped_escapes(p, close));
   *n = (size_t)(close - start);
   c->p = close + 1;
   return SURE;
@@ -116,7 +119,7 @@ static int check_value(checker *c, int depth);
 
 /* After a member or item: 1 past its closing byte, 0 past a comma, UNSURE otherwise. */
 static int after_item(checker *c, unsigned char close) {
-  c->p = skip_space(c->p, c->end);
+  c->p = le_jsonwalk_space(c->p, c->end);
   if (c->p < c->end && (*c->p == close || *c->p == ',')) return *c->p++ == close;
   return UNSURE;
 }
@@ -139,37 +142,54 @@ static int read_key(checker *c, const unsigned char **last, size_t *last_n, cons
     if (cmp > 0 || (cmp == 0 && *last_n >= *n)) return UNSURE;
   }
   if (last) *last = *key, *last_n = *n;
-  c->p = skip_space(c->p, c->end);
+  const unsigned char *after_key = c->p;
+  c->p = le_jsonwalk_space(c->p, c->end);
   if (c->p >= c->end || *c->p != ':') return UNSURE;
-  c->p = skip_space(c->p + 1, c->end);
+  c->p = le_jsonwalk_space(c->p + 1, c->end);
+  canonical_if(c, c->p == after_key + 2 && after_key[1] == ' '); /* ": " */
   return SURE;
 }
 
-/* The object at c->p; record: its members go to the kept entry's table. */
+/* After a member or item whose spaces begin at ws: 1 past the container's close, 0
+ * past a comma and its spaces, UNSURE otherwise; noting whether the spaces are the
+ * dump's (none before a comma, the container's indentation before its close). */
+static int after_member(checker *c, const unsigned char *ws, unsigned char close, int level) {
+  int after = after_item(c, close);
+  if (after == 1) canonical_if(c, is_indent(ws, c->p - 1, level));
+  if (after != 0) return after;
+  canonical_if(c, c->p - 1 == ws);
+  ws = c->p;
+  c->p = le_jsonwalk_space(c->p, c->end);
+  canonical_if(c, is_indent(ws, c->p, level + 1));
+  return 0;
+}
+
+/* The object at c->p, at depth in its entry; record: its members go to the kept entry's table. */
 static int check_object(checker *c, int depth, int record) {
-  const unsigned char *last = NULL, *key;
+  const unsigned char *last = NULL, *key, *ws = c->p + 1;
   size_t last_n = 0, n;
-  c->p = skip_space(c->p + 1, c->end);
-  if (c->p < c->end && *c->p == '}') return c->p++, SURE;
+  c->p = le_jsonwalk_space(ws, c->end);
+  if (c->p < c->end && *c->p == '}') return canonical_if(c, c->p == ws), c->p++, SURE; /* "{}" */
+  canonical_if(c, is_indent(ws, c->p, depth + 3)); /* an entry is at depth 2 in the document */
   for (;;) {
     if (read_key(c, &last, &last_n, &key, &n) != SURE) return UNSURE;
     if (record && record_member(c->sf, (size_t)(key - c->text), n, (size_t)(c->p - c->text)) != SURE)
       return UNSURE;
     if (check_value(c, depth + 1) != SURE) return UNSURE;
-    int after = after_item(c, '}');
+    int after = after_member(c, c->p, '}', depth + 2);
     if (after != 0) return after == 1 ? SURE : UNSURE;
-    c->p = skip_space(c->p, c->end);
   }
 }
 
 static int check_array(checker *c, int depth) {
-  c->p = skip_space(c->p + 1, c->end);
-  if (c->p < c->end && *c->p == ']') return c->p++, SURE;
+  const unsigned char *ws = c->p + 1;
+  c->p = le_jsonwalk_space(ws, c->end);
+  if (c->p < c->end && *c->p == ']') return canonical_if(c, c->p == ws), c->p++, SURE; /* "[]" */
+  canonical_if(c, is_indent(ws, c->p, depth + 3));
   for (;;) {
     if (check_value(c, depth + 1) != SURE) return UNSURE;
-    int after = after_item(c, ']');
+    int after = after_member(c, c->p, ']', depth + 2);
     if (after != 0) return after == 1 ? SURE : UNSURE;
-    c->p = skip_space(c->p, c->end);
   }
 }
 
@@ -189,13 +209,16 @@ static int check_value(checker *c, int depth) {
   default:
     if (le_jsonlex_number(c->p, c->end, &num) != 0) return UNSURE;
     c->p = num.end;
+    /* A real's text is the dump's only if it prints the same: left to the dump. */
+    canonical_if(c, num.integral && !(num.negative && num.digits[0] == '0')); /* (-0 dumps as 0) */
     if (num.integral) return num.ndigits <= 18 ? SURE : UNSURE; /* as jsonload.c reads them */
     return le_jsonlex_real(&num, &x) == 0 ? SURE : UNSURE;
   }
 }
 
-/* The entry at c->p (an object), checked and kept: SURE with its span and members. */
-static int keep_entry(checker *c) {
+/* The entry at c->p (an object), checked and kept: SURE with its span and members; line:
+ * where its line begins (c->canonical: so far, it is the dump's). */
+static int keep_entry(checker *c, size_t line) {
   le_statefile *sf = c->sf;
   size_t first = sf->n_members, start = (size_t)(c->p - c->text);
   kept_entry *room = le_array_grow(sf->entries, &sf->entries_cap, sf->n_entries, sizeof *room, 64);
@@ -205,7 +228,8 @@ static int keep_entry(checker *c) {
     sf->n_members = first;
     return UNSURE;
   }
-  sf->entries[sf->n_entries++] = (kept_entry){start, (size_t)(c->p - c->text), first, sf->n_members - first};
+  sf->entries[sf->n_entries++] =
+      (kept_entry){start, (size_t)(c->p - c->text), first, sf->n_members - first, line, c->canonical};
   return SURE;
 }
 
@@ -222,28 +246,33 @@ static json_t *read_resources(checker *c) {
   json_t *resources = json_object();
   const unsigned char *last = NULL, *key;
   size_t last_n = 0, n;
-  c->p = skip_space(c->p + 1, c->end);
+  const unsigned char *ws = c->p + 1;
+  c->p = le_jsonwalk_space(ws, c->end);
   if (resources && c->p < c->end && *c->p == '}') return c->p++, resources;
-  while (resources && read_key(c, &last, &last_n, &key, &n) == SURE) {
+  for (;;) {
+    c->canonical = is_indent(ws, c->p, 2); /* each entry's line: "    \"address\": {...}" */
+    size_t line = (size_t)(c->p - c->text) - (c->canonical ? 4 : 0);
+    if (!resources || read_key(c, &last, &last_n, &key, &n) != SURE) break;
     const unsigned char *value = c->p;
     if (value >= c->end || *value != '{') break; /* not an entry: the usual read names it */
     json_t *v = NULL;
-    if (keep_entry(c) == SURE) v = json_integer((json_int_t)c->sf->n_entries - 1);
+    if (keep_entry(c, line) == SURE) v = json_integer((json_int_t)c->sf->n_entries - 1);
     else c->p = value, v = load_value(c);
     if (!v || json_object_setn_new_nocheck(resources, (const char *)key, n, v) != 0) break;
     int after = after_item(c, '}');
     if (after == 1) return resources;
     if (after != 0) break;
-    c->p = skip_space(c->p, c->end);
+    ws = c->p;
+    c->p = le_jsonwalk_space(c->p, c->end);
   }
   json_decref(resources);
   return NULL;
 }
 
 static int read_document(checker *c, json_t *root) {
-  c->p = skip_space(c->p, c->end);
+  c->p = le_jsonwalk_space(c->p, c->end);
   if (c->p >= c->end || *c->p != '{') return UNSURE;
-  c->p = skip_space(c->p + 1, c->end);
+  c->p = le_jsonwalk_space(c->p + 1, c->end);
   if (c->p < c->end && *c->p == '}') c->p++;
   else
     for (;;) {
@@ -257,9 +286,9 @@ static int read_document(checker *c, json_t *root) {
       int after = after_item(c, '}');
       if (after == 1) break;
       if (after != 0) return UNSURE;
-      c->p = skip_space(c->p, c->end);
+      c->p = le_jsonwalk_space(c->p, c->end);
     }
-  return skip_space(c->p, c->end) == c->end ? SURE : UNSURE;
+  return le_jsonwalk_space(c->p, c->end) == c->end ? SURE : UNSURE;
 }
 
 int le_statefile_read(const char *text, size_t len, json_t **root, le_statefile **sf) {
@@ -296,111 +325,16 @@ void le_statefile_free(le_statefile *sf) {
   free(sf);
 }
 
+int le_statefile_text(const le_statefile *sf, size_t i, const char **text, size_t *len) {
+  const kept_entry *e = &sf->entries[i];
+  *text = (const char *)sf->text + e->line;
+  *len = e->end - e->line;
+  return e->canonical;
+}
+
 json_t *le_statefile_entry(const le_statefile *sf, size_t i) {
   const char *at = (const char *)sf->text + sf->entries[i].start;
   return le_json_load_value(&at, (const char *)sf->text + sf->entries[i].end);
-}
-
-/* --- walks over text the check passed --- */
-
-/* The byte after the value at p. */
-static const unsigned char *skip_value(const unsigned char *p, const unsigned char *end) {
-  if (*p == '"') return string_end(p + 1, end) + 1;
-  if (*p != '{' && *p != '[') { /* a number or a literal: up to what ends it */
-    while (p < end && !strchr(",}] \n\r\t", *p)) p++;
-    return p;
-  }
-  for (int depth = 0;; p++) {
-    if (*p == '"') p = string_end(p + 1, end);
-    else if (*p == '{' || *p == '[') depth++;
-    else if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
-  }
-}
-
-/* The first member or item of the object or array at p, or NULL when it is empty. */
-static const unsigned char *first_item(const unsigned char *p, const unsigned char *end) {
-  p = skip_space(p + 1, end);
-  return *p == '}' || *p == ']' ? NULL : p;
-}
-
-/* The member or item after the one at p (the value at p, for an item), or NULL at the end. */
-static const unsigned char *next_item(const unsigned char *p, const unsigned char *end) {
-  p = skip_space(skip_value(p, end), end);
-  return *p == ',' ? skip_space(p + 1, end) : NULL;
-}
-
-/* The value of the member whose key is at p. */
-static const unsigned char *member_value(const unsigned char *p, const unsigned char *end) {
-  return skip_space(skip_space(string_end(p + 1, end) + 1, end) + 1, end);
-}
-
-/* The string at p as a Lua string; the byte after it. */
-static const unsigned char *push_string(lua_State *L, const unsigned char *p, const unsigned char *end) {
-  const unsigned char *start = p + 1, *q = memchr(start, '"', (size_t)(end - start));
-  const unsigned char *escape = memchr(start, '\\', (size_t)(q - start));
-  if (!escape) {
-    lua_pushlstring(L, (const char *)start, (size_t)(q - start));
-    return q + 1;
-  }
-  q = escape;
-  const unsigned char *close = string_end(q, end);
-  luaL_Buffer b;
-  size_t len = 0;
-  unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, (size_t)(close - start));
-  le_jsonlex_unescape(start, q, close + 1, out, &len);
-  luaL_pushresultsize(&b, len);
-  return close + 1;
-}
-
-static const unsigned char *push_value(lua_State *L, const unsigned char *p, const unsigned char *end);
-
-/* The object or array at p, its members made first and its table then made at its size
- * and filled in the text's order (what le_json_to_lua makes from jansson's values). */
-static const unsigned char *push_container(lua_State *L, const unsigned char *p, const unsigned char *end) {
-  int object = *p == '{', first = lua_gettop(L) + 1, n = 0;
-  p = skip_space(p + 1, end);
-  if (*p != '}' && *p != ']')
-    for (;;) {
-      luaL_checkstack(L, 3, "reading a state entry");
-      if (object) p = skip_space(skip_space(push_string(L, p, end), end) + 1, end); /* the key, its ':' */
-      p = skip_space(push_value(L, p, end), end);
-      n++;
-      if (*p != ',') break;
-      p = skip_space(p + 1, end);
-    }
-  luaL_checkstack(L, 3, "reading a state entry"); /* the table and a member's two copies */
-  lua_createtable(L, object ? 0 : n, object ? n : 0);
-  for (int i = 0; i < n; i++) {
-    if (object) {
-      lua_pushvalue(L, first + 2 * i);
-      lua_pushvalue(L, first + 2 * i + 1);
-      lua_rawset(L, -3);
-    } else {
-      lua_pushvalue(L, first + i);
-      lua_rawseti(L, -2, i + 1);
-    }
-  }
-  lua_copy(L, -1, first);
-  lua_settop(L, first);
-  return p + 1; /* past its closing byte */
-}
-
-static const unsigned char *push_value(lua_State *L, const unsigned char *p, const unsigned char *end) {
-  le_jsonlex_num num;
-  double x;
-  switch (*p) {
-  case '{':
-  case '[': return push_container(L, p, end);
-  case '"': return push_string(L, p, end);
-  case 't': lua_pushboolean(L, 1); return p + 4;
-  case 'f': lua_pushboolean(L, 0); return p + 5;
-  case 'n': lua_pushlightuserdata(L, NULL); return p + 4;
-  default:
-    le_jsonlex_number(p, end, &num);
-    if (num.integral) lua_pushinteger(L, (lua_Integer)le_jsonlex_short_integer(&num));
-    else lua_pushnumber(L, le_jsonlex_real(&num, &x) == 0 ? x : 0);
-    return num.end;
-  }
 }
 
 void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const char *field) {
@@ -408,14 +342,14 @@ void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const cha
   const unsigned char *end = sf->text + e->end;
   luaL_checkstack(L, 4, "reading a state entry");
   if (!field) {
-    push_value(L, sf->text + e->start, end);
+    le_jsonwalk_push(L, sf->text + e->start, end);
     return;
   }
   size_t n = strlen(field);
   for (size_t m = e->first_member; m < e->first_member + e->members; m++) {
     const member *mb = &sf->members[m];
     if (mb->key_len == n && memcmp(sf->text + mb->key, field, n) == 0) {
-      push_value(L, sf->text + mb->value, end);
+      le_jsonwalk_push(L, sf->text + mb->value, end);
       return;
     }
   }
@@ -428,7 +362,7 @@ void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const cha
 static json_t *by_type(const le_statefile *sf, const unsigned char *p, const unsigned char *end) {
   switch (*p) {
   case '"': return json_incref(sf->stand_ins[STAND_IN_STRING]);
-  case '{': return json_incref(sf->stand_ins[first_item(p, end) ? STAND_IN_OBJECT : STAND_IN_EMPTY_OBJECT]);
+  case '{': return json_incref(sf->stand_ins[le_jsonwalk_first(p, end) ? STAND_IN_OBJECT : STAND_IN_EMPTY_OBJECT]);
   case '[': return json_incref(sf->stand_ins[STAND_IN_ARRAY]);
   case 't': return json_true();
   case 'f': return json_false();
@@ -440,7 +374,7 @@ static json_t *by_type(const le_statefile *sf, const unsigned char *p, const uns
 /* The value at p: a string with its value, anything else by its type. */
 static json_t *with_value(const le_statefile *sf, const unsigned char *p, const unsigned char *end) {
   if (*p != '"') return by_type(sf, p, end);
-  const unsigned char *close = string_end(p + 1, end);
+  const unsigned char *close = le_jsonwalk_string_end(p + 1, end);
   size_t n = (size_t)(close - p - 1), len = 0;
   if (!memchr(p + 1, '\\', n)) return json_stringn_nocheck((const char *)p + 1, n);
   unsigned char *out = malloc(n ? n : 1);
@@ -457,11 +391,11 @@ static int key_is(const unsigned char *key, size_t n, const char *name) {
 static json_t *named_members(const le_statefile *sf, const unsigned char *p, const unsigned char *end,
                              const char *const *names) {
   json_t *o = json_object();
-  for (const unsigned char *at = first_item(p, end); o && at; at = next_item(member_value(at, end), end)) {
-    size_t n = (size_t)(string_end(at + 1, end) - at - 1);
+  for (const unsigned char *at = le_jsonwalk_first(p, end); o && at; at = le_jsonwalk_next(le_jsonwalk_member_value(at, end), end)) {
+    size_t n = (size_t)(le_jsonwalk_string_end(at + 1, end) - at - 1);
     int wanted = 0;
     for (const char *const *name = names; *name && !wanted; name++) wanted = key_is(at + 1, n, *name);
-    if (wanted && json_object_setn_new_nocheck(o, (const char *)at + 1, n, with_value(sf, member_value(at, end), end)) != 0) {
+    if (wanted && json_object_setn_new_nocheck(o, (const char *)at + 1, n, with_value(sf, le_jsonwalk_member_value(at, end), end)) != 0) {
       json_decref(o);
       o = NULL;
     }
@@ -472,7 +406,7 @@ static json_t *named_members(const le_statefile *sf, const unsigned char *p, con
 /* The array at p with its items by their types. */
 static json_t *items_by_type(const le_statefile *sf, const unsigned char *p, const unsigned char *end) {
   json_t *a = json_array();
-  for (const unsigned char *at = first_item(p, end); a && at; at = next_item(at, end))
+  for (const unsigned char *at = le_jsonwalk_first(p, end); a && at; at = le_jsonwalk_next(at, end))
     if (json_array_append_new(a, by_type(sf, at, end)) != 0) {
       json_decref(a);
       a = NULL;

@@ -14,6 +14,10 @@
  *   than LE_STATEFILE_MAX_DEPTH, out of memory): the caller reads it the usual way,
  *   which decides and names any problem. An entry with non-ASCII text is not kept but
  *   parsed (jsonload.c checks its UTF-8 as jansson does).
+ * le_statefile_text(sf, i, &text, &len): 1 when the file has kept entry i exactly as
+ *   state.c writes it (jansson's dump, indented, keys sorted, at its depth), with text and
+ *   len its line or lines from the key's indentation to the closing brace; else 0. A save
+ *   copies it instead of parsing and serialising the entry again.
  * le_statefile_entry(sf, i): kept entry i as jansson values (a new reference); NULL
  *   when out of memory.
  * le_statefile_shape(sf, i, arg_names): a stand-in for kept entry i with what state.c's
@@ -35,6 +39,7 @@ typedef struct le_statefile le_statefile;
 #define LE_STATEFILE_MAX_DEPTH 64 /* inside an entry; deeper ones go the usual way */
 
 int le_statefile_read(const char *text, size_t len, json_t **root, le_statefile **sf);
+int le_statefile_text(const le_statefile *sf, size_t i, const char **text, size_t *len);
 json_t *le_statefile_entry(const le_statefile *sf, size_t i);
 json_t *le_statefile_shape(const le_statefile *sf, size_t i, const char *const *arg_names);
 void le_statefile_push(struct lua_State *L, const le_statefile *sf, size_t i, const char *field);
