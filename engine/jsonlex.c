@@ -1,5 +1,6 @@
 #include "jsonlex.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -122,4 +123,15 @@ int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer,
   *is_integer = *x == floor(*x) && fabs(*x) < 9007199254740992.0 && lua_numbertointeger(*x, &li);
   *i = (long long)li;
   return 0;
+}
+
+int le_jsonlex_real(const le_jsonlex_num *n, double *x) {
+  char buf[64], *stop;
+  size_t len = (size_t)(n->end - n->start);
+  if (len >= sizeof buf) return -1;
+  memcpy(buf, n->start, len);
+  buf[len] = 0;
+  errno = 0;
+  *x = strtod(buf, &stop);
+  return stop == buf + len && errno != ERANGE ? 0 : -1;
 }

@@ -1,5 +1,6 @@
-/* jsonlex.h — the JSON tokens decode_response (jsondecode.c) and canonical_response
- * (jsoncanon.c) read the same way, so that both take and decline exactly the same texts.
+/* jsonlex.h — the JSON tokens decode_response (jsondecode.c), canonical_response
+ * (jsoncanon.c) and the state file's readers (jsonload.c, statefile.c) read the same way,
+ * so that they take and decline exactly the same texts.
  *
  * le_jsonlex_unescape(start, from, end, out, &len): the string whose bytes begin at start
  *   (after its opening quote), plain up to from, unescaped into out (room for end - start
@@ -9,7 +10,9 @@
  *   (a leading zero, a missing digit).
  * le_jsonlex_number_value(&n, &x, &is_integer, &i): a number that is not a short integer read
  *   as the reference reads it (strtod in the C locale's form), is_integer when integral and
- *   below 2^53 (then i is its value); -1 declines (too long, infinite, a locale without '.'). */
+ *   below 2^53 (then i is its value); -1 declines (too long, infinite, a locale without '.').
+ * le_jsonlex_real(&n, &x): a number as jansson reads a real (strtod); -1 declines where
+ *   jansson may refuse it or read it otherwise (too long, out of range, a locale without '.'). */
 #ifndef LAMBDAENG_JSONLEX_H
 #define LAMBDAENG_JSONLEX_H
 
@@ -30,5 +33,6 @@ const unsigned char *le_jsonlex_unescape(const unsigned char *start, const unsig
 int le_jsonlex_number(const unsigned char *p, const unsigned char *end, le_jsonlex_num *n);
 long long le_jsonlex_short_integer(const le_jsonlex_num *n);
 int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer, long long *i);
+int le_jsonlex_real(const le_jsonlex_num *n, double *x);
 
 #endif

@@ -3,17 +3,16 @@
  * UTF-8 as jansson's parser does); every doubt returns NULL and the caller asks jansson. */
 #include "jsonload.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buffer.h"
-#include "error.h"
+#include "jsonlex.h"
 
 typedef struct {
   const unsigned char *p, *end;
   int depth;
-  le_buffer scratch; /* the last string read that had escapes, decoded */
+  size_t scratch_cap;     /* room for any string of the text unescaped: its length */
+  unsigned char *scratch; /* the last string read that had escapes, unescaped (made on first need) */
 } parser;
 
 static json_t *parse_value(parser *ps);
@@ -25,74 +24,10 @@ static void skip_space(parser *ps) {
   while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t')) ps->p++;
 }
 
-static int hex4(const unsigned char *s, const unsigned char *end, unsigned *out) {
-  if (end - s < 4) return -1;
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    unsigned c = s[i], d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return -1;
-    v = v << 4 | d;
-  }
-  *out = v;
-  return 0;
-}
-
-static int put_utf8(le_buffer *b, unsigned cp) {
-  unsigned char u[4];
-  size_t n;
-  if (cp < 0x80) {
-    u[0] = (unsigned char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    u[0] = (unsigned char)(0xC0 | cp >> 6);
-    u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
-    u[0] = (unsigned char)(0xE0 | cp >> 12);
-    u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-    u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    u[0] = (unsigned char)(0xF0 | cp >> 18);
-    u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-    u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-    u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    n = 4;
-  }
-  return le_buffer_append(b, u, n);
-}
-
-/* The escape at p (its backslash): appended to scratch; the byte after it, or NULL.
- * \u0000 and surrogates that do not pair are refused, as jansson refuses them. */
-static const unsigned char *decode_escape(parser *ps, const unsigned char *p) {
-  static const char plain[] = "\"\\/bfnrt", meaning[] = "\"\\/\b\f\n\r\t";
-  if (ps->end - p < 2) return NULL;
-  const char *at = p[1] ? strchr(plain, p[1]) : NULL;
-  if (at) return le_buffer_append(&ps->scratch, &meaning[at - plain], 1) == LE_OK ? p + 2 : NULL;
-  if (p[1] != 'u') return NULL;
-  unsigned cp, low;
-  if (hex4(p + 2, ps->end, &cp) != 0 || cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return NULL;
-  p += 6;
-  if (cp >= 0xD800 && cp <= 0xDBFF) {
-    if (ps->end - p < 2 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, ps->end, &low) != 0 ||
-        low < 0xDC00 || low > 0xDFFF)
-      return NULL;
-    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-    p += 6;
-  }
-  return put_utf8(&ps->scratch, cp) == LE_OK ? p : NULL;
-}
-
 /* The string whose opening quote is at ps->p: *out points into the text when it has no
  * escape, else into scratch (valid until the next string with escapes). *ascii: it is
- * plain ASCII (so valid UTF-8: jansson's check can be skipped). */
+ * plain ASCII (so valid UTF-8: jansson's check can be skipped). Escapes are jsonlex's:
+ * what it declines (\u0000, any surrogate escape, even a pair) goes to jansson. */
 static int scan_string(parser *ps, const char **out, size_t *len, int *ascii) {
   const unsigned char *start = ++ps->p, *p = start, *end = ps->end;
   unsigned char bits = 0;
@@ -104,63 +39,25 @@ static int scan_string(parser *ps, const char **out, size_t *len, int *ascii) {
     ps->p = p + 1;
     return 0;
   }
+  if (p >= end || *p != '\\') return -1; /* unterminated, or a raw control byte */
   *ascii = 0;
-  ps->scratch.len = 0;
-  const unsigned char *run = start;
-  for (;;) {
-    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
-    if (p > run && le_buffer_append(&ps->scratch, run, (size_t)(p - run)) != LE_OK) return -1;
-    if (p >= end || *p < 0x20) return -1; /* unterminated, or a raw control byte */
-    if (*p == '"') break;
-    if (!(p = decode_escape(ps, p))) return -1;
-    run = p;
-  }
-  *out = (const char *)ps->scratch.data;
-  *len = ps->scratch.len;
-  ps->p = p + 1;
+  if (!ps->scratch && !(ps->scratch = malloc(ps->scratch_cap ? ps->scratch_cap : 1))) return -1;
+  const unsigned char *after = le_jsonlex_unescape(start, p, end, ps->scratch, len);
+  if (!after) return -1;
+  *out = (const char *)ps->scratch;
+  ps->p = after;
   return 0;
 }
 
+/* A number as jansson makes it: an integer of up to 18 digits (more might not fit:
+ * jansson says how), else a real that strtod reads in range. */
 static json_t *scan_number(parser *ps) {
-  const unsigned char *start = ps->p, *p = start, *end = ps->end;
-  int negative = *p == '-', real = 0;
-  if (negative) p++;
-  if (p >= end || !is_digit(*p)) return NULL;
-  if (*p == '0') {
-    p++;
-    if (p < end && is_digit(*p)) return NULL; /* a leading zero */
-  } else {
-    while (p < end && is_digit(*p)) p++;
-  }
-  if (p < end && *p == '.') {
-    real = 1;
-    if (++p >= end || !is_digit(*p)) return NULL;
-    while (p < end && is_digit(*p)) p++;
-  }
-  if (p < end && (*p == 'e' || *p == 'E')) {
-    real = 1;
-    p++;
-    if (p < end && (*p == '+' || *p == '-')) p++;
-    if (p >= end || !is_digit(*p)) return NULL;
-    while (p < end && is_digit(*p)) p++;
-  }
-  size_t n = (size_t)(p - start);
-  ps->p = p;
-  if (!real) {
-    if (n - (size_t)negative > 18) return NULL; /* might not fit: jansson says how */
-    json_int_t v = 0;
-    for (const unsigned char *q = start + negative; q < p; q++) v = v * 10 + (*q - '0');
-    return json_integer(negative ? -v : v);
-  }
-  char token[64];
-  if (n >= sizeof token) return NULL;
-  memcpy(token, start, n);
-  token[n] = '\0';
-  char *stop;
-  errno = 0;
-  double d = strtod(token, &stop);
-  if (stop != token + n || errno == ERANGE) return NULL;
-  return json_real(d);
+  le_jsonlex_num n;
+  if (le_jsonlex_number(ps->p, ps->end, &n) != 0) return NULL;
+  ps->p = n.end;
+  if (n.integral) return n.ndigits <= 18 ? json_integer(le_jsonlex_short_integer(&n)) : NULL;
+  double d;
+  return le_jsonlex_real(&n, &d) == 0 ? json_real(d) : NULL;
 }
 
 static json_t *literal(parser *ps, const char *word, size_t n, json_t *value) {
@@ -200,7 +97,7 @@ static json_t *parse_object(parser *ps) {
     size_t key_len;
     int ascii;
     if (ps->p >= ps->end || *ps->p != '"' || scan_string(ps, &key, &key_len, &ascii) != 0) break;
-    if (key == (const char *)ps->scratch.data) { /* the value's strings reuse scratch */
+    if (key == (const char *)ps->scratch) { /* the value's strings reuse scratch */
       if (!(own_key = malloc(key_len ? key_len : 1))) break;
       memcpy(own_key, key, key_len);
       key = own_key;
@@ -276,7 +173,7 @@ static json_t *parse_value(parser *ps) {
 
 json_t *le_json_load_fast(const char *text, size_t len) {
   if (!text) return NULL;
-  parser ps = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len};
+  parser ps = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .scratch_cap = len};
   json_t *root = NULL;
   skip_space(&ps);
   if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '[')) root = parse_value(&ps);
@@ -287,6 +184,16 @@ json_t *le_json_load_fast(const char *text, size_t len) {
       root = NULL;
     }
   }
-  le_buffer_free(&ps.scratch);
+  free(ps.scratch);
   return root;
+}
+
+json_t *le_json_load_value(const char **at, const char *end) {
+  parser ps = {.p = (const unsigned char *)*at, .end = (const unsigned char *)end,
+               .scratch_cap = (size_t)(end - *at)};
+  skip_space(&ps);
+  json_t *v = parse_value(&ps);
+  free(ps.scratch);
+  if (v) *at = (const char *)ps.p;
+  return v;
 }

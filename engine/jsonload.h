@@ -10,7 +10,8 @@
  * json_loadb itself, whose answer and error message are the reference: a fast parse never
  * changes what is accepted, what it reads as, or how a refusal reads (unit.jsonload checks
  * this against json_loadb on tricky and mutated texts). Why: jansson's lexer makes an
- * indirect call and a buffer append per character, ~150 instructions a byte of a state. */
+ * indirect call and a buffer append per character, ~150 instructions a byte of a state.
+ * Its tokens are jsonlex.h's (a surrogate escape, even a pair, is left to jansson). */
 #ifndef LAMBDAENG_JSONLOAD_H
 #define LAMBDAENG_JSONLOAD_H
 
@@ -20,5 +21,10 @@
 #define LE_JSON_FAST_MAX_DEPTH 512
 
 json_t *le_json_load_fast(const char *text, size_t len);
+
+/* One value of a text at *at (after its spaces), as le_json_load_fast reads it (any
+ * type: the caller reads what is around it); *at moved past it. NULL, *at unchanged:
+ * unsure, as above. */
+json_t *le_json_load_value(const char **at, const char *end);
 
 #endif

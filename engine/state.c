@@ -22,6 +22,7 @@
 #include "jsonload.h"
 #include "loop.h"
 #include "runtime.h"
+#include "statefile.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -34,7 +35,9 @@ struct le_state {
                        * root minus this; kept as text: cheaper than a copy, parsed only to merge) */
   int dirty;          /* something may differ from last_written (a put of an equal value does not count) */
   char *loaded_text;  /* the file as opened, until last_written is first needed (a plan never saves, */
-  size_t loaded_len;  /* so it never pays for serialising the whole document again) */
+  size_t loaded_len;  /* so it never pays for serialising the whole document again), and while file needs it */
+  le_statefile *file; /* the entries of the opened file kept as its text (statefile.h): in resources, an
+                       * integer N is its entry N, parsed when something needs it as jansson values */
   json_t *entry_texts; /* address -> the text of its entry in the document ("    \"addr\": {...}"),
                         * made once per put: a save copies the rest (engine/state.c document_text) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
@@ -91,6 +94,8 @@ static const struct {
                     {"permission", "function_name", "a function name"},
                     {"function_url", "function_name", "a function name"},
                     {"event_invoke_config", "function_name", "a function name"}};
+/* Of an entry's args, the check reads only these (what le_statefile_shape keeps of them). */
+const char *const le_state_checked_args[] = {"function_name", "layer_name", NULL};
 #define STORED_KIND_LIST "\"func\", \"invocation\", \"layer_version\", \"alias\", \"permission\", \"function_url\", \"event_invoke_config\""
 
 static const char *json_type_name(const json_t *v) {
@@ -121,7 +126,7 @@ static int is_bool(const json_t *v) { return json_is_boolean(v); }
 /* An empty list may have been written as {} by older versions. */
 static int is_list(const json_t *v) { return json_is_array(v) || (json_is_object(v) && json_object_size(v) == 0); }
 
-static int check_entry(const char *path, const char *addr, json_t *entry, le_error *err) {
+int le_state_check_entry(const char *path, const char *addr, json_t *entry, le_error *err) {
   if (!json_is_object(entry))
     return ENTRY_ERROR("the entry is %s, expected an object with \"kind\" and \"args\"", json_type_name(entry));
   json_t *kind = json_object_get(entry, "kind");
@@ -172,8 +177,9 @@ static int check_output(const char *path, const char *name, json_t *out, le_erro
   return LE_OK;
 }
 
-/* Validates the whole document, so nothing is acted on from a malformed state. */
-static int check_shape(const char *path, json_t *root, le_error *err) {
+/* Validates the whole document, so nothing is acted on from a malformed state (an entry
+ * kept in file is checked in its stand-in: statefile.h). */
+static int check_shape(const char *path, json_t *root, const le_statefile *file, le_error *err) {
   if (!json_is_object(root)) return le_error_set(err, "state file %s: not a JSON object", path);
   json_t *version = json_object_get(root, "version");
   if (!json_is_integer(version) || json_integer_value(version) < 1)
@@ -203,7 +209,11 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
   const char *key;
   json_t *v;
   json_object_foreach(json_object_get(root, "resources"), key, v) {
-    if (check_entry(path, key, v, err) != LE_OK) return LE_FAIL;
+    json_t *shape = file && json_is_integer(v) ? le_statefile_shape(file, (size_t)json_integer_value(v), le_state_checked_args)
+                                               : json_incref(v);
+    int rc = shape ? le_state_check_entry(path, key, shape, err) : le_error_set(err, "state file %s: out of memory", path);
+    json_decref(shape);
+    if (rc != LE_OK) return LE_FAIL;
   }
   json_object_foreach(json_object_get(root, "outputs"), key, v) {
     if (check_output(path, key, v, err) != LE_OK) return LE_FAIL;
@@ -211,9 +221,9 @@ static int check_shape(const char *path, json_t *root, le_error *err) {
   return LE_OK;
 }
 
-/* Parses the file open on fd, leaving fd open. Through a stdio stream on a duplicate:
- * json_loadfd reads one byte per read(2), which is ruinous for a large state. */
-static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out) {
+/* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
+ * statefile.c is sure of them (then text_out is needed while *file lives). */
+static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out, le_statefile **file) {
   /* Read whole, then parsed from memory: json_loadf reads a character at a time. */
   le_buffer text = {0};
   ssize_t n = 0;
@@ -237,8 +247,11 @@ static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_
     le_buffer_free(&text);
     return NULL;
   }
-  /* The fast parse, or jansson's when the fast one is unsure (it then says what is wrong). */
-  json_t *root = le_json_load_fast((const char *)text.data, text.len);
+  /* The entries kept as text, or the fast parse, or jansson's when the others are unsure
+   * (it then says what is wrong). */
+  json_t *root = NULL;
+  if (file) le_statefile_read((const char *)text.data, text.len, &root, file);
+  if (!root) root = le_json_load_fast((const char *)text.data, text.len);
   if (!root) root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, jerr);
   if (root && text_out) {
     *text_out = (char *)text.data;
@@ -257,8 +270,10 @@ static const char *last_written(le_state *st) {
     if (!doc) doc = json_loadb(st->loaded_text, st->loaded_len, 0, NULL);
     if (doc) st->last_written = json_dumps(doc, DUMP_FLAGS);
     json_decref(doc);
-    free(st->loaded_text);
-    st->loaded_text = NULL;
+    if (!st->file) {
+      free(st->loaded_text);
+      st->loaded_text = NULL;
+    }
   }
   return st->last_written;
 }
@@ -301,7 +316,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     return LE_OK;
   }
   json_error_t jerr;
-  st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len); /* the very file whose inode is held */
+  st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len, &st->file); /* the file whose inode is held */
   hold_file(st, fd);
   if (!st->root) {
     le_error_set(err,
@@ -311,7 +326,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  if (check_shape(path, st->root, err) != LE_OK) {
+  if (check_shape(path, st->root, st->file, err) != LE_OK) {
     le_state_free(st);
     return LE_FAIL;
   }
@@ -328,6 +343,7 @@ void le_state_free(le_state *st) {
   if (le_runtime_exiting()) return; /* the documents go with the process (runtime.h) */
   json_decref(st->root);
   free(st->last_written);
+  le_statefile_free(st->file);
   free(st->loaded_text);
   json_decref(st->entry_texts);
   free(st->path);
@@ -341,18 +357,41 @@ const char *le_state_lineage(const le_state *st) {
 json_int_t le_state_serial(const le_state *st) {
   return json_integer_value(json_object_get(st->root, "serial"));
 }
+static json_t *resources_of(const le_state *st) { return json_object_get(st->root, "resources"); }
+
+/* The entry at addr as jansson values, parsed from the file's text if it was kept there;
+ * NULL: no such entry, or out of memory. */
+static json_t *entry_of(le_state *st, const char *addr) {
+  json_t *resources = resources_of(st), *v = json_object_get(resources, addr);
+  if (!st->file || !json_is_integer(v)) return v;
+  json_t *entry = le_statefile_entry(st->file, (size_t)json_integer_value(v));
+  return entry && json_object_set_new(resources, addr, entry) == 0 ? entry : NULL;
+}
+
+/* Every entry as jansson values (for what walks them all); LE_FAIL when out of memory. */
+static int keep_none(le_state *st) {
+  if (!st->file) return LE_OK;
+  const char *addr;
+  json_t *v;
+  json_object_foreach(resources_of(st), addr, v) {
+    if (json_is_integer(v) && !entry_of(st, addr)) return LE_FAIL;
+  }
+  le_statefile_free(st->file);
+  st->file = NULL;
+  return LE_OK;
+}
+
 /* For callers that may change what they get: the document counts as changed, and
- * no entry's text can be trusted any more. */
+ * no entry's text can be trusted any more. NULL when out of memory. */
 json_t *le_state_resources(le_state *st) {
   st->dirty = 1;
   json_object_clear(st->entry_texts);
-  return json_object_get(st->root, "resources");
+  return keep_none(st) == LE_OK ? resources_of(st) : NULL;
 }
 json_t *le_state_outputs(le_state *st) {
   st->dirty = 1;
   return json_object_get(st->root, "outputs");
 }
-static json_t *resources_of(const le_state *st) { return json_object_get(st->root, "resources"); }
 static json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
 
 static int write_all(int fd, const char *data, size_t len) {
@@ -494,7 +533,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
   json_error_t jerr;
   int fd = open(st->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return le_error_errno(err, errno, "cannot read state file %s", st->path);
-  json_t *disk = load_fd(fd, &jerr, NULL, NULL);
+  json_t *disk = load_fd(fd, &jerr, NULL, NULL, NULL);
   if (disk) hold_file(st, fd); /* what is merged is what the next save compares with */
   else close(fd);
   if (!disk)
@@ -502,7 +541,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
                         "state file %s was changed by another run and no longer parses (line %d: %s); "
                         "not overwriting it",
                         st->path, jerr.line, jerr.text);
-  if (check_shape(st->path, disk, err) != LE_OK) {
+  if (check_shape(st->path, disk, NULL, err) != LE_OK) {
     json_decref(disk);
     return LE_FAIL;
   }
@@ -523,6 +562,11 @@ static int merge_from_disk(le_state *st, le_error *err) {
   }
   json_t *cur = le_state_resources(st), *base = json_object_get(base_doc, "resources");
   json_t *other = json_object_get(disk, "resources");
+  if (!cur) {
+    json_decref(base_doc);
+    json_decref(disk);
+    return le_error_set(err, "state file %s: cannot merge with another run's write (out of memory)", st->path);
+  }
   const char *addr;
   json_t *v;
   void *tmp;
@@ -586,6 +630,23 @@ static json_t *entry_text(const char *addr, json_t *entry) {
   return text;
 }
 
+/* The text of the entry at addr in the document: kept from its put, or the file's own
+ * when it was kept there as the dump gives it (statefile.h), or made now and kept. */
+static int entry_piece(le_state *st, const char *addr, const char **text, size_t *len) {
+  json_t *piece = json_object_get(st->entry_texts, addr), *v;
+  if (!piece && st->file && json_is_integer(v = json_object_get(resources_of(st), addr)) &&
+      le_statefile_text(st->file, (size_t)json_integer_value(v), text, len))
+    return LE_OK;
+  if (!piece) {
+    json_t *entry = entry_of(st, addr);
+    piece = entry ? entry_text(addr, entry) : NULL;
+    if (!piece || json_object_set_new(st->entry_texts, addr, piece) != 0) return LE_FAIL;
+  }
+  *text = json_string_value(piece);
+  *len = json_string_length(piece);
+  return LE_OK;
+}
+
 static int compare_addresses(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -625,20 +686,17 @@ static char *document_text(le_state *st) {
   size_t head = (size_t)(at - rest) + strlen("\n  \"resources\": ");
   const char *tail = at + strlen(marker);
   size_t total = head + strlen(tail) + 8;
+  const char *piece;
+  size_t piece_len;
   for (i = 0; ok && i < n; i++) { /* each entry's text, made where it is missing, and the length of all */
-    json_t *text = json_object_get(st->entry_texts, addrs[i]);
-    if (!text) {
-      text = entry_text(addrs[i], json_object_get(resources, addrs[i]));
-      ok = text && json_object_set_new(st->entry_texts, addrs[i], text) == 0;
-    }
-    total += ok ? json_string_length(text) + 4 : 0;
+    ok = entry_piece(st, addrs[i], &piece, &piece_len) == LE_OK;
+    total += ok ? piece_len + 4 : 0;
   }
   ok = ok && le_buffer_reserve(&b, total) == LE_OK && le_buffer_append(&b, rest, head) == LE_OK;
   if (ok && n == 0) ok = le_buffer_append(&b, "{}", 2) == LE_OK;
   else if (ok) ok = le_buffer_append(&b, "{\n", 2) == LE_OK;
   for (i = 0; ok && i < n; i++) {
-    json_t *text = json_object_get(st->entry_texts, addrs[i]);
-    ok = le_buffer_append(&b, json_string_value(text), json_string_length(text)) == LE_OK &&
+    ok = entry_piece(st, addrs[i], &piece, &piece_len) == LE_OK && le_buffer_append(&b, piece, piece_len) == LE_OK &&
          le_buffer_append(&b, i + 1 < n ? ",\n" : "\n  }", i + 1 < n ? 2 : 4) == LE_OK;
   }
   ok = ok && le_buffer_append(&b, tail, strlen(tail) + 1) == LE_OK; /* with its NUL */
@@ -700,8 +758,10 @@ static void written(le_state *st, char *text, size_t len, int fd) {
   text[len - 1] = '\0'; /* as json_dumps gives it, for the comparison in save_guarded */
   free(st->last_written);
   st->last_written = text;
-  free(st->loaded_text);
-  st->loaded_text = NULL;
+  if (!st->file) {
+    free(st->loaded_text);
+    st->loaded_text = NULL;
+  }
 }
 
 static int save_guarded(le_state *st, le_error *err) {
@@ -1084,7 +1144,12 @@ static int l_addresses(lua_State *L) {
 static int l_get(lua_State *L) {
   le_state *st = check_state(L);
   json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
-  if (!lua_isnoneornil(L, 3)) entry = json_object_get(entry, luaL_checkstring(L, 3)); /* NULL-safe */
+  const char *field = lua_isnoneornil(L, 3) ? NULL : luaL_checkstring(L, 3);
+  if (st->file && json_is_integer(entry)) { /* kept as text: made from it, as from its values */
+    le_statefile_push(L, st->file, (size_t)json_integer_value(entry), field);
+    return 1;
+  }
+  if (field) entry = json_object_get(entry, field); /* NULL-safe */
   le_json_to_lua(L, entry);
   return 1;
 }
@@ -1096,7 +1161,7 @@ static int l_put(lua_State *L) {
   le_error err;
   json_t *v = le_lua_to_json(L, 3, &err);
   if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
-  json_t *old = json_object_get(resources_of(st), addr);
+  json_t *old = entry_of(st, addr); /* (NULL when out of memory: counted as changed) */
   if (!old || !json_equal(old, v)) {
     st->dirty = 1;
     if (st->entry_texts) json_object_del(st->entry_texts, addr);
@@ -1187,7 +1252,8 @@ static int l_dirty(lua_State *L) {
 
 /* The document as save would write it now (serial as read), for a copy kept elsewhere. */
 static int l_document(lua_State *L) {
-  char *text = json_dumps(check_state(L)->root, DUMP_FLAGS);
+  le_state *st = check_state(L);
+  char *text = keep_none(st) == LE_OK ? json_dumps(st->root, DUMP_FLAGS) : NULL;
   if (!text) return luaL_error(L, "cannot serialise the state");
   lua_pushstring(L, text);
   lua_pushliteral(L, "\n");

@@ -20,6 +20,9 @@
  * merges: what this process added, changed or removed wins, everything else is
  * the other writer's. A file replaced by another lineage is refused.
  *
+ * An opened file's entries are kept as its text until something needs them as values
+ * (engine/statefile.h): state:get builds its Lua table straight from that text.
+ *
  * le_lock_acquire creates the lock file exclusively and records a random lock
  * id and the holder's pid, host, time and operation; a held lock fails naming
  * its holder and id, and a lock whose process is gone is reported as stale with
@@ -51,6 +54,11 @@ json_int_t le_state_serial(const le_state *st);
  * document then counts as changed at the next save). */
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
+/* The check every resource entry of a file passes when it is opened: LE_OK, or LE_FAIL
+ * with err naming the file (path), the entry (addr) and what is wrong. */
+int le_state_check_entry(const char *path, const char *addr, json_t *entry, le_error *err);
+/* Of an entry's args, the only members that check reads (NULL-terminated). */
+extern const char *const le_state_checked_args[];
 
 /* Creates the directories of path (like mkdir -p of its dirname), mode 0700. */
 int le_mkdir_parents(const char *path, le_error *err);

@@ -12,7 +12,8 @@
  * Lua strings that are not UTF-8, keys with NUL bytes, infinities) and stored:
  * either the converter refuses the value with a reason, or what it stored reads
  * back as the same Lua value (nothing dropped or changed on the way). The state
- * reader's fast parse (engine/jsonload.c) must give jansson's value or nothing. */
+ * reader's fast parse (engine/jsonload.c) must give jansson's value or nothing, and its
+ * reader that keeps entries as text (engine/statefile.c) read only what jansson reads. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "jsonload.h"
 #include "runtime.h"
 #include "state.h"
+#include "statefile.h"
 
 static lua_State *L;
 static char path[4096];
@@ -172,6 +174,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(b);
     json_decref(ref);
     json_decref(fast);
+  }
+  /* The reader that keeps entries as text reads only what jansson reads, each kept
+   * entry as jansson reads it (engine/statefile.h; unit.statefile compares more). */
+  json_t *kept_root;
+  le_statefile *kept;
+  if (le_statefile_read((const char *)data, size, &kept_root, &kept) == 0) {
+    json_t *ref = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *resources = json_object_get(kept_root, "resources"), *entry;
+    const char *addr;
+    json_object_foreach(resources, addr, entry) {
+      json_t *parsed = json_is_integer(entry) ? le_statefile_entry(kept, (size_t)json_integer_value(entry)) : NULL;
+      if (!ref || (parsed && !json_equal(parsed, json_object_get(json_object_get(ref, "resources"), addr)))) {
+        fprintf(stderr, "the kept entries differ from jansson's reading of %s\n", addr);
+        abort();
+      }
+      json_decref(parsed);
+    }
+    json_decref(ref);
+    json_decref(kept_root);
+    le_statefile_free(kept);
   }
   json_t *any = json_loadb((const char *)data, size, JSON_DECODE_ANY, &jerr);
   if (any) {

@@ -14,8 +14,7 @@
 #include <jansson.h>
 
 #include "jsonload.h"
-
-static const size_t DUMP = JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY;
+#include "jsontest.h"
 
 /* The fast answer agrees with jansson's; returns whether the fast path took the text. */
 static int agrees(const char *text, size_t len) {
@@ -25,13 +24,7 @@ static int agrees(const char *text, size_t len) {
   int took = fast != NULL;
   if (fast) {
     if (!ref) fail_msg("fast parse accepted what jansson refuses (%s): %.*s", err.text, (int)len, text);
-    assert_true(json_equal(fast, ref));
-    char *a = json_dumps(fast, DUMP), *b = json_dumps(ref, DUMP);
-    assert_non_null(a);
-    assert_non_null(b);
-    if (strcmp(a, b) != 0) fail_msg("fast %s\njansson %s", a, b);
-    free(a);
-    free(b);
+    assert_same_json(fast, ref);
   }
   json_decref(fast);
   json_decref(ref);
@@ -48,7 +41,7 @@ static const char *const TAKEN[] = {
     "[0,-0,1,-1,123456789012345678,-123456789012345678]",
     "[1.5,-0.0,0.1,1e3,1E-3,2.5e+10,123456789.123456789]",
     "[true,false,null,\"true\"]",
-    "[\"\",\"plain\",\"q\\\"b\\\\s\\/f\\b\\f\\n\\r\\t\",\"\\u00e9\\u20AC\\ud83d\\ude00\"]",
+    "[\"\",\"plain\",\"q\\\"b\\\\s\\/f\\b\\f\\n\\r\\t\",\"\\u00e9\\u20AC\"]",
     "{\"k\\u00e9y\":\"v\",\"\\n\":1,\"caf\xc3\xa9\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}",
     "{\"a\\u0041\":1,\"aB\":2}",
     "[\"\x7f\"]",
@@ -91,6 +84,7 @@ static const char *const REFUSED_OR_UNSURE[] = {
     "[\"\\u0000\"]",
     "{\"\\u0000\":1}",
     "[\"\\ud83d\"]",
+    "[\"\\ud83d\\ude00\"]", /* a pair jansson takes: jsonlex leaves every surrogate escape to it */
     "[\"\\ud83dx\"]",
     "[\"\\ud83d\\u0041\"]",
     "[\"\\ude00\"]",
@@ -169,43 +163,17 @@ static char *state_like_text(void) {
   return text;
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-static uint64_t next_random(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-
 static void mutations_never_disagree(void **state) {
   (void)state;
   char *base = state_like_text();
   assert_non_null(base);
   size_t len = strlen(base);
   assert_true(agrees(base, len));
-  static const char bytes[] = "\"\\{}[],:0-.eEu+ xD8\x00\x1f\x7f\xc3\xa9\xff\xed\xa0";
   char *text = malloc(len * 2 + 16);
   assert_non_null(text);
   int taken = 0, refused = 0;
   for (int round = 0; round < 20000; round++) {
-    memcpy(text, base, len);
-    size_t n = len;
-    int edits = 1 + (int)(next_random() % 3);
-    for (int e = 0; e < edits; e++) {
-      size_t at = (size_t)(next_random() % n);
-      char b = bytes[next_random() % (sizeof bytes - 1)];
-      switch (next_random() % 4) {
-        case 0: text[at] = b; break;
-        case 1: memmove(text + at, text + at + 1, n - at - 1); n--; break;
-        case 2: memmove(text + at + 1, text + at, n - at); text[at] = b; n++; break;
-        default: { /* a piece repeated: duplicate keys, doubled escapes */
-          size_t span = 1 + (size_t)(next_random() % 8);
-          if (at + span > n || n + span > len * 2) break;
-          memmove(text + at + span, text + at, n - at);
-          n += span;
-        }
-      }
-    }
+    size_t n = mutate(text, base, len);
     json_t *ref = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
     if (!ref) refused++;
     json_decref(ref);

@@ -1,0 +1,48 @@
+/* statefile.h — a state file's text read as the engine uses it: the document's shell
+ * (version, serial, lineage, outputs, ...) as jansson values, and each resource entry
+ * kept as its span of the text, checked but not parsed, until something needs it as a
+ * value. A plan reads every entry once into Lua and changes few: parsing all of them
+ * into jansson first cost one allocation and one hash insertion per value.
+ *
+ * le_statefile_read(text, len, &root, &sf) -> 0, or -1 when unsure. On 0, root (a new
+ *   reference) is what json_loadb(text, len, JSON_REJECT_DUPLICATES) returns, except
+ *   that in root.resources an entry may be kept: its value is then an integer, the
+ *   entry's index in sf (a real entry is always an object). sf refers to text, which
+ *   must outlive it. -1 (nothing made): the text is not plainly what lambdaeng writes
+ *   (invalid JSON, keys of an object not in strictly increasing byte order or with
+ *   escapes, a surrogate escape, a number jansson may read its own way, nesting deeper
+ *   than LE_STATEFILE_MAX_DEPTH, out of memory): the caller reads it the usual way,
+ *   which decides and names any problem. An entry with non-ASCII text is not kept but
+ *   parsed (jsonload.c checks its UTF-8 as jansson does).
+ * le_statefile_text(sf, i, &text, &len): 1 when the file has kept entry i exactly as
+ *   state.c writes it (jansson's dump, indented, keys sorted, at its depth), with text and
+ *   len its line or lines from the key's indentation to the closing brace; else 0. A save
+ *   copies it instead of parsing and serialising the entry again.
+ * le_statefile_entry(sf, i): kept entry i as jansson values (a new reference); NULL
+ *   when out of memory.
+ * le_statefile_shape(sf, i, arg_names): a stand-in for kept entry i with what state.c's
+ *   entry check reads, for it to pass or refuse the entry with the message it gives the
+ *   entry itself: every member by its type (an object empty or not), "kind" with its
+ *   value, an array's items by their types, and of "args" only the members named in
+ *   arg_names (NULL-terminated), with their values. NULL when out of memory.
+ * le_statefile_push(L, sf, i, field): kept entry i pushed as le_json_to_lua pushes the
+ *   entry's jansson value (field not NULL: only that member, or nil without it). */
+#ifndef LAMBDAENG_STATEFILE_H
+#define LAMBDAENG_STATEFILE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct lua_State;
+typedef struct le_statefile le_statefile;
+
+#define LE_STATEFILE_MAX_DEPTH 64 /* inside an entry; deeper ones go the usual way */
+
+int le_statefile_read(const char *text, size_t len, json_t **root, le_statefile **sf);
+int le_statefile_text(const le_statefile *sf, size_t i, const char **text, size_t *len);
+json_t *le_statefile_entry(const le_statefile *sf, size_t i);
+json_t *le_statefile_shape(const le_statefile *sf, size_t i, const char *const *arg_names);
+void le_statefile_push(struct lua_State *L, const le_statefile *sf, size_t i, const char *field);
+void le_statefile_free(le_statefile *sf);
+
+#endif
