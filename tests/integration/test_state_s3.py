@@ -7,6 +7,7 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
+a state in the bucket holding a secret in clear (written back with a digest by the next run);
 a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced, for a
 function and for a layer version);
 the working copy's saves written off the loop thread (strace -f -y); the run's summary after
@@ -430,6 +431,7 @@ class S3State(unittest.TestCase):
         doc["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}  # as an older lambdaeng wrote it
         legacy = json.dumps(doc, indent=2).encode()
         old = self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=legacy)["VersionId"]
+        self.s3.delete_object(Bucket=BUCKET, Key=self.key + ".key")  # nor was there a digest key then
         r = self.le("plan", st, "--endpoint", self.lambda_endpoint, *var)  # (it shows the output's form change)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=self.key)["VersionId"], old)  # a plan writes nothing
@@ -443,6 +445,7 @@ class S3State(unittest.TestCase):
         scrubbed = json.loads(now["Body"].read())
         self.assertEqual(set(scrubbed["outputs"]["pw"]), {"sensitive", "value_digest"})
         self.assertEqual(scrubbed["lineage"], doc["lineage"])
+        self.assertGreaterEqual(len(self.s3.get_object(Bucket=BUCKET, Key=self.key + ".key")["Body"].read()), 32)
         self.assertNotIn(SECRET_IN_CLEAR.encode(), json.dumps(scrubbed).encode())
         self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
         self.assertIsNone(self.lock_object())
