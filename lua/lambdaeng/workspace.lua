@@ -203,7 +203,7 @@ end
 
 -- The commands that write the state: the first of them to open a state that an
 -- older lambdaeng wrote with sensitive values in clear stores them as digests
--- (state/local.lua scrub_secrets). A plan writes nothing.
+-- (the backend's scrub_secrets: state/local.lua, state/s3.lua). A plan writes nothing.
 local SCRUBS = { run = true, apply = true, destroy = true, import = true, ["state rm"] = true, ["state mv"] = true }
 
 -- The state, locked for `operation` (a word for the lock's holder: "plan", "run").
@@ -217,17 +217,9 @@ function Workspace:lock_state(operation)
   local st
   st, err = self.backend:open()
   if st and SCRUBS[operation] and self.backend.scrub_secrets then
-    local found
-    found, err = self.backend:scrub_secrets(st, function() return self:digest(true) end)
-    if not found then st = nil
-    elseif found[1] == ".backup" and self.warn then
-      self.warn(string.format("the backup of state file %s held sensitive values in clear, written by an older "
-        .. "lambdaeng: it holds keyed digests of them now", self.backend:where()))
-    elseif #found > 0 and self.warn then
-      self.warn(string.format("state file %s holds sensitive values in clear, written by an older lambdaeng (%s): "
-        .. "this run stores keyed digests of them instead, in its .backup too", self.backend:where(),
-        table.concat(found, ", ")))
-    end
+    local found, warning = self.backend:scrub_secrets(st, function() return self:digest(true) end)
+    if not found then st, err = nil, warning
+    elseif #found > 0 and self.warn then self.warn(warning) end
   end
   if not st then
     lock:release()

@@ -7,6 +7,7 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
+a state in the bucket holding a secret in clear (written back with a digest by the next run);
 a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced, for a
 function and for a layer version);
 the working copy's saves written off the loop thread (strace -f -y); the run's summary after
@@ -414,6 +415,58 @@ class S3State(unittest.TestCase):
         self.assertEqual(set(self.s3_state()["outputs"]["pw"]), {"sensitive", "value_digest"})
         self.assertNotIn(SECRET_IN_CLEAR, json.dumps(self.s3_state()))
         self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
+
+    def test_a_state_in_the_bucket_with_secrets_in_clear_is_scrubbed_by_the_next_run(self):
+        """A state an older lambdaeng put in S3 with a sensitive output in clear (before migrate
+        and push refused it) keeps it through a plan (which writes nothing), and the next run
+        writes the current object back with a keyed digest instead, sees no change, and says
+        that the bucket's older versions still hold it; so does a command that then saves
+        nothing (a state mv of an absent address)."""
+        var = ("--var", "pw=" + SECRET_IN_CLEAR)
+        st = self.stack("q", {"one": '"st-scrub-1"'}, extra='output("pw", var("pw", { sensitive = true }), '
+                        '{ sensitive = true })')
+        self.apply(st, *var)
+        doc = self.s3_state()
+        self.assertEqual(set(doc["outputs"]["pw"]), {"sensitive", "value_digest"})
+        doc["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}  # as an older lambdaeng wrote it
+        legacy = json.dumps(doc, indent=2).encode()
+        old = self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=legacy)["VersionId"]
+        self.s3.delete_object(Bucket=BUCKET, Key=self.key + ".key")  # nor was there a digest key then
+        r = self.le("plan", st, "--endpoint", self.lambda_endpoint, *var)  # (it shows the output's form change)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=self.key)["VersionId"], old)  # a plan writes nothing
+        r = self.apply(st, *var)
+        self.assertIn(f"the state in s3://{BUCKET}/{self.key} held sensitive values in clear, written by an older "
+                      "lambdaeng (output.pw): its current version holds keyed digests of them now; the versions "
+                      "the bucket keeps from before still hold them", r.stderr)
+        self.assertIn("No changes", r.stdout)
+        now = self.s3.get_object(Bucket=BUCKET, Key=self.key)
+        self.assertNotEqual(now["VersionId"], old)
+        scrubbed = json.loads(now["Body"].read())
+        self.assertEqual(set(scrubbed["outputs"]["pw"]), {"sensitive", "value_digest"})
+        self.assertEqual(scrubbed["lineage"], doc["lineage"])
+        self.assertGreaterEqual(len(self.s3.get_object(Bucket=BUCKET, Key=self.key + ".key")["Body"].read()), 32)
+        self.assertNotIn(SECRET_IN_CLEAR.encode(), json.dumps(scrubbed).encode())
+        self.assertNotIn(SECRET_IN_CLEAR, r.stdout + r.stderr)
+        self.assertIsNone(self.lock_object())
+        r = self.le("plan", st, "--detailed-exitcode", "--endpoint", self.lambda_endpoint, *var)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)  # the digest is the same secret's
+        r = self.apply(st, *var)  # nothing left in clear: no warning, the object as it was
+        self.assertNotIn("in clear", r.stderr)
+        # lambdaeng deletes no version: the one in clear is still there, as the warning says
+        body = self.s3.get_object(Bucket=BUCKET, Key=self.key, VersionId=old)["Body"].read()
+        self.assertEqual(body, legacy)
+        # the object is written back at once, not by the command's own save: a state mv that
+        # moves nothing (so saves nothing) still leaves digests in it
+        again = self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=legacy)["VersionId"]
+        r = self.le("state", "mv", "func.absent", "func.other", st)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("no resource func.absent in state; nothing was moved", r.stderr)
+        self.assertIn("held sensitive values in clear, written by an older lambdaeng (output.pw)", r.stderr)
+        now = self.s3.get_object(Bucket=BUCKET, Key=self.key)
+        self.assertNotEqual(now["VersionId"], again)
+        self.assertNotIn(SECRET_IN_CLEAR.encode(), now["Body"].read())
+        self.assertIsNone(self.lock_object())
 
     def test_workspaces_are_isolated(self):
         st = self.stack("w", {"one": '"st-ws-" .. workspace'},

@@ -55,7 +55,7 @@ end
 
 -- Nil when the document bytes holds no sensitive value in clear; else why it may not
 -- go to S3: an older lambdaeng wrote them before keyed digests, and the bucket would
--- keep them in every version it keeps (lambdaeng rewrites only the local file's).
+-- keep them in every version it keeps (a run rewrites the current object, never a version).
 local function clear_secrets(bytes, what, remedy)
   local doc = info_of(bytes)
   local found = require("lambdaeng.secret_attrs").in_clear(doc.resources, doc.outputs)
@@ -175,20 +175,14 @@ function M.restore(ws, words, args)
     return nil, string.format("version %s is of another state (lineage %s, current %s); pass --force to restore it",
       version, tostring(old.lineage), tostring(lineage))
   end
-  local entries, outputs = {}, old.native:outputs() or {}
-  for _, addr in ipairs(old.native:addresses()) do entries[addr] = old.native:get(addr) end
   -- a version an older lambdaeng wrote with sensitive values in clear comes back with
   -- keyed digests of them: S3 never gets them again
-  local secret_attrs = require "lambdaeng.secret_attrs"
-  local clear = secret_attrs.in_clear(entries, outputs)
+  local scrub = require "lambdaeng.state.scrub"
+  local clear, entries, outputs = scrub.find(old.native)
   if #clear > 0 then
     local digest, derr = ws:digest(true)
     if not digest then return nil, derr end
-    for _, addr in ipairs(clear) do
-      local name = addr:match("^output%.(.*)$")
-      if name then outputs[name] = secret_attrs.scrubbed_output(outputs[name], digest)
-      else entries[addr] = secret_attrs.scrubbed_entry(entries[addr], digest) end
-    end
+    scrub.digests(clear, entries, outputs, digest)
     if ws.warn then
       ws.warn(string.format("version %s holds sensitive values in clear, written by an older lambdaeng (%s): "
         .. "restored with keyed digests of them instead", version, table.concat(clear, ", ")))

@@ -14,9 +14,10 @@
 --   backend:write_key(key)     -> the key in force (another run's, if it wrote first)
 --                                 | nil, err
 --   backend:where()            -> the state's location, for messages
---   backend:scrub_secrets(st, make_digest) -> the addresses of sensitive values
---                                 an older lambdaeng stored in clear, digests now
---                                 in st (and .backup) | nil, err
+--   backend:scrub_secrets(st, make_digest) -> found, warning | nil, err: the
+--                                 addresses of sensitive values an older lambdaeng
+--                                 stored in clear, digests now in st (and .backup;
+--                                 in S3's current object), and what to tell the user
 --   backend:finish_scrub()     -> true | nil, message (at the lock's release)
 -- Errors are { type, message } (errors.lua).
 --
@@ -31,7 +32,7 @@ local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
 local errors = require "lambdaeng.errors"
 local files = require "lambdaeng.files"
-local secret_attrs = require "lambdaeng.secret_attrs"
+local scrub = require "lambdaeng.state.scrub"
 local groupcommit = require "lambdaeng.state.groupcommit"
 local delegate = require "lambdaeng.state.delegate"
 
@@ -98,56 +99,41 @@ function Backend:write_raw(bytes)
 end
 
 -- Sensitive values an older lambdaeng stored in clear (before keyed digests: an
--- output's value, an invocation's result) become digests in st at the first
--- locked open of a command that writes, so that whatever it saves holds none; and
--- the backup that save makes is not left holding them: finish_scrub() (at the
--- lock's release) makes it the previous state with digests instead, if a save
--- happened. A backup that holds them, of a state that no longer does, is given
--- digests at once. make_digest() -> digest | nil, err: the state's key.
-local function marked(text) return text and (text:find('"sensitive": true', 1, true)
-  or text:find('"sensitive": {', 1, true)) ~= nil end
-
-local function scrub_in(st, found, entries, outputs, digest)
-  for _, addr in ipairs(found) do
-    local name = addr:match("^output%.(.*)$")
-    if name then outputs[name] = secret_attrs.scrubbed_output(outputs[name], digest)
-    else st:put(addr, secret_attrs.scrubbed_entry(entries[addr], digest)) end
-  end
-  st:set_outputs(outputs)
-end
-
-local function in_clear(st)
-  local entries = {}
-  for _, addr in ipairs(st:addresses()) do entries[addr] = st:get(addr) end
-  local outputs = st:outputs() or {}
-  return secret_attrs.in_clear(entries, outputs), entries, outputs
-end
-
+-- output's value, an invocation's result; state/scrub.lua finds them) become
+-- digests in st at the first locked open of a command that writes, so that
+-- whatever it saves holds none; and the backup that save makes is not left
+-- holding them: finish_scrub() (at the lock's release) makes it the previous
+-- state with digests instead, if a save happened. A backup that holds them, of a
+-- state that no longer does, is given digests at once. make_digest() -> digest |
+-- nil, err: the state's key. Returns what was found and the warning that says so.
 function Backend:scrub_secrets(st, make_digest)
-  local backup = self.paths.state .. ".backup"
-  local text, old = files.read(self.paths.state), files.read(backup)
-  if not marked(text) and not marked(old) then return {} end
+  local path = self.paths.state
+  local backup = path .. ".backup"
+  local text, old = files.read(path), files.read(backup)
+  if not scrub.marked(text) and not scrub.marked(old) then return {} end
   local found, entries, outputs = {}, nil, nil
-  if marked(text) then found, entries, outputs = in_clear(st) end
+  if scrub.marked(text) then found, entries, outputs = scrub.find(st) end
   local digest, err
   if #found > 0 then
     digest, err = make_digest()
     if not digest then return nil, err end
-    scrub_in(st, found, entries, outputs, digest)
+    scrub.into(st, found, entries, outputs, digest)
     self.scrubbed = { st = st, serial = st:info().serial, previous = st:document() }
-    return found
+    return found, string.format("state file %s holds sensitive values in clear, written by an older lambdaeng "
+      .. "(%s): this run stores keyed digests of them instead, in its .backup too", path, table.concat(found, ", "))
   end
-  if not marked(old) then return {} end
+  if not scrub.marked(old) then return {} end
   local prev = statelib.open(backup) -- (read only: never saved)
   local bad, e2, o2
-  if prev then bad, e2, o2 = in_clear(prev) end
+  if prev then bad, e2, o2 = scrub.find(prev) end
   if not prev or #bad == 0 then return {} end
   digest, err = make_digest()
   if not digest then return nil, err end
-  scrub_in(prev, bad, e2, o2, digest)
+  scrub.into(prev, bad, e2, o2, digest)
   local ok, rerr = files.replace(backup, prev:document())
   if not ok then return nil, errors.new("StateError", "cannot replace " .. backup .. ": " .. tostring(rerr)) end
-  return { ".backup" }
+  return { ".backup" }, string.format("the backup of state file %s held sensitive values in clear, written by an "
+    .. "older lambdaeng: it holds keyed digests of them now", path)
 end
 
 function Backend:finish_scrub()

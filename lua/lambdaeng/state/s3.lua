@@ -22,7 +22,9 @@
 -- S3: that save fails naming the file and this run's state is kept in the errored
 -- file, but the next save writes again (and removes that file once S3 holds it all).
 -- The digest key lives in <key>.key beside the state (with the state's
--- encryption), shared by everyone who uses this state.
+-- encryption), shared by everyone who uses this state. Sensitive values an older
+-- lambdaeng left in clear are written back as digests at the first locked open of
+-- a command that writes (scrub_secrets).
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
 local hash = require "lambdaeng.native.hash"
@@ -32,6 +34,7 @@ local files = require "lambdaeng.files"
 local s3 = require "lambdaeng.aws.s3"
 local task = require "lambdaeng.task"
 local groupcommit = require "lambdaeng.state.groupcommit"
+local scrub = require "lambdaeng.state.scrub"
 local delegate = require "lambdaeng.state.delegate"
 
 local M = {}
@@ -192,6 +195,33 @@ function State:unsaved()
   if self.unsaved_in == nil then return nil end
   local b = self.backend
   return { where = b:where(), kept = self.unsaved_in or nil, push = self.unsaved_in and b.push_hint(self.unsaved_in) }
+end
+
+-- Sensitive values in clear -----------------------------------------------------
+
+-- Where README's Secrets section shows how to list and delete a state's older versions.
+local OLD_VERSIONS_HINT = "list and delete them with the AWS CLI as README's Secrets section shows (aws s3api "
+  .. "list-object-versions, then delete-object --version-id; lambdaeng state history gives each one's serial)"
+
+-- A state an older lambdaeng wrote with sensitive values in clear (one migrated or
+-- pushed to S3 before those commands refused it; state/scrub.lua finds them) is
+-- written back at once with keyed digests of them, by the first command that
+-- writes to open it under the lock: S3 holds none in the current object from then
+-- on, whether or not the command changes anything else. There is no backup to
+-- mend, but the bucket's versioning keeps the older versions holding them, which
+-- lambdaeng never deletes: the warning says so and how. found, warning | nil, err.
+function Backend:scrub_secrets(st, make_digest)
+  if not scrub.marked(files.read(st.path)) then return {} end
+  local found, entries, outputs = scrub.find(st)
+  if #found == 0 then return {} end
+  local digest, err = make_digest()
+  if not digest then return nil, err end
+  scrub.into(st, found, entries, outputs, digest)
+  local ok, serr = st:save()
+  if not ok then return nil, errors.new("StateError", serr) end
+  return found, string.format("the state in %s held sensitive values in clear, written by an older lambdaeng (%s): "
+    .. "its current version holds keyed digests of them now; the versions the bucket keeps from before still hold "
+    .. "them (lambdaeng deletes no version): %s", self:where(), table.concat(found, ", "), OLD_VERSIONS_HINT)
 end
 
 -- The lock ----------------------------------------------------------------------
