@@ -119,7 +119,7 @@ function Session:derive(decl, report)
   local src = a.source
   if type(src) == "string" then
     local abs = site.resolve_path(decl.site, src)
-    if not sys.kind(abs) then
+    if not self.packages[abs] and not sys.kind(abs) then -- (packaged already: it was there)
       report("source", string.format("no such file or directory: %s", abs))
       return
     end
