@@ -213,10 +213,19 @@ local function plan_ephemeral(pc, p)
   return true
 end
 
+-- Whether a and b hold the same keys with the same values, each compared as it is
+-- (a table only to itself): then no argument changed, however it is compared.
+local function same_values(a, b)
+  for k, v in pairs(a) do if b[k] ~= v then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+
 -- The arguments that differ from the stored ones, and those among them that force
 -- a replacement; arguments in lifecycle.ignore_changes keep their stored value.
 local function diff_arguments(p, before, logic)
   local d, args, stored = p.decl, p.args, p.stored
+  if stored == args and same_values(args, before) then return {}, {} end -- (a no-op plan's resources)
   local kind = d.kind.kind
   local ignore, lc = NONE, d.meta.lifecycle
   if type(lc) == "table" and type(lc.ignore_changes) == "table" then

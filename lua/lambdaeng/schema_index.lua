@@ -8,6 +8,9 @@
 --                       blocks as filled copies)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
 --   enum_set(list)   -> the values of an enum list as a set (value -> true)
+--   strings_taken(spec) -> the strings validation found valid for spec (value -> true,
+--                       [1] = how many), filled by validate.lua: a stack's functions share
+--                       most of their values (role, runtime, handler), each checked once
 local sized_like = require("lambdaeng.native.vm").sized_like
 
 local M = {}
@@ -43,6 +46,8 @@ M.enum_set = memo(function(list)
   for _, e in ipairs(list) do set[e] = true end
   return set
 end)
+
+M.strings_taken = memo(function() return { 0 } end)
 
 M.required = memo(function(fields)
   local list = {}

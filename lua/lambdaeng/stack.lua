@@ -119,7 +119,7 @@ function Session:derive(decl, report)
   local src = a.source
   if type(src) == "string" then
     local abs = site.resolve_path(decl.site, src)
-    if not sys.kind(abs) then
+    if not self.packages[abs] and not sys.kind(abs) then -- (packaged already: it was there)
       report("source", string.format("no such file or directory: %s", abs))
       return
     end
@@ -146,12 +146,13 @@ end
 -- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
 -- with defaults and derived values, JSON-typed arguments as canonical text.
 function M.resolve_args(decl, env)
-  -- decl.args is a plain table of the declaration's own: resolve gives a new one to fill
-  local out = fill_defaults(decl.kind.args, (ref.resolve(decl.args, env)))
-  for k, v in pairs(decl.derived or {}) do
-    if out[k] == nil then out[k] = v end
-  end
-  local specs = decl.kind.args
+  local specs, n = decl.kind.args, 1
+  -- (made at its final size: filling in the defaults had grown it, a rehash per resource)
+  for _ in pairs(decl.args) do n = n + 1 end
+  local out = vm.new(0, n + #schema_index.defaults(specs).defaults)
+  for k, v in pairs(decl.args) do out[k] = (ref.resolve(v, env, 1)) end
+  fill_defaults(specs, out)
+  for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v end end
   for k, v in pairs(out) do
     local spec = type(v) == "table" and specs[k]
     if not spec then -- a value that is not a table stays as it is

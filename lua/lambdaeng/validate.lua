@@ -462,9 +462,14 @@ local function valid_quickly(kind, args)
   local problem = false
   local function note() problem = true end
   for k, v in pairs(args) do
-    if not kind.args[k] then return false end
-    check_value(kind.args[k], v, k, note)
-    if problem then return false end
+    local spec = kind.args[k]
+    if not spec then return false end
+    local took = type(v) == "string" and schema_index.strings_taken(spec)
+    if not (took and took[v]) then
+      check_value(spec, v, k, note)
+      if problem then return false end
+      if took and took[1] < 256 then took[v], took[1] = true, took[1] + 1 end
+    end
   end
   local required = schema_index.required(kind.args)
   for i = 1, #required do if args[required[i]] == nil then return false end end

@@ -104,3 +104,30 @@ describe("a client's pacer", function()
     assert.same({}, pacing.new(false, {}).limiters)
   end)
 end)
+
+describe("a limiter's calls in flight", function()
+  -- (a list without holes, each ticket knowing its place: a set keyed by tickets had
+  -- rehashed at almost every release with 256 calls in flight)
+  it("keeps exactly the calls not yet answered, whatever order they are answered in", function()
+    local l = pacing.limiter(nil, nil, { name = "read" })
+    local t = {}
+    for i = 1, 9 do t[i] = l:acquire() end
+    local function left()
+      local slots = {}
+      for i, x in ipairs(l.outstanding) do
+        assert.equal(i, x.index)
+        slots[#slots + 1] = x.slot
+      end
+      assert.equal(#slots, l.n_outstanding)
+      table.sort(slots)
+      return table.concat(slots, ",")
+    end
+    for _, i in ipairs { 2, 9, 1, 5 } do l:complete(t[i], false) end
+    assert.equal("3,4,6,7,8", left())
+    l:complete(t[8], true) -- throttled: answered too
+    for _, i in ipairs { 3, 7, 4, 6 } do l:complete(t[i], false) end
+    assert.equal("", left())
+    local u = l:acquire()
+    assert.equal(u.slot .. "", left())
+  end)
+end)

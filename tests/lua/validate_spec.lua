@@ -39,6 +39,19 @@ describe("a func", function()
   end)
 end)
 
+-- (a string a spec took is not checked again: a stack's functions share most values)
+describe("a value checked before", function()
+  it("is still refused each time it is wrong, and only taken again by the same argument", function()
+    for _ = 1, 2 do
+      assert.same({ 'role: must be an ARN (arn:...); got "index.handler"' },
+        problems(schema.func, func_args { role = "index.handler" }))
+    end
+    for i = 1, 300 do assert.same({}, problems(schema.func, func_args { function_name = "f" .. i })) end
+    assert.equal(1, #problems(schema.func, func_args { function_name = "f 1" }))
+    assert.equal(1, #problems(schema.func, func_args { handler = string.rep("h", 129) }))
+  end)
+end)
+
 describe("function names", function()
   it("accept names, ARNs and qualified names where the API does", function()
     assert.is_nil(validate.function_name_problem("hello-world_1", "invoke"))

@@ -56,7 +56,7 @@ function M.limiter(rate, ceiling, opts)
     rate = rate or opts.start, learned = rate ~= nil, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
     epoch = 0, throttles = 0, decisions = 0,
     waiting = task.waitlist(), dispatching = false, holding = nil,
-    outstanding = {}, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
+    outstanding = {}, n_outstanding = 0, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
     name = opts.name or "?", log = opts.log, released = 0, burst = opts.burst,
   }, Limiter)
 end
@@ -71,9 +71,13 @@ end
 -- rate it went, for the throttling rules above.
 function Limiter:ticket(at)
   self.released = self.released + 1
+  local n = self.n_outstanding + 1
   local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.learned and self.rate or false,
-              at = false } -- (at: when it was answered, once accepted: the ticket is then the record)
-  self.outstanding[t] = true
+              at = false, -- (at: when it was answered, once accepted: the ticket is then the record)
+              index = n } -- its place in outstanding, a list without holes: a set keyed by
+  -- tickets rehashed its whole hash part at almost every release when the calls in
+  -- flight were a power of two (256, the default parallelism: 741 rehashes a refresh)
+  self.outstanding[n], self.n_outstanding = t, n
   if self.log then
     self.first_at = self.first_at or at
     self:note("slot %d at +%.4f s", self.released, at - self.first_at)
@@ -174,14 +178,14 @@ function Limiter:accepted_before(s)
       if e.at > last then last = e.at end
     end
   end
-  for t in pairs(self.outstanding) do
+  for _, t in ipairs(self.outstanding) do
     if t.sent > s - WINDOW and t.sent <= s then n = n + 1 end
   end
   return n, (last > first) and (last - first) or 0
 end
 
 local function unresolved_before(self, s)
-  for t in pairs(self.outstanding) do if t.sent <= s then return true end end
+  for _, t in ipairs(self.outstanding) do if t.sent <= s then return true end end
   return false
 end
 
@@ -219,7 +223,12 @@ end
 -- Returns true when a throttled call is to be sent again without counting as
 -- an attempt (the limiter had released it at a rate it has since lowered).
 function Limiter:complete(ticket, throttled)
-  self.outstanding[ticket] = nil
+  local i, n = ticket.index, self.n_outstanding
+  if i then -- (the last one takes its place)
+    local last = self.outstanding[n]
+    self.outstanding[i], last.index = last, i
+    self.outstanding[n], self.n_outstanding, ticket.index = nil, n - 1, false
+  end
   if not throttled then
     self:remember_accepted(ticket)
     self:grow()
