@@ -371,12 +371,15 @@ static void push_request(lua_State *L, conn *c) {
   lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
   lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
   lua_setfield(L, -2, "method");
-  lua_pushlstring(L, (const char *)c->url.data, c->url.len);
-  lua_setfield(L, -2, "target");
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
-  lua_pushlstring(L, url, q ? (size_t)(q - url) : c->url.len);
-  lua_setfield(L, -2, "path");
+  lua_pushlstring(L, url, c->url.len);
+  /* without a query the path is the target: the same string, not a second copy (a
+   * runtime's /response path is a long string, allocated and collected each time) */
+  if (q) lua_pushlstring(L, url, (size_t)(q - url));
+  else lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "path");
+  lua_setfield(L, -2, "target");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
   lua_setfield(L, -2, "query");
   lua_createtable(L, 0, (int)c->nheaders);

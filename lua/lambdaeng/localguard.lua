@@ -25,6 +25,8 @@ local json = require "lambdaeng.json"
 
 local M = {}
 
+local find, sub, byte = string.find, string.sub, string.byte -- not looked up in the string metatable per call
+
 -- AWS's request limits: a body must be smaller than these many bytes (a 50 MB zip is
 -- 69,905,067 bytes of base64 in JSON).
 M.MAX_CODE_REQUEST = 69905067
@@ -208,17 +210,21 @@ M.AUTH_PATTERN = AUTH_PATTERN -- the reference of authorization_parts (guard_spe
 local last_head, last_parts
 function M.authorization_parts(auth)
   local n = #auth
-  if last_head and n - 64 == #last_head and auth:byte(n - 64) == 61 -- "=" before the signature
-    and auth:find(last_head, 1, true) == 1 then -- the same part before it, without a copy
-    local signature = auth:sub(n - 63)
-    if all_hex(signature) then
+  if last_head and n - 64 == #last_head and byte(auth, n - 64) == 61 -- "=" before the signature
+    and find(auth, last_head, 1, true) == 1 then -- the same part before it, without a copy
+    local signature = sub(auth, n - 63)
+    -- all_hex inlined: a call each to it and to hex_byte cost more than its test
+    local first, last = byte(signature, 1), byte(signature, 64)
+    if ((first >= 48 and first <= 57) or (first >= 65 and first <= 70) or (first >= 97 and first <= 102))
+      and ((last >= 48 and last <= 57) or (last >= 65 and last <= 70) or (last >= 97 and last <= 102))
+      and tonumber(signature, 16) ~= nil then
       local p = last_parts
       return p[1], p[2], p[3], p[4], p[5], signature
     end
   end
   local akid, date, region, service, signed, signature = auth:match(AUTH_PATTERN)
   if akid and #signature == 64 then
-    last_head, last_parts = auth:sub(1, n - 64), { akid, date, region, service, signed }
+    last_head, last_parts = sub(auth, 1, n - 64), { akid, date, region, service, signed }
   end
   return akid, date, region, service, signed, signature
 end
@@ -237,18 +243,22 @@ local function parse_auth(req)
     return nil, "InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'."
   end
   -- whole names in the ;-separated list (AUTH_PATTERN let only [a-z0-9-;] through)
-  local signs_host, signs_date = signed_names(signed)
+  local signs_host, signs_date = last_signs_host, last_signs_date -- signed_names' kept answer, without a call
+  if signed ~= last_signed then signs_host, signs_date = signed_names(signed) end
   if not signs_host then
     return nil, "IncompleteSignatureException", "the signed headers must include host"
   end
-  local t, day = amz_time(req.headers["x-amz-date"])
+  local amz = req.headers["x-amz-date"]
+  local t, day = last_amz_time, last_amz_day -- amz_time's kept answer, without a call
+  if amz == nil or amz ~= last_amz then t, day = amz_time(amz) end
   if not t or not signs_date then
     return nil, "IncompleteSignatureException", "the request must carry a signed X-Amz-Date header"
   end
   if date ~= day then
     return nil, "InvalidSignatureException", "the credential's date does not match X-Amz-Date"
   end
-  if math.abs(t - os.time()) > M.CLOCK_SKEW then
+  local skew = t - os.time()
+  if skew > M.CLOCK_SKEW or -skew > M.CLOCK_SKEW then
     return nil, "InvalidSignatureException", "Signature expired: " .. req.headers["x-amz-date"]
       .. " is now earlier or later than 5 minutes from the current time."
   end
@@ -272,22 +282,32 @@ local too_large_messages = {}
 -- The server's check: called with a request whose headers are complete.
 function Guard:check(req)
   local h = req.headers
-  local other_user = self:user_refusal(req)
-  if other_user then return refusal(403, "AccessDeniedException", other_user) end
-  if not self:host_ok(h.host) then
+  -- each step's usual answer is tested here first, without a call (the check runs
+  -- for every request: its calls were most of its ~19 k instructions an Invoke)
+  local peer_uid = req.peer_uid
+  if (peer_uid == nil or peer_uid ~= self.uid) and not self.verify and not self.allow_other_users then
+    return refusal(403, "AccessDeniedException", self:user_refusal(req))
+  end
+  local host = h.host
+  if not (self.verify or (host ~= nil and host == self.last_host and self.port == self.last_host_port
+      and self.last_host_ok)) and not self:host_ok(host) then
     return refusal(403, "AccessDeniedException", string.format("Host %q is not an address this target serves "
-      .. "(%s): refused, as a DNS-rebinding web page would send it", tostring(h.host or ""), self:served_hosts()))
+      .. "(%s): refused, as a DNS-rebinding web page would send it", tostring(host or ""), self:served_hosts()))
   end
-  if h.origin or (h["sec-fetch-site"] and h["sec-fetch-site"] ~= "none") or req.method == "OPTIONS" then
+  local fetch_site = h["sec-fetch-site"]
+  if h.origin or (fetch_site and fetch_site ~= "none") or req.method == "OPTIONS" then
     return refusal(403, "AccessDeniedException", "cross-origin browser requests are refused (Origin: "
-      .. tostring(h.origin or h["sec-fetch-site"] or "preflight") .. ")")
+      .. tostring(h.origin or fetch_site or "preflight") .. ")")
   end
-  local ctype, form = self:media_type(h["content-type"])
+  local ctype_value = h["content-type"] or ""
+  local form = self.last_form -- media_type's kept answer, without a call
+  if ctype_value ~= self.last_ctype then form = select(2, self:media_type(ctype_value)) end
   if form then
-    return refusal(415, "UnsupportedMediaTypeException", "Content-Type " .. ctype
+    return refusal(415, "UnsupportedMediaTypeException", "Content-Type " .. self:media_type(ctype_value)
       .. " is refused: it is what an HTML form or a browser's simple request sends")
   end
-  if req.query:find("X-Amz-Signature=", 1, true) or req.query:find("X-Amz-Credential=", 1, true) then
+  local query = req.query
+  if query ~= "" and (find(query, "X-Amz-Signature=", 1, true) or find(query, "X-Amz-Credential=", 1, true)) then
     return refusal(403, "AccessDeniedException", "query string signatures are refused: sign the Authorization header")
   end
   local auth, kind, why = parse_auth(req)
@@ -295,7 +315,11 @@ function Guard:check(req)
   if self.verify and auth.akid ~= self.verify.access_key_id then
     return refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
-  local limit, operation, too_large = body_limit(req)
+  local k = last_op -- body_limit's kept answer, without a call
+  local limit, operation, too_large = k.limit, k.operation, k.too_large
+  if req.method ~= k.method or req.path ~= k.path or (h["x-amz-invocation-type"] or "") ~= k.itype then
+    limit, operation, too_large = body_limit(req)
+  end
   local message = too_large_messages[operation]
   if not message then
     message = string.format("Request must be smaller than %d bytes for the %s operation", limit, operation)

@@ -18,8 +18,10 @@ local function request(o)
       .. "SignedHeaders=" .. (o.signed or "content-type;host;x-amz-date") .. ", Signature=" .. string.rep("ab", 32),
     ["x-amz-invocation-type"] = o.invocation_type,
   }
-  return { method = o.method or "POST", path = o.path or "/2015-03-31/functions/f/invocations", query = "",
-           headers = headers, peer_uid = UID, content_length = o.length or 2 }
+  local peer_uid = UID -- o.peer_uid: another uid, or false for none found
+  if o.peer_uid ~= nil then peer_uid = o.peer_uid or nil end
+  return { method = o.method or "POST", path = o.path or "/2015-03-31/functions/f/invocations", query = o.query or "",
+           headers = headers, peer_uid = peer_uid, content_length = o.length or 2 }
 end
 
 local function guard(host) return localguard.new { host = host or "127.0.0.1", port = 4000, uid = UID } end
@@ -42,6 +44,19 @@ describe("the local target's check", function()
     g.port = 4001
     assert.equal(403, check(g, { host = "10.0.0.5:4000" }))
     assert.is_nil(check(g, { host = "10.0.0.5:4001" }))
+  end)
+
+  it("refuses a refused Host again, another user's connection, and a query string signature", function()
+    local g = guard()
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { host = "evil.example:4000" }) })
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { host = "evil.example:4000" }) }) -- its kept answer
+    assert.is_nil(check(g))
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { peer_uid = UID + 1 }) })
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { peer_uid = false }) })
+    assert.is_nil(check(g, { query = "Qualifier=1" }))
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { query = "X-Amz-Signature=ab" }) })
+    assert.same({ 403, "AccessDeniedException" }, { check(g, { query = "a=1&X-Amz-Credential=x" }) })
+    assert.is_nil(check(g))
   end)
 
   it("judges each Content-Type on its own", function()
