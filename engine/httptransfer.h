@@ -1,8 +1,9 @@
 /* httptransfer.h — one request of http.h from le_http_start to its callback, as the
  * client's files share it. http.c owns it: it makes it, queues it behind its host's
  * limit, hands it to libcurl (httpmulti.c) and ends it in le_http_finish, which calls
- * its callback and frees it; httpmulti.c hands it back to le_http_finish once libcurl
- * is done with it (found through CURLINFO_PRIVATE), never from inside a libcurl call. */
+ * its callback and frees it. httpeasy.c sets up its easy handle and fills its response
+ * within its caps; httpmulti.c hands it back to le_http_finish once libcurl is done
+ * with it (found through CURLINFO_PRIVATE), never from inside a libcurl call. */
 #ifndef LAMBDAENG_HTTPTRANSFER_H
 #define LAMBDAENG_HTTPTRANSFER_H
 
