@@ -1,8 +1,8 @@
 /* httpeasy.h — a request's libcurl easy handle, for http.c: handles reused (a finished
- * one reset, as curl_easy_init leaves it, and kept for the next requests, up to
- * LE_HTTP_IDLE_EASY), the options a request spec sets (always in the same order: TLS
- * peers verified, keep-alive, "no proxy" when no proxy variable was set at open, the
- * method, the body, the header lines then "Expect:" and "Accept:"), and the response
+ * one reset, as curl_easy_init leaves it, and kept for the next requests, up to 64),
+ * the options a request spec sets (always in the same order: TLS peers verified,
+ * keep-alive, "no proxy" when no proxy variable was set at open, the method, the
+ * body, the header lines then "Expect:" and "Accept:"), and the response
  * written into the transfer: the final header block (a new status line, after 100
  * Continue, starts it again) and the body, ended as too_large past 64 KiB of headers,
  * past max_body, or at a declared Content-Length past max_body. */

@@ -9,7 +9,8 @@
  * else the least busy. A kept-alive connection stays polled for reading between its
  * requests; the first event on it while idle stops that poll. A libcurl or libuv
  * failure inside a callback fails what libcurl lets it fail and is reported from the
- * loop (le_report_failure); nothing here is called before le_http_multi_open. */
+ * loop (le_report_failure). Before le_http_multi_open and after le_http_multi_close
+ * there is no multi handle: set_limits then changes nothing and stats counts none. */
 #ifndef LAMBDAENG_HTTPMULTI_H
 #define LAMBDAENG_HTTPMULTI_H
 
