@@ -114,11 +114,7 @@ int le_http_lua_headers(lua_State *L) {
 }
 
 void le_http_headers_metatable(lua_State *L) {
-  if (luaL_newmetatable(L, LAZY_HEADERS)) {
-    lua_pushcfunction(L, lazy_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, lazy_pairs);
-    lua_setfield(L, -2, "__pairs");
-  }
+  static const luaL_Reg metamethods[] = {{"__index", lazy_index}, {"__pairs", lazy_pairs}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LAZY_HEADERS)) luaL_setfuncs(L, metamethods, 0);
   lua_pop(L, 1);
 }
