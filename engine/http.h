@@ -79,6 +79,17 @@ size_t le_http_close(void);
 /* At most n (1..100000) requests in libcurl per host from now on. */
 int le_http_set_max_host_connections(long n, le_error *err);
 
+/* What the client has done so far (http.stats() in Lua gives all but cancellations,
+ * which cancellations() gives). */
+typedef struct le_http_stats {
+  size_t started, in_flight, peak_in_flight, queued_peak, max_host_connections;
+  size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events, multi_handles;
+  size_t easy_created;
+  unsigned long cancellations; /* how many times le_http_cancel_all was called */
+} le_http_stats;
+void le_http_get_stats(le_http_stats *stats);
+
+/* lambdaeng.native.http (httplua.c), as the comment above describes it. */
 int le_open_http(struct lua_State *L);
 
 #endif

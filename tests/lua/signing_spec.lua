@@ -1,4 +1,4 @@
--- http.request's signing in C (engine/http.c over engine/sigv4.c) against
+-- http.request's signing in C (engine/httplines.c over engine/sigv4.c) against
 -- aws/client.lua's signing from Lua (sigv4.sign, the reference): the header lines
 -- of generated requests must be byte for byte the same.
 local http = require "lambdaeng.native.http"

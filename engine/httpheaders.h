@@ -1,0 +1,21 @@
+/* httpheaders.h — a response's raw header block as Lua reads it (http.request's
+ * `headers`, http.headers(raw[, lazy])): lower-case name = value, the status lines
+ * skipped, a value's surrounding spaces cut, a name given twice keeping its last
+ * value. Either a table, or (lazy) a userdata over the raw block that looks a name up
+ * only when it is read and makes the table only for pairs(): most answers are read for
+ * their status and body alone. */
+#ifndef LAMBDAENG_HTTPHEADERS_H
+#define LAMBDAENG_HTTPHEADERS_H
+
+#include <stddef.h>
+
+struct lua_State;
+
+/* Pushes the headers of raw (len bytes): the table, or with lazy the userdata. */
+void le_http_push_headers(struct lua_State *L, const char *raw, size_t len, int lazy);
+/* headers(raw[, lazy]) of lambdaeng.native.http (lua.signing compares the two). */
+int le_http_lua_headers(struct lua_State *L);
+/* Registers the lazy userdata's metatable (once per Lua state, before any is pushed). */
+void le_http_headers_metatable(struct lua_State *L);
+
+#endif

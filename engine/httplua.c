@@ -1,0 +1,139 @@
+/* httplua.c — lambdaeng.native.http, the Lua face of http.h (whose comment states
+ * it): request{} from a task yields until the response (its header lines from
+ * httplines.c, its headers read by httpheaders.c), and configure, stats, cancel_all,
+ * cancellations, signed_lines, headers. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "httpheaders.h"
+#include "httplines.h"
+#include "loop.h"
+
+typedef struct lua_waiter {
+  lua_State *co;
+  int lazy_headers;
+} lua_waiter;
+
+static void lua_done(le_http_response *r, void *userdata) {
+  lua_waiter *w = userdata;
+  lua_State *co = w->co;
+  int w_lazy = w->lazy_headers;
+  free(w);
+  if (r->error_kind) {
+    lua_pushnil(co);
+    lua_pushstring(co, r->error);
+    lua_pushstring(co, r->error_kind);
+    le_task_resume(co, 3);
+    return;
+  }
+  lua_createtable(co, 0, 3);
+  lua_pushinteger(co, r->status);
+  lua_setfield(co, -2, "status");
+  const char *raw = r->headers.data ? (const char *)r->headers.data : "";
+  le_http_push_headers(co, raw, r->headers.len, w_lazy);
+  lua_setfield(co, -2, "headers");
+  lua_pushlstring(co, r->body.data ? (const char *)r->body.data : "", r->body.len);
+  lua_setfield(co, -2, "body");
+  le_task_resume(co, 1);
+}
+
+static int l_request(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
+  le_http_request_spec spec;
+  memset(&spec, 0, sizeof spec);
+  lua_getfield(L, 1, "method");
+  spec.method = luaL_optstring(L, -1, "GET");
+  lua_getfield(L, 1, "url");
+  spec.url = luaL_checkstring(L, -1);
+  lua_getfield(L, 1, "body");
+  spec.body = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, &spec.body_len);
+  lua_getfield(L, 1, "timeout");
+  spec.timeout_ms = (long)(luaL_optnumber(L, -1, 0) * 1000);
+  lua_getfield(L, 1, "max_body");
+  lua_Integer max_body = luaL_optinteger(L, -1, 0);
+  if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
+  spec.max_body = (size_t)max_body;
+  lua_getfield(L, 1, "lazy_headers");
+  int lazy_headers = lua_toboolean(L, -1);
+  const char **lines;
+  spec.header_count = le_http_push_lines(L, 1, &lines);
+  spec.headers = lines;
+  lua_waiter *w = malloc(sizeof *w);
+  if (!w) return luaL_error(L, "out of memory");
+  w->co = L;
+  w->lazy_headers = lazy_headers;
+  le_error err;
+  if (le_http_start(&spec, lua_done, w, &err) != LE_OK) {
+    free(w);
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    lua_pushstring(L, "error");
+    return 3;
+  }
+  return lua_yield(L, 0);
+}
+
+static int l_stats(lua_State *L) {
+  le_http_stats s;
+  le_http_get_stats(&s);
+  const struct {
+    const char *name;
+    size_t value;
+  } stats[] = {
+      {"sockets_open", s.sockets_open}, {"sockets_peak", s.sockets_peak},   {"sockets_opened", s.sockets_opened},
+      {"queued_peak", s.queued_peak},   {"max_host_connections", s.max_host_connections},
+      {"started", s.started},           {"in_flight", s.in_flight},         {"peak_in_flight", s.peak_in_flight},
+      {"easy_created", s.easy_created}, {"idle_socket_events", s.idle_socket_events},
+      {"multi_handles", s.multi_handles},
+  };
+  lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
+  for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
+    lua_pushinteger(L, (lua_Integer)stats[i].value);
+    lua_setfield(L, -2, stats[i].name);
+  }
+  return 1;
+}
+
+/* configure{ max_host_connections = N } -> true | nil, message, code */
+static int l_configure(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "max_host_connections");
+  if (!lua_isnil(L, -1)) {
+    le_error err;
+    if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
+      return le_push_error(L, &err);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* cancellations() -> n: a caller that saw n before waiting (a pacer's queue, a
+ * backoff) knows a cancel_all happened meanwhile when n has changed. */
+static int l_cancellations(lua_State *L) {
+  le_http_stats s;
+  le_http_get_stats(&s);
+  lua_pushinteger(L, (lua_Integer)s.cancellations);
+  return 1;
+}
+
+static int l_cancel_all(lua_State *L) {
+  (void)L;
+  le_http_cancel_all();
+  return 0;
+}
+
+int le_open_http(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"request", l_request}, {"signed_lines", le_http_lua_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
+      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", le_http_lua_headers}, {NULL, NULL}};
+  le_http_headers_metatable(L);
+  luaL_newlib(L, fns);
+  return 1;
+}
+
