@@ -238,7 +238,34 @@ static uint64_t seconds_to_ms(lua_Number seconds) {
   return (uint64_t)(seconds * 1000.0 + 0.5);
 }
 
+/* A sleep ends no earlier than its deadline by the monotonic clock (uv_hrtime), however
+ * late in a long turn it began: a timer's due time counts from the loop's cached time (the
+ * turn's start), so a sleep of N ms armed from it after hundreds of events ended early (the
+ * local target's injected latency was shorter than asked under load). */
+typedef struct sleep_timer {
+  uv_timer_t timer;
+  uint64_t deadline; /* uv_hrtime() nanoseconds */
+} sleep_timer;
+
+/* Milliseconds from the loop's time to the millisecond at or after deadline (libuv's loop
+ * time is that same clock in whole milliseconds, truncated: due then, the deadline has
+ * passed); at least min_ms. */
+static uint64_t ms_until(uint64_t deadline, uint64_t min_ms) {
+  uint64_t due = deadline / 1000000 + (deadline % 1000000 != 0), now = uv_now(le_loop());
+  return due > now + min_ms ? due - now : min_ms;
+}
+
+/* Seconds as nanoseconds, clamped as seconds_to_ms does. */
+static uint64_t seconds_to_ns(lua_Number seconds) {
+  if (!(seconds > 0)) return 0;
+  if (seconds > 3.2e9) return (uint64_t)3.2e18;
+  return (uint64_t)(seconds * 1e9 + 0.5);
+}
+
 static void sleep_cb(uv_timer_t *t) {
+  sleep_timer *s = (sleep_timer *)t;
+  /* early by another clock's reckoning (never with libuv's own): the rest, a millisecond at least */
+  if (uv_hrtime() < s->deadline && uv_timer_start(t, sleep_cb, ms_until(s->deadline, 1), 0) == 0) return;
   lua_State *co = t->data;
   uv_close((uv_handle_t *)t, (uv_close_cb)free);
   le_task_resume(co, 0);
@@ -247,15 +274,18 @@ static void sleep_cb(uv_timer_t *t) {
 static int l_sleep(lua_State *L) {
   lua_Number seconds = luaL_checknumber(L, 1);
   if (!lua_isyieldable(L)) return luaL_error(L, "sleep() can only be called from a task (loop.run/spawn)");
-  uv_timer_t *t = malloc(sizeof *t);
-  if (!t) return luaL_error(L, "out of memory");
+  sleep_timer *s = malloc(sizeof *s);
+  if (!s) return luaL_error(L, "out of memory");
+  uv_timer_t *t = &s->timer;
   int rc = uv_timer_init(le_loop(), t);
   if (rc != 0) {
-    free(t);
+    free(s);
     return luaL_error(L, "sleep(): %s", uv_strerror(rc));
   }
   t->data = L;
-  rc = uv_timer_start(t, sleep_cb, seconds_to_ms(seconds), 0);
+  uint64_t ns = seconds_to_ns(seconds);
+  s->deadline = ns ? uv_hrtime() + ns : 0; /* sleep(0): the next turn, as ever */
+  rc = uv_timer_start(t, sleep_cb, ms_until(s->deadline, 0), 0);
   if (rc != 0) {
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
     return luaL_error(L, "sleep(): %s", uv_strerror(rc));
