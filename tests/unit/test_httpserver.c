@@ -5,11 +5,13 @@
  * order on one connection, an answer larger than the socket's buffer (written at
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request), bytes that arrive after a closing answer while it is
- * still being written (dropped, never dispatched). Every test ends with the loop closing with no handle
+ * still being written (dropped, never dispatched), a refusal read whole by a client that
+ * sends far more than the refused body (no reset). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -381,6 +383,95 @@ static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state
   harness_close(L);
 }
 
+/* A client on its own thread whose request is refused while it is still sending: one
+ * write of a request with a 10-byte body and, after it, a pipelined request with a 512 KB
+ * body, through a small send buffer (so the bytes wait on the client until the server
+ * reads them), then it reads to the end. Records whether every byte went, the answer's
+ * status and body, and how the connection ended: "eof", or the error (a server that closes
+ * with the rest unread resets it, and the client loses the answer or its sending fails). */
+typedef struct refused {
+  client_thread t;
+  int port, sent_all, status;
+  char body[128], ended[64];
+} refused;
+static refused refused_client;
+
+static void refused_sender(void *arg) {
+  refused *p = arg;
+  snprintf(p->ended, sizeof p->ended, "no connection");
+  int fd = connect_loopback(p->port);
+  if (fd >= 0) {
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    enum { EXTRA = 512 * 1024 };
+    static char out[EXTRA + 256];
+    int n = snprintf(out, sizeof out,
+                     "PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"
+                     "PUT /next HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", EXTRA);
+    memset(out + n, 'x', EXTRA);
+    size_t len = (size_t)n + EXTRA, sent = 0;
+    while (sent < len) {
+      ssize_t w = send(fd, out + sent, len - sent, MSG_NOSIGNAL);
+      if (w <= 0) break;
+      sent += (size_t)w;
+    }
+    p->sent_all = sent == len;
+    static char in[4096];
+    size_t have = 0;
+    ssize_t r = 1;
+    while (have < sizeof in - 1 && (r = read(fd, in + have, sizeof in - 1 - have)) > 0) have += (size_t)r;
+    in[have] = '\0';
+    snprintf(p->ended, sizeof p->ended, "%s", r == 0 ? "eof" : r > 0 ? "an answer too long" : strerror(errno));
+    sscanf(in, "HTTP/1.1 %d", &p->status);
+    const char *body = strstr(in, "\r\n\r\n");
+    snprintf(p->body, sizeof p->body, "%s", body ? body + 4 : "");
+  }
+  client_finished(&p->t, fd);
+}
+
+static int l_start_refused(lua_State *L) {
+  refused_client = (refused){.port = (int)luaL_checkinteger(L, 1)};
+  return client_start(L, &refused_client.t, refused_sender, &refused_client);
+}
+
+static int l_refused_result(lua_State *L) {
+  if (!client_joined(&refused_client.t)) return 0;
+  lua_pushboolean(L, refused_client.sent_all);
+  lua_pushinteger(L, refused_client.status);
+  lua_pushstring(L, refused_client.body);
+  lua_pushstring(L, refused_client.ended);
+  return 4;
+}
+
+/* A refusal is read whole even when the client sends far more than the refused body (the
+ * server closed after the body: the rest unread, the close reset the connection). */
+static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "start_refused", l_start_refused);
+  lua_register(L, "refused_result", l_refused_result);
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local dispatched = 0\n"
+               "  local s = listen(function(req, id) dispatched = dispatched + 1 answer(req, id) end,\n"
+               "    { timeout = 30, check = function(req)\n"
+               "      if req.path == '/refuse' then return 403, {}, 'refused whole' end\n"
+               "    end })\n"
+               "  start_refused(s:port())\n"
+               "  local sent_all, status, body, ended\n"
+               "  repeat loop.sleep(0.01) sent_all, status, body, ended = refused_result() until ended\n"
+               "  s:close()\n"
+               "  return sent_all, status, body, ended, dispatched\n"
+               "end)\n",
+               5);
+  assert_true(lua_toboolean(L, -5));
+  assert_int_equal(lua_tointeger(L, -4), 403);
+  assert_string_equal(harness_string(L, -3), "refused whole");
+  assert_string_equal(harness_string(L, -2), "eof");
+  assert_int_equal(lua_tointeger(L, -1), 0);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
@@ -390,6 +481,7 @@ int main(void) {
       cmocka_unit_test(an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order),
       cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
       cmocka_unit_test(bytes_after_a_closing_answer_are_dropped_not_dispatched),
+      cmocka_unit_test(a_refusal_reaches_a_client_that_sends_more_than_its_body),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
