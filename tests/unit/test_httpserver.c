@@ -209,9 +209,18 @@ static int client_joined(client_thread *t) {
   return 1;
 }
 
+/* A Lua state whose scenario starts a client with start_client(port, ...) and polls
+ * client_result() (nothing while the client runs). */
+static lua_State *open_with_client(lua_CFunction start, lua_CFunction result) {
+  lua_State *L = harness_open();
+  lua_register(L, "start_client", start);
+  lua_register(L, "client_result", result);
+  return L;
+}
+
 /* A client on its own thread (blocking sockets, outside the loop): sends n requests
  * GET /1 .. GET /n in one write (pipelined) and reads until n answers came or the
- * connection ended; the loop's scenario polls pipelined_result() for the bodies. */
+ * connection ended; the loop's scenario polls client_result() for the bodies. */
 typedef struct pipelined {
   client_thread t;
   int port, n, answers;
@@ -272,9 +281,7 @@ static int l_pipelined_result(lua_State *L) {
 
 static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state) {
   (void)state;
-  lua_State *L = harness_open();
-  lua_register(L, "start_pipelined", l_start_pipelined);
-  lua_register(L, "pipelined_result", l_pipelined_result);
+  lua_State *L = open_with_client(l_start_pipelined, l_pipelined_result);
   /* 3,000 requests in one write: answered inside dispatch, each would have fed the
    * next from respond, one C and Lua frame deeper (Lua's C stack ends near 200) */
   run_scenario(L,
@@ -284,9 +291,9 @@ static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state)
                "    dispatched = dispatched + 1\n"
                "    answer(req, id)\n"
                "  end)\n"
-               "  start_pipelined(s:port(), 3000)\n"
+               "  start_client(s:port(), 3000)\n"
                "  local answers, in_order\n"
-               "  repeat loop.sleep(0.01) answers, in_order = pipelined_result() until answers\n"
+               "  repeat loop.sleep(0.01) answers, in_order = client_result() until answers\n"
                "  s:close()\n"
                "  return answers, in_order, dispatched, #reported\n"
                "end)\n",
@@ -355,9 +362,7 @@ static int l_closing_result(lua_State *L) {
 
 static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state) {
   (void)state;
-  lua_State *L = harness_open();
-  lua_register(L, "start_closing", l_start_closing);
-  lua_register(L, "closing_result", l_closing_result);
+  lua_State *L = open_with_client(l_start_closing, l_closing_result);
   /* 16 MB: more than a loopback socket takes at once, so the answer is still being
    * written (its write callback, which closes, not yet run) when the client's next
    * bytes are read; the paused parser dispatched the old request again, as nil */
@@ -369,9 +374,9 @@ static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state
                "    dispatched = dispatched + 1\n"
                "    httpserver.respond(id, 200, {}, big)\n"
                "  end)\n"
-               "  start_closing(s:port())\n"
+               "  start_client(s:port())\n"
                "  local announced, got\n"
-               "  repeat loop.sleep(0.01) announced, got = closing_result() until announced\n"
+               "  repeat loop.sleep(0.01) announced, got = client_result() until announced\n"
                "  s:close()\n"
                "  return announced, got, dispatched, #reported\n"
                "end)\n",
@@ -447,9 +452,7 @@ static int l_refused_result(lua_State *L) {
  * server closed after the body: the rest unread, the close reset the connection). */
 static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **state) {
   (void)state;
-  lua_State *L = harness_open();
-  lua_register(L, "start_refused", l_start_refused);
-  lua_register(L, "refused_result", l_refused_result);
+  lua_State *L = open_with_client(l_start_refused, l_refused_result);
   run_scenario(L,
                "return loop.run(function()\n"
                "  local dispatched = 0\n"
@@ -457,9 +460,9 @@ static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **stat
                "    { timeout = 30, check = function(req)\n"
                "      if req.path == '/refuse' then return 403, {}, 'refused whole' end\n"
                "    end })\n"
-               "  start_refused(s:port())\n"
+               "  start_client(s:port())\n"
                "  local sent_all, status, body, ended\n"
-               "  repeat loop.sleep(0.01) sent_all, status, body, ended = refused_result() until ended\n"
+               "  repeat loop.sleep(0.01) sent_all, status, body, ended = client_result() until ended\n"
                "  s:close()\n"
                "  return sent_all, status, body, ended, dispatched\n"
                "end)\n",
