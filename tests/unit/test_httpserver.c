@@ -5,8 +5,8 @@
  * order on one connection, an answer larger than the socket's buffer (written at
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request), bytes that arrive after a closing answer while it is
- * still being written (dropped, never dispatched), a refusal read whole by a client that
- * sends far more than the refused body (no reset). Every test ends with the loop closing with no handle
+ * still being written (dropped, never dispatched), a refusal or closing answer read
+ * whole by a client still sending far more (no reset). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
 
@@ -388,16 +388,16 @@ static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state
   harness_close(L);
 }
 
-/* A client on its own thread whose request is refused while it is still sending: one
- * write of a request with a 10-byte body and, after it, a pipelined request with a 512 KB
- * body, through a small send buffer (so the bytes wait on the client until the server
+/* A client on its own thread whose request is answered and closed while it is still
+ * sending: one write of its first request (the scenario's) and, after it, a pipelined
+ * request with a 512 KB body, through a small send buffer (so the bytes wait on the client until the server
  * reads them), then it reads to the end. Records whether every byte went, the answer's
  * status and body, and how the connection ended: "eof", or the error (a server that closes
  * with the rest unread resets it, and the client loses the answer or its sending fails). */
 typedef struct refused {
   client_thread t;
   int port, sent_all, status;
-  char body[128], ended[64];
+  char first[128], body[128], ended[64];
 } refused;
 static refused refused_client;
 
@@ -410,9 +410,7 @@ static void refused_sender(void *arg) {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     enum { EXTRA = 512 * 1024 };
     static char out[EXTRA + 256];
-    int n = snprintf(out, sizeof out,
-                     "PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"
-                     "PUT /next HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", EXTRA);
+    int n = snprintf(out, sizeof out, "%sPUT /next HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", p->first, EXTRA);
     memset(out + n, 'x', EXTRA);
     size_t len = (size_t)n + EXTRA, sent = 0;
     while (sent < len) {
@@ -436,6 +434,7 @@ static void refused_sender(void *arg) {
 
 static int l_start_refused(lua_State *L) {
   refused_client = (refused){.port = (int)luaL_checkinteger(L, 1)};
+  snprintf(refused_client.first, sizeof refused_client.first, "%s", luaL_checkstring(L, 2));
   return client_start(L, &refused_client.t, refused_sender, &refused_client);
 }
 
@@ -448,11 +447,13 @@ static int l_refused_result(lua_State *L) {
   return 4;
 }
 
-/* A refusal is read whole even when the client sends far more than the refused body (the
- * server closed after the body: the rest unread, the close reset the connection). */
-static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **state) {
-  (void)state;
+/* The client sends the first request and far more after it; the scenario's server refuses
+ * /refuse in its check and answers the rest. Every byte must go, the answer arrive whole
+ * (status, body), the connection end cleanly, and so many requests be dispatched. */
+static void check_sender(const char *first, int status, const char *body, int dispatched) {
   lua_State *L = open_with_client(l_start_refused, l_refused_result);
+  lua_pushstring(L, first);
+  lua_setglobal(L, "FIRST");
   run_scenario(L,
                "return loop.run(function()\n"
                "  local dispatched = 0\n"
@@ -460,7 +461,7 @@ static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **stat
                "    { timeout = 30, check = function(req)\n"
                "      if req.path == '/refuse' then return 403, {}, 'refused whole' end\n"
                "    end })\n"
-               "  start_client(s:port())\n"
+               "  start_client(s:port(), FIRST)\n"
                "  local sent_all, status, body, ended\n"
                "  repeat loop.sleep(0.01) sent_all, status, body, ended = client_result() until ended\n"
                "  s:close()\n"
@@ -468,11 +469,25 @@ static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **stat
                "end)\n",
                5);
   assert_true(lua_toboolean(L, -5));
-  assert_int_equal(lua_tointeger(L, -4), 403);
-  assert_string_equal(harness_string(L, -3), "refused whole");
+  assert_int_equal(lua_tointeger(L, -4), status);
+  assert_string_equal(harness_string(L, -3), body);
   assert_string_equal(harness_string(L, -2), "eof");
-  assert_int_equal(lua_tointeger(L, -1), 0);
+  assert_int_equal(lua_tointeger(L, -1), dispatched);
   harness_close(L);
+}
+
+/* A refusal is read whole even when the client sends far more than the refused body (the
+ * server closed after the body: the rest unread, the close reset the connection). */
+static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **state) {
+  (void)state;
+  check_sender("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", 403, "refused whole", 0);
+}
+
+/* Likewise a Connection: close answer: the server closed once it was written, with the
+ * pipelined request behind it unread. */
+static void a_closing_answer_reaches_a_client_still_sending(void **state) {
+  (void)state;
+  check_sender("GET /closing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "GET /closing", 1);
 }
 
 int main(void) {
@@ -485,6 +500,7 @@ int main(void) {
       cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
       cmocka_unit_test(bytes_after_a_closing_answer_are_dropped_not_dispatched),
       cmocka_unit_test(a_refusal_reaches_a_client_that_sends_more_than_its_body),
+      cmocka_unit_test(a_closing_answer_reaches_a_client_still_sending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
