@@ -24,8 +24,14 @@
 #define DEFAULT_MAX_CONNECTIONS 1024
 /* A refused request's body up to this size is read and dropped before the connection
  * closes, so a client that sends its whole body before reading gets the answer rather
- * than a reset; a larger one (a Content-Length of 10^18) is cut off at once. */
+ * than a reset; of a larger one (a Content-Length of 10^18) only LINGER_BYTES. */
 #define MAX_DRAIN (128 * 1024 * 1024)
+/* A closing connection, its answer written, shuts down its side and reads and drops what
+ * the client still sends (a pipelined request, more body) until the client closes: this
+ * much at most beyond a refused body, within LINGER_SECONDS (the server's timeout when
+ * shorter) beyond the time that body may take. */
+#define LINGER_BYTES (1024 * 1024)
+#define LINGER_SECONDS 5.0
 
 typedef struct server {
   uv_tcp_t tcp;
@@ -57,7 +63,9 @@ typedef struct conn {
   int dispatching;          /* inside dispatch: a response given there does not feed (feed's loop does) */
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */
   int answered_closing;     /* its last answer said Connection: close: what it sends now is dropped */
-  uint64_t drain;           /* bytes of a refused request's body still to read and drop */
+  uint64_t drain;           /* bytes a closing connection may still read and drop (0: close once written) */
+  int shut_down, peer_eof;  /* our side shut down after the closing answer; the client closed its side */
+  uv_shutdown_t shutdown_req;
   long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
   int peer_errno;
   struct conn *next, *prev; /* every live connection, for closing a server's */
@@ -116,13 +124,24 @@ static void close_conn(conn *c) {
 
 static void timer_cb(uv_timer_t *t);
 
-/* Arms the connection's deadline (seconds from now); a server without a timeout has none. */
-static void arm(conn *c, double seconds) {
-  if (c->srv->timeout <= 0 || c->closing) return;
+/* Starts the connection's deadline, seconds from now. */
+static void start_deadline(conn *c, double seconds) {
+  if (c->closing) return;
   if (seconds > 86400.0 * 365) seconds = 86400.0 * 365;
   /* A connection whose deadline cannot be armed is not served without one. */
   if (le_uv_check(uv_timer_start(&c->timer, timer_cb, (uint64_t)(seconds * 1000.0), 0), "a connection's deadline") < 0)
     close_conn(c);
+}
+
+/* Arms the deadline of a request being read (seconds from now); a server without a timeout has none. */
+static void arm(conn *c, double seconds) {
+  if (c->srv->timeout > 0) start_deadline(c, seconds);
+}
+
+/* Arms a closing connection's deadline: LINGER_SECONDS (the server's timeout when shorter) and extra seconds. */
+static void arm_closing(conn *c, double extra) {
+  double t = c->srv->timeout;
+  start_deadline(c, (t > 0 && t < LINGER_SECONDS ? t : LINGER_SECONDS) + extra);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -169,8 +188,31 @@ typedef struct write_req {
   int close_after;
 } write_req;
 
+static void shutdown_cb(uv_shutdown_t *req, int status) {
+  conn *c = req->data;
+  if (status < 0 && !c->closing) close_conn(c);
+}
+
+/* A closing connection (want_close: its answer was queued, or its deadline passed) ends
+ * once the answer is written: at once when the client has closed its side or nothing more
+ * is to be read (drain 0); otherwise it shuts down its own side (the client reads the
+ * answer, then the end) and reads and drops what the client still sends until the client
+ * closes, the drain is spent or the deadline passes. Closed with unread bytes, the socket
+ * would reset, and the client could lose the answer. */
 static void maybe_close(conn *c) {
-  if (c->want_close && c->writing == 0 && c->drain == 0) close_conn(c);
+  if (!c->want_close || c->writing > 0 || c->closing) return;
+  if (c->peer_eof || c->drain == 0) {
+    close_conn(c);
+    return;
+  }
+  if (c->shut_down) return;
+  c->shut_down = 1;
+  if (!c->refused) arm_closing(c, 0); /* a refusal's deadline runs from the refusal */
+  c->shutdown_req.data = c;
+  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) /* the client is gone */
+    close_conn(c);
+  else
+    start_reading(c);
 }
 
 static void write_cb(uv_write_t *req, int status) {
@@ -229,19 +271,14 @@ static int send_buffer(conn *c, le_buffer *out, int close_after) {
   return 0;
 }
 
-/* After a refusal: the body the client announced is read and dropped (up to MAX_DRAIN),
- * within the time a body may take; anything else stops reading at once. */
+/* After a refusal: what the client sends is read and dropped, the body it announced (up
+ * to MAX_DRAIN) and LINGER_BYTES beyond, within the time that body may take and the
+ * closing deadline (maybe_close ends it). */
 static void start_drain(conn *c, int body_follows) {
   uint64_t len = c->parser.content_length;
-  int known = body_follows && !(c->parser.flags & F_CHUNKED) && len != ULLONG_MAX;
-  if (known && len > 0 && len <= MAX_DRAIN) {
-    c->drain = len;
-    arm(c, c->srv->timeout + (double)len / MIN_BODY_RATE);
-  } else {
-    c->drain = 0;
-    stop_reading(c);
-    le_uv_check(uv_timer_stop(&c->timer), "a connection's deadline");
-  }
+  int known = body_follows && !(c->parser.flags & F_CHUNKED) && len != ULLONG_MAX && len <= MAX_DRAIN;
+  c->drain = (known ? len : 0) + LINGER_BYTES;
+  arm_closing(c, known ? (double)len / MIN_BODY_RATE : 0);
 }
 
 static const char *reason(int status) {
@@ -298,11 +335,11 @@ static void refuse(conn *c, int status, const char *type, const char *message) {
 static void timer_cb(uv_timer_t *t) {
   conn *c = t->data;
   if (c->closing) return;
-  if (c->refused) { /* the body of a refused request never came whole */
+  if (c->refused || c->answered_closing) { /* closing, and the client neither read to the end nor closed */
     c->drain = 0;
     c->want_close = 1;
-    if (c->writing == 0) close_conn(c);
-    else stop_reading(c);
+    stop_reading(c);
+    maybe_close(c);
     return;
   }
   if (c->busy) return;
@@ -557,21 +594,22 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
   if (nread < 0) {
     release_read(buf);
-    close_conn(c);
+    if (nread == UV_EOF && (c->refused || c->answered_closing)) { /* closes once the answer is written */
+      c->peer_eof = 1;
+      stop_reading(c);
+      maybe_close(c);
+    } else {
+      close_conn(c);
+    }
     return;
   }
   if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
     release_read(buf);
     return;
   }
-  if (c->answered_closing) {
-    /* Answered and closing once the answer is written: the paused parser would dispatch
-     * the old request again. Read and dropped, not left unread: a socket closed with
-     * unread bytes resets the connection, and the client may lose the answer. */
-    release_read(buf);
-    return;
-  }
-  if (c->refused) { /* reading only to drop a refused body */
+  if (c->refused || c->answered_closing) {
+    /* Refused, or answered and closing: what comes now is dropped (the paused parser
+     * would dispatch the old request again), read rather than left unread (maybe_close). */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;
     release_read(buf);
@@ -694,7 +732,10 @@ static int l_respond(lua_State *L) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  if (!c->keep_alive) c->answered_closing = 1;
+  if (!c->keep_alive) {
+    c->answered_closing = 1;
+    c->drain = LINGER_BYTES;
+  }
   if (send_buffer(c, &out, !c->keep_alive) != 0) return 0;
   c->busy = 0;
   if (c->keep_alive) {

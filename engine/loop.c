@@ -230,15 +230,52 @@ static int l_spawn(lua_State *L) {
   return 1; /* the thread: the task's handle */
 }
 
-/* Seconds as timer milliseconds: NaN and negatives are 0, and anything beyond a
- * century is a century (a double that does not fit uint64_t is undefined behaviour). */
-static uint64_t seconds_to_ms(lua_Number seconds) {
+/* A sleep (and a loop.timer) ends no earlier than its deadline by the monotonic clock
+ * (uv_hrtime), however late in a long turn it began: a timer's due time counts from the
+ * loop's cached time (the turn's start), so a sleep of N ms armed from it after hundreds of
+ * events ended early (the local target's injected latency was shorter than asked under
+ * load, and a function's timeout would have fired early). */
+typedef struct sleep_timer {
+  uv_timer_t timer;
+  uint64_t deadline; /* uv_hrtime() nanoseconds */
+} sleep_timer;
+
+/* Milliseconds from the loop's time to the millisecond at or after deadline (libuv's loop
+ * time is that same clock in whole milliseconds, truncated: due then, the deadline has
+ * passed); at least min_ms. */
+static uint64_t ms_until(uint64_t deadline, uint64_t min_ms) {
+  uint64_t due = deadline / 1000000 + (deadline % 1000000 != 0), now = uv_now(le_loop());
+  return due > now + min_ms ? due - now : min_ms;
+}
+
+/* Seconds as nanoseconds: NaN and negatives are 0, and anything beyond a century is a
+ * century (a double that does not fit uint64_t is undefined behaviour). */
+static uint64_t seconds_to_ns(lua_Number seconds) {
   if (!(seconds > 0)) return 0;
-  if (seconds > 3.2e9) return (uint64_t)3.2e12;
-  return (uint64_t)(seconds * 1000.0 + 0.5);
+  if (seconds > 3.2e9) return (uint64_t)3.2e18;
+  return (uint64_t)(seconds * 1e9 + 0.5);
+}
+
+/* The deadline seconds from now (0 for none: the next turn). */
+static uint64_t deadline_after(lua_Number seconds) {
+  uint64_t ns = seconds_to_ns(seconds);
+  return ns ? uv_hrtime() + ns : 0;
+}
+
+/* Starts t to fire at deadline. */
+static int start_until(uv_timer_t *t, uv_timer_cb cb, uint64_t deadline) {
+  return uv_timer_start(t, cb, ms_until(deadline, 0), 0);
+}
+
+/* Whether t fired before deadline, and was re-armed for the rest (a millisecond at least):
+ * early by another clock's reckoning, never with libuv's own. */
+static int rearmed_early(uv_timer_t *t, uv_timer_cb cb, uint64_t deadline) {
+  return deadline && uv_hrtime() < deadline && uv_timer_start(t, cb, ms_until(deadline, 1), 0) == 0;
 }
 
 static void sleep_cb(uv_timer_t *t) {
+  sleep_timer *s = (sleep_timer *)t;
+  if (rearmed_early(t, sleep_cb, s->deadline)) return;
   lua_State *co = t->data;
   uv_close((uv_handle_t *)t, (uv_close_cb)free);
   le_task_resume(co, 0);
@@ -247,15 +284,17 @@ static void sleep_cb(uv_timer_t *t) {
 static int l_sleep(lua_State *L) {
   lua_Number seconds = luaL_checknumber(L, 1);
   if (!lua_isyieldable(L)) return luaL_error(L, "sleep() can only be called from a task (loop.run/spawn)");
-  uv_timer_t *t = malloc(sizeof *t);
-  if (!t) return luaL_error(L, "out of memory");
+  sleep_timer *s = malloc(sizeof *s);
+  if (!s) return luaL_error(L, "out of memory");
+  uv_timer_t *t = &s->timer;
   int rc = uv_timer_init(le_loop(), t);
   if (rc != 0) {
-    free(t);
+    free(s);
     return luaL_error(L, "sleep(): %s", uv_strerror(rc));
   }
   t->data = L;
-  rc = uv_timer_start(t, sleep_cb, seconds_to_ms(seconds), 0);
+  s->deadline = deadline_after(seconds); /* sleep(0): the next turn, as ever */
+  rc = start_until(t, sleep_cb, s->deadline);
   if (rc != 0) {
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
     return luaL_error(L, "sleep(): %s", uv_strerror(rc));
@@ -296,10 +335,12 @@ typedef struct timer_box {
   uv_timer_t timer;
   int fn_ref;
   int active;
+  uint64_t deadline; /* uv_hrtime() nanoseconds (0: the next turn) */
 } timer_box;
 
 static void timer_fire(uv_timer_t *t) {
   timer_box *b = t->data;
+  if (rearmed_early(t, timer_fire, b->deadline)) return;
   lua_State *L = main_state;
   b->active = 0;
   lua_State *co = lua_newthread(L);
@@ -330,7 +371,8 @@ static int l_timer(lua_State *L) {
   b->timer.data = b;
   b->active = 1;
   *ud = b; /* from here on the handle's __gc closes it */
-  rc = uv_timer_start(&b->timer, timer_fire, seconds_to_ms(seconds), 0);
+  b->deadline = deadline_after(seconds);
+  rc = start_until(&b->timer, timer_fire, b->deadline);
   if (rc != 0) return luaL_error(L, "timer(): %s", uv_strerror(rc));
   return 1;
 }

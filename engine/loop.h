@@ -15,9 +15,11 @@
  * Lua: lambdaeng.native.loop.run(fn, ...) runs fn as the main task and the loop
  * until nothing is left to do, returning fn's results (or raising its error);
  * spawn(fn, ...) starts another task on the next turn of the loop;
- * sleep(seconds) suspends the calling task; suspend() suspends it until another
+ * sleep(seconds) suspends the calling task for at least seconds by the monotonic
+ * clock from the call (however late in the loop's turn it comes); suspend() suspends it until another
  * task calls wake(task, ...), whose arguments suspend() returns; current(),
- * now() (monotonic seconds); timer(seconds, fn) runs fn as a task later and returns
+ * now() (monotonic seconds); timer(seconds, fn) runs fn as a task no earlier than
+ * seconds from the call (by the same clock as sleep) and returns
  * a handle with cancel() and unref() (an unref'd timer does not keep the loop alive;
  * a timer whose handle is collected never fires, so keep it while it matters);
  * on_error(fn) sets the reporter of queued errors (fn(message); nil: stderr);

@@ -5,11 +5,13 @@
  * order on one connection, an answer larger than the socket's buffer (written at
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request), bytes that arrive after a closing answer while it is
- * still being written (dropped, never dispatched). Every test ends with the loop closing with no handle
+ * still being written (dropped, never dispatched), a refusal or closing answer read
+ * whole by a client still sending far more (no reset). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -207,9 +209,18 @@ static int client_joined(client_thread *t) {
   return 1;
 }
 
+/* A Lua state whose scenario starts a client with start_client(port, ...) and polls
+ * client_result() (nothing while the client runs). */
+static lua_State *open_with_client(lua_CFunction start, lua_CFunction result) {
+  lua_State *L = harness_open();
+  lua_register(L, "start_client", start);
+  lua_register(L, "client_result", result);
+  return L;
+}
+
 /* A client on its own thread (blocking sockets, outside the loop): sends n requests
  * GET /1 .. GET /n in one write (pipelined) and reads until n answers came or the
- * connection ended; the loop's scenario polls pipelined_result() for the bodies. */
+ * connection ended; the loop's scenario polls client_result() for the bodies. */
 typedef struct pipelined {
   client_thread t;
   int port, n, answers;
@@ -270,9 +281,7 @@ static int l_pipelined_result(lua_State *L) {
 
 static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state) {
   (void)state;
-  lua_State *L = harness_open();
-  lua_register(L, "start_pipelined", l_start_pipelined);
-  lua_register(L, "pipelined_result", l_pipelined_result);
+  lua_State *L = open_with_client(l_start_pipelined, l_pipelined_result);
   /* 3,000 requests in one write: answered inside dispatch, each would have fed the
    * next from respond, one C and Lua frame deeper (Lua's C stack ends near 200) */
   run_scenario(L,
@@ -282,9 +291,9 @@ static void pipelined_requests_answered_in_dispatch_do_not_recurse(void **state)
                "    dispatched = dispatched + 1\n"
                "    answer(req, id)\n"
                "  end)\n"
-               "  start_pipelined(s:port(), 3000)\n"
+               "  start_client(s:port(), 3000)\n"
                "  local answers, in_order\n"
-               "  repeat loop.sleep(0.01) answers, in_order = pipelined_result() until answers\n"
+               "  repeat loop.sleep(0.01) answers, in_order = client_result() until answers\n"
                "  s:close()\n"
                "  return answers, in_order, dispatched, #reported\n"
                "end)\n",
@@ -353,9 +362,7 @@ static int l_closing_result(lua_State *L) {
 
 static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state) {
   (void)state;
-  lua_State *L = harness_open();
-  lua_register(L, "start_closing", l_start_closing);
-  lua_register(L, "closing_result", l_closing_result);
+  lua_State *L = open_with_client(l_start_closing, l_closing_result);
   /* 16 MB: more than a loopback socket takes at once, so the answer is still being
    * written (its write callback, which closes, not yet run) when the client's next
    * bytes are read; the paused parser dispatched the old request again, as nil */
@@ -367,9 +374,9 @@ static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state
                "    dispatched = dispatched + 1\n"
                "    httpserver.respond(id, 200, {}, big)\n"
                "  end)\n"
-               "  start_closing(s:port())\n"
+               "  start_client(s:port())\n"
                "  local announced, got\n"
-               "  repeat loop.sleep(0.01) announced, got = closing_result() until announced\n"
+               "  repeat loop.sleep(0.01) announced, got = client_result() until announced\n"
                "  s:close()\n"
                "  return announced, got, dispatched, #reported\n"
                "end)\n",
@@ -381,6 +388,108 @@ static void bytes_after_a_closing_answer_are_dropped_not_dispatched(void **state
   harness_close(L);
 }
 
+/* A client on its own thread whose request is answered and closed while it is still
+ * sending: one write of its first request (the scenario's) and, after it, a pipelined
+ * request with a 512 KB body, through a small send buffer (so the bytes wait on the client until the server
+ * reads them), then it reads to the end. Records whether every byte went, the answer's
+ * status and body, and how the connection ended: "eof", or the error (a server that closes
+ * with the rest unread resets it, and the client loses the answer or its sending fails). */
+typedef struct refused {
+  client_thread t;
+  int port, sent_all, status;
+  char first[128], body[128], ended[64];
+} refused;
+static refused refused_client;
+
+static void refused_sender(void *arg) {
+  refused *p = arg;
+  snprintf(p->ended, sizeof p->ended, "no connection");
+  int fd = connect_loopback(p->port);
+  if (fd >= 0) {
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    enum { EXTRA = 512 * 1024 };
+    static char out[EXTRA + 256];
+    int n = snprintf(out, sizeof out, "%sPUT /next HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", p->first, EXTRA);
+    memset(out + n, 'x', EXTRA);
+    size_t len = (size_t)n + EXTRA, sent = 0;
+    while (sent < len) {
+      ssize_t w = send(fd, out + sent, len - sent, MSG_NOSIGNAL);
+      if (w <= 0) break;
+      sent += (size_t)w;
+    }
+    p->sent_all = sent == len;
+    static char in[4096];
+    size_t have = 0;
+    ssize_t r = 1;
+    while (have < sizeof in - 1 && (r = read(fd, in + have, sizeof in - 1 - have)) > 0) have += (size_t)r;
+    in[have] = '\0';
+    snprintf(p->ended, sizeof p->ended, "%s", r == 0 ? "eof" : r > 0 ? "an answer too long" : strerror(errno));
+    sscanf(in, "HTTP/1.1 %d", &p->status);
+    const char *body = strstr(in, "\r\n\r\n");
+    snprintf(p->body, sizeof p->body, "%s", body ? body + 4 : "");
+  }
+  client_finished(&p->t, fd);
+}
+
+static int l_start_refused(lua_State *L) {
+  refused_client = (refused){.port = (int)luaL_checkinteger(L, 1)};
+  snprintf(refused_client.first, sizeof refused_client.first, "%s", luaL_checkstring(L, 2));
+  return client_start(L, &refused_client.t, refused_sender, &refused_client);
+}
+
+static int l_refused_result(lua_State *L) {
+  if (!client_joined(&refused_client.t)) return 0;
+  lua_pushboolean(L, refused_client.sent_all);
+  lua_pushinteger(L, refused_client.status);
+  lua_pushstring(L, refused_client.body);
+  lua_pushstring(L, refused_client.ended);
+  return 4;
+}
+
+/* The client sends the first request and far more after it; the scenario's server refuses
+ * /refuse in its check and answers the rest. Every byte must go, the answer arrive whole
+ * (status, body), the connection end cleanly, and so many requests be dispatched. */
+static void check_sender(const char *first, int status, const char *body, int dispatched) {
+  lua_State *L = open_with_client(l_start_refused, l_refused_result);
+  lua_pushstring(L, first);
+  lua_setglobal(L, "FIRST");
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local dispatched = 0\n"
+               "  local s = listen(function(req, id) dispatched = dispatched + 1 answer(req, id) end,\n"
+               "    { timeout = 30, check = function(req)\n"
+               "      if req.path == '/refuse' then return 403, {}, 'refused whole' end\n"
+               "    end })\n"
+               "  start_client(s:port(), FIRST)\n"
+               "  local sent_all, status, body, ended\n"
+               "  repeat loop.sleep(0.01) sent_all, status, body, ended = client_result() until ended\n"
+               "  s:close()\n"
+               "  return sent_all, status, body, ended, dispatched\n"
+               "end)\n",
+               5);
+  assert_true(lua_toboolean(L, -5));
+  assert_int_equal(lua_tointeger(L, -4), status);
+  assert_string_equal(harness_string(L, -3), body);
+  assert_string_equal(harness_string(L, -2), "eof");
+  assert_int_equal(lua_tointeger(L, -1), dispatched);
+  harness_close(L);
+}
+
+/* A refusal is read whole even when the client sends far more than the refused body (the
+ * server closed after the body: the rest unread, the close reset the connection). */
+static void a_refusal_reaches_a_client_that_sends_more_than_its_body(void **state) {
+  (void)state;
+  check_sender("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", 403, "refused whole", 0);
+}
+
+/* Likewise a Connection: close answer: the server closed once it was written, with the
+ * pipelined request behind it unread. */
+static void a_closing_answer_reaches_a_client_still_sending(void **state) {
+  (void)state;
+  check_sender("GET /closing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "GET /closing", 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
@@ -390,6 +499,8 @@ int main(void) {
       cmocka_unit_test(an_answer_larger_than_the_socket_buffer_arrives_whole_and_in_order),
       cmocka_unit_test(pipelined_requests_answered_in_dispatch_do_not_recurse),
       cmocka_unit_test(bytes_after_a_closing_answer_are_dropped_not_dispatched),
+      cmocka_unit_test(a_refusal_reaches_a_client_that_sends_more_than_its_body),
+      cmocka_unit_test(a_closing_answer_reaches_a_client_still_sending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,45 @@ static void tasks_spawn_wake_and_sleep(void **state) {
   harness_close(L);
 }
 
+/* A sleep lasts at least its seconds by the monotonic clock from the call, however late
+ * in the loop's turn the call comes: a task that first spends 40 ms in its turn (spinning
+ * on the clock, so the loop's cached time is 40 ms old) then sleeps (or sets a timer) must
+ * not wake before its seconds have passed from its call, while a ticker keeps the loop turning (as a busy
+ * server's I/O does; the timers armed from the turn's start woke them 40 ms early). A lower
+ * bound only: it holds on any machine, however loaded. */
+static void a_sleep_or_timer_set_late_in_a_turn_waits_its_seconds_from_the_call(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  harness_run(L,
+              "local loop = require 'lambdaeng.native.loop'\n"
+              "return loop.run(function()\n"
+              "  local slept, main, kept = {}, loop.current()\n"
+              "  loop.spawn(function() while #slept < 3 do loop.sleep(0.001) end end)\n"
+              "  local function note(t0, seconds)\n"
+              "    slept[#slept + 1] = (loop.now() - t0) - seconds\n"
+              "    if #slept == 3 then loop.wake(main) end\n"
+              "  end\n"
+              "  local function late(busy, seconds, timer)\n"
+              "    local t = loop.now()\n"
+              "    while loop.now() - t < busy do end\n"
+              "    local t0 = loop.now()\n"
+              "    if timer then kept = loop.timer(seconds, function() note(t0, seconds) end) return end\n"
+              "    loop.sleep(seconds)\n"
+              "    note(t0, seconds)\n"
+              "  end\n"
+              "  loop.spawn(late, 0.04, 0.05)\n"
+              "  loop.spawn(late, 0.04, 0.0205)\n"
+              "  loop.spawn(late, 0.04, 0.03, true)\n"
+              "  loop.suspend()\n"
+              "  return math.min(slept[1], slept[2], slept[3])\n"
+              "end)\n",
+              1);
+  /* how much longer than asked the shortest one waited: never less than nothing (a microsecond for the float) */
+  double over = lua_tonumber(L, -1);
+  if (over < -1e-6) fail_msg("a sleep or timer ended %.3f ms before its seconds from the call", -over * 1000);
+  harness_close(L);
+}
+
 /* Tasks queued for the next turn start in the order queued, however many wait at
  * once (the ready ring grows while it holds some, wrapped around its end), and tasks
  * queued by a starting task run in the same pass. */
@@ -160,6 +199,7 @@ static void the_main_tasks_error_is_raised_by_run(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tasks_spawn_wake_and_sleep),
+      cmocka_unit_test(a_sleep_or_timer_set_late_in_a_turn_waits_its_seconds_from_the_call),
       cmocka_unit_test(many_ready_tasks_run_in_the_order_queued),
       cmocka_unit_test(timers_fire_cancel_and_unref),
       cmocka_unit_test(a_failing_task_is_reported_from_the_loop),
