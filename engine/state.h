@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "statecheck.h" /* le_state_check_entry, le_state_checked_args */
 
 struct lua_State;
 typedef struct le_state le_state;
@@ -54,11 +55,6 @@ json_int_t le_state_serial(const le_state *st);
  * document then counts as changed at the next save). */
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
-/* The check every resource entry of a file passes when it is opened: LE_OK, or LE_FAIL
- * with err naming the file (path), the entry (addr) and what is wrong. */
-int le_state_check_entry(const char *path, const char *addr, json_t *entry, le_error *err);
-/* Of an entry's args, the only members that check reads (NULL-terminated). */
-extern const char *const le_state_checked_args[];
 
 /* Creates the directories of path (like mkdir -p of its dirname), mode 0700. */
 int le_mkdir_parents(const char *path, le_error *err);
