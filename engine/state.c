@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "runtime.h"
 #include "statecheck.h"
+#include "statedisk.h"
 #include "statefile.h"
 
 #ifndef LAMBDAENG_VERSION
@@ -65,23 +66,6 @@ static void new_lineage(char out[37]) {
   r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
   snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
            r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
-}
-
-int le_mkdir_parents(const char *path, le_error *err) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return le_error_set(err, "path too long: %s", path);
-  char *slash = strrchr(buf, '/');
-  if (!slash || slash == buf) return LE_OK;
-  *slash = '\0';
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
-    *p = '/';
-  }
-  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
-  return LE_OK;
 }
 
 /* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
@@ -256,137 +240,6 @@ json_t *le_state_outputs(le_state *st) {
   return json_object_get(st->root, "outputs");
 }
 static json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static int fsync_dir_of(const char *path) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash == dir) slash[1] = '\0';
-  else if (slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-/* Removes PATH.tmp.<pid> files left by writers that were killed mid-write. */
-static void remove_orphaned_temps(const char *path) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  const char *base = slash ? slash + 1 : path;
-  if (slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
-  size_t base_len = strlen(base);
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, base, base_len) != 0) continue;
-    const char *rest = de->d_name + base_len;
-    if (strncmp(rest, ".tmp.", 5) == 0) rest += 5;
-    else if (strncmp(rest, ".backup.tmp.", 12) == 0) rest += 12;
-    else continue;
-    char *end;
-    long pid = strtol(rest, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    char victim[PATH_MAX + 256];
-    snprintf(victim, sizeof victim, "%s/%s", dir, de->d_name);
-    unlink(victim);
-  }
-  closedir(d);
-}
-
-/* Writes data to path atomically (temp, fsync, rename, fsync dir), mode 0600. */
-static int write_atomically(const char *path, const char *data, size_t len, le_error *err) {
-  if (le_mkdir_parents(path, err) != LE_OK) return LE_FAIL;
-  remove_orphaned_temps(path);
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return le_error_set(err, "path too long: %s", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return le_error_errno(err, errno, "cannot write %s", tmp);
-  if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot write %s", tmp);
-  }
-  if (close(fd) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot write %s", tmp);
-  }
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot replace %s", path);
-  }
-  if (fsync_dir_of(path) != 0) return le_error_errno(err, errno, "cannot sync the directory of %s", path);
-  return LE_OK;
-}
-
-/* The previous state stays readable as PATH.backup (a hard link, so it costs no copy). */
-static int keep_backup(const char *path, le_error *err) {
-  char backup[PATH_MAX], tmp[PATH_MAX];
-  snprintf(backup, sizeof backup, "%s.backup", path);
-  snprintf(tmp, sizeof tmp, "%s.backup.tmp.%ld", path, (long)getpid());
-  if (link(path, tmp) != 0) {
-    if (errno == ENOENT) return LE_OK;
-    return le_error_errno(err, errno, "cannot keep a backup of %s", path);
-  }
-  if (rename(tmp, backup) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot keep a backup of %s", path);
-  }
-  /* rename() of two links to one file succeeds and does nothing: drop the link then. */
-  unlink(tmp);
-  return LE_OK;
-}
-
-/* Serialises writers of one state file: an flock on PATH.guard, which the kernel
- * releases however its holder ends. Returns the descriptor, or -1 with err set. */
-static int guard_acquire(const char *path, le_error *err) {
-  char guard[PATH_MAX];
-  if (snprintf(guard, sizeof guard, "%s.guard", path) >= (int)sizeof guard) {
-    le_error_set(err, "path too long: %s", path);
-    return -1;
-  }
-  if (le_mkdir_parents(guard, err) != LE_OK) return -1;
-  int fd = open(guard, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    le_error_errno(err, errno, "cannot open %s", guard);
-    return -1;
-  }
-  while (flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    le_error_errno(err, errno, "cannot lock %s", guard);
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static void guard_release(int fd) {
-  if (fd >= 0) close(fd); /* closing drops the flock */
-}
 
 /* Another process wrote the file since this one last read or wrote it: fold its
  * document into root, keeping every entry this process changed (added, updated or
@@ -606,15 +459,6 @@ static void unprepare(le_state *st, json_int_t old_serial, char *text) {
   st->dirty = 1;
 }
 
-/* The disk half of a save (the caller holds the guard): the backup link, the atomic
- * write and the new file held open (*fd_out). Touches nothing but the file system,
- * so it runs on a worker thread as well (state:save_in_background). */
-static int write_file(const char *path, const char *text, size_t len, int *fd_out, le_error *err) {
-  if (keep_backup(path, err) != LE_OK || write_atomically(path, text, len, err) != LE_OK) return LE_FAIL;
-  *fd_out = open(path, O_RDONLY | O_CLOEXEC); /* ours: nobody writes while the guard is held */
-  return LE_OK;
-}
-
 /* After a successful write of text (from prepare_write, taken) as the file open on fd. */
 static void written(le_state *st, char *text, size_t len, int fd) {
   hold_file(st, fd);
@@ -648,7 +492,7 @@ static int save_guarded(le_state *st, le_error *err) {
   char *text = prepare_write(st, &old_serial, &len, err);
   if (!text) return LE_FAIL;
   int fd = -1;
-  if (write_file(st->path, text, len, &fd, err) != LE_OK) {
+  if (le_statedisk_replace(st->path, text, len, &fd, err) != LE_OK) {
     unprepare(st, old_serial, text);
     return LE_FAIL;
   }
@@ -658,10 +502,10 @@ static int save_guarded(le_state *st, le_error *err) {
 
 int le_state_save(le_state *st, le_error *err) {
   if (st->writing) return le_error_set(err, "state file %s: a save is already being written", st->path);
-  int guard = guard_acquire(st->path, err);
+  int guard = le_statedisk_guard_acquire(st->path, err);
   if (guard < 0) return LE_FAIL;
   int rc = save_guarded(st, err);
-  guard_release(guard);
+  le_statedisk_guard_release(guard);
   return rc;
 }
 
@@ -705,7 +549,7 @@ static void wait_for_background_write(le_state *st) {
 }
 
 static void bg_save_write(bg_save *b) {
-  int guard = guard_acquire(b->path, &b->err);
+  int guard = le_statedisk_guard_acquire(b->path, &b->err);
   if (guard < 0) {
     b->rc = LE_FAIL;
     return;
@@ -717,8 +561,8 @@ static void bg_save_write(bg_save *b) {
   else if (exists && (sb.st_ino != b->ino || sb.st_dev != b->dev))
     b->other_writer = 1; /* merged on the loop thread (save_guarded), where the document lives */
   else
-    b->rc = write_file(b->path, b->text, b->len, &b->fd, &b->err);
-  guard_release(guard);
+    b->rc = le_statedisk_replace(b->path, b->text, b->len, &b->fd, &b->err);
+  le_statedisk_guard_release(guard);
 }
 
 static void bg_save_work(uv_work_t *w) {
@@ -828,18 +672,18 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
   *out = NULL;
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
-  int guard = guard_acquire(lock_path, err);
+  int guard = le_statedisk_guard_acquire(lock_path, err);
   if (guard < 0) return LE_FAIL;
   int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     int e = errno;
     if (e != EEXIST) {
-      guard_release(guard);
+      le_statedisk_guard_release(guard);
       return le_error_errno(err, e, "cannot create lock %s", lock_path);
     }
     lock_holder h;
     int found = read_holder(lock_path, &h, err);
-    guard_release(guard);
+    le_statedisk_guard_release(guard);
     if (found < 0) return LE_FAIL;
     char who[1024];
     describe_holder(&h, who, sizeof who);
@@ -856,7 +700,7 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
     free(lock);
     close(fd);
     unlink(lock_path);
-    guard_release(guard);
+    le_statedisk_guard_release(guard);
     return le_error_set(err, "out of memory");
   }
   new_lineage(lock->id); /* a random id: release deletes the lock only while it still holds it */
@@ -869,18 +713,18 @@ int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out,
                              host, "time", when, "operation", operation ? operation : "?");
   char *text = json_dumps(holder, JSON_SORT_KEYS);
   json_decref(holder);
-  int failed = !text || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0;
+  int failed = !text || le_statedisk_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0;
   int e = errno;
   free(text);
   close(fd);
   if (failed) {
     unlink(lock_path);
-    guard_release(guard);
+    le_statedisk_guard_release(guard);
     free(lock->path);
     free(lock);
     return le_error_errno(err, e, "cannot write lock %s", lock_path);
   }
-  guard_release(guard);
+  le_statedisk_guard_release(guard);
   *out = lock;
   return LE_OK;
 }
@@ -890,7 +734,7 @@ const char *le_lock_id(const le_lock *lock) { return lock->id; }
 int le_lock_release(le_lock *lock, le_error *err) {
   if (!lock) return LE_OK;
   int rc = LE_OK;
-  int guard = guard_acquire(lock->path, err);
+  int guard = le_statedisk_guard_acquire(lock->path, err);
   if (guard < 0) {
     rc = LE_FAIL;
   } else {
@@ -907,7 +751,7 @@ int le_lock_release(le_lock *lock, le_error *err) {
                         lock->path, lock->id, who);
     }
     if (found == 1) holder_free(&h);
-    guard_release(guard);
+    le_statedisk_guard_release(guard);
   }
   free(lock->path);
   free(lock);
@@ -915,7 +759,7 @@ int le_lock_release(le_lock *lock, le_error *err) {
 }
 
 int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
-  int guard = guard_acquire(lock_path, err);
+  int guard = le_statedisk_guard_acquire(lock_path, err);
   if (guard < 0) return LE_FAIL;
   lock_holder h;
   int found = read_holder(lock_path, &h, err);
@@ -940,7 +784,7 @@ int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
   if (rc == LE_OK && found == 1 && unlink(lock_path) != 0 && errno != ENOENT)
     rc = le_error_errno(err, errno, "cannot remove lock %s", lock_path);
   if (found == 1) holder_free(&h);
-  guard_release(guard);
+  le_statedisk_guard_release(guard);
   return rc;
 }
 

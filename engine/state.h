@@ -35,6 +35,7 @@
 
 #include "error.h"
 #include "statecheck.h" /* le_state_check_entry, le_state_checked_args */
+#include "statedisk.h"  /* le_mkdir_parents */
 
 struct lua_State;
 typedef struct le_state le_state;
@@ -55,9 +56,6 @@ json_int_t le_state_serial(const le_state *st);
  * document then counts as changed at the next save). */
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
-
-/* Creates the directories of path (like mkdir -p of its dirname), mode 0700. */
-int le_mkdir_parents(const char *path, le_error *err);
 
 int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err);
 /* The random id written into the lock file by le_lock_acquire. */
