@@ -23,10 +23,8 @@
  * An opened file's entries are kept as its text until something needs them as values
  * (engine/statefile.h): state:get builds its Lua table straight from that text.
  *
- * le_lock_acquire creates the lock file exclusively and records a random lock
- * id and the holder's pid, host, time and operation; a held lock fails naming
- * its holder and id, and a lock whose process is gone is reported as stale with
- * the way out (--force-unlock). Release deletes only the lock with its own id. */
+ * The parts of this in files of their own: the document's checks (statecheck.h), the
+ * crash-safe disk half and the .guard flock (statedisk.h), the lock (statelock.h). */
 #ifndef LAMBDAENG_STATE_H
 #define LAMBDAENG_STATE_H
 
@@ -36,10 +34,10 @@
 #include "error.h"
 #include "statecheck.h" /* le_state_check_entry, le_state_checked_args */
 #include "statedisk.h"  /* le_mkdir_parents */
+#include "statelock.h"  /* le_lock_* */
 
 struct lua_State;
 typedef struct le_state le_state;
-typedef struct le_lock le_lock;
 
 #define LE_STATE_FORMAT_VERSION 1
 /* A serial read from a file must be below this (it goes up by one per write). */
@@ -57,15 +55,8 @@ json_int_t le_state_serial(const le_state *st);
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
 
-int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err);
-/* The random id written into the lock file by le_lock_acquire. */
-const char *le_lock_id(const le_lock *lock);
-/* Deletes the lock file only if it is still this lock (same id), and frees lock
- * either way; LE_FAIL (err says who holds it now) when it was taken over. */
-int le_lock_release(le_lock *lock, le_error *err);
-/* Removes the lock file: with id, only if the lock has that id; without, only if
- * its holder is on this host and no longer runs. */
-int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err);
+/* A random id (a version 4 UUID, 36 characters and the NUL): a new lineage, a lock's id. */
+void le_state_new_id(char out[37]);
 
 int le_open_state(struct lua_State *L);
 
