@@ -1,14 +1,10 @@
 #include "state.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,8 +20,9 @@
 #include "runtime.h"
 #include "statecheck.h"
 #include "statedisk.h"
-#include "statelock.h"
 #include "statefile.h"
+#include "statelock.h"
+#include "statesave_bg.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -47,7 +44,7 @@ struct le_state {
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
                       * given to another writer's file (ext4 reuses a freed one at once) */
-  struct bg_save *writing; /* the background save on a worker thread, if any: no other save until it is
+  le_bg_save *writing;     /* the background save on a worker thread, if any: no other save until it is
                             * done, and the state is not freed before its file is on disk */
 };
 
@@ -177,11 +174,9 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
   return LE_OK;
 }
 
-static void wait_for_background_write(le_state *st);
-
 void le_state_free(le_state *st) {
   if (!st) return;
-  wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
+  le_state_wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
   if (st->file_fd >= 0) close(st->file_fd);
   if (le_runtime_exiting()) return; /* the documents go with the process (runtime.h) */
   json_decref(st->root);
@@ -424,7 +419,7 @@ static char *document_text(le_state *st) {
 /* The document to write next, with its final newline: the serial goes up by one and
  * what was put since the last write counts as on its way (a failed write puts both
  * back: unprepare). NULL with err set when it cannot be made. */
-static char *prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out, le_error *err) {
+char *le_state_prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out, le_error *err) {
   json_int_t old = json_integer_value(json_object_get(st->root, "serial"));
   if (old < 0 || old >= LE_STATE_SERIAL_MAX) { /* checked on read; never overflow */
     le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path, (long long)old);
@@ -449,14 +444,14 @@ static char *prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out
   return lined;
 }
 
-static void unprepare(le_state *st, json_int_t old_serial, char *text) {
+void le_state_unprepare(le_state *st, json_int_t old_serial, char *text) {
   free(text);
   json_object_set_new(st->root, "serial", json_integer(old_serial));
   st->dirty = 1;
 }
 
 /* After a successful write of text (from prepare_write, taken) as the file open on fd. */
-static void written(le_state *st, char *text, size_t len, int fd) {
+void le_state_written(le_state *st, char *text, size_t len, int fd) {
   hold_file(st, fd);
   text[len - 1] = '\0'; /* as json_dumps gives it, for the comparison in save_guarded */
   free(st->last_written);
@@ -466,6 +461,13 @@ static void written(le_state *st, char *text, size_t len, int fd) {
     st->loaded_text = NULL;
   }
 }
+
+void le_state_file_identity(const le_state *st, dev_t *dev, ino_t *ino) {
+  *dev = st->file_dev;
+  *ino = st->file_ino;
+}
+le_bg_save *le_state_writing(const le_state *st) { return st->writing; }
+void le_state_set_writing(le_state *st, le_bg_save *b) { st->writing = b; }
 
 static int save_guarded(le_state *st, le_error *err) {
   struct stat sb;
@@ -485,14 +487,14 @@ static int save_guarded(le_state *st, le_error *err) {
   }
   json_int_t old_serial;
   size_t len;
-  char *text = prepare_write(st, &old_serial, &len, err);
+  char *text = le_state_prepare_write(st, &old_serial, &len, err);
   if (!text) return LE_FAIL;
   int fd = -1;
   if (le_statedisk_replace(st->path, text, len, &fd, err) != LE_OK) {
-    unprepare(st, old_serial, text);
+    le_state_unprepare(st, old_serial, text);
     return LE_FAIL;
   }
-  written(st, text, len, fd);
+  le_state_written(st, text, len, fd);
   return LE_OK;
 }
 
@@ -503,107 +505,6 @@ int le_state_save(le_state *st, le_error *err) {
   int rc = save_guarded(st, err);
   le_statedisk_guard_release(guard);
   return rc;
-}
-
-/* A save in the background: the document is made on the loop thread; the guard, the
- * check for another writer's file and the write (fsyncs included) happen on a libuv
- * worker, and the task that asked resumes once the file is on disk. */
-typedef struct bg_save {
-  uv_work_t work;
-  le_state *st; /* NULL once the state was freed with the write in flight (its task is gone) */
-  lua_State *co;
-  char *path, *text;
-  size_t len;
-  json_int_t old_serial;
-  dev_t dev;
-  ino_t ino;
-  int fd, rc, other_writer;
-  int finished; /* the worker is done with the file (under bg_mutex) */
-  le_error err;
-} bg_save;
-
-/* A state freed while its write is on a worker (the command ends: its main task failed
- * and the Lua state closes) waits for the worker here rather than returning at once:
- * the file is whole on disk before the lock that guards it is released and before the
- * process exits. The loop does not run again, so the done callback frees only. */
-static uv_once_t bg_once = UV_ONCE_INIT;
-static uv_mutex_t bg_mutex;
-static uv_cond_t bg_cond;
-
-static void bg_init(void) {
-  if (uv_mutex_init(&bg_mutex) != 0 || uv_cond_init(&bg_cond) != 0) abort(); /* (cannot fail on Linux) */
-}
-
-static void wait_for_background_write(le_state *st) {
-  bg_save *b = st->writing;
-  if (!b) return;
-  uv_mutex_lock(&bg_mutex);
-  while (!b->finished) uv_cond_wait(&bg_cond, &bg_mutex);
-  uv_mutex_unlock(&bg_mutex);
-  b->st = NULL;
-  st->writing = NULL;
-}
-
-static void bg_save_write(bg_save *b) {
-  int guard = le_statedisk_guard_acquire(b->path, &b->err);
-  if (guard < 0) {
-    b->rc = LE_FAIL;
-    return;
-  }
-  struct stat sb;
-  int exists = stat(b->path, &sb) == 0;
-  if (!exists && errno != ENOENT)
-    b->rc = le_error_errno(&b->err, errno, "cannot read state file %s", b->path);
-  else if (exists && (sb.st_ino != b->ino || sb.st_dev != b->dev))
-    b->other_writer = 1; /* merged on the loop thread (save_guarded), where the document lives */
-  else
-    b->rc = le_statedisk_replace(b->path, b->text, b->len, &b->fd, &b->err);
-  le_statedisk_guard_release(guard);
-}
-
-static void bg_save_work(uv_work_t *w) {
-  bg_save *b = w->data;
-  bg_save_write(b);
-  uv_mutex_lock(&bg_mutex);
-  b->finished = 1;
-  uv_cond_broadcast(&bg_cond);
-  uv_mutex_unlock(&bg_mutex);
-}
-
-static void bg_save_free(bg_save *b) {
-  free(b->path);
-  free(b);
-}
-
-static void bg_save_done(uv_work_t *w, int status) {
-  bg_save *b = w->data;
-  le_state *st = b->st;
-  lua_State *co = b->co;
-  if (!st) { /* freed meanwhile (wait_for_background_write): nobody to tell */
-    if (b->fd >= 0) close(b->fd);
-    free(b->text);
-    bg_save_free(b);
-    return;
-  }
-  st->writing = NULL;
-  int rc = b->rc;
-  le_error err = b->err;
-  if (status != 0) rc = le_error_set(&err, "state file %s: the write was cancelled", st->path);
-  if (rc == LE_OK && !b->other_writer) {
-    written(st, b->text, b->len, b->fd);
-  } else {
-    if (b->fd >= 0) close(b->fd);
-    unprepare(st, b->old_serial, b->text);
-    if (rc == LE_OK) rc = le_state_save(st, &err); /* another process wrote it: merge, as a save does */
-  }
-  bg_save_free(b);
-  if (rc == LE_OK) {
-    lua_pushboolean(co, 1);
-    le_task_resume(co, 1);
-  } else {
-    le_push_error(co, &err);
-    le_task_resume(co, 3);
-  }
 }
 
 /* Lua binding: lambdaeng.native.state.open(path) -> state | nil, message, code;
@@ -738,34 +639,7 @@ static int l_save_in_background(lua_State *L) {
   le_state *st = check_state(L);
   if (st->writing) return luaL_error(L, "state file %s: a save is already being written", st->path);
   if (!st->dirty || !le_task_can_wait(L)) return l_save(L); /* (a merge check at most: no write) */
-  bg_save *b = calloc(1, sizeof *b);
-  if (!b || !(b->path = strdup(st->path))) {
-    free(b);
-    return luaL_error(L, "out of memory");
-  }
-  uv_once(&bg_once, bg_init);
-  b->st = st;
-  b->co = L;
-  b->fd = -1;
-  b->dev = st->file_dev;
-  b->ino = st->file_ino;
-  b->work.data = b;
-  le_error err;
-  if (!(b->text = prepare_write(st, &b->old_serial, &b->len, &err))) {
-    free(b->path);
-    free(b);
-    return push_error(L, &err);
-  }
-  int rc = uv_queue_work(le_loop(), &b->work, bg_save_work, bg_save_done);
-  if (rc != 0) {
-    unprepare(st, b->old_serial, b->text);
-    free(b->path);
-    free(b);
-    le_error_set(&err, "state file %s: cannot start the write: %s", st->path, uv_strerror(rc));
-    return push_error(L, &err);
-  }
-  st->writing = b;
-  return lua_yield(L, 0);
+  return le_state_save_in_background(L, st);
 }
 
 /* state:dirty() -> whether something was put, removed or set since the last write. */
