@@ -1,14 +1,10 @@
 #include "state.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +18,11 @@
 #include "jsonload.h"
 #include "loop.h"
 #include "runtime.h"
+#include "statecheck.h"
+#include "statedisk.h"
 #include "statefile.h"
+#include "statelock.h"
+#include "statesave_bg.h"
 
 #ifndef LAMBDAENG_VERSION
 #define LAMBDAENG_VERSION "0.0.0"
@@ -44,18 +44,13 @@ struct le_state {
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
                       * given to another writer's file (ext4 reuses a freed one at once) */
-  struct bg_save *writing; /* the background save on a worker thread, if any: no other save until it is
+  le_bg_save *writing;     /* the background save on a worker thread, if any: no other save until it is
                             * done, and the state is not freed before its file is on disk */
-};
-
-struct le_lock {
-  char *path;
-  char id[37];
 };
 
 static const size_t DUMP_FLAGS = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
 
-static void new_lineage(char out[37]) {
+void le_state_new_id(char out[37]) {
   unsigned char r[16];
   if (RAND_bytes(r, sizeof r) != 1) {
     for (size_t i = 0; i < sizeof r; i++) r[i] = (unsigned char)(rand() ^ (int)(time(NULL) >> i));
@@ -64,161 +59,6 @@ static void new_lineage(char out[37]) {
   r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
   snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
            r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
-}
-
-int le_mkdir_parents(const char *path, le_error *err) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return le_error_set(err, "path too long: %s", path);
-  char *slash = strrchr(buf, '/');
-  if (!slash || slash == buf) return LE_OK;
-  *slash = '\0';
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
-    *p = '/';
-  }
-  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return le_error_errno(err, errno, "cannot create %s", buf);
-  return LE_OK;
-}
-
-/* The kinds of resource a state entry may hold (the kinds lambdaeng stores), and the
- * argument that names what each one is attached to (always a non-empty string). */
-static const struct {
-  const char *kind, *name_arg, *what;
-} STORED_KINDS[] = {{"func", "function_name", "a function name"},
-                    {"invocation", "function_name", "a function name"},
-                    {"layer_version", "layer_name", "a layer name"},
-                    {"alias", "function_name", "a function name"},
-                    {"permission", "function_name", "a function name"},
-                    {"function_url", "function_name", "a function name"},
-                    {"event_invoke_config", "function_name", "a function name"}};
-/* Of an entry's args, the check reads only these (what le_statefile_shape keeps of them). */
-const char *const le_state_checked_args[] = {"function_name", "layer_name", NULL};
-#define STORED_KIND_LIST "\"func\", \"invocation\", \"layer_version\", \"alias\", \"permission\", \"function_url\", \"event_invoke_config\""
-
-static const char *json_type_name(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  default: return "null";
-  }
-}
-
-#define ENTRY_ERROR(fmt, ...)                                                                        \
-  le_error_set(err, "state file %s: resource \"%s\": " fmt "; nothing was changed (fix the entry or restore %s.backup)", \
-               path, addr, __VA_ARGS__, path)
-
-/* Checks an optional field: absent, or of the JSON type that test accepts. */
-static int field_ok(json_t *entry, const char *name, int (*test)(const json_t *)) {
-  json_t *v = json_object_get(entry, name);
-  return !v || test(v);
-}
-static int is_object(const json_t *v) { return json_is_object(v); }
-static int is_string(const json_t *v) { return json_is_string(v); }
-static int is_bool(const json_t *v) { return json_is_boolean(v); }
-/* An empty list may have been written as {} by older versions. */
-static int is_list(const json_t *v) { return json_is_array(v) || (json_is_object(v) && json_object_size(v) == 0); }
-
-int le_state_check_entry(const char *path, const char *addr, json_t *entry, le_error *err) {
-  if (!json_is_object(entry))
-    return ENTRY_ERROR("the entry is %s, expected an object with \"kind\" and \"args\"", json_type_name(entry));
-  json_t *kind = json_object_get(entry, "kind");
-  if (!json_is_string(kind))
-    return ENTRY_ERROR("\"kind\" is %s, expected one of " STORED_KIND_LIST, kind ? json_type_name(kind) : "missing");
-  int known = -1;
-  for (size_t i = 0; i < sizeof STORED_KINDS / sizeof *STORED_KINDS; i++)
-    if (strcmp(json_string_value(kind), STORED_KINDS[i].kind) == 0) known = (int)i;
-  if (known < 0)
-    return ENTRY_ERROR("unknown kind \"%s\", expected one of " STORED_KIND_LIST, json_string_value(kind));
-  json_t *args = json_object_get(entry, "args");
-  if (!json_is_object(args))
-    return ENTRY_ERROR("\"args\" is %s, expected an object", args ? json_type_name(args) : "missing");
-  json_t *name = json_object_get(args, STORED_KINDS[known].name_arg);
-  if (!json_is_string(name) || json_string_length(name) == 0)
-    return ENTRY_ERROR("args.%s is %s, expected %s (a non-empty string)", STORED_KINDS[known].name_arg,
-                       name ? json_type_name(name) : "missing", STORED_KINDS[known].what);
-  static const struct {
-    const char *name;
-    int (*test)(const json_t *);
-    const char *want;
-  } fields[] = {{"attrs", is_object, "an object"},      {"sensitive", is_object, "an object"},
-                {"tags_all", is_object, "an object"},   {"dependencies", is_list, "a list of addresses"},
-                {"name", is_string, "a string"},        {"site", is_string, "a string"},
-                {"pending", is_string, "a string"},     {"partial", is_bool, "a boolean"},
-                {"prevent_destroy", is_bool, "a boolean"}, {"target", is_object, "an object"}};
-  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-    if (!field_ok(entry, fields[i].name, fields[i].test))
-      return ENTRY_ERROR("\"%s\" is %s, expected %s", fields[i].name,
-                         json_type_name(json_object_get(entry, fields[i].name)), fields[i].want);
-  json_t *deps = json_object_get(entry, "dependencies");
-  size_t i;
-  json_t *d;
-  if (json_is_array(deps))
-    json_array_foreach(deps, i, d) if (!json_is_string(d))
-        return ENTRY_ERROR("dependencies[%zu] is %s, expected an address", i, json_type_name(d));
-  return LE_OK;
-}
-
-static int check_output(const char *path, const char *name, json_t *out, le_error *err) {
-  const char *why = NULL;
-  if (!json_is_object(out)) why = "is not an object";
-  else if (!field_ok(out, "sensitive", is_bool)) why = "has a \"sensitive\" that is not a boolean";
-  else if (!field_ok(out, "value_digest", is_string)) why = "has a \"value_digest\" that is not a string";
-  if (why)
-    return le_error_set(err, "state file %s: output \"%s\" %s; nothing was changed (fix it or restore %s.backup)",
-                        path, name, why, path);
-  return LE_OK;
-}
-
-/* Validates the whole document, so nothing is acted on from a malformed state (an entry
- * kept in file is checked in its stand-in: statefile.h). */
-static int check_shape(const char *path, json_t *root, const le_statefile *file, le_error *err) {
-  if (!json_is_object(root)) return le_error_set(err, "state file %s: not a JSON object", path);
-  json_t *version = json_object_get(root, "version");
-  if (!json_is_integer(version) || json_integer_value(version) < 1)
-    return le_error_set(err, "state file %s: no \"version\" (a positive integer)", path);
-  if (json_integer_value(version) > LE_STATE_FORMAT_VERSION)
-    return le_error_set(err, "state file %s: format version %lld is newer than this lambdaeng reads (%d)",
-                        path, (long long)json_integer_value(version), LE_STATE_FORMAT_VERSION);
-  json_t *serial = json_object_get(root, "serial");
-  if (!json_is_integer(serial))
-    return le_error_set(err, "state file %s: no integer \"serial\"", path);
-  /* The serial goes up by one on each write: it must stay below the largest integer. */
-  if (json_integer_value(serial) < 0 || json_integer_value(serial) >= LE_STATE_SERIAL_MAX)
-    return le_error_set(err,
-                        "state file %s: \"serial\" %lld is out of range (0 to %lld); nothing was changed "
-                        "(fix it or restore %s.backup)",
-                        path, (long long)json_integer_value(serial), (long long)LE_STATE_SERIAL_MAX - 1, path);
-  json_t *lineage = json_object_get(root, "lineage");
-  if (!json_is_string(lineage) || json_string_length(lineage) == 0)
-    return le_error_set(err, "state file %s: no string \"lineage\"", path);
-  const char *objects[] = {"resources", "outputs"};
-  for (size_t i = 0; i < 2; i++) {
-    json_t *o = json_object_get(root, objects[i]);
-    if (!o) json_object_set_new(root, objects[i], json_object());
-    else if (!json_is_object(o))
-      return le_error_set(err, "state file %s: \"%s\" is not an object", path, objects[i]);
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(json_object_get(root, "resources"), key, v) {
-    json_t *shape = file && json_is_integer(v) ? le_statefile_shape(file, (size_t)json_integer_value(v), le_state_checked_args)
-                                               : json_incref(v);
-    int rc = shape ? le_state_check_entry(path, key, shape, err) : le_error_set(err, "state file %s: out of memory", path);
-    json_decref(shape);
-    if (rc != LE_OK) return LE_FAIL;
-  }
-  json_object_foreach(json_object_get(root, "outputs"), key, v) {
-    if (check_output(path, key, v, err) != LE_OK) return LE_FAIL;
-  }
-  return LE_OK;
 }
 
 /* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
@@ -307,7 +147,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
       return le_error_errno(err, errno, "cannot read state file %s", path);
     }
     char lineage[37];
-    new_lineage(lineage);
+    le_state_new_id(lineage);
     st->root = json_pack("{s:i, s:i, s:s, s:s, s:{}, s:{}}", "version", LE_STATE_FORMAT_VERSION, "serial",
                          0, "lineage", lineage, "lambdaeng_version", LAMBDAENG_VERSION, "resources",
                          "outputs");
@@ -326,7 +166,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  if (check_shape(path, st->root, st->file, err) != LE_OK) {
+  if (le_state_check_document(path, st->root, st->file, err) != LE_OK) {
     le_state_free(st);
     return LE_FAIL;
   }
@@ -334,11 +174,9 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
   return LE_OK;
 }
 
-static void wait_for_background_write(le_state *st);
-
 void le_state_free(le_state *st) {
   if (!st) return;
-  wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
+  le_state_wait_for_background_write(st); /* its file on disk before the caller goes on (a lock's release, exit) */
   if (st->file_fd >= 0) close(st->file_fd);
   if (le_runtime_exiting()) return; /* the documents go with the process (runtime.h) */
   json_decref(st->root);
@@ -394,137 +232,6 @@ json_t *le_state_outputs(le_state *st) {
 }
 static json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static int fsync_dir_of(const char *path) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash == dir) slash[1] = '\0';
-  else if (slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-/* Removes PATH.tmp.<pid> files left by writers that were killed mid-write. */
-static void remove_orphaned_temps(const char *path) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  const char *base = slash ? slash + 1 : path;
-  if (slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
-  size_t base_len = strlen(base);
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, base, base_len) != 0) continue;
-    const char *rest = de->d_name + base_len;
-    if (strncmp(rest, ".tmp.", 5) == 0) rest += 5;
-    else if (strncmp(rest, ".backup.tmp.", 12) == 0) rest += 12;
-    else continue;
-    char *end;
-    long pid = strtol(rest, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    char victim[PATH_MAX + 256];
-    snprintf(victim, sizeof victim, "%s/%s", dir, de->d_name);
-    unlink(victim);
-  }
-  closedir(d);
-}
-
-/* Writes data to path atomically (temp, fsync, rename, fsync dir), mode 0600. */
-static int write_atomically(const char *path, const char *data, size_t len, le_error *err) {
-  if (le_mkdir_parents(path, err) != LE_OK) return LE_FAIL;
-  remove_orphaned_temps(path);
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return le_error_set(err, "path too long: %s", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return le_error_errno(err, errno, "cannot write %s", tmp);
-  if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot write %s", tmp);
-  }
-  if (close(fd) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot write %s", tmp);
-  }
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot replace %s", path);
-  }
-  if (fsync_dir_of(path) != 0) return le_error_errno(err, errno, "cannot sync the directory of %s", path);
-  return LE_OK;
-}
-
-/* The previous state stays readable as PATH.backup (a hard link, so it costs no copy). */
-static int keep_backup(const char *path, le_error *err) {
-  char backup[PATH_MAX], tmp[PATH_MAX];
-  snprintf(backup, sizeof backup, "%s.backup", path);
-  snprintf(tmp, sizeof tmp, "%s.backup.tmp.%ld", path, (long)getpid());
-  if (link(path, tmp) != 0) {
-    if (errno == ENOENT) return LE_OK;
-    return le_error_errno(err, errno, "cannot keep a backup of %s", path);
-  }
-  if (rename(tmp, backup) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return le_error_errno(err, e, "cannot keep a backup of %s", path);
-  }
-  /* rename() of two links to one file succeeds and does nothing: drop the link then. */
-  unlink(tmp);
-  return LE_OK;
-}
-
-/* Serialises writers of one state file: an flock on PATH.guard, which the kernel
- * releases however its holder ends. Returns the descriptor, or -1 with err set. */
-static int guard_acquire(const char *path, le_error *err) {
-  char guard[PATH_MAX];
-  if (snprintf(guard, sizeof guard, "%s.guard", path) >= (int)sizeof guard) {
-    le_error_set(err, "path too long: %s", path);
-    return -1;
-  }
-  if (le_mkdir_parents(guard, err) != LE_OK) return -1;
-  int fd = open(guard, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    le_error_errno(err, errno, "cannot open %s", guard);
-    return -1;
-  }
-  while (flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    le_error_errno(err, errno, "cannot lock %s", guard);
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static void guard_release(int fd) {
-  if (fd >= 0) close(fd); /* closing drops the flock */
-}
-
 /* Another process wrote the file since this one last read or wrote it: fold its
  * document into root, keeping every entry this process changed (added, updated or
  * removed since it last read or wrote the file) and taking the other writer's
@@ -541,7 +248,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
                         "state file %s was changed by another run and no longer parses (line %d: %s); "
                         "not overwriting it",
                         st->path, jerr.line, jerr.text);
-  if (check_shape(st->path, disk, NULL, err) != LE_OK) {
+  if (le_state_check_document(st->path, disk, NULL, err) != LE_OK) {
     json_decref(disk);
     return LE_FAIL;
   }
@@ -712,7 +419,7 @@ static char *document_text(le_state *st) {
 /* The document to write next, with its final newline: the serial goes up by one and
  * what was put since the last write counts as on its way (a failed write puts both
  * back: unprepare). NULL with err set when it cannot be made. */
-static char *prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out, le_error *err) {
+char *le_state_prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out, le_error *err) {
   json_int_t old = json_integer_value(json_object_get(st->root, "serial"));
   if (old < 0 || old >= LE_STATE_SERIAL_MAX) { /* checked on read; never overflow */
     le_error_set(err, "state file %s: serial %lld cannot go up; nothing was written", st->path, (long long)old);
@@ -737,23 +444,14 @@ static char *prepare_write(le_state *st, json_int_t *old_serial, size_t *len_out
   return lined;
 }
 
-static void unprepare(le_state *st, json_int_t old_serial, char *text) {
+void le_state_unprepare(le_state *st, json_int_t old_serial, char *text) {
   free(text);
   json_object_set_new(st->root, "serial", json_integer(old_serial));
   st->dirty = 1;
 }
 
-/* The disk half of a save (the caller holds the guard): the backup link, the atomic
- * write and the new file held open (*fd_out). Touches nothing but the file system,
- * so it runs on a worker thread as well (state:save_in_background). */
-static int write_file(const char *path, const char *text, size_t len, int *fd_out, le_error *err) {
-  if (keep_backup(path, err) != LE_OK || write_atomically(path, text, len, err) != LE_OK) return LE_FAIL;
-  *fd_out = open(path, O_RDONLY | O_CLOEXEC); /* ours: nobody writes while the guard is held */
-  return LE_OK;
-}
-
 /* After a successful write of text (from prepare_write, taken) as the file open on fd. */
-static void written(le_state *st, char *text, size_t len, int fd) {
+void le_state_written(le_state *st, char *text, size_t len, int fd) {
   hold_file(st, fd);
   text[len - 1] = '\0'; /* as json_dumps gives it, for the comparison in save_guarded */
   free(st->last_written);
@@ -763,6 +461,13 @@ static void written(le_state *st, char *text, size_t len, int fd) {
     st->loaded_text = NULL;
   }
 }
+
+void le_state_file_identity(const le_state *st, dev_t *dev, ino_t *ino) {
+  *dev = st->file_dev;
+  *ino = st->file_ino;
+}
+le_bg_save *le_state_writing(const le_state *st) { return st->writing; }
+void le_state_set_writing(le_state *st, le_bg_save *b) { st->writing = b; }
 
 static int save_guarded(le_state *st, le_error *err) {
   struct stat sb;
@@ -782,302 +487,23 @@ static int save_guarded(le_state *st, le_error *err) {
   }
   json_int_t old_serial;
   size_t len;
-  char *text = prepare_write(st, &old_serial, &len, err);
+  char *text = le_state_prepare_write(st, &old_serial, &len, err);
   if (!text) return LE_FAIL;
   int fd = -1;
-  if (write_file(st->path, text, len, &fd, err) != LE_OK) {
-    unprepare(st, old_serial, text);
+  if (le_statedisk_replace(st->path, text, len, &fd, err) != LE_OK) {
+    le_state_unprepare(st, old_serial, text);
     return LE_FAIL;
   }
-  written(st, text, len, fd);
+  le_state_written(st, text, len, fd);
   return LE_OK;
 }
 
 int le_state_save(le_state *st, le_error *err) {
   if (st->writing) return le_error_set(err, "state file %s: a save is already being written", st->path);
-  int guard = guard_acquire(st->path, err);
+  int guard = le_statedisk_guard_acquire(st->path, err);
   if (guard < 0) return LE_FAIL;
   int rc = save_guarded(st, err);
-  guard_release(guard);
-  return rc;
-}
-
-/* A save in the background: the document is made on the loop thread; the guard, the
- * check for another writer's file and the write (fsyncs included) happen on a libuv
- * worker, and the task that asked resumes once the file is on disk. */
-typedef struct bg_save {
-  uv_work_t work;
-  le_state *st; /* NULL once the state was freed with the write in flight (its task is gone) */
-  lua_State *co;
-  char *path, *text;
-  size_t len;
-  json_int_t old_serial;
-  dev_t dev;
-  ino_t ino;
-  int fd, rc, other_writer;
-  int finished; /* the worker is done with the file (under bg_mutex) */
-  le_error err;
-} bg_save;
-
-/* A state freed while its write is on a worker (the command ends: its main task failed
- * and the Lua state closes) waits for the worker here rather than returning at once:
- * the file is whole on disk before the lock that guards it is released and before the
- * process exits. The loop does not run again, so the done callback frees only. */
-static uv_once_t bg_once = UV_ONCE_INIT;
-static uv_mutex_t bg_mutex;
-static uv_cond_t bg_cond;
-
-static void bg_init(void) {
-  if (uv_mutex_init(&bg_mutex) != 0 || uv_cond_init(&bg_cond) != 0) abort(); /* (cannot fail on Linux) */
-}
-
-static void wait_for_background_write(le_state *st) {
-  bg_save *b = st->writing;
-  if (!b) return;
-  uv_mutex_lock(&bg_mutex);
-  while (!b->finished) uv_cond_wait(&bg_cond, &bg_mutex);
-  uv_mutex_unlock(&bg_mutex);
-  b->st = NULL;
-  st->writing = NULL;
-}
-
-static void bg_save_write(bg_save *b) {
-  int guard = guard_acquire(b->path, &b->err);
-  if (guard < 0) {
-    b->rc = LE_FAIL;
-    return;
-  }
-  struct stat sb;
-  int exists = stat(b->path, &sb) == 0;
-  if (!exists && errno != ENOENT)
-    b->rc = le_error_errno(&b->err, errno, "cannot read state file %s", b->path);
-  else if (exists && (sb.st_ino != b->ino || sb.st_dev != b->dev))
-    b->other_writer = 1; /* merged on the loop thread (save_guarded), where the document lives */
-  else
-    b->rc = write_file(b->path, b->text, b->len, &b->fd, &b->err);
-  guard_release(guard);
-}
-
-static void bg_save_work(uv_work_t *w) {
-  bg_save *b = w->data;
-  bg_save_write(b);
-  uv_mutex_lock(&bg_mutex);
-  b->finished = 1;
-  uv_cond_broadcast(&bg_cond);
-  uv_mutex_unlock(&bg_mutex);
-}
-
-static void bg_save_free(bg_save *b) {
-  free(b->path);
-  free(b);
-}
-
-static void bg_save_done(uv_work_t *w, int status) {
-  bg_save *b = w->data;
-  le_state *st = b->st;
-  lua_State *co = b->co;
-  if (!st) { /* freed meanwhile (wait_for_background_write): nobody to tell */
-    if (b->fd >= 0) close(b->fd);
-    free(b->text);
-    bg_save_free(b);
-    return;
-  }
-  st->writing = NULL;
-  int rc = b->rc;
-  le_error err = b->err;
-  if (status != 0) rc = le_error_set(&err, "state file %s: the write was cancelled", st->path);
-  if (rc == LE_OK && !b->other_writer) {
-    written(st, b->text, b->len, b->fd);
-  } else {
-    if (b->fd >= 0) close(b->fd);
-    unprepare(st, b->old_serial, b->text);
-    if (rc == LE_OK) rc = le_state_save(st, &err); /* another process wrote it: merge, as a save does */
-  }
-  bg_save_free(b);
-  if (rc == LE_OK) {
-    lua_pushboolean(co, 1);
-    le_task_resume(co, 1);
-  } else {
-    le_push_error(co, &err);
-    le_task_resume(co, 3);
-  }
-}
-
-/* Locks *//* Locks */
-
-static int read_small_file(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, cap - 1);
-  int e = errno;
-  close(fd);
-  if (n < 0) {
-    errno = e;
-    return -1;
-  }
-  buf[n] = '\0';
-  return 0;
-}
-
-/* What a lock file says about its holder. */
-typedef struct {
-  json_t *doc;
-  const char *id, *host, *since, *operation;
-  long pid;
-  int on_this_host, alive; /* alive: on this host and the process exists (or may) */
-} lock_holder;
-
-/* Reads the lock at lock_path: 1 when it exists (holder filled), 0 when there is
- * none, -1 with err set when it cannot be read. */
-static int read_holder(const char *lock_path, lock_holder *h, le_error *err) {
-  memset(h, 0, sizeof *h);
-  char text[4096];
-  if (read_small_file(lock_path, text, sizeof text) != 0) {
-    if (errno == ENOENT) return 0;
-    le_error_errno(err, errno, "state is locked (%s) and the lock cannot be read", lock_path);
-    return -1;
-  }
-  h->doc = json_loads(text, 0, NULL);
-  h->id = json_string_value(json_object_get(h->doc, "id"));
-  h->host = json_string_value(json_object_get(h->doc, "host"));
-  h->since = json_string_value(json_object_get(h->doc, "time"));
-  h->operation = json_string_value(json_object_get(h->doc, "operation"));
-  json_t *pid = json_object_get(h->doc, "pid");
-  h->pid = json_is_integer(pid) && json_integer_value(pid) > 0 && json_integer_value(pid) <= INT_MAX
-               ? (long)json_integer_value(pid)
-               : 0;
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
-  h->on_this_host = h->host && strcmp(h->host, host) == 0;
-  h->alive = h->on_this_host && h->pid > 0 && (kill((pid_t)h->pid, 0) == 0 || errno != ESRCH);
-  return 1;
-}
-
-static void holder_free(lock_holder *h) { json_decref(h->doc); }
-
-/* "pid N on HOST since T (operation: OP, lock id ID)" */
-static void describe_holder(const lock_holder *h, char *out, size_t cap) {
-  snprintf(out, cap, "pid %ld on %s since %s (operation: %s, lock id %s)", h->pid, h->host ? h->host : "?",
-           h->since ? h->since : "?", h->operation ? h->operation : "?", h->id ? h->id : "none");
-}
-
-int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err) {
-  *out = NULL;
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  int guard = guard_acquire(lock_path, err);
-  if (guard < 0) return LE_FAIL;
-  int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int e = errno;
-    if (e != EEXIST) {
-      guard_release(guard);
-      return le_error_errno(err, e, "cannot create lock %s", lock_path);
-    }
-    lock_holder h;
-    int found = read_holder(lock_path, &h, err);
-    guard_release(guard);
-    if (found < 0) return LE_FAIL;
-    char who[1024];
-    describe_holder(&h, who, sizeof who);
-    const char *way_out;
-    if (h.alive) way_out = "; it is still running: wait for it to finish, or stop it";
-    else if (h.on_this_host) way_out = ", and that process no longer runs: the lock is stale; run again with --force-unlock";
-    else way_out = "; if no lambdaeng runs there any more, run again with --force-unlock=LOCK_ID";
-    le_error_code(err, "EBUSY", "state is locked by %s%s (lock file %s)", who, way_out, lock_path);
-    holder_free(&h);
-    return LE_FAIL;
-  }
-  le_lock *lock = calloc(1, sizeof *lock);
-  if (!lock || !(lock->path = strdup(lock_path))) {
-    free(lock);
-    close(fd);
-    unlink(lock_path);
-    guard_release(guard);
-    return le_error_set(err, "out of memory");
-  }
-  new_lineage(lock->id); /* a random id: release deletes the lock only while it still holds it */
-  char when[64];
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  json_t *holder = json_pack("{s:s, s:I, s:s, s:s, s:s}", "id", lock->id, "pid", (json_int_t)getpid(), "host",
-                             host, "time", when, "operation", operation ? operation : "?");
-  char *text = json_dumps(holder, JSON_SORT_KEYS);
-  json_decref(holder);
-  int failed = !text || write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0;
-  int e = errno;
-  free(text);
-  close(fd);
-  if (failed) {
-    unlink(lock_path);
-    guard_release(guard);
-    free(lock->path);
-    free(lock);
-    return le_error_errno(err, e, "cannot write lock %s", lock_path);
-  }
-  guard_release(guard);
-  *out = lock;
-  return LE_OK;
-}
-
-const char *le_lock_id(const le_lock *lock) { return lock->id; }
-
-int le_lock_release(le_lock *lock, le_error *err) {
-  if (!lock) return LE_OK;
-  int rc = LE_OK;
-  int guard = guard_acquire(lock->path, err);
-  if (guard < 0) {
-    rc = LE_FAIL;
-  } else {
-    lock_holder h;
-    int found = read_holder(lock->path, &h, err);
-    if (found < 0) rc = LE_FAIL;
-    else if (found == 1 && h.id && strcmp(h.id, lock->id) == 0) unlink(lock->path);
-    else {
-      /* Someone removed this lock (--force-unlock) and maybe took their own: leave it. */
-      char who[1024] = "nobody";
-      if (found == 1) describe_holder(&h, who, sizeof who);
-      rc = le_error_set(err, "the state lock %s (lock id %s) was taken over while this run held it; it is now "
-                        "held by %s, and was left in place",
-                        lock->path, lock->id, who);
-    }
-    if (found == 1) holder_free(&h);
-    guard_release(guard);
-  }
-  free(lock->path);
-  free(lock);
-  return rc;
-}
-
-int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
-  int guard = guard_acquire(lock_path, err);
-  if (guard < 0) return LE_FAIL;
-  lock_holder h;
-  int found = read_holder(lock_path, &h, err);
-  int rc = LE_OK;
-  char who[1024];
-  if (found == 1) describe_holder(&h, who, sizeof who);
-  if (found < 0) rc = LE_FAIL;
-  else if (found == 0) rc = LE_OK; /* nothing to remove */
-  else if (id && *id) {
-    if (!h.id || strcmp(h.id, id) != 0)
-      rc = le_error_set(err, "--force-unlock=%s: the state lock %s has lock id %s, not %s; it was left in place",
-                        id, lock_path, h.id ? h.id : "none", id);
-  } else if (h.alive) {
-    rc = le_error_set(err, "--force-unlock: the state is locked by %s, which is still running on this host; "
-                      "to take the lock from it anyway, give its id: --force-unlock=%s",
-                      who, h.id ? h.id : "LOCK_ID");
-  } else if (!h.on_this_host) {
-    rc = le_error_set(err, "--force-unlock: the state is locked by %s, on another host, where lambdaeng cannot "
-                      "tell whether it still runs; if it does not, give the lock id: --force-unlock=%s",
-                      who, h.id ? h.id : "LOCK_ID");
-  }
-  if (rc == LE_OK && found == 1 && unlink(lock_path) != 0 && errno != ENOENT)
-    rc = le_error_errno(err, errno, "cannot remove lock %s", lock_path);
-  if (found == 1) holder_free(&h);
-  guard_release(guard);
+  le_statedisk_guard_release(guard);
   return rc;
 }
 
@@ -1086,7 +512,6 @@ int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err) {
  * run); state.force_unlock(path[, id]) -> true | nil, message, code. */
 
 #define STATE_MT "lambdaeng.state"
-#define LOCK_MT "lambdaeng.lock"
 
 static le_state *check_state(lua_State *L) {
   le_state **p = luaL_checkudata(L, 1, STATE_MT);
@@ -1214,34 +639,7 @@ static int l_save_in_background(lua_State *L) {
   le_state *st = check_state(L);
   if (st->writing) return luaL_error(L, "state file %s: a save is already being written", st->path);
   if (!st->dirty || !le_task_can_wait(L)) return l_save(L); /* (a merge check at most: no write) */
-  bg_save *b = calloc(1, sizeof *b);
-  if (!b || !(b->path = strdup(st->path))) {
-    free(b);
-    return luaL_error(L, "out of memory");
-  }
-  uv_once(&bg_once, bg_init);
-  b->st = st;
-  b->co = L;
-  b->fd = -1;
-  b->dev = st->file_dev;
-  b->ino = st->file_ino;
-  b->work.data = b;
-  le_error err;
-  if (!(b->text = prepare_write(st, &b->old_serial, &b->len, &err))) {
-    free(b->path);
-    free(b);
-    return push_error(L, &err);
-  }
-  int rc = uv_queue_work(le_loop(), &b->work, bg_save_work, bg_save_done);
-  if (rc != 0) {
-    unprepare(st, b->old_serial, b->text);
-    free(b->path);
-    free(b);
-    le_error_set(&err, "state file %s: cannot start the write: %s", st->path, uv_strerror(rc));
-    return push_error(L, &err);
-  }
-  st->writing = b;
-  return lua_yield(L, 0);
+  return le_state_save_in_background(L, st);
 }
 
 /* state:dirty() -> whether something was put, removed or set since the last write. */
@@ -1274,52 +672,6 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
-static int l_lock(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  const char *op = luaL_optstring(L, 2, "?");
-  le_lock **p = lua_newuserdatauv(L, sizeof *p, 0);
-  *p = NULL;
-  luaL_setmetatable(L, LOCK_MT);
-  le_error err;
-  if (le_lock_acquire(path, op, p, &err) != LE_OK) return push_error(L, &err);
-  return 1;
-}
-
-/* lock:release() -> true | nil, message (the lock was no longer this run's: left in place) */
-static int l_unlock(lua_State *L) {
-  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
-  le_error err;
-  int rc = le_lock_release(*p, &err);
-  *p = NULL;
-  if (rc != LE_OK) return push_error(L, &err);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_lock_gc(lua_State *L) {
-  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
-  le_error err;
-  le_lock_release(*p, &err);
-  *p = NULL;
-  return 0;
-}
-
-static int l_lock_id(lua_State *L) {
-  le_lock **p = luaL_checkudata(L, 1, LOCK_MT);
-  if (!*p) return luaL_error(L, "lock already released");
-  lua_pushstring(L, le_lock_id(*p));
-  return 1;
-}
-
-/* force_unlock(path [, id]) -> true | nil, message */
-static int l_force_unlock(lua_State *L) {
-  le_error err;
-  if (le_lock_force_unlock(luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), &err) != LE_OK)
-    return push_error(L, &err);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 int le_open_state(lua_State *L) {
   static const luaL_Reg methods[] = {{"addresses", l_addresses}, {"get", l_get},
                                      {"put", l_put},             {"remove", l_remove},
@@ -1334,19 +686,9 @@ int le_open_state(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, LOCK_MT)) {
-    lua_newtable(L);
-    lua_pushcfunction(L, l_unlock);
-    lua_setfield(L, -2, "release");
-    lua_pushcfunction(L, l_lock_id);
-    lua_setfield(L, -2, "id");
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_lock_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  le_statelock_register(L);
   static const luaL_Reg fns[] = {
-      {"open", l_open}, {"lock", l_lock}, {"force_unlock", l_force_unlock}, {NULL, NULL}};
+      {"open", l_open}, {"lock", le_statelock_l_lock}, {"force_unlock", le_statelock_l_force_unlock}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

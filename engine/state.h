@@ -23,10 +23,8 @@
  * An opened file's entries are kept as its text until something needs them as values
  * (engine/statefile.h): state:get builds its Lua table straight from that text.
  *
- * le_lock_acquire creates the lock file exclusively and records a random lock
- * id and the holder's pid, host, time and operation; a held lock fails naming
- * its holder and id, and a lock whose process is gone is reported as stale with
- * the way out (--force-unlock). Release deletes only the lock with its own id. */
+ * The parts of this in files of their own: the document's checks (statecheck.h), the
+ * crash-safe disk half and the .guard flock (statedisk.h), the lock (statelock.h). */
 #ifndef LAMBDAENG_STATE_H
 #define LAMBDAENG_STATE_H
 
@@ -34,10 +32,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "statecheck.h" /* le_state_check_entry, le_state_checked_args */
+#include "statedisk.h"  /* le_mkdir_parents */
+#include "statelock.h"  /* le_lock_* */
 
 struct lua_State;
 typedef struct le_state le_state;
-typedef struct le_lock le_lock;
 
 #define LE_STATE_FORMAT_VERSION 1
 /* A serial read from a file must be below this (it goes up by one per write). */
@@ -54,24 +54,9 @@ json_int_t le_state_serial(const le_state *st);
  * document then counts as changed at the next save). */
 json_t *le_state_resources(le_state *st);
 json_t *le_state_outputs(le_state *st);
-/* The check every resource entry of a file passes when it is opened: LE_OK, or LE_FAIL
- * with err naming the file (path), the entry (addr) and what is wrong. */
-int le_state_check_entry(const char *path, const char *addr, json_t *entry, le_error *err);
-/* Of an entry's args, the only members that check reads (NULL-terminated). */
-extern const char *const le_state_checked_args[];
 
-/* Creates the directories of path (like mkdir -p of its dirname), mode 0700. */
-int le_mkdir_parents(const char *path, le_error *err);
-
-int le_lock_acquire(const char *lock_path, const char *operation, le_lock **out, le_error *err);
-/* The random id written into the lock file by le_lock_acquire. */
-const char *le_lock_id(const le_lock *lock);
-/* Deletes the lock file only if it is still this lock (same id), and frees lock
- * either way; LE_FAIL (err says who holds it now) when it was taken over. */
-int le_lock_release(le_lock *lock, le_error *err);
-/* Removes the lock file: with id, only if the lock has that id; without, only if
- * its holder is on this host and no longer runs. */
-int le_lock_force_unlock(const char *lock_path, const char *id, le_error *err);
+/* A random id (a version 4 UUID, 36 characters and the NUL): a new lineage, a lock's id. */
+void le_state_new_id(char out[37]);
 
 int le_open_state(struct lua_State *L);
 
