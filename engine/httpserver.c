@@ -12,6 +12,7 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "httpserver_response.h"
 #include "loop.h"
 #include "peeruid.h"
 #include "runtime.h"
@@ -281,31 +282,6 @@ static void start_drain(conn *c, int body_follows) {
   arm_closing(c, known ? (double)len / MIN_BODY_RATE : 0);
 }
 
-static const char *reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Request Entity Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 421: return "Misdirected Request";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
-
 /* The server's own refusals (limits, timeouts, malformed requests), shaped as Lambda's
  * errors so that SDKs show the reason; the connection closes after it. */
 static void refuse_with_body(conn *c, int status, const char *type, const char *message, int body_follows) {
@@ -318,7 +294,7 @@ static void refuse_with_body(conn *c, int status, const char *type, const char *
   int hl = snprintf(head, sizeof head,
                     "HTTP/1.1 %d %s\r\nx-amzn-ErrorType: %s\r\nContent-Type: application/json\r\n"
                     "Content-Length: %d\r\nConnection: close\r\n\r\n",
-                    status, reason(status), type, bl);
+                    status, le_response_reason(status), type, bl);
   le_buffer out = {0};
   if (hl < 0 || le_buffer_append(&out, head, (size_t)hl) || le_buffer_append(&out, body, (size_t)bl)) {
     le_buffer_free(&out);
@@ -449,16 +425,13 @@ static void push_request(lua_State *L, conn *c) {
   }
 }
 
-static int build_response(lua_State *L, conn *c, int status, int headers_idx, const char *body, size_t blen,
-                          int close_after, le_buffer *out);
-
 /* Answers c with the check's status, headers, body at base..base+2, then closes it. */
 static void answer_and_close(lua_State *L, conn *c, int base) {
   int status = (int)lua_tointeger(L, base);
   size_t blen = 0;
   const char *body = lua_type(L, base + 2) == LUA_TSTRING ? lua_tolstring(L, base + 2, &blen) : "";
   le_buffer out = {0};
-  int bad = build_response(L, c, status, lua_istable(L, base + 1) ? base + 1 : 0, body, blen, 1, &out);
+  int bad = le_response_build(L, status, lua_istable(L, base + 1) ? base + 1 : 0, body, blen, 1, &out);
   c->refused = 1;
   start_drain(c, 1);
   if (bad) {
@@ -674,51 +647,6 @@ static void feed(conn *c, const char *data, size_t len) {
   le_buffer_free(&rest);
 }
 
-/* Appends the decimal digits of v (what printf's %d / %zu write: every response has
- * two numbers, and snprintf cost more than the rest of its head). */
-static int append_decimal(le_buffer *out, long long v) {
-  char digits[24];
-  size_t n = sizeof digits;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-  do {
-    digits[--n] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (v < 0) digits[--n] = '-';
-  return le_buffer_append(out, digits + n, sizeof digits - n);
-}
-
-static int append_text(le_buffer *out, const char *s) { return le_buffer_append(out, s, strlen(s)); }
-
-/* The response: status line, the headers of the table at headers_idx (0: none), the body. */
-static int build_response(lua_State *L, conn *c, int status, int headers_idx, const char *body, size_t blen,
-                          int close_after, le_buffer *out) {
-  (void)c;
-  /* room for a usual head and the body at once: no realloc on the way */
-  int bad = le_buffer_reserve(out, 512 + blen);
-  bad |= append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
-         append_text(out, reason(status)) | append_text(out, "\r\n");
-  if (headers_idx) {
-    lua_pushnil(L);
-    while (lua_next(L, headers_idx)) {
-      size_t nl = 0, vl = 0;
-      /* never lua_tolstring a non-string key: it would confuse lua_next */
-      const char *n = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &nl) : NULL;
-      const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
-      /* a header with CR or LF would split the response */
-      if (n && v && !memchr(n, '\r', nl) && !memchr(n, '\n', nl) && !memchr(v, '\r', vl) && !memchr(v, '\n', vl)) {
-        bad |= le_buffer_append(out, n, nl) | le_buffer_append(out, ": ", 2) | le_buffer_append(out, v, vl) |
-               le_buffer_append(out, "\r\n", 2);
-      }
-      lua_pop(L, 1);
-    }
-  }
-  bad |= append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
-         append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
-         le_buffer_append(out, body, blen);
-  return bad;
-}
-
 static int l_respond(lua_State *L) {
   long id = (long)luaL_checkinteger(L, 1);
   int status = (int)luaL_checkinteger(L, 2);
@@ -728,7 +656,7 @@ static int l_respond(lua_State *L) {
   if (!c || c->closing || !c->busy) return 0;
   /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
   le_buffer out = {0};
-  if (build_response(L, c, status, lua_istable(L, 3) ? 3 : 0, body, blen, !c->keep_alive, &out)) {
+  if (le_response_build(L, status, lua_istable(L, 3) ? 3 : 0, body, blen, !c->keep_alive, &out)) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }

@@ -1,0 +1,77 @@
+/* httpserver_response.c — an HTTP/1.1 response's bytes (httpserver_response.h): the
+ * status line, the headers of a Lua table (a field with CR or LF dropped), Content-Length,
+ * Connection and the body, built in one C buffer. */
+#include "httpserver_response.h"
+
+#include <string.h>
+
+#include <lua.h>
+
+const char *le_response_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+/* Appends the decimal digits of v (what printf's %d / %zu write: every response has
+ * two numbers, and snprintf cost more than the rest of its head). */
+static int append_decimal(le_buffer *out, long long v) {
+  char digits[24];
+  size_t n = sizeof digits;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    digits[--n] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) digits[--n] = '-';
+  return le_buffer_append(out, digits + n, sizeof digits - n);
+}
+
+static int append_text(le_buffer *out, const char *s) { return le_buffer_append(out, s, strlen(s)); }
+
+/* The response: status line, the headers of the table at headers_idx (0: none), the body. */
+int le_response_build(lua_State *L, int status, int headers_idx, const char *body, size_t blen, int close_after,
+                      le_buffer *out) {
+  /* room for a usual head and the body at once: no realloc on the way */
+  int bad = le_buffer_reserve(out, 512 + blen);
+  bad |= append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
+         append_text(out, le_response_reason(status)) | append_text(out, "\r\n");
+  if (headers_idx) {
+    lua_pushnil(L);
+    while (lua_next(L, headers_idx)) {
+      size_t nl = 0, vl = 0;
+      /* never lua_tolstring a non-string key: it would confuse lua_next */
+      const char *n = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &nl) : NULL;
+      const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
+      /* a header with CR or LF would split the response */
+      if (n && v && !memchr(n, '\r', nl) && !memchr(n, '\n', nl) && !memchr(v, '\r', vl) && !memchr(v, '\n', vl)) {
+        bad |= le_buffer_append(out, n, nl) | le_buffer_append(out, ": ", 2) | le_buffer_append(out, v, vl) |
+               le_buffer_append(out, "\r\n", 2);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  bad |= append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
+         append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
+         le_buffer_append(out, body, blen);
+  return bad;
+}
