@@ -1,0 +1,90 @@
+/* httpserver_conn.h — a connection of httpserver.h's server, as the server's files share it.
+ * httpserver_conn.c owns it: accepts it (le_conn_accept, the listener's callback), finds
+ * it by request id, arms its deadline, reads it (handing what it reads to
+ * le_request_feed, or keeping it in pending while a request is answered), writes its
+ * answers in order and closes it; a closing answer's connection shuts down its side and
+ * reads and drops what the client still sends (up to drain bytes, within the closing
+ * deadline) before it closes, so that the client reads the answer rather than a reset.
+ * httpserver_request.c parses into it; httpserver_refuse.c refuses on it; httpserver.c
+ * (the Lua binding) makes the server, answers through le_conn_send and closes both. */
+#ifndef LAMBDAENG_HTTPSERVER_CONN_H
+#define LAMBDAENG_HTTPSERVER_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <http_parser.h>
+#include <uv.h>
+
+#include "buffer.h"
+
+struct lua_State;
+
+#define LE_MIN_BODY_RATE 100000.0  /* bytes per second a body must arrive at, at least */
+#define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
+
+typedef struct le_server {
+  uv_tcp_t tcp;
+  struct lua_State *L;
+  int dispatch_ref, check_ref;
+  int closed;
+  int unrefd; /* neither the server nor its connections keep the loop alive */
+  int refs;   /* the listening handle and each connection: freed at zero */
+  int nconns, max_connections;
+  size_t max_body;
+  double timeout; /* seconds; 0: none */
+  int peer_uid;   /* find who connected: each request says which uid owns the client's socket */
+} le_server;
+
+typedef struct le_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer; /* the deadline of the request being read, or of an idle connection */
+  int open_handles;
+  http_parser parser;
+  le_server *srv;
+  long id;
+  le_buffer url, body, pending;
+  le_buffer names, values; /* NUL-separated header names and values */
+  size_t nheaders, head_bytes, body_limit;
+  char too_large_type[64], too_large_message[192]; /* the check's refusal of a body over body_limit */
+  int req_ref; /* the request table built when its headers were complete */
+  int last_was_value;
+  int busy, keep_alive, closing, refused, reading, in_message;
+  int dispatching;          /* inside dispatch: a response given there does not feed (le_request_feed's loop does) */
+  int writing, want_close; /* writes in flight; close once they are done (and the drain) */
+  int answered_closing;     /* its last answer said Connection: close: what it sends now is dropped */
+  uint64_t drain;           /* bytes a closing connection may still read and drop (0: close once written) */
+  int shut_down, peer_eof;  /* our side shut down after the closing answer; the client closed its side */
+  uv_shutdown_t shutdown_req;
+  long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
+  int peer_errno;
+  struct le_conn *next, *prev; /* every live connection, for closing a server's */
+  struct le_conn *hnext;       /* the chain of its bucket in the id table */
+} le_conn;
+
+/* The listener's callback (uv_listen's, the server in its data): a new connection, or a 503 beyond max_connections. */
+void le_conn_accept(uv_stream_t *listener, int status);
+/* The connection serving request id, or NULL. */
+le_conn *le_conn_find(long id);
+/* Drops one reference to srv (the listening handle's or a connection's): freed at zero. */
+void le_server_release(le_server *srv);
+/* Closes c (its handles; freed once both are closed); le_conn_reset with a TCP reset. */
+void le_conn_close(le_conn *c);
+void le_conn_reset(le_conn *c);
+/* Closes, or unrefs, every connection of srv. */
+void le_conn_close_all(le_server *srv);
+void le_conn_unref_all(le_server *srv);
+/* Arms the deadline of a request being read, seconds from now (none without a server
+ * timeout); le_conn_arm_closing a closing one's: the linger (5 s, the server's timeout
+ * when shorter) and extra seconds. */
+void le_conn_arm(le_conn *c, double seconds);
+void le_conn_arm_closing(le_conn *c, double extra);
+void le_conn_start_reading(le_conn *c);
+void le_conn_stop_reading(le_conn *c);
+/* Sends out (taken over), in order after what is queued; closes the connection
+ * afterwards when asked. -1 when the connection closed instead. */
+int le_conn_send(le_conn *c, le_buffer *out, int close_after);
+/* Closes c when it wants to and its writes are done (or starts its linger). */
+void le_conn_maybe_close(le_conn *c);
+
+#endif
