@@ -221,11 +221,31 @@ local function same_values(a, b)
   return true
 end
 
+-- The planned arguments as compared with the stored ones. A sensitive argument is
+-- stored as a keyed digest, but an entry an older lambdaeng wrote keeps it in
+-- clear: that one is compared as the value itself (the same value is no change;
+-- its digest never equals it), and still stored only as its digest.
+local function compared_args(p, before)
+  local out
+  for k in pairs(p.sensitive) do
+    local b = before[k]
+    if b ~= nil and not is_digest(b) and is_digest(p.stored[k]) and not ref.has_withheld(p.args[k]) then
+      if not out then
+        out = {}
+        for name, v in pairs(p.stored) do out[name] = v end
+      end
+      out[k] = p.args[k]
+    end
+  end
+  return out or p.stored
+end
+
 -- The arguments that differ from the stored ones, and those among them that force
--- a replacement; arguments in lifecycle.ignore_changes keep their stored value.
-local function diff_arguments(p, before, logic)
+-- a replacement; arguments in lifecycle.ignore_changes keep their stored value (a
+-- sensitive one stored in clear by an older lambdaeng: stored as its digest).
+local function diff_arguments(p, before, logic, digest)
   local d, args, stored = p.decl, p.args, p.stored
-  if stored == args and same_values(args, before) then return {}, {} end -- (a no-op plan's resources)
+  if stored == args and same_values(args, before) then return {}, {}, stored end -- (a no-op plan's resources)
   local kind = d.kind.kind
   local ignore, lc = NONE, d.meta.lifecycle
   if type(lc) == "table" and type(lc.ignore_changes) == "table" then
@@ -234,12 +254,17 @@ local function diff_arguments(p, before, logic)
   end
   local changed, force = {}, {}
   -- compared as the API keeps them (a KMS key without variables is not kept)
+  local compared = compared_args(p, before)
   local eb = logic and logic.effective(before) or before
-  local es = logic and logic.effective(stored) or stored
+  local es = logic and logic.effective(compared) or compared
   local function compare(k)
     if ignore[k] then
       args[k] = before[k]
       stored[k] = before[k]
+      if p.sensitive[k] and before[k] ~= nil and not is_digest(before[k]) then
+        stored[k] = M.stored_args({ [k] = before[k] }, p.sensitive, digest)[k]
+      end
+      if compared ~= stored then compared[k] = before[k] end
     elseif eb[k] ~= es[k] and not same(kind, k, eb[k], es[k]) then -- (equal values: the same)
       changed[#changed + 1] = k
       if replaces(d, args, k) then force[#force + 1] = k end
@@ -249,7 +274,7 @@ local function diff_arguments(p, before, logic)
   for k in pairs(before) do if args[k] == nil then compare(k) end end
   table.sort(changed)
   table.sort(force)
-  return changed, force
+  return changed, force, compared
 end
 
 -- Whether stored_args(args, sensitive) would be a copy of args equal to it.
@@ -284,7 +309,7 @@ local function plan_resource(pc, p)
     p.action, p.replace_reason = "replace", { "kind" }
   else
     local before = prior.args or {}
-    local changed, force = diff_arguments(p, before, logic)
+    local changed, force, compared = diff_arguments(p, before, logic, pc.opts.digest)
     p.changed = changed
     if (pc.opts.replace or {})[p.address] then
       p.action, p.replace_reason = "replace", { "--replace" }
@@ -292,7 +317,7 @@ local function plan_resource(pc, p)
       p.action, p.replace_reason = "replace", force
     elseif #changed > 0 then
       p.action = "update"
-      if logic then p.changing = logic.changing_attrs(before, p.stored) end
+      if logic then p.changing = logic.changing_attrs(before, compared) end
     else
       p.action = "no-op"
     end
@@ -378,10 +403,12 @@ local function plan_outputs(pc)
     if before == nil then
       unchanged = false
     elseif o.sensitive then
-      -- state keeps a sensitive output only as a keyed digest of its value
+      -- state keeps a sensitive output only as a keyed digest of its value (an older
+      -- lambdaeng kept the value itself: compared as it is)
       if ref.has_withheld(value) then unchanged = before.value_digest ~= nil
-      elseif M.has_unknown(value) or not opts.digest then unchanged = false
-      else unchanged = before.value_digest == opts.digest(value) end
+      elseif M.has_unknown(value) then unchanged = false
+      elseif before.value_digest == nil then unchanged = before.value ~= nil and equal(before.value, value)
+      else unchanged = opts.digest ~= nil and before.value_digest == opts.digest(value) end
     else
       unchanged = before.value_digest == nil and equal(before.value, value)
     end

@@ -22,6 +22,9 @@
 --                   attrs.result), entries: address -> entry
 --   scrubbed_entry(entry, digest), scrubbed_output(output, digest) -> the same
 --                   with those values as keyed digests
+--   shown_entry(entry) -> entry as it may be shown (state show, a JSON plan's
+--                   before and prior_state): those values as digest placeholders
+--                   (so shown as sensitive), entry itself when it holds none
 local secrets = require "lambdaeng.secrets"
 
 local M = {}
@@ -172,6 +175,13 @@ function M.scrubbed_entry(entry, digest)
     out.tags_all = M.stored(kind, { tags_all = entry.tags_all }, entry.sensitive, digest).tags_all
   end
   return out
+end
+
+local function not_shown() return "(not shown)" end
+
+function M.shown_entry(entry)
+  if not entry_in_clear(entry) then return entry end
+  return M.scrubbed_entry(entry, not_shown)
 end
 
 function M.scrubbed_output(o, digest)

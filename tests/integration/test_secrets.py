@@ -319,6 +319,91 @@ class Secrets(TempDirTest):
         self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
                             skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
 
+    def test_an_older_state_in_clear_plans_no_change_it_does_not_make(self):
+        """A plan against a state an older lambdaeng wrote with its sensitive values in
+        clear (arguments, an invocation's result, outputs; a plan writes nothing, so they
+        stay so) compares them as they are: the same secret plans no change (it planned an
+        update of the function, a replacement of the invocation and output updates); another
+        secret, or another argument, plans what changes and only that; nothing of the old
+        secret is printed, in the text plan (a delete), the JSON plan's before and
+        prior_state."""
+        stack = self.write("stack.lua", OLD_FORMAT)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        doc = self.state()  # as a lambdaeng from before keyed digests wrote it: the values themselves
+        fn, inv = doc["resources"]["func.app"], doc["resources"]["invocation.inv"]
+        fn["args"]["environment"] = {"variables": {"PW": PW, "MODE": "test"}}
+        fn["args"]["tags"] = {"key": PW, "team": "a"}
+        fn["tags_all"] = fn["attrs"]["tags_all"] = {"key": PW, "team": "a"}
+        del fn["args_known"], fn["sensitive_paths"]
+        inv["args"]["input"] = json.dumps({"pw": PW}, separators=(",", ":"))  # as json.encode made it
+        inv["attrs"]["result"] = json.dumps({"pw": PW})
+        doc["outputs"]["pw"] = {"sensitive": True, "value": PW}
+        doc["outputs"]["res"] = {"sensitive": True, "value": json.dumps({"pw": PW})}
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=2)
+        self.outputs = []  # from here on, no output may hold the old secret
+
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("No changes.", r.stdout)
+        r = self.le("plan", stack, "--detailed-exitcode", "--json", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        plan = json.loads(r.stdout)
+        self.assertEqual({c["address"]: c["change"]["actions"] for c in plan["resource_changes"]},
+                         {"func.app": ["no-op"], "invocation.inv": ["no-op"]})
+        self.assertEqual({n: c["actions"] for n, c in plan["output_changes"].items()},
+                         {"pw": ["no-op"], "res": ["no-op"]})
+
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + PW, "--var", "mem=256")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # the other argument, and only it
+        self.assertIn("~ memory_size   = 128 -> 256\n", r.stdout)
+        self.assertNotIn("environment", r.stdout)
+        self.assertNotIn("tags", r.stdout)
+        self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
+
+        other = "Another-secret-93e1"
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # a real change of the secret still is one
+        self.assertIn("~ environment   = (sensitive) -> (sensitive)\n", r.stdout)
+        self.assertIn("~ input  = (sensitive) -> (sensitive) # forces replacement\n", r.stdout)
+        self.assertIn("~ pw  = (sensitive) -> (sensitive)\n", r.stdout)
+        r = self.le("plan", stack, "--json", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        plan = json.loads(r.stdout)
+        changes = {c["address"]: c["change"] for c in plan["resource_changes"]}
+        self.assertEqual(changes["func.app"]["actions"], ["update"])
+        self.assertEqual(changes["invocation.inv"]["actions"], ["delete", "create"])
+        self.assertIs(changes["invocation.inv"]["before_sensitive"]["result"], True)
+        self.assertNotIn("result", changes["invocation.inv"]["before"])
+        self.assertNotIn("environment", changes["func.app"]["before"])
+        prior = {r["address"]: r for r in plan["prior_state"]["values"]["root_module"]["resources"]}
+        self.assertNotIn("result", prior["invocation.inv"]["values"])  # left out and marked, as state show does
+        self.assertIs(prior["invocation.inv"]["sensitive_values"]["result"], True)
+
+        self.write("stack.lua", OLD_FORMAT.split("local inv")[0])  # the invocation deleted
+        r = self.le("plan", stack, "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("- input           = (sensitive)\n", r.stdout)
+        for text in self.outputs:
+            for form in forms(PW):
+                self.assertNotIn(form.decode(), text)
+        with open(path) as f:  # a plan writes nothing
+            self.assertEqual(json.load(f), doc)
+
+
+OLD_FORMAT = """local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local pw = var("pw", { sensitive = true })
+local mem = var("mem", { default = 128 })
+local fn = lambda.func("app", { function_name = "sec-old", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "code", memory_size = mem,
+  environment = { variables = { PW = pw, MODE = "test" } }, tags = { key = pw, team = "a" } })
+local inv = lambda.invocation("inv", { function_name = fn.function_name, input = json.encode({ pw = pw }) })
+output("pw", pw, { sensitive = true })
+output("res", inv.result, { sensitive = true })
+"""
 
 PARTLY = """local lambda = require "lambdaeng.lambda"
 local pw = var("pw", { sensitive = true })

@@ -103,6 +103,39 @@ describe("compute", function()
     assert.same({ "timeout" }, result.planned["func.hello"].changed)
   end)
 
+  -- (a state an older lambdaeng wrote holds a sensitive argument in clear: a plan,
+  -- which writes nothing, still reads it so)
+  it("compares a sensitive argument stored in clear as it is, and plans to store only its digest", function()
+    local secret = ', description = var("d", { sensitive = true, default = "s3cr3t-desc" })'
+    local function digest(v) return "sha256:" .. hash.hex(hash.sha256_raw(v)) end
+    local state = open_state()
+    applied(state, assert(plan.compute(load_stack(128, false, secret), state, { digest = digest })))
+    local entry = state:get("func.hello")
+    assert.equal(digest("s3cr3t-desc"), entry.args.description.sensitive_digest)
+    entry.args.description, entry.sensitive = "s3cr3t-desc", { description = true }
+    state:put("func.hello", entry)
+    local result = assert(plan.compute(load_stack(128, false, secret), state, { digest = digest }))
+    assert.equal("", actions(result))
+    result = assert(plan.compute(load_stack(256, false, secret), state, { digest = digest }))
+    assert.same({ "memory_size" }, result.planned["func.hello"].changed)
+    result = assert(plan.compute(load_stack(128, false, secret:gsub("s3cr3t%-desc", "other-desc")), state,
+      { digest = digest }))
+    assert.same({ "description" }, result.planned["func.hello"].changed)
+    assert.equal(digest("other-desc"), result.planned["func.hello"].stored.description.sensitive_digest)
+    -- ignored, it keeps the stored value: planned to be stored as its digest, never in clear
+    local ignored = secret:gsub("s3cr3t%-desc", "other-desc") .. ', lifecycle = { ignore_changes = { "description" } }'
+    result = assert(plan.compute(load_stack(256, false, ignored), state, { digest = digest }))
+    local p = result.planned["func.hello"]
+    assert.same({ "memory_size" }, p.changed)
+    assert.equal("s3cr3t-desc", p.args.description) -- (what the API is sent)
+    assert.equal(digest("s3cr3t-desc"), p.stored.description.sensitive_digest)
+    -- nor is it a change of configuration the update's calls make (a tag's change is not one)
+    result = assert(plan.compute(load_stack(128, false, ignored .. ', tags = { team = "a" }'), state, { digest = digest }))
+    p = result.planned["func.hello"]
+    assert.same({ "tags" }, p.changed)
+    assert.is_nil(p.changing.last_modified)
+  end)
+
   it("deletes what the stack no longer declares, and everything for destroy", function()
     local state = open_state()
     applied(state, assert(plan.compute(load_stack(128, true), state)))

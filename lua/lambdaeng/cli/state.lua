@@ -97,8 +97,8 @@ end
 -- (secret_attrs.lua) is a digest placeholder, so it is shown as (sensitive) too.
 local function entry_of(st, addr)
   local r = st:get(addr)
-  if type(r) ~= "table" or type(r.sensitive) ~= "table" or next(r.sensitive) == nil then return r end
-  return require("lambdaeng.secret_attrs").scrubbed_entry(r, function() return "(not shown)" end)
+  if type(r) ~= "table" then return r end
+  return require("lambdaeng.secret_attrs").shown_entry(r)
 end
 
 -- --json: a resource of Terraform's values representation (`terraform show -json`),

@@ -128,7 +128,7 @@ local function resource_change(p)
   local change = { actions = json.array(actions_of(p)), before = json.null, after = json.null,
                    after_unknown = {}, before_sensitive = false, after_sensitive = false,
                    replace_paths = replace_paths(p) }
-  if p.prior then change.before, change.before_sensitive = values.stored(p.prior) end
+  if p.prior then change.before, change.before_sensitive = values.stored(secret_attrs.shown_entry(p.prior)) end
   if p.action ~= "delete" then change.after, change.after_unknown, change.after_sensitive = after_of(p) end
   if p.prior and p.action ~= "delete" then unchanged_parts(p, change) end
   local reason
@@ -184,7 +184,7 @@ end
 function M.state_values(st)
   local resources = {}
   for _, addr in ipairs(st:addresses()) do
-    local entry = st:get(addr)
+    local entry = secret_attrs.shown_entry(st:get(addr))
     local v, marks = values.stored(entry)
     resources[#resources + 1] = values.object(addr, entry.kind, entry.name or addr:match("%.(.*)$") or addr, v, marks,
       entry.kind == "ephemeral_invocation" and "data" or "managed")

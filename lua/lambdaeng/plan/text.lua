@@ -277,17 +277,27 @@ local function create_lines(p, keys, computed, known, after, sym, body)
   return body
 end
 
+-- Whether argument k of an update or replace changes from old to new: as the plan
+-- found it (p.changed: a value state keeps in clear was compared as it is).
+local function differs(p, kind, k, old, new)
+  if not p.changed then return not same(kind, k, old, new) end
+  for _, name in ipairs(p.changed) do if name == k then return true end end
+  return false
+end
+
 -- The attribute lines of one change, appended to body.
 function change_body(p, c, sym, body)
   local kind = kind_of(p)
-  local before = p.prior and p.prior.args or {}
+  -- (a sensitive value an older lambdaeng stored in clear: shown as a digest is)
+  local prior = p.prior and secret_attrs.shown_entry(p.prior)
+  local before = prior and prior.args or {}
   local after = p.stored or p.args or {}
   local keys, computed
   if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
   else keys, computed = change_keys(p, before, after) end
   local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
   if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
-  local old_attrs = secret_attrs.masked(p, p.prior and p.prior.attrs or {}, SENSITIVE)
+  local old_attrs = secret_attrs.masked(p, prior and prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after
@@ -305,7 +315,7 @@ function change_body(p, c, sym, body)
           shown[#shown + 1] = k
         end
       end
-    elseif p.action == "create" or p.action == "delete" or not same(kind, k, eff_before[k], eff_after[k]) then
+    elseif p.action == "create" or p.action == "delete" or differs(p, kind, k, eff_before[k], eff_after[k]) then
       shown[#shown + 1] = k
     end
   end
