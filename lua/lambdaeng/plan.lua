@@ -18,6 +18,7 @@ local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
 local plan_deletes = require "lambdaeng.plan.deletes"
+local compared_args = require "lambdaeng.plan.compared_args"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -219,25 +220,6 @@ local function same_values(a, b)
   for k, v in pairs(a) do if b[k] ~= v then return false end end
   for k in pairs(b) do if a[k] == nil then return false end end
   return true
-end
-
--- The planned arguments as compared with the stored ones. A sensitive argument is
--- stored as a keyed digest, but an entry an older lambdaeng wrote keeps it in
--- clear: that one is compared as the value itself (the same value is no change;
--- its digest never equals it), and still stored only as its digest.
-local function compared_args(p, before)
-  local out
-  for k in pairs(p.sensitive) do
-    local b = before[k]
-    if b ~= nil and not is_digest(b) and is_digest(p.stored[k]) and not ref.has_withheld(p.args[k]) then
-      if not out then
-        out = {}
-        for name, v in pairs(p.stored) do out[name] = v end
-      end
-      out[k] = p.args[k]
-    end
-  end
-  return out or p.stored
 end
 
 -- The arguments that differ from the stored ones, and those among them that force
