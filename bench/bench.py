@@ -250,13 +250,37 @@ def echo_endpoint(tmp, tag, environments, latency_ms=50):
     for op, arg in (("CreateFunction", setup), ("WaitActive", '{"FunctionName": "echo"}')):
         subprocess.run([LAMBDAENG, "api", op, arg, "--endpoint", ep.url], env=env_with(), check=True,
                        capture_output=True)
+    started = time.monotonic()
     warm = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--parallelism", str(environments), "--endpoint", ep.url],
                           input=json.dumps([{"FunctionName": "echo", "Payload": {"w": i}}
                                             for i in range(environments)]),
                           env=env_with(), text=True, capture_output=True)
     if warm.returncode != 0 or "function_error" in warm.stdout:
-        raise RuntimeError(tag + " warm-up failed: " + warm.stdout[:500] + warm.stderr[:500])
+        raise RuntimeError(f"{tag} warm-up failed after {time.monotonic() - started:.1f} s "
+                           f"(load {os.getloadavg()[0]:.1f}, exit {warm.returncode}): "
+                           + warm_up_failures(warm.stdout, environments) + "; stderr: " + warm.stderr[-2000:])
     return ep
+
+
+def warm_up_failures(out, n):
+    """Which warm-up invocations failed and why, in full: each distinct error with its count and
+    the invocations (their "w") that got it."""
+    try:
+        results = json.loads(out)
+    except ValueError:
+        return "output is not a JSON array: " + out[-2000:]
+    failed = {}
+    for i, r in enumerate(results):
+        if "Error" in r or r.get("function_error"):
+            why = r.get("Error") or r.get("payload", "")
+            why = why if isinstance(why, str) else json.dumps(why, sort_keys=True)
+            why = re.sub(r"RequestId: \S+ |127\.0\.0\.1:\d+", "", why)  # so equal errors group
+            failed.setdefault(why, []).append(i)
+    if not failed:
+        return f"no invocation failed ({len(results)} of {n} answered)"
+    return f"{sum(map(len, failed.values()))} of {n} failed: " + "; ".join(
+        f"{len(ws)} x {why} (w = {', '.join(map(str, ws[:20]))}{', ...' if len(ws) > 20 else ''})"
+        for why, ws in sorted(failed.items(), key=lambda kv: -len(kv[1])))
 
 
 def api_invoke_failed(out, n):

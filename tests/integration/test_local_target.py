@@ -298,6 +298,9 @@ while true; do
     *fail*) curl -sS -X POST "$API/invocation/$ID/error" -H 'Lambda-Runtime-Function-Error-Type: Unhandled' \
               -d '{"errorType":"ShellError","errorMessage":"asked to fail"}' >/dev/null ;;
     *sleep*) sleep @LONG_SLEEP@ ;;
+    *stall*) echo "stall deadline $(grep -i '^Lambda-Runtime-Deadline-Ms:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)"
+            while [ ! -e "$LAMBDA_TASK_ROOT/release" ]; do sleep 0.02; done
+            curl -sS -X POST "$API/invocation/$ID/response" -d '{"stalled":"answered"}' >/dev/null ;;
     *gate*) echo "holding $ME"
             while [ ! -e "$LAMBDA_TASK_ROOT/release" ]; do sleep 0.02; done
             curl -sS -X POST "$API/invocation/$ID/response" -d "{\"pid\":\"$ME\"}" >/dev/null ;;
@@ -561,6 +564,56 @@ class Execution(unittest.TestCase):
                 break
             time.sleep(0.1)
         self.assertEqual(left, [])
+
+    def test_a_response_waiting_in_its_socket_at_the_deadline_wins(self):
+        # libuv runs a turn's timers before it polls: an endpoint starved across a function's
+        # deadline (stopped here) finds the timer due and the response unread at once; the
+        # response came in time and must win, not Sandbox.Timedout
+        path = make_zip(self.dir, "stall", {"bootstrap": BOOTSTRAP, "gate-of.txt": "stall"}, {"bootstrap": 0o755})
+        with open(path, "rb") as f:
+            release = os.path.join(self.dir, "store", "run", hashlib.sha256(f.read()).hexdigest(), "release")
+        self.create("stall", "provided.al2023", "h", path, Timeout=10)
+        since = len(self.console_text())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            call = pool.submit(self.invoke, "stall", {"stall": True})
+            found = None
+            while not found:
+                self.assertFalse(call.done(), call.done() and call.result())
+                found = re.search(r"stall deadline (\d+)", self.console_text()[since:])
+                time.sleep(0.05)
+            deadline_ms = int(found.group(1))
+            self.proc.send_signal(signal.SIGSTOP)
+            try:
+                if time.time() * 1000 > deadline_ms - 500:
+                    self.skipTest("the endpoint was stopped too late to hold it across the deadline")
+                open(release, "w").close()
+                while not self.response_queued("stall"):  # sent, not read: the endpoint is stopped
+                    time.sleep(0.02)
+                while time.time() * 1000 < deadline_ms + 200:  # the deadline passes while it is stopped
+                    time.sleep(0.05)
+            finally:
+                self.proc.send_signal(signal.SIGCONT)
+            r = call.result()
+        self.assertNotIn("FunctionError", r, r["Body"])
+        self.assertEqual(r["Body"], {"stalled": "answered"})
+
+    @staticmethod
+    def response_queued(marker):
+        """Whether a runtime's curl POSTing a body with marker has its request queued, unread,
+        in a socket of its network namespace (its /proc/<pid>/net/tcp: established, rx_queue > 0)."""
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+                if not cmd.startswith(b"curl") or marker.encode() not in cmd:
+                    continue
+                with open(f"/proc/{pid}/net/tcp") as f:
+                    rows = [line.split() for line in f.readlines()[1:]]
+            except OSError:
+                continue
+            if any(r[3] == "01" and int(r[4].split(":")[1], 16) > 0 for r in rows):
+                return True
+        return False
 
     def test_concurrent_invocations_get_their_own_processes(self):
         # Each call holds at its gate until all four are in flight, so the target decides
