@@ -25,6 +25,7 @@ local localenv = require "lambdaeng.localenv"
 local localstarts = require "lambdaeng.localstarts"
 local localtimeouts = require "lambdaeng.localtimeouts"
 local localrequest = require "lambdaeng.localrequest"
+local procmem = require "lambdaeng.procmem"
 
 local M = {}
 
@@ -132,28 +133,6 @@ local function log_append(buf, chunk)
   end
 end
 
--- The peak resident memory of pid and what it started (the runtime runs below
--- bubblewrap's processes), in MB: the largest VmHWM among them.
-local function max_memory_mb(pid)
-  local peak, seen = 0, 0
-  local function visit(p)
-    seen = seen + 1
-    if seen > 64 then return end
-    local f = io.open("/proc/" .. p .. "/status", "r")
-    if not f then return end
-    local kb = tonumber(f:read("a"):match("VmHWM:%s*(%d+)") or "0")
-    f:close()
-    if kb > peak then peak = kb end
-    local c = io.open("/proc/" .. p .. "/task/" .. p .. "/children", "r")
-    if not c then return end
-    local children = c:read("a")
-    c:close()
-    for child in children:gmatch("%d+") do visit(child) end
-  end
-  if pid then visit(pid) end
-  return math.ceil(peak / 1024)
-end
-
 -- An environment takes an invocation / gives it back.
 function Exec:mark_busy(env)
   self.busy_fn[env.fn_name] = (self.busy_fn[env.fn_name] or 0) + 1
@@ -239,7 +218,7 @@ function Exec:finish(inv, result)
   local env = inv.env
   if env and not inv.delivered_at then inv.prelude, env.pending_log = env.pending_log, {} end
   result.duration = inv.delivered_at and (loop.now() - inv.delivered_at) * 1000 or 0
-  result.max_memory = inv.want_log and env and env.proc and max_memory_mb(env.proc:pid()) or 0
+  result.max_memory = inv.want_log and env and env.proc and procmem.max_memory_mb(env.proc:pid()) or 0
   if env and env.inv == inv then
     env.inv = nil
     -- what the runtime printed before its /response or /error may be read after it (the
@@ -279,12 +258,9 @@ function Exec:deliver(env)
   inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv)
 end
 
--- inv ran past its function's timeout: it fails, its environment ends. libuv runs a turn's
--- timers before it polls for I/O, so after a long turn (the loop starved under load) the
--- deadline's timer ran before a response that had come in time, still unread in its socket:
--- at 6 busy loops on 2 cores, 62 to 237 of W2's 1,000 warm-up calls failed so, the timer
--- firing 3.1-5.0 s after delivery. The verdict now waits for the next turn's poll (a 1 ms
--- timer: a 0 s one runs in this same timers pass), and a response read there wins.
+-- inv ran past its function's timeout: it fails, its environment ends. The verdict waits
+-- for one more poll (a 1 ms timer; a 0 s one runs in this timers pass): libuv runs a turn's
+-- timers before it reads sockets, so under load a response that came in time may be unread.
 function Exec:timed_out(inv)
   if inv.done then return end
   if not inv.timeout_due then
