@@ -31,7 +31,7 @@ static void lua_done(le_http_response *r, void *userdata) {
     le_task_resume(co, 3);
     return;
   }
-  lua_createtable(co, 0, 3);
+  lua_createtable(co, 0, 4); /* status, headers, body, and the client's attempts (no rehash) */
   lua_pushinteger(co, r->status);
   lua_setfield(co, -2, "status");
   const char *raw = r->headers.data ? (const char *)r->headers.data : "";

@@ -17,6 +17,7 @@
 -- operation without a body is a ValidationError naming the operation and member.
 local OPERATIONS = require "lambdaeng.aws.lambda_operations"
 local sigv4 = require "lambdaeng.native.sigv4"
+local uri_encode = sigv4.uri_encode
 local json = require "lambdaeng.json"
 local hash = require "lambdaeng.native.hash"
 local client_lib = require "lambdaeng.aws.client"
@@ -156,25 +157,28 @@ function M.request(op, input)
   input = input or {}
   local known, has_body = c.known, spec.body
   if not has_body then
-    for k in pairs(input) do
+    for k in next, input do
       if not known[k] then return request_in_lua(op, input) end
     end
   end
+  -- (numeric loops and strings taken as they are: a refresh makes a request per function)
   local parts = c.parts
   local path = parts[1]
   for i = 2, #parts, 2 do
     local param = parts[i]
     local v = input[param.name]
     if v == nil or type(v) == "table" then return request_in_lua(op, input) end
+    if type(v) ~= "string" then v = scalar(v) end
     if param.greedy then
-      path = path .. (scalar(v):gsub("[^/]+", sigv4.uri_encode)) .. parts[i + 1]
+      path = path .. (v:gsub("[^/]+", uri_encode)) .. parts[i + 1]
     else
-      path = path .. sigv4.uri_encode(scalar(v)) .. parts[i + 1]
+      path = path .. uri_encode(v) .. parts[i + 1]
     end
   end
-  local query = {}
-  for i, kv in ipairs(c.literal) do query[i] = { kv[1], kv[2] } end
-  for _, mw in ipairs(c.query) do
+  local query, literal, query_members = {}, c.literal, c.query
+  for i = 1, #literal do query[i] = { literal[i][1], literal[i][2] } end
+  for j = 1, #query_members do
+    local mw = query_members[j]
     local v = input[mw[1]]
     if type(v) == "table" then
       for _, x in ipairs(v) do query[#query + 1] = { mw[2], scalar(x) } end
@@ -182,8 +186,9 @@ function M.request(op, input)
       query[#query + 1] = { mw[2], scalar(v) }
     end
   end
-  local headers = {}
-  for _, mw in ipairs(c.headers) do
+  local headers, header_members = {}, c.headers
+  for j = 1, #header_members do
+    local mw = header_members[j]
     local v = input[mw[1]]
     if v ~= nil then headers[#headers + 1] = { mw[2], scalar(v) } end
   end

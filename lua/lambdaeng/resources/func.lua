@@ -31,6 +31,9 @@ local function code(decl, a)
 end
 
 local function invoke_arn(region, arn)
+  if type(arn) == "string" and type(region) == "string" then -- (one concatenation: no format to parse)
+    return "arn:aws:apigateway:" .. region .. ":lambda:path/2015-03-31/functions/" .. arn .. "/invocations"
+  end
   return arn and string.format("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, arn)
 end
 
@@ -42,20 +45,21 @@ end
 
 -- Attributes from a configuration ($LATEST's), the latest published version
 -- ("$LATEST" when none), the function's tags and the nested computed values.
+local function empty_if_null(x) if x == nil or x == json.null then return "" end return x end
 local function attrs_from(cfg, region, version, tags_all, nested)
   local arn = base_arn(cfg.FunctionArn)
   version = version or "$LATEST"
   local qualified = arn and (arn .. ":" .. version)
-  local function s(x) if x == nil or x == json.null then return "" end return x end
   local attrs = {
     arn = arn, invoke_arn = invoke_arn(region, arn), qualified_arn = qualified,
     qualified_invoke_arn = invoke_arn(region, qualified),
     version = version, last_modified = cfg.LastModified, source_code_size = cfg.CodeSize,
     code_sha256 = cfg.CodeSha256, state = cfg.State ~= json.null and cfg.State or "Active",
-    signing_job_arn = s(cfg.SigningJobArn), signing_profile_version_arn = s(cfg.SigningProfileVersionArn),
+    signing_job_arn = empty_if_null(cfg.SigningJobArn),
+    signing_profile_version_arn = empty_if_null(cfg.SigningProfileVersionArn),
     tags_all = tags_all or {},
   }
-  for k, v in pairs(nested or {}) do attrs[k] = v end
+  if nested then for k, v in next, nested do attrs[k] = v end end
   return attrs
 end
 M.attrs_from = attrs_from
@@ -301,11 +305,12 @@ end
 
 -- GetFunction's options for a read: the answer decoded, checked and its nulls dropped in
 -- one C pass (lambda_call.decode_fast; what api:get_function's cjson decode and shape
--- check give from_api, lua.func_read compares); a new table each call (op sets its query).
+-- check give from_api, lua.func_read compares).
 function M.read_options()
   return { class = "read", fast = lambda_call.decode_fast, decode = lambda_call.decode_raw,
-           checked = lambda_call.drop_nulls, query = nil } -- (room for op's query: no rehash)
+           checked = lambda_call.drop_nulls }
 end
+local READ_OPTIONS = M.read_options() -- (one for every read: json_call only reads it, the query goes apart)
 
 -- Reads a function back as lambdaeng arguments (refresh and import).
 -- opts.versions: find the latest published version (ListVersionsByFunction);
@@ -315,7 +320,9 @@ end
 function M.read(ctx, name, opts)
   opts = opts or {}
   local api = ctx.api
-  local got, err = api:op("GetFunction", { FunctionName = name }, nil, M.read_options())
+  local req, rerr = lambda_call.request("GetFunction", { FunctionName = name })
+  if not req then return nil, rerr end
+  local got, err = api:json_call("GetFunction", req.method, req.path, nil, READ_OPTIONS, req.query)
   if not got then return nil, err end
   local c = got.Configuration or {}
   local args, nested = doc.from_api(c, got)
