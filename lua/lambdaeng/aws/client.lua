@@ -260,7 +260,8 @@ function Client:call(req)
     if res then
       if limiter then limiter:complete(ticket, false) end
       -- A successful call returns what its retries cost, or earns one token.
-      self.quota = math.min(QUOTA_MAX, self.quota + (retry_cost_held > 0 and retry_cost_held or 1))
+      local quota = self.quota + (retry_cost_held > 0 and retry_cost_held or 1)
+      self.quota = quota < QUOTA_MAX and quota or QUOTA_MAX
       res.attempts = attempt
       return res
     end

@@ -120,8 +120,10 @@ end
 function Limiter:slot(now)
   if self.burst and not self.learned and self.rate then
     local full = self.rate * WINDOW
-    local tokens = math.min(full, (self.tokens or full) + (now - (self.tokens_at or now)) * self.rate)
-    tokens = math.max(tokens, 1) - 1 -- (the caller waited for next_slot, when one was there)
+    -- (min and max written out: a refresh releases a call per function through here)
+    local tokens = (self.tokens or full) + (now - (self.tokens_at or now)) * self.rate
+    if not (tokens < full) then tokens = full end
+    tokens = (tokens < 1 and 1 or tokens) - 1 -- (the caller waited for next_slot, when one was there)
     self.tokens, self.tokens_at = tokens, now
     self.next_slot = tokens >= 1 and now or now + (1 - tokens) / self.rate
     return now
@@ -153,7 +155,8 @@ function Limiter:remember_accepted(ticket)
   self.accepted_tail = self.accepted_tail + 1
   ticket.at = now
   a[self.accepted_tail] = ticket
-  local recent = math.max(self.recent_head, self.accepted_head)
+  local recent = self.recent_head
+  if self.accepted_head > recent then recent = self.accepted_head end
   while recent <= self.accepted_tail and a[recent].at <= now - WINDOW do recent = recent + 1 end
   self.recent_head = recent -- a[recent..tail]: the answers of the last second
   local head = self.accepted_head

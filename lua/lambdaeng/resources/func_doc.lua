@@ -299,10 +299,21 @@ function M.from_api(cfg, doc)
   local package_type, archs = cfg.PackageType, cfg.Architectures
   if package_type == nil or package_type == NULL then package_type = "Zip" end
   if nonempty(archs) and #archs == 1 and archs[1] == "x86_64" then archs = nil end -- the default
+  -- (nulls and defaults tested inline, not through v and unless: every refreshed function comes here)
+  local name, role, handler, runtime = cfg.FunctionName, cfg.Role, cfg.Handler, cfg.Runtime
+  local description, timeout, memory, kms = cfg.Description, cfg.Timeout, cfg.MemorySize, cfg.KMSKeyArn
+  if name == NULL then name = nil end
+  if role == NULL then role = nil end
+  if handler == NULL then handler = nil end
+  if runtime == NULL then runtime = nil end
+  if description == NULL or description == "" then description = nil end
+  if timeout == NULL then timeout = nil end
+  if memory == NULL then memory = nil end
+  if kms == NULL or kms == "" then kms = nil end
   local args = {
-    function_name = v(cfg.FunctionName), role = v(cfg.Role), handler = v(cfg.Handler), runtime = v(cfg.Runtime),
-    description = unless(cfg.Description, ""), timeout = v(cfg.Timeout), memory_size = v(cfg.MemorySize),
-    package_type = package_type, kms_key_arn = unless(cfg.KMSKeyArn, ""),
+    function_name = name, role = role, handler = handler, runtime = runtime,
+    description = description, timeout = timeout, memory_size = memory,
+    package_type = package_type, kms_key_arn = kms,
     architectures = nonempty(archs) and copy_list(archs) or nil,
   }
   local nested = {}
