@@ -543,16 +543,18 @@ static void reused_sender(void *arg) {
   client_finished(&p->t, fd);
 }
 
-static int l_start_reused(lua_State *L) {
-  reused_client = (reused){.port = (int)luaL_checkinteger(L, 1)};
-  return client_start(L, &reused_client.t, reused_sender, &reused_client);
-}
-
-static int l_reused_result(lua_State *L) {
-  if (!client_joined(&reused_client.t)) return 0;
-  lua_pushinteger(L, reused_client.first_status);
-  lua_pushinteger(L, reused_client.second_status);
-  lua_pushstring(L, reused_client.ended);
+/* reused_client(port) starts the client; reused_client() then gives nothing while it
+ * runs, then both statuses and how the connection ended. */
+static int l_reused_client(lua_State *L) {
+  reused *p = &reused_client;
+  if (!lua_isnoneornil(L, 1)) {
+    *p = (reused){.port = (int)luaL_checkinteger(L, 1)};
+    return client_start(L, &p->t, reused_sender, p);
+  }
+  if (!client_joined(&p->t)) return 0;
+  lua_pushinteger(L, p->first_status);
+  lua_pushinteger(L, p->second_status);
+  lua_pushstring(L, p->ended);
   return 3;
 }
 
@@ -575,7 +577,8 @@ static int l_block_until_sent(lua_State *L) {
  * arms the 0.05 s idle deadline) until 0.2 s after request 2 was written. */
 static void a_request_read_after_its_idle_deadline_is_answered(void **state) {
   (void)state;
-  lua_State *L = open_with_client(l_start_reused, l_reused_result);
+  lua_State *L = harness_open();
+  lua_register(L, "reused_client", l_reused_client);
   lua_register(L, "block_until_sent", l_block_until_sent);
   run_scenario(L,
                "return loop.run(function()\n"
@@ -585,10 +588,10 @@ static void a_request_read_after_its_idle_deadline_is_answered(void **state) {
                "    answer(req, id)\n"
                "    if req.target == '/first' then block_until_sent(2, 0.2) end\n"
                "  end, { timeout = 0.05 })\n"
-               "  start_client(s:port())\n"
+               "  reused_client(s:port())\n"
                "  block_until_sent(1, 0)\n"
                "  local first, second, ended\n"
-               "  repeat loop.sleep(0.01) first, second, ended = client_result() until ended\n"
+               "  repeat loop.sleep(0.01) first, second, ended = reused_client() until ended\n"
                "  s:close()\n"
                "  return first, second, ended, dispatched, #reported\n"
                "end)\n",
