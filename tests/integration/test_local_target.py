@@ -597,6 +597,40 @@ class Execution(unittest.TestCase):
         self.assertNotIn("FunctionError", r, r["Body"])
         self.assertEqual(r["Body"], {"stalled": "answered"})
 
+    def test_a_first_next_waiting_at_the_init_deadline_wins(self):
+        # The same for the 10 s init limit: a runtime that asks for its first event in time,
+        # while the endpoint is starved (stopped here) across the deadline, gets the event
+        # instead of Sandbox.Timedout; its connection is new, so reading it takes two polls
+        late = ('#!/bin/sh\necho "init waiting $(date +%s%3N)"\n'
+                'while [ ! -e "$LAMBDA_TASK_ROOT/release" ]; do sleep 0.02; done\nexec "$LAMBDA_TASK_ROOT/inner"\n')
+        path = make_zip(self.dir, "late-init", {"bootstrap": late, "inner": BOOTSTRAP}, {"bootstrap": 0o755, "inner": 0o755})
+        with open(path, "rb") as f:
+            release = os.path.join(self.dir, "store", "run", hashlib.sha256(f.read()).hexdigest(), "release")
+        self.create("late-init", "provided.al2023", "h", path)
+        since = len(self.console_text())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            call = pool.submit(self.invoke, "late-init", {"late": "init"})
+            found = None
+            while not found:
+                self.assertFalse(call.done(), call.done() and call.result())
+                found = re.search(r"init waiting (\d+)", self.console_text()[since:])
+                time.sleep(0.05)
+            deadline_ms = int(found.group(1)) + 10000  # (the endpoint's clock started it a little earlier)
+            self.proc.send_signal(signal.SIGSTOP)
+            try:
+                if time.time() * 1000 > deadline_ms - 1500:
+                    self.skipTest("the endpoint was stopped too late to hold it across the init deadline")
+                open(release, "w").close()
+                while not self.response_queued("invocation/next"):  # asked, not read: the endpoint is stopped
+                    time.sleep(0.02)
+                while time.time() * 1000 < deadline_ms + 500:  # the deadline passes while it is stopped
+                    time.sleep(0.05)
+            finally:
+                self.proc.send_signal(signal.SIGCONT)
+            r = call.result()
+        self.assertNotIn("FunctionError", r, r["Body"])
+        self.assertEqual(r["Body"]["echo"], {"late": "init"})
+
     @staticmethod
     def response_queued(marker):
         """Whether a runtime's curl POSTing a body with marker has its request queued, unread,
