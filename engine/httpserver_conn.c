@@ -2,12 +2,14 @@
  * request id, their deadlines, their reads (one shared buffer) and writes (a keep-alive
  * answer tried at once, the rest queued in order), and their closing: at once, or, after a
  * closing answer, a shutdown of our side and a linger that reads and drops what the
- * client still sends. What a connection reads goes to le_request_feed; its timeouts and
- * a connection beyond max_connections to le_refuse. */
+ * client still sends. An idle connection's deadline does not close it while a request
+ * that came in time waits unread. What a connection reads goes to le_request_feed; its
+ * timeouts and a connection beyond max_connections to le_refuse. */
 #include "httpserver_conn.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -218,6 +220,17 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
   return 0;
 }
 
+/* Whether the client has sent bytes that no read has taken yet. libuv runs expired timers
+ * before the poll that would read them: on a loaded machine a request can arrive in time
+ * and still find its connection's idle deadline run first, and closing then (with the
+ * request unread: a reset) loses it; a client reusing keep-alive connections meets it on
+ * each one it tries. Only a peek: the read that follows in this turn's poll takes them. */
+static int has_unread_bytes(le_conn *c) {
+  uv_os_fd_t fd;
+  char byte;
+  return uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void timer_cb(uv_timer_t *t) {
   le_conn *c = t->data;
   if (c->closing) return;
@@ -231,6 +244,8 @@ static void timer_cb(uv_timer_t *t) {
   if (c->busy) return;
   if (c->in_message || c->pending.len > 0)
     le_refuse(c, 408, "RequestTimeoutException", "the request did not arrive in time");
+  else if (c->reading && has_unread_bytes(c))
+    le_conn_arm(c, c->srv->timeout); /* a request came in time: its headers get the usual deadline */
   else
     le_conn_close(c); /* an idle keep-alive connection */
 }

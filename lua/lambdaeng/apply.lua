@@ -218,9 +218,11 @@ local function guarded(run, n)
   end
 end
 
--- "Still creating..." for operations that take a while, and the live progress line.
+-- "Still creating..." for operations that take a while, each every interval of its own
+-- (as Terraform: an operation that started later is not reported early), and the live
+-- progress line.
 local function progress(run, total)
-  local ctx, interval, last = run.ctx, run.ctx.progress_interval or 10, loop.now()
+  local ctx, interval = run.ctx, run.ctx.progress_interval or 10
   while run.remaining > 0 do
     loop.sleep(0.2) -- short naps, so the loop can end as soon as the work does
     if ctx.tick and run.remaining > 0 then
@@ -228,9 +230,10 @@ local function progress(run, total)
       for _ in pairs(run.running) do n_running = n_running + 1 end
       ctx.tick(total - run.remaining, total, n_running)
     end
-    if run.remaining > 0 and loop.now() - last >= interval then
-      last = loop.now()
-      for n in pairs(run.running) do
+    local now = loop.now()
+    for n in pairs(run.remaining > 0 and run.running or {}) do
+      if now - (n.reported or n.started) >= interval then
+        n.reported = now
         local verbs = VERB[n.action] or VERB.create
         say(run, "apply_progress", n, string.format("%s: %s [%s elapsed]", n.address, verbs[3], elapsed(n.started)))
       end

@@ -48,12 +48,22 @@ function Queue:spawn(env)
   env.spawn_spec = nil
   env.proc, env.started, env.starting = proc, loop.now(), true
   self.starting = self.starting + 1
-  env.init_timer = loop.timer(M.INIT_TIMEOUT, function()
+  self:arm_init(env, M.INIT_TIMEOUT, 2)
+  return true
+end
+
+-- env's init deadline, then its verdict after `polls` more turns' I/O polls: libuv runs a
+-- turn's timers before it polls, so after a long turn (the loop starved under load) the
+-- deadline can fall due with the runtime's first /next come in time but unread; a new
+-- connection takes two polls (its accept, then its read), and a /next read there cancels
+-- env.init_timer (localexec.lua). Each wait is a 1 ms timer: a 0 s one runs in the same pass.
+function Queue:arm_init(env, seconds, polls)
+  env.init_timer = loop.timer(seconds, function()
+    if polls > 0 then return self:arm_init(env, 0.001, polls - 1) end
     env.init_timer = nil
     self.on_timeout(env)
   end)
   if env.unref then env.init_timer:unref() end
-  return true
 end
 
 function Queue:start(env, spec, unref)

@@ -27,7 +27,9 @@
 --                                         digest, target, args, workspace)
 --   is_planfile(path)                   -> whether path is a saved plan
 --   prepare(args)                       -> doc | nil, err   (run FILE: args set from it)
---   check_state(doc, st)                -> true | nil, err  (same lineage and serial)
+--   check_state(doc, now)               -> true | nil, err  (now: the state's info as this run
+--                                         opened it, before it scrubbed an older lambdaeng's
+--                                         secrets in clear; the same lineage and serial)
 --   check_plan(doc, result, session, digest, target) -> true | nil, err
 local json = require "lambdaeng.json"
 local ref = require "lambdaeng.ref"
@@ -233,8 +235,7 @@ function M.prepare(args)
   return doc
 end
 
-function M.check_state(doc, st)
-  local now = st:info()
+function M.check_state(doc, now)
   local was = doc.state
   -- a state not written yet has serial 0 and a lineage of the moment: still none written is the same state
   local fresh = was.serial == 0 and now.serial == 0

@@ -207,6 +207,8 @@ end
 local SCRUBS = { run = true, apply = true, destroy = true, import = true, ["state rm"] = true, ["state mv"] = true }
 
 -- The state, locked for `operation` (a word for the lock's holder: "plan", "run").
+-- lock.opened: the state's info (lineage, serial) as opened, before that scrub (the
+-- S3 backend writes it back at once, a new serial): what a saved plan was made against.
 function Workspace:lock_state(operation)
   local ok, err = self:forced_unlock()
   if not ok then return nil, err end
@@ -216,6 +218,7 @@ function Workspace:lock_state(operation)
   local lock = setmetatable({ held = held, id_ = held:id(), warn = self.warn, backend = self.backend }, Lock)
   local st
   st, err = self.backend:open()
+  lock.opened = st and st:info()
   if st and SCRUBS[operation] and self.backend.scrub_secrets then
     local found, warning = self.backend:scrub_secrets(st, function() return self:digest(true) end)
     if not found then st, err = nil, warning

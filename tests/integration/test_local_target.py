@@ -569,33 +569,54 @@ class Execution(unittest.TestCase):
         # libuv runs a turn's timers before it polls: an endpoint starved across a function's
         # deadline (stopped here) finds the timer due and the response unread at once; the
         # response came in time and must win, not Sandbox.Timedout
-        path = make_zip(self.dir, "stall", {"bootstrap": BOOTSTRAP, "gate-of.txt": "stall"}, {"bootstrap": 0o755})
+        r = self.invoke_starved_across("stall", {"bootstrap": BOOTSTRAP, "gate-of.txt": "stall"}, {"stall": True},
+                                       r"stall deadline (\d+)", lambda ms: ms, "stall", Timeout=10)
+        self.assertNotIn("FunctionError", r, r["Body"])
+        self.assertEqual(r["Body"], {"stalled": "answered"})
+
+    def test_a_first_next_waiting_at_the_init_deadline_wins(self):
+        # The same for the 10 s init limit: a runtime that asks for its first event in time,
+        # while the endpoint is starved (stopped here) across the deadline, gets the event
+        # instead of Sandbox.Timedout; its connection is new, so reading it takes two polls
+        late = ('#!/bin/sh\necho "init waiting $(date +%s%3N)"\n'
+                'while [ ! -e "$LAMBDA_TASK_ROOT/release" ]; do sleep 0.02; done\nexec "$LAMBDA_TASK_ROOT/inner"\n')
+        r = self.invoke_starved_across("late-init", {"bootstrap": late, "inner": BOOTSTRAP}, {"late": "init"},
+                                       r"init waiting (\d+)", lambda ms: ms + 10000,  # (the endpoint started it earlier)
+                                       "invocation/next")
+        self.assertNotIn("FunctionError", r, r["Body"])
+        self.assertEqual(r["Body"]["echo"], {"late": "init"})
+
+    def invoke_starved_across(self, name, files, payload, seen, deadline_of, queued, **extra):
+        """Invokes name (a provided.al2023 package of files) and, once its console shows `seen`
+        (a pattern whose group is a time in ms), stops the endpoint across the deadline
+        deadline_of(that time): the runtime is released (the file "release" in its package's
+        directory), and its request waits unread (response_queued(queued)) until the deadline
+        has passed; then the endpoint goes on. -> the call's result"""
+        path = make_zip(self.dir, name, files, {f: 0o755 for f in ("bootstrap", "inner") if f in files})
         with open(path, "rb") as f:
             release = os.path.join(self.dir, "store", "run", hashlib.sha256(f.read()).hexdigest(), "release")
-        self.create("stall", "provided.al2023", "h", path, Timeout=10)
+        self.create(name, "provided.al2023", "h", path, **extra)
         since = len(self.console_text())
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            call = pool.submit(self.invoke, "stall", {"stall": True})
+            call = pool.submit(self.invoke, name, payload)
             found = None
             while not found:
                 self.assertFalse(call.done(), call.done() and call.result())
-                found = re.search(r"stall deadline (\d+)", self.console_text()[since:])
+                found = re.search(seen, self.console_text()[since:])
                 time.sleep(0.05)
-            deadline_ms = int(found.group(1))
+            deadline_ms = deadline_of(int(found.group(1)))
             self.proc.send_signal(signal.SIGSTOP)
             try:
-                if time.time() * 1000 > deadline_ms - 500:
+                if time.time() * 1000 > deadline_ms - 1500:
                     self.skipTest("the endpoint was stopped too late to hold it across the deadline")
                 open(release, "w").close()
-                while not self.response_queued("stall"):  # sent, not read: the endpoint is stopped
+                while not self.response_queued(queued):  # sent, not read: the endpoint is stopped
                     time.sleep(0.02)
-                while time.time() * 1000 < deadline_ms + 200:  # the deadline passes while it is stopped
+                while time.time() * 1000 < deadline_ms + 500:  # the deadline passes while it is stopped
                     time.sleep(0.05)
             finally:
                 self.proc.send_signal(signal.SIGCONT)
-            r = call.result()
-        self.assertNotIn("FunctionError", r, r["Body"])
-        self.assertEqual(r["Body"], {"stalled": "answered"})
+            return call.result()
 
     @staticmethod
     def response_queued(marker):

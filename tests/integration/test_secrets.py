@@ -319,19 +319,14 @@ class Secrets(TempDirTest):
         self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
                             skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
 
-    def test_an_older_state_in_clear_plans_no_change_it_does_not_make(self):
-        """A plan against a state an older lambdaeng wrote with its sensitive values in
-        clear (arguments, an invocation's result, outputs; a plan writes nothing, so they
-        stay so) compares them as they are: the same secret plans no change (it planned an
-        update of the function, a replacement of the invocation and output updates); another
-        secret, or another argument, plans what changes and only that; nothing of the old
-        secret is printed, in the text plan (a delete), the JSON plan's before and
-        prior_state."""
-        stack = self.write("stack.lua", OLD_FORMAT)
+    def older_state_in_clear(self, stack):
+        """Runs OLD_FORMAT's stack, then rewrites its state as a lambdaeng from before keyed
+        digests wrote it: the values themselves (arguments, an invocation's result, outputs).
+        -> (the state file's path, the document written)"""
         r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
-        doc = self.state()  # as a lambdaeng from before keyed digests wrote it: the values themselves
+        doc = self.state()
         fn, inv = doc["resources"]["func.app"], doc["resources"]["invocation.inv"]
         fn["args"]["environment"] = {"variables": {"PW": PW, "MODE": "test"}}
         fn["args"]["tags"] = {"key": PW, "team": "a"}
@@ -343,6 +338,18 @@ class Secrets(TempDirTest):
         doc["outputs"]["res"] = {"sensitive": True, "value": json.dumps({"pw": PW})}
         with open(path, "w") as f:
             json.dump(doc, f, indent=2)
+        return path, doc
+
+    def test_an_older_state_in_clear_plans_no_change_it_does_not_make(self):
+        """A plan against a state an older lambdaeng wrote with its sensitive values in
+        clear (arguments, an invocation's result, outputs; a plan writes nothing, so they
+        stay so) compares them as they are: the same secret plans no change (it planned an
+        update of the function, a replacement of the invocation and output updates); another
+        secret, or another argument, plans what changes and only that; nothing of the old
+        secret is printed, in the text plan (a delete), the JSON plan's before and
+        prior_state."""
+        stack = self.write("stack.lua", OLD_FORMAT)
+        path, doc = self.older_state_in_clear(stack)
         self.outputs = []  # from here on, no output may hold the old secret
 
         r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + PW)
@@ -392,6 +399,47 @@ class Secrets(TempDirTest):
         with open(path) as f:  # a plan writes nothing
             self.assertEqual(json.load(f), doc)
 
+
+    def test_a_saved_plan_against_an_older_state_in_clear_applies(self):
+        """plan -out against a state an older lambdaeng wrote with its secrets in clear is
+        made against the state as its apply opens it (the same digests instead, in memory: the
+        plan writes no state), so run FILE applies it (it was refused as stale: the plan had
+        read the invocation's result in clear, the apply its digest); the plan file holds no
+        form of the secret; a state changed between the plan and its apply is still refused."""
+        stack = self.write("stack.lua", OLD_FORMAT)
+        path, doc = self.older_state_in_clear(stack)
+        saved = os.path.join(self.dir, "p.plan")
+        r = self.le("plan", stack, "--var", "pw=" + PW, "--var", "mem=256", "-out", saved)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
+        with open(path) as f:  # a plan writes nothing
+            self.assertEqual(json.load(f), doc)
+        with open(saved, "rb") as f:
+            plan_bytes = f.read()
+        self.assertIn(b'"sensitive_digest"', plan_bytes)
+        for form in forms(PW):
+            self.assertNotIn(form, plan_bytes)
+        r = self.le("run", saved, "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.", r.stdout)
+        st = self.state()
+        self.assertEqual(st["resources"]["func.app"]["args"]["memory_size"], 256)
+        self.assertEqual(set(st["outputs"]["res"]), {"sensitive", "value_digest"})
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
+        with open(path, "w") as f:  # the older state again; a plan of it, then another run before its apply
+            json.dump(doc, f, indent=2)
+        r = self.le("plan", stack, "--var", "pw=" + PW, "--var", "mem=512", "-out", saved)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW, "--var", "mem=384")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("run", saved, "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("was made against serial %d of state lineage %s, but the state is now serial %d of lineage "
+                      "%s: it changed since" % (doc["serial"], doc["lineage"], self.state()["serial"], doc["lineage"]),
+                      r.stderr)
+        self.assertEqual(self.state()["resources"]["func.app"]["args"]["memory_size"], 384)
 
 OLD_FORMAT = """local lambda = require "lambdaeng.lambda"
 local json = require "lambdaeng.json"

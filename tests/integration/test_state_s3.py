@@ -7,7 +7,8 @@ refused, naming the first); a killed holder's lock (reported with its id, remove
 by force-unlock ID); a concurrent writer (our compare-and-swap write fails clearly and
 nothing is lost); migrate local -> S3 -> local byte for byte; workspaces; history and
 restore; state mv then a no-op plan; push refusing another lineage; SIGKILL mid-apply;
-a state in the bucket holding a secret in clear (written back with a digest by the next run);
+a state in the bucket holding a secret in clear (written back with a digest by the next run,
+which applies a plan saved against it);
 a working copy that cannot be saved (strace-injected ENOSPC: retried, no create unannounced, for a
 function and for a layer version);
 the working copy's saves written off the loop thread (strace -f -y); the run's summary after
@@ -467,6 +468,32 @@ class S3State(unittest.TestCase):
         self.assertNotEqual(now["VersionId"], again)
         self.assertNotIn(SECRET_IN_CLEAR.encode(), now["Body"].read())
         self.assertIsNone(self.lock_object())
+
+    def test_a_saved_plan_against_a_state_in_the_bucket_with_secrets_in_clear_applies(self):
+        """plan -out against a state an older lambdaeng put in S3 with a sensitive output in
+        clear, then run FILE: the run writes the object back with digests first (a new serial),
+        and the saved plan, made against the state that run opened (with the same digests, in
+        memory), applies instead of being refused as stale; the plan file holds no secret."""
+        var = ("--var", "pw=" + SECRET_IN_CLEAR)
+        st = self.stack("q", {"one": '"st-splan-1"'}, extra='output("pw", var("pw", { sensitive = true }), '
+                        '{ sensitive = true })')
+        self.apply(st, *var)
+        doc = self.s3_state()
+        doc["outputs"]["pw"] = {"sensitive": True, "value": SECRET_IN_CLEAR}  # as an older lambdaeng wrote it
+        self.s3.put_object(Bucket=BUCKET, Key=self.key, Body=json.dumps(doc, indent=2).encode())
+        saved = os.path.join(self.dir, "q.plan")
+        r = self.le("plan", st, "--endpoint", self.lambda_endpoint, "-out", saved, *var)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertEqual(self.s3_state(), doc)  # a plan writes nothing
+        with open(saved, "rb") as f:
+            self.assertNotIn(SECRET_IN_CLEAR.encode(), f.read())
+        r = self.le("run", saved, *var)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertIn("held sensitive values in clear, written by an older lambdaeng (output.pw)", r.stderr)
+        self.assertIn("Apply complete!", r.stdout)
+        now = self.s3_state()
+        self.assertGreater(now["serial"], doc["serial"])
+        self.assertEqual(set(now["outputs"]["pw"]), {"sensitive", "value_digest"})
 
     def test_workspaces_are_isolated(self):
         st = self.stack("w", {"one": '"st-ws-" .. workspace'},

@@ -6,8 +6,9 @@
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request), bytes that arrive after a closing answer while it is
  * still being written (dropped, never dispatched), a refusal or closing answer read
- * whole by a client still sending far more (no reset). Every test ends with the loop closing with no handle
- * left: a closed server closes its connections. */
+ * whole by a client still sending far more (no reset), a request read only after its
+ * kept-alive connection's idle deadline expired (answered, no reset). Every test ends with
+ * the loop closing with no handle left: a closed server closes its connections. */
 #include "loop_harness.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *PRELUDE =
@@ -490,6 +492,118 @@ static void a_closing_answer_reaches_a_client_still_sending(void **state) {
   check_sender("GET /closing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "GET /closing", 1);
 }
 
+/* A keep-alive client on its own thread: GET /first, its answer read whole, then GET
+ * /second (Connection: close) on the same connection, read to the end. sent counts the
+ * requests written, for block_until_sent. Records both statuses and how it ended. */
+typedef struct reused {
+  client_thread t;
+  int port, sent, first_status, second_status;
+  char ended[64];
+} reused;
+static reused reused_client;
+
+/* Reads one answer (its head and Content-Length body, or up to the end); -> its status. */
+static int read_answer(int fd, char *in, size_t cap, ssize_t *last) {
+  size_t have = 0;
+  int status = 0;
+  *last = 1;
+  while (have < cap - 1 && (*last = read(fd, in + have, cap - 1 - have)) > 0) {
+    have += (size_t)*last;
+    in[have] = '\0';
+    const char *end = strstr(in, "\r\n\r\n"), *cl = strstr(in, "Content-Length: ");
+    if (end && cl && have >= (size_t)(end + 4 - in) + strtoul(cl + 16, NULL, 10)) break;
+  }
+  in[have] = '\0';
+  sscanf(in, "HTTP/1.1 %d", &status);
+  return status;
+}
+
+static void reused_sender(void *arg) {
+  reused *p = arg;
+  snprintf(p->ended, sizeof p->ended, "no connection");
+  int fd = connect_loopback(p->port);
+  static const char first[] = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";
+  static const char second[] = "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  if (fd >= 0) {
+    char in[4096];
+    ssize_t last;
+    int wrote = write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1);
+    __atomic_store_n(&p->sent, 1, __ATOMIC_SEQ_CST);
+    if (wrote) p->first_status = read_answer(fd, in, sizeof in, &last);
+    wrote = wrote && write(fd, second, sizeof second - 1) == (ssize_t)(sizeof second - 1);
+    __atomic_store_n(&p->sent, 2, __ATOMIC_SEQ_CST);
+    if (wrote) {
+      p->second_status = read_answer(fd, in, sizeof in, &last);
+      while (last > 0) last = read(fd, in, sizeof in); /* to the end */
+      snprintf(p->ended, sizeof p->ended, "%s", last == 0 ? "eof" : strerror(errno));
+    } else {
+      snprintf(p->ended, sizeof p->ended, "write: %s", strerror(errno));
+    }
+  }
+  client_finished(&p->t, fd);
+}
+
+/* reused_client(port) starts the client; reused_client() then gives nothing while it
+ * runs, then both statuses and how the connection ended. */
+static int l_reused_client(lua_State *L) {
+  reused *p = &reused_client;
+  if (!lua_isnoneornil(L, 1)) {
+    *p = (reused){.port = (int)luaL_checkinteger(L, 1)};
+    return client_start(L, &p->t, reused_sender, p);
+  }
+  if (!client_joined(&p->t)) return 0;
+  lua_pushinteger(L, p->first_status);
+  lua_pushinteger(L, p->second_status);
+  lua_pushstring(L, p->ended);
+  return 3;
+}
+
+/* block_until_sent(n, seconds): blocks the loop until the client has written n requests
+ * (at most a minute), then for seconds more. */
+static int l_block_until_sent(lua_State *L) {
+  int n = (int)luaL_checkinteger(L, 1);
+  struct timespec nap = {.tv_nsec = 1000000};
+  for (int i = 0; i < 60000 && __atomic_load_n(&reused_client.sent, __ATOMIC_SEQ_CST) < n; i++) nanosleep(&nap, NULL);
+  double seconds = luaL_checknumber(L, 2);
+  struct timespec more = {.tv_sec = (time_t)seconds, .tv_nsec = (long)((seconds - (time_t)seconds) * 1e9)};
+  nanosleep(&more, NULL);
+  return 0;
+}
+
+/* A request that arrives on a kept-alive connection in time, but is read only after its
+ * idle deadline has expired (the loop was busy: libuv runs expired timers before the poll
+ * that would read it), is answered, not reset. The loop is blocked while the client sends:
+ * first (request 1, before the accept), then in /first's dispatch, from its answer (which
+ * arms the 0.05 s idle deadline) until 0.2 s after request 2 was written. */
+static void a_request_read_after_its_idle_deadline_is_answered(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "reused_client", l_reused_client);
+  lua_register(L, "block_until_sent", l_block_until_sent);
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local dispatched = 0\n"
+               "  local s = listen(function(req, id)\n"
+               "    dispatched = dispatched + 1\n"
+               "    answer(req, id)\n"
+               "    if req.target == '/first' then block_until_sent(2, 0.2) end\n"
+               "  end, { timeout = 0.05 })\n"
+               "  reused_client(s:port())\n"
+               "  block_until_sent(1, 0)\n"
+               "  local first, second, ended\n"
+               "  repeat loop.sleep(0.01) first, second, ended = reused_client() until ended\n"
+               "  s:close()\n"
+               "  return first, second, ended, dispatched, #reported\n"
+               "end)\n",
+               5);
+  assert_int_equal(lua_tointeger(L, -5), 200);
+  assert_string_equal(harness_string(L, -3), "eof");
+  assert_int_equal(lua_tointeger(L, -4), 200);
+  assert_int_equal(lua_tointeger(L, -2), 2);
+  assert_int_equal(lua_tointeger(L, -1), 0);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
@@ -501,6 +615,7 @@ int main(void) {
       cmocka_unit_test(bytes_after_a_closing_answer_are_dropped_not_dispatched),
       cmocka_unit_test(a_refusal_reaches_a_client_that_sends_more_than_its_body),
       cmocka_unit_test(a_closing_answer_reaches_a_client_still_sending),
+      cmocka_unit_test(a_request_read_after_its_idle_deadline_is_answered),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,7 @@ end
 function M.refreshed_plan(ctx, args, opts)
   local planfile = args.saved_plan and require "lambdaeng.planfile"
   if planfile then -- run PLANFILE: the state must be the one the plan was made against
-    local ok, serr = planfile.check_state(args.saved_plan, ctx.state)
+    local ok, serr = planfile.check_state(args.saved_plan, ctx.state_opened or ctx.state:info())
     if not ok then return nil, serr end
   end
   local read_back -- entries refresh read back unchanged: the plan's, while the state stays as it is

@@ -53,6 +53,9 @@ local function compute(ws, session, args)
   if terr then return nil, terr end
   local digest, derr = ws:digest(args.out ~= nil) -- a saved plan keeps sensitive values as digests: it needs the key
   if args.out and not digest then return nil, derr end
+  -- A saved plan is made against the state as its apply will open it: an older lambdaeng's
+  -- secrets in clear as the apply's digests (in memory: a plan writes no state).
+  if args.out then require("lambdaeng.state.scrub").in_memory(st, digest) end
   args.state_info = st:info() -- what a saved plan was made against
   if not online(session, st, args) then
     local moved, merr = require("lambdaeng.moves").apply(session, st)

@@ -160,7 +160,8 @@ local function run_stack(args, destroy)
   -- On a terminal a status line at the bottom shows progress live; lines print above it.
   local progress = ui.progress()
   local ctx = common.context(session, st, clients, default, args, { out = progress.out, tick = progress.tick,
-    progress = progress, digest = digest, waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") })
+    progress = progress, digest = digest, state_opened = held.opened, -- (a saved plan's check: cli/common.lua)
+    waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") })
   if args.json then M.json_context(ctx, progress) end
   local count = 0
   local _, ok, rerr = task.with_interrupt(function()

@@ -13,6 +13,9 @@
 --   scrub.digests(found, entries, outputs, digest) -> entries and outputs with those
 --                          values as keyed digests (edited in place)
 --   scrub.into(st, found, entries, outputs, digest) -> the same, put into st
+--   scrub.in_memory(st, digest) -> found: find, then into, in st alone (for `plan -out`,
+--                          which writes no state: the plan is made against the state as
+--                          its apply will open it, scrubbed by the same digests)
 local secret_attrs = require "lambdaeng.secret_attrs"
 
 local M = {}
@@ -43,6 +46,12 @@ function M.into(st, found, entries, outputs, digest)
     if not addr:match("^output%.") then st:put(addr, entries[addr]) end
   end
   st:set_outputs(outputs)
+end
+
+function M.in_memory(st, digest)
+  local found, entries, outputs = M.find(st)
+  if #found > 0 then M.into(st, found, entries, outputs, digest) end
+  return found
 end
 
 return M
