@@ -249,6 +249,36 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r
     assert.equal(body(b, "b"), body(a2, "a"))
   end)
 
+  it("shows every create of a run as it reads alone, whichever line changes along the run", function()
+    -- (lines a run shares are joined once: the second create changes function_name,
+    -- the third memory_size and the environment, a table shared by the first two)
+    local extras = { 'memory_size = 256, environment = ENV', 'memory_size = 256, environment = ENV',
+                     'memory_size = 512, environment = { variables = { STAGE = "prod" } }',
+                     'memory_size = 512, environment = ENV, timeout = 30', 'memory_size = 512, environment = ENV' }
+    local function creates(first, last)
+      local src = { 'local lambda = require "lambdaeng.lambda"',
+                    'local ENV = { variables = { STAGE = "dev" } }' }
+      for i = first, last do
+        src[#src + 1] = string.format('lambda.func("f%d", { function_name = "f%d", role = "arn:aws:iam::1:role/r",'
+          .. ' handler = "index.handler", runtime = "python3.12", s3_bucket = "bucket", s3_key = "k%d", %s })',
+          i, i, i, extras[i])
+      end
+      write("stack.lua", table.concat(src, "\n") .. "\n")
+      local session = stack.load(dir .. "/stack.lua")
+      assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+      return text.render(assert(plan.compute(session, open_state())), nil, { color = false })
+    end
+    local function body(out, i) -- the change's attribute lines, its own name and key as X
+      local change = assert(out:match("(# func%.f" .. i .. " will.-\n    }\n)"))
+      return (change:match("\n(.*)"):gsub("f" .. i, "X"):gsub("k" .. i, "X"))
+    end
+    local run = creates(1, #extras)
+    for i = 1, #extras do assert.equal(body(creates(i, i), i), body(run, i)) end
+    assert.matches('+ memory_size                    = 512', body(run, 3), true)
+    assert.matches('+ STAGE = "prod"', body(run, 3), true)
+    assert.matches('+ STAGE = "dev"', body(run, 4), true)
+  end)
+
   it("writes what render gives, redacted the same way, a secret across lines included", function()
     local secrets = require "lambdaeng.secrets"
     local result = two_creates('description = "a secret value"', 'description = "another"')
