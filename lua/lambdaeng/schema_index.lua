@@ -6,6 +6,8 @@
 --   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks }
 --   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
 --                       blocks as filled copies)
+--   reshaped(fields) -> the names of the fields whose table value a plan reshapes (a set,
+--                       JSON or client-context text: stackargs.lua)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
 --   enum_set(list)   -> the values of an enum list as a set (value -> true)
 --   strings_taken(spec) -> the strings validation found valid for spec (value -> true,
@@ -56,29 +58,40 @@ M.required = memo(function(fields)
 end)
 
 M.defaults = memo(function(fields)
-  local lists = { defaults = {}, blocks = {} }
+  local lists = { defaults = {}, blocks = {}, lists = {} } -- (lists: the defaults that are tables)
   for _, k in ipairs(M.keys(fields)) do
     local spec = fields[k]
     if spec.default ~= nil then lists.defaults[#lists.defaults + 1] = k end
+    if type(spec.default) == "table" then lists.lists[k] = true end
     if spec.type == "block" then lists.blocks[#lists.blocks + 1] = k end
   end
   return lists
 end)
 
+M.reshaped = memo(function(fields)
+  local list = {}
+  for _, k in ipairs(M.keys(fields)) do
+    local spec = fields[k]
+    if spec.set or spec.type == "json" or spec.type == "client_context" then list[#list + 1] = k end
+  end
+  return list
+end)
+
 function M.fill_defaults(fields, out)
   local lists = M.defaults(fields)
-  local defaults, blocks = lists.defaults, lists.blocks
+  local defaults, blocks, copied = lists.defaults, lists.blocks, lists.lists
   for i = 1, #defaults do
     local k = defaults[i]
     if out[k] == nil then
       local d = fields[k].default
-      if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
+      if copied[k] then d = table.move(d, 1, #d, 1, {}) end
       out[k] = d
     end
   end
   for i = 1, #blocks do
     local k = blocks[i]
-    if type(out[k]) == "table" then
+    local block = out[k]
+    if block ~= nil and type(block) == "table" then
       local copy = sized_like(out[k]) -- (filled without a rehash)
       for name, v in pairs(out[k]) do copy[name] = v end
       out[k] = M.fill_defaults(fields[k].fields, copy)

@@ -8,7 +8,6 @@ local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
 local validate = require "lambdaeng.validate"
-local schema_index = require "lambdaeng.schema_index"
 local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
@@ -21,7 +20,6 @@ local stackvars = require "lambdaeng.stackvars"
 local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
 
 local M = {}
-local UNKNOWN = ref.UNKNOWN
 -- What most declarations have none of (meta-arguments, derived values, dependencies):
 -- one shared, read-only empty table, which a declaration reads for the fields it does
 -- not have, so that its own table keeps to 8 slots (a plan may hold 10,000 of them).
@@ -89,15 +87,8 @@ local function check_name(what, name, level)
   end
 end
 
-local fill_defaults = schema_index.fill_defaults
-
--- Fills each argument's documented default into a resolved argument table.
-local function with_defaults(fields, args)
-  local out = {}
-  for k, v in pairs(args) do out[k] = v end
-  return fill_defaults(fields, out)
-end
-M.with_defaults = with_defaults
+local stackargs = require "lambdaeng.stackargs"
+M.with_defaults, M.resolve_args = stackargs.with_defaults, stackargs.resolve_args
 
 -- The package of a `source` path, built once per path per run (deterministic zip).
 function Session:package(path)
@@ -141,35 +132,6 @@ function Session:derive(decl, report)
       decl.derived = { source_code_hash = hash }
     end
   end
-end
-
--- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
--- with defaults and derived values, JSON-typed arguments as canonical text.
-function M.resolve_args(decl, env)
-  local specs, n = decl.kind.args, 1
-  -- (made at its final size: filling in the defaults had grown it, a rehash per resource)
-  for _ in pairs(decl.args) do n = n + 1 end
-  local out = vm.new(0, n + #schema_index.defaults(specs).defaults)
-  for k, v in pairs(decl.args) do out[k] = (ref.resolve(v, env, 1)) end
-  fill_defaults(specs, out)
-  for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v end end
-  for k, v in pairs(out) do
-    local spec = type(v) == "table" and specs[k]
-    if not spec then -- a value that is not a table stays as it is
-    elseif spec.set then
-      -- a set (compatible_runtimes...): in one order, so the API's order is no change
-      local sorted, plain = {}, true
-      for i, x in ipairs(v) do sorted[i] = x; if type(x) ~= "string" then plain = false end end
-      if plain and #sorted == #v then table.sort(sorted); out[k] = sorted end
-    elseif spec.type == "json" and type(v) == "table" then
-      local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and text or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
-    elseif spec.type == "client_context" and type(v) == "table" then
-      local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and nhash.base64(text) or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
-    end
-  end
-  return out
 end
 
 local META_NAMES = { depends_on = true, lifecycle = true, timeouts = true, provider = true }

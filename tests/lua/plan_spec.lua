@@ -249,6 +249,34 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r
     assert.equal(body(b, "b"), body(a2, "a"))
   end)
 
+  it("writes what render gives, redacted the same way, a secret across lines included", function()
+    local secrets = require "lambdaeng.secrets"
+    local result = two_creates('description = "a secret value"', 'description = "another"')
+    local function written()
+      local path = dir .. "/plan.txt"
+      local f = assert(io.open(path, "w"))
+      text.write(f, result, nil, { color = false, target_line = "Target: here" })
+      f:close()
+      return sys.read_file(path)
+    end
+    local whole = text.render(result, nil, { color = false, target_line = "Target: here" })
+    assert.equal(whole, written())
+    secrets.add("a secret value")
+    local out = written()
+    assert.equal(secrets.redact(whole), out)
+    assert.falsy(out:find("a secret value", 1, true))
+    assert.matches('description                    = "(sensitive)"', out, true)
+    -- a registered text with a newline may span two pieces: then the text is redacted whole
+    secrets.add("    }\n\n  # func.b")
+    out = written()
+    assert.equal(secrets.redact(whole), out)
+    assert.matches("(sensitive) will be created", out, true)
+    secrets.reset()
+  end)
+end)
+
+-- Issue 19 (W5): the lines creates in a row share are joined once (plan/text_create.lua).
+describe("rendering a run of creates", function()
   it("shows every create of a run as it reads alone, whichever line changes along the run", function()
     -- (lines a run shares are joined once: the second create changes function_name,
     -- the third memory_size and the environment, a table shared by the first two)
@@ -278,30 +306,27 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r
     assert.matches('+ STAGE = "prod"', body(run, 3), true)
     assert.matches('+ STAGE = "dev"', body(run, 4), true)
   end)
+end)
 
-  it("writes what render gives, redacted the same way, a secret across lines included", function()
-    local secrets = require "lambdaeng.secrets"
-    local result = two_creates('description = "a secret value"', 'description = "another"')
-    local function written()
-      local path = dir .. "/plan.txt"
-      local f = assert(io.open(path, "w"))
-      text.write(f, result, nil, { color = false, target_line = "Target: here" })
-      f:close()
-      return sys.read_file(path)
-    end
-    local whole = text.render(result, nil, { color = false, target_line = "Target: here" })
-    assert.equal(whole, written())
-    secrets.add("a secret value")
-    local out = written()
-    assert.equal(secrets.redact(whole), out)
-    assert.falsy(out:find("a secret value", 1, true))
-    assert.matches('description                    = "(sensitive)"', out, true)
-    -- a registered text with a newline may span two pieces: then the text is redacted whole
-    secrets.add("    }\n\n  # func.b")
-    out = written()
-    assert.equal(secrets.redact(whole), out)
-    assert.matches("(sensitive) will be created", out, true)
-    secrets.reset()
+-- Issue 19 (W5): a declaration's arguments as a plan uses them (stackargs.lua).
+describe("resolved arguments", function()
+  it("fill defaults, sort sets, and give JSON and client-context tables as text", function()
+    write("stack.lua", [[
+local lambda = require "lambdaeng.lambda"
+lambda.layer_version("l", { layer_name = "l", s3_bucket = "bucket", s3_key = "l.zip",
+  compatible_runtimes = { "python3.12", "nodejs20.x" } })
+lambda.ephemeral_invocation("e", { function_name = "f", payload = { b = 1, a = { 2 } }, client_context = { c = "x" } })
+]])
+    local session = stack.load(dir .. "/stack.lua")
+    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+    local layer = stack.resolve_args(session.by_addr["layer_version.l"], nil)
+    assert.same({ "nodejs20.x", "python3.12" }, layer.compatible_runtimes)
+    local e = stack.resolve_args(session.by_addr["ephemeral.e"], nil)
+    assert.equal('{"a":[2],"b":1}', e.payload)
+    assert.equal(hash.base64('{"c":"x"}'), e.client_context)
+    assert.equal("None", e.log_type)
+    assert.equal("$LATEST", e.qualifier)
+    assert.equal("f", e.function_name)
   end)
 end)
 
