@@ -135,6 +135,7 @@ function Session:derive(decl, report)
 end
 
 local META_NAMES = { depends_on = true, lifecycle = true, timeouts = true, provider = true }
+local FLAT = { deps = NONE, has_refs = false } -- what ref.inspect says of flat arguments
 
 local Handle = { __name = "lambdaeng.handle" }
 
@@ -186,15 +187,17 @@ function Session:declare(kind, name, args, level)
   end
   local address = self.prefix .. kind.prefix .. "." .. name
   local meta, plain = NONE, vm.sized_like(args) -- (filled without a rehash)
-  local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
+  local allowed_meta, flat = kind.meta or META_NAMES, true
   for k, v in pairs(args) do
-    local is_meta = META_NAMES[k] == true
-    if is_meta and allowed_meta[k] then
+    if META_NAMES[k] == nil then
+      plain[k] = v
+      if flat and type(v) == "table" then flat = false end
+    elseif allowed_meta[k] then
       if meta == NONE then meta = {} end
       meta[k] = v
-    elseif is_meta then
+    else
       self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
-    else plain[k] = v end
+    end
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
                                index = #self.decls + 1, instance = self.current_instance }, Decl)
@@ -205,9 +208,11 @@ function Session:declare(kind, name, args, level)
   local function report(path, message) self:error(at, address, path, message) end
 
   -- Dependencies: every reference inside the arguments, and depends_on.
-  local facts = ref.inspect(plain)
+  -- (arguments without a table hold no reference: most declarations, nothing to walk)
+  local facts = flat and FLAT or ref.inspect(plain)
   local referenced = facts.deps
-  if meta.depends_on ~= nil or next(referenced) ~= nil then decl.deps = referenced end
+  if meta.depends_on ~= nil then decl.deps = flat and {} or referenced
+  elseif next(referenced) ~= nil then decl.deps = referenced end
   if meta.depends_on ~= nil then
     if type(meta.depends_on) ~= "table" or decl_of[meta.depends_on] then
       report("depends_on", "must be a list of resources, e.g. depends_on = { fn }")

@@ -330,6 +330,25 @@ lambda.ephemeral_invocation("e", { function_name = "f", payload = { b = 1, a = {
   end)
 end)
 
+describe("declarations", function()
+  it("depend on what depends_on names when no argument is a table, and on nothing otherwise", function()
+    write("stack.lua", [[
+local lambda = require "lambdaeng.lambda"
+local a = lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip" })
+lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip", depends_on = { a } })
+lambda.func("c", { function_name = a.function_name, role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "c.zip", depends_on = { "func.b" } })
+]])
+    local session = stack.load(dir .. "/stack.lua")
+    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+    assert.equal(nil, next(session.by_addr["func.a"].deps))
+    assert.same({ ["func.a"] = true }, session.by_addr["func.b"].deps)
+    assert.same({ ["func.a"] = true, ["func.b"] = true }, session.by_addr["func.c"].deps)
+  end)
+end)
+
 describe("writing a plan", function()
   -- (a no-op plan of 1,000 functions spent ~10 M instructions walking its heap to
   -- switch the collector to generational mode and back, for one line of text)
