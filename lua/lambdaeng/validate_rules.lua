@@ -47,7 +47,10 @@ function rules.func(a, report)
     if a.runtime == nil then report("runtime", "is required when package_type is Zip") end
     if a.image_config ~= nil then report("image_config", "applies only to package_type = \"Image\"") end
   elseif package_type == "Image" then
-    if a.image_uri == nil and #sources > 0 then report("image_uri", "is required when package_type is Image") end
+    -- (with no code source at all, one_source said so already)
+    if a.image_uri == nil and (a.source ~= nil or a.filename ~= nil or a.s3_bucket ~= nil) then
+      report("image_uri", "is required when package_type is Image")
+    end
     for _, k in ipairs { "handler", "runtime", "layers" } do
       if a[k] ~= nil then report(k, "cannot be set when package_type is Image (the image defines it)") end
     end
