@@ -282,7 +282,8 @@ describe("rendering a run of creates", function()
     -- the third memory_size and the environment, a table shared by the first two)
     local extras = { 'memory_size = 256, environment = ENV', 'memory_size = 256, environment = ENV',
                      'memory_size = 512, environment = { variables = { STAGE = "prod" } }',
-                     'memory_size = 512, environment = ENV, timeout = 30', 'memory_size = 512, environment = ENV' }
+                     'memory_size = 512, environment = ENV, timeout = 30', 'memory_size = 512, environment = ENV',
+                     [[memory_size = 512, environment = ENV, description = 'say "hi"\tthere']] }
     local function creates(first, last)
       local src = { 'local lambda = require "lambdaeng.lambda"',
                     'local ENV = { variables = { STAGE = "dev" } }' }
@@ -305,6 +306,7 @@ describe("rendering a run of creates", function()
     assert.matches('+ memory_size                    = 512', body(run, 3), true)
     assert.matches('+ STAGE = "prod"', body(run, 3), true)
     assert.matches('+ STAGE = "dev"', body(run, 4), true)
+    assert.matches('+ description                    = "say \\"hi\\"\\tthere"', body(run, 6), true)
   end)
 end)
 

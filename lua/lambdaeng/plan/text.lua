@@ -4,9 +4,9 @@
 -- summary line and the changes to outputs. Values unknown at plan time read
 -- "(known after apply)", sensitive ones "(sensitive)".
 -- render(result, session, opts) -> text; opts.color, opts.target_line.
--- write(file, result, session, opts): the same text written to file a change at a
--- time, every registered secret redacted (secrets.lua), so a plan of 10,000
--- functions never holds its 14 MB of text at once.
+-- write(file, result, session, opts): the same text written to file a few dozen
+-- changes at a time, every registered secret redacted (secrets.lua), so a plan of
+-- 10,000 functions never holds its 14 MB of text at once.
 local ref = require "lambdaeng.ref"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
@@ -122,12 +122,15 @@ function change_body(p, c, sym, body)
   local kind = kind_of(p)
   -- (a sensitive value an older lambdaeng stored in clear: shown as a digest is)
   local prior = p.prior and secret_attrs.shown_entry(p.prior)
-  local before = prior and prior.args or {}
   local after = p.stored or p.args or {}
-  local keys, computed
-  if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
-  else keys, computed = change_keys(p, before, after) end
-  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+  if p.action == "create" and p.decl and not p.prior then -- (most creates: no prior, nothing before)
+    local keys, computed = create_keys(p, after)
+    local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+    return create_lines(p, keys, computed, known, after, sym, body)
+  end
+  local before = prior and prior.args or {}
+  local keys, computed = change_keys(p, before, after)
+  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE)
   if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
   local old_attrs = secret_attrs.masked(p, prior and prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
@@ -184,6 +187,32 @@ function change_body(p, c, sym, body)
   return body
 end
 
+-- The changes to outputs, each passed to line(text).
+local function output_lines(result, sym, line)
+  local oc = {}
+  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  if #oc > 0 then
+    line("")
+    line("Changes to Outputs:")
+    local w = 0
+    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    for _, o in ipairs(oc) do
+      local pad = string.rep(" ", w - #o.name)
+      if o.action == "delete" then
+        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
+          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
+      elseif o.action == "create" then
+        local lines = {}
+        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
+        for _, l in ipairs(lines) do line(l) end
+      else
+        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
+          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
+      end
+    end
+  end
+end
+
 -- The text in pieces of whole lines, each passed to emit(text) as it is made.
 local function stream(result, opts, emit)
   opts = opts or {}
@@ -220,45 +249,32 @@ local function stream(result, opts, emit)
       line(c.bold(string.format("  # %s has moved to %s", m.from, m.to)) .. c.dim(" (" .. m.site.display .. ")"))
     end
   end
+  local where_of = {} -- site -> " (file:line)", dimmed: 10,000 declarations in a loop share one
   for _, p in ipairs(result.changes) do
     line("")
-    local where = p.decl and c.dim(" (" .. p.decl.site.display .. ")") or ""
-    line(c.bold(string.format("  # %s %s", p.address, HEAD[p.action])) .. where)
+    local where = ""
+    if p.decl then
+      local at = p.decl.site
+      where = where_of[at]
+      if not where then where = c.dim(" (" .. at.display .. ")"); where_of[at] = where end
+    end
+    line(c.bold("  # " .. p.address .. " " .. HEAD[p.action]) .. where)
     if p.moved_from then line(string.format("  # (moved from %s)", p.moved_from)) end
     if p.action == "replace" and p.replace_reason then
       line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
     end
-    line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
+    -- (a declared name is letters, digits, _ and -: %q would only quote it)
+    local name = p.decl and ('"' .. p.decl.name .. '"') or string.format("%q", name_of(p))
+    line("  " .. sym[p.action] .. " " .. kind_of(p) .. " " .. name .. " {")
     change_body(p, c, sym, out)
     line("    }")
-    flush()
+    if #out >= 256 then flush() end -- (a few dozen changes a piece: one concatenation, one write)
   end
   ephemeral_lines()
   line("")
   line(c.bold(string.format("Plan: %d to add, %d to change, %d to destroy.", result.add, result.change, result.destroy)))
-  local oc = {}
-  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
-  if #oc > 0 then
-    line("")
-    line("Changes to Outputs:")
-    local w = 0
-    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
-    for _, o in ipairs(oc) do
-      local pad = string.rep(" ", w - #o.name)
-      if o.action == "delete" then
-        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
-          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
-      elseif o.action == "create" then
-        local lines = {}
-        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
-        for _, l in ipairs(lines) do line(l) end
-      else
-        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
-          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
-      end
-    end
-  end
+  output_lines(result, sym, line)
   flush()
 end
 

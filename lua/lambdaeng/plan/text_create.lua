@@ -13,7 +13,7 @@ local value = require "lambdaeng.plan.text_value"
 
 local M = {}
 local UNKNOWN, WITHHELD, SENSITIVE = ref.UNKNOWN, ref.WITHHELD, value.SENSITIVE
-local render_value, spec_of = value.render_value, value.spec_of
+local render_value, spec_of, scalar, label_of = value.render_value, value.spec_of, value.scalar, value.label_of
 
 function M.change_keys(p, before, after)
   local keys, seen, computed = {}, {}, {}
@@ -66,20 +66,26 @@ local function new_memo(keys, computed, sym)
     if computed[k] then computed_keys[#computed_keys + 1] = k else arg_keys[#arg_keys + 1] = k end
   end
   return { keys = keys, sym = sym, w = w, create = sym.create .. " ", arg_keys = arg_keys,
-           computed_keys = computed_keys, values = {}, lines = {}, subtype = {}, volatile = {} }
+           computed_keys = computed_keys, values = {}, lines = {}, subtype = {}, volatile = {}, prefix = {} }
 end
 
 -- Renders key k's line(s) for value v; true when k has just become volatile.
 local function render_line(m, p, k, v)
-  local shown = v
-  if type(v) == "table" and v.sensitive_digest ~= nil then shown = SENSITIVE end -- (a tag state keeps as a digest)
-  local out = {}
-  if type(shown) == "table" and shown ~= UNKNOWN and shown ~= SENSITIVE and shown ~= WITHHELD then
-    render_value(shown, 6, m.create, out, k, m.w, spec_of(p, k))
-  else
-    render_value(shown, 6, m.create, out, k, m.w)
+  local shown, text = v, nil
+  if type(v) == "table" then
+    if v.sensitive_digest ~= nil then shown = SENSITIVE end -- (a tag state keeps as a digest)
+    local out = {}
+    if shown ~= UNKNOWN and shown ~= SENSITIVE and shown ~= WITHHELD then
+      render_value(shown, 6, m.create, out, k, m.w, spec_of(p, k))
+    else
+      render_value(shown, 6, m.create, out, k, m.w)
+    end
+    text = #out == 1 and out[1] or table.concat(out, "\n")
+  else -- (a scalar's one line, as render_value makes it)
+    local prefix = m.prefix[k]
+    if not prefix then prefix = "      " .. m.create .. label_of(k, m.w); m.prefix[k] = prefix end
+    text = prefix .. scalar(v)
   end
-  local text = #out == 1 and out[1] or table.concat(out, "\n")
   local old = m.lines[k]
   m.values[k], m.subtype[k], m.lines[k] = v, math.type(v), text
   if old ~= nil and old ~= text and not m.volatile[k] then
@@ -109,26 +115,21 @@ local function layout_of(m)
   return { texts = texts, keys = keys }
 end
 
--- Whether key k's memo differs from value v (subtype included).
-local function differs(m, k, v)
-  local last = m.values[k]
-  if v ~= last or last == nil then return true end
-  local subtype = m.subtype[k]
-  return subtype ~= nil and math.type(v) ~= subtype
-end
-
 function M.create_lines(p, keys, computed, known, after, sym, body)
   local m = memo
   if m.keys ~= keys or m.sym ~= sym then m = new_memo(keys, computed, sym); memo = m end
   local sensitive = p.sensitive
   if sensitive and next(sensitive) == nil then sensitive = nil end
   local relayout = m.layout == nil
+  local values, subtype = m.values, m.subtype
   local list = m.arg_keys
   for i = 1, #list do
     local k = list[i]
     local v = after[k]
     if v ~= nil and sensitive and sensitive[k] then v = SENSITIVE end
-    if differs(m, k, v) and render_line(m, p, k, v) then relayout = true end
+    local last = values[k] -- (the same value: the same line; numbers by subtype too)
+    if (v ~= last or last == nil or (subtype[k] ~= nil and math.type(v) ~= subtype[k]))
+       and render_line(m, p, k, v) then relayout = true end
   end
   local known_as = next(known) == nil and NO_KNOWN or known
   if known_as ~= m.known then -- (creates in a row mostly share theirs: then nothing in it changed)
@@ -137,7 +138,9 @@ function M.create_lines(p, keys, computed, known, after, sym, body)
       local k = list[i]
       local v = known[k]
       if not v then v = UNKNOWN end -- (false too, as `known[k] ~= nil and known[k] or UNKNOWN` did)
-      if differs(m, k, v) and render_line(m, p, k, v) then relayout = true end
+      local last = values[k]
+      if (v ~= last or last == nil or (subtype[k] ~= nil and math.type(v) ~= subtype[k]))
+         and render_line(m, p, k, v) then relayout = true end
     end
   end
   if relayout then m.layout = layout_of(m) end
