@@ -186,17 +186,24 @@ function Session:declare(kind, name, args, level)
     error(string.format("%s(%q, args): args must be a table, got %s", kind.kind, name, type(args)), level)
   end
   local address = self.prefix .. kind.prefix .. "." .. name
-  local meta, plain = NONE, vm.sized_like(args) -- (filled without a rehash)
-  local allowed_meta, flat = kind.meta or META_NAMES, true
-  for k, v in pairs(args) do
-    if META_NAMES[k] == nil then
-      plain[k] = v
-      if flat and type(v) == "table" then flat = false end
-    elseif allowed_meta[k] then
-      if meta == NONE then meta = {} end
-      meta[k] = v
-    else
-      self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
+  local meta, plain, flat = NONE, nil, true
+  if args.depends_on == nil and args.lifecycle == nil and args.timeouts == nil and args.provider == nil then
+    local tables
+    plain, tables = vm.copy(args) -- (most declarations: no meta-argument; at its size, in C)
+    flat = not tables
+  else
+    plain = vm.sized_like(args) -- (filled without a rehash)
+    local allowed_meta = kind.meta or META_NAMES
+    for k, v in pairs(args) do
+      if META_NAMES[k] == nil then
+        plain[k] = v
+        if flat and type(v) == "table" then flat = false end
+      elseif allowed_meta[k] then
+        if meta == NONE then meta = {} end
+        meta[k] = v
+      else
+        self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
+      end
     end
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,

@@ -37,13 +37,12 @@ local function canonical(spec, v)
 end
 
 function M.resolve_args(decl, env)
-  local specs, args, n = decl.kind.args, decl.args, 1
-  -- (made at its final size: filling in the defaults had grown it, a rehash per resource)
-  for _ in pairs(args) do n = n + 1 end
-  local out = vm.new(0, n + #schema_index.defaults(specs).defaults)
-  for k, v in pairs(args) do
-    if type(v) == "table" then v = (resolve(v, env, 1)) end -- (only a table is or holds a reference)
-    out[k] = v
+  local specs = decl.kind.args
+  -- (a copy at its final size, a derived value and the defaults included: filling them in
+  -- had grown it, a rehash per resource)
+  local out, tables = vm.copy(decl.args, #schema_index.defaults(specs).defaults + 1)
+  if tables then -- (only a table is or holds a reference)
+    for k, v in pairs(out) do if type(v) == "table" then out[k] = (resolve(v, env, 1)) end end
   end
   fill_defaults(specs, out)
   local derived = decl.derived

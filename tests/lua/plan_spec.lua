@@ -342,12 +342,15 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler 
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip", depends_on = { a } })
 lambda.func("c", { function_name = a.function_name, role = "arn:aws:iam::1:role/r", handler = "index.handler",
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "c.zip", depends_on = { "func.b" } })
+lambda.func("d", { function_name = "d", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "d.zip", environment = { variables = { ARN = a.arn } } })
 ]])
     local session = stack.load(dir .. "/stack.lua")
     assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
     assert.equal(nil, next(session.by_addr["func.a"].deps))
     assert.same({ ["func.a"] = true }, session.by_addr["func.b"].deps)
     assert.same({ ["func.a"] = true, ["func.b"] = true }, session.by_addr["func.c"].deps)
+    assert.same({ ["func.a"] = true }, session.by_addr["func.d"].deps)
   end)
 end)
 

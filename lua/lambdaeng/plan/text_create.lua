@@ -10,6 +10,7 @@
 -- The lists returned are shared: callers read them, never change them.
 local ref = require "lambdaeng.ref"
 local value = require "lambdaeng.plan.text_value"
+local count = require("lambdaeng.native.vm").count
 
 local M = {}
 local UNKNOWN, WITHHELD, SENSITIVE = ref.UNKNOWN, ref.WITHHELD, value.SENSITIVE
@@ -33,8 +34,7 @@ end
 -- Creates in a row usually have the same arguments (a loop's declarations).
 local last_create = {}
 function M.create_keys(p, after)
-  local last, n = last_create, 0
-  for _ in pairs(after) do n = n + 1 end
+  local last, n = last_create, count(after)
   if last.kind == p.decl.kind and last.n == n then
     local names, same_names = last.names, true
     for i = 1, n do if after[names[i]] == nil then same_names = false break end end
