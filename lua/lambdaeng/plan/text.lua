@@ -251,22 +251,21 @@ local function stream(result, opts, emit)
   end
   local where_of = {} -- site -> " (file:line)", dimmed: 10,000 declarations in a loop share one
   for _, p in ipairs(result.changes) do
-    line("")
     local where = ""
     if p.decl then
       local at = p.decl.site
       where = where_of[at]
       if not where then where = c.dim(" (" .. at.display .. ")"); where_of[at] = where end
     end
-    line(c.bold("  # " .. p.address .. " " .. HEAD[p.action]) .. where)
+    line("\n" .. c.bold("  # " .. p.address .. " " .. HEAD[p.action]) .. where) -- (the empty line before it too)
     if p.moved_from then line(string.format("  # (moved from %s)", p.moved_from)) end
     if p.action == "replace" and p.replace_reason then
       line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
     end
     -- (a declared name is letters, digits, _ and -: %q would only quote it)
-    local name = p.decl and ('"' .. p.decl.name .. '"') or string.format("%q", name_of(p))
-    line("  " .. sym[p.action] .. " " .. kind_of(p) .. " " .. name .. " {")
+    if p.decl then line("  " .. sym[p.action] .. " " .. p.decl.kind.kind .. ' "' .. p.decl.name .. '" {')
+    else line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p))) end
     change_body(p, c, sym, out)
     line("    }")
     if #out >= 256 then flush() end -- (a few dozen changes a piece: one concatenation, one write)

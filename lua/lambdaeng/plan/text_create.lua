@@ -15,6 +15,7 @@ local count = require("lambdaeng.native.vm").count
 local M = {}
 local UNKNOWN, WITHHELD, SENSITIVE = ref.UNKNOWN, ref.WITHHELD, value.SENSITIVE
 local render_value, spec_of, scalar, label_of = value.render_value, value.spec_of, value.scalar, value.label_of
+local PLAIN_JSON = value.PLAIN_JSON
 
 function M.change_keys(p, before, after)
   local keys, seen, computed = {}, {}, {}
@@ -84,7 +85,9 @@ local function render_line(m, p, k, v)
   else -- (a scalar's one line, as render_value makes it)
     local prefix = m.prefix[k]
     if not prefix then prefix = "      " .. m.create .. label_of(k, m.w); m.prefix[k] = prefix end
-    text = prefix .. scalar(v)
+    -- (printable ASCII without a quote or a backslash reads as itself in quotes: scalar's first case)
+    if type(v) == "string" and v:find(PLAIN_JSON) then text = prefix .. '"' .. v .. '"'
+    else text = prefix .. scalar(v) end
   end
   local old = m.lines[k]
   m.values[k], m.subtype[k], m.lines[k] = v, math.type(v), text

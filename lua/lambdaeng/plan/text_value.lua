@@ -1,6 +1,7 @@
 -- A value as lines of plan text (plan/text.lua): scalars as Terraform shows them
 -- ("(known after apply)", "(sensitive)", JSON text), lists and maps as nested blocks.
 --   SENSITIVE                 the marker of a value shown as "(sensitive)"
+--   PLAIN_JSON                a pattern: strings whose JSON text is themselves in quotes
 --   scalar(v)                 the text of a scalar or marker
 --   is_list(v)                whether table v is a list (an empty table is one)
 --   spec_of(p, k)             the schema spec of key k of planned change p, or nil
@@ -18,6 +19,7 @@ local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
 -- Printable ASCII but " and \: the JSON text of such a string is the string in quotes
 -- (this anchored pattern is several times cheaper than the encoder's checks).
 local PLAIN_JSON = '^[]-~ !#-[]*$'
+M.PLAIN_JSON = PLAIN_JSON
 local SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
 M.SENSITIVE = SENSITIVE
 local function scalar(v)
