@@ -44,7 +44,7 @@ function M.resolve_args(decl, env)
   if tables then -- (only a table is or holds a reference)
     for k, v in pairs(out) do if type(v) == "table" then out[k] = (resolve(v, env, 1)) end end
   end
-  fill_defaults(specs, out)
+  fill_defaults(specs, out, not tables)
   local derived = decl.derived
   if next(derived) ~= nil then
     for k, v in pairs(derived) do if out[k] == nil then out[k] = v end end

@@ -318,6 +318,9 @@ local lambda = require "lambdaeng.lambda"
 lambda.layer_version("l", { layer_name = "l", s3_bucket = "bucket", s3_key = "l.zip",
   compatible_runtimes = { "python3.12", "nodejs20.x" } })
 lambda.ephemeral_invocation("e", { function_name = "f", payload = { b = 1, a = { 2 } }, client_context = { c = "x" } })
+lambda.func("f", { function_name = "f", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "f.zip",
+  vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = { "sg-1" } } })
 ]])
     local session = stack.load(dir .. "/stack.lua")
     assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
@@ -329,6 +332,11 @@ lambda.ephemeral_invocation("e", { function_name = "f", payload = { b = 1, a = {
     assert.equal("None", e.log_type)
     assert.equal("$LATEST", e.qualifier)
     assert.equal("f", e.function_name)
+    local f = stack.resolve_args(session.by_addr["func.f"], nil)
+    assert.equal(false, f.vpc_config.ipv6_allowed_for_dual_stack) -- (a block's own defaults)
+    assert.equal(nil, session.by_addr["func.f"].args.vpc_config.ipv6_allowed_for_dual_stack) -- (in a copy)
+    assert.equal(128, f.memory_size)
+    assert.equal(false, f.publish)
   end)
 end)
 
