@@ -310,6 +310,26 @@ describe("rendering a run of creates", function()
   end)
 end)
 
+describe("rendering a create with sensitive tags", function()
+  it("masks the tags and tags_all they make, and nothing of a create without", function()
+    write("stack.lua", [[
+local lambda = require "lambdaeng.lambda"
+lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip", tags = { team = "blue" } })
+lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip",
+  tags = { team = var("t", { sensitive = true, default = "red-team" }) } })
+]])
+    local session = stack.load(dir .. "/stack.lua")
+    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+    local out = text.render(assert(plan.compute(session, open_state())), nil, { color = false })
+    local a, b = out:match("(# func%.a .-)(# func%.b .*)")
+    assert.matches('+ team = "blue"', a, true)
+    assert.falsy(b:find("red-team", 1, true))
+    assert.matches("+ tags_all                       = {\n          + team = (sensitive)", b, true)
+  end)
+end)
+
 -- Issue 19 (W5): a declaration's arguments as a plan uses them (stackargs.lua).
 describe("resolved arguments", function()
   it("fill defaults, sort sets, and give JSON and client-context tables as text", function()

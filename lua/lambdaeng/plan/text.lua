@@ -29,6 +29,7 @@ local function colours(enabled)
 end
 
 local change_body -- forward: the attribute lines of one change
+local NO_ATTRS = setmetatable({}, { __newindex = function() error("a shared empty table is read-only", 2) end })
 
 local function mark(v, sensitive)
   if sensitive and v ~= nil then return SENSITIVE end
@@ -125,7 +126,9 @@ function change_body(p, c, sym, body)
   local after = p.stored or p.args or {}
   if p.action == "create" and p.decl and not p.prior then -- (most creates: no prior, nothing before)
     local keys, computed = create_keys(p, after)
-    local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+    -- (tags_all of sensitive tags masked; with nothing sensitive, as masked() would give them)
+    local known = p.known_attrs or NO_ATTRS
+    if p.sensitive and next(p.sensitive) ~= nil then known = secret_attrs.masked(p, known, SENSITIVE) end
     return create_lines(p, keys, computed, known, after, sym, body)
   end
   local before = prior and prior.args or {}
