@@ -17,6 +17,14 @@ local function write(name, content)
   f:close()
 end
 
+-- The session of stack text src, which must load without an error.
+local function loaded(src)
+  write("stack.lua", src)
+  local session = stack.load(dir .. "/stack.lua")
+  assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+  return session
+end
+
 -- A stack of one function (memory given), and optionally a second one.
 local function load_stack(memory, with_second, extra)
   write("stack.lua", string.format([[
@@ -292,10 +300,8 @@ describe("rendering a run of creates", function()
           .. ' handler = "index.handler", runtime = "python3.12", s3_bucket = "bucket", s3_key = "k%d", %s })',
           i, i, i, extras[i])
       end
-      write("stack.lua", table.concat(src, "\n") .. "\n")
-      local session = stack.load(dir .. "/stack.lua")
-      assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
-      return text.render(assert(plan.compute(session, open_state())), nil, { color = false })
+      return text.render(assert(plan.compute(loaded(table.concat(src, "\n") .. "\n"), open_state())), nil,
+        { color = false })
     end
     local function body(out, i) -- the change's attribute lines, its own name and key as X
       local change = assert(out:match("(# func%.f" .. i .. " will.-\n    }\n)"))
@@ -312,7 +318,7 @@ end)
 
 describe("rendering a create with sensitive tags", function()
   it("masks the tags and tags_all they make, and nothing of a create without", function()
-    write("stack.lua", [[
+    local session = loaded([[
 local lambda = require "lambdaeng.lambda"
 lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip", tags = { team = "blue" } })
@@ -320,8 +326,6 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler 
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip",
   tags = { team = var("t", { sensitive = true, default = "red-team" }) } })
 ]])
-    local session = stack.load(dir .. "/stack.lua")
-    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
     local out = text.render(assert(plan.compute(session, open_state())), nil, { color = false })
     local a, b = out:match("(# func%.a .-)(# func%.b .*)")
     assert.matches('+ team = "blue"', a, true)
@@ -333,7 +337,7 @@ end)
 -- Issue 19 (W5): a declaration's arguments as a plan uses them (stackargs.lua).
 describe("resolved arguments", function()
   it("fill defaults, sort sets, and give JSON and client-context tables as text", function()
-    write("stack.lua", [[
+    local session = loaded([[
 local lambda = require "lambdaeng.lambda"
 lambda.layer_version("l", { layer_name = "l", s3_bucket = "bucket", s3_key = "l.zip",
   compatible_runtimes = { "python3.12", "nodejs20.x" } })
@@ -342,8 +346,6 @@ lambda.func("f", { function_name = "f", role = "arn:aws:iam::1:role/r", handler 
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "f.zip",
   vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = { "sg-1" } } })
 ]])
-    local session = stack.load(dir .. "/stack.lua")
-    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
     local layer = stack.resolve_args(session.by_addr["layer_version.l"], nil)
     assert.same({ "nodejs20.x", "python3.12" }, layer.compatible_runtimes)
     local e = stack.resolve_args(session.by_addr["ephemeral.e"], nil)
@@ -362,7 +364,7 @@ end)
 
 describe("declarations", function()
   it("depend on what depends_on names when no argument is a table, and on nothing otherwise", function()
-    write("stack.lua", [[
+    local session = loaded([[
 local lambda = require "lambdaeng.lambda"
 local a = lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip" })
@@ -373,8 +375,6 @@ lambda.func("c", { function_name = a.function_name, role = "arn:aws:iam::1:role/
 lambda.func("d", { function_name = "d", role = "arn:aws:iam::1:role/r", handler = "index.handler",
   runtime = "python3.12", s3_bucket = "bucket", s3_key = "d.zip", environment = { variables = { ARN = a.arn } } })
 ]])
-    local session = stack.load(dir .. "/stack.lua")
-    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
     assert.equal(nil, next(session.by_addr["func.a"].deps))
     assert.same({ ["func.a"] = true }, session.by_addr["func.b"].deps)
     assert.same({ ["func.a"] = true, ["func.b"] = true }, session.by_addr["func.c"].deps)
