@@ -18,19 +18,51 @@ static int l_new(lua_State *L) {
   return 1;
 }
 
-static int l_sized_like(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_Unsigned border = lua_rawlen(L, 1);
+static lua_Unsigned count_entries(lua_State *L, int t) {
   lua_Unsigned entries = 0;
   lua_pushnil(L);
-  while (lua_next(L, 1)) {
+  while (lua_next(L, t)) {
     entries++;
     lua_pop(L, 1);
   }
+  return entries;
+}
+
+/* An empty table with room for t's entries and extra more keys. */
+static void push_sized_like(lua_State *L, int t, int extra) {
+  lua_Unsigned border = lua_rawlen(L, t);
+  lua_Unsigned entries = count_entries(L, t);
   if (border > entries) border = entries; /* (a border counts only entries, but be safe) */
   if (entries > MAX_PRESIZE) entries = border = 0; /* grown as it goes, then */
-  lua_createtable(L, (int)border, (int)(entries - border));
+  lua_createtable(L, (int)border, (int)(entries - border) + extra);
+}
+
+static int l_sized_like(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  push_sized_like(L, 1, 0);
   return 1;
+}
+
+static int l_count(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushinteger(L, (lua_Integer)count_entries(L, 1));
+  return 1;
+}
+
+static int l_copy(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int extra = checked_size(L, 2);
+  push_sized_like(L, 1, extra);
+  int copy = lua_gettop(L), tables = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) { /* key value */
+    if (lua_type(L, -1) == LUA_TTABLE) tables = 1;
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2); /* key key value */
+    lua_rawset(L, copy);
+  }
+  lua_pushboolean(L, tables);
+  return 2;
 }
 
 static int l_frame(lua_State *L) {
@@ -45,7 +77,8 @@ static int l_frame(lua_State *L) {
 
 int le_open_vm(lua_State *L) {
   static const luaL_Reg functions[] = {
-      {"new", l_new}, {"sized_like", l_sized_like}, {"frame", l_frame}, {NULL, NULL}};
+      {"new", l_new}, {"sized_like", l_sized_like}, {"count", l_count}, {"copy", l_copy},
+      {"frame", l_frame}, {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;
 }

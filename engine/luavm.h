@@ -10,6 +10,9 @@
  *   sized_like(t) -> an empty table with room for every entry of t: as many array
  *     items as t's border (#t, raw) and the rest as other keys. For a copy or a
  *     transform of t made key by key.
+ *   count(t) -> how many entries t has (raw: every key, array items too).
+ *   copy(t[, extra]) -> a new table with t's entries (raw, a shallow copy) made at its
+ *     size with room for extra more keys, and whether any of t's values is a table.
  *   frame(level) -> func, currentline of the function running at level (as
  *     debug.getinfo(level, "fl"): 1 is the caller of frame), or nothing when the stack
  *     is not that deep. currentline is -1 for a C function. */

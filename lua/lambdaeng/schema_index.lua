@@ -4,8 +4,10 @@
 --   keys(fields)     -> the field names, sorted
 --   required(fields) -> the names of the required fields, sorted
 --   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks }
---   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
---                       blocks as filled copies)
+--   fill_defaults(fields, out[, no_table]) -> out, each missing field's default filled in
+--                       (nested blocks as filled copies; no_table: out holds no table value)
+--   reshaped(fields) -> the names of the fields whose table value a plan reshapes (a set,
+--                       JSON or client-context text: stackargs.lua)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
 --   enum_set(list)   -> the values of an enum list as a set (value -> true)
 --   strings_taken(spec) -> the strings validation found valid for spec (value -> true,
@@ -56,29 +58,50 @@ M.required = memo(function(fields)
 end)
 
 M.defaults = memo(function(fields)
-  local lists = { defaults = {}, blocks = {} }
+  -- (values: each default as it is, false for one that is a table, copied when filled in;
+  -- table_default: whether any default is a table)
+  local lists = { defaults = {}, values = {}, blocks = {}, table_default = false }
   for _, k in ipairs(M.keys(fields)) do
     local spec = fields[k]
-    if spec.default ~= nil then lists.defaults[#lists.defaults + 1] = k end
+    if spec.default ~= nil then
+      lists.defaults[#lists.defaults + 1] = k
+      lists.values[#lists.defaults] = type(spec.default) ~= "table" and spec.default
+    end
+    if type(spec.default) == "table" then lists.table_default = true end
     if spec.type == "block" then lists.blocks[#lists.blocks + 1] = k end
   end
   return lists
 end)
 
-function M.fill_defaults(fields, out)
+M.reshaped = memo(function(fields)
+  local list = {}
+  for _, k in ipairs(M.keys(fields)) do
+    local spec = fields[k]
+    if spec.set or spec.type == "json" or spec.type == "client_context" then list[#list + 1] = k end
+  end
+  return list
+end)
+
+function M.fill_defaults(fields, out, no_table)
   local lists = M.defaults(fields)
-  local defaults, blocks = lists.defaults, lists.blocks
+  local defaults, values, blocks = lists.defaults, lists.values, lists.blocks
   for i = 1, #defaults do
     local k = defaults[i]
     if out[k] == nil then
-      local d = fields[k].default
-      if type(d) == "table" then d = table.move(d, 1, #d, 1, {}) end
+      local d = values[i]
+      if d == false and type(fields[k].default) == "table" then
+        d = fields[k].default
+        d = table.move(d, 1, #d, 1, {})
+      end
       out[k] = d
     end
   end
+  -- (a block is a table: none to fill when out holds no table and no default is one)
+  if no_table and not lists.table_default then return out end
   for i = 1, #blocks do
     local k = blocks[i]
-    if type(out[k]) == "table" then
+    local block = out[k]
+    if block ~= nil and type(block) == "table" then
       local copy = sized_like(out[k]) -- (filled without a rehash)
       for name, v in pairs(out[k]) do copy[name] = v end
       out[k] = M.fill_defaults(fields[k].fields, copy)

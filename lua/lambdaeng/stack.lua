@@ -8,7 +8,6 @@ local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
 local validate = require "lambdaeng.validate"
-local schema_index = require "lambdaeng.schema_index"
 local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
@@ -21,7 +20,6 @@ local stackvars = require "lambdaeng.stackvars"
 local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
 
 local M = {}
-local UNKNOWN = ref.UNKNOWN
 -- What most declarations have none of (meta-arguments, derived values, dependencies):
 -- one shared, read-only empty table, which a declaration reads for the fields it does
 -- not have, so that its own table keeps to 8 slots (a plan may hold 10,000 of them).
@@ -89,15 +87,8 @@ local function check_name(what, name, level)
   end
 end
 
-local fill_defaults = schema_index.fill_defaults
-
--- Fills each argument's documented default into a resolved argument table.
-local function with_defaults(fields, args)
-  local out = {}
-  for k, v in pairs(args) do out[k] = v end
-  return fill_defaults(fields, out)
-end
-M.with_defaults = with_defaults
+local stackargs = require "lambdaeng.stackargs"
+M.with_defaults, M.resolve_args = stackargs.with_defaults, stackargs.resolve_args
 
 -- The package of a `source` path, built once per path per run (deterministic zip).
 function Session:package(path)
@@ -143,36 +134,8 @@ function Session:derive(decl, report)
   end
 end
 
--- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
--- with defaults and derived values, JSON-typed arguments as canonical text.
-function M.resolve_args(decl, env)
-  local specs, n = decl.kind.args, 1
-  -- (made at its final size: filling in the defaults had grown it, a rehash per resource)
-  for _ in pairs(decl.args) do n = n + 1 end
-  local out = vm.new(0, n + #schema_index.defaults(specs).defaults)
-  for k, v in pairs(decl.args) do out[k] = (ref.resolve(v, env, 1)) end
-  fill_defaults(specs, out)
-  for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v end end
-  for k, v in pairs(out) do
-    local spec = type(v) == "table" and specs[k]
-    if not spec then -- a value that is not a table stays as it is
-    elseif spec.set then
-      -- a set (compatible_runtimes...): in one order, so the API's order is no change
-      local sorted, plain = {}, true
-      for i, x in ipairs(v) do sorted[i] = x; if type(x) ~= "string" then plain = false end end
-      if plain and #sorted == #v then table.sort(sorted); out[k] = sorted end
-    elseif spec.type == "json" and type(v) == "table" then
-      local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and text or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
-    elseif spec.type == "client_context" and type(v) == "table" then
-      local ok, text = pcall(json.encode_plain, v)
-      out[k] = ok and nhash.base64(text) or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
-    end
-  end
-  return out
-end
-
 local META_NAMES = { depends_on = true, lifecycle = true, timeouts = true, provider = true }
+local FLAT = { deps = NONE, has_refs = false } -- what ref.inspect says of flat arguments
 
 local Handle = { __name = "lambdaeng.handle" }
 
@@ -223,16 +186,25 @@ function Session:declare(kind, name, args, level)
     error(string.format("%s(%q, args): args must be a table, got %s", kind.kind, name, type(args)), level)
   end
   local address = self.prefix .. kind.prefix .. "." .. name
-  local meta, plain = NONE, vm.sized_like(args) -- (filled without a rehash)
-  local allowed_meta = kind.meta or { depends_on = true, lifecycle = true, timeouts = true, provider = true }
-  for k, v in pairs(args) do
-    local is_meta = META_NAMES[k] == true
-    if is_meta and allowed_meta[k] then
-      if meta == NONE then meta = {} end
-      meta[k] = v
-    elseif is_meta then
-      self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
-    else plain[k] = v end
+  local meta, plain, flat = NONE, nil, true
+  if args.depends_on == nil and args.lifecycle == nil and args.timeouts == nil and args.provider == nil then
+    local tables
+    plain, tables = vm.copy(args) -- (most declarations: no meta-argument; at its size, in C)
+    flat = not tables
+  else
+    plain = vm.sized_like(args) -- (filled without a rehash)
+    local allowed_meta = kind.meta or META_NAMES
+    for k, v in pairs(args) do
+      if META_NAMES[k] == nil then
+        plain[k] = v
+        if flat and type(v) == "table" then flat = false end
+      elseif allowed_meta[k] then
+        if meta == NONE then meta = {} end
+        meta[k] = v
+      else
+        self:error(at, address, k, "is not a meta-argument of " .. kind.kind)
+      end
+    end
   end
   local decl = setmetatable({ kind = kind, name = name, address = address, site = at, args = plain,
                                index = #self.decls + 1, instance = self.current_instance }, Decl)
@@ -243,9 +215,11 @@ function Session:declare(kind, name, args, level)
   local function report(path, message) self:error(at, address, path, message) end
 
   -- Dependencies: every reference inside the arguments, and depends_on.
-  local facts = ref.inspect(plain)
+  -- (arguments without a table hold no reference: most declarations, nothing to walk)
+  local facts = flat and FLAT or ref.inspect(plain)
   local referenced = facts.deps
-  if meta.depends_on ~= nil or next(referenced) ~= nil then decl.deps = referenced end
+  if meta.depends_on ~= nil then decl.deps = flat and {} or referenced
+  elseif next(referenced) ~= nil then decl.deps = referenced end
   if meta.depends_on ~= nil then
     if type(meta.depends_on) ~= "table" or decl_of[meta.depends_on] then
       report("depends_on", "must be a list of resources, e.g. depends_on = { fn }")

@@ -17,6 +17,14 @@ local function write(name, content)
   f:close()
 end
 
+-- The session of stack text src, which must load without an error.
+local function loaded(src)
+  write("stack.lua", src)
+  local session = stack.load(dir .. "/stack.lua")
+  assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+  return session
+end
+
 -- A stack of one function (memory given), and optionally a second one.
 local function load_stack(memory, with_second, extra)
   write("stack.lua", string.format([[
@@ -272,6 +280,105 @@ lambda.func("b", { function_name = "b", role = "arn:aws:iam::123456789012:role/r
     assert.equal(secrets.redact(whole), out)
     assert.matches("(sensitive) will be created", out, true)
     secrets.reset()
+  end)
+end)
+
+-- Issue 19 (W5): the lines creates in a row share are joined once (plan/text_create.lua).
+describe("rendering a run of creates", function()
+  it("shows every create of a run as it reads alone, whichever line changes along the run", function()
+    -- (lines a run shares are joined once: the second create changes function_name,
+    -- the third memory_size and the environment, a table shared by the first two)
+    local extras = { 'memory_size = 256, environment = ENV', 'memory_size = 256, environment = ENV',
+                     'memory_size = 512, environment = { variables = { STAGE = "prod" } }',
+                     'memory_size = 512, environment = ENV, timeout = 30', 'memory_size = 512, environment = ENV',
+                     [[memory_size = 512, environment = ENV, description = 'say "hi"\tthere']] }
+    local function creates(first, last)
+      local src = { 'local lambda = require "lambdaeng.lambda"',
+                    'local ENV = { variables = { STAGE = "dev" } }' }
+      for i = first, last do
+        src[#src + 1] = string.format('lambda.func("f%d", { function_name = "f%d", role = "arn:aws:iam::1:role/r",'
+          .. ' handler = "index.handler", runtime = "python3.12", s3_bucket = "bucket", s3_key = "k%d", %s })',
+          i, i, i, extras[i])
+      end
+      return text.render(assert(plan.compute(loaded(table.concat(src, "\n") .. "\n"), open_state())), nil,
+        { color = false })
+    end
+    local function body(out, i) -- the change's attribute lines, its own name and key as X
+      local change = assert(out:match("(# func%.f" .. i .. " will.-\n    }\n)"))
+      return (change:match("\n(.*)"):gsub("f" .. i, "X"):gsub("k" .. i, "X"))
+    end
+    local run = creates(1, #extras)
+    for i = 1, #extras do assert.equal(body(creates(i, i), i), body(run, i)) end
+    assert.matches('+ memory_size                    = 512', body(run, 3), true)
+    assert.matches('+ STAGE = "prod"', body(run, 3), true)
+    assert.matches('+ STAGE = "dev"', body(run, 4), true)
+    assert.matches('+ description                    = "say \\"hi\\"\\tthere"', body(run, 6), true)
+  end)
+end)
+
+describe("rendering a create with sensitive tags", function()
+  it("masks the tags and tags_all they make, and nothing of a create without", function()
+    local session = loaded([[
+local lambda = require "lambdaeng.lambda"
+lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip", tags = { team = "blue" } })
+lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip",
+  tags = { team = var("t", { sensitive = true, default = "red-team" }) } })
+]])
+    local out = text.render(assert(plan.compute(session, open_state())), nil, { color = false })
+    local a, b = out:match("(# func%.a .-)(# func%.b .*)")
+    assert.matches('+ team = "blue"', a, true)
+    assert.falsy(b:find("red-team", 1, true))
+    assert.matches("+ tags_all                       = {\n          + team = (sensitive)", b, true)
+  end)
+end)
+
+-- Issue 19 (W5): a declaration's arguments as a plan uses them (stackargs.lua).
+describe("resolved arguments", function()
+  it("fill defaults, sort sets, and give JSON and client-context tables as text", function()
+    local session = loaded([[
+local lambda = require "lambdaeng.lambda"
+lambda.layer_version("l", { layer_name = "l", s3_bucket = "bucket", s3_key = "l.zip",
+  compatible_runtimes = { "python3.12", "nodejs20.x" } })
+lambda.ephemeral_invocation("e", { function_name = "f", payload = { b = 1, a = { 2 } }, client_context = { c = "x" } })
+lambda.func("f", { function_name = "f", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "f.zip",
+  vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = { "sg-1" } } })
+]])
+    local layer = stack.resolve_args(session.by_addr["layer_version.l"], nil)
+    assert.same({ "nodejs20.x", "python3.12" }, layer.compatible_runtimes)
+    local e = stack.resolve_args(session.by_addr["ephemeral.e"], nil)
+    assert.equal('{"a":[2],"b":1}', e.payload)
+    assert.equal(hash.base64('{"c":"x"}'), e.client_context)
+    assert.equal("None", e.log_type)
+    assert.equal("$LATEST", e.qualifier)
+    assert.equal("f", e.function_name)
+    local f = stack.resolve_args(session.by_addr["func.f"], nil)
+    assert.equal(false, f.vpc_config.ipv6_allowed_for_dual_stack) -- (a block's own defaults)
+    assert.equal(nil, session.by_addr["func.f"].args.vpc_config.ipv6_allowed_for_dual_stack) -- (in a copy)
+    assert.equal(128, f.memory_size)
+    assert.equal(false, f.publish)
+  end)
+end)
+
+describe("declarations", function()
+  it("depend on what depends_on names when no argument is a table, and on nothing otherwise", function()
+    local session = loaded([[
+local lambda = require "lambdaeng.lambda"
+local a = lambda.func("a", { function_name = "a", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "a.zip" })
+lambda.func("b", { function_name = "b", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "b.zip", depends_on = { a } })
+lambda.func("c", { function_name = a.function_name, role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "c.zip", depends_on = { "func.b" } })
+lambda.func("d", { function_name = "d", role = "arn:aws:iam::1:role/r", handler = "index.handler",
+  runtime = "python3.12", s3_bucket = "bucket", s3_key = "d.zip", environment = { variables = { ARN = a.arn } } })
+]])
+    assert.equal(nil, next(session.by_addr["func.a"].deps))
+    assert.same({ ["func.a"] = true }, session.by_addr["func.b"].deps)
+    assert.same({ ["func.a"] = true, ["func.b"] = true }, session.by_addr["func.c"].deps)
+    assert.same({ ["func.a"] = true }, session.by_addr["func.d"].deps)
   end)
 end)
 

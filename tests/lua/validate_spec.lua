@@ -34,6 +34,12 @@ describe("a func", function()
     assert.matches("memory_size", p[1], true)
   end)
 
+  it("of package_type Image with a code source but no image_uri is told image_uri is required", function()
+    local p = problems(schema.func, { function_name = "hello", role = "arn:aws:iam::123456789012:role/r",
+                                      package_type = "Image", filename = "code.zip" })
+    assert.same({ "image_uri: is required when package_type is Image" }, p)
+  end)
+
   it("leaves values unknown at plan time to be checked when they are known", function()
     assert.same({}, problems(schema.func, func_args { memory_size = ref.UNKNOWN }))
   end)

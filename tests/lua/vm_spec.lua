@@ -48,6 +48,27 @@ describe("sized_like", function()
   end)
 end)
 
+describe("count and copy", function()
+  it("count every entry, and copy them at their size with room for more, telling whether a value is a table", function()
+    local model = { 10, 20, 30, [5] = 50 }
+    for i, k in ipairs(KEYS) do model[k] = i end
+    assert.equal(4 + #KEYS, vm.count(model))
+    assert.equal(0, vm.count({}))
+    local copy, tables = vm.copy(model, 2)
+    assert.same(model, copy)
+    assert.equal(false, tables)
+    assert.equal(0, growth(copy, function(x) x.extra1, x.extra2 = true, true end))
+    model.nested = { 1 }
+    copy, tables = vm.copy(model)
+    assert.equal(model.nested, copy.nested)
+    assert.equal(true, tables)
+    setmetatable(model, { __index = function() return 1 end, __pairs = function() error("not raw") end })
+    assert.same(model.alpha, vm.copy(model).alpha)
+    assert.has_error(function() vm.count("text") end, "table expected")
+    assert.has_error(function() vm.copy({}, -1) end, "table size")
+  end)
+end)
+
 describe("frame", function()
   it("gives the function and line debug.getinfo gives, at every level", function()
     local deepest = 0

@@ -4,120 +4,32 @@
 -- summary line and the changes to outputs. Values unknown at plan time read
 -- "(known after apply)", sensitive ones "(sensitive)".
 -- render(result, session, opts) -> text; opts.color, opts.target_line.
--- write(file, result, session, opts): the same text written to file a change at a
--- time, every registered secret redacted (secrets.lua), so a plan of 10,000
--- functions never holds its 14 MB of text at once.
+-- write(file, result, session, opts): the same text written to file a few dozen
+-- changes at a time, every registered secret redacted (secrets.lua), so a plan of
+-- 10,000 functions never holds its 14 MB of text at once.
 local ref = require "lambdaeng.ref"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
-local schema = require "lambdaeng.schema"
-local sorted = require("lambdaeng.validate").sorted_keys
+local value = require "lambdaeng.plan.text_value"
+local creates = require "lambdaeng.plan.text_create"
 
 local M = {}
-local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
+local UNKNOWN = ref.UNKNOWN
 local equal, same, changing, LOGIC = plan.equal, plan.same, plan.changing, plan.LOGIC
 local kind_of, name_of = plan.kind_of, plan.name_of
+local SENSITIVE, scalar, is_list, spec_of = value.SENSITIVE, value.scalar, value.is_list, value.spec_of
+local render_value = value.render_value
+local change_keys, create_keys, create_lines = creates.change_keys, creates.create_keys, creates.create_lines
 
 local function colours(enabled)
   local function c(code) return function(s) return enabled and ("\27[" .. code .. "m" .. s .. "\27[0m") or s end end
   return { green = c("32"), yellow = c("33"), red = c("31"), bold = c("1"), dim = c("2"), cyan = c("36") }
 end
 
--- Printable ASCII but " and \: the JSON text of such a string is the string in quotes
--- (this anchored pattern is several times cheaper than the encoder's checks).
-local PLAIN_JSON = '^[]-~ !#-[]*$'
-local SENSITIVE
-local function scalar(v)
-  if v == UNKNOWN then return "(known after apply)" end
-  if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
-  if v == nil or v == json.null then return "null" end
-  if type(v) == "string" then
-    if v:find(PLAIN_JSON) then return '"' .. v .. '"' end
-    return json.encode_plain(v)
-  end
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if type(v) == "number" then return json.encode_plain(v) end
-  return tostring(v)
-end
-
-local function is_list(v)
-  if type(v) ~= "table" then return false end
-  local n = #v
-  if n == 0 then return next(v) == nil end
-  for k in pairs(v) do if math.type(k) ~= "integer" then return false end end
-  return true
-end
-
--- The schema spec of key k of a change (an argument, or a computed map such as tags_all),
--- so that an empty map renders as {} and an empty list as [].
-local MAP_ATTRS = { tags_all = { type = "map" } }
-local function spec_of(p, k)
-  local kind = p.decl and p.decl.kind or schema.kinds[p.prior and p.prior.kind or ""]
-  return kind and kind.args[k] or MAP_ATTRS[k]
-end
-local function inner_spec(spec, k)
-  if not spec then return nil end
-  if spec.type == "block" then return spec.fields and spec.fields[k] end
-  return spec.elem
-end
-
--- Indents and "key<padding> = " labels, made once per text: 10,000 functions
--- repeat the same few hundred.
-local PADS = setmetatable({}, { __index = function(t, n) local s = string.rep(" ", n); t[n] = s; return s end })
-local labels = {} -- width -> key -> label; a new one per text (stream)
-local function label_of(key, width)
-  width = width or #key
-  local by_key = labels[width]
-  if not by_key then by_key = {}; labels[width] = by_key end
-  local label = by_key[key]
-  if not label then
-    label = key .. string.rep(" ", math.max(0, width - #key)) .. " = "
-    by_key[key] = label
-  end
-  return label
-end
-
--- Lines rendering value v at indent, prefix sign (e.g. "+ "); spec (optional) its schema.
-local function render_value(v, indent, sign, out, key, width, spec)
-  local pad = PADS[indent]
-  local label = ""
-  if key then
-    local by_key = labels[width or #key]
-    label = by_key and by_key[key] or label_of(key, width)
-  end
-  if type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end -- (a tag state keeps as a digest)
-  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
-    out[#out + 1] = pad .. sign .. label .. scalar(v)
-    return
-  end
-  if is_list(v) then
-    if #v == 0 then
-      local empty = spec and (spec.type == "map" or spec.type == "block") and "{}" or "[]"
-      out[#out + 1] = pad .. sign .. label .. empty
-      return
-    end
-    out[#out + 1] = pad .. sign .. label .. "["
-    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1)) end
-    out[#out + 1] = pad .. "  " .. "]"
-    return
-  end
-  local keys = sorted(v)
-  if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
-  out[#out + 1] = pad .. sign .. label .. "{"
-  local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
-  for _, k in ipairs(keys) do
-    local name = tostring(k)
-    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
-    render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
-  end
-  out[#out + 1] = pad .. "  " .. "}"
-end
-
-SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
 local change_body -- forward: the attribute lines of one change
+local NO_ATTRS = setmetatable({}, { __newindex = function() error("a shared empty table is read-only", 2) end })
 
 local function mark(v, sensitive)
   if sensitive and v ~= nil then return SENSITIVE end
@@ -198,85 +110,6 @@ local function forces(p, k)
   return false
 end
 
--- The keys of a change, sorted, and those that are computed attributes only.
-local function change_keys(p, before, after)
-  local keys, seen, computed = {}, {}, {}
-  for k in pairs(after) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-  for k in pairs(before) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-  if p.decl and p.action ~= "delete" then
-    local names = p.decl.kind.computed
-    for i = 1, #names do
-      local k = names[i]
-      if not seen[k] then seen[k] = true computed[k] = true keys[#keys + 1] = k end
-    end
-  end
-  table.sort(keys)
-  return keys, computed
-end
-
--- Creates in a row usually have the same arguments (a loop's declarations): the last
--- create's keys serve the next when its kind and argument names are the same. Reset
--- per text; the lists are only read.
-local last_create = {}
-local function create_keys(p, after)
-  local last, n = last_create, 0
-  for _ in pairs(after) do n = n + 1 end
-  if last.kind == p.decl.kind and last.n == n then
-    local names, same_names = last.names, true
-    for i = 1, n do if after[names[i]] == nil then same_names = false break end end
-    if same_names then return last.keys, last.computed end
-  end
-  local keys, computed = change_keys(p, {}, after)
-  local names = {}
-  for k in pairs(after) do names[#names + 1] = k end
-  last_create = { kind = p.decl.kind, n = n, names = names, keys = keys, computed = computed }
-  return keys, computed
-end
-
--- The attribute lines of a create (every key shown). Creates in a row share most
--- values (the computed "(known after apply)", the runtime, the role, defaults),
--- and a scalar's line depends only on its key, value, the width and the sign: the
--- previous create's line for a key is reused when the value is the same (numbers
--- by subtype too: 1 and 1.0 read differently). One line per key, reset per text
--- and when the width or sign changes; a table value is rendered afresh.
-local memo = {}
-local function create_lines(p, keys, computed, known, after, sym, body)
-  local w, create = memo.w, memo.create
-  if memo.keys ~= keys or memo.sym ~= sym then
-    w, create = 0, sym.create .. " "
-    for i = 1, #keys do if #keys[i] > w then w = #keys[i] end end
-    if w ~= memo.w or create ~= memo.create then memo = { w = w, create = create, values = {}, lines = {} } end
-    memo.keys, memo.sym = keys, sym
-  end
-  local values, lines, sensitive = memo.values, memo.lines, p.sensitive
-  local n = #body
-  for i = 1, #keys do
-    local k = keys[i]
-    local v
-    if computed[k] then
-      v = known[k]
-      if not v then v = UNKNOWN end -- (false too, as `known[k] ~= nil and known[k] or UNKNOWN` did)
-    else
-      v = after[k] -- mark(), inlined: the hot loop of W5
-      if v ~= nil and sensitive and sensitive[k] then v = SENSITIVE
-      elseif type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end
-    end
-    local last = values[k] -- never a table but the three markers
-    if last == v and last ~= nil and (type(v) ~= "number" or math.type(v) == math.type(last)) then
-      n = n + 1
-      body[n] = lines[k]
-    elseif type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD then
-      render_value(v, 6, create, body, k, w, spec_of(p, k))
-      n = #body
-    else
-      render_value(v, 6, create, body, k, w)
-      n = #body
-      values[k], lines[k] = v, body[n]
-    end
-  end
-  return body
-end
-
 -- Whether argument k of an update or replace changes from old to new: as the plan
 -- found it (p.changed: a value state keeps in clear was compared as it is).
 local function differs(p, kind, k, old, new)
@@ -290,12 +123,17 @@ function change_body(p, c, sym, body)
   local kind = kind_of(p)
   -- (a sensitive value an older lambdaeng stored in clear: shown as a digest is)
   local prior = p.prior and secret_attrs.shown_entry(p.prior)
-  local before = prior and prior.args or {}
   local after = p.stored or p.args or {}
-  local keys, computed
-  if p.action == "create" and p.decl and not p.prior then keys, computed = create_keys(p, after)
-  else keys, computed = change_keys(p, before, after) end
-  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE) -- (tags_all of sensitive tags)
+  if p.action == "create" and p.decl and not p.prior then -- (most creates: no prior, nothing before)
+    local keys, computed = create_keys(p, after)
+    -- (tags_all of sensitive tags masked; with nothing sensitive, as masked() would give them)
+    local known = p.known_attrs or NO_ATTRS
+    if p.sensitive and next(p.sensitive) ~= nil then known = secret_attrs.masked(p, known, SENSITIVE) end
+    return create_lines(p, keys, computed, known, after, sym, body)
+  end
+  local before = prior and prior.args or {}
+  local keys, computed = change_keys(p, before, after)
+  local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE)
   if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
   local old_attrs = secret_attrs.masked(p, prior and prior.attrs or {}, SENSITIVE)
   local logic = LOGIC[kind]
@@ -352,10 +190,37 @@ function change_body(p, c, sym, body)
   return body
 end
 
+-- The changes to outputs, each passed to line(text).
+local function output_lines(result, sym, line)
+  local oc = {}
+  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  if #oc > 0 then
+    line("")
+    line("Changes to Outputs:")
+    local w = 0
+    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    for _, o in ipairs(oc) do
+      local pad = string.rep(" ", w - #o.name)
+      if o.action == "delete" then
+        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
+          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
+      elseif o.action == "create" then
+        local lines = {}
+        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
+        for _, l in ipairs(lines) do line(l) end
+      else
+        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
+          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
+      end
+    end
+  end
+end
+
 -- The text in pieces of whole lines, each passed to emit(text) as it is made.
 local function stream(result, opts, emit)
   opts = opts or {}
-  labels, last_create, memo = {}, {}, {}
+  value.reset()
+  creates.reset()
   local c = colours(opts.color)
   local out = {}
   local function line(s) out[#out + 1] = s end
@@ -387,45 +252,31 @@ local function stream(result, opts, emit)
       line(c.bold(string.format("  # %s has moved to %s", m.from, m.to)) .. c.dim(" (" .. m.site.display .. ")"))
     end
   end
+  local where_of = {} -- site -> " (file:line)", dimmed: 10,000 declarations in a loop share one
   for _, p in ipairs(result.changes) do
-    line("")
-    local where = p.decl and c.dim(" (" .. p.decl.site.display .. ")") or ""
-    line(c.bold(string.format("  # %s %s", p.address, HEAD[p.action])) .. where)
+    local where = ""
+    if p.decl then
+      local at = p.decl.site
+      where = where_of[at]
+      if not where then where = c.dim(" (" .. at.display .. ")"); where_of[at] = where end
+    end
+    line("\n" .. c.bold("  # " .. p.address .. " " .. HEAD[p.action]) .. where) -- (the empty line before it too)
     if p.moved_from then line(string.format("  # (moved from %s)", p.moved_from)) end
     if p.action == "replace" and p.replace_reason then
       line(string.format("  # (because %s %s)", table.concat(p.replace_reason, ", "),
         p.replace_reason[1] == "--replace" and "was given" or "forces replacement"))
     end
-    line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p)))
+    -- (a declared name is letters, digits, _ and -: %q would only quote it)
+    if p.decl then line("  " .. sym[p.action] .. " " .. p.decl.kind.kind .. ' "' .. p.decl.name .. '" {')
+    else line(string.format("  %s %s %q {", sym[p.action], kind_of(p), name_of(p))) end
     change_body(p, c, sym, out)
     line("    }")
-    flush()
+    if #out >= 256 then flush() end -- (a few dozen changes a piece: one concatenation, one write)
   end
   ephemeral_lines()
   line("")
   line(c.bold(string.format("Plan: %d to add, %d to change, %d to destroy.", result.add, result.change, result.destroy)))
-  local oc = {}
-  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
-  if #oc > 0 then
-    line("")
-    line("Changes to Outputs:")
-    local w = 0
-    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
-    for _, o in ipairs(oc) do
-      local pad = string.rep(" ", w - #o.name)
-      if o.action == "delete" then
-        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
-          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
-      elseif o.action == "create" then
-        local lines = {}
-        render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
-        for _, l in ipairs(lines) do line(l) end
-      else
-        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
-          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
-      end
-    end
-  end
+  output_lines(result, sym, line)
   flush()
 end
 

@@ -1,0 +1,116 @@
+-- A value as lines of plan text (plan/text.lua): scalars as Terraform shows them
+-- ("(known after apply)", "(sensitive)", JSON text), lists and maps as nested blocks.
+--   SENSITIVE                 the marker of a value shown as "(sensitive)"
+--   PLAIN_JSON                a pattern: strings whose JSON text is themselves in quotes
+--   scalar(v)                 the text of a scalar or marker
+--   is_list(v)                whether table v is a list (an empty table is one)
+--   spec_of(p, k)             the schema spec of key k of planned change p, or nil
+--   render_value(v, indent, sign, out, key, width, spec)  appends v's lines to out
+--   label_of(key, width)      "key<padding> = "
+--   reset()                   forgets the labels made for the previous text
+local ref = require "lambdaeng.ref"
+local json = require "lambdaeng.json"
+local schema = require "lambdaeng.schema"
+local sorted = require("lambdaeng.validate").sorted_keys
+
+local M = {}
+local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
+
+-- Printable ASCII but " and \: the JSON text of such a string is the string in quotes
+-- (this anchored pattern is several times cheaper than the encoder's checks).
+local PLAIN_JSON = '^[]-~ !#-[]*$'
+M.PLAIN_JSON = PLAIN_JSON
+local SENSITIVE = setmetatable({}, { __name = "lambdaeng.sensitive" })
+M.SENSITIVE = SENSITIVE
+local function scalar(v)
+  if v == UNKNOWN then return "(known after apply)" end
+  if v == SENSITIVE or v == WITHHELD then return "(sensitive)" end
+  if v == nil or v == json.null then return "null" end
+  if type(v) == "string" then
+    if v:find(PLAIN_JSON) then return '"' .. v .. '"' end
+    return json.encode_plain(v)
+  end
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if type(v) == "number" then return json.encode_plain(v) end
+  return tostring(v)
+end
+
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  local n = #v
+  if n == 0 then return next(v) == nil end
+  for k in pairs(v) do if math.type(k) ~= "integer" then return false end end
+  return true
+end
+
+-- The schema spec of key k of a change (an argument, or a computed map such as tags_all),
+-- so that an empty map renders as {} and an empty list as [].
+local MAP_ATTRS = { tags_all = { type = "map" } }
+local function spec_of(p, k)
+  local kind = p.decl and p.decl.kind or schema.kinds[p.prior and p.prior.kind or ""]
+  return kind and kind.args[k] or MAP_ATTRS[k]
+end
+local function inner_spec(spec, k)
+  if not spec then return nil end
+  if spec.type == "block" then return spec.fields and spec.fields[k] end
+  return spec.elem
+end
+
+-- Indents and "key<padding> = " labels, made once per text: 10,000 functions
+-- repeat the same few hundred.
+local PADS = setmetatable({}, { __index = function(t, n) local s = string.rep(" ", n); t[n] = s; return s end })
+local labels = {} -- width -> key -> label; a new one per text (stream)
+function M.reset() labels = {} end
+local function label_of(key, width)
+  width = width or #key
+  local by_key = labels[width]
+  if not by_key then by_key = {}; labels[width] = by_key end
+  local label = by_key[key]
+  if not label then
+    label = key .. string.rep(" ", math.max(0, width - #key)) .. " = "
+    by_key[key] = label
+  end
+  return label
+end
+
+-- Lines rendering value v at indent, prefix sign (e.g. "+ "); spec (optional) its schema.
+local function render_value(v, indent, sign, out, key, width, spec)
+  local pad = PADS[indent]
+  local label = ""
+  if key then
+    local by_key = labels[width or #key]
+    label = by_key and by_key[key] or label_of(key, width)
+  end
+  if type(v) == "table" and v.sensitive_digest ~= nil then v = SENSITIVE end -- (a tag state keeps as a digest)
+  if type(v) ~= "table" or v == UNKNOWN or v == SENSITIVE or v == WITHHELD then
+    out[#out + 1] = pad .. sign .. label .. scalar(v)
+    return
+  end
+  if is_list(v) then
+    if #v == 0 then
+      local empty = spec and (spec.type == "map" or spec.type == "block") and "{}" or "[]"
+      out[#out + 1] = pad .. sign .. label .. empty
+      return
+    end
+    out[#out + 1] = pad .. sign .. label .. "["
+    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1)) end
+    out[#out + 1] = pad .. "  " .. "]"
+    return
+  end
+  local keys = sorted(v)
+  if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
+  out[#out + 1] = pad .. sign .. label .. "{"
+  local w = 0
+  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
+  for _, k in ipairs(keys) do
+    local name = tostring(k)
+    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
+  end
+  out[#out + 1] = pad .. "  " .. "}"
+end
+
+M.scalar, M.is_list, M.spec_of, M.inner_spec = scalar, is_list, spec_of, inner_spec
+M.render_value, M.label_of = render_value, label_of
+
+return M
