@@ -27,6 +27,9 @@
  *   canonical_response(text[, spec]) -> text | false
  *     encode of decode_response's value, written straight from the text, or false to
  *     leave it to those two (engine/jsoncanon.h).
+ *   array_items(text) -> starts, ends, all_objects | false
+ *     where each item of a JSON array lies in text, the whole checked first, so that
+ *     a batch is decoded one item at a time (engine/jsonitems.h).
  *
  * For C (engine/jsoncanon.c), the encoder's own writers, each 0 or -1 (out of memory;
  * for a string also: not valid UTF-8): a string quoted and escaped, an integer, a

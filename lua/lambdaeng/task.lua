@@ -7,6 +7,9 @@
 --   all(fns, width)         runs every function as a task, at most width at once, and
 --                           returns their results in order (a raised error is raised
 --                           again in the caller once all have ended)
+--   stream(n, call, width, deliver) runs call(1..n) as all does, handing each one's
+--                           results to deliver in order as soon as they and those
+--                           before them are there (a batch's output while it runs)
 --   with_interrupt(fn, opts) runs fn as the loop's main task with Ctrl-C bound
 --   run_process(spec)       spawns a program (lambdaeng.native.process spec: file, args,
 --                           env, unref) and waits for it to exit: its stdout, its
@@ -135,6 +138,68 @@ function M.all(fns, width)
     if errors[i] then error(errors[i], 0) end
   end
   return results
+end
+
+-- Streaming ----------------------------------------------------------------------
+
+-- Workers started per turn of the loop: the first calls' I/O begins (the loop turns)
+-- before the rest are made, rather than after all width of them are. The pause between
+-- two groups is a millisecond, not sleep(0): tasks woken at once and a zero sleep all
+-- run in the same pass over the loop's timers, before any I/O (and libcurl's "at once"
+-- is a 1 ms timer, engine/httpmulti.c).
+local RAMP, RAMP_PAUSE = 32, 0.001
+M.STREAM_RAMP = RAMP
+
+---Runs call(i) for i = 1..n as tasks, at most width (default: n) at once, and passes
+---each one's results (packed, .n set) to deliver(i, results) in the order of i, as soon
+---as call i and every call before it have ended, so that a consumer acts on the first
+---results while the last calls are still running. The workers are started RAMP a
+---turn. When a call raised, nothing from it on is delivered and the first such error
+---is raised again once every task has ended.
+---@param n integer
+---@param call fun(i: integer): ...
+---@param width integer|nil
+---@param deliver fun(i: integer, results: table)
+function M.stream(n, call, width, deliver)
+  if n == 0 then return end
+  width = math.max(1, math.min(n, math.floor(width or n)))
+  local pending, next_delivery, failed = {}, 1, nil -- failed: the first index that raised
+  local next_index, workers, main, waiting = 1, 0, loop.current(), false
+  local function traceback(e) return debug.traceback(tostring(e), 2) end
+  local function finish(i, ok, ...)
+    if not ok then
+      if not failed or i < failed then failed, pending[i] = i, (...) end
+      return
+    end
+    pending[i] = table.pack(...)
+    while next_delivery ~= failed and pending[next_delivery] do
+      local r = pending[next_delivery]
+      pending[next_delivery] = nil
+      next_delivery = next_delivery + 1
+      deliver(next_delivery - 1, r)
+    end
+  end
+  local function worker()
+    while next_index <= n do
+      local i = next_index
+      next_index = i + 1
+      finish(i, xpcall(call, traceback, i))
+    end
+    workers = workers - 1
+    if workers == 0 and waiting then loop.wake(main) end
+  end
+  local started = 0
+  while started < width and next_index <= n do
+    local k = math.min(RAMP, width - started)
+    for _ = 1, k do loop.spawn(worker) end
+    started, workers = started + k, workers + k
+    if started < width then loop.sleep(RAMP_PAUSE) end
+  end
+  if workers > 0 then
+    waiting = true
+    loop.suspend()
+  end
+  if failed then error(pending[failed], 0) end
 end
 
 -- Processes ----------------------------------------------------------------------

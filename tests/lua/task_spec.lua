@@ -71,6 +71,59 @@ describe("all", function()
   end)
 end)
 
+describe("stream", function()
+  it("delivers every result in order as soon as it and those before it are there, at most width running", function()
+    local running, peak, delivered, ended = 0, 0, {}, {}
+    local n, width = 3 * task.STREAM_RAMP + 5, 2 * task.STREAM_RAMP + 1
+    local gate, open = task.waitlist(), false -- the first width calls wait until all of them run
+    task.stream(n, function(i)
+      running = running + 1
+      peak = math.max(peak, running)
+      if running == width then open = true gate:wake_all() end
+      if not open then gate:wait() end
+      loop.sleep(i % 7 == 0 and 0.03 or 0.001 * (i % 3))
+      running = running - 1
+      ended[#ended + 1] = i
+      return i * 10, nil
+    end, width, function(i, r)
+      assert.same({ n = 2, i * 10, nil }, r)
+      delivered[#delivered + 1] = i
+      -- delivered once it and every call before it have ended, not later than the call that completed the run
+      local seen = {}
+      for _, e in ipairs(ended) do seen[e] = true end
+      for k = 1, i do assert.truthy(seen[k], "call " .. k .. " ended before " .. i .. " was delivered") end
+    end)
+    assert.equal(n, #delivered)
+    for i = 1, n do assert.equal(i, delivered[i]) end
+    assert.equal(width, peak)
+    assert.truthy(ended[1] ~= 1 or ended[2] ~= 2, "the calls ended out of order, so the order was restored")
+  end)
+
+  it("starts its workers a group a turn, so the first calls run before the rest are started", function()
+    local started, seen_by_first = 0, nil
+    task.stream(4 * task.STREAM_RAMP, function(i)
+      started = started + 1
+      loop.sleep(0) -- a turn of the loop: the next group's start waits for a later one
+      if i == 1 then seen_by_first = started end
+    end, nil, function() end)
+    assert.equal(4 * task.STREAM_RAMP, started)
+    assert.truthy(seen_by_first >= task.STREAM_RAMP and seen_by_first <= 2 * task.STREAM_RAMP,
+      "calls started when the first one's turn came: " .. tostring(seen_by_first))
+  end)
+
+  it("delivers nothing from a call that raised on, and raises its error once every call has ended", function()
+    local delivered, finished = {}, false
+    assert.has_error(function()
+      task.stream(4, function(i)
+        if i == 2 then loop.sleep(0.005) error("second failed") end
+        if i == 4 then loop.sleep(0.02) finished = true end
+      end, nil, function(i) delivered[#delivered + 1] = i end)
+    end, "second failed")
+    assert.truthy(finished)
+    assert.same({ 1 }, delivered)
+  end)
+end)
+
 describe("a waitlist", function()
   it("wakes one or all waiting tasks with values", function()
     local w, got = task.waitlist(), {}

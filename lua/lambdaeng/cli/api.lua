@@ -12,6 +12,7 @@ local errors = require "lambdaeng.errors"
 local common = require "lambdaeng.cli.common"
 local invoke = require "lambdaeng.cli.invoke"
 local lambda_call = require "lambdaeng.aws.lambda_call"
+local batch = require "lambdaeng.cli.api_batch"
 
 local M = {}
 
@@ -100,19 +101,6 @@ local function many(one, input, args)
   end)
 end
 
--- The results as one JSON array: answers that came as their text (lambda_call.printed)
--- joined as they are, else the array encoded in one call.
-local function printed_array(results)
-  for _, r in ipairs(results) do
-    if lambda_call.is_text(r) then
-      local printed = {}
-      for i, v in ipairs(results) do printed[i] = lambda_call.printed(v) end
-      return "[" .. table.concat(printed, ",") .. "]"
-    end
-  end
-  return json.encode_plain(json.array(results))
-end
-
 function M.command(args)
   local op = args.operation
   local call = op and operation(op)
@@ -122,7 +110,16 @@ function M.command(args)
     return nil, (op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
       or "lambdaeng api needs an operation") .. "\nOperations: " .. table.concat(names, ", ")
   end
-  local ok, input = pcall(json.decode_plain, invoke.read_payload(args.input))
+  local text = invoke.read_payload(args.input)
+  local starts, ends, all_objects = batch.items(text)
+  if starts and all_objects then -- a batch of objects: streamed (anything else is decoded whole, below)
+    local api, cfg = endpoint.client(args)
+    if not api then return nil, cfg end
+    local failed = batch.run(function(i) return call(api, i) end, text, starts, ends, tonumber(args.parallelism or ""))
+    if failed then return nil, endpoint.api_error(failed, cfg) end
+    return true
+  end
+  local ok, input = pcall(json.decode_plain, text)
   if not ok or type(input) ~= "table" then return nil, "the input must be a JSON object" end
   local zok, zerr = zip_file(input, op)
   if not zok then return nil, zerr end
@@ -131,7 +128,7 @@ function M.command(args)
   local function one(i) return call(api, i) end
   if #input > 0 then
     local results, failed = many(one, input, args)
-    print(printed_array(results))
+    print(batch.printed_array(results))
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
