@@ -230,8 +230,7 @@ function Exec:finish(inv, result)
   loop.wake(inv.task, result)
 end
 
-local trace_tail = localrequest.trace_tail
-local trace_second, trace_head -- "Root=1-<the second in hex>-", formatted once a second
+local next_headers = require("lambdaeng.native.localexec").next_headers
 
 -- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
 function Exec:deliver(env)
@@ -242,19 +241,9 @@ function Exec:deliver(env)
   inv.delivered_at = loop.now()
   if env.pending_log[1] ~= nil then inv.prelude, env.pending_log = env.pending_log, {} end -- else kept: nothing to hand over
   inv.cold, env.served = not env.served, true
-  local now = sys.now()
-  local deadline = math.floor(now * 1000) + math.floor(env.cfg.Timeout * 1000)
-  local second = math.floor(now)
-  if second ~= trace_second then trace_second, trace_head = second, string.format("Root=1-%08x-", second) end
-  local headers = {
-    ["Lambda-Runtime-Aws-Request-Id"] = inv.id,
-    ["Lambda-Runtime-Deadline-Ms"] = tostring(deadline),
-    ["Lambda-Runtime-Invoked-Function-Arn"] = inv.arn,
-    ["Lambda-Runtime-Trace-Id"] = trace_head .. trace_tail(inv.id),
-    ["Content-Type"] = "application/json",
-  }
-  if inv.client_context then headers["Lambda-Runtime-Client-Context"] = inv.client_context end
-  server_lib.respond(req, 200, headers, inv.payload)
+  -- its id, deadline, ARN, trace id and client context as header lines made in C (a table of
+  -- them, the deadline's digits and the trace id's parts cost ~8 k instructions in Lua)
+  server_lib.respond(req, 200, next_headers(inv.id, env.cfg.Timeout, inv.arn, inv.client_context), inv.payload)
   inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv)
 end
 

@@ -6,7 +6,8 @@
  * once in part, the rest queued), thousands of pipelined requests answered inside dispatch
  * (no recursion per request), bytes that arrive after a closing answer while it is
  * still being written (dropped, never dispatched), a refusal or closing answer read
- * whole by a client still sending far more (no reset). Every test ends with the loop closing with no handle
+ * whole by a client still sending far more (no reset), header lines given as one string
+ * (written as they are; a malformed block raises). Every test ends with the loop closing with no handle
  * left: a closed server closes its connections. */
 #include "loop_harness.h"
 
@@ -490,9 +491,39 @@ static void a_closing_answer_reaches_a_client_still_sending(void **state) {
   check_sender("GET /closing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "GET /closing", 1);
 }
 
+static void header_lines_given_as_a_string_are_written_as_they_are(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local refusals = {}\n"
+               "  local s, url = listen(function(req, id)\n"
+               "    for _, bad in ipairs { 'X-A: 1', 'X-A: 1\\r\\n\\r\\n', 'X-A: 1\\nX-B: 2\\r\\n', ': 1\\r\\n',\n"
+               "                           'X A: 1\\r\\n', 'no colon\\r\\n', 'X-A: 1\\rX-B: 2\\r\\n' } do\n"
+               "      local ok = pcall(httpserver.respond, id, 200, bad, 'bad')\n"
+               "      refusals[#refusals + 1] = not ok\n"
+               "    end\n"
+               "    httpserver.respond(id, 201, 'X-One: 1\\r\\nX-Two: a: b\\r\\n', 'lines')\n"
+               "  end)\n"
+               "  local r = http.request { url = url .. '/x', timeout = 10 }\n"
+               "  local empty = 0\n"
+               "  s:close()\n"
+               "  for _, refused in ipairs(refusals) do if refused then empty = empty + 1 end end\n"
+               "  return r.status, r.headers['x-one'], r.headers['x-two'], r.body, empty\n"
+               "end)\n",
+               5);
+  assert_int_equal(lua_tointeger(L, -5), 201);
+  assert_string_equal(harness_string(L, -4), "1");
+  assert_string_equal(harness_string(L, -3), "a: b");
+  assert_string_equal(harness_string(L, -2), "lines");
+  assert_int_equal(lua_tointeger(L, -1), 7); /* every malformed block raised, nothing was sent for it */
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
+      cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
