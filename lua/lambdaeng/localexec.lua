@@ -299,7 +299,7 @@ function Exec:runtime_request(env, req, id)
           string.format("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).",
             #req.body, MAX_SYNC_PAYLOAD)) })
       end
-      return self:finish(inv, { payload = req.body })
+      return self:finish(inv, { payload = req.body, duration = 0, max_memory = 0 }) -- finish's fields: no rehash
     end
     return self:finish(inv, { function_error = "Unhandled", payload = req.body })
   end
@@ -421,17 +421,35 @@ function Exec:init_timed_out(env)
   self:retire(env)
 end
 
+-- The key of the environments of function name's configuration cfg (name, version,
+-- revision, code), and of its version (name, version): kept per configuration table while
+-- its revision and code stay (building and hashing the long key cost ~1.5 k an invocation).
+local keys_of = setmetatable({}, { __mode = "k" })
+local function env_keys(name, cfg)
+  local k = keys_of[cfg]
+  if k and k.name == name and k.version == cfg.Version and k.revision == cfg.RevisionId and k.sha == cfg.CodeSha256 then
+    return k.key, k.version_key
+  end
+  k = { name = name, version = cfg.Version, revision = cfg.RevisionId, sha = cfg.CodeSha256,
+        key = name .. "\0" .. cfg.Version .. "\0" .. (cfg.RevisionId or "") .. "\0" .. (cfg.CodeSha256 or ""),
+        version_key = name .. "\0" .. cfg.Version }
+  keys_of[cfg] = k
+  return k.key, k.version_key
+end
+M.env_keys = env_keys
+
 -- Runs one invocation to its end. Returns the result table, or nil and an error
 -- { type, message, status, reason } when it could not start (throttled).
 function Exec:run(name, fn, cfg, payload, opts)
-  local key = name .. "\0" .. cfg.Version .. "\0" .. (cfg.RevisionId or "") .. "\0" .. (cfg.CodeSha256 or "") -- one concatenation
-  local version_key = name .. "\0" .. cfg.Version
+  local key, version_key = env_keys(name, cfg)
   if self.current[version_key] ~= key then
     if self.current[version_key] then self:drop(name, key) end -- idle environments of an older configuration
     self.current[version_key] = key
   end
+  -- every field it will have, false until set: no rehash on the way
   local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
-                arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log }
+                arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log,
+                env = false, delivered_at = false, cold = false, deadline = false, done = false }
   if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
     return nil, errors.new("TooManyRequestsException", "Rate Exceeded.", { status = 429,
       reason = fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded" })

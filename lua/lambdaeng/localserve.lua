@@ -69,8 +69,10 @@ local function serve(self, req, id)
     headers["x-amzn-RequestId"] = rid
   end
   if status == nil then return server_lib.abort(id) end -- an injected reset
-  headers = headers or {}
-  headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or self.new_request_id()
+  if type(headers) ~= "string" then -- header lines (an Invoke's answer) name the request id already
+    headers = headers or {}
+    headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"] or self.new_request_id()
+  end
   server_lib.respond(id, status, headers, body)
 end
 

@@ -345,12 +345,17 @@ function Target:invoke(name, qualifier, req)
     return rerr.status, { ["x-amzn-ErrorType"] = rerr.type, ["Content-Type"] = "application/json",
       ["Retry-After"] = "1" }, json.encode_plain { Type = "User", message = rerr.message, Reason = rerr.reason }
   end
-  self:note("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
-    result.function_error and " (function error)" or "")
-  local headers = { ["Content-Type"] = "application/json", ["X-Amz-Executed-Version"] = cfg.Version,
-                    ["x-amzn-RequestId"] = opts.request_id }
-  if result.function_error then headers["X-Amz-Function-Error"] = result.function_error end
-  if h["x-amz-log-type"] == "Tail" then headers["X-Amz-Log-Result"] = nhash.base64(result.log:sub(-localexec.TAIL)) end
+  if self.log then
+    self:note("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
+      result.function_error and " (function error)" or "")
+  end
+  -- header lines, not a table: one concatenation (a version and our id and words never hold CR or LF)
+  local headers = "Content-Type: application/json\r\nX-Amz-Executed-Version: " .. cfg.Version
+    .. "\r\nx-amzn-RequestId: " .. opts.request_id .. "\r\n"
+  if result.function_error then headers = headers .. "X-Amz-Function-Error: " .. result.function_error .. "\r\n" end
+  if h["x-amz-log-type"] == "Tail" then
+    headers = headers .. "X-Amz-Log-Result: " .. nhash.base64(result.log:sub(-localexec.TAIL)) .. "\r\n"
+  end
   return 200, headers, result.payload
 end
 

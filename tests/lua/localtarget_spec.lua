@@ -194,3 +194,26 @@ describe("the payload's JSON check", function()
     end
   end)
 end)
+
+describe("environment keys", function()
+  it("follow a configuration's version, revision and code as it changes in place", function()
+    local localexec = require "lambdaeng.localexec"
+    local function reference(name, cfg)
+      return name .. "\0" .. cfg.Version .. "\0" .. (cfg.RevisionId or "") .. "\0" .. (cfg.CodeSha256 or ""),
+        name .. "\0" .. cfg.Version
+    end
+    local cfg = { Version = "$LATEST", RevisionId = "r1", CodeSha256 = "c1" }
+    local steps = { function() end, function() cfg.RevisionId = "r2" end, function() cfg.CodeSha256 = "c2" end,
+                    function() cfg.Version = "3" end, function() cfg.RevisionId = nil end, function() end }
+    for _, change in ipairs(steps) do
+      change()
+      for _, name in ipairs { "f", "f" } do -- asked again after each change, and twice: the kept answer too
+        local key, version_key = localexec.env_keys(name, cfg)
+        local want_key, want_version_key = reference(name, cfg)
+        assert.equal(want_key, key)
+        assert.equal(want_version_key, version_key)
+      end
+    end
+    assert.equal(reference("g", cfg), (localexec.env_keys("g", cfg))) -- another name, the same table
+  end)
+end)
