@@ -9,7 +9,9 @@
  *     dashes dropped>), the JSON content type and the client context; a value with CR or
  *     LF is left out, as respond drops such a field of a table;
  *   is_json(text) -> true when text is one JSON value (jsonvalid.h); false is not certain:
- *     ask lua-cjson, which accepts a little more. */
+ *     ask lua-cjson, which accepts a little more;
+ *   is_hex(s) -> whether s is one or more hex digits and nothing else ("^%x+$"; the guard
+ *     reads every request's 64-digit signature). */
 #include "localexec.h"
 
 #include <string.h>
@@ -21,6 +23,8 @@
 #include "jsonvalid.h"
 
 static const char HEX[] = "0123456789abcdef";
+
+static int hex_digit(unsigned c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 
 static char *put_hex(char *o, unsigned long long v, int digits) {
   for (int i = digits - 1; i >= 0; i--) o[i] = HEX[v & 0xf], v >>= 4;
@@ -104,9 +108,19 @@ static int l_is_json(lua_State *L) {
   return 1;
 }
 
+static int l_is_hex(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  size_t i = 0;
+  while (i < len && hex_digit((unsigned char)s[i])) i++;
+  lua_pushboolean(L, len > 0 && i == len);
+  return 1;
+}
+
 int le_open_localexec(lua_State *L) {
-  static const luaL_Reg functions[] = {
-      {"uuid_of", l_uuid_of}, {"next_headers", l_next_headers}, {"is_json", l_is_json}, {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"uuid_of", l_uuid_of}, {"next_headers", l_next_headers},
+                                       {"is_json", l_is_json},  {"is_hex", l_is_hex},
+                                       {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;
 }
