@@ -318,9 +318,11 @@ end
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
   local check
-  -- answered inside the server's dispatch, without a task: no Runtime API request waits
-  local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end, { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end,
-         peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
+  -- answered inside the server's dispatch, without a task: no Runtime API request waits, and
+  -- none is kept past it (the connection's one request table is refilled for the next)
+  local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
+    { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end, reuse_requests = true,
+      peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")
