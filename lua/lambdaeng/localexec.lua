@@ -269,7 +269,7 @@ end
 local ACCEPTED = json.encode_plain { status = "OK" }
 
 -- The Runtime API of one environment; never waits (it runs inside the server's dispatch).
-local JSON_HEADERS = { ["Content-Type"] = "application/json" } -- respond() only reads it
+local JSON_HEADERS = "Content-Type: application/json\r\n" -- header lines: nothing for respond() to walk
 local function reply(id, status, doc)
   server_lib.respond(id, status, JSON_HEADERS, doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
 end
