@@ -11,34 +11,16 @@ static cursor skip_space(cursor p, cursor end) {
   return p;
 }
 
-static int hex_digit(unsigned c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
-
-/* The byte after a string whose bytes begin at p (after its opening quote), or NULL. */
+/* The byte after a string whose bytes begin at p (after its opening quote), or NULL; its
+ * escapes read as jsonlex reads them (\u0000 and surrogates declined: lua-cjson's to judge). */
 static cursor string_end(cursor p, cursor end) {
-  while (p < end) {
-    unsigned c = *p;
-    if (c == '"') return p + 1;
-    if (c < 0x20) return NULL;
-    if (c != '\\') {
-      p++;
-      continue;
-    }
-    if (end - p < 2) return NULL;
-    switch (p[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-      p += 2;
-      break;
-    case 'u':
-      if (end - p < 6 || !hex_digit(p[2]) || !hex_digit(p[3]) || !hex_digit(p[4]) || !hex_digit(p[5])) return NULL;
-      /* a surrogate (D800-DFFF): lua-cjson pairs them its own way */
-      if ((p[2] | 0x20) == 'd' && p[3] >= '8') return NULL;
-      p += 6;
-      break;
-    default:
-      return NULL;
-    }
+  while (p < end && *p != '"') {
+    unsigned cp;
+    size_t n = *p == '\\' ? le_jsonlex_escape(p, end, &cp) : *p >= 0x20;
+    if (n == 0) return NULL;
+    p += n;
   }
-  return NULL;
+  return p < end ? p + 1 : NULL;
 }
 
 /* The byte after the literal word at p, or NULL. */

@@ -4,7 +4,7 @@
  *
  * le_json_valid(text, len): 1 when text is a JSON value, surrounded by white space at most;
  * 0 when it is not, or when it is one of the few texts lua-cjson may read otherwise (nesting
- * deeper than LE_JSON_VALID_DEPTH, a \u escape of a surrogate). A 1 is what lua-cjson would
+ * deeper than LE_JSON_VALID_DEPTH, a \u escape of a surrogate or of NUL). A 1 is what lua-cjson would
  * accept as well; a caller that must accept exactly what lua-cjson accepts asks it about the
  * 0s (lua-cjson also takes control bytes in strings, hexadecimal numbers, nan and inf). */
 #ifndef LAMBDAENG_JSONVALID_H
