@@ -78,11 +78,13 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
  * may be absent this time (the last request's headers, content_length, body) set to nil;
  * the others are set again by push_request. */
 static void push_empty_request(lua_State *L, le_conn *c) {
-  if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF) {
+  if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
     lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
     if (c->srv->reuse_requests) {
+      if (c->reuse_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, c->reuse_ref);
       lua_pushvalue(L, -1);
       c->reuse_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      c->reuse_unknown = 0;
     }
     lua_createtable(L, 0, (int)c->nheaders);
     return;
@@ -111,11 +113,8 @@ static void push_empty_request(lua_State *L, le_conn *c) {
 static void keep_header_names(le_conn *c) {
   if (!c->srv->reuse_requests) return;
   c->reused_names.len = 0;
-  if (c->nheaders > 0 && le_buffer_append(&c->reused_names, c->names.data, c->names.len) != 0) {
-    /* out of memory: a new table next time, nothing stale in it */
-    luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->reuse_ref);
-    c->reuse_ref = LUA_NOREF;
-  }
+  if (c->nheaders > 0 && le_buffer_append(&c->reused_names, c->names.data, c->names.len) != 0)
+    c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
 }
 
 /* Pushes the request table (without its body) for c's current request. */
