@@ -27,11 +27,17 @@ static int l_respond(lua_State *L) {
   int status = (int)luaL_checkinteger(L, 2);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 4, "", &blen);
+  int lines = lua_type(L, 3) == LUA_TSTRING;
+  if (lines) {
+    size_t n = 0;
+    const char *s = lua_tolstring(L, 3, &n);
+    luaL_argcheck(L, le_response_lines_ok(s, n), 3, "header lines, each \"name: value\" ending in CRLF");
+  }
   le_conn *c = le_conn_find(id);
   if (!c || c->closing || !c->busy) return 0;
   /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
   le_buffer out = {0};
-  if (le_response_build(L, status, lua_istable(L, 3) ? 3 : 0, body, blen, !c->keep_alive, &out)) {
+  if (le_response_build(L, status, lua_istable(L, 3) || lines ? 3 : 0, body, blen, !c->keep_alive, &out)) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
@@ -79,7 +85,9 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
     if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0) srv->timeout = lua_tonumber(L, -1);
     lua_getfield(L, opts_idx, "peer_uid");
     srv->peer_uid = lua_toboolean(L, -1);
-    lua_pop(L, 4);
+    lua_getfield(L, opts_idx, "reuse_requests");
+    srv->reuse_requests = lua_toboolean(L, -1);
+    lua_pop(L, 5);
     lua_getfield(L, opts_idx, "check");
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);

@@ -25,7 +25,12 @@
  *   peer_uid (boolean): when a connection is accepted, find which local user owns the
  *     client's socket (peeruid.h); its requests carry peer_uid = that uid, or
  *     peer_uid_error = why it is unknown (a remote client, one that closed already).
+ *   reuse_requests (boolean): each connection's requests come in one table (and one
+ *     headers table), emptied and refilled for each: for a check and a dispatch that are
+ *     done with a request when they return (they keep what they need, never the table).
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.
+ * respond's headers are a table (name = value) or a string of header lines, each
+ * "name: value" ending in CRLF (a hot path builds them in one piece; anything else raises).
  * server:port(), server:close(). respond() on a connection that has gone away does
  * nothing. server:unref() lets the loop end while the server is open; abort(id)
  * resets a request's connection; connected(id) says whether its client is still there. */

@@ -52,10 +52,12 @@ static void free_conn(uv_handle_t *h) {
       break;
     }
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
+  if (c->reuse_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->reuse_ref);
   le_buffer_free(&c->url);
   le_buffer_free(&c->body);
   le_buffer_free(&c->pending);
   le_buffer_free(&c->names);
+  le_buffer_free(&c->reused_names);
   le_buffer_free(&c->values);
   c->srv->nconns--;
   le_server_release(c->srv);
@@ -307,7 +309,7 @@ void le_conn_accept(uv_stream_t *s, int status) {
   srv->refs++;
   srv->nconns++;
   c->id = next_id++;
-  c->req_ref = LUA_NOREF;
+  c->req_ref = c->reuse_ref = LUA_NOREF;
   c->body_limit = srv->max_body;
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;

@@ -34,6 +34,7 @@ typedef struct le_server {
   size_t max_body;
   double timeout; /* seconds; 0: none */
   int peer_uid;   /* find who connected: each request says which uid owns the client's socket */
+  int reuse_requests; /* one request table per connection, emptied and refilled for each request */
 } le_server;
 
 typedef struct le_conn {
@@ -48,6 +49,9 @@ typedef struct le_conn {
   size_t nheaders, head_bytes, body_limit;
   char too_large_type[64], too_large_message[192]; /* the check's refusal of a body over body_limit */
   int req_ref; /* the request table built when its headers were complete */
+  int reuse_ref; /* with reuse_requests: the connection's request table (LUA_NOREF until its first) */
+  le_buffer reused_names; /* with reuse_requests: its last request's header names (NUL-separated, lower case) */
+  int reuse_unknown;      /* those names could not be kept: the next request gets a new table */
   int last_was_value;
   int busy, keep_alive, closing, refused, reading, in_message;
   int dispatching;          /* inside dispatch: a response given there does not feed (le_request_feed's loop does) */

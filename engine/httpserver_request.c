@@ -72,11 +72,57 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   return le_buffer_append(&c->values, at, len);
 }
 
+/* Pushes an empty request table, then an empty headers table: new ones, or the connection's
+ * own (reuse_requests: a table and a headers table made and collected per request, and each
+ * of their fields a new key, cost ~4 k instructions a Runtime API request), its fields that
+ * may be absent this time (the last request's headers, content_length, body) set to nil;
+ * the others are set again by push_request. */
+static void push_empty_request(lua_State *L, le_conn *c) {
+  if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
+    lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
+    if (c->srv->reuse_requests) {
+      if (c->reuse_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, c->reuse_ref);
+      lua_pushvalue(L, -1);
+      c->reuse_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      c->reuse_unknown = 0;
+    }
+    lua_createtable(L, 0, (int)c->nheaders);
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "content_length");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "body");
+  if (lua_getfield(L, -1, "headers") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, (int)c->nheaders);
+    return;
+  }
+  const char *n = (const char *)c->reused_names.data, *end = n + c->reused_names.len;
+  while (n && n < end) {
+    size_t nl = strlen(n);
+    lua_pushlstring(L, n, nl);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    n += nl + 1;
+  }
+}
+
+/* With reuse_requests, keeps the names of the headers just set (lower-cased in names). */
+static void keep_header_names(le_conn *c) {
+  if (!c->srv->reuse_requests) return;
+  c->reused_names.len = 0;
+  if (c->nheaders > 0 && le_buffer_append(&c->reused_names, c->names.data, c->names.len) != 0)
+    c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
+}
+
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
-  lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
+  push_empty_request(L, c);
+  int req = lua_gettop(L) - 1, headers = req + 1;
   lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
-  lua_setfield(L, -2, "method");
+  lua_setfield(L, req, "method");
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
   lua_pushlstring(L, url, c->url.len);
@@ -84,11 +130,10 @@ static void push_request(lua_State *L, le_conn *c) {
    * runtime's /response path is a long string, allocated and collected each time) */
   if (q) lua_pushlstring(L, url, (size_t)(q - url));
   else lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "path");
-  lua_setfield(L, -2, "target");
+  lua_setfield(L, req, "path");
+  lua_setfield(L, req, "target");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
-  lua_setfield(L, -2, "query");
-  lua_createtable(L, 0, (int)c->nheaders);
+  lua_setfield(L, req, "query");
   /* the names are lower-cased where they are (nothing else reads them), then copied once */
   char *n = (char *)c->names.data;
   const char *v = (const char *)c->values.data;
@@ -98,23 +143,24 @@ static void push_request(lua_State *L, le_conn *c) {
       if (n[k] >= 'A' && n[k] <= 'Z') n[k] = (char)(n[k] + 32);
     lua_pushlstring(L, n, nl);
     lua_pushlstring(L, v, vl);
-    lua_rawset(L, -3); /* a fresh table: no metamethods to run */
+    lua_rawset(L, headers); /* a plain table: no metamethods to run */
     n += nl + 1;
     v += vl + 1;
   }
-  lua_setfield(L, -2, "headers");
+  lua_setfield(L, req, "headers");
+  keep_header_names(c);
   if (c->srv->peer_uid && c->peer_uid >= 0) {
     lua_pushinteger(L, (lua_Integer)c->peer_uid);
-    lua_setfield(L, -2, "peer_uid");
+    lua_setfield(L, req, "peer_uid");
   } else if (c->srv->peer_uid) {
     lua_pushstring(L, strerror(c->peer_errno));
-    lua_setfield(L, -2, "peer_uid_error");
+    lua_setfield(L, req, "peer_uid_error");
   }
   if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX) {
     /* as a float when it does not fit an integer: the check compares it with a limit */
     if (c->parser.content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->parser.content_length);
     else lua_pushnumber(L, (lua_Number)c->parser.content_length);
-    lua_setfield(L, -2, "content_length");
+    lua_setfield(L, req, "content_length");
   }
 }
 
@@ -172,7 +218,8 @@ static int run_check(le_conn *c) {
     }
     lua_settop(L, top + 1);
   }
-  c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (srv->reuse_requests) lua_settop(L, top); /* the connection keeps it */
+  else c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
 
@@ -204,9 +251,13 @@ static int on_body(http_parser *p, const char *at, size_t len) {
 static void dispatch(le_conn *c) {
   lua_State *L = c->srv->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->srv->dispatch_ref);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
-  luaL_unref(L, LUA_REGISTRYINDEX, c->req_ref);
-  c->req_ref = LUA_NOREF;
+  if (c->srv->reuse_requests) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->req_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, c->req_ref);
+    c->req_ref = LUA_NOREF;
+  }
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
   lua_setfield(L, -2, "body");
   le_buffer_free(&c->body); /* the request's copy is in Lua now */

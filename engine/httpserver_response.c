@@ -48,14 +48,31 @@ static int append_decimal(le_buffer *out, long long v) {
 
 static int append_text(le_buffer *out, const char *s) { return le_buffer_append(out, s, strlen(s)); }
 
-/* The response: status line, the headers of the table at headers_idx (0: none), the body. */
+int le_response_lines_ok(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  while (p < end) {
+    const char *eol = memchr(p, '\r', (size_t)(end - p));
+    if (!eol || eol + 1 >= end || eol[1] != '\n' || memchr(p, '\n', (size_t)(eol - p))) return 0;
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    if (!colon || colon == p || memchr(p, ' ', (size_t)(colon - p))) return 0;
+    p = eol + 2;
+  }
+  return 1;
+}
+
+/* The response: status line, the headers of the table (or the header lines of the string)
+ * at headers_idx (0: none), the body. */
 int le_response_build(lua_State *L, int status, int headers_idx, const char *body, size_t blen, int close_after,
                       le_buffer *out) {
   /* room for a usual head and the body at once: no realloc on the way */
   int bad = le_buffer_reserve(out, 512 + blen);
   bad |= append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
          append_text(out, le_response_reason(status)) | append_text(out, "\r\n");
-  if (headers_idx) {
+  if (headers_idx && lua_type(L, headers_idx) == LUA_TSTRING) {
+    size_t n = 0;
+    const char *lines = lua_tolstring(L, headers_idx, &n);
+    bad |= le_buffer_append(out, lines, n);
+  } else if (headers_idx) {
     lua_pushnil(L);
     while (lua_next(L, headers_idx)) {
       size_t nl = 0, vl = 0;

@@ -22,6 +22,25 @@ static int hex4(const unsigned char *s, unsigned *out) {
   return 0;
 }
 
+size_t le_jsonlex_escape(const unsigned char *p, const unsigned char *end, unsigned *cp) {
+  if (end - p < 2) return 0;
+  switch (p[1]) {
+  case '"': *cp = '"'; return 2;
+  case '\\': *cp = '\\'; return 2;
+  case '/': *cp = '/'; return 2;
+  case 'b': *cp = '\b'; return 2;
+  case 'f': *cp = '\f'; return 2;
+  case 'n': *cp = '\n'; return 2;
+  case 'r': *cp = '\r'; return 2;
+  case 't': *cp = '\t'; return 2;
+  case 'u':
+    if (end - p < 6 || hex4(p + 2, cp) != 0) return 0;
+    if (*cp == 0 || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0; /* the reference's cases */
+    return 6;
+  default: return 0;
+  }
+}
+
 const unsigned char *le_jsonlex_unescape(const unsigned char *start, const unsigned char *from,
                                          const unsigned char *end, unsigned char *out, size_t *len) {
   unsigned char *o = out;
@@ -36,36 +55,20 @@ const unsigned char *le_jsonlex_unescape(const unsigned char *start, const unsig
       p++;
       continue;
     }
-    if (end - p < 2) return NULL;
-    switch (p[1]) {
-    case '"': *o++ = '"'; break;
-    case '\\': *o++ = '\\'; break;
-    case '/': *o++ = '/'; break;
-    case 'b': *o++ = '\b'; break;
-    case 'f': *o++ = '\f'; break;
-    case 'n': *o++ = '\n'; break;
-    case 'r': *o++ = '\r'; break;
-    case 't': *o++ = '\t'; break;
-    case 'u': {
-      unsigned cp;
-      if (end - p < 6 || hex4(p + 2, &cp) != 0) return NULL;
-      if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return NULL; /* the reference's cases */
-      if (cp < 0x80) {
-        *o++ = (unsigned char)cp;
-      } else if (cp < 0x800) {
-        *o++ = (unsigned char)(0xC0 | (cp >> 6));
-        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-      } else {
-        *o++ = (unsigned char)(0xE0 | (cp >> 12));
-        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
-      }
-      p += 6;
-      continue;
+    unsigned cp;
+    size_t n = le_jsonlex_escape(p, end, &cp);
+    if (n == 0) return NULL;
+    if (cp < 0x80) {
+      *o++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+      *o++ = (unsigned char)(0xC0 | (cp >> 6));
+      *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else {
+      *o++ = (unsigned char)(0xE0 | (cp >> 12));
+      *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+      *o++ = (unsigned char)(0x80 | (cp & 0x3F));
     }
-    default: return NULL;
-    }
-    p += 2;
+    p += n;
   }
   if (p >= end) return NULL;
   *len = (size_t)(o - out);

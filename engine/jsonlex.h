@@ -6,6 +6,9 @@
  *   (after its opening quote), plain up to from, unescaped into out (room for end - start
  *   bytes); returns the byte after its closing quote, or NULL where the reference may read
  *   it its own way (a control byte, a bad escape, \u0000, a surrogate escape, no closing quote).
+ * le_jsonlex_escape(p, end, &cp): the escape at p (a backslash) in a string: its length (2, or
+ *   6 for \uXXXX) and the code point it stands for; 0 where the reference may read it its own
+ *   way (a bad escape, \u0000, a surrogate), as unescape declines it.
  * le_jsonlex_number(p, end, &n): a number in JSON's grammar at p; 0 with n filled, -1 declines
  *   (a leading zero, a missing digit).
  * le_jsonlex_number_value(&n, &x, &is_integer, &i): a number that is not a short integer read
@@ -30,6 +33,7 @@ typedef struct {
 
 const unsigned char *le_jsonlex_unescape(const unsigned char *start, const unsigned char *from,
                                          const unsigned char *end, unsigned char *out, size_t *len);
+size_t le_jsonlex_escape(const unsigned char *p, const unsigned char *end, unsigned *cp);
 int le_jsonlex_number(const unsigned char *p, const unsigned char *end, le_jsonlex_num *n);
 long long le_jsonlex_short_integer(const le_jsonlex_num *n);
 int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer, long long *i);

@@ -33,6 +33,7 @@
 #include "process.h"
 #include "prompt.h"
 #include "lineedit.h"
+#include "localexec.h"
 #include "luavm.h"
 #include "loop.h"
 #include "shape.h"
@@ -420,6 +421,7 @@ static const luaL_Reg NATIVE_MODULES[] = {
     {"lambdaeng.native.json", le_open_json},
     {"lambdaeng.native.shape", le_open_shape},
     {"lambdaeng.native.vm", le_open_vm},
+    {"lambdaeng.native.localexec", le_open_localexec},
     {NULL, NULL},
 };
 

@@ -17,9 +17,10 @@
 --    signature is then checked against the body as Lambda checks it.
 --  * Bodies as large as AWS allows per operation and no larger, refused from
 --    Content-Length before any of them is read.
--- new{ host, port, verify, uid, allow_other_users } -> guard; guard:check(req) is the server's check hook
--- (nil, body limit, its 413's type and message | status, headers, body); guard:verify_signature(req)
--- after the body.
+-- new{ host, port, verify, uid, allow_other_users, keep_auth } -> guard; guard:check(req) is the
+-- server's check hook (nil, body limit, its 413's type and message | status, headers, body; with
+-- keep_auth it sets req.auth = { akid, region, service, signed, signature, time });
+-- guard:verify_signature(req) after the body.
 local sigv4 = require "lambdaeng.native.sigv4"
 local json = require "lambdaeng.json"
 
@@ -59,7 +60,7 @@ end
 -- (without verify and allow_other_users, only connections from its processes).
 function M.new(opts)
   return setmetatable({ host = opts.host, port = opts.port, verify = opts.verify, uid = opts.uid,
-                        allow_other_users = opts.allow_other_users }, Guard)
+                        allow_other_users = opts.allow_other_users, keep_auth = opts.keep_auth }, Guard)
 end
 
 -- Whether the server must find which user opened each connection (see user_refusal).
@@ -171,17 +172,9 @@ local function amz_time(s)
   return last_amz_time, last_amz_day
 end
 
--- Whether a byte is a hex digit (nil: no byte).
-local function hex_byte(b)
-  return b ~= nil and ((b >= 48 and b <= 57) or (b >= 65 and b <= 70) or (b >= 97 and b <= 102))
-end
-
--- Whether s is hex digits only ("^%x+$"): tonumber(s, 16) reads them in C (the pattern
--- cost ~70 instructions a digit); it also lets leading or trailing white space and a
--- sign through, which a hex digit first and last rules out.
-local function all_hex(s)
-  return hex_byte(s:byte(1)) and hex_byte(s:byte(-1)) and tonumber(s, 16) ~= nil
-end
+-- Whether s is hex digits only ("^%x+$"), read in C (the pattern cost ~70 instructions a
+-- digit, tonumber(s, 16) ~1.1 k a signature).
+local all_hex = require("lambdaeng.native.localexec").is_hex
 M.all_hex = all_hex -- guard_spec compares it with the pattern
 
 -- Whether a signed-headers list (;-separated) names host, and x-amz-date (whole names);
@@ -213,11 +206,7 @@ function M.authorization_parts(auth)
   if last_head and n - 64 == #last_head and byte(auth, n - 64) == 61 -- "=" before the signature
     and find(auth, last_head, 1, true) == 1 then -- the same part before it, without a copy
     local signature = sub(auth, n - 63)
-    -- all_hex inlined: a call each to it and to hex_byte cost more than its test
-    local first, last = byte(signature, 1), byte(signature, 64)
-    if ((first >= 48 and first <= 57) or (first >= 65 and first <= 70) or (first >= 97 and first <= 102))
-      and ((last >= 48 and last <= 57) or (last >= 65 and last <= 70) or (last >= 97 and last <= 102))
-      and tonumber(signature, 16) ~= nil then
+    if all_hex(signature) then
       local p = last_parts
       return p[1], p[2], p[3], p[4], p[5], signature
     end
@@ -230,7 +219,8 @@ function M.authorization_parts(auth)
 end
 local authorization_parts = M.authorization_parts
 
--- The parts of a well-formed SigV4 Authorization header, or nil and why not.
+-- The parts of a well-formed SigV4 Authorization header (akid, region, service, signed
+-- names, signature, time), or nil and why not; values, not a table (every request has one).
 local function parse_auth(req)
   local auth = req.headers.authorization
   if not auth then return nil, "MissingAuthenticationTokenException", "Missing Authentication Token: the local target "
@@ -262,7 +252,7 @@ local function parse_auth(req)
     return nil, "InvalidSignatureException", "Signature expired: " .. req.headers["x-amz-date"]
       .. " is now earlier or later than 5 minutes from the current time."
   end
-  return { akid = akid, region = region, service = service, signed = signed, signature = signature, time = t }
+  return akid, region, service, signed, signature, t
 end
 
 -- A Content-Type's media type, and whether an HTML form can send it; the last answer
@@ -310,9 +300,9 @@ function Guard:check(req)
   if query ~= "" and (find(query, "X-Amz-Signature=", 1, true) or find(query, "X-Amz-Credential=", 1, true)) then
     return refusal(403, "AccessDeniedException", "query string signatures are refused: sign the Authorization header")
   end
-  local auth, kind, why = parse_auth(req)
-  if not auth then return refusal(403, kind, why) end
-  if self.verify and auth.akid ~= self.verify.access_key_id then
+  local akid, region, service, signed, signature, t = parse_auth(req)
+  if not akid then return refusal(403, region, service) end -- nil, kind, why
+  if self.verify and akid ~= self.verify.access_key_id then
     return refusal(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
   local k = last_op -- body_limit's kept answer, without a call
@@ -326,7 +316,9 @@ function Guard:check(req)
     too_large_messages[operation] = message
   end
   if req.content_length and req.content_length >= limit then return refusal(413, too_large, message) end
-  req.auth = auth
+  if self.keep_auth then -- a function URL's request: its handler reads the caller's key
+    req.auth = { akid = akid, region = region, service = service, signed = signed, signature = signature, time = t }
+  end
   return nil, limit - 1, too_large, message -- a chunked body is refused as it passes the limit
 end
 
@@ -334,10 +326,10 @@ end
 -- Returns nothing when it does, or status, headers, body.
 function Guard:verify_signature(req)
   if not self.verify then return end
-  local auth = parse_auth(req)
-  if not auth then return refusal(403, "IncompleteSignatureException", "Authorization is not valid") end
+  local akid, region, service, signed, signature, t = parse_auth(req)
+  if not akid then return refusal(403, "IncompleteSignatureException", "Authorization is not valid") end
   local headers, sign_body = {}, false
-  for name in auth.signed:gmatch("[^;]+") do
+  for name in signed:gmatch("[^;]+") do
     if name == "x-amz-content-sha256" then sign_body = true
     elseif name ~= "x-amz-date" and name ~= "x-amz-security-token" then
       headers[#headers + 1] = { name, req.headers[name] or "" }
@@ -345,10 +337,10 @@ function Guard:verify_signature(req)
   end
   local okd, out = pcall(sigv4.sign, {
     method = req.method, path = req.path, query = req.query ~= "" and req.query or nil, headers = headers,
-    body = req.body, access_key_id = auth.akid, secret_access_key = self.verify.secret_access_key,
-    session_token = req.headers["x-amz-security-token"], region = auth.region, service = auth.service,
-    time = auth.time, sign_body = sign_body })
-  if not okd or out.signature ~= auth.signature then
+    body = req.body, access_key_id = akid, secret_access_key = self.verify.secret_access_key,
+    session_token = req.headers["x-amz-security-token"], region = region, service = service,
+    time = t, sign_body = sign_body })
+  if not okd or out.signature ~= signature then
     return refusal(403, "InvalidSignatureException", "The request signature we calculated does not match the "
       .. "signature you provided. Check your AWS Secret Access Key and signing method. Consult the service "
       .. "documentation for details.")

@@ -1,5 +1,5 @@
 -- What a request to the local target names: its query's parameters, the function
--- resource a path addresses, the trace id of a request id, and the plain Invoke path
+-- resource a path addresses, and the plain Invoke path
 -- most clients send, read without a pattern (the route's patterns cost ~16 k
 -- instructions an Invoke; invocations are the local target's hot path).
 --   parse_query(q)                   -> { name = value | { values } }
@@ -12,15 +12,12 @@
 --   runtime_result(path)             -> request id, "response" | "error" | other letters, or
 --     nil: a Runtime API result's path (RUNTIME_RESULT's captures; a /response of an id
 --     without "/" read without the pattern)
---   trace_tail(id)                   -> the X-Ray trace id's last part for request id:
---     its first 24 hex digits, dashes dropped (cut where the dashes of our 8-4-4-4-12
---     ids are; any other id the pattern way: localtarget_spec compares both)
 local localapi = require "lambdaeng.localapi"
 
 local M = {}
 
 local url_decode = localapi.url_decode
-local find, sub, byte = string.find, string.sub, string.byte -- not looked up in the string metatable per call
+local find, sub = string.find, string.sub -- not looked up in the string metatable per call
 
 function M.parse_query(q)
   local out = {}
@@ -65,14 +62,6 @@ function M.runtime_result(path)
     if rid ~= "" and not find(rid, "/", 1, true) then return rid, "response" end
   end
   return path:match(M.RUNTIME_RESULT)
-end
-
-function M.trace_tail(id)
-  if #id == 36 and byte(id, 9) == 45 and byte(id, 14) == 45 and byte(id, 19) == 45 and byte(id, 24) == 45 then
-    local tail = sub(id, 1, 8) .. sub(id, 10, 13) .. sub(id, 15, 18) .. sub(id, 20, 23) .. sub(id, 25, 28)
-    if not find(tail, "-", 1, true) then return tail end -- no other dash before the 24th digit
-  end
-  return (id:gsub("-", ""):sub(1, 24))
 end
 
 return M

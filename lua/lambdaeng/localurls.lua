@@ -224,7 +224,7 @@ function M.start(t, name, key)
   local id_key = name .. "\0" .. key
   if t.url_servers[id_key] then return true end
   local guard = localguard.new { host = "127.0.0.1", port = url.Port or 0, verify = t.verify, uid = sys.uid(),
-                                 allow_other_users = t.allow_other_users }
+                                 allow_other_users = t.allow_other_users, keep_auth = true }
   local function dispatch(req, id)
     loop.spawn(function()
       local rid = t.uuid and t.uuid() or nhash.hex(sys.random_bytes(16))

@@ -1,11 +1,13 @@
 -- The local target's request ids (lambdaeng.localtarget.uuid_of), against the way they
 -- were made before: the bytes as a hex string, cut in five, "4" and "a" in front of two;
 -- the plain Invoke path read without patterns (lambdaeng.localrequest.plain_invoke_name)
--- against the route's general parse; the trace id's tail against the pattern way.
+-- against the route's general parse; the Runtime API's /next headers (the trace id's tail
+-- against the pattern way); the payload's JSON check against lua-cjson.
 local localtarget = require "lambdaeng.localtarget"
 local localrequest = require "lambdaeng.localrequest"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local nlocal = require "lambdaeng.native.localexec"
 
 local function reference(s, at)
   local h = nhash.hex(s:sub(at, at + 15))
@@ -67,14 +69,57 @@ describe("the plain Invoke path", function()
   end)
 end)
 
-describe("trace ids", function()
-  it("end in the request id's first 24 hex digits, as the pattern way cuts them", function()
+-- The header lines of a Runtime API /next answer (lambdaeng.native.localexec.next_headers),
+-- as a table of name = value, in their order.
+local function header_lines(text)
+  local fields, order = {}, {}
+  for name, value in text:gmatch("([^:\r\n]+): ([^\r\n]*)\r\n") do
+    fields[name] = value
+    order[#order + 1] = name
+  end
+  assert.equal("", (text:gsub("[^:\r\n]+: [^\r\n]*\r\n", "")), "lines only")
+  return fields, order
+end
+
+describe("the Runtime API's /next headers", function()
+  it("carry the id, a deadline the timeout from now, the ARN, the trace id and the client context", function()
+    local before = math.floor(sys.now() * 1000)
+    local text = nlocal.next_headers("0a1b2c3d-4e5f-4a7b-a9d0-e1f2a3b4c5d6", 3, "arn:aws:lambda:r:0:function:f", "{}")
+    local after = math.floor(sys.now() * 1000)
+    local h, order = header_lines(text)
+    assert.same({ "Lambda-Runtime-Aws-Request-Id", "Lambda-Runtime-Deadline-Ms", "Lambda-Runtime-Invoked-Function-Arn",
+                  "Lambda-Runtime-Trace-Id", "Content-Type", "Lambda-Runtime-Client-Context" }, order)
+    assert.equal("0a1b2c3d-4e5f-4a7b-a9d0-e1f2a3b4c5d6", h["Lambda-Runtime-Aws-Request-Id"])
+    local deadline = math.tointeger(tonumber(h["Lambda-Runtime-Deadline-Ms"]))
+    assert.truthy(deadline >= before + 3000 and deadline <= after + 3000, h["Lambda-Runtime-Deadline-Ms"])
+    assert.equal("arn:aws:lambda:r:0:function:f", h["Lambda-Runtime-Invoked-Function-Arn"])
+    local second, tail = h["Lambda-Runtime-Trace-Id"]:match("^Root=1%-(%x%x%x%x%x%x%x%x)%-(%x+)$")
+    assert.truthy(tonumber(second, 16) >= before // 1000 and tonumber(second, 16) <= after // 1000)
+    assert.equal("0a1b2c3d4e5f4a7ba9d0e1f2", tail)
+    assert.equal("application/json", h["Content-Type"])
+    assert.equal("{}", h["Lambda-Runtime-Client-Context"])
+    assert.equal(nil, header_lines(nlocal.next_headers("x", 1, "a"))["Lambda-Runtime-Client-Context"])
+  end)
+
+  it("leave out a value with a line break, as respond() drops such a field", function()
+    local h = header_lines(nlocal.next_headers("id", 1, "arn", '{\r\n"a": 1}'))
+    assert.equal(nil, h["Lambda-Runtime-Client-Context"])
+    assert.equal("id", h["Lambda-Runtime-Aws-Request-Id"])
+    h = header_lines(nlocal.next_headers("id", 1, "arn\nX-Evil: 1"))
+    assert.equal(nil, h["Lambda-Runtime-Invoked-Function-Arn"])
+    assert.equal(nil, h["X-Evil"])
+  end)
+
+  it("end the trace id in the request id's first 24 hex digits, as the pattern way cuts them", function()
     local function reference(id) return (id:gsub("-", ""):sub(1, 24)) end
     local ids = { "", "abc", string.rep("-", 36), "0123456-89ab-cdef-0123-456789abcdef0", "0123456789ab-cdef-0123-456789abcdef",
                   "01234567-89ab-cdef-0123-456789abcdef-", "01234567-89ab-cdef-0123-456789abcde",
                   "01234567-89ab-cd-f-0123-456789abcdef", "0-234567-89ab-cdef-0123-456789abcdef", "01234567-89ab-cdef-0123-4567-9abcdef" }
     for _ = 1, 500 do ids[#ids + 1] = localtarget.uuid_of(sys.random_bytes(16), 1) end
-    for _, id in ipairs(ids) do assert.equal(reference(id), localrequest.trace_tail(id), id) end
+    for _, id in ipairs(ids) do
+      local trace = header_lines(nlocal.next_headers(id, 1, "arn"))["Lambda-Runtime-Trace-Id"]
+      assert.equal(reference(id), trace:match("^Root=1%-%x+%-(.*)$"), id)
+    end
   end)
 end)
 
@@ -95,5 +140,80 @@ describe("Runtime API result paths", function()
         end
       end
     end
+  end)
+end)
+
+-- The payload's JSON check (lambdaeng.native.localexec.is_json): a yes is lua-cjson's yes; its
+-- no, asked of lua-cjson (localtarget's invoke), makes the check lua-cjson's whole.
+describe("the payload's JSON check", function()
+  local cjson = require "cjson"
+  local function cjson_ok(text) return (pcall(cjson.decode, text)) end
+
+  it("takes JSON values, whatever their white space", function()
+    local texts = { "{}", "[]", "0", "-0", "1.5e-3", "-12E+2", '""', '"a\\"b\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u2028"', "true",
+                    "false", "null", ' \t\r\n{"i": 1} \n', '{"a":[1,{"b":null},[]],"c":{}}', '[1, "x", true, false, null, -2.5]',
+                    '{"\xc3\xa9t\xc3\xa9": "\xe2\x82\xac"}', string.rep("[", 500) .. string.rep("]", 500) }
+    for _, t in ipairs(texts) do
+      assert.same({ t, true }, { t, nlocal.is_json(t) })
+      assert.same({ t, true }, { t, cjson_ok(t) })
+    end
+  end)
+
+  it("refuses what is not JSON, and leaves to lua-cjson what it reads its own way", function()
+    local texts = { "", " ", "{", "}", "[1,]", '{"a":1,}', "{a:1}", '{"a" 1}', '{"a":}', "[1 2]", "01", "1.", ".5", "+1", "1e",
+                    "-", "tru", "nul", "True", '"abc', '"\\x"', '"\\u12g4"', '"a\nb"', '"\0"', "{} {}", "[]]", "[[]", "\0",
+                    "{}\0", '{"a":1}x', "nan", "inf", "0x10", '"\\u0000"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"',
+                    string.rep("[", 513) .. string.rep("]", 513) }
+    for _, t in ipairs(texts) do assert.same({ t, false }, { t, nlocal.is_json(t) }) end
+  end)
+
+  it("says yes only where lua-cjson does, and to every text lua-cjson encodes", function()
+    local pieces = { "{", "}", "[", "]", ",", ":", '"k"', '"', "1", "-", "0", ".", "e", "2", "true", "null", " ", "\\", "u", "x",
+                     "\n", "\1" }
+    for _ = 1, 20000 do
+      local parts = {}
+      for i = 1, math.random(1, 12) do parts[i] = pieces[math.random(#pieces)] end
+      local t = table.concat(parts)
+      if nlocal.is_json(t) then assert.same({ t, true }, { t, cjson_ok(t) }) end
+    end
+    local function value(depth)
+      local r = math.random(depth > 3 and 4 or 6)
+      if r == 1 then return math.random(-1e6, 1e6) / (math.random(3) == 1 and 7 or 1) end
+      if r == 2 then return (sys.random_bytes(math.random(1, 6)):gsub("[%z\128-\255]", "")) end -- \u0000: cjson's
+      if r == 3 then return math.random(2) == 1 end
+      if r == 4 then return cjson.null end
+      local t = {}
+      for i = 1, math.random(0, 4) do
+        if r == 5 then t[i] = value(depth + 1) else t["k" .. i .. sys.random_bytes(1):gsub("[%z\128-\255]", "")] = value(depth + 1) end
+      end
+      return t
+    end
+    for _ = 1, 2000 do
+      local t = cjson.encode(value(0))
+      assert.same({ t, true }, { t, nlocal.is_json(t) })
+    end
+  end)
+end)
+
+describe("environment keys", function()
+  it("follow a configuration's version, revision and code as it changes in place", function()
+    local localexec = require "lambdaeng.localexec"
+    local function reference(name, cfg)
+      return name .. "\0" .. cfg.Version .. "\0" .. (cfg.RevisionId or "") .. "\0" .. (cfg.CodeSha256 or ""),
+        name .. "\0" .. cfg.Version
+    end
+    local cfg = { Version = "$LATEST", RevisionId = "r1", CodeSha256 = "c1" }
+    local steps = { function() end, function() cfg.RevisionId = "r2" end, function() cfg.CodeSha256 = "c2" end,
+                    function() cfg.Version = "3" end, function() cfg.RevisionId = nil end, function() end }
+    for _, change in ipairs(steps) do
+      change()
+      for _, name in ipairs { "f", "f" } do -- asked again after each change, and twice: the kept answer too
+        local key, version_key = localexec.env_keys(name, cfg)
+        local want_key, want_version_key = reference(name, cfg)
+        assert.equal(want_key, key)
+        assert.equal(want_version_key, version_key)
+      end
+    end
+    assert.equal(reference("g", cfg), (localexec.env_keys("g", cfg))) -- another name, the same table
   end)
 end)

@@ -7,8 +7,10 @@
  * (no recursion per request), bytes that arrive after a closing answer while it is
  * still being written (dropped, never dispatched), a refusal or closing answer read
  * whole by a client still sending far more (no reset), a request read only after its
- * kept-alive connection's idle deadline expired (answered, no reset). Every test ends with
- * the loop closing with no handle left: a closed server closes its connections. */
+ * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
+ * one string (written as they are; a malformed block raises), a connection's one request
+ * table (reuse_requests) holding only its current request. Every test ends with the loop
+ * closing with no handle left: a closed server closes its connections. */
 #include "loop_harness.h"
 
 #include <arpa/inet.h>
@@ -604,9 +606,73 @@ static void a_request_read_after_its_idle_deadline_is_answered(void **state) {
   harness_close(L);
 }
 
+static void header_lines_given_as_a_string_are_written_as_they_are(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local refusals = {}\n"
+               "  local s, url = listen(function(req, id)\n"
+               "    for _, bad in ipairs { 'X-A: 1', 'X-A: 1\\r\\n\\r\\n', 'X-A: 1\\nX-B: 2\\r\\n', ': 1\\r\\n',\n"
+               "                           'X A: 1\\r\\n', 'no colon\\r\\n', 'X-A: 1\\rX-B: 2\\r\\n' } do\n"
+               "      local ok = pcall(httpserver.respond, id, 200, bad, 'bad')\n"
+               "      refusals[#refusals + 1] = not ok\n"
+               "    end\n"
+               "    httpserver.respond(id, 201, 'X-One: 1\\r\\nX-Two: a: b\\r\\n', 'lines')\n"
+               "  end)\n"
+               "  local r = http.request { url = url .. '/x', timeout = 10 }\n"
+               "  local empty = 0\n"
+               "  s:close()\n"
+               "  for _, refused in ipairs(refusals) do if refused then empty = empty + 1 end end\n"
+               "  return r.status, r.headers['x-one'], r.headers['x-two'], r.body, empty\n"
+               "end)\n",
+               5);
+  assert_int_equal(lua_tointeger(L, -5), 201);
+  assert_string_equal(harness_string(L, -4), "1");
+  assert_string_equal(harness_string(L, -3), "a: b");
+  assert_string_equal(harness_string(L, -2), "lines");
+  assert_int_equal(lua_tointeger(L, -1), 7); /* every malformed block raised, nothing was sent for it */
+  harness_close(L);
+}
+
+
+static void a_connection_s_reused_request_table_holds_only_the_current_request(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local seen, tables = {}, {}\n"
+               "  local function note(where, req)\n"
+               "    seen[#seen + 1] = string.format('%s %s %s x=%s cl=%s body=%s', where, req.method, req.path,\n"
+               "      tostring(req.headers['x-first']), tostring(req.content_length), tostring(req.body))\n"
+               "    tables[req] = true\n"
+               "  end\n"
+               "  local s, url = listen(function(req, id)\n"
+               "    note('dispatch', req)\n"
+               "    answer(req, id)\n"
+               "  end, { reuse_requests = true, check = function(req) note('check', req) end })\n"
+               "  local a = http.request { method = 'PUT', url = url .. '/one', body = 'abc', timeout = 10,\n"
+               "                           headers = { { 'X-First', '1' } } }\n"
+               "  local b = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  s:close()\n"
+               "  local n = 0\n"
+               "  for _ in pairs(tables) do n = n + 1 end\n"
+               "  return a.body .. ',' .. b.body, table.concat(seen, '|'), n\n"
+               "end)\n",
+               3);
+  assert_string_equal(harness_string(L, -3), "PUT /one,GET /two");
+  assert_string_equal(harness_string(L, -2),
+                      "check PUT /one x=1 cl=3 body=nil|dispatch PUT /one x=1 cl=3 body=abc|"
+                      "check GET /two x=nil cl=nil body=nil|dispatch GET /two x=nil cl=nil body=");
+  assert_int_equal(lua_tointeger(L, -1), 1); /* one table for the connection's two requests */
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
+      cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
+      cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),

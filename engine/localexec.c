@@ -1,0 +1,126 @@
+/* localexec.c — the local target's per-invocation work in C (lambdaeng.native.localexec), each
+ * part measured as a cost of every invocation when written in Lua:
+ *   uuid_of(s, at) -> the 16 bytes at at in s as a version-4 id: 8-4-4-4-12 hex digits, the
+ *     13th "4" and the 17th "a" (localtarget.lua's uuid_of_in_lua is its reference);
+ *   next_headers(request_id, timeout, arn[, client_context]) -> the header lines (each ending
+ *     in CRLF, for httpserver's respond) of the Runtime API's answer to /next: the request id,
+ *     the deadline (now, in epoch milliseconds, plus timeout seconds), the function's ARN,
+ *     the trace id (Root=1-<this second in 8 hex digits>-<the id's first 24 hex digits,
+ *     dashes dropped>), the JSON content type and the client context; a value with CR or
+ *     LF is left out, as respond drops such a field of a table;
+ *   is_json(text) -> true when text is one JSON value (jsonvalid.h); false is not certain:
+ *     ask lua-cjson, which accepts a little more;
+ *   is_hex(s) -> whether s is one or more hex digits and nothing else ("^%x+$"; the guard
+ *     reads every request's 64-digit signature). */
+#include "localexec.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "jsonvalid.h"
+
+static const char HEX[] = "0123456789abcdef";
+
+static int hex_digit(unsigned c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+static char *put_hex(char *o, unsigned long long v, int digits) {
+  for (int i = digits - 1; i >= 0; i--) o[i] = HEX[v & 0xf], v >>= 4;
+  return o + digits;
+}
+
+static unsigned long long big_endian(const unsigned char *b, int n) {
+  unsigned long long v = 0;
+  for (int i = 0; i < n; i++) v = (v << 8) | b[i];
+  return v;
+}
+
+static int l_uuid_of(lua_State *L) {
+  size_t len;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+  lua_Integer at = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, at >= 1 && (size_t)at + 15 <= len, 2, "16 bytes from there");
+  const unsigned char *b = s + at - 1;
+  char id[36], *o = id;
+  o = put_hex(o, big_endian(b, 4), 8);
+  *o++ = '-';
+  o = put_hex(o, big_endian(b + 4, 2), 4);
+  *o++ = '-';
+  *o++ = '4';
+  o = put_hex(o, big_endian(b + 6, 2) & 0xfff, 3);
+  *o++ = '-';
+  *o++ = 'a';
+  o = put_hex(o, big_endian(b + 8, 2) & 0xfff, 3);
+  *o++ = '-';
+  put_hex(o, big_endian(b + 10, 6), 12);
+  lua_pushlstring(L, id, sizeof id);
+  return 1;
+}
+
+static int has_line_break(const char *s, size_t n) { return memchr(s, '\r', n) || memchr(s, '\n', n); }
+
+/* "name: value\r\n" into b, unless value has a line break. */
+static void add_field(luaL_Buffer *b, const char *name, const char *value, size_t n) {
+  if (has_line_break(value, n)) return;
+  luaL_addstring(b, name);
+  luaL_addlstring(b, value, n);
+  luaL_addlstring(b, "\r\n", 2);
+}
+
+static int l_next_headers(lua_State *L) {
+  size_t id_len, arn_len, context_len = 0;
+  const char *id = luaL_checklstring(L, 1, &id_len);
+  lua_Number timeout = luaL_checknumber(L, 2);
+  const char *arn = luaL_checklstring(L, 3, &arn_len);
+  const char *context = luaL_optlstring(L, 4, NULL, &context_len);
+  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, 2, "seconds from 0");
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (long long)(timeout * 1000);
+  char digits[24];
+  size_t nd = sizeof digits;
+  do digits[--nd] = (char)('0' + deadline % 10), deadline /= 10;
+  while (deadline > 0);
+  char trace[7 + 8 + 1 + 24], *t = trace;
+  memcpy(t, "Root=1-", 7);
+  t = put_hex(t + 7, (unsigned long long)now.tv_sec & 0xffffffffULL, 8);
+  *t++ = '-';
+  for (size_t i = 0; i < id_len && t < trace + sizeof trace; i++)
+    if (id[i] != '-') *t++ = id[i];
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  add_field(&b, "Lambda-Runtime-Aws-Request-Id: ", id, id_len);
+  add_field(&b, "Lambda-Runtime-Deadline-Ms: ", digits + nd, sizeof digits - nd);
+  add_field(&b, "Lambda-Runtime-Invoked-Function-Arn: ", arn, arn_len);
+  add_field(&b, "Lambda-Runtime-Trace-Id: ", trace, (size_t)(t - trace));
+  add_field(&b, "Content-Type: ", "application/json", 16);
+  if (context) add_field(&b, "Lambda-Runtime-Client-Context: ", context, context_len);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int l_is_json(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, le_json_valid(text, len));
+  return 1;
+}
+
+static int l_is_hex(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  size_t i = 0;
+  while (i < len && hex_digit((unsigned char)s[i])) i++;
+  lua_pushboolean(L, len > 0 && i == len);
+  return 1;
+}
+
+int le_open_localexec(lua_State *L) {
+  static const luaL_Reg functions[] = {{"uuid_of", l_uuid_of}, {"next_headers", l_next_headers},
+                                       {"is_json", l_is_json},  {"is_hex", l_is_hex},
+                                       {NULL, NULL}};
+  luaL_newlib(L, functions);
+  return 1;
+}
