@@ -17,6 +17,7 @@ local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
 local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local trace = require "lambdaeng.trace"
 
 local M = {}
 
@@ -243,8 +244,10 @@ function M.run(ctx)
       work[#work + 1] = function() refresh_other(ctx, t, drifted, errors, unchanged) end
     end
   end
+  trace.phase("refresh-entries") -- the stored entries read for the refresh
+  if #work > 0 then task.all(work, ctx.parallelism or 256) end
+  trace.phase("refresh")
   if #work == 0 then return drifted, nil, unchanged end
-  task.all(work, ctx.parallelism or 256)
   table.sort(drifted)
   if #errors > 0 then
     table.sort(errors)
