@@ -563,15 +563,23 @@ static int l_addresses(lua_State *L) {
   return 1;
 }
 
-/* state:get(addr[, field]) -> the entry (a new table), or only its field, or nil.
+/* state:get(addr[, field[, memo]]) -> the entry (a new table), or only its field, or nil.
  * The field form converts just that part: what reads one field of every entry
- * (each entry's target) need not convert whole entries. */
+ * (each entry's target) need not convert whole entries. With memo (a table the caller
+ * keeps between calls), a field that is a table and reads as one seen before is that
+ * same table again, which the caller must not change: the thousand entries of a state
+ * hold a few distinct targets. */
 static int l_get(lua_State *L) {
   le_state *st = check_state(L);
   json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
   const char *field = lua_isnoneornil(L, 3) ? NULL : luaL_checkstring(L, 3);
+  int memo = 0;
+  if (field && !lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    memo = 4;
+  }
   if (st->file && json_is_integer(entry)) { /* kept as text: made from it, as from its values */
-    le_statefile_push(L, st->file, (size_t)json_integer_value(entry), field);
+    le_statefile_push(L, st->file, (size_t)json_integer_value(entry), field, memo);
     return 1;
   }
   if (field) entry = json_object_get(entry, field); /* NULL-safe */
