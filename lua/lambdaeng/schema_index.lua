@@ -3,7 +3,8 @@
 -- Schemas never change while lambdaeng runs; callers read these lists, never change them.
 --   keys(fields)     -> the field names, sorted
 --   required(fields) -> the names of the required fields, sorted
---   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks }
+--   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks,
+--                       table_default = whether a default is a table }
 --   fill_defaults(fields, out) -> out, each missing field's default filled in (nested
 --                       blocks as filled copies)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
@@ -56,10 +57,11 @@ M.required = memo(function(fields)
 end)
 
 M.defaults = memo(function(fields)
-  local lists = { defaults = {}, blocks = {} }
+  local lists = { defaults = {}, blocks = {}, table_default = false } -- (table_default: one is a table)
   for _, k in ipairs(M.keys(fields)) do
     local spec = fields[k]
     if spec.default ~= nil then lists.defaults[#lists.defaults + 1] = k end
+    if type(spec.default) == "table" then lists.table_default = true end
     if spec.type == "block" then lists.blocks[#lists.blocks + 1] = k end
   end
   return lists
@@ -78,7 +80,8 @@ function M.fill_defaults(fields, out)
   end
   for i = 1, #blocks do
     local k = blocks[i]
-    if type(out[k]) == "table" then
+    local v = out[k]
+    if v ~= nil and type(v) == "table" then -- (type() only for a block given: most are not)
       local copy = sized_like(out[k]) -- (filled without a rehash)
       for name, v in pairs(out[k]) do copy[name] = v end
       out[k] = M.fill_defaults(fields[k].fields, copy)

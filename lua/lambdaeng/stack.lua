@@ -146,13 +146,13 @@ end
 -- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
 -- with defaults and derived values, JSON-typed arguments as canonical text.
 function M.resolve_args(decl, env)
-  local specs, n = decl.kind.args, 1
-  -- (made at its final size: filling in the defaults had grown it, a rehash per resource)
-  for _ in pairs(decl.args) do n = n + 1 end
-  local out = vm.new(0, n + #schema_index.defaults(specs).defaults)
-  for k, v in pairs(decl.args) do out[k] = (ref.resolve(v, env, 1)) end
+  local specs, n, lists = decl.kind.args, 1, schema_index.defaults(decl.kind.args)
+  for _ in pairs(decl.args) do n = n + 1 end -- (made at its final size: the defaults had grown it, a rehash each)
+  local out, tables = vm.new(0, n + #lists.defaults), lists.table_default -- (only a table needs the walk below)
+  for k, v in pairs(decl.args) do if type(v) == "table" then v, tables = (ref.resolve(v, env, 1)), true end out[k] = v end
   fill_defaults(specs, out)
-  for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v end end
+  for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v; tables = tables or type(v) == "table" end end
+  if not tables then return out end -- (no table among them: nothing to resolve or make canonical; type() each)
   for k, v in pairs(out) do
     local spec = type(v) == "table" and specs[k]
     if not spec then -- a value that is not a table stays as it is
