@@ -102,9 +102,12 @@ function M.views(ctx, clients)
     views[key] = v
     return v
   end
+  local default_view -- (most resources': made once, without the key view() builds each call)
   ctx.for_resource = function(decl, entry)
     local alias = decl and decl.provider or (entry and type(entry.target) == "table" and entry.target.provider)
-    return view(alias)
+    if alias then return view(alias) end
+    default_view = default_view or view(alias)
+    return default_view
   end
   ctx.for_region = function(region) return view(nil, region) end
   ctx.target_record = view().target_record
