@@ -125,15 +125,17 @@ end
 -- it was is left as it is, not converted to the state's JSON again (in a no-op
 -- refresh that conversion cost as much as reading the entry), and goes into
 -- unchanged: it is then exactly what state:get(addr) gives, and the plan takes it.
-local function put_read_back(state, addr, entry, changed, fields, unchanged)
-  for k, v in pairs(fields) do
-    if not changed and not plan.equal(v, entry[k]) then changed = true end
-  end
-  if not changed then
+-- (A field read back as nil is left as the entry has it.)
+local function put_read_back(state, addr, entry, changed, attrs, tags_all, target, unchanged)
+  if attrs == nil then attrs = entry.attrs end
+  if tags_all == nil then tags_all = entry.tags_all end
+  if target == nil then target = entry.target end
+  if not (changed or not plan.equal(attrs, entry.attrs) or not plan.equal(tags_all, entry.tags_all)
+          or not plan.equal(target, entry.target)) then
     unchanged[addr] = entry
     return
   end
-  for k, v in pairs(fields) do entry[k] = v end
+  entry.attrs, entry.tags_all, entry.target = attrs, tags_all, target
   state:put(addr, entry)
 end
 
@@ -160,11 +162,11 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
       changed = true
     end
     -- what was read back is stored as apply stores it: nothing sensitive in clear
-    put_read_back(state, t.addr, entry, changed, {
-      attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
-      tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
+    put_read_back(state, t.addr, entry, changed,
+      secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
+      secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
       -- read where it is now: with --retarget that is the new target
-      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target }, unchanged)
+      rctx.target_record and rctx.target_record(attrs.arn) or entry.target, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -225,9 +227,9 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
     entry.args = merged
     changed = true
   end
-  put_read_back(state, t.addr, entry, changed, {
-    attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest),
-    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target }, unchanged)
+  put_read_back(state, t.addr, entry, changed,
+    secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest), nil,
+    rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target, unchanged)
 end
 
 -- Returns the addresses that drifted (sorted), nil, and the entries read back
