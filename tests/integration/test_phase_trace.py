@@ -13,7 +13,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import echo_stack, run  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDTRACE", "AWS_SECRET_ACCESS_KEY": "trace-secret-key", "AWS_REGION": "us-east-1"}
@@ -30,15 +30,10 @@ class PhaseTrace(unittest.TestCase):
         self.addCleanup(self.server.stop)
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-trace-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        os.makedirs(os.path.join(self.dir, "code"))
-        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
-            f.write("def handler(e, c):\n    return e\n")
-        self.stack = os.path.join(self.dir, "stack.lua")
-        with open(self.stack, "w") as f:
-            f.write('local lambda = require "lambdaeng.lambda"\nfor i = 1, 2 do\n'
-                    '  lambda.func("f" .. i, { function_name = "plain-trace-" .. i, runtime = "python3.12",\n'
-                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
-                    'end\n')
+        self.stack = echo_stack(self.dir, 'for i = 1, 2 do\n'
+                                '  lambda.func("f" .. i, { function_name = "plain-trace-" .. i, runtime = "python3.12",\n'
+                                '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", '
+                                'source = "code" })\nend\n')
 
     def le(self, *args, trace=None):
         env = dict(CREDS, HOME=self.dir, LAMBDAENG_WAITER_DELAY="0.05", LAMBDAENG_TRACE=trace)
