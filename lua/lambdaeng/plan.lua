@@ -322,8 +322,9 @@ local function plan_declaration(pc, addr)
   local pending = prior and prior.pending == "create"
   -- a create that was cut off before its outcome was known: create (adopting it if it exists)
   if pending then prior = nil end
-  local sensitive, plain = NONE, true
-  for k, v in pairs(d.args) do
+  local args, tables = stack.resolve_args(d, pc.env)
+  local sensitive, plain = NONE, not tables -- (no table: no reference among the arguments)
+  for k, v in pairs(tables and d.args or NONE) do
     -- only a table can be or hold a reference
     if type(v) == "table" then
       plain = false
@@ -333,7 +334,7 @@ local function plan_declaration(pc, addr)
       end
     end
   end
-  local p = { decl = d, args = stack.resolve_args(d, pc.env), prior = prior, sensitive = sensitive, address = addr,
+  local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr,
               pending_prior = pending and state:get(addr) or nil }
   pc.planned[addr] = p
   local ok, err = true, nil

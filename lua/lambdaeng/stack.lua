@@ -143,8 +143,8 @@ function Session:derive(decl, report)
   end
 end
 
--- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN),
--- with defaults and derived values, JSON-typed arguments as canonical text.
+-- Arguments resolved through env (nil env: static, unknown refs stay UNKNOWN), with defaults and derived
+-- values, JSON-typed arguments as canonical text; and false when no table (no reference) was among them.
 function M.resolve_args(decl, env)
   local specs, n, lists = decl.kind.args, 1, schema_index.defaults(decl.kind.args)
   for _ in pairs(decl.args) do n = n + 1 end -- (made at its final size: the defaults had grown it, a rehash each)
@@ -152,7 +152,7 @@ function M.resolve_args(decl, env)
   for k, v in pairs(decl.args) do if type(v) == "table" then v, tables = (ref.resolve(v, env, 1)), true end out[k] = v end
   fill_defaults(specs, out)
   for k, v in pairs(decl.derived) do if out[k] == nil then out[k] = v; tables = tables or type(v) == "table" end end
-  if not tables then return out end -- (no table among them: nothing to resolve or make canonical; type() each)
+  if not tables then return out, false end -- (no table among them: nothing to resolve or make canonical)
   for k, v in pairs(out) do
     local spec = type(v) == "table" and specs[k]
     if not spec then -- a value that is not a table stays as it is
@@ -169,7 +169,7 @@ function M.resolve_args(decl, env)
       out[k] = ok and nhash.base64(text) or (ref.has_withheld(v) and ref.WITHHELD or UNKNOWN)
     end
   end
-  return out
+  return out, true
 end
 
 local META_NAMES = { depends_on = true, lifecycle = true, timeouts = true, provider = true }
