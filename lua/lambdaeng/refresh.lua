@@ -108,8 +108,9 @@ local function merge(ctx, entry, args, opts)
     local k = readable[i]
     local stored, actual = stored_args[k], args[k]
     -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the
-    -- same; type() only for a stored value: a call per argument)
-    if actual ~= kept[k] or k == "tags" or (stored ~= nil and type(stored) == "table") then
+    -- same; type() only for a stored value: a call per argument. Tags neither stored nor read
+    -- back are no change: nothing to look at.)
+    if actual ~= kept[k] or (stored ~= nil and (k == "tags" or type(stored) == "table")) then
       local changed, now = read_back_change(ctx, k, stored, kept[k], actual, stored_args)
       if changed then
         merged = merged or copy(stored_args)
