@@ -48,19 +48,19 @@ local function truthy(v) return v ~= nil and v ~= false and v ~= "" end
 -- refresh's Lua time.)
 local function declared(decl, key)
   if not decl then return nil end
-  local v = ref.resolve(decl.args[key], nil)
+  local v = decl.args[key]
+  if v ~= nil then v = ref.resolve(v, nil) end -- (most stacks leave both out: no call)
   if v == nil then v = decl.kind.args[key] and decl.kind.args[key].default end
   return v
 end
 
 function M.read_options(entry, decl)
-  local declared = { publish = declared(decl, "publish"),
-                     code_signing_config_arn = declared(decl, "code_signing_config_arn") }
-  local attrs = entry.attrs or {}
+  local publish, signing = declared(decl, "publish"), declared(decl, "code_signing_config_arn")
+  local version = entry.attrs and entry.attrs.version
   return {
-    versions = entry.args.publish == true or declared.publish == true or declared.publish == ref.UNKNOWN
-      or (attrs.version ~= nil and attrs.version ~= "$LATEST"),
-    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(declared.code_signing_config_arn),
+    versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
+      or (version ~= nil and version ~= "$LATEST"),
+    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(signing),
   }
 end
 
