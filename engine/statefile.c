@@ -338,8 +338,20 @@ json_t *le_statefile_entry(const le_statefile *sf, size_t i) {
 }
 
 /* The object or array at value (its text up to end), from memo (a table at stack index memo)
- * when the same text was made into a table before, else made and kept there. */
+ * when the same text was made into a table before, else made and kept there: memo[text] =
+ * the table; memo[1], memo[2]: the last text and its table. The text at value is the last
+ * one when it begins with it (a whole JSON value ends where its text says): then neither
+ * its end is looked for nor its text made into a string (most entries share one target). */
 static void push_shared(lua_State *L, int memo, const unsigned char *value, const unsigned char *end) {
+  size_t n;
+  lua_rawgeti(L, memo, 1);
+  const char *last = lua_tolstring(L, -1, &n);
+  int same = last && (size_t)(end - value) >= n && memcmp(last, value, n) == 0;
+  lua_pop(L, 1);
+  if (same) {
+    lua_rawgeti(L, memo, 2);
+    return;
+  }
   const unsigned char *after = le_jsonwalk_skip(value, end);
   lua_pushlstring(L, (const char *)value, (size_t)(after - value));
   lua_pushvalue(L, -1);
@@ -350,6 +362,10 @@ static void push_shared(lua_State *L, int memo, const unsigned char *value, cons
     lua_pushvalue(L, -2);
     lua_rawset(L, memo);
   }
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, memo, 1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, memo, 2);
   lua_remove(L, -2); /* the text */
 }
 

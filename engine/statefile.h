@@ -27,7 +27,7 @@
  *   arg_names (NULL-terminated), with their values. NULL when out of memory.
  * le_statefile_push(L, sf, i, field, memo): kept entry i pushed as le_json_to_lua pushes the
  *   entry's jansson value (field not NULL: only that member, or nil without it). memo, when
- *   not 0, is the stack index of a table the caller keeps: a member that is an object or an
+ *   not 0, is the stack index of a table the caller keeps for this alone: a member that is an object or an
  *   array whose text was pushed before through it is that same table again (made once per
  *   distinct text: every entry's target is one of a few records). */
 #ifndef LAMBDAENG_STATEFILE_H
