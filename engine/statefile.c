@@ -337,10 +337,42 @@ json_t *le_statefile_entry(const le_statefile *sf, size_t i) {
   return le_json_load_value(&at, (const char *)sf->text + sf->entries[i].end);
 }
 
-void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const char *field) {
+/* The object or array at value (its text up to end), from memo (a table at stack index memo)
+ * when the same text was made into a table before, else made and kept there: memo[text] =
+ * the table; memo[1], memo[2]: the last text and its table. The text at value is the last
+ * one when it begins with it (a whole JSON value ends where its text says): then neither
+ * its end is looked for nor its text made into a string (most entries share one target). */
+static void push_shared(lua_State *L, int memo, const unsigned char *value, const unsigned char *end) {
+  size_t n;
+  lua_rawgeti(L, memo, 1);
+  const char *last = lua_tolstring(L, -1, &n);
+  int same = last && (size_t)(end - value) >= n && memcmp(last, value, n) == 0;
+  lua_pop(L, 1);
+  if (same) {
+    lua_rawgeti(L, memo, 2);
+    return;
+  }
+  const unsigned char *after = le_jsonwalk_skip(value, end);
+  lua_pushlstring(L, (const char *)value, (size_t)(after - value));
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, memo) == LUA_TNIL) {
+    lua_pop(L, 1);
+    le_jsonwalk_push(L, value, end);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, memo);
+  }
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, memo, 1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, memo, 2);
+  lua_remove(L, -2); /* the text */
+}
+
+void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const char *field, int memo) {
   const kept_entry *e = &sf->entries[i];
   const unsigned char *end = sf->text + e->end;
-  luaL_checkstack(L, 4, "reading a state entry");
+  luaL_checkstack(L, 6, "reading a state entry");
   if (!field) {
     le_jsonwalk_push(L, sf->text + e->start, end);
     return;
@@ -349,7 +381,9 @@ void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const cha
   for (size_t m = e->first_member; m < e->first_member + e->members; m++) {
     const member *mb = &sf->members[m];
     if (mb->key_len == n && memcmp(sf->text + mb->key, field, n) == 0) {
-      le_jsonwalk_push(L, sf->text + mb->value, end);
+      const unsigned char *value = sf->text + mb->value;
+      if (memo && (*value == '{' || *value == '[')) push_shared(L, memo, value, end);
+      else le_jsonwalk_push(L, value, end);
       return;
     }
   }

@@ -25,8 +25,11 @@
  *   entry itself: every member by its type (an object empty or not), "kind" with its
  *   value, an array's items by their types, and of "args" only the members named in
  *   arg_names (NULL-terminated), with their values. NULL when out of memory.
- * le_statefile_push(L, sf, i, field): kept entry i pushed as le_json_to_lua pushes the
- *   entry's jansson value (field not NULL: only that member, or nil without it). */
+ * le_statefile_push(L, sf, i, field, memo): kept entry i pushed as le_json_to_lua pushes the
+ *   entry's jansson value (field not NULL: only that member, or nil without it). memo, when
+ *   not 0, is the stack index of a table the caller keeps for this alone: a member that is an object or an
+ *   array whose text was pushed before through it is that same table again (made once per
+ *   distinct text: every entry's target is one of a few records). */
 #ifndef LAMBDAENG_STATEFILE_H
 #define LAMBDAENG_STATEFILE_H
 
@@ -42,7 +45,7 @@ int le_statefile_read(const char *text, size_t len, json_t **root, le_statefile 
 int le_statefile_text(const le_statefile *sf, size_t i, const char **text, size_t *len);
 json_t *le_statefile_entry(const le_statefile *sf, size_t i);
 json_t *le_statefile_shape(const le_statefile *sf, size_t i, const char *const *arg_names);
-void le_statefile_push(struct lua_State *L, const le_statefile *sf, size_t i, const char *field);
+void le_statefile_push(struct lua_State *L, const le_statefile *sf, size_t i, const char *field, int memo);
 void le_statefile_free(le_statefile *sf);
 
 #endif

@@ -267,7 +267,9 @@ local function stores_as_is(args, sensitive)
 end
 
 -- A managed resource: create, update, replace or no-op against its stored entry.
-local function plan_resource(pc, p)
+-- plain: no declared argument is a table (so none is a reference: nothing resolved is
+-- sensitive or withheld, and the arguments are stored as they are).
+local function plan_resource(pc, p, plain)
   local d, args, prior = p.decl, p.args, p.prior
   local kind = d.kind.kind
   local logic = LOGIC[kind]
@@ -277,7 +279,7 @@ local function plan_resource(pc, p)
       if args[k] == nil and (prior.args or {})[k] ~= nil then args[k] = prior.args[k] end
     end
   end
-  local as_is = stores_as_is(args, p.sensitive) -- most resources: one table for both, nothing WITHHELD
+  local as_is = plain or stores_as_is(args, p.sensitive) -- most resources: one table for both, nothing WITHHELD
   p.stored = as_is and args or M.stored_args(args, p.sensitive, pc.opts.digest)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
@@ -320,15 +322,19 @@ local function plan_declaration(pc, addr)
   local pending = prior and prior.pending == "create"
   -- a create that was cut off before its outcome was known: create (adopting it if it exists)
   if pending then prior = nil end
-  local sensitive = NONE
-  for k, v in pairs(d.args) do
+  local args, tables = stack.resolve_args(d, pc.env)
+  local sensitive, plain = NONE, not tables -- (no table: no reference among the arguments)
+  for k, v in pairs(tables and d.args or NONE) do
     -- only a table can be or hold a reference
-    if type(v) == "table" and ref.inspect(v).sensitive then
-      if sensitive == NONE then sensitive = {} end
-      sensitive[k] = true
+    if type(v) == "table" then
+      plain = false
+      if ref.inspect(v).sensitive then
+        if sensitive == NONE then sensitive = {} end
+        sensitive[k] = true
+      end
     end
   end
-  local p = { decl = d, args = stack.resolve_args(d, pc.env), prior = prior, sensitive = sensitive, address = addr,
+  local p = { decl = d, args = args, prior = prior, sensitive = sensitive, address = addr,
               pending_prior = pending and state:get(addr) or nil }
   pc.planned[addr] = p
   local ok, err = true, nil
@@ -342,7 +348,7 @@ local function plan_declaration(pc, addr)
   elseif pc.keep and not pc.keep[addr] then
     p.action = prior and "no-op" or "skip"
   else
-    ok, err = plan_resource(pc, p)
+    ok, err = plan_resource(pc, p, plain)
   end
   if not ok then return nil, err end
   local a = p.action

@@ -17,6 +17,7 @@ local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
 local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local trace = require "lambdaeng.trace"
 
 local M = {}
 
@@ -47,19 +48,19 @@ local function truthy(v) return v ~= nil and v ~= false and v ~= "" end
 -- refresh's Lua time.)
 local function declared(decl, key)
   if not decl then return nil end
-  local v = ref.resolve(decl.args[key], nil)
+  local v = decl.args[key]
+  if v ~= nil then v = ref.resolve(v, nil) end -- (most stacks leave both out: no call)
   if v == nil then v = decl.kind.args[key] and decl.kind.args[key].default end
   return v
 end
 
 function M.read_options(entry, decl)
-  local declared = { publish = declared(decl, "publish"),
-                     code_signing_config_arn = declared(decl, "code_signing_config_arn") }
-  local attrs = entry.attrs or {}
+  local publish, signing = declared(decl, "publish"), declared(decl, "code_signing_config_arn")
+  local version = entry.attrs and entry.attrs.version
   return {
-    versions = entry.args.publish == true or declared.publish == true or declared.publish == ref.UNKNOWN
-      or (attrs.version ~= nil and attrs.version ~= "$LATEST"),
-    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(declared.code_signing_config_arn),
+    versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
+      or (version ~= nil and version ~= "$LATEST"),
+    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(signing),
   }
 end
 
@@ -102,10 +103,14 @@ end
 local function merge(ctx, entry, args, opts)
   local stored_args, merged = entry.args, nil
   local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
-  for _, k in ipairs(opts.code_signing and READABLE_WITH_SIGNING or READABLE) do
+  local readable = opts.code_signing and READABLE_WITH_SIGNING or READABLE
+  for i = 1, #readable do -- (not ipairs: no function call per argument, 21 per function)
+    local k = readable[i]
     local stored, actual = stored_args[k], args[k]
-    -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the same)
-    if actual ~= kept[k] or type(stored) == "table" or k == "tags" then
+    -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the
+    -- same; type() only for a stored value: a call per argument. Tags neither stored nor read
+    -- back are no change: nothing to look at.)
+    if actual ~= kept[k] or (stored ~= nil and (k == "tags" or type(stored) == "table")) then
       local changed, now = read_back_change(ctx, k, stored, kept[k], actual, stored_args)
       if changed then
         merged = merged or copy(stored_args)
@@ -121,15 +126,17 @@ end
 -- it was is left as it is, not converted to the state's JSON again (in a no-op
 -- refresh that conversion cost as much as reading the entry), and goes into
 -- unchanged: it is then exactly what state:get(addr) gives, and the plan takes it.
-local function put_read_back(state, addr, entry, changed, fields, unchanged)
-  for k, v in pairs(fields) do
-    if not changed and not plan.equal(v, entry[k]) then changed = true end
-  end
-  if not changed then
+-- (A field read back as nil is left as the entry has it.)
+local function put_read_back(state, addr, entry, changed, attrs, tags_all, target, unchanged)
+  if attrs == nil then attrs = entry.attrs end
+  if tags_all == nil then tags_all = entry.tags_all end
+  if target == nil then target = entry.target end
+  if not (changed or not plan.equal(attrs, entry.attrs) or not plan.equal(tags_all, entry.tags_all)
+          or not plan.equal(target, entry.target)) then
     unchanged[addr] = entry
     return
   end
-  for k, v in pairs(fields) do entry[k] = v end
+  entry.attrs, entry.tags_all, entry.target = attrs, tags_all, target
   state:put(addr, entry)
 end
 
@@ -156,11 +163,11 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
       changed = true
     end
     -- what was read back is stored as apply stores it: nothing sensitive in clear
-    put_read_back(state, t.addr, entry, changed, {
-      attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
-      tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
+    put_read_back(state, t.addr, entry, changed,
+      secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
+      secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
       -- read where it is now: with --retarget that is the new target
-      target = rctx.target_record and rctx.target_record(attrs.arn) or entry.target }, unchanged)
+      rctx.target_record and rctx.target_record(attrs.arn) or entry.target, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -221,9 +228,9 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
     entry.args = merged
     changed = true
   end
-  put_read_back(state, t.addr, entry, changed, {
-    attrs = secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest),
-    target = rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target }, unchanged)
+  put_read_back(state, t.addr, entry, changed,
+    secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest), nil,
+    rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target, unchanged)
 end
 
 -- Returns the addresses that drifted (sorted), nil, and the entries read back
@@ -243,8 +250,10 @@ function M.run(ctx)
       work[#work + 1] = function() refresh_other(ctx, t, drifted, errors, unchanged) end
     end
   end
+  trace.phase("refresh-entries") -- the stored entries read for the refresh
+  if #work > 0 then task.all(work, ctx.parallelism or 256) end
+  trace.phase("refresh")
   if #work == 0 then return drifted, nil, unchanged end
-  task.all(work, ctx.parallelism or 256)
   table.sort(drifted)
   if #errors > 0 then
     table.sort(errors)

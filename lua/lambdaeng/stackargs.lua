@@ -2,7 +2,8 @@
 --   resolve_args(decl, env) -> a new table: every reference resolved through env (nil
 --       env: static, unknown references stay UNKNOWN), each missing argument's default,
 --       the derived values (a package's hash), sets in one order and JSON-typed
---       arguments as canonical text (WITHHELD or UNKNOWN when they cannot be encoded)
+--       arguments as canonical text (WITHHELD or UNKNOWN when they cannot be encoded);
+--       and, second, whether any declared argument is a table (false: none is a reference)
 --   with_defaults(fields, args) -> a copy of args with the fields' defaults filled in
 -- Called once per declaration per plan (10,000 in W5): the schema's lists are read
 -- from schema_index, made once per kind, and only tables are walked.
@@ -55,7 +56,7 @@ function M.resolve_args(decl, env)
     local v = out[k]
     if v ~= nil and type(v) == "table" then out[k] = canonical(specs[k], v) end
   end
-  return out
+  return out, tables
 end
 
 return M

@@ -54,8 +54,9 @@ end
 function M.check(state, session, target_for, allow)
   if allow then return nil end
   local targets = {} -- alias -> target: resolved once, not once per entry
+  local records = {} -- each distinct stored record made once (state:get's memo; read here, never changed)
   for _, addr in ipairs(state:addresses()) do
-    local rec = state:get(addr, "target")
+    local rec = state:get(addr, "target", records)
     if type(rec) == "table" and rec.kind then
       local decl = session.by_addr[addr]
       local alias = decl and decl.provider or rec.provider or "default"
@@ -101,9 +102,12 @@ function M.views(ctx, clients)
     views[key] = v
     return v
   end
+  local default_view -- (most resources': made once, without the key view() builds each call)
   ctx.for_resource = function(decl, entry)
     local alias = decl and decl.provider or (entry and type(entry.target) == "table" and entry.target.provider)
-    return view(alias)
+    if alias then return view(alias) end
+    default_view = default_view or view(alias)
+    return default_view
   end
   ctx.for_region = function(region) return view(nil, region) end
   ctx.target_record = view().target_record
@@ -113,8 +117,9 @@ function M.views(ctx, clients)
     if type(region) == "string" then view(nil, region) end
   end
   if ctx.state then
+    local records = {} -- each distinct stored record made once (read here, never changed)
     for _, addr in ipairs(ctx.state:addresses()) do
-      local rec = ctx.state:get(addr, "target")
+      local rec = ctx.state:get(addr, "target", records)
       if type(rec) == "table" and rec.provider and ctx.session.providers[rec.provider] then view(rec.provider) end
     end
   end

@@ -35,6 +35,19 @@ def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
                           text=True, timeout=timeout, **popen)
 
 
+def echo_stack(directory, body):
+    """Writes directory/code/index.py (a Python handler that returns its event) and
+    directory/stack.lua: `local lambda = require "lambdaeng.lambda"`, then body (its
+    functions take source = "code"); returns the stack's path."""
+    os.makedirs(os.path.join(directory, "code"))
+    with open(os.path.join(directory, "code", "index.py"), "w") as f:
+        f.write("def handler(e, c):\n    return e\n")
+    path = os.path.join(directory, "stack.lua")
+    with open(path, "w") as f:
+        f.write('local lambda = require "lambdaeng.lambda"\n' + body)
+    return path
+
+
 def traced_env(env):
     """env for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace, so a
     sanitized build checks leaks everywhere but there."""

@@ -20,7 +20,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG  # noqa: E402
+from harness import LAMBDAENG, echo_stack  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDREUSE", "AWS_SECRET_ACCESS_KEY": "reuse-secret-key", "AWS_REGION": "us-east-1"}
@@ -34,16 +34,11 @@ class SaveBetweenRefreshAndPlan(unittest.TestCase):
         self.addCleanup(self.server.stop)
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-reuse-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        os.makedirs(os.path.join(self.dir, "code"))
-        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
-            f.write("def handler(e, c):\n    return e\n")
-        self.stack = os.path.join(self.dir, "stack.lua")
-        with open(self.stack, "w") as f:
-            f.write('local lambda = require "lambdaeng.lambda"\n' + "".join(
-                f'lambda.func("{key}", {{ function_name = "{name}", runtime = "python3.12", '
-                f'handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code", '
-                f'memory_size = 128{extra} }})\n'
-                for key, name, extra in (("f", HELD, ', description = "drifts"'), ("g", OTHER, ""))))
+        self.stack = echo_stack(self.dir, "".join(
+            f'lambda.func("{key}", {{ function_name = "{name}", runtime = "python3.12", '
+            f'handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code", '
+            f'memory_size = 128{extra} }})\n'
+            for key, name, extra in (("f", HELD, ', description = "drifts"'), ("g", OTHER, ""))))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LAMBDAENG_")}
         self.env.update(CREDS, NO_COLOR="1", HOME=self.dir, LAMBDAENG_WAITER_DELAY="0.05")
         self.state_file = os.path.join(self.dir, ".lambdaeng", "stack.state.json")

@@ -27,7 +27,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, traced_env, traced_fsyncs  # noqa: E402
+from harness import LAMBDAENG, echo_stack, traced_env, traced_fsyncs  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDBG", "AWS_SECRET_ACCESS_KEY": "bg-secret-key", "AWS_REGION": "us-east-1"}
@@ -41,16 +41,10 @@ class BackgroundSaves(unittest.TestCase):
         self.state_path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
         self.server = FaultServer(env={"FAULT_STATE_FILE": self.state_path})
         self.addCleanup(self.server.stop)
-        os.makedirs(os.path.join(self.dir, "code"))
-        with open(os.path.join(self.dir, "code", "index.py"), "w") as f:
-            f.write("def handler(e, c):\n    return e\n")
-        self.stack = os.path.join(self.dir, "stack.lua")
-        with open(self.stack, "w") as f:
-            f.write('local lambda = require "lambdaeng.lambda"\n'
-                    f'for i = 1, {N} do\n'
-                    '  lambda.func("f" .. i, { function_name = "wal-" .. i, runtime = "python3.12",\n'
-                    '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", source = "code" })\n'
-                    'end\n')
+        self.stack = echo_stack(self.dir, f'for i = 1, {N} do\n'
+                                '  lambda.func("f" .. i, { function_name = "wal-" .. i, runtime = "python3.12",\n'
+                                '    handler = "index.handler", role = "arn:aws:iam::123456789012:role/r", '
+                                'source = "code" })\nend\n')
 
     def apply(self, prefix=()):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LAMBDAENG")}

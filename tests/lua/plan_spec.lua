@@ -412,3 +412,24 @@ describe("writing a plan", function()
     assert.equal("incremental", real("incremental")) -- the mode it was in, unchanged
   end)
 end)
+
+describe("resolved arguments", function()
+  it("sort a set given as a table and keep plain values as they are, with the defaults", function()
+    write("stack.lua", [[
+local lambda = require "lambdaeng.lambda"
+lambda.layer_version("l", { layer_name = "l", filename = "code.zip", source_code_hash = "abc",
+  compatible_runtimes = { "python3.12", "nodejs20.x" } })
+lambda.func("f", { function_name = "f", role = "arn:aws:iam::123456789012:role/r", handler = "index.handler",
+  runtime = "python3.12", filename = "code.zip", source_code_hash = "abc" })
+]])
+    local session = stack.load(dir .. "/stack.lua")
+    assert(not session.fatal and #session.errors == 0, session.fatal or stack.format_error(session.errors[1] or {}))
+    local layer = stack.resolve_args(session.by_addr["layer_version.l"], nil)
+    assert.same({ "nodejs20.x", "python3.12" }, layer.compatible_runtimes)
+    local f = stack.resolve_args(session.by_addr["func.f"], nil)
+    assert.equal("f", f.function_name)
+    assert.equal(128, f.memory_size)
+    assert.equal(3, f.timeout)
+    assert.equal("Zip", f.package_type)
+  end)
+end)

@@ -126,6 +126,31 @@ describe("state reads", function()
     got.memory_size = 256
     assert.equal(128, st:get("func.a").args.memory_size, "a field is a copy, as an entry is")
   end)
+
+  it("give a field read as one read before through the same memo as that same table", function()
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    local here, there = { kind = "endpoint", endpoint = "http://x", region = "r" }, { kind = "aws", region = "r" }
+    for name, target in pairs { a = here, b = here, c = there } do
+      st:put("func." .. name, { kind = "func", args = { function_name = name }, target = target })
+    end
+    assert(st:save())
+    st = assert(statelib.open(path)) -- (entries kept as the file's text)
+    local memo = {}
+    local a, b, c = st:get("func.a", "target", memo), st:get("func.b", "target", memo), st:get("func.c", "target", memo)
+    assert.same(here, a)
+    assert.same(there, c)
+    assert.truthy(rawequal(a, b), "the same text: the same table")
+    assert.falsy(rawequal(a, c))
+    assert.truthy(rawequal(a, st:get("func.a", "target", memo)), "after another text, the first one's table")
+    assert.truthy(rawequal(c, st:get("func.c", "target", memo)))
+    assert.truthy(rawequal(c, st:get("func.c", "target", memo)), "the same text twice in a row")
+    assert.falsy(rawequal(a, st:get("func.a", "target")), "without a memo: a copy")
+    assert.falsy(rawequal(a, st:get("func.a", "target", {})), "another memo: another table")
+    assert.equal("func", st:get("func.a", "kind", memo))
+    assert.equal(nil, st:get("func.none", "target", memo))
+    assert.has_error(function() st:get("func.a", "target", "memo") end, "table expected")
+  end)
 end)
 
 describe("a backend's state object", function()

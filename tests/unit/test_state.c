@@ -304,9 +304,30 @@ static void stale_lock_is_reported_with_way_out(void **state) {
   assert_int_equal(le_lock_release(l, &err), LE_OK);
 }
 
+/* Lineages and lock ids: version 4 UUIDs in their text form, never the same twice. */
+static void new_ids_are_random_uuids(void **state) {
+  (void)state;
+  enum { N = 2000 };
+  static char ids[N][37];
+  for (int i = 0; i < N; i++) {
+    le_state_new_id(ids[i]);
+    assert_int_equal(strlen(ids[i]), 36);
+    for (int k = 0; k < 36; k++) {
+      char c = ids[i][k];
+      if (k == 8 || k == 13 || k == 18 || k == 23) assert_int_equal(c, '-');
+      else assert_true((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    }
+    assert_int_equal(ids[i][14], '4');
+    assert_non_null(strchr("89ab", ids[i][19]));
+  }
+  qsort(ids, N, sizeof ids[0], (int (*)(const void *, const void *))strcmp);
+  for (int i = 1; i < N; i++) assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_empty_state),
+      cmocka_unit_test(new_ids_are_random_uuids),
       cmocka_unit_test(save_is_private_versioned_and_skips_no_ops),
       cmocka_unit_test(unparsable_state_is_reported_and_untouched),
       cmocka_unit_test(malformed_state_is_refused_naming_the_entry),

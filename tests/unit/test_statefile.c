@@ -104,15 +104,27 @@ typedef struct {
 
 static int push_kept(lua_State *L) {
   const push_args *a = lua_touserdata(L, 1);
-  le_statefile_push(L, a->sf, a->i, a->field);
+  le_statefile_push(L, a->sf, a->i, a->field, lua_istable(L, 2) ? 2 : 0);
   return 1;
 }
 
-static void push_as_a_call(lua_State *L, const le_statefile *sf, size_t i, const char *field) {
+/* With memo (a field only): through a new memo table, pushed twice: the second push is the
+ * first's table (or value) again. */
+static void push_as_a_call(lua_State *L, const le_statefile *sf, size_t i, const char *field, int memo) {
   push_args a = {sf, i, field};
+  if (memo) lua_newtable(L);
   lua_pushcfunction(L, push_kept);
   lua_pushlightuserdata(L, &a);
-  assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+  if (memo) lua_pushvalue(L, -3);
+  assert_int_equal(lua_pcall(L, memo ? 2 : 1, 1, 0), LUA_OK);
+  if (!memo) return;
+  lua_pushcfunction(L, push_kept);
+  lua_pushlightuserdata(L, &a);
+  lua_pushvalue(L, -4);
+  assert_int_equal(lua_pcall(L, 2, 1, 0), LUA_OK);
+  if (lua_istable(L, -1)) assert_true(lua_rawequal(L, -1, -2));
+  lua_pop(L, 1);
+  lua_remove(L, -2); /* the memo */
 }
 
 static void same_entry(const le_statefile *sf, size_t i, json_t *entry, const char *addr, tally *t) {
@@ -134,7 +146,7 @@ static void same_entry(const le_statefile *sf, size_t i, json_t *entry, const ch
   assert_non_null(shape);
   same_check(shape, entry, addr, t);
   json_decref(shape);
-  push_as_a_call(L, sf, i, NULL);
+  push_as_a_call(L, sf, i, NULL, 0);
   le_json_to_lua(L, entry);
   assert_same_lua(L, -2, -1);
   lua_pop(L, 2);
@@ -142,14 +154,16 @@ static void same_entry(const le_statefile *sf, size_t i, json_t *entry, const ch
   const char *field;
   json_t *v;
   json_object_foreach(entry, field, v) {
-    push_as_a_call(L, sf, i, field);
-    le_json_to_lua(L, v);
-    assert_same_lua(L, -2, -1);
-    lua_pop(L, 2);
+    for (int memo = 0; memo <= 1; memo++) {
+      push_as_a_call(L, sf, i, field, memo);
+      le_json_to_lua(L, v);
+      assert_same_lua(L, -2, -1);
+      lua_pop(L, 2);
+    }
   }
   for (const char *const *f = absent; *f; f++) {
     if (json_object_get(entry, *f)) continue;
-    push_as_a_call(L, sf, i, *f);
+    push_as_a_call(L, sf, i, *f, 1);
     assert_true(lua_isnil(L, -1));
     lua_pop(L, 1);
   }

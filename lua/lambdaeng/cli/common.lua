@@ -19,6 +19,7 @@ local stackvars = require "lambdaeng.stackvars"
 local sys = require "lambdaeng.native.sys"
 local ui = require "lambdaeng.cli.ui"
 local endpoint = require "lambdaeng.endpoint"
+local trace = require "lambdaeng.trace"
 
 local M = {}
 
@@ -59,6 +60,7 @@ function M.stack_workspace(args, command)
   ws.warn = ui.warn
   local session, err = ws:load()
   if not session then return nil, err end
+  trace.phase("stack") -- evaluated and validated
   for _, w in ipairs(session.warnings or {}) do ui.warn(w) end -- (--json: diagnostics too)
   local errs, warnings = stackvars.undeclared(args.vars, session.vars)
   for _, w in ipairs(warnings) do ui.warn(w) end
@@ -115,6 +117,7 @@ function M.refreshed_plan(ctx, args, opts)
   end
   local ok, result, err = xpcall(plan.compute, site.error_text, ctx.session, ctx.state, compute_opts)
   if not ok then return nil, errors.new("StackError", result) end
+  trace.phase("plan")
   if planfile and result then
     local same, perr = planfile.check_plan(args.saved_plan, M.with_moves(result, moved), ctx.session, ctx.digest,
       ctx.target_text)

@@ -22,6 +22,7 @@ local validate = require "lambdaeng.validate"
 local ui = require "lambdaeng.cli.ui"
 local options = require "lambdaeng.cli.options"
 local stackvars = require "lambdaeng.stackvars"
+local trace = require "lambdaeng.trace"
 
 local M = {}
 
@@ -241,6 +242,7 @@ local function run(command, argv)
   local replace = {}
   for _, addr in ipairs(args.replace or {}) do replace[addr] = true end
   args.replace = replace
+  trace.phase("parse")
   return owner[command].command(args)
 end
 
@@ -248,6 +250,7 @@ end
 function M.parser() return build() end
 
 function M.main(argv)
+  trace.phase("start") -- the process's start-up: the loader, the Lua state, the modules
   local command = argv[1]
   if command == nil or command == "--help" or command == "-h" or command == "help" then
     local _, _, help = build()
@@ -257,7 +260,9 @@ function M.main(argv)
   if command == "--version" then command = "version" end
   ui.json_output(command, argv)
   local results = table.pack(run(command, argv))
-  return ui.finish(table.unpack(results, 1, results.n))
+  local status = ui.finish(table.unpack(results, 1, results.n))
+  trace.phase("finish")
+  return status
 end
 
 return M

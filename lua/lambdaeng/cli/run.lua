@@ -11,6 +11,7 @@ local http = require "lambdaeng.native.http"
 local sys = require "lambdaeng.native.sys"
 local common = require "lambdaeng.cli.common"
 local ui = require "lambdaeng.cli.ui"
+local trace = require "lambdaeng.trace"
 
 local M = {}
 
@@ -124,6 +125,7 @@ local function plan_and_apply(ctx, args, destroy, target, interrupts)
   if not ok then return nil, cerr end
   if not ctx.events then print("") end
   local res = require("lambdaeng.apply").run(ctx)
+  trace.phase("apply")
   ctx.progress.clear()
   if ctx.events then return ctx.events.report(res, destroy, interrupts() > 0) end
   return report(res, destroy, interrupts() > 0)
@@ -148,6 +150,7 @@ local function run_stack(args, destroy)
   local st, held = ws:lock_state(args.command)
   if not st then return nil, held end
   local lock <close> = held
+  trace.phase("state") -- locked and opened
   -- the state's resources were applied to a target: this run must use the same one
   local clients = ws:clients(session, common.parallelism(args))
   local terr = clients.check(st)
@@ -163,6 +166,7 @@ local function run_stack(args, destroy)
     progress = progress, digest = digest, state_opened = held.opened, -- (a saved plan's check: cli/common.lua)
     waiter_delay = tonumber(os.getenv("LAMBDAENG_WAITER_DELAY") or "") })
   if args.json then M.json_context(ctx, progress) end
+  trace.phase("clients") -- the clients, the target check, the views
   local count = 0
   local _, ok, rerr = task.with_interrupt(function()
     return plan_and_apply(ctx, args, destroy, default.target, function() return count end)

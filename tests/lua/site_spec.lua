@@ -1,0 +1,37 @@
+-- Declaration sites (lambdaeng.site): resolve_path stats a relative path once per
+-- directory it is written in, however many declarations name it (a loop of 1,000
+-- functions with one `source`), and looks up again a path that was not there.
+local site = require "lambdaeng.site"
+local sys = require "lambdaeng.native.sys"
+local hash = require "lambdaeng.native.hash"
+
+local function counting_kind()
+  local real, calls = sys.kind, {}
+  sys.kind = function(path)
+    calls[path] = (calls[path] or 0) + 1
+    return real(path)
+  end
+  return calls, function() sys.kind = real end
+end
+
+describe("site.resolve_path", function()
+  it("stats a path that is there once for its directory", function()
+    local dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-site-spec-" .. hash.hex(sys.random_bytes(6))
+    assert(sys.mkdirs(dir .. "/code"))
+    local at = { file = dir .. "/stack.lua", line = 3, display = "stack.lua:3", dir = dir }
+    local other = { file = dir .. "/stack.lua", line = 9, display = "stack.lua:9", dir = dir }
+    local calls, restore = counting_kind()
+    local ok, err = pcall(function()
+      for _ = 1, 100 do assert.equal(dir .. "/code", site.resolve_path(at, "code")) end
+      assert.equal(dir .. "/code", site.resolve_path(other, "code"))
+      assert.equal(1, calls[dir .. "/code"])
+      for _ = 1, 3 do assert.equal(dir .. "/missing", site.resolve_path(at, "missing")) end
+      assert.equal(3, calls[dir .. "/missing"], "a path not there is looked up each time")
+      assert.equal("/abs/code", site.resolve_path(at, "/abs/code"))
+      assert.is_nil(calls["/abs/code"])
+    end)
+    restore()
+    sys.remove_tree(dir)
+    assert(ok, err)
+  end)
+end)
