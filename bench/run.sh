@@ -16,6 +16,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 mkdir -p bench/bin
 cc -O2 -Wall -Wextra -Werror -o bench/bin/echo_bootstrap bench/c/echo_bootstrap.c
 cc -O2 -static -o bench/bin/static_true bench/c/static_true.c
-cc -O2 -Wall -Wextra -Werror -o bench/bin/bare_curl_loop bench/c/bare_curl_loop.c -lcurl
+cmake --build build --target bare_curl_loop >/dev/null # the same libcurl as build/bin/lambdaeng
+cp build/bare_curl_loop bench/bin/bare_curl_loop
 cc -O2 -Wall -Wextra -Werror -o bench/bin/measure bench/c/measure.c
 exec python3 bench/bench.py

@@ -9,6 +9,8 @@ set -euo pipefail
 # lua-cjson-dev is kept: its static library uses only the stable 5.4 C API, and the build
 # takes its header alone. liblua5.4-dev stays for luarocks' 5.4 trees (test_module_search),
 # not for the build: CMakeLists.txt never looks at Debian's Lua headers or library.
+# libcurl is Debian 12's 7.88 on purpose: bookworm-backports' 8.14.1 was measured slower per
+# request (+6 to +12 % of the client's instructions; bench/NOTES.md, W6), so it is not added.
 PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev lua-argparse libjansson-dev libssl-dev zlib1g-dev
