@@ -4,27 +4,43 @@ alike; json.decode_keeping_arrays marks them). A function on `lambdaeng local` e
 event; each payload goes through `api Invoke` (one call, the streamed batch, the batch
 decoded whole), the REPL's invoke of a decoded result, and a CRUD invocation's input in a
 stack (decoded to add the lifecycle key); the echoed bytes are read with Python's json,
-which tells [] from {}."""
+which tells [] from {}. The local target's own round trips too: an asynchronous
+invocation's destination record (requestPayload, responsePayload) and a function URL's
+body given as an object."""
 import io
 import json
 import os
 import re
+import urllib.request
 import sys
 import unittest
 import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import run  # noqa: E402
+from test_event_invoke import LocalTargetServer  # noqa: E402
 from test_local_security import DUMMY, ROLE, Served  # noqa: E402
 
 ECHO = "def handler(event, context):\n    return event\n"
 PAYLOADS = [{"l": []}, {"a": [[], {}]}, [], {}, {"deep": [{"x": [[[]]], "y": {}}], "n": None, "s": "[]"}]
 
 
-def echo_zip():
+HANDLERS = """import json
+def echo(event, context):
+    return event
+def collect(event, context):
+    print("RECORD", json.dumps(event), flush=True)
+    return {}
+def web(event, context):
+    return {"statusCode": 200, "body": {"l": [], "a": [[], {}]}}
+"""
+NESTED = {"l": [], "m": {}, "a": [[], {}]}
+
+
+def echo_zip(code=ECHO):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("index.py", ECHO)
+        z.writestr("index.py", code)
     return buf.getvalue()
 
 
@@ -62,11 +78,11 @@ class PayloadFidelity(Served):
 
     def test_repl_sends_a_decoded_result_on_as_it_came(self):
         chunk = ("local json = require 'lambdaeng.json'\n"
-                 "local first = invoke('echo', '{\"l\": [], \"m\": {}, \"a\": [[], {}]}')\n"
+                 "local first = invoke('echo', '" + json.dumps(NESTED) + "')\n"
                  "io.stdout:write(json.encode(invoke('echo', first)), '\\n')")
         r = run("repl", "--endpoint", self.endpoint, "-e", chunk, env=DUMMY, cwd=self.dir, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
-        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]), {"l": [], "m": {}, "a": [[], {}]})
+        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]), NESTED)
 
     def test_crud_invocation_input_keeps_its_arrays(self):
         stack = os.path.join(self.dir, "stack.lua")
@@ -81,6 +97,31 @@ class PayloadFidelity(Served):
         result = json.loads(r.stdout)["values"]["result"]
         self.assertEqual(json.loads(result), {"l": [], "m": {}, "a": [[], {}],
                                               "tf": {"action": "create", "prev_input": None}})
+
+
+class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
+    def setUp(self):
+        super().setUp()
+        for name in ("echo", "collect", "web"):
+            self.boto.create_function(FunctionName=name, Runtime="python3.12", Handler="index." + name, Role=ROLE,
+                                      Code={"ZipFile": echo_zip(HANDLERS)})
+            self.boto.get_waiter("function_active_v2").wait(FunctionName=name)
+
+    def test_destination_record_carries_the_payloads_as_they_came(self):
+        collector = self.boto.get_function(FunctionName="collect")["Configuration"]["FunctionArn"]
+        self.boto.put_function_event_invoke_config(FunctionName="echo", MaximumRetryAttempts=0,
+                                                   DestinationConfig={"OnSuccess": {"Destination": collector}})
+        out = self.boto.invoke(FunctionName="echo", InvocationType="Event", Payload=json.dumps(NESTED))
+        self.assertEqual(out["StatusCode"], 202)
+        record = self.wait_records(1)[0]
+        self.assertEqual((record["requestPayload"], record["responsePayload"]), (NESTED, NESTED))
+
+    def test_function_url_body_object_keeps_its_arrays(self):
+        self.boto.add_permission(FunctionName="web", StatementId="url", Action="lambda:InvokeFunctionUrl",
+                                 Principal="*", FunctionUrlAuthType="NONE")
+        url = self.boto.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+        with urllib.request.urlopen(url, timeout=60) as r:
+            self.assertEqual((r.status, json.loads(r.read())), (200, {"l": [], "a": [[], {}]}))
 
 
 if __name__ == "__main__":
