@@ -76,13 +76,16 @@ class PayloadFidelity(Served):
         whole = json.dumps(items)[:-2] + ', "note": "a\tb"}]'
         self.assertEqual([self.echoed(r) for r in self.api(whole)], PAYLOADS)
 
-    def test_repl_sends_a_decoded_result_on_as_it_came(self):
+    def test_repl_sends_a_decoded_result_on_as_it_came(self):  # invoke and invoke_many
         chunk = ("local json = require 'lambdaeng.json'\n"
                  "local first = invoke('echo', '" + json.dumps(NESTED) + "')\n"
-                 "io.stdout:write(json.encode(invoke('echo', first)), '\\n')")
+                 "io.stdout:write(json.encode(invoke('echo', first)), '\\n')\n"
+                 "io.stdout:write(json.encode(invoke_many({ { 'echo', first }, { 'echo', '[]' } })), '\\n')")
         r = run("repl", "--endpoint", self.endpoint, "-e", chunk, env=DUMMY, cwd=self.dir, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
-        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]), NESTED)
+        lines = r.stdout.strip().splitlines()
+        self.assertEqual(json.loads(lines[-2]), NESTED)
+        self.assertEqual(json.loads(lines[-1]), [NESTED, []])
 
     def test_crud_invocation_input_keeps_its_arrays(self):
         stack = os.path.join(self.dir, "stack.lua")
