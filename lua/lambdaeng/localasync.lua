@@ -182,8 +182,8 @@ function M.run_event(t, name, fn, cfg, payload, opts, qualifier)
   local which = failed and "OnFailure" or "OnSuccess"
   local dest = c.DestinationConfig and c.DestinationConfig[which] and c.DestinationConfig[which].Destination
   if not dest then return end
-  local okp, request = pcall(json.decode_plain, payload)
-  local okr, response = pcall(json.decode_plain, result.payload or "null")
+  local okp, request = pcall(json.decode_keeping_arrays, payload) -- the record carries them as they came
+  local okr, response = pcall(json.decode_keeping_arrays, result.payload or "null")
   local record = {
     version = "1.0", timestamp = now_iso(),
     requestContext = { requestId = opts.request_id, functionArn = opts.arn,

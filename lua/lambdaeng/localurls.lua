@@ -140,7 +140,7 @@ local function response_of(result)
   if result.function_error then
     return 502, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Internal Server Error" }
   end
-  local okd, doc = pcall(json.decode_plain, result.payload)
+  local okd, doc = pcall(json.decode_keeping_arrays, result.payload) -- a body object is sent on
   if okd and type(doc) == "table" and doc.statusCode ~= nil then
     local headers = {}
     for k, v in pairs(type(doc.headers) == "table" and doc.headers or {}) do headers[k] = tostring(v) end

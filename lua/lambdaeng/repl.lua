@@ -132,7 +132,7 @@ local function report(repl, name, r, opts)
     end
   end
   local value = r.payload
-  local dok, decoded = pcall(json.decode_plain, r.payload or "")
+  local dok, decoded = pcall(json.decode_keeping_arrays, r.payload or "") -- may be sent on
   local etype, emsg = lambda_api.function_error(r)
   if etype then
     repl.info:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")

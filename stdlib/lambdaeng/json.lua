@@ -4,6 +4,8 @@
 -- that reads back exactly, no insignificant whitespace. It accepts references
 -- and then returns a reference. decode(text) turns integral numbers back into
 -- Lua integers. `json.null` stands for JSON null in both directions.
+-- decode_keeping_arrays(text) is decode with each empty array a json.array {}, for
+-- input that is sent on again (Lua cannot tell [] from {}; json.array marks an array).
 local cjson = require "cjson"
 local ref = require "lambdaeng.ref"
 local native = require "lambdaeng.native.json" -- the same encoder in C (engine/json.c)
@@ -167,6 +169,49 @@ M.decode_plain = decode_plain
 
 --- The Lua value of JSON text (a reference if text is one).
 M.decode = ref.lift(decode_plain, "json.decode")
+
+-- Empty arrays kept. cjson gives {} for both [] and {}; the text's empty arrays (outside
+-- strings) are first replaced by a marker string (engine/json.c's mark_empty_arrays),
+-- which restore turns into json.array {}. A decoded string holds a NUL only where the
+-- text escapes one (\u0000), so only then can a string of the text equal the marker:
+-- another marker is taken, one no string of the text is.
+M.EMPTY, M.EMPTY_JSON = "\0lambdaeng-empty-array\0", '"\\u0000lambdaeng-empty-array\\u0000"'
+local mark_empty_arrays = native.mark_empty_arrays
+
+local function holds_string(v, s)
+  if v == s then return true end
+  if type(v) ~= "table" then return false end
+  for _, x in pairs(v) do
+    if holds_string(x, s) then return true end
+  end
+  return false
+end
+
+local function marker(n)
+  if n == 0 then return M.EMPTY, M.EMPTY_JSON end
+  return "\0lambdaeng-empty-array-" .. n .. "\0", '"\\u0000lambdaeng-empty-array-' .. n .. '\\u0000"'
+end
+
+local function marker_for(text)
+  if not text:find("\\u0000", 1, true) then return marker(0) end
+  local ok, plain = pcall(cjson.decode, text)
+  local n = 0
+  while ok and holds_string(plain, (marker(n))) do n = n + 1 end
+  return marker(n)
+end
+
+--- The Lua value of JSON text as decode gives it, but each empty array a json.array {},
+-- so that encode writes [] where the text has [] (user input re-sent: api, invocations).
+function M.decode_keeping_arrays(text)
+  if type(text) ~= "string" then error("json.decode expects a string, got a " .. type(text), 2) end
+  local empty, empty_json = marker_for(text)
+  local ok, v = pcall(cjson.decode, mark_empty_arrays(text, empty_json))
+  if not ok then
+    decode_cjson(text) -- raises the message of the text as written
+    error("invalid JSON: " .. tostring(v), 2)
+  end
+  return native_restore(v, false, cjson.null, empty, array_mt)
+end
 
 --- true when text is valid JSON, else false and the parser's message.
 function M.valid(text)

@@ -185,6 +185,35 @@ describe("empty arrays in API responses", function()
   end)
 end)
 
+describe("json.decode_keeping_arrays (user input sent on)", function()
+  local function again(t) return json.encode_plain(json.decode_keeping_arrays(t)) end
+  it("gives back [] where the text has [], at any depth and at the top", function()
+    assert.equal('{"l":[]}', again('{"l": [ ]}'))
+    assert.equal('{"a":[[],{}]}', again('{"a": [[], {}]}'))
+    assert.equal("[]", again("[]"))
+    assert.equal("{}", again("{}"))
+    assert.equal('[[[]],{"b":"[]","n":null,"x":1}]', again('[[[]], {"x": 1.0, "n": null, "b": "[]"}]'))
+    -- a table built in Lua cannot say which it is: {} stays an object, json.array {} is an array
+    assert.equal('{"l":{},"m":[]}', json.encode_plain { l = {}, m = json.array {} })
+  end)
+  it("keeps a string of the text that equals the marker, with [] still an array", function()
+    local t = '{"s":"\\u0000lambdaeng-empty-array\\u0000","t":"\\u0000lambdaeng-empty-array-1\\u0000","l":[]}'
+    local v = json.decode_keeping_arrays(t)
+    assert.equal(json.EMPTY, v.s)
+    assert.equal("\0lambdaeng-empty-array-1\0", v.t)
+    assert.equal(0, #v.l)
+    assert.equal('{"l":[],"s":"\\u0000lambdaeng-empty-array\\u0000","t":"\\u0000lambdaeng-empty-array-1\\u0000"}',
+      json.encode_plain(v))
+  end)
+  it("names the problem of invalid JSON as json.decode does, at the text as written", function()
+    local ok, err = pcall(json.decode_keeping_arrays, '{"l": [], "x": }')
+    local ok2, err2 = pcall(json.decode_plain, '{"l": [], "x": }')
+    assert.falsy(ok)
+    assert.falsy(ok2)
+    assert.equal(err2, err)
+  end)
+end)
+
 -- Generated API response texts, for the C walks and decoder below.
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local mark = require("lambdaeng.native.json").mark_empty_arrays

@@ -210,7 +210,7 @@ end
 -- integral numbers as integers (as json.decode). decode_raw keeps null members (the
 -- response's shape check tells an optional null from a required one); decode leaves
 -- them out, as the SDKs and the aws CLI do.
-local EMPTY, EMPTY_JSON = "\0lambdaeng-empty-array\0", '"\\u0000lambdaeng-empty-array\\u0000"'
+local EMPTY, EMPTY_JSON = json.EMPTY, json.EMPTY_JSON
 
 -- The text with each empty array outside a string replaced by EMPTY_JSON (in C).
 local mark_empty_arrays = require("lambdaeng.native.json").mark_empty_arrays

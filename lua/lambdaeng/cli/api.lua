@@ -119,7 +119,7 @@ function M.command(args)
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
-  local ok, input = pcall(json.decode_plain, text)
+  local ok, input = pcall(json.decode_keeping_arrays, text)
   if not ok or type(input) ~= "table" then return nil, "the input must be a JSON object" end
   local zok, zerr = zip_file(input, op)
   if not zok then return nil, zerr end

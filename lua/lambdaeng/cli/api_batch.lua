@@ -45,7 +45,7 @@ end
 -- item(i): the i-th item's value, decoded with a chunk of those after it; asked for in order.
 local function chunked_items(text, starts, ends)
   local n, decoded, decoded_to, chunk = #starts, {}, 0, FIRST_CHUNK
-  local sub, decode = string.sub, json.decode_plain
+  local sub, decode = string.sub, json.decode_keeping_arrays
   return function(i)
     while i > decoded_to do
       local last = math.min(n, decoded_to + chunk)

@@ -11,9 +11,9 @@ local M = {}
 -- The CRUD payload: the input object with the lifecycle key added, e.g.
 -- {"key1":"value1","key2":"value2","tf":{"action":"create","prev_input":null}}.
 function M.crud_payload(input, key, action, prev_input)
-  local obj = json.decode_plain(input)
+  local obj = json.decode_keeping_arrays(input) -- sent on: its empty arrays stay arrays
   local prev = json.null
-  if prev_input ~= nil then prev = json.decode_plain(prev_input) end
+  if prev_input ~= nil then prev = json.decode_keeping_arrays(prev_input) end
   obj[key or "tf"] = { action = action, prev_input = prev }
   return json.encode_plain(obj)
 end
