@@ -580,6 +580,9 @@ def main():
     for tool in ("node", "aws", "valgrind"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing; run bench/run.sh, which installs it")
+    helpers = ("echo_bootstrap", "static_true", "bare_curl_loop", "measure")
+    if not all(os.path.exists(os.path.join(BIN, h)) for h in helpers):
+        subprocess.run(["bash", os.path.join(HERE, "build_helpers.sh")], check=True)  # a fresh worktree
     tmp = tempfile.mkdtemp(prefix="lambdaeng-bench-")
     results = []
     started = time.monotonic()

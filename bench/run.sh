@@ -13,10 +13,5 @@ command -v aws >/dev/null || python3 -m pip install --quiet awscli
 [ -d bench/node_modules/@aws-sdk/client-lambda ] || npm install --silent --no-audit --no-fund --prefix bench
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-mkdir -p bench/bin
-cc -O2 -Wall -Wextra -Werror -o bench/bin/echo_bootstrap bench/c/echo_bootstrap.c
-cc -O2 -static -o bench/bin/static_true bench/c/static_true.c
-cmake --build build --target bare_curl_loop >/dev/null # the same libcurl as build/bin/lambdaeng
-cp build/bare_curl_loop bench/bin/bare_curl_loop
-cc -O2 -Wall -Wextra -Werror -o bench/bin/measure bench/c/measure.c
+bash bench/build_helpers.sh
 exec python3 bench/bench.py
