@@ -1,6 +1,7 @@
 /* httpheaders.c — see httpheaders.h. */
 #include "httpheaders.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -14,7 +15,7 @@ static const char *header_line(const char *p, const char *end, const char **name
   const char *stop = nl ? nl : end;
   const char *colon = memchr(p, ':', (size_t)(stop - p));
   *name = NULL;
-  if (colon && !((size_t)(stop - p) >= 5 && strncmp(p, "HTTP/", 5) == 0)) {
+  if (colon && !((size_t)(stop - p) >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
     const char *v = colon + 1;
     while (v < stop && (*v == ' ' || *v == '\t')) v++;
     const char *ve = stop;
@@ -49,37 +50,86 @@ static void push_headers(lua_State *L, const char *p, size_t len) {
 
 /* Lazy headers: the raw block kept in a userdata, a header looked up only when read
  * (headers[name]: the value push_headers' table would hold), the table made only for
- * pairs(). Most answers are read for their status and body alone. */
+ * pairs(). Most answers are read for their status and body alone; an answer that is read
+ * is often read for several names (an Invoke's three), so the first read walks the lines
+ * once into an index (the userdata's user value) and every read after only compares the
+ * lengths of a few names, and the bytes of those as long as the key. */
 #define LAZY_HEADERS "lambdaeng.http.headers"
 typedef struct {
   size_t len;
   char text[];
 } raw_headers;
 
+/* Where one header line's name and value lie in the raw text (a block of up to 4 GiB). */
+typedef struct {
+  uint32_t name_off, name_len, value_off, value_len;
+} header_entry;
+typedef struct {
+  size_t count;
+  header_entry entries[];
+} header_index;
+
 static void push_lazy_headers(lua_State *L, const char *text, size_t len) {
-  raw_headers *h = lua_newuserdatauv(L, sizeof *h + len, 0);
+  raw_headers *h = lua_newuserdatauv(L, sizeof *h + len, 1);
   h->len = len;
   if (len) memcpy(h->text, text, len);
   luaL_setmetatable(L, LAZY_HEADERS);
 }
 
-static int lazy_index(lua_State *L) {
-  raw_headers *h = luaL_checkudata(L, 1, LAZY_HEADERS);
-  size_t key_len;
-  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &key_len) : NULL;
-  const char *p = h->text, *end = h->text + h->len, *found = NULL;
-  size_t found_len = 0;
-  while (key && p < end) {
+/* Walks the raw block once, every header line into the index in order. Pushes the index. */
+static header_index *push_index(lua_State *L, const raw_headers *h) {
+  const char *p = h->text, *end = h->text + h->len;
+  size_t lines = 1;
+  for (const char *nl = p; (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++) lines++;
+  header_index *ix = lua_newuserdatauv(L, sizeof *ix + lines * sizeof(header_entry), 0);
+  ix->count = 0;
+  while (p < end) {
     const char *name, *value;
     size_t name_len, value_len;
     p = header_line(p, end, &name, &name_len, &value, &value_len);
-    if (!name || name_len != key_len) continue;
-    size_t i = 0;
-    while (i < name_len && lower(name[i]) == key[i]) i++;
-    if (i == name_len) found = value, found_len = value_len; /* the last one wins, as in the table */
+    if (name)
+      ix->entries[ix->count++] = (header_entry){(uint32_t)(name - h->text), (uint32_t)name_len,
+                                                (uint32_t)(value - h->text), (uint32_t)value_len};
   }
-  if (found) lua_pushlstring(L, found, found_len);
-  else lua_pushnil(L);
+  return ix;
+}
+
+/* The lazy headers at index 1, or an error: the metamethods hold their metatable as an
+ * upvalue, so the check is a pointer comparison (luaL_checkudata looks the metatable up
+ * by its name in the registry, a fifth of a lookup's cost). */
+static raw_headers *check_headers(lua_State *L) {
+  raw_headers *h = lua_touserdata(L, 1);
+  if (!h || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(1))) luaL_typeerror(L, 1, LAZY_HEADERS);
+  lua_pop(L, 1);
+  return h;
+}
+
+static int lazy_index(lua_State *L) {
+  raw_headers *h = check_headers(L);
+  size_t key_len;
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &key_len) : NULL;
+  if (!key) {
+    lua_pushnil(L);
+    return 1;
+  }
+  header_index *ix;
+  if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA) ix = lua_touserdata(L, -1);
+  else {
+    ix = push_index(L, h);
+    lua_setiuservalue(L, 1, 1); /* keeps it, ix stays valid */
+  }
+  for (size_t e = ix->count; e-- > 0;) { /* from the last: a name given twice keeps its last value */
+    const header_entry *entry = &ix->entries[e];
+    if (entry->name_len != key_len) continue;
+    const char *name = h->text + entry->name_off;
+    size_t i = 0;
+    while (i < key_len && lower(name[i]) == key[i]) i++;
+    if (i == key_len) {
+      lua_pushlstring(L, h->text + entry->value_off, entry->value_len);
+      return 1;
+    }
+  }
+  lua_pushnil(L);
   return 1;
 }
 
@@ -92,7 +142,7 @@ static int table_next(lua_State *L) { /* next(t, k), as the base library's */
 }
 
 static int lazy_pairs(lua_State *L) {
-  raw_headers *h = luaL_checkudata(L, 1, LAZY_HEADERS);
+  raw_headers *h = check_headers(L);
   lua_pushcfunction(L, table_next);
   push_headers(L, h->text, h->len);
   lua_pushnil(L);
@@ -100,7 +150,7 @@ static int lazy_pairs(lua_State *L) {
 }
 
 void le_http_push_headers(lua_State *L, const char *raw, size_t len, int lazy) {
-  if (lazy) push_lazy_headers(L, raw, len);
+  if (lazy && len <= UINT32_MAX) push_lazy_headers(L, raw, len); /* the index's offsets are 32 bits */
   else push_headers(L, raw, len);
 }
 
@@ -115,6 +165,9 @@ int le_http_lua_headers(lua_State *L) {
 
 void le_http_headers_metatable(lua_State *L) {
   static const luaL_Reg metamethods[] = {{"__index", lazy_index}, {"__pairs", lazy_pairs}, {NULL, NULL}};
-  if (luaL_newmetatable(L, LAZY_HEADERS)) luaL_setfuncs(L, metamethods, 0);
+  if (luaL_newmetatable(L, LAZY_HEADERS)) {
+    lua_pushvalue(L, -1); /* each metamethod's upvalue: the metatable, for check_headers */
+    luaL_setfuncs(L, metamethods, 1);
+  }
   lua_pop(L, 1);
 }

@@ -5,6 +5,8 @@
  * connections included: le_loop_close closes them). */
 #include "loop_harness.h"
 
+#include "httpheaders.h"
+
 /* A server on 127.0.0.1 answering every request after `delay` seconds (never when
  * delay < 0) with 200, the path and the body echoed; `port`, `close()`. */
 static const char *SERVER =
@@ -361,6 +363,55 @@ static void a_proxy_set_in_the_environment_is_used(void **state) {
   harness_close(L);
 }
 
+/* A response's lazy headers (httpheaders.c): the first read indexes every line once, every
+ * read after looks the name up in that index. Names in any case in the block, read by their
+ * lower-case name only; a name given twice keeps its last value; absent names, prefixes and
+ * non-string keys are nil; the last line at the block's very end (no newline after it: the
+ * block is copied from a buffer of exactly its size, so ASan sees a read past it). */
+static void lazy_headers_are_read_through_one_index(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  static const char block[] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+                              "Content-Type: application/json\r\n"
+                              "X-Amz-Function-Error: Unhandled\r\n"
+                              "X-Amzn-RequestId: 1b2c\n"
+                              "x-amz-FUNCTION-error:\tHandled \r\n"
+                              "Empty:\r\n"
+                              ": no name\r\n"
+                              "no colon here\r\n"
+                              "X-Amz-Executed-Version:  $LATEST  \r\n"
+                              "X-Last:  at the end ";
+  size_t len = sizeof block - 1;
+  char *raw = malloc(len); /* no terminating NUL after the last line */
+  assert_non_null(raw);
+  memcpy(raw, block, len);
+  harness_run(L, "require 'lambdaeng.native.http'", 0); /* registers the headers' metatable */
+  le_http_push_headers(L, raw, len, 1);
+  free(raw);
+  lua_setglobal(L, "H");
+  harness_run(L,
+              "local seen = {}\n"
+              "local function read(name) seen[#seen + 1] = tostring(H[name]) end\n"
+              "for _, name in ipairs { 'x-last', 'content-type', 'x-amz-function-error', 'x-amzn-requestid',\n"
+              "    'x-amz-executed-version', 'empty', '', 'Content-Type', 'X-LAST', 'missing', 'x-amz',\n"
+              "    'x-amz-function-errors', 'no colon here', 'http/1.1 200 ok', 'x-last' } do read(name) end\n"
+              "read(1); read(true)\n"
+              "local n = 0\n"
+              "for k, v in pairs(H) do n = n + 1 end\n"
+              "seen[#seen + 1] = tostring(n)\n"
+              "local lines = {}\n"
+              "for i = 1, 40 do lines[i] = 'Name-' .. i .. ': v' .. i end\n"
+              "local many = require('lambdaeng.native.http').headers(table.concat(lines, '\\r\\n'), true)\n"
+              "for i = 40, 1, -1 do assert(many['name-' .. i] == 'v' .. i, 'name-' .. i) end\n"
+              "local empty = require('lambdaeng.native.http').headers('', true)\n"
+              "seen[#seen + 1] = tostring(empty['x-last'])\n"
+              "return table.concat(seen, '|')\n",
+              1);
+  assert_string_equal(harness_string(L, -1), "at the end|application/json|Handled|1b2c|$LATEST||no name|nil|nil|nil|nil|"
+                                             "nil|nil|nil|at the end|nil|nil|7|nil");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -373,6 +424,7 @@ int main(void) {
       cmocka_unit_test(transfers_to_one_host_are_spread_over_multi_handles),
       cmocka_unit_test(sixty_four_transfers_share_one_multi_handle),
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
+      cmocka_unit_test(lazy_headers_are_read_through_one_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
