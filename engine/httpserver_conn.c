@@ -331,7 +331,7 @@ void le_conn_accept(uv_stream_t *s, int status) {
     return;
   }
   c->peer_uid = -1;
-  if (srv->peer_uid) { /* once per connection: its requests all come from the same socket */
+  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
     uv_os_fd_t fd;
     unsigned uid;
     int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;

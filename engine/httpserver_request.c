@@ -12,6 +12,7 @@
 #include <lua.h>
 
 #include "httpserver_conn.h"
+#include "httpserver_guard.h"
 #include "httpserver_refuse.h"
 #include "loop.h"
 
@@ -187,6 +188,7 @@ static int plain_text(lua_State *L, int idx) {
 static int run_check(le_conn *c) {
   le_server *srv = c->srv;
   lua_State *L = srv->L;
+  if (le_guard_check(c) < 0) return -1; /* the server's own checks, before any table */
   int top = lua_gettop(L);
   push_request(L, c);
   if (srv->check_ref != LUA_NOREF) {

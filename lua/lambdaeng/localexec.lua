@@ -317,19 +317,18 @@ end
 -- opened (inside the sandbox's network namespace) and handed over; served here.
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
-  local check
   -- answered inside the server's dispatch, without a task: no Runtime API request waits, and
-  -- none is kept past it (the connection's one request table is refilled for the next)
+  -- none is kept past it (the connection's one request table is refilled for the next); its
+  -- checks (only the runtime, which names the endpoint it was given; no browser; outside a
+  -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
   local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
-    { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end, reuse_requests = true,
-      peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
+    { max_body = RUNTIME_MAX_BODY, reuse_requests = true, own_host = "127.0.0.1", no_browsers = true,
+      uid = not env.sandboxed and sys.uid() or nil })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")
   end
   if env.dead then return server:close() end
-  check = localguard.runtime_check("127.0.0.1:" .. server:port(), RUNTIME_MAX_BODY,
-    not env.sandboxed and sys.uid() or nil)
   if self.unref then server:unref() end
   env.server = server
 end

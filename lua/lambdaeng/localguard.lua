@@ -347,27 +347,4 @@ function Guard:verify_signature(req)
   end
 end
 
--- The Runtime API's check: only the runtime, which names the endpoint it was given.
--- expected_host: the AWS_LAMBDA_RUNTIME_API value. Bodies up to max_body. uid: when
--- the endpoint is on the machine's loopback (no sandbox), only that user's processes
--- (the server must find each connection's peer_uid).
-function M.runtime_check(expected_host, max_body, uid)
-  return function(req)
-    local h = req.headers
-    if uid and req.peer_uid ~= uid then
-      return refusal(403, "AccessDeniedException", "this Runtime API serves the processes of uid " .. uid .. " only")
-    end
-    if h.host ~= expected_host then
-      return refusal(403, "AccessDeniedException", "this Runtime API serves " .. expected_host)
-    end
-    if h.origin or h["sec-fetch-site"] or req.method == "OPTIONS" then
-      return refusal(403, "AccessDeniedException", "browser requests are refused")
-    end
-    if req.content_length and req.content_length > max_body then
-      return refusal(413, "RequestEntityTooLargeException", "the body exceeds " .. max_body .. " bytes")
-    end
-    return nil, max_body
-  end
-end
-
 return M

@@ -9,7 +9,8 @@
  * whole by a client still sending far more (no reset), a request read only after its
  * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
  * one string (written as they are; a malformed block raises), a connection's one request
- * table (reuse_requests) holding only its current request. Every test ends with the loop
+ * table (reuse_requests) holding only its current request, the server's own checks (uid,
+ * own_host, no_browsers, the size) refusing in their words before the Lua check. Every test ends with the loop
  * closing with no handle left: a closed server closes its connections. */
 #include "loop_harness.h"
 
@@ -668,11 +669,64 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
   harness_close(L);
 }
 
+/* The server's own checks (uid, own_host, no_browsers): each refusal in its words, before
+ * the Lua check and the dispatch are called; a request that passes reaches both. */
+static void the_server_s_own_checks_refuse_before_the_lua_check(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local uid = require('lambdaeng.native.sys').uid()\n"
+               "  local checked, dispatched = 0, 0\n"
+               "  local function guarded(opts)\n"
+               "    opts.max_body, opts.own_host, opts.no_browsers = 100, '127.0.0.1', true\n"
+               "    opts.check = function() checked = checked + 1 end\n"
+               "    return listen(function(req, id) dispatched = dispatched + 1; answer(req, id) end, opts)\n"
+               "  end\n"
+               "  local s, url = guarded { uid = uid }\n"
+               "  local other, other_url = guarded { uid = uid + 1 }\n"
+               "  local port = s:port()\n"
+               "  local out = {}\n"
+               "  local function try(u, t)\n"
+               "    t.url, t.timeout = u .. (t.url or '/'), 10\n"
+               "    local r = http.request(t)\n"
+               "    out[#out + 1] = r.status .. ' ' .. tostring(r.headers['x-amzn-errortype']) .. ' ' .. r.body\n"
+               "  end\n"
+               "  try(url, { url = '/fine' })\n"
+               "  try(other_url, {})\n"
+               "  try(url, { headers = { { 'Host', 'evil.example:' .. port } } })\n"
+               "  try(url, { headers = { { 'Origin', 'http://evil.example' } } })\n"
+               "  try(url, { headers = { { 'Sec-Fetch-Site', 'none' } } })\n"
+               "  try(url, { method = 'OPTIONS' })\n"
+               "  try(url, { method = 'PUT', body = string.rep('b', 101) })\n"
+               "  try(url, { method = 'PUT', url = '/last', body = string.rep('b', 100) })\n"
+               "  s:close()\n"
+               "  other:close()\n"
+               "  local function refused(status, kind, message)\n"
+               "    return status .. ' ' .. kind .. ' {\"Type\":\"User\",\"message\":\"' .. message .. '\"}'\n"
+               "  end\n"
+               "  local browser = refused(403, 'AccessDeniedException', 'browser requests are refused')\n"
+               "  local expected = table.concat({ '200 nil GET /fine',\n"
+               "    refused(403, 'AccessDeniedException', 'this Runtime API serves the processes of uid ' .. (uid + 1) .. ' only'),\n"
+               "    refused(403, 'AccessDeniedException', 'this Runtime API serves 127.0.0.1:' .. port),\n"
+               "    browser, browser, browser,\n"
+               "    refused(413, 'RequestEntityTooLargeException', 'the body exceeds 100 bytes'),\n"
+               "    '200 nil PUT /last' }, '|')\n"
+               "  return table.concat(out, '|'), expected, checked, dispatched\n"
+               "end)\n",
+               4);
+  assert_string_equal(harness_string(L, -4), harness_string(L, -3));
+  assert_int_equal(lua_tointeger(L, -2), 2); /* the Lua check: only the two that passed */
+  assert_int_equal(lua_tointeger(L, -1), 2);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
       cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
+      cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
