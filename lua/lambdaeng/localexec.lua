@@ -244,7 +244,7 @@ function Exec:deliver(env)
   -- its id, deadline, ARN, trace id and client context as header lines made in C (a table of
   -- them, the deadline's digits and the trace id's parts cost ~8 k instructions in Lua)
   server_lib.respond(req, 200, next_headers(inv.id, env.cfg.Timeout, inv.arn, inv.client_context), inv.payload)
-  inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv)
+  inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv, inv) -- inv is its own entry: no table
 end
 
 -- inv ran past its function's timeout: it fails, its environment ends. The verdict waits
@@ -450,7 +450,8 @@ function Exec:run(name, fn, cfg, payload, opts)
   -- every field it will have, false until set: no rehash on the way
   local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
                 arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log,
-                env = false, delivered_at = false, cold = false, deadline = false, done = false }
+                env = false, delivered_at = false, cold = false, deadline = false, done = false,
+                at = false, fn = false, value = false, queue = false } -- its deadline's entry (localtimeouts)
   if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
     return nil, errors.new("TooManyRequestsException", "Rate Exceeded.", { status = 429,
       reason = fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded" })
