@@ -1,6 +1,6 @@
 /* httpserver_guard.c — the server's own checks of a request (httpserver_guard.h): its
  * peer's uid, its Host, no browser, its announced size, read from the connection's header
- * lists as they came (names not yet lower-cased: compared without case). */
+ * lists as they came, in one pass (names not yet lower-cased: compared without case). */
 #include "httpserver_guard.h"
 
 #include <limits.h>
@@ -12,16 +12,21 @@
 #include "httpserver_conn.h"
 #include "httpserver_refuse.h"
 
-/* The value of c's last header named name (any case), or NULL: the last, as the request
- * table keeps it (a repeated name's later value replaces the earlier). */
-static const char *header(const le_conn *c, const char *name) {
-  const char *n = (const char *)c->names.data, *v = (const char *)c->values.data, *found = NULL;
+/* The values of c's Host (the last, as the request table keeps a repeated name's), and
+ * whether it has an Origin or a Sec-Fetch-Site: one pass over its header lists. */
+static const char *find_headers(const le_conn *c, int *browser) {
+  const char *n = (const char *)c->names.data, *v = (const char *)c->values.data, *host = NULL;
+  *browser = 0;
   for (size_t i = 0; i < c->nheaders && n && v; i++) {
-    if (strcasecmp(n, name) == 0) found = v;
-    n += strlen(n) + 1;
+    size_t nl = strlen(n);
+    int first = n[0] | 0x20;
+    if (first == 'h' && strcasecmp(n, "host") == 0) host = v;
+    else if ((first == 'o' && strcasecmp(n, "origin") == 0) || (first == 's' && strcasecmp(n, "sec-fetch-site") == 0))
+      *browser = 1;
+    n += nl + 1;
     v += strlen(v) + 1;
   }
-  return found;
+  return host;
 }
 
 /* own_host ":" the port served, made once (the server listens by then). */
@@ -45,8 +50,10 @@ int le_guard_check(le_conn *c) {
     le_refuse_on_headers(c, 403, "AccessDeniedException", msg);
     return -1;
   }
+  int browser;
+  const char *host = find_headers(c, &browser);
   if (srv->guard.own_host[0]) {
-    const char *host = header(c, "host"), *expected = expected_host(srv);
+    const char *expected = expected_host(srv);
     if (!host || strcmp(host, expected) != 0) {
       snprintf(msg, sizeof msg, "this Runtime API serves %s", expected);
       le_refuse_on_headers(c, 403, "AccessDeniedException", msg);
@@ -54,7 +61,7 @@ int le_guard_check(le_conn *c) {
     }
   }
   if (srv->guard.no_browsers &&
-      (c->parser.method == HTTP_OPTIONS || header(c, "origin") || header(c, "sec-fetch-site"))) {
+      (c->parser.method == HTTP_OPTIONS || browser)) {
     le_refuse_on_headers(c, 403, "AccessDeniedException", "browser requests are refused");
     return -1;
   }
