@@ -92,9 +92,15 @@ static le_server_guard guard_options(lua_State *L, int opts_idx) {
 static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *rc) {
   luaL_checktype(L, dispatch_idx, LUA_TFUNCTION);
   le_server_guard guard = guard_options(L, opts_idx);
+  le_check_memo memo;
+  if (lua_istable(L, opts_idx)) lua_getfield(L, opts_idx, "check_memo");
+  else lua_pushnil(L);
+  le_memo_options(L, -1, &memo);
+  lua_pop(L, 1);
   le_server *srv = calloc(1, sizeof *srv);
   if (!srv) luaL_error(L, "out of memory");
   srv->guard = guard;
+  srv->memo = memo;
   srv->L = le_main_thread(L);
   srv->refs = 1;
   srv->max_body = DEFAULT_MAX_BODY;

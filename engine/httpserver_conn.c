@@ -37,7 +37,10 @@ le_conn *le_conn_find(long id) {
 }
 
 void le_server_release(le_server *srv) {
-  if (--srv->refs == 0) free(srv);
+  if (--srv->refs == 0) {
+    le_memo_free(&srv->memo);
+    free(srv);
+  }
 }
 
 static void free_conn(uv_handle_t *h) {

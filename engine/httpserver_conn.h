@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "buffer.h"
+#include "httpserver_memo.h"
 
 struct lua_State;
 
@@ -45,6 +46,7 @@ typedef struct le_server {
   int peer_uid;   /* each request says which uid owns the client's socket (found also for guard.uid) */
   int reuse_requests; /* one request table per connection, emptied and refilled for each request */
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
+  le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
 } le_server;
 
 typedef struct le_conn {
