@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -63,12 +64,43 @@ static int l_respond(lua_State *L) {
 
 #define SERVER_MT "lambdaeng.httpserver"
 
+/* The server's own checks (httpserver_guard.h) from opts (a table or not): uid, own_host,
+ * no_browsers; read before the server is made, since a value of another type raises. */
+static le_server_guard guard_options(lua_State *L, int opts_idx) {
+  le_server_guard g = {.uid = -1};
+  if (!lua_istable(L, opts_idx)) return g;
+  if (lua_getfield(L, opts_idx, "uid") != LUA_TNIL) {
+    luaL_argcheck(L, lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0, opts_idx, "uid: a user id");
+    g.uid = (long long)lua_tointeger(L, -1);
+    g.on = 1;
+  }
+  if (lua_getfield(L, opts_idx, "own_host") != LUA_TNIL) {
+    size_t n = 0;
+    const char *host = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    luaL_argcheck(L, host && n > 0 && n < sizeof g.own_host, opts_idx, "own_host: an address");
+    memcpy(g.own_host, host, n + 1);
+    g.on = 1;
+  }
+  lua_getfield(L, opts_idx, "no_browsers");
+  if (lua_toboolean(L, -1)) g.no_browsers = g.on = 1;
+  lua_pop(L, 3);
+  return g;
+}
+
 /* A server from dispatch (index 2 of the caller's arguments after the address) and
  * opts; NULL with *rc set when libuv cannot make its handle. */
 static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *rc) {
   luaL_checktype(L, dispatch_idx, LUA_TFUNCTION);
+  le_server_guard guard = guard_options(L, opts_idx);
+  le_check_memo memo;
+  if (lua_istable(L, opts_idx)) lua_getfield(L, opts_idx, "check_memo");
+  else lua_pushnil(L);
+  le_memo_options(L, -1, &memo);
+  lua_pop(L, 1);
   le_server *srv = calloc(1, sizeof *srv);
   if (!srv) luaL_error(L, "out of memory");
+  srv->guard = guard;
+  srv->memo = memo;
   srv->L = le_main_thread(L);
   srv->refs = 1;
   srv->max_body = DEFAULT_MAX_BODY;

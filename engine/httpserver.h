@@ -28,6 +28,12 @@
  *   reuse_requests (boolean): each connection's requests come in one table (and one
  *     headers table), emptied and refilled for each: for a check and a dispatch that are
  *     done with a request when they return (they keep what they need, never the table).
+ *   uid (integer), own_host (an address), no_browsers (boolean): the server's own checks
+ *     of a request's peer, Host and browser headers, done in C before the check and
+ *     before any request table (httpserver_guard.h has their answers).
+ *   check_memo = { names, signature }: the check's passing answer kept and given again,
+ *     without the call, to a request alike in what it depends on (httpserver_memo.h); the
+ *     check then returns nil, limit, type, message, from, until to have it kept.
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.
  * respond's headers are a table (name = value) or a string of header lines, each
  * "name: value" ending in CRLF (a hot path builds them in one piece; anything else raises).

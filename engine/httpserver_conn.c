@@ -37,7 +37,10 @@ le_conn *le_conn_find(long id) {
 }
 
 void le_server_release(le_server *srv) {
-  if (--srv->refs == 0) free(srv);
+  if (--srv->refs == 0) {
+    le_memo_free(&srv->memo);
+    free(srv);
+  }
 }
 
 static void free_conn(uv_handle_t *h) {
@@ -331,7 +334,7 @@ void le_conn_accept(uv_stream_t *s, int status) {
     return;
   }
   c->peer_uid = -1;
-  if (srv->peer_uid) { /* once per connection: its requests all come from the same socket */
+  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
     uv_os_fd_t fd;
     unsigned uid;
     int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;

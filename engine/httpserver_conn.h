@@ -17,11 +17,21 @@
 #include <uv.h>
 
 #include "buffer.h"
+#include "httpserver_memo.h"
 
 struct lua_State;
 
 #define LE_MIN_BODY_RATE 100000.0  /* bytes per second a body must arrive at, at least */
 #define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
+
+/* The options of the server's own checks (httpserver_guard.h). */
+typedef struct le_server_guard {
+  int on;                 /* any of the others */
+  long long uid;          /* -1: any */
+  char own_host[64];      /* "": any Host */
+  char expected_host[80]; /* own_host ":" port, made at the first check ("" until then) */
+  int no_browsers;
+} le_server_guard;
 
 typedef struct le_server {
   uv_tcp_t tcp;
@@ -33,8 +43,10 @@ typedef struct le_server {
   int nconns, max_connections;
   size_t max_body;
   double timeout; /* seconds; 0: none */
-  int peer_uid;   /* find who connected: each request says which uid owns the client's socket */
+  int peer_uid;   /* each request says which uid owns the client's socket (found also for guard.uid) */
   int reuse_requests; /* one request table per connection, emptied and refilled for each request */
+  le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
+  le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
 } le_server;
 
 typedef struct le_conn {

@@ -52,6 +52,10 @@ void le_refuse(le_conn *c, int status, const char *type, const char *message) {
   refuse_with_body(c, status, type, message, 0);
 }
 
+void le_refuse_on_headers(le_conn *c, int status, const char *type, const char *message) {
+  refuse_with_body(c, status, type, message, 1);
+}
+
 /* Answers c with the check's status, headers, body at base..base+2, then closes it. */
 void le_refuse_with_answer(lua_State *L, le_conn *c, int base) {
   int status = (int)lua_tointeger(L, base);

@@ -8,6 +8,8 @@
  * le_refuse(c, status, type, message): status with x-amzn-ErrorType type and the JSON body
  *   {"Type":"User","message":message}; type and message go in as they are (printable
  *   ASCII without quotes).
+ * le_refuse_on_headers(c, status, type, message): the same, for a request refused on its
+ *   headers: the body it announced follows and is drained.
  * le_refuse_too_large(c, body_follows): 413 for a body over c->body_limit, in the check's
  *   words when it gave them; body_follows when the body is still to come (refused on its
  *   Content-Length).
@@ -20,6 +22,7 @@ struct lua_State;
 struct le_conn;
 
 void le_refuse(struct le_conn *c, int status, const char *type, const char *message);
+void le_refuse_on_headers(struct le_conn *c, int status, const char *type, const char *message);
 void le_refuse_too_large(struct le_conn *c, int body_follows);
 void le_refuse_with_answer(struct lua_State *L, struct le_conn *c, int base);
 

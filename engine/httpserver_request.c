@@ -12,6 +12,7 @@
 #include <lua.h>
 
 #include "httpserver_conn.h"
+#include "httpserver_guard.h"
 #include "httpserver_refuse.h"
 #include "loop.h"
 
@@ -187,12 +188,13 @@ static int plain_text(lua_State *L, int idx) {
 static int run_check(le_conn *c) {
   le_server *srv = c->srv;
   lua_State *L = srv->L;
+  if (le_guard_check(c) < 0) return -1; /* the server's own checks, before any table */
   int top = lua_gettop(L);
   push_request(L, c);
-  if (srv->check_ref != LUA_NOREF) {
+  if (srv->check_ref != LUA_NOREF && !le_memo_answer(c)) { /* else the same answer as the last one kept */
     lua_rawgeti(L, LUA_REGISTRYINDEX, srv->check_ref);
     lua_pushvalue(L, top + 1);
-    if (le_callback_call(L, 1, 4, "local target") != LUA_OK) {
+    if (le_callback_call(L, 1, 6, "local target") != LUA_OK) {
       lua_settop(L, top);
       le_refuse(c, 500, "ServiceException", "internal error");
       return -1;
@@ -212,10 +214,11 @@ static int run_check(le_conn *c) {
      * instructions per invocation at the local target) */
     int may_exceed = (c->parser.flags & F_CHUNKED) || c->parser.content_length == ULLONG_MAX ||
                      c->parser.content_length > c->body_limit;
-    if (may_exceed && plain_text(L, top + 4) && plain_text(L, top + 5)) {
+    if ((may_exceed || srv->memo.on) && plain_text(L, top + 4) && plain_text(L, top + 5)) { /* a kept answer keeps them */
       copy_text(c->too_large_type, sizeof c->too_large_type, lua_tostring(L, top + 4));
       copy_text(c->too_large_message, sizeof c->too_large_message, lua_tostring(L, top + 5));
     }
+    le_memo_keep(L, c, top + 2);
     lua_settop(L, top + 1);
   }
   if (srv->reuse_requests) lua_settop(L, top); /* the connection keeps it */

@@ -244,7 +244,7 @@ function Exec:deliver(env)
   -- its id, deadline, ARN, trace id and client context as header lines made in C (a table of
   -- them, the deadline's digits and the trace id's parts cost ~8 k instructions in Lua)
   server_lib.respond(req, 200, next_headers(inv.id, env.cfg.Timeout, inv.arn, inv.client_context), inv.payload)
-  inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv)
+  inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv, inv) -- inv is its own entry: no table
 end
 
 -- inv ran past its function's timeout: it fails, its environment ends. The verdict waits
@@ -317,19 +317,18 @@ end
 -- opened (inside the sandbox's network namespace) and handed over; served here.
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
-  local check
   -- answered inside the server's dispatch, without a task: no Runtime API request waits, and
-  -- none is kept past it (the connection's one request table is refilled for the next)
+  -- none is kept past it (the connection's one request table is refilled for the next); its
+  -- checks (only the runtime, which names the endpoint it was given; no browser; outside a
+  -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
   local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
-    { max_body = RUNTIME_MAX_BODY, check = function(req) return check(req) end, reuse_requests = true,
-      peer_uid = not env.sandboxed }) -- outside a sandbox: on the machine's loopback
+    { max_body = RUNTIME_MAX_BODY, reuse_requests = true, own_host = "127.0.0.1", no_browsers = true,
+      uid = not env.sandboxed and sys.uid() or nil })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")
   end
   if env.dead then return server:close() end
-  check = localguard.runtime_check("127.0.0.1:" .. server:port(), RUNTIME_MAX_BODY,
-    not env.sandboxed and sys.uid() or nil)
   if self.unref then server:unref() end
   env.server = server
 end
@@ -451,7 +450,8 @@ function Exec:run(name, fn, cfg, payload, opts)
   -- every field it will have, false until set: no rehash on the way
   local inv = { id = opts.request_id, payload = payload, client_context = opts.client_context,
                 arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log,
-                env = false, delivered_at = false, cold = false, deadline = false, done = false }
+                env = false, delivered_at = false, cold = false, deadline = false, done = false,
+                at = false, fn = false, value = false, queue = false } -- its deadline's entry (localtimeouts)
   if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
     return nil, errors.new("TooManyRequestsException", "Rate Exceeded.", { status = 429,
       reason = fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded" })

@@ -18,8 +18,9 @@
 --  * Bodies as large as AWS allows per operation and no larger, refused from
 --    Content-Length before any of them is read.
 -- new{ host, port, verify, uid, allow_other_users, keep_auth } -> guard; guard:check(req) is the
--- server's check hook (nil, body limit, its 413's type and message | status, headers, body; with
--- keep_auth it sets req.auth = { akid, region, service, signed, signature, time });
+-- server's check hook (nil, body limit, its 413's type and message, the seconds its answer holds
+-- from and until | status, headers, body; with keep_auth it sets req.auth = { akid, region,
+-- service, signed, signature, time }); guard:check_memo() the server's check_memo option;
 -- guard:verify_signature(req) after the body.
 local sigv4 = require "lambdaeng.native.sigv4"
 local json = require "lambdaeng.json"
@@ -319,7 +320,19 @@ function Guard:check(req)
   if self.keep_auth then -- a function URL's request: its handler reads the caller's key
     req.auth = { akid = akid, region = region, service = service, signed = signed, signature = signature, time = t }
   end
-  return nil, limit - 1, too_large, message -- a chunked body is refused as it passes the limit
+  -- a chunked body is refused as it passes the limit; the same answer holds, while the clock
+  -- lets this date through, for a request alike in all check_memo() names (the server keeps it)
+  return nil, limit - 1, too_large, message, t - M.CLOCK_SKEW, t + M.CLOCK_SKEW
+end
+
+-- The server's check_memo option (httpserver_memo.h): what check's passing answer depends on
+-- besides the method, target and peer uid, the Authorization's signature digits aside; nil
+-- with keep_auth (each request's req.auth is set by the check).
+local CHECK_NAMES = { "host", "origin", "sec-fetch-site", "content-type", "authorization", "x-amz-date",
+                      "x-amz-invocation-type" }
+function Guard:check_memo()
+  if self.keep_auth then return nil end
+  return { names = CHECK_NAMES, signature = "authorization" }
 end
 
 -- With a pinned key pair: the signature, recomputed over the whole request, must match.
@@ -344,29 +357,6 @@ function Guard:verify_signature(req)
     return refusal(403, "InvalidSignatureException", "The request signature we calculated does not match the "
       .. "signature you provided. Check your AWS Secret Access Key and signing method. Consult the service "
       .. "documentation for details.")
-  end
-end
-
--- The Runtime API's check: only the runtime, which names the endpoint it was given.
--- expected_host: the AWS_LAMBDA_RUNTIME_API value. Bodies up to max_body. uid: when
--- the endpoint is on the machine's loopback (no sandbox), only that user's processes
--- (the server must find each connection's peer_uid).
-function M.runtime_check(expected_host, max_body, uid)
-  return function(req)
-    local h = req.headers
-    if uid and req.peer_uid ~= uid then
-      return refusal(403, "AccessDeniedException", "this Runtime API serves the processes of uid " .. uid .. " only")
-    end
-    if h.host ~= expected_host then
-      return refusal(403, "AccessDeniedException", "this Runtime API serves " .. expected_host)
-    end
-    if h.origin or h["sec-fetch-site"] or req.method == "OPTIONS" then
-      return refusal(403, "AccessDeniedException", "browser requests are refused")
-    end
-    if req.content_length and req.content_length > max_body then
-      return refusal(413, "RequestEntityTooLargeException", "the body exceeds " .. max_body .. " bytes")
-    end
-    return nil, max_body
   end
 end
 

@@ -416,8 +416,8 @@ function Target:listen(host, port)
   self.guard = guard
   local server, lerr
   server, lerr = server_lib.listen(host, port, function(req, id) self:dispatch(req, id) end,
-    { check = function(req) return guard:check(req) end, max_body = localguard.MAX_CODE_REQUEST,
-      timeout = self.client_timeout, max_connections = self.max_connections, peer_uid = guard:checks_users() })
+    { check = function(req) return guard:check(req) end, check_memo = guard:check_memo(),
+      max_body = localguard.MAX_CODE_REQUEST, timeout = self.client_timeout, max_connections = self.max_connections, peer_uid = guard:checks_users() })
   if not server then return nil, lerr end
   guard.port = server:port()
   if self.unref then server:unref() end

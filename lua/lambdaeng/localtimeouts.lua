@@ -9,11 +9,13 @@
 -- (by loop.now()): never before.
 --
 --   d = timeouts.new(unref)       unref: the timer does not keep the loop alive
---   entry = d:add(seconds, fn, value)
+--   entry = d:add(seconds, fn, value[, entry])
 --                                 fn(value) runs (in the timer's task) once `seconds`
 --                                 have passed, unless the entry is removed first; due
 --                                 entries run in deadline order, each even when an
---                                 earlier one fails (the first error is then raised)
+--                                 earlier one fails (the first error is then raised);
+--                                 entry: a table of the caller's to be the entry (its
+--                                 fields at, fn, value, queue are set: no table made)
 --   d:remove(entry)               forgets it (nothing when it has already run); when no
 --                                 entry is left the timer is cancelled
 local loop = require "lambdaeng.native.loop"
@@ -83,14 +85,18 @@ function Deadlines:fire()
   if first_err ~= nil then error(first_err, 0) end -- reported as a failed task's error
 end
 
-function Deadlines:add(seconds, fn, value)
+function Deadlines:add(seconds, fn, value, entry)
   local q = self.queues[seconds]
   if not q then
     q = task.fifo()
     self.queues[seconds] = q
   end
   live_head(q) -- the finished ones at the front go: a queue holds about what is in flight
-  local entry = { at = loop.now() + seconds, fn = fn, value = value, queue = q }
+  if entry then
+    entry.at, entry.fn, entry.value, entry.queue = loop.now() + seconds, fn, value, q
+  else
+    entry = { at = loop.now() + seconds, fn = fn, value = value, queue = q }
+  end
   q:push(entry)
   self.live = self.live + 1
   if not self.armed or entry.at < self.armed then self:arm(entry.at) end

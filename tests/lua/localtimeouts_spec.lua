@@ -76,5 +76,23 @@ describe("invocation deadlines", function()
     loop.on_error(nil)
     assert.same({ 2 }, ran)
     assert.truthy(reported[1]:find("boom", 1, true))
+  end)end)
+
+describe("invocation deadlines' entries", function()
+  it("a caller's table is its own entry: due, it runs with its value; removed, it does not", function()
+    local d = localtimeouts.new(false)
+    local ran = {}
+    local function fn(v) ran[#ran + 1] = v end
+    local inv = { name = "inv" }
+    local entry = d:add(0.02, fn, inv, inv)
+    assert.equal(inv, entry) -- no table made for it
+    assert.equal(inv, entry.value)
+    local gone = { name = "gone" }
+    d:remove(d:add(0.02, fn, gone, gone))
+    assert.truthy(wait_for(function() return #ran >= 1 end))
+    loop.sleep(0.05)
+    assert.same({ inv }, ran)
+    assert.equal(0, d.live)
+    assert.is_nil(d.timer)
   end)
 end)

@@ -9,7 +9,9 @@
  * whole by a client still sending far more (no reset), a request read only after its
  * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
  * one string (written as they are; a malformed block raises), a connection's one request
- * table (reuse_requests) holding only its current request. Every test ends with the loop
+ * table (reuse_requests) holding only its current request, the server's own checks (uid,
+ * own_host, no_browsers, the size) refusing in their words before the Lua check, the check's
+ * kept answer (check_memo) given to a request alike and only to one. Every test ends with the loop
  * closing with no handle left: a closed server closes its connections. */
 #include "loop_harness.h"
 
@@ -668,11 +670,116 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
   harness_close(L);
 }
 
+/* The server's own checks (uid, own_host, no_browsers): each refusal in its words, before
+ * the Lua check and the dispatch are called; a request that passes reaches both. */
+static void the_server_s_own_checks_refuse_before_the_lua_check(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local uid = require('lambdaeng.native.sys').uid()\n"
+               "  local checked, dispatched = 0, 0\n"
+               "  local function guarded(opts)\n"
+               "    opts.max_body, opts.own_host, opts.no_browsers = 100, '127.0.0.1', true\n"
+               "    opts.check = function() checked = checked + 1 end\n"
+               "    return listen(function(req, id) dispatched = dispatched + 1; answer(req, id) end, opts)\n"
+               "  end\n"
+               "  local s, url = guarded { uid = uid }\n"
+               "  local other, other_url = guarded { uid = uid + 1 }\n"
+               "  local port = s:port()\n"
+               "  local out = {}\n"
+               "  local function try(u, t)\n"
+               "    t.url, t.timeout = u .. (t.url or '/'), 10\n"
+               "    local r = http.request(t)\n"
+               "    out[#out + 1] = r.status .. ' ' .. tostring(r.headers['x-amzn-errortype']) .. ' ' .. r.body\n"
+               "  end\n"
+               "  try(url, { url = '/fine' })\n"
+               "  try(other_url, {})\n"
+               "  try(url, { headers = { { 'Host', 'evil.example:' .. port } } })\n"
+               "  try(url, { headers = { { 'Origin', 'http://evil.example' } } })\n"
+               "  try(url, { headers = { { 'Sec-Fetch-Site', 'none' } } })\n"
+               "  try(url, { method = 'OPTIONS' })\n"
+               "  try(url, { method = 'PUT', body = string.rep('b', 101) })\n"
+               "  try(url, { method = 'PUT', url = '/last', body = string.rep('b', 100) })\n"
+               "  s:close()\n"
+               "  other:close()\n"
+               "  local function refused(status, kind, message)\n"
+               "    return status .. ' ' .. kind .. ' {\"Type\":\"User\",\"message\":\"' .. message .. '\"}'\n"
+               "  end\n"
+               "  local browser = refused(403, 'AccessDeniedException', 'browser requests are refused')\n"
+               "  local expected = table.concat({ '200 nil GET /fine',\n"
+               "    refused(403, 'AccessDeniedException', 'this Runtime API serves the processes of uid ' .. (uid + 1) .. ' only'),\n"
+               "    refused(403, 'AccessDeniedException', 'this Runtime API serves 127.0.0.1:' .. port),\n"
+               "    browser, browser, browser,\n"
+               "    refused(413, 'RequestEntityTooLargeException', 'the body exceeds 100 bytes'),\n"
+               "    '200 nil PUT /last' }, '|')\n"
+               "  return table.concat(out, '|'), expected, checked, dispatched\n"
+               "end)\n",
+               4);
+  assert_string_equal(harness_string(L, -4), harness_string(L, -3));
+  assert_int_equal(lua_tointeger(L, -2), 2); /* the Lua check: only the two that passed */
+  assert_int_equal(lua_tointeger(L, -1), 2);
+  harness_close(L);
+}
+
+/* check_memo: a passing answer kept (with its from, until) is given again, without the
+ * check, to a request alike in method, target and the named headers (the signature's last
+ * 64 characters aside, when hex digits), words of its 413 included; any difference, an
+ * answer without from and until, or one outside its window calls the check again. */
+static void the_check_s_kept_answer_is_given_to_a_request_alike(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local calls = {}\n"
+               "  local s, url = listen(answer, { check_memo = { names = { 'x-a', 'authorization' },\n"
+               "                                                 signature = 'authorization' },\n"
+               "    check = function(req)\n"
+               "      calls[#calls + 1] = req.method .. ' ' .. req.path\n"
+               "      local now = os.time()\n"
+               "      if req.path == '/nomemo' then return nil, 10, 'TooBig', 'too big' end\n"
+               "      if req.path == '/expired' then return nil, 10, 'TooBig', 'too big', now - 100, now - 50 end\n"
+               "      return nil, 10, 'TooBig', 'too big', now - 100, now + 100\n"
+               "    end })\n"
+               "  local out = {}\n"
+               "  local function try(method, path, a, sig, body)\n"
+               "    local headers = { { 'Authorization', 'AWS4 k Signature=' .. sig } }\n"
+               "    if a then headers[2] = { 'X-A', a } end\n"
+               "    local r = http.request { method = method, url = url .. path, headers = headers, body = body,\n"
+               "                             timeout = 10 }\n"
+               "    out[#out + 1] = r.status .. ' ' .. tostring(r.headers['x-amzn-errortype']) .. ' ' .. #calls\n"
+               "  end\n"
+               "  local h1, h2, bad = string.rep('a', 64), string.rep('0123456789ABCDEF', 4), string.rep('g', 64)\n"
+               "  try('GET', '/a', '1', h1)\n"        /* called: 1 */
+               "  try('GET', '/a', '1', h2)\n"        /* the same but for its hex digits: kept, 1 */
+               "  try('GET', '/a', '1', bad)\n"       /* not hex: 2 */
+               "  try('GET', '/a', '2', h1)\n"        /* X-A differs: 3 */
+               "  try('GET', '/a', nil, h1)\n"        /* X-A absent: 4 */
+               "  try('GET', '/b', nil, h1)\n"        /* the target differs: 5 */
+               "  try('PUT', '/b', nil, h1, string.rep('x', 11))\n" /* the method: 6, refused by its limit */
+               "  try('PUT', '/b', nil, h2, string.rep('x', 11))\n" /* kept: 6, refused in the kept words */
+               "  try('PUT', '/b', nil, h1, string.rep('x', 10))\n" /* kept: 6 */
+               "  try('GET', '/nomemo', nil, h1)\n"   /* 7 */
+               "  try('GET', '/nomemo', nil, h1)\n"   /* no window: 8 */
+               "  try('GET', '/expired', nil, h1)\n"  /* 9 */
+               "  try('GET', '/expired', nil, h1)\n"  /* out of its window: 10 */
+               "  s:close()\n"
+               "  return table.concat(out, '|')\n"
+               "end)\n",
+               1);
+  assert_string_equal(harness_string(L, -1),
+                      "200 nil 1|200 nil 1|200 nil 2|200 nil 3|200 nil 4|200 nil 5|413 TooBig 6|413 TooBig 6|"
+                      "200 nil 6|200 nil 7|200 nil 8|200 nil 9|200 nil 10");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
       cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
+      cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
+      cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
