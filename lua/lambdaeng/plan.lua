@@ -307,7 +307,7 @@ local function plan_resource(pc, p, plain)
     end
   end
   local a = p.action
-  if a == "create" or a == "update" or a == "replace" then
+  if not plain and (a == "create" or a == "update" or a == "replace") then -- (plain: nothing withheld)
     local held = withheld_keys(args)
     if #held > 0 then return nil, withheld_error(pc.planned, d, held, "be " .. a .. "d") end
   end
