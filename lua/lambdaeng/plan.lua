@@ -19,6 +19,7 @@ local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
 local plan_deletes = require "lambdaeng.plan.deletes"
 local compared_args = require "lambdaeng.plan.compared_args"
+local vm = require "lambdaeng.native.vm"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -79,7 +80,11 @@ function M.graph(session)
   return g
 end
 
-local equal
+-- Whether a and b are equal values: ==, or tables with the same keys and equal values
+-- (UNKNOWN equal to nothing but itself). In C (engine/luavm.c): the refresh and the
+-- plan compare every stored entry's arguments and attributes.
+local equal = vm.equality(UNKNOWN)
+M.equal = equal
 
 -- Whether argument key is the same before and after, for this kind.
 local function same(kind, key, a, b)
@@ -88,19 +93,6 @@ local function same(kind, key, a, b)
   return equal(a, b)
 end
 M.same = same
-
-function equal(a, b)
-  if a == b then return true end
-  if a == UNKNOWN or b == UNKNOWN then return false end
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if type(a) == "number" and type(b) == "number" then return a == b end
-    return false
-  end
-  for k, v in pairs(a) do local w = b[k] if v ~= w and not equal(v, w) then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
-M.equal = equal
 
 -- Which arguments force replacement for this resource (its schema, plus the
 -- invocation's CREATE_ONLY rule that any input change re-invokes).
@@ -216,11 +208,7 @@ end
 
 -- Whether a and b hold the same keys with the same values, each compared as it is
 -- (a table only to itself): then no argument changed, however it is compared.
-local function same_values(a, b)
-  for k, v in pairs(a) do if b[k] ~= v then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
+local same_values = vm.same_entries
 
 -- The arguments that differ from the stored ones, and those among them that force
 -- a replacement; arguments in lifecycle.ignore_changes keep their stored value (a
