@@ -152,6 +152,7 @@ describe("compute: deletes, targets and unknowns", function()
     assert.equal("func.second=delete", actions(assert(plan.compute(load_stack(128), state))))
     assert.equal("func.second=delete,func.hello=delete",
       actions(assert(plan.compute(load_stack(128, true), state, { destroy = true }))))
+    assert.same({ "func.hello", "func.second" }, state:addresses(), "the state's own list, not the deletes' order")
   end)
 
   it("keeps only the targets and what they depend on", function()
