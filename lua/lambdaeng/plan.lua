@@ -272,8 +272,10 @@ local function plan_resource(pc, p, plain)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
-  for k, v in pairs(as_is and NONE or args) do
-    if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
+  if not as_is and prior then
+    for k, v in pairs(args) do
+      if ref.has_withheld(v) and is_digest((prior.args or NONE)[k]) then p.stored[k] = prior.args[k] end
+    end
   end
   if not prior then
     p.action = "create"
@@ -312,13 +314,15 @@ local function plan_declaration(pc, addr)
   if pending then prior = nil end
   local args, tables = stack.resolve_args(d, pc.env)
   local sensitive, plain = NONE, not tables -- (no table: no reference among the arguments)
-  for k, v in pairs(tables and d.args or NONE) do
-    -- only a table can be or hold a reference
-    if type(v) == "table" then
-      plain = false
-      if ref.inspect(v).sensitive then
-        if sensitive == NONE then sensitive = {} end
-        sensitive[k] = true
+  if tables then
+    for k, v in pairs(d.args) do
+      -- only a table can be or hold a reference
+      if type(v) == "table" then
+        plain = false
+        if ref.inspect(v).sensitive then
+          if sensitive == NONE then sensitive = {} end
+          sensitive[k] = true
+        end
       end
     end
   end
