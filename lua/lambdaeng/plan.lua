@@ -56,6 +56,24 @@ function M.name_of(p)
   return p.prior and p.prior.name or p.address
 end
 
+-- The edges from declaration d to what it depends on, in address order: true, or nil
+-- and the message for a dependency that is not declared.
+local function add_edges(g, session, d)
+  local deps = {}
+  for addr in pairs(d.deps) do deps[#deps + 1] = addr end
+  table.sort(deps)
+  for _, addr in ipairs(deps) do
+    if addr ~= d.address then
+      local ok, err = g:edge(d.address, addr)
+      if not ok then
+        return nil, d.site.display .. ": " .. err .. (session.by_addr[addr] and ""
+          or validate.address_hint(addr, session, nil, d.address))
+      end
+    end
+  end
+  return true
+end
+
 -- Builds the dependency graph of a session; returns graph or nil, message.
 function M.graph(session)
   local g = graphlib.new()
@@ -64,18 +82,9 @@ function M.graph(session)
     if not ok then return nil, err end
   end
   for _, d in ipairs(session.decls) do
-    local deps = {}
-    for addr in pairs(d.deps) do deps[#deps + 1] = addr end
-    table.sort(deps)
-    for _, addr in ipairs(deps) do
-      if addr ~= d.address then
-        local ok, err = g:edge(d.address, addr)
-        if not ok then
-          return nil, d.site.display .. ": " .. err .. (session.by_addr[addr] and ""
-            or validate.address_hint(addr, session, nil, d.address))
-        end
-      end
-    end
+    -- (NONE: no reference and no depends_on, most declarations of a large stack: no edge)
+    local ok, err = d.deps == NONE or add_edges(g, session, d)
+    if not ok then return nil, err end
   end
   return g
 end
