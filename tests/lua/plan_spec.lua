@@ -155,6 +155,13 @@ describe("compute: deletes, targets and unknowns", function()
     assert.same({ "func.hello", "func.second" }, state:addresses(), "the state's own list, not the deletes' order")
   end)
 
+  it("has an edge for each dependency and none for a declaration without one", function()
+    local g = assert(plan.graph(load_stack(128, true)))
+    assert.same({ "func.hello" }, g:dependencies("func.second"))
+    assert.same({}, g:dependencies("func.hello"))
+    assert.same({ "func.hello", "func.second" }, assert(g:order()))
+  end)
+
   it("keeps only the targets and what they depend on", function()
     local result = assert(plan.compute(load_stack(128, true), open_state(), { target = { "func.hello" } }))
     assert.equal("func.hello=create", actions(result))
