@@ -65,6 +65,70 @@ static int l_copy(lua_State *L) {
   return 2;
 }
 
+/* Values nested deeper than this are refused (a cycle would recurse without end). */
+#define MAX_EQUAL_DEPTH 1000
+
+static int equal_values(lua_State *L, int a, int b, int unknown, int depth);
+
+/* Whether tables a and b hold the same keys (b has every key of a and a every key of b,
+ * read as Lua reads t[k]) with values that are ==, or, when deep, equal_values. */
+static int same_entries(lua_State *L, int a, int b, int unknown, int depth) {
+  luaL_checkstack(L, 4, "comparing nested values");
+  lua_pushnil(L);
+  while (lua_next(L, a)) { /* k v */
+    int v = lua_gettop(L);
+    lua_pushvalue(L, v - 1);
+    lua_gettable(L, b); /* k v w */
+    int same = depth < 0 ? lua_compare(L, v, v + 1, LUA_OPEQ) : equal_values(L, v, v + 1, unknown, depth + 1);
+    lua_pop(L, 2);
+    if (!same) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  lua_pushnil(L);
+  while (lua_next(L, b)) { /* k v */
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    int missing = lua_gettable(L, a) == LUA_TNIL;
+    lua_pop(L, 1);
+    if (missing) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* plan.equal: ==, or both tables (neither UNKNOWN) with the same keys and equal values. */
+static int equal_values(lua_State *L, int a, int b, int unknown, int depth) {
+  if (lua_compare(L, a, b, LUA_OPEQ)) return 1;
+  if (lua_compare(L, a, unknown, LUA_OPEQ) || lua_compare(L, b, unknown, LUA_OPEQ)) return 0;
+  if (lua_type(L, a) != LUA_TTABLE || lua_type(L, b) != LUA_TTABLE) return 0;
+  if (depth >= MAX_EQUAL_DEPTH) return luaL_error(L, "values nested more than %d deep", MAX_EQUAL_DEPTH);
+  return same_entries(L, a, b, unknown, depth);
+}
+
+static int l_equal(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushboolean(L, equal_values(L, 1, 2, lua_upvalueindex(1), 0));
+  return 1;
+}
+
+static int l_equality(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, l_equal, 1);
+  return 1;
+}
+
+static int l_same_entries(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_pushboolean(L, same_entries(L, 1, 2, 0, -1));
+  return 1;
+}
+
 static int l_frame(lua_State *L) {
   lua_Integer level = luaL_checkinteger(L, 1);
   luaL_argcheck(L, level >= 0 && level <= 1000000, 1, "a stack level from 0");
@@ -78,7 +142,7 @@ static int l_frame(lua_State *L) {
 int le_open_vm(lua_State *L) {
   static const luaL_Reg functions[] = {
       {"new", l_new}, {"sized_like", l_sized_like}, {"count", l_count}, {"copy", l_copy},
-      {"frame", l_frame}, {NULL, NULL}};
+      {"frame", l_frame}, {"equality", l_equality}, {"same_entries", l_same_entries}, {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;
 }

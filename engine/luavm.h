@@ -15,7 +15,13 @@
  *     size with room for extra more keys, and whether any of t's values is a table.
  *   frame(level) -> func, currentline of the function running at level (as
  *     debug.getinfo(level, "fl"): 1 is the caller of frame), or nothing when the stack
- *     is not that deep. currentline is -1 for a C function. */
+ *     is not that deep. currentline is -1 for a C function.
+ *   equality(unknown) -> equal(a, b): plan.equal without a Lua call or a `pairs` step
+ *     per entry: a == b, or both tables, neither == unknown, where b has every key of a
+ *     with an equal value and a every key of b (keys and values read as Lua reads
+ *     them: __index, __eq). Raises beyond 1,000 levels of nesting (a cycle).
+ *   same_entries(a, b) -> whether tables a and b hold the same keys with values that
+ *     are == (a table only to itself): equal one level deep. */
 #ifndef LAMBDAENG_LUAVM_H
 #define LAMBDAENG_LUAVM_H
 

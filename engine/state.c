@@ -46,6 +46,8 @@ struct le_state {
                       * given to another writer's file (ext4 reuses a freed one at once) */
   le_bg_save *writing;     /* the background save on a worker thread, if any: no other save until it is
                             * done, and the state is not freed before its file is on disk */
+  unsigned addresses_version; /* changed whenever an address may have come or gone (put of a new one,
+                               * remove, merge): state:addresses() keeps its list until then */
 };
 
 static const size_t DUMP_FLAGS = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
@@ -281,6 +283,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
   void *tmp;
   /* Entries this process did not touch take the other writer's version, or go
    * when the other writer removed them. */
+  st->addresses_version++;
   json_object_foreach_safe(cur, tmp, addr, v) {
     if (!json_equal(v, json_object_get(base, addr))) continue; /* ours */
     json_t *o = json_object_get(other, addr);
@@ -525,7 +528,7 @@ static int push_error(lua_State *L, const le_error *err) { return le_push_error(
 
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  le_state **p = lua_newuserdatauv(L, sizeof *p, 0);
+  le_state **p = lua_newuserdatauv(L, sizeof *p, 2); /* addresses() list and its version */
   *p = NULL;
   luaL_setmetatable(L, STATE_MT);
   le_error err;
@@ -560,8 +563,19 @@ static void push_sorted_keys(lua_State *L, json_t *obj) {
   free(keys);
 }
 
+/* The list is kept with the state (user values 1 and 2) and given again, the same table,
+ * until an address comes or goes: a plan asks ~5 times (0.5 M instructions each at
+ * 1,000 entries). Callers read it and never change it. */
 static int l_addresses(lua_State *L) {
-  push_sorted_keys(L, resources_of(check_state(L)));
+  le_state *st = check_state(L);
+  if (lua_getiuservalue(L, 1, 2) == LUA_TNUMBER && lua_tointeger(L, -1) == (lua_Integer)st->addresses_version &&
+      lua_getiuservalue(L, 1, 1) == LUA_TTABLE)
+    return 1;
+  push_sorted_keys(L, resources_of(st));
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, 1);
+  lua_pushinteger(L, (lua_Integer)st->addresses_version);
+  lua_setiuservalue(L, 1, 2);
   return 1;
 }
 
@@ -597,6 +611,7 @@ static int l_put(lua_State *L) {
   json_t *v = le_lua_to_json(L, 3, &err);
   if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
   json_t *old = entry_of(st, addr); /* (NULL when out of memory: counted as changed) */
+  if (!json_object_get(resources_of(st), addr)) st->addresses_version++;
   if (!old || !json_equal(old, v)) {
     st->dirty = 1;
     if (st->entry_texts) json_object_del(st->entry_texts, addr);
@@ -609,7 +624,7 @@ static int l_remove(lua_State *L) {
   le_state *st = check_state(L);
   const char *addr = luaL_checkstring(L, 2);
   int removed = json_object_del(resources_of(st), addr) == 0;
-  if (removed) st->dirty = 1;
+  if (removed) st->dirty = 1, st->addresses_version++;
   if (st->entry_texts) json_object_del(st->entry_texts, addr);
   lua_pushboolean(L, removed);
   return 1;

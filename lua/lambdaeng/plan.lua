@@ -19,6 +19,7 @@ local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
 local plan_deletes = require "lambdaeng.plan.deletes"
 local compared_args = require "lambdaeng.plan.compared_args"
+local vm = require "lambdaeng.native.vm"
 local sorted = validate.sorted_keys
 
 local M = {}
@@ -55,6 +56,24 @@ function M.name_of(p)
   return p.prior and p.prior.name or p.address
 end
 
+-- The edges from declaration d to what it depends on, in address order: true, or nil
+-- and the message for a dependency that is not declared.
+local function add_edges(g, session, d)
+  local deps = {}
+  for addr in pairs(d.deps) do deps[#deps + 1] = addr end
+  table.sort(deps)
+  for _, addr in ipairs(deps) do
+    if addr ~= d.address then
+      local ok, err = g:edge(d.address, addr)
+      if not ok then
+        return nil, d.site.display .. ": " .. err .. (session.by_addr[addr] and ""
+          or validate.address_hint(addr, session, nil, d.address))
+      end
+    end
+  end
+  return true
+end
+
 -- Builds the dependency graph of a session; returns graph or nil, message.
 function M.graph(session)
   local g = graphlib.new()
@@ -63,23 +82,18 @@ function M.graph(session)
     if not ok then return nil, err end
   end
   for _, d in ipairs(session.decls) do
-    local deps = {}
-    for addr in pairs(d.deps) do deps[#deps + 1] = addr end
-    table.sort(deps)
-    for _, addr in ipairs(deps) do
-      if addr ~= d.address then
-        local ok, err = g:edge(d.address, addr)
-        if not ok then
-          return nil, d.site.display .. ": " .. err .. (session.by_addr[addr] and ""
-            or validate.address_hint(addr, session, nil, d.address))
-        end
-      end
-    end
+    -- (NONE: no reference and no depends_on, most declarations of a large stack: no edge)
+    local ok, err = d.deps == NONE or add_edges(g, session, d)
+    if not ok then return nil, err end
   end
   return g
 end
 
-local equal
+-- Whether a and b are equal values: ==, or tables with the same keys and equal values
+-- (UNKNOWN equal to nothing but itself). In C (engine/luavm.c): the refresh and the
+-- plan compare every stored entry's arguments and attributes.
+local equal = vm.equality(UNKNOWN)
+M.equal = equal
 
 -- Whether argument key is the same before and after, for this kind.
 local function same(kind, key, a, b)
@@ -88,19 +102,6 @@ local function same(kind, key, a, b)
   return equal(a, b)
 end
 M.same = same
-
-function equal(a, b)
-  if a == b then return true end
-  if a == UNKNOWN or b == UNKNOWN then return false end
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if type(a) == "number" and type(b) == "number" then return a == b end
-    return false
-  end
-  for k, v in pairs(a) do local w = b[k] if v ~= w and not equal(v, w) then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
-M.equal = equal
 
 -- Which arguments force replacement for this resource (its schema, plus the
 -- invocation's CREATE_ONLY rule that any input change re-invokes).
@@ -216,11 +217,7 @@ end
 
 -- Whether a and b hold the same keys with the same values, each compared as it is
 -- (a table only to itself): then no argument changed, however it is compared.
-local function same_values(a, b)
-  for k, v in pairs(a) do if b[k] ~= v then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
+local same_values = vm.same_entries
 
 -- The arguments that differ from the stored ones, and those among them that force
 -- a replacement; arguments in lifecycle.ignore_changes keep their stored value (a
@@ -284,8 +281,10 @@ local function plan_resource(pc, p, plain)
   if logic and logic.known_attrs then p.known_attrs = logic.known_attrs(args, M.default_tags(pc.session, d)) end
   -- Arguments made from a value state keeps only as a digest: unchanged if what
   -- was stored for them is that kind of digest too; any change needs the value.
-  for k, v in pairs(as_is and NONE or args) do
-    if ref.has_withheld(v) and prior and is_digest((prior.args or {})[k]) then p.stored[k] = prior.args[k] end
+  if not as_is and prior then
+    for k, v in pairs(args) do
+      if ref.has_withheld(v) and is_digest((prior.args or NONE)[k]) then p.stored[k] = prior.args[k] end
+    end
   end
   if not prior then
     p.action = "create"
@@ -307,7 +306,7 @@ local function plan_resource(pc, p, plain)
     end
   end
   local a = p.action
-  if a == "create" or a == "update" or a == "replace" then
+  if not plain and (a == "create" or a == "update" or a == "replace") then -- (plain: nothing withheld)
     local held = withheld_keys(args)
     if #held > 0 then return nil, withheld_error(pc.planned, d, held, "be " .. a .. "d") end
   end
@@ -324,13 +323,15 @@ local function plan_declaration(pc, addr)
   if pending then prior = nil end
   local args, tables = stack.resolve_args(d, pc.env)
   local sensitive, plain = NONE, not tables -- (no table: no reference among the arguments)
-  for k, v in pairs(tables and d.args or NONE) do
-    -- only a table can be or hold a reference
-    if type(v) == "table" then
-      plain = false
-      if ref.inspect(v).sensitive then
-        if sensitive == NONE then sensitive = {} end
-        sensitive[k] = true
+  if tables then
+    for k, v in pairs(d.args) do
+      -- only a table can be or hold a reference
+      if type(v) == "table" then
+        plain = false
+        if ref.inspect(v).sensitive then
+          if sensitive == NONE then sensitive = {} end
+          sensitive[k] = true
+        end
       end
     end
   end

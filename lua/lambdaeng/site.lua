@@ -28,8 +28,11 @@ function M.display(path)
 end
 
 -- The innermost stack frame that is a Lua file outside lambdaeng's own code:
--- the user's stack or module that made the call. (Frames are searched from the
--- caller outwards rather than counted, so tail calls cannot skip past the user.)
+-- the user's stack or module that made the call. caller(level) starts at the frame
+-- `level` names, counted as error() counts in the function that calls it (1: that
+-- function, the default): a declaration passes the level its errors are raised at,
+-- and the frames inside it, lambdaeng's own, are not looked at. From there frames
+-- are searched outwards, so one of lambdaeng's own at that level is passed over.
 -- A site is shared by everything declared at the same line (a loop declaring
 -- 10,000 functions makes one): callers read sites and never change them.
 local sites = {} -- source -> line -> site
@@ -58,8 +61,8 @@ local function user_file(func, level)
   return file
 end
 
-function M.caller()
-  local level = 2
+function M.caller(level)
+  level = level and level + 1 or 2 -- (frame 0 is frame itself, 1 this function)
   while true do
     local func, line = frame(level) -- (debug.getinfo's answer without its table)
     if not func then return { file = "?", line = 0, display = "?", dir = cwd } end

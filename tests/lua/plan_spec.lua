@@ -152,6 +152,14 @@ describe("compute: deletes, targets and unknowns", function()
     assert.equal("func.second=delete", actions(assert(plan.compute(load_stack(128), state))))
     assert.equal("func.second=delete,func.hello=delete",
       actions(assert(plan.compute(load_stack(128, true), state, { destroy = true }))))
+    assert.same({ "func.hello", "func.second" }, state:addresses(), "the state's own list, not the deletes' order")
+  end)
+
+  it("has an edge for each dependency and none for a declaration without one", function()
+    local g = assert(plan.graph(load_stack(128, true)))
+    assert.same({ "func.hello" }, g:dependencies("func.second"))
+    assert.same({}, g:dependencies("func.hello"))
+    assert.same({ "func.hello", "func.second" }, assert(g:order()))
   end)
 
   it("keeps only the targets and what they depend on", function()

@@ -1,6 +1,8 @@
 -- Declaration sites (lambdaeng.site): resolve_path stats a relative path once per
 -- directory it is written in, however many declarations name it (a loop of 1,000
 -- functions with one `source`), and looks up again a path that was not there.
+-- site.caller(level) starts at the frame level names (as error() counts it) and
+-- passes over lambdaeng's own frames from there outwards.
 local site = require "lambdaeng.site"
 local sys = require "lambdaeng.native.sys"
 local hash = require "lambdaeng.native.hash"
@@ -33,5 +35,29 @@ describe("site.resolve_path", function()
     restore()
     sys.remove_tree(dir)
     assert(ok, err)
+  end)
+end)
+
+describe("site.caller", function()
+  -- (this spec is a user file: not lambdaeng's own code)
+  local function inner() local at = site.caller(2) return at end -- 2: the frame that called inner
+  local function outer() local at = inner() return at end
+  it("starts at the frame the level names, not the innermost user frame", function()
+    local line = debug.getinfo(1, "l").currentline + 1
+    local at = outer()
+    assert.equal(debug.getinfo(outer, "S").linedefined, at.line)
+    assert.equal(debug.getinfo(1, "S").source:sub(2), at.file)
+    assert.truthy(at.line ~= debug.getinfo(inner, "S").linedefined and at.line ~= line)
+    local here = site.caller()
+    assert.equal(debug.getinfo(1, "l").currentline - 1, here.line, "no level: the function that calls it")
+  end)
+  it("passes over lambdaeng's own frames at and beyond that level", function()
+    -- a wrapper compiled under lambdaeng's own directory (as lambda.func is)
+    local own = debug.getinfo(site.caller, "S").source:gsub("site%.lua$", "site_spec_wrapper.lua")
+    local wrapper = assert(load("local f = ... return function() local at = f() return at end", own))(inner)
+    local line = debug.getinfo(1, "l").currentline + 1
+    local at = wrapper()
+    assert.equal(line, at.line)
+    assert.falsy(site.engine_file(debug.getinfo(1, "S").source:sub(2)))
   end)
 end)

@@ -1,4 +1,5 @@
--- lambdaeng.native.vm (engine/luavm.c): presized tables and a frame without a table.
+-- lambdaeng.native.vm (engine/luavm.c): presized tables, a frame without a table, and the
+-- equality of plan values (plan.equal) and of two tables' entries.
 local vm = require "lambdaeng.native.vm"
 
 -- The bytes Lua holds after fill(t) ran on t, the collector stopped (so only growth counts).
@@ -86,5 +87,66 @@ describe("frame", function()
     assert.equal(-1, select(2, vm.frame(0))) -- frame itself, a C function
     assert.equal(0, select("#", vm.frame(100000)))
     assert.has_error(function() vm.frame(-1) end, "stack level")
+  end)
+end)
+
+-- plan.equal as it was written in Lua (lambdaeng/plan.lua before it moved to C): the model
+-- the C one is checked against.
+local function lua_equal(unknown)
+  local function equal(a, b)
+    if a == b then return true end
+    if a == unknown or b == unknown then return false end
+    if type(a) ~= "table" or type(b) ~= "table" then return false end
+    for k, v in pairs(a) do local w = b[k] if v ~= w and not equal(v, w) then return false end end
+    for k in pairs(b) do if a[k] == nil then return false end end
+    return true
+  end
+  return equal
+end
+
+describe("equality", function()
+  local UNKNOWN = setmetatable({}, { __name = "unknown" })
+  local equal, model = vm.equality(UNKNOWN), lua_equal(UNKNOWN)
+  local shared = { "x" }
+  local cases = {
+    { 1, 1 }, { 1, 1.0 }, { 1, 2 }, { "a", "a" }, { "a", "b" }, { 1, "1" }, { true, true }, { false, nil },
+    { nil, nil }, { {}, {} }, { {}, { 1 } }, { { 1 }, {} }, { { a = 1 }, { a = 1.0 } }, { { a = 1 }, { b = 1 } },
+    { { a = { b = { c = "d" } } }, { a = { b = { c = "d" } } } }, { { a = { b = { c = "d" } } }, { a = { b = { c = "e" } } } },
+    { { a = { b = {} } }, { a = { b = { c = false } } } }, { { 1, 2, { 3 } }, { 1, 2, { 3 } } }, { { 1, 2 }, { 2, 1 } },
+    { UNKNOWN, UNKNOWN }, { UNKNOWN, {} }, { {}, UNKNOWN }, { { a = UNKNOWN }, { a = UNKNOWN } },
+    { { a = UNKNOWN }, { a = {} } }, { { shared }, { shared } }, { { a = 1, b = 2 }, { a = 1 } }, { { a = 1 }, { a = 1, b = 2 } },
+    { { [1.5] = "x", [true] = { 1 } }, { [1.5] = "x", [true] = { 1 } } }, { "text", {} },
+  }
+  it("says what plan.equal said in Lua, for scalars, nested tables and UNKNOWN", function()
+    for _, c in ipairs(cases) do
+      assert.equal(model(c[1], c[2]), equal(c[1], c[2]))
+      assert.equal(model(c[2], c[1]), equal(c[2], c[1]))
+    end
+    assert.equal(true, equal({ a = { b = { 1, 2 } }, c = "d" }, { c = "d", a = { b = { 1, 2 } } }))
+    assert.equal(false, equal({ a = { b = { 1, 2 } } }, { a = { b = { 1, 2, 3 } } }))
+    assert.equal(false, equal({ a = UNKNOWN }, { a = {} }), "UNKNOWN equals nothing but itself")
+    assert.equal(false, equal({ 1 }, {}), "a key only in a")
+    assert.equal(false, equal({}, { 1 }), "a key only in b")
+  end)
+  it("reads values as Lua does (__eq, __index) and refuses a cycle", function()
+    local same = { __eq = function() return true end }
+    assert.equal(true, equal(setmetatable({ 1 }, same), setmetatable({ 2 }, same)))
+    local defaults = setmetatable({}, { __index = function(_, k) return k == "a" and 1 or nil end })
+    assert.equal(model({ a = 1 }, defaults), equal({ a = 1 }, defaults))
+    local a, b = {}, {}
+    a.self, b.self = a, b -- (distinct cycles: never the same table)
+    assert.has_error(function() equal(a, b) end, "nested more than 1000 deep")
+  end)
+end)
+
+describe("same_entries", function()
+  it("compares one level deep, a table only to itself", function()
+    local t = { 1 }
+    assert.equal(true, vm.same_entries({ a = 1, b = t }, { b = t, a = 1.0 }))
+    assert.equal(false, vm.same_entries({ a = 1, b = t }, { a = 1, b = { 1 } }))
+    assert.equal(false, vm.same_entries({ a = 1 }, { a = 1, b = 2 }))
+    assert.equal(false, vm.same_entries({ a = 1, b = 2 }, { a = 1 }))
+    assert.equal(true, vm.same_entries({}, {}))
+    assert.has_error(function() vm.same_entries({}, "text") end, "table expected")
   end)
 end)

@@ -12,10 +12,11 @@ end
 
 function M.add(pc)
   local state, result, opts = pc.state, pc.result, pc.opts
-  local stored_order = state:addresses()
+  local stored = state:addresses() -- (the state's own list: read, sorted as a copy)
   local any = false
-  for _, addr in ipairs(stored_order) do if deleted(pc, addr) then any = true break end end
+  for _, addr in ipairs(stored) do if deleted(pc, addr) then any = true break end end
   if not any then return end -- (a plan that deletes nothing orders nothing: no sort of every entry)
+  local stored_order = table.move(stored, 1, #stored, 1, {})
   local rank = {}
   for i, addr in ipairs(result.order) do rank[addr] = i end
   table.sort(stored_order, function(a, b)
