@@ -409,3 +409,42 @@ describe("the places of a JSON array's items", function()
     end
   end)
 end)
+
+describe("the place of a member's value, and of an array's items (engine/jsonspan.c)", function()
+  local native = require "lambdaeng.native.json"
+  it("gives the bytes cjson reads as the member (the last of a repeated name) in 3,000 generated objects", function()
+    local seen = { found = 0, absent = 0, escaped = 0 }
+    for i = 1, 3000 do
+      local parts = {}
+      for k = 1, rand(5) do parts[k] = string.format('"k%d" :%s', rand(4), odd_text(1)) end
+      local t = " {" .. table.concat(parts, rand(2) == 0 and "," or " ,\n ") .. "}"
+      if rand(4) == 0 then t = t:gsub('"k1"', '"\\u006b1"') end
+      local ok, ref = pcall(json.decode_cjson, t)
+      local pair = "[" .. t .. "," .. t .. "]" -- the second copy's member found from its place
+      local starts = ok and native.item_starts(pair)
+      for _, name in ipairs(ok and { "k0", "k1", "k2", "k3" } or {}) do
+        local s, e = native.member_span(t, name)
+        local where = "text " .. i .. " " .. t .. " member " .. name
+        local s2, e2 = native.member_span(pair, name, starts[2])
+        assert.same({ s, e }, { s2 and s2 - starts[2] + 2, e2 and e2 - starts[2] + 2 }, where)
+        if ref[name] == nil then
+          assert.equal(nil, s, where)
+          seen.absent = seen.absent + 1
+        else
+          assert.truthy(s, where .. ": not found")
+          same(ref[name], json.decode_cjson("[" .. t:sub(s, e) .. "]")[1], where .. " " .. t:sub(s, e))
+          seen.found = seen.found + 1
+          if name == "k1" and t:find("\\u006b1", 1, true) then seen.escaped = seen.escaped + 1 end
+        end
+      end
+    end
+    for kind, least in pairs { found = 1000, absent = 1000, escaped = 100 } do
+      assert.truthy(seen[kind] > least, kind .. " exercised " .. seen[kind] .. " times")
+    end
+    assert.same({ 13, 15 }, { native.member_span('{"a": 1,"b":[2]} ', "b") })
+    for _, t in ipairs { "[1]", '"{}"', "{}", '{"B": 1}', "" } do assert.equal(nil, native.member_span(t, "b"), t) end
+    assert.same({ 3, 12, 14 }, native.item_starts(' [{"a":1} ,2,"]"  ] '))
+    assert.same({}, native.item_starts("[ ]"))
+    assert.equal(nil, native.item_starts("{}"))
+  end)
+end)

@@ -13,6 +13,7 @@ local common = require "lambdaeng.cli.common"
 local invoke = require "lambdaeng.cli.invoke"
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local batch = require "lambdaeng.cli.api_batch"
+local native_json = require "lambdaeng.native.json"
 
 local M = {}
 
@@ -28,7 +29,8 @@ them), and two waiters: WaitActive and WaitUpdated ({"FunctionName", "Timeout",
 them; members sent in headers or the status code come back in the response under
 their names. A listing given no Marker or MaxItems is read to its end, every page
 in one response (as the aws CLI does). Invoke prints { status_code, payload,
-function_error, log_result, executed_version }. In CreateFunction and UpdateFunctionCode, a ZipFile of
+function_error, log_result, executed_version }; its Payload is sent as the bytes
+written for it (a JSON string Payload: the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
@@ -55,6 +57,29 @@ local SPECIAL = {
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
 }
+
+-- Invoke's Payload as the user wrote it: a Payload that is not a JSON string (an object,
+-- an array, a number) is sent as the bytes the input has for it, not decoded and encoded
+-- again, which would change integers beyond 2^53, refuse 1e400 and rewrite key order and
+-- spaces. A string Payload is sent as the string's bytes, as it always was. item: the
+-- decoded object that begins at byte from of text (engine/jsonspan.h).
+local member_span, sub, byte, QUOTE = native_json.member_span, string.sub, string.byte, 34
+local function payload_as_written(item, text, from)
+  if item.Payload ~= nil then
+    local s, e = member_span(text, "Payload", from)
+    if s and byte(text, s) ~= QUOTE then item.Payload = sub(text, s, e) end -- (no type(): W2's hot path)
+  end
+  return item
+end
+
+-- The same for an input decoded whole: one object, or an array of them.
+local function payloads_as_written(input, text)
+  if #input == 0 then return payload_as_written(input, text, 1) end
+  local starts = native_json.item_starts(text)
+  for i, item in ipairs(input) do
+    if type(item) == "table" then payload_as_written(item, text, starts[i]) end
+  end
+end
 
 local function operation(op)
   if SPECIAL[op] then return SPECIAL[op] end
@@ -115,7 +140,9 @@ function M.command(args)
   if starts and all_objects then -- a batch of objects: streamed (anything else is decoded whole, below)
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
-    local failed = batch.run(function(i) return call(api, i) end, text, starts, ends, tonumber(args.parallelism or ""))
+    local one = function(i) return call(api, i) end
+    if op == "Invoke" then one = function(i, k) return call(api, payload_as_written(i, text, starts[k])) end end
+    local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""))
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
@@ -126,6 +153,7 @@ function M.command(args)
   local api, cfg = endpoint.client(args)
   if not api then return nil, cfg end
   local function one(i) return call(api, i) end
+  if op == "Invoke" then payloads_as_written(input, text) end
   if #input > 0 then
     local results, failed = many(one, input, args)
     print(batch.printed_array(results))

@@ -4,10 +4,10 @@
 --     (engine/jsonitems.h; false: not an array of items this scanner takes, for the caller
 --     to decode whole)
 --   run(one, text, starts, ends, width) -> first failure | nil
---     one(item) for every item, at most width at once (task.stream), its results printed
---     on stdout as one JSON array in the items' order, each failure as
---     { Error = { Type, Message } }; the first failure is returned for the caller to
---     report after the output.
+--     one(item, i) for every item (i: its index in starts), at most width at once
+--     (task.stream), its results printed on stdout as one JSON array in the items'
+--     order, each failure as { Error = { Type, Message } }; the first failure is
+--     returned for the caller to report after the output.
 --   printed_array(results) -> the array's text, as run prints it
 --
 -- The batch is neither decoded nor printed all at once: the items are decoded a chunk at
@@ -77,7 +77,7 @@ function M.run(one, text, starts, ends, width)
     ready[#ready + 1] = result
     if #ready >= OUT_CHUNK then write_ready() end
   end
-  loop.run(function() task.stream(#starts, function(i) return one(item(i)) end, width, deliver) end)
+  loop.run(function() task.stream(#starts, function(i) return one(item(i), i) end, width, deliver) end)
   write_ready()
   out:write("]\n")
   out:flush()
