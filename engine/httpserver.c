@@ -45,6 +45,9 @@ static int l_respond(lua_State *L) {
   if (!c->keep_alive) {
     c->answered_closing = 1;
     c->drain = LE_LINGER_BYTES;
+    /* its deadline: the answer written at the least rate a body must arrive at, and the
+     * linger (le_conn_maybe_close arms the linger anew once it is written) */
+    le_conn_arm_closing(c, (double)out.len / LE_MIN_BODY_RATE);
   }
   if (le_conn_send(c, &out, !c->keep_alive) != 0) return 0;
   c->busy = 0;
@@ -215,6 +218,14 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
+/* server:connections(): how many of its connections are open (each counts against
+ * max_connections from its accept until both its handles have closed). */
+static int l_connections(lua_State *L) {
+  le_server **ud = luaL_checkudata(L, 1, SERVER_MT);
+  lua_pushinteger(L, *ud ? (*ud)->nconns : 0);
+  return 1;
+}
+
 /* server:unref(): the server and its connections no longer keep the loop alive
  * (an in-process target lives exactly as long as its client has work). */
 static int l_unref(lua_State *L) {
@@ -243,7 +254,8 @@ static int l_connected(lua_State *L) {
 }
 
 int le_open_httpserver(lua_State *L) {
-  static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref},
+                                         {"connections", l_connections}, {NULL, NULL}};
   le_new_class(L, SERVER_MT, methods, NULL);
   static const luaL_Reg fns[] = {{"listen", l_listen}, {"adopt", l_adopt}, {"respond", l_respond},
                                  {"abort", l_abort}, {"connected", l_connected}, {NULL, NULL}};

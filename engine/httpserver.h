@@ -37,7 +37,8 @@
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.
  * respond's headers are a table (name = value) or a string of header lines, each
  * "name: value" ending in CRLF (a hot path builds them in one piece; anything else raises).
- * server:port(), server:close(). respond() on a connection that has gone away does
+ * server:port(), server:close(), server:connections() (how many are open: what
+ * max_connections counts, from the accept until the connection is closed). respond() on a connection that has gone away does
  * nothing. server:unref() lets the loop end while the server is open; abort(id)
  * resets a request's connection; connected(id) says whether its client is still there. */
 #ifndef LAMBDAENG_HTTPSERVER_H

@@ -240,6 +240,13 @@ static void timer_cb(uv_timer_t *t) {
   le_conn *c = t->data;
   if (c->closing) return;
   if (c->refused || c->answered_closing) { /* closing, and the client neither read to the end nor closed */
+    /* An answer still unwritten is one the client does not read: waiting for it to be
+     * written would let a client that keeps the connection open and never reads hold
+     * its place against max_connections for as long as it likes. */
+    if (c->writing > 0) {
+      le_conn_close(c);
+      return;
+    }
     c->drain = 0;
     c->want_close = 1;
     le_conn_stop_reading(c);

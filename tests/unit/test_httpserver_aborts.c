@@ -1,0 +1,219 @@
+/* The server's count of open connections (server:connections(), what max_connections
+ * counts) after clients that go away in every state a connection has: idle, in the middle
+ * of a head or a body, while a request is dispatched (kept-alive or closing), with its
+ * answer unread, after a refusal by the check or of a malformed request, pipelined,
+ * beyond max_connections (refused 503), after the server's own deadlines (a head too
+ * slow: 408; idle); each both closed (FIN) and reset (SO_LINGER 0). The count returns to
+ * 0 and max_connections clients at once are then all served. And a client that keeps its
+ * connection open without ever reading, a refusal queued behind an answer larger than the
+ * sockets hold: the server ends it at the refusal's deadline, so it cannot hold its place
+ * against max_connections for as long as it likes. Nothing here asserts a duration: the
+ * count is polled until it is what it should be (30 s at most, a hang detector). */
+#include "loop_harness.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNECTIONS 8
+
+/* /hold answers after 50 ms (from a task, as the local target's workers do); /big with
+ * 16 MiB (more than the client's 4 KiB window and the server's 4 MiB send buffer at most
+ * hold); the check refuses /refuse. settled(s, n): polls until s has n connections open
+ * (true), or 30 s have passed (then the count). */
+static const char *PRELUDE =
+    HARNESS_HTTP_LUA
+    "local bigs = 0\n"
+    "local function serve(req, id)\n"
+    "  if req.path == '/hold' then\n"
+    "    loop.spawn(function() loop.sleep(0.05) httpserver.respond(id, 200, {}, 'held') end)\n"
+    "  elseif req.path == '/big' then\n"
+    "    bigs = bigs + 1\n"
+    "    httpserver.respond(id, 200, {}, string.rep('b', 16 * 1024 * 1024))\n"
+    "  else httpserver.respond(id, 200, {}, 'ok') end\n"
+    "end\n"
+    "local function refuse(req) if req.path == '/refuse' then return 403, {}, 'no' end end\n"
+    "local function settled(s, n)\n"
+    "  local give_up = loop.now() + 30\n"
+    "  repeat\n"
+    "    if s:connections() == n then return true end\n"
+    "    loop.sleep(0.01)\n"
+    "  until loop.now() > give_up\n"
+    "  return s:connections()\n"
+    "end\n";
+
+typedef struct aborting {
+  uv_thread_t thread;
+  int port, phase, release; /* phase: 1 the aborts are done, 2 the unread one is open, 3 done;
+                             * release: 1 the unread one may start, 2 it may end */
+} aborting;
+static aborting client;
+
+static int connect_to(int port, int small_window) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval patience = {.tv_sec = 60};
+  int window = 4096;
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  if (small_window) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void pause_ms(long ms) {
+  struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+  nanosleep(&t, NULL);
+}
+
+/* Ends fd: closed (FIN), or reset (SO_LINGER 0: RST). */
+static void end_connection(int fd, int reset) {
+  if (fd < 0) return;
+  if (reset) {
+    struct linger now = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  }
+  close(fd);
+}
+
+static void send_text(int fd, const char *text) {
+  size_t n = strlen(text);
+  if (fd >= 0) (void)send(fd, text, n, MSG_NOSIGNAL); /* the server may have ended it: that is one of the states */
+}
+
+/* Reads until the server ends the connection (its deadline). */
+static void read_to_end(int fd) {
+  char buf[4096];
+  while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+#define GET(path, extra) "GET " path " HTTP/1.1\r\nHost: x\r\n" extra "\r\n"
+
+/* One connection in each state, then ended (reset or not). */
+static void abort_in_every_state(int port, int reset) {
+  static const char *sent_then_ended[] = {
+      "",                                                             /* idle */
+      "GET /x HTTP/1.1\r\nHo",                                        /* half a head */
+      "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n12345", /* half a body */
+      GET("/hold", ""),                                               /* while dispatched */
+      GET("/hold", "Connection: close\r\n"),                          /* while dispatched, closing */
+      GET("/x", ""),                                                  /* its answer unread */
+      GET("/big", "Connection: close\r\n"),                           /* a closing answer being written */
+      "PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc", /* refused, its body draining */
+      "NONSENSE\r\n\r\n",                                             /* malformed: 400 */
+      GET("/hold", "") GET("/hold", "") GET("/hold", ""),             /* pipelined */
+  };
+  for (size_t i = 0; i < sizeof sent_then_ended / sizeof *sent_then_ended; i++) {
+    int fd = connect_to(port, 1);
+    send_text(fd, sent_then_ended[i]);
+    pause_ms(10);
+    end_connection(fd, reset);
+  }
+  /* beyond max_connections: the last two are refused (503) and ended in their linger */
+  int many[MAX_CONNECTIONS + 2];
+  for (int i = 0; i < MAX_CONNECTIONS + 2; i++) {
+    many[i] = connect_to(port, 0);
+    send_text(many[i], GET("/hold", ""));
+  }
+  pause_ms(10);
+  for (int i = 0; i < MAX_CONNECTIONS + 2; i++) end_connection(many[i], reset);
+  /* the server's deadlines: a head too slow (408), then an idle connection */
+  int slow = connect_to(port, 0);
+  send_text(slow, "GET /x HTTP/1.1\r\n");
+  read_to_end(slow);
+  end_connection(slow, reset);
+  int idle = connect_to(port, 0);
+  read_to_end(idle);
+  end_connection(idle, reset);
+}
+
+static void aborting_client(void *arg) {
+  aborting *p = arg;
+  abort_in_every_state(p->port, 0);
+  abort_in_every_state(p->port, 1);
+  __atomic_store_n(&p->phase, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&p->release, __ATOMIC_SEQ_CST) < 1) pause_ms(1); /* the scenario always releases it */
+  /* never read: the 16 MiB answer stays queued, and the refusal of what follows behind it */
+  int fd = connect_to(p->port, 1);
+  send_text(fd, GET("/big", "") "NONSENSE\r\n\r\n");
+  __atomic_store_n(&p->phase, 2, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&p->release, __ATOMIC_SEQ_CST) < 2) pause_ms(1); /* not before the count is known */
+  end_connection(fd, 0);
+  __atomic_store_n(&p->phase, 3, __ATOMIC_SEQ_CST);
+}
+
+/* start_client(port); client_phase() -> phase; release_client(): the client's next step. */
+static int l_start_client(lua_State *L) {
+  client = (aborting){.port = (int)luaL_checkinteger(L, 1)};
+  if (uv_thread_create(&client.thread, aborting_client, &client) != 0) return luaL_error(L, "no thread");
+  return 0;
+}
+
+static int l_client_phase(lua_State *L) {
+  int phase = __atomic_load_n(&client.phase, __ATOMIC_SEQ_CST);
+  if (phase == 3) uv_thread_join(&client.thread);
+  lua_pushinteger(L, phase);
+  return 1;
+}
+
+static int l_release_client(lua_State *L) {
+  (void)L;
+  __atomic_add_fetch(&client.release, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+static void the_count_of_open_connections_returns_to_zero_after_every_abort(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "start_client", l_start_client);
+  lua_register(L, "client_phase", l_client_phase);
+  lua_register(L, "release_client", l_release_client);
+  harness_run_after(L, PRELUDE,
+                    "return loop.run(function()\n"
+                    "  local s, url = listen(serve, { check = refuse, max_connections = 8, timeout = 0.2 })\n"
+                    "  start_client(s:port())\n"
+                    "  while client_phase() < 1 do loop.sleep(0.01) end\n"
+                    "  local after_aborts = settled(s, 0)\n"
+                    "  release_client()\n"
+                    "  if after_aborts ~= true then release_client() s:close() return after_aborts, true, '' end\n"
+                    "  while bigs < 3 do loop.sleep(0.01) end\n" /* the unread one's 16 MiB answer is queued */
+                    "  local while_unread = settled(s, 0)\n" /* the client still holds it */
+                    "  release_client()\n"
+                    "  while client_phase() < 3 do loop.sleep(0.01) end\n"
+                    "  local statuses, answered = {}, 0\n"
+                    "  for i = 1, 8 do\n"
+                    "    loop.spawn(function()\n"
+                    "      local r, _, kind = http.request { url = url .. '/hold', timeout = 60 }\n"
+                    "      statuses[i] = r and r.status or kind\n"
+                    "      answered = answered + 1\n"
+                    "    end)\n"
+                    "  end\n"
+                    "  while answered < 8 do loop.sleep(0.01) end\n"
+                    "  s:close()\n"
+                    "  return after_aborts, while_unread, table.concat(statuses, ',')\n"
+                    "end)\n",
+                    3);
+  if (!lua_toboolean(L, -3) || lua_isinteger(L, -3))
+    fail_msg("after the aborts, %s connections stayed open", harness_string(L, -3));
+  if (!lua_toboolean(L, -2) || lua_isinteger(L, -2))
+    fail_msg("a client that never reads kept %s connections open", harness_string(L, -2));
+  assert_string_equal(harness_string(L, -1), "200,200,200,200,200,200,200,200");
+  harness_close(L);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as main.c: a write to a client that has gone is an error, not the end */
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(the_count_of_open_connections_returns_to_zero_after_every_abort),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
