@@ -82,9 +82,12 @@ function M.graph(session)
     if not ok then return nil, err end
   end
   for _, d in ipairs(session.decls) do
-    -- (NONE: no reference and no depends_on, most declarations of a large stack: no edge)
-    local ok, err = d.deps == NONE or add_edges(g, session, d)
-    if not ok then return nil, err end
+    -- (NONE: no reference and no depends_on, most declarations of a large stack: no edge;
+    -- not `d.deps == NONE or add_edges(...)`, which would drop add_edges' message)
+    if d.deps ~= NONE then
+      local ok, err = add_edges(g, session, d)
+      if not ok then return nil, err end
+    end
   end
   return g
 end
