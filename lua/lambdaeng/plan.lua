@@ -59,6 +59,7 @@ end
 -- The edges from declaration d to what it depends on, in address order: true, or nil
 -- and the message for a dependency that is not declared.
 local function add_edges(g, session, d)
+  if d.deps == NONE then return true end -- (no reference, no depends_on: most of a large stack)
   local deps = {}
   for addr in pairs(d.deps) do deps[#deps + 1] = addr end
   table.sort(deps)
@@ -82,12 +83,8 @@ function M.graph(session)
     if not ok then return nil, err end
   end
   for _, d in ipairs(session.decls) do
-    -- (NONE: no reference and no depends_on, most declarations of a large stack: no edge;
-    -- not `d.deps == NONE or add_edges(...)`, which would drop add_edges' message)
-    if d.deps ~= NONE then
-      local ok, err = add_edges(g, session, d)
-      if not ok then return nil, err end
-    end
+    local ok, err = add_edges(g, session, d)
+    if not ok then return nil, err end
   end
   return g
 end
