@@ -237,6 +237,8 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         self.assertEqual(p.returncode, 1, out[-2000:] + err)
         self.assertIn("Interrupt received", out)
         self.assertIn("Stopped by interrupt", out)
+        # the run said what happened: the dispatcher adds no "Error:" (nor its lost-message backstop)
+        self.assertNotIn("Error", err)
         done = self.state()["resources"]
         self.assertGreater(len(done), 0)
         self.assertLess(len(done), 60)
@@ -246,6 +248,26 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         r = self.le("run", stack, "--yes")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"Resources: {60 - len(done)} added", r.stdout)
+
+    def test_interrupt_under_json_ends_with_its_summary_and_no_diagnostic(self):
+        stack = write_stack(self.dir, "stj-", 60)
+        env = dict(os.environ, NO_COLOR="1", HOME="/nonexistent-home", **self.env)
+        p = subprocess.Popen([LAMBDAENG, "run", stack, "--yes", "--json", "--parallelism", "2", "--endpoint",
+                              self.endpoint], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = []
+        for line in p.stdout:  # interrupted once applying has begun (its first apply_start event)
+            first.append(line)
+            if '"apply_start"' in line:
+                break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        events = [json.loads(line) for line in "".join(first + [out]).splitlines() if line.strip()]
+        self.assertEqual(p.returncode, 1, out[-2000:] + err)
+        self.assertEqual(events[-1]["type"], "change_summary", events[-3:])  # the apply's, after the plan's
+        self.assertIn("Stopped by interrupt", events[-1]["@message"])
+        # the summary said it: no diagnostic (nor the dispatcher's lost-message backstop), no "Error:"
+        self.assertEqual([e for e in events if e["type"] == "diagnostic"], [])
+        self.assertNotIn("Error", err)
 
     def test_terminal_gets_a_live_progress_line(self):
         stack = write_stack(self.dir, "st-tty", 20)

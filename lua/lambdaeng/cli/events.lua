@@ -24,6 +24,7 @@ local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
 local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
+local ui = require "lambdaeng.cli.ui"
 
 local M = {}
 M.UI_VERSION = "1.2"
@@ -149,7 +150,7 @@ function M.report(res, destroy, interrupted)
   end
   emit("change_summary", interrupted and "warn" or "info", message, { changes = { add = c.added, change = c.changed,
     import = 0, remove = c.destroyed, operation = destroy and "destroy" or "apply" } })
-  if interrupted then return nil, nil end
+  if interrupted then return nil, ui.SAID end -- the change_summary said it
   local outputs, n = {}, 0
   for _, o in ipairs(res.outputs) do
     n = n + 1

@@ -9,8 +9,10 @@
 --                                                    or an error (errors.lua) with optional
 --                                                    .lines (several errors), .notes (lines
 --                                                    printed after, as they are) and .detail
---                                                    (a traceback, --debug); nil when the
---                                                    command said everything already
+--                                                    (a traceback, --debug); ui.SAID when
+--                                                    the command printed everything itself
+--                                                    (nil is a lost message: a bug, which
+--                                                    ui.finish names)
 -- This dispatcher alone prints "Error: ..." (every line redacted of known secrets)
 -- and decides the exit status. Options common to every command are declared here.
 -- A command module requires at its top what it always uses; a module that only one
@@ -260,7 +262,7 @@ function M.main(argv)
   if command == "--version" then command = "version" end
   ui.json_output(command, argv)
   local results = table.pack(run(command, argv))
-  local status = ui.finish(table.unpack(results, 1, results.n))
+  local status = ui.finish(command, table.unpack(results, 1, results.n))
   trace.phase("finish")
   return status
 end

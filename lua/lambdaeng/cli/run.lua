@@ -98,7 +98,7 @@ local function report(res, destroy, interrupted)
       .. "State holds what was done, so the next run continues from there.", cancelled > 0 and string.format(
         "%d call%s in flight cancelled (listed above), ", cancelled, cancelled == 1 and "" or "s") or "",
       c.added, c.changed, c.destroyed))
-    return nil, nil
+    return nil, ui.SAID
   end
   if destroy then
     print(string.format("\nDestroy complete! Resources: %d destroyed.", c.destroyed))

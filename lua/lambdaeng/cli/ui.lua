@@ -11,11 +11,17 @@
 --   confirm(question, detail) asks on the terminal, Terraform's way: true for "yes",
 --                            false for anything else (or the end of input), nil when
 --                            Ctrl-C interrupted the question
---   finish(ok, err, status)  the dispatcher's end: prints a failure ("Error: ..." for
---                            each of its lines, then its notes and detail) and returns
---                            the exit status; under --json the failure is also written
---                            on stdout as diagnostics (cli/diagnostics.lua): a document,
---                            or diagnostic events for the streaming commands
+--   finish(command, ok, err, status)  the dispatcher's end: prints a failure ("Error:
+--                            ..." for each of its lines, then its notes and detail) and
+--                            returns the exit status; under --json the failure is also
+--                            written on stdout as diagnostics (cli/diagnostics.lua): a
+--                            document, or diagnostic events for the streaming commands.
+--                            err == SAID: the command printed what it had to (an
+--                            interrupted run's summary), nothing is added. A failure that
+--                            would print nothing (err nil, or a table with no message,
+--                            lines, notes or detail) lost its message on the way: a bug,
+--                            which finish names instead of exiting 1 silently
+--   SAID                     the error value of a failure the command reported itself
 --   json_output(command, argv)  notes whether --json was asked: M.json is nil,
 --                            "document" or "stream" (run, destroy: cli/events.lua); a
 --                            command that wrote its own document about the failure sets
@@ -119,8 +125,28 @@ function M.confirm(question, detail)
   return answer == "yes"
 end
 
-function M.finish(ok, err, status)
+M.SAID = setmetatable({}, { __name = "lambdaeng.cli.said", __tostring = function() return "(reported)" end })
+
+-- Whether err would print nothing: no message, no lines, no notes, no detail.
+local function says_nothing(err)
+  if err == nil or err == "" then return true end
+  if type(err) ~= "table" then return false end
+  return err.message == nil and next(err.lines or {}) == nil and next(err.notes or {}) == nil and err.detail == nil
+end
+
+-- The error of a failure that lost its message (a command's `return nil, err` where err
+-- was never set: q11's graph bug exited 1 printing nothing).
+local function lost_message(command, err)
+  local kind = type(err) == "table" and err.type ~= nil and (" (its error has type " .. tostring(err.type)
+    .. " and no message)") or ""
+  return errors.new("InternalError", string.format("lambdaeng %s failed without a message%s: a bug in lambdaeng, "
+    .. "please report it with the command you ran", tostring(command), kind))
+end
+
+function M.finish(command, ok, err, status)
   if ok then return math.tointeger(err) or 0 end
+  if err == M.SAID then return status or 1 end
+  if says_nothing(err) then err = lost_message(command, err) end
   if M.json == "stream" or (M.json and not M.json_written) then json_failure(err) end
   if err ~= nil then
     if type(err) == "table" and err.lines then
