@@ -305,7 +305,7 @@ local function parse_var(name, raw, opts, level)
     if raw == "true" then return true elseif raw == "false" then return false end
     error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
   elseif want == "json" or want == "table" then
-    local ok, v = pcall(json.decode_plain, raw)
+    local ok, v = pcall(json.decode_keeping_arrays, raw) -- [] stays an array, as the user wrote it
     if not ok then error(string.format("variable %q must be JSON: %s", name, v), level + 1) end
     return v
   end

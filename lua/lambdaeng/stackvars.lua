@@ -6,6 +6,8 @@
 -- values, checked against the declared type). --var wins over every file; a later
 -- file over an earlier one. LAMBDAENG_VAR_<name> comes last, the name spelled as
 -- declared (environment names are case-sensitive, as Terraform's TF_VAR_<name>).
+-- JSON values (a --var of type json, a .json var file) keep their empty arrays as
+-- arrays (json.array), so that json.encode of them says [] where the user wrote [].
 --
 --   default_mismatch(type, default) -> nil | why it does not fit
 --   raised_text(e)                  -> text (never "table: 0x...")
@@ -66,9 +68,9 @@ local function read_var_file(path)
   if not text then return nil, "--var-file " .. path .. ": no such file" end
   local values, err
   if path:match("%.json$") then
-    local ok, v = pcall(json.decode_plain, text)
+    local ok, v = pcall(json.decode_keeping_arrays, text) -- a value's [] stays an array (sent on to the API)
     if not ok then return nil, "--var-file " .. path .. ": not JSON: " .. tostring(v) end
-    if type(v) ~= "table" or (next(v) ~= nil and v[1] ~= nil) then
+    if type(v) ~= "table" or getmetatable(v) ~= nil or (next(v) ~= nil and v[1] ~= nil) then
       return nil, "--var-file " .. path .. ": expected a JSON object of variable values"
     end
     values = v

@@ -159,6 +159,72 @@ class PayloadAsWritten(Served):
         whole = items + ['{"FunctionName": "raw", "note": "a\tb", "Payload": {"e": "\\ud83d\\ude00"}}']
         self.assertEqual(self.sent("[" + ", ".join(whole) + "]"), WRITTEN + ['{"e": "\\ud83d\\ude00"}'])
 
+    def test_json_variables_keep_their_arrays_to_the_api(self):
+        # --var NAME=JSON of type json and --var-file x.json: an empty array stays one all the way,
+        # in an invocation's input (what the function got) and in an environment value (what
+        # GetFunctionConfiguration answers)
+        os.makedirs(os.path.join(self.dir, "src"))
+        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
+            f.write(ECHO)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'local json = require "lambdaeng.json"\n'
+                    'local given = var("given", { type = "json" })\n'
+                    'local filed = var("filed", { type = "json" })\n'
+                    'lambda.func("envd", { function_name = "envd", runtime = "python3.12", handler = "index.handler",\n'
+                    '  role = "' + ROLE + '", source = "src", layers = given,\n'
+                    '  environment = { variables = { GIVEN = json.encode(given), FILED = json.encode(filed) } } })\n'
+                    'lambda.invocation("sent", { function_name = "raw",\n'
+                    '  input = json.encode({ given = given, filed = filed }) })\n')
+        with open(os.path.join(self.dir, "vars.json"), "w") as f:
+            f.write('{"filed": {"l": [], "m": {}, "a": [[], {}], "n": [[]]}}')
+        r = run("apply", "--yes", "--endpoint", self.endpoint, "--var", "given=[ ]", "--var-file", "vars.json",
+                cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        filed = '{"a":[[],{}],"l":[],"m":{},"n":[[]]}'
+        r = run("state", "show", "invocation.sent", "--json", cwd=self.dir, env=DUMMY, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual(json.loads(r.stdout)["values"]["result"], '{"filed":' + filed + ',"given":[]}')
+        env = self.boto().get_function_configuration(FunctionName="envd")["Environment"]["Variables"]
+        self.assertEqual(env, {"GIVEN": "[]", "FILED": filed})
+        # and nothing to change on the next plan: the values read back are the ones declared
+        r = run("plan", "--detailed-exitcode", "--var", "given=[ ]", "--var-file", "vars.json",
+                "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+
+    def test_a_json_var_file_must_hold_an_object(self):
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('var("x", { type = "json", default = 1 })\n')
+        for text in ("[]", "[1]", "3"):
+            with open(os.path.join(self.dir, "vars.json"), "w") as f:
+                f.write(text)
+            r = run("plan", "--var-file", "vars.json", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY,
+                    timeout=60)
+            self.assertEqual(r.returncode, 1, text + ": " + r.stdout[-2000:])
+            self.assertIn("expected a JSON object of variable values", r.stderr, text)
+
+    def test_invoke_command_sends_the_payload_as_written(self):
+        for w in WRITTEN:
+            r = run("invoke", "raw", "--endpoint", self.endpoint, "--", w, env=DUMMY, timeout=120)  # (-0.0)
+            self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
+            r = run("invoke", "raw", "-", "--endpoint", self.endpoint, input=w, env=DUMMY, timeout=120)
+            self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
+
+    def test_repl_invoke_sends_the_payload_as_written(self):
+        # a string: its bytes (invoke and invoke_many); a table: the JSON of that Lua value, an
+        # empty json.array an array
+        lua = ["local json = require 'lambdaeng.json'", "local got = {}"]
+        for w in WRITTEN:
+            lua.append("got[#got + 1] = invoke('raw', [==[" + w + "]==], { raw = true })")
+        lua.append("for _, s in ipairs(invoke_many({ { 'raw', [==[" + WRITTEN[5] + "]==], { raw = true } },"
+                   " { 'raw', { b = 1, a = json.array {}, n = 9007199254740993, m = {} }, { raw = true } } })) do"
+                   " got[#got + 1] = s end")
+        lua.append("io.stdout:write(json.encode(got), '\\n')")
+        r = run("repl", "--endpoint", self.endpoint, "-e", "\n".join(lua), env=DUMMY, cwd=self.dir, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]),
+                         WRITTEN + [WRITTEN[5], '{"a":[],"b":1,"m":{},"n":9007199254740993}'])
+
 
 class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
     def setUp(self):
