@@ -17,9 +17,12 @@ local lambda_api = require "lambdaeng.aws.lambda_api"
 
 local M = {}
 
+local JSON_ARRAY = getmetatable(json.array {}) -- an empty array of a decoded payload or response
+
 local function is_identifier(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") end
 
--- Pretty-prints a value: nested tables indented, keys sorted, references tagged.
+-- Pretty-prints a value: nested tables indented, keys sorted, references tagged, an
+-- empty JSON array (json.array {}: a decoded [] kept as one) as [].
 function M.show(v, indent, seen)
   indent = indent or ""
   seen = seen or {}
@@ -37,7 +40,7 @@ function M.show(v, indent, seen)
   seen[v] = true
   local keys = {}
   for k in pairs(v) do keys[#keys + 1] = k end
-  if #keys == 0 then return "{}" end
+  if #keys == 0 then return getmetatable(v) == JSON_ARRAY and "[]" or "{}" end -- a JSON [] shows as one
   local n = #v
   table.sort(keys, function(a, b)
     if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end

@@ -200,6 +200,11 @@ local function marker_for(text)
   return marker(n)
 end
 
+--- The marker for text's empty arrays: EMPTY and EMPTY_JSON, or, when a string of the text
+-- equals EMPTY (only a text escaping a NUL can say it), another marker no string of it is
+-- (API responses too: aws/lambda_call.lua).
+M.empty_marker = marker_for
+
 --- The Lua value of JSON text as decode gives it, but each empty array a json.array {},
 -- so that encode writes [] where the text has [] (user input re-sent: api, invocations).
 function M.decode_keeping_arrays(text)

@@ -225,6 +225,31 @@ class PayloadAsWritten(Served):
         self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]),
                          WRITTEN + [WRITTEN[5], '{"a":[],"b":1,"m":{},"n":9007199254740993}'])
 
+    def test_repl_shows_an_empty_array_as_one(self):
+        r = run("repl", "--endpoint", self.endpoint, "-e", "invoke('raw', '{\"l\": [], \"m\": {}, \"a\": [[], {}]}')",
+                env=DUMMY, cwd=self.dir, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual(r.stdout, "{\n  a = {\n    [],\n    {}\n  },\n  l = [],\n  m = {}\n}\n")
+
+    def test_a_response_string_equal_to_the_empty_array_marker_stays_a_string(self):
+        # aws/lambda_call.lua marks a response's empty arrays with a string before cjson reads it:
+        # a string of the answer equal to that marker must come back as the string, never as []
+        marker = "\u0000lambdaeng-empty-array\u0000"
+        c = self.boto()
+        c.update_function_configuration(FunctionName="raw", Environment={"Variables": {"XX": marker}})
+        c.get_waiter("function_updated_v2").wait(FunctionName="raw")
+        c.tag_resource(Resource=c.get_function(FunctionName="raw")["Configuration"]["FunctionArn"],
+                       Tags={"t": marker})
+        for op, path in (("GetFunctionConfiguration", ("Environment", "Variables", "XX")),
+                         ("GetFunction", ("Configuration", "Environment", "Variables", "XX")),
+                         ("GetFunction", ("Tags", "t"))):
+            r = run("api", op, '{"FunctionName": "raw"}', "--endpoint", self.endpoint, env=DUMMY, timeout=60)
+            self.assertEqual(r.returncode, 0, op + ": " + r.stderr[-2000:])
+            value = json.loads(r.stdout)
+            for key in path:
+                value = value[key]
+            self.assertEqual(value, marker, op)
+
 
 class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
     def setUp(self):

@@ -210,21 +210,22 @@ end
 -- integral numbers as integers (as json.decode). decode_raw keeps null members (the
 -- response's shape check tells an optional null from a required one); decode leaves
 -- them out, as the SDKs and the aws CLI do.
-local EMPTY, EMPTY_JSON = json.EMPTY, json.EMPTY_JSON
+local EMPTY = json.EMPTY
 
--- The text with each empty array outside a string replaced by EMPTY_JSON (in C).
+-- The text with each empty array outside a string replaced by a marker's JSON (in C).
 local mark_empty_arrays = require("lambdaeng.native.json").mark_empty_arrays
 
-local function restore(v, drop_nulls)
+local function restore(v, drop_nulls, empty)
+  empty = empty or EMPTY
   local t = type(v)
   if t == "table" then
     for k, x in pairs(v) do -- a member that is null is absent, as the SDKs read it
-      if drop_nulls and x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x, drop_nulls) end
+      if drop_nulls and x == json.null and math.type(k) == nil then v[k] = nil else v[k] = restore(x, drop_nulls, empty) end
     end
     return v
   elseif t == "number" then
     return json.integer(v)
-  elseif v == EMPTY then
+  elseif v == empty then
     return json.array {}
   end
   return v
@@ -240,20 +241,24 @@ local function drop_nulls(v)
   return v
 end
 
--- The Lua walks above are the reference for the C ones used (lua.json_values compares them).
+-- The Lua walks above are the reference for the C ones used (lua.json_values compares them);
+-- restore_in_lua(v, drop_nulls, marker): the marker json.empty_marker took (default EMPTY).
 M.restore_in_lua, M.drop_nulls_in_lua = restore, drop_nulls
 local native_restore = require("lambdaeng.native.json").restore
 local ARRAY_MT = getmetatable(json.array {})
-local function restore_c(v, drop) return native_restore(v, drop, json.null, EMPTY, ARRAY_MT) end
 local function drop_nulls_c(v) return native_restore(v, true, json.null) end
 
-function M.decode_raw(text)
-  return restore_c(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), false)
+-- The marker is taken per text (json.empty_marker): a response string equal to EMPTY
+-- (an escaped NUL and the marker's words) stays that string, never a [].
+local empty_marker, find, EMPTY_JSON = json.empty_marker, string.find, json.EMPTY_JSON
+local function decoded(text, drop)
+  local empty, empty_json = EMPTY, EMPTY_JSON
+  if find(text, "\\u0000", 1, true) then empty, empty_json = empty_marker(text) end -- (only then can one be)
+  return native_restore(json.decode_cjson(mark_empty_arrays(text, empty_json)), drop, json.null, empty, ARRAY_MT)
 end
 
-function M.decode(text)
-  return restore_c(json.decode_cjson(mark_empty_arrays(text, EMPTY_JSON)), true)
-end
+function M.decode_raw(text) return decoded(text, false) end
+function M.decode(text) return decoded(text, true) end
 M.EMPTY, M.drop_nulls = EMPTY, drop_nulls_c
 
 -- decode_raw, the shape check of shape (optional) and drop_nulls in one C pass over
