@@ -65,7 +65,7 @@ lambdaeng REPL — Lua 5.4 with your stack loaded.
                               function name); payload is a table or a JSON string; returns the
                               decoded result. Prints a function error's type and message and
                               the decoded log tail. opts: { qualifier=, type="Event"|"DryRun",
-                              client_context=table, raw=true (return the string) }
+                              client_context=table or JSON string, raw=true (return the string) }
   invoke_many(list)           invocations in flight at once: { {fn, payload, opts}, ... };
                               returns the results in order
   plan()                      the stack's plan against its state
@@ -118,8 +118,15 @@ local function prepare(r, target, payload, opts)
   if type(payload) ~= "string" then error("invoke: payload must be a table or a JSON string", 3) end
   local ok, why = json.valid(payload)
   if not ok then error("invoke: the payload is not valid JSON: " .. why, 3) end
+  -- the client context as the payload: a table's JSON, or a JSON string's bytes as written
   local context = opts.client_context
-  if type(context) == "table" then context = hash.base64(json.encode_plain(context)) end
+  if type(context) == "table" then context = json.encode_plain(context) end
+  if context ~= nil then
+    if type(context) ~= "string" then error("invoke: client_context must be a table or a JSON string", 3) end
+    local cok, cwhy = json.valid(context)
+    if not cok then error("invoke: client_context is not valid JSON: " .. cwhy, 3) end
+    context = hash.base64(context)
+  end
   local itype = opts.type or "RequestResponse"
   return name, { payload = payload, invocation_type = itype, client_context = context,
                  qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil }, opts

@@ -49,6 +49,8 @@ while True:
         rid, body = r.headers["Lambda-Runtime-Aws-Request-Id"], r.read()
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 """
+# Answers each event with the client context it came with (the JSON the runtime API's header carries).
+CONTEXT_BOOTSTRAP = RAW_BOOTSTRAP.replace('r.read()', 'r.headers.get("Lambda-Runtime-Client-Context", "").encode()')
 # Payloads as written: each must reach the function byte for byte.
 WRITTEN = ['{"id": 9007199254740993}', '1e400', '-0.0', '{"x": 1.5e-7, "s": "\\u00e9"}', '{"b":1,"a":2}',
            '{ "sp" :\n [ 1 ,\t2 ] , "e": [ ] }', '[1, {"b": [], "a": {}}]', '9007199254740993']
@@ -122,15 +124,18 @@ class PayloadFidelity(Served):
 class PayloadAsWritten(Served):
     def setUp(self):
         super().setUp()
+        self.create_bootstrap("raw", RAW_BOOTSTRAP)
+
+    def create_bootstrap(self, name, bootstrap):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             info = zipfile.ZipInfo("bootstrap")
             info.external_attr = 0o755 << 16
-            z.writestr(info, RAW_BOOTSTRAP)
+            z.writestr(info, bootstrap)
         c = self.boto()
-        c.create_function(FunctionName="raw", Runtime="provided.al2023", Handler="x", Role=ROLE,
+        c.create_function(FunctionName=name, Runtime="provided.al2023", Handler="x", Role=ROLE,
                           Code={"ZipFile": buf.getvalue()})
-        c.get_waiter("function_active_v2").wait(FunctionName="raw")
+        c.get_waiter("function_active_v2").wait(FunctionName=name)
 
     def sent(self, text):
         """The payload bytes each call of `api Invoke` text made reached the function with."""
@@ -224,6 +229,22 @@ class PayloadAsWritten(Served):
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]),
                          WRITTEN + [WRITTEN[5], '{"a":[],"b":1,"m":{},"n":9007199254740993}'])
+
+    def test_repl_invoke_sends_the_client_context_as_written(self):
+        # the runtime gets Lambda-Runtime-Client-Context: a JSON string's bytes as written, a table's JSON
+        self.create_bootstrap("ctx", CONTEXT_BOOTSTRAP)
+        written = '{"custom": {"n": 9007199254740993, "l": [ ]}, "env": {}}'
+        chunk = ("local json = require 'lambdaeng.json'\n"
+                 "io.stdout:write(json.encode({ invoke('ctx', '{}', { raw = true, client_context = [==[" + written
+                 + "]==] }), invoke('ctx', '{}', { raw = true, client_context = { custom = { l = json.array {} } } })"
+                 " }), '\\n')")
+        r = run("repl", "--endpoint", self.endpoint, "-e", chunk, env=DUMMY, cwd=self.dir, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual(json.loads(r.stdout.strip().splitlines()[-1]), [written, '{"custom":{"l":[]}}'])
+        r = run("repl", "--endpoint", self.endpoint, "-e", "invoke('ctx', '{}', { client_context = '{' })",
+                env=DUMMY, cwd=self.dir, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("invoke: client_context is not valid JSON", r.stderr)
 
     def test_repl_shows_an_empty_array_as_one(self):
         r = run("repl", "--endpoint", self.endpoint, "-e", "invoke('raw', '{\"l\": [], \"m\": {}, \"a\": [[], {}]}')",
