@@ -1,0 +1,140 @@
+"""A function URL whose InvokeMode is RESPONSE_STREAM on the local target streams (issue
+19's loose end): a provided runtime (a Python bootstrap speaking the Runtime API over a
+socket of its own) sends its response with Lambda-Runtime-Function-Response-Mode:
+streaming as a chunked body: an http-integration-response prelude (status 201, a header),
+a first chunk, then it waits for a file the test creates only once it has read that first
+chunk from the URL, then the rest. So the client reading the first bytes while the
+function still runs is proven without timing: a buffered answer never comes (the
+function waits for the test) and the read fails at its guard timeout. An error reported
+in the trailers after the first chunk cuts the client's body short (no last chunk); the
+Invoke API gets the same function's streamed response buffered, whole."""
+import hashlib
+import http.client
+import json
+import os
+import sys
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_local_security import Served  # noqa: E402
+from test_local_target import make_zip  # noqa: E402
+
+BOOTSTRAP = r'''#!/usr/bin/env python3
+import base64, http.client, json, os, socket, time
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+HOST, PORT = API.rsplit(":", 1)
+ROOT = os.environ["LAMBDA_TASK_ROOT"]
+
+def chunk(s, data):
+    s.sendall(b"%x\r\n" % len(data) + data + b"\r\n")
+
+while True:
+    c = http.client.HTTPConnection(HOST, int(PORT))
+    c.request("GET", "/2018-06-01/runtime/invocation/next")
+    r = c.getresponse()
+    event = json.loads(r.read())
+    rid = r.getheader("Lambda-Runtime-Aws-Request-Id")
+    c.close()
+    path = event.get("rawPath", "/") if isinstance(event, dict) else "/"
+    s = socket.create_connection((HOST, int(PORT)))
+    s.sendall(("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+               "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+               "Content-Type: application/vnd.awslambda.http-integration-response\r\n"
+               "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n"
+               % (rid, API)).encode())
+    prelude = {"statusCode": 201, "headers": {"X-Streamed": "yes", "Content-Type": "text/plain"}}
+    chunk(s, json.dumps(prelude).encode() + b"\0" * 8)
+    chunk(s, b"first;")
+    gate = os.path.join(ROOT, "release" + path.replace("/", "-"))
+    while not os.path.exists(gate):
+        time.sleep(0.02)
+    if path == "/fail":
+        body = base64.b64encode(b'{"errorType":"Boom","errorMessage":"after the first chunk"}')
+        s.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Boom\r\nLambda-Runtime-Function-Error-Body: "
+                  + body + b"\r\n\r\n")
+    else:
+        chunk(s, b"second")
+        s.sendall(b"0\r\n\r\n")
+    answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 202"), answer
+    s.close()
+'''
+
+
+class UrlStreaming(Served):
+    def setUp(self):
+        super().setUp()
+        data_path = make_zip(self.dir, "stream", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755})
+        with open(data_path, "rb") as f:
+            data = f.read()
+        self.run_dir = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest())
+        c = self.boto()
+        c.create_function(FunctionName="streamer", Runtime="provided.al2023", Role="arn:aws:iam::000000000000:role/r",
+                          Handler="x", Code={"ZipFile": data}, Timeout=120)
+        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        url = c.create_function_url_config(FunctionName="streamer", AuthType="NONE",
+                                           InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+        self.url = urllib.parse.urlparse(url)
+        self.client = c
+
+    def release(self, path):
+        with open(os.path.join(self.run_dir, "release" + path.replace("/", "-")), "w"):
+            pass
+
+    def connect(self):
+        conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=60)
+        self.addCleanup(conn.close)
+        return conn
+
+    def open(self, path, conn=None):
+        conn = conn or self.connect()
+        conn.request("GET", path)
+        return conn.getresponse()
+
+    def read_first(self, r):
+        """Reads until the first chunk is in: the function is waiting for the test then."""
+        got = b""
+        while b"first;" not in got:
+            part = r.read1(65536)
+            self.assertTrue(part, "the stream ended before its first chunk: %r" % got)
+            got += part
+        return got
+
+    def test_the_client_reads_the_first_chunk_while_the_function_runs(self):
+        conn = self.connect()
+        r = self.open("/ok", conn)
+        self.assertEqual(r.status, 201)
+        self.assertEqual(r.getheader("X-Streamed"), "yes")
+        self.assertEqual(r.getheader("Content-Type"), "text/plain")
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        self.assertTrue(r.getheader("x-amzn-RequestId"))
+        got = self.read_first(r)
+        self.assertEqual(got, b"first;")
+        self.release("/ok")
+        self.assertEqual(got + r.read(), b"first;second")
+        # the connection serves its next request after a streamed answer (keep-alive)
+        self.release("/again")
+        sock = conn.sock
+        self.assertIsNotNone(sock)
+        r = self.open("/again", conn)
+        self.assertEqual((r.status, r.read()), (201, b"first;second"))
+        self.assertIs(conn.sock, sock)
+
+    def test_an_error_after_the_first_chunk_cuts_the_body_short(self):
+        r = self.open("/fail")
+        self.assertEqual(r.status, 201)
+        self.read_first(r)
+        self.release("/fail")
+        with self.assertRaises(http.client.IncompleteRead):
+            r.read()
+
+    def test_invoke_gets_the_streamed_response_buffered(self):
+        self.release("/")
+        out = self.client.invoke(FunctionName="streamer", Payload=b"{}")
+        self.assertNotIn("FunctionError", out)
+        self.assertTrue(out["Payload"].read().endswith(b"\0" * 8 + b"first;second"))
+
+
+if __name__ == "__main__":
+    unittest.main()
