@@ -28,7 +28,7 @@ static void reset_request(le_conn *c) {
   c->too_large_type[0] = c->too_large_message[0] = '\0';
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
   c->req_ref = LUA_NOREF;
-  le_stream_drop(c);
+  if (c->has_sink) le_stream_drop(c); /* (the check here: a call per request otherwise) */
 }
 
 static int head_grows(le_conn *c, size_t len) {

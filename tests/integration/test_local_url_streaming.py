@@ -7,7 +7,9 @@ chunk from the URL, then the rest. So the client reading the first bytes while t
 function still runs is proven without timing: a buffered answer never comes (the
 function waits for the test) and the read fails at its guard timeout. An error reported
 in the trailers after the first chunk cuts the client's body short (no last chunk); the
-Invoke API gets the same function's streamed response buffered, whole."""
+Invoke API gets the same function's streamed response buffered, whole. The same for a
+nodejs function whose handler is wrapped in awslambda.streamifyResponse and writes
+through awslambda.HttpResponseStream.from (the bootstrap's runtimes/node/streaming.js)."""
 import hashlib
 import http.client
 import json
@@ -61,17 +63,34 @@ while True:
     s.close()
 '''
 
+NODE_HANDLER = r'''const fs = require("fs");
+const path = require("path");
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  const p = event.rawPath || "/";
+  const out = awslambda.HttpResponseStream.from(responseStream,
+    { statusCode: 201, headers: { "X-Streamed": "yes", "Content-Type": "text/plain" } });
+  out.write("first;");
+  const gate = path.join(process.env.LAMBDA_TASK_ROOT, "release" + p.replace(/\//g, "-"));
+  while (!fs.existsSync(gate)) await new Promise((r) => setTimeout(r, 20));
+  if (p === "/fail") throw new Error("after the first chunk");
+  out.write("second");
+  out.end();
+});
+'''
+
 
 class UrlStreaming(Served):
+    runtime, handler, files, modes = "provided.al2023", "x", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755}
+
     def setUp(self):
         super().setUp()
-        data_path = make_zip(self.dir, "stream", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755})
+        data_path = make_zip(self.dir, "stream", self.files, self.modes)
         with open(data_path, "rb") as f:
             data = f.read()
         self.run_dir = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest())
         c = self.boto()
-        c.create_function(FunctionName="streamer", Runtime="provided.al2023", Role="arn:aws:iam::000000000000:role/r",
-                          Handler="x", Code={"ZipFile": data}, Timeout=120)
+        c.create_function(FunctionName="streamer", Runtime=self.runtime, Role="arn:aws:iam::000000000000:role/r",
+                          Handler=self.handler, Code={"ZipFile": data}, Timeout=120)
         c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         url = c.create_function_url_config(FunctionName="streamer", AuthType="NONE",
                                            InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
@@ -134,6 +153,10 @@ class UrlStreaming(Served):
         out = self.client.invoke(FunctionName="streamer", Payload=b"{}")
         self.assertNotIn("FunctionError", out)
         self.assertTrue(out["Payload"].read().endswith(b"\0" * 8 + b"first;second"))
+
+
+class NodeUrlStreaming(UrlStreaming):
+    runtime, handler, files, modes = "nodejs20.x", "index.handler", {"index.js": NODE_HANDLER}, {}
 
 
 if __name__ == "__main__":
