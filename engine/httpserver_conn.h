@@ -77,7 +77,7 @@ typedef struct le_conn {
   int peer_errno;
   int has_sink, sink_ref;   /* the request's body goes to a sink as it is read (httpserver_stream.h) */
   size_t head_fields, head_names, head_values; /* where the head's fields end in names and values (then trailers) */
-  int streaming;            /* a chunked response is being written (respond_start ... respond_end) */
+  int streaming;            /* a response is being streamed (respond_start ... respond_end): 1 chunked, 2 raw (HTTP/1.0) */
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;

@@ -89,15 +89,19 @@ static int l_respond_start(lua_State *L) {
   }
   le_conn *c = answering(L);
   if (!c || c->streaming) return lua_pushboolean(L, 0), 1;
+  /* an HTTP/1.0 client knows no chunks: the body as it is, its end the connection's */
+  int raw = c->parser.http_major == 1 && c->parser.http_minor == 0;
+  if (raw) c->keep_alive = 0;
   le_buffer out = {0};
   int bad = le_response_head(L, status, lua_istable(L, 3) || lua_type(L, 3) == LUA_TSTRING ? 3 : 0, &out);
-  const char *rest = c->keep_alive ? "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
-                                   : "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  const char *rest = raw              ? "Connection: close\r\n\r\n"
+                     : c->keep_alive ? "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+                                     : "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   if (bad || le_buffer_append(&out, rest, strlen(rest))) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  c->streaming = 1;
+  c->streaming = raw ? 2 : 1;
   lua_pushboolean(L, le_conn_send(c, &out, 0) == 0);
   return 1;
 }
@@ -109,10 +113,10 @@ static int l_respond_chunk(lua_State *L) {
   if (!c || !c->streaming) return lua_pushboolean(L, 0), 1;
   if (len == 0) return lua_pushboolean(L, 1), 1; /* "0\r\n\r\n" would end the body */
   char size[24];
-  int n = snprintf(size, sizeof size, "%zx\r\n", len);
+  int n = c->streaming == 2 ? 0 : snprintf(size, sizeof size, "%zx\r\n", len); /* (2: HTTP/1.0, no chunks) */
   le_buffer out = {0};
   if (le_buffer_reserve(&out, (size_t)n + len + 2) || le_buffer_append(&out, size, (size_t)n) ||
-      le_buffer_append(&out, data, len) || le_buffer_append(&out, "\r\n", 2)) {
+      le_buffer_append(&out, data, len) || (n > 0 && le_buffer_append(&out, "\r\n", 2))) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
@@ -124,9 +128,10 @@ static int l_respond_end(lua_State *L) {
   int complete = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
   le_conn *c = answering(L);
   if (!c || !c->streaming) return lua_pushboolean(L, 0), 1;
+  int raw = c->streaming == 2;
   c->streaming = 0;
   le_buffer out = {0};
-  if (!complete) { /* nothing more: closed once what is queued is written */
+  if (!complete || raw) { /* nothing more: closed once what is queued is written */
     c->keep_alive = 0;
     c->answered_closing = 1;
     c->drain = 0;

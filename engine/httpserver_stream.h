@@ -17,8 +17,9 @@
  * respond_chunk(id, data) one chunk (an empty one is not written) -> whether the client
  * is still there; respond_end(id[, complete]) the last chunk, and the connection goes on
  * as after respond; with complete false the connection closes without it (the client
- * sees the body cut short: a function error after the stream began). Each returns false
- * (and does nothing) for a request that is gone or not in that state. */
+ * sees the body cut short: a function error after the stream began). To an HTTP/1.0
+ * client the body goes as it is, without chunks, and the connection's end ends it.
+ * Each returns false (and does nothing) for a request that is gone or not in that state. */
 #ifndef LAMBDAENG_HTTPSERVER_STREAM_H
 #define LAMBDAENG_HTTPSERVER_STREAM_H
 

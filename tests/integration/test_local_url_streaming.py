@@ -14,6 +14,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import sys
 import unittest
 import urllib.parse
@@ -147,6 +148,27 @@ class UrlStreaming(Served):
         self.release("/fail")
         with self.assertRaises(http.client.IncompleteRead):
             r.read()
+
+    def test_an_http_1_0_client_gets_the_body_unchunked_until_the_connection_ends(self):
+        s = socket.create_connection((self.url.hostname, self.url.port), timeout=60)
+        self.addCleanup(s.close)
+        s.sendall(b"GET /old HTTP/1.0\r\nHost: %s:%d\r\n\r\n" % (self.url.hostname.encode(), self.url.port))
+        got = b""
+        while b"first;" not in got:
+            part = s.recv(65536)
+            self.assertTrue(part, got)
+            got += part
+        self.release("/old")
+        while True:
+            part = s.recv(65536)
+            if not part:
+                break
+            got += part
+        head, _, body = got.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 201 "), head)
+        self.assertNotIn(b"transfer-encoding", head.lower())
+        self.assertIn(b"Connection: close", head)
+        self.assertEqual(body, b"first;second")
 
     def test_invoke_gets_the_streamed_response_buffered(self):
         self.release("/")
