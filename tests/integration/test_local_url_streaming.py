@@ -7,7 +7,8 @@ chunk from the URL, then the rest. So the client reading the first bytes while t
 function still runs is proven without timing: a buffered answer never comes (the
 function waits for the test) and the read fails at its guard timeout. An error reported
 in the trailers after the first chunk cuts the client's body short (no last chunk); the
-Invoke API gets the same function's streamed response buffered, whole. The same for a
+Invoke API gets the same function's streamed response buffered, whole; a stream past
+20 MiB is cut short there; an HTTP/1.0 client gets the body unchunked. The same for a
 nodejs function whose handler is wrapped in awslambda.streamifyResponse and writes
 through awslambda.HttpResponseStream.from (the bootstrap's runtimes/node/streaming.js)."""
 import hashlib
@@ -50,9 +51,13 @@ while True:
     chunk(s, json.dumps(prelude).encode() + b"\0" * 8)
     chunk(s, b"first;")
     gate = os.path.join(ROOT, "release" + path.replace("/", "-"))
-    while not os.path.exists(gate):
+    while path != "/big" and not os.path.exists(gate):
         time.sleep(0.02)
-    if path == "/fail":
+    if path == "/big":
+        for _ in range(21):
+            chunk(s, b"x" * (1 << 20))
+        s.sendall(b"0\r\n\r\n")
+    elif path == "/fail":
         body = base64.b64encode(b'{"errorType":"Boom","errorMessage":"after the first chunk"}')
         s.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Boom\r\nLambda-Runtime-Function-Error-Body: "
                   + body + b"\r\n\r\n")
@@ -71,6 +76,11 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
   const out = awslambda.HttpResponseStream.from(responseStream,
     { statusCode: 201, headers: { "X-Streamed": "yes", "Content-Type": "text/plain" } });
   out.write("first;");
+  if (p === "/big") {
+    for (let i = 0; i < 21; i++) out.write(Buffer.alloc(1 << 20, 120));
+    out.end();
+    return;
+  }
   const gate = path.join(process.env.LAMBDA_TASK_ROOT, "release" + p.replace(/\//g, "-"));
   while (!fs.existsSync(gate)) await new Promise((r) => setTimeout(r, 20));
   if (p === "/fail") throw new Error("after the first chunk");
@@ -169,6 +179,14 @@ class UrlStreaming(Served):
         self.assertNotIn(b"transfer-encoding", head.lower())
         self.assertIn(b"Connection: close", head)
         self.assertEqual(body, b"first;second")
+
+    def test_a_stream_past_20_mib_is_cut_short_there(self):
+        r = self.open("/big")
+        self.assertEqual(r.status, 201)
+        with self.assertRaises(http.client.IncompleteRead) as cut:
+            r.read()
+        self.assertGreater(len(cut.exception.partial), 19 << 20)
+        self.assertLessEqual(len(cut.exception.partial), 20 << 20)
 
     def test_invoke_gets_the_streamed_response_buffered(self):
         self.release("/")
