@@ -159,22 +159,41 @@ class UrlStreaming(Served):
         with self.assertRaises(http.client.IncompleteRead):
             r.read()
 
-    def test_an_http_1_0_client_gets_the_body_unchunked_until_the_connection_ends(self):
+    def raw_exchange(self, request, path):
+        """Sends request on a socket of its own, reads up to the first chunk, releases path's
+        gate, reads to the connection's end: the head and the body as they came."""
         s = socket.create_connection((self.url.hostname, self.url.port), timeout=60)
         self.addCleanup(s.close)
-        s.sendall(b"GET /old HTTP/1.0\r\nHost: %s:%d\r\n\r\n" % (self.url.hostname.encode(), self.url.port))
+        s.sendall(request % (path.encode(), self.url.hostname.encode(), self.url.port))
         got = b""
         while b"first;" not in got:
             part = s.recv(65536)
             self.assertTrue(part, got)
             got += part
-        self.release("/old")
+        self.release(path)
         while True:
             part = s.recv(65536)
             if not part:
                 break
             got += part
         head, _, body = got.partition(b"\r\n\r\n")
+        return head, body
+
+    def test_a_closing_client_gets_the_last_chunk_then_the_end(self):
+        head, body = self.raw_exchange(b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", "/closing")
+        self.assertIn(b"Transfer-Encoding: chunked", head)
+        self.assertIn(b"Connection: close", head)
+        data = b""
+        while True:  # the chunks, however the pieces fell
+            size, _, body = body.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            data, body = data + body[:n], body[n + 2:]
+        self.assertEqual((data, body), (b"first;second", b"\r\n"))  # the last chunk, then the end
+
+    def test_an_http_1_0_client_gets_the_body_unchunked_until_the_connection_ends(self):
+        head, body = self.raw_exchange(b"GET %s HTTP/1.0\r\nHost: %s:%d\r\n\r\n", "/old")
         self.assertTrue(head.startswith(b"HTTP/1.1 201 "), head)
         self.assertNotIn(b"transfer-encoding", head.lower())
         self.assertIn(b"Connection: close", head)
