@@ -17,6 +17,7 @@
 #include "httpserver_conn.h"
 #include "httpserver_request.h"
 #include "httpserver_response.h"
+#include "httpserver_stream.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -35,7 +36,7 @@ static int l_respond(lua_State *L) {
     luaL_argcheck(L, le_response_lines_ok(s, n), 3, "header lines, each \"name: value\" ending in CRLF");
   }
   le_conn *c = le_conn_find(id);
-  if (!c || c->closing || !c->busy) return 0;
+  if (!c || c->closing || !c->busy || c->streaming) return 0;
   /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
   le_buffer out = {0};
   if (le_response_build(L, status, lua_istable(L, 3) || lines ? 3 : 0, body, blen, !c->keep_alive, &out)) {
@@ -50,18 +51,7 @@ static int l_respond(lua_State *L) {
     le_conn_arm_closing(c, (double)out.len / LE_MIN_BODY_RATE);
   }
   if (le_conn_send(c, &out, !c->keep_alive) != 0) return 0;
-  c->busy = 0;
-  if (c->keep_alive) {
-    le_conn_arm(c, c->srv->timeout); /* the next request's headers, or idle */
-    http_parser_pause(&c->parser, 0);
-    le_conn_start_reading(c);
-    if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (le_request_feed's loop when answered in dispatch) */
-      le_buffer rest = c->pending;
-      c->pending = (le_buffer){0};
-      le_request_feed(c, (const char *)rest.data, rest.len);
-      le_buffer_free(&rest);
-    }
-  }
+  le_conn_answered(c);
   return 0;
 }
 
@@ -108,7 +98,7 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
   srv->refs = 1;
   srv->max_body = DEFAULT_MAX_BODY;
   srv->max_connections = DEFAULT_MAX_CONNECTIONS;
-  srv->check_ref = LUA_NOREF;
+  srv->check_ref = srv->stream_ref = LUA_NOREF;
   if (lua_istable(L, opts_idx)) {
     lua_getfield(L, opts_idx, "max_body");
     if (lua_isnumber(L, -1) && lua_tonumber(L, -1) >= 0 && lua_tonumber(L, -1) < 4e9)
@@ -126,10 +116,14 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
     lua_getfield(L, opts_idx, "check");
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);
+    lua_getfield(L, opts_idx, "stream");
+    if (lua_isfunction(L, -1)) srv->stream_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_pop(L, 1);
   }
   *rc = uv_tcp_init(le_loop(), &srv->tcp);
   if (*rc != 0) {
     if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+    if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
     free(srv);
     return NULL;
   }
@@ -146,6 +140,7 @@ static int failed(lua_State *L, le_server *srv, const char *what, int rc) {
   if (srv) {
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
     if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+    if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   lua_pushnil(L);
@@ -212,6 +207,8 @@ static int l_close(lua_State *L) {
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
     if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
     srv->check_ref = LUA_NOREF;
+    if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
+    srv->stream_ref = LUA_NOREF;
     le_conn_close_all(srv);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
@@ -260,5 +257,6 @@ int le_open_httpserver(lua_State *L) {
   static const luaL_Reg fns[] = {{"listen", l_listen}, {"adopt", l_adopt}, {"respond", l_respond},
                                  {"abort", l_abort}, {"connected", l_connected}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  le_stream_functions(L);
   return 1;
 }

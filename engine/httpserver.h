@@ -35,6 +35,8 @@
  *     without the call, to a request alike in what it depends on (httpserver_memo.h); the
  *     check then returns nil, limit, type, message, from, until to have it kept.
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.
+ *   stream = fn(request): a chunked request's body given to a sink as it is read, and
+ *     respond_start / respond_chunk / respond_end: a chunked response (httpserver_stream.h).
  * respond's headers are a table (name = value) or a string of header lines, each
  * "name: value" ending in CRLF (a hot path builds them in one piece; anything else raises).
  * server:port(), server:close(), server:connections() (how many are open: what

@@ -16,6 +16,7 @@
 
 #include "httpserver_refuse.h"
 #include "httpserver_request.h"
+#include "httpserver_stream.h"
 #include "loop.h"
 #include "peeruid.h"
 
@@ -56,6 +57,7 @@ static void free_conn(uv_handle_t *h) {
     }
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
   if (c->reuse_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->reuse_ref);
+  le_stream_drop(c);
   le_buffer_free(&c->url);
   le_buffer_free(&c->body);
   le_buffer_free(&c->pending);
@@ -223,6 +225,20 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
   }
   c->writing++;
   return 0;
+}
+
+void le_conn_answered(le_conn *c) {
+  c->busy = 0;
+  if (!c->keep_alive) return;
+  le_conn_arm(c, c->srv->timeout); /* the next request's headers, or idle */
+  http_parser_pause(&c->parser, 0);
+  le_conn_start_reading(c);
+  if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (le_request_feed's loop when answered in dispatch) */
+    le_buffer rest = c->pending;
+    c->pending = (le_buffer){0};
+    le_request_feed(c, (const char *)rest.data, rest.len);
+    le_buffer_free(&rest);
+  }
 }
 
 /* Whether the client has sent bytes that no read has taken yet. libuv runs expired timers

@@ -45,6 +45,7 @@ typedef struct le_server {
   double timeout; /* seconds; 0: none */
   int peer_uid;   /* each request says which uid owns the client's socket (found also for guard.uid) */
   int reuse_requests; /* one request table per connection, emptied and refilled for each request */
+  int stream_ref;     /* opts.stream: which chunked request bodies are streamed (httpserver_stream.h) */
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
 } le_server;
@@ -74,6 +75,9 @@ typedef struct le_conn {
   uv_shutdown_t shutdown_req;
   long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
   int peer_errno;
+  int has_sink, sink_ref;   /* the request's body goes to a sink as it is read (httpserver_stream.h) */
+  size_t head_fields, head_names, head_values; /* where the head's fields end in names and values (then trailers) */
+  int streaming;            /* a response is being streamed (respond_start ... respond_end): 1 chunked, 2 raw (HTTP/1.0) */
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;
@@ -100,6 +104,8 @@ void le_conn_stop_reading(le_conn *c);
 /* Sends out (taken over), in order after what is queued; closes the connection
  * afterwards when asked. -1 when the connection closed instead. */
 int le_conn_send(le_conn *c, le_buffer *out, int close_after);
+/* After c's answer was queued: the next request's deadline and parse (keep-alive). */
+void le_conn_answered(le_conn *c);
 /* Closes c when it wants to and its writes are done (or starts its linger). */
 void le_conn_maybe_close(le_conn *c);
 

@@ -14,6 +14,7 @@
 #include "httpserver_conn.h"
 #include "httpserver_guard.h"
 #include "httpserver_refuse.h"
+#include "httpserver_stream.h"
 #include "loop.h"
 
 #define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
@@ -27,6 +28,7 @@ static void reset_request(le_conn *c) {
   c->too_large_type[0] = c->too_large_message[0] = '\0';
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
   c->req_ref = LUA_NOREF;
+  if (c->has_sink) le_stream_drop(c); /* (the check here: a call per request otherwise) */
 }
 
 static int head_grows(le_conn *c, size_t len) {
@@ -231,8 +233,13 @@ static int on_headers_complete(http_parser *p) {
   if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
   if (c->nheaders > 0 && !c->last_was_value && le_buffer_append(&c->names, "", 1)) return -1;
   c->last_was_value = 1; /* the lists are closed */
+  c->head_fields = c->nheaders, c->head_names = c->names.len, c->head_values = c->values.len; /* trailers follow */
   if (run_check(c) < 0) return -1;
   int chunked = (p->flags & F_CHUNKED) != 0;
+  if (chunked && c->srv->stream_ref != LUA_NOREF && le_stream_begin(c) < 0) {
+    le_refuse(c, 500, "ServiceException", "internal error");
+    return -1;
+  }
   if (!chunked && p->content_length != ULLONG_MAX && p->content_length > c->body_limit) {
     le_refuse_too_large(c, 1);
     return -1;
@@ -244,6 +251,7 @@ static int on_headers_complete(http_parser *p) {
 
 static int on_body(http_parser *p, const char *at, size_t len) {
   le_conn *c = p->data;
+  if (c->has_sink) return le_stream_body(c, at, len);
   if (c->body.len + len > c->body_limit) {
     le_refuse_too_large(c, 0);
     return -1;
@@ -263,6 +271,7 @@ static void dispatch(le_conn *c) {
   }
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
   lua_setfield(L, -2, "body");
+  if (c->has_sink) le_stream_finish(L, c, lua_gettop(L));
   le_buffer_free(&c->body); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
   c->dispatching = 1;

@@ -60,13 +60,10 @@ int le_response_lines_ok(const char *s, size_t n) {
   return 1;
 }
 
-/* The response: status line, the headers of the table (or the header lines of the string)
- * at headers_idx (0: none), the body. */
-int le_response_build(lua_State *L, int status, int headers_idx, const char *body, size_t blen, int close_after,
-                      le_buffer *out) {
-  /* room for a usual head and the body at once: no realloc on the way */
-  int bad = le_buffer_reserve(out, 512 + blen);
-  bad |= append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
+/* The status line and the headers of the table (or the header lines of the string) at
+ * headers_idx (0: none). */
+int le_response_head(lua_State *L, int status, int headers_idx, le_buffer *out) {
+  int bad = append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
          append_text(out, le_response_reason(status)) | append_text(out, "\r\n");
   if (headers_idx && lua_type(L, headers_idx) == LUA_TSTRING) {
     size_t n = 0;
@@ -87,6 +84,15 @@ int le_response_build(lua_State *L, int status, int headers_idx, const char *bod
       lua_pop(L, 1);
     }
   }
+  return bad;
+}
+
+/* The response: its head, Content-Length, Connection and the body. */
+int le_response_build(lua_State *L, int status, int headers_idx, const char *body, size_t blen, int close_after,
+                      le_buffer *out) {
+  /* room for a usual head and the body at once: no realloc on the way */
+  int bad = le_buffer_reserve(out, 512 + blen);
+  bad |= le_response_head(L, status, headers_idx, out);
   bad |= append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
          append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
          le_buffer_append(out, body, blen);

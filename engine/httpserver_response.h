@@ -10,7 +10,9 @@
  *   value type skipped) or, when it is a string, its header lines as they are (the caller
  *   checked them with le_response_lines_ok), Content-Length: blen, Connection: close
  *   (close_after) or keep-alive, then the body. Nonzero when out of memory (out is then
- *   partly written; the caller frees it). Leaves L's stack as it found it. */
+ *   partly written; the caller frees it). Leaves L's stack as it found it.
+ * le_response_head(L, status, headers_idx, out): its first part, the status line and the
+ *   headers (a chunked response's head: httpserver_stream.c). Nonzero when out of memory. */
 #ifndef LAMBDAENG_HTTPSERVER_RESPONSE_H
 #define LAMBDAENG_HTTPSERVER_RESPONSE_H
 
@@ -22,6 +24,7 @@ struct lua_State;
 
 const char *le_response_reason(int status);
 int le_response_lines_ok(const char *s, size_t n);
+int le_response_head(struct lua_State *L, int status, int headers_idx, le_buffer *out);
 int le_response_build(struct lua_State *L, int status, int headers_idx, const char *body, size_t blen,
                       int close_after, le_buffer *out);
 

@@ -25,6 +25,7 @@ local localenv = require "lambdaeng.localenv"
 local localstarts = require "lambdaeng.localstarts"
 local localtimeouts = require "lambdaeng.localtimeouts"
 local localrequest = require "lambdaeng.localrequest"
+local localstream = require "lambdaeng.localstream"
 local procmem = require "lambdaeng.procmem"
 
 local M = {}
@@ -293,6 +294,7 @@ function Exec:runtime_request(env, req, id)
       return reply(id, 400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
     end
     reply(id, 202, ACCEPTED)
+    if req.streamed then return self:finish(inv, localstream.result(inv, req)) end -- (localstream.sink had its body)
     if what == "response" then
       if #req.body > MAX_SYNC_PAYLOAD then
         return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
@@ -323,7 +325,7 @@ function Exec:serve_runtime_api(env, fd)
   -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
   local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
     { max_body = RUNTIME_MAX_BODY, reuse_requests = true, own_host = "127.0.0.1", no_browsers = true,
-      uid = not env.sandboxed and sys.uid() or nil })
+      uid = not env.sandboxed and sys.uid() or nil, stream = function(req) return localstream.sink(env, req) end })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")
@@ -452,6 +454,7 @@ function Exec:run(name, fn, cfg, payload, opts)
                 arn = opts.arn, task = loop.current(), log = {}, want_log = opts.want_log,
                 env = false, delivered_at = false, cold = false, deadline = false, done = false,
                 at = false, fn = false, value = false, queue = false } -- its deadline's entry (localtimeouts)
+  if opts.stream then localstream.attach(inv, opts.stream) end -- (kept there: no field of every inv)
   if (fn.concurrency and (self.busy_fn[name] or 0) >= fn.concurrency) or self.busy_all >= self.account_concurrency then
     return nil, errors.new("TooManyRequestsException", "Rate Exceeded.", { status = 429,
       reason = fn.concurrency and "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded" })

@@ -6,7 +6,8 @@
 -- isBase64Encoded, requestContext.http...) and maps the handler's answer back: an
 -- object with statusCode gives status, headers, cookies (Set-Cookie) and body
 -- (base64-decoded when isBase64Encoded); anything else is a 200 JSON body. A
--- function error answers 502. AWS_IAM URLs take only SigV4-signed requests (scoped
+-- function error answers 502. A RESPONSE_STREAM URL passes a runtime's streamed response
+-- on as it comes (chunked; localstream.lua), a buffered one as above. AWS_IAM URLs take only SigV4-signed requests (scoped
 -- to lambda; checked against the key pair when the target pins one), NONE URLs
 -- the user who started the target (as its API: another local user is refused unless
 -- --allow-other-users or --verify). Host must name the URL's loopback address (no DNS
@@ -19,6 +20,7 @@ local nhash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 local localguard = require "lambdaeng.localguard"
 local localcors = require "lambdaeng.localcors"
+local localstream = require "lambdaeng.localstream"
 
 local localapi = require "lambdaeng.localapi"
 
@@ -142,22 +144,18 @@ local function response_of(result)
   end
   local okd, doc = pcall(json.decode_keeping_arrays, result.payload) -- a body object is sent on
   if okd and type(doc) == "table" and doc.statusCode ~= nil then
-    local headers = {}
-    for k, v in pairs(type(doc.headers) == "table" and doc.headers or {}) do headers[k] = tostring(v) end
-    if type(doc.cookies) == "table" and #doc.cookies > 0 then
-      headers["Set-Cookie"] = table.concat(doc.cookies, ", ") -- one header; cookies never hold ", " unquoted
-    end
     local body = doc.body
     if type(body) ~= "string" then body = body ~= nil and json.encode_plain(body) or "" end
     if doc.isBase64Encoded == true then body = nhash.base64decode(body) or "" end
-    if not headers["Content-Type"] and not headers["content-type"] then headers["Content-Type"] = "application/json" end
-    return math.tointeger(tonumber(doc.statusCode)) or 200, headers, body
+    local status, headers = localstream.head_of(doc, "application/json")
+    return status, headers, body
   end
   return 200, { ["Content-Type"] = "application/json" }, result.payload
 end
 
--- Serves one request to a URL: guard, event, invocation, mapping.
-local function serve(t, name, key, req, id, guard)
+-- Serves one request to a URL (cid: its id at the URL's server): guard, event,
+-- invocation, mapping; nothing when a streamed response answered it already.
+local function serve(t, name, key, req, id, guard, cid)
   local fn = t.functions[name]
   local url = fn and fn.urls and fn.urls[key]
   if not url then return 404, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Not Found" } end
@@ -176,11 +174,16 @@ local function serve(t, name, key, req, id, guard)
   if not cfg or cfg.State ~= "Active" then
     return 503, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Service Unavailable" }
   end
-  local opts = { request_id = id, arn = t:arn(name) .. (qualifier and (":" .. qualifier) or "") }
+  local stream = url.InvokeMode == "RESPONSE_STREAM" and localstream.url_stream(cid, function(headers)
+    headers["x-amzn-RequestId"] = id
+    return localcors.decorate(url.Cors, req, headers)
+  end) or nil
+  local opts = { request_id = id, arn = t:arn(name) .. (qualifier and (":" .. qualifier) or ""), stream = stream }
   local result, rerr = t.exec:run(name, fn, cfg, event_of(req, url, id), opts)
   if not result then -- throttled: { type, message, status, reason }
     return rerr and rerr.status or 429, { ["Content-Type"] = "application/json" }, json.encode_plain { Message = "Too Many Requests" }
   end
+  if localstream.finish_url(stream, result) then return nil end
   local status, headers, body = response_of(result)
   return status, localcors.decorate(url.Cors, req, headers), body
 end
@@ -228,10 +231,13 @@ function M.start(t, name, key)
   local function dispatch(req, id)
     loop.spawn(function()
       local rid = t.uuid and t.uuid() or nhash.hex(sys.random_bytes(16))
-      local okr, status, headers, body = pcall(serve, t, name, key, req, rid, guard)
+      local okr, status, headers, body = pcall(serve, t, name, key, req, rid, guard, id)
       if not okr then
         io.stderr:write("lambdaeng local: function URL internal error: ", tostring(status), "\n")
+        if server_lib.respond_end(id, false) then return end -- a stream that began: cut short
         status, headers, body = 500, { ["Content-Type"] = "application/json" }, '{"Message":"Internal Server Error"}'
+      elseif status == nil then
+        return -- streamed
       end
       headers = headers or {}
       headers["x-amzn-RequestId"] = rid

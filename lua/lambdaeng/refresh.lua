@@ -164,8 +164,8 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
     end
     -- what was read back is stored as apply stores it: nothing sensitive in clear
     put_read_back(state, t.addr, entry, changed,
-      secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest),
-      secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest).tags_all,
+      secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths),
+      secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest, entry.sensitive_paths).tags_all,
       -- read where it is now: with --retarget that is the new target
       rctx.target_record and rctx.target_record(attrs.arn) or entry.target, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
@@ -229,7 +229,7 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
     changed = true
   end
   put_read_back(state, t.addr, entry, changed,
-    secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest), nil,
+    secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest, entry.sensitive_paths), nil,
     rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target, unchanged)
 end
 

@@ -5,12 +5,16 @@
 // $LAMBDA_TASK_ROOT (CommonJS .js/.cjs, or an ES module .mjs / "type": "module"),
 // then loop on /invocation/next, call the handler (async, or with a callback), and
 // post the result to /response or the error to /error. Load failures go to
-// /init/error. Node's standard library only.
+// /init/error. A handler wrapped in awslambda.streamifyResponse streams its response
+// (streaming.js). Node's standard library only.
 "use strict";
 const http = require("http");
 const path = require("path");
 const fs = require("fs");
 const url = require("url");
+const streaming = require("./streaming.js");
+
+streaming.install(); // awslambda.*, before the handler's module runs
 
 const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -89,6 +93,34 @@ function invokeHandler(handler, event, context) {
   });
 }
 
+function logError(id, body) {
+  console.error(`${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(body)}`);
+}
+
+async function postError(id, body) {
+  logError(id, body);
+  await request("POST", `/invocation/${id}/error`, JSON.stringify(body), {
+    "Lambda-Runtime-Function-Error-Type": "Unhandled",
+    "Content-Type": "application/json",
+  });
+}
+
+// A streamifyResponse handler: its stream goes to /response as it is written; an error
+// before anything was written is posted to /error, after, in the stream's trailers.
+async function invokeStreaming(handler, id, event, context) {
+  const s = streaming.responseStream({ host, port, agent, prefix: PREFIX }, id);
+  try {
+    await handler(event, s.stream, context);
+    if (!s.stream.writableEnded) s.stream.end();
+  } catch (e) {
+    const body = errorBody(e);
+    if (!s.opened()) return postError(id, body);
+    logError(id, body);
+    s.fail(body);
+  }
+  await s.done.catch(() => {});
+}
+
 async function main() {
   const handler = await loadHandler();
   for (;;) {
@@ -117,17 +149,16 @@ async function main() {
     process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"] || "";
     let event;
     try { event = next.body ? JSON.parse(next.body) : null; } catch (e) { event = next.body; }
+    if (streaming.isStreaming(handler)) {
+      await invokeStreaming(handler, id, event, context);
+      continue;
+    }
     try {
       const result = await invokeHandler(handler, event, context);
       await request("POST", `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result),
         { "Content-Type": "application/json" });
     } catch (e) {
-      const body = errorBody(e);
-      console.error(`${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(body)}`);
-      await request("POST", `/invocation/${id}/error`, JSON.stringify(body), {
-        "Lambda-Runtime-Function-Error-Type": "Unhandled",
-        "Content-Type": "application/json",
-      });
+      await postError(id, errorBody(e));
     }
   }
 }

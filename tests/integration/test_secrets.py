@@ -240,6 +240,36 @@ class Secrets(TempDirTest):
             self.assertNotIn(short, data, name)
             self.assertNotIn(other, data, name)
 
+    def test_tags_all_hides_only_the_sensitive_tags(self):
+        """Of tags_all, only the tags whose values are sensitive are hidden: a plan shows the
+        others (text: as values; --json: in after and before, with after_sensitive marking
+        only the sensitive ones), state keeps them as they are and the sensitive ones as
+        digests, through create, a refresh that reads them back, and an update."""
+        stack = self.write("stack.lua", PARTLY)
+        r = self.le("plan", stack, "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"\+ tags_all += \{\n +\+ key += \(sensitive\)\n +\+ team += \"a\"\n")
+        for _ in range(2):  # create, then a run whose refresh reads the tags back
+            r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        entry = self.state()["resources"]["func.app"]
+        for tags_all in (entry["tags_all"], entry["attrs"]["tags_all"]):
+            self.assertEqual(tags_all["team"], "a")
+            self.assertTrue(tags_all["key"]["sensitive_digest"].startswith("hmac-sha256:"), tags_all)
+        other = PW + "-next"
+        doc = json.loads(self.le("plan", stack, "--json", "--var", "pw=" + other).stdout)
+        change = [c for c in doc["resource_changes"] if c["address"] == "func.app"][0]["change"]
+        self.assertEqual(change["after"]["tags_all"], {"team": "a"})
+        self.assertEqual(change["after_sensitive"]["tags_all"], {"key": True})
+        self.assertEqual(change["before"]["tags_all"], {"team": "a"})
+        self.assertEqual(change["before_sensitive"]["tags_all"], {"key": True})
+        r = self.le("run", stack, "--yes", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assert_nowhere([PW, other], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
     def test_state_show_masks_only_the_sensitive_leaves(self):
         """state show prints a partly sensitive argument with only its sensitive leaves as
         (sensitive), as Terraform's state show does per leaf, from what state keeps beside

@@ -62,11 +62,11 @@ function M.entry_for(ctx, decl, rec, sensitive)
   -- the target the resource was applied to (targets.lua), so a plan elsewhere stops
   local view = view_of(ctx, decl)
   local target = view.target_record and view.target_record(rec.attrs and rec.attrs.arn) or nil
-  local tags_all = secret_attrs.stored(decl.kind, { tags_all = rec.tags_all }, sens, ctx.digest).tags_all
+  local tags_all = secret_attrs.stored(decl.kind, { tags_all = rec.tags_all }, sens, ctx.digest, paths).tags_all
   return { kind = decl.kind.kind, name = decl.name, site = decl.site.display,
            prevent_destroy = lc.prevent_destroy == true or nil,
            args = args, args_known = known,
-           attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest),
+           attrs = secret_attrs.stored(decl.kind, rec.attrs or {}, sens, ctx.digest, paths),
            tags_all = tags_all, dependencies = json.array(deps), sensitive = sens, sensitive_paths = paths,
            partial = rec.partial or nil, pending = rec.pending, target = target }
 end

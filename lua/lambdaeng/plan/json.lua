@@ -81,7 +81,11 @@ local function after_of(p)
     unknown[k] = values.unknown_marks(v)
   end
   for k, v in pairs(p.known_attrs or {}) do
-    if secret_attrs.sensitive_in(p, k) then sensitive[k] = true else after[k] = v end -- (tags_all of sensitive tags)
+    -- (tags_all of sensitive tags: those tags' values left out and marked)
+    local keys = secret_attrs.sensitive_keys(p, k)
+    if keys == true then sensitive[k] = true
+    elseif keys then sensitive[k] = keys; after[k] = values.known(v, keys)
+    else after[k] = v end
   end
   if not p.decl then return after, unknown, sensitive end
   local a = p.action
