@@ -24,7 +24,9 @@ CURL *le_http_easy_take(void);
 /* A finished request's handle, out of its multi handle: kept (reset) or cleaned up. */
 void le_http_easy_give_back(CURL *easy);
 /* Sets t->easy up for spec, with t as its private pointer and the response's writer;
- * t->headers is the header list it sends (NULL when out of memory). Returns the first
+ * t->headers is the header list it sends (NULL when out of memory), t->url the parsed
+ * URL it reads (httpurl.h; NULL: libcurl parses the text itself), both for the caller
+ * to free and release once the handle is reset or cleaned up. Returns the first
  * option libcurl refused, CURLE_OK when none. */
 CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spec);
 /* Fills easy_created of stats. */

@@ -412,6 +412,61 @@ static void lazy_headers_are_read_through_one_index(void **state) {
   harness_close(L);
 }
 
+/* A URL is parsed once (httpurl.c) and its parsed handle given to libcurl with the text:
+ * what is sent is what libcurl sent from the text alone (dot segments resolved, the
+ * fragment dropped, escapes kept, a URL it refuses refused), each distinct text is
+ * parsed once while kept, a new one takes the place of the one least recently used that
+ * no transfer holds, and past 32 held by transfers in flight each further transfer
+ * parses its own, then lets it go. */
+static void a_url_is_parsed_once_and_sent_as_its_text_would_be(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    loop.spawn(function()\n"
+                  "      if req.path:find('^/held/') then loop.sleep(0.2) end\n"
+                  "      httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target)\n"
+                  "    end)\n"
+                  "  end)\n"
+                  "  local parsed = http.stats().urls_parsed\n"
+                  "  local seen = {}\n"
+                  "  for pass = 1, 2 do\n"
+                  "    for _, u in ipairs { '/a/../b?x=1&y=%2F', '/c/./d/', '/e%20f/g?', '/h#frag', '/i?q=a b',\n"
+                  "                         '/j/%7Euser', '//k', '/l/..', '' } do\n"
+                  "      local r, m, k = http.request { url = url .. u, timeout = 10 }\n"
+                  "      seen[#seen + 1] = r and r.body or ('nil ' .. k .. ' ' .. m)\n"
+                  "    end\n"
+                  "    seen[#seen + 1] = 'parsed ' .. http.stats().urls_parsed - parsed\n"
+                  "  end\n"
+                  "  local done, main, bodies = 0, loop.current(), {}\n"
+                  "  for i = 1, 40 do\n"
+                  "    loop.spawn(function()\n"
+                  "      local r = assert(http.request { url = url .. '/held/' .. i, timeout = 30 })\n"
+                  "      bodies[i] = r.body == 'GET /held/' .. i\n"
+                  "      done = done + 1\n"
+                  "      if done == 40 then loop.wake(main) end\n"
+                  "    end)\n"
+                  "  end\n"
+                  "  loop.suspend()\n"
+                  "  for i = 1, 40 do assert(bodies[i], i) end\n"
+                  "  seen[#seen + 1] = 'held ' .. http.stats().urls_parsed - parsed\n"
+                  "  for _, u in ipairs { '/held/1', '/held/40', '/held/40', '/held/1' } do\n"
+                  "    assert(http.request { url = url .. u, timeout = 30 })\n"
+                  "  end\n"
+                  "  seen[#seen + 1] = 'again ' .. http.stats().urls_parsed - parsed\n"
+                  "  s:close()\n"
+                  "  return table.concat(seen, '|')\n"
+                  "end)\n",
+                  1);
+  const char *pass = "GET /b?x=1&y=%2F|GET /c/d/|GET /e%20f/g?|GET /h|"
+                     "nil error URL using bad/illegal format or missing URL|GET /j/%7Euser|GET //k|GET /|GET /|";
+  char want[1024];
+  snprintf(want, sizeof want, "%sparsed 8|%sparsed 8|held 48|again 49", pass, pass);
+  assert_string_equal(harness_string(L, -1), want);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -425,6 +480,7 @@ int main(void) {
       cmocka_unit_test(sixty_four_transfers_share_one_multi_handle),
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
       cmocka_unit_test(lazy_headers_are_read_through_one_index),
+      cmocka_unit_test(a_url_is_parsed_once_and_sent_as_its_text_would_be),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
