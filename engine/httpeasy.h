@@ -1,7 +1,8 @@
 /* httpeasy.h — a request's libcurl easy handle, for http.c: handles reused (a finished
  * one reset, as curl_easy_init leaves it, and kept for the next requests, up to 64),
  * the options a request spec sets (always in the same order: TLS peers verified,
- * keep-alive, "no proxy" when no proxy variable was set at open, the method, the
+ * keep-alive, "no proxy" when no proxy variable was set at open, an address host's
+ * DNS entry kept for good, the method, the
  * body, the header lines then "Expect:" and "Accept:"), and the response
  * written into the transfer: the final header block (a new status line, after 100
  * Continue, starts it again) and the body, ended as too_large past 64 KiB of headers,

@@ -1,6 +1,7 @@
 /* httpurl.c — see httpurl.h. */
 #include "httpurl.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ struct le_http_url {
   size_t len;
   unsigned long used; /* when last taken (for which kept one to let go) */
   int kept;           /* in U.kept; else freed by its last release */
+  int literal_host;   /* its host is an IP address, not a name */
   char text[];
 };
 
@@ -22,6 +24,26 @@ static struct {
   unsigned long now; /* a counter of takes */
   size_t parsed;
 } U;
+
+/* Whether the parsed URL's host is an IPv4 or IPv6 address (libcurl gives the latter in brackets). */
+static int host_is_address(CURLU *handle) {
+  char *host = NULL;
+  int literal = 0;
+  if (curl_url_get(handle, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    unsigned char addr[16];
+    size_t len = strlen(host);
+    if (inet_pton(AF_INET, host, addr) == 1) {
+      literal = 1;
+    } else if (len > 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < 64) {
+      char inner[64];
+      memcpy(inner, host + 1, len - 2);
+      inner[len - 2] = '\0';
+      literal = inet_pton(AF_INET6, inner, addr) == 1;
+    }
+  }
+  curl_free(host);
+  return literal;
+}
 
 static void url_free(le_http_url *u) {
   curl_url_cleanup(u->handle);
@@ -44,6 +66,7 @@ static le_http_url *url_parse(const char *url, size_t len) {
   u->len = len;
   u->users = 0;
   u->kept = 0;
+  u->literal_host = host_is_address(u->handle);
   U.parsed++;
   return u;
 }
@@ -88,6 +111,8 @@ le_http_url *le_http_url_take(const char *url) {
 }
 
 CURLU *le_http_url_handle(const le_http_url *u) { return u->handle; }
+
+int le_http_url_host_is_address(const le_http_url *u) { return u->literal_host; }
 
 void le_http_url_release(le_http_url *u) {
   if (--u->users == 0 && !u->kept) url_free(u);

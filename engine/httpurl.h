@@ -7,7 +7,8 @@
  * same for every call to a function): at most LE_HTTP_URLS are kept, a handle in use
  * is never freed, and past that many in use a transfer gets a handle of its own.
  * A URL libcurl does not parse gets no handle: the transfer then fails in libcurl as
- * before. Nothing here is used after le_http_url_close. */
+ * before. Each also knows whether its host is an IP address (httpeasy.c then keeps its
+ * DNS entry for good). Nothing here is used after le_http_url_close. */
 #ifndef LAMBDAENG_HTTPURL_H
 #define LAMBDAENG_HTTPURL_H
 
@@ -22,6 +23,8 @@ typedef struct le_http_url le_http_url;
 le_http_url *le_http_url_take(const char *url);
 /* Its parsed handle, for CURLOPT_CURLU (valid while it is held). */
 CURLU *le_http_url_handle(const le_http_url *u);
+/* Whether its host is an IP address (IPv4, or IPv6 in brackets), not a name to resolve. */
+int le_http_url_host_is_address(const le_http_url *u);
 /* A transfer no longer needs it (its easy handle was reset or cleaned up). */
 void le_http_url_release(le_http_url *u);
 /* Frees the parsed URLs kept (none may be held any more). */

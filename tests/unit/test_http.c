@@ -6,6 +6,7 @@
 #include "loop_harness.h"
 
 #include "httpheaders.h"
+#include "httpurl.h"
 
 /* A server on 127.0.0.1 answering every request after `delay` seconds (never when
  * delay < 0) with 200, the path and the body echoed; `port`, `close()`. */
@@ -467,6 +468,31 @@ static void a_url_is_parsed_once_and_sent_as_its_text_would_be(void **state) {
   harness_close(L);
 }
 
+/* Which parsed URLs name their host by address (their DNS entry then kept for good). */
+static void a_url_knows_whether_its_host_is_an_address(void **state) {
+  (void)state;
+  static const struct {
+    const char *url;
+    int address;
+  } cases[] = {
+      {"http://127.0.0.1:9001/2015-03-31/functions/f", 1}, {"http://[::1]:9001/", 1},
+      {"https://[2001:db8::7]/x?y=1", 1},                   {"http://10.1.2/", 1}, /* libcurl reads it as 10.1.0.2 */
+      {"http://localhost:9001/", 0},                        {"https://lambda.us-east-1.amazonaws.com/", 0},
+      {"http://127.0.0.1.nip.io/", 0},                      {"http://[::1]x/", -1}, /* not a URL: no handle */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    le_http_url *u = le_http_url_take(cases[i].url);
+    if (cases[i].address < 0) {
+      assert_null(u);
+      continue;
+    }
+    assert_non_null(u);
+    if (le_http_url_host_is_address(u) != cases[i].address) fail_msg("%s: %d", cases[i].url, !cases[i].address);
+    le_http_url_release(u);
+  }
+  le_http_url_close();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -481,6 +507,7 @@ int main(void) {
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
       cmocka_unit_test(lazy_headers_are_read_through_one_index),
       cmocka_unit_test(a_url_is_parsed_once_and_sent_as_its_text_would_be),
+      cmocka_unit_test(a_url_knows_whether_its_host_is_an_address),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
