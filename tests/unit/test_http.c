@@ -493,6 +493,37 @@ static void a_url_knows_whether_its_host_is_an_address(void **state) {
   le_http_url_close();
 }
 
+/* A kept-alive connection its peer resets as the next request arrives (the request read,
+ * nothing answered): libcurl sends that request again on a new connection, as under its
+ * own poll(), and the caller sees only the answer; a GET and a POST with its body. */
+static void a_request_on_a_connection_reset_under_it_is_sent_again(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local seen = 0\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    seen = seen + 1\n"
+                  "    if seen == 2 or seen == 4 then httpserver.abort(id) return end\n"
+                  "    httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target .. ' ' .. req.body .. seen)\n"
+                  "  end)\n"
+                  "  local opened = http.stats().sockets_opened\n"
+                  "  local bodies = {}\n"
+                  "  for _, spec in ipairs { { url = url .. '/same?q=1' }, { url = url .. '/same?q=1' },\n"
+                  "                          { method = 'POST', url = url .. '/p', body = 'x' } } do\n"
+                  "    spec.timeout = 10\n"
+                  "    local r, m, k = http.request(spec)\n"
+                  "    bodies[#bodies + 1] = r and r.body or ('nil ' .. k .. ' ' .. m)\n"
+                  "  end\n"
+                  "  s:close()\n"
+                  "  return table.concat(bodies, '|'), http.stats().sockets_opened - opened\n"
+                  "end)\n",
+                  2);
+  assert_string_equal(harness_string(L, -2), "GET /same?q=1 1|GET /same?q=1 3|POST /p x5");
+  assert_int_equal(lua_tointeger(L, -1), 3);
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -508,6 +539,7 @@ int main(void) {
       cmocka_unit_test(lazy_headers_are_read_through_one_index),
       cmocka_unit_test(a_url_is_parsed_once_and_sent_as_its_text_would_be),
       cmocka_unit_test(a_url_knows_whether_its_host_is_an_address),
+      cmocka_unit_test(a_request_on_a_connection_reset_under_it_is_sent_again),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
