@@ -13,6 +13,7 @@
 #include "httpeasy.h"
 #include "httpmulti.h"
 #include "httptransfer.h"
+#include "httpurl.h"
 #include "loop.h"
 
 typedef le_http_transfer transfer;
@@ -62,6 +63,7 @@ size_t le_http_close(void) {
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
   le_http_easy_close();
+  le_http_url_close();
   while (H.hosts) {
     host_slot *h = H.hosts;
     H.hosts = h->next;
@@ -212,11 +214,21 @@ void le_http_finish(transfer *t, CURLcode code) {
    * takes this one (one handle reused in turn, not two alternating). */
   le_http_easy_give_back(t->easy);
   t->easy = NULL;
-  free(t->headers); /* the reset handle no longer points at it */
+  free(t->headers); /* the reset handle no longer points at them */
   t->headers = NULL;
+  if (t->url) le_http_url_release(t->url);
+  t->url = NULL;
   t->done(r, t->userdata);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
+  free(t);
+}
+
+/* A transfer le_http_start could not start: its handle, header list and URL let go. */
+static void discard(transfer *t) {
+  curl_easy_cleanup(t->easy);
+  free(t->headers);
+  if (t->url) le_http_url_release(t->url);
   free(t);
 }
 
@@ -234,26 +246,20 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   t->max_body = spec->max_body;
   t->host = host_for(spec->url);
   if (!t->host) {
-    curl_easy_cleanup(t->easy);
-    free(t);
+    discard(t);
     return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
   }
-  CURL *e = t->easy;
   CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
   int listed = t->headers != NULL;
   if (so != CURLE_OK || !listed) {
-    curl_easy_cleanup(e);
-    free(t->headers);
-    free(t);
+    discard(t);
     return le_error_set(err, "libcurl: cannot set up the request: %s",
                         listed ? curl_easy_strerror(so) : "out of memory");
   }
   host_slot *h = t->host;
   if (h->active < (size_t)H.max_host) {
     if (hand_to_libcurl(t) < 0) {
-      curl_easy_cleanup(e);
-      free(t->headers);
-      free(t);
+      discard(t);
       return le_error_set(err, "libcurl: cannot start the request");
     }
   } else {
@@ -334,6 +340,7 @@ void le_http_get_stats(le_http_stats *stats) {
   stats->queued_peak = H.queued_peak;
   stats->max_host_connections = (size_t)H.max_host;
   stats->cancellations = H.cancellations;
+  stats->urls_parsed = le_http_url_parsed();
   le_http_multi_stats(stats);
   le_http_easy_stats(stats);
 }

@@ -31,7 +31,7 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections=, easy_created=, idle_socket_events=, multi_handles= };
+ * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles= };
  * cancel_all();
  * cancellations() -> how many times cancel_all was called (so a caller that waited
  * elsewhere can tell). A kept-alive connection stays polled for reading between its
@@ -84,7 +84,7 @@ int le_http_set_max_host_connections(long n, le_error *err);
 typedef struct le_http_stats {
   size_t started, in_flight, peak_in_flight, queued_peak, max_host_connections;
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events, multi_handles;
-  size_t easy_created;
+  size_t easy_created, urls_parsed;
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
 } le_http_stats;
 void le_http_get_stats(le_http_stats *stats);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "httpmulti.h"
+#include "httpurl.h"
 
 #define LE_HTTP_IDLE_EASY 64 /* easy handles kept for reuse (creating one costs more than resetting it) */
 
@@ -120,6 +121,13 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   CURL *e = t->easy;
   CURLcode so = CURLE_OK; /* the first option libcurl refused */
   SETOPT(so, e, CURLOPT_URL, spec->url);
+  /* With the parsed handle as well libcurl copies it instead of parsing the text and
+   * printing it back (httpurl.h); the text stays set, for a retry on a new connection. */
+  t->url = le_http_url_take(spec->url);
+  if (t->url) SETOPT(so, e, CURLOPT_CURLU, le_http_url_handle(t->url));
+  /* An address is its own resolution: kept for good, libcurl does not walk its DNS cache
+   * for expired names at the end of every transfer. A name keeps the default 60 s. */
+  if (t->url && le_http_url_host_is_address(t->url)) SETOPT(so, e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
   SETOPT(so, e, CURLOPT_PRIVATE, t);
   SETOPT(so, e, CURLOPT_NOSIGNAL, 1L);
   SETOPT(so, e, CURLOPT_WRITEFUNCTION, write_cb);

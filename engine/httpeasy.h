@@ -1,7 +1,8 @@
 /* httpeasy.h — a request's libcurl easy handle, for http.c: handles reused (a finished
  * one reset, as curl_easy_init leaves it, and kept for the next requests, up to 64),
  * the options a request spec sets (always in the same order: TLS peers verified,
- * keep-alive, "no proxy" when no proxy variable was set at open, the method, the
+ * keep-alive, "no proxy" when no proxy variable was set at open, an address host's
+ * DNS entry kept for good, the method, the
  * body, the header lines then "Expect:" and "Accept:"), and the response
  * written into the transfer: the final header block (a new status line, after 100
  * Continue, starts it again) and the body, ended as too_large past 64 KiB of headers,
@@ -24,7 +25,9 @@ CURL *le_http_easy_take(void);
 /* A finished request's handle, out of its multi handle: kept (reset) or cleaned up. */
 void le_http_easy_give_back(CURL *easy);
 /* Sets t->easy up for spec, with t as its private pointer and the response's writer;
- * t->headers is the header list it sends (NULL when out of memory). Returns the first
+ * t->headers is the header list it sends (NULL when out of memory), t->url the parsed
+ * URL it reads (httpurl.h; NULL: libcurl parses the text itself), both for the caller
+ * to free and release once the handle is reset or cleaned up. Returns the first
  * option libcurl refused, CURLE_OK when none. */
 CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spec);
 /* Fills easy_created of stats. */

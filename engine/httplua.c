@@ -89,7 +89,7 @@ static int l_stats(lua_State *L) {
       {"sockets_open", s.sockets_open}, {"sockets_peak", s.sockets_peak},   {"sockets_opened", s.sockets_opened},
       {"queued_peak", s.queued_peak},   {"max_host_connections", s.max_host_connections},
       {"started", s.started},           {"in_flight", s.in_flight},         {"peak_in_flight", s.peak_in_flight},
-      {"easy_created", s.easy_created}, {"idle_socket_events", s.idle_socket_events},
+      {"easy_created", s.easy_created}, {"urls_parsed", s.urls_parsed}, {"idle_socket_events", s.idle_socket_events},
       {"multi_handles", s.multi_handles},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));

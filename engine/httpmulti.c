@@ -112,9 +112,17 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
     return;
   }
   int flags = 0;
-  if (status < 0) flags = CURL_CSELECT_ERR;
-  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
-  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  if (status < 0) {
+    /* libuv 1.44 reports a socket's POLLERR (a reset) as UV_EBADF with no events, its
+     * poll stopped. Told only "error", libcurl fails the transfer as a send error; told
+     * nothing, it checks the socket itself, reads the reset as its peer's doing and, on
+     * a kept-alive connection that had sent nothing back, sends the request again on a
+     * new one, as under its own poll(). */
+    s->events = 0;
+  } else {
+    if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  }
   int running;
   shard *sh = s->shard;
   report_multi(curl_multi_socket_action(sh->multi, s->fd, flags, &running), "libcurl: socket action");

@@ -7,7 +7,10 @@
  * cache and timer): another is made only when each has LE_HTTP_SHARD_TRANSFERS
  * transfers, and a transfer goes to the least busy one that has an idle connection,
  * else the least busy. A kept-alive connection stays polled for reading between its
- * requests; the first event on it while idle stops that poll. A libcurl or libuv
+ * requests; the first event on it while idle stops that poll. A socket's error is
+ * handed to libcurl as no event (it then checks the socket itself, as under its own
+ * poll(), and sends a request again when its kept-alive connection was reset under
+ * it). A libcurl or libuv
  * failure inside a callback fails what libcurl lets it fail and is reported from the
  * loop (le_report_failure). Before le_http_multi_open and after le_http_multi_close
  * there is no multi handle: set_limits then changes nothing and stats counts none. */

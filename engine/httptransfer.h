@@ -17,10 +17,12 @@
 
 struct le_http_host;
 struct le_http_shard;
+struct le_http_url;
 
 typedef struct le_http_transfer {
   CURL *easy;
   struct curl_slist *headers; /* header_list's one block: freed with free() */
+  struct le_http_url *url;     /* its parsed URL (httpurl.h) while the handle may read it, or NULL */
   le_http_response response;
   le_http_done done;
   void *userdata;

@@ -6,6 +6,7 @@
 #include "loop_harness.h"
 
 #include "httpheaders.h"
+#include "httpurl.h"
 
 /* A server on 127.0.0.1 answering every request after `delay` seconds (never when
  * delay < 0) with 200, the path and the body echoed; `port`, `close()`. */
@@ -412,6 +413,117 @@ static void lazy_headers_are_read_through_one_index(void **state) {
   harness_close(L);
 }
 
+/* A URL is parsed once (httpurl.c) and its parsed handle given to libcurl with the text:
+ * what is sent is what libcurl sent from the text alone (dot segments resolved, the
+ * fragment dropped, escapes kept, a URL it refuses refused), each distinct text is
+ * parsed once while kept, a new one takes the place of the one least recently used that
+ * no transfer holds, and past 32 held by transfers in flight each further transfer
+ * parses its own, then lets it go. */
+static void a_url_is_parsed_once_and_sent_as_its_text_would_be(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    loop.spawn(function()\n"
+                  "      if req.path:find('^/held/') then loop.sleep(0.2) end\n"
+                  "      httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target)\n"
+                  "    end)\n"
+                  "  end)\n"
+                  "  local parsed = http.stats().urls_parsed\n"
+                  "  local seen = {}\n"
+                  "  for pass = 1, 2 do\n"
+                  "    for _, u in ipairs { '/a/../b?x=1&y=%2F', '/c/./d/', '/e%20f/g?', '/h#frag', '/i?q=a b',\n"
+                  "                         '/j/%7Euser', '//k', '/l/..', '' } do\n"
+                  "      local r, m, k = http.request { url = url .. u, timeout = 10 }\n"
+                  "      seen[#seen + 1] = r and r.body or ('nil ' .. k .. ' ' .. m)\n"
+                  "    end\n"
+                  "    seen[#seen + 1] = 'parsed ' .. http.stats().urls_parsed - parsed\n"
+                  "  end\n"
+                  "  local done, main, bodies = 0, loop.current(), {}\n"
+                  "  for i = 1, 40 do\n"
+                  "    loop.spawn(function()\n"
+                  "      local r = assert(http.request { url = url .. '/held/' .. i, timeout = 30 })\n"
+                  "      bodies[i] = r.body == 'GET /held/' .. i\n"
+                  "      done = done + 1\n"
+                  "      if done == 40 then loop.wake(main) end\n"
+                  "    end)\n"
+                  "  end\n"
+                  "  loop.suspend()\n"
+                  "  for i = 1, 40 do assert(bodies[i], i) end\n"
+                  "  seen[#seen + 1] = 'held ' .. http.stats().urls_parsed - parsed\n"
+                  "  for _, u in ipairs { '/held/1', '/held/40', '/held/40', '/held/1' } do\n"
+                  "    assert(http.request { url = url .. u, timeout = 30 })\n"
+                  "  end\n"
+                  "  seen[#seen + 1] = 'again ' .. http.stats().urls_parsed - parsed\n"
+                  "  s:close()\n"
+                  "  return table.concat(seen, '|')\n"
+                  "end)\n",
+                  1);
+  const char *pass = "GET /b?x=1&y=%2F|GET /c/d/|GET /e%20f/g?|GET /h|"
+                     "nil error URL using bad/illegal format or missing URL|GET /j/%7Euser|GET //k|GET /|GET /|";
+  char want[1024];
+  snprintf(want, sizeof want, "%sparsed 8|%sparsed 8|held 48|again 49", pass, pass);
+  assert_string_equal(harness_string(L, -1), want);
+  harness_close(L);
+}
+
+/* Which parsed URLs name their host by address (their DNS entry then kept for good). */
+static void a_url_knows_whether_its_host_is_an_address(void **state) {
+  (void)state;
+  static const struct {
+    const char *url;
+    int address;
+  } cases[] = {
+      {"http://127.0.0.1:9001/2015-03-31/functions/f", 1}, {"http://[::1]:9001/", 1},
+      {"https://[2001:db8::7]/x?y=1", 1},                   {"http://10.1.2/", 1}, /* libcurl reads it as 10.1.0.2 */
+      {"http://localhost:9001/", 0},                        {"https://lambda.us-east-1.amazonaws.com/", 0},
+      {"http://127.0.0.1.nip.io/", 0},                      {"http://[::1]x/", -1}, /* not a URL: no handle */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    le_http_url *u = le_http_url_take(cases[i].url);
+    if (cases[i].address < 0) {
+      assert_null(u);
+      continue;
+    }
+    assert_non_null(u);
+    if (le_http_url_host_is_address(u) != cases[i].address) fail_msg("%s: %d", cases[i].url, !cases[i].address);
+    le_http_url_release(u);
+  }
+  le_http_url_close();
+}
+
+/* A kept-alive connection its peer resets as the next request arrives (the request read,
+ * nothing answered): libcurl sends that request again on a new connection, as under its
+ * own poll(), and the caller sees only the answer; a GET and a POST with its body. */
+static void a_request_on_a_connection_reset_under_it_is_sent_again(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local seen = 0\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    seen = seen + 1\n"
+                  "    if seen == 2 or seen == 4 then httpserver.abort(id) return end\n"
+                  "    httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target .. ' ' .. req.body .. seen)\n"
+                  "  end)\n"
+                  "  local opened = http.stats().sockets_opened\n"
+                  "  local bodies = {}\n"
+                  "  for _, spec in ipairs { { url = url .. '/same?q=1' }, { url = url .. '/same?q=1' },\n"
+                  "                          { method = 'POST', url = url .. '/p', body = 'x' } } do\n"
+                  "    spec.timeout = 10\n"
+                  "    local r, m, k = http.request(spec)\n"
+                  "    bodies[#bodies + 1] = r and r.body or ('nil ' .. k .. ' ' .. m)\n"
+                  "  end\n"
+                  "  s:close()\n"
+                  "  bodies[#bodies + 1] = 'connections ' .. http.stats().sockets_opened - opened\n"
+                  "  return table.concat(bodies, '|')\n"
+                  "end)\n",
+                  1);
+  assert_string_equal(harness_string(L, -1), "GET /same?q=1 1|GET /same?q=1 3|POST /p x5|connections 3");
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(requests_reuse_a_kept_alive_connection),
@@ -425,6 +537,9 @@ int main(void) {
       cmocka_unit_test(sixty_four_transfers_share_one_multi_handle),
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
       cmocka_unit_test(lazy_headers_are_read_through_one_index),
+      cmocka_unit_test(a_url_is_parsed_once_and_sent_as_its_text_would_be),
+      cmocka_unit_test(a_url_knows_whether_its_host_is_an_address),
+      cmocka_unit_test(a_request_on_a_connection_reset_under_it_is_sent_again),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,126 @@
+/* httpurl.c — see httpurl.h. */
+#include "httpurl.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LE_HTTP_URLS 32 /* parsed URLs kept for reuse */
+
+struct le_http_url {
+  CURLU *handle;
+  size_t users; /* transfers holding it */
+  size_t len;
+  unsigned long used; /* when last taken (for which kept one to let go) */
+  int kept;           /* in U.kept; else freed by its last release */
+  int literal_host;   /* its host is an IP address, not a name */
+  char text[];
+};
+
+static struct {
+  le_http_url *kept[LE_HTTP_URLS];
+  size_t count;      /* kept[0 .. count) */
+  size_t last;       /* the kept one found or made last */
+  unsigned long now; /* a counter of takes */
+  size_t parsed;
+} U;
+
+/* Whether the parsed URL's host is an IPv4 or IPv6 address (libcurl gives the latter in brackets). */
+static int host_is_address(CURLU *handle) {
+  char *host = NULL;
+  int literal = 0;
+  if (curl_url_get(handle, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    unsigned char addr[16];
+    size_t len = strlen(host);
+    if (inet_pton(AF_INET, host, addr) == 1) {
+      literal = 1;
+    } else if (len > 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < 64) {
+      char inner[64];
+      memcpy(inner, host + 1, len - 2);
+      inner[len - 2] = '\0';
+      literal = inet_pton(AF_INET6, inner, addr) == 1;
+    }
+  }
+  curl_free(host);
+  return literal;
+}
+
+static void url_free(le_http_url *u) {
+  curl_url_cleanup(u->handle);
+  free(u);
+}
+
+/* url parsed as libcurl 7.88 parses a transfer's CURLOPT_URL (parseurlandfillconn's
+ * flags, with CURLOPT_PATH_AS_IS and CURLOPT_DISALLOW_USERNAME_IN_URL off). */
+static le_http_url *url_parse(const char *url, size_t len) {
+  le_http_url *u = malloc(sizeof *u + len + 1);
+  if (!u) return NULL;
+  u->handle = curl_url();
+  if (!u->handle ||
+      curl_url_set(u->handle, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+    curl_url_cleanup(u->handle);
+    free(u);
+    return NULL;
+  }
+  memcpy(u->text, url, len + 1);
+  u->len = len;
+  u->users = 0;
+  u->kept = 0;
+  u->literal_host = host_is_address(u->handle);
+  U.parsed++;
+  return u;
+}
+
+/* Where a new one is kept: a free place, else the least recently taken one nobody holds
+ * (freed); LE_HTTP_URLS when every one kept is held. */
+static size_t place_for_new(void) {
+  if (U.count < LE_HTTP_URLS) return U.count++;
+  size_t best = LE_HTTP_URLS;
+  for (size_t i = 0; i < U.count; i++)
+    if (U.kept[i]->users == 0 && (best == LE_HTTP_URLS || U.kept[i]->used < U.kept[best]->used)) best = i;
+  if (best < LE_HTTP_URLS) url_free(U.kept[best]);
+  return best;
+}
+
+static int same(const le_http_url *u, const char *url, size_t len) {
+  return u->len == len && memcmp(u->text, url, len) == 0;
+}
+
+le_http_url *le_http_url_take(const char *url) {
+  size_t len = strlen(url);
+  le_http_url *u = NULL;
+  if (U.last < U.count && same(U.kept[U.last], url, len)) {
+    u = U.kept[U.last];
+  } else {
+    for (size_t i = 0; i < U.count && !u; i++)
+      if (same(U.kept[i], url, len)) u = U.kept[U.last = i];
+  }
+  if (!u) {
+    u = url_parse(url, len);
+    if (!u) return NULL;
+    size_t at = place_for_new();
+    if (at < LE_HTTP_URLS) {
+      U.kept[at] = u;
+      u->kept = 1;
+      U.last = at;
+    }
+  }
+  u->users++;
+  u->used = ++U.now;
+  return u;
+}
+
+CURLU *le_http_url_handle(const le_http_url *u) { return u->handle; }
+
+int le_http_url_host_is_address(const le_http_url *u) { return u->literal_host; }
+
+void le_http_url_release(le_http_url *u) {
+  if (--u->users == 0 && !u->kept) url_free(u);
+}
+
+void le_http_url_close(void) {
+  for (size_t i = 0; i < U.count; i++) url_free(U.kept[i]);
+  U.count = U.last = 0;
+}
+
+size_t le_http_url_parsed(void) { return U.parsed; }
