@@ -376,6 +376,19 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* idle_time() -> seconds the loop has waited in its poll for something to happen since the
+ * first call (which starts counting: libuv's UV_METRICS_IDLE_TIME, off until asked for). */
+static int l_idle_time(lua_State *L) {
+  static int counting;
+  if (!counting) {
+    int rc = uv_loop_configure(le_loop(), UV_METRICS_IDLE_TIME);
+    if (rc != 0) return luaL_error(L, "idle_time(): %s", uv_strerror(rc));
+    counting = 1;
+  }
+  lua_pushnumber(L, (lua_Number)uv_metrics_idle_time(le_loop()) / 1e9);
+  return 1;
+}
+
 /* loop.timer(seconds, fn): runs fn as a new task after seconds unless cancelled.
  * A timer that has not fired keeps the loop alive unless unref'd: the local target's
  * timeouts must not hold a finished run open. */
@@ -605,6 +618,7 @@ int le_open_loop(lua_State *L) {
                                  {"now", l_now},         {"on_interrupt", l_on_interrupt},
                                  {"timer", l_timer},     {"on_error", l_on_error},
                                  {"report_errors", l_report_errors}, {"yield", l_yield},
+                                 {"idle_time", l_idle_time},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
