@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -26,8 +27,15 @@ struct le_state_prefetch {
 
 static void prefetch_run(void *arg) {
   le_state_prefetch *p = arg;
-  int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+  /* (O_NONBLOCK: a FIFO in the state's place must not hold the thread, and the join, forever;
+   * it changes nothing for a regular file, and anything else is left to the open) */
+  int fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return; /* (a missing file: the open makes a new state; other errors it reports) */
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return;
+  }
   le_buffer text = {0};
   int read_ok = le_state_read_whole(fd, &text) == 0;
   close(fd);

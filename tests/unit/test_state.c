@@ -403,6 +403,18 @@ static void prefetched_bad_file_is_refused_as_before(void **state) {
   le_state_prefetch_free(p);
 }
 
+/* A FIFO where the state file should be: the prefetch gives up at once (the open that counts
+ * blocks on it as it always did, under the lock; the prefetch must not hold the exit's join). */
+static void prefetch_of_a_fifo_never_waits_for_a_writer(void **state) {
+  (void)state;
+  char fifo[160];
+  snprintf(fifo, sizeof fifo, "%s/fifo.state.json", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  le_state_prefetch *p = le_state_prefetch_start(fifo);
+  assert_non_null(p);
+  le_state_prefetch_free(p); /* joins: returns only because the thread did not block */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_empty_state),
@@ -417,6 +429,7 @@ int main(void) {
       cmocka_unit_test(save_sees_another_writer_even_when_inode_numbers_are_reused),
       cmocka_unit_test(prefetched_document_is_taken_only_for_the_same_bytes),
       cmocka_unit_test(prefetched_bad_file_is_refused_as_before),
+      cmocka_unit_test(prefetch_of_a_fifo_never_waits_for_a_writer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
