@@ -302,6 +302,55 @@ static int l_sleep(lua_State *L) {
   return lua_yield(L, 0);
 }
 
+/* Tasks that gave way (loop.yield): resumed in the check phase, after the loop's poll,
+ * which does not block while any waits (the idle handle is active), so whatever is ready
+ * meanwhile (answers, connections, libcurl's timers) is handled between the steps of a
+ * computation that fills a wait. In the order they yielded; one that yields again waits
+ * for the next turn. */
+static uv_idle_t yield_idle;
+static uv_check_t yield_check;
+static int yield_handles_ready;
+static lua_State **yielded;
+static size_t yielded_len, yielded_cap;
+
+static void yield_idle_cb(uv_idle_t *h) { (void)h; }
+
+static void yield_check_cb(uv_check_t *h) {
+  (void)h;
+  size_t n = yielded_len; /* those that yielded before this turn; later ones are appended after */
+  for (size_t i = 0; i < n; i++) le_task_resume(yielded[i], 0);
+  memmove(yielded, yielded + n, (yielded_len - n) * sizeof *yielded);
+  yielded_len -= n;
+  if (yielded_len == 0) {
+    (void)uv_idle_stop(&yield_idle); /* (stopping a handle cannot fail) */
+    (void)uv_check_stop(&yield_check);
+  }
+}
+
+static int l_yield(lua_State *L) {
+  if (!lua_isyieldable(L)) return luaL_error(L, "yield() can only be called from a task");
+  if (!yield_handles_ready) {
+    int rc = uv_idle_init(le_loop(), &yield_idle);
+    if (rc == 0) rc = uv_check_init(le_loop(), &yield_check);
+    if (rc != 0) return luaL_error(L, "yield(): %s", uv_strerror(rc));
+    yield_handles_ready = 1;
+  }
+  if (yielded_len == yielded_cap) {
+    size_t cap = yielded_cap ? yielded_cap * 2 : 16;
+    lua_State **grown = realloc(yielded, cap * sizeof *grown);
+    if (!grown) return luaL_error(L, "out of memory");
+    yielded = grown;
+    yielded_cap = cap;
+  }
+  if (yielded_len == 0) {
+    int rc = uv_idle_start(&yield_idle, yield_idle_cb);
+    if (rc == 0) rc = uv_check_start(&yield_check, yield_check_cb);
+    if (rc != 0) return luaL_error(L, "yield(): %s", uv_strerror(rc));
+  }
+  yielded[yielded_len++] = L;
+  return lua_yield(L, 0);
+}
+
 static int l_suspend(lua_State *L) {
   if (!lua_isyieldable(L)) return luaL_error(L, "suspend() can only be called from a task");
   return lua_yield(L, 0);
@@ -324,6 +373,19 @@ static int l_current(lua_State *L) {
 
 static int l_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+  return 1;
+}
+
+/* idle_time() -> seconds the loop has waited in its poll for something to happen since the
+ * first call (which starts counting: libuv's UV_METRICS_IDLE_TIME, off until asked for). */
+static int l_idle_time(lua_State *L) {
+  static int counting;
+  if (!counting) {
+    int rc = uv_loop_configure(le_loop(), UV_METRICS_IDLE_TIME);
+    if (rc != 0) return luaL_error(L, "idle_time(): %s", uv_strerror(rc));
+    counting = 1;
+  }
+  lua_pushnumber(L, (lua_Number)uv_metrics_idle_time(le_loop()) / 1e9);
   return 1;
 }
 
@@ -523,6 +585,11 @@ int le_loop_close(void) {
     close_if_open((uv_handle_t *)&report_timer);
     report_ready = 0;
   }
+  if (yield_handles_ready && yielded_len == 0) { /* tasks still yielded: left open, counted below */
+    close_if_open((uv_handle_t *)&yield_idle);
+    close_if_open((uv_handle_t *)&yield_check);
+    yield_handles_ready = 0;
+  }
   if (ready_timer_ready && ready_len == 0) { /* tasks still queued: left open, counted below */
     close_if_open((uv_handle_t *)&ready_timer);
     ready_timer_ready = 0;
@@ -539,6 +606,7 @@ int le_open_loop(lua_State *L) {
   main_state = L;
   /* References into an earlier state's registry mean nothing in this one. */
   error_handler_ref = interrupt_ref = LUA_NOREF;
+  yielded_len = 0; /* (an earlier state's tasks) */
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   lua_newtable(L);
@@ -549,7 +617,8 @@ int le_open_loop(lua_State *L) {
                                  {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
                                  {"now", l_now},         {"on_interrupt", l_on_interrupt},
                                  {"timer", l_timer},     {"on_error", l_on_error},
-                                 {"report_errors", l_report_errors},
+                                 {"report_errors", l_report_errors}, {"yield", l_yield},
+                                 {"idle_time", l_idle_time},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

@@ -16,9 +16,12 @@
  * until nothing is left to do, returning fn's results (or raising its error);
  * spawn(fn, ...) starts another task on the next turn of the loop;
  * sleep(seconds) suspends the calling task for at least seconds by the monotonic
- * clock from the call (however late in the loop's turn it comes); suspend() suspends it until another
+ * clock from the call (however late in the loop's turn it comes); yield() suspends it until the
+ * loop has polled once without blocking (what is ready then is handled first: a long
+ * computation gives way to I/O between its steps); suspend() suspends it until another
  * task calls wake(task, ...), whose arguments suspend() returns; current(),
- * now() (monotonic seconds); timer(seconds, fn) runs fn as a task no earlier than
+ * now() (monotonic seconds); idle_time() (seconds the loop's poll has waited since the
+ * first call, which starts counting); timer(seconds, fn) runs fn as a task no earlier than
  * seconds from the call (by the same clock as sleep) and returns
  * a handle with cancel() and unref() (an unref'd timer does not keep the loop alive;
  * a timer whose handle is collected never fires, so keep it while it matters);

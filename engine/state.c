@@ -65,38 +65,60 @@ void le_state_new_id(char out[37]) {
            r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
-/* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
- * statefile.c is sure of them (then text_out is needed while *file lives). */
-static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out, le_statefile **file) {
+/* Reads the file open on fd whole into text (from offset 0); 0, or -1 with errno set. */
+int le_state_read_whole(int fd, le_buffer *text) {
   /* Read whole, then parsed from memory: json_loadf reads a character at a time. */
-  le_buffer text = {0};
   ssize_t n = 0;
   off_t at = 0;
   for (;;) {
-    if (le_buffer_reserve(&text, 64 * 1024) != LE_OK) {
+    if (le_buffer_reserve(text, 64 * 1024) != LE_OK) {
       errno = ENOMEM;
-      n = -1;
-      break;
+      return -1;
     }
-    n = pread(fd, text.data + text.len, text.cap - text.len, at);
+    n = pread(fd, text->data + text->len, text->cap - text->len, at);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.len += (size_t)n;
+    if (n < 0) return -1;
+    if (n == 0) return 0;
+    text->len += (size_t)n;
     at += n;
   }
-  if (n < 0) {
+}
+
+json_t *le_state_parse_text(const char *text, size_t len, json_error_t *jerr, le_statefile **file) {
+  /* The entries kept as text, or the fast parse, or jansson's when the others are unsure
+   * (it then says what is wrong). */
+  json_t *root = NULL;
+  if (file) le_statefile_read(text, len, &root, file);
+  if (!root) root = le_json_load_fast(text, len);
+  if (!root) root = json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
+  return root;
+}
+
+/* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
+ * statefile.c is sure of them (then text_out is needed while *file lives). With prefetch,
+ * the prefetched document when the file's bytes are the ones it read and checked (*checked
+ * is then set). */
+static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out, le_statefile **file,
+                       le_state_prefetch *prefetch, int *checked) {
+  le_buffer text = {0};
+  if (le_state_read_whole(fd, &text) != 0) {
     json_error_t failed = {.line = 0, .column = 0};
     snprintf(failed.text, sizeof failed.text, "%s", strerror(errno));
     *jerr = failed;
     le_buffer_free(&text);
     return NULL;
   }
-  /* The entries kept as text, or the fast parse, or jansson's when the others are unsure
-   * (it then says what is wrong). */
   json_t *root = NULL;
-  if (file) le_statefile_read((const char *)text.data, text.len, &root, file);
-  if (!root) root = le_json_load_fast((const char *)text.data, text.len);
-  if (!root) root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, jerr);
+  char *taken = NULL;
+  if (prefetch && file && text_out &&
+      le_state_prefetch_take(prefetch, (const char *)text.data, text.len, &root, &taken, file)) {
+    *checked = 1;
+    *text_out = taken;
+    *len_out = text.len;
+    le_buffer_free(&text);
+    return root;
+  }
+  root = le_state_parse_text((const char *)text.data, text.len, jerr, file);
   if (root && text_out) {
     *text_out = (char *)text.data;
     *len_out = text.len;
@@ -137,6 +159,10 @@ static void hold_file(le_state *st, int fd) {
 }
 
 int le_state_open(const char *path, le_state **out, le_error *err) {
+  return le_state_open_prefetched(path, NULL, out, err);
+}
+
+int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_state **out, le_error *err) {
   *out = NULL;
   le_state *st = calloc(1, sizeof *st);
   if (!st || !(st->path = strdup(path))) {
@@ -160,7 +186,9 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     return LE_OK;
   }
   json_error_t jerr;
-  st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len, &st->file); /* the file whose inode is held */
+  int checked = 0; /* (by the prefetch, on these very bytes) */
+  st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len, &st->file, prefetch,
+                     &checked); /* the file whose inode is held */
   hold_file(st, fd);
   if (!st->root) {
     le_error_set(err,
@@ -170,7 +198,7 @@ int le_state_open(const char *path, le_state **out, le_error *err) {
     le_state_free(st);
     return LE_FAIL;
   }
-  if (le_state_check_document(path, st->root, st->file, err) != LE_OK) {
+  if (!checked && le_state_check_document(path, st->root, st->file, err) != LE_OK) {
     le_state_free(st);
     return LE_FAIL;
   }
@@ -244,7 +272,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
   json_error_t jerr;
   int fd = open(st->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return le_error_errno(err, errno, "cannot read state file %s", st->path);
-  json_t *disk = load_fd(fd, &jerr, NULL, NULL, NULL);
+  json_t *disk = load_fd(fd, &jerr, NULL, NULL, NULL, NULL, NULL);
   if (disk) hold_file(st, fd); /* what is merged is what the next save compares with */
   else close(fd);
   if (!disk)
@@ -526,13 +554,35 @@ static le_state *check_state(lua_State *L) {
 
 static int push_error(lua_State *L, const le_error *err) { return le_push_error(L, err); }
 
+#define PREFETCH_MT "lambdaeng.state.prefetch"
+
+/* state.prefetch(path) -> a handle (stateprefetch.h); nil when no thread could start. */
+static int l_prefetch(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  le_state_prefetch **p = lua_newuserdatauv(L, sizeof *p, 0);
+  *p = NULL;
+  luaL_setmetatable(L, PREFETCH_MT);
+  *p = le_state_prefetch_start(path);
+  if (!*p) lua_pushnil(L);
+  return 1;
+}
+
+static int l_prefetch_gc(lua_State *L) {
+  le_state_prefetch **p = luaL_checkudata(L, 1, PREFETCH_MT);
+  le_state_prefetch_free(*p);
+  *p = NULL;
+  return 0;
+}
+
+/* state.open(path[, prefetch]) -> state | nil, message, code */
 static int l_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  le_state_prefetch **prefetch = lua_isnoneornil(L, 2) ? NULL : luaL_checkudata(L, 2, PREFETCH_MT);
   le_state **p = lua_newuserdatauv(L, sizeof *p, 2); /* addresses() list and its version */
   *p = NULL;
   luaL_setmetatable(L, STATE_MT);
   le_error err;
-  if (le_state_open(path, p, &err) != LE_OK) return push_error(L, &err);
+  if (le_state_open_prefetched(path, prefetch ? *prefetch : NULL, p, &err) != LE_OK) return push_error(L, &err);
   return 1;
 }
 
@@ -711,9 +761,17 @@ int le_open_state(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
+  if (luaL_newmetatable(L, PREFETCH_MT)) {
+    lua_pushcfunction(L, l_prefetch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   le_statelock_register(L);
-  static const luaL_Reg fns[] = {
-      {"open", l_open}, {"lock", le_statelock_l_lock}, {"force_unlock", le_statelock_l_force_unlock}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"open", l_open},
+                                 {"prefetch", l_prefetch},
+                                 {"lock", le_statelock_l_lock},
+                                 {"force_unlock", le_statelock_l_force_unlock},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

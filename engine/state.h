@@ -35,6 +35,8 @@
 #include "statecheck.h" /* le_state_check_entry, le_state_checked_args */
 #include "statedisk.h"  /* le_mkdir_parents */
 #include "statelock.h"  /* le_lock_* */
+#include "buffer.h"
+#include "stateprefetch.h"
 
 struct lua_State;
 typedef struct le_state le_state;
@@ -44,6 +46,14 @@ typedef struct le_state le_state;
 #define LE_STATE_SERIAL_MAX ((json_int_t)INT64_MAX)
 
 int le_state_open(const char *path, le_state **out, le_error *err);
+/* The same, taking prefetch's document when the file is still what it read (stateprefetch.h;
+ * prefetch may be NULL). */
+int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_state **out, le_error *err);
+/* The read and parse of an opened file, which the prefetch shares: the file open on fd read
+ * whole into text (0, or -1 with errno set); its text parsed as le_state_open does (entries
+ * kept as text in *file when file is given; NULL with jerr set when it does not parse). */
+int le_state_read_whole(int fd, le_buffer *text);
+json_t *le_state_parse_text(const char *text, size_t len, json_error_t *jerr, le_statefile **file);
 void le_state_free(le_state *st);
 int le_state_save(le_state *st, le_error *err);
 

@@ -368,6 +368,13 @@ class Hostile(unittest.TestCase):
         with urllib.request.urlopen(self.endpoint + "/__log") as res:
             log = json.load(res)
         self.assertEqual(len(log["st-refresh-3"]) - len(log["st-refresh-1"]), 2, "3 attempts for the failing read")
+        # The same with fewer reads at once than functions: the entries of func.f3 to f5 are
+        # converted while the first two reads are in flight (refresh.lua), then read as before.
+        r = self.le("plan", stack, "--parallelism", "2", env={"LAMBDAENG_MAX_ATTEMPTS": "3"})
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        self.assertIn("func.f3: cannot read function st-refresh-3 back: ServiceException: Service unavailable", out)
+        self.assertIn("1 of 5 functions could not be read back after their retries; nothing was planned", out)
 
     def test_second_interrupt_cancels_calls_waiting_for_the_pacer(self):
         # 30 creates paced at 1 a second: after the second Ctrl-C nothing more is sent

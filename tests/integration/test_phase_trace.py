@@ -1,7 +1,7 @@
 """The phase trace (LAMBDAENG_TRACE=phases, lua/lambdaeng/trace.lua): a plan and a run print
 their phase boundaries on stderr in the order the command passes them, each with the
-monotonic clock and the process's CPU time (neither ever goes back; no duration is
-asserted); unset, or naming another kind, it prints nothing.
+monotonic clock, the process's CPU time and the loop's idle time (none ever goes back; no
+duration is asserted); unset, or naming another kind, it prints nothing.
 
 Against the fault server (tests/integration/fault_server.py), two functions applied once,
 then planned with refresh (the W3 path of issue 19) and without."""
@@ -17,7 +17,7 @@ from harness import echo_stack, run  # noqa: E402
 from peers import FaultServer  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDTRACE", "AWS_SECRET_ACCESS_KEY": "trace-secret-key", "AWS_REGION": "us-east-1"}
-LINE = re.compile(r"^lambdaeng-trace phase=(\S+) mono=(\d+\.\d+) cpu=(\d+\.\d+)$")
+LINE = re.compile(r"^lambdaeng-trace phase=(\S+) mono=(\d+\.\d+) cpu=(\d+\.\d+) idle=(\d+\.\d+)$")
 PLAN_REFRESHED = ["start", "parse", "stack", "state", "clients", "refresh-entries", "refresh", "plan", "print",
                   "finish"]
 PLAN_OFFLINE = ["start", "parse", "stack", "state", "clients", "plan", "print", "finish"]
@@ -40,16 +40,20 @@ class PhaseTrace(unittest.TestCase):
         return run(*args, "--endpoint", self.server.endpoint, cwd=self.dir, env=env, timeout=180)
 
     def phases(self, r):
-        """The phase names of r's stderr, checked line by line: mono and cpu never go back."""
-        names, last = [], (0.0, 0.0)
+        """The phase names of r's stderr, checked line by line: mono, cpu and idle never go back,
+        and idle counts from the first mark (0 there: the loop's idle time is counted only
+        once the trace asks for it)."""
+        names, last = [], (0.0, 0.0, 0.0)
         for line in r.stderr.splitlines():
             if not line.startswith("lambdaeng-trace"):
                 continue
             m = LINE.match(line)
             self.assertIsNotNone(m, line)
-            now = (float(m.group(2)), float(m.group(3)))
-            self.assertGreaterEqual(now[0], last[0], line)
-            self.assertGreaterEqual(now[1], last[1], line)
+            now = (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+            for i in range(3):
+                self.assertGreaterEqual(now[i], last[i], line)
+            if not names:
+                self.assertEqual(now[2], 0.0, line)
             names.append(m.group(1))
             last = now
         return names

@@ -92,13 +92,18 @@ static void save_is_private_versioned_and_skips_no_ops(void **state) {
   free(b);
 }
 
+/* A state file cut short (it does not parse) at dir/name; its path in out. */
+static void write_unparsable(char *out, size_t n, const char *name) {
+  snprintf(out, n, "%s/%s", dir, name);
+  FILE *f = fopen(out, "w");
+  fputs("{\"version\": 1, \"serial\": 3, \"lineage\": \"x\", \"resources\": {", f);
+  fclose(f);
+}
+
 static void unparsable_state_is_reported_and_untouched(void **state) {
   (void)state;
   char bad[160];
-  snprintf(bad, sizeof bad, "%s/bad.state.json", dir);
-  FILE *f = fopen(bad, "w");
-  fputs("{\"version\": 1, \"serial\": 3, \"lineage\": \"x\", \"resources\": {", f);
-  fclose(f);
+  write_unparsable(bad, sizeof bad, "bad.state.json");
   char *before = slurp(bad);
   le_state *st;
   le_error err;
@@ -111,7 +116,7 @@ static void unparsable_state_is_reported_and_untouched(void **state) {
   free(before);
   free(after);
 
-  f = fopen(bad, "w");
+  FILE *f = fopen(bad, "w");
   fputs("{\"version\": 99, \"serial\": 3, \"lineage\": \"x\"}", f);
   fclose(f);
   assert_int_equal(le_state_open(bad, &st, &err), LE_FAIL);
@@ -324,6 +329,92 @@ static void new_ids_are_random_uuids(void **state) {
   for (int i = 1; i < N; i++) assert_string_not_equal(ids[i - 1], ids[i]);
 }
 
+/* Saves a state holding the functions named in names (a new file or the next serial). */
+static void save_functions(const char *file_path, const char *const *names) {
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open(file_path, &st, &err), LE_OK);
+  for (size_t i = 0; names[i]; i++) {
+    char addr[64];
+    snprintf(addr, sizeof addr, "func.%s", names[i]);
+    json_object_set_new(le_state_resources(st), addr,
+                        json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", names[i]));
+  }
+  assert_int_equal(le_state_save(st, &err), LE_OK);
+  le_state_free(st);
+}
+
+/* The prefetch (stateprefetch.h) read the file before another write: the open under the
+ * lock must read the file as it is then, not the prefetched document; an unchanged file's
+ * prefetched document is taken, once, and saves as an opened one does. */
+static void prefetched_document_is_taken_only_for_the_same_bytes(void **state) {
+  (void)state;
+  char own_path[160]; /* (a file of its own: the group's stack.state.json has other tests' serials) */
+  snprintf(own_path, sizeof own_path, "%s/prefetch.state.json", dir);
+  static const char *const first[] = {"a", NULL}, *const second[] = {"b", NULL}, *const third[] = {"c", NULL};
+  save_functions(own_path, first); /* serial 1 */
+  le_state_prefetch *p = le_state_prefetch_start(own_path);
+  assert_non_null(p);
+  json_t *root = NULL;
+  char *text = NULL;
+  le_statefile *file = NULL;
+  assert_int_equal(le_state_prefetch_take(p, "{}", 2, &root, &text, &file), 0); /* waits for it: read serial 1 */
+  save_functions(own_path, second); /* serial 2, func.a and func.b */
+  le_state *st;
+  le_error err;
+  assert_int_equal(le_state_open_prefetched(own_path, p, &st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 2);
+  assert_int_equal(json_object_size(le_state_resources(st)), 2);
+  le_state_free(st);
+  le_state_prefetch_free(p);
+
+  p = le_state_prefetch_start(own_path); /* the file unchanged: its document is the open's */
+  assert_non_null(p);
+  assert_int_equal(le_state_open_prefetched(own_path, p, &st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 2);
+  char *now = slurp(own_path);
+  assert_int_equal(le_state_prefetch_take(p, now, strlen(now), &root, &text, &file), 0); /* taken already */
+  free(now);
+  json_object_set_new(le_state_resources(st), "func.c",
+                      json_pack("{s:s, s:{s:s}}", "kind", "func", "args", "function_name", third[0]));
+  assert_int_equal(le_state_save(st, &err), LE_OK); /* the kept entries' text is the open's now */
+  le_state_free(st);
+  le_state_prefetch_free(p);
+  assert_int_equal(le_state_open(own_path, &st, &err), LE_OK);
+  assert_int_equal(le_state_serial(st), 3);
+  assert_int_equal(json_object_size(le_state_resources(st)), 3);
+  assert_non_null(json_object_get(le_state_resources(st), "func.a"));
+  le_state_free(st);
+}
+
+/* A prefetch of a file that does not parse changes nothing in what the open says. */
+static void prefetched_bad_file_is_refused_as_before(void **state) {
+  (void)state;
+  char bad[160];
+  write_unparsable(bad, sizeof bad, "prefetch-bad.state.json");
+  le_state *st;
+  le_error plain, prefetched;
+  assert_int_equal(le_state_open(bad, &st, &plain), LE_FAIL);
+  le_state_prefetch *p = le_state_prefetch_start(bad);
+  assert_non_null(p);
+  assert_int_equal(le_state_open_prefetched(bad, p, &st, &prefetched), LE_FAIL);
+  assert_null(st);
+  assert_string_equal(plain.message, prefetched.message);
+  le_state_prefetch_free(p);
+}
+
+/* A FIFO where the state file should be: the prefetch gives up at once (the open that counts
+ * blocks on it as it always did, under the lock; the prefetch must not hold the exit's join). */
+static void prefetch_of_a_fifo_never_waits_for_a_writer(void **state) {
+  (void)state;
+  char fifo[160];
+  snprintf(fifo, sizeof fifo, "%s/fifo.state.json", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  le_state_prefetch *p = le_state_prefetch_start(fifo);
+  assert_non_null(p);
+  le_state_prefetch_free(p); /* joins: returns only because the thread did not block */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(missing_file_is_empty_state),
@@ -336,6 +427,9 @@ int main(void) {
       cmocka_unit_test(release_deletes_only_its_own_lock),
       cmocka_unit_test(save_merges_what_another_writer_wrote),
       cmocka_unit_test(save_sees_another_writer_even_when_inode_numbers_are_reused),
+      cmocka_unit_test(prefetched_document_is_taken_only_for_the_same_bytes),
+      cmocka_unit_test(prefetched_bad_file_is_refused_as_before),
+      cmocka_unit_test(prefetch_of_a_fifo_never_waits_for_a_writer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

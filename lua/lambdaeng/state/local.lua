@@ -14,6 +14,8 @@
 --   backend:write_key(key)     -> the key in force (another run's, if it wrote first)
 --                                 | nil, err
 --   backend:where()            -> the state's location, for messages
+--   backend:prefetch()         -> (local files only) the state read ahead, for the next
+--                                 open (engine/stateprefetch.h)
 --   backend:scrub_secrets(st, make_digest) -> found, warning | nil, err: the
 --                                 addresses of sensitive values an older lambdaeng
 --                                 stored in clear, digests now in st (and .backup;
@@ -68,8 +70,15 @@ function State:unsaved()
   return nil
 end
 
+-- Starts reading and checking the state file on a thread of its own (plan and run: while
+-- the stack is evaluated); the next open takes that document if the file is then still
+-- byte for byte what was read (engine/stateprefetch.h), and otherwise reads it itself.
+function Backend:prefetch() self.prefetched = statelib.prefetch(self.paths.state) end
+
 function Backend:open()
-  local native, err, code = statelib.open(self.paths.state)
+  local prefetched = self.prefetched
+  self.prefetched = nil
+  local native, err, code = statelib.open(self.paths.state, prefetched)
   if not native then return nil, errors.new("StateError", err, { code = code }) end
   local st = setmetatable({ native = native, path = self.paths.state }, State)
   st.commits = groupcommit.new(function() return native:save_in_background() end, { retry = true })
