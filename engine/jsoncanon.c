@@ -249,7 +249,7 @@ static int object_member(canon *c, const le_spec_node *spec, size_t obj_start, i
   if (spec && spec->kind == 'm') {
     member_spec = spec->child;
   } else if (spec && spec->nfields) {
-    const le_spec_field *f = le_spec_find_field(spec->fields, spec->nfields, s, m.key_len);
+    const le_spec_field *f = le_spec_find_field(spec, s, m.key_len);
     if (f) member_spec = f->spec;
   }
   skip_space(c);

@@ -75,7 +75,7 @@ static int parse_key(decoder *d, const le_spec_node *object, const le_spec_field
   const char *s;
   size_t len;
   if (string_bytes(d, &s, &len) != GOT_VALUE) return DECLINE;
-  *field = object ? le_spec_find_field(object->fields, object->nfields, s, len) : NULL;
+  *field = object ? le_spec_find_field(object, s, len) : NULL;
   if (*field) lua_rawgeti(d->L, NAMES, (*field)->name_index);
   else lua_pushlstring(d->L, s, len);
   return GOT_VALUE;

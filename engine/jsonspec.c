@@ -19,6 +19,7 @@ static void free_node(le_spec_node *n) {
   for (size_t i = 0; i < n->nrequired; i++) free(n->required[i].name);
   free(n->fields);
   free(n->required);
+  free(n->slots);
   free(n);
 }
 
@@ -28,6 +29,29 @@ static int field_order(const void *a, const void *b) {
   int r = n ? memcmp(x->name, y->name, n) : 0;
   if (r) return r;
   return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* A cheap hash of a name for the fields' table: its length and three of its bytes (the
+ * names of one object differ there), the rest settled by comparing. */
+static size_t name_hash(const char *s, size_t len) {
+  if (!len) return 0;
+  const unsigned char *u = (const unsigned char *)s;
+  return len * 0x9e37u ^ (size_t)u[0] << 7 ^ (size_t)u[len / 2] << 3 ^ u[len - 1];
+}
+
+/* The fields' hash table (open addressing, at most half full). */
+static int index_fields(le_spec_node *n) {
+  size_t size = 4;
+  while (size < 2 * n->nfields) size *= 2;
+  n->slots = calloc(size, sizeof *n->slots);
+  if (!n->slots) return 0;
+  n->slot_mask = size - 1;
+  for (size_t i = 0; i < n->nfields; i++) {
+    size_t at = name_hash(n->fields[i].name, n->fields[i].len) & n->slot_mask;
+    while (n->slots[at]) at = (at + 1) & n->slot_mask;
+    n->slots[at] = (unsigned)i + 1;
+  }
+  return 1;
 }
 
 /* What compile fills besides the nodes: the names table (at stack index names) and its length. */
@@ -88,6 +112,7 @@ static int compile_object(compiling *cc, int idx, int depth, le_spec_node *n) {
     }
     if (!ok) lua_pop(L, 1); /* the key lua_next left */
     if (n->nfields > 1) qsort(n->fields, n->nfields, sizeof *n->fields, field_order);
+    if (ok && n->nfields) ok = index_fields(n);
   }
   lua_pop(L, 1);
   lua_pushliteral(L, "required");
@@ -128,17 +153,11 @@ static le_spec_node *compile(compiling *cc, int idx, int depth) {
   return n;
 }
 
-const le_spec_field *le_spec_find_field(const le_spec_field *fields, size_t count, const char *name, size_t len) {
-  size_t lo = 0, hi = count;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const le_spec_field *f = &fields[mid];
-    size_t n = f->len < len ? f->len : len;
-    int r = n ? memcmp(f->name, name, n) : 0;
-    if (!r) r = f->len < len ? -1 : f->len > len;
-    if (r == 0) return f;
-    if (r < 0) lo = mid + 1;
-    else hi = mid;
+const le_spec_field *le_spec_find_field(const le_spec_node *n, const char *name, size_t len) {
+  if (!n->slots) return NULL;
+  for (size_t at = name_hash(name, len) & n->slot_mask; n->slots[at]; at = (at + 1) & n->slot_mask) {
+    const le_spec_field *f = &n->fields[n->slots[at] - 1];
+    if (f->len == len && memcmp(f->name, name, len) == 0) return f;
   }
   return NULL;
 }

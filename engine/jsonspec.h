@@ -4,7 +4,7 @@
  *
  * A node holds what those readers would otherwise look up in the spec table at every
  * value: its kind, an array's item or a map's value, an object's fields whose spec is a
- * table (sorted by name, found by le_spec_find_field) and its required names. Each name
+ * table (found by le_spec_find_field through a small hash table) and its required names. Each name
  * also has its place in the names table (the compiled userdata's user value), which holds
  * the spec's own string for it: the decoder pushes a member's key from there instead of
  * making (hashing, interning) a Lua string of the text's bytes.
@@ -39,10 +39,13 @@ struct le_spec_node {
   le_spec_field *required;  /* an object's required names */
   size_t nrequired;
   int required_unnamed;     /* a required entry that is not a string: no object has it */
+  unsigned *slots;          /* the fields by a hash of their names (a field's place + 1; 0: empty) */
+  size_t slot_mask;
 };
 
 const le_spec_node *le_spec_compiled(struct lua_State *L, int idx, int cache, int mt);
 void le_spec_push_metatable(struct lua_State *L);
-const le_spec_field *le_spec_find_field(const le_spec_field *fields, size_t count, const char *name, size_t len);
+/* The field of object node n with the name, or NULL. */
+const le_spec_field *le_spec_find_field(const le_spec_node *n, const char *name, size_t len);
 
 #endif
