@@ -315,40 +315,44 @@ static EVP_MD *sha256_md(void) {
   return md;
 }
 
-/* Texts hashed one after the other often begin with the same 64 bytes: the canonical
- * requests of calls to one function (method, path, the first headers), and the strings
- * to sign of one second (algorithm, date and time, most of the scope). The SHA-256
- * state after such a first block is kept, with the block, and a text that begins with
- * that block is hashed from it: one compression of four fewer. */
+/* Texts hashed one after the other often begin with the same 64-byte blocks: the
+ * canonical requests of calls to one function (method, path, the first headers; the next
+ * block, with the date, within one second), and the strings to sign of one second
+ * (algorithm, date and time, most of the scope). The SHA-256 state after such leading
+ * blocks is kept, with the blocks, and a text that begins with them is hashed from it:
+ * a compression fewer for each. A block's state is kept only when every block before it
+ * matched, so texts that differ from the first block on cost one state copy, no more. */
+#define KEPT_BLOCKS 2
 typedef struct {
-  int ready;
-  unsigned char block[64];
-  EVP_MD_CTX *ctx; /* the state after block (from base's state, when there is one) */
-} first_block;
+  size_t depth; /* how many leading blocks may be kept (at most KEPT_BLOCKS) */
+  size_t ready; /* how many are */
+  unsigned char block[KEPT_BLOCKS][64];
+  EVP_MD_CTX *ctx[KEPT_BLOCKS]; /* the state after blocks 0..i (from base's state, when there is one) */
+} first_blocks;
 
-static first_block canonical_first, sign_first; /* sign_first: from the inner pad, reset with it */
+static first_blocks canonical_first = {.depth = 2};
+static first_blocks sign_first = {.depth = 1}; /* from the inner pad: reset with it */
 static EVP_MD_CTX *work_ctx;
 
 /* SHA-256 of base's state (NULL: the initial one) followed by data, into out; 0 when
  * memory ran out. */
-static int sha256_from(first_block *fb, const EVP_MD_CTX *base, const void *data, size_t len, unsigned char out[32]) {
+static int sha256_from(first_blocks *fb, const EVP_MD_CTX *base, const void *data, size_t len, unsigned char out[32]) {
   const unsigned char *bytes = data;
   if (!work_ctx) work_ctx = EVP_MD_CTX_new();
-  if (!fb->ctx) fb->ctx = EVP_MD_CTX_new();
-  if (!work_ctx || !fb->ctx || !sha256_md()) return 0;
-  int ok;
-  if (len >= 64 && fb->ready && memcmp(fb->block, bytes, 64) == 0) {
-    ok = EVP_MD_CTX_copy_ex(work_ctx, fb->ctx);
-  } else {
-    ok = base ? EVP_MD_CTX_copy_ex(work_ctx, base) : EVP_DigestInit_ex2(work_ctx, sha256_md(), NULL);
-    if (ok && len >= 64) {
-      fb->ready = EVP_DigestUpdate(work_ctx, bytes, 64) && EVP_MD_CTX_copy_ex(fb->ctx, work_ctx);
-      ok = fb->ready;
-      if (ok) memcpy(fb->block, bytes, 64);
-    }
+  for (size_t i = 0; i < fb->depth; i++)
+    if (!fb->ctx[i] && !(fb->ctx[i] = EVP_MD_CTX_new())) return 0;
+  if (!work_ctx || !sha256_md()) return 0;
+  size_t blocks = len / 64, hit = 0;
+  while (hit < fb->ready && hit < blocks && memcmp(fb->block[hit], bytes + 64 * hit, 64) == 0) hit++;
+  int ok = hit ? EVP_MD_CTX_copy_ex(work_ctx, fb->ctx[hit - 1])
+           : base ? EVP_MD_CTX_copy_ex(work_ctx, base) : EVP_DigestInit_ex2(work_ctx, sha256_md(), NULL);
+  size_t keep = hit < fb->depth && hit < blocks ? hit + 1 : hit; /* the first block that did not match */
+  if (keep > hit) {
+    ok = ok && EVP_DigestUpdate(work_ctx, bytes + 64 * hit, 64) && EVP_MD_CTX_copy_ex(fb->ctx[hit], work_ctx);
+    if (ok) memcpy(fb->block[hit], bytes + 64 * hit, 64);
+    fb->ready = ok ? keep : hit; /* the blocks after it were another text's */
   }
-  size_t from = len >= 64 ? 64 : 0;
-  return ok && EVP_DigestUpdate(work_ctx, bytes + from, len - from) && EVP_DigestFinal_ex(work_ctx, out, NULL);
+  return ok && EVP_DigestUpdate(work_ctx, bytes + 64 * keep, len - 64 * keep) && EVP_DigestFinal_ex(work_ctx, out, NULL);
 }
 
 /* The cached key's HMAC pads, already hashed (inner, outer): a signature with it then
@@ -360,7 +364,7 @@ static int pads_ready;
 static void prepare_pads(const unsigned char key[32]) {
   unsigned char pad[64];
   pads_ready = 0;
-  sign_first.ready = 0; /* its state began with the old key's pad */
+  sign_first.ready = 0; /* its states began with the old key's pad */
   for (int i = 0; i < 2; i++) {
     if (!pad_ctx[i]) pad_ctx[i] = EVP_MD_CTX_new();
     memset(pad, i ? 0x5c : 0x36, sizeof pad);
