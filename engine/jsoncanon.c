@@ -408,7 +408,8 @@ static int canonical_response(lua_State *L) {
   workspace *w = lua_touserdata(L, lua_upvalueindex(UP_WORKSPACE));
   const le_spec_node *spec = NULL;
   int ok = 1;
-  if (lua_istable(L, 2)) ok = (spec = le_spec_compiled(L, 2, lua_upvalueindex(UP_SPECS), lua_upvalueindex(UP_SPEC_MT))) != NULL;
+  if (lua_istable(L, 2))
+    ok = (spec = le_spec_compiled(L, 2, lua_upvalueindex(UP_SPECS), lua_upvalueindex(UP_SPEC_MT))) != NULL;
   w->out.len = w->keys.len = w->scratch.len = w->moved.len = 0;
   canon c = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .text_len = len, .w = w};
   ok = ok && le_buffer_reserve(&w->out, len + 16) == 0; /* about the text's size */

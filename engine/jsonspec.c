@@ -144,7 +144,8 @@ static le_spec_node *compile(compiling *cc, int idx, int depth) {
   if (lua_rawget(L, idx) == LUA_TSTRING) n->kind = (unsigned char)lua_tostring(L, -1)[0];
   lua_pop(L, 1);
   int ok = 1;
-  if (n->kind == 'a' || n->kind == 'm') ok = compile_child(cc, idx, n->kind == 'a' ? "item" : "value", depth, &n->child) == 0;
+  if (n->kind == 'a' || n->kind == 'm')
+    ok = compile_child(cc, idx, n->kind == 'a' ? "item" : "value", depth, &n->child) == 0;
   else if (n->kind == 'o') ok = compile_object(cc, idx, depth, n);
   if (!ok) {
     free_node(n);

@@ -352,7 +352,8 @@ static int sha256_from(first_blocks *fb, const EVP_MD_CTX *base, const void *dat
     if (ok) memcpy(fb->block[hit], bytes + 64 * hit, 64);
     fb->ready = ok ? keep : hit; /* the blocks after it were another text's */
   }
-  return ok && EVP_DigestUpdate(work_ctx, bytes + 64 * keep, len - 64 * keep) && EVP_DigestFinal_ex(work_ctx, out, NULL);
+  return ok && EVP_DigestUpdate(work_ctx, bytes + 64 * keep, len - 64 * keep) &&
+         EVP_DigestFinal_ex(work_ctx, out, NULL);
 }
 
 /* The cached key's HMAC pads, already hashed (inner, outer): a signature with it then
@@ -647,7 +648,8 @@ static int put_signature(const le_sigv4_input *in, const char *date, le_sigv4_ou
   int cached;
   if (signing_key(in->secret_access_key, date, in->region, in->service, k_signing, &cached) != LE_OK) return LE_FAIL;
   size_t len = strlen(out->string_to_sign);
-  if (!cached || !hmac_with_pads(out->string_to_sign, len, sig)) hmac_sha256(k_signing, 32, out->string_to_sign, len, sig);
+  if (!cached || !hmac_with_pads(out->string_to_sign, len, sig))
+    hmac_sha256(k_signing, 32, out->string_to_sign, len, sig);
   OPENSSL_cleanse(k_signing, sizeof k_signing);
   le_hex(sig, 32, out->signature);
   return LE_OK;
@@ -685,19 +687,23 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
     if (in->sign_body) extra[nextra++] = (le_header){"X-Amz-Content-Sha256", payload_hash};
   }
   size_t n = in->header_count + nextra, names_bytes = 0;
-  for (size_t i = 0; i < n; i++) names_bytes += strlen(i < in->header_count ? in->headers[i].name : extra[i - in->header_count].name) + 1;
   const le_header *few_src[FEW_HEADERS];
   canon_header few[FEW_HEADERS];
   char few_names[NAMES_ROOM], few_signed[NAMES_ROOM];
   const le_header **src = n <= FEW_HEADERS ? few_src : malloc(n * sizeof *src);
   canon_header *hs = n <= FEW_HEADERS ? few : malloc(n * sizeof *hs);
-  char *names = names_bytes <= NAMES_ROOM ? few_names : malloc(names_bytes);
-  char *signed_names = names_bytes <= NAMES_ROOM ? few_signed : malloc(names_bytes + 1);
+  char *names = few_names, *signed_names = few_signed;
   le_buffer query = {0};
   size_t canonical_len = 0;
   int rc = LE_FAIL;
-  if (!src || !hs || !names || !signed_names) goto done;
-  for (size_t i = 0; i < n; i++) src[i] = i < in->header_count ? &in->headers[i] : &extra[i - in->header_count];
+  if (!src || !hs) goto done;
+  for (size_t i = 0; i < n; i++) {
+    src[i] = i < in->header_count ? &in->headers[i] : &extra[i - in->header_count];
+    names_bytes += strlen(src[i]->name) + 1;
+  }
+  names = names_bytes <= NAMES_ROOM ? few_names : malloc(names_bytes);
+  signed_names = names_bytes <= NAMES_ROOM ? few_signed : malloc(names_bytes + 1);
+  if (!names || !signed_names) goto done;
   size_t nh = collect_headers(src, n, hs, names);
   size_t names_len = put_signed_names(signed_names, hs, nh);
 
