@@ -268,7 +268,7 @@ static size_t put_signed_names(char *p, const canon_header *hs, size_t nh) {
   char *start = p;
   for (size_t i = 0; i < nh; i++) {
     if (i && strcmp(hs[i].name, hs[i - 1].name) == 0) continue;
-    if (p != start) *p++ = ';';
+    if (i) *p++ = ';'; /* (i: not the first name, even when that one was empty) */
     memcpy(p, hs[i].name, hs[i].name_len);
     p += hs[i].name_len;
   }
