@@ -556,9 +556,11 @@ static int l_restore(lua_State *L) {
 int le_open_json(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
-      {"decode_response", le_json_decode_response}, {"array_items", le_json_array_items},
+      {"array_items", le_json_array_items},
       {"member_span", le_json_member_span}, {"item_starts", le_json_item_starts}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  le_json_push_decode_response(L);
+  lua_setfield(L, -2, "decode_response");
   le_json_push_canonical_response(L);
   lua_setfield(L, -2, "canonical_response");
   return 1;

@@ -11,31 +11,13 @@
 #include "buffer.h"
 #include "json.h"
 #include "jsonlex.h"
+#include "jsonspec.h"
 
 #define MAX_DEPTH 100 /* as decode_response's */
 #define DECLINE (-1)
 #define WROTE 0
 #define WAS_NULL 1 /* nothing written; what the null means is the container's to decide */
 #define KEPT_BYTES (1u << 20) /* a workspace buffer grown beyond this is given back after the call */
-
-/* A spec (one of aws/shape.lua's tables) read into C once: what decode_response looks up
- * in the table at each value (kind, fields, required, item, value), without a Lua string
- * made per member name. */
-typedef struct spec_node spec_node;
-typedef struct {
-  char *name;
-  size_t len;
-  spec_node *spec;
-} spec_field;
-struct spec_node {
-  int kind;              /* the kind's first byte; '?' when it has none */
-  spec_node *child;      /* an array's item, a map's value; NULL: none */
-  spec_field *fields;    /* an object's fields whose spec is a table, sorted by name */
-  size_t nfields;
-  spec_field *required;  /* an object's required names (spec NULL) */
-  size_t nrequired;
-  int required_unnamed;  /* a required entry that is not a string: no object has it */
-};
 
 typedef struct {
   const char *key; /* the unescaped name: in the text, or at key_at in keys when it had escapes */
@@ -63,141 +45,6 @@ typedef struct {
   size_t nmembers;
   int oom;
 } canon;
-
-/* Spec nodes ---------------------------------------------------------------------- */
-
-static void free_node(spec_node *n) {
-  if (!n) return;
-  free_node(n->child);
-  for (size_t i = 0; i < n->nfields; i++) {
-    free(n->fields[i].name);
-    free_node(n->fields[i].spec);
-  }
-  for (size_t i = 0; i < n->nrequired; i++) free(n->required[i].name);
-  free(n->fields);
-  free(n->required);
-  free(n);
-}
-
-static int field_order(const void *a, const void *b) {
-  const spec_field *x = a, *y = b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int r = n ? memcmp(x->name, y->name, n) : 0;
-  if (r) return r;
-  return x->len < y->len ? -1 : x->len > y->len;
-}
-
-static int add_field(spec_field **list, size_t *count, size_t *cap, const char *name, size_t len, spec_node *spec) {
-  spec_field *grown = le_array_grow(*list, cap, *count, sizeof **list, 8);
-  char *copy = grown ? malloc(len + 1) : NULL;
-  if (!copy) {
-    if (grown) *list = grown;
-    return -1;
-  }
-  *list = grown;
-  memcpy(copy, name, len);
-  (*list)[(*count)++] = (spec_field){copy, len, spec};
-  return 0;
-}
-
-static spec_node *compile(lua_State *L, int idx, int depth);
-
-/* spec[key] compiled when it is a table (*out NULL otherwise); -1 when memory runs out. */
-static int compile_child(lua_State *L, int idx, const char *key, int depth, spec_node **out) {
-  *out = NULL;
-  int rc = 0;
-  lua_pushstring(L, key);
-  if (lua_rawget(L, idx) == LUA_TTABLE && !(*out = compile(L, lua_gettop(L), depth + 1))) rc = -1;
-  lua_pop(L, 1);
-  return rc;
-}
-
-/* The spec table at idx read into a node (the same raw lookups decode_response makes);
- * NULL when memory runs out or the specs nest deeper than any value can. */
-static spec_node *compile(lua_State *L, int idx, int depth) {
-  if (depth > MAX_DEPTH + 1 || !lua_checkstack(L, 6)) return NULL;
-  spec_node *n = calloc(1, sizeof *n);
-  if (!n) return NULL;
-  n->kind = '?';
-  lua_pushliteral(L, "kind");
-  if (lua_rawget(L, idx) == LUA_TSTRING) n->kind = (unsigned char)lua_tostring(L, -1)[0];
-  lua_pop(L, 1);
-  size_t cap = 0, rcap = 0;
-  int ok = 1;
-  if (n->kind == 'a' || n->kind == 'm') {
-    ok = compile_child(L, idx, n->kind == 'a' ? "item" : "value", depth, &n->child) == 0;
-  } else if (n->kind == 'o') {
-    lua_pushliteral(L, "fields");
-    if (lua_rawget(L, idx) == LUA_TTABLE) {
-      int fields = lua_gettop(L);
-      lua_pushnil(L);
-      while (ok && lua_next(L, fields)) {
-        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TTABLE) {
-          size_t len;
-          const char *name = lua_tolstring(L, -2, &len);
-          spec_node *child = compile(L, lua_gettop(L), depth + 1);
-          ok = child && add_field(&n->fields, &n->nfields, &cap, name, len, child) == 0;
-          if (!ok) free_node(child);
-        }
-        lua_pop(L, 1);
-      }
-      if (!ok) lua_pop(L, 1); /* the key lua_next left */
-      if (n->nfields > 1) qsort(n->fields, n->nfields, sizeof *n->fields, field_order);
-    }
-    lua_pop(L, 1);
-    lua_pushliteral(L, "required");
-    if (ok && lua_rawget(L, idx) == LUA_TTABLE) {
-      for (lua_Integer i = 1; ok; i++) {
-        int type = lua_rawgeti(L, -1, i);
-        if (type == LUA_TNIL) {
-          lua_pop(L, 1);
-          break;
-        }
-        if (type == LUA_TSTRING) {
-          size_t len;
-          const char *name = lua_tolstring(L, -1, &len);
-          ok = add_field(&n->required, &n->nrequired, &rcap, name, len, NULL) == 0;
-        } else {
-          n->required_unnamed = 1;
-        }
-        lua_pop(L, 1);
-      }
-    }
-    lua_pop(L, 1);
-  }
-  if (!ok) {
-    free_node(n);
-    return NULL;
-  }
-  return n;
-}
-
-/* The field of the name, or NULL. */
-static const spec_field *find_field(const spec_field *fields, size_t count, const char *name, size_t len) {
-  size_t lo = 0, hi = count;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const spec_field *f = &fields[mid];
-    size_t n = f->len < len ? f->len : len;
-    int r = n ? memcmp(f->name, name, n) : 0;
-    if (!r) r = f->len < len ? -1 : f->len > len;
-    if (r == 0) return f;
-    if (r < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return NULL;
-}
-
-typedef struct {
-  spec_node *root;
-} compiled_spec;
-
-static int compiled_gc(lua_State *L) {
-  compiled_spec *c = lua_touserdata(L, 1);
-  free_node(c->root);
-  c->root = NULL;
-  return 0;
-}
 
 /* Writing ------------------------------------------------------------------------- */
 
@@ -347,10 +194,10 @@ static void rewrite_members(canon *c, size_t obj_start, const member *ms, size_t
 }
 
 /* Whether each of the spec's required names is among the members (sorted, one per name). */
-static int has_required(const canon *c, const spec_node *spec, const member *ms, size_t count) {
+static int has_required(const canon *c, const le_spec_node *spec, const member *ms, size_t count) {
   if (spec->required_unnamed) return 0;
   for (size_t i = 0; i < spec->nrequired; i++) {
-    const spec_field *want = &spec->required[i];
+    const le_spec_field *want = &spec->required[i];
     size_t lo = 0, hi = count;
     int found = 0;
     while (lo < hi && !found) {
@@ -368,10 +215,10 @@ static int has_required(const canon *c, const spec_node *spec, const member *ms,
   return 1;
 }
 
-static int value(canon *c, const spec_node *spec, int depth);
+static int value(canon *c, const le_spec_node *spec, int depth);
 
 /* One member of an object: its name, its value written after it; the member listed. */
-static int object_member(canon *c, const spec_node *spec, size_t obj_start, int depth) {
+static int object_member(canon *c, const le_spec_node *spec, size_t obj_start, int depth) {
   workspace *w = c->w;
   member *grown = le_array_grow(w->members, &w->cap, c->nmembers, sizeof *grown, 32);
   if (!grown) {
@@ -398,11 +245,11 @@ static int object_member(canon *c, const spec_node *spec, size_t obj_start, int 
     m.key = s;
   }
   put_c(c, ':');
-  const spec_node *member_spec = NULL;
+  const le_spec_node *member_spec = NULL;
   if (spec && spec->kind == 'm') {
     member_spec = spec->child;
   } else if (spec && spec->nfields) {
-    const spec_field *f = find_field(spec->fields, spec->nfields, s, m.key_len);
+    const le_spec_field *f = le_spec_find_field(spec, s, m.key_len);
     if (f) member_spec = f->spec;
   }
   skip_space(c);
@@ -423,7 +270,7 @@ static int object_member(canon *c, const spec_node *spec, size_t obj_start, int 
 }
 
 /* The object at p (spec: an object's fields and required, or a map's value). */
-static int object(canon *c, const spec_node *spec, int depth) {
+static int object(canon *c, const le_spec_node *spec, int depth) {
   workspace *w = c->w;
   c->p++;
   if (spec && spec->kind == 'm' && !spec->child) return DECLINE;
@@ -470,7 +317,7 @@ static int object(canon *c, const spec_node *spec, int depth) {
 }
 
 /* The array at p (spec: an array's item). */
-static int array(canon *c, const spec_node *spec, int depth) {
+static int array(canon *c, const le_spec_node *spec, int depth) {
   c->p++;
   skip_space(c);
   if (c->p < c->end && *c->p == ']') {
@@ -478,7 +325,7 @@ static int array(canon *c, const spec_node *spec, int depth) {
     put(c, "[]", 2);
     return WROTE;
   }
-  const spec_node *item = spec ? spec->child : NULL;
+  const le_spec_node *item = spec ? spec->child : NULL;
   if (spec && !item) return DECLINE;
   put_c(c, '[');
   for (;;) {
@@ -503,7 +350,7 @@ static int array(canon *c, const spec_node *spec, int depth) {
 }
 
 /* The value at p (after its spaces), written; spec NULL: none. */
-static int value(canon *c, const spec_node *spec, int depth) {
+static int value(canon *c, const le_spec_node *spec, int depth) {
   if (c->p >= c->end || depth > MAX_DEPTH) return DECLINE;
   int kind = spec ? spec->kind : 0;
   switch (*c->p) {
@@ -555,33 +402,14 @@ static int workspace_gc(lua_State *L) {
   return 0;
 }
 
-/* The spec table at idx compiled, from the cache (a table with weak keys: the node lives
- * as long as its spec table; the userdata is left on the stack); NULL: memory. */
-static spec_node *compiled(lua_State *L, int idx) {
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, lua_upvalueindex(UP_SPECS)) == LUA_TUSERDATA) return ((compiled_spec *)lua_touserdata(L, -1))->root;
-  lua_pop(L, 1);
-  compiled_spec *cs = lua_newuserdatauv(L, sizeof *cs, 0);
-  cs->root = NULL;
-  lua_pushvalue(L, lua_upvalueindex(UP_SPEC_MT));
-  lua_setmetatable(L, -2);
-  int at = lua_gettop(L);
-  cs->root = compile(L, idx, 0);
-  lua_settop(L, at);
-  if (!cs->root) return NULL;
-  lua_pushvalue(L, idx);
-  lua_pushvalue(L, at);
-  lua_rawset(L, lua_upvalueindex(UP_SPECS));
-  return cs->root;
-}
-
 static int canonical_response(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   workspace *w = lua_touserdata(L, lua_upvalueindex(UP_WORKSPACE));
-  const spec_node *spec = NULL;
+  const le_spec_node *spec = NULL;
   int ok = 1;
-  if (lua_istable(L, 2)) ok = (spec = compiled(L, 2)) != NULL;
+  if (lua_istable(L, 2))
+    ok = (spec = le_spec_compiled(L, 2, lua_upvalueindex(UP_SPECS), lua_upvalueindex(UP_SPEC_MT))) != NULL;
   w->out.len = w->keys.len = w->scratch.len = w->moved.len = 0;
   canon c = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .text_len = len, .w = w};
   ok = ok && le_buffer_reserve(&w->out, len + 16) == 0; /* about the text's size */
@@ -614,9 +442,7 @@ int le_json_push_canonical_response(lua_State *L) {
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-  lua_createtable(L, 0, 1); /* a compiled spec's metatable */
-  lua_pushcfunction(L, compiled_gc);
-  lua_setfield(L, -2, "__gc");
+  le_spec_push_metatable(L); /* a compiled spec's metatable */
   lua_pushcclosure(L, canonical_response, 3);
   return 1;
 }

@@ -6,13 +6,16 @@
 #include <lua.h>
 
 #include "jsonlex.h"
+#include "jsonspec.h"
 
-/* The stack of a call: the arguments, then the spec's keys (pushed once per call, so
- * that each lookup is a raw get of a string the state already holds), then the scratch
- * buffer strings with escapes are unescaped into (a userdata, made on first need). */
-enum { ARG_TEXT = 1, ARG_NULL, ARG_ARRAY_MT, ARG_SPEC, K_KIND, K_FIELDS, K_REQUIRED, K_ITEM, K_VALUE, SCRATCH };
+/* The stack of a call: the arguments, then the spec compiled (engine/jsonspec.h) and its
+ * names table (nil and nil without a spec), then the scratch buffer strings with escapes
+ * are unescaped into (a userdata, made on first need). The upvalues: the compiled specs
+ * by spec table (weak keys), and their metatable. */
+enum { ARG_TEXT = 1, ARG_NULL, ARG_ARRAY_MT, ARG_SPEC, COMPILED, NAMES, SCRATCH };
+enum { UP_SPECS = 1, UP_SPEC_MT };
 
-#define MAX_DEPTH 100 /* deeper: the reference's (cjson allows 1000) */
+#define MAX_DEPTH LE_SPEC_MAX_DEPTH /* deeper: the reference's (cjson allows 1000) */
 #define DECLINE (-1)
 #define GOT_VALUE 0
 #define GOT_NULL 1 /* the null pushed; what it means is the container's to decide */
@@ -28,38 +31,21 @@ static void skip_space(decoder *d) { /* JSON's four; \v and \f are the reference
   while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t')) d->p++;
 }
 
-/* The field key of the spec at idx pushed, its stack index if it is a table; else 0, nothing pushed. */
-static int spec_child(lua_State *L, int spec, int key) {
-  lua_pushvalue(L, key);
-  if (lua_rawget(L, spec) == LUA_TTABLE) return lua_gettop(L);
-  lua_pop(L, 1);
-  return 0;
-}
-
-/* The first letter of the spec's kind (string, integer, boolean, number, array, map, object: all
- * different), '?' for a spec without one (nothing matches it), 0 without a spec. */
-static int kind_of(lua_State *L, int spec) {
-  if (!spec) return 0;
-  lua_pushvalue(L, K_KIND);
-  int kind = '?';
-  if (lua_rawget(L, spec) == LUA_TSTRING) kind = lua_tostring(L, -1)[0];
-  lua_pop(L, 1); /* the spec keeps the string */
-  return kind;
-}
-
 /* 1: a byte that ends a plain run in a string (a quote, a backslash, a control byte). */
 static const unsigned char string_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 
-/* The string whose opening quote is at p, pushed. */
-static int parse_string(decoder *d) {
+/* The string whose opening quote is at p: its bytes, unescaped (in the scratch buffer
+ * when it has escapes, so valid until the next string with escapes). */
+static int string_bytes(decoder *d, const char **s, size_t *len) {
   const unsigned char *start = ++d->p, *p = start, *end = d->end;
   while (p < end && !string_stop[*p]) p++;
   if (p >= end || *p < 0x20) return DECLINE;
   if (*p == '"') { /* no escape: the text's own bytes */
-    lua_pushlstring(d->L, (const char *)start, (size_t)(p - start));
+    *s = (const char *)start;
+    *len = (size_t)(p - start);
     d->p = p + 1;
     return GOT_VALUE;
   }
@@ -67,11 +53,31 @@ static int parse_string(decoder *d) {
     d->scratch = lua_newuserdatauv(d->L, d->text_len, 0);
     lua_replace(d->L, SCRATCH);
   }
-  size_t len;
-  const unsigned char *after = le_jsonlex_unescape(start, p, end, d->scratch, &len);
+  const unsigned char *after = le_jsonlex_unescape(start, p, end, d->scratch, len);
   if (!after) return DECLINE;
-  lua_pushlstring(d->L, (const char *)d->scratch, len);
+  *s = (const char *)d->scratch;
   d->p = after;
+  return GOT_VALUE;
+}
+
+/* The string whose opening quote is at p, pushed. */
+static int parse_string(decoder *d) {
+  const char *s;
+  size_t len;
+  if (string_bytes(d, &s, &len) != GOT_VALUE) return DECLINE;
+  lua_pushlstring(d->L, s, len);
+  return GOT_VALUE;
+}
+
+/* An object member's name pushed: the spec's own string for a field it names (no Lua
+ * string made of the text's bytes), else a new one; *field: that field, or NULL. */
+static int parse_key(decoder *d, const le_spec_node *object, const le_spec_field **field) {
+  const char *s;
+  size_t len;
+  if (string_bytes(d, &s, &len) != GOT_VALUE) return DECLINE;
+  *field = object ? le_spec_find_field(object, s, len) : NULL;
+  if (*field) lua_rawgeti(d->L, NAMES, (*field)->name_index);
+  else lua_pushlstring(d->L, s, len);
   return GOT_VALUE;
 }
 
@@ -104,7 +110,7 @@ static int literal(decoder *d, const char *word, size_t n) {
   return GOT_VALUE;
 }
 
-static int parse_value(decoder *d, int spec, int depth);
+static int parse_value(decoder *d, const le_spec_node *spec, int depth);
 
 /* The members of the object are left on the stack, key and value, and the table is
  * made at the end at its size (growing it member by member rehashes it each time its
@@ -128,12 +134,23 @@ static int set_members(lua_State *L, int first, int count, int narr) {
   return t;
 }
 
+/* Whether the object t has every required name of spec (a null member is absent). */
+static int has_required(lua_State *L, const le_spec_node *spec, int t) {
+  if (spec->required_unnamed) return 0; /* no object has it */
+  for (size_t i = 0; i < spec->nrequired; i++) {
+    lua_rawgeti(L, NAMES, spec->required[i].name_index);
+    int type = lua_rawget(L, t);
+    lua_pop(L, 1);
+    if (type == LUA_TNIL) return 0;
+  }
+  return 1;
+}
+
 /* The object at p (spec: an object's fields and required, or a map's value). */
-static int parse_object(decoder *d, int spec, int kind, int depth) {
+static int parse_object(decoder *d, const le_spec_node *spec, int kind, int depth) {
   lua_State *L = d->L;
   d->p++;
-  int fields = kind == 'o' ? spec_child(L, spec, K_FIELDS) : 0;
-  int map_value = kind == 'm' ? spec_child(L, spec, K_VALUE) : 0;
+  const le_spec_node *object = kind == 'o' ? spec : NULL, *map_value = kind == 'm' ? spec->child : NULL;
   if (kind == 'm' && !map_value) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
   skip_space(d);
@@ -143,27 +160,18 @@ static int parse_object(decoder *d, int spec, int kind, int depth) {
     for (;; count++) {
       luaL_checkstack(L, 6, "json.decode_response");
       skip_space(d);
-      if (d->p >= d->end || *d->p != '"' || parse_string(d) != GOT_VALUE) return DECLINE;
+      const le_spec_field *field;
+      if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
       skip_space(d);
       if (d->p >= d->end || *d->p != ':') return DECLINE;
       d->p++;
-      int member_spec = map_value;
-      if (fields) {
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, fields) == LUA_TTABLE) member_spec = lua_gettop(L);
-        else lua_pop(L, 1);
-      }
       skip_space(d);
-      int got = parse_value(d, member_spec, depth + 1);
+      int got = parse_value(d, field ? field->spec : map_value, depth + 1);
       if (got == DECLINE) return DECLINE;
       if (got == GOT_NULL) {
         if (map_value) return DECLINE; /* a map's value is never null */
         lua_pop(L, 1);
         lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
-      }
-      if (fields && member_spec) {
-        lua_copy(L, -1, -2); /* the value over the field's spec */
-        lua_pop(L, 1);
       }
       skip_space(d);
       if (d->p < d->end && *d->p == ',') {
@@ -179,22 +187,14 @@ static int parse_object(decoder *d, int spec, int kind, int depth) {
     }
   }
   int t = set_members(L, first, count, 0);
-  if (kind == 'o') {
-    int required = spec_child(L, spec, K_REQUIRED);
-    for (lua_Integer i = 1; required; i++) {
-      if (lua_rawgeti(L, required, i) == LUA_TNIL) break;
-      if (lua_rawget(L, t) == LUA_TNIL) return DECLINE; /* missing, or null */
-      lua_pop(L, 1);
-    }
-  }
-  int at = first - (fields || map_value ? 1 : 0); /* over the spec's part, or where the members began */
-  lua_copy(L, t, at);
-  lua_settop(L, at);
+  if (object && !has_required(L, object, t)) return DECLINE;
+  lua_copy(L, t, first);
+  lua_settop(L, first);
   return GOT_VALUE;
 }
 
 /* The array at p (spec: an array's item). */
-static int parse_array(decoder *d, int spec, int depth) {
+static int parse_array(decoder *d, const le_spec_node *spec, int depth) {
   lua_State *L = d->L;
   d->p++;
   skip_space(d);
@@ -205,7 +205,7 @@ static int parse_array(decoder *d, int spec, int depth) {
     lua_setmetatable(L, -2);
     return GOT_VALUE;
   }
-  int item = spec ? spec_child(L, spec, K_ITEM) : 0;
+  const le_spec_node *item = spec ? spec->child : NULL;
   if (spec && !item) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
   for (;;) {
@@ -225,16 +225,16 @@ static int parse_array(decoder *d, int spec, int depth) {
     }
     return DECLINE;
   }
-  int t = set_members(L, first, count, count), at = first - (item ? 1 : 0);
-  lua_copy(L, t, at);
-  lua_settop(L, at);
+  int t = set_members(L, first, count, count);
+  lua_copy(L, t, first);
+  lua_settop(L, first);
   return GOT_VALUE;
 }
 
-/* The value at p (after its spaces), pushed; spec 0: none. */
-static int parse_value(decoder *d, int spec, int depth) {
+/* The value at p (after its spaces), pushed; spec NULL: none. */
+static int parse_value(decoder *d, const le_spec_node *spec, int depth) {
   if (d->p >= d->end || depth > MAX_DEPTH) return DECLINE;
-  int kind = kind_of(d->L, spec);
+  int kind = spec ? spec->kind : 0;
   switch (*d->p) {
   case '{': return (!spec || kind == 'o' || kind == 'm') ? parse_object(d, spec, kind, depth) : DECLINE;
   case '[': return (!spec || kind == 'a') ? parse_array(d, spec, depth) : DECLINE;
@@ -258,18 +258,25 @@ static int parse_value(decoder *d, int spec, int depth) {
   }
 }
 
-int le_json_decode_response(lua_State *L) {
+static int decode_response(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, ARG_TEXT, &len);
   luaL_checktype(L, ARG_NULL, LUA_TLIGHTUSERDATA);
   luaL_checktype(L, ARG_ARRAY_MT, LUA_TTABLE);
-  int spec = lua_istable(L, ARG_SPEC) ? ARG_SPEC : 0;
+  int has_spec = lua_istable(L, ARG_SPEC);
   lua_settop(L, ARG_SPEC);
-  lua_pushliteral(L, "kind");
-  lua_pushliteral(L, "fields");
-  lua_pushliteral(L, "required");
-  lua_pushliteral(L, "item");
-  lua_pushliteral(L, "value");
+  const le_spec_node *spec = NULL;
+  if (has_spec) {
+    spec = le_spec_compiled(L, ARG_SPEC, lua_upvalueindex(UP_SPECS), lua_upvalueindex(UP_SPEC_MT));
+    if (!spec) { /* memory, or specs nested deeper than any value: the reference path decides */
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    lua_getiuservalue(L, COMPILED, 1); /* NAMES */
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
   lua_pushnil(L); /* SCRATCH */
   decoder d = {.L = L, .p = (const unsigned char *)text, .end = (const unsigned char *)text + len, .text_len = len};
   skip_space(&d);
@@ -286,4 +293,15 @@ int le_json_decode_response(lua_State *L) {
   lua_pushboolean(L, 1);
   lua_insert(L, -2);
   return 2;
+}
+
+int le_json_push_decode_response(lua_State *L) {
+  lua_newtable(L); /* the compiled specs, by spec table */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  le_spec_push_metatable(L);
+  lua_pushcclosure(L, decode_response, 2);
+  return 1;
 }

@@ -14,12 +14,14 @@
  *   check allows loosely (an empty object where an array is expected, an empty array
  *   where an object is): the caller then takes the reference path, which decides and
  *   names the problem. So true is given only with the reference's own value
- *   (lua.json compares the two on generated texts). */
+ *   (lua.json compares the two on generated texts). A spec table is read into C the first
+ *   time it is given (engine/jsonspec.h): a change made to it later is not seen. */
 #ifndef LAMBDAENG_JSONDECODE_H
 #define LAMBDAENG_JSONDECODE_H
 
 struct lua_State;
 
-int le_json_decode_response(struct lua_State *L);
+/* Pushes decode_response (a closure over the shapes it has compiled, engine/jsonspec.h). */
+int le_json_push_decode_response(struct lua_State *L);
 
 #endif

@@ -1,9 +1,12 @@
 #include "sigv4.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -29,10 +32,9 @@ static int unreserved(unsigned char c) {
   return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-char *le_uri_encode(const char *s, size_t len, int keep_slash) {
+/* s percent-encoded at p (room for 3 * len bytes); returns where it ends. */
+static char *uri_encode_at(char *p, const char *s, size_t len, int keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
-  char *out = malloc(len * 3 + 1), *p = out;
-  if (!out) return NULL;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (unreserved(c) || (keep_slash && c == '/')) {
@@ -43,7 +45,12 @@ char *le_uri_encode(const char *s, size_t len, int keep_slash) {
       *p++ = hex[c & 15];
     }
   }
-  *p = '\0';
+  return p;
+}
+
+char *le_uri_encode(const char *s, size_t len, int keep_slash) {
+  char *out = malloc(len * 3 + 1);
+  if (out) *uri_encode_at(out, s, len, keep_slash) = '\0';
   return out;
 }
 
@@ -175,10 +182,13 @@ static int parse_query(const char *query, param **params, size_t *n, size_t *cap
   return LE_OK;
 }
 
+/* One header of the canonical request: its name lower-cased (in the names arena,
+ * NUL-terminated) and its value as given (trimmed as it is written). */
 typedef struct canon_header {
-  char *name;  /* lower-case */
-  le_buffer value;
-  size_t order; /* first appearance, to keep sort stable */
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t order; /* first appearance, to keep the sort stable */
 } canon_header;
 
 static int by_name(const void *a, const void *b) {
@@ -187,22 +197,100 @@ static int by_name(const void *a, const void *b) {
   return c ? c : (x->order < y->order ? -1 : x->order > y->order);
 }
 
-/* Appends value trimmed, with runs of spaces collapsed to one. */
-static int append_trimmed(le_buffer *b, const char *v) {
+/* Sorted by name, equal names in their order (an insertion sort for the few headers
+ * a request has: qsort's setup costs more than the sort). */
+static void sort_headers(canon_header *hs, size_t n) {
+  if (n > 16) {
+    qsort(hs, n, sizeof *hs, by_name);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    canon_header h = hs[i];
+    size_t k = i;
+    while (k > 0 && strcmp(hs[k - 1].name, h.name) > 0) {
+      hs[k] = hs[k - 1];
+      k--;
+    }
+    hs[k] = h;
+  }
+}
+
+/* Writes value at p trimmed, with inner runs of spaces and tabs made one space;
+ * returns where the text ends (at most strlen(value) bytes written). */
+static char *put_trimmed(char *p, const char *v) {
   while (*v == ' ' || *v == '\t') v++;
   const char *end = v + strlen(v);
   while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
   int space = 0;
-  for (const char *p = v; p < end; p++) {
-    if (*p == ' ' || *p == '\t') {
+  for (; v < end; v++) {
+    if (*v == ' ' || *v == '\t') {
       space = 1;
       continue;
     }
-    if (space && le_buffer_append(b, " ", 1) != LE_OK) return LE_FAIL;
+    if (space) *p++ = ' ';
     space = 0;
-    if (le_buffer_append(b, p, 1) != LE_OK) return LE_FAIL;
+    *p++ = *v;
   }
-  return LE_OK;
+  return p;
+}
+
+static int excluded(const char *lower, size_t len) {
+  switch (len) {
+  case 6: return memcmp(lower, "expect", 6) == 0;
+  case 10: return memcmp(lower, "user-agent", 10) == 0;
+  case 13: return memcmp(lower, "authorization", 13) == 0;
+  case 15: return memcmp(lower, "x-amzn-trace-id", 15) == 0;
+  default: return 0;
+  }
+}
+
+/* The headers to sign: the request's own and the extra ones, names lower-cased into
+ * names (room for every name and its NUL), excluded names left out, sorted. Returns
+ * how many. */
+static size_t collect_headers(const le_header *const *src, size_t n, canon_header *hs, char *names) {
+  size_t nh = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = src[i]->name;
+    char *lower = names;
+    while (*s) *names++ = (char)tolower((unsigned char)*s++);
+    *names++ = '\0';
+    size_t len = (size_t)(names - 1 - lower);
+    if (excluded(lower, len)) continue;
+    hs[nh] = (canon_header){lower, len, src[i]->value, nh};
+    nh++;
+  }
+  sort_headers(hs, nh);
+  return nh;
+}
+
+/* "a;b;c": the distinct names of the sorted headers, NUL-terminated at p; returns its length. */
+static size_t put_signed_names(char *p, const canon_header *hs, size_t nh) {
+  char *start = p;
+  for (size_t i = 0; i < nh; i++) {
+    if (i && strcmp(hs[i].name, hs[i - 1].name) == 0) continue;
+    if (i) *p++ = ';'; /* (i: not the first name, even when that one was empty) */
+    memcpy(p, hs[i].name, hs[i].name_len);
+    p += hs[i].name_len;
+  }
+  *p = '\0';
+  return (size_t)(p - start);
+}
+
+/* "name:value\n" per distinct name, a repeated name's values joined with commas in order. */
+static char *put_header_lines(char *p, const canon_header *hs, size_t nh) {
+  for (size_t i = 0; i < nh; i++) {
+    if (i && strcmp(hs[i].name, hs[i - 1].name) == 0) {
+      *p++ = ',';
+    } else {
+      if (i) *p++ = '\n';
+      memcpy(p, hs[i].name, hs[i].name_len);
+      p += hs[i].name_len;
+      *p++ = ':';
+    }
+    p = put_trimmed(p, hs[i].value);
+  }
+  if (nh) *p++ = '\n';
+  return p;
 }
 
 static void hmac_sha256(const void *key, size_t klen, const char *data, size_t dlen, unsigned char out[32]) {
@@ -211,31 +299,78 @@ static void hmac_sha256(const void *key, size_t klen, const char *data, size_t d
 
 /* The signing key depends only on the secret, the date, the region and the
  * service, so it is derived once per day and scope, as the AWS SDKs do: the last
- * one is kept, recognised by a digest of the secret (the secret itself is not kept). */
+ * one is kept, recognised by the secret's length and fingerprint (below; the secret
+ * itself is not kept). */
 static struct {
   int valid;
-  unsigned char secret_digest[32];
+  size_t secret_len;
+  uint64_t secret_fingerprint;
   char date[16], region[64], service[64];
   unsigned char key[32];
 } signing_cache;
 
+static EVP_MD *sha256_md(void) {
+  static EVP_MD *md;
+  if (!md) md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  return md;
+}
+
+/* Texts hashed one after the other often begin with the same 64-byte blocks: the
+ * canonical requests of calls to one function (method, path, the first headers; the next
+ * block, with the date, within one second), and the strings to sign of one second
+ * (algorithm, date and time, most of the scope). The SHA-256 state after such leading
+ * blocks is kept, with the blocks, and a text that begins with them is hashed from it:
+ * a compression fewer for each. A block's state is kept only when every block before it
+ * matched, so texts that differ from the first block on cost one state copy, no more. */
+#define KEPT_BLOCKS 2
+typedef struct {
+  size_t depth; /* how many leading blocks may be kept (at most KEPT_BLOCKS) */
+  size_t ready; /* how many are */
+  unsigned char block[KEPT_BLOCKS][64];
+  EVP_MD_CTX *ctx[KEPT_BLOCKS]; /* the state after blocks 0..i (from base's state, when there is one) */
+} first_blocks;
+
+static first_blocks canonical_first = {.depth = 2};
+static first_blocks sign_first = {.depth = 1}; /* from the inner pad: reset with it */
+static EVP_MD_CTX *work_ctx;
+
+/* SHA-256 of base's state (NULL: the initial one) followed by data, into out; 0 when
+ * memory ran out. */
+static int sha256_from(first_blocks *fb, const EVP_MD_CTX *base, const void *data, size_t len, unsigned char out[32]) {
+  const unsigned char *bytes = data;
+  if (!work_ctx) work_ctx = EVP_MD_CTX_new();
+  for (size_t i = 0; i < fb->depth; i++)
+    if (!fb->ctx[i] && !(fb->ctx[i] = EVP_MD_CTX_new())) return 0;
+  if (!work_ctx || !sha256_md()) return 0;
+  size_t blocks = len / 64, hit = 0;
+  while (hit < fb->ready && hit < blocks && memcmp(fb->block[hit], bytes + 64 * hit, 64) == 0) hit++;
+  int ok = hit ? EVP_MD_CTX_copy_ex(work_ctx, fb->ctx[hit - 1])
+           : base ? EVP_MD_CTX_copy_ex(work_ctx, base) : EVP_DigestInit_ex2(work_ctx, sha256_md(), NULL);
+  size_t keep = hit < fb->depth && hit < blocks ? hit + 1 : hit; /* the first block that did not match */
+  if (keep > hit) {
+    ok = ok && EVP_DigestUpdate(work_ctx, bytes + 64 * hit, 64) && EVP_MD_CTX_copy_ex(fb->ctx[hit], work_ctx);
+    if (ok) memcpy(fb->block[hit], bytes + 64 * hit, 64);
+    fb->ready = ok ? keep : hit; /* the blocks after it were another text's */
+  }
+  return ok && EVP_DigestUpdate(work_ctx, bytes + 64 * keep, len - 64 * keep) &&
+         EVP_DigestFinal_ex(work_ctx, out, NULL);
+}
+
 /* The cached key's HMAC pads, already hashed (inner, outer): a signature with it then
  * hashes the string to sign and the inner digest alone, two blocks fewer. pads_ready
  * says they are the cached key's. */
-static EVP_MD_CTX *pad_ctx[2], *work_ctx;
+static EVP_MD_CTX *pad_ctx[2];
 static int pads_ready;
 
 static void prepare_pads(const unsigned char key[32]) {
-  static EVP_MD *md;
   unsigned char pad[64];
   pads_ready = 0;
-  if (!md) md = EVP_MD_fetch(NULL, "SHA256", NULL);
-  if (!work_ctx) work_ctx = EVP_MD_CTX_new();
+  sign_first.ready = 0; /* its states began with the old key's pad */
   for (int i = 0; i < 2; i++) {
     if (!pad_ctx[i]) pad_ctx[i] = EVP_MD_CTX_new();
     memset(pad, i ? 0x5c : 0x36, sizeof pad);
     for (int j = 0; j < 32; j++) pad[j] ^= key[j];
-    if (!md || !work_ctx || !pad_ctx[i] || !EVP_DigestInit_ex2(pad_ctx[i], md, NULL) ||
+    if (!sha256_md() || !pad_ctx[i] || !EVP_DigestInit_ex2(pad_ctx[i], sha256_md(), NULL) ||
         !EVP_DigestUpdate(pad_ctx[i], pad, sizeof pad)) {
       OPENSSL_cleanse(pad, sizeof pad);
       return;
@@ -248,19 +383,33 @@ static void prepare_pads(const unsigned char key[32]) {
 /* HMAC-SHA256(cached key, data) from the hashed pads; 0 when they are not there. */
 static int hmac_with_pads(const char *data, size_t len, unsigned char out[32]) {
   unsigned char inner[32];
-  int ok = pads_ready && EVP_MD_CTX_copy_ex(work_ctx, pad_ctx[0]) && EVP_DigestUpdate(work_ctx, data, len) &&
-           EVP_DigestFinal_ex(work_ctx, inner, NULL) && EVP_MD_CTX_copy_ex(work_ctx, pad_ctx[1]) &&
-           EVP_DigestUpdate(work_ctx, inner, sizeof inner) && EVP_DigestFinal_ex(work_ctx, out, NULL);
+  int ok = pads_ready && sha256_from(&sign_first, pad_ctx[0], data, len, inner) &&
+           EVP_MD_CTX_copy_ex(work_ctx, pad_ctx[1]) && EVP_DigestUpdate(work_ctx, inner, sizeof inner) &&
+           EVP_DigestFinal_ex(work_ctx, out, NULL);
   OPENSSL_cleanse(inner, sizeof inner);
   return ok;
+}
+
+/* The secret of the cached signing key is recognised by its length and a 64-bit FNV-1a
+ * of it from a basis drawn at random once per process, instead of a SHA-256 pass per
+ * request (two secrets of one length that differ in a single byte never match, since
+ * each step of FNV-1a is a bijection; others match with odds of 2^-64). */
+static uint64_t secret_fingerprint(const char *s, size_t len) {
+  static uint64_t basis;
+  if (!basis && getrandom(&basis, sizeof basis, 0) != (ssize_t)sizeof basis) basis = 0xcbf29ce484222325u;
+  uint64_t h = basis;
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 0x100000001b3u;
+  }
+  return h;
 }
 
 static int signing_key(const char *secret, const char *date, const char *region, const char *service,
                        unsigned char out[32], int *cached) {
   size_t slen = strlen(secret);
-  unsigned char digest[32];
-  le_digest(LE_SHA256, secret, slen, digest);
-  if (signing_cache.valid && memcmp(digest, signing_cache.secret_digest, 32) == 0 &&
+  uint64_t fingerprint = secret_fingerprint(secret, slen);
+  if (signing_cache.valid && signing_cache.secret_len == slen && signing_cache.secret_fingerprint == fingerprint &&
       strcmp(date, signing_cache.date) == 0 && strcmp(region, signing_cache.region) == 0 &&
       strcmp(service, signing_cache.service) == 0) {
     memcpy(out, signing_cache.key, 32);
@@ -281,7 +430,8 @@ static int signing_key(const char *secret, const char *date, const char *region,
   hmac_sha256(k_service, 32, "aws4_request", 12, out);
   if (strlen(date) < sizeof signing_cache.date && strlen(region) < sizeof signing_cache.region &&
       strlen(service) < sizeof signing_cache.service) {
-    memcpy(signing_cache.secret_digest, digest, 32);
+    signing_cache.secret_len = slen;
+    signing_cache.secret_fingerprint = fingerprint;
     strcpy(signing_cache.date, date);
     strcpy(signing_cache.region, region);
     strcpy(signing_cache.service, service);
@@ -293,23 +443,12 @@ static int signing_key(const char *secret, const char *date, const char *region,
   return LE_OK;
 }
 
-
 void le_sigv4_output_free(le_sigv4_output *out) {
   free(out->canonical_request);
   free(out->string_to_sign);
   free(out->signed_query);
-  for (size_t i = 0; i < out->add_count; i++) {
-    free(out->add_names[i]);
-    free(out->add_values[i]);
-  }
+  free(out->header_text);
   memset(out, 0, sizeof *out);
-}
-
-static int add_header(le_sigv4_output *out, const char *name, const char *value) {
-  out->add_names[out->add_count] = strdup(name);
-  out->add_values[out->add_count] = strdup(value);
-  out->add_count++;
-  return out->add_names[out->add_count - 1] && out->add_values[out->add_count - 1] ? LE_OK : LE_FAIL;
 }
 
 /* "%Y%m%dT%H%M%SZ" as strftime writes it (digits by hand for years 1000-9999, the
@@ -347,9 +486,180 @@ static void join(char *out, size_t size, const char *const *parts, size_t n) {
   out[used] = '\0';
 }
 
+/* The headers SigV4 adds, their values in one allocation (out->header_text). */
+static int add_headers(le_sigv4_output *out, const char *const *names, const char *const *values, size_t n) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += strlen(values[i]) + 1;
+  char *text = malloc(bytes ? bytes : 1);
+  if (!text) return LE_FAIL;
+  out->header_text = text;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(values[i]) + 1;
+    memcpy(text, values[i], len);
+    out->add_names[i] = names[i];
+    out->add_values[i] = text;
+    text += len;
+  }
+  out->add_count = n;
+  return LE_OK;
+}
+
+/* Whether normalize_path gives the path back as it is: it starts with '/' and has no
+ * empty, "." or ".." segment (the common case, which then costs no copies). */
+static int normal_already(const char *path) {
+  if (path[0] != '/') return 0;
+  for (const char *p = path; *p; p++) {
+    if (*p != '/') continue;
+    const char *s = p + 1;
+    if (*s == '/' || (s[0] == '.' && (s[1] == '/' || s[1] == '\0')) ||
+        (s[0] == '.' && s[1] == '.' && (s[2] == '/' || s[2] == '\0')))
+      return 0;
+  }
+  return 1;
+}
+
+/* The canonical request, in one allocation of the size it can reach: method, path,
+ * query, header lines, signed names, payload hash. Returns it (NUL-terminated, its
+ * length in *len) or NULL when memory runs out. */
+static char *canonical_request(const le_sigv4_input *in, const char *query, size_t query_len,
+                               const canon_header *hs, size_t nh, const char *signed_names, size_t names_len,
+                               const char *payload_hash, size_t *len) {
+  char *normalized = NULL;
+  const char *path = in->path;
+  if (in->normalize_path && !normal_already(path)) {
+    normalized = normalize_path(path);
+    if (!normalized) return NULL;
+    path = normalized;
+  }
+  size_t path_len = strlen(path), bound = strlen(in->method) + 3 * path_len + query_len + names_len + 64 + 8;
+  for (size_t i = 0; i < nh; i++) bound += hs[i].name_len + strlen(hs[i].value) + 2;
+  char *text = malloc(bound), *p = text;
+  if (text) {
+    p = (char *)memcpy(p, in->method, strlen(in->method)) + strlen(in->method);
+    *p++ = '\n';
+    p = in->single_encode ? (char *)memcpy(p, path, path_len) + path_len : uri_encode_at(p, path, path_len, 1);
+    *p++ = '\n';
+    if (query_len) p = (char *)memcpy(p, query, query_len) + query_len;
+    *p++ = '\n';
+    p = put_header_lines(p, hs, nh);
+    *p++ = '\n';
+    p = (char *)memcpy(p, signed_names, names_len) + names_len;
+    *p++ = '\n';
+    p = (char *)memcpy(p, payload_hash, 64) + 64;
+    *p = '\0';
+    *len = (size_t)(p - text);
+  }
+  free(normalized);
+  return text;
+}
+
+/* Query signing's parameters added to params (the credential, date, expiry, signed names, token). */
+static int add_query_signing(const le_sigv4_input *in, const char *scope, const char *amz_date,
+                             const char *signed_names, int token_signed, param **params, size_t *np, size_t *pcap) {
+  char credential[512], expires[32];
+  snprintf(credential, sizeof credential, "%s/%s", in->access_key_id, scope);
+  snprintf(expires, sizeof expires, "%ld", in->expires > 0 ? in->expires : 3600);
+  const char *kv[][2] = {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+                         {"X-Amz-Credential", credential},
+                         {"X-Amz-Date", amz_date},
+                         {"X-Amz-Expires", expires},
+                         {"X-Amz-SignedHeaders", signed_names},
+                         {"X-Amz-Security-Token", token_signed ? in->session_token : NULL}};
+  for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+    if (!kv[i][1]) continue;
+    if (push_param(params, np, pcap, le_uri_encode(kv[i][0], strlen(kv[i][0]), 0),
+                   le_uri_encode(kv[i][1], strlen(kv[i][1]), 0)) != LE_OK)
+      return LE_FAIL;
+  }
+  return LE_OK;
+}
+
+/* The canonical query string ("k=v&k=v", sorted) into query. */
+static int canonical_query(const le_sigv4_input *in, const char *scope, const char *amz_date,
+                           const char *signed_names, int token_signed, le_buffer *query) {
+  param *params = NULL;
+  size_t np = 0, pcap = 0;
+  int rc = parse_query(in->query, &params, &np, &pcap);
+  if (rc == LE_OK && in->query_signing)
+    rc = add_query_signing(in, scope, amz_date, signed_names, token_signed, &params, &np, &pcap);
+  if (rc == LE_OK && np > 1) qsort(params, np, sizeof *params, by_key_then_value);
+  for (size_t i = 0; rc == LE_OK && i < np; i++) {
+    if ((i && append_str(query, "&")) || append_str(query, params[i].key) || append_str(query, "=") ||
+        append_str(query, params[i].value))
+      rc = LE_FAIL;
+  }
+  for (size_t i = 0; i < np; i++) {
+    free(params[i].key);
+    free(params[i].value);
+  }
+  free(params);
+  return rc;
+}
+
+/* "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex SHA-256 of the canonical request>". */
+static char *string_to_sign(const char *amz_date, const char *scope, const char *canonical, size_t canonical_len) {
+  unsigned char raw[32];
+  char canon_hash[65];
+  if (!sha256_from(&canonical_first, NULL, canonical, canonical_len, raw)) return NULL;
+  le_hex(raw, 32, canon_hash);
+  const char *parts[] = {"AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", canon_hash};
+  size_t size = 1;
+  for (size_t i = 0; i < 6; i++) size += strlen(parts[i]);
+  char *text = malloc(size);
+  if (text) join(text, size, parts, 6);
+  return text;
+}
+
+/* What header signing adds: X-Amz-Date, the token, the payload hash, Authorization. */
+static int add_signed_headers(const le_sigv4_input *in, le_sigv4_output *out, const char *amz_date,
+                              const char *scope, const char *signed_names, const char *payload_hash) {
+  char auth[1024];
+  join(auth, sizeof auth,
+       (const char *const[]){"AWS4-HMAC-SHA256 Credential=", in->access_key_id, "/", scope, ", SignedHeaders=",
+                             signed_names, ", Signature=", out->signature},
+       8);
+  const char *names[4], *values[4];
+  size_t n = 0;
+  names[n] = "X-Amz-Date", values[n++] = amz_date;
+  if (in->session_token && *in->session_token) names[n] = "X-Amz-Security-Token", values[n++] = in->session_token;
+  if (in->sign_body) names[n] = "X-Amz-Content-Sha256", values[n++] = payload_hash;
+  names[n] = "Authorization", values[n++] = auth;
+  return add_headers(out, names, values, n);
+}
+
+/* The query to send with query signing: the canonical one, the signature, an unsigned token. */
+static int finish_signed_query(const le_sigv4_input *in, le_sigv4_output *out, le_buffer *query, int token_signed) {
+  if (query->len && append_str(query, "&")) return LE_FAIL;
+  if (append_str(query, "X-Amz-Signature=") || append_str(query, out->signature)) return LE_FAIL;
+  if (in->session_token && *in->session_token && !token_signed) {
+    char *t = le_uri_encode(in->session_token, strlen(in->session_token), 0);
+    if (!t) return LE_FAIL;
+    int bad = append_str(query, "&X-Amz-Security-Token=") || append_str(query, t);
+    free(t);
+    if (bad) return LE_FAIL;
+  }
+  out->signed_query = finish(query);
+  return out->signed_query ? LE_OK : LE_FAIL;
+}
+
+/* The signature of the string to sign, with the cached signing key's hashed pads when it is cached. */
+static int put_signature(const le_sigv4_input *in, const char *date, le_sigv4_output *out) {
+  unsigned char k_signing[32], sig[32];
+  int cached;
+  if (signing_key(in->secret_access_key, date, in->region, in->service, k_signing, &cached) != LE_OK) return LE_FAIL;
+  size_t len = strlen(out->string_to_sign);
+  if (!cached || !hmac_with_pads(out->string_to_sign, len, sig))
+    hmac_sha256(k_signing, 32, out->string_to_sign, len, sig);
+  OPENSSL_cleanse(k_signing, sizeof k_signing);
+  le_hex(sig, 32, out->signature);
+  return LE_OK;
+}
+
+#define FEW_HEADERS 16
+#define NAMES_ROOM 512
+
 int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err) {
   memset(out, 0, sizeof *out);
-  int rc = LE_FAIL;
   char amz_date[17], date[9];
   struct tm tm;
   gmtime_r(&in->timestamp, &tm);
@@ -367,16 +677,8 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
   join(scope, sizeof scope, (const char *const[]){date, "/", in->region, "/", in->service, "/aws4_request"}, 6);
   int token_signed = in->session_token && *in->session_token && !in->omit_session_token;
 
-  /* Headers: the request's own, plus those the signature itself adds. */
-  size_t nh = 0, cap = in->header_count + 3;
-  canon_header *hs = calloc(cap, sizeof *hs);
-  param *params = NULL;
-  size_t np = 0, pcap = 0;
-  le_buffer canon = {0}, signed_names = {0}, sts = {0}, query = {0};
-  char *path = NULL, *encoded_path = NULL;
-  if (!hs) goto oom;
-
-  const le_header *extra_src[3];
+  /* Headers: the request's own, plus those the signature itself adds; the few a
+   * request has (and their lower-cased names) on the stack. */
   le_header extra[3];
   size_t nextra = 0;
   if (!in->query_signing) {
@@ -384,152 +686,47 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
     if (token_signed) extra[nextra++] = (le_header){"X-Amz-Security-Token", in->session_token};
     if (in->sign_body) extra[nextra++] = (le_header){"X-Amz-Content-Sha256", payload_hash};
   }
-  for (size_t i = 0; i < nextra; i++) extra_src[i] = &extra[i];
-  for (size_t i = 0; i < in->header_count + nextra; i++) {
-    const le_header *h = i < in->header_count ? &in->headers[i] : extra_src[i - in->header_count];
-    char *lower = strdup(h->name);
-    if (!lower) goto oom;
-    for (char *c = lower; *c; c++) *c = (char)tolower((unsigned char)*c);
-    if (strcmp(lower, "authorization") == 0 || strcmp(lower, "user-agent") == 0 ||
-        strcmp(lower, "x-amzn-trace-id") == 0 || strcmp(lower, "expect") == 0) {
-      free(lower);
-      continue;
-    }
-    size_t k = 0;
-    while (k < nh && strcmp(hs[k].name, lower) != 0) k++;
-    if (k == nh) {
-      hs[nh].name = lower;
-      hs[nh].order = nh;
-      nh++;
-    } else {
-      free(lower);
-      if (le_buffer_append(&hs[k].value, ",", 1) != LE_OK) goto oom;
-    }
-    if (append_trimmed(&hs[k].value, h->value) != LE_OK) goto oom;
+  size_t n = in->header_count + nextra, names_bytes = 0;
+  const le_header *few_src[FEW_HEADERS];
+  canon_header few[FEW_HEADERS];
+  char few_names[NAMES_ROOM], few_signed[NAMES_ROOM];
+  const le_header **src = n <= FEW_HEADERS ? few_src : malloc(n * sizeof *src);
+  canon_header *hs = n <= FEW_HEADERS ? few : malloc(n * sizeof *hs);
+  char *names = few_names, *signed_names = few_signed;
+  le_buffer query = {0};
+  size_t canonical_len = 0;
+  int rc = LE_FAIL;
+  if (!src || !hs) goto done;
+  for (size_t i = 0; i < n; i++) {
+    src[i] = i < in->header_count ? &in->headers[i] : &extra[i - in->header_count];
+    names_bytes += strlen(src[i]->name) + 1;
   }
-  qsort(hs, nh, sizeof *hs, by_name);
-  for (size_t i = 0; i < nh; i++) {
-    if (i && le_buffer_append(&signed_names, ";", 1) != LE_OK) goto oom;
-    if (append_str(&signed_names, hs[i].name) != LE_OK) goto oom;
-  }
-  if (le_buffer_append(&signed_names, "", 1) != LE_OK) goto oom;
-  signed_names.len--;
+  names = names_bytes <= NAMES_ROOM ? few_names : malloc(names_bytes);
+  signed_names = names_bytes <= NAMES_ROOM ? few_signed : malloc(names_bytes + 1);
+  if (!names || !signed_names) goto done;
+  size_t nh = collect_headers(src, n, hs, names);
+  size_t names_len = put_signed_names(signed_names, hs, nh);
 
-  /* Query parameters, with the signing ones for query signing. */
-  if (parse_query(in->query, &params, &np, &pcap) != LE_OK) goto oom;
-  if (in->query_signing) {
-    char credential[512], expires[32];
-    snprintf(credential, sizeof credential, "%s/%s", in->access_key_id, scope);
-    snprintf(expires, sizeof expires, "%ld", in->expires > 0 ? in->expires : 3600);
-    const char *kv[][2] = {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
-                           {"X-Amz-Credential", credential},
-                           {"X-Amz-Date", amz_date},
-                           {"X-Amz-Expires", expires},
-                           {"X-Amz-SignedHeaders", (const char *)signed_names.data},
-                           {"X-Amz-Security-Token", token_signed ? in->session_token : NULL}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-      if (!kv[i][1]) continue;
-      if (push_param(&params, &np, &pcap, le_uri_encode(kv[i][0], strlen(kv[i][0]), 0),
-                     le_uri_encode(kv[i][1], strlen(kv[i][1]), 0)) != LE_OK)
-        goto oom;
-    }
-  }
-  if (np > 1) qsort(params, np, sizeof *params, by_key_then_value);
-
-  /* Canonical request */
-  path = in->normalize_path ? normalize_path(in->path) : strdup(in->path);
-  if (!path) goto oom;
-  encoded_path = in->single_encode ? strdup(path) : le_uri_encode(path, strlen(path), 1);
-  if (!encoded_path) goto oom;
-  if (append_str(&canon, in->method) || append_str(&canon, "\n") || append_str(&canon, encoded_path) ||
-      append_str(&canon, "\n"))
-    goto oom;
-  for (size_t i = 0; i < np; i++) {
-    if (i && append_str(&query, "&")) goto oom;
-    if (append_str(&query, params[i].key) || append_str(&query, "=") || append_str(&query, params[i].value))
-      goto oom;
-  }
-  if (query.len && le_buffer_append(&canon, query.data, query.len)) goto oom;
-  if (append_str(&canon, "\n")) goto oom;
-  for (size_t i = 0; i < nh; i++) {
-    if (append_str(&canon, hs[i].name) || append_str(&canon, ":") ||
-        le_buffer_append(&canon, hs[i].value.data, hs[i].value.len) || append_str(&canon, "\n"))
-      goto oom;
-  }
-  if (append_str(&canon, "\n") || le_buffer_append(&canon, signed_names.data, signed_names.len) ||
-      append_str(&canon, "\n") || append_str(&canon, payload_hash))
-    goto oom;
-  out->canonical_request = finish(&canon);
-  if (!out->canonical_request) goto oom;
-
-  /* String to sign */
-  char canon_hash[65];
-  le_digest_hex(LE_SHA256, out->canonical_request, strlen(out->canonical_request), canon_hash);
-  if (append_str(&sts, "AWS4-HMAC-SHA256\n") || append_str(&sts, amz_date) || append_str(&sts, "\n") ||
-      append_str(&sts, scope) || append_str(&sts, "\n") || append_str(&sts, canon_hash))
-    goto oom;
-  out->string_to_sign = finish(&sts);
-  if (!out->string_to_sign) goto oom;
-
-  /* Signature */
-  {
-    unsigned char k_signing[32], sig[32];
-    int cached;
-    if (signing_key(in->secret_access_key, date, in->region, in->service, k_signing, &cached) != LE_OK) goto oom;
-    if (!cached || !hmac_with_pads(out->string_to_sign, strlen(out->string_to_sign), sig))
-      hmac_sha256(k_signing, 32, out->string_to_sign, strlen(out->string_to_sign), sig);
-    OPENSSL_cleanse(k_signing, sizeof k_signing);
-    le_hex(sig, 32, out->signature);
-  }
-
-  if (in->query_signing) {
-    if (query.len && append_str(&query, "&")) goto oom;
-    if (append_str(&query, "X-Amz-Signature=") || append_str(&query, out->signature)) goto oom;
-    if (in->session_token && *in->session_token && !token_signed) {
-      char *t = le_uri_encode(in->session_token, strlen(in->session_token), 0);
-      if (!t) goto oom;
-      int bad = append_str(&query, "&X-Amz-Security-Token=") || append_str(&query, t);
-      free(t);
-      if (bad) goto oom;
-    }
-    out->signed_query = finish(&query);
-    if (!out->signed_query) goto oom;
-  } else {
-    char auth[1024];
-    join(auth, sizeof auth,
-         (const char *const[]){"AWS4-HMAC-SHA256 Credential=", in->access_key_id, "/", scope, ", SignedHeaders=",
-                               (const char *)signed_names.data, ", Signature=", out->signature},
-         8);
-    if (add_header(out, "X-Amz-Date", amz_date)) goto oom;
-    if (in->session_token && *in->session_token && add_header(out, "X-Amz-Security-Token", in->session_token))
-      goto oom;
-    if (in->sign_body && add_header(out, "X-Amz-Content-Sha256", payload_hash)) goto oom;
-    if (add_header(out, "Authorization", auth)) goto oom;
-  }
-  rc = LE_OK;
-  goto done;
-oom:
-  le_error_set(err, "out of memory while signing");
-  le_sigv4_output_free(out);
+  if ((in->query || in->query_signing) &&
+      canonical_query(in, scope, amz_date, signed_names, token_signed, &query) != LE_OK)
+    goto done;
+  out->canonical_request = canonical_request(in, (const char *)query.data, query.len, hs, nh, signed_names,
+                                             names_len, payload_hash, &canonical_len);
+  if (!out->canonical_request) goto done;
+  out->string_to_sign = string_to_sign(amz_date, scope, out->canonical_request, canonical_len);
+  if (!out->string_to_sign || put_signature(in, date, out) != LE_OK) goto done;
+  rc = in->query_signing ? finish_signed_query(in, out, &query, token_signed)
+                         : add_signed_headers(in, out, amz_date, scope, signed_names, payload_hash);
 done:
-  if (hs) {
-    for (size_t i = 0; i < nh; i++) {
-      free(hs[i].name);
-      le_buffer_free(&hs[i].value);
-    }
-    free(hs);
+  if (rc != LE_OK) {
+    le_error_set(err, "out of memory while signing");
+    le_sigv4_output_free(out);
   }
-  for (size_t i = 0; i < np; i++) {
-    free(params[i].key);
-    free(params[i].value);
-  }
-  free(params);
-  le_buffer_free(&canon);
-  le_buffer_free(&signed_names);
-  le_buffer_free(&sts);
+  if (src != few_src) free(src);
+  if (hs != few) free(hs);
+  if (names != few_names) free(names);
+  if (signed_names != few_signed) free(signed_names);
   le_buffer_free(&query);
-  free(path);
-  free(encoded_path);
   return rc;
 }
 

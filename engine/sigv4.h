@@ -50,10 +50,11 @@ typedef struct le_sigv4_output {
   char *canonical_request;
   char *string_to_sign;
   char signature[65];
-  /* Header signing: headers to add, in order (names and values are owned here). */
-  char *add_names[4];
+  /* Header signing: headers to add, in order (the values in header_text, owned here). */
+  const char *add_names[4];
   char *add_values[4];
   size_t add_count;
+  char *header_text;
   /* Query signing: the query string to send (without '?'). */
   char *signed_query;
 } le_sigv4_output;

@@ -242,6 +242,74 @@ int main(int argc, char **argv) {
            ok ? "PASS" : "FAIL");
     ok ? passed++ : failed++;
   }
+  /* The cache recognises its secret by length and fingerprint, not by address: a secret
+   * changed in place (the same buffer, the same length, one byte or two swapped) is
+   * another secret, and each of its signatures is the one a fresh derivation gives. */
+  {
+    char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const char *variants[] = {"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
+                              "JwalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
+    char sig[4][65];
+    int ok = 1;
+    for (int k = 0; k < 4; k++) {
+      memcpy(secret, variants[k], sizeof secret);
+      le_header h[] = {{"Host", "example.amazonaws.com"}};
+      le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
+                           .secret_access_key = secret, .region = "us-east-1", .service = "service",
+                           .timestamp = 1440938160, .normalize_path = 1};
+      le_sigv4_output out;
+      le_error err;
+      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
+      snprintf(sig[k], 65, "%s", out.signature);
+      le_sigv4_output_free(&out);
+      /* the same signature from a copy of the secret at another address, signed after another key */
+      char copy[sizeof secret];
+      memcpy(copy, variants[k], sizeof copy);
+      le_sigv4_input other = in;
+      other.secret_access_key = "another secret";
+      if (le_sigv4_sign(&other, &out, &err) != LE_OK) return 1;
+      le_sigv4_output_free(&out);
+      in.secret_access_key = copy;
+      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
+      ok = ok && strcmp(out.signature, sig[k]) == 0;
+      le_sigv4_output_free(&out);
+    }
+    ok = ok && strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[1], sig[2]) != 0 &&
+         strcmp(sig[0], sig[3]) == 0;
+    printf("%s signing-key cache: a secret changed in place is another secret\n", ok ? "PASS" : "FAIL");
+    ok ? passed++ : failed++;
+  }
+  /* The SHA-256 states kept for a canonical request's leading blocks: two texts whose first
+   * block differs and whose second is the same ("POST\n" and the path's first 59 bytes make
+   * the first block; the paths differ there alone) are each hashed from their own first
+   * block, whatever was signed before. */
+  {
+    char p1[128], p2[128], p3[128];
+    snprintf(p1, sizeof p1, "/%s/same-tail-of-the-path", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    snprintf(p2, sizeof p2, "/%s/same-tail-of-the-path", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    snprintf(p3, sizeof p3, "/%s/another-tail", "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+    const char *order[2][4] = {{p1, p1, p2, p2}, {p1, p1, p3, p2}};
+    const char *bodies[4] = {"{}", "{\"a\":1}", "{}", "{\"b\":2}"};
+    char last[2][65];
+    for (int o = 0; o < 2; o++) {
+      for (int k = 0; k < 4; k++) {
+        le_header h[] = {{"Host", "example.amazonaws.com"}};
+        le_sigv4_input in = {.method = "POST", .path = order[o][k], .headers = h, .header_count = 1,
+                             .body = (const unsigned char *)bodies[k], .body_len = strlen(bodies[k]),
+                             .access_key_id = "AKID", .secret_access_key = "secret", .region = "us-east-1",
+                             .service = "service", .timestamp = 1440938160, .normalize_path = 1};
+        le_sigv4_output out;
+        le_error err;
+        if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
+        snprintf(last[o], 65, "%s", out.signature);
+        le_sigv4_output_free(&out);
+      }
+    }
+    int ok = strcmp(last[0], last[1]) == 0;
+    printf("%s canonical request's kept blocks: a later block is used only after its own first block\n",
+           ok ? "PASS" : "FAIL");
+    ok ? passed++ : failed++;
+  }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 && passed > 0 ? 0 : 1;
 }
