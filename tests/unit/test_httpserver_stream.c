@@ -8,6 +8,7 @@
  * (httpserver.stream_stats) are polled until the hold is seen or the runtime's body was
  * read whole (the unbounded queue), 30 s at most as a hang detector. */
 #include "loop_harness.h"
+#include "client_socket.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -46,23 +47,6 @@ typedef struct peer {
   char result[160];
 } peer;
 static peer reader, runtime;
-
-static int connect_to(int port, int small_window) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct timeval patience = {.tv_sec = 60};
-  int window = 4096;
-  if (fd < 0) return -1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
-  if (small_window) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 static int send_all(int fd, const char *data, size_t len) {
   while (len > 0) {
@@ -167,10 +151,11 @@ static int l_phases(lua_State *L) {
 static void a_client_that_does_not_read_holds_the_runtime_and_then_gets_the_whole_body(void **state) {
   (void)state;
   lua_State *L = harness_open();
-  lua_register(L, "start_reader", l_start_reader);
-  lua_register(L, "start_runtime", l_start_runtime);
-  lua_register(L, "release_reader", l_release_reader);
-  lua_register(L, "phases", l_phases);
+  static const luaL_Reg peers[] = {{"start_reader", l_start_reader}, {"start_runtime", l_start_runtime},
+                                   {"release_reader", l_release_reader}, {"phases", l_phases}, {NULL, NULL}};
+  lua_pushglobaltable(L);
+  luaL_setfuncs(L, peers, 0);
+  lua_pop(L, 1);
   harness_run_after(L, PRELUDE,
                     "return loop.run(function()\n"
                     "  local s = listen(serve, { stream = stream })\n"
