@@ -141,6 +141,7 @@ typedef struct write_req {
   uv_write_t req;
   char *data;
   le_conn *c;
+  size_t len; /* what c->queued counts of it */
   int close_after;
 } write_req;
 
@@ -176,6 +177,8 @@ static void write_cb(uv_write_t *req, int status) {
   le_conn *c = w->c;
   free(w->data);
   c->writing--;
+  c->queued -= w->len;
+  if (status >= 0 && c->held_id) le_stream_drained(c); /* a streamed answer's runtime may read on */
   if (status < 0) le_conn_close(c);
   else if (w->close_after) {
     c->want_close = 1;
@@ -214,6 +217,7 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
   }
   w->data = (char *)out->data;
   w->c = c;
+  w->len = out->len - done;
   w->close_after = close_after;
   uv_buf_t buf = uv_buf_init(w->data + done, (unsigned)(out->len - done));
   *out = (le_buffer){0};
@@ -224,6 +228,7 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
     return -1;
   }
   c->writing++;
+  c->queued += w->len;
   return 0;
 }
 

@@ -78,6 +78,9 @@ typedef struct le_conn {
   int has_sink, sink_ref;   /* the request's body goes to a sink as it is read (httpserver_stream.h) */
   size_t head_fields, head_names, head_values; /* where the head's fields end in names and values (then trailers) */
   int streaming;            /* a response is being streamed (respond_start ... respond_end): 1 chunked, 2 raw (HTTP/1.0) */
+  size_t queued;            /* bytes of its answers waiting in write requests (not yet taken by the socket) */
+  long held_id;             /* the connection whose reading its queue holds (httpserver_stream.h; 0: none) */
+  int held;                 /* its reading is held by a streamed answer's queue (httpserver_stream.h) */
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;

@@ -11,6 +11,13 @@
 #include "httpserver_response.h"
 #include "loop.h"
 
+/* The connection whose body's sink is running (a chunk given now comes from its body). */
+static le_conn *feeding;
+static struct {
+  long long holds, held;
+  size_t queued_peak;
+} S;
+
 int le_stream_begin(le_conn *c) {
   le_server *srv = c->srv;
   lua_State *L = srv->L;
@@ -33,7 +40,9 @@ int le_stream_body(le_conn *c, const char *at, size_t len) {
   lua_State *L = c->srv->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->sink_ref);
   lua_pushlstring(L, at, len);
+  feeding = c;
   le_callback_call(L, 1, 0, "local target"); /* reported there; the body is read on */
+  feeding = NULL;
   return 0;
 }
 
@@ -68,7 +77,35 @@ void le_stream_finish(lua_State *L, le_conn *c, int idx) {
   le_stream_drop(c);
 }
 
+/* c's client queue holds source's reading. */
+static void hold(le_conn *c, le_conn *source) {
+  le_conn_stop_reading(source);
+  source->held = 1;
+  c->held_id = source->id;
+  S.holds++;
+  S.held++;
+}
+
+/* The connection c's queue held reads again (unless its request ended meanwhile). */
+static void release(le_conn *c) {
+  le_conn *source = le_conn_find(c->held_id);
+  c->held_id = 0;
+  if (!source || !source->held) return;
+  source->held = 0;
+  S.held--;
+  le_conn_start_reading(source);
+}
+
+void le_stream_drained(le_conn *c) {
+  if (c->queued <= LE_STREAM_MAX_QUEUED / 2) release(c);
+}
+
 void le_stream_drop(le_conn *c) {
+  if (c->held) { /* its request ends: whatever reads it next is not held */
+    c->held = 0;
+    S.held--;
+  }
+  if (c->held_id) release(c);
   if (!c->has_sink) return;
   luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->sink_ref);
   c->has_sink = 0;
@@ -120,7 +157,10 @@ static int l_respond_chunk(lua_State *L) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  lua_pushboolean(L, le_conn_send(c, &out, 0) == 0);
+  int sent = le_conn_send(c, &out, 0) == 0;
+  if (c->queued > S.queued_peak) S.queued_peak = c->queued;
+  if (sent && feeding && c->queued > LE_STREAM_MAX_QUEUED && !feeding->held && !c->held_id) hold(c, feeding);
+  lua_pushboolean(L, sent);
   return 1;
 }
 
@@ -130,6 +170,7 @@ static int l_respond_end(lua_State *L) {
   if (!c || !c->streaming) return lua_pushboolean(L, 0), 1;
   int raw = c->streaming == 2;
   c->streaming = 0;
+  if (c->held_id) release(c); /* nothing more comes from its source for it */
   le_buffer out = {0};
   if (!complete || raw) { /* nothing more: closed once what is queued is written */
     c->keep_alive = 0;
@@ -151,8 +192,19 @@ static int l_respond_end(lua_State *L) {
   return 1;
 }
 
+static int l_stream_stats(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)S.holds);
+  lua_setfield(L, -2, "holds");
+  lua_pushinteger(L, (lua_Integer)S.held);
+  lua_setfield(L, -2, "held");
+  lua_pushinteger(L, (lua_Integer)S.queued_peak);
+  lua_setfield(L, -2, "queued_peak");
+  return 1;
+}
+
 void le_stream_functions(lua_State *L) {
   static const luaL_Reg fns[] = {{"respond_start", l_respond_start}, {"respond_chunk", l_respond_chunk},
-                                 {"respond_end", l_respond_end}, {NULL, NULL}};
+                                 {"respond_end", l_respond_end}, {"stream_stats", l_stream_stats}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

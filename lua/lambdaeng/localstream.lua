@@ -4,7 +4,9 @@
 -- after the stream began. Passed on chunk by chunk as it arrives to the invocation's
 -- stream when it has one (a function URL whose InvokeMode is RESPONSE_STREAM: the
 -- client reads the first bytes while the function runs, up to 20 MiB), else gathered
--- into a buffered result (Invoke: at most the 6 MB of a synchronous payload).
+-- into a buffered result (Invoke: at most the 6 MB of a synchronous payload). A URL
+-- client slower than the runtime holds the runtime's connection (the server's own
+-- backpressure, httpserver_stream.h): what waits for a client stays near 256 KiB.
 --
 --   attach(inv, stream) -> the invocation's response goes to stream (a url_stream) if streamed
 --   sink(env, req) -> the Runtime API server's body sink of a streamed /response of

@@ -14,7 +14,9 @@ local Ref = { __name = "lambdaeng.reference" }
 local methods = {}
 local S = setmetatable({}, { __name = "lambdaeng.reference.state" }) -- private key of a ref's fields
 
--- The fields of a reference: deps, known, value, sensitive, resolver, label, addr, path.
+-- The fields of a reference: deps, known, value, sensitive, resolver, label, addr, path,
+-- and sensitive_keys: of a sensitive map only some of whose values are (a set of their
+-- keys; a function's tags_all), so that a reference to one of the others is not.
 local function fields(r) return rawget(r, S) end
 M.fields = fields
 
@@ -97,6 +99,12 @@ function M.inspect(v)
   return { deps = deps, known = known, sensitive = sensitive, has_refs = any }
 end
 
+-- Registers what a sensitive reference resolved to: of a map with sensitive_keys, those values only.
+local function add_secret(value, keys)
+  if not keys or type(value) ~= "table" then return secrets.add(value) end
+  for k in pairs(keys) do secrets.add(value[k]) end
+end
+
 -- Replaces every reference inside v by env's answer (or its known value).
 -- Returns the plain value (UNKNOWN where not yet known) and whether any part
 -- was unknown. env(ref) returns the value of a base reference, or UNKNOWN.
@@ -108,7 +116,7 @@ local function resolve(v, env, depth)
     if f.known then return f.value, false end
     if not env then return UNKNOWN, true end
     local value = f.resolver(env)
-    if f.sensitive then secrets.add(value) end
+    if f.sensitive then add_secret(value, f.sensitive_keys) end
     return value, value == UNKNOWN or value == WITHHELD
   elseif type(v) == "table" and getmetatable(v) == nil then
     if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
@@ -164,12 +172,12 @@ function M.attribute(addr, path, opts)
   local label = addr .. "." .. table.concat(path, ".")
   if opts.known then
     return new { deps = { [addr] = true }, known = true, value = opts.value,
-                 sensitive = opts.sensitive or false, label = label, addr = addr, path = path,
-                 computed_keys = opts.computed_keys }
+                 sensitive = opts.sensitive or false, sensitive_keys = opts.sensitive_keys, label = label,
+                 addr = addr, path = path, computed_keys = opts.computed_keys }
   end
   return new {
     deps = { [addr] = true }, known = false, sensitive = opts.sensitive or false, label = label,
-    addr = addr, path = path,
+    addr = addr, path = path, sensitive_keys = opts.sensitive_keys,
     resolver = function(env) return env(addr, path) end,
   }
 end
@@ -191,17 +199,19 @@ Ref.__index = function(self, key)
   local path = {}
   if parent.path then for i, p in ipairs(parent.path) do path[i] = p end end
   path[#path + 1] = key
+  local sensitive = parent.sensitive
+  if parent.sensitive_keys then sensitive = parent.sensitive_keys[key] == true end
   if parent.known and parent.computed_keys and parent.computed_keys[key] and #path == 2 then
     -- a computed field of a known block: the environment tells its value
-    return M.attribute(parent.addr, path, { sensitive = parent.sensitive })
+    return M.attribute(parent.addr, path, { sensitive = sensitive })
   end
   if parent.known then
     local v = type(parent.value) == "table" and parent.value[key] or nil
-    return new { deps = union({}, parent.deps), known = true, value = v, sensitive = parent.sensitive,
+    return new { deps = union({}, parent.deps), known = true, value = v, sensitive = sensitive,
                  label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path }
   end
   return new {
-    deps = union({}, parent.deps), known = false, sensitive = parent.sensitive,
+    deps = union({}, parent.deps), known = false, sensitive = sensitive,
     label = (parent.label or "?") .. "." .. tostring(key), addr = parent.addr, path = path,
     resolver = function(env)
       local v = parent.resolver(env)

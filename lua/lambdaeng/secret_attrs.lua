@@ -20,6 +20,8 @@
 --                   a sensitive argument
 --   sensitive_keys(p, attr) -> nil, or of a map attribute that does, the set of its
 --                   keys that carry it, or true for all (plan/json.lua's after_sensitive)
+--   declared_keys(kind, attr, args) -> of a map attribute that follows a partly
+--                   sensitive argument, the keys that carry it (a set), or nil
 --   masked(p, attrs, marker) -> attrs with those attributes (a map's sensitive
 --                   values, and any digest) shown as marker (plan/text.lua)
 --   same(stored_value, value, digest) -> whether a stored (maybe digested) map
@@ -156,6 +158,17 @@ function M.sensitive_keys(p, k)
     for name, x in pairs(type(stored) == "table" and stored or {}) do if is_digest(x) then keys[name] = true end end
   end
   return keys
+end
+
+-- Of kind's map attribute attr (a function's tags_all), the set of its keys whose values
+-- carry a sensitive part of the declared arguments args, or nil when that is not known
+-- (the argument is one sensitive value) or it follows no argument: a reference to attr
+-- is then sensitive as a whole (stack.lua's handles).
+function M.declared_keys(kind, attr, args)
+  local from = map_source(kind, attr)
+  if not from then return nil end
+  local keys = keys_of_marks(require("lambdaeng.plan.json_values").sensitive_marks(args[from]))
+  return keys ~= true and keys or nil
 end
 
 -- attrs as a plan shows them: each attribute that carries a sensitive argument is

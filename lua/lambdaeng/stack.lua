@@ -159,7 +159,9 @@ Handle.__index = function(h, key)
     if c == key then
       local sensitive = kind.sensitive or secret_attrs.follows(kind, key, function(arg)
         return ref.inspect(arg and d.args[arg] or d.args).sensitive end)
-      return ref.attribute(d.address, { key }, { sensitive = sensitive or false })
+      -- (of tags_all, only the tags whose values are sensitive: fn.tags_all.team is not)
+      local keys = sensitive and not kind.sensitive and secret_attrs.declared_keys(kind, key, d.args) or nil
+      return ref.attribute(d.address, { key }, { sensitive = sensitive or false, sensitive_keys = keys })
     end
   end
   local names = validate.sorted_keys(kind.args)

@@ -270,6 +270,31 @@ class Secrets(TempDirTest):
         self.assert_nowhere([PW, other], os.path.join(self.dir, ".lambdaeng"),
                             skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
 
+    def test_a_reference_to_tags_all_is_sensitive_only_where_its_tags_are(self):
+        """Another function's arguments made of fn.tags_all (one tag, and the whole map) are
+        sensitive only where fn's tags are: its TEAM variable and its tags_all's team are
+        shown (plan --json: after, after_sensitive) and kept in clear, KEY and key are
+        (sensitive) and digests."""
+        stack = self.write("stack.lua", REFERRING)
+        doc = json.loads(self.le("plan", stack, "--json", "--var", "pw=" + PW).stdout)
+        change = [c for c in doc["resource_changes"] if c["address"] == "func.other"][0]["change"]
+        self.assertEqual(change["after_sensitive"]["environment"], {"variables": {"KEY": True}})
+        self.assertEqual(change["after"]["environment"], {"variables": {"TEAM": "a"}})
+        self.assertEqual(change["after_sensitive"]["tags"], {"key": True})
+        self.assertEqual(change["after_sensitive"]["tags_all"], {"key": True})
+        self.assertEqual(change["after"]["tags_all"], {"team": "a"})
+        r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        entry = self.state()["resources"]["func.other"]
+        self.assertEqual(entry["sensitive_paths"]["environment"], {"variables": {"KEY": True}})
+        self.assertEqual(entry["sensitive_paths"]["tags"], {"key": True})
+        self.assertEqual(entry["tags_all"]["team"], "a")
+        self.assertTrue(entry["tags_all"]["key"]["sensitive_digest"].startswith("hmac-sha256:"), entry)
+        r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + PW)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assert_nowhere([PW], os.path.join(self.dir, ".lambdaeng"),
+                            skip=(os.path.join(self.dir, ".lambdaeng", "local") + "/",))
+
     def test_state_show_masks_only_the_sensitive_leaves(self):
         """state show prints a partly sensitive argument with only its sensitive leaves as
         (sensitive), as Terraform's state show does per leaf, from what state keeps beside
@@ -485,9 +510,15 @@ output("res", inv.result, { sensitive = true })
 
 PARTLY = """local lambda = require "lambdaeng.lambda"
 local pw = var("pw", { sensitive = true })
-lambda.func("app", { function_name = "sec-partly", runtime = "python3.12", handler = "index.handler",
+local app = lambda.func("app", { function_name = "sec-partly", runtime = "python3.12", handler = "index.handler",
   role = "arn:aws:iam::123456789012:role/r", source = "code",
   environment = { variables = { PW = pw, MODE = "test" } }, tags = { key = pw, team = "a" } })
+"""
+
+# Another function made of app's tags_all: one tag in a variable each, and the whole map as its tags.
+REFERRING = PARTLY + """lambda.func("other", { function_name = "sec-other", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/r", source = "code", tags = app.tags_all,
+  environment = { variables = { TEAM = app.tags_all.team, KEY = app.tags_all.key } } })
 """
 
 TAGGED = """local lambda = require "lambdaeng.lambda"

@@ -76,6 +76,30 @@ describe("lift", function()
   end)
 end)
 
+describe("a map reference with sensitive_keys (a function's tags_all)", function()
+  local tags = ref.attribute("func.a", { "tags_all" }, { sensitive = true, sensitive_keys = { key = true } })
+
+  it("is sensitive as a whole, and in its sensitive keys only", function()
+    assert.truthy(ref.inspect(tags).sensitive)
+    assert.truthy(ref.inspect(tags.key).sensitive)
+    assert.falsy(ref.inspect(tags.team).sensitive)
+    assert.equal("(known after apply: func.a.tags_all.team)", tostring(tags.team))
+  end)
+
+  it("registers only those keys' values as secrets when it resolves", function()
+    local secrets = require "lambdaeng.secrets"
+    ref.resolve(tags, function() return { key = "Tag-Secret-77f1c2", team = "platform-team-b" } end)
+    assert.equal("k=(sensitive)", secrets.redact("k=Tag-Secret-77f1c2"))
+    assert.equal("t=platform-team-b", secrets.redact("t=platform-team-b"))
+  end)
+
+  it("marks only those keys", function()
+    assert.same({ key = true }, require("lambdaeng.plan.json_values").sensitive_marks(tags))
+    assert.same({ env = { TEAM = nil, KEY = true } },
+      require("lambdaeng.plan.json_values").sensitive_marks({ env = { TEAM = tags.team, KEY = tags.key } }))
+  end)
+end)
+
 describe("concatenation", function()
   it("of a reference and a string is a reference to the joined text", function()
     local r = "arn=" .. attribute("func.a", "arn")

@@ -10,6 +10,7 @@
  * against max_connections for as long as it likes. Nothing here asserts a duration: the
  * count is polled until it is what it should be (30 s at most, a hang detector). */
 #include "loop_harness.h"
+#include "client_socket.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -52,22 +53,6 @@ typedef struct aborting {
                              * release: 1 the unread one may start, 2 it may end */
 } aborting;
 static aborting client;
-
-static int connect_to(int port, int small_window) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct timeval patience = {.tv_sec = 60};
-  int window = 4096;
-  if (fd < 0) return -1;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-  if (small_window) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 static void pause_ms(long ms) {
   struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};

@@ -77,7 +77,13 @@ function M.unknown_marks(v) return leaf_marks(v, is_unknown) end
 function M.sensitive_marks(declared)
   if type(declared) ~= "table" then return nil end
   if not ref.inspect(declared).sensitive then return nil end
-  if getmetatable(declared) ~= nil then return true end -- a reference, or a value made from one
+  if getmetatable(declared) ~= nil then -- a reference, or a value made from one
+    local keys = ref.is_ref(declared) and ref.fields(declared).sensitive_keys -- (fn.tags_all: some tags)
+    if not keys then return true end
+    local marks = {}
+    for k in pairs(keys) do marks[k] = true end
+    return marks
+  end
   local out = {}
   for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
   return M.fill_list(out, declared)
