@@ -272,6 +272,65 @@ class PayloadAsWritten(Served):
             self.assertEqual(value, marker, op)
 
 
+EMPTY_ARRAYS_STACK = """local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local f = lambda.func("f", { function_name = "f", runtime = "python3.12", handler = "index.handler",
+  role = "%s", source = "src", layers = %s })
+output("arr", json.array {})
+output("nested", { a = json.array {}, m = {}, l = { 1, json.array {} } })
+output("layers", f.layers)
+"""
+
+
+class EmptyArraysThroughState(Served):
+    """An empty array stored in state reads back as one: outputs, state show, plan JSON."""
+
+    def write_stack(self, layers):
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write(EMPTY_ARRAYS_STACK % (ROLE, layers))
+
+    def le(self, *args):
+        r = run(*args, cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, " ".join(args) + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+        return r.stdout
+
+    def test_outputs_state_show_and_plan_json_keep_empty_arrays(self):
+        os.makedirs(os.path.join(self.dir, "src"))
+        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
+            f.write(ECHO)
+        self.write_stack("json.array {}")
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            stored = json.load(f)
+        self.assertEqual(stored["resources"]["func.f"]["args"]["layers"], [])
+        # terraform output -json's shapes and types (Terraform 1.11 gives these for [] and {})
+        tuple0 = ["tuple", []]
+        outputs = {"arr": {"sensitive": False, "type": tuple0, "value": []},
+                   "layers": {"sensitive": False, "type": tuple0, "value": []},
+                   "nested": {"sensitive": False, "value": {"a": [], "l": [1, []], "m": {}},
+                              "type": ["object", {"a": tuple0, "l": ["tuple", ["number", tuple0]],
+                                                  "m": ["object", {}]}]}}
+        self.assertEqual(json.loads(self.le("output", "--json")), outputs)
+        self.assertEqual(self.le("output", "nested"), '{"a":[],"l":[1,[]],"m":{}}\n')
+        self.assertEqual(self.le("output", "arr"), "[]\n")
+        self.assertEqual(self.le("output", "nested", "--json"), '{"a":[],"l":[1,[]],"m":{}}\n')
+        self.assertEqual(json.loads(self.le("state", "show", "func.f", "--json"))["values"]["layers"], [])
+        self.assertIn("layers = []", self.le("state", "show", "func.f"))
+        plan = json.loads(self.le("plan", "--json", "--endpoint", self.endpoint))
+        self.assertEqual(plan["prior_state"]["values"]["outputs"], outputs)
+        self.assertEqual(plan["planned_values"]["outputs"], outputs)
+        (prior,) = plan["prior_state"]["values"]["root_module"]["resources"]
+        self.assertEqual(prior["values"]["layers"], [])
+        self.assertEqual([c["change"]["actions"] for c in plan["resource_changes"]], [["no-op"]])
+        self.assertEqual({k: c["before"] for k, c in plan["output_changes"].items()},
+                         {k: o["value"] for k, o in outputs.items()})
+        # the plan decides as before: a stored [] against a declared [] or {} is no change
+        for layers in ("json.array {}", "{}"):
+            self.write_stack(layers)
+            r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
+            self.assertEqual(r.returncode, 0, layers + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+
+
 class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
     def setUp(self):
         super().setUp()

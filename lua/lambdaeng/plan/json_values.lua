@@ -28,10 +28,19 @@ M.PROVIDER = "lambdaeng"
 local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
 M.is_digest = is_digest
 
+-- A table as JSON sees it: plain, or marked by json.array (an empty array read back from
+-- state is json.array {}); other metatables are references, UNKNOWN and the like.
+local ARRAY_MT = getmetatable(json.array())
+local function plain(v)
+  if type(v) ~= "table" then return false end
+  local mt = getmetatable(v)
+  return mt == nil or mt == ARRAY_MT
+end
+
 local function is_list(v)
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+  if not plain(v) then return false end
   local n = #v
-  if n == 0 then return false end
+  if n == 0 then return getmetatable(v) == ARRAY_MT and next(v) == nil end -- json.array {}: []
   for k in pairs(v) do if math.type(k) ~= "integer" or k < 1 or k > n then return false end end
   return true
 end
@@ -46,7 +55,7 @@ end
 
 function M.known(v, marks)
   if marks == true or v == UNKNOWN or v == WITHHELD or is_digest(v) then return nil end
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  if not plain(v) then return v end
   local out, list = {}, is_list(v)
   for k, x in pairs(v) do
     local kept = M.known(x, type(marks) == "table" and marks[k] or nil)
@@ -60,7 +69,7 @@ end
 -- true where marked(leaf) holds, a table of marks (lists filled) above them, nil elsewhere.
 local function leaf_marks(v, marked)
   if marked(v) then return true end
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
+  if not plain(v) then return nil end
   local out
   for k, x in pairs(v) do
     local m = leaf_marks(x, marked)
@@ -94,7 +103,7 @@ function M.type_of(v)
   local t = type(v)
   if t == "string" or t == "number" then return t end
   if t == "boolean" then return "bool" end
-  if t ~= "table" or getmetatable(v) ~= nil and getmetatable(v) ~= getmetatable(json.array()) then return nil end
+  if not plain(v) then return nil end
   local inner = {}
   for k, x in pairs(v) do
     inner[k] = M.type_of(x)
