@@ -215,6 +215,18 @@ class PayloadAsWritten(Served):
             r = run("invoke", "raw", "-", "--endpoint", self.endpoint, input=w, env=DUMMY, timeout=120)
             self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
 
+    def test_invoke_command_takes_a_negative_number_as_the_payload(self):
+        # "-0.0" names no option: it is the payload, before or after the options, without "--"
+        for w in ("-0.0", "-1", "-1e3", "-2.5E-7"):
+            r = run("invoke", "raw", w, "--endpoint", self.endpoint, env=DUMMY, timeout=120)
+            self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
+        r = run("invoke", "--endpoint", self.endpoint, "raw", "-7", env=DUMMY, timeout=120)
+        self.assertEqual((r.returncode, r.stdout), (0, "-7\n"), r.stderr[-2000:])
+        # an option's value that is a negative number is that option's value (and checked as one)
+        r = run("plan", "--parallelism", "-1", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('--parallelism takes a whole number from 1 to 10000, got "-1"', r.stderr)
+
     def test_repl_invoke_sends_the_payload_as_written(self):
         # a string: its bytes (invoke and invoke_many); a table: the JSON of that Lua value, an
         # empty json.array an array
