@@ -342,6 +342,30 @@ class EmptyArraysThroughState(Served):
             r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
             self.assertEqual(r.returncode, 0, layers + ": " + r.stdout[-2000:] + r.stderr[-2000:])
 
+    def test_plan_text_shows_the_parts_of_a_changed_or_removed_output_table(self):
+        # (each printed as "table: 0x...")
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local json = require "lambdaeng.json"\n'
+                    'output("nested", { a = 1, l = json.array {}, keep = "k" })\noutput("gone", { 1, json.array {} })\n')
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local json = require "lambdaeng.json"\n'
+                    'output("nested", { a = 2, l = json.array { "x" }, keep = "k" })\n')
+        text = self.le("plan", "--endpoint", self.endpoint)
+        self.assertNotIn("table: 0x", text)
+        self.assertIn("\n".join(["Changes to Outputs:",
+                                 "  ~ nested = {",
+                                 "      ~ a = 1 -> 2",
+                                 "      ~ l = [",
+                                 '          + "x"',
+                                 "        ]",
+                                 "        # (1 unchanged attribute hidden)",
+                                 "    }",
+                                 "  - gone   = [",
+                                 "      - 1",
+                                 "      - []",
+                                 "    ]", ""]), text)
+
 
 class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
     def setUp(self):
