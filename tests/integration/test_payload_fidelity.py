@@ -342,6 +342,14 @@ class EmptyArraysThroughState(Served):
             r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
             self.assertEqual(r.returncode, 0, layers + ": " + r.stdout[-2000:] + r.stderr[-2000:])
 
+    def test_plan_json_lists_a_json_variable_that_is_an_empty_array(self):
+        # (a value with json.array's mark was taken for a reference and left out)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('var("given", { type = "json" })\nvar("m", { type = "json" })\n')
+        plan = json.loads(self.le("plan", "--json", "--var", "given=[ ]", "--var", 'm={"a": [], "b": 1}',
+                                  "--endpoint", self.endpoint))
+        self.assertEqual(plan["variables"], {"given": {"value": []}, "m": {"value": {"a": [], "b": 1}}})
+
     def test_plan_text_shows_the_parts_of_a_changed_or_removed_output_table(self):
         # (each printed as "table: 0x...")
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:

@@ -200,7 +200,7 @@ end
 local function variables(session)
   local out = {}
   for name, v in pairs(session and session.vars or {}) do
-    local plain = type(v.value) ~= "table" or getmetatable(v.value) == nil
+    local plain = type(v.value) ~= "table" or values.plain_table(v.value) -- (json.array {} too)
     if not v.sensitive and plain and not ref.inspect(v.value).sensitive then
       local value = values.known(v.value)
       out[name] = { value = value == nil and json.null or value }

@@ -11,6 +11,7 @@
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
+--   plain_table(v)           v is a table of data (no metatable, or json.array's)
 --   type_of(v)               Terraform's type of a known value ("string", "number",
 --                            "bool", ["tuple", [...]], ["object", {...}]) | nil
 --   output(value, sensitive) an output of a values representation: { sensitive,
@@ -36,6 +37,7 @@ local function plain(v)
   local mt = getmetatable(v)
   return mt == nil or mt == ARRAY_MT
 end
+M.plain_table = plain
 
 local function is_list(v)
   if not plain(v) then return false end
