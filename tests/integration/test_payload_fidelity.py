@@ -337,10 +337,17 @@ class EmptyArraysThroughState(Served):
         self.assertEqual({k: c["before"] for k, c in plan["output_changes"].items()},
                          {k: o["value"] for k, o in outputs.items()})
         # the plan decides as before: a stored [] against a declared [] or {} is no change
+        # (and plan JSON writes the list argument [] before and after, as Terraform does)
         for layers in ("json.array {}", "{}"):
             self.write_stack(layers)
             r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
             self.assertEqual(r.returncode, 0, layers + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+            plan = json.loads(self.le("plan", "--json", "--endpoint", self.endpoint))
+            (change,) = plan["resource_changes"]
+            self.assertEqual((change["change"]["before"]["layers"], change["change"]["after"]["layers"]), ([], []),
+                             layers)
+            (planned,) = plan["planned_values"]["root_module"]["resources"]
+            self.assertEqual(planned["values"]["layers"], [], layers)
 
     def test_plan_json_lists_a_json_variable_that_is_an_empty_array(self):
         # (a value with json.array's mark was taken for a reference and left out)

@@ -73,11 +73,12 @@ end
 local function after_of(p)
   local after, unknown, sensitive = {}, {}, {}
   local declared = p.decl and p.decl.args or {}
+  local specs = p.decl and p.decl.kind.args or {}
   for k, v in pairs(p.args) do
     local marks = values.sensitive_marks(declared[k]) or values.stored_marks(v, p.sensitive and p.sensitive[k]
       and type(declared[k]) ~= "table")
     sensitive[k] = marks
-    after[k] = values.known(v, marks)
+    after[k] = values.as_spec(specs[k], values.known(v, marks))
     unknown[k] = values.unknown_marks(v)
   end
   for k, v in pairs(p.known_attrs or {}) do

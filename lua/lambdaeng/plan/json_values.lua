@@ -14,6 +14,7 @@
 --   plain_table(v)           v is a table of data (no metatable, or json.array's)
 --   type_of(v)               Terraform's type of a known value ("string", "number",
 --                            "bool", ["tuple", [...]], ["object", {...}]) | nil
+--   as_spec(spec, v)         v, or [] for an empty table where the schema says a list
 --   output(value, sensitive) an output of a values representation: { sensitive,
 --                            value, type } (no value nor type when sensitive or unknown)
 --   object(address, kind, name, values, sensitive, mode)
@@ -21,6 +22,7 @@
 --                            prior_state, state show)
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
+local schema = require "lambdaeng.schema"
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
@@ -117,6 +119,14 @@ function M.type_of(v)
   return json.array { "object", fields }
 end
 
+-- v, or [] when v is an empty table and spec (an argument's schema) says a list: Lua
+-- cannot tell {} from [], the schema can (Terraform writes a list argument's [] as []).
+function M.as_spec(spec, v)
+  if spec and spec.type == "list" and plain(v) and next(v) == nil then return json.array() end
+  return v
+end
+local as_spec = M.as_spec
+
 function M.output(value, sensitive)
   local shown = { sensitive = sensitive or false }
   if sensitive or value == nil then return shown end
@@ -138,6 +148,8 @@ end
 -- argument is left out).
 function M.stored(entry)
   local values, marks = {}, {}
+  local kind = schema.kinds[entry.kind]
+  local specs = kind and kind.args or {}
   local paths = type(entry.sensitive_paths) == "table" and entry.sensitive_paths or {}
   local known = type(entry.args_known) == "table" and entry.args_known or {}
   for k, v in pairs(entry.args or {}) do
@@ -149,7 +161,7 @@ function M.stored(entry)
       and parts.digest == v.sensitive_digest then
       values[k] = M.known(parts.value, m)
     else
-      values[k] = M.known(v, m)
+      values[k] = as_spec(specs[k], M.known(v, m))
     end
   end
   for k, v in pairs(entry.attrs or {}) do
