@@ -349,6 +349,25 @@ class EmptyArraysThroughState(Served):
             (planned,) = plan["planned_values"]["root_module"]["resources"]
             self.assertEqual(planned["values"]["layers"], [], layers)
 
+    def test_a_reference_inside_a_json_array_is_resolved(self):
+        # (it was left as it was: the plan showed it as (sensitive), and the apply ended in an
+        # internal error, "only string keys can be stored")
+        os.makedirs(os.path.join(self.dir, "src"))
+        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
+            f.write(ECHO)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\nlocal json = require "lambdaeng.json"\n'
+                    'local a = lambda.func("a", { function_name = "arr-a", runtime = "python3.12",\n'
+                    '  handler = "index.handler", role = "' + ROLE + '", source = "src" })\n'
+                    'output("arns", json.array { a.arn })\n')
+        self.assertIn("  + arns = [\n      + (known after apply)\n    ]", self.le("plan", "--endpoint", self.endpoint))
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        arn = self.boto().get_function(FunctionName="arr-a")["Configuration"]["FunctionArn"]
+        self.assertEqual(json.loads(self.le("output", "--json")),
+                         {"arns": {"sensitive": False, "type": ["tuple", ["string"]], "value": [arn]}})
+        r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+
     def test_plan_json_lists_a_json_variable_that_is_an_empty_array(self):
         # (a value with json.array's mark was taken for a reference and left out)
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
