@@ -40,6 +40,13 @@ def web(event, context):
 """
 NESTED = {"l": [], "m": {}, "a": [[], {}]}
 
+
+def write_echo_source(directory):
+    """src/index.py, a handler answering each event with itself, for a stack's `source = "src"`."""
+    os.makedirs(os.path.join(directory, "src"))
+    with open(os.path.join(directory, "src", "index.py"), "w") as f:
+        f.write(ECHO)
+
 # Answers each event with its own bytes: what the function got, exactly.
 RAW_BOOTSTRAP = """#!/usr/bin/env python3
 import os, urllib.request
@@ -168,9 +175,7 @@ class PayloadAsWritten(Served):
         # --var NAME=JSON of type json and --var-file x.json: an empty array stays one all the way,
         # in an invocation's input (what the function got) and in an environment value (what
         # GetFunctionConfiguration answers)
-        os.makedirs(os.path.join(self.dir, "src"))
-        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
-            f.write(ECHO)
+        write_echo_source(self.dir)
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
                     'local json = require "lambdaeng.json"\n'
@@ -307,9 +312,7 @@ class EmptyArraysThroughState(Served):
         return r.stdout
 
     def test_outputs_state_show_and_plan_json_keep_empty_arrays(self):
-        os.makedirs(os.path.join(self.dir, "src"))
-        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
-            f.write(ECHO)
+        write_echo_source(self.dir)
         self.write_stack("json.array {}")
         self.le("apply", "--yes", "--endpoint", self.endpoint)
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
@@ -352,9 +355,7 @@ class EmptyArraysThroughState(Served):
     def test_a_reference_inside_a_json_array_is_resolved(self):
         # (it was left as it was: the plan showed it as (sensitive), and the apply ended in an
         # internal error, "only string keys can be stored")
-        os.makedirs(os.path.join(self.dir, "src"))
-        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
-            f.write(ECHO)
+        write_echo_source(self.dir)
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\nlocal json = require "lambdaeng.json"\n'
                     'local a = lambda.func("a", { function_name = "arr-a", runtime = "python3.12",\n'
