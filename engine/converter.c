@@ -11,6 +11,23 @@
 
 static json_t *convert(lua_State *L, int idx, int depth, char *path, size_t path_len, le_error *err);
 
+void le_push_json_array_mt(lua_State *L) {
+  luaL_newmetatable(L, LE_JSON_ARRAY_MT); /* (the one there, when there is one) */
+}
+
+/* Whether the table at idx (of length 0) is json.array {}: empty, with that metatable. */
+static int is_marked_empty(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  le_push_json_array_mt(L);
+  int marked = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  if (!marked) return 0;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) return 1;
+  lua_pop(L, 2);
+  return 0;
+}
+
 static int is_sequence(lua_State *L, int idx, size_t *len_out) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   if (n == 0) return 0;
@@ -53,6 +70,7 @@ static json_t *convert_table(lua_State *L, int idx, int depth, char *path, size_
     path[base] = '\0';
     return arr;
   }
+  if (lua_rawlen(L, idx) == 0 && is_marked_empty(L, idx)) return json_array();
   json_t *obj = json_object();
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -155,6 +173,11 @@ void le_json_to_lua(lua_State *L, const json_t *v) {
       size_t i;
       json_t *item;
       lua_createtable(L, (int)json_array_size(v), 0);
+      if (json_array_size(v) == 0) { /* [] stays one (json.array {}) */
+        le_push_json_array_mt(L);
+        lua_setmetatable(L, -2);
+        return;
+      }
       json_array_foreach((json_t *)v, i, item) {
         le_json_to_lua(L, item);
         lua_rawseti(L, -2, (lua_Integer)i + 1);

@@ -1,7 +1,10 @@
 /* converter.h — Lua values <-> jansson JSON values.
  *
- * Lua tables that are sequences 1..n (n > 0) become arrays, other tables
- * objects; integers stay integers, floats reals; cjson's null (a NULL light
+ * Lua tables that are sequences 1..n (n > 0) become arrays, an empty table marked
+ * by json.array (its metatable is LE_JSON_ARRAY_MT's) an empty array, other tables
+ * objects; an empty array comes back as an empty table so marked (Lua cannot tell
+ * [] from {}: the mark is what keeps [] one through state), other arrays and objects
+ * as plain tables. Integers stay integers, floats reals; cjson's null (a NULL light
  * userdata) is JSON null both ways. Functions, userdata, non-string keys, keys
  * and strings that are not UTF-8, keys with NUL bytes and non-finite numbers
  * cannot be stored and fail with the path to the offending value. */
@@ -13,6 +16,13 @@
 #include "error.h"
 
 struct lua_State;
+
+/* The registry's name of json.array's metatable (stdlib/lambdaeng/json.lua takes it as
+ * native.json's array_mt). */
+#define LE_JSON_ARRAY_MT "lambdaeng.json.array"
+
+/* Pushes that metatable, made the first time it is asked for. */
+void le_push_json_array_mt(struct lua_State *L);
 
 /* Converts the value at index idx; returns a new reference or NULL with err set. */
 json_t *le_lua_to_json(struct lua_State *L, int idx, le_error *err);

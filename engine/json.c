@@ -10,6 +10,7 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "converter.h"
 #include "jsoncanon.h"
 #include "jsondecode.h"
 #include "jsonitems.h"
@@ -563,5 +564,7 @@ int le_open_json(lua_State *L) {
   lua_setfield(L, -2, "decode_response");
   le_json_push_canonical_response(L);
   lua_setfield(L, -2, "canonical_response");
+  le_push_json_array_mt(L); /* json.array's, the one state's empty arrays come back with */
+  lua_setfield(L, -2, "array_mt");
   return 1;
 }

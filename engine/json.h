@@ -27,6 +27,8 @@
  *   canonical_response(text[, spec]) -> text | false
  *     encode of decode_response's value, written straight from the text, or false to
  *     leave it to those two (engine/jsoncanon.h).
+ *   array_mt: the metatable json.array marks an array with (engine/converter.h's
+ *     LE_JSON_ARRAY_MT, the one state's empty arrays are read back with).
  *   array_items(text) -> starts, ends, all_objects | false
  *     where each item of a JSON array lies in text, the whole checked first, so that
  *     a batch is decoded one item at a time (engine/jsonitems.h).

@@ -5,6 +5,7 @@
 
 #include <lauxlib.h>
 
+#include "converter.h"
 #include "jsonlex.h"
 
 const unsigned char le_jsonwalk_class[256] = {
@@ -99,6 +100,11 @@ static const unsigned char *push_container(lua_State *L, const unsigned char *p,
     }
   luaL_checkstack(L, 3, "reading a state entry"); /* the table and a member's two copies */
   lua_createtable(L, object ? 0 : n, object ? n : 0);
+  if (!object && n == 0) { /* [] stays one (json.array {}), as le_json_to_lua makes it */
+    le_push_json_array_mt(L);
+    lua_setmetatable(L, -2);
+    return p + 1;
+  }
   for (int i = 0; i < n; i++) {
     if (object) {
       lua_pushvalue(L, first + 2 * i);

@@ -11,7 +11,8 @@
  *   p, NULL after the last; le_jsonwalk_member_value(p, end): the value of the member at p.
  * le_jsonwalk_push(L, p, end): the value at p pushed as le_json_to_lua pushes jansson's
  *   value of it (integers as integers, reals as floats, null as a NULL light userdata,
- *   tables made at their size and filled in the text's order); the byte after it. The text
+ *   tables made at their size and filled in the text's order, an empty array marked as
+ *   json.array marks one); the byte after it. The text
  *   must be what jansson reads as that value: ASCII, no \u0000 or surrogate escape, no
  *   duplicate key, integers of up to 18 digits, reals in range.
  * LE_JSONWALK_IS_SPACE(c): one of JSON's four spaces; LE_JSONWALK_IS_PLAIN(c): a byte a

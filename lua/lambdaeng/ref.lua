@@ -36,10 +36,16 @@ M.WITHHELD = setmetatable({}, {
 })
 local WITHHELD = M.WITHHELD
 
+-- json.array's metatable (engine/converter.h; json.lua needs this module): a table so
+-- marked is data like a plain one, and references inside it are found and resolved.
+local ARRAY_MT = require("lambdaeng.native.json").array_mt
+
 -- Whether v is, or holds, WITHHELD.
 local function withheld(v, depth)
   if v == WITHHELD then return true end
-  if type(v) ~= "table" or getmetatable(v) ~= nil or (depth or 0) > 100 then return false end
+  if type(v) ~= "table" or (depth or 0) > 100 then return false end
+  local mt = getmetatable(v)
+  if mt ~= nil and mt ~= ARRAY_MT then return false end
   for _, x in pairs(v) do if withheld(x, (depth or 0) + 1) then return true end end
   return false
 end
@@ -71,7 +77,7 @@ local function each_ref(v, visit, depth)
   local mt = getmetatable(v)
   if mt == Ref then
     visit(v)
-  elseif mt == nil then
+  elseif mt == nil or mt == ARRAY_MT then
     for k, x in pairs(v) do
       each_ref(k, visit, depth + 1)
       each_ref(x, visit, depth + 1)
@@ -118,7 +124,9 @@ local function resolve(v, env, depth)
     local value = f.resolver(env)
     if f.sensitive then add_secret(value, f.sensitive_keys) end
     return value, value == UNKNOWN or value == WITHHELD
-  elseif type(v) == "table" and getmetatable(v) == nil then
+  end
+  local mt = getmetatable(v)
+  if mt == nil or mt == ARRAY_MT then
     if depth > 100 then error("value nested too deeply (does a table contain itself?)", 0) end
     local out, unknown = sized_like(v), false -- (filled without a rehash)
     for k, x in pairs(v) do
@@ -126,6 +134,7 @@ local function resolve(v, env, depth)
       out[k] = rv
       if u or rv == UNKNOWN or rv == WITHHELD then unknown = true end
     end
+    if mt then setmetatable(out, mt) end -- (still an array: [] stays [])
     return out, unknown
   end
   return v, v == UNKNOWN or v == WITHHELD

@@ -13,7 +13,8 @@ local native = require "lambdaeng.native.json" -- the same encoder in C (engine/
 local M = {}
 M.null = cjson.null
 
-local array_mt = { __name = "lambdaeng.json.array" }
+-- (the registry's, engine/converter.h: an empty array read back from state carries it too)
+local array_mt = native.array_mt
 --- Marks t as a JSON array (so an empty table encodes as [] rather than {}).
 function M.array(t) return setmetatable(t or {}, array_mt) end
 

@@ -40,6 +40,13 @@ def web(event, context):
 """
 NESTED = {"l": [], "m": {}, "a": [[], {}]}
 
+
+def write_echo_source(directory):
+    """src/index.py, a handler answering each event with itself, for a stack's `source = "src"`."""
+    os.makedirs(os.path.join(directory, "src"))
+    with open(os.path.join(directory, "src", "index.py"), "w") as f:
+        f.write(ECHO)
+
 # Answers each event with its own bytes: what the function got, exactly.
 RAW_BOOTSTRAP = """#!/usr/bin/env python3
 import os, urllib.request
@@ -168,9 +175,7 @@ class PayloadAsWritten(Served):
         # --var NAME=JSON of type json and --var-file x.json: an empty array stays one all the way,
         # in an invocation's input (what the function got) and in an environment value (what
         # GetFunctionConfiguration answers)
-        os.makedirs(os.path.join(self.dir, "src"))
-        with open(os.path.join(self.dir, "src", "index.py"), "w") as f:
-            f.write(ECHO)
+        write_echo_source(self.dir)
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
                     'local json = require "lambdaeng.json"\n'
@@ -214,6 +219,18 @@ class PayloadAsWritten(Served):
             self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
             r = run("invoke", "raw", "-", "--endpoint", self.endpoint, input=w, env=DUMMY, timeout=120)
             self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
+
+    def test_invoke_command_takes_a_negative_number_as_the_payload(self):
+        # "-0.0" names no option: it is the payload, before or after the options, without "--"
+        for w in ("-0.0", "-1", "-1e3", "-2.5E-7"):
+            r = run("invoke", "raw", w, "--endpoint", self.endpoint, env=DUMMY, timeout=120)
+            self.assertEqual((r.returncode, r.stdout), (0, w + "\n"), r.stderr[-2000:])
+        r = run("invoke", "--endpoint", self.endpoint, "raw", "-7", env=DUMMY, timeout=120)
+        self.assertEqual((r.returncode, r.stdout), (0, "-7\n"), r.stderr[-2000:])
+        # an option's value that is a negative number is that option's value (and checked as one)
+        r = run("plan", "--parallelism", "-1", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('--parallelism takes a whole number from 1 to 10000, got "-1"', r.stderr)
 
     def test_repl_invoke_sends_the_payload_as_written(self):
         # a string: its bytes (invoke and invoke_many); a table: the JSON of that Lua value, an
@@ -270,6 +287,119 @@ class PayloadAsWritten(Served):
             for key in path:
                 value = value[key]
             self.assertEqual(value, marker, op)
+
+
+EMPTY_ARRAYS_STACK = """local lambda = require "lambdaeng.lambda"
+local json = require "lambdaeng.json"
+local f = lambda.func("f", { function_name = "f", runtime = "python3.12", handler = "index.handler",
+  role = "%s", source = "src", layers = %s })
+output("arr", json.array {})
+output("nested", { a = json.array {}, m = {}, l = { 1, json.array {} } })
+output("layers", f.layers)
+"""
+
+
+class EmptyArraysThroughState(Served):
+    """An empty array stored in state reads back as one: outputs, state show, plan JSON."""
+
+    def write_stack(self, layers):
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write(EMPTY_ARRAYS_STACK % (ROLE, layers))
+
+    def le(self, *args):
+        r = run(*args, cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, " ".join(args) + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+        return r.stdout
+
+    def test_outputs_state_show_and_plan_json_keep_empty_arrays(self):
+        write_echo_source(self.dir)
+        self.write_stack("json.array {}")
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            stored = json.load(f)
+        self.assertEqual(stored["resources"]["func.f"]["args"]["layers"], [])
+        # terraform output -json's shapes and types (Terraform 1.11 gives these for [] and {})
+        tuple0 = ["tuple", []]
+        outputs = {"arr": {"sensitive": False, "type": tuple0, "value": []},
+                   "layers": {"sensitive": False, "type": tuple0, "value": []},
+                   "nested": {"sensitive": False, "value": {"a": [], "l": [1, []], "m": {}},
+                              "type": ["object", {"a": tuple0, "l": ["tuple", ["number", tuple0]],
+                                                  "m": ["object", {}]}]}}
+        self.assertEqual(json.loads(self.le("output", "--json")), outputs)
+        self.assertEqual(self.le("output", "nested"), '{"a":[],"l":[1,[]],"m":{}}\n')
+        self.assertEqual(self.le("output", "arr"), "[]\n")
+        self.assertEqual(self.le("output", "nested", "--json"), '{"a":[],"l":[1,[]],"m":{}}\n')
+        self.assertEqual(json.loads(self.le("state", "show", "func.f", "--json"))["values"]["layers"], [])
+        self.assertIn("layers = []", self.le("state", "show", "func.f"))
+        plan = json.loads(self.le("plan", "--json", "--endpoint", self.endpoint))
+        self.assertEqual(plan["prior_state"]["values"]["outputs"], outputs)
+        self.assertEqual(plan["planned_values"]["outputs"], outputs)
+        (prior,) = plan["prior_state"]["values"]["root_module"]["resources"]
+        self.assertEqual(prior["values"]["layers"], [])
+        self.assertEqual([c["change"]["actions"] for c in plan["resource_changes"]], [["no-op"]])
+        self.assertEqual({k: c["before"] for k, c in plan["output_changes"].items()},
+                         {k: o["value"] for k, o in outputs.items()})
+        # the plan decides as before: a stored [] against a declared [] or {} is no change
+        # (and plan JSON writes the list argument [] before and after, as Terraform does)
+        for layers in ("json.array {}", "{}"):
+            self.write_stack(layers)
+            r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
+            self.assertEqual(r.returncode, 0, layers + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+            plan = json.loads(self.le("plan", "--json", "--endpoint", self.endpoint))
+            (change,) = plan["resource_changes"]
+            self.assertEqual((change["change"]["before"]["layers"], change["change"]["after"]["layers"]), ([], []),
+                             layers)
+            (planned,) = plan["planned_values"]["root_module"]["resources"]
+            self.assertEqual(planned["values"]["layers"], [], layers)
+
+    def test_a_reference_inside_a_json_array_is_resolved(self):
+        # (it was left as it was: the plan showed it as (sensitive), and the apply ended in an
+        # internal error, "only string keys can be stored")
+        write_echo_source(self.dir)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\nlocal json = require "lambdaeng.json"\n'
+                    'local a = lambda.func("a", { function_name = "arr-a", runtime = "python3.12",\n'
+                    '  handler = "index.handler", role = "' + ROLE + '", source = "src" })\n'
+                    'output("arns", json.array { a.arn })\n')
+        self.assertIn("  + arns = [\n      + (known after apply)\n    ]", self.le("plan", "--endpoint", self.endpoint))
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        arn = self.boto().get_function(FunctionName="arr-a")["Configuration"]["FunctionArn"]
+        self.assertEqual(json.loads(self.le("output", "--json")),
+                         {"arns": {"sensitive": False, "type": ["tuple", ["string"]], "value": [arn]}})
+        r = run("plan", "--detailed-exitcode", "--endpoint", self.endpoint, cwd=self.dir, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+
+    def test_plan_json_lists_a_json_variable_that_is_an_empty_array(self):
+        # (a value with json.array's mark was taken for a reference and left out)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('var("given", { type = "json" })\nvar("m", { type = "json" })\n')
+        plan = json.loads(self.le("plan", "--json", "--var", "given=[ ]", "--var", 'm={"a": [], "b": 1}',
+                                  "--endpoint", self.endpoint))
+        self.assertEqual(plan["variables"], {"given": {"value": []}, "m": {"value": {"a": [], "b": 1}}})
+
+    def test_plan_text_shows_the_parts_of_a_changed_or_removed_output_table(self):
+        # (each printed as "table: 0x...")
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local json = require "lambdaeng.json"\n'
+                    'output("nested", { a = 1, l = json.array {}, keep = "k" })\noutput("gone", { 1, json.array {} })\n')
+        self.le("apply", "--yes", "--endpoint", self.endpoint)
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local json = require "lambdaeng.json"\n'
+                    'output("nested", { a = 2, l = json.array { "x" }, keep = "k" })\n')
+        text = self.le("plan", "--endpoint", self.endpoint)
+        self.assertNotIn("table: 0x", text)
+        self.assertIn("\n".join(["Changes to Outputs:",
+                                 "  ~ nested = {",
+                                 "      ~ a = 1 -> 2",
+                                 "      ~ l = [",
+                                 '          + "x"',
+                                 "        ]",
+                                 "        # (1 unchanged attribute hidden)",
+                                 "    }",
+                                 "  - gone   = [",
+                                 "      - 1",
+                                 "      - []",
+                                 "    ]", ""]), text)
 
 
 class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):

@@ -34,6 +34,19 @@ describe("json values", function()
     assert.same({ sensitive = false }, values.output({ ref.UNKNOWN }, false))
   end)
 
+  it("types json.array {} as an empty tuple and writes it [], and a list argument's {} as []", function()
+    local v = { a = json.array(), m = {}, l = { 1, json.array() } }
+    assert.equal('["object",{"a":["tuple",[]],"l":["tuple",["number",["tuple",[]]]],"m":["object",{}]}]',
+      json.encode_plain(values.type_of(v)))
+    assert.equal('{"a":[],"l":[1,[]],"m":{}}', json.encode_plain(values.known(v)))
+    -- a stored {} (an entry written before [] was kept) where the schema says a list, or a map
+    local stored = values.stored({ kind = "func", args = { function_name = "f", layers = {}, tags = {} } })
+    assert.equal('{"function_name":"f","layers":[],"tags":{}}', json.encode_plain(stored))
+    assert.equal("[]", json.encode_plain(values.as_spec({ type = "list" }, {})))
+    assert.equal("{}", json.encode_plain(values.as_spec({ type = "map" }, {})))
+    assert.equal('{"k":1}', json.encode_plain(values.as_spec({ type = "list" }, { k = 1 })))
+  end)
+
   it("marks the leaf made from a sensitive reference, as Terraform does", function()
     local secret = ref.attribute("var.pw", {}, { sensitive = true })
     local marks = values.sensitive_marks({ variables = { PW = secret, MODE = "x" } })

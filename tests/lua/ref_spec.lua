@@ -123,5 +123,17 @@ describe("resolve", function()
   it("finds withheld values anywhere inside a value", function()
     assert.truthy(ref.has_withheld({ x = { ref.WITHHELD } }))
     assert.falsy(ref.has_withheld({ x = { 1, "a" } }))
+    assert.truthy(ref.has_withheld({ x = require("lambdaeng.json").array { ref.WITHHELD } }))
+  end)
+
+  it("finds and resolves references inside a json.array, which stays one", function()
+    local json = require "lambdaeng.json"
+    local v = { l = json.array { attribute("func.a", "arn") }, e = json.array {} }
+    assert.same({ ["func.a"] = true }, ref.inspect(v).deps)
+    local out, unknown = ref.resolve(v, function(addr, path) return addr .. "#" .. path[1] end)
+    assert.falsy(unknown)
+    assert.equal('{"e":[],"l":["func.a#arn"]}', json.encode_plain(out))
+    assert.equal(getmetatable(json.array {}), getmetatable(out.l))
+    assert.truthy(select(2, ref.resolve(v)))
   end)
 end)

@@ -40,6 +40,34 @@ static void round_trips_types(void **state) {
   lua_close(L);
 }
 
+/* json.array {} (an empty table with the registry's array metatable) is stored as [] and
+ * comes back so marked, at any depth; a plain empty table stays {}, unmarked. */
+static void keeps_empty_arrays(void **state) {
+  (void)state;
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  le_push_json_array_mt(L);
+  lua_setglobal(L, "ARRAY_MT");
+  le_error err;
+  json_t *v = from_lua(L, "{ l = setmetatable({}, ARRAY_MT), m = {}, n = { 1, setmetatable({}, ARRAY_MT) },"
+                          " o = setmetatable({ x = 1 }, ARRAY_MT), p = setmetatable({}, {}) }", &err);
+  assert_non_null(v);
+  char *text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
+  assert_string_equal(text, "{\"l\":[],\"m\":{},\"n\":[1,[]],\"o\":{\"x\":1},\"p\":{}}");
+  free(text);
+  le_json_to_lua(L, v);
+  lua_setglobal(L, "t");
+  assert_int_equal(luaL_dostring(L, "assert(getmetatable(t.l) == ARRAY_MT and next(t.l) == nil);"
+                                    "assert(getmetatable(t.n[2]) == ARRAY_MT and getmetatable(t.n) == nil);"
+                                    "assert(getmetatable(t.m) == nil and getmetatable(t.p) == nil and t.o.x == 1)"),
+                   LUA_OK);
+  le_push_json_array_mt(L); /* the same table each time */
+  assert_int_equal(luaL_dostring(L, "return ARRAY_MT"), LUA_OK);
+  assert_true(lua_rawequal(L, -1, -2));
+  json_decref(v);
+  lua_close(L);
+}
+
 static void rejects_what_json_cannot_hold(void **state) {
   (void)state;
   lua_State *L = luaL_newstate();
@@ -67,6 +95,7 @@ static void rejects_what_json_cannot_hold(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trips_types),
+      cmocka_unit_test(keeps_empty_arrays),
       cmocka_unit_test(rejects_what_json_cannot_hold),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,10 @@ static void assert_same_lua(lua_State *L, int a, int b) {
     return;
   }
   luaL_checkstack(L, 8, "compare");
+  int mt_a = lua_getmetatable(L, a), mt_b = lua_getmetatable(L, b); /* an empty array's mark too */
+  assert_int_equal(mt_a, mt_b);
+  if (mt_a) assert_true(lua_rawequal(L, -1, -2));
+  lua_pop(L, mt_a + mt_b);
   int keys = lua_gettop(L) + 1; /* the last key of a, then of b */
   lua_pushnil(L);
   lua_pushnil(L);

@@ -186,15 +186,34 @@ local function parse_error(message, parser, command)
   return (message:gsub("\n", "; "))
 end
 
+-- A word that begins with "-" and a digit (invoke f -0.0, --parallelism -1) names no option:
+-- it is a value. argparse would take it for one, so it goes in behind a NUL byte (which no
+-- argument holds) and comes out of the parsed values again (unprotect).
+local PROTECT = "\0"
+
+local function unprotect(args)
+  for k, v in pairs(args) do
+    if type(v) == "string" and v:byte(1) == 0 then
+      args[k] = v:sub(2)
+    elseif type(v) == "table" then
+      unprotect(v)
+    end
+  end
+  return args
+end
+
 -- --force-unlock=ID becomes the hidden --force-unlock-id ID (a bare --force-unlock is a flag:
 -- it never takes the next word, which may be the stack); --refresh=false (as a Terraform
--- user types it) and --refresh=true become --no-refresh and --refresh.
+-- user types it) and --refresh=true become --no-refresh and --refresh; a negative number is
+-- protected (PROTECT).
 local function rewrite(argv)
   local out = {}
   for _, a in ipairs(argv) do
     local id = a:match("^%-%-force%-unlock=(.*)$")
     local flag, value = a:match("^(%-%-n?o?%-?refresh)=(.*)$")
-    if flag == "--refresh" or flag == "--no-refresh" then
+    if a:match("^%-%d") then
+      out[#out + 1] = PROTECT .. a
+    elseif flag == "--refresh" or flag == "--no-refresh" then
       if value ~= "true" and value ~= "false" then
         return nil, string.format("%s takes true or false (or no value), got %q", flag, value)
       end
@@ -231,7 +250,8 @@ local function run(command, argv)
   local words, rerr = rewrite(argv)
   if not words then return nil, rerr end
   local ok, args = parser:pparse(words)
-  if not ok then return nil, parse_error(args, parser, command) end
+  if not ok then return nil, parse_error(args:gsub("\0", ""), parser, command) end
+  unprotect(args)
   if args.help then
     io.write(help[command] or MAIN_HELP)
     return true

@@ -73,11 +73,12 @@ end
 local function after_of(p)
   local after, unknown, sensitive = {}, {}, {}
   local declared = p.decl and p.decl.args or {}
+  local specs = p.decl and p.decl.kind.args or {}
   for k, v in pairs(p.args) do
     local marks = values.sensitive_marks(declared[k]) or values.stored_marks(v, p.sensitive and p.sensitive[k]
       and type(declared[k]) ~= "table")
     sensitive[k] = marks
-    after[k] = values.known(v, marks)
+    after[k] = values.as_spec(specs[k], values.known(v, marks))
     unknown[k] = values.unknown_marks(v)
   end
   for k, v in pairs(p.known_attrs or {}) do
@@ -204,7 +205,7 @@ end
 local function variables(session)
   local out = {}
   for name, v in pairs(session and session.vars or {}) do
-    local plain = type(v.value) ~= "table" or getmetatable(v.value) == nil
+    local plain = type(v.value) ~= "table" or values.plain_table(v.value) -- (json.array {} too)
     if not v.sensitive and plain and not ref.inspect(v.value).sensitive then
       local value = values.known(v.value)
       out[name] = { value = value == nil and json.null or value }

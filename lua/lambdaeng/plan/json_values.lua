@@ -11,8 +11,10 @@
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
+--   plain_table(v)           v is a table of data (no metatable, or json.array's)
 --   type_of(v)               Terraform's type of a known value ("string", "number",
 --                            "bool", ["tuple", [...]], ["object", {...}]) | nil
+--   as_spec(spec, v)         v, or [] for an empty table where the schema says a list
 --   output(value, sensitive) an output of a values representation: { sensitive,
 --                            value, type } (no value nor type when sensitive or unknown)
 --   object(address, kind, name, values, sensitive, mode)
@@ -20,6 +22,7 @@
 --                            prior_state, state show)
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
+local schema = require "lambdaeng.schema"
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
@@ -28,10 +31,20 @@ M.PROVIDER = "lambdaeng"
 local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
 M.is_digest = is_digest
 
+-- A table as JSON sees it: plain, or marked by json.array (an empty array read back from
+-- state is json.array {}); other metatables are references, UNKNOWN and the like.
+local ARRAY_MT = getmetatable(json.array())
+local function plain(v)
+  if type(v) ~= "table" then return false end
+  local mt = getmetatable(v)
+  return mt == nil or mt == ARRAY_MT
+end
+M.plain_table = plain
+
 local function is_list(v)
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+  if not plain(v) then return false end
   local n = #v
-  if n == 0 then return false end
+  if n == 0 then return getmetatable(v) == ARRAY_MT and next(v) == nil end -- json.array {}: []
   for k in pairs(v) do if math.type(k) ~= "integer" or k < 1 or k > n then return false end end
   return true
 end
@@ -46,7 +59,7 @@ end
 
 function M.known(v, marks)
   if marks == true or v == UNKNOWN or v == WITHHELD or is_digest(v) then return nil end
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  if not plain(v) then return v end
   local out, list = {}, is_list(v)
   for k, x in pairs(v) do
     local kept = M.known(x, type(marks) == "table" and marks[k] or nil)
@@ -60,7 +73,7 @@ end
 -- true where marked(leaf) holds, a table of marks (lists filled) above them, nil elsewhere.
 local function leaf_marks(v, marked)
   if marked(v) then return true end
-  if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
+  if not plain(v) then return nil end
   local out
   for k, x in pairs(v) do
     local m = leaf_marks(x, marked)
@@ -100,7 +113,7 @@ function M.type_of(v)
   local t = type(v)
   if t == "string" or t == "number" then return t end
   if t == "boolean" then return "bool" end
-  if t ~= "table" or getmetatable(v) ~= nil and getmetatable(v) ~= getmetatable(json.array()) then return nil end
+  if not plain(v) then return nil end
   local inner = {}
   for k, x in pairs(v) do
     inner[k] = M.type_of(x)
@@ -111,6 +124,14 @@ function M.type_of(v)
   for k, ft in pairs(inner) do fields[tostring(k)] = ft end
   return json.array { "object", fields }
 end
+
+-- v, or [] when v is an empty table and spec (an argument's schema) says a list: Lua
+-- cannot tell {} from [], the schema can (Terraform writes a list argument's [] as []).
+function M.as_spec(spec, v)
+  if spec and spec.type == "list" and plain(v) and next(v) == nil then return json.array() end
+  return v
+end
+local as_spec = M.as_spec
 
 function M.output(value, sensitive)
   local shown = { sensitive = sensitive or false }
@@ -133,6 +154,8 @@ end
 -- argument is left out).
 function M.stored(entry)
   local values, marks = {}, {}
+  local kind = schema.kinds[entry.kind]
+  local specs = kind and kind.args or {}
   local paths = type(entry.sensitive_paths) == "table" and entry.sensitive_paths or {}
   local known = type(entry.args_known) == "table" and entry.args_known or {}
   for k, v in pairs(entry.args or {}) do
@@ -144,7 +167,7 @@ function M.stored(entry)
       and parts.digest == v.sensitive_digest then
       values[k] = M.known(parts.value, m)
     else
-      values[k] = M.known(v, m)
+      values[k] = as_spec(specs[k], M.known(v, m))
     end
   end
   for k, v in pairs(entry.attrs or {}) do

@@ -199,19 +199,19 @@ local function output_lines(result, sym, line)
     line("Changes to Outputs:")
     local w = 0
     for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    -- (a table's parts as a resource's are shown: a deleted or changed one printed "table: 0x...")
     for _, o in ipairs(oc) do
-      local pad = string.rep(" ", w - #o.name)
+      local lines = {}
       if o.action == "delete" then
-        line(string.format("  %s %s%s = %s", sym.delete, o.name, pad,
-          scalar(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false))))
+        render_value(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false), 2,
+          sym.delete .. " ", lines, o.name, w)
       elseif o.action == "create" then
-        local lines = {}
         render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
-        for _, l in ipairs(lines) do line(l) end
       else
-        line(string.format("  %s %s%s = %s -> %s", sym.update, o.name, pad,
-          scalar(o.before.sensitive and SENSITIVE or mark(o.before.value, false)), scalar(mark(o.value, o.sensitive))))
+        render_diff(o.before.sensitive and SENSITIVE or mark(o.before.value, false), mark(o.value, o.sensitive), 2,
+          o.name, w, lines, sym)
       end
+      for _, l in ipairs(lines) do line(l) end
     end
   end
 end
