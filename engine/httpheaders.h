@@ -2,9 +2,10 @@
  * `headers`, http.headers(raw[, lazy])): lower-case name = value, the status lines
  * skipped, a value's surrounding spaces cut, a name given twice keeping its last
  * value. Either a table, or (lazy) a userdata over the raw block that looks a name up
- * only when it is read (the first read indexes the lines once, the later ones look the
- * name up there) and makes the table only for pairs(): most answers are read for their
- * status and body alone. A block over 4 GiB is always given as the table. */
+ * only when it is read (the first read of a block indexes its lines, in one index per
+ * thread kept for the block read last; the reads after it look the name up there) and
+ * makes the table only for pairs(): most answers are read for their status and body
+ * alone. A block over 4 GiB is always given as the table. */
 #ifndef LAMBDAENG_HTTPHEADERS_H
 #define LAMBDAENG_HTTPHEADERS_H
 
