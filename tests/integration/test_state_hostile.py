@@ -82,6 +82,18 @@ class HostileState(TempDirTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn('"serial" 9223372036854775807 is out of range', r.stderr)
 
+    def test_a_directory_in_the_state_files_place_is_named_as_unreadable(self):
+        # (it cannot be read at all: not "does not parse", and no backup to restore from)
+        os.mkdir(self.path)
+        for cmd in [("plan", self.stack), ("run", self.stack, "--yes"), ("state", "list", self.stack)]:
+            with self.subTest(command=cmd[:2]):
+                r = run(*cmd, timeout=120)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("cannot read state file " + self.path + ": Is a directory", r.stderr)
+                self.assertNotIn("does not parse", r.stderr)
+                self.assertNotIn(".backup", r.stderr)
+                self.assertTrue(os.path.isdir(self.path))
+
 
 if __name__ == "__main__":
     main()
