@@ -175,9 +175,15 @@ int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_s
   st->file_fd = -1;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    struct stat sb;
     if (errno != ENOENT) {
       le_state_free(st);
       return le_error_errno(err, errno, "cannot read state file %s", path);
+    }
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) { /* (a new state would replace the link) */
+      le_state_free(st);
+      return le_error_set(err, "state file %s is a symbolic link to a file that does not exist: create that "
+                          "file's directory and an empty state there, or remove the link", path);
     }
     char lineage[37];
     le_state_new_id(lineage);
