@@ -161,6 +161,17 @@ static void hold_file(le_state *st, int fd) {
   }
 }
 
+/* What fd is when it is neither a regular file nor a directory ("a FIFO"...), else NULL. */
+static const char *special_file_kind(int fd) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)) return NULL;
+  if (S_ISFIFO(sb.st_mode)) return "a FIFO";
+  if (S_ISSOCK(sb.st_mode)) return "a socket";
+  if (S_ISCHR(sb.st_mode)) return "a character device";
+  if (S_ISBLK(sb.st_mode)) return "a block device";
+  return "a special file";
+}
+
 int le_state_open(const char *path, le_state **out, le_error *err) {
   return le_state_open_prefetched(path, NULL, out, err);
 }
@@ -173,7 +184,14 @@ int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_s
     return le_error_set(err, "out of memory");
   }
   st->file_fd = -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* (O_NONBLOCK: a FIFO in the state's place is refused below, not waited on for a writer) */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const char *kind = fd >= 0 ? special_file_kind(fd) : NULL;
+  if (kind) {
+    close(fd);
+    le_state_free(st);
+    return le_error_set(err, "state file %s is not a regular file (%s)", path, kind);
+  }
   if (fd < 0) {
     struct stat sb;
     if (errno != ENOENT) {

@@ -118,6 +118,16 @@ class HostileState(TempDirTest):
         self.assertEqual((written["serial"], sorted(written["resources"])), (5, ["func.b"]))
         self.assertTrue(os.path.exists(real + ".backup"))
 
+    def test_a_fifo_in_the_state_files_place_is_refused_not_waited_on(self):
+        # (the open waited for a writer for good, holding the lock: now refused at once)
+        os.mkfifo(self.path)
+        for cmd in [("plan", self.stack), ("state", "list", self.stack)]:
+            with self.subTest(command=cmd[:2]):
+                r = run(*cmd, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("state file " + self.path + " is not a regular file (a FIFO)", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".lambdaeng", "stack.lock")), "the lock was kept")
+
 
 if __name__ == "__main__":
     main()
