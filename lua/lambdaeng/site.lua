@@ -102,7 +102,7 @@ function M.error_text(e)
   if e == nil then return where .. "error raised with no message (error() or error(nil))" end
   local mt = debug.getmetatable(e) -- (getmetatable may give a __metatable field's value)
   if type(e) == "table" and not (mt and rawget(mt, "__tostring")) then
-    return string.format("%serror raised with a table value with no __tostring (%s)", where, tostring(e))
+    return where .. "error raised with a table value with no __tostring (nothing to say what went wrong)"
   end
   local ok, text = pcall(tostring, e)
   if ok and type(text) == "string" then return where .. text end
