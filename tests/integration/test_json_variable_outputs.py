@@ -4,12 +4,11 @@ user wrote it. Found by lane r9 on lead after r5's change: `run` prints o = {"a"
 the state file stores "a": {} (and a top-level [] as {}), and an integer past 2^53 comes
 back rounded (9007199254740993 -> 9007199254740992.0).
 
-Both tests are marked expectedFailure until the fixes land (they are red now, and the mark
-turns green into an "unexpected success" failure once fixed: remove the mark then):
-- empty arrays: engine/converter.c (lane r7's file) should turn an empty table carrying
-  json.array's metatable into [] (le_lua_to_json), and le_json_to_lua an empty JSON array
-  into json.array {}, so that set_outputs / outputs keep [].
-- big integers: stdlib/lambdaeng/json.lua's decode goes through lua-cjson, which reads
+- empty arrays: fixed on lead by lane r7 (3b0f96a, engine/converter.c: state keeps an empty
+  json.array as [] and reads [] back as json.array {}); this test is red on branch r9 alone
+  (made from lead before that merge) and green once merged with it.
+- big integers (marked expectedFailure until fixed: the mark turns a fix into an
+  "unexpected success" failure, so remove it then): stdlib/lambdaeng/json.lua's decode goes through lua-cjson, which reads
   every number as a double (engine/json.c's restore turns back only those under 2^53); a
   JSON variable needs a decode that keeps int64 integers exact (jansson's does)."""
 import json
@@ -39,7 +38,6 @@ class JsonVariableOutputs(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return stored, json.loads(r.stdout)
 
-    @unittest.expectedFailure  # engine/converter.c (lane r7): empty arrays stored as {}
     def test_empty_arrays_are_stored_and_printed_as_arrays(self):
         for text in ['{"a":[],"b":{},"c":[[],{}]}', "[]"]:
             with self.subTest(value=text):
