@@ -1,7 +1,7 @@
 /* httplua.c — lambdaeng.native.http, the Lua face of http.h (whose comment states
  * it): request{} from a task yields until the response (its header lines from
  * httplines.c, its headers read by httpheaders.c), and configure, stats, cancel_all,
- * cancellations, signed_lines, headers. */
+ * cancellations, signed_lines, headers, url_parts. */
 #include "http.h"
 
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "httpheaders.h"
 #include "httplines.h"
+#include "httpurl.h"
 #include "loop.h"
 
 typedef struct lua_waiter {
@@ -128,10 +129,43 @@ static int l_cancel_all(lua_State *L) {
   return 0;
 }
 
+/* url_parts(text) -> { scheme, host, port, path, query, fragment, user, password } (the parts
+ * present) as libcurl would parse text for a request | nil, why libcurl refuses it. */
+static int l_url_parts(lua_State *L) {
+  static const struct {
+    CURLUPart part;
+    const char *name;
+  } parts[] = {{CURLUPART_SCHEME, "scheme"}, {CURLUPART_HOST, "host"},         {CURLUPART_PORT, "port"},
+               {CURLUPART_PATH, "path"},     {CURLUPART_QUERY, "query"},       {CURLUPART_FRAGMENT, "fragment"},
+               {CURLUPART_USER, "user"},     {CURLUPART_PASSWORD, "password"}};
+  const char *text = luaL_checkstring(L, 1);
+  CURLU *h = curl_url();
+  if (!h) return luaL_error(L, "out of memory");
+  CURLUcode rc = le_http_url_set(h, text);
+  if (rc != CURLUE_OK) {
+    curl_url_cleanup(h);
+    lua_pushnil(L);
+    lua_pushstring(L, curl_url_strerror(rc));
+    return 2;
+  }
+  lua_createtable(L, 0, 8);
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    char *value = NULL;
+    if (curl_url_get(h, parts[i].part, &value, 0) == CURLUE_OK && value) {
+      lua_pushstring(L, value);
+      lua_setfield(L, -2, parts[i].name);
+    }
+    curl_free(value);
+  }
+  curl_url_cleanup(h);
+  return 1;
+}
+
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"request", l_request}, {"signed_lines", le_http_lua_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
-      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", le_http_lua_headers}, {NULL, NULL}};
+      {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", le_http_lua_headers},
+      {"url_parts", l_url_parts}, {NULL, NULL}};
   le_http_headers_metatable(L);
   luaL_newlib(L, fns);
   return 1;

@@ -52,12 +52,15 @@ static void url_free(le_http_url *u) {
 
 /* url parsed as libcurl 7.88 parses a transfer's CURLOPT_URL (parseurlandfillconn's
  * flags, with CURLOPT_PATH_AS_IS and CURLOPT_DISALLOW_USERNAME_IN_URL off). */
+CURLUcode le_http_url_set(CURLU *handle, const char *url) {
+  return curl_url_set(handle, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+}
+
 static le_http_url *url_parse(const char *url, size_t len) {
   le_http_url *u = malloc(sizeof *u + len + 1);
   if (!u) return NULL;
   u->handle = curl_url();
-  if (!u->handle ||
-      curl_url_set(u->handle, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+  if (!u->handle || le_http_url_set(u->handle, url) != CURLUE_OK) {
     curl_url_cleanup(u->handle);
     free(u);
     return NULL;

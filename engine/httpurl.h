@@ -18,6 +18,8 @@
 
 typedef struct le_http_url le_http_url;
 
+/* Parses url into handle as a transfer's URL is parsed (the flags libcurl uses). */
+CURLUcode le_http_url_set(CURLU *handle, const char *url);
 /* The parsed form of url for one transfer, held until le_http_url_release; NULL when
  * libcurl does not parse it or memory ran out. */
 le_http_url *le_http_url_take(const char *url);

@@ -94,15 +94,18 @@ json_t *le_state_parse_text(const char *text, size_t len, json_error_t *jerr, le
   return root;
 }
 
+/* jerr's line when the file could not be read at all (jerr's text then says why). */
+#define NOT_READ (-1)
+
 /* Parses the file open on fd, leaving fd open; with file, its entries kept as text where
  * statefile.c is sure of them (then text_out is needed while *file lives). With prefetch,
  * the prefetched document when the file's bytes are the ones it read and checked (*checked
- * is then set). */
+ * is then set). NULL with jerr's line NOT_READ when fd could not be read (a directory). */
 static json_t *load_fd(int fd, json_error_t *jerr, char **text_out, size_t *len_out, le_statefile **file,
                        le_state_prefetch *prefetch, int *checked) {
   le_buffer text = {0};
   if (le_state_read_whole(fd, &text) != 0) {
-    json_error_t failed = {.line = 0, .column = 0};
+    json_error_t failed = {.line = NOT_READ, .column = 0};
     snprintf(failed.text, sizeof failed.text, "%s", strerror(errno));
     *jerr = failed;
     le_buffer_free(&text);
@@ -158,6 +161,17 @@ static void hold_file(le_state *st, int fd) {
   }
 }
 
+/* What fd is when it is neither a regular file nor a directory ("a FIFO"...), else NULL. */
+static const char *special_file_kind(int fd) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)) return NULL;
+  if (S_ISFIFO(sb.st_mode)) return "a FIFO";
+  if (S_ISSOCK(sb.st_mode)) return "a socket";
+  if (S_ISCHR(sb.st_mode)) return "a character device";
+  if (S_ISBLK(sb.st_mode)) return "a block device";
+  return "a special file";
+}
+
 int le_state_open(const char *path, le_state **out, le_error *err) {
   return le_state_open_prefetched(path, NULL, out, err);
 }
@@ -170,11 +184,24 @@ int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_s
     return le_error_set(err, "out of memory");
   }
   st->file_fd = -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* (O_NONBLOCK: a FIFO in the state's place is refused below, not waited on for a writer) */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const char *kind = fd >= 0 ? special_file_kind(fd) : NULL;
+  if (kind) {
+    close(fd);
+    le_state_free(st);
+    return le_error_set(err, "state file %s is not a regular file (%s)", path, kind);
+  }
   if (fd < 0) {
+    struct stat sb;
     if (errno != ENOENT) {
       le_state_free(st);
       return le_error_errno(err, errno, "cannot read state file %s", path);
+    }
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) { /* (a new state would replace the link) */
+      le_state_free(st);
+      return le_error_set(err, "state file %s is a symbolic link to a file that does not exist: create that "
+                          "file's directory and an empty state there, or remove the link", path);
     }
     char lineage[37];
     le_state_new_id(lineage);
@@ -190,6 +217,11 @@ int le_state_open_prefetched(const char *path, le_state_prefetch *prefetch, le_s
   st->root = load_fd(fd, &jerr, &st->loaded_text, &st->loaded_len, &st->file, prefetch,
                      &checked); /* the file whose inode is held */
   hold_file(st, fd);
+  if (!st->root && jerr.line == NOT_READ) {
+    le_error_set(err, "cannot read state file %s: %s", path, jerr.text);
+    le_state_free(st);
+    return LE_FAIL;
+  }
   if (!st->root) {
     le_error_set(err,
                  "state file %s does not parse (line %d, column %d: %s); it was left untouched — "
@@ -275,6 +307,7 @@ static int merge_from_disk(le_state *st, le_error *err) {
   json_t *disk = load_fd(fd, &jerr, NULL, NULL, NULL, NULL, NULL);
   if (disk) hold_file(st, fd); /* what is merged is what the next save compares with */
   else close(fd);
+  if (!disk && jerr.line == NOT_READ) return le_error_set(err, "cannot read state file %s: %s", st->path, jerr.text);
   if (!disk)
     return le_error_set(err,
                         "state file %s was changed by another run and no longer parses (line %d: %s); "

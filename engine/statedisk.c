@@ -121,8 +121,9 @@ static int write_atomically(const char *path, const char *data, size_t len, le_e
 /* The previous state stays readable as PATH.backup (a hard link, so it costs no copy). */
 static int keep_backup(const char *path, le_error *err) {
   char backup[PATH_MAX], tmp[PATH_MAX];
-  snprintf(backup, sizeof backup, "%s.backup", path);
-  snprintf(tmp, sizeof tmp, "%s.backup.tmp.%ld", path, (long)getpid());
+  if (snprintf(backup, sizeof backup, "%s.backup", path) >= (int)sizeof backup ||
+      snprintf(tmp, sizeof tmp, "%s.backup.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return le_error_set(err, "path too long: %s", path);
   if (link(path, tmp) != 0) {
     if (errno == ENOENT) return LE_OK;
     return le_error_errno(err, errno, "cannot keep a backup of %s", path);
@@ -168,6 +169,14 @@ void le_statedisk_guard_release(int fd) {
  * write and the new file held open (*fd_out). Touches nothing but the file system,
  * so it runs on a worker thread as well (state:save_in_background). */
 int le_statedisk_replace(const char *path, const char *text, size_t len, int *fd_out, le_error *err) {
+  /* A state file that is a symbolic link is written through it: the rename replaces the
+   * file it names (its backup beside that file), the link stays. */
+  char real[PATH_MAX];
+  struct stat sb;
+  if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+    if (!realpath(path, real)) return le_error_errno(err, errno, "state file %s is a symbolic link that cannot be followed", path);
+    path = real;
+  }
   if (keep_backup(path, err) != LE_OK || write_atomically(path, text, len, err) != LE_OK) return LE_FAIL;
   *fd_out = open(path, O_RDONLY | O_CLOEXEC); /* ours: nobody writes while the guard is held */
   return LE_OK;

@@ -13,7 +13,8 @@
  *   as PATH.backup (a hard link, none when there was no file), PATH.tmp.<pid> files of
  *   killed writers removed, text written to PATH.tmp.<pid>, fsync, rename over PATH,
  *   fsync of the directory, mode 0600: a crash at any moment leaves the previous file or
- *   the new one, whole. On LE_OK, *fd is the new file opened read-only (-1 if that open
+ *   the new one, whole. A PATH that is a symbolic link is written through: what it names
+ *   is replaced (and backed up beside it), the link stays. On LE_OK, *fd is the new file opened read-only (-1 if that open
  *   failed); on LE_FAIL err names the file and the step. */
 #ifndef LAMBDAENG_STATEDISK_H
 #define LAMBDAENG_STATEDISK_H

@@ -23,6 +23,7 @@ local errors = require "lambdaeng.errors"
 local secrets = require "lambdaeng.secrets"
 local hash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
+local http = require "lambdaeng.native.http"
 local awsconfig = require "lambdaeng.aws.config"
 
 local M = {}
@@ -30,6 +31,36 @@ local M = {}
 local STACK_MAX_ATTEMPTS = 10
 
 local function config_error(err) return errors.from(err, "ConfigError") end
+
+-- nil, or why cfg's custom endpoint could never be used: libcurl does not parse it (each
+-- request would fail, and be retried), it holds a user name or password (it would be
+-- printed and stored in the state file), or a query or fragment (the API's path would land
+-- after it). A path prefix is fine.
+local function endpoint_problem(cfg)
+  if not cfg.endpoint or not cfg.custom_endpoint then return nil end
+  local from = cfg.endpoint_source or "the configuration"
+  local parts, why = http.url_parts(cfg.endpoint)
+  if not parts then return string.format("the endpoint %q (from %s) is not a URL: %s", cfg.endpoint, from, why) end
+  if parts.user or parts.password then
+    return string.format("the endpoint from %s must not hold a user name or password: it would be printed "
+      .. "and stored in the state file (give credentials through the AWS_* variables or a profile)", from)
+  end
+  for _, part in ipairs { "query", "fragment" } do
+    if parts[part] then
+      return string.format("the endpoint %q (from %s) must not have a %s: the API's paths are added after it",
+        cfg.endpoint, from, part)
+    end
+  end
+end
+
+-- awsconfig.resolve(opts) and its endpoint checked (endpoint_problem).
+local function resolve_checked(opts)
+  local cfg, err = awsconfig.resolve(opts)
+  if not cfg then return nil, err end
+  local problem = endpoint_problem(cfg)
+  if problem then return nil, problem end
+  return cfg
+end
 
 -- Whether args and the provider leave the choice to the embedded target, and why.
 local function why_local(args, p)
@@ -51,7 +82,7 @@ function M.target_of(args, provider, base_dir)
     end
     return { kind = "local", dir = dir, text = "local (embedded Lambda target" .. why .. ")" }
   end
-  local cfg, err = awsconfig.resolve { profile = args.profile, region = args.region, endpoint = args.endpoint,
+  local cfg, err = resolve_checked { profile = args.profile, region = args.region, endpoint = args.endpoint,
                                        provider = p, need_credentials = false }
   if not cfg then return nil, config_error(err) end
   local region = cfg.region or "us-east-1"
@@ -106,7 +137,7 @@ end
 -- The AWS configuration for a command, its credentials fetched now so that a
 -- missing or failing source is reported before anything starts.
 local function resolve_aws(args, provider)
-  local cfg, err = awsconfig.resolve { profile = args.profile, region = args.region, endpoint = args.endpoint,
+  local cfg, err = resolve_checked { profile = args.profile, region = args.region, endpoint = args.endpoint,
                                        provider = provider, debug = debug_log(args) }
   if not cfg then return nil, config_error(err) end
   cfg, err = awsconfig.load_credentials(cfg)
@@ -135,7 +166,7 @@ local function tune(cfg, args)
   if max_backoff then cfg.max_backoff = max_backoff end
   local connections = connections_for(cfg, args)
   if connections then
-    local ok, cerr = require("lambdaeng.native.http").configure { max_host_connections = connections }
+    local ok, cerr = http.configure { max_host_connections = connections }
     if not ok then return nil, errors.new("ConfigError", "LAMBDAENG_MAX_CONNECTIONS: " .. cerr) end
   end
   local attempts = tonumber(os.getenv("LAMBDAENG_MAX_ATTEMPTS") or "")

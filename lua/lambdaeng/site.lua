@@ -87,6 +87,10 @@ end
 -- into an internal one), prefixed with the innermost user frame's file:line.
 function M.error_text(e)
   if type(e) == "string" then
+    -- error("") says where (Lua put "file:line: " there) and nothing else: say that
+    local place, rest = e:match("^([^\n]-:%d+: )(.*)$")
+    if not place then place, rest = "", e end
+    if not rest:find("%S") then return place .. "error raised with an empty message" end
     -- coroutine.wrap adds where it was resumed to a message that already says where
     -- it was raised: "f.lua:1: f.lua:1: boom" is said once
     local at = e:match("^([^\n]-:%d+: )")
@@ -95,6 +99,11 @@ function M.error_text(e)
   end
   local at = M.caller()
   local where = at.line > 0 and (at.display .. ": ") or ""
+  if e == nil then return where .. "error raised with no message (error() or error(nil))" end
+  local mt = debug.getmetatable(e) -- (getmetatable may give a __metatable field's value)
+  if type(e) == "table" and not (mt and rawget(mt, "__tostring")) then
+    return where .. "error raised with a table value with no __tostring (nothing to say what went wrong)"
+  end
   local ok, text = pcall(tostring, e)
   if ok and type(text) == "string" then return where .. text end
   local why = type(text) == "string" and text or ("a " .. type(text) .. " value")

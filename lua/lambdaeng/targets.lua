@@ -11,6 +11,7 @@
 -- views(ctx, clients) gives a context the per-resource views apply, refresh and
 -- invocations use (clients: endpoint.stack_clients).
 local ref = require "lambdaeng.ref"
+local http = require "lambdaeng.native.http"
 
 local M = {}
 
@@ -40,12 +41,24 @@ function M.describe(rec)
   return where
 end
 
+-- Whether two endpoint URLs are one as libcurl parses them ("http://h:1" and "http://h:1/",
+-- a host's case); the texts compared when either does not parse.
+local function same_endpoint(a, b)
+  if a == b then return true end
+  local pa, pb = http.url_parts(tostring(a)), http.url_parts(tostring(b))
+  if not (pa and pb) then return false end
+  for _, part in ipairs { "scheme", "port", "path", "query", "user", "password" } do
+    if pa[part] ~= pb[part] then return false end
+  end
+  return pa.host:lower() == pb.host:lower()
+end
+
 -- Whether a stored record names the target t.
 function M.same(rec, t)
   if rec.kind ~= t.kind then return false end
   if rec.kind == "local" then return true end
   if rec.region and t.region and rec.region ~= t.region then return false end
-  if rec.kind == "endpoint" and rec.endpoint ~= t.endpoint then return false end
+  if rec.kind == "endpoint" and not same_endpoint(rec.endpoint, t.endpoint) then return false end
   return true
 end
 

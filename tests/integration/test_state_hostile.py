@@ -82,6 +82,52 @@ class HostileState(TempDirTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn('"serial" 9223372036854775807 is out of range', r.stderr)
 
+    def test_a_directory_in_the_state_files_place_is_named_as_unreadable(self):
+        # (it cannot be read at all: not "does not parse", and no backup to restore from)
+        os.mkdir(self.path)
+        for cmd in [("plan", self.stack), ("run", self.stack, "--yes"), ("state", "list", self.stack)]:
+            with self.subTest(command=cmd[:2]):
+                r = run(*cmd, timeout=120)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("cannot read state file " + self.path + ": Is a directory", r.stderr)
+                self.assertNotIn("does not parse", r.stderr)
+                self.assertNotIn(".backup", r.stderr)
+                self.assertTrue(os.path.isdir(self.path))
+
+    def test_a_state_file_that_is_a_symbolic_link_is_written_through_it(self):
+        # (the link stays a link: the file it names gets the new state, as Terraform's
+        # local backend does; a dangling link is refused, naming it, and left as it is)
+        real = os.path.join(self.dir, "elsewhere", "real.json")
+        os.makedirs(os.path.dirname(real))
+        os.symlink("../elsewhere/real.json", self.path)
+        r = run("run", self.stack, "--yes", timeout=120)  # the link's file is missing: refused
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("state file " + self.path + " is a symbolic link", r.stderr)
+        self.assertTrue(os.path.islink(self.path))
+        self.assertFalse(os.path.exists(real))
+        doc = {"version": 1, "serial": 4, "lineage": "11111111-2222-4333-8444-555555555555",
+               "resources": {"func.a": GOOD_ENTRY, "func.b": dict(GOOD_ENTRY, name="b", args={"function_name": "fn-b"})},
+               "outputs": {}}
+        with open(real, "w") as f:
+            json.dump(doc, f)
+        r = run("state", "rm", "func.a", self.stack)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.islink(self.path), "the link was replaced by a file")
+        with open(real) as f:
+            written = json.load(f)
+        self.assertEqual((written["serial"], sorted(written["resources"])), (5, ["func.b"]))
+        self.assertTrue(os.path.exists(real + ".backup"))
+
+    def test_a_fifo_in_the_state_files_place_is_refused_not_waited_on(self):
+        # (the open waited for a writer for good, holding the lock: now refused at once)
+        os.mkfifo(self.path)
+        for cmd in [("plan", self.stack), ("state", "list", self.stack)]:
+            with self.subTest(command=cmd[:2]):
+                r = run(*cmd, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("state file " + self.path + " is not a regular file (a FIFO)", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".lambdaeng", "stack.lock")), "the lock was kept")
+
 
 if __name__ == "__main__":
     main()
