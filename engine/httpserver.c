@@ -122,7 +122,9 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
     srv->peer_uid = lua_toboolean(L, -1);
     lua_getfield(L, opts_idx, "reuse_requests");
     srv->reuse_requests = lua_toboolean(L, -1);
-    lua_pop(L, 5);
+    lua_getfield(L, opts_idx, "bare");
+    srv->bare = lua_toboolean(L, -1);
+    lua_pop(L, 6);
     lua_getfield(L, opts_idx, "check");
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);

@@ -28,6 +28,9 @@
  *   reuse_requests (boolean): each connection's requests come in one table (and one
  *     headers table), emptied and refilled for each: for a check and a dispatch that are
  *     done with a request when they return (they keep what they need, never the table).
+ *   bare (boolean): dispatch(method, path, body, id) instead of dispatch(request, id), the
+ *     path without its query: for a dispatch that reads nothing else (no header, no query);
+ *     without a check no request table is made at all (a runtime's /next and /response).
  *   uid (integer), own_host (an address), no_browsers (boolean): the server's own checks
  *     of a request's peer, Host and browser headers, done in C before the check and
  *     before any request table (httpserver_guard.h has their answers).

@@ -45,6 +45,7 @@ typedef struct le_server {
   double timeout; /* seconds; 0: none */
   int peer_uid;   /* each request says which uid owns the client's socket (found also for guard.uid) */
   int reuse_requests; /* one request table per connection, emptied and refilled for each request */
+  int bare;           /* dispatch(method, path, body, id): no request table */
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
 } le_server;

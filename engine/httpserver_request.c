@@ -189,6 +189,7 @@ static int run_check(le_conn *c) {
   le_server *srv = c->srv;
   lua_State *L = srv->L;
   if (le_guard_check(c) < 0) return -1; /* the server's own checks, before any table */
+  if (srv->bare && srv->check_ref == LUA_NOREF) return 0; /* nothing reads a table */
   int top = lua_gettop(L);
   push_request(L, c);
   if (srv->check_ref != LUA_NOREF && !le_memo_answer(c)) { /* else the same answer as the last one kept */
@@ -221,7 +222,7 @@ static int run_check(le_conn *c) {
     le_memo_keep(L, c, top + 2);
     lua_settop(L, top + 1);
   }
-  if (srv->reuse_requests) lua_settop(L, top); /* the connection keeps it */
+  if (srv->reuse_requests || srv->bare) lua_settop(L, top); /* the connection keeps it; or no one reads it */
   else c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
@@ -251,9 +252,28 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   return le_buffer_append(&c->body, at, len);
 }
 
+/* bare: dispatch(method, path, body, id), each a value on the stack, no table (a request
+ * table, its headers table refilled and their strings cost ~3 k instructions a request). */
+static int push_bare_request(lua_State *L, le_conn *c) {
+  const char *url = c->url.data ? (const char *)c->url.data : "";
+  const char *q = memchr(url, '?', c->url.len);
+  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
+  lua_pushlstring(L, url, q ? (size_t)(q - url) : c->url.len);
+  lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
+  le_buffer_free(&c->body);
+  lua_pushinteger(L, c->id);
+  return 4;
+}
+
 static void dispatch(le_conn *c) {
   lua_State *L = c->srv->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->srv->dispatch_ref);
+  if (c->srv->bare) {
+    c->dispatching = 1;
+    le_callback_call(L, push_bare_request(L, c), 0, "local target");
+    c->dispatching = 0;
+    return;
+  }
   if (c->srv->reuse_requests) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
   } else {

@@ -274,8 +274,8 @@ local function reply(id, status, doc)
   server_lib.respond(id, status, JSON_HEADERS, doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
 end
 
-function Exec:runtime_request(env, req, id)
-  local path, method = req.path, req.method
+-- method, path (without its query), body: what the server's bare dispatch gives.
+function Exec:runtime_request(env, method, path, body, id)
   if path == RUNTIME_NEXT and method == "GET" then
     if env.init_timer then
       env.init_timer:cancel()
@@ -294,19 +294,19 @@ function Exec:runtime_request(env, req, id)
     end
     reply(id, 202, ACCEPTED)
     if what == "response" then
-      if #req.body > MAX_SYNC_PAYLOAD then
+      if #body > MAX_SYNC_PAYLOAD then
         return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
           string.format("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).",
-            #req.body, MAX_SYNC_PAYLOAD)) })
+            #body, MAX_SYNC_PAYLOAD)) })
       end
-      return self:finish(inv, { payload = req.body, duration = 0, max_memory = 0 }) -- finish's fields: no rehash
+      return self:finish(inv, { payload = body, duration = 0, max_memory = 0 }) -- finish's fields: no rehash
     end
-    return self:finish(inv, { function_error = "Unhandled", payload = req.body })
+    return self:finish(inv, { function_error = "Unhandled", payload = body })
   end
   if path == RUNTIME_INIT_ERROR and method == "POST" then
     reply(id, 202, ACCEPTED)
-    env.init_failed = req.body
-    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end
+    env.init_failed = body
+    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = body }) end
     self:retire(env)
     return
   end
@@ -317,12 +317,14 @@ end
 -- opened (inside the sandbox's network namespace) and handed over; served here.
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
-  -- answered inside the server's dispatch, without a task: no Runtime API request waits, and
-  -- none is kept past it (the connection's one request table is refilled for the next); its
+  -- answered inside the server's dispatch, without a task: no Runtime API request waits; its
+  -- method, path and body given as values (bare: no request table, no header read); its
   -- checks (only the runtime, which names the endpoint it was given; no browser; outside a
   -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
-  local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
-    { max_body = RUNTIME_MAX_BODY, reuse_requests = true, own_host = "127.0.0.1", no_browsers = true,
+  local server, serr = server_lib.adopt(fd, function(method, path, body, id)
+      self:runtime_request(env, method, path, body, id)
+    end,
+    { max_body = RUNTIME_MAX_BODY, bare = true, own_host = "127.0.0.1", no_browsers = true,
       uid = not env.sandboxed and sys.uid() or nil })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")

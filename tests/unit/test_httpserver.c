@@ -9,7 +9,8 @@
  * whole by a client still sending far more (no reset), a request read only after its
  * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
  * one string (written as they are; a malformed block raises), a connection's one request
- * table (reuse_requests) holding only its current request, the server's own checks (uid,
+ * table (reuse_requests) holding only its current request, a bare dispatch given the method,
+ * path and body as values (its check, if any, still a table), the server's own checks (uid,
  * own_host, no_browsers, the size) refusing in their words before the Lua check, the check's
  * kept answer (check_memo) given to a request alike and only to one. Every test ends with the loop
  * closing with no handle left: a closed server closes its connections. */
@@ -670,6 +671,40 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
   harness_close(L);
 }
 
+/* bare: dispatch(method, path, body, id), the path without its query, no table; a check
+ * still gets its request table. */
+static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local seen = {}\n"
+               "  local function bare(method, path, body, id, extra)\n"
+               "    seen[#seen + 1] = string.format('%s %s %s %s %s', method, path, body, math.type(id), tostring(extra))\n"
+               "    httpserver.respond(id, 200, {}, method .. ' ' .. path)\n"
+               "  end\n"
+               "  local s, url = listen(bare, { bare = true })\n"
+               "  local a = http.request { method = 'PUT', url = url .. '/one?x=1', body = 'abc', timeout = 10,\n"
+               "                           headers = { { 'X-First', '1' } } }\n"
+               "  local b = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  s:close()\n"
+               "  local checked = {}\n"
+               "  local t, turl = listen(bare, { bare = true, check = function(req)\n"
+               "    checked[#checked + 1] = req.method .. ' ' .. req.target .. ' ' .. tostring(req.headers['x-first'])\n"
+               "  end })\n"
+               "  local c = http.request { method = 'POST', url = turl .. '/three?y', body = 'z', timeout = 10,\n"
+               "                           headers = { { 'X-First', '2' } } }\n"
+               "  t:close()\n"
+               "  return a.body .. ',' .. b.body .. ',' .. c.body, table.concat(seen, '|'), table.concat(checked, '|')\n"
+               "end)\n",
+               3);
+  assert_string_equal(harness_string(L, -3), "PUT /one,GET /two,POST /three");
+  assert_string_equal(harness_string(L, -2),
+                      "PUT /one abc integer nil|GET /two  integer nil|POST /three z integer nil");
+  assert_string_equal(harness_string(L, -1), "POST /three?y 2");
+  harness_close(L);
+}
+
 /* The server's own checks (uid, own_host, no_browsers): each refusal in its words, before
  * the Lua check and the dispatch are called; a request that passes reaches both. */
 static void the_server_s_own_checks_refuse_before_the_lua_check(void **state) {
@@ -778,6 +813,7 @@ int main(void) {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
       cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
+      cmocka_unit_test(a_bare_dispatch_gets_method_path_and_body_as_values),
       cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
