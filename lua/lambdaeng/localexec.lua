@@ -231,6 +231,7 @@ function Exec:finish(inv, result)
 end
 
 local next_headers = require("lambdaeng.native.localexec").next_headers
+local runtime_result = localrequest.runtime_result
 
 -- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
 function Exec:deliver(env)
@@ -286,7 +287,7 @@ function Exec:runtime_request(env, method, path, body, id)
     env.next_req = id
     return self:deliver(env)
   end
-  local rid, what = localrequest.runtime_result(path)
+  local rid, what = runtime_result(path)
   if rid and method == "POST" and (what == "response" or what == "error") then
     local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then
