@@ -695,13 +695,14 @@ static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
                "  local c = http.request { method = 'POST', url = turl .. '/three?y', body = 'z', timeout = 10,\n"
                "                           headers = { { 'X-First', '2' } } }\n"
                "  t:close()\n"
-               "  return a.body .. ',' .. b.body .. ',' .. c.body, table.concat(seen, '|'), table.concat(checked, '|')\n"
+               "  local answers = table.concat({ a.body, b.body, c.body }, ',')\n"
+               "  return table.concat({ answers, table.concat(seen, '|'), table.concat(checked, '|') }, ' / ')\n"
                "end)\n",
-               3);
-  assert_string_equal(harness_string(L, -3), "PUT /one,GET /two,POST /three");
-  assert_string_equal(harness_string(L, -2),
-                      "PUT /one abc integer nil|GET /two  integer nil|POST /three z integer nil");
-  assert_string_equal(harness_string(L, -1), "POST /three?y 2");
+               1);
+  /* the answers; what the bare dispatch got; what the check got */
+  assert_string_equal(harness_string(L, -1), "PUT /one,GET /two,POST /three / "
+                                             "PUT /one abc integer nil|GET /two  integer nil|POST /three z integer nil / "
+                                             "POST /three?y 2");
   harness_close(L);
 }
 
