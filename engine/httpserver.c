@@ -23,6 +23,31 @@
 #define DEFAULT_MAX_BODY (6 * 1024 * 1024)
 #define DEFAULT_MAX_CONNECTIONS 1024
 
+/* Sends out, c's answer to its current request (taken over), and resumes its connection:
+ * the next request's deadline, its parser, and requests that arrived meanwhile. */
+static void send_answer(le_conn *c, le_buffer *out) {
+  if (!c->keep_alive) {
+    c->answered_closing = 1;
+    c->drain = LE_LINGER_BYTES;
+    /* its deadline: the answer written at the least rate a body must arrive at, and the
+     * linger (le_conn_maybe_close arms the linger anew once it is written) */
+    le_conn_arm_closing(c, (double)out->len / LE_MIN_BODY_RATE);
+  }
+  if (le_conn_send(c, out, !c->keep_alive) != 0) return;
+  c->busy = 0;
+  if (c->keep_alive) {
+    le_conn_arm(c, c->srv->timeout); /* the next request's headers, or idle */
+    http_parser_pause(&c->parser, 0);
+    le_conn_start_reading(c);
+    if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (le_request_feed's loop when answered in dispatch) */
+      le_buffer rest = c->pending;
+      c->pending = (le_buffer){0};
+      le_request_feed(c, (const char *)rest.data, rest.len);
+      le_buffer_free(&rest);
+    }
+  }
+}
+
 static int l_respond(lua_State *L) {
   long id = (long)luaL_checkinteger(L, 1);
   int status = (int)luaL_checkinteger(L, 2);
@@ -42,26 +67,19 @@ static int l_respond(lua_State *L) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  if (!c->keep_alive) {
-    c->answered_closing = 1;
-    c->drain = LE_LINGER_BYTES;
-    /* its deadline: the answer written at the least rate a body must arrive at, and the
-     * linger (le_conn_maybe_close arms the linger anew once it is written) */
-    le_conn_arm_closing(c, (double)out.len / LE_MIN_BODY_RATE);
+  send_answer(c, &out);
+  return 0;
+}
+
+int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n, const char *body, size_t blen) {
+  le_conn *c = le_conn_find(id);
+  if (!c || c->closing || !c->busy) return 0;
+  le_buffer out = {0};
+  if (le_response_build_lines(status, lines, n, body, blen, !c->keep_alive, &out)) {
+    le_buffer_free(&out);
+    return -1;
   }
-  if (le_conn_send(c, &out, !c->keep_alive) != 0) return 0;
-  c->busy = 0;
-  if (c->keep_alive) {
-    le_conn_arm(c, c->srv->timeout); /* the next request's headers, or idle */
-    http_parser_pause(&c->parser, 0);
-    le_conn_start_reading(c);
-    if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (le_request_feed's loop when answered in dispatch) */
-      le_buffer rest = c->pending;
-      c->pending = (le_buffer){0};
-      le_request_feed(c, (const char *)rest.data, rest.len);
-      le_buffer_free(&rest);
-    }
-  }
+  send_answer(c, &out);
   return 0;
 }
 

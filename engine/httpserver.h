@@ -47,8 +47,14 @@
 #ifndef LAMBDAENG_HTTPSERVER_H
 #define LAMBDAENG_HTTPSERVER_H
 
+#include <stddef.h>
+
 struct lua_State;
 
 int le_open_httpserver(struct lua_State *L);
+
+/* respond() from C, with header lines the caller built (each "name: value" ending in CRLF,
+ * not checked again): 0, or -1 out of memory (nothing sent; the caller raises). */
+int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n, const char *body, size_t blen);
 
 #endif

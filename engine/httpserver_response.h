@@ -10,7 +10,9 @@
  *   value type skipped) or, when it is a string, its header lines as they are (the caller
  *   checked them with le_response_lines_ok), Content-Length: blen, Connection: close
  *   (close_after) or keep-alive, then the body. Nonzero when out of memory (out is then
- *   partly written; the caller frees it). Leaves L's stack as it found it. */
+ *   partly written; the caller frees it). Leaves L's stack as it found it.
+ * le_response_build_lines(status, lines, n, body, blen, close_after, out): the same with
+ *   header lines from C (n bytes, correct as le_response_lines_ok would have them). */
 #ifndef LAMBDAENG_HTTPSERVER_RESPONSE_H
 #define LAMBDAENG_HTTPSERVER_RESPONSE_H
 
@@ -24,5 +26,7 @@ const char *le_response_reason(int status);
 int le_response_lines_ok(const char *s, size_t n);
 int le_response_build(struct lua_State *L, int status, int headers_idx, const char *body, size_t blen,
                       int close_after, le_buffer *out);
+int le_response_build_lines(int status, const char *lines, size_t n, const char *body, size_t blen, int close_after,
+                            le_buffer *out);
 
 #endif

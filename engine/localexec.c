@@ -8,6 +8,9 @@
  *     the trace id (Root=1-<this second in 8 hex digits>-<the id's first 24 hex digits,
  *     dashes dropped>), the JSON content type and the client context; a value with CR or
  *     LF is left out, as respond drops such a field of a table;
+ *   respond_next(id, request_id, timeout, arn, client_context | nil, payload): httpserver's
+ *     respond(id, 200, next_headers(request_id, timeout, arn, client_context), payload), the
+ *     lines built straight into the answer;
  *   is_json(text) -> true when text is one JSON value (jsonvalid.h); false is not certain:
  *     ask lua-cjson, which accepts a little more;
  *   is_hex(s) -> whether s is one or more hex digits and nothing else ("^%x+$"; the guard
@@ -25,6 +28,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "buffer.h"
+#include "httpserver.h"
 #include "jsonvalid.h"
 
 static const char HEX[] = "0123456789abcdef";
@@ -66,21 +71,21 @@ static int l_uuid_of(lua_State *L) {
 
 static int has_line_break(const char *s, size_t n) { return memchr(s, '\r', n) || memchr(s, '\n', n); }
 
-/* "name: value\r\n" into b, unless value has a line break. */
-static void add_field(luaL_Buffer *b, const char *name, const char *value, size_t n) {
-  if (has_line_break(value, n)) return;
-  luaL_addstring(b, name);
-  luaL_addlstring(b, value, n);
-  luaL_addlstring(b, "\r\n", 2);
+/* "name: value\r\n" onto out, unless value has a line break; nonzero when out of memory. */
+static int add_field(le_buffer *out, const char *name, const char *value, size_t n) {
+  if (has_line_break(value, n)) return 0;
+  return le_buffer_append(out, name, strlen(name)) | le_buffer_append(out, value, n) | le_buffer_append(out, "\r\n", 2);
 }
 
-static int l_next_headers(lua_State *L) {
+/* The /next answer's header lines from next_headers' arguments at first (request id,
+ * timeout, ARN, client context or none) onto out; nonzero when out of memory. */
+static int next_lines(lua_State *L, int first, le_buffer *out) {
   size_t id_len, arn_len, context_len = 0;
-  const char *id = luaL_checklstring(L, 1, &id_len);
-  lua_Number timeout = luaL_checknumber(L, 2);
-  const char *arn = luaL_checklstring(L, 3, &arn_len);
-  const char *context = luaL_optlstring(L, 4, NULL, &context_len);
-  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, 2, "seconds from 0");
+  const char *id = luaL_checklstring(L, first, &id_len);
+  lua_Number timeout = luaL_checknumber(L, first + 1);
+  const char *arn = luaL_checklstring(L, first + 2, &arn_len);
+  const char *context = luaL_optlstring(L, first + 3, NULL, &context_len);
+  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, first + 1, "seconds from 0");
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   long long deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (long long)(timeout * 1000);
@@ -94,16 +99,40 @@ static int l_next_headers(lua_State *L) {
   *t++ = '-';
   for (size_t i = 0; i < id_len && t < trace + sizeof trace; i++)
     if (id[i] != '-') *t++ = id[i];
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  add_field(&b, "Lambda-Runtime-Aws-Request-Id: ", id, id_len);
-  add_field(&b, "Lambda-Runtime-Deadline-Ms: ", digits + nd, sizeof digits - nd);
-  add_field(&b, "Lambda-Runtime-Invoked-Function-Arn: ", arn, arn_len);
-  add_field(&b, "Lambda-Runtime-Trace-Id: ", trace, (size_t)(t - trace));
-  add_field(&b, "Content-Type: ", "application/json", 16);
-  if (context) add_field(&b, "Lambda-Runtime-Client-Context: ", context, context_len);
-  luaL_pushresult(&b);
+  int bad = le_buffer_reserve(out, 256 + arn_len + context_len);
+  bad |= add_field(out, "Lambda-Runtime-Aws-Request-Id: ", id, id_len);
+  bad |= add_field(out, "Lambda-Runtime-Deadline-Ms: ", digits + nd, sizeof digits - nd);
+  bad |= add_field(out, "Lambda-Runtime-Invoked-Function-Arn: ", arn, arn_len);
+  bad |= add_field(out, "Lambda-Runtime-Trace-Id: ", trace, (size_t)(t - trace));
+  bad |= add_field(out, "Content-Type: ", "application/json", 16);
+  if (context) bad |= add_field(out, "Lambda-Runtime-Client-Context: ", context, context_len);
+  return bad;
+}
+
+static int l_next_headers(lua_State *L) {
+  le_buffer lines = {0};
+  if (next_lines(L, 1, &lines)) {
+    le_buffer_free(&lines);
+    return luaL_error(L, "out of memory");
+  }
+  lua_pushlstring(L, lines.data ? (const char *)lines.data : "", lines.len);
+  le_buffer_free(&lines);
   return 1;
+}
+
+/* respond_next(id, request_id, timeout, arn, client_context | nil, payload): httpserver's
+ * respond(id, 200, next_headers(...), payload) without the header lines made a Lua string
+ * and checked again (~2 k instructions an invocation). */
+static int l_respond_next(lua_State *L) {
+  long id = (long)luaL_checkinteger(L, 1);
+  size_t plen;
+  const char *payload = luaL_checklstring(L, 6, &plen);
+  le_buffer lines = {0};
+  int bad = next_lines(L, 2, &lines) ||
+            le_httpserver_respond_lines(id, 200, (const char *)lines.data, lines.len, payload, plen) != 0;
+  le_buffer_free(&lines);
+  if (bad) return luaL_error(L, "out of memory writing a response");
+  return 0;
 }
 
 static int l_is_json(lua_State *L) {
@@ -173,6 +202,7 @@ int le_open_localexec(lua_State *L) {
   static const luaL_Reg functions[] = {{"uuid_of", l_uuid_of}, {"next_headers", l_next_headers},
                                        {"is_json", l_is_json},  {"is_hex", l_is_hex},
                                        {"invoke_name", l_invoke_name}, {"runtime_result", l_runtime_result},
+                                       {"respond_next", l_respond_next},
                                        {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;

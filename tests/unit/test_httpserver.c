@@ -10,7 +10,8 @@
  * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
  * one string (written as they are; a malformed block raises), a connection's one request
  * table (reuse_requests) holding only its current request, a bare dispatch given the method,
- * path and body as values (its check, if any, still a table), the server's own checks (uid,
+ * path and body as values (its check, if any, still a table), an answer given from C
+ * (localexec's respond_next: the Runtime API's /next lines built into it), the server's own checks (uid,
  * own_host, no_browsers, the size) refusing in their words before the Lua check, the check's
  * kept answer (check_memo) given to a request alike and only to one. Every test ends with the loop
  * closing with no handle left: a closed server closes its connections. */
@@ -639,6 +640,36 @@ static void header_lines_given_as_a_string_are_written_as_they_are(void **state)
 }
 
 
+/* respond_next (lambdaeng.native.localexec): the /next answer's header lines written from C
+ * into the answer, as respond(id, 200, next_headers(...), payload) writes them: the request
+ * id, the ARN, the client context when there is one, the deadline's digits, the trace id. */
+static void an_answer_from_c_carries_the_next_lines_and_the_payload(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "local nlocal = require 'lambdaeng.native.localexec'\n"
+               "return loop.run(function()\n"
+               "  local s, url = listen(function(method, path, body, id)\n"
+               "    nlocal.respond_next(id, 'a-b', 3, 'arn:x', path == '/ctx' and 'ctx' or nil, 'payload ' .. path)\n"
+               "  end, { bare = true })\n"
+               "  local out = {}\n"
+               "  for _, path in ipairs { '/ctx', '/none' } do\n"
+               "    local r = http.request { url = url .. path, timeout = 10 }\n"
+               "    local h = r.headers\n"
+               "    out[#out + 1] = table.concat({ r.status, r.body, h['lambda-runtime-aws-request-id'],\n"
+               "      h['lambda-runtime-invoked-function-arn'], tostring(h['lambda-runtime-client-context']),\n"
+               "      h['content-type'], tostring(h['lambda-runtime-deadline-ms']:match('^%d+$') ~= nil),\n"
+               "      tostring(h['lambda-runtime-trace-id']:match('^Root=1%-%x+%-ab$') ~= nil) }, ' ')\n"
+               "  end\n"
+               "  s:close()\n"
+               "  return table.concat(out, '|')\n"
+               "end)\n",
+               1);
+  assert_string_equal(harness_string(L, -1), "200 payload /ctx a-b arn:x ctx application/json true true|"
+                                             "200 payload /none a-b arn:x nil application/json true true");
+  harness_close(L);
+}
+
 static void a_connection_s_reused_request_table_holds_only_the_current_request(void **state) {
   (void)state;
   lua_State *L = harness_open();
@@ -815,6 +846,7 @@ int main(void) {
       cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
       cmocka_unit_test(a_bare_dispatch_gets_method_path_and_body_as_values),
+      cmocka_unit_test(an_answer_from_c_carries_the_next_lines_and_the_payload),
       cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
