@@ -4,7 +4,8 @@
  * closing answer, a shutdown of our side and a linger that reads and drops what the
  * client still sends. An idle connection's deadline does not close it while a request
  * that came in time waits unread. What a connection reads goes to le_request_feed; its
- * timeouts and a connection beyond max_connections to le_refuse. */
+ * timeouts and a connection beyond max_connections to le_refuse. A connection there is no
+ * memory for is accepted into a spare handle and closed, so the listener goes on. */
 #include "httpserver_conn.h"
 
 #include <errno.h>

@@ -2,7 +2,8 @@
  * goes through http-parser, whose callbacks gather the request line and header fields
  * within the head's limits, build the request table and run the server's check when the
  * headers are complete, gather the body within its limit, and, the request complete,
- * pause the parser and hand the request to the server's dispatch. */
+ * pause the parser and hand the request to the server's dispatch (a bare server's: its
+ * method, path and body as values, no table unless a check reads one). */
 #include "httpserver_request.h"
 
 #include <limits.h>
