@@ -24,6 +24,20 @@
 #define DEFAULT_MAX_BODY (6 * 1024 * 1024)
 #define DEFAULT_MAX_CONNECTIONS 1024
 
+/* Sends out, c's answer to its current request (taken over), and resumes its connection:
+ * the next request's deadline, its parser, and requests that arrived meanwhile. */
+static void send_answer(le_conn *c, le_buffer *out) {
+  if (!c->keep_alive) {
+    c->answered_closing = 1;
+    c->drain = LE_LINGER_BYTES;
+    /* its deadline: the answer written at the least rate a body must arrive at, and the
+     * linger (le_conn_maybe_close arms the linger anew once it is written) */
+    le_conn_arm_closing(c, (double)out->len / LE_MIN_BODY_RATE);
+  }
+  if (le_conn_send(c, out, !c->keep_alive) != 0) return;
+  le_conn_answered(c);
+}
+
 static int l_respond(lua_State *L) {
   long id = (long)luaL_checkinteger(L, 1);
   int status = (int)luaL_checkinteger(L, 2);
@@ -43,15 +57,19 @@ static int l_respond(lua_State *L) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
   }
-  if (!c->keep_alive) {
-    c->answered_closing = 1;
-    c->drain = LE_LINGER_BYTES;
-    /* its deadline: the answer written at the least rate a body must arrive at, and the
-     * linger (le_conn_maybe_close arms the linger anew once it is written) */
-    le_conn_arm_closing(c, (double)out.len / LE_MIN_BODY_RATE);
+  send_answer(c, &out);
+  return 0;
+}
+
+int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n, const char *body, size_t blen) {
+  le_conn *c = le_conn_find(id);
+  if (!c || c->closing || !c->busy || c->streaming) return 0;
+  le_buffer out = {0};
+  if (le_response_build_lines(status, lines, n, body, blen, !c->keep_alive, &out)) {
+    le_buffer_free(&out);
+    return -1;
   }
-  if (le_conn_send(c, &out, !c->keep_alive) != 0) return 0;
-  le_conn_answered(c);
+  send_answer(c, &out);
   return 0;
 }
 
@@ -112,7 +130,9 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
     srv->peer_uid = lua_toboolean(L, -1);
     lua_getfield(L, opts_idx, "reuse_requests");
     srv->reuse_requests = lua_toboolean(L, -1);
-    lua_pop(L, 5);
+    lua_getfield(L, opts_idx, "bare");
+    srv->bare = lua_toboolean(L, -1);
+    lua_pop(L, 6);
     lua_getfield(L, opts_idx, "check");
     if (lua_isfunction(L, -1)) srv->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_pop(L, 1);

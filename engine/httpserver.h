@@ -28,6 +28,11 @@
  *   reuse_requests (boolean): each connection's requests come in one table (and one
  *     headers table), emptied and refilled for each: for a check and a dispatch that are
  *     done with a request when they return (they keep what they need, never the table).
+ *   bare (boolean): dispatch(method, path, body, id) instead of dispatch(request, id), the
+ *     path without its query: for a dispatch that reads nothing else (no header, no query);
+ *     without a check no request table is made at all (a runtime's /next and /response).
+ *     A body the stream hook took (below) adds a fifth value: { streamed = true,
+ *     trailers = {...} }; the hook itself gets a request table made for it.
  *   uid (integer), own_host (an address), no_browsers (boolean): the server's own checks
  *     of a request's peer, Host and browser headers, done in C before the check and
  *     before any request table (httpserver_guard.h has their answers).
@@ -46,8 +51,14 @@
 #ifndef LAMBDAENG_HTTPSERVER_H
 #define LAMBDAENG_HTTPSERVER_H
 
+#include <stddef.h>
+
 struct lua_State;
 
 int le_open_httpserver(struct lua_State *L);
+
+/* respond() from C, with header lines the caller built (each "name: value" ending in CRLF,
+ * not checked again): 0, or -1 out of memory (nothing sent; the caller raises). */
+int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n, const char *body, size_t blen);
 
 #endif

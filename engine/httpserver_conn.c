@@ -4,7 +4,8 @@
  * closing answer, a shutdown of our side and a linger that reads and drops what the
  * client still sends. An idle connection's deadline does not close it while a request
  * that came in time waits unread. What a connection reads goes to le_request_feed; its
- * timeouts and a connection beyond max_connections to le_refuse. */
+ * timeouts and a connection beyond max_connections to le_refuse. A connection there is no
+ * memory for is accepted into a spare handle and closed, so the listener goes on. */
 #include "httpserver_conn.h"
 
 #include <errno.h>
@@ -321,19 +322,63 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   release_read(buf);
 }
 
+static int failing_accepts; /* le_conn_fail_accepts */
+
+void le_conn_fail_accepts(int n) { failing_accepts = n; }
+
+/* A connection that cannot be served (no memory for it) is accepted into the spare handle
+ * and closed at once: left unaccepted, it would make libuv stop the listener until a
+ * uv_accept that never comes. While the spare is closing (until the loop's next turn),
+ * further such connections wait in their listeners (each stopped meanwhile, holding a
+ * reference to its server), and are taken in turn as the spare comes back. */
+static uv_tcp_t spare;
+static int spare_busy;
+static le_server *unserved_first, *unserved_last;
+
+static void spare_closed(uv_handle_t *h) {
+  (void)h;
+  spare_busy = 0;
+  while (!spare_busy && unserved_first) { /* until one takes the spare again */
+    le_server *srv = unserved_first;
+    unserved_first = srv->next_unserved;
+    if (!unserved_first) unserved_last = NULL;
+    srv->next_unserved = NULL;
+    if (!srv->closed) le_conn_accept((uv_stream_t *)&srv->tcp, 0); /* a closed listener closed its connection */
+    le_server_release(srv);
+  }
+}
+
+static void refuse_unserved(le_server *srv) {
+  if (spare_busy || uv_tcp_init(le_loop(), &spare) != 0) {
+    if (srv->next_unserved || unserved_last == srv) return; /* waiting already */
+    srv->refs++;
+    if (unserved_last) unserved_last->next_unserved = srv;
+    else unserved_first = srv;
+    unserved_last = srv;
+    return;
+  }
+  spare_busy = 1;
+  le_uv_check(uv_accept((uv_stream_t *)&srv->tcp, (uv_stream_t *)&spare), "refusing a connection");
+  uv_close((uv_handle_t *)&spare, spare_closed);
+}
+
 void le_conn_accept(uv_stream_t *s, int status) {
   le_server *srv = s->data;
   if (status < 0) return;
-  le_conn *c = calloc(1, sizeof *c);
-  if (!c) return;
-  int rc = uv_timer_init(le_loop(), &c->timer);
+  le_conn *c = NULL;
+  if (failing_accepts > 0) failing_accepts--;
+  else c = calloc(1, sizeof *c);
+  int rc = c ? uv_timer_init(le_loop(), &c->timer) : UV_ENOMEM;
   if (rc != 0) {
     free(c);
   } else if ((rc = uv_tcp_init(le_loop(), &c->tcp)) != 0) {
     c->timer.data = c;
     uv_close((uv_handle_t *)&c->timer, free_data);
   }
-  if (le_uv_check(rc, "accepting a connection") < 0) return;
+  if (le_uv_check(rc, "accepting a connection") < 0) {
+    refuse_unserved(srv);
+    return;
+  }
   c->open_handles = 2;
   c->tcp.data = c->timer.data = c;
   c->srv = srv;

@@ -46,8 +46,10 @@ typedef struct le_server {
   int peer_uid;   /* each request says which uid owns the client's socket (found also for guard.uid) */
   int reuse_requests; /* one request table per connection, emptied and refilled for each request */
   int stream_ref;     /* opts.stream: which chunked request bodies are streamed (httpserver_stream.h) */
+  int bare;           /* dispatch(method, path, body, id): no request table */
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
+  struct le_server *next_unserved; /* waiting for the spare handle (httpserver_conn.c) */
 } le_server;
 
 typedef struct le_conn {
@@ -85,8 +87,12 @@ typedef struct le_conn {
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;
 
-/* The listener's callback (uv_listen's, the server in its data): a new connection, or a 503 beyond max_connections. */
+/* The listener's callback (uv_listen's, the server in its data): a new connection, or a 503
+ * beyond max_connections; one there is no memory for is closed at once, and the listener
+ * goes on. */
 void le_conn_accept(uv_stream_t *listener, int status);
+/* For tests: the next n connections find no memory for themselves. */
+void le_conn_fail_accepts(int n);
 /* The connection serving request id, or NULL. */
 le_conn *le_conn_find(long id);
 /* Drops one reference to srv (the listening handle's or a connection's): freed at zero. */

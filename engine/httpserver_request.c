@@ -2,7 +2,8 @@
  * goes through http-parser, whose callbacks gather the request line and header fields
  * within the head's limits, build the request table and run the server's check when the
  * headers are complete, gather the body within its limit, and, the request complete,
- * pause the parser and hand the request to the server's dispatch. */
+ * pause the parser and hand the request to the server's dispatch (a bare server's: its
+ * method, path and body as values, no table unless a check reads one). */
 #include "httpserver_request.h"
 
 #include <limits.h>
@@ -191,6 +192,7 @@ static int run_check(le_conn *c) {
   le_server *srv = c->srv;
   lua_State *L = srv->L;
   if (le_guard_check(c) < 0) return -1; /* the server's own checks, before any table */
+  if (srv->bare && srv->check_ref == LUA_NOREF) return 0; /* nothing reads a table */
   int top = lua_gettop(L);
   push_request(L, c);
   if (srv->check_ref != LUA_NOREF && !le_memo_answer(c)) { /* else the same answer as the last one kept */
@@ -223,9 +225,23 @@ static int run_check(le_conn *c) {
     le_memo_keep(L, c, top + 2);
     lua_settop(L, top + 1);
   }
-  if (srv->reuse_requests) lua_settop(L, top); /* the connection keeps it */
+  if (srv->reuse_requests || srv->bare) lua_settop(L, top); /* the connection keeps it; or no one reads it */
   else c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
+}
+
+/* Asks the server's stream hook whether this chunked body is streamed (le_stream_begin).
+ * A bare server keeps no request table: the hook gets one made for it (only chunked
+ * requests, so the plain Runtime API exchanges still make none). */
+static int begin_stream(le_conn *c) {
+  if (!c->srv->bare) return le_stream_begin(c);
+  lua_State *L = c->srv->L;
+  push_request(L, c);
+  c->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  int r = le_stream_begin(c);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->req_ref);
+  c->req_ref = LUA_NOREF;
+  return r;
 }
 
 static int on_headers_complete(http_parser *p) {
@@ -236,7 +252,7 @@ static int on_headers_complete(http_parser *p) {
   c->head_fields = c->nheaders, c->head_names = c->names.len, c->head_values = c->values.len; /* trailers follow */
   if (run_check(c) < 0) return -1;
   int chunked = (p->flags & F_CHUNKED) != 0;
-  if (chunked && c->srv->stream_ref != LUA_NOREF && le_stream_begin(c) < 0) {
+  if (chunked && c->srv->stream_ref != LUA_NOREF && begin_stream(c) < 0) {
     le_refuse(c, 500, "ServiceException", "internal error");
     return -1;
   }
@@ -259,9 +275,34 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   return le_buffer_append(&c->body, at, len);
 }
 
+/* bare: dispatch(method, path, body, id), each a value on the stack, no table (a request
+ * table, its headers table refilled and their strings cost ~3 k instructions a request). */
+static int push_bare_request(lua_State *L, le_conn *c) {
+  const char *url = c->url.data ? (const char *)c->url.data : "";
+  const char *q = memchr(url, '?', c->url.len);
+  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
+  lua_pushlstring(L, url, q ? (size_t)(q - url) : c->url.len);
+  lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
+  le_buffer_free(&c->body);
+  lua_pushinteger(L, c->id);
+  return 4;
+}
+
 static void dispatch(le_conn *c) {
   lua_State *L = c->srv->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->srv->dispatch_ref);
+  if (c->srv->bare) {
+    int nargs = push_bare_request(L, c);
+    if (c->has_sink) { /* a streamed body: the sink had it; its trailers as a fifth value */
+      lua_newtable(L);
+      le_stream_finish(L, c, lua_gettop(L));
+      nargs++;
+    }
+    c->dispatching = 1;
+    le_callback_call(L, nargs, 0, "local target");
+    c->dispatching = 0;
+    return;
+  }
   if (c->srv->reuse_requests) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
   } else {

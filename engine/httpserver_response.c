@@ -60,11 +60,29 @@ int le_response_lines_ok(const char *s, size_t n) {
   return 1;
 }
 
+/* The status line, with room reserved for a usual head and `more` bytes after it: no
+ * realloc on the way. */
+static int build_head(le_buffer *out, int status, size_t more) {
+  int bad = le_buffer_reserve(out, 512 + more);
+  return bad | append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
+         append_text(out, le_response_reason(status)) | append_text(out, "\r\n");
+}
+
+static int build_tail(le_buffer *out, const char *body, size_t blen, int close_after) {
+  return append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
+         append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
+         le_buffer_append(out, body, blen);
+}
+
+int le_response_build_lines(int status, const char *lines, size_t n, const char *body, size_t blen, int close_after,
+                            le_buffer *out) {
+  return build_head(out, status, n + blen) | le_buffer_append(out, lines, n) | build_tail(out, body, blen, close_after);
+}
+
 /* The status line and the headers of the table (or the header lines of the string) at
  * headers_idx (0: none). */
 int le_response_head(lua_State *L, int status, int headers_idx, le_buffer *out) {
-  int bad = append_text(out, "HTTP/1.1 ") | append_decimal(out, status) | append_text(out, " ") |
-         append_text(out, le_response_reason(status)) | append_text(out, "\r\n");
+  int bad = build_head(out, status, 0);
   if (headers_idx && lua_type(L, headers_idx) == LUA_TSTRING) {
     size_t n = 0;
     const char *lines = lua_tolstring(L, headers_idx, &n);
@@ -90,11 +108,7 @@ int le_response_head(lua_State *L, int status, int headers_idx, le_buffer *out) 
 /* The response: its head, Content-Length, Connection and the body. */
 int le_response_build(lua_State *L, int status, int headers_idx, const char *body, size_t blen, int close_after,
                       le_buffer *out) {
-  /* room for a usual head and the body at once: no realloc on the way */
   int bad = le_buffer_reserve(out, 512 + blen);
   bad |= le_response_head(L, status, headers_idx, out);
-  bad |= append_text(out, "Content-Length: ") | append_decimal(out, (long long)blen) |
-         append_text(out, close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n") |
-         le_buffer_append(out, body, blen);
-  return bad;
+  return bad | build_tail(out, body, blen, close_after);
 }

@@ -12,7 +12,10 @@
  *   (close_after) or keep-alive, then the body. Nonzero when out of memory (out is then
  *   partly written; the caller frees it). Leaves L's stack as it found it.
  * le_response_head(L, status, headers_idx, out): its first part, the status line and the
- *   headers (a chunked response's head: httpserver_stream.c). Nonzero when out of memory. */
+ *   headers (a chunked response's head: httpserver_stream.c). Nonzero when out of memory.
+ * le_response_build_lines(status, lines, n, body, blen, close_after, out): the same as
+ *   le_response_build with header lines from C (n bytes, correct as le_response_lines_ok
+ *   would have them). */
 #ifndef LAMBDAENG_HTTPSERVER_RESPONSE_H
 #define LAMBDAENG_HTTPSERVER_RESPONSE_H
 
@@ -27,5 +30,7 @@ int le_response_lines_ok(const char *s, size_t n);
 int le_response_head(struct lua_State *L, int status, int headers_idx, le_buffer *out);
 int le_response_build(struct lua_State *L, int status, int headers_idx, const char *body, size_t blen,
                       int close_after, le_buffer *out);
+int le_response_build_lines(int status, const char *lines, size_t n, const char *body, size_t blen, int close_after,
+                            le_buffer *out);
 
 #endif

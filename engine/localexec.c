@@ -8,10 +8,18 @@
  *     the trace id (Root=1-<this second in 8 hex digits>-<the id's first 24 hex digits,
  *     dashes dropped>), the JSON content type and the client context; a value with CR or
  *     LF is left out, as respond drops such a field of a table;
+ *   respond_next(id, request_id, timeout, arn, client_context | nil, payload): httpserver's
+ *     respond(id, 200, next_headers(request_id, timeout, arn, client_context), payload), the
+ *     lines built straight into the answer;
  *   is_json(text) -> true when text is one JSON value (jsonvalid.h); false is not certain:
  *     ask lua-cjson, which accepts a little more;
  *   is_hex(s) -> whether s is one or more hex digits and nothing else ("^%x+$"; the guard
- *     reads every request's 64-digit signature). */
+ *     reads every request's 64-digit signature);
+ *   invoke_name(method, path, query) -> NAME for POST /2015-03-31/functions/NAME/invocations
+ *     with no query and a NAME without "/", "%" or ":", else nil (localrequest's plain Invoke);
+ *   runtime_result(path) -> request id, letters: what "^/2018%-06%-01/runtime/invocation/
+ *     ([^/]+)/(%a+)$" captures (a runtime's /response or /error), else nil.
+ * The two path readers were ~4 k instructions an invocation as string.find and sub in Lua. */
 #include "localexec.h"
 
 #include <string.h>
@@ -20,6 +28,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "buffer.h"
+#include "httpserver.h"
 #include "jsonvalid.h"
 
 static const char HEX[] = "0123456789abcdef";
@@ -61,21 +71,21 @@ static int l_uuid_of(lua_State *L) {
 
 static int has_line_break(const char *s, size_t n) { return memchr(s, '\r', n) || memchr(s, '\n', n); }
 
-/* "name: value\r\n" into b, unless value has a line break. */
-static void add_field(luaL_Buffer *b, const char *name, const char *value, size_t n) {
-  if (has_line_break(value, n)) return;
-  luaL_addstring(b, name);
-  luaL_addlstring(b, value, n);
-  luaL_addlstring(b, "\r\n", 2);
+/* "name: value\r\n" onto out, unless value has a line break; nonzero when out of memory. */
+static int add_field(le_buffer *out, const char *name, const char *value, size_t n) {
+  if (has_line_break(value, n)) return 0;
+  return le_buffer_append(out, name, strlen(name)) | le_buffer_append(out, value, n) | le_buffer_append(out, "\r\n", 2);
 }
 
-static int l_next_headers(lua_State *L) {
+/* The /next answer's header lines from next_headers' arguments at first (request id,
+ * timeout, ARN, client context or none) onto out; nonzero when out of memory. */
+static int next_lines(lua_State *L, int first, le_buffer *out) {
   size_t id_len, arn_len, context_len = 0;
-  const char *id = luaL_checklstring(L, 1, &id_len);
-  lua_Number timeout = luaL_checknumber(L, 2);
-  const char *arn = luaL_checklstring(L, 3, &arn_len);
-  const char *context = luaL_optlstring(L, 4, NULL, &context_len);
-  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, 2, "seconds from 0");
+  const char *id = luaL_checklstring(L, first, &id_len);
+  lua_Number timeout = luaL_checknumber(L, first + 1);
+  const char *arn = luaL_checklstring(L, first + 2, &arn_len);
+  const char *context = luaL_optlstring(L, first + 3, NULL, &context_len);
+  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, first + 1, "seconds from 0");
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   long long deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (long long)(timeout * 1000);
@@ -89,16 +99,40 @@ static int l_next_headers(lua_State *L) {
   *t++ = '-';
   for (size_t i = 0; i < id_len && t < trace + sizeof trace; i++)
     if (id[i] != '-') *t++ = id[i];
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  add_field(&b, "Lambda-Runtime-Aws-Request-Id: ", id, id_len);
-  add_field(&b, "Lambda-Runtime-Deadline-Ms: ", digits + nd, sizeof digits - nd);
-  add_field(&b, "Lambda-Runtime-Invoked-Function-Arn: ", arn, arn_len);
-  add_field(&b, "Lambda-Runtime-Trace-Id: ", trace, (size_t)(t - trace));
-  add_field(&b, "Content-Type: ", "application/json", 16);
-  if (context) add_field(&b, "Lambda-Runtime-Client-Context: ", context, context_len);
-  luaL_pushresult(&b);
+  int bad = le_buffer_reserve(out, 256 + arn_len + context_len);
+  bad |= add_field(out, "Lambda-Runtime-Aws-Request-Id: ", id, id_len);
+  bad |= add_field(out, "Lambda-Runtime-Deadline-Ms: ", digits + nd, sizeof digits - nd);
+  bad |= add_field(out, "Lambda-Runtime-Invoked-Function-Arn: ", arn, arn_len);
+  bad |= add_field(out, "Lambda-Runtime-Trace-Id: ", trace, (size_t)(t - trace));
+  bad |= add_field(out, "Content-Type: ", "application/json", 16);
+  if (context) bad |= add_field(out, "Lambda-Runtime-Client-Context: ", context, context_len);
+  return bad;
+}
+
+static int l_next_headers(lua_State *L) {
+  le_buffer lines = {0};
+  if (next_lines(L, 1, &lines)) {
+    le_buffer_free(&lines);
+    return luaL_error(L, "out of memory");
+  }
+  lua_pushlstring(L, lines.data ? (const char *)lines.data : "", lines.len);
+  le_buffer_free(&lines);
   return 1;
+}
+
+/* respond_next(id, request_id, timeout, arn, client_context | nil, payload): httpserver's
+ * respond(id, 200, next_headers(...), payload) without the header lines made a Lua string
+ * and checked again (~2 k instructions an invocation). */
+static int l_respond_next(lua_State *L) {
+  long id = (long)luaL_checkinteger(L, 1);
+  size_t plen;
+  const char *payload = luaL_checklstring(L, 6, &plen);
+  le_buffer lines = {0};
+  int bad = next_lines(L, 2, &lines) ||
+            le_httpserver_respond_lines(id, 200, (const char *)lines.data, lines.len, payload, plen) != 0;
+  le_buffer_free(&lines);
+  if (bad) return luaL_error(L, "out of memory writing a response");
+  return 0;
 }
 
 static int l_is_json(lua_State *L) {
@@ -117,9 +151,58 @@ static int l_is_hex(lua_State *L) {
   return 1;
 }
 
+static int l_invoke_name(lua_State *L) {
+  static const char PREFIX[] = "/2015-03-31/functions/", SUFFIX[] = "/invocations";
+  const size_t np = sizeof PREFIX - 1, ns = sizeof SUFFIX - 1;
+  size_t ml, pl, ql;
+  const char *method = luaL_checklstring(L, 1, &ml);
+  const char *path = luaL_checklstring(L, 2, &pl);
+  luaL_checklstring(L, 3, &ql);
+  if (ml != 4 || memcmp(method, "POST", 4) != 0 || ql != 0 || pl <= np + ns || memcmp(path, PREFIX, np) != 0 ||
+      memcmp(path + pl - ns, SUFFIX, ns) != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const char *name = path + np;
+  size_t nl = pl - np - ns;
+  for (size_t i = 0; i < nl; i++)
+    if (name[i] == '/' || name[i] == '%' || name[i] == ':') {
+      lua_pushnil(L);
+      return 1;
+    }
+  lua_pushlstring(L, name, nl);
+  return 1;
+}
+
+static int ascii_letter(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+static int l_runtime_result(lua_State *L) {
+  static const char PREFIX[] = "/2018-06-01/runtime/invocation/";
+  const size_t np = sizeof PREFIX - 1;
+  size_t pl;
+  const char *path = luaL_checklstring(L, 1, &pl);
+  if (pl > np && memcmp(path, PREFIX, np) == 0) {
+    const char *id = path + np, *end = path + pl;
+    const char *slash = memchr(id, '/', (size_t)(end - id));
+    if (slash && slash > id && slash + 1 < end) {
+      const char *w = slash + 1;
+      while (w < end && ascii_letter((unsigned char)*w)) w++;
+      if (w == end) {
+        lua_pushlstring(L, id, (size_t)(slash - id));
+        lua_pushlstring(L, slash + 1, (size_t)(end - slash - 1));
+        return 2;
+      }
+    }
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
 int le_open_localexec(lua_State *L) {
   static const luaL_Reg functions[] = {{"uuid_of", l_uuid_of}, {"next_headers", l_next_headers},
                                        {"is_json", l_is_json},  {"is_hex", l_is_hex},
+                                       {"invoke_name", l_invoke_name}, {"runtime_result", l_runtime_result},
+                                       {"respond_next", l_respond_next},
                                        {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;

@@ -231,7 +231,8 @@ function Exec:finish(inv, result)
   loop.wake(inv.task, result)
 end
 
-local next_headers = require("lambdaeng.native.localexec").next_headers
+local respond_next = require("lambdaeng.native.localexec").respond_next
+local runtime_result = localrequest.runtime_result
 
 -- Hands inv to env's runtime if it is waiting on /next; otherwise /next picks it up.
 function Exec:deliver(env)
@@ -242,9 +243,9 @@ function Exec:deliver(env)
   inv.delivered_at = loop.now()
   if env.pending_log[1] ~= nil then inv.prelude, env.pending_log = env.pending_log, {} end -- else kept: nothing to hand over
   inv.cold, env.served = not env.served, true
-  -- its id, deadline, ARN, trace id and client context as header lines made in C (a table of
-  -- them, the deadline's digits and the trace id's parts cost ~8 k instructions in Lua)
-  server_lib.respond(req, 200, next_headers(inv.id, env.cfg.Timeout, inv.arn, inv.client_context), inv.payload)
+  -- its id, deadline, ARN, trace id and client context as header lines made in C, straight
+  -- into the answer (a table of them in Lua cost ~8 k instructions; a string of them ~2 k)
+  respond_next(req, inv.id, env.cfg.Timeout, inv.arn, inv.client_context, inv.payload)
   inv.deadline = self.timeouts:add(env.cfg.Timeout, self.on_timeout, inv, inv) -- inv is its own entry: no table
 end
 
@@ -275,8 +276,9 @@ local function reply(id, status, doc)
   server_lib.respond(id, status, JSON_HEADERS, doc == ACCEPTED and ACCEPTED or json.encode_plain(doc))
 end
 
-function Exec:runtime_request(env, req, id)
-  local path, method = req.path, req.method
+-- method, path (without its query), body: what the server's bare dispatch gives; streamed:
+-- a body localstream.sink took ({ streamed, trailers }), else nil.
+function Exec:runtime_request(env, method, path, body, id, streamed)
   if path == RUNTIME_NEXT and method == "GET" then
     if env.init_timer then
       env.init_timer:cancel()
@@ -287,28 +289,28 @@ function Exec:runtime_request(env, req, id)
     env.next_req = id
     return self:deliver(env)
   end
-  local rid, what = localrequest.runtime_result(path)
+  local rid, what = runtime_result(path)
   if rid and method == "POST" and (what == "response" or what == "error") then
     local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then
       return reply(id, 400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
     end
     reply(id, 202, ACCEPTED)
-    if req.streamed then return self:finish(inv, localstream.result(inv, req)) end -- (localstream.sink had its body)
+    if streamed then return self:finish(inv, localstream.result(inv, streamed)) end -- (localstream.sink had its body)
     if what == "response" then
-      if #req.body > MAX_SYNC_PAYLOAD then
+      if #body > MAX_SYNC_PAYLOAD then
         return self:finish(inv, { function_error = "Unhandled", payload = error_payload("Function.ResponseSizeTooLarge",
           string.format("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).",
-            #req.body, MAX_SYNC_PAYLOAD)) })
+            #body, MAX_SYNC_PAYLOAD)) })
       end
-      return self:finish(inv, { payload = req.body, duration = 0, max_memory = 0 }) -- finish's fields: no rehash
+      return self:finish(inv, { payload = body, duration = 0, max_memory = 0 }) -- finish's fields: no rehash
     end
-    return self:finish(inv, { function_error = "Unhandled", payload = req.body })
+    return self:finish(inv, { function_error = "Unhandled", payload = body })
   end
   if path == RUNTIME_INIT_ERROR and method == "POST" then
     reply(id, 202, ACCEPTED)
-    env.init_failed = req.body
-    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = req.body }) end
+    env.init_failed = body
+    if env.inv then self:finish(env.inv, { function_error = "Unhandled", payload = body }) end
     self:retire(env)
     return
   end
@@ -319,12 +321,14 @@ end
 -- opened (inside the sandbox's network namespace) and handed over; served here.
 -- Without a sandbox it is on the machine's loopback: only our user's processes.
 function Exec:serve_runtime_api(env, fd)
-  -- answered inside the server's dispatch, without a task: no Runtime API request waits, and
-  -- none is kept past it (the connection's one request table is refilled for the next); its
+  -- answered inside the server's dispatch, without a task: no Runtime API request waits; its
+  -- method, path and body given as values (bare: no request table, no header read); its
   -- checks (only the runtime, which names the endpoint it was given; no browser; outside a
   -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
-  local server, serr = server_lib.adopt(fd, function(req, id) self:runtime_request(env, req, id) end,
-    { max_body = RUNTIME_MAX_BODY, reuse_requests = true, own_host = "127.0.0.1", no_browsers = true,
+  local server, serr = server_lib.adopt(fd, function(method, path, body, id, streamed)
+      self:runtime_request(env, method, path, body, id, streamed)
+    end,
+    { max_body = RUNTIME_MAX_BODY, bare = true, own_host = "127.0.0.1", no_browsers = true,
       uid = not env.sandboxed and sys.uid() or nil, stream = function(req) return localstream.sink(env, req) end })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")

@@ -10,14 +10,12 @@
 --     or ":", NAME, which function_path + split_name give as well (qualifier nil);
 --     nil for anything else (the general route then decides).
 --   runtime_result(path)             -> request id, "response" | "error" | other letters, or
---     nil: a Runtime API result's path (RUNTIME_RESULT's captures; a /response of an id
---     without "/" read without the pattern)
+--     nil: a Runtime API result's path (RUNTIME_RESULT's captures, read without the pattern)
 local localapi = require "lambdaeng.localapi"
 
 local M = {}
 
 local url_decode = localapi.url_decode
-local find, sub = string.find, string.sub -- not looked up in the string metatable per call
 
 function M.parse_query(q)
   local out = {}
@@ -42,26 +40,11 @@ function M.split_name(raw)
   return name, (q ~= "" and q or nil)
 end
 
-local INVOKE_PREFIX, INVOKE_SUFFIX = "/2015-03-31/functions/", "/invocations"
-
-function M.plain_invoke_name(method, path, query)
-  if method ~= "POST" or query ~= "" or #path <= #INVOKE_PREFIX + #INVOKE_SUFFIX then return nil end
-  -- the suffix looked for only where it would end the path; the prefix where it would start it
-  if not find(path, INVOKE_SUFFIX, -#INVOKE_SUFFIX, true) or find(path, INVOKE_PREFIX, 1, true) ~= 1 then return nil end
-  local name = sub(path, #INVOKE_PREFIX + 1, -#INVOKE_SUFFIX - 1)
-  if find(name, "/", 1, true) or find(name, "%", 1, true) or find(name, ":", 1, true) then return nil end
-  return name
-end
-
+-- the two hot readers in C (lambdaeng.native.localexec: string.find and sub here cost ~4 k
+-- instructions an invocation); lua.localtarget compares them with the general parse and the pattern
+local nlocal = require "lambdaeng.native.localexec"
+M.plain_invoke_name = nlocal.invoke_name
 M.RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
-local RESULT_PREFIX, RESPONSE = "/2018-06-01/runtime/invocation/", "/response"
-
-function M.runtime_result(path)
-  if find(path, RESPONSE, -#RESPONSE, true) and find(path, RESULT_PREFIX, 1, true) == 1 then
-    local rid = sub(path, #RESULT_PREFIX + 1, -#RESPONSE - 1)
-    if rid ~= "" and not find(rid, "/", 1, true) then return rid, "response" end
-  end
-  return path:match(M.RUNTIME_RESULT)
-end
+M.runtime_result = nlocal.runtime_result
 
 return M

@@ -54,6 +54,7 @@ local function uuid()
 end
 
 local parse_query, split_name = localrequest.parse_query, localrequest.split_name
+local plain_invoke_name = localrequest.plain_invoke_name
 local is_json = nlocal.is_json
 
 local Target = {}
@@ -361,7 +362,7 @@ end
 
 function Target:route(req)
   local path, method = req.path, req.method
-  local plain = localrequest.plain_invoke_name(method, path, req.query) -- most requests: no pattern
+  local plain = plain_invoke_name(method, path, req.query) -- most requests: no pattern
   if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
   local q = parse_query(req.query)
   local ls, lh, lb = locallayers.route(self, req, q)

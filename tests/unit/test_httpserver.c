@@ -9,7 +9,9 @@
  * whole by a client still sending far more (no reset), a request read only after its
  * kept-alive connection's idle deadline expired (answered, no reset), header lines given as
  * one string (written as they are; a malformed block raises), a connection's one request
- * table (reuse_requests) holding only its current request, the server's own checks (uid,
+ * table (reuse_requests) holding only its current request, a bare dispatch given the method,
+ * path and body as values (its check, if any, still a table), an answer given from C
+ * (localexec's respond_next: the Runtime API's /next lines built into it), the server's own checks (uid,
  * own_host, no_browsers, the size) refusing in their words before the Lua check, the check's
  * kept answer (check_memo) given to a request alike and only to one. Every test ends with the loop
  * closing with no handle left: a closed server closes its connections. */
@@ -638,6 +640,36 @@ static void header_lines_given_as_a_string_are_written_as_they_are(void **state)
 }
 
 
+/* respond_next (lambdaeng.native.localexec): the /next answer's header lines written from C
+ * into the answer, as respond(id, 200, next_headers(...), payload) writes them: the request
+ * id, the ARN, the client context when there is one, the deadline's digits, the trace id. */
+static void an_answer_from_c_carries_the_next_lines_and_the_payload(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "local nlocal = require 'lambdaeng.native.localexec'\n"
+               "return loop.run(function()\n"
+               "  local s, url = listen(function(method, path, body, id)\n"
+               "    nlocal.respond_next(id, 'a-b', 3, 'arn:x', path == '/ctx' and 'ctx' or nil, 'payload ' .. path)\n"
+               "  end, { bare = true })\n"
+               "  local out = {}\n"
+               "  for _, path in ipairs { '/ctx', '/none' } do\n"
+               "    local r = http.request { url = url .. path, timeout = 10 }\n"
+               "    local h = r.headers\n"
+               "    out[#out + 1] = table.concat({ r.status, r.body, h['lambda-runtime-aws-request-id'],\n"
+               "      h['lambda-runtime-invoked-function-arn'], tostring(h['lambda-runtime-client-context']),\n"
+               "      h['content-type'], tostring(h['lambda-runtime-deadline-ms']:match('^%d+$') ~= nil),\n"
+               "      tostring(h['lambda-runtime-trace-id']:match('^Root=1%-%x+%-ab$') ~= nil) }, ' ')\n"
+               "  end\n"
+               "  s:close()\n"
+               "  return table.concat(out, '|')\n"
+               "end)\n",
+               1);
+  assert_string_equal(harness_string(L, -1), "200 payload /ctx a-b arn:x ctx application/json true true|"
+                                             "200 payload /none a-b arn:x nil application/json true true");
+  harness_close(L);
+}
+
 static void a_connection_s_reused_request_table_holds_only_the_current_request(void **state) {
   (void)state;
   lua_State *L = harness_open();
@@ -667,6 +699,41 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
                       "check PUT /one x=1 cl=3 body=nil|dispatch PUT /one x=1 cl=3 body=abc|"
                       "check GET /two x=nil cl=nil body=nil|dispatch GET /two x=nil cl=nil body=");
   assert_int_equal(lua_tointeger(L, -1), 1); /* one table for the connection's two requests */
+  harness_close(L);
+}
+
+/* bare: dispatch(method, path, body, id), the path without its query, no table; a check
+ * still gets its request table. */
+static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local seen = {}\n"
+               "  local function bare(method, path, body, id, extra)\n"
+               "    seen[#seen + 1] = string.format('%s %s %s %s %s', method, path, body, math.type(id), tostring(extra))\n"
+               "    httpserver.respond(id, 200, {}, method .. ' ' .. path)\n"
+               "  end\n"
+               "  local s, url = listen(bare, { bare = true })\n"
+               "  local a = http.request { method = 'PUT', url = url .. '/one?x=1', body = 'abc', timeout = 10,\n"
+               "                           headers = { { 'X-First', '1' } } }\n"
+               "  local b = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  s:close()\n"
+               "  local checked = {}\n"
+               "  local t, turl = listen(bare, { bare = true, check = function(req)\n"
+               "    checked[#checked + 1] = req.method .. ' ' .. req.target .. ' ' .. tostring(req.headers['x-first'])\n"
+               "  end })\n"
+               "  local c = http.request { method = 'POST', url = turl .. '/three?y', body = 'z', timeout = 10,\n"
+               "                           headers = { { 'X-First', '2' } } }\n"
+               "  t:close()\n"
+               "  local answers = table.concat({ a.body, b.body, c.body }, ',')\n"
+               "  return table.concat({ answers, table.concat(seen, '|'), table.concat(checked, '|') }, ' / ')\n"
+               "end)\n",
+               1);
+  /* the answers; what the bare dispatch got; what the check got */
+  assert_string_equal(harness_string(L, -1), "PUT /one,GET /two,POST /three / "
+                                             "PUT /one abc integer nil|GET /two  integer nil|POST /three z integer nil / "
+                                             "POST /three?y 2");
   harness_close(L);
 }
 
@@ -778,6 +845,8 @@ int main(void) {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
       cmocka_unit_test(header_lines_given_as_a_string_are_written_as_they_are),
       cmocka_unit_test(a_connection_s_reused_request_table_holds_only_the_current_request),
+      cmocka_unit_test(a_bare_dispatch_gets_method_path_and_body_as_values),
+      cmocka_unit_test(an_answer_from_c_carries_the_next_lines_and_the_payload),
       cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),

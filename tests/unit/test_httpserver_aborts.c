@@ -7,10 +7,14 @@
  * 0 and max_connections clients at once are then all served. And a client that keeps its
  * connection open without ever reading, a refusal queued behind an answer larger than the
  * sockets hold: the server ends it at the refusal's deadline, so it cannot hold its place
- * against max_connections for as long as it likes. Nothing here asserts a duration: the
+ * against max_connections for as long as it likes. Connections the server has no memory
+ * for (le_conn_fail_accepts), several at once: each closed, the listener serving the next
+ * one (and the loop closing with no handle left). Nothing here asserts a duration: the
  * count is polled until it is what it should be (30 s at most, a hang detector). */
 #include "loop_harness.h"
 #include "client_socket.h"
+
+#include "httpserver_conn.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -195,10 +199,52 @@ static void the_count_of_open_connections_returns_to_zero_after_every_abort(void
   harness_close(L);
 }
 
+static int l_fail_accepts(lua_State *L) {
+  le_conn_fail_accepts((int)luaL_checkinteger(L, 1));
+  return 0;
+}
+
+/* Four connections at once find no memory (the spare handle takes one a turn, the others
+ * wait in their listener): each is closed unanswered, none is left unaccepted, and the
+ * listener serves the connections that follow (a listener left with an unaccepted one
+ * stops: the requests after it would time out). */
+static void a_connection_without_memory_is_closed_and_the_listener_goes_on(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  lua_register(L, "fail_accepts", l_fail_accepts);
+  harness_run_after(L, PRELUDE,
+                    "local reports = 0\n"
+                    "loop.on_error(function() reports = reports + 1 end)\n"
+                    "return loop.run(function()\n"
+                    "  local s, url = listen(serve)\n"
+                    "  fail_accepts(4)\n"
+                    "  local out, done = {}, 0\n"
+                    "  for i = 1, 6 do\n"
+                    "    loop.spawn(function()\n"
+                    "      local r, _, kind = http.request { url = url .. '/a' .. i, timeout = 20 }\n"
+                    "      out[i] = r and tostring(r.status) or ('closed:' .. tostring(kind))\n"
+                    "      done = done + 1\n"
+                    "    end)\n"
+                    "  end\n"
+                    "  while done < 6 do loop.sleep(0.01) end\n"
+                    "  local later = http.request { url = url .. '/later', timeout = 20 }\n"
+                    "  s:close()\n"
+                    "  local answered = 0\n" /* a client may try a closed one again */
+                    "  for i = 1, 6 do if out[i] == '200' then answered = answered + 1 end end\n"
+                    "  return answered, later and later.status, reports\n"
+                    "end)\n",
+                    3);
+  assert_in_range(lua_tointeger(L, -3), 2, 6);
+  assert_int_equal(lua_tointeger(L, -2), 200);
+  assert_int_equal(lua_tointeger(L, -1), 4); /* each reported */
+  harness_close(L);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as main.c: a write to a client that has gone is an error, not the end */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_count_of_open_connections_returns_to_zero_after_every_abort),
+      cmocka_unit_test(a_connection_without_memory_is_closed_and_the_listener_goes_on),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
