@@ -211,7 +211,10 @@ class UrlStreaming(Served):
         self.release("/")
         out = self.client.invoke(FunctionName="streamer", Payload=b"{}")
         self.assertNotIn("FunctionError", out)
-        self.assertTrue(out["Payload"].read().endswith(b"\0" * 8 + b"first;second"))
+        # the whole stream as the function wrote it: its prelude, 8 NUL bytes, every chunk
+        prelude, end, body = out["Payload"].read().partition(b"\0" * 8)
+        self.assertEqual((end, body), (b"\0" * 8, b"first;second"), prelude)
+        self.assertEqual(json.loads(prelude)["statusCode"], 201)
 
 
 class NodeUrlStreaming(UrlStreaming):
