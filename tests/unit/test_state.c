@@ -387,20 +387,31 @@ static void prefetched_document_is_taken_only_for_the_same_bytes(void **state) {
   le_state_free(st);
 }
 
-/* A prefetch of a file that does not parse changes nothing in what the open says. */
+/* A prefetch of a file that does not parse, or parses and is refused by the check, changes
+ * nothing in what the open says: the open refuses it with the plain open's message (a
+ * prefetched document that failed its check is never taken as checked). */
 static void prefetched_bad_file_is_refused_as_before(void **state) {
   (void)state;
   char bad[160];
   write_unparsable(bad, sizeof bad, "prefetch-bad.state.json");
-  le_state *st;
-  le_error plain, prefetched;
-  assert_int_equal(le_state_open(bad, &st, &plain), LE_FAIL);
-  le_state_prefetch *p = le_state_prefetch_start(bad);
-  assert_non_null(p);
-  assert_int_equal(le_state_open_prefetched(bad, p, &st, &prefetched), LE_FAIL);
-  assert_null(st);
-  assert_string_equal(plain.message, prefetched.message);
-  le_state_prefetch_free(p);
+  static const char *const refused[] = {
+      NULL, /* (the unparsable file written above) */
+      "{\"version\": 1, \"serial\": 1, \"lineage\": \"x\", \"resources\": {\"func.a\": 5}}",
+      "{\"version\": 99, \"serial\": 3, \"lineage\": \"x\"}",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    if (refused[i]) write_file(bad, refused[i]);
+    le_state *st;
+    le_error plain, prefetched;
+    assert_int_equal(le_state_open(bad, &st, &plain), LE_FAIL);
+    le_state_prefetch *p = le_state_prefetch_start(bad);
+    assert_non_null(p);
+    int opened = le_state_open_prefetched(bad, p, &st, &prefetched);
+    if (opened != LE_FAIL) fail_msg("case %zu: opened after a prefetch; the plain open said: %s", i, plain.message);
+    assert_null(st);
+    assert_string_equal(plain.message, prefetched.message);
+    le_state_prefetch_free(p);
+  }
 }
 
 /* A FIFO where the state file should be: the prefetch gives up at once (the open that counts
