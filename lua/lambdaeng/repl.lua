@@ -145,7 +145,8 @@ local function report(repl, name, r, opts)
   local dok, decoded = pcall(json.decode_keeping_arrays, r.payload or "") -- may be sent on
   local etype, emsg = lambda_api.function_error(r)
   if etype then
-    repl.info:write(printable(string.format("function error (%s): %s: %s", r.function_error, etype, emsg)), "\n")
+    repl.info:write(printable(lambda_api.with_error_message(
+      string.format("function error (%s): %s", r.function_error, etype), emsg)), "\n")
   end
   if r.status_code ~= 200 then repl.info:write(string.format("status %d\n", r.status_code)) end
   if opts.raw then return value end

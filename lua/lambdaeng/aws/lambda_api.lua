@@ -343,14 +343,22 @@ end
 
 -- What an Invoke answer says of a function error (result.function_error set): the
 -- errorType and errorMessage the runtime wrote in its payload, or the header's kind
--- and the raw payload when the payload is not such an object. Nil when the function
+-- and the raw payload when the payload is not such an object; the message is nil
+-- when it is empty or blank (Python's `raise Exception()`). Nil when the function
 -- did not fail. Text from the endpoint: make it printable before showing it.
 function M.function_error(result)
   if not result.function_error then return nil end
   local ok, doc = pcall(json.decode_plain, result.payload or "")
   local object = ok and type(doc) == "table"
+  local message = tostring(object and doc.errorMessage or result.payload or "")
   return tostring(object and doc.errorType or result.function_error),
-    tostring(object and doc.errorMessage or result.payload)
+    not message:find("^%s*$") and message or nil
+end
+
+-- head (the error's type, and whatever the caller says with it) and the message of
+-- function_error: "head: message", or "head (the error message is empty)".
+function M.with_error_message(head, message)
+  return message and (head .. ": " .. message) or (head .. " (the error message is empty)")
 end
 
 -- The log tail of an Invoke made with LogType Tail, decoded (nil without one).

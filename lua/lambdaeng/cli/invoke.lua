@@ -177,7 +177,8 @@ function M.command(args)
   show(result, args, req.invocation_type)
   local etype, emsg = lambda_api.function_error(result)
   if etype then
-    return nil, printable(string.format("the function failed (%s): %s: %s", result.function_error, etype, emsg))
+    return nil, printable(lambda_api.with_error_message(
+      string.format("the function failed (%s): %s", result.function_error, etype), emsg))
   end
   return true
 end

@@ -40,7 +40,8 @@ local function invoke_checked(ctx, name, opts)
   if not r then return nil, err end
   local etype, emsg = lambda_api.function_error(r)
   if etype then
-    return nil, errors.new("FunctionError", printable(string.format("%s (%s): %s", etype, r.function_error, emsg)))
+    return nil, errors.new("FunctionError", printable(lambda_api.with_error_message(
+      string.format("%s (%s)", etype, r.function_error), emsg)))
   end
   return r
 end
@@ -134,7 +135,7 @@ function M.action(ctx, a)
   local log = decoded and printable(decoded, 8192, true) or nil
   local etype, emsg = lambda_api.function_error(r)
   if etype then
-    return nil, errors.new("FunctionError", printable(string.format("%s: %s", etype, emsg)), { log = log })
+    return nil, errors.new("FunctionError", printable(lambda_api.with_error_message(etype, emsg)), { log = log })
   end
   return { status_code = r.status_code, log = log, result = r.payload, executed_version = r.executed_version }
 end
