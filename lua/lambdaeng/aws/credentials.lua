@@ -17,6 +17,10 @@
 -- the caller's error. A call signed with the old keys is still inside their
 -- lifetime, so calls in flight never fail because of a refresh.
 --
+-- Keys that no HTTP request can carry (an access key id or session token holding a
+-- line break or another control byte: it would end its header and start another) are
+-- refused where they come from, naming the source, never the value.
+--
 -- chain(session) builds the SDKs' default chain for session.profile (see the
 -- README's "Credentials" section for the order) and returns a Credentials
 -- object or nil and an error; session is what aws/config.lua resolved.
@@ -37,6 +41,20 @@ function M.new(spec)
                         debug = spec.debug }, Credentials)
 end
 
+-- Why creds from source cannot be sent, or nil: the field and the byte, never the value.
+local SENT_FIELDS = { { "access_key_id", "access key id" }, { "session_token", "session token" } }
+local function unsendable(creds, source)
+  local unsendable_byte = require("lambdaeng.aws.client").unsendable_byte
+  for _, field in ipairs(SENT_FIELDS) do
+    local value = creds[field[1]]
+    local bad = type(value) == "string" and unsendable_byte(value)
+    if bad then
+      return string.format("the %s from %s holds a line break or control byte (%s), which no HTTP request "
+        .. "can carry; nothing was sent", field[2], source, bad)
+    end
+  end
+end
+
 local function windows(lifetime)
   return math.min(ADVISORY, lifetime / 2), math.min(MANDATORY, lifetime / 4)
 end
@@ -46,6 +64,7 @@ end
 function M.static(source, creds, renew_hint)
   local c = M.new { source = source, fetch = function() return creds end, refreshable = creds.expiration == nil,
                     renew_hint = renew_hint }
+  if unsendable(creds, source) then return c end -- (not current: the first get() fetches and says why)
   c.current = creds
   if creds.expiration then c.advisory, c.mandatory = windows(creds.expiration - sys.now()) end
   return c
@@ -76,7 +95,10 @@ function Credentials:refresh(kind)
     local ok
     ok, creds, err = pcall(self.fetch)
     if not ok then creds, err = nil, tostring(creds) end
-    if creds and creds.expiration and creds.expiration <= sys.now() then
+    local bad = creds and unsendable(creds, self.source)
+    if bad then
+      creds, err = nil, bad
+    elseif creds and creds.expiration and creds.expiration <= sys.now() then
       creds, err = nil, string.format("%s returned credentials that expired at %s", self.source,
         M.format_time(creds.expiration))
     end
