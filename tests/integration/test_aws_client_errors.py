@@ -1,9 +1,10 @@
 """The AWS client's error messages, each from the real binary (issue 19's loose ends):
 
 - a request that cannot be sent as asked (a header value holding a line break, from an
-  `api` member or from the session token) fails at once, naming the operation and the
-  cause, and nothing reaches the endpoint (it was classed ConnectionError and retried,
-  or sent with the line break in it: a second header injected);
+  `api` member or from the session token; a URL longer than libcurl takes) fails at
+  once, naming the operation and the cause, and nothing reaches the endpoint (the URL
+  was classed ConnectionError and retried, the line break sent as it was: a second
+  header injected);
 - a connection that fails through a proxy names the proxy, never its user or password,
   and a host the no_proxy list covers is not said to go through it;
 - an HTTP error answer with an empty body names the operation, the status and the
@@ -70,11 +71,11 @@ class ClientErrors(unittest.TestCase):
         self.addCleanup(server.shutdown)
         return server
 
-    def le(self, *args, env=None):
+    def le(self, *args, env=None, input=None):
         full = dict(KEYS)
         full.update(NO_PROXIES)
         full.update(env or {})
-        return run(*args, env=full, timeout=60)
+        return run(*args, env=full, input=input, timeout=60)
 
     def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(self):
         server = self.serve(200)
@@ -97,6 +98,18 @@ class ClientErrors(unittest.TestCase):
         self.assertIn("holds a line break or control byte (0x0A at byte 11)", r.stderr)
         self.assertNotIn("token-part", r.stderr)  # (a secret: never printed)
         self.assertNotIn("attempts", r.stderr)
+
+    def test_a_url_libcurl_refuses_is_neither_sent_nor_retried(self):
+        server = self.serve(200)
+        name = "a" * 8100000  # (past the 8,000,000 bytes libcurl takes in a URL)
+        r = self.le("api", "GetFunction", "-", "--endpoint", server.endpoint, input=json.dumps({"FunctionName": name}))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr[:2000])
+        self.assertEqual(server.requests, [])
+        self.assertIn("ValidationError: GetFunction: libcurl refuses the request's URL (", r.stderr[:2000])
+        url_bytes = len(server.endpoint + "/2015-03-31/functions/" + name)
+        self.assertIn("... (%d bytes); nothing was sent" % url_bytes, r.stderr[:2000])
+        self.assertNotIn("attempts", r.stderr[:2000])
+        self.assertLess(len(r.stderr), 2000)  # (the URL cut, not printed whole)
 
     def test_a_dead_proxy_is_named_without_its_password(self):
         proxy_port, endpoint_port = closed_port(), closed_port()

@@ -14,9 +14,10 @@
 --
 -- A request that cannot be sent as asked (a header value holding a line break or
 -- another control byte, which would end its header and start one of the sender's
--- choosing) fails at once, naming the operation and the header, with nothing sent.
--- A transport failure through a proxy names the proxy (aws/proxy.lua); an error
--- answer with no error document names the operation, the status and the endpoint.
+-- choosing; a URL libcurl refuses) fails at once, naming the operation and the cause,
+-- with nothing sent. What a failure says is aws/failures.lua's: a transport failure
+-- through a proxy names the proxy, an error answer with no error document names the
+-- operation, the status and the endpoint.
 --
 -- Hostile endpoints: each response is capped (max_body per call, 2 MiB unless
 -- the operation says otherwise; headers 64 KiB) and nothing beyond the cap is
@@ -28,72 +29,19 @@ local sigv4 = require "lambdaeng.native.sigv4"
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local pacing = require "lambdaeng.aws.pacing"
+local failures = require "lambdaeng.aws.failures"
 
 local M = {}
-local find = string.find
-
-local THROTTLING = {
-  Throttling = true, ThrottlingException = true, ThrottledException = true, RequestThrottledException = true,
-  TooManyRequestsException = true, ProvisionedThroughputExceededException = true,
-  TransactionInProgressException = true, RequestLimitExceeded = true, BandwidthLimitExceeded = true,
-  LimitExceededException = true, RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
-  EC2ThrottledException = true,
-}
-local TRANSIENT_CODES = { RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
-                          ServiceException = true, ServiceUnavailable = true }
-local TRANSIENT_STATUS = { [500] = true, [502] = true, [503] = true, [504] = true }
+-- (what failures.lua says, where callers have always found it)
+M.printable, M.printable_in_lua, M.parse_error = failures.printable, failures.printable_in_lua, failures.parse_error
+M.retry_after, M.unsendable_byte = failures.retry_after, failures.unsendable_byte
+local printable = failures.printable
 
 local QUOTA_MAX, RETRY_COST, TIMEOUT_COST, MAX_BACKOFF = 500, 5, 10, 20
 local CONNECT_ATTEMPTS = 3 -- an endpoint that cannot be reached is reported, not waited for
 local MAX_FREE_RESENDS = 25 -- sends again of calls the pacer released too early, per call
 local DEFAULT_MAX_BODY = 2 * 1024 * 1024
 M.DEFAULT_MAX_BODY = DEFAULT_MAX_BODY
-
--- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
--- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
--- newlines and tabs), cut to max bytes (default 2000).
-local function printable_in_lua(text, max, multiline)
-  text = tostring(text)
-  if multiline then
-    text = text:gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", "")
-  else
-    text = text:gsub("[\t\n\r]+", " "):gsub("[%z\1-\31\127]", "")
-  end
-  text = text:gsub("\194[\128-\159]", "") -- C1 controls (CSI among them) in UTF-8
-  if not utf8.len(text) then
-    local out, i = {}, 1
-    while i <= #text do
-      local ok, len = pcall(utf8.len, text, i, i)
-      if ok and len == 1 then
-        local cp = utf8.codepoint(text, i)
-        local n = #utf8.char(cp)
-        out[#out + 1] = text:sub(i, i + n - 1)
-        i = i + n
-      else
-        out[#out + 1] = "?"
-        i = i + 1
-      end
-    end
-    text = table.concat(out)
-  end
-  max = max or 2000
-  if #text > max then
-    local cut = max
-    while cut > 0 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
-    text = text:sub(1, cut) .. "..."
-  end
-  return text
-end
-M.printable_in_lua = printable_in_lua -- the reference (lua.request compares)
-
--- Printable ASCII no longer than max is all most endpoint text is: it is left as it is
--- without the walks above, which would find nothing to remove or cut.
-function M.printable(text, max, multiline)
-  text = tostring(text)
-  if #text <= (max or 2000) and not find(text, "[^ -~]") then return text end
-  return printable_in_lua(text, max, multiline)
-end
-local printable = M.printable
 
 local USER_AGENT = "lambdaeng/" .. require("lambdaeng.native.sys").version
 
@@ -178,92 +126,6 @@ function Client:log(line)
   end
 end
 
--- Parses an error response the way the SDKs do: x-amzn-ErrorType up to the
--- colon, else the body's __type/Type/code; message from message or Message.
-function M.parse_error(status, headers, body)
-  local doc = {}
-  if body and #body > 0 then
-    local ok, v = pcall(json.decode_plain, body)
-    if ok and type(v) == "table" then doc = v end
-  end
-  local xml_code, xml_message
-  if body and body:find("<Code>", 1, true) then -- some endpoints answer auth failures in XML
-    xml_code, xml_message = body:match("<Code>(.-)</Code>"), body:match("<Message>(.-)</Message>")
-  end
-  local code = headers["x-amzn-errortype"] or doc.__type or doc.Type or doc.code or doc.Code or xml_code
-  if type(code) == "string" then
-    code = code:match("^([^:]+)") or code
-    code = code:match("#(.+)$") or code
-    code = printable(code, 128)
-  else
-    code = nil
-  end
-  if not code or code == "" then
-    code = status == 429 and "TooManyRequestsException" or status >= 500 and "ServiceException"
-      or ("HTTP" .. tostring(status))
-  end
-  local message = doc.message or doc.Message or doc.errorMessage or xml_message
-  local bare = nil -- (no message of the endpoint's: the client names the call, aws/client.lua)
-  if type(message) ~= "string" or message == "" then
-    message = (body and #body > 0 and #body < 300) and body or ("HTTP status " .. status)
-    bare = true
-  end
-  return { type = code, message = printable(message), status = status, bare = bare,
-           request_id = headers["x-amzn-requestid"] and printable(headers["x-amzn-requestid"], 128),
-           retry_after = M.retry_after(headers["retry-after"]) }
-end
-
--- Retry-After as seconds (only the delay-seconds form; an HTTP date is ignored),
--- clamped by the caller; nil when absent or not a plain number.
-function M.retry_after(value)
-  local digits = type(value) == "string" and value:match("^%s*(%d+%.?%d*)%s*$")
-  local n = digits and tonumber(digits)
-  if not n or n ~= n or n == math.huge then return nil end
-  return n
-end
-
--- The byte of a header value no HTTP request can carry (C0 controls but tab, and DEL:
--- a line break would start another header), as "0x0D at byte 5", or nil. (The first
--- find settles the usual value, printable ASCII, at a third of the second's cost.)
-local function unsendable_byte(value)
-  if find(value, "^[ -~]*$") then return nil end
-  local at = find(value, "[%z\1-\8\10-\31\127]")
-  return at and string.format("0x%02X at byte %d", value:byte(at), at) or nil
-end
-M.unsendable_byte = unsendable_byte
-
--- Header values found sendable: most repeat (an invocation type, a log type), and a
--- lookup costs a tenth of a check (~650 instructions a call with one header, against
--- ~6,700 for the character-class find alone). Emptied when it holds 256.
-local sendable, sendable_count = {}, 0
-
--- The error of a request whose headers cannot be sent, or nil (checked once per call).
-local function unsendable_headers(req)
-  local headers = req.headers
-  for i = 1, #headers do
-    local value = headers[i][2]
-    if not sendable[value] then
-      value = tostring(value)
-      local bad = unsendable_byte(value)
-      if bad then
-        return { type = "ValidationError", retryable = false, attempts = 0, message = string.format(
-          "%s: the header %s holds a line break or control byte (%s), which no HTTP request can carry; "
-          .. "nothing was sent", req.op or (req.method .. " " .. req.path), headers[i][1], bad) }
-      end
-      if sendable_count >= 256 then sendable, sendable_count = {}, 0 end
-      sendable[value], sendable_count = true, sendable_count + 1
-    end
-  end
-end
-
--- The message of an error answer that carried no error document of its own.
-local function bare_error_message(op, status, origin, body)
-  local head = string.format("%s: HTTP %d from %s", op, status, origin)
-  if #body == 0 then return head .. " (empty body)" end
-  if #body < 300 then return head .. ": " .. printable(body) end
-  return string.format("%s (%d bytes, no error document)", head, #body)
-end
-
 local function format_error(e)
   return string.format("%s: %s", e.type, e.message)
 end
@@ -281,7 +143,7 @@ end
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   if req.headers and req.headers[1] then
-    local unsendable = unsendable_headers(req)
+    local unsendable = failures.unsendable_headers(req)
     if unsendable then return nil, unsendable end
   end
   local query
@@ -445,16 +307,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local res, msg, kind = http.request(spec)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
-    if kind == "too_large" then
-      return nil, { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
-        "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method, url) }
-    end
-    -- (loaded here: only a failure asks, and a command's start does not pay for it)
-    local through = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
-    return nil, { type = kind == "timeout" and "RequestTimeout" or "ConnectionError",
-                  message = msg .. " (" .. req.method .. " " .. url .. (through and string.format(
-                    "; through the proxy %s (from %s)", through.shown, through.variable) or "") .. ")", kind = kind,
-                  retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
+    return nil, failures.transport_error(req, url, msg, kind)
   end
   if self.debug then
     self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
@@ -464,11 +317,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
     end
   end
   if res.status < 300 then return res end
-  local err = M.parse_error(res.status, res.headers, res.body)
-  if err.bare then err.message = bare_error_message(req.op or req.method, res.status, self.origin, res.body) end
-  err.throttle = THROTTLING[err.type] or res.status == 429
-  err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
-  return nil, err
+  return nil, failures.answer_error(req, res, self.origin)
 end
 
 return M

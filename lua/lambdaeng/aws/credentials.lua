@@ -44,7 +44,7 @@ end
 -- Why creds from source cannot be sent, or nil: the field and the byte, never the value.
 local SENT_FIELDS = { { "access_key_id", "access key id" }, { "session_token", "session token" } }
 local function unsendable(creds, source)
-  local unsendable_byte = require("lambdaeng.aws.client").unsendable_byte
+  local unsendable_byte = require("lambdaeng.aws.failures").unsendable_byte
   for _, field in ipairs(SENT_FIELDS) do
     local value = creds[field[1]]
     local bad = type(value) == "string" and unsendable_byte(value)

@@ -1,0 +1,201 @@
+-- What a failed call of the AWS client (aws/client.lua) says, and whether it is worth
+-- another attempt:
+--
+--   printable(text[, max, multiline]) -> text from the endpoint made safe for a terminal
+--       (printable_in_lua: the reference it is compared with, lua.request)
+--   parse_error(status, headers, body) -> { type, message, status, request_id,
+--       retry_after, bare } the way the SDKs parse an error answer (bare: the answer
+--       had no message of its own)
+--   answer_error(req, res, origin) -> the error of an answer of status 300 or more:
+--       parse_error's, with throttle and retryable; with no error document its message
+--       names the call: "GetFunction: HTTP 502 from http://host:port (empty body)"
+--   transport_error(req, url, msg, kind) -> the error of a request http.request could
+--       not complete: a response too large, a request libcurl refuses to send (its URL:
+--       not retried), else a ConnectionError or RequestTimeout naming the proxy it went
+--       through (aws/proxy.lua, loaded only then)
+--   unsendable_headers(req) -> the error of a request with a header value no HTTP
+--       request can carry (a line break would start another header), or nil
+--   unsendable_byte(value) -> "0x0D at byte 5" for such a value, or nil
+local http = require "lambdaeng.native.http"
+local json = require "lambdaeng.json"
+
+local M = {}
+local find = string.find
+
+local THROTTLING = {
+  Throttling = true, ThrottlingException = true, ThrottledException = true, RequestThrottledException = true,
+  TooManyRequestsException = true, ProvisionedThroughputExceededException = true,
+  TransactionInProgressException = true, RequestLimitExceeded = true, BandwidthLimitExceeded = true,
+  LimitExceededException = true, RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
+  EC2ThrottledException = true,
+}
+local TRANSIENT_CODES = { RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
+                          ServiceException = true, ServiceUnavailable = true }
+local TRANSIENT_STATUS = { [500] = true, [502] = true, [503] = true, [504] = true }
+
+-- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
+-- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
+-- newlines and tabs), cut to max bytes (default 2000).
+local function printable_in_lua(text, max, multiline)
+  text = tostring(text)
+  if multiline then
+    text = text:gsub("\r\n", "\n"):gsub("[%z\1-\8\11-\31\127]", "")
+  else
+    text = text:gsub("[\t\n\r]+", " "):gsub("[%z\1-\31\127]", "")
+  end
+  text = text:gsub("\194[\128-\159]", "") -- C1 controls (CSI among them) in UTF-8
+  if not utf8.len(text) then
+    local out, i = {}, 1
+    while i <= #text do
+      local ok, len = pcall(utf8.len, text, i, i)
+      if ok and len == 1 then
+        local cp = utf8.codepoint(text, i)
+        local n = #utf8.char(cp)
+        out[#out + 1] = text:sub(i, i + n - 1)
+        i = i + n
+      else
+        out[#out + 1] = "?"
+        i = i + 1
+      end
+    end
+    text = table.concat(out)
+  end
+  max = max or 2000
+  if #text > max then
+    local cut = max
+    while cut > 0 and (text:byte(cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
+    text = text:sub(1, cut) .. "..."
+  end
+  return text
+end
+M.printable_in_lua = printable_in_lua -- the reference (lua.request compares)
+
+-- Printable ASCII no longer than max is all most endpoint text is: it is left as it is
+-- without the walks above, which would find nothing to remove or cut.
+function M.printable(text, max, multiline)
+  text = tostring(text)
+  if #text <= (max or 2000) and not find(text, "[^ -~]") then return text end
+  return printable_in_lua(text, max, multiline)
+end
+local printable = M.printable
+
+-- Parses an error response the way the SDKs do: x-amzn-ErrorType up to the
+-- colon, else the body's __type/Type/code; message from message or Message.
+function M.parse_error(status, headers, body)
+  local doc = {}
+  if body and #body > 0 then
+    local ok, v = pcall(json.decode_plain, body)
+    if ok and type(v) == "table" then doc = v end
+  end
+  local xml_code, xml_message
+  if body and body:find("<Code>", 1, true) then -- some endpoints answer auth failures in XML
+    xml_code, xml_message = body:match("<Code>(.-)</Code>"), body:match("<Message>(.-)</Message>")
+  end
+  local code = headers["x-amzn-errortype"] or doc.__type or doc.Type or doc.code or doc.Code or xml_code
+  if type(code) == "string" then
+    code = code:match("^([^:]+)") or code
+    code = code:match("#(.+)$") or code
+    code = printable(code, 128)
+  else
+    code = nil
+  end
+  if not code or code == "" then
+    code = status == 429 and "TooManyRequestsException" or status >= 500 and "ServiceException"
+      or ("HTTP" .. tostring(status))
+  end
+  local message = doc.message or doc.Message or doc.errorMessage or xml_message
+  local bare = nil -- (no message of the endpoint's: the client names the call, aws/client.lua)
+  if type(message) ~= "string" or message == "" then
+    message = (body and #body > 0 and #body < 300) and body or ("HTTP status " .. status)
+    bare = true
+  end
+  return { type = code, message = printable(message), status = status, bare = bare,
+           request_id = headers["x-amzn-requestid"] and printable(headers["x-amzn-requestid"], 128),
+           retry_after = M.retry_after(headers["retry-after"]) }
+end
+
+-- Retry-After as seconds (only the delay-seconds form; an HTTP date is ignored),
+-- clamped by the caller; nil when absent or not a plain number.
+function M.retry_after(value)
+  local digits = type(value) == "string" and value:match("^%s*(%d+%.?%d*)%s*$")
+  local n = digits and tonumber(digits)
+  if not n or n ~= n or n == math.huge then return nil end
+  return n
+end
+
+-- The byte of a header value no HTTP request can carry (C0 controls but tab, and DEL:
+-- a line break would start another header), as "0x0D at byte 5", or nil. (The first
+-- find settles the usual value, printable ASCII, at a third of the second's cost.)
+local function unsendable_byte(value)
+  if find(value, "^[ -~]*$") then return nil end
+  local at = find(value, "[%z\1-\8\10-\31\127]")
+  return at and string.format("0x%02X at byte %d", value:byte(at), at) or nil
+end
+M.unsendable_byte = unsendable_byte
+
+-- Header values found sendable: most repeat (an invocation type, a log type), and a
+-- lookup costs a tenth of a check (~650 instructions a call with one header, against
+-- ~6,700 for the character-class find alone). Emptied when it holds 256.
+local sendable, sendable_count = {}, 0
+
+-- The error of a request whose headers cannot be sent, or nil (checked once per call).
+function M.unsendable_headers(req)
+  local headers = req.headers
+  for i = 1, #headers do
+    local value = headers[i][2]
+    if not sendable[value] then
+      value = tostring(value)
+      local bad = unsendable_byte(value)
+      if bad then
+        return { type = "ValidationError", retryable = false, attempts = 0, message = string.format(
+          "%s: the header %s holds a line break or control byte (%s), which no HTTP request can carry; "
+          .. "nothing was sent", req.op or (req.method .. " " .. req.path), headers[i][1], bad) }
+      end
+      if sendable_count >= 256 then sendable, sendable_count = {}, 0 end
+      sendable[value], sendable_count = true, sendable_count + 1
+    end
+  end
+end
+
+-- The message of an error answer that carried no error document of its own.
+local function bare_error_message(op, status, origin, body)
+  local head = string.format("%s: HTTP %d from %s", op, status, origin)
+  if #body == 0 then return head .. " (empty body)" end
+  if #body < 300 then return head .. ": " .. printable(body) end
+  return string.format("%s (%d bytes, no error document)", head, #body)
+end
+
+function M.answer_error(req, res, origin)
+  local err = M.parse_error(res.status, res.headers, res.body)
+  if err.bare then err.message = bare_error_message(req.op or req.method, res.status, origin, res.body) end
+  err.throttle = THROTTLING[err.type] or res.status == 429
+  err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
+  return err
+end
+
+-- A URL for a message: a long one (a name of megabytes) cut to its first 256 bytes.
+local function shown_url(url)
+  return #url <= 512 and url or string.format("%s... (%d bytes)", url:sub(1, 256), #url)
+end
+
+function M.transport_error(req, url, msg, kind)
+  if kind == "too_large" then
+    return { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
+      "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method, url) }
+  end
+  if kind == "error" then -- (le_http_start's refusals come back as "error" too: is it the URL?)
+    local parts, why = http.url_parts(url)
+    if not parts then
+      return { type = "ValidationError", kind = kind, retryable = false, message = string.format(
+        "%s: libcurl refuses the request's URL (%s): %s %s; nothing was sent", req.op or "the call", why,
+        req.method, shown_url(url)) }
+    end
+  end
+  local through = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
+  return { type = kind == "timeout" and "RequestTimeout" or "ConnectionError", kind = kind,
+           message = string.format("%s (%s %s%s)", msg, req.method, shown_url(url), through and string.format(
+             "; through the proxy %s (from %s)", through.shown, through.variable) or ""),
+           retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
+end
+
+return M
