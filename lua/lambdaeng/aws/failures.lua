@@ -181,7 +181,8 @@ end
 function M.transport_error(req, url, msg, kind)
   if kind == "too_large" then
     return { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
-      "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method, url) }
+      "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method,
+      shown_url(url)) }
   end
   if kind == "error" then -- (le_http_start's refusals come back as "error" too: is it the URL?)
     local parts, why = http.url_parts(url)
