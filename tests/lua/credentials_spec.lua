@@ -203,3 +203,24 @@ describe("keys that cannot be renewed", function()
     assert.equal("AKIA", key(c:get()))
   end)
 end)
+
+describe("keys no HTTP request can carry", function()
+  it("are refused where they come from, naming the source and the byte, never the value", function()
+    local s = source(3600)
+    local fetch = s.creds.fetch
+    s.creds.fetch = function()
+      local creds = fetch()
+      creds.session_token = "tok\r\nX-Injected: 1"
+      return creds
+    end
+    local creds, err = s.creds:get()
+    assert.is_nil(creds)
+    assert.equal("the session token from the test source holds a line break or control byte (0x0D at byte 4), "
+      .. "which no HTTP request can carry; nothing was sent", err)
+    local c = credentials.static("a profile", { access_key_id = "AKIA\n", secret_access_key = "s" })
+    creds, err = c:get()
+    assert.is_nil(creds)
+    assert.matches("^the access key id from a profile holds a line break or control byte %(0x0A at byte 5%)", err)
+    assert.truthy(credentials.static("a profile", { access_key_id = "AKIA", secret_access_key = "s\n" }):get())
+  end)
+end)
