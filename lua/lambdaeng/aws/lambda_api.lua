@@ -342,17 +342,24 @@ function Api:invoke(name, opts)
 end
 
 -- What an Invoke answer says of a function error (result.function_error set): the
--- errorType and errorMessage the runtime wrote in its payload, or the header's kind
--- and the raw payload when the payload is not such an object; the message is nil
--- when it is empty or blank (Python's `raise Exception()`). Nil when the function
--- did not fail. Text from the endpoint: make it printable before showing it.
+-- errorType (a non-empty string, else the header's kind) and errorMessage the runtime
+-- wrote in its payload, or the raw payload when it is not an object with an
+-- errorMessage; the message is nil when it is empty, blank or null (Python's `raise
+-- Exception()`). Nil when the function did not fail. Text from the endpoint: make it
+-- printable before showing it.
 function M.function_error(result)
   if not result.function_error then return nil end
   local ok, doc = pcall(json.decode_plain, result.payload or "")
   local object = ok and type(doc) == "table"
-  local message = tostring(object and doc.errorMessage or result.payload or "")
-  return tostring(object and doc.errorType or result.function_error),
-    not message:find("^%s*$") and message or nil
+  local kind = object and type(doc.errorType) == "string" and doc.errorType ~= "" and doc.errorType
+  local message = nil
+  if object then message = doc.errorMessage end
+  if message == nil then message = result.payload or ""
+  elseif type(message) == "table" then message = json.encode_plain(message)
+  elseif type(message) ~= "string" and type(message) ~= "number" and type(message) ~= "boolean" then message = ""
+  end
+  message = tostring(message)
+  return kind or tostring(result.function_error), not message:find("^%s*$") and message or nil
 end
 
 -- head (the error's type, and whatever the caller says with it) and the message of
