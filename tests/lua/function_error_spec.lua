@@ -2,31 +2,31 @@
 -- error says, whatever the payload holds (the runtime's object, a string, nothing).
 local lambda_api = require "lambdaeng.aws.lambda_api"
 
-local function said(payload)
-  local kind, message = lambda_api.function_error { function_error = "Unhandled", payload = payload }
-  return lambda_api.with_error_message(kind, message)
-end
+-- { payload, what is said }
+local CASES = {
+  -- the runtime's errorType and errorMessage
+  { '{"errorType":"ValueError","errorMessage":"boom","stackTrace":[]}', "ValueError: boom" },
+  { '{"errorType":"E","errorMessage":5}', "E: 5" },
+  { '{"errorType":"E","errorMessage":{"a":1}}', 'E: {"a":1}' },
+  -- an empty, blank or null message is said to be empty
+  { '{"errorType":"Exception","errorMessage":""}', "Exception (the error message is empty)" },
+  { '{"errorType":"E","errorMessage":" \\n "}', "E (the error message is empty)" },
+  { '{"errorType":"E","errorMessage":null}', "E (the error message is empty)" },
+  { "", "Unhandled (the error message is empty)" },
+  -- else the header's kind, and the raw payload
+  { '{"errorType":{"a":1},"errorMessage":"m"}', "Unhandled: m" },
+  { '{"errorType":"","errorMessage":"m"}', "Unhandled: m" },
+  { '{"errorType":"E"}', 'E: {"errorType":"E"}' },
+  { '"just text"', 'Unhandled: "just text"' },
+}
 
 describe("lambda_api.function_error", function()
-  it("gives the runtime's errorType and errorMessage", function()
-    assert.equal("ValueError: boom", said('{"errorType":"ValueError","errorMessage":"boom","stackTrace":[]}'))
-    assert.equal("E: 5", said('{"errorType":"E","errorMessage":5}'))
-    assert.equal('E: {"a":1}', said('{"errorType":"E","errorMessage":{"a":1}}'))
-  end)
-
-  it("says the message is empty when it is empty, blank or null", function()
-    assert.equal("Exception (the error message is empty)", said('{"errorType":"Exception","errorMessage":""}'))
-    assert.equal("E (the error message is empty)", said('{"errorType":"E","errorMessage":" \\n "}'))
-    assert.equal("E (the error message is empty)", said('{"errorType":"E","errorMessage":null}'))
-    assert.equal("Unhandled (the error message is empty)", said(""))
-  end)
-
-  it("falls back to the header's kind and the raw payload", function()
-    assert.equal("Unhandled: m", said('{"errorType":{"a":1},"errorMessage":"m"}'))
-    assert.equal("Unhandled: m", said('{"errorType":"","errorMessage":"m"}'))
-    assert.equal('E: {"errorType":"E"}', said('{"errorType":"E"}'))
-    assert.equal('Unhandled: "just text"', said('"just text"'))
-    assert.equal("Unhandled: [1]", said("[1]"))
+  it("says the runtime's type and message, an empty one as such, else the header's kind and the payload", function()
+    for _, case in ipairs(CASES) do
+      local kind, message = lambda_api.function_error { function_error = "Unhandled", payload = case[1] }
+      local said = lambda_api.with_error_message(kind, message)
+      if said ~= case[2] then error(string.format("payload %s: said %q, expected %q", case[1], said, case[2])) end
+    end
   end)
 
   it("is nil when the function did not fail", function()
