@@ -135,7 +135,10 @@ M.unsendable_byte = unsendable_byte
 
 -- Header values found sendable: most repeat (an invocation type, a log type), and a
 -- lookup costs a tenth of a check (~650 instructions a call with one header, against
--- ~6,700 for the character-class find alone). Emptied when it holds 256.
+-- ~6,700 for the character-class find alone). Only short ones are kept (a client
+-- context of kilobytes is checked each time), and it is emptied when it holds 256:
+-- at most 16 KiB.
+local SENDABLE_KEPT, SENDABLE_LONGEST = 256, 64
 local sendable, sendable_count = {}, 0
 
 -- The error of a request whose headers cannot be sent, or nil (checked once per call).
@@ -151,8 +154,10 @@ function M.unsendable_headers(req)
           "%s: the header %s holds a line break or control byte (%s), which no HTTP request can carry; "
           .. "nothing was sent", req.op or (req.method .. " " .. req.path), headers[i][1], bad) }
       end
-      if sendable_count >= 256 then sendable, sendable_count = {}, 0 end
-      sendable[value], sendable_count = true, sendable_count + 1
+      if #value <= SENDABLE_LONGEST then
+        if sendable_count >= SENDABLE_KEPT then sendable, sendable_count = {}, 0 end
+        sendable[value], sendable_count = true, sendable_count + 1
+      end
     end
   end
 end
