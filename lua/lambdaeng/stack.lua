@@ -307,8 +307,8 @@ local function parse_var(name, raw, opts, level)
     if raw == "true" then return true elseif raw == "false" then return false end
     error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
   elseif want == "json" or want == "table" then
-    local ok, v = pcall(json.decode_keeping_arrays, raw) -- [] stays an array, as the user wrote it
-    if not ok then error(string.format("variable %q must be JSON: %s", name, v), level + 1) end
+    local v, why, kind = json.decode_exact(raw) -- [] stays an array, an integer exact, as the user wrote them
+    if why then error(string.format(kind == "number" and "variable %q: %s" or "variable %q must be JSON: %s", name, why), level + 1) end
     return v
   end
   return raw

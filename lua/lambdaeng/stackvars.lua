@@ -7,7 +7,8 @@
 -- file over an earlier one. LAMBDAENG_VAR_<name> comes last, the name spelled as
 -- declared (environment names are case-sensitive, as Terraform's TF_VAR_<name>).
 -- JSON values (a --var of type json, a .json var file) keep their empty arrays as
--- arrays (json.array), so that json.encode of them says [] where the user wrote [].
+-- arrays (json.array), so that json.encode of them says [] where the user wrote [], and
+-- their integers within 64 bits exact (one past that is refused, naming the variable).
 --
 --   default_mismatch(type, default) -> nil | why it does not fit
 --   raised_text(e)                  -> text (never "table: 0x...")
@@ -16,6 +17,7 @@
 --   undeclared(vars, declared)      -> errors (--var), warnings (--var-file)
 local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
+local native_json = require "lambdaeng.native.json"
 local sys = require "lambdaeng.native.sys"
 
 local M = {}
@@ -62,14 +64,27 @@ local function lua_var_file(path, text)
   return returned or env
 end
 
+-- "variable \"name\": " for the top-level member of a JSON var file whose value holds byte at,
+-- or "" (the text is JSON but for a number the exact decoder refused, which cjson reads).
+local function variable_at(text, at)
+  local ok, values = pcall(json.decode_cjson, text)
+  if not ok or type(values) ~= "table" then return "" end
+  for name in pairs(values) do
+    local first, last = native_json.member_span(text, tostring(name))
+    if first and first <= at and at <= last then return string.format("variable %q: ", name) end
+  end
+  return ""
+end
+
 -- The values of one --var-file: name -> value.
 local function read_var_file(path)
   local text = sys.kind(path) == "file" and sys.read_file(path)
   if not text then return nil, "--var-file " .. path .. ": no such file" end
   local values, err
   if path:match("%.json$") then
-    local ok, v = pcall(json.decode_keeping_arrays, text) -- a value's [] stays an array (sent on to the API)
-    if not ok then return nil, "--var-file " .. path .. ": not JSON: " .. tostring(v) end
+    local v, why, kind, at = json.decode_exact(text) -- a value's [] stays an array, an integer exact
+    if kind == "number" then return nil, "--var-file " .. path .. ": " .. variable_at(text, at) .. why end
+    if why then return nil, "--var-file " .. path .. ": not JSON: " .. why end
     if type(v) ~= "table" or getmetatable(v) ~= nil or (next(v) ~= nil and v[1] ~= nil) then
       return nil, "--var-file " .. path .. ": expected a JSON object of variable values"
     end
