@@ -17,6 +17,7 @@ local secrets = require "lambdaeng.secrets"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local stackbackend = require "lambdaeng.stackbackend"
 local stackvars = require "lambdaeng.stackvars"
+local storable = require "lambdaeng.storable"
 local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
 
 local M = {}
@@ -150,7 +151,9 @@ Handle.__index = function(h, key)
     -- computed fields inside the block (vpc_config.vpc_id) stay unknown until applied
     local computed_keys = kind.nested_computed and kind.nested_computed[key]
     if facts.known and not (v == nil and kind.args[key].computed) then
-      return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
+      -- (a list's {} read back as json.array {}, as state and the API have it: json.encode says [])
+      local value = storable.as_spec(kind.args[key], (ref.resolve(v)))
+      return ref.attribute(d.address, { key }, { known = true, value = value,
                                                   sensitive = facts.sensitive, computed_keys = computed_keys })
     end
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
