@@ -8,7 +8,7 @@ anything of is an object, as json.encode writes it.
 - a schema-less output {} printed `+ m = []` in the text plan (plan JSON and `output --json`
   said {}).
 - a json.array holding a sensitive reference was marked sensitive whole (plan JSON, state):
-  only the element is, as for a plain table.
+  only the element is, as for a plain table; a create's text shows the other elements.
 - a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
   `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
   entry's next write says []."""
@@ -74,7 +74,9 @@ class ListFidelity(TempDirTest):
         change = plan["resource_changes"][0]["change"]
         self.assertEqual(change["after"]["vpc_config"]["security_group_ids"], ["sg-0plain", None])
         self.assertEqual(change["after_sensitive"]["vpc_config"], {"security_group_ids": [False, True]})
-        self.assertNotIn("sg-0secret", self.le("plan", stack))
+        text = self.le("plan", stack)
+        self.assertNotIn("sg-0secret", text)
+        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain"\n +\+ \(sensitive\)\n +\]')
         self.le("run", stack, "--yes")
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertNotIn("sg-0secret", f.read())

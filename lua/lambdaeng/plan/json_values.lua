@@ -8,6 +8,7 @@
 --   unknown_marks(v)         true | table of marks | nil (nothing unknown)
 --   sensitive_marks(decl_v)  the marks of a declared argument (references to
 --                            sensitive values, as `ref` knows them) | nil
+--   masked(v, marks, shown)  v with its marked parts replaced by shown (text plans)
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
@@ -102,6 +103,16 @@ function M.sensitive_marks(declared)
   local out = {}
   for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
   return M.fill_list(out, declared)
+end
+
+-- v with each part marks says is sensitive replaced by shown (a copy; v itself when no part
+-- is marked): the text plan shows a sensitive element of a list as "(sensitive)", the rest.
+function M.masked(v, marks, shown)
+  if marks == true then return shown end
+  if type(marks) ~= "table" or not plain(v) then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = M.masked(x, marks[k], shown) end
+  return setmetatable(out, getmetatable(v))
 end
 
 function M.stored_marks(v, whole)
