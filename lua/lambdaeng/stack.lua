@@ -305,6 +305,10 @@ local function parse_var(name, raw, opts, level)
   if want == "number" then
     local value = tonumber(raw)
     if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
+    if math.type(value) == "float" and raw:match("^%s*[-+]?%d+%s*$") then -- (tonumber rounded it to a double)
+      error(string.format("variable %q: the integer %s is outside the 64-bit range (-2^63 to 2^63-1) in which "
+        .. "lambdaeng keeps integers exact", name, raw), level + 1)
+    end
     return math.tointeger(value) or value
   elseif want == "bool" or want == "boolean" then
     if raw == "true" then return true elseif raw == "false" then return false end

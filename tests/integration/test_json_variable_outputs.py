@@ -63,6 +63,15 @@ class JsonVariableOutputs(TempDirTest):
                 self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
                 self.assertIn('variable "cfg": the integer ' + where, r.stderr)
                 self.assertIn("outside the 64-bit range", r.stderr)
+        # a number variable given as text: tonumber would round it to a double
+        self.write("num.lua", 'output("n", var("n", { type = "number" }))\n')
+        r = run("plan", os.path.join(self.dir, "num.lua"), "--var", "n=18446744073709551616", cwd=self.dir,
+                timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('variable "n": the integer 18446744073709551616 is outside the 64-bit range', r.stderr)
+        r = run("plan", os.path.join(self.dir, "num.lua"), "--var", "n=9007199254740993", "--json", cwd=self.dir,
+                timeout=120)
+        self.assertEqual(json.loads(r.stdout)["output_changes"]["n"]["after"], 9007199254740993)
 
 
 WIRE_STACK = """local json = require "lambdaeng.json"
