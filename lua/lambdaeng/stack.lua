@@ -8,7 +8,6 @@ local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
 local validate = require "lambdaeng.validate"
-local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
@@ -299,28 +298,6 @@ local function check_options(fields, opts, what, name, level)
   if #problems > 0 then error(what .. " " .. name .. ": " .. table.concat(problems, "; "), level + 1) end
 end
 
--- A variable's value given as text (--var, LAMBDAENG_VAR_*), as the type it is declared with.
-local function parse_var(name, raw, opts, level)
-  local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
-  if want == "number" then
-    local value = tonumber(raw)
-    if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
-    if math.type(value) == "float" and raw:match("^%s*[-+]?%d+%s*$") then -- (tonumber rounded it to a double)
-      error(string.format("variable %q: the integer %s is outside the 64-bit range (-2^63 to 2^63-1) in which "
-        .. "lambdaeng keeps integers exact", name, raw), level + 1)
-    end
-    return math.tointeger(value) or value
-  elseif want == "bool" or want == "boolean" then
-    if raw == "true" then return true elseif raw == "false" then return false end
-    error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
-  elseif want == "json" or want == "table" then
-    local v, why, kind = json.decode_exact(raw) -- [] stays an array, an integer exact, as the user wrote them
-    if why then error(string.format(kind == "number" and "variable %q: %s" or "variable %q must be JSON: %s", name, why), level + 1) end
-    return v
-  end
-  return raw
-end
-
 -- var(name, { default=, description=, sensitive=, validate=, type= })
 function Session:var(name, opts, level)
   level = (level or 1) + 1
@@ -343,7 +320,7 @@ function Session:var(name, opts, level)
   if type(raw) == "table" then -- a --var-file's value, already typed
     value = stackvars.typed_file_value(name, raw, opts, level)
   elseif raw ~= nil then
-    value = parse_var(name, raw, opts, level)
+    value = stackvars.parse_text(name, raw, opts, level)
   elseif opts.default ~= nil then
     value = opts.default
     if miscased then self.warnings[#self.warnings + 1] = stackvars.miscased_text(name, miscased, at) end

@@ -13,6 +13,8 @@
 --   default_mismatch(type, default) -> nil | why it does not fit
 --   raised_text(e)                  -> text (never "table: 0x...")
 --   from_command_line(pairs, files) -> vars (name -> text | { value, file }) | nil, err
+--   parse_text(name, raw, opts, level) -> a --var's (or LAMBDAENG_VAR_'s) text as the declared
+--                                         type, or an error at the var() line (level)
 --   env_value(name)                 -> text | nil, and the wrongly-cased variable seen
 --   undeclared(vars, declared)      -> errors (--var), warnings (--var-file)
 local validate = require "lambdaeng.validate"
@@ -123,6 +125,30 @@ function M.env_value(name)
     if other ~= name and os.getenv("LAMBDAENG_VAR_" .. other) ~= nil then return nil, "LAMBDAENG_VAR_" .. other end
   end
   return nil
+end
+
+-- A variable's value given as text (--var, LAMBDAENG_VAR_*), as the type it is declared with.
+function M.parse_text(name, raw, opts, level)
+  local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
+  if want == "number" then
+    local value = tonumber(raw)
+    if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
+    if math.type(value) == "float" and raw:match("^%s*[-+]?%d+%s*$") then -- (tonumber rounded it to a double)
+      error(string.format("variable %q: the integer %s is outside the 64-bit range (-2^63 to 2^63-1) in which "
+        .. "lambdaeng keeps integers exact", name, raw), level + 1)
+    end
+    return math.tointeger(value) or value
+  elseif want == "bool" or want == "boolean" then
+    if raw == "true" then return true elseif raw == "false" then return false end
+    error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
+  elseif want == "json" or want == "table" then
+    local v, why, kind = json.decode_exact(raw) -- [] stays an array, an integer exact, as the user wrote them
+    if why then
+      error(string.format(kind == "number" and "variable %q: %s" or "variable %q must be JSON: %s", name, why), level + 1)
+    end
+    return v
+  end
+  return raw
 end
 
 -- A --var-file's value ({ value, file }) for var(name, opts): of the declared type
