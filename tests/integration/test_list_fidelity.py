@@ -98,7 +98,13 @@ class ListFidelity(TempDirTest):
         self.le("plan", stack, "--detailed-exitcode")
         plan = json.loads(self.le("plan", stack, "--json"))
         self.assertEqual([c["change"]["actions"] for c in plan["resource_changes"]], [["no-op"]])
-        self.assertEqual(plan["resource_changes"][0]["change"]["before"]["layers"], [])
+        change = plan["resource_changes"][0]["change"]
+        self.assertEqual(change["before"]["layers"], [])
+        # a no-op's vpc_config, arguments and computed vpc_id, is one value before and after (before
+        # held vpc_id alone, after the arguments alone)
+        self.assertEqual(change["before"]["vpc_config"], change["after"]["vpc_config"])
+        self.assertEqual(sorted(change["after"]["vpc_config"]),
+                         ["ipv6_allowed_for_dual_stack", "security_group_ids", "subnet_ids", "vpc_id"])
         self.le("run", stack, "--yes", "--var", "mem=256")  # an update writes the entry again
         entry = self.state()["resources"]["func.echo"]
         self.assertEqual((entry["args"]["layers"], entry["args"]["vpc_config"]["security_group_ids"],
