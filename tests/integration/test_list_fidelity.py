@@ -105,6 +105,9 @@ class ListFidelity(TempDirTest):
         self.assertEqual(change["before"]["vpc_config"], change["after"]["vpc_config"])
         self.assertEqual(sorted(change["after"]["vpc_config"]),
                          ["ipv6_allowed_for_dual_stack", "security_group_ids", "subnet_ids", "vpc_id"])
+        # state show, text and JSON, of the entry as stored: the schema's lists (the text said {})
+        self.assertIn("\n  layers = []\n", self.le("state", "show", "func.echo", stack))
+        self.assertEqual(json.loads(self.le("state", "show", "func.echo", stack, "--json"))["values"]["layers"], [])
         self.le("run", stack, "--yes", "--var", "mem=256")  # an update writes the entry again
         entry = self.state()["resources"]["func.echo"]
         self.assertEqual((entry["args"]["layers"], entry["args"]["vpc_config"]["security_group_ids"],
