@@ -59,6 +59,22 @@ static int refuse(lua_State *L, const json_error_t *err) {
   return 4;
 }
 
+/* Whether v nests deeper than max_depth arrays and objects (json.encode, the reference walk and
+ * state refuse such a value; refused here, it is named as the variable's). */
+static int too_deep(const json_t *v, int max_depth) {
+  if (!json_is_object(v) && !json_is_array(v)) return 0;
+  if (max_depth == 0) return 1;
+  const char *key;
+  size_t i;
+  json_t *item;
+  if (json_is_object(v)) {
+    json_object_foreach((json_t *)v, key, item) if (too_deep(item, max_depth - 1)) return 1;
+  } else {
+    json_array_foreach(v, i, item) if (too_deep(item, max_depth - 1)) return 1;
+  }
+  return 0;
+}
+
 int le_json_decode_exact(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
@@ -66,6 +82,13 @@ int le_json_decode_exact(lua_State *L) {
   json_error_t err;
   *box = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
   if (!*box) return refuse(L, &err);
+  if (too_deep(*box, LE_JSON_EXACT_MAX_DEPTH)) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "nested deeper than %d arrays and objects", LE_JSON_EXACT_MAX_DEPTH);
+    lua_pushliteral(L, "depth");
+    lua_pushinteger(L, 1);
+    return 4;
+  }
   le_json_to_lua_as(L, *box, LE_JSON_INTEGRAL_REALS);
   json_decref(*box);
   *box = NULL;

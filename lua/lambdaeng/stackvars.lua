@@ -86,7 +86,7 @@ local function read_var_file(path)
   if path:match("%.json$") then
     local v, why, kind, at = json.decode_exact(text) -- a value's [] stays an array, an integer exact
     if kind == "number" then return nil, "--var-file " .. path .. ": " .. variable_at(text, at) .. why end
-    if why then return nil, "--var-file " .. path .. ": not JSON: " .. why end
+    if why then return nil, "--var-file " .. path .. (kind == "syntax" and ": not JSON: " or ": ") .. why end
     if type(v) ~= "table" or getmetatable(v) ~= nil or (next(v) ~= nil and v[1] ~= nil) then
       return nil, "--var-file " .. path .. ": expected a JSON object of variable values"
     end
@@ -144,7 +144,7 @@ function M.parse_text(name, raw, opts, level)
   elseif want == "json" or want == "table" then
     local v, why, kind = json.decode_exact(raw) -- [] stays an array, an integer exact, as the user wrote them
     if why then
-      error(string.format(kind == "number" and "variable %q: %s" or "variable %q must be JSON: %s", name, why), level + 1)
+      error(string.format(kind == "syntax" and "variable %q must be JSON: %s" or "variable %q: %s", name, why), level + 1)
     end
     return v
   end

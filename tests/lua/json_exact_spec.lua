@@ -47,6 +47,14 @@ describe("json.decode_exact", function()
     assert.truthy(why:find("the number 1e400 (line 1, column 5) is beyond a double's range", 1, true))
   end)
 
+  it("refuses arrays and objects nested deeper than json.encode and state go (100)", function()
+    assert.truthy(json.decode_exact(("["):rep(100) .. ("]"):rep(100)))
+    local v, why, kind = json.decode_exact(("["):rep(60) .. ('{"a":'):rep(41) .. "1" .. ("}"):rep(41) .. ("]"):rep(60))
+    assert.equal(nil, v)
+    assert.equal("depth", kind)
+    assert.equal("nested deeper than 100 arrays and objects", why)
+  end)
+
   it("refuses text that is not JSON with the reader's message and where", function()
     for _, text in ipairs { "", "{", '{"a":\n x}', "[1] x", '["\255"]' } do
       local v, why, kind = json.decode_exact(text)
