@@ -152,7 +152,17 @@ json_t *le_lua_to_json(lua_State *L, int idx, le_error *err) {
   return convert(L, lua_absindex(L, idx), 0, path, sizeof path, err);
 }
 
-void le_json_to_lua(lua_State *L, const json_t *v) {
+/* An integral real below 2^53 as the integer it is (what json.decode's restore makes of cjson's floats). */
+static void push_real(lua_State *L, double x, int flags) {
+  lua_Integer i;
+  if ((flags & LE_JSON_INTEGRAL_REALS) && x == floor(x) && fabs(x) < 9007199254740992.0 &&
+      lua_numbertointeger(x, &i))
+    lua_pushinteger(L, i);
+  else
+    lua_pushnumber(L, x);
+}
+
+void le_json_to_lua_as(lua_State *L, const json_t *v, int flags) {
   luaL_checkstack(L, 4, "converting from JSON");
   if (!v) {
     lua_pushnil(L);
@@ -164,7 +174,7 @@ void le_json_to_lua(lua_State *L, const json_t *v) {
       json_t *item;
       lua_createtable(L, 0, (int)json_object_size(v));
       json_object_foreach((json_t *)v, key, item) {
-        le_json_to_lua(L, item);
+        le_json_to_lua_as(L, item, flags);
         lua_setfield(L, -2, key);
       }
       return;
@@ -179,7 +189,7 @@ void le_json_to_lua(lua_State *L, const json_t *v) {
         return;
       }
       json_array_foreach((json_t *)v, i, item) {
-        le_json_to_lua(L, item);
+        le_json_to_lua_as(L, item, flags);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
       }
       return;
@@ -191,7 +201,7 @@ void le_json_to_lua(lua_State *L, const json_t *v) {
       lua_pushinteger(L, (lua_Integer)json_integer_value(v));
       return;
     case JSON_REAL:
-      lua_pushnumber(L, json_real_value(v));
+      push_real(L, json_real_value(v), flags);
       return;
     case JSON_TRUE:
       lua_pushboolean(L, 1);
@@ -204,3 +214,5 @@ void le_json_to_lua(lua_State *L, const json_t *v) {
       return;
   }
 }
+
+void le_json_to_lua(lua_State *L, const json_t *v) { le_json_to_lua_as(L, v, 0); }

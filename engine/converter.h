@@ -30,4 +30,10 @@ json_t *le_lua_to_json(struct lua_State *L, int idx, le_error *err);
 /* Pushes the Lua value for v (v may be NULL: pushes nil). */
 void le_json_to_lua(struct lua_State *L, const json_t *v);
 
+/* The same, with flags: LE_JSON_INTEGRAL_REALS pushes a real that is integral and below
+ * 2^53 in magnitude as an integer (2.0 as 2, as json.decode reads it; state keeps its
+ * reals as they were stored). */
+#define LE_JSON_INTEGRAL_REALS 1
+void le_json_to_lua_as(struct lua_State *L, const json_t *v, int flags);
+
 #endif

@@ -13,6 +13,7 @@
 #include "converter.h"
 #include "jsoncanon.h"
 #include "jsondecode.h"
+#include "jsonexact.h"
 #include "jsonitems.h"
 #include "jsonspan.h"
 
@@ -558,7 +559,8 @@ int le_open_json(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
       {"array_items", le_json_array_items},
-      {"member_span", le_json_member_span}, {"item_starts", le_json_item_starts}, {NULL, NULL}};
+      {"member_span", le_json_member_span}, {"item_starts", le_json_item_starts},
+      {"decode_exact", le_json_decode_exact}, {NULL, NULL}};
   luaL_newlib(L, fns);
   le_json_push_decode_response(L);
   lua_setfield(L, -2, "decode_response");

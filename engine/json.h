@@ -32,6 +32,9 @@
  *   array_items(text) -> starts, ends, all_objects | false
  *     where each item of a JSON array lies in text, the whole checked first, so that
  *     a batch is decoded one item at a time (engine/jsonitems.h).
+ *   decode_exact(text) -> value | nil, message, kind, position
+ *     jansson's reading of text, integers within 64 bits kept exact and [] kept an
+ *     array, for the values a user gives (engine/jsonexact.h).
  *
  * For C (engine/jsoncanon.c), the encoder's own writers, each 0 or -1 (out of memory;
  * for a string also: not valid UTF-8): a string quoted and escaped, an integer, a

@@ -8,7 +8,6 @@ local ref = require "lambdaeng.ref"
 local site = require "lambdaeng.site"
 local schema = require "lambdaeng.schema"
 local validate = require "lambdaeng.validate"
-local json = require "lambdaeng.json"
 local archive = require "lambdaeng.native.archive"
 local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
@@ -17,6 +16,7 @@ local secrets = require "lambdaeng.secrets"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local stackbackend = require "lambdaeng.stackbackend"
 local stackvars = require "lambdaeng.stackvars"
+local storable = require "lambdaeng.storable"
 local default_mismatch, raised_text = stackvars.default_mismatch, stackvars.raised_text
 
 local M = {}
@@ -150,7 +150,9 @@ Handle.__index = function(h, key)
     -- computed fields inside the block (vpc_config.vpc_id) stay unknown until applied
     local computed_keys = kind.nested_computed and kind.nested_computed[key]
     if facts.known and not (v == nil and kind.args[key].computed) then
-      return ref.attribute(d.address, { key }, { known = true, value = (ref.resolve(v)),
+      -- (a list's {} read back as json.array {}, as state and the API have it: json.encode says [])
+      local value = storable.as_spec(kind.args[key], (ref.resolve(v)))
+      return ref.attribute(d.address, { key }, { known = true, value = value,
                                                   sensitive = facts.sensitive, computed_keys = computed_keys })
     end
     return ref.attribute(d.address, { key }, { sensitive = facts.sensitive })
@@ -296,24 +298,6 @@ local function check_options(fields, opts, what, name, level)
   if #problems > 0 then error(what .. " " .. name .. ": " .. table.concat(problems, "; "), level + 1) end
 end
 
--- A variable's value given as text (--var, LAMBDAENG_VAR_*), as the type it is declared with.
-local function parse_var(name, raw, opts, level)
-  local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
-  if want == "number" then
-    local value = tonumber(raw)
-    if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
-    return math.tointeger(value) or value
-  elseif want == "bool" or want == "boolean" then
-    if raw == "true" then return true elseif raw == "false" then return false end
-    error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
-  elseif want == "json" or want == "table" then
-    local ok, v = pcall(json.decode_keeping_arrays, raw) -- [] stays an array, as the user wrote it
-    if not ok then error(string.format("variable %q must be JSON: %s", name, v), level + 1) end
-    return v
-  end
-  return raw
-end
-
 -- var(name, { default=, description=, sensitive=, validate=, type= })
 function Session:var(name, opts, level)
   level = (level or 1) + 1
@@ -336,7 +320,7 @@ function Session:var(name, opts, level)
   if type(raw) == "table" then -- a --var-file's value, already typed
     value = stackvars.typed_file_value(name, raw, opts, level)
   elseif raw ~= nil then
-    value = parse_var(name, raw, opts, level)
+    value = stackvars.parse_text(name, raw, opts, level)
   elseif opts.default ~= nil then
     value = opts.default
     if miscased then self.warnings[#self.warnings + 1] = stackvars.miscased_text(name, miscased, at) end

@@ -2,7 +2,8 @@
 --   resolve_args(decl, env) -> a new table: every reference resolved through env (nil
 --       env: static, unknown references stay UNKNOWN), each missing argument's default,
 --       the derived values (a package's hash), sets in one order and JSON-typed
---       arguments as canonical text (WITHHELD or UNKNOWN when they cannot be encoded);
+--       arguments as canonical text (WITHHELD or UNKNOWN when they cannot be encoded),
+--       a list's empty table json.array {} (storable.as_spec: state and plans write []);
 --       and, second, whether any declared argument is a table (false: none is a reference)
 --   with_defaults(fields, args) -> a copy of args with the fields' defaults filled in
 -- Called once per declaration per plan (10,000 in W5): the schema's lists are read
@@ -12,10 +13,13 @@ local schema_index = require "lambdaeng.schema_index"
 local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local vm = require "lambdaeng.native.vm"
+local storable = require "lambdaeng.storable"
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
 local resolve, fill_defaults = ref.resolve, schema_index.fill_defaults
+local as_spec, list_fields = storable.as_spec, storable.list_fields
+local NO_LISTS = {}
 
 function M.with_defaults(fields, args)
   local out = {}
@@ -55,6 +59,13 @@ function M.resolve_args(decl, env)
     local k = reshaped[i]
     local v = out[k]
     if v ~= nil and type(v) == "table" then out[k] = canonical(specs[k], v) end
+  end
+  -- a list's {} is [] (state, plans, json.encode of a reference to it); no table, no list
+  local lists = (tables or schema_index.defaults(specs).table_default) and list_fields(specs) or NO_LISTS
+  for i = 1, #lists do
+    local k = lists[i]
+    local v = out[k]
+    if v ~= nil and type(v) == "table" then out[k] = as_spec(specs[k], v) end
   end
   return out, tables
 end

@@ -7,15 +7,19 @@
 -- file over an earlier one. LAMBDAENG_VAR_<name> comes last, the name spelled as
 -- declared (environment names are case-sensitive, as Terraform's TF_VAR_<name>).
 -- JSON values (a --var of type json, a .json var file) keep their empty arrays as
--- arrays (json.array), so that json.encode of them says [] where the user wrote [].
+-- arrays (json.array), so that json.encode of them says [] where the user wrote [], and
+-- their integers within 64 bits exact (one past that is refused, naming the variable).
 --
 --   default_mismatch(type, default) -> nil | why it does not fit
 --   raised_text(e)                  -> text (never "table: 0x...")
 --   from_command_line(pairs, files) -> vars (name -> text | { value, file }) | nil, err
+--   parse_text(name, raw, opts, level) -> a --var's (or LAMBDAENG_VAR_'s) text as the declared
+--                                         type, or an error at the var() line (level)
 --   env_value(name)                 -> text | nil, and the wrongly-cased variable seen
 --   undeclared(vars, declared)      -> errors (--var), warnings (--var-file)
 local validate = require "lambdaeng.validate"
 local json = require "lambdaeng.json"
+local native_json = require "lambdaeng.native.json"
 local sys = require "lambdaeng.native.sys"
 
 local M = {}
@@ -62,14 +66,27 @@ local function lua_var_file(path, text)
   return returned or env
 end
 
+-- "variable \"name\": " for the top-level member of a JSON var file whose value holds byte at,
+-- or "" (the text is JSON but for a number the exact decoder refused, which cjson reads).
+local function variable_at(text, at)
+  local ok, values = pcall(json.decode_cjson, text)
+  if not ok or type(values) ~= "table" then return "" end
+  for name in pairs(values) do
+    local first, last = native_json.member_span(text, tostring(name))
+    if first and first <= at and at <= last then return string.format("variable %q: ", name) end
+  end
+  return ""
+end
+
 -- The values of one --var-file: name -> value.
 local function read_var_file(path)
   local text = sys.kind(path) == "file" and sys.read_file(path)
   if not text then return nil, "--var-file " .. path .. ": no such file" end
   local values, err
   if path:match("%.json$") then
-    local ok, v = pcall(json.decode_keeping_arrays, text) -- a value's [] stays an array (sent on to the API)
-    if not ok then return nil, "--var-file " .. path .. ": not JSON: " .. tostring(v) end
+    local v, why, kind, at = json.decode_exact(text) -- a value's [] stays an array, an integer exact
+    if kind == "number" then return nil, "--var-file " .. path .. ": " .. variable_at(text, at) .. why end
+    if why then return nil, "--var-file " .. path .. (kind == "syntax" and ": not JSON: " or ": ") .. why end
     if type(v) ~= "table" or getmetatable(v) ~= nil or (next(v) ~= nil and v[1] ~= nil) then
       return nil, "--var-file " .. path .. ": expected a JSON object of variable values"
     end
@@ -108,6 +125,30 @@ function M.env_value(name)
     if other ~= name and os.getenv("LAMBDAENG_VAR_" .. other) ~= nil then return nil, "LAMBDAENG_VAR_" .. other end
   end
   return nil
+end
+
+-- A variable's value given as text (--var, LAMBDAENG_VAR_*), as the type it is declared with.
+function M.parse_text(name, raw, opts, level)
+  local want = opts.type or (opts.default ~= nil and type(opts.default)) or "string"
+  if want == "number" then
+    local value = tonumber(raw)
+    if value == nil then error(string.format("variable %q must be a number, got %q", name, raw), level + 1) end
+    if math.type(value) == "float" and raw:match("^%s*[-+]?%d+%s*$") then -- (tonumber rounded it to a double)
+      error(string.format("variable %q: the integer %s is outside the 64-bit range (-2^63 to 2^63-1) in which "
+        .. "lambdaeng keeps integers exact", name, raw), level + 1)
+    end
+    return math.tointeger(value) or value
+  elseif want == "bool" or want == "boolean" then
+    if raw == "true" then return true elseif raw == "false" then return false end
+    error(string.format("variable %q must be true or false, got %q", name, raw), level + 1)
+  elseif want == "json" or want == "table" then
+    local v, why, kind = json.decode_exact(raw) -- [] stays an array, an integer exact, as the user wrote them
+    if why then
+      error(string.format(kind == "syntax" and "variable %q must be JSON: %s" or "variable %q: %s", name, why), level + 1)
+    end
+    return v
+  end
+  return raw
 end
 
 -- A --var-file's value ({ value, file }) for var(name, opts): of the declared type

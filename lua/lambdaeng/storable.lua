@@ -5,11 +5,68 @@
 --   value_problem(v) -> nil | path inside v ("" for v itself), message
 --   output_problem(v) -> nil | path, message (worded for an output's value)
 --   join(path, key)  -> the path of key inside path ("a.b", "a[1]")
+--   as_spec(spec, v) -> v with each empty table where spec (an argument's schema) says a
+--                       list made json.array {}, so that state, plans and json.encode say []
+--   list_fields(fields) -> the names of the fields as_spec may change (a list in their spec)
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
+local ARRAY_MT = getmetatable(json.array())
+
+-- Whether spec is or holds a list (memoized per spec: schemas never change while lambdaeng runs).
+local holds_list_memo = setmetatable({}, { __mode = "k" })
+local function holds_list(spec)
+  local held = holds_list_memo[spec]
+  if held ~= nil then return held end
+  held = spec.type == "list"
+  if spec.type == "block" then
+    for _, field in pairs(spec.fields) do held = held or holds_list(field) end
+  elseif spec.type == "map" and type(spec.elem) == "table" then
+    held = holds_list(spec.elem)
+  end
+  holds_list_memo[spec] = held
+  return held
+end
+
+-- The names of fields (a kind's arguments) whose spec is or holds a list, made once per table.
+local list_fields_memo = setmetatable({}, { __mode = "k" })
+function M.list_fields(fields)
+  local names = list_fields_memo[fields]
+  if names then return names end
+  names = {}
+  for k, spec in pairs(fields) do if holds_list(spec) then names[#names + 1] = k end end
+  table.sort(names)
+  list_fields_memo[fields] = names
+  return names
+end
+
+-- Lua cannot tell {} from [], the schema can (Terraform's state and plans write a list's [] as
+-- []). v itself when nothing changes, else a copy: v is never changed in place (a declared
+-- table may be shared with other arguments). Only plain tables are data; references and
+-- UNKNOWN are left as they are (resolved later, then shaped again).
+function M.as_spec(spec, v)
+  if type(v) ~= "table" or not spec or not holds_list(spec) then return v end
+  local mt = getmetatable(v)
+  if mt ~= nil and mt ~= ARRAY_MT then return v end
+  local list = spec.type == "list"
+  if list and next(v) == nil then return mt and v or setmetatable({}, ARRAY_MT) end
+  local copy
+  for k, x in pairs(v) do
+    local part = (list or spec.type == "map") and spec.elem or spec.type == "block" and spec.fields[k]
+    local shaped = type(part) == "table" and M.as_spec(part, x) or x
+    if shaped ~= x then
+      if not copy then
+        copy = {}
+        for key, item in pairs(v) do copy[key] = item end
+        setmetatable(copy, mt)
+      end
+      copy[k] = shaped
+    end
+  end
+  return copy or v
+end
 
 function M.join(path, key)
   if path == "" then return key end

@@ -6,6 +6,8 @@
 -- Lua integers. `json.null` stands for JSON null in both directions.
 -- decode_keeping_arrays(text) is decode with each empty array a json.array {}, for
 -- input that is sent on again (Lua cannot tell [] from {}; json.array marks an array).
+-- decode_exact(text) keeps arrays too and every integer within 64 bits exact (cjson, under
+-- the other two, reads doubles), for values a user gives that go to state (JSON variables).
 local cjson = require "cjson"
 local ref = require "lambdaeng.ref"
 local native = require "lambdaeng.native.json" -- the same encoder in C (engine/json.c)
@@ -218,6 +220,12 @@ function M.decode_keeping_arrays(text)
   end
   return native_restore(v, false, cjson.null, empty, array_mt)
 end
+
+--- The Lua value of JSON text with its empty arrays json.array {} and its integers within
+-- 64 bits exact (9007199254740993 stays one), or nil, a message, the kind of problem
+-- ("syntax", or "number": an integer past 64 bits or a real past a double's range, which
+-- could not be kept as written) and the byte where it is (engine/jsonexact.h).
+M.decode_exact = native.decode_exact
 
 --- true when text is valid JSON, else false and the parser's message.
 function M.valid(text)

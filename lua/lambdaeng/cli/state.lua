@@ -129,8 +129,8 @@ local function show(st, addr, args)
       print("  " .. k .. " = " .. shown_text(masked(values[k], marks[k])))
     end
   end
-  print_all(r.args or {}, stored { args = r.args, sensitive = r.sensitive, sensitive_paths = r.sensitive_paths,
-                                   args_known = r.args_known })
+  print_all(r.args or {}, stored { kind = r.kind, args = r.args, sensitive = r.sensitive,
+                                   sensitive_paths = r.sensitive_paths, args_known = r.args_known })
   print_all(r.attrs or {}, stored { attrs = r.attrs })
   return true
 end

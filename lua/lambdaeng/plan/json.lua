@@ -69,6 +69,21 @@ local function mark_update_unknowns(p, after, unknown, sensitive)
   end
 end
 
+-- A block's computed fields (vpc_config.vpc_id) of an update or a no-op: beside its
+-- arguments in "after", as state holds them ("before" has them so), unless unknown.
+local function add_block_fields(p, after, unknown)
+  local prior_attrs = p.prior and p.prior.attrs or {}
+  for block, fields in pairs(p.decl.kind.nested_computed or {}) do
+    local held, shown = prior_attrs[block], after[block]
+    if values.plain_table(held) and values.plain_table(shown) then
+      local marks = type(unknown[block]) == "table" and unknown[block] or {}
+      for f in pairs(fields) do
+        if shown[f] == nil and not marks[f] and type(held[f]) ~= "table" then shown[f] = held[f] end
+      end
+    end
+  end
+end
+
 -- "after" and its marks: unknown and sensitive values left out.
 local function after_of(p)
   local after, unknown, sensitive = {}, {}, {}
@@ -99,6 +114,7 @@ local function after_of(p)
     end
   elseif a == "update" or a == "no-op" then
     mark_update_unknowns(p, after, unknown, sensitive)
+    add_block_fields(p, after, unknown)
   end
   return after, unknown, sensitive
 end

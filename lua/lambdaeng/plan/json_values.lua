@@ -8,6 +8,7 @@
 --   unknown_marks(v)         true | table of marks | nil (nothing unknown)
 --   sensitive_marks(decl_v)  the marks of a declared argument (references to
 --                            sensitive values, as `ref` knows them) | nil
+--   masked(v, marks, shown)  v with its marked parts replaced by shown (text plans)
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
@@ -15,6 +16,7 @@
 --   type_of(v)               Terraform's type of a known value ("string", "number",
 --                            "bool", ["tuple", [...]], ["object", {...}]) | nil
 --   as_spec(spec, v)         v, or [] for an empty table where the schema says a list
+--                            (storable.as_spec)
 --   output(value, sensitive) an output of a values representation: { sensitive,
 --                            value, type } (no value nor type when sensitive or unknown)
 --   object(address, kind, name, values, sensitive, mode)
@@ -23,6 +25,7 @@
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
 local schema = require "lambdaeng.schema"
+local storable = require "lambdaeng.storable"
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
@@ -90,7 +93,7 @@ function M.unknown_marks(v) return leaf_marks(v, is_unknown) end
 function M.sensitive_marks(declared)
   if type(declared) ~= "table" then return nil end
   if not ref.inspect(declared).sensitive then return nil end
-  if getmetatable(declared) ~= nil then -- a reference, or a value made from one
+  if not plain(declared) then -- a reference, or a value made from one (json.array is data: marked per element)
     local keys = ref.is_ref(declared) and ref.fields(declared).sensitive_keys -- (fn.tags_all: some tags)
     if not keys then return true end
     local marks = {}
@@ -100,6 +103,16 @@ function M.sensitive_marks(declared)
   local out = {}
   for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
   return M.fill_list(out, declared)
+end
+
+-- v with each part marks says is sensitive replaced by shown (a copy; v itself when no part
+-- is marked): the text plan shows a sensitive element of a list as "(sensitive)", the rest.
+function M.masked(v, marks, shown)
+  if marks == true then return shown end
+  if type(marks) ~= "table" or not plain(v) then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = M.masked(x, marks[k], shown) end
+  return setmetatable(out, getmetatable(v))
 end
 
 function M.stored_marks(v, whole)
@@ -125,12 +138,10 @@ function M.type_of(v)
   return json.array { "object", fields }
 end
 
--- v, or [] when v is an empty table and spec (an argument's schema) says a list: Lua
--- cannot tell {} from [], the schema can (Terraform writes a list argument's [] as []).
-function M.as_spec(spec, v)
-  if spec and spec.type == "list" and plain(v) and next(v) == nil then return json.array() end
-  return v
-end
+-- v, with [] for each empty table where spec (an argument's schema) says a list, nested
+-- blocks' lists too: Lua cannot tell {} from [], the schema can (Terraform writes a list
+-- argument's [] as []). An entry stored before lists were written [] has {} there.
+M.as_spec = storable.as_spec
 local as_spec = M.as_spec
 
 function M.output(value, sensitive)
@@ -144,6 +155,16 @@ end
 function M.object(address, kind, name, values, sensitive, mode)
   return { address = address, mode = mode or "managed", type = kind, name = name, provider_name = M.PROVIDER,
            schema_version = 0, values = values, sensitive_values = sensitive }
+end
+
+-- a's fields and b's in a new table (b's win); a or b itself when the other is not a table.
+local function merged(a, b)
+  if type(a) ~= "table" then return b end
+  if type(b) ~= "table" then return a end
+  local out = {}
+  for k, x in pairs(a) do out[k] = x end
+  for k, x in pairs(b) do out[k] = x end
+  return out
 end
 
 -- A stored resource's values (arguments and attributes) and their sensitive marks:
@@ -172,8 +193,14 @@ function M.stored(entry)
   end
   for k, v in pairs(entry.attrs or {}) do
     local m = M.stored_marks(v)
-    marks[k] = m
-    values[k] = M.known(v, m)
+    if plain(values[k]) and plain(v) and not is_digest(v) and marks[k] ~= true then
+      -- a block's computed fields (vpc_config.vpc_id) beside its arguments: one value, as
+      -- Terraform's state has it (they replaced the arguments, and their marks)
+      values[k], marks[k] = merged(values[k], M.known(v, m)), merged(marks[k], m)
+    else
+      marks[k] = m
+      values[k] = M.known(v, m)
+    end
   end
   return values, marks
 end

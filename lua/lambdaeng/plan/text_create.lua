@@ -10,6 +10,7 @@
 -- The lists returned are shared: callers read them, never change them.
 local ref = require "lambdaeng.ref"
 local value = require "lambdaeng.plan.text_value"
+local json_values = require "lambdaeng.plan.json_values"
 local count = require("lambdaeng.native.vm").count
 
 local M = {}
@@ -129,7 +130,10 @@ function M.create_lines(p, keys, computed, known, after, sym, body)
   for i = 1, #list do
     local k = list[i]
     local v = after[k]
-    if v ~= nil and sensitive and sensitive[k] then v = SENSITIVE end
+    if v ~= nil and sensitive and sensitive[k] then -- (only the parts that are: a list's element)
+      local marks = json_values.sensitive_marks(p.decl.args[k])
+      v = type(marks) == "table" and p.args and json_values.masked(p.args[k], marks, SENSITIVE) or SENSITIVE
+    end
     local last = values[k] -- (the same value: the same line; numbers by subtype too)
     if (v ~= last or last == nil or (subtype[k] ~= nil and math.type(v) ~= subtype[k]))
        and render_line(m, p, k, v) then relayout = true end

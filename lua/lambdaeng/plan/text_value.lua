@@ -15,6 +15,7 @@ local sorted = require("lambdaeng.validate").sorted_keys
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
+local ARRAY_MT = getmetatable(json.array())
 
 -- Printable ASCII but " and \: the JSON text of such a string is the string in quotes
 -- (this anchored pattern is several times cheaper than the encoder's checks).
@@ -44,7 +45,8 @@ local function is_list(v)
 end
 
 -- The schema spec of key k of a change (an argument, or a computed map such as tags_all),
--- so that an empty map renders as {} and an empty list as [].
+-- so that an empty list renders as [] where state kept a list's [] as {} (an entry written
+-- before lists were stored []); without one, an empty table is [] when json.array marks it.
 local MAP_ATTRS = { tags_all = { type = "map" } }
 local function spec_of(p, k)
   local kind = p.decl and p.decl.kind or schema.kinds[p.prior and p.prior.kind or ""]
@@ -87,8 +89,8 @@ local function render_value(v, indent, sign, out, key, width, spec)
     return
   end
   if is_list(v) then
-    if #v == 0 then
-      local empty = spec and (spec.type == "map" or spec.type == "block") and "{}" or "[]"
+    if #v == 0 then -- (what json.encode, output and plan JSON say of it, or its schema when it has one)
+      local empty = (getmetatable(v) == ARRAY_MT or spec and spec.type == "list") and "[]" or "{}"
       out[#out + 1] = pad .. sign .. label .. empty
       return
     end

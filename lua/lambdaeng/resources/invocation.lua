@@ -10,10 +10,20 @@ local M = {}
 
 -- The CRUD payload: the input object with the lifecycle key added, e.g.
 -- {"key1":"value1","key2":"value2","tf":{"action":"create","prev_input":null}}.
+-- The input is sent on: its empty arrays stay arrays and its integers within 64 bits exact.
+-- What the exact reader refuses (a number past 64 bits or a double's range, text only cjson
+-- takes, or no JSON: cjson's message) is read by cjson as before; Terraform's provider
+-- reads every number of the input as a float64.
+local function sent_on(text)
+  local v, why = json.decode_exact(text)
+  if why then return json.decode_keeping_arrays(text) end
+  return v
+end
+
 function M.crud_payload(input, key, action, prev_input)
-  local obj = json.decode_keeping_arrays(input) -- sent on: its empty arrays stay arrays
+  local obj = sent_on(input)
   local prev = json.null
-  if prev_input ~= nil then prev = json.decode_keeping_arrays(prev_input) end
+  if prev_input ~= nil then prev = sent_on(prev_input) end
   obj[key or "tf"] = { action = action, prev_input = prev }
   return json.encode_plain(obj)
 end

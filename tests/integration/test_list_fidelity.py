@@ -1,0 +1,119 @@
+"""Empty lists and empty maps say what they are, everywhere (lane s6, from the closing note of
+2026-11-27's afternoon session). Lua cannot tell [] from {}: the schema can (an argument it
+says is a list), json.array can (a value so marked), and an empty table it cannot say
+anything of is an object, as json.encode writes it.
+
+- a handle's declared list argument reads back as an array: json.encode(f.layers) of a
+  declared {} was "{}" where the API and state say []; state stored a list's {} as {}.
+- a schema-less output {} printed `+ m = []` in the text plan (plan JSON and `output --json`
+  said {}).
+- a json.array holding a sensitive reference was marked sensitive whole (plan JSON, state):
+  only the element is, as for a plain table; a create's text shows the other elements.
+- a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
+  `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
+  entry's next write says []."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import TempDirTest, echo_stack, main, run  # noqa: E402
+
+ROLE = "arn:aws:iam::123456789012:role/r"
+FUNC = ('lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",\n'
+        '  source = "code", role = "' + ROLE + '", memory_size = var("mem", { type = "number", default = 128 }),\n'
+        '  layers = {}, vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = %s } })\n')
+LISTS = """local json = require "lambdaeng.json"
+local f = """ + FUNC % "{}" + """output("layers", json.encode(f.layers))
+output("vpc", json.encode(f.vpc_config))
+"""
+OUTPUTS = """local json = require "lambdaeng.json"
+output("m", {})
+output("a", json.array {})
+output("n", { x = {}, y = json.array {} })
+"""
+SECRET = """local json = require "lambdaeng.json"
+local s = var("s", { sensitive = true, default = "sg-0secret" })
+""" + FUNC % 'json.array { "sg-0plain", s }'
+
+
+class ListFidelity(TempDirTest):
+    def le(self, *args, code=0):
+        r = run(*args, cwd=self.dir, timeout=120)
+        self.assertEqual(r.returncode, code, " ".join(args) + ": " + r.stdout[-2000:] + r.stderr[-2000:])
+        return r.stdout
+
+    def state(self):
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            return json.load(f)
+
+    def test_a_declared_empty_list_reads_back_as_an_array(self):
+        stack = echo_stack(self.dir, LISTS)
+        plan = json.loads(self.le("plan", stack, "--json"))
+        self.assertEqual(plan["output_changes"]["layers"]["after"], "[]")
+        self.assertEqual(json.loads(plan["output_changes"]["vpc"]["after"])["security_group_ids"], [])
+        self.le("run", stack, "--yes")
+        args = self.state()["resources"]["func.echo"]["args"]
+        self.assertEqual((args["layers"], args["vpc_config"]["security_group_ids"]), ([], []))
+        self.assertEqual(self.le("output", stack, "layers"), "[]\n")
+
+    def test_an_empty_table_without_a_schema_is_shown_as_json_says_it(self):
+        stack = echo_stack(self.dir, OUTPUTS)
+        text = self.le("plan", stack)
+        self.assertIn("\n".join(["  + m = {}", "  + a = []", "  + n = {", "      + x = {}", "      + y = []", "    }"]),
+                      text)
+        shapes = {"m": {}, "a": [], "n": {"x": {}, "y": []}}
+        plan = json.loads(self.le("plan", stack, "--json"))
+        self.assertEqual({k: c["after"] for k, c in plan["output_changes"].items()}, shapes)
+        self.le("run", stack, "--yes")
+        self.assertEqual({k: o["value"] for k, o in json.loads(self.le("output", stack, "--json")).items()}, shapes)
+
+    def test_a_sensitive_element_of_a_json_array_is_marked_alone(self):
+        stack = echo_stack(self.dir, SECRET)
+        plan = json.loads(self.le("plan", stack, "--json"))
+        change = plan["resource_changes"][0]["change"]
+        self.assertEqual(change["after"]["vpc_config"]["security_group_ids"], ["sg-0plain", None])
+        self.assertEqual(change["after_sensitive"]["vpc_config"], {"security_group_ids": [False, True]})
+        text = self.le("plan", stack)
+        self.assertNotIn("sg-0secret", text)
+        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain"\n +\+ \(sensitive\)\n +\]')
+        self.le("run", stack, "--yes")
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            self.assertNotIn("sg-0secret", f.read())
+        entry = self.state()["resources"]["func.echo"]
+        self.assertEqual(entry["sensitive_paths"], {"vpc_config": {"security_group_ids": [False, True]}})
+        self.assertEqual(entry["args_known"]["vpc_config"]["value"]["security_group_ids"], ["sg-0plain", None])
+        shown = json.loads(self.le("state", "show", "func.echo", "--json"))
+        self.assertEqual(shown["sensitive_values"]["vpc_config"], {"security_group_ids": [False, True]})
+
+    def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):
+        stack = echo_stack(self.dir, LISTS)
+        self.le("run", stack, "--yes")
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        old = self.state()  # as 1888302 wrote it: {} for the empty lists
+        entry = old["resources"]["func.echo"]
+        entry["args"]["layers"], entry["args"]["vpc_config"]["security_group_ids"], entry["dependencies"] = {}, {}, {}
+        with open(path, "w") as f:
+            json.dump(old, f, indent=2)
+        self.le("plan", stack, "--detailed-exitcode")
+        plan = json.loads(self.le("plan", stack, "--json"))
+        self.assertEqual([c["change"]["actions"] for c in plan["resource_changes"]], [["no-op"]])
+        change = plan["resource_changes"][0]["change"]
+        self.assertEqual(change["before"]["layers"], [])
+        # a no-op's vpc_config, arguments and computed vpc_id, is one value before and after (before
+        # held vpc_id alone, after the arguments alone)
+        self.assertEqual(change["before"]["vpc_config"], change["after"]["vpc_config"])
+        self.assertEqual(sorted(change["after"]["vpc_config"]),
+                         ["ipv6_allowed_for_dual_stack", "security_group_ids", "subnet_ids", "vpc_id"])
+        # state show, text and JSON, of the entry as stored: the schema's lists (the text said {})
+        self.assertIn("\n  layers = []\n", self.le("state", "show", "func.echo", stack))
+        self.assertEqual(json.loads(self.le("state", "show", "func.echo", stack, "--json"))["values"]["layers"], [])
+        self.le("run", stack, "--yes", "--var", "mem=256")  # an update writes the entry again
+        entry = self.state()["resources"]["func.echo"]
+        self.assertEqual((entry["args"]["layers"], entry["args"]["vpc_config"]["security_group_ids"],
+                          entry["dependencies"]), ([], [], []))
+        self.le("plan", stack, "--detailed-exitcode", "--var", "mem=256")
+
+
+if __name__ == "__main__":
+    main()
