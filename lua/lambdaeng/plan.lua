@@ -14,21 +14,22 @@
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local graphlib = require "lambdaeng.native.graph"
-local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
 local plan_deletes = require "lambdaeng.plan.deletes"
 local compared_args = require "lambdaeng.plan.compared_args"
+local plan_env = require "lambdaeng.plan.env"
+local plan_outputs = require "lambdaeng.plan.outputs"
 local vm = require "lambdaeng.native.vm"
-local sorted = validate.sorted_keys
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
 local WITHHELD = ref.WITHHELD
 local NONE = stack.NONE
 
--- A value state keeps only as a keyed digest.
-local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+local is_digest = plan_env.is_digest
+M.changing = plan_env.changing
+M.has_unknown = plan_env.has_unknown
 
 -- What a kind knows about its own arguments beyond the schema (func_doc.lua):
 -- same(key, a, b) (equality up to API defaults), KEEP_WHEN_ABSENT (Optional +
@@ -36,14 +37,6 @@ local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= 
 -- planned calls can change). Kinds without it compare plainly.
 local LOGIC = { func = require "lambdaeng.resources.func_doc" }
 M.LOGIC = LOGIC
-
--- Whether an update can change computed attribute key (kinds without
--- changing_attrs: every computed attribute may change).
-local function changing(p, key)
-  if p.changing then return p.changing[key] == true end
-  return true
-end
-M.changing = changing
 
 -- The kind and name of a planned entry (a declaration's, or a stored one's).
 function M.kind_of(p)
@@ -124,51 +117,6 @@ local function closure(g, targets)
     end
   end
   return keep
-end
-
--- The resolver of the plan: a reference reads what is planned for its resource:
--- its planned arguments; its stored attributes when it does not change (or its
--- update cannot change them); an ephemeral invocation's result when it ran at
--- plan time; otherwise unknown.
-local function planned_env(planned)
-  return function(addr, path)
-    local p = planned[addr]
-    if not p then return UNKNOWN end
-    local key = path[1]
-    local v
-    local nested = p.decl.kind.nested_computed and p.decl.kind.nested_computed[key]
-    local first = 2
-    if p.ephemeral_result and not p.decl.kind.args[key] then
-      v = p.ephemeral_result[key]
-      if key == "result" and v == nil then v = UNKNOWN end
-    elseif nested and path[2] and nested[path[2]] then
-      -- a computed field inside an argument block (vpc_config.vpc_id): nil without the block
-      if p.args[key] == nil then return nil end
-      if p.args[key] == UNKNOWN then return UNKNOWN end
-      local name = key .. "." .. path[2]
-      if p.action == "no-op" or (p.action == "update" and not changing(p, name)) then
-        -- what is stored is what the apply will read (resolver.records): a field the API
-        -- did not report stays null, not unknown (no perpetual output change)
-        v = p.prior and p.prior.attrs and p.prior.attrs[key]
-        if type(v) == "table" then v = v[path[2]] else v = nil end
-      else
-        v = UNKNOWN
-      end
-      first = 3
-    elseif p.args[key] ~= nil or p.decl.kind.args[key] then
-      v = p.args[key]
-      if v == nil and p.decl.kind.args[key].computed and p.action == "create" then v = UNKNOWN end
-    elseif p.known_attrs and p.known_attrs[key] ~= nil then
-      v = p.known_attrs[key]
-    elseif p.action == "no-op" or (p.action == "update" and not changing(p, key)) then
-      v = p.prior and p.prior.attrs and p.prior.attrs[key]
-      if v == nil then v = UNKNOWN end
-      if is_digest(v) then return WITHHELD end
-    else
-      v = UNKNOWN
-    end
-    return resolver.walk(v, path, first)
-  end
 end
 
 -- What to say when a change needs a sensitive value that state keeps only as a digest.
@@ -378,48 +326,6 @@ local function check_prevent_destroy(result)
   return true
 end
 
--- The outputs: created, updated, unchanged or deleted against the stored ones;
--- nil, message for an output whose value state cannot hold (made by deferred code).
-local function plan_outputs(pc)
-  local result, opts = pc.result, pc.opts
-  local stored_outputs = pc.state:outputs() or {}
-  for _, o in ipairs(pc.session.outputs) do
-    local value = ref.resolve(o.value, pc.env)
-    local bad, why = validate.output_problem(value)
-    if bad then return nil, stack.format_error({ site = o.site, address = "output." .. o.name, path = bad, message = why }) end
-    local before = stored_outputs[o.name]
-    local action, unchanged
-    if before == nil then
-      unchanged = false
-    elseif o.sensitive then
-      -- state keeps a sensitive output only as a keyed digest of its value (an older
-      -- lambdaeng kept the value itself: compared as it is)
-      if ref.has_withheld(value) then unchanged = before.value_digest ~= nil
-      elseif M.has_unknown(value) then unchanged = false
-      elseif before.value_digest == nil then unchanged = before.value ~= nil and equal(before.value, value)
-      else unchanged = opts.digest ~= nil and before.value_digest == opts.digest(value) end
-    else
-      unchanged = before.value_digest == nil and equal(before.value, value)
-    end
-    if before == nil then action = "create"
-    elseif unchanged and (before.sensitive or false) == o.sensitive then action = "no-op"
-    else action = "update" end
-    if opts.destroy then action = "delete" end
-    result.outputs[#result.outputs + 1] = { name = o.name, value = value, sensitive = o.sensitive,
-                                             before = before, action = action }
-  end
-  for _, name in ipairs(sorted(stored_outputs)) do
-    if not pc.session.output_by_name[name] then
-      result.outputs[#result.outputs + 1] = { name = name, before = stored_outputs[name], action = "delete" }
-    end
-  end
-  result.output_changes = 0
-  for _, o in ipairs(result.outputs) do
-    if o.action ~= "no-op" then result.output_changes = result.output_changes + 1 end
-  end
-  return true
-end
-
 -- The graph and its order, with --target and --replace checked against the stack.
 local function ordered(session, opts)
   local g, err = M.graph(session)
@@ -452,7 +358,7 @@ function M.compute(session, state, opts)
                keep = opts.target and #opts.target > 0 and closure(g, opts.target) or nil,
                result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
                           outputs = {}, graph = g, order = order } }
-  pc.env = planned_env(pc.planned)
+  pc.env = plan_env.resolve(pc.planned)
   for _, addr in ipairs(order) do
     local ok, err = plan_declaration(pc, addr)
     if not ok then return nil, errors.new("PlanError", err) end
@@ -460,7 +366,7 @@ function M.compute(session, state, opts)
   plan_deletes.add(pc)
   local ok, err = check_prevent_destroy(pc.result)
   if not ok then return nil, errors.new("PlanError", err) end
-  ok, err = plan_outputs(pc)
+  ok, err = plan_outputs.add(pc)
   if not ok then return nil, errors.new("PlanError", err) end
   pc.result.planned = pc.planned
   return pc.result
@@ -470,14 +376,6 @@ end
 function M.default_tags(session, decl)
   local prov = session.providers[decl.provider or "default"]
   return prov and prov.config and prov.config.default_tags or nil
-end
-
-function M.has_unknown(v)
-  if v == UNKNOWN or v == WITHHELD then return true end
-  if type(v) == "table" then
-    for _, x in pairs(v) do if M.has_unknown(x) then return true end end
-  end
-  return false
 end
 
 -- The arguments as state stores them: a value derived from something sensitive
