@@ -261,7 +261,8 @@ local function plan_resource(pc, p, plain)
   return true
 end
 
--- Plans one declaration (in dependency order) and counts its change.
+-- Plans one declaration once everything it depends on is planned: p (also
+-- pc.planned[addr]), or nil and a message.
 local function plan_declaration(pc, addr)
   local d, state, result = pc.session.by_addr[addr], pc.state, pc.result
   local kind = d.kind.kind
@@ -300,12 +301,16 @@ local function plan_declaration(pc, addr)
     ok, err = plan_resource(pc, p, plain)
   end
   if not ok then return nil, err end
+  return p
+end
+
+-- Counts a planned declaration's change (in dependency order, whenever it was planned).
+local function count(result, p)
   local a = p.action
   if a == "create" then result.add = result.add + 1
   elseif a == "update" then result.change = result.change + 1
   elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
   if a == "create" or a == "update" or a == "replace" then result.changes[#result.changes + 1] = p end
-  return true
 end
 
 -- lifecycle.prevent_destroy: a plan that would destroy such a resource is an error.
@@ -351,6 +356,19 @@ end
 --- invocation during plan: result or nil, err), entries = { addr = entry } (entries as
 --- state:get gives them, read already by refresh: the plan's own, not read again)
 function M.compute(session, state, opts)
+  local pc, err = M.start(session, state, opts)
+  if not pc then return nil, err end
+  return M.finish(pc)
+end
+
+-- A plan in steps (plan/ahead.lua plans declarations while the refresh runs):
+-- start(session, state, opts) -> pc (the graph and order made) | nil, err as compute's;
+-- ahead(pc, addr) plans declaration addr before the walk: true, or false when it could
+-- not (it is then planned again in the walk, which gives the error); finish(pc) ->
+-- compute's result. Planning ahead is for a declaration whose stored entry is final
+-- (pc.entries or state) and whose dependencies are each planned already; it must not be
+-- an ephemeral invocation or an action (they call out, in order, during the walk).
+function M.start(session, state, opts)
   opts = opts or {}
   local g, order = ordered(session, opts)
   if not g then return nil, errors.new("PlanError", order) end
@@ -359,17 +377,34 @@ function M.compute(session, state, opts)
                result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
                           outputs = {}, graph = g, order = order } }
   pc.env = plan_env.resolve(pc.planned)
-  for _, addr in ipairs(order) do
-    local ok, err = plan_declaration(pc, addr)
-    if not ok then return nil, errors.new("PlanError", err) end
+  return pc
+end
+
+function M.ahead(pc, addr)
+  local ok, p = pcall(plan_declaration, pc, addr)
+  if ok and p then return true end
+  pc.planned[addr] = nil -- (planned again in the walk: the same error, at its place in the order)
+  return false
+end
+
+function M.finish(pc)
+  local planned, result = pc.planned, pc.result
+  for _, addr in ipairs(result.order) do
+    local p = planned[addr]
+    if not p then
+      local err
+      p, err = plan_declaration(pc, addr)
+      if not p then return nil, errors.new("PlanError", err) end
+    end
+    count(result, p)
   end
   plan_deletes.add(pc)
-  local ok, err = check_prevent_destroy(pc.result)
+  local ok, err = check_prevent_destroy(result)
   if not ok then return nil, errors.new("PlanError", err) end
   ok, err = plan_outputs.add(pc)
   if not ok then return nil, errors.new("PlanError", err) end
-  pc.result.planned = pc.planned
-  return pc.result
+  result.planned = planned
+  return result
 end
 
 -- The provider's default_tags for a declaration (its `provider = alias`, or the default one).
