@@ -10,7 +10,8 @@
 -- (the state renamed after it), a save between refresh and plan (run: it merges
 -- another writer's entries in), a destroy plan (nothing to plan).
 --
---   new(session, state, opts)  -> planner | nil (opts: plan.compute's, without entries)
+--   new(session, state, opts)  -> planner | nil (opts: plan.compute's, without entries;
+--                                 nil: plan after the refresh)
 --   planner:begin(addrs, entries)  the refresh reads addrs back; entries: the table it
 --                                  fills with the entries read back unchanged (the
 --                                  plan's entries); starts the planning task
@@ -38,9 +39,7 @@ end
 
 function M.new(session, state, opts)
   if opts.destroy or (session.moves and #session.moves > 0) then return nil end
-  local ok, pc = pcall(plan.start, session, state, opts)
-  if not ok or not pc then return nil end -- (the plan's own error comes from finish, as before)
-  return setmetatable({ pc = pc, session = session }, Planner)
+  return setmetatable({ session = session, state = state, opts = opts }, Planner)
 end
 
 -- What each plannable declaration waits for (waits[addr]: how many): its refresh (when
@@ -70,11 +69,13 @@ local function waiting(decls, addrs, queue)
   return waits, waiters
 end
 
+-- The task starts the plan (its graph and order) once the refresh's first requests are
+-- on their way (a loop.yield first: they are made in the same turn), then plans what
+-- is queued, STEP at a time, and sleeps when nothing is.
 function Planner:begin(addrs, entries)
-  local pc = self.pc
-  pc.entries = entries
+  self.entries = entries
   local queue, head, sleeping, stopped, worker = {}, 1, false, false, nil
-  local waits, waiters = waiting(self.session.decls, addrs, queue)
+  local waits, waiters, read = nil, nil, {} -- (read: refreshes ended before the start)
   -- one of addr's waits is over: queued when none is left
   local function release(addr)
     local n = waits[addr]
@@ -88,10 +89,20 @@ function Planner:begin(addrs, entries)
       end
     end
   end
-  -- the task: plans what is queued, STEP at a time, and sleeps when nothing is
+  local function start()
+    local ok, pc = pcall(plan.start, self.session, self.state, self:opts_with(entries))
+    if not ok or not pc then return nil end -- (the plan's own error comes from finish, as before)
+    self.pc = pc
+    waits, waiters = waiting(self.session.decls, addrs, queue)
+    for i = 1, #read do release(read[i]) end
+    read = nil
+    return pc
+  end
   worker = loop.spawn(function()
+    loop.yield()
+    local pc = not stopped and start()
     local since = 0
-    while not stopped do
+    while pc and not stopped do
       local addr = queue[head]
       if addr == nil then
         sleeping = true
@@ -111,7 +122,9 @@ function Planner:begin(addrs, entries)
       end
     end
   end)
-  self.done = function(_, addr) release(addr) end
+  self.done = function(_, addr)
+    if read then read[#read + 1] = addr else release(addr) end
+  end
   self.stop = function()
     stopped = true
     if sleeping then
@@ -121,6 +134,19 @@ function Planner:begin(addrs, entries)
   end
 end
 
-function Planner:finish() return plan.finish(self.pc) end
+-- The plan: what the task planned, the rest in the walk (all of it when the task never
+-- started).
+function Planner:finish()
+  if self.pc then return plan.finish(self.pc) end
+  return plan.compute(self.session, self.state, self:opts_with(self.entries))
+end
+
+-- plan.compute's options with entries (the refresh's entries read back unchanged).
+function Planner:opts_with(entries)
+  local opts = {}
+  for k, v in pairs(self.opts) do opts[k] = v end
+  opts.entries = entries
+  return opts
+end
 
 return M
