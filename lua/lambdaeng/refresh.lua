@@ -255,6 +255,7 @@ local function entries_in_flight(state, addrs, width)
   end
   if #addrs > width then
     loop.spawn(function()
+      loop.yield() -- (the first width requests are made in this turn and sent in the next one)
       for first = width + 1, #addrs, CONVERT_STEP do
         loop.yield()
         if stopped then return end

@@ -100,6 +100,7 @@ function Planner:begin(addrs, entries)
   end
   worker = loop.spawn(function()
     loop.yield()
+    loop.yield()
     local pc = not stopped and start()
     local since = 0
     while pc and not stopped do
