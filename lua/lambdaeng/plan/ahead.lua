@@ -23,8 +23,6 @@ local stack = require "lambdaeng.stack"
 local loop = require "lambdaeng.native.loop"
 
 local M = {}
-local Planner = {}
-Planner.__index = Planner
 
 -- Declarations planned between two turns of the loop (~40 µs each): the refresh's
 -- answers are read between two steps.
@@ -35,11 +33,6 @@ local EMPTY = {}
 local function plannable(d)
   local kind = d.kind.kind
   return kind ~= "ephemeral_invocation" and kind ~= "action"
-end
-
-function M.new(session, state, opts)
-  if opts.destroy or (session.moves and #session.moves > 0) then return nil end
-  return setmetatable({ session = session, state = state, opts = opts }, Planner)
 end
 
 -- What each plannable declaration waits for (waits[addr]: how many): its refresh (when
@@ -69,13 +62,27 @@ local function waiting(decls, addrs, queue)
   return waits, waiters
 end
 
+-- plan.compute's options with entries (the refresh's entries read back unchanged).
+local function opts_with(self, entries)
+  local opts = {}
+  for k, v in pairs(self.opts) do opts[k] = v end
+  opts.entries = entries
+  return opts
+end
+
 -- The task starts the plan (its graph and order) once the refresh's first requests are
 -- on their way (a loop.yield first: they are made in the same turn), then plans what
 -- is queued, STEP at a time, and sleeps when nothing is.
-function Planner:begin(addrs, entries)
+local function begin(self, addrs, entries)
   self.entries = entries
   local queue, head, sleeping, stopped, worker = {}, 1, false, false, nil
   local waits, waiters, read = nil, nil, {} -- (read: refreshes ended before the start)
+  local function wake()
+    if sleeping then
+      sleeping = false
+      loop.wake(worker)
+    end
+  end
   -- one of addr's waits is over: queued when none is left
   local function release(addr)
     local n = waits[addr]
@@ -83,14 +90,11 @@ function Planner:begin(addrs, entries)
     waits[addr] = n - 1
     if n == 1 then
       queue[#queue + 1] = addr
-      if sleeping then
-        sleeping = false
-        loop.wake(worker)
-      end
+      wake()
     end
   end
   local function start()
-    local ok, pc = pcall(plan.start, self.session, self.state, self:opts_with(entries))
+    local ok, pc = pcall(plan.start, self.session, self.state, opts_with(self, entries))
     if not ok or not pc then return nil end -- (the plan's own error comes from finish, as before)
     self.pc = pc
     waits, waiters = waiting(self.session.decls, addrs, queue)
@@ -128,26 +132,20 @@ function Planner:begin(addrs, entries)
   end
   self.stop = function()
     stopped = true
-    if sleeping then
-      sleeping = false
-      loop.wake(worker)
-    end
+    wake()
   end
 end
 
 -- The plan: what the task planned, the rest in the walk (all of it when the task never
 -- started).
-function Planner:finish()
+local function finish(self)
   if self.pc then return plan.finish(self.pc) end
-  return plan.compute(self.session, self.state, self:opts_with(self.entries))
+  return plan.compute(self.session, self.state, opts_with(self, self.entries))
 end
 
--- plan.compute's options with entries (the refresh's entries read back unchanged).
-function Planner:opts_with(entries)
-  local opts = {}
-  for k, v in pairs(self.opts) do opts[k] = v end
-  opts.entries = entries
-  return opts
+function M.new(session, state, opts)
+  if opts.destroy or (session.moves and #session.moves > 0) then return nil end
+  return { session = session, state = state, opts = opts, begin = begin, finish = finish }
 end
 
 return M
