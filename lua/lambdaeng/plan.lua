@@ -10,7 +10,8 @@
 -- changes replace a resource follows the reference documents (schema.replace).
 -- It returns the result { changes, ephemeral, actions, outputs, add, change,
 -- destroy, output_changes, planned (address -> entry), order, graph }, or nil
--- and an error { type = "PlanError", message }.
+-- and an error { type = "PlanError", message }. start, ahead and finish make the
+-- same plan in steps, some declarations planned before the walk (plan/ahead.lua).
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local graphlib = require "lambdaeng.native.graph"
