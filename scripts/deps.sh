@@ -15,7 +15,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev lua-argparse libjansson-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libuv1-dev libedit-dev libhttp-parser-dev libzip-dev
-  libbsd-dev libcmocka-dev python3 nodejs curl unzip zip tmux strace bubblewrap iproute2 util-linux
+  libbsd-dev libmimalloc-dev libcmocka-dev python3 nodejs curl unzip zip tmux strace bubblewrap iproute2 util-linux
   zsh fish luarocks
   clang libclang-rt-dev
 )

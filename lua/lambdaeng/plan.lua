@@ -10,25 +10,27 @@
 -- changes replace a resource follows the reference documents (schema.replace).
 -- It returns the result { changes, ephemeral, actions, outputs, add, change,
 -- destroy, output_changes, planned (address -> entry), order, graph }, or nil
--- and an error { type = "PlanError", message }.
+-- and an error { type = "PlanError", message }. start, ahead and finish make the
+-- same plan in steps, some declarations planned before the walk (plan/ahead.lua).
 local ref = require "lambdaeng.ref"
 local stack = require "lambdaeng.stack"
 local graphlib = require "lambdaeng.native.graph"
-local resolver = require "lambdaeng.resolver"
 local errors = require "lambdaeng.errors"
 local validate = require "lambdaeng.validate"
 local plan_deletes = require "lambdaeng.plan.deletes"
 local compared_args = require "lambdaeng.plan.compared_args"
+local plan_env = require "lambdaeng.plan.env"
+local plan_outputs = require "lambdaeng.plan.outputs"
 local vm = require "lambdaeng.native.vm"
-local sorted = validate.sorted_keys
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
 local WITHHELD = ref.WITHHELD
 local NONE = stack.NONE
 
--- A value state keeps only as a keyed digest.
-local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= nil end
+local is_digest = plan_env.is_digest
+M.changing = plan_env.changing
+M.has_unknown = plan_env.has_unknown
 
 -- What a kind knows about its own arguments beyond the schema (func_doc.lua):
 -- same(key, a, b) (equality up to API defaults), KEEP_WHEN_ABSENT (Optional +
@@ -36,14 +38,6 @@ local function is_digest(v) return type(v) == "table" and v.sensitive_digest ~= 
 -- planned calls can change). Kinds without it compare plainly.
 local LOGIC = { func = require "lambdaeng.resources.func_doc" }
 M.LOGIC = LOGIC
-
--- Whether an update can change computed attribute key (kinds without
--- changing_attrs: every computed attribute may change).
-local function changing(p, key)
-  if p.changing then return p.changing[key] == true end
-  return true
-end
-M.changing = changing
 
 -- The kind and name of a planned entry (a declaration's, or a stored one's).
 function M.kind_of(p)
@@ -124,51 +118,6 @@ local function closure(g, targets)
     end
   end
   return keep
-end
-
--- The resolver of the plan: a reference reads what is planned for its resource:
--- its planned arguments; its stored attributes when it does not change (or its
--- update cannot change them); an ephemeral invocation's result when it ran at
--- plan time; otherwise unknown.
-local function planned_env(planned)
-  return function(addr, path)
-    local p = planned[addr]
-    if not p then return UNKNOWN end
-    local key = path[1]
-    local v
-    local nested = p.decl.kind.nested_computed and p.decl.kind.nested_computed[key]
-    local first = 2
-    if p.ephemeral_result and not p.decl.kind.args[key] then
-      v = p.ephemeral_result[key]
-      if key == "result" and v == nil then v = UNKNOWN end
-    elseif nested and path[2] and nested[path[2]] then
-      -- a computed field inside an argument block (vpc_config.vpc_id): nil without the block
-      if p.args[key] == nil then return nil end
-      if p.args[key] == UNKNOWN then return UNKNOWN end
-      local name = key .. "." .. path[2]
-      if p.action == "no-op" or (p.action == "update" and not changing(p, name)) then
-        -- what is stored is what the apply will read (resolver.records): a field the API
-        -- did not report stays null, not unknown (no perpetual output change)
-        v = p.prior and p.prior.attrs and p.prior.attrs[key]
-        if type(v) == "table" then v = v[path[2]] else v = nil end
-      else
-        v = UNKNOWN
-      end
-      first = 3
-    elseif p.args[key] ~= nil or p.decl.kind.args[key] then
-      v = p.args[key]
-      if v == nil and p.decl.kind.args[key].computed and p.action == "create" then v = UNKNOWN end
-    elseif p.known_attrs and p.known_attrs[key] ~= nil then
-      v = p.known_attrs[key]
-    elseif p.action == "no-op" or (p.action == "update" and not changing(p, key)) then
-      v = p.prior and p.prior.attrs and p.prior.attrs[key]
-      if v == nil then v = UNKNOWN end
-      if is_digest(v) then return WITHHELD end
-    else
-      v = UNKNOWN
-    end
-    return resolver.walk(v, path, first)
-  end
 end
 
 -- What to say when a change needs a sensitive value that state keeps only as a digest.
@@ -313,7 +262,8 @@ local function plan_resource(pc, p, plain)
   return true
 end
 
--- Plans one declaration (in dependency order) and counts its change.
+-- Plans one declaration once everything it depends on is planned: p (also
+-- pc.planned[addr]), or nil and a message.
 local function plan_declaration(pc, addr)
   local d, state, result = pc.session.by_addr[addr], pc.state, pc.result
   local kind = d.kind.kind
@@ -352,12 +302,16 @@ local function plan_declaration(pc, addr)
     ok, err = plan_resource(pc, p, plain)
   end
   if not ok then return nil, err end
+  return p
+end
+
+-- Counts a planned declaration's change (in dependency order, whenever it was planned).
+local function count(result, p)
   local a = p.action
   if a == "create" then result.add = result.add + 1
   elseif a == "update" then result.change = result.change + 1
   elseif a == "replace" then result.add = result.add + 1; result.destroy = result.destroy + 1 end
   if a == "create" or a == "update" or a == "replace" then result.changes[#result.changes + 1] = p end
-  return true
 end
 
 -- lifecycle.prevent_destroy: a plan that would destroy such a resource is an error.
@@ -374,48 +328,6 @@ local function check_prevent_destroy(result)
           p.replace_reason and (" (" .. table.concat(p.replace_reason, ", ") .. " changed)") or "")
       end
     end
-  end
-  return true
-end
-
--- The outputs: created, updated, unchanged or deleted against the stored ones;
--- nil, message for an output whose value state cannot hold (made by deferred code).
-local function plan_outputs(pc)
-  local result, opts = pc.result, pc.opts
-  local stored_outputs = pc.state:outputs() or {}
-  for _, o in ipairs(pc.session.outputs) do
-    local value = ref.resolve(o.value, pc.env)
-    local bad, why = validate.output_problem(value)
-    if bad then return nil, stack.format_error({ site = o.site, address = "output." .. o.name, path = bad, message = why }) end
-    local before = stored_outputs[o.name]
-    local action, unchanged
-    if before == nil then
-      unchanged = false
-    elseif o.sensitive then
-      -- state keeps a sensitive output only as a keyed digest of its value (an older
-      -- lambdaeng kept the value itself: compared as it is)
-      if ref.has_withheld(value) then unchanged = before.value_digest ~= nil
-      elseif M.has_unknown(value) then unchanged = false
-      elseif before.value_digest == nil then unchanged = before.value ~= nil and equal(before.value, value)
-      else unchanged = opts.digest ~= nil and before.value_digest == opts.digest(value) end
-    else
-      unchanged = before.value_digest == nil and equal(before.value, value)
-    end
-    if before == nil then action = "create"
-    elseif unchanged and (before.sensitive or false) == o.sensitive then action = "no-op"
-    else action = "update" end
-    if opts.destroy then action = "delete" end
-    result.outputs[#result.outputs + 1] = { name = o.name, value = value, sensitive = o.sensitive,
-                                             before = before, action = action }
-  end
-  for _, name in ipairs(sorted(stored_outputs)) do
-    if not pc.session.output_by_name[name] then
-      result.outputs[#result.outputs + 1] = { name = name, before = stored_outputs[name], action = "delete" }
-    end
-  end
-  result.output_changes = 0
-  for _, o in ipairs(result.outputs) do
-    if o.action ~= "no-op" then result.output_changes = result.output_changes + 1 end
   end
   return true
 end
@@ -445,6 +357,19 @@ end
 --- invocation during plan: result or nil, err), entries = { addr = entry } (entries as
 --- state:get gives them, read already by refresh: the plan's own, not read again)
 function M.compute(session, state, opts)
+  local pc, err = M.start(session, state, opts)
+  if not pc then return nil, err end
+  return M.finish(pc)
+end
+
+-- A plan in steps (plan/ahead.lua plans declarations while the refresh runs):
+-- start(session, state, opts) -> pc (the graph and order made) | nil, err as compute's;
+-- ahead(pc, addr) plans declaration addr before the walk: true, or false when it could
+-- not (it is then planned again in the walk, which gives the error); finish(pc) ->
+-- compute's result. Planning ahead is for a declaration whose stored entry is final
+-- (pc.entries or state) and whose dependencies are each planned already; it must not be
+-- an ephemeral invocation or an action (they call out, in order, during the walk).
+function M.start(session, state, opts)
   opts = opts or {}
   local g, order = ordered(session, opts)
   if not g then return nil, errors.new("PlanError", order) end
@@ -452,32 +377,41 @@ function M.compute(session, state, opts)
                keep = opts.target and #opts.target > 0 and closure(g, opts.target) or nil,
                result = { changes = {}, add = 0, change = 0, destroy = 0, ephemeral = {}, actions = {},
                           outputs = {}, graph = g, order = order } }
-  pc.env = planned_env(pc.planned)
-  for _, addr in ipairs(order) do
-    local ok, err = plan_declaration(pc, addr)
-    if not ok then return nil, errors.new("PlanError", err) end
+  pc.env = plan_env.resolve(pc.planned)
+  return pc
+end
+
+function M.ahead(pc, addr)
+  local ok, p = pcall(plan_declaration, pc, addr)
+  if ok and p then return true end
+  pc.planned[addr] = nil -- (planned again in the walk: the same error, at its place in the order)
+  return false
+end
+
+function M.finish(pc)
+  local planned, result = pc.planned, pc.result
+  for _, addr in ipairs(result.order) do
+    local p = planned[addr]
+    if not p then
+      local err
+      p, err = plan_declaration(pc, addr)
+      if not p then return nil, errors.new("PlanError", err) end
+    end
+    count(result, p)
   end
   plan_deletes.add(pc)
-  local ok, err = check_prevent_destroy(pc.result)
+  local ok, err = check_prevent_destroy(result)
   if not ok then return nil, errors.new("PlanError", err) end
-  ok, err = plan_outputs(pc)
+  ok, err = plan_outputs.add(pc)
   if not ok then return nil, errors.new("PlanError", err) end
-  pc.result.planned = pc.planned
-  return pc.result
+  result.planned = planned
+  return result
 end
 
 -- The provider's default_tags for a declaration (its `provider = alias`, or the default one).
 function M.default_tags(session, decl)
   local prov = session.providers[decl.provider or "default"]
   return prov and prov.config and prov.config.default_tags or nil
-end
-
-function M.has_unknown(v)
-  if v == UNKNOWN or v == WITHHELD then return true end
-  if type(v) == "table" then
-    for _, x in pairs(v) do if M.has_unknown(x) then return true end end
-  end
-  return false
 end
 
 -- The arguments as state stores them: a value derived from something sensitive

@@ -255,6 +255,7 @@ local function entries_in_flight(state, addrs, width)
   end
   if #addrs > width then
     loop.spawn(function()
+      loop.yield() -- (the first width requests are made in this turn and sent in the next one)
       for first = width + 1, #addrs, CONVERT_STEP do
         loop.yield()
         if stopped then return end
@@ -265,7 +266,8 @@ local function entries_in_flight(state, addrs, width)
   return get, function() stopped = true end
 end
 
--- Reads stored resource i back when it is one refresh reads (counted in read[1]).
+-- Reads stored resource i back when it is one refresh reads (counted in read[1]); its
+-- entry is then final, and the planner (ctx.planner, plan/ahead.lua) is told.
 local function refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read)
   local entry = get(i)
   local t = { addr = addrs[i], entry = entry }
@@ -276,8 +278,10 @@ local function refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read)
     read[1] = read[1] + 1
     refresh_other(ctx, t, drifted, errors, unchanged)
   end
+  if ctx.planner then ctx.planner:done(t.addr) end
 end
 
+-- ctx.planner (plan/ahead.lua, optional): plans each declaration while the others are read.
 -- Returns the addresses that drifted (sorted), nil, and the entries read back
 -- unchanged ({ addr = entry }, as state:get gives them: plan.compute's opts.entries,
 -- while the state is not changed or saved); or nil and an error { type, message }
@@ -295,10 +299,14 @@ function M.run(ctx)
     work[i] = function() refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read) end
   end
   trace.phase("refresh-entries") -- the stored resources refresh reads, found
+  if ctx.planner then ctx.planner:begin(addrs, unchanged) end
   if #work > 0 then
     local ok, err = pcall(task.all, work, width)
     stop()
+    if ctx.planner then ctx.planner:stop() end
     if not ok then error(err, 0) end
+  elseif ctx.planner then
+    ctx.planner:stop()
   end
   trace.phase("refresh")
   if read[1] == 0 then return drifted, nil, unchanged end

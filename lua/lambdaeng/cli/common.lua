@@ -86,16 +86,35 @@ function M.context(session, st, clients, default, args, fields)
   return require("lambdaeng.targets").views(ctx, clients)
 end
 
+-- Whether the plan is made during the refresh (plan/ahead.lua): on unless
+-- LAMBDAENG_PLAN_AHEAD=off (the same plan either way; off compares the two).
+local function plan_ahead(opts)
+  return opts.refresh and not opts.save and os.getenv("LAMBDAENG_PLAN_AHEAD") ~= "off"
+end
+
 function M.refreshed_plan(ctx, args, opts)
   local planfile = args.saved_plan and require "lambdaeng.planfile"
   if planfile then -- run PLANFILE: the state must be the one the plan was made against
     local ok, serr = planfile.check_state(args.saved_plan, ctx.state_opened or ctx.state:info())
     if not ok then return nil, serr end
   end
+  local invocation = require "lambdaeng.resources.invocation"
+  local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest }
+  if opts.ephemeral then
+    compute_opts.ephemeral = function(p)
+      local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
+      if not res then return nil, ie.type .. ": " .. ie.message end
+      return res
+    end
+  end
   local read_back -- entries refresh read back unchanged: the plan's, while the state stays as it is
+  local planner -- plans each declaration while the refresh reads the others back
   if opts.refresh then
+    planner = plan_ahead(opts) and require("lambdaeng.plan.ahead").new(ctx.session, ctx.state, compute_opts) or nil
+    ctx.planner = planner
     local drifted, rerr
     drifted, rerr, read_back = require("lambdaeng.refresh").run(ctx)
+    ctx.planner = nil
     if not drifted then return nil, rerr end
     for _, addr in ipairs(drifted) do
       if ctx.events then ctx.events.drift(addr, ctx.state:get(addr)) -- run --json: resource_drift
@@ -109,17 +128,13 @@ function M.refreshed_plan(ctx, args, opts)
   end
   local moved, merr = require("lambdaeng.moves").apply(ctx.session, ctx.state)
   if not moved then return nil, errors.new("PlanError", merr) end
-  local invocation = require "lambdaeng.resources.invocation"
-  local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest,
-                         entries = #moved == 0 and read_back or nil }
-  if opts.ephemeral then
-    compute_opts.ephemeral = function(p)
-      local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
-      if not res then return nil, ie.type .. ": " .. ie.message end
-      return res
-    end
+  compute_opts.entries = #moved == 0 and read_back or nil
+  local ok, result, err
+  if planner and #moved == 0 then
+    ok, result, err = xpcall(planner.finish, site.error_text, planner)
+  else
+    ok, result, err = xpcall(plan.compute, site.error_text, ctx.session, ctx.state, compute_opts)
   end
-  local ok, result, err = xpcall(plan.compute, site.error_text, ctx.session, ctx.state, compute_opts)
   if not ok then return nil, errors.new("StackError", result) end
   trace.phase("plan")
   if planfile and result then

@@ -1,6 +1,6 @@
 -- local [--port N]: the local Lambda target served standalone, until Ctrl-C.
 local task = require "lambdaeng.task"
-local target = require "lambdaeng.localtarget"
+local target -- lambdaeng.localtarget, loaded by the command (not by every command's parser)
 local site = require "lambdaeng.site"
 local loop = require "lambdaeng.native.loop"
 local sys = require "lambdaeng.native.sys"
@@ -129,6 +129,7 @@ function M.command(args)
   local o, err = options(args)
   if not o then return nil, err end
   local dir = args.dir and site.absolute(args.dir) or (sys.cwd() .. "/.lambdaeng/local")
+  target = require "lambdaeng.localtarget"
   local t = new_target(args, o, dir)
   local claimed, serving, why = target.claim(dir)
   if not claimed then
