@@ -1,0 +1,305 @@
+"""InvokeWithResponseStream on the local target, read by boto3 (botocore's own event-stream
+parser) as the independent client: the answer is application/vnd.amazon.eventstream
+framed events, a PayloadChunk for each piece the runtime streams through its chunked
+/response, then InvokeComplete (ErrorCode / ErrorDetails of a function error, LogResult
+with LogType Tail). A provided runtime (a Python bootstrap) and a nodejs one
+(awslambda.streamifyResponse) stream what the event asks for: a first piece, then they wait
+for a file the test creates only once it has read that piece from the stream, so that the
+client reading while the function runs is proven without timing (a buffered answer never
+comes: the function waits for the test). A buffered function (python3.12) answers through
+the stream as one chunk. Qualifiers, InvocationType (DryRun; Event refused), the payload
+limit, throttling and an unknown function's 404 are those of Invoke. The event-stream
+writer is also checked message by message against botocore's parser (a byte changed
+anywhere must be refused)."""
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import unittest
+import zipfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LAMBDAENG  # noqa: E402
+from test_local_security import Served  # noqa: E402
+
+# A provided runtime streaming what its event says: a response of Content-Type `type`,
+# `first`, then (when `gate` is named) a wait for that file in the task root, `big` MiB,
+# then `rest`; or after the first piece, an error in the trailers (`fail`).
+BOOTSTRAP = r'''#!/usr/bin/env python3
+import base64, http.client, json, os, socket, time
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+HOST, PORT = API.rsplit(":", 1)
+ROOT = os.environ["LAMBDA_TASK_ROOT"]
+
+def piece(s, data):
+    if data:
+        s.sendall(b"%x\r\n" % len(data) + data + b"\r\n")
+
+while True:
+    c = http.client.HTTPConnection(HOST, int(PORT))
+    c.request("GET", "/2018-06-01/runtime/invocation/next")
+    r = c.getresponse()
+    ev = json.loads(r.read())
+    rid = r.getheader("Lambda-Runtime-Aws-Request-Id")
+    c.close()
+    print("streaming", rid)
+    s = socket.create_connection((HOST, int(PORT)))
+    s.sendall(("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
+               "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+               "Content-Type: %s\r\n\r\n" % (rid, API, ev.get("type", "text/plain"))).encode())
+    piece(s, ev.get("first", "").encode())
+    while ev.get("gate") and not os.path.exists(os.path.join(ROOT, ev["gate"])):
+        time.sleep(0.02)
+    for _ in range(ev.get("big", 0)):
+        piece(s, b"x" * (1 << 20))
+    if ev.get("fail"):
+        body = base64.b64encode(json.dumps({"errorType": "Boom", "errorMessage": ev["fail"]}).encode())
+        s.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Boom\r\nLambda-Runtime-Function-Error-Body: "
+                  + body + b"\r\n\r\n")
+    else:
+        piece(s, ev.get("rest", "").encode())
+        s.sendall(b"0\r\n\r\n")
+    answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 202"), answer
+    s.close()
+'''
+
+# The same as a Node handler wrapped in awslambda.streamifyResponse (runtimes/node/streaming.js).
+NODE_HANDLER = r'''const fs = require("fs");
+const path = require("path");
+exports.handler = awslambda.streamifyResponse(async (ev, stream) => {
+  console.log("streaming");
+  stream.setContentType(ev.type || "text/plain");
+  if (ev.first) stream.write(ev.first);
+  while (ev.gate && !fs.existsSync(path.join(process.env.LAMBDA_TASK_ROOT, ev.gate))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (let i = 0; i < (ev.big || 0); i++) stream.write(Buffer.alloc(1 << 20, 120));
+  if (ev.fail) throw new Error(ev.fail);
+  stream.end(ev.rest || "");
+});
+'''
+
+BUFFERED = '''def handler(event, context):
+    print("buffered says hello")
+    if event.get("fail"):
+        raise ValueError(event["fail"])
+    return event.get("answer", event)
+'''
+
+ROLE = "arn:aws:iam::000000000000:role/r"
+
+
+def zip_of(files, modes=None):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = ((modes or {}).get(name, 0o644) | 0o100000) << 16
+            zf.writestr(info, text)
+    return out.getvalue()
+
+
+def read_events(stream):
+    """Every event of an EventStream: (the PayloadChunks' bytes, each InvokeComplete)."""
+    data, completes = b"", []
+    for event in stream:
+        if "PayloadChunk" in event:
+            data += event["PayloadChunk"]["Payload"]
+        else:
+            completes.append(event["InvokeComplete"])
+    return data, completes
+
+
+class InvokeStream(Served):
+    runtime, handler, files, modes = "provided.al2023", "x", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755}
+    fail_code = "Boom"  # the ErrorCode of an error after the stream began
+
+    def setUp(self):
+        super().setUp()
+        data = zip_of(self.files, self.modes)
+        self.run_dir = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest())
+        c = self.client = self.boto()
+        c.create_function(FunctionName="streamer", Runtime=self.runtime, Role=ROLE, Handler=self.handler,
+                          Code={"ZipFile": data}, Timeout=120)
+        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    def call(self, event, **kw):
+        return self.client.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps(event).encode(), **kw)
+
+    def release(self, gate):
+        with open(os.path.join(self.run_dir, gate), "w"):
+            pass
+
+    def test_the_client_reads_the_first_chunk_while_the_function_runs(self):
+        out = self.call({"first": "first;", "gate": "release-ok", "rest": "second", "type": "text/x-test"})
+        self.assertEqual((out["StatusCode"], out["ExecutedVersion"]), (200, "$LATEST"))
+        self.assertEqual(out["ResponseStreamContentType"], "text/x-test")
+        events = iter(out["EventStream"])
+        first = next(events)  # the function waits for the gate: this came as it was streamed
+        self.assertEqual(first, {"PayloadChunk": {"Payload": b"first;"}})
+        self.release("release-ok")
+        rest, completes = read_events(events)
+        self.assertEqual(rest, b"second")
+        self.assertEqual(completes, [{}])  # no error, no log asked for
+
+    def test_an_error_after_the_first_chunk_is_told_in_invoke_complete(self):
+        out = self.call({"first": "first;", "gate": "release-fail", "fail": "after the first chunk"}, LogType="Tail")
+        events = iter(out["EventStream"])
+        self.assertEqual(next(events), {"PayloadChunk": {"Payload": b"first;"}})
+        self.release("release-fail")
+        rest, completes = read_events(events)
+        self.assertEqual(rest, b"")
+        self.assertEqual(len(completes), 1)
+        done = completes[0]
+        self.assertEqual((done["ErrorCode"], done["ErrorDetails"]), (self.fail_code, "after the first chunk"))
+        log = base64.b64decode(done["LogResult"]).decode()
+        self.assertIn("streaming", log)
+        self.assertIn("END RequestId: ", log)
+
+    def test_a_stream_past_the_limit_ends_with_response_size_too_large(self):
+        out = self.call({"first": "first;", "big": 21})
+        data, completes = read_events(out["EventStream"])
+        self.assertGreater(len(data), 19 << 20)
+        self.assertLessEqual(len(data), 20 << 20)
+        self.assertEqual(completes[0]["ErrorCode"], "Function.ResponseSizeTooLarge")
+
+    def test_invoke_of_the_same_function_gets_its_stream_buffered(self):
+        out = self.client.invoke(FunctionName="streamer", Payload=json.dumps({"first": "a;", "rest": "b"}).encode())
+        self.assertNotIn("FunctionError", out)
+        self.assertEqual(out["Payload"].read(), b"a;b")
+
+
+class NodeInvokeStream(InvokeStream):
+    runtime, handler, files, modes = "nodejs20.x", "index.handler", {"index.js": NODE_HANDLER}, {}
+    fail_code = "Error"
+
+
+class BufferedThroughTheStream(Served):
+    """A function that does not stream answers through the event stream as one chunk; the
+    operation's checks are Invoke's."""
+
+    def setUp(self):
+        super().setUp()
+        c = self.client = self.boto()
+        c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
+                          Code={"ZipFile": zip_of({"index.py": BUFFERED})}, Timeout=30)
+        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    def call(self, event, **kw):
+        kw.setdefault("FunctionName", "plain")
+        return self.client.invoke_with_response_stream(Payload=json.dumps(event).encode(), **kw)
+
+    def test_a_buffered_answer_is_one_chunk_then_invoke_complete(self):
+        answer = {"big": "y" * (1 << 20)}  # a payload over the API's 256 KB limit of other operations
+        out = self.call({"answer": answer}, LogType="Tail")
+        self.assertEqual(out["StatusCode"], 200)
+        self.assertEqual(out["ResponseStreamContentType"], "application/json")
+        events = list(out["EventStream"])
+        self.assertEqual(len(events), 2)
+        self.assertEqual(json.loads(events[0]["PayloadChunk"]["Payload"]), answer)
+        self.assertIn("buffered says hello", base64.b64decode(events[1]["InvokeComplete"]["LogResult"]).decode())
+        self.assertNotIn("ErrorCode", events[1]["InvokeComplete"])
+
+    def test_a_function_error_is_told_in_invoke_complete_without_a_chunk(self):
+        events = list(self.call({"fail": "no good"})["EventStream"])
+        self.assertEqual(events, [{"InvokeComplete": {"ErrorCode": "ValueError", "ErrorDetails": "no good"}}])
+
+    def test_qualifiers_run_their_version(self):
+        c = self.client
+        c.publish_version(FunctionName="plain")
+        c.create_alias(FunctionName="plain", Name="live", FunctionVersion="1")
+        for kw in ({"Qualifier": "1"}, {"Qualifier": "live"}, {"FunctionName": "plain:live"}):
+            out = self.call({"answer": "v"}, **kw)
+            self.assertEqual(out["ExecutedVersion"], "1", kw)
+            self.assertEqual(read_events(out["EventStream"]), (b'"v"', [{}]))
+        with self.assertRaises(c.exceptions.ResourceNotFoundException):
+            self.call({}, Qualifier="7")
+
+    def test_invoke_errors_are_invokes(self):
+        c = self.client
+        with self.assertRaises(c.exceptions.ResourceNotFoundException) as nf:
+            self.call({}, FunctionName="nothing-here")
+        self.assertEqual(nf.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+        self.assertEqual(self.call({}, InvocationType="DryRun")["StatusCode"], 204)
+        with self.assertRaises(c.exceptions.InvalidParameterValueException):
+            self.call({}, InvocationType="Event")
+        with self.assertRaises(c.exceptions.RequestTooLargeException):
+            self.call({"x": "z" * (6 << 20)})
+        with self.assertRaises(c.exceptions.InvalidRequestContentException):
+            c.invoke_with_response_stream(FunctionName="plain", Payload=b"{not json")
+        c.put_function_concurrency(FunctionName="plain", ReservedConcurrentExecutions=0)
+        with self.assertRaises(c.exceptions.TooManyRequestsException):
+            self.call({})
+
+
+class QuotaClass(Served):
+    """InvokeWithResponseStream counts in the invoke quota class, as Invoke does: with the
+    control class's one token taken by CreateFunction (and none back for 1,000 s), streamed
+    invocations still run while another control call is refused."""
+    extra = ("--quota", "control=0.001")
+
+    def test_streamed_invocations_are_in_the_invoke_class(self):
+        c = self.boto()
+        c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
+                          Code={"ZipFile": zip_of({"index.py": BUFFERED})})
+        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        for _ in range(3):
+            out = c.invoke_with_response_stream(FunctionName="plain", Payload=b'{"answer": 1}')
+            self.assertEqual(read_events(out["EventStream"]), (b"1", [{}]))
+        with self.assertRaises(c.exceptions.TooManyRequestsException):
+            c.list_functions()
+
+
+# The writer's messages, one at a time, as the binary writes them (lambdaeng lua).
+WRITE_MESSAGES = r'''
+local eventstream = require "lambdaeng.native.eventstream"
+local payloads = { "", "a", string.rep("\0\255", 40000), string.rep("z", 1 << 20) }
+for i, p in ipairs(payloads) do
+  io.stdout:write(eventstream.message({ ":event-type", "PayloadChunk", ":message-type", "event",
+    "index", tostring(i), "long", string.rep("v", 65535) }, p))
+end
+'''
+
+
+class WriterAgainstBotocore(unittest.TestCase):
+    def messages(self):
+        script = os.path.join(os.environ.get("TMPDIR", "/tmp"), "write_messages_%d.lua" % os.getpid())
+        with open(script, "w") as f:
+            f.write(WRITE_MESSAGES)
+        self.addCleanup(os.remove, script)
+        return subprocess.run([LAMBDAENG, "lua", script], check=True, capture_output=True).stdout
+
+    def test_botocore_reads_every_message(self):
+        from botocore.eventstream import EventStreamBuffer
+        buf = EventStreamBuffer()
+        buf.add_data(self.messages())
+        got = list(buf)
+        self.assertEqual([m.payload for m in got], [b"", b"a", b"\0\xff" * 40000, b"z" * (1 << 20)])
+        for i, m in enumerate(got, 1):
+            self.assertEqual(m.headers, {":event-type": "PayloadChunk", ":message-type": "event",
+                                         "index": str(i), "long": "v" * 65535})
+
+    def test_a_byte_changed_anywhere_is_refused(self):
+        from botocore.eventstream import EventStreamBuffer, ParserError
+        data = self.messages()
+        start = int.from_bytes(data[:4], "big")  # the second message: its payload is "a"
+        message = data[start:start + int.from_bytes(data[start:start + 4], "big")]
+        size = len(message)
+        buf = EventStreamBuffer()
+        buf.add_data(message)
+        self.assertEqual([m.payload for m in buf], [b"a"])
+        # the prelude's lengths and CRC, a header's name, length and value, the payload, the message CRC
+        for at in (3, 7, 9, 12, 14, 26, 40, size - 5, size - 4, size - 1):
+            bad = bytearray(message)
+            bad[at] ^= 0x01
+            buf = EventStreamBuffer()
+            buf.add_data(bytes(bad))
+            with self.assertRaises(ParserError, msg="byte %d changed" % at):
+                list(buf)
+
+if __name__ == "__main__":
+    unittest.main()
