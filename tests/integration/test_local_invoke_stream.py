@@ -2,86 +2,32 @@
 parser) as the independent client: the answer is application/vnd.amazon.eventstream
 framed events, a PayloadChunk for each piece the runtime streams through its chunked
 /response, then InvokeComplete (ErrorCode / ErrorDetails of a function error, LogResult
-with LogType Tail). A provided runtime (a Python bootstrap) and a nodejs one
-(awslambda.streamifyResponse) stream what the event asks for: a first piece, then they wait
-for a file the test creates only once it has read that piece from the stream, so that the
-client reading while the function runs is proven without timing (a buffered answer never
-comes: the function waits for the test). A buffered function (python3.12) answers through
-the stream as one chunk. Qualifiers, InvocationType (DryRun; Event refused), the payload
-limit, throttling and an unknown function's 404 are those of Invoke. The event-stream
-writer is also checked message by message against botocore's parser (a byte changed
-anywhere must be refused)."""
+with LogType Tail). The streaming functions are those of test_local_url_streaming (a
+provided runtime, and a nodejs handler in awslambda.streamifyResponse), invoked with the
+event {"rawPath": PATH}: an http-integration-response prelude and a first piece, then they
+wait for a file the test creates only once it has read that piece from the stream, so that
+the client reading while the function runs is proven without timing (a buffered answer
+never comes: the function waits for the test); /fail reports an error after the first
+piece, /big streams 201 MiB. The prelude's bytes come as the stream's first bytes, as
+Lambda passes them. A buffered function (python3.12) answers through the stream as one
+chunk. Qualifiers, InvocationType (DryRun; Event refused), the payload limit, throttling and
+an unknown function's 404 are those of Invoke. The event-stream writer is also checked
+message by message against botocore's parser (a byte changed anywhere must be refused)."""
 import base64
 import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
 import unittest
-import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG  # noqa: E402
 from test_local_security import Served  # noqa: E402
+from test_local_target import make_zip  # noqa: E402
+from test_local_url_streaming import BOOTSTRAP, NODE_HANDLER  # noqa: E402
 
-# A provided runtime streaming what its event says: a response of Content-Type `type`,
-# `first`, then (when `gate` is named) a wait for that file in the task root, `big` MiB,
-# then `rest`; or after the first piece, an error in the trailers (`fail`).
-BOOTSTRAP = r'''#!/usr/bin/env python3
-import base64, http.client, json, os, socket, time
-API = os.environ["AWS_LAMBDA_RUNTIME_API"]
-HOST, PORT = API.rsplit(":", 1)
-ROOT = os.environ["LAMBDA_TASK_ROOT"]
-
-def piece(s, data):
-    if data:
-        s.sendall(b"%x\r\n" % len(data) + data + b"\r\n")
-
-while True:
-    c = http.client.HTTPConnection(HOST, int(PORT))
-    c.request("GET", "/2018-06-01/runtime/invocation/next")
-    r = c.getresponse()
-    ev = json.loads(r.read())
-    rid = r.getheader("Lambda-Runtime-Aws-Request-Id")
-    c.close()
-    print("streaming", rid)
-    s = socket.create_connection((HOST, int(PORT)))
-    s.sendall(("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\n"
-               "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
-               "Content-Type: %s\r\n\r\n" % (rid, API, ev.get("type", "text/plain"))).encode())
-    piece(s, ev.get("first", "").encode())
-    while ev.get("gate") and not os.path.exists(os.path.join(ROOT, ev["gate"])):
-        time.sleep(0.02)
-    for _ in range(ev.get("big", 0)):
-        piece(s, b"x" * (1 << 20))
-    if ev.get("fail"):
-        body = base64.b64encode(json.dumps({"errorType": "Boom", "errorMessage": ev["fail"]}).encode())
-        s.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Boom\r\nLambda-Runtime-Function-Error-Body: "
-                  + body + b"\r\n\r\n")
-    else:
-        piece(s, ev.get("rest", "").encode())
-        s.sendall(b"0\r\n\r\n")
-    answer = s.recv(4096)
-    assert answer.startswith(b"HTTP/1.1 202"), answer
-    s.close()
-'''
-
-# The same as a Node handler wrapped in awslambda.streamifyResponse (runtimes/node/streaming.js).
-NODE_HANDLER = r'''const fs = require("fs");
-const path = require("path");
-exports.handler = awslambda.streamifyResponse(async (ev, stream) => {
-  console.log("streaming");
-  stream.setContentType(ev.type || "text/plain");
-  if (ev.first) stream.write(ev.first);
-  while (ev.gate && !fs.existsSync(path.join(process.env.LAMBDA_TASK_ROOT, ev.gate))) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  for (let i = 0; i < (ev.big || 0); i++) stream.write(Buffer.alloc(1 << 20, 120));
-  if (ev.fail) throw new Error(ev.fail);
-  stream.end(ev.rest || "");
-});
-'''
+PRELUDE = {"statusCode": 201, "headers": {"X-Streamed": "yes", "Content-Type": "text/plain"}}
 
 BUFFERED = '''def handler(event, context):
     print("buffered says hello")
@@ -93,14 +39,9 @@ BUFFERED = '''def handler(event, context):
 ROLE = "arn:aws:iam::000000000000:role/r"
 
 
-def zip_of(files, modes=None):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = ((modes or {}).get(name, 0o644) | 0o100000) << 16
-            zf.writestr(info, text)
-    return out.getvalue()
+def buffered_zip(base):
+    with open(make_zip(base, "buffered", {"index.py": BUFFERED}), "rb") as f:
+        return f.read()
 
 
 def read_events(stream):
@@ -116,61 +57,65 @@ def read_events(stream):
 
 class InvokeStream(Served):
     runtime, handler, files, modes = "provided.al2023", "x", {"bootstrap": BOOTSTRAP}, {"bootstrap": 0o755}
-    fail_code = "Boom"  # the ErrorCode of an error after the stream began
+    fail_code = "Boom"  # the ErrorCode of the error after the first piece
 
     def setUp(self):
         super().setUp()
-        data = zip_of(self.files, self.modes)
+        with open(make_zip(self.dir, "stream", self.files, self.modes), "rb") as f:
+            data = f.read()
         self.run_dir = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest())
         c = self.client = self.boto()
         c.create_function(FunctionName="streamer", Runtime=self.runtime, Role=ROLE, Handler=self.handler,
                           Code={"ZipFile": data}, Timeout=120)
         c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
-    def call(self, event, **kw):
-        return self.client.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps(event).encode(), **kw)
+    def call(self, path, **kw):
+        return self.client.invoke_with_response_stream(FunctionName="streamer",
+                                                       Payload=json.dumps({"rawPath": path}).encode(), **kw)
 
-    def release(self, gate):
-        with open(os.path.join(self.run_dir, gate), "w"):
+    def release(self, path):
+        with open(os.path.join(self.run_dir, "release" + path.replace("/", "-")), "w"):
             pass
 
+    def read_first(self, events):
+        """The PayloadChunks up to the first piece's end: the function is waiting for the test then."""
+        got = b""
+        while b"first;" not in got:
+            got += next(events)["PayloadChunk"]["Payload"]
+        return got
+
     def test_the_client_reads_the_first_chunk_while_the_function_runs(self):
-        out = self.call({"first": "first;", "gate": "release-ok", "rest": "second", "type": "text/x-test"})
+        out = self.call("/ok")
         self.assertEqual((out["StatusCode"], out["ExecutedVersion"]), (200, "$LATEST"))
-        self.assertEqual(out["ResponseStreamContentType"], "text/x-test")
+        self.assertEqual(out["ResponseStreamContentType"], "application/vnd.awslambda.http-integration-response")
         events = iter(out["EventStream"])
-        first = next(events)  # the function waits for the gate: this came as it was streamed
-        self.assertEqual(first, {"PayloadChunk": {"Payload": b"first;"}})
-        self.release("release-ok")
+        first = self.read_first(events)  # the function waits for the gate: this came as it was streamed
+        prelude, end, rest = first.partition(b"\0" * 8)
+        self.assertEqual((json.loads(prelude), end, rest), (PRELUDE, b"\0" * 8, b"first;"))
+        self.release("/ok")
         rest, completes = read_events(events)
         self.assertEqual(rest, b"second")
         self.assertEqual(completes, [{}])  # no error, no log asked for
 
     def test_an_error_after_the_first_chunk_is_told_in_invoke_complete(self):
-        out = self.call({"first": "first;", "gate": "release-fail", "fail": "after the first chunk"}, LogType="Tail")
+        out = self.call("/fail", LogType="Tail")
         events = iter(out["EventStream"])
-        self.assertEqual(next(events), {"PayloadChunk": {"Payload": b"first;"}})
-        self.release("release-fail")
+        self.read_first(events)
+        self.release("/fail")
         rest, completes = read_events(events)
         self.assertEqual(rest, b"")
         self.assertEqual(len(completes), 1)
         done = completes[0]
         self.assertEqual((done["ErrorCode"], done["ErrorDetails"]), (self.fail_code, "after the first chunk"))
         log = base64.b64decode(done["LogResult"]).decode()
-        self.assertIn("streaming", log)
+        self.assertIn("START RequestId: ", log)
         self.assertIn("END RequestId: ", log)
 
     def test_a_stream_past_the_limit_ends_with_response_size_too_large(self):
-        out = self.call({"first": "first;", "big": 201})
-        data, completes = read_events(out["EventStream"])
+        data, completes = read_events(self.call("/big")["EventStream"])
         self.assertGreater(len(data), 199 << 20)
         self.assertLessEqual(len(data), 200 << 20)
         self.assertEqual(completes[0]["ErrorCode"], "Function.ResponseSizeTooLarge")
-
-    def test_invoke_of_the_same_function_gets_its_stream_buffered(self):
-        out = self.client.invoke(FunctionName="streamer", Payload=json.dumps({"first": "a;", "rest": "b"}).encode())
-        self.assertNotIn("FunctionError", out)
-        self.assertEqual(out["Payload"].read(), b"a;b")
 
 
 class NodeInvokeStream(InvokeStream):
@@ -186,7 +131,7 @@ class BufferedThroughTheStream(Served):
         super().setUp()
         c = self.client = self.boto()
         c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
-                          Code={"ZipFile": zip_of({"index.py": BUFFERED})}, Timeout=30)
+                          Code={"ZipFile": buffered_zip(self.dir)}, Timeout=30)
         c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
     def call(self, event, **kw):
@@ -245,7 +190,7 @@ class QuotaClass(Served):
     def test_streamed_invocations_are_in_the_invoke_class(self):
         c = self.boto()
         c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
-                          Code={"ZipFile": zip_of({"index.py": BUFFERED})})
+                          Code={"ZipFile": buffered_zip(self.dir)})
         c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         for _ in range(3):
             out = c.invoke_with_response_stream(FunctionName="plain", Payload=b'{"answer": 1}')
