@@ -111,6 +111,16 @@ class InvokeStream(Served):
         self.assertIn("START RequestId: ", log)
         self.assertIn("END RequestId: ", log)
 
+    def test_a_timeout_after_the_first_chunk_is_told_in_invoke_complete(self):
+        c = self.client
+        c.update_function_configuration(FunctionName="streamer", Timeout=1)
+        c.get_waiter("function_updated_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        data, completes = read_events(self.call("/never")["EventStream"])  # its gate is never opened
+        self.assertTrue(data.endswith(b"first;"), data)
+        self.assertEqual(len(completes), 1)
+        self.assertEqual(completes[0]["ErrorCode"], "Sandbox.Timedout")
+        self.assertIn("Task timed out after 1.00 seconds", completes[0]["ErrorDetails"])
+
     def test_a_stream_past_the_limit_ends_with_response_size_too_large(self):
         data, completes = read_events(self.call("/big")["EventStream"])
         self.assertGreater(len(data), 199 << 20)
