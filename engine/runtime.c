@@ -33,6 +33,7 @@
 #include "process.h"
 #include "prompt.h"
 #include "lineedit.h"
+#include "eventstream.h"
 #include "localexec.h"
 #include "luavm.h"
 #include "loop.h"
@@ -422,6 +423,7 @@ static const luaL_Reg NATIVE_MODULES[] = {
     {"lambdaeng.native.shape", le_open_shape},
     {"lambdaeng.native.vm", le_open_vm},
     {"lambdaeng.native.localexec", le_open_localexec},
+    {"lambdaeng.native.eventstream", le_open_eventstream},
     {NULL, NULL},
 };
 

@@ -3,7 +3,8 @@
  * le_runtime_open creates a Lua 5.4 state with the standard libraries and these
  * modules in package.preload (each opened when first required): cjson and the
  * engine's native modules lambdaeng.native.hash, .archive, .graph, .state, .sys,
- * .sigv4, .loop, .http, .lineedit, .httpserver, .process, .prompt, .json, .shape and .vm. Each native
+ * .sigv4, .loop, .http, .lineedit, .httpserver, .process, .prompt, .json, .shape, .vm,
+ * .localexec and .eventstream. Each native
  * module returns nil, message, code on a runtime failure and raises only on misuse
  * (a wrong argument type), as luv does. package.path points at the engine's lua/
  * and stdlib/ directories under share_dir (found from the binary's own location,

@@ -134,6 +134,10 @@ local function operation_limit(method, path, itype)
     end
     return M.MAX_SYNC_PAYLOAD, "InvokeFunction", "RequestTooLargeException"
   end
+  if method == "POST" and path:find("/response-streaming-invocations", -31, true)
+      and path:match("^/2021%-11%-15/functions/[^/]+/response%-streaming%-invocations$") then
+    return M.MAX_SYNC_PAYLOAD, "InvokeWithResponseStream", "RequestTooLargeException"
+  end
   if method == "POST" and path:match("^/2015%-03%-31/functions/?$") then
     return M.MAX_CODE_REQUEST, "CreateFunction", "RequestEntityTooLargeException"
   end

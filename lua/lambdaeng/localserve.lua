@@ -3,7 +3,8 @@
 -- target's route; its answer written, an internal error reported to the console and
 -- answered 500. Requests are served by worker tasks parked between requests.
 --   take(target, class)        -> nil when the quota of class had a token, or seconds to wait
---   handle(target, req, id)    -> status, headers, body | nil, error (a connection to reset)
+--   handle(target, req, id)    -> status, headers, body | nil, error (a connection to reset) |
+--                                 false (answered already, streamed through id)
 --   dispatch(target, req, id)  the server's dispatch: the request to a parked worker or a new one
 -- (installed as the target's methods take, handle and dispatch).
 local server_lib = require "lambdaeng.native.httpserver"
@@ -38,7 +39,9 @@ function M.handle(self, req, id)
   local c1, h1, b1 = self.guard:verify_signature(req)
   if c1 then return c1, h1, b1 end
   -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
-  local class = req.path:find("/invocations", -12, true) and "invoke" -- "/invocations$" without a pattern
+  -- ("invocations$" without a pattern: Invoke's "/invocations", InvokeWithResponseStream's
+  -- "/response-streaming-invocations")
+  local class = req.path:find("invocations", -11, true) and "invoke"
     or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
   local wait = self:take(class)
   if wait then
@@ -61,6 +64,11 @@ end
 -- One API request's task: handled, answered (a function of its own, not a closure per request).
 local function serve(self, req, id)
   local okr, status, headers, body = pcall(self.handle, self, req, id)
+  if okr and status == false then return end -- answered as it went (InvokeWithResponseStream)
+  if not okr and server_lib.respond_end(id, false) then -- a streamed answer that began: cut short
+    io.stderr:write("lambdaeng local: internal error in a streamed answer: ", tostring(status), "\n")
+    return
+  end
   if not okr then
     -- the details go to the console, never to the client (they name our files)
     local rid = self.new_request_id()

@@ -3,7 +3,7 @@
 -- (Lambda-Runtime-Function-Error-Type, -Error-Body in base64) report an error that came
 -- after the stream began. Passed on chunk by chunk as it arrives to the invocation's
 -- stream when it has one (a function URL whose InvokeMode is RESPONSE_STREAM: the
--- client reads the first bytes while the function runs, up to 20 MiB), else gathered
+-- client reads the first bytes while the function runs, up to 200 MiB), else gathered
 -- into a buffered result (Invoke: at most the 6 MB of a synchronous payload). A URL
 -- client slower than the runtime holds the runtime's connection (the server's own
 -- backpressure, httpserver_stream.h): what waits for a client stays near 256 KiB.
@@ -29,7 +29,8 @@ local localrequest = require "lambdaeng.localrequest"
 
 local M = {}
 
-M.MAX_STREAMED = 20 * 1024 * 1024 -- bytes a streamed response may pass on (Lambda's soft limit)
+M.MAX_STREAMED = 200 * 1024 * 1024 -- bytes a streamed response may pass on ("up to 200 MB", Lambda's
+                                     -- response-streaming guide; 6 MB, its buffered limit, is 6 MiB here)
 local MAX_BUFFERED = localguard.MAX_SYNC_PAYLOAD
 local PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
 local PRELUDE_END = string.rep("\0", 8)

@@ -5,14 +5,14 @@
 -- create, LastUpdateStatus InProgress -> Successful after updates, short but real)
 -- and the errors the SDKs expect. Functions persist under DIR (default
 -- .lambdaeng/local): functions.json, code/<sha256>.zip and run/<sha256>/ (the
--- unpacked package). Invoke runs the code for real (lambdaeng.localexec).
+-- unpacked package). Invoke and InvokeWithResponseStream (lambdaeng.localinvoke) run
+-- the code for real (lambdaeng.localexec).
 -- Injection for tests and benchmarks: latency per request, request-rate quotas
 -- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
 -- of failures (500, 503, connection reset): lambdaeng.localserve. Every request first
 -- passes the guard (lambdaeng.localguard: Host, no browser, SigV4, size limits).
 local server_lib = require "lambdaeng.native.httpserver"
 local loop = require "lambdaeng.native.loop"
-local nhash = require "lambdaeng.native.hash"
 local sys = require "lambdaeng.native.sys"
 local nlocal = require "lambdaeng.native.localexec"
 local json = require "lambdaeng.json"
@@ -29,6 +29,7 @@ local localurls = require "lambdaeng.localurls"
 local localasync = require "lambdaeng.localasync"
 local localrequest = require "lambdaeng.localrequest"
 local localserve = require "lambdaeng.localserve"
+local localinvoke = require "lambdaeng.localinvoke"
 
 local M = {}
 M.claim, M.serving, M.advertise = localclaim.claim, localclaim.serving, localclaim.advertise
@@ -55,7 +56,6 @@ end
 
 local parse_query, split_name = localrequest.parse_query, localrequest.split_name
 local plain_invoke_name = localrequest.plain_invoke_name
-local is_json = nlocal.is_json
 
 local Target = {}
 Target.__index = Target
@@ -65,6 +65,7 @@ M.write_private = write_private
 Target.store_code, Target.uses, Target.collect = localstore.store_code, localstore.uses, localstore.collect
 Target.store_checked = localstore.store_checked
 Target.take, Target.handle, Target.dispatch = localserve.take, localserve.handle, localserve.dispatch
+Target.invoke, Target.invoke_stream = localinvoke.invoke, localinvoke.invoke_stream
 
 -- opts: dir, region, log(line), unref (in-process: the target never keeps the loop
 -- alive), echo(name, chunk) (function output, standalone console), latency (seconds),
@@ -297,70 +298,7 @@ function Target:get_function(name, qualifier)
   return ok(200, doc)
 end
 
--- Invoke: RequestResponse runs the code and answers its result; Event queues it
--- (202) and runs it in the background, waiting out throttling as Lambda's async
--- queue does; DryRun only checks (204).
-function Target:invoke(name, qualifier, req)
-  local fn = self.functions[name]
-  -- an alias runs its version, or its additional version for that version's share
-  local cfg = self:config_of(name, localaliases.version(self, name, fn, qualifier))
-  if not cfg then return not_found(self, name, qualifier) end
-  local h = req.headers
-  local itype = h["x-amz-invocation-type"] or "RequestResponse"
-  if itype ~= "RequestResponse" and itype ~= "Event" and itype ~= "DryRun" then
-    return err(400, "InvalidParameterValueException", "InvocationType must be RequestResponse, Event or DryRun")
-  end
-  if cfg.State ~= "Active" then
-    return err(409, "ResourceConflictException", "The operation cannot be performed at this time. "
-      .. "The function is currently in the following state: " .. tostring(cfg.State))
-  end
-  local limit = itype == "Event" and localexec.MAX_ASYNC_PAYLOAD or localexec.MAX_SYNC_PAYLOAD
-  if #req.body >= limit then
-    return err(413, "RequestTooLargeException", string.format("Request must be smaller than %d bytes for the %s "
-      .. "invocation type", limit, itype == "Event" and "InvokeAsync" or "InvokeFunction"))
-  end
-  -- the C scan's yes is certain; its no is asked of cjson, which also accepts a few other texts
-  if req.body ~= "" and not (is_json(req.body) or json.valid(req.body)) then
-    return err(400, "InvalidRequestContentException", "Could not parse request body into json: the payload is not JSON")
-  end
-  if itype == "DryRun" then return 204, {}, "" end
-  local client_context
-  if h["x-amz-client-context"] then
-    local text = nhash.base64decode(h["x-amz-client-context"])
-    if not text or not (is_json(text) or json.valid(text)) then
-      return err(400, "InvalidParameterValueException", "Client context must be base64-encoded JSON")
-    end
-    client_context = text
-  end
-  local payload = req.body ~= "" and req.body or "{}"
-  local opts = { request_id = uuid(), client_context = client_context, want_log = h["x-amz-log-type"] == "Tail",
-                 arn = qualifier and (self:fn_arn(name, fn) .. ":" .. qualifier) or self:fn_arn(name, fn) }
-  if itype == "Event" then
-    -- Lambda's async queue: throttling waits, function errors retry, destinations hear of it
-    loop.spawn(function() localasync.run_event(self, name, fn, cfg, payload, opts, qualifier) end)
-    return 202, { ["x-amzn-RequestId"] = opts.request_id }, ""
-  end
-  local result, rerr = self.exec:run(name, fn, cfg, payload, opts)
-  if not result then -- throttled: { type, message, status, reason }
-    self.stats.throttled = self.stats.throttled + 1
-    return rerr.status, { ["x-amzn-ErrorType"] = rerr.type, ["Content-Type"] = "application/json",
-      ["Retry-After"] = "1" }, json.encode_plain { Type = "User", message = rerr.message, Reason = rerr.reason }
-  end
-  if self.log then
-    self:note("Invoke %s %s %.1f ms%s", name, opts.request_id, result.duration or 0,
-      result.function_error and " (function error)" or "")
-  end
-  -- header lines, not a table: one concatenation (a version and our id and words never hold CR or LF)
-  local headers = "Content-Type: application/json\r\nX-Amz-Executed-Version: " .. cfg.Version
-    .. "\r\nx-amzn-RequestId: " .. opts.request_id .. "\r\n"
-  if result.function_error then headers = headers .. "X-Amz-Function-Error: " .. result.function_error .. "\r\n" end
-  if h["x-amz-log-type"] == "Tail" then
-    headers = headers .. "X-Amz-Log-Result: " .. nhash.base64(result.log:sub(-localexec.TAIL)) .. "\r\n"
-  end
-  return 200, headers, result.payload
-end
-
-function Target:route(req)
+function Target:route(req, id)
   local path, method = req.path, req.method
   local plain = plain_invoke_name(method, path, req.query) -- most requests: no pattern
   if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
@@ -385,6 +323,9 @@ function Target:route(req)
     if rest == "" and method == "GET" then return self:get_function(name, qualifier) end
     -- the Invoke before the sub-routers (none of them serves it): it is most requests
     if rest == "/invocations" and method == "POST" then return self:invoke(name, qualifier, req) end
+    if rest == "/response-streaming-invocations" and method == "POST" then
+      return self:invoke_stream(name, qualifier, req, id)
+    end
     local handler = localaliases.route(rest, method) or localpolicy.route(rest, method)
       or localurls.route(rest, method) or localasync.route(rest, method) or localapi.route(rest, method)
     if handler then return handler(self, { name = name, fn = fn, qualifier = qualifier, req = req, query = q }) end

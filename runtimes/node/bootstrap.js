@@ -20,9 +20,13 @@ const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const PREFIX = "/2018-06-01/runtime";
 
+// A body goes with its Content-Length: written chunked, the Runtime API would take each
+// buffered answer for a possible stream (its stream hook runs for every chunked request).
 function request(method, p, body, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path: PREFIX + p, agent, headers: headers || {} }, (res) => {
+    const h = { ...headers };
+    if (body !== undefined) h["Content-Length"] = Buffer.byteLength(body);
+    const req = http.request({ host, port, method, path: PREFIX + p, agent, headers: h }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
