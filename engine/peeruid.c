@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,8 +87,44 @@ static int diag_answer(const void *answer, int got, unsigned *uid) {
   return -EIO;
 }
 
+/* The sock_diag socket, one per thread and kept open: a socket() and a close() per
+ * question were 2 of the 7 system calls a connection's lookup cost. Its descriptor + 1 is
+ * the thread's value of diag_key (0: none open), closed when the thread ends; any failure
+ * on it closes it, so that the next question starts on a new one with nothing queued. */
+static pthread_key_t diag_key;
+static pthread_once_t diag_once = PTHREAD_ONCE_INIT;
+static int diag_key_ok;
+static _Thread_local uint32_t diag_seq;
+
+static void diag_close(void *value) {
+  if (value) close((int)((intptr_t)value - 1));
+}
+
+static void diag_key_make(void) { diag_key_ok = pthread_key_create(&diag_key, diag_close) == 0; }
+
+/* The thread's sock_diag socket, opened when it has none: a descriptor or a negative errno. */
+static int diag_socket(void) {
+  pthread_once(&diag_once, diag_key_make);
+  void *kept = diag_key_ok ? pthread_getspecific(diag_key) : NULL;
+  if (kept) return (int)((intptr_t)kept - 1);
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -errno;
+  if (diag_key_ok && pthread_setspecific(diag_key, (void *)((intptr_t)nl + 1)) == 0) return nl;
+  return nl; /* not kept (no key): the caller closes it */
+}
+
+/* After a question on nl: kept when it went well and the thread keeps it, else closed. */
+static void diag_done(int nl, int failed) {
+  int kept = diag_key_ok && pthread_getspecific(diag_key) == (void *)((intptr_t)nl + 1);
+  if (kept && !failed) return;
+  if (kept) pthread_setspecific(diag_key, NULL);
+  close(nl);
+}
+
 /* One sock_diag question: the TCP socket of family whose local end is src:sport and whose
- * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). */
+ * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). The
+ * kernel answers a lookup within the sendto, with one message carrying its sequence
+ * number: an answer with another number (none should be queued) is skipped. */
 static int diag_ask(int family, const void *src, uint16_t sport, const void *dst, uint16_t dport, unsigned *uid) {
   struct {
     struct nlmsghdr nlh;
@@ -97,6 +134,7 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ask.nlh.nlmsg_len = sizeof ask;
   ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   ask.nlh.nlmsg_flags = NLM_F_REQUEST; /* one socket, looked up by its addresses: no dump */
+  ask.nlh.nlmsg_seq = ++diag_seq;
   ask.req.sdiag_family = (uint8_t)family;
   ask.req.sdiag_protocol = IPPROTO_TCP;
   ask.req.idiag_states = ~0u;
@@ -106,8 +144,8 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ask.req.id.idiag_sport = sport;
   ask.req.id.idiag_dport = dport;
   ask.req.id.idiag_cookie[0] = ask.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (nl < 0) return -errno;
+  int nl = diag_socket();
+  if (nl < 0) return nl;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   union {
     struct nlmsghdr align;
@@ -116,13 +154,21 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ssize_t n;
   do n = sendto(nl, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel);
   while (n < 0 && errno == EINTR);
-  int rc = n < 0 ? -errno : -EIO;
-  if (n == (ssize_t)sizeof ask) {
-    do n = recv(nl, answer.bytes, sizeof answer.bytes, 0);
-    while (n < 0 && errno == EINTR);
-    rc = n < 0 ? -errno : diag_answer(answer.bytes, (int)n, uid);
+  int rc = n < 0 ? -errno : -EIO, answered = 0;
+  for (int tries = 0; n == (ssize_t)sizeof ask && tries < 4; tries++) {
+    ssize_t got;
+    do got = recv(nl, answer.bytes, sizeof answer.bytes, 0);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      rc = -errno;
+      break;
+    }
+    if (got >= (ssize_t)sizeof(struct nlmsghdr) && answer.align.nlmsg_seq != ask.nlh.nlmsg_seq) continue; /* stale */
+    rc = diag_answer(answer.bytes, (int)got, uid);
+    answered = 1;
+    break;
   }
-  close(nl);
+  diag_done(nl, !answered); /* an answer, even a refusal, leaves nothing queued */
   return rc;
 }
 

@@ -11,8 +11,9 @@
  * -EAFNOSUPPORT for a descriptor that is not a connected TCP/IP socket, or the error of
  * reading /proc. It asks the kernel first (sock_diag netlink: one lookup of that exact
  * socket, whatever the number of connections on the machine; the same uid and inode
- * rule) and reads the tables, once each, only where that gives no answer (no tcp_diag,
- * or no such socket). Blocking but short: call it once per connection.
+ * rule; the netlink socket is kept open, one per thread, closed with its thread or after
+ * a failed exchange) and reads the tables, once each, only where that gives no answer
+ * (no tcp_diag, or no such socket). Blocking but short: call it once per connection.
  * le_tcp_peer_uid_diag asks the kernel only; le_tcp_peer_uid_in reads tables at other
  * paths only (for tests). */
 #ifndef LAMBDAENG_PEERUID_H
