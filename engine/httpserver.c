@@ -150,6 +150,7 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
   lua_pushvalue(L, dispatch_idx);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   srv->tcp.data = srv;
+  le_server_verdict_init(srv);
   return srv;
 }
 
@@ -161,6 +162,7 @@ static int failed(lua_State *L, le_server *srv, const char *what, int rc) {
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
     if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
     if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
+    le_server_verdict_close(srv);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   lua_pushnil(L);
@@ -230,13 +232,14 @@ static int l_close(lua_State *L) {
     if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
     srv->stream_ref = LUA_NOREF;
     le_conn_close_all(srv);
+    le_server_verdict_close(srv);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   return 0;
 }
 
 /* server:connections(): how many of its connections are open (each counts against
- * max_connections from its accept until both its handles have closed). */
+ * max_connections from its accept until its close begins: httpserver_conn.c). */
 static int l_connections(lua_State *L) {
   le_server **ud = luaL_checkudata(L, 1, SERVER_MT);
   lua_pushinteger(L, *ud ? (*ud)->nconns : 0);

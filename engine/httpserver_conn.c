@@ -65,16 +65,31 @@ static void free_conn(uv_handle_t *h) {
   le_buffer_free(&c->names);
   le_buffer_free(&c->reused_names);
   le_buffer_free(&c->values);
-  c->srv->nconns--;
   le_server_release(c->srv);
   free(c);
 }
 
 static void free_data(uv_handle_t *h) { free(h->data); }
 
+/* Marks c closing: it stops counting against max_connections now, not when its handles
+ * are freed. Nothing more is read from it or written to it, and its handles close in
+ * this loop turn's close phase; counted until then, the ends read in one poll would
+ * refuse with 503 the new connections accepted in the same poll (a client's 1,000
+ * connections ending as the next client's arrive). A connection in its linger (its
+ * closing answer written, what the client still sends read and dropped, at most 5 s)
+ * still counts: its client may still be sending, and it holds a socket. */
+static void begin_close(le_conn *c) {
+  c->closing = 1;
+  c->srv->nconns--;
+  if (c->parked) { /* still in the list, freed after the verdict that skips it (the close phase comes later) */
+    c->parked = 0;
+    c->srv->nparked--;
+  }
+}
+
 void le_conn_close(le_conn *c) {
   if (c->closing) return;
-  c->closing = 1;
+  begin_close(c);
   uv_close((uv_handle_t *)&c->timer, free_conn);
   uv_close((uv_handle_t *)&c->tcp, free_conn);
 }
@@ -362,6 +377,73 @@ static void refuse_unserved(le_server *srv) {
   uv_close((uv_handle_t *)&spare, spare_closed);
 }
 
+/* A connection counted against max_connections: its peer's uid found, its reading and its
+ * first deadline started. */
+static void admit(le_conn *c) {
+  le_server *srv = c->srv;
+  c->peer_uid = -1;
+  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
+    uv_os_fd_t fd;
+    unsigned uid;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;
+    if (rc == 0) c->peer_uid = uid;
+    else c->peer_errno = -rc;
+  }
+  le_conn_start_reading(c);
+  if (!c->reading) le_conn_close(c);
+  else le_conn_arm(c, srv->timeout);
+}
+
+/* After the poll (a check handle: the same loop turn), the connections it accepted
+ * beyond max_connections, in order: served while the others (those whose close began in
+ * that poll no longer counted) leave room, else refused 503. */
+static void give_verdict(uv_check_t *h) {
+  le_server *srv = h->data;
+  le_uv_check(uv_check_stop(h), "a server's verdict");
+  le_conn *c = srv->parked_first;
+  srv->parked_first = srv->parked_last = NULL;
+  while (c) {
+    le_conn *next = c->next_parked;
+    c->next_parked = NULL;
+    if (c->parked) {
+      c->parked = 0;
+      srv->nparked--;
+      if (srv->nconns - srv->nparked > srv->max_connections)
+        le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
+      else
+        admit(c);
+    }
+    c = next;
+  }
+}
+
+static void verdict_closed(uv_handle_t *h) { le_server_release(h->data); }
+
+void le_server_verdict_init(le_server *srv) {
+  uv_check_init(le_loop(), &srv->verdict); /* (it cannot fail) */
+  srv->verdict.data = srv;
+  srv->refs++;
+}
+
+void le_server_verdict_close(le_server *srv) {
+  srv->parked_first = srv->parked_last = NULL; /* each closed with the server's connections */
+  uv_close((uv_handle_t *)&srv->verdict, verdict_closed);
+}
+
+/* Parks c, accepted beyond max_connections, for the verdict after this poll. */
+static void park(le_conn *c) {
+  le_server *srv = c->srv;
+  if (le_uv_check(uv_check_start(&srv->verdict, give_verdict), "a server's verdict") < 0) {
+    le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
+    return;
+  }
+  c->parked = 1;
+  srv->nparked++;
+  if (srv->parked_last) srv->parked_last->next_parked = c;
+  else srv->parked_first = c;
+  srv->parked_last = c;
+}
+
 void le_conn_accept(uv_stream_t *s, int status) {
   le_server *srv = s->data;
   if (status < 0) return;
@@ -402,21 +484,8 @@ void le_conn_accept(uv_stream_t *s, int status) {
     le_conn_close(c);
     return;
   }
-  if (srv->nconns > srv->max_connections) {
-    le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
-    return;
-  }
-  c->peer_uid = -1;
-  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
-    uv_os_fd_t fd;
-    unsigned uid;
-    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;
-    if (rc == 0) c->peer_uid = uid;
-    else c->peer_errno = -rc;
-  }
-  le_conn_start_reading(c);
-  if (!c->reading) le_conn_close(c);
-  else le_conn_arm(c, srv->timeout);
+  if (srv->nconns > srv->max_connections) park(c);
+  else admit(c);
 }
 
 void le_conn_close_all(le_server *srv) {
@@ -430,10 +499,12 @@ void le_conn_unref_all(le_server *srv) {
       uv_unref((uv_handle_t *)&c->tcp);
       uv_unref((uv_handle_t *)&c->timer);
     }
+  uv_unref((uv_handle_t *)&srv->verdict);
 }
 
 void le_conn_reset(le_conn *c) {
-  c->closing = 1;
+  if (c->closing) return;
+  begin_close(c);
   uv_close((uv_handle_t *)&c->timer, free_conn);
   if (uv_tcp_close_reset(&c->tcp, free_conn) != 0) uv_close((uv_handle_t *)&c->tcp, free_conn);
 }

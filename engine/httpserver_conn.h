@@ -50,6 +50,9 @@ typedef struct le_server {
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
   struct le_server *next_unserved; /* waiting for the spare handle (httpserver_conn.c) */
+  uv_check_t verdict;              /* after a poll: the verdict on the connections it parked */
+  struct le_conn *parked_first, *parked_last; /* accepted beyond max_connections, awaiting it */
+  int nparked;
 } le_server;
 
 typedef struct le_conn {
@@ -83,14 +86,20 @@ typedef struct le_conn {
   size_t queued;            /* bytes of its answers waiting in write requests (not yet taken by the socket) */
   long held_id;             /* the connection whose reading its queue holds (httpserver_stream.h; 0: none) */
   int held;                 /* its reading is held by a streamed answer's queue (httpserver_stream.h) */
+  int parked;               /* accepted beyond max_connections: served or refused after the poll */
+  struct le_conn *next_parked;
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;
 
-/* The listener's callback (uv_listen's, the server in its data): a new connection, or a 503
- * beyond max_connections; one there is no memory for is closed at once, and the listener
- * goes on. */
+/* The listener's callback (uv_listen's, the server in its data): a new connection; one
+ * beyond max_connections waits for the end of the poll that accepted it (the ends of
+ * other connections read in the same poll count first), then is served, or refused 503;
+ * one there is no memory for is closed at once, and the listener goes on. */
 void le_conn_accept(uv_stream_t *listener, int status);
+/* The server's verdict handle (a reference to srv), and its closing (with the listener's). */
+void le_server_verdict_init(le_server *srv);
+void le_server_verdict_close(le_server *srv);
 /* For tests: the next n connections find no memory for themselves. */
 void le_conn_fail_accepts(int n);
 /* The connection serving request id, or NULL. */

@@ -10,13 +10,17 @@
  * against max_connections for as long as it likes. Connections the server has no memory
  * for (le_conn_fail_accepts), several at once: each closed, the listener serving the next
  * one (and the loop closing with no handle left). Nothing here asserts a duration: the
- * count is polled until it is what it should be (30 s at most, a hang detector). */
+ * count is polled until it is what it should be (30 s at most, a hang detector).
+ * A connection stops counting once its close begins: a client that ended its connection
+ * and a new client, both seen in one poll (the end first), at max_connections = 1: the
+ * new one is served, not refused 503 (the loop turned by hand, one poll at a time). */
 #include "loop_harness.h"
 #include "client_socket.h"
 
 #include "httpserver_conn.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -240,11 +244,65 @@ static void a_connection_without_memory_is_closed_and_the_listener_goes_on(void 
   harness_close(L);
 }
 
+/* The count of s (the scenario's global server) now. */
+static lua_Integer server_connections(lua_State *L) {
+  harness_run(L, "return server:connections()", 1);
+  lua_Integer n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return n;
+}
+
+/* Turns the loop (one poll a turn, none waiting) until fd has bytes to read: its first
+ * line, or "" when 30 s of turns found none (a hang detector). */
+static void first_line_of_answer(int fd, char *line, size_t size) {
+  line[0] = '\0';
+  for (int i = 0; i < 3000; i++) {
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 10) != 1) continue;
+    ssize_t n = recv(fd, line, size - 1, 0);
+    line[n > 0 ? n : 0] = '\0';
+    char *eol = strstr(line, "\r\n");
+    if (eol) *eol = '\0';
+    return;
+  }
+}
+
+static void a_connection_being_closed_does_not_count(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  harness_run_after(L, HARNESS_HTTP_LUA,
+                    "server = listen(function(req, id) httpserver.respond(id, 200, {}, 'ok') end,\n"
+                    "                { max_connections = 1 })\n"
+                    "return server:port()\n",
+                    1);
+  int port = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  int first = connect_to(port, 0);
+  assert_true(first >= 0);
+  for (int i = 0; i < 3000 && server_connections(L) < 1; i++) uv_run(le_loop(), UV_RUN_NOWAIT); /* accepted */
+  assert_int_equal(server_connections(L), 1);
+  close(first);                            /* its end, then a new client: both ready for one poll */
+  int second = connect_to(port, 0);        /* (the kernel completes it before any accept) */
+  assert_true(second >= 0);
+  uv_run(le_loop(), UV_RUN_NOWAIT);        /* the first's end read (its close begun), the second accepted */
+  assert_int_equal(server_connections(L), 1); /* the second only */
+  const char *ask = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(send(second, ask, strlen(ask), MSG_NOSIGNAL), (ssize_t)strlen(ask));
+  char line[256];
+  first_line_of_answer(second, line, sizeof line);
+  assert_string_equal(line, "HTTP/1.1 200 OK");
+  close(second);
+  harness_run(L, "server:close() server = nil", 0);
+  harness_close(L);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as main.c: a write to a client that has gone is an error, not the end */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_count_of_open_connections_returns_to_zero_after_every_abort),
       cmocka_unit_test(a_connection_without_memory_is_closed_and_the_listener_goes_on),
+      cmocka_unit_test(a_connection_being_closed_does_not_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
