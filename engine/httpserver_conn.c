@@ -203,6 +203,29 @@ static void write_cb(uv_write_t *req, int status) {
   free(w);
 }
 
+/* One answer buffer kept for the next answer: one the socket took whole (nearly every
+ * keep-alive answer) gives its buffer back, and the next is built in it. Without it, each
+ * answer (three an invocation at the local target) cost a malloc and a free of ~1 KB, the
+ * malloc of 1 KB or more making glibc consolidate its fast bins when any were in use. */
+#define SPARE_ANSWER_MAX (16 * 1024)
+static le_buffer spare_answer;
+
+le_buffer le_conn_answer_buffer(void) {
+  le_buffer b = spare_answer;
+  spare_answer = (le_buffer){0};
+  return b;
+}
+
+static void give_back(le_buffer *out) {
+  if (!spare_answer.data && out->cap <= SPARE_ANSWER_MAX) {
+    spare_answer = *out;
+    spare_answer.len = 0;
+    *out = (le_buffer){0};
+  } else {
+    le_buffer_free(out);
+  }
+}
+
 /* Sends out (taken over) on c's socket; closes the connection afterwards when asked.
  * A keep-alive answer is first written at once (uv_try_write): it nearly always fits
  * the socket's buffer, and then needs no write request, no callback on the next turn,
@@ -221,7 +244,7 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
     }
     if (n > 0) done = (size_t)n;
     if (done == out->len) {
-      le_buffer_free(out);
+      give_back(out);
       return 0;
     }
   }

@@ -24,6 +24,8 @@ struct lua_State;
 #define LE_MIN_BODY_RATE 100000.0  /* bytes per second a body must arrive at, at least */
 #define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
 
+#define LE_KEPT_METHODS 8 /* http_method's first eight: DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE */
+
 /* The options of the server's own checks (httpserver_guard.h). */
 typedef struct le_server_guard {
   int on;                 /* any of the others */
@@ -53,6 +55,10 @@ typedef struct le_server {
   uv_check_t verdict;              /* after a poll: the verdict on the connections it parked */
   struct le_conn *parked_first, *parked_last; /* accepted beyond max_connections, awaiting it */
   int nparked;
+  int method_refs[LE_KEPT_METHODS]; /* bare: the method strings pushed (registry references; LUA_NOREF: none yet) */
+  int path_ref;                     /* bare: the last short path pushed, its bytes in path_bytes */
+  size_t path_len;
+  char path_bytes[40];
 } le_server;
 
 typedef struct le_conn {
@@ -120,7 +126,10 @@ void le_conn_arm_closing(le_conn *c, double extra);
 void le_conn_start_reading(le_conn *c);
 void le_conn_stop_reading(le_conn *c);
 /* Sends out (taken over), in order after what is queued; closes the connection
- * afterwards when asked. -1 when the connection closed instead. */
+ * afterwards when asked. -1 when the connection closed instead. An answer written at
+ * once leaves its buffer for the next: le_conn_answer_buffer() gives it (empty, or
+ * {0}), to build an answer in. */
+le_buffer le_conn_answer_buffer(void);
 int le_conn_send(le_conn *c, le_buffer *out, int close_after);
 /* After c's answer was queued: the next request's deadline and parse (keep-alive). */
 void le_conn_answered(le_conn *c);

@@ -121,11 +121,27 @@ static void keep_header_names(le_conn *c) {
     c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
 }
 
+/* Pushes c's method: the server keeps its method strings (a Lua short string is hashed and
+ * looked up each time it is made: ~250 instructions; a registry read ~30). */
+static void push_method(lua_State *L, le_conn *c) {
+  unsigned m = c->parser.method;
+  int *ref = m < LE_KEPT_METHODS ? &c->srv->method_refs[m] : NULL;
+  if (ref && *ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+    return;
+  }
+  lua_pushstring(L, http_method_str((enum http_method)m));
+  if (ref) {
+    lua_pushvalue(L, -1);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+}
+
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
   push_empty_request(L, c);
   int req = lua_gettop(L) - 1, headers = req + 1;
-  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
+  push_method(L, c);
   lua_setfield(L, req, "method");
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
@@ -275,15 +291,52 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   return le_buffer_append(&c->body, at, len);
 }
 
+/* After its body went to Lua: the connection keeps a small body buffer for its next
+ * request (a runtime's /response and a client's Invoke each needed a malloc and a free)
+ * and frees a larger one. */
+#define KEPT_BODY_MAX 4096
+static void body_handed_over(le_conn *c) {
+  if (c->body.cap <= KEPT_BODY_MAX) c->body.len = 0;
+  else le_buffer_free(&c->body);
+}
+
+void le_request_init_server(le_server *srv) {
+  for (int i = 0; i < LE_KEPT_METHODS; i++) srv->method_refs[i] = LUA_NOREF;
+  srv->path_ref = LUA_NOREF;
+}
+
+void le_request_forget(le_server *srv) {
+  for (int i = 0; i < LE_KEPT_METHODS; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->method_refs[i]);
+  luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->path_ref);
+  le_request_init_server(srv);
+}
+
+/* Pushes path[0..len): the server's last short path again when it is the same (a
+ * runtime's /next), else a new string, kept when short (a /response path, with its
+ * request id, is long: made once, never alike). */
+static void push_path(lua_State *L, le_server *srv, const char *path, size_t len) {
+  if (srv->path_ref != LUA_NOREF && len == srv->path_len && memcmp(path, srv->path_bytes, len) == 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->path_ref);
+    return;
+  }
+  lua_pushlstring(L, path, len);
+  if (len > sizeof srv->path_bytes) return;
+  luaL_unref(L, LUA_REGISTRYINDEX, srv->path_ref);
+  lua_pushvalue(L, -1);
+  srv->path_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  memcpy(srv->path_bytes, path, len);
+  srv->path_len = len;
+}
+
 /* bare: dispatch(method, path, body, id), each a value on the stack, no table (a request
  * table, its headers table refilled and their strings cost ~3 k instructions a request). */
 static int push_bare_request(lua_State *L, le_conn *c) {
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
-  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
-  lua_pushlstring(L, url, q ? (size_t)(q - url) : c->url.len);
+  push_method(L, c);
+  push_path(L, c->srv, url, q ? (size_t)(q - url) : c->url.len);
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
-  le_buffer_free(&c->body);
+  body_handed_over(c);
   lua_pushinteger(L, c->id);
   return 4;
 }
@@ -313,7 +366,7 @@ static void dispatch(le_conn *c) {
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
   lua_setfield(L, -2, "body");
   if (c->has_sink) le_stream_finish(L, c, lua_gettop(L));
-  le_buffer_free(&c->body); /* the request's copy is in Lua now */
+  body_handed_over(c); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
   c->dispatching = 1;
   le_callback_call(L, 2, 0, "local target");
