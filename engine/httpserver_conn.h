@@ -92,6 +92,7 @@ typedef struct le_conn {
   size_t queued;            /* bytes of its answers waiting in write requests (not yet taken by the socket) */
   long held_id;             /* the connection whose reading its queue holds (httpserver_stream.h; 0: none) */
   int held;                 /* its reading is held by a streamed answer's queue (httpserver_stream.h) */
+  uint64_t deadline, timer_due; /* its deadline (loop milliseconds; 0: none) and when its timer fires */
   int parked;               /* accepted beyond max_connections: served or refused after the poll */
   struct le_conn *next_parked;
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
@@ -122,6 +123,8 @@ void le_conn_unref_all(le_server *srv);
  * timeout); le_conn_arm_closing a closing one's: the linger (5 s, the server's timeout
  * when shorter) and extra seconds. */
 void le_conn_arm(le_conn *c, double seconds);
+/* Drops c's deadline while its request is answered (its timer, should it fire, does nothing). */
+void le_conn_disarm(le_conn *c);
 void le_conn_arm_closing(le_conn *c, double extra);
 void le_conn_start_reading(le_conn *c);
 void le_conn_stop_reading(le_conn *c);

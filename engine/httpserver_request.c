@@ -390,7 +390,7 @@ static int on_message_complete(http_parser *p) {
   c->keep_alive = http_should_keep_alive(p);
   c->busy = 1;
   c->in_message = 0;
-  le_uv_check(uv_timer_stop(&c->timer), "a connection's deadline");
+  le_conn_disarm(c); /* (no timer stop: a busy connection's timer does nothing) */
   http_parser_pause(p, 1); /* one request at a time per connection */
   return 0;
 }

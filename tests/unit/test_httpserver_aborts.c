@@ -13,13 +13,16 @@
  * count is polled until it is what it should be (30 s at most, a hang detector).
  * A connection stops counting once its close begins: a client that ended its connection
  * and a new client, both seen in one poll (the end first), at max_connections = 1: the
- * new one is served, not refused 503 (the loop turned by hand, one poll at a time). */
+ * new one is served, not refused 503 (the loop turned by hand, one poll at a time).
+ * A deadline moved later (the head's, then its body's, at 100 KB/s) holds: a body sent
+ * after the head's deadline has passed, long before the body's, is read and answered. */
 #include "loop_harness.h"
 #include "client_socket.h"
 
 #include "httpserver_conn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -297,12 +300,60 @@ static void a_connection_being_closed_does_not_count(void **state) {
   harness_close(L);
 }
 
+/* Turns the loop for at least ms milliseconds (a lower bound: a loaded machine only
+ * makes it longer). */
+static void turn_for(long ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+    pause_ms(5);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+}
+
+static void a_deadline_moved_later_holds(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  harness_run_after(L, HARNESS_HTTP_LUA,
+                    "server = listen(function(req, id) httpserver.respond(id, 200, {}, tostring(#req.body)) end,\n"
+                    "                { timeout = 0.2 })\n"
+                    "return server:port()\n",
+                    1);
+  int port = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  int fd = connect_to(port, 0);
+  assert_true(fd >= 0);
+  /* the head's deadline 0.2 s from the accept; its body's 0.2 s + 5 MB at 100 KB/s = 50 s */
+  const char *head = "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n";
+  assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+  turn_for(600); /* past the head's deadline */
+  size_t n = 5000000;
+  char *body = malloc(n);
+  assert_non_null(body);
+  memset(body, 'b', n);
+  for (size_t sent = 0; sent < n;) { /* the server reads as the loop turns */
+    ssize_t k = send(fd, body + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k > 0) sent += (size_t)k;
+    else if (k < 0 && errno != EAGAIN) break; /* closed: the answer tells why */
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+  }
+  free(body);
+  char line[256];
+  first_line_of_answer(fd, line, sizeof line);
+  assert_string_equal(line, "HTTP/1.1 200 OK");
+  close(fd);
+  harness_run(L, "server:close() server = nil", 0);
+  harness_close(L);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as main.c: a write to a client that has gone is an error, not the end */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_count_of_open_connections_returns_to_zero_after_every_abort),
       cmocka_unit_test(a_connection_without_memory_is_closed_and_the_listener_goes_on),
       cmocka_unit_test(a_connection_being_closed_does_not_count),
+      cmocka_unit_test(a_deadline_moved_later_holds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
