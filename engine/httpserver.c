@@ -192,6 +192,7 @@ static int l_listen(lua_State *L) {
   if (rc == 0) rc = uv_tcp_bind(&srv->tcp, (const struct sockaddr *)&addr, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 1024, le_conn_accept);
   if (rc != 0) return failed(L, srv, lua_pushfstring(L, "cannot listen on %s:%d", host, port), rc);
+  le_server_note_address(srv);
   return push_server(L, srv);
 }
 
@@ -208,6 +209,7 @@ static int l_adopt(lua_State *L) {
   rc = uv_tcp_open(&srv->tcp, (uv_os_sock_t)fd);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 128, le_conn_accept);
   if (rc != 0) return failed(L, srv, "cannot serve the socket", rc);
+  le_server_note_address(srv);
   return push_server(L, srv);
 }
 

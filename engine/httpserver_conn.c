@@ -9,6 +9,7 @@
 #include "httpserver_conn.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -427,7 +428,8 @@ static void admit(le_conn *c) {
   if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
     uv_os_fd_t fd;
     unsigned uid;
-    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;
+    const struct sockaddr *local = srv->local_known ? (const struct sockaddr *)&srv->local : NULL;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid_at(fd, local, &uid) : -EBADF;
     if (rc == 0) c->peer_uid = uid;
     else c->peer_errno = -rc;
   }
@@ -457,6 +459,16 @@ static void give_verdict(uv_check_t *h) {
     }
     c = next;
   }
+}
+
+void le_server_note_address(le_server *srv) {
+  int len = sizeof srv->local;
+  srv->local_known = 0;
+  if (uv_tcp_getsockname(&srv->tcp, (struct sockaddr *)&srv->local, &len) != 0) return;
+  if (srv->local.ss_family == AF_INET)
+    srv->local_known = ((struct sockaddr_in *)&srv->local)->sin_addr.s_addr != htonl(INADDR_ANY);
+  else if (srv->local.ss_family == AF_INET6)
+    srv->local_known = !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&srv->local)->sin6_addr);
 }
 
 static void verdict_closed(uv_handle_t *h) { le_server_release(h->data); }

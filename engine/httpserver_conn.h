@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <http_parser.h>
 #include <uv.h>
 
@@ -52,6 +54,8 @@ typedef struct le_server {
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
   struct le_server *next_unserved; /* waiting for the spare handle (httpserver_conn.c) */
+  struct sockaddr_storage local;   /* its connections' local address, when local_known */
+  int local_known;                 /* it listens on one address (not a wildcard) */
   uv_check_t verdict;              /* after a poll: the verdict on the connections it parked */
   struct le_conn *parked_first, *parked_last; /* accepted beyond max_connections, awaiting it */
   int nparked;
@@ -104,6 +108,9 @@ typedef struct le_conn {
  * other connections read in the same poll count first), then is served, or refused 503;
  * one there is no memory for is closed at once, and the listener goes on. */
 void le_conn_accept(uv_stream_t *listener, int status);
+/* Notes the listening socket's address: its connections' own when it is one address
+ * (their peer's uid is then found with one system call fewer). */
+void le_server_note_address(le_server *srv);
 /* The server's verdict handle (a reference to srv), and its closing (with the listener's). */
 void le_server_verdict_init(le_server *srv);
 void le_server_verdict_close(le_server *srv);

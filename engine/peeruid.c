@@ -172,34 +172,38 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   return rc;
 }
 
-int le_tcp_peer_uid_diag(int fd, unsigned *uid) {
-  struct sockaddr_storage me, peer;
-  int rc = ends(fd, &me, &peer);
-  if (rc != 0) return rc;
+/* The sock_diag question for the connection whose ends are me and peer (one family). */
+static int diag_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
   /* the peer's socket: its local end is our peer's address, its remote end ours */
-  if (me.ss_family == AF_INET) {
-    const struct sockaddr_in *m = (const struct sockaddr_in *)&me, *p = (const struct sockaddr_in *)&peer;
+  if (me->ss_family == AF_INET) {
+    const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
     return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid);
   }
-  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
+  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
   if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) /* an IPv4 client */
     return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid);
   return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid);
 }
 
-int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+int le_tcp_peer_uid_diag(int fd, unsigned *uid) {
   struct sockaddr_storage me, peer;
-  int erc = ends(fd, &me, &peer);
-  if (erc != 0) return erc;
+  int rc = ends(fd, &me, &peer);
+  if (rc != 0) return rc;
+  return diag_between(&me, &peer, uid);
+}
+
+/* The tables' answer for the connection whose ends are me and peer (one family). */
+static int tables_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer,
+                          const char *tcp_table, const char *tcp6_table, unsigned *uid) {
   /* the peer's socket: its local address is our peer's, its remote address ours */
   char local[64], remote[64];
-  if (me.ss_family == AF_INET) {
-    const struct sockaddr_in *m = (const struct sockaddr_in *)&me, *p = (const struct sockaddr_in *)&peer;
+  if (me->ss_family == AF_INET) {
+    const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
     v4_text(local, sizeof local, &p->sin_addr, p->sin_port);
     v4_text(remote, sizeof remote, &m->sin_addr, m->sin_port);
     return find_in(tcp_table, local, remote, uid);
   }
-  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
+  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
   v6_text(local, sizeof local, &p->sin6_addr, p->sin6_port);
   v6_text(remote, sizeof remote, &m->sin6_addr, m->sin6_port);
   int rc = find_in(tcp6_table, local, remote, uid);
@@ -212,10 +216,41 @@ int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, un
   return rc;
 }
 
-int le_tcp_peer_uid(int fd, unsigned *uid) {
-  int rc = le_tcp_peer_uid_diag(fd, uid);
+int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  int erc = ends(fd, &me, &peer);
+  if (erc != 0) return erc;
+  return tables_between(&me, &peer, tcp_table, tcp6_table, uid);
+}
+
+/* The kernel's answer for the connection between me and peer, or where it gives none
+ * (no tcp_diag, no such socket), the tables'. */
+static int answer_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
+  int rc = diag_between(me, peer, uid);
   if (rc == 0 || rc == -EAFNOSUPPORT || rc == -ENOTCONN || rc == -ENOTSOCK || rc == -EBADF) return rc;
+  return tables_between(me, peer, "/proc/net/tcp", "/proc/net/tcp6", uid);
+}
+
+int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  socklen_t pl = sizeof peer;
+  if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) return -errno;
+  if (local) {
+    memset(&me, 0, sizeof me);
+    memcpy(&me, local, local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  } else {
+    socklen_t ml = sizeof me;
+    if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0) return -errno;
+  }
+  if (me.ss_family != peer.ss_family || (me.ss_family != AF_INET && me.ss_family != AF_INET6)) return -EAFNOSUPPORT;
+  return answer_between(&me, &peer, uid);
+}
+
+int le_tcp_peer_uid(int fd, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  int rc = ends(fd, &me, &peer);
+  if (rc != 0) return rc;
   /* no answer from the kernel (no tcp_diag, a seccomp filter) or no such socket: the
    * tables, slower, decide */
-  return le_tcp_peer_uid_in(fd, "/proc/net/tcp", "/proc/net/tcp6", uid);
+  return answer_between(&me, &peer, uid);
 }

@@ -4,7 +4,8 @@
  * another user's client is named (by the kernel's sock_diag answer and by the tables).
  * Tables copied from /proc/net/tcp with the client's line rewritten check the parsing.
  * The kernel is asked on one netlink socket per thread, kept open between questions and
- * closed with its thread (counted in /proc/self/fd). */
+ * closed with its thread (counted in /proc/self/fd). Given the local end (a server's
+ * listener), the answer is for the connection at that end: another port has none. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -274,6 +275,31 @@ static void the_kernel_is_asked_on_one_socket_per_thread(void **state) {
   disconnect(&c);
 }
 
+static void the_local_end_given_is_the_one_asked_about(void **state) {
+  (void)state;
+  int families[] = {AF_INET, AF_INET6};
+  for (int i = 0; i < 2; i++) {
+    connection c = connect_loopback(families[i], 0);
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    assert_int_equal(getsockname(c.listener, (struct sockaddr *)&local, &len), 0);
+    unsigned uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, (struct sockaddr *)&local, &uid), 0);
+    assert_int_equal(uid, geteuid());
+    uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, NULL, &uid), 0);
+    assert_int_equal(uid, geteuid());
+    /* another port: no connection of this peer ends there (the kernel, then the tables) */
+    in_port_t *port = families[i] == AF_INET ? &((struct sockaddr_in *)&local)->sin_port
+                                             : &((struct sockaddr_in6 *)&local)->sin6_port;
+    *port = htons((uint16_t)(ntohs(*port) + 1));
+    uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, (struct sockaddr *)&local, &uid), -ENOENT);
+    assert_int_equal(uid, 99999);
+    disconnect(&c);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ipv4_peer_is_its_user),
@@ -284,6 +310,7 @@ int main(void) {
       cmocka_unit_test(a_unix_socket_is_not_asked),
       cmocka_unit_test(only_a_live_socket_counts),
       cmocka_unit_test(the_kernel_is_asked_on_one_socket_per_thread),
+      cmocka_unit_test(the_local_end_given_is_the_one_asked_about),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
