@@ -255,6 +255,27 @@ static lua_Integer server_connections(lua_State *L) {
   return n;
 }
 
+/* Starts the scenario's global server (the loop is then turned by hand), answering 200
+ * with what answer(req) gives, with the options opts (Lua text); returns its port. */
+static int serve_by_hand(lua_State *L, const char *answer, const char *opts) {
+  char chunk[512];
+  snprintf(chunk, sizeof chunk,
+           "server = listen(function(req, id) httpserver.respond(id, 200, {}, %s) end, %s)\n"
+           "return server:port()\n",
+           answer, opts);
+  harness_run_after(L, HARNESS_HTTP_LUA, chunk, 1);
+  int port = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return port;
+}
+
+/* A client of port (a blocking socket), connected. */
+static int client_of(int port) {
+  int fd = connect_to(port, 0);
+  assert_true(fd >= 0);
+  return fd;
+}
+
 /* Turns the loop (one poll a turn, none waiting) until fd has bytes to read: its first
  * line, or "" when 30 s of turns found none (a hang detector). */
 static void first_line_of_answer(int fd, char *line, size_t size) {
@@ -271,33 +292,31 @@ static void first_line_of_answer(int fd, char *line, size_t size) {
   }
 }
 
+/* fd's answer is a 200 (the loop turned until it comes); fd and the server are then
+ * closed, and the loop with no handle left. */
+static void answered_ok_then_stop(lua_State *L, int fd) {
+  char line[256];
+  first_line_of_answer(fd, line, sizeof line);
+  assert_string_equal(line, "HTTP/1.1 200 OK");
+  close(fd);
+  harness_run(L, "server:close() server = nil", 0);
+  harness_close(L);
+}
+
 static void a_connection_being_closed_does_not_count(void **state) {
   (void)state;
   lua_State *L = harness_open();
-  harness_run_after(L, HARNESS_HTTP_LUA,
-                    "server = listen(function(req, id) httpserver.respond(id, 200, {}, 'ok') end,\n"
-                    "                { max_connections = 1 })\n"
-                    "return server:port()\n",
-                    1);
-  int port = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  int first = connect_to(port, 0);
-  assert_true(first >= 0);
+  int port = serve_by_hand(L, "'ok'", "{ max_connections = 1 }");
+  int first = client_of(port);
   for (int i = 0; i < 3000 && server_connections(L) < 1; i++) uv_run(le_loop(), UV_RUN_NOWAIT); /* accepted */
   assert_int_equal(server_connections(L), 1);
   close(first);                            /* its end, then a new client: both ready for one poll */
-  int second = connect_to(port, 0);        /* (the kernel completes it before any accept) */
-  assert_true(second >= 0);
+  int second = client_of(port);            /* (the kernel completes it before any accept) */
   uv_run(le_loop(), UV_RUN_NOWAIT);        /* the first's end read (its close begun), the second accepted */
   assert_int_equal(server_connections(L), 1); /* the second only */
   const char *ask = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
   assert_int_equal(send(second, ask, strlen(ask), MSG_NOSIGNAL), (ssize_t)strlen(ask));
-  char line[256];
-  first_line_of_answer(second, line, sizeof line);
-  assert_string_equal(line, "HTTP/1.1 200 OK");
-  close(second);
-  harness_run(L, "server:close() server = nil", 0);
-  harness_close(L);
+  answered_ok_then_stop(L, second);
 }
 
 /* Turns the loop for at least ms milliseconds (a lower bound: a loaded machine only
@@ -315,15 +334,7 @@ static void turn_for(long ms) {
 static void a_deadline_moved_later_holds(void **state) {
   (void)state;
   lua_State *L = harness_open();
-  harness_run_after(L, HARNESS_HTTP_LUA,
-                    "server = listen(function(req, id) httpserver.respond(id, 200, {}, tostring(#req.body)) end,\n"
-                    "                { timeout = 0.2 })\n"
-                    "return server:port()\n",
-                    1);
-  int port = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  int fd = connect_to(port, 0);
-  assert_true(fd >= 0);
+  int fd = client_of(serve_by_hand(L, "tostring(#req.body)", "{ timeout = 0.2 }"));
   /* the head's deadline 0.2 s from the accept; its body's 0.2 s + 5 MB at 100 KB/s = 50 s */
   const char *head = "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n";
   assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
@@ -339,12 +350,7 @@ static void a_deadline_moved_later_holds(void **state) {
     uv_run(le_loop(), UV_RUN_NOWAIT);
   }
   free(body);
-  char line[256];
-  first_line_of_answer(fd, line, sizeof line);
-  assert_string_equal(line, "HTTP/1.1 200 OK");
-  close(fd);
-  harness_run(L, "server:close() server = nil", 0);
-  harness_close(L);
+  answered_ok_then_stop(L, fd);
 }
 
 int main(void) {
