@@ -52,7 +52,7 @@ static int l_respond(lua_State *L) {
   le_conn *c = le_conn_find(id);
   if (!c || c->closing || !c->busy || c->streaming) return 0;
   /* Built in a C buffer: a luaL_Buffer moves the stack top, which lua_next needs. */
-  le_buffer out = {0};
+  le_buffer out = le_conn_answer_buffer();
   if (le_response_build(L, status, lua_istable(L, 3) || lines ? 3 : 0, body, blen, !c->keep_alive, &out)) {
     le_buffer_free(&out);
     return luaL_error(L, "out of memory writing a response");
@@ -64,7 +64,7 @@ static int l_respond(lua_State *L) {
 int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n, const char *body, size_t blen) {
   le_conn *c = le_conn_find(id);
   if (!c || c->closing || !c->busy || c->streaming) return 0;
-  le_buffer out = {0};
+  le_buffer out = le_conn_answer_buffer();
   if (le_response_build_lines(status, lines, n, body, blen, !c->keep_alive, &out)) {
     le_buffer_free(&out);
     return -1;
@@ -150,6 +150,8 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
   lua_pushvalue(L, dispatch_idx);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   srv->tcp.data = srv;
+  le_request_init_server(srv);
+  le_server_verdict_init(srv);
   return srv;
 }
 
@@ -161,6 +163,8 @@ static int failed(lua_State *L, le_server *srv, const char *what, int rc) {
     luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
     if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
     if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
+    le_request_forget(srv);
+    le_server_verdict_close(srv);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   lua_pushnil(L);
@@ -188,6 +192,7 @@ static int l_listen(lua_State *L) {
   if (rc == 0) rc = uv_tcp_bind(&srv->tcp, (const struct sockaddr *)&addr, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 1024, le_conn_accept);
   if (rc != 0) return failed(L, srv, lua_pushfstring(L, "cannot listen on %s:%d", host, port), rc);
+  le_server_note_address(srv);
   return push_server(L, srv);
 }
 
@@ -204,6 +209,7 @@ static int l_adopt(lua_State *L) {
   rc = uv_tcp_open(&srv->tcp, (uv_os_sock_t)fd);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->tcp, 128, le_conn_accept);
   if (rc != 0) return failed(L, srv, "cannot serve the socket", rc);
+  le_server_note_address(srv);
   return push_server(L, srv);
 }
 
@@ -230,13 +236,15 @@ static int l_close(lua_State *L) {
     if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
     srv->stream_ref = LUA_NOREF;
     le_conn_close_all(srv);
+    le_request_forget(srv);
+    le_server_verdict_close(srv);
     uv_close((uv_handle_t *)&srv->tcp, server_closed);
   }
   return 0;
 }
 
 /* server:connections(): how many of its connections are open (each counts against
- * max_connections from its accept until both its handles have closed). */
+ * max_connections from its accept until its close begins: httpserver_conn.c). */
 static int l_connections(lua_State *L) {
   le_server **ud = luaL_checkudata(L, 1, SERVER_MT);
   lua_pushinteger(L, *ud ? (*ud)->nconns : 0);

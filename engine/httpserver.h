@@ -19,7 +19,9 @@
  *     read, the connection closes). A Content-Length over the limit is refused before any
  *     of the body is read; a chunked body as soon as it passes the limit.
  *   max_body (bytes, default 6 MiB), max_connections (default 1024; beyond, new ones
- *   get 503 and are closed), timeout (seconds, default none): a connection must send a
+ *   get 503 and are closed; a connection counts from its accept until its close begins,
+ *   its linger after a closing answer included, and the count that decides is taken after
+ *   the poll that accepted the new one: ends read in that poll leave room), timeout (seconds, default none): a connection must send a
  *   request's headers within timeout of connecting or of its previous response, and its
  *   body at 100 KB/s at least (plus timeout); otherwise 408 and closed.
  *   peer_uid (boolean): when a connection is accepted, find which local user owns the
@@ -45,7 +47,7 @@
  * respond's headers are a table (name = value) or a string of header lines, each
  * "name: value" ending in CRLF (a hot path builds them in one piece; anything else raises).
  * server:port(), server:close(), server:connections() (how many are open: what
- * max_connections counts, from the accept until the connection is closed). respond() on a connection that has gone away does
+ * max_connections counts, from the accept until its close begins). respond() on a connection that has gone away does
  * nothing. server:unref() lets the loop end while the server is open; abort(id)
  * resets a request's connection; connected(id) says whether its client is still there. */
 #ifndef LAMBDAENG_HTTPSERVER_H

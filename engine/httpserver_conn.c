@@ -9,6 +9,7 @@
 #include "httpserver_conn.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -65,30 +66,59 @@ static void free_conn(uv_handle_t *h) {
   le_buffer_free(&c->names);
   le_buffer_free(&c->reused_names);
   le_buffer_free(&c->values);
-  c->srv->nconns--;
   le_server_release(c->srv);
   free(c);
 }
 
 static void free_data(uv_handle_t *h) { free(h->data); }
 
+/* Marks c closing: it stops counting against max_connections now, not when its handles
+ * are freed. Nothing more is read from it or written to it, and its handles close in
+ * this loop turn's close phase; counted until then, the ends read in one poll would
+ * refuse with 503 the new connections accepted in the same poll (a client's 1,000
+ * connections ending as the next client's arrive). A connection in its linger (its
+ * closing answer written, what the client still sends read and dropped, at most 5 s)
+ * still counts: its client may still be sending, and it holds a socket. */
+static void begin_close(le_conn *c) {
+  c->closing = 1;
+  c->srv->nconns--;
+  if (c->parked) { /* still in the list, freed after the verdict that skips it (the close phase comes later) */
+    c->parked = 0;
+    c->srv->nparked--;
+  }
+}
+
 void le_conn_close(le_conn *c) {
   if (c->closing) return;
-  c->closing = 1;
+  begin_close(c);
   uv_close((uv_handle_t *)&c->timer, free_conn);
   uv_close((uv_handle_t *)&c->tcp, free_conn);
 }
 
 static void timer_cb(uv_timer_t *t);
 
-/* Starts the connection's deadline, seconds from now. */
+/* Starts the connection's timer to fire ms from now (its deadline's time). */
+static void start_timer(le_conn *c, uint64_t ms) {
+  /* A connection whose deadline cannot be armed is not served without one. */
+  if (le_uv_check(uv_timer_start(&c->timer, timer_cb, ms, 0), "a connection's deadline") < 0) le_conn_close(c);
+  else c->timer_due = c->deadline;
+}
+
+/* Sets the connection's deadline, seconds from now. A deadline later than the running
+ * timer's leaves the timer as it is: it fires first and waits the rest (timer_cb). A
+ * kept-alive request moves it twice (its body's deadline, then the idle one after the
+ * answer), and a restart each time (the timer heap's removal and insertion) cost ~0.6 k
+ * instructions an invocation at the local target's front door. */
 static void start_deadline(le_conn *c, double seconds) {
   if (c->closing) return;
   if (seconds > 86400.0 * 365) seconds = 86400.0 * 365;
-  /* A connection whose deadline cannot be armed is not served without one. */
-  if (le_uv_check(uv_timer_start(&c->timer, timer_cb, (uint64_t)(seconds * 1000.0), 0), "a connection's deadline") < 0)
-    le_conn_close(c);
+  uint64_t ms = (uint64_t)(seconds * 1000.0);
+  c->deadline = uv_now(le_loop()) + ms;
+  if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due <= c->deadline) return;
+  start_timer(c, ms);
 }
+
+void le_conn_disarm(le_conn *c) { c->deadline = 0; }
 
 /* Arms the deadline of a request being read (seconds from now); a server without a timeout has none. */
 void le_conn_arm(le_conn *c, double seconds) {
@@ -188,6 +218,29 @@ static void write_cb(uv_write_t *req, int status) {
   free(w);
 }
 
+/* One answer buffer kept for the next answer: one the socket took whole (nearly every
+ * keep-alive answer) gives its buffer back, and the next is built in it. Without it, each
+ * answer (three an invocation at the local target) cost a malloc and a free of ~1 KB, the
+ * malloc of 1 KB or more making glibc consolidate its fast bins when any were in use. */
+#define SPARE_ANSWER_MAX (16 * 1024)
+static le_buffer spare_answer;
+
+le_buffer le_conn_answer_buffer(void) {
+  le_buffer b = spare_answer;
+  spare_answer = (le_buffer){0};
+  return b;
+}
+
+static void give_back(le_buffer *out) {
+  if (!spare_answer.data && out->cap <= SPARE_ANSWER_MAX) {
+    spare_answer = *out;
+    spare_answer.len = 0;
+    *out = (le_buffer){0};
+  } else {
+    le_buffer_free(out);
+  }
+}
+
 /* Sends out (taken over) on c's socket; closes the connection afterwards when asked.
  * A keep-alive answer is first written at once (uv_try_write): it nearly always fits
  * the socket's buffer, and then needs no write request, no callback on the next turn,
@@ -206,7 +259,7 @@ int le_conn_send(le_conn *c, le_buffer *out, int close_after) {
     }
     if (n > 0) done = (size_t)n;
     if (done == out->len) {
-      le_buffer_free(out);
+      give_back(out);
       return 0;
     }
   }
@@ -261,6 +314,11 @@ static int has_unread_bytes(le_conn *c) {
 static void timer_cb(uv_timer_t *t) {
   le_conn *c = t->data;
   if (c->closing) return;
+  uint64_t now = uv_now(le_loop());
+  if (c->deadline > now) { /* moved later while the timer ran */
+    start_timer(c, c->deadline - now);
+    return;
+  }
   if (c->refused || c->answered_closing) { /* closing, and the client neither read to the end nor closed */
     /* An answer still unwritten is one the client does not read: waiting for it to be
      * written would let a client that keeps the connection open and never reads hold
@@ -362,6 +420,84 @@ static void refuse_unserved(le_server *srv) {
   uv_close((uv_handle_t *)&spare, spare_closed);
 }
 
+/* A connection counted against max_connections: its peer's uid found, its reading and its
+ * first deadline started. */
+static void admit(le_conn *c) {
+  le_server *srv = c->srv;
+  c->peer_uid = -1;
+  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
+    uv_os_fd_t fd;
+    unsigned uid;
+    const struct sockaddr *local = srv->local_known ? (const struct sockaddr *)&srv->local : NULL;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid_at(fd, local, &uid) : -EBADF;
+    if (rc == 0) c->peer_uid = uid;
+    else c->peer_errno = -rc;
+  }
+  le_conn_start_reading(c);
+  if (!c->reading) le_conn_close(c);
+  else le_conn_arm(c, srv->timeout);
+}
+
+/* After the poll (a check handle: the same loop turn), the connections it accepted
+ * beyond max_connections, in order: served while the others (those whose close began in
+ * that poll no longer counted) leave room, else refused 503. */
+static void give_verdict(uv_check_t *h) {
+  le_server *srv = h->data;
+  le_uv_check(uv_check_stop(h), "a server's verdict");
+  le_conn *c = srv->parked_first;
+  srv->parked_first = srv->parked_last = NULL;
+  while (c) {
+    le_conn *next = c->next_parked;
+    c->next_parked = NULL;
+    if (c->parked) {
+      c->parked = 0;
+      srv->nparked--;
+      if (srv->nconns - srv->nparked > srv->max_connections)
+        le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
+      else
+        admit(c);
+    }
+    c = next;
+  }
+}
+
+void le_server_note_address(le_server *srv) {
+  int len = sizeof srv->local;
+  srv->local_known = 0;
+  if (uv_tcp_getsockname(&srv->tcp, (struct sockaddr *)&srv->local, &len) != 0) return;
+  if (srv->local.ss_family == AF_INET)
+    srv->local_known = ((struct sockaddr_in *)&srv->local)->sin_addr.s_addr != htonl(INADDR_ANY);
+  else if (srv->local.ss_family == AF_INET6)
+    srv->local_known = !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&srv->local)->sin6_addr);
+}
+
+static void verdict_closed(uv_handle_t *h) { le_server_release(h->data); }
+
+void le_server_verdict_init(le_server *srv) {
+  uv_check_init(le_loop(), &srv->verdict); /* (it cannot fail) */
+  srv->verdict.data = srv;
+  srv->refs++;
+}
+
+void le_server_verdict_close(le_server *srv) {
+  srv->parked_first = srv->parked_last = NULL; /* each closed with the server's connections */
+  uv_close((uv_handle_t *)&srv->verdict, verdict_closed);
+}
+
+/* Parks c, accepted beyond max_connections, for the verdict after this poll. */
+static void park(le_conn *c) {
+  le_server *srv = c->srv;
+  if (le_uv_check(uv_check_start(&srv->verdict, give_verdict), "a server's verdict") < 0) {
+    le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
+    return;
+  }
+  c->parked = 1;
+  srv->nparked++;
+  if (srv->parked_last) srv->parked_last->next_parked = c;
+  else srv->parked_first = c;
+  srv->parked_last = c;
+}
+
 void le_conn_accept(uv_stream_t *s, int status) {
   le_server *srv = s->data;
   if (status < 0) return;
@@ -402,21 +538,8 @@ void le_conn_accept(uv_stream_t *s, int status) {
     le_conn_close(c);
     return;
   }
-  if (srv->nconns > srv->max_connections) {
-    le_refuse(c, 503, "ServiceUnavailableException", "too many connections");
-    return;
-  }
-  c->peer_uid = -1;
-  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
-    uv_os_fd_t fd;
-    unsigned uid;
-    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid(fd, &uid) : -EBADF;
-    if (rc == 0) c->peer_uid = uid;
-    else c->peer_errno = -rc;
-  }
-  le_conn_start_reading(c);
-  if (!c->reading) le_conn_close(c);
-  else le_conn_arm(c, srv->timeout);
+  if (srv->nconns > srv->max_connections) park(c);
+  else admit(c);
 }
 
 void le_conn_close_all(le_server *srv) {
@@ -430,10 +553,12 @@ void le_conn_unref_all(le_server *srv) {
       uv_unref((uv_handle_t *)&c->tcp);
       uv_unref((uv_handle_t *)&c->timer);
     }
+  uv_unref((uv_handle_t *)&srv->verdict);
 }
 
 void le_conn_reset(le_conn *c) {
-  c->closing = 1;
+  if (c->closing) return;
+  begin_close(c);
   uv_close((uv_handle_t *)&c->timer, free_conn);
   if (uv_tcp_close_reset(&c->tcp, free_conn) != 0) uv_close((uv_handle_t *)&c->tcp, free_conn);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <http_parser.h>
 #include <uv.h>
 
@@ -23,6 +25,8 @@ struct lua_State;
 
 #define LE_MIN_BODY_RATE 100000.0  /* bytes per second a body must arrive at, at least */
 #define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
+
+#define LE_KEPT_METHODS 8 /* http_method's first eight: DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE */
 
 /* The options of the server's own checks (httpserver_guard.h). */
 typedef struct le_server_guard {
@@ -50,6 +54,15 @@ typedef struct le_server {
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
   struct le_server *next_unserved; /* waiting for the spare handle (httpserver_conn.c) */
+  struct sockaddr_storage local;   /* its connections' local address, when local_known */
+  int local_known;                 /* it listens on one address (not a wildcard) */
+  uv_check_t verdict;              /* after a poll: the verdict on the connections it parked */
+  struct le_conn *parked_first, *parked_last; /* accepted beyond max_connections, awaiting it */
+  int nparked;
+  int method_refs[LE_KEPT_METHODS]; /* bare: the method strings pushed (registry references; LUA_NOREF: none yet) */
+  int path_ref;                     /* bare: the last short path pushed, its bytes in path_bytes */
+  size_t path_len;
+  char path_bytes[40];
 } le_server;
 
 typedef struct le_conn {
@@ -83,14 +96,24 @@ typedef struct le_conn {
   size_t queued;            /* bytes of its answers waiting in write requests (not yet taken by the socket) */
   long held_id;             /* the connection whose reading its queue holds (httpserver_stream.h; 0: none) */
   int held;                 /* its reading is held by a streamed answer's queue (httpserver_stream.h) */
+  uint64_t deadline, timer_due; /* its deadline (loop milliseconds; 0: none) and when its timer fires */
+  int parked;               /* accepted beyond max_connections: served or refused after the poll */
+  struct le_conn *next_parked;
   struct le_conn *next, *prev; /* every live connection, for closing a server's */
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;
 
-/* The listener's callback (uv_listen's, the server in its data): a new connection, or a 503
- * beyond max_connections; one there is no memory for is closed at once, and the listener
- * goes on. */
+/* The listener's callback (uv_listen's, the server in its data): a new connection; one
+ * beyond max_connections waits for the end of the poll that accepted it (the ends of
+ * other connections read in the same poll count first), then is served, or refused 503;
+ * one there is no memory for is closed at once, and the listener goes on. */
 void le_conn_accept(uv_stream_t *listener, int status);
+/* Notes the listening socket's address: its connections' own when it is one address
+ * (their peer's uid is then found with one system call fewer). */
+void le_server_note_address(le_server *srv);
+/* The server's verdict handle (a reference to srv), and its closing (with the listener's). */
+void le_server_verdict_init(le_server *srv);
+void le_server_verdict_close(le_server *srv);
 /* For tests: the next n connections find no memory for themselves. */
 void le_conn_fail_accepts(int n);
 /* The connection serving request id, or NULL. */
@@ -107,11 +130,16 @@ void le_conn_unref_all(le_server *srv);
  * timeout); le_conn_arm_closing a closing one's: the linger (5 s, the server's timeout
  * when shorter) and extra seconds. */
 void le_conn_arm(le_conn *c, double seconds);
+/* Drops c's deadline while its request is answered (its timer, should it fire, does nothing). */
+void le_conn_disarm(le_conn *c);
 void le_conn_arm_closing(le_conn *c, double extra);
 void le_conn_start_reading(le_conn *c);
 void le_conn_stop_reading(le_conn *c);
 /* Sends out (taken over), in order after what is queued; closes the connection
- * afterwards when asked. -1 when the connection closed instead. */
+ * afterwards when asked. -1 when the connection closed instead. An answer written at
+ * once leaves its buffer for the next: le_conn_answer_buffer() gives it (empty, or
+ * {0}), to build an answer in. */
+le_buffer le_conn_answer_buffer(void);
 int le_conn_send(le_conn *c, le_buffer *out, int close_after);
 /* After c's answer was queued: the next request's deadline and parse (keep-alive). */
 void le_conn_answered(le_conn *c);

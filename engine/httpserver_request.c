@@ -32,6 +32,18 @@ static void reset_request(le_conn *c) {
   if (c->has_sink) le_stream_drop(c); /* (the check here: a call per request otherwise) */
 }
 
+/* Appends len bytes at at to b: in place when it has room (nearly always: a connection's
+ * buffers keep their size from one request to the next), else through le_buffer_append.
+ * The parser's callbacks run ~40 times an invocation at the local target. */
+static inline int add_bytes(le_buffer *b, const char *at, size_t len) {
+  if (b->data && b->cap - b->len >= len) {
+    memcpy(b->data + b->len, at, len);
+    b->len += len;
+    return 0;
+  }
+  return le_buffer_append(b, at, len);
+}
+
 static int head_grows(le_conn *c, size_t len) {
   c->head_bytes += len;
   if (c->head_bytes > MAX_HEAD_BYTES) {
@@ -50,7 +62,7 @@ static int on_message_begin(http_parser *p) {
 static int on_url(http_parser *p, const char *at, size_t len) {
   le_conn *c = p->data;
   if (head_grows(c, len)) return -1;
-  return le_buffer_append(&c->url, at, len);
+  return add_bytes(&c->url, at, len);
 }
 static int on_header_field(http_parser *p, const char *at, size_t len) {
   le_conn *c = p->data;
@@ -60,20 +72,20 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
       le_refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request has more than 128 header fields");
       return -1;
     }
-    if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
+    if (c->nheaders > 0 && add_bytes(&c->values, "", 1)) return -1;
     c->nheaders++;
     c->last_was_value = 0;
   }
-  return le_buffer_append(&c->names, at, len);
+  return add_bytes(&c->names, at, len);
 }
 static int on_header_value(http_parser *p, const char *at, size_t len) {
   le_conn *c = p->data;
   if (head_grows(c, len)) return -1;
   if (!c->last_was_value) {
-    if (le_buffer_append(&c->names, "", 1)) return -1;
+    if (add_bytes(&c->names, "", 1)) return -1;
     c->last_was_value = 1;
   }
-  return le_buffer_append(&c->values, at, len);
+  return add_bytes(&c->values, at, len);
 }
 
 /* Pushes an empty request table, then an empty headers table: new ones, or the connection's
@@ -121,11 +133,27 @@ static void keep_header_names(le_conn *c) {
     c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
 }
 
+/* Pushes c's method: the server keeps its method strings (a Lua short string is hashed and
+ * looked up each time it is made: ~250 instructions; a registry read ~30). */
+static void push_method(lua_State *L, le_conn *c) {
+  unsigned m = c->parser.method;
+  int *ref = m < LE_KEPT_METHODS ? &c->srv->method_refs[m] : NULL;
+  if (ref && *ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+    return;
+  }
+  lua_pushstring(L, http_method_str((enum http_method)m));
+  if (ref) {
+    lua_pushvalue(L, -1);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+}
+
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
   push_empty_request(L, c);
   int req = lua_gettop(L) - 1, headers = req + 1;
-  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
+  push_method(L, c);
   lua_setfield(L, req, "method");
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
@@ -246,8 +274,8 @@ static int begin_stream(le_conn *c) {
 
 static int on_headers_complete(http_parser *p) {
   le_conn *c = p->data;
-  if (c->nheaders > 0 && le_buffer_append(&c->values, "", 1)) return -1;
-  if (c->nheaders > 0 && !c->last_was_value && le_buffer_append(&c->names, "", 1)) return -1;
+  if (c->nheaders > 0 && add_bytes(&c->values, "", 1)) return -1;
+  if (c->nheaders > 0 && !c->last_was_value && add_bytes(&c->names, "", 1)) return -1;
   c->last_was_value = 1; /* the lists are closed */
   c->head_fields = c->nheaders, c->head_names = c->names.len, c->head_values = c->values.len; /* trailers follow */
   if (run_check(c) < 0) return -1;
@@ -272,7 +300,44 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     le_refuse_too_large(c, 0);
     return -1;
   }
-  return le_buffer_append(&c->body, at, len);
+  return add_bytes(&c->body, at, len);
+}
+
+/* After its body went to Lua: the connection keeps a small body buffer for its next
+ * request (a runtime's /response and a client's Invoke each needed a malloc and a free)
+ * and frees a larger one. */
+#define KEPT_BODY_MAX 4096
+static void body_handed_over(le_conn *c) {
+  if (c->body.cap <= KEPT_BODY_MAX) c->body.len = 0;
+  else le_buffer_free(&c->body);
+}
+
+void le_request_init_server(le_server *srv) {
+  for (int i = 0; i < LE_KEPT_METHODS; i++) srv->method_refs[i] = LUA_NOREF;
+  srv->path_ref = LUA_NOREF;
+}
+
+void le_request_forget(le_server *srv) {
+  for (int i = 0; i < LE_KEPT_METHODS; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->method_refs[i]);
+  luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->path_ref);
+  le_request_init_server(srv);
+}
+
+/* Pushes path[0..len): the server's last short path again when it is the same (a
+ * runtime's /next), else a new string, kept when short (a /response path, with its
+ * request id, is long: made once, never alike). */
+static void push_path(lua_State *L, le_server *srv, const char *path, size_t len) {
+  if (srv->path_ref != LUA_NOREF && len == srv->path_len && memcmp(path, srv->path_bytes, len) == 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->path_ref);
+    return;
+  }
+  lua_pushlstring(L, path, len);
+  if (len > sizeof srv->path_bytes) return;
+  luaL_unref(L, LUA_REGISTRYINDEX, srv->path_ref);
+  lua_pushvalue(L, -1);
+  srv->path_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  memcpy(srv->path_bytes, path, len);
+  srv->path_len = len;
 }
 
 /* bare: dispatch(method, path, body, id), each a value on the stack, no table (a request
@@ -280,10 +345,10 @@ static int on_body(http_parser *p, const char *at, size_t len) {
 static int push_bare_request(lua_State *L, le_conn *c) {
   const char *url = c->url.data ? (const char *)c->url.data : "";
   const char *q = memchr(url, '?', c->url.len);
-  lua_pushstring(L, http_method_str((enum http_method)c->parser.method));
-  lua_pushlstring(L, url, q ? (size_t)(q - url) : c->url.len);
+  push_method(L, c);
+  push_path(L, c->srv, url, q ? (size_t)(q - url) : c->url.len);
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
-  le_buffer_free(&c->body);
+  body_handed_over(c);
   lua_pushinteger(L, c->id);
   return 4;
 }
@@ -313,7 +378,7 @@ static void dispatch(le_conn *c) {
   lua_pushlstring(L, c->body.data ? (const char *)c->body.data : "", c->body.len);
   lua_setfield(L, -2, "body");
   if (c->has_sink) le_stream_finish(L, c, lua_gettop(L));
-  le_buffer_free(&c->body); /* the request's copy is in Lua now */
+  body_handed_over(c); /* the request's copy is in Lua now */
   lua_pushinteger(L, c->id);
   c->dispatching = 1;
   le_callback_call(L, 2, 0, "local target");
@@ -325,7 +390,7 @@ static int on_message_complete(http_parser *p) {
   c->keep_alive = http_should_keep_alive(p);
   c->busy = 1;
   c->in_message = 0;
-  le_uv_check(uv_timer_stop(&c->timer), "a connection's deadline");
+  le_conn_disarm(c); /* (no timer stop: a busy connection's timer does nothing) */
   http_parser_pause(p, 1); /* one request at a time per connection */
   return 0;
 }

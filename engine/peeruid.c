@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,8 +87,44 @@ static int diag_answer(const void *answer, int got, unsigned *uid) {
   return -EIO;
 }
 
+/* The sock_diag socket, one per thread and kept open: a socket() and a close() per
+ * question were 2 of the 7 system calls a connection's lookup cost. Its descriptor + 1 is
+ * the thread's value of diag_key (0: none open), closed when the thread ends; any failure
+ * on it closes it, so that the next question starts on a new one with nothing queued. */
+static pthread_key_t diag_key;
+static pthread_once_t diag_once = PTHREAD_ONCE_INIT;
+static int diag_key_ok;
+static _Thread_local uint32_t diag_seq;
+
+static void diag_close(void *value) {
+  if (value) close((int)((intptr_t)value - 1));
+}
+
+static void diag_key_make(void) { diag_key_ok = pthread_key_create(&diag_key, diag_close) == 0; }
+
+/* The thread's sock_diag socket, opened when it has none: a descriptor or a negative errno. */
+static int diag_socket(void) {
+  pthread_once(&diag_once, diag_key_make);
+  void *kept = diag_key_ok ? pthread_getspecific(diag_key) : NULL;
+  if (kept) return (int)((intptr_t)kept - 1);
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -errno;
+  if (diag_key_ok && pthread_setspecific(diag_key, (void *)((intptr_t)nl + 1)) == 0) return nl;
+  return nl; /* not kept (no key): the caller closes it */
+}
+
+/* After a question on nl: kept when it went well and the thread keeps it, else closed. */
+static void diag_done(int nl, int failed) {
+  int kept = diag_key_ok && pthread_getspecific(diag_key) == (void *)((intptr_t)nl + 1);
+  if (kept && !failed) return;
+  if (kept) pthread_setspecific(diag_key, NULL);
+  close(nl);
+}
+
 /* One sock_diag question: the TCP socket of family whose local end is src:sport and whose
- * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). */
+ * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). The
+ * kernel answers a lookup within the sendto, with one message carrying its sequence
+ * number: an answer with another number (none should be queued) is skipped. */
 static int diag_ask(int family, const void *src, uint16_t sport, const void *dst, uint16_t dport, unsigned *uid) {
   struct {
     struct nlmsghdr nlh;
@@ -97,6 +134,7 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ask.nlh.nlmsg_len = sizeof ask;
   ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   ask.nlh.nlmsg_flags = NLM_F_REQUEST; /* one socket, looked up by its addresses: no dump */
+  ask.nlh.nlmsg_seq = ++diag_seq;
   ask.req.sdiag_family = (uint8_t)family;
   ask.req.sdiag_protocol = IPPROTO_TCP;
   ask.req.idiag_states = ~0u;
@@ -106,8 +144,8 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ask.req.id.idiag_sport = sport;
   ask.req.id.idiag_dport = dport;
   ask.req.id.idiag_cookie[0] = ask.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (nl < 0) return -errno;
+  int nl = diag_socket();
+  if (nl < 0) return nl;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   union {
     struct nlmsghdr align;
@@ -116,44 +154,56 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
   ssize_t n;
   do n = sendto(nl, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel);
   while (n < 0 && errno == EINTR);
-  int rc = n < 0 ? -errno : -EIO;
-  if (n == (ssize_t)sizeof ask) {
-    do n = recv(nl, answer.bytes, sizeof answer.bytes, 0);
-    while (n < 0 && errno == EINTR);
-    rc = n < 0 ? -errno : diag_answer(answer.bytes, (int)n, uid);
+  int rc = n < 0 ? -errno : -EIO, answered = 0;
+  for (int tries = 0; n == (ssize_t)sizeof ask && tries < 4; tries++) {
+    ssize_t got;
+    do got = recv(nl, answer.bytes, sizeof answer.bytes, 0);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      rc = -errno;
+      break;
+    }
+    if (got >= (ssize_t)sizeof(struct nlmsghdr) && answer.align.nlmsg_seq != ask.nlh.nlmsg_seq) continue; /* stale */
+    rc = diag_answer(answer.bytes, (int)got, uid);
+    answered = 1;
+    break;
   }
-  close(nl);
+  diag_done(nl, !answered); /* an answer, even a refusal, leaves nothing queued */
   return rc;
+}
+
+/* The sock_diag question for the connection whose ends are me and peer (one family). */
+static int diag_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
+  /* the peer's socket: its local end is our peer's address, its remote end ours */
+  if (me->ss_family == AF_INET) {
+    const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
+    return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid);
+  }
+  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
+  if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) /* an IPv4 client */
+    return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid);
+  return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid);
 }
 
 int le_tcp_peer_uid_diag(int fd, unsigned *uid) {
   struct sockaddr_storage me, peer;
   int rc = ends(fd, &me, &peer);
   if (rc != 0) return rc;
-  /* the peer's socket: its local end is our peer's address, its remote end ours */
-  if (me.ss_family == AF_INET) {
-    const struct sockaddr_in *m = (const struct sockaddr_in *)&me, *p = (const struct sockaddr_in *)&peer;
-    return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid);
-  }
-  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
-  if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) /* an IPv4 client */
-    return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid);
-  return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid);
+  return diag_between(&me, &peer, uid);
 }
 
-int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
-  struct sockaddr_storage me, peer;
-  int erc = ends(fd, &me, &peer);
-  if (erc != 0) return erc;
+/* The tables' answer for the connection whose ends are me and peer (one family). */
+static int tables_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer,
+                          const char *tcp_table, const char *tcp6_table, unsigned *uid) {
   /* the peer's socket: its local address is our peer's, its remote address ours */
   char local[64], remote[64];
-  if (me.ss_family == AF_INET) {
-    const struct sockaddr_in *m = (const struct sockaddr_in *)&me, *p = (const struct sockaddr_in *)&peer;
+  if (me->ss_family == AF_INET) {
+    const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
     v4_text(local, sizeof local, &p->sin_addr, p->sin_port);
     v4_text(remote, sizeof remote, &m->sin_addr, m->sin_port);
     return find_in(tcp_table, local, remote, uid);
   }
-  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&me, *p = (const struct sockaddr_in6 *)&peer;
+  const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
   v6_text(local, sizeof local, &p->sin6_addr, p->sin6_port);
   v6_text(remote, sizeof remote, &m->sin6_addr, m->sin6_port);
   int rc = find_in(tcp6_table, local, remote, uid);
@@ -166,10 +216,41 @@ int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, un
   return rc;
 }
 
-int le_tcp_peer_uid(int fd, unsigned *uid) {
-  int rc = le_tcp_peer_uid_diag(fd, uid);
+int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  int erc = ends(fd, &me, &peer);
+  if (erc != 0) return erc;
+  return tables_between(&me, &peer, tcp_table, tcp6_table, uid);
+}
+
+/* The kernel's answer for the connection between me and peer, or where it gives none
+ * (no tcp_diag, no such socket), the tables'. */
+static int answer_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
+  int rc = diag_between(me, peer, uid);
   if (rc == 0 || rc == -EAFNOSUPPORT || rc == -ENOTCONN || rc == -ENOTSOCK || rc == -EBADF) return rc;
+  return tables_between(me, peer, "/proc/net/tcp", "/proc/net/tcp6", uid);
+}
+
+int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  socklen_t pl = sizeof peer;
+  if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) return -errno;
+  if (local) {
+    memset(&me, 0, sizeof me);
+    memcpy(&me, local, local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  } else {
+    socklen_t ml = sizeof me;
+    if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0) return -errno;
+  }
+  if (me.ss_family != peer.ss_family || (me.ss_family != AF_INET && me.ss_family != AF_INET6)) return -EAFNOSUPPORT;
+  return answer_between(&me, &peer, uid);
+}
+
+int le_tcp_peer_uid(int fd, unsigned *uid) {
+  struct sockaddr_storage me, peer;
+  int rc = ends(fd, &me, &peer);
+  if (rc != 0) return rc;
   /* no answer from the kernel (no tcp_diag, a seccomp filter) or no such socket: the
    * tables, slower, decide */
-  return le_tcp_peer_uid_in(fd, "/proc/net/tcp", "/proc/net/tcp6", uid);
+  return answer_between(&me, &peer, uid);
 }

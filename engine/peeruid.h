@@ -11,15 +11,23 @@
  * -EAFNOSUPPORT for a descriptor that is not a connected TCP/IP socket, or the error of
  * reading /proc. It asks the kernel first (sock_diag netlink: one lookup of that exact
  * socket, whatever the number of connections on the machine; the same uid and inode
- * rule) and reads the tables, once each, only where that gives no answer (no tcp_diag,
- * or no such socket). Blocking but short: call it once per connection.
+ * rule; the netlink socket is kept open, one per thread, closed with its thread or after
+ * a failed exchange) and reads the tables, once each, only where that gives no answer
+ * (no tcp_diag, or no such socket). Blocking but short: call it once per connection.
  * le_tcp_peer_uid_diag asks the kernel only; le_tcp_peer_uid_in reads tables at other
- * paths only (for tests). */
+ * paths only (for tests).
+ * le_tcp_peer_uid_at(fd, local, &uid): the same answers for fd, a connected TCP socket
+ * (not checked: a server's accepted connection), as the end at local of its connection
+ * (its listener's address when that is one address; NULL: the socket's own, asked). Two
+ * system calls fewer than le_tcp_peer_uid (the socket's type; its address when given). */
 #ifndef LAMBDAENG_PEERUID_H
 #define LAMBDAENG_PEERUID_H
+
+struct sockaddr;
 
 int le_tcp_peer_uid(int fd, unsigned *uid);
 int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid);
 int le_tcp_peer_uid_diag(int fd, unsigned *uid);
+int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid);
 
 #endif

@@ -703,7 +703,9 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
 }
 
 /* bare: dispatch(method, path, body, id), the path without its query, no table; a check
- * still gets its request table. */
+ * still gets its request table. A path again, or another of the same length, and a
+ * request without a body after one with: each its own (the server keeps its last short
+ * path's string and a small body buffer between requests). */
 static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
   (void)state;
   lua_State *L = harness_open();
@@ -718,6 +720,8 @@ static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
                "  local a = http.request { method = 'PUT', url = url .. '/one?x=1', body = 'abc', timeout = 10,\n"
                "                           headers = { { 'X-First', '1' } } }\n"
                "  local b = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  local b2 = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  local a2 = http.request { method = 'POST', url = url .. '/one', body = '', timeout = 10 }\n"
                "  s:close()\n"
                "  local checked = {}\n"
                "  local t, turl = listen(bare, { bare = true, check = function(req)\n"
@@ -726,13 +730,14 @@ static void a_bare_dispatch_gets_method_path_and_body_as_values(void **state) {
                "  local c = http.request { method = 'POST', url = turl .. '/three?y', body = 'z', timeout = 10,\n"
                "                           headers = { { 'X-First', '2' } } }\n"
                "  t:close()\n"
-               "  local answers = table.concat({ a.body, b.body, c.body }, ',')\n"
+               "  local answers = table.concat({ a.body, b.body, b2.body, a2.body, c.body }, ',')\n"
                "  return table.concat({ answers, table.concat(seen, '|'), table.concat(checked, '|') }, ' / ')\n"
                "end)\n",
                1);
   /* the answers; what the bare dispatch got; what the check got */
-  assert_string_equal(harness_string(L, -1), "PUT /one,GET /two,POST /three / "
-                                             "PUT /one abc integer nil|GET /two  integer nil|POST /three z integer nil / "
+  assert_string_equal(harness_string(L, -1), "PUT /one,GET /two,GET /two,POST /one,POST /three / "
+                                             "PUT /one abc integer nil|GET /two  integer nil|GET /two  integer nil|"
+                                             "POST /one  integer nil|POST /three z integer nil / "
                                              "POST /three?y 2");
   harness_close(L);
 }

@@ -10,13 +10,20 @@
  * against max_connections for as long as it likes. Connections the server has no memory
  * for (le_conn_fail_accepts), several at once: each closed, the listener serving the next
  * one (and the loop closing with no handle left). Nothing here asserts a duration: the
- * count is polled until it is what it should be (30 s at most, a hang detector). */
+ * count is polled until it is what it should be (30 s at most, a hang detector).
+ * A connection stops counting once its close begins: a client that ended its connection
+ * and a new client, both seen in one poll (the end first), at max_connections = 1: the
+ * new one is served, not refused 503 (the loop turned by hand, one poll at a time).
+ * A deadline moved later (the head's, then its body's, at 100 KB/s) holds: a body sent
+ * after the head's deadline has passed, long before the body's, is read and answered. */
 #include "loop_harness.h"
 #include "client_socket.h"
 
 #include "httpserver_conn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -240,11 +247,119 @@ static void a_connection_without_memory_is_closed_and_the_listener_goes_on(void 
   harness_close(L);
 }
 
+/* The count of s (the scenario's global server) now. */
+static lua_Integer server_connections(lua_State *L) {
+  harness_run(L, "return server:connections()", 1);
+  lua_Integer n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return n;
+}
+
+/* Starts the scenario's global server (the loop is then turned by hand), answering 200
+ * with what answer(req) gives, with the options opts (Lua text); returns its port. */
+static int serve_by_hand(lua_State *L, const char *answer, const char *opts) {
+  char chunk[512];
+  snprintf(chunk, sizeof chunk,
+           "server = listen(function(req, id) httpserver.respond(id, 200, {}, %s) end, %s)\n"
+           "return server:port()\n",
+           answer, opts);
+  harness_run_after(L, HARNESS_HTTP_LUA, chunk, 1);
+  int port = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return port;
+}
+
+/* A client of port (a blocking socket), connected. */
+static int client_of(int port) {
+  int fd = connect_to(port, 0);
+  assert_true(fd >= 0);
+  return fd;
+}
+
+/* Turns the loop (one poll a turn, none waiting) until fd has bytes to read: its first
+ * line, or "" when 30 s of turns found none (a hang detector). */
+static void first_line_of_answer(int fd, char *line, size_t size) {
+  line[0] = '\0';
+  for (int i = 0; i < 3000; i++) {
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 10) != 1) continue;
+    ssize_t n = recv(fd, line, size - 1, 0);
+    line[n > 0 ? n : 0] = '\0';
+    char *eol = strstr(line, "\r\n");
+    if (eol) *eol = '\0';
+    return;
+  }
+}
+
+/* fd's answer is a 200 (the loop turned until it comes); fd and the server are then
+ * closed, and the loop with no handle left. */
+static void answered_ok_then_stop(lua_State *L, int fd) {
+  char line[256];
+  first_line_of_answer(fd, line, sizeof line);
+  assert_string_equal(line, "HTTP/1.1 200 OK");
+  close(fd);
+  harness_run(L, "server:close() server = nil", 0);
+  harness_close(L);
+}
+
+static void a_connection_being_closed_does_not_count(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  int port = serve_by_hand(L, "'ok'", "{ max_connections = 1 }");
+  int first = client_of(port);
+  for (int i = 0; i < 3000 && server_connections(L) < 1; i++) uv_run(le_loop(), UV_RUN_NOWAIT); /* accepted */
+  assert_int_equal(server_connections(L), 1);
+  close(first);                            /* its end, then a new client: both ready for one poll */
+  int second = client_of(port);            /* (the kernel completes it before any accept) */
+  uv_run(le_loop(), UV_RUN_NOWAIT);        /* the first's end read (its close begun), the second accepted */
+  assert_int_equal(server_connections(L), 1); /* the second only */
+  const char *ask = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(send(second, ask, strlen(ask), MSG_NOSIGNAL), (ssize_t)strlen(ask));
+  answered_ok_then_stop(L, second);
+}
+
+/* Turns the loop for at least ms milliseconds (a lower bound: a loaded machine only
+ * makes it longer). */
+static void turn_for(long ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+    pause_ms(5);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+}
+
+static void a_deadline_moved_later_holds(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  int fd = client_of(serve_by_hand(L, "tostring(#req.body)", "{ timeout = 0.2 }"));
+  /* the head's deadline 0.2 s from the accept; its body's 0.2 s + 5 MB at 100 KB/s = 50 s */
+  const char *head = "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n";
+  assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+  turn_for(600); /* past the head's deadline */
+  size_t n = 5000000;
+  char *body = malloc(n);
+  assert_non_null(body);
+  memset(body, 'b', n);
+  for (size_t sent = 0; sent < n;) { /* the server reads as the loop turns */
+    ssize_t k = send(fd, body + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k > 0) sent += (size_t)k;
+    else if (k < 0 && errno != EAGAIN) break; /* closed: the answer tells why */
+    uv_run(le_loop(), UV_RUN_NOWAIT);
+  }
+  free(body);
+  answered_ok_then_stop(L, fd);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as main.c: a write to a client that has gone is an error, not the end */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_count_of_open_connections_returns_to_zero_after_every_abort),
       cmocka_unit_test(a_connection_without_memory_is_closed_and_the_listener_goes_on),
+      cmocka_unit_test(a_connection_being_closed_does_not_count),
+      cmocka_unit_test(a_deadline_moved_later_holds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,15 @@
  * and IPv4 to a server listening on both; a client that has closed (its socket
  * orphaned, inode 0 in /proc/net/tcp) is unknown, never uid 0; a unix socket is refused;
  * another user's client is named (by the kernel's sock_diag answer and by the tables).
- * Tables copied from /proc/net/tcp with the client's line rewritten check the parsing. */
+ * Tables copied from /proc/net/tcp with the client's line rewritten check the parsing.
+ * The kernel is asked on one netlink socket per thread, kept open between questions and
+ * closed with its thread (counted in /proc/self/fd). Given the local end (a server's
+ * listener), the answer is for the connection at that end: another port has none. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,6 +227,79 @@ static void only_a_live_socket_counts(void **state) {
   disconnect(&c);
 }
 
+/* The descriptors this process has open. */
+static int open_descriptors(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e = readdir(d); e; e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own */
+}
+
+typedef struct asking {
+  int fd, answered, before, after; /* descriptors open before its first question, after its last */
+} asking;
+
+/* A new thread's questions: its socket opened by the first, kept for the others. */
+static void *ask_in_a_thread(void *arg) {
+  asking *a = arg;
+  a->before = open_descriptors();
+  a->answered = 0;
+  for (int i = 0; i < 20; i++) {
+    unsigned uid = 99999;
+    a->answered += le_tcp_peer_uid_diag(a->fd, &uid) == 0 && uid == geteuid();
+  }
+  a->after = open_descriptors();
+  return NULL;
+}
+
+static void the_kernel_is_asked_on_one_socket_per_thread(void **state) {
+  (void)state;
+  connection c = connect_loopback(AF_INET, 0);
+  int base = open_descriptors();
+  asking a = {.fd = c.server};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, ask_in_a_thread, &a), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(a.answered, 20);
+  assert_int_equal(a.before, base);
+  assert_int_equal(a.after, base + 1);         /* one socket for its 20 questions, still open */
+  assert_int_equal(open_descriptors(), base); /* closed when the thread ended */
+  unsigned uid = 99999;                       /* and this thread's own, whether it had one or not */
+  assert_int_equal(le_tcp_peer_uid(c.server, &uid), 0);
+  int kept = open_descriptors();
+  for (int i = 0; i < 20; i++) assert_int_equal(le_tcp_peer_uid(c.server, &uid), 0);
+  assert_int_equal(open_descriptors(), kept);
+  disconnect(&c);
+}
+
+static void the_local_end_given_is_the_one_asked_about(void **state) {
+  (void)state;
+  int families[] = {AF_INET, AF_INET6};
+  for (int i = 0; i < 2; i++) {
+    connection c = connect_loopback(families[i], 0);
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    assert_int_equal(getsockname(c.listener, (struct sockaddr *)&local, &len), 0);
+    unsigned uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, (struct sockaddr *)&local, &uid), 0);
+    assert_int_equal(uid, geteuid());
+    uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, NULL, &uid), 0);
+    assert_int_equal(uid, geteuid());
+    /* another port: no connection of this peer ends there (the kernel, then the tables) */
+    in_port_t *port = families[i] == AF_INET ? &((struct sockaddr_in *)&local)->sin_port
+                                             : &((struct sockaddr_in6 *)&local)->sin6_port;
+    *port = htons((uint16_t)(ntohs(*port) + 1));
+    uid = 99999;
+    assert_int_equal(le_tcp_peer_uid_at(c.server, (struct sockaddr *)&local, &uid), -ENOENT);
+    assert_int_equal(uid, 99999);
+    disconnect(&c);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ipv4_peer_is_its_user),
@@ -231,6 +309,8 @@ int main(void) {
       cmocka_unit_test(a_client_that_closed_is_unknown),
       cmocka_unit_test(a_unix_socket_is_not_asked),
       cmocka_unit_test(only_a_live_socket_counts),
+      cmocka_unit_test(the_kernel_is_asked_on_one_socket_per_thread),
+      cmocka_unit_test(the_local_end_given_is_the_one_asked_about),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
