@@ -189,6 +189,9 @@ void le_http_answer_init(le_http_answer *a, le_http_response *response, size_t m
   memset(a, 0, sizeof *a);
   http_parser_init(&a->parser, HTTP_RESPONSE);
   a->parser.data = a;
+  /* control bytes in a header's value are read as libcurl reads them (what shows them to a
+   * terminal cleans them: an error's type and message come from headers) */
+  a->parser.lenient_http_headers = 1;
   a->response = response;
   a->max_body = max_body;
   a->head_request = head_request;

@@ -9,7 +9,8 @@
  * - an answer read by http-parser from bytes split anywhere: 1xx answers skipped, the
  *   final one's status, its header block as libcurl's header callback gave it (status
  *   line, one "Name: value" line each, the empty line), its body appended as it comes
- *   (chunked, Content-Length, or to the connection's end), none for HEAD, 204, 304.
+ *   (chunked, Content-Length, or to the connection's end), none for HEAD, 204, 304; a
+ *   header value's control bytes kept, as libcurl keeps them.
  *   Past max_body, at a declared Content-Length past max_body or past
  *   LE_HTTP_MAX_HEADER_BYTES of headers it ends "too large"; bytes that are not HTTP
  *   (or more after the final answer) end it "bad", with http-parser's reason. */

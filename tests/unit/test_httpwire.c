@@ -119,6 +119,8 @@ static const answer_case CASES[] = {
      "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", "x", 0},
     {"HTTP/1.0 200 OK\r\n\r\nto the end", 1, 0, 200, "HTTP/1.0 200 OK\r\n\r\n", "to the end", 0},
     {"HTTP/1.1 500 \r\nContent-Length: 0\r\n\r\n", 0, 0, 500, "HTTP/1.1 500 \r\nContent-Length: 0\r\n\r\n", "", 1},
+    {"HTTP/1.1 400 Bad\r\nX-E: Evil\x1b[31m\x07\x08\r\nContent-Length: 0\r\n\r\n", 0, 0, 400,
+     "HTTP/1.1 400 Bad\r\nX-E: Evil\x1b[31m\x07\x08\r\nContent-Length: 0\r\n\r\n", "", 1},
 };
 
 /* Each answer read whole, then split in two at every byte, then a byte at a time. */
