@@ -4,7 +4,9 @@
  * followed by a fresh socket for the next one. */
 #include "httppool.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,17 +322,21 @@ static void write_cb(uv_write_t *req, int status) {
 }
 
 int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
-  uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
-  int n = uv_try_write((uv_stream_t *)&c->s->tcp, &buf, 1);
-  if (n == UV_EAGAIN) n = 0;
-  if (n < 0) return n;
+  /* send() as libcurl sends: MSG_NOSIGNAL (a peer gone is an error, not SIGPIPE), and the
+   * same system call (the kill -9 tests stop a run at its n-th sendto) */
+  uv_os_fd_t fd;
+  int rc = uv_fileno((uv_handle_t *)&c->s->tcp, &fd);
+  if (rc != 0) return rc;
+  ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return uv_translate_sys_error(errno);
+  if (n < 0) n = 0;
   if ((size_t)n == len) return 0;
   pending_write *w = malloc(sizeof *w + len - (size_t)n);
   if (!w) return UV_ENOMEM;
   w->len = len - (size_t)n;
   memcpy(w->data, (const char *)data + n, w->len);
-  buf = uv_buf_init(w->data, (unsigned)w->len);
-  int rc = uv_write(&w->req, (uv_stream_t *)&c->s->tcp, &buf, 1, write_cb);
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
+  rc = uv_write(&w->req, (uv_stream_t *)&c->s->tcp, &buf, 1, write_cb);
   if (rc != 0) free(w);
   return rc;
 }
