@@ -25,7 +25,9 @@ struct le_http_own {
   le_buffer request; /* head and body, as sent (again, on a new connection, once) */
   le_http_answer answer;
   uv_timer_t *timer; /* freed by its close callback */
-  uint64_t deadline; /* uv_now at which the request times out; 0: never */
+  uint64_t connect_deadline; /* uv_hrtime by which a connection being opened must be up */
+  uint64_t deadline; /* uv_hrtime at which the request times out; 0: never (the clock loop.now
+                      * reads: a timer counted from the loop's cached time could end it early) */
   long timeout_ms;
   const char *pending_kind; /* a failure found inside a call, ended by the timer */
   char pending[200];
@@ -139,13 +141,31 @@ static void end(own *o, const char *kind, int keep, const char *fmt, ...) {
   le_http_end(o->t);
 }
 
+static void arm(own *o, uint64_t ms);
+
+/* Milliseconds from now to the deadline, rounded up (0: it has passed). */
+static uint64_t ms_left(const own *o) {
+  uint64_t now = uv_hrtime();
+  return o->deadline > now ? (o->deadline - now + 999999) / 1000000 : 0;
+}
+
 static void timer_cb(uv_timer_t *timer) {
   own *o = timer->data;
   const char *name = le_http_pool_host_name(o->host);
-  if (o->pending_kind) end(o, o->pending_kind, 0, "%s", o->pending);
-  else if (o->connecting && (!o->deadline || uv_now(le_loop()) < o->deadline))
+  if (o->pending_kind) {
+    end(o, o->pending_kind, 0, "%s", o->pending);
+  } else if (o->connecting && (!o->deadline || ms_left(o) > 0) && uv_hrtime() >= o->connect_deadline) {
     end(o, "timeout", 0, "connecting to %s took longer than %ld ms", name, LE_HTTP_CONNECT_TIMEOUT_MS);
-  else end(o, "timeout", 0, "no answer from %s within %ld ms", name, o->timeout_ms);
+  } else if (o->deadline && ms_left(o) == 0) {
+    end(o, "timeout", 0, "no answer from %s within %ld ms", name, o->timeout_ms);
+  } else { /* the loop's clock ran ahead of hrtime's: wait the rest */
+    uint64_t left = o->deadline ? ms_left(o) : UINT64_MAX;
+    if (o->connecting) {
+      uint64_t now = uv_hrtime(), c = o->connect_deadline > now ? (o->connect_deadline - now + 999999) / 1000000 : 1;
+      if (c < left) left = c;
+    }
+    arm(o, left ? left : 1);
+  }
 }
 
 /* Runs the timer in ms (0: at the next loop turn); a libuv failure is reported. */
@@ -166,8 +186,7 @@ static void arm(own *o, uint64_t ms) {
 
 /* The request's timer for what it waits for now: the connect (at most 10 s) or the answer. */
 static void arm_wait(own *o) {
-  uint64_t now = uv_now(le_loop());
-  uint64_t left = o->deadline ? (o->deadline > now ? o->deadline - now : 0) : UINT64_MAX;
+  uint64_t left = o->deadline ? ms_left(o) : UINT64_MAX;
   if (o->connecting && left > (uint64_t)LE_HTTP_CONNECT_TIMEOUT_MS) left = LE_HTTP_CONNECT_TIMEOUT_MS;
   if (left != UINT64_MAX) arm(o, left);
   else if (o->timer) uv_timer_stop(o->timer);
@@ -183,6 +202,7 @@ static void fail_soon(own *o, const char *kind, const char *fmt, const char *det
 static void open_connection(own *o) {
   const char *why = NULL;
   o->connecting = 1;
+  o->connect_deadline = uv_hrtime() + (uint64_t)LE_HTTP_CONNECT_TIMEOUT_MS * 1000000;
   o->conn = le_http_pool_open(o->host, o, &why);
   if (!o->conn) fail_soon(o, "connect", "cannot connect to %s: %s", why);
   else arm_wait(o);
@@ -199,7 +219,7 @@ static void send_request(own *o) {
 
 void le_http_own_go(le_http_transfer *t) {
   own *o = t->own;
-  o->deadline = o->timeout_ms > 0 ? uv_now(le_loop()) + (uint64_t)o->timeout_ms : 0;
+  o->deadline = o->timeout_ms > 0 ? uv_hrtime() + (uint64_t)o->timeout_ms * 1000000 : 0;
   o->conn = le_http_pool_take_idle(o->host, o);
   if (!o->conn) {
     open_connection(o);
