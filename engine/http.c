@@ -12,6 +12,8 @@
 
 #include "httpeasy.h"
 #include "httpmulti.h"
+#include "httpown.h"
+#include "httppool.h"
 #include "httptransfer.h"
 #include "httpurl.h"
 #include "loop.h"
@@ -43,6 +45,7 @@ static struct {
 static int init(le_error *err) {
   if (H.ready) return LE_OK;
   le_http_easy_open();
+  le_http_own_open();
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
   int opened = le_http_multi_open(H.max_host, err) == LE_OK;
   int rc = opened ? uv_async_init(le_loop(), &H.alive, NULL) : 0;
@@ -60,6 +63,7 @@ size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
   le_http_multi_close();
+  le_http_own_close();
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
   le_http_easy_close();
@@ -165,9 +169,16 @@ static void dequeue(transfer *t) {
   t->queue_next = NULL;
 }
 
-/* Hands t to libcurl in the multi handle le_http_multi_add picks; its sockets are
- * counted to that one. Returns 0, or -1 when libcurl refused (nothing counted). */
-static int hand_to_libcurl(transfer *t) {
+/* Hands t to its transport: the own one, or libcurl in the multi handle
+ * le_http_multi_add picks (its sockets counted to that one). Returns 0, or -1 when
+ * libcurl refused (nothing counted). */
+static int hand_over(transfer *t) {
+  if (t->own) {
+    t->started = 1;
+    t->host->active++;
+    le_http_own_go(t);
+    return 0;
+  }
   le_http_shard *sh = le_http_multi_add(t->easy, H.max_host);
   if (!sh) return -1;
   t->shard = sh;
@@ -176,27 +187,12 @@ static int hand_to_libcurl(transfer *t) {
   return 0;
 }
 
+long le_http_max_host(void) { return H.max_host; }
+
 void le_http_finish(transfer *t, CURLcode code) {
-  unlink_transfer(t);
-  if (t->started) {
-    le_http_multi_release(t->shard);
-    t->host->active--;
-    start_queued(t->host);
-  } else {
-    dequeue(t);
-  }
   le_http_response *r = &t->response;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) r->status = 0;
-  if (t->cancelled) {
-    r->error_kind = "cancelled";
-    snprintf(r->error, sizeof r->error, "request cancelled");
-  } else if (t->too_large) {
-    r->error_kind = "too_large";
-    if (t->header_bytes > LE_HTTP_MAX_HEADER_BYTES)
-      snprintf(r->error, sizeof r->error, "the response headers exceed %d bytes", LE_HTTP_MAX_HEADER_BYTES);
-    else
-      snprintf(r->error, sizeof r->error, "the response body exceeds %zu bytes", t->max_body);
-  } else if (code != CURLE_OK) {
+  if (code != CURLE_OK) {
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT: r->error_kind = "timeout"; break;
       case CURLE_COULDNT_CONNECT:
@@ -216,6 +212,30 @@ void le_http_finish(transfer *t, CURLcode code) {
   t->easy = NULL;
   free(t->headers); /* the reset handle no longer points at them */
   t->headers = NULL;
+  le_http_end(t);
+}
+
+void le_http_end(transfer *t) {
+  unlink_transfer(t);
+  if (t->started) {
+    if (t->shard) le_http_multi_release(t->shard);
+    t->host->active--;
+    start_queued(t->host);
+  } else {
+    dequeue(t);
+  }
+  le_http_response *r = &t->response;
+  if (t->cancelled) {
+    r->error_kind = "cancelled";
+    snprintf(r->error, sizeof r->error, "request cancelled");
+  } else if (t->too_large) {
+    r->error_kind = "too_large";
+    if (t->header_bytes > LE_HTTP_MAX_HEADER_BYTES)
+      snprintf(r->error, sizeof r->error, "the response headers exceed %d bytes", LE_HTTP_MAX_HEADER_BYTES);
+    else
+      snprintf(r->error, sizeof r->error, "the response body exceeds %zu bytes", t->max_body);
+  }
+  le_http_own_free(t);
   if (t->url) le_http_url_release(t->url);
   t->url = NULL;
   t->done(r, t->userdata);
@@ -224,23 +244,33 @@ void le_http_finish(transfer *t, CURLcode code) {
   free(t);
 }
 
-/* A transfer le_http_start could not start: its handle, header list and URL let go. */
+/* A transfer le_http_start could not start: its handle, header list, exchange and URL let go. */
 static void discard(transfer *t) {
-  curl_easy_cleanup(t->easy);
+  if (t->easy) curl_easy_cleanup(t->easy);
   free(t->headers);
+  le_http_own_free(t);
   if (t->url) le_http_url_release(t->url);
   free(t);
+}
+
+/* Sets t up for its transport, chosen here for each request: the own one when it fits
+ * (httpown.h), else libcurl. */
+static int set_up(transfer *t, const le_http_request_spec *spec, le_error *err) {
+  t->url = le_http_url_take(spec->url);
+  if (le_http_own_fits(t->url, spec)) return le_http_own_prepare(t, spec, err);
+  t->easy = le_http_easy_take();
+  if (!t->easy) return le_error_set(err, "libcurl: cannot create a request");
+  CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
+  int listed = t->headers != NULL;
+  if (so != CURLE_OK || !listed)
+    return le_error_set(err, "libcurl: cannot set up the request: %s", listed ? curl_easy_strerror(so) : "out of memory");
+  return LE_OK;
 }
 
 int le_http_start(const le_http_request_spec *spec, le_http_done done, void *userdata, le_error *err) {
   if (init(err) != LE_OK) return LE_FAIL;
   transfer *t = calloc(1, sizeof *t);
   if (!t) return le_error_set(err, "out of memory");
-  t->easy = le_http_easy_take();
-  if (!t->easy) {
-    free(t);
-    return le_error_set(err, "libcurl: cannot create a request");
-  }
   t->done = done;
   t->userdata = userdata;
   t->max_body = spec->max_body;
@@ -249,21 +279,18 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
     discard(t);
     return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
   }
-  CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
-  int listed = t->headers != NULL;
-  if (so != CURLE_OK || !listed) {
+  if (set_up(t, spec, err) != LE_OK) {
     discard(t);
-    return le_error_set(err, "libcurl: cannot set up the request: %s",
-                        listed ? curl_easy_strerror(so) : "out of memory");
+    return LE_FAIL;
   }
   host_slot *h = t->host;
   if (h->active < (size_t)H.max_host) {
-    if (hand_to_libcurl(t) < 0) {
+    if (hand_over(t) < 0) {
       discard(t);
       return le_error_set(err, "libcurl: cannot start the request");
     }
   } else {
-    /* Its timeout starts when it leaves the queue, as it is added to libcurl. */
+    /* Its timeout starts when it leaves the queue, as it is handed over. */
     if (h->queue_tail) h->queue_tail->queue_next = t;
     else h->queue_head = t;
     h->queue_tail = t;
@@ -287,7 +314,10 @@ static void start_queued(host_slot *h) {
     h->queue_head = t->queue_next;
     if (!h->queue_head) h->queue_tail = NULL;
     t->queue_next = NULL;
-    if (t->cancelled || hand_to_libcurl(t) < 0) le_http_finish(t, CURLE_FAILED_INIT);
+    if (t->cancelled || hand_over(t) < 0) {
+      if (t->own) le_http_end(t); /* only a cancelled one: the own transport always starts */
+      else le_http_finish(t, CURLE_FAILED_INIT);
+    }
   }
 }
 
@@ -311,6 +341,11 @@ static void cancel_cb(uv_timer_t *timer) {
     transfer *t = H.in_flight;
     while (t && !t->cancelled) t = t->next;
     if (!t) break;
+    if (t->own) {
+      if (t->started) le_http_own_abort(t);
+      le_http_end(t);
+      continue;
+    }
     if (t->started) le_http_multi_cancel(t->shard, t->easy);
     le_http_finish(t, CURLE_ABORTED_BY_CALLBACK);
   }
@@ -342,5 +377,6 @@ void le_http_get_stats(le_http_stats *stats) {
   stats->cancellations = H.cancellations;
   stats->urls_parsed = le_http_url_parsed();
   le_http_multi_stats(stats);
+  le_http_pool_stats(stats);
   le_http_easy_stats(stats);
 }

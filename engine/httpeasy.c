@@ -123,7 +123,7 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   SETOPT(so, e, CURLOPT_URL, spec->url);
   /* With the parsed handle as well libcurl copies it instead of parsing the text and
    * printing it back (httpurl.h); the text stays set, for a retry on a new connection. */
-  t->url = le_http_url_take(spec->url);
+  if (!t->url) t->url = le_http_url_take(spec->url); /* (http.c takes it first) */
   if (t->url) SETOPT(so, e, CURLOPT_CURLU, le_http_url_handle(t->url));
   /* An address is its own resolution: kept for good, libcurl does not walk its DNS cache
    * for expired names at the end of every transfer. A name keeps the default 60 s. */

@@ -1,7 +1,7 @@
 /* httptransfer.h — one request of http.h from le_http_start to its callback, as the
  * client's files share it. http.c owns it: it makes it, queues it behind its host's
- * limit, hands it to libcurl (httpmulti.c) and ends it in le_http_finish, which calls
- * its callback and frees it. httpeasy.c sets up its easy handle and fills its response
+ * limit, hands it to libcurl (httpmulti.c) or to the own transport (httpown.c) and ends
+ * it in le_http_end, which calls its callback and frees it. httpeasy.c sets up its easy handle and fills its response
  * within its caps; httpmulti.c hands it back to le_http_finish once libcurl is done
  * with it (found through CURLINFO_PRIVATE), never from inside a libcurl call. */
 #ifndef LAMBDAENG_HTTPTRANSFER_H
@@ -12,15 +12,16 @@
 #include <curl/curl.h>
 
 #include "http.h"
-
-#define LE_HTTP_MAX_HEADER_BYTES (64 * 1024)
+#include "httpwire.h" /* LE_HTTP_MAX_HEADER_BYTES */
 
 struct le_http_host;
 struct le_http_shard;
 struct le_http_url;
+struct le_http_own;
 
 typedef struct le_http_transfer {
-  CURL *easy;
+  CURL *easy;                 /* libcurl's handle, or NULL when own is set */
+  struct le_http_own *own;    /* the own transport's exchange (httpown.h), or NULL */
   struct curl_slist *headers; /* header_list's one block: freed with free() */
   struct le_http_url *url;     /* its parsed URL (httpurl.h) while the handle may read it, or NULL */
   le_http_response response;
@@ -35,8 +36,14 @@ typedef struct le_http_transfer {
   int cancelled, started, too_large;
 } le_http_transfer;
 
-/* (http.c) Ends t with libcurl's result: out of its host's count or queue, its
- * response's error kind set, its handle given back, its callback called, t freed. */
+/* (http.c) Ends t with libcurl's result: its response's error kind set from code, its
+ * handle given back, then le_http_end. */
 void le_http_finish(le_http_transfer *t, CURLcode code);
+/* (http.c) Ends t, its response filled (error_kind and error set on a failure): out of
+ * its host's count or queue, "cancelled" or "too_large" when it was, its callback
+ * called, t freed. */
+void le_http_end(le_http_transfer *t);
+/* (http.c) The connections per host now allowed. */
+long le_http_max_host(void);
 
 #endif

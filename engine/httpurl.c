@@ -2,6 +2,7 @@
 #include "httpurl.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ struct le_http_url {
   unsigned long used; /* when last taken (for which kept one to let go) */
   int kept;           /* in U.kept; else freed by its last release */
   int literal_host;   /* its host is an IP address, not a name */
+  le_http_url_wire wire; /* its parts as the own transport sends them (wire.usable 0: none) */
   char text[];
 };
 
@@ -47,7 +49,46 @@ static int host_is_address(CURLU *handle) {
 
 static void url_free(le_http_url *u) {
   curl_url_cleanup(u->handle);
+  free(u->wire.host);
+  free(u->wire.host_header);
+  free(u->wire.target);
   free(u);
+}
+
+/* The parts of an http:// URL the own transport needs (httpown.c): the host to connect
+ * to (an IPv6 address without its brackets), its port, the Host header's value (the port
+ * unless it is 80) and the request target (path, then "?" and the query when there is
+ * one), all as libcurl 7.88 sends them. An https:// URL, one with a user or an IPv6 zone,
+ * or one memory ran out for, has none. */
+static void wire_parts(le_http_url *u) {
+  le_http_url_wire *w = &u->wire;
+  char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *user = NULL, *zone = NULL;
+  CURLU *h = u->handle;
+  int ok = curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && strcmp(scheme, "http") == 0 &&
+           curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+           curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+           curl_url_get(h, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+           curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+           curl_url_get(h, CURLUPART_ZONEID, &zone, 0) != CURLUE_OK;
+  if (ok && curl_url_get(h, CURLUPART_QUERY, &query, 0) != CURLUE_OK) query = NULL;
+  long p = ok ? strtol(port, NULL, 10) : 0;
+  if (ok && p > 0 && p < 65536) {
+    size_t hl = strlen(host), pl = strlen(path), ql = query ? strlen(query) + 1 : 0;
+    int bracketed = hl > 2 && host[0] == '[';
+    w->host = malloc(hl + 1);
+    w->host_header = malloc(hl + 8);
+    w->target = malloc(pl + ql + 1);
+    if (w->host && w->host_header && w->target) {
+      memcpy(w->host, host + bracketed, hl - 2 * bracketed);
+      w->host[hl - 2 * bracketed] = '\0';
+      if (p == 80) snprintf(w->host_header, hl + 8, "%s", host);
+      else snprintf(w->host_header, hl + 8, "%s:%ld", host, p);
+      snprintf(w->target, pl + ql + 1, "%s%s%s", path, query ? "?" : "", query ? query : "");
+      w->port = (int)p;
+      w->usable = 1;
+    }
+  }
+  curl_free(scheme), curl_free(host), curl_free(port), curl_free(path), curl_free(query), curl_free(user), curl_free(zone);
 }
 
 /* url parsed as libcurl 7.88 parses a transfer's CURLOPT_URL (parseurlandfillconn's
@@ -70,6 +111,8 @@ static le_http_url *url_parse(const char *url, size_t len) {
   u->users = 0;
   u->kept = 0;
   u->literal_host = host_is_address(u->handle);
+  memset(&u->wire, 0, sizeof u->wire);
+  wire_parts(u);
   U.parsed++;
   return u;
 }
@@ -116,6 +159,8 @@ le_http_url *le_http_url_take(const char *url) {
 CURLU *le_http_url_handle(const le_http_url *u) { return u->handle; }
 
 int le_http_url_host_is_address(const le_http_url *u) { return u->literal_host; }
+
+const le_http_url_wire *le_http_url_wire_parts(const le_http_url *u) { return u->wire.usable ? &u->wire : NULL; }
 
 void le_http_url_release(le_http_url *u) {
   if (--u->users == 0 && !u->kept) url_free(u);

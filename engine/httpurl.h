@@ -27,6 +27,17 @@ le_http_url *le_http_url_take(const char *url);
 CURLU *le_http_url_handle(const le_http_url *u);
 /* Whether its host is an IP address (IPv4, or IPv6 in brackets), not a name to resolve. */
 int le_http_url_host_is_address(const le_http_url *u);
+/* An http:// URL's parts as the own transport (httpown.c) sends them, as libcurl would. */
+typedef struct le_http_url_wire {
+  char *host;        /* to connect to: a name, an IPv4 address, or an IPv6 one without brackets */
+  char *host_header; /* Host's value: host, with ":port" unless the port is 80 */
+  char *target;      /* the request line's target: path, and "?query" when there is one */
+  int port;
+  int usable;
+} le_http_url_wire;
+/* Its parts when it is an http:// URL the own transport can send (no user, no IPv6 zone);
+ * NULL otherwise. Valid while it is held. */
+const le_http_url_wire *le_http_url_wire_parts(const le_http_url *u);
 /* A transfer no longer needs it (its easy handle was reset or cleaned up). */
 void le_http_url_release(le_http_url *u);
 /* Frees the parsed URLs kept (none may be held any more). */

@@ -27,7 +27,7 @@ SOURCE = os.path.abspath(os.environ.get("LAMBDAENG_SOURCE") or os.path.join(os.p
 VOID_CALLS = {
     "uv_close", "uv_ref", "uv_unref", "uv_walk", "uv_stop", "uv_update_time", "uv_library_shutdown",
     "curl_free", "curl_easy_cleanup", "curl_slist_free_all", "curl_url_cleanup", "curl_global_cleanup",
-    "curl_easy_reset", "uv_mutex_lock", "uv_mutex_unlock", "uv_mutex_destroy", "uv_cond_signal", "uv_cond_broadcast",
+    "curl_easy_reset", "uv_freeaddrinfo", "uv_mutex_lock", "uv_mutex_unlock", "uv_mutex_destroy", "uv_cond_signal", "uv_cond_broadcast",
     "uv_cond_wait", "uv_cond_destroy", "uv_once",  # (these return void)
 }
 

@@ -6,6 +6,8 @@ changing the seeds; it never removes a file.
   sigv4       AWS's SigV4 suite requests (../shared/sigv4/v4) in fuzz_sigv4's format
   state       state files: empty, typical, with outputs, and a few malformed ones
   httpserver  requests as the local target sees them, pipelined, chunked, broken
+  httpanswer  answers as the HTTP client reads them (a flags byte, then the bytes):
+              Content-Length, chunked with a trailer, 1xx first, to the end, broken
   archive     zips: files, directories, an executable, links inside and outside (to
               fuzz_archive's bait: nothing may be written through them)"""
 import hashlib
@@ -94,6 +96,20 @@ def http():
     put("httpserver", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n")
 
 
+def http_answers():
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: t\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\nto the end",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n",
+    ]
+    for i, a in enumerate(answers):
+        put("httpanswer", bytes([(i % 4) | ((i * 5) << 2) & 0xFC]) + a)
+
+
 def archives():
     def zipped(entries):
         buf = io.BytesIO()
@@ -129,4 +145,5 @@ if __name__ == "__main__":
     sigv4()
     state()
     http()
+    http_answers()
     archives()
