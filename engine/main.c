@@ -5,7 +5,6 @@
 
 #include <lua.h>
 
-#include "cryptowarm.h"
 #include "runtime.h"
 #include "sandbox_init.h"
 
@@ -22,9 +21,6 @@ int main(int argc, char **argv) {
   /* An execution environment's first program (the local target starts it): no Lua either. */
   if (argc > 1 && strcmp(argv[1], "__runtime-init") == 0) return le_sandbox_init_main(argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  /* plan and run hash packages and sign requests: OpenSSL starts on the other core while
-   * the Lua half starts (cryptowarm.h) */
-  if (argc > 1 && (strcmp(argv[1], "plan") == 0 || strcmp(argv[1], "run") == 0)) le_crypto_warm_start();
   char share[4096];
   le_error err;
   if (le_find_share_dir(share, sizeof share, &err) != LE_OK) {
@@ -34,11 +30,9 @@ int main(int argc, char **argv) {
   lua_State *L = le_runtime_open(share, &err);
   if (!L) {
     fprintf(stderr, "lambdaeng: %s\n", err.message);
-    le_crypto_warm_join();
     return 1;
   }
   int status = le_runtime_main(L, argc, argv);
   le_runtime_close(L);
-  le_crypto_warm_join();
   return status;
 }
