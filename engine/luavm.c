@@ -129,6 +129,57 @@ static int l_same_entries(lua_State *L) {
   return 1;
 }
 
+/* t[k] for the key on top of the stack, replaced by the value: raw when t has no
+ * metatable (the same value, without the metamethod path an absent key takes). */
+static int get_field(lua_State *L, int t, int raw) {
+  return raw ? lua_rawget(L, t) : lua_gettable(L, t);
+}
+
+static int plain_table(lua_State *L, int t) {
+  if (!lua_getmetatable(L, t)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* The first index i >= from of keys whose key k needs a closer look: read[k] ~= kept[k],
+ * or stored[k] a table, or stored[k] non-nil and watch[k] true (a refresh's merge: 21
+ * arguments a function, most of them the same; tables read as Lua reads t[k]). */
+static int l_next_change(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer from = luaL_checkinteger(L, 2);
+  for (int t = 3; t <= 6; t++) luaL_checktype(L, t, LUA_TTABLE);
+  lua_settop(L, 6);
+  int raw_stored = plain_table(L, 3), raw_read = plain_table(L, 4), raw_kept = plain_table(L, 5);
+  int raw_watch = plain_table(L, 6), kept_is_stored = lua_rawequal(L, 3, 5);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  for (lua_Integer i = from < 1 ? 1 : from; i <= n; i++) {
+    lua_rawgeti(L, 1, i); /* k (at 7) */
+    lua_pushvalue(L, 7);
+    get_field(L, 4, raw_read); /* read[k] (8) */
+    lua_pushvalue(L, 7);
+    int kept = get_field(L, 5, raw_kept); /* kept[k] (9) */
+    int look = !lua_compare(L, 8, 9, LUA_OPEQ);
+    if (!look) {
+      int stored = kept; /* stored[k]: kept[k] when kept is stored */
+      if (!kept_is_stored) {
+        lua_pushvalue(L, 7);
+        stored = get_field(L, 3, raw_stored);
+      }
+      if (stored == LUA_TTABLE) look = 1;
+      else if (stored != LUA_TNIL) {
+        lua_pushvalue(L, 7);
+        look = get_field(L, 6, raw_watch) != LUA_TNIL && lua_toboolean(L, -1);
+      }
+    }
+    lua_settop(L, 6);
+    if (look) {
+      lua_pushinteger(L, i);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int l_frame(lua_State *L) {
   lua_Integer level = luaL_checkinteger(L, 1);
   luaL_argcheck(L, level >= 0 && level <= 1000000, 1, "a stack level from 0");
@@ -142,7 +193,8 @@ static int l_frame(lua_State *L) {
 int le_open_vm(lua_State *L) {
   static const luaL_Reg functions[] = {
       {"new", l_new}, {"sized_like", l_sized_like}, {"count", l_count}, {"copy", l_copy},
-      {"frame", l_frame}, {"equality", l_equality}, {"same_entries", l_same_entries}, {NULL, NULL}};
+      {"frame", l_frame}, {"equality", l_equality}, {"same_entries", l_same_entries},
+      {"next_change", l_next_change}, {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;
 }

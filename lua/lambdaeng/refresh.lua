@@ -19,6 +19,7 @@ local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local trace = require "lambdaeng.trace"
 local loop = require "lambdaeng.native.loop"
+local next_change = require("lambdaeng.native.vm").next_change
 
 local M = {}
 
@@ -41,6 +42,9 @@ READABLE_WITH_SIGNING[#READABLE_WITH_SIGNING + 1] = "code_signing_config_arn"
 -- Reported in every GetFunction answer: when missing, nothing is learnt about them.
 local ALWAYS_REPORTED = { function_name = true, role = true, handler = true, runtime = true, timeout = true,
                           memory_size = true, architectures = true, package_type = true }
+
+-- Looked at whenever stored, even when read back as kept (the stack's own tags).
+local WATCHED = { tags = true }
 
 local function truthy(v) return v ~= nil and v ~= false and v ~= "" end
 
@@ -105,19 +109,19 @@ local function merge(ctx, entry, args, opts)
   local stored_args, merged = entry.args, nil
   local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
   local readable = opts.code_signing and READABLE_WITH_SIGNING or READABLE
-  for i = 1, #readable do -- (not ipairs: no function call per argument, 21 per function)
+  -- Only the arguments that may have changed are looked at (in C: 21 a function, most of
+  -- them a plain value read back as Lambda keeps it, which doc.same says is the same): one
+  -- read back different from what Lambda keeps, or a stored table, or stored tags (tags
+  -- neither stored nor read back are no change: nothing to look at).
+  local i = next_change(readable, 1, stored_args, args, kept, WATCHED)
+  while i do
     local k = readable[i]
-    local stored, actual = stored_args[k], args[k]
-    -- (the common case: a plain value read back as Lambda keeps it, which doc.same says is the
-    -- same; type() only for a stored value: a call per argument. Tags neither stored nor read
-    -- back are no change: nothing to look at.)
-    if actual ~= kept[k] or (stored ~= nil and (k == "tags" or type(stored) == "table")) then
-      local changed, now = read_back_change(ctx, k, stored, kept[k], actual, stored_args)
-      if changed then
-        merged = merged or copy(stored_args)
-        merged[k] = now
-      end
+    local changed, now = read_back_change(ctx, k, stored_args[k], kept[k], args[k], stored_args)
+    if changed then
+      merged = merged or copy(stored_args)
+      merged[k] = now
     end
+    i = next_change(readable, i + 1, stored_args, args, kept, WATCHED)
   end
   return merged or stored_args
 end

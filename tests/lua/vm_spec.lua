@@ -150,3 +150,51 @@ describe("same_entries", function()
     assert.has_error(function() vm.same_entries({}, "text") end, "table expected")
   end)
 end)
+
+describe("next_change", function()
+  -- the loop refresh.lua's merge ran in Lua, as the model
+  local function model(keys, from, stored, read, kept, watch)
+    for i = from, #keys do
+      local k = keys[i]
+      if read[k] ~= kept[k] or (stored[k] ~= nil and (watch[k] or type(stored[k]) == "table")) then return i end
+    end
+    return nil
+  end
+  local keys = { "a", "b", "c", "d", "tags" }
+  local function all(stored, read, kept, watch)
+    local got, want = {}, {}
+    local i = vm.next_change(keys, 1, stored, read, kept, watch)
+    while i do got[#got + 1] = i; i = vm.next_change(keys, i + 1, stored, read, kept, watch) end
+    i = model(keys, 1, stored, read, kept, watch)
+    while i do want[#want + 1] = i; i = model(keys, i + 1, stored, read, kept, watch) end
+    return got, want
+  end
+  it("finds what the Lua loop found: a value read back different, a stored table, a watched key", function()
+    local watch, list = { tags = true }, { 1 }
+    local stored = { a = "x", b = 3, c = list, tags = { t = "1" } }
+    local cases = {
+      { stored, { a = "x", b = 3, c = list }, stored }, -- kept is stored: c and tags
+      { stored, { a = "y", b = 3.0, d = false }, stored }, -- a and d read back different
+      { { a = 1, tags = "t" }, { a = 1, tags = "t" }, { a = 1, tags = "t" } }, -- a watched scalar
+      { { a = 1 }, { a = 1 }, { a = 1 } }, -- nothing
+      { { a = 1, b = 2 }, { a = 1, b = 2 }, { a = 1 } }, -- kept is not stored: b read back, not kept
+      { {}, {}, {} },
+    }
+    for n, c in ipairs(cases) do
+      local got, want = all(c[1], c[2], c[3], watch)
+      assert.same(want, got, "case " .. n)
+    end
+    assert.same({ 1, 3, 5 }, (all(stored, { a = "y", b = 3 }, stored, watch)))
+    assert.equal(nil, vm.next_change(keys, 6, stored, {}, stored, watch))
+  end)
+  it("reads values as Lua does (__eq, __index) and refuses what is not a table", function()
+    local same = { __eq = function() return true end }
+    local read = { a = setmetatable({}, same) }
+    local kept = { a = setmetatable({}, same) }
+    assert.equal(nil, vm.next_change({ "a" }, 1, {}, read, kept, {}))
+    local defaults = setmetatable({}, { __index = function(_, k) return k == "b" and 2 or nil end })
+    assert.equal(2, vm.next_change({ "a", "b" }, 1, {}, defaults, {}, {}))
+    assert.equal(nil, vm.next_change({ "a", "b" }, 1, {}, defaults, { b = 2 }, {}))
+    assert.has_error(function() vm.next_change({}, 1, {}, "text", {}, {}) end, "table expected")
+  end)
+end)
