@@ -261,6 +261,15 @@ local function stream(result, opts, emit)
     ephemeral_lines()
     return flush()
   end
+  if #result.changes == 0 and #moves == 0 then -- (outputs alone: Terraform's text for it, no action list)
+    if out[#out] == "" then out[#out] = nil end -- (output_lines starts with its empty line)
+    ephemeral_lines()
+    output_lines(result, sym, line)
+    line("")
+    line("You can apply this plan to save these new output values to the state, without changing any real")
+    line("infrastructure.")
+    return flush()
+  end
   line("lambdaeng will perform the following actions:")
   for _, m in ipairs(moves) do
     local p = result.planned and result.planned[m.to]
