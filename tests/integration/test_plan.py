@@ -3,6 +3,7 @@ the replace rules of the reference documents, --target, --replace, --json,
 --detailed-exitcode, locks, and a state file that does not parse."""
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -344,7 +345,7 @@ class Examples(TempDirTest):
 
 class OutputsAlone(TempDirTest):
     """A plan whose only changes are outputs: exit status 2 with --detailed-exitcode (plan and a
-    saved plan), and Terraform 1.11's text for it (checked with `terraform plan`): "Changes to
+    saved plan), run asks before applying them, and Terraform 1.11's text for it (checked with `terraform plan`): "Changes to
     Outputs:" and that applying saves them, no empty action list, no "Plan: 0 to add" line."""
 
     def test_an_output_change_alone_is_a_change(self):
@@ -363,6 +364,10 @@ class OutputsAlone(TempDirTest):
                               "changing any real\ninfrastructure.\n", r.stdout)
                 self.assertNotIn("Plan:", r.stdout)
                 self.assertNotIn("will perform the following actions", r.stdout)
+        # run asks before it saves them, as Terraform's apply does (it applied them unasked)
+        r = run("run", stack, "--var", "o=out2", stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("there is no terminal to confirm on; pass --yes", r.stderr)
         r = run("run", os.path.join(self.dir, "o.plan"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn('o = "out2"', r.stdout)
