@@ -11,6 +11,8 @@ anything of is an object, as json.encode writes it.
   only the element is, as for a plain table; a create's text shows the other elements.
 - an update's text showed such an argument whole `(sensitive) -> (sensitive)`: it shows the
   parts that change, a secret `(sensitive)` and only when it changed (lane s8).
+- text `state show` printed a block twice, its arguments and then its computed fields
+  (`vpc_config = {"vpc_id": ...}`): once, merged, as `--json` and Terraform have it (lane s8).
 - a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
   `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
   entry's next write says []."""
@@ -96,6 +98,16 @@ class ListFidelity(TempDirTest):
         self.assertEqual(entry["args_known"]["vpc_config"]["value"]["security_group_ids"], ["sg-0plain", None])
         shown = json.loads(self.le("state", "show", "func.echo", "--json"))
         self.assertEqual(shown["sensitive_values"]["vpc_config"], {"security_group_ids": [False, True]})
+        # the text, as --json: the block once, its arguments and its computed vpc_id merged (it was
+        # printed twice, the arguments then {"vpc_id": ...}), every key once, in order
+        text = self.le("state", "show", "func.echo")
+        self.assertNotIn("sg-0secret", text)
+        blocks = [line for line in text.splitlines() if line.startswith("  vpc_config = ")]
+        self.assertEqual(len(blocks), 1, text)
+        self.assertRegex(blocks[0], r'"security_group_ids":\["sg-0plain",\(sensitive\)\].*"vpc_id":"vpc-')
+        keys = [line.split(" = ")[0].strip() for line in text.splitlines()[1:]]
+        self.assertEqual(keys, sorted(set(keys)))
+        self.assertEqual(set(keys), set(shown["values"]))
 
     def test_an_update_shows_a_partly_sensitive_argument_part_by_part(self):
         stack = echo_stack(self.dir, UPDATE)
