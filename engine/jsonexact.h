@@ -13,7 +13,13 @@
  *   LE_JSON_EXACT_MAX_DEPTH), and position, the byte (1-based) where the reader stopped, the
  *   last of the number for "number" (1 for "depth"). Terraform keeps such an integer exact (its numbers are
  *   arbitrary precision), but state is stored by jansson, whose integers are 64-bit: a
- *   number that cannot be kept is refused rather than rounded. */
+ *   number that cannot be kept is refused rather than rounded.
+ *
+ * lambdaeng.native.json.has_long_digits(text) -> bool
+ *   whether text holds a run of 16 or more ASCII digits (anywhere, strings too): only then can
+ *   it hold an integer a double rounds (2^53 has 16 digits), so only then does a stack's
+ *   json.decode read it with decode_exact (every 16th byte looked at; a Lua pattern's scan
+ *   cost 2.5 times the decode). */
 #ifndef LAMBDAENG_JSONEXACT_H
 #define LAMBDAENG_JSONEXACT_H
 
@@ -23,5 +29,6 @@
 struct lua_State;
 
 int le_json_decode_exact(struct lua_State *L);
+int le_json_has_long_digits(struct lua_State *L);
 
 #endif

@@ -21,6 +21,7 @@ local plan_deletes = require "lambdaeng.plan.deletes"
 local compared_args = require "lambdaeng.plan.compared_args"
 local plan_env = require "lambdaeng.plan.env"
 local plan_outputs = require "lambdaeng.plan.outputs"
+local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local vm = require "lambdaeng.native.vm"
 
 local M = {}
@@ -243,6 +244,8 @@ local function plan_resource(pc, p, plain)
     local before = prior.args or {}
     local changed, force, compared = diff_arguments(p, before, logic, pc.opts.digest)
     p.changed = changed
+    -- (a partly sensitive argument's text shows its secrets changed only when they are)
+    if next(p.sensitive) ~= nil and #changed > 0 then p.secrets_kept = sensitive_parts.kept(p, changed, pc.opts.digest) end
     if (pc.opts.replace or {})[p.address] then
       p.action, p.replace_reason = "replace", { "--replace" }
     elseif #force > 0 then

@@ -9,6 +9,10 @@ anything of is an object, as json.encode writes it.
   said {}).
 - a json.array holding a sensitive reference was marked sensitive whole (plan JSON, state):
   only the element is, as for a plain table; a create's text shows the other elements.
+- an update's text showed such an argument whole `(sensitive) -> (sensitive)`: it shows the
+  parts that change, a secret `(sensitive)` and only when it changed (lane s8).
+- text `state show` printed a block twice, its arguments and then its computed fields
+  (`vpc_config = {"vpc_id": ...}`): once, merged, as `--json` and Terraform have it (lane s8).
 - a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
   `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
   entry's next write says []."""
@@ -35,6 +39,15 @@ output("n", { x = {}, y = json.array {} })
 SECRET = """local json = require "lambdaeng.json"
 local s = var("s", { sensitive = true, default = "sg-0secret" })
 """ + FUNC % 'json.array { "sg-0plain", s }'
+
+UPDATE = """local json = require "lambdaeng.json"
+local s = var("s", { sensitive = true, default = "sg-0secret" })
+local k = var("k", { sensitive = true, default = "key-secret-1" })
+local p, e = var("p", { default = "sg-0plain" }), var("e", { default = "dev" })
+lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",
+  source = "code", role = "ROLE", environment = { variables = { API_KEY = k, ENVIRONMENT = e } },
+  vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = json.array { p, s } } })
+""".replace('"ROLE"', '"' + ROLE + '"')
 
 
 class ListFidelity(TempDirTest):
@@ -85,6 +98,50 @@ class ListFidelity(TempDirTest):
         self.assertEqual(entry["args_known"]["vpc_config"]["value"]["security_group_ids"], ["sg-0plain", None])
         shown = json.loads(self.le("state", "show", "func.echo", "--json"))
         self.assertEqual(shown["sensitive_values"]["vpc_config"], {"security_group_ids": [False, True]})
+        # the text, as --json: the block once, its arguments and its computed vpc_id merged (it was
+        # printed twice, the arguments then {"vpc_id": ...}), every key once, in order
+        text = self.le("state", "show", "func.echo")
+        self.assertNotIn("sg-0secret", text)
+        blocks = [line for line in text.splitlines() if line.startswith("  vpc_config = ")]
+        self.assertEqual(len(blocks), 1, text)
+        self.assertRegex(blocks[0], r'"security_group_ids":\["sg-0plain",\(sensitive\)\].*"vpc_id":"vpc-')
+        keys = [line.split(" = ")[0].strip() for line in text.splitlines()[1:]]
+        self.assertEqual(keys, sorted(set(keys)))
+        self.assertEqual(set(keys), set(shown["values"]))
+
+    def test_an_update_shows_a_partly_sensitive_argument_part_by_part(self):
+        stack = echo_stack(self.dir, UPDATE)
+        self.le("run", stack, "--yes")
+        env_line = "              ~ {} = {} -> {}\n                # (1 unchanged attribute hidden)"
+        plain_env = env_line.format("ENVIRONMENT", '"dev"', '"prod"')
+        secret_env = env_line.format("API_KEY", "(sensitive)", "(sensitive)")
+        plain_sg = r'- "sg-0plain"\n +\+ "sg-0other"\n +# \(1 unchanged element hidden\)'
+        secret_sg = r'- \(sensitive\)\n +\+ \(sensitive\)\n +# \(1 unchanged element hidden\)'
+        secrets = ("sg-0secret", "sg-1secret", "key-secret-1", "key-secret-2")
+        cases = [(("--var", "p=sg-0other", "--var", "e=prod"), True, False),  # the clear parts alone
+                 (("--var", "s=sg-1secret", "--var", "k=key-secret-2"), False, True),  # the secrets alone
+                 (("--var", "s=sg-1secret", "--var", "e=prod"), None, None)]  # one of each
+        for args, plain, secret in cases:
+            with self.subTest(args=args):
+                text = self.le("plan", stack, *args)
+                for word in secrets:
+                    self.assertNotIn(word, text)
+                    self.assertNotIn(word, self.le("plan", stack, "--json", *args))
+                self.assertNotIn("= (sensitive) -> (sensitive)\n      ~ last_modified", text)  # not whole
+                if plain is None:  # the environment's clear part, the list's secret
+                    self.assertIn(plain_env, text)
+                    self.assertNotIn("API_KEY", text)
+                    self.assertRegex(text, secret_sg)
+                    continue
+                (self.assertIn if plain else self.assertNotIn)(plain_env, text)
+                (self.assertIn if secret else self.assertNotIn)(secret_env, text)
+                (self.assertRegex if plain else self.assertNotRegex)(text, plain_sg)
+                (self.assertRegex if secret else self.assertNotRegex)(text, secret_sg)
+        self.le("run", stack, "--yes", "--var", "s=sg-1secret", "--var", "e=prod")
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            stored = f.read()
+        for word in secrets:
+            self.assertNotIn(word, stored)
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):
         stack = echo_stack(self.dir, LISTS)

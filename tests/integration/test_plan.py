@@ -3,6 +3,7 @@ the replace rules of the reference documents, --target, --replace, --json,
 --detailed-exitcode, locks, and a state file that does not parse."""
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -341,6 +342,37 @@ class Examples(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.startswith("digraph lambdaeng {"))
         self.assertIn('"invocation.greet" -> "func.hello";', r.stdout)
+
+class OutputsAlone(TempDirTest):
+    """A plan whose only changes are outputs: exit status 2 with --detailed-exitcode (plan and a
+    saved plan), run asks before applying them, and Terraform 1.11's text for it (checked with `terraform plan`): "Changes to
+    Outputs:" and that applying saves them, no empty action list, no "Plan: 0 to add" line."""
+
+    def test_an_output_change_alone_is_a_change(self):
+        stack = os.path.join(self.dir, "stack.lua")
+        with open(stack, "w") as f:
+            f.write('output("o", var("o", { default = "out1" }))\noutput("gone", "x")\n')
+        self.assertEqual(run("run", stack, "--yes").returncode, 0)
+        with open(stack, "w") as f:
+            f.write('output("o", var("o", { default = "out1" }))\n')
+        for args in (("--var", "o=out2"), ("--var", "o=out2", "-out", os.path.join(self.dir, "o.plan"))):
+            with self.subTest(args=args):
+                r = run("plan", stack, "--detailed-exitcode", *args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn('\n\nChanges to Outputs:\n  ~ o    = "out1" -> "out2"\n  - gone = "x"\n\n'
+                              "You can apply this plan to save these new output values to the state, without "
+                              "changing any real\ninfrastructure.\n", r.stdout)
+                self.assertNotIn("Plan:", r.stdout)
+                self.assertNotIn("will perform the following actions", r.stdout)
+        # run asks before it saves them, as Terraform's apply does (it applied them unasked)
+        r = run("run", stack, "--var", "o=out2", stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("there is no terminal to confirm on; pass --yes", r.stderr)
+        r = run("run", os.path.join(self.dir, "o.plan"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('o = "out2"', r.stdout)
+        r = run("plan", stack, "--detailed-exitcode", "--var", "o=out2")
+        self.assertEqual((r.returncode, "No changes." in r.stdout), (0, True), r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

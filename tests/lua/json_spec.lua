@@ -51,6 +51,38 @@ describe("decode", function()
     assert.same({ 1, 2 }, v.l)
   end)
 
+  it("in a stack keeps integers within 64 bits exact, as Terraform's jsondecode does, [] and null as before", function()
+    local decode = json.decode_stack
+    -- (a double rounded 9007199254740993 to ...992 and 2^63-1 to 9.2233720368548e+18)
+    local v = decode('{"id":9007199254740993,"max":9223372036854775807,"l":[],"n":null,"f":2.0,"r":0.5}')
+    assert.same({ "integer", 9007199254740993 }, { math.type(v.id), v.id })
+    assert.equal(math.maxinteger, v.max)
+    assert.equal(nil, getmetatable(v.l)) -- [] is a plain {}, as json.decode has always read it
+    assert.same({ json.null, "integer", 2, 0.5 }, { v.n, math.type(v.f), v.f, v.r })
+    assert.equal('{"f":2,"id":9007199254740993,"l":{},"max":9223372036854775807,"n":null,"r":0.5}', json.encode_plain(v))
+    -- past 64 bits a double, as before; a bad text's message is cjson's, as before
+    assert.equal("float", math.type(decode("[18446744073709551616]")[1]))
+    assert.has_error(function() decode("[1234567890123456789,") end, "invalid JSON: expected value but found T_END at character 22")
+    assert.same({ a = 2 }, decode('{"a":1234567890123456,"a":2}')) -- (a repeated name: the last, as cjson)
+    assert.equal(9007199254740993, json.decode('[9007199254740993]')[1]) -- json.decode is it
+  end)
+
+  it("reads with decode_exact exactly the texts with a run of 16 digits, wherever it is", function()
+    local has = require("lambdaeng.native.json").has_long_digits
+    local seen = 0
+    for before = 0, 40 do
+      for run = 1, 34 do
+        for _, after in ipairs { "", "x", "5x" } do
+          local text = ("a"):rep(before) .. ("7"):rep(run) .. after
+          local want = text:find("%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") ~= nil
+          assert.equal(want, has(text), text)
+          if want then seen = seen + 1 end
+        end
+      end
+    end
+    assert.truthy(seen > 1000, seen)
+  end)
+
   it("reports invalid text", function()
     assert.has_error(function() json.decode_plain("{") end, "invalid JSON")
     assert.falsy((json.valid("[1,")))

@@ -55,7 +55,10 @@ end
 -- Asks on a terminal whether to apply (--yes: no question); nil, err when not.
 -- Ctrl-C at the question cancels, as "no" does.
 local function confirm(result, args, destroy)
-  if (#result.changes == 0 and #(result.moves or {}) == 0) or args.yes then return true end
+  -- (outputs alone too: Terraform asks before it saves them)
+  if (#result.changes == 0 and #(result.moves or {}) == 0 and (result.output_changes or 0) == 0) or args.yes then
+    return true
+  end
   if not sys.isatty(0) then return nil, "there is no terminal to confirm on; pass --yes to apply without asking" end
   local yes
   if destroy then

@@ -120,18 +120,18 @@ local function show(st, addr, args)
     return nil, "no resource " .. addr .. " in state" .. (hint and ("; did you mean " .. hint .. "?") or "")
   end
   if args.json then print(json.encode_plain(json_entry(st, addr, true))) return true end
-  -- the values and sensitive marks of state show --json: an argument's sensitive leaves
-  -- masked where state says where they are (sensitive_paths), else the whole argument
-  local stored = require("lambdaeng.plan.json_values").stored
+  -- the values and sensitive marks of state show --json, each key once (a block's computed
+  -- fields, vpc_config.vpc_id, merged into its arguments, as Terraform's state show has it;
+  -- it was printed twice): an argument's sensitive leaves masked where state says where
+  -- they are (sensitive_paths), else the whole argument
+  local values, marks = require("lambdaeng.plan.json_values").stored(r)
   print(string.format("# %s (%s)%s", addr, r.kind or "?", r.site and (" declared at " .. r.site) or ""))
-  local function print_all(t, values, marks)
-    for _, k in ipairs(validate.sorted_keys(t)) do
-      print("  " .. k .. " = " .. shown_text(masked(values[k], marks[k])))
-    end
+  local keys = {}
+  for k in pairs(r.args or {}) do keys[k] = true end
+  for k in pairs(r.attrs or {}) do keys[k] = true end
+  for _, k in ipairs(validate.sorted_keys(keys)) do
+    print("  " .. k .. " = " .. shown_text(masked(values[k], marks[k])))
   end
-  print_all(r.args or {}, stored { kind = r.kind, args = r.args, sensitive = r.sensitive,
-                                   sensitive_paths = r.sensitive_paths, args_known = r.args_known })
-  print_all(r.attrs or {}, stored { attrs = r.attrs })
   return true
 end
 

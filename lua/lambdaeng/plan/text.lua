@@ -14,6 +14,7 @@ local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
 local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
+local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -118,6 +119,21 @@ local function differs(p, kind, k, old, new)
   return false
 end
 
+-- Both sides of an update's argument k as shown: a partly sensitive one part by part
+-- (the old side from state's clear parts, the new from the declaration's marks), its
+-- sensitive parts alike when they are kept, told apart when not (so shown changed).
+local KEPT, WAS, IS = SENSITIVE, { sensitive_digest = "before" }, { sensitive_digest = "after" }
+local function parts_of(p, k, old, new, s)
+  local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
+  if not (s or was_sensitive) then return old, new end
+  local kept = p.secrets_kept and p.secrets_kept[k]
+  local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, kept and KEPT or WAS)
+  local n = s and sensitive_parts.new_shown(p, k, kept and KEPT or IS)
+  -- (a side state or the declaration keeps as one value: both whole, as before)
+  if (was_sensitive and o == nil) or (s and n == nil) then return mark(old, s), mark(new, s) end
+  return o or old, n or new
+end
+
 -- The attribute lines of one change, appended to body.
 function change_body(p, c, sym, body)
   local kind = kind_of(p)
@@ -183,7 +199,8 @@ function change_body(p, c, sym, body)
       elseif new == nil then
         render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
       else
-        render_diff(mark(old, s), mark(new, s), 6, k, w, body, sym, suffix)
+        old, new = parts_of(p, k, old, new, s)
+        render_diff(old, new, 6, k, w, body, sym, suffix)
       end
     end
   end
@@ -242,6 +259,15 @@ local function stream(result, opts, emit)
   if #result.changes == 0 and result.output_changes == 0 and #moves == 0 then
     line("No changes. Your infrastructure matches the configuration.")
     ephemeral_lines()
+    return flush()
+  end
+  if #result.changes == 0 and #moves == 0 then -- (outputs alone: Terraform's text for it, no action list)
+    if out[#out] == "" then out[#out] = nil end -- (output_lines starts with its empty line)
+    ephemeral_lines()
+    output_lines(result, sym, line)
+    line("")
+    line("You can apply this plan to save these new output values to the state, without changing any real")
+    line("infrastructure.")
     return flush()
   end
   line("lambdaeng will perform the following actions:")
