@@ -13,6 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from harness import run  # noqa: E402
 from test_local_security import DUMMY, ROLE, Served, small_zip  # noqa: E402
 
 
@@ -179,6 +180,20 @@ class Api(Served):
         r = c.invoke(FunctionName="fails", Payload=b"{}")
         self.assertEqual(r["FunctionError"], "Unhandled")
         self.assertEqual(json.loads(r["Payload"].read())["errorMessage"], "asked to fail")
+
+    def test_api_batch_options_stay_with_their_item(self):
+        # Each item's LogType and Qualifier go with that item alone (cli/api.lua fills one
+        # options table before each call): the next item without them has no log, $LATEST.
+        self.create("opts")
+        self.boto().publish_version(FunctionName="opts")
+        items = [{"FunctionName": "opts", "LogType": "Tail"}, {"FunctionName": "opts"},
+                 {"FunctionName": "opts", "Qualifier": "1"}, {"FunctionName": "opts"}]
+        r = run("api", "Invoke", json.dumps(items), "--parallelism", "1", "--endpoint", self.endpoint, env=DUMMY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertIn("START RequestId:", base64.b64decode(out[0]["log_result"]).decode())
+        self.assertEqual([("log_result" in o, o["executed_version"]) for o in out],
+                         [(True, "$LATEST"), (False, "$LATEST"), (False, "1"), (False, "$LATEST")])
 
     def test_revision_id_and_code_sha256_preconditions(self):
         c = self.boto()

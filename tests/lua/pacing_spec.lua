@@ -89,6 +89,13 @@ describe("the invoke limiter", function()
     c:complete(a, false) -- a finished: its place goes to the waiting one
     loop.sleep(0.01)
     assert.truthy(third ~= nil)
+    c:complete(third, false) -- nobody waits now: the next one goes at once
+    assert.falsy(c.full)
+    local fourth
+    loop.spawn(function() fourth = c:acquire() end)
+    loop.sleep(0.01)
+    assert.truthy(fourth ~= nil)
+    assert.equal(1, c.in_flight)
   end)
 end)
 

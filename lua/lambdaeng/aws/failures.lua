@@ -71,10 +71,17 @@ end
 M.printable_in_lua = printable_in_lua -- the reference (lua.request compares)
 
 -- Printable ASCII no longer than max is all most endpoint text is: it is left as it is
--- without the walks above, which would find nothing to remove or cut.
+-- without the walks above, which would find nothing to remove or cut. The last string
+-- found so (and its max) is known at once: every answer to an Invoke names the same
+-- executed version ("$LATEST"), and its check was ~1.9 k instructions an Invoke.
+local last_kept, last_max = nil, nil
 function M.printable(text, max, multiline)
+  if text == last_kept and max == last_max then return text end
   text = tostring(text)
-  if #text <= (max or 2000) and not find(text, "[^ -~]") then return text end
+  if #text <= (max or 2000) and not find(text, "[^ -~]") then
+    last_kept, last_max = text, max
+    return text
+  end
   return printable_in_lua(text, max, multiline)
 end
 local printable = M.printable

@@ -293,13 +293,17 @@ Concurrency.__index = Concurrency
 
 function M.concurrency(opts)
   opts = opts or {}
-  return setmetatable({ in_flight = 0, peak = 0, full = false, waiting = task.waitlist(),
+  return setmetatable({ in_flight = 0, peak = 0, full = false, waiting = task.waitlist(), n_waiting = 0,
                         throttles = 0, name = opts.name or "invoke", log = opts.log,
                         ticket = {} }, Concurrency) -- (a place holds nothing of its own: one ticket)
 end
 
+-- (n_waiting: waiting:len() kept as a field, read on every Invoke without two method calls)
 function Concurrency:acquire()
-  if self.full or self.waiting:len() > 0 then return self.waiting:wait() end
+  if self.full or self.n_waiting > 0 then
+    self.n_waiting = self.n_waiting + 1
+    return self.waiting:wait()
+  end
   self.in_flight = self.in_flight + 1
   if self.in_flight > self.peak then self.peak = self.in_flight end
   return self.ticket
@@ -307,8 +311,9 @@ end
 
 -- A finished call hands its place to the longest waiting one.
 function Concurrency:release_slot()
-  if self.waiting:len() > 0 then
+  if self.n_waiting > 0 then
     self.in_flight = self.in_flight + 1
+    self.n_waiting = self.n_waiting - 1
     self.waiting:wake_one(self.ticket)
   else
     self.full = false
@@ -334,7 +339,7 @@ function Concurrency:complete(ticket, throttled)
     return true
   end
   -- Nothing of ours is running: someone else fills the endpoint; retry as usual.
-  if self.waiting:len() > 0 then self:release_slot() end
+  if self.n_waiting > 0 then self:release_slot() end
   return false
 end
 

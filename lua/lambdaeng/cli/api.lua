@@ -47,12 +47,17 @@ end
 -- from botocore's model); these few keep behaviour of their own: CreateFunction
 -- adopts the function a lost attempt created (lambda_api), Invoke prints its result
 -- as lambdaeng's invoke --json does, and two waiters that are not API operations.
+-- Invoke's options: one table, filled right before each call (api:invoke reads them all
+-- before it first waits), rather than a new one per item of a batch.
+local invoke_opts = {}
 local SPECIAL = {
   CreateFunction = function(api, i) return api:create_function(i) end,
   Invoke = function(api, i)
-    return api:invoke(i.FunctionName, { payload = i.Payload and (type(i.Payload) == "string" and i.Payload
-      or json.encode_plain(i.Payload)) or "{}", invocation_type = i.InvocationType, log_type = i.LogType,
-      client_context = i.ClientContext, qualifier = i.Qualifier })
+    local o = invoke_opts
+    o.payload = i.Payload and (type(i.Payload) == "string" and i.Payload or json.encode_plain(i.Payload)) or "{}"
+    o.invocation_type, o.log_type, o.client_context, o.qualifier = i.InvocationType, i.LogType, i.ClientContext,
+      i.Qualifier
+    return api:invoke(i.FunctionName, o)
   end,
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
