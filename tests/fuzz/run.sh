@@ -53,7 +53,7 @@ fuzz_one() {
 }
 
 status=0
-targets=(sigv4 state httpserver archive)
+targets=(sigv4 state httpserver archive httpanswer)
 pids=()
 for i in "${!targets[@]}"; do
   fuzz_one "${targets[$i]}" &
