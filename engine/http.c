@@ -1,7 +1,8 @@
 /* http.c — see http.h. The client's transfers, from le_http_start to their callback:
  * each counted against its host (scheme://host:port) and queued past max_host, handed
  * to libcurl (httpmulti.c) with its easy handle set up (httpeasy.c), ended with its
- * error kind, cancelled, and the client closed. The Lua binding is httplua.c. */
+ * error kind, cancelled, and the client closed. libcurl is loaded and started (curlload.h)
+ * by the first transfer the own transport does not send. The Lua binding is httplua.c. */
 #include "http.h"
 
 #include <stdio.h>
@@ -10,12 +11,14 @@
 
 #include <curl/curl.h>
 
+#include "curlload.h"
 #include "httpeasy.h"
 #include "httpmulti.h"
 #include "httpown.h"
 #include "httppool.h"
 #include "httptransfer.h"
 #include "httpurl.h"
+#include "httpurl_plain.h"
 #include "loop.h"
 
 typedef le_http_transfer transfer;
@@ -40,29 +43,37 @@ static struct {
   size_t count, peak, started, queued_peak;
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
   int ready;
+  int curl_ready; /* libcurl loaded, started and its first multi handle made */
 } H = {.max_host = LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS};
 
 static int init(le_error *err) {
   if (H.ready) return LE_OK;
   le_http_easy_open();
   le_http_own_open();
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
-  int opened = le_http_multi_open(H.max_host, err) == LE_OK;
-  int rc = opened ? uv_async_init(le_loop(), &H.alive, NULL) : 0;
-  if (!opened || rc != 0) {
-    if (opened) le_http_multi_close();
-    curl_global_cleanup();
-    return opened ? le_error_set(err, "libcurl on the loop: %s", uv_strerror(rc)) : LE_FAIL;
-  }
+  int rc = uv_async_init(le_loop(), &H.alive, NULL);
+  if (rc != 0) return le_error_set(err, "the HTTP client on the loop: %s", uv_strerror(rc));
   uv_unref((uv_handle_t *)&H.alive);
   H.ready = 1;
+  return LE_OK;
+}
+
+/* libcurl for a transfer to url: loaded, started and on the loop, the first time one needs it. */
+static int curl_ready(const char *url, le_error *err) {
+  if (H.curl_ready) return LE_OK;
+  if (le_curl_load(url, err) != LE_OK) return LE_FAIL;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return le_error_set(err, "libcurl failed to start");
+  if (le_http_multi_open(H.max_host, err) != LE_OK) {
+    curl_global_cleanup();
+    return LE_FAIL;
+  }
+  H.curl_ready = 1;
   return LE_OK;
 }
 
 size_t le_http_close(void) {
   if (!H.ready) return 0;
   if (H.count > 0) return H.count;
-  le_http_multi_close();
+  if (H.curl_ready) le_http_multi_close();
   le_http_own_close();
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
@@ -74,13 +85,23 @@ size_t le_http_close(void) {
     free(h->key);
     free(h);
   }
-  curl_global_cleanup();
+  if (H.curl_ready) curl_global_cleanup();
+  H.curl_ready = 0;
   H.ready = 0;
   return 0;
 }
 
-/* The host a URL names, as scheme://host:port (NULL when it does not parse). */
+/* The host a URL names, as scheme://host:port (NULL when it does not parse, or when
+ * libcurl, which parses all but plain URLs, cannot be loaded). */
 static char *host_key(const char *url) {
+  le_http_plain_url plain;
+  if (le_http_plain_url_parse(url, strlen(url), &plain)) {
+    size_t n = plain.host_len + 16;
+    char *key = malloc(n);
+    if (key) snprintf(key, n, "http://%.*s:%d", (int)plain.host_len, plain.host, plain.port);
+    return key;
+  }
+  if (le_curl_load(url, NULL) != LE_OK) return NULL;
   CURLU *u = curl_url();
   if (!u) return NULL;
   char *scheme = NULL, *host = NULL, *port = NULL, *key = NULL;
@@ -258,6 +279,7 @@ static void discard(transfer *t) {
 static int set_up(transfer *t, const le_http_request_spec *spec, le_error *err) {
   t->url = le_http_url_take(spec->url);
   if (le_http_own_fits(t->url, spec)) return le_http_own_prepare(t, spec, err);
+  if (curl_ready(spec->url, err) != LE_OK) return LE_FAIL;
   t->easy = le_http_easy_take();
   if (!t->easy) return le_error_set(err, "libcurl: cannot create a request");
   CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
@@ -277,6 +299,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   t->host = host_for(spec->url);
   if (!t->host) {
     discard(t);
+    if (le_curl_load(spec->url, err) != LE_OK) return LE_FAIL; /* (the URL was libcurl's to read) */
     return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
   }
   if (set_up(t, spec, err) != LE_OK) {

@@ -12,7 +12,9 @@
 
 #include "httpheaders.h"
 #include "httplines.h"
+#include "curlload.h"
 #include "httpurl.h"
+#include "httpurl_plain.h"
 #include "loop.h"
 
 typedef struct lua_waiter {
@@ -129,8 +131,29 @@ static int l_cancel_all(lua_State *L) {
   return 0;
 }
 
+/* A plain URL's parts (httpurl_plain.h) as libcurl gives them (the port when it is written). */
+static int push_plain_parts(lua_State *L, const le_http_plain_url *p) {
+  lua_createtable(L, 0, 5);
+  lua_pushliteral(L, "http");
+  lua_setfield(L, -2, "scheme");
+  lua_pushlstring(L, p->host, p->host_len);
+  lua_setfield(L, -2, "host");
+  if (p->port_given) {
+    lua_pushfstring(L, "%d", p->port);
+    lua_setfield(L, -2, "port");
+  }
+  lua_pushlstring(L, p->path, p->path_len);
+  lua_setfield(L, -2, "path");
+  if (p->query) {
+    lua_pushlstring(L, p->query, p->query_len);
+    lua_setfield(L, -2, "query");
+  }
+  return 1;
+}
+
 /* url_parts(text) -> { scheme, host, port, path, query, fragment, user, password } (the parts
- * present) as libcurl would parse text for a request | nil, why libcurl refuses it. */
+ * present) as libcurl would parse text for a request | nil, why libcurl refuses it | nil,
+ * why libcurl cannot be loaded, "ENOENT" (a plain URL is read without it). */
 static int l_url_parts(lua_State *L) {
   static const struct {
     CURLUPart part;
@@ -138,7 +161,12 @@ static int l_url_parts(lua_State *L) {
   } parts[] = {{CURLUPART_SCHEME, "scheme"}, {CURLUPART_HOST, "host"},         {CURLUPART_PORT, "port"},
                {CURLUPART_PATH, "path"},     {CURLUPART_QUERY, "query"},       {CURLUPART_FRAGMENT, "fragment"},
                {CURLUPART_USER, "user"},     {CURLUPART_PASSWORD, "password"}};
-  const char *text = luaL_checkstring(L, 1);
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  le_http_plain_url plain;
+  if (strlen(text) == len && le_http_plain_url_parse(text, len, &plain)) return push_plain_parts(L, &plain);
+  le_error err;
+  if (le_curl_load(text, &err) != LE_OK) return le_push_error(L, &err); /* (code ENOENT) */
   CURLU *h = curl_url();
   if (!h) return luaL_error(L, "out of memory");
   CURLUcode rc = le_http_url_set(h, text);

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curlload.h"
+#include "httpurl_plain.h"
+
 #define LE_HTTP_URLS 32 /* parsed URLs kept for reuse */
 
 struct le_http_url {
-  CURLU *handle;
+  CURLU *handle; /* NULL for a plain one (httpurl_plain.h) until libcurl needs it */
   size_t users; /* transfers holding it */
   size_t len;
   unsigned long used; /* when last taken (for which kept one to let go) */
@@ -91,6 +94,23 @@ static void wire_parts(le_http_url *u) {
   curl_free(scheme), curl_free(host), curl_free(port), curl_free(path), curl_free(query), curl_free(user), curl_free(zone);
 }
 
+/* A plain URL's parts as wire_parts finds them in libcurl's parse of it (httpurl_plain.h). */
+static void plain_wire_parts(le_http_url *u, const le_http_plain_url *p) {
+  le_http_url_wire *w = &u->wire;
+  size_t hl = p->host_len, tl = p->path_len + (p->query ? p->query_len + 1 : 0);
+  w->host = malloc(hl + 1);
+  w->host_header = malloc(hl + 7);
+  w->target = malloc(tl + 1);
+  if (!w->host || !w->host_header || !w->target) return;
+  snprintf(w->host, hl + 1, "%.*s", (int)hl, p->host);
+  if (p->port == 80) snprintf(w->host_header, hl + 7, "%.*s", (int)hl, p->host);
+  else snprintf(w->host_header, hl + 7, "%.*s:%d", (int)hl, p->host, p->port);
+  snprintf(w->target, tl + 1, "%.*s%s%.*s", (int)p->path_len, p->path, p->query ? "?" : "", (int)p->query_len,
+           p->query ? p->query : "");
+  w->port = p->port;
+  w->usable = 1;
+}
+
 /* url parsed as libcurl 7.88 parses a transfer's CURLOPT_URL (parseurlandfillconn's
  * flags, with CURLOPT_PATH_AS_IS and CURLOPT_DISALLOW_USERNAME_IN_URL off). */
 CURLUcode le_http_url_set(CURLU *handle, const char *url) {
@@ -100,8 +120,11 @@ CURLUcode le_http_url_set(CURLU *handle, const char *url) {
 static le_http_url *url_parse(const char *url, size_t len) {
   le_http_url *u = malloc(sizeof *u + len + 1);
   if (!u) return NULL;
-  u->handle = curl_url();
-  if (!u->handle || le_http_url_set(u->handle, url) != CURLUE_OK) {
+  /* A plain URL is read here: libcurl is loaded only for the others (curlload.h). */
+  le_http_plain_url plain;
+  int is_plain = le_http_plain_url_parse(url, len, &plain);
+  u->handle = is_plain || le_curl_load(url, NULL) != LE_OK ? NULL : curl_url();
+  if (!is_plain && (!u->handle || le_http_url_set(u->handle, url) != CURLUE_OK)) {
     curl_url_cleanup(u->handle);
     free(u);
     return NULL;
@@ -110,9 +133,10 @@ static le_http_url *url_parse(const char *url, size_t len) {
   u->len = len;
   u->users = 0;
   u->kept = 0;
-  u->literal_host = host_is_address(u->handle);
+  u->literal_host = is_plain ? plain.host_is_address : host_is_address(u->handle);
   memset(&u->wire, 0, sizeof u->wire);
-  wire_parts(u);
+  if (is_plain) plain_wire_parts(u, &plain);
+  else wire_parts(u);
   U.parsed++;
   return u;
 }
@@ -156,7 +180,16 @@ le_http_url *le_http_url_take(const char *url) {
   return u;
 }
 
-CURLU *le_http_url_handle(const le_http_url *u) { return u->handle; }
+CURLU *le_http_url_handle(le_http_url *u) {
+  if (!u->handle && le_curl_loaded()) { /* a plain one, now wanted by libcurl */
+    u->handle = curl_url();
+    if (u->handle && le_http_url_set(u->handle, u->text) != CURLUE_OK) {
+      curl_url_cleanup(u->handle);
+      u->handle = NULL;
+    }
+  }
+  return u->handle;
+}
 
 int le_http_url_host_is_address(const le_http_url *u) { return u->literal_host; }
 

@@ -7,8 +7,10 @@
  * same for every call to a function): at most LE_HTTP_URLS are kept, a handle in use
  * is never freed, and past that many in use a transfer gets a handle of its own.
  * A URL libcurl does not parse gets no handle: the transfer then fails in libcurl as
- * before. Each also knows whether its host is an IP address (httpeasy.c then keeps its
- * DNS entry for good). Nothing here is used after le_http_url_close. */
+ * before. A plain http:// URL (httpurl_plain.h) is read without libcurl, which is loaded
+ * (curlload.h) only to parse the others; its handle is made when libcurl is to send it
+ * (LAMBDAENG_HTTP_TRANSPORT=curl, a proxy). Each also knows whether its host is an IP
+ * address (httpeasy.c then keeps its DNS entry for good). Nothing here is used after le_http_url_close. */
 #ifndef LAMBDAENG_HTTPURL_H
 #define LAMBDAENG_HTTPURL_H
 
@@ -23,8 +25,9 @@ CURLUcode le_http_url_set(CURLU *handle, const char *url);
 /* The parsed form of url for one transfer, held until le_http_url_release; NULL when
  * libcurl does not parse it or memory ran out. */
 le_http_url *le_http_url_take(const char *url);
-/* Its parsed handle, for CURLOPT_CURLU (valid while it is held). */
-CURLU *le_http_url_handle(const le_http_url *u);
+/* Its parsed handle, for CURLOPT_CURLU (valid while it is held): a plain URL's made at the
+ * first call once libcurl is loaded; NULL when libcurl is not, or out of memory. */
+CURLU *le_http_url_handle(le_http_url *u);
 /* Whether its host is an IP address (IPv4, or IPv6 in brackets), not a name to resolve. */
 int le_http_url_host_is_address(const le_http_url *u);
 /* An http:// URL's parts as the own transport (httpown.c) sends them, as libcurl would. */

@@ -39,8 +39,11 @@ local function config_error(err) return errors.from(err, "ConfigError") end
 local function endpoint_problem(cfg)
   if not cfg.endpoint or not cfg.custom_endpoint then return nil end
   local from = cfg.endpoint_source or "the configuration"
-  local parts, why = http.url_parts(cfg.endpoint)
-  if not parts then return string.format("the endpoint %q (from %s) is not a URL: %s", cfg.endpoint, from, why) end
+  local parts, why, code = http.url_parts(cfg.endpoint)
+  if not parts then
+    return string.format(code == "ENOENT" and "the endpoint %q (from %s) cannot be used: %s" -- (libcurl missing)
+      or "the endpoint %q (from %s) is not a URL: %s", cfg.endpoint, from, why)
+  end
   if parts.user or parts.password then
     return string.format("the endpoint from %s must not hold a user name or password: it would be printed "
       .. "and stored in the state file (give credentials through the AWS_* variables or a profile)", from)
