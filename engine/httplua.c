@@ -139,7 +139,7 @@ static int push_plain_parts(lua_State *L, const le_http_plain_url *p) {
   lua_pushlstring(L, p->host, p->host_len);
   lua_setfield(L, -2, "host");
   if (p->port_given) {
-    lua_pushfstring(L, "%d", p->port);
+    lua_pushlstring(L, p->port_text, p->port_len);
     lua_setfield(L, -2, "port");
   }
   lua_pushlstring(L, p->path, p->path_len);

@@ -25,8 +25,10 @@ typedef struct le_http_plain_url {
   size_t path_len;
   const char *query; /* after '?' (possibly empty); NULL without '?' */
   size_t query_len;
-  int port;          /* 80 when not given */
-  int port_given;    /* the URL has ":port" */
+  const char *port_text; /* its digits ("80" when not given) */
+  size_t port_len;
+  int port;              /* 80 when not given */
+  int port_given;        /* the URL has ":port" */
   int host_is_address;
 } le_http_plain_url;
 
