@@ -11,6 +11,9 @@ set -euo pipefail
 # not for the build: CMakeLists.txt never looks at Debian's Lua headers or library.
 # libcurl is Debian 12's 7.88 on purpose: bookworm-backports' 8.14.1 was measured slower per
 # request (+6 to +12 % of the client's instructions; bench/NOTES.md, W6), so it is not added.
+# libcurl4-openssl-dev gives the build libcurl's headers (and libcurl4, which it depends on);
+# the binary is not linked with it: it loads libcurl.so.4 when a request needs it
+# (engine/curlload.h).
 PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson-dev lua-argparse libjansson-dev libssl-dev zlib1g-dev
