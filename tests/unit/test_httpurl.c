@@ -139,10 +139,36 @@ static void plain_urls_have_the_parts_libcurl_gives_them(void **state) {
   free(longest);
 }
 
+/* Every byte, and every pair of printable ones, at each place of a URL: whatever
+ * httpurl_plain.c reads as plain, libcurl reads the same way. */
+static void every_byte_is_read_as_libcurl_reads_it(void **state) {
+  (void)state;
+  le_error err;
+  assert_int_equal(le_curl_load("http://h/", &err), LE_OK);
+  static const char *const places[] = {"http://h/a%sb", "http://h/%s",  "http://h/?%s", "http://h%s/", "http://h:1%s/",
+                                       "http://%sh/",   "http://h/.%s", "http://h/..%s", "http://h/%s./", "http://h?%s"};
+  char url[64], bytes[3];
+  size_t plain = 0;
+  for (size_t i = 0; i < sizeof places / sizeof *places; i++) {
+    for (int c = 1; c < 256; c++) {
+      bytes[0] = (char)c, bytes[1] = '\0';
+      snprintf(url, sizeof url, places[i], bytes);
+      plain += (size_t)check_against_libcurl(url);
+      for (int d = ' '; d < 0x7f && c >= ' ' && c < 0x7f; d++) {
+        bytes[1] = (char)d, bytes[2] = '\0';
+        snprintf(url, sizeof url, places[i], bytes);
+        plain += (size_t)check_against_libcurl(url);
+      }
+    }
+  }
+  assert_true(plain > 40000); /* (most pairs in the path and the query) */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(libcurl_is_loaded_only_for_a_url_that_is_not_plain),
       cmocka_unit_test(plain_urls_have_the_parts_libcurl_gives_them),
+      cmocka_unit_test(every_byte_is_read_as_libcurl_reads_it),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
