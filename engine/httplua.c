@@ -10,9 +10,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "curlload.h"
 #include "httpheaders.h"
 #include "httplines.h"
-#include "curlload.h"
 #include "httpurl.h"
 #include "httpurl_plain.h"
 #include "loop.h"

@@ -108,9 +108,12 @@ static char *joined(const char *a, size_t n, const char *b, size_t m) {
  * copied without printf (~900 instructions a call, three a URL). */
 static void plain_wire_parts(le_http_url *u, const le_http_plain_url *p) {
   le_http_url_wire *w = &u->wire;
-  char port[8] = ":"; /* ":port" unless it is 80 */
-  size_t port_len = p->port == 80 ? 0 : p->port_len + 1;
-  memcpy(port + 1, p->port_text, port_len ? p->port_len : 0);
+  char port[8] = ":"; /* ":port" unless it is 80 (a plain port has at most 5 digits) */
+  size_t port_len = 0;
+  if (p->port != 80) {
+    memcpy(port + 1, p->port_text, p->port_len);
+    port_len = p->port_len + 1;
+  }
   w->host = joined(p->host, p->host_len, "", 0);
   w->host_header = joined(p->host, p->host_len, port, port_len);
   w->target = p->query ? joined(p->path, p->path_len, p->query - 1, p->query_len + 1) /* "?query" follows the path */
