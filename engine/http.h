@@ -2,7 +2,10 @@
  * driven by libuv (one uv_poll_t per socket, one uv_timer_t per multi handle for
  * curl's timeouts). Past 64 transfers in flight on each, another multi handle takes the
  * next ones (libcurl 7.88 walks its whole connection cache per transfer); a transfer
- * goes where an idle connection is, and a connection stays with its handle.
+ * goes where an idle connection is, and a connection stays with its handle. Plain
+ * http:// requests go through the own transport (httpown.h) instead, and libcurl is
+ * loaded only when a request needs it (curlload.h): a failed load fails that request
+ * with a message naming the library, as le_http_start's error.
  *
  * Many requests are in flight at once on one thread; connections are kept alive
  * and reused by the multi handle; TLS peers are always verified. At most
