@@ -29,8 +29,10 @@ them), and two waiters: WaitActive and WaitUpdated ({"FunctionName", "Timeout",
 them; members sent in headers or the status code come back in the response under
 their names. A listing given no Marker or MaxItems is read to its end, every page
 in one response (as the aws CLI does). Invoke prints { status_code, payload,
-function_error, log_result, executed_version }; its Payload is sent as the bytes
-written for it (a JSON string Payload: the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
+function_error, log_result, executed_version } (a payload that is not UTF-8, which
+JSON cannot carry as text, as payload_base64: its bytes in base64, as invoke --json
+gives it); its Payload is sent as the bytes written for it (a JSON string Payload:
+the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
@@ -46,10 +48,12 @@ end
 -- Every operation of the Lambda API goes through aws/lambda_call.lua (its one table,
 -- from botocore's model); these few keep behaviour of their own: CreateFunction
 -- adopts the function a lost attempt created (lambda_api), Invoke prints its result
--- as lambdaeng's invoke --json does, and two waiters that are not API operations.
+-- as lambdaeng's invoke --json does (it returns the printed text, a string: see
+-- api_batch's printed), and two waiters that are not API operations.
 -- Invoke's options: one table, filled right before each call (api:invoke reads them all
 -- before it first waits), rather than a new one per item of a batch.
 local invoke_opts = {}
+local invoke_printed = native_json.invoke_printed
 local SPECIAL = {
   CreateFunction = function(api, i) return api:create_function(i) end,
   Invoke = function(api, i)
@@ -57,7 +61,12 @@ local SPECIAL = {
     o.payload = i.Payload and (type(i.Payload) == "string" and i.Payload or json.encode_plain(i.Payload)) or "{}"
     o.invocation_type, o.log_type, o.client_context, o.qualifier = i.InvocationType, i.LogType, i.ClientContext,
       i.Qualifier
-    return api:invoke(i.FunctionName, o)
+    local r, err = api:invoke(i.FunctionName, o)
+    if not r then return nil, err end
+    -- the result's printed text (a payload that is not UTF-8 as payload_base64)
+    local text, why = invoke_printed(r.status_code, r.payload, r.function_error, r.log_result, r.executed_version)
+    if not text then return nil, { type = "InvalidResponse", message = "Invoke: " .. why } end
+    return text
   end,
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
@@ -167,7 +176,7 @@ function M.command(args)
   end
   local result, cerr = loop.run(function() return one(input) end)
   if not result then return nil, endpoint.api_error(errors.from(cerr), cfg) end
-  print(lambda_call.printed(result))
+  print(batch.printed(result))
   return true
 end
 

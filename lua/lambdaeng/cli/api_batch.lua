@@ -8,6 +8,8 @@
 --     (task.stream), its results printed on stdout as one JSON array in the items'
 --     order, each failure as { Error = { Type, Message } }; the first failure is
 --     returned for the caller to report after the output.
+--   printed(result) -> its text: a string is a result's text already printed (api
+--     Invoke's, written in C), anything else is printed by lambda_call.printed
 --   printed_array(results) -> the array's text, as run prints it
 --
 -- The batch is neither decoded nor printed all at once: the items are decoded a chunk at
@@ -29,18 +31,27 @@ M.items = require("lambdaeng.native.json").array_items
 local FIRST_CHUNK, MAX_CHUNK = 32, 1024 -- items decoded at once: the first few, then doubling
 local OUT_CHUNK = 256 -- results written at once
 
--- The results as one JSON array: answers that came as their text (lambda_call.printed)
--- joined as they are, else the array encoded in one call.
-function M.printed_array(results)
+local is_text, printed_value = lambda_call.is_text, lambda_call.printed
+
+function M.printed(result)
+  if type(result) == "string" then return result end
+  return printed_value(result)
+end
+
+-- The results' texts joined by commas (an array's inside): answers that came as their
+-- text joined as they are, else the array encoded in one call.
+local function printed_items(results)
   for _, r in ipairs(results) do
-    if lambda_call.is_text(r) then
-      local printed = {}
-      for i, v in ipairs(results) do printed[i] = lambda_call.printed(v) end
-      return "[" .. table.concat(printed, ",") .. "]"
+    if type(r) == "string" or is_text(r) then
+      local texts = {}
+      for i, v in ipairs(results) do texts[i] = M.printed(v) end
+      return table.concat(texts, ",")
     end
   end
-  return json.encode_plain(json.array(results))
+  return json.encode_plain(json.array(results)):sub(2, -2)
 end
+
+function M.printed_array(results) return "[" .. printed_items(results) .. "]" end
 
 -- item(i): the i-th item's value, decoded with a chunk of those after it; asked for in order.
 local function chunked_items(text, starts, ends)
@@ -64,8 +75,7 @@ function M.run(one, text, starts, ends, width)
   local ready, written, first_err = {}, false, nil
   local function write_ready()
     if #ready == 0 then return end
-    local printed = M.printed_array(ready)
-    out:write(written and "," or "[", printed:sub(2, -2))
+    out:write(written and "," or "[", printed_items(ready))
     written, ready = true, {}
   end
   local function deliver(_, r)
