@@ -72,26 +72,13 @@ local SPECIAL = {
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
 }
 
--- Invoke's Payload as the user wrote it: a Payload that is not a JSON string (an object,
--- an array, a number) is sent as the bytes the input has for it, not decoded and encoded
--- again, which would change integers beyond 2^53, refuse 1e400 and rewrite key order and
--- spaces. A string Payload is sent as the string's bytes, as it always was. item: the
--- decoded object that begins at byte from of text (engine/jsonspan.h).
-local member_span, sub, byte, QUOTE = native_json.member_span, string.sub, string.byte, 34
-local function payload_as_written(item, text, from)
-  if item.Payload ~= nil then
-    local s, e = member_span(text, "Payload", from)
-    if s and byte(text, s) ~= QUOTE then item.Payload = sub(text, s, e) end -- (no type(): W2's hot path)
-  end
-  return item
-end
-
--- The same for an input decoded whole: one object, or an array of them.
+-- Invoke's Payload as the user wrote it (api_batch.as_written), for an input decoded
+-- whole: one object, or an array of them.
 local function payloads_as_written(input, text)
-  if #input == 0 then return payload_as_written(input, text, 1) end
+  if #input == 0 then return batch.as_written(input, text, 1, "Payload") end
   local starts = native_json.item_starts(text)
   for i, item in ipairs(input) do
-    if type(item) == "table" then payload_as_written(item, text, starts[i]) end
+    if type(item) == "table" then batch.as_written(item, text, starts[i], "Payload") end
   end
 end
 
@@ -155,8 +142,8 @@ function M.command(args)
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
     local one = function(i) return call(api, i) end
-    if op == "Invoke" then one = function(i, k) return call(api, payload_as_written(i, text, starts[k])) end end
-    local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""))
+    local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""),
+      op == "Invoke" and "Payload" or nil)
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
