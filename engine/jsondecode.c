@@ -167,15 +167,17 @@ static int has_required(lua_State *L, const le_spec_node *spec, int t) {
   return 1;
 }
 
-/* Whether the key just pushed is decode_items' raw_name. */
-static int is_raw_name(decoder *d) {
+/* Whether the key just pushed is decode_items' raw_name. (This and push_raw are kept out of
+ * parse_object, which decode_response runs for every member: inlined, they cost a GetFunction's
+ * decode +1.1 % in instructions, out of line +0.3 %.) */
+__attribute__((noinline)) static int is_raw_name(decoder *d) {
   size_t len;
   const char *key = lua_tolstring(d->L, -1, &len);
   return len == d->raw_len && memcmp(key, d->raw_name, len) == 0;
 }
 
 /* The value at p pushed as its text, as written (a null too). */
-static int push_raw(decoder *d) {
+__attribute__((noinline)) static int push_raw(decoder *d) {
   const unsigned char *start = d->p, *after = le_json_skip_value(d->p, d->end);
   if (!after) return DECLINE;
   lua_pushlstring(d->L, (const char *)start, (size_t)(after - start));
@@ -199,7 +201,7 @@ static int parse_object(decoder *d, const le_spec_node *spec, int kind, int dept
       skip_space(d);
       const le_spec_field *field;
       if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
-      int raw = depth == 0 && d->raw_name && is_raw_name(d);
+      int raw = d->raw_name && depth == 0 && is_raw_name(d);
       skip_space(d);
       if (d->p >= d->end || *d->p != ':') return DECLINE;
       d->p++;
