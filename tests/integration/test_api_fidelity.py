@@ -134,9 +134,12 @@ class ApiInputIntegers(unittest.TestCase):
         self.assertEqual(self.sent("[" + item + ", " + item + "]"), [want, want])  # the streamed batch
         # decoded whole (the batch scanner leaves a surrogate pair's escape to the decoder)
         self.assertEqual(self.sent("[" + item[:-1] + ', "t": "\\ud83d\\ude00"}]'), [dict(want, t="\U0001F600")])
-        # past 64 bits: a double, as before (and as a stack's json.decode reads it)
-        self.assertEqual(self.sent('{"FunctionName": "f", "Timeout": 18446744073709551617}'),
-                         [{"Timeout": "1.8446744073709552e+19"}])
+        # past 64 bits: a double, as before (and as a stack's json.decode reads it); in the
+        # streamed batch its neighbours keep theirs
+        past = '{"FunctionName": "f", "Timeout": 18446744073709551617}'
+        self.assertEqual(self.sent(past), [{"Timeout": "1.8446744073709552e+19"}])
+        self.assertEqual(self.sent("[" + item + ", " + past + ", " + item + "]"),
+                         [want, {"Timeout": "1.8446744073709552e+19"}, want])
 
 
 if __name__ == "__main__":

@@ -70,11 +70,14 @@ function M.as_written(item, text, from, name)
   return item
 end
 
--- Items first..last, decoded by json.lua (decode_items declined them).
+-- Items first..last, decoded by json.lua (decode_items declined them), each on its own: an
+-- integer past 64 bits, which makes decode_keeping_arrays read its text with doubles, does
+-- not take its neighbours' exact integers with it.
 local function decoded_in_lua(text, starts, ends, first, last, raw_name)
-  local part = json.decode_keeping_arrays("[" .. sub(text, starts[first], ends[last]) .. "]")
-  if raw_name then
-    for k = 1, last - first + 1 do M.as_written(part[k], text, starts[first + k - 1], raw_name) end
+  local part = {}
+  for i = first, last do
+    local item = json.decode_keeping_arrays(sub(text, starts[i], ends[i]))
+    part[i - first + 1] = raw_name and M.as_written(item, text, starts[i], raw_name) or item
   end
   return part
 end
