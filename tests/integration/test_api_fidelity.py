@@ -6,7 +6,7 @@ a payload as `payload_base64` (its bytes in base64, as `invoke --json` does) in 
 internal error, "string is not valid UTF-8"). And the `api` input and the REPL's decoded
 results keep integers within 64 bits exact, as a stack's json.decode does (cjson's doubles had
 sent 9007199254740993 as 9007199254740992); a text with a number past 64 bits is still read
-with doubles."""
+with doubles. A URI, query or header member given as null is refused, naming it."""
 import base64
 import http.server
 import io
@@ -80,6 +80,30 @@ class Functions(Served):
         whole = json.dumps(items)[:-2] + ', "note": "a\tb"}]'  # a raw tab: decoded whole
         for result, w in zip(self.api_invoke(whole), want, strict=True):
             self.assert_payload(result, w)
+
+    def test_a_null_uri_query_or_header_member_is_refused_by_name(self):
+        # (it was sent as "userdata: (nil)", or ended in an internal error in the HTTP layer)
+        for op, text, member in (("GetFunction", '{"FunctionName": "raw", "Qualifier": null}', "Qualifier"),
+                                 ("GetFunction", '{"FunctionName": null}', "FunctionName"),
+                                 ("Invoke", '{"FunctionName": null}', "FunctionName"),
+                                 ("Invoke", '{"FunctionName": "raw", "Qualifier": null}', "Qualifier"),
+                                 ("Invoke", '{"FunctionName": "raw", "InvocationType": null}', "InvocationType"),
+                                 ("Invoke", '{"FunctionName": "raw", "LogType": null}', "LogType")):
+            r = run("api", op, text, "--endpoint", self.endpoint, env=DUMMY, timeout=60)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), text)
+            self.assertEqual(r.stderr, f"Error: ValidationError: {op}: {member} is null: give it a value, or leave it"
+                                       " out\n", text)
+        out = self.api_invoke_failing('[{"FunctionName": "raw", "Payload": {"a": 1}},'
+                                      ' {"FunctionName": "raw", "ClientContext": null}]')
+        self.assertEqual(out[0]["payload"], '{"a": 1}')
+        self.assertEqual(out[1], {"Error": {"Type": "ValidationError",
+                                            "Message": "Invoke: ClientContext is null: give it a value, or leave it out"}})
+
+    def api_invoke_failing(self, text):
+        r = run("api", "Invoke", "-", "--endpoint", self.endpoint, input=text, env=DUMMY, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr[-2000:])
+        self.assertNotIn("internal error", r.stderr)
+        return json.loads(r.stdout)
 
     def test_the_repl_keeps_integers_of_a_result_exact(self):
         chunk = ("local json = require 'lambdaeng.json'\n"

@@ -54,9 +54,17 @@ end
 -- before it first waits), rather than a new one per item of a batch.
 local invoke_opts = {}
 local invoke_printed = native_json.invoke_printed
+-- A header member given as JSON null has no text to send (botocore refuses None too).
+local function null_header(i)
+  local name = i.InvocationType == json.null and "InvocationType" or i.LogType == json.null and "LogType"
+    or "ClientContext"
+  return { type = "ValidationError", message = "Invoke: " .. name .. " is null: give it a value, or leave it out" }
+end
 local SPECIAL = {
   CreateFunction = function(api, i) return api:create_function(i) end,
   Invoke = function(api, i)
+    local null = json.null -- (FunctionName and Qualifier: lambda_call.request names them)
+    if i.InvocationType == null or i.LogType == null or i.ClientContext == null then return nil, null_header(i) end
     local o = invoke_opts
     o.payload = i.Payload and (type(i.Payload) == "string" and i.Payload or json.encode_plain(i.Payload)) or "{}"
     o.invocation_type, o.log_type, o.client_context, o.qualifier = i.InvocationType, i.LogType, i.ClientContext,
