@@ -3,7 +3,8 @@
 A function may answer bytes that are not UTF-8; JSON carries text, so `api Invoke` prints such
 a payload as `payload_base64` (its bytes in base64, as `invoke --json` does) in place of
 `payload`, for one call, the streamed batch and a batch decoded whole (it had failed with an
-internal error, "string is not valid UTF-8"). And the `api` input and the REPL's decoded
+internal error, "string is not valid UTF-8"); `invoke --json --log` gives such a log tail as
+`log_base64`. And the `api` input and the REPL's decoded
 results keep integers within 64 bits exact, as a stack's json.decode does (cjson's doubles had
 sent 9007199254740993 as 9007199254740992); a text with a number past 64 bits is still read
 with doubles. A URI, query or header member given as null is refused, naming it."""
@@ -22,14 +23,18 @@ from harness import run  # noqa: E402
 from test_local_security import DUMMY, ROLE, Served  # noqa: E402
 from test_payload_fidelity import RAW_BOOTSTRAP  # noqa: E402
 
-# Answers each event {"hex": H} with the bytes H names, anything else with its own bytes.
+# Answers each event {"hex": H} with the bytes H names, anything else with its own bytes; an
+# event's "log_hex" is written to the log first.
 BYTES_BOOTSTRAP = """#!/usr/bin/env python3
-import json, os, urllib.request
+import json, os, sys, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
         rid, body = r.headers["Lambda-Runtime-Aws-Request-Id"], r.read()
     event = json.loads(body)
+    if isinstance(event, dict) and "log_hex" in event:
+        sys.stdout.buffer.write(bytes.fromhex(event["log_hex"]) + b"\\n")
+        sys.stdout.flush()
     out = bytes.fromhex(event["hex"]) if isinstance(event, dict) and "hex" in event else body
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=out, method="POST")).read()
 """
@@ -80,6 +85,21 @@ class Functions(Served):
         whole = json.dumps(items)[:-2] + ', "note": "a\tb"}]'  # a raw tab: decoded whole
         for result, w in zip(self.api_invoke(whole), want, strict=True):
             self.assert_payload(result, w)
+
+    def test_invoke_json_gives_a_log_that_is_not_utf8_as_base64(self):
+        # (`invoke --json --log` ended in an internal error, "value.log: string is not valid UTF-8")
+        for log, text in ((b"\xff\xfe bytes", False), ("é text".encode(), True)):
+            event = json.dumps({"hex": b"{}".hex(), "log_hex": log.hex()})
+            r = run("invoke", "bytes", event, "--json", "--log", "--endpoint", self.endpoint, env=DUMMY, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            doc = json.loads(r.stdout)
+            self.assertEqual(doc["payload"], "{}")
+            if text:
+                self.assertIn(log.decode(), doc["log"])
+                self.assertNotIn("log_base64", doc)
+            else:
+                self.assertNotIn("log", doc)
+                self.assertIn(log, base64.b64decode(doc["log_base64"]))
 
     def test_a_null_uri_query_or_header_member_is_refused_by_name(self):
         # (it was sent as "userdata: (nil)", or ended in an internal error in the HTTP layer)
