@@ -14,6 +14,7 @@
 #include "jsoncanon.h"
 #include "jsondecode.h"
 #include "jsonexact.h"
+#include "jsoninvoke.h"
 #include "jsonitems.h"
 #include "jsonspan.h"
 
@@ -560,7 +561,8 @@ int le_open_json(lua_State *L) {
       {"encode", l_encode}, {"mark_empty_arrays", l_mark_empty_arrays}, {"restore", l_restore},
       {"array_items", le_json_array_items},
       {"member_span", le_json_member_span}, {"item_starts", le_json_item_starts},
-      {"decode_exact", le_json_decode_exact}, {"has_long_digits", le_json_has_long_digits}, {NULL, NULL}};
+      {"decode_exact", le_json_decode_exact}, {"has_long_digits", le_json_has_long_digits},
+      {"invoke_printed", le_json_invoke_printed}, {"decode_items", le_json_decode_items}, {NULL, NULL}};
   luaL_newlib(L, fns);
   le_json_push_decode_response(L);
   lua_setfield(L, -2, "decode_response");

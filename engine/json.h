@@ -35,6 +35,9 @@
  *   decode_exact(text) -> value | nil, message, kind, position
  *     jansson's reading of text, integers within 64 bits kept exact and [] kept an
  *     array, for the values a user gives (engine/jsonexact.h).
+ *   invoke_printed(result) -> text | nil, message
+ *     an Invoke result's JSON as encode writes it, a payload that is not UTF-8 as
+ *     payload_base64 (engine/jsoninvoke.h).
  *
  * For C (engine/jsoncanon.c), the encoder's own writers, each 0 or -1 (out of memory;
  * for a string also: not valid UTF-8): a string quoted and escaped, an integer, a

@@ -1,4 +1,5 @@
-/* jsondecode.h — an API response's JSON decoded and checked against its shape in one pass.
+/* jsondecode.h — an API response's JSON decoded and checked against its shape in one pass,
+ * and, with the same reader, `api`'s batch items (user input) decoded.
  *
  * lambdaeng.native.json.decode_response(text, null, array_mt[, spec]) -> true, value | false
  *   The value aws/lambda_call.lua's reference path gives (cjson's decode of the text with
@@ -15,7 +16,18 @@
  *   where an object is): the caller then takes the reference path, which decides and
  *   names the problem. So true is given only with the reference's own value
  *   (lua.json compares the two on generated texts). A spec table is read into C the first
- *   time it is given (engine/jsonspec.h): a change made to it later is not seen. */
+ *   time it is given (engine/jsonspec.h): a change made to it later is not seen.
+ *
+ * lambdaeng.native.json.decode_items(text, null, array_mt, from, to[, raw_name]) -> items | false
+ *   The values written one after another, separated by commas, in bytes from..to (1-based,
+ *   inclusive) of text (a run of a JSON array's items: `api`'s batch, engine/jsonitems.h),
+ *   decoded as json.decode_keeping_arrays decodes them (stdlib/lambdaeng/json.lua): null is
+ *   null (kept, not dropped), an empty array a table with array_mt, an integer within 64
+ *   bits exact, a real as cjson reads it (integral and below 2^53: an integer). raw_name:
+ *   a member of that name in an item that is an object, whose value is not a string, is
+ *   given as its text as written (`api Invoke`'s Payload: sent as the user wrote it).
+ *   false: anything decode_response declines, and an integer outside 64 bits (the caller
+ *   then decodes the span itself). */
 #ifndef LAMBDAENG_JSONDECODE_H
 #define LAMBDAENG_JSONDECODE_H
 
@@ -23,5 +35,6 @@ struct lua_State;
 
 /* Pushes decode_response (a closure over the shapes it has compiled, engine/jsonspec.h). */
 int le_json_push_decode_response(struct lua_State *L);
+int le_json_decode_items(struct lua_State *L);
 
 #endif

@@ -68,6 +68,11 @@ static int skip_value(cursor *c) {
   return -1;
 }
 
+const unsigned char *le_json_skip_value(const unsigned char *p, const unsigned char *end) {
+  cursor c = {.p = p, .end = end};
+  return skip_value(&c) == 0 ? c.p : NULL;
+}
+
 /* Whether the key whose bytes lie in [k, k_end) (its closing quote at k_end) reads as name. */
 static int key_is(const unsigned char *k, const unsigned char *k_end, const char *name, size_t name_len) {
   size_t n = (size_t)(k_end - k);

@@ -16,11 +16,16 @@
  * Both read the text's structure only (strings, brackets, commas): they take what the
  * decoder took, whatever it took it as (its non-standard numbers included), and are not
  * a check; on text the decoder declined their answer means nothing. Nesting is counted,
- * not recursed into, so there is no depth limit. */
+ * not recursed into, so there is no depth limit.
+ *
+ * For C: le_json_skip_value(p, end) -> the byte after the value at p (no space before it),
+ * read the same way, or NULL when the text ends first. */
 #ifndef LAMBDAENG_JSONSPAN_H
 #define LAMBDAENG_JSONSPAN_H
 
 struct lua_State;
+
+const unsigned char *le_json_skip_value(const unsigned char *p, const unsigned char *end);
 
 int le_json_member_span(struct lua_State *L);
 int le_json_item_starts(struct lua_State *L);

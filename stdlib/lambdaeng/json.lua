@@ -6,7 +6,8 @@
 -- Lua integers, those within 64 bits exact (decode_stack; decode_plain, lambdaeng's own
 -- reading, keeps cjson's doubles past 2^53). `json.null` stands for JSON null in both directions.
 -- decode_keeping_arrays(text) is decode with each empty array a json.array {}, for
--- input that is sent on again (Lua cannot tell [] from {}; json.array marks an array).
+-- input that is sent on again (Lua cannot tell [] from {}; json.array marks an array), its
+-- integers within 64 bits exact as decode's.
 -- decode_exact(text) keeps arrays too and every integer within 64 bits exact (cjson, under
 -- the other two, reads doubles), for values a user gives that go to state (JSON variables).
 local cjson = require "cjson"
@@ -234,9 +235,15 @@ end
 M.empty_marker = marker_for
 
 --- The Lua value of JSON text as decode gives it, but each empty array a json.array {},
--- so that encode writes [] where the text has [] (user input re-sent: api, invocations).
+-- so that encode writes [] where the text has [] (user input re-sent: api, invocations, the
+-- REPL's results), and, as a stack's json.decode, integers within 64 bits exact when the text
+-- has a run of 16+ digits (read by decode_exact; what it refuses, as below: cjson's doubles).
 function M.decode_keeping_arrays(text)
   if type(text) ~= "string" then error("json.decode expects a string, got a " .. type(text), 2) end
+  if has_long_digits(text) then
+    local v = native.decode_exact(text)
+    if v ~= nil then return v end
+  end
   local empty, empty_json = marker_for(text)
   local ok, v = pcall(cjson.decode, mark_empty_arrays(text, empty_json))
   if not ok then

@@ -68,9 +68,24 @@ local function fill_path(op, template, rest)
   return base, query
 end
 
+-- A URI, query or header member given as JSON null: it has no text to send (it was sent as
+-- "userdata: (nil)", or failed inside the HTTP layer); botocore refuses None there too.
+local function null_member(spec, input)
+  for member in (spec[2]):gmatch("{([%w_]+)") do
+    if input[member] == json.null then return member end
+  end
+  for _, members in ipairs { spec.query or {}, spec.headers or {} } do
+    for member in pairs(members) do
+      if input[member] == json.null then return member end
+    end
+  end
+end
+
 local function request_in_lua(op, input)
   local spec = OPERATIONS[op]
   if not spec then return invalid(op, "not an operation of the Lambda API") end
+  local null = null_member(spec, input or {})
+  if null then return invalid(op, null .. " is null: give it a value, or leave it out") end
   local rest = {}
   for k, v in pairs(input or {}) do rest[k] = v end
   local path, query = fill_path(op, spec[2], rest)
@@ -149,7 +164,8 @@ local function compile(op, spec)
 end
 
 -- request_in_lua's result without its copies and sorts; an input it would refuse (a
--- URI member missing, a member the operation does not take) goes to it, to say why.
+-- URI member missing or null, a member the operation does not take) goes to it, to say why.
+local NULL = json.null
 function M.request(op, input)
   local spec = OPERATIONS[op]
   local c = spec and (compiled[op] or compile(op, spec))
@@ -167,7 +183,7 @@ function M.request(op, input)
   for i = 2, #parts, 2 do
     local param = parts[i]
     local v = input[param.name]
-    if v == nil or type(v) == "table" then return request_in_lua(op, input) end
+    if v == nil or type(v) == "table" or v == NULL then return request_in_lua(op, input) end
     if type(v) ~= "string" then v = scalar(v) end
     if param.greedy then
       path = path .. (v:gsub("[^/]+", uri_encode)) .. parts[i + 1]
@@ -180,6 +196,7 @@ function M.request(op, input)
   for j = 1, #query_members do
     local mw = query_members[j]
     local v = input[mw[1]]
+    if v == NULL then return request_in_lua(op, input) end
     if type(v) == "table" then
       for _, x in ipairs(v) do query[#query + 1] = { mw[2], scalar(x) } end
     elseif v ~= nil then
@@ -190,6 +207,7 @@ function M.request(op, input)
   for j = 1, #header_members do
     local mw = header_members[j]
     local v = input[mw[1]]
+    if v == NULL then return request_in_lua(op, input) end
     if v ~= nil then headers[#headers + 1] = { mw[2], scalar(v) } end
   end
   local body

@@ -29,8 +29,10 @@ them), and two waiters: WaitActive and WaitUpdated ({"FunctionName", "Timeout",
 them; members sent in headers or the status code come back in the response under
 their names. A listing given no Marker or MaxItems is read to its end, every page
 in one response (as the aws CLI does). Invoke prints { status_code, payload,
-function_error, log_result, executed_version }; its Payload is sent as the bytes
-written for it (a JSON string Payload: the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
+function_error, log_result, executed_version } (a payload that is not UTF-8, which
+JSON cannot carry as text, as payload_base64: its bytes in base64, as invoke --json
+gives it); its Payload is sent as the bytes written for it (a JSON string Payload:
+the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
@@ -46,43 +48,45 @@ end
 -- Every operation of the Lambda API goes through aws/lambda_call.lua (its one table,
 -- from botocore's model); these few keep behaviour of their own: CreateFunction
 -- adopts the function a lost attempt created (lambda_api), Invoke prints its result
--- as lambdaeng's invoke --json does, and two waiters that are not API operations.
+-- as lambdaeng's invoke --json does (it returns the printed text, a string: see
+-- api_batch's printed), and two waiters that are not API operations.
 -- Invoke's options: one table, filled right before each call (api:invoke reads them all
 -- before it first waits), rather than a new one per item of a batch.
 local invoke_opts = {}
+local invoke_printed = native_json.invoke_printed
+-- A header member given as JSON null has no text to send (botocore refuses None too).
+local function null_header(i)
+  local name = i.InvocationType == json.null and "InvocationType" or i.LogType == json.null and "LogType"
+    or "ClientContext"
+  return { type = "ValidationError", message = "Invoke: " .. name .. " is null: give it a value, or leave it out" }
+end
 local SPECIAL = {
   CreateFunction = function(api, i) return api:create_function(i) end,
   Invoke = function(api, i)
+    local null = json.null -- (FunctionName and Qualifier: lambda_call.request names them)
+    if i.InvocationType == null or i.LogType == null or i.ClientContext == null then return nil, null_header(i) end
     local o = invoke_opts
     o.payload = i.Payload and (type(i.Payload) == "string" and i.Payload or json.encode_plain(i.Payload)) or "{}"
     o.invocation_type, o.log_type, o.client_context, o.qualifier = i.InvocationType, i.LogType, i.ClientContext,
       i.Qualifier
-    return api:invoke(i.FunctionName, o)
+    local r, err = api:invoke(i.FunctionName, o)
+    if not r then return nil, err end
+    -- the result's printed text (a payload that is not UTF-8 as payload_base64)
+    local text, why = invoke_printed(r.status_code, r.payload, r.function_error, r.log_result, r.executed_version)
+    if not text then return nil, { type = "InvalidResponse", message = "Invoke: " .. why } end
+    return text
   end,
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
 }
 
--- Invoke's Payload as the user wrote it: a Payload that is not a JSON string (an object,
--- an array, a number) is sent as the bytes the input has for it, not decoded and encoded
--- again, which would change integers beyond 2^53, refuse 1e400 and rewrite key order and
--- spaces. A string Payload is sent as the string's bytes, as it always was. item: the
--- decoded object that begins at byte from of text (engine/jsonspan.h).
-local member_span, sub, byte, QUOTE = native_json.member_span, string.sub, string.byte, 34
-local function payload_as_written(item, text, from)
-  if item.Payload ~= nil then
-    local s, e = member_span(text, "Payload", from)
-    if s and byte(text, s) ~= QUOTE then item.Payload = sub(text, s, e) end -- (no type(): W2's hot path)
-  end
-  return item
-end
-
--- The same for an input decoded whole: one object, or an array of them.
+-- Invoke's Payload as the user wrote it (api_batch.as_written), for an input decoded
+-- whole: one object, or an array of them.
 local function payloads_as_written(input, text)
-  if #input == 0 then return payload_as_written(input, text, 1) end
+  if #input == 0 then return batch.as_written(input, text, 1, "Payload") end
   local starts = native_json.item_starts(text)
   for i, item in ipairs(input) do
-    if type(item) == "table" then payload_as_written(item, text, starts[i]) end
+    if type(item) == "table" then batch.as_written(item, text, starts[i], "Payload") end
   end
 end
 
@@ -146,8 +150,8 @@ function M.command(args)
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
     local one = function(i) return call(api, i) end
-    if op == "Invoke" then one = function(i, k) return call(api, payload_as_written(i, text, starts[k])) end end
-    local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""))
+    local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""),
+      op == "Invoke" and "Payload" or nil)
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
@@ -167,7 +171,7 @@ function M.command(args)
   end
   local result, cerr = loop.run(function() return one(input) end)
   if not result then return nil, endpoint.api_error(errors.from(cerr), cfg) end
-  print(lambda_call.printed(result))
+  print(batch.printed(result))
   return true
 end
 

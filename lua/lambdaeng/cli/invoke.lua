@@ -27,6 +27,7 @@ Options:
   --log                print the decoded log tail (LogType Tail)
   --client-context J   the client context (JSON) the function receives
   --json               print { status_code, payload, function_error, executed_version, log }
+                       (a payload or log that is not UTF-8 as payload_base64 or log_base64)
   --endpoint URL, --region R, --profile P   the AWS endpoint, region and profile
   --local, --aws       the embedded local target / AWS, whatever the configuration says
   --dir PATH           the local target's directory (default ./.lambdaeng/local)
@@ -122,10 +123,13 @@ local function show(result, args, itype)
   local log = lambda_api.log_tail(result)
   local text = result.payload == nil or utf8.len(result.payload) ~= nil
   if args.json then
-    -- JSON carries text: a payload that is not UTF-8 is given base64-encoded, and said so
+    -- JSON carries text: a payload or log tail that is not UTF-8 is given base64-encoded, and
+    -- said so (the log's base64 is the answer's own X-Amz-Log-Result)
+    local log_text = log == nil or utf8.len(log) ~= nil
     print(json.encode_plain { status_code = result.status_code, payload = text and result.payload or nil,
       payload_base64 = not text and hash.base64(result.payload) or nil,
-      function_error = result.function_error, executed_version = result.executed_version, log = log })
+      function_error = result.function_error, executed_version = result.executed_version,
+      log = log_text and log or nil, log_base64 = not log_text and result.log_result or nil })
     ui.json_written = true -- the document says how the function failed: no second one
     return
   end
