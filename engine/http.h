@@ -29,7 +29,9 @@
  * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
- * "error". configure{ max_host_connections = N }; stats() -> { started=,
+ * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
+ * option libcurl refuses), "error". configure{ max_host_connections = N };
+ * stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
  * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles= };
  * cancel_all();

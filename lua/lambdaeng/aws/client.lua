@@ -14,10 +14,10 @@
 --
 -- A request that cannot be sent as asked (a header value holding a line break or
 -- another control byte, which would end its header and start one of the sender's
--- choosing; a URL libcurl refuses) fails at once, naming the operation and the cause,
--- with nothing sent. What a failure says is aws/failures.lua's: a transport failure
--- through a proxy names the proxy, an error answer with no error document names the
--- operation, the status and the endpoint.
+-- choosing; a URL libcurl refuses; whatever http.request refuses, kind "unsent") fails
+-- at once, naming the operation and the cause, with nothing sent. What a failure says
+-- is aws/failures.lua's: a transport failure through a proxy names the proxy, an
+-- error answer with no error document names the operation, the status and the endpoint.
 --
 -- Hostile endpoints: each response is capped (max_body per call, 2 MiB unless
 -- the operation says otherwise; headers 64 KiB) and nothing beyond the cap is
