@@ -55,6 +55,28 @@ describe("the header lines' guard", function()
     end
   end)
 
+  it("finds the byte aws/failures.lua finds, wherever it lies in values of 0 to 40 bytes", function()
+    local failures = require "lambdaeng.aws.failures"
+    local BYTES = { 0, 1, 9, 10, 13, 31, 32, 65, 126, 127, 128, 194, 255 }
+    local checked = 0
+    for len = 0, 40 do
+      for at = 1, math.max(len, 1) do
+        for _, b in ipairs(BYTES) do
+          local value = string.rep("v", at - 1) .. (len > 0 and string.char(b) or "") .. string.rep("w", len - at)
+          local lines, message = http.signed_lines { headers = { { "X-A", value } } }
+          local want = failures.unsendable_byte(value)
+          if want then
+            assert(lines == nil and message:find("(" .. want .. ")", 1, true), string.format("%q: %s", value, message))
+          else
+            assert(lines, string.format("%q: %s", value, message))
+          end
+          checked = checked + 1
+        end
+      end
+    end
+    assert(checked > 10000, checked)
+  end)
+
   it("takes tab and bytes past ASCII in a value, and every token byte in a name", function()
     assert.same({ "X-A: a\tb\195\169", "!#$%&'*+-.^_`|~09azAZ: v" },
       http.signed_lines { headers = { { "X-A", "a\tb\195\169" }, { "!#$%&'*+-.^_`|~09azAZ", "v" } } })
