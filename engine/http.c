@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "httpeasy.h"
+#include "httpfailure.h"
 #include "httpmulti.h"
 #include "httpown.h"
 #include "httppool.h"
@@ -192,20 +193,7 @@ long le_http_max_host(void) { return H.max_host; }
 void le_http_finish(transfer *t, CURLcode code) {
   le_http_response *r = &t->response;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) r->status = 0;
-  if (code != CURLE_OK) {
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT: r->error_kind = "timeout"; break;
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY: r->error_kind = "connect"; break;
-      case CURLE_RECV_ERROR:
-      case CURLE_SEND_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE: r->error_kind = "reset"; break;
-      default: r->error_kind = "error"; break;
-    }
-    snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
-  }
+  if (code != CURLE_OK) le_http_failure(r, code, t->host->key); /* its kind and message */
   /* The handle goes back before the callback: a task it resumes that asks again at once
    * takes this one (one handle reused in turn, not two alternating). */
   le_http_easy_give_back(t->easy);

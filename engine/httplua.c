@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "httpeasy.h"
 #include "httpheaders.h"
 #include "httplines.h"
 #include "httpurl.h"
@@ -109,9 +110,17 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N } -> true | nil, message, code */
+/* configure{ max_host_connections = N, ca_file = path | false } -> true | nil, message,
+ * code (ca_file: the CA certificates TLS peers are verified with; false: the system's). */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "ca_file");
+  if (!lua_isnil(L, -1)) {
+    le_error err;
+    const char *path = lua_toboolean(L, -1) ? luaL_checkstring(L, -1) : NULL;
+    if (le_http_easy_set_ca_file(path, &err) != LE_OK) return le_push_error(L, &err);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, 1, "max_host_connections");
   if (!lua_isnil(L, -1)) {
     le_error err;

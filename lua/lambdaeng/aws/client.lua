@@ -15,8 +15,10 @@
 -- A request that cannot be sent as asked (a header value holding a line break or
 -- another control byte, which would end its header and start one of the sender's
 -- choosing; a URL libcurl refuses; whatever http.request refuses, kind "unsent") fails
--- at once, naming the operation and the cause, with nothing sent. What a failure says
--- is aws/failures.lua's: a transport failure through a proxy names the proxy, an
+-- at once, naming the operation and the cause, with nothing sent; a TLS failure (the
+-- peer's certificate not verified: AWS_CA_BUNDLE / ca_bundle name the CA to trust) and
+-- a protocol libcurl cannot use fail at once too. What a failure says is
+-- aws/failures.lua's: a transport failure through a proxy names the proxy, an
 -- error answer with no error document names the operation, the status and the endpoint.
 --
 -- Hostile endpoints: each response is capped (max_body per call, 2 MiB unless

@@ -12,9 +12,10 @@
 --   transport_error(req, url, msg, kind) -> the error of a request http.request could
 --       not complete: a response too large; a request refused before it was sent (kind
 --       "unsent": a header, the URL or an option; ValidationError naming the operation
---       and what was refused): none retried. Else a ConnectionError or RequestTimeout
---       naming the proxy it went through (aws/proxy.lua, loaded only then), retried
---       unless it was cancelled.
+--       and what was refused); a TLS failure (TLSError: the certificate not verified, the
+--       CA certificates unusable); a protocol libcurl cannot use: none retried. Else a
+--       ConnectionError or RequestTimeout naming the proxy it went through (aws/proxy.lua,
+--       loaded only then), retried unless it was cancelled.
 --   transport_retryable(kind) -> whether another attempt may mend a transport failure
 --   unsendable_headers(req) -> the error of a request with a header value no HTTP
 --       request can carry (a line break would start another header), or nil
@@ -193,10 +194,13 @@ local function shown_url(url)
   return #url <= 512 and url or string.format("%s... (%d bytes)", url:sub(1, 256), #url)
 end
 
--- The kinds of transport failure (engine/http.h) another attempt may mend: the rest
--- (cancelled, too_large, unsent) fail the same way again.
+-- The kinds of transport failure (engine/httpfailure.h) another attempt may mend: the
+-- rest (cancelled, too_large, unsent, tls, unsupported) fail the same way again.
 local RETRIED_KINDS = { timeout = true, connect = true, reset = true, error = true }
 function M.transport_retryable(kind) return RETRIED_KINDS[kind] or false end
+
+local CA_HINT = "; to trust another certificate authority, set AWS_CA_BUNDLE or ca_bundle in the profile "
+  .. "to a PEM file of its certificates"
 
 -- The failures that are not the connection's: nil for the others.
 local function permanent_error(req, url, msg, kind)
@@ -210,6 +214,14 @@ local function permanent_error(req, url, msg, kind)
     local what = parts and msg or string.format("libcurl refuses the request's URL (%s): %s %s", why, req.method, shown)
     return { type = "ValidationError", kind = kind, retryable = false, attempts = 0,
              message = string.format("%s: %s; nothing was sent", op, what) }
+  end
+  if kind == "tls" then
+    return { type = "TLSError", kind = kind, retryable = false, message = string.format("%s: %s (%s %s)%s", op,
+      printable(msg), req.method, shown, msg:find("^TLS certificate verification failed") and CA_HINT or "") }
+  end
+  if kind == "unsupported" then
+    return { type = "ValidationError", kind = kind, retryable = false, message = string.format(
+      "%s: libcurl cannot send the request: %s (%s %s)", op, printable(msg), req.method, shown) }
   end
 end
 
