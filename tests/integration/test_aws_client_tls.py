@@ -19,7 +19,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402
+from harness import answer_json, run  # noqa: E402
 from test_aws_client_errors import KEYS, NO_PROXIES  # noqa: E402
 
 
@@ -34,12 +34,7 @@ class TLSServer(ThreadingHTTPServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(handler):
                 self.requests.append(handler.path)
-                body = json.dumps({"Tags": {"trusted": "yes"}}).encode()
-                handler.send_response(200)
-                handler.send_header("Content-Type", "application/json")
-                handler.send_header("Content-Length", str(len(body)))
-                handler.end_headers()
-                handler.wfile.write(body)
+                answer_json(handler, {"Tags": {"trusted": "yes"}})
 
             def log_message(handler, *args):
                 pass
