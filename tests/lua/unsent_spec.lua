@@ -118,6 +118,22 @@ describe("a request refused before it is sent", function()
     assert.equal(0, #seen)
   end)
 
+  it("is logged with --debug as refused, the same error returned", function()
+    local server, seen = counting_server()
+    local log = {}
+    local c = client.new { endpoint = "http://127.0.0.1:" .. server:port(), region = "us-east-1", pacing = false,
+                           access_key_id = "AKIDEXAMPLE", secret_access_key = "secret",
+                           debug = function(line) log[#log + 1] = line end }
+    local res, err = c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/f",
+                              headers = { { "X:Bad", "v" } } }
+    server:close()
+    assert.is_nil(res)
+    assert.equal("unsent", err.kind)
+    assert.matches('^GetFunction: the header name "X:Bad"', err.message)
+    assert.matches('^   not sent: the header name "X:Bad"', log[2])
+    assert.equal(0, #seen)
+  end)
+
   it("ends a credential service's exchange at its first attempt", function()
     local server, seen = counting_server()
     local real_request, calls = http.request, 0

@@ -257,8 +257,13 @@ end
 -- --debug: logs the attempt and its header lines, signed once (secret ones redacted),
 -- and returns the spec that sends those very lines (no second signature for the wire).
 function Client:logged_spec(spec, req, attempt)
-  local lines, sent = http.signed_lines(spec), {} -- (before anything else: spec and its sign are shared)
+  local lines, refused = http.signed_lines(spec) -- (before anything else: spec and its sign are shared)
   self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
+  if not lines then -- a header no request can carry: http.request refuses the spec the same way
+    self:log("   not sent: " .. refused)
+    return spec
+  end
+  local sent = {}
   for i, line in ipairs(lines) do
     local name, value = line:match("^([^:]*): (.*)$")
     sent[i] = { name, value }
