@@ -250,8 +250,10 @@ static int set_up(transfer *t, const le_http_request_spec *spec, le_error *err) 
   if (!t->easy) return le_error_set(err, "libcurl: cannot create a request");
   CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
   int listed = t->headers != NULL;
-  if (so != CURLE_OK || !listed)
-    return le_error_set(err, "libcurl: cannot set up the request: %s", listed ? curl_easy_strerror(so) : "out of memory");
+  if (!listed) return le_error_set(err, "libcurl: cannot set up the request: out of memory");
+  if (so != CURLE_OK)
+    return le_error_set(err, "libcurl refuses the request's %s: %s", le_http_option_field(t->refused_option),
+                        curl_easy_strerror(so));
   return LE_OK;
 }
 

@@ -120,10 +120,11 @@ static struct curl_slist *header_list(const char *const *lines, size_t n) {
   return nodes;
 }
 
-/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none). */
-#define SETOPT(rc, e, opt, val)                             \
-  do {                                                      \
-    if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
+/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none),
+ * t->refused_option that option's name (for the message: le_http_option_field). */
+#define SETOPT(rc, e, opt, val)                                                                     \
+  do {                                                                                              \
+    if ((rc) == CURLE_OK && ((rc) = curl_easy_setopt(e, opt, val)) != CURLE_OK) t->refused_option = #opt; \
   } while (0)
 
 CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spec) {

@@ -60,3 +60,18 @@ void le_http_failure(le_http_response *r, CURLcode code, const char *host) {
     snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code)); /* (the messages callers have known) */
   }
 }
+
+const char *le_http_option_field(const char *option) {
+  static const struct {
+    const char *option, *field;
+  } fields[] = {
+      {"CURLOPT_URL", "URL"},           {"CURLOPT_CURLU", "URL"},          {"CURLOPT_CUSTOMREQUEST", "method"},
+      {"CURLOPT_HTTPGET", "method"},    {"CURLOPT_NOBODY", "method"},      {"CURLOPT_COPYPOSTFIELDS", "body"},
+      {"CURLOPT_POSTFIELDSIZE_LARGE", "body"}, {"CURLOPT_HTTPHEADER", "headers"}, {"CURLOPT_TIMEOUT_MS", "timeout"},
+      {"CURLOPT_CAINFO", "CA bundle"},  {"CURLOPT_CAPATH", "CA bundle"},
+  };
+  if (!option) return "options";
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (strcmp(fields[i].option, option) == 0) return fields[i].field;
+  return option;
+}

@@ -22,7 +22,8 @@ static long bad_name_byte(const char *name, size_t len) {
   if (len == 0) return 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)name[i];
-    if ((unsigned)((c | 32) - 'a') < 26u || c == '-' || (unsigned)(c - '0') < 10u) continue; /* (nearly every byte of a name) */
+    /* (a letter, digit or '-': nearly every byte of a name) */
+    if ((unsigned)((c | 32) - 'a') < 26u || c == '-' || (unsigned)(c - '0') < 10u) continue;
     if (c <= ' ' || c >= 127 || strchr(TOKEN_SEPARATORS, c)) return (long)i;
   }
   return -1;

@@ -98,6 +98,16 @@ describe("the header lines' guard", function()
   end)
 end)
 
+describe("a request libcurl refuses to set up", function()
+  it("is unsent, naming the field libcurl refused", function()
+    -- (https: libcurl's, not the own transport; a string option past libcurl's 8,000,000 bytes)
+    local res, message, kind = http.request { url = "https://127.0.0.1:1/", method = string.rep("M", 8000001) }
+    assert.is_nil(res)
+    assert.equal("unsent", kind)
+    assert.matches("^libcurl refuses the request's method: ", message)
+  end)
+end)
+
 describe("a request refused before it is sent", function()
   it("is a ValidationError of the AWS client naming the operation, not retried", function()
     local server, seen = counting_server()

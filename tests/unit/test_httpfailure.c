@@ -1,7 +1,7 @@
 /* What a failed libcurl transfer says (httpfailure.c): each code's kind (the TLS and
  * protocol failures permanent, the connection's own failures not), the TLS message
- * naming the peer with libcurl's detail, libcurl's text when it wrote no detail, and a
- * message cut to the buffer ending with "...". */
+ * naming the peer with libcurl's detail, libcurl's text when it wrote no detail, a
+ * message cut to the buffer ending with "...", and the field a refused option sets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,8 +50,8 @@ static void each_code_has_its_kind(void **state) {
 
 static void a_tls_failure_names_the_peer_with_libcurls_detail(void **state) {
   (void)state;
-  le_http_response r =
-      failed(CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: self-signed certificate", "https://127.0.0.1:8443");
+  const char *self_signed = "SSL certificate problem: self-signed certificate";
+  le_http_response r = failed(CURLE_PEER_FAILED_VERIFICATION, self_signed, "https://127.0.0.1:8443");
   assert_string_equal(r.error, "TLS certificate verification failed for https://127.0.0.1:8443: "
                                "SSL certificate problem: self-signed certificate");
   r = failed(CURLE_SSL_CACERT_BADFILE, "error setting certificate file: /x.pem", "https://h:443");
@@ -83,12 +83,24 @@ static void a_message_cut_to_the_buffer_reads_as_cut(void **state) {
   assert_memory_equal(r.error, "TLS certificate verification failed for https://h:443: ddd", 58);
 }
 
+static void a_refused_option_is_named_by_the_field_it_sets(void **state) {
+  (void)state;
+  assert_string_equal(le_http_option_field("CURLOPT_CUSTOMREQUEST"), "method");
+  assert_string_equal(le_http_option_field("CURLOPT_URL"), "URL");
+  assert_string_equal(le_http_option_field("CURLOPT_COPYPOSTFIELDS"), "body");
+  assert_string_equal(le_http_option_field("CURLOPT_HTTPHEADER"), "headers");
+  assert_string_equal(le_http_option_field("CURLOPT_CAINFO"), "CA bundle");
+  assert_string_equal(le_http_option_field("CURLOPT_TCP_KEEPALIVE"), "CURLOPT_TCP_KEEPALIVE");
+  assert_string_equal(le_http_option_field(NULL), "options");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(each_code_has_its_kind),
       cmocka_unit_test(a_tls_failure_names_the_peer_with_libcurls_detail),
       cmocka_unit_test(other_failures_keep_libcurls_text_for_the_code),
       cmocka_unit_test(a_message_cut_to_the_buffer_reads_as_cut),
+      cmocka_unit_test(a_refused_option_is_named_by_the_field_it_sets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
