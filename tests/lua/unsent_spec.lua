@@ -108,15 +108,22 @@ describe("a request libcurl refuses to set up", function()
   end)
 end)
 
+-- A GetFunction with a header named name, by a client of cfg (plus the counting server's
+-- endpoint and keys): the client, the call's result, and what reached the server.
+local function get_function_with_header(cfg, name)
+  local server, seen = counting_server()
+  cfg.endpoint, cfg.region, cfg.pacing = "http://127.0.0.1:" .. server:port(), "us-east-1", false
+  cfg.access_key_id, cfg.secret_access_key = "AKIDEXAMPLE", "secret"
+  local c = client.new(cfg)
+  local res, err = c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/f",
+                            headers = { { name, "v" } } }
+  server:close()
+  return c, res, err, seen
+end
+
 describe("a request refused before it is sent", function()
   it("is a ValidationError of the AWS client naming the operation, not retried", function()
-    local server, seen = counting_server()
-    local c = client.new { endpoint = "http://127.0.0.1:" .. server:port(), region = "us-east-1", pacing = false,
-                           access_key_id = "AKIDEXAMPLE", secret_access_key = "secret", max_attempts = 5,
-                           retry_base = 0.001 }
-    local res, err = c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/f",
-                              headers = { { "X-Bad Name", "v" } } }
-    server:close()
+    local c, res, err, seen = get_function_with_header({ max_attempts = 5, retry_base = 0.001 }, "X-Bad Name")
     assert.is_nil(res)
     assert.equal("ValidationError", err.type)
     assert.equal("unsent", err.kind)
@@ -129,14 +136,8 @@ describe("a request refused before it is sent", function()
   end)
 
   it("is logged with --debug as refused, the same error returned", function()
-    local server, seen = counting_server()
     local log = {}
-    local c = client.new { endpoint = "http://127.0.0.1:" .. server:port(), region = "us-east-1", pacing = false,
-                           access_key_id = "AKIDEXAMPLE", secret_access_key = "secret",
-                           debug = function(line) log[#log + 1] = line end }
-    local res, err = c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/f",
-                              headers = { { "X:Bad", "v" } } }
-    server:close()
+    local _, res, err, seen = get_function_with_header({ debug = function(line) log[#log + 1] = line end }, "X:Bad")
     assert.is_nil(res)
     assert.equal("unsent", err.kind)
     assert.matches('^GetFunction: the header name "X:Bad"', err.message)
