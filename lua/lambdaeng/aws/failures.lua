@@ -210,9 +210,13 @@ local function permanent_error(req, url, msg, kind)
       "%s: %s, the most lambdaeng reads for this operation (%s %s)", op, msg, req.method, shown) }
   end
   if kind == "unsent" then -- refused before anything was sent: a header, the URL, an option
-    local parts, why = http.url_parts(url)
-    local what = parts and msg or string.format("libcurl refuses the request's URL (%s): %s %s", why, req.method, shown)
-    return { type = "ValidationError", kind = kind, retryable = false, attempts = 0,
+    local what = msg
+    if msg:find("^not a URL libcurl can use") then -- (le_http_start's: why, from the URL's parts)
+      local parts, why = http.url_parts(url)
+      what = string.format("libcurl refuses the request's URL (%s): %s %s", not parts and why or "its host",
+        req.method, shown)
+    end
+    return { type = "ValidationError", kind = kind, retryable = false,
              message = string.format("%s: %s; nothing was sent", op, what) }
   end
   if kind == "tls" then
