@@ -135,6 +135,17 @@ describe("a request refused before it is sent", function()
     assert.equal(0, #seen)
   end)
 
+  it("names the header it was refused for, even when its URL would be refused too", function()
+    local c = client.new { endpoint = "http://127.0.0.1:1", region = "us-east-1", pacing = false,
+                           access_key_id = "AKIDEXAMPLE", secret_access_key = "secret" }
+    local _, err = c:call { op = "GetFunction", method = "GET", path = "/" .. string.rep("a", 8100000),
+                            headers = { { "X:Bad", "v" } } }
+    assert.equal("unsent", err.kind)
+    assert.matches('^GetFunction: the header name "X:Bad"', err.message)
+    _, err = c:call { op = "GetFunction", method = "GET", path = "/" .. string.rep("a", 8100000) }
+    assert.matches("^GetFunction: libcurl refuses the request's URL %(", err.message)
+  end)
+
   it("is logged with --debug as refused, the same error returned", function()
     local log = {}
     local _, res, err, seen = get_function_with_header({ debug = function(line) log[#log + 1] = line end }, "X:Bad")
