@@ -13,6 +13,7 @@
 
 #include "curlload.h"
 #include "httpeasy.h"
+#include "httpfailure.h"
 #include "httpmulti.h"
 #include "httpown.h"
 #include "httppool.h"
@@ -213,20 +214,7 @@ long le_http_max_host(void) { return H.max_host; }
 void le_http_finish(transfer *t, CURLcode code) {
   le_http_response *r = &t->response;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) r->status = 0;
-  if (code != CURLE_OK) {
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT: r->error_kind = "timeout"; break;
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY: r->error_kind = "connect"; break;
-      case CURLE_RECV_ERROR:
-      case CURLE_SEND_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE: r->error_kind = "reset"; break;
-      default: r->error_kind = "error"; break;
-    }
-    snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(code));
-  }
+  if (code != CURLE_OK) le_http_failure(r, code, t->host->key); /* its kind and message */
   /* The handle goes back before the callback: a task it resumes that asks again at once
    * takes this one (one handle reused in turn, not two alternating). */
   le_http_easy_give_back(t->easy);
@@ -284,8 +272,10 @@ static int set_up(transfer *t, const le_http_request_spec *spec, le_error *err) 
   if (!t->easy) return le_error_set(err, "libcurl: cannot create a request");
   CURLcode so = le_http_easy_setup(t, spec); /* the first option libcurl refused */
   int listed = t->headers != NULL;
-  if (so != CURLE_OK || !listed)
-    return le_error_set(err, "libcurl: cannot set up the request: %s", listed ? curl_easy_strerror(so) : "out of memory");
+  if (!listed) return le_error_set(err, "libcurl: cannot set up the request: out of memory");
+  if (so != CURLE_OK)
+    return le_error_set(err, "libcurl refuses the request's %s: %s", le_http_option_field(t->refused_option),
+                        curl_easy_strerror(so));
   return LE_OK;
 }
 

@@ -8,7 +8,8 @@
  * with a message naming the library, as le_http_start's error.
  *
  * Many requests are in flight at once on one thread; connections are kept alive
- * and reused by the multi handle; TLS peers are always verified. At most
+ * and reused by the multi handle; TLS peers are always verified (with the system's CA
+ * certificates, or configure's ca_file). At most
  * max_host_connections requests (default 64) are in libcurl per
  * scheme://host:port, so at most that many connections to a host are open; the
  * rest wait in order, and a request's timeout starts when it leaves the queue.
@@ -32,7 +33,9 @@
  * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
- * "error". configure{ max_host_connections = N }; stats() -> { started=,
+ * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
+ * option libcurl refuses), "tls" and "unsupported" (permanent: httpfailure.h), "error".
+ * configure{ max_host_connections = N, ca_file = path | false }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
  * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles= };
  * cancel_all();

@@ -16,7 +16,16 @@ static struct {
   size_t idle_count;
   size_t created; /* handles made by curl_easy_init (the rest were reused) */
   int proxy_env; /* a proxy variable is set: libcurl reads them for each request */
+  char *ca_file;  /* the CA certificates TLS peers are verified with (NULL: the system's) */
 } E;
+
+int le_http_easy_set_ca_file(const char *path, le_error *err) {
+  char *copy = NULL;
+  if (path && !(copy = strdup(path))) return le_error_set(err, "out of memory");
+  free(E.ca_file); /* (kept for the process: the setting outlives le_http_close) */
+  E.ca_file = copy;
+  return LE_OK;
+}
 
 /* Whether any variable libcurl 7.88 reads to choose a proxy for http and https is set
  * (even empty). When none is, each request says "no proxy" itself and libcurl does not
@@ -111,10 +120,11 @@ static struct curl_slist *header_list(const char *const *lines, size_t n) {
   return nodes;
 }
 
-/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none). */
-#define SETOPT(rc, e, opt, val)                             \
-  do {                                                      \
-    if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(e, opt, val); \
+/* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none),
+ * t->refused_option that option's name (for the message: le_http_option_field). */
+#define SETOPT(rc, e, opt, val)                                                                     \
+  do {                                                                                              \
+    if ((rc) == CURLE_OK && ((rc) = curl_easy_setopt(e, opt, val)) != CURLE_OK) t->refused_option = #opt; \
   } while (0)
 
 CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spec) {
@@ -136,8 +146,13 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   SETOPT(so, e, CURLOPT_HEADERDATA, t);
   SETOPT(so, e, CURLOPT_OPENSOCKETFUNCTION, le_http_opensocket);
   SETOPT(so, e, CURLOPT_CLOSESOCKETFUNCTION, le_http_closesocket);
+  SETOPT(so, e, CURLOPT_ERRORBUFFER, t->response.error); /* libcurl's detail (httpfailure.c) */
   SETOPT(so, e, CURLOPT_SSL_VERIFYPEER, 1L);
   SETOPT(so, e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (E.ca_file) { /* the bundle instead of the system's certificates, as the AWS SDKs' ca_bundle */
+    SETOPT(so, e, CURLOPT_CAINFO, E.ca_file);
+    SETOPT(so, e, CURLOPT_CAPATH, NULL);
+  }
   SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L);
   SETOPT(so, e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   if (!E.proxy_env) { /* what libcurl would find in the environment: no proxy */

@@ -1,6 +1,8 @@
 /* httpeasy.h — a request's libcurl easy handle, for http.c: handles reused (a finished
  * one reset, as curl_easy_init leaves it, and kept for the next requests, up to 64),
  * the options a request spec sets (always in the same order: TLS peers verified,
+ * with the CA file set by le_http_easy_set_ca_file when there is one, libcurl's error
+ * detail written in the response's `error` (httpfailure.h),
  * keep-alive, "no proxy" when no proxy variable was set at open, an address host's
  * DNS entry kept for good, the method, the
  * body, the header lines then "Expect:" and "Accept:"), and the response
@@ -18,6 +20,9 @@
 /* Reads whether any proxy variable is set (the environment does not change while the
  * process runs). Called as the client starts. */
 void le_http_easy_open(void);
+/* TLS peers verified with the CA certificates in path (PEM) from the next request on,
+ * instead of the system's; NULL: the system's again. */
+int le_http_easy_set_ca_file(const char *path, le_error *err);
 /* Cleans up the handles kept for reuse. */
 void le_http_easy_close(void);
 /* A reset handle kept from an earlier request, or a new one (NULL: libcurl refused). */

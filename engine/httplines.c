@@ -1,6 +1,7 @@
 /* httplines.c — see httplines.h. */
 #include "httplines.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -8,6 +9,78 @@
 
 #include "error.h"
 #include "sigv4.h"
+
+/* Where a header's name is not an HTTP token (RFC 9110: no space, colon, control
+ * byte or separator), or its value holds a control byte no request can carry (C0 but
+ * tab, and DEL: a CR or LF would end the line and start a header of the sender's
+ * choosing, a NUL cut it): the offending byte's offset, or -1 when the header is
+ * sendable. The same rule as aws/failures.lua's check, as a second guard for every
+ * caller of http.request. */
+static const char TOKEN_SEPARATORS[] = "\"(),/:;<=>?@[\\]{}";
+
+static long bad_name_byte(const char *name, size_t len) {
+  if (len == 0) return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)name[i];
+    /* (a letter, digit or '-': nearly every byte of a name) */
+    if ((unsigned)((c | 32) - 'a') < 26u || c == '-' || (unsigned)(c - '0') < 10u) continue;
+    if (c <= ' ' || c >= 127 || strchr(TOKEN_SEPARATORS, c)) return (long)i;
+  }
+  return -1;
+}
+
+/* Whether any of the 8 bytes in w is below 0x20 or is 0x7F (bytes past 0x7F never are):
+ * eight bytes a step, so that a value costs ~2 instructions a byte, not ~7. */
+static int word_may_hold_control(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  uint64_t del = w ^ (ones * 0x7F);
+  return (below_space | ((del - ones) & ~del & highs)) != 0;
+}
+
+static long bad_value_byte(const char *value, size_t len) {
+  size_t i = 0;
+  for (uint64_t w; i + 8 <= len; i += 8) {
+    memcpy(&w, value + i, 8);
+    if (word_may_hold_control(w)) break; /* (a tab, or the byte itself: found below) */
+  }
+  for (; i < len; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if ((c < ' ' && c != '\t') || c == 127) return (long)i;
+  }
+  return -1;
+}
+
+/* The header's name for a message: at most 64 bytes, control bytes and bytes past ASCII as '?'. */
+static void shown_name(char *out, size_t size, const char *name, size_t len) {
+  size_t n = len < size - 1 ? len : size - 1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    out[i] = (c < ' ' || c >= 127) ? '?' : (char)c;
+  }
+  out[n] = '\0';
+}
+
+/* LE_OK, or LE_FAIL with err naming the header (never its value: it may be a secret).
+ * check_value: the same for a header whose name is ours (Host, User-Agent, ...). */
+static int check_value(const char *name, size_t name_len, const char *value, size_t value_len, le_error *err) {
+  long at = bad_value_byte(value, value_len);
+  if (at < 0) return LE_OK;
+  char shown[65];
+  shown_name(shown, sizeof shown, name, name_len);
+  return le_error_set(err, "the header %s holds a line break or control byte (0x%02X at byte %ld), which no HTTP "
+                      "request can carry", shown, (unsigned char)value[at], at + 1);
+}
+
+static int check_header(const char *name, size_t name_len, const char *value, size_t value_len, le_error *err) {
+  long at = bad_name_byte(name, name_len);
+  if (at < 0) return check_value(name, name_len, value, value_len, err);
+  if (name_len == 0) return le_error_set(err, "a header has an empty name, which no HTTP request can carry");
+  char shown[65];
+  shown_name(shown, sizeof shown, name, name_len);
+  return le_error_set(err, "the header name \"%s\" holds a byte no header name may (0x%02X at byte %ld)", shown,
+                      (unsigned char)name[at], at + 1);
+}
 
 static const char *opt_string(lua_State *L, int t, const char *name, size_t *len) {
   lua_getfield(L, t, name);
@@ -28,8 +101,9 @@ static char *put_line(char *text, const char *name, const char *value) {
 /* The header lines of a request, pushed as one userdata holding the pointers and the
  * lines themselves: the request's own headers, then
  * with spec.sign what SigV4 adds (signing them with Host first, as aws/client.lua
- * did in Lua), then spec.user_agent. Raises on misuse. Returns the line count. */
-size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
+ * did in Lua), then spec.user_agent. Raises on misuse; a header that cannot be sent
+ * (check_header) is an error value. Returns the line count, or -1 with err set. */
+long le_http_push_lines(lua_State *L, int spec, const char ***lines_out, le_error *err) {
   lua_getfield(L, spec, "headers");
   int hidx = lua_gettop(L);
   size_t n = lua_istable(L, hidx) ? lua_rawlen(L, hidx) : 0;
@@ -39,9 +113,11 @@ size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
     lua_rawgeti(L, hidx, (lua_Integer)i + 1);
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
-    pairs[i + 1].name = luaL_checkstring(L, -2);
-    pairs[i + 1].value = luaL_checkstring(L, -1);
+    size_t name_len, value_len;
+    pairs[i + 1].name = luaL_checklstring(L, -2, &name_len);
+    pairs[i + 1].value = luaL_checklstring(L, -1, &value_len);
     lua_pop(L, 3); /* the strings stay referenced by the headers table */
+    if (check_header(pairs[i + 1].name, name_len, pairs[i + 1].value, value_len, err) != LE_OK) return -1;
   }
   le_sigv4_output out;
   memset(&out, 0, sizeof out);
@@ -53,6 +129,7 @@ size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
     size_t len;
     pairs[0].name = "Host";
     pairs[0].value = opt_string(L, sidx, "host", &len);
+    if (pairs[0].value && check_value("Host", 4, pairs[0].value, len, err) != LE_OK) return -1;
     in.method = opt_string(L, spec, "method", &len);
     in.path = opt_string(L, sidx, "path", &len);
     in.query = opt_string(L, sidx, "query", &len);
@@ -60,6 +137,7 @@ size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
     in.access_key_id = opt_string(L, sidx, "access_key_id", &len);
     in.secret_access_key = opt_string(L, sidx, "secret_access_key", &len);
     in.session_token = opt_string(L, sidx, "session_token", &len);
+    if (in.session_token && check_value("X-Amz-Security-Token", 20, in.session_token, len, err) != LE_OK) return -1;
     in.region = opt_string(L, sidx, "region", &len);
     in.service = opt_string(L, sidx, "service", &len);
     if (!pairs[0].value || !in.method || !in.path || !in.access_key_id || !in.secret_access_key || !in.region ||
@@ -77,11 +155,15 @@ size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
     lua_pop(L, 4);
     in.headers = pairs;
     in.header_count = n + 1;
-    le_error err;
-    if (le_sigv4_sign(&in, &out, &err) != LE_OK) luaL_error(L, "%s", err.message);
+    le_error serr;
+    if (le_sigv4_sign(&in, &out, &serr) != LE_OK) luaL_error(L, "%s", serr.message);
   }
   size_t len;
   const char *agent = opt_string(L, spec, "user_agent", &len);
+  if (agent && check_value("User-Agent", 10, agent, len, err) != LE_OK) {
+    le_sigv4_output_free(&out);
+    return -1;
+  }
   size_t count = n + out.add_count + (agent ? 1 : 0);
   /* One userdata: the pointers, then the lines "Name: value" one after the other. */
   size_t bytes = 0;
@@ -97,18 +179,25 @@ size_t le_http_push_lines(lua_State *L, int spec, const char ***lines_out) {
   le_sigv4_output_free(&out);
   if (agent) lines[k++] = text, text = put_line(text, "User-Agent", agent);
   *lines_out = lines;
-  return count;
+  return (long)count;
 }
 
 /* signed_lines(spec) -> { "Name: value", ... }: the header lines http.request sends
  * for spec (its `headers`, `sign` and `user_agent`), for the equivalence test with
- * signing from Lua (sigv4.sign). */
+ * signing from Lua (sigv4.sign); nil, message, "unsent" when a header cannot be sent. */
 int le_http_lua_signed_lines(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char **lines;
-  size_t n = le_http_push_lines(L, 1, &lines);
+  le_error err;
+  long n = le_http_push_lines(L, 1, &lines, &err);
+  if (n < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err.message);
+    lua_pushstring(L, "unsent");
+    return 3;
+  }
   lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
+  for (long i = 0; i < n; i++) {
     lua_pushstring(L, lines[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }

@@ -11,6 +11,7 @@
 #include <lua.h>
 
 #include "curlload.h"
+#include "httpeasy.h"
 #include "httpheaders.h"
 #include "httplines.h"
 #include "httpurl.h"
@@ -45,6 +46,15 @@ static void lua_done(le_http_response *r, void *userdata) {
   le_task_resume(co, 1);
 }
 
+/* A request refused before anything was sent (a header no request can carry, a URL or
+ * an option libcurl refuses): nil, message, "unsent". */
+static int unsent(lua_State *L, const le_error *err) {
+  lua_pushnil(L);
+  lua_pushstring(L, err->message);
+  lua_pushstring(L, "unsent");
+  return 3;
+}
+
 static int l_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
@@ -65,19 +75,18 @@ static int l_request(lua_State *L) {
   lua_getfield(L, 1, "lazy_headers");
   int lazy_headers = lua_toboolean(L, -1);
   const char **lines;
-  spec.header_count = le_http_push_lines(L, 1, &lines);
+  le_error err;
+  long lines_count = le_http_push_lines(L, 1, &lines, &err);
+  if (lines_count < 0) return unsent(L, &err);
+  spec.header_count = (size_t)lines_count;
   spec.headers = lines;
   lua_waiter *w = malloc(sizeof *w);
   if (!w) return luaL_error(L, "out of memory");
   w->co = L;
   w->lazy_headers = lazy_headers;
-  le_error err;
   if (le_http_start(&spec, lua_done, w, &err) != LE_OK) {
     free(w);
-    lua_pushnil(L);
-    lua_pushstring(L, err.message);
-    lua_pushstring(L, "error");
-    return 3;
+    return unsent(L, &err);
   }
   return lua_yield(L, 0);
 }
@@ -103,9 +112,17 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N } -> true | nil, message, code */
+/* configure{ max_host_connections = N, ca_file = path | false } -> true | nil, message,
+ * code (ca_file: the CA certificates TLS peers are verified with; false: the system's). */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "ca_file");
+  if (!lua_isnil(L, -1)) {
+    le_error err;
+    const char *path = lua_toboolean(L, -1) ? luaL_checkstring(L, -1) : NULL;
+    if (le_http_easy_set_ca_file(path, &err) != LE_OK) return le_push_error(L, &err);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, 1, "max_host_connections");
   if (!lua_isnil(L, -1)) {
     le_error err;

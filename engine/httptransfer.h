@@ -33,6 +33,7 @@ typedef struct le_http_transfer {
   struct le_http_shard *shard; /* set when it is handed to libcurl */
   size_t max_body;
   size_t header_bytes;
+  const char *refused_option; /* the option libcurl refused at setup ("CURLOPT_URL"), or NULL */
   int cancelled, started, too_large;
 } le_http_transfer;
 

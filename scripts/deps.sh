@@ -21,6 +21,7 @@ PACKAGES=(
   libbsd-dev libmimalloc-dev libcmocka-dev python3 nodejs curl unzip zip tmux strace bubblewrap iproute2 util-linux
   zsh fish luarocks
   clang libclang-rt-dev
+  openssl # (the command: integration.aws_client_tls makes its https server's certificate with it)
 )
 
 # --bench: what bench/run.sh needs besides (valgrind; npm, unless NodeSource's nodejs carries it).

@@ -48,6 +48,16 @@ def echo_stack(directory, body):
     return path
 
 
+def answer_json(handler, doc, status=200):
+    """Answers a BaseHTTPRequestHandler's request with doc as JSON."""
+    body = json.dumps(doc).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def traced_env(env):
     """env for a lambdaeng run under strace: LeakSanitizer cannot work under ptrace, so a
     sanitized build checks leaks everywhere but there."""

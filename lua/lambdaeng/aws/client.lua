@@ -14,10 +14,12 @@
 --
 -- A request that cannot be sent as asked (a header value holding a line break or
 -- another control byte, which would end its header and start one of the sender's
--- choosing; a URL libcurl refuses) fails at once, naming the operation and the cause,
--- with nothing sent. What a failure says is aws/failures.lua's: a transport failure
--- through a proxy names the proxy, an error answer with no error document names the
--- operation, the status and the endpoint.
+-- choosing; a URL libcurl refuses; whatever http.request refuses, kind "unsent") fails
+-- at once, naming the operation and the cause, with nothing sent; a TLS failure (the
+-- peer's certificate not verified: AWS_CA_BUNDLE / ca_bundle name the CA to trust) and
+-- a protocol libcurl cannot use fail at once too. What a failure says is
+-- aws/failures.lua's: a transport failure through a proxy names the proxy, an
+-- error answer with no error document names the operation, the status and the endpoint.
 --
 -- Hostile endpoints: each response is capped (max_body per call, 2 MiB unless
 -- the operation says otherwise; headers 64 KiB) and nothing beyond the cap is
@@ -255,8 +257,13 @@ end
 -- --debug: logs the attempt and its header lines, signed once (secret ones redacted),
 -- and returns the spec that sends those very lines (no second signature for the wire).
 function Client:logged_spec(spec, req, attempt)
-  local lines, sent = http.signed_lines(spec), {} -- (before anything else: spec and its sign are shared)
+  local lines, refused = http.signed_lines(spec) -- (before anything else: spec and its sign are shared)
   self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
+  if not lines then -- a header no request can carry: http.request refuses the spec the same way
+    self:log("   not sent: " .. refused)
+    return spec
+  end
+  local sent = {}
   for i, line in ipairs(lines) do
     local name, value = line:match("^([^:]*): (.*)$")
     sent[i] = { name, value }

@@ -7,7 +7,8 @@
 -- true), debug (a function taking one line). cfg: { profile, region, endpoint,
 -- custom_endpoint, endpoint_source, session, credentials } where credentials is
 -- an aws/credentials.lua object (resolved on the loop by load_credentials or
--- the client's first call). Nothing here touches the network.
+-- the client's first call), ca_bundle (AWS_CA_BUNDLE or the profile's ca_bundle: the
+-- CA certificates every request verifies TLS peers with). Nothing here touches the network.
 -- load_credentials(cfg) (outside any task) prompts for what must be asked
 -- first (an MFA code), fetches the credentials on the loop, and sets
 -- cfg.access_key_id and cfg.source; it returns cfg or nil and an error naming
@@ -144,12 +145,33 @@ function M.session(opts)
   return s
 end
 
+-- The CA certificates TLS peers are verified with, as the AWS SDKs take them:
+-- AWS_CA_BUNDLE, else the profile's ca_bundle (a PEM file; a leading ~/ is the home
+-- directory), set for every request of the process (http.configure). Returns path,
+-- where-it-came-from (false: none, the system's), or nil and an error naming the
+-- setting when the file cannot be read.
+function M.ca_bundle(session)
+  local path, from = session:setting("AWS_CA_BUNDLE", "ca_bundle")
+  if path and path:sub(1, 2) == "~/" and env("HOME") then path = env("HOME") .. path:sub(2) end
+  if path then
+    local f, why = io.open(path, "rb")
+    if not f then return nil, string.format("the CA bundle from %s cannot be read: %s", from, why) end
+    f:close()
+  end
+  local ok, cerr = require("lambdaeng.native.http").configure { ca_file = path or false }
+  if not ok then return nil, cerr end
+  return path or false, from
+end
+
 function M.resolve(opts)
   opts = opts or {}
   local provider = opts.provider or {}
   local session, err = M.session(opts)
   if not session then return nil, err end
   local result = { profile = session.profile, session = session, region = session.region }
+  local ca_bundle, ca_err = M.ca_bundle(session)
+  if ca_bundle == nil then return nil, ca_err end
+  result.ca_bundle = ca_bundle or nil
   local explicit = nonempty(opts.endpoint) or nonempty(provider.endpoint)
   if explicit then
     result.endpoint, result.endpoint_source = explicit, nonempty(opts.endpoint) and "--endpoint" or "provider{ endpoint }"

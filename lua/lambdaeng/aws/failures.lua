@@ -10,9 +10,13 @@
 --       parse_error's, with throttle and retryable; with no error document its message
 --       names the call: "GetFunction: HTTP 502 from http://host:port (empty body)"
 --   transport_error(req, url, msg, kind) -> the error of a request http.request could
---       not complete: a response too large, a request libcurl refuses to send (its URL:
---       not retried), else a ConnectionError or RequestTimeout naming the proxy it went
---       through (aws/proxy.lua, loaded only then)
+--       not complete: a response too large; a request refused before it was sent (kind
+--       "unsent": a header, the URL or an option; ValidationError naming the operation
+--       and what was refused); a TLS failure (TLSError: the certificate not verified, the
+--       CA certificates unusable); a protocol libcurl cannot use: none retried. Else a
+--       ConnectionError or RequestTimeout naming the proxy it went through (aws/proxy.lua,
+--       loaded only then), retried unless it was cancelled.
+--   transport_retryable(kind) -> whether another attempt may mend a transport failure
 --   unsendable_headers(req) -> the error of a request with a header value no HTTP
 --       request can carry (a line break would start another header), or nil
 --   unsendable_byte(value) -> "0x0D at byte 5" for such a value, or nil
@@ -190,25 +194,49 @@ local function shown_url(url)
   return #url <= 512 and url or string.format("%s... (%d bytes)", url:sub(1, 256), #url)
 end
 
-function M.transport_error(req, url, msg, kind)
+-- The kinds of transport failure (engine/httpfailure.h) another attempt may mend: the
+-- rest (cancelled, too_large, unsent, tls, unsupported) fail the same way again.
+local RETRIED_KINDS = { timeout = true, connect = true, reset = true, error = true }
+function M.transport_retryable(kind) return RETRIED_KINDS[kind] or false end
+
+local CA_HINT = "; to trust another certificate authority, set AWS_CA_BUNDLE or ca_bundle in the profile "
+  .. "to a PEM file of its certificates"
+
+-- The failures that are not the connection's: nil for the others.
+local function permanent_error(req, url, msg, kind)
+  local op, shown = req.op or "the call", shown_url(url)
   if kind == "too_large" then
     return { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
-      "%s: %s, the most lambdaeng reads for this operation (%s %s)", req.op or "the call", msg, req.method,
-      shown_url(url)) }
+      "%s: %s, the most lambdaeng reads for this operation (%s %s)", op, msg, req.method, shown) }
   end
-  if kind == "error" then -- (le_http_start's refusals come back as "error" too: is it the URL?)
-    local parts, why = http.url_parts(url)
-    if not parts then
-      return { type = "ValidationError", kind = kind, retryable = false, message = string.format(
-        "%s: libcurl refuses the request's URL (%s): %s %s; nothing was sent", req.op or "the call", why,
-        req.method, shown_url(url)) }
+  if kind == "unsent" then -- refused before anything was sent: a header, the URL, an option
+    local what = msg
+    if msg:find("^not a URL libcurl can use") then -- (le_http_start's: why, from the URL's parts)
+      local parts, why = http.url_parts(url)
+      what = string.format("libcurl refuses the request's URL (%s): %s %s", not parts and why or "its host",
+        req.method, shown)
     end
+    return { type = "ValidationError", kind = kind, retryable = false,
+             message = string.format("%s: %s; nothing was sent", op, what) }
   end
+  if kind == "tls" then
+    return { type = "TLSError", kind = kind, retryable = false, message = string.format("%s: %s (%s %s)%s", op,
+      printable(msg), req.method, shown, msg:find("^TLS certificate verification failed") and CA_HINT or "") }
+  end
+  if kind == "unsupported" then
+    return { type = "ValidationError", kind = kind, retryable = false, message = string.format(
+      "%s: libcurl cannot send the request: %s (%s %s)", op, printable(msg), req.method, shown) }
+  end
+end
+
+function M.transport_error(req, url, msg, kind)
+  local permanent = permanent_error(req, url, msg, kind)
+  if permanent then return permanent end
   local through = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
   return { type = kind == "timeout" and "RequestTimeout" or "ConnectionError", kind = kind,
            message = string.format("%s (%s %s%s)", msg, req.method, shown_url(url), through and string.format(
              "; through the proxy %s (from %s)", through.shown, through.variable) or ""),
-           retryable = kind ~= "cancelled", is_timeout = kind == "timeout" }
+           retryable = RETRIED_KINDS[kind] or false, is_timeout = kind == "timeout" }
 end
 
 return M

@@ -1,13 +1,13 @@
 -- The Lambda REST API (2015-03-31) operations lambdaeng uses, their method, path
 -- and query from the one table of the API's operations (aws/lambda_operations.lua,
--- through aws/lambda_call.lua), and the waiters between them. Each operation runs inside a task
--- and returns the decoded response, or nil and an error { type, message, ... }.
+-- through aws/lambda_call.lua). Invoke is in aws/lambda_invoke.lua and the waiters between
+-- operations in aws/lambda_waiters.lua, both methods of the same Api. Each operation runs
+-- inside a task and returns the decoded response, or nil and an error { type, message, ... }.
 local loop = require "lambdaeng.native.loop"
 local json = require "lambdaeng.json"
 local client_lib = require "lambdaeng.aws.client"
 local shape = require "lambdaeng.aws.shape"
 local lambda_call = require "lambdaeng.aws.lambda_call"
-local printable = client_lib.printable
 
 local M = {}
 
@@ -289,165 +289,17 @@ function Api:delete_function_event_invoke_config(fn, qualifier)
   return self:op("DeleteFunctionEventInvokeConfig", { FunctionName = fn, Qualifier = qualifier })
 end
 
--- A synchronous invocation answers at most 6 MB (Lambda's limit), with room for headers' worth of slack.
-M.INVOKE_MAX_RESPONSE = 6 * 1024 * 1024 + 1024
-
--- Invoke's request (lambda_call.request's) for a function name and qualifier, made once:
--- a run invokes a few functions many times. Shared: its tables are only read.
-local invoke_requests, invoke_requests_count = {}, 0
-local function invoke_request(name, qualifier)
-  local cached = type(name) == "string" and invoke_requests[qualifier or ""]
-  local req = cached and cached[name]
-  if req then return req end
-  local rerr
-  req, rerr = lambda_call.request("Invoke", { FunctionName = name, Qualifier = qualifier })
-  if not req or type(name) ~= "string" then return req, rerr end
-  if invoke_requests_count >= 1000 then invoke_requests, invoke_requests_count = {}, 0 end -- kept small
-  invoke_requests[qualifier or ""] = invoke_requests[qualifier or ""] or {}
-  invoke_requests[qualifier or ""][name] = req
-  invoke_requests_count = invoke_requests_count + 1
-  return req
-end
-
-local NO_HEADERS = {}
-
--- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
--- Returns { status_code, payload, function_error, log_result, executed_version }.
-function Api:invoke(name, opts)
-  opts = opts or {}
-  local headers = NO_HEADERS
-  if opts.invocation_type or opts.log_type or opts.client_context then
-    headers = {}
-    if opts.invocation_type then headers[#headers + 1] = { "X-Amz-Invocation-Type", opts.invocation_type } end
-    if opts.log_type then headers[#headers + 1] = { "X-Amz-Log-Type", opts.log_type } end
-    if opts.client_context then headers[#headers + 1] = { "X-Amz-Client-Context", opts.client_context } end
-  end
-  local req, rerr = invoke_request(name, opts.qualifier ~= "" and opts.qualifier or nil)
-  if not req then return nil, rerr end
-  local res, err = self.client:call {
-    op = "Invoke", method = req.method, path = req.path, query = req.query,
-    headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
-    timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
-  }
-  if not res then return nil, err end
-  local h = res.headers
-  local function_error, executed_version = h["x-amz-function-error"], h["x-amz-executed-version"]
-  return {
-    status_code = res.status,
-    payload = res.body,
-    function_error = function_error and printable(function_error, 128) or nil,
-    log_result = h["x-amz-log-result"],
-    executed_version = executed_version and printable(executed_version, 128) or nil,
-  }
-end
-
--- What an Invoke answer says of a function error (result.function_error set): the
--- errorType (a non-empty string, else the header's kind) and errorMessage the runtime
--- wrote in its payload, or the raw payload when it is not an object with an
--- errorMessage; the message is nil when it is empty, blank or null (Python's `raise
--- Exception()`). Nil when the function did not fail. Text from the endpoint: make it
--- printable before showing it.
-function M.function_error(result)
-  if not result.function_error then return nil end
-  local ok, doc = pcall(json.decode_plain, result.payload or "")
-  local object = ok and type(doc) == "table"
-  local kind = object and type(doc.errorType) == "string" and doc.errorType ~= "" and doc.errorType
-  local message = nil
-  if object then message = doc.errorMessage end
-  if message == nil then message = result.payload or ""
-  elseif type(message) == "table" then message = json.encode_plain(message)
-  elseif type(message) ~= "string" and type(message) ~= "number" and type(message) ~= "boolean" then message = ""
-  end
-  message = tostring(message)
-  return kind or tostring(result.function_error), not message:find("^%s*$") and message or nil
-end
-
--- head (the error's type, and whatever the caller says with it) and the message of
--- function_error: "head: message", or "head (the error message is empty)".
-function M.with_error_message(head, message)
-  return message and (head .. ": " .. message) or (head .. " (the error message is empty)")
-end
-
--- The log tail of an Invoke made with LogType Tail, decoded (nil without one).
-function M.log_tail(result)
-  return result.log_result and require("lambdaeng.native.hash").base64decode(result.log_result) or nil
-end
-
--- Waiters --------------------------------------------------------------------
-
--- "1.5s", "45s", "10m", "2m30s", "1h5m": how long a waiter waited, for messages.
-local function duration_text(seconds)
-  if seconds < 60 then
-    return (string.format("%.1f", seconds):gsub("%.0$", "")) .. "s"
-  end
-  local s = math.floor(seconds + 0.5)
-  local h, m, r = s // 3600, s % 3600 // 60, s % 60
-  local text = (h > 0 and (h .. "h") or "") .. (m > 0 and (m .. "m") or "") .. (r > 0 and (r .. "s") or "")
-  return text
-end
-M.duration_text = duration_text
-
--- Polls GetFunction (its own 100 rps quota on AWS, not the control plane's 15)
--- until done(cfg) is true, failing on failed(cfg) or after timeout seconds.
--- what: the condition waited for ("State Active"); status(cfg): what it is now.
--- delay: seconds between the first polls, growing by half each time up to 5.
--- A wait inside an operation bounded by until_deadline ends with it, and names
--- the operation's whole timeout.
-function Api:wait(name, what, done, failed, status, timeout, delay)
-  local left = self:time_left()
-  timeout = math.min(tonumber(timeout) or left or 600, left or math.huge)
-  delay = math.max(tonumber(delay) or 0.25, 0.01)
-  local deadline = loop.now() + timeout
-  local bounded = self.deadline and deadline >= self.deadline
-  local function timed_out(cfg)
-    local message = string.format("timed out waiting for %s after %s (function %s: %s)", what,
-      duration_text(bounded and self.total or timeout), name, cfg and status(cfg) or "GetFunction unanswered")
-    if bounded then
-      return nil, { type = "OperationTimeout", message = message .. "; " .. self:timeout_error().message }
-    end
-    return nil, { type = "WaiterTimeout", message = message }
-  end
-  local last
-  while true do
-    local doc, err = self:get_function(name)
-    -- The operation's deadline cut a poll short (a slow endpoint or a loaded machine):
-    -- the same error as when it strikes between polls, naming what was waited for.
-    if not doc and bounded and err and err.type == "OperationTimeout" then return timed_out(last) end
-    if not doc then return nil, err end
-    local cfg = doc.Configuration -- an object: the response was checked
-    if done(cfg) then return cfg end
-    local why = failed(cfg)
-    if why then return nil, { type = "WaiterFailed", message = string.format("function %s: %s", name, why) } end
-    last = cfg
-    if loop.now() + delay > deadline then return timed_out(cfg) end
-    loop.sleep(delay)
-    delay = math.min(delay * 1.5, 5)
-  end
-end
-
-function Api:wait_active(name, timeout, delay)
-  return self:wait(name, "State Active",
-    function(c) return c.State == nil or c.State == "Active" end,
-    function(c)
-      if c.State == "Failed" or c.State == "Inactive" then
-        return string.format("State is %s (%s: %s)", c.State, tostring(c.StateReasonCode), tostring(c.StateReason))
-      end
-    end,
-    function(c) return "State is " .. tostring(c.State) end, timeout, delay)
-end
-
-function Api:wait_updated(name, timeout, delay)
-  return self:wait(name, "LastUpdateStatus Successful",
-    function(c) return c.LastUpdateStatus == nil or c.LastUpdateStatus == "Successful" end,
-    function(c)
-      if c.LastUpdateStatus == "Failed" then
-        return string.format("LastUpdateStatus is Failed (%s: %s)", tostring(c.LastUpdateStatusReasonCode),
-          tostring(c.LastUpdateStatusReason))
-      end
-    end,
-    function(c) return "LastUpdateStatus is " .. tostring(c.LastUpdateStatus) end, timeout, delay)
-end
-
+-- Invoke (aws/lambda_invoke.lua) and the waiters (aws/lambda_waiters.lua) are methods
+-- of the same Api; what they export is re-exported here for the callers that had it.
+local lambda_invoke = require "lambdaeng.aws.lambda_invoke"
+local lambda_waiters = require "lambdaeng.aws.lambda_waiters"
+for name, method in pairs(lambda_invoke.methods) do Api[name] = method end
+for name, method in pairs(lambda_waiters.methods) do Api[name] = method end
+M.INVOKE_MAX_RESPONSE = lambda_invoke.INVOKE_MAX_RESPONSE
+M.function_error = lambda_invoke.function_error
+M.with_error_message = lambda_invoke.with_error_message
+M.log_tail = lambda_invoke.log_tail
+M.duration_text = lambda_waiters.duration_text
 M.format_error = client_lib.format_error
 
 return M

@@ -11,6 +11,7 @@
 local http = require "lambdaeng.native.http"
 local sigv4 = require "lambdaeng.native.sigv4"
 local loop = require "lambdaeng.native.loop"
+local failures = require "lambdaeng.aws.failures"
 
 local M = {}
 
@@ -50,7 +51,7 @@ function M.send(spec)
     if res then
       again = TRANSIENT[res.status] or throttled(res)
     else
-      again = kind ~= "cancelled"
+      again = failures.transport_retryable(kind) -- (not a refused header, a TLS failure, ...)
       msg = string.format("%s (%s %s): %s", spec.what, spec.method, spec.url, msg)
     end
     if not again or attempt == attempts then break end
