@@ -137,3 +137,122 @@ const unsigned char *le_jsonwalk_push(lua_State *L, const unsigned char *p, cons
     return num.end;
   }
 }
+
+/* Whether the Lua table at idx holds exactly n entries (raw). */
+static int has_entries(lua_State *L, int idx, lua_Integer n) {
+  lua_Integer count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (++count > n) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  return count == n;
+}
+
+#define SAME_MAX_MEMBERS 32 /* an object with more is not compared (0: the caller makes it) */
+
+typedef struct {
+  const unsigned char *key, *value;
+  size_t key_len;
+} text_member;
+
+/* The members of the object at p, in the text's order (a state's keys are sorted, byte by
+ * byte, without escapes: checked when the file was read); -1 when there are too many or a
+ * key has an escape. */
+static int members_of(const unsigned char *p, const unsigned char *end, text_member *m) {
+  int n = 0;
+  for (const unsigned char *at = le_jsonwalk_first(p, end); at; at = le_jsonwalk_next(m[n - 1].value, end)) {
+    const unsigned char *close = memchr(at + 1, '"', (size_t)(end - at - 1));
+    if (n == SAME_MAX_MEMBERS || memchr(at + 1, '\\', (size_t)(close - at - 1))) return -1;
+    m[n].key = at + 1;
+    m[n].key_len = (size_t)(close - at - 1);
+    m[n].value = le_jsonwalk_space(le_jsonwalk_space(close + 1, end) + 1, end);
+    n++;
+  }
+  return n;
+}
+
+/* The member of m (n, sorted by key) whose key is s (len bytes), or NULL. */
+static const text_member *member_named(const text_member *m, int n, const char *s, size_t len) {
+  int lo = 0, hi = n - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    size_t k = m[mid].key_len;
+    int c = memcmp(m[mid].key, s, k < len ? k : len);
+    if (c == 0) c = k < len ? -1 : k > len;
+    if (c == 0) return &m[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+
+/* An object: each of the table's entries (lua_next) is a member with the same value, and the
+ * table has as many entries as the object members. */
+static int same_object(lua_State *L, const unsigned char *p, const unsigned char *end, int idx) {
+  text_member m[SAME_MAX_MEMBERS];
+  int n = members_of(p, end, m), count = 0;
+  if (n < 0) return 0;
+  luaL_checkstack(L, 3, "comparing a state entry");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) { /* k v */
+    size_t len = 0;
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+    const text_member *mb = key ? member_named(m, n, key, len) : NULL;
+    if (!mb || ++count > n || !le_jsonwalk_same(L, mb->value, end, lua_gettop(L))) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    lua_pop(L, 1);
+  }
+  return count == n;
+}
+
+static int same_container(lua_State *L, const unsigned char *p, const unsigned char *end, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  const unsigned char *at = le_jsonwalk_first(p, end);
+  if (lua_getmetatable(L, idx)) { /* only an empty array is pushed with one: json.array's */
+    le_push_json_array_mt(L);
+    int marked = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return marked && *p == '[' && !at && has_entries(L, idx, 0);
+  }
+  if (*p == '{') return same_object(L, p, end, idx);
+  if (!at) return 0; /* [] is pushed marked */
+  luaL_checkstack(L, 2, "comparing a state entry");
+  lua_Integer n = 0;
+  for (; at; at = le_jsonwalk_next(at, end)) {
+    lua_rawgeti(L, idx, ++n);
+    int same = le_jsonwalk_same(L, at, end, lua_gettop(L));
+    lua_pop(L, 1);
+    if (!same) return 0;
+  }
+  return has_entries(L, idx, n);
+}
+
+int le_jsonwalk_same(lua_State *L, const unsigned char *p, const unsigned char *end, int idx) {
+  le_jsonlex_num num;
+  double x;
+  switch (*p) {
+  case '{':
+  case '[': return same_container(L, p, end, idx);
+  case '"': {
+    const unsigned char *close = memchr(p + 1, '"', (size_t)(end - p - 1));
+    size_t n = (size_t)(close - p - 1), len;
+    if (lua_type(L, idx) != LUA_TSTRING || memchr(p + 1, '\\', n)) return 0; /* (escapes: not compared) */
+    const char *s = lua_tolstring(L, idx, &len);
+    return len == n && memcmp(s, p + 1, n) == 0;
+  }
+  case 't': return lua_type(L, idx) == LUA_TBOOLEAN && lua_toboolean(L, idx);
+  case 'f': return lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx);
+  case 'n': return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
+  default:
+    if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+    le_jsonlex_number(p, end, &num);
+    if (num.integral) return lua_isinteger(L, idx) && lua_tointeger(L, idx) == (lua_Integer)le_jsonlex_short_integer(&num);
+    return !lua_isinteger(L, idx) && lua_tonumber(L, idx) == (le_jsonlex_real(&num, &x) == 0 ? x : 0);
+  }
+}

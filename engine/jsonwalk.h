@@ -15,6 +15,12 @@
  *   json.array marks one); the byte after it. The text
  *   must be what jansson reads as that value: ASCII, no \u0000 or surrogate escape, no
  *   duplicate key, integers of up to 18 digits, reals in range.
+ * le_jsonwalk_same(L, p, end, idx): whether the Lua value at idx is what le_jsonwalk_push
+ *   makes of the value at p, up to the identity of tables: the same type, an integer for an
+ *   integer and a float for a real, the same bytes, tables with exactly the same keys and no
+ *   metatable (json.array's for []), compared raw. 0 also for a string or key with an escape
+ *   (not compared: the caller makes the value and compares that). A refresh compares what it
+ *   read back with what the state holds without making the state's tables.
  * LE_JSONWALK_IS_SPACE(c): one of JSON's four spaces; LE_JSONWALK_IS_PLAIN(c): a byte a
  *   string may hold as it is (not a quote, a backslash, a control byte or a non-ASCII one). */
 #ifndef LAMBDAENG_JSONWALK_H
@@ -41,5 +47,6 @@ const unsigned char *le_jsonwalk_first(const unsigned char *p, const unsigned ch
 const unsigned char *le_jsonwalk_next(const unsigned char *p, const unsigned char *end);
 const unsigned char *le_jsonwalk_member_value(const unsigned char *p, const unsigned char *end);
 const unsigned char *le_jsonwalk_push(struct lua_State *L, const unsigned char *p, const unsigned char *end);
+int le_jsonwalk_same(struct lua_State *L, const unsigned char *p, const unsigned char *end, int idx);
 
 #endif

@@ -70,22 +70,31 @@ static int l_copy(lua_State *L) {
 
 static int equal_values(lua_State *L, int a, int b, int unknown, int depth);
 
+static int plain_table(lua_State *L, int t);
+
 /* Whether tables a and b hold the same keys (b has every key of a and a every key of b,
- * read as Lua reads t[k]) with values that are ==, or, when deep, equal_values. */
+ * read as Lua reads t[k]) with values that are ==, or, when deep, equal_values. Two tables
+ * without metatables are read raw, and b's keys are then only counted: b holds every key
+ * of a (a value is never nil), so it holds no other when it has as many. */
 static int same_entries(lua_State *L, int a, int b, int unknown, int depth) {
   luaL_checkstack(L, 4, "comparing nested values");
+  int raw = plain_table(L, a) && plain_table(L, b);
+  lua_Unsigned entries = 0;
   lua_pushnil(L);
   while (lua_next(L, a)) { /* k v */
     int v = lua_gettop(L);
     lua_pushvalue(L, v - 1);
-    lua_gettable(L, b); /* k v w */
+    if (raw) lua_rawget(L, b); /* k v w */
+    else lua_gettable(L, b);
     int same = depth < 0 ? lua_compare(L, v, v + 1, LUA_OPEQ) : equal_values(L, v, v + 1, unknown, depth + 1);
     lua_pop(L, 2);
     if (!same) {
       lua_pop(L, 1);
       return 0;
     }
+    entries++;
   }
+  if (raw) return count_entries(L, b) == entries;
   lua_pushnil(L);
   while (lua_next(L, b)) { /* k v */
     lua_pop(L, 1);

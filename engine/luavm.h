@@ -21,7 +21,8 @@
  *     with an equal value and a every key of b (keys and values read as Lua reads
  *     them: __index, __eq). Raises beyond 1,000 levels of nesting (a cycle).
  *   same_entries(a, b) -> whether tables a and b hold the same keys with values that
- *     are == (a table only to itself): equal one level deep.
+ *     are == (a table only to itself): equal one level deep. (Both without a metatable:
+ *     read raw, and b's keys only counted once a's are all found in b.)
  *   next_change(keys, from, stored, read, kept, watch) -> the first index i >= from of
  *     the list keys whose key k needs a closer look: read[k] ~= kept[k], or stored[k] a
  *     table, or stored[k] not nil with watch[k] true; nothing when none does (a

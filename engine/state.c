@@ -579,8 +579,14 @@ int le_state_save(le_state *st, le_error *err) {
 
 #define STATE_MT "lambdaeng.state"
 
+/* The state object at 1, for one of its methods, which hold its metatable as their upvalue:
+ * compared there without luaL_checkudata's registry lookup by name (a refresh calls
+ * methods ~4 times an entry). */
 static le_state *check_state(lua_State *L) {
-  le_state **p = luaL_checkudata(L, 1, STATE_MT);
+  le_state **p = lua_touserdata(L, 1);
+  int ok = p && lua_getmetatable(L, 1) && lua_rawequal(L, -1, lua_upvalueindex(1));
+  if (!ok) luaL_typeerror(L, 1, STATE_MT);
+  lua_pop(L, 1);
   if (!*p) luaL_error(L, "state already closed");
   return *p;
 }
@@ -686,6 +692,59 @@ static int l_get(lua_State *L) {
   return 1;
 }
 
+/* state:get_without(addr, name...) -> the entry without its members named (at most 8), or
+ * nil: a refresh makes the fields it reads back only when they differ (state:same). */
+#define MAX_LEFT 8
+static int l_get_without(lua_State *L) {
+  le_state *st = check_state(L);
+  json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
+  const char *left[MAX_LEFT];
+  size_t n_left = (size_t)lua_gettop(L) - 2;
+  luaL_argcheck(L, n_left <= MAX_LEFT, 3 + MAX_LEFT, "at most 8 names");
+  for (size_t k = 0; k < n_left; k++) left[k] = luaL_checkstring(L, 3 + (int)k);
+  if (st->file && json_is_integer(entry)) {
+    le_statefile_push_without(L, st->file, (size_t)json_integer_value(entry), left, n_left);
+    return 1;
+  }
+  le_json_to_lua(L, entry);
+  if (lua_istable(L, -1))
+    for (size_t k = 0; k < n_left; k++) {
+      lua_pushnil(L);
+      lua_setfield(L, -2, left[k]);
+    }
+  return 1;
+}
+
+/* state:get_in(addr, field, key[, field2, key2 ...]) -> the entry's field[key] for each pair
+ * (nil for what it has not). */
+static int l_get_in(lua_State *L) {
+  le_state *st = check_state(L);
+  json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
+  int pairs = (lua_gettop(L) - 1) / 2, kept = st->file && json_is_integer(entry);
+  luaL_checkstack(L, pairs, "reading a state entry");
+  for (int k = 0; k < pairs; k++) {
+    const char *field = luaL_checkstring(L, 3 + 2 * k), *key = luaL_checkstring(L, 4 + 2 * k);
+    if (kept) le_statefile_push_in(L, st->file, (size_t)json_integer_value(entry), field, key);
+    else le_json_to_lua(L, json_object_get(json_object_get(entry, field), key)); /* NULL-safe */
+  }
+  return pairs;
+}
+
+/* state:same(addr, field, value[, field2, value2 ...]) -> true when each value is what
+ * state:get(addr, field) would make, up to the identity of its tables (le_statefile_same),
+ * read from the file's text without making it; false when one is not, or when that cannot
+ * be told that way (an entry not kept as text, a string with an escape): the caller then
+ * makes the fields and compares. */
+static int l_same(lua_State *L) {
+  le_state *st = check_state(L);
+  json_t *entry = json_object_get(resources_of(st), luaL_checkstring(L, 2));
+  int pairs = (lua_gettop(L) - 1) / 2, same = st->file && json_is_integer(entry);
+  for (int k = 0; k < pairs && same; k++)
+    same = le_statefile_same(L, st->file, (size_t)json_integer_value(entry), luaL_checkstring(L, 3 + 2 * k), 4 + 2 * k);
+  lua_pushboolean(L, same);
+  return 1;
+}
+
 static int l_put(lua_State *L) {
   le_state *st = check_state(L);
   const char *addr = luaL_checkstring(L, 2);
@@ -782,13 +841,17 @@ static int l_info(lua_State *L) {
 
 int le_open_state(lua_State *L) {
   static const luaL_Reg methods[] = {{"addresses", l_addresses}, {"get", l_get},
+                                     {"get_without", l_get_without}, {"get_in", l_get_in},
+                                     {"same", l_same},
                                      {"put", l_put},             {"remove", l_remove},
                                      {"outputs", l_outputs},     {"set_outputs", l_set_outputs},
                                      {"save", l_save},           {"info", l_info},
                                      {"document", l_document},   {"save_in_background", l_save_in_background},
                                      {"dirty", l_dirty},         {NULL, NULL}};
   if (luaL_newmetatable(L, STATE_MT)) {
-    luaL_newlib(L, methods);
+    luaL_newlibtable(L, methods);
+    lua_pushvalue(L, -2); /* each method's upvalue: the metatable (check_state) */
+    luaL_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_state_gc);
     lua_setfield(L, -2, "__gc");

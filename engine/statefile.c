@@ -369,6 +369,15 @@ static void push_shared(lua_State *L, int memo, const unsigned char *value, cons
   lua_remove(L, -2); /* the text */
 }
 
+/* The value of kept entry e's member field (n bytes), or NULL without it. */
+static const unsigned char *member_value(const le_statefile *sf, const kept_entry *e, const char *field, size_t n) {
+  for (size_t m = e->first_member; m < e->first_member + e->members; m++) {
+    const member *mb = &sf->members[m];
+    if (mb->key_len == n && memcmp(sf->text + mb->key, field, n) == 0) return sf->text + mb->value;
+  }
+  return NULL;
+}
+
 void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const char *field, int memo) {
   const kept_entry *e = &sf->entries[i];
   const unsigned char *end = sf->text + e->end;
@@ -377,17 +386,52 @@ void le_statefile_push(lua_State *L, const le_statefile *sf, size_t i, const cha
     le_jsonwalk_push(L, sf->text + e->start, end);
     return;
   }
-  size_t n = strlen(field);
+  const unsigned char *value = member_value(sf, e, field, strlen(field));
+  if (!value) lua_pushnil(L);
+  else if (memo && (*value == '{' || *value == '[')) push_shared(L, memo, value, end);
+  else le_jsonwalk_push(L, value, end);
+}
+
+void le_statefile_push_without(lua_State *L, const le_statefile *sf, size_t i, const char *const *left, size_t n_left) {
+  const kept_entry *e = &sf->entries[i];
+  const unsigned char *end = sf->text + e->end;
+  luaL_checkstack(L, 4, "reading a state entry");
+  lua_createtable(L, 0, (int)e->members);
   for (size_t m = e->first_member; m < e->first_member + e->members; m++) {
     const member *mb = &sf->members[m];
-    if (mb->key_len == n && memcmp(sf->text + mb->key, field, n) == 0) {
-      const unsigned char *value = sf->text + mb->value;
-      if (memo && (*value == '{' || *value == '[')) push_shared(L, memo, value, end);
-      else le_jsonwalk_push(L, value, end);
-      return;
-    }
+    int skip = 0;
+    for (size_t k = 0; k < n_left && !skip; k++)
+      skip = strlen(left[k]) == mb->key_len && memcmp(left[k], sf->text + mb->key, mb->key_len) == 0;
+    if (skip) continue;
+    lua_pushlstring(L, (const char *)sf->text + mb->key, mb->key_len);
+    le_jsonwalk_push(L, sf->text + mb->value, end);
+    lua_rawset(L, -3);
   }
+}
+
+void le_statefile_push_in(lua_State *L, const le_statefile *sf, size_t i, const char *field, const char *key) {
+  const kept_entry *e = &sf->entries[i];
+  const unsigned char *end = sf->text + e->end;
+  const unsigned char *value = member_value(sf, e, field, strlen(field));
+  luaL_checkstack(L, 2, "reading a state entry");
+  size_t n = strlen(key);
+  if (value && *value == '{')
+    for (const unsigned char *at = le_jsonwalk_first(value, end); at; at = le_jsonwalk_next(value, end)) {
+      const unsigned char *close = memchr(at + 1, '"', (size_t)(end - at - 1)); /* (a kept key has no escape) */
+      value = le_jsonwalk_space(le_jsonwalk_space(close + 1, end) + 1, end);
+      if ((size_t)(close - at - 1) == n && memcmp(at + 1, key, n) == 0) {
+        le_jsonwalk_push(L, value, end);
+        return;
+      }
+    }
   lua_pushnil(L);
+}
+
+int le_statefile_same(lua_State *L, const le_statefile *sf, size_t i, const char *field, int idx) {
+  const kept_entry *e = &sf->entries[i];
+  const unsigned char *value = member_value(sf, e, field, strlen(field));
+  if (!value) return lua_isnil(L, idx);
+  return le_jsonwalk_same(L, value, sf->text + e->end, idx);
 }
 
 /* --- the stand-in for the entry check --- */

@@ -29,7 +29,14 @@
  *   entry's jansson value (field not NULL: only that member, or nil without it). memo, when
  *   not 0, is the stack index of a table the caller keeps for this alone: a member that is an object or an
  *   array whose text was pushed before through it is that same table again (made once per
- *   distinct text: every entry's target is one of a few records). */
+ *   distinct text: every entry's target is one of a few records).
+ * le_statefile_push_without(L, sf, i, left, n_left): kept entry i pushed as a table without
+ *   its members named in left (n_left names), the others made as le_statefile_push makes them
+ *   (a refresh makes the fields it reads back only when they differ: le_statefile_same).
+ * le_statefile_push_in(L, sf, i, field, key): kept entry i's field[key] (nil when field is
+ *   not an object or has no such key).
+ * le_statefile_same(L, sf, i, field, idx): whether the Lua value at idx is what kept entry
+ *   i's member field would be made into (le_jsonwalk_same; nil for a member it has not). */
 #ifndef LAMBDAENG_STATEFILE_H
 #define LAMBDAENG_STATEFILE_H
 
@@ -46,6 +53,10 @@ int le_statefile_text(const le_statefile *sf, size_t i, const char **text, size_
 json_t *le_statefile_entry(const le_statefile *sf, size_t i);
 json_t *le_statefile_shape(const le_statefile *sf, size_t i, const char *const *arg_names);
 void le_statefile_push(struct lua_State *L, const le_statefile *sf, size_t i, const char *field, int memo);
+void le_statefile_push_without(struct lua_State *L, const le_statefile *sf, size_t i, const char *const *left,
+                               size_t n_left);
+void le_statefile_push_in(struct lua_State *L, const le_statefile *sf, size_t i, const char *field, const char *key);
+int le_statefile_same(struct lua_State *L, const le_statefile *sf, size_t i, const char *field, int idx);
 void le_statefile_free(le_statefile *sf);
 
 #endif

@@ -59,9 +59,10 @@ local function declared(decl, key)
   return v
 end
 
-function M.read_options(entry, decl)
+-- (version: the stored attrs.version, for an entry read without its attrs)
+function M.read_options(entry, decl, version)
   local publish, signing = declared(decl, "publish"), declared(decl, "code_signing_config_arn")
-  local version = entry.attrs and entry.attrs.version
+  if version == nil then version = entry.attrs and entry.attrs.version end
   return {
     versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
       or (version ~= nil and version ~= "$LATEST"),
@@ -126,11 +127,38 @@ local function merge(ctx, entry, args, opts)
   return merged or stored_args
 end
 
+-- The fields a refresh reads back (put_read_back) are left out of a function's entry when
+-- it is converted (state:get_without): compared with the state's text first (state:same,
+-- in C), they are made only when they differ (W3's no-op refresh: ~20 values an entry).
+local READ_BACK = { "attrs", "tags_all", "target" }
+
+-- The entry's stored field, made from the state when the entry was read without it.
+local function stored(state, addr, entry, field)
+  local v = entry[field]
+  if v == nil then
+    v = state:get(addr, field)
+    entry[field] = v
+  end
+  return v
+end
+
+-- Gives a function's entry, read without READ_BACK's fields, its stored ones: the values
+-- read back (as they are stored) when the state's text is exactly those, else made from it.
+local function fill_read_back(state, addr, entry, attrs, tags_all, target)
+  if entry.attrs == nil and entry.tags_all == nil and entry.target == nil
+      and state:same(addr, "attrs", attrs, "tags_all", tags_all, "target", target) then
+    entry.attrs, entry.tags_all, entry.target = attrs, tags_all, target
+    return
+  end
+  for _, field in ipairs(READ_BACK) do stored(state, addr, entry, field) end
+end
+
 -- Gives entry the fields read back (attrs, tags_all, target) and puts it in state,
 -- unless nothing changed (changed: its arguments did): an entry a refresh finds as
 -- it was is left as it is, not converted to the state's JSON again (in a no-op
 -- refresh that conversion cost as much as reading the entry), and goes into
--- unchanged: it is then exactly what state:get(addr) gives, and the plan takes it.
+-- unchanged: it is then what state:get(addr) gives (a function's fields read back exactly as
+-- stored are the tables read back: fill_read_back), and the plan takes it.
 -- (A field read back as nil is left as the entry has it.)
 local function put_read_back(state, addr, entry, changed, attrs, tags_all, target, unchanged)
   if attrs == nil then attrs = entry.attrs end
@@ -146,15 +174,25 @@ local function put_read_back(state, addr, entry, changed, attrs, tags_all, targe
 end
 
 -- Reads one stored function back and folds the answer into its entry.
+-- (entry: read without READ_BACK's fields: fill_read_back gives them)
 local function refresh_one(ctx, t, drifted, errors, unchanged)
-  local state, entry = ctx.state, t.entry
-  local decl = ctx.session and ctx.session.by_addr[t.addr]
-  local opts = M.read_options(entry, decl)
+  local state, entry, addr = ctx.state, t.entry, t.addr
+  local decl = ctx.session and ctx.session.by_addr[addr]
+  local version, provider = state:get_in(addr, "attrs", "version", "target", "provider")
+  local opts = M.read_options(entry, decl, version)
+  if provider ~= nil then stored(state, addr, entry, "target") end -- (the view follows it)
   local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
   local read, err = func.read(rctx, entry.args.function_name, opts)
   if read then
     local attrs = read.attrs
     local merged = merge(rctx, entry, read.args, opts)
+    -- what was read back is stored as apply stores it: nothing sensitive in clear
+    local stored_attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths)
+    local tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest,
+      entry.sensitive_paths).tags_all
+    -- read where it is now: with --retarget that is the new target
+    local target = rctx.target_record and rctx.target_record(attrs.arn) or stored(state, addr, entry, "target")
+    fill_read_back(state, addr, entry, stored_attrs, tags_all, target)
     if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
       if merged == entry.args then merged = copy(merged) end
@@ -162,17 +200,12 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
     end
     local changed = false
     if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
-      drifted[#drifted + 1] = t.addr
+      drifted[#drifted + 1] = addr
       entry.args = merged
       entry.partial, entry.pending = nil, nil
       changed = true
     end
-    -- what was read back is stored as apply stores it: nothing sensitive in clear
-    put_read_back(state, t.addr, entry, changed,
-      secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths),
-      secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest, entry.sensitive_paths).tags_all,
-      -- read where it is now: with --retarget that is the new target
-      rctx.target_record and rctx.target_record(attrs.arn) or entry.target, unchanged)
+    put_read_back(state, addr, entry, changed, stored_attrs, tags_all, target, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
@@ -245,14 +278,16 @@ end
 -- step (loop.yield: libcurl starts the transfers, what has come in is read) so the
 -- requests are not held back. W3 (1,000 functions, 256 at once) had waited ~15 ms
 -- for its first answers with nothing to do, and the conversion is ~35 M instructions.
--- Returns get(i) -> the entry at addrs[i], and stop() (what is left is left to get).
+-- Returns get(i) -> the entry at addrs[i] (a function's without READ_BACK's fields: kinds[i]
+-- is its kind), and stop() (what is left is left to get).
 local CONVERT_STEP = 32 -- entries (~0.4 ms)
-local function entries_in_flight(state, addrs, width)
+local function entries_in_flight(state, addrs, kinds, width)
   local entries, stopped = {}, false
   local function get(i)
     local entry = entries[i]
     if entry == nil then
-      entry = state:get(addrs[i])
+      if kinds[i] == "func" then entry = state:get_without(addrs[i], READ_BACK[1], READ_BACK[2], READ_BACK[3])
+      else entry = state:get(addrs[i]) end
       entries[i] = entry
     end
     return entry
@@ -293,12 +328,16 @@ end
 function M.run(ctx)
   local state = ctx.state
   local drifted, errors, work, unchanged, read = {}, {}, {}, {}, { 0 }
-  local addrs = {} -- the stored resources of a kind refresh reads (their kind read alone)
+  local addrs, kinds = {}, {} -- the stored resources of a kind refresh reads (their kind read alone)
   for _, addr in ipairs(state:addresses()) do
-    if M.refreshable(state:get(addr, "kind")) then addrs[#addrs + 1] = addr end
+    local kind = state:get(addr, "kind")
+    if M.refreshable(kind) then
+      local n = #addrs + 1
+      addrs[n], kinds[n] = addr, kind
+    end
   end
   local width = ctx.parallelism or 256
-  local get, stop = entries_in_flight(state, addrs, width)
+  local get, stop = entries_in_flight(state, addrs, kinds, width)
   for i = 1, #addrs do
     work[i] = function() refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read) end
   end

@@ -153,6 +153,95 @@ describe("state reads", function()
   end)
 end)
 
+-- An entry with every kind of value a state holds, saved and opened again: kept as text.
+local RICH = { kind = "func", name = "a",
+  args = { function_name = "a", memory_size = 128, ratio = 1.5, publish = false, skip = true,
+           layers = { "l1", "l2" }, none = json.array {}, env = { variables = { A = "1", B = "two" } },
+           empty = {}, nothing = json.null },
+  attrs = { arn = "arn:aws:lambda:r:1:function:a", version = "$LATEST", size = 157, tags_all = {} },
+  quoted = { text = 'say "hi"' },
+  target = { kind = "endpoint", endpoint = "http://x", region = "r" } }
+
+local function kept_state(entry)
+  local path = temp_state()
+  local st = assert(statelib.open(path))
+  st:put("func.a", entry)
+  assert(st:save())
+  return assert(statelib.open(path))
+end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local out = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do out[k] = copy(x) end
+  return out
+end
+
+describe("state:same (a field compared with the file's text)", function()
+  it("is true for what state:get makes of the field, whatever the table, and false for any difference", function()
+    local st = kept_state(RICH)
+    for _, field in ipairs { "kind", "name", "args", "attrs", "target" } do
+      assert.truthy(st:same("func.a", field, st:get("func.a", field)), field)
+      assert.truthy(st:same("func.a", field, copy(st:get("func.a", field))), field .. " (another table)")
+    end
+    assert.truthy(st:same("func.a", "missing", nil), "a field the entry has not: nil")
+    assert.falsy(st:same("func.a", "missing", {}))
+    assert.falsy(st:same("func.a", "args", nil))
+    local changes = {
+      function(a) a.memory_size = 256 end, function(a) a.memory_size = 128.0 end, function(a) a.ratio = 2 end,
+      function(a) a.ratio = "1.5" end, function(a) a.publish = true end, function(a) a.skip = 1 end,
+      function(a) a.layers[2] = "l3" end, function(a) a.layers[3] = "l3" end, function(a) a.layers[2] = nil end,
+      function(a) a.layers.x = "y" end, function(a) a.none = {} end, function(a) a.none = { 1 } end,
+      function(a) a.empty = json.array {} end, function(a) a.empty.x = 1 end, function(a) a.nothing = false end,
+      function(a) a.env.variables.B = "twO" end, function(a) a.env.variables.C = "3" end,
+      function(a) a.env.variables.A = nil end, function(a) a.function_name = "a\0" end,
+      function(a) a.extra = 1 end, function(a) a.function_name = nil end, function(a) a[1] = "x" end,
+      function(a) setmetatable(a.env, { __index = {} }) end, function(a) a.env = "text" end,
+    }
+    for i, change in ipairs(changes) do
+      local args = copy(st:get("func.a", "args"))
+      change(args)
+      assert.falsy(st:same("func.a", "args", args), "change " .. i)
+    end
+  end)
+
+  it("compares several fields at once, and says false for what it cannot tell from the text", function()
+    local st = kept_state(RICH)
+    local attrs, target = st:get("func.a", "attrs"), st:get("func.a", "target")
+    assert.truthy(st:same("func.a", "attrs", attrs, "target", target, "kind", "func"))
+    assert.falsy(st:same("func.a", "attrs", attrs, "target", target, "kind", "layer"))
+    assert.falsy(st:same("func.a", "quoted", st:get("func.a", "quoted")), "a string with an escape: not compared")
+    assert.falsy(st:same("func.none", "kind", "func"), "no such entry")
+    local unsaved = assert(statelib.open(temp_state()))
+    unsaved:put("func.a", RICH)
+    assert.falsy(unsaved:same("func.a", "kind", "func"), "an entry not kept as text: not compared")
+  end)
+end)
+
+describe("state:get_without and state:get_in", function()
+  it("give the entry without the fields named, and fields of a field, kept as text or not", function()
+    local kept, unsaved = kept_state(RICH), assert(statelib.open(temp_state()))
+    unsaved:put("func.a", RICH)
+    for _, st in ipairs { kept, unsaved } do
+      local whole, without = st:get("func.a"), st:get_without("func.a", "attrs", "target")
+      assert.equal(nil, without.attrs)
+      assert.equal(nil, without.target)
+      whole.attrs, whole.target = nil, nil
+      assert.same(whole, without)
+      assert.same(st:get("func.a"), st:get_without("func.a"))
+      assert.equal(nil, st:get_without("func.none", "attrs"))
+      local version, endpoint, none, deeper = st:get_in("func.a", "attrs", "version", "target", "endpoint",
+        "target", "provider", "kind", "x")
+      assert.equal("$LATEST", version)
+      assert.equal("http://x", endpoint)
+      assert.equal(nil, none)
+      assert.equal(nil, deeper, "a field that is not an object")
+      assert.same({ "l1", "l2" }, (st:get_in("func.a", "args", "layers")))
+      assert.equal(nil, (st:get_in("func.none", "attrs", "version")))
+    end
+  end)
+end)
+
 describe("a backend's state object", function()
   it("delegates to the native state, each native method wrapped once, its own methods first", function()
     local path = temp_state()

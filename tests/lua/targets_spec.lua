@@ -23,3 +23,35 @@ describe("targets.same", function()
     assert.equal(false, targets.same(rec("not a url ["), t("http://h:1")))
   end)
 end)
+
+-- A refresh takes each ARN's account (targets.account_of) and unqualified form (func.base_arn)
+-- with the part up to ":function:" matched once per distinct text: both say what their patterns
+-- say of the whole ARN, on ARNs mutated at random (a colon, "function", "lambda" put in or taken out).
+describe("targets.account_of and func.base_arn", function()
+  local func = require "lambdaeng.resources.func"
+  local BASE, ACCOUNT = "^(arn:[^:]*:lambda:[^:]*:[^:]*:function:[^:]+)", "^arn:[^:]*:lambda:[^:]*:(%d+):"
+  local seeds = { "arn:aws:lambda:us-east-1:000000000000:function:bench-0", "arn:aws:lambda:us-east-1:000000000000:function:f:3",
+    "arn:aws-cn:lambda:cn-north-1:123:function:x:$LATEST", "arn:function:lambda:r:1:function:n",
+    "arn:aws:lambda:r:12:function:", "arn:aws:lambda:r:12:function::q", "arn:aws:lambda:r:abc:function:n",
+    "arn:aws:s3:r:1:function:n", "function:x", "", "arn:aws:lambda:r:1:layer:x:1", "arn:aws:lambda:r:1:function:n:function:m" }
+  local pieces = { ":", "a", "1", "function", ":function:", "lambda", "" }
+  it("say what the patterns say of the whole ARN", function()
+    local seed = 7
+    local function random(k) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k end
+    for _ = 1, 5000 do
+      local s = seeds[random(#seeds) + 1]
+      for _ = 1, random(3) do
+        local i, op, piece = random(#s + 1), random(3), pieces[random(#pieces) + 1]
+        if op == 0 then s = s:sub(1, i) .. piece .. s:sub(i + 1)
+        elseif op == 1 then s = s:sub(1, i) .. s:sub(i + 2)
+        else s = s:sub(1, i) .. piece .. s:sub(i + 2) end
+      end
+      for _ = 1, 2 do -- (the second time through what was remembered of the first)
+        assert.equal(s:match(BASE) or s, func.base_arn(s), s)
+        assert.equal(s:match(ACCOUNT), targets.account_of(s), s)
+      end
+    end
+    assert.equal(nil, func.base_arn(nil))
+    assert.equal(nil, targets.account_of(42))
+  end)
+end)
