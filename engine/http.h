@@ -31,7 +31,9 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "error". configure{ max_host_connections = N }; stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles= };
+ * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles=,
+ * own_connections_opened=, own_connections_reused=, dns_resolutions=, idle_expired= } (easy_created and
+ * multi_handles count libcurl's handles, the own_ ones and the last two the own transport's);
  * cancel_all();
  * cancellations() -> how many times cancel_all was called (so a caller that waited
  * elsewhere can tell). A kept-alive connection stays polled for reading between its
@@ -85,6 +87,9 @@ typedef struct le_http_stats {
   size_t started, in_flight, peak_in_flight, queued_peak, max_host_connections;
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events, multi_handles;
   size_t easy_created, urls_parsed;
+  /* the own transport's (httppool.h): connections it opened, requests it sent on a kept-alive
+   * one, names it resolved (uv_getaddrinfo started), idle connections its timer closed */
+  size_t own_connections_opened, own_connections_reused, dns_resolutions, idle_expired;
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
 } le_http_stats;
 void le_http_get_stats(le_http_stats *stats);

@@ -92,6 +92,8 @@ static int l_stats(lua_State *L) {
       {"started", s.started},           {"in_flight", s.in_flight},         {"peak_in_flight", s.peak_in_flight},
       {"easy_created", s.easy_created}, {"urls_parsed", s.urls_parsed}, {"idle_socket_events", s.idle_socket_events},
       {"multi_handles", s.multi_handles},
+      {"own_connections_opened", s.own_connections_opened}, {"own_connections_reused", s.own_connections_reused},
+      {"dns_resolutions", s.dns_resolutions}, {"idle_expired", s.idle_expired},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {

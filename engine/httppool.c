@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "httpown.h"
+#include "httpresolve.h"
 #include "loop.h"
 
 #define LE_HTTP_ADDRESSES 8 /* addresses of a name tried, in getaddrinfo's order */
@@ -31,11 +32,6 @@ struct le_http_conn {
   int failed;              /* a libuv error to report from the loop (in P.failed) */
 };
 
-typedef struct resolving {
-  uv_getaddrinfo_t req;
-  le_http_pool_host *host; /* NULL once the pool closed */
-} resolving;
-
 struct le_http_pool_host {
   char *host; /* as connected to */
   int port;
@@ -44,7 +40,7 @@ struct le_http_pool_host {
   size_t address_count;
   uint64_t resolved_at; /* uv_now of the last resolution; literal: forever */
   int literal;
-  resolving *resolving;         /* a resolution under way */
+  le_resolve *resolving;        /* a resolution under way */
   le_http_conn *waiting;        /* connections waiting for it */
   le_http_conn *idle;           /* kept-alive connections, the last given back first */
   size_t open;                  /* its connections open (in use, idle, connecting) */
@@ -57,6 +53,7 @@ static struct {
   uv_timer_t later;
   int later_ready;
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events;
+  size_t connections_opened, connections_reused, resolutions_started, idle_expired;
   char read_buffer[64 * 1024]; /* every read is handled before the next one */
 } P;
 
@@ -215,21 +212,14 @@ static void connect_next(le_http_conn *c) {
   fail_later(c, rc);
 }
 
-static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
-  resolving *r = (resolving *)req;
-  le_http_pool_host *h = r->host;
-  free(r);
-  if (!h) {
-    uv_freeaddrinfo(res);
-    return;
-  }
+static void resolved_cb(void *user, int status, const struct addrinfo *res) {
+  le_http_pool_host *h = user;
   h->resolving = NULL;
   size_t n = 0;
-  for (struct addrinfo *a = res; a && n < LE_HTTP_ADDRESSES; a = a->ai_next) {
+  for (const struct addrinfo *a = res; a && n < LE_HTTP_ADDRESSES; a = a->ai_next) {
     if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof h->addresses[0]) continue;
     memcpy(&h->addresses[n++], a->ai_addr, a->ai_addrlen);
   }
-  uv_freeaddrinfo(res);
   h->address_count = n;
   h->resolved_at = uv_now(le_loop());
   if (status == 0 && n == 0) status = UV_EAI_NODATA;
@@ -249,18 +239,10 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 /* Starts resolving h's name (one resolution at a time); 0 or a libuv error. */
 static int resolve(le_http_pool_host *h) {
   if (h->resolving) return 0;
-  resolving *r = calloc(1, sizeof *r);
-  if (!r) return UV_ENOMEM;
-  r->host = h;
-  char port[16];
-  snprintf(port, sizeof port, "%d", h->port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
-  int rc = uv_getaddrinfo(le_loop(), &r->req, resolved_cb, h->host, port, &hints);
-  if (rc != 0) {
-    free(r);
-    return rc;
-  }
-  h->resolving = r;
+  int rc;
+  h->resolving = le_resolve_start(h->host, h->port, resolved_cb, h, &rc);
+  if (!h->resolving) return rc;
+  P.resolutions_started++;
   return 0;
 }
 
@@ -278,6 +260,7 @@ le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **w
   c->user = user;
   h->open++;
   if (fresh(h)) {
+    P.connections_opened++;
     connect_next(c);
     return c;
   }
@@ -288,6 +271,7 @@ le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **w
     *why = uv_strerror(rc);
     return NULL;
   }
+  P.connections_opened++;
   c->next = h->waiting;
   h->waiting = c;
   return c;
@@ -304,6 +288,7 @@ le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user) {
     h->idle = c->next;
     c->next = NULL;
     c->user = user;
+    P.connections_reused++;
     return c;
   }
   return NULL;
@@ -361,14 +346,11 @@ void le_http_pool_close(void) {
     le_http_pool_host *h = P.hosts;
     P.hosts = h->next;
     while (h->idle) le_http_pool_discard(h->idle);
-    if (h->resolving) {
-      h->resolving->host = NULL;
-      /* fails when the resolution already runs: its callback then finds no host and frees it */
-      (void)uv_cancel((uv_req_t *)&h->resolving->req);
-    }
+    if (h->resolving) le_resolve_forget(h->resolving); /* its thread frees it */
     free(h->host);
     free(h);
   }
+  le_resolve_close();
   P.last = NULL;
 }
 
@@ -376,5 +358,9 @@ void le_http_pool_stats(le_http_stats *stats) {
   stats->sockets_open += P.sockets_open;
   stats->sockets_opened += P.sockets_opened;
   stats->idle_socket_events += P.idle_socket_events;
+  stats->own_connections_opened = P.connections_opened;
+  stats->own_connections_reused = P.connections_reused;
+  stats->dns_resolutions = P.resolutions_started;
+  stats->idle_expired = P.idle_expired;
   if (P.sockets_peak > stats->sockets_peak) stats->sockets_peak = P.sockets_peak;
 }

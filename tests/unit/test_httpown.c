@@ -7,6 +7,12 @@
  * resolved; IPv6 literals connect. */
 #include "loop_harness.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <http_parser.h>
 
 #include "buffer.h"
@@ -350,6 +356,45 @@ static void failures_name_the_endpoint(void **state) {
   harness_close(L);
 }
 
+/* A request whose name is still resolving when it times out, and the client and the loop
+ * closed after it: nothing waits for the resolution (its thread frees it when getaddrinfo
+ * returns). The resolver is held inside getaddrinfo: glibc reads HOSTALIASES (a FIFO here)
+ * for a name without a dot, and blocks there until a writer opens the FIFO and then until
+ * that writer closes it. Before: loop.run did not return until getaddrinfo did (the loop
+ * waited for uv_getaddrinfo's request), and le_loop_close refused while it ran. */
+static void the_loop_closes_while_a_name_is_still_resolving(void **state) {
+  (void)state;
+  char fifo[512];
+  const char *tmp = getenv("TMPDIR");
+  snprintf(fifo, sizeof fifo, "%s/httpown-aliases-%ld", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+  unlink(fifo);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(setenv("HOSTALIASES", fifo, 1), 0);
+  lua_State *L = harness_open();
+  harness_run_after(L, HARNESS_HTTP_LUA,
+                    "return loop.run(function()\n"
+                    "  local before = http.stats().dns_resolutions\n"
+                    "  local r, m, k = http.request { url = 'http://lambdaeng-unresolved:8080/', timeout = 0.05 }\n"
+                    "  local s = http.stats()\n"
+                    "  return (k or 'answered') .. ' ' .. s.in_flight .. ' ' .. (s.dns_resolutions - before)\n"
+                    "end)\n",
+                    1);
+  /* the request ended (timed out) with nothing in flight and one resolution started */
+  assert_string_equal(harness_string(L, -1), "timeout 0 1");
+  int writer = -1;
+  for (int i = 0; i < 20000 && writer < 0; i++) { /* until the resolver has the FIFO open */
+    writer = open(fifo, O_WRONLY | O_NONBLOCK);
+    if (writer < 0 && errno != ENXIO) fail_msg("opening %s: %s", fifo, strerror(errno));
+    if (writer < 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+  }
+  if (writer < 0) fail_msg("getaddrinfo never read HOSTALIASES (no dns in nsswitch.conf?)");
+  /* the resolver now waits for the FIFO's bytes: still inside getaddrinfo as the loop closes */
+  harness_close(L);
+  close(writer); /* getaddrinfo goes on (to the name server) and its thread frees the rest */
+  unsetenv("HOSTALIASES");
+  unlink(fifo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_bytes_sent_are_libcurls),
@@ -358,6 +403,7 @@ int main(void) {
       cmocka_unit_test(an_oversized_head_is_refused_clearly),
       cmocka_unit_test(names_and_ipv6_literals_connect),
       cmocka_unit_test(failures_name_the_endpoint),
+      cmocka_unit_test(the_loop_closes_while_a_name_is_still_resolving),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
