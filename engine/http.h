@@ -29,7 +29,8 @@
  * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
- * "error". configure{ max_host_connections = N }; stats() -> { started=,
+ * "error". configure{ max_host_connections = N, dns_cache_seconds = S, idle_seconds = S }
+ * (the last two the own transport's, le_http_set_own_periods); stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
  * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles=,
  * own_connections_opened=, own_connections_reused=, dns_resolutions=, idle_expired= } (easy_created and
@@ -80,6 +81,11 @@ void le_http_cancel_all(void);
 size_t le_http_close(void);
 /* At most n (1..100000) requests in libcurl per host from now on. */
 int le_http_set_max_host_connections(long n, le_error *err);
+
+/* The own transport's periods (httppool.h), in seconds (0 to 86400; -1: left as it is):
+ * a resolved name is used dns_seconds (60, libcurl's DNS cache), a connection kept idle
+ * idle_seconds (118, libcurl's). libcurl's transfers keep libcurl's. */
+int le_http_set_own_periods(long dns_seconds, long idle_seconds, le_error *err);
 
 /* What the client has done so far (http.stats() in Lua gives all but cancellations,
  * which cancellations() gives). */

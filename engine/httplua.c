@@ -103,13 +103,20 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N } -> true | nil, message, code */
+/* configure{ max_host_connections = N, dns_cache_seconds = S, idle_seconds = S } -> true | nil, message, code */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "max_host_connections");
   if (!lua_isnil(L, -1)) {
     le_error err;
     if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
+      return le_push_error(L, &err);
+  }
+  lua_getfield(L, 1, "dns_cache_seconds");
+  lua_getfield(L, 1, "idle_seconds");
+  if (!lua_isnil(L, -1) || !lua_isnil(L, -2)) {
+    le_error err;
+    if (le_http_set_own_periods((long)luaL_optinteger(L, -2, -1), (long)luaL_optinteger(L, -1, -1), &err) != LE_OK)
       return le_push_error(L, &err);
   }
   lua_pushboolean(L, 1);

@@ -5,6 +5,7 @@
 #include "httppool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -52,10 +53,13 @@ static struct {
   le_http_conn *failed; /* connections whose failure is reported on the next loop turn */
   uv_timer_t later;
   int later_ready;
+  uv_timer_t sweep; /* closes idle connections past their age (armed while any is idle) */
+  int sweep_ready;
+  uint64_t dns_ms, idle_ms; /* how long a resolution is kept, and an idle connection */
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events;
   size_t connections_opened, connections_reused, resolutions_started, idle_expired;
   char read_buffer[64 * 1024]; /* every read is handled before the next one */
-} P;
+} P = {.dns_ms = LE_HTTP_DNS_SECONDS * 1000, .idle_ms = LE_HTTP_IDLE_SECONDS * 1000};
 
 static void set_literal(le_http_pool_host *h) {
   struct sockaddr_in *v4 = (struct sockaddr_in *)&h->addresses[0];
@@ -247,7 +251,7 @@ static int resolve(le_http_pool_host *h) {
 }
 
 static int fresh(const le_http_pool_host *h) {
-  return h->address_count > 0 && (h->literal || uv_now(le_loop()) - h->resolved_at < LE_HTTP_DNS_SECONDS * 1000);
+  return h->address_count > 0 && (h->literal || uv_now(le_loop()) - h->resolved_at < P.dns_ms);
 }
 
 le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **why) {
@@ -281,7 +285,7 @@ le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user) {
   uint64_t now = uv_now(le_loop());
   while (h->idle) {
     le_http_conn *c = h->idle;
-    if (now - c->idle_since >= LE_HTTP_IDLE_SECONDS * 1000) {
+    if (now - c->idle_since >= P.idle_ms) {
       le_http_pool_discard(c);
       continue;
     }
@@ -326,6 +330,45 @@ int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
   return rc;
 }
 
+static void sweep_cb(uv_timer_t *timer);
+
+/* The sweep runs in ms unless it is due sooner; a libuv failure leaves idle connections to
+ * be closed when their host is next used. */
+static void sweep_in(uint64_t ms) {
+  if (!P.sweep_ready) {
+    if (le_uv_check(uv_timer_init(le_loop(), &P.sweep), "http: the idle connections' timer") < 0) return;
+    uv_unref((uv_handle_t *)&P.sweep);
+    P.sweep_ready = 1;
+  }
+  if (uv_is_active((uv_handle_t *)&P.sweep) && uv_timer_get_due_in(&P.sweep) <= ms) return;
+  le_uv_check(uv_timer_start(&P.sweep, sweep_cb, ms, 0), "http: the idle connections' timer");
+}
+
+/* Closes every connection idle for idle_ms or more; runs again when the next one will be. */
+static void sweep_cb(uv_timer_t *timer) {
+  (void)timer;
+  uint64_t now = uv_now(le_loop()), next = UINT64_MAX;
+  for (le_http_pool_host *h = P.hosts; h; h = h->next) {
+    for (le_http_conn *c = h->idle, *n; c; c = n) {
+      n = c->next;
+      uint64_t age = now - c->idle_since;
+      if (age >= P.idle_ms) {
+        P.idle_expired++;
+        le_http_pool_discard(c);
+      } else if (P.idle_ms - age < next) {
+        next = P.idle_ms - age;
+      }
+    }
+  }
+  if (next != UINT64_MAX) sweep_in(next);
+}
+
+void le_http_pool_set_periods(long dns_seconds, long idle_seconds) {
+  if (dns_seconds >= 0) P.dns_ms = (uint64_t)dns_seconds * 1000;
+  if (idle_seconds >= 0) P.idle_ms = (uint64_t)idle_seconds * 1000;
+  if (idle_seconds >= 0 && P.sweep_ready && uv_is_active((uv_handle_t *)&P.sweep)) sweep_in(0);
+}
+
 void le_http_pool_give_back(le_http_conn *c, long max_open) {
   le_http_pool_host *h = c->host;
   c->user = NULL;
@@ -337,11 +380,13 @@ void le_http_pool_give_back(le_http_conn *c, long max_open) {
   c->idle_since = uv_now(le_loop());
   c->next = h->idle;
   h->idle = c;
+  if (!P.sweep_ready || !uv_is_active((uv_handle_t *)&P.sweep)) sweep_in(P.idle_ms);
 }
 
 void le_http_pool_close(void) {
   if (P.later_ready) uv_close((uv_handle_t *)&P.later, NULL);
-  P.later_ready = 0;
+  if (P.sweep_ready) uv_close((uv_handle_t *)&P.sweep, NULL);
+  P.later_ready = P.sweep_ready = 0;
   while (P.hosts) {
     le_http_pool_host *h = P.hosts;
     P.hosts = h->next;

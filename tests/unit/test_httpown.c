@@ -4,7 +4,8 @@
  * the bytes sent are libcurl's; Connection: close and HTTP/1.0 answers are not reused;
  * 1xx answers are skipped; a reset after answer bytes is not sent again, one before any
  * is sent again once only; an oversized head is refused with a clear error; a name is
- * resolved; IPv6 literals connect. */
+ * resolved, and kept for its period; IPv6 literals connect; idle connections are closed
+ * by a timer; the loop closes while a name is still resolving. */
 #include "loop_harness.h"
 
 #include <errno.h>
@@ -356,6 +357,62 @@ static void failures_name_the_endpoint(void **state) {
   harness_close(L);
 }
 
+/* A resolved name is used again for dns_cache_seconds (60 by default): two connections to
+ * localhost (each answer closes its connection) resolve it once; with 0 each resolves it. */
+static void a_resolved_name_is_kept_for_its_period(void **state) {
+  (void)state;
+  const reply replies[] = {{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", KEEP}};
+  raw_server s;
+  assert_int_equal(raw_listen(&s, "127.0.0.1", replies, 1), 0);
+  lua_State *L = run_against(&s,
+                             "return loop.run(function()\n"
+                             "  local function count(dns_seconds)\n"
+                             "    assert(http.configure { dns_cache_seconds = dns_seconds })\n"
+                             "    local a = http.stats()\n"
+                             "    for i = 1, 2 do assert(http.request { url = 'http://localhost:%d/' .. i, timeout = 10 }) end\n"
+                             "    local b = http.stats()\n"
+                             "    return (b.dns_resolutions - a.dns_resolutions) .. '/' ..\n"
+                             "           (b.own_connections_opened - a.own_connections_opened)\n"
+                             "  end\n"
+                             "  local kept, none = count(60), count(0)\n"
+                             "  assert(http.configure { dns_cache_seconds = 60 })\n"
+                             "  return kept .. ' ' .. none\n"
+                             "end)\n");
+  assert_string_equal(harness_string(L, -1), "1/2 2/2");
+  assert_int_equal(s.requests, 4);
+  raw_close(&s);
+  harness_close(L);
+}
+
+/* A kept-alive connection is counted reused; one idle past idle_seconds is closed by the
+ * pool's timer, without its host being used again (idle_seconds = 0: at the next turn). */
+static void idle_connections_are_closed_by_a_timer(void **state) {
+  (void)state;
+  const reply replies[] = {{OK_EMPTY, KEEP}};
+  raw_server s;
+  assert_int_equal(raw_listen(&s, "127.0.0.1", replies, 1), 0);
+  lua_State *L = run_against(&s,
+                             "return loop.run(function()\n"
+                             "  local a = http.stats()\n"
+                             "  for i = 1, 2 do assert(http.request { url = 'http://127.0.0.1:%d/' .. i, timeout = 10 }) end\n"
+                             "  local b = http.stats()\n"
+                             "  assert(http.configure { idle_seconds = 0 })\n"
+                             "  for _ = 1, 1000 do\n"
+                             "    if http.stats().idle_expired > b.idle_expired then break end\n"
+                             "    loop.sleep(0.001)\n"
+                             "  end\n"
+                             "  local c = http.stats()\n"
+                             "  assert(http.configure { idle_seconds = 118 })\n"
+                             "  return (b.own_connections_opened - a.own_connections_opened) .. ' ' ..\n"
+                             "         (b.own_connections_reused - a.own_connections_reused) .. ' ' ..\n"
+                             "         (c.idle_expired - b.idle_expired) .. ' ' .. c.sockets_open\n"
+                             "end)\n");
+  assert_string_equal(harness_string(L, -1), "1 1 1 0");
+  assert_int_equal(s.connections, 1);
+  raw_close(&s);
+  harness_close(L);
+}
+
 /* A request whose name is still resolving when it times out, and the client and the loop
  * closed after it: nothing waits for the resolution (its thread frees it when getaddrinfo
  * returns). The resolver is held inside getaddrinfo: glibc reads HOSTALIASES (a FIFO here)
@@ -403,6 +460,8 @@ int main(void) {
       cmocka_unit_test(an_oversized_head_is_refused_clearly),
       cmocka_unit_test(names_and_ipv6_literals_connect),
       cmocka_unit_test(failures_name_the_endpoint),
+      cmocka_unit_test(a_resolved_name_is_kept_for_its_period),
+      cmocka_unit_test(idle_connections_are_closed_by_a_timer),
       cmocka_unit_test(the_loop_closes_while_a_name_is_still_resolving),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
