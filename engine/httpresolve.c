@@ -74,12 +74,19 @@ static void *resolve_thread(void *arg) {
   return NULL;
 }
 
-static void answered(uv_async_t *async) {
-  (void)async;
+/* The answered resolutions, taken (with close: the side closed as they are taken). */
+static le_resolve *take_done(int close) {
   pthread_mutex_lock(&lock);
   le_resolve *list = R.done;
   R.done = NULL;
+  if (close) R.open = 0;
   pthread_mutex_unlock(&lock);
+  return list;
+}
+
+static void answered(uv_async_t *async) {
+  (void)async;
+  le_resolve *list = take_done(0);
   while (list) {
     le_resolve *r = list;
     list = r->next;
@@ -144,14 +151,8 @@ void le_resolve_forget(le_resolve *r) {
 
 void le_resolve_close(void) {
   if (!R.open) return;
-  pthread_mutex_lock(&lock);
-  R.open = 0;
-  le_resolve *list = R.done;
-  R.done = NULL;
-  pthread_mutex_unlock(&lock);
-  while (list) {
-    le_resolve *r = list;
-    list = r->next;
+  for (le_resolve *r = take_done(1), *next; r; r = next) {
+    next = r->next;
     drop(r);
   }
   uv_close((uv_handle_t *)&R.async, NULL);

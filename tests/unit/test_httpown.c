@@ -357,60 +357,63 @@ static void failures_name_the_endpoint(void **state) {
   harness_close(L);
 }
 
+/* Runs scenario against a server answering every request with r: its result is want, and the
+ * server saw want_requests requests on want_connections connections. */
+static void scenario_with_reply(reply r, const char *scenario, const char *want, size_t want_requests,
+                                size_t want_connections) {
+  raw_server s;
+  assert_int_equal(raw_listen(&s, "127.0.0.1", &r, 1), 0);
+  lua_State *L = run_against(&s, scenario);
+  assert_string_equal(harness_string(L, -1), want);
+  assert_int_equal(s.requests, want_requests);
+  assert_int_equal(s.connections, want_connections);
+  raw_close(&s);
+  harness_close(L);
+}
+
 /* A resolved name is used again for dns_cache_seconds (60 by default): two connections to
  * localhost (each answer closes its connection) resolve it once; with 0 each resolves it. */
 static void a_resolved_name_is_kept_for_its_period(void **state) {
   (void)state;
-  const reply replies[] = {{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", KEEP}};
-  raw_server s;
-  assert_int_equal(raw_listen(&s, "127.0.0.1", replies, 1), 0);
-  lua_State *L = run_against(&s,
-                             "return loop.run(function()\n"
-                             "  local function count(dns_seconds)\n"
-                             "    assert(http.configure { dns_cache_seconds = dns_seconds })\n"
-                             "    local a = http.stats()\n"
-                             "    for i = 1, 2 do assert(http.request { url = 'http://localhost:%d/' .. i, timeout = 10 }) end\n"
-                             "    local b = http.stats()\n"
-                             "    return (b.dns_resolutions - a.dns_resolutions) .. '/' ..\n"
-                             "           (b.own_connections_opened - a.own_connections_opened)\n"
-                             "  end\n"
-                             "  local kept, none = count(60), count(0)\n"
-                             "  assert(http.configure { dns_cache_seconds = 60 })\n"
-                             "  return kept .. ' ' .. none\n"
-                             "end)\n");
-  assert_string_equal(harness_string(L, -1), "1/2 2/2");
-  assert_int_equal(s.requests, 4);
-  raw_close(&s);
-  harness_close(L);
+  const reply closing = {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", KEEP};
+  scenario_with_reply(closing,
+                      "return loop.run(function()\n"
+                      "  local function count(dns_seconds)\n"
+                      "    assert(http.configure { dns_cache_seconds = dns_seconds })\n"
+                      "    local a = http.stats()\n"
+                      "    for i = 1, 2 do assert(http.request { url = 'http://localhost:%d/' .. i, timeout = 10 }) end\n"
+                      "    local b = http.stats()\n"
+                      "    return (b.dns_resolutions - a.dns_resolutions) .. '/' ..\n"
+                      "           (b.own_connections_opened - a.own_connections_opened)\n"
+                      "  end\n"
+                      "  local kept, none = count(60), count(0)\n"
+                      "  assert(http.configure { dns_cache_seconds = 60 })\n"
+                      "  return kept .. ' ' .. none\n"
+                      "end)\n",
+                      "1/2 2/2", 4, 4);
 }
 
 /* A kept-alive connection is counted reused; one idle past idle_seconds is closed by the
  * pool's timer, without its host being used again (idle_seconds = 0: at the next turn). */
 static void idle_connections_are_closed_by_a_timer(void **state) {
   (void)state;
-  const reply replies[] = {{OK_EMPTY, KEEP}};
-  raw_server s;
-  assert_int_equal(raw_listen(&s, "127.0.0.1", replies, 1), 0);
-  lua_State *L = run_against(&s,
-                             "return loop.run(function()\n"
-                             "  local a = http.stats()\n"
-                             "  for i = 1, 2 do assert(http.request { url = 'http://127.0.0.1:%d/' .. i, timeout = 10 }) end\n"
-                             "  local b = http.stats()\n"
-                             "  assert(http.configure { idle_seconds = 0 })\n"
-                             "  for _ = 1, 1000 do\n"
-                             "    if http.stats().idle_expired > b.idle_expired then break end\n"
-                             "    loop.sleep(0.001)\n"
-                             "  end\n"
-                             "  local c = http.stats()\n"
-                             "  assert(http.configure { idle_seconds = 118 })\n"
-                             "  return (b.own_connections_opened - a.own_connections_opened) .. ' ' ..\n"
-                             "         (b.own_connections_reused - a.own_connections_reused) .. ' ' ..\n"
-                             "         (c.idle_expired - b.idle_expired) .. ' ' .. c.sockets_open\n"
-                             "end)\n");
-  assert_string_equal(harness_string(L, -1), "1 1 1 0");
-  assert_int_equal(s.connections, 1);
-  raw_close(&s);
-  harness_close(L);
+  scenario_with_reply((reply){OK_EMPTY, KEEP},
+                      "return loop.run(function()\n"
+                      "  local a = http.stats()\n"
+                      "  for i = 1, 2 do assert(http.request { url = 'http://127.0.0.1:%d/' .. i, timeout = 10 }) end\n"
+                      "  local b = http.stats()\n"
+                      "  assert(http.configure { idle_seconds = 0 })\n"
+                      "  for _ = 1, 1000 do\n"
+                      "    if http.stats().idle_expired > b.idle_expired then break end\n"
+                      "    loop.sleep(0.001)\n"
+                      "  end\n"
+                      "  local c = http.stats()\n"
+                      "  assert(http.configure { idle_seconds = 118 })\n"
+                      "  return (b.own_connections_opened - a.own_connections_opened) .. ' ' ..\n"
+                      "         (b.own_connections_reused - a.own_connections_reused) .. ' ' ..\n"
+                      "         (c.idle_expired - b.idle_expired) .. ' ' .. c.sockets_open\n"
+                      "end)\n",
+                      "1 1 1 0", 2, 1);
 }
 
 /* A request whose name is still resolving when it times out, and the client and the loop
