@@ -7,7 +7,7 @@
 -- ErrorDetails, LogResult } } (blobs in base64, as the aws CLI prints them). An
 -- exception message in the stream fails the call with its :exception-type and message.
 -- The answer is read whole before it is printed (the HTTP client buffers bodies), up to
--- the 200 MiB Lambda streams at most.
+-- 256 MiB of event stream (Lambda streams 200 MiB of payload at most).
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local json = require "lambdaeng.json"
 local hash = require "lambdaeng.native.hash"
@@ -16,7 +16,9 @@ local eventstream = require "lambdaeng.native.eventstream"
 local M = {}
 
 local OP = "InvokeWithResponseStream"
-local MAX_STREAM = 200 * 1024 * 1024 + 64 * 1024 -- the payload, and the framing of its chunks
+-- Lambda's 200 MiB of payload and the framing of its chunks (~90 bytes a chunk: 56 MiB is
+-- 650,000 chunks, 320 bytes each on average); past it the call fails "too_large".
+local MAX_STREAM = 256 * 1024 * 1024
 
 local function failure(message) return nil, { type = "InvalidResponse", message = OP .. ": " .. message } end
 
