@@ -345,6 +345,13 @@ int le_http_set_max_host_connections(long n, le_error *err) {
   return LE_OK;
 }
 
+int le_http_set_own_periods(long dns_seconds, long idle_seconds, le_error *err) {
+  if (dns_seconds > 86400 || idle_seconds > 86400 || dns_seconds < -1 || idle_seconds < -1)
+    return le_error_code(err, "EINVAL", "dns_cache_seconds and idle_seconds must be 0 to 86400");
+  le_http_pool_set_periods(dns_seconds, idle_seconds);
+  return LE_OK;
+}
+
 /* Cancelled transfers complete on the next turn of the loop, like any other. */
 static void cancel_cb(uv_timer_t *timer) {
   uv_close((uv_handle_t *)timer, (uv_close_cb)free);

@@ -35,9 +35,12 @@
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
  * option libcurl refuses), "tls" and "unsupported" (permanent: httpfailure.h), "error".
- * configure{ max_host_connections = N, ca_file = path | false }; stats() -> { started=,
+ * configure{ max_host_connections = N, ca_file = path | false, dns_cache_seconds = S,
+ * idle_seconds = S } (the last two the own transport's, le_http_set_own_periods); stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,
- * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles= };
+ * queued_peak=, max_host_connections=, easy_created=, urls_parsed=, idle_socket_events=, multi_handles=,
+ * own_connections_opened=, own_connections_reused=, dns_resolutions=, idle_expired= } (easy_created and
+ * multi_handles count libcurl's handles, the own_ ones and the last two the own transport's);
  * cancel_all();
  * cancellations() -> how many times cancel_all was called (so a caller that waited
  * elsewhere can tell). A kept-alive connection stays polled for reading between its
@@ -85,12 +88,20 @@ size_t le_http_close(void);
 /* At most n (1..100000) requests in libcurl per host from now on. */
 int le_http_set_max_host_connections(long n, le_error *err);
 
+/* The own transport's periods (httppool.h), in seconds (0 to 86400; -1: left as it is):
+ * a resolved name is used dns_seconds (60, libcurl's DNS cache), a connection kept idle
+ * idle_seconds (118, libcurl's). libcurl's transfers keep libcurl's. */
+int le_http_set_own_periods(long dns_seconds, long idle_seconds, le_error *err);
+
 /* What the client has done so far (http.stats() in Lua gives all but cancellations,
  * which cancellations() gives). */
 typedef struct le_http_stats {
   size_t started, in_flight, peak_in_flight, queued_peak, max_host_connections;
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events, multi_handles;
   size_t easy_created, urls_parsed;
+  /* the own transport's (httppool.h): connections it opened, requests it sent on a kept-alive
+   * one, names it resolved (uv_getaddrinfo started), idle connections its timer closed */
+  size_t own_connections_opened, own_connections_reused, dns_resolutions, idle_expired;
   unsigned long cancellations; /* how many times le_http_cancel_all was called */
 } le_http_stats;
 void le_http_get_stats(le_http_stats *stats);

@@ -103,6 +103,8 @@ static int l_stats(lua_State *L) {
       {"started", s.started},           {"in_flight", s.in_flight},         {"peak_in_flight", s.peak_in_flight},
       {"easy_created", s.easy_created}, {"urls_parsed", s.urls_parsed}, {"idle_socket_events", s.idle_socket_events},
       {"multi_handles", s.multi_handles},
+      {"own_connections_opened", s.own_connections_opened}, {"own_connections_reused", s.own_connections_reused},
+      {"dns_resolutions", s.dns_resolutions}, {"idle_expired", s.idle_expired},
   };
   lua_createtable(L, 0, (int)(sizeof stats / sizeof *stats));
   for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
@@ -112,8 +114,9 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* configure{ max_host_connections = N, ca_file = path | false } -> true | nil, message,
- * code (ca_file: the CA certificates TLS peers are verified with; false: the system's). */
+/* configure{ max_host_connections = N, ca_file = path | false, dns_cache_seconds = S,
+ * idle_seconds = S } -> true | nil, message, code (ca_file: the CA certificates TLS peers
+ * are verified with; false: the system's; the two periods: the own transport's). */
 static int l_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_getfield(L, 1, "ca_file");
@@ -127,6 +130,13 @@ static int l_configure(lua_State *L) {
   if (!lua_isnil(L, -1)) {
     le_error err;
     if (le_http_set_max_host_connections((long)luaL_checkinteger(L, -1), &err) != LE_OK)
+      return le_push_error(L, &err);
+  }
+  lua_getfield(L, 1, "dns_cache_seconds");
+  lua_getfield(L, 1, "idle_seconds");
+  if (!lua_isnil(L, -1) || !lua_isnil(L, -2)) {
+    le_error err;
+    if (le_http_set_own_periods((long)luaL_optinteger(L, -2, -1), (long)luaL_optinteger(L, -1, -1), &err) != LE_OK)
       return le_push_error(L, &err);
   }
   lua_pushboolean(L, 1);

@@ -5,12 +5,14 @@
 #include "httppool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "httpown.h"
+#include "httpresolve.h"
 #include "loop.h"
 
 #define LE_HTTP_ADDRESSES 8 /* addresses of a name tried, in getaddrinfo's order */
@@ -31,11 +33,6 @@ struct le_http_conn {
   int failed;              /* a libuv error to report from the loop (in P.failed) */
 };
 
-typedef struct resolving {
-  uv_getaddrinfo_t req;
-  le_http_pool_host *host; /* NULL once the pool closed */
-} resolving;
-
 struct le_http_pool_host {
   char *host; /* as connected to */
   int port;
@@ -44,7 +41,7 @@ struct le_http_pool_host {
   size_t address_count;
   uint64_t resolved_at; /* uv_now of the last resolution; literal: forever */
   int literal;
-  resolving *resolving;         /* a resolution under way */
+  le_resolve *resolving;        /* a resolution under way */
   le_http_conn *waiting;        /* connections waiting for it */
   le_http_conn *idle;           /* kept-alive connections, the last given back first */
   size_t open;                  /* its connections open (in use, idle, connecting) */
@@ -56,9 +53,13 @@ static struct {
   le_http_conn *failed; /* connections whose failure is reported on the next loop turn */
   uv_timer_t later;
   int later_ready;
+  uv_timer_t sweep; /* closes idle connections past their age (armed while any is idle) */
+  int sweep_ready;
+  uint64_t dns_ms, idle_ms; /* how long a resolution is kept, and an idle connection */
   size_t sockets_open, sockets_peak, sockets_opened, idle_socket_events;
+  size_t connections_opened, connections_reused, resolutions_started, idle_expired;
   char read_buffer[64 * 1024]; /* every read is handled before the next one */
-} P;
+} P = {.dns_ms = LE_HTTP_DNS_SECONDS * 1000, .idle_ms = LE_HTTP_IDLE_SECONDS * 1000};
 
 static void set_literal(le_http_pool_host *h) {
   struct sockaddr_in *v4 = (struct sockaddr_in *)&h->addresses[0];
@@ -215,21 +216,14 @@ static void connect_next(le_http_conn *c) {
   fail_later(c, rc);
 }
 
-static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
-  resolving *r = (resolving *)req;
-  le_http_pool_host *h = r->host;
-  free(r);
-  if (!h) {
-    uv_freeaddrinfo(res);
-    return;
-  }
+static void resolved_cb(void *user, int status, const struct addrinfo *res) {
+  le_http_pool_host *h = user;
   h->resolving = NULL;
   size_t n = 0;
-  for (struct addrinfo *a = res; a && n < LE_HTTP_ADDRESSES; a = a->ai_next) {
+  for (const struct addrinfo *a = res; a && n < LE_HTTP_ADDRESSES; a = a->ai_next) {
     if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof h->addresses[0]) continue;
     memcpy(&h->addresses[n++], a->ai_addr, a->ai_addrlen);
   }
-  uv_freeaddrinfo(res);
   h->address_count = n;
   h->resolved_at = uv_now(le_loop());
   if (status == 0 && n == 0) status = UV_EAI_NODATA;
@@ -249,23 +243,15 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 /* Starts resolving h's name (one resolution at a time); 0 or a libuv error. */
 static int resolve(le_http_pool_host *h) {
   if (h->resolving) return 0;
-  resolving *r = calloc(1, sizeof *r);
-  if (!r) return UV_ENOMEM;
-  r->host = h;
-  char port[16];
-  snprintf(port, sizeof port, "%d", h->port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
-  int rc = uv_getaddrinfo(le_loop(), &r->req, resolved_cb, h->host, port, &hints);
-  if (rc != 0) {
-    free(r);
-    return rc;
-  }
-  h->resolving = r;
+  int rc;
+  h->resolving = le_resolve_start(h->host, h->port, resolved_cb, h, &rc);
+  if (!h->resolving) return rc;
+  P.resolutions_started++;
   return 0;
 }
 
 static int fresh(const le_http_pool_host *h) {
-  return h->address_count > 0 && (h->literal || uv_now(le_loop()) - h->resolved_at < LE_HTTP_DNS_SECONDS * 1000);
+  return h->address_count > 0 && (h->literal || uv_now(le_loop()) - h->resolved_at < P.dns_ms);
 }
 
 le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **why) {
@@ -278,6 +264,7 @@ le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **w
   c->user = user;
   h->open++;
   if (fresh(h)) {
+    P.connections_opened++;
     connect_next(c);
     return c;
   }
@@ -288,6 +275,7 @@ le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **w
     *why = uv_strerror(rc);
     return NULL;
   }
+  P.connections_opened++;
   c->next = h->waiting;
   h->waiting = c;
   return c;
@@ -297,13 +285,14 @@ le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user) {
   uint64_t now = uv_now(le_loop());
   while (h->idle) {
     le_http_conn *c = h->idle;
-    if (now - c->idle_since >= LE_HTTP_IDLE_SECONDS * 1000) {
+    if (now - c->idle_since >= P.idle_ms) {
       le_http_pool_discard(c);
       continue;
     }
     h->idle = c->next;
     c->next = NULL;
     c->user = user;
+    P.connections_reused++;
     return c;
   }
   return NULL;
@@ -341,6 +330,45 @@ int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
   return rc;
 }
 
+static void sweep_cb(uv_timer_t *timer);
+
+/* The sweep runs in ms unless it is due sooner; a libuv failure leaves idle connections to
+ * be closed when their host is next used. */
+static void sweep_in(uint64_t ms) {
+  if (!P.sweep_ready) {
+    if (le_uv_check(uv_timer_init(le_loop(), &P.sweep), "http: the idle connections' timer") < 0) return;
+    uv_unref((uv_handle_t *)&P.sweep);
+    P.sweep_ready = 1;
+  }
+  if (uv_is_active((uv_handle_t *)&P.sweep) && uv_timer_get_due_in(&P.sweep) <= ms) return;
+  le_uv_check(uv_timer_start(&P.sweep, sweep_cb, ms, 0), "http: the idle connections' timer");
+}
+
+/* Closes every connection idle for idle_ms or more; runs again when the next one will be. */
+static void sweep_cb(uv_timer_t *timer) {
+  (void)timer;
+  uint64_t now = uv_now(le_loop()), next = UINT64_MAX;
+  for (le_http_pool_host *h = P.hosts; h; h = h->next) {
+    for (le_http_conn *c = h->idle, *n; c; c = n) {
+      n = c->next;
+      uint64_t age = now - c->idle_since;
+      if (age >= P.idle_ms) {
+        P.idle_expired++;
+        le_http_pool_discard(c);
+      } else if (P.idle_ms - age < next) {
+        next = P.idle_ms - age;
+      }
+    }
+  }
+  if (next != UINT64_MAX) sweep_in(next);
+}
+
+void le_http_pool_set_periods(long dns_seconds, long idle_seconds) {
+  if (dns_seconds >= 0) P.dns_ms = (uint64_t)dns_seconds * 1000;
+  if (idle_seconds >= 0) P.idle_ms = (uint64_t)idle_seconds * 1000;
+  if (idle_seconds >= 0 && P.sweep_ready && uv_is_active((uv_handle_t *)&P.sweep)) sweep_in(0);
+}
+
 void le_http_pool_give_back(le_http_conn *c, long max_open) {
   le_http_pool_host *h = c->host;
   c->user = NULL;
@@ -352,23 +380,22 @@ void le_http_pool_give_back(le_http_conn *c, long max_open) {
   c->idle_since = uv_now(le_loop());
   c->next = h->idle;
   h->idle = c;
+  if (!P.sweep_ready || !uv_is_active((uv_handle_t *)&P.sweep)) sweep_in(P.idle_ms);
 }
 
 void le_http_pool_close(void) {
   if (P.later_ready) uv_close((uv_handle_t *)&P.later, NULL);
-  P.later_ready = 0;
+  if (P.sweep_ready) uv_close((uv_handle_t *)&P.sweep, NULL);
+  P.later_ready = P.sweep_ready = 0;
   while (P.hosts) {
     le_http_pool_host *h = P.hosts;
     P.hosts = h->next;
     while (h->idle) le_http_pool_discard(h->idle);
-    if (h->resolving) {
-      h->resolving->host = NULL;
-      /* fails when the resolution already runs: its callback then finds no host and frees it */
-      (void)uv_cancel((uv_req_t *)&h->resolving->req);
-    }
+    if (h->resolving) le_resolve_forget(h->resolving); /* its thread frees it */
     free(h->host);
     free(h);
   }
+  le_resolve_close();
   P.last = NULL;
 }
 
@@ -376,5 +403,9 @@ void le_http_pool_stats(le_http_stats *stats) {
   stats->sockets_open += P.sockets_open;
   stats->sockets_opened += P.sockets_opened;
   stats->idle_socket_events += P.idle_socket_events;
+  stats->own_connections_opened = P.connections_opened;
+  stats->own_connections_reused = P.connections_reused;
+  stats->dns_resolutions = P.resolutions_started;
+  stats->idle_expired = P.idle_expired;
   if (P.sockets_peak > stats->sockets_peak) stats->sockets_peak = P.sockets_peak;
 }

@@ -1,10 +1,12 @@
 /* httppool.h — the own transport's connections (httpown.c), per host:port, on the loop.
- * A host's addresses come from its URL when it is an IP address, else from uv_getaddrinfo
- * (off the loop thread), kept LE_HTTP_DNS_SECONDS as libcurl keeps its DNS entries; a new
+ * A host's addresses come from its URL when it is an IP address, else from getaddrinfo on
+ * a thread of its own (httpresolve.h: a request that ends, or a client that closes, does
+ * not wait for it), kept LE_HTTP_DNS_SECONDS as libcurl keeps its DNS entries; a new
  * connection tries them in order until one connects. A connection carries one exchange at
  * a time; between exchanges it waits in its host's idle list, still read, and anything
  * arriving there (its peer closed it) closes it; one idle past LE_HTTP_IDLE_SECONDS
- * (libcurl's 118 s) is closed when next looked at. The caller bounds how many are open
+ * (libcurl's 118 s) is closed by one timer of the pool (armed while any connection is
+ * idle; counted in idle_expired), or when its host is next used. The caller bounds how many are open
  * (http.c's count per host); a connection given back while its host has more open than
  * the bound is closed. Sockets are close-on-exec and TCP_NODELAY, as libcurl's.
  * What happens on a connection in use is reported to its user through httpown.h's
@@ -45,7 +47,11 @@ void le_http_pool_give_back(le_http_conn *c, long max_open);
 void le_http_pool_discard(le_http_conn *c);
 /* Closes every idle connection and forgets every host (none may be in use). */
 void le_http_pool_close(void);
-/* Adds its sockets_open, sockets_peak, sockets_opened and idle_socket_events to stats. */
+/* How long a resolved name is used (dns_seconds) and a connection kept idle (idle_seconds)
+ * from now on; a negative one is left as it is. (http.configure's, for tests.) */
+void le_http_pool_set_periods(long dns_seconds, long idle_seconds);
+/* Adds its sockets_open, sockets_peak, sockets_opened and idle_socket_events to stats, and
+ * sets its own_connections_opened, own_connections_reused, dns_resolutions, idle_expired. */
 void le_http_pool_stats(le_http_stats *stats);
 
 #endif

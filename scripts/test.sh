@@ -142,7 +142,8 @@ run_step sanitized_tests || status=1
 echo "== fuzzing (libFuzzer, ASan + UBSan, ${FUZZ_SECONDS:-25} s per target)"
 run_step cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DLAMBDAENG_FUZZ=ON \
   -DLAMBDAENG_TESTS=OFF >/dev/null
-run_step cmake --build build-fuzz -j"$jobs" --target fuzz_sigv4 fuzz_state fuzz_httpserver fuzz_archive fuzz_httpanswer
+run_step cmake --build build-fuzz -j"$jobs" --target fuzz_sigv4 fuzz_state fuzz_httpserver fuzz_archive fuzz_httpanswer \
+  fuzz_eventstream
 run_step bash tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-25}" || status=1
 
 exit $status

@@ -53,7 +53,7 @@ fuzz_one() {
 }
 
 status=0
-targets=(sigv4 state httpserver archive httpanswer)
+targets=(sigv4 state httpserver archive httpanswer eventstream)
 pids=()
 for i in "${!targets[@]}"; do
   fuzz_one "${targets[$i]}" &

@@ -4,8 +4,15 @@
  * the bytes sent are libcurl's; Connection: close and HTTP/1.0 answers are not reused;
  * 1xx answers are skipped; a reset after answer bytes is not sent again, one before any
  * is sent again once only; an oversized head is refused with a clear error; a name is
- * resolved; IPv6 literals connect. */
+ * resolved, and kept for its period; IPv6 literals connect; idle connections are closed
+ * by a timer; the loop closes while a name is still resolving. */
 #include "loop_harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 
@@ -350,6 +357,104 @@ static void failures_name_the_endpoint(void **state) {
   harness_close(L);
 }
 
+/* Runs scenario against a server answering every request with r: its result is want, and the
+ * server saw want_requests requests on want_connections connections. */
+static void scenario_with_reply(reply r, const char *scenario, const char *want, size_t want_requests,
+                                size_t want_connections) {
+  raw_server s;
+  assert_int_equal(raw_listen(&s, "127.0.0.1", &r, 1), 0);
+  lua_State *L = run_against(&s, scenario);
+  assert_string_equal(harness_string(L, -1), want);
+  assert_int_equal(s.requests, want_requests);
+  assert_int_equal(s.connections, want_connections);
+  raw_close(&s);
+  harness_close(L);
+}
+
+/* A resolved name is used again for dns_cache_seconds (60 by default): two connections to
+ * localhost (each answer closes its connection) resolve it once; with 0 each resolves it. */
+static void a_resolved_name_is_kept_for_its_period(void **state) {
+  (void)state;
+  const reply closing = {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", KEEP};
+  scenario_with_reply(closing,
+                      "return loop.run(function()\n"
+                      "  local function count(dns_seconds)\n"
+                      "    assert(http.configure { dns_cache_seconds = dns_seconds })\n"
+                      "    local a = http.stats()\n"
+                      "    for i = 1, 2 do assert(http.request { url = 'http://localhost:%d/' .. i, timeout = 10 }) end\n"
+                      "    local b = http.stats()\n"
+                      "    return (b.dns_resolutions - a.dns_resolutions) .. '/' ..\n"
+                      "           (b.own_connections_opened - a.own_connections_opened)\n"
+                      "  end\n"
+                      "  local kept, none = count(60), count(0)\n"
+                      "  assert(http.configure { dns_cache_seconds = 60 })\n"
+                      "  return kept .. ' ' .. none\n"
+                      "end)\n",
+                      "1/2 2/2", 4, 4);
+}
+
+/* A kept-alive connection is counted reused; one idle past idle_seconds is closed by the
+ * pool's timer, without its host being used again (idle_seconds = 0: at the next turn). */
+static void idle_connections_are_closed_by_a_timer(void **state) {
+  (void)state;
+  scenario_with_reply((reply){OK_EMPTY, KEEP},
+                      "return loop.run(function()\n"
+                      "  local a = http.stats()\n"
+                      "  for i = 1, 2 do assert(http.request { url = 'http://127.0.0.1:%d/' .. i, timeout = 10 }) end\n"
+                      "  local b = http.stats()\n"
+                      "  assert(http.configure { idle_seconds = 0 })\n"
+                      "  for _ = 1, 1000 do\n"
+                      "    if http.stats().idle_expired > b.idle_expired then break end\n"
+                      "    loop.sleep(0.001)\n"
+                      "  end\n"
+                      "  local c = http.stats()\n"
+                      "  assert(http.configure { idle_seconds = 118 })\n"
+                      "  return (b.own_connections_opened - a.own_connections_opened) .. ' ' ..\n"
+                      "         (b.own_connections_reused - a.own_connections_reused) .. ' ' ..\n"
+                      "         (c.idle_expired - b.idle_expired) .. ' ' .. c.sockets_open\n"
+                      "end)\n",
+                      "1 1 1 0", 2, 1);
+}
+
+/* A request whose name is still resolving when it times out, and the client and the loop
+ * closed after it: nothing waits for the resolution (its thread frees it when getaddrinfo
+ * returns). The resolver is held inside getaddrinfo: glibc reads HOSTALIASES (a FIFO here)
+ * for a name without a dot, and blocks there until a writer opens the FIFO and then until
+ * that writer closes it. Before: loop.run did not return until getaddrinfo did (the loop
+ * waited for uv_getaddrinfo's request), and le_loop_close refused while it ran. */
+static void the_loop_closes_while_a_name_is_still_resolving(void **state) {
+  (void)state;
+  char fifo[512];
+  const char *tmp = getenv("TMPDIR");
+  snprintf(fifo, sizeof fifo, "%s/httpown-aliases-%ld", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+  unlink(fifo);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(setenv("HOSTALIASES", fifo, 1), 0);
+  lua_State *L = harness_open();
+  harness_run_after(L, HARNESS_HTTP_LUA,
+                    "return loop.run(function()\n"
+                    "  local before = http.stats().dns_resolutions\n"
+                    "  local r, m, k = http.request { url = 'http://lambdaeng-unresolved:8080/', timeout = 0.05 }\n"
+                    "  local s = http.stats()\n"
+                    "  return (k or 'answered') .. ' ' .. s.in_flight .. ' ' .. (s.dns_resolutions - before)\n"
+                    "end)\n",
+                    1);
+  /* the request ended (timed out) with nothing in flight and one resolution started */
+  assert_string_equal(harness_string(L, -1), "timeout 0 1");
+  int writer = -1;
+  for (int i = 0; i < 20000 && writer < 0; i++) { /* until the resolver has the FIFO open */
+    writer = open(fifo, O_WRONLY | O_NONBLOCK);
+    if (writer < 0 && errno != ENXIO) fail_msg("opening %s: %s", fifo, strerror(errno));
+    if (writer < 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+  }
+  if (writer < 0) fail_msg("getaddrinfo never read HOSTALIASES (no dns in nsswitch.conf?)");
+  /* the resolver now waits for the FIFO's bytes: still inside getaddrinfo as the loop closes */
+  harness_close(L);
+  close(writer); /* getaddrinfo goes on (to the name server) and its thread frees the rest */
+  unsetenv("HOSTALIASES");
+  unlink(fifo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_bytes_sent_are_libcurls),
@@ -358,6 +463,9 @@ int main(void) {
       cmocka_unit_test(an_oversized_head_is_refused_clearly),
       cmocka_unit_test(names_and_ipv6_literals_connect),
       cmocka_unit_test(failures_name_the_endpoint),
+      cmocka_unit_test(a_resolved_name_is_kept_for_its_period),
+      cmocka_unit_test(idle_connections_are_closed_by_a_timer),
+      cmocka_unit_test(the_loop_closes_while_a_name_is_still_resolving),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

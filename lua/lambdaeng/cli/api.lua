@@ -12,6 +12,7 @@ local errors = require "lambdaeng.errors"
 local common = require "lambdaeng.cli.common"
 local invoke = require "lambdaeng.cli.invoke"
 local lambda_call = require "lambdaeng.aws.lambda_call"
+local lambda_stream = require "lambdaeng.aws.lambda_stream"
 local batch = require "lambdaeng.cli.api_batch"
 local native_json = require "lambdaeng.native.json"
 
@@ -32,7 +33,10 @@ in one response (as the aws CLI does). Invoke prints { status_code, payload,
 function_error, log_result, executed_version } (a payload that is not UTF-8, which
 JSON cannot carry as text, as payload_base64: its bytes in base64, as invoke --json
 gives it); its Payload is sent as the bytes written for it (a JSON string Payload:
-the string's bytes). In CreateFunction and UpdateFunctionCode, a ZipFile of
+the string's bytes). InvokeWithResponseStream
+prints { StatusCode, ExecutedVersion, ResponseStreamContentType, EventStream }, the
+stream's events in order ({ PayloadChunk = { Payload } } in base64, { InvokeComplete }).
+In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
 array makes one call per element, all in flight at once, or at most N at a time
@@ -76,6 +80,7 @@ local SPECIAL = {
     if not text then return nil, { type = "InvalidResponse", message = "Invoke: " .. why } end
     return text
   end,
+  InvokeWithResponseStream = function(api, i) return lambda_stream.invoke(api, i) end,
   WaitActive = function(api, i) return api:wait_active(i.FunctionName, i.Timeout, i.Delay) end,
   WaitUpdated = function(api, i) return api:wait_updated(i.FunctionName, i.Timeout, i.Delay) end,
 }
@@ -151,7 +156,7 @@ function M.command(args)
     if not api then return nil, cfg end
     local one = function(i) return call(api, i) end
     local failed = batch.run(one, text, starts, ends, tonumber(args.parallelism or ""),
-      op == "Invoke" and "Payload" or nil)
+      (op == "Invoke" or op == "InvokeWithResponseStream") and "Payload" or nil)
     if failed then return nil, endpoint.api_error(failed, cfg) end
     return true
   end
@@ -162,7 +167,7 @@ function M.command(args)
   local api, cfg = endpoint.client(args)
   if not api then return nil, cfg end
   local function one(i) return call(api, i) end
-  if op == "Invoke" then payloads_as_written(input, text) end
+  if op == "Invoke" or op == "InvokeWithResponseStream" then payloads_as_written(input, text) end
   if #input > 0 then
     local results, failed = many(one, input, args)
     print(batch.printed_array(results))
