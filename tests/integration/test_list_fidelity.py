@@ -11,11 +11,17 @@ anything of is an object, as json.encode writes it.
   only the element is, as for a plain table; a create's text shows the other elements.
 - an update's text showed such an argument whole `(sensitive) -> (sensitive)`: it shows the
   parts that change, a secret `(sensitive)` and only when it changed (lane s8).
+- when clear parts and secrets of one argument changed together and it held more than one
+  secret, every secret showed as changed (state kept one digest per argument): state keeps a
+  keyed digest of each secret part too, salted with its path, and the text marks exactly the
+  secrets that changed; an entry written before those digests plans as before (lane t7).
 - text `state show` printed a block twice, its arguments and then its computed fields
   (`vpc_config = {"vpc_id": ...}`): once, merged, as `--json` and Terraform have it (lane s8).
 - a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
   `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
   entry's next write says []."""
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -47,6 +53,12 @@ local p, e = var("p", { default = "sg-0plain" }), var("e", { default = "dev" })
 lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",
   source = "code", role = "ROLE", environment = { variables = { API_KEY = k, ENVIRONMENT = e } },
   vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = json.array { p, s } } })
+""".replace('"ROLE"', '"' + ROLE + '"')
+TWO_SECRETS = """local k1 = var("k1", { sensitive = true, default = "key-one-secret-1" })
+local k2 = var("k2", { sensitive = true, default = "key-two-secret-1" })
+local e = var("e", { default = "dev" })
+lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",
+  source = "code", role = "ROLE", environment = { variables = { K1 = k1, K2 = k2, ENV = e } } })
 """.replace('"ROLE"', '"' + ROLE + '"')
 
 
@@ -142,6 +154,43 @@ class ListFidelity(TempDirTest):
             stored = f.read()
         for word in secrets:
             self.assertNotIn(word, stored)
+
+    def test_only_the_secret_parts_that_changed_show_as_changed(self):
+        stack = echo_stack(self.dir, TWO_SECRETS)
+        self.le("run", stack, "--yes")
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        with open(path, "rb") as f:
+            stored = f.read()
+        with open(path + ".key", "rb") as f:
+            key = f.read().strip()
+        parts = self.state()["resources"]["func.echo"]["args_known"]["environment"]["parts"]["variables"]
+        self.assertEqual(sorted(parts), ["K1", "K2"])
+        self.assertNotEqual(parts["K1"], parts["K2"])
+        for secret in (b"key-one-secret-1", b"key-two-secret-1"):
+            self.assertNotIn(secret, stored)
+            for plain in (hashlib.sha256(secret).hexdigest(), hmac.new(key, secret, "sha256").hexdigest()):
+                self.assertNotIn(plain.encode(), stored)  # never a plain or unsalted digest of a secret
+        changed = r"~ K1 += \(sensitive\) -> \(sensitive\)\n"
+        both = ("--var", "k1=key-one-secret-2", "--var", "e=prod")
+        text = self.le("plan", stack, *both)
+        self.assertIn('~ ENV = "dev" -> "prod"\n', text)
+        self.assertRegex(text, changed)
+        self.assertNotIn("K2", text)
+        self.assertIn("# (1 unchanged attribute hidden)", text)
+        self.assertNotIn("key-one-secret-2", text)
+        # an entry written before the part digests: each secret shows changed, as before
+        old = self.state()
+        del old["resources"]["func.echo"]["args_known"]["environment"]["parts"]
+        with open(path, "w") as f:
+            json.dump(old, f, indent=2)
+        text = self.le("plan", stack, *both)
+        self.assertRegex(text, changed)
+        self.assertRegex(text, changed.replace("K1", "K2"))
+        self.le("plan", stack, "--detailed-exitcode")  # and no change without one
+        self.le("run", stack, "--yes", *both)  # the next apply writes the part digests again
+        text = self.le("plan", stack, "--var", "k1=key-one-secret-2", "--var", "k2=key-two-secret-2")
+        self.assertRegex(text, changed.replace("K1", "K2"))
+        self.assertNotIn("K1", text)
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):
         stack = echo_stack(self.dir, LISTS)

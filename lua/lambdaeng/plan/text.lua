@@ -121,14 +121,16 @@ end
 
 -- Both sides of an update's argument k as shown: a partly sensitive one part by part
 -- (the old side from state's clear parts, the new from the declaration's marks), its
--- sensitive parts alike when they are kept, told apart when not (so shown changed).
+-- sensitive parts alike when they are kept, told apart when not (so shown changed):
+-- all of them, or each by its own stored digest (p.secrets_kept[k] a tree of parts).
 local KEPT, WAS, IS = SENSITIVE, { sensitive_digest = "before" }, { sensitive_digest = "after" }
+local WAS_PART, IS_PART = { kept = KEPT, changed = WAS }, { kept = KEPT, changed = IS }
 local function parts_of(p, k, old, new, s)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   if not (s or was_sensitive) then return old, new end
   local kept = p.secrets_kept and p.secrets_kept[k]
-  local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, kept and KEPT or WAS)
-  local n = s and sensitive_parts.new_shown(p, k, kept and KEPT or IS)
+  local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, WAS_PART, kept)
+  local n = s and sensitive_parts.new_shown(p, k, IS_PART, kept)
   -- (a side state or the declaration keeps as one value: both whole, as before)
   if (was_sensitive and o == nil) or (s and n == nil) then return mark(old, s), mark(new, s) end
   return o or old, n or new
