@@ -45,7 +45,8 @@ local HEAD = {
 
 -- A diff of two values rendered in place at indent under key: maps and blocks
 -- recurse (only what changes is shown, the rest counted), lists show the items
--- that leave and arrive, scalars "old -> new".
+-- that leave and arrive, scalars "old -> new", a changed secret "(sensitive)".
+local SECRET_TEXT = scalar(SENSITIVE)
 local function render_diff(old, new, indent, key, w, out, sym, suffix)
   local pad = string.rep(" ", indent)
   local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
@@ -62,6 +63,9 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
       n[#n] = n[#n] .. suffix
       for _, l in ipairs(o) do out[#out + 1] = l end
       for _, l in ipairs(n) do out[#out + 1] = l end
+    elseif scalar(old) == SECRET_TEXT and scalar(new) == SECRET_TEXT then
+      -- (a secret that changed: Terraform's one marker, "~ pw = (sensitive value)")
+      out[#out + 1] = string.format("%s%s %s%s%s", pad, sym.update, label, SECRET_TEXT, suffix)
     else
       out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix)
     end
@@ -209,21 +213,25 @@ function change_body(p, c, sym, body)
   return body
 end
 
--- The changes to outputs, each passed to line(text).
+-- The changes to outputs, each passed to line(text): as Terraform, by name, aligned
+-- with every output's name, a deleted one "-> null".
 local function output_lines(result, sym, line)
-  local oc = {}
-  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  local oc, w = {}, 0
+  for _, o in ipairs(result.outputs) do
+    if o.action ~= "no-op" then oc[#oc + 1] = o end
+    w = math.max(w, #o.name)
+  end
   if #oc > 0 then
     line("")
     line("Changes to Outputs:")
-    local w = 0
-    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    table.sort(oc, function(a, b) return a.name < b.name end)
     -- (a table's parts as a resource's are shown: a deleted or changed one printed "table: 0x...")
     for _, o in ipairs(oc) do
       local lines = {}
       if o.action == "delete" then
         render_value(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false), 2,
           sym.delete .. " ", lines, o.name, w)
+        lines[#lines] = lines[#lines] .. " -> null"
       elseif o.action == "create" then
         render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
       else
