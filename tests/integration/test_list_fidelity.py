@@ -58,8 +58,10 @@ lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = 
 TWO_SECRETS = """local k1 = var("k1", { sensitive = true, default = "key-one-secret-1" })
 local k2 = var("k2", { sensitive = true, default = "key-two-secret-1" })
 local e = var("e", { default = "dev" })
+local k3 = var("k3", { sensitive = true, default = "key-three-secret" })
+local with_k3 = var("with_k3", { default = "no" }) == "yes"
 lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",
-  source = "code", role = "ROLE", environment = { variables = { K1 = k1, K2 = k2, ENV = e } } })
+  source = "code", role = "ROLE", environment = { variables = { K1 = k1, K2 = k2, ENV = e, K3 = with_k3 and k3 or nil } } })
 """.replace('"ROLE"', '"' + ROLE + '"')
 
 
@@ -192,6 +194,15 @@ class ListFidelity(TempDirTest):
         text = self.le("plan", stack, "--var", "k1=key-one-secret-2", "--var", "k2=key-two-secret-2")
         self.assertRegex(text, changed.replace("K1", "K2"))
         self.assertNotIn("K1", text)
+        # a secret added, then removed: "+ K3 = (sensitive)", "- K3 = (sensitive)", as Terraform's
+        k3 = both + ("--var", "with_k3=yes")
+        text = self.le("plan", stack, *k3)
+        self.assertRegex(text, r"\+ K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        self.le("run", stack, "--yes", *k3)
+        text = self.le("plan", stack, *both)
+        self.assertRegex(text, r"- K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        with open(path, "rb") as f:
+            self.assertNotIn(b"key-three-secret", f.read())
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):
         stack = echo_stack(self.dir, LISTS)
