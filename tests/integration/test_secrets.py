@@ -448,7 +448,7 @@ class Secrets(TempDirTest):
         self.write("stack.lua", OLD_FORMAT.split("local inv")[0])  # the invocation deleted
         r = self.le("plan", stack, "--var", "pw=" + other)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("- input           = (sensitive)\n", r.stdout)
+        self.assertIn("- input           = (sensitive) -> null\n", r.stdout)
         for text in self.outputs:
             for form in forms(PW):
                 self.assertNotIn(form.decode(), text)

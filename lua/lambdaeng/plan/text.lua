@@ -140,6 +140,15 @@ local function parts_of(p, k, old, new, s)
   return o or old, n or new
 end
 
+-- The lines of argument k that goes (a delete's, or one an update leaves out): as
+-- Terraform prints it, "-> null" after it, a partly sensitive one part by part.
+local function removed_lines(p, k, old, s, w, delete, body, suffix)
+  local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
+  local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
+  render_value(parts or mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+  body[#body] = body[#body] .. " -> null" .. suffix
+end
+
 -- The attribute lines of one change, appended to body.
 function change_body(p, c, sym, body)
   local kind = kind_of(p)
@@ -196,14 +205,14 @@ function change_body(p, c, sym, body)
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
     elseif p.action == "delete" then
-      render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+      removed_lines(p, k, old, s, w, delete, body, "")
     else
       local suffix = forces(p, k) and c.red(" # forces replacement") or ""
       if old == nil then
         render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
         body[#body] = body[#body] .. suffix
       elseif new == nil then
-        render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+        removed_lines(p, k, old, s, w, delete, body, suffix)
       else
         old, new = parts_of(p, k, old, new, s)
         render_diff(old, new, 6, k, w, body, sym, suffix)
