@@ -31,6 +31,10 @@ describe("sensitive parts", function()
     assert.truthy(parts[2] ~= parts[3]) -- equal secrets, two places
     assert.truthy(digest("same-secret-1") ~= parts[2]) -- never the secret's own digest
     assert.is_nil(json.encode_plain(parts):find("same-secret", 1, true))
+    -- a secret that is false is not one that is absent
+    local marked = { flag = true }
+    assert.truthy(sp.part_digests("f", { flag = false }, marked, digest).flag
+                  ~= sp.part_digests("f", {}, marked, digest).flag)
   end)
 
   it("tells which secret parts changed when clear parts change too", function()

@@ -83,13 +83,19 @@ local function part_digest(digest, path, v)
   return digest(salted)
 end
 
+-- v's part under key (a false one stays false), nil when v holds no parts.
+local function part_of(v, key)
+  if plain(v) then return v[key] end
+  return nil
+end
+
 local function digests_of(v, marks, digest, path)
   if marks == true then return part_digest(digest, path, v) or false end
   if type(marks) ~= "table" then return false end
   local out = {}
   for key, m in pairs(marks) do
     path[#path + 1] = key
-    out[key] = digests_of(plain(v) and v[key] or nil, m, digest, path)
+    out[key] = digests_of(part_of(v, key), m, digest, path)
     path[#path] = nil
   end
   return setmetatable(out, getmetatable(marks))
@@ -110,8 +116,7 @@ local function kept_parts(new, marks, stored, digest, path)
   local out = {}
   for key, m in pairs(marks) do
     path[#path + 1] = key
-    out[key] = kept_parts(plain(new) and new[key] or nil, m, type(stored) == "table" and stored[key] or nil,
-                          digest, path)
+    out[key] = kept_parts(part_of(new, key), m, type(stored) == "table" and stored[key] or nil, digest, path)
     path[#path] = nil
   end
   return out
