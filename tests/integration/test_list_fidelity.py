@@ -10,12 +10,19 @@ anything of is an object, as json.encode writes it.
 - a json.array holding a sensitive reference was marked sensitive whole (plan JSON, state):
   only the element is, as for a plain table; a create's text shows the other elements.
 - an update's text showed such an argument whole `(sensitive) -> (sensitive)`: it shows the
-  parts that change, a secret `(sensitive)` and only when it changed (lane s8).
+  parts that change, a secret `~ K = (sensitive)` (Terraform's one marker) and only when it
+  changed (lanes s8, t7).
+- when clear parts and secrets of one argument changed together and it held more than one
+  secret, every secret showed as changed (state kept one digest per argument): state keeps a
+  keyed digest of each secret part too, salted with its path, and the text marks exactly the
+  secrets that changed; an entry written before those digests plans as before (lane t7).
 - text `state show` printed a block twice, its arguments and then its computed fields
   (`vpc_config = {"vpc_id": ...}`): once, merged, as `--json` and Terraform have it (lane s8).
 - a state written before lists were stored [] (the afternoon's binary, 1888302, wrote
   `"layers": {}`, `"security_group_ids": {}`, `"dependencies": {}`) plans no change, and the
   entry's next write says []."""
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -48,6 +55,14 @@ lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = 
   source = "code", role = "ROLE", environment = { variables = { API_KEY = k, ENVIRONMENT = e } },
   vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = json.array { p, s } } })
 """.replace('"ROLE"', '"' + ROLE + '"')
+TWO_SECRETS = """local k1 = var("k1", { sensitive = true, default = "key-one-secret-1" })
+local k2 = var("k2", { sensitive = true, default = "key-two-secret-1" })
+local e = var("e", { default = "dev" })
+local k3 = var("k3", { sensitive = true, default = "key-three-secret" })
+local with_k3 = var("with_k3", { default = "no" }) == "yes"
+lambda.func("echo", { function_name = "echo", runtime = "python3.12", handler = "index.handler",
+  source = "code", role = "ROLE", environment = { variables = { K1 = k1, K2 = k2, ENV = e, K3 = with_k3 and k3 or nil } } })
+""".replace('"ROLE"', '"' + ROLE + '"')
 
 
 class ListFidelity(TempDirTest):
@@ -73,7 +88,7 @@ class ListFidelity(TempDirTest):
     def test_an_empty_table_without_a_schema_is_shown_as_json_says_it(self):
         stack = echo_stack(self.dir, OUTPUTS)
         text = self.le("plan", stack)
-        self.assertIn("\n".join(["  + m = {}", "  + a = []", "  + n = {", "      + x = {}", "      + y = []", "    }"]),
+        self.assertIn("\n".join(["  + a = []", "  + m = {}", "  + n = {", "      + x = {}", "      + y = []", "    }"]),
                       text)
         shapes = {"m": {}, "a": [], "n": {"x": {}, "y": []}}
         plan = json.loads(self.le("plan", stack, "--json"))
@@ -112,9 +127,9 @@ class ListFidelity(TempDirTest):
     def test_an_update_shows_a_partly_sensitive_argument_part_by_part(self):
         stack = echo_stack(self.dir, UPDATE)
         self.le("run", stack, "--yes")
-        env_line = "              ~ {} = {} -> {}\n                # (1 unchanged attribute hidden)"
-        plain_env = env_line.format("ENVIRONMENT", '"dev"', '"prod"')
-        secret_env = env_line.format("API_KEY", "(sensitive)", "(sensitive)")
+        env_line = "              ~ {} = {}\n                # (1 unchanged attribute hidden)"
+        plain_env = env_line.format("ENVIRONMENT", '"dev" -> "prod"')
+        secret_env = env_line.format("API_KEY", "(sensitive)")  # a changed secret, as Terraform's
         plain_sg = r'- "sg-0plain"\n +\+ "sg-0other"\n +# \(1 unchanged element hidden\)'
         secret_sg = r'- \(sensitive\)\n +\+ \(sensitive\)\n +# \(1 unchanged element hidden\)'
         secrets = ("sg-0secret", "sg-1secret", "key-secret-1", "key-secret-2")
@@ -127,7 +142,7 @@ class ListFidelity(TempDirTest):
                 for word in secrets:
                     self.assertNotIn(word, text)
                     self.assertNotIn(word, self.le("plan", stack, "--json", *args))
-                self.assertNotIn("= (sensitive) -> (sensitive)\n      ~ last_modified", text)  # not whole
+                self.assertNotIn("~ environment   = (sensitive)\n", text)  # not whole
                 if plain is None:  # the environment's clear part, the list's secret
                     self.assertIn(plain_env, text)
                     self.assertNotIn("API_KEY", text)
@@ -142,6 +157,57 @@ class ListFidelity(TempDirTest):
             stored = f.read()
         for word in secrets:
             self.assertNotIn(word, stored)
+
+    def test_only_the_secret_parts_that_changed_show_as_changed(self):
+        stack = echo_stack(self.dir, TWO_SECRETS)
+        self.le("run", stack, "--yes")
+        path = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        with open(path, "rb") as f:
+            stored = f.read()
+        with open(path + ".key", "rb") as f:
+            key = f.read().strip()
+        parts = self.state()["resources"]["func.echo"]["args_known"]["environment"]["parts"]["variables"]
+        self.assertEqual(sorted(parts), ["K1", "K2"])
+        self.assertNotEqual(parts["K1"], parts["K2"])
+        for secret in (b"key-one-secret-1", b"key-two-secret-1"):
+            self.assertNotIn(secret, stored)
+            for plain in (hashlib.sha256(secret).hexdigest(), hmac.new(key, secret, "sha256").hexdigest()):
+                self.assertNotIn(plain.encode(), stored)  # never a plain or unsalted digest of a secret
+        changed = r"~ K1 += \(sensitive\)\n"
+        both = ("--var", "k1=key-one-secret-2", "--var", "e=prod")
+        text = self.le("plan", stack, *both)
+        self.assertIn('~ ENV = "dev" -> "prod"\n', text)
+        self.assertRegex(text, changed)
+        self.assertNotIn("K2", text)
+        self.assertIn("# (1 unchanged attribute hidden)", text)
+        self.assertNotIn("key-one-secret-2", text)
+        # an entry written before the part digests: each secret shows changed, as before
+        old = self.state()
+        del old["resources"]["func.echo"]["args_known"]["environment"]["parts"]
+        with open(path, "w") as f:
+            json.dump(old, f, indent=2)
+        text = self.le("plan", stack, *both)
+        self.assertRegex(text, changed)
+        self.assertRegex(text, changed.replace("K1", "K2"))
+        self.le("plan", stack, "--detailed-exitcode")  # and no change without one
+        self.le("run", stack, "--yes", *both)  # the next apply writes the part digests again
+        text = self.le("plan", stack, "--var", "k1=key-one-secret-2", "--var", "k2=key-two-secret-2")
+        self.assertRegex(text, changed.replace("K1", "K2"))
+        self.assertNotIn("K1", text)
+        # a secret added, then removed: "+ K3 = (sensitive)", "- K3 = (sensitive)", as Terraform's
+        k3 = both + ("--var", "with_k3=yes")
+        text = self.le("plan", stack, *k3)
+        self.assertRegex(text, r"\+ K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        self.le("run", stack, "--yes", *k3)
+        text = self.le("plan", stack, *both)
+        self.assertRegex(text, r"- K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        with open(path, "rb") as f:
+            self.assertNotIn(b"key-three-secret", f.read())
+        # a destroy: part by part, each argument "-> null", as Terraform's
+        text = self.le("plan", stack, "--destroy")
+        self.assertRegex(text, r'- environment +?= \{\n +- variables = \{\n +- ENV = "prod"\n +- K1  = \(sensitive\)\n'
+                               r' +- K2  = \(sensitive\)\n +- K3  = \(sensitive\)\n +\}\n +\} -> null\n')
+        self.assertRegex(text, r'- function_name +?= "echo" -> null\n')
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):
         stack = echo_stack(self.dir, LISTS)

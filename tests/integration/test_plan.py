@@ -359,7 +359,7 @@ class OutputsAlone(TempDirTest):
             with self.subTest(args=args):
                 r = run("plan", stack, "--detailed-exitcode", *args)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-                self.assertIn('\n\nChanges to Outputs:\n  ~ o    = "out1" -> "out2"\n  - gone = "x"\n\n'
+                self.assertIn('\n\nChanges to Outputs:\n  - gone = "x" -> null\n  ~ o    = "out1" -> "out2"\n\n'
                               "You can apply this plan to save these new output values to the state, without "
                               "changing any real\ninfrastructure.\n", r.stdout)
                 self.assertNotIn("Plan:", r.stdout)
@@ -373,6 +373,31 @@ class OutputsAlone(TempDirTest):
         self.assertIn('o = "out2"', r.stdout)
         r = run("plan", stack, "--detailed-exitcode", "--var", "o=out2")
         self.assertEqual((r.returncode, "No changes." in r.stdout), (0, True), r.stdout + r.stderr)
+
+    def test_output_changes_read_as_terraforms(self):
+        # The text `terraform plan` (1.11) printed for these outputs (terraform_data, same names
+        # and values): by name, aligned with every output's name, a changed secret one marker, a
+        # removed output "-> null"; the word is ours, "(sensitive)", as SPEC says.
+        stack = os.path.join(self.dir, "stack.lua")
+        decl = ('local a = var("a", { sensitive = true, default = "secretA1" })\n'
+                'local b = var("b", { sensitive = true, default = "secretB1" })\n'
+                'output("zeta", a, { sensitive = true })\noutput("alpha", var("clear", { default = "dev" }))\n'
+                'output("mid", b, { sensitive = true })\n')
+        with open(stack, "w") as f:
+            f.write(decl)
+        self.assertEqual(run("run", stack, "--yes").returncode, 0)
+        r = run("plan", stack, "--var", "a=secretA2", "--var", "clear=prod")
+        self.assertIn('Changes to Outputs:\n  ~ alpha = "dev" -> "prod"\n  ~ zeta  = (sensitive)\n\n', r.stdout)
+        r = run("plan", stack, "--var", "b=secretB2")
+        self.assertIn("Changes to Outputs:\n  ~ mid   = (sensitive)\n\n", r.stdout)
+        with open(stack, "w") as f:
+            f.write('output("beta", { p = 1 })\noutput("omega", "dev")\n')
+        r = run("plan", stack)
+        self.assertIn('Changes to Outputs:\n  - alpha = "dev" -> null\n  + beta  = {\n      + p = 1\n    }\n'
+                      "  - mid   = (sensitive) -> null\n  + omega = \"dev\"\n  - zeta  = (sensitive) -> null\n\n",
+                      r.stdout)
+        for secret in ("secretA1", "secretA2", "secretB1", "secretB2"):
+            self.assertNotIn(secret, r.stdout)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local json_values = require "lambdaeng.plan.json_values"
+local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local func = require "lambdaeng.resources.func"
 local invocation = require "lambdaeng.resources.invocation"
 
@@ -34,7 +35,7 @@ end
 
 -- The state entry of what the API confirmed. Nothing sensitive in clear: sensitive
 -- arguments (as one digest each; args_known keeps the other parts of a partly
--- sensitive one, with that digest), and the attributes that follow them (secret_attrs.lua: an invocation's
+-- sensitive one, with that digest, and a digest of each of its sensitive parts), and the attributes that follow them (secret_attrs.lua: an invocation's
 -- result when its input is sensitive, a function's tags_all when its tags are), as
 -- keyed digests; any attribute string that holds a known
 -- secret as well (arguments are tracked exactly, through references).
@@ -54,7 +55,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
       if json_values.is_digest(args[k]) and type(args[k].sensitive_digest) == "string" then
         known = known or {}
         known[k] = { digest = args[k].sensitive_digest, value = json_values.known(secrets.scrub(rec.args[k],
-          ctx.digest), marks) }
+          ctx.digest), marks), parts = sensitive_parts.part_digests(k, rec.args[k], marks, ctx.digest) }
       end
     end
   end

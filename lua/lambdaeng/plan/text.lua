@@ -45,7 +45,8 @@ local HEAD = {
 
 -- A diff of two values rendered in place at indent under key: maps and blocks
 -- recurse (only what changes is shown, the rest counted), lists show the items
--- that leave and arrive, scalars "old -> new".
+-- that leave and arrive, scalars "old -> new", a changed secret "(sensitive)".
+local SECRET_TEXT = scalar(SENSITIVE)
 local function render_diff(old, new, indent, key, w, out, sym, suffix)
   local pad = string.rep(" ", indent)
   local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
@@ -62,6 +63,9 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
       n[#n] = n[#n] .. suffix
       for _, l in ipairs(o) do out[#out + 1] = l end
       for _, l in ipairs(n) do out[#out + 1] = l end
+    elseif scalar(old) == SECRET_TEXT and scalar(new) == SECRET_TEXT then
+      -- (a secret that changed: Terraform's one marker, "~ pw = (sensitive value)")
+      out[#out + 1] = string.format("%s%s %s%s%s", pad, sym.update, label, SECRET_TEXT, suffix)
     else
       out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix)
     end
@@ -121,17 +125,28 @@ end
 
 -- Both sides of an update's argument k as shown: a partly sensitive one part by part
 -- (the old side from state's clear parts, the new from the declaration's marks), its
--- sensitive parts alike when they are kept, told apart when not (so shown changed).
+-- sensitive parts alike when they are kept, told apart when not (so shown changed):
+-- all of them, or each by its own stored digest (p.secrets_kept[k] a tree of parts).
 local KEPT, WAS, IS = SENSITIVE, { sensitive_digest = "before" }, { sensitive_digest = "after" }
+local WAS_PART, IS_PART = { kept = KEPT, changed = WAS }, { kept = KEPT, changed = IS }
 local function parts_of(p, k, old, new, s)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   if not (s or was_sensitive) then return old, new end
   local kept = p.secrets_kept and p.secrets_kept[k]
-  local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, kept and KEPT or WAS)
-  local n = s and sensitive_parts.new_shown(p, k, kept and KEPT or IS)
+  local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, WAS_PART, kept)
+  local n = s and sensitive_parts.new_shown(p, k, IS_PART, kept)
   -- (a side state or the declaration keeps as one value: both whole, as before)
   if (was_sensitive and o == nil) or (s and n == nil) then return mark(old, s), mark(new, s) end
   return o or old, n or new
+end
+
+-- The lines of argument k that goes (a delete's, or one an update leaves out): as
+-- Terraform prints it, "-> null" after it, a partly sensitive one part by part.
+local function removed_lines(p, k, old, s, w, delete, body, suffix)
+  local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
+  local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
+  render_value(parts or mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+  body[#body] = body[#body] .. " -> null" .. suffix
 end
 
 -- The attribute lines of one change, appended to body.
@@ -190,14 +205,14 @@ function change_body(p, c, sym, body)
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
       end
     elseif p.action == "delete" then
-      render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+      removed_lines(p, k, old, s, w, delete, body, "")
     else
       local suffix = forces(p, k) and c.red(" # forces replacement") or ""
       if old == nil then
         render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
         body[#body] = body[#body] .. suffix
       elseif new == nil then
-        render_value(mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+        removed_lines(p, k, old, s, w, delete, body, suffix)
       else
         old, new = parts_of(p, k, old, new, s)
         render_diff(old, new, 6, k, w, body, sym, suffix)
@@ -207,21 +222,25 @@ function change_body(p, c, sym, body)
   return body
 end
 
--- The changes to outputs, each passed to line(text).
+-- The changes to outputs, each passed to line(text): as Terraform, by name, aligned
+-- with every output's name, a deleted one "-> null".
 local function output_lines(result, sym, line)
-  local oc = {}
-  for _, o in ipairs(result.outputs) do if o.action ~= "no-op" then oc[#oc + 1] = o end end
+  local oc, w = {}, 0
+  for _, o in ipairs(result.outputs) do
+    if o.action ~= "no-op" then oc[#oc + 1] = o end
+    w = math.max(w, #o.name)
+  end
   if #oc > 0 then
     line("")
     line("Changes to Outputs:")
-    local w = 0
-    for _, o in ipairs(oc) do w = math.max(w, #o.name) end
+    table.sort(oc, function(a, b) return a.name < b.name end)
     -- (a table's parts as a resource's are shown: a deleted or changed one printed "table: 0x...")
     for _, o in ipairs(oc) do
       local lines = {}
       if o.action == "delete" then
         render_value(o.before and o.before.sensitive and SENSITIVE or mark(o.before and o.before.value, false), 2,
           sym.delete .. " ", lines, o.name, w)
+        lines[#lines] = lines[#lines] .. " -> null"
       elseif o.action == "create" then
         render_value(mark(o.value, o.sensitive), 2, sym.create .. " ", lines, o.name, w)
       else
