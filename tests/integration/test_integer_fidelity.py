@@ -13,12 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LAMBDAENG, run  # noqa: E402
-from test_api_fidelity import bootstrap_zip  # noqa: E402
+from test_api_fidelity import bootstrap_zip, serve  # noqa: E402
 from test_local_security import DUMMY, ROLE, Served  # noqa: E402
 
 BIG, LOW, PAST = 9007199254740993, -9223372036854775808, 18446744073709551617
@@ -42,11 +41,7 @@ class Answers(http.server.BaseHTTPRequestHandler):
 
 class AnswerIntegers(unittest.TestCase):
     def setUp(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
-        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.endpoint = serve(self, Answers)
 
     def api(self, op, answer, code=0):
         Answers.answer = answer.encode()

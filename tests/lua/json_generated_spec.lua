@@ -103,30 +103,37 @@ local function odd_text(depth)
   return t
 end
 
+-- Counts in n a C path's outcome on one text: taken (got, which must agree with the reference's
+-- value), declined (the reference takes it) or refused (by both).
+local function tally(n, taken, got, ok_ref, ref, where, agree)
+  if taken then
+    assert(ok_ref, where .. ": taken in C, refused by the reference: " .. tostring(ref))
+    agree(ref, got, where)
+    n.taken = n.taken + 1
+  elseif ok_ref then
+    n.declined = n.declined + 1
+  else
+    n.refused = n.refused + 1
+  end
+end
+local function exercised(n)
+  return string.format("each case exercised: %d taken, %d declined, %d invalid", n.taken, n.declined, n.refused)
+end
+
 describe("the one-pass decoder of API responses", function()
   -- The one-pass decoder (engine/jsondecode.c) without a shape: where it takes a text, the
   -- value decode gives; where it declines, decode's own path judges.
 
   it("decodes in one pass to decode's value, or declines, for 3,000 generated texts", function()
     local decode_fast = lambda_call.decode_fast
-    local taken, declined, refused = 0, 0, 0
+    local n = { taken = 0, declined = 0, refused = 0 }
     for i = 1, 3000 do
       local t = rand(2) == 0 and odd_text(0) or ("[" .. odd_text(1) .. "," .. odd_text(1) .. "]")
       local ok_ref, ref_v = pcall(lambda_call.decode, t)
       local ok, v = decode_fast(t)
-      local where = "text " .. i .. " " .. t
-      if ok then
-        assert(ok_ref, where .. ": taken in C, refused by the reference: " .. tostring(ref_v))
-        same(ref_v, v, where)
-        taken = taken + 1
-      elseif ok_ref then
-        declined = declined + 1
-      else
-        refused = refused + 1
-      end
+      tally(n, ok, v, ok_ref, ref_v, "text " .. i .. " " .. t, same)
     end
-    assert.truthy(taken > 1500 and declined > 30 and refused > 30,
-      string.format("each case exercised: %d taken, %d declined, %d invalid", taken, declined, refused))
+    assert.truthy(n.taken > 1500 and n.declined > 30 and n.refused > 30, exercised(n))
     assert.same({ true, { a = json.array {} } }, { decode_fast('{"a":[],"b":null}') })
     assert.equal(false, decode_fast('{"a":"\\u0000lambdaeng-empty-array\\u0000"}')) -- the marker: decode's call
   end)
@@ -141,7 +148,7 @@ describe("the canonical text of a response, written in one pass", function()
                   '"\\"q\\\\ \\/"', '"\\u0041\\u004a"' }
   local NAMES = { '"k%s"', '"\\u006b%s"', '"\195\169%s"', '"K%s"', '"k%s\\n"', '"%s"', '"k\\u0000%s"' }
   it("gives the Lua encoder's text of decode's value, or declines, for 4,000 generated texts", function()
-    local taken, declined, refused = 0, 0, 0
+    local n = { taken = 0, declined = 0, refused = 0 }
     for i = 1, 4000 do
       local t = rand(2) == 0 and odd_text(0) or ("[" .. odd_text(1) .. "," .. odd_text(1) .. "]")
       if rand(3) == 0 then t = t:gsub('"a"', function() return TEXTS[rand(#TEXTS) + 1] end) end
@@ -150,19 +157,9 @@ describe("the canonical text of a response, written in one pass", function()
         return json.encode_in_lua(reference_decode(t, true))
       end)
       local got = canonical(t)
-      local where = "text " .. i .. " " .. t
-      if got then
-        assert(ok_ref, where .. ": written in C, refused by the reference: " .. tostring(ref))
-        assert.equal(ref, got, where)
-        taken = taken + 1
-      elseif ok_ref then
-        declined = declined + 1
-      else
-        refused = refused + 1
-      end
+      tally(n, got ~= false, got, ok_ref, ref, "text " .. i .. " " .. t, assert.equal)
     end
-    assert.truthy(taken > 2000 and declined > 30 and refused > 30,
-      string.format("each case exercised: %d taken, %d declined, %d invalid", taken, declined, refused))
+    assert.truthy(n.taken > 2000 and n.declined > 30 and n.refused > 30, exercised(n))
     assert.equal('{"a":[],"b":{"c":1},"k":"\\u007f"}', canonical('{"k":"\\u007f","b":{"c":1.0},"a":[],"n":null}'))
   end)
 end)
