@@ -132,9 +132,11 @@ static int number(canon *c, int want_integer) {
     }
     return le_json_put_integer(&c->w->out, le_jsonlex_short_integer(&n)) == 0 ? WROTE : DECLINE;
   }
+  long long i;
+  if (n.integral) /* exact within 64 bits, as decode_response reads it; past them declines */
+    return le_jsonlex_integer64(&n, &i) == 0 && le_json_put_integer(&c->w->out, i) == 0 ? WROTE : DECLINE;
   double x;
   int is_integer;
-  long long i;
   if (le_jsonlex_number_value(&n, &x, &is_integer, &i) != 0) return DECLINE;
   if (want_integer && !is_integer) return DECLINE;
   return le_json_put_number(&c->w->out, x) == 0 ? WROTE : DECLINE;

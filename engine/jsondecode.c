@@ -26,8 +26,9 @@ typedef struct {
   const unsigned char *p, *end;
   size_t text_len;
   unsigned char *scratch;
-  /* decode_items' reading of user input (all 0 for decode_response): nulls kept, integers
-   * within 64 bits exact, and the top object's member raw_name, when not a string, as its text */
+  /* decode_items' reading of user input (all 0 for decode_response): nulls kept, and the top
+   * object's member raw_name, when not a string, as its text (integers within 64 bits are
+   * exact for both) */
   int user_input;
   const char *raw_name;
   size_t raw_len;
@@ -87,22 +88,11 @@ static int parse_key(decoder *d, const le_spec_node *object, const le_spec_field
   return GOT_VALUE;
 }
 
-/* An integral number of 16 or more digits, exactly (as decode_exact reads it: jansson's
- * 64-bit integers); one outside the 64-bit range declines (the caller reads it as a double). */
-static int push_exact_integer(decoder *d, const le_jsonlex_num *n) {
-  if (n->ndigits > 19) return DECLINE;
-  unsigned long long m = 0, limit = n->negative ? 9223372036854775808ULL : 9223372036854775807ULL;
-  for (size_t i = 0; i < n->ndigits; i++) {
-    unsigned digit = (unsigned)(n->digits[i] - '0');
-    if (m > (limit - digit) / 10) return DECLINE;
-    m = m * 10 + digit;
-  }
-  lua_pushinteger(d->L, n->negative ? (lua_Integer)(0ULL - m) : (lua_Integer)m);
-  return GOT_VALUE;
-}
-
-/* A number in JSON's grammar, pushed as the reference makes it: read as a double, then
- * an integer when integral and below 2^53. want_integer: anything else declines. */
+/* A number in JSON's grammar, pushed: an integral one as a Lua integer, exactly when it fits
+ * 64 bits (as decode_exact and jansson read it: 9007199254740993 stays itself), one past 64
+ * bits declines (the caller's slower path decides: a shape's integer refuses it by name);
+ * a real read as the reference reads it (an integral one below 2^53 an integer).
+ * want_integer: anything but an integer declines. */
 static int parse_number(decoder *d, int want_integer) {
   le_jsonlex_num n;
   if (le_jsonlex_number(d->p, d->end, &n) != 0) return DECLINE;
@@ -111,13 +101,17 @@ static int parse_number(decoder *d, int want_integer) {
     lua_pushinteger(d->L, (lua_Integer)le_jsonlex_short_integer(&n));
     return GOT_VALUE;
   }
-  if (d->user_input && n.integral) return push_exact_integer(d, &n);
+  long long exact;
+  if (n.integral) {
+    if (le_jsonlex_integer64(&n, &exact) != 0) return DECLINE;
+    lua_pushinteger(d->L, (lua_Integer)exact);
+    return GOT_VALUE;
+  }
   double x;
   int is_integer;
-  long long i;
-  if (le_jsonlex_number_value(&n, &x, &is_integer, &i) != 0) return DECLINE;
+  if (le_jsonlex_number_value(&n, &x, &is_integer, &exact) != 0) return DECLINE;
   if (is_integer) {
-    lua_pushinteger(d->L, (lua_Integer)i);
+    lua_pushinteger(d->L, (lua_Integer)exact);
   } else {
     if (want_integer) return DECLINE;
     lua_pushnumber(d->L, x);

@@ -4,7 +4,9 @@
  * lambdaeng.native.json.decode_response(text, null, array_mt[, spec]) -> true, value | false
  *   The value aws/lambda_call.lua's reference path gives (cjson's decode of the text with
  *   its empty arrays marked, the restore walk, aws/shape.lua's check against spec, then
- *   the nulls dropped): integral numbers below 2^53 as integers, an empty array as a new
+ *   the nulls dropped): integral numbers as integers, exact within 64 bits (an integral
+ *   number past 64 bits declines: the reference path reads it as a double, and a shape's
+ *   integer refuses it by name), an empty array as a new
  *   table with array_mt, a member whose value is null left out (a null array item is
  *   `null`), and, with a spec (one of shape.lua's tables), every value the spec
  *   describes of its kind and every required field present.
@@ -15,7 +17,7 @@
  *   check allows loosely (an empty object where an array is expected, an empty array
  *   where an object is): the caller then takes the reference path, which decides and
  *   names the problem. So true is given only with the reference's own value
- *   (lua.json compares the two on generated texts). A spec table is read into C the first
+ *   (lua.json_generated compares the two on generated texts). A spec table is read into C the first
  *   time it is given (engine/jsonspec.h): a change made to it later is not seen.
  *
  * lambdaeng.native.json.decode_items(text, null, array_mt, from, to[, raw_name]) -> items | false

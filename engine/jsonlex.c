@@ -128,6 +128,18 @@ int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer,
   return 0;
 }
 
+int le_jsonlex_integer64(const le_jsonlex_num *n, long long *v) {
+  if (!n->integral || n->ndigits > 19) return -1;
+  unsigned long long m = 0, limit = n->negative ? 9223372036854775808ULL : 9223372036854775807ULL;
+  for (size_t i = 0; i < n->ndigits; i++) {
+    unsigned digit = (unsigned)(n->digits[i] - '0');
+    if (m > (limit - digit) / 10) return -1;
+    m = m * 10 + digit;
+  }
+  *v = n->negative ? (long long)(0ULL - m) : (long long)m;
+  return 0;
+}
+
 int le_jsonlex_real(const le_jsonlex_num *n, double *x) {
   char buf[64], *stop;
   size_t len = (size_t)(n->end - n->start);

@@ -14,6 +14,8 @@
  * le_jsonlex_number_value(&n, &x, &is_integer, &i): a number that is not a short integer read
  *   as the reference reads it (strtod in the C locale's form), is_integer when integral and
  *   below 2^53 (then i is its value); -1 declines (too long, infinite, a locale without '.').
+ * le_jsonlex_integer64(&n, &v): an integral number read exactly as a 64-bit integer (as jansson
+ *   reads one: 9007199254740993 stays itself); -1 when it is not integral or does not fit.
  * le_jsonlex_real(&n, &x): a number as jansson reads a real (strtod); -1 declines where
  *   jansson may refuse it or read it otherwise (too long, out of range, a locale without '.'). */
 #ifndef LAMBDAENG_JSONLEX_H
@@ -37,6 +39,7 @@ size_t le_jsonlex_escape(const unsigned char *p, const unsigned char *end, unsig
 int le_jsonlex_number(const unsigned char *p, const unsigned char *end, le_jsonlex_num *n);
 long long le_jsonlex_short_integer(const le_jsonlex_num *n);
 int le_jsonlex_number_value(const le_jsonlex_num *n, double *x, int *is_integer, long long *i);
+int le_jsonlex_integer64(const le_jsonlex_num *n, long long *v);
 int le_jsonlex_real(const le_jsonlex_num *n, double *x);
 
 #endif

@@ -80,11 +80,9 @@ local function check(t, ctx, input, current)
   end
 end
 
-local function decode(body) return (localapi.json_body(body)) end
-
 local function create(t, ctx)
-  local input = decode(ctx.req.body)
-  if not input then return err(400, "InvalidRequestContentException", "Could not parse request body into json") end
+  local input, ds, dh, db = localapi.json_body(ctx.req.body) -- (its answer names a number past 64 bits)
+  if not input then return ds, dh, db end
   if not valid_name(input.Name) then
     return validation("name", input.Name, "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)")
   end
@@ -119,8 +117,8 @@ end
 local function update(t, ctx, name)
   local alias, s, h, b = alias_of(t, ctx, name)
   if not alias then return s, h, b end
-  local input = decode(ctx.req.body)
-  if not input then return err(400, "InvalidRequestContentException", "Could not parse request body into json") end
+  local input, ds, dh, db = localapi.json_body(ctx.req.body) -- (its answer names a number past 64 bits)
+  if not input then return ds, dh, db end
   if input.RevisionId and input.RevisionId ~= alias.RevisionId then
     return err(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
       .. "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")

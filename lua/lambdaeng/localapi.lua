@@ -30,9 +30,10 @@ M.ok = ok
 
 -- A request body's JSON object ("" is {}), or nil and the API's answer to a body that is not one.
 function M.json_body(body)
-  local okd, input = pcall(json.decode_plain, body ~= "" and body or "{}")
-  if okd and type(input) == "table" then return input end
-  return nil, err(400, "InvalidRequestContentException", "Could not parse request body into json")
+  local input, why = localinput.decode_body(body ~= "" and body or "{}")
+  if type(input) == "table" then return input end
+  return nil, err(400, "InvalidRequestContentException", "Could not parse request body into json"
+    .. (why and ": " .. why or ""))
 end
 
 -- A path segment's %XX escapes decoded.

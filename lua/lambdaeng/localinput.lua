@@ -234,15 +234,29 @@ local function environment_size(input)
   return true
 end
 
+local has_long_digits = require("lambdaeng.native.json").has_long_digits
+
+-- A request body's JSON value with its integers within 64 bits exact (what is stored, echoed
+-- and named in a message is the value sent), or nil and, for an integer past 64 bits (which
+-- would be read as a rounded double), a message naming it as written.
+function M.decode_body(body)
+  if has_long_digits(body) then -- (a run of 16 digits: only then can a double round one)
+    local _, why, kind = json.decode_exact(body)
+    if kind == "number" then return nil, "the number " .. why:match("^the %a+ (.-%))") .. " does not fit 64 bits" end
+  end
+  local okd, input = pcall(json.decode_stack, body)
+  if okd then return input end
+end
+
 -- Decodes and checks the body of operation: the input table, or nil and an error
 -- { type, message } (the API's answer, a 400).
 function M.check(operation, body)
   local shape = M.OPERATIONS[operation]
   if body == nil or body == "" then body = "{}" end
-  local okd, input = pcall(json.decode_plain, body)
-  if not okd or type(input) ~= "table" then
-    return nil, errors.new("InvalidRequestContentException", "Could not parse request body into json: the body of "
-      .. operation .. " must be a JSON object")
+  local input, why = M.decode_body(body)
+  if type(input) ~= "table" then
+    return nil, errors.new("InvalidRequestContentException", "Could not parse request body into json: "
+      .. (why or ("the body of " .. operation .. " must be a JSON object")))
   end
   local fixed, kind, message = check(shape, input, "")
   if fixed == nil then return nil, errors.new(kind, message) end

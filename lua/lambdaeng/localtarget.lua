@@ -107,7 +107,7 @@ function Target:load()
   if not self.dir then return end
   local text = sys.read_file(self.dir .. "/functions.json")
   if not text then return end
-  local ok, doc = pcall(json.decode_plain, text)
+  local ok, doc = pcall(json.decode_stack, text) -- (integers within 64 bits exact, as they were sent)
   if ok and type(doc) == "table" then self.functions, self.layers = doc.functions or {}, doc.layers or {} end
 end
 

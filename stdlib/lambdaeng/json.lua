@@ -187,7 +187,8 @@ local has_long_digits = native.has_long_digits -- (a Lua pattern's scan cost 2.5
 -- hold an integer a double rounds: 2^53 has 16) read by the exact decoder, so that integers
 -- within 64 bits stay exact as Terraform's jsondecode keeps them; an integer past 64 bits, a
 -- text nested deeper than 100 or not JSON as decode_plain reads it (a double, as before; its
--- error message). lambdaeng's own reading of API answers and files stays decode_plain.
+-- error message). lambdaeng's own reading of files and of other services' answers stays decode_plain
+-- (Lambda's answers are read exactly: aws/lambda_call.lua, the local target's bodies: localinput.lua).
 function M.decode_stack(text)
   if type(text) == "string" and has_long_digits(text) then
     local v = native.decode_exact(text)

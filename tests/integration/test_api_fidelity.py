@@ -155,13 +155,18 @@ class Capture(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def serve(test, handler):
+    """Serves handler's requests on a free loopback port for the test; its endpoint."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    test.addCleanup(server.server_close)
+    test.addCleanup(server.shutdown)
+    return "http://127.0.0.1:%d" % server.server_address[1]
+
+
 class ApiInputIntegers(unittest.TestCase):
     def setUp(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
-        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.endpoint = serve(self, Capture)
         Capture.bodies = []
 
     def sent(self, text):

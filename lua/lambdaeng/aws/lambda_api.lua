@@ -33,7 +33,7 @@ function Api:timeout_error()
     self.what or "operation") }
 end
 
--- The response's JSON (decoded by opts.decode, default json.decode_plain), checked
+-- The response's JSON (decoded by opts.decode, default json.decode_stack), checked
 -- against the operation's shape (aws/shape.lua), then given to opts.checked if set.
 -- opts.fast(text, shape): all three in one pass when it can (true, value), else false
 -- (lambda_call's, engine/jsondecode.c); the steps above are its reference.
@@ -49,7 +49,7 @@ local function decode(op, res, opts)
     local ok, v = opts.fast(res.body, shape.OUTPUT[op])
     if ok then return v end
   end
-  local ok, v = pcall(opts.decode or json.decode_plain, res.body)
+  local ok, v = pcall(opts.decode or json.decode_stack, res.body) -- (integers within 64 bits exact)
   if not ok then
     return nil, { type = "InvalidResponse", message = string.format("%s: the response is not JSON (%d bytes: %s)", op,
       #res.body, client_lib.printable(res.body:sub(1, 120))) }

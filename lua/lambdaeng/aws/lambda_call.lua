@@ -225,7 +225,7 @@ end
 
 -- The JSON text decoded with its empty arrays kept as arrays (json.array), so that a
 -- response printed again says [] where the API said [] (cjson gives {} for both), and
--- integral numbers as integers (as json.decode). decode_raw keeps null members (the
+-- integral numbers as integers (within 64 bits exact). decode_raw keeps null members (the
 -- response's shape check tells an optional null from a required one); decode leaves
 -- them out, as the SDKs and the aws CLI do.
 local EMPTY = json.EMPTY
@@ -268,8 +268,16 @@ local function drop_nulls_c(v) return native_restore(v, true, json.null) end
 
 -- The marker is taken per text (json.empty_marker): a response string equal to EMPTY
 -- (an escaped NUL and the marker's words) stays that string, never a [].
+-- A text with a run of 16 digits (an integer a double may round) is read by json.decode_exact,
+-- its integers within 64 bits exact as decode_fast reads them; one past 64 bits, by cjson
+-- (a double: a shape's integer refuses it, naming the operation and the field).
 local empty_marker, find, EMPTY_JSON = json.empty_marker, string.find, json.EMPTY_JSON
+local has_long_digits, decode_exact = require("lambdaeng.native.json").has_long_digits, json.decode_exact
 local function decoded(text, drop)
+  if type(text) == "string" and has_long_digits(text) then
+    local v = decode_exact(text)
+    if v ~= nil then return drop and native_restore(v, true, json.null) or v end
+  end
   local empty, empty_json = EMPTY, EMPTY_JSON
   if find(text, "\\u0000", 1, true) then empty, empty_json = empty_marker(text) end -- (only then can one be)
   return native_restore(json.decode_cjson(mark_empty_arrays(text, empty_json)), drop, json.null, empty, ARRAY_MT)

@@ -113,9 +113,27 @@ local EVENT_INVOKE_CONFIG = object {
 M.OUTPUT.PutFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
 M.OUTPUT.GetFunctionEventInvokeConfig = EVENT_INVOKE_CONFIG
 
+-- A float as its shortest text that reads back (as json.encode writes it).
+local function shortest(x)
+  for _, fmt in ipairs { "%.15g", "%.16g", "%.17g" } do
+    local s = string.format(fmt, x)
+    if tonumber(s) == x then return s end
+  end
+  return tostring(x)
+end
+
+-- What a float is: integral ones reach a check only past 64 bits (those within are read exactly).
+local function describe_float(x)
+  if x ~= x or x == math.huge or x == -math.huge then return "the number " .. tostring(x) end
+  if x ~= math.floor(x) then return "the fractional number " .. shortest(x) end
+  if x >= 2^63 or x < -2^63 then return "a number outside the 64-bit integer range (about " .. shortest(x) .. ")" end
+  return "the integer " .. shortest(x) .. " read as a double"
+end
+
 local function describe(v)
   if v == json.null then return "null" end
-  local t = math.type(v) == "float" and "a fractional number" or type(v)
+  if math.type(v) == "float" then return describe_float(v) end
+  local t = type(v)
   if t == "table" then return next(v) == nil and "empty" or (rawget(v, 1) ~= nil and "an array" or "an object") end
   if t == "number" then return "a number" end
   if t == "string" then return "a string" end
