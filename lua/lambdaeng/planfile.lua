@@ -184,7 +184,8 @@ end
 local function read(path)
   local text = sys.read_file(path)
   if not text then return nil, "cannot read the plan file " .. path end
-  local ok, doc = pcall(json.decode_plain, text)
+  -- (decode_stack: a variable's integer past 2^53 comes back as it was saved, not rounded)
+  local ok, doc = pcall(json.decode_stack, text)
   if not ok or type(doc) ~= "table" or doc.format ~= FORMAT then
     return nil, path .. " is not a plan file written by lambdaeng plan -out"
   end
@@ -250,7 +251,8 @@ function M.check_state(doc, now)
 end
 
 -- The first differences between the saved changes and the ones planned now.
-local function normal(x) return json.encode_plain(json.decode_plain(json.encode_plain(x))) end
+-- (read back as the saved plan is: decode_stack on both sides)
+local function normal(x) return json.encode_plain(json.decode_stack(json.encode_plain(x))) end
 
 local function differences(saved, now)
   local by_addr, lines = {}, {}

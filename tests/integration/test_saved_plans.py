@@ -231,6 +231,32 @@ class SavedPlanOfAnEphemeralSecret(unittest.TestCase):
             self.assertNotIn(key, f.read())
 
 
+class SavedPlanOfExactIntegers(unittest.TestCase):
+    """A JSON variable's integer past 2^53 is applied from the saved plan as it was given
+    (the plan file holds it exactly; reading it back with doubles had rounded it)."""
+
+    def test_an_integer_past_2_53_survives_the_plan_file(self):
+        work = tempfile.mkdtemp(prefix="lambdaeng-plans-int-")
+        self.addCleanup(shutil.rmtree, work, True)
+        with open(os.path.join(work, "stack.lua"), "w") as f:
+            f.write('local cfg = var("cfg", { type = "json", default = { n = 1 } })\n'
+                    'output("n", cfg.n)\noutput("twice", cfg.l)\n')
+
+        def le(*args):
+            r = run(*args, "--local", cwd=work, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return r
+
+        le("plan", "--var", 'cfg={"n": 9007199254740993, "l": [9223372036854775807, -9007199254740995]}',
+           "-out", "p.plan")
+        with open(os.path.join(work, "p.plan")) as f:
+            self.assertIn("9007199254740993", f.read())
+        le("run", "p.plan")
+        self.assertEqual(le("output", "n").stdout.strip(), "9007199254740993")
+        self.assertEqual(json.loads(le("output", "--json").stdout)["twice"]["value"],
+                         [9223372036854775807, -9007199254740995])
+
+
 class Renames(SavedPlanCase):
     def test_moved_renames_the_state_entry_without_replacing(self):
         self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
