@@ -27,7 +27,9 @@ struct lua_State;
 #define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
 
 #define LE_KEPT_METHODS 8 /* http-parser's first eight methods: DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE */
-enum { LE_METHOD_OPTIONS = 6 };      /* (in that numbering: httpserver_head.c) */
+enum { LE_METHOD_OPTIONS = 6 };
+#define LE_KEPT_NAMES 24     /* header names a reuse_requests server keeps as Lua strings */
+#define LE_KEPT_NAME_MAX 32  /* (each shorter than this) */      /* (in that numbering: httpserver_head.c) */
 #define LE_NO_LENGTH UINT64_MAX      /* no Content-Length announced */
 
 /* What a connection's next bytes are (httpserver_request.c). */
@@ -68,6 +70,12 @@ typedef struct le_server {
   int path_ref;                     /* bare: the last short path pushed, its bytes in path_bytes */
   size_t path_len;
   char path_bytes[40];
+  /* reuse_requests: header names pushed as Lua strings, kept (the first LE_KEPT_NAMES
+   * short ones met; registry references) */
+  int name_refs[LE_KEPT_NAMES];
+  unsigned char name_lens[LE_KEPT_NAMES];
+  char name_bytes[LE_KEPT_NAMES][LE_KEPT_NAME_MAX];
+  int nnames;
 } le_server;
 
 typedef struct le_conn {

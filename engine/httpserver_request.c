@@ -41,11 +41,41 @@ static inline int add_bytes(le_buffer *b, const char *at, size_t len) {
   return le_buffer_append(b, at, len);
 }
 
+/* Lower-cases c's header names where they are (nothing else reads them as sent). */
+static void lower_names(le_conn *c) {
+  if (!c->names.data) return;
+  for (unsigned char *n = c->names.data, *end = n + c->names.len; n < end; n++)
+    if (*n >= 'A' && *n <= 'Z') *n = (unsigned char)(*n + 32);
+}
+
+/* Pushes header name n[0..len) (lower case): with reuse_requests, from the server's kept
+ * names (a registry read, ~30 instructions, where interning a short string costs ~250),
+ * kept there when there is room. */
+static void push_name(lua_State *L, le_server *srv, const char *n, size_t len) {
+  if (!srv->reuse_requests || len >= LE_KEPT_NAME_MAX) {
+    lua_pushlstring(L, n, len);
+    return;
+  }
+  for (int i = 0; i < srv->nnames; i++)
+    if (srv->name_lens[i] == len && memcmp(srv->name_bytes[i], n, len) == 0) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, srv->name_refs[i]);
+      return;
+    }
+  lua_pushlstring(L, n, len);
+  if (srv->nnames == LE_KEPT_NAMES) return;
+  lua_pushvalue(L, -1);
+  srv->name_refs[srv->nnames] = luaL_ref(L, LUA_REGISTRYINDEX);
+  memcpy(srv->name_bytes[srv->nnames], n, len);
+  srv->name_lens[srv->nnames++] = (unsigned char)len;
+}
+
 /* Pushes an empty request table, then an empty headers table: new ones, or the connection's
  * own (reuse_requests: a table and a headers table made and collected per request, and each
  * of their fields a new key, cost ~4 k instructions a Runtime API request), its fields that
  * may be absent this time (the last request's headers, content_length, body) set to nil;
- * the others are set again by push_request. */
+ * the others are set again by push_request. The last request's header names are not
+ * cleared when this one has the same names (a client's requests nearly always do): each
+ * is set again. c's names are lower case. */
 static void push_empty_request(lua_State *L, le_conn *c) {
   if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
     lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
@@ -68,10 +98,14 @@ static void push_empty_request(lua_State *L, le_conn *c) {
     lua_createtable(L, 0, (int)c->nheaders);
     return;
   }
+  if (c->reused_names.len == c->head_names &&
+      (c->head_names == 0 || memcmp(c->reused_names.data, c->names.data, c->head_names) == 0))
+    return; /* the same names: each is set again */
+  if (!c->reused_names.data) return;
   const char *n = (const char *)c->reused_names.data, *end = n + c->reused_names.len;
-  while (n && n < end) {
+  while (n < end) {
     size_t nl = strlen(n);
-    lua_pushlstring(L, n, nl);
+    push_name(L, c->srv, n, nl);
     lua_pushnil(L);
     lua_rawset(L, -3);
     n += nl + 1;
@@ -104,6 +138,7 @@ static void push_method(lua_State *L, le_conn *c) {
 
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
+  lower_names(c);
   push_empty_request(L, c);
   int req = lua_gettop(L) - 1, headers = req + 1;
   push_method(L, c);
@@ -119,14 +154,10 @@ static void push_request(lua_State *L, le_conn *c) {
   lua_setfield(L, req, "target");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
   lua_setfield(L, req, "query");
-  /* the names are lower-cased where they are (nothing else reads them), then copied once */
-  char *n = (char *)c->names.data;
-  const char *v = (const char *)c->values.data;
+  const char *n = (const char *)c->names.data, *v = (const char *)c->values.data;
   for (size_t i = 0; i < c->nheaders && n && v; i++) {
     size_t nl = strlen(n), vl = strlen(v);
-    for (size_t k = 0; k < nl; k++)
-      if (n[k] >= 'A' && n[k] <= 'Z') n[k] = (char)(n[k] + 32);
-    lua_pushlstring(L, n, nl);
+    push_name(L, c->srv, n, nl);
     lua_pushlstring(L, v, vl);
     lua_rawset(L, headers); /* a plain table: no metamethods to run */
     n += nl + 1;
@@ -262,10 +293,12 @@ static void body_handed_over(le_conn *c) {
 void le_request_init_server(le_server *srv) {
   for (int i = 0; i < LE_KEPT_METHODS; i++) srv->method_refs[i] = LUA_NOREF;
   srv->path_ref = LUA_NOREF;
+  srv->nnames = 0;
 }
 
 void le_request_forget(le_server *srv) {
   for (int i = 0; i < LE_KEPT_METHODS; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->method_refs[i]);
+  for (int i = 0; i < srv->nnames; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->name_refs[i]);
   luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->path_ref);
   le_request_init_server(srv);
 }

@@ -6,7 +6,10 @@
  * beside chunked, a Transfer-Encoding not ending in chunked, a folded line, a method
  * http-parser did not know) are refused 400 and never dispatched; a head that passes 64 KiB
  * only across many reads is refused 431; HTTP/1.0 closes after its answer unless it asks for
- * keep-alive. Nothing here asserts a duration: the loop is turned until the answer comes
+ * keep-alive. A connection's reused request table (reuse_requests) holds exactly the
+ * current request's headers: the same names again with this request's values, other
+ * names without the last one's, more names than the server keeps as strings each read.
+ * Nothing here asserts a duration: the loop is turned until the answer comes
  * (30 s at most, a hang detector). */
 #include "loop_harness.h"
 #include "client_socket.h"
@@ -38,8 +41,11 @@ static lua_Integer dispatched(lua_State *L) {
   return n;
 }
 
+/* Closes the server, then its connections' handles (a reused request table's reference is
+ * given back to the Lua state as they are freed: before it closes), then the state. */
 static void stop(lua_State *L) {
   harness_run(L, "server:close() server = nil", 0);
+  for (int i = 0; i < 4; i++) uv_run(le_loop(), UV_RUN_NOWAIT);
   harness_close(L);
 }
 
@@ -180,6 +186,47 @@ static void http_1_0_closes_unless_it_asks_for_keep_alive(void **state) {
   stop(L);
 }
 
+/* The reused table's headers, sorted ("name=value,..."), as each request's answer. */
+static void a_reused_table_holds_exactly_the_current_headers(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  harness_run_after(L, HARNESS_HTTP_LUA,
+                    "server = listen(function(req, id)\n"
+                    "  local seen = {}\n"
+                    "  for k, v in pairs(req.headers) do seen[#seen + 1] = k .. '=' .. v end\n"
+                    "  table.sort(seen)\n"
+                    "  httpserver.respond(id, 200, {}, '<' .. table.concat(seen, ',') .. '>')\n"
+                    "end, { reuse_requests = true, timeout = 300 })\n"
+                    "return server:port()\n",
+                    1);
+  int fd = client((int)lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  static char many[4096], want[4096], buf[16384];
+  size_t m = 0, w = 0;
+  for (int i = 1; i <= 30; i++) m += (size_t)snprintf(many + m, sizeof many - m, "X-N%02d: v%d\r\n", i, i);
+  for (int i = 1; i <= 30; i++) w += (size_t)snprintf(want + w, sizeof want - w, "%sx-n%02d=v%d", i > 1 ? "," : "<", i, i);
+  snprintf(want + w, sizeof want - w, ">");
+  struct { const char *head, *answer; } steps[] = {
+      {"GET /1 HTTP/1.1\r\nX-A: 1\r\nX-B: 2\r\n\r\n", "<x-a=1,x-b=2>"},
+      {"GET /2 HTTP/1.1\r\nX-A: 3\r\nX-B: 4\r\n\r\n", "<x-a=3,x-b=4>"}, /* the same names */
+      {"GET /3 HTTP/1.1\r\nX-C: 5\r\n\r\n", "<x-c=5>"},
+      {NULL, want}, /* 30 names: more than the server keeps */
+      {"GET /5 HTTP/1.1\r\nX-N01: z\r\n\r\n", "<x-n01=z>"},
+  };
+  char head[4200];
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    if (!steps[i].head) snprintf(head, sizeof head, "GET /4 HTTP/1.1\r\n%s\r\n", many);
+    send_in_pieces(fd, steps[i].head ? steps[i].head : head, sizeof head);
+    buf[0] = '\0';
+    read_until(fd, buf, sizeof buf, "\r\n\r\n<");
+    read_until(fd, buf, sizeof buf, ">");
+    const char *body = strstr(buf, "\r\n\r\n<");
+    if (!body || strcmp(body + 4, steps[i].answer) != 0) fail_msg("request %zu: %s", i + 1, buf);
+  }
+  close(fd);
+  stop(L);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -187,6 +234,7 @@ int main(void) {
       cmocka_unit_test(a_head_whose_framing_contradicts_itself_is_refused),
       cmocka_unit_test(a_head_past_its_limit_in_many_reads_is_refused_431),
       cmocka_unit_test(http_1_0_closes_unless_it_asks_for_keep_alive),
+      cmocka_unit_test(a_reused_table_holds_exactly_the_current_headers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
