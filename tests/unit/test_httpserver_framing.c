@@ -49,6 +49,12 @@ static void stop(lua_State *L) {
   harness_close(L);
 }
 
+/* Stops, after checking that the server dispatched no request at all. */
+static void stop_none_dispatched(lua_State *L) {
+  assert_int_equal(dispatched(L), 0);
+  stop(L);
+}
+
 static int client(int port) {
   int fd = connect_to(port, 0);
   assert_true(fd >= 0);
@@ -135,8 +141,7 @@ static void a_head_whose_framing_contradicts_itself_is_refused(void **state) {
     if (strncmp(buf, "HTTP/1.1 400 ", 13) != 0) fail_msg("%s: %s", bad[i], buf);
     close(fd);
   }
-  assert_int_equal(dispatched(L), 0);
-  stop(L);
+  stop_none_dispatched(L);
 }
 
 static void a_head_past_its_limit_in_many_reads_is_refused_431(void **state) {
@@ -160,8 +165,7 @@ static void a_head_past_its_limit_in_many_reads_is_refused_431(void **state) {
   read_until(fd, buf, sizeof buf, NULL);
   if (strncmp(buf, "HTTP/1.1 431 ", 13) != 0) fail_msg("answer: %.200s", buf);
   close(fd);
-  assert_int_equal(dispatched(L), 0);
-  stop(L);
+  stop_none_dispatched(L);
 }
 
 static void http_1_0_closes_unless_it_asks_for_keep_alive(void **state) {
