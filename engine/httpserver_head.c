@@ -31,6 +31,8 @@ const char *le_method_name(int method) {
 }
 
 static int method_code(const char *m, size_t len) {
+  if (len == 3 && memcmp(m, "GET", 3) == 0) return 1; /* the Runtime API's /next */
+  if (len == 4 && memcmp(m, "POST", 4) == 0) return 3; /* Invoke, a runtime's /response */
   for (size_t i = 0; i < NMETHODS; i++)
     if (strncmp(METHODS[i], m, len) == 0 && METHODS[i][len] == '\0') return (int)i;
   return -1;
@@ -48,8 +50,9 @@ static int add_text(le_buffer *b, const char *at, size_t len) {
   return 0;
 }
 
+/* (name is lower case: its first letter compared first, most fields differ there) */
 static int is_name(const struct phr_header *h, const char *name, size_t len) {
-  return h->name_len == len && strncasecmp(h->name, name, len) == 0;
+  return h->name_len == len && (h->name[0] | 0x20) == name[0] && strncasecmp(h->name, name, len) == 0;
 }
 
 /* The last comma-separated token of value (spaces around it dropped). */
