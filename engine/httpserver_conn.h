@@ -99,6 +99,8 @@ typedef struct le_conn {
   int req_ref; /* the request table built when its headers were complete */
   int reuse_ref; /* with reuse_requests: the connection's request table (LUA_NOREF until its first) */
   le_buffer reused_names; /* with reuse_requests: its last request's header names (NUL-separated, lower case) */
+  le_buffer reused_values; /* and their values (NUL-separated) */
+  int reused_distinct;    /* those names are all different (a value alike then need not be set again) */
   int reuse_unknown;      /* those names could not be kept: the next request gets a new table */
   int busy, keep_alive, closing, refused, reading, in_message;
   int dispatching;          /* inside dispatch: a response given there does not feed (le_request_feed's loop does) */

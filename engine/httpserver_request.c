@@ -75,8 +75,9 @@ static void push_name(lua_State *L, le_server *srv, const char *n, size_t len) {
  * may be absent this time (the last request's headers, content_length, body) set to nil;
  * the others are set again by push_request. The last request's header names are not
  * cleared when this one has the same names (a client's requests nearly always do): each
- * is set again. c's names are lower case. */
-static void push_empty_request(lua_State *L, le_conn *c) {
+ * is set again, or left as it is when its value is the same too; then it returns 1.
+ * c's names are lower case. */
+static int push_empty_request(lua_State *L, le_conn *c) {
   if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
     lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
     if (c->srv->reuse_requests) {
@@ -86,7 +87,7 @@ static void push_empty_request(lua_State *L, le_conn *c) {
       c->reuse_unknown = 0;
     }
     lua_createtable(L, 0, (int)c->nheaders);
-    return;
+    return 0;
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
   lua_pushnil(L);
@@ -96,12 +97,12 @@ static void push_empty_request(lua_State *L, le_conn *c) {
   if (lua_getfield(L, -1, "headers") != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, 0, (int)c->nheaders);
-    return;
+    return 0;
   }
   if (c->reused_names.len == c->head_names &&
       (c->head_names == 0 || memcmp(c->reused_names.data, c->names.data, c->head_names) == 0))
-    return; /* the same names: each is set again */
-  if (!c->reused_names.data) return;
+    return 1; /* the same names */
+  if (!c->reused_names.data) return 0;
   const char *n = (const char *)c->reused_names.data, *end = n + c->reused_names.len;
   while (n < end) {
     size_t nl = strlen(n);
@@ -110,14 +111,37 @@ static void push_empty_request(lua_State *L, le_conn *c) {
     lua_rawset(L, -3);
     n += nl + 1;
   }
+  return 0;
 }
 
-/* With reuse_requests, keeps the names of the headers just set (lower-cased in names). */
-static void keep_header_names(le_conn *c) {
+/* Whether c's n header names are all different (checked for up to 32: beyond, "no"). */
+static int distinct_names(const le_conn *c) {
+  const char *seen[32];
+  size_t lens[32], count = 0;
+  const char *n = (const char *)c->names.data;
+  if (c->nheaders > 32) return 0;
+  for (size_t i = 0; i < c->nheaders && n; i++) {
+    size_t nl = strlen(n);
+    for (size_t k = 0; k < count; k++)
+      if (lens[k] == nl && memcmp(seen[k], n, nl) == 0) return 0;
+    seen[count] = n, lens[count++] = nl;
+    n += nl + 1;
+  }
+  return 1;
+}
+
+/* With reuse_requests, keeps the names (lower-cased in names) and values of the headers just
+ * set: the names only when they changed (same: push_empty_request found them alike). */
+static void keep_header_names(le_conn *c, int same) {
   if (!c->srv->reuse_requests) return;
+  c->reused_values.len = 0;
+  if (c->nheaders > 0 && le_buffer_append(&c->reused_values, c->values.data, c->values.len) != 0)
+    c->reuse_unknown = 1; /* out of memory: the next request gets a new table */
+  if (same) return;
   c->reused_names.len = 0;
   if (c->nheaders > 0 && le_buffer_append(&c->reused_names, c->names.data, c->names.len) != 0)
     c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
+  c->reused_distinct = distinct_names(c);
 }
 
 /* Pushes c's method: the server keeps its method strings (a Lua short string is hashed and
@@ -139,7 +163,7 @@ static void push_method(lua_State *L, le_conn *c) {
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
   lower_names(c);
-  push_empty_request(L, c);
+  int same = push_empty_request(L, c);
   int req = lua_gettop(L) - 1, headers = req + 1;
   push_method(L, c);
   lua_setfield(L, req, "method");
@@ -154,17 +178,22 @@ static void push_request(lua_State *L, le_conn *c) {
   lua_setfield(L, req, "target");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
   lua_setfield(L, req, "query");
+  /* the same names, all different: a value alike the last one's is in the table already */
+  const char *last = same && c->reused_distinct ? (const char *)c->reused_values.data : NULL;
   const char *n = (const char *)c->names.data, *v = (const char *)c->values.data;
   for (size_t i = 0; i < c->nheaders && n && v; i++) {
-    size_t nl = strlen(n), vl = strlen(v);
-    push_name(L, c->srv, n, nl);
-    lua_pushlstring(L, v, vl);
-    lua_rawset(L, headers); /* a plain table: no metamethods to run */
+    size_t nl = strlen(n), vl = strlen(v), ll = last ? strlen(last) : 0;
+    if (!last || ll != vl || memcmp(last, v, vl) != 0) {
+      push_name(L, c->srv, n, nl);
+      lua_pushlstring(L, v, vl);
+      lua_rawset(L, headers); /* a plain table: no metamethods to run */
+    }
+    if (last) last += ll + 1;
     n += nl + 1;
     v += vl + 1;
   }
   lua_setfield(L, req, "headers");
-  keep_header_names(c);
+  keep_header_names(c, same);
   if (c->srv->peer_uid && c->peer_uid >= 0) {
     lua_pushinteger(L, (lua_Integer)c->peer_uid);
     lua_setfield(L, req, "peer_uid");

@@ -7,8 +7,9 @@
  * http-parser did not know) are refused 400 and never dispatched; a head that passes 64 KiB
  * only across many reads is refused 431; HTTP/1.0 closes after its answer unless it asks for
  * keep-alive. A connection's reused request table (reuse_requests) holds exactly the
- * current request's headers: the same names again with this request's values, other
- * names without the last one's, more names than the server keeps as strings each read.
+ * current request's headers: the same names again with this request's values (some alike
+ * the last one's, a name given twice), other names without the last one's, more names
+ * than the server keeps as strings each read.
  * Nothing here asserts a duration: the loop is turned until the answer comes
  * (30 s at most, a hang detector). */
 #include "loop_harness.h"
@@ -213,6 +214,9 @@ static void a_reused_table_holds_exactly_the_current_headers(void **state) {
   struct { const char *head, *answer; } steps[] = {
       {"GET /1 HTTP/1.1\r\nX-A: 1\r\nX-B: 2\r\n\r\n", "<x-a=1,x-b=2>"},
       {"GET /2 HTTP/1.1\r\nX-A: 3\r\nX-B: 4\r\n\r\n", "<x-a=3,x-b=4>"}, /* the same names */
+      {"GET /2b HTTP/1.1\r\nX-A: 3\r\nX-B: 9\r\n\r\n", "<x-a=3,x-b=9>"}, /* one value the same */
+      {"GET /d HTTP/1.1\r\nX-D: 1\r\nX-D: 2\r\n\r\n", "<x-d=2>"},     /* a name twice: the last counts */
+      {"GET /d2 HTTP/1.1\r\nX-D: 5\r\nX-D: 2\r\n\r\n", "<x-d=2>"},    /* (its last value alike) */
       {"GET /3 HTTP/1.1\r\nX-C: 5\r\n\r\n", "<x-c=5>"},
       {NULL, want}, /* 30 names: more than the server keeps */
       {"GET /5 HTTP/1.1\r\nX-N01: z\r\n\r\n", "<x-n01=z>"},
