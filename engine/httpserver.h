@@ -1,4 +1,4 @@
-/* httpserver.h — an HTTP/1.1 server on the event loop (libuv TCP + http-parser).
+/* httpserver.h — an HTTP/1.1 server on the event loop (libuv TCP + picohttpparser).
  *
  * Lua: lambdaeng.native.httpserver.listen(host, port, dispatch[, opts]) -> server | nil, message,
  * code;

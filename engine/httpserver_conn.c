@@ -63,8 +63,10 @@ static void free_conn(uv_handle_t *h) {
   le_buffer_free(&c->url);
   le_buffer_free(&c->body);
   le_buffer_free(&c->pending);
+  le_buffer_free(&c->partial);
   le_buffer_free(&c->names);
   le_buffer_free(&c->reused_names);
+  le_buffer_free(&c->reused_values);
   le_buffer_free(&c->values);
   le_server_release(c->srv);
   free(c);
@@ -290,7 +292,6 @@ void le_conn_answered(le_conn *c) {
   c->busy = 0;
   if (!c->keep_alive) return;
   le_conn_arm(c, c->srv->timeout); /* the next request's headers, or idle */
-  http_parser_pause(&c->parser, 0);
   le_conn_start_reading(c);
   if (c->pending.len > 0 && !c->dispatching) { /* requests that arrived meanwhile (le_request_feed's loop when answered in dispatch) */
     le_buffer rest = c->pending;
@@ -355,13 +356,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
     return;
   }
-  if (nread == 0) { /* nothing read (EAGAIN): to http-parser an empty chunk would mean end of stream */
+  if (nread == 0) { /* nothing read (EAGAIN) */
     release_read(buf);
     return;
   }
   if (c->refused || c->answered_closing) {
-    /* Refused, or answered and closing: what comes now is dropped (the paused parser
-     * would dispatch the old request again), read rather than left unread (le_conn_maybe_close). */
+    /* Refused, or answered and closing: what comes now is dropped (not a request to
+     * parse), read rather than left unread (le_conn_maybe_close). */
     uint64_t n = (uint64_t)nread < c->drain ? (uint64_t)nread : c->drain;
     c->drain -= n;
     release_read(buf);
@@ -523,8 +524,7 @@ void le_conn_accept(uv_stream_t *s, int status) {
   c->id = next_id++;
   c->req_ref = c->reuse_ref = LUA_NOREF;
   c->body_limit = srv->max_body;
-  http_parser_init(&c->parser, HTTP_REQUEST);
-  c->parser.data = c;
+  c->content_length = LE_NO_LENGTH;
   c->next = conns;
   if (conns) conns->prev = c;
   conns = c;

@@ -15,7 +15,7 @@
 
 #include <sys/socket.h>
 
-#include <http_parser.h>
+#include <picohttpparser.h>
 #include <uv.h>
 
 #include "buffer.h"
@@ -26,7 +26,14 @@ struct lua_State;
 #define LE_MIN_BODY_RATE 100000.0  /* bytes per second a body must arrive at, at least */
 #define LE_LINGER_BYTES (1024 * 1024) /* what a closing connection reads and drops, at most (beyond a refused body) */
 
-#define LE_KEPT_METHODS 8 /* http_method's first eight: DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE */
+#define LE_KEPT_METHODS 8 /* http-parser's first eight methods: DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE */
+enum { LE_METHOD_OPTIONS = 6 };
+#define LE_KEPT_NAMES 24     /* header names a reuse_requests server keeps as Lua strings */
+#define LE_KEPT_NAME_MAX 32  /* (each shorter than this) */      /* (in that numbering: httpserver_head.c) */
+#define LE_NO_LENGTH UINT64_MAX      /* no Content-Length announced */
+
+/* What a connection's next bytes are (httpserver_request.c). */
+enum { LE_READ_HEAD, LE_READ_BODY, LE_READ_CHUNKS, LE_READ_TRAILERS };
 
 /* The options of the server's own checks (httpserver_guard.h). */
 typedef struct le_server_guard {
@@ -63,13 +70,26 @@ typedef struct le_server {
   int path_ref;                     /* bare: the last short path pushed, its bytes in path_bytes */
   size_t path_len;
   char path_bytes[40];
+  /* reuse_requests: header names pushed as Lua strings, kept (the first LE_KEPT_NAMES
+   * short ones met; registry references) */
+  int name_refs[LE_KEPT_NAMES];
+  unsigned char name_lens[LE_KEPT_NAMES];
+  char name_bytes[LE_KEPT_NAMES][LE_KEPT_NAME_MAX];
+  int nnames;
 } le_server;
 
 typedef struct le_conn {
   uv_tcp_t tcp;
   uv_timer_t timer; /* the deadline of the request being read, or of an idle connection */
   int open_handles;
-  http_parser parser;
+  int method;               /* the request's (httpserver_head.h) */
+  int http_minor;           /* HTTP/1.x */
+  uint64_t content_length;  /* announced (LE_NO_LENGTH: none) */
+  int chunked, head_keep_alive; /* its body is chunked; it keeps the connection open */
+  int framing;              /* what the next bytes are: LE_READ_* */
+  uint64_t body_left;       /* LE_READ_BODY: the body's bytes still to come */
+  struct phr_chunked_decoder chunks; /* LE_READ_CHUNKS: where the chunked body is */
+  le_buffer partial;        /* a head or trailer section not arrived whole yet */
   le_server *srv;
   long id;
   le_buffer url, body, pending;
@@ -79,8 +99,9 @@ typedef struct le_conn {
   int req_ref; /* the request table built when its headers were complete */
   int reuse_ref; /* with reuse_requests: the connection's request table (LUA_NOREF until its first) */
   le_buffer reused_names; /* with reuse_requests: its last request's header names (NUL-separated, lower case) */
+  le_buffer reused_values; /* and their values (NUL-separated) */
+  int reused_distinct;    /* those names are all different (a value alike then need not be set again) */
   int reuse_unknown;      /* those names could not be kept: the next request gets a new table */
-  int last_was_value;
   int busy, keep_alive, closing, refused, reading, in_message;
   int dispatching;          /* inside dispatch: a response given there does not feed (le_request_feed's loop does) */
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */

@@ -61,12 +61,11 @@ int le_guard_check(le_conn *c) {
     }
   }
   if (srv->guard.no_browsers &&
-      (c->parser.method == HTTP_OPTIONS || browser)) {
+      (c->method == LE_METHOD_OPTIONS || browser)) {
     le_refuse_on_headers(c, 403, "AccessDeniedException", "browser requests are refused");
     return -1;
   }
-  if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX &&
-      c->parser.content_length > srv->max_body) {
+  if (!c->chunked && c->content_length != LE_NO_LENGTH && c->content_length > srv->max_body) {
     snprintf(msg, sizeof msg, "the body exceeds %zu bytes", srv->max_body);
     le_refuse_on_headers(c, 413, "RequestEntityTooLargeException", msg);
     return -1;

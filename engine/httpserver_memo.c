@@ -92,7 +92,7 @@ static int same_value(const le_check_memo *m, size_t j, const char *value, size_
 
 int le_memo_answer(le_conn *c) {
   le_check_memo *m = &c->srv->memo;
-  if (!m->kept || c->parser.method != m->method || c->peer_uid != m->peer_uid || c->url.len != m->target.len ||
+  if (!m->kept || c->method != m->method || c->peer_uid != m->peer_uid || c->url.len != m->target.len ||
       (c->url.len && memcmp(c->url.data, m->target.data, c->url.len) != 0))
     return 0;
   const char *vals[LE_MEMO_NAMES];
@@ -133,7 +133,7 @@ void le_memo_keep(lua_State *L, le_conn *c, int base) {
     m->present[j] = vals[j] != NULL;
     if (vals[j] && le_buffer_append(&m->values[j], vals[j], lens[j])) return;
   }
-  m->method = (int)c->parser.method;
+  m->method = c->method;
   m->peer_uid = c->peer_uid;
   m->body_limit = c->body_limit;
   /* the words as run_check keeps them: only plain text (it checked them, or they are "") */

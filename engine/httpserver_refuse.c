@@ -20,8 +20,8 @@
  * to MAX_DRAIN) and LE_LINGER_BYTES beyond, within the time that body may take and the
  * closing deadline (le_conn_maybe_close ends it). */
 static void start_drain(le_conn *c, int body_follows) {
-  uint64_t len = c->parser.content_length;
-  int known = body_follows && !(c->parser.flags & F_CHUNKED) && len != ULLONG_MAX && len <= MAX_DRAIN;
+  uint64_t len = c->content_length;
+  int known = body_follows && !c->chunked && len != LE_NO_LENGTH && len <= MAX_DRAIN;
   c->drain = (known ? len : 0) + LE_LINGER_BYTES;
   le_conn_arm_closing(c, known ? (double)len / LE_MIN_BODY_RATE : 0);
 }

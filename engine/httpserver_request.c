@@ -1,9 +1,10 @@
-/* httpserver_request.c — a connection's requests (httpserver_request.h): what it reads
- * goes through http-parser, whose callbacks gather the request line and header fields
- * within the head's limits, build the request table and run the server's check when the
- * headers are complete, gather the body within its limit, and, the request complete,
- * pause the parser and hand the request to the server's dispatch (a bare server's: its
- * method, path and body as values, no table unless a check reads one). */
+/* httpserver_request.c — a connection's requests (httpserver_request.h): what it reads is
+ * taken in steps by what it is (c->framing): the head (httpserver_head.c, picohttpparser),
+ * after which the request table is built and the server's check run; a body of announced
+ * length, or a chunked one (decoded in place by picohttpparser) and its trailers, within the
+ * body's limit; then, the request complete, it waits (c->busy) while the server's dispatch
+ * has it (a bare server's: its method, path and body as values, no table unless a check
+ * reads one). */
 #include "httpserver_request.h"
 
 #include <limits.h>
@@ -14,17 +15,14 @@
 
 #include "httpserver_conn.h"
 #include "httpserver_guard.h"
+#include "httpserver_head.h"
 #include "httpserver_refuse.h"
 #include "httpserver_stream.h"
 #include "loop.h"
 
-#define MAX_HEAD_BYTES (64 * 1024) /* request line and header fields together */
-#define MAX_HEADER_FIELDS 128
-
 static void reset_request(le_conn *c) {
   c->url.len = c->body.len = c->names.len = c->values.len = 0;
   c->nheaders = c->head_bytes = 0;
-  c->last_was_value = 0;
   c->body_limit = c->srv->max_body;
   c->too_large_type[0] = c->too_large_message[0] = '\0';
   if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
@@ -33,8 +31,7 @@ static void reset_request(le_conn *c) {
 }
 
 /* Appends len bytes at at to b: in place when it has room (nearly always: a connection's
- * buffers keep their size from one request to the next), else through le_buffer_append.
- * The parser's callbacks run ~40 times an invocation at the local target. */
+ * buffers keep their size from one request to the next), else through le_buffer_append. */
 static inline int add_bytes(le_buffer *b, const char *at, size_t len) {
   if (b->data && b->cap - b->len >= len) {
     memcpy(b->data + b->len, at, len);
@@ -44,56 +41,43 @@ static inline int add_bytes(le_buffer *b, const char *at, size_t len) {
   return le_buffer_append(b, at, len);
 }
 
-static int head_grows(le_conn *c, size_t len) {
-  c->head_bytes += len;
-  if (c->head_bytes > MAX_HEAD_BYTES) {
-    le_refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request line and headers exceed 65536 bytes");
-    return -1;
-  }
-  return 0;
+/* Lower-cases c's header names where they are (nothing else reads them as sent). */
+static void lower_names(le_conn *c) {
+  if (!c->names.data) return;
+  for (unsigned char *n = c->names.data, *end = n + c->names.len; n < end; n++)
+    if (*n >= 'A' && *n <= 'Z') *n = (unsigned char)(*n + 32);
 }
 
-static int on_message_begin(http_parser *p) {
-  le_conn *c = p->data;
-  reset_request(c);
-  c->in_message = 1;
-  return 0;
-}
-static int on_url(http_parser *p, const char *at, size_t len) {
-  le_conn *c = p->data;
-  if (head_grows(c, len)) return -1;
-  return add_bytes(&c->url, at, len);
-}
-static int on_header_field(http_parser *p, const char *at, size_t len) {
-  le_conn *c = p->data;
-  if (head_grows(c, len)) return -1;
-  if (c->last_was_value || c->nheaders == 0) {
-    if (c->nheaders >= MAX_HEADER_FIELDS) {
-      le_refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request has more than 128 header fields");
-      return -1;
+/* Pushes header name n[0..len) (lower case): with reuse_requests, from the server's kept
+ * names (a registry read, ~30 instructions, where interning a short string costs ~250),
+ * kept there when there is room. */
+static void push_name(lua_State *L, le_server *srv, const char *n, size_t len) {
+  if (!srv->reuse_requests || len >= LE_KEPT_NAME_MAX) {
+    lua_pushlstring(L, n, len);
+    return;
+  }
+  for (int i = 0; i < srv->nnames; i++)
+    if (srv->name_lens[i] == len && memcmp(srv->name_bytes[i], n, len) == 0) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, srv->name_refs[i]);
+      return;
     }
-    if (c->nheaders > 0 && add_bytes(&c->values, "", 1)) return -1;
-    c->nheaders++;
-    c->last_was_value = 0;
-  }
-  return add_bytes(&c->names, at, len);
-}
-static int on_header_value(http_parser *p, const char *at, size_t len) {
-  le_conn *c = p->data;
-  if (head_grows(c, len)) return -1;
-  if (!c->last_was_value) {
-    if (add_bytes(&c->names, "", 1)) return -1;
-    c->last_was_value = 1;
-  }
-  return add_bytes(&c->values, at, len);
+  lua_pushlstring(L, n, len);
+  if (srv->nnames == LE_KEPT_NAMES) return;
+  lua_pushvalue(L, -1);
+  srv->name_refs[srv->nnames] = luaL_ref(L, LUA_REGISTRYINDEX);
+  memcpy(srv->name_bytes[srv->nnames], n, len);
+  srv->name_lens[srv->nnames++] = (unsigned char)len;
 }
 
 /* Pushes an empty request table, then an empty headers table: new ones, or the connection's
  * own (reuse_requests: a table and a headers table made and collected per request, and each
  * of their fields a new key, cost ~4 k instructions a Runtime API request), its fields that
  * may be absent this time (the last request's headers, content_length, body) set to nil;
- * the others are set again by push_request. */
-static void push_empty_request(lua_State *L, le_conn *c) {
+ * the others are set again by push_request. The last request's header names are not
+ * cleared when this one has the same names (a client's requests nearly always do): each
+ * is set again, or left as it is when its value is the same too; then it returns 1.
+ * c's names are lower case. */
+static int push_empty_request(lua_State *L, le_conn *c) {
   if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
     lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
     if (c->srv->reuse_requests) {
@@ -103,7 +87,7 @@ static void push_empty_request(lua_State *L, le_conn *c) {
       c->reuse_unknown = 0;
     }
     lua_createtable(L, 0, (int)c->nheaders);
-    return;
+    return 0;
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
   lua_pushnil(L);
@@ -113,36 +97,63 @@ static void push_empty_request(lua_State *L, le_conn *c) {
   if (lua_getfield(L, -1, "headers") != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, 0, (int)c->nheaders);
-    return;
+    return 0;
   }
+  if (c->reused_names.len == c->head_names &&
+      (c->head_names == 0 || memcmp(c->reused_names.data, c->names.data, c->head_names) == 0))
+    return 1; /* the same names */
+  if (!c->reused_names.data) return 0;
   const char *n = (const char *)c->reused_names.data, *end = n + c->reused_names.len;
-  while (n && n < end) {
+  while (n < end) {
     size_t nl = strlen(n);
-    lua_pushlstring(L, n, nl);
+    push_name(L, c->srv, n, nl);
     lua_pushnil(L);
     lua_rawset(L, -3);
     n += nl + 1;
   }
+  return 0;
 }
 
-/* With reuse_requests, keeps the names of the headers just set (lower-cased in names). */
-static void keep_header_names(le_conn *c) {
+/* Whether c's n header names are all different (checked for up to 32: beyond, "no"). */
+static int distinct_names(const le_conn *c) {
+  const char *seen[32];
+  size_t lens[32], count = 0;
+  const char *n = (const char *)c->names.data;
+  if (c->nheaders > 32) return 0;
+  for (size_t i = 0; i < c->nheaders && n; i++) {
+    size_t nl = strlen(n);
+    for (size_t k = 0; k < count; k++)
+      if (lens[k] == nl && memcmp(seen[k], n, nl) == 0) return 0;
+    seen[count] = n, lens[count++] = nl;
+    n += nl + 1;
+  }
+  return 1;
+}
+
+/* With reuse_requests, keeps the names (lower-cased in names) and values of the headers just
+ * set: the names only when they changed (same: push_empty_request found them alike). */
+static void keep_header_names(le_conn *c, int same) {
   if (!c->srv->reuse_requests) return;
+  c->reused_values.len = 0;
+  if (c->nheaders > 0 && le_buffer_append(&c->reused_values, c->values.data, c->values.len) != 0)
+    c->reuse_unknown = 1; /* out of memory: the next request gets a new table */
+  if (same) return;
   c->reused_names.len = 0;
   if (c->nheaders > 0 && le_buffer_append(&c->reused_names, c->names.data, c->names.len) != 0)
     c->reuse_unknown = 1; /* out of memory: its names are not known, so a new table next time */
+  c->reused_distinct = distinct_names(c);
 }
 
 /* Pushes c's method: the server keeps its method strings (a Lua short string is hashed and
  * looked up each time it is made: ~250 instructions; a registry read ~30). */
 static void push_method(lua_State *L, le_conn *c) {
-  unsigned m = c->parser.method;
+  int m = c->method;
   int *ref = m < LE_KEPT_METHODS ? &c->srv->method_refs[m] : NULL;
   if (ref && *ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
     return;
   }
-  lua_pushstring(L, http_method_str((enum http_method)m));
+  lua_pushstring(L, le_method_name(m));
   if (ref) {
     lua_pushvalue(L, -1);
     *ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -151,7 +162,8 @@ static void push_method(lua_State *L, le_conn *c) {
 
 /* Pushes the request table (without its body) for c's current request. */
 static void push_request(lua_State *L, le_conn *c) {
-  push_empty_request(L, c);
+  lower_names(c);
+  int same = push_empty_request(L, c);
   int req = lua_gettop(L) - 1, headers = req + 1;
   push_method(L, c);
   lua_setfield(L, req, "method");
@@ -166,21 +178,22 @@ static void push_request(lua_State *L, le_conn *c) {
   lua_setfield(L, req, "target");
   lua_pushlstring(L, q ? q + 1 : "", q ? c->url.len - (size_t)(q + 1 - url) : 0);
   lua_setfield(L, req, "query");
-  /* the names are lower-cased where they are (nothing else reads them), then copied once */
-  char *n = (char *)c->names.data;
-  const char *v = (const char *)c->values.data;
+  /* the same names, all different: a value alike the last one's is in the table already */
+  const char *last = same && c->reused_distinct ? (const char *)c->reused_values.data : NULL;
+  const char *n = (const char *)c->names.data, *v = (const char *)c->values.data;
   for (size_t i = 0; i < c->nheaders && n && v; i++) {
-    size_t nl = strlen(n), vl = strlen(v);
-    for (size_t k = 0; k < nl; k++)
-      if (n[k] >= 'A' && n[k] <= 'Z') n[k] = (char)(n[k] + 32);
-    lua_pushlstring(L, n, nl);
-    lua_pushlstring(L, v, vl);
-    lua_rawset(L, headers); /* a plain table: no metamethods to run */
+    size_t nl = strlen(n), vl = strlen(v), ll = last ? strlen(last) : 0;
+    if (!last || ll != vl || memcmp(last, v, vl) != 0) {
+      push_name(L, c->srv, n, nl);
+      lua_pushlstring(L, v, vl);
+      lua_rawset(L, headers); /* a plain table: no metamethods to run */
+    }
+    if (last) last += ll + 1;
     n += nl + 1;
     v += vl + 1;
   }
   lua_setfield(L, req, "headers");
-  keep_header_names(c);
+  keep_header_names(c, same);
   if (c->srv->peer_uid && c->peer_uid >= 0) {
     lua_pushinteger(L, (lua_Integer)c->peer_uid);
     lua_setfield(L, req, "peer_uid");
@@ -188,10 +201,10 @@ static void push_request(lua_State *L, le_conn *c) {
     lua_pushstring(L, strerror(c->peer_errno));
     lua_setfield(L, req, "peer_uid_error");
   }
-  if (!(c->parser.flags & F_CHUNKED) && c->parser.content_length != ULLONG_MAX) {
+  if (!c->chunked && c->content_length != LE_NO_LENGTH) {
     /* as a float when it does not fit an integer: the check compares it with a limit */
-    if (c->parser.content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->parser.content_length);
-    else lua_pushnumber(L, (lua_Number)c->parser.content_length);
+    if (c->content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->content_length);
+    else lua_pushnumber(L, (lua_Number)c->content_length);
     lua_setfield(L, req, "content_length");
   }
 }
@@ -244,8 +257,7 @@ static int run_check(le_conn *c) {
      * pass the limit (chunked, or announced larger); one announced within it never does,
      * and most requests are that (a copy and check of both strings each cost ~1.4 k
      * instructions per invocation at the local target) */
-    int may_exceed = (c->parser.flags & F_CHUNKED) || c->parser.content_length == ULLONG_MAX ||
-                     c->parser.content_length > c->body_limit;
+    int may_exceed = c->chunked || c->content_length == LE_NO_LENGTH || c->content_length > c->body_limit;
     if ((may_exceed || srv->memo.on) && plain_text(L, top + 4) && plain_text(L, top + 5)) { /* a kept answer keeps them */
       copy_text(c->too_large_type, sizeof c->too_large_type, lua_tostring(L, top + 4));
       copy_text(c->too_large_message, sizeof c->too_large_message, lua_tostring(L, top + 5));
@@ -272,29 +284,24 @@ static int begin_stream(le_conn *c) {
   return r;
 }
 
-static int on_headers_complete(http_parser *p) {
-  le_conn *c = p->data;
-  if (c->nheaders > 0 && add_bytes(&c->values, "", 1)) return -1;
-  if (c->nheaders > 0 && !c->last_was_value && add_bytes(&c->names, "", 1)) return -1;
-  c->last_was_value = 1; /* the lists are closed */
-  c->head_fields = c->nheaders, c->head_names = c->names.len, c->head_values = c->values.len; /* trailers follow */
+/* The head read: the check, the body's limit and deadline; 0 to read on, -1 when answered. */
+static int head_complete(le_conn *c) {
   if (run_check(c) < 0) return -1;
-  int chunked = (p->flags & F_CHUNKED) != 0;
-  if (chunked && c->srv->stream_ref != LUA_NOREF && begin_stream(c) < 0) {
+  if (c->chunked && c->srv->stream_ref != LUA_NOREF && begin_stream(c) < 0) {
     le_refuse(c, 500, "ServiceException", "internal error");
     return -1;
   }
-  if (!chunked && p->content_length != ULLONG_MAX && p->content_length > c->body_limit) {
+  uint64_t length = c->content_length;
+  if (!c->chunked && length != LE_NO_LENGTH && length > c->body_limit) {
     le_refuse_too_large(c, 1);
     return -1;
   }
-  double expected = chunked ? (double)c->body_limit : (p->content_length == ULLONG_MAX ? 0.0 : (double)p->content_length);
+  double expected = c->chunked ? (double)c->body_limit : (length == LE_NO_LENGTH ? 0.0 : (double)length);
   le_conn_arm(c, c->srv->timeout + expected / LE_MIN_BODY_RATE);
   return 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len) {
-  le_conn *c = p->data;
+static int on_body(le_conn *c, const char *at, size_t len) {
   if (c->has_sink) return le_stream_body(c, at, len);
   if (c->body.len + len > c->body_limit) {
     le_refuse_too_large(c, 0);
@@ -315,10 +322,12 @@ static void body_handed_over(le_conn *c) {
 void le_request_init_server(le_server *srv) {
   for (int i = 0; i < LE_KEPT_METHODS; i++) srv->method_refs[i] = LUA_NOREF;
   srv->path_ref = LUA_NOREF;
+  srv->nnames = 0;
 }
 
 void le_request_forget(le_server *srv) {
   for (int i = 0; i < LE_KEPT_METHODS; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->method_refs[i]);
+  for (int i = 0; i < srv->nnames; i++) luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->name_refs[i]);
   luaL_unref(srv->L, LUA_REGISTRYINDEX, srv->path_ref);
   le_request_init_server(srv);
 }
@@ -385,34 +394,114 @@ static void dispatch(le_conn *c) {
   c->dispatching = 0;
 }
 
-static int on_message_complete(http_parser *p) {
-  le_conn *c = p->data;
-  c->keep_alive = http_should_keep_alive(p);
+/* The request read whole: one at a time per connection (what follows waits in pending). */
+static void message_complete(le_conn *c) {
+  c->keep_alive = c->head_keep_alive;
   c->busy = 1;
   c->in_message = 0;
+  c->framing = LE_READ_HEAD;
   le_conn_disarm(c); /* (no timer stop: a busy connection's timer does nothing) */
-  http_parser_pause(p, 1); /* one request at a time per connection */
-  return 0;
 }
 
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
+/* What a step of reading did: took all it was given and needs more; read its part and the
+ * next step reads on; completed the request; stopped (refused, or the connection closed). */
+enum { STEP_MORE, STEP_NEXT, STEP_DONE, STEP_STOP };
 
-/* Parses data; on a complete request, keeps the rest for later and dispatches.
+/* The head: skips the empty lines between requests, reads it (httpserver_head.h), runs
+ * head_complete and chooses how the body is read. */
+static int read_head(le_conn *c, const char *data, size_t len, size_t *used) {
+  size_t skip = 0;
+  if (!c->in_message)
+    while (skip < len && (data[skip] == '\r' || data[skip] == '\n')) skip++;
+  *used = skip;
+  if (skip == len) return STEP_MORE;
+  if (!c->in_message) {
+    reset_request(c);
+    c->in_message = 1;
+  }
+  size_t took = 0;
+  int r = le_head_take(c, data + skip, len - skip, &took);
+  *used += took;
+  if (r == LE_TAKE_MORE) return STEP_MORE;
+  if (r == LE_TAKE_REFUSED || head_complete(c) < 0) return STEP_STOP;
+  if (c->chunked) {
+    memset(&c->chunks, 0, sizeof c->chunks); /* (consume_trailer 0: le_trailers_take reads them) */
+    c->framing = LE_READ_CHUNKS;
+    return STEP_NEXT;
+  }
+  if (c->content_length != LE_NO_LENGTH && c->content_length > 0) {
+    c->body_left = c->content_length;
+    c->framing = LE_READ_BODY;
+    return STEP_NEXT;
+  }
+  message_complete(c);
+  return STEP_DONE;
+}
+
+static int read_body(le_conn *c, const char *data, size_t len, size_t *used) {
+  size_t n = (uint64_t)len < c->body_left ? len : (size_t)c->body_left;
+  *used = n;
+  if (n > 0 && on_body(c, data, n) < 0) return STEP_STOP;
+  c->body_left -= n;
+  if (c->body_left > 0) return STEP_MORE;
+  message_complete(c);
+  return STEP_DONE;
+}
+
+/* A chunked body: data appended to c->body and decoded there in place (picohttpparser's
+ * phr_decode_chunked keeps where it is between calls); the decoded bytes stay in the body,
+ * or go to its sink. After the last chunk, the trailer section. */
+static int read_chunks(le_conn *c, const char *data, size_t len, size_t *used) {
+  size_t start = c->body.len, size = len;
+  if (add_bytes(&c->body, data, len)) {
+    le_conn_close(c);
+    return STEP_STOP;
+  }
+  ssize_t r = phr_decode_chunked(&c->chunks, (char *)c->body.data + start, &size);
+  c->body.len = start + size; /* (what followed the last chunk is not body) */
+  if (r == -1) {
+    le_refuse(c, 400, "BadRequestException", "the request is not valid HTTP/1.1");
+    return STEP_STOP;
+  }
+  *used = r >= 0 ? len - (size_t)r : len;
+  if (c->has_sink) {
+    c->body.len = start;
+    if (size > 0 && le_stream_body(c, (const char *)c->body.data + start, size) < 0) return STEP_STOP;
+  } else if (c->body.len > c->body_limit) {
+    c->body.len = start;
+    le_refuse_too_large(c, 0);
+    return STEP_STOP;
+  }
+  if (r == -2) return STEP_MORE;
+  c->framing = LE_READ_TRAILERS;
+  return STEP_NEXT;
+}
+
+static int read_step(le_conn *c, const char *data, size_t len, size_t *used) {
+  *used = 0;
+  if (c->framing == LE_READ_HEAD) return read_head(c, data, len, used);
+  if (len == 0) return STEP_MORE;
+  if (c->framing == LE_READ_BODY) return read_body(c, data, len, used);
+  if (c->framing == LE_READ_CHUNKS) return read_chunks(c, data, len, used);
+  int r = le_trailers_take(c, data, len, used);
+  if (r != LE_TAKE_DONE) return r == LE_TAKE_MORE ? STEP_MORE : STEP_STOP;
+  message_complete(c);
+  return STEP_DONE;
+}
+
+/* Reads data; on a complete request, keeps the rest for later and dispatches.
  * Returns 1 when a request was dispatched. */
 static int parse(le_conn *c, const char *data, size_t len) {
-  size_t used = http_parser_execute(&c->parser, &settings, data, len);
-  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  size_t at = 0;
+  int step = STEP_NEXT;
+  while (step == STEP_NEXT && !c->closing && !c->refused) {
+    size_t used = 0;
+    step = read_step(c, data + at, len - at, &used);
+    at += used;
+  }
   if (c->closing) return 0;
-  if (c->refused) { /* answered already: what followed the headers is body to drop */
-    size_t rest = used < len ? len - used - 1 : 0; /* the parser stopped on the headers' last byte */
+  if (c->refused) { /* answered already: what followed is body to drop */
+    size_t rest = len - at;
     c->drain = rest < c->drain ? c->drain - rest : 0;
     if (c->drain == 0) {
       le_conn_stop_reading(c);
@@ -420,20 +509,13 @@ static int parse(le_conn *c, const char *data, size_t len) {
     }
     return 0;
   }
-  if (e == HPE_PAUSED) {
-    if (used < len && le_buffer_append(&c->pending, data + used, len - used)) {
-      le_conn_close(c);
-      return 0;
-    }
-    dispatch(c);
-    return 1;
+  if (step != STEP_DONE) return 0;
+  if (at < len && le_buffer_append(&c->pending, data + at, len - at)) {
+    le_conn_close(c);
+    return 0;
   }
-  if (e == HPE_HEADER_OVERFLOW) {
-    le_refuse(c, 431, "RequestHeaderFieldsTooLargeException", "the request line and headers are too large");
-  } else if (e != HPE_OK || used != len) {
-    le_refuse(c, 400, "BadRequestException", "the request is not valid HTTP/1.1");
-  }
-  return 0;
+  dispatch(c);
+  return 1;
 }
 
 /* Parses data, then, for as long as dispatch answers at once (a handler that never

@@ -46,15 +46,14 @@ int le_stream_body(le_conn *c, const char *at, size_t len) {
   return 0;
 }
 
-/* The trailer fields: what the parser added to names and values after the head (a first
- * trailer field after a head with fields adds an empty value first: the head's last
- * value was closed already; the last trailer value is not closed). */
+/* The trailer fields: what le_trailers_take added to names and values after the head's
+ * (each NUL-ended, as the head's). */
 static void push_trailers(lua_State *L, le_conn *c) {
   lua_newtable(L);
   size_t count = c->nheaders - c->head_fields;
-  if (count == 0 || le_buffer_append(&c->values, "", 1) != 0) return;
+  if (count == 0) return;
   char *n = (char *)c->names.data + c->head_names;
-  const char *v = (const char *)c->values.data + c->head_values + (c->head_fields > 0 ? 1 : 0);
+  const char *v = (const char *)c->values.data + c->head_values;
   const char *nend = (const char *)c->names.data + c->names.len;
   const char *vend = (const char *)c->values.data + c->values.len;
   for (size_t i = 0; i < count && n < nend && v < vend; i++) {
@@ -127,7 +126,7 @@ static int l_respond_start(lua_State *L) {
   le_conn *c = answering(L);
   if (!c || c->streaming) return lua_pushboolean(L, 0), 1;
   /* an HTTP/1.0 client knows no chunks: the body as it is, its end the connection's */
-  int raw = c->parser.http_major == 1 && c->parser.http_minor == 0;
+  int raw = c->http_minor == 0;
   if (raw) c->keep_alive = 0;
   le_buffer out = {0};
   int bad = le_response_head(L, status, lua_istable(L, 3) || lua_type(L, 3) == LUA_TSTRING ? 3 : 0, &out);

@@ -9,6 +9,10 @@ set -euo pipefail
 # lua-cjson-dev is kept: its static library uses only the stable 5.4 C API, and the build
 # takes its header alone. liblua5.4-dev stays for luarocks' 5.4 trees (test_module_search),
 # not for the build: CMakeLists.txt never looks at Debian's Lua headers or library.
+# picohttpparser (the local target's server's request parser) is not a package either: two
+# files vendored in third_party/picohttpparser (h2o/picohttpparser, commit f8326098, MIT;
+# its README says why). libhttp-parser-dev stays: the client's own transport
+# (engine/httpwire.c) reads answers with it.
 # libcurl is Debian 12's 7.88 on purpose: bookworm-backports' 8.14.1 was measured slower per
 # request (+6 to +12 % of the client's instructions; bench/NOTES.md, W6), so it is not added.
 # libcurl4-openssl-dev gives the build libcurl's headers (and libcurl4, which it depends on);

@@ -94,6 +94,14 @@ def http():
     put("httpserver", "GET /" + "a" * 300 + " HTTP/1.1\r\nHost: h\r\nX: " + "y" * 500 + "\r\n\r\n")
     put("httpserver", "G\x00T / HTTP/1.1\r\n\r\n")
     put("httpserver", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n")
+    # the framing picohttpparser's reader judges (httpserver_head.c): a chunk extension and a
+    # trailer then a pipelined request, and heads that contradict themselves
+    put("httpserver", "PUT /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;ext=1\r\nabc\r\n0\r\nX-Sum: 3\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+    put("httpserver", "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na")
+    put("httpserver", "POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    put("httpserver", "GET /x HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n")
+    put("httpserver", "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n")
 
 
 def http_answers():
