@@ -189,6 +189,19 @@ static int l_next_change(lua_State *L) {
   return 0;
 }
 
+static int ascii_letter(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+/* ~100 instructions for a declaration's name; the pattern ^[%a_][%w_%-]*$ was ~1,500. */
+static int l_is_name(lua_State *L) {
+  size_t n = 0;
+  const unsigned char *s = lua_type(L, 1) == LUA_TSTRING ? (const unsigned char *)lua_tolstring(L, 1, &n) : NULL;
+  int ok = s && n > 0 && (ascii_letter(s[0]) || s[0] == '_');
+  for (size_t i = 1; ok && i < n; i++)
+    ok = ascii_letter(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-';
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 static int l_frame(lua_State *L) {
   lua_Integer level = luaL_checkinteger(L, 1);
   luaL_argcheck(L, level >= 0 && level <= 1000000, 1, "a stack level from 0");
@@ -203,7 +216,7 @@ int le_open_vm(lua_State *L) {
   static const luaL_Reg functions[] = {
       {"new", l_new}, {"sized_like", l_sized_like}, {"count", l_count}, {"copy", l_copy},
       {"frame", l_frame}, {"equality", l_equality}, {"same_entries", l_same_entries},
-      {"next_change", l_next_change}, {NULL, NULL}};
+      {"next_change", l_next_change}, {"is_name", l_is_name}, {NULL, NULL}};
   luaL_newlib(L, functions);
   return 1;
 }

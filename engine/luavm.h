@@ -26,7 +26,10 @@
  *   next_change(keys, from, stored, read, kept, watch) -> the first index i >= from of
  *     the list keys whose key k needs a closer look: read[k] ~= kept[k], or stored[k] a
  *     table, or stored[k] not nil with watch[k] true; nothing when none does (a
- *     refresh's merge of 21 arguments: one call, not a Lua loop). */
+ *     refresh's merge of 21 arguments: one call, not a Lua loop).
+ *   is_name(v) -> whether v is a string that string.match(v, "^[%a_][%w_%-]*$") matches
+ *     in the C locale: ASCII letters, digits, _ and -, first a letter or _ (a stack's
+ *     names: checked once a declaration). False for anything else, never raises. */
 #ifndef LAMBDAENG_LUAVM_H
 #define LAMBDAENG_LUAVM_H
 

@@ -581,8 +581,15 @@ int le_state_save(le_state *st, le_error *err) {
 
 /* The state object at 1, for one of its methods, which hold its metatable as their upvalue:
  * compared there without luaL_checkudata's registry lookup by name (a refresh calls
- * methods ~4 times an entry). */
+ * methods ~4 times an entry). A backend's object (state/local.lua, state/s3.lua: a table
+ * whose field native is the state) stands for its state: it is replaced at 1 by it, so
+ * the backends take these functions as their methods without a Lua wrapper between. */
 static le_state *check_state(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_pushvalue(L, lua_upvalueindex(2)); /* "native" (lua_getfield made the key: ~90 more) */
+    lua_rawget(L, 1);
+    lua_replace(L, 1);
+  }
   le_state **p = lua_touserdata(L, 1);
   int ok = p && lua_getmetatable(L, 1) && lua_rawequal(L, -1, lua_upvalueindex(1));
   if (!ok) luaL_typeerror(L, 1, STATE_MT);
@@ -850,8 +857,9 @@ int le_open_state(lua_State *L) {
                                      {"dirty", l_dirty},         {NULL, NULL}};
   if (luaL_newmetatable(L, STATE_MT)) {
     luaL_newlibtable(L, methods);
-    lua_pushvalue(L, -2); /* each method's upvalue: the metatable (check_state) */
-    luaL_setfuncs(L, methods, 1);
+    lua_pushvalue(L, -2); /* each method's upvalues: the metatable and "native" (check_state) */
+    lua_pushliteral(L, "native");
+    luaL_setfuncs(L, methods, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_state_gc);
     lua_setfield(L, -2, "__gc");

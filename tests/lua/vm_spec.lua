@@ -198,3 +198,29 @@ describe("next_change", function()
     assert.has_error(function() vm.next_change({}, 1, {}, "text", {}, {}) end, "table expected")
   end)
 end)
+
+describe("is_name", function()
+  it("says what the pattern ^[%a_][%w_%-]*$ says, for any bytes, and false for what is not a string", function()
+    local P = "^[%a_][%w_%-]*$"
+    local fixed = { "", "a", "_", "-", "1", "f0", "_x-1", "a b", "a.b", "A-Z_09", "9a", "é", "a\0b", "a\n", "-a",
+                    "Zz", "@", "[", "`", "{", "/", ":" }
+    for _, s in ipairs(fixed) do assert.equal(s:match(P) ~= nil, vm.is_name(s), string.format("%q", s)) end
+    local seed = 7
+    local function byte()
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % 256
+    end
+    local pick = "az_-09AZ@[`{/:"
+    for _ = 1, 20000 do
+      local t = {}
+      for i = 1, byte() % 6 do
+        local b = byte()
+        t[i] = b < 128 and string.char(b) or pick:sub(b % #pick + 1, b % #pick + 1)
+      end
+      local s = table.concat(t)
+      assert.equal(s:match(P) ~= nil, vm.is_name(s), string.format("%q", s))
+    end
+    for _, v in ipairs({ 1, true, {}, print }) do assert.equal(false, vm.is_name(v)) end
+    assert.equal(false, vm.is_name())
+  end)
+end)

@@ -1,9 +1,9 @@
 -- A state backend's object over engine/state.c's native state (st.native): the
 -- metatable __index both backends (state/local.lua, state/s3.lua) give their
 -- State. A name is the backend's own method first, else the native object's: a
--- native method is wrapped once per object and name (the wrapper passes the native
--- object in place of the backend's) and kept on the object, so that st:get(...)
--- in a loop over a thousand entries makes no closure per call.
+-- native method takes the backend's object in place of the native one (state.c's
+-- check_state reads its field native), so it is kept on the object as it is, and
+-- st:get(...) in a loop over a thousand entries is one C call, no Lua wrapper.
 --
 --   delegate.index(own) -> function(self, name), for own's __index
 --   (own: the backend's table of methods; st.native is set when the object is made
@@ -14,12 +14,9 @@ function M.index(own)
   return function(self, name)
     local method = own[name]
     if method ~= nil then return method end
-    local native = rawget(self, "native")
-    method = native[name]
-    if type(method) ~= "function" then return method end
-    local function on_native(_, ...) return method(native, ...) end
-    rawset(self, name, on_native)
-    return on_native
+    method = rawget(self, "native")[name]
+    if type(method) == "function" then rawset(self, name, method) end
+    return method
   end
 end
 
