@@ -30,8 +30,11 @@ static char *finish(le_buffer *b) {
   return s;
 }
 
+/* RFC 3986's unreserved characters: A-Z a-z 0-9 - _ . ~ (a table: isalnum goes through
+ * the locale's table and a call per character). */
 static int unreserved(unsigned char c) {
-  return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+  static const uint64_t bits[4] = {0x03ff600000000000u, 0x47fffffe87fffffeu, 0, 0};
+  return (int)(bits[c >> 6] >> (c & 63)) & 1;
 }
 
 /* s percent-encoded at p (room for 3 * len bytes); returns where it ends. */
@@ -668,10 +671,17 @@ static int put_signature(const le_sigv4_input *in, const char *date, le_sigv4_ou
 
 int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err) {
   memset(out, 0, sizeof *out);
+  /* The date as text once per second: the requests of a second share it. */
+  static time_t dated = (time_t)-1;
+  static char dated_text[17];
   char amz_date[17], date[9];
-  struct tm tm;
-  gmtime_r(&in->timestamp, &tm);
-  put_amz_date(amz_date, sizeof amz_date, &tm);
+  if (in->timestamp != dated || dated == (time_t)-1) {
+    struct tm tm;
+    gmtime_r(&in->timestamp, &tm);
+    put_amz_date(dated_text, sizeof dated_text, &tm);
+    dated = in->timestamp;
+  }
+  memcpy(amz_date, dated_text, sizeof amz_date);
   memcpy(date, amz_date, 8);
   date[8] = '\0';
 
