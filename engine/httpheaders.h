@@ -19,5 +19,8 @@ void le_http_push_headers(struct lua_State *L, const char *raw, size_t len, int 
 int le_http_lua_headers(struct lua_State *L);
 /* Registers the lazy userdata's metatable (once per Lua state, before any is pushed). */
 void le_http_headers_metatable(struct lua_State *L);
+/* Sets header_values(headers, name...) -> each name's value (one call for several names)
+ * in the module table on top of the stack; after le_http_headers_metatable. */
+void le_http_add_header_values(struct lua_State *L);
 
 #endif

@@ -223,6 +223,7 @@ int le_open_http(lua_State *L) {
       {"url_parts", l_url_parts}, {NULL, NULL}};
   le_http_headers_metatable(L);
   luaL_newlib(L, fns);
+  le_http_add_header_values(L);
   return 1;
 }
 

@@ -133,6 +133,14 @@ describe("lazy response headers", function()
         -- the block before, read between this one's reads: its own values, not this one's index
         assert(previous_t[name] == previous_lazy[name], string.format("block %d, read again: %s", i - 1, tostring(name)))
       end
+      -- header_values: several names in one call, from the lazy headers or a table
+      local a, b, c = pick(NAMES), pick(NAMES), pick(NAMES)
+      for _, h in ipairs { lazy, t } do
+        local va, vb, vc = http.header_values(h, a, b, c)
+        assert(va == t[a] and vb == t[b] and vc == t[c], string.format("block %d %q: header_values(%s, %s, %s): %s, %s, %s",
+          i, raw, tostring(a), tostring(b), tostring(c), tostring(va), tostring(vb), tostring(vc)))
+      end
+      assert(select("#", http.header_values(lazy)) == 0, "no names, no values")
       previous_t, previous_lazy = t, lazy
       local n = 0
       for k, v in pairs(lazy) do
@@ -142,6 +150,7 @@ describe("lazy response headers", function()
       for _ in pairs(t) do n = n - 1 end
       assert(n == 0, "block " .. i .. ": pairs gives as many headers as the table holds")
     end
+    assert.has_error(function() http.header_values("raw text", "date") end, "table expected")
   end)
 end)
 

@@ -42,6 +42,25 @@ static void a_post_has_its_lines_then_its_length(void **state) {
   free(r);
 }
 
+/* Content-Length written by hand (no snprintf): lengths of 1 to 7 digits, 0 and 10 among them. */
+static void the_length_is_the_bodys_in_decimal(void **state) {
+  (void)state;
+  static const size_t lengths[] = {0, 9, 10, 99, 100, 1234, 65536, 1000001};
+  for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++) {
+    char *body = malloc(lengths[i] + 1), want[96];
+    assert_non_null(body);
+    memset(body, 'b', lengths[i]);
+    body[lengths[i]] = '\0';
+    char *r = request("POST", "/i", "h", (const char *const[]){"Content-Type: t"}, 1, body, 1);
+    snprintf(want, sizeof want, "POST /i HTTP/1.1\r\nHost: h\r\nContent-Type: t\r\nContent-Length: %zu\r\n\r\n",
+             lengths[i]);
+    assert_memory_equal(r, want, strlen(want));
+    assert_string_equal(r + strlen(want), body);
+    free(r);
+    free(body);
+  }
+}
+
 /* libcurl's rules for custom lines: "Name:" sends nothing, "Name;" an empty header, a line
  * with neither nothing; a given Host, Content-Length or Content-Type replaces libcurl's own. */
 static void custom_lines_follow_libcurls_rules(void **state) {
@@ -204,6 +223,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_get_has_its_host_and_nothing_else),
       cmocka_unit_test(a_post_has_its_lines_then_its_length),
+      cmocka_unit_test(the_length_is_the_bodys_in_decimal),
       cmocka_unit_test(custom_lines_follow_libcurls_rules),
       cmocka_unit_test(answers_read_alike_however_split),
       cmocka_unit_test(bytes_after_the_answer_close_the_connection),

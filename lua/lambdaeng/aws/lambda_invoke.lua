@@ -7,6 +7,7 @@
 local client_lib = require "lambdaeng.aws.client"
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local json = require "lambdaeng.json"
+local header_values = require("lambdaeng.native.http").header_values
 local printable = client_lib.printable
 
 local M = {}
@@ -54,13 +55,14 @@ function Methods:invoke(name, opts)
     timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
-  local h = res.headers
-  local function_error, executed_version = h["x-amz-function-error"], h["x-amz-executed-version"]
+  -- the three in one call: one metamethod call each otherwise
+  local function_error, executed_version, log_result =
+    header_values(res.headers, "x-amz-function-error", "x-amz-executed-version", "x-amz-log-result")
   return {
     status_code = res.status,
     payload = res.body,
     function_error = function_error and printable(function_error, 128) or nil,
-    log_result = h["x-amz-log-result"],
+    log_result = log_result,
     executed_version = executed_version and printable(executed_version, 128) or nil,
   }
 end
