@@ -152,21 +152,29 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
   srv->tcp.data = srv;
   le_request_init_server(srv);
   le_server_verdict_init(srv);
+  le_server_track(srv);
   return srv;
 }
 
 static void server_closed(uv_handle_t *h) { le_server_release(h->data); }
 
+/* Closes srv (open): its references into L let go of, its connections and handles closed. */
+static void close_server(lua_State *L, le_server *srv) {
+  srv->closed = 1;
+  luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
+  if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
+  srv->check_ref = LUA_NOREF;
+  if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
+  srv->stream_ref = LUA_NOREF;
+  le_conn_close_all(srv);
+  le_request_forget(srv);
+  le_server_verdict_close(srv);
+  uv_close((uv_handle_t *)&srv->tcp, server_closed);
+}
+
 /* nil, "what: why", code; srv (NULL when it was never made) is closed. */
 static int failed(lua_State *L, le_server *srv, const char *what, int rc) {
-  if (srv) {
-    luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
-    if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
-    if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
-    le_request_forget(srv);
-    le_server_verdict_close(srv);
-    uv_close((uv_handle_t *)&srv->tcp, server_closed);
-  }
+  if (srv) close_server(L, srv); /* (no connection yet) */
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", what, uv_strerror(rc));
   lua_pushstring(L, uv_err_name(rc));
@@ -228,19 +236,40 @@ static int l_close(lua_State *L) {
   le_server **ud = luaL_checkudata(L, 1, SERVER_MT);
   le_server *srv = *ud;
   if (srv && !srv->closed) {
-    srv->closed = 1;
     *ud = NULL;
-    luaL_unref(L, LUA_REGISTRYINDEX, srv->dispatch_ref);
-    if (srv->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->check_ref);
-    srv->check_ref = LUA_NOREF;
-    if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
-    srv->stream_ref = LUA_NOREF;
-    le_conn_close_all(srv);
-    le_request_forget(srv);
-    le_server_verdict_close(srv);
-    uv_close((uv_handle_t *)&srv->tcp, server_closed);
+    close_server(L, srv);
   }
   return 0;
+}
+
+/* The state's sentinel's __gc (it lives in the registry: collected only when the state
+ * closes): the state's servers that are still open close, and every connection of its
+ * servers lets go of its references into it now, while it is there. Their handles are
+ * freed when the loop next turns, if ever: the state is gone by then (a program ending
+ * with connections open; a test closing its state first). */
+static int l_state_closes(lua_State *L) {
+  lua_State *main = le_main_thread(L);
+  for (le_server *srv = le_servers(); srv; srv = srv->next_server)
+    if (srv->L == main && !srv->closed) close_server(main, srv);
+  le_conn_let_go_of_state(main);
+  return 0;
+}
+
+#define STATE_SENTINEL "lambdaeng.httpserver.state"
+
+/* Puts the sentinel in L's registry, once. */
+static void watch_state(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_SENTINEL) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, l_state_closes);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, STATE_SENTINEL);
 }
 
 /* server:connections(): how many of its connections are open (each counts against
@@ -282,6 +311,7 @@ int le_open_httpserver(lua_State *L) {
   static const luaL_Reg methods[] = {{"port", l_port}, {"close", l_close}, {"unref", l_unref},
                                          {"connections", l_connections}, {NULL, NULL}};
   le_new_class(L, SERVER_MT, methods, NULL);
+  watch_state(L);
   static const luaL_Reg fns[] = {{"listen", l_listen}, {"adopt", l_adopt}, {"respond", l_respond},
                                  {"abort", l_abort}, {"connected", l_connected}, {NULL, NULL}};
   luaL_newlib(L, fns);

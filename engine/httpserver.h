@@ -49,7 +49,9 @@
  * server:port(), server:close(), server:connections() (how many are open: what
  * max_connections counts, from the accept until its close begins). respond() on a connection that has gone away does
  * nothing. server:unref() lets the loop end while the server is open; abort(id)
- * resets a request's connection; connected(id) says whether its client is still there. */
+ * resets a request's connection; connected(id) says whether its client is still there.
+ * When the Lua state closes, its servers close, and their connections (closing ones too)
+ * let go of every reference into it then: their handles may be freed after it is gone. */
 #ifndef LAMBDAENG_HTTPSERVER_H
 #define LAMBDAENG_HTTPSERVER_H
 

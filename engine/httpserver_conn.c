@@ -39,11 +39,41 @@ le_conn *le_conn_find(long id) {
   return NULL;
 }
 
+static le_server *servers; /* every server not yet freed */
+
+void le_server_track(le_server *srv) {
+  srv->prev_server = NULL;
+  srv->next_server = servers;
+  if (servers) servers->prev_server = srv;
+  servers = srv;
+}
+
+le_server *le_servers(void) { return servers; }
+
 void le_server_release(le_server *srv) {
   if (--srv->refs == 0) {
+    if (srv->prev_server) srv->prev_server->next_server = srv->next_server;
+    else if (servers == srv) servers = srv->next_server;
+    if (srv->next_server) srv->next_server->prev_server = srv->prev_server;
     le_memo_free(&srv->memo);
     free(srv);
   }
+}
+
+/* Lets go of c's references into its server's Lua state (each once: they are then none). */
+static void let_go_of_lua(le_conn *c) {
+  if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
+  if (c->reuse_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->reuse_ref);
+  c->req_ref = c->reuse_ref = LUA_NOREF;
+  le_stream_drop(c);
+}
+
+void le_conn_let_go_of_state(lua_State *L) {
+  for (le_conn *c = conns; c; c = c->next)
+    if (c->srv->L == L) {
+      let_go_of_lua(c);
+      le_conn_close(c);
+    }
 }
 
 static void free_conn(uv_handle_t *h) {
@@ -57,9 +87,7 @@ static void free_conn(uv_handle_t *h) {
       *p = c->hnext;
       break;
     }
-  if (c->req_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->req_ref);
-  if (c->reuse_ref != LUA_NOREF) luaL_unref(c->srv->L, LUA_REGISTRYINDEX, c->reuse_ref);
-  le_stream_drop(c);
+  let_go_of_lua(c); /* none left when its state closed first (le_conn_let_go_of_state) */
   le_buffer_free(&c->url);
   le_buffer_free(&c->body);
   le_buffer_free(&c->pending);

@@ -61,6 +61,7 @@ typedef struct le_server {
   le_server_guard guard; /* the server's own checks (httpserver_guard.h) */
   le_check_memo memo;    /* the check's kept answer (httpserver_memo.h) */
   struct le_server *next_unserved; /* waiting for the spare handle (httpserver_conn.c) */
+  struct le_server *next_server, *prev_server; /* every server not yet freed (le_servers) */
   struct sockaddr_storage local;   /* its connections' local address, when local_known */
   int local_known;                 /* it listens on one address (not a wildcard) */
   uv_check_t verdict;              /* after a poll: the verdict on the connections it parked */
@@ -141,6 +142,13 @@ void le_conn_fail_accepts(int n);
 le_conn *le_conn_find(long id);
 /* Drops one reference to srv (the listening handle's or a connection's): freed at zero. */
 void le_server_release(le_server *srv);
+/* Every server made and not yet freed, from le_servers() along next_server (a new
+ * server is added by le_server_track): its Lua state's close reaches them. */
+void le_server_track(le_server *srv);
+le_server *le_servers(void);
+/* The Lua state L closes: every connection of its servers lets go of its references into
+ * L now (closing ones too: their handles may be freed after L is gone), and is closed. */
+void le_conn_let_go_of_state(struct lua_State *L);
 /* Closes c (its handles; freed once both are closed); le_conn_reset with a TCP reset. */
 void le_conn_close(le_conn *c);
 void le_conn_reset(le_conn *c);

@@ -57,6 +57,14 @@ static inline void harness_run_after(lua_State *L, const char *prelude, const ch
   free(chunk);
 }
 
+/* The integer the chunk returns (a chunk that raises fails the test). */
+static inline lua_Integer harness_integer(lua_State *L, const char *chunk) {
+  harness_run(L, chunk, 1);
+  lua_Integer n = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return n;
+}
+
 /* The string result at index idx (a failed scenario's description otherwise). */
 static const char *harness_string(lua_State *L, int idx) {
   const char *s = lua_tostring(L, idx);

@@ -248,12 +248,7 @@ static void a_connection_without_memory_is_closed_and_the_listener_goes_on(void 
 }
 
 /* The count of s (the scenario's global server) now. */
-static lua_Integer server_connections(lua_State *L) {
-  harness_run(L, "return server:connections()", 1);
-  lua_Integer n = lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return n;
-}
+static lua_Integer server_connections(lua_State *L) { return harness_integer(L, "return server:connections()"); }
 
 /* Starts the scenario's global server (the loop is then turned by hand), answering 200
  * with what answer(req) gives, with the options opts (Lua text); returns its port. */
