@@ -240,6 +240,27 @@ describe("state:get_without and state:get_in", function()
       assert.equal(nil, (st:get_in("func.none", "attrs", "version")))
     end
   end)
+
+  it("find a member of a field as its own, not one of a value nested in it, nor one after it", function()
+    local nested = { kind = "func", args = { function_name = "n", version = "in args" },
+      attrs = { a = { version = "inner", z = { 1, { version = "deeper" } } }, b = { "x", "version" }, c = {},
+                version = "outer", w = "version" },
+      other = { b = { version = "inner" }, c = json.array {} } }
+    for _, st in ipairs { kept_state(nested), assert(statelib.open(temp_state())) } do
+      if not st:get("func.a") then st:put("func.a", nested) end
+      st:put("func.b", nested) -- (not kept as text)
+      for _, addr in ipairs { "func.a", "func.b" } do
+        local outer, none, args, empty = st:get_in(addr, "attrs", "version", "other", "version", "args", "version",
+          "other", "c")
+        assert.equal("outer", outer, addr)
+        assert.equal(nil, none, addr .. ": only a nested object has it")
+        assert.equal("in args", args, addr .. ": not the other fields' members")
+        assert.same(json.array {}, empty, addr)
+        assert.same({ 1, { version = "deeper" } }, (st:get_in(addr, "attrs", "a")).z)
+        assert.equal(nil, (st:get_in(addr, "args", "w")), addr .. ": the next field's member")
+      end
+    end
+  end)
 end)
 
 describe("a backend's state object", function()
