@@ -263,6 +263,26 @@ describe("state:get_without and state:get_in", function()
   end)
 end)
 
+describe("an entry made from the file's text", function()
+  it("has each key as written, however alike the keys of its objects and of other entries are", function()
+    local alike = { kind = "func", args = { function_name = "k", a1xb = 1, a2xb = 2, a3xb = 3, a3xxb = 4 },
+      attrs = { a1xb = "one", a2xb = "two", ["a2\\xb"] = "escaped", a2xbb = "longer" } }
+    local other = { kind = "func", args = { function_name = "l", a4xb = 4, a5xb = 5 }, attrs = { a9xb = 9 } }
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    st:put("func.a", alike)
+    st:put("func.b", other)
+    assert(st:save())
+    for _ = 1, 2 do -- (the second time, keys made before)
+      st = assert(statelib.open(path))
+      assert.same(alike, st:get("func.a"))
+      assert.same(other, st:get("func.b"))
+      assert.same(alike.args, st:get_without("func.a", "attrs").args)
+      assert.same(other.attrs, st:get("func.b", "attrs"))
+    end
+  end)
+end)
+
 describe("a backend's state object", function()
   it("delegates to the native state, its methods taking the backend's object, its own methods first", function()
     local path = temp_state()
