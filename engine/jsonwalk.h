@@ -12,7 +12,8 @@
  * le_jsonwalk_push(L, p, end): the value at p pushed as le_json_to_lua pushes jansson's
  *   value of it (integers as integers, reals as floats, null as a NULL light userdata,
  *   tables made at their size and filled in the text's order, an empty array marked as
- *   json.array marks one); the byte after it. The text
+ *   json.array marks one; an object's plain keys are taken from a cache of 256 Lua strings
+ *   kept in the registry, not interned again); the byte after it. The text
  *   must be what jansson reads as that value: ASCII, no \u0000 or surrogate escape, no
  *   duplicate key, integers of up to 18 digits, reals in range.
  * le_jsonwalk_same(L, p, end, idx): whether the Lua value at idx is what le_jsonwalk_push

@@ -34,7 +34,8 @@
  *   its members named in left (n_left names), the others made as le_statefile_push makes them
  *   (a refresh makes the fields it reads back only when they differ: le_statefile_same).
  * le_statefile_push_in(L, sf, i, field, key): kept entry i's field[key] (nil when field is
- *   not an object or has no such key).
+ *   not an object or has no such key); in an entry as jansson's indented dump writes it, the
+ *   member is found by the start of its line, without walking the members before it.
  * le_statefile_same(L, sf, i, field, idx): whether the Lua value at idx is what kept entry
  *   i's member field would be made into (le_jsonwalk_same; nil for a member it has not). */
 #ifndef LAMBDAENG_STATEFILE_H

@@ -240,6 +240,47 @@ describe("state:get_without and state:get_in", function()
       assert.equal(nil, (st:get_in("func.none", "attrs", "version")))
     end
   end)
+
+  it("find a member of a field as its own, not one of a value nested in it, nor one after it", function()
+    local nested = { kind = "func", args = { function_name = "n", version = "in args" },
+      attrs = { a = { version = "inner", z = { 1, { version = "deeper" } } }, b = { "x", "version" }, c = {},
+                version = "outer", w = "version" },
+      other = { b = { version = "inner" }, c = json.array {} } }
+    for _, st in ipairs { kept_state(nested), assert(statelib.open(temp_state())) } do
+      if not st:get("func.a") then st:put("func.a", nested) end
+      st:put("func.b", nested) -- (not kept as text)
+      for _, addr in ipairs { "func.a", "func.b" } do
+        local outer, none, args, empty = st:get_in(addr, "attrs", "version", "other", "version", "args", "version",
+          "other", "c")
+        assert.equal("outer", outer, addr)
+        assert.equal(nil, none, addr .. ": only a nested object has it")
+        assert.equal("in args", args, addr .. ": not the other fields' members")
+        assert.same(json.array {}, empty, addr)
+        assert.same({ 1, { version = "deeper" } }, (st:get_in(addr, "attrs", "a")).z)
+        assert.equal(nil, (st:get_in(addr, "args", "w")), addr .. ": the next field's member")
+      end
+    end
+  end)
+end)
+
+describe("an entry made from the file's text", function()
+  it("has each key as written, however alike the keys of its objects and of other entries are", function()
+    local alike = { kind = "func", args = { function_name = "k", a1xb = 1, a2xb = 2, a3xb = 3, a3xxb = 4 },
+      attrs = { a1xb = "one", a2xb = "two", ["a2\\xb"] = "escaped", a2xbb = "longer" } }
+    local other = { kind = "func", args = { function_name = "l", a4xb = 4, a5xb = 5 }, attrs = { a9xb = 9 } }
+    local path = temp_state()
+    local st = assert(statelib.open(path))
+    st:put("func.a", alike)
+    st:put("func.b", other)
+    assert(st:save())
+    for _ = 1, 2 do -- (the second time, keys made before)
+      st = assert(statelib.open(path))
+      assert.same(alike, st:get("func.a"))
+      assert.same(other, st:get("func.b"))
+      assert.same(alike.args, st:get_without("func.a", "attrs").args)
+      assert.same(other.attrs, st:get("func.b", "attrs"))
+    end
+  end)
 end)
 
 describe("a backend's state object", function()
