@@ -68,17 +68,17 @@ static int check_value(const char *name, size_t name_len, const char *value, siz
   if (at < 0) return LE_OK;
   char shown[65];
   shown_name(shown, sizeof shown, name, name_len);
-  return le_error_set(err, "the header %s holds a line break or control byte (0x%02X at byte %ld), which no HTTP "
+  return le_error_code(err, "EINVAL", "the header %s holds a line break or control byte (0x%02X at byte %ld), which no HTTP "
                       "request can carry", shown, (unsigned char)value[at], at + 1);
 }
 
 static int check_header(const char *name, size_t name_len, const char *value, size_t value_len, le_error *err) {
   long at = bad_name_byte(name, name_len);
   if (at < 0) return check_value(name, name_len, value, value_len, err);
-  if (name_len == 0) return le_error_set(err, "a header has an empty name, which no HTTP request can carry");
+  if (name_len == 0) return le_error_code(err, "EINVAL", "a header has an empty name, which no HTTP request can carry");
   char shown[65];
   shown_name(shown, sizeof shown, name, name_len);
-  return le_error_set(err, "the header name \"%s\" holds a byte no header name may (0x%02X at byte %ld)", shown,
+  return le_error_code(err, "EINVAL", "the header name \"%s\" holds a byte no header name may (0x%02X at byte %ld)", shown,
                       (unsigned char)name[at], at + 1);
 }
 
@@ -209,7 +209,7 @@ long le_http_push_lines(lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const c
 
 /* signed_lines(spec) -> { "Name: value", ... }: the header lines http.request sends
  * for spec (its `headers`, `sign` and `user_agent`), for the equivalence test with
- * signing from Lua (sigv4.sign); nil, message, "unsent" when a header cannot be sent. */
+ * signing from Lua (sigv4.sign); nil, message, "unsent", "EINVAL" when a header cannot be sent. */
 int le_http_lua_signed_lines(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int at[LE_HTTP_SPEC_FIELDS];
@@ -221,7 +221,8 @@ int le_http_lua_signed_lines(lua_State *L) {
     lua_pushnil(L);
     lua_pushstring(L, err.message);
     lua_pushstring(L, "unsent");
-    return 3;
+    lua_pushstring(L, err.code);
+    return 4;
   }
   lua_createtable(L, (int)n, 0);
   for (long i = 0; i < n; i++) {

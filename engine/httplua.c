@@ -46,13 +46,16 @@ static void lua_done(le_http_response *r, void *userdata) {
   le_task_resume(co, 1);
 }
 
-/* A request refused before anything was sent (a header no request can carry, a URL or
- * an option libcurl refuses): nil, message, "unsent". */
+/* A request refused before anything was sent: nil, message, "unsent", cause, where cause
+ * (the error's code) says whose it was: "EINVAL" the request's (a header no request can
+ * carry, a URL or an option libcurl refuses), "ENOENT" a library missing (libcurl, for
+ * https), else the transport's setting up (libcurl failing to start, out of memory). */
 static int unsent(lua_State *L, const le_error *err) {
   lua_pushnil(L);
   lua_pushstring(L, err->message);
   lua_pushstring(L, "unsent");
-  return 3;
+  lua_pushstring(L, err->code ? err->code : "EFAIL");
+  return 4;
 }
 
 static int l_request(lua_State *L) {
