@@ -92,7 +92,7 @@ typedef struct {
 #define FIELD(s) {s}
 
 static void read_fields(lua_State *L, int t, const field_name *names, int count, int *at) {
-  luaL_checkstack(L, count + 4, "request fields");
+  luaL_checkstack(L, count + LUA_MINSTACK, "request fields"); /* (the caller's LUA_MINSTACK kept) */
   for (int i = 0; i < count; i++) {
     lua_getfield(L, t, names[i].name);
     at[i] = lua_gettop(L);
