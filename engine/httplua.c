@@ -215,13 +215,26 @@ static int l_url_parts(lua_State *L) {
   return 1;
 }
 
+static void set_spec_readers(lua_State *L) {
+  const struct {
+    const char *name;
+    lua_CFunction f;
+  } readers[] = {{"request", l_request}, {"signed_lines", le_http_lua_signed_lines}};
+  for (size_t i = 0; i < sizeof readers / sizeof *readers; i++) {
+    lua_pushcclosure(L, readers[i].f, le_http_push_field_names(L));
+    lua_setfield(L, -2, readers[i].name);
+  }
+}
+
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"request", l_request}, {"signed_lines", le_http_lua_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
+      {"stats", l_stats}, {"configure", l_configure},
       {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", le_http_lua_headers},
       {"url_parts", l_url_parts}, {NULL, NULL}};
   le_http_headers_metatable(L);
   luaL_newlib(L, fns);
+  /* (the two that read a spec hold its field names' strings: le_http_push_field_names) */
+  set_spec_readers(L);
   le_http_add_header_values(L);
   return 1;
 }
