@@ -274,7 +274,7 @@ static int set_up(transfer *t, const le_http_request_spec *spec, le_error *err) 
   int listed = t->headers != NULL;
   if (!listed) return le_error_set(err, "libcurl: cannot set up the request: out of memory");
   if (so != CURLE_OK)
-    return le_error_set(err, "libcurl refuses the request's %s: %s", le_http_option_field(t->refused_option),
+    return le_error_code(err, "EINVAL", "libcurl refuses the request's %s: %s", le_http_option_field(t->refused_option),
                         curl_easy_strerror(so));
   return LE_OK;
 }
@@ -290,7 +290,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   if (!t->host) {
     discard(t);
     if (le_curl_load(spec->url, err) != LE_OK) return LE_FAIL; /* (the URL was libcurl's to read) */
-    return le_error_set(err, "not a URL libcurl can use: %s", spec->url);
+    return le_error_code(err, "EINVAL", "not a URL libcurl can use: %s", spec->url);
   }
   if (set_up(t, spec, err) != LE_OK) {
     discard(t);

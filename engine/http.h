@@ -34,7 +34,9 @@
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
- * option libcurl refuses), "tls" and "unsupported" (permanent: httpfailure.h), "error".
+ * option libcurl refuses, both with a 4th value "EINVAL"; a library missing, "ENOENT";
+ * the transport failing to set up, "EFAIL"), "tls" and "unsupported" (permanent:
+ * httpfailure.h), "error".
  * configure{ max_host_connections = N, ca_file = path | false, dns_cache_seconds = S,
  * idle_seconds = S } (the last two the own transport's, le_http_set_own_periods); stats() -> { started=,
  * in_flight=, peak_in_flight=, sockets_open=, sockets_peak=, sockets_opened=,

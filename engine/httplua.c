@@ -46,13 +46,16 @@ static void lua_done(le_http_response *r, void *userdata) {
   le_task_resume(co, 1);
 }
 
-/* A request refused before anything was sent (a header no request can carry, a URL or
- * an option libcurl refuses): nil, message, "unsent". */
+/* A request refused before anything was sent: nil, message, "unsent", cause, where cause
+ * (the error's code) says whose it was: "EINVAL" the request's (a header no request can
+ * carry, a URL or an option libcurl refuses), "ENOENT" a library missing (libcurl, for
+ * https), else the transport's setting up (libcurl failing to start, out of memory). */
 static int unsent(lua_State *L, const le_error *err) {
   lua_pushnil(L);
   lua_pushstring(L, err->message);
   lua_pushstring(L, "unsent");
-  return 3;
+  lua_pushstring(L, err->code ? err->code : "EFAIL");
+  return 4;
 }
 
 static int l_request(lua_State *L) {
@@ -60,23 +63,19 @@ static int l_request(lua_State *L) {
   if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
   le_http_request_spec spec;
   memset(&spec, 0, sizeof spec);
-  lua_getfield(L, 1, "method");
-  spec.method = luaL_optstring(L, -1, "GET");
-  lua_getfield(L, 1, "url");
-  spec.url = luaL_checkstring(L, -1);
-  lua_getfield(L, 1, "body");
-  spec.body = lua_isnil(L, -1) ? NULL : luaL_checklstring(L, -1, &spec.body_len);
-  lua_getfield(L, 1, "timeout");
-  spec.timeout_ms = (long)(luaL_optnumber(L, -1, 0) * 1000);
-  lua_getfield(L, 1, "max_body");
-  lua_Integer max_body = luaL_optinteger(L, -1, 0);
+  int at[LE_HTTP_SPEC_FIELDS];
+  le_http_read_spec(L, 1, at); /* one pass over the table, not a lua_getfield a field */
+  spec.method = luaL_optstring(L, at[LE_HTTP_SPEC_METHOD], "GET");
+  spec.url = luaL_checkstring(L, at[LE_HTTP_SPEC_URL]);
+  spec.body = lua_isnil(L, at[LE_HTTP_SPEC_BODY]) ? NULL : luaL_checklstring(L, at[LE_HTTP_SPEC_BODY], &spec.body_len);
+  spec.timeout_ms = (long)(luaL_optnumber(L, at[LE_HTTP_SPEC_TIMEOUT], 0) * 1000);
+  lua_Integer max_body = luaL_optinteger(L, at[LE_HTTP_SPEC_MAX_BODY], 0);
   if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
   spec.max_body = (size_t)max_body;
-  lua_getfield(L, 1, "lazy_headers");
-  int lazy_headers = lua_toboolean(L, -1);
+  int lazy_headers = lua_toboolean(L, at[LE_HTTP_SPEC_LAZY_HEADERS]);
   const char **lines;
   le_error err;
-  long lines_count = le_http_push_lines(L, 1, &lines, &err);
+  long lines_count = le_http_push_lines(L, at, &lines, &err);
   if (lines_count < 0) return unsent(L, &err);
   spec.header_count = (size_t)lines_count;
   spec.headers = lines;
@@ -216,13 +215,26 @@ static int l_url_parts(lua_State *L) {
   return 1;
 }
 
+static void set_spec_readers(lua_State *L) {
+  const struct {
+    const char *name;
+    lua_CFunction f;
+  } readers[] = {{"request", l_request}, {"signed_lines", le_http_lua_signed_lines}};
+  for (size_t i = 0; i < sizeof readers / sizeof *readers; i++) {
+    lua_pushcclosure(L, readers[i].f, le_http_push_field_names(L));
+    lua_setfield(L, -2, readers[i].name);
+  }
+}
+
 int le_open_http(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"request", l_request}, {"signed_lines", le_http_lua_signed_lines}, {"stats", l_stats}, {"configure", l_configure},
+      {"stats", l_stats}, {"configure", l_configure},
       {"cancel_all", l_cancel_all}, {"cancellations", l_cancellations}, {"headers", le_http_lua_headers},
       {"url_parts", l_url_parts}, {NULL, NULL}};
   le_http_headers_metatable(L);
   luaL_newlib(L, fns);
+  /* (the two that read a spec hold its field names' strings: le_http_push_field_names) */
+  set_spec_readers(L);
   le_http_add_header_values(L);
   return 1;
 }

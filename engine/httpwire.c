@@ -32,10 +32,24 @@ static int names(const char *line, const char *name) {
   return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
 }
 
-static int given(const char *const *lines, size_t n, const char *name) {
-  for (size_t i = 0; i < n; i++)
-    if (names(lines[i], name)) return 1;
-  return 0;
+enum { GIVES_HOST = 1, GIVES_LENGTH = 2, GIVES_TYPE = 4 };
+
+/* Which of Host, Content-Length and Content-Type the caller's lines give, in one pass
+ * whose first byte of a line decides which name it is compared with (not three scans). */
+static int given_names(const char *const *lines, size_t n) {
+  int gives = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *line = lines[i];
+    switch (line[0] | 32) {
+    case 'h': gives |= names(line, "Host") ? GIVES_HOST : 0; break;
+    case 'c':
+      if (names(line, "Content-Length")) gives |= GIVES_LENGTH;
+      else if (names(line, "Content-Type")) gives |= GIVES_TYPE;
+      break;
+    default: break;
+    }
+  }
+  return gives;
 }
 
 static int only_blanks(const char *s) {
@@ -72,7 +86,8 @@ int le_http_wire_request(le_buffer *out, const char *method, const char *target,
   PUT(out, " ", 1);
   PUTS(out, target);
   PUT(out, " HTTP/1.1\r\n", 11);
-  if (!given(lines, n, "Host")) {
+  int gives = given_names(lines, n);
+  if (!(gives & GIVES_HOST)) {
     PUT(out, "Host: ", 6);
     PUTS(out, host_header);
     PUT(out, "\r\n", 2);
@@ -80,11 +95,11 @@ int le_http_wire_request(le_buffer *out, const char *method, const char *target,
   for (size_t i = 0; i < n; i++)
     if (put_custom(out, lines[i]) != LE_OK) return LE_FAIL;
   if (has_body) {
-    if (!given(lines, n, "Content-Length")) {
+    if (!(gives & GIVES_LENGTH)) {
       char len[48], *end = put_decimal((char *)memcpy(len, "Content-Length: ", 16) + 16, body_len);
       PUT(out, len, (size_t)(put_crlf(end) - len));
     }
-    if (!given(lines, n, "Content-Type")) PUTS(out, "Content-Type: application/x-www-form-urlencoded\r\n");
+    if (!(gives & GIVES_TYPE)) PUTS(out, "Content-Type: application/x-www-form-urlencoded\r\n");
   }
   PUT(out, "\r\n", 2);
   if (body_len > 0) PUT(out, body, body_len);

@@ -6,7 +6,9 @@ real binary with the dynamic loader's own account of what it mapped (LD_DEBUG=fi
 - LAMBDAENG_HTTP_TRANSPORT=curl and an https:// endpoint load it (and the request goes
   through it);
 - a libcurl that cannot be loaded (no such file, or a library that is not libcurl) makes
-  the request fail with an error naming it and why ("https needs libcurl (FILE): ..."),
+  the request fail with an error naming it and why ("https needs libcurl (FILE): ..."), of
+  type MissingDependencyException from the AWS client (the request was valid: the machine
+  lacks a library),
   the command exiting with its error status, never a crash."""
 import os
 import re
@@ -80,9 +82,11 @@ class LibcurlLoading(unittest.TestCase):
             ({"endpoint": https, "LAMBDAENG_LIBCURL": MISSING},
              "cannot be used: https needs libcurl (" + MISSING + "): " + MISSING + ": cannot open shared object file"),
             ({"LAMBDAENG_HTTP_TRANSPORT": "curl", "LAMBDAENG_LIBCURL": MISSING},
-             "this request needs libcurl (" + MISSING + "): " + MISSING + ": cannot open shared object file"),
+             "Error: MissingDependencyException: ListFunctions: this request needs libcurl (" + MISSING + "): "
+             + MISSING + ": cannot open shared object file"),
             ({"LAMBDAENG_HTTP_TRANSPORT": "curl", "LAMBDAENG_LIBCURL": "libz.so.1"},
-             "this request needs libcurl (libz.so.1): it has no curl_version_info"),
+             "Error: MissingDependencyException: ListFunctions: this request needs libcurl (libz.so.1): it has no "
+             "curl_version_info (libcurl 7.80.0 or later needed); nothing was sent"),
         ]
         for env, message in cases:
             with self.subTest(message=message):

@@ -65,6 +65,21 @@ describe("signing in http.request", function()
     assert.same({ "A: 1", "B: two" }, http.signed_lines { headers = { { "A", "1" }, { "B", "two" } } })
     assert.same({ "User-Agent: x" }, http.signed_lines { user_agent = "x" })
   end)
+
+  it("reads a spec and its sign given through __index as it reads plain tables", function()
+    -- (plain tables are read raw, with the names' strings held as upvalues; others by lua_getfield)
+    local sign = { host = "h.example", path = "/p", query = "a=1", access_key_id = "AKIDEXAMPLE",
+                   secret_access_key = "secret", region = "us-east-1", service = "lambda", time = 1700000000,
+                   sign_body = true }
+    local plain = { method = "POST", body = "{}", headers = { { "X-A", "v" } }, user_agent = "ua", sign = sign }
+    local lines = http.signed_lines(plain)
+    assert.equal(5, #lines) -- X-A, signing's three (X-Amz-Date, X-Amz-Content-Sha256, Authorization), User-Agent
+    assert.matches("^Authorization: AWS4%-HMAC%-SHA256 Credential=AKIDEXAMPLE/", lines[4])
+    local via = {}
+    for k, v in pairs(plain) do via[k] = v end
+    via.sign = setmetatable({}, { __index = sign })
+    assert.same(lines, http.signed_lines(setmetatable({}, { __index = via })))
+  end)
 end)
 
 describe("the client on the wire", function()

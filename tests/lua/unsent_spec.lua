@@ -47,9 +47,10 @@ describe("the header lines' guard", function()
       { signed { host = "127.0.0.1\r\nX-B: 1" }, "^the header Host holds .* %(0x0D at byte 10%)" },
     }
     for i, case in ipairs(cases) do
-      local lines, message, kind = http.signed_lines(case[1])
+      local lines, message, kind, cause = http.signed_lines(case[1])
       assert(lines == nil, "case " .. i .. ": refused")
       assert.equal("unsent", kind)
+      assert.equal("EINVAL", cause) -- (the request's fault: failures.lua's ValidationError)
       for j = 2, #case do assert.matches(case[j], message) end
       assert(not message:find("secret", 1, true), "case " .. i .. ": the value is not shown: " .. message)
     end
@@ -92,6 +93,7 @@ describe("the header lines' guard", function()
     server:close()
     assert.is_nil(results.bad[1])
     assert.equal("unsent", results.bad[3])
+    assert.equal("EINVAL", results.bad[4])
     assert.equal(200, results.good[1].status)
     assert.equal(1, #seen)
     assert.equal("a b", seen[1].headers["x-a"])
@@ -101,9 +103,10 @@ end)
 describe("a request libcurl refuses to set up", function()
   it("is unsent, naming the field libcurl refused", function()
     -- (https: libcurl's, not the own transport; a string option past libcurl's 8,000,000 bytes)
-    local res, message, kind = http.request { url = "https://127.0.0.1:1/", method = string.rep("M", 8000001) }
+    local res, message, kind, cause = http.request { url = "https://127.0.0.1:1/", method = string.rep("M", 8000001) }
     assert.is_nil(res)
     assert.equal("unsent", kind)
+    assert.equal("EINVAL", cause)
     assert.matches("^libcurl refuses the request's method: ", message)
   end)
 end)
@@ -169,5 +172,28 @@ describe("a request refused before it is sent", function()
     assert.matches("^STS AssumeRole %(GET http://127%.0%.0%.1:%d+/%): the header X%-A holds", message)
     assert.equal(1, calls)
     assert.equal(0, #seen)
+  end)
+end)
+
+describe("an unsent request's error type", function()
+  local failures = require "lambdaeng.aws.failures"
+  local req = { op = "GetFunction", method = "GET" }
+  local url = "https://lambda.us-east-1.amazonaws.com/"
+
+  it("says whose failure it was: the request's, a missing library's or the transport's", function()
+    local cases = {
+      { "EINVAL", "ValidationError", "the header name \"X:A\" holds a byte no header name may (0x3A at byte 2)" },
+      { nil, "ValidationError", "a header has an empty name, which no HTTP request can carry" },
+      { "ENOENT", "MissingDependencyException", "https needs libcurl (libcurl.so.4): libcurl.so.4: cannot open" },
+      { "EFAIL", "HTTPClientError", "libcurl failed to start" },
+    }
+    for _, case in ipairs(cases) do
+      local err = failures.transport_error(req, url, case[3], "unsent", case[1])
+      assert.equal(case[2], err.type)
+      assert.equal("unsent", err.kind)
+      assert.equal("GetFunction: " .. case[3] .. "; nothing was sent", err.message)
+      assert.falsy(err.retryable)
+      assert.falsy(failures.transport_retryable(err.kind))
+    end
   end)
 end)

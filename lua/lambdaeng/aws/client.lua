@@ -311,10 +311,10 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind = http.request(spec)
+  local res, msg, kind, cause = http.request(spec)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
-    return nil, failures.transport_error(req, url, msg, kind)
+    return nil, failures.transport_error(req, url, msg, kind, cause)
   end
   if self.debug then
     self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))

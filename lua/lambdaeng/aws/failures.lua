@@ -9,10 +9,13 @@
 --   answer_error(req, res, origin) -> the error of an answer of status 300 or more:
 --       parse_error's, with throttle and retryable; with no error document its message
 --       names the call: "GetFunction: HTTP 502 from http://host:port (empty body)"
---   transport_error(req, url, msg, kind) -> the error of a request http.request could
---       not complete: a response too large; a request refused before it was sent (kind
---       "unsent": a header, the URL or an option; ValidationError naming the operation
---       and what was refused); a TLS failure (TLSError: the certificate not verified, the
+--   transport_error(req, url, msg, kind, cause) -> the error of a request http.request
+--       could not complete: a response too large; a request refused before it was sent
+--       (kind "unsent", "nothing was sent", naming the operation; its type by cause,
+--       http.request's 4th value: a header, the URL or an option of the request, EINVAL
+--       or none, a ValidationError; a library missing (libcurl, for https), ENOENT, a
+--       MissingDependencyException; the transport failing to set up, else, an
+--       HTTPClientError: botocore's names for the two); a TLS failure (TLSError: the certificate not verified, the
 --       CA certificates unusable); a protocol libcurl cannot use: none retried. Else a
 --       ConnectionError or RequestTimeout naming the proxy it went through (aws/proxy.lua,
 --       loaded only then), retried unless it was cancelled.
@@ -203,7 +206,10 @@ local CA_HINT = "; to trust another certificate authority, set AWS_CA_BUNDLE or 
   .. "to a PEM file of its certificates"
 
 -- The failures that are not the connection's: nil for the others.
-local function permanent_error(req, url, msg, kind)
+-- The type of an unsent request's error, by whose failure it was (transport_error).
+local UNSENT_TYPES = { EINVAL = "ValidationError", ENOENT = "MissingDependencyException" }
+
+local function permanent_error(req, url, msg, kind, cause)
   local op, shown = req.op or "the call", shown_url(url)
   if kind == "too_large" then
     return { type = "ResponseTooLarge", kind = kind, retryable = false, message = string.format(
@@ -216,7 +222,7 @@ local function permanent_error(req, url, msg, kind)
       what = string.format("libcurl refuses the request's URL (%s): %s %s", not parts and why or "its host",
         req.method, shown)
     end
-    return { type = "ValidationError", kind = kind, retryable = false,
+    return { type = UNSENT_TYPES[cause or "EINVAL"] or "HTTPClientError", kind = kind, retryable = false,
              message = string.format("%s: %s; nothing was sent", op, what) }
   end
   if kind == "tls" then
@@ -229,8 +235,8 @@ local function permanent_error(req, url, msg, kind)
   end
 end
 
-function M.transport_error(req, url, msg, kind)
-  local permanent = permanent_error(req, url, msg, kind)
+function M.transport_error(req, url, msg, kind, cause)
+  local permanent = permanent_error(req, url, msg, kind, cause)
   if permanent then return permanent end
   local through = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
   return { type = kind == "timeout" and "RequestTimeout" or "ConnectionError", kind = kind,
