@@ -38,12 +38,22 @@ def boto_view(out):
 
 
 def comparable(view):
-    """view with each LogResult replaced by whether it logged the function's START and END."""
+    """view with each run of PayloadChunk events joined into one (where the function's writes
+    split into chunks depends on when the target reads them: the bytes and their order are
+    what the two clients must agree on) and each LogResult replaced by whether it logged the
+    function's START and END."""
+    events = []
     for e in view["EventStream"]:
         done = e.get("InvokeComplete")
         if done and "LogResult" in done:
             log = base64.b64decode(done["LogResult"]).decode()
             done["LogResult"] = ("START RequestId: " in log, "END RequestId: " in log)
+        if "PayloadChunk" in e and events and "PayloadChunk" in events[-1]:
+            joined = base64.b64decode(events[-1]["PayloadChunk"]["Payload"]) + base64.b64decode(e["PayloadChunk"]["Payload"])
+            events[-1] = {"PayloadChunk": {"Payload": base64.b64encode(joined).decode()}}
+        else:
+            events.append(e)
+    view["EventStream"] = events
     return view
 
 
