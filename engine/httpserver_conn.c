@@ -95,6 +95,7 @@ static void free_conn(uv_handle_t *h) {
   le_buffer_free(&c->names);
   le_buffer_free(&c->reused_names);
   le_buffer_free(&c->reused_values);
+  le_buffer_free(&c->reused_url);
   le_buffer_free(&c->values);
   le_server_release(c->srv);
   free(c);

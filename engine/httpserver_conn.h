@@ -103,6 +103,8 @@ typedef struct le_conn {
   le_buffer reused_values; /* and their values (NUL-separated) */
   int reused_distinct;    /* those names are all different (a value alike then need not be set again) */
   int reuse_unknown;      /* those names could not be kept: the next request gets a new table */
+  le_buffer reused_url;   /* and its request target (valid when reused_url_set), */
+  int reused_url_set, reused_method; /* and its method: alike, they are in the table already */
   int busy, keep_alive, closing, refused, reading, in_message;
   int dispatching;          /* inside dispatch: a response given there does not feed (le_request_feed's loop does) */
   int writing, want_close; /* writes in flight; close once they are done (and the drain) */

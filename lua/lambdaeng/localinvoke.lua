@@ -60,8 +60,9 @@ end
 -- instructions (epcg.py).
 function M.invoke(t, name, qualifier, req, stream_id)
   local fn = t.functions[name]
-  -- an alias runs its version, or its additional version for that version's share
-  local cfg = t:config_of(name, localaliases.version(t, name, fn, qualifier))
+  -- an alias runs its version, or its additional version for that version's share; no
+  -- qualifier (most Invokes): $LATEST, what those two give (four calls fewer, ~0.4 k)
+  local cfg = (fn and not qualifier) and fn.latest or t:config_of(name, localaliases.version(t, name, fn, qualifier))
   if not cfg then return t:not_found(name, qualifier) end
   local h = req.headers
   local itype = h["x-amz-invocation-type"] or "RequestResponse"

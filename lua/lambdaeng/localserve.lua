@@ -16,6 +16,7 @@ local localapi = require "lambdaeng.localapi"
 local M = {}
 
 local err = localapi.error_response
+local find = string.find -- not looked up through the string metatable per request
 
 -- A request-rate quota: a token bucket refilled at rate per second, holding one second's
 -- worth (one request at least). Returns nil when a token was taken, or the seconds to wait.
@@ -41,9 +42,9 @@ function M.handle(self, req, id)
   -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
   -- ("invocations$" without a pattern: Invoke's "/invocations", InvokeWithResponseStream's
   -- "/response-streaming-invocations")
-  local class = req.path:find("invocations", -11, true) and "invoke"
+  local class = find(req.path, "invocations", -11, true) and "invoke"
     or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
-  local wait = self:take(class)
+  local wait = self.quota[class] and self:take(class) -- (no quota of the class: no call)
   if wait then
     self.stats.throttled = self.stats.throttled + 1
     local status, headers, body = err(429, "TooManyRequestsException", "Rate exceeded")

@@ -683,24 +683,34 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
                "      tostring(req.headers['x-first']), tostring(req.content_length), tostring(req.body))\n"
                "    tables[req] = true\n"
                "  end\n"
+               "  local lines = {}\n"
                "  local s, url = listen(function(req, id)\n"
                "    note('dispatch', req)\n"
+               "    lines[#lines + 1] = req.method .. ' ' .. req.target .. ' ' .. req.path .. ' ' .. req.query\n"
                "    answer(req, id)\n"
                "  end, { reuse_requests = true, check = function(req) note('check', req) end })\n"
                "  local a = http.request { method = 'PUT', url = url .. '/one', body = 'abc', timeout = 10,\n"
                "                           headers = { { 'X-First', '1' } } }\n"
                "  local b = http.request { url = url .. '/two', timeout = 10 }\n"
+               "  -- the same request line again (kept in the table), then its target, method, length alike\n"
+               "  for _, r in ipairs { { 'GET', '/two' }, { 'GET', '/two?q=1' }, { 'POST', '/two?q=1' },\n"
+               "                       { 'POST', '/twx?q=1' }, { 'POST', '/twx?q=1' }, { 'GET', '/' } } do\n"
+               "    http.request { method = r[1], url = url .. r[2], body = r[1] == 'POST' and '' or nil, timeout = 10 }\n"
+               "  end\n"
                "  s:close()\n"
                "  local n = 0\n"
                "  for _ in pairs(tables) do n = n + 1 end\n"
-               "  return a.body .. ',' .. b.body, table.concat(seen, '|'), n\n"
+               "  return a.body .. ',' .. b.body, table.concat(seen, '|', 1, 4), n, table.concat(lines, '|')\n"
                "end)\n",
-               3);
-  assert_string_equal(harness_string(L, -3), "PUT /one,GET /two");
-  assert_string_equal(harness_string(L, -2),
+               4);
+  assert_string_equal(harness_string(L, -4), "PUT /one,GET /two");
+  assert_string_equal(harness_string(L, -3),
                       "check PUT /one x=1 cl=3 body=nil|dispatch PUT /one x=1 cl=3 body=abc|"
                       "check GET /two x=nil cl=nil body=nil|dispatch GET /two x=nil cl=nil body=");
-  assert_int_equal(lua_tointeger(L, -1), 1); /* one table for the connection's two requests */
+  assert_int_equal(lua_tointeger(L, -2), 1); /* one table for the connection's requests */
+  assert_string_equal(harness_string(L, -1), "PUT /one /one |GET /two /two |GET /two /two |GET /two?q=1 /two q=1|"
+                                             "POST /two?q=1 /two q=1|POST /twx?q=1 /twx q=1|POST /twx?q=1 /twx q=1|"
+                                             "GET / / ");
   harness_close(L);
 }
 
