@@ -17,6 +17,7 @@
 #include "httpmulti.h"
 #include "httpown.h"
 #include "httppool.h"
+#include "httpsink.h"
 #include "httptransfer.h"
 #include "httpurl.h"
 #include "httpurl_plain.h"
@@ -54,6 +55,10 @@ static int init(le_error *err) {
   int rc = uv_async_init(le_loop(), &H.alive, NULL);
   if (rc != 0) return le_error_set(err, "the HTTP client on the loop: %s", uv_strerror(rc));
   uv_unref((uv_handle_t *)&H.alive);
+  if (le_http_sink_open(err) != LE_OK) {
+    uv_close((uv_handle_t *)&H.alive, NULL);
+    return LE_FAIL;
+  }
   H.ready = 1;
   return LE_OK;
 }
@@ -76,6 +81,7 @@ size_t le_http_close(void) {
   if (H.count > 0) return H.count;
   if (H.curl_ready) le_http_multi_close();
   le_http_own_close();
+  le_http_sink_close();
   uv_close((uv_handle_t *)&H.alive, NULL);
   H.last_host = NULL;
   le_http_easy_close();
@@ -234,7 +240,11 @@ void le_http_end(transfer *t) {
     dequeue(t);
   }
   le_http_response *r = &t->response;
-  if (t->cancelled) {
+  le_http_sink_forget(t);
+  if (t->stopped) {
+    r->error_kind = "stopped";
+    snprintf(r->error, sizeof r->error, "the body's sink stopped the request");
+  } else if (t->cancelled) {
     r->error_kind = "cancelled";
     snprintf(r->error, sizeof r->error, "request cancelled");
   } else if (t->too_large) {
@@ -247,6 +257,11 @@ void le_http_end(transfer *t) {
   le_http_own_free(t);
   if (t->url) le_http_url_release(t->url);
   t->url = NULL;
+  /* the bytes not given yet, a failed answer's too (they arrived); a sink refusing them: stopped */
+  if (!t->stopped && le_http_sink_give(t) != 0 && !r->error_kind) {
+    r->error_kind = "stopped";
+    snprintf(r->error, sizeof r->error, "the body's sink stopped the request");
+  }
   t->done(r, t->userdata);
   le_buffer_free(&r->headers);
   le_buffer_free(&r->body);
@@ -286,6 +301,7 @@ int le_http_start(const le_http_request_spec *spec, le_http_done done, void *use
   t->done = done;
   t->userdata = userdata;
   t->max_body = spec->max_body;
+  t->sink = spec->sink;
   t->host = host_for(spec->url);
   if (!t->host) {
     discard(t);
@@ -350,6 +366,17 @@ int le_http_set_own_periods(long dns_seconds, long idle_seconds, le_error *err) 
     return le_error_code(err, "EINVAL", "dns_cache_seconds and idle_seconds must be 0 to 86400");
   le_http_pool_set_periods(dns_seconds, idle_seconds);
   return LE_OK;
+}
+
+void le_http_stop(transfer *t) {
+  t->stopped = 1;
+  if (t->own) {
+    le_http_own_abort(t);
+    le_http_end(t);
+    return;
+  }
+  le_http_multi_cancel(t->shard, t->easy);
+  le_http_finish(t, CURLE_ABORTED_BY_CALLBACK);
 }
 
 /* Cancelled transfers complete on the next turn of the loop, like any other. */

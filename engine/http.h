@@ -17,15 +17,17 @@
  * exceed 64 KiB) ends at that point with the kind "too_large": nothing beyond
  * the cap is buffered. Each request has its own timeout, and
  * le_http_cancel_all ends every request in flight or queued with the kind
- * "cancelled". A completion callback is called exactly once per request that
+ * "cancelled". A request with a sink has its 2xx answer's body given to the sink as it
+ * arrives (httpsink.h) rather than buffered; a sink that refuses ends it, kind "stopped".
+ * A completion callback is called exactly once per request that
  * le_http_start accepted, from the loop, never from inside le_http_start.
  * Every libcurl and libuv result is checked: a request libcurl refuses to set up
  * fails in le_http_start; a failure inside a callback, where no caller can be
  * answered, fails the transfers it concerns where libcurl allows (a socket or
  * timer callback returning -1) and is reported from the loop (le_report_failure).
  *
- * Lua: lambdaeng.native.http.request{ method=, url=, headers={{name, value}...},
- * body=, timeout=seconds, max_body=bytes, sign=, user_agent= } from a task (with
+ * Lua: lambdaeng.native.http.request({ method=, url=, headers={{name, value}...},
+ * body=, timeout=seconds, max_body=bytes, sign=, user_agent= } [, sink]) from a task (with
  * sign = { host=, path=, query=, access_key_id=, secret_access_key=, session_token=,
  * region=, service=, time=, sign_body=, normalize=, single_encode= } the request is
  * signed here with SigV4, Host first, and sent with its headers, then the ones
@@ -33,6 +35,8 @@
  * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
+ * "stopped" (the sink, a function called with each piece of a 2xx answer's body as it
+ * arrives, raised: its error is the message; it runs on the loop and must not wait),
  * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
  * option libcurl refuses, both with a 4th value "EINVAL"; a library missing, "ENOENT";
  * the transport failing to set up, "EFAIL"), "tls" and "unsupported" (permanent:
@@ -67,6 +71,9 @@ typedef struct le_http_response {
 } le_http_response;
 
 typedef void (*le_http_done)(le_http_response *response, void *userdata);
+/* A body's sink (httpsink.h): a 2xx answer's body bytes as they arrive, from the loop,
+ * with the request's userdata; nonzero ends the request with the kind "stopped". */
+typedef int (*le_http_body_sink)(const char *data, size_t len, void *userdata);
 
 typedef struct le_http_request_spec {
   const char *method;
@@ -76,7 +83,8 @@ typedef struct le_http_request_spec {
   const void *body;
   size_t body_len;
   long timeout_ms;
-  size_t max_body; /* 0: no cap */
+  size_t max_body; /* 0: no cap (with a sink: of the bytes not given yet) */
+  le_http_body_sink sink; /* NULL: the body is buffered whole */
 } le_http_request_spec;
 
 #define LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS 64L

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "httpmulti.h"
+#include "httpsink.h"
 #include "httpurl.h"
 
 #define LE_HTTP_IDLE_EASY 64 /* easy handles kept for reuse (creating one costs more than resetting it) */
@@ -68,7 +69,9 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
     t->too_large = 1;
     return 0;
   }
-  return le_buffer_append(&t->response.body, data, size * n) == LE_OK ? size * n : 0;
+  if (le_buffer_append(&t->response.body, data, size * n) != LE_OK) return 0;
+  le_http_sink_note(t); /* given from the loop, outside libcurl (httpsink.h) */
+  return size * n;
 }
 
 /* A declared Content-Length beyond max_body ends the transfer before its body. */

@@ -1,5 +1,6 @@
 /* httplua.c — lambdaeng.native.http, the Lua face of http.h (whose comment states
- * it): request{} from a task yields until the response (its header lines from
+ * it): request(spec [, sink]) from a task yields until the response (the sink given a
+ * 2xx body's pieces as they arrive, httpsink.h) (its header lines from
  * httplines.c, its headers read by httpheaders.c), and configure, stats, cancel_all,
  * cancellations, signed_lines, headers, url_parts. */
 #include "http.h"
@@ -21,20 +22,41 @@
 typedef struct lua_waiter {
   lua_State *co;
   int lazy_headers;
+  int sink_ref;     /* the sink function in the registry, or LUA_NOREF */
+  char *sink_error; /* what the sink raised, or NULL */
 } lua_waiter;
+
+/* A request's sink: the Lua function given with each piece of the body, called on the
+ * main thread (the task waits), protected: what it raises (or a wait: it cannot yield)
+ * stops the request, its message kept for the task. */
+static int lua_sink(const char *data, size_t len, void *userdata) {
+  lua_waiter *w = userdata;
+  lua_State *L = le_main_thread(w->co);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, w->sink_ref);
+  lua_pushlstring(L, data, len);
+  if (lua_pcall(L, 1, 0, 0) == LUA_OK) return 0;
+  const char *m = lua_tostring(L, -1);
+  if (!w->sink_error) w->sink_error = strdup(m ? m : "the sink raised an error that is not a string");
+  lua_pop(L, 1);
+  return 1;
+}
 
 static void lua_done(le_http_response *r, void *userdata) {
   lua_waiter *w = userdata;
   lua_State *co = w->co;
   int w_lazy = w->lazy_headers;
+  char *sink_error = w->sink_error;
+  if (w->sink_ref != LUA_NOREF) luaL_unref(co, LUA_REGISTRYINDEX, w->sink_ref);
   free(w);
   if (r->error_kind) {
     lua_pushnil(co);
-    lua_pushstring(co, r->error);
+    lua_pushstring(co, sink_error ? sink_error : r->error);
     lua_pushstring(co, r->error_kind);
+    free(sink_error);
     le_task_resume(co, 3);
     return;
   }
+  free(sink_error);
   lua_createtable(co, 0, 4); /* status, headers, body, and the client's attempts (no rehash) */
   lua_pushinteger(co, r->status);
   lua_setfield(co, -2, "status");
@@ -60,6 +82,8 @@ static int unsent(lua_State *L, const le_error *err) {
 
 static int l_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  int has_sink = !lua_isnoneornil(L, 2);
+  if (has_sink) luaL_checktype(L, 2, LUA_TFUNCTION);
   if (!le_task_can_wait(L)) return luaL_error(L, "http.request must be called from a task");
   le_http_request_spec spec;
   memset(&spec, 0, sizeof spec);
@@ -83,7 +107,15 @@ static int l_request(lua_State *L) {
   if (!w) return luaL_error(L, "out of memory");
   w->co = L;
   w->lazy_headers = lazy_headers;
+  w->sink_error = NULL;
+  w->sink_ref = LUA_NOREF;
+  if (has_sink) {
+    lua_pushvalue(L, 2);
+    w->sink_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    spec.sink = lua_sink;
+  }
   if (le_http_start(&spec, lua_done, w, &err) != LE_OK) {
+    if (w->sink_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, w->sink_ref);
     free(w);
     return unsent(L, &err);
   }

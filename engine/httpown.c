@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "httppool.h"
+#include "httpsink.h"
 #include "httptransfer.h"
 #include "httpwire.h"
 #include "loop.h"
@@ -282,7 +283,9 @@ void le_http_own_read(void *user, le_http_conn *c, const char *data, long n) {
   le_http_answer_state st = le_http_answer_feed(&o->answer, data, n < 0 ? 0 : (size_t)n);
   const char *name = le_http_pool_host_name(o->host);
   switch (st) {
-    case LE_HTTP_ANSWER_MORE: return;
+    case LE_HTTP_ANSWER_MORE:
+      if (o->t->response.body.len > 0) le_http_sink_note(o->t);
+      return;
     case LE_HTTP_ANSWER_DONE: end(o, NULL, o->answer.keep_alive && n > 0, "%s", ""); return;
     case LE_HTTP_ANSWER_TOO_LARGE:
       o->t->too_large = 1;

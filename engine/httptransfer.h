@@ -34,6 +34,9 @@ typedef struct le_http_transfer {
   size_t max_body;
   size_t header_bytes;
   const char *refused_option; /* the option libcurl refused at setup ("CURLOPT_URL"), or NULL */
+  le_http_body_sink sink;       /* its body's sink (httpsink.h), or NULL */
+  struct le_http_transfer *sink_next; /* in httpsink.c's list of noted transfers */
+  int sink_noted, stopped;      /* stopped: its sink refused (kind "stopped") */
   int cancelled, started, too_large;
 } le_http_transfer;
 
@@ -44,6 +47,8 @@ void le_http_finish(le_http_transfer *t, CURLcode code);
  * its host's count or queue, "cancelled" or "too_large" when it was, its callback
  * called, t freed. */
 void le_http_end(le_http_transfer *t);
+/* (http.c) Ends t, started, at once (its sink refused): "stopped", its callback called. */
+void le_http_stop(le_http_transfer *t);
 /* (http.c) The connections per host now allowed. */
 long le_http_max_host(void);
 

@@ -141,7 +141,9 @@ end
 -- One API call. req: { op=, method=, path= (already URI-encoded), query = {{k, v}...},
 -- headers = {{k, v}...}, body=, class = "control"|"read"|"invoke", raw_body = bool,
 -- log_body = bool, max_body = bytes, deadline = loop time by which the call and its
--- retries end }. Returns response { status, headers, body, attempts } or nil, err
+-- retries end, sink = fn(bytes) (a 2xx body's pieces as they arrive: http.request's),
+-- resend = fn() -> whether a failed attempt may be sent again (false once the sink has
+-- handed something on: its bytes would be handed on twice; true readies it afresh) }. Returns response { status, headers, body, attempts } or nil, err
 -- where err = { type, message, status, retryable, attempts }.
 function Client:call(req)
   if req.headers and req.headers[1] then
@@ -199,7 +201,7 @@ function Client:call(req)
       err.attempts = attempt
       last_err = err
       local max = err.kind == "connect" and math.min(CONNECT_ATTEMPTS, self.max_attempts) or self.max_attempts
-      if not err.retryable or attempt >= max then break end
+      if not err.retryable or attempt >= max or (req.resend and not req.resend()) then break end
       local cost = err.is_timeout and TIMEOUT_COST or RETRY_COST
       if self.quota < cost then
         err.message = err.message .. " (retry quota exhausted)"
@@ -311,7 +313,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind, cause = http.request(spec)
+  local res, msg, kind, cause = http.request(spec, req.sink)
   if not res then
     if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
     return nil, failures.transport_error(req, url, msg, kind, cause)
