@@ -14,6 +14,7 @@ local validate = require "lambdaeng.validate"
 local site = require "lambdaeng.site"
 local printable = require("lambdaeng.aws.client").printable -- what the endpoint sends, safe to print
 local lambda_api = require "lambdaeng.aws.lambda_api"
+local lambda_stream = require "lambdaeng.aws.lambda_stream"
 
 local M = {}
 
@@ -68,6 +69,13 @@ lambdaeng REPL — Lua 5.4 with your stack loaded.
                               client_context=table or JSON string, raw=true (return the string) }
   invoke_many(list)           invocations in flight at once: { {fn, payload, opts}, ... };
                               returns the results in order
+  invoke_stream(fn, payload, on_chunk, opts)
+                              InvokeWithResponseStream: on_chunk(bytes) gets each chunk of
+                              the streamed payload as it arrives (default: printed at once;
+                              it runs on the loop: it must not wait); returns { status_code,
+                              executed_version, content_type, chunks, bytes, error_code,
+                              error_details }, printing a function error and the log tail
+                              as invoke does. opts as invoke's (type="DryRun" too)
   plan()                      the stack's plan against its state
   state()                     what the state holds
   functions()                 the stack's functions and their names in Lambda
@@ -162,6 +170,32 @@ local function on_loop(fn)
   return results[3], results[4]
 end
 
+-- The REPL's invoke_stream (HELP): each chunk to on_chunk as it arrives (lambda_stream.stream).
+local function invoke_stream(r, target, payload, on_chunk, opts)
+  need_api(r)
+  if on_chunk ~= nil and type(on_chunk) ~= "function" then error("invoke_stream: on_chunk must be a function", 3) end
+  local name, req = prepare(r, target, payload, opts)
+  on_chunk = on_chunk or function(bytes) r.out:write(bytes) r.out:flush() end
+  local got, complete = { chunks = 0, bytes = 0 }, {}
+  local res, err = on_loop(function()
+    return lambda_stream.stream(r.api, { FunctionName = name, Qualifier = req.qualifier, Payload = req.payload,
+      InvocationType = req.invocation_type, LogType = req.log_type, ClientContext = req.client_context }, function(e)
+      if e.PayloadChunk then
+        got.chunks, got.bytes = got.chunks + 1, got.bytes + #e.PayloadChunk.Payload
+        on_chunk(e.PayloadChunk.Payload)
+      elseif e.InvokeComplete then complete = e.InvokeComplete end
+    end)
+  end)
+  if not res then error(err.type .. ": " .. err.message, 0) end
+  if complete.ErrorCode then -- reported as invoke reports a function error, with its log tail
+    report(r, name, { status_code = res.StatusCode, function_error = "Unhandled", log_result = complete.LogResult,
+      payload = json.encode_plain({ errorType = complete.ErrorCode, errorMessage = complete.ErrorDetails }) }, {})
+  end
+  return { status_code = res.StatusCode, executed_version = res.ExecutedVersion, chunks = got.chunks,
+           content_type = res.ResponseStreamContentType, bytes = got.bytes, error_code = complete.ErrorCode,
+           error_details = complete.ErrorDetails }
+end
+
 -- The globals of the prompt: Lua's (or the stack's), invoke and the helpers.
 local function globals(r)
   -- the stack's own globals (what it declared) when one is loaded
@@ -194,6 +228,8 @@ local function globals(r)
     end
     return out_values
   end
+
+  function G.invoke_stream(target, payload, on_chunk, opts) return invoke_stream(r, target, payload, on_chunk, opts) end
 
   function G.help() r.out:write(HELP, "\n") end
 

@@ -18,6 +18,13 @@ BUILD = os.environ.get("LAMBDAENG_BUILD") or os.path.join(SOURCE, "build")
 def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
     """Runs lambdaeng with args; returns the CompletedProcess (text mode). Extra keyword
     arguments go to subprocess.run (start_new_session=True: no controlling terminal)."""
+    return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=lambdaeng_env(env), input=input, capture_output=True,
+                          text=True, timeout=timeout, **popen)
+
+
+def lambdaeng_env(env=None):
+    """The environment run() gives lambdaeng: the test's own, without AWS_ and LAMBDAENG_VAR_
+    variables, HOME a test home, then env (a None value removes its name)."""
     full_env = dict(os.environ)
     full_env["NO_COLOR"] = "1"
     for k in list(full_env):
@@ -31,8 +38,7 @@ def run(*args, cwd=None, env=None, input=None, timeout=120, **popen):
         full_env.update(env)
     for k in [k for k, v in full_env.items() if v is None]:  # env={"NAME": None} removes NAME
         del full_env[k]
-    return subprocess.run([LAMBDAENG, *args], cwd=cwd, env=full_env, input=input, capture_output=True,
-                          text=True, timeout=timeout, **popen)
+    return full_env
 
 
 def echo_stack(directory, body):

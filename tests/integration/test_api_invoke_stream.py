@@ -4,7 +4,8 @@ by both gives the same StatusCode, ExecutedVersion, ResponseStreamContentType an
 (PayloadChunk bytes, InvokeComplete's members; a LogResult compared by what it logs, since
 its request id and durations differ), over both of lambdaeng's transports (its own HTTP/1.1
 and libcurl). A streaming function (provided runtime: a prelude and pieces in several chunks;
-its gate file made before the call, since lambdaeng reads the stream whole), a buffered one
+its gate file made before the call, so that the run does not wait on it; the output as it arrives:
+test_api_invoke_stream_live.py), a buffered one
 (one chunk), a function error after a first chunk and one without a chunk, DryRun, a 404."""
 import base64
 import hashlib
@@ -61,7 +62,10 @@ def chunks(view):
     return b"".join(base64.b64decode(e["PayloadChunk"]["Payload"]) for e in view["EventStream"] if "PayloadChunk" in e)
 
 
-class ApiInvokeStream(Served):
+class StreamFunctions(Served):
+    """The local target with "plain" (a buffered Python function) and "streamer" (provided
+    runtime: a prelude, "first;", then, once its gate file is made, the rest)."""
+
     def setUp(self):
         super().setUp()
         c = self.client = self.boto()
@@ -76,6 +80,12 @@ class ApiInvokeStream(Served):
         for name in ("plain", "streamer"):
             c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
+    def open_gate(self, path):
+        with open(os.path.join(self.run_dir, "release" + path.replace("/", "-")), "w"):
+            pass
+
+
+class ApiInvokeStream(StreamFunctions):
     def api(self, params, transport=None, ok=True):
         env = dict(CREDS, LAMBDAENG_HTTP_TRANSPORT=transport)
         r = run("api", "InvokeWithResponseStream", json.dumps(params), "--endpoint", self.endpoint, env=env)
@@ -94,10 +104,6 @@ class ApiInvokeStream(Served):
             with self.subTest(transport=transport or "own"):
                 self.assertEqual(comparable(self.api(params, transport)), want)
         return want
-
-    def open_gate(self, path):
-        with open(os.path.join(self.run_dir, "release" + path.replace("/", "-")), "w"):
-            pass
 
     def test_a_streamed_answer_is_the_same_events(self):
         self.open_gate("/ok")  # the function streams its first piece, then its second at once

@@ -1,13 +1,15 @@
 -- InvokeWithResponseStream for lambdaeng's own client (`lambdaeng api
--- InvokeWithResponseStream`): the request as lambda_call writes every operation's, the
--- answer's application/vnd.amazon.eventstream body read message by message (each CRC
--- checked, engine/eventstream.c) into the response botocore gives: StatusCode,
--- ExecutedVersion, ResponseStreamContentType and EventStream, the list of its events in
--- order, { PayloadChunk = { Payload = base64 } } or { InvokeComplete = { ErrorCode,
--- ErrorDetails, LogResult } } (blobs in base64, as the aws CLI prints them). An
--- exception message in the stream fails the call with its :exception-type and message.
--- The answer is read whole before it is printed (the HTTP client buffers bodies), up to
--- 256 MiB of event stream (Lambda streams 200 MiB of payload at most).
+-- InvokeWithResponseStream`, the REPL's invoke_stream): the request as lambda_call writes
+-- every operation's; the answer's application/vnd.amazon.eventstream body read as it
+-- arrives (http.request's sink, engine/httpsink.h), each message whole and its CRCs
+-- checked (engine/eventstream.c), each event handed on at once:
+-- { PayloadChunk = { Payload = bytes } } or { InvokeComplete = { ErrorCode, ErrorDetails,
+-- LogResult } } (the shapes botocore gives). invoke() lists them (blobs in base64, as the
+-- aws CLI prints blobs) in the response botocore gives: StatusCode, ExecutedVersion,
+-- ResponseStreamContentType, EventStream; stream() gives each to on_event as it arrives
+-- and returns the rest of the response. An exception message in the stream fails the
+-- call with its :exception-type and a message naming the operation; once an event was
+-- handed on, a failed call is not sent again (its events would be handed on twice).
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local json = require "lambdaeng.json"
 local hash = require "lambdaeng.native.hash"
@@ -16,11 +18,14 @@ local eventstream = require "lambdaeng.native.eventstream"
 local M = {}
 
 local OP = "InvokeWithResponseStream"
--- Lambda's 200 MiB of payload and the framing of its chunks (~90 bytes a chunk: 56 MiB is
--- 650,000 chunks, 320 bytes each on average); past it the call fails "too_large".
-local MAX_STREAM = 256 * 1024 * 1024
+-- The bytes of messages not yet whole the client may hold (Lambda's chunks are far
+-- smaller; a message may carry 16 MiB at most, eventstream.c).
+local MAX_PENDING = 17 * 1024 * 1024
+-- A call's time: the longest a function runs (Lambda's 900 s) and a minute more, whatever
+-- the client's own per-call timeout (60 s), which would cut a stream still flowing.
+local STREAM_TIMEOUT = 960
 
-local function failure(message) return nil, { type = "InvalidResponse", message = OP .. ": " .. message } end
+local function invalid(message) return { type = "InvalidResponse", message = OP .. ": " .. message } end
 
 -- The message an exception's payload carries (a JSON object's message, else the text).
 local function exception_message(payload)
@@ -34,40 +39,99 @@ local function event(m)
   local h = m.headers
   local kind = h[":message-type"]
   if kind == "exception" or kind == "error" then
-    return nil, { type = h[":exception-type"] or h[":error-code"] or "EventStreamError",
-                  message = h[":error-message"] or exception_message(m.payload) }
+    local etype = h[":exception-type"] or h[":error-code"] or "EventStreamError"
+    return nil, { type = etype, message = OP .. ": the stream ended with " .. etype .. ": "
+                  .. tostring(h[":error-message"] or exception_message(m.payload)) }
   end
   local name = h[":event-type"]
-  if name == "PayloadChunk" then return { PayloadChunk = { Payload = hash.base64(m.payload) } } end
+  if name == "PayloadChunk" then return { PayloadChunk = { Payload = m.payload } } end
   if name == "InvokeComplete" then
     local ok, doc = pcall(json.decode_plain, m.payload ~= "" and m.payload or "{}")
-    if not (ok and type(doc) == "table") then return failure("an InvokeComplete event that is not a JSON object") end
+    if not (ok and type(doc) == "table") then return nil, invalid("an InvokeComplete event that is not a JSON object") end
     return { InvokeComplete = doc }
   end
   return { [tostring(name)] = {} } -- an event this client does not know: named, as botocore keeps it
 end
 
+-- The sink of one call: bytes in, whole messages' events out to on_event. Its failure (a
+-- broken message, an exception event, on_event raising) is kept in reader.err and raised
+-- as text, which stops the request (http.request's "stopped").
+local function reader_for(on_event)
+  local r = { pending = "", events = 0 }
+  local function fail(err)
+    r.err = r.err or err
+    error(err.message, 0)
+  end
+  local function handle(m)
+    local e, eerr = event(m)
+    if not e then fail(eerr) end
+    r.events = r.events + 1
+    local ok, why = pcall(on_event, e)
+    if not ok then fail({ type = "EventHandlerError", message = OP .. ": the event handler failed: " .. tostring(why) }) end
+  end
+  function r.sink(bytes)
+    local buf = r.pending == "" and bytes or r.pending .. bytes
+    local pos, n = 1, #buf
+    while n - pos >= 3 do -- a message's total length, its first 4 bytes
+      local total = string.unpack(">I4", buf, pos)
+      if total < 16 then fail(invalid("a message of " .. total .. " bytes, too short to be one")) end
+      if n - pos + 1 < total then break end
+      pos = pos + total
+    end
+    if pos > 1 then
+      local messages, why = eventstream.messages(pos > n and buf or buf:sub(1, pos - 1))
+      if not messages then fail(invalid("the event stream is not whole: " .. why)) end
+      for _, m in ipairs(messages) do handle(m) end
+    end
+    r.pending = pos > n and "" or buf:sub(pos)
+    if #r.pending > MAX_PENDING then fail(invalid("a message over " .. MAX_PENDING .. " bytes")) end
+  end
+  return r
+end
+
 -- input: the API reference's members (FunctionName, Qualifier, InvocationType, LogType,
--- ClientContext, Payload: a string's bytes, else its JSON). Returns the response, or nil, err.
-function M.invoke(api, input)
+-- ClientContext, Payload: a string's bytes, else its JSON); on_event(event) is called
+-- with each event as it arrives (on the loop: it must not wait). Returns { StatusCode,
+-- ExecutedVersion, ResponseStreamContentType, events = how many }, or nil, err.
+function M.stream(api, input, on_event)
   local req, err = lambda_call.request(OP, input)
   if not req then return nil, err end
+  local r = reader_for(on_event)
   -- no Payload: an empty JSON body (a POST without one would go as an HTML form's)
   local res, cerr = api.client:call {
     op = OP, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body or "",
-    class = "invoke", log_body = false, deadline = api.deadline, max_body = MAX_STREAM,
+    class = "invoke", log_body = false, deadline = api.deadline, max_body = MAX_PENDING, sink = r.sink,
+    timeout = math.max(api.client.timeout or 0, STREAM_TIMEOUT),
+    resend = function() -- (an attempt failed) only before an event was handed on; afresh
+      if r.events > 0 then return false end
+      r.pending = ""
+      return true
+    end,
   }
+  if r.err then return nil, r.err end
   if not res then return nil, cerr end
-  local messages, why = eventstream.messages(res.body or "")
-  if not messages then return failure("the event stream is not whole: " .. why) end
-  local events = {}
-  for i, m in ipairs(messages) do
-    local e, eerr = event(m)
-    if not e then return nil, eerr end
-    events[i] = e
-  end
+  if r.pending ~= "" then return nil, invalid("the event stream is not whole: a message cut short") end
   return { StatusCode = res.status, ExecutedVersion = res.headers["x-amz-executed-version"],
-           ResponseStreamContentType = res.headers["content-type"], EventStream = json.array(events) }
+           ResponseStreamContentType = res.headers["content-type"], events = r.events }
+end
+
+-- The whole response as botocore gives it, the events listed in order (chunks in base64),
+-- up to MAX_LISTED bytes of payload (Lambda streams 200 MiB at most).
+local MAX_LISTED = 256 * 1024 * 1024
+function M.invoke(api, input)
+  local events, listed = {}, 0
+  local res, err = M.stream(api, input, function(e)
+    if e.PayloadChunk then
+      listed = listed + #e.PayloadChunk.Payload
+      if listed > MAX_LISTED then error("a payload over " .. MAX_LISTED .. " bytes (an OUTFILE takes any size)", 0) end
+      e = { PayloadChunk = { Payload = hash.base64(e.PayloadChunk.Payload) } }
+    end
+    events[#events + 1] = e
+  end)
+  if not res then return nil, err end
+  res.events = nil
+  res.EventStream = json.array(events)
+  return res
 end
 
 return M

@@ -14,12 +14,13 @@ local invoke = require "lambdaeng.cli.invoke"
 local lambda_call = require "lambdaeng.aws.lambda_call"
 local lambda_stream = require "lambdaeng.aws.lambda_stream"
 local batch = require "lambdaeng.cli.api_batch"
+local api_stream = require "lambdaeng.cli.api_stream"
 local native_json = require "lambdaeng.native.json"
 
 local M = {}
 
 M.help = { api = [[
-Usage: lambdaeng api OPERATION [JSON|-] [--endpoint URL] [--region R] [--profile P] [--debug]
+Usage: lambdaeng api OPERATION [JSON|-] [OUTFILE] [--endpoint URL] [--region R] [--profile P] [--debug]
 
 Calls one Lambda API operation with the JSON input the API reference documents
 and prints the response as JSON. Every operation of the Lambda API (2015-03-31)
@@ -35,7 +36,11 @@ JSON cannot carry as text, as payload_base64: its bytes in base64, as invoke --j
 gives it); its Payload is sent as the bytes written for it (a JSON string Payload:
 the string's bytes). InvokeWithResponseStream
 prints { StatusCode, ExecutedVersion, ResponseStreamContentType, EventStream }, the
-stream's events in order ({ PayloadChunk = { Payload } } in base64, { InvokeComplete }).
+stream's events in order ({ PayloadChunk = { Payload } } in base64, { InvokeComplete }),
+once the stream has ended; given an OUTFILE ("-": stdout) it writes each chunk's bytes
+there as it arrives, as the aws CLI's invoke writes its outfile, then prints StatusCode,
+ExecutedVersion, ResponseStreamContentType and the InvokeComplete's ErrorCode,
+ErrorDetails and LogResult (on stderr when OUTFILE is stdout).
 In CreateFunction and UpdateFunctionCode, a ZipFile of
 "@PATH" sends the zip file PATH, or packages PATH (a directory or another file)
 as a deterministic zip. A JSON
@@ -47,6 +52,7 @@ function M.add_to_parser(parser)
   local cmd = common.command(parser, "api")
   cmd:argument("operation"):args("?")
   cmd:argument("input"):args("?")
+  cmd:argument("outfile"):args("?")
 end
 
 -- Every operation of the Lambda API goes through aws/lambda_call.lua (its one table,
@@ -149,8 +155,12 @@ function M.command(args)
     return nil, (op and ("unknown operation " .. op .. (hint and ("; did you mean " .. hint .. "?") or ""))
       or "lambdaeng api needs an operation") .. "\nOperations: " .. table.concat(names, ", ")
   end
+  if args.outfile and op ~= "InvokeWithResponseStream" then
+    return nil, "an OUTFILE is InvokeWithResponseStream's alone (the streamed payload's bytes go there), not " .. op .. "'s"
+  end
   local text = invoke.read_payload(args.input)
   local starts, ends, all_objects = batch.items(text)
+  if args.outfile and starts then return nil, "InvokeWithResponseStream with an OUTFILE takes one JSON object, not an array" end
   if starts and all_objects then -- a batch of objects: streamed (anything else is decoded whole, below)
     local api, cfg = endpoint.client(args)
     if not api then return nil, cfg end
@@ -168,6 +178,10 @@ function M.command(args)
   if not api then return nil, cfg end
   local function one(i) return call(api, i) end
   if op == "Invoke" or op == "InvokeWithResponseStream" then payloads_as_written(input, text) end
+  if args.outfile then
+    if #input > 0 then return nil, "InvokeWithResponseStream with an OUTFILE takes one JSON object, not an array" end
+    return api_stream.run(api, cfg, input, args.outfile)
+  end
   if #input > 0 then
     local results, failed = many(one, input, args)
     print(batch.printed_array(results))
