@@ -1,8 +1,8 @@
 """InvokeWithResponseStream as it arrives (aws/lambda_stream.lua over http.request's sink,
 engine/httpsink.c): `lambdaeng api InvokeWithResponseStream JSON OUTFILE` writes each chunk's
 bytes to OUTFILE as it comes, then prints the rest of the response as the aws CLI prints
-invoke's (InvokeComplete's ErrorCode, ErrorDetails and LogResult beside StatusCode), and the
-REPL's invoke_stream hands each chunk to its on_chunk as it comes. That the chunks arrive
+invoke's (InvokeComplete's ErrorCode, ErrorDetails and LogResult beside StatusCode); without
+OUTFILE it writes botocore's response JSON an event at a time; and the REPL's invoke_stream hands each chunk to its on_chunk as it comes. That the chunks arrive
 before the function ends is checked by order, never by time: the streaming function writes
 its first piece, then waits for a gate file that the test (or the REPL's on_chunk) makes only
 once it has that piece; were the bytes given at the end only, the function could never be
@@ -59,6 +59,37 @@ class LiveOutput(StreamFunctions):
                 summary = json.loads(err)  # (stdout holds the payload alone: the summary goes to stderr)
                 self.assertEqual(summary, {"StatusCode": 200, "ExecutedVersion": "$LATEST",
                                            "ResponseStreamContentType": "application/vnd.awslambda.http-integration-response"})
+
+    def test_the_json_document_is_written_an_event_at_a_time(self):
+        params = {"FunctionName": "streamer", "Payload": {"rawPath": "/json"}}
+        proc = subprocess.Popen([LAMBDAENG, "api", OP, json.dumps(params), "--endpoint", self.endpoint],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=lambdaeng_env(CREDS))
+        text, payload, events = "", b"", 0
+        while b"first;" not in payload:  # the events written so far, read one by one
+            piece = os.read(proc.stdout.fileno(), 65536)
+            if not piece:
+                break
+            text += piece.decode()
+            head = '{"EventStream":['
+            self.assertEqual(text[:len(head)], head[:len(text)])
+            at, payload, events = len(head), b"", 0
+            while at < len(text):
+                try:
+                    event, end = json.JSONDecoder().raw_decode(text, at)
+                except ValueError:
+                    break
+                events += 1
+                payload += base64.b64decode(event.get("PayloadChunk", {}).get("Payload", ""))
+                at = end + 1  # past the comma
+        self.assertTrue(events >= 1 and "InvokeComplete" not in text, text)
+        self.open_gate("/json")
+        rest, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        doc = json.loads(text + rest.decode())
+        self.assertEqual(b"".join(base64.b64decode(e["PayloadChunk"]["Payload"]) for e in doc["EventStream"][:-1]),
+                         PRELUDE_BYTES + b"first;second")
+        self.assertEqual(doc["EventStream"][-1], {"InvokeComplete": {}})
+        self.assertEqual(doc["StatusCode"], 200)
 
     def test_an_outfile_and_the_summary_the_cli_prints(self):
         self.open_gate("/fail")

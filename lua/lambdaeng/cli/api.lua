@@ -37,7 +37,7 @@ gives it); its Payload is sent as the bytes written for it (a JSON string Payloa
 the string's bytes). InvokeWithResponseStream
 prints { StatusCode, ExecutedVersion, ResponseStreamContentType, EventStream }, the
 stream's events in order ({ PayloadChunk = { Payload } } in base64, { InvokeComplete }),
-once the stream has ended; given an OUTFILE ("-": stdout) it writes each chunk's bytes
+each event written as it arrives; given an OUTFILE ("-": stdout) it writes each chunk's bytes
 there as it arrives, as the aws CLI's invoke writes its outfile, then prints StatusCode,
 ExecutedVersion, ResponseStreamContentType and the InvokeComplete's ErrorCode,
 ErrorDetails and LogResult (on stderr when OUTFILE is stdout).
@@ -178,10 +178,8 @@ function M.command(args)
   if not api then return nil, cfg end
   local function one(i) return call(api, i) end
   if op == "Invoke" or op == "InvokeWithResponseStream" then payloads_as_written(input, text) end
-  if args.outfile then
-    if #input > 0 then return nil, "InvokeWithResponseStream with an OUTFILE takes one JSON object, not an array" end
-    return api_stream.run(api, cfg, input, args.outfile)
-  end
+  if op == "InvokeWithResponseStream" and #input == 0 then return api_stream.run(api, cfg, input, args.outfile) end
+  if args.outfile then return nil, "InvokeWithResponseStream with an OUTFILE takes one JSON object, not an array" end
   if #input > 0 then
     local results, failed = many(one, input, args)
     print(batch.printed_array(results))
