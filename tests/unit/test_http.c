@@ -1,6 +1,6 @@
 /* The HTTP client (http.c: libcurl multi on the loop) against the engine's own
  * server on the same loop: responses, kept-alive connections, the failure kinds
- * (connect, timeout, too_large, cancelled), the bound on connections per host.
+ * (connect, timeout, too_large, cancelled), the bound on connections per host, a body's sink.
  * Every test ends with the loop closing with no handle left (kept-alive
  * connections included: le_loop_close closes them). */
 #include "loop_harness.h"
@@ -558,6 +558,45 @@ static void a_request_on_a_connection_reset_under_it_is_sent_again(void **state)
   harness_close(L);
 }
 
+/* A sink (httpsink.c) gets a 2xx body's pieces as they arrive: the server sends its second
+ * piece only once the sink has the first (were the bytes given at the end only, the request
+ * would wait for it until its timeout). An error's body is not given: it comes back whole.
+ * A sink that raises ends its request at once ("stopped", its message), though the server
+ * never ends the answer. */
+static void a_sink_gets_a_2xx_body_as_it_arrives(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local got = {}\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    if req.path == '/missing' then return httpserver.respond(id, 404, {}, 'no such thing') end\n"
+                  "    httpserver.respond_start(id, 200, {})\n"
+                  "    httpserver.respond_chunk(id, 'one;')\n"
+                  "    if req.path == '/raise' then return end -- never ended\n"
+                  "    loop.spawn(function()\n"
+                  "      while table.concat(got) ~= 'one;' do loop.sleep(0.005) end\n"
+                  "      httpserver.respond_chunk(id, 'two')\n"
+                  "      httpserver.respond_end(id)\n"
+                  "    end)\n"
+                  "  end)\n"
+                  "  local function sink(piece) got[#got + 1] = piece end\n"
+                  "  local r = assert(http.request({ url = url .. '/stream', timeout = 10 }, sink))\n"
+                  "  local m = assert(http.request({ url = url .. '/missing', timeout = 10 }, sink))\n"
+                  "  local x, msg, kind = http.request({ url = url .. '/raise', timeout = 10 },\n"
+                  "                                    function() error('no more', 0) end)\n"
+                  "  s:close()\n"
+                  "  return table.concat(got), r.status .. ' [' .. r.body .. ']', m.status .. ' ' .. m.body,\n"
+                  "    tostring(x) .. ' ' .. kind .. ' ' .. msg\n"
+                  "end)\n",
+                  4);
+  assert_string_equal(harness_string(L, -4), "one;two");
+  assert_string_equal(harness_string(L, -3), "200 []");
+  assert_string_equal(harness_string(L, -2), "404 no such thing");
+  assert_string_equal(harness_string(L, -1), "nil stopped no more");
+  harness_close(L);
+}
+
 #define BOTH(test) cmocka_unit_test(test), cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
 #define CURL_ONLY(test) cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
 
@@ -578,6 +617,7 @@ int main(void) {
       BOTH(a_url_is_parsed_once_and_sent_as_its_text_would_be),
       cmocka_unit_test(a_url_knows_whether_its_host_is_an_address),
       BOTH(a_request_on_a_connection_reset_under_it_is_sent_again),
+      BOTH(a_sink_gets_a_2xx_body_as_it_arrives),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
