@@ -204,6 +204,16 @@ class FakeStream(unittest.TestCase):
                 self.assertNotEqual(r.returncode, 0, r.stdout)  # the buffered printing fails alike
                 self.assertIn("ServiceException", r.stderr)
 
+    def test_an_outfile_is_refused_where_it_has_no_meaning(self):
+        r = run("api", "ListFunctions", "{}", self.out, "--endpoint", self.endpoint, env=CREDS)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("an OUTFILE is InvokeWithResponseStream's alone", r.stderr)
+        r = run("api", OP, '[{"FunctionName": "f"}, {"FunctionName": "g"}]', self.out, "--endpoint", self.endpoint,
+                env=CREDS)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("takes one JSON object, not an array", r.stderr)
+        self.assertEqual(self.calls, 0)
+
     def test_an_answer_cut_after_a_chunk_is_not_sent_again(self):
         self.answer = (CHUNK, len(CHUNK) + 100)  # the connection closes 100 bytes short
         for transport in TRANSPORTS:
