@@ -12,7 +12,8 @@ Usage: lambdaeng repl [STACK.lua] [-e CHUNK]... [--endpoint URL] [--region R] [-
 
 A Lua 5.4 prompt with the stack's declarations and state loaded (STACK.lua, a
 directory's stack.lua, or ./stack.lua when there is one): invoke(),
-invoke_many(), plan(), state(), functions(), resources, help(). Line editing,
+invoke_many(), invoke_stream() (each chunk of a streamed answer as it arrives),
+plan(), state(), functions(), resources, help(). Line editing,
 history in ~/.lambdaeng_history, multi-line input, Tab completion.
 For scripts and CI: -e CHUNK runs that Lua (each -e in turn, an expression's value
 printed) and exits; without -e, standard input that is not a terminal is read line
