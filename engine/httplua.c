@@ -1,8 +1,8 @@
 /* httplua.c — lambdaeng.native.http, the Lua face of http.h (whose comment states
- * it): request(spec [, sink]) from a task yields until the response (the sink given a
- * 2xx body's pieces as they arrive, httpsink.h) (its header lines from
- * httplines.c, its headers read by httpheaders.c), and configure, stats, cancel_all,
- * cancellations, signed_lines, headers, url_parts. */
+ * it): request(spec [, sink]) from a task yields until the response (its header lines
+ * from httplines.c, its headers read by httpheaders.c; a sink gets a 2xx body's pieces as
+ * they arrive, httpsink.h), and configure, stats, cancel_all, cancellations,
+ * signed_lines, headers, url_parts. */
 #include "http.h"
 
 #include <stdlib.h>
