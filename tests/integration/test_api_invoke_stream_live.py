@@ -134,6 +134,12 @@ print(r.status_code, r.error_code, r.chunks >= 2, r.bytes, table.concat(seen):su
         self.assertNotEqual(r.returncode, 0, r.stdout)
         self.assertIn(OP + ": the event handler failed: ", r.stderr)
         self.assertIn("no room", r.stderr)
+        self.open_gate("/fail")  # a function error after a chunk: reported as invoke reports one
+        r = run("repl", "-e", 'local t = invoke_stream("streamer", { rawPath = "/fail" }, function() end) '
+                'print(t.error_code, t.error_details)', "--endpoint", self.endpoint, env=CREDS)
+        self.assertEqual((r.returncode, r.stdout), (0, "Boom\tafter the first chunk\n"), r.stderr)
+        self.assertIn("function error (Unhandled): Boom: after the first chunk", r.stderr)
+        self.assertIn("END RequestId: ", r.stderr)  # its log tail
 
 
 def message(headers, payload):
