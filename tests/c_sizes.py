@@ -18,8 +18,6 @@ MAX_FILE, MAX_FUNCTION = 500, 80
 # What cannot be split now, each with its reason: "path" for a file, "path:function" for a
 # function (paths from ROOT).
 ALLOWED = {
-    "engine/state.c": "the state document and its Lua object; lane v1 edits it this session, so it is split "
-                      "after that merge (whole functions only: the Lua binding into its own file)",
     "engine/statefile.c": "lane v1 edits it this session (the refresh's reads of entries); split after that merge",
     "tests/unit/test_http.c": "one test program per engine module (unit.http); to be split into test programs "
                               "by concept (transfers, the own transport)",
