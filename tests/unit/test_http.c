@@ -1,9 +1,11 @@
 /* The HTTP client (http.c: libcurl multi on the loop) against the engine's own
  * server on the same loop: responses, kept-alive connections, the failure kinds
  * (connect, timeout, too_large, cancelled), the bound on connections per host.
- * Every test ends with the loop closing with no handle left (kept-alive
- * connections included: le_loop_close closes them). */
+ * Hundreds of transfers at once: test_http_batches.c. Every test ends with the loop
+ * closing with no handle left (kept-alive connections included: le_loop_close closes
+ * them). */
 #include "loop_harness.h"
+#include "http_transport.h"
 
 #include "httpheaders.h"
 #include "httpurl.h"
@@ -22,24 +24,6 @@ static const char *SERVER =
     "    end)\n"
     "  end)\n"
     "end\n";
-
-/* LAMBDAENG_HTTP_TRANSPORT=curl for a test (read as the client starts, at its first
- * request): what is libcurl's alone (easy handles, multi handles), and the cases both
- * transports must pass alike, run once each way. */
-static int force_curl(void **state) {
-  (void)state;
-  return setenv("LAMBDAENG_HTTP_TRANSPORT", "curl", 1);
-}
-
-static int transport_default(void **state) {
-  (void)state;
-  return unsetenv("LAMBDAENG_HTTP_TRANSPORT");
-}
-
-static int curl_forced(void) {
-  const char *t = getenv("LAMBDAENG_HTTP_TRANSPORT");
-  return t && strcmp(t, "curl") == 0;
-}
 
 static void run_with_server(lua_State *L, const char *scenario, int nresults) {
   harness_run_after(L, SERVER, scenario, nresults);
@@ -274,103 +258,6 @@ static void each_url_is_counted_against_its_own_host(void **state) {
   harness_close(L);
 }
 
-/* A server that answers no request until n are waiting, then all of them (each with
- * its path): the n requests of a batch are then all in flight at once, whatever the
- * machine's speed. batch(url, n) sends n at once and says 'ok' or the first wrong answer. */
-static const char *GATHERING =
-    HARNESS_HTTP_LUA
-    "local function gathering(n)\n"
-    "  local waiting = {}\n"
-    "  return listen(function(req, id)\n"
-    "    waiting[#waiting + 1] = { id, req.path }\n"
-    "    if #waiting == n then\n"
-    "      for _, w in ipairs(waiting) do httpserver.respond(w[1], 200, {}, 'GET ' .. w[2] .. ' ') end\n"
-    "      waiting = {}\n"
-    "    end\n"
-    "  end)\n"
-    "end\n"
-    "local function batch(url, n)\n"
-    "  local bodies, done, main = {}, 0, loop.current()\n"
-    "  for i = 1, n do\n"
-    "    loop.spawn(function()\n"
-    "      local r, m = http.request { url = url .. '/' .. i, timeout = 60 }\n"
-    "      bodies[i] = r and r.body or m\n"
-    "      done = done + 1\n"
-    "      if done == n then loop.wake(main) end\n"
-    "    end)\n"
-    "  end\n"
-    "  loop.suspend()\n"
-    "  for i = 1, n do\n"
-    "    if bodies[i] ~= 'GET /' .. i .. ' ' then return 'request ' .. i .. ': ' .. tostring(bodies[i]) end\n"
-    "  end\n"
-    "  return 'ok'\n"
-    "end\n";
-
-/* Two batches of 200 transfers at once to one host; returns "ok ok", the multi handles after
- * the first, the connections each opened, and the sockets open at the end. */
-static void two_batches_of_200(lua_State *L) {
-  harness_run_after(L, GATHERING,
-                    "return loop.run(function()\n"
-                    "  assert(http.configure { max_host_connections = 200 })\n"
-                    "  local s, url = gathering(200)\n"
-                    "  local opened = http.stats().sockets_opened\n"
-                    "  local first = batch(url, 200)\n"
-                    "  local handles, opened_first = http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                    "  local second = batch(url, 200)\n"
-                    "  local opened_second = http.stats().sockets_opened - opened - opened_first\n"
-                    "  s:close()\n"
-                    "  assert(http.configure { max_host_connections = 64 })\n"
-                    "  return first .. ' ' .. second, handles, opened_first, opened_second, http.stats().sockets_open\n"
-                    "end)\n",
-                    5);
-  assert_string_equal(harness_string(L, -5), "ok ok");
-  assert_int_equal(lua_tointeger(L, -3), 200);
-  assert_int_equal(lua_tointeger(L, -2), 0);
-  assert_int_equal(lua_tointeger(L, -1), 200);
-}
-
-/* Many transfers to one host are spread over several multi handles, LE_HTTP_SHARD_TRANSFERS
- * (64) to each at most (libcurl 7.88 looks through all of a cache's connections to a host
- * for each transfer): 200 at once take four. Each answer is its request's, and a second
- * batch of 200 reuses the 200 connections the first opened (a transfer goes where an idle
- * connection is), none opened again. */
-static void transfers_to_one_host_are_spread_over_multi_handles(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  two_batches_of_200(L);
-  assert_int_equal(lua_tointeger(L, -4), 4);
-  harness_close(L);
-}
-
-/* The own transport: 200 transfers at once to one host open 200 connections, and a
- * second batch of 200 takes them all again from the idle list, none opened. */
-static void a_second_batch_reuses_the_first_ones_connections(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  two_batches_of_200(L);
-  harness_close(L);
-}
-
-/* Up to 64 transfers at once stay on one multi handle: another costs libcurl's two wakeup
- * sockets, and `api Invoke` with its default 64 connections keeps its sockets to 66. */
-static void sixty_four_transfers_share_one_multi_handle(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  harness_run_after(L, GATHERING,
-                    "return loop.run(function()\n"
-                    "  local s, url = gathering(64)\n"
-                    "  local opened = http.stats().sockets_opened\n"
-                    "  local result = batch(url, 64)\n"
-                    "  s:close()\n"
-                    "  return result, http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                    "end)\n",
-                    3);
-  assert_string_equal(harness_string(L, -3), "ok");
-  assert_int_equal(lua_tointeger(L, -2), 1);
-  assert_int_equal(lua_tointeger(L, -1), 64);
-  harness_close(L);
-}
-
 /* Without a proxy variable in the environment each request says "no proxy" itself (libcurl
  * then does not read the variables for every transfer); with one set, libcurl still finds
  * and uses it: a request for a name that does not resolve goes to the proxy, as an
@@ -558,9 +445,6 @@ static void a_request_on_a_connection_reset_under_it_is_sent_again(void **state)
   harness_close(L);
 }
 
-#define BOTH(test) cmocka_unit_test(test), cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
-#define CURL_ONLY(test) cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       BOTH(requests_reuse_a_kept_alive_connection),
@@ -570,9 +454,6 @@ int main(void) {
       BOTH(a_reused_handle_keeps_nothing_of_the_previous_request),
       BOTH(an_idle_connection_closed_by_its_peer_is_let_go),
       BOTH(each_url_is_counted_against_its_own_host),
-      CURL_ONLY(transfers_to_one_host_are_spread_over_multi_handles),
-      cmocka_unit_test(a_second_batch_reuses_the_first_ones_connections),
-      CURL_ONLY(sixty_four_transfers_share_one_multi_handle),
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
       BOTH(lazy_headers_are_read_through_one_index),
       BOTH(a_url_is_parsed_once_and_sent_as_its_text_would_be),
