@@ -1,16 +1,19 @@
-/* sigv4.c — AWS Signature Version 4 (sigv4.h): the date and scope, the canonical request
- * (sigv4_canon.c), the string to sign and its signature (sigv4_key.c: the cached signing
- * key), then what the request gets: header signing's headers, or query signing's query.
- * The Lua binding is sigv4lua.c. */
+/* sigv4.c — AWS Signature Version 4 (sigv4.h): the date and scope, the headers to sign
+ * (names lower-cased, some excluded, sorted stably; values trimmed, a repeated name's joined
+ * with commas), the canonical request in one allocation (its path and query: sigv4_uri.c),
+ * the string to sign and its signature (sigv4_key.c: the cached signing key), then what
+ * the request gets: header signing's headers, or query signing's query. The Lua binding
+ * is sigv4lua.c. */
 #include "sigv4.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buffer.h"
 #include "hash.h"
-#include "sigv4_canon.h"
 #include "sigv4_key.h"
+#include "sigv4_uri.h"
 
 static char *finish(le_buffer *b) {
   if (le_buffer_append(b, "", 1) != LE_OK) {
@@ -21,6 +24,122 @@ static char *finish(le_buffer *b) {
   b->data = NULL;
   b->len = b->cap = 0;
   return s;
+}
+
+/* One header of the canonical request: its name lower-cased (in the names arena,
+ * NUL-terminated) and its value as given (trimmed as it is written). */
+typedef struct canon_header {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t order; /* first appearance, to keep the sort stable */
+} canon_header;
+
+static int by_name(const void *a, const void *b) {
+  const canon_header *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->order < y->order ? -1 : x->order > y->order);
+}
+
+/* Sorted by name, equal names in their order (an insertion sort for the few headers
+ * a request has: qsort's setup costs more than the sort). */
+static void sort_headers(canon_header *hs, size_t n) {
+  if (n > 16) {
+    qsort(hs, n, sizeof *hs, by_name);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    canon_header h = hs[i];
+    size_t k = i;
+    while (k > 0 && strcmp(hs[k - 1].name, h.name) > 0) {
+      hs[k] = hs[k - 1];
+      k--;
+    }
+    hs[k] = h;
+  }
+}
+
+/* Writes value at p trimmed, with inner runs of spaces and tabs made one space;
+ * returns where the text ends (at most strlen(value) bytes written). */
+static char *put_trimmed(char *p, const char *v) {
+  size_t len = strlen(v);
+  /* Nearly every value has no tab and no leading, trailing or doubled space: copied as
+   * it is, with libc's word-wide scans rather than the loop below a byte at a time. */
+  if ((len == 0 || (v[0] != ' ' && v[len - 1] != ' ')) && !strchr(v, '\t') && !strstr(v, "  "))
+    return (char *)memcpy(p, v, len) + len;
+  while (*v == ' ' || *v == '\t') v++;
+  const char *end = v + strlen(v);
+  while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
+  int space = 0;
+  for (; v < end; v++) {
+    if (*v == ' ' || *v == '\t') {
+      space = 1;
+      continue;
+    }
+    if (space) *p++ = ' ';
+    space = 0;
+    *p++ = *v;
+  }
+  return p;
+}
+
+static int excluded(const char *lower, size_t len) {
+  switch (len) {
+  case 6: return memcmp(lower, "expect", 6) == 0;
+  case 10: return memcmp(lower, "user-agent", 10) == 0;
+  case 13: return memcmp(lower, "authorization", 13) == 0;
+  case 15: return memcmp(lower, "x-amzn-trace-id", 15) == 0;
+  default: return 0;
+  }
+}
+
+/* The headers to sign: the request's own and the extra ones, names lower-cased into
+ * names (room for every name and its NUL), excluded names left out, sorted. Returns
+ * how many. */
+static size_t collect_headers(const le_header *const *src, size_t n, canon_header *hs, char *names) {
+  size_t nh = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = src[i]->name;
+    char *lower = names;
+    while (*s) *names++ = (char)tolower((unsigned char)*s++);
+    *names++ = '\0';
+    size_t len = (size_t)(names - 1 - lower);
+    if (excluded(lower, len)) continue;
+    hs[nh] = (canon_header){lower, len, src[i]->value, nh};
+    nh++;
+  }
+  sort_headers(hs, nh);
+  return nh;
+}
+
+/* "a;b;c": the distinct names of the sorted headers, NUL-terminated at p; returns its length. */
+static size_t put_signed_names(char *p, const canon_header *hs, size_t nh) {
+  char *start = p;
+  for (size_t i = 0; i < nh; i++) {
+    if (i && strcmp(hs[i].name, hs[i - 1].name) == 0) continue;
+    if (i) *p++ = ';'; /* (i: not the first name, even when that one was empty) */
+    memcpy(p, hs[i].name, hs[i].name_len);
+    p += hs[i].name_len;
+  }
+  *p = '\0';
+  return (size_t)(p - start);
+}
+
+/* "name:value\n" per distinct name, a repeated name's values joined with commas in order. */
+static char *put_header_lines(char *p, const canon_header *hs, size_t nh) {
+  for (size_t i = 0; i < nh; i++) {
+    if (i && strcmp(hs[i].name, hs[i - 1].name) == 0) {
+      *p++ = ',';
+    } else {
+      if (i) *p++ = '\n';
+      memcpy(p, hs[i].name, hs[i].name_len);
+      p += hs[i].name_len;
+      *p++ = ':';
+    }
+    p = put_trimmed(p, hs[i].value);
+  }
+  if (nh) *p++ = '\n';
+  return p;
 }
 
 void le_sigv4_output_free(le_sigv4_output *out) {
@@ -82,6 +201,56 @@ static int add_headers(le_sigv4_output *out, const char *const *names, const cha
   }
   out->add_count = n;
   return LE_OK;
+}
+
+/* Whether normalize_path gives the path back as it is: it starts with '/' and has no
+ * empty, "." or ".." segment (the common case, which then costs no copies). */
+static int normal_already(const char *path) {
+  if (path[0] != '/') return 0;
+  for (const char *p = path; *p; p++) {
+    if (*p != '/') continue;
+    const char *s = p + 1;
+    if (*s == '/' || (s[0] == '.' && (s[1] == '/' || s[1] == '\0')) ||
+        (s[0] == '.' && s[1] == '.' && (s[2] == '/' || s[2] == '\0')))
+      return 0;
+  }
+  return 1;
+}
+
+/* The canonical request, in one allocation of the size it can reach: method, path,
+ * query, header lines, signed names, payload hash. Returns it (NUL-terminated, its
+ * length in *len) or NULL when memory runs out. */
+static char *canonical_request(const le_sigv4_input *in, const char *query, size_t query_len,
+                               const canon_header *hs, size_t nh, const char *signed_names, size_t names_len,
+                               const char *payload_hash, size_t *len) {
+  char *normalized = NULL;
+  const char *path = in->path;
+  if (in->normalize_path && !normal_already(path)) {
+    normalized = le_sigv4_normalize_path(path);
+    if (!normalized) return NULL;
+    path = normalized;
+  }
+  size_t path_len = strlen(path), bound = strlen(in->method) + 3 * path_len + query_len + names_len + 64 + 8;
+  for (size_t i = 0; i < nh; i++) bound += hs[i].name_len + strlen(hs[i].value) + 2;
+  char *text = malloc(bound), *p = text;
+  if (text) {
+    p = (char *)memcpy(p, in->method, strlen(in->method)) + strlen(in->method);
+    *p++ = '\n';
+    p = in->single_encode ? (char *)memcpy(p, path, path_len) + path_len
+                          : le_sigv4_uri_encode_at(p, path, path_len, 1);
+    *p++ = '\n';
+    if (query_len) p = (char *)memcpy(p, query, query_len) + query_len;
+    *p++ = '\n';
+    p = put_header_lines(p, hs, nh);
+    *p++ = '\n';
+    p = (char *)memcpy(p, signed_names, names_len) + names_len;
+    *p++ = '\n';
+    p = (char *)memcpy(p, payload_hash, 64) + 64;
+    *p = '\0';
+    *len = (size_t)(p - text);
+  }
+  free(normalized);
+  return text;
 }
 
 /* "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex SHA-256 of the canonical request>". */
@@ -170,10 +339,10 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
   }
   size_t n = in->header_count + nextra, names_bytes = 0;
   const le_header *few_src[FEW_HEADERS];
-  le_canon_header few[FEW_HEADERS];
+  canon_header few[FEW_HEADERS];
   char few_names[NAMES_ROOM], few_signed[NAMES_ROOM];
   const le_header **src = n <= FEW_HEADERS ? few_src : malloc(n * sizeof *src);
-  le_canon_header *hs = n <= FEW_HEADERS ? few : malloc(n * sizeof *hs);
+  canon_header *hs = n <= FEW_HEADERS ? few : malloc(n * sizeof *hs);
   char *names = few_names, *signed_names = few_signed;
   le_buffer query = {0};
   size_t canonical_len = 0;
@@ -186,14 +355,14 @@ int le_sigv4_sign(const le_sigv4_input *in, le_sigv4_output *out, le_error *err)
   names = names_bytes <= NAMES_ROOM ? few_names : malloc(names_bytes);
   signed_names = names_bytes <= NAMES_ROOM ? few_signed : malloc(names_bytes + 1);
   if (!names || !signed_names) goto done;
-  size_t nh = le_sigv4_collect_headers(src, n, hs, names);
-  size_t names_len = le_sigv4_put_signed_names(signed_names, hs, nh);
+  size_t nh = collect_headers(src, n, hs, names);
+  size_t names_len = put_signed_names(signed_names, hs, nh);
 
   if ((in->query || in->query_signing) &&
       le_sigv4_canonical_query(in, scope, amz_date, signed_names, token_signed, &query) != LE_OK)
     goto done;
-  out->canonical_request = le_sigv4_canonical_request(in, (const char *)query.data, query.len, hs, nh,
-                                                      signed_names, names_len, payload_hash, &canonical_len);
+  out->canonical_request = canonical_request(in, (const char *)query.data, query.len, hs, nh, signed_names,
+                                             names_len, payload_hash, &canonical_len);
   if (!out->canonical_request) goto done;
   out->string_to_sign = string_to_sign(amz_date, scope, out->canonical_request, canonical_len);
   if (!out->string_to_sign || le_sigv4_put_signature(in, date, out) != LE_OK) goto done;
