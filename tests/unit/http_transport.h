@@ -1,7 +1,7 @@
 /* http_transport.h — what the HTTP client's tests (test_http*.c) share to run a test with
  * each transport: the own HTTP/1.1 transport for plain http:// (the default) and libcurl
- * (LAMBDAENG_HTTP_TRANSPORT=curl). BOTH(test) runs it each way, CURL_ONLY(test) with
- * libcurl alone. */
+ * (LAMBDAENG_HTTP_TRANSPORT=curl): a test given force_curl as its setup and
+ * transport_default as its teardown runs with libcurl. */
 #ifndef LAMBDAENG_HTTP_TRANSPORT_TEST_H
 #define LAMBDAENG_HTTP_TRANSPORT_TEST_H
 
@@ -27,8 +27,5 @@ static inline int curl_forced(void) {
   const char *t = getenv("LAMBDAENG_HTTP_TRANSPORT");
   return t && strcmp(t, "curl") == 0;
 }
-
-#define BOTH(test) cmocka_unit_test(test), cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
-#define CURL_ONLY(test) cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
 
 #endif

@@ -104,6 +104,8 @@ static void sixty_four_transfers_share_one_multi_handle(void **state) {
   harness_close(L);
 }
 
+#define CURL_ONLY(test) cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       CURL_ONLY(transfers_to_one_host_are_spread_over_multi_handles),
