@@ -1,3 +1,7 @@
+/* archive.c — deterministic zip packages (archive.h): a file or a tree walked, entries
+ * sorted, each deflated raw with fixed headers (1980-01-01, 0644/0755), the central
+ * directory and end record; and lambdaeng.native.archive (zip, extract, unzipped_size).
+ * Unpacking: archive_extract.c. */
 #include "archive.h"
 
 #include <dirent.h>
@@ -138,6 +142,22 @@ static void put32(unsigned char *p, uint32_t v) {
   put16(p + 2, v >> 16);
 }
 
+/* The central directory (central's bytes, count entries) and the end record after it,
+ * appended to out: 0, or non-zero when memory runs out. */
+static int put_central_and_end(le_buffer *out, const le_buffer *central, size_t count) {
+  uint32_t cd_offset = (uint32_t)out->len;
+  unsigned char end[22];
+  put32(end, 0x06054b50);
+  put16(end + 4, 0);
+  put16(end + 6, 0);
+  put16(end + 8, (unsigned)count);
+  put16(end + 10, (unsigned)count);
+  put32(end + 12, (uint32_t)central->len);
+  put32(end + 16, cd_offset);
+  put16(end + 20, 0);
+  return le_buffer_append(out, central->data, central->len) || le_buffer_append(out, end, sizeof end);
+}
+
 int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_error *err) {
   entry_list list = {0};
   le_buffer central = {0}, content = {0}, packed = {0};
@@ -200,20 +220,7 @@ int le_archive_zip(const char *path, le_buffer *out, size_t *entry_count, le_err
     if (le_buffer_append(&central, cd, sizeof cd) || le_buffer_append(&central, e->name, name_len))
       goto oom;
   }
-  {
-    uint32_t cd_offset = (uint32_t)out->len;
-    unsigned char end[22];
-    put32(end, 0x06054b50);
-    put16(end + 4, 0);
-    put16(end + 6, 0);
-    put16(end + 8, (unsigned)list.len);
-    put16(end + 10, (unsigned)list.len);
-    put32(end + 12, (uint32_t)central.len);
-    put32(end + 16, cd_offset);
-    put16(end + 20, 0);
-    if (le_buffer_append(out, central.data, central.len) || le_buffer_append(out, end, sizeof end))
-      goto oom;
-  }
+  if (put_central_and_end(out, &central, list.len)) goto oom;
   if (entry_count) *entry_count = list.len;
   goto done;
 oom:
@@ -241,203 +248,6 @@ static int l_zip(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)count);
   le_buffer_free(&out);
   return 2;
-}
-
-/* Whether a '/'-separated entry name stays inside the directory it unpacks into. */
-static int name_is_contained(const char *name) {
-  if (name[0] == '/' || name[0] == '\\' || name[0] == '\0') return 0;
-  const char *p = name;
-  while (*p) {
-    const char *end = strchr(p, '/');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
-    if (!end) break;
-    p = end + 1;
-  }
-  return 1;
-}
-
-/* Opens the directory that holds entry name inside the package (root), one component
- * at a time, creating what is missing (0700) and never through a link: a component
- * that is a link is refused (an absolute link resolves inside the sandbox, but here,
- * on the host, it would point anywhere). Returns the directory's descriptor and sets
- * *base to the entry's last component ("" for a directory entry), or -1 with err set.
- * name is a copy the walk cuts up. */
-static int open_parent(int root, const char *zip_path, char *name, char **base, le_error *err) {
-  int dir = fcntl(root, F_DUPFD_CLOEXEC, 0);
-  if (dir < 0) {
-    le_error_errno(err, errno, "%s: cannot open the package directory", zip_path);
-    return -1;
-  }
-  for (char *p = name;;) {
-    char *slash = strchr(p, '/');
-    if (!slash) {
-      *base = p;
-      return dir;
-    }
-    *slash = '\0';
-    if (*p && strcmp(p, ".") != 0) {
-      int made = mkdirat(dir, p, 0700) == 0 || errno == EEXIST;
-      int next = made ? openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-      if (next < 0) {
-        int e = errno;
-        struct stat st;
-        if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-          le_error_code(err, "EPERM", "%s: entry \"%s/%s\" would be written through the link %s", zip_path, name,
-                       slash + 1, name);
-        else
-          le_error_errno(err, e, "%s: cannot create directory %s", zip_path, name);
-        close(dir);
-        return -1;
-      }
-      close(dir);
-      dir = next;
-    }
-    *slash = '/';
-    p = slash + 1;
-  }
-}
-
-/* Whether base in dir is a link (which a file entry must never replace nor write through). */
-static int is_link(int dir, const char *base) {
-  struct stat st;
-  return fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-}
-
-/* Unpacks entry i (a link, whose content is its target) as base in dir. */
-static int extract_link(zip_t *za, zip_uint64_t i, int dir, const char *base, const char *zip_path,
-                        const char *name, le_error *err) {
-  char target[PATH_MAX];
-  zip_file_t *zf = zip_fopen_index(za, i, 0);
-  if (!zf) return le_error_set(err, "%s: cannot read %s: %s", zip_path, name, zip_strerror(za));
-  zip_int64_t got = zip_fread(zf, target, sizeof target);
-  zip_fclose(zf);
-  if (got <= 0 || got >= (zip_int64_t)sizeof target || memchr(target, '\0', (size_t)got))
-    return le_error_code(err, "EINVAL", "%s: link %s has no valid target", zip_path, name);
-  target[got] = '\0';
-  if (!*base || strcmp(base, ".") == 0) return le_error_code(err, "EINVAL", "%s: link %s has no name", zip_path, name);
-  /* it resolves inside the sandbox's own file system (as on Lambda: /opt is where layers
-   * are); nothing here ever follows it */
-  if (unlinkat(dir, base, 0) != 0 && errno != ENOENT)
-    return le_error_errno(err, errno, "%s: cannot replace %s with a link", zip_path, name);
-  if (symlinkat(target, dir, base) != 0) return le_error_errno(err, errno, "%s: cannot create link %s", zip_path, name);
-  return LE_OK;
-}
-
-int le_archive_extract(const char *zip_path, const char *dir, size_t *entry_count, le_error *err) {
-  return le_archive_extract_bounded(zip_path, dir, SIZE_MAX, entry_count, err);
-}
-
-int le_archive_extract_bounded(const char *zip_path, const char *dir, size_t max_bytes, size_t *entry_count,
-                               le_error *err) {
-  int zerr = 0;
-  zip_t *za = zip_open(zip_path, ZIP_RDONLY, &zerr);
-  if (!za) {
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, zerr);
-    le_error_code(err, "EINVAL", "cannot unzip %s: %s", zip_path, zip_error_strerror(&ze));
-    zip_error_fini(&ze);
-    return LE_FAIL;
-  }
-  int rc = LE_OK;
-  zip_int64_t n = zip_get_num_entries(za, 0);
-  char path[PATH_MAX], buf[65536];
-  size_t written = 0;
-  int root = -1;
-  /* what the entries declare first (refused before a byte is written), then what they really inflate to */
-  zip_uint64_t declared = 0;
-  int too_large = 0;
-  for (zip_int64_t i = 0; i < n && !too_large; i++) {
-    zip_stat_t st;
-    if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) continue;
-    if (st.size > (zip_uint64_t)max_bytes - declared) too_large = 1; /* declared <= max_bytes throughout */
-    else declared += st.size;
-  }
-  if (too_large) {
-    rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
-    goto done;
-  }
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    rc = le_error_errno(err, errno, "cannot create %s", dir);
-    goto done;
-  }
-  root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) {
-    rc = le_error_errno(err, errno, "cannot open %s", dir);
-    goto done;
-  }
-  for (zip_int64_t i = 0; i < n && rc == LE_OK; i++) {
-    const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
-    if (!name || !name_is_contained(name)) {
-      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would unpack outside the package directory", zip_path,
-                        name ? name : "?");
-      break;
-    }
-    if (snprintf(path, sizeof path, "%s", name) >= (int)sizeof path) {
-      rc = le_error_set(err, "%s: entry name too long: %s", zip_path, name);
-      break;
-    }
-    zip_uint8_t os = 0;
-    zip_uint32_t attr = 0;
-    zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &os, &attr);
-    unsigned mode = os == ZIP_OPSYS_UNIX ? (attr >> 16) : 0;
-    char *base;
-    int parent = open_parent(root, zip_path, path, &base, err);
-    if (parent < 0) {
-      rc = LE_FAIL;
-      break;
-    }
-    if (!*base) { /* a directory entry: the walk made it */
-      close(parent);
-      continue;
-    }
-    if ((mode & 0170000) == 0120000) {
-      rc = extract_link(za, (zip_uint64_t)i, parent, base, zip_path, name, err);
-      close(parent);
-      continue;
-    }
-    if (is_link(parent, base)) {
-      rc = le_error_code(err, "EPERM", "%s: entry \"%s\" would be written through the link %s", zip_path, name, name);
-      close(parent);
-      break;
-    }
-    unlinkat(parent, base, 0); /* an earlier entry of the same name */
-    zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
-    if (!zf) {
-      rc = le_error_set(err, "%s: cannot read %s: %s", zip_path, name, zip_strerror(za));
-      close(parent);
-      break;
-    }
-    /* the owner's alone: the package may hold secrets; execute bits are kept */
-    int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode & 0111) ? 0700 : 0600);
-    close(parent);
-    if (fd < 0) {
-      rc = le_error_errno(err, errno, "cannot create %s/%s", dir, name);
-      zip_fclose(zf);
-      break;
-    }
-    zip_int64_t got;
-    while ((got = zip_fread(zf, buf, sizeof buf)) > 0) {
-      written += (size_t)got;
-      if (written > max_bytes) { /* the entry lied about its size: a zip bomb */
-        rc = le_error_code(err, "EFBIG", "Unzipped size must be smaller than %zu bytes", max_bytes + 1);
-        break;
-      }
-      if (write(fd, buf, (size_t)got) != got) {
-        rc = le_error_errno(err, errno, "cannot write %s/%s", dir, name);
-        break;
-      }
-    }
-    if (got < 0 && rc == LE_OK)
-      rc = le_error_code(err, "EINVAL", "%s: %s is corrupt: %s", zip_path, name, zip_file_strerror(zf));
-    close(fd);
-    zip_fclose(zf);
-  }
-  if (entry_count) *entry_count = (size_t)n;
-done:
-  if (root >= 0) close(root);
-  zip_discard(za);
-  return rc;
 }
 
 /* archive.extract(zip_path, dir[, max_bytes]) -> entry_count | nil, message, code (EFBIG:

@@ -9,6 +9,7 @@
 #define LAMBDAENG_BUFFER_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct le_buffer {
   unsigned char *data;
@@ -18,6 +19,9 @@ typedef struct le_buffer {
 int le_buffer_append(le_buffer *b, const void *data, size_t len);
 int le_buffer_reserve(le_buffer *b, size_t extra);
 void le_buffer_free(le_buffer *b);
+
+/* s (NUL-terminated) appended, without its NUL. */
+static inline int le_buffer_append_str(le_buffer *b, const char *s) { return le_buffer_append(b, s, strlen(s)); }
 
 void *le_array_grow(void *items, size_t *cap, size_t len, size_t elem, size_t first);
 

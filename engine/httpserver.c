@@ -2,7 +2,8 @@
  * read once), respond answers a request through its connection and resumes its parser,
  * abort and connected look a request's connection up; the server's close and unref reach
  * its connections. The parts: httpserver_conn.c (connections), httpserver_request.c (the
- * parser and the request table), httpserver_refuse.c (refusals), httpserver_response.c. */
+ * parser), httpserver_table.c (the request table), httpserver_refuse.c (refusals),
+ * httpserver_response.c. */
 #include "httpserver.h"
 
 #include <limits.h>
@@ -14,8 +15,10 @@
 #include <lua.h>
 
 #include "buffer.h"
+#include "httpserver_admit.h"
 #include "httpserver_conn.h"
 #include "httpserver_request.h"
+#include "httpserver_table.h"
 #include "httpserver_response.h"
 #include "httpserver_stream.h"
 #include "loop.h"
@@ -150,7 +153,7 @@ static le_server *new_server(lua_State *L, int dispatch_idx, int opts_idx, int *
   lua_pushvalue(L, dispatch_idx);
   srv->dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   srv->tcp.data = srv;
-  le_request_init_server(srv);
+  le_table_init_server(srv);
   le_server_verdict_init(srv);
   le_server_track(srv);
   return srv;
@@ -167,7 +170,7 @@ static void close_server(lua_State *L, le_server *srv) {
   if (srv->stream_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, srv->stream_ref);
   srv->stream_ref = LUA_NOREF;
   le_conn_close_all(srv);
-  le_request_forget(srv);
+  le_table_forget(srv);
   le_server_verdict_close(srv);
   uv_close((uv_handle_t *)&srv->tcp, server_closed);
 }

@@ -127,17 +127,10 @@ typedef struct le_conn {
   struct le_conn *hnext;       /* the chain of its bucket in the id table */
 } le_conn;
 
-/* The listener's callback (uv_listen's, the server in its data): a new connection; one
- * beyond max_connections waits for the end of the poll that accepted it (the ends of
- * other connections read in the same poll count first), then is served, or refused 503;
- * one there is no memory for is closed at once, and the listener goes on. */
+/* The listener's callback (uv_listen's, the server in its data): a new connection, then
+ * admitted (httpserver_admit.h): served, or beyond max_connections served or refused 503
+ * after the poll; one there is no memory for is closed at once, and the listener goes on. */
 void le_conn_accept(uv_stream_t *listener, int status);
-/* Notes the listening socket's address: its connections' own when it is one address
- * (their peer's uid is then found with one system call fewer). */
-void le_server_note_address(le_server *srv);
-/* The server's verdict handle (a reference to srv), and its closing (with the listener's). */
-void le_server_verdict_init(le_server *srv);
-void le_server_verdict_close(le_server *srv);
 /* For tests: the next n connections find no memory for themselves. */
 void le_conn_fail_accepts(int n);
 /* The connection serving request id, or NULL. */

@@ -10,19 +10,14 @@
  *   as dispatch answers at once and the connection stays open for more, the requests in
  *   pending are parsed and dispatched in turn (a loop: thousands pipelined cannot exhaust
  *   the stack).
- * le_request_init_server(srv) / le_request_forget(srv): a server's kept strings
- *   (its methods; a bare one's last short path: pushed from the registry, not interned again),
- *   none yet / released (at the server's close). */
+ *   The request table, and a bare server's values: httpserver_table.h. */
 #ifndef LAMBDAENG_HTTPSERVER_REQUEST_H
 #define LAMBDAENG_HTTPSERVER_REQUEST_H
 
 #include <stddef.h>
 
 struct le_conn;
-struct le_server;
 
 void le_request_feed(struct le_conn *c, const char *data, size_t len);
-void le_request_init_server(struct le_server *srv);
-void le_request_forget(struct le_server *srv);
 
 #endif

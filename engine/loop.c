@@ -1,3 +1,8 @@
+/* loop.c — the event loop and the Lua tasks on it (loop.h): tasks anchored, resumed in
+ * one place, started and woken through a ready ring served by one zero timer; errors
+ * queued and reported on the loop's next turn; yield (the check phase), suspend and
+ * wake; Ctrl-C and SIGTERM as a task; run and the loop's close. Sleeps and timers:
+ * looptimer.c. */
 #include "loop.h"
 
 #include <signal.h>
@@ -9,6 +14,7 @@
 #include <lua.h>
 
 #include "http.h"
+#include "looptimer.h"
 #include "runtime.h"
 
 /* Registry layout: TASKS maps each live task (its lua_State, a light userdata) to its
@@ -19,10 +25,12 @@ static lua_State *main_state; /* the state the loop belongs to */
 
 uv_loop_t *le_loop(void) { return uv_default_loop(); }
 
+lua_State *le_loop_state(void) { return main_state; }
+
 /* on: anchors co, which must be the thread on top of L (just created); off: lets it
  * go. Keyed by address so that letting go never pushes onto co's stack: a task that
  * ended in an error has no free slot there (the API check of Lua's sanitized build). */
-static void anchor(lua_State *L, lua_State *co, int on) {
+void le_task_anchor(lua_State *L, lua_State *co, int on) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   if (on) lua_pushvalue(L, -2);
   else lua_pushnil(L);
@@ -80,7 +88,7 @@ void le_task_resume(lua_State *co, int nargs) {
     }
     if (co == main_task) uv_stop(le_loop());
   }
-  if (co != main_task) anchor(L, co, 0);
+  if (co != main_task) le_task_anchor(L, co, 0);
 }
 
 /* Errors from tasks and callbacks wait in ERRORS until the loop's next turn, when
@@ -223,83 +231,11 @@ static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   int n = lua_gettop(L);
   lua_State *co = lua_newthread(L);
-  anchor(L, co, 1);
+  le_task_anchor(L, co, 1);
   lua_insert(L, 1); /* keep the thread below the function and its arguments */
   lua_xmove(L, co, n);
   schedule(L, co, n - 1);
   return 1; /* the thread: the task's handle */
-}
-
-/* A sleep (and a loop.timer) ends no earlier than its deadline by the monotonic clock
- * (uv_hrtime), however late in a long turn it began: a timer's due time counts from the
- * loop's cached time (the turn's start), so a sleep of N ms armed from it after hundreds of
- * events ended early (the local target's injected latency was shorter than asked under
- * load, and a function's timeout would have fired early). */
-typedef struct sleep_timer {
-  uv_timer_t timer;
-  uint64_t deadline; /* uv_hrtime() nanoseconds */
-} sleep_timer;
-
-/* Milliseconds from the loop's time to the millisecond at or after deadline (libuv's loop
- * time is that same clock in whole milliseconds, truncated: due then, the deadline has
- * passed); at least min_ms. */
-static uint64_t ms_until(uint64_t deadline, uint64_t min_ms) {
-  uint64_t due = deadline / 1000000 + (deadline % 1000000 != 0), now = uv_now(le_loop());
-  return due > now + min_ms ? due - now : min_ms;
-}
-
-/* Seconds as nanoseconds: NaN and negatives are 0, and anything beyond a century is a
- * century (a double that does not fit uint64_t is undefined behaviour). */
-static uint64_t seconds_to_ns(lua_Number seconds) {
-  if (!(seconds > 0)) return 0;
-  if (seconds > 3.2e9) return (uint64_t)3.2e18;
-  return (uint64_t)(seconds * 1e9 + 0.5);
-}
-
-/* The deadline seconds from now (0 for none: the next turn). */
-static uint64_t deadline_after(lua_Number seconds) {
-  uint64_t ns = seconds_to_ns(seconds);
-  return ns ? uv_hrtime() + ns : 0;
-}
-
-/* Starts t to fire at deadline. */
-static int start_until(uv_timer_t *t, uv_timer_cb cb, uint64_t deadline) {
-  return uv_timer_start(t, cb, ms_until(deadline, 0), 0);
-}
-
-/* Whether t fired before deadline, and was re-armed for the rest (a millisecond at least):
- * early by another clock's reckoning, never with libuv's own. */
-static int rearmed_early(uv_timer_t *t, uv_timer_cb cb, uint64_t deadline) {
-  return deadline && uv_hrtime() < deadline && uv_timer_start(t, cb, ms_until(deadline, 1), 0) == 0;
-}
-
-static void sleep_cb(uv_timer_t *t) {
-  sleep_timer *s = (sleep_timer *)t;
-  if (rearmed_early(t, sleep_cb, s->deadline)) return;
-  lua_State *co = t->data;
-  uv_close((uv_handle_t *)t, (uv_close_cb)free);
-  le_task_resume(co, 0);
-}
-
-static int l_sleep(lua_State *L) {
-  lua_Number seconds = luaL_checknumber(L, 1);
-  if (!lua_isyieldable(L)) return luaL_error(L, "sleep() can only be called from a task (loop.run/spawn)");
-  sleep_timer *s = malloc(sizeof *s);
-  if (!s) return luaL_error(L, "out of memory");
-  uv_timer_t *t = &s->timer;
-  int rc = uv_timer_init(le_loop(), t);
-  if (rc != 0) {
-    free(s);
-    return luaL_error(L, "sleep(): %s", uv_strerror(rc));
-  }
-  t->data = L;
-  s->deadline = deadline_after(seconds); /* sleep(0): the next turn, as ever */
-  rc = start_until(t, sleep_cb, s->deadline);
-  if (rc != 0) {
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
-    return luaL_error(L, "sleep(): %s", uv_strerror(rc));
-  }
-  return lua_yield(L, 0);
 }
 
 /* Tasks that gave way (loop.yield): resumed in the check phase, after the loop's poll,
@@ -389,87 +325,6 @@ static int l_idle_time(lua_State *L) {
   return 1;
 }
 
-/* loop.timer(seconds, fn): runs fn as a new task after seconds unless cancelled.
- * A timer that has not fired keeps the loop alive unless unref'd: the local target's
- * timeouts must not hold a finished run open. */
-#define TIMER_MT "lambdaeng.timer"
-typedef struct timer_box {
-  uv_timer_t timer;
-  int fn_ref;
-  int active;
-  uint64_t deadline; /* uv_hrtime() nanoseconds (0: the next turn) */
-} timer_box;
-
-static void timer_fire(uv_timer_t *t) {
-  timer_box *b = t->data;
-  if (rearmed_early(t, timer_fire, b->deadline)) return;
-  lua_State *L = main_state;
-  b->active = 0;
-  lua_State *co = lua_newthread(L);
-  anchor(L, co, 1);
-  lua_pop(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, b->fn_ref);
-  luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
-  b->fn_ref = LUA_NOREF;
-  lua_xmove(L, co, 1);
-  le_task_resume(co, 0);
-}
-
-static int l_timer(lua_State *L) {
-  lua_Number seconds = luaL_checknumber(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
-  timer_box **ud = lua_newuserdatauv(L, sizeof *ud, 0);
-  *ud = NULL;
-  luaL_setmetatable(L, TIMER_MT);
-  timer_box *b = calloc(1, sizeof *b);
-  if (!b) return luaL_error(L, "out of memory");
-  int rc = uv_timer_init(le_loop(), &b->timer);
-  if (rc != 0) {
-    free(b);
-    return luaL_error(L, "timer(): %s", uv_strerror(rc));
-  }
-  lua_pushvalue(L, 2);
-  b->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  b->timer.data = b;
-  b->active = 1;
-  *ud = b; /* from here on the handle's __gc closes it */
-  b->deadline = deadline_after(seconds);
-  rc = start_until(&b->timer, timer_fire, b->deadline);
-  if (rc != 0) return luaL_error(L, "timer(): %s", uv_strerror(rc));
-  return 1;
-}
-
-static int l_timer_cancel(lua_State *L) {
-  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
-  timer_box *b = *ud;
-  if (b && b->active) {
-    le_uv_check(uv_timer_stop(&b->timer), "cancelling a timer");
-    b->active = 0;
-    luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
-    b->fn_ref = LUA_NOREF;
-  }
-  return 0;
-}
-
-static int l_timer_unref(lua_State *L) {
-  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
-  if (*ud) uv_unref((uv_handle_t *)&(*ud)->timer);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int l_timer_gc(lua_State *L) {
-  timer_box **ud = luaL_checkudata(L, 1, TIMER_MT);
-  timer_box *b = *ud;
-  if (!b) return 0;
-  *ud = NULL;
-  if (b->fn_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, b->fn_ref);
-  /* The function is gone with the handle: a collected timer never fires. */
-  le_uv_check(uv_timer_stop(&b->timer), "stopping a collected timer");
-  uv_close((uv_handle_t *)&b->timer, (uv_close_cb)free);
-  return 0;
-}
-
 /* Ctrl-C: the handler registered with on_interrupt runs as a new task. */
 static uv_signal_t sigint_handle, sigterm_handle; /* SIGTERM asks what Ctrl-C asks */
 static int sigint_ready, interrupt_ref = LUA_NOREF;
@@ -480,7 +335,7 @@ static void sigint_cb(uv_signal_t *h, int signum) {
   lua_State *L = main_state;
   if (interrupt_ref == LUA_NOREF) return;
   lua_State *co = lua_newthread(L);
-  anchor(L, co, 1);
+  le_task_anchor(L, co, 1);
   lua_pop(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, interrupt_ref);
   lua_xmove(L, co, 1);
@@ -522,7 +377,7 @@ static int l_run(lua_State *L) {
   main_state = L;
   int n = lua_gettop(L);
   lua_State *co = lua_newthread(L);
-  anchor(L, co, 1);
+  le_task_anchor(L, co, 1);
   lua_insert(L, 1);
   lua_xmove(L, co, n);
   main_task = co;
@@ -534,11 +389,11 @@ static int l_run(lua_State *L) {
   report_errors(L); /* what the last turn queued, before anything is printed after run() */
   if (!main_done) {
     main_task = NULL;
-    anchor(L, co, 0);
+    le_task_anchor(L, co, 0);
     return luaL_error(L, "the main task never finished: it waits for something that will not happen");
   }
   main_task = NULL;
-  anchor(L, co, 0);
+  le_task_anchor(L, co, 0);
   if (main_failed) {
     lua_xmove(co, L, 1);
     /* What the other tasks still wait for stays with the loop (its handles belong to
@@ -611,15 +466,12 @@ int le_open_loop(lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, &TASKS_KEY);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &ERRORS_KEY);
-  static const luaL_Reg methods[] = {{"cancel", l_timer_cancel}, {"unref", l_timer_unref}, {NULL, NULL}};
-  le_new_class(L, TIMER_MT, methods, l_timer_gc);
-  static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"sleep", l_sleep},
-                                 {"suspend", l_suspend}, {"wake", l_wake},       {"current", l_current},
-                                 {"now", l_now},         {"on_interrupt", l_on_interrupt},
-                                 {"timer", l_timer},     {"on_error", l_on_error},
-                                 {"report_errors", l_report_errors}, {"yield", l_yield},
-                                 {"idle_time", l_idle_time},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"run", l_run},         {"spawn", l_spawn},     {"suspend", l_suspend},
+                                 {"wake", l_wake},       {"current", l_current}, {"now", l_now},
+                                 {"on_interrupt", l_on_interrupt},               {"on_error", l_on_error},
+                                 {"report_errors", l_report_errors},             {"yield", l_yield},
+                                 {"idle_time", l_idle_time},                     {NULL, NULL}};
   luaL_newlib(L, fns);
+  le_loop_open_timers(L); /* sleep, timer */
   return 1;
 }

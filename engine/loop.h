@@ -26,7 +26,8 @@
  * a handle with cancel() and unref() (an unref'd timer does not keep the loop alive;
  * a timer whose handle is collected never fires, so keep it while it matters);
  * on_error(fn) sets the reporter of queued errors (fn(message); nil: stderr);
- * report_errors() reports what is queued now (outside the loop: the REPL). */
+ * report_errors() reports what is queued now (outside the loop: the REPL). sleep and
+ * timer live in looptimer.c. */
 #ifndef LAMBDAENG_LOOP_H
 #define LAMBDAENG_LOOP_H
 
@@ -42,6 +43,14 @@ struct lua_State *le_main_thread(struct lua_State *L);
 
 /* The allocation callback every uv_read_start here uses (the read callback frees it). */
 void le_alloc_read_buffer(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+/* The state the loop runs (loop.run's, else the last one opened): what callbacks that
+ * have no state at hand start tasks on. */
+struct lua_State *le_loop_state(void);
+
+/* on: anchors co, which must be the thread on top of L (just created), as a live task;
+ * off: lets it go. */
+void le_task_anchor(struct lua_State *L, struct lua_State *co, int on);
 
 /* Resumes task co with the nargs values on top of co's stack. */
 void le_task_resume(struct lua_State *co, int nargs);

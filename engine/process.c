@@ -216,6 +216,99 @@ static void close_on_exec_all(void) {
   }
 }
 
+/* The child's handles (stdout, stderr, the kill's grace timer): 0, or libuv's error with
+ * *handles saying how many were initialised. */
+static int init_handles(child *c, int *handles) {
+  *handles = 0;
+  int rc = uv_pipe_init(le_loop(), &c->out, 0);
+  if (rc == 0) {
+    *handles = 1;
+    rc = uv_pipe_init(le_loop(), &c->err, 0);
+  }
+  if (rc == 0) {
+    *handles = 2;
+    rc = uv_timer_init(le_loop(), &c->grace);
+  }
+  if (rc == 0) *handles = 3;
+  c->out.data = c->err.data = c->grace.data = c->proc.data = c;
+  return rc;
+}
+
+/* Starts the child: file with the arguments at args_idx (argv[0]: file) and the
+ * environment at env_idx (0: ours), in cwd, stdout and stderr piped to c, fd 3 the
+ * channel's end when there is one (channel_fd >= 0). uv_spawn's result. */
+static int spawn_child(lua_State *L, child *c, const char *file, int args_idx, int env_idx, const char *cwd,
+                       int channel_fd) {
+  char **argv = string_list(L, args_idx, file);
+  char **envp = env_idx ? string_list(L, env_idx, NULL) : NULL;
+  uv_stdio_container_t stdio[4];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&c->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&c->err;
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = file;
+  opts.args = argv;
+  opts.env = envp;
+  opts.cwd = cwd;
+  opts.exit_cb = on_exit_cb;
+  /* Its own process group, so a kill reaches what a bootstrap script started. */
+  opts.flags = UV_PROCESS_DETACHED;
+  opts.stdio_count = 3;
+  opts.stdio = stdio;
+  if (channel_fd >= 0) {
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = channel_fd;
+    opts.stdio_count = 4;
+  }
+  close_on_exec_all();
+  int rc = uv_spawn(le_loop(), &c->proc, &opts);
+  free(argv);
+  free(envp);
+  return rc;
+}
+
+/* The spawned child watched: its pipes read, its channel (channel_fd, ours; -1: none)
+ * polled, its handles unref'd when asked; listed for the kill at exit. */
+static void watch_child(child *c, int channel_fd, int unref) {
+  c->pid = c->proc.pid;
+  c->open_handles = 4;
+  c->open_pipes = 2;
+  /* A pipe that cannot be read counts as closed, so the exit is still reported. */
+  if (le_uv_check(uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb), "a process's stdout") < 0)
+    c->open_pipes--;
+  if (le_uv_check(uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb), "a process's stderr") < 0)
+    c->open_pipes--;
+  if (channel_fd >= 0) {
+    c->channel_fd = channel_fd;
+    if (uv_poll_init(le_loop(), &c->channel, channel_fd) == 0) {
+      c->channel.data = c;
+      c->channel_open = 1;
+      c->open_handles++;
+      if (le_uv_check(uv_poll_start(&c->channel, UV_READABLE | UV_DISCONNECT, channel_cb), "a process's socket channel") < 0)
+        close_channel(c);
+      else if (unref)
+        uv_unref((uv_handle_t *)&c->channel);
+    } else {
+      close(channel_fd);
+    }
+  }
+  if (unref) {
+    uv_unref((uv_handle_t *)&c->proc);
+    uv_unref((uv_handle_t *)&c->out);
+    uv_unref((uv_handle_t *)&c->err);
+    uv_unref((uv_handle_t *)&c->grace);
+  }
+  c->next = children;
+  children = c;
+  if (!atexit_registered) {
+    atexit(kill_all_at_exit);
+    atexit_registered = 1;
+  }
+}
+
 /* spawn{ file, args = {...}, env = {"K=V", ...}, cwd, on_output = fn(chunk, stream),
  *        on_exit = fn(status, signal), unref = bool, on_socket = fn(fd) } -> process | nil, message
  * With on_socket, the child's fd 3 is a unix socket over which it may send one
@@ -253,92 +346,22 @@ static int l_spawn(lua_State *L) {
     return 3;
   }
 
-  int handles = 0; /* of out, err, grace: how many are initialised */
-  int rc = uv_pipe_init(le_loop(), &c->out, 0);
-  if (rc == 0) {
-    handles = 1;
-    rc = uv_pipe_init(le_loop(), &c->err, 0);
-  }
-  if (rc == 0) {
-    handles = 2;
-    rc = uv_timer_init(le_loop(), &c->grace);
-  }
-  if (rc == 0) handles = 3;
-  c->out.data = c->err.data = c->grace.data = c->proc.data = c;
+  int handles; /* of out, err, grace: how many are initialised */
+  int rc = init_handles(c, &handles);
   if (rc != 0) {
     if (pair[0] >= 0) close(pair[0]);
     if (pair[1] >= 0) close(pair[1]);
     abandon(c, handles);
     return push_failure(L, file, rc);
   }
-  char **argv = string_list(L, args_idx, file);
-  char **envp = env_idx ? string_list(L, env_idx, NULL) : NULL;
-  uv_stdio_container_t stdio[4];
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&c->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&c->err;
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = file;
-  opts.args = argv;
-  opts.env = envp;
-  opts.cwd = cwd;
-  opts.exit_cb = on_exit_cb;
-  /* Its own process group, so a kill reaches what a bootstrap script started. */
-  opts.flags = UV_PROCESS_DETACHED;
-  opts.stdio_count = 3;
-  opts.stdio = stdio;
-  if (pair[1] >= 0) {
-    stdio[3].flags = UV_INHERIT_FD;
-    stdio[3].data.fd = pair[1];
-    opts.stdio_count = 4;
-  }
-  close_on_exec_all();
-  rc = uv_spawn(le_loop(), &c->proc, &opts);
-  free(argv);
-  free(envp);
+  rc = spawn_child(L, c, file, args_idx, env_idx, cwd, pair[1]);
   if (pair[1] >= 0) close(pair[1]);
   if (rc != 0 && pair[0] >= 0) close(pair[0]);
   if (rc != 0) {
     abandon(c, 4); /* uv_spawn failed: the process handle still has to be closed */
     return push_failure(L, file, rc);
   }
-  c->pid = c->proc.pid;
-  c->open_handles = 4;
-  c->open_pipes = 2;
-  /* A pipe that cannot be read counts as closed, so the exit is still reported. */
-  if (le_uv_check(uv_read_start((uv_stream_t *)&c->out, le_alloc_read_buffer, read_cb), "a process's stdout") < 0)
-    c->open_pipes--;
-  if (le_uv_check(uv_read_start((uv_stream_t *)&c->err, le_alloc_read_buffer, read_cb), "a process's stderr") < 0)
-    c->open_pipes--;
-  if (pair[0] >= 0) {
-    c->channel_fd = pair[0];
-    if (uv_poll_init(le_loop(), &c->channel, pair[0]) == 0) {
-      c->channel.data = c;
-      c->channel_open = 1;
-      c->open_handles++;
-      if (le_uv_check(uv_poll_start(&c->channel, UV_READABLE | UV_DISCONNECT, channel_cb), "a process's socket channel") < 0)
-        close_channel(c);
-      else if (unref)
-        uv_unref((uv_handle_t *)&c->channel);
-    } else {
-      close(pair[0]);
-    }
-  }
-  if (unref) {
-    uv_unref((uv_handle_t *)&c->proc);
-    uv_unref((uv_handle_t *)&c->out);
-    uv_unref((uv_handle_t *)&c->err);
-    uv_unref((uv_handle_t *)&c->grace);
-  }
-  c->next = children;
-  children = c;
-  if (!atexit_registered) {
-    atexit(kill_all_at_exit);
-    atexit_registered = 1;
-  }
+  watch_child(c, pair[0], unref);
   child **ud = lua_newuserdatauv(L, sizeof *ud, 0);
   *ud = c;
   c->box = ud;

@@ -16,9 +16,9 @@
  * with a traceback handler and returns its exit status. Callbacks from the loop
  * enter Lua through loop.h (le_task_resume, le_callback_call), never from here.
  *
- * le_open_sys is the lambdaeng.native.sys module: realpath, kind, isatty, cwd,
- * mkdirs, now, random_bytes, write_private, try_lock, pid, uid, list, remove_tree,
- * read_file, and the version string. */
+ * le_open_sys (sys.c) is the lambdaeng.native.sys module: realpath, kind, isatty, cwd,
+ * mkdirs, now, random_bytes, write_private, append_private, read_private, try_lock,
+ * pid, uid, list, remove_tree, read_file, and the version string. */
 #ifndef LAMBDAENG_RUNTIME_H
 #define LAMBDAENG_RUNTIME_H
 

@@ -7,8 +7,12 @@
  * string for query signing. The path is as on the wire (already URI-encoded);
  * with normalize_path (every service but S3) dot segments and repeated slashes
  * are removed, and the canonical path is URI-encoded once more, as the AWS SDKs
- * do; with single_encode (S3) the canonical path is the path as sent. Header names are compared case-insensitively; values are trimmed, inner
- * runs of spaces collapsed, and repeated headers joined with commas in order. */
+ * do; with single_encode (S3) the canonical path is the path as sent. Header names are
+ * compared case-insensitively; values are trimmed, inner runs of spaces collapsed, and
+ * repeated headers joined with commas in order. The parts: sigv4.c (the signature's
+ * steps, the canonical request), sigv4_uri.c (URI encoding, the path, the query),
+ * sigv4_key.c (hashing, the cached signing key), sigv4lua.c (le_open_sigv4:
+ * lambdaeng.native.sigv4). */
 #ifndef LAMBDAENG_SIGV4_H
 #define LAMBDAENG_SIGV4_H
 

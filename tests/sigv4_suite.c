@@ -190,14 +190,12 @@ static int run_case(const char *dir, char *why, size_t cap) {
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s SUITE_DIR\n", argv[0]);
-    return 2;
-  }
-  DIR *d = opendir(argv[1]);
+/* Each case of the suite at suite_dir, in name order: PASS or FAIL printed for each and
+ * counted; 2 when the directory cannot be read, else 0. */
+static int run_suite(const char *suite_dir, int *passed, int *failed) {
+  DIR *d = opendir(suite_dir);
   if (!d) {
-    perror(argv[1]);
+    perror(suite_dir);
     return 2;
   }
   char *names[512];
@@ -207,107 +205,128 @@ int main(int argc, char **argv) {
     if (de->d_name[0] != '.') names[n++] = strdup(de->d_name);
   closedir(d);
   qsort(names, n, sizeof *names, by_name);
-  int passed = 0, failed = 0;
   for (size_t i = 0; i < n; i++) {
     char dir[4096], why[8192] = "";
-    snprintf(dir, sizeof dir, "%s/%s", argv[1], names[i]);
+    snprintf(dir, sizeof dir, "%s/%s", suite_dir, names[i]);
     if (run_case(dir, why, sizeof why)) {
       printf("PASS %s\n", names[i]);
-      passed++;
+      (*passed)++;
     } else {
       printf("FAIL %s: %s\n", names[i], why);
-      failed++;
+      (*failed)++;
     }
     free(names[i]);
   }
-  /* The signing key is cached per secret, date, region and service: interleaved
-   * secrets and dates must each get their own signature. */
-  {
-    const char *secrets[] = {"secret-a", "secret-b", "secret-a"};
-    time_t times[] = {1440938160, 1440938160, 1441024560};
-    char sig[3][65], again[65];
+  return 0;
+}
+
+/* The signing key is cached per secret, date, region and service: interleaved
+ * secrets and dates must each get their own signature. */
+static int key_cache_per_secret_and_date(void) {
+  const char *secrets[] = {"secret-a", "secret-b", "secret-a"};
+  time_t times[] = {1440938160, 1440938160, 1441024560};
+  char sig[3][65], again[65];
+  for (int k = 0; k < 4; k++) {
+    le_header h[] = {{"Host", "example.amazonaws.com"}};
+    le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
+                         .secret_access_key = secrets[k % 3], .region = "us-east-1", .service = "service",
+                         .timestamp = k == 3 ? times[0] : times[k % 3], .normalize_path = 1};
+    le_sigv4_output out;
+    le_error err;
+    if (le_sigv4_sign(&in, &out, &err) != LE_OK) return -1;
+    snprintf(k == 3 ? again : sig[k], 65, "%s", out.signature);
+    le_sigv4_output_free(&out);
+  }
+  return strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[0], again) == 0;
+}
+
+/* The cache recognises its secret by length and fingerprint, not by address: a secret
+ * changed in place (the same buffer, the same length, one byte or two swapped) is
+ * another secret, and each of its signatures is the one a fresh derivation gives. */
+static int key_cache_secret_changed_in_place(void) {
+  char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const char *variants[] = {"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
+                            "JwalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
+  char sig[4][65];
+  int ok = 1;
+  for (int k = 0; k < 4; k++) {
+    memcpy(secret, variants[k], sizeof secret);
+    le_header h[] = {{"Host", "example.amazonaws.com"}};
+    le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
+                         .secret_access_key = secret, .region = "us-east-1", .service = "service",
+                         .timestamp = 1440938160, .normalize_path = 1};
+    le_sigv4_output out;
+    le_error err;
+    if (le_sigv4_sign(&in, &out, &err) != LE_OK) return -1;
+    snprintf(sig[k], 65, "%s", out.signature);
+    le_sigv4_output_free(&out);
+    /* the same signature from a copy of the secret at another address, signed after another key */
+    char copy[sizeof secret];
+    memcpy(copy, variants[k], sizeof copy);
+    le_sigv4_input other = in;
+    other.secret_access_key = "another secret";
+    if (le_sigv4_sign(&other, &out, &err) != LE_OK) return -1;
+    le_sigv4_output_free(&out);
+    in.secret_access_key = copy;
+    if (le_sigv4_sign(&in, &out, &err) != LE_OK) return -1;
+    ok = ok && strcmp(out.signature, sig[k]) == 0;
+    le_sigv4_output_free(&out);
+  }
+  ok = ok && strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[1], sig[2]) != 0 &&
+       strcmp(sig[0], sig[3]) == 0;
+  return ok;
+}
+
+/* The SHA-256 states kept for a canonical request's leading blocks: two texts whose first
+ * block differs and whose second is the same ("POST\n" and the path's first 59 bytes make
+ * the first block; the paths differ there alone) are each hashed from their own first
+ * block, whatever was signed before. */
+static int kept_blocks_after_their_own_first(void) {
+  char p1[128], p2[128], p3[128];
+  snprintf(p1, sizeof p1, "/%s/same-tail-of-the-path", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  snprintf(p2, sizeof p2, "/%s/same-tail-of-the-path", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  snprintf(p3, sizeof p3, "/%s/another-tail", "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+  const char *order[2][4] = {{p1, p1, p2, p2}, {p1, p1, p3, p2}};
+  const char *bodies[4] = {"{}", "{\"a\":1}", "{}", "{\"b\":2}"};
+  char last[2][65];
+  for (int o = 0; o < 2; o++) {
     for (int k = 0; k < 4; k++) {
       le_header h[] = {{"Host", "example.amazonaws.com"}};
-      le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
-                           .secret_access_key = secrets[k % 3], .region = "us-east-1", .service = "service",
-                           .timestamp = k == 3 ? times[0] : times[k % 3], .normalize_path = 1};
+      le_sigv4_input in = {.method = "POST", .path = order[o][k], .headers = h, .header_count = 1,
+                           .body = (const unsigned char *)bodies[k], .body_len = strlen(bodies[k]),
+                           .access_key_id = "AKID", .secret_access_key = "secret", .region = "us-east-1",
+                           .service = "service", .timestamp = 1440938160, .normalize_path = 1};
       le_sigv4_output out;
       le_error err;
-      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
-      snprintf(k == 3 ? again : sig[k], 65, "%s", out.signature);
+      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return -1;
+      snprintf(last[o], 65, "%s", out.signature);
       le_sigv4_output_free(&out);
     }
-    int ok = strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[0], again) == 0;
-    printf("%s signing-key cache: other secret or date, other signature; same inputs, same signature\n",
-           ok ? "PASS" : "FAIL");
-    ok ? passed++ : failed++;
   }
-  /* The cache recognises its secret by length and fingerprint, not by address: a secret
-   * changed in place (the same buffer, the same length, one byte or two swapped) is
-   * another secret, and each of its signatures is the one a fresh derivation gives. */
-  {
-    char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-    const char *variants[] = {"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
-                              "JwalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
-    char sig[4][65];
-    int ok = 1;
-    for (int k = 0; k < 4; k++) {
-      memcpy(secret, variants[k], sizeof secret);
-      le_header h[] = {{"Host", "example.amazonaws.com"}};
-      le_sigv4_input in = {.method = "GET", .path = "/", .headers = h, .header_count = 1, .access_key_id = "AKID",
-                           .secret_access_key = secret, .region = "us-east-1", .service = "service",
-                           .timestamp = 1440938160, .normalize_path = 1};
-      le_sigv4_output out;
-      le_error err;
-      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
-      snprintf(sig[k], 65, "%s", out.signature);
-      le_sigv4_output_free(&out);
-      /* the same signature from a copy of the secret at another address, signed after another key */
-      char copy[sizeof secret];
-      memcpy(copy, variants[k], sizeof copy);
-      le_sigv4_input other = in;
-      other.secret_access_key = "another secret";
-      if (le_sigv4_sign(&other, &out, &err) != LE_OK) return 1;
-      le_sigv4_output_free(&out);
-      in.secret_access_key = copy;
-      if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
-      ok = ok && strcmp(out.signature, sig[k]) == 0;
-      le_sigv4_output_free(&out);
-    }
-    ok = ok && strcmp(sig[0], sig[1]) != 0 && strcmp(sig[0], sig[2]) != 0 && strcmp(sig[1], sig[2]) != 0 &&
-         strcmp(sig[0], sig[3]) == 0;
-    printf("%s signing-key cache: a secret changed in place is another secret\n", ok ? "PASS" : "FAIL");
-    ok ? passed++ : failed++;
+  return strcmp(last[0], last[1]) == 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s SUITE_DIR\n", argv[0]);
+    return 2;
   }
-  /* The SHA-256 states kept for a canonical request's leading blocks: two texts whose first
-   * block differs and whose second is the same ("POST\n" and the path's first 59 bytes make
-   * the first block; the paths differ there alone) are each hashed from their own first
-   * block, whatever was signed before. */
-  {
-    char p1[128], p2[128], p3[128];
-    snprintf(p1, sizeof p1, "/%s/same-tail-of-the-path", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    snprintf(p2, sizeof p2, "/%s/same-tail-of-the-path", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
-    snprintf(p3, sizeof p3, "/%s/another-tail", "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
-    const char *order[2][4] = {{p1, p1, p2, p2}, {p1, p1, p3, p2}};
-    const char *bodies[4] = {"{}", "{\"a\":1}", "{}", "{\"b\":2}"};
-    char last[2][65];
-    for (int o = 0; o < 2; o++) {
-      for (int k = 0; k < 4; k++) {
-        le_header h[] = {{"Host", "example.amazonaws.com"}};
-        le_sigv4_input in = {.method = "POST", .path = order[o][k], .headers = h, .header_count = 1,
-                             .body = (const unsigned char *)bodies[k], .body_len = strlen(bodies[k]),
-                             .access_key_id = "AKID", .secret_access_key = "secret", .region = "us-east-1",
-                             .service = "service", .timestamp = 1440938160, .normalize_path = 1};
-        le_sigv4_output out;
-        le_error err;
-        if (le_sigv4_sign(&in, &out, &err) != LE_OK) return 1;
-        snprintf(last[o], 65, "%s", out.signature);
-        le_sigv4_output_free(&out);
-      }
-    }
-    int ok = strcmp(last[0], last[1]) == 0;
-    printf("%s canonical request's kept blocks: a later block is used only after its own first block\n",
-           ok ? "PASS" : "FAIL");
+  int passed = 0, failed = 0;
+  if (run_suite(argv[1], &passed, &failed) != 0) return 2;
+  static const struct {
+    int (*check)(void); /* 1 passed, 0 failed, -1 signing failed */
+    const char *what;
+  } checks[] = {
+      {key_cache_per_secret_and_date,
+       "signing-key cache: other secret or date, other signature; same inputs, same signature"},
+      {key_cache_secret_changed_in_place, "signing-key cache: a secret changed in place is another secret"},
+      {kept_blocks_after_their_own_first,
+       "canonical request's kept blocks: a later block is used only after its own first block"},
+  };
+  for (size_t k = 0; k < sizeof checks / sizeof *checks; k++) {
+    int ok = checks[k].check();
+    if (ok < 0) return 1;
+    printf("%s %s\n", ok ? "PASS" : "FAIL", checks[k].what);
     ok ? passed++ : failed++;
   }
   printf("%d passed, %d failed\n", passed, failed);

@@ -47,6 +47,14 @@ static void harness_run(lua_State *L, const char *chunk, int nresults) {
   "  return s, 'http://127.0.0.1:' .. s:port()\n"                                        \
   "end\n"
 
+/* The Lua a server test (httpserver.c) starts with: HARNESS_HTTP_LUA, the errors the loop
+ * reports kept in reported, and answer(req, id): 200 with "METHOD target" as its body. */
+#define HARNESS_SERVER_LUA                                                              \
+  HARNESS_HTTP_LUA                                                                      \
+  "local reported = {}\n"                                                               \
+  "loop.on_error(function(msg) reported[#reported + 1] = msg end)\n"                    \
+  "local function answer(req, id) httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target) end\n"
+
 /* harness_run of the chunk prelude .. scenario (a test file's fixtures, then its case). */
 static inline void harness_run_after(lua_State *L, const char *prelude, const char *scenario, int nresults) {
   size_t n = strlen(prelude) + strlen(scenario) + 1;

@@ -4,9 +4,7 @@
  * Every test ends with the loop closing with no handle left (kept-alive
  * connections included: le_loop_close closes them). */
 #include "loop_harness.h"
-
-#include "httpheaders.h"
-#include "httpurl.h"
+#include "http_transport.h"
 
 /* A server on 127.0.0.1 answering every request after `delay` seconds (never when
  * delay < 0) with 200, the path and the body echoed; `port`, `close()`. */
@@ -22,24 +20,6 @@ static const char *SERVER =
     "    end)\n"
     "  end)\n"
     "end\n";
-
-/* LAMBDAENG_HTTP_TRANSPORT=curl for a test (read as the client starts, at its first
- * request): what is libcurl's alone (easy handles, multi handles), and the cases both
- * transports must pass alike, run once each way. */
-static int force_curl(void **state) {
-  (void)state;
-  return setenv("LAMBDAENG_HTTP_TRANSPORT", "curl", 1);
-}
-
-static int transport_default(void **state) {
-  (void)state;
-  return unsetenv("LAMBDAENG_HTTP_TRANSPORT");
-}
-
-static int curl_forced(void) {
-  const char *t = getenv("LAMBDAENG_HTTP_TRANSPORT");
-  return t && strcmp(t, "curl") == 0;
-}
 
 static void run_with_server(lua_State *L, const char *scenario, int nresults) {
   harness_run_after(L, SERVER, scenario, nresults);
@@ -274,103 +254,6 @@ static void each_url_is_counted_against_its_own_host(void **state) {
   harness_close(L);
 }
 
-/* A server that answers no request until n are waiting, then all of them (each with
- * its path): the n requests of a batch are then all in flight at once, whatever the
- * machine's speed. batch(url, n) sends n at once and says 'ok' or the first wrong answer. */
-static const char *GATHERING =
-    HARNESS_HTTP_LUA
-    "local function gathering(n)\n"
-    "  local waiting = {}\n"
-    "  return listen(function(req, id)\n"
-    "    waiting[#waiting + 1] = { id, req.path }\n"
-    "    if #waiting == n then\n"
-    "      for _, w in ipairs(waiting) do httpserver.respond(w[1], 200, {}, 'GET ' .. w[2] .. ' ') end\n"
-    "      waiting = {}\n"
-    "    end\n"
-    "  end)\n"
-    "end\n"
-    "local function batch(url, n)\n"
-    "  local bodies, done, main = {}, 0, loop.current()\n"
-    "  for i = 1, n do\n"
-    "    loop.spawn(function()\n"
-    "      local r, m = http.request { url = url .. '/' .. i, timeout = 60 }\n"
-    "      bodies[i] = r and r.body or m\n"
-    "      done = done + 1\n"
-    "      if done == n then loop.wake(main) end\n"
-    "    end)\n"
-    "  end\n"
-    "  loop.suspend()\n"
-    "  for i = 1, n do\n"
-    "    if bodies[i] ~= 'GET /' .. i .. ' ' then return 'request ' .. i .. ': ' .. tostring(bodies[i]) end\n"
-    "  end\n"
-    "  return 'ok'\n"
-    "end\n";
-
-/* Two batches of 200 transfers at once to one host; returns "ok ok", the multi handles after
- * the first, the connections each opened, and the sockets open at the end. */
-static void two_batches_of_200(lua_State *L) {
-  harness_run_after(L, GATHERING,
-                    "return loop.run(function()\n"
-                    "  assert(http.configure { max_host_connections = 200 })\n"
-                    "  local s, url = gathering(200)\n"
-                    "  local opened = http.stats().sockets_opened\n"
-                    "  local first = batch(url, 200)\n"
-                    "  local handles, opened_first = http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                    "  local second = batch(url, 200)\n"
-                    "  local opened_second = http.stats().sockets_opened - opened - opened_first\n"
-                    "  s:close()\n"
-                    "  assert(http.configure { max_host_connections = 64 })\n"
-                    "  return first .. ' ' .. second, handles, opened_first, opened_second, http.stats().sockets_open\n"
-                    "end)\n",
-                    5);
-  assert_string_equal(harness_string(L, -5), "ok ok");
-  assert_int_equal(lua_tointeger(L, -3), 200);
-  assert_int_equal(lua_tointeger(L, -2), 0);
-  assert_int_equal(lua_tointeger(L, -1), 200);
-}
-
-/* Many transfers to one host are spread over several multi handles, LE_HTTP_SHARD_TRANSFERS
- * (64) to each at most (libcurl 7.88 looks through all of a cache's connections to a host
- * for each transfer): 200 at once take four. Each answer is its request's, and a second
- * batch of 200 reuses the 200 connections the first opened (a transfer goes where an idle
- * connection is), none opened again. */
-static void transfers_to_one_host_are_spread_over_multi_handles(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  two_batches_of_200(L);
-  assert_int_equal(lua_tointeger(L, -4), 4);
-  harness_close(L);
-}
-
-/* The own transport: 200 transfers at once to one host open 200 connections, and a
- * second batch of 200 takes them all again from the idle list, none opened. */
-static void a_second_batch_reuses_the_first_ones_connections(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  two_batches_of_200(L);
-  harness_close(L);
-}
-
-/* Up to 64 transfers at once stay on one multi handle: another costs libcurl's two wakeup
- * sockets, and `api Invoke` with its default 64 connections keeps its sockets to 66. */
-static void sixty_four_transfers_share_one_multi_handle(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  harness_run_after(L, GATHERING,
-                    "return loop.run(function()\n"
-                    "  local s, url = gathering(64)\n"
-                    "  local opened = http.stats().sockets_opened\n"
-                    "  local result = batch(url, 64)\n"
-                    "  s:close()\n"
-                    "  return result, http.stats().multi_handles, http.stats().sockets_opened - opened\n"
-                    "end)\n",
-                    3);
-  assert_string_equal(harness_string(L, -3), "ok");
-  assert_int_equal(lua_tointeger(L, -2), 1);
-  assert_int_equal(lua_tointeger(L, -1), 64);
-  harness_close(L);
-}
-
 /* Without a proxy variable in the environment each request says "no proxy" itself (libcurl
  * then does not read the variables for every transfer); with one set, libcurl still finds
  * and uses it: a request for a name that does not resolve goes to the proxy, as an
@@ -396,135 +279,6 @@ static void a_proxy_set_in_the_environment_is_used(void **state) {
   unsetenv("http_proxy");
   assert_string_equal(harness_string(L, -1), "proxied http://proxied.invalid/x");
   harness_close(L);
-}
-
-/* A response's lazy headers (httpheaders.c): the first read indexes every line once, every
- * read after looks the name up in that index. Names in any case in the block, read by their
- * lower-case name only; a name given twice keeps its last value; absent names, prefixes and
- * non-string keys are nil; the last line at the block's very end (no newline after it: the
- * block is copied from a buffer of exactly its size, so ASan sees a read past it). */
-static void lazy_headers_are_read_through_one_index(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  static const char block[] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
-                              "Content-Type: application/json\r\n"
-                              "X-Amz-Function-Error: Unhandled\r\n"
-                              "X-Amzn-RequestId: 1b2c\n"
-                              "x-amz-FUNCTION-error:\tHandled \r\n"
-                              "Empty:\r\n"
-                              ": no name\r\n"
-                              "no colon here\r\n"
-                              "X-Amz-Executed-Version:  $LATEST  \r\n"
-                              "X-Last:  at the end ";
-  size_t len = sizeof block - 1;
-  char *raw = malloc(len); /* no terminating NUL after the last line */
-  assert_non_null(raw);
-  memcpy(raw, block, len);
-  harness_run(L, "require 'lambdaeng.native.http'", 0); /* registers the headers' metatable */
-  le_http_push_headers(L, raw, len, 1);
-  free(raw);
-  lua_setglobal(L, "H");
-  harness_run(L,
-              "local seen = {}\n"
-              "local function read(name) seen[#seen + 1] = tostring(H[name]) end\n"
-              "for _, name in ipairs { 'x-last', 'content-type', 'x-amz-function-error', 'x-amzn-requestid',\n"
-              "    'x-amz-executed-version', 'empty', '', 'Content-Type', 'X-LAST', 'missing', 'x-amz',\n"
-              "    'x-amz-function-errors', 'no colon here', 'http/1.1 200 ok', 'x-last' } do read(name) end\n"
-              "read(1); read(true)\n"
-              "local n = 0\n"
-              "for k, v in pairs(H) do n = n + 1 end\n"
-              "seen[#seen + 1] = tostring(n)\n"
-              "local lines = {}\n"
-              "for i = 1, 40 do lines[i] = 'Name-' .. i .. ': v' .. i end\n"
-              "local many = require('lambdaeng.native.http').headers(table.concat(lines, '\\r\\n'), true)\n"
-              "for i = 40, 1, -1 do assert(many['name-' .. i] == 'v' .. i, 'name-' .. i) end\n"
-              "local empty = require('lambdaeng.native.http').headers('', true)\n"
-              "seen[#seen + 1] = tostring(empty['x-last'])\n"
-              "return table.concat(seen, '|')\n",
-              1);
-  assert_string_equal(harness_string(L, -1), "at the end|application/json|Handled|1b2c|$LATEST||no name|nil|nil|nil|nil|"
-                                             "nil|nil|nil|at the end|nil|nil|7|nil");
-  harness_close(L);
-}
-
-/* A URL is parsed once (httpurl.c) and its parsed handle given to libcurl with the text:
- * what is sent is what libcurl sent from the text alone (dot segments resolved, the
- * fragment dropped, escapes kept, a URL it refuses refused), each distinct text is
- * parsed once while kept, a new one takes the place of the one least recently used that
- * no transfer holds, and past 32 held by transfers in flight each further transfer
- * parses its own, then lets it go. */
-static void a_url_is_parsed_once_and_sent_as_its_text_would_be(void **state) {
-  (void)state;
-  lua_State *L = harness_open();
-  run_with_server(L,
-                  "return loop.run(function()\n"
-                  "  local s, url = listen(function(req, id)\n"
-                  "    loop.spawn(function()\n"
-                  "      if req.path:find('^/held/') then loop.sleep(0.2) end\n"
-                  "      httpserver.respond(id, 200, {}, req.method .. ' ' .. req.target)\n"
-                  "    end)\n"
-                  "  end)\n"
-                  "  local parsed = http.stats().urls_parsed\n"
-                  "  local seen = {}\n"
-                  "  for pass = 1, 2 do\n"
-                  "    for _, u in ipairs { '/a/../b?x=1&y=%2F', '/c/./d/', '/e%20f/g?', '/h#frag', '/i?q=a b',\n"
-                  "                         '/j/%7Euser', '//k', '/l/..', '' } do\n"
-                  "      local r, m, k = http.request { url = url .. u, timeout = 10 }\n"
-                  "      seen[#seen + 1] = r and r.body or ('nil ' .. k .. ' ' .. m)\n"
-                  "    end\n"
-                  "    seen[#seen + 1] = 'parsed ' .. http.stats().urls_parsed - parsed\n"
-                  "  end\n"
-                  "  local done, main, bodies = 0, loop.current(), {}\n"
-                  "  for i = 1, 40 do\n"
-                  "    loop.spawn(function()\n"
-                  "      local r = assert(http.request { url = url .. '/held/' .. i, timeout = 30 })\n"
-                  "      bodies[i] = r.body == 'GET /held/' .. i\n"
-                  "      done = done + 1\n"
-                  "      if done == 40 then loop.wake(main) end\n"
-                  "    end)\n"
-                  "  end\n"
-                  "  loop.suspend()\n"
-                  "  for i = 1, 40 do assert(bodies[i], i) end\n"
-                  "  seen[#seen + 1] = 'held ' .. http.stats().urls_parsed - parsed\n"
-                  "  for _, u in ipairs { '/held/1', '/held/40', '/held/40', '/held/1' } do\n"
-                  "    assert(http.request { url = url .. u, timeout = 30 })\n"
-                  "  end\n"
-                  "  seen[#seen + 1] = 'again ' .. http.stats().urls_parsed - parsed\n"
-                  "  s:close()\n"
-                  "  return table.concat(seen, '|')\n"
-                  "end)\n",
-                  1);
-  const char *pass = "GET /b?x=1&y=%2F|GET /c/d/|GET /e%20f/g?|GET /h|"
-                     "nil unsupported URL using bad/illegal format or missing URL|GET /j/%7Euser|GET //k|GET /|GET /|";
-  char want[1024];
-  snprintf(want, sizeof want, "%sparsed 8|%sparsed 8|held 48|again 49", pass, pass);
-  assert_string_equal(harness_string(L, -1), want);
-  harness_close(L);
-}
-
-/* Which parsed URLs name their host by address (their DNS entry then kept for good). */
-static void a_url_knows_whether_its_host_is_an_address(void **state) {
-  (void)state;
-  static const struct {
-    const char *url;
-    int address;
-  } cases[] = {
-      {"http://127.0.0.1:9001/2015-03-31/functions/f", 1}, {"http://[::1]:9001/", 1},
-      {"https://[2001:db8::7]/x?y=1", 1},                   {"http://10.1.2/", 1}, /* libcurl reads it as 10.1.0.2 */
-      {"http://localhost:9001/", 0},                        {"https://lambda.us-east-1.amazonaws.com/", 0},
-      {"http://127.0.0.1.nip.io/", 0},                      {"http://[::1]x/", -1}, /* not a URL: no handle */
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    le_http_url *u = le_http_url_take(cases[i].url);
-    if (cases[i].address < 0) {
-      assert_null(u);
-      continue;
-    }
-    assert_non_null(u);
-    if (le_http_url_host_is_address(u) != cases[i].address) fail_msg("%s: %d", cases[i].url, !cases[i].address);
-    le_http_url_release(u);
-  }
-  le_http_url_close();
 }
 
 /* A kept-alive connection its peer resets as the next request arrives (the request read,
@@ -609,13 +363,7 @@ int main(void) {
       BOTH(a_reused_handle_keeps_nothing_of_the_previous_request),
       BOTH(an_idle_connection_closed_by_its_peer_is_let_go),
       BOTH(each_url_is_counted_against_its_own_host),
-      CURL_ONLY(transfers_to_one_host_are_spread_over_multi_handles),
-      cmocka_unit_test(a_second_batch_reuses_the_first_ones_connections),
-      CURL_ONLY(sixty_four_transfers_share_one_multi_handle),
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
-      BOTH(lazy_headers_are_read_through_one_index),
-      BOTH(a_url_is_parsed_once_and_sent_as_its_text_would_be),
-      cmocka_unit_test(a_url_knows_whether_its_host_is_an_address),
       BOTH(a_request_on_a_connection_reset_under_it_is_sent_again),
       BOTH(a_sink_gets_a_2xx_body_as_it_arrives),
   };
