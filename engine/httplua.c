@@ -34,7 +34,7 @@ static int lua_sink(const char *data, size_t len, void *userdata) {
   lua_State *L = le_main_thread(w->co);
   lua_rawgeti(L, LUA_REGISTRYINDEX, w->sink_ref);
   lua_pushlstring(L, data, len);
-  if (lua_pcall(L, 1, 0, 0) == LUA_OK) return 0;
+  if (le_callback_catch(L, 1, 0) == LUA_OK) return 0;
   const char *m = lua_tostring(L, -1);
   if (!w->sink_error) w->sink_error = strdup(m ? m : "the sink raised an error that is not a string");
   lua_pop(L, 1);

@@ -38,7 +38,7 @@ static void check_cb(uv_check_t *h) {
     t->sink_noted = 0;
     if (le_http_sink_give(t) != 0) le_http_stop(t);
   }
-  uv_check_stop(h);
+  le_uv_check(uv_check_stop(h), "http: a body's sink");
   S.running = 0;
 }
 

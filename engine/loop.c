@@ -170,6 +170,10 @@ int le_callback_call(lua_State *L, int nargs, int nresults, const char *what) {
   return rc;
 }
 
+int le_callback_catch(lua_State *L, int nargs, int nresults) {
+  return lua_pcall(L, nargs, nresults, 0);
+}
+
 /* Tasks waiting for the next turn of the loop (started by spawn, woken by wake): a
  * first-in first-out ring served by one zero timer, not a timer each (a calloc, and a
  * uv handle initialised, started, closed and freed per task). The timer's callback

@@ -62,6 +62,11 @@ void le_task_resume(struct lua_State *co, int nargs);
  * returned. */
 int le_callback_call(struct lua_State *L, int nargs, int nresults, const char *what);
 
+/* The same call for a caller that hands a failure on itself (a body's sink: its
+ * error goes to the task that waits for the request): no traceback, nothing queued;
+ * on failure the error value is left on top of L's stack. Returns the lua_pcall status. */
+int le_callback_catch(struct lua_State *L, int nargs, int nresults);
+
 /* Queues "what: message" to be reported from the loop on its next turn. */
 void le_report_error(struct lua_State *L, const char *what, const char *message);
 

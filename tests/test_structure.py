@@ -6,8 +6,9 @@
 - Every libuv and libcurl call in engine/ has its result looked at: a statement that
   starts with a uv_* or curl_* call discards what it returns, which is allowed only
   for the functions that return nothing.
-- C enters Lua in two places only: lua_pcall in runtime.c (le_pcall_traceback, under
-  le_callback_call for callbacks) and lua_resume in loop.c (le_task_resume).
+- C enters Lua through loop.h only: lua_pcall in runtime.c (le_pcall_traceback, under
+  le_callback_call for callbacks) and in loop.c (le_callback_catch, for a caller that
+  hands the error on), lua_resume in loop.c (le_task_resume).
 - The command line's layout: every command module cli/init.lua dispatches to declares
   its help, its options (add_to_parser) and command(args); "Error: " is printed by the
   dispatcher's ui.finish alone (and written into --json diagnostics by cli/events.lua).
@@ -98,7 +99,7 @@ class Structure(unittest.TestCase):
 
     def test_lua_is_entered_from_c_in_two_places(self):
         engine = os.path.join(SOURCE, "engine")
-        allowed = {("runtime.c", "lua_pcall"), ("loop.c", "lua_resume")}
+        allowed = {("runtime.c", "lua_pcall"), ("loop.c", "lua_resume"), ("loop.c", "lua_pcall")}
         found = []
         for name in sorted(os.listdir(engine)):
             if name.endswith((".c", ".h")):
