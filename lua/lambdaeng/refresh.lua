@@ -17,6 +17,7 @@ local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
 local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local secrets = require "lambdaeng.secrets"
 local trace = require "lambdaeng.trace"
 local loop = require "lambdaeng.native.loop"
 local next_change = require("lambdaeng.native.vm").next_change
@@ -59,15 +60,20 @@ local function declared(decl, key)
   return v
 end
 
+-- The four read options, shared: func.read and merge only read them (a refresh asked
+-- for a new table per function).
+local READ_OPTIONS = { [false] = { [false] = { versions = false, code_signing = false },
+                                   [true] = { versions = false, code_signing = true } },
+                       [true] = { [false] = { versions = true, code_signing = false },
+                                  [true] = { versions = true, code_signing = true } } }
+
 -- (version: the stored attrs.version, for an entry read without its attrs)
 function M.read_options(entry, decl, version)
   local publish, signing = declared(decl, "publish"), declared(decl, "code_signing_config_arn")
   if version == nil then version = entry.attrs and entry.attrs.version end
-  return {
-    versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
-      or (version ~= nil and version ~= "$LATEST"),
-    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(signing),
-  }
+  local versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
+    or (version ~= nil and version ~= "$LATEST")
+  return READ_OPTIONS[versions][truthy(entry.args.code_signing_config_arn) or truthy(signing)]
 end
 
 -- The stack's own tags: those that came from default_tags are not the stack's.
@@ -173,6 +179,14 @@ local function put_read_back(state, addr, entry, changed, attrs, tags_all, targe
   state:put(addr, entry)
 end
 
+-- Whether secret_attrs.stored would give what was read back as it is: the entry has no
+-- sensitive argument and no secret is registered (most refreshes: two calls and a table
+-- a function saved).
+local function nothing_secret(entry)
+  local sensitive = entry.sensitive
+  return (sensitive == nil or next(sensitive) == nil) and not secrets.any()
+end
+
 -- Reads one stored function back and folds the answer into its entry.
 -- (entry: read without READ_BACK's fields: fill_read_back gives them)
 local function refresh_one(ctx, t, drifted, errors, unchanged)
@@ -187,9 +201,12 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
     local attrs = read.attrs
     local merged = merge(rctx, entry, read.args, opts)
     -- what was read back is stored as apply stores it: nothing sensitive in clear
-    local stored_attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths)
-    local tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest,
-      entry.sensitive_paths).tags_all
+    local stored_attrs, tags_all = attrs, read.tags
+    if not nothing_secret(entry) then
+      stored_attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths)
+      tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest,
+        entry.sensitive_paths).tags_all
+    end
     -- read where it is now: with --retarget that is the new target
     local target = rctx.target_record and rctx.target_record(attrs.arn) or stored(state, addr, entry, "target")
     fill_read_back(state, addr, entry, stored_attrs, tags_all, target)
