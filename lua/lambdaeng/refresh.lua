@@ -189,8 +189,8 @@ end
 
 -- Reads one stored function back and folds the answer into its entry.
 -- (entry: read without READ_BACK's fields: fill_read_back gives them)
-local function refresh_one(ctx, t, drifted, errors, unchanged)
-  local state, entry, addr = ctx.state, t.entry, t.addr
+local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
+  local state = ctx.state
   local decl = ctx.session and ctx.session.by_addr[addr]
   local version, provider = state:get_in(addr, "attrs", "version", "target", "provider")
   local opts = M.read_options(entry, decl, version)
@@ -226,16 +226,16 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
-    ctx.out(string.format("%s: the function %s is not there yet; an interrupted create is retried", t.addr,
+    ctx.out(string.format("%s: the function %s is not there yet; an interrupted create is retried", addr,
       entry.args.function_name))
   elseif err.type ~= "ResourceNotFoundException" then
-    errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
+    errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", addr,
       entry.args.function_name, tostring(err.type), tostring(err.message))
   else
-    ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
+    ctx.out(string.format("%s: the function %s no longer exists; it will be created again", addr,
       entry.args.function_name))
-    state:remove(t.addr)
-    drifted[#drifted + 1] = t.addr
+    state:remove(addr)
+    drifted[#drifted + 1] = addr
   end
 end
 
@@ -247,21 +247,21 @@ local function sorted_set(v)
 end
 
 -- Reads one stored resource of another kind back and folds what changed into its entry.
-local function refresh_other(ctx, t, drifted, errors, unchanged)
-  local state, entry, mod = ctx.state, t.entry, OTHERS[t.entry.kind]
-  local decl = ctx.session and ctx.session.by_addr[t.addr]
+local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
+  local state, mod = ctx.state, OTHERS[entry.kind]
+  local decl = ctx.session and ctx.session.by_addr[addr]
   local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
   local id = mod.id_of(entry)
   local read, err = mod.read(rctx, id)
   if not read then
     if err.type ~= "ResourceNotFoundException" then
-      errors[#errors + 1] = string.format("%s: cannot read %s %s back: %s: %s", t.addr, entry.kind, tostring(id),
+      errors[#errors + 1] = string.format("%s: cannot read %s %s back: %s: %s", addr, entry.kind, tostring(id),
         tostring(err.type), tostring(err.message))
       return
     end
-    ctx.out(string.format("%s: %s %s no longer exists; it will be created again", t.addr, entry.kind, tostring(id)))
-    state:remove(t.addr)
-    drifted[#drifted + 1] = t.addr
+    ctx.out(string.format("%s: %s %s no longer exists; it will be created again", addr, entry.kind, tostring(id)))
+    state:remove(addr)
+    drifted[#drifted + 1] = addr
     return
   end
   local merged = copy(entry.args)
@@ -279,11 +279,11 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
   end
   local changed = false
   if not plan.equal(merged, entry.args) then
-    drifted[#drifted + 1] = t.addr
+    drifted[#drifted + 1] = addr
     entry.args = merged
     changed = true
   end
-  put_read_back(state, t.addr, entry, changed,
+  put_read_back(state, addr, entry, changed,
     secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest, entry.sensitive_paths), nil,
     rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target, unchanged)
 end
@@ -325,16 +325,15 @@ end
 -- Reads stored resource i back when it is one refresh reads (counted in read[1]); its
 -- entry is then final, and the planner (ctx.planner, plan/ahead.lua) is told.
 local function refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read)
-  local entry = get(i)
-  local t = { addr = addrs[i], entry = entry }
+  local entry, addr = get(i), addrs[i]
   if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
     read[1] = read[1] + 1
-    refresh_one(ctx, t, drifted, errors, unchanged)
+    refresh_one(ctx, addr, entry, drifted, errors, unchanged)
   elseif OTHERS[entry.kind] and entry.args and OTHERS[entry.kind].id_of(entry) then
     read[1] = read[1] + 1
-    refresh_other(ctx, t, drifted, errors, unchanged)
+    refresh_other(ctx, addr, entry, drifted, errors, unchanged)
   end
-  if ctx.planner then ctx.planner:done(t.addr) end
+  if ctx.planner then ctx.planner:done(addr) end
 end
 
 -- ctx.planner (plan/ahead.lua, optional): plans each declaration while the others are read.

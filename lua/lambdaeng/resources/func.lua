@@ -46,8 +46,9 @@ local function base_arn(arn)
   if type(arn) ~= "string" then return nil end
   local at = arn:find(":function:", 1, true)
   if at then
-    local prefix = arn:sub(1, at + 9)
-    if prefix ~= seen_prefix then
+    -- (the last prefix found where it ends, not a copy of it made to compare)
+    if not (seen_prefix and #seen_prefix == at + 9 and arn:find(seen_prefix, 1, true) == 1) then
+      local prefix = arn:sub(1, at + 9)
       seen_prefix, prefix_fits = prefix, prefix:find("^arn:[^:]*:lambda:[^:]*:[^:]*:function:$") ~= nil
     end
     if prefix_fits then -- (then BASE_ARN's fields are these: the name ends at the next colon)
