@@ -179,6 +179,23 @@ local function put_read_back(state, addr, entry, changed, attrs, tags_all, targe
   state:put(addr, entry)
 end
 
+-- The target record of a function read back at arn (rctx.target_record(arn)): the last one
+-- made by that view again while the ARN begins as its did, up to ":function:" (partition,
+-- region and account: all a record takes from the ARN, when that part is of the usual shape).
+-- Entries then share a record; a record is only read (targets.check shares them too).
+local RECORDS = setmetatable({}, { __mode = "k" }) -- [rctx.target_record] = { prefix, record }
+local function target_record(rctx, arn)
+  local make = rctx.target_record
+  local at = type(arn) == "string" and arn:find(":function:", 1, true)
+  if not at then return make(arn) end
+  local last = RECORDS[make]
+  if last and #last.prefix == at + 9 and arn:find(last.prefix, 1, true) == 1 then return last.record end
+  local record, prefix = make(arn), arn:sub(1, at + 9)
+  if prefix:find("^arn:[^:]*:lambda:[^:]*:%d+:function:$") then RECORDS[make] = { prefix = prefix, record = record } end
+  return record
+end
+M.target_record = target_record -- (for lua.targets)
+
 -- Whether secret_attrs.stored would give what was read back as it is: the entry has no
 -- sensitive argument and no secret is registered (most refreshes: two calls and a table
 -- a function saved).
@@ -208,7 +225,7 @@ local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
         entry.sensitive_paths).tags_all
     end
     -- read where it is now: with --retarget that is the new target
-    local target = rctx.target_record and rctx.target_record(attrs.arn) or stored(state, addr, entry, "target")
+    local target = rctx.target_record and target_record(rctx, attrs.arn) or stored(state, addr, entry, "target")
     fill_read_back(state, addr, entry, stored_attrs, tags_all, target)
     if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
