@@ -133,6 +133,42 @@ static int literal(decoder *d, const char *word, size_t n) {
   return GOT_VALUE;
 }
 
+/* The container whose opening byte is at p entered (its spaces passed): 1 when it is empty
+ * (its closing byte passed too), else 0. */
+static int enter_empty(decoder *d, unsigned char close) {
+  d->p++;
+  skip_space(d);
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+    return 1;
+  }
+  return 0;
+}
+
+/* The ':' after a member's name, with the spaces around it: GOT_VALUE, or DECLINE. */
+static int colon(decoder *d) {
+  skip_space(d);
+  if (d->p >= d->end || *d->p != ':') return DECLINE;
+  d->p++;
+  skip_space(d);
+  return GOT_VALUE;
+}
+
+/* After a member or an item: 1 when a ',' follows (passed), 0 when the closing byte does
+ * (passed), DECLINE otherwise. */
+static int after_one(decoder *d, unsigned char close) {
+  skip_space(d);
+  if (d->p < d->end && *d->p == ',') {
+    d->p++;
+    return 1;
+  }
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+    return 0;
+  }
+  return DECLINE;
+}
+
 /* --- a member the reader skips (spec->skip): its value checked as parse_value reads it, the
  * same values declined, and nothing made (a refresh's GetFunction: ~a fifth of the answer) --- */
 
@@ -143,62 +179,31 @@ static int check_value(decoder *d, const le_spec_node *spec, int depth);
 static int check_object(decoder *d, const le_spec_node *spec, int kind, int depth) {
   const le_spec_node *object = kind == 'o' ? spec : NULL, *map_value = kind == 'm' ? spec->child : NULL;
   if ((kind == 'm' && !map_value) || (object && (object->nrequired || object->required_unnamed))) return DECLINE;
-  d->p++;
-  skip_space(d);
-  if (d->p < d->end && *d->p == '}') {
-    d->p++;
-    return GOT_VALUE;
-  }
-  for (;;) {
+  if (enter_empty(d, '}')) return GOT_VALUE;
+  for (int more = 1; more;) {
     const char *name;
     size_t len;
     skip_space(d);
     if (d->p >= d->end || *d->p != '"' || string_bytes(d, &name, &len) != GOT_VALUE) return DECLINE;
     const le_spec_field *field = object ? le_spec_find_field(object, name, len) : NULL;
-    skip_space(d);
-    if (d->p >= d->end || *d->p != ':') return DECLINE;
-    d->p++;
-    skip_space(d);
+    if (colon(d) == DECLINE) return DECLINE;
     int got = check_value(d, field ? field->spec : map_value, depth + 1);
-    if (got == DECLINE || (got == GOT_NULL && map_value)) return DECLINE;
-    skip_space(d);
-    if (d->p < d->end && *d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (d->p < d->end && *d->p == '}') {
-      d->p++;
-      return GOT_VALUE;
-    }
-    return DECLINE;
+    if (got == DECLINE || (got == GOT_NULL && map_value) || (more = after_one(d, '}')) == DECLINE) return DECLINE;
   }
+  return GOT_VALUE;
 }
 
 /* The array at p (spec: an array's item). */
 static int check_array(decoder *d, const le_spec_node *spec, int depth) {
-  d->p++;
-  skip_space(d);
-  if (d->p < d->end && *d->p == ']') {
-    d->p++;
-    return GOT_VALUE;
-  }
+  if (enter_empty(d, ']')) return GOT_VALUE;
   const le_spec_node *item = spec ? spec->child : NULL;
   if (spec && !item) return DECLINE;
-  for (;;) {
+  for (int more = 1; more;) {
     skip_space(d);
     int got = check_value(d, item, depth + 1);
-    if (got == DECLINE || (got == GOT_NULL && item)) return DECLINE;
-    skip_space(d);
-    if (d->p < d->end && *d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (d->p < d->end && *d->p == ']') {
-      d->p++;
-      return GOT_VALUE;
-    }
-    return DECLINE;
+    if (got == DECLINE || (got == GOT_NULL && item) || (more = after_one(d, ']')) == DECLINE) return DECLINE;
   }
+  return GOT_VALUE;
 }
 
 /* The value at p (after its spaces) checked; spec NULL: none. */
@@ -280,46 +285,28 @@ __attribute__((noinline)) static int push_raw(decoder *d) {
 /* The object at p (spec: an object's fields and required, or a map's value). */
 static int parse_object(decoder *d, const le_spec_node *spec, int kind, int depth) {
   lua_State *L = d->L;
-  d->p++;
   const le_spec_node *object = kind == 'o' ? spec : NULL, *map_value = kind == 'm' ? spec->child : NULL;
   if (kind == 'm' && !map_value) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
-  skip_space(d);
-  if (d->p < d->end && *d->p == '}') {
-    d->p++;
-  } else {
-    for (;;) {
-      luaL_checkstack(L, 6, "json.decode_response");
-      skip_space(d);
-      const le_spec_field *field;
-      if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
-      int raw = d->raw_name && depth == 0 && is_raw_name(d), skipped = field && field->spec->skip;
-      skip_space(d);
-      if (d->p >= d->end || *d->p != ':') return DECLINE;
-      d->p++;
-      skip_space(d);
-      if (skipped) lua_pop(L, 1); /* (its key) */
-      int got = skipped ? check_value(d, field->spec, depth + 1)
-                : raw && d->p < d->end && *d->p != '"' ? push_raw(d)
-                                                       : parse_value(d, field ? field->spec : map_value, depth + 1);
-      if (got == DECLINE) return DECLINE;
-      if (got == GOT_NULL && !d->user_input && !skipped) {
-        if (map_value) return DECLINE; /* a map's value is never null */
-        lua_pop(L, 1);
-        lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
-      }
-      count += !skipped;
-      skip_space(d);
-      if (d->p < d->end && *d->p == ',') {
-        d->p++;
-        continue;
-      }
-      if (d->p < d->end && *d->p == '}') {
-        d->p++;
-        break;
-      }
-      return DECLINE;
+  for (int more = !enter_empty(d, '}'); more;) {
+    luaL_checkstack(L, 6, "json.decode_response");
+    skip_space(d);
+    const le_spec_field *field;
+    if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
+    int raw = d->raw_name && depth == 0 && is_raw_name(d), skipped = field && field->spec->skip;
+    if (colon(d) == DECLINE) return DECLINE;
+    if (skipped) lua_pop(L, 1); /* (its key) */
+    int got = skipped ? check_value(d, field->spec, depth + 1)
+              : raw && d->p < d->end && *d->p != '"' ? push_raw(d)
+                                                     : parse_value(d, field ? field->spec : map_value, depth + 1);
+    if (got == DECLINE) return DECLINE;
+    if (got == GOT_NULL && !d->user_input && !skipped) {
+      if (map_value) return DECLINE; /* a map's value is never null */
+      lua_pop(L, 1);
+      lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
     }
+    count += !skipped;
+    if ((more = after_one(d, '}')) == DECLINE) return DECLINE;
   }
   int t = set_members(L, first, count, 0);
   if (object && !has_required(L, object, t)) return DECLINE;
@@ -331,10 +318,7 @@ static int parse_object(decoder *d, const le_spec_node *spec, int kind, int dept
 /* The array at p (spec: an array's item). */
 static int parse_array(decoder *d, const le_spec_node *spec, int depth) {
   lua_State *L = d->L;
-  d->p++;
-  skip_space(d);
-  if (d->p < d->end && *d->p == ']') {
-    d->p++;
+  if (enter_empty(d, ']')) {
     lua_newtable(L);
     lua_pushvalue(L, ARG_ARRAY_MT);
     lua_setmetatable(L, -2);
@@ -343,22 +327,13 @@ static int parse_array(decoder *d, const le_spec_node *spec, int depth) {
   const le_spec_node *item = spec ? spec->child : NULL;
   if (spec && !item) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
-  for (;;) {
+  for (int more = 1; more;) {
     luaL_checkstack(L, 4, "json.decode_response");
     skip_space(d);
     int got = parse_value(d, item, depth + 1);
     if (got == DECLINE || (got == GOT_NULL && item)) return DECLINE;
     count++;
-    skip_space(d);
-    if (d->p < d->end && *d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (d->p < d->end && *d->p == ']') {
-      d->p++;
-      break;
-    }
-    return DECLINE;
+    if ((more = after_one(d, ']')) == DECLINE) return DECLINE;
   }
   int t = set_members(L, first, count, count);
   lua_copy(L, t, first);
