@@ -88,34 +88,42 @@ static int parse_key(decoder *d, const le_spec_node *object, const le_spec_field
   return GOT_VALUE;
 }
 
-/* A number in JSON's grammar, pushed: an integral one as a Lua integer, exactly when it fits
- * 64 bits (as decode_exact and jansson read it: 9007199254740993 stays itself), one past 64
- * bits declines (the caller's slower path decides: a shape's integer refuses it by name);
- * a real read as the reference reads it (an integral one below 2^53 an integer).
+/* A number in JSON's grammar, read: an integral one as an integer (*i, 1 returned), exactly when
+ * it fits 64 bits (as decode_exact and jansson read it: 9007199254740993 stays itself), one past
+ * 64 bits declines (the caller's slower path decides: a shape's integer refuses it by name); a
+ * real (*x, 0 returned) read as the reference reads it (an integral one below 2^53 an integer).
  * want_integer: anything but an integer declines. */
-static int parse_number(decoder *d, int want_integer) {
+static int read_number(decoder *d, int want_integer, lua_Integer *i, double *x) {
   le_jsonlex_num n;
   if (le_jsonlex_number(d->p, d->end, &n) != 0) return DECLINE;
   d->p = n.end;
   if (LE_JSONLEX_SHORT_INTEGER(&n)) {
-    lua_pushinteger(d->L, (lua_Integer)le_jsonlex_short_integer(&n));
-    return GOT_VALUE;
+    *i = (lua_Integer)le_jsonlex_short_integer(&n);
+    return 1;
   }
   long long exact;
   if (n.integral) {
     if (le_jsonlex_integer64(&n, &exact) != 0) return DECLINE;
-    lua_pushinteger(d->L, (lua_Integer)exact);
-    return GOT_VALUE;
+    *i = (lua_Integer)exact;
+    return 1;
   }
-  double x;
   int is_integer;
-  if (le_jsonlex_number_value(&n, &x, &is_integer, &exact) != 0) return DECLINE;
+  if (le_jsonlex_number_value(&n, x, &is_integer, &exact) != 0) return DECLINE;
   if (is_integer) {
-    lua_pushinteger(d->L, (lua_Integer)exact);
-  } else {
-    if (want_integer) return DECLINE;
-    lua_pushnumber(d->L, x);
+    *i = (lua_Integer)exact;
+    return 1;
   }
+  return want_integer ? DECLINE : 0;
+}
+
+/* The number at p pushed (read_number's). */
+static int parse_number(decoder *d, int want_integer) {
+  lua_Integer i;
+  double x;
+  int got = read_number(d, want_integer, &i, &x);
+  if (got == DECLINE) return DECLINE;
+  if (got) lua_pushinteger(d->L, i);
+  else lua_pushnumber(d->L, x);
   return GOT_VALUE;
 }
 
@@ -123,6 +131,101 @@ static int literal(decoder *d, const char *word, size_t n) {
   if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) return DECLINE;
   d->p += n;
   return GOT_VALUE;
+}
+
+/* The container whose opening byte is at p entered (its spaces passed): 1 when it is empty
+ * (its closing byte passed too), else 0. */
+static int enter_empty(decoder *d, unsigned char close) {
+  d->p++;
+  skip_space(d);
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+    return 1;
+  }
+  return 0;
+}
+
+/* The ':' after a member's name, with the spaces around it: GOT_VALUE, or DECLINE. */
+static int colon(decoder *d) {
+  skip_space(d);
+  if (d->p >= d->end || *d->p != ':') return DECLINE;
+  d->p++;
+  skip_space(d);
+  return GOT_VALUE;
+}
+
+/* After a member or an item: 1 when a ',' follows (passed), 0 when the closing byte does
+ * (passed), DECLINE otherwise. */
+static int after_one(decoder *d, unsigned char close) {
+  skip_space(d);
+  if (d->p < d->end && *d->p == ',') {
+    d->p++;
+    return 1;
+  }
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+    return 0;
+  }
+  return DECLINE;
+}
+
+/* --- a member the reader skips (spec->skip): its value checked as parse_value reads it, the
+ * same values declined, and nothing made (a refresh's GetFunction: ~a fifth of the answer) --- */
+
+static int check_value(decoder *d, const le_spec_node *spec, int depth);
+
+/* The object at p (spec: an object's fields, or a map's value). One with required names is
+ * declined (the reference path checks it; no member a reader skips is such an object). */
+static int check_object(decoder *d, const le_spec_node *spec, int kind, int depth) {
+  const le_spec_node *object = kind == 'o' ? spec : NULL, *map_value = kind == 'm' ? spec->child : NULL;
+  if ((kind == 'm' && !map_value) || (object && (object->nrequired || object->required_unnamed))) return DECLINE;
+  if (enter_empty(d, '}')) return GOT_VALUE;
+  for (int more = 1; more;) {
+    const char *name;
+    size_t len;
+    skip_space(d);
+    if (d->p >= d->end || *d->p != '"' || string_bytes(d, &name, &len) != GOT_VALUE) return DECLINE;
+    const le_spec_field *field = object ? le_spec_find_field(object, name, len) : NULL;
+    if (colon(d) == DECLINE) return DECLINE;
+    int got = check_value(d, field ? field->spec : map_value, depth + 1);
+    if (got == DECLINE || (got == GOT_NULL && map_value) || (more = after_one(d, '}')) == DECLINE) return DECLINE;
+  }
+  return GOT_VALUE;
+}
+
+/* The array at p (spec: an array's item). */
+static int check_array(decoder *d, const le_spec_node *spec, int depth) {
+  if (enter_empty(d, ']')) return GOT_VALUE;
+  const le_spec_node *item = spec ? spec->child : NULL;
+  if (spec && !item) return DECLINE;
+  for (int more = 1; more;) {
+    skip_space(d);
+    int got = check_value(d, item, depth + 1);
+    if (got == DECLINE || (got == GOT_NULL && item) || (more = after_one(d, ']')) == DECLINE) return DECLINE;
+  }
+  return GOT_VALUE;
+}
+
+/* The value at p (after its spaces) checked; spec NULL: none. */
+static int check_value(decoder *d, const le_spec_node *spec, int depth) {
+  if (d->p >= d->end || depth > MAX_DEPTH) return DECLINE;
+  int kind = spec ? spec->kind : 0;
+  const char *bytes;
+  size_t len;
+  lua_Integer i;
+  double x;
+  switch (*d->p) {
+  case '{': return (!spec || kind == 'o' || kind == 'm') ? check_object(d, spec, kind, depth) : DECLINE;
+  case '[': return (!spec || kind == 'a') ? check_array(d, spec, depth) : DECLINE;
+  case '"': return (!spec || kind == 's') ? string_bytes(d, &bytes, &len) : DECLINE;
+  case 't': return (!spec || kind == 'b') ? literal(d, "true", 4) : DECLINE;
+  case 'f': return (!spec || kind == 'b') ? literal(d, "false", 5) : DECLINE;
+  case 'n': return literal(d, "null", 4) == GOT_VALUE ? GOT_NULL : DECLINE;
+  default:
+    if (*d->p != '-' && !(*d->p >= '0' && *d->p <= '9')) return DECLINE;
+    if (spec && kind != 'i' && kind != 'n') return DECLINE;
+    return read_number(d, kind == 'i', &i, &x) == DECLINE ? DECLINE : GOT_VALUE;
+  }
 }
 
 static int parse_value(decoder *d, const le_spec_node *spec, int depth);
@@ -182,44 +285,28 @@ __attribute__((noinline)) static int push_raw(decoder *d) {
 /* The object at p (spec: an object's fields and required, or a map's value). */
 static int parse_object(decoder *d, const le_spec_node *spec, int kind, int depth) {
   lua_State *L = d->L;
-  d->p++;
   const le_spec_node *object = kind == 'o' ? spec : NULL, *map_value = kind == 'm' ? spec->child : NULL;
   if (kind == 'm' && !map_value) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
-  skip_space(d);
-  if (d->p < d->end && *d->p == '}') {
-    d->p++;
-  } else {
-    for (;; count++) {
-      luaL_checkstack(L, 6, "json.decode_response");
-      skip_space(d);
-      const le_spec_field *field;
-      if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
-      int raw = d->raw_name && depth == 0 && is_raw_name(d);
-      skip_space(d);
-      if (d->p >= d->end || *d->p != ':') return DECLINE;
-      d->p++;
-      skip_space(d);
-      int got = raw && d->p < d->end && *d->p != '"' ? push_raw(d)
-                                                      : parse_value(d, field ? field->spec : map_value, depth + 1);
-      if (got == DECLINE) return DECLINE;
-      if (got == GOT_NULL && !d->user_input) {
-        if (map_value) return DECLINE; /* a map's value is never null */
-        lua_pop(L, 1);
-        lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
-      }
-      skip_space(d);
-      if (d->p < d->end && *d->p == ',') {
-        d->p++;
-        continue;
-      }
-      if (d->p < d->end && *d->p == '}') {
-        d->p++;
-        count++;
-        break;
-      }
-      return DECLINE;
+  for (int more = !enter_empty(d, '}'); more;) {
+    luaL_checkstack(L, 6, "json.decode_response");
+    skip_space(d);
+    const le_spec_field *field;
+    if (d->p >= d->end || *d->p != '"' || parse_key(d, object, &field) != GOT_VALUE) return DECLINE;
+    int raw = d->raw_name && depth == 0 && is_raw_name(d), skipped = field && field->spec->skip;
+    if (colon(d) == DECLINE) return DECLINE;
+    if (skipped) lua_pop(L, 1); /* (its key) */
+    int got = skipped ? check_value(d, field->spec, depth + 1)
+              : raw && d->p < d->end && *d->p != '"' ? push_raw(d)
+                                                     : parse_value(d, field ? field->spec : map_value, depth + 1);
+    if (got == DECLINE) return DECLINE;
+    if (got == GOT_NULL && !d->user_input && !skipped) {
+      if (map_value) return DECLINE; /* a map's value is never null */
+      lua_pop(L, 1);
+      lua_pushnil(L); /* a null member is absent (and ends an earlier one of its name) */
     }
+    count += !skipped;
+    if ((more = after_one(d, '}')) == DECLINE) return DECLINE;
   }
   int t = set_members(L, first, count, 0);
   if (object && !has_required(L, object, t)) return DECLINE;
@@ -231,10 +318,7 @@ static int parse_object(decoder *d, const le_spec_node *spec, int kind, int dept
 /* The array at p (spec: an array's item). */
 static int parse_array(decoder *d, const le_spec_node *spec, int depth) {
   lua_State *L = d->L;
-  d->p++;
-  skip_space(d);
-  if (d->p < d->end && *d->p == ']') {
-    d->p++;
+  if (enter_empty(d, ']')) {
     lua_newtable(L);
     lua_pushvalue(L, ARG_ARRAY_MT);
     lua_setmetatable(L, -2);
@@ -243,22 +327,13 @@ static int parse_array(decoder *d, const le_spec_node *spec, int depth) {
   const le_spec_node *item = spec ? spec->child : NULL;
   if (spec && !item) return DECLINE;
   int first = lua_gettop(L) + 1, count = 0;
-  for (;;) {
+  for (int more = 1; more;) {
     luaL_checkstack(L, 4, "json.decode_response");
     skip_space(d);
     int got = parse_value(d, item, depth + 1);
     if (got == DECLINE || (got == GOT_NULL && item)) return DECLINE;
     count++;
-    skip_space(d);
-    if (d->p < d->end && *d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (d->p < d->end && *d->p == ']') {
-      d->p++;
-      break;
-    }
-    return DECLINE;
+    if ((more = after_one(d, ']')) == DECLINE) return DECLINE;
   }
   int t = set_members(L, first, count, count);
   lua_copy(L, t, first);

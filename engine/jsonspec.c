@@ -143,6 +143,9 @@ static le_spec_node *compile(compiling *cc, int idx, int depth) {
   lua_pushliteral(L, "kind");
   if (lua_rawget(L, idx) == LUA_TSTRING) n->kind = (unsigned char)lua_tostring(L, -1)[0];
   lua_pop(L, 1);
+  lua_pushliteral(L, "skip");
+  n->skip = lua_rawget(L, idx) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+  lua_pop(L, 1);
   int ok = 1;
   if (n->kind == 'a' || n->kind == 'm')
     ok = compile_child(cc, idx, n->kind == 'a' ? "item" : "value", depth, &n->child) == 0;

@@ -33,6 +33,8 @@ typedef struct {
 } le_spec_field;
 struct le_spec_node {
   int kind;                 /* the kind's first byte; '?' when it has none */
+  int skip;                 /* spec.skip: a member the reader does not read (jsondecode.c checks its
+                             * value as the kind says, and makes nothing of it) */
   le_spec_node *child;      /* an array's item, a map's value; NULL: none */
   le_spec_field *fields;    /* an object's fields whose spec is a table, sorted by name */
   size_t nfields;

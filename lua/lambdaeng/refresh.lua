@@ -17,6 +17,7 @@ local func = require "lambdaeng.resources.func"
 local doc = require "lambdaeng.resources.func_doc"
 local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
+local secrets = require "lambdaeng.secrets"
 local trace = require "lambdaeng.trace"
 local loop = require "lambdaeng.native.loop"
 local next_change = require("lambdaeng.native.vm").next_change
@@ -59,15 +60,20 @@ local function declared(decl, key)
   return v
 end
 
+-- The four read options, shared: func.read and merge only read them (a refresh asked
+-- for a new table per function).
+local READ_OPTIONS = { [false] = { [false] = { versions = false, code_signing = false },
+                                   [true] = { versions = false, code_signing = true } },
+                       [true] = { [false] = { versions = true, code_signing = false },
+                                  [true] = { versions = true, code_signing = true } } }
+
 -- (version: the stored attrs.version, for an entry read without its attrs)
 function M.read_options(entry, decl, version)
   local publish, signing = declared(decl, "publish"), declared(decl, "code_signing_config_arn")
   if version == nil then version = entry.attrs and entry.attrs.version end
-  return {
-    versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
-      or (version ~= nil and version ~= "$LATEST"),
-    code_signing = truthy(entry.args.code_signing_config_arn) or truthy(signing),
-  }
+  local versions = entry.args.publish == true or publish == true or publish == ref.UNKNOWN
+    or (version ~= nil and version ~= "$LATEST")
+  return READ_OPTIONS[versions][truthy(entry.args.code_signing_config_arn) or truthy(signing)]
 end
 
 -- The stack's own tags: those that came from default_tags are not the stack's.
@@ -173,10 +179,35 @@ local function put_read_back(state, addr, entry, changed, attrs, tags_all, targe
   state:put(addr, entry)
 end
 
+-- The target record of a function read back at arn (rctx.target_record(arn)): the last one
+-- made by that view again while the ARN begins as its did, up to ":function:" (partition,
+-- region and account: all a record takes from the ARN, when that part is of the usual shape).
+-- Entries then share a record; a record is only read (targets.check shares them too).
+local RECORDS = setmetatable({}, { __mode = "k" }) -- [rctx.target_record] = { prefix, record }
+local function target_record(rctx, arn)
+  local make = rctx.target_record
+  local at = type(arn) == "string" and arn:find(":function:", 1, true)
+  if not at then return make(arn) end
+  local last = RECORDS[make]
+  if last and #last.prefix == at + 9 and arn:find(last.prefix, 1, true) == 1 then return last.record end
+  local record, prefix = make(arn), arn:sub(1, at + 9)
+  if prefix:find("^arn:[^:]*:lambda:[^:]*:%d+:function:$") then RECORDS[make] = { prefix = prefix, record = record } end
+  return record
+end
+M.target_record = target_record -- (for lua.targets)
+
+-- Whether secret_attrs.stored would give what was read back as it is: the entry has no
+-- sensitive argument and no secret is registered (most refreshes: two calls and a table
+-- a function saved).
+local function nothing_secret(entry)
+  local sensitive = entry.sensitive
+  return (sensitive == nil or next(sensitive) == nil) and not secrets.any()
+end
+
 -- Reads one stored function back and folds the answer into its entry.
 -- (entry: read without READ_BACK's fields: fill_read_back gives them)
-local function refresh_one(ctx, t, drifted, errors, unchanged)
-  local state, entry, addr = ctx.state, t.entry, t.addr
+local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
+  local state = ctx.state
   local decl = ctx.session and ctx.session.by_addr[addr]
   local version, provider = state:get_in(addr, "attrs", "version", "target", "provider")
   local opts = M.read_options(entry, decl, version)
@@ -187,11 +218,14 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
     local attrs = read.attrs
     local merged = merge(rctx, entry, read.args, opts)
     -- what was read back is stored as apply stores it: nothing sensitive in clear
-    local stored_attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths)
-    local tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest,
-      entry.sensitive_paths).tags_all
+    local stored_attrs, tags_all = attrs, read.tags
+    if not nothing_secret(entry) then
+      stored_attrs = secret_attrs.stored(schema.func, attrs, entry.sensitive, ctx.digest, entry.sensitive_paths)
+      tags_all = secret_attrs.stored(schema.func, { tags_all = read.tags }, entry.sensitive, ctx.digest,
+        entry.sensitive_paths).tags_all
+    end
     -- read where it is now: with --retarget that is the new target
-    local target = rctx.target_record and rctx.target_record(attrs.arn) or stored(state, addr, entry, "target")
+    local target = rctx.target_record and target_record(rctx, attrs.arn) or stored(state, addr, entry, "target")
     fill_read_back(state, addr, entry, stored_attrs, tags_all, target)
     if entry.attrs and attrs.code_sha256 and entry.attrs.code_sha256
         and attrs.code_sha256 ~= entry.attrs.code_sha256 then
@@ -209,16 +243,16 @@ local function refresh_one(ctx, t, drifted, errors, unchanged)
   elseif err.type == "ResourceNotFoundException" and entry.pending == "create" then
     -- A create whose outcome is unknown may still land (the endpoint can finish it after
     -- the client gave up): keep the write-ahead record, so the create adopts what it finds.
-    ctx.out(string.format("%s: the function %s is not there yet; an interrupted create is retried", t.addr,
+    ctx.out(string.format("%s: the function %s is not there yet; an interrupted create is retried", addr,
       entry.args.function_name))
   elseif err.type ~= "ResourceNotFoundException" then
-    errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", t.addr,
+    errors[#errors + 1] = string.format("%s: cannot read function %s back: %s: %s", addr,
       entry.args.function_name, tostring(err.type), tostring(err.message))
   else
-    ctx.out(string.format("%s: the function %s no longer exists; it will be created again", t.addr,
+    ctx.out(string.format("%s: the function %s no longer exists; it will be created again", addr,
       entry.args.function_name))
-    state:remove(t.addr)
-    drifted[#drifted + 1] = t.addr
+    state:remove(addr)
+    drifted[#drifted + 1] = addr
   end
 end
 
@@ -230,21 +264,21 @@ local function sorted_set(v)
 end
 
 -- Reads one stored resource of another kind back and folds what changed into its entry.
-local function refresh_other(ctx, t, drifted, errors, unchanged)
-  local state, entry, mod = ctx.state, t.entry, OTHERS[t.entry.kind]
-  local decl = ctx.session and ctx.session.by_addr[t.addr]
+local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
+  local state, mod = ctx.state, OTHERS[entry.kind]
+  local decl = ctx.session and ctx.session.by_addr[addr]
   local rctx = ctx.for_resource and ctx.for_resource(decl, entry) or ctx
   local id = mod.id_of(entry)
   local read, err = mod.read(rctx, id)
   if not read then
     if err.type ~= "ResourceNotFoundException" then
-      errors[#errors + 1] = string.format("%s: cannot read %s %s back: %s: %s", t.addr, entry.kind, tostring(id),
+      errors[#errors + 1] = string.format("%s: cannot read %s %s back: %s: %s", addr, entry.kind, tostring(id),
         tostring(err.type), tostring(err.message))
       return
     end
-    ctx.out(string.format("%s: %s %s no longer exists; it will be created again", t.addr, entry.kind, tostring(id)))
-    state:remove(t.addr)
-    drifted[#drifted + 1] = t.addr
+    ctx.out(string.format("%s: %s %s no longer exists; it will be created again", addr, entry.kind, tostring(id)))
+    state:remove(addr)
+    drifted[#drifted + 1] = addr
     return
   end
   local merged = copy(entry.args)
@@ -262,11 +296,11 @@ local function refresh_other(ctx, t, drifted, errors, unchanged)
   end
   local changed = false
   if not plan.equal(merged, entry.args) then
-    drifted[#drifted + 1] = t.addr
+    drifted[#drifted + 1] = addr
     entry.args = merged
     changed = true
   end
-  put_read_back(state, t.addr, entry, changed,
+  put_read_back(state, addr, entry, changed,
     secret_attrs.stored(schema[entry.kind], read.attrs, entry.sensitive, ctx.digest, entry.sensitive_paths), nil,
     rctx.target_record and rctx.target_record(read.attrs.arn) or entry.target, unchanged)
 end
@@ -308,16 +342,15 @@ end
 -- Reads stored resource i back when it is one refresh reads (counted in read[1]); its
 -- entry is then final, and the planner (ctx.planner, plan/ahead.lua) is told.
 local function refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read)
-  local entry = get(i)
-  local t = { addr = addrs[i], entry = entry }
+  local entry, addr = get(i), addrs[i]
   if entry.kind == "func" and entry.args and type(entry.args.function_name) == "string" then
     read[1] = read[1] + 1
-    refresh_one(ctx, t, drifted, errors, unchanged)
+    refresh_one(ctx, addr, entry, drifted, errors, unchanged)
   elseif OTHERS[entry.kind] and entry.args and OTHERS[entry.kind].id_of(entry) then
     read[1] = read[1] + 1
-    refresh_other(ctx, t, drifted, errors, unchanged)
+    refresh_other(ctx, addr, entry, drifted, errors, unchanged)
   end
-  if ctx.planner then ctx.planner:done(t.addr) end
+  if ctx.planner then ctx.planner:done(addr) end
 end
 
 -- ctx.planner (plan/ahead.lua, optional): plans each declaration while the others are read.

@@ -63,6 +63,13 @@ local CASES = {
     .. ' "KMSKeyArn": "arn:kms"}, "Concurrency": {}}',
   odd = '{"Configuration": {' .. BASE .. ', "Foo": [null, {"a": null}], "Layers": [{"Arn": null}],'
     .. ' "MemorySize": 1.28e2}, "Extra": {"x": [1, null]}}',
+  -- members no reader of the answer looks at (func.lua's READ_SHAPE: checked, not made)
+  unread = '{"Configuration": {' .. BASE .. ', "RevisionId": "r-\\u00e9", "MasterArn": null,'
+    .. ' "LastUpdateStatus": "Successful", "LastUpdateStatusReasonCode": null, "StateReason": "",'
+    .. ' "LoggingConfig": {"LogFormat": "Text", "LogGroup": "/aws/lambda/f1", "Other": [1, {"x": null}]},'
+    .. ' "RuntimeVersionConfig": {"RuntimeVersionArn": "arn:rv", "Error": {"ErrorCode": "E", "Message": null}},'
+    .. ' "ImageConfig": {"EntryPoint": ["a"], "Command": [], "WorkingDirectory": null}},'
+    .. ' "Code": {"RepositoryType": "S3", "Location": "https://x", "ResolvedImageUri": null}, "TagsError": null}',
   -- not for the one pass (a surrogate pair escaped): the steps decide, as the reference
   escaped = '{"Configuration": {' .. BASE .. ', "Description": "\\ud83d\\ude00 x"}}',
 }
@@ -76,9 +83,29 @@ describe("func.read's GetFunction decoding", function()
     end)
   end
 
+  it("makes nothing of the members no reader looks at", function()
+    local got, fast = as_read(CASES.unread)
+    assert.truthy(fast)
+    for _, name in ipairs { "Version", "RevisionId", "LastUpdateStatus", "StateReason", "LoggingConfig",
+                            "RuntimeVersionConfig", "ImageConfig" } do
+      assert.equal(nil, got.Configuration[name])
+    end
+    assert.equal(nil, next(got.Code))
+    assert.equal("f1", got.Configuration.FunctionName)
+  end)
+
   it("refuses what the reference refuses", function()
     local null_tag = '{"Configuration": {' .. BASE .. '}, "Tags": {"k": null}}'
-    for _, text in ipairs { '{"Configuration": {"Timeout": "3"}}', '{}', '[1]', null_tag } do
+    local unread = {}
+    for _, member in ipairs { '"RevisionId": 5', '"LastUpdateStatus": []', '"LoggingConfig": {"LogFormat": 1}',
+                              '"LoggingConfig": "Text"', '"RuntimeVersionConfig": {"Error": {"ErrorCode": 3}}',
+                              '"ImageConfig": {"EntryPoint": [null]}', '"ImageConfig": {"Command": 1}',
+                              '"StateReasonCode": true', '"MasterArn": 1.5' } do
+      unread[#unread + 1] = '{"Configuration": {' .. BASE .. ', ' .. member .. '}}'
+    end
+    unread[#unread + 1] = '{"Configuration": {' .. BASE .. '}, "Code": {"Location": false}}'
+    unread[#unread + 1] = '{"Configuration": {' .. BASE .. '}, "TagsError": "x"}'
+    for _, text in ipairs { '{"Configuration": {"Timeout": "3"}}', '{}', '[1]', null_tag, table.unpack(unread) } do
       assert.falsy(pcall(reference, text))
       assert.falsy(pcall(as_read, text))
     end

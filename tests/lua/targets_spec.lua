@@ -54,4 +54,26 @@ describe("targets.account_of and func.base_arn", function()
     assert.equal(nil, func.base_arn(nil))
     assert.equal(nil, targets.account_of(42))
   end)
+
+  -- refresh.lua gives the functions it reads back through one view the record it made for the
+  -- last ARN that began as theirs: each must still be the record of its own ARN.
+  it("make the record refresh stores of each ARN", function()
+    local refresh = require "lambdaeng.refresh"
+    local target = { kind = "endpoint", region = "us-east-1", endpoint = "http://h:1" }
+    local rctx = { target_record = function(arn) return targets.record(target, "p", arn) end }
+    local seed = 11
+    local function random(k) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k end
+    for _ = 1, 5000 do
+      local s = seeds[random(#seeds) + 1]
+      for _ = 1, random(3) do
+        local i, piece = random(#s + 1), pieces[random(#pieces) + 1]
+        s = random(2) == 0 and s:sub(1, i) .. piece .. s:sub(i + 1) or s:sub(1, i) .. piece .. s:sub(i + 2)
+      end
+      local got, want = refresh.target_record(rctx, s), targets.record(target, "p", s)
+      for _, k in ipairs { "kind", "region", "endpoint", "account", "provider" } do assert.equal(want[k], got[k], s) end
+    end
+    local shared = refresh.target_record(rctx, "arn:aws:lambda:us-east-1:111:function:a")
+    assert.equal(shared, refresh.target_record(rctx, "arn:aws:lambda:us-east-1:111:function:b"))
+    assert.equal("222", refresh.target_record(rctx, "arn:aws:lambda:us-east-1:222:function:b").account)
+  end)
 end)

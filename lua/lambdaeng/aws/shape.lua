@@ -230,6 +230,34 @@ local function validate(op, v, in_lua)
   return v
 end
 
+-- spec with the member at each path ({ "Configuration", "RevisionId" }: names from spec's
+-- top, through objects) marked skip: the one-pass decoder (json decode_response) checks its
+-- value as its kind says and makes nothing of it, for a reader that never looks at it. The
+-- specs along the paths are copies; spec itself is not changed.
+local function shallow(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+local function skipping_one(spec, path, i)
+  local copy = shallow(spec)
+  copy.fields = shallow(spec.fields)
+  local name = path[i]
+  local field = assert(copy.fields[name], "no such member to skip: " .. table.concat(path, "."))
+  if i == #path then
+    field = shallow(field)
+    field.skip = true
+  else
+    field = skipping_one(field, path, i + 1)
+  end
+  copy.fields[name] = field
+  return copy
+end
+function M.skipping(spec, paths)
+  for _, path in ipairs(paths) do spec = skipping_one(spec, path, 1) end
+  return spec
+end
+
 function M.validate(op, v) return validate(op, v, false) end
 function M.validate_in_lua(op, v) return validate(op, v, true) end
 

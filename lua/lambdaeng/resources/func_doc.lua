@@ -288,6 +288,10 @@ local function v(x) if x == NULL then return nil end return x end
 -- x, unless null or the API's default (CANON's rule, applied where the value is read).
 local function unless(x, default) if x == nil or x == NULL or x == default then return nil end return x end
 
+-- from_api's nested attributes when there are none: one table for every such answer (its
+-- callers only read it).
+local NO_NESTED = {}
+
 -- A GetFunction answer (its Configuration cfg and the whole document doc) as
 -- lambdaeng arguments and the nested computed attributes; settings at the API's
 -- default are left out, as a stack that does not mention them. Each value is made
@@ -316,7 +320,7 @@ function M.from_api(cfg, doc)
     package_type = package_type, kms_key_arn = kms,
     architectures = nonempty(archs) and copy_list(archs) or nil,
   }
-  local nested = {}
+  local nested = nil -- (made for a VPC or SnapStart: most functions have neither, and get NO_NESTED)
   local env = cfg.Environment
   if type(env) == "table" and nonempty(env.Variables) then args.environment = { variables = env.Variables } end
   local layers = cfg.Layers
@@ -335,7 +339,7 @@ function M.from_api(cfg, doc)
     args.vpc_config = M.canonical("vpc_config", { subnet_ids = copy_list(v(vpc.SubnetIds)),
       security_group_ids = copy_list(v(vpc.SecurityGroupIds)),
       ipv6_allowed_for_dual_stack = v(vpc.Ipv6AllowedForDualStack) == true })
-    if args.vpc_config then nested.vpc_config = { vpc_id = v(vpc.VpcId) or "" } end
+    if args.vpc_config then nested = { vpc_config = { vpc_id = v(vpc.VpcId) or "" } } end
   end
   local dlq = cfg.DeadLetterConfig
   if type(dlq) == "table" and unless(dlq.TargetArn, "") then args.dead_letter_config = { target_arn = dlq.TargetArn } end
@@ -347,6 +351,7 @@ function M.from_api(cfg, doc)
   if type(snap) == "table" and snap.ApplyOn then
     if snap.ApplyOn ~= "None" then
       args.snap_start = { apply_on = snap.ApplyOn }
+      nested = nested or {}
       nested.snap_start = { optimization_status = v(snap.OptimizationStatus) or "Off" }
     end
   end
@@ -362,7 +367,7 @@ function M.from_api(cfg, doc)
   if nonempty(tags) then args.tags = tags end
   local conc = doc.Concurrency
   args.reserved_concurrent_executions = type(conc) == "table" and v(conc.ReservedConcurrentExecutions) or -1
-  return args, nested
+  return args, nested or NO_NESTED
 end
 
 return M
