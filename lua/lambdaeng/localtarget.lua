@@ -55,7 +55,7 @@ local function uuid()
 end
 
 local parse_query, split_name = localrequest.parse_query, localrequest.split_name
-local plain_invoke_name = localrequest.plain_invoke_name
+local plain_invoke_name, plain_get_name = localrequest.plain_invoke_name, localrequest.plain_get_name
 
 local Target = {}
 Target.__index = Target
@@ -322,6 +322,8 @@ function Target:route(req, id)
   local path, method = req.path, req.method
   local plain = plain_invoke_name(method, path, req.query) -- most requests: no pattern
   if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
+  plain = plain_get_name(method, path, req.query) -- a refresh's GetFunction: no pattern either
+  if plain and self.functions[plain] then return self:get_function(plain, nil) end
   local q = parse_query(req.query)
   local ls, lh, lb = locallayers.route(self, req, q)
   if ls then return ls, lh, lb end

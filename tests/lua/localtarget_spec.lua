@@ -69,6 +69,48 @@ describe("the plain Invoke path", function()
   end)
 end)
 
+-- What the route's general parse makes of a GetFunction: the function name and qualifier.
+local function general_get(method, path, query)
+  if method ~= "GET" or localrequest.parse_query(query).Qualifier then return nil end
+  local raw, rest = localrequest.function_path(path)
+  if not raw or rest ~= "" then return nil end
+  return localrequest.split_name(raw)
+end
+
+describe("the plain GetFunction path", function()
+  it("names what the general route names, with no qualifier, or is left to it", function()
+    local parts = { "f", "my-func_1.x", "a/b", "f:1", "f:prod", "%66", "a%2Fb", "arn:aws:lambda:us-east-1:1:function:g",
+                    "function:h:2", "", ":", "%", "/", "functions", "x y" }
+    local prefixes = { "/2015-03-31/functions/", "/2016-03-31/functions/", "/2015-03-31/functions", "/2015-03-31/function/",
+                       "/2018-10-31/layers/", "x/2015-03-31/functions/", "" }
+    local suffixes = { "", "/", "/configuration", "/invocations", "/versions" }
+    local taken = 0
+    for _, method in ipairs { "GET", "POST", "PUT", "DELETE" } do
+      for _, query in ipairs { "", "Qualifier=2", "x" } do
+        for _, p in ipairs(prefixes) do
+          for _, n in ipairs(parts) do
+            for _, sfx in ipairs(suffixes) do
+              local path = p .. n .. sfx
+              local plain = localrequest.plain_get_name(method, path, query)
+              if plain then
+                taken = taken + 1
+                local name, qualifier = general_get(method, path, query)
+                assert.equal(name, plain, path)
+                assert.equal(nil, qualifier, path)
+              end
+            end
+          end
+        end
+      end
+    end
+    -- f, my-func_1.x, functions and "x y"; and "/2015-03-31/functions" .. "" .. each suffix
+    -- but "" and "/" (a function named configuration, invocations or versions)
+    assert.equal(7, taken)
+    assert.equal("echo", localrequest.plain_get_name("GET", "/2015-03-31/functions/echo", ""))
+    assert.is_nil(localrequest.plain_get_name("GET", "/2015-03-31/functions/", ""))
+  end)
+end)
+
 -- The header lines of a Runtime API /next answer (lambdaeng.native.localexec.next_headers),
 -- as a table of name = value, in their order.
 local function header_lines(text)
