@@ -41,6 +41,50 @@ local function settle_now(t)
   end
 end
 
+-- The checks of GetFunction's answers on path (function "full"): answer(what, changed) for the
+-- unqualified one (served, kept, served again the same, equal to the fresh build; changed or
+-- not since the last; returned), qualified(q, what) for one with a qualifier (the fresh build).
+local function observers(t, c, path)
+  local last
+  local function answer(what, changed)
+    local r = call(c, "GET", path)
+    assert.equal(200, r.status, what)
+    assert.equal(json.encode_plain(t:function_document("full")), r.body, what)
+    assert.equal(r.body, t.answers.full, what) -- kept
+    assert.equal(r.body, call(c, "GET", path).body, what) -- and served as kept
+    if changed then assert.truthy(last ~= r.body, what) else assert.equal(last, r.body, what) end
+    last = r.body
+    return r.body
+  end
+  local function qualified(q, what)
+    local r = call(c, "GET", path, nil, { { "Qualifier", q } })
+    assert.equal(200, r.status, what)
+    assert.equal(json.encode_plain(t:function_document("full", q)), r.body, what)
+  end
+  return answer, qualified
+end
+
+-- Function "full" with every optional part its configuration has, a layer's among them.
+local function create_full(c, dir)
+  local layer = call(c, "POST", "/2018-10-31/layers/lib/versions",
+    { Content = { ZipFile = package(dir, "x = 1\n") }, CompatibleRuntimes = { "python3.12" } })
+  assert.equal(201, layer.status)
+  local layer_arn = json.decode(layer.body).LayerVersionArn
+  local created = call(c, "POST", "/2015-03-31/functions", {
+    FunctionName = "full", Role = ROLE, Runtime = "python3.12", Handler = "index.handler",
+    Code = { ZipFile = package(dir, "def handler(e, c): return e\n") }, Description = "every part",
+    Timeout = 30, MemorySize = 256, Environment = { Variables = { ALPHA = "1", BETA = "two" } },
+    KMSKeyArn = "arn:aws:kms:us-east-1:000000000000:key/k", Layers = { layer_arn },
+    VpcConfig = { SubnetIds = { "subnet-1", "subnet-2" }, SecurityGroupIds = { "sg-1" }, Ipv6AllowedForDualStack = true },
+    DeadLetterConfig = { TargetArn = "arn:aws:sqs:us-east-1:000000000000:dlq" }, TracingConfig = { Mode = "Active" },
+    FileSystemConfigs = { { Arn = "arn:aws:elasticfilesystem:us-east-1:000000000000:access-point/fsap-1",
+                            LocalMountPath = "/mnt/data" } },
+    EphemeralStorage = { Size = 1024 }, SnapStart = { ApplyOn = "PublishedVersions" }, Architectures = { "arm64" },
+    ImageConfig = { Command = { "run" }, EntryPoint = { "/entry" }, WorkingDirectory = "/w" },
+    Tags = { team = "core", env = "test" } })
+  assert.equal(201, created.status, created.body)
+end
+
 describe("GetFunction's kept answers", function()
   it("are the answer built afresh after every operation, and change with each change", function()
     local dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-localanswers-spec-" .. nhash.hex(sys.random_bytes(6))
@@ -49,44 +93,12 @@ describe("GetFunction's kept answers", function()
     local c = client.new { endpoint = "http://127.0.0.1:" .. port, region = "us-east-1", pacing = false,
                            access_key_id = "AKIDEXAMPLE", secret_access_key = "secret" }
     local path = "/2015-03-31/functions/full"
-    local last
-    -- the unqualified answer: served, kept, served again the same, equal to the fresh build
-    local function answer(what, changed)
-      local r = call(c, "GET", path)
-      assert.equal(200, r.status, what)
-      assert.equal(json.encode_plain(t:function_document("full")), r.body, what)
-      assert.equal(r.body, t.answers.full, what) -- kept
-      assert.equal(r.body, call(c, "GET", path).body, what) -- and served as kept
-      if changed then assert.truthy(last ~= r.body, what) else assert.equal(last, r.body, what) end
-      last = r.body
-    end
-    local function qualified(q, what)
-      local r = call(c, "GET", path, nil, { { "Qualifier", q } })
-      assert.equal(200, r.status, what)
-      assert.equal(json.encode_plain(t:function_document("full", q)), r.body, what)
-    end
-
-    local layer = call(c, "POST", "/2018-10-31/layers/lib/versions",
-      { Content = { ZipFile = package(dir, "x = 1\n") }, CompatibleRuntimes = { "python3.12" } })
-    assert.equal(201, layer.status)
-    local layer_arn = json.decode(layer.body).LayerVersionArn
-    local created = call(c, "POST", "/2015-03-31/functions", {
-      FunctionName = "full", Role = ROLE, Runtime = "python3.12", Handler = "index.handler",
-      Code = { ZipFile = package(dir, "def handler(e, c): return e\n") }, Description = "every part",
-      Timeout = 30, MemorySize = 256, Environment = { Variables = { ALPHA = "1", BETA = "two" } },
-      KMSKeyArn = "arn:aws:kms:us-east-1:000000000000:key/k", Layers = { layer_arn },
-      VpcConfig = { SubnetIds = { "subnet-1", "subnet-2" }, SecurityGroupIds = { "sg-1" }, Ipv6AllowedForDualStack = true },
-      DeadLetterConfig = { TargetArn = "arn:aws:sqs:us-east-1:000000000000:dlq" }, TracingConfig = { Mode = "Active" },
-      FileSystemConfigs = { { Arn = "arn:aws:elasticfilesystem:us-east-1:000000000000:access-point/fsap-1",
-                              LocalMountPath = "/mnt/data" } },
-      EphemeralStorage = { Size = 1024 }, SnapStart = { ApplyOn = "PublishedVersions" }, Architectures = { "arm64" },
-      ImageConfig = { Command = { "run" }, EntryPoint = { "/entry" }, WorkingDirectory = "/w" },
-      Tags = { team = "core", env = "test" } })
-    assert.equal(201, created.status, created.body)
-    answer("created (Pending)", true)
+    local answer, qualified = observers(t, c, path)
+    create_full(c, dir)
+    local created = answer("created (Pending)", true)
     for _, part in ipairs { "Environment", "KMSKeyArn", "Layers", "VpcConfig", "DeadLetterConfig", "TracingConfig",
                             "FileSystemConfigs", "EphemeralStorage", "SnapStart", "ImageConfigResponse" } do
-      assert.truthy(last:find('"' .. part .. '"', 1, true), part)
+      assert.truthy(created:find('"' .. part .. '"', 1, true), part)
     end
     settle_now(t)
     assert.equal("Active", t.functions.full.latest.State)
