@@ -6,7 +6,8 @@
 -- and the errors the SDKs expect. Functions persist under DIR (default
 -- .lambdaeng/local): functions.json, code/<sha256>.zip and run/<sha256>/ (the
 -- unpacked package). Invoke and InvokeWithResponseStream (lambdaeng.localinvoke) run
--- the code for real (lambdaeng.localexec).
+-- the code for real (lambdaeng.localexec). An unqualified GetFunction's answer is kept,
+-- encoded, until the next save (every change is saved: save drops them all).
 -- Injection for tests and benchmarks: latency per request, request-rate quotas
 -- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
 -- of failures (500, 503, connection reset): lambdaeng.localserve. Every request first
