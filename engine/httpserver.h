@@ -38,7 +38,7 @@
  *   uid (integer), own_host (an address), no_browsers (boolean): the server's own checks
  *     of a request's peer, Host and browser headers, done in C before the check and
  *     before any request table (httpserver_guard.h has their answers).
- *   check_memo = { names, signature }: the check's passing answer kept and given again,
+ *   check_memo = { names, signature, any_path }: the check's passing answer kept and given again,
  *     without the call, to a request alike in what it depends on (httpserver_memo.h); the
  *     check then returns nil, limit, type, message, from, until to have it kept.
  *   Always: request line and headers at most 64 KiB, at most 128 header fields.

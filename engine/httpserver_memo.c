@@ -12,8 +12,28 @@
 #include <lua.h>
 
 #include "httpserver_conn.h"
+#include "httpserver_head.h"
 
 #define SIGNATURE_DIGITS 64
+
+/* check_memo.any_path (nil, or a list of method names) into m->any_path. */
+static void any_path_options(lua_State *L, int idx, le_check_memo *m) {
+  lua_getfield(L, idx, "any_path");
+  luaL_argcheck(L, lua_isnil(L, -1) || lua_istable(L, -1), idx, "check_memo.any_path: a list of method names");
+  if (lua_istable(L, -1)) {
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
+      const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      int code = -1;
+      for (int k = 0; name && k < 32 && le_method_name(k)[0]; k++)
+        if (strcmp(le_method_name(k), name) == 0) code = k;
+      luaL_argcheck(L, code >= 0, idx, "check_memo.any_path: a method's name (GET, PUT...)");
+      m->any_path |= 1u << code;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* the nil after the last */
+  }
+  lua_pop(L, 1);
+}
 
 void le_memo_options(lua_State *L, int idx, le_check_memo *m) {
   memset(m, 0, sizeof *m);
@@ -38,6 +58,7 @@ void le_memo_options(lua_State *L, int idx, le_check_memo *m) {
   }
   luaL_argcheck(L, !signature || m->signature >= 0, idx, "check_memo.signature: one of its names");
   lua_pop(L, 3);
+  any_path_options(L, idx, m);
   m->on = 1;
 }
 
@@ -90,11 +111,27 @@ static int same_value(const le_check_memo *m, size_t j, const char *value, size_
   return memcmp(value, kept->data, head) == 0 && all_hex(value + head, SIGNATURE_DIGITS);
 }
 
+/* The query of a target (from its "?"; none: the empty text at its end). */
+static const char *query_of(const le_buffer *target, size_t *len) {
+  const char *t = target->data ? (const char *)target->data : "";
+  const char *q = target->len ? memchr(t, '?', target->len) : NULL;
+  *len = q ? target->len - (size_t)(q - t) : 0;
+  return q ? q : t + target->len;
+}
+
+/* Whether c's target is the kept one, or for an any_path method has the kept one's query. */
+static int same_target(const le_check_memo *m, const le_conn *c) {
+  if (c->method >= 0 && c->method < 32 && (m->any_path >> c->method & 1u)) {
+    size_t ql, kl;
+    const char *q = query_of(&c->url, &ql), *k = query_of(&m->target, &kl);
+    return ql == kl && (ql == 0 || memcmp(q, k, ql) == 0);
+  }
+  return c->url.len == m->target.len && (c->url.len == 0 || memcmp(c->url.data, m->target.data, c->url.len) == 0);
+}
+
 int le_memo_answer(le_conn *c) {
   le_check_memo *m = &c->srv->memo;
-  if (!m->kept || c->method != m->method || c->peer_uid != m->peer_uid || c->url.len != m->target.len ||
-      (c->url.len && memcmp(c->url.data, m->target.data, c->url.len) != 0))
-    return 0;
+  if (!m->kept || c->method != m->method || c->peer_uid != m->peer_uid || !same_target(m, c)) return 0;
   const char *vals[LE_MEMO_NAMES];
   size_t lens[LE_MEMO_NAMES];
   if (find_values(m, c, vals, lens) < 0) return 0;

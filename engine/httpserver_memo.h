@@ -12,7 +12,11 @@
  *   limit and 413's words. The signature header's value may differ in its last 64
  *   characters when they are hex digits (a SigV4 signature: what the check read of it is
  *   the part before, and that the rest are 64 hex digits). Any other answer keeps nothing;
- *   one kept is replaced by the next answer kept. */
+ *   one kept is replaced by the next answer kept.
+ * check_memo.any_path = { method names }: for these methods the check's answer depends on the
+ *   target's query and not on its path (the local target's guard gives every GET one body
+ *   limit: a refresh's GetFunctions, one path each, get the kept answer); the query (from
+ *   "?", or none) must still be the kept one's. */
 #ifndef LAMBDAENG_HTTPSERVER_MEMO_H
 #define LAMBDAENG_HTTPSERVER_MEMO_H
 
@@ -29,6 +33,7 @@ typedef struct le_check_memo {
   char names[LE_MEMO_NAMES][32];      /* lower case */
   size_t name_len[LE_MEMO_NAMES];
   int signature;                      /* index in names, -1: none */
+  unsigned any_path;                  /* bit m: method m's answer does not depend on the path */
   int kept;                           /* an answer is kept */
   int method;
   long long peer_uid;

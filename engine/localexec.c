@@ -17,6 +17,8 @@
  *     reads every request's 64-digit signature);
  *   invoke_name(method, path, query) -> NAME for POST /2015-03-31/functions/NAME/invocations
  *     with no query and a NAME without "/", "%" or ":", else nil (localrequest's plain Invoke);
+ *   get_name(method, path, query) -> the same for GET /2015-03-31/functions/NAME (GetFunction:
+ *     a refresh's every request; its patterns were ~10 k instructions a GetFunction);
  *   runtime_result(path) -> request id, letters: what "^/2018%-06%-01/runtime/invocation/
  *     ([^/]+)/(%a+)$" captures (a runtime's /response or /error), else nil.
  * The two path readers were ~4 k instructions an invocation as string.find and sub in Lua. */
@@ -159,15 +161,17 @@ static int l_is_hex(lua_State *L) {
   return 1;
 }
 
-static int l_invoke_name(lua_State *L) {
-  static const char PREFIX[] = "/2015-03-31/functions/", SUFFIX[] = "/invocations";
-  const size_t np = sizeof PREFIX - 1, ns = sizeof SUFFIX - 1;
+/* Pushes NAME when the request is `want` /2015-03-31/functions/NAME<suffix> with no query and
+ * a NAME of one or more characters, none of them "/", "%" or ":"; else nil. */
+static int plain_function(lua_State *L, const char *want, const char *suffix) {
+  static const char PREFIX[] = "/2015-03-31/functions/";
+  const size_t np = sizeof PREFIX - 1, ns = strlen(suffix), nw = strlen(want);
   size_t ml, pl, ql;
   const char *method = luaL_checklstring(L, 1, &ml);
   const char *path = luaL_checklstring(L, 2, &pl);
   luaL_checklstring(L, 3, &ql);
-  if (ml != 4 || memcmp(method, "POST", 4) != 0 || ql != 0 || pl <= np + ns || memcmp(path, PREFIX, np) != 0 ||
-      memcmp(path + pl - ns, SUFFIX, ns) != 0) {
+  if (ml != nw || memcmp(method, want, nw) != 0 || ql != 0 || pl <= np + ns || memcmp(path, PREFIX, np) != 0 ||
+      memcmp(path + pl - ns, suffix, ns) != 0) {
     lua_pushnil(L);
     return 1;
   }
@@ -181,6 +185,10 @@ static int l_invoke_name(lua_State *L) {
   lua_pushlstring(L, name, nl);
   return 1;
 }
+
+static int l_invoke_name(lua_State *L) { return plain_function(L, "POST", "/invocations"); }
+
+static int l_get_name(lua_State *L) { return plain_function(L, "GET", ""); }
 
 static int ascii_letter(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 
@@ -209,7 +217,8 @@ static int l_runtime_result(lua_State *L) {
 int le_open_localexec(lua_State *L) {
   static const luaL_Reg functions[] = {{"uuid_of", l_uuid_of}, {"next_headers", l_next_headers},
                                        {"is_json", l_is_json},  {"is_hex", l_is_hex},
-                                       {"invoke_name", l_invoke_name}, {"runtime_result", l_runtime_result},
+                                       {"invoke_name", l_invoke_name}, {"get_name", l_get_name},
+                                       {"runtime_result", l_runtime_result},
                                        {"respond_next", l_respond_next},
                                        {NULL, NULL}};
   luaL_newlib(L, functions);

@@ -28,6 +28,9 @@ local function ok(status, doc)
 end
 M.ok = ok
 
+-- The same with the body encoded already.
+function M.ok_encoded(status, body) return status, { ["Content-Type"] = "application/json" }, body end
+
 -- A request body's JSON object ("" is {}), or nil and the API's answer to a body that is not one.
 function M.json_body(body)
   local input, why = localinput.decode_body(body ~= "" and body or "{}")

@@ -331,12 +331,15 @@ end
 
 -- The server's check_memo option (httpserver_memo.h): what check's passing answer depends on
 -- besides the method, target and peer uid, the Authorization's signature digits aside; nil
--- with keep_auth (each request's req.auth is set by the check).
+-- with keep_auth (each request's req.auth is set by the check). Of a GET's target only the
+-- query counts (any_path): operation_limit gives every GET one limit, so a refresh's
+-- GetFunctions, one path each, are checked once.
 local CHECK_NAMES = { "host", "origin", "sec-fetch-site", "content-type", "authorization", "x-amz-date",
                       "x-amz-invocation-type" }
+local ANY_PATH = { "GET" }
 function Guard:check_memo()
   if self.keep_auth then return nil end
-  return { names = CHECK_NAMES, signature = "authorization" }
+  return { names = CHECK_NAMES, signature = "authorization", any_path = ANY_PATH }
 end
 
 -- With a pinned key pair: the signature, recomputed over the whole request, must match.

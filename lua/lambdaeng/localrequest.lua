@@ -9,6 +9,8 @@
 --     /2015-03-31/functions/NAME/invocations with no query and a NAME without "/", "%"
 --     or ":", NAME, which function_path + split_name give as well (qualifier nil);
 --     nil for anything else (the general route then decides).
+--   plain_get_name(method, path, query) -> name | nil: the same for GET
+--     /2015-03-31/functions/NAME (GetFunction, a refresh's every request).
 --   runtime_result(path)             -> request id, "response" | "error" | other letters, or
 --     nil: a Runtime API result's path (RUNTIME_RESULT's captures, read without the pattern)
 local localapi = require "lambdaeng.localapi"
@@ -44,6 +46,7 @@ end
 -- instructions an invocation); lua.localtarget compares them with the general parse and the pattern
 local nlocal = require "lambdaeng.native.localexec"
 M.plain_invoke_name = nlocal.invoke_name
+M.plain_get_name = nlocal.get_name
 M.RUNTIME_RESULT = "^/2018%-06%-01/runtime/invocation/([^/]+)/(%a+)$"
 M.runtime_result = nlocal.runtime_result
 

@@ -16,7 +16,7 @@ local localapi = require "lambdaeng.localapi"
 local M = {}
 
 local err = localapi.error_response
-local find = string.find -- not looked up through the string metatable per request
+local find, next = string.find, next -- not looked up per request
 
 -- A request-rate quota: a token bucket refilled at rate per second, holding one second's
 -- worth (one request at least). Returns nil when a token was taken, or the seconds to wait.
@@ -33,18 +33,21 @@ function M.take(self, class)
   return (1 - b.tokens) / rate
 end
 
+-- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
+-- ("invocations$" without a pattern: Invoke's "/invocations", InvokeWithResponseStream's
+-- "/response-streaming-invocations").
+function M.class_of(req)
+  return find(req.path, "invocations", -11, true) and "invoke"
+    or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
+end
+
 -- One API request through the injected behaviour, then the route: status, headers,
 -- body; or nil and an error when the connection is to be reset instead.
 function M.handle(self, req, id)
   self.stats.requests = self.stats.requests + 1
   local c1, h1, b1 = self.guard:verify_signature(req)
   if c1 then return c1, h1, b1 end
-  -- AWS's quota classes: invocations; GetFunction (100 rps); everything else (15 rps)
-  -- ("invocations$" without a pattern: Invoke's "/invocations", InvokeWithResponseStream's
-  -- "/response-streaming-invocations")
-  local class = find(req.path, "invocations", -11, true) and "invoke"
-    or (req.method == "GET" and req.path:match("^/20%d%d%-%d%d%-%d%d/functions/[^/]+$") and "read") or "control"
-  local wait = self.quota[class] and self:take(class) -- (no quota of the class: no call)
+  local wait = next(self.quota) and self:take(M.class_of(req)) -- (no quota: no class, no call)
   if wait then
     self.stats.throttled = self.stats.throttled + 1
     local status, headers, body = err(429, "TooManyRequestsException", "Rate exceeded")

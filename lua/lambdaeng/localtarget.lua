@@ -6,7 +6,8 @@
 -- and the errors the SDKs expect. Functions persist under DIR (default
 -- .lambdaeng/local): functions.json, code/<sha256>.zip and run/<sha256>/ (the
 -- unpacked package). Invoke and InvokeWithResponseStream (lambdaeng.localinvoke) run
--- the code for real (lambdaeng.localexec).
+-- the code for real (lambdaeng.localexec). An unqualified GetFunction's answer is kept,
+-- encoded, until the next save (every change is saved: save drops them all).
 -- Injection for tests and benchmarks: latency per request, request-rate quotas
 -- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
 -- of failures (500, 503, connection reset): lambdaeng.localserve. Every request first
@@ -55,7 +56,7 @@ local function uuid()
 end
 
 local parse_query, split_name = localrequest.parse_query, localrequest.split_name
-local plain_invoke_name = localrequest.plain_invoke_name
+local plain_invoke_name, plain_get_name = localrequest.plain_invoke_name, localrequest.plain_get_name
 
 local Target = {}
 Target.__index = Target
@@ -81,7 +82,7 @@ function M.new(opts)
                               quota = opts.quota or {}, fail_rate = opts.fail_rate or 0, verify = opts.verify,
                               allow_other_users = opts.allow_other_users,
                               client_timeout = opts.client_timeout or 30, max_connections = opts.max_connections,
-                              buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 } }, Target)
+                              buckets = {}, stats = { requests = 0, throttled = 0, failed = 0 }, answers = {} }, Target)
   self.new_request_id = uuid
   self.exec = localexec.new(self, { unref = opts.unref, echo = opts.echo,
                                     account_concurrency = opts.account_concurrency })
@@ -111,14 +112,17 @@ function Target:load()
   if ok and type(doc) == "table" then self.functions, self.layers = doc.functions or {}, doc.layers or {} end
 end
 
+-- Every change a request makes is saved, so saving also drops the GetFunction answers kept
+-- (self.answers: they show only what is saved, and are kept while nothing changes).
 function Target:save()
+  self.answers = {}
   if not self.dir then return end
   sys.mkdirs(self.dir)
   assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions,
     layers = self.layers }))
 end
 
-local err, ok, input_of = localapi.error_response, localapi.ok, localapi.input_of
+local err, ok, ok_encoded, input_of = localapi.error_response, localapi.ok, localapi.ok_encoded, localapi.input_of
 
 -- The RevisionId precondition of an update: nothing when it holds (or none was given).
 local function revision_mismatch(cfg, input)
@@ -254,12 +258,15 @@ function Target:update_code(name, body)
     if not self:uses(code.file) then self:collect() end
     return ok(200, localconfig.document(preview))
   end
+  if input.Architectures ~= nil then -- (before any change: a refused request changes nothing)
+    local bad = localconfig.apply(fn.latest, { Architectures = input.Architectures })
+    if bad then
+      if not self:uses(code.file) then self:collect() end
+      return err(400, "InvalidParameterValueException", bad)
+    end
+  end
   fn.code = code
   fn.latest.CodeSha256, fn.latest.CodeSize = code.sha, code.size
-  if input.Architectures ~= nil then
-    local bad = localconfig.apply(fn.latest, { Architectures = input.Architectures })
-    if bad then return err(400, "InvalidParameterValueException", bad) end
-  end
   fn.latest.LastModified, fn.latest.RevisionId, fn.latest.LastUpdateStatus = now_iso(), uuid(), "InProgress"
   self:settle(name, "LastUpdateStatus", "Successful")
   local out = fn.latest
@@ -288,20 +295,36 @@ function Target:update_configuration(name, body)
   return ok(200, localconfig.document(fn.latest))
 end
 
-function Target:get_function(name, qualifier)
+-- GetFunction's document of name at qualifier, or nil when there is none.
+function Target:function_document(name, qualifier)
   local cfg = self:config_of(name, qualifier)
-  if not cfg then return not_found(self, name, qualifier) end
+  if not cfg then return nil end
   local fn = self.functions[name]
   local doc = { Configuration = localconfig.document(cfg), Code = { RepositoryType = "S3", Location = "file://" .. (self.dir or "") .. "/code/" ..
     (fn.code.file or "") .. ".zip" }, Tags = next(fn.tags) and fn.tags or nil }
   if fn.concurrency then doc.Concurrency = { ReservedConcurrentExecutions = fn.concurrency } end
-  return ok(200, doc)
+  return doc
+end
+
+-- GetFunction: the unqualified answer is encoded once and kept until the next save (a
+-- refresh asks for every function, unchanged: its document and encoding were ~40 k of the
+-- endpoint's ~125 k instructions a GetFunction).
+function Target:get_function(name, qualifier)
+  local kept = qualifier == nil and self.answers[name]
+  if kept then return ok_encoded(200, kept) end
+  local doc = self:function_document(name, qualifier)
+  if not doc then return not_found(self, name, qualifier) end
+  local status, headers, body = ok(200, doc)
+  if qualifier == nil then self.answers[name] = body end
+  return status, headers, body
 end
 
 function Target:route(req, id)
   local path, method = req.path, req.method
   local plain = plain_invoke_name(method, path, req.query) -- most requests: no pattern
   if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
+  plain = plain_get_name(method, path, req.query) -- a refresh's GetFunction: no pattern either
+  if plain and self.functions[plain] then return self:get_function(plain, nil) end
   local q = parse_query(req.query)
   local ls, lh, lb = locallayers.route(self, req, q)
   if ls then return ls, lh, lb end

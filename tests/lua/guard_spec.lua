@@ -121,6 +121,23 @@ describe("the local target's check, per request", function()
     assert.equal(localguard.MAX_SYNC_PAYLOAD - 1, limit)
     assert.equal(413, check(g, { length = localguard.MAX_SYNC_PAYLOAD }))
   end)
+
+  it("answers every GET alike whatever its path, as its check_memo's any_path tells the server", function()
+    local g = guard()
+    assert.same({ "GET" }, g:check_memo().any_path)
+    local paths = { "/2015-03-31/functions/f", "/2015-03-31/functions", "/2015-03-31/functions/f/invocations",
+                    "/2021-11-15/functions/f/response-streaming-invocations", "/2015-03-31/functions/f/code",
+                    "/2018-10-31/layers/l/versions", "/2017-03-31/tags/arn:aws:lambda:us-east-1:1:function:f", "/", "/x" }
+    local first = { check(g, { method = "GET", path = paths[1] }) }
+    assert.same({ nil, localguard.MAX_OTHER_REQUEST - 1, "RequestEntityTooLargeException",
+                  "Request must be smaller than 262144 bytes for the this operation" }, first)
+    for _, path in ipairs(paths) do
+      for _, itype in ipairs { false, "Event", "DryRun" } do
+        assert.same(first, { check(g, { method = "GET", path = path, invocation_type = itype or nil }) }, path)
+        check(g, { path = path }) -- a POST between (its own limit) changes nothing kept for a GET
+      end
+    end
+  end)
 end)
 
 describe("the Authorization header's parse", function()

@@ -43,3 +43,32 @@ describe("the local target's workers", function()
     sys.remove_tree(dir)
   end)
 end)
+
+describe("the local target's quotas", function()
+  it("count GetFunction as read, Invoke as invoke and the rest as control, only where a quota is set", function()
+    local dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-localserve-spec-" .. hash.hex(sys.random_bytes(6))
+    -- one token a class, refilled once in 1,000 s: a second request of a class is throttled
+    local t = localtarget.new { dir = dir, unref = true, quota = { read = 0.001, control = 0.001 } }
+    local _, port = assert(t:listen("127.0.0.1", 0))
+    local c = client.new { endpoint = "http://127.0.0.1:" .. port, region = "us-east-1", pacing = false,
+                           access_key_id = "AKIDEXAMPLE", secret_access_key = "secret", max_attempts = 1 }
+    local function get(name)
+      local r, err = c:call { op = "GetFunction", method = "GET", path = "/2015-03-31/functions/" .. name }
+      return r and r.status or err.status
+    end
+    local function invoke()
+      local r, err = c:call { op = "Invoke", method = "POST", path = "/2015-03-31/functions/none/invocations", body = "{}" }
+      return r and r.status or err.status
+    end
+    assert.equal(404, get("none")) -- read's token
+    assert.equal(429, get("none"))
+    assert.equal(429, get("other"))
+    assert.equal(200, list_functions(c).status) -- control's token, read's spent
+    local _, err = list_functions(c)
+    assert.equal(429, err.status)
+    for _ = 1, 3 do assert.equal(404, invoke()) end -- no invoke quota: never throttled
+    assert.equal(3, t.stats.throttled)
+    t:close()
+    sys.remove_tree(dir)
+  end)
+end)

@@ -37,35 +37,63 @@ local function general_invoke(method, path, query)
   return name, qualifier or localrequest.parse_query(query).Qualifier
 end
 
-describe("the plain Invoke path", function()
-  it("names what the general route names, with no qualifier, or is left to it", function()
-    local parts = { "f", "my-func_1.x", "a/b", "f:1", "f:prod", "%66", "a%2Fb", "arn:aws:lambda:us-east-1:1:function:g",
-                    "function:h:2", "", ":", "%", "/", "invocations", "x y" }
-    local prefixes = { "/2015-03-31/functions/", "/2016-03-31/functions/", "/2015-03-31/functions", "/2015-03-31/function/",
-                       "/2018-10-31/layers/", "x/2015-03-31/functions/", "" }
-    local suffixes = { "/invocations", "/invocations/", "/invocation", "invocations", "/invocations/invocations", "" }
-    local taken = 0
-    for _, method in ipairs { "POST", "GET", "PUT" } do
-      for _, query in ipairs { "", "Qualifier=2", "x" } do
-        for _, p in ipairs(prefixes) do
-          for _, n in ipairs(parts) do
-            for _, sfx in ipairs(suffixes) do
-              local path = p .. n .. sfx
-              local plain = localrequest.plain_invoke_name(method, path, query)
-              if plain then
-                taken = taken + 1
-                local name, qualifier = general_invoke(method, path, query)
-                assert.equal(name, plain, path)
-                assert.equal(nil, qualifier, path)
-              end
+-- What the route's general parse makes of a GetFunction: the function name and qualifier.
+local function general_get(method, path, query)
+  if method ~= "GET" or localrequest.parse_query(query).Qualifier then return nil end
+  local raw, rest = localrequest.function_path(path)
+  if not raw or rest ~= "" then return nil end
+  return localrequest.split_name(raw)
+end
+
+local PARTS = { "f", "my-func_1.x", "a/b", "f:1", "f:prod", "%66", "a%2Fb", "arn:aws:lambda:us-east-1:1:function:g",
+                "function:h:2", "", ":", "%", "/", "invocations", "functions", "x y" }
+local PREFIXES = { "/2015-03-31/functions/", "/2016-03-31/functions/", "/2015-03-31/functions", "/2015-03-31/function/",
+                   "/2018-10-31/layers/", "x/2015-03-31/functions/", "" }
+
+-- Every method, query, prefix, part and suffix: each request plain (a plain reader's name)
+-- must be what general names with no qualifier. Returns how many were plain.
+local function plain_as_general(plain, general, suffixes)
+  local taken = 0
+  for _, method in ipairs { "POST", "GET", "PUT", "DELETE" } do
+    for _, query in ipairs { "", "Qualifier=2", "x" } do
+      for _, p in ipairs(PREFIXES) do
+        for _, n in ipairs(PARTS) do
+          for _, sfx in ipairs(suffixes) do
+            local path = p .. n .. sfx
+            local name = plain(method, path, query)
+            if name then
+              taken = taken + 1
+              local general_name, qualifier = general(method, path, query)
+              assert.equal(general_name, name, path)
+              assert.equal(nil, qualifier, path)
             end
           end
         end
       end
     end
-    -- f, my-func_1.x, "x y" and invocations (twice: "" .. "/invocations/invocations") under the one plain form
-    assert.equal(5, taken)
+  end
+  return taken
+end
+
+describe("the plain Invoke path", function()
+  it("names what the general route names, with no qualifier, or is left to it", function()
+    local taken = plain_as_general(localrequest.plain_invoke_name, general_invoke,
+      { "/invocations", "/invocations/", "/invocation", "invocations", "/invocations/invocations", "" })
+    -- f, my-func_1.x, "x y", invocations, functions; invocations again ("" .. "/invocations/invocations")
+    assert.equal(6, taken)
     assert.equal("echo", localrequest.plain_invoke_name("POST", "/2015-03-31/functions/echo/invocations", ""))
+  end)
+end)
+
+describe("the plain GetFunction path", function()
+  it("names what the general route names, with no qualifier, or is left to it", function()
+    local taken = plain_as_general(localrequest.plain_get_name, general_get,
+      { "", "/", "/configuration", "/invocations", "/versions" })
+    -- f, my-func_1.x, invocations, functions and "x y"; and "/2015-03-31/functions" .. "" .. each
+    -- suffix but "" and "/" (a function named configuration, invocations or versions)
+    assert.equal(8, taken)
+    assert.equal("echo", localrequest.plain_get_name("GET", "/2015-03-31/functions/echo", ""))
+    assert.is_nil(localrequest.plain_get_name("GET", "/2015-03-31/functions/", ""))
   end)
 end)
 

@@ -418,6 +418,47 @@ static void the_check_s_kept_answer_is_given_to_a_request_alike(void **state) {
   harness_close(L);
 }
 
+/* check_memo.any_path: for its methods the kept answer is given whatever the target's path,
+ * its query (or none) the kept one's; other methods still need the same target; a name that
+ * is no method's is refused when the server starts. */
+static void the_kept_answer_of_an_any_path_method_ignores_the_path(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local calls = 0\n"
+               "  local bad = select(2, pcall(listen, answer, { check_memo = { names = { 'x-a' }, any_path = { 'FETCH' } },\n"
+               "    check = function() end }))\n"
+               "  local s, url = listen(answer, { check_memo = { names = { 'x-a' }, any_path = { 'GET', 'DELETE' } },\n"
+               "    check = function(req)\n"
+               "      calls = calls + 1\n"
+               "      local now = os.time()\n"
+               "      return nil, 100, 'TooBig', 'too big', now - 100, now + 100\n"
+               "    end })\n"
+               "  local out = {}\n"
+               "  local function try(method, target)\n"
+               "    local r = http.request { method = method, url = url .. target, headers = { { 'X-A', '1' } }, timeout = 10 }\n"
+               "    out[#out + 1] = r.status .. ' ' .. calls\n"
+               "  end\n"
+               "  try('GET', '/a?x=1')\n"    /* called: 1 */
+               "  try('GET', '/b?x=1')\n"    /* another path, the query kept: 1 */
+               "  try('GET', '/b?x=2')\n"    /* the query differs: 2 */
+               "  try('GET', '/c')\n"        /* none where one was kept: 3 */
+               "  try('GET', '/d/e')\n"      /* none, none kept: 3 */
+               "  try('DELETE', '/f')\n"     /* the method differs: 4 */
+               "  try('DELETE', '/g')\n"     /* an any_path method too: 4 */
+               "  try('PUT', '/g')\n"        /* 5 */
+               "  try('PUT', '/h')\n"        /* not any_path: the target counts, 6 */
+               "  try('PUT', '/h')\n"        /* 6 */
+               "  s:close()\n"
+               "  return table.concat(out, '|'), tostring(bad)\n"
+               "end)\n",
+               2);
+  assert_string_equal(harness_string(L, -2), "200 1|200 1|200 2|200 3|200 3|200 4|200 4|200 5|200 6|200 6");
+  assert_non_null(strstr(harness_string(L, -1), "check_memo.any_path"));
+  harness_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_refuses_a_body_before_reading_it),
@@ -427,6 +468,7 @@ int main(void) {
       cmocka_unit_test(an_answer_from_c_carries_the_next_lines_and_the_payload),
       cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
+      cmocka_unit_test(the_kept_answer_of_an_any_path_method_ignores_the_path),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
       cmocka_unit_test(requests_on_one_connection_are_answered_in_order),
