@@ -302,9 +302,15 @@ end
 -- The parser of every command, which module runs each, and their help (completion, tests).
 function M.parser() return build() end
 
+-- The commands that hash a stack's packages and sign requests soon after they start:
+-- OpenSSL is readied on another thread meanwhile (engine/hash.c: ~4.6 M instructions off
+-- the main thread; W3's stack phase paid them at its first package).
+local HASHING = { plan = true, run = true, apply = true, destroy = true }
+
 function M.main(argv)
   trace.phase("start") -- the process's start-up: the loader, the Lua state, the modules
   local command = argv[1]
+  if HASHING[command] then require("lambdaeng.native.hash").warm() end
   if command == nil or command == "--help" or command == "-h" or command == "help" then
     local _, _, help = build()
     io.write(help[argv[2]] or MAIN_HELP)
