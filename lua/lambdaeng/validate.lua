@@ -310,15 +310,12 @@ local function valid_quickly(kind, args)
   for k, v in pairs(args) do
     local spec = specs[k]
     if not spec then return false end
-    local took = false
-    if type(v) == "string" then
-      took = taken_of[spec]
-      if not took then took = strings_taken(spec); taken_of[spec] = took end
-    end
-    if not (took and took[v]) then
+    local took = taken_of[spec] -- (strings only are taken, as true: [1], the count, is no value's)
+    if not (took and took[v] == true) then
+      if type(v) == "string" and not took then took = strings_taken(spec); taken_of[spec] = took end
       check_value(spec, v, k, note)
       if problem then return false end
-      if took and took[1] < 256 then took[v], took[1] = true, took[1] + 1 end
+      if took and type(v) == "string" and took[1] < 256 then took[v], took[1] = true, took[1] + 1 end
     end
   end
   local required = schema_index.required(specs)

@@ -56,6 +56,13 @@ describe("a value checked before", function()
     assert.equal(1, #problems(schema.func, func_args { function_name = "f 1" }))
     assert.equal(1, #problems(schema.func, func_args { handler = string.rep("h", 129) }))
   end)
+
+  it("is never a value of another type the taken strings' table holds as a key (its count, [1])", function()
+    assert.same({}, problems(schema.func, func_args { description = "first" })) -- description's strings: [1] = 1
+    assert.same({ "description: must be a string, got number" }, problems(schema.func, func_args { description = 1 }))
+    assert.same({ "description: must be a string, got boolean" },
+      problems(schema.func, func_args { description = true }))
+  end)
 end)
 
 describe("function names", function()
