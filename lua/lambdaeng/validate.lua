@@ -80,7 +80,9 @@ end
 
 -- Lambda function names: 1..64 of [A-Za-z0-9_-], or an ARN (invoke also takes
 -- a partial ARN and a ":qualifier" suffix).
+local is_function_name = require("lambdaeng.native.vm").is_function_name
 function M.function_name_problem(v, mode)
+  if is_function_name(v) then return nil end -- (a plain name, in C: what every mode accepts)
   local name, qualifier = v, nil
   if v:sub(1, 4) == "arn:" then
     local n, q = v:match("^arn:aws[%w%-]*:lambda:[a-z][a-z]%-[a-z%-]+%-%d+:%d%d%d%d%d%d%d%d%d%d%d%d:function:([^:]+):?(.*)$")

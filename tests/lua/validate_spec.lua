@@ -75,6 +75,19 @@ describe("function names", function()
     assert.truthy(validate.function_name_problem("has space", "invoke"))
     assert.truthy(validate.function_name_problem(string.rep("a", 200), "invoke"))
   end)
+
+  it("take a plain name of 1 to 64 letters, digits, - and _ in every mode, and nothing else as one", function()
+    for _, mode in ipairs { "func", "invoke" } do
+      assert.is_nil(validate.function_name_problem(string.rep("a", 64), mode))
+      assert.is_nil(validate.function_name_problem("Az09-_", mode))
+      assert.truthy(validate.function_name_problem(string.rep("a", 65), mode))
+      assert.truthy(validate.function_name_problem("", mode))
+      assert.truthy(validate.function_name_problem("a.b", mode))
+      assert.truthy(validate.function_name_problem("caf\195\169", mode))
+      assert.truthy(validate.function_name_problem("a\0b", mode))
+    end
+    assert.truthy(validate.function_name_problem("f:1", "func"))
+  end)
 end)
 
 describe("helpers", function()
