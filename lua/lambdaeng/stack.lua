@@ -180,12 +180,13 @@ local function address_of(v)
   return nil
 end
 
--- A declaration's table, made at its final size: a function's or a layer's also gets package
--- and derived (Session:derive), named in its constructor for that (as a 9th key they had
--- rehashed each one's table: W3, 1,000 functions, ~1.5 M instructions); others keep to 8 slots.
+-- A declaration's table, made at its final size: a function or layer packaged from `source`
+-- also gets package and derived (Session:derive), named in its constructor for that (as a
+-- 9th key they had rehashed each one's table: W3, 1,000 functions, ~1.5 M instructions);
+-- others keep to 8 slots (W5's 10,000 functions from S3: 16 would be ~2.5 MB more).
 local PACKAGED = { func = true, layer_version = true }
 local function new_decl(kind, name, address, at, args, index, instance, handle)
-  if PACKAGED[kind.kind] then
+  if PACKAGED[kind.kind] and type(args.source) == "string" then
     return setmetatable({ kind = kind, name = name, address = address, site = at, args = args, index = index,
                           instance = instance, handle = handle, package = nil, derived = nil }, Decl)
   end
