@@ -2,6 +2,7 @@
 -- state...) is parsed with that module's parser alone, without loading the other commands'
 -- modules (W3's parse phase: 16.2 M instructions -> 6.2 M); words it does not take (an option
 -- only another command declares, a misspelt one) go through every command's parser, as before.
+-- A plan without refresh does not ready OpenSSL ahead (hash.warm): it may never hash.
 local cli = require "lambdaeng.cli.init"
 
 -- What the dispatcher writes on stderr and stdout (help: io.write) while fn runs.
@@ -40,6 +41,15 @@ local function modules_loaded_by(fn)
 end
 
 describe("the dispatcher's parse", function()
+  -- (first: any plan below readies it)
+  it("readies OpenSSL ahead (hash.warm) for no plan without refresh (W5: its peak RSS)", function()
+    local _, status = modules_loaded_by(function() return cli.main { "plan", "--no-refresh", "--help" } end)
+    assert.equal(0, status)
+    _, status = modules_loaded_by(function() return cli.main { "plan", "--refresh=false", "--help" } end)
+    assert.equal(0, status)
+    assert.equal(true, require("lambdaeng.native.hash").warm()) -- (no thread was started before)
+  end)
+
   it("parses plan with plan's own parser, loading no other command's module", function()
     local loaded, status, _, out = modules_loaded_by(function() return cli.main { "plan", "--help" } end)
     assert.equal(0, status)

@@ -304,13 +304,22 @@ function M.parser() return build() end
 
 -- The commands that hash a stack's packages and sign requests soon after they start:
 -- OpenSSL is readied on another thread meanwhile (engine/hash.c: ~4.6 M instructions off
--- the main thread; W3's stack phase paid them at its first package).
+-- the main thread; W3's stack phase paid them at its first package). Not without refresh:
+-- such a plan may never hash (W5: code in S3), and OpenSSL's tables and the thread's heap
+-- were 1.7 MB of its peak RSS. (A hint read from the words: a wrong guess costs no more.)
 local HASHING = { plan = true, run = true, apply = true, destroy = true }
+local function will_hash(argv)
+  if not HASHING[argv[1]] then return false end
+  for _, word in ipairs(argv) do
+    if word == "--no-refresh" or word == "--refresh=false" then return false end
+  end
+  return true
+end
 
 function M.main(argv)
   trace.phase("start") -- the process's start-up: the loader, the Lua state, the modules
   local command = argv[1]
-  if HASHING[command] then require("lambdaeng.native.hash").warm() end
+  if will_hash(argv) then require("lambdaeng.native.hash").warm() end
   if command == nil or command == "--help" or command == "-h" or command == "help" then
     local _, _, help = build()
     io.write(help[argv[2]] or MAIN_HELP)
