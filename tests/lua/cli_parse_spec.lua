@@ -5,21 +5,7 @@
 -- A plan without refresh does not ready OpenSSL ahead (hash.warm): it may never hash.
 local cli = require "lambdaeng.cli.init"
 
--- What the dispatcher writes on stderr and stdout (help: io.write) while fn runs.
-local function captured(fn)
-  local saved_err, saved_out, saved_write = io.stderr, io.stdout, io.write
-  local err, out = {}, {}
-  local function sink(into) return { write = function(self, ...)
-    for _, s in ipairs { ... } do into[#into + 1] = tostring(s) end
-    return self
-  end, flush = function(self) return self end } end
-  io.stderr, io.stdout = sink(err), sink(out)
-  io.write = function(...) return io.stdout:write(...) end
-  local ok, result = pcall(fn)
-  io.stderr, io.stdout, io.write = saved_err, saved_out, saved_write
-  if not ok then error(result, 0) end
-  return result, table.concat(err), table.concat(out)
-end
+local captured = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "cli_capture.lua")
 
 -- The command modules loaded while fn runs (each unloaded first; `lambdaeng lua` loaded them all).
 local COMMANDS = { "plan", "check", "run", "import", "state", "output", "invoke", "api", "serve", "repl", "info",
