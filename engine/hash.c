@@ -287,6 +287,13 @@ static int l_warm(lua_State *L) {
   return 1;
 }
 
+/* hash.ready(): returns once hash.warm's thread, if one was started, has finished (joined). */
+static int l_ready(lua_State *L) {
+  (void)L;
+  warm_join();
+  return 0;
+}
+
 int le_open_hash(lua_State *L) {
   static const luaL_Reg fns[] = {{"sha1", l_sha1},
                                  {"sha256", l_sha256},
@@ -297,6 +304,7 @@ int le_open_hash(lua_State *L) {
                                  {"base64decode", l_base64decode},
                                  {"filebase64sha256", l_filebase64sha256},
                                  {"warm", l_warm},
+                                 {"ready", l_ready},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

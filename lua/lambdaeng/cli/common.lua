@@ -62,6 +62,9 @@ function M.stack_workspace(args, command)
   -- thread meanwhile (W3: ~34 M instructions; the open under the lock takes it only if
   -- the file is unchanged). (Unused when the stack declares another backend.)
   if (command == "plan" or command == "run") and ws.local_backend then ws.local_backend:prefetch() end
+  -- The stack's code may call os.exit: OpenSSL's readying (hash.warm) must not be under
+  -- way when the process exits. (Done by now: the first package's hash would wait anyway.)
+  require("lambdaeng.native.hash").ready()
   local session, err = ws:load()
   if not session then return nil, err end
   trace.phase("stack") -- evaluated and validated
