@@ -52,7 +52,8 @@ function M.stack_workspace(args, command)
     return nil, string.format("lambdaeng %s needs a stack: lambdaeng %s STACK.lua (or a directory holding "
       .. "stack.lua; there is no stack.lua here)", command, command)
   end
-  if not args.saved_plan and require("lambdaeng.planfile").is_planfile(path) then
+  -- (a STACK.lua is never a saved plan, planfile.is_planfile says: not loaded for one)
+  if not args.saved_plan and not path:match("%.lua$") and require("lambdaeng.planfile").is_planfile(path) then
     return nil, string.format("%s is a saved plan, not a stack: apply it with lambdaeng run %s", path, path)
   end
   args.stack = path
