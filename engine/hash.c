@@ -8,15 +8,40 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <openssl/evp.h>
+#include <uv.h>
 
 /* SHA-256 as every signed request needs it three or four times: EVP_Digest and HMAC()
  * look the algorithm up and allocate a context per call (about half the cost of a
  * short digest on OpenSSL 3), so the algorithm is fetched once and one context reused.
  * The engine hashes on the loop thread only. */
+/* OpenSSL 3's first fetch initialises the library, its default provider and name maps:
+ * ~4.6 M instructions, once per process (W3: in the stack phase, where the first package
+ * is hashed). hash.warm() makes that fetch on a thread of its own while the caller goes on;
+ * the first hash joins the thread and takes its algorithm (written by the thread, read
+ * after the join). States: 0 never started, 1 running or done but not joined, 2 joined. */
+static uv_thread_t warm_thread;
+static int warm_state;
+static EVP_MD *warm_md;
+
+static void warm_run(void *arg) {
+  (void)arg;
+  warm_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void warm_join(void) {
+  if (warm_state != 1) return;
+  (void)uv_thread_join(&warm_thread); /* (fails only for a thread not joinable: never here) */
+  warm_state = 2;
+}
+
 static EVP_MD_CTX *sha256_context(void) {
   static EVP_MD *md;
   static EVP_MD_CTX *ctx;
-  if (!md) md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  if (!md) {
+    warm_join();
+    md = warm_md ? warm_md : EVP_MD_fetch(NULL, "SHA256", NULL);
+    warm_md = NULL;
+  }
   if (!ctx) ctx = EVP_MD_CTX_new();
   if (!md || !ctx || !EVP_DigestInit_ex2(ctx, md, NULL)) return NULL;
   return ctx;
@@ -228,6 +253,47 @@ static int l_filebase64sha256(lua_State *L) {
   return 1;
 }
 
+/* hash.warm() -> whether OpenSSL is being readied on another thread (false: it already
+ * was, or no thread could start; the first hash then readies it itself). The thread is
+ * joined by the first hash, or when the Lua state closes (a handle in the registry),
+ * never left running while the process exits. */
+#define WARM_MT "lambdaeng.hash.warm"
+
+static int l_warm_gc(lua_State *L) {
+  (void)L;
+  warm_join();
+  return 0;
+}
+
+static int l_warm(lua_State *L) {
+  if (warm_state != 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_newuserdatauv(L, 1, 0); /* (joins at the state's close: registry[WARM_MT]) */
+  if (luaL_newmetatable(L, WARM_MT)) {
+    lua_pushcfunction(L, l_warm_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, WARM_MT);
+  if (uv_thread_create(&warm_thread, warm_run, NULL) != 0) {
+    warm_state = 2; /* (the first hash fetches on its own thread) */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  warm_state = 1;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* hash.ready(): returns once hash.warm's thread, if one was started, has finished (joined). */
+static int l_ready(lua_State *L) {
+  (void)L;
+  warm_join();
+  return 0;
+}
+
 int le_open_hash(lua_State *L) {
   static const luaL_Reg fns[] = {{"sha1", l_sha1},
                                  {"sha256", l_sha256},
@@ -237,6 +303,8 @@ int le_open_hash(lua_State *L) {
                                  {"base64", l_base64},
                                  {"base64decode", l_base64decode},
                                  {"filebase64sha256", l_filebase64sha256},
+                                 {"warm", l_warm},
+                                 {"ready", l_ready},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

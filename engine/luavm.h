@@ -29,7 +29,9 @@
  *     refresh's merge of 21 arguments: one call, not a Lua loop).
  *   is_name(v) -> whether v is a string that string.match(v, "^[%a_][%w_%-]*$") matches
  *     in the C locale: ASCII letters, digits, _ and -, first a letter or _ (a stack's
- *     names: checked once a declaration). False for anything else, never raises. */
+ *     names: checked once a declaration). False for anything else, never raises.
+ *   is_function_name(v) -> whether v is a string of 1 to 64 bytes that "^[%w_%-]+$" matches
+ *     in the C locale (a plain Lambda function name). False for anything else, never raises. */
 #ifndef LAMBDAENG_LUAVM_H
 #define LAMBDAENG_LUAVM_H
 

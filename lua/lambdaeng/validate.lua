@@ -80,7 +80,9 @@ end
 
 -- Lambda function names: 1..64 of [A-Za-z0-9_-], or an ARN (invoke also takes
 -- a partial ARN and a ":qualifier" suffix).
+local is_function_name = require("lambdaeng.native.vm").is_function_name
 function M.function_name_problem(v, mode)
+  if is_function_name(v) then return nil end -- (a plain name, in C: what every mode accepts)
   local name, qualifier = v, nil
   if v:sub(1, 4) == "arn:" then
     local n, q = v:match("^arn:aws[%w%-]*:lambda:[a-z][a-z]%-[a-z%-]+%-%d+:%d%d%d%d%d%d%d%d%d%d%d%d:function:([^:]+):?(.*)$")
@@ -310,15 +312,12 @@ local function valid_quickly(kind, args)
   for k, v in pairs(args) do
     local spec = specs[k]
     if not spec then return false end
-    local took = false
-    if type(v) == "string" then
-      took = taken_of[spec]
-      if not took then took = strings_taken(spec); taken_of[spec] = took end
-    end
-    if not (took and took[v]) then
+    local took = taken_of[spec] -- (strings only are taken, as true: [1], the count, is no value's)
+    if not (took and took[v] == true) then
+      if type(v) == "string" and not took then took = strings_taken(spec); taken_of[spec] = took end
       check_value(spec, v, k, note)
       if problem then return false end
-      if took and took[1] < 256 then took[v], took[1] = true, took[1] + 1 end
+      if took and type(v) == "string" and took[1] < 256 then took[v], took[1] = true, took[1] + 1 end
     end
   end
   local required = schema_index.required(specs)

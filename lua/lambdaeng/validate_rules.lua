@@ -20,7 +20,8 @@ local ENV_RESERVED = {
 -- Exactly one of the source keys set (what: "code", "content"), and s3_bucket with s3_key.
 local function one_source(a, report, keys, what)
   local first, second -- the first two sources set (no table, no text unless one is reported)
-  for _, k in ipairs(keys) do
+  for i = 1, #keys do -- (a numeric loop: ipairs was a C call per key, every declaration)
+    local k = keys[i]
     if a[k] == nil then elseif first == nil then first = k elseif second == nil then second = k end
   end
   if first == nil or second ~= nil then

@@ -11,20 +11,7 @@ local json = require "lambdaeng.json"
 local info = require "lambdaeng.cli.info"
 local real_command = info.command
 
--- What the dispatcher writes on stderr and stdout while fn runs.
-local function captured(fn)
-  local saved_err, saved_out = io.stderr, io.stdout
-  local err, out = {}, {}
-  local function sink(into) return { write = function(self, ...)
-    for _, s in ipairs { ... } do into[#into + 1] = tostring(s) end
-    return self
-  end, flush = function(self) return self end } end
-  io.stderr, io.stdout = sink(err), sink(out)
-  local ok, result = pcall(fn)
-  io.stderr, io.stdout = saved_err, saved_out
-  if not ok then error(result, 0) end
-  return result, table.concat(err), table.concat(out)
-end
+local captured = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "cli_capture.lua")
 
 local function failing_with(...)
   local results = table.pack(...)

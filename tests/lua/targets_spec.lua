@@ -24,6 +24,43 @@ describe("targets.same", function()
   end)
 end)
 
+-- targets.check compares each distinct stored record with the target of each provider alias
+-- once (W3: 1,000 entries share one record), and still names an entry whose alias's target
+-- the shared record does not name.
+describe("targets.check", function()
+  local shared = { kind = "endpoint", region = "us-east-1", endpoint = "http://h:1" }
+  local function state(addresses)
+    return { addresses = function() return addresses end, get = function() return shared end }
+  end
+  local function target_for(alias)
+    return { kind = "endpoint", region = alias == "west" and "us-west-2" or "us-east-1", endpoint = "http://h:1/",
+             text = alias }
+  end
+  local function counting(fn)
+    local real, calls = targets.same, 0
+    targets.same = function(...) calls = calls + 1; return real(...) end
+    local ok, result = pcall(fn)
+    targets.same = real
+    if not ok then error(result, 0) end
+    return result, calls
+  end
+  it("compares a record shared by many entries once per target", function()
+    local addresses = {}
+    for i = 1, 1000 do addresses[i] = "func.f" .. i end
+    local err, calls = counting(function() return targets.check(state(addresses), { by_addr = {} }, target_for) end)
+    assert.equal(nil, err)
+    assert.equal(1, calls)
+  end)
+  it("names the entry whose provider's target the shared record does not name", function()
+    local session = { by_addr = { ["func.c"] = { provider = "west" } } }
+    local err, calls = counting(function()
+      return targets.check(state { "func.a", "func.b", "func.c", "func.d" }, session, target_for)
+    end)
+    assert.matches("^func%.c was applied to", err)
+    assert.equal(2, calls)
+  end)
+end)
+
 -- A refresh takes each ARN's account (targets.account_of) and unqualified form (func.base_arn)
 -- with the part up to ":function:" matched once per distinct text: both say what their patterns
 -- say of the whole ARN, on ARNs mutated at random (a colon, "function", "lambda" put in or taken out).

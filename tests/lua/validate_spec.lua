@@ -56,6 +56,13 @@ describe("a value checked before", function()
     assert.equal(1, #problems(schema.func, func_args { function_name = "f 1" }))
     assert.equal(1, #problems(schema.func, func_args { handler = string.rep("h", 129) }))
   end)
+
+  it("is never a value of another type the taken strings' table holds as a key (its count, [1])", function()
+    assert.same({}, problems(schema.func, func_args { description = "first" })) -- description's strings: [1] = 1
+    assert.same({ "description: must be a string, got number" }, problems(schema.func, func_args { description = 1 }))
+    assert.same({ "description: must be a string, got boolean" },
+      problems(schema.func, func_args { description = true }))
+  end)
 end)
 
 describe("function names", function()
@@ -67,6 +74,19 @@ describe("function names", function()
   it("refuse what the API refuses", function()
     assert.truthy(validate.function_name_problem("has space", "invoke"))
     assert.truthy(validate.function_name_problem(string.rep("a", 200), "invoke"))
+  end)
+
+  it("take a plain name of 1 to 64 letters, digits, - and _ in every mode, and nothing else as one", function()
+    for _, mode in ipairs { "func", "invoke" } do
+      assert.is_nil(validate.function_name_problem(string.rep("a", 64), mode))
+      assert.is_nil(validate.function_name_problem("Az09-_", mode))
+      assert.truthy(validate.function_name_problem(string.rep("a", 65), mode))
+      assert.truthy(validate.function_name_problem("", mode))
+      assert.truthy(validate.function_name_problem("a.b", mode))
+      assert.truthy(validate.function_name_problem("caf\195\169", mode))
+      assert.truthy(validate.function_name_problem("a\0b", mode))
+    end
+    assert.truthy(validate.function_name_problem("f:1", "func"))
   end)
 end)
 

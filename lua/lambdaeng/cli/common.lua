@@ -52,7 +52,8 @@ function M.stack_workspace(args, command)
     return nil, string.format("lambdaeng %s needs a stack: lambdaeng %s STACK.lua (or a directory holding "
       .. "stack.lua; there is no stack.lua here)", command, command)
   end
-  if not args.saved_plan and require("lambdaeng.planfile").is_planfile(path) then
+  -- (a STACK.lua is never a saved plan, planfile.is_planfile says: not loaded for one)
+  if not args.saved_plan and not path:match("%.lua$") and require("lambdaeng.planfile").is_planfile(path) then
     return nil, string.format("%s is a saved plan, not a stack: apply it with lambdaeng run %s", path, path)
   end
   args.stack = path
@@ -62,6 +63,9 @@ function M.stack_workspace(args, command)
   -- thread meanwhile (W3: ~34 M instructions; the open under the lock takes it only if
   -- the file is unchanged). (Unused when the stack declares another backend.)
   if (command == "plan" or command == "run") and ws.local_backend then ws.local_backend:prefetch() end
+  -- The stack's code may call os.exit: OpenSSL's readying (hash.warm) must not be under
+  -- way when the process exits. (Done by now: the first package's hash would wait anyway.)
+  require("lambdaeng.native.hash").ready()
   local session, err = ws:load()
   if not session then return nil, err end
   trace.phase("stack") -- evaluated and validated

@@ -78,9 +78,13 @@ local function compute(ws, session, args)
   -- lives to the end (the stack, the state): the generational collector takes it without
   -- marking that heap again at every cycle (W3, 1,000 functions: -14 M instructions, -2 %,
   -- and 0.6 MB less peak RSS; Lua's defaults 20/100 gave -6 M). plan/text.lua's own switch
-  -- to it is then none.
-  collectgarbage("generational", 100, 300)
+  -- to it is then none. Switched once the refresh's first requests are out: entering it
+  -- marks the whole heap (the stack, the state: W3 2.3 M instructions), which had come
+  -- before the first request and now comes while the first answers are awaited. (A spawned
+  -- task runs on the loop's next turn, when the requests made in this one are sent; it
+  -- yields once more to come after them.)
   local result, err = loop.run(function()
+    loop.spawn(function() loop.yield(); collectgarbage("generational", 100, 300) end)
     return common.refreshed_plan(ctx, args, { refresh = not args.no_refresh, destroy = args.destroy, ephemeral = true })
   end)
   return result, err, target, st
