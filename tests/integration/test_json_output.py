@@ -392,6 +392,36 @@ class JsonOutput(TempDirTest):
         self.assertRegex(text, r'~ PW +=')
         self.assertNotIn("changed-outside-5521", text)
 
+    def test_refresh_makes_the_parts_again_for_the_other_kinds_too(self):
+        """The same for a resource of another kind (refresh_other): a function URL whose cors
+        holds a sensitive origin, its max_age changed outside, plans the max_age back with
+        the origin hidden, and run saves the parts read."""
+        self.write("url.lua", """
+local lambda = require "lambdaeng.lambda"
+local pw = var("pw", { sensitive = true })
+var("memory", { default = "128" })
+local fn = lambda.func("u", { function_name = "json-url", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/lambda-exec", source = "code" })
+lambda.function_url("u", { function_name = fn.function_name, authorization_type = "NONE",
+  cors = { allow_origins = { pw }, max_age = 10 } })
+""")
+        r = self.le("run", "url.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = run("api", "UpdateFunctionUrlConfig", json.dumps({"FunctionName": "json-url", "Cors": {
+                "AllowOrigins": [SECRET], "MaxAge": 99}}), "--local", cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.le("plan", "url.lua").stdout
+        self.assertIn("~ max_age = 99 -> 10", text)
+        self.assertNotRegex(text, r"cors +=\s*\(sensitive\)")  # (shown part by part, not whole)
+        self.assertNotIn(SECRET, text)
+        self.le("run", "url.lua", stdin=subprocess.DEVNULL)  # stopped at its confirmation
+        with open(os.path.join(self.dir, ".lambdaeng", "url.state.json")) as f:
+            stored = f.read()
+        self.assertNotIn(SECRET, stored)
+        entry = json.loads(stored)["resources"]["function_url.u"]
+        self.assertEqual(entry["args_known"]["cors"]["digest"], entry["args"]["cors"]["sensitive_digest"])
+        self.assertEqual(entry["args_known"]["cors"]["value"], {"allow_origins": [None], "max_age": 99})
+
     def test_state_and_graph_documents(self):
         r = self.le("graph", "stack.lua", "--json")
         doc = check(schemas.GRAPH, json.loads(r.stdout))
