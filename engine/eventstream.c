@@ -151,16 +151,15 @@ static size_t read_message(lua_State *L, const unsigned char *m, size_t len, con
 
 /* messages(bytes) -> { { headers = { name = value }, payload = bytes }, ... } in order |
  * nil, why the bytes are not whole messages (a CRC, a length, a header). */
-static int l_messages(lua_State *L) {
-  size_t len = 0;
-  const unsigned char *at = (const unsigned char *)luaL_checklstring(L, 1, &len);
+int le_eventstream_messages(lua_State *L, const void *bytes, size_t len) {
+  const unsigned char *base = bytes, *at = base;
   lua_newtable(L);
   for (lua_Integer i = 1; len > 0; i++) {
     const char *why = NULL;
     size_t took = read_message(L, at, len, &why);
     if (!took) {
       lua_pushnil(L);
-      lua_pushfstring(L, "%s (message %d, byte %d)", why, (int)i, (int)(at - (const unsigned char *)lua_tostring(L, 1)));
+      lua_pushfstring(L, "%s (message %d, byte %d)", why, (int)i, (int)(at - base));
       return 2;
     }
     lua_rawseti(L, -2, i);
@@ -168,6 +167,12 @@ static int l_messages(lua_State *L) {
     len -= took;
   }
   return 1;
+}
+
+static int l_messages(lua_State *L) {
+  size_t len = 0;
+  const char *bytes = luaL_checklstring(L, 1, &len);
+  return le_eventstream_messages(L, bytes, len);
 }
 
 int le_open_eventstream(lua_State *L) {

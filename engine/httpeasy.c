@@ -102,12 +102,21 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   return le_buffer_append(&t->response.headers, data, len) == LE_OK ? len : 0;
 }
 
+/* Whether one of the request's lines gives a Content-Type ("Content-Type:..." or ";"). */
+static int gives_content_type(const char *const *lines, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strncasecmp(lines[i], "Content-Type", 12) == 0 && (lines[i][12] == ':' || lines[i][12] == ';')) return 1;
+  return 0;
+}
+
 /* The request's header lines, then "Expect:" and "Accept:" (libcurl adds neither
- * then), as libcurl's list with its nodes and their text in one allocation (libcurl
+ * then), and for an empty body with no type of the caller's "Content-Type:" (no
+ * x-www-form-urlencoded: a body-less POST as the AWS SDKs send it, and as httpwire.c
+ * writes it), as libcurl's list with its nodes and their text in one allocation (libcurl
  * only reads the list; curl_slist_append would make two per line). NULL: out of memory. */
-static struct curl_slist *header_list(const char *const *lines, size_t n) {
-  static const char *const last[] = {"Expect:", "Accept:"};
-  size_t count = n + 2, text = 0;
+static struct curl_slist *header_list(const char *const *lines, size_t n, int empty_body) {
+  static const char *const last[] = {"Expect:", "Accept:", "Content-Type:"};
+  size_t count = n + (empty_body && !gives_content_type(lines, n) ? 3 : 2), text = 0;
   for (size_t i = 0; i < count; i++) text += strlen(i < n ? lines[i] : last[i - n]) + 1;
   struct curl_slist *nodes = malloc(count * sizeof *nodes + text);
   if (!nodes) return NULL;
@@ -171,11 +180,12 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   } else {
     SETOPT(so, e, CURLOPT_CUSTOMREQUEST, method);
   }
-  if (spec->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+  int has_body = spec->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+  if (has_body) {
     SETOPT(so, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
     SETOPT(so, e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
   }
-  t->headers = header_list(spec->headers, spec->header_count);
+  t->headers = header_list(spec->headers, spec->header_count, has_body && spec->body_len == 0);
   SETOPT(so, e, CURLOPT_HTTPHEADER, t->headers);
   return so;
 }

@@ -5,7 +5,9 @@
  *   Host, the caller's lines by libcurl's rules for custom headers ("Name:" with no value
  *   is not sent, "Name;" is sent as "Name:", a line with neither is not sent), then for a
  *   request with a body Content-Length and Content-Type: application/x-www-form-urlencoded
- *   unless a line gives them; the body follows in the same buffer;
+ *   unless a line gives them, but no Content-Type for an empty body (a body-less POST or
+ *   PUT, as the AWS SDKs send it: Content-Length: 0 alone; httpeasy.c takes libcurl's
+ *   own away alike); the body follows in the same buffer;
  * - an answer read by http-parser from bytes split anywhere: 1xx answers skipped, the
  *   final one's status, its header block as libcurl's header callback gave it (status
  *   line, one "Name: value" line each, the empty line), its body appended as it comes

@@ -32,17 +32,24 @@ local STACK_MAX_ATTEMPTS = 10
 
 local function config_error(err) return errors.from(err, "ConfigError") end
 
+-- The type of an endpoint libcurl is needed for and cannot be loaded: the http layer's
+-- (aws/failures.lua), which the same request would have met.
+local MISSING_LIBCURL = "MissingDependencyException"
+
 -- nil, or why cfg's custom endpoint could never be used: libcurl does not parse it (each
 -- request would fail, and be retried), it holds a user name or password (it would be
 -- printed and stored in the state file), or a query or fragment (the API's path would land
--- after it). A path prefix is fine.
+-- after it); an error of MISSING_LIBCURL's type, worded as the http layer words it, when
+-- libcurl is needed (https) and cannot be loaded. A path prefix is fine.
 local function endpoint_problem(cfg)
   if not cfg.endpoint or not cfg.custom_endpoint then return nil end
   local from = cfg.endpoint_source or "the configuration"
   local parts, why, code = http.url_parts(cfg.endpoint)
-  if not parts then
-    return string.format(code == "ENOENT" and "the endpoint %q (from %s) cannot be used: %s" -- (libcurl missing)
-      or "the endpoint %q (from %s) is not a URL: %s", cfg.endpoint, from, why)
+  if not parts and code == "ENOENT" then
+    return errors.new(MISSING_LIBCURL, string.format("%s: the endpoint %q (from %s) cannot be used: %s; nothing "
+      .. "was sent", MISSING_LIBCURL, cfg.endpoint, from, why))
+  elseif not parts then
+    return string.format("the endpoint %q (from %s) is not a URL: %s", cfg.endpoint, from, why)
   end
   if parts.user or parts.password then
     return string.format("the endpoint from %s must not hold a user name or password: it would be printed "

@@ -18,6 +18,7 @@ local doc = require "lambdaeng.resources.func_doc"
 local schema = require "lambdaeng.schema"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
+local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local trace = require "lambdaeng.trace"
 local loop = require "lambdaeng.native.loop"
 local next_change = require("lambdaeng.native.vm").next_change
@@ -92,14 +93,14 @@ local function copy(t)
 end
 
 -- Whether argument k read back (actual) differs from what is stored (stored; kept:
--- as Lambda keeps it), and its new stored value.
+-- as Lambda keeps it), its new stored value, and for a sensitive one, what was read.
 local function read_back_change(ctx, k, stored, kept, actual, stored_args)
   if k == "tags" then actual = own_tags(actual, stored_args.tags, ctx.default_tags) end
   if type(stored) == "table" and stored.sensitive_digest then
     -- a sensitive stored value can only be compared through its digest
     if doc.canonical(k, actual) == nil then return true, nil end
     if ctx.digest and ctx.digest(actual) ~= stored.sensitive_digest then
-      return true, { sensitive_digest = ctx.digest(actual) }
+      return true, { sensitive_digest = ctx.digest(actual) }, actual
     end
   elseif actual == nil and ALWAYS_REPORTED[k] then
     -- the endpoint did not say: nothing to learn about it
@@ -111,9 +112,10 @@ end
 
 -- Folds what was read (args) into the stored arguments: returns the merged table, a
 -- copy made at the first argument read back different, or entry.args itself when
--- none was (a no-op refresh copies nothing).
+-- none was (a no-op refresh copies nothing); and the entry's args_known, made again
+-- for a partly sensitive argument read back changed (sensitive_parts.reread).
 local function merge(ctx, entry, args, opts)
-  local stored_args, merged = entry.args, nil
+  local stored_args, merged, known = entry.args, nil, entry.args_known
   local kept = doc.effective(stored_args) -- what Lambda keeps of them (no KMS key without variables)
   local readable = opts.code_signing and READABLE_WITH_SIGNING or READABLE
   -- Only the arguments that may have changed are looked at (in C: 21 a function, most of
@@ -123,14 +125,17 @@ local function merge(ctx, entry, args, opts)
   local i = next_change(readable, 1, stored_args, args, kept, WATCHED)
   while i do
     local k = readable[i]
-    local changed, now = read_back_change(ctx, k, stored_args[k], kept[k], args[k], stored_args)
+    local changed, now, read = read_back_change(ctx, k, stored_args[k], kept[k], args[k], stored_args)
     if changed then
       merged = merged or copy(stored_args)
       merged[k] = now
+      if type(stored_args[k]) == "table" and stored_args[k].sensitive_digest then
+        known = sensitive_parts.reread(known, entry.sensitive_paths, k, read, ctx.digest, now and now.sensitive_digest)
+      end
     end
     i = next_change(readable, i + 1, stored_args, args, kept, WATCHED)
   end
-  return merged or stored_args
+  return merged or stored_args, known
 end
 
 -- The fields a refresh reads back (put_read_back) are left out of a function's entry when
@@ -216,7 +221,7 @@ local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
   local read, err = func.read(rctx, entry.args.function_name, opts)
   if read then
     local attrs = read.attrs
-    local merged = merge(rctx, entry, read.args, opts)
+    local merged, known = merge(rctx, entry, read.args, opts)
     -- what was read back is stored as apply stores it: nothing sensitive in clear
     local stored_attrs, tags_all = attrs, read.tags
     if not nothing_secret(entry) then
@@ -235,7 +240,7 @@ local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
     local changed = false
     if not plan.equal(merged, entry.args) or entry.partial or entry.pending then
       drifted[#drifted + 1] = addr
-      entry.args = merged
+      entry.args, entry.args_known = merged, known
       entry.partial, entry.pending = nil, nil
       changed = true
     end
@@ -281,7 +286,7 @@ local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
     drifted[#drifted + 1] = addr
     return
   end
-  local merged = copy(entry.args)
+  local merged, known = copy(entry.args), entry.args_known
   for _, k in ipairs(mod.READABLE) do
     local stored, actual = entry.args[k], read.args[k]
     if mod.SETS[k] then stored, actual = sorted_set(stored), sorted_set(actual) end
@@ -292,12 +297,16 @@ local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
       elseif ctx.digest and ctx.digest(read.args[k]) ~= stored.sensitive_digest then
         merged[k] = { sensitive_digest = ctx.digest(read.args[k]) }
       end
+      if merged[k] ~= entry.args[k] then
+        known = sensitive_parts.reread(known, entry.sensitive_paths, k, read.args[k], ctx.digest,
+          merged[k] and merged[k].sensitive_digest)
+      end
     elseif not plan.equal(stored, actual) then merged[k] = read.args[k] end
   end
   local changed = false
   if not plan.equal(merged, entry.args) then
     drifted[#drifted + 1] = addr
-    entry.args = merged
+    entry.args, entry.args_known = merged, known
     changed = true
   end
   put_read_back(state, addr, entry, changed,

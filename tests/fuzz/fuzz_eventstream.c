@@ -3,9 +3,13 @@
  * face. An input is: one byte of flags (bit 0: each message's two CRCs written right before
  * reading, so that the fuzzer reaches the headers behind them), then the bytes. Checks: the
  * reader never reads past its input, never raises, and returns a list of messages, each
- * payload a string no longer than the input, or nil and a reason. One Lua state serves
+ * payload a string no longer than the input, or nil and a reason. The reader is given a
+ * copy of exactly the input's bytes (le_eventstream_messages, what messages() runs on a
+ * string's bytes): a Lua string ends in a NUL inside its own allocation, so a read of one
+ * byte past the end went unseen; past the copy's end ASan reports it. One Lua state serves
  * every input (made at the first): a fresh state per input cost most of each run. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -36,30 +40,40 @@ static void write_crcs(unsigned char *b, size_t len) {
   }
 }
 
-/* The state, with messages() at index 1 of its stack: each input's values above it. */
+/* messages() over (light userdata bytes, integer len): le_eventstream_messages on them. */
+static int messages_of_copy(lua_State *L) {
+  const void *bytes = lua_touserdata(L, 1);
+  size_t len = (size_t)lua_tointeger(L, 2);
+  lua_settop(L, 0);
+  return le_eventstream_messages(L, bytes, len);
+}
+
+/* The state, with messages_of_copy at index 1 of its stack: each input's values above it. */
 static lua_State *L;
 
 static void open_state(void) {
   L = luaL_newstate();
   if (!L) abort();
   luaL_openlibs(L);
-  luaL_requiref(L, "eventstream", le_open_eventstream, 0);
-  lua_getfield(L, -1, "messages");
-  lua_replace(L, 1);
-  lua_settop(L, 1);
+  lua_settop(L, 0);
+  lua_pushcfunction(L, messages_of_copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   size_t len = size - 1;
-  unsigned char *b = malloc(len ? len : 1);
+  unsigned char *b = malloc(len ? len : 1); /* exactly len bytes: the guard starts at b + len */
   if (!b) abort();
   memcpy(b, data + 1, len);
   if (data[0] & 1) write_crcs(b, len);
   if (!L) open_state();
   lua_pushvalue(L, 1);
-  lua_pushlstring(L, (const char *)b, len); /* what messages() reads: its own allocation (ASan sees a read past its NUL) */
-  if (lua_pcall(L, 1, 2, 0) != LUA_OK) abort(); /* bytes are never misuse: it must not raise */
+  lua_pushlightuserdata(L, b);
+  lua_pushinteger(L, (lua_Integer)len);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK) { /* bytes are never misuse: it must not raise */
+    fprintf(stderr, "fuzz_eventstream: %s\n", lua_tostring(L, -1));
+    abort();
+  }
   if (lua_isnil(L, -2)) {
     if (!lua_isstring(L, -1)) abort();
   } else {

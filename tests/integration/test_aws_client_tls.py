@@ -10,6 +10,7 @@ ssl module, a self-signed certificate made for the run with the openssl command)
   sent; one that holds no certificates is a TLSError, not retried either."""
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -103,6 +104,35 @@ class TLSTrust(unittest.TestCase):
         r = self.list_tags({"AWS_CONFIG_FILE": config, "AWS_PROFILE": "other"})  # (another profile: none)
         self.assertIn("TLS certificate verification failed", r.stderr)
         self.assertEqual(len(self.server.requests), 1)
+
+    def test_whoami_shows_the_ca_bundle_in_use_and_where_it_came_from(self):
+        """whoami shows the CA bundle's path (never its contents) and its source, as it shows the
+        endpoint's: the variable before the profile, nothing for the system's certificates."""
+        config = os.path.join(self.dir, "config-whoami")
+        with open(config, "w") as f:
+            f.write("[default]\nca_bundle = %s\n" % self.cert)
+        base = dict(KEYS, AWS_CONFIG_FILE=config)
+        cases = [({"AWS_CA_BUNDLE": None}, self.cert, "ca_bundle (profile [default] in " + config),
+                 ({"AWS_CA_BUNDLE": self.key}, self.key, "AWS_CA_BUNDLE"),
+                 ({"AWS_CA_BUNDLE": None, "AWS_CONFIG_FILE": os.path.join(self.dir, "no-config")}, None, None)]
+        for env, path, source in cases:
+            with self.subTest(path=path):
+                r = run("whoami", "--json", "--endpoint", self.server.endpoint, env=dict(base, **env))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                doc = json.loads(r.stdout)
+                self.assertEqual(doc.get("ca_bundle"), path)
+                if source:
+                    self.assertTrue(doc["ca_bundle_source"].startswith(source), doc["ca_bundle_source"])
+                else:
+                    self.assertNotIn("ca_bundle_source", doc)
+                r = run("whoami", "--endpoint", self.server.endpoint, env=dict(base, **env))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                if path:
+                    self.assertRegex(r.stdout, r"(?m)^ca bundle: +%s$" % re.escape(path))
+                else:
+                    self.assertNotIn("ca bundle", r.stdout)
+                self.assertNotIn("PRIVATE KEY", r.stdout)
+                self.assertNotIn("BEGIN", r.stdout)
 
     def test_a_ca_bundle_that_cannot_be_read_is_named(self):
         missing = os.path.join(self.dir, "missing.pem")

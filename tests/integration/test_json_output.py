@@ -4,9 +4,11 @@ command's errors under --json) as `terraform validate -json`, `state list/show -
 `graph --json`. Every document is validated against the JSON Schemas of json_schemas.py, written
 from Terraform's documented formats; test_json_terraform.py holds the same schemas against what
 Terraform itself writes and compares field by field."""
+import hashlib
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -86,9 +88,9 @@ class JsonOutput(TempDirTest):
         self.env = {"HOME": self.dir, "AWS_CONFIG_FILE": os.path.join(self.dir, "none"),
                     "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.dir, "none")}
 
-    def le(self, *args, memory="128"):
+    def le(self, *args, memory="128", **popen):
         return run(*args, "--local", "--var", "pw=" + SECRET, "--var", "memory=" + memory, cwd=self.dir, env=self.env,
-                   timeout=300)
+                   timeout=300, **popen)
 
     def plan(self, memory="128"):
         r = self.le("plan", "stack.lua", "--json", memory=memory)
@@ -350,10 +352,12 @@ class JsonOutput(TempDirTest):
         self.assertEqual(fn["change"]["before_sensitive"]["environment"], True)
         self.assertNotIn("environment", fn["change"]["before"])
 
-    def test_the_stored_other_parts_are_not_used_once_refresh_read_a_change(self):
+    def test_refresh_makes_the_stored_other_parts_again_from_what_it_read(self):
         """args_known goes with the digest it was stored with: once refresh reads a changed
-        argument back (its variables changed outside), "before" leaves the argument out
-        rather than show the parts as they were applied."""
+        argument back (its variables changed outside), it stores the parts it read with the
+        new digest (in memory for the plan, in state for run), so "before" and the text plan
+        show the clear parts as they are now and the secret as a marker, kept or changed by
+        its part digest; never the secret, never an unsalted digest of it."""
         r = self.le("run", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         r = run("api", "UpdateFunctionConfiguration", json.dumps({"FunctionName": "json-app", "Environment": {
@@ -361,9 +365,62 @@ class JsonOutput(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         fn = [c for c in self.plan()["resource_changes"] if c["address"] == "func.app"][0]
         self.assertEqual(fn["change"]["actions"], ["update"])
-        self.assertNotIn("environment", fn["change"]["before"])
+        self.assertEqual(fn["change"]["before"]["environment"], {"variables": {"MODE": "outside"}})
         self.assertEqual(marked_paths(fn["change"]["before_sensitive"]), {("environment", "variables", "PW")})
         self.assertEqual(fn["change"]["after"]["environment"], {"variables": {"MODE": "test"}})
+        text = self.le("plan", "stack.lua").stdout
+        self.assertRegex(text, r'MODE = "outside" -> "test"')
+        self.assertNotIn("environment   = (sensitive)", text)
+        self.assertNotIn("PW", text)  # the secret is the one applied: kept, so hidden
+        # a run stopped at its confirmation has written what refresh learnt
+        r = self.le("run", "stack.lua", stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
+            stored = f.read()
+        self.assertNotIn(SECRET, stored)
+        self.assertNotIn(hashlib.sha256(SECRET.encode()).hexdigest(), stored)
+        entry = json.loads(stored)["resources"]["func.app"]
+        known = entry["args_known"]["environment"]
+        self.assertEqual(known["digest"], entry["args"]["environment"]["sensitive_digest"])
+        self.assertEqual(known["value"], {"variables": {"MODE": "outside"}})
+        self.assertRegex(known["parts"]["variables"]["PW"], r"^hmac-sha256:[0-9a-f]{64}$")
+        # the secret changed outside: the part digest made again tells it changed
+        r = run("api", "UpdateFunctionConfiguration", json.dumps({"FunctionName": "json-app", "Environment": {
+                "Variables": {"PW": "changed-outside-5521", "MODE": "outside"}}}), "--local", cwd=self.dir,
+                env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.le("plan", "stack.lua").stdout
+        self.assertRegex(text, r'~ PW +=')
+        self.assertNotIn("changed-outside-5521", text)
+
+    def test_refresh_makes_the_parts_again_for_the_other_kinds_too(self):
+        """The same for a resource of another kind (refresh_other): a function URL whose cors
+        holds a sensitive origin, its max_age changed outside, plans the max_age back with
+        the origin hidden, and run saves the parts read."""
+        self.write("url.lua", """
+local lambda = require "lambdaeng.lambda"
+local pw = var("pw", { sensitive = true })
+var("memory", { default = "128" })
+local fn = lambda.func("u", { function_name = "json-url", runtime = "python3.12", handler = "index.handler",
+  role = "arn:aws:iam::123456789012:role/lambda-exec", source = "code" })
+lambda.function_url("u", { function_name = fn.function_name, authorization_type = "NONE",
+  cors = { allow_origins = { pw }, max_age = 10 } })
+""")
+        r = self.le("run", "url.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = run("api", "UpdateFunctionUrlConfig", json.dumps({"FunctionName": "json-url", "Cors": {
+                "AllowOrigins": [SECRET], "MaxAge": 99}}), "--local", cwd=self.dir, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.le("plan", "url.lua").stdout
+        self.assertIn("~ max_age = 99 -> 10", text)
+        self.assertNotRegex(text, r"cors +=\s*\(sensitive\)")  # (shown part by part, not whole)
+        self.assertNotIn(SECRET, text)
+        self.le("run", "url.lua", stdin=subprocess.DEVNULL)  # stopped at its confirmation
+        with open(os.path.join(self.dir, ".lambdaeng", "url.state.json")) as f:
+            stored = f.read()
+        self.assertNotIn(SECRET, stored)
+        entry = json.loads(stored)["resources"]["function_url.u"]
+        self.assertEqual(entry["args_known"]["cors"]["digest"], entry["args"]["cors"]["sensitive_digest"])
+        self.assertEqual(entry["args_known"]["cors"]["value"], {"allow_origins": [None], "max_age": 99})
 
     def test_state_and_graph_documents(self):
         r = self.le("graph", "stack.lua", "--json")

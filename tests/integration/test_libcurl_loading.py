@@ -10,6 +10,7 @@ real binary with the dynamic loader's own account of what it mapped (LD_DEBUG=fi
   type MissingDependencyException from the AWS client (the request was valid: the machine
   lacks a library),
   the command exiting with its error status, never a crash."""
+import json
 import os
 import re
 import shutil
@@ -80,7 +81,8 @@ class LibcurlLoading(unittest.TestCase):
         https = self.endpoint.replace("http://", "https://")
         cases = [
             ({"endpoint": https, "LAMBDAENG_LIBCURL": MISSING},
-             "cannot be used: https needs libcurl (" + MISSING + "): " + MISSING + ": cannot open shared object file"),
+             "Error: MissingDependencyException: the endpoint \"" + https + "\" (from --endpoint) cannot be used: "
+             "https needs libcurl (" + MISSING + "): " + MISSING + ": cannot open shared object file"),
             ({"LAMBDAENG_HTTP_TRANSPORT": "curl", "LAMBDAENG_LIBCURL": MISSING},
              "Error: MissingDependencyException: ListFunctions: this request needs libcurl (" + MISSING + "): "
              + MISSING + ": cannot open shared object file"),
@@ -94,6 +96,23 @@ class LibcurlLoading(unittest.TestCase):
                 self.assertEqual(r.returncode, 1, r.stderr[-3000:])  # (an error, not a signal)
                 self.assertIn(message, r.stderr)
                 self.assertFalse(curl)
+
+    def test_an_https_endpoint_without_libcurl_is_typed_in_every_command(self):
+        """The endpoint's check (endpoint.lua) refuses an https endpoint libcurl is missing for
+        before any request, with the http layer's type and words: in plan as in api, and in
+        --json's diagnostic."""
+        https = self.endpoint.replace("http://", "https://")
+        words = ("MissingDependencyException: the endpoint \"" + https + "\" (from --endpoint) cannot be used: "
+                 "https needs libcurl (" + MISSING + "): ")
+        for args in [("plan", self.stack), ("api", "ListFunctions", "{}"), ("api", "ListFunctions", "{}", "--json")]:
+            with self.subTest(args=args):
+                r, curl = self.le(*args, endpoint=https, LAMBDAENG_LIBCURL=MISSING)
+                self.assertEqual(r.returncode, 1, r.stderr[-3000:])
+                self.assertIn("Error: " + words, r.stderr)
+                self.assertIn("; nothing was sent", r.stderr)
+                self.assertFalse(curl)
+                if "--json" in args:
+                    self.assertIn(words, json.loads(r.stdout)["diagnostics"][0]["summary"])
 
 
 if __name__ == "__main__":

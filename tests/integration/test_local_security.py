@@ -120,6 +120,22 @@ class SafeByDefault(Served):
         self.assertEqual(status, 403)
         self.assertEqual(self.function_names(), [])
 
+    def test_a_body_less_post_is_sent_as_boto3_sends_it(self):
+        """A POST without a body (SendDurableExecutionCallbackHeartbeat) goes with Content-Length: 0
+        and no Content-Type, as botocore sends it, on both transports: the target answers it as
+        it answers boto3's (the operation is not one it serves), not with the 415 that libcurl's
+        default form type drew."""
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as caught:
+            self.boto().send_durable_execution_callback_heartbeat(CallbackId="cb-1")
+        boto_code = caught.exception.response["Error"]["Code"]
+        self.assertNotEqual(boto_code, "UnsupportedMediaTypeException")
+        for transport in ("own", "curl"):
+            r = run("api", "SendDurableExecutionCallbackHeartbeat", '{"CallbackId": "cb-1"}', "--endpoint",
+                    self.endpoint, env=dict(DUMMY, LAMBDAENG_HTTP_TRANSPORT=transport))
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"Error: {boto_code}:", r.stderr, transport)
+
     def test_a_browser_simple_post_from_another_origin_is_refused(self):
         # what any web page can send without a preflight: text/plain, a foreign Origin
         for headers in ({"Content-Type": "text/plain", "Origin": "http://evil.example"},

@@ -50,4 +50,21 @@ describe("sensitive parts", function()
                 args = { ids = json.array { "sg-other", "same-secret-1", "new-secret-3" } } }
     assert.is_nil(sp.kept(p, { "ids" }, digest))
   end)
+  it("makes the parts again from what refresh read, and drops them with the argument", function()
+    local entry = prior(true)
+    local read = json.array { "sg-outside", "same-secret-1", "same-secret-1" }
+    local known = sp.reread(entry.args_known, entry.sensitive_paths, "ids", read, digest, digest(read))
+    assert.equal(digest(read), known.ids.digest)
+    assert.same({ "sg-outside", json.null, json.null }, known.ids.value)
+    assert.same(entry.args_known.ids.parts, known.ids.parts) -- the same secrets where they were
+    assert.is_nil(json.encode_plain(known):find("same-secret", 1, true))
+    assert.truthy(entry.args_known.ids.value[1] == "sg-plain") -- the entry's own table is left as it was
+    -- the plan then sees the clear parts read and the secret parts kept
+    local p = { prior = { args = { ids = { sensitive_digest = digest(read) } }, sensitive_paths = entry.sensitive_paths,
+                          args_known = known }, decl = decl, sensitive = { ids = true }, args = { ids = applied } }
+    assert.equal(true, sp.kept(p, { "ids" }, digest).ids)
+    p.args.ids = json.array { "sg-plain", "same-secret-1", "new-secret-3" }
+    assert.same({ false, true, false }, sp.kept(p, { "ids" }, digest).ids)
+    assert.is_nil(sp.reread(entry.args_known, entry.sensitive_paths, "ids", nil, digest, nil))
+  end)
 end)

@@ -351,6 +351,37 @@ static void a_sink_gets_a_2xx_body_as_it_arrives(void **state) {
   harness_close(L);
 }
 
+/* A body-less POST or PUT is sent as the AWS SDKs send it (botocore 1.43: Content-Length: 0,
+ * no Content-Type), not with libcurl's form type, which the local target refuses; a body
+ * keeps the caller's type, or libcurl's when the caller gives none. */
+static void a_body_less_post_has_no_form_content_type(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_with_server(L,
+                  "return loop.run(function()\n"
+                  "  local s, url = listen(function(req, id)\n"
+                  "    httpserver.respond(id, 200, {}, req.method .. ' [' .. tostring(req.headers['content-type'])\n"
+                  "      .. '] ' .. tostring(req.headers['content-length']))\n"
+                  "  end)\n"
+                  "  local seen = {}\n"
+                  "  for _, spec in ipairs {\n"
+                  "    { method = 'POST' }, { method = 'PUT' }, { method = 'POST', body = '' },\n"
+                  "    { method = 'POST', headers = { { 'Content-Type', 'application/json' } } },\n"
+                  "    { method = 'POST', body = 'a=1' } } do\n"
+                  "    spec.url = url .. '/x'\n"
+                  "    local r, m = http.request(spec)\n"
+                  "    seen[#seen + 1] = r and r.body or m\n"
+                  "  end\n"
+                  "  s:close()\n"
+                  "  return table.concat(seen, '\\n')\n"
+                  "end)\n",
+                  1);
+  assert_string_equal(harness_string(L, -1), "POST [nil] 0\nPUT [nil] 0\nPOST [nil] 0\n"
+                                             "POST [application/json] 0\n"
+                                             "POST [application/x-www-form-urlencoded] 3");
+  harness_close(L);
+}
+
 #define BOTH(test) cmocka_unit_test(test), cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
 #define CURL_ONLY(test) cmocka_unit_test_setup_teardown(test, force_curl, transport_default)
 
@@ -366,6 +397,7 @@ int main(void) {
       cmocka_unit_test(a_proxy_set_in_the_environment_is_used),
       BOTH(a_request_on_a_connection_reset_under_it_is_sent_again),
       BOTH(a_sink_gets_a_2xx_body_as_it_arrives),
+      BOTH(a_body_less_post_has_no_form_content_type),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

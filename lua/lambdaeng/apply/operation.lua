@@ -13,7 +13,6 @@ local stack = require "lambdaeng.stack"
 local plan = require "lambdaeng.plan"
 local validate = require "lambdaeng.validate"
 local secret_attrs = require "lambdaeng.secret_attrs"
-local secrets = require "lambdaeng.secrets"
 local json = require "lambdaeng.json"
 local json_values = require "lambdaeng.plan.json_values"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
@@ -54,8 +53,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
       paths = paths or {}; paths[k] = marks
       if json_values.is_digest(args[k]) and type(args[k].sensitive_digest) == "string" then
         known = known or {}
-        known[k] = { digest = args[k].sensitive_digest, value = json_values.known(secrets.scrub(rec.args[k],
-          ctx.digest), marks), parts = sensitive_parts.part_digests(k, rec.args[k], marks, ctx.digest) }
+        known[k] = sensitive_parts.known_entry(k, rec.args[k], marks, ctx.digest, args[k].sensitive_digest)
       end
     end
   end

@@ -169,9 +169,9 @@ function M.resolve(opts)
   local session, err = M.session(opts)
   if not session then return nil, err end
   local result = { profile = session.profile, session = session, region = session.region }
-  local ca_bundle, ca_err = M.ca_bundle(session)
-  if ca_bundle == nil then return nil, ca_err end
-  result.ca_bundle = ca_bundle or nil
+  local ca_bundle, ca_from = M.ca_bundle(session)
+  if ca_bundle == nil then return nil, ca_from end
+  if ca_bundle then result.ca_bundle, result.ca_bundle_source = ca_bundle, ca_from end
   local explicit = nonempty(opts.endpoint) or nonempty(provider.endpoint)
   if explicit then
     result.endpoint, result.endpoint_source = explicit, nonempty(opts.endpoint) and "--endpoint" or "provider{ endpoint }"
@@ -216,7 +216,8 @@ function M.describe(cfg)
   return { source = cfg.credentials and cfg.credentials.source, profile = cfg.profile,
            access_key_id = current.access_key_id, account_id = current.account_id,
            expiration = current.expiration and credentials.format_time(current.expiration) or nil,
-           region = cfg.region, endpoint = cfg.endpoint, endpoint_source = cfg.endpoint_source }
+           region = cfg.region, endpoint = cfg.endpoint, endpoint_source = cfg.endpoint_source,
+           ca_bundle = cfg.ca_bundle, ca_bundle_source = cfg.ca_bundle_source } -- (a path: nil for the system's)
 end
 
 -- True when any AWS configuration is present (used to choose the default target).

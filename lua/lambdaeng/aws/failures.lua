@@ -205,10 +205,10 @@ function M.transport_retryable(kind) return RETRIED_KINDS[kind] or false end
 local CA_HINT = "; to trust another certificate authority, set AWS_CA_BUNDLE or ca_bundle in the profile "
   .. "to a PEM file of its certificates"
 
--- The failures that are not the connection's: nil for the others.
 -- The type of an unsent request's error, by whose failure it was (transport_error).
 local UNSENT_TYPES = { EINVAL = "ValidationError", ENOENT = "MissingDependencyException" }
 
+-- The failures that are not the connection's: nil for the others.
 local function permanent_error(req, url, msg, kind, cause)
   local op, shown = req.op or "the call", shown_url(url)
   if kind == "too_large" then

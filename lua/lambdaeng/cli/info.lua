@@ -13,8 +13,10 @@ Usage: lambdaeng whoami [--profile P] [--region R] [--endpoint URL] [--json] [--
 
 Resolves credentials, region and Lambda endpoint as every other command does
 (fetching temporary credentials if the source gives them) and prints where each
-came from: the source, the access key id, when the keys expire, the region and
-the endpoint. Secrets are never printed. Exit status 1 when resolution fails.
+came from: the source, the access key id, when the keys expire, the region, the
+endpoint, and the CA bundle TLS peers are verified with (AWS_CA_BUNDLE or the
+profile's ca_bundle: its path; none shown for the system's certificates). Secrets
+are never printed. Exit status 1 when resolution fails.
 ]],
   version = [[
 Usage: lambdaeng version
@@ -37,8 +39,8 @@ local function whoami(args)
   local d = awsconfig.describe(cfg)
   if args.json then print(json.encode_plain(d)) return true end
   for _, k in ipairs { "source", "profile", "access_key_id", "expiration", "account_id", "region", "endpoint",
-                       "endpoint_source" } do
-    if d[k] ~= nil then print(string.format("%-16s %s", k:gsub("_", " ") .. ":", tostring(d[k]))) end
+                       "endpoint_source", "ca_bundle", "ca_bundle_source" } do
+    if d[k] ~= nil then print(string.format("%-17s %s", k:gsub("_", " ") .. ":", tostring(d[k]))) end
   end
   return true
 end

@@ -171,7 +171,8 @@ end
 -- per path where the entry says where an argument's sensitive parts are
 -- (sensitive_paths), else the whole of a sensitive argument. State keeps such an
 -- argument as one digest: its other parts are those args_known keeps with that same
--- digest (an entry refresh changed, or one written before args_known, has none: the
+-- digest (refresh makes them again when it reads the argument changed; an entry written
+-- before args_known, or one whose parts go with another digest, has none: the
 -- argument is left out).
 function M.stored(entry)
   local values, marks = {}, {}

@@ -12,6 +12,13 @@
 --   part_digests(k, v, marks, digest) -> the digest of each sensitive part of argument
 --                    k's value v: marks' shape with each true a keyed digest of the
 --                    part salted with its path (state's args_known[k].parts)
+--   known_entry(k, v, marks, digest, d) -> state's args_known[k] for argument k's value
+--                    v stored as the digest d: its clear parts (registered secrets
+--                    scrubbed) and part_digests
+--   reread(known, paths, k, v, digest, d) -> an entry's args_known (known) once refresh
+--                    read argument k back as v, now stored as d (nil: gone): a new
+--                    table, k's parts made again where the entry's sensitive_paths
+--                    (paths) say its secrets are
 --   parts_kept(p, k, digest)    -> marks' shape with true where a sensitive part is
 --                    the stored one and false where it changed, by the stored part
 --                    digests; nil when state has none (an entry written before them)
@@ -21,6 +28,7 @@
 -- Never a secret's value: the old secrets are only ever a digest.
 local json = require "lambdaeng.json"
 local json_values = require "lambdaeng.plan.json_values"
+local secrets = require "lambdaeng.secrets"
 
 local M = {}
 local is_digest, plain = json_values.is_digest, json_values.plain_table
@@ -104,6 +112,20 @@ end
 function M.part_digests(k, v, marks, digest)
   if type(marks) ~= "table" or not digest then return nil end
   return digests_of(v, marks, digest, { k })
+end
+
+function M.known_entry(k, v, marks, digest, d)
+  return { digest = d, value = json_values.known(secrets.scrub(v, digest), marks),
+           parts = M.part_digests(k, v, marks, digest) }
+end
+
+function M.reread(known, paths, k, v, digest, d)
+  paths = type(paths) == "table" and paths[k]
+  local out = {}
+  for key, x in pairs(type(known) == "table" and known or {}) do out[key] = x end
+  -- (the stored parts went with the old digest: without a new one they are dropped)
+  out[k] = type(paths) == "table" and d and digest and M.known_entry(k, v, paths, digest, d) or nil
+  return next(out) and out or nil
 end
 
 -- marks' shape: true where new's part has the stored part's digest.
