@@ -130,8 +130,10 @@ class ListFidelity(TempDirTest):
         env_line = "              ~ {} = {}\n                # (1 unchanged attribute hidden)"
         plain_env = env_line.format("ENVIRONMENT", '"dev" -> "prod"')
         secret_env = env_line.format("API_KEY", "(sensitive)")  # a changed secret, as Terraform's
-        plain_sg = r'- "sg-0plain"\n +\+ "sg-0other"\n +# \(1 unchanged element hidden\)'
-        secret_sg = r'- \(sensitive\)\n +\+ \(sensitive\)\n +# \(1 unchanged element hidden\)'
+        # a list's element changed in place and the one after it, as Terraform 1.11's
+        # (its words for the secret: '~ (sensitive value),', SPEC's "(sensitive)")
+        plain_sg = r'~ "sg-0plain" -> "sg-0other",\n +\(sensitive\),\n +\]'
+        secret_sg = r'"sg-0plain",\n +~ \(sensitive\),\n +\]'
         secrets = ("sg-0secret", "sg-1secret", "key-secret-1", "key-secret-2")
         cases = [(("--var", "p=sg-0other", "--var", "e=prod"), True, False),  # the clear parts alone
                  (("--var", "s=sg-1secret", "--var", "k=key-secret-2"), False, True),  # the secrets alone

@@ -15,6 +15,7 @@ local plan = require "lambdaeng.plan"
 local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
+local lists = require "lambdaeng.plan.text_list"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -44,12 +45,14 @@ local HEAD = {
 }
 
 -- A diff of two values rendered in place at indent under key: maps and blocks
--- recurse (only what changes is shown, the rest counted), lists show the items
--- that leave and arrive, scalars "old -> new", a changed secret "(sensitive)".
+-- recurse (only what changes is shown, the rest counted), lists element by element
+-- (plan/text_list.lua), scalars "old -> new", a changed secret "(sensitive)"; key nil
+-- for a list's element.
 local SECRET_TEXT = scalar(SENSITIVE)
+local element_diff -- forward: one changed element of a list
 local function render_diff(old, new, indent, key, w, out, sym, suffix)
   local pad = string.rep(" ", indent)
-  local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
+  local label = key and key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = " or ""
   suffix = suffix or ""
   if type(old) == "table" and old.sensitive_digest ~= nil then old = SENSITIVE end
   if type(new) == "table" and new.sensitive_digest ~= nil then new = SENSITIVE end
@@ -73,18 +76,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
   end
   local inner = string.rep(" ", indent + 4)
   if is_list(old) and is_list(new) then
-    out[#out + 1] = pad .. sym.update .. " " .. label .. "["
-    local kept = 0
-    local function has(list, x) for _, y in ipairs(list) do if equal(x, y) then return true end end end
-    for _, x in ipairs(old) do
-      if has(new, x) then kept = kept + 1 else render_value(x, indent + 4, sym.delete .. " ", out) end
-    end
-    for _, x in ipairs(new) do
-      if not has(old, x) then render_value(x, indent + 4, sym.create .. " ", out) end
-    end
-    if kept > 0 then out[#out + 1] = string.format("%s  # (%d unchanged element%s hidden)", inner, kept, kept == 1 and "" or "s") end
-    out[#out + 1] = pad .. "  ]" .. suffix
-    return
+    return lists.lines(old, new, indent, pad .. sym.update .. " " .. label, out, sym, suffix, element_diff,
+      render_value, equal)
   end
   out[#out + 1] = pad .. sym.update .. " " .. label .. "{"
   local keys, seen = {}, {}
@@ -109,6 +102,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
   end
   out[#out + 1] = pad .. "  }" .. suffix
 end
+-- (a list's element changed in place: no key)
+function element_diff(old, new, indent, out, sym, suffix) return render_diff(old, new, indent, nil, nil, out, sym, suffix) end
 
 local function forces(p, k)
   for _, r in ipairs(p.replace_reason or {}) do if r == k then return true end end
