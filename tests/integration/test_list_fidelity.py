@@ -104,7 +104,7 @@ class ListFidelity(TempDirTest):
         self.assertEqual(change["after_sensitive"]["vpc_config"], {"security_group_ids": [False, True]})
         text = self.le("plan", stack)
         self.assertNotIn("sg-0secret", text)
-        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain"\n +\+ \(sensitive\)\n +\]')
+        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain",\n +\+ \(sensitive\),\n +\]')
         self.le("run", stack, "--yes")
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertNotIn("sg-0secret", f.read())

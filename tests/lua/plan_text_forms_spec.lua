@@ -1,7 +1,8 @@
 -- Plan text against Terraform 1.11's for the same change (tests/cases/terraform_plans,
 -- taken with terraform and the AWS provider against `lambdaeng local`): a list argument
 -- element by element (reordered, added to, removed from, an element changed, the one
--- element of architectures changed) and the changes to outputs. The blocks compared
+-- element of architectures changed), one created and destroyed whole, and the
+-- changes to outputs. The blocks compared
 -- are the transcript's lines; only the label padding (Terraform aligns to its 30
 -- attribute names) and SPEC's word for a sensitive value, "(sensitive)" where
 -- Terraform says "(sensitive value)", are set aside.
@@ -75,8 +76,8 @@ local function baseline()
   return state
 end
 
-local function rendered(layers, arch, outputs, state)
-  local result = assert(plan.compute(session_of(layers, arch, outputs), state or baseline()))
+local function rendered(layers, arch, outputs, state, opts)
+  local result = assert(plan.compute(session_of(layers, arch, outputs), state or baseline(), opts))
   return text.render(result, nil, { color = false })
 end
 
@@ -108,6 +109,22 @@ describe("a list argument's change, as Terraform 1.11 shows it", function()
     local want = block(transcript("arch"), "^      ~ architectures ", "^        %]$")
     assert.equal(want, block(rendered({ "a", "b", "c" }, "arm64"), "^      ~ architectures ", "^        %]$"))
   end)
+end)
+
+describe("a list argument created or destroyed, as Terraform 1.11 shows it", function()
+  it("architectures created", function()
+    local want = block(transcript("create"), "^      %+ architectures ", "^        %]$")
+    local fresh = assert(statelib.open(dir .. "/fresh.json"))
+    assert.equal(want, block(rendered({ "a" }, "x86_64", nil, fresh), "^      %+ architectures ", "^        %]$"))
+  end)
+
+  for _, k in ipairs({ "architectures", "layers" }) do
+    it(k .. " destroyed", function()
+      local head, last = "^      %- " .. k .. " ", "^        %] %-> null$"
+      local want = block(transcript("destroy"), head, last)
+      assert.equal(want, block(rendered({ "a", "b", "c" }, "x86_64", nil, nil, { destroy = true }), head, last))
+    end)
+  end
 end)
 
 describe("changes to outputs, as Terraform 1.11 shows them", function()
