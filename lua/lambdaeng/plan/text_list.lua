@@ -5,9 +5,11 @@
 -- removed ("- x") or added ("+ x"); each changed element shown with the one
 -- before it and the one after it, the other unchanged ones counted
 -- ("# (N unchanged elements hidden)"); every element followed by ",".
---   steps(old, new, equal) -> { {before, after}, ... }: the indices each step pairs
---                             (before nil: added; after nil: removed)
---   lines(old, new, indent, head, out, sym, suffix, element_diff, render_value, equal)
+-- A set (its schema's set = true) as Terraform's set renderer: the old elements not
+-- in the new set removed, then the new ones not in the old added, all others counted.
+--   steps(old, new, equal, as_set) -> { {before, after}, ... }: the indices each step
+--                             pairs (before nil: added; after nil: removed)
+--   lines(old, new, indent, head, out, sym, suffix, element_diff, render_value, equal, as_set)
 --       appends "<head>[", the elements' lines at indent + 4 and "]<suffix>" to out;
 --       element_diff(old, new, indent, out, sym, suffix) renders one changed element.
 local M = {}
@@ -51,7 +53,16 @@ end
 -- Terraform's ProcessSlice: old elements up to the next common one are removed
 -- (or changed into the new element at the same point when that one is not the
 -- common one either), new ones up to it added, then the common one kept.
-function M.steps(old, new, equal)
+local function set_steps(old, new, equal)
+  local out = {}
+  local function index(list, x) for i, y in ipairs(list) do if equal(x, y) then return i end end end
+  for b, x in ipairs(old) do out[#out + 1] = { b, index(new, x) } end
+  for a, x in ipairs(new) do if not index(old, x) then out[#out + 1] = { nil, a } end end
+  return out
+end
+
+function M.steps(old, new, equal, as_set)
+  if as_set then return set_steps(old, new, equal) end
   local lcs = common(old, new, equal)
   local out = {}
   local b, a, l = 1, 1, 1
@@ -82,7 +93,7 @@ local function hidden(out, pad, n)
   out[#out + 1] = string.format("%s  # (%d unchanged element%s hidden)", pad, n, n == 1 and "" or "s")
 end
 
-function M.lines(old, new, indent, head, out, sym, suffix, element_diff, render_value, equal)
+function M.lines(old, new, indent, head, out, sym, suffix, element_diff, render_value, equal, as_set)
   local inner = string.rep(" ", indent + 4)
   out[#out + 1] = head .. "["
   local function element(sign, v)
@@ -90,10 +101,14 @@ function M.lines(old, new, indent, head, out, sym, suffix, element_diff, render_
     out[#out] = out[#out] .. ","
   end
   local unchanged, show_next = {}, false -- (the unchanged elements not shown yet)
-  for _, step in ipairs(M.steps(old, new, equal)) do
+  for _, step in ipairs(M.steps(old, new, equal, as_set)) do
     local b, a = step[1], step[2]
     local kept = b and a and equal(old[b], new[a])
-    if kept and not show_next then
+    if as_set then -- (no context: every unchanged element counted at the end)
+      if kept then unchanged[#unchanged + 1] = new[a]
+      elseif a then element(sym.create .. " ", new[a])
+      else element(sym.delete .. " ", old[b]) end
+    elseif kept and not show_next then
       unchanged[#unchanged + 1] = new[a]
     else
       -- (the element before a change shown in full, the ones before it counted)

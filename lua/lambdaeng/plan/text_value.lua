@@ -106,11 +106,13 @@ local function render_value(v, indent, sign, out, key, width, spec)
   local keys = sorted(v)
   if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
   out[#out + 1] = pad .. sign .. label .. "{"
+  -- (a map's keys quoted, as Terraform's map renderer prints them; an object's bare)
+  local quoted = spec and spec.type == "map"
   local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
+  for _, k in ipairs(keys) do w = math.max(w, #tostring(k) + (quoted and 2 or 0)) end
   for _, k in ipairs(keys) do
     local name = tostring(k)
-    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    if quoted or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
   end
   out[#out + 1] = pad .. "  " .. "}"

@@ -16,6 +16,18 @@ variable "layers" {
   type    = list(string)
   default = ["a", "b", "c"]
 }
+variable "tags" {
+  type    = map(string)
+  default = { team = "core", stage = "dev", owner = "ops" }
+}
+variable "env" {
+  type    = map(string)
+  default = { MODE = "dev", LEVEL = "info" }
+}
+variable "trig" {
+  type    = map(string)
+  default = { rev = "1", other = "x" }
+}
 variable "arch" {
   type    = list(string)
   default = ["x86_64"]
@@ -46,6 +58,15 @@ resource "aws_lambda_function" "echo" {
   filename      = "fn.zip"
   layers        = [for k in var.layers : aws_lambda_layer_version.l[k].arn]
   architectures = var.arch
+  tags          = var.tags
+  environment {
+    variables = var.env
+  }
+}
+resource "aws_lambda_invocation" "inv" {
+  function_name = aws_lambda_function.echo.function_name
+  input         = jsonencode({ a = 1 })
+  triggers      = var.trig
 }
 output "token" {
   value     = var.secret
