@@ -104,7 +104,7 @@ class ListFidelity(TempDirTest):
         self.assertEqual(change["after_sensitive"]["vpc_config"], {"security_group_ids": [False, True]})
         text = self.le("plan", stack)
         self.assertNotIn("sg-0secret", text)
-        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain"\n +\+ \(sensitive\)\n +\]')
+        self.assertRegex(text, r'\+ security_group_ids += \[\n +\+ "sg-0plain",\n +\+ \(sensitive\),\n +\]')
         self.le("run", stack, "--yes")
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             self.assertNotIn("sg-0secret", f.read())
@@ -127,11 +127,14 @@ class ListFidelity(TempDirTest):
     def test_an_update_shows_a_partly_sensitive_argument_part_by_part(self):
         stack = echo_stack(self.dir, UPDATE)
         self.le("run", stack, "--yes")
-        env_line = "              ~ {} = {}\n                # (1 unchanged attribute hidden)"
-        plain_env = env_line.format("ENVIRONMENT", '"dev" -> "prod"')
-        secret_env = env_line.format("API_KEY", "(sensitive)")  # a changed secret, as Terraform's
-        plain_sg = r'- "sg-0plain"\n +\+ "sg-0other"\n +# \(1 unchanged element hidden\)'
-        secret_sg = r'- \(sensitive\)\n +\+ \(sensitive\)\n +# \(1 unchanged element hidden\)'
+        # a map's keys quoted and aligned with all its keys, as Terraform's
+        env_line = "              ~ {} = {}\n                # (1 unchanged element hidden)"
+        plain_env = env_line.format('"ENVIRONMENT"', '"dev" -> "prod"')
+        secret_env = env_line.format('"API_KEY"    ', "(sensitive)")  # a changed secret, as Terraform's
+        # a list's element changed in place and the one after it, as Terraform 1.11's
+        # (its words for the secret: '~ (sensitive value),', SPEC's "(sensitive)")
+        plain_sg = r'~ "sg-0plain" -> "sg-0other",\n +\(sensitive\),\n +\]'
+        secret_sg = r'"sg-0plain",\n +~ \(sensitive\),\n +\]'
         secrets = ("sg-0secret", "sg-1secret", "key-secret-1", "key-secret-2")
         cases = [(("--var", "p=sg-0other", "--var", "e=prod"), True, False),  # the clear parts alone
                  (("--var", "s=sg-1secret", "--var", "k=key-secret-2"), False, True),  # the secrets alone
@@ -173,13 +176,13 @@ class ListFidelity(TempDirTest):
             self.assertNotIn(secret, stored)
             for plain in (hashlib.sha256(secret).hexdigest(), hmac.new(key, secret, "sha256").hexdigest()):
                 self.assertNotIn(plain.encode(), stored)  # never a plain or unsalted digest of a secret
-        changed = r"~ K1 += \(sensitive\)\n"
+        changed = r'~ "K1" += \(sensitive\)\n'
         both = ("--var", "k1=key-one-secret-2", "--var", "e=prod")
         text = self.le("plan", stack, *both)
-        self.assertIn('~ ENV = "dev" -> "prod"\n', text)
+        self.assertIn('~ "ENV" = "dev" -> "prod"\n', text)
         self.assertRegex(text, changed)
         self.assertNotIn("K2", text)
-        self.assertIn("# (1 unchanged attribute hidden)", text)
+        self.assertIn("# (1 unchanged element hidden)", text)
         self.assertNotIn("key-one-secret-2", text)
         # an entry written before the part digests: each secret shows changed, as before
         old = self.state()
@@ -197,16 +200,16 @@ class ListFidelity(TempDirTest):
         # a secret added, then removed: "+ K3 = (sensitive)", "- K3 = (sensitive)", as Terraform's
         k3 = both + ("--var", "with_k3=yes")
         text = self.le("plan", stack, *k3)
-        self.assertRegex(text, r"\+ K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        self.assertRegex(text, r'\+ "K3" += \(sensitive\)\n +# \(3 unchanged elements hidden\)')
         self.le("run", stack, "--yes", *k3)
         text = self.le("plan", stack, *both)
-        self.assertRegex(text, r"- K3 += \(sensitive\)\n +# \(3 unchanged attributes hidden\)")
+        self.assertRegex(text, r'- "K3" += \(sensitive\)\n +# \(3 unchanged elements hidden\)')
         with open(path, "rb") as f:
             self.assertNotIn(b"key-three-secret", f.read())
         # a destroy: part by part, each argument "-> null", as Terraform's
         text = self.le("plan", stack, "--destroy")
-        self.assertRegex(text, r'- environment +?= \{\n +- variables = \{\n +- ENV = "prod"\n +- K1  = \(sensitive\)\n'
-                               r' +- K2  = \(sensitive\)\n +- K3  = \(sensitive\)\n +\}\n +\} -> null\n')
+        self.assertRegex(text, r'- environment +?= \{\n +- variables = \{\n +- "ENV" = "prod"\n +- "K1"  = \(sensitive\)\n'
+                               r' +- "K2"  = \(sensitive\)\n +- "K3"  = \(sensitive\)\n +\}\n +\} -> null\n')
         self.assertRegex(text, r'- function_name +?= "echo" -> null\n')
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):

@@ -361,7 +361,7 @@ class EmptyArraysThroughState(Served):
                     'local a = lambda.func("a", { function_name = "arr-a", runtime = "python3.12",\n'
                     '  handler = "index.handler", role = "' + ROLE + '", source = "src" })\n'
                     'output("arns", json.array { a.arn })\n')
-        self.assertIn("  + arns = [\n      + (known after apply)\n    ]", self.le("plan", "--endpoint", self.endpoint))
+        self.assertIn("  + arns = [\n      + (known after apply),\n    ]", self.le("plan", "--endpoint", self.endpoint))
         self.le("apply", "--yes", "--endpoint", self.endpoint)
         arn = self.boto().get_function(FunctionName="arr-a")["Configuration"]["FunctionArn"]
         self.assertEqual(json.loads(self.le("output", "--json")),
@@ -390,13 +390,13 @@ class EmptyArraysThroughState(Served):
         self.assertNotIn("table: 0x", text)
         self.assertIn("\n".join(["Changes to Outputs:",  # by name, a removed one "-> null", as Terraform's
                                  "  - gone   = [",
-                                 "      - 1",
-                                 "      - []",
+                                 "      - 1,",
+                                 "      - [],",
                                  "    ] -> null",
                                  "  ~ nested = {",
                                  "      ~ a = 1 -> 2",
                                  "      ~ l = [",
-                                 '          + "x"',
+                                 '          + "x",',
                                  "        ]",
                                  "        # (1 unchanged attribute hidden)",
                                  "    }", ""]), text)

@@ -326,8 +326,8 @@ class Examples(TempDirTest):
         # only the value made from the secret is (sensitive), as the JSON marks it (and Terraform shows it)
         self.assertIn("\n".join(["      + environment                    = {",
                                  "          + variables = {",
-                                 "              + API_KEY     = (sensitive)",
-                                 '              + ENVIRONMENT = "dev"',
+                                 '              + "API_KEY"     = (sensitive)',
+                                 '              + "ENVIRONMENT" = "dev"',
                                  "            }",
                                  "        }"]), r.stdout)
         self.assertIn("<= ephemeral.secret_generator will be invoked during plan and run", r.stdout)

@@ -219,7 +219,7 @@ class Secrets(TempDirTest):
         r = le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         # only the changed secret tag, as Terraform shows a map with one sensitive value (lane s8: whole before)
-        self.assertRegex(r.stdout, r"~ tags = \{\n +~ pw = \(sensitive\)\n +# \(1 unchanged attribute hidden\)")
+        self.assertRegex(r.stdout, r'~ tags = \{\n +~ "pw"   = \(sensitive\)\n +# \(1 unchanged element hidden\)')
         self.assertNotIn("sensitive_digest", r.stdout)
         doc = json.loads(le("plan", stack, "--json", "--var", "pw=" + other).stdout)
         change = [c for c in doc["resource_changes"] if c["address"] == "func.f"][0]["change"]
@@ -249,7 +249,7 @@ class Secrets(TempDirTest):
         stack = self.write("stack.lua", PARTLY)
         r = self.le("plan", stack, "--var", "pw=" + PW)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertRegex(r.stdout, r"\+ tags_all += \{\n +\+ key += \(sensitive\)\n +\+ team += \"a\"\n")
+        self.assertRegex(r.stdout, r'\+ tags_all += \{\n +\+ "key" += \(sensitive\)\n +\+ "team" += "a"\n')
         for _ in range(2):  # create, then a run whose refresh reads the tags back
             r = self.le("run", stack, "--yes", "--var", "pw=" + PW)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)

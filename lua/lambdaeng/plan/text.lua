@@ -15,6 +15,7 @@ local plan = require "lambdaeng.plan"
 local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
+local lists = require "lambdaeng.plan.text_list"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -44,13 +45,17 @@ local HEAD = {
 }
 
 -- A diff of two values rendered in place at indent under key: maps and blocks
--- recurse (only what changes is shown, the rest counted), lists show the items
--- that leave and arrive, scalars "old -> new", a changed secret "(sensitive)".
+-- recurse (only what changes is shown, the rest counted), lists element by element
+-- (plan/text_list.lua), scalars "old -> new", a changed secret "(sensitive)"; key nil
+-- for a list's element. spec (optional) the value's schema: a map's keys are quoted and
+-- aligned with all its keys, its unchanged ones "elements", as Terraform's map renderer
+-- shows them. forced (" # forces replacement") ends a table's opening line, as Terraform's.
 local SECRET_TEXT = scalar(SENSITIVE)
-local function render_diff(old, new, indent, key, w, out, sym, suffix)
+local element_diff -- forward: one changed element of a list
+local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, forced)
   local pad = string.rep(" ", indent)
-  local label = key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = "
-  suffix = suffix or ""
+  local label = key and key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = " or ""
+  suffix, forced = suffix or "", forced or ""
   if type(old) == "table" and old.sensitive_digest ~= nil then old = SENSITIVE end
   if type(new) == "table" and new.sensitive_digest ~= nil then new = SENSITIVE end
   local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
@@ -60,33 +65,27 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
     if old_table or new_table then
       render_value(old, indent, sym.delete .. " ", o, key, w)
       render_value(new, indent, sym.create .. " ", n, key, w)
-      n[#n] = n[#n] .. suffix
+      n[#n] = n[#n] .. suffix .. forced
       for _, l in ipairs(o) do out[#out + 1] = l end
       for _, l in ipairs(n) do out[#out + 1] = l end
     elseif scalar(old) == SECRET_TEXT and scalar(new) == SECRET_TEXT then
       -- (a secret that changed: Terraform's one marker, "~ pw = (sensitive value)")
-      out[#out + 1] = string.format("%s%s %s%s%s", pad, sym.update, label, SECRET_TEXT, suffix)
+      out[#out + 1] = string.format("%s%s %s%s%s", pad, sym.update, label, SECRET_TEXT, suffix .. forced)
     else
-      out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix)
+      out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix .. forced)
     end
     return
   end
   local inner = string.rep(" ", indent + 4)
   if is_list(old) and is_list(new) then
-    out[#out + 1] = pad .. sym.update .. " " .. label .. "["
-    local kept = 0
-    local function has(list, x) for _, y in ipairs(list) do if equal(x, y) then return true end end end
-    for _, x in ipairs(old) do
-      if has(new, x) then kept = kept + 1 else render_value(x, indent + 4, sym.delete .. " ", out) end
-    end
-    for _, x in ipairs(new) do
-      if not has(old, x) then render_value(x, indent + 4, sym.create .. " ", out) end
-    end
-    if kept > 0 then out[#out + 1] = string.format("%s  # (%d unchanged element%s hidden)", inner, kept, kept == 1 and "" or "s") end
-    out[#out + 1] = pad .. "  ]" .. suffix
+    local first = #out + 1
+    lists.lines(old, new, indent, pad .. sym.update .. " " .. label, out, sym, suffix, element_diff, render_value, equal,
+      spec and spec.set)
+    out[first] = out[first] .. forced
     return
   end
-  out[#out + 1] = pad .. sym.update .. " " .. label .. "{"
+  out[#out + 1] = pad .. sym.update .. " " .. label .. "{" .. forced
+  local is_map = spec and spec.type == "map"
   local keys, seen = {}, {}
   for k in pairs(old) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
@@ -96,19 +95,23 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix)
     if equal(old[k], new[k]) then kept = kept + 1 else shown[#shown + 1] = k end
   end
   local iw = 0
-  for _, k in ipairs(shown) do iw = math.max(iw, #tostring(k)) end
+  for _, k in ipairs(is_map and keys or shown) do iw = math.max(iw, #tostring(k) + (is_map and 2 or 0)) end
   for _, k in ipairs(shown) do
     local name = tostring(k)
-    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
-    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw)
-    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw)
-    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym) end
+    if is_map or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    local at = value.inner_spec(spec, k)
+    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw, at)
+    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw, at)
+    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym, nil, at) end
   end
   if kept > 0 then
-    out[#out + 1] = string.format("%s  # (%d unchanged attribute%s hidden)", inner, kept, kept == 1 and "" or "s")
+    out[#out + 1] = string.format("%s  # (%d unchanged %s%s hidden)", inner, kept, is_map and "element" or "attribute",
+      kept == 1 and "" or "s")
   end
   out[#out + 1] = pad .. "  }" .. suffix
 end
+-- (a list's element changed in place: no key)
+function element_diff(old, new, indent, out, sym, suffix) return render_diff(old, new, indent, nil, nil, out, sym, suffix) end
 
 local function forces(p, k)
   for _, r in ipairs(p.replace_reason or {}) do if r == k then return true end end
@@ -145,8 +148,10 @@ end
 local function removed_lines(p, k, old, s, w, delete, body, suffix)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
+  local first = #body + 1
   render_value(parts or mark(old, s), 6, delete, body, k, w, spec_of(p, k))
-  body[#body] = body[#body] .. " -> null" .. suffix
+  body[#body] = body[#body] .. " -> null"
+  body[first] = body[first] .. suffix -- (a table's opening line, as Terraform's)
 end
 
 -- The attribute lines of one change, appended to body.
@@ -199,7 +204,7 @@ function change_body(p, c, sym, body)
       if p.action == "replace" then
         render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
       elseif known[k] ~= nil then
-        render_diff(old_attrs[k], known[k], 6, k, w, body, sym)
+        render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
       else
         body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
           string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
@@ -209,13 +214,14 @@ function change_body(p, c, sym, body)
     else
       local suffix = forces(p, k) and c.red(" # forces replacement") or ""
       if old == nil then
+        local first = #body + 1 -- (a table's opening line takes the note, as Terraform's)
         render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
-        body[#body] = body[#body] .. suffix
+        body[first] = body[first] .. suffix
       elseif new == nil then
         removed_lines(p, k, old, s, w, delete, body, suffix)
       else
         old, new = parts_of(p, k, old, new, s)
-        render_diff(old, new, 6, k, w, body, sym, suffix)
+        render_diff(old, new, 6, k, w, body, sym, nil, spec_of(p, k), suffix)
       end
     end
   end

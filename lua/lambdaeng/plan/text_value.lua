@@ -1,5 +1,6 @@
 -- A value as lines of plan text (plan/text.lua): scalars as Terraform shows them
--- ("(known after apply)", "(sensitive)", JSON text), lists and maps as nested blocks.
+-- ("(known after apply)", "(sensitive)", JSON text), lists and maps as nested blocks
+-- (a list's elements each followed by ",", as Terraform 1.11 prints them).
 --   SENSITIVE                 the marker of a value shown as "(sensitive)"
 --   PLAIN_JSON                a pattern: strings whose JSON text is themselves in quotes
 --   scalar(v)                 the text of a scalar or marker
@@ -95,18 +96,23 @@ local function render_value(v, indent, sign, out, key, width, spec)
       return
     end
     out[#out + 1] = pad .. sign .. label .. "["
-    for _, x in ipairs(v) do render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1)) end
+    for _, x in ipairs(v) do -- (each element followed by ",", as Terraform's)
+      render_value(x, indent + 4, sign, out, nil, nil, inner_spec(spec, 1))
+      out[#out] = out[#out] .. ","
+    end
     out[#out + 1] = pad .. "  " .. "]"
     return
   end
   local keys = sorted(v)
   if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
   out[#out + 1] = pad .. sign .. label .. "{"
+  -- (a map's keys quoted, as Terraform's map renderer prints them; an object's bare)
+  local quoted = spec and spec.type == "map"
   local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, #tostring(k)) end
+  for _, k in ipairs(keys) do w = math.max(w, #tostring(k) + (quoted and 2 or 0)) end
   for _, k in ipairs(keys) do
     local name = tostring(k)
-    if not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
+    if quoted or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
   end
   out[#out + 1] = pad .. "  " .. "}"
