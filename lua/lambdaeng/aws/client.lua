@@ -6,7 +6,10 @@
 -- connection resets) are retried after a full-jitter exponential backoff
 -- (random(0, min(max_backoff, base * 2^attempt)), max_backoff 20 s) or the
 -- server's Retry-After (a number of seconds, clamped to [0, max_backoff]); a
--- connection that cannot be made at all gets at most 3 attempts. Every retry
+-- connection that cannot be made at all gets at most 3 attempts. An invocation
+-- (failures.NOT_IDEMPOTENT) whose request went out, any byte of it, and got no answer
+-- (a timeout, a connection cut) is never retried: the function may have run; one that
+-- failed before anything was sent (refused, no name) is. Every retry
 -- costs tokens from a shared quota of 500 (5 a retry, 10 after a timeout),
 -- refunded on success, so a failing endpoint is not hammered. Every call goes
 -- through the pacer (aws/pacing.lua); a throttled call the pacer had released
@@ -313,10 +316,12 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind, cause = http.request(spec, req.sink)
+  local res, msg, kind, cause, sent = http.request(spec, req.sink)
   if not res then
-    if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
-    return nil, failures.transport_error(req, url, msg, kind, cause)
+    if self.debug then
+      self:log(string.format("<- %s after %.3f s (%s)", msg, loop.now() - started, sent and "sent" or "unsent"))
+    end
+    return nil, failures.transport_error(req, url, msg, kind, cause, sent, timeout)
   end
   if self.debug then
     self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
