@@ -24,8 +24,8 @@ MAY_HAVE_RUN = "the function may have run; not retried"
 
 
 class SilentServer:
-    """Reads each request's head (and the body its Content-Length gives), counts it by its
-    request line, then holds the connection open without a word or closes it."""
+    """Reads each request's head, counts it by its request line, then holds the connection
+    open without a word ("hold"), closes it ("close") or answers 200 {} ("answer")."""
 
     def __init__(self, mode):
         self.mode, self.lines, self.held, self.lock = mode, [], [], threading.Lock()
@@ -57,6 +57,10 @@ class SilentServer:
             if self.mode == "hold":
                 self.held.append(conn)
         if self.mode == "close":
+            conn.close()
+        elif self.mode == "answer":  # (Content-Length of the body, if any, left unread: the answer ends it)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                         b"Connection: close\r\n\r\n{}")
             conn.close()
 
     def count(self, fragment):
@@ -131,6 +135,38 @@ class InvokeSentOnce(TempDirTest):
         self.assertEqual(attempts, ["1", "2", "3"], r.stderr[-3000:])
         self.assertIn("(after 3 attempts)", r.stderr)
         self.assertNotIn("may have run", r.stderr)
+
+
+class InvokeWaits(TempDirTest):
+    """How long an invocation's attempt waits, as the client decided it (--debug says it):
+    as long as Lambda may run a function (900 s) and a minute, not the 60 s of other calls;
+    the 60 s for invocations that answer at once; LAMBDAENG_HTTP_TIMEOUT overrides both."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = SilentServer("answer")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def waits(self, op, doc, **env):
+        e = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT=None)
+        e.update(env)
+        r = run("api", op, doc, "--endpoint", self.server.url, "--debug", env=e, timeout=120)
+        # (a stream's answer here is no event stream: what counts is the wait the client chose)
+        self.assertIn("<- 200 " + op, r.stderr, r.stderr[-3000:])
+        return re.findall(r"^\[debug\]    \(waits at most (\S+) s for the answer\)", r.stderr, re.M)
+
+    def test_an_invocation_waits_as_long_as_a_function_may_run(self):
+        self.assertEqual(self.waits("Invoke", '{"FunctionName": "w"}'), ["960"])
+        self.assertEqual(self.waits("InvokeWithResponseStream", '{"FunctionName": "w"}'), ["960"])
+        self.assertEqual(self.waits("Invoke", '{"FunctionName": "w", "InvocationType": "Event"}'), ["60"])
+        self.assertEqual(self.waits("GetFunction", '{"FunctionName": "w"}'), ["60"])
+
+    def test_the_environment_overrides_it(self):
+        for op in ("Invoke", "InvokeWithResponseStream", "GetFunction"):
+            self.assertEqual(self.waits(op, '{"FunctionName": "w"}', LAMBDAENG_HTTP_TIMEOUT="7"), ["7"], op)
 
 
 if __name__ == "__main__":

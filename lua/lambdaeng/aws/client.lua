@@ -65,6 +65,7 @@ function M.new(cfg)
   self.base_path = self.endpoint:match("^https?://[^/]+(/.*)$") or ""
   self.max_attempts = cfg.max_attempts or 3
   self.timeout = cfg.timeout or 60
+  self.timeout_given = cfg.timeout ~= nil -- (LAMBDAENG_HTTP_TIMEOUT: it bounds invocations too)
   self.retry_base = cfg.retry_base or 1
   self.max_backoff = cfg.max_backoff or MAX_BACKOFF
   self.quota = QUOTA_MAX
@@ -135,6 +136,21 @@ local function format_error(e)
   return string.format("%s: %s", e.type, e.message)
 end
 M.format_error = format_error
+
+-- An invocation's time per attempt: as long as Lambda may run the function (900 s, the
+-- most any function's Timeout can be) and a minute for the answer, whatever the client's
+-- 60 s for other calls, which would cut a long run short (and its retry would run it
+-- again). Not the function's own Timeout: an alias or a qualifier may run a version
+-- whose Timeout differs from the one a caller knows, and Lambda itself answers when the
+-- function's time is up, so the ceiling only waits longer on a network that hangs.
+-- An invocation that answers at once (Event, DryRun) keeps the 60 s. LAMBDAENG_HTTP_TIMEOUT
+-- (cfg.timeout) overrides both; a call's own timeout overrides all.
+M.INVOKE_TIMEOUT = 900 + 60
+local ANSWERS_AT_ONCE = { Event = true, DryRun = true }
+function Client:invoke_timeout(invocation_type)
+  if self.timeout_given or ANSWERS_AT_ONCE[invocation_type] then return self.timeout end
+  return M.INVOKE_TIMEOUT
+end
 
 function Client:backoff(attempt, err)
   if err and err.retry_after then return math.max(0, math.min(err.retry_after, self.max_backoff)) end
@@ -264,6 +280,7 @@ end
 function Client:logged_spec(spec, req, attempt)
   local lines, refused = http.signed_lines(spec) -- (before anything else: spec and its sign are shared)
   self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
+  self:log(string.format("   (waits at most %g s for the answer)", spec.timeout))
   if not lines then -- a header no request can carry: http.request refuses the spec the same way
     self:log("   not sent: " .. refused)
     return spec
