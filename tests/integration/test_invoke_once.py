@@ -3,18 +3,26 @@ after any byte of an Invoke (InvokeAsync, InvokeWithResponseStream) went out is 
 retried, since the function may have run, and the error says so; a failure before
 anything was sent (connection refused) is still retried. Against small socket servers
 that read a request and then never answer ("hold") or close the connection ("close"),
-on both transports: the own one (http://) and libcurl (through an HTTP proxy). Every
+on both transports: the own one (http://) and libcurl (through an HTTP proxy); and every
+path that invokes, against the local target, counted by the function itself. Every
 assertion is a count of the requests the server read, or of the client's logged
 attempts; the small timeout (LAMBDAENG_HTTP_TIMEOUT) is only how soon a test ends."""
+import base64
+import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import TempDirTest, run  # noqa: E402
+from harness import LAMBDAENG, TempDirTest, run  # noqa: E402
+from test_local_target import make_zip  # noqa: E402
 
 ENV = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
        "LAMBDAENG_HTTP_TIMEOUT": "1", "LAMBDAENG_RETRY_BASE": "0.01", "LAMBDAENG_PACING": "off",
@@ -167,6 +175,89 @@ class InvokeWaits(TempDirTest):
     def test_the_environment_overrides_it(self):
         for op in ("Invoke", "InvokeWithResponseStream", "GetFunction"):
             self.assertEqual(self.waits(op, '{"FunctionName": "w"}', LAMBDAENG_HTTP_TIMEOUT="7"), ["7"], op)
+
+
+SLOW = """import time
+def handler(event, context):
+    print("started " + event["path"])
+    time.sleep(3)
+    print("finished " + event["path"])
+    return 1
+"""
+ROLE = "arn:aws:iam::000000000000:role/r"
+
+
+class FunctionRunsOnce(unittest.TestCase):
+    """Against `lambdaeng local`: a function that outlives the client's timeout (1 s) is
+    started once per path, counted by the function itself (a line in the target's console):
+    `invoke`, `api Invoke`, a stack's invocation (`run`), an ephemeral invocation (`plan`),
+    the REPL's invoke and invoke_many (a stack's client makes 10 attempts: 10 runs before)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="lambdaeng-once-")
+        cls.console_path = os.path.join(cls.dir, "console.txt")
+        cls.console = open(cls.console_path, "w")
+        cls.proc = subprocess.Popen([LAMBDAENG, "local", "--port", "0", "--dir", os.path.join(cls.dir, "store")],
+                                    stdout=subprocess.PIPE, stderr=cls.console, text=True)
+        cls.endpoint = cls.proc.stdout.readline().split(" on ")[1].split()[0]
+        zip_path = make_zip(cls.dir, "slow", {"index.py": SLOW})
+        with open(zip_path, "rb") as f:
+            code = base64.b64encode(f.read()).decode()
+        create = json.dumps({"FunctionName": "slow", "Runtime": "python3.12", "Role": ROLE, "Timeout": 30,
+                             "Handler": "index.handler", "Code": {"ZipFile": code}})
+        r = run("api", "CreateFunction", create, "--endpoint", cls.endpoint, env=dict(ENV, HOME=cls.dir))
+        assert r.returncode == 0, r.stderr
+        r = run("api", "WaitActive", '{"FunctionName": "slow"}', "--endpoint", cls.endpoint, env=dict(ENV, HOME=cls.dir))
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.communicate(timeout=30)
+        cls.console.close()
+        shutil.rmtree(cls.dir, True)
+
+    def runs(self, path):
+        """The runs of path the function counted, once every run started has finished."""
+        deadline = time.monotonic() + 120  # (only ends a wait that would never end)
+        while True:
+            with open(self.console_path) as f:
+                text = f.read()
+            started, finished = text.count("started " + path + "\n"), text.count("finished " + path + "\n")
+            if started and started == finished or time.monotonic() > deadline:
+                return started
+            time.sleep(0.2)
+
+    def test_each_path_runs_the_function_once(self):
+        env = dict(ENV, HOME=self.dir)
+        stack_dir = os.path.join(self.dir, "stack")
+        os.makedirs(stack_dir)
+        with open(os.path.join(stack_dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'lambda.invocation("once", { function_name = "slow", input = \'{"path": "stack"}\' })\n')
+        with open(os.path.join(stack_dir, "ephemeral.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'local e = lambda.ephemeral_invocation("once", { function_name = "slow", '
+                    'payload = \'{"path": "ephemeral"}\' })\noutput("r", e.result, { sensitive = true })\n')
+        paths = {
+            "cli": ["invoke", "slow", '{"path": "cli"}', "--endpoint", self.endpoint],
+            "api": ["api", "Invoke", '{"FunctionName": "slow", "Payload": {"path": "api"}}', "--endpoint",
+                    self.endpoint],
+            "stack": ["run", os.path.join(stack_dir, "stack.lua"), "--yes", "--endpoint", self.endpoint],
+            "ephemeral": ["plan", os.path.join(stack_dir, "ephemeral.lua"), "--endpoint", self.endpoint],
+            "repl": ["repl", "-e", 'invoke("slow", {path = "repl"})', os.path.join(stack_dir, "stack.lua"),
+                     "--endpoint", self.endpoint],
+            "many": ["repl", "-e", 'invoke_many({{"slow", {path = "many"}}})', os.path.join(stack_dir, "stack.lua"),
+                     "--endpoint", self.endpoint],
+        }
+        for path, args in paths.items():
+            r = run(*args, env=env, cwd=stack_dir, timeout=120)
+            # (invoke_many reports each call's failure in its results: status 0)
+            self.assertEqual(r.returncode, 0 if path == "many" else 1, r.stdout + r.stderr)
+            self.assertEqual(self.runs(path), 1, path + ": " + r.stdout + r.stderr)
+            self.assertIn("Invoke: no answer within 1 s after the request was sent; " + MAY_HAVE_RUN,
+                          r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
