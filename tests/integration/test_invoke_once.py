@@ -190,7 +190,7 @@ ROLE = "arn:aws:iam::000000000000:role/r"
 class FunctionRunsOnce(unittest.TestCase):
     """Against `lambdaeng local`: a function that outlives the client's timeout (1 s) is
     started once per path, counted by the function itself (a line in the target's console):
-    `invoke`, `api Invoke`, a stack's invocation (`run`), an ephemeral invocation (`plan`),
+    `invoke`, `api Invoke`, a stack's invocation (`run`) and action (`run --invoke`), an ephemeral invocation (`plan`),
     the REPL's invoke and invoke_many (a stack's client makes 10 attempts: 10 runs before)."""
 
     @classmethod
@@ -235,7 +235,8 @@ class FunctionRunsOnce(unittest.TestCase):
         os.makedirs(stack_dir)
         with open(os.path.join(stack_dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
-                    'lambda.invocation("once", { function_name = "slow", input = \'{"path": "stack"}\' })\n')
+                    'lambda.invocation("once", { function_name = "slow", input = \'{"path": "stack"}\' })\n'
+                    'lambda.action("ping", { function_name = "slow", payload = \'{"path": "action"}\' })\n')
         with open(os.path.join(stack_dir, "ephemeral.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
                     'local e = lambda.ephemeral_invocation("once", { function_name = "slow", '
@@ -245,6 +246,8 @@ class FunctionRunsOnce(unittest.TestCase):
             "api": ["api", "Invoke", '{"FunctionName": "slow", "Payload": {"path": "api"}}', "--endpoint",
                     self.endpoint],
             "stack": ["run", os.path.join(stack_dir, "stack.lua"), "--yes", "--endpoint", self.endpoint],
+            "action": ["run", os.path.join(stack_dir, "stack.lua"), "--invoke", "action.ping", "--endpoint",
+                       self.endpoint],
             "ephemeral": ["plan", os.path.join(stack_dir, "ephemeral.lua"), "--endpoint", self.endpoint],
             "repl": ["repl", "-e", 'invoke("slow", {path = "repl"})', os.path.join(stack_dir, "stack.lua"),
                      "--endpoint", self.endpoint],
