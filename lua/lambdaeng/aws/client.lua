@@ -280,11 +280,11 @@ end
 function Client:logged_spec(spec, req, attempt)
   local lines, refused = http.signed_lines(spec) -- (before anything else: spec and its sign are shared)
   self:log(string.format("-> %s %s (%s, attempt %d)", req.method, spec.url, req.op or "?", attempt))
-  self:log(string.format("   (waits at most %g s for the answer)", spec.timeout))
   if not lines then -- a header no request can carry: http.request refuses the spec the same way
     self:log("   not sent: " .. refused)
     return spec
   end
+  self:log(string.format("   (waits at most %g s for the answer)", spec.timeout))
   local sent = {}
   for i, line in ipairs(lines) do
     local name, value = line:match("^([^:]*): (.*)$")
