@@ -220,7 +220,13 @@ long le_http_max_host(void) { return H.max_host; }
 void le_http_finish(transfer *t, CURLcode code) {
   le_http_response *r = &t->response;
   if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) r->status = 0;
-  if (code != CURLE_OK) le_http_failure(r, code, t->host->key); /* its kind and message */
+  if (code != CURLE_OK) {
+    le_http_failure(r, code, t->host->key); /* its kind and message */
+    /* Whether any of the request went out (to the peer or a proxy): libcurl counts the
+     * request's head as it sends it; an unknown count is taken as sent. */
+    long request_bytes = 0;
+    r->sent = curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes) != CURLE_OK || request_bytes > 0;
+  }
   /* The handle goes back before the callback: a task it resumes that asks again at once
    * takes this one (one handle reused in turn, not two alternating). */
   le_http_easy_give_back(t->easy);

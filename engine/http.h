@@ -33,7 +33,9 @@
  * signed here with SigV4, Host first, and sent with its headers, then the ones
  * signing adds, then User-Agent: user_agent; signed_lines(spec) gives those lines,
  * for the equivalence test with sigv4.sign): yields, then returns
- * { status=, headers={lower-case name = value}, body= } or nil, message, kind
+ * { status=, headers={lower-case name = value}, body= } or nil, message, kind, nil, sent
+ * (sent: true once any byte of the request went to a connection, so the peer may have
+ * acted on it; false when it failed before: no connection, or the connect timed out)
  * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "stopped" (the sink, a function called with each piece of a 2xx answer's body as it
  * arrives, raised: its error is the message; it runs on the loop and must not wait),
@@ -67,6 +69,7 @@ typedef struct le_http_response {
   le_buffer headers; /* raw header block of the final response */
   le_buffer body;
   const char *error_kind; /* NULL on success */
+  int sent; /* the request's first bytes were handed to a connection (its peer may have acted on it) */
   char error[256];
 } le_http_response;
 

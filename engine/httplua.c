@@ -52,8 +52,10 @@ static void lua_done(le_http_response *r, void *userdata) {
     lua_pushnil(co);
     lua_pushstring(co, sink_error ? sink_error : r->error);
     lua_pushstring(co, r->error_kind);
+    lua_pushnil(co); /* (the 4th value is an unsent request's cause) */
+    lua_pushboolean(co, r->sent);
     free(sink_error);
-    le_task_resume(co, 3);
+    le_task_resume(co, 5);
     return;
   }
   free(sink_error);

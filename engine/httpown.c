@@ -214,6 +214,7 @@ static void send_request(own *o) {
   r->headers.len = r->body.len = 0;
   r->status = 0;
   le_http_answer_init(&o->answer, r, o->t->max_body, o->head);
+  r->sent = 1; /* from here the peer may read the request, whatever the write's fate */
   int rc = le_http_pool_send(o->conn, o->request.data, o->request.len);
   if (rc != 0) le_http_own_write_failed(o, o->conn, rc);
 }

@@ -6,7 +6,10 @@
 -- connection resets) are retried after a full-jitter exponential backoff
 -- (random(0, min(max_backoff, base * 2^attempt)), max_backoff 20 s) or the
 -- server's Retry-After (a number of seconds, clamped to [0, max_backoff]); a
--- connection that cannot be made at all gets at most 3 attempts. Every retry
+-- connection that cannot be made at all gets at most 3 attempts. An invocation
+-- (failures.NOT_IDEMPOTENT) whose request went out, any byte of it, and got no answer
+-- (a timeout, a connection cut) is never retried: the function may have run; one that
+-- failed before anything was sent (refused, no name) is. Every retry
 -- costs tokens from a shared quota of 500 (5 a retry, 10 after a timeout),
 -- refunded on success, so a failing endpoint is not hammered. Every call goes
 -- through the pacer (aws/pacing.lua); a throttled call the pacer had released
@@ -62,6 +65,7 @@ function M.new(cfg)
   self.base_path = self.endpoint:match("^https?://[^/]+(/.*)$") or ""
   self.max_attempts = cfg.max_attempts or 3
   self.timeout = cfg.timeout or 60
+  self.timeout_given = cfg.timeout ~= nil -- (LAMBDAENG_HTTP_TIMEOUT: it bounds invocations too)
   self.retry_base = cfg.retry_base or 1
   self.max_backoff = cfg.max_backoff or MAX_BACKOFF
   self.quota = QUOTA_MAX
@@ -132,6 +136,21 @@ local function format_error(e)
   return string.format("%s: %s", e.type, e.message)
 end
 M.format_error = format_error
+
+-- An invocation's time per attempt: as long as Lambda may run the function (900 s, the
+-- most any function's Timeout can be) and a minute for the answer, whatever the client's
+-- 60 s for other calls, which would cut a long run short (and its retry would run it
+-- again). Not the function's own Timeout: an alias or a qualifier may run a version
+-- whose Timeout differs from the one a caller knows, and Lambda itself answers when the
+-- function's time is up, so the ceiling only waits longer on a network that hangs.
+-- An invocation that answers at once (Event, DryRun) keeps the 60 s. LAMBDAENG_HTTP_TIMEOUT
+-- (cfg.timeout) overrides both; a call's own timeout overrides all.
+M.INVOKE_TIMEOUT = 900 + 60
+local ANSWERS_AT_ONCE = { Event = true, DryRun = true }
+function Client:invoke_timeout(invocation_type)
+  if self.timeout_given or ANSWERS_AT_ONCE[invocation_type] then return self.timeout end
+  return M.INVOKE_TIMEOUT
+end
 
 function Client:backoff(attempt, err)
   if err and err.retry_after then return math.max(0, math.min(err.retry_after, self.max_backoff)) end
@@ -265,6 +284,7 @@ function Client:logged_spec(spec, req, attempt)
     self:log("   not sent: " .. refused)
     return spec
   end
+  self:log(string.format("   (waits at most %g s for the answer)", spec.timeout))
   local sent = {}
   for i, line in ipairs(lines) do
     local name, value = line:match("^([^:]*): (.*)$")
@@ -313,10 +333,12 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind, cause = http.request(spec, req.sink)
+  local res, msg, kind, cause, sent = http.request(spec, req.sink)
   if not res then
-    if self.debug then self:log(string.format("<- %s after %.3f s", msg, loop.now() - started)) end
-    return nil, failures.transport_error(req, url, msg, kind, cause)
+    if self.debug then
+      self:log(string.format("<- %s after %.3f s (%s)", msg, loop.now() - started, sent and "sent" or "unsent"))
+    end
+    return nil, failures.transport_error(req, url, msg, kind, cause, sent, timeout)
   end
   if self.debug then
     self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))

@@ -235,13 +235,39 @@ local function permanent_error(req, url, msg, kind, cause)
   end
 end
 
-function M.transport_error(req, url, msg, kind, cause)
+-- The operations whose repetition is a second effect, not the same one: each Invoke runs
+-- the function again (InvokeAsync queues another event). Their failures after the
+-- request was sent are not retried (outcome_unknown). (The others are idempotent, or
+-- their callers reconcile: a CreateFunction retried meets its own function, a layer
+-- version published twice is found and deleted by resources/layer_version.lua.)
+M.NOT_IDEMPOTENT = { Invoke = true, InvokeAsync = true, InvokeWithResponseStream = true }
+
+-- The error of a non-idempotent call whose request went out and got no whole answer: the
+-- endpoint may have acted on it, so it is not sent again (kind "outcome_unknown").
+local function outcome_unknown(req, url, msg, kind, timeout, through)
+  local op = req.op
+  local what = op:find("^Invoke") and "the function may have run" or "it may have taken effect"
+  local head = kind == "timeout" and timeout
+    and string.format("%s: no answer within %s s after the request was sent", op, string.format("%g", timeout))
+    or string.format("%s: the connection failed after the request was sent", op)
+  return { type = kind == "timeout" and "RequestTimeout" or "ConnectionError", kind = "outcome_unknown",
+           transport_kind = kind, retryable = false, is_timeout = kind == "timeout",
+           message = string.format("%s; %s; not retried (%s: %s %s%s)", head, what, printable(msg), req.method,
+             shown_url(url), through) }
+end
+
+-- A transport failure's error. sent: whether any of the request went out (http.request's
+-- 5th value); timeout: the attempt's, in seconds, for the message.
+function M.transport_error(req, url, msg, kind, cause, sent, timeout)
   local permanent = permanent_error(req, url, msg, kind, cause)
   if permanent then return permanent end
-  local through = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
+  local proxy = kind ~= "cancelled" and require("lambdaeng.aws.proxy").for_url(url)
+  local through = proxy and string.format("; through the proxy %s (from %s)", proxy.shown, proxy.variable) or ""
+  if sent and RETRIED_KINDS[kind] and M.NOT_IDEMPOTENT[req.op] then
+    return outcome_unknown(req, url, msg, kind, timeout, through)
+  end
   return { type = kind == "timeout" and "RequestTimeout" or "ConnectionError", kind = kind,
-           message = string.format("%s (%s %s%s)", msg, req.method, shown_url(url), through and string.format(
-             "; through the proxy %s (from %s)", through.shown, through.variable) or ""),
+           message = string.format("%s (%s %s%s)", msg, req.method, shown_url(url), through),
            retryable = RETRIED_KINDS[kind] or false, is_timeout = kind == "timeout" }
 end
 

@@ -36,8 +36,9 @@ end
 
 local NO_HEADERS = {}
 
--- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier.
--- Returns { status_code, payload, function_error, log_result, executed_version }.
+-- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier,
+-- timeout (seconds an attempt waits; else client:invoke_timeout's 960 s). Sent once: a failure after
+-- the request went out is not retried (aws/failures.lua's NOT_IDEMPOTENT). Returns { status_code, payload, function_error, log_result, executed_version }.
 function Methods:invoke(name, opts)
   opts = opts or {}
   local headers = NO_HEADERS
@@ -52,7 +53,7 @@ function Methods:invoke(name, opts)
   local res, err = self.client:call {
     op = "Invoke", method = req.method, path = req.path, query = req.query,
     headers = headers, body = opts.payload or "{}", class = "invoke", log_body = false,
-    timeout = opts.timeout, max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
+    timeout = opts.timeout or self.client:invoke_timeout(opts.invocation_type), max_body = M.INVOKE_MAX_RESPONSE, deadline = self.deadline,
   }
   if not res then return nil, err end
   -- the three in one call: one metamethod call each otherwise

@@ -21,9 +21,6 @@ local OP = "InvokeWithResponseStream"
 -- The bytes of messages not yet whole the client may hold (Lambda's chunks are far
 -- smaller; a message may carry 16 MiB at most, eventstream.c).
 local MAX_PENDING = 17 * 1024 * 1024
--- A call's time: the longest a function runs (Lambda's 900 s) and a minute more, whatever
--- the client's own per-call timeout (60 s), which would cut a stream still flowing.
-local STREAM_TIMEOUT = 960
 
 local function invalid(message) return { type = "InvalidResponse", message = OP .. ": " .. message } end
 
@@ -101,7 +98,9 @@ function M.stream(api, input, on_event)
   local res, cerr = api.client:call {
     op = OP, method = req.method, path = req.path, query = req.query, headers = req.headers, body = req.body or "",
     class = "invoke", log_body = false, deadline = api.deadline, max_body = MAX_PENDING, sink = r.sink,
-    timeout = math.max(api.client.timeout or 0, STREAM_TIMEOUT),
+    -- the longest a function runs and a minute more (client:invoke_timeout), not the client's 60 s
+    -- per call, which would cut a stream still flowing; LAMBDAENG_HTTP_TIMEOUT overrides it
+    timeout = api.client:invoke_timeout(input.InvocationType),
     resend = function() -- (an attempt failed) only before an event was handed on; afresh
       if r.events > 0 then return false end
       r.pending = ""
