@@ -114,8 +114,10 @@ class Secrets(TempDirTest):
         stack = self.write("stack.lua", STACK)
         r = self.le("run", stack, "--yes", "--debug", "--var", "pw=" + PW)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        after = r.stdout.split("\nOutputs:\n", 1)[1]  # the outputs after apply, as Terraform prints them
         for name in ("pw", "raw", "res"):
-            self.assertIn(name + " = (sensitive)", r.stdout)
+            self.assertRegex(r.stdout, r"\+ %s +=  ?\(sensitive\)\n" % name)  # the plan's
+            self.assertRegex(after, r"\n%s = <sensitive>\n" % name)
         self.assertIn('plain = "nothing secret here"', r.stdout)
         st = self.state()
         for name in ("pw", "raw", "res"):
@@ -134,7 +136,7 @@ class Secrets(TempDirTest):
         self.outputs.append(self.le("plan", stack, "--json", "--var", "pw=" + PW).stdout)
 
         r = self.le("output", stack)
-        self.assertIn("pw = (sensitive)", r.stdout)
+        self.assertIn("pw = <sensitive>\n", r.stdout)  # as `terraform output`
         r = self.le("output", stack, "pw")
         self.assertEqual(r.returncode, 1)
         self.assertIn("output pw is sensitive: lambdaeng stores only a keyed digest of it", r.stderr)

@@ -11,7 +11,7 @@ local M = {}
 M.help = { output = [[
 Usage: lambdaeng output [STACK.lua|DIR] [NAME] [--json] [--state PATH]   (default: ./stack.lua)
 
-Prints the outputs stored by the last run. Sensitive outputs show as (sensitive):
+Prints the outputs stored by the last run. Sensitive outputs show as <sensitive>:
 state keeps only a keyed digest of them, so `output NAME` of a sensitive output is
 an error and --json lists it without a value.
 ]] }
@@ -60,7 +60,7 @@ function M.command(args)
   end
   for _, k in ipairs(validate.sorted_keys(outputs)) do
     local v = outputs[k]
-    print(k .. " = " .. (v.sensitive and "(sensitive)" or json.encode_plain(v.value)))
+    print(k .. " = " .. (v.sensitive and "<sensitive>" or json.encode_plain(v.value))) -- as `terraform output`
   end
   return true
 end

@@ -81,7 +81,7 @@ function M.print_outputs(outputs)
   print("\nOutputs:\n")
   table.sort(outputs, function(a, b) return a.name < b.name end)
   for _, o in ipairs(outputs) do
-    local v = o.sensitive and "(sensitive)" or json.encode_plain(o.value)
+    local v = o.sensitive and "<sensitive>" or json.encode_plain(o.value) -- (Terraform's word after apply)
     print(secrets.redact(o.name .. " = " .. v))
   end
 end
