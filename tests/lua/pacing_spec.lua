@@ -112,6 +112,26 @@ describe("a client's pacer", function()
   end)
 end)
 
+describe("a rate limiter's queue", function()
+  it("queues a caller behind those waiting even when its slot time has passed", function()
+    -- (acquire's quick path asks `not dispatching` for "nobody waits": this holds them to agreeing)
+    local l = pacing.limiter(20, 20, { name = "control" })
+    local slots, main = {}, loop.current()
+    assert.equal(1, l:acquire().slot) -- the first goes at once
+    for i = 1, 2 do loop.spawn(function() slots[i] = l:acquire().slot; if slots[3] and #slots == 3 then loop.wake(main) end end) end
+    loop.spawn(function()
+      assert.equal(2, l.waiting:len()) -- both wait for the dispatcher
+      assert.truthy(l.dispatching)
+      l.next_slot = 0 -- as if the loop ran late: the time of a slot has passed
+      slots[3] = l:acquire().slot
+      if #slots == 3 then loop.wake(main) end
+    end)
+    loop.suspend()
+    assert.same({ 2, 3, 4 }, slots) -- the late comer went last, not before them
+    assert.equal(0, l.waiting:len())
+  end)
+end)
+
 describe("a limiter's calls in flight", function()
   -- (a list without holes, each ticket knowing its place: a set keyed by tickets had
   -- rehashed at almost every release with 256 calls in flight)

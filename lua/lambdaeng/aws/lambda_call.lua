@@ -165,7 +165,12 @@ end
 
 -- request_in_lua's result without its copies and sorts; an input it would refuse (a
 -- URI member missing or null, a member the operation does not take) goes to it, to say why.
+-- An empty query or header list is one shared table (a refresh makes a GetFunction with
+-- neither per function): read-only, as requests are (lambda_invoke shares them too).
 local NULL = json.null
+local NONE_SENT = setmetatable({}, { __newindex = function()
+  error("a request's empty query or headers are shared: build a new list to add to", 2)
+end })
 function M.request(op, input)
   local spec = OPERATIONS[op]
   local c = spec and (compiled[op] or compile(op, spec))
@@ -183,32 +188,43 @@ function M.request(op, input)
   for i = 2, #parts, 2 do
     local param = parts[i]
     local v = input[param.name]
-    if v == nil or type(v) == "table" or v == NULL then return request_in_lua(op, input) end
-    if type(v) ~= "string" then v = scalar(v) end
+    if type(v) ~= "string" then -- (a string, the usual name, is neither of those: one test)
+      if v == nil or type(v) == "table" or v == NULL then return request_in_lua(op, input) end
+      v = scalar(v)
+    end
     if param.greedy then
       path = path .. (v:gsub("[^/]+", uri_encode)) .. parts[i + 1]
     else
       path = path .. uri_encode(v) .. parts[i + 1]
     end
   end
-  local query, literal, query_members = {}, c.literal, c.query
-  for i = 1, #literal do query[i] = { literal[i][1], literal[i][2] } end
+  local query, literal, query_members = NONE_SENT, c.literal, c.query
+  if #literal > 0 then
+    query = {}
+    for i = 1, #literal do query[i] = { literal[i][1], literal[i][2] } end
+  end
   for j = 1, #query_members do
     local mw = query_members[j]
     local v = input[mw[1]]
-    if v == NULL then return request_in_lua(op, input) end
-    if type(v) == "table" then
-      for _, x in ipairs(v) do query[#query + 1] = { mw[2], scalar(x) } end
-    elseif v ~= nil then
-      query[#query + 1] = { mw[2], scalar(v) }
+    if v ~= nil then -- (most are not given)
+      if v == NULL then return request_in_lua(op, input) end
+      if query == NONE_SENT then query = {} end
+      if type(v) == "table" then
+        for _, x in ipairs(v) do query[#query + 1] = { mw[2], scalar(x) } end
+      else
+        query[#query + 1] = { mw[2], scalar(v) }
+      end
     end
   end
-  local headers, header_members = {}, c.headers
+  local headers, header_members = NONE_SENT, c.headers
   for j = 1, #header_members do
     local mw = header_members[j]
     local v = input[mw[1]]
-    if v == NULL then return request_in_lua(op, input) end
-    if v ~= nil then headers[#headers + 1] = { mw[2], scalar(v) } end
+    if v ~= nil then
+      if v == NULL then return request_in_lua(op, input) end
+      if headers == NONE_SENT then headers = {} end
+      headers[#headers + 1] = { mw[2], scalar(v) }
+    end
   end
   local body
   if spec.payload then

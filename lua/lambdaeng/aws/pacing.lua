@@ -30,6 +30,7 @@
 local loop = require "lambdaeng.native.loop"
 local http = require "lambdaeng.native.http"
 local task = require "lambdaeng.task"
+local loop_now = loop.now -- (per request: acquire and complete)
 
 local M = {}
 
@@ -53,12 +54,13 @@ Limiter.__index = Limiter
 function M.limiter(rate, ceiling, opts)
   opts = opts or {}
   return setmetatable({
-    rate = rate or opts.start, learned = rate ~= nil, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = nil, k = 0,
+    rate = rate or opts.start, learned = rate ~= nil, ceiling = ceiling, next_slot = 0, w_max = rate, last_throttle = false, k = 0,
     epoch = 0, throttles = 0, decisions = 0,
-    waiting = task.waitlist(), dispatching = false, holding = nil,
+    waiting = task.waitlist(), dispatching = false, holding = false,
     outstanding = {}, n_outstanding = 0, accepted = {}, accepted_head = 1, accepted_tail = 0, recent_head = 1,
-    name = opts.name or "?", log = opts.log, released = 0, burst = opts.burst,
-  }, Limiter)
+    name = opts.name or "?", log = opts.log or false, released = 0, burst = opts.burst or false,
+  }, Limiter) -- (false, not nil: a field read on every request is found in the table, not
+  -- looked for in Limiter through __index)
 end
 
 function Limiter:interval() return self.rate and (MARGIN / self.rate) or 0 end
@@ -69,7 +71,7 @@ end
 
 -- Releases one caller at slot time `at`: a ticket remembers when and under which
 -- rate it went, for the throttling rules above.
-function Limiter:ticket(at)
+local function ticket(self, at)
   self.released = self.released + 1
   local n = self.n_outstanding + 1
   local t = { sent = at, epoch = self.epoch, slot = self.released, rate = self.learned and self.rate or false,
@@ -84,6 +86,7 @@ function Limiter:ticket(at)
   end
   return t
 end
+Limiter.ticket = ticket
 
 function Limiter:dispatch()
   local cancels = http.cancellations()
@@ -117,7 +120,7 @@ end
 -- never throttles gets a refresh of 1,000 functions at once, not over a second.
 -- (Control calls keep their spacing: a burst of creates would spend ten times the
 -- quota's sends on 429s before the first one teaches the rate.)
-function Limiter:slot(now)
+local function slot(self, now)
   if self.burst and not self.learned and self.rate then
     local full = self.rate * WINDOW
     -- (min and max written out: a refresh releases a call per function through here)
@@ -133,12 +136,16 @@ function Limiter:slot(now)
   self.next_slot = at + self:interval()
   return at
 end
+Limiter.slot = slot
 
--- Waits (from a task) until this caller's turn; returns its ticket.
+-- Waits (from a task) until this caller's turn; returns its ticket. (Nobody waits
+-- unless a dispatcher runs: acquire starts one before it waits, and the dispatcher
+-- ends only with the list empty; so `not dispatching` says the list is empty
+-- without two method calls a request. lua.pacing checks that they agree.)
 function Limiter:acquire()
-  local now = loop.now()
-  if self.waiting:len() == 0 and not self.holding and now >= self.next_slot then
-    return self:ticket(self:slot(now))
+  local now = loop_now()
+  if not self.dispatching and not self.holding and now >= self.next_slot then
+    return ticket(self, slot(self, now))
   end
   if not self.dispatching then
     self.dispatching = true
@@ -149,8 +156,8 @@ end
 
 -- Accepted calls (not throttled): when each was released and answered, in the
 -- order of their answers, for the last few windows (their tickets, answered).
-function Limiter:remember_accepted(ticket)
-  local now = loop.now()
+local function remember_accepted(self, ticket)
+  local now = loop_now()
   local a = self.accepted
   self.accepted_tail = self.accepted_tail + 1
   ticket.at = now
@@ -166,6 +173,7 @@ function Limiter:remember_accepted(ticket)
   end
   self.accepted_head = head
 end
+Limiter.remember_accepted = remember_accepted
 
 -- How many calls released in (s - WINDOW, s] the endpoint accepted, counting
 -- those still unanswered as accepted (a 429 comes back quickly); and the span
@@ -197,7 +205,7 @@ end
 function Limiter:measure()
   local s, started = self.holding, loop.now()
   while unresolved_before(self, s) and loop.now() - started < HOLD_MAX do loop.sleep(0.005) end
-  self.holding = nil
+  self.holding = false
   -- A slow endpoint answers a burst over more than a second: its refills of that
   -- time are in the count, so the count is spread over the time it took.
   local accepted, span = self:accepted_before(s)
@@ -233,8 +241,8 @@ function Limiter:complete(ticket, throttled)
     self.outstanding[n], self.n_outstanding, ticket.index = nil, n - 1, false
   end
   if not throttled then
-    self:remember_accepted(ticket)
-    self:grow()
+    remember_accepted(self, ticket)
+    if self.last_throttle then self:grow() end -- (grow does nothing before a 429)
     return false
   end
   self.throttles = self.throttles + 1
