@@ -79,7 +79,7 @@ class State(TempDirTest):
         r = run("output", self.stack)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('url = "https://example.com"', r.stdout)
-        self.assertIn("key = (sensitive)", r.stdout)
+        self.assertIn("key = <sensitive>", r.stdout)
         self.assertNotIn("k-123", r.stdout)
         r = run("output", self.stack, "key")  # a sensitive output is never printed (state keeps a digest)
         self.assertEqual(r.returncode, 1)
