@@ -158,6 +158,9 @@ M.resolve_aws = resolve_aws
 
 -- A stack command's operations in flight at once without --parallelism.
 M.STACK_PARALLELISM = 256
+-- Its refresh's reads in flight at once without --parallelism (docs/DESIGN.md, "The
+-- refresh's width"): reads change nothing, and each wave of them waits one round trip.
+M.REFRESH_PARALLELISM = 512
 
 -- The connections kept to a host: LAMBDAENG_MAX_CONNECTIONS, the provider's
 -- max_connections, or as many as the command has calls in flight (--parallelism N, a

@@ -378,7 +378,7 @@ function M.run(ctx)
       addrs[n], kinds[n] = addr, kind
     end
   end
-  local width = ctx.parallelism or 256
+  local width = ctx.refresh_parallelism or ctx.parallelism or 256
   local get, stop = entries_in_flight(state, addrs, kinds, width)
   for i = 1, #addrs do
     work[i] = function() refresh_at(ctx, addrs, i, get, drifted, errors, unchanged, read) end

@@ -81,10 +81,23 @@ function M.parallelism(args)
   return tonumber(args.parallelism) or endpoint.STACK_PARALLELISM
 end
 
+-- The reads its refresh has in flight at once: --parallelism, or 512.
+function M.refresh_parallelism(args)
+  return tonumber(args.parallelism) or endpoint.REFRESH_PARALLELISM
+end
+
+-- The calls a stack command may have in flight (its clients keep as many connections to a
+-- host): its operations', or its refresh's when it refreshes and that is more.
+function M.clients_parallelism(args)
+  if args.no_refresh then return M.parallelism(args) end
+  return math.max(M.parallelism(args), M.refresh_parallelism(args))
+end
+
 -- default: the default provider's client (clients.ctx_for()), made once.
 function M.context(session, st, clients, default, args, fields)
   local ctx = { api = default.api, state = st, session = session, region = default.cfg.region,
                 default_tags = default.provider.default_tags, parallelism = M.parallelism(args),
+                refresh_parallelism = M.refresh_parallelism(args),
                 retarget = args.retarget, target_text = default.target and default.target.text }
   for k, v in pairs(fields or {}) do ctx[k] = v end
   return require("lambdaeng.targets").views(ctx, clients)

@@ -49,7 +49,7 @@ local function compute(ws, session, args)
   if not st then return nil, held end
   local lock <close> = held
   trace.phase("state") -- locked and opened
-  local clients = ws:clients(session, common.parallelism(args))
+  local clients = ws:clients(session, common.clients_parallelism(args))
   local target, terr = clients.target()
   if target then terr = clients.check(st) end
   if terr then return nil, terr end

@@ -155,7 +155,7 @@ local function run_stack(args, destroy)
   local lock <close> = held
   trace.phase("state") -- locked and opened
   -- the state's resources were applied to a target: this run must use the same one
-  local clients = ws:clients(session, common.parallelism(args))
+  local clients = ws:clients(session, common.clients_parallelism(args))
   local terr = clients.check(st)
   if terr then return nil, terr end
   -- the default provider's client, made once (its credentials are fetched once too)
