@@ -17,6 +17,7 @@
 --     clients.target(alias)            the target a provider resolves to
 --     clients.ctx_for(alias, region)   { api, cfg, provider, target, alias } | nil, err
 --     clients.check(state)             nil, or an error when the state was applied elsewhere
+--     clients.stored_aliases(state)    the provider aliases its records name, as check read them
 --   api_error(err, cfg)       -> err with notes saying what answered and why (credentials)
 -- Errors are { type, message } (errors.lua). args: the command line's values.
 local errors = require "lambdaeng.errors"
@@ -273,9 +274,17 @@ function M.stack_clients(ws, session, parallelism)
     return cache[key]
   end
   -- Stops with both targets named when state was applied elsewhere (unless --retarget).
+  local checked -- { state, aliases }: the provider aliases of the records a check read
   function T.check(st)
-    local err = require("lambdaeng.targets").check(st, session, T.target, args.retarget)
+    local aliases = not args.retarget and {} or nil
+    local err = require("lambdaeng.targets").check(st, session, T.target, args.retarget, aliases)
+    checked = not err and aliases and { state = st, aliases = aliases } or nil
     return err and errors.from(err, "TargetMismatch") or nil
+  end
+  -- The provider aliases stored in st's records, as the check just read them (nil when it
+  -- did not read st): the views' clients are made from them (targets.views).
+  function T.stored_aliases(st)
+    return checked and checked.state == st and checked.aliases or nil
   end
   return T
 end

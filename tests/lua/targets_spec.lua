@@ -61,6 +61,55 @@ describe("targets.check", function()
   end)
 end)
 
+-- targets.views makes a client for every provider alias a stored record names; after a
+-- check it takes those aliases from what the check read (clients.stored_aliases) and reads no
+-- entry again (W3: 1,000 targets), and without one it reads every entry as before.
+describe("targets.views", function()
+  local function run(with_check)
+    local gets = 0
+    local records = { { kind = "endpoint", region = "us-east-1", endpoint = "http://h:1" },
+                      { kind = "endpoint", region = "us-west-2", endpoint = "http://h:1", provider = "west" },
+                      { kind = "endpoint", region = "eu-west-1", endpoint = "http://h:1", provider = "gone" } }
+    local addresses = {}
+    for i = 1, 30 do addresses[i] = "func.f" .. i end
+    local st = { addresses = function() return addresses end,
+                 get = function(_, addr) gets = gets + 1; return records[tonumber(addr:match("%d+")) % 3 + 1] end }
+    local made = {}
+    local checked
+    local clients = {
+      ctx_for = function(alias)
+        made[#made + 1] = alias or "default"
+        return { api = {}, cfg = { region = alias == "west" and "us-west-2" or "us-east-1" }, provider = {},
+                 target = { kind = "endpoint" }, alias = alias or "default" }
+      end,
+      stored_aliases = function(state) return checked and checked.state == state and checked.aliases or nil end,
+    }
+    if with_check then
+      local aliases = {}
+      local target_for = function(alias)
+        return { kind = "endpoint", region = ({ west = "us-west-2", gone = "eu-west-1" })[alias] or "us-east-1",
+                 endpoint = "http://h:1", text = alias }
+      end
+      assert.equal(nil, targets.check(st, { by_addr = {} }, target_for, false, aliases))
+      checked = { state = st, aliases = aliases }
+    end
+    local before = gets
+    local session = { decls = {}, providers = { west = {} } } -- ("gone": no longer declared)
+    targets.views({ state = st, session = session }, clients)
+    return made, gets - before
+  end
+  it("takes the stored aliases from the check, reading no entry again", function()
+    local made, gets = run(true)
+    assert.same({ "default", "west" }, made)
+    assert.equal(0, gets)
+  end)
+  it("reads every entry's target without a check", function()
+    local made, gets = run(false)
+    assert.same({ "default", "west" }, made)
+    assert.equal(30, gets)
+  end)
+end)
+
 -- A refresh takes each ARN's account (targets.account_of) and unqualified form (func.base_arn)
 -- with the part up to ":function:" matched once per distinct text: both say what their patterns
 -- say of the whole ARN, on ARNs mutated at random (a colon, "function", "lambda" put in or taken out).
