@@ -1,5 +1,6 @@
 #include "lineedit.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
@@ -18,6 +19,51 @@
 #include <lua.h>
 
 #include "loop.h"
+
+#ifndef LAMBDAENG_LIBEDIT_FILE
+#define LAMBDAENG_LIBEDIT_FILE "libedit.so.2"
+#endif
+
+/* libedit is loaded when the REPL opens this module, not linked: only the REPL edits lines,
+ * and the library with libtinfo cost every command's start ~0.5 M instructions of loading.
+ * Its functions and the variables it is configured by, from dlsym, as E.name (a variable's
+ * address: *E.name). */
+#define LE_EDIT_NAMES(X)                                                                                    \
+  X(readline) X(add_history) X(read_history) X(write_history) X(history_truncate_file) X(using_history)    \
+  X(rl_completion_matches) X(rl_line_buffer) X(rl_attempted_completion_over)                                \
+  X(rl_completion_append_character) X(rl_attempted_completion_function) X(rl_basic_word_break_characters) \
+  X(rl_catch_signals) X(rl_readline_name) X(rl_getc_function)
+#define LE_EDIT_FIELD(name) __typeof__(name) *name;
+static struct {
+  LE_EDIT_NAMES(LE_EDIT_FIELD)
+} E;
+
+/* NULL once every name is resolved, else why not (the library is then not kept). */
+static const char *load_libedit(void) {
+  static char failure[512];
+  static int loaded;
+  if (loaded) return NULL;
+  void *lib = dlopen(LAMBDAENG_LIBEDIT_FILE, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    snprintf(failure, sizeof failure, "%s", why ? why : "dlopen failed");
+    return failure;
+  }
+#define LE_EDIT_RESOLVE(name)                                                       \
+  {                                                                                 \
+    void *p = dlsym(lib, #name);                                                    \
+    if (!p) {                                                                       \
+      snprintf(failure, sizeof failure, "it has no %s", #name);                     \
+      dlclose(lib);                                                                 \
+      return failure;                                                               \
+    }                                                                               \
+    memcpy(&E.name, &p, sizeof p); /* POSIX: a function's address as dlsym's void * */ \
+  }
+  LE_EDIT_NAMES(LE_EDIT_RESOLVE)
+#undef LE_EDIT_RESOLVE
+  loaded = 1; /* never closed: its history and settings live for the process */
+  return NULL;
+}
 
 static lua_State *completer_state;
 static int completer_ref = LUA_NOREF;
@@ -49,7 +95,7 @@ static char **complete(const char *text, int start, int end) {
   if (!L || completer_ref == LUA_NOREF) return NULL;
   lua_rawgeti(L, LUA_REGISTRYINDEX, completer_ref);
   lua_pushstring(L, text);
-  lua_pushstring(L, rl_line_buffer ? rl_line_buffer : "");
+  lua_pushstring(L, *E.rl_line_buffer ? *E.rl_line_buffer : "");
   if (le_callback_call(L, 2, 1, "completion") != LUA_OK) return NULL; /* reported after the line */
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
@@ -64,10 +110,10 @@ static char **complete(const char *text, int start, int end) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  rl_attempted_completion_over = 1; /* never fall back to file names */
-  rl_completion_append_character = '\0'; /* "invoke" then "(": no space between */
+  *E.rl_attempted_completion_over = 1; /* never fall back to file names */
+  *E.rl_completion_append_character = '\0'; /* "invoke" then "(": no space between */
   if (ncandidates == 0) return NULL;
-  return rl_completion_matches(text, generator);
+  return E.rl_completion_matches(text, generator);
 }
 
 static void on_sigint(int sig) {
@@ -134,7 +180,7 @@ static int l_readline(lua_State *L) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);
   interrupted = 0;
-  char *line = readline(prompt);
+  char *line = E.readline(prompt);
   sigaction(SIGINT, &old, NULL);
   if (interrupted) {
     free(line);
@@ -151,19 +197,19 @@ static int l_readline(lua_State *L) {
 }
 
 static int l_add_history(lua_State *L) {
-  add_history(luaL_checkstring(L, 1));
+  E.add_history(luaL_checkstring(L, 1));
   return 0;
 }
 
 static int l_read_history(lua_State *L) {
-  lua_pushboolean(L, read_history(luaL_checkstring(L, 1)) == 0);
+  lua_pushboolean(L, E.read_history(luaL_checkstring(L, 1)) == 0);
   return 1;
 }
 
 static int l_write_history(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  int rc = write_history(path);
-  if (rc == 0) history_truncate_file(path, 1000);
+  int rc = E.write_history(path);
+  if (rc == 0) E.history_truncate_file(path, 1000);
   lua_pushboolean(L, rc == 0);
   return 1;
 }
@@ -177,17 +223,19 @@ static int l_set_completer(lua_State *L) {
     completer_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   completer_state = le_main_thread(L);
-  rl_attempted_completion_function = complete;
-  rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
+  *E.rl_attempted_completion_function = complete;
+  *E.rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
   return 0;
 }
 
 int le_open_lineedit(lua_State *L) {
-  rl_catch_signals = 0;
-  rl_readline_name = "lambdaeng";
-  rl_getc_function = read_key; /* before the first readline, which installs it */
-  setlocale(LC_CTYPE, "");      /* typed characters in the user's encoding (UTF-8) */
-  using_history();
+  const char *failure = load_libedit();
+  if (failure) return luaL_error(L, "the REPL needs libedit (%s): %s", LAMBDAENG_LIBEDIT_FILE, failure);
+  *E.rl_catch_signals = 0;
+  *E.rl_readline_name = "lambdaeng";
+  *E.rl_getc_function = read_key; /* before the first readline, which installs it */
+  setlocale(LC_CTYPE, "");         /* typed characters in the user's encoding (UTF-8) */
+  E.using_history();
   static const luaL_Reg fns[] = {{"readline", l_readline},         {"add_history", l_add_history},
                                  {"read_history", l_read_history}, {"write_history", l_write_history},
                                  {"set_completer", l_set_completer}, {NULL, NULL}};

@@ -1,5 +1,9 @@
 /* lineedit.h — line editing for the REPL, on libedit (BSD licensed).
  *
+ * The library is loaded (dlopen, LAMBDAENG_LIBEDIT_FILE) when the module is opened, which
+ * only the REPL does: other commands never map it. A library that cannot be loaded makes
+ * the opening raise "the REPL needs libedit (FILE): <why>".
+ *
  * Lua: lambdaeng.native.lineedit.readline(prompt) -> line, or nil at end of input
  * (Ctrl-D, also one typed while the previous line ran), or false when Ctrl-C
  * interrupted the line; add_history(line);
