@@ -420,6 +420,12 @@ function Session:backend(config, level)
   stackbackend.declare(self, config, (level or 1) + 1) -- not a tail call: that frame counts
 end
 
+-- The collector's pause while a stack runs (Lua's default: 200). What a stack makes is mostly
+-- what lives to the end (its declarations), so each cycle marks it again for little garbage;
+-- half as many cycles: W3's stack of 1,000 -2.1 M instructions, W5's plan of 10,000 -19 M
+-- (-1.5 %) for +0.8 MB of peak RSS (25.2 -> 26.0 MB; 1,000 gave +1.2 MB).
+M.LOAD_PAUSE = 400
+
 -- Runs the stack at path. Returns the session; session.fatal holds a message
 -- when the program itself failed (syntax error, runtime error, fail()).
 function M.load(path, opts)
@@ -450,10 +456,12 @@ function M.load(path, opts)
     session.fatal = err
   else
     local ok, trace
+    local pause = collectgarbage("setpause", M.LOAD_PAUSE)
     ok, err = xpcall(chunk, function(e)
       trace = debug.traceback("", 2)
       return site.error_text(e)
     end)
+    collectgarbage("setpause", pause)
     if not ok then
       session.fatal = err
       session.traceback = trace
