@@ -115,11 +115,10 @@ function M.refreshed_plan(ctx, args, opts)
     local ok, serr = planfile.check_state(args.saved_plan, ctx.state_opened or ctx.state:info())
     if not ok then return nil, serr end
   end
-  local invocation = require "lambdaeng.resources.invocation"
   local compute_opts = { replace = args.replace, target = args.target, destroy = opts.destroy, digest = ctx.digest }
   if opts.ephemeral then
-    compute_opts.ephemeral = function(p)
-      local res, ie = invocation.ephemeral(ctx.for_resource(p.decl), p.args)
+    compute_opts.ephemeral = function(p) -- (its module loaded by the first: most stacks declare none)
+      local res, ie = require("lambdaeng.resources.invocation").ephemeral(ctx.for_resource(p.decl), p.args)
       if not res then return nil, ie.type .. ": " .. ie.message end
       return res
     end
