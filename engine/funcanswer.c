@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-enum { ARG_TEXT = 1, ARG_MT, ARG_NO_NESTED, SLOT_TAGS, SLOT_VARIABLES };
+enum { ARG_TEXT = 1, ARG_MT, ARG_NO_NESTED, ARG_REGION, SLOT_TAGS, SLOT_VARIABLES, SLOT_NESTED };
 #define DECLINE (-1)
 #define MAX_ARCHITECTURES 4
 
@@ -370,14 +370,82 @@ static void push_args(lua_State *L, const reader *r) {
   lua_setfield(L, args, "reserved_concurrent_executions");
   if (!snap) {
     lua_pushvalue(L, ARG_NO_NESTED);
-    return;
+  } else {
+    lua_createtable(L, 0, 1); /* nested.snap_start.optimization_status */
+    lua_createtable(L, 0, 1);
+    if (has(&r->optimization)) lua_pushlstring(L, r->optimization.s, r->optimization.n);
+    else lua_pushliteral(L, "Off");
+    lua_setfield(L, -2, "optimization_status");
+    lua_setfield(L, -2, "snap_start");
   }
-  lua_createtable(L, 0, 1); /* nested.snap_start.optimization_status */
-  lua_createtable(L, 0, 1);
-  if (has(&r->optimization)) lua_pushlstring(L, r->optimization.s, r->optimization.n);
-  else lua_pushliteral(L, "Off");
-  lua_setfield(L, -2, "optimization_status");
-  lua_setfield(L, -2, "snap_start");
+  lua_replace(L, SLOT_NESTED);
+}
+
+/* The length of func.lua's base_arn of the ARN: what BASE_ARN,
+ * ^(arn:[^:]*:lambda:[^:]*:[^:]*:function:[^:]+), matches of it, else all of it. */
+static size_t base_arn_len(const char *s, size_t n) {
+  size_t i = 4;
+  if (n < 4 || memcmp(s, "arn:", 4) != 0) return n;
+  while (i < n && s[i] != ':') i++;
+  if (n - i < 8 || memcmp(s + i, ":lambda:", 8) != 0) return n;
+  for (i += 8; i < n && s[i] != ':';) i++;
+  if (i == n) return n;
+  for (i++; i < n && s[i] != ':';) i++;
+  if (n - i < 10 || memcmp(s + i, ":function:", 10) != 0) return n;
+  size_t name = i += 10;
+  while (i < n && s[i] != ':') i++;
+  return i > name ? i : n;
+}
+
+/* func.lua's attrs_from(cfg, region, "$LATEST", tags_all, nested) of the answer, the table
+ * tags_all (args.tags, or a new empty one) set in it; region: a string. */
+static void push_attrs(lua_State *L, const reader *r, int args) {
+  static const char INVOKE[] = "arn:aws:apigateway:", PATH[] = ":lambda:path/2015-03-31/functions/",
+                    TAIL[] = "/invocations";
+  size_t region_len, arn_len = base_arn_len(r->arn.s, r->arn.n);
+  const char *region = lua_tolstring(L, ARG_REGION, &region_len);
+  lua_createtable(L, 0, 14);
+  int t = lua_gettop(L);
+  for (int qualified = 0; qualified < 2; qualified++) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, r->arn.s, arn_len);
+    if (qualified) luaL_addstring(&b, ":$LATEST");
+    luaL_pushresult(&b);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, t, qualified ? "qualified_arn" : "arn");
+    size_t len;
+    const char *arn = lua_tolstring(L, -1, &len);
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, INVOKE, sizeof INVOKE - 1);
+    luaL_addlstring(&b, region, region_len);
+    luaL_addlstring(&b, PATH, sizeof PATH - 1);
+    luaL_addlstring(&b, arn, len);
+    luaL_addlstring(&b, TAIL, sizeof TAIL - 1);
+    luaL_pushresult(&b);
+    lua_setfield(L, t, qualified ? "qualified_invoke_arn" : "invoke_arn");
+    lua_pop(L, 1);
+  }
+  lua_pushliteral(L, "$LATEST");
+  lua_setfield(L, t, "version");
+  set_string(L, t, "last_modified", &r->last_modified);
+  set_integer(L, t, "source_code_size", &r->code_size);
+  set_string(L, t, "code_sha256", &r->code_sha256);
+  static const span ACTIVE = {"Active", 6, 1}, EMPTY = {"", 0, 1};
+  set_string(L, t, "state", has(&r->state) ? &r->state : &ACTIVE);
+  set_string(L, t, "signing_job_arn", has(&r->signing_job) ? &r->signing_job : &EMPTY);
+  set_string(L, t, "signing_profile_version_arn", has(&r->signing_profile) ? &r->signing_profile : &EMPTY);
+  if (lua_getfield(L, args, "tags") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+  }
+  lua_setfield(L, t, "tags_all");
+  lua_pushnil(L); /* the nested attributes, the same tables */
+  while (lua_next(L, SLOT_NESTED)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, t);
+  }
 }
 
 /* The configuration's members attrs_from reads. */
@@ -398,9 +466,11 @@ int le_json_func_answer(lua_State *L) {
   const char *text = luaL_checklstring(L, ARG_TEXT, &len);
   luaL_checktype(L, ARG_MT, LUA_TTABLE);
   luaL_checktype(L, ARG_NO_NESTED, LUA_TTABLE);
-  lua_settop(L, ARG_NO_NESTED);
+  int with_attrs = lua_type(L, ARG_REGION) == LUA_TSTRING;
+  lua_settop(L, ARG_REGION);
   lua_pushnil(L); /* SLOT_TAGS */
   lua_pushnil(L); /* SLOT_VARIABLES */
+  lua_pushnil(L); /* SLOT_NESTED */
   reader r;
   memset(&r, 0, sizeof r);
   r.p = (const unsigned char *)text;
@@ -412,11 +482,16 @@ int le_json_func_answer(lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   int out = lua_gettop(L);
   push_args(L, &r);
-  lua_setfield(L, out, "nested");
+  if (with_attrs) {
+    push_attrs(L, &r, out + 1);
+    lua_setfield(L, out, "attrs");
+  }
   lua_setfield(L, out, "args");
+  lua_pushvalue(L, SLOT_NESTED);
+  lua_setfield(L, out, "nested");
   push_cfg(L, &r);
   lua_setfield(L, out, "cfg");
   lua_pushvalue(L, ARG_MT);

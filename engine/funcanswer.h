@@ -1,13 +1,15 @@
 /* funcanswer.h — a GetFunction answer read straight into what a refresh (and import) takes
  * of it: resources/func_doc.lua's from_api of the decoded answer, without the answer's table.
  *
- * lambdaeng.native.json.func_answer(text, mt, no_nested) -> projection | false
+ * lambdaeng.native.json.func_answer(text, mt, no_nested[, region]) -> projection | false
  *   projection (a table with metatable mt): args and nested, what func_doc.from_api(cfg, doc)
  *   gives for the answer decoded as func.lua's read decodes it (lambda_call.decode_fast with
  *   its READ_SHAPE: nulls dropped, integers exact), nested being no_nested when from_api's
  *   would be its shared empty one; and cfg, the configuration's members attrs_from reads
  *   (FunctionArn, LastModified, CodeSize, CodeSha256, State, SigningJobArn,
- *   SigningProfileVersionArn) as the decoded configuration has them.
+ *   SigningProfileVersionArn) as the decoded configuration has them; with a region (a
+ *   string), attrs: func.lua's attrs_from(cfg, region, "$LATEST", args.tags or {}, nested), its
+ *   tags_all args.tags itself (or a new empty table) and its nested blocks nested's tables.
  *   false: the answer holds anything this reader does not take, and the decoder and from_api
  *   (the reference) must read it: a member outside the common ones (VpcConfig, Layers with
  *   items, FileSystemConfigs, ImageConfigResponse, DeadLetterConfig, LoggingConfig, an

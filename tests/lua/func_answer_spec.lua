@@ -58,7 +58,9 @@ local INTEGERS = { "3", "512", "1024", "0", "-1", "-0", "128", "900", "3.0", "1e
                    "null", '"3"', "01", "true" }
 local ARNS = { '"arn:aws:lambda:us-east-1:123456789012:function:f1"', '"arn:aws:lambda:us-east-1:1:function:f1:7"',
                '"arn:aws-cn:lambda:cn-north-1:1:function:f:$LATEST"', '"nope"', '""', "null", "5",
-               '"arn:aws:lambda:us-east-1:1:function:"', '"arn:aws:lambda:eu-west-1:1:function:é"' }
+               '"arn:aws:lambda:us-east-1:1:function:"', '"arn:aws:lambda:eu-west-1:1:function:é"',
+               '"arn:aws:lambda:us-east-1:1:function::3"', '"arn::lambda:::function:f:1:2"',
+               '"arn:aws:lambda:us-east-1:function:f"', '"arn:aws:s3:us-east-1:1:function:f"', '"arn:aws:lambda"' }
 local MAPS = { "{}", '{"A":"1"}', '{"A":"1","B":""}', '{"é":"✓","k e y":"v"}', '{"A":null}', '{"A":"1","A":"2"}',
                '{"A":3}', "null", "[]", '{"A":"\\u0041"}' }
 
@@ -130,11 +132,14 @@ local function answer()
   return text
 end
 
--- The values func.read makes of an answer (what it then gives a refresh or an import).
-local function values(got)
-  local args, nested, cfg = func.answer_values(got)
+-- The values func.read makes of an answer (what it then gives a refresh or an import): for
+-- $LATEST the projection's attributes when it has them, and for a published version attrs_from's.
+local REGIONS = { "us-east-1", "eu-west-1", "", "é" }
+local function values(got, region)
+  local args, nested, cfg, latest = func.answer_values(got)
   return { args = args, nested = nested,
-           attrs = func.attrs_from(cfg, "us-east-1", "$LATEST", args.tags or {}, nested) }
+           attrs = latest or func.attrs_from(cfg, region, "$LATEST", args.tags or {}, nested),
+           published = func.attrs_from(cfg, region, "7", args.tags or {}, nested) }
 end
 
 describe("json.func_answer", function()
@@ -143,12 +148,15 @@ describe("json.func_answer", function()
     for n = 1, 8000 do
       plain = rand(2) == 0
       local text = answer()
-      local ok, p = func.read_answer(text)
+      local region = pick(REGIONS)
+      local ok, p = func.read_answer(text, nil, region)
       local ref = reference(text)
       if ok and getmetatable(p) == func.PROJECTION then
         taken = taken + 1
         if ref == nil then error("case " .. n .. ": taken, but the reference refuses it: " .. text, 0) end
-        local mine, theirs = values(p), values(ref)
+        if p.attrs == nil then error("case " .. n .. ": no attributes for $LATEST", 0) end
+        if p.attrs.tags_all ~= (p.args.tags or p.attrs.tags_all) then error("case " .. n .. ": tags_all is not args.tags", 0) end
+        local mine, theirs = values(p, region), values(ref, region)
         local same, why = pcall(identical, mine, theirs, "answer")
         if not same then error("case " .. n .. ": " .. why .. "\n" .. text, 0) end
         if (mine.nested == doc.NO_NESTED) ~= (theirs.nested == doc.NO_NESTED) then
@@ -173,10 +181,10 @@ describe("json.func_answer", function()
       .. '"RevisionId": "2edc18e3", "Role": "arn:aws:iam::123456789012:role/bench", "Runtime": "python3.12", '
       .. '"SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"}, "State": "Active", "Timeout": 3, '
       .. '"TracingConfig": {"Mode": "PassThrough"}, "Version": "$LATEST"}, "Tags": {}}'
-    local ok, p = func.read_answer(text)
+    local ok, p = func.read_answer(text, nil, "us-east-1")
     assert.truthy(ok and getmetatable(p) == func.PROJECTION)
-    local mine = values(p)
-    identical(mine, values(reference(text)), "answer")
+    local mine = values(p, "us-east-1")
+    identical(mine, values(reference(text), "us-east-1"), "answer")
     assert.equal(doc.NO_NESTED, mine.nested)
     assert.equal(-1, mine.args.reserved_concurrent_executions)
   end)
