@@ -492,8 +492,10 @@ int le_json_func_answer(lua_State *L) {
   lua_setfield(L, out, "args");
   lua_pushvalue(L, SLOT_NESTED);
   lua_setfield(L, out, "nested");
-  push_cfg(L, &r);
-  lua_setfield(L, out, "cfg");
+  if (!with_attrs) { /* (with them, attrs_from's input is theirs: func.answer_values) */
+    push_cfg(L, &r);
+    lua_setfield(L, out, "cfg");
+  }
   lua_pushvalue(L, ARG_MT);
   lua_setmetatable(L, out);
   return 1;

@@ -8,7 +8,7 @@
  *   would be its shared empty one; and cfg, the configuration's members attrs_from reads
  *   (FunctionArn, LastModified, CodeSize, CodeSha256, State, SigningJobArn,
  *   SigningProfileVersionArn) as the decoded configuration has them; with a region (a
- *   string), attrs: func.lua's attrs_from(cfg, region, "$LATEST", args.tags or {}, nested), its
+ *   string), instead of cfg, attrs: func.lua's attrs_from(cfg, region, "$LATEST", args.tags or {}, nested), its
  *   tags_all args.tags itself (or a new empty table) and its nested blocks nested's tables.
  *   false: the answer holds anything this reader does not take, and the decoder and from_api
  *   (the reference) must read it: a member outside the common ones (VpcConfig, Layers with

@@ -137,9 +137,10 @@ end
 local REGIONS = { "us-east-1", "eu-west-1", "", "é" }
 local function values(got, region)
   local args, nested, cfg, latest = func.answer_values(got)
-  return { args = args, nested = nested,
-           attrs = latest or func.attrs_from(cfg, region, "$LATEST", args.tags or {}, nested),
-           published = func.attrs_from(cfg, region, "7", args.tags or {}, nested) }
+  local attrs, tags = func.answer_attrs(args, nested, cfg, latest, region, "$LATEST")
+  local published, published_tags = func.answer_attrs(args, nested, cfg, latest, region, "7")
+  return { args = args, nested = nested, attrs = attrs, tags = tags, published = published,
+           published_tags = published_tags }
 end
 
 describe("json.func_answer", function()

@@ -365,13 +365,26 @@ local read_options_in = setmetatable({}, { __index = function(by_region, key)
 end })
 
 -- A GetFunction answer as func.read takes it (the projection, or the decoded answer): from_api's
--- arguments and nested attributes, the configuration attrs_from reads, and the projection's
--- attributes for $LATEST (nil: attrs_from makes them).
+-- arguments and nested attributes, the configuration attrs_from reads (nil for a projection
+-- with attributes), and the projection's attributes for $LATEST (nil: attrs_from makes them).
 function M.answer_values(got)
   if getmetatable(got) == PROJECTION then return got.args, got.nested, got.cfg, got.attrs end
   local c = got.Configuration or {}
   local args, nested = doc.from_api(c, got)
   return args, nested, c, nil
+end
+
+-- The attributes and tags_all of answer_values' values for version. For another version than
+-- $LATEST, attrs_from of a configuration made of the projection's attributes gives the same as
+-- of the answer's (base_arn of a base ARN is itself; State and the signing ARNs are there with
+-- attrs_from's defaults already).
+function M.answer_attrs(args, nested, cfg, latest, region, version)
+  if latest and version == "$LATEST" then return latest, latest.tags_all end
+  cfg = cfg or { FunctionArn = latest.arn, LastModified = latest.last_modified, CodeSize = latest.source_code_size,
+                 CodeSha256 = latest.code_sha256, State = latest.state, SigningJobArn = latest.signing_job_arn,
+                 SigningProfileVersionArn = latest.signing_profile_version_arn }
+  local tags = args.tags or {}
+  return attrs_from(cfg, region, version, tags, nested), tags
 end
 
 -- Reads a function back as lambdaeng arguments (refresh and import).
@@ -401,11 +414,8 @@ function M.read(ctx, name, opts)
     local arn = csc.CodeSigningConfigArn
     if arn ~= nil and arn ~= json.null and arn ~= "" then args.code_signing_config_arn = arn end
   end
-  if latest_attrs and version == "$LATEST" then
-    return { args = args, attrs = latest_attrs, tags = latest_attrs.tags_all }
-  end
-  local tags = args.tags or {}
-  return { args = args, attrs = attrs_from(c, region, version, tags, nested), tags = tags }
+  local attrs, tags = M.answer_attrs(args, nested, c, latest_attrs, region, version)
+  return { args = args, attrs = attrs, tags = tags }
 end
 
 return M
