@@ -107,11 +107,13 @@ local function configuration()
                           '{"ApplyOn":"PublishedVersions","OptimizationStatus":null}', "{}", '{"ApplyOn":""}',
                           '{"OptimizationStatus":"On"}', "null" }),
   }
-  if not plain and rand(15) == 0 then members[#members + 1] = member("VpcConfig", { '{"SubnetIds":[],"SecurityGroupIds":[]}', "null" }) end
-  if not plain and rand(15) == 0 then members[#members + 1] = member("LoggingConfig", { '{"LogFormat":"Text"}', "null" }) end
-  if not plain and rand(15) == 0 then members[#members + 1] = member("DeadLetterConfig", { '{"TargetArn":"arn:q"}', "null" }) end
-  if not plain and rand(15) == 0 then
-    members[#members + 1] = member("ImageConfigResponse", { '{"ImageConfig":{"Command":["a"]}}', "null" })
+  -- members the reader declines, now and then in an odd answer
+  local RARE = { member("VpcConfig", { '{"SubnetIds":[],"SecurityGroupIds":[]}', "null" }),
+                 member("LoggingConfig", { '{"LogFormat":"Text"}', "null" }),
+                 member("DeadLetterConfig", { '{"TargetArn":"arn:q"}', "null" }),
+                 member("ImageConfigResponse", { '{"ImageConfig":{"Command":["a"]}}', "null" }) }
+  for _, m in ipairs(RARE) do
+    if not plain and rand(15) == 0 then members[#members + 1] = m end
   end
   return object(members, 2)
 end
@@ -156,7 +158,9 @@ describe("json.func_answer", function()
         taken = taken + 1
         if ref == nil then error("case " .. n .. ": taken, but the reference refuses it: " .. text, 0) end
         if p.attrs == nil then error("case " .. n .. ": no attributes for $LATEST", 0) end
-        if p.attrs.tags_all ~= (p.args.tags or p.attrs.tags_all) then error("case " .. n .. ": tags_all is not args.tags", 0) end
+        if p.attrs.tags_all ~= (p.args.tags or p.attrs.tags_all) then
+          error("case " .. n .. ": tags_all is not args.tags", 0)
+        end
         local mine, theirs = values(p, region), values(ref, region)
         local same, why = pcall(identical, mine, theirs, "answer")
         if not same then error("case " .. n .. ": " .. why .. "\n" .. text, 0) end
