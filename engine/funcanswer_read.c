@@ -87,25 +87,38 @@ static int integer_member(le_funcanswer *r, le_funcanswer_number *out) {
   return integer(r, out);
 }
 
+/* A container's opening byte taken: 1 when it is empty (its closing byte taken too), 0 when
+ * items follow, DECLINE. */
+static int enter(le_funcanswer *r, unsigned char open, unsigned char close) {
+  if (expect(r, open) != 0) return DECLINE;
+  spaces(r);
+  if (r->p < r->end && *r->p == close) {
+    r->p++;
+    return 1;
+  }
+  return 0;
+}
+
+/* After an item: 1 at the container's end (taken), 0 when another follows (its comma taken),
+ * DECLINE. */
+static int after(le_funcanswer *r, unsigned char close) {
+  spaces(r);
+  if (r->p >= r->end) return DECLINE;
+  unsigned char c = *r->p++;
+  return c == close ? 1 : c == ',' ? 0 : DECLINE;
+}
+
 typedef int (*member_fn)(le_funcanswer *r, const le_funcanswer_span *key);
 
 /* An object's members, each read by fn; null: the object itself is null (absent). */
 static int object(le_funcanswer *r, member_fn fn) {
   if (null(r)) return 0;
-  if (expect(r, '{') != 0) return DECLINE;
-  spaces(r);
-  if (r->p < r->end && *r->p == '}') {
-    r->p++;
-    return 0;
-  }
-  for (;;) {
+  int state;
+  for (state = enter(r, '{', '}'); state == 0; state = after(r, '}')) {
     le_funcanswer_span key = {0};
     if (string(r, &key) != 0 || expect(r, ':') != 0 || fn(r, &key) != 0) return DECLINE;
-    spaces(r);
-    if (r->p >= r->end) return DECLINE;
-    if (*r->p++ == '}') return 0;
-    if (r->p[-1] != ',') return DECLINE;
   }
+  return state == 1 ? 0 : DECLINE;
 }
 
 #define KEY(k, lit) ((k)->n == sizeof(lit) - 1 && memcmp((k)->s, lit, sizeof(lit) - 1) == 0)
@@ -124,13 +137,8 @@ static int map_into(le_funcanswer *r, int slot, int *count) {
   if (null(r)) return 0;
   lua_newtable(L);
   lua_replace(L, slot);
-  if (expect(r, '{') != 0) return DECLINE;
-  spaces(r);
-  if (r->p < r->end && *r->p == '}') {
-    r->p++;
-    return 0;
-  }
-  for (;;) {
+  int state;
+  for (state = enter(r, '{', '}'); state == 0; state = after(r, '}')) {
     le_funcanswer_span key = {0}, value = {0};
     if (string(r, &key) != 0 || expect(r, ':') != 0 || string(r, &value) != 0) return DECLINE;
     lua_pushlstring(L, key.s, key.n);
@@ -140,11 +148,8 @@ static int map_into(le_funcanswer *r, int slot, int *count) {
     lua_pushlstring(L, value.s, value.n);
     lua_rawset(L, slot);
     (*count)++;
-    spaces(r);
-    if (r->p >= r->end) return DECLINE;
-    if (*r->p++ == '}') return 0;
-    if (r->p[-1] != ',') return DECLINE;
   }
+  return state == 1 ? 0 : DECLINE;
 }
 
 static int variables_member(le_funcanswer *r, const le_funcanswer_span *k) {
@@ -170,20 +175,11 @@ static int architectures(le_funcanswer *r) {
   if (r->has_architectures) return DECLINE;
   r->has_architectures = 1;
   if (null(r)) return 0;
-  if (expect(r, '[') != 0) return DECLINE;
-  spaces(r);
-  if (r->p < r->end && *r->p == ']') {
-    r->p++;
-    return 0;
-  }
-  for (;;) {
+  int state;
+  for (state = enter(r, '[', ']'); state == 0; state = after(r, ']'))
     if (r->narchitectures == LE_FUNCANSWER_MAX_ARCHITECTURES || string(r, &r->architectures[r->narchitectures++]) != 0)
       return DECLINE;
-    spaces(r);
-    if (r->p >= r->end) return DECLINE;
-    if (*r->p++ == ']') return 0;
-    if (r->p[-1] != ',') return DECLINE;
-  }
+  return state == 1 ? 0 : DECLINE;
 }
 
 /* Layers: only none (null or []); a layer's Arn is from_api's to take. */
