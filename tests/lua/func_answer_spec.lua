@@ -23,17 +23,8 @@ local function reference(text)
   return out and opts.checked(out)
 end
 
-local function identical(a, b, path)
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if a ~= b or math.type(a) ~= math.type(b) then
-      error(path .. ": " .. tostring(a) .. " ~= " .. tostring(b), 0)
-    end
-    return
-  end
-  if getmetatable(a) ~= getmetatable(b) then error(path .. ": the metatables differ", 0) end
-  for k, v in pairs(a) do identical(v, b[k], path .. "." .. tostring(k)) end
-  for k, v in pairs(b) do if a[k] == nil then identical(nil, v, path .. "." .. tostring(k)) end end
-end
+-- Equal values with equal metatables, all the way down (tests/lua/identical.lua).
+local identical = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "identical.lua")
 
 local seed = 20261128
 local function rand(n)
