@@ -15,6 +15,7 @@
 
 #include "buffer.h"
 #include "converter.h"
+#include "funcanswer.h"
 #include "jsoncanon.h"
 #include "jsondecode.h"
 #include "jsonexact.h"
@@ -429,7 +430,8 @@ int le_open_json(lua_State *L) {
       {"array_items", le_json_array_items},
       {"member_span", le_json_member_span}, {"item_starts", le_json_item_starts},
       {"decode_exact", le_json_decode_exact}, {"has_long_digits", le_json_has_long_digits},
-      {"invoke_printed", le_json_invoke_printed}, {"decode_items", le_json_decode_items}, {NULL, NULL}};
+      {"invoke_printed", le_json_invoke_printed}, {"decode_items", le_json_decode_items},
+      {"func_answer", le_json_func_answer}, {NULL, NULL}};
   luaL_newlib(L, fns);
   le_json_push_decode_response(L);
   lua_setfield(L, -2, "decode_response");

@@ -25,15 +25,23 @@ local next_change = require("lambdaeng.native.vm").next_change
 
 local M = {}
 
--- The other kinds read back by refresh (resources/<kind>.lua: read, id_of, READABLE, SETS).
-local OTHERS = { layer_version = require "lambdaeng.resources.layer_version",
-                 alias = require "lambdaeng.resources.alias",
-                 permission = require "lambdaeng.resources.permission",
-                 function_url = require "lambdaeng.resources.function_url",
-                 event_invoke_config = require "lambdaeng.resources.event_invoke_config" }
+-- The other kinds read back by refresh (resources/<kind>.lua: read, id_of, READABLE, SETS),
+-- each loaded when a stored entry of its kind is first met (a state of functions alone,
+-- W3's, loaded all five for nothing: ~0.7 M instructions).
+local OTHER_MODULES = { layer_version = "lambdaeng.resources.layer_version", alias = "lambdaeng.resources.alias",
+                        permission = "lambdaeng.resources.permission",
+                        function_url = "lambdaeng.resources.function_url",
+                        event_invoke_config = "lambdaeng.resources.event_invoke_config" }
+local OTHERS = setmetatable({}, { __index = function(loaded, kind)
+  local name = OTHER_MODULES[kind]
+  if name == nil then return nil end
+  local mod = require(name)
+  loaded[kind] = mod
+  return mod
+end })
 
 -- Whether refresh reads stored entries of this kind back.
-function M.refreshable(kind) return kind == "func" or OTHERS[kind] ~= nil end
+function M.refreshable(kind) return kind == "func" or OTHER_MODULES[kind] ~= nil end
 
 local READABLE = { "function_name", "role", "handler", "runtime", "description", "timeout", "memory_size",
                    "package_type", "kms_key_arn", "architectures", "environment", "layers", "ephemeral_storage",

@@ -19,16 +19,8 @@ local function as_read(text)
   return opts.checked(out), false
 end
 
--- Equal values with equal metatables, all the way down.
-local function identical(a, b, path)
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if a ~= b then error(path .. ": " .. tostring(a) .. " ~= " .. tostring(b), 0) end
-    return
-  end
-  if getmetatable(a) ~= getmetatable(b) then error(path .. ": the metatables differ", 0) end
-  for k, v in pairs(a) do identical(v, b[k], path .. "." .. tostring(k)) end
-  for k, v in pairs(b) do if a[k] == nil then identical(nil, v, path .. "." .. tostring(k)) end end
-end
+-- Equal values with equal metatables, all the way down (tests/lua/identical.lua).
+local identical = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "identical.lua")
 
 local function read_back(got)
   local c = got.Configuration or {}

@@ -342,7 +342,50 @@ local function read_fast(text) return decode_fast(text, READ_SHAPE) end
 function M.read_options()
   return { class = "read", fast = read_fast, decode = lambda_call.decode_raw, checked = lambda_call.drop_nulls }
 end
-local READ_OPTIONS = M.read_options() -- (one for every read: json_call only reads it, the query goes apart)
+
+-- func.read's options: the answer read straight into from_api's values, and attrs_from's
+-- for the version $LATEST in the region, when it is of the common kind (engine/funcanswer.c: a
+-- projection, no table of the answer made; in W3's refresh the decode, from_api and attrs_from
+-- were ~57 k instructions an answer), else read_fast's. One options table per region (json_call
+-- only reads it; the query goes apart).
+local func_answer = require("lambdaeng.native.json").func_answer
+local PROJECTION = { __name = "lambdaeng.func_answer" }
+M.PROJECTION = PROJECTION -- (for lua.func_answer)
+function M.read_answer(text, spec, region)
+  local p = func_answer(text, PROJECTION, doc.NO_NESTED, region)
+  if p then return true, p end
+  return read_fast(text, spec)
+end
+local NO_REGION = {} -- (the key of read_options_in for a context without a region)
+local read_options_in = setmetatable({}, { __index = function(by_region, key)
+  local opts, region = M.read_options(), key ~= NO_REGION and key or nil
+  opts.fast = function(text, spec) return M.read_answer(text, spec, region) end
+  by_region[key] = opts
+  return opts
+end })
+
+-- A GetFunction answer as func.read takes it (the projection, or the decoded answer): from_api's
+-- arguments and nested attributes, the configuration attrs_from reads (nil for a projection
+-- with attributes), and the projection's attributes for $LATEST (nil: attrs_from makes them).
+function M.answer_values(got)
+  if getmetatable(got) == PROJECTION then return got.args, got.nested, got.cfg, got.attrs end
+  local c = got.Configuration or {}
+  local args, nested = doc.from_api(c, got)
+  return args, nested, c, nil
+end
+
+-- The attributes and tags_all of answer_values' values for version. For another version than
+-- $LATEST, attrs_from of a configuration made of the projection's attributes gives the same as
+-- of the answer's (base_arn of a base ARN is itself; State and the signing ARNs are there with
+-- attrs_from's defaults already).
+function M.answer_attrs(args, nested, cfg, latest, region, version)
+  if latest and version == "$LATEST" then return latest, latest.tags_all end
+  cfg = cfg or { FunctionArn = latest.arn, LastModified = latest.last_modified, CodeSize = latest.source_code_size,
+                 CodeSha256 = latest.code_sha256, State = latest.state, SigningJobArn = latest.signing_job_arn,
+                 SigningProfileVersionArn = latest.signing_profile_version_arn }
+  local tags = args.tags or {}
+  return attrs_from(cfg, region, version, tags, nested), tags
+end
 
 -- Reads a function back as lambdaeng arguments (refresh and import).
 -- opts.versions: find the latest published version (ListVersionsByFunction);
@@ -354,10 +397,11 @@ function M.read(ctx, name, opts)
   local api = ctx.api
   local req, rerr = lambda_call.request("GetFunction", { FunctionName = name })
   if not req then return nil, rerr end
-  local got, err = api:json_call("GetFunction", req.method, req.path, nil, READ_OPTIONS, req.query)
+  local region = ctx.region
+  local got, err = api:json_call("GetFunction", req.method, req.path, nil, read_options_in[region or NO_REGION],
+    req.query)
   if not got then return nil, err end
-  local c = got.Configuration or {}
-  local args, nested = doc.from_api(c, got)
+  local args, nested, c, latest_attrs = M.answer_values(got)
   local version = "$LATEST"
   if opts.versions then
     local verr
@@ -370,8 +414,8 @@ function M.read(ctx, name, opts)
     local arn = csc.CodeSigningConfigArn
     if arn ~= nil and arn ~= json.null and arn ~= "" then args.code_signing_config_arn = arn end
   end
-  local tags = args.tags or {}
-  return { args = args, attrs = attrs_from(c, ctx.region, version, tags, nested), tags = tags }
+  local attrs, tags = M.answer_attrs(args, nested, c, latest_attrs, region, version)
+  return { args = args, attrs = attrs, tags = tags }
 end
 
 return M

@@ -291,6 +291,7 @@ local function unless(x, default) if x == nil or x == NULL or x == default then 
 -- from_api's nested attributes when there are none: one table for every such answer (its
 -- callers only read it).
 local NO_NESTED = {}
+M.NO_NESTED = NO_NESTED -- (engine/funcanswer.c gives it too)
 
 -- A GetFunction answer (its Configuration cfg and the whole document doc) as
 -- lambdaeng arguments and the nested computed attributes; settings at the API's
