@@ -88,6 +88,8 @@ def unprefixed_symbols(archive):
         if len(parts) != 3:
             continue
         name = parts[2]
+        if name.startswith("__"):  # the compiler's own (ASan's __odr_asan.le_...): reserved names
+            continue
         foreign = FOREIGN_NAMES.get(member)
         if not name.startswith("le_") and not (foreign and foreign.match(name)):
             found.append((member, name))
