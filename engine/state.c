@@ -244,7 +244,7 @@ json_int_t le_state_serial(const le_state *st) {
 
 /* The entry at addr as jansson values, parsed from the file's text if it was kept there;
  * NULL: no such entry, or out of memory. */
-json_t *entry_of(le_state *st, const char *addr) {
+json_t *le_state_entry_parsed(le_state *st, const char *addr) {
   json_t *resources = resources_of(st), *v = json_object_get(resources, addr);
   if (!st->file || !json_is_integer(v)) return v;
   json_t *entry = le_statefile_entry(st->file, (size_t)json_integer_value(v));
@@ -252,12 +252,12 @@ json_t *entry_of(le_state *st, const char *addr) {
 }
 
 /* Every entry as jansson values (for what walks them all); LE_FAIL when out of memory. */
-int keep_none(le_state *st) {
+int le_state_parse_all(le_state *st) {
   if (!st->file) return LE_OK;
   const char *addr;
   json_t *v;
   json_object_foreach(resources_of(st), addr, v) {
-    if (json_is_integer(v) && !entry_of(st, addr)) return LE_FAIL;
+    if (json_is_integer(v) && !le_state_entry_parsed(st, addr)) return LE_FAIL;
   }
   le_statefile_free(st->file);
   st->file = NULL;
@@ -269,7 +269,7 @@ int keep_none(le_state *st) {
 json_t *le_state_resources(le_state *st) {
   st->dirty = 1;
   json_object_clear(st->entry_texts);
-  return keep_none(st) == LE_OK ? resources_of(st) : NULL;
+  return le_state_parse_all(st) == LE_OK ? resources_of(st) : NULL;
 }
 json_t *le_state_outputs(le_state *st) {
   st->dirty = 1;
@@ -359,7 +359,7 @@ char *le_state_prepare_write(le_state *st, json_int_t *old_serial, size_t *len_o
   }
   json_object_set_new(st->root, "serial", json_integer(old + 1));
   json_object_set_new(st->root, "lambdaeng_version", json_string(LAMBDAENG_VERSION));
-  char *text = document_text(st);
+  char *text = le_state_document_text(st);
   size_t len = text ? strlen(text) : 0;
   char *lined = text ? realloc(text, len + 2) : NULL;
   if (!lined) {
@@ -410,7 +410,7 @@ static int save_guarded(le_state *st, le_error *err) {
   if (!merged && !st->dirty) return LE_OK; /* nothing put, removed or set since the last write */
   if (merged) {
     /* After a merge, whether anything of ours is left to write is a comparison of texts. */
-    char *current = document_text(st);
+    char *current = le_state_document_text(st);
     if (!current) return le_error_set(err, "cannot serialise the state");
     const char *before = last_written(st);
     int unchanged = before && strcmp(current, before) == 0;

@@ -4,11 +4,11 @@
  * they go through state.h.
  *
  * resources_of / outputs_of: the document's "resources" and "outputs" objects (borrowed).
- * entry_of(st, addr): the entry at addr as jansson values, parsed from the file's text if
+ * le_state_entry_parsed(st, addr): the entry at addr as jansson values, parsed from the file's text if
  *   it was kept there; NULL: no such entry, or out of memory.
- * keep_none(st): every entry as jansson values (for what walks them all); LE_FAIL when
+ * le_state_parse_all(st): every entry as jansson values (for what walks them all); LE_FAIL when
  *   out of memory.
- * document_text(st): the document as json_dumps(root, DUMP_FLAGS) gives it, byte for
+ * le_state_document_text(st): the document as json_dumps(root, DUMP_FLAGS) gives it, byte for
  *   byte, made from the entries' kept texts (statetext.c); NULL when out of memory. */
 #ifndef LAMBDAENG_STATEDOC_H
 #define LAMBDAENG_STATEDOC_H
@@ -32,7 +32,7 @@ struct le_state {
   le_statefile *file; /* the entries of the opened file kept as its text (statefile.h): in resources, an
                        * integer N is its entry N, parsed when something needs it as jansson values */
   json_t *entry_texts; /* address -> the text of its entry in the document ("    \"addr\": {...}"),
-                        * made once per put: a save copies the rest (statetext.c document_text) */
+                        * made once per put: a save copies the rest (statetext.c le_state_document_text) */
   dev_t file_dev;    /* the file as last read or written (every write is a new inode), */
   ino_t file_ino;    /* so a write by another process is seen; 0: there was no file */
   int file_fd;       /* held open on that file: while it lives, its inode number cannot be
@@ -48,8 +48,8 @@ static const size_t DUMP_FLAGS = JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRE
 static inline json_t *resources_of(const le_state *st) { return json_object_get(st->root, "resources"); }
 static inline json_t *outputs_of(const le_state *st) { return json_object_get(st->root, "outputs"); }
 
-json_t *entry_of(le_state *st, const char *addr);
-int keep_none(le_state *st);
-char *document_text(le_state *st);
+json_t *le_state_entry_parsed(le_state *st, const char *addr);
+int le_state_parse_all(le_state *st);
+char *le_state_document_text(le_state *st);
 
 #endif

@@ -4,6 +4,8 @@
  * value. A plan reads every entry once into Lua and changes few: parsing all of them
  * into jansson first cost one allocation and one hash insertion per value.
  *
+ * (statefile.c reads and keeps; statefilelua.c makes Lua values, statefileshape.c the stand-in.)
+ *
  * le_statefile_read(text, len, &root, &sf) -> 0, or -1 when unsure. On 0, root (a new
  *   reference) is what json_loadb(text, len, JSON_REJECT_DUPLICATES) returns, except
  *   that in root.resources an entry may be kept: its value is then an integer, the
@@ -20,7 +22,7 @@
  *   copies it instead of parsing and serialising the entry again.
  * le_statefile_entry(sf, i): kept entry i as jansson values (a new reference); NULL
  *   when out of memory.
- * le_statefile_shape(sf, i, arg_names): a stand-in for kept entry i with what state.c's
+ * le_statefile_shape(sf, i, arg_names): a stand-in for kept entry i with what statecheck.c's
  *   entry check reads, for it to pass or refuse the entry with the message it gives the
  *   entry itself: every member by its type (an object empty or not), "kind" with its
  *   value, an array's items by their types, and of "args" only the members named in

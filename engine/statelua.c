@@ -199,7 +199,7 @@ static int l_put(lua_State *L) {
   le_error err;
   json_t *v = le_lua_to_json(L, 3, &err);
   if (!v) return luaL_error(L, "state of %s: %s", addr, err.message);
-  json_t *old = entry_of(st, addr); /* (NULL when out of memory: counted as changed) */
+  json_t *old = le_state_entry_parsed(st, addr); /* (NULL when out of memory: counted as changed) */
   if (!json_object_get(resources_of(st), addr)) st->addresses_version++;
   if (!old || !json_equal(old, v)) {
     st->dirty = 1;
@@ -265,7 +265,7 @@ static int l_dirty(lua_State *L) {
 /* The document as save would write it now (serial as read), for a copy kept elsewhere. */
 static int l_document(lua_State *L) {
   le_state *st = check_state(L);
-  char *text = keep_none(st) == LE_OK ? json_dumps(st->root, DUMP_FLAGS) : NULL;
+  char *text = le_state_parse_all(st) == LE_OK ? json_dumps(st->root, DUMP_FLAGS) : NULL;
   if (!text) return luaL_error(L, "cannot serialise the state");
   lua_pushstring(L, text);
   lua_pushliteral(L, "\n");

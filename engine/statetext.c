@@ -1,5 +1,5 @@
 /* statetext.c — the state document's text made from its pieces (statedoc.h's
- * document_text): each entry's text kept from its put or cut from the file as read, the
+ * le_state_document_text): each entry's text kept from its put or cut from the file as read, the
  * rest of the document dumped once, spliced in address order, byte for byte what
  * json_dumps of the whole document gives (a save copies unchanged entries' text rather
  * than serialising a thousand of them again). */
@@ -54,7 +54,7 @@ static int entry_piece(le_state *st, const char *addr, const char **text, size_t
       le_statefile_text(st->file, (size_t)json_integer_value(v), text, len))
     return LE_OK;
   if (!piece) {
-    json_t *entry = entry_of(st, addr);
+    json_t *entry = le_state_entry_parsed(st, addr);
     piece = entry ? entry_text(addr, entry) : NULL;
     if (!piece || json_object_set_new(st->entry_texts, addr, piece) != 0) return LE_FAIL;
   }
@@ -71,7 +71,7 @@ static int compare_addresses(const void *a, const void *b) {
  * each entry's text, kept from its put: a save of a large state costs a copy, not a
  * new serialisation of every entry (lua.state compares it with json_dumps). NULL when
  * out of memory. */
-char *document_text(le_state *st) {
+char *le_state_document_text(le_state *st) {
   json_t *resources = resources_of(st);
   if (!json_is_object(resources)) return json_dumps(st->root, DUMP_FLAGS);
   if (!st->entry_texts && !(st->entry_texts = json_object())) return NULL;

@@ -14,6 +14,10 @@
   dispatcher's ui.finish alone (and written into --json diagnostics by cli/events.lua).
 - The commands sit over the rest: no module outside lua/lambdaeng/cli/ requires one
   of lambdaeng.cli.*.
+- Every symbol engine/ exports has the project's prefix le_ (a file's helper is static,
+  or declared with its prefix in the header of the files that share it): nm of the
+  engine's library ($LAMBDAENG_CORE, as ctest sets it), where curlload.c's forwarders
+  alone keep libcurl's names.
 
 The tree is $LAMBDAENG_SOURCE (as ctest sets it), else the one this file is in.
 """
@@ -67,7 +71,44 @@ def discarded_calls(text):
     return found
 
 
+# The engine's symbols that keep another name: curlload.c forwards libcurl's API by its own
+# names (curlload.h).
+FOREIGN_NAMES = {"curlload.c.o": re.compile(r"curl_[a-z_]+$")}
+
+
+def unprefixed_symbols(archive):
+    """(object, symbol) of each symbol the archive's objects define for others."""
+    out = subprocess.run(["nm", "-g", "--defined-only", archive], capture_output=True, text=True, check=True).stdout
+    found, member = [], None
+    for line in out.splitlines():
+        if line.endswith(":") and " " not in line:
+            member = line[:-1]
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        name = parts[2]
+        if name.startswith("__"):  # the compiler's own (ASan's __odr_asan.le_...): reserved names
+            continue
+        foreign = FOREIGN_NAMES.get(member)
+        if not name.startswith("le_") and not (foreign and foreign.match(name)):
+            found.append((member, name))
+    return found
+
+
 class Structure(unittest.TestCase):
+    def test_engine_symbols_have_the_prefix(self):
+        archive = os.environ.get("LAMBDAENG_CORE")
+        if not archive:
+            self.skipTest("LAMBDAENG_CORE (the engine's library, as ctest sets it) not given")
+        self.assertTrue(os.path.isfile(archive), archive)
+        found = unprefixed_symbols(archive)
+        members = subprocess.run(["ar", "t", archive], capture_output=True, text=True, check=True).stdout.split()
+        self.assertIn("state.c.o", members)  # the library nm read is the engine's
+        self.assertEqual([f"{member}: {name}" for member, name in found], [],
+                         "a symbol engine/ exports without the le_ prefix: make it static, or name it le_...")
+
+
     def test_package_list_only_in_deps_sh(self):
         dev = {p for p in deps_packages() if p.endswith("-dev")}
         self.assertGreater(len(dev), 5, "scripts/deps.sh should list the -dev packages")

@@ -64,13 +64,12 @@ class Moto:
             return [json.loads(line) for line in f if line.strip()]
 
     def stop(self):
+        # Killed, not asked to stop: on SIGTERM its server shut down at its next 0.5 s poll, a
+        # second more per moto started (~0.6 s of a test's ~2). Nothing is lost: moto keeps its
+        # state in memory only, and each record line is appended and closed as it is written.
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.proc.kill()
+            self.proc.wait()
         if self.proc.stdout:
             self.proc.stdout.close()
         self.log.close()

@@ -94,11 +94,12 @@ class Expiry(unittest.TestCase):
             self.wait_for(session, "lambdaeng>")
             before = len(set(self.fakes.used_keys))
             for n in range(3):  # each call after the previous keys' lifetime has passed
+                if n:
+                    time.sleep(LIFETIME + 0.5)
                 subprocess.run(["tmux", "send-keys", "-t", session, "-l", f'invoke("repl-echo", {{ n = {n + 100} }}).n'],
                                check=True)
                 subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
                 self.wait_for(session, f"\n{n + 100}\n")
-                time.sleep(LIFETIME + 0.5)
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         self.assertEqual(self.fakes.expired_requests, 0)

@@ -4,6 +4,7 @@ of a sensitive variable or of the infrastructure; the file is 0600 and holds no 
 in clear. `moved({ from, to })` renames the state entry without replacing the function,
 and `state mv` is followed by a no-op plan. Against moto (signatures verified, every
 request recorded), checked with boto3."""
+import itertools
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ local lambda = require "lambdaeng.lambda"
 local role = var("role_arn")
 local token = var("token", { sensitive = true })
 local memory = var("memory", { type = "number", default = 128 })
-local fn = lambda.func(NAME, { function_name = "planned", role = role, runtime = "python3.12",
+local fn = lambda.func(NAME, { function_name = "FUNCTION", role = role, runtime = "python3.12",
                                handler = "app.handler", source = "fn", memory_size = memory,
                                environment = { variables = { TOKEN = token } } })
 output("arn", fn.arn)
@@ -32,17 +33,27 @@ MOVED
 
 
 class SavedPlanCase(unittest.TestCase):
+    """One moto for a class's tests (starting and stopping one was half of each test's time);
+    each test has its own work directory and its own function, so none sees another's."""
+
+    @classmethod
+    def setUpClass(cls):
+        records = tempfile.mkdtemp(prefix="lambdaeng-plans-moto-")
+        cls.addClassCleanup(shutil.rmtree, records, True)
+        cls.moto = Moto(signed=True, record=os.path.join(records, "requests.jsonl"))
+        cls.addClassCleanup(cls.moto.stop)
+        cls.functions = itertools.count(1)
+
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="lambdaeng-plans-")
         self.addCleanup(shutil.rmtree, self.work, True)
-        self.moto = Moto(signed=True, record=os.path.join(self.work, "requests.jsonl"))
-        self.addCleanup(self.moto.stop)
+        self.function = "planned-%d" % next(self.functions)
         self.write_stack()
         self.write_code(1)
 
     def write_stack(self, name='"f"', moved=""):
         with open(os.path.join(self.work, "stack.lua"), "w") as f:
-            f.write(STACK.replace("NAME", name).replace("MOVED", moved))
+            f.write(STACK.replace("NAME", name).replace("MOVED", moved).replace("FUNCTION", self.function))
 
     def write_code(self, n):
         os.makedirs(os.path.join(self.work, "fn"), exist_ok=True)
@@ -58,7 +69,7 @@ class SavedPlanCase(unittest.TestCase):
         return r
 
     def config(self):
-        return self.moto.boto3().get_function_configuration(FunctionName="planned")
+        return self.moto.boto3().get_function_configuration(FunctionName=self.function)
 
 
 class SavedPlans(SavedPlanCase):
@@ -130,7 +141,7 @@ class SavedPlans(SavedPlanCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn('"memory" can be given again only if it is sensitive', r.stderr)
         # changed outside lambdaeng after the plan: the refresh sees it, the plan no longer holds
-        self.moto.boto3().update_function_configuration(FunctionName="planned", Timeout=30)
+        self.moto.boto3().update_function_configuration(FunctionName=self.function, Timeout=30)
         r = self.le("run", "b.plan")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("func.f: its planned arguments differ from the saved plan's", r.stderr)
@@ -290,7 +301,7 @@ class Renames(SavedPlanCase):
         module = r'''
 local lambda = require "lambdaeng.lambda"
 local svc = require("lambdaeng").module(function(o)
-  local fn = lambda.func(o.name, { function_name = "planned", role = o.role, runtime = "python3.12",
+  local fn = lambda.func(o.name, { function_name = "FUNCTION", role = o.role, runtime = "python3.12",
                                    handler = "app.handler", source = "fn",
                                    environment = { variables = { TOKEN = o.token } } })
   MOVED_INSIDE
@@ -302,14 +313,15 @@ moved({ from = "func.f", to = "svc/func.f" })
 '''
         if not chain:
             with open(os.path.join(self.work, "stack.lua"), "w") as f:
-                f.write(module.replace("NAME", '"f"').replace("MOVED_INSIDE", ""))
+                f.write(module.replace("NAME", '"f"').replace("MOVED_INSIDE", "").replace("FUNCTION", self.function))
             r = self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
             self.assertIn("# func.f has moved to svc/func.f", r.stdout)
             self.assertIn("0 added, 0 changed, 0 destroyed", r.stdout)
         # a move inside the instance names the instance's own addresses; declared before the root's
         # move into the instance, the chain func.f -> svc/func.f -> svc/func.g is still followed
         with open(os.path.join(self.work, "stack.lua"), "w") as f:
-            f.write(module.replace("NAME", '"g"').replace("MOVED_INSIDE", 'moved({ from = "func.f", to = "func.g" })'))
+            f.write(module.replace("NAME", '"g"').replace("MOVED_INSIDE", 'moved({ from = "func.f", to = "func.g" })')
+                    .replace("FUNCTION", self.function))
         r = self.ok(self.le("run", "--var", "role_arn=" + self.moto.role_arn, "--yes"))
         self.assertIn("# %s has moved to svc/func.g" % ("func.f" if chain else "svc/func.f"), r.stdout)
         self.assertIn("0 added, 0 changed, 0 destroyed", r.stdout)
