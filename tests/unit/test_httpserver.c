@@ -9,7 +9,8 @@
  * values (its check, if any, still a table), an answer given from C (localexec's
  * respond_next: the Runtime API's /next lines built into it), the server's own checks
  * (uid, own_host, no_browsers, the size) refusing in their words before the Lua check,
- * the check's kept answer (check_memo) given to a request alike and only to one. The
+ * the check's kept answer (check_memo) given to a request alike and only to one, clients in
+ * turn each finding theirs. The
  * server against clients on their own thread: test_httpserver_clients.c. Every test ends
  * with the loop closing with no handle left: a closed server closes its connections. */
 #include "loop_harness.h"
@@ -418,6 +419,43 @@ static void the_check_s_kept_answer_is_given_to_a_request_alike(void **state) {
   harness_close(L);
 }
 
+/* check_memo with clients taking turns (each its own key, so its own Authorization): each
+ * finds its own kept answer, up to LE_MEMO_SLOTS of them; one more pushes out the least
+ * recently used (with one slot, every request of clients in turn had the check called). */
+static void clients_in_turn_each_find_their_kept_answer(void **state) {
+  (void)state;
+  lua_State *L = harness_open();
+  run_scenario(L,
+               "return loop.run(function()\n"
+               "  local calls = 0\n"
+               "  local s, url = listen(answer, { check_memo = { names = { 'authorization' }, signature = 'authorization' },\n"
+               "    check = function(req)\n"
+               "      calls = calls + 1\n"
+               "      local now = os.time()\n"
+               "      return nil, 10, 'TooBig', 'too big', now - 100, now + 100\n"
+               "    end })\n"
+               "  local function try(key)\n"
+               "    local auth = 'AWS4 Credential=' .. key .. '/x Signature=' .. string.rep('a', 64)\n"
+               "    local r = http.request { method = 'POST', url = url .. '/f/invocations', body = '{}',\n"
+               "                             headers = { { 'Authorization', auth } }, timeout = 10 }\n"
+               "    assert(r.status == 200, r.status)\n"
+               "  end\n"
+               "  local out = {}\n"
+               "  for round = 1, 3 do for k = 1, 8 do try('K' .. k) end end\n" /* 8 clients in turn: 8 calls */
+               "  out[#out + 1] = calls\n"
+               "  try('K9')\n"                                        /* a ninth: 9, K1 pushed out */
+               "  for k = 2, 9 do try('K' .. k) end\n"                /* the 8 kept: 9 */
+               "  out[#out + 1] = calls\n"
+               "  try('K1')\n"                                        /* K1 again: 10 */
+               "  out[#out + 1] = calls\n"
+               "  s:close()\n"
+               "  return table.concat(out, '|')\n"
+               "end)\n",
+               1);
+  assert_string_equal(harness_string(L, -1), "8|9|10");
+  harness_close(L);
+}
+
 /* check_memo.any_path: for its methods the kept answer is given whatever the target's path,
  * its query (or none) the kept one's; other methods still need the same target; a name that
  * is no method's is refused when the server starts. */
@@ -468,6 +506,7 @@ int main(void) {
       cmocka_unit_test(an_answer_from_c_carries_the_next_lines_and_the_payload),
       cmocka_unit_test(the_server_s_own_checks_refuse_before_the_lua_check),
       cmocka_unit_test(the_check_s_kept_answer_is_given_to_a_request_alike),
+      cmocka_unit_test(clients_in_turn_each_find_their_kept_answer),
       cmocka_unit_test(the_kept_answer_of_an_any_path_method_ignores_the_path),
       cmocka_unit_test(raising_hooks_are_reported_from_the_loop),
       cmocka_unit_test(header_and_connection_limits),
