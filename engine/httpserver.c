@@ -81,11 +81,16 @@ int le_httpserver_respond_lines(long id, int status, const char *lines, size_t n
 /* The server's own checks (httpserver_guard.h) from opts (a table or not): uid, own_host,
  * no_browsers; read before the server is made, since a value of another type raises. */
 static le_server_guard guard_options(lua_State *L, int opts_idx) {
-  le_server_guard g = {.uid = -1};
+  le_server_guard g = {.uid = -1, .pid = 0};
   if (!lua_istable(L, opts_idx)) return g;
   if (lua_getfield(L, opts_idx, "uid") != LUA_TNIL) {
     luaL_argcheck(L, lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0, opts_idx, "uid: a user id");
     g.uid = (long long)lua_tointeger(L, -1);
+    g.on = 1;
+  }
+  if (lua_getfield(L, opts_idx, "pid") != LUA_TNIL) {
+    luaL_argcheck(L, lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0, opts_idx, "pid: a process id");
+    g.pid = (long long)lua_tointeger(L, -1);
     g.on = 1;
   }
   if (lua_getfield(L, opts_idx, "own_host") != LUA_TNIL) {
@@ -97,7 +102,7 @@ static le_server_guard guard_options(lua_State *L, int opts_idx) {
   }
   lua_getfield(L, opts_idx, "no_browsers");
   if (lua_toboolean(L, -1)) g.no_browsers = g.on = 1;
-  lua_pop(L, 3);
+  lua_pop(L, 4);
   return g;
 }
 

@@ -35,8 +35,9 @@
  *     without a check no request table is made at all (a runtime's /next and /response).
  *     A body the stream hook took (below) adds a fifth value: { streamed = true,
  *     trailers = {...} }; the hook itself gets a request table made for it.
- *   uid (integer), own_host (an address), no_browsers (boolean): the server's own checks
- *     of a request's peer, Host and browser headers, done in C before the check and
+ *   uid (integer), pid (integer), own_host (an address), no_browsers (boolean): the server's
+ *     own checks of a request's peer (its user; its process, in that pid's tree), Host and
+ *     browser headers, done in C before the check and
  *     before any request table (httpserver_guard.h has their answers).
  *   check_memo = { names, signature, any_path }: the check's passing answer kept and given again,
  *     without the call, to a request alike in what it depends on (httpserver_memo.h); the

@@ -13,6 +13,7 @@
 #include "httpserver_refuse.h"
 #include "loop.h"
 #include "peeruid.h"
+#include "proctree.h"
 
 /* A connection that cannot be served (no memory for it) is accepted into the spare handle
  * and closed at once: left unaccepted, it would make libuv stop the listener until a
@@ -55,13 +56,17 @@ void le_admit_unserved(le_server *srv) {
 static void admit(le_conn *c) {
   le_server *srv = c->srv;
   c->peer_uid = -1;
-  if (srv->peer_uid || srv->guard.uid >= 0) { /* once per connection: its requests all come from the same socket */
+  c->peer_in_tree = 0;
+  if (srv->peer_uid || srv->guard.uid >= 0 || srv->guard.pid > 0) { /* once per connection: its requests all come from the same socket */
     uv_os_fd_t fd;
     unsigned uid;
+    unsigned long inode = 0;
     const struct sockaddr *local = srv->local_known ? (const struct sockaddr *)&srv->local : NULL;
-    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_uid_at(fd, local, &uid) : -EBADF;
+    int rc = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? le_tcp_peer_at(fd, local, &uid, &inode) : -EBADF;
     if (rc == 0) c->peer_uid = uid;
     else c->peer_errno = -rc;
+    /* bounded (proctree.h): the runtime's own descriptors first, a /proc walk at most */
+    if (rc == 0 && srv->guard.pid > 0) c->peer_in_tree = le_proctree_holds((pid_t)srv->guard.pid, inode) == 1;
   }
   le_conn_start_reading(c);
   if (!c->reading) le_conn_close(c);

@@ -39,6 +39,7 @@ enum { LE_READ_HEAD, LE_READ_BODY, LE_READ_CHUNKS, LE_READ_TRAILERS };
 typedef struct le_server_guard {
   int on;                 /* any of the others */
   long long uid;          /* -1: any */
+  long long pid;          /* > 0: only the sockets of that process and its descendants (proctree.h) */
   char own_host[64];      /* "": any Host */
   char expected_host[80]; /* own_host ":" port, made at the first check ("" until then) */
   int no_browsers;
@@ -113,6 +114,7 @@ typedef struct le_conn {
   int shut_down, peer_eof;  /* our side shut down after the closing answer; the client closed its side */
   uv_shutdown_t shutdown_req;
   long long peer_uid;       /* the uid owning the client's socket (-1: unknown, peer_errno says why) */
+  int peer_in_tree;         /* with guard.pid: the client's socket is held in that process tree */
   int peer_errno;
   int has_sink, sink_ref;   /* the request's body goes to a sink as it is read (httpserver_stream.h) */
   size_t head_fields, head_names, head_values; /* where the head's fields end in names and values (then trailers) */

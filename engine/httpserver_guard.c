@@ -1,5 +1,5 @@
 /* httpserver_guard.c — the server's own checks of a request (httpserver_guard.h): its
- * peer's uid, its Host, no browser, its announced size, read from the connection's header
+ * peer's uid and process tree (found at accept), its Host, no browser, its announced size, read from the connection's header
  * lists as they came, in one pass (names not yet lower-cased: compared without case). */
 #include "httpserver_guard.h"
 
@@ -48,6 +48,10 @@ int le_guard_check(le_conn *c) {
   if (srv->guard.uid >= 0 && c->peer_uid != srv->guard.uid) {
     snprintf(msg, sizeof msg, "this Runtime API serves the processes of uid %lld only", srv->guard.uid);
     le_refuse_on_headers(c, 403, "AccessDeniedException", msg);
+    return -1;
+  }
+  if (srv->guard.pid > 0 && !c->peer_in_tree) {
+    le_refuse_on_headers(c, 403, "AccessDeniedException", "this Runtime API serves its environment's processes only");
     return -1;
   }
   int browser;

@@ -4,6 +4,9 @@
  * where a Lua check was a callback and a request table's reads per request.
  *   uid (integer, with peer_uid): a connection not from a process of that uid is refused
  *     (403 AccessDeniedException "this Runtime API serves the processes of uid N only").
+ *   pid (integer): a connection whose client socket no process of that pid's tree holds
+ *     (the process and its descendants, proctree.h: looked up once, at accept) is refused
+ *     (403 AccessDeniedException "this Runtime API serves its environment's processes only").
  *   own_host (string, an address): Host must be exactly "<own_host>:<the port served>"
  *     (403 AccessDeniedException "this Runtime API serves <own_host>:<port>").
  *   no_browsers (boolean): an Origin or Sec-Fetch-Site header, or an OPTIONS request, is

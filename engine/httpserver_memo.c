@@ -102,8 +102,8 @@ static int all_hex(const char *s, size_t n) {
 
 /* Whether value (len) is what name j kept: equal, or for the signature header the same
  * before its last 64 characters, which are hex digits. */
-static int same_value(const le_check_memo *m, size_t j, const char *value, size_t len) {
-  const le_buffer *kept = &m->values[j];
+static int same_value(const le_check_memo *m, const le_memo_slot *s, size_t j, const char *value, size_t len) {
+  const le_buffer *kept = &s->values[j];
   if (len != kept->len) return 0;
   if ((int)j != m->signature) return memcmp(value, kept->data, len) == 0;
   if (len < SIGNATURE_DIGITS) return 0;
@@ -120,31 +120,55 @@ static const char *query_of(const le_buffer *target, size_t *len) {
 }
 
 /* Whether c's target is the kept one, or for an any_path method has the kept one's query. */
-static int same_target(const le_check_memo *m, const le_conn *c) {
+static int same_target(const le_check_memo *m, const le_memo_slot *s, const le_conn *c) {
   if (c->method >= 0 && c->method < 32 && (m->any_path >> c->method & 1u)) {
     size_t ql, kl;
-    const char *q = query_of(&c->url, &ql), *k = query_of(&m->target, &kl);
+    const char *q = query_of(&c->url, &ql), *k = query_of(&s->target, &kl);
     return ql == kl && (ql == 0 || memcmp(q, k, ql) == 0);
   }
-  return c->url.len == m->target.len && (c->url.len == 0 || memcmp(c->url.data, m->target.data, c->url.len) == 0);
+  return c->url.len == s->target.len && (c->url.len == 0 || memcmp(c->url.data, s->target.data, c->url.len) == 0);
+}
+
+/* Whether slot s holds the answer for c's request, whose named values are vals (lens). */
+static int slot_fits(const le_check_memo *m, const le_memo_slot *s, const char **vals, const size_t *lens) {
+  for (size_t j = 0; j < m->nnames; j++) {
+    if ((vals[j] != NULL) != s->present[j]) return 0;
+    if (vals[j] && !same_value(m, s, j, vals[j], lens[j])) return 0;
+  }
+  double now = (double)time(NULL);
+  return now >= s->from && now <= s->until;
 }
 
 int le_memo_answer(le_conn *c) {
   le_check_memo *m = &c->srv->memo;
-  if (!m->kept || c->method != m->method || c->peer_uid != m->peer_uid || !same_target(m, c)) return 0;
   const char *vals[LE_MEMO_NAMES];
   size_t lens[LE_MEMO_NAMES];
-  if (find_values(m, c, vals, lens) < 0) return 0;
-  for (size_t j = 0; j < m->nnames; j++) {
-    if ((vals[j] != NULL) != m->present[j]) return 0;
-    if (vals[j] && !same_value(m, j, vals[j], lens[j])) return 0;
+  int found = 0;
+  for (int k = 0; m->on && k < LE_MEMO_SLOTS; k++) { /* the last one given first: one client's */
+    int i = (m->last + k) % LE_MEMO_SLOTS;
+    le_memo_slot *s = &m->slots[i];
+    if (!s->kept || c->method != s->method || c->peer_uid != s->peer_uid || !same_target(m, s, c)) continue;
+    if (!found && find_values(m, c, vals, lens) < 0) return 0;
+    found = 1;
+    if (!slot_fits(m, s, vals, lens)) continue;
+    c->body_limit = s->body_limit;
+    memcpy(c->too_large_type, s->type, sizeof s->type);
+    memcpy(c->too_large_message, s->message, sizeof s->message);
+    s->used = ++m->uses;
+    m->last = i;
+    return 1;
   }
-  double now = (double)time(NULL);
-  if (now < m->from || now > m->until) return 0;
-  c->body_limit = m->body_limit;
-  memcpy(c->too_large_type, m->type, sizeof m->type);
-  memcpy(c->too_large_message, m->message, sizeof m->message);
-  return 1;
+  return 0;
+}
+
+/* The slot a new answer goes to: one empty, else the least recently kept or given. */
+static int slot_to_replace(const le_check_memo *m) {
+  int oldest = 0;
+  for (int i = 0; i < LE_MEMO_SLOTS; i++) {
+    if (!m->slots[i].kept) return i;
+    if (m->slots[i].used < m->slots[oldest].used) oldest = i;
+  }
+  return oldest;
 }
 
 /* Copies s (a plain text the check gave, or "") into dst of size bytes, cut to fit. */
@@ -158,30 +182,36 @@ static void copy_words(char *dst, size_t size, const char *s) {
 void le_memo_keep(lua_State *L, le_conn *c, int base) {
   le_check_memo *m = &c->srv->memo;
   if (!m->on) return;
-  m->kept = 0;
   if (!lua_isnumber(L, base + 4) || !lua_isnumber(L, base + 5)) return;
   const char *vals[LE_MEMO_NAMES];
   size_t lens[LE_MEMO_NAMES];
   if (find_values(m, c, vals, lens) < 0) return;
-  m->target.len = 0;
-  if (le_buffer_append(&m->target, c->url.data ? (const char *)c->url.data : "", c->url.len)) return;
+  int i = slot_to_replace(m);
+  le_memo_slot *s = &m->slots[i];
+  s->kept = 0;
+  s->target.len = 0;
+  if (le_buffer_append(&s->target, c->url.data ? (const char *)c->url.data : "", c->url.len)) return;
   for (size_t j = 0; j < m->nnames; j++) {
-    m->values[j].len = 0;
-    m->present[j] = vals[j] != NULL;
-    if (vals[j] && le_buffer_append(&m->values[j], vals[j], lens[j])) return;
+    s->values[j].len = 0;
+    s->present[j] = vals[j] != NULL;
+    if (vals[j] && le_buffer_append(&s->values[j], vals[j], lens[j])) return;
   }
-  m->method = c->method;
-  m->peer_uid = c->peer_uid;
-  m->body_limit = c->body_limit;
+  s->method = c->method;
+  s->peer_uid = c->peer_uid;
+  s->body_limit = c->body_limit;
   /* the words as run_check keeps them: only plain text (it checked them, or they are "") */
-  copy_words(m->type, sizeof m->type, c->too_large_type[0] ? c->too_large_type : NULL);
-  copy_words(m->message, sizeof m->message, c->too_large_message[0] ? c->too_large_message : NULL);
-  m->from = lua_tonumber(L, base + 4);
-  m->until = lua_tonumber(L, base + 5);
-  m->kept = 1;
+  copy_words(s->type, sizeof s->type, c->too_large_type[0] ? c->too_large_type : NULL);
+  copy_words(s->message, sizeof s->message, c->too_large_message[0] ? c->too_large_message : NULL);
+  s->from = lua_tonumber(L, base + 4);
+  s->until = lua_tonumber(L, base + 5);
+  s->used = ++m->uses;
+  s->kept = 1;
+  m->last = i;
 }
 
 void le_memo_free(le_check_memo *m) {
-  le_buffer_free(&m->target);
-  for (size_t j = 0; j < LE_MEMO_NAMES; j++) le_buffer_free(&m->values[j]);
+  for (int i = 0; i < LE_MEMO_SLOTS; i++) {
+    le_buffer_free(&m->slots[i].target);
+    for (size_t j = 0; j < LE_MEMO_NAMES; j++) le_buffer_free(&m->slots[i].values[j]);
+  }
 }

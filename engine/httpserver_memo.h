@@ -11,8 +11,10 @@
  *   A later request whose own are equal, while from <= time(NULL) <= until, gets that body
  *   limit and 413's words. The signature header's value may differ in its last 64
  *   characters when they are hex digits (a SigV4 signature: what the check read of it is
- *   the part before, and that the rest are 64 hex digits). Any other answer keeps nothing;
- *   one kept is replaced by the next answer kept.
+ *   the part before, and that the rest are 64 hex digits). Any other answer keeps nothing.
+ *   LE_MEMO_SLOTS answers are kept, the least recently given or kept replaced first: clients
+ *   that take turns (one key, hence one Authorization, each) each find theirs; with one slot
+ *   4 clients in turn had the check called for every request, 1,000 of 1,000.
  * check_memo.any_path = { method names }: for these methods the check's answer depends on the
  *   target's query and not on its path (the local target's guard gives every GET one body
  *   limit: a refresh's GetFunctions, one path each, get the kept answer); the query (from
@@ -26,6 +28,20 @@ struct lua_State;
 struct le_conn;
 
 #define LE_MEMO_NAMES 8
+#define LE_MEMO_SLOTS 8
+
+/* One kept answer and what it was given for. */
+typedef struct le_memo_slot {
+  int kept;                           /* an answer is kept */
+  unsigned long used;                 /* when it was last kept or given (the memo's count) */
+  int method;
+  long long peer_uid;
+  le_buffer target, values[LE_MEMO_NAMES];
+  int present[LE_MEMO_NAMES];
+  size_t body_limit;
+  char type[64], message[192];
+  double from, until;
+} le_memo_slot;
 
 typedef struct le_check_memo {
   int on;                             /* the option was given */
@@ -34,14 +50,9 @@ typedef struct le_check_memo {
   size_t name_len[LE_MEMO_NAMES];
   int signature;                      /* index in names, -1: none */
   unsigned any_path;                  /* bit m: method m's answer does not depend on the path */
-  int kept;                           /* an answer is kept */
-  int method;
-  long long peer_uid;
-  le_buffer target, values[LE_MEMO_NAMES];
-  int present[LE_MEMO_NAMES];
-  size_t body_limit;
-  char type[64], message[192];
-  double from, until;
+  le_memo_slot slots[LE_MEMO_SLOTS];
+  int last;                           /* the slot last kept or given: asked first */
+  unsigned long uses;                 /* answers kept or given so far */
 } le_check_memo;
 
 /* The option at idx (a table or nil) into m; raises on a malformed one. */

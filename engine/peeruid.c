@@ -31,7 +31,7 @@ static void v6_text(char *out, size_t n, const void *addr, uint16_t port_net) {
 
 /* The uid of the live socket of table whose local address is local and whose remote
  * address is remote: 0, -ENOENT, or the error opening the table. */
-static int find_in(const char *table, const char *local, const char *remote, unsigned *uid) {
+static int find_in(const char *table, const char *local, const char *remote, unsigned *uid, unsigned long *ino) {
   FILE *f = fopen(table, "re");
   if (!f) return -errno;
   char line[512];
@@ -45,6 +45,7 @@ static int find_in(const char *table, const char *local, const char *remote, uns
       if (sscanf(line, " %*[^:]: %63s %63s %*s %*s %*s %*s %u %*s %lu", l, r, &u, &inode) != 4) continue;
       if (inode != 0 && strcasecmp(l, local) == 0 && strcasecmp(r, remote) == 0) {
         *uid = u;
+        if (ino) *ino = inode;
         rc = 0;
         break;
       }
@@ -70,7 +71,7 @@ static int ends(int fd, struct sockaddr_storage *me, struct sockaddr_storage *pe
 }
 
 /* The answer to one sock_diag question in answer (len bytes): 0 with *uid, or a negative errno. */
-static int diag_answer(const void *answer, int got, unsigned *uid) {
+static int diag_answer(const void *answer, int got, unsigned *uid, unsigned long *ino) {
   unsigned int len = got > 0 ? (unsigned int)got : 0; /* (unsigned: NLMSG_OK compares it with a __u32) */
   for (const struct nlmsghdr *h = answer; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
     if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
@@ -81,6 +82,7 @@ static int diag_answer(const void *answer, int got, unsigned *uid) {
       const struct inet_diag_msg *m = NLMSG_DATA(h);
       if (m->idiag_inode == 0) return -ENOENT; /* TIME_WAIT or orphaned: no process holds it */
       *uid = m->idiag_uid;
+      if (ino) *ino = m->idiag_inode;
       return 0;
     }
   }
@@ -125,7 +127,8 @@ static void diag_done(int nl, int failed) {
  * remote end is dst:dport (addresses of 4 or 16 bytes, ports in network order). The
  * kernel answers a lookup within the sendto, with one message carrying its sequence
  * number: an answer with another number (none should be queued) is skipped. */
-static int diag_ask(int family, const void *src, uint16_t sport, const void *dst, uint16_t dport, unsigned *uid) {
+static int diag_ask(int family, const void *src, uint16_t sport, const void *dst, uint16_t dport, unsigned *uid,
+                    unsigned long *ino) {
   struct {
     struct nlmsghdr nlh;
     struct inet_diag_req_v2 req;
@@ -164,7 +167,7 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
       break;
     }
     if (got >= (ssize_t)sizeof(struct nlmsghdr) && answer.align.nlmsg_seq != ask.nlh.nlmsg_seq) continue; /* stale */
-    rc = diag_answer(answer.bytes, (int)got, uid);
+    rc = diag_answer(answer.bytes, (int)got, uid, ino);
     answered = 1;
     break;
   }
@@ -173,45 +176,47 @@ static int diag_ask(int family, const void *src, uint16_t sport, const void *dst
 }
 
 /* The sock_diag question for the connection whose ends are me and peer (one family). */
-static int diag_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
+static int diag_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid,
+                        unsigned long *ino) {
   /* the peer's socket: its local end is our peer's address, its remote end ours */
   if (me->ss_family == AF_INET) {
     const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
-    return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid);
+    return diag_ask(AF_INET, &p->sin_addr, p->sin_port, &m->sin_addr, m->sin_port, uid, ino);
   }
   const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
   if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) /* an IPv4 client */
-    return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid);
-  return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid);
+    return diag_ask(AF_INET, p->sin6_addr.s6_addr + 12, p->sin6_port, m->sin6_addr.s6_addr + 12, m->sin6_port, uid,
+                    ino);
+  return diag_ask(AF_INET6, &p->sin6_addr, p->sin6_port, &m->sin6_addr, m->sin6_port, uid, ino);
 }
 
 int le_tcp_peer_uid_diag(int fd, unsigned *uid) {
   struct sockaddr_storage me, peer;
   int rc = ends(fd, &me, &peer);
   if (rc != 0) return rc;
-  return diag_between(&me, &peer, uid);
+  return diag_between(&me, &peer, uid, NULL);
 }
 
 /* The tables' answer for the connection whose ends are me and peer (one family). */
 static int tables_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer,
-                          const char *tcp_table, const char *tcp6_table, unsigned *uid) {
+                          const char *tcp_table, const char *tcp6_table, unsigned *uid, unsigned long *ino) {
   /* the peer's socket: its local address is our peer's, its remote address ours */
   char local[64], remote[64];
   if (me->ss_family == AF_INET) {
     const struct sockaddr_in *m = (const struct sockaddr_in *)me, *p = (const struct sockaddr_in *)peer;
     v4_text(local, sizeof local, &p->sin_addr, p->sin_port);
     v4_text(remote, sizeof remote, &m->sin_addr, m->sin_port);
-    return find_in(tcp_table, local, remote, uid);
+    return find_in(tcp_table, local, remote, uid, ino);
   }
   const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)me, *p = (const struct sockaddr_in6 *)peer;
   v6_text(local, sizeof local, &p->sin6_addr, p->sin6_port);
   v6_text(remote, sizeof remote, &m->sin6_addr, m->sin6_port);
-  int rc = find_in(tcp6_table, local, remote, uid);
+  int rc = find_in(tcp6_table, local, remote, uid, ino);
   if (rc != 0 && IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) {
     /* an IPv4 client of a server listening on both: its socket is in the IPv4 table */
     v4_text(local, sizeof local, p->sin6_addr.s6_addr + 12, p->sin6_port);
     v4_text(remote, sizeof remote, m->sin6_addr.s6_addr + 12, m->sin6_port);
-    rc = find_in(tcp_table, local, remote, uid);
+    rc = find_in(tcp_table, local, remote, uid, ino);
   }
   return rc;
 }
@@ -220,18 +225,19 @@ int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, un
   struct sockaddr_storage me, peer;
   int erc = ends(fd, &me, &peer);
   if (erc != 0) return erc;
-  return tables_between(&me, &peer, tcp_table, tcp6_table, uid);
+  return tables_between(&me, &peer, tcp_table, tcp6_table, uid, NULL);
 }
 
 /* The kernel's answer for the connection between me and peer, or where it gives none
  * (no tcp_diag, no such socket), the tables'. */
-static int answer_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid) {
-  int rc = diag_between(me, peer, uid);
+static int answer_between(const struct sockaddr_storage *me, const struct sockaddr_storage *peer, unsigned *uid,
+                          unsigned long *ino) {
+  int rc = diag_between(me, peer, uid, ino);
   if (rc == 0 || rc == -EAFNOSUPPORT || rc == -ENOTCONN || rc == -ENOTSOCK || rc == -EBADF) return rc;
-  return tables_between(me, peer, "/proc/net/tcp", "/proc/net/tcp6", uid);
+  return tables_between(me, peer, "/proc/net/tcp", "/proc/net/tcp6", uid, ino);
 }
 
-int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid) {
+int le_tcp_peer_at(int fd, const struct sockaddr *local, unsigned *uid, unsigned long *inode) {
   struct sockaddr_storage me, peer;
   socklen_t pl = sizeof peer;
   if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0) return -errno;
@@ -243,7 +249,11 @@ int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid) {
     if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0) return -errno;
   }
   if (me.ss_family != peer.ss_family || (me.ss_family != AF_INET && me.ss_family != AF_INET6)) return -EAFNOSUPPORT;
-  return answer_between(&me, &peer, uid);
+  return answer_between(&me, &peer, uid, inode);
+}
+
+int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid) {
+  return le_tcp_peer_at(fd, local, uid, NULL);
 }
 
 int le_tcp_peer_uid(int fd, unsigned *uid) {
@@ -252,5 +262,5 @@ int le_tcp_peer_uid(int fd, unsigned *uid) {
   if (rc != 0) return rc;
   /* no answer from the kernel (no tcp_diag, a seccomp filter) or no such socket: the
    * tables, slower, decide */
-  return answer_between(&me, &peer, uid);
+  return answer_between(&me, &peer, uid, NULL);
 }

@@ -19,7 +19,9 @@
  * le_tcp_peer_uid_at(fd, local, &uid): the same answers for fd, a connected TCP socket
  * (not checked: a server's accepted connection), as the end at local of its connection
  * (its listener's address when that is one address; NULL: the socket's own, asked). Two
- * system calls fewer than le_tcp_peer_uid (the socket's type; its address when given). */
+ * system calls fewer than le_tcp_peer_uid (the socket's type; its address when given).
+ * le_tcp_peer_at(fd, local, &uid, &inode): le_tcp_peer_uid_at's answer and the inode of
+ * the peer's socket (what /proc/<pid>/fd/<n> of its holder links to: "socket:[inode]"). */
 #ifndef LAMBDAENG_PEERUID_H
 #define LAMBDAENG_PEERUID_H
 
@@ -29,5 +31,6 @@ int le_tcp_peer_uid(int fd, unsigned *uid);
 int le_tcp_peer_uid_in(int fd, const char *tcp_table, const char *tcp6_table, unsigned *uid);
 int le_tcp_peer_uid_diag(int fd, unsigned *uid);
 int le_tcp_peer_uid_at(int fd, const struct sockaddr *local, unsigned *uid);
+int le_tcp_peer_at(int fd, const struct sockaddr *local, unsigned *uid, unsigned long *inode);
 
 #endif

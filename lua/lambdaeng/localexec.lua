@@ -252,17 +252,19 @@ end
 
 -- The environment's Runtime API: the listening socket `lambdaeng __runtime-init`
 -- opened (inside the sandbox's network namespace) and handed over; served here.
--- Without a sandbox it is on the machine's loopback: only our user's processes.
+-- Without a sandbox it is on the machine's loopback: only the environment's own processes.
 function Exec:serve_runtime_api(env, fd)
   -- answered inside the server's dispatch, without a task: no Runtime API request waits; its
   -- method, path and body given as values (bare: no request table, no header read); its
   -- checks (only the runtime, which names the endpoint it was given; no browser; outside a
-  -- sandbox, on the machine's loopback, only our user's processes) done by the server in C
+  -- sandbox, on the machine's loopback, only our user's processes of the environment's
+  -- process tree: the runtime and its descendants) done by the server in C
   local server, serr = server_lib.adopt(fd, function(method, path, body, id, streamed)
       self:runtime_request(env, method, path, body, id, streamed)
     end,
     { max_body = RUNTIME_MAX_BODY, bare = true, own_host = "127.0.0.1", no_browsers = true,
-      uid = not env.sandboxed and sys.uid() or nil, stream = function(req) return localstream.sink(env, req) end })
+      uid = not env.sandboxed and sys.uid() or nil, pid = not env.sandboxed and env.proc:pid() or nil,
+      stream = function(req) return localstream.sink(env, req) end })
   if not server then
     io.stderr:write("lambdaeng local: ", tostring(serr), "\n")
     return self:retire(env, "its Runtime API could not be served")

@@ -7,7 +7,8 @@
 -- .lambdaeng/local): functions.json, code/<sha256>.zip and run/<sha256>/ (the
 -- unpacked package). Invoke and InvokeWithResponseStream (lambdaeng.localinvoke) run
 -- the code for real (lambdaeng.localexec). An unqualified GetFunction's answer is kept,
--- encoded, until the next save (every change is saved: save drops them all).
+-- encoded, until anything may change the store: a request other than a GET or an Invoke,
+-- a state settling, a save (Target:changed drops them all; no operation need remember to).
 -- Injection for tests and benchmarks: latency per request, request-rate quotas
 -- per class (control plane, invoke) answered with 429 + Retry-After, and a rate
 -- of failures (500, 503, connection reset): lambdaeng.localserve. Every request first
@@ -112,10 +113,15 @@ function Target:load()
   if ok and type(doc) == "table" then self.functions, self.layers = doc.functions or {}, doc.layers or {} end
 end
 
--- Every change a request makes is saved, so saving also drops the GetFunction answers kept
--- (self.answers: they show only what is saved, and are kept while nothing changes).
-function Target:save()
+-- The store changed, or may have: the GetFunction answers kept (self.answers) go. Called
+-- by route before every request that is not a GET or an Invoke, by every settling and by
+-- save, so that an answer never outlives a change, whether or not its operation saves.
+function Target:changed()
   self.answers = {}
+end
+
+function Target:save()
+  self:changed()
   if not self.dir then return end
   sys.mkdirs(self.dir)
   assert(write_private(self.dir .. "/functions.json", json.encode_plain { functions = self.functions,
@@ -140,6 +146,7 @@ function Target:settle(name, field, value)
     self.settling[timer] = nil
     local fn = self.functions[name]
     if fn then
+      self:changed()
       fn.latest[field] = value
       if field == "LastUpdateStatus" then self.exec:drop(name, "") end -- idle environments of the old version
       if field == "State" then fn.latest.StateReason, fn.latest.StateReasonCode = nil, nil end
@@ -306,7 +313,7 @@ function Target:function_document(name, qualifier)
   return doc
 end
 
--- GetFunction: the unqualified answer is encoded once and kept until the next save (a
+-- GetFunction: the unqualified answer is encoded once and kept until a change (a
 -- refresh asks for every function, unchanged: its document and encoding were ~40 k of the
 -- endpoint's ~125 k instructions a GetFunction).
 function Target:get_function(name, qualifier)
@@ -325,6 +332,7 @@ function Target:route(req, id)
   if plain and self.functions[plain] then return self:invoke(plain, nil, req) end
   plain = plain_get_name(method, path, req.query) -- a refresh's GetFunction: no pattern either
   if plain and self.functions[plain] then return self:get_function(plain, nil) end
+  if method ~= "GET" then self:changed() end -- whatever it is, no kept answer outlives it
   local q = parse_query(req.query)
   local ls, lh, lb = locallayers.route(self, req, q)
   if ls then return ls, lh, lb end

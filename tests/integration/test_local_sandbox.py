@@ -95,6 +95,28 @@ except socket.timeout:
 sys.stdout.buffer.write(data)
 '''
 
+# A function whose process asks its own Runtime API from a child and a grandchild it starts
+# (a path the API does not serve: 404 when served, 403 when refused); returns both status lines.
+ASK = r"""
+import os, socket, subprocess, sys
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(("GET /2018-06-01/runtime/nothing-here HTTP/1.1\r\nHost: %s:%s\r\n\r\n" % (host, port)).encode())
+line = s.recv(65536).split(b"\r\n")[0].decode()
+if sys.argv[1:] == ["child"]:  # and its own child
+    line += "|" + subprocess.run([sys.executable, __file__], capture_output=True, text=True, timeout=30).stdout
+print(line, end="")
+"""
+
+FAMILY = r'''
+import subprocess, sys
+def handler(event, context):
+    with open("/tmp/ask.py", "w") as f:
+        f.write(event["ask"])
+    out = subprocess.run([sys.executable, "/tmp/ask.py", "child"], capture_output=True, text=True, timeout=30)
+    return {"asked": out.stdout, "err": out.stderr[-2000:]}
+'''
+
 # What Lambda puts in a function's environment (and the function's own MINE)
 LAMBDA_VARIABLES = {"PATH", "LANG", "TZ", "PYTHONUNBUFFERED", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
                     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -274,6 +296,25 @@ class Fallback(Target):
         # the environment still serves its own invocations, warm
         self.assertEqual(self.invoke("idle", {"paths": [], "secrets": [], "dirs": [], "scratch": "t"})["uid"],
                          os.geteuid())
+
+    def test_without_a_sandbox_only_the_environments_processes_are_served(self):
+        # Unsandboxed, a process of our own user outside the environment is refused (it
+        # cannot take an invocation from /next), while the runtime, a child it starts and
+        # that child's child are served.
+        self.create("family", FAMILY)
+        found = self.invoke("family", {"ask": ASK})  # now warm, its runtime waiting on /next
+        self.assertEqual(found["asked"], "HTTP/1.1 404 Not Found|HTTP/1.1 404 Not Found", found)
+        runtime_ports = self.listening_ports(self.proc.pid) - {self.port}
+        self.assertEqual(len(runtime_ports), 1, runtime_ports)
+        got = self.steal(runtime_ports.pop())  # this test's own user: the target's
+        self.assertIsNotNone(got)
+        self.assertNotIn(b"Lambda-Runtime-Aws-Request-Id", got)
+        self.assertNotIn(b"waiting for an invocation", got)
+        self.assertIn(b"403", got.split(b"\r\n")[0])
+        self.assertIn(b"serves its environment's processes only", got)
+        # the environment still serves its own invocations, warm, its children too
+        self.assertEqual(self.invoke("family", {"ask": ASK})["asked"], "HTTP/1.1 404 Not Found|HTTP/1.1 404 Not Found")
+
 
 class FallbackWhereBubblewrapFails(Target):
     """bwrap installed but unable to build a sandbox (user namespaces disabled): a bwrap that
