@@ -9,7 +9,8 @@
 -- connection that cannot be made at all gets at most 3 attempts. An invocation
 -- (failures.NOT_IDEMPOTENT) whose request went out, any byte of it, and got no answer
 -- (a timeout, a connection cut) is never retried: the function may have run; one that
--- failed before anything was sent (refused, no name) is. Every retry
+-- failed before anything was sent (refused, no name) is; nor is its answer of 500 or
+-- more, unless Lambda documents it as met before the function runs (failures.lua). Every retry
 -- costs tokens from a shared quota of 500 (5 a retry, 10 after a timeout),
 -- refunded on success, so a failing endpoint is not hammered. Every call goes
 -- through the pacer (aws/pacing.lua); a throttled call the pacer had released
