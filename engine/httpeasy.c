@@ -132,6 +132,21 @@ static struct curl_slist *header_list(const char *const *lines, size_t n, int em
   return nodes;
 }
 
+/* libcurl, about to send a once request on a connection (its tunnel and TLS up), sends it
+ * again when a kept-alive connection ended under it before any answer byte (libcurl
+ * 7.88's Curl_retry_request, up to 5 times, for any method): a second time is refused when
+ * an earlier one wrote any byte (CURLINFO_REQUEST_SIZE counts what the socket took). */
+static int prereq_cb(void *userp, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  le_http_transfer *t = userp;
+  if (t->prereq_calls++ == 0) return CURL_PREREQFUNC_OK;
+  long written = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &written) == CURLE_OK && written == 0)
+    return CURL_PREREQFUNC_OK;
+  t->resend_refused = 1;
+  return CURL_PREREQFUNC_ABORT;
+}
+
 /* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none),
  * t->refused_option that option's name (for the message: le_http_option_field). */
 #define SETOPT(rc, e, opt, val)                                                                     \
@@ -184,6 +199,11 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   if (has_body) {
     SETOPT(so, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
     SETOPT(so, e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
+  }
+  if (spec->once) {
+    t->once = 1;
+    SETOPT(so, e, CURLOPT_PREREQFUNCTION, prereq_cb);
+    SETOPT(so, e, CURLOPT_PREREQDATA, t);
   }
   t->headers = header_list(spec->headers, spec->header_count, has_body && spec->body_len == 0);
   SETOPT(so, e, CURLOPT_HTTPHEADER, t->headers);

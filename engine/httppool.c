@@ -310,7 +310,7 @@ static void write_cb(uv_write_t *req, int status) {
   if (status < 0 && status != UV_ECANCELED && c && c->user) le_http_own_write_failed(c->user, c, status);
 }
 
-int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
+int le_http_pool_send(le_http_conn *c, const void *data, size_t len, size_t *written) {
   /* send() as libcurl sends: MSG_NOSIGNAL (a peer gone is an error, not SIGPIPE), and the
    * same system call (the kill -9 tests stop a run at its n-th sendto) */
   uv_os_fd_t fd;
@@ -319,6 +319,7 @@ int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
   ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return uv_translate_sys_error(errno);
   if (n < 0) n = 0;
+  *written = (size_t)n;
   if ((size_t)n == len) return 0;
   pending_write *w = malloc(sizeof *w + len - (size_t)n);
   if (!w) return UV_ENOMEM;

@@ -38,8 +38,9 @@ le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user);
 le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **why);
 /* Whether the connection carried an answer before (it was kept alive). */
 int le_http_pool_reused(const le_http_conn *c);
-/* Sends the bytes (copied when the socket does not take them at once); 0 or a libuv error. */
-int le_http_pool_send(le_http_conn *c, const void *data, size_t len);
+/* Sends the bytes (copied when the socket does not take them at once); 0 or a libuv error.
+ * *written: how many the socket took at once (the rest, if any, queued). */
+int le_http_pool_send(le_http_conn *c, const void *data, size_t len, size_t *written);
 /* The exchange is over and the connection may carry the next one (kept while its host
  * has at most max_open open). */
 void le_http_pool_give_back(le_http_conn *c, long max_open);

@@ -297,7 +297,7 @@ function Client:logged_spec(spec, req, attempt)
       or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
   end
   return { method = spec.method, url = spec.url, headers = sent, body = spec.body, timeout = spec.timeout,
-           max_body = spec.max_body }
+           max_body = spec.max_body, once = spec.once }
 end
 
 local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
@@ -331,6 +331,7 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local spec = self.request_spec -- filled here, read by http.request before it waits
   spec.method, spec.url, spec.headers, spec.body = req.method, url, headers, req.body
   spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
+  spec.once = failures.NOT_IDEMPOTENT[req.op] -- (never sent again by the transport once written)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)

@@ -1,0 +1,110 @@
+"""Both transports send a request again on a new connection when a kept-alive one ends
+under it before any answer byte (its peer had closed it, idle): the request never reached
+the server. An invocation is sent so only while none of its bytes were written: once they
+were, the server may have read it and run the function, and a connection that then ends
+without an answer is the caller's failure (kind outcome_unknown, "the function may have
+run"), never a second run. Against a socket server that answers a connection's first
+request and, on a kept-alive connection, reads an Invoke of "cut" whole and closes without
+a word (a fresh connection's is answered, as a function run again would be), on both
+transports: the own one (http://) and libcurl (the server as an HTTP proxy, which libcurl
+keeps alive as well). Every assertion is a count of the requests the server read."""
+import os
+import socket
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import TempDirTest, run  # noqa: E402
+from test_invoke_once import ENV, MAY_HAVE_RUN  # noqa: E402
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+class CuttingServer:
+    def __init__(self):
+        self.lines, self.lock = [], threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.converse, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def read_request(conn, data):
+        """One request's line (None at the connection's end) and the bytes after it."""
+        while b"\r\n\r\n" not in data:
+            piece = conn.recv(65536)
+            if not piece:
+                return None, b""
+            data += piece
+        head, rest = data.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            piece = conn.recv(65536)
+            if not piece:
+                return None, b""
+            rest += piece
+        return head.split(b"\r\n", 1)[0].decode(), rest[length:]
+
+    def converse(self, conn):
+        with conn:
+            data, served = b"", 0
+            while True:
+                line, data = self.read_request(conn, data)
+                if line is None:
+                    return
+                with self.lock:
+                    self.lines.append(line)
+                if served > 0 and "cut" in line:
+                    return  # read whole, then closed without an answer
+                conn.sendall(OK)
+                served += 1
+
+    def count(self, fragment):
+        with self.lock:
+            return sum(1 for line in self.lines if fragment in line)
+
+    def stop(self):
+        self.sock.close()
+
+
+class InvokeNotResentOnceWritten(TempDirTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = CuttingServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_a_written_invoke_is_not_sent_again_on_a_new_connection(self):
+        for transport in ("own", "curl"):
+            env = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT="30")
+            endpoint = self.server.url
+            if transport == "curl":
+                env["http_proxy"], endpoint = self.server.url, "http://lambda.invalid"
+            first, cut = "%s-first" % transport, "%s-cut" % transport
+            chunk = 'print(invoke("%s", {})); print(invoke("%s", {}))' % (first, cut)
+            r = run("repl", "-e", chunk, "--endpoint", endpoint, env=env, timeout=120)
+            self.assertEqual(self.server.count("/functions/%s/" % first), 1, r.stdout + r.stderr)
+            self.assertEqual(self.server.count("/functions/%s/" % cut), 1,
+                             "%s: the Invoke was sent again: %s" % (transport, r.stdout + r.stderr))
+            self.assertIn("Invoke: the connection failed after the request was sent; " + MAY_HAVE_RUN,
+                          r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
