@@ -1,7 +1,8 @@
 """An invocation that was sent is never sent again: a timeout or a broken connection
 after any byte of an Invoke (InvokeAsync, InvokeWithResponseStream) went out is not
 retried, since the function may have run, and the error says so; a failure before
-anything was sent (connection refused) is still retried. Against small socket servers
+anything was sent (connection refused, an https proxy's CONNECT unanswered or its tunnel
+closed before TLS) is still retried. Against small socket servers
 that read a request and then never answer ("hold") or close the connection ("close"),
 on both transports: the own one (http://) and libcurl (through an HTTP proxy); and every
 path that invokes, against the local target, counted by the function itself. Every
@@ -143,6 +144,63 @@ class InvokeSentOnce(TempDirTest):
         self.assertEqual(attempts, ["1", "2", "3"], r.stderr[-3000:])
         self.assertIn("(after 3 attempts)", r.stderr)
         self.assertNotIn("may have run", r.stderr)
+
+
+class TunnelProxy:
+    """An HTTP proxy that reads each CONNECT, counts it, then never answers ("hold") or
+    answers 200 and closes the tunnel ("close"): the request inside never reaches anyone."""
+
+    def __init__(self, mode):
+        self.mode, self.connects, self.held, self.lock = mode, 0, [], threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                piece = conn.recv(65536)
+                if not piece:
+                    break
+                data += piece
+            with self.lock:
+                self.connects += data.startswith(b"CONNECT ")
+            if self.mode == "hold":
+                self.held.append(conn)
+            else:
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                conn.close()
+
+    def stop(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class InvokeThroughATunnel(TempDirTest):
+    """An https endpoint through a proxy (libcurl's CONNECT): a CONNECT unanswered, or a
+    tunnel closed before TLS, sent none of the Invoke: it is retried (three CONNECTs), not
+    taken for an invocation that may have run."""
+
+    def test_an_invoke_that_never_left_the_proxy_is_retried(self):
+        for mode in ("hold", "close"):
+            proxy = TunnelProxy(mode)
+            try:
+                r = run("api", "Invoke", '{"FunctionName": "tunnel"}', "--endpoint", "https://lambda.invalid",
+                        env=dict(ENV, HOME=self.dir, https_proxy=proxy.url), timeout=120)
+            finally:
+                proxy.stop()
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertNotIn("may have run", r.stderr, mode)
+            self.assertEqual(proxy.connects, 3, "%s: %s" % (mode, r.stderr))
+            self.assertIn("(after 3 attempts)", r.stderr, mode)
 
 
 class InvokeWaits(TempDirTest):
