@@ -335,7 +335,15 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   if self.debug then spec = self:logged_spec(spec, req, attempt) end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind, cause, sent = http.request(spec, req.sink)
+  local sink, handed = req.sink, nil
+  if sink and self.debug then -- (the log counts the bytes handed on: a streamed body is not kept)
+    handed = 0
+    sink = function(bytes)
+      handed = handed + #bytes
+      return req.sink(bytes)
+    end
+  end
+  local res, msg, kind, cause, sent = http.request(spec, sink)
   if not res then
     if self.debug then
       self:log(string.format("<- %s after %.3f s (%s)", msg, loop.now() - started, sent and "sent" or "unsent"))
@@ -343,7 +351,9 @@ function Client:attempt(req, url, path, query, attempt, max_body)
     return nil, failures.transport_error(req, url, msg, kind, cause, sent, timeout)
   end
   if self.debug then
-    self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
+    self:log(string.format("<- %d %s (%.3f s, %s)", res.status, req.op or "", loop.now() - started,
+      handed and res.status < 300 and string.format("%d bytes, handed on as they arrived", handed)
+      or string.format("%d bytes", #res.body)))
     for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
     if res.status >= 400 or req.log_body ~= false then
       self:log("   body: " .. loggable_body(res.body))
