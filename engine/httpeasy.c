@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpalive.h"
 #include "httpmulti.h"
 #include "httpsink.h"
 #include "httpurl.h"
@@ -180,7 +181,9 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
     SETOPT(so, e, CURLOPT_CAINFO, E.ca_file);
     SETOPT(so, e, CURLOPT_CAPATH, NULL);
   }
-  SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L); /* httpalive.h's, as le_http_opensocket sets them */
+  SETOPT(so, e, CURLOPT_TCP_KEEPIDLE, LE_HTTP_ALIVE_IDLE);
+  SETOPT(so, e, CURLOPT_TCP_KEEPINTVL, LE_HTTP_ALIVE_INTERVAL);
   SETOPT(so, e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   if (!E.proxy_env) { /* what libcurl would find in the environment: no proxy */
     SETOPT(so, e, CURLOPT_PROXY, "");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpalive.h"
 #include "httpown.h"
 #include "httpresolve.h"
 #include "loop.h"
@@ -208,8 +209,10 @@ static void connect_next(le_http_conn *c) {
     P.sockets_opened++;
     if (++P.sockets_open > P.sockets_peak) P.sockets_peak = P.sockets_open;
     rc = uv_tcp_nodelay(&s->tcp, 1);
-    if (rc == 0) rc = uv_tcp_keepalive(&s->tcp, 1, 60);
     if (rc == 0) rc = uv_tcp_connect(&s->connect, &s->tcp, addr, connect_cb);
+    uv_os_fd_t fd; /* (the socket exists once the connect started) */
+    if (rc == 0) rc = uv_fileno((uv_handle_t *)&s->tcp, &fd);
+    if (rc == 0 && le_http_alive(fd) != 0) rc = uv_translate_sys_error(errno);
     if (rc == 0) return;
     close_sock(c); /* refused at once: the next address */
   }
