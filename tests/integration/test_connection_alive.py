@@ -16,8 +16,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import LAMBDAENG, TempDirTest, lambdaeng_env  # noqa: E402
-from test_invoke_once import ENV, SilentServer  # noqa: E402
+from harness import LAMBDAENG, lambdaeng_env  # noqa: E402
+from test_invoke_once import ENV, HoldingTest  # noqa: E402
 
 SYS_PIDFD_GETFD = 438
 WANTED = {"SO_KEEPALIVE": 1, "TCP_KEEPIDLE": 30, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 3, "TCP_USER_TIMEOUT": 60000}
@@ -56,15 +56,7 @@ def socket_options(pid, port):
     return None
 
 
-class ConnectionAlive(TempDirTest):
-    @classmethod
-    def setUpClass(cls):
-        cls.hold = SilentServer("hold")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.hold.stop()
-
+class ConnectionAlive(HoldingTest):
     def options_while_held(self, op, name, transport):
         env = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT="300")
         endpoint = self.hold.url

@@ -10,14 +10,12 @@ requests the server read."""
 import json
 import os
 import re
-import socket
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import TempDirTest, run  # noqa: E402
-from test_invoke_once import ENV, MAY_HAVE_RUN  # noqa: E402
+from test_invoke_once import ENV, MAY_HAVE_RUN, SocketServer  # noqa: E402
 
 # function name -> (status, x-amzn-ErrorType or None, body)
 ANSWERS = {
@@ -37,27 +35,11 @@ def function_of(request_line):
     return re.split(r"[/ ?]", request_line.split("/functions/", 1)[-1], 1)[0]
 
 
-class AnswerServer:
-    """Reads each request (head and Content-Length body), counts it by its request line
-    and answers with ANSWERS[the function named in its path], connection closed."""
+class AnswerServer(SocketServer):
+    """Reads each request's head, counts it by its request line and answers with
+    ANSWERS[the function named in its path], connection closed."""
 
-    def __init__(self):
-        self.lines, self.lock = [], threading.Lock()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
-
-    def answer(self, conn):
+    def converse(self, conn):
         with conn:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -78,9 +60,6 @@ class AnswerServer:
     def count(self, name):
         with self.lock:
             return sum(1 for line in self.lines if function_of(line) == name)
-
-    def stop(self):
-        self.sock.close()
 
 
 class InvokeErrorAnswers(TempDirTest):

@@ -9,34 +9,17 @@ a word (a fresh connection's is answered, as a function run again would be), on 
 transports: the own one (http://) and libcurl (the server as an HTTP proxy, which libcurl
 keeps alive as well). Every assertion is a count of the requests the server read."""
 import os
-import socket
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import TempDirTest, run  # noqa: E402
-from test_invoke_once import ENV, MAY_HAVE_RUN  # noqa: E402
+from test_invoke_once import ENV, MAY_HAVE_RUN, SocketServer  # noqa: E402
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
-class CuttingServer:
-    def __init__(self):
-        self.lines, self.lock = [], threading.Lock()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.converse, args=(conn,), daemon=True).start()
+class CuttingServer(SocketServer):
 
     @staticmethod
     def read_request(conn, data):
@@ -72,13 +55,6 @@ class CuttingServer:
                     return  # read whole, then closed without an answer
                 conn.sendall(OK)
                 served += 1
-
-    def count(self, fragment):
-        with self.lock:
-            return sum(1 for line in self.lines if fragment in line)
-
-    def stop(self):
-        self.sock.close()
 
 
 class InvokeNotResentOnceWritten(TempDirTest):

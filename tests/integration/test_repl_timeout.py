@@ -10,19 +10,11 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import TempDirTest, run  # noqa: E402
-from test_invoke_once import ENV, MAY_HAVE_RUN, SilentServer  # noqa: E402
+from harness import run  # noqa: E402
+from test_invoke_once import ENV, MAY_HAVE_RUN, HoldingTest  # noqa: E402
 
 
-class ReplTimeout(TempDirTest):
-    @classmethod
-    def setUpClass(cls):
-        cls.hold = SilentServer("hold")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.hold.stop()
-
+class ReplTimeout(HoldingTest):
     def repl(self, chunk):
         env = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT="30")
         return run("repl", "-e", chunk, "--endpoint", self.hold.url, env=env, timeout=120)
