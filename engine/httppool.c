@@ -212,7 +212,8 @@ static void connect_next(le_http_conn *c) {
     if (rc == 0) rc = uv_tcp_connect(&s->connect, &s->tcp, addr, connect_cb);
     uv_os_fd_t fd; /* (the socket exists once the connect started) */
     if (rc == 0) rc = uv_fileno((uv_handle_t *)&s->tcp, &fd);
-    if (rc == 0 && le_http_alive(fd) != 0) rc = uv_translate_sys_error(errno);
+    int refused = rc == 0 ? le_http_alive(fd) : 0;
+    if (refused) rc = uv_translate_sys_error(refused);
     if (rc == 0) return;
     close_sock(c); /* refused at once: the next address */
   }
