@@ -42,6 +42,7 @@ local M = {}
 M.printable, M.printable_in_lua, M.parse_error = failures.printable, failures.printable_in_lua, failures.parse_error
 M.retry_after, M.unsendable_byte = failures.retry_after, failures.unsendable_byte
 local printable = failures.printable
+local NOT_IDEMPOTENT = failures.NOT_IDEMPOTENT
 
 local QUOTA_MAX, RETRY_COST, TIMEOUT_COST, MAX_BACKOFF = 500, 5, 10, 20
 local CONNECT_ATTEMPTS = 3 -- an endpoint that cannot be reached is reported, not waited for
@@ -76,7 +77,8 @@ function M.new(cfg)
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
   self.signing = { host = self.host, sign_body = cfg.s3 or nil, normalize = not cfg.s3, single_encode = cfg.s3 or nil }
-  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true } -- headers read only when asked for
+  -- headers read only when asked for; once set per attempt (a field present: a plain store)
+  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true, once = false }
   return self
 end
 
@@ -331,18 +333,20 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local spec = self.request_spec -- filled here, read by http.request before it waits
   spec.method, spec.url, spec.headers, spec.body = req.method, url, headers, req.body
   spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
-  spec.once = failures.NOT_IDEMPOTENT[req.op] -- (never sent again by the transport once written)
-  if self.debug then spec = self:logged_spec(spec, req, attempt) end
-  self.stats.attempts = self.stats.attempts + 1
-  local started = self.debug and loop.now() -- (for the log alone)
+  spec.once = NOT_IDEMPOTENT[req.op] or false -- (never sent again by the transport once written)
   local sink, handed = req.sink, nil
-  if sink and self.debug then -- (the log counts the bytes handed on: a streamed body is not kept)
-    handed = 0
-    sink = function(bytes)
-      handed = handed + #bytes
-      return req.sink(bytes)
+  if self.debug then
+    spec = self:logged_spec(spec, req, attempt)
+    if sink then -- (the log counts the bytes handed on: a streamed body is not kept)
+      handed = 0
+      sink = function(bytes)
+        handed = handed + #bytes
+        return req.sink(bytes)
+      end
     end
   end
+  self.stats.attempts = self.stats.attempts + 1
+  local started = self.debug and loop.now() -- (for the log alone)
   local res, msg, kind, cause, sent = http.request(spec, sink)
   if not res then
     if self.debug then
