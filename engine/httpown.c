@@ -228,7 +228,9 @@ static void send_request(own *o) {
 void le_http_own_go(le_http_transfer *t) {
   own *o = t->own;
   o->deadline = o->timeout_ms > 0 ? uv_hrtime() + (uint64_t)o->timeout_ms * 1000000 : 0;
-  o->conn = le_http_pool_take_idle(o->host, o);
+  /* a once request is not sent again once written: a connection its peer closed while
+   * the loop did not look is not taken for it (make_sure) */
+  o->conn = le_http_pool_take_idle(o->host, o, o->once);
   if (!o->conn) {
     open_connection(o);
     return;

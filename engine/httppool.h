@@ -31,8 +31,10 @@ typedef struct le_http_conn le_http_conn;
 le_http_pool_host *le_http_pool_host_for(const char *host, int port, int host_is_address);
 /* "host:port" as messages name it. */
 const char *le_http_pool_host_name(const le_http_pool_host *h);
-/* A kept-alive connection of h for user, or NULL when none is idle. */
-le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user);
+/* A kept-alive connection of h for user, or NULL when none is idle. make_sure: one idle a
+ * second or more is first looked at without waiting, and let go when its peer closed it
+ * while the loop did not read it. */
+le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user, int make_sure);
 /* A new connection of h for user, resolving and connecting (le_http_own_connected follows);
  * NULL: out of memory or libuv refused, with *why set. */
 le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **why);

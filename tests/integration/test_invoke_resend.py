@@ -9,7 +9,9 @@ a word (a fresh connection's is answered, as a function run again would be), on 
 transports: the own one (http://) and libcurl (the server as an HTTP proxy, which libcurl
 keeps alive as well). Every assertion is a count of the requests the server read."""
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -19,7 +21,14 @@ from test_invoke_once import ENV, MAY_HAVE_RUN, SocketServer  # noqa: E402
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
+def function_of(request_line):
+    return request_line.split("/functions/", 1)[-1].split("/", 1)[0]
+
+
 class CuttingServer(SocketServer):
+    def __init__(self, marks):
+        self.marks = marks
+        super().__init__()
 
     @staticmethod
     def read_request(conn, data):
@@ -55,23 +64,33 @@ class CuttingServer(SocketServer):
                     return  # read whole, then closed without an answer
                 conn.sendall(OK)
                 served += 1
+                if "idle-first" in line:  # closed while idle (a keep-alive ended); then said so
+                    conn.close()
+                    open(os.path.join(self.marks, function_of(line)), "w").close()
+                    return
 
 
 class InvokeNotResentOnceWritten(TempDirTest):
     @classmethod
     def setUpClass(cls):
-        cls.server = CuttingServer()
+        cls.marks = tempfile.mkdtemp(prefix="lambdaeng-resend-")
+        cls.server = CuttingServer(cls.marks)
 
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+        shutil.rmtree(cls.marks, True)
+
+    def environment(self, transport):
+        env = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT="30")
+        endpoint = self.server.url
+        if transport == "curl":
+            env["http_proxy"], endpoint = self.server.url, "http://lambda.invalid"
+        return env, endpoint
 
     def test_a_written_invoke_is_not_sent_again_on_a_new_connection(self):
         for transport in ("own", "curl"):
-            env = dict(ENV, HOME=self.dir, LAMBDAENG_HTTP_TIMEOUT="30")
-            endpoint = self.server.url
-            if transport == "curl":
-                env["http_proxy"], endpoint = self.server.url, "http://lambda.invalid"
+            env, endpoint = self.environment(transport)
             first, cut = "%s-first" % transport, "%s-cut" % transport
             chunk = 'print(invoke("%s", {})); print(invoke("%s", {}))' % (first, cut)
             r = run("repl", "-e", chunk, "--endpoint", endpoint, env=env, timeout=120)
@@ -80,6 +99,21 @@ class InvokeNotResentOnceWritten(TempDirTest):
                              "%s: the Invoke was sent again: %s" % (transport, r.stdout + r.stderr))
             self.assertIn("Invoke: the connection failed after the request was sent; " + MAY_HAVE_RUN,
                           r.stdout + r.stderr)
+
+    def test_a_connection_closed_while_idle_is_not_taken_for_an_invoke(self):
+        # The REPL does not run the loop between its lines: the peer's close is not read then.
+        # The connection is looked at before an Invoke takes it, past a second idle.
+        for transport in ("own", "curl"):
+            env, endpoint = self.environment(transport)
+            first, second = "%s-idle-first" % transport, "%s-idle-second" % transport
+            mark = os.path.join(self.marks, first)
+            chunk = ('invoke("%s", {}); repeat local f = io.open("%s"); if f then f:close() else '
+                     'os.execute("sleep 0.05") end until f; os.execute("sleep 1.2"); print(invoke("%s", {}))'
+                     % (first, mark, second))
+            r = run("repl", "-e", chunk, "--endpoint", endpoint, env=env, timeout=120)
+            self.assertEqual(r.returncode, 0, "%s: %s" % (transport, r.stdout + r.stderr))
+            self.assertEqual(self.server.count("/functions/%s/" % second), 1, r.stdout + r.stderr)
+            self.assertNotIn("may have run", r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
