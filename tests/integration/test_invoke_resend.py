@@ -10,6 +10,8 @@ transports: the own one (http://) and libcurl (the server as an HTTP proxy, whic
 keeps alive as well). Every assertion is a count of the requests the server read."""
 import os
 import shutil
+import socket
+import struct
 import sys
 import tempfile
 import unittest
@@ -64,7 +66,9 @@ class CuttingServer(SocketServer):
                     return  # read whole, then closed without an answer
                 conn.sendall(OK)
                 served += 1
-                if "idle-first" in line:  # closed while idle (a keep-alive ended); then said so
+                if "idle-first" in line or "reset-first" in line:  # closed while idle; then said so
+                    if "reset-first" in line:  # (a reset: the client's next send fails at once)
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     conn.close()
                     open(os.path.join(self.marks, function_of(line)), "w").close()
                     return
@@ -114,6 +118,20 @@ class InvokeNotResentOnceWritten(TempDirTest):
             self.assertEqual(r.returncode, 0, "%s: %s" % (transport, r.stdout + r.stderr))
             self.assertEqual(self.server.count("/functions/%s/" % second), 1, r.stdout + r.stderr)
             self.assertNotIn("may have run", r.stdout + r.stderr)
+
+
+    def test_an_invoke_nothing_of_which_was_written_is_sent_again(self):
+        # The peer reset the idle connection: the REPL's next Invoke finds it (within the
+        # second: no look) and its send fails at once, nothing written: sent on a new one.
+        for transport in ("own", "curl"):
+            env, endpoint = self.environment(transport)
+            first, second = "%s-reset-first" % transport, "%s-reset-second" % transport
+            mark = os.path.join(self.marks, first)
+            chunk = ('invoke("%s", {}); repeat local f = io.open("%s"); if f then f:close() else '
+                     'os.execute("sleep 0.05") end until f; print(invoke("%s", {}))' % (first, mark, second))
+            r = run("repl", "-e", chunk, "--endpoint", endpoint, env=env, timeout=120)
+            self.assertEqual(r.returncode, 0, "%s: %s" % (transport, r.stdout + r.stderr))
+            self.assertEqual(self.server.count("/functions/%s/" % second), 1, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
