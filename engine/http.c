@@ -226,6 +226,15 @@ void le_http_finish(transfer *t, CURLcode code) {
      * request's head as it sends it; an unknown count is taken as sent. */
     long request_bytes = 0;
     r->sent = curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes) != CURLE_OK || request_bytes > 0;
+    /* A once request's count is read only after libcurl was about to send it: a proxy's
+     * CONNECT, counted too, never reached the server. */
+    if (t->once && !t->prereq_calls) r->sent = 0;
+    if (t->resend_refused) {
+      r->error_kind = "reset";
+      r->sent = 1;
+      snprintf(r->error, sizeof r->error, "the connection to %s ended before any answer, after the request was "
+               "written; not sent again", t->host->key);
+    }
   }
   /* The handle goes back before the callback: a task it resumes that asks again at once
    * takes this one (one handle reused in turn, not two alternating). */

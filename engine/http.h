@@ -27,7 +27,7 @@
  * timer callback returning -1) and is reported from the loop (le_report_failure).
  *
  * Lua: lambdaeng.native.http.request({ method=, url=, headers={{name, value}...},
- * body=, timeout=seconds, max_body=bytes, sign=, user_agent= } [, sink]) from a task (with
+ * body=, timeout=seconds, max_body=bytes, sign=, user_agent=, once= } [, sink]) from a task (with
  * sign = { host=, path=, query=, access_key_id=, secret_access_key=, session_token=,
  * region=, service=, time=, sign_body=, normalize=, single_encode= } the request is
  * signed here with SigV4, Host first, and sent with its headers, then the ones
@@ -35,8 +35,13 @@
  * for the equivalence test with sigv4.sign): yields, then returns
  * { status=, headers={lower-case name = value}, body= } or nil, message, kind, nil, sent
  * (sent: true once any byte of the request went to a connection, so the peer may have
- * acted on it; false when it failed before: no connection, or the connect timed out)
- * where kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
+ * acted on it; false when it failed before: no connection, or the connect timed out;
+ * for a once request, libcurl's, the connection's proxy tunnel and TLS up first).
+ * Both transports send a request again, once (libcurl: up to 5 times), on a new
+ * connection when a kept-alive one ends under it before any answer byte (its peer had
+ * closed it); once = true (a request whose repetition is a second effect: an Invoke)
+ * allows that only while no byte of it was written: after, it fails, kind "reset", sent
+ * true. The kind is one of "timeout", "connect", "reset", "cancelled", "too_large",
  * "stopped" (the sink, a function called with each piece of a 2xx answer's body as it
  * arrives, raised: its error is the message; it runs on the loop and must not wait),
  * "unsent" (refused before anything was sent: a header httplines.c refuses, a URL or
@@ -88,6 +93,7 @@ typedef struct le_http_request_spec {
   long timeout_ms;
   size_t max_body; /* 0: no cap (with a sink: of the bytes not given yet) */
   le_http_body_sink sink; /* NULL: the body is buffered whole */
+  int once; /* never sent again on a new connection once any byte of it was written (below) */
 } le_http_request_spec;
 
 #define LE_HTTP_DEFAULT_MAX_HOST_CONNECTIONS 64L

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpalive.h"
 #include "httpmulti.h"
 #include "httpsink.h"
 #include "httpurl.h"
@@ -132,6 +133,21 @@ static struct curl_slist *header_list(const char *const *lines, size_t n, int em
   return nodes;
 }
 
+/* libcurl, about to send a once request on a connection (its tunnel and TLS up), sends it
+ * again when a kept-alive connection ended under it before any answer byte (libcurl
+ * 7.88's Curl_retry_request, up to 5 times, for any method): a second time is refused when
+ * an earlier one wrote any byte (CURLINFO_REQUEST_SIZE counts what the socket took). */
+static int prereq_cb(void *userp, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  le_http_transfer *t = userp;
+  if (t->prereq_calls++ == 0) return CURL_PREREQFUNC_OK;
+  long written = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &written) == CURLE_OK && written == 0)
+    return CURL_PREREQFUNC_OK;
+  t->resend_refused = 1;
+  return CURL_PREREQFUNC_ABORT;
+}
+
 /* curl_easy_setopt over a whole request: rc keeps the first failure (CURLE_OK while none),
  * t->refused_option that option's name (for the message: le_http_option_field). */
 #define SETOPT(rc, e, opt, val)                                                                     \
@@ -165,7 +181,9 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
     SETOPT(so, e, CURLOPT_CAINFO, E.ca_file);
     SETOPT(so, e, CURLOPT_CAPATH, NULL);
   }
-  SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(so, e, CURLOPT_TCP_KEEPALIVE, 1L); /* httpalive.h's, as le_http_opensocket sets them */
+  SETOPT(so, e, CURLOPT_TCP_KEEPIDLE, LE_HTTP_ALIVE_IDLE);
+  SETOPT(so, e, CURLOPT_TCP_KEEPINTVL, LE_HTTP_ALIVE_INTERVAL);
   SETOPT(so, e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   if (!E.proxy_env) { /* what libcurl would find in the environment: no proxy */
     SETOPT(so, e, CURLOPT_PROXY, "");
@@ -184,6 +202,11 @@ CURLcode le_http_easy_setup(le_http_transfer *t, const le_http_request_spec *spe
   if (has_body) {
     SETOPT(so, e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)spec->body_len);
     SETOPT(so, e, CURLOPT_COPYPOSTFIELDS, spec->body ? spec->body : "");
+  }
+  if (spec->once) {
+    t->once = 1;
+    SETOPT(so, e, CURLOPT_PREREQFUNCTION, prereq_cb);
+    SETOPT(so, e, CURLOPT_PREREQDATA, t);
   }
   t->headers = header_list(spec->headers, spec->header_count, has_body && spec->body_len == 0);
   SETOPT(so, e, CURLOPT_HTTPHEADER, t->headers);

@@ -105,7 +105,7 @@ static void read_fields(lua_State *L, int t, const char *const *names, int count
 }
 
 static const char *const SPEC_FIELDS[LE_HTTP_SPEC_FIELDS] = {
-    "method", "url", "body", "timeout", "max_body", "lazy_headers", "headers", "sign", "user_agent"};
+    "method", "url", "body", "timeout", "max_body", "lazy_headers", "headers", "sign", "user_agent", "once"};
 
 enum { S_HOST, S_PATH, S_QUERY, S_KEY_ID, S_SECRET, S_TOKEN, S_REGION, S_SERVICE, S_TIME, S_SIGN_BODY,
        S_NORMALIZE, S_SINGLE_ENCODE, S_COUNT };

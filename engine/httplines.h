@@ -19,12 +19,13 @@ struct lua_State;
 /* The fields of a spec table, in the order le_http_read_spec gives their stack indices. */
 enum {
   LE_HTTP_SPEC_METHOD, LE_HTTP_SPEC_URL, LE_HTTP_SPEC_BODY, LE_HTTP_SPEC_TIMEOUT, LE_HTTP_SPEC_MAX_BODY,
-  LE_HTTP_SPEC_LAZY_HEADERS, LE_HTTP_SPEC_HEADERS, LE_HTTP_SPEC_SIGN, LE_HTTP_SPEC_USER_AGENT, LE_HTTP_SPEC_FIELDS
+  LE_HTTP_SPEC_LAZY_HEADERS, LE_HTTP_SPEC_HEADERS, LE_HTTP_SPEC_SIGN, LE_HTTP_SPEC_USER_AGENT, LE_HTTP_SPEC_ONCE,
+  LE_HTTP_SPEC_FIELDS
 };
 /* The names of a spec's and its sign table's fields, pushed as LE_HTTP_FIELD_NAMES
  * strings (returned): the upvalues, first on, of every C function that calls
  * le_http_read_spec or le_http_push_lines (http.request, signed_lines). */
-#define LE_HTTP_FIELD_NAMES 21
+#define LE_HTTP_FIELD_NAMES 22
 int le_http_push_field_names(struct lua_State *L);
 /* Reads each field of the spec table at index spec once: pushes its fields' values and
  * sets at[field] to each one's stack index (a nil's when the field is missing). */

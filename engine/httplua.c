@@ -99,6 +99,7 @@ static int l_request(lua_State *L) {
   if (max_body < 0) return luaL_argerror(L, 1, "max_body must not be negative");
   spec.max_body = (size_t)max_body;
   int lazy_headers = lua_toboolean(L, at[LE_HTTP_SPEC_LAZY_HEADERS]);
+  spec.once = lua_toboolean(L, at[LE_HTTP_SPEC_ONCE]);
   const char **lines;
   le_error err;
   long lines_count = le_http_push_lines(L, at, &lines, &err);

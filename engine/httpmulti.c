@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "httpalive.h"
 #include "httptransfer.h"
 #include "loop.h"
 
@@ -173,6 +174,10 @@ curl_socket_t le_http_opensocket(void *clientp, curlsocktype purpose, struct cur
   if (stale) { /* a poll left by a socket closed behind our back: the new one starts afresh */
     M.sockets[fd] = NULL;
     uv_close((uv_handle_t *)&stale->poll, (uv_close_cb)free);
+  }
+  if (fd != CURL_SOCKET_BAD && le_http_alive(fd) != 0) { /* (libcurl then sets the same idle and interval) */
+    close(fd);
+    return CURL_SOCKET_BAD;
   }
   if (fd != CURL_SOCKET_BAD) {
     if (sh) sh->sockets++; /* (always set: le_http_multi_add sets it before libcurl connects) */

@@ -33,6 +33,8 @@ struct le_http_own {
   const char *pending_kind; /* a failure found inside a call, ended by the timer */
   char pending[200];
   int head, connecting, resent;
+  int once;    /* never sent again once written (le_http_request_spec's once) */
+  int written; /* some of it went to a connection (the kernel took bytes, or libuv holds the rest) */
 };
 
 typedef struct le_http_own own;
@@ -103,6 +105,7 @@ int le_http_own_prepare(le_http_transfer *t, const le_http_request_spec *spec, l
   const char *method = spec->method ? spec->method : "GET";
   int has_body = spec->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
   o->head = strcmp(method, "HEAD") == 0;
+  o->once = spec->once;
   o->timeout_ms = spec->timeout_ms;
   o->host = le_http_pool_host_for(w->host, w->port, le_http_url_host_is_address(t->url));
   if (!o->host || le_http_wire_request(&o->request, method, w->target, w->host_header, spec->headers,
@@ -214,15 +217,20 @@ static void send_request(own *o) {
   r->headers.len = r->body.len = 0;
   r->status = 0;
   le_http_answer_init(&o->answer, r, o->t->max_body, o->head);
-  r->sent = 1; /* from here the peer may read the request, whatever the write's fate */
-  int rc = le_http_pool_send(o->conn, o->request.data, o->request.len);
+  size_t written = 0;
+  int rc = le_http_pool_send(o->conn, o->request.data, o->request.len, &written);
+  /* from here the peer may read the request, whatever the rest's fate (a send that
+   * failed at once, nothing taken, sent nothing) */
+  if (rc == 0 || written > 0) o->written = r->sent = 1;
   if (rc != 0) le_http_own_write_failed(o, o->conn, rc);
 }
 
 void le_http_own_go(le_http_transfer *t) {
   own *o = t->own;
   o->deadline = o->timeout_ms > 0 ? uv_hrtime() + (uint64_t)o->timeout_ms * 1000000 : 0;
-  o->conn = le_http_pool_take_idle(o->host, o);
+  /* a once request is not sent again once written: a connection its peer closed while
+   * the loop did not look is not taken for it (make_sure) */
+  o->conn = le_http_pool_take_idle(o->host, o, o->once);
   if (!o->conn) {
     open_connection(o);
     return;
@@ -251,9 +259,12 @@ void le_http_own_connected(void *user, le_http_conn *c, int status, const char *
 }
 
 /* The connection ended under the request before any answer byte: a kept-alive one (its
- * peer closed it as the request went) gets the request again on a new one, once. */
+ * peer closed it as the request went) gets the request again on a new one, once; a once
+ * request only when none of it was written (its peer may have read it and acted: Go's
+ * net/http resends a POST so only when nothing was written). */
 static int send_again(own *o) {
   if (o->answer.seen > 0 || o->resent || !le_http_pool_reused(o->conn)) return 0;
+  if (o->once && o->written) return 0;
   o->resent = 1;
   le_http_pool_discard(o->conn);
   o->conn = NULL;

@@ -6,7 +6,8 @@
  * (read as the client starts) sends everything through libcurl.
  * What it keeps of libcurl's behaviour: the request bytes (httpwire.h), keep-alive per
  * host:port within http.c's bound, a request whose kept-alive connection ended before
- * any answer byte sent again once on a new connection (never after answer bytes), a
+ * any answer byte sent again once on a new connection (never after answer bytes, nor
+ * after any byte of a once request was written), a
  * connect timeout of 10 s and the request's own timeout (from when it leaves http.c's
  * queue, as libcurl's), on one uv timer per exchange; the error kinds "connect",
  * "timeout", "reset", "too_large", "error", with messages that name host:port. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpalive.h"
 #include "httpown.h"
 #include "httpresolve.h"
 #include "loop.h"
@@ -28,6 +29,7 @@ struct le_http_conn {
   void *user;              /* NULL while idle */
   le_http_conn *next;      /* in its host's idle or resolving list */
   uint64_t idle_since;     /* uv_now when it was given back */
+  uint64_t idle_since_ns;  /* uv_hrtime then (uv_now stands still while the loop does not run) */
   size_t next_address;     /* the address a failed connect tries next */
   int used;                /* it carried an answer before */
   int failed;              /* a libuv error to report from the loop (in P.failed) */
@@ -208,8 +210,11 @@ static void connect_next(le_http_conn *c) {
     P.sockets_opened++;
     if (++P.sockets_open > P.sockets_peak) P.sockets_peak = P.sockets_open;
     rc = uv_tcp_nodelay(&s->tcp, 1);
-    if (rc == 0) rc = uv_tcp_keepalive(&s->tcp, 1, 60);
     if (rc == 0) rc = uv_tcp_connect(&s->connect, &s->tcp, addr, connect_cb);
+    uv_os_fd_t fd; /* (the socket exists once the connect started) */
+    if (rc == 0) rc = uv_fileno((uv_handle_t *)&s->tcp, &fd);
+    int refused = rc == 0 ? le_http_alive(fd) : 0;
+    if (refused) rc = uv_translate_sys_error(refused);
     if (rc == 0) return;
     close_sock(c); /* refused at once: the next address */
   }
@@ -281,11 +286,25 @@ le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **w
   return c;
 }
 
-le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user) {
+/* Whether an idle connection's peer closed it (or sent what nobody asked) while the loop
+ * did not read it (its read callback would have let it go): a look that does not wait,
+ * taken only after a second idle (a REPL waiting for its next line, a script's pause),
+ * not between the requests of a run, which reuse connections at once. */
+#define LE_HTTP_LOOK_AFTER_NS 1000000000ull
+static int closed_while_idle(const le_http_conn *c) {
+  if (uv_hrtime() - c->idle_since_ns < LE_HTTP_LOOK_AFTER_NS) return 0;
+  uv_os_fd_t fd;
+  if (uv_fileno((const uv_handle_t *)&c->s->tcp, &fd) != 0) return 1;
+  char byte;
+  ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user, int make_sure) {
   uint64_t now = uv_now(le_loop());
   while (h->idle) {
     le_http_conn *c = h->idle;
-    if (now - c->idle_since >= P.idle_ms) {
+    if (now - c->idle_since >= P.idle_ms || (make_sure && closed_while_idle(c))) {
       le_http_pool_discard(c);
       continue;
     }
@@ -310,7 +329,7 @@ static void write_cb(uv_write_t *req, int status) {
   if (status < 0 && status != UV_ECANCELED && c && c->user) le_http_own_write_failed(c->user, c, status);
 }
 
-int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
+int le_http_pool_send(le_http_conn *c, const void *data, size_t len, size_t *written) {
   /* send() as libcurl sends: MSG_NOSIGNAL (a peer gone is an error, not SIGPIPE), and the
    * same system call (the kill -9 tests stop a run at its n-th sendto) */
   uv_os_fd_t fd;
@@ -319,6 +338,7 @@ int le_http_pool_send(le_http_conn *c, const void *data, size_t len) {
   ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return uv_translate_sys_error(errno);
   if (n < 0) n = 0;
+  *written = (size_t)n;
   if ((size_t)n == len) return 0;
   pending_write *w = malloc(sizeof *w + len - (size_t)n);
   if (!w) return UV_ENOMEM;
@@ -378,6 +398,7 @@ void le_http_pool_give_back(le_http_conn *c, long max_open) {
     return;
   }
   c->idle_since = uv_now(le_loop());
+  c->idle_since_ns = uv_hrtime();
   c->next = h->idle;
   h->idle = c;
   if (!P.sweep_ready || !uv_is_active((uv_handle_t *)&P.sweep)) sweep_in(P.idle_ms);

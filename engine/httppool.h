@@ -31,15 +31,18 @@ typedef struct le_http_conn le_http_conn;
 le_http_pool_host *le_http_pool_host_for(const char *host, int port, int host_is_address);
 /* "host:port" as messages name it. */
 const char *le_http_pool_host_name(const le_http_pool_host *h);
-/* A kept-alive connection of h for user, or NULL when none is idle. */
-le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user);
+/* A kept-alive connection of h for user, or NULL when none is idle. make_sure: one idle a
+ * second or more is first looked at without waiting, and let go when its peer closed it
+ * while the loop did not read it. */
+le_http_conn *le_http_pool_take_idle(le_http_pool_host *h, void *user, int make_sure);
 /* A new connection of h for user, resolving and connecting (le_http_own_connected follows);
  * NULL: out of memory or libuv refused, with *why set. */
 le_http_conn *le_http_pool_open(le_http_pool_host *h, void *user, const char **why);
 /* Whether the connection carried an answer before (it was kept alive). */
 int le_http_pool_reused(const le_http_conn *c);
-/* Sends the bytes (copied when the socket does not take them at once); 0 or a libuv error. */
-int le_http_pool_send(le_http_conn *c, const void *data, size_t len);
+/* Sends the bytes (copied when the socket does not take them at once); 0 or a libuv error.
+ * *written: how many the socket took at once (the rest, if any, queued). */
+int le_http_pool_send(le_http_conn *c, const void *data, size_t len, size_t *written);
 /* The exchange is over and the connection may carry the next one (kept while its host
  * has at most max_open open). */
 void le_http_pool_give_back(le_http_conn *c, long max_open);

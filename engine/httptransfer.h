@@ -38,6 +38,9 @@ typedef struct le_http_transfer {
   struct le_http_transfer *sink_next; /* in httpsink.c's list of noted transfers */
   int sink_noted, stopped;      /* stopped: its sink refused (kind "stopped") */
   int cancelled, started, too_large;
+  int once;           /* libcurl's: never sent again once written (le_http_request_spec's) */
+  int prereq_calls;   /* how often libcurl was about to send it (its connection, tunnel, TLS up) */
+  int resend_refused; /* libcurl would have sent it again after writing some: ended instead */
 } le_http_transfer;
 
 /* (http.c) Ends t with libcurl's result: its response's error kind set from code, its

@@ -66,7 +66,11 @@ lambdaeng REPL — Lua 5.4 with your stack loaded.
                               function name); payload is a table or a JSON string; returns the
                               decoded result. Prints a function error's type and message and
                               the decoded log tail. opts: { qualifier=, type="Event"|"DryRun",
-                              client_context=table or JSON string, raw=true (return the string) }
+                              client_context=table or JSON string, raw=true (return the string),
+                              timeout=seconds an attempt waits for the answer (default 960:
+                              as long as a function may run, and a minute; no answer in
+                              time after the request went out fails, not retried: the
+                              function may have run) }
   invoke_many(list)           invocations in flight at once: { {fn, payload, opts}, ... };
                               returns the results in order
   invoke_stream(fn, payload, on_chunk, opts)
@@ -75,7 +79,8 @@ lambdaeng REPL — Lua 5.4 with your stack loaded.
                               it runs on the loop: it must not wait); returns { status_code,
                               executed_version, content_type, chunks, bytes, error_code,
                               error_details }, printing a function error and the log tail
-                              as invoke does. opts as invoke's (type="DryRun" too)
+                              as invoke does. opts as invoke's (type="DryRun" too;
+                              timeout bounds the whole stream)
   plan()                      the stack's plan against its state
   state()                     what the state holds
   functions()                 the stack's functions and their names in Lambda
@@ -118,8 +123,23 @@ local function need_api(r)
   end
 end
 
+-- opts.timeout: seconds an attempt waits for the answer (a stream's whole answer), a
+-- number above 0 (nil: the client's, 960 s for an invocation; LAMBDAENG_HTTP_TIMEOUT's).
+local MAX_TIMEOUT = 86400
+local function timeout_of(opts)
+  local t = opts.timeout
+  if t == nil then return nil end
+  if type(t) ~= "number" or t ~= t or t <= 0 or t > MAX_TIMEOUT then
+    error(string.format("invoke: opts.timeout must be a number of seconds above 0 and at most %d, not %s",
+      MAX_TIMEOUT, type(t) == "string" and string.format("%q", t) or tostring(t)), 4)
+  end
+  return t
+end
+
 local function prepare(r, target, payload, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("invoke: opts must be a table, not a " .. type(opts), 3) end
   opts = opts or {}
+  local timeout = timeout_of(opts)
   local name = function_name_of(r, target)
   if payload == nil then payload = "{}" end
   if type(payload) == "table" then payload = json.encode_plain(payload) end
@@ -137,7 +157,8 @@ local function prepare(r, target, payload, opts)
   end
   local itype = opts.type or "RequestResponse"
   return name, { payload = payload, invocation_type = itype, client_context = context,
-                 qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil }, opts
+                 qualifier = opts.qualifier, log_type = itype == "RequestResponse" and "Tail" or nil,
+                 timeout = timeout }, opts
 end
 
 local function report(repl, name, r, opts)
@@ -184,7 +205,7 @@ local function invoke_stream(r, target, payload, on_chunk, opts)
         got.chunks, got.bytes = got.chunks + 1, got.bytes + #e.PayloadChunk.Payload
         on_chunk(e.PayloadChunk.Payload)
       elseif e.InvokeComplete then complete = e.InvokeComplete end
-    end)
+    end, req.timeout)
   end)
   if not res then error(err.type .. ": " .. err.message, 0) end
   if complete.ErrorCode then -- reported as invoke reports a function error, with its log tail

@@ -154,6 +154,7 @@ def message(headers, payload):
 
 CHUNK = message({":event-type": "PayloadChunk", ":message-type": "event"}, b"hello ")
 FAILURE = message({":exception-type": "ServiceException", ":message-type": "exception"}, b'{"message":"it broke"}')
+COMPLETE = message({":event-type": "InvokeComplete", ":message-type": "event"}, b"{}")
 
 
 class FakeStream(unittest.TestCase):
@@ -209,6 +210,17 @@ class FakeStream(unittest.TestCase):
                 r = run("api", OP, '{"FunctionName": "f"}', "--endpoint", self.endpoint, env=env_for(transport))
                 self.assertNotEqual(r.returncode, 0, r.stdout)  # the buffered printing fails alike
                 self.assertIn("ServiceException", r.stderr)
+
+    def test_the_debug_log_counts_the_bytes_handed_on(self):
+        body = CHUNK + COMPLETE
+        self.answer = (body, len(body))
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport or "own"):
+                self.calls = 0
+                r = run("api", OP, '{"FunctionName": "f"}', self.out, "--endpoint", self.endpoint, "--debug",
+                        env=env_for(transport))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stderr, r"<- 200 %s \(\S+ s, %d bytes, handed on as they arrived\)" % (OP, len(body)))
 
     def test_an_outfile_is_refused_where_it_has_no_meaning(self):
         r = run("api", "ListFunctions", "{}", self.out, "--endpoint", self.endpoint, env=CREDS)

@@ -1,7 +1,8 @@
 """An invocation that was sent is never sent again: a timeout or a broken connection
 after any byte of an Invoke (InvokeAsync, InvokeWithResponseStream) went out is not
 retried, since the function may have run, and the error says so; a failure before
-anything was sent (connection refused) is still retried. Against small socket servers
+anything was sent (connection refused, an https proxy's CONNECT unanswered or its tunnel
+closed before TLS) is still retried. Against small socket servers
 that read a request and then never answer ("hold") or close the connection ("close"),
 on both transports: the own one (http://) and libcurl (through an HTTP proxy); and every
 path that invokes, against the local target, counted by the function itself. Every
@@ -31,12 +32,13 @@ ENV = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "A
 MAY_HAVE_RUN = "the function may have run; not retried"
 
 
-class SilentServer:
-    """Reads each request's head, counts it by its request line, then holds the connection
-    open without a word ("hold"), closes it ("close") or answers 200 {} ("answer")."""
+class SocketServer:
+    """A server on 127.0.0.1 that hands each connection to self.converse(conn) on a thread of
+    its own; lines: the request lines its subclass counted (count), held: connections
+    kept open until stop."""
 
-    def __init__(self, mode):
-        self.mode, self.lines, self.held, self.lock = mode, [], [], threading.Lock()
+    def __init__(self):
+        self.lines, self.held, self.lock = [], [], threading.Lock()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
@@ -50,9 +52,31 @@ class SilentServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self.read_one, args=(conn,), daemon=True).start()
+            threading.Thread(target=self.converse, args=(conn,), daemon=True).start()
 
-    def read_one(self, conn):
+    def converse(self, conn):
+        raise NotImplementedError
+
+    def count(self, fragment):
+        with self.lock:
+            return sum(1 for line in self.lines if fragment in line)
+
+    def stop(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class SilentServer(SocketServer):
+    """Reads each request's head, counts it by its request line, then holds the connection
+    open without a word ("hold"), closes it ("close"), answers 200 {} ("answer") or, as a
+    proxy, a CONNECT's 200 and closes ("tunnel")."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        super().__init__()
+
+    def converse(self, conn):
         data = b""
         while b"\r\n\r\n" not in data:
             piece = conn.recv(65536)
@@ -66,19 +90,25 @@ class SilentServer:
                 self.held.append(conn)
         if self.mode == "close":
             conn.close()
+        elif self.mode == "tunnel":  # (a proxy's answer to CONNECT, then the tunnel closed)
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            conn.close()
         elif self.mode == "answer":  # (Content-Length of the body, if any, left unread: the answer ends it)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
                          b"Connection: close\r\n\r\n{}")
             conn.close()
 
-    def count(self, fragment):
-        with self.lock:
-            return sum(1 for line in self.lines if fragment in line)
 
-    def stop(self):
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
+class HoldingTest(TempDirTest):
+    """Tests against one SilentServer("hold") of their class: cls.hold."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hold = SilentServer("hold")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hold.stop()
 
 
 class InvokeSentOnce(TempDirTest):
@@ -143,6 +173,25 @@ class InvokeSentOnce(TempDirTest):
         self.assertEqual(attempts, ["1", "2", "3"], r.stderr[-3000:])
         self.assertIn("(after 3 attempts)", r.stderr)
         self.assertNotIn("may have run", r.stderr)
+
+
+class InvokeThroughATunnel(TempDirTest):
+    """An https endpoint through a proxy (libcurl's CONNECT): a CONNECT unanswered, or a
+    tunnel closed before TLS, sent none of the Invoke: it is retried (three CONNECTs), not
+    taken for an invocation that may have run."""
+
+    def test_an_invoke_that_never_left_the_proxy_is_retried(self):
+        for mode in ("hold", "tunnel"):
+            proxy = SilentServer(mode)
+            try:
+                r = run("api", "Invoke", '{"FunctionName": "tunnel"}', "--endpoint", "https://lambda.invalid",
+                        env=dict(ENV, HOME=self.dir, https_proxy=proxy.url), timeout=120)
+            finally:
+                proxy.stop()
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertNotIn("may have run", r.stderr, mode)
+            self.assertEqual(proxy.count("CONNECT "), 3, "%s: %s" % (mode, r.stderr))
+            self.assertIn("(after 3 attempts)", r.stderr, mode)
 
 
 class InvokeWaits(TempDirTest):

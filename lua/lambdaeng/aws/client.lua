@@ -9,7 +9,8 @@
 -- connection that cannot be made at all gets at most 3 attempts. An invocation
 -- (failures.NOT_IDEMPOTENT) whose request went out, any byte of it, and got no answer
 -- (a timeout, a connection cut) is never retried: the function may have run; one that
--- failed before anything was sent (refused, no name) is. Every retry
+-- failed before anything was sent (refused, no name) is; nor is its answer of 500 or
+-- more, unless Lambda documents it as met before the function runs (failures.lua). Every retry
 -- costs tokens from a shared quota of 500 (5 a retry, 10 after a timeout),
 -- refunded on success, so a failing endpoint is not hammered. Every call goes
 -- through the pacer (aws/pacing.lua); a throttled call the pacer had released
@@ -41,6 +42,7 @@ local M = {}
 M.printable, M.printable_in_lua, M.parse_error = failures.printable, failures.printable_in_lua, failures.parse_error
 M.retry_after, M.unsendable_byte = failures.retry_after, failures.unsendable_byte
 local printable = failures.printable
+local NOT_IDEMPOTENT = failures.NOT_IDEMPOTENT
 
 local QUOTA_MAX, RETRY_COST, TIMEOUT_COST, MAX_BACKOFF = 500, 5, 10, 20
 local CONNECT_ATTEMPTS = 3 -- an endpoint that cannot be reached is reported, not waited for
@@ -75,7 +77,8 @@ function M.new(cfg)
   self.stats = { attempts = 0, retries = 0, throttled = 0, resent = 0 }
   -- S3 (cfg.s3): x-amz-content-sha256 on every request, the path signed as sent (encoded once)
   self.signing = { host = self.host, sign_body = cfg.s3 or nil, normalize = not cfg.s3, single_encode = cfg.s3 or nil }
-  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true } -- headers read only when asked for
+  -- headers read only when asked for; once set per attempt (a field present: a plain store)
+  self.request_spec = { user_agent = USER_AGENT, lazy_headers = true, once = false }
   return self
 end
 
@@ -296,7 +299,7 @@ function Client:logged_spec(spec, req, attempt)
       or (#req.body > 2048 and (req.body:sub(1, 2048) .. "...") or req.body)))
   end
   return { method = spec.method, url = spec.url, headers = sent, body = spec.body, timeout = spec.timeout,
-           max_body = spec.max_body }
+           max_body = spec.max_body, once = spec.once }
 end
 
 local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
@@ -330,10 +333,21 @@ function Client:attempt(req, url, path, query, attempt, max_body)
   local spec = self.request_spec -- filled here, read by http.request before it waits
   spec.method, spec.url, spec.headers, spec.body = req.method, url, headers, req.body
   spec.timeout, spec.max_body, spec.sign = timeout, max_body, self:sign_spec(path, query, keys, time)
-  if self.debug then spec = self:logged_spec(spec, req, attempt) end
+  spec.once = NOT_IDEMPOTENT[req.op] or false -- (never sent again by the transport once written)
+  local sink, handed = req.sink, nil
+  if self.debug then
+    spec = self:logged_spec(spec, req, attempt)
+    if sink then -- (the log counts the bytes handed on: a streamed body is not kept)
+      handed = 0
+      sink = function(bytes)
+        handed = handed + #bytes
+        return req.sink(bytes)
+      end
+    end
+  end
   self.stats.attempts = self.stats.attempts + 1
   local started = self.debug and loop.now() -- (for the log alone)
-  local res, msg, kind, cause, sent = http.request(spec, req.sink)
+  local res, msg, kind, cause, sent = http.request(spec, sink)
   if not res then
     if self.debug then
       self:log(string.format("<- %s after %.3f s (%s)", msg, loop.now() - started, sent and "sent" or "unsent"))
@@ -341,7 +355,9 @@ function Client:attempt(req, url, path, query, attempt, max_body)
     return nil, failures.transport_error(req, url, msg, kind, cause, sent, timeout)
   end
   if self.debug then
-    self:log(string.format("<- %d %s (%.3f s, %d bytes)", res.status, req.op or "", loop.now() - started, #res.body))
+    self:log(string.format("<- %d %s (%.3f s, %s)", res.status, req.op or "", loop.now() - started,
+      handed and res.status < 300 and string.format("%d bytes, handed on as they arrived", handed)
+      or string.format("%d bytes", #res.body)))
     for k, v in pairs(res.headers) do self:log(string.format("   %s: %s", k, v)) end
     if res.status >= 400 or req.log_body ~= false then
       self:log("   body: " .. loggable_body(res.body))

@@ -8,7 +8,9 @@
 --       had no message of its own)
 --   answer_error(req, res, origin) -> the error of an answer of status 300 or more:
 --       parse_error's, with throttle and retryable; with no error document its message
---       names the call: "GetFunction: HTTP 502 from http://host:port (empty body)"
+--       names the call: "GetFunction: HTTP 502 from http://host:port (empty body)"; an
+--       invocation's of 500 or more, but those met before the function runs (BEFORE_RUN),
+--       kind "outcome_unknown", not retried
 --   transport_error(req, url, msg, kind, cause) -> the error of a request http.request
 --       could not complete: a response too large; a request refused before it was sent
 --       (kind "unsent", "nothing was sent", naming the operation; its type by cause,
@@ -39,6 +41,14 @@ local THROTTLING = {
 local TRANSIENT_CODES = { RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
                           ServiceException = true, ServiceUnavailable = true }
 local TRANSIENT_STATUS = { [500] = true, [502] = true, [503] = true, [504] = true }
+
+-- The operations whose repetition is a second effect, not the same one: each Invoke runs
+-- the function again (InvokeAsync queues another event). Their failures after the
+-- request was sent, and their answers of 500 or more but those documented as met before
+-- the function runs (answer_error), are not retried (outcome_unknown). (The others are idempotent, or
+-- their callers reconcile: a CreateFunction retried meets its own function, a layer
+-- version published twice is found and deleted by resources/layer_version.lua.)
+M.NOT_IDEMPOTENT = { Invoke = true, InvokeAsync = true, InvokeWithResponseStream = true }
 
 -- Text from the endpoint made safe for a terminal: control bytes (C0, DEL, C1)
 -- and invalid UTF-8 removed, whitespace runs made one space (multiline keeps
@@ -184,11 +194,33 @@ local function bare_error_message(op, status, origin, body)
   return string.format("%s (%d bytes, no error document)", head, #body)
 end
 
+-- The errors of status 500 or more the Invoke API documents (API_Invoke's "Errors") as met
+-- while Lambda readies the function's environment, before it runs (all 502): the VPC's
+-- network interface, the KMS key of its variables, its code, its runtime. An invocation
+-- answered so did not run and is retried as the SDKs retry any 502. Any other answer of
+-- 500 or more to an invocation (ServiceException, a 502/503/504 of a proxy or a load
+-- balancer with no error of Lambda's) may come after the function ran.
+local BEFORE_RUN = {
+  EC2AccessDeniedException = true, EC2ThrottledException = true, EC2UnexpectedException = true,
+  ENILimitReachedException = true, InvalidRuntimeException = true, InvalidSecurityGroupIDException = true,
+  InvalidSubnetIDException = true, InvalidZipFileException = true, KMSAccessDeniedException = true,
+  KMSDisabledException = true, KMSInvalidStateException = true, KMSNotFoundException = true,
+  ResourceNotReadyException = true, SubnetIPAddressLimitReachedException = true,
+}
+
 function M.answer_error(req, res, origin)
   local err = M.parse_error(res.status, res.headers, res.body)
   if err.bare then err.message = bare_error_message(req.op or req.method, res.status, origin, res.body) end
   err.throttle = THROTTLING[err.type] or res.status == 429
   err.retryable = err.throttle or TRANSIENT_STATUS[res.status] or TRANSIENT_CODES[err.type] or false
+  if err.retryable and not err.throttle and res.status >= 500 and M.NOT_IDEMPOTENT[req.op]
+    and not BEFORE_RUN[err.type] then
+    -- (kind outcome_unknown, as a timeout after sending: transport_error's)
+    err.kind, err.retryable = "outcome_unknown", false
+    local may_have_run = "the function may have run; not retried"
+    err.message = err.bare and string.format("%s; %s", err.message, may_have_run)
+      or string.format("%s (%s: HTTP %d; %s)", err.message, req.op, res.status, may_have_run)
+  end
   return err
 end
 
@@ -235,12 +267,6 @@ local function permanent_error(req, url, msg, kind, cause)
   end
 end
 
--- The operations whose repetition is a second effect, not the same one: each Invoke runs
--- the function again (InvokeAsync queues another event). Their failures after the
--- request was sent are not retried (outcome_unknown). (The others are idempotent, or
--- their callers reconcile: a CreateFunction retried meets its own function, a layer
--- version published twice is found and deleted by resources/layer_version.lua.)
-M.NOT_IDEMPOTENT = { Invoke = true, InvokeAsync = true, InvokeWithResponseStream = true }
 
 -- The error of a non-idempotent call whose request went out and got no whole answer: the
 -- endpoint may have acted on it, so it is not sent again (kind "outcome_unknown").

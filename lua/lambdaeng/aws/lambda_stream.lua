@@ -89,8 +89,9 @@ end
 -- input: the API reference's members (FunctionName, Qualifier, InvocationType, LogType,
 -- ClientContext, Payload: a string's bytes, else its JSON); on_event(event) is called
 -- with each event as it arrives (on the loop: it must not wait). Returns { StatusCode,
--- ExecutedVersion, ResponseStreamContentType, events = how many }, or nil, err.
-function M.stream(api, input, on_event)
+-- ExecutedVersion, ResponseStreamContentType, events = how many }, or nil, err. timeout:
+-- the seconds an attempt may take (nil: client:invoke_timeout's).
+function M.stream(api, input, on_event, timeout)
   local req, err = lambda_call.request(OP, input)
   if not req then return nil, err end
   local r = reader_for(on_event)
@@ -100,7 +101,7 @@ function M.stream(api, input, on_event)
     class = "invoke", log_body = false, deadline = api.deadline, max_body = MAX_PENDING, sink = r.sink,
     -- the longest a function runs and a minute more (client:invoke_timeout), not the client's 60 s
     -- per call, which would cut a stream still flowing; LAMBDAENG_HTTP_TIMEOUT overrides it
-    timeout = api.client:invoke_timeout(input.InvocationType),
+    timeout = timeout or api.client:invoke_timeout(input.InvocationType),
     resend = function() -- (an attempt failed) only before an event was handed on; afresh
       if r.events > 0 then return false end
       r.pending = ""
