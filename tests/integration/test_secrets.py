@@ -143,8 +143,8 @@ class Secrets(TempDirTest):
         shown = json.loads(self.le("output", stack, "--json").stdout)
         self.assertEqual(shown["pw"], {"sensitive": True})
         r = self.le("state", "show", "invocation.inv", stack)
-        self.assertIn("  result = (sensitive)\n", r.stdout)  # unquoted, as plan and output print it
-        self.assertIn("  input = (sensitive)\n", r.stdout)
+        self.assertIn("  result = (sensitive value)\n", r.stdout)  # unquoted, Terraform's state show words
+        self.assertIn("  input = (sensitive value)\n", r.stdout)
         self.le("state", "show", "invocation.inv", stack, "--json")
 
         r = self.le("destroy", stack, "--yes", "--debug", "--var", "pw=" + PW)
@@ -300,7 +300,7 @@ class Secrets(TempDirTest):
 
     def test_state_show_masks_only_the_sensitive_leaves(self):
         """state show prints a partly sensitive argument with only its sensitive leaves as
-        (sensitive), as Terraform's state show does per leaf, from what state keeps beside
+        (sensitive value), as Terraform's state show does per leaf, from what state keeps beside
         the argument's digest (sensitive_paths, args_known). Where state does not say where
         they are (an entry written before it did) or its other parts are not those of the
         digest (refresh read the argument back changed), the whole argument, as --json marks it."""
@@ -309,8 +309,8 @@ class Secrets(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         r = self.le("state", "show", "func.app", stack)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn('  environment = {"variables":{"MODE":"test","PW":(sensitive)}}\n', r.stdout)
-        self.assertIn('  tags = {"key":(sensitive),"team":"a"}\n', r.stdout)
+        self.assertIn('  environment = {"variables":{"MODE":"test","PW":(sensitive value)}}\n', r.stdout)
+        self.assertIn('  tags = {"key":(sensitive value),"team":"a"}\n', r.stdout)
         self.assertIn('  function_name = "sec-partly"\n', r.stdout)
         shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
         self.assertEqual(shown["sensitive_values"]["environment"], {"variables": {"PW": True}})  # the same leaves
@@ -324,8 +324,8 @@ class Secrets(TempDirTest):
             json.dump(doc, f, indent=2)
         r = self.le("state", "show", "func.app", stack)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("  environment = (sensitive)\n", r.stdout)
-        self.assertIn("  tags = (sensitive)\n", r.stdout)
+        self.assertIn("  environment = (sensitive value)\n", r.stdout)
+        self.assertIn("  tags = (sensitive value)\n", r.stdout)
         shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
         self.assertIs(shown["sensitive_values"]["environment"], True)
         self.assertNotIn("environment", shown["values"])
