@@ -260,6 +260,9 @@ M.function_url = {
     },
   },
   computed = { "function_arn", "function_url", "url_id" },
+  -- UpdateFunctionUrlConfig keeps the URL, its id and the function's ARN: an in-place
+  -- update plans them as they are (Terraform 1.11: tests/cases/terraform_plans/cors.txt).
+  update_keeps = true,
   timeouts = { create = "10m", update = "10m", delete = "10m" },
 }
 
