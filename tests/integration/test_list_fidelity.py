@@ -206,10 +206,10 @@ class ListFidelity(TempDirTest):
         self.assertRegex(text, r'- "K3" += \(sensitive\)\n +# \(3 unchanged elements hidden\)')
         with open(path, "rb") as f:
             self.assertNotIn(b"key-three-secret", f.read())
-        # a destroy: part by part, each argument "-> null", as Terraform's
+        # a destroy: part by part, each argument "-> null", a block's each attribute, as Terraform's
         text = self.le("plan", stack, "--destroy")
-        self.assertRegex(text, r'- environment +?= \{\n +- variables = \{\n +- "ENV" = "prod"\n +- "K1"  = \(sensitive\)\n'
-                               r' +- "K2"  = \(sensitive\)\n +- "K3"  = \(sensitive\)\n +\}\n +\} -> null\n')
+        self.assertRegex(text, r'\n\n +- environment \{\n +- variables = \{\n +- "ENV" = "prod"\n +- "K1"  = \(sensitive\)\n'
+                               r' +- "K2"  = \(sensitive\)\n +- "K3"  = \(sensitive\)\n +\} -> null\n +\}\n')
         self.assertRegex(text, r'- function_name +?= "echo" -> null\n')
 
     def test_a_state_written_before_plans_no_change_and_is_next_written_with_arrays(self):

@@ -425,7 +425,9 @@ class Secrets(TempDirTest):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # the other argument, and only it
         self.assertIn("~ memory_size   = 128 -> 256\n", r.stdout)
         self.assertNotIn("environment", r.stdout)
-        self.assertNotIn("tags", r.stdout)
+        # the tags unchanged, as Terraform shows them in every update: whole, as this older state keeps them
+        self.assertIn("        tags          = (sensitive)\n", r.stdout)
+        self.assertNotIn("~ tags", r.stdout)
         self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
 
         other = "Another-secret-93e1"

@@ -12,42 +12,14 @@ local text = require "lambdaeng.plan.text"
 local stack = require "lambdaeng.stack"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
-local hash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 
-local CASES = debug.getinfo(1, "S").source:match("^@(.*)/lua/[^/]*$") .. "/cases/terraform_plans/"
+local plans = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "terraform_plans.lua")
+local transcript, block = plans.transcript, plans.block
 local LAYER = "arn:aws:lambda:us-east-1:000000000000:layer:layer-%s:1"
 local dir
 
-local function write(name, content)
-  local f = assert(io.open(dir .. "/" .. name, "wb"))
-  f:write(content)
-  f:close()
-end
-
-local function transcript(name)
-  local f = assert(io.open(CASES .. name .. ".txt", "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- The lines of the block that starts with the line matching first and ends at the
--- first line after it matching last (or the first empty line), label padding as one space.
-local function block(s, first, last)
-  local out
-  for line in (s .. "\n"):gmatch("([^\n]*)\n") do
-    if out then
-      if line == "" and not last then break end
-      out[#out + 1] = (line:gsub("^(%s*[~+-] [%w_]+) +=", "%1 ="))
-      if last and line:find(last) then break end
-    elseif line:find(first) then
-      out = { (line:gsub("^(%s*[~+-] [%w_]+) +=", "%1 =")) }
-    end
-  end
-  assert(out, "no block starting with " .. first)
-  return table.concat(out, "\n")
-end
+local function write(name, content) plans.write(dir, name, content) end
 
 -- The session of a function with layers and architectures as given, and outputs.
 local function session_of(layers, arch, outputs)
@@ -82,11 +54,7 @@ local function rendered(layers, arch, outputs, state, opts)
   return text.render(result, nil, { color = false })
 end
 
-before_each(function()
-  dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-text-forms-" .. hash.hex(sys.random_bytes(6))
-  assert(sys.mkdirs(dir))
-  write("code.zip", "PK\3\4 not really a zip")
-end)
+before_each(function() dir = plans.new_dir("lambdaeng-text-forms-") end)
 
 after_each(function() sys.remove_tree(dir) end)
 

@@ -84,29 +84,44 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, for
     out[first] = out[first] .. forced
     return
   end
+  -- (a block "key {", as Terraform prints a nested block; a map or an object "key = {")
+  if key and value.is_block(spec, new) then label = key .. " " end
   out[#out + 1] = pad .. sym.update .. " " .. label .. "{" .. forced
   local is_map = spec and spec.type == "map"
   local keys, seen = {}, {}
   for k in pairs(old) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local shown, kept = {}, 0
+  local changed, kept, kept_blocks = {}, 0, 0
   for _, k in ipairs(keys) do
-    if equal(old[k], new[k]) then kept = kept + 1 else shown[#shown + 1] = k end
+    if not equal(old[k], new[k]) then changed[#changed + 1] = k
+    elseif value.is_block(value.inner_spec(spec, k), new[k]) then kept_blocks = kept_blocks + 1
+    else kept = kept + 1 end
   end
+  -- (a block's attributes first, aligned among themselves, then its blocks after an empty line each)
+  local shown, blocks = value.split_blocks(spec, changed, old, new)
   local iw = 0
   for _, k in ipairs(is_map and keys or shown) do iw = math.max(iw, #tostring(k) + (is_map and 2 or 0)) end
-  for _, k in ipairs(shown) do
+  local function show(k, w)
     local name = tostring(k)
     if is_map or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     local at = value.inner_spec(spec, k)
-    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw, at)
-    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw, at)
-    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym, nil, at) end
+    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, w, at)
+    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, w, at)
+    else render_diff(old[k], new[k], indent + 4, name, w, out, sym, nil, at) end
   end
+  for _, k in ipairs(shown) do show(k, iw) end
   if kept > 0 then
     out[#out + 1] = string.format("%s  # (%d unchanged %s%s hidden)", inner, kept, is_map and "element" or "attribute",
       kept == 1 and "" or "s")
+  end
+  for i, k in ipairs(blocks or {}) do
+    if i > 1 or #shown > 0 or kept > 0 then out[#out + 1] = "" end
+    show(k)
+  end
+  if kept_blocks > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = string.format("%s  # (%d unchanged block%s hidden)", inner, kept_blocks, kept_blocks == 1 and "" or "s")
   end
   out[#out + 1] = pad .. "  }" .. suffix
 end
@@ -143,15 +158,83 @@ local function parts_of(p, k, old, new, s)
   return o or old, n or new
 end
 
+-- A block that goes, as Terraform prints one: "- key {", each attribute "-> null".
+local function removed_block(v, spec, indent, delete, body, key, suffix)
+  local pad = string.rep(" ", indent)
+  body[#body + 1] = pad .. delete .. key .. " {" .. suffix
+  local keys = {}
+  for name in pairs(v) do keys[#keys + 1] = name end
+  table.sort(keys)
+  local attrs, blocks = value.split_blocks(spec, keys, v)
+  local w = 0
+  for _, a in ipairs(attrs) do w = math.max(w, #a) end
+  for _, a in ipairs(attrs) do
+    render_value(v[a], indent + 4, delete, body, a, w, value.inner_spec(spec, a))
+    body[#body] = body[#body] .. " -> null"
+  end
+  for i, b in ipairs(blocks or {}) do
+    if i > 1 or #attrs > 0 then body[#body + 1] = "" end
+    removed_block(v[b], value.inner_spec(spec, b), indent + 4, delete, body, b, "")
+  end
+  body[#body + 1] = pad .. "  }"
+end
+
 -- The lines of argument k that goes (a delete's, or one an update leaves out): as
 -- Terraform prints it, "-> null" after it, a partly sensitive one part by part.
 local function removed_lines(p, k, old, s, w, delete, body, suffix)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
+  local spec, shown = spec_of(p, k), parts or mark(old, s)
+  if value.is_block(spec, shown) then return removed_block(shown, spec, 6, delete, body, k, suffix) end
   local first = #body + 1
-  render_value(parts or mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+  render_value(shown, 6, delete, body, k, w, spec)
   body[#body] = body[#body] .. " -> null"
   body[first] = body[first] .. suffix -- (a table's opening line, as Terraform's)
+end
+
+-- What Terraform shows of every update even when it is unchanged (its block renderer's
+-- "important attributes"): maps in full (a function's tags).
+local ALWAYS_SHOWN = { id = true, name = true, tags = true }
+
+-- The lines of key k of change p at label width w (nil: the key's own), appended to body;
+-- sides: before and after (the arguments), computed, known and old_attrs (the attributes).
+local function key_lines(p, c, sym, body, k, w, sides)
+  local create, delete = sym.create .. " ", sym.delete .. " "
+  local computed, known, old_attrs = sides.computed, sides.known, sides.old_attrs
+  local s = p.sensitive and p.sensitive[k]
+  local old, new = sides.before[k], sides.after[k]
+  if sides.kept[k] then -- (unchanged, shown whole without a sign)
+    if computed[k] then new = old_attrs[k] else new = select(2, parts_of(p, k, old, new, s)) end
+    render_value(new, 6, "  ", body, k, w, spec_of(p, k))
+  elseif computed[k] then
+    if p.action == "replace" then
+      render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
+    elseif known[k] ~= nil then
+      render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
+    else
+      body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
+        string.rep(" ", (w or #k) - #k), scalar(mark(old_attrs[k], false)))
+    end
+  elseif p.action == "delete" then
+    removed_lines(p, k, old, s, w, delete, body, "")
+  else
+    local suffix = forces(p, k) and c.red(" # forces replacement") or ""
+    if old == nil then
+      local first = #body + 1 -- (a table's opening line takes the note, as Terraform's)
+      render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
+      body[first] = body[first] .. suffix
+    elseif new == nil then
+      removed_lines(p, k, old, s, w, delete, body, suffix)
+    else
+      old, new = parts_of(p, k, old, new, s)
+      render_diff(old, new, 6, k, w, body, sym, nil, spec_of(p, k), suffix)
+    end
+  end
+end
+
+-- The arguments of change p's kind as a block's spec (for value.split_blocks).
+local function args_of(p)
+  return { type = "block", fields = setmetatable({}, { __index = function(_, k) return spec_of(p, k) end }) }
 end
 
 -- The attribute lines of one change, appended to body.
@@ -177,7 +260,8 @@ function change_body(p, c, sym, body)
   local eff_after = logic and logic.effective(after) or after
   -- A create or a delete shows everything; an update only what changes: arguments
   -- that differ, and the computed attributes its calls can change.
-  local shown = (p.action == "create" or p.action == "delete") and keys or {}
+  -- (and, unchanged, the few Terraform shows in every update: kept)
+  local shown, kept = (p.action == "create" or p.action == "delete") and keys or {}, {}
   for i = 1, shown == keys and 0 or #keys do
     local k = keys[i]
     if computed[k] then
@@ -187,43 +271,34 @@ function change_body(p, c, sym, body)
           if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end
         elseif changing(p, k) and old_attrs[k] ~= nil then
           shown[#shown + 1] = k
+        elseif ALWAYS_SHOWN[k] and old_attrs[k] ~= nil then
+          shown[#shown + 1], kept[k] = k, true
         end
       end
     elseif p.action == "create" or p.action == "delete" or differs(p, kind, k, eff_before[k], eff_after[k]) then
       shown[#shown + 1] = k
+    elseif ALWAYS_SHOWN[k] and after[k] ~= nil then
+      shown[#shown + 1], kept[k] = k, true
     end
   end
-  local w = 0
-  for i = 1, #shown do if #shown[i] > w then w = #shown[i] end end
-  local create, delete = sym.create .. " ", sym.delete .. " "
+  -- (block arguments after the attributes, each after an empty line, as Terraform's; a
+  -- block's two sides as shown: a partly sensitive one part by part)
+  local old_side, new_side = {}, {}
   for i = 1, #shown do
     local k = shown[i]
-    local s = p.sensitive and p.sensitive[k]
-    local old, new = before[k], after[k]
-    if computed[k] then
-      if p.action == "replace" then
-        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
-      elseif known[k] ~= nil then
-        render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
-      else
-        body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
-          string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
-      end
-    elseif p.action == "delete" then
-      removed_lines(p, k, old, s, w, delete, body, "")
-    else
-      local suffix = forces(p, k) and c.red(" # forces replacement") or ""
-      if old == nil then
-        local first = #body + 1 -- (a table's opening line takes the note, as Terraform's)
-        render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
-        body[first] = body[first] .. suffix
-      elseif new == nil then
-        removed_lines(p, k, old, s, w, delete, body, suffix)
-      else
-        old, new = parts_of(p, k, old, new, s)
-        render_diff(old, new, 6, k, w, body, sym, nil, spec_of(p, k), suffix)
-      end
+    local spec = not computed[k] and spec_of(p, k)
+    if spec and spec.type == "block" then
+      old_side[k], new_side[k] = parts_of(p, k, before[k], after[k], p.sensitive and p.sensitive[k])
     end
+  end
+  local attrs, blocks = value.split_blocks(args_of(p), shown, old_side, new_side)
+  local w = 0
+  for i = 1, #attrs do if #attrs[i] > w then w = #attrs[i] end end
+  local sides = { before = before, after = after, computed = computed, known = known, old_attrs = old_attrs, kept = kept }
+  for i = 1, #attrs do key_lines(p, c, sym, body, attrs[i], w, sides) end
+  for i, k in ipairs(blocks or {}) do
+    if i > 1 or #attrs > 0 then body[#body + 1] = "" end -- (none before the first line of a body)
+    key_lines(p, c, sym, body, k, nil, sides)
   end
   return body
 end
