@@ -46,10 +46,10 @@ local ATTRS = { arn = "arn:aws:lambda:us-east-1:123456789012:function:fx", tags_
                 function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fx",
                 function_url = "https://x.lambda-url.us-east-1.on.aws/", url_id = "x" }
 
--- The state after applying the defaults, no API: as stored.
-local function applied()
+-- The state after applying the defaults (or o), no API: as stored.
+local function applied(o)
   local state = assert(statelib.open(dir .. "/state.json"))
-  for _, p in ipairs(assert(plan.compute(session(), state)).changes) do
+  for _, p in ipairs(assert(plan.compute(session(o), state)).changes) do
     state:put(p.address, { kind = p.decl.kind.kind, name = p.decl.name, site = p.decl.site.display, args = p.stored,
                            attrs = ATTRS, dependencies = json.array {} })
   end
@@ -102,6 +102,12 @@ describe("block arguments, as Terraform 1.11 shows them", function()
 end)
 
 describe("a function URL's cors updated in place, as Terraform 1.11 plans it", function()
+  it("its lists are sets: reordered, no change", function()
+    local state = applied({ origins = '"https://a.example", "https://b.example"' })
+    local out = rendered({ origins = '"https://b.example", "https://a.example"' }, state)
+    assert.truthy(out:find("No changes. Your infrastructure matches the configuration.", 1, true))
+  end)
+
   it("keeps function_arn, function_url and url_id", function()
     local want = transcript("cors")
     local out = rendered({ origins = '"https://a.example", "https://b.example"' })
@@ -125,5 +131,31 @@ describe("an update's unchanged tags, as Terraform 1.11 shows them", function()
     end
     assert.equal(tags(want), tags(out))
     assert.truthy(out:find("\n      ~ description = \"one\" -> \"two\"\n        tags        = {\n", 1, true))
+  end)
+end)
+
+describe("every block argument of a function", function()
+  it("reads as a block when created: dead_letter_config, file_system_config, snap_start, image_config...", function()
+    write("stack.lua", [[
+local lambda = require "lambdaeng.lambda"
+lambda.func("z", { function_name = "z", role = "arn:aws:iam::123456789012:role/r",
+  handler = "index.handler", runtime = "java21", filename = "code.zip", source_code_hash = "abc",
+  dead_letter_config = { target_arn = "arn:aws:sqs:us-east-1:123456789012:dlq" },
+  file_system_config = { arn = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1",
+                         local_mount_path = "/mnt/efs" },
+  vpc_config = { subnet_ids = { "subnet-1" }, security_group_ids = { "sg-1" } },
+  snap_start = { apply_on = "PublishedVersions" }, tracing_config = { mode = "Active" },
+  ephemeral_storage = { size = 1024 }, environment = { variables = { AB = "1" } } })
+lambda.func("i", { function_name = "i", role = "arn:aws:iam::123456789012:role/r", package_type = "Image",
+  image_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", image_config = { command = { "app.handler" } } })
+]])
+    local s = stack.load(dir .. "/stack.lua")
+    assert(not s.fatal and #s.errors == 0, s.fatal or stack.format_error(s.errors[1] or {}))
+    local out = text.render(assert(plan.compute(s, assert(statelib.open(dir .. "/fresh.json")))), nil, { color = false })
+    for _, name in ipairs({ "dead_letter_config", "environment", "ephemeral_storage", "file_system_config", "image_config",
+                            "snap_start", "tracing_config", "vpc_config" }) do
+      assert.truthy(out:find("\n\n      + " .. name .. " {\n", 1, true), name)
+      assert.is_nil(out:find(name .. " +="), name)
+    end
   end)
 end)
