@@ -28,40 +28,50 @@ function M.with_defaults(fields, args)
 end
 
 -- A set of strings in one order (sorted), so that the API's order or the stack's is no
--- change; v itself when it holds anything else (a reference not yet known) or is sorted.
+-- change; v itself when it holds anything else (a reference not yet known) or is sorted
+-- (no copy: most are).
 local function sorted_set(v)
-  local sorted, in_order = {}, true
-  for i, x in ipairs(v) do
+  local n, in_order = #v, true
+  for i = 1, n do
+    local x = v[i]
     if type(x) ~= "string" then return v end
-    sorted[i] = x
-    if i > 1 and x < sorted[i - 1] then in_order = false end
+    if i > 1 and in_order and x < v[i - 1] then in_order = false end
   end
-  if in_order or #sorted ~= #v then return v end
+  if in_order then return v end
+  local sorted = table.move(v, 1, n, 1, {})
   table.sort(sorted)
   return setmetatable(sorted, getmetatable(v))
 end
 
 -- Whether declared value v holds a sensitive reference: such a set keeps its order, since
--- its sensitive marks go by the declared positions (json_values.sensitive_marks).
+-- its sensitive marks go by the declared positions (json_values.sensitive_marks). A list of
+-- strings holds none (asked without ref.inspect's tables).
 local function has_secret(v)
-  return type(v) == "table" and ref.inspect(v).sensitive
+  if type(v) ~= "table" then return false end
+  if getmetatable(v) == nil then
+    local plain = true
+    for _, x in pairs(v) do if type(x) == "table" then plain = false break end end
+    if plain then return false end
+  end
+  return ref.inspect(v).sensitive
 end
 
 -- A table value as its argument's spec wants it (a set sorted, a block's sets too, JSON as
 -- text); declared: the argument as declared.
 local function canonical(spec, v, declared)
   if spec.set then -- (compatible_runtimes...)
-    if has_secret(declared) then return v end
-    return sorted_set(v)
+    local sorted = sorted_set(v)
+    if sorted ~= v and has_secret(declared) then return v end
+    return sorted
   end
   if spec.type == "block" then -- (vpc_config's ids, cors' lists: sets in the provider)
     if v == UNKNOWN or v == WITHHELD or type(declared) ~= "table" or ref.is_ref(declared) then return v end
     local out = v
     for k, field in pairs(spec.fields) do
       local x = v[k]
-      if field.set and type(x) == "table" and not has_secret(declared[k]) then
+      if field.set and type(x) == "table" then
         local sorted = sorted_set(x)
-        if sorted ~= x then
+        if sorted ~= x and not has_secret(declared[k]) then
           if out == v then
             out = setmetatable({}, getmetatable(v))
             for name, y in pairs(v) do out[name] = y end

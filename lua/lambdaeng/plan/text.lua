@@ -115,7 +115,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, for
     out[#out + 1] = string.format("%s  # (%d unchanged %s%s hidden)", inner, kept, is_map and "element" or "attribute",
       kept == 1 and "" or "s")
   end
-  for i, k in ipairs(blocks or {}) do
+  for i = 1, blocks and #blocks or 0 do
+    local k = blocks[i]
     if i > 1 or #shown > 0 or kept > 0 then out[#out + 1] = "" end
     show(k)
   end
@@ -172,7 +173,8 @@ local function removed_block(v, spec, indent, delete, body, key, suffix)
     render_value(v[a], indent + 4, delete, body, a, w, value.inner_spec(spec, a))
     body[#body] = body[#body] .. " -> null"
   end
-  for i, b in ipairs(blocks or {}) do
+  for i = 1, blocks and #blocks or 0 do
+    local b = blocks[i]
     if i > 1 or #attrs > 0 then body[#body + 1] = "" end
     removed_block(v[b], value.inner_spec(spec, b), indent + 4, delete, body, b, "")
   end
@@ -296,7 +298,8 @@ function change_body(p, c, sym, body)
   for i = 1, #attrs do if #attrs[i] > w then w = #attrs[i] end end
   local sides = { before = before, after = after, computed = computed, known = known, old_attrs = old_attrs, kept = kept }
   for i = 1, #attrs do key_lines(p, c, sym, body, attrs[i], w, sides) end
-  for i, k in ipairs(blocks or {}) do
+  for i = 1, blocks and #blocks or 0 do
+    local k = blocks[i]
     if i > 1 or #attrs > 0 then body[#body + 1] = "" end -- (none before the first line of a body)
     key_lines(p, c, sym, body, k, nil, sides)
   end

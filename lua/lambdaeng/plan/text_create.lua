@@ -87,15 +87,16 @@ local function render_line(m, p, k, v)
   local shown, text = v, nil
   if type(v) == "table" then
     if v.sensitive_digest ~= nil then shown = SENSITIVE end -- (a tag state keeps as a digest)
-    local out = {}
+    local out, spec = {}, nil
     if shown ~= UNKNOWN and shown ~= SENSITIVE and shown ~= WITHHELD then
-      render_value(shown, 6, m.create, out, k, m.w, spec_of(p, k))
+      spec = spec_of(p, k)
+      render_value(shown, 6, m.create, out, k, m.w, spec)
     else
       render_value(shown, 6, m.create, out, k, m.w)
     end
     text = #out == 1 and out[1] or table.concat(out, "\n")
     -- (a block after an empty line, as Terraform's)
-    if value.is_block(spec_of(p, k), shown) then text = "\n" .. text end
+    if spec and spec.type == "block" and value.is_block(spec, shown) then text = "\n" .. text end
   else -- (a scalar's one line, as render_value makes it)
     local prefix = m.prefix[k]
     if not prefix then prefix = "      " .. m.create .. label_of(k, m.w); m.prefix[k] = prefix end

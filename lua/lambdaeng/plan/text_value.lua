@@ -74,18 +74,19 @@ end
 -- then its nested blocks (each shown after an empty line); nil blocks when there is none.
 local function split_blocks(spec, keys, v, w)
   if not (spec and spec.type == "block") then return keys end
-  local attrs, blocks = {}, nil
-  for _, k in ipairs(keys) do
+  local attrs, blocks -- (keys itself until a block is found: most have none)
+  for i, k in ipairs(keys) do
     local field = spec.fields and spec.fields[k]
     local a, b = v[k], w and w[k]
     if (a ~= nil or b ~= nil) and (a == nil or is_block(field, a)) and (b == nil or is_block(field, b)) then
+      attrs = attrs or table.move(keys, 1, i - 1, 1, {})
       blocks = blocks or {}
       blocks[#blocks + 1] = k
-    else
+    elseif attrs then
       attrs[#attrs + 1] = k
     end
   end
-  return attrs, blocks
+  return attrs or keys, blocks
 end
 
 -- Indents and "key<padding> = " labels, made once per text: 10,000 functions
@@ -134,12 +135,14 @@ local function render_value(v, indent, sign, out, key, width, spec)
   end
   local keys = sorted(v)
   -- (a block "key {", as Terraform prints a nested block; a map or an object "key = {")
-  if key and is_block(spec, v) then label = key .. " " end
+  local block = spec ~= nil and spec.type == "block"
+  if block and key and is_block(spec, v) then label = key .. " " end
   if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
   out[#out + 1] = pad .. sign .. label .. "{"
   -- (a map's keys quoted, as Terraform's map renderer prints them; an object's bare)
   local quoted = spec and spec.type == "map"
-  local attrs, blocks = split_blocks(spec, keys, v)
+  local attrs, blocks = keys, nil
+  if block then attrs, blocks = split_blocks(spec, keys, v) end
   local w = 0
   for _, k in ipairs(attrs) do w = math.max(w, #tostring(k) + (quoted and 2 or 0)) end
   for _, k in ipairs(attrs) do
@@ -147,7 +150,8 @@ local function render_value(v, indent, sign, out, key, width, spec)
     if quoted or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
   end
-  for i, k in ipairs(blocks or {}) do
+  for i = 1, blocks and #blocks or 0 do
+    local k = blocks[i]
     if i > 1 or #attrs > 0 then out[#out + 1] = "" end
     render_value(v[k], indent + 4, sign, out, k, nil, inner_spec(spec, k))
   end
