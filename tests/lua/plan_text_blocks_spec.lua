@@ -60,6 +60,20 @@ local function rendered(o, state)
   return text.render(assert(plan.compute(session(o), state or applied())), nil, { color = false })
 end
 
+-- want's and out's blocks alike, each with the empty line before it, sign (a pattern) "%+"
+-- or "~": environment, ephemeral_storage, tracing_config, and vpc_config's sets in order.
+local function same_blocks(want, out, sign)
+  for _, name in ipairs({ "environment", "ephemeral_storage", "tracing_config" }) do
+    local head = "^      " .. sign .. " " .. name .. " {$"
+    assert.equal(block(want, head, "^        }$"), block(out, head, "^        }$"))
+  end
+  for _, set in ipairs({ "security_group_ids", "subnet_ids" }) do
+    local head = "^          " .. sign .. " " .. set .. " "
+    assert.equal(block(want, head, "^            %]$"), block(out, head, "^            %]$"))
+  end
+  assert.truthy(out:find("\n\n      " .. sign .. " vpc_config {\n"))
+end
+
 before_each(function() dir = plans.new_dir("lambdaeng-text-blocks-") end)
 
 after_each(function() sys.remove_tree(dir) end)
@@ -67,30 +81,14 @@ after_each(function() sys.remove_tree(dir) end)
 describe("block arguments, as Terraform 1.11 shows them", function()
   it("created: after the attributes, each after an empty line", function()
     local want, out = transcript("blocks_create"), rendered(nil, assert(statelib.open(dir .. "/fresh.json")))
-    for _, name in ipairs({ "environment", "ephemeral_storage", "tracing_config" }) do
-      local head = "^      %+ " .. name .. " {$"
-      assert.equal(block(want, head, "^        }$"), block(out, head, "^        }$"))
-    end
-    for _, set in ipairs({ "security_group_ids", "subnet_ids" }) do -- (vpc_config's sets, in order)
-      local head = "^          %+ " .. set .. " "
-      assert.equal(block(want, head, "^            %]$"), block(out, head, "^            %]$"))
-    end
-    assert.truthy(out:find("\n\n      %+ vpc_config {\n"))
+    same_blocks(want, out, "%+")
   end)
 
   it("changed: environment, ephemeral_storage, tracing_config and vpc_config's sets", function()
     local want = transcript("blocks")
     local out = rendered({ subnets = '"subnet-a", "subnet-c", "subnet-d"', sgs = '"sg-1", "sg-3"',
                            env = 'MODE = "prod", LEVEL = "info"', tracing = "Active", storage = 1024 })
-    for _, name in ipairs({ "environment", "ephemeral_storage", "tracing_config" }) do
-      local head = "^      ~ " .. name .. " {$"
-      assert.equal(block(want, head, "^        }$"), block(out, head, "^        }$"))
-    end
-    for _, set in ipairs({ "security_group_ids", "subnet_ids" }) do
-      local head = "^          ~ " .. set .. " "
-      assert.equal(block(want, head, "^            %]$"), block(out, head, "^            %]$"))
-    end
-    assert.truthy(out:find("\n\n      ~ vpc_config {\n"))
+    same_blocks(want, out, "~")
   end)
 
   it("vpc_config's subnet and security group ids reordered: no change", function()
