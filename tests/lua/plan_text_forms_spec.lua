@@ -2,7 +2,7 @@
 -- taken with terraform and the AWS provider against `lambdaeng local`): a list argument
 -- element by element (reordered, added to, removed from, an element changed, the one
 -- element of architectures changed), one created and destroyed whole; a map argument
--- (keys quoted, "# forces replacement" on its opening line) changed and created; a set
+-- (keys quoted, "# forces replacement" on its opening line; a function's tags in full) changed and created; a set
 -- changed; and the changes to outputs. The blocks compared
 -- are the transcript's lines; only the label padding (Terraform aligns to its 30
 -- attribute names) and SPEC's word for a sensitive value, "(sensitive)" where
@@ -131,7 +131,8 @@ describe("a map argument's change, as Terraform 1.11 shows it", function()
     result = assert(plan.compute(maps_session(tags, { MODE = "prod", LEVEL = "info" }, { rev = "2", other = "x" }),
       state))
     local out, want = text.render(result, nil, { color = false }), transcript("maps")
-    for _, head in ipairs({ "^      ~ tags_all ", "^          ~ variables ", "^      ~ triggers " }) do
+    -- (tags in full, each element, as Terraform shows its "important attribute" tags)
+    for _, head in ipairs({ "^      ~ tags ", "^      ~ tags_all ", "^          ~ variables ", "^      ~ triggers " }) do
       local last = head:match("^%^( *)") .. "  }$"
       assert.equal(block(want, head, "^" .. last), block(out, head, "^" .. last))
     end

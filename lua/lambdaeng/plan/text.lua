@@ -93,8 +93,9 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, for
   for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
   local changed, kept, kept_blocks = {}, 0, 0
+  local all = spec and spec.in_full -- (tags: every element, as Terraform shows them)
   for _, k in ipairs(keys) do
-    if not equal(old[k], new[k]) then changed[#changed + 1] = k
+    if all or not equal(old[k], new[k]) then changed[#changed + 1] = k
     elseif value.is_block(value.inner_spec(spec, k), new[k]) then kept_blocks = kept_blocks + 1
     else kept = kept + 1 end
   end
@@ -106,7 +107,8 @@ local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, for
     local name = tostring(k)
     if is_map or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     local at = value.inner_spec(spec, k)
-    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, w, at)
+    if all and equal(old[k], new[k]) then render_value(new[k], indent + 4, "  ", out, name, w, at)
+    elseif old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, w, at)
     elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, w, at)
     else render_diff(old[k], new[k], indent + 4, name, w, out, sym, nil, at) end
   end
@@ -195,8 +197,15 @@ local function removed_lines(p, k, old, s, w, delete, body, suffix)
 end
 
 -- What Terraform shows of every update even when it is unchanged (its block renderer's
--- "important attributes"): maps in full (a function's tags).
+-- "important attributes"), and in full when it changes: a function's tags, every element.
 local ALWAYS_SHOWN = { id = true, name = true, tags = true }
+local IN_FULL = setmetatable({}, { __mode = "k" }) -- spec -> the same spec, in_full
+local function in_full(spec)
+  if not spec then return nil end
+  local full = IN_FULL[spec]
+  if not full then full = setmetatable({ in_full = true }, { __index = spec }); IN_FULL[spec] = full end
+  return full
+end
 
 -- The lines of key k of change p at label width w (nil: the key's own), appended to body;
 -- sides: before and after (the arguments), computed, known and old_attrs (the attributes).
@@ -229,7 +238,8 @@ local function key_lines(p, c, sym, body, k, w, sides)
       removed_lines(p, k, old, s, w, delete, body, suffix)
     else
       old, new = parts_of(p, k, old, new, s)
-      render_diff(old, new, 6, k, w, body, sym, nil, spec_of(p, k), suffix)
+      local spec = spec_of(p, k)
+      render_diff(old, new, 6, k, w, body, sym, nil, ALWAYS_SHOWN[k] and in_full(spec) or spec, suffix)
     end
   end
 end
