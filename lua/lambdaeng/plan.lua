@@ -213,6 +213,8 @@ local function stores_as_is(args, sensitive)
   return true
 end
 
+local UPDATE_KEEPS = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+
 -- A managed resource: create, update, replace or no-op against its stored entry.
 -- plain: no declared argument is a table (so none is a reference: nothing resolved is
 -- sensitive or withheld, and the arguments are stored as they are).
@@ -252,7 +254,8 @@ local function plan_resource(pc, p, plain)
       p.action, p.replace_reason = "replace", force
     elseif #changed > 0 then
       p.action = "update"
-      if logic then p.changing = logic.changing_attrs(before, compared) end
+      if logic then p.changing = logic.changing_attrs(before, compared)
+      elseif d.kind.update_keeps then p.changing = UPDATE_KEEPS end -- (an update changes no computed attribute)
     else
       p.action = "no-op"
     end

@@ -97,8 +97,9 @@ M.func = {
     tracing_config = block { mode = str { required = true, enum = { "PassThrough", "Active" } } },
     vpc_config = block {
       ipv6_allowed_for_dual_stack = bool { default = false },
-      security_group_ids = list(str(), { required = true, max = 5 }),
-      subnet_ids = list(str(), { required = true, max = 16 }),
+      -- sets in the provider: their order is no change, and the plan shows them as sets
+      security_group_ids = list(str(), { required = true, max = 5, set = true }),
+      subnet_ids = list(str(), { required = true, max = 16, set = true }),
     },
   },
   -- Attributes Lambda computes, unknown until the function exists.
@@ -259,6 +260,9 @@ M.function_url = {
     },
   },
   computed = { "function_arn", "function_url", "url_id" },
+  -- UpdateFunctionUrlConfig keeps the URL, its id and the function's ARN: an in-place
+  -- update plans them as they are (Terraform 1.11: tests/cases/terraform_plans/cors.txt).
+  update_keeps = true,
   timeouts = { create = "10m", update = "10m", delete = "10m" },
 }
 

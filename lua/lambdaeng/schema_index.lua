@@ -6,7 +6,7 @@
 --   defaults(fields) -> { defaults = names of fields with a default, blocks = names of blocks }
 --   fill_defaults(fields, out[, no_table]) -> out, each missing field's default filled in
 --                       (nested blocks as filled copies; no_table: out holds no table value)
---   reshaped(fields) -> the names of the fields whose table value a plan reshapes (a set,
+--   reshaped(fields) -> the names of the fields whose table value a plan reshapes (a set, a block with one,
 --                       JSON or client-context text: stackargs.lua)
 --   sorted_keys(t)   -> the keys of any table t in order, by their text (not memoized)
 --   enum_set(list)   -> the values of an enum list as a set (value -> true)
@@ -73,11 +73,20 @@ M.defaults = memo(function(fields)
   return lists
 end)
 
+-- Whether spec is a block with a set among its fields (vpc_config, cors).
+local function has_set_field(spec)
+  if spec.type ~= "block" then return false end
+  for _, field in pairs(spec.fields) do if field.set then return true end end
+  return false
+end
+
 M.reshaped = memo(function(fields)
   local list = {}
   for _, k in ipairs(M.keys(fields)) do
     local spec = fields[k]
-    if spec.set or spec.type == "json" or spec.type == "client_context" then list[#list + 1] = k end
+    if spec.set or spec.type == "json" or spec.type == "client_context" or has_set_field(spec) then
+      list[#list + 1] = k
+    end
   end
   return list
 end)

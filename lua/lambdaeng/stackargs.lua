@@ -1,7 +1,7 @@
 -- A declaration's arguments as a plan or an apply uses them (stack.lua re-exports both):
 --   resolve_args(decl, env) -> a new table: every reference resolved through env (nil
 --       env: static, unknown references stay UNKNOWN), each missing argument's default,
---       the derived values (a package's hash), sets in one order and JSON-typed
+--       the derived values (a package's hash), sets (a block's too) in one order and JSON-typed
 --       arguments as canonical text (WITHHELD or UNKNOWN when they cannot be encoded),
 --       a list's empty table json.array {} (storable.as_spec: state and plans write []);
 --       and, second, whether any declared argument is a table (false: none is a reference)
@@ -27,14 +27,60 @@ function M.with_defaults(fields, args)
   return fill_defaults(fields, out)
 end
 
--- A table value as its argument's spec wants it (a set sorted, JSON as text).
-local function canonical(spec, v)
-  if spec.set then
-    -- a set (compatible_runtimes...): in one order, so the API's order is no change
-    local sorted, plain = {}, true
-    for i, x in ipairs(v) do sorted[i] = x; if type(x) ~= "string" then plain = false end end
-    if plain and #sorted == #v then table.sort(sorted); return sorted end
-    return v
+-- A set of strings in one order (sorted), so that the API's order or the stack's is no
+-- change; v itself when it holds anything else (a reference not yet known) or is sorted
+-- (no copy: most are).
+local function sorted_set(v)
+  local n, in_order = #v, true
+  for i = 1, n do
+    local x = v[i]
+    if type(x) ~= "string" then return v end
+    if i > 1 and in_order and x < v[i - 1] then in_order = false end
+  end
+  if in_order then return v end
+  local sorted = table.move(v, 1, n, 1, {})
+  table.sort(sorted)
+  return setmetatable(sorted, getmetatable(v))
+end
+
+-- Whether declared value v holds a sensitive reference: such a set keeps its order, since
+-- its sensitive marks go by the declared positions (json_values.sensitive_marks). A list of
+-- strings holds none (asked without ref.inspect's tables).
+local function has_secret(v)
+  if type(v) ~= "table" then return false end
+  if getmetatable(v) == nil then
+    local plain = true
+    for _, x in pairs(v) do if type(x) == "table" then plain = false break end end
+    if plain then return false end
+  end
+  return ref.inspect(v).sensitive
+end
+
+-- A table value as its argument's spec wants it (a set sorted, a block's sets too, JSON as
+-- text); declared: the argument as declared.
+local function canonical(spec, v, declared)
+  if spec.set then -- (compatible_runtimes...)
+    local sorted = sorted_set(v)
+    if sorted ~= v and has_secret(declared) then return v end
+    return sorted
+  end
+  if spec.type == "block" then -- (vpc_config's ids, cors' lists: sets in the provider)
+    if v == UNKNOWN or v == WITHHELD or type(declared) ~= "table" or ref.is_ref(declared) then return v end
+    local out = v
+    for k, field in pairs(spec.fields) do
+      local x = v[k]
+      if field.set and type(x) == "table" then
+        local sorted = sorted_set(x)
+        if sorted ~= x and not has_secret(declared[k]) then
+          if out == v then
+            out = setmetatable({}, getmetatable(v))
+            for name, y in pairs(v) do out[name] = y end
+          end
+          out[k] = sorted
+        end
+      end
+    end
+    return out
   end
   local ok, text = pcall(json.encode_plain, v)
   if ok then return spec.type == "client_context" and nhash.base64(text) or text end
@@ -58,7 +104,7 @@ function M.resolve_args(decl, env)
   for i = 1, #reshaped do
     local k = reshaped[i]
     local v = out[k]
-    if v ~= nil and type(v) == "table" then out[k] = canonical(specs[k], v) end
+    if v ~= nil and type(v) == "table" then out[k] = canonical(specs[k], v, decl.args[k]) end
   end
   -- a list's {} is [] (state, plans, json.encode of a reference to it); no table, no list
   local lists = (tables or schema_index.defaults(specs).table_default) and list_fields(specs) or NO_LISTS

@@ -317,7 +317,7 @@ lambda.func("f", {{
         self.apply()
         r = self.le("plan", self.stack, "--var", "level=debug")
         body = r.stdout[r.stdout.index('~ func "f" {'):r.stdout.index("Plan:")]
-        self.assertIn('~ environment   = {\n          ~ variables = {\n              + "LOG_LEVEL" = "debug"\n'
+        self.assertIn('~ environment {\n          ~ variables = {\n              + "LOG_LEVEL" = "debug"\n'
                       '                # (1 unchanged element hidden)\n            }\n        }', body)
         self.assertEqual(body.count("(known after apply)"), 1, body)  # last_modified alone
         self.assertIn("~ last_modified", body)

@@ -324,7 +324,7 @@ class Examples(TempDirTest):
         d = self.copy_example("ephemeral-secret")
         r = run("plan", os.path.join(d, "stack.lua"))
         # only the value made from the secret is (sensitive), as the JSON marks it (and Terraform shows it)
-        self.assertIn("\n".join(["      + environment                    = {",
+        self.assertIn("\n".join(["", "      + environment {",  # a block, as Terraform's: after an empty line
                                  "          + variables = {",
                                  '              + "API_KEY"     = (sensitive)',
                                  '              + "ENVIRONMENT" = "dev"',

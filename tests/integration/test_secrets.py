@@ -143,8 +143,8 @@ class Secrets(TempDirTest):
         shown = json.loads(self.le("output", stack, "--json").stdout)
         self.assertEqual(shown["pw"], {"sensitive": True})
         r = self.le("state", "show", "invocation.inv", stack)
-        self.assertIn("  result = (sensitive)\n", r.stdout)  # unquoted, as plan and output print it
-        self.assertIn("  input = (sensitive)\n", r.stdout)
+        self.assertIn("  result = (sensitive value)\n", r.stdout)  # unquoted, Terraform's state show words
+        self.assertIn("  input = (sensitive value)\n", r.stdout)
         self.le("state", "show", "invocation.inv", stack, "--json")
 
         r = self.le("destroy", stack, "--yes", "--debug", "--var", "pw=" + PW)
@@ -220,8 +220,9 @@ class Secrets(TempDirTest):
             self.assertTrue(tags_all["pw"]["sensitive_digest"].startswith("hmac-sha256:"), tags_all)
         r = le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-        # only the changed secret tag, as Terraform shows a map with one sensitive value (lane s8: whole before)
-        self.assertRegex(r.stdout, r'~ tags = \{\n +~ "pw"   = \(sensitive\)\n +# \(1 unchanged element hidden\)')
+        # only the changed secret tag, as Terraform shows a map with one sensitive value (lane s8: whole before),
+        # the other tag unchanged in full (Terraform shows tags whole)
+        self.assertRegex(r.stdout, r'~ tags = \{\n +~ "pw"   = \(sensitive\)\n +"team" = "platform"\n +\}\n')
         self.assertNotIn("sensitive_digest", r.stdout)
         doc = json.loads(le("plan", stack, "--json", "--var", "pw=" + other).stdout)
         change = [c for c in doc["resource_changes"] if c["address"] == "func.f"][0]["change"]
@@ -300,7 +301,7 @@ class Secrets(TempDirTest):
 
     def test_state_show_masks_only_the_sensitive_leaves(self):
         """state show prints a partly sensitive argument with only its sensitive leaves as
-        (sensitive), as Terraform's state show does per leaf, from what state keeps beside
+        (sensitive value), as Terraform's state show does per leaf, from what state keeps beside
         the argument's digest (sensitive_paths, args_known). Where state does not say where
         they are (an entry written before it did) or its other parts are not those of the
         digest (refresh read the argument back changed), the whole argument, as --json marks it."""
@@ -309,8 +310,8 @@ class Secrets(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         r = self.le("state", "show", "func.app", stack)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn('  environment = {"variables":{"MODE":"test","PW":(sensitive)}}\n', r.stdout)
-        self.assertIn('  tags = {"key":(sensitive),"team":"a"}\n', r.stdout)
+        self.assertIn('  environment = {"variables":{"MODE":"test","PW":(sensitive value)}}\n', r.stdout)
+        self.assertIn('  tags = {"key":(sensitive value),"team":"a"}\n', r.stdout)
         self.assertIn('  function_name = "sec-partly"\n', r.stdout)
         shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
         self.assertEqual(shown["sensitive_values"]["environment"], {"variables": {"PW": True}})  # the same leaves
@@ -324,8 +325,8 @@ class Secrets(TempDirTest):
             json.dump(doc, f, indent=2)
         r = self.le("state", "show", "func.app", stack)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("  environment = (sensitive)\n", r.stdout)
-        self.assertIn("  tags = (sensitive)\n", r.stdout)
+        self.assertIn("  environment = (sensitive value)\n", r.stdout)
+        self.assertIn("  tags = (sensitive value)\n", r.stdout)
         shown = json.loads(self.le("state", "show", "func.app", stack, "--json").stdout)
         self.assertIs(shown["sensitive_values"]["environment"], True)
         self.assertNotIn("environment", shown["values"])
@@ -425,7 +426,9 @@ class Secrets(TempDirTest):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # the other argument, and only it
         self.assertIn("~ memory_size   = 128 -> 256\n", r.stdout)
         self.assertNotIn("environment", r.stdout)
-        self.assertNotIn("tags", r.stdout)
+        # the tags unchanged, as Terraform shows them in every update: whole, as this older state keeps them
+        self.assertIn("        tags          = (sensitive)\n", r.stdout)
+        self.assertNotIn("~ tags", r.stdout)
         self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", r.stdout)
 
         other = "Another-secret-93e1"

@@ -2,7 +2,7 @@
 -- taken with terraform and the AWS provider against `lambdaeng local`): a list argument
 -- element by element (reordered, added to, removed from, an element changed, the one
 -- element of architectures changed), one created and destroyed whole; a map argument
--- (keys quoted, "# forces replacement" on its opening line) changed and created; a set
+-- (keys quoted, "# forces replacement" on its opening line; a function's tags in full) changed and created; a set
 -- changed; and the changes to outputs. The blocks compared
 -- are the transcript's lines; only the label padding (Terraform aligns to its 30
 -- attribute names) and SPEC's word for a sensitive value, "(sensitive)" where
@@ -12,42 +12,14 @@ local text = require "lambdaeng.plan.text"
 local stack = require "lambdaeng.stack"
 local statelib = require "lambdaeng.native.state"
 local sys = require "lambdaeng.native.sys"
-local hash = require "lambdaeng.native.hash"
 local json = require "lambdaeng.json"
 
-local CASES = debug.getinfo(1, "S").source:match("^@(.*)/lua/[^/]*$") .. "/cases/terraform_plans/"
+local plans = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "terraform_plans.lua")
+local transcript, block = plans.transcript, plans.block
 local LAYER = "arn:aws:lambda:us-east-1:000000000000:layer:layer-%s:1"
 local dir
 
-local function write(name, content)
-  local f = assert(io.open(dir .. "/" .. name, "wb"))
-  f:write(content)
-  f:close()
-end
-
-local function transcript(name)
-  local f = assert(io.open(CASES .. name .. ".txt", "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- The lines of the block that starts with the line matching first and ends at the
--- first line after it matching last (or the first empty line), label padding as one space.
-local function block(s, first, last)
-  local out
-  for line in (s .. "\n"):gmatch("([^\n]*)\n") do
-    if out then
-      if line == "" and not last then break end
-      out[#out + 1] = (line:gsub("^(%s*[~+-] [%w_]+) +=", "%1 ="))
-      if last and line:find(last) then break end
-    elseif line:find(first) then
-      out = { (line:gsub("^(%s*[~+-] [%w_]+) +=", "%1 =")) }
-    end
-  end
-  assert(out, "no block starting with " .. first)
-  return table.concat(out, "\n")
-end
+local function write(name, content) plans.write(dir, name, content) end
 
 -- The session of a function with layers and architectures as given, and outputs.
 local function session_of(layers, arch, outputs)
@@ -82,11 +54,7 @@ local function rendered(layers, arch, outputs, state, opts)
   return text.render(result, nil, { color = false })
 end
 
-before_each(function()
-  dir = (os.getenv("TMPDIR") or "/tmp") .. "/lambdaeng-text-forms-" .. hash.hex(sys.random_bytes(6))
-  assert(sys.mkdirs(dir))
-  write("code.zip", "PK\3\4 not really a zip")
-end)
+before_each(function() dir = plans.new_dir("lambdaeng-text-forms-") end)
 
 after_each(function() sys.remove_tree(dir) end)
 
@@ -163,7 +131,8 @@ describe("a map argument's change, as Terraform 1.11 shows it", function()
     result = assert(plan.compute(maps_session(tags, { MODE = "prod", LEVEL = "info" }, { rev = "2", other = "x" }),
       state))
     local out, want = text.render(result, nil, { color = false }), transcript("maps")
-    for _, head in ipairs({ "^      ~ tags_all ", "^          ~ variables ", "^      ~ triggers " }) do
+    -- (tags in full, each element, as Terraform shows its "important attribute" tags)
+    for _, head in ipairs({ "^      ~ tags ", "^      ~ tags_all ", "^          ~ variables ", "^      ~ triggers " }) do
       local last = head:match("^%^( *)") .. "  }$"
       assert.equal(block(want, head, "^" .. last), block(out, head, "^" .. last))
     end

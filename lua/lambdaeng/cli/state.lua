@@ -21,7 +21,7 @@ Usage: lambdaeng state list [STACK.lua] [--state PATH]
        lambdaeng state restore VERSION [STACK.lua] [--force]
 
 list prints every stored address; show prints one resource (each sensitive part of it
-as (sensitive): of a partly sensitive argument, only those parts); rm forgets resources
+as (sensitive value), Terraform's words: of a partly sensitive argument, only those parts); rm forgets resources
 without deleting them in AWS (they keep running; import them again to manage them);
 mv gives a resource another address without touching it. pull prints the state
 document; push replaces it with FILE (refused when FILE is of another lineage or
@@ -67,10 +67,11 @@ function M.workspace_of(args, words)
   return ws
 end
 
--- What stands for a sensitive part while a value is encoded, then printed as (sensitive)
--- (unquoted, as plan and output print it): no stored string holds these control bytes.
+-- What stands for a sensitive part while a value is encoded, then printed unquoted as
+-- Terraform's state show prints one: (sensitive value): no stored string holds these control bytes.
 local SENSITIVE_MARK = "\1lambdaeng-sensitive\1"
 local MARK_ENCODED = json.encode_plain(SENSITIVE_MARK)
+local SHOWN_SENSITIVE = "(sensitive value)"
 
 -- v with the parts marks names (json_values' marks: true, or a table of them) as
 -- SENSITIVE_MARK: only the sensitive leaves of a partly sensitive value. Where the other
@@ -88,13 +89,13 @@ local function masked(v, marks)
 end
 
 local function shown_text(v)
-  if v == SENSITIVE_MARK then return "(sensitive)" end
+  if v == SENSITIVE_MARK then return SHOWN_SENSITIVE end
   if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  return (json.encode_plain(v):gsub(MARK_ENCODED:gsub("%p", "%%%0"), "(sensitive)"))
+  return (json.encode_plain(v):gsub(MARK_ENCODED:gsub("%p", "%%%0"), SHOWN_SENSITIVE))
 end
 
 -- An entry as it may be shown: a sensitive value an older lambdaeng stored in clear
--- (secret_attrs.lua) is a digest placeholder, so it is shown as (sensitive) too.
+-- (secret_attrs.lua) is a digest placeholder, so it is shown as (sensitive value) too.
 local function entry_of(st, addr)
   local r = st:get(addr)
   if type(r) ~= "table" then return r end

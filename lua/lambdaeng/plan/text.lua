@@ -1,6 +1,6 @@
 -- The plan as text (`plan`, `run`), in Terraform's form: each change with the
 -- attributes it sets or changes (+ create, ~ update in place, -/+ replace,
--- - destroy, <= invoked during plan), nested values diffed in place, the
+-- - destroy, <= invoked during plan), nested values diffed in place (plan/text_diff.lua), the
 -- summary line and the changes to outputs. Values unknown at plan time read
 -- "(known after apply)", sensitive ones "(sensitive)".
 -- render(result, session, opts) -> text; opts.color, opts.target_line.
@@ -10,19 +10,18 @@
 local ref = require "lambdaeng.ref"
 local secret_attrs = require "lambdaeng.secret_attrs"
 local secrets = require "lambdaeng.secrets"
-local json = require "lambdaeng.json"
 local plan = require "lambdaeng.plan"
 local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
-local lists = require "lambdaeng.plan.text_list"
+local diffs = require "lambdaeng.plan.text_diff"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
 local equal, same, changing, LOGIC = plan.equal, plan.same, plan.changing, plan.LOGIC
 local kind_of, name_of = plan.kind_of, plan.name_of
-local SENSITIVE, scalar, is_list, spec_of = value.SENSITIVE, value.scalar, value.is_list, value.spec_of
-local render_value = value.render_value
+local SENSITIVE, scalar, spec_of = value.SENSITIVE, value.scalar, value.spec_of
+local render_value, render_diff = value.render_value, diffs.render_diff
 local change_keys, create_keys, create_lines = creates.change_keys, creates.create_keys, creates.create_lines
 
 local function colours(enabled)
@@ -43,75 +42,6 @@ local HEAD = {
   create = "will be created", update = "will be updated in-place", replace = "must be replaced",
   delete = "will be destroyed", read = "will be invoked during plan and run (never stored)",
 }
-
--- A diff of two values rendered in place at indent under key: maps and blocks
--- recurse (only what changes is shown, the rest counted), lists element by element
--- (plan/text_list.lua), scalars "old -> new", a changed secret "(sensitive)"; key nil
--- for a list's element. spec (optional) the value's schema: a map's keys are quoted and
--- aligned with all its keys, its unchanged ones "elements", as Terraform's map renderer
--- shows them. forced (" # forces replacement") ends a table's opening line, as Terraform's.
-local SECRET_TEXT = scalar(SENSITIVE)
-local element_diff -- forward: one changed element of a list
-local function render_diff(old, new, indent, key, w, out, sym, suffix, spec, forced)
-  local pad = string.rep(" ", indent)
-  local label = key and key .. string.rep(" ", math.max(0, (w or #key) - #key)) .. " = " or ""
-  suffix, forced = suffix or "", forced or ""
-  if type(old) == "table" and old.sensitive_digest ~= nil then old = SENSITIVE end
-  if type(new) == "table" and new.sensitive_digest ~= nil then new = SENSITIVE end
-  local old_table = type(old) == "table" and old ~= UNKNOWN and old ~= SENSITIVE
-  local new_table = type(new) == "table" and new ~= UNKNOWN and new ~= SENSITIVE
-  if not (old_table and new_table) then
-    local o, n = {}, {}
-    if old_table or new_table then
-      render_value(old, indent, sym.delete .. " ", o, key, w)
-      render_value(new, indent, sym.create .. " ", n, key, w)
-      n[#n] = n[#n] .. suffix .. forced
-      for _, l in ipairs(o) do out[#out + 1] = l end
-      for _, l in ipairs(n) do out[#out + 1] = l end
-    elseif scalar(old) == SECRET_TEXT and scalar(new) == SECRET_TEXT then
-      -- (a secret that changed: Terraform's one marker, "~ pw = (sensitive value)")
-      out[#out + 1] = string.format("%s%s %s%s%s", pad, sym.update, label, SECRET_TEXT, suffix .. forced)
-    else
-      out[#out + 1] = string.format("%s%s %s%s -> %s%s", pad, sym.update, label, scalar(old), scalar(new), suffix .. forced)
-    end
-    return
-  end
-  local inner = string.rep(" ", indent + 4)
-  if is_list(old) and is_list(new) then
-    local first = #out + 1
-    lists.lines(old, new, indent, pad .. sym.update .. " " .. label, out, sym, suffix, element_diff, render_value, equal,
-      spec and spec.set)
-    out[first] = out[first] .. forced
-    return
-  end
-  out[#out + 1] = pad .. sym.update .. " " .. label .. "{" .. forced
-  local is_map = spec and spec.type == "map"
-  local keys, seen = {}, {}
-  for k in pairs(old) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-  for k in pairs(new) do if not seen[k] then seen[k] = true keys[#keys + 1] = k end end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local shown, kept = {}, 0
-  for _, k in ipairs(keys) do
-    if equal(old[k], new[k]) then kept = kept + 1 else shown[#shown + 1] = k end
-  end
-  local iw = 0
-  for _, k in ipairs(is_map and keys or shown) do iw = math.max(iw, #tostring(k) + (is_map and 2 or 0)) end
-  for _, k in ipairs(shown) do
-    local name = tostring(k)
-    if is_map or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
-    local at = value.inner_spec(spec, k)
-    if old[k] == nil then render_value(new[k], indent + 4, sym.create .. " ", out, name, iw, at)
-    elseif new[k] == nil then render_value(old[k], indent + 4, sym.delete .. " ", out, name, iw, at)
-    else render_diff(old[k], new[k], indent + 4, name, iw, out, sym, nil, at) end
-  end
-  if kept > 0 then
-    out[#out + 1] = string.format("%s  # (%d unchanged %s%s hidden)", inner, kept, is_map and "element" or "attribute",
-      kept == 1 and "" or "s")
-  end
-  out[#out + 1] = pad .. "  }" .. suffix
-end
--- (a list's element changed in place: no key)
-function element_diff(old, new, indent, out, sym, suffix) return render_diff(old, new, indent, nil, nil, out, sym, suffix) end
 
 local function forces(p, k)
   for _, r in ipairs(p.replace_reason or {}) do if r == k then return true end end
@@ -143,15 +73,92 @@ local function parts_of(p, k, old, new, s)
   return o or old, n or new
 end
 
+-- A block that goes, as Terraform prints one: "- key {", each attribute "-> null".
+local function removed_block(v, spec, indent, delete, body, key, suffix)
+  local pad = string.rep(" ", indent)
+  body[#body + 1] = pad .. delete .. key .. " {" .. suffix
+  local keys = {}
+  for name in pairs(v) do keys[#keys + 1] = name end
+  table.sort(keys)
+  local attrs, blocks = value.split_blocks(spec, keys, v)
+  local w = 0
+  for _, a in ipairs(attrs) do w = math.max(w, #a) end
+  for _, a in ipairs(attrs) do
+    render_value(v[a], indent + 4, delete, body, a, w, value.inner_spec(spec, a))
+    body[#body] = body[#body] .. " -> null"
+  end
+  for i = 1, blocks and #blocks or 0 do
+    local b = blocks[i]
+    if i > 1 or #attrs > 0 then body[#body + 1] = "" end
+    removed_block(v[b], value.inner_spec(spec, b), indent + 4, delete, body, b, "")
+  end
+  body[#body + 1] = pad .. "  }"
+end
+
 -- The lines of argument k that goes (a delete's, or one an update leaves out): as
 -- Terraform prints it, "-> null" after it, a partly sensitive one part by part.
 local function removed_lines(p, k, old, s, w, delete, body, suffix)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
+  local spec, shown = spec_of(p, k), parts or mark(old, s)
+  if value.is_block(spec, shown) then return removed_block(shown, spec, 6, delete, body, k, suffix) end
   local first = #body + 1
-  render_value(parts or mark(old, s), 6, delete, body, k, w, spec_of(p, k))
+  render_value(shown, 6, delete, body, k, w, spec)
   body[#body] = body[#body] .. " -> null"
   body[first] = body[first] .. suffix -- (a table's opening line, as Terraform's)
+end
+
+-- What Terraform shows of every update even when it is unchanged (its block renderer's
+-- "important attributes"), and in full when it changes: a function's tags, every element.
+local ALWAYS_SHOWN = { id = true, name = true, tags = true }
+local IN_FULL = setmetatable({}, { __mode = "k" }) -- spec -> the same spec, in_full
+local function in_full(spec)
+  if not spec then return nil end
+  local full = IN_FULL[spec]
+  if not full then full = setmetatable({ in_full = true }, { __index = spec }); IN_FULL[spec] = full end
+  return full
+end
+
+-- The lines of key k of change p at label width w (nil: the key's own), appended to body;
+-- sides: before and after (the arguments), computed, known and old_attrs (the attributes).
+local function key_lines(p, c, sym, body, k, w, sides)
+  local create, delete = sym.create .. " ", sym.delete .. " "
+  local computed, known, old_attrs = sides.computed, sides.known, sides.old_attrs
+  local s = p.sensitive and p.sensitive[k]
+  local old, new = sides.before[k], sides.after[k]
+  if sides.kept[k] then -- (unchanged, shown whole without a sign)
+    if computed[k] then new = old_attrs[k] else new = select(2, parts_of(p, k, old, new, s)) end
+    render_value(new, 6, "  ", body, k, w, spec_of(p, k))
+  elseif computed[k] then
+    if p.action == "replace" then
+      render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
+    elseif known[k] ~= nil then
+      render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
+    else
+      body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
+        string.rep(" ", (w or #k) - #k), scalar(mark(old_attrs[k], false)))
+    end
+  elseif p.action == "delete" then
+    removed_lines(p, k, old, s, w, delete, body, "")
+  else
+    local suffix = forces(p, k) and c.red(" # forces replacement") or ""
+    if old == nil then
+      local first = #body + 1 -- (a table's opening line takes the note, as Terraform's)
+      render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
+      body[first] = body[first] .. suffix
+    elseif new == nil then
+      removed_lines(p, k, old, s, w, delete, body, suffix)
+    else
+      old, new = parts_of(p, k, old, new, s)
+      local spec = spec_of(p, k)
+      render_diff(old, new, 6, k, w, body, sym, nil, ALWAYS_SHOWN[k] and in_full(spec) or spec, suffix)
+    end
+  end
+end
+
+-- The arguments of change p's kind as a block's spec (for value.split_blocks).
+local function args_of(p)
+  return { type = "block", fields = setmetatable({}, { __index = function(_, k) return spec_of(p, k) end }) }
 end
 
 -- The attribute lines of one change, appended to body.
@@ -177,7 +184,8 @@ function change_body(p, c, sym, body)
   local eff_after = logic and logic.effective(after) or after
   -- A create or a delete shows everything; an update only what changes: arguments
   -- that differ, and the computed attributes its calls can change.
-  local shown = (p.action == "create" or p.action == "delete") and keys or {}
+  -- (and, unchanged, the few Terraform shows in every update: kept)
+  local shown, kept = (p.action == "create" or p.action == "delete") and keys or {}, {}
   for i = 1, shown == keys and 0 or #keys do
     local k = keys[i]
     if computed[k] then
@@ -187,43 +195,35 @@ function change_body(p, c, sym, body)
           if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end
         elseif changing(p, k) and old_attrs[k] ~= nil then
           shown[#shown + 1] = k
+        elseif ALWAYS_SHOWN[k] and old_attrs[k] ~= nil then
+          shown[#shown + 1], kept[k] = k, true
         end
       end
     elseif p.action == "create" or p.action == "delete" or differs(p, kind, k, eff_before[k], eff_after[k]) then
       shown[#shown + 1] = k
+    elseif ALWAYS_SHOWN[k] and after[k] ~= nil then
+      shown[#shown + 1], kept[k] = k, true
     end
   end
-  local w = 0
-  for i = 1, #shown do if #shown[i] > w then w = #shown[i] end end
-  local create, delete = sym.create .. " ", sym.delete .. " "
+  -- (block arguments after the attributes, each after an empty line, as Terraform's; a
+  -- block's two sides as shown: a partly sensitive one part by part)
+  local old_side, new_side = {}, {}
   for i = 1, #shown do
     local k = shown[i]
-    local s = p.sensitive and p.sensitive[k]
-    local old, new = before[k], after[k]
-    if computed[k] then
-      if p.action == "replace" then
-        render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
-      elseif known[k] ~= nil then
-        render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
-      else
-        body[#body + 1] = string.format("      %s %s%s = %s -> (known after apply)", sym.update, k,
-          string.rep(" ", w - #k), scalar(mark(old_attrs[k], false)))
-      end
-    elseif p.action == "delete" then
-      removed_lines(p, k, old, s, w, delete, body, "")
-    else
-      local suffix = forces(p, k) and c.red(" # forces replacement") or ""
-      if old == nil then
-        local first = #body + 1 -- (a table's opening line takes the note, as Terraform's)
-        render_value(mark(new, s), 6, create, body, k, w, spec_of(p, k))
-        body[first] = body[first] .. suffix
-      elseif new == nil then
-        removed_lines(p, k, old, s, w, delete, body, suffix)
-      else
-        old, new = parts_of(p, k, old, new, s)
-        render_diff(old, new, 6, k, w, body, sym, nil, spec_of(p, k), suffix)
-      end
+    local spec = not computed[k] and spec_of(p, k)
+    if spec and spec.type == "block" then
+      old_side[k], new_side[k] = parts_of(p, k, before[k], after[k], p.sensitive and p.sensitive[k])
     end
+  end
+  local attrs, blocks = value.split_blocks(args_of(p), shown, old_side, new_side)
+  local w = 0
+  for i = 1, #attrs do if #attrs[i] > w then w = #attrs[i] end end
+  local sides = { before = before, after = after, computed = computed, known = known, old_attrs = old_attrs, kept = kept }
+  for i = 1, #attrs do key_lines(p, c, sym, body, attrs[i], w, sides) end
+  for i = 1, blocks and #blocks or 0 do
+    local k = blocks[i]
+    if i > 1 or #attrs > 0 then body[#body + 1] = "" end -- (none before the first line of a body)
+    key_lines(p, c, sym, body, k, nil, sides)
   end
   return body
 end

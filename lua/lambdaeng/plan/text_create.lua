@@ -1,5 +1,5 @@
 -- The keys of a change's attribute lines, and the lines of a create (plan/text.lua).
---   change_keys(p, before, after) -> keys (sorted), computed (set of the keys that are
+--   change_keys(p, before, after) -> keys (sorted, block arguments last), computed (set of the keys that are
 --                                    computed attributes only)
 --   create_keys(p, after)         -> the same for a create, the previous create's lists
 --                                    when its kind and argument names are the same
@@ -30,6 +30,16 @@ function M.change_keys(p, before, after)
     end
   end
   table.sort(keys)
+  -- (block arguments after the attributes, as Terraform prints them)
+  local args = p.decl and p.decl.kind.args
+  if args then
+    local attrs, blocks = {}, {}
+    for i = 1, #keys do
+      local spec = not computed[keys[i]] and args[keys[i]]
+      if spec and spec.type == "block" then blocks[#blocks + 1] = keys[i] else attrs[#attrs + 1] = keys[i] end
+    end
+    if #blocks > 0 then keys = table.move(blocks, 1, #blocks, #attrs + 1, attrs) end
+  end
   return keys, computed
 end
 
@@ -60,11 +70,12 @@ end
 local memo = {}
 local NO_KNOWN = {} -- what `known` is compared as when it is empty (often a new {} each time)
 
-local function new_memo(keys, computed, sym)
-  local w, arg_keys, computed_keys = 0, {}, {}
+local function new_memo(p, keys, computed, sym)
+  local w, arg_keys, computed_keys, args = 0, {}, {}, p.decl.kind.args
   for i = 1, #keys do
     local k = keys[i]
-    if #k > w then w = #k end
+    local block = not computed[k] and args[k] and args[k].type == "block"
+    if #k > w and not block then w = #k end -- (a block's name is no label: "key {")
     if computed[k] then computed_keys[#computed_keys + 1] = k else arg_keys[#arg_keys + 1] = k end
   end
   return { keys = keys, sym = sym, w = w, create = sym.create .. " ", arg_keys = arg_keys,
@@ -76,13 +87,16 @@ local function render_line(m, p, k, v)
   local shown, text = v, nil
   if type(v) == "table" then
     if v.sensitive_digest ~= nil then shown = SENSITIVE end -- (a tag state keeps as a digest)
-    local out = {}
+    local out, spec = {}, nil
     if shown ~= UNKNOWN and shown ~= SENSITIVE and shown ~= WITHHELD then
-      render_value(shown, 6, m.create, out, k, m.w, spec_of(p, k))
+      spec = spec_of(p, k)
+      render_value(shown, 6, m.create, out, k, m.w, spec)
     else
       render_value(shown, 6, m.create, out, k, m.w)
     end
     text = #out == 1 and out[1] or table.concat(out, "\n")
+    -- (a block after an empty line, as Terraform's)
+    if spec and spec.type == "block" and value.is_block(spec, shown) then text = "\n" .. text end
   else -- (a scalar's one line, as render_value makes it)
     local prefix = m.prefix[k]
     if not prefix then prefix = "      " .. m.create .. label_of(k, m.w); m.prefix[k] = prefix end
@@ -121,7 +135,7 @@ end
 
 function M.create_lines(p, keys, computed, known, after, sym, body)
   local m = memo
-  if m.keys ~= keys or m.sym ~= sym then m = new_memo(keys, computed, sym); memo = m end
+  if m.keys ~= keys or m.sym ~= sym then m = new_memo(p, keys, computed, sym); memo = m end
   local sensitive = p.sensitive
   if sensitive and next(sensitive) == nil then sensitive = nil end
   local relayout = m.layout == nil

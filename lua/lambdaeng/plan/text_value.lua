@@ -1,6 +1,7 @@
 -- A value as lines of plan text (plan/text.lua): scalars as Terraform shows them
 -- ("(known after apply)", "(sensitive)", JSON text), lists and maps as nested blocks
--- (a list's elements each followed by ",", as Terraform 1.11 prints them).
+-- (a list's elements each followed by ",", as Terraform 1.11 prints them; a block argument
+-- as Terraform's nested block, "key {", its own blocks after its attributes).
 --   SENSITIVE                 the marker of a value shown as "(sensitive)"
 --   PLAIN_JSON                a pattern: strings whose JSON text is themselves in quotes
 --   scalar(v)                 the text of a scalar or marker
@@ -8,6 +9,9 @@
 --   spec_of(p, k)             the schema spec of key k of planned change p, or nil
 --   render_value(v, indent, sign, out, key, width, spec)  appends v's lines to out
 --   label_of(key, width)      "key<padding> = "
+--   is_block(spec, v)         whether v shows as a block ("key {")
+--   split_blocks(spec, keys, v[, w]) -> the keys of v's attributes, of its blocks (or nil):
+--                             a block of both v and w (an update's two sides)
 --   reset()                   forgets the labels made for the previous text
 local ref = require "lambdaeng.ref"
 local json = require "lambdaeng.json"
@@ -59,6 +63,32 @@ local function inner_spec(spec, k)
   return spec.elem
 end
 
+-- Whether v shows as a block, "key {" (Terraform's nested block): spec is a block and v
+-- a table of its fields (a sensitive or unknown one shows as an attribute, "key = ...").
+local function is_block(spec, v)
+  return spec ~= nil and spec.type == "block" and type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE
+    and v ~= WITHHELD and v.sensitive_digest == nil
+end
+
+-- keys (sorted) of table v of block spec split as Terraform orders them: its attributes,
+-- then its nested blocks (each shown after an empty line); nil blocks when there is none.
+local function split_blocks(spec, keys, v, w)
+  if not (spec and spec.type == "block") then return keys end
+  local attrs, blocks -- (keys itself until a block is found: most have none)
+  for i, k in ipairs(keys) do
+    local field = spec.fields and spec.fields[k]
+    local a, b = v[k], w and w[k]
+    if (a ~= nil or b ~= nil) and (a == nil or is_block(field, a)) and (b == nil or is_block(field, b)) then
+      attrs = attrs or table.move(keys, 1, i - 1, 1, {})
+      blocks = blocks or {}
+      blocks[#blocks + 1] = k
+    elseif attrs then
+      attrs[#attrs + 1] = k
+    end
+  end
+  return attrs or keys, blocks
+end
+
 -- Indents and "key<padding> = " labels, made once per text: 10,000 functions
 -- repeat the same few hundred.
 local PADS = setmetatable({}, { __index = function(t, n) local s = string.rep(" ", n); t[n] = s; return s end })
@@ -104,21 +134,32 @@ local function render_value(v, indent, sign, out, key, width, spec)
     return
   end
   local keys = sorted(v)
+  -- (a block "key {", as Terraform prints a nested block; a map or an object "key = {")
+  local block = spec ~= nil and spec.type == "block"
+  if block and key and is_block(spec, v) then label = key .. " " end
   if #keys == 0 then out[#out + 1] = pad .. sign .. label .. "{}" return end
   out[#out + 1] = pad .. sign .. label .. "{"
   -- (a map's keys quoted, as Terraform's map renderer prints them; an object's bare)
   local quoted = spec and spec.type == "map"
+  local attrs, blocks = keys, nil
+  if block then attrs, blocks = split_blocks(spec, keys, v) end
   local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, #tostring(k) + (quoted and 2 or 0)) end
-  for _, k in ipairs(keys) do
+  for _, k in ipairs(attrs) do w = math.max(w, #tostring(k) + (quoted and 2 or 0)) end
+  for _, k in ipairs(attrs) do
     local name = tostring(k)
     if quoted or not name:match("^[%a_][%w_]*$") then name = json.encode_plain(name) end
     render_value(v[k], indent + 4, sign, out, name, w, inner_spec(spec, k))
+  end
+  for i = 1, blocks and #blocks or 0 do
+    local k = blocks[i]
+    if i > 1 or #attrs > 0 then out[#out + 1] = "" end
+    render_value(v[k], indent + 4, sign, out, k, nil, inner_spec(spec, k))
   end
   out[#out + 1] = pad .. "  " .. "}"
 end
 
 M.scalar, M.is_list, M.spec_of, M.inner_spec = scalar, is_list, spec_of, inner_spec
+M.is_block, M.split_blocks = is_block, split_blocks
 M.render_value, M.label_of = render_value, label_of
 
 return M
