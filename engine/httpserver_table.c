@@ -44,17 +44,22 @@ static void push_name(lua_State *L, le_server *srv, const char *n, size_t len) {
   srv->name_lens[srv->nnames++] = (unsigned char)len;
 }
 
+/* Whether c's request has a length to give as content_length (not chunked, a length sent). */
+static int has_length(const le_conn *c) { return !c->chunked && c->content_length != LE_NO_LENGTH; }
+
 /* Pushes an empty request table, then an empty headers table: new ones, or the connection's
  * own (reuse_requests: a table and a headers table made and collected per request, and each
  * of their fields a new key, cost ~4 k instructions a Runtime API request), its fields that
  * may be absent this time (the last request's headers, content_length, body) set to nil;
- * the others are set again by le_table_push_request. The last request's header names are not
+ * the others are set again by le_table_push_request (content_length is cleared only when
+ * this request has none: it is set anew otherwise). The last request's header names are not
  * cleared when this one has the same names (a client's requests nearly always do): each
  * is set again, or left as it is when its value is the same too; then it returns 1.
- * *kept: 1 when the table is the connection's own from its last request. c's names are
- * lower case. */
-static int push_empty_request(lua_State *L, le_conn *c, int *kept) {
-  *kept = 0;
+ * *kept: 1 when the table is the connection's own from its last request; *kept_headers: 1
+ * when the headers table pushed is the one the request table holds already (no need to set
+ * it again: a field set ~140 instructions). c's names are lower case. */
+static int push_empty_request(lua_State *L, le_conn *c, int *kept, int *kept_headers) {
+  *kept = *kept_headers = 0;
   if (!c->srv->reuse_requests || c->reuse_ref == LUA_NOREF || c->reuse_unknown) {
     lua_createtable(L, 0, 10); /* its fields, the body, and what the check adds: no resize */
     if (c->srv->reuse_requests) {
@@ -68,8 +73,10 @@ static int push_empty_request(lua_State *L, le_conn *c, int *kept) {
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->reuse_ref);
   *kept = 1;
-  lua_pushnil(L);
-  lua_setfield(L, -2, "content_length");
+  if (!has_length(c)) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, "content_length");
+  }
   lua_pushnil(L);
   lua_setfield(L, -2, "body");
   if (lua_getfield(L, -1, "headers") != LUA_TTABLE) {
@@ -77,6 +84,7 @@ static int push_empty_request(lua_State *L, le_conn *c, int *kept) {
     lua_createtable(L, 0, (int)c->nheaders);
     return 0;
   }
+  *kept_headers = 1;
   if (c->reused_names.len == c->head_names &&
       (c->head_names == 0 || memcmp(c->reused_names.data, c->names.data, c->head_names) == 0))
     return 1; /* the same names */
@@ -170,8 +178,8 @@ static int same_request_line(const le_conn *c, int kept) {
 
 void le_table_push_request(lua_State *L, le_conn *c) {
   lower_names(c);
-  int kept;
-  int same = push_empty_request(L, c, &kept);
+  int kept, kept_headers;
+  int same = push_empty_request(L, c, &kept, &kept_headers);
   int req = lua_gettop(L) - 1, headers = req + 1;
   if (!same_request_line(c, kept)) set_request_line(L, c, req);
   /* the same names, all different: a value alike the last one's is in the table already */
@@ -188,7 +196,8 @@ void le_table_push_request(lua_State *L, le_conn *c) {
     n += nl + 1;
     v += vl + 1;
   }
-  lua_setfield(L, req, "headers");
+  if (kept_headers) lua_pop(L, 1);
+  else lua_setfield(L, req, "headers");
   keep_header_names(c, same);
   if (c->srv->peer_uid && c->peer_uid >= 0) {
     lua_pushinteger(L, (lua_Integer)c->peer_uid);
@@ -197,7 +206,7 @@ void le_table_push_request(lua_State *L, le_conn *c) {
     lua_pushstring(L, strerror(c->peer_errno));
     lua_setfield(L, req, "peer_uid_error");
   }
-  if (!c->chunked && c->content_length != LE_NO_LENGTH) {
+  if (has_length(c)) {
     /* as a float when it does not fit an integer: the check compares it with a limit */
     if (c->content_length <= (uint64_t)LLONG_MAX) lua_pushinteger(L, (lua_Integer)c->content_length);
     else lua_pushnumber(L, (lua_Number)c->content_length);

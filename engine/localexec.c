@@ -19,8 +19,10 @@
  *     with no query and a NAME without "/", "%" or ":", else nil (localrequest's plain Invoke);
  *   get_name(method, path, query) -> the same for GET /2015-03-31/functions/NAME (GetFunction:
  *     a refresh's every request; its patterns were ~10 k instructions a GetFunction);
- *   runtime_result(path) -> request id, letters: what "^/2018%-06%-01/runtime/invocation/
- *     ([^/]+)/(%a+)$" captures (a runtime's /response or /error), else nil.
+ *   runtime_result(path[, expected]) -> request id, letters: what "^/2018%-06%-01/runtime/
+ *     invocation/([^/]+)/(%a+)$" captures (a runtime's /response or /error), else nil; the
+ *     id is expected itself when its bytes are expected's (the invocation in progress): a
+ *     36-byte id is a short string, hashed and looked up when made (~0.4 k an invocation).
  * The two path readers were ~4 k instructions an invocation as string.find and sub in Lua. */
 #include "localexec.h"
 
@@ -204,7 +206,10 @@ static int l_runtime_result(lua_State *L) {
       const char *w = slash + 1;
       while (w < end && ascii_letter((unsigned char)*w)) w++;
       if (w == end) {
-        lua_pushlstring(L, id, (size_t)(slash - id));
+        size_t el, il = (size_t)(slash - id);
+        const char *expected = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &el) : NULL;
+        if (expected && el == il && memcmp(expected, id, il) == 0) lua_pushvalue(L, 2);
+        else lua_pushlstring(L, id, il);
         lua_pushlstring(L, slash + 1, (size_t)(end - slash - 1));
         return 2;
       }

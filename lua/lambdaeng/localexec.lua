@@ -222,9 +222,9 @@ function Exec:runtime_request(env, method, path, body, id, streamed)
     env.next_req = id
     return Exec.deliver(self, env)
   end
-  local rid, what = runtime_result(path)
+  local inv = env.inv
+  local rid, what = runtime_result(path, inv and inv.id) -- its id, when it is inv's: no new string
   if rid and method == "POST" and (what == "response" or what == "error") then
-    local inv = env.inv
     if not inv or inv.id ~= rid or inv.done then
       return reply(id, 400, { errorType = "InvalidRequestID", errorMessage = "no invocation " .. rid .. " in progress" })
     end

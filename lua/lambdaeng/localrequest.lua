@@ -11,8 +11,9 @@
 --     nil for anything else (the general route then decides).
 --   plain_get_name(method, path, query) -> name | nil: the same for GET
 --     /2015-03-31/functions/NAME (GetFunction, a refresh's every request).
---   runtime_result(path)             -> request id, "response" | "error" | other letters, or
---     nil: a Runtime API result's path (RUNTIME_RESULT's captures, read without the pattern)
+--   runtime_result(path[, expected]) -> request id, "response" | "error" | other letters, or
+--     nil: a Runtime API result's path (RUNTIME_RESULT's captures, read without the pattern);
+--     the id is expected itself when they are equal (no new string for the invocation's id)
 local localapi = require "lambdaeng.localapi"
 
 local M = {}

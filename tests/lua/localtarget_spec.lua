@@ -161,10 +161,13 @@ describe("Runtime API result paths", function()
       for _, id in ipairs(ids) do
         for _, tail in ipairs(tails) do
           local path = p .. id .. tail
-          local rid, what = localrequest.runtime_result(path)
           local want_rid, want_what = path:match(localrequest.RUNTIME_RESULT)
-          assert.equal(want_rid, rid, path)
-          assert.equal(want_what, what, path)
+          -- the invocation in progress's id given or not, equal to the path's or not: the same captures
+          for _, expected in ipairs { false, id, "other", id:sub(1, -2), id .. "x", 7 } do
+            local rid, what = localrequest.runtime_result(path, expected or nil)
+            assert.equal(want_rid, rid, path .. " " .. tostring(expected))
+            assert.equal(want_what, what, path .. " " .. tostring(expected))
+          end
         end
       end
     end

@@ -247,7 +247,8 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
                "  local lines = {}\n"
                "  local s, url = listen(function(req, id)\n"
                "    note('dispatch', req)\n"
-               "    lines[#lines + 1] = req.method .. ' ' .. req.target .. ' ' .. req.path .. ' ' .. req.query\n"
+               "    lines[#lines + 1] = req.method .. ' ' .. req.target .. ' ' .. req.path .. ' ' .. req.query .. ' ' ..\n"
+               "      tostring(req.content_length) .. ' ' .. tostring(req.headers['x-first'])\n"
                "    answer(req, id)\n"
                "  end, { reuse_requests = true, check = function(req) note('check', req) end })\n"
                "  local a = http.request { method = 'PUT', url = url .. '/one', body = 'abc', timeout = 10,\n"
@@ -256,7 +257,8 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
                "  -- the same request line again (kept in the table), then its target, method, length alike\n"
                "  for _, r in ipairs { { 'GET', '/two' }, { 'GET', '/two?q=1' }, { 'POST', '/two?q=1' },\n"
                "                       { 'POST', '/twx?q=1' }, { 'POST', '/twx?q=1' }, { 'GET', '/' } } do\n"
-               "    http.request { method = r[1], url = url .. r[2], body = r[1] == 'POST' and '' or nil, timeout = 10 }\n"
+               "    http.request { method = r[1], url = url .. r[2], body = r[1] == 'POST' and r[2] or nil, timeout = 10,\n"
+               "                   headers = r[1] == 'POST' and { { 'X-First', r[2] } } or nil }\n"
                "  end\n"
                "  s:close()\n"
                "  local n = 0\n"
@@ -269,9 +271,11 @@ static void a_connection_s_reused_request_table_holds_only_the_current_request(v
                       "check PUT /one x=1 cl=3 body=nil|dispatch PUT /one x=1 cl=3 body=abc|"
                       "check GET /two x=nil cl=nil body=nil|dispatch GET /two x=nil cl=nil body=");
   assert_int_equal(lua_tointeger(L, -2), 1); /* one table for the connection's requests */
-  assert_string_equal(harness_string(L, -1), "PUT /one /one |GET /two /two |GET /two /two |GET /two?q=1 /two q=1|"
-                                             "POST /two?q=1 /two q=1|POST /twx?q=1 /twx q=1|POST /twx?q=1 /twx q=1|"
-                                             "GET / / ");
+  /* each request's own length and headers: none after a request with them, a new one after another */
+  assert_string_equal(harness_string(L, -1), "PUT /one /one  3 1|GET /two /two  nil nil|GET /two /two  nil nil|"
+                                             "GET /two?q=1 /two q=1 nil nil|POST /two?q=1 /two q=1 8 /two?q=1|"
+                                             "POST /twx?q=1 /twx q=1 8 /twx?q=1|POST /twx?q=1 /twx q=1 8 /twx?q=1|"
+                                             "GET / /  nil nil");
   harness_close(L);
 }
 
