@@ -182,11 +182,46 @@ static int architectures(le_funcanswer *r) {
   return state == 1 ? 0 : DECLINE;
 }
 
-/* Layers: only none (null or []); a layer's Arn is from_api's to take. */
-static int no_layers(le_funcanswer *r) {
+/* A layer's members: its Arn (from_api's layers take it), the others checked and dropped. */
+static int layer_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "Arn")) return string_member(r, &r->layers[r->nlayers - 1]);
+  if (KEY(k, "CodeSize")) {
+    le_funcanswer_number ignored = {0};
+    return integer_member(r, &ignored);
+  }
+  if (KEY(k, "SigningProfileVersionArn") || KEY(k, "SigningJobArn")) return skipped_string(r);
+  return DECLINE;
+}
+
+/* Layers: objects, each with an Arn (a null layer, or one without an Arn, declines: from_api
+ * would leave a hole in its list). */
+static int layers(le_funcanswer *r) {
   if (null(r)) return 0;
-  if (expect(r, '[') != 0) return DECLINE;
-  return expect(r, ']');
+  int state;
+  for (state = enter(r, '[', ']'); state == 0; state = after(r, ']')) {
+    if (r->nlayers == LE_FUNCANSWER_MAX_LAYERS) return DECLINE;
+    r->nlayers++;
+    if (object(r, layer_member) != 0 || r->layers[r->nlayers - 1].set != 1) return DECLINE;
+  }
+  return state == 1 ? 0 : DECLINE;
+}
+
+/* Members the read shape skips (func.lua's READ_SHAPE: the decoder checks and drops them):
+ * strings or null, by name; anything else declines. */
+static int error_detail_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  return KEY(k, "ErrorCode") || KEY(k, "Message") ? skipped_string(r) : DECLINE;
+}
+
+static int logging_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "LogFormat") || KEY(k, "LogGroup") || KEY(k, "ApplicationLogLevel") || KEY(k, "SystemLogLevel"))
+    return skipped_string(r);
+  return DECLINE;
+}
+
+static int runtime_version_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "RuntimeVersionArn")) return skipped_string(r);
+  if (KEY(k, "Error")) return object(r, error_detail_member);
+  return DECLINE;
 }
 
 /* Members read at most once (besides those with a span or number of their own). */
@@ -194,7 +229,7 @@ enum { SEEN_VERSION = 1, SEEN_MASTER = 2, SEEN_REVISION = 4, SEEN_REASON = 8, SE
        SEEN_UPDATE = 32, SEEN_UPDATE_REASON = 64, SEEN_UPDATE_CODE = 128, SEEN_ENVIRONMENT = 256,
        SEEN_EPHEMERAL = 512, SEEN_TRACING = 1024, SEEN_SNAP = 2048, SEEN_LAYERS = 4096,
        SEEN_CONFIGURATION = 8192, SEEN_CODE = 16384, SEEN_CONCURRENCY = 32768, SEEN_REPOSITORY = 65536,
-       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144 };
+       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144, SEEN_LOGGING = 524288, SEEN_RUNTIME_VERSION = 1048576 };
 static int once(le_funcanswer *r, unsigned bit) {
   if (r->seen & bit) return DECLINE;
   r->seen |= bit;
@@ -229,7 +264,10 @@ static int configuration_member(le_funcanswer *r, const le_funcanswer_span *k) {
   if (KEY(k, "Timeout")) return integer_member(r, &r->timeout);
   if (KEY(k, "MemorySize")) return integer_member(r, &r->memory);
   if (KEY(k, "Architectures")) return architectures(r);
-  if (KEY(k, "Layers")) return once(r, SEEN_LAYERS) != 0 ? DECLINE : no_layers(r);
+  if (KEY(k, "Layers")) return once(r, SEEN_LAYERS) != 0 ? DECLINE : layers(r);
+  if (KEY(k, "LoggingConfig")) return once(r, SEEN_LOGGING) != 0 ? DECLINE : object(r, logging_member);
+  if (KEY(k, "RuntimeVersionConfig"))
+    return once(r, SEEN_RUNTIME_VERSION) != 0 ? DECLINE : object(r, runtime_version_member);
   if (KEY(k, "Environment")) return once(r, SEEN_ENVIRONMENT) != 0 ? DECLINE : object(r, variables_member);
   if (KEY(k, "EphemeralStorage")) return once(r, SEEN_EPHEMERAL) != 0 ? DECLINE : object(r, ephemeral_member);
   if (KEY(k, "TracingConfig")) return once(r, SEEN_TRACING) != 0 ? DECLINE : object(r, tracing_member);

@@ -73,6 +73,27 @@ end
 
 local function member(name, values) return string.format('"%s":%s%s', name, pick { "", " ", "\n " }, choose(values)) end
 
+-- Members real answers carry (the first few of each list: the forms AWS sends).
+local LAYER = '{"Arn":"arn:aws:lambda:us-east-1:123456789012:layer:l:3","CodeSize":169}'
+local LAYERS = { "[]", "[" .. LAYER .. "]", '[{"Arn":"arn:l:1"},{"Arn":"arn:l:2","SigningProfileVersionArn":"arn:p",'
+                 .. '"SigningJobArn":"arn:j"}]', "null", "[ ]", '[{"Arn":"arn:l:1","CodeSize":null}]', "{}",
+                 '[{"Arn":"a"},{"Arn":"b"},{"Arn":"c"},{"Arn":"d"},{"Arn":"e"}]',
+                 '[{"Arn":"a"},{"Arn":"b"},{"Arn":"c"},{"Arn":"d"},{"Arn":"e"},{"Arn":"f"}]', "[null]",
+                 '[{"CodeSize":1}]', '[{"Arn":null}]', '[{"Arn":"a","Arn":"b"}]', '[{"Arn":"\\u00e9"}]',
+                 '["arn:l:1"]', '[{"Arn":3}]', '[{"Arn":"a","CodeSize":1.5}]', '[{"Arn":"a","Other":1}]',
+                 '[{"Arn":"é ✓"}]', '[{"Arn":"a"} {"Arn":"b"}]' }
+local LOGGING = { '{"LogFormat":"Text","LogGroup":"/aws/lambda/f1"}',
+                  '{"LogFormat":"JSON","ApplicationLogLevel":"INFO","SystemLogLevel":"WARN","LogGroup":"/aws/lambda/f1"}',
+                  '{"LogFormat":"Text","LogGroup":"custom/group-1"}', "{}", "null",
+                  '{"LogFormat":null,"LogGroup":null}', '{"LogFormat":1}', '{"LogGroup":"a\\/b"}', '{"Other":"x"}',
+                  '"Text"', "[]", '{"LogFormat":"Text","LogFormat":"JSON"}', '{"ApplicationLogLevel":["INFO"]}' }
+local RUNTIME_VERSION = {
+  '{"RuntimeVersionArn":"arn:aws:lambda:us-east-1::runtime:0cdcfbdefbc5e7d3343f73c2e2dd3cba17d61dea0686b404502a0c9ce83931b9"}',
+  '{"RuntimeVersionArn":"arn:r","Error":null}', "{}", "null",
+  '{"RuntimeVersionArn":"arn:r","Error":{"ErrorCode":"E","Message":"m"}}', '{"Error":{}}', '{"Error":"x"}',
+  '{"RuntimeVersionArn":3}', '{"Error":{"ErrorCode":1}}', '{"Error":{"Other":"x"}}', "true",
+  '{"RuntimeVersionArn":"a\\u0041"}' }
+
 local function configuration()
   local function s(name) return member(name, STRINGS) end
   local function i(name) return member(name, INTEGERS) end
@@ -86,13 +107,14 @@ local function configuration()
     s("LastUpdateStatusReasonCode"),
     member("Architectures", { '["x86_64"]', '["arm64"]', "[]", '["x86_64","arm64"]', "null", "[null]",
                               '["a","b","c","d","e"]', '"x86_64"', '[ "x86_64" ]', "[1]" }),
-    member("Layers", { "[]", "null", "[ ]", '[{"Arn":"arn:l:1"}]', "{}" }),
+    member("Layers", LAYERS),
     member("Environment", { '{"Variables":' .. choose(MAPS) .. "}", "{}", "null", '{"Error":{"ErrorCode":"x"}}',
                             '{"Variables":{"A":"1"},"Variables":{"B":"2"}}', "[]" }),
     member("EphemeralStorage", { '{"Size":512}', '{"Size":1024}', "{}", "null", '{"Size":null}', '{"Size":"512"}',
                                  '{"Size":' .. choose(INTEGERS) .. "}", '{"Other":1}' }),
     member("TracingConfig", { '{"Mode":"PassThrough"}', '{"Mode":"Active"}', '{"Mode":""}', "{}", '{"Mode":null}',
                               '{"Mode":1}' }),
+    member("LoggingConfig", LOGGING), member("RuntimeVersionConfig", RUNTIME_VERSION),
     member("SnapStart", { '{"ApplyOn":"None","OptimizationStatus":"Off"}',
                           '{"ApplyOn":"PublishedVersions","OptimizationStatus":"On"}', '{"ApplyOn":"PublishedVersions"}',
                           '{"ApplyOn":"PublishedVersions","OptimizationStatus":null}', "{}", '{"ApplyOn":""}',
@@ -100,7 +122,6 @@ local function configuration()
   }
   -- members the reader declines, now and then in an odd answer
   local RARE = { member("VpcConfig", { '{"SubnetIds":[],"SecurityGroupIds":[]}', "null" }),
-                 member("LoggingConfig", { '{"LogFormat":"Text"}', "null" }),
                  member("DeadLetterConfig", { '{"TargetArn":"arn:q"}', "null" }),
                  member("ImageConfigResponse", { '{"ImageConfig":{"Command":["a"]}}', "null" }) }
   for _, m in ipairs(RARE) do
@@ -135,6 +156,29 @@ local function values(got, region)
   return { args = args, nested = nested, attrs = attrs, tags = tags, published = published,
            published_tags = published_tags }
 end
+
+-- The shape of the Lambda API reference's GetFunction example (AWS CLI's get-function), with
+-- the members AWS adds to every answer since (LoggingConfig, RuntimeVersionConfig, SnapStart,
+-- EphemeralStorage, Architectures, LastUpdateStatus) and a layer, as AWS writes it: compact.
+local REAL_ANSWER = '{"Configuration":{"FunctionName":"my-function",'
+    .. '"FunctionArn":"arn:aws:lambda:us-west-2:123456789012:function:my-function","Runtime":"nodejs20.x",'
+    .. '"Role":"arn:aws:iam::123456789012:role/lambda-role","Handler":"index.handler","CodeSize":302,'
+    .. '"Description":"","Timeout":3,"MemorySize":128,"LastModified":"2026-11-20T10:52:31.415+0000",'
+    .. '"CodeSha256":"Kx2WBx2mW5ZFYWsbbfvCSLTzEIHDcxxPbdEXAMPLE=","Version":"$LATEST",'
+    .. '"Environment":{"Variables":{"STAGE":"prod"}},"TracingConfig":{"Mode":"PassThrough"},'
+    .. '"RevisionId":"28f0fb31-5c5c-43d3-8955-03e76c5c1075",'
+    .. '"Layers":[{"Arn":"arn:aws:lambda:us-west-2:123456789012:layer:my-layer:3","CodeSize":169}],'
+    .. '"State":"Active","LastUpdateStatus":"Successful","PackageType":"Zip","Architectures":["x86_64"],'
+    .. '"EphemeralStorage":{"Size":512},"SnapStart":{"ApplyOn":"None","OptimizationStatus":"Off"},'
+    .. '"RuntimeVersionConfig":{"RuntimeVersionArn":"arn:aws:lambda:us-west-2::runtime:'
+    .. '0cdcfbdefbc5e7d3343f73c2e2dd3cba17d61dea0686b404502a0c9ce83931b9"},'
+    .. '"LoggingConfig":{"LogFormat":"Text","LogGroup":"/aws/lambda/my-function"}},'
+    .. '"Code":{"RepositoryType":"S3","Location":"https://awslambda-us-west-2-tasks.s3.us-west-2.amazonaws.com'
+    .. '/snapshots/123456789012/my-function-e7d9d1ed-xmpl-4f79-904a-4b87f2681f30?versionId=sH3TQwBOaUy'
+    .. '&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Algorithm=AWS4-HMAC-SHA256'
+    .. '&X-Amz-Date=20261120T105240Z&X-Amz-SignedHeaders=host&X-Amz-Expires=600'
+    .. '&X-Amz-Credential=ASIAEXAMPLE%2F20261120%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Signature=5c3EXAMPLE"},'
+    .. '"Tags":{"DEPARTMENT":"Assets"},"Concurrency":{"ReservedConcurrentExecutions":100}}'
 
 describe("json.func_answer", function()
   it("gives from_api's values for every generated answer it takes, and takes only answers the decoder takes", function()
@@ -183,5 +227,18 @@ describe("json.func_answer", function()
     identical(mine, values(reference(text), "us-east-1"), "answer")
     assert.equal(doc.NO_NESTED, mine.nested)
     assert.equal(-1, mine.args.reserved_concurrent_executions)
+  end)
+
+  it("takes a real AWS answer", function()
+    local text = REAL_ANSWER
+    local ok, p = func.read_answer(text, nil, "us-west-2")
+    assert.truthy(ok and getmetatable(p) == func.PROJECTION, "declined")
+    local mine = values(p, "us-west-2")
+    identical(mine, values(reference(text), "us-west-2"), "answer")
+    assert.same({ "arn:aws:lambda:us-west-2:123456789012:layer:my-layer:3" }, mine.args.layers)
+    assert.same({ variables = { STAGE = "prod" } }, mine.args.environment)
+    assert.same({ DEPARTMENT = "Assets" }, mine.args.tags)
+    assert.equal(100, mine.args.reserved_concurrent_executions)
+    assert.equal(doc.NO_NESTED, mine.nested)
   end)
 end)
