@@ -11,8 +11,8 @@
  *   string), instead of cfg, attrs: func.lua's attrs_from(cfg, region, "$LATEST", args.tags or {}, nested), its
  *   tags_all args.tags itself (or a new empty table) and its nested blocks nested's tables.
  *   false: the answer holds anything this reader does not take, and the decoder and from_api
- *   (the reference) must read it: a member outside the common ones (VpcConfig,
- *   FileSystemConfigs, ImageConfigResponse, DeadLetterConfig, Configuration.ImageConfig, an
+ *   (the reference) must read it: a member outside the common ones (a VpcConfig with
+ *   subnets, groups or IPv6, FileSystemConfigs, ImageConfigResponse, DeadLetterConfig, Configuration.ImageConfig, an
  *   Environment's Error, TagsError, any unknown one, also inside LoggingConfig,
  *   RuntimeVersionConfig or a layer; more than 5 layers, a layer without an Arn), a member twice, a string with an
  *   escape or a control byte, a number that is not a plain integer of at most 18 digits, a

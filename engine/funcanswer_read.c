@@ -206,6 +206,25 @@ static int layers(le_funcanswer *r) {
   return state == 1 ? 0 : DECLINE;
 }
 
+/* VpcConfig only as AWS writes it for a function outside a VPC (from_api makes nothing of
+ * it): no subnets, no security groups (null or []), any VpcId, no IPv6 (null or false). */
+static int empty_list(le_funcanswer *r) {
+  if (null(r)) return 0;
+  return enter(r, '[', ']') == 1 ? 0 : DECLINE;
+}
+
+static int no_vpc_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "SubnetIds") || KEY(k, "SecurityGroupIds")) return empty_list(r);
+  if (KEY(k, "VpcId")) return skipped_string(r);
+  if (KEY(k, "Ipv6AllowedForDualStack")) {
+    if (null(r)) return 0;
+    if (r->end - r->p < 5 || memcmp(r->p, "false", 5) != 0) return DECLINE;
+    r->p += 5;
+    return 0;
+  }
+  return DECLINE;
+}
+
 /* Members the read shape skips (func.lua's READ_SHAPE: the decoder checks and drops them):
  * strings or null, by name; anything else declines. */
 static int error_detail_member(le_funcanswer *r, const le_funcanswer_span *k) {
@@ -229,7 +248,8 @@ enum { SEEN_VERSION = 1, SEEN_MASTER = 2, SEEN_REVISION = 4, SEEN_REASON = 8, SE
        SEEN_UPDATE = 32, SEEN_UPDATE_REASON = 64, SEEN_UPDATE_CODE = 128, SEEN_ENVIRONMENT = 256,
        SEEN_EPHEMERAL = 512, SEEN_TRACING = 1024, SEEN_SNAP = 2048, SEEN_LAYERS = 4096,
        SEEN_CONFIGURATION = 8192, SEEN_CODE = 16384, SEEN_CONCURRENCY = 32768, SEEN_REPOSITORY = 65536,
-       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144, SEEN_LOGGING = 524288, SEEN_RUNTIME_VERSION = 1048576 };
+       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144, SEEN_LOGGING = 524288, SEEN_RUNTIME_VERSION = 1048576,
+       SEEN_VPC = 2097152 };
 static int once(le_funcanswer *r, unsigned bit) {
   if (r->seen & bit) return DECLINE;
   r->seen |= bit;
@@ -265,6 +285,7 @@ static int configuration_member(le_funcanswer *r, const le_funcanswer_span *k) {
   if (KEY(k, "MemorySize")) return integer_member(r, &r->memory);
   if (KEY(k, "Architectures")) return architectures(r);
   if (KEY(k, "Layers")) return once(r, SEEN_LAYERS) != 0 ? DECLINE : layers(r);
+  if (KEY(k, "VpcConfig")) return once(r, SEEN_VPC) != 0 ? DECLINE : object(r, no_vpc_member);
   if (KEY(k, "LoggingConfig")) return once(r, SEEN_LOGGING) != 0 ? DECLINE : object(r, logging_member);
   if (KEY(k, "RuntimeVersionConfig"))
     return once(r, SEEN_RUNTIME_VERSION) != 0 ? DECLINE : object(r, runtime_version_member);

@@ -94,6 +94,13 @@ local RUNTIME_VERSION = {
   '{"RuntimeVersionArn":3}', '{"Error":{"ErrorCode":1}}', '{"Error":{"Other":"x"}}', "true",
   '{"RuntimeVersionArn":"a\\u0041"}' }
 
+local VPC = { '{"SubnetIds":[],"SecurityGroupIds":[],"VpcId":""}',
+              '{"SubnetIds":[],"SecurityGroupIds":[],"VpcId":"","Ipv6AllowedForDualStack":false}', "{}", "null",
+              '{"SubnetIds":null,"SecurityGroupIds":null,"VpcId":null,"Ipv6AllowedForDualStack":null}',
+              '{"SubnetIds":["subnet-1"],"SecurityGroupIds":["sg-1"],"VpcId":"vpc-1"}', '{"SubnetIds":["subnet-1"]}',
+              '{"SecurityGroupIds":["sg-1"]}', '{"Ipv6AllowedForDualStack":true}', '{"Ipv6AllowedForDualStack":"false"}',
+              '{"SubnetIds":[ ]}', '{"SubnetIds":{}}', '{"VpcId":3}', '{"Other":[]}', "[]", '{"SubnetIds":[null]}' }
+
 local function configuration()
   local function s(name) return member(name, STRINGS) end
   local function i(name) return member(name, INTEGERS) end
@@ -114,15 +121,14 @@ local function configuration()
                                  '{"Size":' .. choose(INTEGERS) .. "}", '{"Other":1}' }),
     member("TracingConfig", { '{"Mode":"PassThrough"}', '{"Mode":"Active"}', '{"Mode":""}', "{}", '{"Mode":null}',
                               '{"Mode":1}' }),
-    member("LoggingConfig", LOGGING), member("RuntimeVersionConfig", RUNTIME_VERSION),
+    member("LoggingConfig", LOGGING), member("VpcConfig", VPC), member("RuntimeVersionConfig", RUNTIME_VERSION),
     member("SnapStart", { '{"ApplyOn":"None","OptimizationStatus":"Off"}',
                           '{"ApplyOn":"PublishedVersions","OptimizationStatus":"On"}', '{"ApplyOn":"PublishedVersions"}',
                           '{"ApplyOn":"PublishedVersions","OptimizationStatus":null}', "{}", '{"ApplyOn":""}',
                           '{"OptimizationStatus":"On"}', "null" }),
   }
   -- members the reader declines, now and then in an odd answer
-  local RARE = { member("VpcConfig", { '{"SubnetIds":[],"SecurityGroupIds":[]}', "null" }),
-                 member("DeadLetterConfig", { '{"TargetArn":"arn:q"}', "null" }),
+  local RARE = { member("DeadLetterConfig", { '{"TargetArn":"arn:q"}', "null" }),
                  member("ImageConfigResponse", { '{"ImageConfig":{"Command":["a"]}}', "null" }) }
   for _, m in ipairs(RARE) do
     if not plain and rand(15) == 0 then members[#members + 1] = m end
@@ -172,7 +178,8 @@ local REAL_ANSWER = '{"Configuration":{"FunctionName":"my-function",'
     .. '"EphemeralStorage":{"Size":512},"SnapStart":{"ApplyOn":"None","OptimizationStatus":"Off"},'
     .. '"RuntimeVersionConfig":{"RuntimeVersionArn":"arn:aws:lambda:us-west-2::runtime:'
     .. '0cdcfbdefbc5e7d3343f73c2e2dd3cba17d61dea0686b404502a0c9ce83931b9"},'
-    .. '"LoggingConfig":{"LogFormat":"Text","LogGroup":"/aws/lambda/my-function"}},'
+    .. '"LoggingConfig":{"LogFormat":"Text","LogGroup":"/aws/lambda/my-function"},'
+    .. '"VpcConfig":{"SubnetIds":[],"SecurityGroupIds":[],"VpcId":"","Ipv6AllowedForDualStack":false}},'
     .. '"Code":{"RepositoryType":"S3","Location":"https://awslambda-us-west-2-tasks.s3.us-west-2.amazonaws.com'
     .. '/snapshots/123456789012/my-function-e7d9d1ed-xmpl-4f79-904a-4b87f2681f30?versionId=sH3TQwBOaUy'
     .. '&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Algorithm=AWS4-HMAC-SHA256'
