@@ -44,6 +44,10 @@ end
 
 local STRINGS = { '"a"', '""', '"é✓ 名"', '"a\\"b"', '"\\u00e9"', "null", "3", "true", '"Active"', '"\\n"',
                   '"x86_64"', '"None"', '"PassThrough"', '"Zip"', '"Image"' }
+-- (for the members the reader checks and drops: escapes taken as the decoder takes them)
+local SKIPPED = { '"Successful"', '"a\\u0026b"', '"\\/"', '"\\ud83d\\ude00"', '"\\x"', '"\\u00"', '"\\u0000"',
+                  '"\\ud800"', '"a\\' }
+for _, s in ipairs(STRINGS) do SKIPPED[#SKIPPED + 1] = s end
 local INTEGERS = { "3", "512", "1024", "0", "-1", "-0", "128", "900", "3.0", "1e2", "0.5", "123456789012345678",
                    "1234567890123456789", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
                    "null", '"3"', "01", "true" }
@@ -109,9 +113,10 @@ local function configuration()
     s("Runtime"), s("Role"), s("Handler"), member("Description", { '""', '"d"', "null", '"é ✓"', "1" }),
     i("Timeout"), i("MemorySize"), i("CodeSize"), s("LastModified"), s("CodeSha256"), s("State"),
     s("SigningJobArn"), s("SigningProfileVersionArn"), member("KMSKeyArn", { '""', '"arn:k"', "null" }),
-    member("PackageType", { '"Zip"', '"Image"', '""', "null", "1" }), s("Version"), s("MasterArn"), s("RevisionId"),
-    s("StateReason"), s("StateReasonCode"), s("LastUpdateStatus"), s("LastUpdateStatusReason"),
-    s("LastUpdateStatusReasonCode"),
+    member("PackageType", { '"Zip"', '"Image"', '""', "null", "1" }), member("Version", SKIPPED),
+    member("MasterArn", SKIPPED), member("RevisionId", SKIPPED), member("StateReason", SKIPPED),
+    member("StateReasonCode", SKIPPED), member("LastUpdateStatus", SKIPPED),
+    member("LastUpdateStatusReason", SKIPPED), member("LastUpdateStatusReasonCode", SKIPPED),
     member("Architectures", { '["x86_64"]', '["arm64"]', "[]", '["x86_64","arm64"]', "null", "[null]",
                               '["a","b","c","d","e"]', '"x86_64"', '[ "x86_64" ]', "[1]" }),
     member("Layers", LAYERS),
@@ -139,7 +144,9 @@ end
 local function answer()
   local top = {
     '"Configuration":' .. (not plain and rand(30) == 0 and pick { "null", "{}", "[]" } or configuration()),
-    member("Code", { '{"RepositoryType":"S3","Location":"https://x/y?z=1"}', '{"ImageUri":"repo/img:1"}',
+    member("Code", { '{"RepositoryType":"S3","Location":"https://x/y?z=1"}',
+                     '{"RepositoryType":"S3","Location":"https://x/y?a=1\\u0026b=2"}', '{"Location":"\\q"}',
+                     '{"ImageUri":"repo/img:1"}',
                      '{"ImageUri":null}', '{"ImageUri":""}', '{"ResolvedImageUri":"r"}', "{}", "null",
                      '{"Location":3}', '{"Other":"x"}' }),
     member("Tags", MAPS),
@@ -247,5 +254,10 @@ describe("json.func_answer", function()
     assert.same({ DEPARTMENT = "Assets" }, mine.args.tags)
     assert.equal(100, mine.args.reserved_concurrent_executions)
     assert.equal(doc.NO_NESTED, mine.nested)
+    -- a writer that escapes '&' and '/' (as Go's and some Java encoders do): in members dropped
+    local escaped = REAL_ANSWER:gsub("&", "\\u0026"):gsub('"/aws/lambda/', '"\\/aws\\/lambda\\/')
+    ok, p = func.read_answer(escaped, nil, "us-west-2")
+    assert.truthy(ok and getmetatable(p) == func.PROJECTION, "declined when escaped")
+    identical(values(p, "us-west-2"), mine, "escaped answer")
   end)
 end)
