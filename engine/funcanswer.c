@@ -30,6 +30,16 @@ static void set_integer(lua_State *L, int t, const char *field, const le_funcans
   lua_setfield(L, t, field);
 }
 
+/* A list of n strings set at t's field. */
+static void set_list(lua_State *L, int t, const char *field, const le_funcanswer_span *items, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushlstring(L, items[i].s, items[i].n);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, t, field);
+}
+
 /* A table { [field] = value } set at t's key. */
 static void set_block(lua_State *L, int t, const char *key, const char *field, const le_funcanswer_span *value) {
   lua_createtable(L, 0, 1);
@@ -55,20 +65,15 @@ static void push_args(lua_State *L, const le_funcanswer *r) {
     lua_setfield(L, args, "package_type");
   }
   if (has(&r->kms) && r->kms.n > 0) set_string(L, args, "kms_key_arn", &r->kms);
-  if (r->narchitectures > 0 && !(r->narchitectures == 1 && is(&r->architectures[0], "x86_64"))) {
-    lua_createtable(L, r->narchitectures, 0);
-    for (int i = 0; i < r->narchitectures; i++) {
-      lua_pushlstring(L, r->architectures[i].s, r->architectures[i].n);
-      lua_rawseti(L, -2, i + 1);
-    }
-    lua_setfield(L, args, "architectures");
-  }
+  if (r->narchitectures > 0 && !(r->narchitectures == 1 && is(&r->architectures[0], "x86_64")))
+    set_list(L, args, "architectures", r->architectures, r->narchitectures);
   if (r->variables > 0) {
     lua_createtable(L, 0, 1);
     lua_pushvalue(L, SLOT_VARIABLES);
     lua_setfield(L, -2, "variables");
     lua_setfield(L, args, "environment");
   }
+  if (r->nlayers > 0) set_list(L, args, "layers", r->layers, r->nlayers);
   if (r->size.set == 1 && r->size.v != 512) {
     lua_createtable(L, 0, 1);
     lua_pushinteger(L, r->size.v);

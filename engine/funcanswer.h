@@ -11,13 +11,16 @@
  *   string), instead of cfg, attrs: func.lua's attrs_from(cfg, region, "$LATEST", args.tags or {}, nested), its
  *   tags_all args.tags itself (or a new empty table) and its nested blocks nested's tables.
  *   false: the answer holds anything this reader does not take, and the decoder and from_api
- *   (the reference) must read it: a member outside the common ones (VpcConfig, Layers with
- *   items, FileSystemConfigs, ImageConfigResponse, DeadLetterConfig, LoggingConfig, an
- *   Environment's Error, TagsError, any unknown one), a member twice, a string with an
- *   escape or a control byte, a number that is not a plain integer of at most 18 digits, a
- *   value of another JSON type than the shape's, a null where the decoder declines, or text
- *   that is not one JSON object. So a projection is given only for answers the decoder also
- *   takes, and equals from_api's (lua.func_answer compares them over generated answers). */
+ *   (the reference) must read it: a member outside the common ones (a VpcConfig with subnets,
+ *   groups or IPv6, FileSystemConfigs, ImageConfigResponse, DeadLetterConfig,
+ *   Configuration.ImageConfig, an Environment's Error, TagsError, any unknown one, also inside
+ *   LoggingConfig, RuntimeVersionConfig or a layer; more than 5 layers, a layer without an Arn),
+ *   a member twice (but inside LoggingConfig, RuntimeVersionConfig or its Error: the decoder
+ *   takes that too), a string with an escape (except in a member only checked: a bad escape)
+ *   or a control byte, a number that is not a plain integer of at most 18 digits, a value of
+ *   another JSON type than the shape's, a null where the decoder declines, or text that is not
+ *   one JSON object. So a projection is given only for answers the decoder also takes, and
+ *   equals from_api's (lua.func_answer compares them over generated answers). */
 #ifndef LAMBDAENG_FUNCANSWER_H
 #define LAMBDAENG_FUNCANSWER_H
 

@@ -2,6 +2,8 @@
  * it knows the answer's members by name and declines whatever else it meets. */
 #include "funcanswer_read.h"
 
+#include "jsonlex.h"
+
 #include <string.h>
 
 #include <lauxlib.h>
@@ -123,10 +125,24 @@ static int object(le_funcanswer *r, member_fn fn) {
 
 #define KEY(k, lit) ((k)->n == sizeof(lit) - 1 && memcmp((k)->s, lit, sizeof(lit) - 1) == 0)
 
-/* A member that is read but makes nothing (a string of the shape's). */
+/* A member that is read but makes nothing (a string of the shape's, or null): escapes are
+ * taken where the decoder takes them (jsonlex's), as nothing is made of its bytes (an S3
+ * Location may have them). */
 static int skipped_string(le_funcanswer *r) {
-  le_funcanswer_span ignored = {0};
-  return null(r) ? 0 : string(r, &ignored);
+  if (null(r)) return 0;
+  if (expect(r, '"') != 0) return DECLINE;
+  const unsigned char *p = r->p, *end = r->end;
+  for (;;) {
+    while (p < end && !string_stop[*p]) p++;
+    if (p >= end || *p < 0x20) return DECLINE;
+    if (*p == '"') break;
+    unsigned cp;
+    size_t n = le_jsonlex_escape(p, end, &cp);
+    if (n == 0) return DECLINE;
+    p += n;
+  }
+  r->p = p + 1;
+  return 0;
 }
 
 /* A map of strings (Tags, Variables) into the table at slot: a null value, or a name twice,
@@ -182,11 +198,65 @@ static int architectures(le_funcanswer *r) {
   return state == 1 ? 0 : DECLINE;
 }
 
-/* Layers: only none (null or []); a layer's Arn is from_api's to take. */
-static int no_layers(le_funcanswer *r) {
+/* A layer's members: its Arn (from_api's layers take it), the others checked and dropped. */
+static int layer_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "Arn")) return string_member(r, &r->layers[r->nlayers - 1]);
+  if (KEY(k, "CodeSize")) {
+    le_funcanswer_number ignored = {0};
+    return integer_member(r, &ignored);
+  }
+  if (KEY(k, "SigningProfileVersionArn") || KEY(k, "SigningJobArn")) return skipped_string(r);
+  return DECLINE;
+}
+
+/* Layers: objects, each with an Arn (a null layer, or one without an Arn, declines: from_api
+ * would leave a hole in its list). */
+static int layers(le_funcanswer *r) {
   if (null(r)) return 0;
-  if (expect(r, '[') != 0) return DECLINE;
-  return expect(r, ']');
+  int state;
+  for (state = enter(r, '[', ']'); state == 0; state = after(r, ']')) {
+    if (r->nlayers == LE_FUNCANSWER_MAX_LAYERS) return DECLINE;
+    r->nlayers++;
+    if (object(r, layer_member) != 0 || r->layers[r->nlayers - 1].set != 1) return DECLINE;
+  }
+  return state == 1 ? 0 : DECLINE;
+}
+
+/* VpcConfig only as AWS writes it for a function outside a VPC (from_api makes nothing of
+ * it): no subnets, no security groups (null or []), any VpcId, no IPv6 (null or false). */
+static int empty_list(le_funcanswer *r) {
+  if (null(r)) return 0;
+  return enter(r, '[', ']') == 1 ? 0 : DECLINE;
+}
+
+static int no_vpc_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "SubnetIds") || KEY(k, "SecurityGroupIds")) return empty_list(r);
+  if (KEY(k, "VpcId")) return skipped_string(r);
+  if (KEY(k, "Ipv6AllowedForDualStack")) {
+    if (null(r)) return 0;
+    if (r->end - r->p < 5 || memcmp(r->p, "false", 5) != 0) return DECLINE;
+    r->p += 5;
+    return 0;
+  }
+  return DECLINE;
+}
+
+/* Members the read shape skips (func.lua's READ_SHAPE: the decoder checks and drops them):
+ * strings or null, by name; anything else declines. */
+static int error_detail_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  return KEY(k, "ErrorCode") || KEY(k, "Message") ? skipped_string(r) : DECLINE;
+}
+
+static int logging_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "LogFormat") || KEY(k, "LogGroup") || KEY(k, "ApplicationLogLevel") || KEY(k, "SystemLogLevel"))
+    return skipped_string(r);
+  return DECLINE;
+}
+
+static int runtime_version_member(le_funcanswer *r, const le_funcanswer_span *k) {
+  if (KEY(k, "RuntimeVersionArn")) return skipped_string(r);
+  if (KEY(k, "Error")) return object(r, error_detail_member);
+  return DECLINE;
 }
 
 /* Members read at most once (besides those with a span or number of their own). */
@@ -194,7 +264,8 @@ enum { SEEN_VERSION = 1, SEEN_MASTER = 2, SEEN_REVISION = 4, SEEN_REASON = 8, SE
        SEEN_UPDATE = 32, SEEN_UPDATE_REASON = 64, SEEN_UPDATE_CODE = 128, SEEN_ENVIRONMENT = 256,
        SEEN_EPHEMERAL = 512, SEEN_TRACING = 1024, SEEN_SNAP = 2048, SEEN_LAYERS = 4096,
        SEEN_CONFIGURATION = 8192, SEEN_CODE = 16384, SEEN_CONCURRENCY = 32768, SEEN_REPOSITORY = 65536,
-       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144 };
+       SEEN_LOCATION = 131072, SEEN_RESOLVED = 262144, SEEN_LOGGING = 524288, SEEN_RUNTIME_VERSION = 1048576,
+       SEEN_VPC = 2097152 };
 static int once(le_funcanswer *r, unsigned bit) {
   if (r->seen & bit) return DECLINE;
   r->seen |= bit;
@@ -229,7 +300,11 @@ static int configuration_member(le_funcanswer *r, const le_funcanswer_span *k) {
   if (KEY(k, "Timeout")) return integer_member(r, &r->timeout);
   if (KEY(k, "MemorySize")) return integer_member(r, &r->memory);
   if (KEY(k, "Architectures")) return architectures(r);
-  if (KEY(k, "Layers")) return once(r, SEEN_LAYERS) != 0 ? DECLINE : no_layers(r);
+  if (KEY(k, "Layers")) return once(r, SEEN_LAYERS) != 0 ? DECLINE : layers(r);
+  if (KEY(k, "VpcConfig")) return once(r, SEEN_VPC) != 0 ? DECLINE : object(r, no_vpc_member);
+  if (KEY(k, "LoggingConfig")) return once(r, SEEN_LOGGING) != 0 ? DECLINE : object(r, logging_member);
+  if (KEY(k, "RuntimeVersionConfig"))
+    return once(r, SEEN_RUNTIME_VERSION) != 0 ? DECLINE : object(r, runtime_version_member);
   if (KEY(k, "Environment")) return once(r, SEEN_ENVIRONMENT) != 0 ? DECLINE : object(r, variables_member);
   if (KEY(k, "EphemeralStorage")) return once(r, SEEN_EPHEMERAL) != 0 ? DECLINE : object(r, ephemeral_member);
   if (KEY(k, "TracingConfig")) return once(r, SEEN_TRACING) != 0 ? DECLINE : object(r, tracing_member);

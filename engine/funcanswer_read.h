@@ -3,7 +3,7 @@
  *
  * le_funcanswer_read(r, text, len): r (zeroed, its L and the two map slots set, those slots
  * nil) filled from the answer: each string member a span (set 1; 2 when null), each integer a
- * number, Architectures' items, and the Tags and Environment.Variables maps made as Lua
+ * number, Architectures' items, each layer's Arn, and the Tags and Environment.Variables maps made as Lua
  * tables in their slots (tags and variables: how many members each took). 0, or -1 when the
  * text is anything the reader does not take (funcanswer.h lists what): then the slots may
  * hold a partly made table, which the caller drops. */
@@ -15,6 +15,7 @@
 #include <lua.h>
 
 #define LE_FUNCANSWER_MAX_ARCHITECTURES 4
+#define LE_FUNCANSWER_MAX_LAYERS 5 /* (Lambda's own limit) */
 
 typedef struct { /* a member's string: its bytes in the text; set 1, or 2: null (absent) */
   const char *s;
@@ -37,6 +38,8 @@ typedef struct {
   le_funcanswer_number code_size, timeout, memory, size;
   le_funcanswer_span architectures[LE_FUNCANSWER_MAX_ARCHITECTURES];
   int narchitectures, has_architectures;
+  le_funcanswer_span layers[LE_FUNCANSWER_MAX_LAYERS]; /* each layer's Arn */
+  int nlayers;
   /* Code, Concurrency, Tags */
   le_funcanswer_span image_uri;
   le_funcanswer_number reserved;
