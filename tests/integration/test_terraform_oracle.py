@@ -191,6 +191,7 @@ class TerraformOracle(unittest.TestCase):
         return tuple(KEPT_BY_TERRAFORM) if step == "change" and self.peer == "local" else ()
 
     def test_same_mutating_requests_as_terraform(self):
+        self.maxDiff = None  # a difference is shown whole, with lambdaeng's output
         self.tf.init()
         for step in STEPS:
             with self.subTest(step=step):
@@ -203,7 +204,7 @@ class TerraformOracle(unittest.TestCase):
                 r = self.le("run", self.stack, "--yes", "--var", "step=" + step)
                 self.assertIn("Apply complete!", r.stdout)
                 lambdaeng = mutating(self.moto_le, since)
-                self.assertEqual(lambdaeng, terraform, f"step {step}: lambdaeng's requests differ from Terraform's")
+                self.assertEqual(lambdaeng, terraform, f"step {step}: lambdaeng's requests differ from Terraform's\n" + r.stdout + r.stderr)
                 if kept:  # read back: Terraform's function kept them, lambdaeng's is reset
                     tf_cfg = self.moto_tf.boto3().get_function(FunctionName="oracle")["Configuration"]
                     le_cfg = self.moto_le.boto3().get_function(FunctionName="oracle")["Configuration"]
