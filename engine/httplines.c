@@ -2,6 +2,7 @@
 #include "httplines.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -138,16 +139,42 @@ static char *put_line(char *text, const char *name, const char *value) {
   return text + a + 2 + b + 1;
 }
 
-/* The header lines of a request, pushed as one userdata holding the pointers and the
- * lines themselves: the request's own headers, then
+/* A request's header pairs and lines are needed only until le_http_start has copied them
+ * (into the request the own transport writes, or libcurl's list) or signed_lines has made
+ * its strings of them: two buffers, kept and grown, serve every request (Lua runs on the
+ * loop thread alone), where a userdata each cost a request two allocations and the
+ * collector's marking and sweeping (~2 k instructions an Invoke, callgrind). */
+typedef struct kept_room {
+  void *data;
+  size_t cap;
+} kept_room;
+static kept_room pairs_room, lines_room;
+
+/* room's buffer with at least bytes (its old content not kept), or NULL when memory runs out. */
+static void *room_for(kept_room *room, size_t bytes) {
+  if (bytes > room->cap) {
+    size_t cap = room->cap ? room->cap : 1024;
+    while (cap < bytes) cap *= 2;
+    void *data = malloc(cap);
+    if (!data) return NULL;
+    free(room->data);
+    room->data = data;
+    room->cap = cap;
+  }
+  return room->data;
+}
+
+/* The header lines of a request, in a buffer kept for the next request: the pointers,
+ * then the lines themselves: the request's own headers, then
  * with spec.sign what SigV4 adds (signing them with Host first, as aws/client.lua
  * did in Lua), then spec.user_agent. Raises on misuse; a header that cannot be sent
  * (check_header) is an error value. Returns the line count, or -1 with err set. */
-long le_http_push_lines(lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const char ***lines_out, le_error *err) {
+long le_http_header_lines(lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const char ***lines_out, le_error *err) {
   int hidx = at[LE_HTTP_SPEC_HEADERS];
   size_t n = lua_istable(L, hidx) ? lua_rawlen(L, hidx) : 0;
-  luaL_checkstack(L, (int)n * 2 + 16, "request headers");
-  le_header *pairs = lua_newuserdatauv(L, (n + 1) * sizeof *pairs, 0);
+  luaL_checkstack(L, 16, "request headers");
+  le_header *pairs = room_for(&pairs_room, (n + 1) * sizeof *pairs);
+  if (!pairs) return luaL_error(L, "out of memory");
   for (size_t i = 0; i < n; i++) {
     lua_rawgeti(L, hidx, (lua_Integer)i + 1);
     lua_rawgeti(L, -1, 1);
@@ -200,12 +227,16 @@ long le_http_push_lines(lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const c
     return -1;
   }
   size_t count = n + out.add_count + (agent ? 1 : 0);
-  /* One userdata: the pointers, then the lines "Name: value" one after the other. */
+  /* The pointers, then the lines "Name: value" one after the other. */
   size_t bytes = 0;
   for (size_t i = 0; i < n; i++) bytes += strlen(pairs[i + 1].name) + strlen(pairs[i + 1].value) + 3;
   for (size_t i = 0; i < out.add_count; i++) bytes += strlen(out.add_names[i]) + strlen(out.add_values[i]) + 3;
   if (agent) bytes += strlen("User-Agent") + len + 3;
-  const char **lines = lua_newuserdatauv(L, (count ? count : 1) * sizeof *lines + bytes, 0);
+  const char **lines = room_for(&lines_room, (count ? count : 1) * sizeof *lines + bytes);
+  if (!lines) {
+    le_sigv4_output_free(&out);
+    return luaL_error(L, "out of memory");
+  }
   char *text = (char *)(lines + (count ? count : 1));
   size_t k = 0;
   for (size_t i = 0; i < n; i++) lines[k++] = text, text = put_line(text, pairs[i + 1].name, pairs[i + 1].value);
@@ -226,7 +257,7 @@ int le_http_lua_signed_lines(lua_State *L) {
   le_http_read_spec(L, 1, at);
   const char **lines;
   le_error err;
-  long n = le_http_push_lines(L, at, &lines, &err);
+  long n = le_http_header_lines(L, at, &lines, &err);
   if (n < 0) {
     lua_pushnil(L);
     lua_pushstring(L, err.message);

@@ -24,16 +24,16 @@ enum {
 };
 /* The names of a spec's and its sign table's fields, pushed as LE_HTTP_FIELD_NAMES
  * strings (returned): the upvalues, first on, of every C function that calls
- * le_http_read_spec or le_http_push_lines (http.request, signed_lines). */
+ * le_http_read_spec or le_http_header_lines (http.request, signed_lines). */
 #define LE_HTTP_FIELD_NAMES 22
 int le_http_push_field_names(struct lua_State *L);
 /* Reads each field of the spec table at index spec once: pushes its fields' values and
  * sets at[field] to each one's stack index (a nil's when the field is missing). */
 void le_http_read_spec(struct lua_State *L, int spec, int at[LE_HTTP_SPEC_FIELDS]);
-/* Pushes one userdata holding the "Name: value" lines of the spec read into at (above)
- * and the pointers to them (*lines_out, valid while the userdata is); returns the count,
- * or -1 with err set when a header cannot be sent. */
-long le_http_push_lines(struct lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const char ***lines_out,
+/* The "Name: value" lines of the spec read into at (above) and the pointers to them
+ * (*lines_out), in a buffer kept for the next call (valid until then: le_http_start copies
+ * them); returns the count, or -1 with err set when a header cannot be sent. Pushes nothing. */
+long le_http_header_lines(struct lua_State *L, const int at[LE_HTTP_SPEC_FIELDS], const char ***lines_out,
                         le_error *err);
 /* signed_lines(spec) -> { "Name: value", ... } of lambdaeng.native.http. */
 int le_http_lua_signed_lines(struct lua_State *L);

@@ -102,7 +102,7 @@ static int l_request(lua_State *L) {
   spec.once = lua_toboolean(L, at[LE_HTTP_SPEC_ONCE]);
   const char **lines;
   le_error err;
-  long lines_count = le_http_push_lines(L, at, &lines, &err);
+  long lines_count = le_http_header_lines(L, at, &lines, &err);
   if (lines_count < 0) return unsent(L, &err);
   spec.header_count = (size_t)lines_count;
   spec.headers = lines;

@@ -66,6 +66,22 @@ describe("signing in http.request", function()
     assert.same({ "User-Agent: x" }, http.signed_lines { user_agent = "x" })
   end)
 
+  it("makes the lines of a request larger than any before it, and of a smaller one after it", function()
+    -- (the pairs and lines live in two buffers kept from request to request and grown: 100 headers
+    -- and 8 KB values outgrow both)
+    local function spec_of(count, size)
+      local headers = {}
+      for j = 1, count do headers[j] = { "X-H" .. j, string.rep(string.char(97 + j % 26), size) } end
+      return { method = "POST", headers = headers, body = "{}", user_agent = "lambdaeng/test",
+               sign = { host = "127.0.0.1:9001", path = "/2015-03-31/functions/f/invocations", access_key_id = "AKID",
+                        secret_access_key = "secret", region = "us-east-1", service = "lambda", time = 1700000000 } }
+    end
+    for _, shape in ipairs { { 2, 10 }, { 100, 8192 }, { 1, 3 }, { 300, 40 }, { 0, 0 } } do
+      local spec = spec_of(shape[1], shape[2])
+      assert.same(client.signed_lines_in_lua(spec), http.signed_lines(spec))
+    end
+  end)
+
   it("reads a spec and its sign given through __index as it reads plain tables", function()
     -- (plain tables are read raw, with the names' strings held as upvalues; others by lua_getfield)
     local sign = { host = "h.example", path = "/p", query = "a=1", access_key_id = "AKIDEXAMPLE",
