@@ -141,6 +141,38 @@ describe("the client on the wire", function()
       assert.equal(want, req.headers.authorization)
     end
   end)
+
+  it("sends each call to its own path, the URLs of paths called before kept and let go", function()
+    -- (a URL without a query is made once a path: Client:url_of, its list cleared when it is full)
+    local httpserver = require "lambdaeng.native.httpserver"
+    local loop = require "lambdaeng.native.loop"
+    local seen = {}
+    local server = assert(httpserver.listen("127.0.0.1", 0, function(req, id)
+      seen[#seen + 1] = req.path .. (req.query and req.query ~= "" and ("?" .. req.query) or "")
+      loop.spawn(function() httpserver.respond(id, 200, { ["Content-Type"] = "application/json" }, "{}") end)
+    end))
+    local want, failed = {}, nil
+    local ok, why = pcall(function()
+      for _, base in ipairs { "", "/base" } do
+        local c = client.new { endpoint = "http://127.0.0.1:" .. server:port() .. base, region = "us-east-1",
+                               pacing = false, access_key_id = "AKID", secret_access_key = "secret" }
+        for round = 1, 3 do
+          if round == 3 then c.urls_count = 1000 end -- full: cleared before the next one is kept
+          for _, path in ipairs { "/f/a", "/f/b", "/f/a", "/f/c" } do
+            for _, query in ipairs { false, { { "Qualifier", "q" .. round } } } do
+              local res, err = c:call { op = "GetFunction", method = "GET", path = path, query = query or nil }
+              failed = failed or (not res and err.message)
+              want[#want + 1] = base .. path .. (query and ("?Qualifier=q" .. round) or "")
+            end
+          end
+        end
+      end
+    end)
+    server:close()
+    assert(ok, why)
+    assert(not failed, failed)
+    assert.same(want, seen)
+  end)
 end)
 
 describe("lazy response headers", function()

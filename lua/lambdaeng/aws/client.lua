@@ -65,6 +65,7 @@ function M.new(cfg)
   self.host = self.endpoint:match("^https?://([^/]+)")
   self.origin = self.endpoint:match("^(https?://[^/]+)")
   self.base_path = self.endpoint:match("^https?://[^/]+(/.*)$") or ""
+  self.urls, self.urls_count = {}, 0 -- (url_of's)
   self.max_attempts = cfg.max_attempts or 3
   self.timeout = cfg.timeout or 60
   self.timeout_given = cfg.timeout ~= nil -- (LAMBDAENG_HTTP_TIMEOUT: it bounds invocations too)
@@ -155,6 +156,16 @@ function Client:invoke_timeout(invocation_type)
   return M.INVOKE_TIMEOUT
 end
 
+-- The URL of a path without a query, made once: a batch calls one path many times, and a
+-- URL, longer than Lua interns, was a new string (and garbage) a call. Kept small.
+local KEPT_URLS = 1000
+function Client:url_of(path)
+  if self.urls_count >= KEPT_URLS then self.urls, self.urls_count = {}, 0 end
+  local url = self.origin .. path
+  self.urls[path], self.urls_count = url, self.urls_count + 1
+  return url
+end
+
 function Client:backoff(attempt, err)
   if err and err.retry_after then return math.max(0, math.min(err.retry_after, self.max_backoff)) end
   return math.random() * math.min(self.max_backoff, self.retry_base * 2 ^ (attempt - 1))
@@ -181,7 +192,9 @@ function Client:call(req)
     query = table.concat(query_parts, "&")
   end
   local path = self.base_path .. req.path
-  local url = query and (self.origin .. path .. "?" .. query) or (self.origin .. path)
+  local url
+  if query then url = self.origin .. path .. "?" .. query
+  else url = self.urls[path] or self:url_of(path) end
   local limiter = self.pacing.limiters[req.class or "control"]
   local max_body = req.max_body or DEFAULT_MAX_BODY
   local last_err

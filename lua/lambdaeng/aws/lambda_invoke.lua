@@ -2,6 +2,8 @@
 -- function's error (errorType, errorMessage) and its log tail. Methods of
 -- lambda_api's Api (installed there: `methods`), and functions of an answer:
 --   api:invoke(name, opts)        -> { status_code, payload, function_error, log_result, executed_version } | nil, err
+--   api:invoke_values(name, opts) -> status_code, payload, function_error, log_result, executed_version | nil, err
+--                                    (the same, without the table: `api Invoke`'s batch prints them at once)
 --   function_error(result)        -> kind, message | nil      with_error_message(head, message) -> text
 --   log_tail(result)              -> decoded log tail | nil   INVOKE_MAX_RESPONSE: bytes an answer may have
 local client_lib = require "lambdaeng.aws.client"
@@ -38,8 +40,9 @@ local NO_HEADERS = {}
 
 -- Invoke. opts: payload (string), invocation_type, log_type, client_context (base64), qualifier,
 -- timeout (seconds an attempt waits; else client:invoke_timeout's 960 s). Sent once: a failure after
--- the request went out is not retried (aws/failures.lua's NOT_IDEMPOTENT). Returns { status_code, payload, function_error, log_result, executed_version }.
-function Methods:invoke(name, opts)
+-- the request went out is not retried (aws/failures.lua's NOT_IDEMPOTENT). Returns status_code, payload,
+-- function_error, log_result, executed_version (invoke: in a table).
+function Methods:invoke_values(name, opts)
   opts = opts or {}
   local headers = NO_HEADERS
   if opts.invocation_type or opts.log_type or opts.client_context then
@@ -59,13 +62,15 @@ function Methods:invoke(name, opts)
   -- the three in one call: one metamethod call each otherwise
   local function_error, executed_version, log_result =
     header_values(res.headers, "x-amz-function-error", "x-amz-executed-version", "x-amz-log-result")
-  return {
-    status_code = res.status,
-    payload = res.body,
-    function_error = function_error and printable(function_error, 128) or nil,
-    log_result = log_result,
-    executed_version = executed_version and printable(executed_version, 128) or nil,
-  }
+  return res.status, res.body, function_error and printable(function_error, 128) or nil, log_result,
+    executed_version and printable(executed_version, 128) or nil
+end
+
+function Methods:invoke(name, opts)
+  local status_code, payload, function_error, log_result, executed_version = self:invoke_values(name, opts)
+  if not status_code then return nil, payload end
+  return { status_code = status_code, payload = payload, function_error = function_error, log_result = log_result,
+           executed_version = executed_version }
 end
 
 -- What an Invoke answer says of a function error (result.function_error set): the

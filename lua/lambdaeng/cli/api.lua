@@ -79,10 +79,10 @@ local SPECIAL = {
     o.payload = i.Payload and (type(i.Payload) == "string" and i.Payload or json.encode_plain(i.Payload)) or "{}"
     o.invocation_type, o.log_type, o.client_context, o.qualifier = i.InvocationType, i.LogType, i.ClientContext,
       i.Qualifier
-    local r, err = api:invoke(i.FunctionName, o)
-    if not r then return nil, err end
+    local status_code, payload, function_error, log_result, executed_version = api:invoke_values(i.FunctionName, o)
+    if not status_code then return nil, payload end
     -- the result's printed text (a payload that is not UTF-8 as payload_base64)
-    local text, why = invoke_printed(r.status_code, r.payload, r.function_error, r.log_result, r.executed_version)
+    local text, why = invoke_printed(status_code, payload, function_error, log_result, executed_version)
     if not text then return nil, { type = "InvalidResponse", message = "Invoke: " .. why } end
     return text
   end,
