@@ -8,8 +8,8 @@
 --                           returns their results in order (a raised error is raised
 --                           again in the caller once all have ended)
 --   stream(n, call, width, deliver) runs call(1..n) as all does, handing each one's
---                           results to deliver in order as soon as they and those
---                           before them are there (a batch's output while it runs)
+--                           first two results to deliver in order as soon as they and
+--                           those before them are there (a batch's output while it runs)
 --   with_interrupt(fn, opts) runs fn as the loop's main task with Ctrl-C bound
 --   run_process(spec)       spawns a program (lambdaeng.native.process spec: file, args,
 --                           env, unref) and waits for it to exit: its stdout, its
@@ -151,32 +151,38 @@ local RAMP, RAMP_PAUSE = 32, 0.001
 M.STREAM_RAMP = RAMP
 
 ---Runs call(i) for i = 1..n as tasks, at most width (default: n) at once, and passes
----each one's results (packed, .n set) to deliver(i, results) in the order of i, as soon
+---each one's first two results to deliver(i, first, second) in the order of i, as soon
 ---as call i and every call before it have ended, so that a consumer acts on the first
----results while the last calls are still running. The workers are started RAMP a
+---results while the last calls are still running (two, not a packed table a call: a
+---batch's value, or nil and its error). The workers are started RAMP a
 ---turn. When a call raised, nothing from it on is delivered and the first such error
 ---is raised again once every task has ended.
 ---@param n integer
 ---@param call fun(i: integer): ...
 ---@param width integer|nil
----@param deliver fun(i: integer, results: table)
+---@param deliver fun(i: integer, first: any, second: any)
+local NO_VALUE = {} -- (a first result that is nil, in pending: its holes are the calls not ended)
 function M.stream(n, call, width, deliver)
   if n == 0 then return end
   width = math.max(1, math.min(n, math.floor(width or n)))
-  local pending, next_delivery, failed = {}, 1, nil -- failed: the first index that raised
+  local pending, seconds, next_delivery, failed = {}, {}, 1, nil -- failed: the first index that raised
   local next_index, workers, main, waiting = 1, 0, loop.current(), false
   local function traceback(e) return debug.traceback(tostring(e), 2) end
-  local function finish(i, ok, ...)
+  local function finish(i, ok, first, second)
     if not ok then
-      if not failed or i < failed then failed, pending[i] = i, (...) end
+      if not failed or i < failed then failed, pending[i] = i, first end
       return
     end
-    pending[i] = table.pack(...)
-    while next_delivery ~= failed and pending[next_delivery] do
-      local r = pending[next_delivery]
-      pending[next_delivery] = nil
-      next_delivery = next_delivery + 1
-      deliver(next_delivery - 1, r)
+    if first == nil then first = NO_VALUE end
+    pending[i] = first
+    if second ~= nil then seconds[i] = second end
+    while next_delivery ~= failed and pending[next_delivery] ~= nil do
+      local d = next_delivery
+      local value, other = pending[d], seconds[d]
+      pending[d], next_delivery = nil, d + 1
+      if other ~= nil then seconds[d] = nil end
+      if value == NO_VALUE then value = nil end
+      deliver(d, value, other)
     end
   end
   local function worker()

@@ -84,9 +84,12 @@ describe("stream", function()
       loop.sleep(i % 7 == 0 and 0.03 or 0.001 * (i % 3))
       running = running - 1
       ended[#ended + 1] = i
-      return i * 10, nil
-    end, width, function(i, r)
-      assert.same({ n = 2, i * 10, nil }, r)
+      if i % 5 == 0 then return nil, "failed " .. i, "third" end -- (a failure's nil, delivered in its turn)
+      return i * 10, i % 2 == 0 and "even" or nil, "third"
+    end, width, function(i, first, second, third)
+      if i % 5 == 0 then assert.same({ nil, "failed " .. i }, { first, second })
+      else assert.same({ i * 10, i % 2 == 0 and "even" or nil }, { first, second }) end
+      assert.equal(nil, third)
       delivered[#delivered + 1] = i
       -- delivered once it and every call before it have ended, not later than the call that completed the run
       local seen = {}

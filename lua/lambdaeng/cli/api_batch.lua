@@ -108,11 +108,10 @@ function M.run(one, text, starts, ends, width, raw_name)
     out:write(written and "," or "[", printed_items(ready))
     written, ready = true, {}
   end
-  local function deliver(_, r)
-    local result = r[1]
+  local function deliver(_, result, err)
     if not result then
-      result = { Error = { Type = r[2].type, Message = r[2].message } }
-      first_err = first_err or r[2]
+      result = { Error = { Type = err.type, Message = err.message } }
+      first_err = first_err or err
     end
     ready[#ready + 1] = result
     if #ready >= OUT_CHUNK then write_ready() end
