@@ -77,12 +77,18 @@ void le_hmac_sha256(const void *key, size_t klen, const void *data, size_t dlen,
   OPENSSL_cleanse(pad, sizeof pad);
 }
 
+/* A byte's two digits at once, from the 256 pairs written out: a signed request writes
+ * three hashes in hex, ~1.2 k instructions a request a nibble at a time, ~0.6 k so
+ * (callgrind, W2's client). */
 void le_hex(const unsigned char *raw, size_t n, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[raw[i] >> 4];
-    out[2 * i + 1] = digits[raw[i] & 15];
-  }
+  static const char pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+    "303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f"
+    "909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+  for (size_t i = 0; i < n; i++) memcpy(out + 2 * i, pairs + 2 * raw[i], 2);
   out[2 * n] = '\0';
 }
 
