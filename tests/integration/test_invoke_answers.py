@@ -1,6 +1,7 @@
 """An error answer of 500 or more to an invocation (Invoke, InvokeAsync,
 InvokeWithResponseStream) may come after the function ran: it is not retried (kind
-outcome_unknown, "the function may have run"), unless it is one of the errors the Invoke
+outcome_unknown, "the function may have run"; for an Event invocation, InvokeAsync or Invoke
+with InvocationType Event, which only queues an event, "the event may have been queued"), unless it is one of the errors the Invoke
 API documents as met before the function runs (ResourceNotReadyException, the VPC's, KMS's
 and the code's 502s) or a throttle (429, EC2ThrottledException): those are retried as the
 SDKs retry them. Idempotent calls keep every retry. Against a socket server that answers
@@ -15,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import TempDirTest, run  # noqa: E402
-from test_invoke_once import ENV, MAY_HAVE_RUN, SocketServer  # noqa: E402
+from test_invoke_once import ENV, MAY_HAVE_RUN, QUEUED, SocketServer  # noqa: E402
 
 # function name -> (status, x-amzn-ErrorType or None, body)
 ANSWERS = {
@@ -71,8 +72,10 @@ class InvokeErrorAnswers(TempDirTest):
     def tearDownClass(cls):
         cls.server.stop()
 
-    def call(self, op, name, transport):
+    def call(self, op, name, transport, invocation_type=None):
         doc = {"FunctionName": name}
+        if invocation_type:
+            doc["InvocationType"] = invocation_type
         if op == "InvokeAsync":
             doc["InvokeArgs"] = "{}"
         env = dict(ENV, HOME=self.dir)
@@ -89,7 +92,16 @@ class InvokeErrorAnswers(TempDirTest):
                     r = self.call(op, name, transport)
                     self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
                     self.assertEqual(self.server.count(name), 1, "%s sent again: %s" % (name, r.stderr))
-                    self.assertIn(MAY_HAVE_RUN, r.stderr, name)
+                    self.assertIn(QUEUED if op == "InvokeAsync" else MAY_HAVE_RUN, r.stderr, name)
+                    if op == "InvokeAsync":
+                        self.assertNotIn("function may have run", r.stderr, name)
+        for transport in ("own", "curl"):
+            name = "%s-event-service" % transport
+            r = self.call("Invoke", name, transport, "Event")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertEqual(self.server.count(name), 1, "%s sent again: %s" % (name, r.stderr))
+            self.assertIn("ServiceException: Lambda had an internal error (Invoke: HTTP 500; " + QUEUED + ")",
+                          r.stderr)
         r = self.call("Invoke", "own-msg-service", "own")
         self.assertIn("ServiceException: Lambda had an internal error (Invoke: HTTP 500; " + MAY_HAVE_RUN + ")",
                       r.stderr)

@@ -21,6 +21,9 @@
 --       CA certificates unusable); a protocol libcurl cannot use: none retried. Else a
 --       ConnectionError or RequestTimeout naming the proxy it went through (aws/proxy.lua,
 --       loaded only then), retried unless it was cancelled.
+--   outcome_words(req) -> what may have happened when a call's outcome is unknown: "the
+--       function may have run", "the event may have been queued (and the function run)" for
+--       an Event invocation, "it may have taken effect" for another call
 --   transport_retryable(kind) -> whether another attempt may mend a transport failure
 --   unsendable_headers(req) -> the error of a request with a header value no HTTP
 --       request can carry (a line break would start another header), or nil
@@ -208,6 +211,24 @@ local BEFORE_RUN = {
   ResourceNotReadyException = true, SubnetIPAddressLimitReachedException = true,
 }
 
+-- What may have happened when a non-idempotent call's outcome is unknown, in the words of
+-- what that call does: an Event invocation (InvokeAsync, or Invoke with X-Amz-Invocation-Type
+-- Event) only queues an event, a DryRun runs nothing, another Invoke runs the function.
+local function invocation_type(req)
+  for _, h in ipairs(req.headers or {}) do
+    if h[1] == "X-Amz-Invocation-Type" then return h[2] end
+  end
+end
+function M.outcome_words(req)
+  local op = req.op or ""
+  if op == "InvokeAsync" then return "the event may have been queued (and the function run)" end
+  if not op:find("^Invoke") then return "it may have taken effect" end
+  local itype = invocation_type(req)
+  if itype == "Event" then return "the event may have been queued (and the function run)" end
+  if itype == "DryRun" then return "a DryRun runs nothing" end
+  return "the function may have run"
+end
+
 function M.answer_error(req, res, origin)
   local err = M.parse_error(res.status, res.headers, res.body)
   if err.bare then err.message = bare_error_message(req.op or req.method, res.status, origin, res.body) end
@@ -217,7 +238,7 @@ function M.answer_error(req, res, origin)
     and not BEFORE_RUN[err.type] then
     -- (kind outcome_unknown, as a timeout after sending: transport_error's)
     err.kind, err.retryable = "outcome_unknown", false
-    local may_have_run = "the function may have run; not retried"
+    local may_have_run = M.outcome_words(req) .. "; not retried"
     err.message = err.bare and string.format("%s; %s", err.message, may_have_run)
       or string.format("%s (%s: HTTP %d; %s)", err.message, req.op, res.status, may_have_run)
   end
@@ -272,7 +293,7 @@ end
 -- endpoint may have acted on it, so it is not sent again (kind "outcome_unknown").
 local function outcome_unknown(req, url, msg, kind, timeout, through)
   local op = req.op
-  local what = op:find("^Invoke") and "the function may have run" or "it may have taken effect"
+  local what = M.outcome_words(req)
   local head = kind == "timeout" and timeout
     and string.format("%s: no answer within %s s after the request was sent", op, string.format("%g", timeout))
     or string.format("%s: the connection failed after the request was sent", op)
