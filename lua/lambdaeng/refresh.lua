@@ -309,7 +309,7 @@ local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
         known = sensitive_parts.reread(known, entry.sensitive_paths, k, read.args[k], ctx.digest,
           merged[k] and merged[k].sensitive_digest)
       end
-    elseif not plan.equal(stored, actual) then merged[k] = read.args[k] end
+    elseif not plan.same(entry.kind, k, stored, actual) then merged[k] = read.args[k] end -- (sets as sets)
   end
   local changed = false
   if not plan.equal(merged, entry.args) then

@@ -106,6 +106,21 @@ describe("a function URL's cors updated in place, as Terraform 1.11 plans it", f
     assert.truthy(out:find("No changes. Your infrastructure matches the configuration.", 1, true))
   end)
 
+  it("its lists stored in the declared order (an older lambdaeng's state): no change", function()
+    local state = applied({ origins = '"https://a.example", "https://b.example"' })
+    local entry = state:get("function_url.u")
+    entry.args.cors = { allow_origins = { "https://b.example", "https://a.example" }, allow_methods = { "GET" } }
+    state:put("function_url.u", entry)
+    assert.same({ "https://b.example", "https://a.example" }, state:get("function_url.u").args.cors.allow_origins)
+    for _, order in ipairs({ '"https://b.example", "https://a.example"', '"https://a.example", "https://b.example"' }) do
+      local out = rendered({ origins = order }, state)
+      assert.truthy(out:find("No changes. Your infrastructure matches the configuration.", 1, true), out)
+    end
+    -- (a set that changes is still a change)
+    local out = rendered({ origins = '"https://a.example"' }, state)
+    assert.truthy(out:find("function_url.u will be updated in-place", 1, true), out)
+  end)
+
   it("keeps function_arn, function_url and url_id", function()
     local want = transcript("cors")
     local out = rendered({ origins = '"https://a.example", "https://b.example"' })
