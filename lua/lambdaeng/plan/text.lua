@@ -15,6 +15,7 @@ local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local diffs = require "lambdaeng.plan.text_diff"
+local text_id = require "lambdaeng.plan.text_id"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -130,7 +131,7 @@ local function key_lines(p, c, sym, body, k, w, sides)
     if computed[k] then new = old_attrs[k] else new = select(2, parts_of(p, k, old, new, s)) end
     render_value(new, 6, "  ", body, k, w, spec_of(p, k))
   elseif computed[k] then
-    if p.action == "replace" then
+    if p.action == "replace" and (old_attrs[k] == nil or type(old_attrs[k]) == "table" and known[k] == nil) then
       render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
     elseif known[k] ~= nil then
       render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
@@ -179,6 +180,9 @@ function change_body(p, c, sym, body)
   local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE)
   if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
   local old_attrs = secret_attrs.masked(p, prior and prior.attrs or {}, SENSITIVE)
+  if p.action == "update" or p.action == "replace" then -- (Terraform's id line: plan/text_id.lua)
+    keys, computed, old_attrs = text_id.add(kind, prior, keys, computed, old_attrs)
+  end
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after
@@ -189,7 +193,9 @@ function change_body(p, c, sym, body)
   for i = 1, shown == keys and 0 or #keys do
     local k = keys[i]
     if computed[k] then
-      if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
+      if p.action == "create" then shown[#shown + 1] = k
+      elseif p.action == "replace" then -- (one known and the same as before: unchanged, hidden)
+        if not (known[k] ~= nil and old_attrs[k] ~= nil and equal(known[k], old_attrs[k])) then shown[#shown + 1] = k end
       elseif p.action == "update" and kind ~= "invocation" then
         if known[k] ~= nil then
           if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end
