@@ -43,27 +43,11 @@ local function sorted_set(v)
   return setmetatable(sorted, getmetatable(v))
 end
 
--- Whether declared value v holds a sensitive reference: such a set keeps its order, since
--- its sensitive marks go by the declared positions (json_values.sensitive_marks). A list of
--- strings holds none (asked without ref.inspect's tables).
-local function has_secret(v)
-  if type(v) ~= "table" then return false end
-  if getmetatable(v) == nil then
-    local plain = true
-    for _, x in pairs(v) do if type(x) == "table" then plain = false break end end
-    if plain then return false end
-  end
-  return ref.inspect(v).sensitive
-end
-
 -- A table value as its argument's spec wants it (a set sorted, a block's sets too, JSON as
 -- text); declared: the argument as declared.
 local function canonical(spec, v, declared)
-  if spec.set then -- (compatible_runtimes...)
-    local sorted = sorted_set(v)
-    if sorted ~= v and has_secret(declared) then return v end
-    return sorted
-  end
+  -- (a set holding a sensitive part too: it is then sensitive whole, json_values.arg_marks)
+  if spec.set then return sorted_set(v) end -- (compatible_runtimes...)
   if spec.type == "block" then -- (vpc_config's ids, cors' lists: sets in the provider)
     if v == UNKNOWN or v == WITHHELD or type(declared) ~= "table" or ref.is_ref(declared) then return v end
     local out = v
@@ -71,7 +55,7 @@ local function canonical(spec, v, declared)
       local x = v[k]
       if field.set and type(x) == "table" then
         local sorted = sorted_set(x)
-        if sorted ~= x and not has_secret(declared[k]) then
+        if sorted ~= x then
           if out == v then
             out = setmetatable({}, getmetatable(v))
             for name, y in pairs(v) do out[name] = y end

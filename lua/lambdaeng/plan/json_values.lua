@@ -11,6 +11,7 @@
 --   masked(v, marks, shown)  v with its marked parts replaced by shown (text plans)
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
+--   arg_marks(decl, k)       sensitive_marks of argument k, a set holding a mark marked whole
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
 --   plain_table(v)           v is a table of data (no metatable, or json.array's)
 --   type_of(v)               Terraform's type of a known value ("string", "number",
@@ -103,6 +104,30 @@ function M.sensitive_marks(declared)
   local out = {}
   for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
   return M.fill_list(out, declared)
+end
+
+-- The marks of argument k of declaration decl: sensitive_marks of its declared value, but a
+-- set (a block's set field too) holding a sensitive part is sensitive as a whole: it is
+-- stored sorted (stackargs.lua), so its declared positions are not its elements' places,
+-- and Terraform marks such a set whole too (cty hoists an element's marks to its set).
+function M.arg_marks(decl, k)
+  local marks = M.sensitive_marks(decl.args[k])
+  local spec = decl.kind.args[k]
+  if type(marks) ~= "table" or not spec then return marks end
+  if spec.set then return true end
+  if spec.type ~= "block" then return marks end
+  local out
+  for name, field in pairs(spec.fields) do
+    local m = marks[name]
+    if field.set and type(m) == "table" then
+      if not out then
+        out = {}
+        for key, x in pairs(marks) do out[key] = x end
+      end
+      out[name] = true
+    end
+  end
+  return out or marks
 end
 
 -- v with each part marks says is sensitive replaced by shown (a copy; v itself when no part

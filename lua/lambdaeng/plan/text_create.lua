@@ -145,7 +145,7 @@ function M.create_lines(p, keys, computed, known, after, sym, body)
     local k = list[i]
     local v = after[k]
     if v ~= nil and sensitive and sensitive[k] then -- (only the parts that are: a list's element)
-      local marks = json_values.sensitive_marks(p.decl.args[k])
+      local marks = json_values.arg_marks(p.decl, k)
       v = type(marks) == "table" and p.args and json_values.masked(p.args[k], marks, SENSITIVE) or SENSITIVE
     end
     local last = values[k] -- (the same value: the same line; numbers by subtype too)
