@@ -146,3 +146,45 @@ describe("a replacement, as Terraform 1.11 plans it", function()
     same_lines(want, out, "function_event_invoke_config.e", { "id", "qualifier" })
   end)
 end)
+
+-- sweep_dynamic.tf as a lambdaeng stack: the environment block one sensitive value.
+local function env_session(token, declared)
+  plans.write(dir, "stack.lua", string.format([[
+local lambda = require "lambdaeng.lambda"
+local env = var("env", { sensitive = true, type = "json", default = { variables = { TOKEN = %q } } })
+lambda.func("fs", { function_name = "fs", role = "arn:aws:iam::123456789012:role/lambda-exec",
+  runtime = "python3.12", handler = "index.handler", filename = "code.zip", source_code_hash = "abc",
+  description = "one", environment = %s })
+]], token, declared or "env"))
+  local s = stack.load(dir .. "/stack.lua")
+  assert(not s.fatal and #s.errors == 0, s.fatal or stack.format_error(s.errors[1] or {}))
+  return s
+end
+
+local function digest(v) return "digest of " .. json.encode(v) end
+
+-- Terraform's environment block, its word for a secret as SPEC's (section 2: "(sensitive)").
+local function env_block(s, sign)
+  return (plans.block(s, "^      " .. sign .. " environment {$", "^        }$"):gsub("%(sensitive value%)", "(sensitive)"))
+end
+
+describe("a block sensitive as a whole, as Terraform 1.11 shows its nearest (a dynamic block)", function()
+  it("is a block, each attribute (sensitive): created, changed and removed", function()
+    local state = assert(statelib.open(dir .. "/state.json"))
+    local created = assert(plan.compute(env_session("t1"), state, { digest = digest }))
+    local out = text.render(created, nil, { color = false })
+    assert.equal("      + environment {\n          + variables = (sensitive)\n        }", env_block(out, "%+"))
+    assert.truthy(out:find("\n\n      + environment {\n", 1, true)) -- (after the attributes, an empty line before)
+    assert.is_nil(out:find("t1", 1, true))
+    for _, p in ipairs(created.changes) do
+      state:put(p.address, { kind = "func", name = p.decl.name, site = p.decl.site.display, args = p.stored,
+                             sensitive = p.sensitive, attrs = { arn = ACCOUNT .. "function:fs" },
+                             dependencies = json.array {} })
+    end
+    out = text.render(assert(plan.compute(env_session("t2"), state, { digest = digest })), nil, { color = false })
+    assert.equal(env_block(transcript("sweep_dynamic_env"), "~"), env_block(out, "~"))
+    assert.is_nil(out:find("t2", 1, true))
+    out = text.render(assert(plan.compute(env_session("t2", "nil"), state, { digest = digest })), nil, { color = false })
+    assert.equal(env_block(transcript("sweep_dynamic_env_gone"), "%-"), env_block(out, "%-"))
+  end)
+end)

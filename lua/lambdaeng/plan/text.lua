@@ -69,8 +69,14 @@ local function parts_of(p, k, old, new, s)
   local kept = p.secrets_kept and p.secrets_kept[k]
   local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, WAS_PART, kept)
   local n = s and sensitive_parts.new_shown(p, k, IS_PART, kept)
-  -- (a side state or the declaration keeps as one value: both whole, as before)
-  if (was_sensitive and o == nil) or (s and n == nil) then return mark(old, s), mark(new, s) end
+  -- (a side state or the declaration keeps as one value: both whole, as before; a block
+  -- as Terraform shows one, each attribute sensitive)
+  if (was_sensitive and o == nil) or (s and n == nil) then
+    local spec = spec_of(p, k)
+    if not (spec and spec.type == "block") then return mark(old, s), mark(new, s) end
+    return old ~= nil and (o or value.sensitive_block(spec, nil, WAS)) or nil,
+      new ~= nil and (n or value.sensitive_block(spec, p.args and p.args[k], IS)) or nil
+  end
   return o or old, n or new
 end
 
@@ -102,6 +108,7 @@ local function removed_lines(p, k, old, s, w, delete, body, suffix)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
   local spec, shown = spec_of(p, k), parts or mark(old, s)
+  if shown == SENSITIVE and spec and spec.type == "block" then shown = value.sensitive_block(spec, nil, SENSITIVE) end
   if value.is_block(spec, shown) then return removed_block(shown, spec, 6, delete, body, k, suffix) end
   local first = #body + 1
   render_value(shown, 6, delete, body, k, w, spec)
