@@ -112,7 +112,7 @@ end
 -- and Terraform marks such a set whole too (cty hoists an element's marks to its set).
 function M.arg_marks(decl, k)
   local marks = M.sensitive_marks(decl.args[k])
-  local spec = decl.kind.args[k]
+  local spec = decl.kind and decl.kind.args[k]
   if type(marks) ~= "table" or not spec then return marks end
   if spec.set then return true end
   if spec.type ~= "block" then return marks end
