@@ -1,8 +1,8 @@
 -- Sets among a kind's arguments (schema `set = true`: layers' compatible runtimes and
 -- architectures, a URL's cors lists, vpc_config's ids) as the provider keeps them: their
--- order is no difference. Used where two values of one argument are compared (the plan,
--- the refresh), so that a value stored in another order (by an older lambdaeng, which kept
--- the declared order) is the same value.
+-- order is no difference. A declaration's sets are sorted (stackargs.lua); two values of one
+-- argument are compared with their sets in order (the plan, the refresh), so that a value
+-- stored in another order (by an older lambdaeng, which kept the declared order) is the same.
 --   holds_set(spec)          -> whether spec is a set or a block with a set among its fields
 --   in_order(spec, v)        -> v with the sets it holds sorted (a copy; v when none moves)
 --   same(spec, a, b, equal)  -> whether a and b are equal, each set compared as a set
