@@ -1,7 +1,7 @@
 -- A set argument (schema `set = true`) holding a sensitive reference: sorted like any set, so
--- reordering it is no change, and sensitive as a whole (Terraform marks such a set whole:
--- cty hoists an element's marks to its set), since its declared positions are not its
--- elements' places once sorted: no element of it is ever shown in clear in its stead.
+-- reordering it is no change, and its sensitive element marked where it is once sorted (the
+-- declared positions are not the elements' places then): the text shows the other elements
+-- and "(sensitive)" in the secret's place, plan JSON marks that place, never another.
 local plan = require "lambdaeng.plan"
 local text = require "lambdaeng.plan.text"
 local plan_json = require "lambdaeng.plan.json"
@@ -63,17 +63,24 @@ describe("a set holding a sensitive reference", function()
     assert.equal(0, #result.changes)
   end)
 
-  it("is shown and marked as a whole, no element of it in clear", function()
-    local result = assert(plan.compute(session(false), assert(statelib.open(dir .. "/fresh.json")), { digest = digest }))
-    local out = text.render(result, nil, { color = false })
-    assert.matches("%+ compatible_runtimes +%= %(sensitive%)\n", out)
-    assert.is_nil(out:find("nodejs20.x", 1, true))
-    assert.is_nil(out:find("secret.example", 1, true))
-    assert.matches("%+ allow_origins +%= %(sensitive%)\n", out)
-    local doc = json.decode_plain(plan_json.encode(result, assert(statelib.open(dir .. "/fresh.json"))))
-    local changes = {}
-    for _, c in ipairs(doc.resource_changes) do changes[c.address] = c.change end
-    assert.equal(true, changes["layer_version.l"].after_sensitive.compatible_runtimes)
-    assert.equal(true, changes["function_url.u"].after_sensitive.cors.allow_origins)
+  it("is shown and marked element by element in its sorted order, no secret in clear", function()
+    for _, first in ipairs({ true, false }) do
+      local result = assert(plan.compute(session(first), assert(statelib.open(dir .. "/fresh.json")), { digest = digest }))
+      local out = text.render(result, nil, { color = false })
+      -- (nodejs20.x, the secret, sorts first: declared second when first is false)
+      assert.matches('%+ compatible_runtimes +%= %[\n +%+ %(sensitive%),\n +%+ "python3%.12",\n +%]', out)
+      assert.matches('%+ allow_origins +%= %[\n +%+ "https://a%.example",\n +%+ %(sensitive%),\n +%]', out)
+      assert.is_nil(out:find("nodejs20.x", 1, true))
+      assert.is_nil(out:find("secret.example", 1, true))
+      local encoded = plan_json.encode(result, assert(statelib.open(dir .. "/fresh.json")))
+      assert.is_nil(encoded:find("nodejs20.x", 1, true))
+      local doc = json.decode_plain(encoded)
+      local changes = {}
+      for _, c in ipairs(doc.resource_changes) do changes[c.address] = c.change end
+      assert.same({ true, false }, changes["layer_version.l"].after_sensitive.compatible_runtimes)
+      assert.same({ json.null, "python3.12" }, changes["layer_version.l"].after.compatible_runtimes)
+      assert.same({ false, true }, changes["function_url.u"].after_sensitive.cors.allow_origins)
+    end
   end)
+
 end)
