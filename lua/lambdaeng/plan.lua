@@ -23,6 +23,8 @@ local plan_env = require "lambdaeng.plan.env"
 local plan_outputs = require "lambdaeng.plan.outputs"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local vm = require "lambdaeng.native.vm"
+local schema = require "lambdaeng.schema"
+local sets = require "lambdaeng.sets"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -90,11 +92,13 @@ end
 local equal = vm.equality(UNKNOWN)
 M.equal = equal
 
--- Whether argument key is the same before and after, for this kind.
+-- Whether argument key is the same before and after, for this kind (its sets, a block's
+-- too, as sets: a value stored in another order is the same).
 local function same(kind, key, a, b)
   local l = LOGIC[kind]
   if l then return l.same(key, a, b) end
-  return equal(a, b)
+  local spec = schema.kinds[kind]
+  return sets.same(spec and spec.args[key], a, b, equal)
 end
 M.same = same
 

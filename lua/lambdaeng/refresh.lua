@@ -270,7 +270,7 @@ local function refresh_one(ctx, addr, entry, drifted, errors, unchanged)
 end
 
 local function sorted_set(v)
-  if type(v) ~= "table" then return v end
+  if type(v) ~= "table" or v.sensitive_digest ~= nil then return v end -- (a digest: kept, never emptied)
   local out = table.move(v, 1, #v, 1, {})
   table.sort(out, function(a, b) return tostring(a) < tostring(b) end)
   return out
@@ -309,7 +309,7 @@ local function refresh_other(ctx, addr, entry, drifted, errors, unchanged)
         known = sensitive_parts.reread(known, entry.sensitive_paths, k, read.args[k], ctx.digest,
           merged[k] and merged[k].sensitive_digest)
       end
-    elseif not plan.equal(stored, actual) then merged[k] = read.args[k] end
+    elseif not plan.same(entry.kind, k, stored, actual) then merged[k] = read.args[k] end -- (sets as sets)
   end
   local changed = false
   if not plan.equal(merged, entry.args) then

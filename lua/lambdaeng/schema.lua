@@ -207,6 +207,9 @@ M.alias = {
     routing_config = block { additional_version_weights = map(t("number", { min = 0, max = 1 }), { max = 1 }) },
   },
   computed = { "arn", "invoke_arn" },
+  -- UpdateAlias keeps the alias's ARN: an in-place update plans arn and invoke_arn as they
+  -- are, as Terraform 1.11 does (tests/cases/terraform_plans/sweep_updates.txt).
+  update_keeps = true,
   timeouts = { create = "5m", update = "15m", delete = "5m" },
 }
 
@@ -284,6 +287,7 @@ M.event_invoke_config = {
     },
   },
   computed = { "id" },
+  update_keeps = true, -- (the id is NAME[:QUALIFIER]: an update keeps it, as Terraform plans it)
   timeouts = { create = "5m", update = "5m", delete = "5m" },
 }
 

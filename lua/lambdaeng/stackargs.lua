@@ -14,11 +14,13 @@ local json = require "lambdaeng.json"
 local nhash = require "lambdaeng.native.hash"
 local vm = require "lambdaeng.native.vm"
 local storable = require "lambdaeng.storable"
+local sets = require "lambdaeng.sets"
 
 local M = {}
 local UNKNOWN, WITHHELD = ref.UNKNOWN, ref.WITHHELD
 local resolve, fill_defaults = ref.resolve, schema_index.fill_defaults
 local as_spec, list_fields = storable.as_spec, storable.list_fields
+local in_order = sets.in_order
 local NO_LISTS = {}
 
 function M.with_defaults(fields, args)
@@ -27,60 +29,15 @@ function M.with_defaults(fields, args)
   return fill_defaults(fields, out)
 end
 
--- A set of strings in one order (sorted), so that the API's order or the stack's is no
--- change; v itself when it holds anything else (a reference not yet known) or is sorted
--- (no copy: most are).
-local function sorted_set(v)
-  local n, in_order = #v, true
-  for i = 1, n do
-    local x = v[i]
-    if type(x) ~= "string" then return v end
-    if i > 1 and in_order and x < v[i - 1] then in_order = false end
-  end
-  if in_order then return v end
-  local sorted = table.move(v, 1, n, 1, {})
-  table.sort(sorted)
-  return setmetatable(sorted, getmetatable(v))
-end
-
--- Whether declared value v holds a sensitive reference: such a set keeps its order, since
--- its sensitive marks go by the declared positions (json_values.sensitive_marks). A list of
--- strings holds none (asked without ref.inspect's tables).
-local function has_secret(v)
-  if type(v) ~= "table" then return false end
-  if getmetatable(v) == nil then
-    local plain = true
-    for _, x in pairs(v) do if type(x) == "table" then plain = false break end end
-    if plain then return false end
-  end
-  return ref.inspect(v).sensitive
-end
-
 -- A table value as its argument's spec wants it (a set sorted, a block's sets too, JSON as
 -- text); declared: the argument as declared.
 local function canonical(spec, v, declared)
-  if spec.set then -- (compatible_runtimes...)
-    local sorted = sorted_set(v)
-    if sorted ~= v and has_secret(declared) then return v end
-    return sorted
-  end
+  -- (a set sorted, so that the API's order or the stack's is no change: sets.lua; one holding
+  -- a sensitive part too, then sensitive whole: json_values.arg_marks)
+  if spec.set then return in_order(spec, v) end -- (compatible_runtimes...)
   if spec.type == "block" then -- (vpc_config's ids, cors' lists: sets in the provider)
     if v == UNKNOWN or v == WITHHELD or type(declared) ~= "table" or ref.is_ref(declared) then return v end
-    local out = v
-    for k, field in pairs(spec.fields) do
-      local x = v[k]
-      if field.set and type(x) == "table" then
-        local sorted = sorted_set(x)
-        if sorted ~= x and not has_secret(declared[k]) then
-          if out == v then
-            out = setmetatable({}, getmetatable(v))
-            for name, y in pairs(v) do out[name] = y end
-          end
-          out[k] = sorted
-        end
-      end
-    end
-    return out
+    return in_order(spec, v)
   end
   local ok, text = pcall(json.encode_plain, v)
   if ok then return spec.type == "client_context" and nhash.base64(text) or text end

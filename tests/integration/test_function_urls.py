@@ -222,6 +222,36 @@ class FunctionUrlsAgainstMoto(MotoStackCase, UrlStack, unittest.TestCase):
         self.crud(c)
         self.destroy(c)
 
+    def test_cors_lists_an_older_lambdaeng_stored_unsorted(self):
+        """cors' lists are sets (as in the provider): a state an older lambdaeng wrote, which
+        kept them in the declared order, is no change and no drift, refreshed or not."""
+        with open(os.path.join(self.work, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'local fn = lambda.func("f", { function_name = "web", role = var("role_arn"), runtime = "python3.12",\n'
+                    '  handler = "app.handler", source = "fn" })\n'
+                    'lambda.function_url("u", { function_name = fn.function_name, authorization_type = "NONE",\n'
+                    '  cors = { allow_origins = { "https://b.example", "https://a.example" },\n'
+                    '           allow_methods = { "POST", "GET" }, expose_headers = { "x-b", "x-a" } } })\n')
+        os.makedirs(os.path.join(self.work, "fn"))
+        with open(os.path.join(self.work, "fn", "app.py"), "w") as f:
+            f.write(HANDLER)
+        r = self.le("run", "stack.lua", "--yes")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = os.path.join(self.work, ".lambdaeng", "stack.state.json")
+        with open(path) as f:
+            doc = json.load(f)
+        cors = doc["resources"]["function_url.u"]["args"]["cors"]
+        self.assertEqual(cors["allow_origins"], ["https://a.example", "https://b.example"])  # stored sorted now
+        for k in ("allow_origins", "allow_methods", "expose_headers"):  # as an older lambdaeng stored them
+            cors[k] = list(reversed(cors[k]))
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        for refresh in ("--refresh", "--no-refresh"):
+            r = self.le("plan", "stack.lua", "--detailed-exitcode", refresh)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertNotIn("changed outside lambdaeng", r.stdout + r.stderr)
+            self.assertIn("No changes.", r.stdout)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

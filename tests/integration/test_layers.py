@@ -427,6 +427,26 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.versions(), [])
 
+    def test_a_set_holding_a_secret_is_refreshed_through_its_digest(self):
+        """Runtimes holding a sensitive one (a set, sensitive whole): refreshed, it is no drift,
+        and the state never holds the secret (the refresh emptied the stored digest, took the
+        read value as drift and saved it in clear)."""
+        with open(os.path.join(self.dir, "stack.lua"), "w") as f:
+            f.write('local lambda = require "lambdaeng.lambda"\n'
+                    'local rt = var("rt", { sensitive = true, default = "nodejs20.x" })\n'
+                    'lambda.layer_version("shared", { layer_name = "shared", source = "layer",\n'
+                    '  compatible_runtimes = { "python3.12", rt } })\n')
+        state = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
+        for step in ("run", "run again, refreshed"):
+            r = self.le("run", "stack.lua", "--yes")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertNotIn("changed outside lambdaeng", r.stdout + r.stderr, step)
+            with open(state) as f:
+                self.assertNotIn("nodejs20.x", f.read(), step)
+        got = self.boto.get_layer_version(LayerName="shared", VersionNumber=1)
+        self.assertEqual(sorted(got["CompatibleRuntimes"]), ["nodejs20.x", "python3.12"])
+        self.assertEqual([v for v, _ in self.versions()], [1])  # (no drift: not published again)
+
     def test_plan_time_validation_names_file_and_line(self):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'

@@ -48,7 +48,7 @@ function M.entry_for(ctx, decl, rec, sensitive)
     sens = sens or {}; sens[k] = true
     -- where in the argument its sensitive parts are (plan --json marks them per path),
     -- and its other parts with the digest they go with (plan --json's "before")
-    local marks = json_values.sensitive_marks(decl.args[k])
+    local marks = json_values.arg_marks(decl, k, rec.args[k])
     if type(marks) == "table" then
       paths = paths or {}; paths[k] = marks
       if json_values.is_digest(args[k]) and type(args[k].sensitive_digest) == "string" then

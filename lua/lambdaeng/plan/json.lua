@@ -90,7 +90,7 @@ local function after_of(p)
   local declared = p.decl and p.decl.args or {}
   local specs = p.decl and p.decl.kind.args or {}
   for k, v in pairs(p.args) do
-    local marks = values.sensitive_marks(declared[k]) or values.stored_marks(v, p.sensitive and p.sensitive[k]
+    local marks = (p.decl and values.arg_marks(p.decl, k, v)) or values.stored_marks(v, p.sensitive and p.sensitive[k]
       and type(declared[k]) ~= "table")
     sensitive[k] = marks
     after[k] = values.as_spec(specs[k], values.known(v, marks))

@@ -11,6 +11,7 @@
 --   masked(v, marks, shown)  v with its marked parts replaced by shown (text plans)
 --   stored_marks(v, whole)   marks of a stored value: true when whole, or where
 --                            state keeps only a keyed digest
+--   arg_marks(decl, k, value) sensitive_marks of argument k, a set's in its sorted order (value)
 --   fill_list(marks, v)      a list's marks with false for unmarked elements
 --   plain_table(v)           v is a table of data (no metatable, or json.array's)
 --   type_of(v)               Terraform's type of a known value ("string", "number",
@@ -103,6 +104,52 @@ function M.sensitive_marks(declared)
   local out = {}
   for k, x in pairs(declared) do out[k] = M.sensitive_marks(x) end
   return M.fill_list(out, declared)
+end
+
+-- The marks of a set's elements once sorted (stackargs.lua sorts a set, its declared
+-- positions then no longer its elements' places): the declared clear strings matched in
+-- sorted, the other elements (the sensitive ones' values) marked; marked whole when a clear
+-- element is not a plain string (its value unknown here); marks as they are when sorted is
+-- not a list of strings (not sorted: a value not yet known).
+local function set_marks(declared, marks, sorted)
+  if type(marks) ~= "table" or type(declared) ~= "table" or type(sorted) ~= "table" then return marks end
+  for i = 1, #sorted do if type(sorted[i]) ~= "string" then return marks end end
+  local clear = {}
+  for i = 1, #declared do
+    local x = declared[i]
+    if not marks[i] then
+      if type(x) ~= "string" then return true end
+      clear[x] = (clear[x] or 0) + 1
+    end
+  end
+  local out = {}
+  for j = 1, #sorted do
+    local x = sorted[j]
+    if (clear[x] or 0) > 0 then clear[x], out[j] = clear[x] - 1, false else out[j] = true end
+  end
+  return json.array(out)
+end
+
+-- The marks of argument k of declaration decl whose resolved value is value: sensitive_marks
+-- of the declared value, a set's (a block's set field's) in its sorted order.
+function M.arg_marks(decl, k, value)
+  local declared = decl.args[k]
+  local marks = M.sensitive_marks(declared)
+  local spec = decl.kind and decl.kind.args[k]
+  if type(marks) ~= "table" or not spec then return marks end
+  if spec.set then return set_marks(declared, marks, value) end
+  if spec.type ~= "block" or type(value) ~= "table" or type(declared) ~= "table" then return marks end
+  local out
+  for name, field in pairs(spec.fields) do
+    if field.set and type(marks[name]) == "table" then
+      if not out then
+        out = {}
+        for key, x in pairs(marks) do out[key] = x end
+      end
+      out[name] = set_marks(declared[name], marks[name], value[name])
+    end
+  end
+  return out or marks
 end
 
 -- v with each part marks says is sensitive replaced by shown (a copy; v itself when no part

@@ -76,7 +76,7 @@ function M.old_shown(prior, k, marker, kept)
 end
 
 function M.new_shown(p, k, marker, kept)
-  local marks = p.decl and json_values.sensitive_marks(p.decl.args[k])
+  local marks = p.decl and json_values.arg_marks(p.decl, k, p.args and p.args[k])
   if type(marks) ~= "table" or not p.args then return nil end
   return marked(p.args[k], marks, marker, kept)
 end
@@ -146,7 +146,7 @@ end
 
 function M.parts_kept(p, k, digest)
   local value, _, _, parts = stored_parts(p.prior, k)
-  local marks = p.decl and json_values.sensitive_marks(p.decl.args[k])
+  local marks = p.decl and json_values.arg_marks(p.decl, k, p.args and p.args[k])
   if value == nil or type(parts) ~= "table" or type(marks) ~= "table" or not digest or not p.args then return nil end
   return kept_parts(p.args[k], marks, parts, digest, { k })
 end

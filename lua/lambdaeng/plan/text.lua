@@ -15,6 +15,7 @@ local value = require "lambdaeng.plan.text_value"
 local creates = require "lambdaeng.plan.text_create"
 local sensitive_parts = require "lambdaeng.plan.sensitive_parts"
 local diffs = require "lambdaeng.plan.text_diff"
+local text_id = require "lambdaeng.plan.text_id"
 
 local M = {}
 local UNKNOWN = ref.UNKNOWN
@@ -68,8 +69,14 @@ local function parts_of(p, k, old, new, s)
   local kept = p.secrets_kept and p.secrets_kept[k]
   local o = was_sensitive and sensitive_parts.old_shown(p.prior, k, WAS_PART, kept)
   local n = s and sensitive_parts.new_shown(p, k, IS_PART, kept)
-  -- (a side state or the declaration keeps as one value: both whole, as before)
-  if (was_sensitive and o == nil) or (s and n == nil) then return mark(old, s), mark(new, s) end
+  -- (a side state or the declaration keeps as one value: both whole, as before; a block
+  -- as Terraform shows one, each attribute sensitive)
+  if (was_sensitive and o == nil) or (s and n == nil) then
+    local spec = spec_of(p, k)
+    if not (spec and spec.type == "block") then return mark(old, s), mark(new, s) end
+    return old ~= nil and (o or value.sensitive_block(spec, nil, WAS)) or nil,
+      new ~= nil and (n or value.sensitive_block(spec, p.args and p.args[k], IS)) or nil
+  end
   return o or old, n or new
 end
 
@@ -101,6 +108,7 @@ local function removed_lines(p, k, old, s, w, delete, body, suffix)
   local was_sensitive = p.prior and type(p.prior.sensitive) == "table" and p.prior.sensitive[k]
   local parts = was_sensitive and sensitive_parts.old_shown(p.prior, k, SENSITIVE)
   local spec, shown = spec_of(p, k), parts or mark(old, s)
+  if shown == SENSITIVE and spec and spec.type == "block" then shown = value.sensitive_block(spec, nil, SENSITIVE) end
   if value.is_block(spec, shown) then return removed_block(shown, spec, 6, delete, body, k, suffix) end
   local first = #body + 1
   render_value(shown, 6, delete, body, k, w, spec)
@@ -130,7 +138,7 @@ local function key_lines(p, c, sym, body, k, w, sides)
     if computed[k] then new = old_attrs[k] else new = select(2, parts_of(p, k, old, new, s)) end
     render_value(new, 6, "  ", body, k, w, spec_of(p, k))
   elseif computed[k] then
-    if p.action == "replace" then
+    if p.action == "replace" and (old_attrs[k] == nil or type(old_attrs[k]) == "table" and known[k] == nil) then
       render_value(known[k] ~= nil and known[k] or UNKNOWN, 6, create, body, k, w, spec_of(p, k))
     elseif known[k] ~= nil then
       render_diff(old_attrs[k], known[k], 6, k, w, body, sym, nil, spec_of(p, k))
@@ -179,6 +187,9 @@ function change_body(p, c, sym, body)
   local known = secret_attrs.masked(p, p.known_attrs or {}, SENSITIVE)
   if p.action == "create" then return create_lines(p, keys, computed, known, after, sym, body) end
   local old_attrs = secret_attrs.masked(p, prior and prior.attrs or {}, SENSITIVE)
+  if p.action == "update" or p.action == "replace" then -- (Terraform's id line: plan/text_id.lua)
+    keys, computed, old_attrs = text_id.add(kind, prior, keys, computed, old_attrs)
+  end
   local logic = LOGIC[kind]
   local eff_before = logic and logic.effective(before) or before
   local eff_after = logic and logic.effective(after) or after
@@ -189,7 +200,9 @@ function change_body(p, c, sym, body)
   for i = 1, shown == keys and 0 or #keys do
     local k = keys[i]
     if computed[k] then
-      if p.action == "create" or p.action == "replace" then shown[#shown + 1] = k
+      if p.action == "create" then shown[#shown + 1] = k
+      elseif p.action == "replace" then -- (one known and the same as before: unchanged, hidden)
+        if not (known[k] ~= nil and old_attrs[k] ~= nil and equal(known[k], old_attrs[k])) then shown[#shown + 1] = k end
       elseif p.action == "update" and kind ~= "invocation" then
         if known[k] ~= nil then
           if old_attrs[k] ~= nil and not equal(old_attrs[k], known[k]) then shown[#shown + 1] = k end

@@ -145,8 +145,10 @@ function M.create_lines(p, keys, computed, known, after, sym, body)
     local k = list[i]
     local v = after[k]
     if v ~= nil and sensitive and sensitive[k] then -- (only the parts that are: a list's element)
-      local marks = json_values.sensitive_marks(p.decl.args[k])
+      local marks = json_values.arg_marks(p.decl, k, p.args and p.args[k])
       v = type(marks) == "table" and p.args and json_values.masked(p.args[k], marks, SENSITIVE) or SENSITIVE
+      local spec = v == SENSITIVE and spec_of(p, k) -- (a block sensitive whole: a block, as Terraform's)
+      if spec and spec.type == "block" then v = value.sensitive_block(spec, p.args and p.args[k], SENSITIVE) end
     end
     local last = values[k] -- (the same value: the same line; numbers by subtype too)
     if (v ~= last or last == nil or (subtype[k] ~= nil and math.type(v) ~= subtype[k]))

@@ -10,6 +10,7 @@
 --   render_value(v, indent, sign, out, key, width, spec)  appends v's lines to out
 --   label_of(key, width)      "key<padding> = "
 --   is_block(spec, v)         whether v shows as a block ("key {")
+--   sensitive_block(spec, v, marker) -> a block sensitive as a whole as shown: its fields each marker
 --   split_blocks(spec, keys, v[, w]) -> the keys of v's attributes, of its blocks (or nil):
 --                             a block of both v and w (an update's two sides)
 --   reset()                   forgets the labels made for the previous text
@@ -68,6 +69,27 @@ end
 local function is_block(spec, v)
   return spec ~= nil and spec.type == "block" and type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE
     and v ~= WITHHELD and v.sensitive_digest == nil
+end
+
+-- A block sensitive as a whole as Terraform 1.11 shows one (its nearest, a dynamic block over
+-- a sensitive value, has each attribute marked: tests/cases/terraform_plans/sweep_dynamic*):
+-- a block, each attribute marker, a nested block likewise. Its fields are v's when v is a
+-- known table (the declared side), else (a stored digest names none) the block's required and
+-- defaulted fields (a stored block has its defaults), else all of them.
+local function sensitive_block(spec, v, marker)
+  local fields, out = spec.fields or {}, {}
+  local known = type(v) == "table" and v ~= UNKNOWN and v ~= SENSITIVE and v ~= WITHHELD and v.sensitive_digest == nil
+  for name, field in pairs(fields) do
+    if known and v[name] ~= nil or not known and (field.required or field.default ~= nil) then
+      out[name] = field.type == "block" and sensitive_block(field, known and v[name], marker) or marker
+    end
+  end
+  if next(out) == nil and not known then
+    for name, field in pairs(fields) do
+      out[name] = field.type == "block" and sensitive_block(field, nil, marker) or marker
+    end
+  end
+  return out
 end
 
 -- keys (sorted) of table v of block spec split as Terraform orders them: its attributes,
@@ -159,7 +181,7 @@ local function render_value(v, indent, sign, out, key, width, spec)
 end
 
 M.scalar, M.is_list, M.spec_of, M.inner_spec = scalar, is_list, spec_of, inner_spec
-M.is_block, M.split_blocks = is_block, split_blocks
+M.is_block, M.split_blocks, M.sensitive_block = is_block, split_blocks, sensitive_block
 M.render_value, M.label_of = render_value, label_of
 
 return M
