@@ -460,6 +460,7 @@ class LayerSkipDestroyOnTheLocalTarget(Served):
     def setUp(self):
         super().setUp()
         self.boto = Served.boto(self)  # the client, as LayersAgainstMoto has it
+        self.layer = "shared"  # (a target of its own: no other test's layers)
         os.makedirs(os.path.join(self.dir, "layer", "python"))
         with open(os.path.join(self.dir, "layer", "python", "m.py"), "w") as f:
             f.write("X = 1\n")
