@@ -185,7 +185,7 @@ class LayersOnTheLocalTarget(Served):
         self.assertIn("Function code combined with layers exceeds the maximum allowed size of 262144000 bytes",
                       str(e.exception))
         create("fits", [big_layer])
-        c.get_waiter("function_active_v2").wait(FunctionName="fits", WaiterConfig={"Delay": 0.05})
+        c.get_waiter("function_active_v2").wait(FunctionName="fits", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         with self.assertRaises(c.exceptions.InvalidParameterValueException) as e:  # new code under its layers
             c.update_function_code(FunctionName="fits", ZipFile=big_code)
         self.assertIn("Function code combined with layers exceeds the maximum allowed size of 262144000 bytes",
