@@ -113,18 +113,27 @@ jobs=$(nproc)
 # time. LAMBDAENG_TEST_JOBS overrides (e.g. 2 on a machine busy with other work).
 test_jobs=${LAMBDAENG_TEST_JOBS:-$((jobs * 2))}
 
+# A test without a TIMEOUT of its own (tests/CMakeLists.txt: the cmocka ones, sizes, structure,
+# the SigV4 suite) gets this one: a hang detector, never a speed limit.
+default_timeout=600
+
+# The sanitizers' options for the tests (the plain build's binaries ignore them; --only runs
+# either build): leaks checked, the first error fatal, with its stack. Options set are kept.
+sanitizer_env=("ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+  "UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}")
+
 if [ -n "$only" ]; then
-  run_step ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j"$test_jobs" -R "$only"
+  run_step env "${sanitizer_env[@]}" ctest --test-dir "$build_dir" --output-on-failure --no-tests=error \
+    -j"$test_jobs" --timeout "$default_timeout" -R "$only"
   exit
 fi
 
 bash scripts/deps.sh  # (in the foreground: apt-get may ask on the terminal)
 status=0
 
-plain_tests() { cd build && ctest --output-on-failure -j"$test_jobs"; }
+plain_tests() { cd build && ctest --output-on-failure -j"$test_jobs" --timeout "$default_timeout"; }
 sanitized_tests() {
-  cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j"$test_jobs"
+  cd build-asan && env "${sanitizer_env[@]}" ctest --output-on-failure -j"$test_jobs" --timeout "$default_timeout"
 }
 
 echo "== plain build"

@@ -48,6 +48,10 @@ the request path; every request's arrival is recorded and served at /__log.
                  GET /__held gives the names of the requests waiting, and how many each;
                  POST /__hold/NAME holds NAME's requests again after a release)
 anything else: 200 with a plausible FunctionConfiguration.
+GET /__errors: the exceptions a request's handling raised that were not a client gone (a
+reset or broken pipe: the tests kill clients on purpose, the reset scenarios cut their own);
+each is also printed with its traceback on stderr. A client gone is counted, not printed
+(/__stats "clients_gone").
 GET /__connections: {"now": open client connections, "peak": the most open at once}, counting
 the connections that carried an API request (not /__*); POST /__connections/reset sets the
 peak to the number open now.
@@ -87,6 +91,8 @@ GATE_OPS = ("create", "get", "invoke")
 STORE = {}  # the stateful "st-*" functions: name -> configuration
 BROKEN = {}  # name -> the hostile mode its GetFunction answers with (POST /__break/NAME?MODE)
 WAL = collections.defaultdict(list)  # name -> [(call, the state's entry for it then)] (wal-*)
+ERRORS = []  # repr of each unexpected exception in a request's handling (GET /__errors)
+CLIENTS_GONE = collections.Counter()  # the exception's class name -> how many (reset, broken pipe)
 HUGE = 300 * 1024 * 1024
 
 
@@ -146,7 +152,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__stats":
             with LOCK:
                 data = json.dumps({"peak_in_flight": IN_FLIGHT["peak"], "requests": sum(COUNT.values()),
-                                   "gate_opened_by": GATE["opened_by"]}).encode()
+                                   "gate_opened_by": GATE["opened_by"], "clients_gone": sum(CLIENTS_GONE.values())}).encode()
+            return self.reply(200, data, {"Content-Type": "application/json"})
+        if self.path == "/__errors":
+            with LOCK:
+                data = json.dumps(ERRORS).encode()
             return self.reply(200, data, {"Content-Type": "application/json"})
         if self.path == "/__gates":
             with LOCK:
@@ -452,8 +462,10 @@ class Handler(BaseHTTPRequestHandler):
             IN_FLIGHT["peak"] = max(IN_FLIGHT["peak"], IN_FLIGHT["now"])
         try:
             self.handle_any()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError) as gone:
             self.close_connection = True  # the client is gone (killed by the test)
+            with LOCK:
+                CLIENTS_GONE[type(gone).__name__] += 1
         finally:
             with LOCK:
                 IN_FLIGHT["now"] -= 1
@@ -463,6 +475,19 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     request_queue_size = 1024  # hundreds of clients connect at once in the concurrency tests
+
+    def handle_error(self, request, client_address):
+        """Quiet about a client gone between requests (its keep-alive connection reset: a
+        client killed by the test, or one that closed with data unread); anything else is a
+        fault of this server or of what it was sent: recorded (/__errors) and printed."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            with LOCK:
+                CLIENTS_GONE[type(error).__name__] += 1
+            return
+        with LOCK:
+            ERRORS.append(f"{type(error).__name__}: {error} (client {client_address[0]}:{client_address[1]})")
+        super().handle_error(request, client_address)
 
 
 def main():

@@ -188,7 +188,7 @@ class Tmux:
         return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-S", f"-{self.scrollback}"],
                               capture_output=True, text=True).stdout
 
-    def wait_for(self, text, timeout=15):
+    def wait_for(self, text, timeout=60):  # (a bound on a wait that would never end, not a speed limit)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             s = self.screen()

@@ -80,15 +80,22 @@ class FaultServer:
 
     SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault_server.py")
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, stderr=None):
         self.proc = subprocess.Popen([sys.executable, self.SCRIPT], stdout=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, **(env or {})))
+                                     env=dict(os.environ, **(env or {})), stderr=stderr)
         self.endpoint = json.loads(self.proc.stdout.readline())["endpoint"]
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
+        """Ends the server; raises AssertionError if handling a request raised anything but a
+        client gone (the server's /__errors: a fault of the server or of what it was sent)."""
+        try:
+            errors = self.read("/__errors") if self.proc.poll() is None else []
+        finally:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+            self.proc.stdout.close()
+        if errors:
+            raise AssertionError(f"the fault server's request handling raised: {errors}")
 
     def read(self, path):
         """The JSON document the server answers at path (/__stats, /__functions, /__log, ...)."""

@@ -57,7 +57,7 @@ class Functions(Served):
         for name, code in (("bytes", BYTES_BOOTSTRAP), ("raw", RAW_BOOTSTRAP)):
             c.create_function(FunctionName=name, Runtime="provided.al2023", Handler="x", Role=ROLE,
                               Code={"ZipFile": bootstrap_zip(code)})
-            c.get_waiter("function_active_v2").wait(FunctionName=name)
+            c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def api_invoke(self, text):
         r = run("api", "Invoke", "-", "--endpoint", self.endpoint, input=text, env=DUMMY, timeout=120)

@@ -78,7 +78,7 @@ class StreamFunctions(Served):
                           Code={"ZipFile": data}, Timeout=60)
         self.run_dir = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest())
         for name in ("plain", "streamer"):
-            c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
 
     def open_gate(self, path):
         with open(os.path.join(self.run_dir, "release" + path.replace("/", "-")), "w"):

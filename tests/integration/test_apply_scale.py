@@ -302,7 +302,8 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
             time.sleep(0.05)
         self.assertEqual(set(held()), set(names), "the creates never all reached the server")
         lines = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in p.stdout], daemon=True).start()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in p.stdout], daemon=True)
+        reader.start()
         p.send_signal(signal.SIGINT)
         seen = []
         while not any("Interrupt received" in line for line in seen):  # the first one, acknowledged
@@ -311,7 +312,7 @@ lambda.invocation("seed", {{ function_name = fn.function_name, input = json.enco
         p.wait(timeout=110)
         still_held = held()  # read before anything is released
         err = p.stderr.read()
-        time.sleep(0.2)
+        reader.join(timeout=60)  # (the run ended: its stdout is at its end once read whole)
         while not lines.empty():
             seen.append(lines.get())
         out = "".join(seen)

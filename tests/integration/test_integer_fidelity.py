@@ -87,7 +87,7 @@ class LocalTargetIntegers(Served):
         super().setUp()
         self.boto().create_function(FunctionName="f", Runtime="provided.al2023", Handler="x", Role=ROLE,
                                     Code={"ZipFile": bootstrap_zip(NOOP_BOOTSTRAP)})
-        self.boto().get_waiter("function_active_v2").wait(FunctionName="f")
+        self.boto().get_waiter("function_active_v2").wait(FunctionName="f", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def restart(self):
         self.stop()

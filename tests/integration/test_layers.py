@@ -185,7 +185,7 @@ class LayersOnTheLocalTarget(Served):
         self.assertIn("Function code combined with layers exceeds the maximum allowed size of 262144000 bytes",
                       str(e.exception))
         create("fits", [big_layer])
-        c.get_waiter("function_active_v2").wait(FunctionName="fits")
+        c.get_waiter("function_active_v2").wait(FunctionName="fits", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         with self.assertRaises(c.exceptions.InvalidParameterValueException) as e:  # new code under its layers
             c.update_function_code(FunctionName="fits", ZipFile=big_code)
         self.assertIn("Function code combined with layers exceeds the maximum allowed size of 262144000 bytes",
@@ -253,17 +253,25 @@ class LayersAgainstMoto(unittest.TestCase):
 
     STACK = '''
 local lambda = require "lambdaeng.lambda"
-lambda.layer_version("shared", { layer_name = "shared", source = "layer", license_info = LICENSE, skip_destroy = KEEP,
+lambda.layer_version("shared", { layer_name = NAME, source = "layer", license_info = LICENSE, skip_destroy = KEEP,
                                  compatible_runtimes = { "python3.12", "python3.11" },
                                  compatible_architectures = { "x86_64" } })
 '''
 
+    # One moto for the class (a start is ~1 s of CPU): each test's layer has a name of its own.
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = Moto(signed=True)
+        cls.boto = cls.moto.boto3()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="lambdaeng-layers-moto-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.moto = Moto(signed=True)
-        self.addCleanup(self.moto.stop)
-        self.boto = self.moto.boto3()
+        self.layer = "shared-" + self._testMethodName[len("test_"):][:50]
         os.makedirs(os.path.join(self.dir, "layer", "python"))
         with open(os.path.join(self.dir, "layer", "python", "m.py"), "w") as f:
             f.write("X = 1\n")
@@ -271,7 +279,8 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
 
     def write_stack(self, license_info, keep=False):
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
-            f.write(self.STACK.replace("LICENSE", json.dumps(license_info)).replace("KEEP", json.dumps(keep)))
+            f.write(self.STACK.replace("LICENSE", json.dumps(license_info)).replace("KEEP", json.dumps(keep))
+                    .replace("NAME", json.dumps(self.layer)))
 
     def le(self, *args):
         return run(*args, cwd=self.dir, env=self.moto.env(), timeout=300) if args[0] == "state" else \
@@ -279,13 +288,13 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
 
     def versions(self):
         return [(v["Version"], v.get("LicenseInfo")) for v in
-                self.boto.list_layer_versions(LayerName="shared")["LayerVersions"]]
+                self.boto.list_layer_versions(LayerName=self.layer)["LayerVersions"]]
 
     def test_create_replace_drift_import_destroy(self):
         r = self.le("run", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.versions(), [(1, "MIT")])
-        got = self.boto.get_layer_version(LayerName="shared", VersionNumber=1)
+        got = self.boto.get_layer_version(LayerName=self.layer, VersionNumber=1)
         self.assertEqual(sorted(got["CompatibleRuntimes"]), ["python3.11", "python3.12"])
         with open(os.path.join(self.dir, ".lambdaeng", "stack.state.json")) as f:
             entry = json.load(f)["resources"]["layer_version.shared"]
@@ -302,13 +311,13 @@ lambda.layer_version("shared", { layer_name = "shared", source = "layer", licens
         self.assertEqual(self.versions(), [(2, "Apache-2.0")])
 
         # drift: deleted with boto3 -> published again
-        self.boto.delete_layer_version(LayerName="shared", VersionNumber=2)
+        self.boto.delete_layer_version(LayerName=self.layer, VersionNumber=2)
         r = self.le("run", "stack.lua", "--yes")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.versions(), [(3, "Apache-2.0")])
 
         # import by ARN after the state forgot it: a clean plan
-        arn = self.boto.get_layer_version(LayerName="shared", VersionNumber=3)["LayerVersionArn"]
+        arn = self.boto.get_layer_version(LayerName=self.layer, VersionNumber=3)["LayerVersionArn"]
         self.assertEqual(self.le("state", "rm", "stack.lua", "layer_version.shared").returncode, 0)
         r = self.le("import", "stack.lua", "layer_version.shared", arn)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -471,6 +480,7 @@ class LayerSkipDestroyOnTheLocalTarget(Served):
     def setUp(self):
         super().setUp()
         self.boto = Served.boto(self)  # the client, as LayersAgainstMoto has it
+        self.layer = "shared"  # (a target of its own: no other test's layers)
         os.makedirs(os.path.join(self.dir, "layer", "python"))
         with open(os.path.join(self.dir, "layer", "python", "m.py"), "w") as f:
             f.write("X = 1\n")

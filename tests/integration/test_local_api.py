@@ -87,7 +87,7 @@ class Api(Served):
                 "Code": {"ZipFile": base64.b64encode(small_zip()).decode()}}
         body.update(extra)
         doc, _ = self.call("CreateFunction", "/2015-03-31/functions", "POST", body, 201)
-        self.boto().get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+        self.boto().get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         return doc
 
     def test_responses_have_the_models_shapes(self):
@@ -104,7 +104,7 @@ class Api(Served):
         self.call("GetFunction", base)
         self.call("GetFunctionConfiguration", base + "/configuration")
         self.call("UpdateFunctionConfiguration", base + "/configuration", "PUT", {"MemorySize": 256})
-        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         # Lists emptied by an update stay JSON arrays on the wire ("SubnetIds": {} once came
         # back; botocore would hide it by reading {} as [], so the raw body is checked).
         vpc = {"SubnetIds": ["subnet-0123456789abcdef0"], "SecurityGroupIds": ["sg-0123456789abcdef0"]}
@@ -112,11 +112,11 @@ class Api(Served):
                   {"VpcConfig": vpc, "FileSystemConfigs": [
                       {"Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
                        "LocalMountPath": "/mnt/efs"}]})
-        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         doc, _ = self.call("UpdateFunctionConfiguration", base + "/configuration", "PUT",
                            {"VpcConfig": {"SubnetIds": [], "SecurityGroupIds": []}, "FileSystemConfigs": [],
                             "Layers": []})
-        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        self.boto().get_waiter("function_updated_v2").wait(FunctionName="shapes", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         for answer in (doc, self.call("GetFunctionConfiguration", base + "/configuration")[0]):
             for key in ("SubnetIds", "SecurityGroupIds"):
                 self.assertEqual(answer.get("VpcConfig", {}).get(key, []), [], answer)
@@ -125,7 +125,7 @@ class Api(Served):
             self.assertEqual(answer.get("FileSystemConfigs", []), [], answer)
             self.assertIsInstance(answer.get("Layers", []), list, answer)
         self.call("UpdateFunctionCode", base + "/code", "PUT", {"ZipFile": base64.b64encode(small_zip()).decode()})
-        self.boto().get_waiter("function_updated").wait(FunctionName="shapes", WaiterConfig={"Delay": 1})
+        self.boto().get_waiter("function_updated").wait(FunctionName="shapes", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         self.call("PublishVersion", base + "/versions", "POST", {}, 201)
         self.call("GetFunction", base + "?Qualifier=1")
         self.call("ListVersionsByFunction", base + "/versions")
@@ -176,7 +176,7 @@ class Api(Served):
             z.writestr("index.py", "def handler(event, context):\n    raise ValueError('asked to fail')\n")
         c.create_function(FunctionName="fails", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                           Code={"ZipFile": buf.getvalue()})
-        c.get_waiter("function_active_v2").wait(FunctionName="fails", WaiterConfig={"Delay": 1})
+        c.get_waiter("function_active_v2").wait(FunctionName="fails", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         r = c.invoke(FunctionName="fails", Payload=b"{}")
         self.assertEqual(r["FunctionError"], "Unhandled")
         self.assertEqual(json.loads(r["Payload"].read())["errorMessage"], "asked to fail")
@@ -211,7 +211,7 @@ class Api(Served):
         self.assertEqual(c.get_function_configuration(FunctionName="rev")["Timeout"], 3)  # nothing applied
         updated = c.update_function_configuration(FunctionName="rev", Timeout=5, RevisionId=current)
         self.assertNotEqual(updated["RevisionId"], current)
-        c.get_waiter("function_updated").wait(FunctionName="rev", WaiterConfig={"Delay": 1})
+        c.get_waiter("function_updated").wait(FunctionName="rev", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         sha = c.get_function_configuration(FunctionName="rev")["CodeSha256"]
         self.assertEqual(c.publish_version(FunctionName="rev", CodeSha256=sha)["Version"], "1")
 

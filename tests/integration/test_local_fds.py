@@ -302,7 +302,7 @@ class Standalone:
     def test_a_function_holds_none_of_the_servers_descriptors(self):
         self.boto.create_function(FunctionName="probe", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                                   Code={"ZipFile": zipped(PROBE)}, Timeout=30)
-        self.boto.get_waiter("function_active_v2").wait(FunctionName="probe", WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="probe", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         r = self.boto.invoke(FunctionName="probe", Payload=json.dumps({"scope": self.scope}))
         body = json.loads(r["Payload"].read())
         self.assertNotIn("FunctionError", r, body)

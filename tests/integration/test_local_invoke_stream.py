@@ -67,7 +67,7 @@ class InvokeStream(Served):
         c = self.client = self.boto()
         c.create_function(FunctionName="streamer", Runtime=self.runtime, Role=ROLE, Handler=self.handler,
                           Code={"ZipFile": data}, Timeout=120)
-        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
 
     def call(self, path, **kw):
         return self.client.invoke_with_response_stream(FunctionName="streamer",
@@ -114,7 +114,7 @@ class InvokeStream(Served):
     def test_a_timeout_after_the_first_chunk_is_told_in_invoke_complete(self):
         c = self.client
         c.update_function_configuration(FunctionName="streamer", Timeout=1)
-        c.get_waiter("function_updated_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        c.get_waiter("function_updated_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
         data, completes = read_events(self.call("/never")["EventStream"])  # its gate is never opened
         self.assertTrue(data.endswith(b"first;"), data)
         self.assertEqual(len(completes), 1)
@@ -142,7 +142,7 @@ class BufferedThroughTheStream(Served):
         c = self.client = self.boto()
         c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
                           Code={"ZipFile": buffered_zip(self.dir)}, Timeout=30)
-        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
 
     def call(self, event, **kw):
         kw.setdefault("FunctionName", "plain")
@@ -201,7 +201,7 @@ class QuotaClass(Served):
         c = self.boto()
         c.create_function(FunctionName="plain", Runtime="python3.12", Role=ROLE, Handler="index.handler",
                           Code={"ZipFile": buffered_zip(self.dir)})
-        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        c.get_waiter("function_active_v2").wait(FunctionName="plain", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
         for _ in range(3):
             out = c.invoke_with_response_stream(FunctionName="plain", Payload=b'{"answer": 1}')
             self.assertEqual(read_events(out["EventStream"]), (b"1", [{}]))

@@ -123,7 +123,7 @@ class Limits(Served):
         # the same bomb as new code for an existing function: refused, the old code kept
         c.create_function(FunctionName="kept", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                           Code={"ZipFile": small_zip()})
-        c.get_waiter("function_active_v2").wait(FunctionName="kept", WaiterConfig={"Delay": 1})
+        c.get_waiter("function_active_v2").wait(FunctionName="kept", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         sha = c.get_function_configuration(FunctionName="kept")["CodeSha256"]
         with self.assertRaises(c.exceptions.InvalidParameterValueException) as cm:
             c.update_function_code(FunctionName="kept", ZipFile=code)
@@ -241,7 +241,7 @@ class Limits(Served):
         self.assertEqual(c.list_functions()["Functions"], [])
         c.create_function(FunctionName="typed", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                           Code={"ZipFile": small_zip()}, Timeout=5)
-        c.get_waiter("function_active_v2").wait(FunctionName="typed", WaiterConfig={"Delay": 1})
+        c.get_waiter("function_active_v2").wait(FunctionName="typed", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         for body in ({"Timeout": "abc"}, {"Timeout": 1e308}, {"MemorySize": 1e308}, {"Environment": "x"}):
             status, _, doc = self.signed("PUT", "/2015-03-31/functions/typed/configuration", json.dumps(body).encode(),
                                          {"Content-Type": "application/json"})
@@ -260,7 +260,7 @@ class Limits(Served):
         c = self.boto()
         c.create_function(FunctionName="private", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                           Code={"ZipFile": small_zip()}, Environment={"Variables": {"SECRET": "s3cr3t"}})
-        c.get_waiter("function_active_v2").wait(FunctionName="private", WaiterConfig={"Delay": 1})
+        c.get_waiter("function_active_v2").wait(FunctionName="private", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         store = os.path.join(self.dir, "store")
         seen = 0
         for root, dirs, files in os.walk(store):

@@ -130,7 +130,7 @@ class LogRace(unittest.TestCase):
             self.boto.create_function(FunctionName=FUNCTION, Runtime="provided.al2023", Handler="x",
                                       Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": f.read()},
                                       Timeout=60)
-        self.boto.get_waiter("function_active_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def tearDown(self):
         for pid in [self.proc.pid] + bootstraps():

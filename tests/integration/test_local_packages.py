@@ -89,7 +89,7 @@ class Packages(unittest.TestCase):
     def test_links_are_kept_and_resolve_inside_the_sandbox(self):
         self.create("links", package([("index.py", HANDLER, False), ("l", "/opt/python/lib", True),
                                       ("etc", "/etc", True), ("bin", "/usr/bin", True), ("up", "../../..", True)]))
-        self.boto.get_waiter("function_active_v2").wait(FunctionName="links", WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="links", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         r = self.boto.invoke(FunctionName="links", Payload=b"{}")
         body = json.loads(r["Payload"].read())
         self.assertNotIn("FunctionError", r, body)
@@ -104,7 +104,7 @@ class Packages(unittest.TestCase):
                                   Role=ROLE, Timeout=30,
                                   Code={"ZipFile": package([("bin/run", RUN, "x"),
                                                             ("bootstrap", "/var/task/bin/run", True)])})
-        self.boto.get_waiter("function_active_v2").wait(FunctionName="linked-bootstrap", WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="linked-bootstrap", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         self.assertFalse(os.path.exists("/var/task/bin/run"))  # the host has no such file
         r = self.boto.invoke(FunctionName="linked-bootstrap", Payload=b"{}")
         body = r["Payload"].read()

@@ -177,7 +177,7 @@ class Target(unittest.TestCase):
         self.boto.create_function(FunctionName=name, Runtime="python3.12", Handler="index.handler", Role=ROLE,
                                   Code={"ZipFile": zipped({"index.py": code})}, Timeout=30,
                                   Environment={"Variables": env or {}})
-        self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def invoke(self, name, event):
         r = self.boto.invoke(FunctionName=name, Payload=json.dumps(event))

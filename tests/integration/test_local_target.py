@@ -370,7 +370,7 @@ class Execution(unittest.TestCase):
             code = f.read()
         self.boto.create_function(FunctionName=name, Runtime=runtime, Handler=handler, Role=ROLE,
                                   Code={"ZipFile": code}, **extra)
-        self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def console_text(self):
         self.console.flush()
@@ -466,7 +466,7 @@ class Execution(unittest.TestCase):
             data = f.read()
         self.assertEqual(json.loads(r.stdout)["CodeSha256"], base64.b64encode(hashlib.sha256(data).digest()).decode())
         release = os.path.join(self.dir, "store", "run", hashlib.sha256(data).hexdigest(), "release")
-        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-api", WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-api", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
         batch = os.path.join(self.dir, "batch.json")
         with open(batch, "w") as f:
@@ -688,13 +688,13 @@ class Execution(unittest.TestCase):
         with open(self.py, "rb") as f:
             self.boto.create_function(FunctionName="py-record", Runtime="python3.12", Handler="handlers.record",
                                       Role=ROLE, Code={"ZipFile": f.read()})
-        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-record", WaiterConfig={"Delay": 1})
+        self.boto.get_waiter("function_active_v2").wait(FunctionName="py-record", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
         # what the function prints reaches the standalone console: that is how it is seen to run
         r = self.boto.invoke(FunctionName="py-record", InvocationType="Event", Payload=json.dumps({"kind": "event"}))
         self.assertEqual(r["StatusCode"], 202)
         self.assertEqual(r["Payload"].read(), b"")
         self.console.flush()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # (only ends a wait that would never end)
         while '[py-record] recorded {"kind": "event"}' not in open(self.console_path).read():
             self.assertLess(time.monotonic(), deadline, "the Event invocation never ran")
             time.sleep(0.05)

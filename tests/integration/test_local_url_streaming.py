@@ -102,7 +102,7 @@ class UrlStreaming(Served):
         c = self.boto()
         c.create_function(FunctionName="streamer", Runtime=self.runtime, Role="arn:aws:iam::000000000000:role/r",
                           Handler=self.handler, Code={"ZipFile": data}, Timeout=120)
-        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        c.get_waiter("function_active_v2").wait(FunctionName="streamer", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200})
         url = c.create_function_url_config(FunctionName="streamer", AuthType="NONE",
                                            InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
         self.url = urllib.parse.urlparse(url)

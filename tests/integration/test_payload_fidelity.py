@@ -76,7 +76,7 @@ class PayloadFidelity(Served):
         c = self.boto()
         c.create_function(FunctionName="echo", Runtime="python3.12", Handler="index.handler", Role=ROLE,
                           Code={"ZipFile": echo_zip()})
-        c.get_waiter("function_active_v2").wait(FunctionName="echo")
+        c.get_waiter("function_active_v2").wait(FunctionName="echo", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def api(self, text):
         r = run("api", "Invoke", "-", "--endpoint", self.endpoint, input=text, env=DUMMY, timeout=120)
@@ -142,7 +142,7 @@ class PayloadAsWritten(Served):
         c = self.boto()
         c.create_function(FunctionName=name, Runtime="provided.al2023", Handler="x", Role=ROLE,
                           Code={"ZipFile": buf.getvalue()})
-        c.get_waiter("function_active_v2").wait(FunctionName=name)
+        c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def sent(self, text):
         """The payload bytes each call of `api Invoke` text made reached the function with."""
@@ -408,7 +408,7 @@ class LocalTargetRoundTrips(LocalTargetServer, unittest.TestCase):
         for name in ("echo", "collect", "web"):
             self.boto.create_function(FunctionName=name, Runtime="python3.12", Handler="index." + name, Role=ROLE,
                                       Code={"ZipFile": echo_zip(HANDLERS)})
-            self.boto.get_waiter("function_active_v2").wait(FunctionName=name)
+            self.boto.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
 
     def test_destination_record_carries_the_payloads_as_they_came(self):
         collector = self.boto.get_function(FunctionName="collect")["Configuration"]["FunctionArn"]

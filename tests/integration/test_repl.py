@@ -32,6 +32,25 @@ def nap(event, context):
 """
 
 
+def descendants(root):
+    """The pids below root (its children, theirs...), from /proc/PID/stat."""
+    parent = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent[pid] = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+    found, more = {str(root)}, True
+    while more:
+        more = False
+        for pid, up in parent.items():
+            if up in found and pid not in found:
+                found.add(pid)
+                more = True
+    return found - {str(root)}
+
+
 class Repl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -72,8 +91,26 @@ class Repl(unittest.TestCase):
     def screen(self):
         return self.pane.screen()
 
-    def wait_for(self, text, timeout=15):
+    def wait_for(self, text, timeout=60):
         return self.pane.wait_for(text, timeout)
+
+    def wait_running(self, function, timeout=60):
+        """Waits until a process below this test's pane (the REPL's local target) runs
+        `function` (its environment names it)."""
+        pane = subprocess.run(["tmux", "display", "-p", "-t", self.session, "#{pane_pid}"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        want = f"AWS_LAMBDA_FUNCTION_NAME={function}".encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in descendants(pane):
+                try:
+                    with open(f"/proc/{pid}/environ", "rb") as f:
+                        if want in f.read().split(b"\0"):
+                            return
+                except OSError:
+                    continue
+            time.sleep(0.05)
+        raise AssertionError(f"no process of the function {function} ran within {timeout} s")
 
     def keys(self, *keys):
         self.pane.keys(*keys)
@@ -117,14 +154,15 @@ class Repl(unittest.TestCase):
         self.wait_for("    n = 2\n")
         self.assertIn("invoke_many({ { greeter", self.screen())
         # Ctrl-C cancels a slow invocation and the prompt stays usable
-        self.line('invoke("hang", {})')
-        time.sleep(1.0)
+        self.keys("-l", 'invoke("hang", {})')  # (no prompt comes back until it ends: not line())
+        self.keys("Enter")
+        self.wait_running("hang")  # the function's process runs: the invocation is in flight
         self.keys("C-c")
         self.wait_for("interrupted: the invocation was cancelled")
         self.line("6 * 7", "\n42\n")
         self.line("functions()", 'function_name = "st-echo"')
         self.keys("C-d")
-        time.sleep(0.5)
+        self.wait_for("EXITED 0")  # (the history is written as the REPL ends)
         with open(os.path.join(self.dir, ".lambdaeng_history")) as f:
             history = f.read()
         import re
