@@ -443,8 +443,8 @@ lambda.layer_version("shared", { layer_name = NAME, source = "layer", license_in
         with open(os.path.join(self.dir, "stack.lua"), "w") as f:
             f.write('local lambda = require "lambdaeng.lambda"\n'
                     'local rt = var("rt", { sensitive = true, default = "nodejs20.x" })\n'
-                    'lambda.layer_version("shared", { layer_name = "shared", source = "layer",\n'
-                    '  compatible_runtimes = { "python3.12", rt } })\n')
+                    'lambda.layer_version("shared", { layer_name = %s, source = "layer",\n'
+                    '  compatible_runtimes = { "python3.12", rt } })\n' % json.dumps(self.layer))
         state = os.path.join(self.dir, ".lambdaeng", "stack.state.json")
         for step in ("run", "run again, refreshed"):
             r = self.le("run", "stack.lua", "--yes")
@@ -452,7 +452,7 @@ lambda.layer_version("shared", { layer_name = NAME, source = "layer", license_in
             self.assertNotIn("changed outside lambdaeng", r.stdout + r.stderr, step)
             with open(state) as f:
                 self.assertNotIn("nodejs20.x", f.read(), step)
-        got = self.boto.get_layer_version(LayerName="shared", VersionNumber=1)
+        got = self.boto.get_layer_version(LayerName=self.layer, VersionNumber=1)
         self.assertEqual(sorted(got["CompatibleRuntimes"]), ["nodejs20.x", "python3.12"])
         self.assertEqual([v for v, _ in self.versions()], [1])  # (no drift: not published again)
 
