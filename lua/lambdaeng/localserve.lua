@@ -1,5 +1,6 @@
 -- One API request's way through the local target (lambdaeng.localtarget): the injected
--- behaviour (request-rate quotas answered 429, the latency, a rate of failures), then the
+-- behaviour (request-rate quotas answered 429, the latency, a rate of failures: 500, 503 or a
+-- reset, an invocation a 502 EC2UnexpectedException, met before its function runs), then the
 -- target's route; its answer written, an internal error reported to the console and
 -- answered 500. Requests are served by worker tasks parked between requests.
 --   take(target, class)        -> nil when the quota of class had a token, or seconds to wait
@@ -57,6 +58,12 @@ function M.handle(self, req, id)
   if self.latency and self.latency > 0 then loop.sleep(self.latency) end
   if self.fail_rate > 0 and sys.random_bytes(1):byte() + sys.random_bytes(1):byte() * 256 < self.fail_rate * 65536 then
     self.stats.failed = self.stats.failed + 1
+    -- an invocation fails as Lambda fails one before its function runs (a 502 the Invoke API
+    -- documents for setting up the environment): a client retries it safely, where a 500,
+    -- 503 or reset after the request went out leaves its outcome unknown and is not resent
+    if find(req.path, "invocations", -11, true) then
+      return err(502, "EC2UnexpectedException", "injected failure (before the function ran)")
+    end
     local pick = sys.random_bytes(1):byte() % 3
     if pick == 0 then return nil, errors.new("ConnectionReset", "injected failure") end
     if pick == 1 then return err(500, "ServiceException", "injected failure") end

@@ -771,6 +771,39 @@ class Injection(unittest.TestCase):
                 seen.add("reset")
         self.assertEqual(seen, {500, 503, "reset"})
 
+    def test_fail_rate_fails_invocations_before_they_run(self):
+        """An injected failure of an invocation is one Lambda raises before the function runs
+        (502 EC2UnexpectedException), which clients retry: a batch under --fail-rate completes
+        every invocation (a 500, 503 or reset would leave it "may have run", not resent)."""
+        endpoint = self.serve("--fail-rate", "0.3")
+        import boto3
+        from botocore.config import Config
+        c = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                         aws_secret_access_key="local",
+                         config=Config(retries={"total_max_attempts": 30, "mode": "standard"}))
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        c.create_function(FunctionName="echo", Runtime="python3.12", Handler="index.handler", Role=ROLE,
+                          Code={"ZipFile": package.getvalue()})
+        c.get_waiter("function_active_v2").wait(FunctionName="echo", WaiterConfig={"Delay": 0.05, "MaxAttempts": 6000})
+        batch = json.dumps([{"FunctionName": "echo", "Payload": {"i": i}} for i in range(40)])
+        env = dict(os.environ, **AWS_ENV)
+        env.update(AWS_SECRET_ACCESS_KEY="local", LAMBDAENG_MAX_ATTEMPTS="30")  # (0.3^30: never all failed)
+        r = subprocess.run([LAMBDAENG, "api", "Invoke", "-", "--endpoint", endpoint], input=batch, env=env,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("may have run", r.stderr)
+        answers = json.loads(r.stdout)  # (the batch's answers, one JSON array in its order)
+        self.assertEqual([a["status_code"] for a in answers], [200] * 40, r.stdout)
+        self.assertEqual([json.loads(a["payload"])["i"] for a in answers], list(range(40)))
+        # and what an invocation meets is that 502, named
+        failing = self.client(self.serve("--fail-rate", "1"))
+        with self.assertRaises(Exception) as cm:
+            failing.invoke(FunctionName="echo", Payload=b"{}")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "EC2UnexpectedException")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 502)
+
     def test_verify_checks_signatures(self):
         endpoint = self.serve("--verify", "local:right-secret")
         self.assertEqual(self.client(endpoint, "right-secret").list_functions()["Functions"], [])

@@ -44,7 +44,8 @@ Options:
                        after an update (default 200)
   --quota control=RPS,read=RPS,invoke=RPS   answer 429 (with Retry-After) beyond these
                        rates; read is GetFunction, control every other API call but Invoke
-  --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset
+  --fail-rate P        fail that share of requests (0..1) with 500, 503 or a reset;
+                       an invocation with 502 EC2UnexpectedException (before it runs)
   --concurrency N      execution environments in all (default 1000)
   --quiet              do not echo what functions print
   -v                   log every API call
