@@ -434,7 +434,9 @@ class Secrets(TempDirTest):
         other = "Another-secret-93e1"
         r = self.le("plan", stack, "--detailed-exitcode", "--var", "pw=" + other)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # a real change of the secret still is one
-        self.assertIn("~ environment   = (sensitive)\n", r.stdout)
+        # (a block sensitive on one side reads as Terraform's block, its attribute (sensitive))
+        self.assertIn("      ~ environment {\n          ~ variables = (sensitive)\n        }\n", r.stdout)
+        self.assertNotIn("MODE", r.stdout)  # the other side's parts not shown either
         self.assertIn("~ input  = (sensitive) # forces replacement\n", r.stdout)
         self.assertIn("~ pw  = (sensitive)\n", r.stdout)
         r = self.le("plan", stack, "--json", "--var", "pw=" + other)

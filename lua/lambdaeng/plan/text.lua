@@ -74,8 +74,10 @@ local function parts_of(p, k, old, new, s)
   if (was_sensitive and o == nil) or (s and n == nil) then
     local spec = spec_of(p, k)
     if not (spec and spec.type == "block") then return mark(old, s), mark(new, s) end
-    return old ~= nil and (o or value.sensitive_block(spec, nil, WAS)) or nil,
-      new ~= nil and (n or value.sensitive_block(spec, p.args and p.args[k], IS)) or nil
+    -- (one side whole: both whole, each attribute (sensitive), as Terraform shows an
+    -- attribute sensitive on either side; its other side's parts are not shown)
+    return old ~= nil and value.sensitive_block(spec, nil, WAS) or nil,
+      new ~= nil and value.sensitive_block(spec, p.args and p.args[k], IS) or nil
   end
   return o or old, n or new
 end
